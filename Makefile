@@ -1,0 +1,169 @@
+# dshield build. Objects per component come from Kbuild.
+#
+#   make                build/dshield-init, build/dshield, tools and tests
+#   make image          build/image/ (kernel, initrd, cmdline, manifest)
+#   make run            build everything and boot the image in QEMU
+#   make check          every test: unit, sanitizers, host mode, QEMU
+#   make fuzz           each libFuzzer target for FUZZ_SECONDS
+#   make bench          benchmarks, JSON summary
+#   make repro-check    two image builds in different places must match
+#
+# Variants share this file: O=build (musl, static-pie, the shipped binaries),
+# O=build/san (clang, ASan+UBSan, glibc: for tests), O=build/fuzz (libFuzzer).
+
+SHELL      := /bin/bash
+O          ?= build
+VARIANT    ?= release
+DEPS       ?= build/deps
+FUZZ_SECONDS ?= 30
+SOURCE_DATE_EPOCH ?= 0
+export SOURCE_DATE_EPOCH
+
+include Kbuild
+
+VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+# --- toolchains and flags ---------------------------------------------------
+
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2
+DEFS       := -D_GNU_SOURCE -DDSHIELD_VERSION='"$(VERSION)"'
+INC        := -I. -Inet \
+              -isystem $(DEPS)/bearssl/inc \
+              -isystem $(DEPS)/lwip/src/include \
+              -isystem $(DEPS)/llhttp/include \
+              -isystem $(DEPS)/jsmn/usr/include \
+              -isystem $(DEPS)/linux-libc-dev/usr/include \
+              -isystem $(DEPS)/linux-libc-dev/usr/include/x86_64-linux-gnu
+REPRO      := -ffile-prefix-map=$(CURDIR)=. -fdebug-prefix-map=$(CURDIR)=.
+
+ifeq ($(VARIANT),release)
+# Debian's musl-gcc wrapper cannot link static-pie; the same gcc with our
+# specs file (musl's, with rcrt1.o and a static-pie link line) can.
+CC         := gcc -specs $(CURDIR)/tools/musl-static-pie.specs
+OPT        := -O2 -fPIE -fstack-protector-strong -fno-plt -fcf-protection
+LDFLAGS    := -s -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--build-id=none
+else ifeq ($(VARIANT),san)
+CC         := clang
+OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS    := -fsanitize=address,undefined
+else ifeq ($(VARIANT),fuzz)
+CC         := clang
+OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DDSHIELD_FUZZ=1
+LDFLAGS    := -fsanitize=fuzzer,address,undefined
+else
+$(error unknown VARIANT $(VARIANT): release, san or fuzz)
+endif
+
+CFLAGS     := -std=c11 $(OPT) $(WARN) $(DEFS) $(INC) $(REPRO) -MMD -MP
+# Third-party code is compiled with its own warnings, not ours.
+TP_CFLAGS  := -std=gnu11 $(OPT) -w $(REPRO) -D_GNU_SOURCE
+
+# --- third-party libraries from the pinned Debian sources --------------------
+
+BEARSSL_SRC := $(sort $(shell find $(DEPS)/bearssl/src -name '*.c' 2>/dev/null))
+LWIP_SRC    := $(sort $(wildcard $(DEPS)/lwip/src/core/*.c $(DEPS)/lwip/src/core/ipv4/*.c \
+                 $(DEPS)/lwip/src/core/ipv6/*.c)) $(DEPS)/lwip/src/netif/ethernet.c
+LLHTTP_SRC  := $(sort $(wildcard $(DEPS)/llhttp/src/*.c))
+
+tp_obj = $(patsubst $(DEPS)/%.c,$(O)/tp/%.o,$(1))
+
+$(O)/tp/bearssl/%.o: $(DEPS)/bearssl/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) -I$(DEPS)/bearssl/inc -I$(DEPS)/bearssl/src -c $< -o $@
+$(O)/tp/lwip/%.o: $(DEPS)/lwip/%.c net/lwipopts.h net/arch/cc.h
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) -Inet -I$(DEPS)/lwip/src/include \
+	  -isystem $(DEPS)/linux-libc-dev/usr/include -isystem $(DEPS)/linux-libc-dev/usr/include/x86_64-linux-gnu \
+	  -c $< -o $@
+$(O)/tp/llhttp/%.o: $(DEPS)/llhttp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) -I$(DEPS)/llhttp/include -c $< -o $@
+
+$(O)/libbearssl.a: $(call tp_obj,$(BEARSSL_SRC))
+$(O)/liblwip.a:    $(call tp_obj,$(LWIP_SRC))
+$(O)/libllhttp.a:  $(call tp_obj,$(LLHTTP_SRC))
+$(O)/lib%.a:
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcsD $@ $^
+
+THIRD_PARTY := $(O)/liblwip.a $(O)/libllhttp.a $(O)/libbearssl.a
+
+# --- our objects ----------------------------------------------------------------
+
+OBJ_Y      := $(lib-y) $(init-y) $(net-y) $(tls-y) $(crypto-y) $(fs-y) $(cli-y)
+OBJS       := $(addprefix $(O)/,$(OBJ_Y))
+PROGS      := dshield-init dshield
+PROG_OBJS  := $(addprefix $(O)/,$(prog-dshield-init) $(prog-dshield))
+TESTS      := $(addprefix $(O)/tests/,$(tests-y))
+FUZZERS    := $(addprefix $(O)/fuzz/,$(fuzz-y))
+TOOLS      := $(addprefix $(O)/tools/,$(tools-y))
+
+$(O)/%.o: %.c | $(DEPS)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/libdshield.a: $(OBJS)
+
+LINK = $(CC) $(LDFLAGS) -o $@ $(1) -Wl,--start-group $(O)/libdshield.a $(THIRD_PARTY) -Wl,--end-group
+
+$(O)/dshield-init: $(O)/$(prog-dshield-init) $(O)/libdshield.a $(THIRD_PARTY)
+	$(call LINK,$<)
+$(O)/dshield: $(O)/$(prog-dshield) $(O)/libdshield.a $(THIRD_PARTY)
+	$(call LINK,$<)
+$(O)/tests/%: $(O)/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
+	$(call LINK,$<)
+$(O)/tools/%: $(O)/image/%.o $(O)/libdshield.a $(THIRD_PARTY)
+	@mkdir -p $(@D)
+	$(call LINK,$<)
+$(O)/fuzz/%: $(O)/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
+	@mkdir -p $(@D)
+	$(call LINK,$<)
+
+$(DEPS)/.stamp: image/packages.lock image/fetch
+	@bash tools/host-deps
+	image/fetch $(DEPS)
+
+.PHONY: all deps programs tests tools host-deps
+ifeq ($(VARIANT),fuzz)
+all: $(FUZZERS)
+else
+all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TOOLS)
+endif
+programs: $(addprefix $(O)/,$(PROGS))
+tests: $(TESTS)
+tools: $(TOOLS)
+deps: $(DEPS)/.stamp
+host-deps:
+	@bash tools/host-deps
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# --- top-level jobs (only from the release variant) -------------------------------
+ifeq ($(VARIANT),release)
+
+.PHONY: size unit san-unit fuzz check bench image run repro-check e2e hosttest clean
+
+size: $(O)/dshield-init
+	@stat -c '%n %s bytes' $<
+
+unit: all
+	prove --exec '' $(TESTS)
+
+san-unit:
+	$(MAKE) VARIANT=san O=build/san tests
+	ASAN_OPTIONS=detect_leaks=1 prove --exec '' $(addprefix build/san/tests/,$(tests-y))
+
+fuzz:
+	$(MAKE) VARIANT=fuzz O=build/fuzz all
+	@set -e; for f in $(fuzz-y); do \
+	  mkdir -p build/fuzz/corpus/$$f; \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 4; \
+	done
+
+clean:
+	rm -rf $(O)/*.a $(O)/tp $(O)/lib $(O)/init $(O)/net $(O)/tls $(O)/crypto $(O)/fs $(O)/cli \
+	  $(O)/tests $(O)/image $(O)/tools $(O)/fuzz $(O)/san $(O)/dshield $(O)/dshield-init
+
+endif

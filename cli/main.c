@@ -1,0 +1,27 @@
+/* cli/main.c: the host command `dshield`. Subcommands dispatch from here. */
+#include <stdio.h>
+#include <string.h>
+
+static int usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dshield COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  version     print the version\n");
+	return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("dshield %s\n", DSHIELD_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)
+		return usage(stdout);
+	fprintf(stderr, "dshield: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}

@@ -1,0 +1,36 @@
+/* net/api.h: the management API routes served by netd.
+ *
+ * api_handle() is the http_handler_fn for the server; its ctx is a struct
+ * api_state that netd keeps current. Routes that need init (the kernel's
+ * addresses for /v1/info) leave the connection PENDING, ask init through
+ * request_kaddr(), and are completed by api_kaddr_reply() when netd gets
+ * IMSG_KADDR_REPLY.
+ */
+#ifndef DSHIELD_NET_API_H
+#define DSHIELD_NET_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "init/imsg.h"
+#include "net/http.h"
+
+struct api_state {
+	struct boot_info_msg boot;     /* from init (IMSG_BOOT_INFO) */
+	bool have_boot;
+	uint64_t t_bound_ms;           /* address configured (CLOCK_BOOTTIME ms) */
+	uint64_t t_ready_ms;           /* HTTP server listening */
+	uint32_t ipv4_addr;            /* lwIP's address, network byte order */
+	bool dhcp;
+	/* Sends IMSG_KADDR_REQ for connection id conn_id; 0 or -errno. */
+	int (*request_kaddr)(void *ctx, uint32_t conn_id);
+	void *ctx;
+};
+
+void api_handle(void *state, struct http_conn *c, const struct http_request *req);
+
+/* Completes a PENDING /v1/info on c with init's answer. */
+void api_kaddr_reply(struct api_state *st, struct http_conn *c,
+		     const struct kaddr_reply_msg *reply);
+
+#endif

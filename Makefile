@@ -119,7 +119,7 @@ $(O)/fuzz/%: $(O)/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call LINK,$<)
 
-$(DEPS)/.stamp: image/packages.lock image/fetch
+$(DEPS)/.stamp: image/packages.lock
 	@bash tools/host-deps
 	image/fetch $(DEPS)
 

@@ -143,6 +143,11 @@ ifeq ($(VARIANT),release)
 
 .PHONY: size unit san-unit fuzz check bench image run repro-check e2e hosttest clean
 
+# The README's test command: every stage, one summary line (tools/check).
+check:
+	@bash tools/host-deps
+	tools/check
+
 size: $(O)/dshield-init
 	@stat -c '%n %s bytes' $<
 

@@ -1,0 +1,84 @@
+# tests/host/lib.sh: host-mode test fixture, sourced by tests/host/*.t.
+#
+# host_start [dhcp|static] [extra dshield-init args]
+#   creates a network namespace with a veth pair: "peer" (198.18.1.1/24,
+#   the kernel's side, where curl and dnsmasq run) and "dut" (no address,
+#   IPv6 off: the NIC that dshield-init --host drives through AF_PACKET),
+#   starts dshield-init in host mode on it and waits for "ready http://".
+#   Sets NS, ADDR (lwIP's address), PORT, STATE, INIT_PID, LOG.
+# host_stop: stops everything and removes the namespace (also on EXIT).
+# inns CMD...: runs CMD inside the namespace.
+# http_raw DATA: sends DATA to ADDR:PORT over one TCP connection and prints
+#   the whole reply (waits until the server closes or 3 s pass).
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+INIT_BIN=${INIT_BIN:-$TOP/build/dshield-init}
+PORT=8080
+NS=
+DNSMASQ_PID=
+INIT_PID=
+
+. "$TOP/tests/host/tap.sh"
+
+inns() { ip netns exec "$NS" "$@"; }
+
+host_stop() {
+  [ -n "$INIT_PID" ] && kill -TERM "$INIT_PID" 2>/dev/null && {
+    for _ in $(seq 50); do kill -0 "$INIT_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$INIT_PID" 2>/dev/null; }
+  [ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
+  [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+  [ -n "${STATE:-}" ] && [ -z "${KEEP_STATE:-}" ] && rm -rf "$STATE"
+  INIT_PID= DNSMASQ_PID= NS=
+}
+
+host_start() {
+  local mode=${1:-static}; shift || true
+  [ "$(id -u)" -eq 0 ] || { echo "1..0 # skip host tests need root (network namespaces)"; exit 0; }
+  [ -x "$INIT_BIN" ] || bail "no $INIT_BIN: run make first"
+  NS=dshield-host-$$-$RANDOM
+  STATE=$(mktemp -d /tmp/dshield-host.XXXXXX)
+  LOG=$STATE/init.log
+  trap host_stop EXIT
+  ip netns add "$NS" || bail "cannot create network namespace"
+  inns ip link set lo up
+  inns ip link add peer type veth peer name dut
+  inns ip addr add 198.18.1.1/24 dev peer
+  inns ip link set peer up
+  local args=(--host --state "$STATE" --netif dut)
+  if [ "$mode" = dhcp ]; then
+    inns dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=0 \
+      --interface=peer --bind-interfaces --dhcp-range=198.18.1.10,198.18.1.20,1h \
+      --dhcp-leasefile="$STATE/leases" --pid-file="$STATE/dnsmasq.pid" \
+      --log-facility="$STATE/dnsmasq.log" --log-dhcp &
+    DNSMASQ_PID=$!
+  else
+    args+=(--ip 198.18.1.2/24 --gw 198.18.1.1)
+  fi
+  inns "$INIT_BIN" "${args[@]}" "$@" >"$LOG" 2>&1 &
+  INIT_PID=$!
+  local line
+  for _ in $(seq 150); do
+    line=$(grep -o 'ready http://[0-9.]*:[0-9]*/' "$LOG" | head -n 1)
+    [ -n "$line" ] && break
+    kill -0 "$INIT_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$line" ]; then
+    diag "dshield-init did not get ready; its log:"
+    sed 's/^/#   /' "$LOG"
+    bail "host mode did not start"
+  fi
+  ADDR=${line#ready http://}; ADDR=${ADDR%%:*}
+  PORT=${line##*:}; PORT=${PORT%/}
+}
+
+http_raw() {
+  inns timeout 5 bash -c '
+    exec 3<>/dev/tcp/$1/$2 || exit 1
+    printf "%b" "$3" >&3
+    timeout 3 cat <&3' _ "$ADDR" "$PORT" "$1"
+}
+
+# netd_pid: the pid of the running netd (child of our dshield-init).
+netd_pid() { pgrep -P "$INIT_PID" -f 'dshield-init netd' | head -n 1; }

@@ -1,0 +1,14 @@
+# tests/host/tap.sh: TAP helpers for shell tests (git's test suite style).
+_tap_n=0 _tap_fail=0
+ok()   { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+nok()  { _tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $*"; }
+diag() { echo "# $*"; }
+bail() { echo "Bail out! $*"; exit 1; }
+# check "name" CMD...: one test: ok when CMD succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+# expect_match "name" HAYSTACK REGEX
+expect_match() {
+  if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"
+  else nok "$1"; diag "wanted /$3/ in:"; printf '%s\n' "$2" | head -n 20 | sed 's/^/#   /'; fi
+}
+done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }

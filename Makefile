@@ -97,6 +97,7 @@ PROG_OBJS  := $(addprefix $(O)/,$(prog-dshield-init) $(prog-dshield))
 TESTS      := $(addprefix $(O)/tests/,$(tests-y))
 FUZZERS    := $(addprefix $(O)/fuzz/,$(fuzz-y))
 TOOLS      := $(addprefix $(O)/tools/,$(tools-y))
+BENCHES    := $(addprefix $(O)/bench/,$(bench-y))
 
 $(O)/%.o: %.c | $(DEPS)/.stamp
 	@mkdir -p $(@D)
@@ -115,6 +116,9 @@ $(O)/tests/%: $(O)/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
 $(O)/tools/%: $(O)/image/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call LINK,$<)
+$(O)/bench/%: $(O)/tests/bench/%.o $(O)/libdshield.a $(THIRD_PARTY)
+	@mkdir -p $(@D)
+	$(call LINK,$<)
 $(O)/fuzz/%: $(O)/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call LINK,$<)
@@ -127,7 +131,7 @@ $(DEPS)/.stamp: image/packages.lock
 ifeq ($(VARIANT),fuzz)
 all: $(FUZZERS)
 else
-all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TOOLS)
+all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TOOLS) $(BENCHES)
 endif
 programs: $(addprefix $(O)/,$(PROGS))
 tests: $(TESTS)
@@ -142,6 +146,10 @@ host-deps:
 ifeq ($(VARIANT),release)
 
 .PHONY: size unit san-unit fuzz check bench image run repro-check e2e hosttest clean
+
+bench: all
+	@bash tools/host-deps
+	tests/bench/run-bench
 
 # The README's test command: every stage, one summary line (tools/check).
 check:

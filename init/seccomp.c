@@ -1,0 +1,198 @@
+/* init/seccomp.c: see seccomp.h.
+ *
+ * Why the default is SECCOMP_RET_ERRNO(EPERM) and not a kill: libc and
+ * library code probe the system in harmless ways (musl's stdio asks for the
+ * terminal size with ioctl, a future lwIP port may try setsockopt); with
+ * EPERM those probes fail softly and netd keeps serving, while nothing is
+ * gained by the caller: the call did not happen. A kill would turn every such
+ * probe into a crash-restart loop that a remote peer could trigger by steering
+ * netd into a rarely used path. What is never a harmless probe (a syscall
+ * through the i386 or x32 entry points, which have other numbers and so
+ * would bypass a list of x86_64 numbers) kills the process outright.
+ */
+#include "init/seccomp.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DENY_ACTION  (SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
+#define KILL_ACTION  SECCOMP_RET_KILL_PROCESS
+
+#define STMT(c, k)        ((struct sock_filter)BPF_STMT((c), (k)))
+#define JUMP(c, k, t, f)  ((struct sock_filter)BPF_JUMP((c), (k), (t), (f)))
+#define LD_ABS(off)       STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define RET(k)            STMT(BPF_RET | BPF_K, (k))
+#define JEQ(k, t, f)      JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define JGE(k, t, f)      JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), (t), (f))
+#define JSET(k, t, f)     JUMP(BPF_JMP | BPF_JSET | BPF_K, (k), (t), (f))
+
+/* The low 32 bits of args[i] (x86_64 is little endian). */
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8u * (unsigned)(i))
+
+static int emit(struct seccomp_prog *p, struct sock_filter insn)
+{
+	if (p->len >= SECCOMP_PROG_MAX)
+		return -E2BIG;
+	p->insn[p->len++] = insn;
+	return 0;
+}
+
+int seccomp_build(const struct seccomp_rule *rules, size_t n,
+		  struct seccomp_prog *out)
+{
+	int r = 0;
+
+	out->len = 0;
+	/* 1. The syscall table is chosen by the arch; a number from another
+	 * table means something else entirely. */
+	r |= emit(out, LD_ABS(offsetof(struct seccomp_data, arch)));
+	r |= emit(out, JEQ(AUDIT_ARCH_X86_64, 1, 0));
+	r |= emit(out, RET(KILL_ACTION));
+	/* 2. x32 calls share AUDIT_ARCH_X86_64 but set bit 30 in the number. */
+	r |= emit(out, LD_ABS(offsetof(struct seccomp_data, nr)));
+	r |= emit(out, JGE(SECCOMP_X32_BIT, 0, 1));
+	r |= emit(out, RET(KILL_ACTION));
+	if (r < 0)
+		return -E2BIG;
+
+	/* 3. One block per rule; the accumulator holds nr between blocks
+	 * (an argument block always ends in a return). */
+	for (size_t i = 0; i < n; i++) {
+		const struct seccomp_rule *ru = &rules[i];
+		if (ru->nr < 0 || ru->nr >= SECCOMP_X32_BIT)
+			return -EINVAL;
+		if (ru->arg == SECCOMP_NO_ARG) {
+			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));
+			r |= emit(out, RET(SECCOMP_RET_ALLOW));
+		} else {
+			if (ru->arg < 0 || ru->arg > 5 || ru->forbid == 0)
+				return -EINVAL;
+			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
+			r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
+			r |= emit(out, JSET(ru->forbid, 0, 1));
+			r |= emit(out, RET(DENY_ACTION));
+			r |= emit(out, RET(SECCOMP_RET_ALLOW));
+		}
+		if (r < 0)
+			return -E2BIG;
+	}
+	/* 4. Everything not listed. */
+	if (emit(out, RET(DENY_ACTION)) < 0)
+		return -E2BIG;
+	return out->len;
+}
+
+int seccomp_set_no_new_privs(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -errno;
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return -EPERM;
+	return 0;
+}
+
+int seccomp_install(const struct seccomp_prog *p)
+{
+	struct sock_fprog fprog = {
+		.len = p->len,
+		.filter = (struct sock_filter *)p->insn,
+	};
+	int r = seccomp_set_no_new_privs();
+	if (r < 0)
+		return r;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0)
+		return -errno;
+	return 0;
+}
+
+#define ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0 }
+#define ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b) }
+
+/* What netd needs after its setup: an epoll loop over timerfd, the packet
+ * socket and the imsg socket, musl's malloc, and getrandom for the DRBG.
+ * No socket(), no open(), no exec, no new memory that is executable. */
+static const struct seccomp_rule netd_rules[] = {
+	/* the hot path first: the filter is a linear scan */
+	ALLOW(epoll_wait),
+	ALLOW(epoll_pwait),
+	ALLOW(recvfrom),
+	ALLOW(sendto),
+	ALLOW(read),
+	ALLOW(write),
+	ALLOW(clock_gettime),
+	ALLOW(timerfd_settime),
+	ALLOW(timerfd_gettime),
+	ALLOW(recvmsg),
+	ALLOW(sendmsg),
+	ALLOW(readv),
+	ALLOW(writev),
+	ALLOW(getrandom),
+	ALLOW(epoll_ctl),
+	ALLOW(epoll_create1),
+	ALLOW(timerfd_create),
+	ALLOW(close),
+	ALLOW(fcntl),
+	ALLOW(fstat),
+	ALLOW(newfstatat),
+	ALLOW(lseek),
+	/* memory: musl's malloc (brk, mmap, mremap, madvise) */
+	ALLOW_UNLESS(mmap, 2, PROT_EXEC),
+	ALLOW_UNLESS(mprotect, 2, PROT_EXEC),
+	ALLOW(munmap),
+	ALLOW(mremap),
+	ALLOW(brk),
+	ALLOW(madvise),
+	/* time and scheduling */
+	ALLOW(clock_nanosleep),
+	ALLOW(nanosleep),
+	ALLOW(gettimeofday),
+	ALLOW(sched_yield),
+	ALLOW(futex),
+	/* signals and exit (restart_syscall: an interrupted sleep resumes) */
+	ALLOW(rt_sigreturn),
+	ALLOW(rt_sigprocmask),
+	ALLOW(rt_sigaction),
+	ALLOW(restart_syscall),
+	ALLOW(getpid),
+	ALLOW(gettid),
+	ALLOW(exit),
+	ALLOW(exit_group),
+};
+
+const struct seccomp_rule *seccomp_netd_rules(size_t *n)
+{
+	*n = sizeof netd_rules / sizeof netd_rules[0];
+	return netd_rules;
+}
+
+int seccomp_install_netd(void)
+{
+	static struct seccomp_prog prog;
+	const char *off = getenv("DSHIELD_NO_SECCOMP");
+	int r;
+
+	/* execve made us dumpable again; nobody may ptrace or read our
+	 * memory through /proc, even with our own uid. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -errno;
+	if (off != NULL && strcmp(off, "1") == 0) {
+		dlog("WARNING: seccomp filter NOT installed (DSHIELD_NO_SECCOMP=1, host mode debugging only)");
+		return seccomp_set_no_new_privs();
+	}
+	r = seccomp_build(netd_rules, sizeof netd_rules / sizeof netd_rules[0], &prog);
+	if (r < 0)
+		return r;
+	return seccomp_install(&prog);
+}

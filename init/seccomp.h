@@ -1,0 +1,63 @@
+/* init/seccomp.h: classic-BPF syscall allow-lists.
+ *
+ * A filter is built from a list of rules, each naming one x86_64 syscall
+ * that is allowed, optionally unless one argument has forbidden bits set
+ * (mmap/mprotect with PROT_EXEC). The generated program:
+ *
+ *   1. arch != AUDIT_ARCH_X86_64           -> kill the process
+ *   2. nr >= SECCOMP_X32_BIT (x32 ABI)     -> deny
+ *   3. nr == rule.nr                       -> allow (or deny on forbidden bits)
+ *   4. anything else                       -> deny
+ *
+ * "deny" is SECCOMP_RET_ERRNO(EPERM), see seccomp.c for why.
+ *
+ * Error convention: 0 (or a count) on success, negative errno on failure.
+ */
+#ifndef DSHIELD_INIT_SECCOMP_H
+#define DSHIELD_INIT_SECCOMP_H
+
+#include <linux/filter.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SECCOMP_NO_ARG  (-1)
+/* x86_64 __X32_SYSCALL_BIT: x32 ABI calls arrive with this bit set. */
+#define SECCOMP_X32_BIT 0x40000000
+
+struct seccomp_rule {
+	int nr;               /* syscall number (SYS_xxx) */
+	int arg;              /* argument index 0..5 to check, or SECCOMP_NO_ARG */
+	uint32_t forbid;      /* denied when (low 32 bits of arg) & forbid != 0 */
+};
+
+#define SECCOMP_PROG_MAX 256
+
+struct seccomp_prog {
+	struct sock_filter insn[SECCOMP_PROG_MAX];
+	unsigned short len;
+};
+
+/* Builds the filter for `rules` into *out. Returns the instruction count,
+ * -E2BIG when it does not fit, -EINVAL for a malformed rule. */
+int seccomp_build(const struct seccomp_rule *rules, size_t n,
+		  struct seccomp_prog *out);
+
+/* Sets PR_SET_NO_NEW_PRIVS (required to install a filter unprivileged, and
+ * what makes setuid binaries and file caps inert for good). */
+int seccomp_set_no_new_privs(void);
+
+/* no_new_privs, then installs the program for this thread and every thread
+ * created after (call it single-threaded). */
+int seccomp_install(const struct seccomp_prog *p);
+
+/* netd's allow-list. Also sets PR_SET_DUMPABLE 0 again, because execve
+ * resets it. Honours DSHIELD_NO_SECCOMP=1 (skips the filter with a loud
+ * warning, for valgrind in host mode): init puts that variable in netd's
+ * environment only in host mode with --no-seccomp; netd's environment is
+ * built by init from scratch, never inherited. */
+int seccomp_install_netd(void);
+
+/* The rules behind seccomp_install_netd(), for tests and docs. */
+const struct seccomp_rule *seccomp_netd_rules(size_t *n);
+
+#endif

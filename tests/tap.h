@@ -43,7 +43,7 @@ static int ok(int cond, const char *fmt, ...)
 
 #define is_mem(got, want, n, ...) ok(memcmp((got), (want), (n)) == 0, __VA_ARGS__)
 
-__attribute__((unused))
+__attribute__((format(printf, 1, 2), unused))
 static void diag(const char *fmt, ...)
 {
 	va_list ap;

@@ -1,0 +1,226 @@
+/* tests/test_privdrop.c: the worker privilege drop, for real (needs root).
+ *
+ * Two children: one drops and checks itself without exec; the other drops
+ * and execs this very binary by fd (execveat) inside the empty chroot, and
+ * the new image checks itself. Both report one record per check through
+ * the socket they keep on fd 3, as netd will.
+ */
+#include "init/privdrop.h"
+#include "tests/tap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REPORT_FD 3
+
+extern char **environ;
+
+struct record {
+	char name[72];
+	int pass;
+	int err;
+};
+
+static void report(int pass, int err, const char *name)
+{
+	struct record rec;
+	memset(&rec, 0, sizeof rec);
+	strncpy(rec.name, name, sizeof rec.name - 1);
+	rec.pass = pass;
+	rec.err = err;
+	if (send(REPORT_FD, &rec, sizeof rec, MSG_NOSIGNAL) != (ssize_t)sizeof rec)
+		_exit(3);
+}
+
+static int dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n == 0;
+}
+
+static void checks(int after_exec)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct cap[2];
+	struct stat st;
+
+	report(getresuid(&ru, &eu, &su) == 0 && ru == 100 && eu == 100 && su == 100, 0,
+	       "uids are 100");
+	report(getresgid(&rg, &eg, &sg) == 0 && rg == 100 && eg == 100 && sg == 100, 0,
+	       "gids are 100");
+	report(getgroups(0, NULL) == 0, 0, "no supplementary groups");
+	memset(cap, 0xff, sizeof cap);
+	report(syscall(SYS_capget, &hdr, cap) == 0 &&
+	       !cap[0].effective && !cap[0].permitted && !cap[0].inheritable &&
+	       !cap[1].effective && !cap[1].permitted && !cap[1].inheritable, 0,
+	       "no effective/permitted/inheritable capabilities");
+	report(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0 &&
+	       prctl(PR_CAPBSET_READ, CAP_NET_RAW, 0, 0, 0) == 0 &&
+	       prctl(PR_CAPBSET_READ, 0, 0, 0, 0) == 0, 0, "bounding set empty");
+	report(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_ADMIN, 0, 0) == 0, 0,
+	       "no ambient capability");
+	report(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, 0, "no_new_privs set");
+	if (!after_exec)
+		report(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, 0, "not dumpable");
+	report(dir_is_empty("/"), 0, "/ is the empty chroot");
+	report(stat("/proc", &st) != 0 && errno == ENOENT, errno, "/proc unreachable");
+	report(stat("/tmp", &st) != 0 && errno == ENOENT, errno, "/tmp unreachable");
+	report(mkdir("/x", 0700) != 0 && errno == EACCES, errno, "chroot not writable");
+	report(setuid(0) != 0 && errno == EPERM, errno, "setuid(0) refused");
+	int s = socket(AF_INET, SOCK_RAW, 1);
+	report(s < 0 && errno == EPERM, s < 0 ? errno : 0, "raw socket refused");
+
+	struct if_nameindex *ifs = if_nameindex();
+	int only_lo = ifs != NULL && ifs[0].if_name != NULL &&
+		      strcmp(ifs[0].if_name, "lo") == 0 && ifs[1].if_name == NULL;
+	report(only_lo, ifs == NULL ? errno : 0, "network namespace has only lo");
+	if (ifs != NULL)
+		if_freenameindex(ifs);
+
+	int extra = 0;
+	for (int fd = 4; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			extra++;
+	report(extra == 0, extra, "no fd open above 3");
+	report(fcntl(REPORT_FD, F_GETFD) == 0, 0, "fd 3 open, not close-on-exec");
+
+	if (after_exec) {
+		int n = 0;
+		for (char **e = environ; *e != NULL; e++)
+			n++;
+		const char *v = getenv("PRIVDROP_TEST");
+		report(n == 1 && v != NULL && strcmp(v, "1") == 0, n,
+		       "exec'd with exactly the given environment");
+	}
+}
+
+static int collect(int sock, pid_t pid, const char *who)
+{
+	struct record rec;
+	int n = 0, st;
+	ssize_t r;
+	while ((r = recv(sock, &rec, sizeof rec, 0)) == (ssize_t)sizeof rec) {
+		rec.name[sizeof rec.name - 1] = 0;
+		if (!ok(rec.pass, "%s: %s", who, rec.name))
+			diag("detail %d (%s)", rec.err, strerror(rec.err));
+		n++;
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		exit(2);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child exited 0 (status 0x%x)", who, st);
+	return n;
+}
+
+static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *sock)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		exit(2);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		exit(2);
+	if (pid == 0) {
+		struct privdrop_spec spec = {
+			.root_dir = root, .uid = 100, .gid = 100,
+			.keep_fd = sv[1], .keep_fd_to = REPORT_FD, .new_netns = true,
+			.argv = argv, .envp = envp,
+		};
+		int r = privdrop_worker(&spec);
+		if (r < 0)
+			_exit(10);
+		checks(0);
+		_exit(0);
+	}
+	close(sv[1]);
+	*sock = sv[0];
+	return pid;
+}
+
+static void test_prepare_root(const char *base)
+{
+	char path[256], file[300];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/r1", base);
+	is_int(privdrop_prepare_root(path), 0, "prepare_root creates a directory");
+	memset(&st, 0, sizeof st);
+	int sr = stat(path, &st);
+	ok(sr == 0 && (st.st_mode & 07777) == 0555 && st.st_uid == 0,
+	   "created 0555 root-owned (mode %o)", st.st_mode & 07777);
+	if (chmod(path, 0755) != 0)
+		exit(2);
+	is_int(privdrop_prepare_root(path), 0, "prepare_root accepts an existing empty dir");
+	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0555, "and makes it 0555");
+	if (chmod(path, 0755) != 0)
+		exit(2);
+	snprintf(file, sizeof file, "%s/leftover", path);
+	int fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	close(fd);
+	is_int(privdrop_prepare_root(path), -ENOTEMPTY, "non-empty directory refused");
+	unlink(file);
+	if (chown(path, 1, 1) != 0)
+		exit(2);
+	is_int(privdrop_prepare_root(path), -EPERM, "directory not owned by root refused");
+	rmdir(path);
+
+	struct privdrop_spec bad = { .root_dir = path, .uid = 0, .gid = 100, .keep_fd = -1 };
+	is_int(privdrop_worker(&bad), -EINVAL, "uid 0 refused");
+}
+
+int main(int argc, char **argv)
+{
+	char base[] = "/tmp/privdrop.XXXXXX", root[64];
+	int sock, n;
+	pid_t pid;
+
+	if (argc == 2 && strcmp(argv[1], "--child") == 0) {
+		checks(1);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		ok(1, "# skip privilege drop tests need root");
+		return tap_done();
+	}
+	if (mkdtemp(base) == NULL)
+		exit(2);
+	snprintf(root, sizeof root, "%s/root", base);
+
+	test_prepare_root(base);
+
+	pid = spawn(root, NULL, NULL, &sock);
+	n = collect(sock, pid, "drop");
+	close(sock);
+	ok(n >= 15, "drop: %d checks reported", n);
+
+	char *cargv[] = { "test_privdrop", "--child", NULL };
+	char *cenv[] = { "PRIVDROP_TEST=1", NULL };
+	pid = spawn(root, cargv, cenv, &sock);
+	n = collect(sock, pid, "exec");
+	close(sock);
+	ok(n >= 15, "exec: %d checks reported (0: the exec failed)", n);
+
+	rmdir(root);
+	rmdir(base);
+	return tap_done();
+}

@@ -1,0 +1,620 @@
+/* init/manifest.c: see manifest.h and docs/IMAGE-MANIFEST.md.
+ *
+ * jsmn tokenises; it is permissive (it does not check that object members
+ * pair up, that scalars are well formed or that strings hold no control
+ * bytes), so check_tree() validates the whole token tree before any value
+ * is read. After that, an object token's `size` counts its keys, each key
+ * string has size 1 (its value), and every other scalar has size 0.
+ */
+#include "init/manifest.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
+#include <bearssl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct mctx {
+	const char *js;
+	size_t len;
+	const jsmntok_t *t;
+	int n;
+};
+
+static size_t tok_len(const struct mctx *c, int i)
+{
+	return (size_t)(c->t[i].end - c->t[i].start);
+}
+
+static const char *tok_ptr(const struct mctx *c, int i)
+{
+	return c->js + c->t[i].start;
+}
+
+static bool tok_text_is(const struct mctx *c, int i, const char *s)
+{
+	return tok_len(c, i) == strlen(s) && memcmp(tok_ptr(c, i), s, tok_len(c, i)) == 0;
+}
+
+static bool tok_is(const struct mctx *c, int i, const char *s)
+{
+	return c->t[i].type == JSMN_STRING && tok_text_is(c, i, s);
+}
+
+/* Index of the token after the subtree at i. Valid once check_tree()
+ * passed: every token's size is then exactly its number of children. */
+static int skip(const struct mctx *c, int i)
+{
+	int pending = 1;
+	while (pending > 0 && i < c->n) {
+		pending += c->t[i].size - 1;
+		i++;
+	}
+	return i;
+}
+
+/* --- structural validation ------------------------------------------------ */
+
+static bool string_ok(const struct mctx *c, int i)
+{
+	const char *p = tok_ptr(c, i);
+	for (size_t k = 0; k < tok_len(c, i); k++)
+		if ((unsigned char)p[k] < 0x20)
+			return false;
+	return true;
+}
+
+static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+/* true, false, null, or an RFC 8259 number. */
+static bool primitive_ok(const struct mctx *c, int i)
+{
+	const char *p = tok_ptr(c, i);
+	size_t n = tok_len(c, i), k = 0;
+	if ((n == 4 && memcmp(p, "true", 4) == 0) ||
+	    (n == 5 && memcmp(p, "false", 5) == 0) ||
+	    (n == 4 && memcmp(p, "null", 4) == 0))
+		return true;
+	if (k < n && p[k] == '-')
+		k++;
+	if (k >= n || !is_digit(p[k]))
+		return false;
+	if (p[k] == '0')
+		k++;
+	else
+		while (k < n && is_digit(p[k]))
+			k++;
+	if (k < n && p[k] == '.') {
+		k++;
+		if (k >= n || !is_digit(p[k]))
+			return false;
+		while (k < n && is_digit(p[k]))
+			k++;
+	}
+	if (k < n && (p[k] == 'e' || p[k] == 'E')) {
+		k++;
+		if (k < n && (p[k] == '+' || p[k] == '-'))
+			k++;
+		if (k >= n || !is_digit(p[k]))
+			return false;
+		while (k < n && is_digit(p[k]))
+			k++;
+	}
+	return k == n;
+}
+
+/* Bytes of token i in the text, quotes included for strings. */
+static size_t raw_start(const struct mctx *c, int i)
+{
+	return (size_t)c->t[i].start - (c->t[i].type == JSMN_STRING);
+}
+
+static size_t raw_end(const struct mctx *c, int i)
+{
+	return (size_t)c->t[i].end + (c->t[i].type == JSMN_STRING);
+}
+
+/* js[from..to) is whitespace around exactly one sep (none when sep is 0). */
+static bool gap_ok(const struct mctx *c, size_t from, size_t to, char sep)
+{
+	bool seen = sep == 0;
+	if (from > to)
+		return false;
+	for (size_t k = from; k < to; k++) {
+		char ch = c->js[k];
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+			continue;
+		if (!seen && ch == sep) {
+			seen = true;
+			continue;
+		}
+		return false;
+	}
+	return seen;
+}
+
+/* Validates the subtree at i; *next gets the index after it. */
+static int check_tree(const struct mctx *c, int i, int depth, int *next)
+{
+	if (i >= c->n)
+		return -EINVAL;
+	if (depth > MANIFEST_MAX_DEPTH)
+		return -E2BIG;
+	const jsmntok_t *t = &c->t[i];
+	int j = i + 1, r;
+	size_t pos = (size_t)t->start + 1;
+	switch (t->type) {
+	case JSMN_OBJECT:
+		for (int k = 0; k < t->size; k++) {
+			if (j + 1 >= c->n || c->t[j].type != JSMN_STRING ||
+			    c->t[j].size != 1 || !string_ok(c, j) ||
+			    !gap_ok(c, pos, raw_start(c, j), k ? ',' : 0) ||
+			    !gap_ok(c, raw_end(c, j), raw_start(c, j + 1), ':'))
+				return -EINVAL;
+			pos = raw_end(c, j + 1);
+			if ((r = check_tree(c, j + 1, depth + 1, &j)) != 0)
+				return r;
+		}
+		if (!gap_ok(c, pos, (size_t)t->end - 1, 0))
+			return -EINVAL;
+		break;
+	case JSMN_ARRAY:
+		for (int k = 0; k < t->size; k++) {
+			if (j >= c->n || !gap_ok(c, pos, raw_start(c, j), k ? ',' : 0))
+				return -EINVAL;
+			pos = raw_end(c, j);
+			if ((r = check_tree(c, j, depth + 1, &j)) != 0)
+				return r;
+		}
+		if (!gap_ok(c, pos, (size_t)t->end - 1, 0))
+			return -EINVAL;
+		break;
+	case JSMN_STRING:
+		if (t->size != 0 || !string_ok(c, i))
+			return -EINVAL;
+		break;
+	case JSMN_PRIMITIVE:
+		if (t->size != 0 || !primitive_ok(c, i))
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	*next = j;
+	return 0;
+}
+
+/* --- typed accessors -------------------------------------------------------- */
+
+struct field {
+	const char *key;
+	int tok;   /* value token, -1 when absent */
+};
+
+/* Finds the known keys of object obj. A known key given twice is refused:
+ * another JSON reader (a verifier) might take the other copy. */
+static int get_fields(const struct mctx *c, int obj, const char *where,
+		      struct field *f, size_t nf)
+{
+	for (size_t k = 0; k < nf; k++)
+		f[k].tok = -1;
+	int j = obj + 1;
+	for (int m = 0; m < c->t[obj].size; m++) {
+		for (size_t k = 0; k < nf; k++) {
+			if (!tok_is(c, j, f[k].key))
+				continue;
+			if (f[k].tok >= 0) {
+				dlog("manifest: %s%s%s: key given twice", where,
+				     *where ? "." : "", f[k].key);
+				return -EINVAL;
+			}
+			f[k].tok = j + 1;
+		}
+		j = skip(c, j + 1);
+	}
+	return 0;
+}
+
+static int need(const struct field *f, const char *where)
+{
+	if (f->tok >= 0)
+		return 0;
+	dlog("manifest: missing required key %s%s%s", where, *where ? "." : "", f->key);
+	return -EINVAL;
+}
+
+static int want_type(const struct mctx *c, int i, jsmntype_t type, const char *what)
+{
+	static const char *names[] = { "?", "an object", "an array", "a string", "a primitive" };
+	if (c->t[i].type == type)
+		return 0;
+	dlog("manifest: %s: must be %s", what, names[type]);
+	return -EINVAL;
+}
+
+typedef bool (*char_ok_fn)(char ch);
+
+static bool name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       is_digit(ch) || ch == '_' || ch == '-';
+}
+
+static bool release_char(char ch)
+{
+	return name_char(ch) || ch == '.' || ch == '+' || ch == '~';
+}
+
+static bool path_char(char ch)
+{
+	return release_char(ch) || ch == '/';
+}
+
+/* Copies string token i into out[cap] (NUL-terminated). Escapes are not
+ * decoded: none of the values init reads needs one, so a backslash is
+ * refused with the characters outside the field's set. */
+static int get_str(const struct mctx *c, int i, const char *what, char *out,
+		   size_t cap, char_ok_fn char_ok)
+{
+	if (want_type(c, i, JSMN_STRING, what) != 0)
+		return -EINVAL;
+	size_t n = tok_len(c, i);
+	const char *p = tok_ptr(c, i);
+	if (n == 0 || n >= cap) {
+		dlog("manifest: %s: length %zu not in 1..%zu", what, n, cap - 1);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (!char_ok(p[k])) {
+			dlog("manifest: %s: character %zu is not allowed here", what, k);
+			return -EINVAL;
+		}
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int get_bool(const struct mctx *c, int i, const char *what, bool *out)
+{
+	if (c->t[i].type == JSMN_PRIMITIVE && tok_text_is(c, i, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (c->t[i].type == JSMN_PRIMITIVE && tok_text_is(c, i, "false")) {
+		*out = false;
+		return 0;
+	}
+	dlog("manifest: %s: must be true or false", what);
+	return -EINVAL;
+}
+
+static bool lower_hex(char ch)
+{
+	return is_digit(ch) || (ch >= 'a' && ch <= 'f');
+}
+
+/* Exactly 64 lowercase hex digits: one spelling per digest, so that the
+ * manifest bytes (and their hash) have a single canonical form. */
+static int get_sha256(const struct mctx *c, int i, const char *what, uint8_t out[32])
+{
+	char hex[65];
+	if (c->t[i].type != JSMN_STRING || tok_len(c, i) != 64 ||
+	    get_str(c, i, what, hex, sizeof hex, lower_hex) != 0 ||
+	    hex_decode(out, 32, hex, 64) != 32) {
+		dlog("manifest: %s: must be 64 lowercase hex digits", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An array whose entries are all objects (packages, files: kept for
+ * verifiers and rebuilders, not interpreted by init). */
+static int check_object_array(const struct mctx *c, int i, const char *what)
+{
+	if (want_type(c, i, JSMN_ARRAY, what) != 0)
+		return -EINVAL;
+	int j = i + 1;
+	for (int k = 0; k < c->t[i].size; k++) {
+		if (c->t[j].type != JSMN_OBJECT) {
+			dlog("manifest: %s[%d]: must be an object", what, k);
+			return -EINVAL;
+		}
+		j = skip(c, j);
+	}
+	return 0;
+}
+
+/* --- sections ------------------------------------------------------------------ */
+
+static int parse_kernel(const struct mctx *c, int i, struct manifest *m)
+{
+	struct field f[] = { { "release", -1 }, { "package", -1 }, { "version", -1 } };
+	char ignored[256];
+	int r;
+	if ((r = want_type(c, i, JSMN_OBJECT, "kernel")) != 0 ||
+	    (r = get_fields(c, i, "kernel", f, 3)) != 0 ||
+	    (r = need(&f[0], "kernel")) != 0 ||
+	    (r = get_str(c, f[0].tok, "kernel.release", m->release,
+			 sizeof m->release, release_char)) != 0)
+		return r;
+	if (f[1].tok >= 0 && (r = get_str(c, f[1].tok, "kernel.package", ignored,
+					  sizeof ignored, release_char)) != 0)
+		return r;
+	if (f[2].tok >= 0 && (r = get_str(c, f[2].tok, "kernel.version", ignored,
+					  sizeof ignored, release_char)) != 0)
+		return r;
+	return 0;
+}
+
+/* A module path must name an uncompressed .ko under this kernel's module
+ * directory, without "." or ".." components or empty ones. */
+static int check_module_path(const struct manifest *m, const char *path, const char *what)
+{
+	char prefix[128];
+	int n = snprintf(prefix, sizeof prefix, "/lib/modules/%s/", m->release);
+	size_t len = strlen(path);
+	if (n < 0 || (size_t)n >= sizeof prefix || strncmp(path, prefix, (size_t)n) != 0) {
+		dlog("manifest: %s: must be under /lib/modules/%s/", what, m->release);
+		return -EINVAL;
+	}
+	if (len < 4 || strcmp(path + len - 3, ".ko") != 0 || path[len - 4] == '/') {
+		dlog("manifest: %s: must name an uncompressed .ko file", what);
+		return -EINVAL;
+	}
+	if (strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../")) {
+		dlog("manifest: %s: has an empty, '.' or '..' component", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_module(const struct mctx *c, int i, unsigned idx, struct manifest *m)
+{
+	struct manifest_module *mod = &m->modules[idx];
+	struct field f[] = { { "name", -1 }, { "path", -1 }, { "sha256", -1 }, { "optional", -1 } };
+	char where[32], what[48];
+	int r;
+
+	snprintf(where, sizeof where, "modules[%u]", idx);
+	if ((r = want_type(c, i, JSMN_OBJECT, where)) != 0 ||
+	    (r = get_fields(c, i, where, f, 4)) != 0)
+		return r;
+	for (int k = 0; k < 3; k++)
+		if ((r = need(&f[k], where)) != 0)
+			return r;
+	snprintf(what, sizeof what, "%s.name", where);
+	if ((r = get_str(c, f[0].tok, what, mod->name, sizeof mod->name, name_char)) != 0)
+		return r;
+	snprintf(what, sizeof what, "%s.path", where);
+	if ((r = get_str(c, f[1].tok, what, mod->path, sizeof mod->path, path_char)) != 0 ||
+	    (r = check_module_path(m, mod->path, what)) != 0)
+		return r;
+	snprintf(what, sizeof what, "%s.sha256", where);
+	if ((r = get_sha256(c, f[2].tok, what, mod->sha256)) != 0)
+		return r;
+	snprintf(what, sizeof what, "%s.optional", where);
+	if (f[3].tok >= 0 && (r = get_bool(c, f[3].tok, what, &mod->optional)) != 0)
+		return r;
+	for (unsigned k = 0; k < idx; k++) {
+		if (strcmp(m->modules[k].name, mod->name) == 0) {
+			dlog("manifest: %s: module %s listed twice", where, mod->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_modules(const struct mctx *c, int i, struct manifest *m)
+{
+	int r;
+	if ((r = want_type(c, i, JSMN_ARRAY, "modules")) != 0)
+		return r;
+	if (c->t[i].size > MANIFEST_MAX_MODULES) {
+		dlog("manifest: modules: %d entries, at most %d", c->t[i].size,
+		     MANIFEST_MAX_MODULES);
+		return -E2BIG;
+	}
+	int j = i + 1;
+	for (int k = 0; k < c->t[i].size; k++) {
+		if ((r = parse_module(c, j, (unsigned)k, m)) != 0)
+			return r;
+		j = skip(c, j);
+	}
+	m->nmodules = (unsigned)c->t[i].size;
+	return 0;
+}
+
+static int parse_attestation(const struct mctx *c, int i, struct manifest *m)
+{
+	struct field f[] = { { "allow_sim", -1 } };
+	int r;
+	if ((r = want_type(c, i, JSMN_OBJECT, "attestation")) != 0 ||
+	    (r = get_fields(c, i, "attestation", f, 1)) != 0)
+		return r;
+	if (f[0].tok >= 0)
+		return get_bool(c, f[0].tok, "attestation.allow_sim", &m->allow_sim);
+	return 0;
+}
+
+static int parse_root(const struct mctx *c, struct manifest *m)
+{
+	enum { F_FORMAT, F_VERSION, F_KERNEL, F_PACKAGES, F_MODULES, F_FILES, F_ATTEST, F_N };
+	struct field f[F_N] = {
+		[F_FORMAT] = { "format", -1 }, [F_VERSION] = { "dshield_version", -1 },
+		[F_KERNEL] = { "kernel", -1 }, [F_PACKAGES] = { "packages", -1 },
+		[F_MODULES] = { "modules", -1 }, [F_FILES] = { "files", -1 },
+		[F_ATTEST] = { "attestation", -1 },
+	};
+	int r;
+
+	if (c->t[0].type != JSMN_OBJECT) {
+		dlog("manifest: top level must be an object");
+		return -EINVAL;
+	}
+	if ((r = get_fields(c, 0, "", f, F_N)) != 0)
+		return r;
+	if ((r = need(&f[F_FORMAT], "")) != 0)
+		return r;
+	if (c->t[f[F_FORMAT].tok].type != JSMN_PRIMITIVE ||
+	    !tok_text_is(c, f[F_FORMAT].tok, "1")) {
+		dlog("manifest: format: only format %d is understood", MANIFEST_FORMAT);
+		return -EINVAL;
+	}
+	if ((r = need(&f[F_VERSION], "")) != 0 ||
+	    (r = get_str(c, f[F_VERSION].tok, "dshield_version", m->dshield_version,
+			 sizeof m->dshield_version, release_char)) != 0)
+		return r;
+	if ((r = need(&f[F_KERNEL], "")) != 0 || (r = parse_kernel(c, f[F_KERNEL].tok, m)) != 0)
+		return r;
+	if ((r = need(&f[F_MODULES], "")) != 0 || (r = parse_modules(c, f[F_MODULES].tok, m)) != 0)
+		return r;
+	if (f[F_PACKAGES].tok >= 0 && (r = check_object_array(c, f[F_PACKAGES].tok, "packages")) != 0)
+		return r;
+	if (f[F_FILES].tok >= 0 && (r = check_object_array(c, f[F_FILES].tok, "files")) != 0)
+		return r;
+	if (f[F_ATTEST].tok >= 0 && (r = parse_attestation(c, f[F_ATTEST].tok, m)) != 0)
+		return r;
+	return 0;
+}
+
+/* --- entry points ----------------------------------------------------------------- */
+
+static int tokenize(const char *json, size_t len, jsmntok_t **out)
+{
+	jsmn_parser p;
+	jsmn_init(&p);
+	/* Counting pass: sizes the token array exactly, within the bound. */
+	int count = jsmn_parse(&p, json, len, NULL, 0);
+	if (count > MANIFEST_MAX_TOKENS) {
+		dlog("manifest: more than %d JSON tokens", MANIFEST_MAX_TOKENS);
+		return -E2BIG;
+	}
+	if (count <= 0) {
+		dlog("manifest: not a JSON document");
+		return -EINVAL;
+	}
+	jsmntok_t *t = calloc((size_t)count, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	jsmn_init(&p);
+	int n = jsmn_parse(&p, json, len, t, (unsigned)count);
+	if (n <= 0) {
+		dlog("manifest: invalid JSON near byte %u%s", p.pos,
+		     n == JSMN_ERROR_PART ? " (truncated)" : "");
+		free(t);
+		return -EINVAL;
+	}
+	*out = t;
+	return n;
+}
+
+int manifest_parse(const char *json, size_t len, struct manifest *m)
+{
+	br_sha256_context h;
+	jsmntok_t *t = NULL;
+	int r, next;
+
+	memset(m, 0, sizeof *m);
+	if (len > MANIFEST_MAX_BYTES) {
+		dlog("manifest: %zu bytes, at most %u", len, MANIFEST_MAX_BYTES);
+		return -EFBIG;
+	}
+	br_sha256_init(&h);
+	br_sha256_update(&h, json, len);
+	br_sha256_out(&h, m->sha256);
+
+	/* jsmn stops at a NUL; a manifest is text and has none. */
+	if (memchr(json, '\0', len)) {
+		dlog("manifest: contains a NUL byte");
+		return -EINVAL;
+	}
+	int n = tokenize(json, len, &t);
+	if (n < 0)
+		return n;
+	struct mctx c = { json, len, t, n };
+	r = check_tree(&c, 0, 0, &next);
+	if (r == 0 && (!gap_ok(&c, 0, raw_start(&c, 0), 0) || !gap_ok(&c, raw_end(&c, 0), len, 0)))
+		r = -EINVAL;
+	if (r == -E2BIG)
+		dlog("manifest: nested deeper than %d", MANIFEST_MAX_DEPTH);
+	else if (r != 0 || next != n)
+		dlog("manifest: malformed JSON (members, scalars or trailing data)");
+	if (r == 0 && next != n)
+		r = -EINVAL;
+	if (r == 0)
+		r = parse_root(&c, m);
+	free(t);
+	if (r != 0) {
+		uint8_t keep[32];
+		memcpy(keep, m->sha256, sizeof keep);
+		memset(m, 0, sizeof *m);
+		memcpy(m->sha256, keep, sizeof keep);
+	}
+	return r;
+}
+
+int manifest_load(const char *path, struct manifest *m)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+		dlog("manifest: open %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		dlog("manifest: %s is not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size > (off_t)MANIFEST_MAX_BYTES) {
+		dlog("manifest: %s: %lld bytes, at most %u", path,
+		     (long long)st.st_size, MANIFEST_MAX_BYTES);
+		close(fd);
+		return -EFBIG;
+	}
+	/* One byte more than allowed, to notice a file that grew. */
+	char *buf = malloc(MANIFEST_MAX_BYTES + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t len = 0;
+	int r = 0;
+	while (len < MANIFEST_MAX_BYTES + 1) {
+		ssize_t k = read(fd, buf + len, MANIFEST_MAX_BYTES + 1 - len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			dlog("manifest: read %s: %s", path, strerror(-r));
+			break;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	close(fd);
+	if (r == 0)
+		r = manifest_parse(buf, len, m);
+	free(buf);
+	if (r == 0) {
+		char hex[65];
+		hex_encode(hex, m->sha256, 32);
+		dlog("manifest: %s: %zu bytes, sha256 %s, dshield %s, kernel %s, %u modules%s",
+		     path, len, hex, m->dshield_version, m->release, m->nmodules,
+		     m->allow_sim ? ", simulated attestation allowed" : "");
+	}
+	return r;
+}

@@ -1,0 +1,58 @@
+/* init/manifest.h: the image manifest (/etc/dshield/manifest.json).
+ *
+ * The image builder writes the manifest into the initrd; the format is
+ * specified in docs/IMAGE-MANIFEST.md. init hashes the exact bytes (the hash
+ * goes into boot info and, later, into an RTMR event) and takes from it what
+ * PID 1 needs: the kernel release, the modules to load in order with their
+ * SHA-256, and the attestation switches. Keys init does not know are
+ * ignored; keys it knows must have the documented type, must not repeat, and
+ * the required ones must be present.
+ *
+ * Error convention: 0, or a negative errno, every error logged with dlog()
+ * naming the key (e.g. "modules[2].sha256"):
+ *   -EINVAL  not JSON, wrong type, bad value, missing or repeated key
+ *   -E2BIG   more than MANIFEST_MAX_MODULES modules or MANIFEST_MAX_TOKENS
+ *            JSON tokens, or nesting deeper than MANIFEST_MAX_DEPTH
+ *   -EFBIG   more than MANIFEST_MAX_BYTES bytes
+ *   -ENOMEM, or the errno of open/read for manifest_load
+ */
+#ifndef DSHIELD_INIT_MANIFEST_H
+#define DSHIELD_INIT_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_PATH        "/etc/dshield/manifest.json"
+#define MANIFEST_FORMAT      1
+#define MANIFEST_MAX_BYTES   (1u << 20)
+#define MANIFEST_MAX_MODULES 64
+#define MANIFEST_MAX_TOKENS  65536
+#define MANIFEST_MAX_DEPTH   16
+
+struct manifest_module {
+	char name[64];      /* module name, [A-Za-z0-9_-], for logs */
+	char path[256];     /* absolute, under /lib/modules/<release>/, ends ".ko" */
+	uint8_t sha256[32]; /* SHA-256 of the uncompressed .ko file */
+	bool optional;      /* absent device (ENODEV/ENXIO) is not an error */
+};
+
+struct manifest {
+	uint8_t sha256[32];        /* SHA-256 of the exact manifest bytes */
+	char dshield_version[32];  /* "dshield_version", e.g. "0.1.0" */
+	char release[64];          /* kernel.release, `uname -r` of the image kernel */
+	struct manifest_module modules[MANIFEST_MAX_MODULES]; /* in load order */
+	unsigned nmodules;         /* entries used in modules[] */
+	bool allow_sim;            /* attestation.allow_sim (default false) */
+};
+
+/* Parses json[0..len) into *m (zeroed first) and stores the SHA-256 of
+ * those bytes in m->sha256. len may exceed the text by nothing: the bytes
+ * must be exactly one JSON object, surrounding whitespace allowed. */
+int manifest_parse(const char *json, size_t len, struct manifest *m);
+
+/* Reads the regular file at path (at most MANIFEST_MAX_BYTES) and parses
+ * it with manifest_parse(). */
+int manifest_load(const char *path, struct manifest *m);
+
+#endif

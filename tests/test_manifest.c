@@ -1,0 +1,254 @@
+/* tests/test_manifest.c: the image manifest parser and loader. */
+#include "init/manifest.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "tests/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define REL "6.18.15+deb13-cloud-amd64"
+#define H1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define H2 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define H3 "a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5"
+
+/* The same bytes as tests/fuzz/corpus/fuzz_manifest/valid.json. */
+static const char VALID[] =
+	"{\"format\":1,\"dshield_version\":\"0.1.0\","
+	"\"kernel\":{\"release\":\"" REL "\",\"package\":\"linux-image-" REL "\",\"version\":\"6.18.15-1~bpo13+1\"},"
+	"\"packages\":[{\"name\":\"linux-image-" REL "\",\"version\":\"6.18.15-1~bpo13+1\",\"role\":\"deb\",\"sha256\":\"" H3 "\"}],"
+	"\"modules\":[{\"name\":\"failover\",\"path\":\"/lib/modules/" REL "/failover.ko\",\"sha256\":\"" H1 "\",\"optional\":false},"
+	"{\"name\":\"tdx_guest\",\"path\":\"/lib/modules/" REL "/tdx-guest.ko\",\"sha256\":\"" H2 "\",\"optional\":true}],"
+	"\"files\":[{\"path\":\"/init\",\"mode\":\"0755\",\"size\":123,\"sha256\":\"" H3 "\"}],"
+	"\"attestation\":{\"allow_sim\":true},"
+	"\"future\":{\"x\":[1,-2.5e3,null,\"s\\n\\u00e9\"],\"y\":{}}}\n";
+
+/* `sha256sum tests/fuzz/corpus/fuzz_manifest/valid.json` */
+#define VALID_SHA256 "08054a254a156942c17bde26a29f8fe0e016fc95b791af164819080815f15c14"
+
+static struct manifest m;
+static char doc[1 << 16];
+
+/* doc = VALID with the first `from` replaced by `to`. */
+static const char *edit(const char *from, const char *to)
+{
+	const char *p = strstr(VALID, from);
+	if (!p) {
+		printf("Bail out! test bug: '%s' not in VALID\n", from);
+		exit(2);
+	}
+	snprintf(doc, sizeof doc, "%.*s%s%s", (int)(p - VALID), VALID, to, p + strlen(from));
+	return doc;
+}
+
+static int parse(const char *s)
+{
+	return manifest_parse(s, strlen(s), &m);
+}
+
+static void refused(const char *from, const char *to, int err, const char *why)
+{
+	is_int(parse(edit(from, to)), err, "%s", why);
+}
+
+/* A document with n copies of a module entry. */
+static const char *with_modules(unsigned n)
+{
+	size_t len = (size_t)snprintf(doc, sizeof doc,
+		"{\"format\":1,\"dshield_version\":\"0.1.0\",\"kernel\":{\"release\":\"" REL "\"},\"modules\":[");
+	for (unsigned i = 0; i < n; i++)
+		len += (size_t)snprintf(doc + len, sizeof doc - len,
+			"%s{\"name\":\"m%u\",\"path\":\"/lib/modules/" REL "/m%u.ko\",\"sha256\":\"" H1 "\"}",
+			i ? "," : "", i, i);
+	snprintf(doc + len, sizeof doc - len, "]}");
+	return doc;
+}
+
+static void test_valid(void)
+{
+	uint8_t want[32];
+	char hex[65];
+
+	is_int(parse(VALID), 0, "valid manifest parses");
+	hex_encode(hex, m.sha256, 32);
+	is_str(hex, VALID_SHA256, "sha256 of the exact bytes (sha256sum)");
+	is_str(m.release, REL, "kernel.release");
+	is_str(m.dshield_version, "0.1.0", "dshield_version");
+	is_int(m.nmodules, 2, "two modules");
+	is_str(m.modules[0].name, "failover", "module 0 name");
+	is_str(m.modules[0].path, "/lib/modules/" REL "/failover.ko", "module 0 path");
+	hex_decode(want, sizeof want, H1, 64);
+	is_mem(m.modules[0].sha256, want, 32, "module 0 sha256");
+	ok(!m.modules[0].optional, "module 0 not optional");
+	is_str(m.modules[1].name, "tdx_guest", "module 1 name (order kept)");
+	ok(m.modules[1].optional, "module 1 optional");
+	hex_decode(want, sizeof want, H2, 64);
+	is_mem(m.modules[1].sha256, want, 32, "module 1 sha256");
+	ok(m.allow_sim, "attestation.allow_sim");
+
+	is_int(parse(edit("\"attestation\":{\"allow_sim\":true},", "")), 0, "attestation is optional");
+	ok(!m.allow_sim, "allow_sim defaults to false");
+	is_int(parse(edit(",\"optional\":false", "")), 0, "module optional is optional");
+	ok(!m.modules[0].optional, "optional defaults to false");
+	is_int(parse(edit("\"packages\":[", "\"packages\":[],\"p2\":[")), 0, "unknown keys are ignored");
+	is_int(parse(edit("{\"format\":1,", " \r\n\t{\"format\":1 ,\n")), 0, "whitespace is fine");
+	is_int(parse(with_modules(0)), 0, "no modules at all");
+	is_int(m.nmodules, 0, "zero modules");
+	is_int(parse(with_modules(MANIFEST_MAX_MODULES)), 0, "MANIFEST_MAX_MODULES modules");
+	is_int(m.nmodules, MANIFEST_MAX_MODULES, "all of them");
+}
+
+static void test_missing(void)
+{
+	refused("\"format\":1,", "", -EINVAL, "missing format");
+	refused("\"dshield_version\":\"0.1.0\",", "", -EINVAL, "missing dshield_version");
+	refused("\"kernel\":{\"release\":\"" REL "\",\"package\":\"linux-image-" REL "\",\"version\":\"6.18.15-1~bpo13+1\"},",
+		"", -EINVAL, "missing kernel");
+	refused("\"release\":\"" REL "\",", "", -EINVAL, "missing kernel.release");
+	refused("\"modules\":[{", "\"m\":[{", -EINVAL, "missing modules");
+	refused("\"name\":\"failover\",", "", -EINVAL, "missing modules[0].name");
+	refused("\"path\":\"/lib/modules/" REL "/failover.ko\",", "", -EINVAL, "missing modules[0].path");
+	refused("\"sha256\":\"" H1 "\",", "", -EINVAL, "missing modules[0].sha256");
+	ok(m.nmodules == 0 && m.release[0] == '\0', "a refused manifest leaves no partial result");
+}
+
+static void test_types(void)
+{
+	refused("\"format\":1", "\"format\":\"1\"", -EINVAL, "format as a string");
+	refused("\"format\":1", "\"format\":2", -EINVAL, "format 2 is not understood");
+	refused("\"format\":1", "\"format\":1.0", -EINVAL, "format 1.0 is not 1");
+	refused("\"dshield_version\":\"0.1.0\"", "\"dshield_version\":1", -EINVAL, "dshield_version as a number");
+	refused("\"kernel\":{", "\"kernel\":\"x\",\"k\":{", -EINVAL, "kernel as a string");
+	refused("\"release\":\"" REL "\"", "\"release\":6", -EINVAL, "kernel.release as a number");
+	refused("\"release\":\"" REL "\"", "\"release\":\"\"", -EINVAL, "empty kernel.release");
+	refused("\"release\":\"" REL "\"", "\"release\":\"a/b\"", -EINVAL, "kernel.release with a slash");
+	refused("\"package\":\"linux-image-" REL "\"", "\"package\":[\"x\"]", -EINVAL,
+		"kernel.package as an array");
+	refused("\"modules\":[", "\"modules\":{\"a\":1},\"x\":[", -EINVAL, "modules as an object");
+	refused("\"modules\":[{\"name\":\"failover\"", "\"modules\":[[],{\"name\":\"failover\"", -EINVAL, "module as an array");
+	refused("\"optional\":true", "\"optional\":\"yes\"", -EINVAL, "optional as a string");
+	refused("\"optional\":true", "\"optional\":1", -EINVAL, "optional as a number");
+	refused("\"allow_sim\":true", "\"allow_sim\":1", -EINVAL, "allow_sim as a number");
+	refused("\"attestation\":{\"allow_sim\":true}", "\"attestation\":[]", -EINVAL, "attestation as an array");
+	refused("\"packages\":[", "\"packages\":{},\"p\":[", -EINVAL, "packages as an object");
+	refused("\"files\":[{", "\"files\":[1,{", -EINVAL, "files entry as a number");
+	refused("\"name\":\"failover\"", "\"name\":\"fail over\"", -EINVAL, "module name with a space");
+	refused("\"name\":\"failover\"", "\"name\":\"fail\\u006fver\"", -EINVAL, "escape in a module name");
+	refused("\"name\":\"tdx_guest\"", "\"name\":\"failover\"", -EINVAL, "module listed twice");
+	refused("/failover.ko\"", "/failover.ko.xz\"", -EINVAL, "compressed module path");
+	refused("\"/lib/modules/" REL "/failover.ko\"", "\"/lib/modules/6.1.0/failover.ko\"", -EINVAL,
+		"module path of another kernel");
+	refused("\"/lib/modules/" REL "/failover.ko\"", "\"/lib/modules/" REL "/../../../x.ko\"", -EINVAL,
+		"module path with ..");
+	refused("\"/lib/modules/" REL "/failover.ko\"", "\"/lib/modules/" REL "//x.ko\"", -EINVAL,
+		"module path with //");
+	refused("\"/lib/modules/" REL "/failover.ko\"", "\"/lib/modules/" REL "/.ko\"", -EINVAL,
+		"module path without a file name");
+	refused("\"/lib/modules/" REL "/failover.ko\"", "\"failover.ko\"", -EINVAL, "relative module path");
+}
+
+static void test_hex(void)
+{
+	refused(H1, "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", -EINVAL,
+		"uppercase hex is refused");
+	refused(H1, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", -EINVAL,
+		"63 hex digits");
+	refused(H1, H1 "00", -EINVAL, "66 hex digits");
+	refused(H1, "g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", -EINVAL,
+		"non-hex digit");
+	refused("\"sha256\":\"" H1 "\"", "\"sha256\":null", -EINVAL, "sha256 null");
+}
+
+static void test_syntax(void)
+{
+	refused("\"format\":1", "\"format\" 1", -EINVAL, "missing colon");
+	refused("\"format\":1", "\"format\":tru", -EINVAL, "bad literal");
+	refused("\"format\":1", "\"format\":01", -EINVAL, "number with a leading zero");
+	refused("\"format\":1,", "\"format\":1,\"k\":,", -EINVAL, "key without a value");
+	refused("\"format\":1,", "\"format\":1,,", -EINVAL, "stray comma");
+	refused("\"format\":1,", "\"format\":1 ", -EINVAL, "missing comma between members");
+	refused("\"x\":[1,", "\"x\":[1 ", -EINVAL, "missing comma between elements");
+	refused("\"y\":{}", "\"y\":{},", -EINVAL, "trailing comma in an object");
+	refused("null,\"s", "null,\"s\",", -EINVAL, "trailing comma in an array");
+	refused("\"y\":{}", "\"y\":{:}", -EINVAL, "lone colon");
+	refused("\"x\":[1,", "\"x\":[1:", -EINVAL, "colon in an array");
+	refused("\"x\":[1,", "\"x\":[1.,", -EINVAL, "bad number in an ignored key");
+	refused("\"s\\n", "\"s\n", -EINVAL, "raw control byte in a string");
+	refused("\"y\":{}}}", "\"y\":{}}}{}", -EINVAL, "trailing second document");
+	refused("\"y\":{}}}", "\"y\":{}}", -EINVAL, "unclosed object");
+	refused("\"y\":{}}}", "\"y\":{}}]", -EINVAL, "mismatched bracket");
+	refused("\"format\":1,", "\"format\":1,\"format\":1,", -EINVAL, "duplicate key");
+	refused("\"allow_sim\":true", "\"allow_sim\":true,\"allow_sim\":false", -EINVAL,
+		"duplicate nested key");
+	is_int(parse(""), -EINVAL, "empty input");
+	is_int(parse("[]"), -EINVAL, "top-level array");
+	is_int(parse("\"x\""), -EINVAL, "top-level string");
+	is_int(manifest_parse(VALID, 40, &m), -EINVAL, "truncated input");
+	is_int(manifest_parse("{\"format\":1}\0{}", 15, &m), -EINVAL, "NUL byte");
+
+	char deep[256] = "{\"format\":1,\"x\":";
+	size_t n = strlen(deep);
+	for (int i = 0; i < MANIFEST_MAX_DEPTH + 4; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < MANIFEST_MAX_DEPTH + 4; i++)
+		deep[n++] = ']';
+	deep[n++] = '}';
+	deep[n] = '\0';
+	is_int(parse(deep), -E2BIG, "nesting deeper than MANIFEST_MAX_DEPTH");
+}
+
+static void test_limits(void)
+{
+	is_int(parse(with_modules(MANIFEST_MAX_MODULES + 1)), -E2BIG, "too many modules");
+
+	char *big = malloc(MANIFEST_MAX_BYTES + 2);
+	size_t vl = strlen(VALID);
+	memset(big, ' ', MANIFEST_MAX_BYTES + 1);
+	memcpy(big, VALID, vl);
+	is_int(manifest_parse(big, MANIFEST_MAX_BYTES, &m), 0, "exactly MANIFEST_MAX_BYTES is fine");
+	is_int(manifest_parse(big, MANIFEST_MAX_BYTES + 1, &m), -EFBIG, "one byte more is refused");
+
+	/* A token bomb within the byte limit: [1,1,1,...] */
+	size_t k = 0;
+	big[k++] = '[';
+	for (int i = 0; i < MANIFEST_MAX_TOKENS + 10; i++) {
+		big[k++] = '1';
+		big[k++] = ',';
+	}
+	big[k - 1] = ']';
+	is_int(manifest_parse(big, k, &m), -E2BIG, "more than MANIFEST_MAX_TOKENS tokens");
+
+	/* manifest_load: a file, a missing file, a file too large */
+	char path[] = "/tmp/test_manifest.XXXXXX";
+	int fd = mkstemp(path);
+	ok(fd >= 0, "temporary file");
+	ok(write(fd, VALID, vl) == (ssize_t)vl, "write manifest");
+	is_int(manifest_load(path, &m), 0, "manifest_load");
+	char hex[65];
+	hex_encode(hex, m.sha256, 32);
+	is_str(hex, VALID_SHA256, "manifest_load hashes the file bytes");
+	memset(big, ' ', MANIFEST_MAX_BYTES + 1);
+	ok(pwrite(fd, big, MANIFEST_MAX_BYTES + 1 - vl, (off_t)vl) > 0, "grow the file");
+	is_int(manifest_load(path, &m), -EFBIG, "manifest_load refuses a file over 1 MiB");
+	close(fd);
+	unlink(path);
+	is_int(manifest_load(path, &m), -ENOENT, "manifest_load of a missing file");
+	is_int(manifest_load("/tmp", &m), -EINVAL, "manifest_load of a directory");
+	free(big);
+}
+
+int main(void)
+{
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (getenv("TEST_VERBOSE") == NULL && devnull >= 0)
+		log_set_fd(devnull);
+	test_valid();
+	test_missing();
+	test_types();
+	test_hex();
+	test_syntax();
+	test_limits();
+	return tap_done();
+}

@@ -1,0 +1,78 @@
+/* crypto/rtmr3.h: the runtime event log of RTMR3 (guest side).
+ *
+ * Each runtime event is (name, payload). Its digest follows dstack's
+ * convention so that dstack's verifiers can replay dshield's log:
+ *
+ *   digest = SHA-384( le32(0x08000001) || ":" || name || ":" || payload )
+ *
+ * and RTMR3 = SHA-384(RTMR3 || digest) for each event in order. Names are
+ * 1..RTMR3_NAME_MAX printable ASCII bytes without ':' (a ':' in the name
+ * would make two different (name, payload) pairs hash alike) nor '"' or
+ * '\\' (so that the JSON form needs no escapes).
+ *
+ * The log keeps events in memory (no allocation: the caller owns the
+ * struct) together with the RTMR3 value they replay to, and renders them as
+ * dshield's JSON log form, one object per event:
+ *
+ *   {"imr":3,"event_type":134217729,"name":"manifest","payload":"<hex>",
+ *    "digest":"<hex>"}
+ *
+ * crypto/eventlog.h replays that form as well as dstack's (whose keys are
+ * "event" and "event_payload"). Extending the hardware register is the
+ * caller's job (the device belongs to init); this module only computes.
+ */
+#ifndef DSHIELD_CRYPTO_RTMR3_H
+#define DSHIELD_CRYPTO_RTMR3_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RTMR3_DIGEST_LEN 48
+#define RTMR3_NAME_MAX 64
+#define RTMR3_PAYLOAD_MAX 512
+#define RTMR3_LOG_MAX 256
+#define RTMR3_EVENT_TYPE 0x08000001u
+
+/* Is name acceptable as an event name (see above)? */
+bool rtmr3_name_valid(const char *name, size_t len);
+
+/* The event digest. The name is taken as given (len bytes): validation is
+ * rtmr3_name_valid()'s job, so that a verifier can recompute the digest of
+ * any name a foreign log holds. */
+void rtmr3_event_digest_n(const char *name, size_t name_len,
+			  const void *payload, size_t len,
+			  uint8_t out[RTMR3_DIGEST_LEN]);
+void rtmr3_event_digest(const char *name, const void *payload, size_t len,
+			uint8_t out[RTMR3_DIGEST_LEN]);
+
+struct rtmr3_event {
+	char name[RTMR3_NAME_MAX + 1];
+	uint16_t payload_len;
+	uint8_t payload[RTMR3_PAYLOAD_MAX];
+	uint8_t digest[RTMR3_DIGEST_LEN];
+};
+
+struct rtmr3_log {
+	unsigned n;
+	uint8_t rtmr3[RTMR3_DIGEST_LEN];   /* the replay of ev[0..n) */
+	struct rtmr3_event ev[RTMR3_LOG_MAX];
+};
+
+void rtmr3_log_init(struct rtmr3_log *log);
+/* Appends an event and extends log->rtmr3. Returns the event's index, or
+ * -EINVAL (bad name), -EMSGSIZE (payload too long), -ENOSPC (log full).
+ * On success the digest to extend the hardware RTMR3 with is
+ * log->ev[index].digest. */
+int rtmr3_log_append(struct rtmr3_log *log, const char *name,
+		     const void *payload, size_t len);
+/* Drops the last event and recomputes log->rtmr3: for when extending the
+ * hardware register failed after the append. */
+void rtmr3_log_drop_last(struct rtmr3_log *log);
+/* Writes the log as a JSON array into buf. Returns the length, or a
+ * negative errno (-ENOSPC). Needs at most RTMR3_JSON_MAX(n) bytes. */
+long rtmr3_log_json(const struct rtmr3_log *log, char *buf, size_t cap);
+#define RTMR3_JSON_EVENT_MAX (96 + RTMR3_NAME_MAX + 2 * RTMR3_PAYLOAD_MAX + 2 * RTMR3_DIGEST_LEN)
+#define RTMR3_JSON_MAX(n) (3 + (size_t)(n) * RTMR3_JSON_EVENT_MAX)
+
+#endif

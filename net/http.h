@@ -3,19 +3,38 @@
  * BearSSL style: the caller owns a struct http_conn (fixed buffers, no
  * allocation), feeds it the bytes it received, and sends the bytes it gets
  * from http_conn_output(). The same core runs over lwIP TCP (netd), over
- * kernel sockets (the reference server for benchmarks and tests) and under
- * libFuzzer.
+ * kernel sockets (net/http_sock.c: tests and the benchmark reference
+ * server) and under libFuzzer. Time is whatever the caller passes as now_ms
+ * (any monotonic millisecond clock), so tests and fuzzers are deterministic.
  *
- * Parsing is llhttp in strict mode: a malformed request, or one with both
- * Content-Length and Transfer-Encoding, or two differing Content-Lengths,
- * gets 400 and the connection closes; a head larger than HTTP_MAX_HEAD gets
- * 431; a body larger than HTTP_MAX_BODY gets 413. Errors are JSON
- * {"error":{"code","message"}}. Keep-alive follows HTTP/1.1 rules; requests
- * pipelined behind one another are answered in order.
+ * Parsing is llhttp in strict mode (no lenient flag): a malformed request,
+ * one with both Content-Length and Transfer-Encoding, two Content-Lengths,
+ * bad chunking or bare LF line ends get 400; a URL longer than HTTP_MAX_URL
+ * gets 414; a head (request line + headers) larger than HTTP_MAX_HEAD, or
+ * more than HTTP_MAX_HEADERS header fields, gets 431; a body larger than
+ * HTTP_MAX_BODY gets 413; an HTTP major version other than 1 gets 505.
+ * After any of these the connection closes once the response is sent.
+ * Errors are JSON {"error":{"code":"...","message":"..."}}.
+ *
+ * One request at a time: after a complete request the core stops parsing,
+ * runs the handler, and parses the bytes behind it (pipelining) only after
+ * the response was sent, so responses stay in order and a PENDING request
+ * stops further reading. Bytes that arrive meanwhile wait in the
+ * connection's input buffer (HTTP_MAX_HEAD bytes); http_conn_feed() takes
+ * no more than fits, and http_conn_room() tells how much that is.
+ *
+ * Timeouts: header_timeout_ms runs from the first byte of a request until
+ * the request is complete (head and body: slowloris, slow bodies, endless
+ * chunk extensions) and answers 408; idle_timeout_ms bounds the wait for
+ * the next request on a keep-alive connection (silent close), a WRITING
+ * connection whose peer stops reading (close), and a PENDING request whose
+ * answer does not come (504). A timeout of 0 takes the default below.
  *
  * Handlers may answer at once or later (an answer that needs init): a
  * handler that does not respond leaves the connection PENDING, and the
- * transport calls the matching respond function when the answer arrives.
+ * transport calls a respond function when the answer arrives. Respond
+ * functions do nothing unless the connection is PENDING, so a late answer
+ * for a connection that already timed out is harmless.
  */
 #ifndef DSHIELD_NET_HTTP_H
 #define DSHIELD_NET_HTTP_H
@@ -26,59 +45,83 @@
 
 #include <llhttp.h>
 
-#define HTTP_MAX_HEAD      8192     /* request line + headers */
-#define HTTP_MAX_BODY      65536
-#define HTTP_MAX_URL       2048
+#define HTTP_MAX_HEAD      8192     /* request line + headers, on the wire */
+#define HTTP_MAX_HEADERS   64       /* header fields per request */
+#define HTTP_MAX_BODY      65536    /* decoded body */
+#define HTTP_MAX_URL       2048     /* request target */
 #define HTTP_OUT_CAP       16384    /* one response (head + body) */
+/* Wire bytes of one request past its head (body with chunk framing,
+ * extensions and trailers); more is refused with 413. */
+#define HTTP_MAX_WIRE      (HTTP_MAX_HEAD + 2 * HTTP_MAX_BODY)
+
+#define HTTP_DEFAULT_HEADER_TIMEOUT_MS 10000
+#define HTTP_DEFAULT_IDLE_TIMEOUT_MS   60000
 
 enum http_conn_state {
 	HTTP_CONN_READING,     /* waiting for (more of) a request */
 	HTTP_CONN_PENDING,     /* a handler answers later */
-	HTTP_CONN_WRITING,     /* output waits to be sent */
+	HTTP_CONN_WRITING,     /* output waits to be sent, then keep-alive */
 	HTTP_CONN_CLOSING,     /* send what is left, then close */
 	HTTP_CONN_CLOSED,      /* close now */
 };
 
+struct http_conn;
+
 struct http_request {
 	llhttp_method_t method;
-	const char *path;          /* NUL terminated, without the query */
+	const char *path;          /* NUL terminated, without query or fragment */
 	const char *query;         /* NUL terminated, "" when absent */
 	const uint8_t *body;
 	size_t body_len;
 	bool keep_alive;
+	unsigned header_count;
+	const struct http_conn *conn_;  /* private: for http_header() */
 };
 
-struct http_conn;
 typedef void (*http_handler_fn)(void *ctx, struct http_conn *c,
 				const struct http_request *req);
 
 struct http_server {
 	http_handler_fn handler;
 	void *ctx;
-	uint32_t header_timeout_ms;  /* from the first byte of a request to its end */
-	uint32_t idle_timeout_ms;    /* keep-alive wait between requests */
+	uint32_t header_timeout_ms;  /* first byte of a request to its end; 0: default */
+	uint32_t idle_timeout_ms;    /* keep-alive wait, stalled writes, PENDING; 0: default */
 };
 
 /* Fields are private to net/http.c; the struct is public so callers can
- * hold connections in a fixed pool. */
+ * hold connections in a fixed pool (about 96 KiB each). */
 struct http_conn {
 	const struct http_server *srv;
 	llhttp_t parser;
-	llhttp_settings_t settings;
 	enum http_conn_state state;
-	uint64_t deadline_ms;
 	uint32_t id;                 /* caller's connection id, for async answers */
-	bool keep_alive;
+	uint64_t now_ms;             /* latest time the caller passed in */
+	uint64_t deadline_ms;
+	bool deadline_lazy;          /* arm deadline at the next call with a time */
+
+	/* the request being parsed or answered */
+	bool in_request;             /* a byte of it arrived */
 	bool head_done;
 	bool message_done;
-	int error_status;            /* status to answer with when parsing failed */
+	bool keep_alive;
+	bool head_method;            /* HEAD: answer without body */
+	bool peer_eof;
+	bool field_open, value_open; /* a header name/value is being appended */
+	int error_status;            /* set by a callback that refused the request */
 	const char *error_code;
-	size_t head_bytes;
-	char url[HTTP_MAX_URL + 1];
+	const char *error_msg;
+	size_t req_bytes;            /* wire bytes of this request parsed so far */
+
+	/* URL, then header names and values, each NUL terminated */
+	char hbuf[HTTP_MAX_HEAD];
+	size_t hlen;
 	size_t url_len;
-	size_t query_off;
+	uint16_t hdr[HTTP_MAX_HEADERS][2]; /* offsets of name, value in hbuf */
+	unsigned nhdr;
 	uint8_t body[HTTP_MAX_BODY];
 	size_t body_len;
+	struct http_request req;
+
 	uint8_t in[HTTP_MAX_HEAD];   /* bytes received but not yet parsed */
 	size_t in_len;
 	uint8_t out[HTTP_OUT_CAP];
@@ -90,31 +133,56 @@ void http_conn_init(struct http_conn *c, const struct http_server *srv,
 		    uint32_t id, uint64_t now_ms);
 
 /* Feeds received bytes. Returns how many were taken: fewer than len when
- * the connection is PENDING/WRITING (feed the rest after the output was
- * sent) or closing. Runs the handler for each complete request. */
+ * the connection is PENDING/WRITING and its input buffer is full (feed the
+ * rest after the output was sent). In CLOSING/CLOSED every byte is taken
+ * and dropped. Runs the handler for a complete request. */
 size_t http_conn_feed(struct http_conn *c, const uint8_t *data, size_t len,
 		      uint64_t now_ms);
 
-/* The peer closed its side (EOF). */
+/* How many bytes the next http_conn_feed() is sure to take (0 when the
+ * connection wants no more input now): transports read at most this. */
+size_t http_conn_room(const struct http_conn *c);
+
+/* The peer closed its side (EOF). A request already complete is still
+ * answered; a partial one is dropped and the connection closes. */
 void http_conn_eof(struct http_conn *c);
 
 /* Bytes to send now (may be 0). */
 const uint8_t *http_conn_output(const struct http_conn *c, size_t *len);
 /* n bytes of the output were sent; when all are, the connection reads the
- * next request (keep-alive) or turns CLOSED. */
+ * next request (keep-alive) or turns CLOSED. Buffered pipelined requests
+ * are parsed right here, so check the output and state again after. */
 void http_conn_sent(struct http_conn *c, size_t n, uint64_t now_ms);
 
-/* Checks the deadline; a timed-out connection turns CLOSED (a request cut
- * off mid-head gets 408 first). Returns the current state. */
+/* Checks the deadline; a timed-out connection turns CLOSED, or CLOSING
+ * with a 408 (request cut off) or 504 (PENDING answer never came) to send.
+ * Returns the current state. */
 enum http_conn_state http_conn_tick(struct http_conn *c, uint64_t now_ms);
+
+/* The time at which http_conn_tick() has something to do (UINT64_MAX when
+ * nothing is armed: CLOSED). */
+uint64_t http_conn_deadline(const struct http_conn *c);
 
 enum http_conn_state http_conn_state(const struct http_conn *c);
 
-/* Responses, from a handler or later for a PENDING connection. */
+/* The value of a request header (name compared case-insensitively; the
+ * first one when repeated), or NULL. Valid while the request is. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* Responses, from a handler or later for a PENDING connection. A body that
+ * does not fit HTTP_OUT_CAP is replaced by a 500 error. extra_headers, when
+ * not NULL, is inserted verbatim and must be whole "Name: value\r\n" lines. */
 void http_respond(struct http_conn *c, int status, const char *content_type,
 		  const void *body, size_t len);
+void http_respond_hdr(struct http_conn *c, int status, const char *content_type,
+		      const char *extra_headers, const void *body, size_t len);
 void http_respond_json(struct http_conn *c, int status, const char *json, size_t len);
 void http_respond_error(struct http_conn *c, int status, const char *code,
 			const char *message);
+void http_respond_error_hdr(struct http_conn *c, int status, const char *code,
+			    const char *message, const char *extra_headers);
+
+/* The reason phrase for a status code ("Unknown" for codes we never send). */
+const char *http_reason(int status);
 
 #endif

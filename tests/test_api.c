@@ -1,0 +1,410 @@
+/* tests/test_api.c: the API routes in memory, then the same handler served
+ * by net/http_sock.c to concurrent clients over loopback TCP. */
+#include "net/api.h"
+#include "net/http_sock.h"
+#include "tests/tap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static struct http_conn conn;
+static struct http_server srv;
+static struct api_state st;
+static char out[65536];
+
+static int kaddr_calls;
+static uint32_t kaddr_conn_id;
+static int kaddr_rc;
+
+static int fake_request_kaddr(void *ctx, uint32_t conn_id)
+{
+	is_int((long)(intptr_t)ctx, 42, "request_kaddr gets the state's ctx");
+	kaddr_calls++;
+	kaddr_conn_id = conn_id;
+	return kaddr_rc;
+}
+
+static void reset(void)
+{
+	memset(&st, 0, sizeof st);
+	st.request_kaddr = fake_request_kaddr;
+	st.ctx = (void *)(intptr_t)42;
+	kaddr_calls = 0;
+	kaddr_conn_id = 0;
+	kaddr_rc = 0;
+	srv.handler = api_handle;
+	srv.ctx = &st;
+	srv.header_timeout_ms = 1000;
+	srv.idle_timeout_ms = 5000;
+	http_conn_init(&conn, &srv, 1234, 0);
+}
+
+static void feed(const char *s)
+{
+	http_conn_feed(&conn, (const uint8_t *)s, strlen(s), 1);
+}
+
+static const char *take(void)
+{
+	size_t n, len = 0;
+	const uint8_t *p;
+
+	while ((p = http_conn_output(&conn, &n), n > 0)) {
+		if (n > sizeof out - 1 - len)
+			abort();
+		memcpy(out + len, p, n);
+		len += n;
+		http_conn_sent(&conn, n, 2);
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* The body of the response in out. */
+static const char *body_of(const char *r)
+{
+	const char *b = strstr(r, "\r\n\r\n");
+	return b ? b + 4 : "";
+}
+
+static bool has(const char *hay, const char *needle)
+{
+	return strstr(hay, needle) != NULL;
+}
+
+static void test_healthz(void)
+{
+	const char *r;
+
+	reset();
+	feed("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = take();
+	is_str(r, "HTTP/1.1 200 OK\r\n"
+		  "Content-Type: application/json\r\n"
+		  "Content-Length: 15\r\n"
+		  "Cache-Control: no-store\r\n"
+		  "Connection: keep-alive\r\n"
+		  "\r\n"
+		  "{\"status\":\"ok\"}", "/healthz: exact response");
+
+	feed("GET /healthz?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	is_str(body_of(take()), "{\"status\":\"ok\"}", "/healthz: query ignored");
+
+	feed("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = take();
+	ok(has(r, "Content-Length: 15\r\n") && *body_of(r) == '\0', "HEAD /healthz: no body");
+
+	feed("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+	r = take();
+	ok(has(r, "HTTP/1.1 405 ") && has(r, "\r\nAllow: GET, HEAD\r\n"), "POST /healthz: 405 + Allow");
+	is_str(body_of(r), "{\"error\":{\"code\":\"method_not_allowed\","
+			   "\"message\":\"this path answers GET and HEAD only\"}}",
+	       "405: JSON error");
+
+	feed("DELETE /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = take();
+	ok(has(r, "HTTP/1.1 405 "), "DELETE /v1/info: 405");
+	is_int(kaddr_calls, 0, "405 does not ask init");
+
+	feed("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = take();
+	ok(has(r, "HTTP/1.1 404 Not Found\r\n"), "unknown path: 404");
+	is_str(body_of(r), "{\"error\":{\"code\":\"not_found\",\"message\":\"no such path\"}}",
+	       "404: JSON error");
+	feed("GET /healthz/ HTTP/1.1\r\nHost: x\r\n\r\n");
+	ok(has(take(), "HTTP/1.1 404 "), "trailing slash is another path: 404");
+}
+
+static void set_boot(void)
+{
+	st.have_boot = true;
+	for (int i = 0; i < 32; i++)
+		st.boot.manifest_sha256[i] = (uint8_t)i;
+	st.boot.has_manifest = 1;
+	st.boot.host_mode = 0;
+	st.boot.t_init_start_ms = 812;
+	st.boot.t_modules_loaded_ms = 905;
+	st.boot.t_netd_up_ms = 930;
+	st.t_bound_ms = 1210;
+	st.t_ready_ms = 1215;
+	st.ipv4_addr = htonl(0xc6120002);   /* 198.18.0.2 */
+	st.dhcp = true;
+}
+
+static void test_info(void)
+{
+	struct kaddr_reply_msg reply;
+	const char *r;
+	char want[2048];
+
+	reset();
+	set_boot();
+	feed("GET /v1/info?x=y HTTP/1.1\r\nHost: x\r\n\r\n");
+	is_int(kaddr_calls, 1, "/v1/info asks init once");
+	is_int(kaddr_conn_id, 1234, "/v1/info asks with the connection id");
+	is_int(http_conn_state(&conn), HTTP_CONN_PENDING, "/v1/info: PENDING");
+
+	memset(&reply, 0, sizeof reply);
+	reply.count = 2;
+	reply.addr[0].family = AF_INET;
+	reply.addr[0].prefixlen = 24;
+	memcpy(reply.addr[0].addr, "\x0a\x00\x02\x0f", 4);
+	reply.addr[1].family = AF_INET6;
+	reply.addr[1].prefixlen = 64;
+	memcpy(reply.addr[1].addr, "\xfe\x80\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	api_kaddr_reply(&st, &conn, &reply);
+	r = take();
+	ok(has(r, "HTTP/1.1 200 OK\r\n"), "/v1/info: 200");
+	snprintf(want, sizeof want,
+		 "{\"version\":\"%s\","
+		 "\"manifest_sha256\":\"000102030405060708090a0b0c0d0e0f"
+		 "101112131415161718191a1b1c1d1e1f\","
+		 "\"host_mode\":false,"
+		 "\"network\":{\"ipv4\":\"198.18.0.2\",\"dhcp\":true},"
+		 "\"kernel_eth0_addresses\":[\"10.0.2.15/24\",\"fe80::1/64\"],"
+		 "\"boot_ms\":{\"kernel_to_init\":812,\"modules_loaded\":905,"
+		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215}}",
+		 DSHIELD_VERSION);
+	is_str(body_of(r), want, "/v1/info: the document, addresses rendered");
+
+	/* A correct system: no kernel address, times partly unknown. */
+	reset();
+	st.have_boot = true;
+	st.boot.host_mode = 1;
+	st.boot.t_init_start_ms = 5;
+	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	memset(&reply, 0, sizeof reply);
+	api_kaddr_reply(&st, &conn, &reply);
+	snprintf(want, sizeof want,
+		 "{\"version\":\"%s\",\"manifest_sha256\":null,\"host_mode\":true,"
+		 "\"network\":{\"ipv4\":null,\"dhcp\":false},"
+		 "\"kernel_eth0_addresses\":[],"
+		 "\"boot_ms\":{\"kernel_to_init\":5,\"modules_loaded\":null,"
+		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null}}",
+		 DSHIELD_VERSION);
+	is_str(body_of(take()), want, "/v1/info: [] and nulls");
+
+	/* A count larger than the array is clamped. */
+	reset();
+	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	memset(&reply, 0, sizeof reply);
+	reply.count = 1000;
+	for (int i = 0; i < KADDR_MAX; i++) {
+		reply.addr[i].family = AF_INET6;
+		reply.addr[i].prefixlen = 128;
+		memset(reply.addr[i].addr, 0xff, 16);
+	}
+	api_kaddr_reply(&st, &conn, &reply);
+	r = take();
+	ok(has(r, "HTTP/1.1 200 "), "/v1/info: %d IPv6 addresses fit", KADDR_MAX);
+	{
+		int n = 0;
+		for (const char *p = r; (p = strstr(p, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128")); p++)
+			n++;
+		is_int(n, KADDR_MAX, "/v1/info: count clamped to KADDR_MAX");
+	}
+
+	/* init failed to list the addresses. */
+	reset();
+	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	memset(&reply, 0, sizeof reply);
+	reply.error = -EPERM;
+	api_kaddr_reply(&st, &conn, &reply);
+	r = take();
+	ok(has(r, "HTTP/1.1 500 "), "reply error: 500");
+	ok(has(r, "\"code\":\"kaddr_failed\"") && has(r, "(errno 1)"),
+	   "reply error: JSON names the errno");
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "reply error: connection kept");
+
+	/* The request to init could not be sent. */
+	reset();
+	kaddr_rc = -EPIPE;
+	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	r = take();
+	ok(has(r, "HTTP/1.1 503 Service Unavailable\r\n"), "request_kaddr failure: 503");
+	ok(has(r, "\"code\":\"unavailable\""), "request_kaddr failure: JSON code");
+
+	/* HEAD waits for the answer too, then sends headers only. */
+	reset();
+	feed("HEAD /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	is_int(http_conn_state(&conn), HTTP_CONN_PENDING, "HEAD /v1/info: PENDING");
+	memset(&reply, 0, sizeof reply);
+	api_kaddr_reply(&st, &conn, &reply);
+	r = take();
+	ok(has(r, "HTTP/1.1 200 ") && has(r, "Content-Length: ") && *body_of(r) == '\0',
+	   "HEAD /v1/info: headers only");
+
+	/* A reply for a connection that is not waiting changes nothing. */
+	reset();
+	api_kaddr_reply(&st, &conn, &reply);
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "stray reply: ignored");
+}
+
+/* --- over loopback TCP -------------------------------------------------------- */
+
+#define CLIENTS 50
+#define ROUNDS  3
+
+static uint16_t port;
+static pthread_barrier_t barrier;
+static volatile sig_atomic_t stop_flag;
+static int client_ok[CLIENTS];
+
+static int dial(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads one response (head + Content-Length body) into buf; its length or -1. */
+static long read_response(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		char *end, *cl;
+		ssize_t n;
+
+		buf[len] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (end) {
+			size_t head = (size_t)(end + 4 - buf);
+			cl = strstr(buf, "Content-Length: ");
+			size_t blen = cl && cl < end ? strtoul(cl + 16, NULL, 10) : 0;
+			if (len >= head + blen)
+				return (long)(head + blen);
+		}
+		if (len >= cap - 1)
+			return -1;
+		n = recv(fd, buf + len, cap - 1 - len, 0);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+	}
+}
+
+static void *client(void *arg)
+{
+	int i = (int)(intptr_t)arg, good = 0;
+	char buf[4096];
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	int fd = dial();
+
+	pthread_barrier_wait(&barrier);   /* all connected before any request */
+	for (int r = 0; fd >= 0 && r < ROUNDS; r++) {
+		long n;
+		if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
+			break;
+		n = read_response(fd, buf, sizeof buf);
+		if (n < 0 || strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
+		    !strstr(buf, "{\"status\":\"ok\"}"))
+			break;
+		good++;
+	}
+	if (fd >= 0)
+		close(fd);
+	client_ok[i] = good;
+	return NULL;
+}
+
+static void *server(void *arg)
+{
+	int lfd = (int)(intptr_t)arg;
+	static int rc;
+
+	rc = http_sock_serve(lfd, &srv, &stop_flag);
+	return &rc;
+}
+
+static void test_sockets(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	pthread_t srv_thread, clients[CLIENTS];
+	int lfd, all = 0, *rc;
+	char buf[1024];
+	long n;
+
+	reset();
+	srv.header_timeout_ms = 300;
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!ok(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 &&
+		listen(lfd, 128) == 0 && getsockname(lfd, (struct sockaddr *)&a, &alen) == 0,
+		"listen on 127.0.0.1:0"))
+		return;
+	port = ntohs(a.sin_port);
+	pthread_create(&srv_thread, NULL, server, (void *)(intptr_t)lfd);
+
+	pthread_barrier_init(&barrier, NULL, CLIENTS);
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_create(&clients[i], NULL, client, (void *)(intptr_t)i);
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(clients[i], NULL);
+		all += client_ok[i] == ROUNDS;
+	}
+	pthread_barrier_destroy(&barrier);
+	is_int(all, CLIENTS, "%d concurrent keep-alive clients got %d x 200 each", CLIENTS, ROUNDS);
+
+	/* A request that stalls gets 408 and the connection closes. */
+	{
+		int fd = dial();
+		ok(fd >= 0 && send(fd, "GET /healthz HTTP/1.1\r\nHo", 25, MSG_NOSIGNAL) == 25,
+		   "slow client connected");
+		n = fd >= 0 ? read_response(fd, buf, sizeof buf) : -1;
+		ok(n > 0 && strncmp(buf, "HTTP/1.1 408 ", 13) == 0, "slow client: 408 over TCP");
+		ok(fd >= 0 && recv(fd, buf, sizeof buf, 0) == 0, "slow client: then EOF");
+		if (fd >= 0)
+			close(fd);
+	}
+
+	/* 413 reaches a client that is still sending its body. */
+	{
+		static char body[200000];
+		int fd = dial();
+		char head[128];
+		int hl = snprintf(head, sizeof head,
+				  "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
+				  sizeof body);
+		memset(body, 'b', sizeof body);
+		ok(fd >= 0 && send(fd, head, (size_t)hl, MSG_NOSIGNAL) == hl, "uploader connected");
+		/* May fail part way once the server stops reading: that is fine. */
+		if (fd >= 0)
+			(void)!send(fd, body, sizeof body, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = fd >= 0 ? read_response(fd, buf, sizeof buf) : -1;
+		ok(n > 0 && strncmp(buf, "HTTP/1.1 413 ", 13) == 0, "uploader: 413 arrives");
+		if (fd >= 0)
+			close(fd);
+	}
+
+	stop_flag = 1;
+	pthread_join(srv_thread, (void **)&rc);
+	is_int(*rc, 0, "http_sock_serve returns 0 when stopped");
+	close(lfd);
+}
+
+int main(void)
+{
+	alarm(60);   /* the socket test is bounded in time, whatever happens */
+	test_healthz();
+	test_info();
+	test_sockets();
+	return tap_done();
+}

@@ -1,0 +1,526 @@
+/* tests/test_http.c: the HTTP/1.1 core, fed from memory. */
+#include "net/http.h"
+#include "tests/tap.h"
+
+#include <stdlib.h>
+
+#define HDR_TIMEOUT  1000
+#define IDLE_TIMEOUT 5000
+
+static struct http_conn conn;
+static struct http_server srv;
+static char out[200000];
+static size_t out_len;
+
+/* What the handler saw last. */
+static struct {
+	int calls;
+	char path[HTTP_MAX_URL + 1];
+	char query[HTTP_MAX_URL + 1];
+	char xtest[256];
+	int method;
+	size_t body_len;
+	uint8_t body[HTTP_MAX_BODY];
+	bool keep_alive;
+} seen;
+
+static void handler(void *ctx, struct http_conn *c, const struct http_request *req)
+{
+	const char *x = http_header(req, "x-test");
+	static char big[HTTP_OUT_CAP];
+
+	(void)ctx;
+	seen.calls++;
+	snprintf(seen.path, sizeof seen.path, "%s", req->path);
+	snprintf(seen.query, sizeof seen.query, "%s", req->query);
+	snprintf(seen.xtest, sizeof seen.xtest, "%s", x ? x : "(none)");
+	seen.method = req->method;
+	seen.body_len = req->body_len;
+	memcpy(seen.body, req->body, req->body_len);
+	seen.keep_alive = req->keep_alive;
+
+	if (strcmp(req->path, "/hello") == 0) {
+		if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+			http_respond_error_hdr(c, 405, "method_not_allowed", "GET only",
+					       "Allow: GET, HEAD\r\n");
+			return;
+		}
+		http_respond(c, 200, "text/plain", "hello\n", 6);
+	} else if (strcmp(req->path, "/echo") == 0) {
+		http_respond(c, 200, "application/octet-stream", req->body, req->body_len);
+	} else if (strcmp(req->path, "/pending") == 0) {
+		/* answered later by the test */
+	} else if (strcmp(req->path, "/big") == 0) {
+		memset(big, 'x', sizeof big);
+		http_respond(c, 200, "text/plain", big, sizeof big);
+	} else if (strcmp(req->path, "/nocontent") == 0) {
+		http_respond(c, 204, NULL, NULL, 0);
+	} else {
+		http_respond_error(c, 404, "not_found", "no such path");
+	}
+}
+
+static void reset(uint64_t now)
+{
+	memset(&seen, 0, sizeof seen);
+	out_len = 0;
+	srv.handler = handler;
+	srv.ctx = NULL;
+	srv.header_timeout_ms = HDR_TIMEOUT;
+	srv.idle_timeout_ms = IDLE_TIMEOUT;
+	http_conn_init(&conn, &srv, 7, now);
+}
+
+static size_t feed(const char *s, uint64_t now)
+{
+	return http_conn_feed(&conn, (const uint8_t *)s, strlen(s), now);
+}
+
+static size_t feedn(const void *s, size_t n, uint64_t now)
+{
+	return http_conn_feed(&conn, s, n, now);
+}
+
+/* Sends everything the connection has, pipelined answers included. */
+static const char *drain(uint64_t now)
+{
+	size_t n;
+	const uint8_t *p;
+
+	while ((p = http_conn_output(&conn, &n), n > 0)) {
+		if (n > sizeof out - 1 - out_len)
+			abort();
+		memcpy(out + out_len, p, n);
+		out_len += n;
+		http_conn_sent(&conn, n, now);
+	}
+	out[out_len] = '\0';
+	return out;
+}
+
+static const char *take(uint64_t now)
+{
+	out_len = 0;
+	return drain(now);
+}
+
+static bool has(const char *hay, const char *needle)
+{
+	return strstr(hay, needle) != NULL;
+}
+
+static const char RESP_HELLO[] =
+	"HTTP/1.1 200 OK\r\n"
+	"Content-Type: text/plain\r\n"
+	"Content-Length: 6\r\n"
+	"Cache-Control: no-store\r\n"
+	"Connection: keep-alive\r\n"
+	"\r\n"
+	"hello\n";
+
+static const char RESP_404[] =
+	"HTTP/1.1 404 Not Found\r\n"
+	"Content-Type: application/json\r\n"
+	"Content-Length: 55\r\n"
+	"Cache-Control: no-store\r\n"
+	"Connection: keep-alive\r\n"
+	"\r\n"
+	"{\"error\":{\"code\":\"not_found\",\"message\":\"no such path\"}}";
+
+static void test_simple(void)
+{
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+
+	reset(0);
+	is_int(feed(req, 1), strlen(req), "simple GET: all bytes taken");
+	is_int(http_conn_state(&conn), HTTP_CONN_WRITING, "simple GET: WRITING");
+	is_str(take(2), RESP_HELLO, "simple GET: exact response bytes");
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "simple GET: READING again (keep-alive)");
+	is_str(seen.path, "/hello", "path");
+	is_str(seen.query, "", "no query");
+	is_int(seen.method, HTTP_GET, "method GET");
+	ok(seen.keep_alive, "request keep-alive");
+}
+
+static void test_pipelined(void)
+{
+	static const char req[] =
+		"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+		"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+		"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t n;
+	char want[1024];
+
+	reset(0);
+	is_int(feed(req, 1), strlen(req), "pipelined: all bytes taken (buffered)");
+	is_int(seen.calls, 1, "pipelined: one handler call before the first answer is sent");
+	http_conn_output(&conn, &n);
+	is_int(n, strlen(RESP_HELLO), "pipelined: only the first response is out");
+	snprintf(want, sizeof want, "%s%s%s", RESP_HELLO, RESP_404, RESP_HELLO);
+	is_str(take(2), want, "pipelined: three responses in order");
+	is_int(seen.calls, 3, "pipelined: three handler calls");
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "pipelined: READING at the end");
+}
+
+static void test_bytewise(void)
+{
+	static const char req[] =
+		"POST /echo?x=1&y=2 HTTP/1.1\r\n"
+		"Host: x\r\n"
+		"X-Test:   v1 \t \r\n"
+		"Content-Length: 5\r\n"
+		"\r\n"
+		"abcde";
+	bool all_one = true;
+
+	reset(0);
+	for (size_t i = 0; i < strlen(req); i++) {
+		if (http_conn_feed(&conn, (const uint8_t *)req + i, 1, 1) != 1)
+			all_one = false;
+		if (i + 1 < strlen(req) && seen.calls)
+			all_one = false;
+	}
+	ok(all_one, "byte at a time: each byte taken, handler only at the end");
+	is_int(seen.calls, 1, "byte at a time: one request");
+	is_str(seen.path, "/echo", "byte at a time: path");
+	is_str(seen.query, "x=1&y=2", "byte at a time: query");
+	is_str(seen.xtest, "v1", "byte at a time: header value, whitespace trimmed");
+	is_int(seen.body_len, 5, "byte at a time: body length");
+	is_mem(seen.body, "abcde", 5, "byte at a time: body");
+	ok(has(take(2), "\r\n\r\nabcde"), "byte at a time: echoed");
+}
+
+static void test_chunked(void)
+{
+	static const char req[] =
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nX-Trailer: t\r\n\r\n";
+
+	reset(0);
+	is_int(feed(req, 1), strlen(req), "chunked: taken");
+	is_int(seen.body_len, 7, "chunked: decoded length");
+	is_mem(seen.body, "abcdefg", 7, "chunked: decoded body");
+	ok(has(take(2), "Content-Length: 7\r\n"), "chunked: answered");
+}
+
+static void test_404_405_head(void)
+{
+	const char *r;
+
+	reset(0);
+	feed("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	is_str(take(2), RESP_404, "404: exact JSON error");
+
+	feed("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 3);
+	r = take(4);
+	ok(has(r, "HTTP/1.1 405 Method Not Allowed\r\n"), "405 status line");
+	ok(has(r, "\r\nAllow: GET, HEAD\r\n"), "405 has Allow");
+	ok(has(r, "\"code\":\"method_not_allowed\""), "405 JSON code");
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "405 keeps the connection");
+
+	feed("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n", 5);
+	r = take(6);
+	ok(has(r, "HTTP/1.1 200 OK\r\n") && has(r, "Content-Length: 6\r\n"),
+	   "HEAD: status and the GET length");
+	ok(strlen(r) >= 4 && strcmp(r + strlen(r) - 4, "\r\n\r\n") == 0, "HEAD: no body");
+
+	feed("GET /nocontent HTTP/1.1\r\nHost: x\r\n\r\n", 7);
+	r = take(8);
+	ok(has(r, "HTTP/1.1 204 No Content\r\n") && !has(r, "Content-Length"),
+	   "204: no Content-Length");
+}
+
+/* Feeds req on a fresh connection; expects status and a close. */
+static void expect_refused(const char *name, const void *req, size_t len, int status,
+			   const char *code)
+{
+	char line[64], jcode[64];
+	const char *r;
+
+	reset(0);
+	is_int(feedn(req, len, 1), len, "%s: every byte taken", name);
+	is_int(seen.calls, 0, "%s: handler not called", name);
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSING, "%s: CLOSING", name);
+	r = take(2);
+	snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
+	ok(strncmp(r, line, strlen(line)) == 0, "%s: status %d", name, status);
+	if (strncmp(r, line, strlen(line)) != 0)
+		diag("got: %.80s", r);
+	ok(has(r, "\r\nConnection: close\r\n"), "%s: Connection: close", name);
+	snprintf(jcode, sizeof jcode, "{\"error\":{\"code\":\"%s\"", code);
+	ok(has(r, jcode), "%s: JSON code %s", name, code);
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "%s: CLOSED after sending", name);
+}
+
+static void expect_refused_str(const char *name, const char *req, int status, const char *code)
+{
+	expect_refused(name, req, strlen(req), status, code);
+}
+
+static void test_refusals(void)
+{
+	static char big[HTTP_MAX_HEAD * 2];
+	size_t n;
+
+	expect_refused_str("malformed request line", "GARBAGE\r\n\r\n", 400, "bad_request");
+	expect_refused_str("bad method", "FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request");
+	expect_refused_str("CL + TE",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400, "bad_request");
+	expect_refused_str("two Content-Lengths",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		400, "bad_request");
+	expect_refused_str("bare LF", "GET /hello HTTP/1.1\nHost: x\n\n", 400, "bad_request");
+	expect_refused_str("bad chunk size",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		400, "bad_request");
+	expect_refused_str("obs-fold",
+		"GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400, "bad_request");
+	expect_refused_str("HTTP/2.0", "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n",
+			   505, "http_version_not_supported");
+	expect_refused_str("Content-Length too large",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n",
+		413, "payload_too_large");
+
+	/* A 9000-byte header block. */
+	n = (size_t)snprintf(big, sizeof big, "GET /hello HTTP/1.1\r\nX-Big: ");
+	memset(big + n, 'a', 9000 - n - 4);
+	memcpy(big + 9000 - 4, "\r\n\r\n", 4);
+	expect_refused("9000-byte head", big, 9000, 431, "header_too_large");
+
+	/* The same head fed in 100-byte pieces. */
+	reset(0);
+	for (size_t off = 0; off < 9000; off += 100)
+		feedn(big + off, 100, 1);
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSING, "9000-byte head in pieces: CLOSING");
+	ok(has(take(2), "HTTP/1.1 431 "), "9000-byte head in pieces: 431");
+
+	/* Exactly HTTP_MAX_HEAD bytes of head is allowed; one more is not. */
+	for (int extra = 0; extra <= 1; extra++) {
+		size_t total = HTTP_MAX_HEAD + (size_t)extra;
+		n = (size_t)snprintf(big, sizeof big, "GET /hello HTTP/1.1\r\nX-Big: ");
+		memset(big + n, 'a', total - n - 4);
+		memcpy(big + total - 4, "\r\n\r\n", 4);
+		reset(0);
+		feedn(big, total, 1);
+		if (extra == 0)
+			ok(has(take(2), "HTTP/1.1 200 "), "head of exactly %d bytes: 200", HTTP_MAX_HEAD);
+		else
+			ok(has(take(2), "HTTP/1.1 431 "), "head of %d bytes: 431", HTTP_MAX_HEAD + 1);
+	}
+
+	/* 65 header fields. */
+	n = (size_t)snprintf(big, sizeof big, "GET /hello HTTP/1.1\r\n");
+	for (int i = 0; i < HTTP_MAX_HEADERS + 1; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, "X-%d: v\r\n", i);
+	n += (size_t)snprintf(big + n, sizeof big - n, "\r\n");
+	expect_refused("65 header fields", big, n, 431, "header_too_large");
+
+	/* A 3000-byte URL. */
+	n = (size_t)snprintf(big, sizeof big, "GET /");
+	memset(big + n, 'u', 3000);
+	n += 3000;
+	n += (size_t)snprintf(big + n, sizeof big - n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	expect_refused("3000-byte URL", big, n, 414, "uri_too_long");
+
+	/* A chunked body that grows past the limit. */
+	reset(0);
+	feed("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 1);
+	memset(big, 'b', 8192);
+	for (int i = 0; i < 10 && http_conn_state(&conn) == HTTP_CONN_READING; i++) {
+		feed("2000\r\n", 1);
+		feedn(big, 8192, 1);
+		feed("\r\n", 1);
+	}
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSING, "chunked body over the limit: CLOSING");
+	ok(has(take(2), "HTTP/1.1 413 "), "chunked body over the limit: 413");
+	is_int(seen.calls, 0, "chunked body over the limit: handler not called");
+
+	/* A body of exactly HTTP_MAX_BODY bytes is served. */
+	reset(0);
+	n = (size_t)snprintf(big, sizeof big,
+			     "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+			     HTTP_MAX_BODY);
+	feedn(big, n, 1);
+	memset(big, 'c', sizeof big);
+	for (size_t off = 0; off < HTTP_MAX_BODY; off += sizeof big)
+		feedn(big, sizeof big, 1);
+	is_int(seen.body_len, HTTP_MAX_BODY, "body of exactly the limit: received whole");
+	ok(has(take(2), "HTTP/1.1 405 "), "body of exactly the limit: handler answered");
+}
+
+static void test_timeouts(void)
+{
+	const char *r;
+
+	/* Header timeout: a request that never completes. */
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHo", 100);
+	is_int(http_conn_tick(&conn, 100 + HDR_TIMEOUT - 1), HTTP_CONN_READING,
+	       "header timeout: still READING just before");
+	feed("st: x\r\n", 500);
+	is_int(http_conn_tick(&conn, 100 + HDR_TIMEOUT), HTTP_CONN_CLOSING,
+	       "header timeout: CLOSING at the deadline (counted from the first byte)");
+	r = take(100 + HDR_TIMEOUT);
+	ok(has(r, "HTTP/1.1 408 Request Timeout\r\n") && has(r, "\"request_timeout\""),
+	   "header timeout: 408 JSON");
+	ok(has(r, "Connection: close"), "header timeout: Connection: close");
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "header timeout: CLOSED after 408");
+
+	/* A silent new connection is closed without an answer. */
+	reset(0);
+	is_int(http_conn_tick(&conn, HDR_TIMEOUT), HTTP_CONN_CLOSED,
+	       "silent new connection: CLOSED after the header timeout");
+
+	/* Idle timeout between keep-alive requests. */
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 10);
+	take(20);
+	is_int(http_conn_tick(&conn, 20 + IDLE_TIMEOUT - 1), HTTP_CONN_READING,
+	       "idle: still READING before the deadline");
+	is_int(http_conn_tick(&conn, 20 + IDLE_TIMEOUT), HTTP_CONN_CLOSED,
+	       "idle timeout: CLOSED");
+	http_conn_output(&conn, &out_len);
+	is_int(out_len, 0, "idle timeout: nothing to send");
+
+	/* A peer that does not read what we write. */
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 10);
+	http_conn_sent(&conn, 3, 50);
+	is_int(http_conn_tick(&conn, 50 + IDLE_TIMEOUT - 1), HTTP_CONN_WRITING,
+	       "stalled write: WRITING before the deadline");
+	is_int(http_conn_tick(&conn, 50 + IDLE_TIMEOUT), HTTP_CONN_CLOSED,
+	       "stalled write: CLOSED after idle timeout without progress");
+
+	/* A PENDING answer that never comes. */
+	reset(0);
+	feed("GET /pending HTTP/1.1\r\nHost: x\r\n\r\n", 10);
+	is_int(http_conn_tick(&conn, 10 + IDLE_TIMEOUT), HTTP_CONN_CLOSING,
+	       "PENDING too long: CLOSING");
+	ok(has(take(10 + IDLE_TIMEOUT), "HTTP/1.1 504 "), "PENDING too long: 504");
+	http_respond_json(&conn, 200, "{}", 2);
+	http_conn_output(&conn, &out_len);
+	is_int(out_len, 0, "late answer after the timeout is ignored");
+}
+
+static void test_pending(void)
+{
+	static const char next[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	static char filler[HTTP_MAX_HEAD * 2];
+	const char *r;
+	size_t n;
+
+	reset(0);
+	feed("GET /pending HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	is_int(http_conn_state(&conn), HTTP_CONN_PENDING, "PENDING after a handler that did not answer");
+	http_conn_output(&conn, &n);
+	is_int(n, 0, "PENDING: nothing to send");
+	is_int(feed(next, 2), strlen(next), "PENDING: a pipelined request is buffered");
+	is_int(seen.calls, 1, "PENDING: the next request waits");
+	http_respond_json(&conn, 200, "{\"late\":true}", 13);
+	is_int(http_conn_state(&conn), HTTP_CONN_WRITING, "answered later: WRITING");
+	r = take(3);
+	ok(has(r, "Content-Length: 13\r\n") && has(r, "{\"late\":true}"), "answered later: the JSON");
+	ok(has(r, "{\"late\":true}HTTP/1.1 200 OK"), "then the buffered request's answer");
+	is_int(seen.calls, 2, "the buffered request ran after the answer was sent");
+
+	/* While PENDING, input is bounded by the buffer. */
+	reset(0);
+	feed("GET /pending HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	memset(filler, 'z', sizeof filler);
+	is_int(http_conn_room(&conn), HTTP_MAX_HEAD, "room: the whole buffer");
+	is_int(feedn(filler, sizeof filler, 2), HTTP_MAX_HEAD, "PENDING: takes only what fits");
+	is_int(http_conn_room(&conn), 0, "room: none left");
+	is_int(feedn(filler, 10, 2), 0, "PENDING: takes nothing more");
+}
+
+static void test_close_rules(void)
+{
+	const char *r;
+
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1);
+	r = take(2);
+	ok(has(r, "HTTP/1.1 200 OK\r\n") && has(r, "Connection: close\r\n"),
+	   "Connection: close: answered with close");
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "Connection: close: CLOSED");
+
+	reset(0);
+	feed("GET /hello HTTP/1.0\r\n\r\n", 1);
+	r = take(2);
+	ok(has(r, "Connection: close\r\n"), "HTTP/1.0: Connection: close");
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "HTTP/1.0 without keep-alive: CLOSED");
+
+	reset(0);
+	feed("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 1);
+	r = take(2);
+	ok(has(r, "Connection: keep-alive\r\n"), "HTTP/1.0 keep-alive: kept");
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "HTTP/1.0 keep-alive: READING");
+
+	/* EOF after a complete request: answer, then close. */
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	http_conn_eof(&conn);
+	r = take(2);
+	ok(has(r, "HTTP/1.1 200 OK\r\n"), "EOF after a request: still answered");
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "EOF after a request: then CLOSED");
+
+	/* EOF mid-request. */
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHo", 1);
+	http_conn_eof(&conn);
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "EOF mid-request: CLOSED");
+
+	/* Bytes after Connection: close are dropped. */
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nConnection: close\r\n\r\nGET /nope HTTP/1.1\r\n\r\n", 1);
+	r = take(2);
+	ok(!has(r, "404"), "after Connection: close nothing else is answered");
+	is_int(seen.calls, 1, "after Connection: close one handler call");
+
+	/* CONNECT/Upgrade are answered, never tunnelled. */
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nxyz", 1);
+	r = take(2);
+	ok(has(r, "HTTP/1.1 200 OK\r\n") && has(r, "Connection: close\r\n"),
+	   "Upgrade: answered and closed");
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "Upgrade: CLOSED");
+}
+
+static void test_partial_send_and_big(void)
+{
+	const char *p;
+	size_t n, total = 0;
+
+	reset(0);
+	feed("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	out_len = 0;
+	while ((p = (const char *)http_conn_output(&conn, &n), n > 0)) {
+		memcpy(out + out_len, p, 1);
+		out_len++;
+		total++;
+		http_conn_sent(&conn, 1, 2);
+	}
+	out[out_len] = '\0';
+	is_str(out, RESP_HELLO, "sent one byte at a time: same bytes");
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "sent one byte at a time: READING");
+
+	reset(0);
+	feed("GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	ok(has(take(2), "HTTP/1.1 500 "), "a response too large for the buffer becomes 500");
+}
+
+int main(void)
+{
+	test_simple();
+	test_pipelined();
+	test_bytewise();
+	test_chunked();
+	test_404_405_head();
+	test_refusals();
+	test_timeouts();
+	test_pending();
+	test_close_rules();
+	test_partial_send_and_big();
+	return tap_done();
+}

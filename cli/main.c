@@ -2,12 +2,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/verify.h"
+
 static int usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dshield COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
+		"  verify      verify a TDX quote offline (docs/VERIFY.md)\n"
 		"  version     print the version\n");
 	return f == stderr ? 2 : 0;
 }
@@ -20,6 +23,8 @@ int main(int argc, char **argv)
 		printf("dshield %s\n", DSHIELD_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)
 		return usage(stdout);
 	fprintf(stderr, "dshield: unknown command '%s'\n", argv[1]);

@@ -1,0 +1,41 @@
+/* cli/quote_input.h: what `dshield verify` accepts as QUOTE.
+ *
+ *   - a binary quote (possibly zero padded);
+ *   - hex text, optionally "0x"-prefixed, whitespace anywhere;
+ *   - JSON: a dshield GET /v1/attestation response ({"backend", "quote":
+ *     base64, "event_log", "report_data": hex, ...}) or one of dstack's
+ *     verifier fixtures ({"quote": hex, "event_log": JSON text as a string,
+ *     "report_data": hex, "vm_config"}). The quote may be hex or base64 in
+ *     either; event_log may be a JSON string or the array itself.
+ */
+#ifndef DSHIELD_CLI_QUOTE_INPUT_H
+#define DSHIELD_CLI_QUOTE_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QI_QUOTE_MAX    (64 * 1024)
+#define QI_EVENTLOG_MAX (512 * 1024)
+
+struct quote_input {
+	const char *form;          /* "binary", "hex", "json" */
+	uint8_t quote[QI_QUOTE_MAX];
+	size_t quote_len;
+	bool has_event_log;
+	char event_log[QI_EVENTLOG_MAX];   /* JSON text of the log, NUL terminated */
+	size_t event_log_len;
+	bool has_report_data;
+	uint8_t report_data[64];
+	char backend[16];          /* from /v1/attestation, "" otherwise */
+};
+
+/* Decodes data[0..len). Returns 0 or -EINVAL / -E2BIG with a reason. */
+int quote_input_read(struct quote_input *in, const char *data, size_t len,
+		     char *err, size_t errlen);
+
+/* Strict base64 (RFC 4648, padding optional, whitespace skipped).
+ * Returns the decoded length or -1. */
+long qi_base64_decode(uint8_t *out, size_t cap, const char *in, size_t len);
+
+#endif

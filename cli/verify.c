@@ -1,0 +1,408 @@
+/* cli/verify.c: `dshield verify`, offline verification of a TDX quote.
+ *
+ * dshield verify [--json] [--allow-sim] [--collateral FILE [--at TIME]]
+ *                [--event-log FILE] [--measurements FILE]
+ *                [--report-data HEX] QUOTE
+ *
+ * Every step is a named check (crypto/checks.h); the exit status is 0 only
+ * when every check that ran passed, 1 when one failed, 2 on usage errors
+ * or unreadable files. docs/VERIFY.md explains each check.
+ */
+#include "cli/verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/quote_input.h"
+#include "crypto/checks.h"
+#include "crypto/collateral.h"
+#include "crypto/eventlog.h"
+#include "crypto/tdx_quote.h"
+#include "crypto/tdx_verify.h"
+#include "crypto/utc_time.h"
+#include "lib/hex.h"
+#include "lib/jsonw.h"
+
+#define FILE_MAX (4u << 20)
+
+struct verify_args {
+	bool json;
+	bool allow_sim;
+	const char *collateral;
+	const char *at;
+	const char *event_log;
+	const char *measurements;
+	const char *report_data;
+	const char *quote;
+};
+
+/* Large state lives in static storage: this is a one-shot host command. */
+static struct quote_input g_in;
+static struct collateral g_coll;
+static struct tdx_verify_state g_st;
+static struct check_list g_checks;
+static char g_file[FILE_MAX + 1];
+static uint8_t g_log[FILE_MAX];
+
+static int verify_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dshield verify [--json] [--allow-sim] [--collateral FILE] [--at TIME]\n"
+		"                      [--event-log FILE] [--measurements FILE]\n"
+		"                      [--report-data HEX] QUOTE\n"
+		"\n"
+		"QUOTE: a binary or hex TDX quote, or the JSON of GET /v1/attestation\n"
+		"(or a dstack verifier fixture). TIME: RFC 3339 (2025-07-01T00:00:00Z)\n"
+		"or unix seconds; default now. See docs/VERIFY.md.\n");
+	return 2;
+}
+
+/* Reads a whole file into buf (cap bytes + NUL). Returns length or -errno. */
+static long read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, cap + 1 - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > cap) {
+			close(fd);
+			return -EFBIG;
+		}
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (long)n;
+}
+
+static int parse_args(int argc, char **argv, struct verify_args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		const char **slot = NULL;
+		if (strcmp(s, "--json") == 0) {
+			a->json = true;
+		} else if (strcmp(s, "--allow-sim") == 0) {
+			a->allow_sim = true;
+		} else if (strcmp(s, "--collateral") == 0) {
+			slot = &a->collateral;
+		} else if (strcmp(s, "--at") == 0) {
+			slot = &a->at;
+		} else if (strcmp(s, "--event-log") == 0) {
+			slot = &a->event_log;
+		} else if (strcmp(s, "--measurements") == 0) {
+			slot = &a->measurements;
+		} else if (strcmp(s, "--report-data") == 0) {
+			slot = &a->report_data;
+		} else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+			verify_usage(stdout);
+			return 1;
+		} else if (s[0] == '-' && s[1] != '\0') {
+			fprintf(stderr, "dshield verify: unknown option '%s'\n", s);
+			return -1;
+		} else if (!a->quote) {
+			a->quote = s;
+		} else {
+			fprintf(stderr, "dshield verify: more than one QUOTE given\n");
+			return -1;
+		}
+		if (slot) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "dshield verify: %s needs a value\n", s);
+				return -1;
+			}
+			*slot = argv[++i];
+		}
+	}
+	if (!a->quote) {
+		fprintf(stderr, "dshield verify: no QUOTE given\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void check_report_data(const struct tdx_quote *q, const char *hex)
+{
+	uint8_t want[64] = { 0 };
+	char got[129];
+	size_t n = strlen(hex);
+	ssize_t k;
+
+	if (n >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
+		hex += 2;
+		n -= 2;
+	}
+	k = hex_decode(want, sizeof(want), hex, n);
+	hex_encode(got, q->report_data, 64);
+	if (k <= 0) {
+		checks_add(&g_checks, "report_data", CHECK_FAIL,
+			   "--report-data is not 1 to 64 bytes of hex");
+	} else if (memcmp(want, q->report_data, 64) == 0) {
+		checks_add(&g_checks, "report_data", CHECK_PASS,
+			   "REPORTDATA equals the expected value%s",
+			   k < 64 ? " (given value zero-padded to 64 bytes)" : "");
+	} else {
+		checks_add(&g_checks, "report_data", CHECK_FAIL,
+			   "REPORTDATA %s differs from the expected value%s", got,
+			   k < 64 ? " (given value zero-padded to 64 bytes)" : "");
+	}
+}
+
+/* Replays an event log and compares each RTMR it measures with the quote.
+ * RTMRs the log has no event for are reported as skipped. */
+static void check_event_log(const struct tdx_quote *q, const void *log, size_t len,
+			    bool json, const char *origin)
+{
+	static struct el_replay rp;
+	int r = json ? el_json_replay(log, len, &rp) : ccel_replay(log, len, &rp);
+
+	if (r) {
+		checks_add(&g_checks, "event_log.parse", CHECK_FAIL, "%s event log (%s): %s",
+			   json ? "JSON" : "CCEL", origin, rp.err);
+		return;
+	}
+	checks_add(&g_checks, "event_log.parse", CHECK_PASS, "%s event log (%s): %u events",
+		   json ? "JSON" : "CCEL", origin, rp.n_events);
+	for (int i = 0; i < EL_NUM_RTMR; i++) {
+		char name[24], got[97], want[97];
+		snprintf(name, sizeof(name), "event_log.rtmr%d", i);
+		hex_encode(got, rp.rtmr[i], 48);
+		hex_encode(want, q->rtmr[i], 48);
+		if (rp.n_measured[i] == 0)
+			checks_add(&g_checks, name, CHECK_SKIPPED, "the log has no event for RTMR%d", i);
+		else if (memcmp(rp.rtmr[i], q->rtmr[i], 48) == 0)
+			checks_add(&g_checks, name, CHECK_PASS, "%u events replay to the quote's RTMR%d",
+				   rp.n_measured[i], i);
+		else
+			checks_add(&g_checks, name, CHECK_FAIL,
+				   "%u events replay to %s, the quote has %s", rp.n_measured[i], got, want);
+	}
+}
+
+static bool looks_json(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+			continue;
+		return s[i] == '[' || s[i] == '{';
+	}
+	return false;
+}
+
+static int run_event_log(const struct tdx_quote *q, const struct verify_args *a)
+{
+	if (a->event_log) {
+		long n = read_file(a->event_log, (char *)g_log, sizeof(g_log) - 1);
+		if (n < 0) {
+			fprintf(stderr, "dshield verify: %s: %s\n", a->event_log, strerror((int)-n));
+			return 2;
+		}
+		check_event_log(q, g_log, (size_t)n, looks_json((char *)g_log, (size_t)n),
+				a->event_log);
+	} else if (g_in.has_event_log) {
+		check_event_log(q, g_in.event_log, g_in.event_log_len, true, "from the QUOTE JSON");
+	}
+	return 0;
+}
+
+static void json_quote(struct jsonw *w, const struct tdx_quote *q)
+{
+	static const char *const rn[4] = { "rtmr0", "rtmr1", "rtmr2", "rtmr3" };
+	jw_object_begin(w);
+	jw_key(w, "version"); jw_u64(w, q->version);
+	jw_key(w, "tee_type"); jw_u64(w, q->tee_type);
+	jw_key(w, "backend"); jw_string(w, tdx_quote_is_sim(q) ? "sim" : "tdx");
+	jw_key(w, "body_type"); jw_u64(w, q->body_type);
+	jw_key(w, "qe_svn"); jw_u64(w, q->qe_svn);
+	jw_key(w, "pce_svn"); jw_u64(w, q->pce_svn);
+	jw_key(w, "qe_vendor_id"); jw_hex(w, q->qe_vendor_id, 16);
+	jw_key(w, "tee_tcb_svn"); jw_hex(w, q->tee_tcb_svn, 16);
+	jw_key(w, "mrseam"); jw_hex(w, q->mrseam, 48);
+	jw_key(w, "mrsignerseam"); jw_hex(w, q->mrsignerseam, 48);
+	jw_key(w, "seam_attributes"); jw_hex(w, q->seam_attributes, 8);
+	jw_key(w, "td_attributes"); jw_hex(w, q->td_attributes, 8);
+	jw_key(w, "xfam"); jw_hex(w, q->xfam, 8);
+	jw_key(w, "mrtd"); jw_hex(w, q->mrtd, 48);
+	jw_key(w, "mrconfigid"); jw_hex(w, q->mrconfigid, 48);
+	jw_key(w, "mrowner"); jw_hex(w, q->mrowner, 48);
+	jw_key(w, "mrownerconfig"); jw_hex(w, q->mrownerconfig, 48);
+	for (int i = 0; i < 4; i++) {
+		jw_key(w, rn[i]);
+		jw_hex(w, q->rtmr[i], 48);
+	}
+	jw_key(w, "report_data"); jw_hex(w, q->report_data, 64);
+	if (q->tee_tcb_svn2) {
+		jw_key(w, "tee_tcb_svn2"); jw_hex(w, q->tee_tcb_svn2, 16);
+		jw_key(w, "mr_servicetd"); jw_hex(w, q->mr_servicetd, 48);
+	}
+	jw_object_end(w);
+}
+
+static int print_json(const struct tdx_quote *q, bool ok)
+{
+	static char out[256 * 1024];
+	struct jsonw w;
+	long n;
+
+	jw_init(&w, out, sizeof(out));
+	jw_object_begin(&w);
+	jw_key(&w, "ok"); jw_bool(&w, ok);
+	jw_key(&w, "quote");
+	if (q)
+		json_quote(&w, q);
+	else
+		jw_null(&w);
+	jw_key(&w, "checks");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < g_checks.n; i++) {
+		jw_object_begin(&w);
+		jw_key(&w, "name"); jw_string(&w, g_checks.c[i].name);
+		jw_key(&w, "result"); jw_string(&w, check_result_name(g_checks.c[i].result));
+		jw_key(&w, "detail"); jw_string(&w, g_checks.c[i].detail);
+		jw_object_end(&w);
+	}
+	jw_array_end(&w);
+	jw_object_end(&w);
+	n = jw_finish(&w);
+	if (n < 0) {
+		fprintf(stderr, "dshield verify: JSON output: %s\n", strerror((int)-n));
+		return -1;
+	}
+	fwrite(out, 1, (size_t)n, stdout);
+	fputc('\n', stdout);
+	return 0;
+}
+
+static void print_hexline(const char *label, const uint8_t *p, size_t n)
+{
+	char h[129];
+	hex_encode(h, p, n);
+	printf("  %-14s %s\n", label, h);
+}
+
+static void print_text(const struct tdx_quote *q, bool ok)
+{
+	size_t failed = 0;
+	if (q) {
+		printf("quote: TDX v%u, %s body, %s, %zu of %zu bytes used\n", q->version,
+		       q->body_type == TDX_BODY_TYPE_TDX15 ? "TDX 1.5" : "TDX 1.0",
+		       tdx_quote_is_sim(q) ? "SIMULATED (dshield sim backend, no hardware)" : "ECDSA P-256",
+		       q->used, q->len);
+		print_hexline("mrtd", q->mrtd, 48);
+		for (int i = 0; i < 4; i++) {
+			char l[8];
+			snprintf(l, sizeof(l), "rtmr%d", i);
+			print_hexline(l, q->rtmr[i], 48);
+		}
+		print_hexline("report_data", q->report_data, 64);
+		print_hexline("td_attributes", q->td_attributes, 8);
+		print_hexline("xfam", q->xfam, 8);
+		print_hexline("tee_tcb_svn", q->tee_tcb_svn, 16);
+		print_hexline("mrseam", q->mrseam, 48);
+	}
+	printf("checks:\n");
+	for (size_t i = 0; i < g_checks.n; i++) {
+		const struct check *c = &g_checks.c[i];
+		printf("  %-7s %-34s %s\n", check_result_name(c->result), c->name, c->detail);
+		failed += c->result == CHECK_FAIL;
+	}
+	if (ok)
+		printf("result: OK, every check that ran passed\n");
+	else
+		printf("result: FAILED, %zu check(s) failed\n", failed + g_checks.dropped);
+}
+
+static int finish(const struct verify_args *a, const struct tdx_quote *q)
+{
+	bool ok = checks_ok(&g_checks);
+	if (a->json) {
+		if (print_json(q, ok))
+			return 2;
+	} else {
+		print_text(q, ok);
+	}
+	return ok ? 0 : 1;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = { 0 };
+	struct tdx_verify_opts o = { 0 };
+	struct tdx_quote q;
+	char err[256];
+	long n;
+	int r;
+
+	r = parse_args(argc, argv, &a);
+	if (r)
+		return r > 0 ? 0 : verify_usage(stderr);
+	o.allow_sim = a.allow_sim;
+	o.now = (int64_t)time(NULL);
+	if (a.at && utc_parse(a.at, strlen(a.at), 1, &o.now)) {
+		fprintf(stderr, "dshield verify: --at '%s' is neither RFC 3339 nor unix seconds\n", a.at);
+		return 2;
+	}
+	n = read_file(a.quote, g_file, FILE_MAX);
+	if (n < 0) {
+		fprintf(stderr, "dshield verify: %s: %s\n", a.quote, strerror((int)-n));
+		return 2;
+	}
+	checks_init(&g_checks);
+	if (quote_input_read(&g_in, g_file, (size_t)n, err, sizeof(err))) {
+		checks_add(&g_checks, "quote.input", CHECK_FAIL, "%s", err);
+		return finish(&a, NULL);
+	}
+	if (tdx_quote_parse(&q, g_in.quote, g_in.quote_len, err, sizeof(err))) {
+		checks_add(&g_checks, "quote.parse", CHECK_FAIL, "%s", err);
+		return finish(&a, NULL);
+	}
+	checks_add(&g_checks, "quote.parse", CHECK_PASS,
+		   "TDX quote v%u from %s input, %zu bytes (%zu of padding ignored)", q.version,
+		   g_in.form, q.used, q.len - q.used);
+	tdx_verify_quote(&q, &o, &g_st, &g_checks);
+
+	if (a.collateral) {
+		n = read_file(a.collateral, g_file, FILE_MAX);
+		if (n < 0) {
+			fprintf(stderr, "dshield verify: %s: %s\n", a.collateral, strerror((int)-n));
+			return 2;
+		}
+		if (collateral_parse(&g_coll, g_file, (size_t)n, err, sizeof(err)))
+			checks_add(&g_checks, "collateral.parse", CHECK_FAIL, "%s", err);
+		else
+			collateral_check(&g_coll, &q, &g_st, o.now, &g_checks);
+	} else if (!tdx_quote_is_sim(&q)) {
+		checks_add(&g_checks, "tcb.status", CHECK_SKIPPED,
+			   "no --collateral given: TCB status (UpToDate/OutOfDate) not evaluated");
+	}
+
+	if (a.report_data)
+		check_report_data(&q, a.report_data);
+	if (g_in.has_report_data)
+		checks_add(&g_checks, "report_data.input",
+			   memcmp(g_in.report_data, q.report_data, 64) == 0 ? CHECK_PASS : CHECK_FAIL,
+			   "the QUOTE JSON's \"report_data\" %s the quote's REPORTDATA",
+			   memcmp(g_in.report_data, q.report_data, 64) == 0 ? "equals" : "differs from");
+	if (run_event_log(&q, &a))
+		return 2;
+	if (a.measurements)
+		checks_add(&g_checks, "measurements", CHECK_FAIL,
+			   "--measurements is not implemented in this build: MRTD/RTMR1/RTMR2 not compared");
+	return finish(&a, &q);
+}

@@ -1,0 +1,284 @@
+/* tests/test_supervisor.c: restart policy, and the supervisor loop for real.
+ *
+ * The integration part (root only) runs supervisor_run() in host mode in a
+ * child process. The supervisor execs /proc/self/exe as "... netd", which is
+ * this test binary again: it plays a scripted netd inside the real confinement
+ * (chroot, uid 100, empty netns). Instead of an AF_PACKET socket the test
+ * hands the supervisor one end of a socketpair as "packet fd": the fake netd
+ * receives it with its config, reports through it, and takes commands from
+ * it (crash, protocol violation). The test reads the supervisor's log from a
+ * pipe. Timeouts only guard against hangs; nothing asserts on time.
+ */
+#include "init/imsg.h"
+#include "init/supervisor.h"
+#include "lib/log.h"
+#include "net/netd.h"
+#include "tests/tap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GUARD_MS 15000
+
+struct report {
+	char tag[8];              /* "hello" or "kaddr" */
+	int pid;
+	unsigned uid;
+	int cfg_ok;               /* config as sent, with exactly one fd */
+	int boot_ok;              /* boot info received, host_mode set */
+	int kaddr_id;
+	int kaddr_error;
+	unsigned kaddr_count;
+};
+
+static struct imsg msg;
+
+/* --- the scripted netd (runs after exec, confined) -------------------------------- */
+
+static int fake_netd(void)
+{
+	struct netd_config_msg cfg;
+	struct boot_info_msg boot;
+	struct report rep;
+	int ctl = -1;
+
+	memset(&rep, 0, sizeof rep);
+	strcpy(rep.tag, "hello");
+	rep.pid = getpid();
+	rep.uid = getuid();
+	if (imsg_recv(NETD_IMSG_FD, &msg) == 0 &&
+	    imsg_get(&msg, IMSG_NETD_CONFIG, &cfg, sizeof cfg) == 0 && msg.nfds == 1) {
+		ctl = imsg_take_fd(&msg, 0);
+		rep.cfg_ok = strcmp(cfg.ifname, "lo") == 0 && cfg.http_port == 8080 &&
+			     cfg.ipv4_addr == htonl(0xc6120002) && strcmp(cfg.hostname, "dshield-test") == 0;
+	}
+	if (ctl < 0)
+		return 10;
+	if (imsg_recv(NETD_IMSG_FD, &msg) == 0 &&
+	    imsg_get(&msg, IMSG_BOOT_INFO, &boot, sizeof boot) == 0)
+		rep.boot_ok = boot.host_mode == 1 && boot.t_netd_up_ms == 0;
+	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
+		return 11;
+
+	struct netd_status_msg st = { .state = NETD_STATE_STARTED };
+	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
+	st.state = NETD_STATE_BOUND;
+	st.ipv4_addr = cfg.ipv4_addr;
+	st.ipv4_netmask = cfg.ipv4_netmask;
+	st.dhcp = 0;
+	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
+	st.state = NETD_STATE_READY;
+	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
+	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);   /* twice */
+
+	imsg_send(NETD_IMSG_FD, IMSG_KADDR_REQ, 42, NULL, 0, NULL, 0);
+	memset(&rep, 0, sizeof rep);
+	strcpy(rep.tag, "kaddr");
+	static struct kaddr_reply_msg kr;
+	if (imsg_recv(NETD_IMSG_FD, &msg) == 0 &&
+	    imsg_get(&msg, IMSG_KADDR_REPLY, &kr, sizeof kr) == 0) {
+		rep.kaddr_id = (int)msg.hdr.id;
+		rep.kaddr_error = kr.error;
+		rep.kaddr_count = kr.count;
+	} else {
+		rep.kaddr_id = -1;
+	}
+	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
+		return 12;
+
+	for (;;) {
+		char cmd[16] = { 0 };
+		ssize_t n = recv(ctl, cmd, sizeof cmd - 1, 0);
+		if (n <= 0)
+			return 13;
+		if (strcmp(cmd, "crash") == 0) {
+			kill(getpid(), SIGSEGV);
+		} else if (strcmp(cmd, "garbage") == 0) {
+			imsg_send(NETD_IMSG_FD, 999, 0, "x", 1, NULL, 0);
+			for (;;)
+				pause();   /* init kills us */
+		} else if (strcmp(cmd, "wait") == 0) {
+			for (;;)
+				pause();   /* until SIGTERM */
+		}
+	}
+}
+
+/* --- the test side ---------------------------------------------------------------- */
+
+static char logbuf[65536];
+static size_t loglen, logpos;
+static int log_fd = -1;
+
+/* Reads the supervisor's log until `needle` appears after the cursor; the
+ * cursor then moves past it. */
+static int wait_log(const char *needle)
+{
+	for (int waited = 0; waited < GUARD_MS; waited += 100) {
+		logbuf[loglen] = 0;
+		char *hit = strstr(logbuf + logpos, needle);
+		if (hit != NULL) {
+			logpos = (size_t)(hit - logbuf) + strlen(needle);
+			return 1;
+		}
+		struct pollfd p = { .fd = log_fd, .events = POLLIN };
+		if (poll(&p, 1, 100) > 0) {
+			ssize_t n = read(log_fd, logbuf + loglen, sizeof logbuf - 1 - loglen);
+			if (n > 0)
+				loglen += (size_t)n;
+			else if (n == 0)
+				waited += 100;   /* EOF: keep looking at what we have */
+		}
+	}
+	diag("'%s' not found in the log", needle);
+	return 0;
+}
+
+static int read_report(int ctl, struct report *rep, const char *tag)
+{
+	struct pollfd p = { .fd = ctl, .events = POLLIN };
+	memset(rep, 0, sizeof *rep);
+	if (poll(&p, 1, GUARD_MS) <= 0)
+		return 0;
+	return recv(ctl, rep, sizeof *rep, 0) == (ssize_t)sizeof *rep &&
+	       strcmp(rep->tag, tag) == 0;
+}
+
+static void check_incarnation(int ctl, const char *name, int *pid)
+{
+	struct report rep;
+	ok(read_report(ctl, &rep, "hello"), "%s: fake netd says hello", name);
+	ok(rep.cfg_ok, "%s: IMSG_NETD_CONFIG as configured, packet fd passed", name);
+	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO received (host mode)", name);
+	is_int(rep.uid, 100, "%s: netd runs as uid 100", name);
+	*pid = rep.pid;
+	ok(read_report(ctl, &rep, "kaddr"), "%s: kaddr answer", name);
+	is_int(rep.kaddr_id, 42, "%s: reply echoes the request id", name);
+	is_int(rep.kaddr_error, 0, "%s: kaddr_query succeeded", name);
+	ok(rep.kaddr_count >= 1, "%s: lo has an address (%u)", name, rep.kaddr_count);
+	ok(wait_log("netd: bound 198.18.0.2/24 via static"), "%s: bound logged", name);
+	ok(wait_log("ready http://198.18.0.2:8080/\n"), "%s: ready line printed", name);
+}
+
+static void integration(void)
+{
+	char base[] = "/tmp/supervisor.XXXXXX", root[64];
+	int ctl[2], lp[2], pid;
+	static struct supervisor_config cfg;
+
+	if (mkdtemp(base) == NULL)
+		exit(2);
+	snprintf(root, sizeof root, "%s/netd-root", base);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0 ||
+	    pipe2(lp, O_CLOEXEC) != 0)
+		exit(2);
+
+	cfg.pid1 = false;
+	cfg.netd_root = root;
+	cfg.packet_fd = ctl[1];
+	cfg.ifindex = 1;   /* lo */
+	snprintf(cfg.net.ifname, sizeof cfg.net.ifname, "lo");
+	cfg.net.ipv4_addr = htonl(0xc6120002);      /* 198.18.0.2 */
+	cfg.net.ipv4_netmask = htonl(0xffffff00);
+	cfg.net.http_port = 8080;
+	snprintf(cfg.net.hostname, sizeof cfg.net.hostname, "dshield-test");
+	cfg.boot.host_mode = 1;
+
+	fflush(stdout);
+	pid_t sup = fork();
+	if (sup < 0)
+		exit(2);
+	if (sup == 0) {
+		dup2(lp[1], 2);
+		log_set_role("init");
+		exit(supervisor_run(&cfg));
+	}
+	close(lp[1]);
+	close(ctl[1]);
+	log_fd = lp[0];
+
+	check_incarnation(ctl[0], "first", &pid);
+
+	if (send(ctl[0], "crash", 5, 0) != 5)
+		exit(2);
+	ok(wait_log("killed by signal 11"), "crash: death logged with the signal");
+	ok(wait_log("restarting netd in 100 ms"), "crash: restart after 100 ms");
+	check_incarnation(ctl[0], "second", &pid);
+
+	if (send(ctl[0], "garbage", 7, 0) != 7)
+		exit(2);
+	ok(wait_log("protocol violation (message type 999"), "garbage: violation detected");
+	ok(wait_log("killed by signal 9"), "garbage: netd killed");
+	ok(wait_log("restarting netd in 200 ms"), "garbage: backoff doubled to 200 ms");
+	check_incarnation(ctl[0], "third", &pid);
+
+	if (send(ctl[0], "wait", 4, 0) != 4)
+		exit(2);
+	kill(sup, SIGTERM);
+	int st = 0;
+	pid_t w = -1;
+	for (int waited = 0; waited < GUARD_MS; waited += 50) {
+		w = waitpid(sup, &st, WNOHANG);
+		if (w != 0)
+			break;
+		usleep(50000);
+	}
+	if (w == 0) {
+		kill(sup, SIGKILL);
+		waitpid(sup, &st, 0);
+	}
+	ok(w == sup && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "SIGTERM: supervisor exits 0 in host mode (status 0x%x)", st);
+	ok(wait_log("killed by signal 15"), "SIGTERM: netd terminated");
+	ok(wait_log("stopped"), "SIGTERM: stop logged");
+	ok(kill(pid, 0) != 0 && errno == ESRCH, "netd process is gone");
+	int readies = 0;
+	for (const char *q = logbuf; (q = strstr(q, "ready http://")) != NULL; q++)
+		readies++;
+	is_int(readies, 3, "one ready line per incarnation (READY was sent twice each)");
+	if (!ok(strstr(logbuf, "FATAL") == NULL, "no fatal error in the log") ||
+	    getenv("TEST_VERBOSE") != NULL)
+		diag("log:\n%s", logbuf);
+
+	close(ctl[0]);
+	close(lp[0]);
+	rmdir(root);
+	rmdir(base);
+}
+
+static void test_policy(void)
+{
+	uint32_t d = 0;
+	is_int(restart_delay(0, 5), RESTART_MIN_MS, "first restart after 100 ms");
+	d = restart_delay(0, 5);
+	d = restart_delay(d, 5);
+	is_int(d, 200, "second quick crash: 200 ms");
+	for (int i = 0; i < 20; i++)
+		d = restart_delay(d, 5);
+	is_int(d, RESTART_MAX_MS, "backoff capped at 10 s");
+	is_int(restart_delay(RESTART_MAX_MS, RESTART_RESET_MS - 1), RESTART_MAX_MS,
+	       "59.999 s run does not reset");
+	is_int(restart_delay(RESTART_MAX_MS, RESTART_RESET_MS), RESTART_MIN_MS,
+	       "60 s run resets to 100 ms");
+	is_int(restart_delay(6400, 1), RESTART_MAX_MS, "6.4 s doubles to the cap, not 12.8 s");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "netd") == 0)
+		return fake_netd();
+	test_policy();
+	if (geteuid() != 0)
+		ok(1, "# skip supervisor integration needs root");
+	else
+		integration();
+	return tap_done();
+}

@@ -47,7 +47,12 @@
 #define MEMP_NUM_UDP_PCB            8
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          64
-#define PBUF_POOL_SIZE              1024
+/* Received frames land in pool buffers, one frame per buffer (1514 bytes
+ * fit). 2048 of them (3 MiB) leave room for the HTTP pool's held input
+ * (net/http_lwip.c holds at most 8 buffers per connection, 1024 in all)
+ * and lwIP's out-of-order queues, which are capped per connection below
+ * so a peer sending scattered segments cannot drain the pool. */
+#define PBUF_POOL_SIZE              2048
 #define PBUF_POOL_BUFSIZE           1536
 
 /* TCP: window and buffers sized for a LAN API server and HTTPS upstreams. */
@@ -56,6 +61,8 @@
 #define TCP_SND_BUF                 (32 * TCP_MSS)
 #define TCP_SND_QUEUELEN            (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_QUEUE_OOSEQ             1
+#define TCP_OOSEQ_MAX_PBUFS         8
+#define TCP_OOSEQ_MAX_BYTES         (8 * TCP_MSS)
 #define LWIP_WND_SCALE              1
 #define TCP_RCV_SCALE               2
 #define TCP_LISTEN_BACKLOG          1

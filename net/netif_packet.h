@@ -1,0 +1,68 @@
+/* net/netif_packet.h: an lwIP network interface over an AF_PACKET socket.
+ *
+ * init opens a SOCK_RAW AF_PACKET socket bound to eth0 (which the kernel
+ * keeps address-less) and hands it to netd; this driver moves whole
+ * Ethernet frames between that socket and lwIP. Frames are read without
+ * blocking, at most `budget` per call, so one busy link cannot starve the
+ * rest of the event loop.
+ *
+ * Error convention: 0 or a count on success, a negative errno on failure.
+ */
+#ifndef DSHIELD_NET_NETIF_PACKET_H
+#define DSHIELD_NET_NETIF_PACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lwip/err.h"
+#include "lwip/netif.h"
+
+#define NETIF_PACKET_MTU       1500
+#define NETIF_PACKET_HDR       14                       /* dst, src, ethertype */
+#define NETIF_PACKET_MAX_FRAME (NETIF_PACKET_MTU + NETIF_PACKET_HDR)
+
+struct netif_packet_stats {
+	uint64_t rx_frames;        /* handed to lwIP */
+	uint64_t rx_bytes;
+	uint64_t rx_runt;          /* shorter than an Ethernet header */
+	uint64_t rx_oversize;      /* longer than MTU + header (GRO/LRO left on?) */
+	uint64_t rx_nomem;         /* no pbuf: frame dropped */
+	uint64_t rx_input_err;     /* lwIP refused the frame */
+	uint64_t rx_outgoing;      /* frames the kernel sent, looped to taps */
+	uint64_t rx_csum_fixed;    /* checksum completed for a CHECKSUM_PARTIAL frame */
+	uint64_t tx_frames;
+	uint64_t tx_bytes;
+	uint64_t tx_drop;          /* socket full or send error */
+};
+
+/* Per-interface driver state; lives as long as the netif (netif->state). */
+struct netif_packet {
+	int fd;                    /* AF_PACKET, SOCK_RAW, bound to the interface */
+	uint8_t mac[6];
+	int auxdata;               /* PACKET_AUXDATA is on: checksum status known */
+	struct netif_packet_stats st;
+	uint8_t scratch[2048];     /* frames dropped for lack of pbufs land here */
+};
+
+/* Prepares np for netif_add(). Turns on PACKET_AUXDATA if it can (so frames
+ * whose checksum the kernel left unfinished can be completed); without it,
+ * such frames fail lwIP's checksum check and TCP retransmits. */
+void netif_packet_setup(struct netif_packet *np, int fd, const uint8_t mac[6]);
+
+/* netif_add() init function; netif->state must point to a struct
+ * netif_packet prepared by netif_packet_setup(). */
+err_t netif_packet_init(struct netif *netif);
+
+/* Reads up to budget frames and feeds them to lwIP. Returns the number of
+ * frames read (dropped ones included), or a negative errno for a socket
+ * error other than "nothing to read". */
+int netif_packet_poll(struct netif *netif, unsigned budget);
+
+/* Completes the IPv4 TCP/UDP checksum of a frame the kernel marked
+ * CHECKSUM_PARTIAL (TP_STATUS_CSUMNOTREADY): such frames, looped from a
+ * local sender or a virtio host, carry only the pseudo-header sum.
+ * Returns 1 when it wrote a checksum, 0 when the frame is not IPv4
+ * TCP/UDP (nothing to do), -EINVAL when the headers are malformed. */
+int netif_packet_fix_csum(uint8_t *frame, size_t len);
+
+#endif

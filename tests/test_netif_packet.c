@@ -1,0 +1,288 @@
+/* tests/test_netif_packet.c: the AF_PACKET netif driver.
+ *
+ * A SOCK_DGRAM socketpair stands in for the packet socket (both keep
+ * datagram boundaries, which is all the driver relies on besides the
+ * optional sockaddr_ll and auxdata). lwIP's own checksum code is the
+ * oracle for netif_packet_fix_csum.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/netif_packet.h"
+#include "tests/tap.h"
+
+#include "lwip/inet_chksum.h"
+#include "lwip/init.h"
+#include "lwip/ip_addr.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+
+/* --- frames -------------------------------------------------------------------- */
+
+static size_t make_ipv4(uint8_t *f, uint8_t proto, const uint8_t *l4, size_t l4len)
+{
+	static const uint8_t eth[14] = {
+		0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00,
+	};
+	memcpy(f, eth, sizeof eth);
+	uint8_t *ip = f + 14;
+	size_t tot = 20 + l4len;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[6] = 0x40;                       /* DF */
+	ip[8] = 64;
+	ip[9] = proto;
+	ip[12] = 198; ip[13] = 18; ip[14] = 3; ip[15] = 1;
+	ip[16] = 198; ip[17] = 18; ip[18] = 3; ip[19] = 17;
+	memcpy(ip + 20, l4, l4len);
+	return 14 + tot;
+}
+
+/* lwIP's verdict on the L4 checksum of frame f: 0 when it is right. */
+static u16_t lwip_verify(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + 14;
+	size_t l4len = ((size_t)ip[2] << 8 | ip[3]) - 20;
+	ip4_addr_t src, dst;
+	(void)len;
+	memcpy(&src, ip + 12, 4);
+	memcpy(&dst, ip + 16, 4);
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)l4len, PBUF_RAM);
+	if (p == NULL)
+		return 0xdead;
+	pbuf_take(p, ip + 20, (u16_t)l4len);
+	u16_t r = inet_chksum_pseudo(p, ip[9], (u16_t)l4len, &src, &dst);
+	pbuf_free(p);
+	return r;
+}
+
+static void test_csum(void)
+{
+	uint8_t f[1600], seg[1480];
+	size_t len;
+
+	/* TCP: a segment with 3 bytes of payload (odd length), checksum
+	 * holding only a pseudo-header sum as CHECKSUM_PARTIAL leaves it. */
+	memset(seg, 0, 20);
+	seg[0] = 0x1f; seg[1] = 0x90;                      /* 8080 */
+	seg[2] = 0xc3; seg[3] = 0x50;
+	seg[12] = 0x50; seg[13] = 0x18;                    /* PSH|ACK */
+	seg[14] = 0xff; seg[15] = 0xff;
+	seg[16] = 0x12; seg[17] = 0x34;
+	memcpy(seg + 20, "GET", 3);
+	len = make_ipv4(f, 6, seg, 23);
+	ok(lwip_verify(f, len) != 0, "tcp: the partial checksum does not verify");
+	is_int(netif_packet_fix_csum(f, len), 1, "tcp: checksum written");
+	is_int(lwip_verify(f, len), 0, "tcp: lwIP accepts the completed checksum");
+
+	/* Padding after the IP datagram (short frames on a real wire) is not
+	 * part of the segment. */
+	uint8_t padded[80];
+	memset(padded, 0xee, sizeof padded);
+	len = make_ipv4(padded, 6, seg, 23);
+	padded[14 + 20 + 16] ^= 0x55;
+	is_int(netif_packet_fix_csum(padded, sizeof padded), 1, "tcp with Ethernet padding");
+	is_int(lwip_verify(padded, len), 0, "tcp with padding: correct checksum");
+
+	/* UDP (DNS-sized). */
+	memset(seg, 0xa5, 200);
+	seg[0] = 0; seg[1] = 53; seg[2] = 0x80; seg[3] = 0x01;
+	seg[4] = 0; seg[5] = 200; seg[6] = 0; seg[7] = 0;
+	len = make_ipv4(f, 17, seg, 200);
+	is_int(netif_packet_fix_csum(f, len), 1, "udp: checksum written");
+	is_int(lwip_verify(f, len), 0, "udp: lwIP accepts it");
+
+	/* UDP whose checksum computes to 0 must carry 0xffff ("0" = none). */
+	int found = 0;
+	for (unsigned w = 0; w < 0x10000 && !found; w++) {
+		memset(seg, 0, 10);
+		seg[4] = 0; seg[5] = 10;
+		seg[8] = (uint8_t)(w >> 8);
+		seg[9] = (uint8_t)w;
+		len = make_ipv4(f, 17, seg, 10);
+		if (netif_packet_fix_csum(f, len) == 1 && f[14 + 20 + 6] == 0xff &&
+		    f[14 + 20 + 7] == 0xff && lwip_verify(f, len) == 0)
+			found = 1;
+	}
+	ok(found, "udp: a zero sum is sent as 0xffff and still verifies");
+
+	/* Nothing to do: not IPv4, ICMP, fragments. */
+	len = make_ipv4(f, 6, seg, 20);
+	f[12] = 0x86; f[13] = 0xdd;
+	is_int(netif_packet_fix_csum(f, len), 0, "IPv6 ethertype: untouched");
+	len = make_ipv4(f, 1, seg, 20);
+	is_int(netif_packet_fix_csum(f, len), 0, "ICMP: untouched");
+	len = make_ipv4(f, 17, seg, 20);
+	f[14 + 6] = 0x20;                       /* MF */
+	uint8_t before[64];
+	memcpy(before, f, len);
+	is_int(netif_packet_fix_csum(f, len), 0, "first fragment: untouched");
+	ok(memcmp(before, f, len) == 0, "first fragment: bytes unchanged");
+
+	/* Malformed headers. */
+	len = make_ipv4(f, 6, seg, 20);
+	f[14] = 0x44;
+	is_int(netif_packet_fix_csum(f, len), -EINVAL, "IHL below 5");
+	len = make_ipv4(f, 6, seg, 20);
+	is_int(netif_packet_fix_csum(f, len - 1), -EINVAL, "total length beyond the frame");
+	len = make_ipv4(f, 6, seg, 12);
+	is_int(netif_packet_fix_csum(f, len), -EINVAL, "TCP segment shorter than its header");
+	len = make_ipv4(f, 17, seg, 7);
+	is_int(netif_packet_fix_csum(f, len), -EINVAL, "UDP shorter than its header");
+	is_int(netif_packet_fix_csum(f, 20), 0, "frame shorter than Ethernet + IPv4");
+	len = make_ipv4(f, 6, seg, 20);
+	f[14] = 0x65;
+	is_int(netif_packet_fix_csum(f, len), -EINVAL, "IP version 6 in an IPv4 frame");
+}
+
+/* --- the driver over a socketpair ---------------------------------------------------- */
+
+static struct pbuf *got[16];
+static unsigned ngot;
+
+static err_t capture_input(struct pbuf *p, struct netif *netif)
+{
+	(void)netif;
+	if (ngot == 16)
+		return ERR_MEM;   /* the driver frees it */
+	got[ngot++] = p;
+	return ERR_OK;
+}
+
+static void free_got(void)
+{
+	for (unsigned i = 0; i < ngot; i++)
+		pbuf_free(got[i]);
+	ngot = 0;
+}
+
+static void test_driver(void)
+{
+	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	static struct netif_packet np;
+	struct netif nif;
+	int sv[2];
+	uint8_t buf[2000];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) {
+		ok(0, "socketpair: %s", strerror(errno));
+		return;
+	}
+	netif_packet_setup(&np, sv[0], mac);
+	ok(!np.auxdata, "PACKET_AUXDATA is refused on a non-packet socket");
+	ok(netif_add(&nif, NULL, NULL, NULL, &np, netif_packet_init, capture_input) != NULL,
+	   "netif_add with the packet driver");
+	is_mem(nif.hwaddr, mac, 6, "hwaddr comes from the configured MAC");
+	is_int(nif.mtu, 1500, "mtu 1500");
+	ok((nif.flags & (NETIF_FLAG_ETHARP | NETIF_FLAG_BROADCAST | NETIF_FLAG_LINK_UP)) ==
+	   (NETIF_FLAG_ETHARP | NETIF_FLAG_BROADCAST | NETIF_FLAG_LINK_UP), "flags");
+
+	is_int(netif_packet_poll(&nif, 8), 0, "nothing to read: 0 frames");
+
+	/* runt, oversized, then three good frames */
+	memset(buf, 0x5a, sizeof buf);
+	ok(write(sv[1], buf, 10) == 10, "send a runt");
+	ok(write(sv[1], buf, 1600) == 1600, "send an oversized frame");
+	for (int i = 0; i < 3; i++) {
+		buf[0] = (uint8_t)i;
+		ok(write(sv[1], buf, 60 + (size_t)i) == 60 + i, "send frame %d", i);
+	}
+	is_int(netif_packet_poll(&nif, 3), 3, "budget 3: three datagrams read");
+	is_int(np.st.rx_runt, 1, "runt counted");
+	is_int(np.st.rx_oversize, 1, "oversized counted");
+	is_int(ngot, 1, "one frame delivered so far");
+	is_int(netif_packet_poll(&nif, 100), 2, "the rest: two frames, then EAGAIN");
+	is_int(ngot, 3, "three frames delivered in all");
+	int sizes_ok = ngot == 3;
+	for (unsigned i = 0; i < ngot && sizes_ok; i++)
+		sizes_ok = got[i]->tot_len == 60 + i && ((uint8_t *)got[i]->payload)[0] == i &&
+			   got[i]->next == NULL;
+	ok(sizes_ok, "frames arrive whole, in order, in one pbuf each");
+	is_int(np.st.rx_frames, 3, "rx_frames");
+	is_int(np.st.rx_bytes, 60 + 61 + 62, "rx_bytes");
+	free_got();
+
+	/* lwIP refusing a frame: the driver frees it and counts. */
+	for (unsigned i = 0; i < 16; i++)
+		got[i] = pbuf_alloc(PBUF_RAW, 1, PBUF_RAM);
+	ngot = 16;
+	ok(write(sv[1], buf, 60) == 60, "send a frame lwIP will refuse");
+	is_int(netif_packet_poll(&nif, 4), 1, "refused frame read");
+	is_int(np.st.rx_input_err, 1, "input error counted");
+	free_got();
+
+	/* Pool exhausted: the frame is still read (no busy loop), and dropped. */
+	static struct pbuf *hog[4096];
+	unsigned nhog = 0;
+	while (nhog < 4096 && (hog[nhog] = pbuf_alloc(PBUF_RAW, 1500, PBUF_POOL)) != NULL)
+		nhog++;
+	ok(nhog > 0 && nhog < 4096, "drained the pbuf pool (%u buffers)", nhog);
+	ok(write(sv[1], buf, 60) == 60, "send a frame with no pbuf to take it");
+	is_int(netif_packet_poll(&nif, 4), 1, "frame consumed without a pbuf");
+	is_int(np.st.rx_nomem, 1, "rx_nomem counted");
+	ok(recv(sv[0], buf, sizeof buf, MSG_DONTWAIT) < 0 && errno == EAGAIN,
+	   "socket left empty");
+	while (nhog > 0)
+		pbuf_free(hog[--nhog]);
+
+	/* Transmit: a three-pbuf chain goes out as one frame. */
+	struct pbuf *a = pbuf_alloc(PBUF_RAW, 14, PBUF_RAM);
+	struct pbuf *b = pbuf_alloc(PBUF_RAW, 20, PBUF_RAM);
+	struct pbuf *c = pbuf_alloc(PBUF_RAW, 26, PBUF_RAM);
+	uint8_t want[60];
+	for (int i = 0; i < 60; i++)
+		want[i] = (uint8_t)(i * 7);
+	pbuf_take(a, want, 14);
+	pbuf_take(b, want + 14, 20);
+	pbuf_take(c, want + 34, 26);
+	pbuf_cat(a, b);
+	pbuf_cat(a, c);
+	is_int(nif.linkoutput(&nif, a), ERR_OK, "linkoutput of a chain");
+	ssize_t n = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
+	is_int(n, 60, "one 60-byte frame on the wire");
+	is_mem(buf, want, 60, "bytes in order");
+	pbuf_free(a);
+
+	/* A chain longer than the iovec: flattened. */
+	struct pbuf *head = NULL;
+	for (int i = 0; i < 20; i++) {
+		struct pbuf *q = pbuf_alloc(PBUF_RAW, 3, PBUF_RAM);
+		uint8_t v[3] = { (uint8_t)i, (uint8_t)i, (uint8_t)i };
+		pbuf_take(q, v, 3);
+		if (head == NULL)
+			head = q;
+		else
+			pbuf_cat(head, q);
+	}
+	is_int(nif.linkoutput(&nif, head), ERR_OK, "linkoutput of a 20-pbuf chain");
+	n = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
+	is_int(n, 60, "flattened into one 60-byte frame");
+	ok(buf[0] == 0 && buf[3] == 1 && buf[57] == 19 && buf[59] == 19, "flattened bytes in order");
+	pbuf_free(head);
+	is_int(np.st.tx_frames, 2, "tx_frames");
+	is_int(np.st.tx_bytes, 120, "tx_bytes");
+
+	/* Peer gone: the frame is dropped and counted, not an error for lwIP. */
+	close(sv[1]);
+	a = pbuf_alloc(PBUF_RAW, 60, PBUF_RAM);
+	pbuf_take(a, want, 60);
+	is_int(nif.linkoutput(&nif, a), ERR_OK, "send to a closed peer: dropped quietly");
+	is_int(np.st.tx_drop, 1, "tx_drop counted");
+	pbuf_free(a);
+
+	netif_remove(&nif);
+	close(sv[0]);
+}
+
+int main(void)
+{
+	lwip_init();
+	test_csum();
+	test_driver();
+	return tap_done();
+}

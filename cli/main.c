@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/measure.h"
 #include "cli/verify.h"
 
 static int usage(FILE *f)
@@ -10,6 +11,7 @@ static int usage(FILE *f)
 		"usage: dshield COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
+		"  measure     predict MRTD/RTMR1/RTMR2 of an image (docs/VERIFY.md)\n"
 		"  verify      verify a TDX quote offline (docs/VERIFY.md)\n"
 		"  version     print the version\n");
 	return f == stderr ? 2 : 0;
@@ -23,6 +25,8 @@ int main(int argc, char **argv)
 		printf("dshield %s\n", DSHIELD_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "measure") == 0)
+		return cmd_measure(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)

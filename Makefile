@@ -175,6 +175,20 @@ fuzz:
 	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 4; \
 	done
 
+# --- image, repro-check, run (owner: image/, qemu-test/) ---------------------
+# build/image: vmlinuz initrd cmdline manifest.json buildinfo SHA256SUMS.
+image: programs tools
+	DSHIELD_INIT=$(O)/dshield-init MKCPIO=$(O)/tools/mkcpio DEPS=$(DEPS) \
+	  image/build-image $(O)/image
+
+# Two builds from copies of the work tree, different paths/umask/TZ/locale.
+repro-check:
+	image/repro-check
+
+run: image
+	qemu-test/run --image $(O)/image --keep
+# --- end image, repro-check, run ----------------------------------------------
+
 clean:
 	rm -rf $(O)/*.a $(O)/tp $(O)/lib $(O)/init $(O)/net $(O)/tls $(O)/crypto $(O)/fs $(O)/cli \
 	  $(O)/tests $(O)/image $(O)/tools $(O)/fuzz $(O)/san $(O)/dshield $(O)/dshield-init

@@ -164,6 +164,7 @@ static const struct seccomp_rule netd_rules[] = {
 	ALLOW(rt_sigreturn),
 	ALLOW(rt_sigprocmask),
 	ALLOW(rt_sigaction),
+	ALLOW(sigaltstack),     /* harmless; sanitizer runtimes need it */
 	ALLOW(restart_syscall),
 	ALLOW(getpid),
 	ALLOW(gettid),

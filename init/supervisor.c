@@ -321,11 +321,11 @@ static int on_kaddr_req(const struct imsg *m)
 	if (imsg_get(m, IMSG_KADDR_REQ, NULL, 0) < 0)
 		return -EBADMSG;
 	memset(&reply, 0, sizeof reply);
+	/* On -E2BIG the first KADDR_MAX addresses are kept: netd shows
+	 * them along with the error. */
 	r = kaddr_query(S.cfg->ifindex, &reply);
-	if (r < 0) {
-		memset(&reply, 0, sizeof reply);
+	if (r < 0)
 		reply.error = r;
-	}
 	r = imsg_send(S.netd_sock, IMSG_KADDR_REPLY, m->hdr.id, &reply, sizeof reply, NULL, 0);
 	if (r < 0)
 		dlog("cannot answer netd's address query: %s", strerror(-r));

@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 #include <net/if.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -213,12 +214,18 @@ int main(int argc, char **argv)
 	close(sock);
 	ok(n >= 15, "drop: %d checks reported", n);
 
-	char *cargv[] = { "test_privdrop", "--child", NULL };
-	char *cenv[] = { "PRIVDROP_TEST=1", NULL };
-	pid = spawn(root, cargv, cenv, &sock);
-	n = collect(sock, pid, "exec");
-	close(sock);
-	ok(n >= 15, "exec: %d checks reported (0: the exec failed)", n);
+	/* A dynamically linked build (the sanitizer variant) cannot run in
+	 * an empty chroot: its loader is not there. dshield-init is static. */
+	if (getauxval(AT_BASE) != 0) {
+		ok(1, "# skip exec inside the chroot: this test binary is dynamically linked");
+	} else {
+		char *cargv[] = { "test_privdrop", "--child", NULL };
+		char *cenv[] = { "PRIVDROP_TEST=1", NULL };
+		pid = spawn(root, cargv, cenv, &sock);
+		n = collect(sock, pid, "exec");
+		close(sock);
+		ok(n >= 15, "exec: %d checks reported (0: the exec failed)", n);
+	}
 
 	rmdir(root);
 	rmdir(base);

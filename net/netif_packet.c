@@ -170,6 +170,7 @@ struct rx_info {
 	size_t wire_len;     /* the frame's real length */
 	int outgoing;
 	int csum_partial;
+	int has_aux;         /* a PACKET_AUXDATA control message came along */
 };
 
 /* One recvmsg; returns 0, -EAGAIN or another negative errno. */
@@ -207,6 +208,7 @@ static int rx_one(struct netif_packet *np, void *buf, size_t cap, struct rx_info
 		if (aux.tp_len > ri->wire_len)
 			ri->wire_len = aux.tp_len;
 		ri->csum_partial = (aux.tp_status & TP_STATUS_CSUMNOTREADY) != 0;
+		ri->has_aux = 1;
 	}
 	return 0;
 }
@@ -248,6 +250,12 @@ int netif_packet_poll(struct netif *netif, unsigned budget)
 		if (r < 0) {
 			pbuf_free(p);
 			return r == -EAGAIN ? (int)done : r;
+		}
+		if (!np->aux_checked) {
+			np->aux_checked = 1;
+			if (!ri.has_aux)
+				dlog("packet socket without PACKET_AUXDATA: frames whose checksum "
+				     "the kernel left to offload will fail lwIP's check");
 		}
 		if (ri.outgoing) {
 			np->st.rx_outgoing++;

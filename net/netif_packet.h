@@ -39,7 +39,8 @@ struct netif_packet_stats {
 struct netif_packet {
 	int fd;                    /* AF_PACKET, SOCK_RAW, bound to the interface */
 	uint8_t mac[6];
-	int auxdata;               /* PACKET_AUXDATA is on: checksum status known */
+	int auxdata;               /* we turned PACKET_AUXDATA on */
+	int aux_checked;           /* first frame seen: auxdata presence logged */
 	struct netif_packet_stats st;
 	uint8_t scratch[2048];     /* frames dropped for lack of pbufs land here */
 };

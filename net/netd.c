@@ -1,0 +1,469 @@
+/* net/netd.c: the network worker's main loop (see netd.h).
+ *
+ * Order of events: seccomp first (before a single byte from anyone is
+ * read), then init's configuration, then lwIP and the interface. The loop
+ * waits in epoll on three descriptors:
+ *
+ *   packet socket  frames for lwIP (at most RX_BUDGET per wakeup)
+ *   imsg socket    answers from init; a hangup means init is gone
+ *   timerfd        lwIP's next timeout, HTTP deadlines
+ *
+ * and never polls: when nothing happens it sleeps until lwIP's next timer
+ * (ARP, DHCP, TCP), at most a second.
+ */
+#include "net/netd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "init/imsg.h"
+#include "init/seccomp.h"
+#include "lib/log.h"
+#include "net/api.h"
+#include "net/http.h"
+#include "net/http_lwip.h"
+#include "net/netif_packet.h"
+
+#include "lwip/dhcp.h"
+#include "lwip/dns.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#define RX_BUDGET        256    /* frames per wakeup before the others get a turn */
+#define IMSG_BUDGET      32
+#define MAX_SLEEP_MS     1000
+#define BUSY_SLEEP_MS    250    /* while connections are open (retries, ticks) */
+
+struct netd {
+	int imsg_fd;
+	int pkt_fd;
+	int ep;
+	int tfd;
+	struct netd_config_msg cfg;
+	bool have_cfg;
+	char hostname[sizeof(((struct netd_config_msg *)0)->hostname) + 1];
+	struct netif netif;
+	struct netif_packet np;
+	struct http_server srv;
+	struct api_state api;
+	uint32_t reported_addr;    /* address last announced as BOUND */
+	bool listening;
+	int fatal;                 /* set by a callback; the loop returns it */
+};
+
+static struct netd nd;
+static struct imsg msg;        /* 16 KiB: not on the stack */
+
+static void send_status(enum netd_state state)
+{
+	struct netd_status_msg st;
+	const struct netif *n = &nd.netif;
+
+	memset(&st, 0, sizeof st);
+	st.state = state;
+	st.ipv4_addr = ip4_addr_get_u32(netif_ip4_addr(n));
+	st.ipv4_netmask = ip4_addr_get_u32(netif_ip4_netmask(n));
+	st.ipv4_gw = ip4_addr_get_u32(netif_ip4_gw(n));
+	for (u8_t i = 0; i < 2 && i < DNS_MAX_SERVERS; i++) {
+		const ip_addr_t *d = dns_getserver(i);
+		st.dns[i] = d != NULL ? ip4_addr_get_u32(ip_2_ip4(d)) : 0;
+	}
+	st.t_ms = boot_ms();
+	st.dhcp = nd.cfg.ipv4_addr == 0;
+	int r = imsg_send(nd.imsg_fd, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
+	if (r < 0)
+		dlog("cannot send status %d to init: %s", (int)state, strerror(-r));
+}
+
+static const char *ip4_str(uint32_t be, char *buf, size_t len)
+{
+	ip4_addr_t a;
+
+	ip4_addr_set_u32(&a, be);
+	return ip4addr_ntoa_r(&a, buf, (int)len) != NULL ? buf : "?";
+}
+
+/* The API server starts once there is an address to serve on. */
+static void start_listening(void)
+{
+	int r = http_lwip_listen(&nd.srv, nd.cfg.http_port);
+
+	if (r < 0) {
+		dlog("cannot listen on port %u: %s", nd.cfg.http_port, strerror(-r));
+		nd.fatal = r;
+		return;
+	}
+	nd.listening = true;
+	nd.api.t_ready_ms = boot_ms();
+	dlog("API listening on port %u", nd.cfg.http_port);
+	send_status(NETD_STATE_READY);
+}
+
+/* lwIP calls this when the interface goes up or down or its address
+ * changes: a DHCP lease (re)bound or lost, or the static address set. */
+static void on_netif_status(struct netif *n)
+{
+	uint32_t addr = ip4_addr_get_u32(netif_ip4_addr(n));
+	char a[16], m[16], g[16], d[16];
+
+	if (!netif_is_up(n) || addr == 0) {
+		if (nd.reported_addr != 0)
+			dlog("address %s lost", ip4_str(nd.reported_addr, a, sizeof a));
+		nd.reported_addr = 0;
+		nd.api.ipv4_addr = 0;
+		return;
+	}
+	if (addr == nd.reported_addr)
+		return;
+	nd.reported_addr = addr;
+	nd.api.ipv4_addr = addr;
+	nd.api.t_bound_ms = boot_ms();
+	const ip_addr_t *dns0 = dns_getserver(0);
+	dlog("bound %s/%s gw %s dns %s (%s)", ip4_str(addr, a, sizeof a),
+	     ip4_str(ip4_addr_get_u32(netif_ip4_netmask(n)), m, sizeof m),
+	     ip4_str(ip4_addr_get_u32(netif_ip4_gw(n)), g, sizeof g),
+	     ip4_str(dns0 != NULL ? ip4_addr_get_u32(ip_2_ip4(dns0)) : 0, d, sizeof d),
+	     nd.api.dhcp ? "dhcp" : "static");
+	send_status(NETD_STATE_BOUND);
+	if (!nd.listening)
+		start_listening();
+}
+
+/* api_state.request_kaddr: asks init for the kernel's addresses on
+ * behalf of connection conn_id; the answer comes as IMSG_KADDR_REPLY. */
+static int request_kaddr(void *ctx, uint32_t conn_id)
+{
+	(void)ctx;
+	return imsg_send(nd.imsg_fd, IMSG_KADDR_REQ, conn_id, NULL, 0, NULL, 0);
+}
+
+/* --- configuration from init ----------------------------------------------------- */
+
+static int check_config(const struct netd_config_msg *c)
+{
+	static const uint8_t zero[6];
+
+	if (memcmp(c->mac, zero, 6) == 0 || (c->mac[0] & 1)) {
+		dlog("config: MAC is zero or multicast");
+		return -EINVAL;
+	}
+	if (c->http_port == 0) {
+		dlog("config: HTTP port is 0");
+		return -EINVAL;
+	}
+	if (c->ipv4_addr != 0 && c->ipv4_netmask == 0) {
+		dlog("config: static address without netmask");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int take_config(void)
+{
+	int r = imsg_get(&msg, IMSG_NETD_CONFIG, &nd.cfg, sizeof nd.cfg);
+
+	if (r < 0) {
+		dlog("config: malformed IMSG_NETD_CONFIG (%u bytes)", msg.hdr.len);
+		return r;
+	}
+	if (msg.nfds != 1) {
+		dlog("config: expected the packet socket, got %u descriptors", msg.nfds);
+		return -EBADMSG;
+	}
+	r = check_config(&nd.cfg);
+	if (r < 0)
+		return r;
+	nd.pkt_fd = imsg_take_fd(&msg, 0);
+	memcpy(nd.hostname, nd.cfg.hostname, sizeof nd.cfg.hostname);
+	nd.hostname[sizeof nd.hostname - 1] = '\0';
+	nd.have_cfg = true;
+	return 0;
+}
+
+static int take_boot_info(void)
+{
+	int r = imsg_get(&msg, IMSG_BOOT_INFO, &nd.api.boot, sizeof nd.api.boot);
+
+	if (r < 0) {
+		dlog("malformed IMSG_BOOT_INFO (%u bytes)", msg.hdr.len);
+		return r;
+	}
+	nd.api.have_boot = true;
+	return 0;
+}
+
+/* Blocks until init sent both the configuration and the boot info. */
+static int read_startup(void)
+{
+	while (!nd.have_cfg || !nd.api.have_boot) {
+		int r = imsg_recv(nd.imsg_fd, &msg);
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			dlog("reading configuration from init: %s", strerror(-r));
+			return r;
+		}
+		switch (msg.hdr.type) {
+		case IMSG_NETD_CONFIG:
+			r = nd.have_cfg ? -EBADMSG : take_config();
+			break;
+		case IMSG_BOOT_INFO:
+			r = take_boot_info();
+			break;
+		default:
+			dlog("unexpected message %u before configuration", msg.hdr.type);
+			r = -EBADMSG;
+		}
+		imsg_close_fds(&msg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* --- lwIP ---------------------------------------------------------------------------- */
+
+static int start_lwip(void)
+{
+	ip4_addr_t addr, mask, gw;
+
+	lwip_init();
+	ip4_addr_set_u32(&addr, nd.cfg.ipv4_addr);
+	ip4_addr_set_u32(&mask, nd.cfg.ipv4_netmask);
+	ip4_addr_set_u32(&gw, nd.cfg.ipv4_gw);
+	netif_packet_setup(&nd.np, nd.pkt_fd, nd.cfg.mac);
+	if (netif_add(&nd.netif, &addr, &mask, &gw, &nd.np, netif_packet_init,
+		      ethernet_input) == NULL) {
+		dlog("netif_add failed");
+		return -ENODEV;
+	}
+	if (nd.hostname[0] != '\0')
+		netif_set_hostname(&nd.netif, nd.hostname);
+	netif_set_status_callback(&nd.netif, on_netif_status);
+	netif_set_default(&nd.netif);
+
+	nd.api.dhcp = nd.cfg.ipv4_addr == 0;
+	if (!nd.api.dhcp) {
+		for (u8_t i = 0; i < 2 && i < DNS_MAX_SERVERS; i++) {
+			if (nd.cfg.dns[i] == 0)
+				continue;
+			ip_addr_t d;
+			ip_addr_set_ip4_u32_val(d, nd.cfg.dns[i]);
+			dns_setserver(i, &d);
+		}
+	}
+	/* Static: this reports the address through on_netif_status. */
+	netif_set_up(&nd.netif);
+	if (nd.api.dhcp) {
+		err_t err = dhcp_start(&nd.netif);
+		if (err != ERR_OK) {
+			dlog("dhcp_start: error %d", (int)err);
+			return -ENOMEM;
+		}
+		dlog("DHCP started on %.16s", nd.cfg.ifname);
+	}
+	return nd.fatal;
+}
+
+/* --- event loop ------------------------------------------------------------------------ */
+
+static int ep_add(int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(nd.ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static void arm_timer(void)
+{
+	uint64_t now = mono_ms();
+	uint64_t wait = MAX_SLEEP_MS;
+	u32_t lw = sys_timeouts_sleeptime();
+	uint64_t next = http_lwip_next_deadline();
+	struct http_lwip_stats hs;
+
+	if (lw != SYS_TIMEOUTS_SLEEPTIME_INFINITE && lw < wait)
+		wait = lw;
+	if (next != UINT64_MAX)
+		wait = next <= now ? 0 : (next - now < wait ? next - now : wait);
+	http_lwip_stats(&hs);
+	if (hs.active > 0 && wait > BUSY_SLEEP_MS)
+		wait = BUSY_SLEEP_MS;
+	if (wait == 0)
+		wait = 1;  /* an all-zero it_value would disarm the timer */
+
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(wait / 1000),
+			      .tv_nsec = (long)(wait % 1000) * 1000000L },
+	};
+	if (timerfd_settime(nd.tfd, 0, &its, NULL) != 0)
+		dlog("timerfd_settime: %s", strerror(errno));
+}
+
+static void handle_kaddr_reply(void)
+{
+	struct kaddr_reply_msg rep;
+
+	if (imsg_get(&msg, IMSG_KADDR_REPLY, &rep, sizeof rep) < 0) {
+		dlog("malformed IMSG_KADDR_REPLY (%u bytes)", msg.hdr.len);
+		return;
+	}
+	struct http_conn *c = http_lwip_find(msg.hdr.id);
+	if (c == NULL)
+		return;        /* the client left (or timed out) meanwhile */
+	api_kaddr_reply(&nd.api, c, &rep);
+	http_lwip_kick(c);
+}
+
+/* Returns 0, or -EPIPE when init is gone. */
+static int handle_imsgs(void)
+{
+	for (unsigned i = 0; i < IMSG_BUDGET; i++) {
+		int r = imsg_recv(nd.imsg_fd, &msg);
+		if (r == -EAGAIN)
+			return 0;
+		if (r == -EPIPE)
+			return r;
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			dlog("refused a message from init: %s", strerror(-r));
+			continue;
+		}
+		switch (msg.hdr.type) {
+		case IMSG_KADDR_REPLY:
+			handle_kaddr_reply();
+			break;
+		case IMSG_BOOT_INFO:
+			take_boot_info();  /* init may learn more (t_netd_up_ms) */
+			break;
+		default:
+			dlog("ignoring message type %u from init", msg.hdr.type);
+		}
+		imsg_close_fds(&msg);
+	}
+	return 0;
+}
+
+static void log_stats(void)
+{
+	struct http_lwip_stats hs;
+	const struct netif_packet_stats *ps = &nd.np.st;
+
+	http_lwip_stats(&hs);
+	dlog("rx %llu frames (drops: runt %llu oversize %llu nomem %llu input %llu), "
+	     "csum fixed %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
+	     "aborted %llu reset %llu",
+	     (unsigned long long)ps->rx_frames, (unsigned long long)ps->rx_runt,
+	     (unsigned long long)ps->rx_oversize, (unsigned long long)ps->rx_nomem,
+	     (unsigned long long)ps->rx_input_err, (unsigned long long)ps->rx_csum_fixed,
+	     (unsigned long long)ps->tx_frames, (unsigned long long)ps->tx_drop,
+	     (unsigned long long)hs.accepted, (unsigned long long)hs.refused,
+	     (unsigned long long)hs.aborted, (unsigned long long)hs.reset);
+}
+
+static int run_loop(void)
+{
+	struct epoll_event evs[8];
+
+	for (;;) {
+		arm_timer();
+		int n = epoll_wait(nd.ep, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			dlog("epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == nd.pkt_fd) {
+				int r = netif_packet_poll(&nd.netif, RX_BUDGET);
+				if (r < 0 && r != -ENETDOWN) {
+					dlog("packet socket: %s", strerror(-r));
+					return r;
+				}
+			} else if (fd == nd.imsg_fd) {
+				/* EPOLLHUP arrives with EPOLLIN: the read says -EPIPE. */
+				if (handle_imsgs() == -EPIPE) {
+					dlog("init closed the channel, exiting");
+					return -EPIPE;
+				}
+			} else if (fd == nd.tfd) {
+				uint64_t expirations;
+				ssize_t rr = read(nd.tfd, &expirations, sizeof expirations);
+				(void)rr;
+				http_lwip_tick(mono_ms());
+			}
+		}
+		sys_check_timeouts();
+		if (nd.fatal < 0)
+			return nd.fatal;
+	}
+}
+
+static int setup(void)
+{
+	int r = read_startup();
+	if (r < 0)
+		return r;
+	/* From here on a reply from init is read only when epoll says so, and
+	 * a full channel fails a request (the API answers 503) rather than
+	 * stalling every connection. */
+	int fl = fcntl(nd.imsg_fd, F_GETFL);
+	if (fl < 0 || fcntl(nd.imsg_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+
+	nd.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (nd.ep < 0)
+		return -errno;
+	nd.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (nd.tfd < 0)
+		return -errno;
+	if ((r = ep_add(nd.pkt_fd)) < 0 || (r = ep_add(nd.imsg_fd)) < 0 ||
+	    (r = ep_add(nd.tfd)) < 0)
+		return r;
+
+	nd.srv.handler = api_handle;
+	nd.srv.ctx = &nd.api;
+	nd.srv.header_timeout_ms = nd.cfg.http_header_timeout_ms;
+	nd.srv.idle_timeout_ms = nd.cfg.http_idle_timeout_ms;
+	nd.api.request_kaddr = request_kaddr;
+	nd.api.ctx = &nd;
+
+	send_status(NETD_STATE_STARTED);
+	return start_lwip();
+}
+
+int netd_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	log_set_role("netd");
+
+	int r = seccomp_install_netd();
+	if (r < 0) {
+		dlog("cannot install the seccomp filter: %s", strerror(-r));
+		return 1;
+	}
+	nd.imsg_fd = NETD_IMSG_FD;
+	nd.pkt_fd = nd.ep = nd.tfd = -1;
+
+	r = setup();
+	if (r == 0)
+		r = run_loop();
+	else
+		dlog("startup failed: %s", strerror(-r));
+	log_stats();
+	return 1;
+}

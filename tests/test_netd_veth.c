@@ -1,0 +1,861 @@
+/* tests/test_netd_veth.c: netd end to end over a veth pair, with this
+ * program playing init.
+ *
+ * Topology (all created here, removed at exit):
+ *
+ *   this process, own netns          peer netns "dshield-netd-<pid>"
+ *   vn0 (no address, IPv6 off,  <->  vp0 198.18.3.1/24, dnsmasq (DHCP),
+ *        NOARP; AF_PACKET)                the HTTP clients of this test
+ *
+ * netd runs as a forked child on fd 3 of a SEQPACKET socketpair, with its
+ * real seccomp filter (except under sanitizers), exactly as init starts it
+ * minus chroot and uid change. The test checks the status messages, serves
+ * IMSG_KADDR_REQ itself, and drives HTTP from the peer namespace: keep-
+ * alive, pipelining, backpressure with thousands of unread responses,
+ * large bodies, timeouts, a full connection pool, stale init answers, and
+ * netd's exit when init goes away; then the same over a DHCP lease.
+ *
+ * Needs root, `ip`, and for the DHCP part `dnsmasq`; skips otherwise.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+
+#include "init/imsg.h"
+#include "lib/log.h"
+#include "net/netd.h"
+#include "tests/tap.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+
+#define PEER_ADDR  "198.18.3.1"
+#define STATIC_IP  "198.18.3.2"
+#define HTTP_PORT  8080
+#define HEADER_TIMEOUT_MS 1500
+#define IDLE_TIMEOUT_MS   3000
+
+static char peer_ns[64];
+static char peer_ns_path[128];
+static int ns_self = -1, ns_peer = -1;
+static pid_t netd_pid = -1, dnsmasq_pid = -1;
+static int init_sock = -1;          /* our end of netd's imsg channel */
+static struct imsg im;
+
+/* --- plumbing -------------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int run(const char *const argv[])
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define RUN(...) run((const char *const[]){ __VA_ARGS__, NULL })
+
+static void stop_child(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1;
+			return;
+		}
+		usleep(20000);
+	}
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = -1;
+}
+
+static void cleanup(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	stop_child(&netd_pid);
+	stop_child(&dnsmasq_pid);
+	if (peer_ns[0])
+		RUN("ip", "netns", "del", peer_ns);
+	/* vn0 goes away with our own namespace when we exit. */
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char m[] = "Bail out! test_netd_veth timed out\n";
+	ssize_t w = write(1, m, sizeof m - 1);
+	(void)w;
+	cleanup();
+	_exit(1);
+}
+
+static int enter_peer(void) { return setns(ns_peer, CLONE_NEWNET); }
+static int enter_self(void) { return setns(ns_self, CLONE_NEWNET); }
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* Legacy ethtool toggles; fine for veth. */
+static int ethtool_set(const char *ifname, uint32_t cmd, uint32_t value)
+{
+	struct ethtool_value ev = { .cmd = cmd, .data = value };
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+	ifr.ifr_data = (char *)&ev;
+	r = ioctl(s, SIOCETHTOOL, &ifr) == 0 ? 0 : -errno;
+	close(s);
+	return r;
+}
+
+static int setup_topology(void)
+{
+	char buf[64];
+
+	snprintf(peer_ns, sizeof peer_ns, "dshield-netd-%d", (int)getpid());
+	snprintf(peer_ns_path, sizeof peer_ns_path, "/run/netns/%s", peer_ns);
+	if (RUN("ip", "netns", "add", peer_ns) != 0)
+		return -1;
+	ns_peer = open(peer_ns_path, O_RDONLY | O_CLOEXEC);
+	if (ns_peer < 0)
+		return -1;
+	if (RUN("ip", "link", "add", "vn0", "type", "veth", "peer", "name", "vp0",
+		"netns", peer_ns) != 0)
+		return -1;
+	/* The netd side, as init leaves eth0: up, no address, no IPv6, no ARP. */
+	if (write_file("/proc/sys/net/ipv6/conf/vn0/disable_ipv6", "1") < 0)
+		diag("cannot disable IPv6 on vn0 (continuing)");
+	if (RUN("ip", "link", "set", "vn0", "arp", "off", "up") != 0)
+		return -1;
+	if (RUN("ip", "-n", peer_ns, "link", "set", "lo", "up") != 0 ||
+	    RUN("ip", "-n", peer_ns, "addr", "add", PEER_ADDR "/24", "dev", "vp0") != 0 ||
+	    RUN("ip", "-n", peer_ns, "link", "set", "vp0", "up") != 0)
+		return -1;
+	/* The peer's kernel would hand veth 64 KiB TSO super-frames, which
+	 * no wire carries; checksum offload stays on, so netd sees
+	 * CHECKSUM_PARTIAL frames and must complete them. */
+	if (enter_peer() != 0)
+		return -1;
+	int r1 = ethtool_set("vp0", ETHTOOL_STSO, 0);
+	int r2 = ethtool_set("vp0", ETHTOOL_SGSO, 0);
+	enter_self();
+	if (r1 < 0 || r2 < 0)
+		diag("could not turn off TSO/GSO on vp0: %s", strerror(-(r1 < 0 ? r1 : r2)));
+	ethtool_set("vn0", ETHTOOL_SGRO, 0);
+	snprintf(buf, sizeof buf, "%s", peer_ns);
+	return 0;
+}
+
+/* An AF_PACKET socket on vn0 set up as init does it. */
+static int open_packet(uint8_t mac[6])
+{
+	struct sockaddr_ll sll;
+	struct ifreq ifr;
+	int on = 1;
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+
+	if (s < 0)
+		return -1;
+	memset(&sll, 0, sizeof sll);
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = (int)if_nametoindex("vn0");
+	if (bind(s, (struct sockaddr *)&sll, sizeof sll) != 0 ||
+	    setsockopt(s, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) != 0) {
+		close(s);
+		return -1;
+	}
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "vn0");
+	if (ioctl(s, SIOCGIFHWADDR, &ifr) != 0) {
+		close(s);
+		return -1;
+	}
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return s;
+}
+
+/* Forks netd with its channel on fd 3; returns our end. */
+static int start_netd(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	fflush(stdout);
+	netd_pid = fork();
+	if (netd_pid < 0)
+		return -1;
+	if (netd_pid == 0) {
+		if (dup2(sv[1], NETD_IMSG_FD) < 0)
+			_exit(126);
+		close(sv[0]);
+#ifdef UNDER_SANITIZER
+		setenv("DSHIELD_NO_SECCOMP", "1", 1);
+#endif
+		char *argv[] = { (char *)"netd", NULL };
+		_exit(netd_main(1, argv));
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+static int send_config(int sock, int pkt, const uint8_t mac[6], bool dhcp)
+{
+	struct netd_config_msg c;
+	struct boot_info_msg b;
+
+	memset(&c, 0, sizeof c);
+	snprintf(c.ifname, sizeof c.ifname, "vn0");
+	memcpy(c.mac, mac, 6);
+	if (!dhcp) {
+		inet_pton(AF_INET, STATIC_IP, &c.ipv4_addr);
+		inet_pton(AF_INET, "255.255.255.0", &c.ipv4_netmask);
+		inet_pton(AF_INET, PEER_ADDR, &c.ipv4_gw);
+		inet_pton(AF_INET, PEER_ADDR, &c.dns[0]);
+	}
+	c.http_port = HTTP_PORT;
+	c.http_header_timeout_ms = HEADER_TIMEOUT_MS;
+	c.http_idle_timeout_ms = IDLE_TIMEOUT_MS;
+	snprintf(c.hostname, sizeof c.hostname, "dshield-test");
+	memset(&b, 0, sizeof b);
+	b.host_mode = 1;
+	b.t_init_start_ms = 1;
+	if (imsg_send(sock, IMSG_NETD_CONFIG, 0, &c, sizeof c, &pkt, 1) < 0)
+		return -1;
+	return imsg_send(sock, IMSG_BOOT_INFO, 0, &b, sizeof b, NULL, 0) < 0 ? -1 : 0;
+}
+
+/* Next message from netd within timeout_ms; 0 or -ETIMEDOUT/-errno. */
+static int recv_msg(int timeout_ms)
+{
+	struct pollfd p = { .fd = init_sock, .events = POLLIN };
+	int r = poll(&p, 1, timeout_ms);
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -errno;
+	return imsg_recv(init_sock, &im);
+}
+
+static int wait_status(uint32_t state, struct netd_status_msg *out, int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+
+	while (now_ms() < end) {
+		int r = recv_msg((int)(end - now_ms()));
+		if (r < 0)
+			return r;
+		if (im.hdr.type != IMSG_NETD_STATUS)
+			continue;
+		if (imsg_get(&im, IMSG_NETD_STATUS, out, sizeof *out) < 0)
+			return -EBADMSG;
+		if (out->state == state)
+			return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+/* --- HTTP client in the peer namespace ---------------------------------------------------- */
+
+struct client {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+};
+
+static uint32_t server_addr;        /* network order */
+
+static int peer_socket(void)
+{
+	if (enter_peer() != 0)
+		return -1;
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	enter_self();
+	return s;
+}
+
+static bool client_open(struct client *c)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(HTTP_PORT) };
+	struct timeval tv = { .tv_sec = 5 };
+
+	c->len = 0;
+	c->fd = peer_socket();
+	if (c->fd < 0)
+		return false;
+	sin.sin_addr.s_addr = server_addr;
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		close(c->fd);
+		c->fd = -1;
+		return false;
+	}
+	return true;
+}
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static bool send_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Reads more into c->buf within timeout_ms. >0 bytes, 0 EOF, -ETIMEDOUT, -errno. */
+static int client_fill(struct client *c, int timeout_ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	if (c->len == sizeof c->buf)
+		return -ENOBUFS;
+	int r = poll(&p, 1, timeout_ms);
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -errno;
+	ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+	if (n < 0)
+		return -errno;
+	c->len += (size_t)n;
+	return (int)n;
+}
+
+struct response {
+	int status;
+	char body[4096];
+	size_t body_len;
+	bool close;
+};
+
+/* Takes one whole response (Content-Length framed) from c. 0 or -errno. */
+static int read_response(struct client *c, struct response *rsp, int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		char *hend = memmem(c->buf, c->len, "\r\n\r\n", 4);
+		if (hend != NULL) {
+			size_t hlen = (size_t)(hend - c->buf) + 4;
+			char head[4096];
+			size_t cl = 0;
+			if (hlen >= sizeof head)
+				return -EMSGSIZE;
+			memcpy(head, c->buf, hlen);
+			head[hlen] = '\0';
+			if (sscanf(head, "HTTP/1.1 %d", &rsp->status) != 1)
+				return -EBADMSG;
+			char *p = strcasestr(head, "\r\ncontent-length:");
+			if (p != NULL)
+				cl = strtoul(p + 17, NULL, 10);
+			rsp->close = strcasestr(head, "\r\nconnection: close") != NULL;
+			if (c->len >= hlen + cl) {
+				rsp->body_len = cl < sizeof rsp->body - 1 ? cl : sizeof rsp->body - 1;
+				memcpy(rsp->body, c->buf + hlen, rsp->body_len);
+				rsp->body[rsp->body_len] = '\0';
+				memmove(c->buf, c->buf + hlen + cl, c->len - hlen - cl);
+				c->len -= hlen + cl;
+				return 0;
+			}
+		}
+		uint64_t now = now_ms();
+		if (now >= end)
+			return -ETIMEDOUT;
+		int r = client_fill(c, (int)(end - now));
+		if (r == 0)
+			return -ECONNRESET;
+		if (r < 0)
+			return r;
+	}
+}
+
+/* Waits for EOF (or RST) from the server: 0 on EOF, -ECONNRESET, -ETIMEDOUT. */
+static int wait_closed(struct client *c, int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= end)
+			return -ETIMEDOUT;
+		c->len = 0;
+		int r = client_fill(c, (int)(end - now));
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			return r;
+	}
+}
+
+static int get(struct client *c, const char *path, struct response *rsp)
+{
+	char req[512];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: dut\r\n\r\n", path);
+	if (!send_all(c->fd, req, (size_t)n))
+		return -EPIPE;
+	return read_response(c, rsp, 3000);
+}
+
+/* --- /v1/info: we are init ------------------------------------------------------------- */
+
+static int expect_kaddr_req(uint32_t *id)
+{
+	int r = recv_msg(3000);
+	if (r < 0)
+		return r;
+	if (im.hdr.type != IMSG_KADDR_REQ || im.hdr.len != 0)
+		return -EBADMSG;
+	*id = im.hdr.id;
+	return 0;
+}
+
+static int send_kaddr_reply(uint32_t id)
+{
+	struct kaddr_reply_msg rep;
+
+	memset(&rep, 0, sizeof rep);
+	rep.count = 0;   /* the kernel holds no address on the NIC */
+	return imsg_send(init_sock, IMSG_KADDR_REPLY, id, &rep, sizeof rep, NULL, 0);
+}
+
+/* --- the tests ---------------------------------------------------------------------------- */
+
+static void test_basic(void)
+{
+	struct client c;
+	struct response r;
+
+	ok(client_open(&c), "connect to netd from the peer namespace");
+	if (c.fd < 0)
+		return;
+	is_int(get(&c, "/healthz", &r), 0, "GET /healthz answered");
+	is_int(r.status, 200, "/healthz status");
+	is_str(r.body, "{\"status\":\"ok\"}", "/healthz body");
+	for (int i = 0; i < 3; i++) {
+		int rc = get(&c, "/healthz", &r);
+		ok(rc == 0 && r.status == 200, "keep-alive request %d on the same connection", i + 2);
+	}
+	is_int(get(&c, "/nope", &r), 0, "unknown path answered");
+	is_int(r.status, 404, "unknown path: 404");
+
+	/* Three requests in one segment, answered in order. */
+	static const char three[] =
+		"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+		"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+		"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+	ok(send_all(c.fd, three, sizeof three - 1), "send three pipelined requests");
+	int s1 = read_response(&c, &r, 3000) == 0 ? r.status : -1;
+	int s2 = read_response(&c, &r, 3000) == 0 ? r.status : -1;
+	int s3 = read_response(&c, &r, 3000) == 0 ? r.status : -1;
+	ok(s1 == 200 && s2 == 404 && s3 == 200, "pipelined answers in order (%d %d %d)", s1, s2, s3);
+
+	/* Connection: close ends with FIN after the response. */
+	static const char closing[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+	ok(send_all(c.fd, closing, sizeof closing - 1), "send a Connection: close request");
+	is_int(read_response(&c, &r, 3000), 0, "answered");
+	ok(r.close, "response says Connection: close");
+	is_int(wait_closed(&c, 3000), 0, "server closes (FIN, not RST)");
+	client_close(&c);
+
+	/* Half-close right after the request: the answer still comes. */
+	ok(client_open(&c), "connect again");
+	static const char one[] = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+	ok(send_all(c.fd, one, sizeof one - 1) && shutdown(c.fd, SHUT_WR) == 0,
+	   "request, then shutdown(SHUT_WR)");
+	ok(read_response(&c, &r, 3000) == 0 && r.status == 200, "answered after our FIN");
+	is_int(wait_closed(&c, 3000), 0, "then closed");
+	client_close(&c);
+}
+
+static void test_info(void)
+{
+	struct client c;
+	struct response r;
+	uint32_t id = 0, id2 = 0;
+	static const char req[] = "GET /v1/info HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	ok(client_open(&c), "connect for /v1/info");
+	ok(send_all(c.fd, req, sizeof req - 1), "send GET /v1/info");
+	is_int(expect_kaddr_req(&id), 0, "netd asks init for the kernel addresses");
+	ok(id != 0, "request id is not 0 (%08x)", id);
+	/* An answer for the same slot but another generation is stale. */
+	is_int(send_kaddr_reply(id ^ 0x10000), 0, "send a stale reply (other generation)");
+	is_int(read_response(&c, &r, 300), -ETIMEDOUT, "stale reply does not answer the request");
+	is_int(send_kaddr_reply(id), 0, "send the right reply");
+	is_int(read_response(&c, &r, 3000), 0, "/v1/info answered");
+	is_int(r.status, 200, "/v1/info status");
+	ok(strstr(r.body, "\"kernel_eth0_addresses\":[]") != NULL, "kernel addresses from our reply");
+	ok(strstr(r.body, "\"dhcp_bound\":") != NULL && strstr(r.body, "\"ready\":") != NULL,
+	   "boot times present");
+	diag("%s", r.body);
+
+	/* The client leaves before init answers: the late answer is dropped. */
+	ok(send_all(c.fd, req, sizeof req - 1), "another /v1/info");
+	is_int(expect_kaddr_req(&id2), 0, "second request reaches init");
+	ok(id2 == id, "same connection, same id");
+	client_close(&c);
+	usleep(200000);
+	is_int(send_kaddr_reply(id2), 0, "answer after the client left");
+	ok(client_open(&c), "netd still accepts connections");
+	ok(get(&c, "/healthz", &r) == 0 && r.status == 200, "and serves them");
+	client_close(&c);
+}
+
+static void test_bodies(void)
+{
+	struct client c;
+	struct response r;
+	static char big[70000 + 256];
+
+	ok(client_open(&c), "connect for request bodies");
+	int h = snprintf(big, sizeof big, "POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 60000\r\n\r\n");
+	memset(big + h, 'x', 60000);
+	ok(send_all(c.fd, big, (size_t)h + 60000), "send a 60000-byte body");
+	r.status = 0;
+	int rc = read_response(&c, &r, 3000);
+	ok(rc == 0 && r.status == 404, "whole body read, then 404 (%d)", r.status);
+	ok(get(&c, "/healthz", &r) == 0 && r.status == 200, "connection usable after a big body");
+	client_close(&c);
+
+	ok(client_open(&c), "connect for an oversized body");
+	h = snprintf(big, sizeof big, "POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n\r\n");
+	memset(big + h, 'y', 70000);
+	/* The server may close while we still send: ignore send errors. */
+	send_all(c.fd, big, (size_t)h + 70000);
+	r.status = 0;
+	rc = read_response(&c, &r, 3000);
+	ok(rc == 0 && r.status == 413, "70000-byte body: 413 (%d)", r.status);
+	client_close(&c);
+}
+
+/* Thousands of pipelined requests written as fast as the window allows,
+ * responses read concurrently: netd must stop reading while its output is
+ * stuck, and answer every request exactly once, in order. */
+static void test_backpressure(void)
+{
+	enum { N = 3000 };
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct client *c = malloc(sizeof *c);
+	struct response r;
+	size_t sent = 0, total = N * (sizeof req - 1);
+	int answered = 0, bad = 0;
+	uint64_t end = now_ms() + 20000;
+
+	if (!ok(c != NULL && client_open(c), "connect for the pipelining flood"))
+		return;
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+	/* Fill our side first, so netd sees a deep pipeline before we read. */
+	while (sent < total) {
+		size_t off = sent % (sizeof req - 1);
+		ssize_t n = send(c->fd, req + off, sizeof req - 1 - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		sent += (size_t)n;
+	}
+	diag("wrote %zu of %zu bytes before the first read", sent, total);
+	while (answered < N && now_ms() < end) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN | (sent < total ? POLLOUT : 0) };
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		if ((p.revents & POLLOUT) && sent < total) {
+			size_t off = sent % (sizeof req - 1);
+			ssize_t n = send(c->fd, req + off, sizeof req - 1 - off, MSG_NOSIGNAL);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+			if (n == 0 || (n < 0 && errno != EAGAIN))
+				break;
+			if (n > 0)
+				c->len += (size_t)n;
+			while (read_response(c, &r, 0) == 0) {
+				answered++;
+				if (r.status != 200)
+					bad++;
+			}
+		}
+	}
+	is_int(answered, N, "every pipelined request answered");
+	is_int(bad, 0, "all of them 200");
+	client_close(c);
+	free(c);
+}
+
+static void test_timeouts(void)
+{
+	struct client c;
+	struct response r;
+	static const char partial[] = "GET /healthz HTTP/1.1\r\nHost: a\r\n";
+
+	ok(client_open(&c), "connect for the header timeout");
+	ok(send_all(c.fd, partial, sizeof partial - 1), "send half a request head");
+	uint64_t t0 = now_ms();
+	is_int(read_response(&c, &r, HEADER_TIMEOUT_MS + 2000), 0, "answered after the header timeout");
+	uint64_t dt = now_ms() - t0;
+	is_int(r.status, 408, "408 Request Timeout");
+	ok(dt >= HEADER_TIMEOUT_MS - 100 && dt < HEADER_TIMEOUT_MS + 1000,
+	   "after about %d ms (%llu)", HEADER_TIMEOUT_MS, (unsigned long long)dt);
+	is_int(wait_closed(&c, 3000), 0, "then closed");
+	client_close(&c);
+
+	ok(client_open(&c), "connect for the idle timeout");
+	ok(get(&c, "/healthz", &r) == 0 && r.status == 200, "one request");
+	t0 = now_ms();
+	is_int(wait_closed(&c, IDLE_TIMEOUT_MS + 2000), 0, "idle keep-alive connection closed");
+	dt = now_ms() - t0;
+	ok(dt >= IDLE_TIMEOUT_MS - 100 && dt < IDLE_TIMEOUT_MS + 1000,
+	   "after about %d ms (%llu)", IDLE_TIMEOUT_MS, (unsigned long long)dt);
+	client_close(&c);
+}
+
+/* 128 slots busy with half-sent requests: the next connections are reset,
+ * and a freed slot serves again. */
+static void test_pool_full(void)
+{
+	enum { BUSY = 128, EXTRA = 4 };
+	static struct client cs[BUSY + EXTRA];
+	static const char partial[] = "GET /healthz HTTP/1.1\r\n";
+	int opened = 0, reset = 0;
+
+	for (int i = 0; i < BUSY; i++) {
+		if (!client_open(&cs[i]))
+			break;
+		if (!send_all(cs[i].fd, partial, sizeof partial - 1))
+			break;
+		opened++;
+	}
+	is_int(opened, BUSY, "%d connections holding a slot each", BUSY);
+	usleep(100000);
+	for (int i = BUSY; i < BUSY + EXTRA; i++) {
+		/* The handshake completes in lwIP before the accept callback
+		 * refuses, so the refusal shows as a reset on read. */
+		if (!client_open(&cs[i])) {
+			reset++;
+			continue;
+		}
+		send_all(cs[i].fd, partial, sizeof partial - 1);
+		if (wait_closed(&cs[i], 1000) == -ECONNRESET)
+			reset++;
+		client_close(&cs[i]);
+	}
+	is_int(reset, EXTRA, "connections beyond the pool are reset");
+	for (int i = 0; i < 8; i++)
+		client_close(&cs[i]);
+	usleep(100000);
+	struct client c;
+	struct response r;
+	ok(client_open(&c) && get(&c, "/healthz", &r) == 0 && r.status == 200,
+	   "a freed slot serves a new connection");
+	client_close(&c);
+	for (int i = 8; i < BUSY; i++)
+		client_close(&cs[i]);
+}
+
+static void test_init_gone(void)
+{
+	int st = 0;
+	pid_t w = 0;
+
+	close(init_sock);
+	init_sock = -1;
+	for (int i = 0; i < 100 && w == 0; i++) {
+		w = waitpid(netd_pid, &st, WNOHANG);
+		if (w == 0)
+			usleep(20000);
+	}
+	ok(w == netd_pid, "netd exits when init closes the channel");
+	if (w == netd_pid) {
+		netd_pid = -1;
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 1, "with status 1 (init restarts it)");
+	}
+}
+
+static bool start_scenario(bool dhcp, struct netd_status_msg *bound)
+{
+	uint8_t mac[6];
+	struct netd_status_msg st;
+	int pkt = open_packet(mac);
+
+	if (!ok(pkt >= 0, "AF_PACKET socket on vn0 (%s)", dhcp ? "dhcp" : "static"))
+		return false;
+	init_sock = start_netd();
+	if (!ok(init_sock >= 0, "netd forked"))
+		return false;
+	ok(send_config(init_sock, pkt, mac, dhcp) == 0, "config and boot info sent");
+	close(pkt);
+	is_int(wait_status(NETD_STATE_STARTED, &st, 3000), 0, "STARTED");
+	is_int(wait_status(NETD_STATE_BOUND, bound, dhcp ? 15000 : 3000), 0, "BOUND");
+	is_int(wait_status(NETD_STATE_READY, &st, 3000), 0, "READY");
+	server_addr = bound->ipv4_addr;
+	return bound->ipv4_addr != 0;
+}
+
+static bool start_dnsmasq(void)
+{
+	fflush(stdout);
+	dnsmasq_pid = fork();
+	if (dnsmasq_pid < 0)
+		return false;
+	if (dnsmasq_pid == 0) {
+		if (enter_peer() != 0)
+			_exit(126);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execlp("dnsmasq", "dnsmasq", "--keep-in-foreground", "--no-daemon",
+		       "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=0",
+		       "--interface=vp0", "--bind-interfaces", "--pid-file=",
+		       /* no 3 s ping probe before each offer */
+		       "--no-ping",
+		       "--dhcp-range=198.18.3.10,198.18.3.50,255.255.255.0,1h",
+		       "--dhcp-option=option:dns-server," PEER_ADDR,
+		       "--dhcp-leasefile=/dev/null", (char *)NULL);
+		_exit(127);
+	}
+	return true;
+}
+
+int main(void)
+{
+	struct netd_status_msg bound;
+	char a[INET_ADDRSTRLEN];
+
+	log_set_role("test");
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root for network namespaces\n");
+		return 0;
+	}
+	if (RUN("ip", "-V") != 0) {
+		printf("1..0 # SKIP no ip(8)\n");
+		return 0;
+	}
+	if (unshare(CLONE_NEWNET) != 0) {
+		printf("1..0 # SKIP cannot unshare a network namespace: %s\n", strerror(errno));
+		return 0;
+	}
+	ns_self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	atexit(cleanup);
+	signal(SIGALRM, on_alarm);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(150);
+	if (setup_topology() != 0) {
+		printf("Bail out! cannot build the veth topology\n");
+		return 1;
+	}
+
+	if (start_scenario(false, &bound)) {
+		is_str(inet_ntop(AF_INET, &bound.ipv4_addr, a, sizeof a), STATIC_IP, "static address");
+		is_str(inet_ntop(AF_INET, &bound.ipv4_gw, a, sizeof a), PEER_ADDR, "static gateway");
+		is_str(inet_ntop(AF_INET, &bound.dns[0], a, sizeof a), PEER_ADDR, "static DNS");
+		is_int(bound.dhcp, 0, "not DHCP");
+		ok(bound.t_ms > 0, "bound time set");
+		test_basic();
+		test_info();
+		test_bodies();
+		test_backpressure();
+		test_timeouts();
+		test_pool_full();
+	}
+	test_init_gone();
+	stop_child(&netd_pid);
+
+	if (RUN("dnsmasq", "--version") != 0) {
+		diag("no dnsmasq: DHCP part skipped");
+		cleanup();
+		return tap_done();
+	}
+	ok(start_dnsmasq(), "dnsmasq started in the peer namespace");
+	if (start_scenario(true, &bound)) {
+		uint32_t h = ntohl(bound.ipv4_addr);
+		ok(h >= 0xc612030a && h <= 0xc6120332, "leased address %s in the DHCP range",
+		   inet_ntop(AF_INET, &bound.ipv4_addr, a, sizeof a));
+		is_str(inet_ntop(AF_INET, &bound.ipv4_gw, a, sizeof a), PEER_ADDR, "router from the lease");
+		is_str(inet_ntop(AF_INET, &bound.dns[0], a, sizeof a), PEER_ADDR, "DNS from the lease");
+		is_int(bound.dhcp, 1, "dhcp flag");
+		struct client c;
+		struct response r;
+		ok(client_open(&c) && get(&c, "/healthz", &r) == 0 && r.status == 200,
+		   "/healthz over the leased address");
+		client_close(&c);
+	}
+	test_init_gone();
+	cleanup();
+	return tap_done();
+}

@@ -84,7 +84,7 @@ $(O)/liblwip.a:    $(call tp_obj,$(LWIP_SRC))
 $(O)/libllhttp.a:  $(call tp_obj,$(LLHTTP_SRC))
 $(O)/lib%.a:
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcsD $@ $^
+	rm -f $@ && ar rcsD $@ $(filter %.o,$^)
 
 THIRD_PARTY := $(O)/liblwip.a $(O)/libllhttp.a $(O)/libbearssl.a
 
@@ -103,7 +103,9 @@ $(O)/%.o: %.c | $(DEPS)/.stamp
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(O)/libdshield.a: $(OBJS)
+# Kbuild is a prerequisite so that an object added to it joins the archive
+# even when its .o is older than the archive.
+$(O)/libdshield.a: $(OBJS) Kbuild
 
 LINK = $(CC) $(LDFLAGS) -o $@ $(1) -Wl,--start-group $(O)/libdshield.a $(THIRD_PARTY) -Wl,--end-group
 

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/measure.h"
 #include "crypto/authenticode.h"
 #include "crypto/eventlog.h"
 #include "crypto/measure.h"
@@ -550,6 +552,143 @@ static void test_tdvf_debian(void)
 	free(fw);
 }
 
+
+/* ---- dshield measure, end to end over a synthetic image ---- */
+
+static int write_file(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	int rc = fwrite(p, 1, n, f) == n ? 0 : -1;
+	return fclose(f) == 0 ? rc : -1;
+}
+
+/* Runs cmd_measure with stdout sent to out (NUL terminated). */
+static int run_measure(int argc, char **argv, char *out, size_t cap)
+{
+	char tmpl[] = "/tmp/test_measure_out.XXXXXX";
+	int fd = mkstemp(tmpl);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(fd, 1);
+	int rc = cmd_measure(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	ssize_t n = read(fd, out, cap - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(tmpl);
+	return rc;
+}
+
+static const char *json_str(const char *js, const char *key, char *val, size_t cap)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	const char *p = strstr(js, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	const char *e = strchr(p, '"');
+	if (!e || (size_t)(e - p) >= cap)
+		return NULL;
+	memcpy(val, p, (size_t)(e - p));
+	val[e - p] = '\0';
+	return val;
+}
+
+static void test_cli(void)
+{
+	static uint8_t k[0x2000], patched[0x2000];
+	static char out[16384];
+	char dir[] = "/tmp/test_measure_img.XXXXXX";
+	char err[AUTHENTICODE_ERR_LEN] = "";
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	/* A PE32+ bzImage: headers to 0x400 (the setup header inside), one
+	 * section of 0x1c00 bytes. */
+	for (size_t i = 0; i < sizeof(k); i++)
+		k[i] = (uint8_t)(i * 11 + 5);
+	k[0] = 'M'; k[1] = 'Z';
+	put32(k + 0x3c, 0x80);
+	memcpy(k + 0x80, "PE\0\0", 4);
+	put16(k + 0x86, 1);
+	put16(k + 0x94, 112 + 16 * 8);
+	put16(k + 0x98, 0x20b);
+	put32(k + 0x98 + 60, 0x400);
+	put32(k + 0x98 + 108, 16);
+	put32(k + 0x98 + 112 + 32, 0);
+	put32(k + 0x98 + 112 + 36, 0);
+	size_t st = 0x98 + 112 + 128;
+	memcpy(k + st, ".text\0\0\0", 8);
+	put32(k + st + 16, 0x1c00);
+	put32(k + st + 20, 0x400);
+	memcpy(k + 0x202, "HdrS", 4);
+	put16(k + 0x206, 0x20f);
+	k[0x211] = 0x01;
+	put16(k + 0x236, 0x7f);
+	static const char initrd[] = "hello initrd";
+	int w = write_file(dir, "vmlinuz", k, sizeof(k)) | write_file(dir, "initrd", initrd, 12) |
+		write_file(dir, "cmdline", "console=ttyS0\n", 14);
+	ok(w == 0, "synthetic image written to %s", dir);
+
+	char *argv[] = { "measure", "--json", "--memory", "4G", dir, NULL };
+	is_int(run_measure(5, argv, out, sizeof(out)), 0, "dshield measure --json succeeds");
+
+	uint8_t ac[48], r1[48], c384[48], i384[48], r2[48];
+	memcpy(patched, k, sizeof(k));
+	measure_qemu_patch_kernel(patched, sizeof(patched), 12, 4ull << 30, MEASURE_QEMU_ACPI_DATA_SIZE, err);
+	authenticode_sha384(patched, sizeof(patched), ac, err);
+	measure_rtmr1(ac, r1);
+	const char *mc = "console=ttyS0 initrd=initrd";
+	measure_cmdline_sha384(mc, strlen(mc), c384);
+	sha384(initrd, 12, i384);
+	measure_rtmr2(c384, i384, r2);
+	char want[97], got[200];
+	hex_encode(want, ac, 48);
+	is_str(json_str(out, "kernel_authenticode_sha384", got, sizeof(got)), want, "JSON kernel digest (QEMU-patched)");
+	hex_encode(want, r1, 48);
+	is_str(json_str(out, "rtmr1", got, sizeof(got)), want, "JSON rtmr1");
+	hex_encode(want, r2, 48);
+	is_str(json_str(out, "rtmr2", got, sizeof(got)), want, "JSON rtmr2");
+	is_str(json_str(out, "measured_cmdline", got, sizeof(got)), mc, "JSON measured_cmdline");
+	ok(strstr(out, "\"mrtd\":null") && strstr(out, "\"firmware\":null"), "no firmware: mrtd and firmware null");
+	ok(strstr(out, "\"memory_size\":4294967296") != NULL, "memory size recorded");
+
+	char *argv2[] = { "measure", dir, NULL };
+	is_int(run_measure(2, argv2, out, sizeof(out)), 0, "text output");
+	ok(strstr(out, "RTMR1") && strstr(out, want), "text output shows RTMR2");
+
+	char *argv3[] = { "measure", "--memory", "lots", dir, NULL };
+	is_int(run_measure(4, argv3, out, sizeof(out)), 2, "bad --memory: exit 2");
+	char *argv4[] = { "measure", "/nonexistent-image-dir", NULL };
+	is_int(run_measure(2, argv4, out, sizeof(out)), 1, "missing image: exit 1");
+	write_file(dir, "cmdline", "", 0);
+	is_int(run_measure(2, argv2, out, sizeof(out)), 1, "empty cmdline: exit 1");
+	write_file(dir, "cmdline", "a\n", 2);
+	write_file(dir, "vmlinuz", k, 0x800);
+	is_int(run_measure(2, argv2, out, sizeof(out)), 1, "short kernel: exit 1");
+	char *argv5[] = { "measure", "--firmware", "/nonexistent.fd", dir, NULL };
+	write_file(dir, "vmlinuz", k, sizeof(k));
+	is_int(run_measure(4, argv5, out, sizeof(out)), 1, "missing firmware: exit 1");
+
+	static const char *names[] = { "vmlinuz", "initrd", "cmdline" };
+	for (int i = 0; i < 3; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_tdx_lite();
@@ -559,5 +698,6 @@ int main(void)
 	test_patch_errors();
 	test_tdvf_synthetic();
 	test_tdvf_debian();
+	test_cli();
 	return tap_done();
 }

@@ -55,7 +55,10 @@ host_start() {
   else
     args+=(--ip 198.18.1.2/24 --gw 198.18.1.1)
   fi
-  inns "$INIT_BIN" "${args[@]}" "$@" >"$LOG" 2>&1 &
+  # exec: $! must be dshield-init itself, not a bash subshell (bash does not
+  # exec-optimise while an EXIT trap is set), or host_stop would signal the
+  # subshell and leave dshield-init and its netns running.
+  (exec ip netns exec "$NS" "$INIT_BIN" "${args[@]}" "$@" >"$LOG" 2>&1) &
   INIT_PID=$!
   local line
   for _ in $(seq 150); do

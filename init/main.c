@@ -16,7 +16,6 @@
 #include "init/netif.h"
 #include "init/privdrop.h"
 #include "init/supervisor.h"
-#include "lib/hex.h"
 #include "lib/log.h"
 #include "net/netd.h"
 
@@ -54,15 +53,6 @@ static void net_config(const struct boot_cmdline *cl, const struct netif_info *n
 	m->http_header_timeout_ms = cl->header_timeout_ms;
 	m->http_idle_timeout_ms = cl->idle_timeout_ms;
 	snprintf(m->hostname, sizeof m->hostname, "%s", HOSTNAME);
-}
-
-static void log_manifest(const struct manifest *m)
-{
-	char hex[65];
-	hex_encode(hex, m->sha256, sizeof m->sha256);
-	dlog("manifest sha256 %s (dshield %s, kernel %s, %u modules%s)", hex,
-	     m->dshield_version, m->release, m->nmodules,
-	     m->allow_sim ? ", simulated attestation allowed" : "");
 }
 
 /* Brings the interface up for netd and opens its packet socket. */
@@ -108,7 +98,6 @@ static _Noreturn void pid1_main(void)
 	MUST("mounting /proc, /sys, /dev, /run, cgroup2, configfs", boot_mount_all());
 	MUST("applying hardening sysctls", boot_apply_sysctls());
 	MUST("loading " MANIFEST_PATH, manifest_load(MANIFEST_PATH, &manifest));
-	log_manifest(&manifest);
 	MUST("loading kernel modules", modules_load(&manifest));
 	uint64_t t_modules = boot_ms();
 	dlog("modules loaded (%llu ms)", (unsigned long long)t_modules);
@@ -258,8 +247,7 @@ static int host_main(int argc, char **argv)
 	     state, cl.netif);
 	if (manifest_path != NULL) {
 		MUST("loading the manifest", manifest_load(manifest_path, &manifest));
-		log_manifest(&manifest);
-		memcpy(sup.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
+			memcpy(sup.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
 		sup.boot.has_manifest = 1;
 	}
 	if (mkdir(state, 0700) != 0 && errno != EEXIST)

@@ -726,6 +726,50 @@ static void test_pool_full(void)
 		client_close(&cs[i]);
 }
 
+/* Slots whose HTTP work is done but which still linger (we sent FIN, the
+ * client has not closed) make room for new connections. */
+static void test_evict_lingering(void)
+{
+	enum { N = 128 };
+	static struct client cs[N];
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+	struct response r;
+	int done = 0;
+
+	for (int i = 0; i < N; i++) {
+		if (!client_open(&cs[i]) || !send_all(cs[i].fd, req, sizeof req - 1) ||
+		    read_response(&cs[i], &r, 3000) != 0 || r.status != 200)
+			break;
+		done++;
+	}
+	is_int(done, N, "%d Connection: close requests answered, clients keep their end open", N);
+	struct client c;
+	ok(client_open(&c) && get(&c, "/healthz", &r) == 0 && r.status == 200,
+	   "a new connection is served by evicting a lingering one");
+	client_close(&c);
+	for (int i = 0; i < N; i++)
+		client_close(&cs[i]);
+}
+
+/* A PENDING request whose answer never comes gets 504 at the idle timeout. */
+static void test_pending_timeout(void)
+{
+	struct client c;
+	struct response r;
+	uint32_t id;
+	static const char req[] = "GET /v1/info HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	ok(client_open(&c) && send_all(c.fd, req, sizeof req - 1), "/v1/info that init will not answer");
+	is_int(expect_kaddr_req(&id), 0, "request reaches init");
+	r.status = 0;
+	int rc = read_response(&c, &r, IDLE_TIMEOUT_MS + 2000);
+	ok(rc == 0 && r.status == 504, "504 after the idle timeout (%d)", r.status);
+	is_int(send_kaddr_reply(id), 0, "the late answer");
+	client_close(&c);
+	ok(client_open(&c) && get(&c, "/healthz", &r) == 0 && r.status == 200, "still serving");
+	client_close(&c);
+}
+
 static void test_init_gone(void)
 {
 	int st = 0;
@@ -832,6 +876,8 @@ int main(void)
 		test_backpressure();
 		test_timeouts();
 		test_pool_full();
+		test_evict_lingering();
+		test_pending_timeout();
 	}
 	test_init_gone();
 	stop_child(&netd_pid);

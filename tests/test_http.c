@@ -487,6 +487,54 @@ static void test_close_rules(void)
 	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "Upgrade: CLOSED");
 }
 
+static const char *hdr_a, *hdr_b, *hdr_none;
+static char hdr_copy[3][64];
+
+static void header_handler(void *ctx, struct http_conn *c, const struct http_request *req)
+{
+	(void)ctx;
+	hdr_a = http_header(req, "X-A");
+	hdr_b = http_header(req, "x-b");
+	hdr_none = http_header(req, "x-none");
+	snprintf(hdr_copy[0], sizeof hdr_copy[0], "%s", hdr_a ? hdr_a : "(null)");
+	snprintf(hdr_copy[1], sizeof hdr_copy[1], "%s", hdr_b ? hdr_b : "(null)");
+	snprintf(hdr_copy[2], sizeof hdr_copy[2], "%s|%s|%u", req->path, req->query,
+		 req->header_count);
+	http_respond(c, 200, "text/plain", "", 0);
+}
+
+static void test_headers(void)
+{
+	reset(0);
+	srv.handler = header_handler;
+	feed("GET /p?q=1#frag HTTP/1.1\r\nx-a: first\r\nX-B:\r\nX-A: second\r\n\r\n", 1);
+	is_str(hdr_copy[0], "first", "header: case-insensitive, first of repeated");
+	is_str(hdr_copy[1], "", "header: empty value is \"\"");
+	ok(hdr_none == NULL, "header: missing is NULL");
+	is_str(hdr_copy[2], "/p|q=1|3", "path, query without fragment, header count");
+	srv.handler = handler;
+}
+
+static void test_room(void)
+{
+	static char buf[HTTP_MAX_HEAD * 2];
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t n;
+
+	/* A complete request followed by more than the buffer holds. */
+	reset(0);
+	is_int(http_conn_room(&conn), HTTP_MAX_HEAD, "room while READING");
+	memcpy(buf, req, sizeof req - 1);
+	memset(buf + sizeof req - 1, 'G', sizeof buf - (sizeof req - 1));
+	n = feedn(buf, sizeof buf, 1);
+	is_int(n, sizeof req - 1 + HTTP_MAX_HEAD, "READING: the request plus a full buffer taken");
+	is_int(http_conn_room(&conn), 0, "room: none while the rest waits");
+	ok(has(take(2), "HTTP/1.1 200 "), "the request is answered");
+	/* The buffered 'GGG...' is a method no one knows: 400. */
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "buffered garbage: refused and closed");
+	is_int(http_conn_room(&conn), 0, "room: none once closed");
+}
+
 static void test_partial_send_and_big(void)
 {
 	const char *p;
@@ -522,5 +570,8 @@ int main(void)
 	test_pending();
 	test_close_rules();
 	test_partial_send_and_big();
+	test_headers();
+	test_room();
+	diag("sizeof(struct http_conn) = %zu", sizeof(struct http_conn));
 	return tap_done();
 }

@@ -178,7 +178,7 @@ qt_console_tail() {
   [ -z "$panic" ] || echo "qemu-test: the console says: $panic" >&2
   echo "--- last $n console lines ($QT_CONSOLE)" >&2
   # Firmware writes terminal escapes to the serial port: drop them.
-  tail -n "$n" "$QT_CONSOLE" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | tr -d '\r' >&2
+  tail -n "$n" "$QT_CONSOLE" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b.//g' | tr -d '\r' >&2
   if [ -s "$QT_DIR/qemu.log" ]; then
     echo "--- qemu says" >&2
     tail -n 10 "$QT_DIR/qemu.log" >&2

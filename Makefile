@@ -18,6 +18,14 @@ DEPS       ?= build/deps
 FUZZ_SECONDS ?= 30
 SOURCE_DATE_EPOCH ?= 0
 export SOURCE_DATE_EPOCH
+# V=1 shows full command lines.
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
 
 include Kbuild
 
@@ -69,22 +77,26 @@ tp_obj = $(patsubst $(DEPS)/%.c,$(O)/tp/%.o,$(1))
 
 $(O)/tp/bearssl/%.o: $(DEPS)/bearssl/%.c
 	@mkdir -p $(@D)
-	$(CC) $(TP_CFLAGS) -I$(DEPS)/bearssl/inc -I$(DEPS)/bearssl/src -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -I$(DEPS)/bearssl/inc -I$(DEPS)/bearssl/src -c $< -o $@
 $(O)/tp/lwip/%.o: $(DEPS)/lwip/%.c net/lwipopts.h net/arch/cc.h
 	@mkdir -p $(@D)
-	$(CC) $(TP_CFLAGS) -Inet -I$(DEPS)/lwip/src/include \
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -Inet -I$(DEPS)/lwip/src/include \
 	  -isystem $(DEPS)/linux-libc-dev/usr/include -isystem $(DEPS)/linux-libc-dev/usr/include/x86_64-linux-gnu \
 	  -c $< -o $@
 $(O)/tp/llhttp/%.o: $(DEPS)/llhttp/%.c
 	@mkdir -p $(@D)
-	$(CC) $(TP_CFLAGS) -I$(DEPS)/llhttp/include -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TP_CFLAGS) -I$(DEPS)/llhttp/include -c $< -o $@
 
 $(O)/libbearssl.a: $(call tp_obj,$(BEARSSL_SRC))
 $(O)/liblwip.a:    $(call tp_obj,$(LWIP_SRC))
 $(O)/libllhttp.a:  $(call tp_obj,$(LLHTTP_SRC))
 $(O)/lib%.a:
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcsD $@ $(filter %.o,$^)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcsD $@ $(filter %.o,$^)
 
 THIRD_PARTY := $(O)/liblwip.a $(O)/libllhttp.a $(O)/libbearssl.a
 
@@ -101,7 +113,8 @@ BENCHES    := $(addprefix $(O)/bench/,$(bench-y))
 
 $(O)/%.o: %.c | $(DEPS)/.stamp
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # Kbuild is a prerequisite so that an object added to it joins the archive
 # even when its .o is older than the archive.
@@ -110,20 +123,26 @@ $(O)/libdshield.a: $(OBJS) Kbuild
 LINK = $(CC) $(LDFLAGS) -o $@ $(1) -Wl,--start-group $(O)/libdshield.a $(THIRD_PARTY) -Wl,--end-group
 
 $(O)/dshield-init: $(O)/$(prog-dshield-init) $(O)/libdshield.a $(THIRD_PARTY)
-	$(call LINK,$<)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
 $(O)/dshield: $(O)/$(prog-dshield) $(O)/libdshield.a $(THIRD_PARTY)
-	$(call LINK,$<)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
 $(O)/tests/%: $(O)/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
-	$(call LINK,$<)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
 $(O)/tools/%: $(O)/image/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
-	$(call LINK,$<)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
 $(O)/bench/%: $(O)/tests/bench/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
-	$(call LINK,$<)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
 $(O)/fuzz/%: $(O)/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
-	$(call LINK,$<)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
 
 $(DEPS)/.stamp: image/packages.lock
 	@bash tools/host-deps

@@ -174,7 +174,7 @@ qt_boot() {
 
 qt_console_tail() {
   local n=${1:-30} panic
-  panic=$(grep -m1 -E 'Kernel panic|BUG:|Oops' "$QT_CONSOLE" 2>/dev/null | tr -d '\r')
+  panic=$(grep -m1 -oE '(Kernel panic|BUG:|Oops).*' "$QT_CONSOLE" 2>/dev/null | tr -d '\r')
   [ -z "$panic" ] || echo "qemu-test: the console says: $panic" >&2
   echo "--- last $n console lines ($QT_CONSOLE)" >&2
   # Firmware writes terminal escapes to the serial port: drop them.

@@ -57,7 +57,7 @@ static int oid_is(const struct tlv *t, const uint8_t *sub, size_t nsub)
 {
 	return t->tag == 0x06 && t->len == sizeof(oid_sgx) + nsub &&
 	       memcmp(t->p, oid_sgx, sizeof(oid_sgx)) == 0 &&
-	       memcmp(t->p + sizeof(oid_sgx), sub, nsub) == 0;
+	       (nsub == 0 || memcmp(t->p + sizeof(oid_sgx), sub, nsub) == 0);
 }
 
 /* A small non-negative INTEGER (SVNs are 0..65535). */

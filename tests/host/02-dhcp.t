@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Host mode with DHCP from dnsmasq on the peer side.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
 host_start dhcp
 
 expect_match "address comes from the DHCP range" "$ADDR" '^198\.18\.1\.(1[0-9]|20)$'

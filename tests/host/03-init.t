@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host mode, init's side: command line, shutdown on SIGTERM and SIGINT,
 # --no-seccomp, and that netd's confinement is what docs/INIT.md says.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
 
 bin=${INIT_BIN:-$TOP/build/dshield-init}
 

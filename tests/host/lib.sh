@@ -7,9 +7,7 @@
 #   starts dshield-init in host mode on it and waits for "ready http://".
 #   Sets NS, ADDR (lwIP's address), PORT, STATE, INIT_PID, LOG.
 # host_stop: stops everything and removes the namespace (also on EXIT).
-# inns CMD...: runs CMD inside the namespace.
-# http_raw DATA: sends DATA to ADDR:PORT over one TCP connection and prints
-#   the whole reply (waits until the server closes or 3 s pass).
+# inns, http_raw, http_api_checks: see tests/host/http-checks.sh.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 INIT_BIN=${INIT_BIN:-$TOP/build/dshield-init}
@@ -18,9 +16,9 @@ NS=
 DNSMASQ_PID=
 INIT_PID=
 
-. "$TOP/tests/host/tap.sh"
+. "$TOP/tests/host/tap.sh" || { echo "Bail out! cannot load tap.sh"; exit 1; }
+. "$TOP/tests/host/http-checks.sh" || { echo "Bail out! cannot load http-checks.sh"; exit 1; }
 
-inns() { ip netns exec "$NS" "$@"; }
 
 host_stop() {
   [ -n "$INIT_PID" ] && kill -TERM "$INIT_PID" 2>/dev/null && {
@@ -76,12 +74,6 @@ host_start() {
   PORT=${line##*:}; PORT=${PORT%/}
 }
 
-http_raw() {
-  inns timeout 5 bash -c '
-    exec 3<>/dev/tcp/$1/$2 || exit 1
-    printf "%b" "$3" >&3
-    timeout 3 cat <&3' _ "$ADDR" "$PORT" "$1"
-}
 
 # netd_pid: the pid of the running netd (child of our dshield-init).
 netd_pid() { pgrep -P "$INIT_PID" -f 'dshield-init netd' | head -n 1; }

@@ -12,3 +12,5 @@ expect_match() {
   else nok "$1"; diag "wanted /$3/ in:"; printf '%s\n' "$2" | head -n 20 | sed 's/^/#   /'; fi
 }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }
+# A typo or a missing tool must fail the file, not shrink the test count.
+command_not_found_handle() { echo "Bail out! command not found: $1"; return 127; }

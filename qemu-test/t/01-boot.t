@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End to end: boot build/image in QEMU with DHCP from dnsmasq, then the API.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/host/tap.sh" || { echo "Bail out! cannot load tests/host/tap.sh"; exit 1; }
+. "$top/tests/host/http-checks.sh" || { echo "Bail out! cannot load tests/host/http-checks.sh"; exit 1; }
+. "$top/qemu-test/lib.sh" || { echo "Bail out! cannot load qemu-test/lib.sh"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # skip QEMU tests need root (network namespaces)"; exit 0; }
+image=$top/build/image
+[ -f "$image/initrd" ] || bail "no build/image: run make image"
+
+qt_setup || bail "could not set up the test namespace"
+qt_boot "$image" || bail "QEMU did not start"
+if qt_wait_ready "${QT_TIMEOUT:-180}"; then
+  ok "guest boots to the ready line ($QT_ACCEL, $QT_BOOT_MS ms)"
+else
+  nok "guest boots to the ready line"; done_testing; exit 1
+fi
+NS=$QT_NS ADDR=$QT_ADDR PORT=8080
+console=$(tr -d '\r' < "$QT_CONSOLE")
+
+expect_match "the address came from dnsmasq's range" "$ADDR" '^198\.18\.0\.([1-4][0-9]|50)$'
+expect_match "dnsmasq leased it to the guest's MAC" "$(cat "$QT_DIR/leases")" "$QT_GUEST_MAC ${ADDR//./\\.} "
+expect_match "init runs as PID 1" "$console" 'dshield: init: dshield-init .* starting as PID 1'
+expect_match "virtio_net loaded from the manifest" "$console" 'dshield: init: modules: virtio_net: loaded'
+for s in kernel.kptr_restrict=2 kernel.dmesg_restrict=1 kernel.unprivileged_bpf_disabled=1 \
+         kernel.io_uring_disabled=2 vm.unprivileged_userfaultfd=0 kernel.perf_event_paranoid=3 \
+         kernel.sysrq=0 fs.suid_dumpable=0 debug.exception-trace=0; do
+  expect_match "sysctl $s applied" "$console" "dshield: init: boot: sysctl ${s//./\\.}\$"
+done
+expect_match "eth0 prepared without a kernel address" "$console" 'eth0: .*up, NOARP, IPv6 off, no kernel address'
+expect_match "netd got its lease by DHCP" "$console" "dshield: netd: bound ${ADDR//./\\.}/.* \\(dhcp\\)"
+if grep -qE 'Kernel panic|Oops|BUG:|Call Trace' <<<"$console"; then nok "no kernel oops or warning trace"
+else ok "no kernel oops or warning trace"; fi
+
+http_api_checks
+
+info=$(inns curl -s --max-time 10 "http://$ADDR:$PORT/v1/info")
+manifest_sha=$(sha256sum < "$image/manifest.json" | cut -d' ' -f1)
+expect_match "/v1/info names the manifest's SHA-256" "$info" "\"manifest_sha256\":\"$manifest_sha\""
+expect_match "/v1/info says dhcp" "$info" '"dhcp":true'
+expect_match "/v1/info: not host mode" "$info" '"host_mode":false'
+for phase in kernel_to_init modules_loaded netd_up dhcp_bound ready; do
+  expect_match "boot phase $phase is measured" "$info" "\"$phase\":[0-9]+"
+done
+
+# The kernel must not answer for lwIP's address: its ARP table in the
+# namespace holds exactly one MAC for ADDR (the guest's), and ICMP echo is
+# answered by lwIP, not by a second stack.
+inns ping -c 1 -W 2 "$ADDR" >/dev/null 2>&1
+neigh=$(inns ip neigh show "$ADDR")
+expect_match "the guest answers ARP for its address with its own MAC" "$neigh" "lladdr $QT_GUEST_MAC"
+
+qt_teardown
+done_testing

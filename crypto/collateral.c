@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/crl.h"
+#include "crypto/intel_root_ca.h"
 #include "crypto/json_tok.h"
 #include "crypto/tcb_eval.h"
 #include "crypto/utc_time.h"
@@ -48,6 +50,31 @@ static int sig_hex(const struct json_doc *d, const char *key, uint8_t sig[64],
 	return 0;
 }
 
+/* An optional hex DER member (a CRL) into the arena. */
+static int arena_hex(struct collateral *c, const struct json_doc *d, const char *key,
+		     const uint8_t **out, size_t *outlen, char *err, size_t errlen)
+{
+	int i = json_get(d, 0, key);
+	ssize_t n;
+
+	*out = NULL;
+	*outlen = 0;
+	if (i < 0 || json_is(d, i, JSMN_PRIMITIVE))  /* absent or null */
+		return 0;
+	n = json_is(d, i, JSMN_STRING)
+		? hex_decode(c->arena + c->used, sizeof(c->arena) - c->used, d->js + d->t[i].start,
+			     (size_t)(d->t[i].end - d->t[i].start))
+		: -1;
+	if (n <= 0) {
+		snprintf(err, errlen, "collateral: \"%s\" is not hex (DER) or does not fit", key);
+		return -EINVAL;
+	}
+	*out = (const uint8_t *)c->arena + c->used;
+	*outlen = (size_t)n;
+	c->used += (size_t)n;
+	return 0;
+}
+
 int collateral_parse(struct collateral *c, const char *json, size_t len,
 		     char *err, size_t errlen)
 {
@@ -56,7 +83,6 @@ int collateral_parse(struct collateral *c, const char *json, size_t len,
 	int r;
 
 	c->used = 0;
-	c->has_crls = false;
 	r = json_parse(&d, json, len, toks, 64);
 	if (r || !json_is(&d, 0, JSMN_OBJECT)) {
 		snprintf(err, errlen, "collateral: not a JSON object of the dcap-qvl collateral shape");
@@ -67,9 +93,10 @@ int collateral_parse(struct collateral *c, const char *json, size_t len,
 	    arena_str(c, &d, "qe_identity", &c->qe_identity, &c->qe_identity_len, err, errlen) ||
 	    arena_str(c, &d, "qe_identity_issuer_chain", &c->qe_chain, &c->qe_chain_len, err, errlen) ||
 	    sig_hex(&d, "tcb_info_signature", c->tcb_info_sig, err, errlen) ||
-	    sig_hex(&d, "qe_identity_signature", c->qe_identity_sig, err, errlen))
+	    sig_hex(&d, "qe_identity_signature", c->qe_identity_sig, err, errlen) ||
+	    arena_hex(c, &d, "root_ca_crl", &c->root_crl, &c->root_crl_len, err, errlen) ||
+	    arena_hex(c, &d, "pck_crl", &c->pck_crl, &c->pck_crl_len, err, errlen))
 		return -EINVAL;
-	c->has_crls = json_get(&d, 0, "pck_crl") >= 0 || json_get(&d, 0, "root_ca_crl") >= 0;
 	return 0;
 }
 
@@ -104,6 +131,132 @@ static bool check_signed(const char *name, const char *what, const char *chain_p
 	return true;
 }
 
+/* Parses a CRL, checks its issuer, signature and window. Returns true when
+ * it may be used; appends a failed check otherwise. */
+static bool crl_usable(struct crl *crl, const char *name, const char *what,
+		       const uint8_t *der, size_t len, const uint8_t *issuer, size_t issuer_len,
+		       const uint8_t pub[65], int64_t at, struct check_list *out)
+{
+	char err[160], a[32], b[32], now[32];
+
+	if (crl_parse(crl, der, len, err, sizeof(err))) {
+		checks_add(out, name, CHECK_FAIL, "%s: %s", what, err);
+		return false;
+	}
+	if (crl->issuer_len != issuer_len || memcmp(crl->issuer, issuer, issuer_len) != 0) {
+		checks_add(out, name, CHECK_FAIL, "%s is issued by another CA than the one it must cover", what);
+		return false;
+	}
+	if (!crl_signed_by(crl, pub)) {
+		checks_add(out, name, CHECK_FAIL, "%s signature does not verify with its issuer's key", what);
+		return false;
+	}
+	utc_format(a, sizeof(a), crl->this_update);
+	utc_format(b, sizeof(b), crl->next_update);
+	utc_format(now, sizeof(now), at);
+	if (at < crl->this_update || at >= crl->next_update) {
+		checks_add(out, name, CHECK_FAIL, "%s valid %s .. %s, not at %s", what, a, b, now);
+		return false;
+	}
+	return true;
+}
+
+/* Is the certificate (issued by `issuer`) listed? -1 when it does not
+ * decode or has another issuer (the CRL does not cover it). */
+static int listed(const struct crl *crl, const uint8_t *der, size_t len,
+		  const uint8_t *issuer, size_t issuer_len)
+{
+	const uint8_t *serial, *iss, *subj;
+	size_t serial_len, iss_len, subj_len;
+
+	if (x509_cert_ids(der, len, &serial, &serial_len, &iss, &iss_len, &subj, &subj_len) ||
+	    iss_len != issuer_len || memcmp(iss, issuer, issuer_len) != 0)
+		return -1;
+	return crl_lists(crl, serial, serial_len) ? 1 : 0;
+}
+
+static void check_root_crl(const struct collateral *c, const struct tdx_verify_state *st,
+			   int64_t at, struct check_list *out)
+{
+	static struct x509_chain tcb;
+	const uint8_t *serial, *root_subj, *iss;
+	size_t serial_len, root_subj_len, iss_len;
+	uint8_t root_pub[65];
+	struct crl crl;
+	char err[160];
+	int r;
+
+	if (!c->root_crl) {
+		checks_add(out, "collateral.root_ca_crl", CHECK_SKIPPED, "no root_ca_crl in the collateral");
+		return;
+	}
+	if (x509_cert_ids(intel_sgx_root_ca_der, intel_sgx_root_ca_der_len, &serial, &serial_len,
+			  &iss, &iss_len, &root_subj, &root_subj_len) ||
+	    x509_cert_pubkey(intel_sgx_root_ca_der, intel_sgx_root_ca_der_len, root_pub)) {
+		checks_add(out, "collateral.root_ca_crl", CHECK_FAIL, "compiled-in root does not decode");
+		return;
+	}
+	if (!crl_usable(&crl, "collateral.root_ca_crl", "root CA CRL", c->root_crl, c->root_crl_len,
+			root_subj, root_subj_len, root_pub, at, out))
+		return;
+	if (st->pck_trusted && st->chain.n >= 3) {
+		r = listed(&crl, st->chain.cert[1].der, st->chain.cert[1].len, root_subj, root_subj_len);
+		if (r != 0) {
+			checks_add(out, "collateral.root_ca_crl", CHECK_FAIL, r > 0
+				   ? "the quote's PCK CA certificate is REVOKED by the root CA CRL"
+				   : "the quote's PCK CA certificate is not issued by the root");
+			return;
+		}
+	}
+	if (x509_chain_from_pem(&tcb, c->tcb_chain, c->tcb_chain_len, err, sizeof(err)) > 0 &&
+	    listed(&crl, tcb.cert[0].der, tcb.cert[0].len, root_subj, root_subj_len) == 1) {
+		checks_add(out, "collateral.root_ca_crl", CHECK_FAIL,
+			   "the TCB signing certificate is REVOKED by the root CA CRL");
+		return;
+	}
+	checks_add(out, "collateral.root_ca_crl", CHECK_PASS,
+		   "signed by the Intel root, current, %zu entries; lists neither the PCK CA%s nor the TCB signing certificate",
+		   crl.n_revoked, st->pck_trusted ? "" : " (not checked: no trusted PCK chain)");
+}
+
+static void check_pck_crl(const struct collateral *c, const struct tdx_verify_state *st,
+			  int64_t at, struct check_list *out)
+{
+	const uint8_t *serial, *iss, *ca_subj;
+	size_t serial_len, iss_len, ca_subj_len;
+	uint8_t ca_pub[65];
+	struct crl crl;
+	int r;
+
+	if (!c->pck_crl) {
+		checks_add(out, "collateral.pck_crl", CHECK_SKIPPED, "no pck_crl in the collateral");
+		return;
+	}
+	if (!st->pck_trusted || st->chain.n < 3) {
+		checks_add(out, "collateral.pck_crl", CHECK_SKIPPED, "no trusted PCK chain (see pck.chain)");
+		return;
+	}
+	if (x509_cert_ids(st->chain.cert[1].der, st->chain.cert[1].len, &serial, &serial_len,
+			  &iss, &iss_len, &ca_subj, &ca_subj_len) ||
+	    x509_cert_pubkey(st->chain.cert[1].der, st->chain.cert[1].len, ca_pub)) {
+		checks_add(out, "collateral.pck_crl", CHECK_FAIL, "PCK CA certificate does not decode");
+		return;
+	}
+	if (!crl_usable(&crl, "collateral.pck_crl", "PCK CRL", c->pck_crl, c->pck_crl_len,
+			ca_subj, ca_subj_len, ca_pub, at, out))
+		return;
+	r = listed(&crl, st->chain.cert[0].der, st->chain.cert[0].len, ca_subj, ca_subj_len);
+	if (r != 0) {
+		checks_add(out, "collateral.pck_crl", CHECK_FAIL, r > 0
+			   ? "the quote's PCK certificate is REVOKED by the PCK CRL"
+			   : "the quote's PCK certificate is not issued by the PCK CA of its chain");
+		return;
+	}
+	checks_add(out, "collateral.pck_crl", CHECK_PASS,
+		   "signed by the quote's PCK CA, current, %zu entries, the PCK certificate not among them",
+		   crl.n_revoked);
+}
+
 static void skip_all(struct check_list *out, const char *why)
 {
 	static const char *const names[] = {
@@ -126,6 +279,8 @@ void collateral_check(const struct collateral *c, const struct tdx_quote *q,
 		checks_add(out, "collateral.qe_identity.signature", CHECK_SKIPPED,
 			   "sim quote: Intel collateral does not apply");
 		skip_all(out, "sim quote: Intel collateral does not apply");
+		checks_add(out, "collateral.root_ca_crl", CHECK_SKIPPED, "sim quote: Intel collateral does not apply");
+		checks_add(out, "collateral.pck_crl", CHECK_SKIPPED, "sim quote: Intel collateral does not apply");
 		return;
 	}
 	tcb_ok = check_signed("collateral.tcb_info.signature", "TCB info", c->tcb_chain,
@@ -148,7 +303,6 @@ void collateral_check(const struct collateral *c, const struct tdx_quote *q,
 	} else {
 		tcb_eval_qe_identity(c->qe_identity, c->qe_identity_len, q, at, out);
 	}
-	checks_add(out, "collateral.crl", CHECK_SKIPPED,
-		   "%s: revocation lists are not evaluated by this version of dshield verify",
-		   c->has_crls ? "CRLs present in the collateral" : "no CRLs in the collateral");
+	check_root_crl(c, st, at, out);
+	check_pck_crl(c, st, at, out);
 }

@@ -7,8 +7,9 @@
  *   tcb_info_issuer_chain  PEM: "Intel SGX TCB Signing" leaf, Intel root
  *   qe_identity, qe_identity_signature, qe_identity_issuer_chain: the same
  *                          for the QE identity
- *   pck_crl, root_ca_crl (hex DER), pck_crl_issuer_chain (PEM): read for
- *                          presence only; CRLs are not checked (yet)
+ *   root_ca_crl, pck_crl   hex of DER CRLs (optional): the root CA's
+ *                          (revoked intermediates) and the PCK CA's
+ *                          (revoked PCK certificates)
  *
  * The signed documents are kept byte for byte as decoded from the JSON
  * strings: the signature covers exactly those bytes.
@@ -27,7 +28,12 @@
  *   qe_identity                       the QE report matches the QE identity
  *                                     (MRSIGNER, ISVPRODID, masked
  *                                     MISCSELECT/attributes, ISVSVN level)
- *   collateral.crl                    skipped: CRLs are not evaluated
+ *   collateral.root_ca_crl            signed by the Intel root, in its
+ *                                     window, lists neither the quote's PCK
+ *                                     CA nor the TCB signing certificate
+ *   collateral.pck_crl                signed by the quote's PCK CA, in its
+ *                                     window, does not list the PCK leaf
+ * (each skipped when the collateral has no such CRL)
  * A check passes only for the status "UpToDate"; every other status
  * (SWHardeningNeeded, ConfigurationNeeded, OutOfDate, Revoked, ...) fails
  * with the status, TCB date and advisory IDs in its detail.
@@ -56,7 +62,10 @@ struct collateral {
 	uint8_t qe_identity_sig[64];
 	const char *qe_chain;
 	size_t qe_chain_len;
-	bool has_crls;
+	const uint8_t *root_crl;      /* DER, or NULL */
+	size_t root_crl_len;
+	const uint8_t *pck_crl;       /* DER, or NULL */
+	size_t pck_crl_len;
 	size_t used;
 	char arena[COLLATERAL_ARENA];
 };

@@ -1,59 +1,17 @@
 /* crypto/pck_ext.c: bounded DER walk to the SGX extension of a PCK cert. */
 #include "crypto/pck_ext.h"
 
+#include "crypto/der.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-/* One DER element: tag, and the span of its contents. */
-struct tlv {
-	uint8_t tag;
-	const uint8_t *p;
-	size_t len;
-};
-
-/* Reads one element from [*pp, end). Single-byte tags only (X.509 needs no
- * more), definite lengths of at most 4 bytes, contents inside the parent. */
-static int der_next(const uint8_t **pp, const uint8_t *end, struct tlv *t)
-{
-	const uint8_t *p = *pp;
-	size_t n, left;
-
-	if (end - p < 2)
-		return -EINVAL;
-	t->tag = *p++;
-	if ((t->tag & 0x1f) == 0x1f)
-		return -EINVAL;
-	n = *p++;
-	if (n & 0x80) {
-		size_t k = n & 0x7f;
-		if (k == 0 || k > 4 || (size_t)(end - p) < k)
-			return -EINVAL;
-		n = 0;
-		while (k--)
-			n = n << 8 | *p++;
-	}
-	left = (size_t)(end - p);
-	if (n > left)
-		return -EINVAL;
-	t->p = p;
-	t->len = n;
-	*pp = p + n;
-	return 0;
-}
-
-static int der_expect(const uint8_t **pp, const uint8_t *end, uint8_t tag, struct tlv *t)
-{
-	if (der_next(pp, end, t) || t->tag != tag)
-		return -EINVAL;
-	return 0;
-}
 
 /* 1.2.840.113741.1.13.1 */
 static const uint8_t oid_sgx[] = { 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01 };
 
 /* Is t an OID equal to the SGX arc followed by the given sub-arcs? */
-static int oid_is(const struct tlv *t, const uint8_t *sub, size_t nsub)
+static int oid_is(const struct der_tlv *t, const uint8_t *sub, size_t nsub)
 {
 	return t->tag == 0x06 && t->len == sizeof(oid_sgx) + nsub &&
 	       memcmp(t->p, oid_sgx, sizeof(oid_sgx)) == 0 &&
@@ -61,7 +19,7 @@ static int oid_is(const struct tlv *t, const uint8_t *sub, size_t nsub)
 }
 
 /* A small non-negative INTEGER (SVNs are 0..65535). */
-static int der_uint(const struct tlv *t, unsigned max, unsigned *v)
+static int der_uint(const struct der_tlv *t, unsigned max, unsigned *v)
 {
 	unsigned x = 0;
 	if (t->tag != 0x02 || t->len == 0 || t->len > 3 || (t->p[0] & 0x80))
@@ -76,13 +34,13 @@ static int der_uint(const struct tlv *t, unsigned max, unsigned *v)
 
 enum { HAVE_TCB = 1, HAVE_PCEID = 2, HAVE_FMSPC = 4, HAVE_PCESVN = 8, HAVE_CPUSVN = 16 };
 
-static int parse_tcb(struct pck_ext *x, const struct tlv *seq, unsigned *have)
+static int parse_tcb(struct pck_ext *x, const struct der_tlv *seq, unsigned *have)
 {
 	const uint8_t *p = seq->p, *end = seq->p + seq->len;
 	unsigned comps = 0;
 
 	while (p < end) {
-		struct tlv item, oid, val;
+		struct der_tlv item, oid, val;
 		const uint8_t *q;
 		unsigned v;
 		if (der_expect(&p, end, 0x30, &item))
@@ -118,17 +76,17 @@ static int parse_tcb(struct pck_ext *x, const struct tlv *seq, unsigned *have)
 	return 0;
 }
 
-static int parse_sgx_ext(struct pck_ext *x, const struct tlv *octets, unsigned *have)
+static int parse_sgx_ext(struct pck_ext *x, const struct der_tlv *octets, unsigned *have)
 {
 	const uint8_t *p = octets->p, *end = octets->p + octets->len;
-	struct tlv outer;
+	struct der_tlv outer;
 
 	if (der_expect(&p, end, 0x30, &outer) || p != end)
 		return -EINVAL;
 	p = outer.p;
 	end = outer.p + outer.len;
 	while (p < end) {
-		struct tlv item, oid, val;
+		struct der_tlv item, oid, val;
 		const uint8_t *q;
 		static const uint8_t tcb[] = { 2 }, pceid[] = { 3 }, fmspc[] = { 4 };
 		if (der_expect(&p, end, 0x30, &item))
@@ -156,10 +114,10 @@ static int parse_sgx_ext(struct pck_ext *x, const struct tlv *octets, unsigned *
 }
 
 /* Certificate → tbsCertificate → [3] extensions → the SGX extension. */
-static int find_sgx_ext(const uint8_t *der, size_t len, struct tlv *value)
+static int find_sgx_ext(const uint8_t *der, size_t len, struct der_tlv *value)
 {
 	const uint8_t *p = der, *end = der + len;
-	struct tlv cert, tbs, f;
+	struct der_tlv cert, tbs, f;
 
 	if (der_expect(&p, end, 0x30, &cert))
 		return -EINVAL;
@@ -173,13 +131,13 @@ static int find_sgx_ext(const uint8_t *der, size_t len, struct tlv *value)
 			return -EINVAL;
 		if (f.tag == 0xa3) {
 			const uint8_t *q = f.p, *qe = f.p + f.len;
-			struct tlv exts;
+			struct der_tlv exts;
 			if (der_expect(&q, qe, 0x30, &exts))
 				return -EINVAL;
 			q = exts.p;
 			qe = exts.p + exts.len;
 			while (q < qe) {
-				struct tlv ext, oid, v;
+				struct der_tlv ext, oid, v;
 				const uint8_t *r;
 				if (der_expect(&q, qe, 0x30, &ext))
 					return -EINVAL;
@@ -204,7 +162,7 @@ static int find_sgx_ext(const uint8_t *der, size_t len, struct tlv *value)
 int pck_ext_parse(struct pck_ext *x, const uint8_t *der, size_t len,
 		  char *err, size_t errlen)
 {
-	struct tlv v;
+	struct der_tlv v;
 	unsigned have = 0;
 	int r;
 

@@ -261,3 +261,18 @@ int x509_subject_has(const uint8_t *der, size_t len, const char *needle)
 			return 1;
 	return 0;
 }
+
+int x509_cert_pubkey(const uint8_t *der, size_t len, uint8_t pub[65])
+{
+	br_x509_decoder_context dc;
+	const br_x509_pkey *pk;
+
+	br_x509_decoder_init(&dc, NULL, NULL);
+	br_x509_decoder_push(&dc, der, len);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (!pk || pk->key_type != BR_KEYTYPE_EC || pk->key.ec.curve != BR_EC_secp256r1 ||
+	    pk->key.ec.qlen != 65)
+		return -EINVAL;
+	memcpy(pub, pk->key.ec.q, 65);
+	return 0;
+}

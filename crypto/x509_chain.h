@@ -46,6 +46,11 @@ int x509_chain_verify(const struct x509_chain *ch, int64_t now,
  * SGX TCB Signing")? False when the certificate does not decode. */
 int x509_subject_has(const uint8_t *der, size_t len, const char *needle);
 
+/* The uncompressed P-256 public key of a certificate (no validation: use
+ * on certificates of a chain that x509_chain_verify accepted). 0 or
+ * -EINVAL. */
+int x509_cert_pubkey(const uint8_t *der, size_t len, uint8_t pub[65]);
+
 /* The validation time BearSSL wants: days since 0000-01-01 and seconds. */
 void x509_time_from_unix(int64_t t, uint32_t *days, uint32_t *secs);
 

@@ -2,6 +2,9 @@
  * windows and TCB / QE identity evaluation with dcap-qvl's sample
  * collateral; RFC 3339 times and JSON string decoding. */
 #include "crypto/collateral.h"
+#include "crypto/crl.h"
+#include "crypto/der.h"
+#include "lib/hex.h"
 #include "crypto/json_tok.h"
 #include "crypto/tcb_eval.h"
 #include "crypto/utc_time.h"
@@ -67,7 +70,9 @@ static void test_v4(void)
 	ok(result_of("tcb.tdx_module") == CHECK_PASS && strstr(detail_of("tcb.tdx_module"), "TDX_01") != NULL,
 	   "TDX module identity TDX_01");
 	ok(result_of("qe_identity") == CHECK_PASS, "QE identity matches: %s", detail_of("qe_identity"));
-	ok(result_of("collateral.crl") == CHECK_SKIPPED, "CRLs reported as not evaluated");
+	ok(result_of("collateral.root_ca_crl") == CHECK_PASS, "root CA CRL: %s", detail_of("collateral.root_ca_crl"));
+	ok(result_of("collateral.pck_crl") == CHECK_PASS && strstr(detail_of("collateral.pck_crl"), "44 entries") != NULL,
+	   "PCK CRL: %s", detail_of("collateral.pck_crl"));
 
 	run("dcap-qvl_tdx_quote_v4.bin", js, (size_t)n, T_2025_08_01, &q);
 	ok(result_of("collateral.tcb_info.window") == CHECK_FAIL &&
@@ -75,6 +80,8 @@ static void test_v4(void)
 	   "after nextUpdate: TCB info expired: %s", detail_of("collateral.tcb_info.window"));
 	ok(result_of("collateral.qe_identity.window") == CHECK_FAIL && !checks_ok(&cl),
 	   "after nextUpdate: QE identity expired, verification fails");
+	ok(result_of("collateral.pck_crl") == CHECK_FAIL && strstr(detail_of("collateral.pck_crl"), "not at") != NULL,
+	   "after its nextUpdate: PCK CRL expired");
 
 	run("dcap-qvl_tdx_quote_v4.bin", js, (size_t)n, T_2025_06_01, &q);
 	ok(result_of("collateral.tcb_info.window") == CHECK_FAIL &&
@@ -245,6 +252,83 @@ static void test_levels(void)
 	}
 }
 
+
+/* CRLs: structure, entries, signature, tampering. */
+static void test_crl(void)
+{
+	static uint8_t der[1 << 15];
+	struct tdx_quote q;
+	struct crl crl;
+	const uint8_t *serial, *iss, *subj;
+	size_t serial_len, iss_len, subj_len;
+	uint8_t ca_pub[65];
+	struct json_doc d;
+	static jsmntok_t toks[64];
+	long n = td_load("dcap-qvl_tdx_quote_v4_collateral.json", js, sizeof(js));
+	ssize_t dl;
+	char *p;
+
+	run("dcap-qvl_tdx_quote_v4.bin", js, (size_t)n, T_2025_07_01, &q);
+	json_parse(&d, js, (size_t)n, toks, 64);
+	{
+		int i = json_get(&d, 0, "pck_crl");
+		dl = hex_decode(der, sizeof(der), js + d.t[i].start, (size_t)(d.t[i].end - d.t[i].start));
+	}
+	ok(dl > 0 && crl_parse(&crl, der, (size_t)dl, err, sizeof(err)) == 0, "PCK CRL parses");
+	is_int(crl.n_revoked, 44, "PCK CRL has 44 entries (openssl agrees)");
+	ok(crl.this_update == 1750327235 && crl.next_update == 1752919235, "thisUpdate/nextUpdate (UTCTime)");
+	ok(x509_cert_ids(st.chain.cert[1].der, st.chain.cert[1].len, &serial, &serial_len, &iss, &iss_len,
+			 &subj, &subj_len) == 0 && crl.issuer_len == subj_len &&
+	   memcmp(crl.issuer, subj, subj_len) == 0, "issued by the quote's PCK Platform CA");
+	ok(x509_cert_pubkey(st.chain.cert[1].der, st.chain.cert[1].len, ca_pub) == 0 && crl_signed_by(&crl, ca_pub),
+	   "signed by it");
+	ok(x509_cert_ids(st.chain.cert[0].der, st.chain.cert[0].len, &serial, &serial_len, &iss, &iss_len,
+			 &subj, &subj_len) == 0 && !crl_lists(&crl, serial, serial_len), "the quote's PCK leaf is not listed");
+	{
+		/* The first listed serial is found. */
+		const uint8_t *e = crl.revoked;
+		struct der_tlv ent, s;
+		const uint8_t *qq;
+		der_expect(&e, crl.revoked + crl.revoked_len, 0x30, &ent);
+		qq = ent.p;
+		der_expect(&qq, ent.p + ent.len, 0x02, &s);
+		ok(crl_lists(&crl, s.p, s.len), "a listed serial is found");
+		ok(!crl_lists(&crl, s.p, s.len - 1), "a prefix of it is not");
+	}
+	der[crl.tbs - der + 40] ^= 1;
+	ok(!crl_signed_by(&crl, ca_pub), "a flipped bit in the TBS breaks the CRL signature");
+	ok(crl_parse(&crl, der, (size_t)dl - 1, err, sizeof(err)) == -EINVAL, "truncated CRL refused");
+	{
+		size_t accepted = 0;
+		for (ssize_t k = 0; k < dl; k++)
+			accepted += crl_parse(&crl, der, (size_t)k, err, sizeof(err)) == 0;
+		is_int(accepted, 0, "every strict prefix of the CRL is refused");
+	}
+
+	/* In the collateral: a changed hex digit of pck_crl fails the check. */
+	memcpy(js2, js, (size_t)n + 1);
+	p = strstr(js2, "\"pck_crl\"");
+	ok(p != NULL, "collateral has pck_crl");
+	if (p) {
+		p = strchr(p + 9, '"') + 600;
+		*p = *p == '0' ? '1' : '0';
+		run("dcap-qvl_tdx_quote_v4.bin", js2, (size_t)n, T_2025_07_01, &q);
+		ok(result_of("collateral.pck_crl") == CHECK_FAIL && !checks_ok(&cl),
+		   "tampered PCK CRL fails: %s", detail_of("collateral.pck_crl"));
+	}
+	{
+		struct der_tlv t = { .tag = 0x17, .p = (const uint8_t *)"491231235959Z", .len = 13 };
+		int64_t v;
+		ok(der_time(&t, &v) == 0 && v == 2524607999, "UTCTime 49 is 2049");
+		t.p = (const uint8_t *)"500101000000Z";
+		ok(der_time(&t, &v) == 0 && v == -631152000, "UTCTime 50 is 1950");
+		t.tag = 0x18;
+		t.p = (const uint8_t *)"20250619100035Z";
+		t.len = 15;
+		ok(der_time(&t, &v) == 0 && v == 1750327235, "GeneralizedTime");
+	}
+}
+
 static void test_parse_errors(void)
 {
 	ok(collateral_parse(&coll, "[]", 2, err, sizeof(err)) == -EINVAL, "array refused");
@@ -307,5 +391,6 @@ int main(void)
 	test_v5();
 	test_tampered();
 	test_levels();
+	test_crl();
 	return tap_done();
 }

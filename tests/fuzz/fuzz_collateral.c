@@ -1,8 +1,9 @@
 /* tests/fuzz/fuzz_collateral.c: libFuzzer target for the collateral JSON
  * reader and for the TCB info / QE identity evaluation of arbitrary
- * (unsigned) documents against a fixed synthetic quote. The first input
- * byte picks the entry point. */
+ * (unsigned) documents against a fixed synthetic quote, and for the CRL
+ * parser. The first input byte picks the entry point. */
 #include "crypto/collateral.h"
+#include "crypto/crl.h"
 #include "crypto/tcb_eval.h"
 
 #include <stdlib.h>
@@ -38,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.have_pck_ext = true;
 	memset(&st.pck, 0x05, sizeof(st.pck));
 	checks_init(&cl);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		if (collateral_parse(&c, js, size, err, sizeof(err)) != 0) {
 			if (err[0] == '\0')
@@ -51,9 +52,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1:
 		tcb_eval_tcb_info(js, size, &q, &st, 1751328000, &cl);
 		break;
-	default:
+	case 2:
 		tcb_eval_qe_identity(js, size, &q, 1751328000, &cl);
 		break;
+	default: {
+		struct crl crl;
+		static const uint8_t serial[] = { 0x01, 0x02 };
+		if (crl_parse(&crl, (const uint8_t *)js, size, err, sizeof(err)) == 0) {
+			if (crl.tbs < (const uint8_t *)js || crl.tbs_len > size)
+				abort();
+			(void)crl_lists(&crl, serial, sizeof(serial));
+		}
+		break;
+	}
 	}
 	if (cl.n > CHECKS_MAX)
 		abort();

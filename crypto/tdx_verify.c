@@ -124,6 +124,19 @@ static void check_quote_sig(const struct tdx_quote *q, struct check_list *out, b
 	}
 }
 
+/* TD attributes bit 0 is DEBUG: the host can then read and write the
+ * TD's memory and registers, so nothing the TD says can be trusted. */
+static void check_debug(const struct tdx_quote *q, struct check_list *out, bool *all)
+{
+	if (q->td_attributes[0] & 0x01) {
+		checks_add(out, "td_attributes.debug", CHECK_FAIL,
+			   "the TD is a DEBUG TD (td_attributes bit 0): its host can read and change its memory");
+		*all = false;
+	} else {
+		checks_add(out, "td_attributes.debug", CHECK_PASS, "not a debug TD (td_attributes bit 0 clear)");
+	}
+}
+
 static int verify_sim(const struct tdx_quote *q, const struct tdx_verify_opts *o,
 		      struct check_list *out)
 {
@@ -145,6 +158,7 @@ static int verify_sim(const struct tdx_quote *q, const struct tdx_verify_opts *o
 		all = false;
 	}
 	check_quote_sig(q, out, &all);
+	check_debug(q, out, &all);
 	return all && o->allow_sim ? 0 : -EACCES;
 }
 
@@ -163,5 +177,6 @@ int tdx_verify_quote(const struct tdx_quote *q, const struct tdx_verify_opts *o,
 	check_qe_report(q, st, out, &all);
 	check_quote_sig(q, out, &all);
 	st->quote_authentic = all;
+	check_debug(q, out, &all);
 	return all ? 0 : -EACCES;
 }

@@ -12,9 +12,11 @@
  *                                    key ‖ QE auth data) ‖ 32 zero bytes
  *   quote.signature                  header ‖ body signed by the
  *                                    attestation key
+ *   td_attributes.debug              the TD is not a DEBUG TD
  * For a dshield `sim` quote instead: quote.sim (fails unless allow_sim),
- * sim.key (the key in the certification data is the attestation key) and
- * quote.signature; a sim quote proves nothing about hardware.
+ * sim.key (the key in the certification data is the attestation key),
+ * quote.signature and td_attributes.debug; a sim quote proves nothing
+ * about hardware.
  */
 #ifndef DSHIELD_CRYPTO_TDX_VERIFY_H
 #define DSHIELD_CRYPTO_TDX_VERIFY_H

@@ -89,11 +89,12 @@ static const uint8_t td_sim_priv[32] = {
 	0x48, 0x61, 0xbb, 0x25, 0xe9, 0x7a, 0x03, 0x56, 0xd1, 0x8f, 0x2c, 0x64, 0x19, 0xa0, 0x7e, 0x42,
 };
 
-/* Builds a v4 sim quote into out (cap >= 48+584+4+128+6+80): header and
- * body from `body_fill` bytes with report_data, signed by the test key.
- * Returns its length. */
+/* Builds a v4 sim quote into out (cap >= 48+584+4+128+6+80): a patterned
+ * body with report_data and td_attributes byte 0 (bit 0 = DEBUG), signed by
+ * the test key. Returns its length. */
 __attribute__((unused))
-static size_t td_build_sim_quote(uint8_t *out, size_t cap, const uint8_t report_data[64])
+static size_t td_build_sim_quote_attr(uint8_t *out, size_t cap, const uint8_t report_data[64],
+				      uint8_t td_attr0)
 {
 	const br_ec_impl *ec = br_ec_get_default();
 	br_ec_private_key sk = { BR_EC_secp256r1, (unsigned char *)td_sim_priv, 32 };
@@ -111,6 +112,7 @@ static size_t td_build_sim_quote(uint8_t *out, size_t cap, const uint8_t report_
 	for (size_t i = 48; i < n; i++)
 		out[i] = (uint8_t)(i * 7);
 	memcpy(out + 48 + TDX_OFF_REPORT_DATA, report_data, 64);
+	out[48 + TDX_OFF_TD_ATTRIBUTES] = td_attr0;
 	td_put32(out + n, 128 + 6 + TDX_SIM_CERT_LEN);
 	sig_at = n + 4;
 	if (br_ec_compute_pub(ec, &pk, pub, &sk) != 65)
@@ -126,6 +128,12 @@ static size_t td_build_sim_quote(uint8_t *out, size_t cap, const uint8_t report_
 	if (br_ecdsa_i31_sign_raw(ec, &br_sha256_vtable, hash, &sk, out + sig_at) != 64)
 		return 0;
 	return sig_at + 134 + TDX_SIM_CERT_LEN;
+}
+
+__attribute__((unused))
+static size_t td_build_sim_quote(uint8_t *out, size_t cap, const uint8_t report_data[64])
+{
+	return td_build_sim_quote_attr(out, cap, report_data, 0);
 }
 
 #endif

@@ -210,6 +210,26 @@ static void test_refusals(void)
 	   strstr(err, "body type 3 (TDX 1.5) has size 584"), "v5 body size: %s", err);
 }
 
+/* A v5 quote may carry a TDX 1.0 body (type 2): build one from the v4
+ * sample (its signature no longer matches; parsing is what is tested). */
+static void test_v5_type2(void)
+{
+	struct tdx_quote q;
+	long n = td_load("dcap-qvl_tdx_quote_v4.bin", buf, sizeof(buf));
+	if (n < 0)
+		return;
+	memcpy(work, buf, 48);
+	td_put16(work, 5);
+	td_put16(work + 48, 2);
+	td_put32(work + 50, 584);
+	memcpy(work + 54, buf + 48, (size_t)n - 48);
+	ok(tdx_quote_parse(&q, work, (size_t)n + 6, err, sizeof(err)) == 0, "v5 with a TDX 1.0 body parses");
+	ok(q.version == 5 && q.body_type == 2 && q.body_len == 584 && q.body == work + 54 &&
+	   q.signed_len == 638 && q.tee_tcb_svn2 == NULL && q.used == 4942,
+	   "v5 type 2: body after the descriptor, signed region 638 bytes, no 1.5 fields");
+	ok(memcmp(q.mrtd, buf + 48 + 136, 48) == 0, "v5 type 2: fields at the same body offsets");
+}
+
 static void test_sim(void)
 {
 	uint8_t rd[64];
@@ -306,6 +326,7 @@ int main(void)
 	test_pins();
 	test_truncation();
 	test_refusals();
+	test_v5_type2();
 	test_sim();
 	test_input_forms();
 	return tap_done();

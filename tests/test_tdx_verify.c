@@ -46,7 +46,7 @@ static void test_genuine(void)
 {
 	static const char *const names[] = {
 		"pck.chain", "pck.sgx_extension", "qe_report.signature",
-		"qe_report.binds_attestation_key", "quote.signature",
+		"qe_report.binds_attestation_key", "quote.signature", "td_attributes.debug",
 	};
 	struct tdx_quote q;
 
@@ -56,10 +56,10 @@ static void test_genuine(void)
 		int all = 1;
 		if (!ok(r == 0 && checks_ok(&cl), "%s verifies to the Intel root", quotes[k]))
 			dump_checks();
-		for (size_t i = 0; i < 5; i++)
+		for (size_t i = 0; i < 6; i++)
 			all &= result_of(names[i]) == CHECK_PASS;
-		ok(all && cl.n == 5 && st.quote_authentic && st.have_pck_ext,
-		   "%s: all five checks ran and passed", quotes[k]);
+		ok(all && cl.n == 6 && st.quote_authentic && st.have_pck_ext,
+		   "%s: all six checks ran and passed", quotes[k]);
 	}
 	/* The dstack fixtures (hex inside JSON) verify too. */
 	for (int k = 0; k < 2; k++) {
@@ -211,6 +211,9 @@ static void test_sim(void)
 	work[n - 1] ^= 1;
 	ok(verify(work, n, T_2026_06_01, true, &q) == -EACCES && result_of("sim.key") == CHECK_FAIL,
 	   "a sim key differing from the attestation key fails sim.key");
+	n = td_build_sim_quote_attr(buf, sizeof(buf), rd, 0x01);
+	ok(verify(buf, n, T_2026_06_01, true, &q) == -EACCES && result_of("quote.signature") == CHECK_PASS &&
+	   result_of("td_attributes.debug") == CHECK_FAIL, "a (validly signed) DEBUG TD quote fails td_attributes.debug");
 }
 
 int main(void)

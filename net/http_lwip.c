@@ -9,10 +9,12 @@
  * Ownership of received data: lwIP gives us a pbuf chain per segment
  * batch. Bytes the core cannot take yet stay in that chain (hc->rx), not
  * acknowledged with tcp_recved, so the advertised window shrinks and the
- * sender waits. We hold at most HOLD_MAX_PBUFS buffers per connection
- * (a client sending tiny segments must not drain the shared pbuf pool);
- * beyond that we return ERR_MEM and lwIP keeps the segment itself,
- * offering it again from its timer.
+ * sender waits: the window bounds what we hold. Its pool buffers are
+ * bounded too: past HOLD_MAX_PBUFS (a full window of full-sized segments
+ * fits) the held chain is copied into one buffer from lwIP's heap, so a
+ * client sending tiny segments cannot drain the shared pool. Only when the
+ * heap is short too do we return ERR_MEM: lwIP then keeps the segment and
+ * offers it again from its 250 ms timer, while the sender retransmits.
  *
  * lwIP rules honoured here: a callback that called tcp_abort() returns
  * ERR_ABRT; tcp_abort() runs the error callback synchronously, so the slot
@@ -30,8 +32,8 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
-#define HOLD_MAX_PBUFS 8
-#define HOLD_MAX_BYTES 32768     /* well below a pbuf chain's u16 tot_len */
+#define HOLD_MAX_PBUFS (TCP_WND / TCP_MSS + 8)
+#define HOLD_MAX_BYTES 0xffff    /* a pbuf chain's tot_len is 16 bits */
 #define PUMP_ROUNDS    64        /* bound on one pump; the rest waits for the next event */
 
 /* What became of a connection after we drove it. A callback returns
@@ -242,6 +244,28 @@ static enum hl_result pump(struct hl_conn *hc, uint64_t now)
 	return HL_ALIVE;
 }
 
+/* Appends p to the held input (see the top of the file). ERR_OK: p is
+ * ours; ERR_MEM: p was not taken. */
+static err_t hold_input(struct hl_conn *hc, struct pbuf *p)
+{
+	if (hc->rx == NULL) {
+		hc->rx = p;
+		return ERR_OK;
+	}
+	if ((size_t)hc->rx->tot_len + p->tot_len > HOLD_MAX_BYTES)
+		return ERR_MEM;
+	if (pbuf_clen(hc->rx) + pbuf_clen(p) > HOLD_MAX_PBUFS) {
+		struct pbuf *flat = pbuf_clone(PBUF_RAW, PBUF_RAM, hc->rx);
+		if (flat == NULL)
+			return ERR_MEM;
+		pbuf_free(hc->rx);
+		hc->rx = flat;
+		stats.coalesced++;
+	}
+	pbuf_cat(hc->rx, p);
+	return ERR_OK;
+}
+
 /* --- lwIP callbacks ------------------------------------------------------------ */
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -268,14 +292,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		pbuf_free(p);
 		return ERR_OK;
 	}
-	if (hc->rx != NULL) {
-		if (pbuf_clen(hc->rx) + pbuf_clen(p) > HOLD_MAX_PBUFS ||
-		    (size_t)hc->rx->tot_len + p->tot_len > HOLD_MAX_BYTES)
-			return ERR_MEM;  /* lwIP keeps p and offers it again later */
-		pbuf_cat(hc->rx, p);
-	} else {
-		hc->rx = p;
-	}
+	if (hold_input(hc, p) != ERR_OK)
+		return ERR_MEM;  /* lwIP keeps p and offers it again later */
 	return cb_result(pump(hc, mono_ms()));
 }
 

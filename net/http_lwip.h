@@ -32,6 +32,7 @@ struct http_lwip_stats {
 	uint64_t refused;          /* pool full: RST */
 	uint64_t evicted;          /* lingering connection closed early for a new one */
 	uint64_t aborted;          /* lwIP could not close or write: RST */
+	uint64_t coalesced;        /* held input copied out of pool buffers */
 	uint64_t reset;            /* the peer or lwIP dropped the connection */
 	unsigned active;           /* slots in use (lingering ones included) */
 };

@@ -48,11 +48,12 @@
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          64
 /* Received frames land in pool buffers, one frame per buffer (1514 bytes
- * fit). 2048 of them (3 MiB) leave room for the HTTP pool's held input
- * (net/http_lwip.c holds at most 8 buffers per connection, 1024 in all)
- * and lwIP's out-of-order queues, which are capped per connection below
- * so a peer sending scattered segments cannot drain the pool. */
-#define PBUF_POOL_SIZE              2048
+ * fit). 4096 of them (6 MiB) leave room for the HTTP pool's held input
+ * (net/http_lwip.c holds at most a window of full segments, 40 buffers,
+ * per connection before it copies to the heap) and lwIP's out-of-order
+ * queues, which are capped per connection below so a peer sending
+ * scattered segments cannot drain the pool. */
+#define PBUF_POOL_SIZE              4096
 #define PBUF_POOL_BUFSIZE           1536
 
 /* TCP: window and buffers sized for a LAN API server and HTTPS upstreams. */

@@ -362,15 +362,16 @@ static void log_stats(void)
 
 	http_lwip_stats(&hs);
 	dlog("rx %llu frames (drops: runt %llu oversize %llu nomem %llu input %llu), "
-	     "csum fixed %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
-	     "evicted %llu aborted %llu reset %llu",
+	     "csum fixed %llu, split %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
+	     "evicted %llu aborted %llu reset %llu coalesced %llu",
 	     (unsigned long long)ps->rx_frames, (unsigned long long)ps->rx_runt,
 	     (unsigned long long)ps->rx_oversize, (unsigned long long)ps->rx_nomem,
 	     (unsigned long long)ps->rx_input_err, (unsigned long long)ps->rx_csum_fixed,
+	     (unsigned long long)ps->rx_split,
 	     (unsigned long long)ps->tx_frames, (unsigned long long)ps->tx_drop,
 	     (unsigned long long)hs.accepted, (unsigned long long)hs.refused,
 	     (unsigned long long)hs.evicted, (unsigned long long)hs.aborted,
-	     (unsigned long long)hs.reset);
+	     (unsigned long long)hs.reset, (unsigned long long)hs.coalesced);
 }
 
 static int run_loop(void)

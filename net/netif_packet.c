@@ -14,6 +14,7 @@
 #include "net/netif_packet.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -163,6 +164,79 @@ int netif_packet_fix_csum(uint8_t *frame, size_t len)
 	return 1;
 }
 
+/* --- cutting super-frames ------------------------------------------------------ */
+
+static void ip_hdr_csum(uint8_t *ip, size_t ihl)
+{
+	ip[10] = ip[11] = 0;
+	uint32_t sum = sum16(0, ip, ihl);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t c = (uint16_t)~sum;
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+}
+
+#define TCP_FIN 0x01
+#define TCP_PSH 0x08
+#define TCP_CWR 0x80
+
+int netif_packet_split(const uint8_t *frame, size_t len, size_t mtu,
+		       netif_packet_emit_fn emit, void *arg)
+{
+	uint8_t seg[NETIF_PACKET_MAX_FRAME];
+
+	if (len < NETIF_PACKET_HDR + 40 || frame[12] != 0x08 || frame[13] != 0x00)
+		return -EINVAL;
+	const uint8_t *ip = frame + NETIF_PACKET_HDR;
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	size_t tot = (size_t)ip[2] << 8 | ip[3];
+	if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || tot > len - NETIF_PACKET_HDR ||
+	    tot < ihl + 20 || ((ip[6] << 8 | ip[7]) & 0x3fff) != 0)
+		return -EINVAL;
+	const uint8_t *tcp = ip + ihl;
+	size_t thl = (size_t)(tcp[12] >> 4) * 4;
+	if (thl < 20 || ihl + thl > tot || mtu > NETIF_PACKET_MTU || ihl + thl >= mtu)
+		return -EINVAL;
+
+	size_t hdrs = NETIF_PACKET_HDR + ihl + thl;
+	size_t payload = tot - ihl - thl, mss = mtu - ihl - thl;
+	uint32_t seq0 = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 |
+			(uint32_t)tcp[6] << 8 | tcp[7];
+	uint16_t id0 = (uint16_t)(ip[4] << 8 | ip[5]);
+	uint8_t flags = tcp[13];
+	int count = 0;
+	size_t off = 0;
+
+	do {
+		size_t chunk = payload - off < mss ? payload - off : mss;
+		bool first = off == 0, last = off + chunk == payload;
+		uint8_t *sip = seg + NETIF_PACKET_HDR, *stcp = sip + ihl;
+		size_t stot = ihl + thl + chunk;
+		uint32_t seq = seq0 + (uint32_t)off;
+		uint16_t id = (uint16_t)(id0 + count);
+
+		memcpy(seg, frame, hdrs);
+		memcpy(seg + hdrs, frame + hdrs + off, chunk);
+		sip[2] = (uint8_t)(stot >> 8);
+		sip[3] = (uint8_t)stot;
+		sip[4] = (uint8_t)(id >> 8);
+		sip[5] = (uint8_t)id;
+		ip_hdr_csum(sip, ihl);
+		stcp[4] = (uint8_t)(seq >> 24);
+		stcp[5] = (uint8_t)(seq >> 16);
+		stcp[6] = (uint8_t)(seq >> 8);
+		stcp[7] = (uint8_t)seq;
+		stcp[13] = (uint8_t)(flags & ~((last ? 0 : TCP_FIN | TCP_PSH) |
+					       (first ? 0 : TCP_CWR)));
+		netif_packet_fix_csum(seg, NETIF_PACKET_HDR + stot);
+		emit(arg, seg, NETIF_PACKET_HDR + stot);
+		count++;
+		off += chunk;
+	} while (off < payload);
+	return count;
+}
+
 /* --- receive ------------------------------------------------------------------ */
 
 struct rx_info {
@@ -174,17 +248,23 @@ struct rx_info {
 };
 
 /* One recvmsg; returns 0, -EAGAIN or another negative errno. */
-static int rx_one(struct netif_packet *np, void *buf, size_t cap, struct rx_info *ri)
+/* One recvmsg into buf, continuing into more (when not NULL) for frames
+ * longer than cap; returns 0, -EAGAIN or another negative errno. */
+static int rx_one(struct netif_packet *np, void *buf, size_t cap, void *more,
+		  size_t more_cap, struct rx_info *ri)
 {
 	struct sockaddr_ll sll;
 	union {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct iovec iov[2] = {
+		{ .iov_base = buf, .iov_len = cap },
+		{ .iov_base = more, .iov_len = more_cap },
+	};
 	struct msghdr msg = {
 		.msg_name = &sll, .msg_namelen = sizeof sll,
-		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_iov = iov, .msg_iovlen = more != NULL ? 2 : 1,
 		.msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf,
 	};
 	ssize_t n;
@@ -197,7 +277,9 @@ static int rx_one(struct netif_packet *np, void *buf, size_t cap, struct rx_info
 
 	memset(ri, 0, sizeof *ri);
 	ri->wire_len = (size_t)n;           /* MSG_TRUNC: the full length */
-	ri->got = (size_t)n < cap ? (size_t)n : cap;
+	if (more == NULL)
+		more_cap = 0;
+	ri->got = (size_t)n < cap + more_cap ? (size_t)n : cap + more_cap;
 	ri->outgoing = msg.msg_namelen >= sizeof sll && sll.sll_pkttype == PACKET_OUTGOING;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
@@ -221,6 +303,52 @@ static void drop_log(const char *what, uint64_t count, size_t len)
 		     (unsigned long long)count);
 }
 
+/* Hands one frame from a buffer of ours to lwIP (a copy in a pool pbuf). */
+static void rx_copy_input(void *arg, const uint8_t *frame, size_t len)
+{
+	struct netif *netif = arg;
+	struct netif_packet *np = netif->state;
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+
+	if (p == NULL) {
+		drop_log("(no pbuf)", ++np->st.rx_nomem, len);
+		return;
+	}
+	pbuf_take(p, frame, (u16_t)len);
+	np->st.rx_frames++;
+	np->st.rx_bytes += len;
+	if (netif->input(p, netif) != ERR_OK) {
+		np->st.rx_input_err++;
+		pbuf_free(p);
+	}
+}
+
+/* A frame longer than the MTU: a TCP super-frame is cut to wire size,
+ * anything else is dropped. p holds its first part, np->big the rest. */
+static void rx_oversized(struct netif *netif, struct pbuf *p, const struct rx_info *ri)
+{
+	struct netif_packet *np = netif->state;
+
+	if (ri->got < ri->wire_len) {
+		/* Longer than any IPv4 datagram: nothing sane. */
+		drop_log("oversized", ++np->st.rx_oversize, ri->wire_len);
+		pbuf_free(p);
+		return;
+	}
+	/* Only the kernel makes super-frames (GRO merges only segments whose
+	 * checksums it verified; a local sender's TSO leaves them to be
+	 * computed), so the pieces get freshly computed checksums. */
+	memcpy(np->big, p->payload, NETIF_PACKET_MAX_FRAME);
+	pbuf_free(p);
+	if (netif_packet_split(np->big, ri->got, netif->mtu, rx_copy_input, netif) < 0) {
+		drop_log("oversized", ++np->st.rx_oversize, ri->wire_len);
+		return;
+	}
+	if (np->st.rx_split++ == 0)
+		dlog("cutting oversized TCP frames (%zu bytes) to the MTU: a receive "
+		     "offload (GRO/LRO, or the peer's TSO) is on", ri->wire_len);
+}
+
 int netif_packet_poll(struct netif *netif, unsigned budget)
 {
 	struct netif_packet *np = netif->state;
@@ -239,14 +367,18 @@ int netif_packet_poll(struct netif *netif, unsigned budget)
 		if (p == NULL) {
 			/* Still read the frame: leaving it queued would wake the
 			 * level-triggered loop again at once, a busy spin. */
-			r = rx_one(np, np->scratch, sizeof np->scratch, &ri);
+			r = rx_one(np, np->big, sizeof np->big, NULL, 0, &ri);
 			if (r < 0)
 				return r == -EAGAIN ? (int)done : r;
 			if (!ri.outgoing)
 				drop_log("(no pbuf)", ++np->st.rx_nomem, ri.wire_len);
 			continue;
 		}
-		r = rx_one(np, p->payload, NETIF_PACKET_MAX_FRAME, &ri);
+		/* A frame longer than a pool buffer continues into big, right
+		 * after the room its first part will be copied back to. */
+		r = rx_one(np, p->payload, NETIF_PACKET_MAX_FRAME,
+			   np->big + NETIF_PACKET_MAX_FRAME,
+			   sizeof np->big - NETIF_PACKET_MAX_FRAME, &ri);
 		if (r < 0) {
 			pbuf_free(p);
 			return r == -EAGAIN ? (int)done : r;
@@ -263,8 +395,7 @@ int netif_packet_poll(struct netif *netif, unsigned budget)
 			continue;
 		}
 		if (ri.wire_len > NETIF_PACKET_MAX_FRAME) {
-			drop_log("oversized", ++np->st.rx_oversize, ri.wire_len);
-			pbuf_free(p);
+			rx_oversized(netif, p, &ri);
 			continue;
 		}
 		if (ri.got < NETIF_PACKET_HDR) {

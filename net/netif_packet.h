@@ -20,12 +20,15 @@
 #define NETIF_PACKET_MTU       1500
 #define NETIF_PACKET_HDR       14                       /* dst, src, ethertype */
 #define NETIF_PACKET_MAX_FRAME (NETIF_PACKET_MTU + NETIF_PACKET_HDR)
+/* Largest frame the driver reads whole: an IPv4 datagram of 64 KiB. */
+#define NETIF_PACKET_BIG_FRAME (65535 + NETIF_PACKET_HDR)
 
 struct netif_packet_stats {
 	uint64_t rx_frames;        /* handed to lwIP */
 	uint64_t rx_bytes;
 	uint64_t rx_runt;          /* shorter than an Ethernet header */
-	uint64_t rx_oversize;      /* longer than MTU + header (GRO/LRO left on?) */
+	uint64_t rx_oversize;      /* longer than MTU + header and not TCP: dropped */
+	uint64_t rx_split;         /* oversized TCP frames cut into wire-sized ones */
 	uint64_t rx_nomem;         /* no pbuf: frame dropped */
 	uint64_t rx_input_err;     /* lwIP refused the frame */
 	uint64_t rx_outgoing;      /* frames the kernel sent, looped to taps */
@@ -42,7 +45,9 @@ struct netif_packet {
 	int auxdata;               /* we turned PACKET_AUXDATA on */
 	int aux_checked;           /* first frame seen: auxdata presence logged */
 	struct netif_packet_stats st;
-	uint8_t scratch[2048];     /* frames dropped for lack of pbufs land here */
+	/* Oversized frames are read (and reassembled) here; so are frames
+	 * dropped for lack of pbufs. */
+	uint8_t big[NETIF_PACKET_BIG_FRAME];
 };
 
 /* Prepares np for netif_add(). Turns on PACKET_AUXDATA if it can (so frames
@@ -65,5 +70,19 @@ int netif_packet_poll(struct netif *netif, unsigned budget);
  * Returns 1 when it wrote a checksum, 0 when the frame is not IPv4
  * TCP/UDP (nothing to do), -EINVAL when the headers are malformed. */
 int netif_packet_fix_csum(uint8_t *frame, size_t len);
+
+/* Cuts an oversized IPv4 TCP frame into frames of at most mtu (at most
+ * NETIF_PACKET_MTU) bytes of IP datagram each, as the sender's TSO (or our receive GRO/LRO) would have
+ * done on a real wire: same headers, sequence numbers advanced, FIN and
+ * PSH only on the last piece, CWR only on the first, IP id incremented,
+ * both checksums computed. Each piece goes to emit(arg, frame, len) in a
+ * buffer valid during the call. A super-frame only appears when an offload
+ * stayed on despite init (a veth peer's TSO, a virtio host's GSO); cutting
+ * it keeps TCP working instead of stalling on retransmissions that arrive
+ * just as large. Returns the number of pieces, or -EINVAL when the frame
+ * is not an unfragmented IPv4 TCP frame with consistent lengths. */
+typedef void (*netif_packet_emit_fn)(void *arg, const uint8_t *frame, size_t len);
+int netif_packet_split(const uint8_t *frame, size_t len, size_t mtu,
+		       netif_packet_emit_fn emit, void *arg);
 
 #endif

@@ -140,6 +140,114 @@ static void test_csum(void)
 	is_int(netif_packet_fix_csum(f, len), -EINVAL, "IP version 6 in an IPv4 frame");
 }
 
+/* --- cutting super-frames ------------------------------------------------------------ */
+
+struct pieces {
+	unsigned n;
+	size_t len[64];
+	uint8_t data[64][1514];
+};
+
+static void collect(void *arg, const uint8_t *frame, size_t len)
+{
+	struct pieces *pc = arg;
+	if (pc->n < 64 && len <= sizeof pc->data[0]) {
+		memcpy(pc->data[pc->n], frame, len);
+		pc->len[pc->n] = len;
+	}
+	pc->n++;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A TCP super-frame: 12 bytes of options (timestamps), payload bytes i%251. */
+static size_t make_super(uint8_t *f, size_t payload, uint8_t flags)
+{
+	static uint8_t seg[65536];
+	memset(seg, 0, 32);
+	seg[0] = 0xc3; seg[1] = 0x50; seg[2] = 0x1f; seg[3] = 0x90;
+	seg[4] = 0xff; seg[5] = 0xff; seg[6] = 0xfa; seg[7] = 0x00;   /* seq wraps */
+	seg[8] = 0; seg[9] = 0; seg[10] = 0x10; seg[11] = 0;
+	seg[12] = 0x80;                                             /* doff 8 */
+	seg[13] = flags;
+	seg[14] = 0x01; seg[15] = 0xf5;
+	seg[20] = 1; seg[21] = 1; seg[22] = 8; seg[23] = 10;        /* NOP NOP TS */
+	for (size_t i = 0; i < payload; i++)
+		seg[32 + i] = (uint8_t)(i % 251);
+	size_t len = make_ipv4(f, 6, seg, 32 + payload);
+	f[14 + 4] = 0xab; f[14 + 5] = 0xff;                          /* IP id wraps */
+	return len;
+}
+
+static void test_split(void)
+{
+	static uint8_t f[70000];
+	static struct pieces pc;
+	uint8_t flags = 0x80 | 0x10 | 0x08 | 0x01;   /* CWR ACK PSH FIN */
+	size_t len = make_super(f, 5000, flags);
+
+	memset(&pc, 0, sizeof pc);
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), 4, "5000 bytes in 1448-byte pieces: 4");
+	is_int(pc.n, 4, "four frames emitted");
+	int lens_ok = 1, csum_ok = 1, seq_ok = 1, id_ok = 1, data_ok = 1;
+	size_t off = 0;
+	for (unsigned i = 0; i < pc.n && i < 64; i++) {
+		const uint8_t *ip = pc.data[i] + 14, *tcp = ip + 20;
+		size_t tot = (size_t)ip[2] << 8 | ip[3];
+		size_t chunk = tot - 20 - 32;
+		lens_ok &= pc.len[i] == 14 + tot && tot <= 1500 && (i == 3 || tot == 1500);
+		csum_ok &= inet_chksum(ip, 20) == 0 && lwip_verify(pc.data[i], pc.len[i]) == 0;
+		seq_ok &= be32(tcp + 4) == 0xfffffa00u + (uint32_t)off;
+		id_ok &= (uint16_t)(ip[4] << 8 | ip[5]) == (uint16_t)(0xabff + i);
+		for (size_t k = 0; k < chunk; k++)
+			data_ok &= tcp[32 + k] == (uint8_t)((off + k) % 251);
+		data_ok &= memcmp(tcp + 20, f + 14 + 20 + 20, 12) == 0;   /* options kept */
+		off += chunk;
+	}
+	ok(lens_ok, "full-MTU pieces, the last one shorter");
+	ok(csum_ok, "IP header and TCP checksums verify with lwIP");
+	ok(seq_ok, "sequence numbers advance by the bytes before (across the wrap)");
+	ok(id_ok, "IP id increments per piece");
+	ok(data_ok && off == 5000, "payload and options reassemble exactly");
+	ok(pc.data[0][14 + 20 + 13] == (0x80 | 0x10), "first piece: CWR ACK, no PSH/FIN");
+	ok(pc.data[1][14 + 20 + 13] == 0x10, "middle piece: ACK only");
+	ok(pc.data[3][14 + 20 + 13] == (0x10 | 0x08 | 0x01), "last piece: ACK PSH FIN");
+
+	memset(&pc, 0, sizeof pc);
+	len = make_super(f, 2 * 1448, 0x18);
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), 2, "exact multiple: 2 pieces");
+	len = make_super(f, 65535 - 20 - 32, 0x18);
+	memset(&pc, 0, sizeof pc);
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), 46, "a 64 KiB datagram: 46 pieces");
+	memset(&pc, 0, sizeof pc);
+	len = make_super(f, 0, 0x11);
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), 1, "no payload: one piece");
+
+	len = make_super(f, 3000, 0x18);
+	f[14 + 9] = 17;
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), -EINVAL, "UDP: refused");
+	len = make_super(f, 3000, 0x18);
+	f[14 + 7] = 1;
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), -EINVAL, "fragment: refused");
+	len = make_super(f, 3000, 0x18);
+	is_int(netif_packet_split(f, len - 1, 1500, collect, &pc), -EINVAL, "IP length beyond the frame");
+	len = make_super(f, 3000, 0x18);
+	f[14 + 20 + 12] = 0x40;
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), -EINVAL, "TCP header below 20 bytes");
+	len = make_super(f, 3000, 0x18);
+	f[14 + 20 + 12] = 0xf0;
+	f[14 + 2] = 0; f[14 + 3] = 70;
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), -EINVAL, "TCP header beyond the datagram");
+	len = make_super(f, 3000, 0x18);
+	is_int(netif_packet_split(f, len, 52, collect, &pc), -EINVAL, "MTU with no room for payload");
+	is_int(netif_packet_split(f, len, 9000, collect, &pc), -EINVAL, "MTU above the driver's");
+	f[12] = 0x86;
+	is_int(netif_packet_split(f, len, 1500, collect, &pc), -EINVAL, "not IPv4");
+}
+
 /* --- the driver over a socketpair ---------------------------------------------------- */
 
 static struct pbuf *got[16];
@@ -194,7 +302,7 @@ static void test_driver(void)
 	}
 	is_int(netif_packet_poll(&nif, 3), 3, "budget 3: three datagrams read");
 	is_int(np.st.rx_runt, 1, "runt counted");
-	is_int(np.st.rx_oversize, 1, "oversized counted");
+	is_int(np.st.rx_oversize, 1, "oversized non-TCP frame dropped and counted");
 	is_int(ngot, 1, "one frame delivered so far");
 	is_int(netif_packet_poll(&nif, 100), 2, "the rest: two frames, then EAGAIN");
 	is_int(ngot, 3, "three frames delivered in all");
@@ -216,12 +324,25 @@ static void test_driver(void)
 	is_int(np.st.rx_input_err, 1, "input error counted");
 	free_got();
 
+	/* A TCP super-frame is cut, each piece handed to lwIP. */
+	static uint8_t sf[4200];
+	size_t sflen = make_super(sf, 4000, 0x18);
+	ok(write(sv[1], sf, sflen) == (ssize_t)sflen, "send a %zu-byte TCP super-frame", sflen);
+	is_int(netif_packet_poll(&nif, 4), 1, "super-frame read");
+	is_int(np.st.rx_split, 1, "rx_split counted");
+	is_int(ngot, 3, "three wire-sized frames delivered");
+	int pieces_ok = ngot == 3;
+	for (unsigned i = 0; i < ngot && pieces_ok; i++)
+		pieces_ok = got[i]->tot_len <= 1514 && got[i]->next == NULL;
+	ok(pieces_ok, "each in one pbuf, at most 1514 bytes");
+	free_got();
+
 	/* Pool exhausted: the frame is still read (no busy loop), and dropped. */
-	static struct pbuf *hog[4096];
+	static struct pbuf *hog[8192];
 	unsigned nhog = 0;
-	while (nhog < 4096 && (hog[nhog] = pbuf_alloc(PBUF_RAW, 1500, PBUF_POOL)) != NULL)
+	while (nhog < 8192 && (hog[nhog] = pbuf_alloc(PBUF_RAW, 1500, PBUF_POOL)) != NULL)
 		nhog++;
-	ok(nhog > 0 && nhog < 4096, "drained the pbuf pool (%u buffers)", nhog);
+	ok(nhog > 0 && nhog < 8192, "drained the pbuf pool (%u buffers)", nhog);
 	ok(write(sv[1], buf, 60) == 60, "send a frame with no pbuf to take it");
 	is_int(netif_packet_poll(&nif, 4), 1, "frame consumed without a pbuf");
 	is_int(np.st.rx_nomem, 1, "rx_nomem counted");
@@ -283,6 +404,7 @@ int main(void)
 {
 	lwip_init();
 	test_csum();
+	test_split();
 	test_driver();
 	return tap_done();
 }

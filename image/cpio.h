@@ -10,6 +10,7 @@
  *
  *   dir   PATH MODE
  *   file  PATH MODE SOURCE          SOURCE: a regular file on the host
+ *                                   (relative to the working directory)
  *   slink PATH MODE TARGET
  *   nod   PATH MODE c|b MAJOR MINOR
  *

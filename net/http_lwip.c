@@ -359,10 +359,13 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	struct hl_conn *hc = free_slot();
 	if (hc == NULL) {
 		/* Overload: a RST now is kinder than a connection that hangs. */
-		stats.refused++;
-		if ((stats.refused & 1023) == 1)
+		static uint64_t next_log_ms;
+		uint64_t now = mono_ms();
+		if (++stats.refused == 1 || now >= next_log_ms) {
+			next_log_ms = now + 10000;
 			dlog("http: connection pool full (%d), refusing (%llu so far)",
 			     HTTP_LWIP_MAX_CONNS, (unsigned long long)stats.refused);
+		}
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}

@@ -28,6 +28,27 @@
 
 #define TX_IOV_MAX 16
 
+/* Logs a drop the first time and then at most every 10 s, with the count,
+ * so a flood of bad frames cannot flood the console. */
+static uint64_t next_drop_log_ms;
+
+static bool drop_log_due(uint64_t count)
+{
+	uint64_t now = mono_ms();
+
+	if (count != 1 && now < next_drop_log_ms)
+		return false;
+	next_drop_log_ms = now + 10000;
+	return true;
+}
+
+static void drop_log(const char *what, uint64_t count, size_t len)
+{
+	if (drop_log_due(count))
+		dlog("dropped %s frame of %zu bytes (%llu so far)", what, len,
+		     (unsigned long long)count);
+}
+
 void netif_packet_setup(struct netif_packet *np, int fd, const uint8_t mac[6])
 {
 	int on = 1;
@@ -79,9 +100,8 @@ static err_t netif_packet_linkoutput(struct netif *netif, struct pbuf *p)
 		n = sendmsg(np->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		/* Dropped like on a congested wire; TCP recovers. Logged
-		 * first and then every 1024th time. */
-		if ((++np->st.tx_drop & 1023) == 1)
+		/* Dropped like on a congested wire; TCP recovers. */
+		if (drop_log_due(++np->st.tx_drop))
 			dlog("packet send: %s (%llu frames dropped so far)", strerror(errno),
 			     (unsigned long long)np->st.tx_drop);
 		return ERR_OK;
@@ -295,13 +315,6 @@ static int rx_one(struct netif_packet *np, void *buf, size_t cap, void *more,
 	return 0;
 }
 
-static void drop_log(const char *what, uint64_t count, size_t len)
-{
-	/* First one and then every 1024th, so a flood cannot flood the log. */
-	if ((count & 1023) == 1)
-		dlog("dropped %s frame of %zu bytes (%llu so far)", what, len,
-		     (unsigned long long)count);
-}
 
 /* Hands one frame from a buffer of ours to lwIP (a copy in a pool pbuf). */
 static void rx_copy_input(void *arg, const uint8_t *frame, size_t len)

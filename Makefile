@@ -68,6 +68,15 @@ TP_CFLAGS  := -std=gnu11 $(OPT) -w $(REPRO) -D_GNU_SOURCE
 
 # --- third-party libraries from the pinned Debian sources --------------------
 
+# The source lists below need the unpacked packages. deps.mk is remade
+# (fetching and verifying the packages) before anything else, and make then
+# restarts and reads the lists again, so a fresh clone builds in one go.
+include $(DEPS)/deps.mk
+$(DEPS)/deps.mk: image/packages.lock
+	@bash tools/host-deps
+	image/fetch $(DEPS)
+	@echo '# image/fetch unpacked image/packages.lock here' > $@
+
 BEARSSL_SRC := $(sort $(shell find $(DEPS)/bearssl/src -name '*.c' 2>/dev/null))
 LWIP_SRC    := $(sort $(wildcard $(DEPS)/lwip/src/core/*.c $(DEPS)/lwip/src/core/ipv4/*.c \
                  $(DEPS)/lwip/src/core/ipv6/*.c)) $(DEPS)/lwip/src/netif/ethernet.c
@@ -102,16 +111,17 @@ THIRD_PARTY := $(O)/liblwip.a $(O)/libllhttp.a $(O)/libbearssl.a
 
 # --- our objects ----------------------------------------------------------------
 
-OBJ_Y      := $(lib-y) $(init-y) $(net-y) $(tls-y) $(crypto-y) $(fs-y) $(cli-y)
-OBJS       := $(addprefix $(O)/,$(OBJ_Y))
+# Our objects live under $(O)/obj, apart from the programs and from
+# build/image (the image output directory).
+OBJ_Y      := $(lib-y) $(init-y) $(net-y) $(tls-y) $(crypto-y) $(fs-y) $(image-y) $(cli-y)
+OBJS       := $(addprefix $(O)/obj/,$(OBJ_Y))
 PROGS      := dshield-init dshield
-PROG_OBJS  := $(addprefix $(O)/,$(prog-dshield-init) $(prog-dshield))
 TESTS      := $(addprefix $(O)/tests/,$(tests-y))
 FUZZERS    := $(addprefix $(O)/fuzz/,$(fuzz-y))
 TOOLS      := $(addprefix $(O)/tools/,$(tools-y))
 BENCHES    := $(addprefix $(O)/bench/,$(bench-y))
 
-$(O)/%.o: %.c | $(DEPS)/.stamp
+$(O)/obj/%.o: %.c | $(DEPS)/deps.mk
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -122,31 +132,31 @@ $(O)/libdshield.a: $(OBJS) Kbuild
 
 LINK = $(CC) $(LDFLAGS) -o $@ $(1) -Wl,--start-group $(O)/libdshield.a $(THIRD_PARTY) -Wl,--end-group
 
-$(O)/dshield-init: $(O)/$(prog-dshield-init) $(O)/libdshield.a $(THIRD_PARTY)
+$(O)/dshield-init: $(O)/obj/$(prog-dshield-init) $(O)/libdshield.a $(THIRD_PARTY)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
-$(O)/dshield: $(O)/$(prog-dshield) $(O)/libdshield.a $(THIRD_PARTY)
+$(O)/dshield: $(O)/obj/$(prog-dshield) $(O)/libdshield.a $(THIRD_PARTY)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
-$(O)/tests/%: $(O)/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
-	$(call msg,LD,$@)
-	$(Q)$(call LINK,$<)
-$(O)/tools/%: $(O)/image/%.o $(O)/libdshield.a $(THIRD_PARTY)
+$(O)/tests/%: $(O)/obj/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
-$(O)/bench/%: $(O)/tests/bench/%.o $(O)/libdshield.a $(THIRD_PARTY)
+$(O)/tools/%: $(O)/obj/image/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
-$(O)/fuzz/%: $(O)/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
+$(O)/bench/%: $(O)/obj/tests/bench/%.o $(O)/libdshield.a $(THIRD_PARTY)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
+$(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
 
-$(DEPS)/.stamp: image/packages.lock
-	@bash tools/host-deps
-	image/fetch $(DEPS)
+# Objects are never intermediate: keep them for incremental builds.
+.SECONDARY:
 
 .PHONY: all deps programs tests tools host-deps
 ifeq ($(VARIANT),fuzz)
@@ -157,11 +167,11 @@ endif
 programs: $(addprefix $(O)/,$(PROGS))
 tests: $(TESTS)
 tools: $(TOOLS)
-deps: $(DEPS)/.stamp
+deps: $(DEPS)/deps.mk
 host-deps:
 	@bash tools/host-deps
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 
 # --- top-level jobs (only from the release variant) -------------------------------
 ifeq ($(VARIANT),release)
@@ -211,7 +221,7 @@ run: image
 # --- end image, repro-check, run ----------------------------------------------
 
 clean:
-	rm -rf $(O)/*.a $(O)/tp $(O)/lib $(O)/init $(O)/net $(O)/tls $(O)/crypto $(O)/fs $(O)/cli \
-	  $(O)/tests $(O)/image $(O)/tools $(O)/fuzz $(O)/san $(O)/dshield $(O)/dshield-init
+	rm -rf $(O)/obj $(O)/*.a $(O)/tp $(O)/tests $(O)/tools $(O)/bench $(O)/fuzz $(O)/san \
+	  $(O)/image $(O)/dshield $(O)/dshield-init
 
 endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
 
 /* Unix times used by the tests. */
@@ -71,12 +72,14 @@ static int td_skip_if_absent(int *count)
 	return 1;
 }
 
+__attribute__((unused))
 static void td_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
 }
 
+__attribute__((unused))
 static void td_put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -89,45 +92,23 @@ static const uint8_t td_sim_priv[32] = {
 	0x48, 0x61, 0xbb, 0x25, 0xe9, 0x7a, 0x03, 0x56, 0xd1, 0x8f, 0x2c, 0x64, 0x19, 0xa0, 0x7e, 0x42,
 };
 
-/* Builds a v4 sim quote into out (cap >= 48+584+4+128+6+80): a patterned
- * body with report_data and td_attributes byte 0 (bit 0 = DEBUG), signed by
- * the test key. Returns its length. */
+/* Builds a v4 sim quote into out (cap >= TDX_SIM_QUOTE_LEN) with the
+ * library builder: a patterned body with report_data and td_attributes
+ * byte 0 (bit 0 = DEBUG), signed by the test key. Returns its length. */
 __attribute__((unused))
 static size_t td_build_sim_quote_attr(uint8_t *out, size_t cap, const uint8_t report_data[64],
 				      uint8_t td_attr0)
 {
-	const br_ec_impl *ec = br_ec_get_default();
 	br_ec_private_key sk = { BR_EC_secp256r1, (unsigned char *)td_sim_priv, 32 };
-	uint8_t pub[BR_EC_KBUF_PUB_MAX_SIZE], hash[32];
-	br_ec_public_key pk;
-	br_sha256_context h;
-	size_t n = 48 + TDX_BODY_V10_LEN, sig_at;
+	uint8_t body[TDX_BODY_V10_LEN];
+	long n;
 
-	if (cap < n + 4 + 128 + 6 + TDX_SIM_CERT_LEN)
-		return 0;
-	memset(out, 0, n);
-	td_put16(out, 4);
-	td_put16(out + 2, TDX_ATT_KEY_ECDSA_P256);
-	td_put32(out + 4, TDX_TEE_TYPE_TDX);
-	for (size_t i = 48; i < n; i++)
-		out[i] = (uint8_t)(i * 7);
-	memcpy(out + 48 + TDX_OFF_REPORT_DATA, report_data, 64);
-	out[48 + TDX_OFF_TD_ATTRIBUTES] = td_attr0;
-	td_put32(out + n, 128 + 6 + TDX_SIM_CERT_LEN);
-	sig_at = n + 4;
-	if (br_ec_compute_pub(ec, &pk, pub, &sk) != 65)
-		return 0;
-	memcpy(out + sig_at + 64, pub + 1, 64);
-	td_put16(out + sig_at + 128, TDX_CERT_TYPE_DSHIELD_SIM);
-	td_put32(out + sig_at + 130, TDX_SIM_CERT_LEN);
-	memcpy(out + sig_at + 134, TDX_SIM_MAGIC, TDX_SIM_MAGIC_LEN);
-	memcpy(out + sig_at + 134 + TDX_SIM_MAGIC_LEN, pub + 1, 64);
-	br_sha256_init(&h);
-	br_sha256_update(&h, out, n);
-	br_sha256_out(&h, hash);
-	if (br_ecdsa_i31_sign_raw(ec, &br_sha256_vtable, hash, &sk, out + sig_at) != 64)
-		return 0;
-	return sig_at + 134 + TDX_SIM_CERT_LEN;
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = (uint8_t)((i + 48) * 7);
+	memcpy(body + TDX_OFF_REPORT_DATA, report_data, 64);
+	body[TDX_OFF_TD_ATTRIBUTES] = td_attr0;
+	n = tdx_sim_quote_build(out, cap, body, &sk);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 __attribute__((unused))

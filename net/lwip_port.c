@@ -11,9 +11,13 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <bearssl.h>
+
 #include "lib/log.h"
 #include "lwip/arch.h"
+#include "lwip/ip_addr.h"
 #include "lwip/sys.h"
+#include "lwip_hooks.h"
 
 u32_t sys_now(void)
 {
@@ -26,34 +30,85 @@ u32_t sys_now(void)
 	return (u32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
-/* lwIP draws a value for every TCP ISN, ephemeral port, DHCP xid and DNS
- * query id; one getrandom call per 64 values keeps syscalls off the
- * connection path. */
+/* Fills buf from the kernel's CSPRNG or aborts: predictable ports, ids
+ * or ISN keys would let an off-path attacker spoof or inject, so there is
+ * no fallback. Early in boot getrandom() waits until the kernel's pool is
+ * seeded (on TDX, RDSEED makes that immediate; under QEMU TCG without a
+ * virtio-rng it can take a second), which is logged. */
+static void fill_random(void *buf, size_t len)
+{
+	uint64_t t0 = mono_ms();
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = getrandom((uint8_t *)buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			dlog("getrandom failed: %s", strerror(n < 0 ? errno : EIO));
+			abort();
+		}
+		got += (size_t)n;
+	}
+	uint64_t waited = mono_ms() - t0;
+	if (waited >= 100)
+		dlog("getrandom waited %llu ms for the kernel's random pool",
+		     (unsigned long long)waited);
+}
+
+/* lwIP draws a value for every ephemeral port, DHCP xid and DNS query id
+ * and source port; one getrandom call per 64 values keeps syscalls off
+ * the connection path. */
 static uint32_t rand_buf[64];
 static size_t rand_left;
 
 uint32_t dshield_lwip_rand(void)
 {
 	if (rand_left == 0) {
-		size_t got = 0;
-		while (got < sizeof rand_buf) {
-			ssize_t n = getrandom((uint8_t *)rand_buf + got,
-					      sizeof rand_buf - got, 0);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				/* Predictable ISNs and ports would let an off-path
-				 * attacker inject into connections: better to stop. */
-				dlog("getrandom failed: %s", strerror(n < 0 ? errno : EIO));
-				abort();
-			}
-			got += (size_t)n;
-		}
+		fill_random(rand_buf, sizeof rand_buf);
 		rand_left = sizeof rand_buf / sizeof rand_buf[0];
 	}
 	uint32_t v = rand_buf[--rand_left];
 	rand_buf[rand_left] = 0;
 	return v;
+}
+
+/* RFC 6528: ISN = M + F(local address and port, remote address and port,
+ * secret), M a 4 µs clock, F the first 32 bits of SHA-256 over a 256-bit
+ * key drawn once per netd process and the 4-tuple. Sequence numbers of
+ * one 4-tuple still advance with time (no reuse within a TIME_WAIT), but
+ * cannot be guessed from another connection's. */
+u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
+			   const ip_addr_t *remote_ip, u16_t remote_port)
+{
+	static uint8_t key[32];
+	static int have_key;
+	br_sha256_context h;
+	uint8_t tuple[12], d[32];
+	uint32_t la = ip4_addr_get_u32(ip_2_ip4(local_ip));
+	uint32_t ra = ip4_addr_get_u32(ip_2_ip4(remote_ip));
+	struct timespec ts;
+
+	if (!have_key) {
+		fill_random(key, sizeof key);
+		have_key = 1;
+	}
+	memcpy(tuple, &la, 4);               /* network order, as on the wire */
+	tuple[4] = (uint8_t)(local_port >> 8);
+	tuple[5] = (uint8_t)local_port;
+	memcpy(tuple + 6, &ra, 4);
+	tuple[10] = (uint8_t)(remote_port >> 8);
+	tuple[11] = (uint8_t)remote_port;
+	br_sha256_init(&h);
+	br_sha256_update(&h, key, sizeof key);
+	br_sha256_update(&h, tuple, sizeof tuple);
+	br_sha256_out(&h, d);
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		ts.tv_sec = ts.tv_nsec = 0;
+	uint64_t m = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) / 4u;
+	uint32_t f = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	return (u32_t)(m + f);
 }
 
 void dshield_lwip_diag(const char *fmt, ...)

@@ -75,6 +75,8 @@
 #define LWIP_STATS                  0
 #define LWIP_STATS_DISPLAY          0
 #define LWIP_RAND()                 ((u32_t)dshield_lwip_rand())
+/* RFC 6528 TCP initial sequence numbers (net/lwip_hooks.h). */
+#define LWIP_HOOK_FILENAME          "lwip_hooks.h"
 #define LWIP_NETIF_TX_SINGLE_PBUF   1
 #define ETH_PAD_SIZE                0
 

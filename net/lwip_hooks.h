@@ -1,0 +1,19 @@
+/* net/lwip_hooks.h: lwIP hooks implemented by netd (LWIP_HOOK_FILENAME).
+ *
+ * lwIP's own TCP initial sequence numbers are a counter (6510 plus the
+ * ticks): predictable, so an off-path attacker could inject into or spoof
+ * connections. netd replaces them with RFC 6528's: a 4 µs clock plus a
+ * keyed hash of the connection's addresses and ports.
+ */
+#ifndef DSHIELD_LWIP_HOOKS_H
+#define DSHIELD_LWIP_HOOKS_H
+
+#include "lwip/ip_addr.h"
+
+u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
+			   const ip_addr_t *remote_ip, u16_t remote_port);
+
+#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) \
+	dshield_lwip_tcp_isn((lip), (lport), (rip), (rport))
+
+#endif

@@ -1,0 +1,110 @@
+/* crypto/launch_meas.c: see launch_meas.h. */
+#include "crypto/launch_meas.h"
+#include "crypto/json_tok.h"
+#include "lib/hex.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const reg_names[LM_NREGS] = { "mrtd", "rtmr0", "rtmr1", "rtmr2" };
+
+const char *launch_meas_name(int i)
+{
+	return i >= 0 && i < LM_NREGS ? reg_names[i] : NULL;
+}
+
+static bool is_null(const struct json_doc *d, int i)
+{
+	return json_is(d, i, JSMN_PRIMITIVE) && d->t[i].end - d->t[i].start == 4 &&
+	       memcmp(d->js + d->t[i].start, "null", 4) == 0;
+}
+
+/* One register member: null, or a string of exactly 96 hex digits. */
+static int take_reg(const struct json_doc *d, int v, struct launch_meas *m, int reg,
+		    char err[LAUNCH_MEAS_ERR_LEN])
+{
+	if (is_null(d, v))
+		return 0;
+	if (!json_is(d, v, JSMN_STRING) || d->t[v].end - d->t[v].start != 96 ||
+	    hex_decode(m->reg[reg], 48, d->js + d->t[v].start, 96) != 48) {
+		snprintf(err, LAUNCH_MEAS_ERR_LEN, "\"%s\" is not null or 96 hex digits",
+			 reg_names[reg]);
+		return -EINVAL;
+	}
+	m->have[reg] = true;
+	return 0;
+}
+
+static int parse_members(const struct json_doc *d, struct launch_meas *m,
+			 char err[LAUNCH_MEAS_ERR_LEN])
+{
+	bool seen[LM_NREGS] = { false }, have_version = false;
+	uint64_t version;
+	int i = 1, r;
+
+	for (int k = 0; k < d->t[0].size; k++) {
+		int v = i + 1;
+		if (!json_is(d, i, JSMN_STRING) || v >= d->n) {
+			snprintf(err, LAUNCH_MEAS_ERR_LEN, "malformed object member");
+			return -EINVAL;
+		}
+		if (json_str_eq(d, i, "version")) {
+			if (have_version || json_uint(d, v, 0xffff, &version) < 0 || version != 1) {
+				snprintf(err, LAUNCH_MEAS_ERR_LEN, "\"version\" is not 1 (or repeated)");
+				return -EINVAL;
+			}
+			have_version = true;
+		}
+		for (int reg = 0; reg < LM_NREGS; reg++) {
+			if (!json_str_eq(d, i, reg_names[reg]))
+				continue;
+			if (seen[reg]) {
+				snprintf(err, LAUNCH_MEAS_ERR_LEN, "\"%s\" appears twice", reg_names[reg]);
+				return -EINVAL;
+			}
+			seen[reg] = true;
+			if ((r = take_reg(d, v, m, reg, err)) < 0)
+				return r;
+		}
+		i = json_skip(d, v);
+	}
+	if (!have_version) {
+		snprintf(err, LAUNCH_MEAS_ERR_LEN, "no \"version\"");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int launch_meas_parse(const char *js, size_t len, struct launch_meas *m,
+		      char err[LAUNCH_MEAS_ERR_LEN])
+{
+	jsmntok_t toks[LAUNCH_MEAS_MAX_TOKENS];
+	struct json_doc d;
+	int r;
+
+	memset(m, 0, sizeof *m);
+	err[0] = '\0';
+	if (len > LAUNCH_MEAS_MAX_BYTES) {
+		snprintf(err, LAUNCH_MEAS_ERR_LEN, "%zu bytes, more than %u", len,
+			 LAUNCH_MEAS_MAX_BYTES);
+		return -E2BIG;
+	}
+	r = json_parse(&d, js, len, toks, LAUNCH_MEAS_MAX_TOKENS);
+	if (r < 0) {
+		if (r == -E2BIG)
+			snprintf(err, LAUNCH_MEAS_ERR_LEN, "more than %u JSON tokens",
+				 LAUNCH_MEAS_MAX_TOKENS);
+		else
+			snprintf(err, LAUNCH_MEAS_ERR_LEN, "not one JSON value");
+		return r;
+	}
+	if (!json_is(&d, 0, JSMN_OBJECT)) {
+		snprintf(err, LAUNCH_MEAS_ERR_LEN, "not a JSON object");
+		return -EINVAL;
+	}
+	r = parse_members(&d, m, err);
+	if (r < 0)
+		memset(m, 0, sizeof *m);
+	return r;
+}

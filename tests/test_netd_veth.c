@@ -1,9 +1,11 @@
 /* tests/test_netd_veth.c: netd end to end over a veth pair, with this
  * program playing init.
  *
- * Topology (all created here, removed at exit):
+ * Topology (all created here; it vanishes with this process, however it
+ * ends: both namespaces are anonymous, held only by this process, and every
+ * child gets SIGKILL when we die):
  *
- *   this process, own netns          peer netns "dshield-netd-<pid>"
+ *   this process, own netns          peer netns (anonymous)
  *   vn0 (no address, IPv6 off,  <->  vp0 198.18.3.1/24, dnsmasq (DHCP),
  *        NOARP; AF_PACKET)                the HTTP clients of this test
  *
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,8 +63,6 @@
 #define HEADER_TIMEOUT_MS 1500
 #define IDLE_TIMEOUT_MS   3000
 
-static char peer_ns[64];
-static char peer_ns_path[128];
 static int ns_self = -1, ns_peer = -1;
 static pid_t netd_pid = -1, dnsmasq_pid = -1;
 static int init_sock = -1;          /* our end of netd's imsg channel */
@@ -76,7 +77,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int run(const char *const argv[])
+/* Runs argv in network namespace ns (-1: ours); its exit status or -1. */
+static int run_in(int ns, const char *const argv[])
 {
 	pid_t pid = fork();
 	int st;
@@ -84,6 +86,9 @@ static int run(const char *const argv[])
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (ns >= 0 && setns(ns, CLONE_NEWNET) != 0)
+			_exit(126);
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0) {
 			dup2(null, 1);
@@ -97,7 +102,8 @@ static int run(const char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-#define RUN(...) run((const char *const[]){ __VA_ARGS__, NULL })
+#define RUN(...) run_in(-1, (const char *const[]){ __VA_ARGS__, NULL })
+#define RUN_PEER(...) run_in(ns_peer, (const char *const[]){ __VA_ARGS__, NULL })
 
 static void stop_child(pid_t *pid)
 {
@@ -125,15 +131,13 @@ static void cleanup(void)
 	done = true;
 	stop_child(&netd_pid);
 	stop_child(&dnsmasq_pid);
-	if (peer_ns[0])
-		RUN("ip", "netns", "del", peer_ns);
-	/* vn0 goes away with our own namespace when we exit. */
+	/* The namespaces, and with them the veth pair, go when we exit. */
 }
 
 static void on_alarm(int sig)
 {
+	static const char m[] = "Bail out! test_netd_veth timed out or was interrupted\n";
 	(void)sig;
-	static const char m[] = "Bail out! test_netd_veth timed out\n";
 	ssize_t w = write(1, m, sizeof m - 1);
 	(void)w;
 	cleanup();
@@ -173,30 +177,32 @@ static int ethtool_set(const char *ifname, uint32_t cmd, uint32_t value)
 
 static int setup_topology(void)
 {
-	char buf[64];
+	char self_pid[16];
 
-	snprintf(peer_ns, sizeof peer_ns, "dshield-netd-%d", (int)getpid());
-	snprintf(peer_ns_path, sizeof peer_ns_path, "/run/netns/%s", peer_ns);
-	if (RUN("ip", "netns", "add", peer_ns) != 0)
+	/* The peer namespace: unshare once more, keep an fd, come back. */
+	if (unshare(CLONE_NEWNET) != 0)
 		return -1;
-	ns_peer = open(peer_ns_path, O_RDONLY | O_CLOEXEC);
-	if (ns_peer < 0)
+	ns_peer = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns_peer < 0 || enter_self() != 0)
 		return -1;
-	if (RUN("ip", "link", "add", "vn0", "type", "veth", "peer", "name", "vp0",
-		"netns", peer_ns) != 0)
+	/* Created from the peer side, its other end sent to our namespace. */
+	snprintf(self_pid, sizeof self_pid, "%d", (int)getpid());
+	if (RUN_PEER("ip", "link", "add", "vp0", "type", "veth", "peer", "name", "vn0",
+		     "netns", self_pid) != 0)
 		return -1;
 	/* The netd side, as init leaves eth0: up, no address, no IPv6, no ARP. */
 	if (write_file("/proc/sys/net/ipv6/conf/vn0/disable_ipv6", "1") < 0)
 		diag("cannot disable IPv6 on vn0 (continuing)");
 	if (RUN("ip", "link", "set", "vn0", "arp", "off", "up") != 0)
 		return -1;
-	if (RUN("ip", "-n", peer_ns, "link", "set", "lo", "up") != 0 ||
-	    RUN("ip", "-n", peer_ns, "addr", "add", PEER_ADDR "/24", "dev", "vp0") != 0 ||
-	    RUN("ip", "-n", peer_ns, "link", "set", "vp0", "up") != 0)
+	if (RUN_PEER("ip", "link", "set", "lo", "up") != 0 ||
+	    RUN_PEER("ip", "addr", "add", PEER_ADDR "/24", "dev", "vp0") != 0 ||
+	    RUN_PEER("ip", "link", "set", "vp0", "up") != 0)
 		return -1;
 	/* The peer's kernel would hand veth 64 KiB TSO super-frames, which
-	 * no wire carries; checksum offload stays on, so netd sees
-	 * CHECKSUM_PARTIAL frames and must complete them. */
+	 * no wire carries (test_super_frames turns them back on); checksum
+	 * offload stays on, so netd sees CHECKSUM_PARTIAL frames and must
+	 * complete them. */
 	if (enter_peer() != 0)
 		return -1;
 	int r1 = ethtool_set("vp0", ETHTOOL_STSO, 0);
@@ -205,7 +211,6 @@ static int setup_topology(void)
 	if (r1 < 0 || r2 < 0)
 		diag("could not turn off TSO/GSO on vp0: %s", strerror(-(r1 < 0 ? r1 : r2)));
 	ethtool_set("vn0", ETHTOOL_SGRO, 0);
-	snprintf(buf, sizeof buf, "%s", peer_ns);
 	return 0;
 }
 
@@ -253,6 +258,7 @@ static int start_netd(void)
 	if (netd_pid < 0)
 		return -1;
 	if (netd_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (dup2(sv[1], NETD_IMSG_FD) < 0)
 			_exit(126);
 		close(sv[0]);
@@ -847,6 +853,7 @@ static bool start_dnsmasq(void)
 	if (dnsmasq_pid < 0)
 		return false;
 	if (dnsmasq_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (enter_peer() != 0)
 			_exit(126);
 		int null = open("/dev/null", O_WRONLY);
@@ -888,6 +895,8 @@ int main(void)
 	ns_self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	atexit(cleanup);
 	signal(SIGALRM, on_alarm);
+	signal(SIGTERM, on_alarm);
+	signal(SIGINT, on_alarm);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(150);
 	if (setup_topology() != 0) {

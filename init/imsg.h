@@ -63,6 +63,8 @@ enum imsg_type {
 	IMSG_NETD_STATUS,      /* netd -> init: struct netd_status_msg */
 	IMSG_KADDR_REQ,        /* netd -> init: no payload; id chosen by netd */
 	IMSG_KADDR_REPLY,      /* init -> netd: struct kaddr_reply_msg; id echoed */
+	IMSG_QUOTE_REQ,        /* netd -> init: struct quote_req_msg; id chosen by netd */
+	IMSG_QUOTE_REPLY,      /* init -> netd: struct quote_reply_msg + data; id echoed */
 	IMSG_TYPE_MAX
 };
 
@@ -123,6 +125,36 @@ struct kaddr_reply_msg {
 	int32_t error;            /* 0, or negative errno when the query failed */
 	uint32_t count;
 	struct kaddr_entry addr[KADDR_MAX];
+};
+
+/* An attestation request: the API caller's nonce (1..32 bytes). */
+#define QUOTE_NONCE_MAX 32
+struct quote_req_msg {
+	uint8_t nonce[QUOTE_NONCE_MAX];
+	uint8_t nonce_len;
+};
+
+/* The answer: this fixed part, then quote_len bytes of quote, then log_len
+ * bytes of the runtime event log as JSON (crypto/rtmr3.h), all in one
+ * payload of exactly sizeof(struct quote_reply_msg) + quote_len + log_len
+ * bytes (at most IMSG_MAX_PAYLOAD). init fills report_data, the preimage
+ * fields it used (nonce echoed, manifest hash) and the backend, so netd
+ * reports exactly what was quoted. */
+#define QUOTE_REPLY_QUOTE_MAX 8192
+#define QUOTE_REPLY_LOG_MAX   6144
+enum quote_backend { QUOTE_BACKEND_NONE = 0, QUOTE_BACKEND_TDX = 1, QUOTE_BACKEND_SIM = 2 };
+struct quote_reply_msg {
+	int32_t error;            /* 0, or a negative errno: no quote, see detail */
+	uint8_t backend;          /* enum quote_backend */
+	uint8_t has_manifest;
+	uint8_t nonce_len;
+	uint8_t reserved;
+	uint32_t quote_len;
+	uint32_t log_len;
+	uint8_t nonce[QUOTE_NONCE_MAX];
+	uint8_t manifest_sha256[32];
+	uint8_t report_data[64];
+	char detail[256];         /* NUL terminated; why, when error != 0 */
 };
 
 #endif

@@ -9,6 +9,7 @@
  * PID 1 is decided by getpid() alone, never by arguments: the kernel command
  * line can add arguments to init.
  */
+#include "crypto/attest.h"
 #include "init/boot.h"
 #include "init/cmdline.h"
 #include "init/manifest.h"
@@ -16,6 +17,7 @@
 #include "init/netif.h"
 #include "init/privdrop.h"
 #include "init/supervisor.h"
+#include "lib/hex.h"
 #include "lib/log.h"
 #include "net/netd.h"
 
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +40,7 @@
 
 static struct manifest manifest;          /* ~24 KiB: static, not stack */
 static struct supervisor_config sup;
+static struct attest attest;              /* ~160 KiB event log: static */
 
 static void net_config(const struct boot_cmdline *cl, const struct netif_info *ni,
 		       struct netd_config_msg *m)
@@ -67,6 +71,80 @@ static int open_interface(const struct boot_cmdline *cl, struct netif_info *ni)
 	if (r < 0)
 		dlog("cannot open a packet socket on %s: %s", cl->netif, strerror(-r));
 	return r;
+}
+
+/* --- attestation -------------------------------------------------------------- */
+
+/* Records one boot event in RTMR3 (extended on tdx, emulated on sim). On
+ * tdx a failed extension is fatal: quotes would not show what booted. */
+static void record_event(const char *name, const void *payload, size_t len)
+{
+	char err[ATTEST_ERR_LEN], hex[2 * RTMR3_DIGEST_LEN + 1], ph[2 * 32 + 1];
+	const char *b = attest_backend_name(attest.backend);
+	int idx = attest_extend(&attest, name, payload, len, err);
+
+	if (idx < 0) {
+		if (attest.backend == ATTEST_TDX)
+			fatal("attestation: tdx: recording event %s: %s", name, err);
+		dlog("attestation: %s: cannot record event %s: %s", b, name, err);
+		return;
+	}
+	hex_encode(hex, attest.log.ev[idx].digest, RTMR3_DIGEST_LEN);
+	hex_encode(ph, payload, len < 32 ? len : 32);
+	dlog("attestation: %s: event %s payload %s digest %s (RTMR3 %s)", b, name, ph, hex,
+	     attest.backend == ATTEST_TDX ? "extended" : "emulated");
+}
+
+/* On tdx: the hardware RTMR3 (from a TDREPORT) must equal the log's
+ * replay, else something else extended it and quotes will not verify. */
+static void compare_tdreport(void)
+{
+	static uint8_t report[ATTEST_TDREPORT_LEN];
+	uint8_t zero[64] = { 0 };
+	char err[ATTEST_ERR_LEN], hw[97], want[97];
+	const uint8_t *rtmr3 = report + ATTEST_TDREPORT_RTMR_OFF + 3 * 48;
+
+	if (attest_tdreport(attest.paths.tdx_dev, zero, report, err) < 0) {
+		dlog("attestation: tdx: %s", err);
+		return;
+	}
+	hex_encode(hw, rtmr3, 48);
+	hex_encode(want, attest.log.rtmr3, 48);
+	if (memcmp(rtmr3, attest.log.rtmr3, 48) == 0)
+		dlog("attestation: tdx: TDREPORT RTMR3 %s matches the event log", hw);
+	else
+		dlog("attestation: tdx: WARNING: TDREPORT RTMR3 %s differs from the event log's %s",
+		     hw, want);
+}
+
+/* Chooses the backend and records the boot events: "manifest" (payload:
+ * the 32-byte SHA-256 of the image manifest) and "instance-id" (16 random
+ * bytes). Attestation being unavailable is logged, not fatal: the API then
+ * answers 503 and says why. */
+static void attest_boot(bool allow_sim, const uint8_t manifest_sha256[32], bool has_manifest)
+{
+	struct attest_paths p;
+	uint8_t id[16];
+
+	attest_default_paths(&p);
+	attest_init(&attest, &p, allow_sim);
+	sup.attest = &attest;
+	if (attest.backend == ATTEST_NONE) {
+		dlog("attestation: unavailable: %s", attest.why);
+		return;
+	}
+	if (attest.backend == ATTEST_SIM)
+		dlog("attestation: sim: SIMULATED backend (no TDX device; the manifest allows it): "
+		     "quotes prove nothing about hardware; %s", attest.why);
+	else
+		dlog("attestation: tdx: %s", attest.why);
+	if (has_manifest)
+		record_event("manifest", manifest_sha256, 32);
+	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
+		fatal("getrandom for the instance id: %s", strerror(errno));
+	record_event("instance-id", id, sizeof id);
+	if (attest.backend == ATTEST_TDX)
+		compare_tdreport();
 }
 
 /* --- PID 1 ------------------------------------------------------------------ */
@@ -103,6 +181,7 @@ static _Noreturn void pid1_main(void)
 	dlog("modules loaded (%llu ms)", (unsigned long long)t_modules);
 	MUST("mounting configfs", boot_mount_configfs());
 	MUST("disabling module loading", boot_lock_modules());
+	attest_boot(manifest.allow_sim, manifest.sha256, true);
 	MUST("reading the dshield.* kernel command line", cmdline_read(&cl));
 	pkt = open_interface(&cl, &ni);
 	if (pkt < 0)
@@ -142,12 +221,15 @@ static const char usage_text[] =
 	"  --header-timeout-ms N    request head deadline (default 10000)\n"
 	"  --idle-timeout-ms N      idle keep-alive deadline (default 60000)\n"
 	"  --manifest FILE          image manifest to report (default: none)\n"
+	"  --allow-sim              allow the simulated attestation backend (sim)\n"
+	"                           when there is no TDX device (as the manifest's\n"
+	"                           attestation.allow_sim does)\n"
 	"  --no-seccomp             run netd without its seccomp filter\n"
 	"                           (valgrind only; logged loudly)\n";
 
 enum {
 	OPT_HOST = 256, OPT_STATE, OPT_NETIF, OPT_IP, OPT_GW, OPT_DNS, OPT_PORT,
-	OPT_HDR_TO, OPT_IDLE_TO, OPT_MANIFEST, OPT_NO_SECCOMP, OPT_VERSION, OPT_HELP,
+	OPT_HDR_TO, OPT_IDLE_TO, OPT_MANIFEST, OPT_ALLOW_SIM, OPT_NO_SECCOMP, OPT_VERSION, OPT_HELP,
 };
 
 static const struct option host_opts[] = {
@@ -161,6 +243,7 @@ static const struct option host_opts[] = {
 	{ "header-timeout-ms", required_argument, NULL, OPT_HDR_TO },
 	{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE_TO },
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
+	{ "allow-sim", no_argument, NULL, OPT_ALLOW_SIM },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -195,7 +278,7 @@ static int host_main(int argc, char **argv)
 	static struct boot_cmdline cl;
 	struct netif_info ni;
 	const char *state = NULL, *manifest_path = NULL;
-	bool host = false, no_seccomp = false, have_netif = false;
+	bool host = false, no_seccomp = false, have_netif = false, allow_sim = false;
 	char root[4096];
 	int opt, pkt;
 
@@ -208,6 +291,7 @@ static int host_main(int argc, char **argv)
 		case OPT_STATE: state = optarg; break;
 		case OPT_MANIFEST: manifest_path = optarg; break;
 		case OPT_NO_SECCOMP: no_seccomp = true; break;
+		case OPT_ALLOW_SIM: allow_sim = true; break;
 		case OPT_VERSION:
 			printf("dshield-init %s\n", DSHIELD_VERSION);
 			return 0;
@@ -247,9 +331,10 @@ static int host_main(int argc, char **argv)
 	     state, cl.netif);
 	if (manifest_path != NULL) {
 		MUST("loading the manifest", manifest_load(manifest_path, &manifest));
-			memcpy(sup.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
+		memcpy(sup.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
 		sup.boot.has_manifest = 1;
 	}
+	attest_boot(allow_sim || manifest.allow_sim, manifest.sha256, manifest_path != NULL);
 	if (mkdir(state, 0700) != 0 && errno != EEXIST)
 		fatal("cannot create state directory %s: %s", state, strerror(errno));
 	if ((size_t)snprintf(root, sizeof root, "%s/netd-root", state) >= sizeof root)

@@ -5,6 +5,8 @@
  * violation and netd is killed (and restarted like after a crash).
  */
 #include "init/supervisor.h"
+#include "crypto/attest.h"
+#include "crypto/reportdata.h"
 #include "init/kaddr.h"
 #include "init/privdrop.h"
 #include "lib/log.h"
@@ -42,6 +44,9 @@ struct sup {
 	unsigned starts;
 	bool stopping;
 	bool announced;           /* "ready" printed for this incarnation */
+	unsigned quote_tokens;    /* rate limit of quote requests */
+	uint64_t quote_refill_at; /* mono_ms() of the last refill */
+	uint64_t quotes, quotes_refused;
 };
 
 static struct sup S = { .ep = -1, .sigfd = -1, .timerfd = -1, .netd_sock = -1 };
@@ -332,6 +337,109 @@ static int on_kaddr_req(const struct imsg *m)
 	return 0;
 }
 
+_Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_LOG_MAX
+	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
+
+/* Token bucket: true when a quote may be made now. */
+static bool quote_allowed(void)
+{
+	uint64_t now = mono_ms();
+	if (S.quote_refill_at == 0) {
+		S.quote_tokens = QUOTE_BURST;
+		S.quote_refill_at = now;
+	}
+	while (S.quote_tokens < QUOTE_BURST && now - S.quote_refill_at >= QUOTE_REFILL_MS) {
+		S.quote_tokens++;
+		S.quote_refill_at += QUOTE_REFILL_MS;
+	}
+	if (S.quote_tokens == QUOTE_BURST)
+		S.quote_refill_at = now;
+	if (S.quote_tokens == 0)
+		return false;
+	S.quote_tokens--;
+	return true;
+}
+
+/* Fills rep and the data behind it; returns the payload length. */
+static size_t make_quote(const struct quote_req_msg *req, struct quote_reply_msg *rep)
+{
+	struct attest *a = S.cfg->attest;
+	uint8_t *data = (uint8_t *)(rep + 1);
+	struct reportdata_in in;
+	char err[ATTEST_ERR_LEN];
+	long n, ln;
+
+	memcpy(rep->nonce, req->nonce, req->nonce_len);
+	rep->nonce_len = req->nonce_len;
+	rep->has_manifest = S.boot.has_manifest;
+	memcpy(rep->manifest_sha256, S.boot.manifest_sha256, 32);
+	if (a == NULL || a->backend == ATTEST_NONE) {
+		rep->error = -ENODEV;
+		snprintf(rep->detail, sizeof rep->detail, "%.255s",
+			 a ? a->why : "attestation was not set up");
+		return sizeof *rep;
+	}
+	rep->backend = a->backend == ATTEST_TDX ? QUOTE_BACKEND_TDX : QUOTE_BACKEND_SIM;
+	if (!quote_allowed()) {
+		rep->error = -EBUSY;
+		snprintf(rep->detail, sizeof rep->detail, "too many quote requests (at most %u, "
+			 "then one per %u ms): retry later", QUOTE_BURST, QUOTE_REFILL_MS);
+		if (S.quotes_refused++ % 1000 == 0)
+			dlog("attestation: %s: quote requests refused by the rate limit (%llu so far)",
+			     attest_backend_name(a->backend), (unsigned long long)S.quotes_refused);
+		return sizeof *rep;
+	}
+	memset(&in, 0, sizeof in);
+	in.f[RD_NONCE - 1] = (struct rd_value){ true, rep->nonce, rep->nonce_len };
+	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ rep->has_manifest != 0,
+							 rep->manifest_sha256, 32 };
+	if (reportdata_compute(&in, rep->report_data) < 0) {
+		rep->error = -EINVAL;
+		snprintf(rep->detail, sizeof rep->detail, "REPORTDATA preimage refused");
+		return sizeof *rep;
+	}
+	n = attest_quote(a, rep->report_data, data, QUOTE_REPLY_QUOTE_MAX, err);
+	if (n < 0) {
+		rep->error = (int32_t)n;
+		snprintf(rep->detail, sizeof rep->detail, "%.255s", err);
+		dlog("attestation: %s: quote failed: %s", attest_backend_name(a->backend), err);
+		return sizeof *rep;
+	}
+	ln = rtmr3_log_json(&a->log, (char *)data + n, QUOTE_REPLY_LOG_MAX);
+	if (ln < 0) {
+		rep->error = (int32_t)ln;
+		snprintf(rep->detail, sizeof rep->detail, "the event log does not fit %u bytes",
+			 QUOTE_REPLY_LOG_MAX);
+		return sizeof *rep;
+	}
+	rep->quote_len = (uint32_t)n;
+	rep->log_len = (uint32_t)ln;
+	S.quotes++;
+	dlog("attestation: %s: quote #%llu, %ld bytes, %u events%s",
+	     attest_backend_name(a->backend), (unsigned long long)S.quotes, n, a->log.n,
+	     a->backend == ATTEST_SIM ? " (simulated: proves nothing about hardware)" : "");
+	return sizeof *rep + (size_t)n + (size_t)ln;
+}
+
+static int on_quote_req(const struct imsg *m)
+{
+	static uint8_t payload[IMSG_MAX_PAYLOAD];
+	struct quote_reply_msg *rep = (struct quote_reply_msg *)payload;
+	struct quote_req_msg req;
+	size_t len;
+	int r;
+
+	if (imsg_get(m, IMSG_QUOTE_REQ, &req, sizeof req) < 0 ||
+	    req.nonce_len == 0 || req.nonce_len > QUOTE_NONCE_MAX)
+		return -EBADMSG;
+	memset(rep, 0, sizeof *rep);
+	len = make_quote(&req, rep);
+	r = imsg_send(S.netd_sock, IMSG_QUOTE_REPLY, m->hdr.id, payload, len, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer netd's quote request: %s", strerror(-r));
+	return 0;
+}
+
 static int on_message(const struct imsg *m)
 {
 	if (m->nfds != 0)
@@ -341,6 +449,8 @@ static int on_message(const struct imsg *m)
 		return on_status(m);
 	case IMSG_KADDR_REQ:
 		return on_kaddr_req(m);
+	case IMSG_QUOTE_REQ:
+		return on_quote_req(m);
 	default:
 		return -EBADMSG;
 	}

@@ -7,7 +7,8 @@
  *     can hand it again) and IMSG_BOOT_INFO;
  *   - serves netd: IMSG_NETD_STATUS is logged (READY prints the console line
  *     "ready http://IP:PORT/" that harnesses wait for), IMSG_KADDR_REQ is
- *     answered with kaddr_query();
+ *     answered with kaddr_query(), IMSG_QUOTE_REQ with a quote from
+ *     crypto/attest.h over REPORTDATA(nonce, manifest hash) (rate-limited);
  *   - reaps every child (as PID 1 also orphans) and restarts netd with
  *     exponential backoff;
  *   - SIGTERM/SIGINT/SIGPWR: stop netd; then power off (PID 1) or return 0.
@@ -22,6 +23,8 @@
 
 #include "init/imsg.h"
 
+struct attest;
+
 #define RESTART_MIN_MS     100u
 #define RESTART_MAX_MS     10000u
 #define RESTART_RESET_MS   60000u  /* a run this long resets the backoff */
@@ -35,7 +38,15 @@ struct supervisor_config {
 	int ifindex;                   /* for kaddr_query() */
 	struct netd_config_msg net;    /* sent with every (re)start */
 	struct boot_info_msg boot;     /* t_netd_up_ms is filled at each start */
+	struct attest *attest;         /* answers IMSG_QUOTE_REQ; NULL: unavailable */
 };
+
+/* Quote requests: a token bucket of QUOTE_BURST, refilled one token per
+ * QUOTE_REFILL_MS. init makes each quote synchronously (one in flight);
+ * requests beyond the bucket are answered -EBUSY at once, so an API flood
+ * cannot keep init from its other work. */
+#define QUOTE_BURST      8u
+#define QUOTE_REFILL_MS  100u
 
 /* Runs the loop. In PID-1 mode it never returns (poweroff, or fatal());
  * in host mode it returns the process exit status. */

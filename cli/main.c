@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/measure.h"
+#include "cli/reportdata.h"
 #include "cli/verify.h"
 
 static int usage(FILE *f)
@@ -12,6 +13,7 @@ static int usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  measure     predict MRTD/RTMR1/RTMR2 of an image (docs/VERIFY.md)\n"
+		"  reportdata  the REPORTDATA a dshield quote holds for a preimage (docs/VERIFY.md)\n"
 		"  verify      verify a TDX quote offline (docs/VERIFY.md)\n"
 		"  version     print the version\n");
 	return f == stderr ? 2 : 0;
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "measure") == 0)
 		return cmd_measure(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reportdata") == 0)
+		return cmd_reportdata(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)

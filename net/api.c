@@ -2,7 +2,7 @@
  *
  * Routes are a fixed table: path, the methods it answers, and a handler.
  * HEAD is answered wherever GET is (the core drops the body). Query strings
- * are ignored by these routes.
+ * are ignored by these routes, except /v1/attestation's nonce.
  */
 #include "net/api.h"
 
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/hex.h"
 #include "lib/jsonw.h"
 
 #ifndef DSHIELD_VERSION
@@ -46,6 +47,63 @@ static void route_info(struct api_state *st, struct http_conn *c,
 	}
 }
 
+/* --- /v1/attestation ------------------------------------------------------ */
+
+int api_parse_nonce(const char *query, uint8_t out[QUOTE_NONCE_MAX], const char **why)
+{
+	static const char key[] = "nonce=";
+	size_t len;
+	ssize_t n;
+
+	if (query[0] == '\0') {
+		*why = "the nonce is required: /v1/attestation?nonce=<hex, 1 to 32 bytes>";
+		return -EINVAL;
+	}
+	if (strncmp(query, key, sizeof key - 1) != 0 || strchr(query, '&') != NULL) {
+		*why = "the query must be exactly nonce=<hex, 1 to 32 bytes>";
+		return -EINVAL;
+	}
+	query += sizeof key - 1;
+	len = strlen(query);
+	if (len == 0) {
+		*why = "the nonce is empty: give 1 to 32 bytes as hex";
+		return -EINVAL;
+	}
+	if (len > 2 * QUOTE_NONCE_MAX) {
+		*why = "the nonce is longer than 32 bytes (64 hex digits)";
+		return -EINVAL;
+	}
+	n = hex_decode(out, QUOTE_NONCE_MAX, query, len);
+	if (n <= 0) {
+		*why = len % 2 ? "the nonce has an odd number of hex digits" :
+			"the nonce is not hex";
+		return -EINVAL;
+	}
+	return (int)n;
+}
+
+/* The quote is made by init (which owns the TDX device): ask it and leave
+ * the connection PENDING until api_quote_reply(). */
+static void route_attestation(struct api_state *st, struct http_conn *c,
+			      const struct http_request *req)
+{
+	uint8_t nonce[QUOTE_NONCE_MAX];
+	const char *why = NULL;
+	char msg[128];
+	int n = api_parse_nonce(req->query, nonce, &why), rc = -ENOSYS;
+
+	if (n < 0) {
+		http_respond_error(c, 400, "bad_nonce", why);
+		return;
+	}
+	if (st->request_quote)
+		rc = st->request_quote(st->ctx, c->id, nonce, (size_t)n);
+	if (rc < 0) {
+		snprintf(msg, sizeof msg, "cannot ask init for a quote: %s", strerror(-rc));
+		http_respond_error(c, 503, "unavailable", msg);
+	}
+}
+
 struct route {
 	const char *path;
 	void (*fn)(struct api_state *st, struct http_conn *c,
@@ -55,6 +113,7 @@ struct route {
 static const struct route routes[] = {
 	{ "/healthz", route_healthz },
 	{ "/v1/info", route_info },
+	{ "/v1/attestation", route_attestation },
 };
 
 void api_handle(void *state, struct http_conn *c, const struct http_request *req)
@@ -171,6 +230,130 @@ void api_kaddr_reply(struct api_state *st, struct http_conn *c,
 	n = info_json(st, reply, buf, sizeof buf);
 	if (n < 0) {
 		http_respond_error(c, 500, "internal", "the info document does not fit");
+		return;
+	}
+	http_respond_json(c, 200, buf, (size_t)n);
+}
+
+/* --- /v1/attestation answer ------------------------------------------------ */
+
+/* A bounded appender for the answer: jsonw cannot embed the event log,
+ * which init already rendered as JSON, so this document is written by
+ * hand. Every value is hex, base64, a fixed word or that log. */
+struct sbuf {
+	char *p;
+	size_t cap, len;
+	bool full;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->full || n > b->cap - b->len) {
+		b->full = true;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_hex(struct sbuf *b, const uint8_t *d, size_t n)
+{
+	char h[2 * 64 + 1];
+	while (n) {
+		size_t k = n < 64 ? n : 64;
+		hex_encode(h, d, k);
+		sb_put(b, h, 2 * k);
+		d += k;
+		n -= k;
+	}
+}
+
+static void sb_base64(struct sbuf *b, const uint8_t *d, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16;
+		char q[4];
+		if (i + 1 < n)
+			v |= (uint32_t)d[i + 1] << 8;
+		if (i + 2 < n)
+			v |= d[i + 2];
+		q[0] = tab[(v >> 18) & 63];
+		q[1] = tab[(v >> 12) & 63];
+		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? tab[v & 63] : '=';
+		sb_put(b, q, 4);
+	}
+}
+
+static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *quote,
+			     const char *log, char *buf, size_t cap)
+{
+	struct sbuf b = { buf, cap, 0, false };
+	bool sim = rep->backend == QUOTE_BACKEND_SIM;
+
+	sb_str(&b, "{\"backend\":\"");
+	sb_str(&b, sim ? "sim" : "tdx");
+	if (sim)
+		sb_str(&b, "\",\"warning\":\"sim: a simulated quote, signed by a key the VM "
+		       "generated at boot; it proves nothing about hardware");
+	sb_str(&b, "\",\"quote\":\"");
+	sb_base64(&b, quote, rep->quote_len);
+	sb_str(&b, "\",\"event_log\":");
+	sb_put(&b, log, rep->log_len);
+	sb_str(&b, ",\"report_data\":\"");
+	sb_hex(&b, rep->report_data, sizeof rep->report_data);
+	sb_str(&b, "\",\"report_data_preimage\":{\"nonce\":\"");
+	sb_hex(&b, rep->nonce, rep->nonce_len);
+	sb_str(&b, "\",\"manifest_sha256\":");
+	if (rep->has_manifest) {
+		sb_str(&b, "\"");
+		sb_hex(&b, rep->manifest_sha256, sizeof rep->manifest_sha256);
+		sb_str(&b, "\"");
+	} else {
+		sb_str(&b, "null");
+	}
+	sb_str(&b, ",\"api_tls_spki_sha256\":null,\"log_key_sha256\":null,"
+	       "\"checkpoint\":null}}");
+	return b.full ? -ENOSPC : (long)b.len;
+}
+
+void api_quote_reply(struct api_state *st, struct http_conn *c,
+		     const struct quote_reply_msg *rep, const uint8_t *quote,
+		     const char *log)
+{
+	static char buf[HTTP_OUT_CAP];
+	char detail[sizeof rep->detail + 64];
+	long n;
+
+	(void)st;
+	if (http_conn_state(c) != HTTP_CONN_PENDING)
+		return;   /* timed out or closed meanwhile */
+	if (rep->error != 0) {
+		int e = rep->error < 0 ? -rep->error : rep->error;
+		snprintf(detail, sizeof detail, "%.*s", (int)strnlen(rep->detail, sizeof rep->detail),
+			 rep->detail);
+		if (e == ENODEV)
+			http_respond_error(c, 503, "attestation_unavailable", detail);
+		else if (e == EBUSY)
+			http_respond_error_hdr(c, 503, "busy", detail, "Retry-After: 1\r\n");
+		else
+			http_respond_error(c, 500, "quote_failed", detail);
+		return;
+	}
+	if (rep->backend != QUOTE_BACKEND_TDX && rep->backend != QUOTE_BACKEND_SIM) {
+		http_respond_error(c, 500, "quote_failed", "init answered with an unknown backend");
+		return;
+	}
+	n = attestation_json(rep, quote, log, buf, sizeof buf);
+	if (n < 0) {
+		http_respond_error(c, 500, "internal", "the attestation document does not fit");
 		return;
 	}
 	http_respond_json(c, 200, buf, (size_t)n);

@@ -4,7 +4,9 @@
  * api_state that netd keeps current. Routes that need init (the kernel's
  * addresses for /v1/info) leave the connection PENDING, ask init through
  * request_kaddr(), and are completed by api_kaddr_reply() when netd gets
- * IMSG_KADDR_REPLY.
+ * IMSG_KADDR_REPLY. GET /v1/attestation?nonce=HEX likewise asks init for a
+ * quote through request_quote() (IMSG_QUOTE_REQ) and is completed by
+ * api_quote_reply() (IMSG_QUOTE_REPLY).
  */
 #ifndef DSHIELD_NET_API_H
 #define DSHIELD_NET_API_H
@@ -24,6 +26,8 @@ struct api_state {
 	bool dhcp;
 	/* Sends IMSG_KADDR_REQ for connection id conn_id; 0 or -errno. */
 	int (*request_kaddr)(void *ctx, uint32_t conn_id);
+	/* Sends IMSG_QUOTE_REQ with the nonce for conn_id; 0 or -errno. */
+	int (*request_quote)(void *ctx, uint32_t conn_id, const uint8_t *nonce, size_t len);
 	void *ctx;
 };
 
@@ -32,5 +36,17 @@ void api_handle(void *state, struct http_conn *c, const struct http_request *req
 /* Completes a PENDING /v1/info on c with init's answer. */
 void api_kaddr_reply(struct api_state *st, struct http_conn *c,
 		     const struct kaddr_reply_msg *reply);
+
+/* The nonce of an /v1/attestation query string: exactly one parameter,
+ * "nonce=" followed by 2..64 hex digits (1..32 bytes). Returns the byte
+ * count, or -EINVAL with a reason for the 400 answer in why. */
+int api_parse_nonce(const char *query, uint8_t out[QUOTE_NONCE_MAX], const char **why);
+
+/* Completes a PENDING /v1/attestation on c with init's answer: rep, then
+ * the quote and event log bytes behind it (lengths already checked by the
+ * caller against the message size). */
+void api_quote_reply(struct api_state *st, struct http_conn *c,
+		     const struct quote_reply_msg *rep, const uint8_t *quote,
+		     const char *log);
 
 #endif

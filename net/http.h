@@ -49,7 +49,10 @@
 #define HTTP_MAX_HEADERS   64       /* header fields per request */
 #define HTTP_MAX_BODY      65536    /* decoded body */
 #define HTTP_MAX_URL       2048     /* request target */
-#define HTTP_OUT_CAP       16384    /* one response (head + body) */
+/* One response (head + body). The largest is GET /v1/attestation: a quote
+ * of up to 8 KiB as base64 (10924) plus a 6 KiB event log and ~1 KiB of
+ * other fields. */
+#define HTTP_OUT_CAP       24576
 /* Wire bytes of one request past its head (body with chunk framing,
  * extensions and trailers); more is refused with 413. */
 #define HTTP_MAX_WIRE      (HTTP_MAX_HEAD + 2 * HTTP_MAX_BODY)
@@ -89,7 +92,7 @@ struct http_server {
 };
 
 /* Fields are private to net/http.c; the struct is public so callers can
- * hold connections in a fixed pool (about 96 KiB each). */
+ * hold connections in a fixed pool (about 104 KiB each). */
 struct http_conn {
 	const struct http_server *srv;
 	llhttp_t parser;

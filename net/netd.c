@@ -147,6 +147,21 @@ static int request_kaddr(void *ctx, uint32_t conn_id)
 	return imsg_send(nd.imsg_fd, IMSG_KADDR_REQ, conn_id, NULL, 0, NULL, 0);
 }
 
+/* api_state.request_quote: asks init for a quote over this nonce on behalf
+ * of connection conn_id; the answer comes as IMSG_QUOTE_REPLY. */
+static int request_quote(void *ctx, uint32_t conn_id, const uint8_t *nonce, size_t len)
+{
+	struct quote_req_msg req;
+
+	(void)ctx;
+	if (len == 0 || len > QUOTE_NONCE_MAX)
+		return -EINVAL;
+	memset(&req, 0, sizeof req);
+	memcpy(req.nonce, nonce, len);
+	req.nonce_len = (uint8_t)len;
+	return imsg_send(nd.imsg_fd, IMSG_QUOTE_REQ, conn_id, &req, sizeof req, NULL, 0);
+}
+
 /* --- configuration from init ----------------------------------------------------- */
 
 static int check_config(const struct netd_config_msg *c)
@@ -325,6 +340,34 @@ static void handle_kaddr_reply(void)
 	http_lwip_kick(c);
 }
 
+/* A quote reply is variable length: the fixed part, then the quote and
+ * the event log, whose lengths must add up to the message exactly. */
+static void handle_quote_reply(void)
+{
+	struct quote_reply_msg rep;
+	size_t len = msg.hdr.len;
+
+	if (len < sizeof rep) {
+		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes)", len);
+		return;
+	}
+	memcpy(&rep, msg.payload, sizeof rep);
+	rep.detail[sizeof rep.detail - 1] = '\0';
+	if (rep.quote_len > QUOTE_REPLY_QUOTE_MAX || rep.log_len > QUOTE_REPLY_LOG_MAX ||
+	    rep.nonce_len > QUOTE_NONCE_MAX ||
+	    sizeof rep + rep.quote_len + rep.log_len != len) {
+		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes, quote %u, log %u)", len,
+		     rep.quote_len, rep.log_len);
+		return;
+	}
+	struct http_conn *c = http_lwip_find(msg.hdr.id);
+	if (c == NULL)
+		return;        /* the client left (or timed out) meanwhile */
+	api_quote_reply(&nd.api, c, &rep, msg.payload + sizeof rep,
+			(const char *)msg.payload + sizeof rep + rep.quote_len);
+	http_lwip_kick(c);
+}
+
 /* Returns 0, or -EPIPE when init is gone. */
 static int handle_imsgs(void)
 {
@@ -343,6 +386,9 @@ static int handle_imsgs(void)
 		switch (msg.hdr.type) {
 		case IMSG_KADDR_REPLY:
 			handle_kaddr_reply();
+			break;
+		case IMSG_QUOTE_REPLY:
+			handle_quote_reply();
 			break;
 		case IMSG_BOOT_INFO:
 			take_boot_info();  /* init may learn more (t_netd_up_ms) */
@@ -441,6 +487,7 @@ static int setup(void)
 	nd.srv.header_timeout_ms = nd.cfg.http_header_timeout_ms;
 	nd.srv.idle_timeout_ms = nd.cfg.http_idle_timeout_ms;
 	nd.api.request_kaddr = request_kaddr;
+	nd.api.request_quote = request_quote;
 	nd.api.ctx = &nd;
 
 	send_status(NETD_STATE_STARTED);

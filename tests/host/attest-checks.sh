@@ -1,0 +1,64 @@
+# tests/host/attest-checks.sh: GET /v1/attestation checks shared by host
+# mode (tests/host/04-attestation.t) and QEMU (qemu-test/t/03-attestation.t).
+# Needs NS, ADDR, PORT (see http-checks.sh), tests/host/tap.sh, jq, and
+# DSHIELD (the host CLI, build/dshield).
+
+# attest_get QUERY OUTFILE: prints the HTTP status, the body goes to OUTFILE.
+attest_get() {
+  inns curl -s --max-time 20 -o "$2" -w '%{http_code}' "http://$ADDR:$PORT/v1/attestation$1"
+}
+
+# attest_bad_nonce_checks: every malformed nonce is a 400 JSON error.
+attest_bad_nonce_checks() {
+  local f code q
+  f=$(mktemp)
+  for q in "" "?nonce=" "?nonce=abc" "?nonce=zz" "?nonce=$(printf '%066d' 0)" \
+           "?nonce=00&nonce=11" "?n=00" "?nonce=00&x=1"; do
+    code=$(attest_get "$q" "$f")
+    check "bad nonce '${q:-(none)}' is 400" [ "$code" = 400 ]
+    expect_match "  with a JSON bad_nonce error" "$(cat "$f")" '"error":\{"code":"bad_nonce","message":"[^"]+"'
+  done
+  code=$(attest_get "?nonce=$(printf '%064d' 0)" "$f")
+  check "a 32-byte nonce is accepted (not 400)" [ "$code" != 400 ]
+  rm -f "$f"
+}
+
+# attest_sim_checks MANIFEST_SHA256 OUTFILE [verify args...]: a fresh random
+# nonce, a sim quote over REPORTDATA(nonce, manifest), which `dshield verify
+# --allow-sim --report-data` accepts and plain `dshield verify` refuses.
+attest_sim_checks() {
+  local man=$1 f=$2 nonce code rd out rc; shift 2
+  nonce=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+  code=$(attest_get "?nonce=$nonce" "$f")
+  check "GET /v1/attestation with a fresh nonce is 200" [ "$code" = 200 ]
+  [ "$code" = 200 ] || { diag "body: $(head -c 400 "$f")"; return; }
+  check "backend is sim" [ "$(jq -r .backend "$f")" = sim ]
+  expect_match "the response warns it is simulated" "$(jq -r .warning "$f")" '^sim: '
+  check "preimage nonce echoed" [ "$(jq -r .report_data_preimage.nonce "$f")" = "$nonce" ]
+  check "preimage manifest_sha256 is the image manifest's" \
+    [ "$(jq -r .report_data_preimage.manifest_sha256 "$f")" = "$man" ]
+  check "later slots are null" [ "$(jq -c '[.report_data_preimage.api_tls_spki_sha256,
+    .report_data_preimage.log_key_sha256, .report_data_preimage.checkpoint]' "$f")" = '[null,null,null]' ]
+  check "event log has manifest then instance-id" \
+    [ "$(jq -c '[.event_log[].name]' "$f")" = '["manifest","instance-id"]' ]
+  check "manifest event payload is the manifest hash" \
+    [ "$(jq -r '.event_log[0].payload' "$f")" = "$man" ]
+  rd=$("$DSHIELD" reportdata --nonce "$nonce" --manifest-sha256 "$man")
+  check "report_data is REPORTDATA(nonce, manifest) as dshield reportdata computes it" \
+    [ "$(jq -r .report_data "$f")" = "$rd" ]
+
+  out=$("$DSHIELD" verify --allow-sim "$@" --report-data "$rd" "$f" 2>&1); rc=$?
+  check "dshield verify --allow-sim --report-data passes" [ "$rc" -eq 0 ]
+  [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /'
+  expect_match "  the embedded event log replays to RTMR3" "$out" 'pass +event_log\.rtmr3 '
+  out=$("$DSHIELD" verify --json --allow-sim "$@" --report-data "$rd" "$f" 2>&1)
+  check "  --json: every check passed" [ "$(printf '%s' "$out" | jq -r .ok)" = true ]
+  check "  --json: event_log.rtmr3 passed" \
+    [ "$(printf '%s' "$out" | jq -r '.checks[] | select(.name=="event_log.rtmr3") | .result')" = pass ]
+  out=$("$DSHIELD" verify --json "$f" 2>&1); rc=$?
+  check "plain dshield verify refuses the sim quote" [ "$rc" -ne 0 ]
+  check "  naming the quote.sim check" \
+    [ "$(printf '%s' "$out" | jq -r '.checks[] | select(.name=="quote.sim") | .result')" = fail ]
+  "$DSHIELD" verify --allow-sim --report-data "$(printf '%0128d' 0)" "$f" >/dev/null 2>&1
+  check "a wrong expected REPORTDATA fails" [ $? -ne 0 ]
+}

@@ -89,7 +89,9 @@ static int ethtool(int s, const char *name, void *data)
 	struct ifreq ifr;
 	ifr_init(&ifr, name);
 	ifr.ifr_data = data;
-	return ioctl(s, SIOCETHTOOL, &ifr) == 0 ? 0 : -errno;
+	/* ETHTOOL_SFEATURES answers a positive flag mask on partial success. */
+	int r = ioctl(s, SIOCETHTOOL, &ifr);
+	return r >= 0 ? r : -errno;
 }
 
 /* Finds the bit numbers of the unwanted features; -1 when unnamed.
@@ -155,7 +157,7 @@ static void offloads_off(int s, const char *name)
 			set->features[bits[k] / 32].valid |= 1u << (bits[k] % 32);  /* requested: 0 */
 	/* A positive result only flags features the driver kept: checked below. */
 	r = ethtool(s, name, set);
-	if (r != 0)
+	if (r < 0)
 		dlog("netif: %s: warning: cannot change offloads: %s", name, strerror(-r));
 	get->cmd = ETHTOOL_GFEATURES;
 	get->size = nblocks;

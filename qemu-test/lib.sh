@@ -57,7 +57,8 @@ qt_ns_create() {
 # (and its subdomains) with the host address; nothing is forwarded.
 qt_dnsmasq_start() {
   local pidfile=$QT_DIR/dnsmasq.pid i
-  ip netns exec "$QT_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+  # --no-ping: no 3 s ICMP probe of an address before offering it.
+  ip netns exec "$QT_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-ping \
     --interface=tap0 --bind-interfaces --except-interface=lo \
     --dhcp-range="$QT_DHCP_RANGE" --dhcp-leasefile="$QT_DIR/leases" \
     --address=/test.internal/"$QT_HOST_ADDR" \
@@ -156,8 +157,15 @@ qt_boot() {
   if [ "$QT_ACCEL" = kvm ]; then
     accel_args=(-accel kvm -cpu host)
   else
-    accel_args=(-accel tcg)
+    # -cpu max: RDRAND/RDSEED, so the guest kernel's CRNG is ready at once
+    # (as on TDX hardware) and getrandom() does not stall the boot.
+    accel_args=(-accel tcg -cpu max)
   fi
+  # The sim attestation backend takes MRTD/RTMR0-2 from this blob (what
+  # a TD's firmware would have measured); without it they are zeros.
+  local fwcfg=()
+  [ -f "$img/measurements.json" ] &&
+    fwcfg=(-fw_cfg name=opt/dshield/measurements,file="$img/measurements.json")
   QT_CONSOLE=$QT_DIR/console.log
   : > "$QT_CONSOLE"
   QT_START_NS=$(qt_now_ms)
@@ -168,7 +176,7 @@ qt_boot() {
     -serial file:"$QT_CONSOLE" -monitor none \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
     -device virtio-net-pci,netdev=n0,mac="$QT_GUEST_MAC" \
-    "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
+    "${fwcfg[@]}" "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
   QT_QEMU_PID=$!
 }
 

@@ -45,10 +45,12 @@ host_start() {
   inns ip link set peer up
   local args=(--host --state "$STATE" --netif dut)
   if [ "$mode" = dhcp ]; then
-    inns dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=0 \
+    # exec: DNSMASQ_PID must be dnsmasq itself, not a subshell, to stop it.
+    # --no-ping: no 3 s ICMP probe of an address before offering it.
+    (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=0 --no-ping \
       --interface=peer --bind-interfaces --dhcp-range=198.18.1.10,198.18.1.20,1h \
       --dhcp-leasefile="$STATE/leases" --pid-file="$STATE/dnsmasq.pid" \
-      --log-facility="$STATE/dnsmasq.log" --log-dhcp &
+      --log-facility="$STATE/dnsmasq.log" --log-dhcp) &
     DNSMASQ_PID=$!
   else
     args+=(--ip 198.18.1.2/24 --gw 198.18.1.1)

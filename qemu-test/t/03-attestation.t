@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End to end: boot build/image in QEMU (no TDX: the sim backend, which the
+# image's manifest allows), fetch /v1/attestation with a fresh nonce, and
+# check it with `dshield verify --allow-sim --measurements --report-data`
+# (passes) and plain `dshield verify` (refuses: quote.sim).
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/host/tap.sh" || { echo "Bail out! cannot load tests/host/tap.sh"; exit 1; }
+. "$top/tests/host/http-checks.sh" || { echo "Bail out! cannot load tests/host/http-checks.sh"; exit 1; }
+. "$top/tests/host/attest-checks.sh" || { echo "Bail out! cannot load tests/host/attest-checks.sh"; exit 1; }
+. "$top/qemu-test/lib.sh" || { echo "Bail out! cannot load qemu-test/lib.sh"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # skip QEMU tests need root (network namespaces)"; exit 0; }
+image=$top/build/image
+DSHIELD=$top/build/dshield
+[ -f "$image/initrd" ] || bail "no build/image: run make image"
+[ -f "$image/measurements.json" ] || bail "no build/image/measurements.json: run make image"
+[ -x "$DSHIELD" ] || bail "no build/dshield: run make"
+command -v jq >/dev/null || bail "jq is needed"
+
+qt_setup || bail "could not set up the test namespace"
+qt_boot "$image" || bail "QEMU did not start"
+if qt_wait_ready "${QT_TIMEOUT:-180}"; then
+  ok "guest boots to the ready line ($QT_ACCEL, $QT_BOOT_MS ms)"
+else
+  nok "guest boots to the ready line"; done_testing; exit 1
+fi
+NS=$QT_NS ADDR=$QT_ADDR PORT=8080
+console=$(tr -d '\r' < "$QT_CONSOLE")
+man_sha=$(sha256sum < "$image/manifest.json" | cut -d' ' -f1)
+
+expect_match "qemu_fw_cfg loaded (optional module)" "$console" 'modules: qemu_fw_cfg: loaded'
+expect_match "init chose the sim backend and says so" "$console" 'attestation: sim: SIMULATED backend'
+expect_match "the launcher's measurements were read from fw_cfg" "$console" \
+  'launcher measurements from /sys/firmware/qemu_fw_cfg/by_name/opt/dshield/measurements/raw: mrtd given, rtmr0 zeros, rtmr1 given, rtmr2 given'
+expect_match "manifest event recorded (emulated RTMR3)" "$console" \
+  "attestation: sim: event manifest payload $man_sha digest [0-9a-f]{96} \\(RTMR3 emulated\\)"
+expect_match "instance-id event recorded" "$console" 'attestation: sim: event instance-id payload [0-9a-f]{32} '
+
+attest_bad_nonce_checks
+f=$QT_DIR/attestation.json
+attest_sim_checks "$man_sha" "$f" --measurements "$image/measurements.json"
+for r in mrtd rtmr1 rtmr2; do
+  check "the quote's $r is the launcher's (measurements.json)" \
+    [ "$("$DSHIELD" verify --json --allow-sim "$f" | jq -r ".quote.$r")" = "$(jq -r ".$r" "$image/measurements.json")" ]
+done
+out=$("$DSHIELD" verify --json --allow-sim --measurements "$image/measurements.json" "$f")
+check "verify compared MRTD/RTMR1/RTMR2 with measurements.json (all passed)" \
+  [ "$(printf '%s' "$out" | jq -r '[.checks[] | select(.name | test("^measurements")) | .result] | unique | join(",")')" = pass ]
+expect_match "the guest logged the quote as sim" "$(tr -d '\r' < "$QT_CONSOLE")" \
+  'attestation: sim: quote #[0-9]+, [0-9]+ bytes, 2 events \(simulated'
+
+qt_teardown
+done_testing

@@ -77,13 +77,8 @@ static long hex_loose(uint8_t *out, size_t cap, const char *s, size_t len)
 		int v;
 		if (is_ws(c))
 			continue;
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v = c - 'A' + 10;
-		else
+		v = hex_digit_value(c);
+		if (v < 0)
 			return -1;
 		if (hi < 0) {
 			hi = v;

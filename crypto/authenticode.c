@@ -3,33 +3,14 @@
 
 #include <bearssl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-__attribute__((format(printf, 2, 3)))
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
+#include "lib/bytes.h"
+#include "lib/errbuf.h"
 
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err, AUTHENTICODE_ERR_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
+/* Every parse error of this file: the message and -EBADMSG. */
+#define fail(err, ...) errbuf_set(err, AUTHENTICODE_ERR_LEN, -EBADMSG, __VA_ARGS__)
 
 /* Is [off, off+n) inside a buffer of len bytes? */
 static bool in_bounds(size_t len, size_t off, size_t n)

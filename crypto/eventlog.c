@@ -5,34 +5,16 @@
 #include <bearssl.h>
 #include <errno.h>
 #include <jsmn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/rtmr3.h"
+#include "lib/bytes.h"
+#include "lib/errbuf.h"
 #include "lib/hex.h"
 
-__attribute__((format(printf, 2, 3)))
-static int fail(char err[EL_ERR_LEN], const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, EL_ERR_LEN, fmt, ap);
-	va_end(ap);
-	return -EBADMSG;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
+/* Every parse error of this file: the message and -EBADMSG. */
+#define fail(err, ...) errbuf_set(err, EL_ERR_LEN, -EBADMSG, __VA_ARGS__)
 
 const char *el_event_type_name(uint32_t type)
 {

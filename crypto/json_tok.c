@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/hex.h"
+
 static bool is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -95,24 +97,13 @@ int json_elem(const struct json_doc *d, int arr, int k)
 	return i < d->n ? i : -1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static long u4(const char *s, size_t left)
 {
 	long v = 0;
 	if (left < 4)
 		return -1;
 	for (int k = 0; k < 4; k++) {
-		int h = hexval(s[k]);
+		int h = hex_digit_value(s[k]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | h;

@@ -3,39 +3,16 @@
 
 #include <bearssl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/eventlog.h"
+#include "lib/bytes.h"
+#include "lib/errbuf.h"
 
-__attribute__((format(printf, 2, 3)))
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err, MEASURE_ERR_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
+/* Every parse error of this file: the message and -EINVAL. */
+#define fail(err, ...) errbuf_set(err, MEASURE_ERR_LEN, -EINVAL, __VA_ARGS__)
 
 /* Boot protocol offsets (Documentation/arch/x86/boot.rst). */
 #define HDR_PROTOCOL      0x206

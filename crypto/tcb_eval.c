@@ -7,6 +7,7 @@
 
 #include "crypto/json_tok.h"
 #include "crypto/utc_time.h"
+#include "lib/bytes.h"
 #include "lib/hex.h"
 
 /* Enough for Intel's TDX TCB info (a few hundred tokens per level). */
@@ -341,8 +342,8 @@ void tcb_eval_qe_identity(const char *json, size_t len, const struct tdx_quote *
 	uint8_t mrsigner[32], misc[4], miscmask[4], attr[16], attrmask[16];
 	uint64_t prodid;
 	uint32_t rmisc, want_misc, mask_misc;
-	unsigned isvsvn = (unsigned)(r[SGX_REPORT_OFF_ISVSVN] | r[SGX_REPORT_OFF_ISVSVN + 1] << 8);
-	unsigned rprod = (unsigned)(r[SGX_REPORT_OFF_ISVPRODID] | r[SGX_REPORT_OFF_ISVPRODID + 1] << 8);
+	unsigned isvsvn = le16(r + SGX_REPORT_OFF_ISVSVN);
+	unsigned rprod = le16(r + SGX_REPORT_OFF_ISVPRODID);
 	int lvs;
 	char info[256];
 
@@ -368,10 +369,9 @@ void tcb_eval_qe_identity(const char *json, size_t len, const struct tdx_quote *
 		return;
 	}
 	/* MISCSELECT is a u32: hex text in the identity, little endian in the report. */
-	rmisc = (uint32_t)r[16] | (uint32_t)r[17] << 8 | (uint32_t)r[18] << 16 | (uint32_t)r[19] << 24;
-	want_misc = (uint32_t)misc[0] << 24 | (uint32_t)misc[1] << 16 | (uint32_t)misc[2] << 8 | misc[3];
-	mask_misc = (uint32_t)miscmask[0] << 24 | (uint32_t)miscmask[1] << 16 |
-		    (uint32_t)miscmask[2] << 8 | miscmask[3];
+	rmisc = le32(r + 16);
+	want_misc = be32(misc);
+	mask_misc = be32(miscmask);
 	if ((rmisc & mask_misc) != (want_misc & mask_misc)) {
 		checks_add(out, "qe_identity", CHECK_FAIL, "QE MISCSELECT differs under the identity's mask");
 		return;

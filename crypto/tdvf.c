@@ -3,10 +3,12 @@
 
 #include <bearssl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "lib/bytes.h"
+#include "lib/errbuf.h"
 
 #define PAGE 4096u
 #define CHUNK 256u
@@ -21,34 +23,8 @@ static const uint8_t tdx_metadata_guid[16] = {
 	0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2,
 };
 
-__attribute__((format(printf, 2, 3)))
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err, TDVF_ERR_LEN, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
+/* Every parse error of this file: the message and -EBADMSG. */
+#define fail(err, ...) errbuf_set(err, TDVF_ERR_LEN, -EBADMSG, __VA_ARGS__)
 
 const char *tdvf_section_name(uint32_t type)
 {

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/bytes.h"
+
 /* A cursor over the quote: every take checks the remaining bytes first, so
  * the first short read sets a precise error and later reads are no-ops. */
 struct cur {
@@ -56,27 +58,16 @@ static const uint8_t *take(struct cur *c, size_t n, const char *what)
 	return p;
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 static uint16_t take16(struct cur *c, const char *what)
 {
 	const uint8_t *p = take(c, 2, what);
-	return p ? get16(p) : 0;
+	return p ? le16(p) : 0;
 }
 
 static uint32_t take32(struct cur *c, const char *what)
 {
 	const uint8_t *p = take(c, 4, what);
-	return p ? get32(p) : 0;
+	return p ? le32(p) : 0;
 }
 
 static int parse_header(struct cur *c, struct tdx_quote *q)
@@ -84,11 +75,11 @@ static int parse_header(struct cur *c, struct tdx_quote *q)
 	const uint8_t *h = take(c, TDX_QUOTE_HEADER_LEN, "header");
 	if (!h)
 		return c->err;
-	q->version = get16(h);
-	q->att_key_type = get16(h + 2);
-	q->tee_type = get32(h + 4);
-	q->qe_svn = get16(h + 8);
-	q->pce_svn = get16(h + 10);
+	q->version = le16(h);
+	q->att_key_type = le16(h + 2);
+	q->tee_type = le32(h + 4);
+	q->qe_svn = le16(h + 8);
+	q->pce_svn = le16(h + 10);
 	q->qe_vendor_id = h + 12;
 	q->user_data = h + 28;
 	if (q->tee_type == TDX_TEE_TYPE_SGX && q->version >= 3 && q->version <= 5)

@@ -13,7 +13,7 @@ void hex_encode(char *out, const void *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
+int hex_digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -30,7 +30,7 @@ ssize_t hex_decode(void *out, size_t cap, const char *in, size_t inlen)
 	if (inlen % 2 != 0 || inlen / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < inlen / 2; i++) {
-		int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
+		int hi = hex_digit_value(in[2 * i]), lo = hex_digit_value(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		o[i] = (unsigned char)(hi << 4 | lo);

@@ -13,6 +13,7 @@
 
 #include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
+#include "lib/bytes.h"
 
 /* Unix times used by the tests. */
 #define T_2020_01_01 1577836800LL   /* before every PCK leaf */
@@ -70,20 +71,6 @@ static int td_skip_if_absent(int *count)
 	printf("ok %d # skip TDX test data not found (set DSHIELD_TESTDATA or put shared/ beside the repository)\n",
 	       *count);
 	return 1;
-}
-
-__attribute__((unused))
-static void td_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-__attribute__((unused))
-static void td_put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* A fixed P-256 test key (a valid scalar; not secret, tests only). */

@@ -10,6 +10,7 @@
 
 #include "crypto/eventlog.h"
 #include "crypto/rtmr3.h"
+#include "lib/bytes.h"
 #include "lib/hex.h"
 #include "tests/tap.h"
 
@@ -174,14 +175,13 @@ static void test_ccel_dstack(void)
 /* Handcrafted logs exercise each error path. */
 static size_t put32(unsigned char *p, uint32_t v)
 {
-	p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+	put_le32(p, v);
 	return 4;
 }
 
 static size_t put16(unsigned char *p, uint16_t v)
 {
-	p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8);
+	put_le16(p, v);
 	return 2;
 }
 

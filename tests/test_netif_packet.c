@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/bytes.h"
 #include "net/netif_packet.h"
 #include "tests/tap.h"
 
@@ -156,11 +157,6 @@ static void collect(void *arg, const uint8_t *frame, size_t len)
 		pc->len[pc->n] = len;
 	}
 	pc->n++;
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* A TCP super-frame: 12 bytes of options (timestamps), payload bytes i%251. */

@@ -145,67 +145,67 @@ static void test_refusals(void)
 	n = td_load("dcap-qvl_tdx_quote_v4.bin", buf, sizeof(buf));
 	/* Lying lengths, each with its precise message. */
 	memcpy(work, buf, (size_t)n);
-	td_put32(work + 632, 9999);
+	put_le32(work + 632, 9999);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EINVAL, "signature data length too large");
 	is_str(err, "quote: signature data length 9999 exceeds remaining 4370 bytes at offset 636",
 	       "signature data length message");
 
 	memcpy(work, buf, (size_t)n);
-	td_put32(work + 636 + 130, 9999);
+	put_le32(work + 636 + 130, 9999);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EINVAL, "certification data length too large");
 	is_str(err, "quote: certification data length 9999 exceeds remaining 4166 bytes at offset 770",
 	       "certification data length message");
 
 	memcpy(work, buf, (size_t)n);
-	td_put32(work + 636 + 130, 4165);
+	put_le32(work + 636 + 130, 4165);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EINVAL &&
 	   strstr(err, "exceeds remaining"), "certification data one byte short: %s", err);
 
 	memcpy(work, buf, (size_t)n);
-	td_put16(work + 770 + 448, 60000);
+	put_le16(work + 770 + 448, 60000);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EINVAL &&
 	   strstr(err, "QE auth data length 60000 exceeds remaining"), "QE auth data length: %s", err);
 
 	memcpy(work, buf, (size_t)n);
 	v = (uint32_t)(770 + 448 + 2 + 32 + 2);
-	td_put32(work + v, 0xfffffff0u);
+	put_le32(work + v, 0xfffffff0u);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EINVAL &&
 	   strstr(err, "inner certification data length 4294967280 exceeds"), "inner length: %s", err);
 
 	memcpy(work, buf, (size_t)n);
-	td_put16(work + v - 2, 4);
+	put_le16(work + v - 2, 4);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EPROTONOSUPPORT &&
 	   strstr(err, "inner certification data type 4"), "inner type: %s", err);
 
 	memcpy(work, buf, (size_t)n);
-	td_put16(work + 636 + 128, 7);
+	put_le16(work + 636 + 128, 7);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EPROTONOSUPPORT &&
 	   strstr(err, "certification data type 7"), "cert type: %s", err);
 
 	memcpy(work, buf, (size_t)n);
-	td_put16(work, 6);
+	put_le16(work, 6);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EPROTONOSUPPORT &&
 	   strstr(err, "version 6"), "unknown version: %s", err);
 
 	memcpy(work, buf, (size_t)n);
-	td_put16(work + 2, 3);
+	put_le16(work + 2, 3);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EPROTONOSUPPORT &&
 	   strstr(err, "attestation key type 3"), "key type: %s", err);
 
 	/* Certification data shorter than its declared size leaves bytes over. */
 	memcpy(work, buf, (size_t)n);
-	td_put32(work + 632, 4300 + 10);
-	td_put32(work + 636 + 130, 4166 + 10);
+	put_le32(work + 632, 4300 + 10);
+	put_le32(work + 636 + 130, 4166 + 10);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EINVAL &&
 	   strstr(err, "unused bytes"), "slack inside certification data: %s", err);
 
 	n = td_load("dcap-qvl_tdx_quote_v5_outdated.bin", buf, sizeof(buf));
 	memcpy(work, buf, (size_t)n);
-	td_put16(work + 48, 1);
+	put_le16(work + 48, 1);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EPROTONOSUPPORT &&
 	   strstr(err, "body type 1"), "v5 body type 1: %s", err);
 	memcpy(work, buf, (size_t)n);
-	td_put32(work + 50, 584);
+	put_le32(work + 50, 584);
 	ok(tdx_quote_parse(&q, work, (size_t)n, err, sizeof(err)) == -EINVAL &&
 	   strstr(err, "body type 3 (TDX 1.5) has size 584"), "v5 body size: %s", err);
 }
@@ -219,9 +219,9 @@ static void test_v5_type2(void)
 	if (n < 0)
 		return;
 	memcpy(work, buf, 48);
-	td_put16(work, 5);
-	td_put16(work + 48, 2);
-	td_put32(work + 50, 584);
+	put_le16(work, 5);
+	put_le16(work + 48, 2);
+	put_le32(work + 50, 584);
 	memcpy(work + 54, buf + 48, (size_t)n - 48);
 	ok(tdx_quote_parse(&q, work, (size_t)n + 6, err, sizeof(err)) == 0, "v5 with a TDX 1.0 body parses");
 	ok(q.version == 5 && q.body_type == 2 && q.body_len == 584 && q.body == work + 54 &&

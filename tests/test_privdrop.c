@@ -6,6 +6,7 @@
  * the socket they keep on fd 3, as netd will.
  */
 #include "init/privdrop.h"
+#include "tests/child_report.h"
 #include "tests/tap.h"
 
 #include <dirent.h>
@@ -25,23 +26,6 @@
 #define REPORT_FD 3
 
 extern char **environ;
-
-struct record {
-	char name[72];
-	int pass;
-	int err;
-};
-
-static void report(int pass, int err, const char *name)
-{
-	struct record rec;
-	memset(&rec, 0, sizeof rec);
-	strncpy(rec.name, name, sizeof rec.name - 1);
-	rec.pass = pass;
-	rec.err = err;
-	if (send(REPORT_FD, &rec, sizeof rec, MSG_NOSIGNAL) != (ssize_t)sizeof rec)
-		_exit(3);
-}
 
 static int dir_is_empty(const char *path)
 {
@@ -65,36 +49,37 @@ static void checks(int after_exec)
 	struct __user_cap_data_struct cap[2];
 	struct stat st;
 
-	report(getresuid(&ru, &eu, &su) == 0 && ru == 100 && eu == 100 && su == 100, 0,
-	       "uids are 100");
-	report(getresgid(&rg, &eg, &sg) == 0 && rg == 100 && eg == 100 && sg == 100, 0,
-	       "gids are 100");
-	report(getgroups(0, NULL) == 0, 0, "no supplementary groups");
+	child_report_fd = REPORT_FD;
+	child_report(getresuid(&ru, &eu, &su) == 0 && ru == 100 && eu == 100 && su == 100, 0,
+			     "uids are 100");
+	child_report(getresgid(&rg, &eg, &sg) == 0 && rg == 100 && eg == 100 && sg == 100, 0,
+			     "gids are 100");
+	child_report(getgroups(0, NULL) == 0, 0, "no supplementary groups");
 	memset(cap, 0xff, sizeof cap);
-	report(syscall(SYS_capget, &hdr, cap) == 0 &&
-	       !cap[0].effective && !cap[0].permitted && !cap[0].inheritable &&
-	       !cap[1].effective && !cap[1].permitted && !cap[1].inheritable, 0,
-	       "no effective/permitted/inheritable capabilities");
-	report(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0 &&
-	       prctl(PR_CAPBSET_READ, CAP_NET_RAW, 0, 0, 0) == 0 &&
-	       prctl(PR_CAPBSET_READ, 0, 0, 0, 0) == 0, 0, "bounding set empty");
-	report(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_ADMIN, 0, 0) == 0, 0,
-	       "no ambient capability");
-	report(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, 0, "no_new_privs set");
+	child_report(syscall(SYS_capget, &hdr, cap) == 0 &&
+			     !cap[0].effective && !cap[0].permitted && !cap[0].inheritable &&
+			     !cap[1].effective && !cap[1].permitted && !cap[1].inheritable, 0,
+			     "no effective/permitted/inheritable capabilities");
+	child_report(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0 &&
+			     prctl(PR_CAPBSET_READ, CAP_NET_RAW, 0, 0, 0) == 0 &&
+			     prctl(PR_CAPBSET_READ, 0, 0, 0, 0) == 0, 0, "bounding set empty");
+	child_report(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_ADMIN, 0, 0) == 0, 0,
+			     "no ambient capability");
+	child_report(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, 0, "no_new_privs set");
 	if (!after_exec)
-		report(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, 0, "not dumpable");
-	report(dir_is_empty("/"), 0, "/ is the empty chroot");
-	report(stat("/proc", &st) != 0 && errno == ENOENT, errno, "/proc unreachable");
-	report(stat("/tmp", &st) != 0 && errno == ENOENT, errno, "/tmp unreachable");
-	report(mkdir("/x", 0700) != 0 && errno == EACCES, errno, "chroot not writable");
-	report(setuid(0) != 0 && errno == EPERM, errno, "setuid(0) refused");
+		child_report(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, 0, "not dumpable");
+	child_report(dir_is_empty("/"), 0, "/ is the empty chroot");
+	child_report(stat("/proc", &st) != 0 && errno == ENOENT, errno, "/proc unreachable");
+	child_report(stat("/tmp", &st) != 0 && errno == ENOENT, errno, "/tmp unreachable");
+	child_report(mkdir("/x", 0700) != 0 && errno == EACCES, errno, "chroot not writable");
+	child_report(setuid(0) != 0 && errno == EPERM, errno, "setuid(0) refused");
 	int s = socket(AF_INET, SOCK_RAW, 1);
-	report(s < 0 && errno == EPERM, s < 0 ? errno : 0, "raw socket refused");
+	child_report(s < 0 && errno == EPERM, s < 0 ? errno : 0, "raw socket refused");
 
 	struct if_nameindex *ifs = if_nameindex();
 	int only_lo = ifs != NULL && ifs[0].if_name != NULL &&
 		      strcmp(ifs[0].if_name, "lo") == 0 && ifs[1].if_name == NULL;
-	report(only_lo, ifs == NULL ? errno : 0, "network namespace has only lo");
+	child_report(only_lo, ifs == NULL ? errno : 0, "network namespace has only lo");
 	if (ifs != NULL)
 		if_freenameindex(ifs);
 
@@ -102,30 +87,23 @@ static void checks(int after_exec)
 	for (int fd = 4; fd < 1024; fd++)
 		if (fcntl(fd, F_GETFD) != -1)
 			extra++;
-	report(extra == 0, extra, "no fd open above 3");
-	report(fcntl(REPORT_FD, F_GETFD) == 0, 0, "fd 3 open, not close-on-exec");
+	child_report(extra == 0, extra, "no fd open above 3");
+	child_report(fcntl(REPORT_FD, F_GETFD) == 0, 0, "fd 3 open, not close-on-exec");
 
 	if (after_exec) {
 		int n = 0;
 		for (char **e = environ; *e != NULL; e++)
 			n++;
 		const char *v = getenv("PRIVDROP_TEST");
-		report(n == 1 && v != NULL && strcmp(v, "1") == 0, n,
-		       "exec'd with exactly the given environment");
+		child_report(n == 1 && v != NULL && strcmp(v, "1") == 0, n,
+			     "exec'd with exactly the given environment");
 	}
 }
 
 static int collect(int sock, pid_t pid, const char *who)
 {
-	struct record rec;
-	int n = 0, st;
-	ssize_t r;
-	while ((r = recv(sock, &rec, sizeof rec, 0)) == (ssize_t)sizeof rec) {
-		rec.name[sizeof rec.name - 1] = 0;
-		if (!ok(rec.pass, "%s: %s", who, rec.name))
-			diag("detail %d (%s)", rec.err, strerror(rec.err));
-		n++;
-	}
+	int st, n = child_collect(sock, who);
+
 	if (waitpid(pid, &st, 0) != pid)
 		exit(2);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child exited 0 (status 0x%x)", who, st);

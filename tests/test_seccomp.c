@@ -6,6 +6,7 @@
  * children and the parent checks the signal.
  */
 #include "init/seccomp.h"
+#include "tests/child_report.h"
 #include "tests/tap.h"
 
 #include <errno.h>
@@ -28,40 +29,21 @@
 #define AF_VSOCK 40
 #endif
 
-struct record {
-	char name[64];
-	int pass;
-	int err;
-};
-
-static int report_fd = -1;
-
-static void report(int pass, int err, const char *name)
-{
-	struct record rec;
-	memset(&rec, 0, sizeof rec);
-	strncpy(rec.name, name, sizeof rec.name - 1);
-	rec.pass = pass;
-	rec.err = err;
-	if (write(report_fd, &rec, sizeof rec) != (ssize_t)sizeof rec)
-		_exit(3);
-}
-
 /* r is a raw syscall result (-1 + errno) */
 static void expect_ok(long r, const char *name)
 {
-	report(r >= 0, r >= 0 ? 0 : errno, name);
+	child_report(r >= 0, r >= 0 ? 0 : errno, name);
 }
 
 static void expect_eperm(long r, const char *name)
 {
-	report(r == -1 && errno == EPERM, r == -1 ? errno : 0, name);
+	child_report(r == -1 && errno == EPERM, r == -1 ? errno : 0, name);
 }
 
 static void child_filtered(void)
 {
 	int r = seccomp_install_netd();
-	report(r == 0, -r, "install netd filter");
+	child_report(r == 0, -r, "install netd filter");
 	if (r != 0)
 		return;
 
@@ -83,7 +65,7 @@ static void child_filtered(void)
 	expect_ok(fcntl(tf, F_GETFL), "fcntl allowed");
 	expect_ok(close(tf), "close allowed");
 	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	report(m != MAP_FAILED, m == MAP_FAILED ? errno : 0, "mmap rw allowed");
+	child_report(m != MAP_FAILED, m == MAP_FAILED ? errno : 0, "mmap rw allowed");
 	/* raw syscall: musl's mmap() reports EPERM for anonymous maps as ENOMEM */
 	expect_eperm(syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_EXEC,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), "mmap PROT_EXEC denied");
@@ -95,7 +77,7 @@ static void child_filtered(void)
 		expect_ok(munmap(m, 4096), "munmap allowed");
 	}
 	void *h = malloc(1 << 20);   /* musl: mmap for large blocks */
-	report(h != NULL, 0, "malloc 1 MiB works");
+	child_report(h != NULL, 0, "malloc 1 MiB works");
 	free(h);
 
 	expect_eperm(socket(AF_INET, SOCK_STREAM, 0), "socket(AF_INET) denied");
@@ -123,13 +105,13 @@ static void child_env_off(void)
 	if (setenv("DSHIELD_NO_SECCOMP", "1", 1) != 0)
 		_exit(4);
 	int r = seccomp_install_netd();
-	report(r == 0, -r, "DSHIELD_NO_SECCOMP=1: install returns 0");
+	child_report(r == 0, -r, "DSHIELD_NO_SECCOMP=1: install returns 0");
 	int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	report(s >= 0, s < 0 ? errno : 0, "DSHIELD_NO_SECCOMP=1: no filter, socket works");
-	report(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, 0,
-	       "DSHIELD_NO_SECCOMP=1: no_new_privs still set");
-	report(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, 0,
-	       "DSHIELD_NO_SECCOMP=1: not dumpable");
+	child_report(s >= 0, s < 0 ? errno : 0, "DSHIELD_NO_SECCOMP=1: no filter, socket works");
+	child_report(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, 0,
+			     "DSHIELD_NO_SECCOMP=1: no_new_privs still set");
+	child_report(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, 0,
+			     "DSHIELD_NO_SECCOMP=1: not dumpable");
 }
 
 static void child_x32(void)
@@ -167,19 +149,12 @@ static int run_child(void (*fn)(void), int *nrec)
 		exit(2);
 	if (pid == 0) {
 		close(p[0]);
-		report_fd = p[1];
+		child_report_fd = p[1];
 		fn();
 		_exit(0);
 	}
 	close(p[1]);
-	struct record rec;
-	*nrec = 0;
-	while (read(p[0], &rec, sizeof rec) == (ssize_t)sizeof rec) {
-		rec.name[sizeof rec.name - 1] = 0;
-		if (!ok(rec.pass, "%s", rec.name))
-			diag("errno %d (%s)", rec.err, strerror(rec.err));
-		(*nrec)++;
-	}
+	*nrec = child_collect(p[0], NULL);
 	close(p[0]);
 	int st;
 	if (waitpid(pid, &st, 0) != pid)

@@ -2,6 +2,7 @@
  * by net/http_sock.c to concurrent clients over loopback TCP. */
 #include "net/api.h"
 #include "net/http_sock.h"
+#include "tests/api_conn.h"
 #include "tests/tap.h"
 
 #include <arpa/inet.h>
@@ -12,11 +13,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-static struct http_conn conn;
-static struct http_server srv;
-static struct api_state st;
-static char out[65536];
 
 static int kaddr_calls;
 static uint32_t kaddr_conn_id;
@@ -38,39 +34,9 @@ static void reset(void)
 	kaddr_calls = 0;
 	kaddr_conn_id = 0;
 	kaddr_rc = 0;
-	srv.handler = api_handle;
-	srv.ctx = &st;
 	srv.header_timeout_ms = 1000;
 	srv.idle_timeout_ms = 5000;
-	http_conn_init(&conn, &srv, 1234, 0);
-}
-
-static void feed(const char *s)
-{
-	http_conn_feed(&conn, (const uint8_t *)s, strlen(s), 1);
-}
-
-static const char *take(void)
-{
-	size_t n, len = 0;
-	const uint8_t *p;
-
-	while ((p = http_conn_output(&conn, &n), n > 0)) {
-		if (n > sizeof out - 1 - len)
-			abort();
-		memcpy(out + len, p, n);
-		len += n;
-		http_conn_sent(&conn, n, 2);
-	}
-	out[len] = '\0';
-	return out;
-}
-
-/* The body of the response in out. */
-static const char *body_of(const char *r)
-{
-	const char *b = strstr(r, "\r\n\r\n");
-	return b ? b + 4 : "";
+	api_conn_open(1234);
 }
 
 static bool has(const char *hay, const char *needle)

@@ -6,16 +6,13 @@
 #include "crypto/attest.h"
 #include "crypto/sim_quote.h"
 #include "net/api.h"
+#include "tests/api_conn.h"
 #include "tests/tap.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static struct http_conn conn;
-static struct http_server srv;
-static struct api_state st;
-static char out[65536];
 static int quote_calls;
 static uint8_t got_nonce[64];
 static size_t got_len;
@@ -36,36 +33,7 @@ static void reset(void)
 	memset(&st, 0, sizeof st);
 	st.request_quote = fake_request_quote;
 	quote_calls = 0;
-	srv.handler = api_handle;
-	srv.ctx = &st;
-	http_conn_init(&conn, &srv, 77, 0);
-}
-
-static void feed(const char *s)
-{
-	http_conn_feed(&conn, (const uint8_t *)s, strlen(s), 1);
-}
-
-static const char *take(void)
-{
-	size_t n, len = 0;
-	const uint8_t *p;
-
-	while ((p = http_conn_output(&conn, &n), n > 0)) {
-		if (n > sizeof out - 1 - len)
-			abort();
-		memcpy(out + len, p, n);
-		len += n;
-		http_conn_sent(&conn, n, 2);
-	}
-	out[len] = '\0';
-	return out;
-}
-
-static const char *body_of(const char *r)
-{
-	const char *b = strstr(r, "\r\n\r\n");
-	return b ? b + 4 : "";
+	api_conn_open(77);
 }
 
 static void test_parse_nonce(void)

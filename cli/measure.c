@@ -19,6 +19,7 @@
 #include "crypto/authenticode.h"
 #include "crypto/measure.h"
 #include "crypto/tdvf.h"
+#include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
@@ -62,45 +63,14 @@ static int usage(void)
 
 static unsigned char *slurp(const char *path, size_t *len, size_t max)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "dshield measure: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 20, n = 0;
-	unsigned char *buf = malloc(cap);
-	while (buf) {
-		if (n == cap) {
-			if (cap >= max) {
-				fprintf(stderr, "dshield measure: %s: larger than %zu bytes\n", path, max);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			unsigned char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				fprintf(stderr, "dshield measure: %s: read error\n", path);
-				free(buf);
-				buf = NULL;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	if (buf)
-		*len = n;
-	return buf;
+	unsigned char *buf;
+	int r = file_read_alloc(path, max, &buf, len);
+
+	if (r == -EFBIG)
+		fprintf(stderr, "dshield measure: %s: larger than %zu bytes\n", path, max);
+	else if (r < 0)
+		fprintf(stderr, "dshield measure: %s: %s\n", path, strerror(-r));
+	return r < 0 ? NULL : buf;
 }
 
 /* Streams a file through SHA-384 (and SHA-256 when s256 is not NULL). */

@@ -26,6 +26,7 @@
 #include "crypto/tdx_quote.h"
 #include "crypto/tdx_verify.h"
 #include "crypto/utc_time.h"
+#include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
@@ -61,35 +62,6 @@ static int verify_usage(FILE *f)
 		"(or a dstack verifier fixture). TIME: RFC 3339 (2025-07-01T00:00:00Z)\n"
 		"or unix seconds; default now. See docs/VERIFY.md.\n");
 	return 2;
-}
-
-/* Reads a whole file into buf (cap bytes + NUL). Returns length or -errno. */
-static long read_file(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap + 1 - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > cap) {
-			close(fd);
-			return -EFBIG;
-		}
-	}
-	close(fd);
-	buf[n] = '\0';
-	return (long)n;
 }
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
@@ -234,7 +206,7 @@ static int run_measurements(const struct tdx_quote *q, const char *path)
 {
 	static jsmntok_t toks[4096];
 	struct json_doc d;
-	long n = read_file(path, g_file, FILE_MAX);
+	long n = file_read(path, g_file, FILE_MAX);
 
 	if (n < 0) {
 		fprintf(stderr, "dshield verify: %s: %s\n", path, strerror((int)-n));
@@ -264,7 +236,7 @@ static bool looks_json(const char *s, size_t n)
 static int run_event_log(const struct tdx_quote *q, const struct verify_args *a)
 {
 	if (a->event_log) {
-		long n = read_file(a->event_log, (char *)g_log, sizeof(g_log) - 1);
+		long n = file_read(a->event_log, (char *)g_log, sizeof(g_log) - 1);
 		if (n < 0) {
 			fprintf(stderr, "dshield verify: %s: %s\n", a->event_log, strerror((int)-n));
 			return 2;
@@ -414,7 +386,7 @@ int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "dshield verify: --at '%s' is neither RFC 3339 nor unix seconds\n", a.at);
 		return 2;
 	}
-	n = read_file(a.quote, g_file, FILE_MAX);
+	n = file_read(a.quote, g_file, FILE_MAX);
 	if (n < 0) {
 		fprintf(stderr, "dshield verify: %s: %s\n", a.quote, strerror((int)-n));
 		return 2;
@@ -434,7 +406,7 @@ int cmd_verify(int argc, char **argv)
 	tdx_verify_quote(&q, &o, &g_st, &g_checks);
 
 	if (a.collateral) {
-		n = read_file(a.collateral, g_file, FILE_MAX);
+		n = file_read(a.collateral, g_file, FILE_MAX);
 		if (n < 0) {
 			fprintf(stderr, "dshield verify: %s: %s\n", a.collateral, strerror((int)-n));
 			return 2;

@@ -14,6 +14,7 @@
 #include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
 #include "lib/bytes.h"
+#include "lib/file.h"
 
 /* Unix times used by the tests. */
 #define T_2020_01_01 1577836800LL   /* before every PCK leaf */
@@ -59,6 +60,21 @@ static long td_load(const char *name, void *buf, size_t cap)
 	fclose(f);
 	((char *)buf)[n] = '\0';
 	return (long)n;
+}
+
+/* Loads testdata file `name` into a malloc'd buffer (NUL after its *len
+ * bytes; the caller frees it). Returns NULL when it cannot be read. */
+__attribute__((unused))
+static unsigned char *td_read(const char *name, size_t *len)
+{
+	char path[4352];
+	const char *dir = td_dir();
+	unsigned char *buf;
+
+	if (!dir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return file_read_alloc(path, 1u << 30, &buf, len) == 0 ? buf : NULL;
 }
 
 /* Prints a TAP skip line and returns 1 when the test data is absent. */

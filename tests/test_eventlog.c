@@ -13,41 +13,10 @@
 #include "lib/bytes.h"
 #include "lib/hex.h"
 #include "tests/tap.h"
+#include "tests/tdx_testdata.h"
 
 /* TD report body starts after the 48-byte v4 header; RTMRs at 328 + 48*i. */
 #define QUOTE_RTMR(q, i) ((q) + 48 + 328 + 48 * (i))
-
-static const char *testdata_dir(void)
-{
-	static char path[512];
-	const char *env = getenv("DSHIELD_TESTDATA");
-	if (env && *env)
-		return env;
-	snprintf(path, sizeof(path), "../shared/testdata/tdx");
-	return path;
-}
-
-static unsigned char *read_file(const char *name, size_t *len)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", testdata_dir(), name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
 
 static void hexs(char *out, const void *p, size_t n)
 {
@@ -59,8 +28,8 @@ static void hexs(char *out, const void *p, size_t n)
 static void test_ccel_cos113(void)
 {
 	size_t llen, qlen;
-	unsigned char *log = read_file("go-tdx-guest_ccel_data.bin", &llen);
-	unsigned char *q = read_file("go-tdx-guest_cos-113-tdx-quote.bin", &qlen);
+	unsigned char *log = td_read("go-tdx-guest_ccel_data.bin", &llen);
+	unsigned char *q = td_read("go-tdx-guest_cos-113-tdx-quote.bin", &qlen);
 	if (!log || !q) {
 		ok(1, "# skip go-tdx-guest CCEL data not found");
 		free(log);
@@ -146,7 +115,7 @@ static void test_ccel_cos113(void)
 static void test_ccel_dstack(void)
 {
 	size_t len;
-	unsigned char *log = read_file("dstack_ccel.bin", &len);
+	unsigned char *log = td_read("dstack_ccel.bin", &len);
 	if (!log) {
 		ok(1, "# skip dstack_ccel.bin not found");
 		return;
@@ -288,7 +257,7 @@ static int load_fixture(const char *name, struct fixture *fx)
 {
 	size_t len;
 	memset(fx, 0, sizeof(*fx));
-	fx->raw = read_file(name, &len);
+	fx->raw = td_read(name, &len);
 	if (!fx->raw)
 		return -1;
 	const char *js = (const char *)fx->raw;

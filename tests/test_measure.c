@@ -14,42 +14,22 @@
 #include <unistd.h>
 
 #include "cli/measure.h"
+#include "cli/quote_input.h"
 #include "crypto/authenticode.h"
 #include "crypto/eventlog.h"
 #include "crypto/measure.h"
 #include "crypto/tdvf.h"
 #include "lib/hex.h"
 #include "tests/tap.h"
+#include "tests/tdx_testdata.h"
 
 #define QUOTE_MRTD(q) ((q) + 48 + 136)
 #define QUOTE_RTMR(q, i) ((q) + 48 + 328 + 48 * (i))
 
 static unsigned char *read_path(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-static unsigned char *read_testdata(const char *name, size_t *len)
-{
-	char path[1024];
-	const char *dir = getenv("DSHIELD_TESTDATA");
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "../shared/testdata/tdx", name);
-	return read_path(path, len);
+	unsigned char *buf;
+	return file_read_alloc(path, 1u << 30, &buf, len) == 0 ? buf : NULL;
 }
 
 static void sha384(const void *p, size_t n, uint8_t out[48])
@@ -61,37 +41,6 @@ static void sha384(const void *p, size_t n, uint8_t out[48])
 }
 
 /* ---- the tdx-lite fixture: component digests -> the quote's RTMRs ---- */
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-static long b64decode(const char *s, size_t n, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < n && s[i] != '='; i++) {
-		int v = b64val(s[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (long)o;
-}
 
 /* A 48-byte CBOR byte string that follows the CBOR text key `key`. */
 static const uint8_t *cbor_bytes48(const uint8_t *c, size_t n, const char *key)
@@ -114,7 +63,7 @@ static bool tok_eq(const char *js, const jsmntok_t *t, const char *s)
 static void test_tdx_lite(void)
 {
 	size_t len;
-	unsigned char *raw = read_testdata("dstack_verifier_tdx-lite-getquote.json", &len);
+	unsigned char *raw = td_read("dstack_verifier_tdx-lite-getquote.json", &len);
 	if (!raw) {
 		ok(1, "# skip dstack_verifier_tdx-lite-getquote.json not found");
 		return;
@@ -142,7 +91,7 @@ static void test_tdx_lite(void)
 	if (m) {
 		m += strlen("\"measurement\":\"");
 		const char *e = strchr(m, '"');
-		clen = e ? b64decode(m, (size_t)(e - m), cbor, sizeof(cbor)) : -1;
+		clen = e ? qi_base64_decode(cbor, sizeof(cbor), m, (size_t)(e - m)) : -1;
 	}
 	const uint8_t *kern = clen > 0 ? cbor_bytes48(cbor, (size_t)clen, "kernel_authenticode") : NULL;
 	const uint8_t *cmd = clen > 0 ? cbor_bytes48(cbor, (size_t)clen, "cmdline_sha384") : NULL;

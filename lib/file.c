@@ -1,0 +1,82 @@
+/* lib/file.c: see file.h. */
+#include "lib/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* read() into buf until EOF or until n reaches cap + 1 (one byte too many
+ * tells an oversized file). Returns the total or -errno. */
+static long read_all(int fd, unsigned char *buf, size_t n, size_t cap)
+{
+	while (n <= cap) {
+		ssize_t r = read(fd, buf + n, cap + 1 - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (long)n;
+}
+
+long file_read(const char *path, void *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long n;
+
+	if (fd < 0)
+		return -errno;
+	n = read_all(fd, buf, 0, cap);
+	close(fd);
+	if (n < 0)
+		return n;
+	if ((size_t)n > cap)
+		return -EFBIG;
+	((unsigned char *)buf)[n] = '\0';
+	return n;
+}
+
+int file_read_alloc(const char *path, size_t max, unsigned char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 1 << 16;
+	unsigned char *buf = NULL;
+	long n = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* Grow by doubling; each round reads up to cap + 1 bytes so that a
+	 * full buffer with more to come is told from a file of exactly cap. */
+	for (;;) {
+		unsigned char *nb = realloc(buf, cap + 2);
+		if (!nb) {
+			n = -ENOMEM;
+			break;
+		}
+		buf = nb;
+		n = read_all(fd, buf, (size_t)n, cap);
+		if (n < 0 || (size_t)n <= cap)
+			break;
+		if (cap >= max) {
+			n = -EFBIG;
+			break;
+		}
+		cap = cap * 2 < max ? cap * 2 : max;
+	}
+	close(fd);
+	if (n >= 0 && (size_t)n > max)
+		n = -EFBIG;
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = (size_t)n;
+	return 0;
+}

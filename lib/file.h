@@ -1,0 +1,16 @@
+/* lib/file.h: whole-file reads for the command line tools and the tests. */
+#ifndef DSHIELD_LIB_FILE_H
+#define DSHIELD_LIB_FILE_H
+
+#include <stddef.h>
+
+/* Reads the file at path into buf, which holds cap bytes plus a NUL.
+ * Returns the length, or -errno (-EFBIG when it has more than cap bytes). */
+long file_read(const char *path, void *buf, size_t cap);
+
+/* Reads the file at path into a malloc'd buffer (*out, NUL after its *len
+ * bytes; the caller frees it). Returns 0, or -errno (-EFBIG when it has
+ * more than max bytes); *out is untouched on error. */
+int file_read_alloc(const char *path, size_t max, unsigned char **out, size_t *len);
+
+#endif

@@ -38,27 +38,22 @@ static int send_errno(int e)
 	}
 }
 
-int imsg_send(int sock, uint32_t type, uint32_t id, const void *payload,
-	      size_t len, const int *fds, unsigned nfds)
+ssize_t imsg_send_raw(int sock, const struct iovec *iov, size_t iovcnt,
+		      const int *fds, unsigned nfds)
 {
-	struct imsg_hdr hdr = { .type = type, .len = (uint32_t)len, .id = id };
-	union imsg_cmsgbuf cbuf;
-	struct iovec iov[2];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(IMSG_RAW_MAX_FDS * sizeof(int))];
+	} cbuf;
 	struct msghdr mh;
 
-	if (len > IMSG_MAX_PAYLOAD || nfds > IMSG_MAX_FDS)
-		return -EMSGSIZE;
-	if ((len > 0 && payload == NULL) || (nfds > 0 && fds == NULL))
-		return -EINVAL;
-
+	if (nfds > IMSG_RAW_MAX_FDS || (nfds > 0 && fds == NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(&mh, 0, sizeof mh);
-	iov[0].iov_base = &hdr;
-	iov[0].iov_len = sizeof hdr;
-	iov[1].iov_base = (void *)payload;
-	iov[1].iov_len = len;
-	mh.msg_iov = iov;
-	mh.msg_iovlen = len > 0 ? 2 : 1;
-
+	mh.msg_iov = (struct iovec *)iov;
+	mh.msg_iovlen = iovcnt;
 	if (nfds > 0) {
 		struct cmsghdr *c;
 		memset(&cbuf, 0, sizeof cbuf);
@@ -70,11 +65,28 @@ int imsg_send(int sock, uint32_t type, uint32_t id, const void *payload,
 		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
+	/* MSG_NOSIGNAL: a dead peer is an error code, not a SIGPIPE that
+	 * would kill a worker (or be ignored by PID 1 anyway). */
+	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
 
+int imsg_send(int sock, uint32_t type, uint32_t id, const void *payload,
+	      size_t len, const int *fds, unsigned nfds)
+{
+	struct imsg_hdr hdr = { .type = type, .len = (uint32_t)len, .id = id };
+	struct iovec iov[2];
+
+	if (len > IMSG_MAX_PAYLOAD || nfds > IMSG_MAX_FDS)
+		return -EMSGSIZE;
+	if ((len > 0 && payload == NULL) || (nfds > 0 && fds == NULL))
+		return -EINVAL;
+
+	iov[0].iov_base = &hdr;
+	iov[0].iov_len = sizeof hdr;
+	iov[1].iov_base = (void *)payload;
+	iov[1].iov_len = len;
 	for (;;) {
-		/* MSG_NOSIGNAL: a dead peer is an error code, not a SIGPIPE
-		 * that would kill a worker (or be ignored by PID 1 anyway). */
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		ssize_t n = imsg_send_raw(sock, iov, len > 0 ? 2 : 1, fds, nfds);
 		if (n >= 0)
 			return (size_t)n == sizeof hdr + len ? 0 : -EMSGSIZE;
 		if (errno != EINTR)

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define IMSG_MAX_PAYLOAD 16384
 #define IMSG_MAX_FDS     4
@@ -39,6 +40,17 @@ struct imsg {
  * -EAGAIN on a full non-blocking socket; -EPIPE when the peer is gone. */
 int imsg_send(int sock, uint32_t type, uint32_t id, const void *payload,
 	      size_t len, const int *fds, unsigned nfds);
+
+/* Sends iov[0..iovcnt) as one datagram with nfds descriptors (at most
+ * IMSG_RAW_MAX_FDS) in one SCM_RIGHTS control message, MSG_NOSIGNAL, and
+ * checks nothing else: imsg_send's transport, and how the tests and the
+ * fuzzer send what a buggy or hostile peer would (more fds than
+ * IMSG_MAX_FDS, a header that lies). Returns what sendmsg returns (-1 with
+ * errno EINVAL when nfds is too many). */
+#define IMSG_RAW_MAX_FDS 16
+struct iovec;
+ssize_t imsg_send_raw(int sock, const struct iovec *iov, size_t iovcnt,
+		      const int *fds, unsigned nfds);
 
 /* Receives one message into *msg (received fds are owned by msg).
  * Returns 0; -EAGAIN (nothing to read, non-blocking); -EPIPE (peer closed);

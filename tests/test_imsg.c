@@ -52,24 +52,8 @@ static int fd_snapshot_same(const unsigned char a[FD_SCAN],
 static ssize_t raw_send(int sock, const void *buf, size_t len,
 			const int *fds, unsigned nfds)
 {
-	char cbuf[CMSG_SPACE(16 * sizeof(int))];
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr mh;
-	memset(&mh, 0, sizeof mh);
-	memset(cbuf, 0, sizeof cbuf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		struct cmsghdr *c;
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+	return imsg_send_raw(sock, &iov, 1, fds, nfds);
 }
 
 static void test_round_trip(void)

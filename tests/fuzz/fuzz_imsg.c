@@ -33,27 +33,8 @@ static int open_fd_count(void)
 
 static int send_raw(int sock, const uint8_t *buf, size_t len, const int *fds, unsigned nfds)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(8 * sizeof(int))];
-	} cbuf;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr mh;
-	memset(&mh, 0, sizeof mh);
-	memset(&cbuf, 0, sizeof cbuf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		struct cmsghdr *c;
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	return imsg_send_raw(sock, &iov, 1, fds, nfds) == (ssize_t)len ? 0 : -1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -48,6 +48,27 @@ static long read_attr(const char *path, void *buf, size_t cap)
 	return (long)got;
 }
 
+/* Reads the text attribute dir/name (its path left in path) into text,
+ * cap bytes with the NUL, less a trailing newline. Returns its length, or
+ * a negative errno with err set (-ENAMETOOLONG without). */
+static long read_text_attr(const char *dir, const char *name, char path[PATH_LEN],
+			   char *text, size_t cap, char err[TSM_ERR_LEN])
+{
+	long n;
+
+	if (attr_path(path, dir, name) < 0)
+		return -ENAMETOOLONG;
+	n = read_attr(path, text, cap - 1);
+	if (n < 0) {
+		snprintf(err, TSM_ERR_LEN, "reading %s: %s", path, strerror((int)-n));
+		return n;
+	}
+	text[n] = '\0';
+	if (n > 0 && text[n - 1] == '\n')
+		text[--n] = '\0';
+	return n;
+}
+
 /* The generation counter: decimal digits and an optional newline. */
 static int read_generation(const char *dir, unsigned long *gen, char err[TSM_ERR_LEN])
 {
@@ -55,16 +76,9 @@ static int read_generation(const char *dir, unsigned long *gen, char err[TSM_ERR
 	char *end;
 	long n;
 
-	if (attr_path(path, dir, "generation") < 0)
-		return -ENAMETOOLONG;
-	n = read_attr(path, text, sizeof text - 1);
-	if (n < 0) {
-		snprintf(err, TSM_ERR_LEN, "reading %s: %s", path, strerror((int)-n));
+	n = read_text_attr(dir, "generation", path, text, sizeof text, err);
+	if (n < 0)
 		return (int)n;
-	}
-	text[n] = '\0';
-	if (n > 0 && text[n - 1] == '\n')
-		text[--n] = '\0';
 	errno = 0;
 	*gen = strtoul(text, &end, 10);
 	if (n == 0 || *end != '\0' || errno != 0 || text[0] < '0' || text[0] > '9') {
@@ -79,16 +93,9 @@ static int check_provider(const char *dir, char err[TSM_ERR_LEN])
 	char path[PATH_LEN], text[64];
 	long n;
 
-	if (attr_path(path, dir, "provider") < 0)
-		return -ENAMETOOLONG;
-	n = read_attr(path, text, sizeof text - 1);
-	if (n < 0) {
-		snprintf(err, TSM_ERR_LEN, "reading %s: %s", path, strerror((int)-n));
+	n = read_text_attr(dir, "provider", path, text, sizeof text, err);
+	if (n < 0)
 		return (int)n;
-	}
-	text[n] = '\0';
-	if (n > 0 && text[n - 1] == '\n')
-		text[--n] = '\0';
 	if (strcmp(text, TSM_PROVIDER_TDX) != 0) {
 		snprintf(err, TSM_ERR_LEN, "%s is \"%.40s\", not \"" TSM_PROVIDER_TDX "\"",
 			 path, text);

@@ -32,6 +32,23 @@ static int der_uint(const struct der_tlv *t, unsigned max, unsigned *v)
 	return 0;
 }
 
+/* The next SEQUENCE { OID, value } at *p, nothing else inside it: the
+ * shape of every entry of the SGX extension. Returns 0 or -EINVAL. */
+static int next_oid_value(const uint8_t **p, const uint8_t *end, struct der_tlv *oid,
+			  struct der_tlv *val)
+{
+	struct der_tlv item;
+	const uint8_t *q;
+
+	if (der_expect(p, end, 0x30, &item))
+		return -EINVAL;
+	q = item.p;
+	if (der_expect(&q, item.p + item.len, 0x06, oid) ||
+	    der_next(&q, item.p + item.len, val) || q != item.p + item.len)
+		return -EINVAL;
+	return 0;
+}
+
 enum { HAVE_TCB = 1, HAVE_PCEID = 2, HAVE_FMSPC = 4, HAVE_PCESVN = 8, HAVE_CPUSVN = 16 };
 
 static int parse_tcb(struct pck_ext *x, const struct der_tlv *seq, unsigned *have)
@@ -40,14 +57,9 @@ static int parse_tcb(struct pck_ext *x, const struct der_tlv *seq, unsigned *hav
 	unsigned comps = 0;
 
 	while (p < end) {
-		struct der_tlv item, oid, val;
-		const uint8_t *q;
+		struct der_tlv oid, val;
 		unsigned v;
-		if (der_expect(&p, end, 0x30, &item))
-			return -EINVAL;
-		q = item.p;
-		if (der_expect(&q, item.p + item.len, 0x06, &oid) ||
-		    der_next(&q, item.p + item.len, &val) || q != item.p + item.len)
+		if (next_oid_value(&p, end, &oid, &val))
 			return -EINVAL;
 		for (uint8_t i = 1; i <= 18; i++) {
 			uint8_t sub[2] = { 2, i };
@@ -86,14 +98,9 @@ static int parse_sgx_ext(struct pck_ext *x, const struct der_tlv *octets, unsign
 	p = outer.p;
 	end = outer.p + outer.len;
 	while (p < end) {
-		struct der_tlv item, oid, val;
-		const uint8_t *q;
+		struct der_tlv oid, val;
 		static const uint8_t tcb[] = { 2 }, pceid[] = { 3 }, fmspc[] = { 4 };
-		if (der_expect(&p, end, 0x30, &item))
-			return -EINVAL;
-		q = item.p;
-		if (der_expect(&q, item.p + item.len, 0x06, &oid) ||
-		    der_next(&q, item.p + item.len, &val) || q != item.p + item.len)
+		if (next_oid_value(&p, end, &oid, &val))
 			return -EINVAL;
 		if (oid_is(&oid, tcb, 1)) {
 			if (val.tag != 0x30 || parse_tcb(x, &val, have))

@@ -91,6 +91,11 @@ static int refuse_head(struct http_conn *c)
 		      "the request head is larger than 8192 bytes or has more than 64 fields");
 }
 
+static int refuse_body(struct http_conn *c)
+{
+	return refuse(c, 413, "payload_too_large", "the body is larger than 65536 bytes");
+}
+
 static int hbuf_put(struct http_conn *c, const char *s, size_t n)
 {
 	if (n > sizeof c->hbuf - c->hlen)
@@ -132,16 +137,22 @@ static int on_url_complete(llhttp_t *p)
 	return hbuf_put(conn_of(p), "", 1);
 }
 
+/* Header nhdr's name starts at the current end of hbuf. */
+static int field_start(struct http_conn *c)
+{
+	if (c->nhdr >= HTTP_MAX_HEADERS)
+		return refuse_head(c);
+	c->hdr[c->nhdr][0] = (uint16_t)c->hlen;
+	c->field_open = true;
+	return 0;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
 	struct http_conn *c = conn_of(p);
 
-	if (!c->field_open) {
-		if (c->nhdr >= HTTP_MAX_HEADERS)
-			return refuse_head(c);
-		c->hdr[c->nhdr][0] = (uint16_t)c->hlen;
-		c->field_open = true;
-	}
+	if (!c->field_open && field_start(c))
+		return HPE_USER;
 	return hbuf_put(c, at, n);
 }
 
@@ -149,11 +160,9 @@ static int on_header_field_complete(llhttp_t *p)
 {
 	struct http_conn *c = conn_of(p);
 
-	if (!c->field_open) {   /* cannot happen: llhttp refuses empty names */
-		if (c->nhdr >= HTTP_MAX_HEADERS)
-			return refuse_head(c);
-		c->hdr[c->nhdr][0] = (uint16_t)c->hlen;
-	}
+	/* !field_open cannot happen: llhttp refuses empty names. */
+	if (!c->field_open && field_start(c))
+		return HPE_USER;
 	c->field_open = false;
 	return hbuf_put(c, "", 1);
 }
@@ -197,7 +206,7 @@ static int on_headers_complete(llhttp_t *p)
 		return -1;
 	}
 	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_MAX_BODY) {
-		refuse(c, 413, "payload_too_large", "the body is larger than 65536 bytes");
+		refuse_body(c);
 		return -1;
 	}
 	return 0;
@@ -208,8 +217,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 	struct http_conn *c = conn_of(p);
 
 	if (n > HTTP_MAX_BODY - c->body_len)
-		return refuse(c, 413, "payload_too_large",
-			      "the body is larger than 65536 bytes");
+		return refuse_body(c);
 	memcpy(c->body + c->body_len, at, n);
 	c->body_len += n;
 	return 0;

@@ -115,11 +115,28 @@ static bool conn_read(struct sock_conn *sc, bool *progress)
 	return true;
 }
 
+/* Has epoll watch events on sc (when they changed). Returns false when
+ * that failed and sc is closed. */
+static bool conn_watch(struct sock_server *s, struct sock_conn *sc, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+
+	if (events == sc->events)
+		return true;
+	ev.data.u64 = (uint64_t)(sc - s->pool) + 1;
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, sc->fd, &ev) < 0) {
+		conn_close(s, sc);
+		return false;
+	}
+	sc->events = events;
+	return true;
+}
+
 /* Makes epoll watch what the connection waits for, or closes it. */
 static void conn_settle(struct sock_server *s, struct sock_conn *sc, bool blocked)
 {
 	enum http_conn_state st = http_conn_state(&sc->http);
-	struct epoll_event ev = { .events = 0 };
+	uint32_t events = 0;
 	uint64_t dl;
 
 	if (st == HTTP_CONN_CLOSED && sc->linger_until == 0) {
@@ -130,31 +147,18 @@ static void conn_settle(struct sock_server *s, struct sock_conn *sc, bool blocke
 		sc->linger_until = mono_ms() + LINGER_MS;
 	}
 	if (sc->linger_until) {
-		ev.events = EPOLLIN;
-		if (ev.events != sc->events) {
-			ev.data.u64 = (uint64_t)(sc - s->pool) + 1;
-			if (epoll_ctl(s->ep, EPOLL_CTL_MOD, sc->fd, &ev) < 0) {
-				conn_close(s, sc);
-				return;
-			}
-			sc->events = ev.events;
-		}
+		if (!conn_watch(s, sc, EPOLLIN))
+			return;
 		if (sc->linger_until < s->next_tick)
 			s->next_tick = sc->linger_until;
 		return;
 	}
 	if (!sc->eof && http_conn_room(&sc->http) > 0)
-		ev.events |= EPOLLIN;
+		events |= EPOLLIN;
 	if (blocked)
-		ev.events |= EPOLLOUT;
-	if (ev.events != sc->events) {
-		ev.data.u64 = (uint64_t)(sc - s->pool) + 1;
-		if (epoll_ctl(s->ep, EPOLL_CTL_MOD, sc->fd, &ev) < 0) {
-			conn_close(s, sc);
-			return;
-		}
-		sc->events = ev.events;
-	}
+		events |= EPOLLOUT;
+	if (!conn_watch(s, sc, events))
+		return;
 	dl = http_conn_deadline(&sc->http);
 	if (dl < s->next_tick)
 		s->next_tick = dl;

@@ -1,22 +1,8 @@
 #!/usr/bin/env bash
 # End to end: boot build/image in QEMU with DHCP from dnsmasq, then the API.
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/host/tap.sh" || { echo "Bail out! cannot load tests/host/tap.sh"; exit 1; }
-. "$top/tests/host/http-checks.sh" || { echo "Bail out! cannot load tests/host/http-checks.sh"; exit 1; }
-. "$top/qemu-test/lib.sh" || { echo "Bail out! cannot load qemu-test/lib.sh"; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # skip QEMU tests need root (network namespaces)"; exit 0; }
-image=$top/build/image
-[ -f "$image/initrd" ] || bail "no build/image: run make image"
+. "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
 
-qt_setup || bail "could not set up the test namespace"
-qt_boot "$image" || bail "QEMU did not start"
-if qt_wait_ready "${QT_TIMEOUT:-180}"; then
-  ok "guest boots to the ready line ($QT_ACCEL, $QT_BOOT_MS ms)"
-else
-  nok "guest boots to the ready line"; done_testing; exit 1
-fi
-NS=$QT_NS ADDR=$QT_ADDR PORT=8080
-console=$(tr -d '\r' < "$QT_CONSOLE")
+qt_start_ready
 
 expect_match "the address came from dnsmasq's range" "$ADDR" '^198\.18\.0\.([1-4][0-9]|50)$'
 expect_match "dnsmasq leased it to the guest's MAC" "$(cat "$QT_DIR/leases")" "$QT_GUEST_MAC ${ADDR//./\\.} "

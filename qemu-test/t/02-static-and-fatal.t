@@ -1,16 +1,9 @@
 #!/usr/bin/env bash
 # End to end: a static address from the kernel command line, and a bad
 # command line that must end in a controlled poweroff with a message.
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/host/tap.sh" || { echo "Bail out! cannot load tests/host/tap.sh"; exit 1; }
-. "$top/tests/host/http-checks.sh" || { echo "Bail out! cannot load tests/host/http-checks.sh"; exit 1; }
-. "$top/qemu-test/lib.sh" || { echo "Bail out! cannot load qemu-test/lib.sh"; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # skip QEMU tests need root (network namespaces)"; exit 0; }
-image=$top/build/image
-[ -f "$image/initrd" ] || bail "no build/image: run make image"
+. "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
 
-qt_setup || bail "could not set up the test namespace"
-qt_boot "$image" --append "dshield.ip=198.18.0.77/24 dshield.gw=198.18.0.1" || bail "QEMU did not start"
+qt_start --append "dshield.ip=198.18.0.77/24 dshield.gw=198.18.0.1"
 if qt_wait_ready "${QT_TIMEOUT:-180}"; then
   ok "guest with a static address boots ($QT_BOOT_MS ms)"
   expect_match "ready line names the static address" "$QT_ADDR" '^198\.18\.0\.77$'

@@ -3,28 +3,13 @@
 # image's manifest allows), fetch /v1/attestation with a fresh nonce, and
 # check it with `dshield verify --allow-sim --measurements --report-data`
 # (passes) and plain `dshield verify` (refuses: quote.sim).
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/host/tap.sh" || { echo "Bail out! cannot load tests/host/tap.sh"; exit 1; }
-. "$top/tests/host/http-checks.sh" || { echo "Bail out! cannot load tests/host/http-checks.sh"; exit 1; }
-. "$top/tests/host/attest-checks.sh" || { echo "Bail out! cannot load tests/host/attest-checks.sh"; exit 1; }
-. "$top/qemu-test/lib.sh" || { echo "Bail out! cannot load qemu-test/lib.sh"; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # skip QEMU tests need root (network namespaces)"; exit 0; }
-image=$top/build/image
+. "$(dirname "$0")/setup.sh" attest-checks || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
 DSHIELD=$top/build/dshield
-[ -f "$image/initrd" ] || bail "no build/image: run make image"
 [ -f "$image/measurements.json" ] || bail "no build/image/measurements.json: run make image"
 [ -x "$DSHIELD" ] || bail "no build/dshield: run make"
 command -v jq >/dev/null || bail "jq is needed"
 
-qt_setup || bail "could not set up the test namespace"
-qt_boot "$image" || bail "QEMU did not start"
-if qt_wait_ready "${QT_TIMEOUT:-180}"; then
-  ok "guest boots to the ready line ($QT_ACCEL, $QT_BOOT_MS ms)"
-else
-  nok "guest boots to the ready line"; done_testing; exit 1
-fi
-NS=$QT_NS ADDR=$QT_ADDR PORT=8080
-console=$(tr -d '\r' < "$QT_CONSOLE")
+qt_start_ready
 man_sha=$(sha256sum < "$image/manifest.json" | cut -d' ' -f1)
 
 expect_match "qemu_fw_cfg loaded (optional module)" "$console" 'modules: qemu_fw_cfg: loaded'

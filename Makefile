@@ -9,7 +9,8 @@
 #   make repro-check    two image builds in different places must match
 #
 # Variants share this file: O=build (musl, static-pie, the shipped binaries),
-# O=build/san (clang, ASan+UBSan, glibc: for tests), O=build/fuzz (libFuzzer).
+# O=build/san (clang, ASan+UBSan, glibc: for tests), O=build/vg (gcc, glibc:
+# tests under valgrind), O=build/fuzz (libFuzzer).
 
 SHELL      := /bin/bash
 O          ?= build
@@ -58,8 +59,13 @@ else ifeq ($(VARIANT),fuzz)
 CC         := clang
 OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DDSHIELD_FUZZ=1
 LDFLAGS    := -fsanitize=fuzzer,address,undefined
+else ifeq ($(VARIANT),vg)
+# For valgrind: glibc, dynamic, no sanitizer runtime in the way.
+CC         := gcc
+OPT        := -O1 -g -fno-omit-frame-pointer
+LDFLAGS    :=
 else
-$(error unknown VARIANT $(VARIANT): release, san or fuzz)
+$(error unknown VARIANT $(VARIANT): release, san, vg or fuzz)
 endif
 
 CFLAGS     := -std=c11 $(OPT) $(WARN) $(DEFS) $(INC) $(REPRO) -MMD -MP

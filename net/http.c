@@ -663,38 +663,37 @@ void http_respond_json(struct http_conn *c, int status, const char *json, size_t
 	http_respond_hdr(c, status, "application/json", NULL, json, len);
 }
 
-void http_respond_error_hdr(struct http_conn *c, int status, const char *code,
-			    const char *message, const char *extra_headers)
+/* {"error":{"code":...,"message":...}} into buf; no message when NULL. */
+static long error_body(char *buf, size_t cap, const char *code, const char *message)
 {
-	char buf[512];
 	struct jsonw w;
-	long n;
 
-	jw_init(&w, buf, sizeof buf);
+	jw_init(&w, buf, cap);
 	jw_object_begin(&w);
 	jw_key(&w, "error");
 	jw_object_begin(&w);
 	jw_key(&w, "code");
 	jw_string(&w, code);
-	jw_key(&w, "message");
-	jw_string(&w, message);
-	jw_object_end(&w);
-	jw_object_end(&w);
-	n = jw_finish(&w);
-	if (n < 0) {
-		/* Only a message longer than the buffer gets here. */
-		jw_init(&w, buf, sizeof buf);
-		jw_object_begin(&w);
-		jw_key(&w, "error");
-		jw_object_begin(&w);
-		jw_key(&w, "code");
-		jw_string(&w, code);
-		jw_object_end(&w);
-		jw_object_end(&w);
-		n = jw_finish(&w);
-		if (n < 0)
-			n = 0;
+	if (message) {
+		jw_key(&w, "message");
+		jw_string(&w, message);
 	}
+	jw_object_end(&w);
+	jw_object_end(&w);
+	return jw_finish(&w);
+}
+
+void http_respond_error_hdr(struct http_conn *c, int status, const char *code,
+			    const char *message, const char *extra_headers)
+{
+	char buf[512];
+	long n = error_body(buf, sizeof buf, code, message);
+
+	/* Only a message longer than the buffer fails; then the code alone. */
+	if (n < 0)
+		n = error_body(buf, sizeof buf, code, NULL);
+	if (n < 0)
+		n = 0;
 	http_respond_hdr(c, status, "application/json", extra_headers, buf, (size_t)n);
 }
 

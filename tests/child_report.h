@@ -5,6 +5,8 @@
 #ifndef DSHIELD_TESTS_CHILD_REPORT_H
 #define DSHIELD_TESTS_CHILD_REPORT_H
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +32,20 @@ static void child_report(int pass, int err, const char *name)
 	rec.err = err;
 	if (write(child_report_fd, &rec, sizeof rec) != (ssize_t)sizeof rec)
 		_exit(3);
+}
+
+/* fork() with stdout flushed first (or the child would print the
+ * parent's buffered TAP lines again); exits 2 when fork fails. */
+__attribute__((unused))
+static pid_t child_fork(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		exit(2);
+	return pid;
 }
 
 /* The parent's end: one TAP line per record read from fd until EOF, named

@@ -20,19 +20,6 @@
 
 static char tmp[200];
 
-/* note() with a format attribute, so clang's -Wformat-nonliteral is happy. */
-__attribute__((format(printf, 1, 2)))
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
 static void put_file(const char *name, const void *data, size_t len)
 {
 	char p[512];
@@ -183,7 +170,7 @@ static void test_tree(void)
 	n1 = build(spec, a1, 0, &err);
 	ok(n1 > 0 && n1 % 512 == 0, "tree archive written, size multiple of 512 (%lld)", n1);
 	if (n1 < 0)
-		note("error: %s", err.msg);
+		diag("error: %s", err.msg);
 	n2 = build(spec, a2, 0, &err);
 	l1 = slurp(a1, b1, sizeof b1);
 	l2 = slurp(a2, b2, sizeof b2);
@@ -208,7 +195,7 @@ static void test_tree(void)
 			const char *f = strstr(at, order[i]);
 			if (!f) {
 				inorder = 0;
-				note("missing or out of order: '%.*s'", (int)strlen(order[i]) - 1, order[i]);
+				diag("missing or out of order: '%.*s'", (int)strlen(order[i]) - 1, order[i]);
 				break;
 			}
 			at = f + 1;
@@ -221,7 +208,7 @@ static void test_tree(void)
 		ok(strstr((char *)lbuf, "root     root") != NULL, "owner root root");
 		ok(strstr((char *)lbuf, "1970") != NULL, "mtime 0 listed as 1970");
 		if (!inorder || lines != 11)
-			note("listing:\n%s", lbuf);
+			diag("listing:\n%s", lbuf);
 	}
 
 	snprintf(x, sizeof x, "%s/x", tmp);
@@ -275,7 +262,7 @@ static void test_nod(void)
 	ok(strstr((char *)lbuf, "brw-rw----") && strstr((char *)lbuf, "8,   0 "),
 	   "dev/sda is b 8 0 mode 0660");
 	if (!strstr((char *)lbuf, "5,   1 "))
-		note("listing:\n%s", lbuf);
+		diag("listing:\n%s", lbuf);
 }
 
 static void refused(const char *spec, int want, const char *needle, const char *name)
@@ -288,7 +275,7 @@ static void refused(const char *spec, int want, const char *needle, const char *
 	r = build(spec, out, 0, &err);
 	if (!ok(r < 0 && (want == 0 || r == want) && strstr(err.msg, needle) != NULL,
 		"refused: %s", name))
-		note("got %lld, message '%s', wanted '%s'", r, err.msg, needle);
+		diag("got %lld, message '%s', wanted '%s'", r, err.msg, needle);
 }
 
 static void test_bad_specs(void)

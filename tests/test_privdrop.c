@@ -115,10 +115,7 @@ static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		exit(2);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0)
-		exit(2);
+	pid_t pid = child_fork();
 	if (pid == 0) {
 		struct privdrop_spec spec = {
 			.root_dir = root, .uid = 100, .gid = 100,

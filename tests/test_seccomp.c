@@ -143,10 +143,7 @@ static int run_child(void (*fn)(void), int *nrec)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		exit(2);
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0)
-		exit(2);
+	pid_t pid = child_fork();
 	if (pid == 0) {
 		close(p[0]);
 		child_report_fd = p[1];

@@ -17,6 +17,8 @@ O          ?= build
 VARIANT    ?= release
 DEPS       ?= build/deps
 FUZZ_SECONDS ?= 30
+# Real TDX quotes and event logs (read-only extra fuzz seeds, when present).
+TESTDATA   ?= ../shared/testdata/tdx
 SOURCE_DATE_EPOCH ?= 0
 export SOURCE_DATE_EPOCH
 # V=1 shows full command lines.
@@ -208,8 +210,10 @@ fuzz:
 	@set -e; for f in $(fuzz-y); do \
 	  mkdir -p build/fuzz/corpus/$$f; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	  extra=; case $$f in fuzz_quote|fuzz_ccel|fuzz_collateral|fuzz_eventlog_json) \
+	    [ -d $(TESTDATA) ] && extra=$(TESTDATA);; esac; \
 	  build/fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 4; \
+	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f $$extra 2>&1 | tail -n 4; \
 	done
 
 # --- image, repro-check, run (owner: image/, qemu-test/) ---------------------

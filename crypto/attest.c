@@ -2,6 +2,7 @@
 #include "crypto/attest.h"
 #include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,27 +69,21 @@ static void sim_read_measurements(struct attest *a)
 {
 	static char buf[LAUNCH_MEAS_MAX_BYTES + 1];
 	char err[LAUNCH_MEAS_ERR_LEN];
-	size_t got = 0;
-	int fd = open(a->paths.fwcfg_meas, O_RDONLY | O_CLOEXEC);
+	long got = file_read(a->paths.fwcfg_meas, buf, LAUNCH_MEAS_MAX_BYTES);
 
 	memset(&a->meas, 0, sizeof a->meas);
-	if (fd < 0) {
-		snprintf(a->why, sizeof a->why, "no launcher measurements (%s: %s): "
-			 "MRTD and RTMR0-2 are zeros", a->paths.fwcfg_meas, strerror(errno));
+	if (got == -EFBIG) {
+		snprintf(a->why, sizeof a->why, "launcher measurements %s refused (more than "
+			 "%d bytes): MRTD and RTMR0-2 are zeros", a->paths.fwcfg_meas,
+			 LAUNCH_MEAS_MAX_BYTES);
 		return;
 	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, sizeof buf - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got == sizeof buf)
-			break;
+	if (got < 0) {
+		snprintf(a->why, sizeof a->why, "no launcher measurements (%s: %s): "
+			 "MRTD and RTMR0-2 are zeros", a->paths.fwcfg_meas, strerror((int)-got));
+		return;
 	}
-	close(fd);
-	if (launch_meas_parse(buf, got, &a->meas, err) < 0) {
+	if (launch_meas_parse(buf, (size_t)got, &a->meas, err) < 0) {
 		snprintf(a->why, sizeof a->why, "launcher measurements %s refused (%s): "
 			 "MRTD and RTMR0-2 are zeros", a->paths.fwcfg_meas, err);
 		return;

@@ -1,5 +1,6 @@
 /* init/cmdline.c: see cmdline.h. */
 #include "init/cmdline.h"
+#include "lib/file.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -277,33 +278,15 @@ int cmdline_parse(const char *s, size_t len, struct boot_cmdline *c)
 int cmdline_read(struct boot_cmdline *c)
 {
 	char buf[CMDLINE_MAX];
-	size_t len = 0;
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		dlog("cmdline: open /proc/cmdline: %s", strerror(e));
-		return -e;
+	long len = file_read("/proc/cmdline", buf, sizeof buf - 1);
+	if (len == -EFBIG) {
+		/* A cut line could hide a dshield.* word: refuse it. */
+		dlog("cmdline: /proc/cmdline is longer than %d bytes", CMDLINE_MAX - 1);
+		return -E2BIG;
 	}
-	for (;;) {
-		ssize_t r = read(fd, buf + len, sizeof buf - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			dlog("cmdline: read /proc/cmdline: %s", strerror(e));
-			return -e;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len == sizeof buf) {
-			/* A cut line could hide a dshield.* word: refuse it. */
-			close(fd);
-			dlog("cmdline: /proc/cmdline is longer than %d bytes", CMDLINE_MAX - 1);
-			return -E2BIG;
-		}
+	if (len < 0) {
+		dlog("cmdline: read /proc/cmdline: %s", strerror((int)-len));
+		return (int)len;
 	}
-	close(fd);
-	return cmdline_parse(buf, len, c);
+	return cmdline_parse(buf, (size_t)len, c);
 }

@@ -7,6 +7,7 @@
  * string has size 1 (its value), and every other scalar has size 0.
  */
 #include "init/manifest.h"
+#include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 
@@ -566,48 +567,18 @@ int manifest_parse(const char *json, size_t len, struct manifest *m)
 
 int manifest_load(const char *path, struct manifest *m)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		int e = errno;
-		dlog("manifest: open %s: %s", path, strerror(e));
-		return -e;
+	unsigned char *buf;
+	size_t len;
+	int r = file_read_alloc(path, MANIFEST_MAX_BYTES, &buf, &len);
+	if (r == -EFBIG) {
+		dlog("manifest: %s: more than %u bytes", path, MANIFEST_MAX_BYTES);
+		return r;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		dlog("manifest: %s is not a regular file", path);
-		close(fd);
-		return -EINVAL;
+	if (r < 0) {
+		dlog("manifest: read %s: %s", path, strerror(-r));
+		return r;
 	}
-	if (st.st_size > (off_t)MANIFEST_MAX_BYTES) {
-		dlog("manifest: %s: %lld bytes, at most %u", path,
-		     (long long)st.st_size, MANIFEST_MAX_BYTES);
-		close(fd);
-		return -EFBIG;
-	}
-	/* One byte more than allowed, to notice a file that grew. */
-	char *buf = malloc(MANIFEST_MAX_BYTES + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t len = 0;
-	int r = 0;
-	while (len < MANIFEST_MAX_BYTES + 1) {
-		ssize_t k = read(fd, buf + len, MANIFEST_MAX_BYTES + 1 - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			dlog("manifest: read %s: %s", path, strerror(-r));
-			break;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
-	close(fd);
-	if (r == 0)
-		r = manifest_parse(buf, len, m);
+	r = manifest_parse((const char *)buf, len, m);
 	free(buf);
 	if (r == 0) {
 		char hex[65];

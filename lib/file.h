@@ -1,4 +1,4 @@
-/* lib/file.h: whole-file reads for the command line tools and the tests. */
+/* lib/file.h: bounded whole-file reads (boot files, command line tools, tests). */
 #ifndef DSHIELD_LIB_FILE_H
 #define DSHIELD_LIB_FILE_H
 

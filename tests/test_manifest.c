@@ -235,7 +235,7 @@ static void test_limits(void)
 	close(fd);
 	unlink(path);
 	is_int(manifest_load(path, &m), -ENOENT, "manifest_load of a missing file");
-	is_int(manifest_load("/tmp", &m), -EINVAL, "manifest_load of a directory");
+	is_int(manifest_load("/tmp", &m), -EISDIR, "manifest_load of a directory");
 	free(big);
 }
 

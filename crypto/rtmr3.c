@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/bytes.h"
 #include "lib/jsonw.h"
 
 bool rtmr3_name_valid(const char *name, size_t len)
@@ -91,6 +92,25 @@ void rtmr3_log_drop_last(struct rtmr3_log *log)
 		extend(log->rtmr3, log->ev[i].digest);
 }
 
+/* One event of the JSON form into an open array. */
+static void jw_event(struct jsonw *w, const char *name, size_t name_len,
+		     const uint8_t *payload, size_t payload_len,
+		     const uint8_t digest[RTMR3_DIGEST_LEN])
+{
+	jw_object_begin(w);
+	jw_key(w, "imr");
+	jw_u64(w, 3);
+	jw_key(w, "event_type");
+	jw_u64(w, RTMR3_EVENT_TYPE);
+	jw_key(w, "name");
+	jw_string_n(w, name, name_len);
+	jw_key(w, "payload");
+	jw_hex(w, payload, payload_len);
+	jw_key(w, "digest");
+	jw_hex(w, digest, RTMR3_DIGEST_LEN);
+	jw_object_end(w);
+}
+
 long rtmr3_log_json(const struct rtmr3_log *log, char *buf, size_t cap)
 {
 	struct jsonw w;
@@ -99,19 +119,98 @@ long rtmr3_log_json(const struct rtmr3_log *log, char *buf, size_t cap)
 	jw_array_begin(&w);
 	for (unsigned i = 0; i < log->n; i++) {
 		const struct rtmr3_event *ev = &log->ev[i];
-		jw_object_begin(&w);
-		jw_key(&w, "imr");
-		jw_u64(&w, 3);
-		jw_key(&w, "event_type");
-		jw_u64(&w, RTMR3_EVENT_TYPE);
-		jw_key(&w, "name");
-		jw_string(&w, ev->name);
-		jw_key(&w, "payload");
-		jw_hex(&w, ev->payload, ev->payload_len);
-		jw_key(&w, "digest");
-		jw_hex(&w, ev->digest, RTMR3_DIGEST_LEN);
-		jw_object_end(&w);
+		jw_event(&w, ev->name, strlen(ev->name), ev->payload, ev->payload_len, ev->digest);
 	}
 	jw_array_end(&w);
 	return jw_finish(&w);
+}
+
+/* --- binary records --------------------------------------------------------------- */
+
+long rtmr3_rec_encode(const char *name, const void *payload, size_t len, uint8_t *buf,
+		      size_t cap)
+{
+	size_t nl = strlen(name), need = 1 + nl + 2 + len;
+
+	if (!rtmr3_name_valid(name, nl) || len > RTMR3_PAYLOAD_MAX)
+		return -EINVAL;
+	if (need > cap)
+		return -ENOSPC;
+	buf[0] = (uint8_t)nl;
+	memcpy(buf + 1, name, nl);
+	put_le16(buf + 1 + nl, (uint16_t)len);
+	if (len)
+		memcpy(buf + 3 + nl, payload, len);
+	return (long)need;
+}
+
+long rtmr3_log_encode(const struct rtmr3_log *log, uint8_t *buf, size_t cap)
+{
+	size_t off = 0;
+
+	for (unsigned i = 0; i < log->n; i++) {
+		const struct rtmr3_event *ev = &log->ev[i];
+		long n = rtmr3_rec_encode(ev->name, ev->payload, ev->payload_len, buf + off,
+					  cap - off);
+		if (n < 0)
+			return n;
+		off += (size_t)n;
+	}
+	return (long)off;
+}
+
+int rtmr3_rec_next(const uint8_t *buf, size_t len, size_t *off, struct rtmr3_rec *rec)
+{
+	size_t o = *off, nl, pl;
+
+	if (o == len)
+		return 0;
+	if (o > len || len - o < 1)
+		return -EBADMSG;
+	nl = buf[o];
+	if (len - o < 1 + nl + 2 || !rtmr3_name_valid((const char *)buf + o + 1, nl))
+		return -EBADMSG;
+	pl = le16(buf + o + 1 + nl);
+	if (pl > RTMR3_PAYLOAD_MAX || len - o - 1 - nl - 2 < pl)
+		return -EBADMSG;
+	rec->name = (const char *)buf + o + 1;
+	rec->name_len = nl;
+	rec->payload = buf + o + 3 + nl;
+	rec->payload_len = pl;
+	*off = o + 3 + nl + pl;
+	return 1;
+}
+
+int rtmr3_records_json(struct jsonw *w, const uint8_t *buf, size_t len)
+{
+	struct rtmr3_rec rec;
+	uint8_t digest[RTMR3_DIGEST_LEN];
+	size_t off = 0;
+	int r;
+
+	jw_array_begin(w);
+	while ((r = rtmr3_rec_next(buf, len, &off, &rec)) > 0) {
+		rtmr3_event_digest_n(rec.name, rec.name_len, rec.payload, rec.payload_len, digest);
+		jw_event(w, rec.name, rec.name_len, rec.payload, rec.payload_len, digest);
+	}
+	jw_array_end(w);
+	return r;
+}
+
+int rtmr3_log_decode(struct rtmr3_log *log, const uint8_t *buf, size_t len)
+{
+	struct rtmr3_rec rec;
+	char name[RTMR3_NAME_MAX + 1];
+	size_t off = 0;
+	int r;
+
+	rtmr3_log_init(log);
+	while ((r = rtmr3_rec_next(buf, len, &off, &rec)) > 0) {
+		memcpy(name, rec.name, rec.name_len);
+		name[rec.name_len] = '\0';
+		r = rtmr3_log_append(log, name, rec.payload, rec.payload_len);
+		if (r < 0)
+			return r;
+	}
+	return r;
 }

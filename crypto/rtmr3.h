@@ -19,7 +19,16 @@
  *
  * crypto/eventlog.h replays that form as well as dstack's (whose keys are
  * "event" and "event_payload"). Extending the hardware register is the
- * caller's job (the device belongs to init); this module only computes.
+ * caller's job (the device belongs to keyd); this module only computes.
+ *
+ * The binary record form (keyd's saved log, and the events keyd sends
+ * netd with a quote) is, per event and with nothing between events:
+ *
+ *   u8 name_len (1..RTMR3_NAME_MAX) | name | le16 payload_len
+ *   (0..RTMR3_PAYLOAD_MAX) | payload
+ *
+ * Digests are not carried: a reader recomputes them from name and payload,
+ * so a record cannot claim a digest its contents do not have.
  */
 #ifndef DSHIELD_CRYPTO_RTMR3_H
 #define DSHIELD_CRYPTO_RTMR3_H
@@ -72,6 +81,33 @@ void rtmr3_log_drop_last(struct rtmr3_log *log);
 /* Writes the log as a JSON array into buf. Returns the length, or a
  * negative errno (-ENOSPC). Needs at most RTMR3_JSON_MAX(n) bytes. */
 long rtmr3_log_json(const struct rtmr3_log *log, char *buf, size_t cap);
+
+/* One record of the binary form into buf; its length, -EINVAL (bad name or
+ * payload) or -ENOSPC. */
+long rtmr3_rec_encode(const char *name, const void *payload, size_t len, uint8_t *buf,
+		      size_t cap);
+/* Every event of the log as records; the length, or -ENOSPC. */
+long rtmr3_log_encode(const struct rtmr3_log *log, uint8_t *buf, size_t cap);
+#define RTMR3_REC_MAX (1 + RTMR3_NAME_MAX + 2 + RTMR3_PAYLOAD_MAX)
+
+/* A record read in place from buf (name and payload point into it). */
+struct rtmr3_rec {
+	const char *name;
+	size_t name_len;
+	const uint8_t *payload;
+	size_t payload_len;
+};
+/* Reads the record at *off and moves *off past it: 1; 0 at the end of
+ * buf; -EBADMSG for a record that overruns buf or whose name is invalid. */
+int rtmr3_rec_next(const uint8_t *buf, size_t len, size_t *off, struct rtmr3_rec *rec);
+/* Replays records into a fresh log: 0, -EBADMSG, or rtmr3_log_append's
+ * errors (-ENOSPC when there are more than RTMR3_LOG_MAX). */
+int rtmr3_log_decode(struct rtmr3_log *log, const uint8_t *buf, size_t len);
+/* The records as the JSON array above, written into an open jsonw (digests
+ * recomputed). 0, or -EBADMSG (the array then ends at the bad record). */
+struct jsonw;
+int rtmr3_records_json(struct jsonw *w, const uint8_t *buf, size_t len);
+
 #define RTMR3_JSON_EVENT_MAX (96 + RTMR3_NAME_MAX + 2 * RTMR3_PAYLOAD_MAX + 2 * RTMR3_DIGEST_LEN)
 #define RTMR3_JSON_MAX(n) (3 + (size_t)(n) * RTMR3_JSON_EVENT_MAX)
 

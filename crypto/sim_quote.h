@@ -6,7 +6,7 @@
  * the caller, and signature data: the ECDSA P-256 signature over
  * SHA-256(header ‖ body), the simulation public key as attestation key, and
  * certification data of type TDX_CERT_TYPE_DSHIELD_SIM (TDX_SIM_MAGIC ‖ the
- * same public key). The sim backend (crypto/attest.c) and the tests share
+ * same public key). The sim backend (keyd/attest.c) and the tests share
  * this one builder. A sim quote proves nothing about hardware: whoever holds
  * the key (generated at boot, inside the VM) can sign any body.
  */

@@ -13,7 +13,9 @@
 #ifndef DSHIELD_INIT_KADDR_H
 #define DSHIELD_INIT_KADDR_H
 
-#include "init/imsg.h"
+#include <stddef.h>
+
+#include "proto/init_netd.h"
 
 /* Fills *out (zeroed first) with the IPv4 and IPv6 addresses of ifindex,
  * at most KADDR_MAX of them, and mirrors the result in out->error.

@@ -8,9 +8,12 @@
 #include <grp.h>
 #include <sched.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -179,6 +182,102 @@ static int drop_ids(uid_t uid, gid_t gid)
 	return capset_zero();
 }
 
+/* The securebits of a uid-0 worker: root gets no capabilities at exec,
+ * none may be kept or raised ambient, and none of it can be undone. */
+#define UID0_SECUREBITS (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | \
+			 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | \
+			 SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
+
+/* Step 7 for uid0_nocaps; needs CAP_SETPCAP, so before step 6. */
+static int lock_securebits(void)
+{
+	if (prctl(PR_SET_SECUREBITS, UID0_SECUREBITS, 0, 0, 0) != 0)
+		return FAIL("PR_SET_SECUREBITS", errno);
+	return 0;
+}
+
+/* Creates path (and its parents) inside the view; the last component is a
+ * directory when dir, else an empty file (a bind's mount point). */
+static int make_mountpoint(char *path, bool dir)
+{
+	for (char *p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int r = mkdir(path, 0555);
+		*p = '/';
+		if (r != 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (dir)
+		return mkdir(path, 0555) == 0 || errno == EEXIST ? 0 : -errno;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	close(fd);
+	return 0;
+}
+
+static int bind_one(const char *root, const struct privdrop_bind *b)
+{
+	char dst[4096];
+	struct stat st;
+	unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC;
+	int r;
+
+	if (b->src == NULL || b->dst == NULL || b->dst[0] != '/')
+		return FAIL("bind (no source or relative target)", EINVAL);
+	if (stat(b->src, &st) != 0) {
+		if (errno == ENOENT && (b->flags & PRIVDROP_BIND_OPTIONAL))
+			return 0;
+		dlog("privdrop: bind source %s: %s", b->src, strerror(errno));
+		return -errno;
+	}
+	if ((size_t)snprintf(dst, sizeof dst, "%s%s", root, b->dst) >= sizeof dst)
+		return FAIL("bind target path", ENAMETOOLONG);
+	if ((r = make_mountpoint(dst, S_ISDIR(st.st_mode))) < 0) {
+		dlog("privdrop: mount point %s: %s", dst, strerror(-r));
+		return r;
+	}
+	if (mount(b->src, dst, NULL, MS_BIND, NULL) != 0) {
+		dlog("privdrop: bind %s on %s: %s", b->src, dst, strerror(errno));
+		return -errno;
+	}
+	if (!(b->flags & PRIVDROP_BIND_RW))
+		fl |= MS_RDONLY;
+	if (!(b->flags & PRIVDROP_BIND_DEV))
+		fl |= MS_NODEV;
+	if (mount(NULL, dst, NULL, fl, NULL) != 0) {
+		dlog("privdrop: remount %s: %s", dst, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Step 4b: the worker's root becomes a read-only tmpfs holding the binds,
+ * in a mount namespace of its own (nothing propagates back to init). */
+static int make_view(const struct privdrop_spec *s)
+{
+	int r;
+
+	if (s->nbinds > PRIVDROP_BINDS_MAX)
+		return FAIL("view (too many binds)", E2BIG);
+	if (unshare(CLONE_NEWNS) != 0)
+		return FAIL("unshare(CLONE_NEWNS)", errno);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return FAIL("make / private", errno);
+	if (mount("view", s->root_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0555,size=64k,nr_inodes=128") != 0)
+		return FAIL("mount the view's tmpfs", errno);
+	for (size_t i = 0; i < s->nbinds; i++)
+		if ((r = bind_one(s->root_dir, &s->binds[i])) < 0)
+			return r;
+	if (mount(NULL, s->root_dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+		  MS_NOEXEC, NULL) != 0)
+		return FAIL("remount the view read-only", errno);
+	return 0;
+}
+
 int privdrop_verify(uid_t uid, gid_t gid)
 {
 	uid_t ru, eu, su;
@@ -224,6 +323,14 @@ int privdrop_verify(uid_t uid, gid_t gid)
 		dlog("privdrop: verify: no_new_privs is not set");
 		return -EPERM;
 	}
+	if (uid == 0) {
+		int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+		if (bits < 0 || ((unsigned)bits & UID0_SECUREBITS) != UID0_SECUREBITS) {
+			dlog("privdrop: verify: uid 0 without locked securebits (%#x)", bits);
+			return -EPERM;
+		}
+		return 0;
+	}
 	if (setresuid(0, 0, 0) == 0 || errno != EPERM) {
 		dlog("privdrop: verify: setresuid(0) was not refused");
 		return -EPERM;
@@ -237,7 +344,8 @@ int privdrop_worker(const struct privdrop_spec *s)
 	struct rlimit no_core = { 0, 0 };
 	int exe = -1, r;
 
-	if (s->uid == 0 || s->gid == 0 || s->root_dir == NULL)
+	if (((s->uid == 0 || s->gid == 0) && !(s->uid0_nocaps && s->uid == 0 && s->gid == 0)) ||
+	    s->root_dir == NULL)
 		return FAIL("spec (root uid/gid or no chroot directory)", EINVAL);
 	if ((r = reset_signals()) < 0)
 		return r;
@@ -255,6 +363,12 @@ int privdrop_worker(const struct privdrop_spec *s)
 		return FAIL("stat chroot directory", errno);
 	if (s->new_netns && unshare(CLONE_NEWNET) != 0)
 		return FAIL("unshare(CLONE_NEWNET)", errno);
+	if (s->nbinds > 0) {
+		if ((r = make_view(s)) < 0)
+			return r;
+		if (stat(s->root_dir, &root_st) != 0)
+			return FAIL("stat the view", errno);
+	}
 	if (chroot(s->root_dir) != 0)
 		return FAIL("chroot", errno);
 	if (chdir("/") != 0)
@@ -262,6 +376,8 @@ int privdrop_worker(const struct privdrop_spec *s)
 	if (stat("/", &now_st) != 0 || now_st.st_dev != root_st.st_dev ||
 	    now_st.st_ino != root_st.st_ino)
 		return FAIL("chroot check (/ is not the chroot directory)", EPERM);
+	if (s->uid0_nocaps && (r = lock_securebits()) < 0)
+		return r;
 	if ((r = drop_bounding_and_ambient()) < 0)
 		return r;
 	if ((r = drop_ids(s->uid, s->gid)) < 0)

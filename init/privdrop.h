@@ -7,10 +7,21 @@
  *   3. the executable opened through /proc/self/exe (it must stay reachable
  *      after the chroot: it is exec'd by fd with execveat)
  *   4. unshare(CLONE_NEWNET): an empty network namespace (lo only, down)
- *   5. chroot into an empty, root-owned, 0555 directory, chdir("/")
+ *   4b. with binds: a private mount namespace; a small tmpfs mounted on the
+ *      root directory holds each bind (a file or directory of init's view,
+ *      at the same or another path), with nosuid, noexec, and nodev and
+ *      read-only unless the bind asks otherwise; the tmpfs is then made
+ *      read-only
+ *   5. chroot into that root-owned 0555 directory (empty, or the view),
+ *      chdir("/")
  *   6. capability bounding set emptied, ambient set cleared
  *   7. setgroups(0), setresgid, setresuid to the worker's ids; permitted,
- *      effective and inheritable capabilities cleared explicitly
+ *      effective and inheritable capabilities cleared explicitly. A worker
+ *      with uid0_nocaps keeps uid 0 (file ownership only: configfs-tsm's
+ *      report entries are created root-owned and writing their inblob is an
+ *      owner permission) but has every capability set empty and the
+ *      securebits NOROOT, NO_SETUID_FIXUP and KEEP_CAPS off, all locked, so
+ *      exec cannot give capabilities back
  *   8. PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0, RLIMIT_CORE 0
  *   9. everything verified (privdrop_verify), then execveat(fd, "", ...)
  *
@@ -26,10 +37,24 @@
 #define PRIVDROP_NETD_UID 100
 #define PRIVDROP_NETD_GID 100
 
+/* A file or directory of init's view made visible in the worker's root. */
+#define PRIVDROP_BIND_RW       1u   /* writable (default read-only) */
+#define PRIVDROP_BIND_DEV      2u   /* device nodes work (default nodev) */
+#define PRIVDROP_BIND_OPTIONAL 4u   /* a missing source is skipped */
+#define PRIVDROP_BINDS_MAX     8
+struct privdrop_bind {
+	const char *src;        /* absolute path in init's view */
+	const char *dst;        /* absolute path inside the worker's root */
+	unsigned flags;
+};
+
 struct privdrop_spec {
 	const char *root_dir;   /* empty directory to chroot into */
-	uid_t uid;              /* must not be 0 */
-	gid_t gid;              /* must not be 0 */
+	uid_t uid;              /* 0 only with uid0_nocaps */
+	gid_t gid;              /* 0 only with uid0_nocaps */
+	bool uid0_nocaps;       /* see step 7 */
+	const struct privdrop_bind *binds;  /* step 4b when nbinds > 0 */
+	size_t nbinds;          /* at most PRIVDROP_BINDS_MAX */
 	int keep_fd;            /* moved to keep_fd_to; -1 for none */
 	int keep_fd_to;         /* e.g. NETD_IMSG_FD (3); must be >= 3 */
 	bool new_netns;         /* unshare(CLONE_NEWNET) */
@@ -47,7 +72,8 @@ int privdrop_worker(const struct privdrop_spec *s);
 
 /* Checks the current process: all uids/gids equal to uid/gid, no
  * supplementary groups, no capability in any set (incl. bounding and
- * ambient), no_new_privs set, and setresuid(0) refused. */
+ * ambient), no_new_privs set, and setresuid(0) refused (uid != 0) or the
+ * securebits of step 7 set and locked (uid 0). */
 int privdrop_verify(uid_t uid, gid_t gid);
 
 #endif

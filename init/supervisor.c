@@ -1,18 +1,13 @@
 /* init/supervisor.c: see supervisor.h.
  *
- * init never parses anything netd says beyond fixed-size structs checked by
- * imsg_get(); a message that is not exactly one of those is a protocol
- * violation and netd is killed (and restarted like after a crash).
+ * The supervisor knows roles only as rows of the table: what it reads from
+ * a role's channel goes to the lifecycle (init/lifecycle.c), which accepts
+ * fixed-size structs only; anything else is a protocol violation and the
+ * role is killed (and restarted like after a crash).
  */
 #include "init/supervisor.h"
-#include "crypto/attest.h"
-#include "crypto/reportdata.h"
-#include "init/kaddr.h"
-#include "init/privdrop.h"
 #include "lib/log.h"
-#include "net/netd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,27 +24,33 @@
 #include <time.h>
 #include <unistd.h>
 
-enum ev_tag { EV_SIGNAL = 1, EV_TIMER, EV_NETD };
+/* epoll tags: the signalfd, the timerfd, then one per role channel. */
+enum { EV_SIGNAL = 1000, EV_TIMER = 1001 };
 
 #define CHANNEL_CLOSED_GRACE_MS 1000u
+#define MSG_BUDGET 64   /* messages per role per wakeup */
+
+struct sup_role {
+	const struct role_spec *spec;
+	pid_t pid;                /* 0 when not running */
+	int sock;                 /* lifecycle channel; -1 when closed */
+	uint64_t started;         /* mono_ms() of the last start */
+	uint64_t due;             /* mono_ms() of the pending timer action; 0: none */
+	uint32_t delay_ms;        /* last restart delay */
+	unsigned starts;
+	uint32_t peer_gen[ROLE_COUNT];
+};
 
 struct sup {
 	const struct supervisor_config *cfg;
-	struct boot_info_msg boot;
 	int ep, sigfd, timerfd;
-	pid_t netd_pid;           /* 0 when not running */
-	int netd_sock;            /* -1 when closed */
-	uint64_t netd_started;    /* mono_ms() of the last start */
-	uint32_t delay_ms;        /* last restart delay */
-	unsigned starts;
 	bool stopping;
-	bool announced;           /* "ready" printed for this incarnation */
-	unsigned quote_tokens;    /* rate limit of quote requests */
-	uint64_t quote_refill_at; /* mono_ms() of the last refill */
-	uint64_t quotes, quotes_refused;
+	struct sup_role role[ROLE_COUNT];
 };
 
-static struct sup S = { .ep = -1, .sigfd = -1, .timerfd = -1, .netd_sock = -1 };
+/* init's loop is one per process (PID 1): its state is this file's.
+ * fatal() needs it to stop the roles from anywhere. */
+static struct sup S = { .ep = -1, .sigfd = -1, .timerfd = -1 };
 static bool fatal_pid1;
 static struct imsg msg;       /* 16 KiB, not on the stack */
 
@@ -106,56 +107,68 @@ _Noreturn void fatal(const char *fmt, ...)
 		dlog("FATAL: powering off");
 		poweroff_now();
 	}
-	if (S.netd_pid > 0) {
-		kill(S.netd_pid, SIGKILL);
-		waitpid(S.netd_pid, NULL, 0);
+	for (size_t i = 0; i < ROLE_COUNT; i++) {
+		if (S.role[i].pid > 0) {
+			kill(S.role[i].pid, SIGKILL);
+			waitpid(S.role[i].pid, NULL, 0);
+		}
 	}
 	exit(1);
 }
 
 /* --- restart policy ------------------------------------------------------------ */
 
-uint32_t restart_delay(uint32_t last_delay_ms, uint64_t ran_ms)
+uint32_t restart_delay(uint32_t min_ms, uint32_t max_ms, uint32_t last_delay_ms,
+		       uint64_t ran_ms)
 {
 	if (last_delay_ms == 0 || ran_ms >= RESTART_RESET_MS)
-		return RESTART_MIN_MS;
-	if (last_delay_ms >= RESTART_MAX_MS / 2)
-		return RESTART_MAX_MS;
+		return min_ms;
+	if (last_delay_ms >= max_ms / 2)
+		return max_ms;
 	return last_delay_ms * 2;
+}
+
+pid_t supervisor_role_pid(enum role_id id)
+{
+	return (unsigned)id < ROLE_COUNT ? S.role[id].pid : 0;
 }
 
 /* --- small helpers ---------------------------------------------------------------- */
 
-static void arm_timer(uint32_t ms)
+/* Arms the timerfd for the earliest pending role action. */
+static void arm_timer(void)
 {
 	struct itimerspec it;
+	uint64_t now = mono_ms(), next = 0;
+
+	for (size_t i = 0; i < S.cfg->nroles; i++)
+		if (S.role[i].due != 0 && (next == 0 || S.role[i].due < next))
+			next = S.role[i].due;
 	memset(&it, 0, sizeof it);
-	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-	if (ms == 0)
-		it.it_value.tv_nsec = 1;   /* zero would disarm */
+	if (next != 0) {
+		uint64_t ms = next > now ? next - now : 0;
+		it.it_value.tv_sec = (time_t)(ms / 1000);
+		it.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+		if (ms == 0)
+			it.it_value.tv_nsec = 1;   /* zero would disarm */
+	}
 	if (timerfd_settime(S.timerfd, 0, &it, NULL) != 0)
 		fatal("timerfd_settime: %s", strerror(errno));
 }
 
-static void ep_add(int fd, enum ev_tag tag)
+static void schedule(struct sup_role *r, uint32_t ms)
+{
+	r->due = mono_ms() + ms;
+	if (r->due == 0)
+		r->due = 1;
+	arm_timer();
+}
+
+static void ep_add(int fd, uint32_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
 	if (epoll_ctl(S.ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		fatal("epoll_ctl: %s", strerror(errno));
-}
-
-static const char *ip_str(uint32_t be, char buf[INET_ADDRSTRLEN])
-{
-	struct in_addr a = { .s_addr = be };
-	if (inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) == NULL)
-		snprintf(buf, INET_ADDRSTRLEN, "?");
-	return buf;
-}
-
-static int prefix_len(uint32_t mask_be)
-{
-	return __builtin_popcount(ntohl(mask_be));
 }
 
 static void describe_status(int st, char *buf, size_t len)
@@ -168,325 +181,196 @@ static void describe_status(int st, char *buf, size_t len)
 		snprintf(buf, len, "ended (wait status %#x)", (unsigned)st);
 }
 
-static void close_netd_channel(void)
+static void close_channel(struct sup_role *r)
 {
-	if (S.netd_sock >= 0) {
-		close(S.netd_sock);   /* also leaves the epoll set */
-		S.netd_sock = -1;
+	if (r->sock >= 0) {
+		close(r->sock);   /* also leaves the epoll set */
+		r->sock = -1;
 	}
 }
 
-static void kill_netd(const char *why)
+static void kill_role(struct sup_role *r, const char *why)
 {
-	if (S.netd_pid > 0) {
-		dlog("killing netd (pid %d): %s", (int)S.netd_pid, why);
-		kill(S.netd_pid, SIGKILL);
+	if (r->pid > 0) {
+		dlog("killing %s (pid %d): %s", r->spec->name, (int)r->pid, why);
+		kill(r->pid, SIGKILL);
 	}
-	close_netd_channel();
+	close_channel(r);
 }
 
-/* --- netd lifecycle --------------------------------------------------------------- */
+/* --- spawning -------------------------------------------------------------------- */
 
-static _Noreturn void netd_child(int sock)
+static _Noreturn void role_child(const struct sup_role *r, int sock)
 {
-	static char *const argv[] = { "dshield-init", "netd", NULL };
-	static char *const env_default[] = { NULL };
-	static char *const env_no_seccomp[] = { "DSHIELD_NO_SECCOMP=1", NULL };
 	const struct supervisor_config *c = S.cfg;
+	const struct role_spec *rs = r->spec;
+	char *argv[] = { "dshield-init", (char *)rs->name, NULL };
+	/* Built here, never inherited: the kernel command line can put
+	 * variables in PID 1's environment. */
+	char *envp[3] = { NULL, NULL, NULL };
+	size_t ne = 0;
+	struct privdrop_bind binds[PRIVDROP_BINDS_MAX];
+	size_t nb = 0;
+
+	if (c->no_seccomp && !c->pid1)
+		envp[ne++] = "DSHIELD_NO_SECCOMP=1";
+	if (!c->pid1 && c->extra_env[rs->id] != NULL)
+		envp[ne++] = (char *)c->extra_env[rs->id];
+	for (size_t i = 0; i < rs->nbinds && nb < PRIVDROP_BINDS_MAX; i++)
+		binds[nb++] = rs->binds[i];
+	if (rs->has_state && nb < PRIVDROP_BINDS_MAX)
+		binds[nb++] = (struct privdrop_bind){ c->state_dir[rs->id], "/state",
+						      PRIVDROP_BIND_RW };
 	struct privdrop_spec spec = {
-		.root_dir = c->netd_root,
-		.uid = PRIVDROP_NETD_UID,
-		.gid = PRIVDROP_NETD_GID,
+		.root_dir = c->root_dir[rs->id],
+		.uid = rs->uid,
+		.gid = rs->gid,
+		.uid0_nocaps = rs->uid0_nocaps,
 		.keep_fd = sock,
-		.keep_fd_to = NETD_IMSG_FD,
-		.new_netns = true,
+		.keep_fd_to = ROLE_INIT_FD,
+		.new_netns = rs->new_netns,
+		.binds = binds,
+		.nbinds = (rs->nbinds > 0 || rs->has_state) ? nb : 0,
 		.argv = argv,
-		/* Built here, never inherited: the kernel command line can
-		 * put variables in PID 1's environment. */
-		.envp = (c->no_seccomp && !c->pid1) ? env_no_seccomp : env_default,
+		.envp = envp,
 	};
-	log_set_role("netd-spawn");
+	char tag[32];
+	snprintf(tag, sizeof tag, "%s-spawn", rs->name);
+	log_set_role(tag);
 	log_set_fd(2);   /* privdrop closes every fd above the imsg socket */
-	int r = privdrop_worker(&spec);
-	dlog("cannot start netd: %s", strerror(-r));
+	int e = privdrop_worker(&spec);
+	dlog("cannot start %s: %s", rs->name, strerror(-e));
 	_exit(127);
 }
 
-static void send_boot_info(void)
+static void schedule_restart(struct sup_role *r)
 {
-	int r = imsg_send(S.netd_sock, IMSG_BOOT_INFO, 0, &S.boot, sizeof S.boot, NULL, 0);
-	if (r < 0)
-		dlog("cannot send boot info to netd: %s", strerror(-r));
+	uint64_t ran = mono_ms() - r->started;
+	r->delay_ms = restart_delay(r->spec->restart_min_ms, r->spec->restart_max_ms,
+				    r->delay_ms, ran);
+	dlog("restarting %s in %u ms", r->spec->name, r->delay_ms);
+	schedule(r, r->delay_ms);
 }
 
-static void schedule_restart(void)
-{
-	uint64_t ran = mono_ms() - S.netd_started;
-	S.delay_ms = restart_delay(S.delay_ms, ran);
-	dlog("restarting netd in %u ms", S.delay_ms);
-	arm_timer(S.delay_ms);
-}
-
-static void spawn_netd(void)
+/* A fresh channel between two running roles, one end to each. */
+static void broker(struct sup_role *a, struct sup_role *b)
 {
 	int sv[2], r;
+
+	if (a->sock < 0 || b->sock < 0)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		dlog("socketpair for %s-%s: %s", a->spec->name, b->spec->name, strerror(errno));
+		return;
+	}
+	uint32_t gen = ++a->peer_gen[b->spec->id];
+	b->peer_gen[a->spec->id] = gen;
+	struct peer_channel_msg to_a = { .peer = b->spec->id, .generation = gen };
+	struct peer_channel_msg to_b = { .peer = a->spec->id, .generation = gen };
+	r = imsg_send(a->sock, IMSG_PEER_CHANNEL, 0, &to_a, sizeof to_a, &sv[0], 1);
+	if (r >= 0)
+		r = imsg_send(b->sock, IMSG_PEER_CHANNEL, 0, &to_b, sizeof to_b, &sv[1], 1);
+	if (r < 0)
+		dlog("cannot hand the %s-%s channel over: %s", a->spec->name, b->spec->name,
+		     strerror(-r));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void broker_peers(struct sup_role *r)
+{
+	for (size_t i = 0; i < S.cfg->nroles; i++)
+		if (i != (size_t)r->spec->id && (r->spec->peers & (1u << i)))
+			broker(r, &S.role[i]);
+}
+
+static void spawn(struct sup_role *r)
+{
+	int sv[2], e;
 	pid_t pid;
 
+	r->due = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		dlog("socketpair for netd: %s", strerror(errno));
-		S.netd_started = mono_ms();
-		schedule_restart();
+		dlog("socketpair for %s: %s", r->spec->name, strerror(errno));
+		r->started = mono_ms();
+		schedule_restart(r);
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
-		dlog("fork for netd: %s", strerror(errno));
+		dlog("fork for %s: %s", r->spec->name, strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
-		S.netd_started = mono_ms();
-		schedule_restart();
+		r->started = mono_ms();
+		schedule_restart(r);
 		return;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		netd_child(sv[1]);
+		role_child(r, sv[1]);
 	}
 	close(sv[1]);
-	S.netd_pid = pid;
-	S.netd_sock = sv[0];
-	S.netd_started = mono_ms();
-	S.announced = false;
-	S.starts++;
-	S.boot.t_netd_up_ms = 0;   /* known once netd reports STARTED */
-	if (fcntl(S.netd_sock, F_SETFL, O_NONBLOCK) != 0)
+	r->pid = pid;
+	r->sock = sv[0];
+	r->started = mono_ms();
+	r->starts++;
+	if (fcntl(r->sock, F_SETFL, O_NONBLOCK) != 0)
 		fatal("fcntl O_NONBLOCK: %s", strerror(errno));
-	ep_add(S.netd_sock, EV_NETD);
-	dlog("netd started (pid %d%s)", (int)pid, S.starts > 1 ? ", restart" : "");
-
-	/* Both fit in the socket buffer of a fresh pair: they wait there
-	 * until netd, exec'd and confined, reads them. */
-	r = imsg_send(S.netd_sock, IMSG_NETD_CONFIG, 0, &S.cfg->net, sizeof S.cfg->net,
-		      &S.cfg->packet_fd, 1);
-	if (r < 0)
-		dlog("cannot send config to netd: %s", strerror(-r));
-	send_boot_info();
+	ep_add(r->sock, (uint32_t)r->spec->id);
+	dlog("%s started (pid %d%s)", r->spec->name, (int)pid, r->starts > 1 ? ", restart" : "");
+	/* Start messages wait in the socket buffer of the fresh pair until
+	 * the role, exec'd and confined, reads them. */
+	e = S.cfg->ops.start(S.cfg->ops.ctx, r->spec, r->sock);
+	if (e < 0)
+		dlog("cannot send %s its start messages: %s", r->spec->name, strerror(-e));
+	broker_peers(r);
 }
 
-static void netd_exited(int st)
+static void role_exited(struct sup_role *r, int st)
 {
 	char how[96];
-	uint64_t ran = mono_ms() - S.netd_started;
+	uint64_t ran = mono_ms() - r->started;
 	describe_status(st, how, sizeof how);
-	dlog("netd (pid %d) %s after %llu ms", (int)S.netd_pid, how, (unsigned long long)ran);
-	S.netd_pid = 0;
-	close_netd_channel();
+	dlog("%s (pid %d) %s after %llu ms", r->spec->name, (int)r->pid, how,
+	     (unsigned long long)ran);
+	r->pid = 0;
+	close_channel(r);
 	if (!S.stopping)
-		schedule_restart();
+		schedule_restart(r);
 }
 
-/* --- messages from netd -------------------------------------------------------------- */
+/* --- messages from roles -------------------------------------------------------------- */
 
-static int on_status(const struct imsg *m)
+static void role_readable(struct sup_role *r)
 {
-	struct netd_status_msg st;
-	char ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+	char why[96];
 
-	if (imsg_get(m, IMSG_NETD_STATUS, &st, sizeof st) < 0)
-		return -EBADMSG;
-	switch (st.state) {
-	case NETD_STATE_STARTED:
-		if (!S.cfg->boot.host_mode) {
-			S.boot.t_netd_up_ms = boot_ms();
-			send_boot_info();
-		}
-		dlog("netd: event loop running");
-		return 0;
-	case NETD_STATE_BOUND:
-		dlog("netd: bound %s/%d via %s, gateway %s", ip_str(st.ipv4_addr, ip),
-		     prefix_len(st.ipv4_netmask), st.dhcp ? "dhcp" : "static",
-		     st.ipv4_gw ? ip_str(st.ipv4_gw, gw) : "none");
-		return 0;
-	case NETD_STATE_READY:
-		if (!S.announced) {
-			S.announced = true;
-			dlog("ready http://%s:%u/", ip_str(st.ipv4_addr, ip),
-			     (unsigned)S.cfg->net.http_port);
-		}
-		return 0;
-	default:
-		return -EBADMSG;
-	}
-}
-
-static int on_kaddr_req(const struct imsg *m)
-{
-	static struct kaddr_reply_msg reply;
-	int r;
-
-	if (imsg_get(m, IMSG_KADDR_REQ, NULL, 0) < 0)
-		return -EBADMSG;
-	memset(&reply, 0, sizeof reply);
-	/* On -E2BIG the first KADDR_MAX addresses are kept: netd shows
-	 * them along with the error. */
-	r = kaddr_query(S.cfg->ifindex, &reply);
-	if (r < 0)
-		reply.error = r;
-	r = imsg_send(S.netd_sock, IMSG_KADDR_REPLY, m->hdr.id, &reply, sizeof reply, NULL, 0);
-	if (r < 0)
-		dlog("cannot answer netd's address query: %s", strerror(-r));
-	return 0;
-}
-
-_Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_LOG_MAX
-	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
-
-/* Token bucket: true when a quote may be made now. */
-static bool quote_allowed(void)
-{
-	uint64_t now = mono_ms();
-	if (S.quote_refill_at == 0) {
-		S.quote_tokens = QUOTE_BURST;
-		S.quote_refill_at = now;
-	}
-	while (S.quote_tokens < QUOTE_BURST && now - S.quote_refill_at >= QUOTE_REFILL_MS) {
-		S.quote_tokens++;
-		S.quote_refill_at += QUOTE_REFILL_MS;
-	}
-	if (S.quote_tokens == QUOTE_BURST)
-		S.quote_refill_at = now;
-	if (S.quote_tokens == 0)
-		return false;
-	S.quote_tokens--;
-	return true;
-}
-
-/* Fills rep and the data behind it; returns the payload length. */
-static size_t make_quote(const struct quote_req_msg *req, struct quote_reply_msg *rep)
-{
-	struct attest *a = S.cfg->attest;
-	uint8_t *data = (uint8_t *)(rep + 1);
-	struct reportdata_in in;
-	char err[ATTEST_ERR_LEN];
-	long n, ln;
-
-	memcpy(rep->nonce, req->nonce, req->nonce_len);
-	rep->nonce_len = req->nonce_len;
-	rep->has_manifest = S.boot.has_manifest;
-	memcpy(rep->manifest_sha256, S.boot.manifest_sha256, 32);
-	if (a == NULL || a->backend == ATTEST_NONE) {
-		rep->error = -ENODEV;
-		snprintf(rep->detail, sizeof rep->detail, "%.255s",
-			 a ? a->why : "attestation was not set up");
-		return sizeof *rep;
-	}
-	rep->backend = a->backend == ATTEST_TDX ? QUOTE_BACKEND_TDX : QUOTE_BACKEND_SIM;
-	if (!quote_allowed()) {
-		rep->error = -EBUSY;
-		snprintf(rep->detail, sizeof rep->detail, "too many quote requests (at most %u, "
-			 "then one per %u ms): retry later", QUOTE_BURST, QUOTE_REFILL_MS);
-		if (S.quotes_refused++ % 1000 == 0)
-			dlog("attestation: %s: quote requests refused by the rate limit (%llu so far)",
-			     attest_backend_name(a->backend), (unsigned long long)S.quotes_refused);
-		return sizeof *rep;
-	}
-	memset(&in, 0, sizeof in);
-	in.f[RD_NONCE - 1] = (struct rd_value){ true, rep->nonce, rep->nonce_len };
-	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ rep->has_manifest != 0,
-							 rep->manifest_sha256, 32 };
-	if (reportdata_compute(&in, rep->report_data) < 0) {
-		rep->error = -EINVAL;
-		snprintf(rep->detail, sizeof rep->detail, "REPORTDATA preimage refused");
-		return sizeof *rep;
-	}
-	n = attest_quote(a, rep->report_data, data, QUOTE_REPLY_QUOTE_MAX, err);
-	if (n < 0) {
-		rep->error = (int32_t)n;
-		snprintf(rep->detail, sizeof rep->detail, "%.255s", err);
-		dlog("attestation: %s: quote failed: %s", attest_backend_name(a->backend), err);
-		return sizeof *rep;
-	}
-	ln = rtmr3_log_json(&a->log, (char *)data + n, QUOTE_REPLY_LOG_MAX);
-	if (ln < 0) {
-		rep->error = (int32_t)ln;
-		snprintf(rep->detail, sizeof rep->detail, "the event log does not fit %u bytes",
-			 QUOTE_REPLY_LOG_MAX);
-		return sizeof *rep;
-	}
-	rep->quote_len = (uint32_t)n;
-	rep->log_len = (uint32_t)ln;
-	S.quotes++;
-	dlog("attestation: %s: quote #%llu, %ld bytes, %u events%s",
-	     attest_backend_name(a->backend), (unsigned long long)S.quotes, n, a->log.n,
-	     a->backend == ATTEST_SIM ? " (simulated: proves nothing about hardware)" : "");
-	return sizeof *rep + (size_t)n + (size_t)ln;
-}
-
-static int on_quote_req(const struct imsg *m)
-{
-	static uint8_t payload[IMSG_MAX_PAYLOAD];
-	struct quote_reply_msg *rep = (struct quote_reply_msg *)payload;
-	struct quote_req_msg req;
-	size_t len;
-	int r;
-
-	if (imsg_get(m, IMSG_QUOTE_REQ, &req, sizeof req) < 0 ||
-	    req.nonce_len == 0 || req.nonce_len > QUOTE_NONCE_MAX)
-		return -EBADMSG;
-	memset(rep, 0, sizeof *rep);
-	len = make_quote(&req, rep);
-	r = imsg_send(S.netd_sock, IMSG_QUOTE_REPLY, m->hdr.id, payload, len, NULL, 0);
-	if (r < 0)
-		dlog("cannot answer netd's quote request: %s", strerror(-r));
-	return 0;
-}
-
-static int on_message(const struct imsg *m)
-{
-	if (m->nfds != 0)
-		return -EBADMSG;   /* netd never passes descriptors to init */
-	switch (m->hdr.type) {
-	case IMSG_NETD_STATUS:
-		return on_status(m);
-	case IMSG_KADDR_REQ:
-		return on_kaddr_req(m);
-	case IMSG_QUOTE_REQ:
-		return on_quote_req(m);
-	default:
-		return -EBADMSG;
-	}
-}
-
-static void netd_readable(void)
-{
-	/* Bounded: a flood from netd must not starve signal handling. */
-	for (int i = 0; i < 64 && S.netd_sock >= 0; i++) {
-		int r = imsg_recv(S.netd_sock, &msg);
-		if (r == -EAGAIN)
+	/* Bounded: a flood from a role must not starve signal handling. */
+	for (int i = 0; i < MSG_BUDGET && r->sock >= 0; i++) {
+		int e = imsg_recv(r->sock, &msg);
+		if (e == -EAGAIN)
 			return;
-		if (r == -EPIPE) {
-			/* Usually netd is exiting (its fds close just before it
-			 * becomes a zombie): give SIGCHLD a moment to arrive
+		if (e == -EPIPE) {
+			/* Usually the role is exiting (its fds close just before
+			 * it becomes a zombie): give SIGCHLD a moment to arrive
 			 * before calling it a hang. */
-			close_netd_channel();
-			if (S.netd_pid > 0 && !S.stopping)
-				arm_timer(CHANNEL_CLOSED_GRACE_MS);
+			close_channel(r);
+			if (r->pid > 0 && !S.stopping)
+				schedule(r, CHANNEL_CLOSED_GRACE_MS);
 			return;
 		}
-		if (r == 0) {
-			uint32_t type = msg.hdr.type;
-			r = on_message(&msg);
-			imsg_close_fds(&msg);
-			if (r < 0) {
-				char why[80];
-				snprintf(why, sizeof why, "protocol violation (message type %u, %u bytes)",
-					 type, msg.hdr.len);
-				kill_netd(why);
-				return;
-			}
-		} else {
-			char why[80];
-			snprintf(why, sizeof why, "unreadable message: %s", strerror(-r));
-			kill_netd(why);
+		if (e < 0) {
+			snprintf(why, sizeof why, "unreadable message: %s", strerror(-e));
+			kill_role(r, why);
+			return;
+		}
+		uint32_t type = msg.hdr.type, len = msg.hdr.len;
+		e = S.cfg->ops.on_message(S.cfg->ops.ctx, r->spec, r->sock, &msg);
+		imsg_close_fds(&msg);
+		if (e < 0) {
+			snprintf(why, sizeof why, "protocol violation (message type %u, %u bytes)",
+				 type, len);
+			kill_role(r, why);
 			return;
 		}
 	}
@@ -494,9 +378,17 @@ static void netd_readable(void)
 
 /* --- signals and timer ------------------------------------------------------------------- */
 
+static bool any_running(void)
+{
+	for (size_t i = 0; i < S.cfg->nroles; i++)
+		if (S.role[i].pid != 0)
+			return true;
+	return false;
+}
+
 static int finish_if_stopped(void)
 {
-	if (!S.stopping || S.netd_pid != 0)
+	if (!S.stopping || any_running())
 		return 0;
 	if (S.cfg->pid1)
 		poweroff_now();
@@ -511,10 +403,15 @@ static void begin_stop(int sig)
 	S.stopping = true;
 	dlog("%s received: shutting down", sig == SIGTERM ? "SIGTERM" :
 	     sig == SIGINT ? "SIGINT" : sig == SIGPWR ? "SIGPWR" : "signal");
-	if (S.netd_pid > 0) {
-		kill(S.netd_pid, SIGTERM);
-		arm_timer(STOP_GRACE_MS);
+	for (size_t i = 0; i < S.cfg->nroles; i++) {
+		struct sup_role *r = &S.role[i];
+		r->due = 0;
+		if (r->pid > 0) {
+			kill(r->pid, SIGTERM);
+			r->due = mono_ms() + STOP_GRACE_MS;
+		}
 	}
+	arm_timer();
 }
 
 static void reap(void)
@@ -522,8 +419,12 @@ static void reap(void)
 	int st;
 	pid_t p;
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (p == S.netd_pid) {
-			netd_exited(st);
+		struct sup_role *r = NULL;
+		for (size_t i = 0; i < S.cfg->nroles; i++)
+			if (S.role[i].pid == p)
+				r = &S.role[i];
+		if (r != NULL) {
+			role_exited(r, st);
 		} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			char how[96];
 			describe_status(st, how, sizeof how);
@@ -554,20 +455,29 @@ static void on_signals(void)
 	reap();
 }
 
-static void on_timer(void)
+static void role_due(struct sup_role *r)
 {
-	uint64_t expirations;
-	if (read(S.timerfd, &expirations, sizeof expirations) < 0)
-		return;
+	r->due = 0;
 	if (S.stopping) {
-		if (S.netd_pid > 0)
-			kill_netd("it did not stop within the grace period");
+		if (r->pid > 0)
+			kill_role(r, "it did not stop within the grace period");
 		return;
 	}
-	if (S.netd_pid == 0)
-		spawn_netd();
-	else if (S.netd_sock < 0)
-		kill_netd("it closed its channel to init but did not exit");
+	if (r->pid == 0)
+		spawn(r);
+	else if (r->sock < 0)
+		kill_role(r, "it closed its channel to init but did not exit");
+}
+
+static void on_timer(void)
+{
+	uint64_t expirations, now = mono_ms();
+	if (read(S.timerfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+		return;
+	for (size_t i = 0; i < S.cfg->nroles; i++)
+		if (S.role[i].due != 0 && S.role[i].due <= now)
+			role_due(&S.role[i]);
+	arm_timer();
 }
 
 /* --- the loop ---------------------------------------------------------------------------- */
@@ -602,12 +512,20 @@ int supervisor_run(const struct supervisor_config *cfg)
 {
 	struct epoll_event evs[8];
 
+	if (cfg->nroles > ROLE_COUNT)
+		fatal("role table: %zu roles, at most %d", cfg->nroles, ROLE_COUNT);
 	S.cfg = cfg;
-	S.boot = cfg->boot;
+	for (size_t i = 0; i < cfg->nroles; i++) {
+		if (cfg->roles[i].id != (enum role_id)i)
+			fatal("role table: row %zu (%s) has id %d", i, cfg->roles[i].name,
+			      (int)cfg->roles[i].id);
+		S.role[i] = (struct sup_role){ .spec = &cfg->roles[i], .sock = -1 };
+	}
 	setup();
 	/* Children that died before the loop existed (none expected). */
 	reap();
-	spawn_netd();
+	for (size_t i = 0; i < cfg->nroles; i++)
+		spawn(&S.role[i]);
 
 	for (;;) {
 		int n = epoll_wait(S.ep, evs, 8, -1);
@@ -617,17 +535,13 @@ int supervisor_run(const struct supervisor_config *cfg)
 			fatal("epoll_wait: %s", strerror(errno));
 		}
 		for (int i = 0; i < n; i++) {
-			switch (evs[i].data.u32) {
-			case EV_SIGNAL:
+			uint32_t tag = evs[i].data.u32;
+			if (tag == EV_SIGNAL)
 				on_signals();
-				break;
-			case EV_TIMER:
+			else if (tag == EV_TIMER)
 				on_timer();
-				break;
-			case EV_NETD:
-				netd_readable();
-				break;
-			}
+			else if (tag < cfg->nroles)
+				role_readable(&S.role[tag]);
 		}
 		if (finish_if_stopped())
 			return 0;

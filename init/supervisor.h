@@ -1,18 +1,20 @@
 /* init/supervisor.h: init's main loop once the machine is up.
  *
  * One epoll loop over a signalfd (SIGCHLD, SIGTERM, SIGINT, SIGPWR), a
- * timerfd (restart backoff, shutdown grace) and netd's imsg socket:
- *   - spawns netd (fork, privdrop_worker, execveat) and hands it
- *     IMSG_NETD_CONFIG (fds[0] = the AF_PACKET socket, which init keeps so it
- *     can hand it again) and IMSG_BOOT_INFO;
- *   - serves netd: IMSG_NETD_STATUS is logged (READY prints the console line
- *     "ready http://IP:PORT/" that harnesses wait for), IMSG_KADDR_REQ is
- *     answered with kaddr_query(), IMSG_QUOTE_REQ with a quote from
- *     crypto/attest.h over REPORTDATA(nonce, manifest hash) (rate-limited);
- *   - reaps every child (as PID 1 also orphans) and restarts netd with
- *     exponential backoff;
- *   - SIGTERM/SIGINT/SIGPWR: stop netd; then power off (PID 1) or return 0.
- * A protocol violation by netd (malformed or unexpected message) kills it;
+ * timerfd (restart backoff, shutdown grace) and each role's lifecycle
+ * channel:
+ *   - spawns every role of the table (fork, privdrop_worker with the row's
+ *     confinement, execveat `dshield-init NAME`) and lets the lifecycle
+ *     (init/lifecycle.h) send its start messages;
+ *   - brokers the channels between roles: whenever both ends of a pair
+ *     run, a fresh socketpair, one end to each (IMSG_PEER_CHANNEL);
+ *   - passes each message a role sends to the lifecycle, which accepts only
+ *     fixed-size structs of the types that role may send;
+ *   - reaps every child (as PID 1 also orphans) and restarts a role with
+ *     exponential backoff between the row's bounds;
+ *   - SIGTERM/SIGINT/SIGPWR: stop every role; then power off (PID 1) or
+ *     return 0.
+ * A protocol violation (malformed or unexpected message) kills the role;
  * it is restarted like after a crash.
  */
 #ifndef DSHIELD_INIT_SUPERVISOR_H
@@ -21,41 +23,50 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "init/imsg.h"
+#include "init/role.h"
+#include "lib/imsg.h"
 
-struct attest;
-
-#define RESTART_MIN_MS     100u
-#define RESTART_MAX_MS     10000u
 #define RESTART_RESET_MS   60000u  /* a run this long resets the backoff */
 #define STOP_GRACE_MS      3000u   /* SIGTERM -> SIGKILL */
 
-struct supervisor_config {
-	bool pid1;                     /* power off at the end instead of returning */
-	bool no_seccomp;               /* host mode only: DSHIELD_NO_SECCOMP=1 for netd */
-	const char *netd_root;         /* empty chroot directory for netd */
-	int packet_fd;                 /* AF_PACKET socket bound to the interface */
-	int ifindex;                   /* for kaddr_query() */
-	struct netd_config_msg net;    /* sent with every (re)start */
-	struct boot_info_msg boot;     /* t_netd_up_ms is filled at each start */
-	struct attest *attest;         /* answers IMSG_QUOTE_REQ; NULL: unavailable */
+/* What init does with a role's channel (init/lifecycle.c in the binary,
+ * a script in tests). Return values: 0, or a negative errno, which for
+ * on_message means a protocol violation (the role is killed). */
+struct lifecycle_ops {
+	/* The role was just spawned; send its start messages on sock. */
+	int (*start)(void *ctx, const struct role_spec *r, int sock);
+	/* One message from the role (fds still owned by m). */
+	int (*on_message)(void *ctx, const struct role_spec *r, int sock, const struct imsg *m);
+	void *ctx;
 };
 
-/* Quote requests: a token bucket of QUOTE_BURST, refilled one token per
- * QUOTE_REFILL_MS. init makes each quote synchronously (one in flight);
- * requests beyond the bucket are answered -EBUSY at once, so an API flood
- * cannot keep init from its other work. */
-#define QUOTE_BURST      8u
-#define QUOTE_REFILL_MS  100u
+struct supervisor_config {
+	bool pid1;                     /* power off at the end instead of returning */
+	bool no_seccomp;               /* host mode only: DSHIELD_NO_SECCOMP=1 for roles */
+	const struct role_spec *roles; /* roles[i].id == i */
+	size_t nroles;
+	/* Per role: an empty root-owned directory to chroot into, and (for
+	 * rows with has_state) its state directory, bound at /state. */
+	const char *root_dir[ROLE_COUNT];
+	const char *state_dir[ROLE_COUNT];
+	/* Extra environment word for a role (host mode test knobs), or NULL. */
+	const char *extra_env[ROLE_COUNT];
+	struct lifecycle_ops ops;
+};
 
 /* Runs the loop. In PID-1 mode it never returns (poweroff, or fatal());
  * in host mode it returns the process exit status. */
 int supervisor_run(const struct supervisor_config *cfg);
 
-/* Restart policy: the delay before the next start of a worker that ran for
- * ran_ms, given the delay used last time (0 before the first restart).
- * 100 ms doubling up to 10 s; a run of 60 s or more starts over at 100 ms. */
-uint32_t restart_delay(uint32_t last_delay_ms, uint64_t ran_ms);
+/* Restart policy: the delay before the next start of a role that ran for
+ * ran_ms, given the delay used last time (0 before the first restart):
+ * min doubling up to max; a run of RESTART_RESET_MS or more starts over. */
+uint32_t restart_delay(uint32_t min_ms, uint32_t max_ms, uint32_t last_delay_ms,
+		       uint64_t ran_ms);
+
+/* The pid of a running role, 0 when it is not running (for lifecycle
+ * handlers and tests). */
+pid_t supervisor_role_pid(enum role_id id);
 
 /* Whether fatal() powers the machine off (PID 1) or exits 1 (host mode). */
 void fatal_set_pid1(bool pid1);

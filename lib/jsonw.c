@@ -149,6 +149,26 @@ void jw_hex(struct jsonw *w, const void *bytes, size_t n)
 	jw_put(w, "\"", 1);
 }
 
+void jw_base64(struct jsonw *w, const void *bytes, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *d = bytes;
+	jw_before_value(w);
+	jw_put(w, "\"", 1);
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)d[i + 1] << 8;
+		if (i + 2 < n)
+			v |= d[i + 2];
+		char q[4] = { tab[(v >> 18) & 63], tab[(v >> 12) & 63],
+			      i + 1 < n ? tab[(v >> 6) & 63] : '=', i + 2 < n ? tab[v & 63] : '=' };
+		jw_put(w, q, 4);
+	}
+	jw_put(w, "\"", 1);
+}
+
 void jw_u64(struct jsonw *w, uint64_t v)
 {
 	char num[24];

@@ -36,6 +36,8 @@ void jw_string(struct jsonw *w, const char *s);
 void jw_string_n(struct jsonw *w, const char *s, size_t n);
 /* Lowercase hex of a byte string, as a JSON string. */
 void jw_hex(struct jsonw *w, const void *bytes, size_t n);
+/* Standard base64 (RFC 4648, padded) of a byte string, as a JSON string. */
+void jw_base64(struct jsonw *w, const void *bytes, size_t n);
 void jw_u64(struct jsonw *w, uint64_t v);
 void jw_i64(struct jsonw *w, int64_t v);
 void jw_bool(struct jsonw *w, bool v);

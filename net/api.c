@@ -5,6 +5,7 @@
  * are ignored by these routes, except /v1/attestation's nonce.
  */
 #include "net/api.h"
+#include "crypto/rtmr3.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -82,7 +83,7 @@ int api_parse_nonce(const char *query, uint8_t out[QUOTE_NONCE_MAX], const char 
 	return (int)n;
 }
 
-/* The quote is made by init (which owns the TDX device): ask it and leave
+/* The quote is made by keyd (which owns the TDX device): ask it and leave
  * the connection PENDING until api_quote_reply(). */
 static void route_attestation(struct api_state *st, struct http_conn *c,
 			      const struct http_request *req)
@@ -99,7 +100,9 @@ static void route_attestation(struct api_state *st, struct http_conn *c,
 	if (st->request_quote)
 		rc = st->request_quote(st->ctx, c->id, nonce, (size_t)n);
 	if (rc < 0) {
-		snprintf(msg, sizeof msg, "cannot ask init for a quote: %s", strerror(-rc));
+		snprintf(msg, sizeof msg, "cannot ask keyd for a quote: %s",
+			 rc == -ENOTCONN ? "keyd is not running (it is being restarted)" :
+			 rc == -EBUSY ? "too many requests in flight" : strerror(-rc));
 		http_respond_error(c, 503, "unavailable", msg);
 	}
 }
@@ -237,98 +240,66 @@ void api_kaddr_reply(struct api_state *st, struct http_conn *c,
 
 /* --- /v1/attestation answer ------------------------------------------------ */
 
-/* A bounded appender for the answer: jsonw cannot embed the event log,
- * which init already rendered as JSON, so this document is written by
- * hand. Every value is hex, base64, a fixed word or that log. */
-struct sbuf {
-	char *p;
-	size_t cap, len;
-	bool full;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->full || n > b->cap - b->len) {
-		b->full = true;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_hex(struct sbuf *b, const uint8_t *d, size_t n)
-{
-	char h[2 * 64 + 1];
-	while (n) {
-		size_t k = n < 64 ? n : 64;
-		hex_encode(h, d, k);
-		sb_put(b, h, 2 * k);
-		d += k;
-		n -= k;
-	}
-}
-
-static void sb_base64(struct sbuf *b, const uint8_t *d, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16;
-		char q[4];
-		if (i + 1 < n)
-			v |= (uint32_t)d[i + 1] << 8;
-		if (i + 2 < n)
-			v |= d[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		sb_put(b, q, 4);
-	}
-}
-
+/* The attestation document, rendered here from binary data: the quote as
+ * base64, the event log from keyd's records (digests recomputed), the
+ * REPORTDATA preimage as keyd used it. */
 static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *quote,
-			     const char *log, char *buf, size_t cap)
+			     const uint8_t *events, char *buf, size_t cap)
 {
-	struct sbuf b = { buf, cap, 0, false };
+	struct jsonw w;
 	bool sim = rep->backend == QUOTE_BACKEND_SIM;
 
-	sb_str(&b, "{\"backend\":\"");
-	sb_str(&b, sim ? "sim" : "tdx");
-	if (sim)
-		sb_str(&b, "\",\"warning\":\"sim: a simulated quote, signed by a key the VM "
-		       "generated at boot; it proves nothing about hardware");
-	sb_str(&b, "\",\"quote\":\"");
-	sb_base64(&b, quote, rep->quote_len);
-	sb_str(&b, "\",\"event_log\":");
-	sb_put(&b, log, rep->log_len);
-	sb_str(&b, ",\"report_data\":\"");
-	sb_hex(&b, rep->report_data, sizeof rep->report_data);
-	sb_str(&b, "\",\"report_data_preimage\":{\"nonce\":\"");
-	sb_hex(&b, rep->nonce, rep->nonce_len);
-	sb_str(&b, "\",\"manifest_sha256\":");
-	if (rep->has_manifest) {
-		sb_str(&b, "\"");
-		sb_hex(&b, rep->manifest_sha256, sizeof rep->manifest_sha256);
-		sb_str(&b, "\"");
-	} else {
-		sb_str(&b, "null");
+	jw_init(&w, buf, cap);
+	jw_object_begin(&w);
+	jw_key(&w, "backend");
+	jw_string(&w, sim ? "sim" : "tdx");
+	if (sim) {
+		jw_key(&w, "warning");
+		jw_string(&w, "sim: a simulated quote, signed by a key the VM generated at boot; "
+			  "it proves nothing about hardware");
 	}
-	sb_str(&b, ",\"api_tls_spki_sha256\":null,\"log_key_sha256\":null,"
-	       "\"checkpoint\":null}}");
-	return b.full ? -ENOSPC : (long)b.len;
+	jw_key(&w, "quote");
+	jw_base64(&w, quote, rep->quote_len);
+	jw_key(&w, "event_log");
+	if (rtmr3_records_json(&w, events, rep->events_len) < 0)
+		return -EBADMSG;
+	jw_key(&w, "report_data");
+	jw_hex(&w, rep->report_data, sizeof rep->report_data);
+	jw_key(&w, "report_data_preimage");
+	jw_object_begin(&w);
+	jw_key(&w, "nonce");
+	jw_hex(&w, rep->nonce, rep->nonce_len);
+	jw_key(&w, "manifest_sha256");
+	if (rep->has_manifest)
+		jw_hex(&w, rep->manifest_sha256, sizeof rep->manifest_sha256);
+	else
+		jw_null(&w);
+	jw_key(&w, "api_tls_spki_sha256");
+	jw_null(&w);
+	jw_key(&w, "log_key_sha256");
+	jw_null(&w);
+	jw_key(&w, "checkpoint");
+	jw_null(&w);
+	jw_object_end(&w);
+	jw_object_end(&w);
+	return jw_finish(&w);
+}
+
+void api_quote_lost(struct api_state *st, struct http_conn *c)
+{
+	(void)st;
+	if (http_conn_state(c) != HTTP_CONN_PENDING)
+		return;
+	http_respond_error_hdr(c, 503, "attestation_unavailable",
+			       "keyd stopped before it answered; it is being restarted",
+			       "Retry-After: 1\r\n");
 }
 
 void api_quote_reply(struct api_state *st, struct http_conn *c,
 		     const struct quote_reply_msg *rep, const uint8_t *quote,
-		     const char *log)
+		     const uint8_t *events)
 {
-	static char buf[HTTP_OUT_CAP];
+	char *buf = st->out;
 	char detail[sizeof rep->detail + 64];
 	long n;
 
@@ -348,10 +319,14 @@ void api_quote_reply(struct api_state *st, struct http_conn *c,
 		return;
 	}
 	if (rep->backend != QUOTE_BACKEND_TDX && rep->backend != QUOTE_BACKEND_SIM) {
-		http_respond_error(c, 500, "quote_failed", "init answered with an unknown backend");
+		http_respond_error(c, 500, "quote_failed", "keyd answered with an unknown backend");
 		return;
 	}
-	n = attestation_json(rep, quote, log, buf, sizeof buf);
+	n = attestation_json(rep, quote, events, buf, sizeof st->out);
+	if (n == -EBADMSG) {
+		http_respond_error(c, 500, "quote_failed", "keyd sent a malformed event log");
+		return;
+	}
 	if (n < 0) {
 		http_respond_error(c, 500, "internal", "the attestation document does not fit");
 		return;

@@ -4,9 +4,10 @@
  * api_state that netd keeps current. Routes that need init (the kernel's
  * addresses for /v1/info) leave the connection PENDING, ask init through
  * request_kaddr(), and are completed by api_kaddr_reply() when netd gets
- * IMSG_KADDR_REPLY. GET /v1/attestation?nonce=HEX likewise asks init for a
+ * IMSG_KADDR_REPLY. GET /v1/attestation?nonce=HEX likewise asks keyd for a
  * quote through request_quote() (IMSG_QUOTE_REQ) and is completed by
- * api_quote_reply() (IMSG_QUOTE_REPLY).
+ * api_quote_reply() (IMSG_QUOTE_REPLY), or api_quote_lost() when keyd went
+ * away before answering.
  */
 #ifndef DSHIELD_NET_API_H
 #define DSHIELD_NET_API_H
@@ -14,7 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "init/imsg.h"
+#include "proto/init_netd.h"
+#include "proto/netd_keyd.h"
 #include "net/http.h"
 
 struct api_state {
@@ -29,6 +31,7 @@ struct api_state {
 	/* Sends IMSG_QUOTE_REQ with the nonce for conn_id; 0 or -errno. */
 	int (*request_quote)(void *ctx, uint32_t conn_id, const uint8_t *nonce, size_t len);
 	void *ctx;
+	char out[HTTP_OUT_CAP];        /* the attestation document being rendered */
 };
 
 void api_handle(void *state, struct http_conn *c, const struct http_request *req);
@@ -42,11 +45,16 @@ void api_kaddr_reply(struct api_state *st, struct http_conn *c,
  * count, or -EINVAL with a reason for the 400 answer in why. */
 int api_parse_nonce(const char *query, uint8_t out[QUOTE_NONCE_MAX], const char **why);
 
-/* Completes a PENDING /v1/attestation on c with init's answer: rep, then
- * the quote and event log bytes behind it (lengths already checked by the
- * caller against the message size). */
+/* Completes a PENDING /v1/attestation on c with keyd's answer: rep, then
+ * the quote and the event records behind it (lengths already checked by
+ * the caller against the message size). netd renders the event log from
+ * the records itself (crypto/rtmr3.h). */
 void api_quote_reply(struct api_state *st, struct http_conn *c,
 		     const struct quote_reply_msg *rep, const uint8_t *quote,
-		     const char *log);
+		     const uint8_t *events);
+
+/* Completes a PENDING /v1/attestation with 503: keyd went away (it is
+ * being restarted) before it answered. */
+void api_quote_lost(struct api_state *st, struct http_conn *c);
 
 #endif

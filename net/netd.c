@@ -5,7 +5,9 @@
  * waits in epoll on three descriptors:
  *
  *   packet socket  frames for lwIP (at most RX_BUDGET per wakeup)
- *   imsg socket    answers from init; a hangup means init is gone
+ *   init channel   lifecycle (proto/init_netd.h); a hangup means init is gone
+ *   keyd channel   quotes (proto/netd_keyd.h), handed over by init and
+ *                  replaced whenever keyd restarts
  *   timerfd        lwIP's next timeout, HTTP deadlines
  *
  * and never polls: when nothing happens it sleeps until lwIP's next timer
@@ -22,9 +24,11 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "init/imsg.h"
-#include "init/seccomp.h"
+#include "lib/imsg.h"
 #include "lib/log.h"
+#include "proto/init_netd.h"
+#include "proto/netd_keyd.h"
+#include "proto/role.h"
 #include "net/api.h"
 #include "net/http.h"
 #include "net/http_lwip.h"
@@ -44,8 +48,22 @@
 #define MAX_SLEEP_MS     1000
 #define BUSY_SLEEP_MS    250    /* while connections are open (retries, ticks) */
 
+/* A request to init or keyd waiting for its answer: matched by netd's
+ * sequence number (hdr.id, never reused) and by kind, never by connection
+ * id alone. */
+#define PENDING_MAX     256
+#define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
+enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE };
+struct pending {
+	uint32_t seq;
+	uint32_t conn_id;
+	enum pending_kind kind;
+	uint64_t since_ms;
+};
+
 struct netd {
 	int imsg_fd;
+	int keyd_fd;               /* -1 while keyd is not there */
 	int pkt_fd;
 	int ep;
 	int tfd;
@@ -59,6 +77,9 @@ struct netd {
 	uint32_t reported_addr;    /* address last announced as BOUND */
 	bool listening;
 	int fatal;                 /* set by a callback; the loop returns it */
+	uint32_t seq;              /* last request sequence number */
+	struct pending pending[PENDING_MAX];
+	uint64_t stray_replies;    /* answers matching no request */
 };
 
 static struct netd nd;
@@ -139,15 +160,73 @@ static void on_netif_status(struct netif *n)
 		start_listening();
 }
 
+/* A free slot for a new request (reclaiming one whose answer never came
+ * when the table is full), with a fresh sequence number; NULL when full. */
+static struct pending *pending_new(enum pending_kind kind, uint32_t conn_id)
+{
+	struct pending *stale = NULL, *p = NULL;
+	uint64_t now = mono_ms();
+
+	for (size_t i = 0; i < PENDING_MAX && p == NULL; i++) {
+		if (nd.pending[i].kind == PENDING_FREE)
+			p = &nd.pending[i];
+		else if (stale == NULL && now - nd.pending[i].since_ms >= PENDING_STALE_MS)
+			stale = &nd.pending[i];
+	}
+	if (p == NULL)
+		p = stale;
+	if (p == NULL)
+		return NULL;
+	if (++nd.seq == 0)
+		nd.seq = 1;
+	*p = (struct pending){ nd.seq, conn_id, kind, now };
+	return p;
+}
+
+/* Takes the request that an answer of this kind and sequence number
+ * belongs to; false (and counted) for a stray answer. */
+static bool pending_take(enum pending_kind kind, uint32_t seq, uint32_t *conn_id)
+{
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &nd.pending[i];
+		if (p->kind == kind && p->seq == seq) {
+			*conn_id = p->conn_id;
+			p->kind = PENDING_FREE;
+			return true;
+		}
+	}
+	if (nd.stray_replies++ % 1000 == 0)
+		dlog("dropped an answer that matches no request (kind %d, seq %u; %llu so far)",
+		     (int)kind, seq, (unsigned long long)nd.stray_replies);
+	return false;
+}
+
+static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t conn_id,
+			const void *payload, size_t len)
+{
+	struct pending *p;
+	int r;
+
+	if (fd < 0)
+		return -ENOTCONN;
+	p = pending_new(kind, conn_id);
+	if (p == NULL)
+		return -EBUSY;
+	r = imsg_send(fd, type, p->seq, payload, len, NULL, 0);
+	if (r < 0)
+		p->kind = PENDING_FREE;
+	return r;
+}
+
 /* api_state.request_kaddr: asks init for the kernel's addresses on
  * behalf of connection conn_id; the answer comes as IMSG_KADDR_REPLY. */
 static int request_kaddr(void *ctx, uint32_t conn_id)
 {
 	(void)ctx;
-	return imsg_send(nd.imsg_fd, IMSG_KADDR_REQ, conn_id, NULL, 0, NULL, 0);
+	return send_request(nd.imsg_fd, PENDING_KADDR, IMSG_KADDR_REQ, conn_id, NULL, 0);
 }
 
-/* api_state.request_quote: asks init for a quote over this nonce on behalf
+/* api_state.request_quote: asks keyd for a quote over this nonce on behalf
  * of connection conn_id; the answer comes as IMSG_QUOTE_REPLY. */
 static int request_quote(void *ctx, uint32_t conn_id, const uint8_t *nonce, size_t len)
 {
@@ -159,7 +238,27 @@ static int request_quote(void *ctx, uint32_t conn_id, const uint8_t *nonce, size
 	memset(&req, 0, sizeof req);
 	memcpy(req.nonce, nonce, len);
 	req.nonce_len = (uint8_t)len;
-	return imsg_send(nd.imsg_fd, IMSG_QUOTE_REQ, conn_id, &req, sizeof req, NULL, 0);
+	return send_request(nd.keyd_fd, PENDING_QUOTE, IMSG_QUOTE_REQ, conn_id, &req, sizeof req);
+}
+
+/* keyd went away: every quote it owed is answered 503 now. */
+static void keyd_lost(void)
+{
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &nd.pending[i];
+		if (p->kind != PENDING_QUOTE)
+			continue;
+		p->kind = PENDING_FREE;
+		struct http_conn *c = http_lwip_find(p->conn_id);
+		if (c == NULL)
+			continue;
+		api_quote_lost(&nd.api, c);
+		http_lwip_kick(c);
+	}
+	if (nd.keyd_fd >= 0) {
+		close(nd.keyd_fd);   /* leaves the epoll set */
+		nd.keyd_fd = -1;
+	}
 }
 
 /* --- configuration from init ----------------------------------------------------- */
@@ -328,12 +427,15 @@ static void arm_timer(void)
 static void handle_kaddr_reply(void)
 {
 	struct kaddr_reply_msg rep;
+	uint32_t conn_id;
 
 	if (imsg_get(&msg, IMSG_KADDR_REPLY, &rep, sizeof rep) < 0) {
 		dlog("malformed IMSG_KADDR_REPLY (%u bytes)", msg.hdr.len);
 		return;
 	}
-	struct http_conn *c = http_lwip_find(msg.hdr.id);
+	if (!pending_take(PENDING_KADDR, msg.hdr.id, &conn_id))
+		return;
+	struct http_conn *c = http_lwip_find(conn_id);
 	if (c == NULL)
 		return;        /* the client left (or timed out) meanwhile */
 	api_kaddr_reply(&nd.api, c, &rep);
@@ -341,11 +443,12 @@ static void handle_kaddr_reply(void)
 }
 
 /* A quote reply is variable length: the fixed part, then the quote and
- * the event log, whose lengths must add up to the message exactly. */
+ * the event records, whose lengths must add up to the message exactly. */
 static void handle_quote_reply(void)
 {
 	struct quote_reply_msg rep;
 	size_t len = msg.hdr.len;
+	uint32_t conn_id;
 
 	if (len < sizeof rep) {
 		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes)", len);
@@ -353,26 +456,52 @@ static void handle_quote_reply(void)
 	}
 	memcpy(&rep, msg.payload, sizeof rep);
 	rep.detail[sizeof rep.detail - 1] = '\0';
-	if (rep.quote_len > QUOTE_REPLY_QUOTE_MAX || rep.log_len > QUOTE_REPLY_LOG_MAX ||
+	if (rep.quote_len > QUOTE_REPLY_QUOTE_MAX || rep.events_len > QUOTE_REPLY_EVENTS_MAX ||
 	    rep.nonce_len > QUOTE_NONCE_MAX ||
-	    sizeof rep + rep.quote_len + rep.log_len != len) {
-		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes, quote %u, log %u)", len,
-		     rep.quote_len, rep.log_len);
+	    sizeof rep + rep.quote_len + rep.events_len != len) {
+		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes, quote %u, events %u)", len,
+		     rep.quote_len, rep.events_len);
 		return;
 	}
-	struct http_conn *c = http_lwip_find(msg.hdr.id);
+	if (!pending_take(PENDING_QUOTE, msg.hdr.id, &conn_id))
+		return;
+	struct http_conn *c = http_lwip_find(conn_id);
 	if (c == NULL)
 		return;        /* the client left (or timed out) meanwhile */
 	api_quote_reply(&nd.api, c, &rep, msg.payload + sizeof rep,
-			(const char *)msg.payload + sizeof rep + rep.quote_len);
+			msg.payload + sizeof rep + rep.quote_len);
 	http_lwip_kick(c);
 }
 
-/* Returns 0, or -EPIPE when init is gone. */
-static int handle_imsgs(void)
+/* IMSG_PEER_CHANNEL from init: a fresh channel to keyd (it started, or
+ * restarted: the old channel is gone with the old keyd). */
+static void take_keyd_channel(void)
+{
+	struct peer_channel_msg pc;
+
+	if (imsg_get(&msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || msg.nfds != 1 ||
+	    pc.peer != ROLE_KEYD) {
+		dlog("malformed IMSG_PEER_CHANNEL (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
+		return;
+	}
+	keyd_lost();   /* whatever the old channel still owed */
+	nd.keyd_fd = imsg_take_fd(&msg, 0);
+	int fl = fcntl(nd.keyd_fd, F_GETFL);
+	if (fl < 0 || fcntl(nd.keyd_fd, F_SETFL, fl | O_NONBLOCK) < 0 || ep_add(nd.keyd_fd) < 0) {
+		dlog("cannot use the keyd channel: %s", strerror(errno));
+		close(nd.keyd_fd);
+		nd.keyd_fd = -1;
+		return;
+	}
+	dlog("channel to keyd #%u", pc.generation);
+}
+
+/* Reads what init or keyd sent on fd. Returns 0, or -EPIPE when the
+ * peer is gone. */
+static int handle_imsgs(int fd)
 {
 	for (unsigned i = 0; i < IMSG_BUDGET; i++) {
-		int r = imsg_recv(nd.imsg_fd, &msg);
+		int r = imsg_recv(fd, &msg);
 		if (r == -EAGAIN)
 			return 0;
 		if (r == -EPIPE)
@@ -380,22 +509,22 @@ static int handle_imsgs(void)
 		if (r == -EINTR)
 			continue;
 		if (r < 0) {
-			dlog("refused a message from init: %s", strerror(-r));
+			dlog("refused a message from %s: %s", fd == nd.imsg_fd ? "init" : "keyd",
+			     strerror(-r));
 			continue;
 		}
-		switch (msg.hdr.type) {
-		case IMSG_KADDR_REPLY:
+		uint32_t type = msg.hdr.type;
+		if (fd == nd.imsg_fd && type == IMSG_KADDR_REPLY)
 			handle_kaddr_reply();
-			break;
-		case IMSG_QUOTE_REPLY:
-			handle_quote_reply();
-			break;
-		case IMSG_BOOT_INFO:
+		else if (fd == nd.imsg_fd && type == IMSG_BOOT_INFO)
 			take_boot_info();  /* init may learn more (t_netd_up_ms) */
-			break;
-		default:
-			dlog("ignoring message type %u from init", msg.hdr.type);
-		}
+		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
+			take_keyd_channel();
+		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
+			handle_quote_reply();
+		else
+			dlog("ignoring message type %u from %s", type,
+			     fd == nd.imsg_fd ? "init" : "keyd");
 		imsg_close_fds(&msg);
 	}
 	return 0;
@@ -443,9 +572,14 @@ static int run_loop(void)
 				}
 			} else if (fd == nd.imsg_fd) {
 				/* EPOLLHUP arrives with EPOLLIN: the read says -EPIPE. */
-				if (handle_imsgs() == -EPIPE) {
+				if (handle_imsgs(fd) == -EPIPE) {
 					dlog("init closed the channel, exiting");
 					return -EPIPE;
+				}
+			} else if (fd == nd.keyd_fd) {
+				if (handle_imsgs(fd) == -EPIPE) {
+					dlog("keyd closed the channel: quotes wait for the next one");
+					keyd_lost();
 				}
 			} else if (fd == nd.tfd) {
 				uint64_t expirations;
@@ -494,19 +628,12 @@ static int setup(void)
 	return start_lwip();
 }
 
-int netd_main(int argc, char **argv)
+int netd_main(void)
 {
-	(void)argc;
-	(void)argv;
-	log_set_role("netd");
+	int r;
 
-	int r = seccomp_install_netd();
-	if (r < 0) {
-		dlog("cannot install the seccomp filter: %s", strerror(-r));
-		return 1;
-	}
-	nd.imsg_fd = NETD_IMSG_FD;
-	nd.pkt_fd = nd.ep = nd.tfd = -1;
+	nd.imsg_fd = ROLE_INIT_FD;
+	nd.pkt_fd = nd.ep = nd.tfd = nd.keyd_fd = -1;
 
 	r = setup();
 	if (r == 0)

@@ -4,15 +4,22 @@
  * netd`), already chrooted into an empty directory, in an empty network
  * namespace, as an unprivileged uid with no capabilities and no_new_privs.
  * netd's first act is to install its seccomp allow-list; only then does it
- * read anything. Its only way out is the AF_PACKET socket init hands it with
- * IMSG_NETD_CONFIG, and its only way to init is the imsg channel on fd 3.
+ * read anything (role_enter, with netd_seccomp_rules). Its only way out is
+ * the AF_PACKET socket init hands it with IMSG_NETD_CONFIG; its channels are
+ * the one to init on ROLE_INIT_FD (proto/init_netd.h) and the one to keyd
+ * that init hands over (proto/netd_keyd.h).
  */
 #ifndef DSHIELD_NET_NETD_H
 #define DSHIELD_NET_NETD_H
 
-#define NETD_IMSG_FD 3
+#include <stddef.h>
+
+#include "lib/seccomp.h"
 
 /* Runs netd; returns only on a fatal error (init restarts it). */
-int netd_main(int argc, char **argv);
+int netd_main(void);
+
+extern const struct seccomp_rule netd_seccomp_rules[];
+extern const size_t netd_seccomp_nrules;
 
 #endif

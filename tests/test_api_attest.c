@@ -3,8 +3,11 @@
  * IMSG_QUOTE_REPLY (a real sim quote and event log), read back with the
  * same reader `dshield verify` uses; error replies map to 503/500. */
 #include "cli/quote_input.h"
-#include "crypto/attest.h"
+#include "keyd/attest.h"
+#include "crypto/rtmr3.h"
 #include "crypto/sim_quote.h"
+#include "lib/hex.h"
+#include "lib/imsg.h"
 #include "net/api.h"
 #include "tests/api_conn.h"
 #include "tests/tap.h"
@@ -89,7 +92,7 @@ static void test_route(void)
 static uint8_t payload[IMSG_MAX_PAYLOAD];
 static struct attest A;
 
-static struct quote_reply_msg *make_reply(const uint8_t **quote, const char **log)
+static struct quote_reply_msg *make_reply(const uint8_t **quote, const uint8_t **log)
 {
 	struct quote_reply_msg *rep = (struct quote_reply_msg *)payload;
 	uint8_t body[TDX_BODY_V10_LEN] = { 0 }, priv[32];
@@ -106,16 +109,16 @@ static struct quote_reply_msg *make_reply(const uint8_t **quote, const char **lo
 	memcpy(body + TDX_OFF_REPORT_DATA, rep->report_data, 64);
 	memcpy(body + TDX_OFF_RTMR0 + 3 * 48, A.log.rtmr3, 48);
 	n = tdx_sim_quote_build(payload + sizeof *rep, QUOTE_REPLY_QUOTE_MAX, body, &sk);
-	ln = rtmr3_log_json(&A.log, (char *)payload + sizeof *rep + n, QUOTE_REPLY_LOG_MAX);
+	ln = rtmr3_log_encode(&A.log, payload + sizeof *rep + n, QUOTE_REPLY_EVENTS_MAX);
 	rep->backend = QUOTE_BACKEND_SIM;
 	rep->quote_len = (uint32_t)n;
-	rep->log_len = (uint32_t)ln;
+	rep->events_len = (uint32_t)ln;
 	rep->nonce_len = 3;
 	memcpy(rep->nonce, "\xc0\xff\xee", 3);
 	rep->has_manifest = 1;
 	memset(rep->manifest_sha256, 0x5a, 32);
 	*quote = payload + sizeof *rep;
-	*log = (const char *)payload + sizeof *rep + n;
+	*log = payload + sizeof *rep + n;
 	return rep;
 }
 
@@ -123,8 +126,8 @@ static void test_reply(void)
 {
 	static struct quote_input qi;
 	struct quote_reply_msg *rep;
-	const uint8_t *quote;
-	const char *log, *r, *b;
+	const uint8_t *quote, *log;
+	const char *r, *b;
 	char err[200] = "";
 
 	reset();
@@ -144,6 +147,29 @@ static void test_reply(void)
 	   "reply: base64 quote round-trips");
 	ok(qi.has_report_data && memcmp(qi.report_data, rep->report_data, 64) == 0, "reply: report_data");
 	ok(qi.has_event_log && strstr(qi.event_log, "\"name\":\"manifest\"") != NULL, "reply: event log");
+	{
+		char want[2 * RTMR3_DIGEST_LEN + 1];
+		hex_encode(want, A.log.ev[0].digest, RTMR3_DIGEST_LEN);
+		ok(strstr(b, want) != NULL, "reply: netd recomputed the event digest");
+	}
+
+	/* A malformed event record from keyd: 500, never a half document. */
+	reset();
+	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	rep = make_reply(&quote, &log);
+	payload[sizeof *rep + rep->quote_len] = 200;   /* name length past the record */
+	api_quote_reply(&st, &conn, rep, quote, log);
+	r = take();
+	ok(strstr(r, "HTTP/1.1 500 ") && strstr(r, "malformed event log"),
+	   "a malformed event record: 500 quote_failed");
+
+	/* keyd went away before answering: 503 with Retry-After. */
+	reset();
+	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	api_quote_lost(&st, &conn);
+	r = take();
+	ok(strstr(r, "HTTP/1.1 503 ") && strstr(r, "Retry-After: 1\r\n") &&
+	   strstr(r, "\"code\":\"attestation_unavailable\""), "keyd lost: 503 with Retry-After");
 	is_str(qi.backend, "sim", "reply: backend read back");
 
 	/* 850, 849 and 848 bytes: base64 with "==", none and "=". */
@@ -203,21 +229,28 @@ static void test_reply(void)
 	api_quote_reply(&st, &conn, rep, quote, log);
 	is_str(take(), "", "a reply for a connection not PENDING is dropped");
 
-	/* The largest reply init may send fits the output buffer. */
+	/* The largest reply keyd may send fits the output buffer: the
+	 * longest quote and as many of the largest events as fit. */
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
 	rep = make_reply(&quote, &log);
 	rep->quote_len = QUOTE_REPLY_QUOTE_MAX;
-	rep->log_len = QUOTE_REPLY_LOG_MAX;
 	rep->nonce_len = 32;
 	{
-		static uint8_t bigq[QUOTE_REPLY_QUOTE_MAX];
-		static char bigl[QUOTE_REPLY_LOG_MAX];
+		static uint8_t bigq[QUOTE_REPLY_QUOTE_MAX], bige[QUOTE_REPLY_EVENTS_MAX];
+		static uint8_t pl[RTMR3_PAYLOAD_MAX];
+		char name[RTMR3_NAME_MAX + 1];
+		size_t off = 0;
+		long n;
 		memset(bigq, 0xff, sizeof bigq);
-		memset(bigl, ' ', sizeof bigl);
-		bigl[0] = '[';
-		bigl[sizeof bigl - 1] = ']';
-		api_quote_reply(&st, &conn, rep, bigq, bigl);
+		memset(pl, 0xff, sizeof pl);
+		memset(name, 'a', RTMR3_NAME_MAX);
+		name[RTMR3_NAME_MAX] = '\0';
+		while ((n = rtmr3_rec_encode(name, pl, sizeof pl, bige + off, sizeof bige - off)) > 0)
+			off += (size_t)n;
+		rep->events_len = (uint32_t)off;
+		api_quote_reply(&st, &conn, rep, bigq, bige);
+		ok(off > QUOTE_REPLY_EVENTS_MAX - RTMR3_REC_MAX, "largest reply: %zu bytes of events", off);
 	}
 	ok(strstr(take(), "HTTP/1.1 200 ") != NULL, "the largest possible reply fits HTTP_OUT_CAP");
 }

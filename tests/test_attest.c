@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto/attest.h"
+#include "keyd/attest.h"
 #include "crypto/eventlog.h"
 #include "crypto/tdx_quote.h"
 #include "crypto/tdx_verify.h"
-#include "crypto/tsm_report.h"
+#include "keyd/tsm_report.h"
 #include "tests/tap.h"
 
 static char tmp[256];
@@ -36,6 +36,7 @@ struct fake {
 	size_t out_len;     /* outblob bytes (0: empty) */
 	const char *gen_text; /* overrides the generation file when set */
 	int mkdirs, rmdirs;
+	unsigned seq;       /* the caller's request counter */
 };
 
 static void put_file(const char *dir, const char *name, const void *data, size_t len)
@@ -108,7 +109,7 @@ static long run_tsm(struct fake *f, const char *root, uint8_t *out, size_t cap, 
 	uint8_t in[64];
 	for (int i = 0; i < 64; i++)
 		in[i] = (uint8_t)(0xa0 + i);
-	return tsm_report_quote(root, in, out, cap, &h, err);
+	return tsm_report_quote(root, &f->seq, in, out, cap, &h, err);
 }
 
 static void test_tsm(void)

@@ -1,5 +1,6 @@
 /* tests/test_imsg.c: imsg framing, descriptor passing and refusal paths. */
-#include "init/imsg.h"
+#include "lib/imsg.h"
+#include "proto/init_netd.h"
 #include "tests/tap.h"
 
 #include <errno.h>

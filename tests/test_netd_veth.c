@@ -44,7 +44,8 @@
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
 
-#include "init/imsg.h"
+#include "lib/imsg.h"
+#include "proto/init_netd.h"
 #include "lib/log.h"
 #include "net/netd.h"
 #include "tests/tap.h"
@@ -259,14 +260,17 @@ static int start_netd(void)
 		return -1;
 	if (netd_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (dup2(sv[1], NETD_IMSG_FD) < 0)
+		if (dup2(sv[1], ROLE_INIT_FD) < 0)
 			_exit(126);
 		close(sv[0]);
 #ifdef UNDER_SANITIZER
 		setenv("DSHIELD_NO_SECCOMP", "1", 1);
 #endif
-		char *argv[] = { (char *)"netd", NULL };
-		_exit(netd_main(1, argv));
+		/* What role_enter does for the exec'd netd: its seccomp set,
+		 * then its main. */
+		if (seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules) < 0)
+			_exit(125);
+		_exit(netd_main());
 	}
 	close(sv[1]);
 	return sv[0];
@@ -561,9 +565,10 @@ static void test_info(void)
 	ok(send_all(c.fd, req, sizeof req - 1), "send GET /v1/info");
 	is_int(expect_kaddr_req(&id), 0, "netd asks init for the kernel addresses");
 	ok(id != 0, "request id is not 0 (%08x)", id);
-	/* An answer for the same slot but another generation is stale. */
-	is_int(send_kaddr_reply(id ^ 0x10000), 0, "send a stale reply (other generation)");
-	is_int(read_response(&c, &r, 300), -ETIMEDOUT, "stale reply does not answer the request");
+	/* Answers are matched by netd's sequence number and kind, never by
+	 * connection: another number does not answer the request. */
+	is_int(send_kaddr_reply(id ^ 0x10000), 0, "send a reply with another sequence number");
+	is_int(read_response(&c, &r, 300), -ETIMEDOUT, "a stray reply does not answer the request");
 	is_int(send_kaddr_reply(id), 0, "send the right reply");
 	is_int(read_response(&c, &r, 3000), 0, "/v1/info answered");
 	is_int(r.status, 200, "/v1/info status");
@@ -575,7 +580,9 @@ static void test_info(void)
 	/* The client leaves before init answers: the late answer is dropped. */
 	ok(send_all(c.fd, req, sizeof req - 1), "another /v1/info");
 	is_int(expect_kaddr_req(&id2), 0, "second request reaches init");
-	ok(id2 == id, "same connection, same id");
+	ok(id2 != id, "same connection, a new sequence number (%08x, %08x)", id, id2);
+	is_int(send_kaddr_reply(id), 0, "send the answer of the earlier request again");
+	is_int(read_response(&c, &r, 300), -ETIMEDOUT, "an old answer does not answer the new request");
 	client_close(&c);
 	usleep(200000);
 	is_int(send_kaddr_reply(id2), 0, "answer after the client left");

@@ -5,7 +5,9 @@
  * records into TAP lines. Arch violations kill, so those run in their own
  * children and the parent checks the signal.
  */
-#include "init/seccomp.h"
+#include "keyd/keyd.h"
+#include "lib/seccomp.h"
+#include "net/netd.h"
 #include "tests/child_report.h"
 #include "tests/tap.h"
 
@@ -42,7 +44,7 @@ static void expect_eperm(long r, const char *name)
 
 static void child_filtered(void)
 {
-	int r = seccomp_install_netd();
+	int r = seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules);
 	child_report(r == 0, -r, "install netd filter");
 	if (r != 0)
 		return;
@@ -100,11 +102,33 @@ static void child_filtered(void)
 	expect_eperm(syscall(SYS_ioctl, 1, 0x5401 /* TCGETS */, buf), "ioctl denied");
 }
 
+/* keyd runs as uid 0 without capabilities: its filter is what keeps it
+ * from signalling init or any role, opening sockets or exec'ing. */
+static void child_keyd(void)
+{
+	int r = seccomp_enter_role(keyd_seccomp_rules, keyd_seccomp_nrules);
+	child_report(r == 0, -r, "keyd filter installed");
+	expect_eperm(syscall(SYS_kill, 1, 0), "keyd: kill denied");
+	expect_eperm(syscall(SYS_tkill, 1, 0), "keyd: tkill denied");
+	expect_eperm(syscall(SYS_tgkill, 1, 1, 0), "keyd: tgkill denied");
+	expect_eperm(syscall(SYS_pidfd_open, 1, 0), "keyd: pidfd_open denied");
+	expect_eperm(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0), "keyd: ptrace denied");
+	expect_eperm(syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0), "keyd: socket denied");
+	expect_eperm(syscall(SYS_execve, "/bin/sh", NULL, NULL), "keyd: execve denied");
+	expect_eperm(syscall(SYS_fork), "keyd: fork denied");
+	expect_eperm(syscall(SYS_mount, "none", "/", "tmpfs", 0, NULL), "keyd: mount denied");
+	expect_eperm(syscall(SYS_setuid, 0), "keyd: setuid denied");
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	child_report(fd >= 0, fd < 0 ? errno : 0, "keyd: open allowed (its state and devices)");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void child_env_off(void)
 {
 	if (setenv("DSHIELD_NO_SECCOMP", "1", 1) != 0)
 		_exit(4);
-	int r = seccomp_install_netd();
+	int r = seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules);
 	child_report(r == 0, -r, "DSHIELD_NO_SECCOMP=1: install returns 0");
 	int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	child_report(s >= 0, s < 0 ? errno : 0, "DSHIELD_NO_SECCOMP=1: no filter, socket works");
@@ -116,7 +140,7 @@ static void child_env_off(void)
 
 static void child_x32(void)
 {
-	if (seccomp_install_netd() != 0)
+	if (seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules) != 0)
 		_exit(5);
 	syscall(SECCOMP_X32_BIT | SYS_getpid);
 	_exit(0);
@@ -131,7 +155,7 @@ static void int80_getpid(void)
 
 static void child_int80(void)
 {
-	if (seccomp_install_netd() != 0)
+	if (seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules) != 0)
 		_exit(5);
 	int80_getpid();
 }
@@ -164,7 +188,7 @@ static void test_builder(void)
 	static struct seccomp_rule many[200];
 	struct seccomp_prog prog;
 	size_t n;
-	const struct seccomp_rule *r = seccomp_netd_rules(&n);
+	const struct seccomp_rule *r = netd_seccomp_rules; n = netd_seccomp_nrules;
 
 	ok(n > 20, "netd rule list has %zu rules", n);
 	int len = seccomp_build(r, n, &prog);
@@ -189,6 +213,10 @@ int main(void)
 	st = run_child(child_filtered, &nrec);
 	ok(nrec > 30, "filtered child reported %d checks", nrec);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "filtered child exited 0 (status 0x%x)", st);
+
+	st = run_child(child_keyd, &nrec);
+	is_int(nrec, 12, "keyd child reported 12 checks");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "keyd child exited 0 (status 0x%x)", st);
 
 	st = run_child(child_env_off, &nrec);
 	is_int(nrec, 4, "env-off child reported 4 checks");

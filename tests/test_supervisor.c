@@ -1,36 +1,47 @@
 /* tests/test_supervisor.c: restart policy, and the supervisor loop for real.
  *
  * The integration part (root only) runs supervisor_run() in host mode in a
- * child process. The supervisor execs /proc/self/exe as "... netd", which is
- * this test binary again: it plays a scripted netd inside the real confinement
- * (chroot, uid 100, empty netns). Instead of an AF_PACKET socket the test
- * hands the supervisor one end of a socketpair as "packet fd": the fake netd
- * receives it with its config, reports through it, and takes commands from
- * it (crash, protocol violation). The test reads the supervisor's log from a
- * pipe. Timeouts only guard against hangs; nothing asserts on time.
+ * child process, over a role table of two rows shaped like the real ones.
+ * The supervisor execs /proc/self/exe as "... netd" and "... keyd", which is
+ * this test binary again: it plays scripted roles inside the real
+ * confinement (netd: chroot, uid 100, empty netns; keyd: uid 0 without
+ * capabilities, a private mount view holding only /state). Instead of an
+ * AF_PACKET socket the test hands the lifecycle one end of a socketpair as
+ * "packet fd": the fake netd receives it with its config, reports through
+ * it, and takes commands from it (crash, protocol violation). The fake keyd
+ * reports through the channel init brokers between it and netd, which
+ * netd forwards. The test reads the supervisor's log from a pipe.
+ * Timeouts only guard against hangs; nothing asserts on time.
  */
-#include "init/imsg.h"
+#include "init/lifecycle.h"
 #include "init/supervisor.h"
+#include "lib/imsg.h"
 #include "lib/log.h"
-#include "net/netd.h"
+#include "proto/init_keyd.h"
+#include "proto/init_netd.h"
 #include "tests/tap.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define GUARD_MS 15000
+#define RESTART_MIN_MS 100u     /* the bounds of the rows below */
+#define RESTART_MAX_MS 10000u
+#define IMSG_TEST_KEYD_REPORT 999   /* fake keyd -> fake netd, on their channel */
 
 struct report {
-	char tag[8];              /* "hello" or "kaddr" */
+	char tag[8];              /* "hello", "kaddr" or "keyd" */
 	int pid;
 	unsigned uid;
 	int cfg_ok;               /* config as sent, with exactly one fd */
@@ -38,11 +49,76 @@ struct report {
 	int kaddr_id;
 	int kaddr_error;
 	unsigned kaddr_count;
+	/* keyd */
+	unsigned gen;             /* channel generation */
+	int view_ok;              /* its root holds exactly "state" */
+	int state_rw;             /* it can write in /state */
+	int securebits_ok;
+	int nocaps;
 };
 
 static struct imsg msg;
 
-/* --- the scripted netd (runs after exec, confined) -------------------------------- */
+/* --- the scripted roles (run after exec, confined) ------------------------------- */
+
+static int caps_empty(void)
+{
+	char line[256];
+	int empty = 1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (f == NULL)
+		return -1;   /* no /proc in the view: checked by the kernel below */
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, "CapEff:", 7) == 0 && strstr(line, "0000000000000000") == NULL)
+			empty = 0;
+	fclose(f);
+	return empty;
+}
+
+static int fake_keyd(void)
+{
+	struct keyd_config_msg cfg;
+	struct report rep;
+
+	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
+	    imsg_get(&msg, IMSG_KEYD_CONFIG, &cfg, sizeof cfg) != 0)
+		return 20;
+	struct keyd_status_msg st = { .backend = KEYD_BACKEND_NONE };
+	imsg_send(ROLE_INIT_FD, IMSG_KEYD_STATUS, 0, &st, sizeof st, NULL, 0);
+	for (;;) {
+		struct peer_channel_msg pc;
+		if (imsg_recv(ROLE_INIT_FD, &msg) != 0)
+			return 21;
+		if (imsg_get(&msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) != 0 || msg.nfds != 1)
+			return 22;
+		int ch = imsg_take_fd(&msg, 0);
+		memset(&rep, 0, sizeof rep);
+		strcpy(rep.tag, "keyd");
+		rep.pid = getpid();
+		rep.uid = getuid();
+		rep.gen = pc.generation;
+		DIR *d = opendir("/");
+		struct dirent *e;
+		int n = 0, state = 0;
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			n++;
+			state |= strcmp(e->d_name, "state") == 0;
+		}
+		if (d != NULL)
+			closedir(d);
+		rep.view_ok = n == 1 && state;
+		int fd = open("/state/probe", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		rep.state_rw = fd >= 0 && write(fd, "x", 1) == 1;
+		if (fd >= 0)
+			close(fd);
+		rep.securebits_ok = (prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) & 1) == 1; /* NOROOT */
+		rep.nocaps = caps_empty() != 0 && prctl(PR_CAPBSET_READ, 0 /* CAP_CHOWN */, 0, 0, 0) == 0;
+		imsg_send(ch, IMSG_TEST_KEYD_REPORT, 0, &rep, sizeof rep, NULL, 0);
+		/* the channel stays open until the next one replaces it */
+	}
+}
 
 static int fake_netd(void)
 {
@@ -55,7 +131,7 @@ static int fake_netd(void)
 	strcpy(rep.tag, "hello");
 	rep.pid = getpid();
 	rep.uid = getuid();
-	if (imsg_recv(NETD_IMSG_FD, &msg) == 0 &&
+	if (imsg_recv(ROLE_INIT_FD, &msg) == 0 &&
 	    imsg_get(&msg, IMSG_NETD_CONFIG, &cfg, sizeof cfg) == 0 && msg.nfds == 1) {
 		ctl = imsg_take_fd(&msg, 0);
 		rep.cfg_ok = strcmp(cfg.ifname, "lo") == 0 && cfg.http_port == 8080 &&
@@ -63,37 +139,52 @@ static int fake_netd(void)
 	}
 	if (ctl < 0)
 		return 10;
-	if (imsg_recv(NETD_IMSG_FD, &msg) == 0 &&
+	if (imsg_recv(ROLE_INIT_FD, &msg) == 0 &&
 	    imsg_get(&msg, IMSG_BOOT_INFO, &boot, sizeof boot) == 0)
 		rep.boot_ok = boot.host_mode == 1 && boot.t_netd_up_ms == 0;
 	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
 		return 11;
 
 	struct netd_status_msg st = { .state = NETD_STATE_STARTED };
-	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
+	imsg_send(ROLE_INIT_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
 	st.state = NETD_STATE_BOUND;
 	st.ipv4_addr = cfg.ipv4_addr;
 	st.ipv4_netmask = cfg.ipv4_netmask;
 	st.dhcp = 0;
-	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
+	imsg_send(ROLE_INIT_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
 	st.state = NETD_STATE_READY;
-	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
-	imsg_send(NETD_IMSG_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);   /* twice */
+	imsg_send(ROLE_INIT_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);
+	imsg_send(ROLE_INIT_FD, IMSG_NETD_STATUS, 0, &st, sizeof st, NULL, 0);   /* twice */
 
-	imsg_send(NETD_IMSG_FD, IMSG_KADDR_REQ, 42, NULL, 0, NULL, 0);
+	imsg_send(ROLE_INIT_FD, IMSG_KADDR_REQ, 42, NULL, 0, NULL, 0);
 	memset(&rep, 0, sizeof rep);
 	strcpy(rep.tag, "kaddr");
 	static struct kaddr_reply_msg kr;
-	if (imsg_recv(NETD_IMSG_FD, &msg) == 0 &&
-	    imsg_get(&msg, IMSG_KADDR_REPLY, &kr, sizeof kr) == 0) {
-		rep.kaddr_id = (int)msg.hdr.id;
-		rep.kaddr_error = kr.error;
-		rep.kaddr_count = kr.count;
-	} else {
-		rep.kaddr_id = -1;
+	int keyd_ch = -1;
+	/* The keyd channel may come before or after the answer. */
+	for (int got = 0; got < 2;) {
+		if (imsg_recv(ROLE_INIT_FD, &msg) != 0)
+			return 14;
+		if (imsg_get(&msg, IMSG_KADDR_REPLY, &kr, sizeof kr) == 0) {
+			rep.kaddr_id = (int)msg.hdr.id;
+			rep.kaddr_error = kr.error;
+			rep.kaddr_count = kr.count;
+			got++;
+		} else if (msg.hdr.type == IMSG_PEER_CHANNEL && msg.nfds == 1) {
+			keyd_ch = imsg_take_fd(&msg, 0);
+			got++;
+		} else {
+			rep.kaddr_id = -1;
+			got++;
+		}
+		imsg_close_fds(&msg);
 	}
 	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
 		return 12;
+	/* Forward keyd's report from its channel. */
+	if (keyd_ch >= 0 && imsg_recv(keyd_ch, &msg) == 0 &&
+	    imsg_get(&msg, IMSG_TEST_KEYD_REPORT, &rep, sizeof rep) == 0)
+		send(ctl, &rep, sizeof rep, MSG_NOSIGNAL);
 
 	for (;;) {
 		char cmd[16] = { 0 };
@@ -103,9 +194,15 @@ static int fake_netd(void)
 		if (strcmp(cmd, "crash") == 0) {
 			kill(getpid(), SIGSEGV);
 		} else if (strcmp(cmd, "garbage") == 0) {
-			imsg_send(NETD_IMSG_FD, 999, 0, "x", 1, NULL, 0);
+			imsg_send(ROLE_INIT_FD, 999, 0, "x", 1, NULL, 0);
 			for (;;)
 				pause();   /* init kills us */
+		} else if (strcmp(cmd, "longstatus") == 0) {
+			/* a known type one byte too long: fixed sizes only */
+			uint8_t big[sizeof(struct netd_status_msg) + 1] = { 0 };
+			imsg_send(ROLE_INIT_FD, IMSG_NETD_STATUS, 0, big, sizeof big, NULL, 0);
+			for (;;)
+				pause();
 		} else if (strcmp(cmd, "wait") == 0) {
 			for (;;)
 				pause();   /* until SIGTERM */
@@ -165,33 +262,65 @@ static void check_incarnation(int ctl, const char *name, int *pid)
 	is_int(rep.kaddr_id, 42, "%s: reply echoes the request id", name);
 	is_int(rep.kaddr_error, 0, "%s: kaddr_query succeeded", name);
 	ok(rep.kaddr_count >= 1, "%s: lo has an address (%u)", name, rep.kaddr_count);
+	ok(read_report(ctl, &rep, "keyd"), "%s: keyd reports through the brokered channel", name);
+	is_int(rep.uid, 0, "%s: keyd runs as uid 0", name);
+	ok(rep.nocaps, "%s: keyd has no capability", name);
+	ok(rep.securebits_ok, "%s: keyd's securebits say NOROOT", name);
+	ok(rep.view_ok, "%s: keyd's root holds only /state", name);
+	ok(rep.state_rw, "%s: keyd can write its state directory", name);
 	ok(wait_log("netd: bound 198.18.0.2/24 via static"), "%s: bound logged", name);
 	ok(wait_log("ready http://198.18.0.2:8080/\n"), "%s: ready line printed", name);
 }
 
+static int fake_main(void) { return 0; }   /* never run: the roles are exec'd */
+
 static void integration(void)
 {
-	char base[] = "/tmp/supervisor.XXXXXX", root[64];
+	char base[] = "/tmp/supervisor.XXXXXX", root[2][64], state[64];
 	int ctl[2], lp[2], pid;
 	static struct supervisor_config cfg;
+	static struct lifecycle lc;
+	static const size_t none = 0;
+	static const struct role_spec roles[ROLE_COUNT] = {
+		[ROLE_NETD] = { .name = "netd", .id = ROLE_NETD, .uid = 100, .gid = 100,
+				.new_netns = true, .seccomp = NULL, .nseccomp = &none,
+				.peers = 1u << ROLE_KEYD, .restart_min_ms = RESTART_MIN_MS,
+				.restart_max_ms = RESTART_MAX_MS, .main = fake_main },
+		[ROLE_KEYD] = { .name = "keyd", .id = ROLE_KEYD, .uid = 0, .gid = 0,
+				.uid0_nocaps = true, .new_netns = true, .has_state = true,
+				.seccomp = NULL, .nseccomp = &none,
+				.peers = 1u << ROLE_NETD, .restart_min_ms = RESTART_MIN_MS,
+				.restart_max_ms = RESTART_MAX_MS, .main = fake_main },
+	};
 
 	if (mkdtemp(base) == NULL)
 		exit(2);
-	snprintf(root, sizeof root, "%s/netd-root", base);
+	snprintf(root[0], sizeof root[0], "%s/netd-root", base);
+	snprintf(root[1], sizeof root[1], "%s/keyd-root", base);
+	snprintf(state, sizeof state, "%s/keyd-state", base);
+	if (mkdir(state, 0700) != 0)
+		exit(2);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0 ||
 	    pipe2(lp, O_CLOEXEC) != 0)
 		exit(2);
 
 	cfg.pid1 = false;
-	cfg.netd_root = root;
-	cfg.packet_fd = ctl[1];
-	cfg.ifindex = 1;   /* lo */
-	snprintf(cfg.net.ifname, sizeof cfg.net.ifname, "lo");
-	cfg.net.ipv4_addr = htonl(0xc6120002);      /* 198.18.0.2 */
-	cfg.net.ipv4_netmask = htonl(0xffffff00);
-	cfg.net.http_port = 8080;
-	snprintf(cfg.net.hostname, sizeof cfg.net.hostname, "dshield-test");
-	cfg.boot.host_mode = 1;
+	cfg.roles = roles;
+	cfg.nroles = ROLE_COUNT;
+	cfg.root_dir[ROLE_NETD] = root[0];
+	cfg.root_dir[ROLE_KEYD] = root[1];
+	cfg.state_dir[ROLE_KEYD] = state;
+	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+	lc.packet_fd = ctl[1];
+	lc.ifindex = 1;   /* lo */
+	snprintf(lc.net.ifname, sizeof lc.net.ifname, "lo");
+	lc.net.ipv4_addr = htonl(0xc6120002);      /* 198.18.0.2 */
+	lc.net.ipv4_netmask = htonl(0xffffff00);
+	lc.net.http_port = 8080;
+	snprintf(lc.net.hostname, sizeof lc.net.hostname, "dshield-test");
+	lc.boot.host_mode = 1;
+	ok(privdrop_prepare_root(root[0]) == 0 && privdrop_prepare_root(root[1]) == 0,
+	   "setup: the roles' chroot directories");
 
 	fflush(stdout);
 	pid_t sup = fork();
@@ -221,8 +350,27 @@ static void integration(void)
 	ok(wait_log("restarting netd in 200 ms"), "garbage: backoff doubled to 200 ms");
 	check_incarnation(ctl[0], "third", &pid);
 
+	/* PID 1 accepts fixed-size messages only: a known type one byte
+	 * longer is a protocol violation like any other. */
+	if (send(ctl[0], "longstatus", 10, 0) != 10)
+		exit(2);
+	char want[96];
+	snprintf(want, sizeof want, "protocol violation (message type %d, %zu bytes)",
+		 IMSG_NETD_STATUS, sizeof(struct netd_status_msg) + 1);
+	ok(wait_log(want),
+	   "a status one byte too long: violation detected");
+	ok(wait_log("restarting netd in 400 ms"), "  netd restarted (backoff 400 ms)");
+	check_incarnation(ctl[0], "fourth", &pid);
+
 	if (send(ctl[0], "wait", 4, 0) != 4)
 		exit(2);
+	{
+		int keyd_starts = 0;
+		logbuf[loglen] = 0;
+		for (const char *q = logbuf; (q = strstr(q, "keyd started")) != NULL; q++)
+			keyd_starts++;
+		is_int(keyd_starts, 1, "keyd ran through all of netd's restarts");
+	}
 	kill(sup, SIGTERM);
 	int st = 0;
 	pid_t w = -1;
@@ -244,38 +392,46 @@ static void integration(void)
 	int readies = 0;
 	for (const char *q = logbuf; (q = strstr(q, "ready http://")) != NULL; q++)
 		readies++;
-	is_int(readies, 3, "one ready line per incarnation (READY was sent twice each)");
+	is_int(readies, 4, "one ready line per incarnation (READY was sent twice each)");
 	if (!ok(strstr(logbuf, "FATAL") == NULL, "no fatal error in the log") ||
 	    getenv("TEST_VERBOSE") != NULL)
 		diag("log:\n%s", logbuf);
 
 	close(ctl[0]);
 	close(lp[0]);
-	rmdir(root);
+	rmdir(root[0]);
+	rmdir(root[1]);
+	unlink(state);
+	char probe[80];
+	snprintf(probe, sizeof probe, "%s/probe", state);
+	unlink(probe);
+	rmdir(state);
 	rmdir(base);
 }
 
 static void test_policy(void)
 {
 	uint32_t d = 0;
-	is_int(restart_delay(0, 5), RESTART_MIN_MS, "first restart after 100 ms");
-	d = restart_delay(0, 5);
-	d = restart_delay(d, 5);
+	is_int(restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, 0, 5), RESTART_MIN_MS, "first restart after 100 ms");
+	d = restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, 0, 5);
+	d = restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, d, 5);
 	is_int(d, 200, "second quick crash: 200 ms");
 	for (int i = 0; i < 20; i++)
-		d = restart_delay(d, 5);
+		d = restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, d, 5);
 	is_int(d, RESTART_MAX_MS, "backoff capped at 10 s");
-	is_int(restart_delay(RESTART_MAX_MS, RESTART_RESET_MS - 1), RESTART_MAX_MS,
+	is_int(restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, RESTART_MAX_MS, RESTART_RESET_MS - 1), RESTART_MAX_MS,
 	       "59.999 s run does not reset");
-	is_int(restart_delay(RESTART_MAX_MS, RESTART_RESET_MS), RESTART_MIN_MS,
+	is_int(restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, RESTART_MAX_MS, RESTART_RESET_MS), RESTART_MIN_MS,
 	       "60 s run resets to 100 ms");
-	is_int(restart_delay(6400, 1), RESTART_MAX_MS, "6.4 s doubles to the cap, not 12.8 s");
+	is_int(restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, 6400, 1), RESTART_MAX_MS, "6.4 s doubles to the cap, not 12.8 s");
 }
 
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "netd") == 0)
 		return fake_netd();
+	if (argc >= 2 && strcmp(argv[1], "keyd") == 0)
+		return fake_keyd();
 	test_policy();
 	if (geteuid() != 0)
 		ok(1, "# skip supervisor integration needs root");

@@ -6,7 +6,8 @@
  * an accepted message must agree with the bytes sent, and a refused one must
  * not leave a single descriptor open.
  */
-#include "init/imsg.h"
+#include "lib/imsg.h"
+#include "proto/init_netd.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,16 +17,16 @@ man_sha=$(sha256sum "$MAN" | cut -d' ' -f1)
 
 host_start static --allow-sim --manifest "$MAN"
 log=$(cat "$LOG")
-expect_match "init logs the simulated backend" "$log" 'attestation: sim: SIMULATED backend'
-expect_match "init logs the manifest event (emulated RTMR3)" "$log" "attestation: sim: event manifest payload $man_sha digest [0-9a-f]{96} \\(RTMR3 emulated\\)"
-expect_match "init logs the instance-id event" "$log" 'attestation: sim: event instance-id payload [0-9a-f]{32} '
+expect_match "keyd logs the simulated backend" "$log" 'attestation: sim: SIMULATED backend'
+expect_match "keyd logs the manifest event (emulated RTMR3)" "$log" "attestation: sim: event manifest payload $man_sha digest [0-9a-f]{96} \\(RTMR3 emulated\\)"
+expect_match "keyd logs the instance-id event" "$log" 'attestation: sim: event instance-id payload [0-9a-f]{32} '
 attest_bad_nonce_checks
 attest_sim_checks "$man_sha" "$STATE/attestation.json"
 f=$STATE/a2.json
 attest_get "?nonce=00" "$f" >/dev/null
 id1=$(jq -r '.event_log[1].payload' "$STATE/attestation.json")
 check "the instance id is stable within a run" [ "$(jq -r '.event_log[1].payload' "$f")" = "$id1" ]
-expect_match "init logs each quote as sim" "$(cat "$LOG")" 'attestation: sim: quote #[0-9]+, [0-9]+ bytes, 2 events \(simulated'
+expect_match "keyd logs each quote as sim" "$(cat "$LOG")" 'attestation: sim: quote #[0-9]+, [0-9]+ bytes, 2 events \(simulated'
 
 # Rate limit: a burst beyond the bucket gets 503 busy, then recovers.
 codes=$(for i in $(seq 30); do inns curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \

@@ -78,4 +78,6 @@ host_start() {
 
 
 # netd_pid: the pid of the running netd (child of our dshield-init).
-netd_pid() { pgrep -P "$INIT_PID" -f 'dshield-init netd' | head -n 1; }
+netd_pid() { role_pid netd; }
+# role_pid NAME: the pid of the running role NAME (a child of our dshield-init).
+role_pid() { pgrep -P "$INIT_PID" -f "dshield-init $1\$" | head -n 1; }

@@ -1,4 +1,4 @@
-/* init/seccomp.h: classic-BPF syscall allow-lists.
+/* lib/seccomp.h: classic-BPF syscall allow-lists.
  *
  * A filter is built from a list of rules, each naming one x86_64 syscall
  * that is allowed, optionally unless one argument has forbidden bits set
@@ -13,8 +13,8 @@
  *
  * Error convention: 0 (or a count) on success, negative errno on failure.
  */
-#ifndef DSHIELD_INIT_SECCOMP_H
-#define DSHIELD_INIT_SECCOMP_H
+#ifndef DSHIELD_LIB_SECCOMP_H
+#define DSHIELD_LIB_SECCOMP_H
 
 #include <linux/filter.h>
 #include <stddef.h>
@@ -50,14 +50,18 @@ int seccomp_set_no_new_privs(void);
  * created after (call it single-threaded). */
 int seccomp_install(const struct seccomp_prog *p);
 
-/* netd's allow-list. Also sets PR_SET_DUMPABLE 0 again, because execve
- * resets it. Honours DSHIELD_NO_SECCOMP=1 (skips the filter with a loud
- * warning, for valgrind in host mode): init puts that variable in netd's
- * environment only in host mode with --no-seccomp; netd's environment is
- * built by init from scratch, never inherited. */
-int seccomp_install_netd(void);
+/* Helpers for the rule tables of each role (net/netd_seccomp.c,
+ * keyd/keyd_seccomp.c). */
+#include <sys/syscall.h>
+#define SECCOMP_ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0 }
+#define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b) }
 
-/* The rules behind seccomp_install_netd(), for tests and docs. */
-const struct seccomp_rule *seccomp_netd_rules(size_t *n);
+/* A role's first act after exec: PR_SET_DUMPABLE 0 again (execve resets
+ * it), then no_new_privs and the filter built from rules. Honours
+ * DSHIELD_NO_SECCOMP=1 (skips the filter with a loud warning, for valgrind
+ * in host mode): init puts that variable in a role's environment only in
+ * host mode with --no-seccomp; a role's environment is built by init from
+ * scratch, never inherited. */
+int seccomp_enter_role(const struct seccomp_rule *rules, size_t n);
 
 #endif

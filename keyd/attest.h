@@ -1,8 +1,8 @@
-/* crypto/attest.h: attestation backends, run by init (which alone owns
+/* keyd/attest.h: attestation backends, run by init (which alone owns
  * the TDX device; netd only relays).
  *
  *   tdx   /dev/tdx_guest exists: TDREPORT through TDX_CMD_GET_REPORT0,
- *         quotes through configfs-tsm (crypto/tsm_report.h), RTMR3
+ *         quotes through configfs-tsm (keyd/tsm_report.h), RTMR3
  *         extended through the tdx_guest measurements attribute
  *         (.../measurements/rtmr3:sha384, Linux >= 6.16).
  *   sim   no /dev/tdx_guest and the manifest allows it: a quote v4 of the
@@ -19,8 +19,8 @@
  * Error convention: 0 or a length on success, a negative errno on failure
  * with a one-line reason in the caller's err buffer.
  */
-#ifndef DSHIELD_CRYPTO_ATTEST_H
-#define DSHIELD_CRYPTO_ATTEST_H
+#ifndef DSHIELD_KEYD_ATTEST_H
+#define DSHIELD_KEYD_ATTEST_H
 
 #include <bearssl.h>
 #include <stdbool.h>
@@ -29,7 +29,7 @@
 
 #include "crypto/launch_meas.h"
 #include "crypto/rtmr3.h"
-#include "crypto/tsm_report.h"
+#include "keyd/tsm_report.h"
 
 #define ATTEST_TDX_DEV     "/dev/tdx_guest"
 #define ATTEST_RTMR3_PATH  "/sys/devices/virtual/misc/tdx_guest/measurements/rtmr3:sha384"
@@ -54,6 +54,7 @@ struct attest {
 	char why[ATTEST_ERR_LEN];      /* none: why; sim: where MRTD/RTMRs came from */
 	struct attest_paths paths;
 	struct rtmr3_log log;
+	unsigned tsm_seq;              /* names configfs-tsm requests */
 	/* sim */
 	struct launch_meas meas;
 	uint8_t sim_priv[32];

@@ -1,4 +1,4 @@
-/* init/seccomp.c: see seccomp.h.
+/* lib/seccomp.c: see seccomp.h.
  *
  * Why the default is SECCOMP_RET_ERRNO(EPERM) and not a kill: libc and
  * library code probe the system in harmless ways (musl's stdio asks for the
@@ -10,7 +10,7 @@
  * through the i386 or x32 entry points, which have other numbers and so
  * would bypass a list of x86_64 numbers) kills the process outright.
  */
-#include "init/seccomp.h"
+#include "lib/seccomp.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -117,74 +117,9 @@ int seccomp_install(const struct seccomp_prog *p)
 	return 0;
 }
 
-#define ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0 }
-#define ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b) }
-
-/* What netd needs after its setup: an epoll loop over timerfd, the packet
- * socket and the imsg socket, musl's malloc, and getrandom for the DRBG.
- * No socket(), no open(), no exec, no new memory that is executable. */
-static const struct seccomp_rule netd_rules[] = {
-	/* the hot path first: the filter is a linear scan */
-	ALLOW(epoll_wait),
-	ALLOW(epoll_pwait),
-	ALLOW(recvfrom),
-	ALLOW(sendto),
-	ALLOW(read),
-	ALLOW(write),
-	ALLOW(clock_gettime),
-	ALLOW(timerfd_settime),
-	ALLOW(timerfd_gettime),
-	ALLOW(recvmsg),
-	ALLOW(sendmsg),
-	ALLOW(readv),
-	ALLOW(writev),
-	ALLOW(getrandom),
-	ALLOW(epoll_ctl),
-	ALLOW(epoll_create1),
-	ALLOW(timerfd_create),
-	ALLOW(close),
-	ALLOW(fcntl),
-	ALLOW(fstat),
-	ALLOW(newfstatat),
-	ALLOW(lseek),
-	/* memory: musl's malloc (brk, mmap, mremap, madvise) */
-	ALLOW_UNLESS(mmap, 2, PROT_EXEC),
-	ALLOW_UNLESS(mprotect, 2, PROT_EXEC),
-	ALLOW(munmap),
-	ALLOW(mremap),
-	ALLOW(brk),
-	ALLOW(madvise),
-	/* time and scheduling */
-	ALLOW(clock_nanosleep),
-	ALLOW(nanosleep),
-	ALLOW(gettimeofday),
-	ALLOW(sched_yield),
-	ALLOW(futex),
-	/* signals and exit (restart_syscall: an interrupted sleep resumes) */
-	ALLOW(rt_sigreturn),
-	ALLOW(rt_sigprocmask),
-	ALLOW(rt_sigaction),
-	ALLOW(sigaltstack),     /* harmless; sanitizer runtimes need it */
-	ALLOW(restart_syscall),
-	ALLOW(getpid),
-	ALLOW(gettid),
-	/* musl's abort() and raise() signal the calling thread with tkill, so an
-	 * lwIP assertion ends in SIGABRT (a clear cause) rather than SIGSEGV.
-	 * netd's uid is its own: it can reach no other process with it. */
-	ALLOW(tkill),
-	ALLOW(exit),
-	ALLOW(exit_group),
-};
-
-const struct seccomp_rule *seccomp_netd_rules(size_t *n)
+int seccomp_enter_role(const struct seccomp_rule *rules, size_t n)
 {
-	*n = sizeof netd_rules / sizeof netd_rules[0];
-	return netd_rules;
-}
-
-int seccomp_install_netd(void)
-{
-	static struct seccomp_prog prog;
+	struct seccomp_prog prog;   /* 2 KiB, once per process */
 	const char *off = getenv("DSHIELD_NO_SECCOMP");
 	int r;
 
@@ -196,7 +131,7 @@ int seccomp_install_netd(void)
 		dlog("WARNING: seccomp filter NOT installed (DSHIELD_NO_SECCOMP=1, host mode debugging only)");
 		return seccomp_set_no_new_privs();
 	}
-	r = seccomp_build(netd_rules, sizeof netd_rules / sizeof netd_rules[0], &prog);
+	r = seccomp_build(rules, n, &prog);
 	if (r < 0)
 		return r;
 	return seccomp_install(&prog);

@@ -1,5 +1,5 @@
-/* crypto/tsm_report.c: see tsm_report.h. */
-#include "crypto/tsm_report.h"
+/* keyd/tsm_report.c: see tsm_report.h. */
+#include "keyd/tsm_report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,11 +178,10 @@ static long one_attempt(const char *dir, const uint8_t inblob[TSM_INBLOB_LEN], u
 	return n;
 }
 
-long tsm_report_quote(const char *root, const uint8_t inblob[TSM_INBLOB_LEN],
+long tsm_report_quote(const char *root, unsigned *seq, const uint8_t inblob[TSM_INBLOB_LEN],
 		      uint8_t *out, size_t cap, const struct tsm_hooks *hooks,
 		      char err[TSM_ERR_LEN])
 {
-	static unsigned seq;
 	char dir[PATH_LEN];
 	long n = -EAGAIN;
 	int e;
@@ -193,7 +192,7 @@ long tsm_report_quote(const char *root, const uint8_t inblob[TSM_INBLOB_LEN],
 	for (int attempt = 0; attempt < TSM_RETRIES && n == -EAGAIN; attempt++) {
 		/* A fresh directory each time: its generation starts over and
 		 * no one else knows its name. */
-		int k = snprintf(dir, sizeof dir, "%s/dshield-%ld-%u", root, (long)getpid(), seq++);
+		int k = snprintf(dir, sizeof dir, "%s/dshield-%ld-%u", root, (long)getpid(), (*seq)++);
 		if (k < 0 || (size_t)k >= sizeof dir) {
 			snprintf(err, TSM_ERR_LEN, "configfs-tsm path too long");
 			return -ENAMETOOLONG;

@@ -1,32 +1,24 @@
-/* init/main.c: dshield-init, one binary with several roles.
+/* init/init.c: PID 1 and host mode (see init.h).
  *
- *   PID 1 (booted by the kernel)   mount, sysctls, manifest, modules, command
- *                                  line, eth0, then supervise netd; never exits
- *   dshield-init netd              the network worker (exec'd by init only)
- *   dshield-init --host ...        the same supervision as an ordinary root
- *                                  process: no mounts, modules or sysctls
- *
- * PID 1 is decided by getpid() alone, never by arguments: the kernel command
- * line can add arguments to init.
+ * PID 1 is decided by getpid() alone, never by arguments (bin/): the
+ * kernel command line can add arguments to init.
  */
-#include "crypto/attest.h"
+#include "init/init.h"
 #include "init/boot.h"
 #include "init/cmdline.h"
+#include "init/lifecycle.h"
 #include "init/manifest.h"
 #include "init/modules.h"
 #include "init/netif.h"
 #include "init/privdrop.h"
 #include "init/supervisor.h"
-#include "lib/hex.h"
 #include "lib/log.h"
-#include "net/netd.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,12 +27,52 @@
 #define DSHIELD_VERSION "unknown"
 #endif
 
-#define PID1_NETD_ROOT "/run/netd-root"
+/* A phase that must not fail: the VM is useless (or unsafe) without it. */
+#define MUST(what, expr) do { \
+	int r_ = (expr); \
+	if (r_ < 0) \
+		fatal("%s failed: %s", (what), strerror(-r_)); \
+} while (0)
+
 #define HOSTNAME       "dshield"
 
+/* init is one process: its boot state is this file's. */
 static struct manifest manifest;          /* ~24 KiB: static, not stack */
 static struct supervisor_config sup;
-static struct attest attest;              /* ~160 KiB event log: static */
+static struct lifecycle lc;
+static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096];
+
+/* Each role's chroot directory (DIR/NAME-root, empty and root-owned) and,
+ * for rows with has_state, its state directory (DIR/NAME-state, 0700). */
+static void prepare_role_dirs(const char *dir, const struct role_spec *roles, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct role_spec *r = &roles[i];
+		if ((size_t)snprintf(root_dirs[i], sizeof root_dirs[i], "%s/%s-root", dir,
+				     r->name) >= sizeof root_dirs[i] ||
+		    (size_t)snprintf(state_dirs[i], sizeof state_dirs[i], "%s/%s-state", dir,
+				     r->name) >= sizeof state_dirs[i])
+			fatal("role directory path too long under %s", dir);
+		MUST("creating a role's chroot directory", privdrop_prepare_root(root_dirs[i]));
+		sup.root_dir[i] = root_dirs[i];
+		if (!r->has_state)
+			continue;
+		if (mkdir(state_dirs[i], 0700) != 0 && errno != EEXIST)
+			fatal("cannot create %s: %s", state_dirs[i], strerror(errno));
+		sup.state_dir[i] = state_dirs[i];
+	}
+	sup.roles = roles;
+	sup.nroles = n;
+	sup.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+}
+
+static void keyd_config(bool allow_sim, bool has_manifest)
+{
+	memset(&lc.keyd, 0, sizeof lc.keyd);
+	lc.keyd.allow_sim = allow_sim;
+	lc.keyd.has_manifest = has_manifest;
+	memcpy(lc.keyd.manifest_sha256, manifest.sha256, sizeof lc.keyd.manifest_sha256);
+}
 
 static void net_config(const struct boot_cmdline *cl, const struct netif_info *ni,
 		       struct netd_config_msg *m)
@@ -73,90 +105,9 @@ static int open_interface(const struct boot_cmdline *cl, struct netif_info *ni)
 	return r;
 }
 
-/* --- attestation -------------------------------------------------------------- */
-
-/* Records one boot event in RTMR3 (extended on tdx, emulated on sim). On
- * tdx a failed extension is fatal: quotes would not show what booted. */
-static void record_event(const char *name, const void *payload, size_t len)
-{
-	char err[ATTEST_ERR_LEN], hex[2 * RTMR3_DIGEST_LEN + 1], ph[2 * 32 + 1];
-	const char *b = attest_backend_name(attest.backend);
-	int idx = attest_extend(&attest, name, payload, len, err);
-
-	if (idx < 0) {
-		if (attest.backend == ATTEST_TDX)
-			fatal("attestation: tdx: recording event %s: %s", name, err);
-		dlog("attestation: %s: cannot record event %s: %s", b, name, err);
-		return;
-	}
-	hex_encode(hex, attest.log.ev[idx].digest, RTMR3_DIGEST_LEN);
-	hex_encode(ph, payload, len < 32 ? len : 32);
-	dlog("attestation: %s: event %s payload %s digest %s (RTMR3 %s)", b, name, ph, hex,
-	     attest.backend == ATTEST_TDX ? "extended" : "emulated");
-}
-
-/* On tdx: the hardware RTMR3 (from a TDREPORT) must equal the log's
- * replay, else something else extended it and quotes will not verify. */
-static void compare_tdreport(void)
-{
-	static uint8_t report[ATTEST_TDREPORT_LEN];
-	uint8_t zero[64] = { 0 };
-	char err[ATTEST_ERR_LEN], hw[97], want[97];
-	const uint8_t *rtmr3 = report + ATTEST_TDREPORT_RTMR_OFF + 3 * 48;
-
-	if (attest_tdreport(attest.paths.tdx_dev, zero, report, err) < 0) {
-		dlog("attestation: tdx: %s", err);
-		return;
-	}
-	hex_encode(hw, rtmr3, 48);
-	hex_encode(want, attest.log.rtmr3, 48);
-	if (memcmp(rtmr3, attest.log.rtmr3, 48) == 0)
-		dlog("attestation: tdx: TDREPORT RTMR3 %s matches the event log", hw);
-	else
-		dlog("attestation: tdx: WARNING: TDREPORT RTMR3 %s differs from the event log's %s",
-		     hw, want);
-}
-
-/* Chooses the backend and records the boot events: "manifest" (payload:
- * the 32-byte SHA-256 of the image manifest) and "instance-id" (16 random
- * bytes). Attestation being unavailable is logged, not fatal: the API then
- * answers 503 and says why. */
-static void attest_boot(bool allow_sim, const uint8_t manifest_sha256[32], bool has_manifest)
-{
-	struct attest_paths p;
-	uint8_t id[16];
-
-	attest_default_paths(&p);
-	attest_init(&attest, &p, allow_sim);
-	sup.attest = &attest;
-	if (attest.backend == ATTEST_NONE) {
-		dlog("attestation: unavailable: %s", attest.why);
-		return;
-	}
-	if (attest.backend == ATTEST_SIM)
-		dlog("attestation: sim: SIMULATED backend (no TDX device; the manifest allows it): "
-		     "quotes prove nothing about hardware; %s", attest.why);
-	else
-		dlog("attestation: tdx: %s", attest.why);
-	if (has_manifest)
-		record_event("manifest", manifest_sha256, 32);
-	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
-		fatal("getrandom for the instance id: %s", strerror(errno));
-	record_event("instance-id", id, sizeof id);
-	if (attest.backend == ATTEST_TDX)
-		compare_tdreport();
-}
-
 /* --- PID 1 ------------------------------------------------------------------ */
 
-/* A phase that must not fail: the VM is useless (or unsafe) without it. */
-#define MUST(what, expr) do { \
-	int r_ = (expr); \
-	if (r_ < 0) \
-		fatal("%s failed: %s", (what), strerror(-r_)); \
-} while (0)
-
-static _Noreturn void pid1_main(void)
+_Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 {
 	static struct boot_cmdline cl;
 	struct netif_info ni;
@@ -181,23 +132,22 @@ static _Noreturn void pid1_main(void)
 	dlog("modules loaded (%llu ms)", (unsigned long long)t_modules);
 	MUST("mounting configfs", boot_mount_configfs());
 	MUST("disabling module loading", boot_lock_modules());
-	attest_boot(manifest.allow_sim, manifest.sha256, true);
+	keyd_config(manifest.allow_sim, true);
 	MUST("reading the dshield.* kernel command line", cmdline_read(&cl));
 	pkt = open_interface(&cl, &ni);
 	if (pkt < 0)
 		fatal("network interface %s unusable: %s", cl.netif, strerror(-pkt));
-	MUST("creating netd's chroot " PID1_NETD_ROOT, privdrop_prepare_root(PID1_NETD_ROOT));
+	prepare_role_dirs("/run", roles, nroles);
 
 	sup.pid1 = true;
-	sup.netd_root = PID1_NETD_ROOT;
-	sup.packet_fd = pkt;
-	sup.ifindex = ni.ifindex;
-	net_config(&cl, &ni, &sup.net);
-	memcpy(sup.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
-	sup.boot.has_manifest = 1;
-	sup.boot.t_init_start_ms = t_start;
-	sup.boot.t_modules_loaded_ms = t_modules;
-	dlog("boot done in %llu ms; starting netd", (unsigned long long)(boot_ms() - t_start));
+	lc.packet_fd = pkt;
+	lc.ifindex = ni.ifindex;
+	net_config(&cl, &ni, &lc.net);
+	memcpy(lc.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
+	lc.boot.has_manifest = 1;
+	lc.boot.t_init_start_ms = t_start;
+	lc.boot.t_modules_loaded_ms = t_modules;
+	dlog("boot done in %llu ms; starting the roles", (unsigned long long)(boot_ms() - t_start));
 	supervisor_run(&sup);
 	poweroff_now();   /* supervisor_run does not return as PID 1 */
 }
@@ -210,7 +160,7 @@ static const char usage_text[] =
 	"\n"
 	"As PID 1 (booted by the kernel) dshield-init boots the VM; with --host it\n"
 	"runs the same supervision as an ordinary root process: no mounts, modules\n"
-	"or sysctls, logs on stderr, netd chrooted under DIR/netd-root.\n"
+	"or sysctls, logs on stderr, each role chrooted under DIR/ROLE-root.\n"
 	"\n"
 	"  --state DIR              state directory (created 0700 if missing)\n"
 	"  --netif IF               interface netd drives (brought up, no address)\n"
@@ -224,12 +174,15 @@ static const char usage_text[] =
 	"  --allow-sim              allow the simulated attestation backend (sim)\n"
 	"                           when there is no TDX device (as the manifest's\n"
 	"                           attestation.allow_sim does)\n"
-	"  --no-seccomp             run netd without its seccomp filter\n"
-	"                           (valgrind only; logged loudly)\n";
+	"  --no-seccomp             run the roles without their seccomp filters\n"
+	"                           (valgrind only; logged loudly)\n"
+	"  --keyd-quote-delay-ms N  tests only: keyd waits N ms before each quote,\n"
+	"                           as a slow quoting service would (logged loudly)\n";
 
 enum {
 	OPT_HOST = 256, OPT_STATE, OPT_NETIF, OPT_IP, OPT_GW, OPT_DNS, OPT_PORT,
 	OPT_HDR_TO, OPT_IDLE_TO, OPT_MANIFEST, OPT_ALLOW_SIM, OPT_NO_SECCOMP, OPT_VERSION, OPT_HELP,
+	OPT_QUOTE_DELAY,
 };
 
 static const struct option host_opts[] = {
@@ -245,6 +198,7 @@ static const struct option host_opts[] = {
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "allow-sim", no_argument, NULL, OPT_ALLOW_SIM },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "keyd-quote-delay-ms", required_argument, NULL, OPT_QUOTE_DELAY },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -272,14 +226,14 @@ static int add_word(char *words, size_t cap, const char *key, const char *val)
 	return 0;
 }
 
-static int host_main(int argc, char **argv)
+int init_host(int argc, char **argv, const struct role_spec *roles, size_t nroles)
 {
 	static char words[2048];
+	static char delay_env[48];
 	static struct boot_cmdline cl;
 	struct netif_info ni;
 	const char *state = NULL, *manifest_path = NULL;
 	bool host = false, no_seccomp = false, have_netif = false, allow_sim = false;
-	char root[4096];
 	int opt, pkt;
 
 	log_set_role("init");
@@ -292,6 +246,15 @@ static int host_main(int argc, char **argv)
 		case OPT_MANIFEST: manifest_path = optarg; break;
 		case OPT_NO_SECCOMP: no_seccomp = true; break;
 		case OPT_ALLOW_SIM: allow_sim = true; break;
+		case OPT_QUOTE_DELAY: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || v > 60000)
+				return usage_error("bad value:", optarg);
+			snprintf(delay_env, sizeof delay_env, "DSHIELD_KEYD_QUOTE_DELAY_MS=%lu", v);
+			sup.extra_env[ROLE_KEYD] = delay_env;
+			break;
+		}
 		case OPT_VERSION:
 			printf("dshield-init %s\n", DSHIELD_VERSION);
 			return 0;
@@ -331,38 +294,26 @@ static int host_main(int argc, char **argv)
 	     state, cl.netif);
 	if (manifest_path != NULL) {
 		MUST("loading the manifest", manifest_load(manifest_path, &manifest));
-		memcpy(sup.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
-		sup.boot.has_manifest = 1;
+		memcpy(lc.boot.manifest_sha256, manifest.sha256, sizeof manifest.sha256);
+		lc.boot.has_manifest = 1;
 	}
-	attest_boot(allow_sim || manifest.allow_sim, manifest.sha256, manifest_path != NULL);
+	keyd_config(allow_sim || manifest.allow_sim, manifest_path != NULL);
 	if (mkdir(state, 0700) != 0 && errno != EEXIST)
 		fatal("cannot create state directory %s: %s", state, strerror(errno));
-	if ((size_t)snprintf(root, sizeof root, "%s/netd-root", state) >= sizeof root)
-		fatal("state directory path too long");
-	MUST("creating netd's chroot", privdrop_prepare_root(root));
+	prepare_role_dirs(state, roles, nroles);
 	pkt = open_interface(&cl, &ni);
 	if (pkt < 0)
 		fatal("network interface %s unusable: %s", cl.netif, strerror(-pkt));
 	if (no_seccomp)
-		dlog("WARNING: --no-seccomp: netd will run without its syscall filter");
+		dlog("WARNING: --no-seccomp: the roles will run without their syscall filters");
+	if (sup.extra_env[ROLE_KEYD] != NULL)
+		dlog("WARNING: test knob %s", sup.extra_env[ROLE_KEYD]);
 
 	sup.pid1 = false;
 	sup.no_seccomp = no_seccomp;
-	sup.netd_root = root;
-	sup.packet_fd = pkt;
-	sup.ifindex = ni.ifindex;
-	net_config(&cl, &ni, &sup.net);
-	sup.boot.host_mode = 1;   /* boot times stay 0: not measurable here */
+	lc.packet_fd = pkt;
+	lc.ifindex = ni.ifindex;
+	net_config(&cl, &ni, &lc.net);
+	lc.boot.host_mode = 1;   /* boot times stay 0: not measurable here */
 	return supervisor_run(&sup);
-}
-
-int main(int argc, char **argv)
-{
-	if (getpid() == 1)
-		pid1_main();
-	if (argc >= 2 && strcmp(argv[1], "netd") == 0) {
-		log_set_role("netd");
-		return netd_main(argc, argv);
-	}
-	return host_main(argc, argv);
 }

@@ -1,4 +1,4 @@
-/* crypto/tsm_report.h: TDX quotes through configfs-tsm (Linux >= 6.7).
+/* keyd/tsm_report.h: TDX quotes through configfs-tsm (Linux >= 6.7).
  *
  * The kernel's report interface is a configfs directory per request:
  *
@@ -19,8 +19,8 @@
  * directory tree; struct tsm_hooks lets them play the kernel's part.
  * Every error names the step and the path that failed.
  */
-#ifndef DSHIELD_CRYPTO_TSM_REPORT_H
-#define DSHIELD_CRYPTO_TSM_REPORT_H
+#ifndef DSHIELD_KEYD_TSM_REPORT_H
+#define DSHIELD_KEYD_TSM_REPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +41,8 @@ struct tsm_hooks {
 	void *ctx;
 };
 
-/* Gets a quote for inblob into out[0..cap) (cap <= TSM_OUTBLOB_MAX is
+/* Gets a quote for inblob into out[0..cap); *seq (the caller's counter)
+ * names the request directories. Gets a quote (cap <= TSM_OUTBLOB_MAX is
  * read; a larger outblob is an error). Returns the quote length, or a
  * negative errno with a reason in err:
  *   -ENODEV   ROOT missing (no configfs, or tsm_report not loaded)
@@ -50,7 +51,7 @@ struct tsm_hooks {
  *   -ENODATA  empty outblob
  *   -EFBIG    outblob larger than cap
  *   other     the errno of the failing system call */
-long tsm_report_quote(const char *root, const uint8_t inblob[TSM_INBLOB_LEN],
+long tsm_report_quote(const char *root, unsigned *seq, const uint8_t inblob[TSM_INBLOB_LEN],
 		      uint8_t *out, size_t cap, const struct tsm_hooks *hooks,
 		      char err[TSM_ERR_LEN]);
 

@@ -1,11 +1,11 @@
-/* init/imsg.c: see imsg.h.
+/* lib/imsg.c: see imsg.h.
  *
  * One message is one SOCK_SEQPACKET datagram: header, payload, and the
  * descriptors in a single SCM_RIGHTS control message. The receive buffer is
  * exactly one maximal message large, so anything bigger shows up as MSG_TRUNC
  * (payload) or MSG_CTRUNC (descriptors) and is refused whole.
  */
-#include "init/imsg.h"
+#include "lib/imsg.h"
 
 #include <errno.h>
 #include <string.h>

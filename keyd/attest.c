@@ -1,5 +1,5 @@
-/* crypto/attest.c: see attest.h. */
-#include "crypto/attest.h"
+/* keyd/attest.c: see attest.h. */
+#include "keyd/attest.h"
 #include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
 #include "lib/file.h"
@@ -67,7 +67,7 @@ static int sim_keygen(struct attest *a)
  * unreadable or malformed one is reported and also gives zeros. */
 static void sim_read_measurements(struct attest *a)
 {
-	static char buf[LAUNCH_MEAS_MAX_BYTES + 1];
+	char buf[LAUNCH_MEAS_MAX_BYTES + 1];   /* 16 KiB: keyd's stack has room */
 	char err[LAUNCH_MEAS_ERR_LEN];
 	long got = file_read(a->paths.fwcfg_meas, buf, LAUNCH_MEAS_MAX_BYTES);
 
@@ -177,7 +177,7 @@ int attest_extend(struct attest *a, const char *name, const void *payload, size_
 int attest_tdreport(const char *dev, const uint8_t report_data[64],
 		    uint8_t report[ATTEST_TDREPORT_LEN], char err[ATTEST_ERR_LEN])
 {
-	static struct tdx_report_req req;
+	struct tdx_report_req req;
 	int fd = open(dev, O_RDWR | O_CLOEXEC), e, r;
 
 	if (fd < 0) {
@@ -218,7 +218,7 @@ long attest_quote(struct attest *a, const uint8_t report_data[64], uint8_t *out,
 	err[0] = '\0';
 	switch (a->backend) {
 	case ATTEST_TDX:
-		n = tsm_report_quote(a->paths.tsm_root, report_data, out, cap, NULL, terr);
+		n = tsm_report_quote(a->paths.tsm_root, &a->tsm_seq, report_data, out, cap, NULL, terr);
 		if (n < 0)
 			snprintf(err, ATTEST_ERR_LEN, "tdx: configfs-tsm: %.480s", terr);
 		return n;

@@ -1,0 +1,152 @@
+/* init/lifecycle.c: see lifecycle.h. */
+#include "init/lifecycle.h"
+#include "init/kaddr.h"
+#include "lib/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *ip_str(uint32_t be, char buf[INET_ADDRSTRLEN])
+{
+	struct in_addr a = { .s_addr = be };
+	if (inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) == NULL)
+		snprintf(buf, INET_ADDRSTRLEN, "?");
+	return buf;
+}
+
+static int send_boot_info(struct lifecycle *lc, int sock)
+{
+	return imsg_send(sock, IMSG_BOOT_INFO, 0, &lc->boot, sizeof lc->boot, NULL, 0);
+}
+
+/* --- netd ------------------------------------------------------------------------ */
+
+static int netd_start(struct lifecycle *lc, int sock)
+{
+	int r;
+
+	lc->announced = false;
+	lc->boot.t_netd_up_ms = 0;   /* known once netd reports STARTED */
+	r = imsg_send(sock, IMSG_NETD_CONFIG, 0, &lc->net, sizeof lc->net, &lc->packet_fd, 1);
+	if (r < 0)
+		return r;
+	return send_boot_info(lc, sock);
+}
+
+static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)
+{
+	struct netd_status_msg st;
+	char ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+
+	memcpy(&st, m->payload, sizeof st);
+	switch (st.state) {
+	case NETD_STATE_STARTED:
+		if (!lc->boot.host_mode) {
+			lc->boot.t_netd_up_ms = boot_ms();
+			int r = send_boot_info(lc, sock);
+			if (r < 0)
+				dlog("cannot send boot info to netd: %s", strerror(-r));
+		}
+		dlog("netd: event loop running");
+		return 0;
+	case NETD_STATE_BOUND:
+		dlog("netd: bound %s/%d via %s, gateway %s", ip_str(st.ipv4_addr, ip),
+		     __builtin_popcount(ntohl(st.ipv4_netmask)), st.dhcp ? "dhcp" : "static",
+		     st.ipv4_gw ? ip_str(st.ipv4_gw, gw) : "none");
+		return 0;
+	case NETD_STATE_READY:
+		if (!lc->announced) {
+			lc->announced = true;
+			dlog("ready http://%s:%u/", ip_str(st.ipv4_addr, ip),
+			     (unsigned)lc->net.http_port);
+		}
+		return 0;
+	default:
+		return -EBADMSG;
+	}
+}
+
+static int on_kaddr_req(struct lifecycle *lc, int sock, const struct imsg *m)
+{
+	static struct kaddr_reply_msg reply;   /* 330 bytes; init is one process */
+	int r;
+
+	memset(&reply, 0, sizeof reply);
+	/* On -E2BIG the first KADDR_MAX addresses are kept: netd shows
+	 * them along with the error. */
+	r = kaddr_query(lc->ifindex, &reply);
+	if (r < 0)
+		reply.error = r;
+	r = imsg_send(sock, IMSG_KADDR_REPLY, m->hdr.id, &reply, sizeof reply, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer netd's address query: %s", strerror(-r));
+	return 0;
+}
+
+/* --- keyd ------------------------------------------------------------------------ */
+
+static int keyd_start(struct lifecycle *lc, int sock)
+{
+	return imsg_send(sock, IMSG_KEYD_CONFIG, 0, &lc->keyd, sizeof lc->keyd, NULL, 0);
+}
+
+static int on_keyd_status(struct lifecycle *lc, int sock, const struct imsg *m)
+{
+	struct keyd_status_msg st;
+	static const char *const names[] = { "none", "tdx", "sim" };
+
+	(void)lc;
+	(void)sock;
+	memcpy(&st, m->payload, sizeof st);
+	if (st.backend > KEYD_BACKEND_SIM)
+		return -EBADMSG;
+	dlog("keyd: serving (backend %s, %u runtime events%s)", names[st.backend],
+	     (unsigned)st.events, st.resumed ? ", event log reloaded after a restart" : "");
+	return 0;
+}
+
+/* --- the table ------------------------------------------------------------------- */
+
+static const struct lifecycle_msg accepted[] = {
+	{ ROLE_NETD, IMSG_NETD_STATUS, sizeof(struct netd_status_msg), on_netd_status },
+	{ ROLE_NETD, IMSG_KADDR_REQ, 0, on_kaddr_req },
+	{ ROLE_KEYD, IMSG_KEYD_STATUS, sizeof(struct keyd_status_msg), on_keyd_status },
+};
+
+const struct lifecycle_msg *lifecycle_accepted(size_t *n)
+{
+	*n = sizeof accepted / sizeof accepted[0];
+	return accepted;
+}
+
+int lifecycle_start(void *ctx, const struct role_spec *r, int sock)
+{
+	struct lifecycle *lc = ctx;
+
+	switch (r->id) {
+	case ROLE_NETD:
+		return netd_start(lc, sock);
+	case ROLE_KEYD:
+		return keyd_start(lc, sock);
+	default:
+		return 0;
+	}
+}
+
+int lifecycle_on_message(void *ctx, const struct role_spec *r, int sock,
+			 const struct imsg *m)
+{
+	if (m->nfds != 0)
+		return -EBADMSG;   /* no role passes descriptors to init */
+	for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+		const struct lifecycle_msg *a = &accepted[i];
+		if (a->role != r->id || a->type != m->hdr.type)
+			continue;
+		if (m->hdr.len != a->size)
+			return -EBADMSG;
+		return a->handle(ctx, sock, m);
+	}
+	return -EBADMSG;
+}

@@ -1,0 +1,48 @@
+/* init/lifecycle.h: what init says to each role and accepts from it.
+ *
+ * The supervisor (init/supervisor.h) is generic; this is init's side of
+ * the lifecycle protocols (proto/init_netd.h, proto/init_keyd.h): the start
+ * messages of each role, and a table of the messages a role may send init,
+ * each a fixed-size struct of one exact size with no descriptors. Anything
+ * else is a protocol violation. init parses nothing beyond that table.
+ */
+#ifndef DSHIELD_INIT_LIFECYCLE_H
+#define DSHIELD_INIT_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "init/role.h"
+#include "lib/imsg.h"
+#include "proto/init_keyd.h"
+#include "proto/init_netd.h"
+
+struct lifecycle {
+	/* netd */
+	struct netd_config_msg net;    /* sent with every (re)start */
+	struct boot_info_msg boot;     /* t_netd_up_ms is filled at each start */
+	int packet_fd;                 /* AF_PACKET socket; init keeps it */
+	int ifindex;                   /* for kaddr_query() */
+	bool announced;                /* "ready" printed for this netd */
+	/* keyd */
+	struct keyd_config_msg keyd;
+};
+
+/* One message a role may send init. */
+struct lifecycle_msg {
+	enum role_id role;
+	uint32_t type;
+	uint32_t size;                 /* exact payload size */
+	int (*handle)(struct lifecycle *lc, int sock, const struct imsg *m);
+};
+
+/* The table behind lifecycle_on_message (for tests and docs). */
+const struct lifecycle_msg *lifecycle_accepted(size_t *n);
+
+/* struct lifecycle_ops callbacks (ctx: struct lifecycle). */
+int lifecycle_start(void *ctx, const struct role_spec *r, int sock);
+int lifecycle_on_message(void *ctx, const struct role_spec *r, int sock,
+			 const struct imsg *m);
+
+#endif

@@ -1,0 +1,16 @@
+/* init/role.c: see role.h. */
+#include "init/role.h"
+#include "lib/log.h"
+
+#include <string.h>
+
+int role_enter(const struct role_spec *r)
+{
+	log_set_role(r->name);
+	int e = seccomp_enter_role(r->seccomp, *r->nseccomp);
+	if (e < 0) {
+		dlog("cannot install the seccomp filter: %s", strerror(-e));
+		return 1;
+	}
+	return r->main();
+}

@@ -1,0 +1,430 @@
+/* keyd/keyd.c: see keyd.h. */
+#include "keyd/keyd.h"
+#include "crypto/reportdata.h"
+#include "crypto/rtmr3.h"
+#include "lib/file.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "proto/role.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MSG_BUDGET 32
+
+/* --- the event log ------------------------------------------------------------------ */
+
+__attribute__((format(printf, 2, 3)))
+static void unavailable(struct keyd *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	k->at.backend = ATTEST_NONE;
+	va_start(ap, fmt);
+	vsnprintf(k->at.why, sizeof k->at.why, fmt, ap);
+	va_end(ap);
+	dlog("attestation: unavailable: %s", k->at.why);
+}
+
+/* Appends the record to the saved log and syncs it, then appends the
+ * event (attest_extend: on tdx the hardware register too). The file comes
+ * first so that a crash in between leaves a log that disagrees with the
+ * hardware, which the next keyd detects, rather than an extension nobody
+ * can replay. A failure takes the record back out. */
+static int record_event(struct keyd *k, const char *name, const void *payload, size_t len)
+{
+	uint8_t rec[RTMR3_REC_MAX];
+	char err[ATTEST_ERR_LEN], ph[2 * 32 + 1], dh[2 * RTMR3_DIGEST_LEN + 1];
+	struct stat st;
+	long n = rtmr3_rec_encode(name, payload, len, rec, sizeof rec);
+	int fd, idx;
+
+	if (n < 0)
+		return (int)n;
+	fd = open(k->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+		dlog("attestation: %s: %s", k->events_path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	if (write(fd, rec, (size_t)n) != n || fdatasync(fd) != 0) {
+		int e = errno ? errno : EIO;
+		if (ftruncate(fd, st.st_size) != 0)
+			dlog("attestation: cannot take back a torn record: %s", strerror(errno));
+		close(fd);
+		dlog("attestation: saving event %s: %s", name, strerror(e));
+		return -e;
+	}
+	idx = attest_extend(&k->at, name, payload, len, err);
+	if (idx < 0) {
+		if (ftruncate(fd, st.st_size) != 0 || fdatasync(fd) != 0)
+			dlog("attestation: cannot take back the saved event: %s", strerror(errno));
+		close(fd);
+		dlog("attestation: %s: cannot record event %s: %s",
+		     attest_backend_name(k->at.backend), name, err);
+		return idx;
+	}
+	close(fd);
+	hex_encode(ph, payload, len < 32 ? len : 32);
+	hex_encode(dh, k->at.log.ev[idx].digest, RTMR3_DIGEST_LEN);
+	dlog("attestation: %s: event %s payload %s digest %s (RTMR3 %s)",
+	     attest_backend_name(k->at.backend), name, ph, dh,
+	     k->at.backend == ATTEST_TDX ? "extended" : "emulated");
+	return idx;
+}
+
+/* On tdx the hardware RTMR3 (from a TDREPORT) must equal the log's replay,
+ * else something else extended it and quotes would not verify. */
+static bool tdreport_matches(struct keyd *k)
+{
+	uint8_t report[ATTEST_TDREPORT_LEN], zero[64] = { 0 };
+	char err[ATTEST_ERR_LEN], hw[97], want[97];
+	const uint8_t *rtmr3 = report + ATTEST_TDREPORT_RTMR_OFF + 3 * 48;
+
+	if (attest_tdreport(k->at.paths.tdx_dev, zero, report, err) < 0) {
+		dlog("attestation: tdx: %s", err);
+		return false;
+	}
+	hex_encode(hw, rtmr3, 48);
+	hex_encode(want, k->at.log.rtmr3, 48);
+	if (memcmp(rtmr3, k->at.log.rtmr3, 48) == 0) {
+		dlog("attestation: tdx: TDREPORT RTMR3 %s matches the event log", hw);
+		return true;
+	}
+	dlog("attestation: tdx: TDREPORT RTMR3 %s differs from the event log's %s", hw, want);
+	return false;
+}
+
+static void record_boot_events(struct keyd *k)
+{
+	uint8_t id[16];
+
+	if (k->cfg.has_manifest && record_event(k, "manifest", k->cfg.manifest_sha256, 32) < 0) {
+		unavailable(k, "%s", "the manifest event could not be recorded");
+		return;
+	}
+	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+		unavailable(k, "getrandom for the instance id: %s", strerror(errno));
+		return;
+	}
+	if (record_event(k, "instance-id", id, sizeof id) < 0)
+		unavailable(k, "%s", "the instance-id event could not be recorded");
+}
+
+static void reload_events(struct keyd *k, size_t len)
+{
+	int r = rtmr3_log_decode(&k->at.log, k->saved, len);
+
+	if (r < 0) {
+		unavailable(k, "the saved event log is unreadable (%s)", strerror(-r));
+		return;
+	}
+	k->resumed = true;
+	dlog("attestation: %s: reloaded %u events after a restart",
+	     attest_backend_name(k->at.backend), k->at.log.n);
+	if (k->at.backend == ATTEST_TDX && !tdreport_matches(k))
+		unavailable(k, "%s", "RTMR3 does not match the saved event log");
+}
+
+void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
+		const struct attest_paths *paths, const char *events_path)
+{
+	long got;
+
+	k->cfg = *cfg;
+	k->events_path = events_path;
+	k->tokens = KEYD_QUOTE_BURST;
+	k->refill_at = 0;
+	k->resumed = false;
+	attest_init(&k->at, paths, cfg->allow_sim != 0);
+	if (k->at.backend == ATTEST_NONE) {
+		dlog("attestation: unavailable: %s", k->at.why);
+		return;
+	}
+	if (k->at.backend == ATTEST_SIM)
+		dlog("attestation: sim: SIMULATED backend (no TDX device; the manifest allows it): "
+		     "quotes prove nothing about hardware; %s", k->at.why);
+	else
+		dlog("attestation: tdx: %s", k->at.why);
+	got = file_read(events_path, k->saved, sizeof k->saved);
+	if (got >= 0) {
+		reload_events(k, (size_t)got);
+		return;
+	}
+	if (got != -ENOENT) {
+		unavailable(k, "the saved event log cannot be read (%s)", strerror((int)-got));
+		return;
+	}
+	record_boot_events(k);
+	if (k->at.backend == ATTEST_TDX && !tdreport_matches(k))
+		unavailable(k, "%s", "RTMR3 does not match the event log");
+}
+
+/* --- quotes ---------------------------------------------------------------------------- */
+
+/* Token bucket: true when a quote may be made now. */
+static bool quote_allowed(struct keyd *k)
+{
+	uint64_t now = mono_ms();
+	if (k->refill_at == 0)
+		k->refill_at = now;
+	while (k->tokens < KEYD_QUOTE_BURST && now - k->refill_at >= KEYD_QUOTE_REFILL_MS) {
+		k->tokens++;
+		k->refill_at += KEYD_QUOTE_REFILL_MS;
+	}
+	if (k->tokens == KEYD_QUOTE_BURST)
+		k->refill_at = now;
+	if (k->tokens == 0)
+		return false;
+	k->tokens--;
+	return true;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static size_t refuse(struct quote_reply_msg *rep, int err, const char *detail)
+{
+	rep->error = err;
+	snprintf(rep->detail, sizeof rep->detail, "%.255s", detail);
+	return sizeof *rep;
+}
+
+/* Fills rep and the data behind it; returns the payload length. */
+static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
+			 struct quote_reply_msg *rep)
+{
+	uint8_t *data = (uint8_t *)(rep + 1);
+	struct reportdata_in in;
+	char err[ATTEST_ERR_LEN], detail[128];
+	long n, en;
+
+	memcpy(rep->nonce, req->nonce, req->nonce_len);
+	rep->nonce_len = req->nonce_len;
+	rep->has_manifest = k->cfg.has_manifest;
+	memcpy(rep->manifest_sha256, k->cfg.manifest_sha256, 32);
+	if (k->at.backend == ATTEST_NONE)
+		return refuse(rep, -ENODEV, k->at.why);
+	rep->backend = k->at.backend == ATTEST_TDX ? QUOTE_BACKEND_TDX : QUOTE_BACKEND_SIM;
+	if (!quote_allowed(k)) {
+		if (k->busy++ % 1000 == 0)
+			dlog("attestation: quote requests refused by the rate limit (%llu so far)",
+			     (unsigned long long)k->busy);
+		snprintf(detail, sizeof detail, "too many quote requests (at most %u, then one "
+			 "per %u ms): retry later", KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS);
+		return refuse(rep, -EBUSY, detail);
+	}
+	memset(&in, 0, sizeof in);
+	in.f[RD_NONCE - 1] = (struct rd_value){ true, rep->nonce, rep->nonce_len };
+	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ rep->has_manifest != 0,
+							 rep->manifest_sha256, 32 };
+	if (reportdata_compute(&in, rep->report_data) < 0)
+		return refuse(rep, -EINVAL, "REPORTDATA preimage refused");
+	if (k->quote_delay_ms)
+		sleep_ms(k->quote_delay_ms);
+	n = attest_quote(&k->at, rep->report_data, data, QUOTE_REPLY_QUOTE_MAX, err);
+	if (n < 0) {
+		dlog("attestation: %s: quote failed: %s", attest_backend_name(k->at.backend), err);
+		return refuse(rep, (int)n, err);
+	}
+	en = rtmr3_log_encode(&k->at.log, data + n, QUOTE_REPLY_EVENTS_MAX);
+	if (en < 0) {
+		snprintf(detail, sizeof detail, "the event log does not fit %u bytes",
+			 QUOTE_REPLY_EVENTS_MAX);
+		return refuse(rep, (int)en, detail);
+	}
+	rep->quote_len = (uint32_t)n;
+	rep->events_len = (uint32_t)en;
+	k->quotes++;
+	dlog("attestation: %s: quote #%llu, %ld bytes, %u events%s",
+	     attest_backend_name(k->at.backend), (unsigned long long)k->quotes, n, k->at.log.n,
+	     k->at.backend == ATTEST_SIM ? " (simulated: proves nothing about hardware)" : "");
+	return sizeof *rep + (size_t)n + (size_t)en;
+}
+
+_Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_EVENTS_MAX
+	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
+
+/* A request keyd cannot read is answered (so netd's caller is not left
+ * waiting) and counted; keyd carries on. */
+static void on_quote_req(struct keyd *k, const struct imsg *m)
+{
+	struct quote_reply_msg *rep = (struct quote_reply_msg *)k->reply;
+	struct quote_req_msg req;
+	size_t len;
+	int r;
+
+	memset(rep, 0, sizeof *rep);
+	if (m->nfds != 0 || imsg_get(m, IMSG_QUOTE_REQ, &req, sizeof req) < 0 ||
+	    req.nonce_len == 0 || req.nonce_len > QUOTE_NONCE_MAX) {
+		char detail[96];
+		if (k->malformed++ % 1000 == 0)
+			dlog("refused a malformed quote request (%u bytes, %u fds; %llu so far)",
+			     m->hdr.len, m->nfds, (unsigned long long)k->malformed);
+		snprintf(detail, sizeof detail, "malformed quote request (%u bytes)", m->hdr.len);
+		len = refuse(rep, -EBADMSG, detail);
+	} else {
+		len = make_quote(k, &req, rep);
+	}
+	r = imsg_send(k->netd_fd, IMSG_QUOTE_REPLY, m->hdr.id, k->reply, len, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer netd's quote request: %s", strerror(-r));
+}
+
+int keyd_serve_netd(struct keyd *k)
+{
+	for (int i = 0; i < MSG_BUDGET && k->netd_fd >= 0; i++) {
+		int r = imsg_recv(k->netd_fd, &k->msg);
+		if (r == -EAGAIN || r == -EINTR)
+			return 0;
+		if (r == -EPIPE)
+			return r;
+		if (r < 0) {
+			if (k->malformed++ % 1000 == 0)
+				dlog("refused an unreadable message from netd: %s", strerror(-r));
+			continue;
+		}
+		if (k->msg.hdr.type == IMSG_QUOTE_REQ) {
+			on_quote_req(k, &k->msg);
+		} else if (k->malformed++ % 1000 == 0) {
+			dlog("refused message type %u from netd (%llu refused so far)",
+			     k->msg.hdr.type, (unsigned long long)k->malformed);
+		}
+		imsg_close_fds(&k->msg);
+	}
+	return 0;
+}
+
+/* --- the role --------------------------------------------------------------------------- */
+
+static struct keyd K = { .netd_fd = -1 };   /* ~330 KiB: not on the stack */
+
+static int read_config(struct keyd_config_msg *cfg)
+{
+	for (;;) {
+		int r = imsg_recv(ROLE_INIT_FD, &K.msg);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return r;
+		r = imsg_get(&K.msg, IMSG_KEYD_CONFIG, cfg, sizeof *cfg);
+		imsg_close_fds(&K.msg);
+		return r;
+	}
+}
+
+/* IMSG_PEER_CHANNEL from init: a fresh channel to netd. */
+static int on_init_message(int ep)
+{
+	struct peer_channel_msg pc;
+	int fd;
+
+	if (imsg_get(&K.msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || K.msg.nfds != 1 ||
+	    pc.peer != ROLE_NETD) {
+		dlog("unexpected message type %u from init", K.msg.hdr.type);
+		return 0;
+	}
+	fd = imsg_take_fd(&K.msg, 0);
+	if (K.netd_fd >= 0)
+		close(K.netd_fd);
+	K.netd_fd = fd;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0)
+		return -errno;
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static int loop(int ep)
+{
+	struct epoll_event evs[4];
+
+	for (;;) {
+		int n = epoll_wait(ep, evs, 4, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == ROLE_INIT_FD) {
+				int r = imsg_recv(ROLE_INIT_FD, &K.msg);
+				if (r == -EPIPE) {
+					dlog("init closed the channel, exiting");
+					return 0;
+				}
+				if (r == 0) {
+					r = on_init_message(ep);
+					imsg_close_fds(&K.msg);
+					if (r < 0)
+						return r;
+				}
+			} else if (evs[i].data.fd == K.netd_fd) {
+				if (keyd_serve_netd(&K) == -EPIPE) {
+					close(K.netd_fd);   /* leaves the epoll set */
+					K.netd_fd = -1;
+				}
+			}
+		}
+	}
+}
+
+int keyd_main(void)
+{
+	struct keyd_config_msg cfg;
+	struct attest_paths paths;
+	const char *delay = getenv("DSHIELD_KEYD_QUOTE_DELAY_MS");
+	int ep, r;
+
+	r = read_config(&cfg);
+	if (r < 0) {
+		dlog("reading the configuration from init: %s", strerror(-r));
+		return 1;
+	}
+	if (delay != NULL) {
+		K.quote_delay_ms = (uint32_t)strtoul(delay, NULL, 10);
+		dlog("WARNING: test knob: every quote waits %u ms (host mode only)",
+		     K.quote_delay_ms);
+	}
+	attest_default_paths(&paths);
+	keyd_setup(&K, &cfg, &paths, KEYD_EVENTS_PATH);
+
+	struct keyd_status_msg st = {
+		.backend = K.at.backend == ATTEST_TDX ? KEYD_BACKEND_TDX :
+			   K.at.backend == ATTEST_SIM ? KEYD_BACKEND_SIM : KEYD_BACKEND_NONE,
+		.resumed = K.resumed,
+		.events = (uint16_t)K.at.log.n,
+	};
+	r = imsg_send(ROLE_INIT_FD, IMSG_KEYD_STATUS, 0, &st, sizeof st, NULL, 0);
+	if (r < 0)
+		dlog("cannot report to init: %s", strerror(-r));
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || fcntl(ROLE_INIT_FD, F_SETFL, O_NONBLOCK) != 0) {
+		dlog("event loop: %s", strerror(errno));
+		return 1;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = ROLE_INIT_FD };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ROLE_INIT_FD, &ev) != 0) {
+		dlog("epoll_ctl: %s", strerror(errno));
+		return 1;
+	}
+	r = loop(ep);
+	if (r < 0)
+		dlog("event loop: %s", strerror(-r));
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,74 @@
+/* keyd/keyd.h: the key-holding role.
+ *
+ * keyd alone owns the TDX interface (/dev/tdx_guest, configfs-tsm, the
+ * RTMR3 measurement attribute), the runtime event log of RTMR3 and, as
+ * later issues add them, every private key. It answers typed requests
+ * (proto/netd_keyd.h) from netd; a slow quoting service stalls keyd only,
+ * never init or netd (netd waits for the answer asynchronously).
+ *
+ * Confinement (its row in bin/dshield-init.c): uid 0 with every capability
+ * set empty and the securebits locked (configfs-tsm entries are root-owned;
+ * see init/privdrop.h), an empty network namespace, a private mount view
+ * holding only its devices and its state directory (/state), seccomp set
+ * keyd_seccomp_rules (no kill of any kind, no sockets, no exec).
+ *
+ * The event log survives a keyd restart: every event is appended to
+ * /state/rtmr3.events (crypto/rtmr3.h binary records) and synced before the
+ * hardware register is extended; a restarted keyd reloads it and, on tdx,
+ * checks its replay against the RTMR3 of a fresh TDREPORT. A log that
+ * cannot be trusted makes attestation unavailable (quotes are refused with
+ * the reason), never silently different.
+ */
+#ifndef DSHIELD_KEYD_KEYD_H
+#define DSHIELD_KEYD_KEYD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyd/attest.h"
+#include "lib/imsg.h"
+#include "lib/seccomp.h"
+#include "proto/init_keyd.h"
+#include "proto/netd_keyd.h"
+
+#define KEYD_EVENTS_PATH "/state/rtmr3.events"
+
+/* Quote requests: a token bucket of KEYD_QUOTE_BURST, refilled one token
+ * per KEYD_QUOTE_REFILL_MS; requests beyond it are answered -EBUSY at once. */
+#define KEYD_QUOTE_BURST      8u
+#define KEYD_QUOTE_REFILL_MS  100u
+
+struct keyd {
+	int netd_fd;                   /* -1 until init hands a channel */
+	struct keyd_config_msg cfg;
+	const char *events_path;
+	struct attest at;
+	bool resumed;                  /* the log was reloaded */
+	unsigned tokens;               /* rate limit */
+	uint64_t refill_at;
+	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
+	uint64_t quotes, busy, malformed;
+	struct imsg msg;
+	uint8_t reply[IMSG_MAX_PAYLOAD];
+	uint8_t saved[RTMR3_LOG_MAX * RTMR3_REC_MAX];
+};
+
+/* Chooses the backend and brings the event log up: reloaded from
+ * events_path when it exists, else the boot events "manifest" (when the
+ * config has one) and "instance-id" are recorded. Never fails: whatever
+ * goes wrong leaves the backend none with the reason in k->at.why. */
+void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
+		const struct attest_paths *paths, const char *events_path);
+
+/* Reads and answers what netd sent on k->netd_fd (at most a budget of
+ * messages). Returns 0, or -EPIPE when netd closed the channel. */
+int keyd_serve_netd(struct keyd *k);
+
+/* The role's entry point (after its seccomp set is installed). */
+int keyd_main(void);
+
+extern const struct seccomp_rule keyd_seccomp_rules[];
+extern const size_t keyd_seccomp_nrules;
+
+#endif

@@ -1,0 +1,75 @@
+/* keyd/keyd_seccomp.c: keyd's system call allow-list (lib/seccomp.h).
+ *
+ * keyd runs as uid 0 without capabilities (see keyd.h), so what a uid
+ * alone would stop is stopped here: no kill, tkill, tgkill or pidfd calls
+ * (it could otherwise signal init and every role), no ptrace, no socket
+ * creation, no exec, no mount, no new memory that is executable. Files:
+ * its state directory and devices, through open/openat, plus mkdir/rmdir
+ * for configfs-tsm request directories.
+ */
+#include "keyd/keyd.h"
+
+#include <sys/mman.h>
+
+#define ALLOW(name)              SECCOMP_ALLOW(name)
+#define ALLOW_UNLESS(name, a, b) SECCOMP_ALLOW_UNLESS(name, a, b)
+
+const struct seccomp_rule keyd_seccomp_rules[] = {
+	ALLOW(epoll_wait),
+	ALLOW(epoll_pwait),
+	ALLOW(recvmsg),
+	ALLOW(sendmsg),
+	ALLOW(read),
+	ALLOW(write),
+	ALLOW(readv),
+	ALLOW(writev),
+	ALLOW(pread64),
+	ALLOW(pwrite64),
+	ALLOW(clock_gettime),
+	ALLOW(getrandom),
+	ALLOW(epoll_ctl),
+	ALLOW(epoll_create1),
+	ALLOW(close),
+	ALLOW(fcntl),
+	ALLOW(fstat),
+	ALLOW(newfstatat),
+	ALLOW(lseek),
+	/* files: the saved event log, configfs-tsm, the TDX device */
+	ALLOW(open),
+	ALLOW(openat),
+	ALLOW(access),
+	ALLOW(faccessat),
+	ALLOW(faccessat2),
+	ALLOW(mkdir),
+	ALLOW(mkdirat),
+	ALLOW(rmdir),
+	ALLOW(ftruncate),
+	ALLOW(fsync),
+	ALLOW(fdatasync),
+	ALLOW(ioctl),             /* TDX_CMD_GET_REPORT0 on the device fd */
+	/* memory: musl's malloc */
+	ALLOW_UNLESS(mmap, 2, PROT_EXEC),
+	ALLOW_UNLESS(mprotect, 2, PROT_EXEC),
+	ALLOW(munmap),
+	ALLOW(mremap),
+	ALLOW(brk),
+	ALLOW(madvise),
+	/* time */
+	ALLOW(clock_nanosleep),
+	ALLOW(nanosleep),
+	ALLOW(gettimeofday),
+	ALLOW(sched_yield),
+	ALLOW(futex),
+	/* signals and exit */
+	ALLOW(rt_sigreturn),
+	ALLOW(rt_sigprocmask),
+	ALLOW(rt_sigaction),
+	ALLOW(sigaltstack),
+	ALLOW(restart_syscall),
+	ALLOW(getpid),
+	ALLOW(gettid),
+	ALLOW(exit),
+	ALLOW(exit_group),
+};
+
+const size_t keyd_seccomp_nrules = sizeof keyd_seccomp_rules / sizeof keyd_seccomp_rules[0];

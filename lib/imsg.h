@@ -1,0 +1,71 @@
+/* lib/imsg.h: the typed-message transport between dshield's roles.
+ *
+ * OpenBSD imsg style over SOCK_SEQPACKET socketpairs: every message is one
+ * datagram carrying a fixed header {type, len, id}, then exactly `len`
+ * payload bytes, and up to IMSG_MAX_FDS file descriptors (SCM_RIGHTS).
+ * SEQPACKET keeps message boundaries, so a reader never resynchronises.
+ *
+ * Error convention (whole module): 0 or a positive count on success, a
+ * negative errno on failure. A message that is truncated, oversized or whose
+ * header disagrees with its length is refused whole, and any descriptors it
+ * carried are closed, so a confused or hostile peer cannot leak fds into us.
+ *
+ * The message types and payloads of each role-to-role protocol live in
+ * one neutral header per protocol under proto/, included by both sides.
+ * A receiver checks the length with imsg_get() before it looks at a byte.
+ */
+#ifndef DSHIELD_LIB_IMSG_H
+#define DSHIELD_LIB_IMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define IMSG_MAX_PAYLOAD 16384
+#define IMSG_MAX_FDS     4
+
+struct imsg_hdr {
+	uint32_t type;
+	uint32_t len;   /* payload bytes after the header */
+	uint32_t id;    /* request id, echoed in the reply; 0 when unused */
+};
+
+struct imsg {
+	struct imsg_hdr hdr;
+	uint8_t payload[IMSG_MAX_PAYLOAD];
+	int fds[IMSG_MAX_FDS];
+	unsigned nfds;
+};
+
+/* Sends one message. -EMSGSIZE if len > IMSG_MAX_PAYLOAD or nfds too many;
+ * -EAGAIN on a full non-blocking socket; -EPIPE when the peer is gone. */
+int imsg_send(int sock, uint32_t type, uint32_t id, const void *payload,
+	      size_t len, const int *fds, unsigned nfds);
+
+/* Sends iov[0..iovcnt) as one datagram with nfds descriptors (at most
+ * IMSG_RAW_MAX_FDS) in one SCM_RIGHTS control message, MSG_NOSIGNAL, and
+ * checks nothing else: imsg_send's transport, and how the tests and the
+ * fuzzer send what a buggy or hostile peer would (more fds than
+ * IMSG_MAX_FDS, a header that lies). Returns what sendmsg returns (-1 with
+ * errno EINVAL when nfds is too many). */
+#define IMSG_RAW_MAX_FDS 16
+struct iovec;
+ssize_t imsg_send_raw(int sock, const struct iovec *iov, size_t iovcnt,
+		      const int *fds, unsigned nfds);
+
+/* Receives one message into *msg (received fds are owned by msg).
+ * Returns 0; -EAGAIN (nothing to read, non-blocking); -EPIPE (peer closed);
+ * -EMSGSIZE (datagram or control data larger than allowed, dropped);
+ * -EBADMSG (shorter than a header, or hdr.len != bytes received). */
+int imsg_recv(int sock, struct imsg *msg);
+
+/* Copies the payload of msg into out when msg has the given type and
+ * exactly `size` payload bytes. Returns 0 or -EBADMSG. */
+int imsg_get(const struct imsg *msg, uint32_t type, void *out, size_t size);
+
+/* Takes fd i out of msg (the caller owns it now); -1 if absent. */
+int imsg_take_fd(struct imsg *msg, unsigned i);
+/* Closes every fd still owned by msg. */
+void imsg_close_fds(struct imsg *msg);
+
+#endif

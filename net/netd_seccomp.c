@@ -1,0 +1,66 @@
+/* net/netd_seccomp.c: netd's system call allow-list (lib/seccomp.h). */
+#include "net/netd.h"
+#include "lib/seccomp.h"
+
+#include <sys/mman.h>
+
+#define ALLOW(name)              SECCOMP_ALLOW(name)
+#define ALLOW_UNLESS(name, a, b) SECCOMP_ALLOW_UNLESS(name, a, b)
+
+/* What netd needs after its setup: an epoll loop over timerfd, the packet
+ * socket and the imsg socket, musl's malloc, and getrandom for the DRBG.
+ * No socket(), no open(), no exec, no new memory that is executable. */
+const struct seccomp_rule netd_seccomp_rules[] = {
+	/* the hot path first: the filter is a linear scan */
+	ALLOW(epoll_wait),
+	ALLOW(epoll_pwait),
+	ALLOW(recvfrom),
+	ALLOW(sendto),
+	ALLOW(read),
+	ALLOW(write),
+	ALLOW(clock_gettime),
+	ALLOW(timerfd_settime),
+	ALLOW(timerfd_gettime),
+	ALLOW(recvmsg),
+	ALLOW(sendmsg),
+	ALLOW(readv),
+	ALLOW(writev),
+	ALLOW(getrandom),
+	ALLOW(epoll_ctl),
+	ALLOW(epoll_create1),
+	ALLOW(timerfd_create),
+	ALLOW(close),
+	ALLOW(fcntl),
+	ALLOW(fstat),
+	ALLOW(newfstatat),
+	ALLOW(lseek),
+	/* memory: musl's malloc (brk, mmap, mremap, madvise) */
+	ALLOW_UNLESS(mmap, 2, PROT_EXEC),
+	ALLOW_UNLESS(mprotect, 2, PROT_EXEC),
+	ALLOW(munmap),
+	ALLOW(mremap),
+	ALLOW(brk),
+	ALLOW(madvise),
+	/* time and scheduling */
+	ALLOW(clock_nanosleep),
+	ALLOW(nanosleep),
+	ALLOW(gettimeofday),
+	ALLOW(sched_yield),
+	ALLOW(futex),
+	/* signals and exit (restart_syscall: an interrupted sleep resumes) */
+	ALLOW(rt_sigreturn),
+	ALLOW(rt_sigprocmask),
+	ALLOW(rt_sigaction),
+	ALLOW(sigaltstack),     /* harmless; sanitizer runtimes need it */
+	ALLOW(restart_syscall),
+	ALLOW(getpid),
+	ALLOW(gettid),
+	/* musl's abort() and raise() signal the calling thread with tkill, so an
+	 * lwIP assertion ends in SIGABRT (a clear cause) rather than SIGSEGV.
+	 * netd's uid is its own: it can reach no other process with it. */
+	ALLOW(tkill),
+	ALLOW(exit),
+	ALLOW(exit_group),
+};
+
+const size_t netd_seccomp_nrules = sizeof netd_seccomp_rules / sizeof netd_seccomp_rules[0];

@@ -1,0 +1,80 @@
+/* proto/init_netd.h: the lifecycle protocol between init and netd.
+ *
+ * Every payload is a fixed-size struct: init checks sizes with imsg_get()
+ * and parses nothing else netd says.
+ */
+#ifndef DSHIELD_PROTO_INIT_NETD_H
+#define DSHIELD_PROTO_INIT_NETD_H
+
+#include <stdint.h>
+
+#include "proto/role.h"
+
+enum init_netd_imsg_type {
+	IMSG_NETD_CONFIG = IMSG_RANGE_INIT_NETD, /* init -> netd: struct netd_config_msg, fds[0] = AF_PACKET socket */
+	IMSG_BOOT_INFO,        /* init -> netd: struct boot_info_msg */
+	IMSG_NETD_STATUS,      /* netd -> init: struct netd_status_msg */
+	IMSG_KADDR_REQ,        /* netd -> init: no payload; id chosen by netd */
+	IMSG_KADDR_REPLY,      /* init -> netd: struct kaddr_reply_msg; id echoed */
+};
+
+/* Network configuration for netd. Addresses in network byte order; an
+ * ipv4_addr of 0 means DHCP. */
+struct netd_config_msg {
+	char ifname[16];
+	uint8_t mac[6];
+	uint8_t reserved0[2];
+	uint32_t ipv4_addr;
+	uint32_t ipv4_netmask;
+	uint32_t ipv4_gw;
+	uint32_t dns[2];
+	uint16_t http_port;
+	uint16_t reserved1;
+	uint32_t http_header_timeout_ms;  /* whole request head must arrive within */
+	uint32_t http_idle_timeout_ms;    /* keep-alive connection with no request */
+	char hostname[64];
+};
+
+/* What init knows of the boot; times are CLOCK_BOOTTIME milliseconds
+ * (0 = not reached, or not measurable in host mode). */
+struct boot_info_msg {
+	uint8_t manifest_sha256[32];
+	uint8_t has_manifest;
+	uint8_t host_mode;
+	uint8_t reserved[6];
+	uint64_t t_init_start_ms;
+	uint64_t t_modules_loaded_ms;
+	uint64_t t_netd_up_ms;
+};
+
+enum netd_state {
+	NETD_STATE_STARTED = 1,   /* event loop running, waiting for an address */
+	NETD_STATE_BOUND,         /* address configured (DHCP lease or static) */
+	NETD_STATE_READY,         /* bound and the HTTP server listens */
+};
+
+struct netd_status_msg {
+	uint32_t state;           /* enum netd_state */
+	uint32_t ipv4_addr;       /* network byte order */
+	uint32_t ipv4_netmask;
+	uint32_t ipv4_gw;
+	uint32_t dns[2];
+	uint64_t t_ms;            /* CLOCK_BOOTTIME ms when the state was reached */
+	uint8_t dhcp;             /* 1 if the address came from DHCP */
+	uint8_t reserved[7];
+};
+
+#define KADDR_MAX 16
+struct kaddr_entry {
+	uint8_t family;           /* AF_INET or AF_INET6 */
+	uint8_t prefixlen;
+	uint8_t reserved[2];
+	uint8_t addr[16];
+};
+struct kaddr_reply_msg {
+	int32_t error;            /* 0, or negative errno when the query failed */
+	uint32_t count;
+	struct kaddr_entry addr[KADDR_MAX];
+};
+
+#endif

@@ -1,0 +1,51 @@
+/* proto/netd_keyd.h: netd asks keyd for quotes.
+ *
+ * Requests carry netd's sequence number in hdr.id (never reused while
+ * netd runs); keyd echoes it, and netd matches a reply by number and kind.
+ * keyd answers every request it can read, a malformed one with
+ * error = -EBADMSG, and never trusts a byte of it beyond the fixed struct.
+ */
+#ifndef DSHIELD_PROTO_NETD_KEYD_H
+#define DSHIELD_PROTO_NETD_KEYD_H
+
+#include <stdint.h>
+
+#include "proto/role.h"
+
+enum netd_keyd_imsg_type {
+	IMSG_QUOTE_REQ = IMSG_RANGE_NETD_KEYD, /* netd -> keyd: struct quote_req_msg */
+	IMSG_QUOTE_REPLY,      /* keyd -> netd: struct quote_reply_msg + data */
+};
+
+/* An attestation request: the API caller's nonce (1..32 bytes). */
+#define QUOTE_NONCE_MAX 32
+struct quote_req_msg {
+	uint8_t nonce[QUOTE_NONCE_MAX];
+	uint8_t nonce_len;
+};
+
+/* The answer: this fixed part, then quote_len bytes of quote, then
+ * events_len bytes of the runtime event log in the binary record form of
+ * crypto/rtmr3.h (rtmr3_rec_next), all in one payload of exactly
+ * sizeof(struct quote_reply_msg) + quote_len + events_len bytes. keyd
+ * fills report_data and the preimage fields it used (nonce echoed,
+ * manifest hash) and the backend, so netd reports exactly what was quoted
+ * and renders the event log itself. */
+#define QUOTE_REPLY_QUOTE_MAX  8192
+#define QUOTE_REPLY_EVENTS_MAX 4096   /* its JSON still fits HTTP_OUT_CAP */
+enum quote_backend { QUOTE_BACKEND_NONE = 0, QUOTE_BACKEND_TDX = 1, QUOTE_BACKEND_SIM = 2 };
+struct quote_reply_msg {
+	int32_t error;            /* 0, or a negative errno: no quote, see detail */
+	uint8_t backend;          /* enum quote_backend */
+	uint8_t has_manifest;
+	uint8_t nonce_len;
+	uint8_t reserved;
+	uint32_t quote_len;
+	uint32_t events_len;
+	uint8_t nonce[QUOTE_NONCE_MAX];
+	uint8_t manifest_sha256[32];
+	uint8_t report_data[64];
+	char detail[256];         /* NUL terminated; why, when error != 0 */
+};
+
+#endif

@@ -17,6 +17,7 @@
 #include "init/netif.h"
 #include "init/privdrop.h"
 #include "init/supervisor.h"
+#include "lib/clock.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "net/netd.h"

@@ -9,6 +9,7 @@
 #include "crypto/reportdata.h"
 #include "init/kaddr.h"
 #include "init/privdrop.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "net/netd.h"
 

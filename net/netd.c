@@ -24,6 +24,7 @@
 
 #include "init/imsg.h"
 #include "init/seccomp.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "net/api.h"
 #include "net/http.h"

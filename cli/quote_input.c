@@ -6,60 +6,12 @@
 #include <string.h>
 
 #include "crypto/json_tok.h"
+#include "lib/base64.h"
 #include "lib/hex.h"
 
 static bool is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-long qi_base64_decode(uint8_t *out, size_t cap, const char *in, size_t len)
-{
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int v;
-		if (is_ws(in[i]))
-			continue;
-		if (in[i] == '=') {
-			pad++;
-			continue;
-		}
-		if (pad)
-			return -1;  /* data after padding */
-		v = b64val(in[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* 6 leftover bits cannot happen in valid base64; leftover bits must be 0. */
-	if (bits >= 6 || pad > 2 || (acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	return (long)o;
 }
 
 /* Hex with optional 0x and whitespace anywhere. Returns length or -1. */
@@ -115,7 +67,7 @@ static int read_json(struct quote_input *in, const char *data, size_t len,
 	n = (size_t)(d.t[q].end - d.t[q].start);
 	r = hex_loose(in->quote, sizeof(in->quote), s, n);
 	if (r < 0)
-		r = qi_base64_decode(in->quote, sizeof(in->quote), s, n);
+		r = base64_decode(in->quote, sizeof(in->quote), s, n);
 	if (r <= 0) {
 		snprintf(err, errlen, "JSON \"quote\" is neither hex nor base64 (or exceeds %d bytes)",
 			 QI_QUOTE_MAX);

@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "cli/measure.h"
-#include "cli/quote_input.h"
 #include "crypto/authenticode.h"
 #include "crypto/eventlog.h"
 #include "crypto/measure.h"
 #include "crypto/tdvf.h"
+#include "lib/base64.h"
 #include "lib/hex.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
@@ -91,7 +91,7 @@ static void test_tdx_lite(void)
 	if (m) {
 		m += strlen("\"measurement\":\"");
 		const char *e = strchr(m, '"');
-		clen = e ? qi_base64_decode(cbor, sizeof(cbor), m, (size_t)(e - m)) : -1;
+		clen = e ? base64_decode(cbor, sizeof(cbor), m, (size_t)(e - m)) : -1;
 	}
 	const uint8_t *kern = clen > 0 ? cbor_bytes48(cbor, (size_t)clen, "kernel_authenticode") : NULL;
 	const uint8_t *cmd = clen > 0 ? cbor_bytes48(cbor, (size_t)clen, "cmdline_sha384") : NULL;

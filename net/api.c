@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/bbuf.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
@@ -237,91 +238,40 @@ void api_kaddr_reply(struct api_state *st, struct http_conn *c,
 
 /* --- /v1/attestation answer ------------------------------------------------ */
 
-/* A bounded appender for the answer: jsonw cannot embed the event log,
- * which init already rendered as JSON, so this document is written by
- * hand. Every value is hex, base64, a fixed word or that log. */
-struct sbuf {
-	char *p;
-	size_t cap, len;
-	bool full;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->full || n > b->cap - b->len) {
-		b->full = true;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_hex(struct sbuf *b, const uint8_t *d, size_t n)
-{
-	char h[2 * 64 + 1];
-	while (n) {
-		size_t k = n < 64 ? n : 64;
-		hex_encode(h, d, k);
-		sb_put(b, h, 2 * k);
-		d += k;
-		n -= k;
-	}
-}
-
-static void sb_base64(struct sbuf *b, const uint8_t *d, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16;
-		char q[4];
-		if (i + 1 < n)
-			v |= (uint32_t)d[i + 1] << 8;
-		if (i + 2 < n)
-			v |= d[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		sb_put(b, q, 4);
-	}
-}
-
+/* jsonw cannot embed the event log, which init already rendered as JSON,
+ * so this document is written by hand with lib/bbuf. Every value is hex,
+ * base64, a fixed word or that log. */
 static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *quote,
 			     const char *log, char *buf, size_t cap)
 {
-	struct sbuf b = { buf, cap, 0, false };
+	struct bbuf b;
 	bool sim = rep->backend == QUOTE_BACKEND_SIM;
 
-	sb_str(&b, "{\"backend\":\"");
-	sb_str(&b, sim ? "sim" : "tdx");
+	bbuf_init(&b, buf, cap);
+	bbuf_str(&b, "{\"backend\":\"");
+	bbuf_str(&b, sim ? "sim" : "tdx");
 	if (sim)
-		sb_str(&b, "\",\"warning\":\"sim: a simulated quote, signed by a key the VM "
-		       "generated at boot; it proves nothing about hardware");
-	sb_str(&b, "\",\"quote\":\"");
-	sb_base64(&b, quote, rep->quote_len);
-	sb_str(&b, "\",\"event_log\":");
-	sb_put(&b, log, rep->log_len);
-	sb_str(&b, ",\"report_data\":\"");
-	sb_hex(&b, rep->report_data, sizeof rep->report_data);
-	sb_str(&b, "\",\"report_data_preimage\":{\"nonce\":\"");
-	sb_hex(&b, rep->nonce, rep->nonce_len);
-	sb_str(&b, "\",\"manifest_sha256\":");
+		bbuf_str(&b, "\",\"warning\":\"sim: a simulated quote, signed by a key the VM "
+			 "generated at boot; it proves nothing about hardware");
+	bbuf_str(&b, "\",\"quote\":\"");
+	bbuf_base64(&b, quote, rep->quote_len);
+	bbuf_str(&b, "\",\"event_log\":");
+	bbuf_put(&b, log, rep->log_len);
+	bbuf_str(&b, ",\"report_data\":\"");
+	bbuf_hex(&b, rep->report_data, sizeof rep->report_data);
+	bbuf_str(&b, "\",\"report_data_preimage\":{\"nonce\":\"");
+	bbuf_hex(&b, rep->nonce, rep->nonce_len);
+	bbuf_str(&b, "\",\"manifest_sha256\":");
 	if (rep->has_manifest) {
-		sb_str(&b, "\"");
-		sb_hex(&b, rep->manifest_sha256, sizeof rep->manifest_sha256);
-		sb_str(&b, "\"");
+		bbuf_str(&b, "\"");
+		bbuf_hex(&b, rep->manifest_sha256, sizeof rep->manifest_sha256);
+		bbuf_str(&b, "\"");
 	} else {
-		sb_str(&b, "null");
+		bbuf_str(&b, "null");
 	}
-	sb_str(&b, ",\"api_tls_spki_sha256\":null,\"log_key_sha256\":null,"
-	       "\"checkpoint\":null}}");
-	return b.full ? -ENOSPC : (long)b.len;
+	bbuf_str(&b, ",\"api_tls_spki_sha256\":null,\"log_key_sha256\":null,"
+		 "\"checkpoint\":null}}");
+	return bbuf_finish(&b);
 }
 
 void api_quote_reply(struct api_state *st, struct http_conn *c,

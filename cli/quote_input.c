@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/json_tok.h"
+#include "lib/json_tok.h"
 #include "lib/base64.h"
 #include "lib/hex.h"
 

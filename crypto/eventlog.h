@@ -130,11 +130,4 @@ typedef int (*el_json_fn)(void *ctx, const struct el_event *ev, const char *name
 int el_json_each(const char *json, size_t len, el_json_fn fn, void *ctx,
 		 char err[EL_ERR_LEN]);
 
-/* Decodes the body of a JSON string (the bytes between its quotes) into
- * out: dstack's fixtures carry the event log as a JSON string holding the
- * array. Handles every JSON escape (\uXXXX as UTF-8, surrogate pairs
- * joined). Returns the length written (out is NUL terminated), or -EBADMSG
- * (bad escape, raw control character) or -ENOSPC. */
-long el_json_unescape(const char *s, size_t n, char *out, size_t cap);
-
 #endif

@@ -1,7 +1,7 @@
 /* crypto/launch_meas.c: see launch_meas.h. */
 #include "crypto/launch_meas.h"
-#include "crypto/json_tok.h"
 #include "lib/hex.h"
+#include "lib/json_tok.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,8 +16,7 @@ const char *launch_meas_name(int i)
 
 static bool is_null(const struct json_doc *d, int i)
 {
-	return json_is(d, i, JSMN_PRIMITIVE) && d->t[i].end - d->t[i].start == 4 &&
-	       memcmp(d->js + d->t[i].start, "null", 4) == 0;
+	return json_is(d, i, JSMN_PRIMITIVE) && json_text_eq(d, i, "null");
 }
 
 /* One register member: null, or a string of exactly 96 hex digits. */

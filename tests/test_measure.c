@@ -3,11 +3,9 @@
  * Debian's signed kernel (checked against the digest its signature holds);
  * QEMU's header patch; TDVF metadata and MRTD over a synthetic image and,
  * when present, Debian's OVMF. */
-#define JSMN_STATIC
 #include <bearssl.h>
 #include <dirent.h>
 #include <errno.h>
-#include <jsmn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +18,7 @@
 #include "crypto/tdvf.h"
 #include "lib/base64.h"
 #include "lib/hex.h"
+#include "lib/json_tok.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
 
@@ -54,12 +53,6 @@ static const uint8_t *cbor_bytes48(const uint8_t *c, size_t n, const char *key)
 	return NULL;
 }
 
-static bool tok_eq(const char *js, const jsmntok_t *t, const char *s)
-{
-	return t->type == JSMN_STRING && (size_t)(t->end - t->start) == strlen(s) &&
-	       memcmp(js + t->start, s, strlen(s)) == 0;
-}
-
 static void test_tdx_lite(void)
 {
 	size_t len;
@@ -68,21 +61,23 @@ static void test_tdx_lite(void)
 		ok(1, "# skip dstack_verifier_tdx-lite-getquote.json not found");
 		return;
 	}
-	const char *js = (const char *)raw;
 	static jsmntok_t t[2048];
-	jsmn_parser p;
-	jsmn_init(&p);
-	int nt = jsmn_parse(&p, js, len, t, 2048);
 	static uint8_t quote[8192];
 	static char vm[8192];
+	struct json_doc d;
 	long qlen = -1, vlen = -1;
-	for (int i = 1; i + 1 < nt; i++) {
-		if (tok_eq(js, &t[i], "quote"))
-			qlen = hex_decode(quote, sizeof(quote), js + t[i + 1].start,
-					  (size_t)(t[i + 1].end - t[i + 1].start));
-		else if (tok_eq(js, &t[i], "vm_config") && t[i + 1].type == JSMN_STRING)
-			vlen = el_json_unescape(js + t[i + 1].start, (size_t)(t[i + 1].end - t[i + 1].start),
-						vm, sizeof(vm));
+	if (json_parse(&d, (const char *)raw, len, t, 2048) == 0) {
+		int q = json_get(&d, 0, "quote"), vc = json_get(&d, 0, "vm_config");
+		size_t n;
+		const char *text;
+		if (json_is(&d, q, JSMN_STRING)) {
+			text = json_text(&d, q, &n);
+			qlen = hex_decode(quote, sizeof(quote), text, n);
+		}
+		if (json_is(&d, vc, JSMN_STRING)) {
+			text = json_text(&d, vc, &n);
+			vlen = json_unescape(text, n, vm, sizeof(vm));
+		}
 	}
 	ok(qlen >= 632 && vlen > 0, "tdx-lite fixture: quote and vm_config found");
 	const char *m = vlen > 0 ? strstr(vm, "\"measurement\":\"") : NULL;
@@ -535,7 +530,7 @@ static int run_measure(int argc, char **argv, char *out, size_t cap)
 	return rc;
 }
 
-static const char *json_str(const char *js, const char *key, char *val, size_t cap)
+static const char *find_member(const char *js, const char *key, char *val, size_t cap)
 {
 	char pat[64];
 	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
@@ -603,12 +598,12 @@ static void test_cli(void)
 	measure_rtmr2(c384, i384, r2);
 	char want[97], got[200];
 	hex_encode(want, ac, 48);
-	is_str(json_str(out, "kernel_authenticode_sha384", got, sizeof(got)), want, "JSON kernel digest (QEMU-patched)");
+	is_str(find_member(out, "kernel_authenticode_sha384", got, sizeof(got)), want, "JSON kernel digest (QEMU-patched)");
 	hex_encode(want, r1, 48);
-	is_str(json_str(out, "rtmr1", got, sizeof(got)), want, "JSON rtmr1");
+	is_str(find_member(out, "rtmr1", got, sizeof(got)), want, "JSON rtmr1");
 	hex_encode(want, r2, 48);
-	is_str(json_str(out, "rtmr2", got, sizeof(got)), want, "JSON rtmr2");
-	is_str(json_str(out, "measured_cmdline", got, sizeof(got)), mc, "JSON measured_cmdline");
+	is_str(find_member(out, "rtmr2", got, sizeof(got)), want, "JSON rtmr2");
+	is_str(find_member(out, "measured_cmdline", got, sizeof(got)), mc, "JSON measured_cmdline");
 	ok(strstr(out, "\"mrtd\":null") && strstr(out, "\"firmware\":null"), "no firmware: mrtd and firmware null");
 	ok(strstr(out, "\"memory_size\":4294967296") != NULL, "memory size recorded");
 

@@ -13,7 +13,7 @@
 #include "lib/json_tok.h"
 
 /* Every parse error of this file: the message and -EBADMSG. */
-#define fail(err, ...) errbuf_set(err, EL_ERR_LEN, -EBADMSG, __VA_ARGS__)
+#define fail(err, ...) errbuf_set(err, ERRBUF_LEN, -EBADMSG, __VA_ARGS__)
 
 const char *el_event_type_name(uint32_t type)
 {
@@ -328,7 +328,7 @@ struct json_event {
 };
 
 static int collect_fields(const struct json_doc *d, struct json_event *je,
-			  char err[EL_ERR_LEN], unsigned idx)
+			  char err[ERRBUF_LEN], unsigned idx)
 {
 	if (!json_is(d, 0, JSMN_OBJECT))
 		return fail(err, "event %u: not a JSON object", idx);
@@ -375,7 +375,7 @@ static int collect_fields(const struct json_doc *d, struct json_event *je,
 
 /* Checks one event and fills ev (payload decoded into pbuf) and name. */
 static int check_event(const struct json_event *je, struct el_event *ev,
-		       uint8_t *pbuf, char *name, char err[EL_ERR_LEN], unsigned idx)
+		       uint8_t *pbuf, char *name, char err[ERRBUF_LEN], unsigned idx)
 {
 	memset(ev, 0, sizeof(*ev));
 	if (!je->have_imr)
@@ -433,7 +433,7 @@ static int check_event(const struct json_event *je, struct el_event *ev,
 }
 
 int el_json_each(const char *json, size_t len, el_json_fn fn, void *ctx,
-		 char err[EL_ERR_LEN])
+		 char err[ERRBUF_LEN])
 {
 	jsmntok_t tok[EL_JSON_TOKENS];
 	uint8_t pbuf[EL_JSON_PAYLOAD_MAX];
@@ -506,7 +506,7 @@ static int json_replay_fn(void *ctx, const struct el_event *ev, const char *name
 int el_json_replay(const char *json, size_t len, struct el_replay *rp)
 {
 	struct json_replay_ctx c = { rp };
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 
 	memset(rp, 0, sizeof(*rp));
 	int rc = el_json_each(json, len, json_replay_fn, &c, err);

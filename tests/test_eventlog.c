@@ -310,7 +310,7 @@ static void test_json_fixture(const char *name)
 		is_str(a, b, "%s: replay reproduces the quote's RTMR%d", name, i);
 	}
 	unsigned cnt[2] = { 0, 0 };
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 	rc = el_json_each(fx.log, fx.log_len, count_fn, cnt, err);
 	ok(rc == 0 && cnt[1] >= 7, "%s: %u events, %u runtime events with recomputed digests", name, cnt[0], cnt[1]);
 

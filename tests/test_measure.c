@@ -189,7 +189,7 @@ static void test_authenticode_synthetic(void)
 {
 	static uint8_t img[SPE_LEN], copy[SPE_LEN];
 	uint8_t got[48], want[48];
-	char err[AUTHENTICODE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	make_pe(img);
 
 	/* The ranges, spelled out independently of the implementation. */
@@ -280,7 +280,7 @@ static void test_authenticode_kernel(void)
 		return;
 	}
 	uint8_t d256[32], d384[48];
-	char err[AUTHENTICODE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	is_int(authenticode_hash(&br_sha256_vtable, k, len, d256, err), 0, "kernel Authenticode SHA-256 (%s)", err);
 	/* DigestInfo { AlgorithmIdentifier sha256 NULL, OCTET STRING(32) } */
 	static const uint8_t pat[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
@@ -319,7 +319,7 @@ static void test_authenticode_kernel(void)
 static void test_patch_errors(void)
 {
 	static uint8_t k[0x1000];
-	char err[MEASURE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	memset(k, 0, sizeof(k));
 	ok(measure_qemu_patch_kernel(k, 0x800, 0, 1u << 30, 0x28000, err) == -EINVAL, "short image refused: %s", err);
 	ok(measure_qemu_patch_kernel(k, sizeof(k), 0, 1u << 30, 0x28000, err) == -EINVAL && strstr(err, "HdrS"),
@@ -393,7 +393,7 @@ static void test_tdvf_synthetic(void)
 {
 	static uint8_t fw[FW_LEN];
 	struct tdvf t;
-	char err[TDVF_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	make_fw(fw);
 	is_int(tdvf_parse(fw, FW_LEN, &t, err), 0, "synthetic TDVF parses (%s)", err);
 	is_int(t.n, 3, "three sections");
@@ -468,7 +468,7 @@ static void test_tdvf_debian(void)
 		return;
 	}
 	struct tdvf t;
-	char err[TDVF_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	int rc = tdvf_parse(fw, len, &t, err);
 	if (rc < 0 && strstr(err, "no TDX metadata")) {
 		ok(1, "# skip %s is not TDX-capable", path);
@@ -551,7 +551,7 @@ static void test_cli(void)
 	static uint8_t k[0x2000], patched[0x2000];
 	static char out[16384];
 	char dir[] = "/tmp/test_measure_img.XXXXXX";
-	char err[AUTHENTICODE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 
 	if (!mkdtemp(dir)) {
 		ok(0, "mkdtemp");

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char out[1 << 16];
 	struct el_replay rp;
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 	unsigned n = 0;
 
 	int a = el_json_replay((const char *)data, size, &rp);

@@ -327,19 +327,33 @@ struct json_event {
 	const char *payload; int payload_len;
 };
 
+/* A string member's raw text into *p, *len. twice names the spellings of
+ * a member that may be given only once (NULL: the last one counts). */
+static int take_string(const struct json_doc *d, int val, const char *what,
+		       const char *twice, const char **p, int *len,
+		       char err[ERRBUF_LEN], unsigned idx)
+{
+	size_t n;
+
+	if (!json_is(d, val, JSMN_STRING))
+		return fail(err, "event %u: %s is not a string", idx, what);
+	if (twice && *p)
+		return fail(err, "event %u: both %s given", idx, twice);
+	*p = json_text(d, val, &n);
+	*len = (int)n;
+	return 0;
+}
+
 static int collect_fields(const struct json_doc *d, struct json_event *je,
 			  char err[ERRBUF_LEN], unsigned idx)
 {
 	if (!json_is(d, 0, JSMN_OBJECT))
 		return fail(err, "event %u: not a JSON object", idx);
-	int i = 1;
+	int i = 1, rc = 0;
 	for (int k = 0; k < d->t[0].size; k++) {
 		if (i + 1 >= d->n || !json_is(d, i, JSMN_STRING))
 			return fail(err, "event %u: malformed object", idx);
 		int key = i, val = i + 1;
-		bool is_str = json_is(d, val, JSMN_STRING);
-		size_t vlen;
-		const char *vtext = json_text(d, val, &vlen);
 		if (json_str_eq(d, key, "imr")) {
 			if (get_u32(d, val, &je->imr) < 0)
 				return fail(err, "event %u: \"imr\" is not an unsigned integer", idx);
@@ -349,25 +363,17 @@ static int collect_fields(const struct json_doc *d, struct json_event *je,
 				return fail(err, "event %u: \"event_type\" is not a 32-bit unsigned integer", idx);
 			je->have_type = true;
 		} else if (json_str_eq(d, key, "digest")) {
-			if (!is_str)
-				return fail(err, "event %u: \"digest\" is not a string", idx);
-			je->digest = vtext;
-			je->digest_len = (int)vlen;
+			rc = take_string(d, val, "\"digest\"", NULL, &je->digest,
+					 &je->digest_len, err, idx);
 		} else if (json_str_eq(d, key, "event") || json_str_eq(d, key, "name")) {
-			if (!is_str)
-				return fail(err, "event %u: event name is not a string", idx);
-			if (je->name)
-				return fail(err, "event %u: both \"event\" and \"name\" given", idx);
-			je->name = vtext;
-			je->name_len = (int)vlen;
+			rc = take_string(d, val, "event name", "\"event\" and \"name\"",
+					 &je->name, &je->name_len, err, idx);
 		} else if (json_str_eq(d, key, "event_payload") || json_str_eq(d, key, "payload")) {
-			if (!is_str)
-				return fail(err, "event %u: payload is not a string", idx);
-			if (je->payload)
-				return fail(err, "event %u: both \"event_payload\" and \"payload\" given", idx);
-			je->payload = vtext;
-			je->payload_len = (int)vlen;
+			rc = take_string(d, val, "payload", "\"event_payload\" and \"payload\"",
+					 &je->payload, &je->payload_len, err, idx);
 		}
+		if (rc < 0)
+			return rc;
 		i = json_skip(d, val);
 	}
 	return 0;

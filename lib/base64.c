@@ -30,7 +30,8 @@ size_t base64_encode(char *out, const void *in, size_t len)
 	return o;
 }
 
-/* The 6-bit value of an alphabet character, or -1 (padding included). */
+/* The 6-bit value of an alphabet character, or -1 (padding included).
+ * The same shape as hex_digit_value() on purpose: another alphabet. */
 static int b64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')

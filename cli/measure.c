@@ -154,7 +154,7 @@ static int read_cmdline(struct prediction *p, const char *path)
 
 static int predict_kernel(struct prediction *p, const char *path)
 {
-	char err[MEASURE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	unsigned char *k = slurp(path, &p->kernel_len, 256u << 20);
 	if (!k)
 		return -1;
@@ -177,7 +177,7 @@ static int predict_kernel(struct prediction *p, const char *path)
 
 static int predict_mrtd(struct prediction *p, const char *path)
 {
-	char err[TDVF_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	size_t len;
 	struct tdvf t;
 	unsigned char *fw = slurp(path, &len, 64u << 20);

@@ -2,64 +2,16 @@
 #include "cli/quote_input.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "crypto/json_tok.h"
+#include "lib/json_tok.h"
+#include "lib/base64.h"
+#include "lib/errbuf.h"
 #include "lib/hex.h"
 
 static bool is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-long qi_base64_decode(uint8_t *out, size_t cap, const char *in, size_t len)
-{
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int v;
-		if (is_ws(in[i]))
-			continue;
-		if (in[i] == '=') {
-			pad++;
-			continue;
-		}
-		if (pad)
-			return -1;  /* data after padding */
-		v = b64val(in[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* 6 leftover bits cannot happen in valid base64; leftover bits must be 0. */
-	if (bits >= 6 || pad > 2 || (acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	return (long)o;
 }
 
 /* Hex with optional 0x and whitespace anywhere. Returns length or -1. */
@@ -102,43 +54,36 @@ static int read_json(struct quote_input *in, const char *data, size_t len,
 	long r;
 	int q, el, rd, be;
 
-	if (json_parse(&d, data, len, toks, 8192) || !json_is(&d, 0, JSMN_OBJECT)) {
-		snprintf(err, errlen, "input looks like JSON but is not a JSON object");
-		return -EINVAL;
-	}
+	if (json_parse(&d, data, len, toks, 8192) || !json_is(&d, 0, JSMN_OBJECT))
+		return errbuf_set(err, errlen, -EINVAL,
+				  "input looks like JSON but is not a JSON object");
 	q = json_get(&d, 0, "quote");
-	if (!json_is(&d, q, JSMN_STRING)) {
-		snprintf(err, errlen, "JSON input has no \"quote\" string");
-		return -EINVAL;
-	}
-	s = d.js + d.t[q].start;
-	n = (size_t)(d.t[q].end - d.t[q].start);
+	if (!json_is(&d, q, JSMN_STRING))
+		return errbuf_set(err, errlen, -EINVAL, "JSON input has no \"quote\" string");
+	s = json_text(&d, q, &n);
 	r = hex_loose(in->quote, sizeof(in->quote), s, n);
 	if (r < 0)
-		r = qi_base64_decode(in->quote, sizeof(in->quote), s, n);
-	if (r <= 0) {
-		snprintf(err, errlen, "JSON \"quote\" is neither hex nor base64 (or exceeds %d bytes)",
-			 QI_QUOTE_MAX);
-		return -EINVAL;
-	}
+		r = base64_decode(in->quote, sizeof(in->quote), s, n);
+	if (r <= 0)
+		return errbuf_set(err, errlen, -EINVAL,
+				  "JSON \"quote\" is neither hex nor base64 (or exceeds %d bytes)",
+				  QI_QUOTE_MAX);
 	in->quote_len = (size_t)r;
 
 	el = json_get(&d, 0, "event_log");
 	if (json_is(&d, el, JSMN_STRING)) {
 		r = json_str(&d, el, in->event_log, sizeof(in->event_log));
-		if (r < 0) {
-			snprintf(err, errlen, "JSON \"event_log\" string is invalid or too large");
-			return -EINVAL;
-		}
+		if (r < 0)
+			return errbuf_set(err, errlen, -EINVAL,
+					  "JSON \"event_log\" string is invalid or too large");
 		in->event_log_len = (size_t)r;
 		in->has_event_log = r > 0;
 	} else if (json_is(&d, el, JSMN_ARRAY)) {
-		n = (size_t)(d.t[el].end - d.t[el].start);
-		if (n + 1 > sizeof(in->event_log)) {
-			snprintf(err, errlen, "JSON \"event_log\" exceeds %d bytes", QI_EVENTLOG_MAX);
-			return -E2BIG;
-		}
-		memcpy(in->event_log, d.js + d.t[el].start, n);
+		s = json_text(&d, el, &n);
+		if (n + 1 > sizeof(in->event_log))
+			return errbuf_set(err, errlen, -E2BIG, "JSON \"event_log\" exceeds %d bytes",
+					  QI_EVENTLOG_MAX);
+		memcpy(in->event_log, s, n);
 		in->event_log[n] = '\0';
 		in->event_log_len = n;
 		in->has_event_log = true;
@@ -146,11 +91,10 @@ static int read_json(struct quote_input *in, const char *data, size_t len,
 
 	rd = json_get(&d, 0, "report_data");
 	if (json_is(&d, rd, JSMN_STRING)) {
-		if (hex_loose(in->report_data, 64, d.js + d.t[rd].start,
-			      (size_t)(d.t[rd].end - d.t[rd].start)) != 64) {
-			snprintf(err, errlen, "JSON \"report_data\" is not 64 bytes of hex");
-			return -EINVAL;
-		}
+		s = json_text(&d, rd, &n);
+		if (hex_loose(in->report_data, 64, s, n) != 64)
+			return errbuf_set(err, errlen, -EINVAL,
+					  "JSON \"report_data\" is not 64 bytes of hex");
 		in->has_report_data = true;
 	}
 	be = json_get(&d, 0, "backend");
@@ -184,10 +128,9 @@ int quote_input_read(struct quote_input *in, const char *data, size_t len,
 		in->quote_len = (size_t)r;
 		return 0;
 	}
-	if (len > sizeof(in->quote)) {
-		snprintf(err, errlen, "binary quote of %zu bytes exceeds %d bytes", len, QI_QUOTE_MAX);
-		return -E2BIG;
-	}
+	if (len > sizeof(in->quote))
+		return errbuf_set(err, errlen, -E2BIG, "binary quote of %zu bytes exceeds %d bytes",
+				  len, QI_QUOTE_MAX);
 	memcpy(in->quote, data, len);
 	in->quote_len = len;
 	return 0;

@@ -5,8 +5,8 @@
  *   - JSON: a dshield GET /v1/attestation response ({"backend", "quote":
  *     base64, "event_log", "report_data": hex, ...}) or one of dstack's
  *     verifier fixtures ({"quote": hex, "event_log": JSON text as a string,
- *     "report_data": hex, "vm_config"}). The quote may be hex or base64 in
- *     either; event_log may be a JSON string or the array itself.
+ *     "report_data": hex, "vm_config"}). The quote may be hex or base64 (strict,
+ *     lib/base64.h) in either; event_log may be a JSON string or the array itself.
  */
 #ifndef DSHIELD_CLI_QUOTE_INPUT_H
 #define DSHIELD_CLI_QUOTE_INPUT_H
@@ -33,9 +33,5 @@ struct quote_input {
 /* Decodes data[0..len). Returns 0 or -EINVAL / -E2BIG with a reason. */
 int quote_input_read(struct quote_input *in, const char *data, size_t len,
 		     char *err, size_t errlen);
-
-/* Strict base64 (RFC 4648, padding optional, whitespace skipped).
- * Returns the decoded length or -1. */
-long qi_base64_decode(uint8_t *out, size_t cap, const char *in, size_t len);
 
 #endif

@@ -22,7 +22,7 @@
 #include "crypto/checks.h"
 #include "crypto/collateral.h"
 #include "crypto/eventlog.h"
-#include "crypto/json_tok.h"
+#include "lib/json_tok.h"
 #include "crypto/tdx_quote.h"
 #include "crypto/tdx_verify.h"
 #include "crypto/utc_time.h"

@@ -10,7 +10,7 @@
 #include "lib/errbuf.h"
 
 /* Every parse error of this file: the message and -EBADMSG. */
-#define fail(err, ...) errbuf_set(err, AUTHENTICODE_ERR_LEN, -EBADMSG, __VA_ARGS__)
+#define fail(err, ...) errbuf_set(err, ERRBUF_LEN, -EBADMSG, __VA_ARGS__)
 
 /* Is [off, off+n) inside a buffer of len bytes? */
 static bool in_bounds(size_t len, size_t off, size_t n)
@@ -23,7 +23,7 @@ struct section {
 };
 
 int authenticode_hash(const br_hash_class *vt, const uint8_t *img, size_t len,
-		      void *out, char err[AUTHENTICODE_ERR_LEN])
+		      void *out, char err[ERRBUF_LEN])
 {
 	if (len < 0x40 || img[0] != 'M' || img[1] != 'Z')
 		return fail(err, "not a PE image: no MZ header");
@@ -114,7 +114,7 @@ int authenticode_hash(const br_hash_class *vt, const uint8_t *img, size_t len,
 }
 
 int authenticode_sha384(const uint8_t *img, size_t len, uint8_t out[48],
-			char err[AUTHENTICODE_ERR_LEN])
+			char err[ERRBUF_LEN])
 {
 	return authenticode_hash(&br_sha384_vtable, img, len, out, err);
 }

@@ -20,15 +20,16 @@
 
 #include <bearssl.h>
 
+#include "lib/errbuf.h"
+
 #define AUTHENTICODE_MAX_SECTIONS 96
-#define AUTHENTICODE_ERR_LEN 128
 
 /* The same over any BearSSL hash (SHA-256 is what signatures embed, which
  * lets a test check this code against a signed kernel). */
 int authenticode_hash(const br_hash_class *vt, const uint8_t *img, size_t len,
-		      void *out, char err[AUTHENTICODE_ERR_LEN]);
+		      void *out, char err[ERRBUF_LEN]);
 /* 0 and out filled, or -EBADMSG with a message in err (which may be NULL). */
 int authenticode_sha384(const uint8_t *img, size_t len, uint8_t out[48],
-			char err[AUTHENTICODE_ERR_LEN]);
+			char err[ERRBUF_LEN]);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "crypto/crl.h"
 #include "crypto/intel_root_ca.h"
-#include "crypto/json_tok.h"
+#include "lib/json_tok.h"
 #include "crypto/tcb_eval.h"
 #include "crypto/utc_time.h"
 #include "crypto/x509_chain.h"

@@ -1,10 +1,8 @@
 /* crypto/eventlog.c: see eventlog.h. */
-#define JSMN_STATIC
 #include "crypto/eventlog.h"
 
 #include <bearssl.h>
 #include <errno.h>
-#include <jsmn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,9 +10,10 @@
 #include "lib/bytes.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
+#include "lib/json_tok.h"
 
 /* Every parse error of this file: the message and -EBADMSG. */
-#define fail(err, ...) errbuf_set(err, EL_ERR_LEN, -EBADMSG, __VA_ARGS__)
+#define fail(err, ...) errbuf_set(err, ERRBUF_LEN, -EBADMSG, __VA_ARGS__)
 
 const char *el_event_type_name(uint32_t type)
 {
@@ -309,37 +308,12 @@ static size_t object_end(const char *s, size_t i, size_t n)
 	return 0;
 }
 
-static bool tok_is(const char *js, const jsmntok_t *t, const char *key)
+/* A 32-bit unsigned integer member value. */
+static int get_u32(const struct json_doc *d, int i, uint32_t *out)
 {
-	size_t n = strlen(key);
-	return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
-	       memcmp(js + t->start, key, n) == 0;
-}
+	uint64_t v;
 
-/* Index of the token after the value starting at tokens[i]. */
-static int skip_value(const jsmntok_t *t, int i, int ntok)
-{
-	int end = t[i].end;
-	i++;
-	while (i < ntok && t[i].start < end)
-		i++;
-	return i;
-}
-
-static int parse_u32_tok(const char *js, const jsmntok_t *t, uint32_t *out)
-{
-	uint64_t v = 0;
-	int len = t->end - t->start;
-
-	if (t->type != JSMN_PRIMITIVE || len < 1 || len > 10)
-		return -1;
-	for (int i = 0; i < len; i++) {
-		char c = js[t->start + i];
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(c - '0');
-	}
-	if (v > UINT32_MAX)
+	if (json_uint(d, i, UINT32_MAX, &v) != 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
@@ -353,53 +327,61 @@ struct json_event {
 	const char *payload; int payload_len;
 };
 
-static int collect_fields(const char *obj, const jsmntok_t *t, int ntok,
-			  struct json_event *je, char err[EL_ERR_LEN], unsigned idx)
+/* A string member's raw text into *p, *len. twice names the spellings of
+ * a member that may be given only once (NULL: the last one counts). */
+static int take_string(const struct json_doc *d, int val, const char *what,
+		       const char *twice, const char **p, int *len,
+		       char err[ERRBUF_LEN], unsigned idx)
 {
-	if (ntok < 1 || t[0].type != JSMN_OBJECT)
+	size_t n;
+
+	if (!json_is(d, val, JSMN_STRING))
+		return fail(err, "event %u: %s is not a string", idx, what);
+	if (twice && *p)
+		return fail(err, "event %u: both %s given", idx, twice);
+	*p = json_text(d, val, &n);
+	*len = (int)n;
+	return 0;
+}
+
+static int collect_fields(const struct json_doc *d, struct json_event *je,
+			  char err[ERRBUF_LEN], unsigned idx)
+{
+	if (!json_is(d, 0, JSMN_OBJECT))
 		return fail(err, "event %u: not a JSON object", idx);
-	int i = 1;
-	for (int k = 0; k < t[0].size; k++) {
-		if (i + 1 >= ntok || t[i].type != JSMN_STRING)
+	int i = 1, rc = 0;
+	for (int k = 0; k < d->t[0].size; k++) {
+		if (i + 1 >= d->n || !json_is(d, i, JSMN_STRING))
 			return fail(err, "event %u: malformed object", idx);
-		const jsmntok_t *key = &t[i], *val = &t[i + 1];
-		bool is_str = val->type == JSMN_STRING;
-		if (tok_is(obj, key, "imr")) {
-			if (parse_u32_tok(obj, val, &je->imr) < 0)
+		int key = i, val = i + 1;
+		if (json_str_eq(d, key, "imr")) {
+			if (get_u32(d, val, &je->imr) < 0)
 				return fail(err, "event %u: \"imr\" is not an unsigned integer", idx);
 			je->have_imr = true;
-		} else if (tok_is(obj, key, "event_type")) {
-			if (parse_u32_tok(obj, val, &je->type) < 0)
+		} else if (json_str_eq(d, key, "event_type")) {
+			if (get_u32(d, val, &je->type) < 0)
 				return fail(err, "event %u: \"event_type\" is not a 32-bit unsigned integer", idx);
 			je->have_type = true;
-		} else if (tok_is(obj, key, "digest")) {
-			if (!is_str)
-				return fail(err, "event %u: \"digest\" is not a string", idx);
-			je->digest = obj + val->start;
-			je->digest_len = val->end - val->start;
-		} else if (tok_is(obj, key, "event") || tok_is(obj, key, "name")) {
-			if (!is_str)
-				return fail(err, "event %u: event name is not a string", idx);
-			if (je->name)
-				return fail(err, "event %u: both \"event\" and \"name\" given", idx);
-			je->name = obj + val->start;
-			je->name_len = val->end - val->start;
-		} else if (tok_is(obj, key, "event_payload") || tok_is(obj, key, "payload")) {
-			if (!is_str)
-				return fail(err, "event %u: payload is not a string", idx);
-			if (je->payload)
-				return fail(err, "event %u: both \"event_payload\" and \"payload\" given", idx);
-			je->payload = obj + val->start;
-			je->payload_len = val->end - val->start;
+		} else if (json_str_eq(d, key, "digest")) {
+			rc = take_string(d, val, "\"digest\"", NULL, &je->digest,
+					 &je->digest_len, err, idx);
+		} else if (json_str_eq(d, key, "event") || json_str_eq(d, key, "name")) {
+			rc = take_string(d, val, "event name", "\"event\" and \"name\"",
+					 &je->name, &je->name_len, err, idx);
+		} else if (json_str_eq(d, key, "event_payload") || json_str_eq(d, key, "payload")) {
+			rc = take_string(d, val, "payload", "\"event_payload\" and \"payload\"",
+					 &je->payload, &je->payload_len, err, idx);
 		}
-		i = skip_value(t, i + 1, ntok);
+		if (rc < 0)
+			return rc;
+		i = json_skip(d, val);
 	}
 	return 0;
 }
 
 /* Checks one event and fills ev (payload decoded into pbuf) and name. */
 static int check_event(const struct json_event *je, struct el_event *ev,
-		       uint8_t *pbuf, char *name, char err[EL_ERR_LEN], unsigned idx)
+		       uint8_t *pbuf, char *name, char err[ERRBUF_LEN], unsigned idx)
 {
 	memset(ev, 0, sizeof(*ev));
 	if (!je->have_imr)
@@ -457,7 +439,7 @@ static int check_event(const struct json_event *je, struct el_event *ev,
 }
 
 int el_json_each(const char *json, size_t len, el_json_fn fn, void *ctx,
-		 char err[EL_ERR_LEN])
+		 char err[ERRBUF_LEN])
 {
 	jsmntok_t tok[EL_JSON_TOKENS];
 	uint8_t pbuf[EL_JSON_PAYLOAD_MAX];
@@ -479,15 +461,14 @@ int el_json_each(const char *json, size_t len, el_json_fn fn, void *ctx,
 		size_t end = object_end(json, i, len);
 		if (end == 0)
 			return fail(err, "event %u: object starting at byte %zu does not close", idx, i);
-		jsmn_parser p;
-		jsmn_init(&p);
-		int ntok = jsmn_parse(&p, json + i, end - i, tok, EL_JSON_TOKENS);
-		if (ntok == JSMN_ERROR_NOMEM)
+		struct json_doc d;
+		int rc = json_parse(&d, json + i, end - i, tok, EL_JSON_TOKENS);
+		if (rc == -E2BIG)
 			return fail(err, "event %u: object has too many fields", idx);
-		if (ntok < 0)
+		if (rc < 0)
 			return fail(err, "event %u: invalid JSON at byte %zu", idx, i);
 		struct json_event je = { 0 };
-		int rc = collect_fields(json + i, tok, ntok, &je, err, idx);
+		rc = collect_fields(&d, &je, err, idx);
 		if (rc < 0)
 			return rc;
 		struct el_event ev;
@@ -531,7 +512,7 @@ static int json_replay_fn(void *ctx, const struct el_event *ev, const char *name
 int el_json_replay(const char *json, size_t len, struct el_replay *rp)
 {
 	struct json_replay_ctx c = { rp };
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 
 	memset(rp, 0, sizeof(*rp));
 	int rc = el_json_each(json, len, json_replay_fn, &c, err);
@@ -540,96 +521,3 @@ int el_json_replay(const char *json, size_t len, struct el_replay *rp)
 	return rc;
 }
 
-static int hex4(const char *s, uint32_t *v)
-{
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' :
-			c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-		if (d < 0)
-			return -1;
-		*v = *v << 4 | (uint32_t)d;
-	}
-	return 0;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-long el_json_unescape(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char tmp[4];
-		size_t k = 1;
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20)
-			return -EBADMSG;
-		tmp[0] = (char)c;
-		if (c == '\\') {
-			if (++i >= n)
-				return -EBADMSG;
-			switch (s[i]) {
-			case '"': tmp[0] = '"'; break;
-			case '\\': tmp[0] = '\\'; break;
-			case '/': tmp[0] = '/'; break;
-			case 'b': tmp[0] = '\b'; break;
-			case 'f': tmp[0] = '\f'; break;
-			case 'n': tmp[0] = '\n'; break;
-			case 'r': tmp[0] = '\r'; break;
-			case 't': tmp[0] = '\t'; break;
-			case 'u': {
-				uint32_t cp, lo;
-				if (n - i - 1 < 4 || hex4(s + i + 1, &cp) < 0)
-					return -EBADMSG;
-				i += 4;
-				if (cp >= 0xdc00 && cp <= 0xdfff)
-					return -EBADMSG;
-				if (cp >= 0xd800 && cp <= 0xdbff) {
-					if (n - i - 1 < 6 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
-					    hex4(s + i + 3, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-						return -EBADMSG;
-					i += 6;
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				}
-				k = put_utf8(tmp, cp);
-				break;
-			}
-			default:
-				return -EBADMSG;
-			}
-		}
-		if (cap - o <= k)
-			return -ENOSPC;
-		memcpy(out + o, tmp, k);
-		o += k;
-	}
-	if (o >= cap)
-		return -ENOSPC;
-	out[o] = '\0';
-	return (long)o;
-}

@@ -30,9 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/errbuf.h"
+
 #define EL_SHA384_LEN 48
 #define EL_NUM_RTMR 4
-#define EL_ERR_LEN 160
 
 /* TCG PC Client event types (the ones a reader names). */
 #define EV_POST_CODE                 0x00000001u
@@ -88,7 +89,7 @@ struct ccel_reader {
 	uint16_t alg_size[CCEL_MAX_ALGS];
 	unsigned count;        /* records returned so far (header included) */
 	bool done;
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 };
 
 /* Parses the Spec ID header event. 0 or a negative errno (message in
@@ -105,7 +106,7 @@ struct el_replay {
 	uint8_t rtmr[EL_NUM_RTMR][EL_SHA384_LEN];
 	unsigned n_events;           /* every record, the header included */
 	unsigned n_measured[EL_NUM_RTMR];
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 };
 
 /* Parses a whole CCEL log and replays it into rp (zeroed first). 0 or a
@@ -128,13 +129,6 @@ int el_json_replay(const char *json, size_t len, struct el_replay *rp);
  * fn returns 0 to go on or a negative errno to stop with it. */
 typedef int (*el_json_fn)(void *ctx, const struct el_event *ev, const char *name);
 int el_json_each(const char *json, size_t len, el_json_fn fn, void *ctx,
-		 char err[EL_ERR_LEN]);
-
-/* Decodes the body of a JSON string (the bytes between its quotes) into
- * out: dstack's fixtures carry the event log as a JSON string holding the
- * array. Handles every JSON escape (\uXXXX as UTF-8, surrogate pairs
- * joined). Returns the length written (out is NUL terminated), or -EBADMSG
- * (bad escape, raw control character) or -ENOSPC. */
-long el_json_unescape(const char *s, size_t n, char *out, size_t cap);
+		 char err[ERRBUF_LEN]);
 
 #endif

@@ -19,9 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/errbuf.h"
+
 #define LAUNCH_MEAS_MAX_BYTES  16384
 #define LAUNCH_MEAS_MAX_TOKENS 256
-#define LAUNCH_MEAS_ERR_LEN    128
 
 enum { LM_MRTD, LM_RTMR0, LM_RTMR1, LM_RTMR2, LM_NREGS };
 
@@ -36,6 +37,6 @@ const char *launch_meas_name(int i);
 /* Parses js[0..len). Returns 0, or -EINVAL / -E2BIG with a reason in err;
  * on failure *m is all zeros. */
 int launch_meas_parse(const char *js, size_t len, struct launch_meas *m,
-		      char err[LAUNCH_MEAS_ERR_LEN]);
+		      char err[ERRBUF_LEN]);
 
 #endif

@@ -12,7 +12,7 @@
 #include "lib/errbuf.h"
 
 /* Every parse error of this file: the message and -EINVAL. */
-#define fail(err, ...) errbuf_set(err, MEASURE_ERR_LEN, -EINVAL, __VA_ARGS__)
+#define fail(err, ...) errbuf_set(err, ERRBUF_LEN, -EINVAL, __VA_ARGS__)
 
 /* Boot protocol offsets (Documentation/arch/x86/boot.rst). */
 #define HDR_PROTOCOL      0x206
@@ -39,7 +39,7 @@ static uint32_t below_4g_mem(uint64_t mem_size)
 
 int measure_qemu_patch_kernel(uint8_t *k, size_t len, uint32_t initrd_size,
 			      uint64_t mem_size, uint32_t acpi_data_size,
-			      char err[MEASURE_ERR_LEN])
+			      char err[ERRBUF_LEN])
 {
 	if (len < 0x1000)
 		return fail(err, "kernel image of %zu bytes is too short", len);

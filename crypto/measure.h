@@ -31,8 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/errbuf.h"
+
 #define MEASURE_SHA384_LEN 48
-#define MEASURE_ERR_LEN 128
 #define MEASURE_INITRD_SUFFIX " initrd=initrd"
 /* QEMU's ACPI_DATA_SIZE for current pc/q35 machine types. */
 #define MEASURE_QEMU_ACPI_DATA_SIZE 0x28000u
@@ -43,7 +44,7 @@
  * with a message (image too short or too old, initrd too large). */
 int measure_qemu_patch_kernel(uint8_t *kernel, size_t len, uint32_t initrd_size,
 			      uint64_t mem_size, uint32_t acpi_data_size,
-			      char err[MEASURE_ERR_LEN]);
+			      char err[ERRBUF_LEN]);
 
 /* SHA-384 of the UTF-16LE form of a UTF-8 command line plus a UTF-16 NUL
  * (the caller appends MEASURE_INITRD_SUFFIX when there is an initrd).

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/json_tok.h"
+#include "lib/json_tok.h"
 #include "crypto/utc_time.h"
 #include "lib/bytes.h"
 #include "lib/hex.h"

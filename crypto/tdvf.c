@@ -24,7 +24,7 @@ static const uint8_t tdx_metadata_guid[16] = {
 };
 
 /* Every parse error of this file: the message and -EBADMSG. */
-#define fail(err, ...) errbuf_set(err, TDVF_ERR_LEN, -EBADMSG, __VA_ARGS__)
+#define fail(err, ...) errbuf_set(err, ERRBUF_LEN, -EBADMSG, __VA_ARGS__)
 
 const char *tdvf_section_name(uint32_t type)
 {
@@ -71,7 +71,7 @@ static long find_descriptor(const uint8_t *fw, size_t len, char *err)
 	return fail(err, "no TDX metadata in the GUID table: this OVMF build does not support TDX");
 }
 
-int tdvf_parse(const uint8_t *fw, size_t len, struct tdvf *t, char err[TDVF_ERR_LEN])
+int tdvf_parse(const uint8_t *fw, size_t len, struct tdvf *t, char err[ERRBUF_LEN])
 {
 	memset(t, 0, sizeof(*t));
 	long d = find_descriptor(fw, len, err);

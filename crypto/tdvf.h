@@ -29,8 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/errbuf.h"
+
 #define TDVF_MAX_SECTIONS 32
-#define TDVF_ERR_LEN 128
 
 #define TDVF_SECTION_BFV           0
 #define TDVF_SECTION_CFV           1
@@ -61,7 +62,7 @@ const char *tdvf_section_name(uint32_t type);
 
 /* 0, or -EBADMSG / -ENOTSUP with a message. Every section is checked to
  * lie inside the image and to be page aligned. */
-int tdvf_parse(const uint8_t *fw, size_t len, struct tdvf *t, char err[TDVF_ERR_LEN]);
+int tdvf_parse(const uint8_t *fw, size_t len, struct tdvf *t, char err[ERRBUF_LEN]);
 
 /* MRTD of the TD built from fw (parsed into t). */
 void tdvf_mrtd(const uint8_t *fw, size_t len, const struct tdvf *t,

@@ -1,5 +1,6 @@
 /* init/boot.c: see boot.h. */
 #include "init/boot.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <errno.h>

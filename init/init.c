@@ -12,6 +12,7 @@
 #include "init/netif.h"
 #include "init/privdrop.h"
 #include "init/supervisor.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* init/lifecycle.c: see lifecycle.h. */
 #include "init/lifecycle.h"
 #include "init/kaddr.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <arpa/inet.h>

@@ -9,12 +9,8 @@
 #include "init/manifest.h"
 #include "lib/file.h"
 #include "lib/hex.h"
+#include "lib/json_tok.h"
 #include "lib/log.h"
-
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
 
 #include <bearssl.h>
 #include <errno.h>
@@ -25,51 +21,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct mctx {
-	const char *js;
-	size_t len;
-	const jsmntok_t *t;
-	int n;
-};
-
-static size_t tok_len(const struct mctx *c, int i)
-{
-	return (size_t)(c->t[i].end - c->t[i].start);
-}
-
-static const char *tok_ptr(const struct mctx *c, int i)
-{
-	return c->js + c->t[i].start;
-}
-
-static bool tok_text_is(const struct mctx *c, int i, const char *s)
-{
-	return tok_len(c, i) == strlen(s) && memcmp(tok_ptr(c, i), s, tok_len(c, i)) == 0;
-}
-
-static bool tok_is(const struct mctx *c, int i, const char *s)
-{
-	return c->t[i].type == JSMN_STRING && tok_text_is(c, i, s);
-}
-
-/* Index of the token after the subtree at i. Valid once check_tree()
- * passed: every token's size is then exactly its number of children. */
-static int skip(const struct mctx *c, int i)
-{
-	int pending = 1;
-	while (pending > 0 && i < c->n) {
-		pending += c->t[i].size - 1;
-		i++;
-	}
-	return i;
-}
-
 /* --- structural validation ------------------------------------------------ */
 
-static bool string_ok(const struct mctx *c, int i)
+static bool string_ok(const struct json_doc *c, int i)
 {
-	const char *p = tok_ptr(c, i);
-	for (size_t k = 0; k < tok_len(c, i); k++)
+	size_t n;
+	const char *p = json_text(c, i, &n);
+	for (size_t k = 0; k < n; k++)
 		if ((unsigned char)p[k] < 0x20)
 			return false;
 	return true;
@@ -78,10 +36,10 @@ static bool string_ok(const struct mctx *c, int i)
 static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
 /* true, false, null, or an RFC 8259 number. */
-static bool primitive_ok(const struct mctx *c, int i)
+static bool primitive_ok(const struct json_doc *c, int i)
 {
-	const char *p = tok_ptr(c, i);
-	size_t n = tok_len(c, i), k = 0;
+	size_t n, k = 0;
+	const char *p = json_text(c, i, &n);
 	if ((n == 4 && memcmp(p, "true", 4) == 0) ||
 	    (n == 5 && memcmp(p, "false", 5) == 0) ||
 	    (n == 4 && memcmp(p, "null", 4) == 0))
@@ -115,18 +73,18 @@ static bool primitive_ok(const struct mctx *c, int i)
 }
 
 /* Bytes of token i in the text, quotes included for strings. */
-static size_t raw_start(const struct mctx *c, int i)
+static size_t raw_start(const struct json_doc *c, int i)
 {
 	return (size_t)c->t[i].start - (c->t[i].type == JSMN_STRING);
 }
 
-static size_t raw_end(const struct mctx *c, int i)
+static size_t raw_end(const struct json_doc *c, int i)
 {
 	return (size_t)c->t[i].end + (c->t[i].type == JSMN_STRING);
 }
 
 /* js[from..to) is whitespace around exactly one sep (none when sep is 0). */
-static bool gap_ok(const struct mctx *c, size_t from, size_t to, char sep)
+static bool gap_ok(const struct json_doc *c, size_t from, size_t to, char sep)
 {
 	bool seen = sep == 0;
 	if (from > to)
@@ -145,7 +103,7 @@ static bool gap_ok(const struct mctx *c, size_t from, size_t to, char sep)
 }
 
 /* Validates the subtree at i; *next gets the index after it. */
-static int check_tree(const struct mctx *c, int i, int depth, int *next)
+static int check_tree(const struct json_doc *c, int i, int depth, int *next)
 {
 	if (i >= c->n)
 		return -EINVAL;
@@ -204,7 +162,7 @@ struct field {
 
 /* Finds the known keys of object obj. A known key given twice is refused:
  * another JSON reader (a verifier) might take the other copy. */
-static int get_fields(const struct mctx *c, int obj, const char *where,
+static int get_fields(const struct json_doc *c, int obj, const char *where,
 		      struct field *f, size_t nf)
 {
 	for (size_t k = 0; k < nf; k++)
@@ -212,7 +170,7 @@ static int get_fields(const struct mctx *c, int obj, const char *where,
 	int j = obj + 1;
 	for (int m = 0; m < c->t[obj].size; m++) {
 		for (size_t k = 0; k < nf; k++) {
-			if (!tok_is(c, j, f[k].key))
+			if (!json_str_eq(c, j, f[k].key))
 				continue;
 			if (f[k].tok >= 0) {
 				dlog("manifest: %s%s%s: key given twice", where,
@@ -221,7 +179,7 @@ static int get_fields(const struct mctx *c, int obj, const char *where,
 			}
 			f[k].tok = j + 1;
 		}
-		j = skip(c, j + 1);
+		j = json_skip(c, j + 1);
 	}
 	return 0;
 }
@@ -234,7 +192,7 @@ static int need(const struct field *f, const char *where)
 	return -EINVAL;
 }
 
-static int want_type(const struct mctx *c, int i, jsmntype_t type, const char *what)
+static int want_type(const struct json_doc *c, int i, jsmntype_t type, const char *what)
 {
 	static const char *names[] = { "?", "an object", "an array", "a string", "a primitive" };
 	if (c->t[i].type == type)
@@ -264,13 +222,13 @@ static bool path_char(char ch)
 /* Copies string token i into out[cap] (NUL-terminated). Escapes are not
  * decoded: none of the values init reads needs one, so a backslash is
  * refused with the characters outside the field's set. */
-static int get_str(const struct mctx *c, int i, const char *what, char *out,
+static int get_str(const struct json_doc *c, int i, const char *what, char *out,
 		   size_t cap, char_ok_fn char_ok)
 {
 	if (want_type(c, i, JSMN_STRING, what) != 0)
 		return -EINVAL;
-	size_t n = tok_len(c, i);
-	const char *p = tok_ptr(c, i);
+	size_t n;
+	const char *p = json_text(c, i, &n);
 	if (n == 0 || n >= cap) {
 		dlog("manifest: %s: length %zu not in 1..%zu", what, n, cap - 1);
 		return -EINVAL;
@@ -286,13 +244,13 @@ static int get_str(const struct mctx *c, int i, const char *what, char *out,
 	return 0;
 }
 
-static int get_bool(const struct mctx *c, int i, const char *what, bool *out)
+static int get_bool(const struct json_doc *c, int i, const char *what, bool *out)
 {
-	if (c->t[i].type == JSMN_PRIMITIVE && tok_text_is(c, i, "true")) {
+	if (c->t[i].type == JSMN_PRIMITIVE && json_text_eq(c, i, "true")) {
 		*out = true;
 		return 0;
 	}
-	if (c->t[i].type == JSMN_PRIMITIVE && tok_text_is(c, i, "false")) {
+	if (c->t[i].type == JSMN_PRIMITIVE && json_text_eq(c, i, "false")) {
 		*out = false;
 		return 0;
 	}
@@ -307,10 +265,10 @@ static bool lower_hex(char ch)
 
 /* Exactly 64 lowercase hex digits: one spelling per digest, so that the
  * manifest bytes (and their hash) have a single canonical form. */
-static int get_sha256(const struct mctx *c, int i, const char *what, uint8_t out[32])
+static int get_sha256(const struct json_doc *c, int i, const char *what, uint8_t out[32])
 {
 	char hex[65];
-	if (c->t[i].type != JSMN_STRING || tok_len(c, i) != 64 ||
+	if (!json_is(c, i, JSMN_STRING) || c->t[i].end - c->t[i].start != 64 ||
 	    get_str(c, i, what, hex, sizeof hex, lower_hex) != 0 ||
 	    hex_decode(out, 32, hex, 64) != 32) {
 		dlog("manifest: %s: must be 64 lowercase hex digits", what);
@@ -321,7 +279,7 @@ static int get_sha256(const struct mctx *c, int i, const char *what, uint8_t out
 
 /* An array whose entries are all objects (packages, files: kept for
  * verifiers and rebuilders, not interpreted by init). */
-static int check_object_array(const struct mctx *c, int i, const char *what)
+static int check_object_array(const struct json_doc *c, int i, const char *what)
 {
 	if (want_type(c, i, JSMN_ARRAY, what) != 0)
 		return -EINVAL;
@@ -331,14 +289,14 @@ static int check_object_array(const struct mctx *c, int i, const char *what)
 			dlog("manifest: %s[%d]: must be an object", what, k);
 			return -EINVAL;
 		}
-		j = skip(c, j);
+		j = json_skip(c, j);
 	}
 	return 0;
 }
 
 /* --- sections ------------------------------------------------------------------ */
 
-static int parse_kernel(const struct mctx *c, int i, struct manifest *m)
+static int parse_kernel(const struct json_doc *c, int i, struct manifest *m)
 {
 	struct field f[] = { { "release", -1 }, { "package", -1 }, { "version", -1 } };
 	char ignored[256];
@@ -380,7 +338,7 @@ static int check_module_path(const struct manifest *m, const char *path, const c
 	return 0;
 }
 
-static int parse_module(const struct mctx *c, int i, unsigned idx, struct manifest *m)
+static int parse_module(const struct json_doc *c, int i, unsigned idx, struct manifest *m)
 {
 	struct manifest_module *mod = &m->modules[idx];
 	struct field f[] = { { "name", -1 }, { "path", -1 }, { "sha256", -1 }, { "optional", -1 } };
@@ -416,7 +374,7 @@ static int parse_module(const struct mctx *c, int i, unsigned idx, struct manife
 	return 0;
 }
 
-static int parse_modules(const struct mctx *c, int i, struct manifest *m)
+static int parse_modules(const struct json_doc *c, int i, struct manifest *m)
 {
 	int r;
 	if ((r = want_type(c, i, JSMN_ARRAY, "modules")) != 0)
@@ -430,13 +388,13 @@ static int parse_modules(const struct mctx *c, int i, struct manifest *m)
 	for (int k = 0; k < c->t[i].size; k++) {
 		if ((r = parse_module(c, j, (unsigned)k, m)) != 0)
 			return r;
-		j = skip(c, j);
+		j = json_skip(c, j);
 	}
 	m->nmodules = (unsigned)c->t[i].size;
 	return 0;
 }
 
-static int parse_attestation(const struct mctx *c, int i, struct manifest *m)
+static int parse_attestation(const struct json_doc *c, int i, struct manifest *m)
 {
 	struct field f[] = { { "allow_sim", -1 } };
 	int r;
@@ -448,7 +406,7 @@ static int parse_attestation(const struct mctx *c, int i, struct manifest *m)
 	return 0;
 }
 
-static int parse_root(const struct mctx *c, struct manifest *m)
+static int parse_root(const struct json_doc *c, struct manifest *m)
 {
 	enum { F_FORMAT, F_VERSION, F_KERNEL, F_PACKAGES, F_MODULES, F_FILES, F_ATTEST, F_N };
 	struct field f[F_N] = {
@@ -468,7 +426,7 @@ static int parse_root(const struct mctx *c, struct manifest *m)
 	if ((r = need(&f[F_FORMAT], "")) != 0)
 		return r;
 	if (c->t[f[F_FORMAT].tok].type != JSMN_PRIMITIVE ||
-	    !tok_text_is(c, f[F_FORMAT].tok, "1")) {
+	    !json_text_eq(c, f[F_FORMAT].tok, "1")) {
 		dlog("manifest: format: only format %d is understood", MANIFEST_FORMAT);
 		return -EINVAL;
 	}
@@ -543,7 +501,7 @@ int manifest_parse(const char *json, size_t len, struct manifest *m)
 	int n = tokenize(json, len, &t);
 	if (n < 0)
 		return n;
-	struct mctx c = { json, len, t, n };
+	struct json_doc c = { json, len, t, n };
 	r = check_tree(&c, 0, 0, &next);
 	if (r == 0 && (!gap_ok(&c, 0, raw_start(&c, 0), 0) || !gap_ok(&c, raw_end(&c, 0), len, 0)))
 		r = -EINVAL;

@@ -1,5 +1,6 @@
 /* init/modules.c: see modules.h. */
 #include "init/modules.h"
+#include "lib/clock.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 

@@ -6,6 +6,7 @@
  * role is killed (and restarted like after a crash).
  */
 #include "init/supervisor.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <errno.h>

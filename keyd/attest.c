@@ -68,7 +68,7 @@ static int sim_keygen(struct attest *a)
 static void sim_read_measurements(struct attest *a)
 {
 	char buf[LAUNCH_MEAS_MAX_BYTES + 1];   /* 16 KiB: keyd's stack has room */
-	char err[LAUNCH_MEAS_ERR_LEN];
+	char err[ERRBUF_LEN];
 	long got = file_read(a->paths.fwcfg_meas, buf, LAUNCH_MEAS_MAX_BYTES);
 
 	memset(&a->meas, 0, sizeof a->meas);

@@ -4,6 +4,7 @@
 #include "crypto/rtmr3.h"
 #include "lib/file.h"
 #include "lib/hex.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "proto/role.h"
 

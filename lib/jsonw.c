@@ -8,20 +8,20 @@
 void jw_init(struct jsonw *w, char *buf, size_t cap)
 {
 	memset(w, 0, sizeof *w);
-	w->buf = buf;
-	w->cap = cap;
+	bbuf_init(&w->out, buf, cap);
 }
 
+/* Writing goes on after an -EINVAL: harmless, jw_finish() refuses. */
 static void jw_put(struct jsonw *w, const char *s, size_t n)
 {
-	if (w->err)
-		return;
-	if (n > w->cap - w->len || w->cap == 0) {
-		w->err = -ENOSPC;
-		return;
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
+	bbuf_put(&w->out, s, n);
+}
+
+/* The first error sticks: a misuse after a full buffer stays -ENOSPC. */
+static void jw_fail(struct jsonw *w)
+{
+	if (!w->err && !w->out.overflow)
+		w->err = -EINVAL;
 }
 
 static bool jw_in_object(const struct jsonw *w)
@@ -34,8 +34,8 @@ static bool jw_in_object(const struct jsonw *w)
 static void jw_before_value(struct jsonw *w)
 {
 	if (jw_in_object(w)) {
-		if (!w->after_key && !w->err)
-			w->err = -EINVAL;
+		if (!w->after_key)
+			jw_fail(w);
 		w->after_key = false;
 		return;
 	}
@@ -43,8 +43,8 @@ static void jw_before_value(struct jsonw *w)
 		if (w->has_items >> w->depth & 1u)
 			jw_put(w, ",", 1);
 		w->has_items |= 1u << w->depth;
-	} else if (w->len > 0 && !w->err) {
-		w->err = -EINVAL; /* a second top-level value */
+	} else if (w->out.len > 0) {
+		jw_fail(w);   /* a second top-level value */
 	}
 }
 
@@ -52,8 +52,7 @@ static void jw_open(struct jsonw *w, char c, bool object)
 {
 	jw_before_value(w);
 	if (w->depth + 1 >= JW_MAX_DEPTH) {
-		if (!w->err)
-			w->err = -EINVAL;
+		jw_fail(w);
 		return;
 	}
 	jw_put(w, &c, 1);
@@ -68,8 +67,7 @@ static void jw_open(struct jsonw *w, char c, bool object)
 static void jw_close(struct jsonw *w, char c, bool object)
 {
 	if (w->depth == 0 || jw_in_object(w) != object || w->after_key) {
-		if (!w->err)
-			w->err = -EINVAL;
+		jw_fail(w);
 		return;
 	}
 	jw_put(w, &c, 1);
@@ -116,8 +114,7 @@ static void jw_escaped(struct jsonw *w, const char *s, size_t n)
 void jw_key(struct jsonw *w, const char *key)
 {
 	if (!jw_in_object(w) || w->after_key) {
-		if (!w->err)
-			w->err = -EINVAL;
+		jw_fail(w);
 		return;
 	}
 	if (w->has_items >> w->depth & 1u)
@@ -136,53 +133,39 @@ void jw_string_n(struct jsonw *w, const char *s, size_t n)
 
 void jw_string(struct jsonw *w, const char *s) { jw_string_n(w, s, strlen(s)); }
 
+/* Hex and base64 digits need no escaping: straight into the buffer. */
 void jw_hex(struct jsonw *w, const void *bytes, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
-	const unsigned char *p = bytes;
 	jw_before_value(w);
 	jw_put(w, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		char two[2] = { digits[p[i] >> 4], digits[p[i] & 15] };
-		jw_put(w, two, 2);
-	}
+	bbuf_hex(&w->out, bytes, n);
 	jw_put(w, "\"", 1);
 }
 
 void jw_base64(struct jsonw *w, const void *bytes, size_t n)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *d = bytes;
 	jw_before_value(w);
 	jw_put(w, "\"", 1);
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)d[i + 1] << 8;
-		if (i + 2 < n)
-			v |= d[i + 2];
-		char q[4] = { tab[(v >> 18) & 63], tab[(v >> 12) & 63],
-			      i + 1 < n ? tab[(v >> 6) & 63] : '=', i + 2 < n ? tab[v & 63] : '=' };
-		jw_put(w, q, 4);
-	}
+	bbuf_base64(&w->out, bytes, n);
 	jw_put(w, "\"", 1);
 }
 
 void jw_u64(struct jsonw *w, uint64_t v)
 {
-	char num[24];
-	int n = snprintf(num, sizeof num, "%llu", (unsigned long long)v);
 	jw_before_value(w);
-	jw_put(w, num, (size_t)n);
+	bbuf_u64(&w->out, v);
 }
 
 void jw_i64(struct jsonw *w, int64_t v)
 {
-	char num[24];
-	int n = snprintf(num, sizeof num, "%lld", (long long)v);
 	jw_before_value(w);
-	jw_put(w, num, (size_t)n);
+	if (v < 0) {
+		jw_put(w, "-", 1);
+		/* -(v + 1) + 1: INT64_MIN has no positive int64_t. */
+		bbuf_u64(&w->out, (uint64_t)-(v + 1) + 1u);
+		return;
+	}
+	bbuf_u64(&w->out, (uint64_t)v);
 }
 
 void jw_bool(struct jsonw *w, bool v)
@@ -197,13 +180,17 @@ void jw_null(struct jsonw *w)
 	jw_put(w, "null", 4);
 }
 
+void jw_raw(struct jsonw *w, const char *json, size_t n)
+{
+	jw_before_value(w);
+	jw_put(w, json, n);
+}
+
 long jw_finish(struct jsonw *w)
 {
-	if (!w->err && (w->depth != 0 || w->after_key))
-		w->err = -EINVAL;
+	if (w->depth != 0 || w->after_key)
+		jw_fail(w);
 	if (w->err)
 		return w->err;
-	if (w->len < w->cap)
-		w->buf[w->len] = '\0';
-	return (long)w->len;
+	return bbuf_finish(&w->out);
 }

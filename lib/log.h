@@ -8,18 +8,11 @@
 #ifndef DSHIELD_LIB_LOG_H
 #define DSHIELD_LIB_LOG_H
 
-#include <stdint.h>
-
 /* Name printed after "dshield: " (a role such as "init" or "netd"). */
 void log_set_role(const char *role);
 /* Where lines go; default 2 (stderr). init points it at /dev/console. */
 void log_set_fd(int fd);
 
 void dlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Milliseconds since the kernel started (CLOCK_BOOTTIME). */
-uint64_t boot_ms(void);
-/* Monotonic milliseconds (CLOCK_MONOTONIC), for timers. */
-uint64_t mono_ms(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/bbuf.h"
 #include "lib/jsonw.h"
 
 static int on_message_begin(llhttp_t *p);
@@ -561,70 +562,38 @@ const char *http_reason(int status)
 	}
 }
 
-struct outbuf {
-	uint8_t *p;
-	size_t cap, len;
-	bool full;
-};
-
-static void out_put(struct outbuf *o, const void *s, size_t n)
-{
-	if (o->full || n > o->cap - o->len) {
-		o->full = true;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void out_str(struct outbuf *o, const char *s)
-{
-	out_put(o, s, strlen(s));
-}
-
-static void out_uint(struct outbuf *o, uint64_t v)
-{
-	char tmp[20];
-	size_t i = sizeof tmp;
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	out_put(o, tmp + i, sizeof tmp - i);
-}
-
 /* Writes the whole response into c->out; false when it does not fit. */
 static bool write_response(struct http_conn *c, int status, const char *ctype,
 			   const char *extra, const void *body, size_t len)
 {
-	struct outbuf o = { .p = c->out, .cap = sizeof c->out };
+	struct bbuf o;
 	/* 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110). */
 	bool no_body = status < 200 || status == 204 || status == 304;
 
-	out_str(&o, "HTTP/1.1 ");
-	out_uint(&o, (uint64_t)status);
-	out_str(&o, " ");
-	out_str(&o, http_reason(status));
-	out_str(&o, "\r\n");
+	bbuf_init(&o, c->out, sizeof c->out);
+	bbuf_str(&o, "HTTP/1.1 ");
+	bbuf_u64(&o, (uint64_t)status);
+	bbuf_str(&o, " ");
+	bbuf_str(&o, http_reason(status));
+	bbuf_str(&o, "\r\n");
 	if (ctype && !no_body) {
-		out_str(&o, "Content-Type: ");
-		out_str(&o, ctype);
-		out_str(&o, "\r\n");
+		bbuf_str(&o, "Content-Type: ");
+		bbuf_str(&o, ctype);
+		bbuf_str(&o, "\r\n");
 	}
 	if (!no_body) {
-		out_str(&o, "Content-Length: ");
-		out_uint(&o, len);
-		out_str(&o, "\r\n");
+		bbuf_str(&o, "Content-Length: ");
+		bbuf_u64(&o, len);
+		bbuf_str(&o, "\r\n");
 	}
-	out_str(&o, "Cache-Control: no-store\r\nConnection: ");
-	out_str(&o, c->keep_alive ? "keep-alive\r\n" : "close\r\n");
+	bbuf_str(&o, "Cache-Control: no-store\r\nConnection: ");
+	bbuf_str(&o, c->keep_alive ? "keep-alive\r\n" : "close\r\n");
 	if (extra)
-		out_str(&o, extra);
-	out_str(&o, "\r\n");
+		bbuf_str(&o, extra);
+	bbuf_str(&o, "\r\n");
 	if (!no_body && !c->head_method && len)
-		out_put(&o, body, len);
-	if (o.full)
+		bbuf_put(&o, body, len);
+	if (o.overflow)
 		return false;
 	c->out_len = o.len;
 	c->out_sent = 0;

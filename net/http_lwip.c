@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #define POLL_MAX_MS  100

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include <bearssl.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lwip/arch.h"
 #include "lwip/ip_addr.h"
@@ -21,13 +21,9 @@
 
 u32_t sys_now(void)
 {
-	struct timespec ts;
-
 	/* CLOCK_MONOTONIC never jumps; lwIP only takes differences, so the
 	 * 32-bit wrap after 49 days is harmless. */
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (u32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+	return (u32_t)mono_ms();
 }
 
 /* Fills buf from the kernel's CSPRNG or aborts: predictable ports, ids
@@ -87,7 +83,6 @@ u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 	uint8_t tuple[12], d[32];
 	uint32_t la = ip4_addr_get_u32(ip_2_ip4(local_ip));
 	uint32_t ra = ip4_addr_get_u32(ip_2_ip4(remote_ip));
-	struct timespec ts;
 
 	if (!have_key) {
 		fill_random(key, sizeof key);
@@ -104,9 +99,7 @@ u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 	br_sha256_update(&h, tuple, sizeof tuple);
 	br_sha256_out(&h, d);
 
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		ts.tv_sec = ts.tv_nsec = 0;
-	uint64_t m = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) / 4u;
+	uint64_t m = mono_us() / 4u;
 	uint32_t f = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 	return (u32_t)(m + f);
 }

@@ -24,6 +24,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/imsg.h"
 #include "lib/log.h"
 #include "proto/init_netd.h"

@@ -21,6 +21,7 @@
 
 #include <linux/if_packet.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lwip/etharp.h"
 #include "lwip/pbuf.h"

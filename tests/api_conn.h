@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net/api.h"
+#include "tests/http_drain.h"
 
 static struct http_conn conn;
 static struct http_server srv;
@@ -34,17 +35,7 @@ static void feed(const char *s)
 __attribute__((unused))
 static const char *take(void)
 {
-	size_t n, len = 0;
-	const uint8_t *p;
-
-	while ((p = http_conn_output(&conn, &n), n > 0)) {
-		if (n > sizeof out - 1 - len)
-			abort();
-		memcpy(out + len, p, n);
-		len += n;
-		http_conn_sent(&conn, n, 2);
-	}
-	out[len] = '\0';
+	http_drain(&conn, out, sizeof out, 0, 2);
 	return out;
 }
 

@@ -9,6 +9,7 @@
 #include "lib/hex.h"
 #include "lib/imsg.h"
 #include "net/api.h"
+#include "lib/base64.h"
 #include "tests/api_conn.h"
 #include "tests/tap.h"
 
@@ -189,7 +190,7 @@ static void test_reply(void)
 		q1 = q0 ? strchr(q0 + 9, '"') : NULL;
 		ok(q0 && q1 && strncmp(q1 - strlen(pad[k]) + 1, pad[k], strlen(pad[k])) == 0 &&
 		   (k == 1 ? q1[-1] != '=' : 1), "base64 of %u bytes ends with %s", rep->quote_len, pad[k]);
-		dn = q0 && q1 ? qi_base64_decode(dec, sizeof dec, q0 + 9, (size_t)(q1 - q0 - 9)) : -1;
+		dn = q0 && q1 ? base64_decode(dec, sizeof dec, q0 + 9, (size_t)(q1 - q0 - 9)) : -1;
 		ok(dn == (long)rep->quote_len && memcmp(dec, quote, (size_t)dn) == 0,
 		   "base64 of %u bytes decodes back", rep->quote_len);
 	}

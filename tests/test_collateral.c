@@ -5,7 +5,7 @@
 #include "crypto/crl.h"
 #include "crypto/der.h"
 #include "lib/hex.h"
-#include "crypto/json_tok.h"
+#include "lib/json_tok.h"
 #include "crypto/tcb_eval.h"
 #include "crypto/utc_time.h"
 #include "tests/tap.h"

@@ -1,9 +1,7 @@
 /* tests/test_eventlog.c: CCEL and JSON event logs replay to real quotes'
  * RTMRs; malformed logs are refused without crashing; the RTMR3 runtime log
  * renders a JSON form that replays to its own RTMR3. */
-#define JSMN_STATIC
 #include <errno.h>
-#include <jsmn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +10,7 @@
 #include "crypto/rtmr3.h"
 #include "lib/bytes.h"
 #include "lib/hex.h"
+#include "lib/json_tok.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
 
@@ -247,12 +246,6 @@ struct fixture {
 	size_t quote_len;
 };
 
-static bool tok_eq(const char *js, const jsmntok_t *t, const char *s)
-{
-	return t->type == JSMN_STRING && (size_t)(t->end - t->start) == strlen(s) &&
-	       memcmp(js + t->start, s, strlen(s)) == 0;
-}
-
 static int load_fixture(const char *name, struct fixture *fx)
 {
 	size_t len;
@@ -260,32 +253,27 @@ static int load_fixture(const char *name, struct fixture *fx)
 	fx->raw = td_read(name, &len);
 	if (!fx->raw)
 		return -1;
-	const char *js = (const char *)fx->raw;
-	jsmn_parser p;
 	static jsmntok_t t[2048];
-	jsmn_init(&p);
-	int nt = jsmn_parse(&p, js, len, t, 2048);
-	if (nt < 1 || t[0].type != JSMN_OBJECT)
+	struct json_doc d;
+	if (json_parse(&d, (const char *)fx->raw, len, t, 2048) != 0 ||
+	    !json_is(&d, 0, JSMN_OBJECT))
 		return -1;
-	for (int i = 1; i + 1 < nt; i++) {
-		if (t[i].start < t[0].start || t[i].end > t[0].end)
-			continue;
-		if (tok_eq(js, &t[i], "quote") && t[i + 1].type == JSMN_STRING) {
-			ssize_t q = hex_decode(fx->quote, sizeof(fx->quote), js + t[i + 1].start,
-					       (size_t)(t[i + 1].end - t[i + 1].start));
-			if (q < 0)
-				return -1;
-			fx->quote_len = (size_t)q;
-		} else if (tok_eq(js, &t[i], "event_log") && t[i + 1].type == JSMN_STRING) {
-			size_t n = (size_t)(t[i + 1].end - t[i + 1].start);
-			fx->log = malloc(n + 1);
-			long l = el_json_unescape(js + t[i + 1].start, n, fx->log, n + 1);
-			if (l < 0)
-				return -1;
-			fx->log_len = (size_t)l;
-		}
-	}
-	return fx->log && fx->quote_len >= 632 ? 0 : -1;
+	int q = json_get(&d, 0, "quote"), el = json_get(&d, 0, "event_log");
+	if (!json_is(&d, q, JSMN_STRING) || !json_is(&d, el, JSMN_STRING))
+		return -1;
+	size_t n;
+	const char *text = json_text(&d, q, &n);
+	ssize_t ql = hex_decode(fx->quote, sizeof(fx->quote), text, n);
+	if (ql < 0)
+		return -1;
+	fx->quote_len = (size_t)ql;
+	text = json_text(&d, el, &n);
+	fx->log = malloc(n + 1);
+	long l = fx->log ? json_unescape(text, n, fx->log, n + 1) : -1;
+	if (l < 0)
+		return -1;
+	fx->log_len = (size_t)l;
+	return fx->quote_len >= 632 ? 0 : -1;
 }
 
 static void free_fixture(struct fixture *fx)
@@ -322,7 +310,7 @@ static void test_json_fixture(const char *name)
 		is_str(a, b, "%s: replay reproduces the quote's RTMR%d", name, i);
 	}
 	unsigned cnt[2] = { 0, 0 };
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 	rc = el_json_each(fx.log, fx.log_len, count_fn, cnt, err);
 	ok(rc == 0 && cnt[1] >= 7, "%s: %u events, %u runtime events with recomputed digests", name, cnt[0], cnt[1]);
 
@@ -458,12 +446,12 @@ static void test_unescape(void)
 {
 	char out[64];
 	const char *in = "a\\\"b\\\\c\\/\\n\\u00e9\\ud83d\\ude00";
-	long n = el_json_unescape(in, strlen(in), out, sizeof(out));
+	long n = json_unescape(in, strlen(in), out, sizeof(out));
 	is_int(n, 13, "unescape length");
 	is_str(out, "a\"b\\c/\n\xc3\xa9\xf0\x9f\x98\x80", "unescape content");
-	ok(el_json_unescape("\\x", 2, out, sizeof(out)) == -EBADMSG, "bad escape refused");
-	ok(el_json_unescape("\\ud83d", 6, out, sizeof(out)) == -EBADMSG, "lone surrogate refused");
-	ok(el_json_unescape("abc", 3, out, 3) == -ENOSPC, "no room for NUL: -ENOSPC");
+	ok(json_unescape("\\x", 2, out, sizeof(out)) == -EBADMSG, "bad escape refused");
+	ok(json_unescape("\\ud83d", 6, out, sizeof(out)) == -EBADMSG, "lone surrogate refused");
+	ok(json_unescape("abc", 3, out, 3) == -ENOSPC, "no room for NUL: -ENOSPC");
 }
 
 int main(void)

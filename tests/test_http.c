@@ -1,5 +1,6 @@
 /* tests/test_http.c: the HTTP/1.1 core, fed from memory. */
 #include "net/http.h"
+#include "tests/http_drain.h"
 #include "tests/tap.h"
 
 #include <stdlib.h>
@@ -84,17 +85,7 @@ static size_t feedn(const void *s, size_t n, uint64_t now)
 /* Sends everything the connection has, pipelined answers included. */
 static const char *drain(uint64_t now)
 {
-	size_t n;
-	const uint8_t *p;
-
-	while ((p = http_conn_output(&conn, &n), n > 0)) {
-		if (n > sizeof out - 1 - out_len)
-			abort();
-		memcpy(out + out_len, p, n);
-		out_len += n;
-		http_conn_sent(&conn, n, now);
-	}
-	out[out_len] = '\0';
+	out_len = http_drain(&conn, out, sizeof out, out_len, now);
 	return out;
 }
 

@@ -25,7 +25,7 @@ static int parse(const char *js, struct launch_meas *m, char *err)
 static void refused(const char *js, int want, const char *name)
 {
 	struct launch_meas m;
-	char err[LAUNCH_MEAS_ERR_LEN];
+	char err[ERRBUF_LEN];
 	static const uint8_t zero[sizeof m] = { 0 };
 	int r = parse(js, &m, err);
 	is_int(r, want, "refused: %s", name);
@@ -36,7 +36,7 @@ static void refused(const char *js, int want, const char *name)
 int main(void)
 {
 	struct launch_meas m;
-	char err[LAUNCH_MEAS_ERR_LEN];
+	char err[ERRBUF_LEN];
 	static char big[LAUNCH_MEAS_MAX_BYTES + 2];
 
 	is_int(parse(good, &m, err), 0, "measure --json form parses");

@@ -3,23 +3,22 @@
  * Debian's signed kernel (checked against the digest its signature holds);
  * QEMU's header patch; TDVF metadata and MRTD over a synthetic image and,
  * when present, Debian's OVMF. */
-#define JSMN_STATIC
 #include <bearssl.h>
 #include <dirent.h>
 #include <errno.h>
-#include <jsmn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/measure.h"
-#include "cli/quote_input.h"
 #include "crypto/authenticode.h"
 #include "crypto/eventlog.h"
 #include "crypto/measure.h"
 #include "crypto/tdvf.h"
+#include "lib/base64.h"
 #include "lib/hex.h"
+#include "lib/json_tok.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
 
@@ -54,12 +53,6 @@ static const uint8_t *cbor_bytes48(const uint8_t *c, size_t n, const char *key)
 	return NULL;
 }
 
-static bool tok_eq(const char *js, const jsmntok_t *t, const char *s)
-{
-	return t->type == JSMN_STRING && (size_t)(t->end - t->start) == strlen(s) &&
-	       memcmp(js + t->start, s, strlen(s)) == 0;
-}
-
 static void test_tdx_lite(void)
 {
 	size_t len;
@@ -68,21 +61,23 @@ static void test_tdx_lite(void)
 		ok(1, "# skip dstack_verifier_tdx-lite-getquote.json not found");
 		return;
 	}
-	const char *js = (const char *)raw;
 	static jsmntok_t t[2048];
-	jsmn_parser p;
-	jsmn_init(&p);
-	int nt = jsmn_parse(&p, js, len, t, 2048);
 	static uint8_t quote[8192];
 	static char vm[8192];
+	struct json_doc d;
 	long qlen = -1, vlen = -1;
-	for (int i = 1; i + 1 < nt; i++) {
-		if (tok_eq(js, &t[i], "quote"))
-			qlen = hex_decode(quote, sizeof(quote), js + t[i + 1].start,
-					  (size_t)(t[i + 1].end - t[i + 1].start));
-		else if (tok_eq(js, &t[i], "vm_config") && t[i + 1].type == JSMN_STRING)
-			vlen = el_json_unescape(js + t[i + 1].start, (size_t)(t[i + 1].end - t[i + 1].start),
-						vm, sizeof(vm));
+	if (json_parse(&d, (const char *)raw, len, t, 2048) == 0) {
+		int q = json_get(&d, 0, "quote"), vc = json_get(&d, 0, "vm_config");
+		size_t n;
+		const char *text;
+		if (json_is(&d, q, JSMN_STRING)) {
+			text = json_text(&d, q, &n);
+			qlen = hex_decode(quote, sizeof(quote), text, n);
+		}
+		if (json_is(&d, vc, JSMN_STRING)) {
+			text = json_text(&d, vc, &n);
+			vlen = json_unescape(text, n, vm, sizeof(vm));
+		}
 	}
 	ok(qlen >= 632 && vlen > 0, "tdx-lite fixture: quote and vm_config found");
 	const char *m = vlen > 0 ? strstr(vm, "\"measurement\":\"") : NULL;
@@ -91,7 +86,7 @@ static void test_tdx_lite(void)
 	if (m) {
 		m += strlen("\"measurement\":\"");
 		const char *e = strchr(m, '"');
-		clen = e ? qi_base64_decode(cbor, sizeof(cbor), m, (size_t)(e - m)) : -1;
+		clen = e ? base64_decode(cbor, sizeof(cbor), m, (size_t)(e - m)) : -1;
 	}
 	const uint8_t *kern = clen > 0 ? cbor_bytes48(cbor, (size_t)clen, "kernel_authenticode") : NULL;
 	const uint8_t *cmd = clen > 0 ? cbor_bytes48(cbor, (size_t)clen, "cmdline_sha384") : NULL;
@@ -194,7 +189,7 @@ static void test_authenticode_synthetic(void)
 {
 	static uint8_t img[SPE_LEN], copy[SPE_LEN];
 	uint8_t got[48], want[48];
-	char err[AUTHENTICODE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	make_pe(img);
 
 	/* The ranges, spelled out independently of the implementation. */
@@ -285,7 +280,7 @@ static void test_authenticode_kernel(void)
 		return;
 	}
 	uint8_t d256[32], d384[48];
-	char err[AUTHENTICODE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	is_int(authenticode_hash(&br_sha256_vtable, k, len, d256, err), 0, "kernel Authenticode SHA-256 (%s)", err);
 	/* DigestInfo { AlgorithmIdentifier sha256 NULL, OCTET STRING(32) } */
 	static const uint8_t pat[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
@@ -324,7 +319,7 @@ static void test_authenticode_kernel(void)
 static void test_patch_errors(void)
 {
 	static uint8_t k[0x1000];
-	char err[MEASURE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	memset(k, 0, sizeof(k));
 	ok(measure_qemu_patch_kernel(k, 0x800, 0, 1u << 30, 0x28000, err) == -EINVAL, "short image refused: %s", err);
 	ok(measure_qemu_patch_kernel(k, sizeof(k), 0, 1u << 30, 0x28000, err) == -EINVAL && strstr(err, "HdrS"),
@@ -398,7 +393,7 @@ static void test_tdvf_synthetic(void)
 {
 	static uint8_t fw[FW_LEN];
 	struct tdvf t;
-	char err[TDVF_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	make_fw(fw);
 	is_int(tdvf_parse(fw, FW_LEN, &t, err), 0, "synthetic TDVF parses (%s)", err);
 	is_int(t.n, 3, "three sections");
@@ -473,7 +468,7 @@ static void test_tdvf_debian(void)
 		return;
 	}
 	struct tdvf t;
-	char err[TDVF_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 	int rc = tdvf_parse(fw, len, &t, err);
 	if (rc < 0 && strstr(err, "no TDX metadata")) {
 		ok(1, "# skip %s is not TDX-capable", path);
@@ -535,7 +530,7 @@ static int run_measure(int argc, char **argv, char *out, size_t cap)
 	return rc;
 }
 
-static const char *json_str(const char *js, const char *key, char *val, size_t cap)
+static const char *find_member(const char *js, const char *key, char *val, size_t cap)
 {
 	char pat[64];
 	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
@@ -556,7 +551,7 @@ static void test_cli(void)
 	static uint8_t k[0x2000], patched[0x2000];
 	static char out[16384];
 	char dir[] = "/tmp/test_measure_img.XXXXXX";
-	char err[AUTHENTICODE_ERR_LEN] = "";
+	char err[ERRBUF_LEN] = "";
 
 	if (!mkdtemp(dir)) {
 		ok(0, "mkdtemp");
@@ -603,12 +598,12 @@ static void test_cli(void)
 	measure_rtmr2(c384, i384, r2);
 	char want[97], got[200];
 	hex_encode(want, ac, 48);
-	is_str(json_str(out, "kernel_authenticode_sha384", got, sizeof(got)), want, "JSON kernel digest (QEMU-patched)");
+	is_str(find_member(out, "kernel_authenticode_sha384", got, sizeof(got)), want, "JSON kernel digest (QEMU-patched)");
 	hex_encode(want, r1, 48);
-	is_str(json_str(out, "rtmr1", got, sizeof(got)), want, "JSON rtmr1");
+	is_str(find_member(out, "rtmr1", got, sizeof(got)), want, "JSON rtmr1");
 	hex_encode(want, r2, 48);
-	is_str(json_str(out, "rtmr2", got, sizeof(got)), want, "JSON rtmr2");
-	is_str(json_str(out, "measured_cmdline", got, sizeof(got)), mc, "JSON measured_cmdline");
+	is_str(find_member(out, "rtmr2", got, sizeof(got)), want, "JSON rtmr2");
+	is_str(find_member(out, "measured_cmdline", got, sizeof(got)), mc, "JSON measured_cmdline");
 	ok(strstr(out, "\"mrtd\":null") && strstr(out, "\"firmware\":null"), "no firmware: mrtd and firmware null");
 	ok(strstr(out, "\"memory_size\":4294967296") != NULL, "memory size recorded");
 

@@ -4,6 +4,7 @@
  * certification data, and the QUOTE input forms of `dshield verify`. */
 #include "crypto/tdx_quote.h"
 #include "cli/quote_input.h"
+#include "lib/base64.h"
 #include "lib/hex.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
@@ -294,18 +295,10 @@ static void test_input_forms(void)
 
 	/* A /v1/attestation-shaped object with a base64 quote. */
 	{
-		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 		size_t k = 0;
 		n = td_load("dcap-qvl_tdx_quote_v4.bin", buf, sizeof(buf));
 		k += (size_t)snprintf(text, sizeof(text), "{\"backend\":\"tdx\",\"quote\":\"");
-		for (long i = 0; i < n; i += 3) {
-			uint32_t v = (uint32_t)buf[i] << 16 | (i + 1 < n ? (uint32_t)buf[i + 1] << 8 : 0) |
-				     (i + 2 < n ? buf[i + 2] : 0);
-			text[k++] = b64[v >> 18];
-			text[k++] = b64[v >> 12 & 63];
-			text[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-			text[k++] = i + 2 < n ? b64[v & 63] : '=';
-		}
+		k += base64_encode(text + k, buf, n > 0 ? (size_t)n : 0);
 		k += (size_t)snprintf(text + k, sizeof(text) - k, "\",\"event_log\":[],\"report_data\":\"%s\"}",
 				      pins[0].report_data);
 		ok(quote_input_read(&qi, text, k, err, sizeof(err)) == 0 && qi.quote_len == (size_t)n &&
@@ -313,8 +306,10 @@ static void test_input_forms(void)
 		   qi.has_report_data, "attestation JSON with a base64 quote");
 	}
 	ok(quote_input_read(&qi, "{\"nope\":1}", 10, err, sizeof(err)) == -EINVAL, "JSON without quote refused: %s", err);
-	ok(qi_base64_decode(work, 8, "QQ=x", 4) < 0, "base64 with data after padding refused");
-	ok(qi_base64_decode(work, 8, "QR==", 4) < 0, "base64 with non-zero leftover bits refused");
+	ok(quote_input_read(&qi, "{\"quote\":\"QQ=x\"}", 15, err, sizeof(err)) == -EINVAL,
+	   "JSON quote in base64 with data after padding refused");
+	ok(quote_input_read(&qi, "{\"quote\":\"QR==\"}", 15, err, sizeof(err)) == -EINVAL,
+	   "JSON quote in base64 with non-zero leftover bits refused");
 }
 
 int main(void)

@@ -3,7 +3,7 @@
  * quotes refused unless --allow-sim, and --json printing exactly one
  * object of the documented shape. Output is captured in a temporary file. */
 #include "cli/verify.h"
-#include "crypto/json_tok.h"
+#include "lib/json_tok.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
 

@@ -2,6 +2,7 @@
  * reader (dstack's form and dshield's) and the JSON string unescaper. */
 #include "crypto/eventlog.h"
 #include "crypto/rtmr3.h"
+#include "lib/json_tok.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char out[1 << 16];
 	struct el_replay rp;
-	char err[EL_ERR_LEN];
+	char err[ERRBUF_LEN];
 	unsigned n = 0;
 
 	int a = el_json_replay((const char *)data, size, &rp);
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Replay refuses more (no index check differs), never less. */
 	if (a == 0 && (b != 0 || rp.n_events != n))
 		abort();
-	long u = el_json_unescape((const char *)data, size, out, sizeof(out));
+	long u = json_unescape((const char *)data, size, out, sizeof(out));
 	if (u >= 0 && ((size_t)u >= sizeof(out) || out[u] != '\0'))
 		abort();
 	return 0;

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct launch_meas m;
-	char err[LAUNCH_MEAS_ERR_LEN];
+	char err[ERRBUF_LEN];
 	int r = launch_meas_parse((const char *)data, size, &m, err);
 
 	if (r == 0) {
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int k = 0; !m.have[i] && k < 48; k++)
 				if (m.reg[i][k])
 					abort();
-	} else if (err[0] == '\0' || strlen(err) >= LAUNCH_MEAS_ERR_LEN) {
+	} else if (err[0] == '\0' || strlen(err) >= ERRBUF_LEN) {
 		abort();
 	}
 	return 0;

@@ -1,0 +1,81 @@
+/* lib/base64.c: see base64.h. */
+#include "lib/base64.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t base64_encode(char *out, const void *in, size_t len)
+{
+	const uint8_t *p = in;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		size_t left = len - i;
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (left > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (left > 2)
+			v |= p[i + 2];
+		out[o++] = b64_alphabet[v >> 18 & 63];
+		out[o++] = b64_alphabet[v >> 12 & 63];
+		out[o++] = left > 1 ? b64_alphabet[v >> 6 & 63] : '=';
+		out[o++] = left > 2 ? b64_alphabet[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* The 6-bit value of an alphabet character, or -1 (padding included).
+ * The same shape as hex_digit_value() on purpose: another alphabet. */
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+long base64_decode(void *out, size_t cap, const char *in, size_t len)
+{
+	uint8_t *o = out;
+	size_t n = 0;
+
+	if (len % 4 != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i += 4) {
+		bool last = i + 4 == len;
+		/* Padding only at the end of the last group: "xx==" or "xxx=". */
+		size_t pad = last && in[i + 3] == '=' ? (in[i + 2] == '=' ? 2 : 1) : 0;
+		uint32_t v = 0;
+
+		for (size_t k = 0; k < 4 - pad; k++) {
+			int d = b64_value(in[i + k]);
+			if (d < 0)
+				return -EINVAL;
+			v |= (uint32_t)d << (18 - 6 * k);
+		}
+		/* The bits the padding hides must be zero: one spelling only. */
+		if ((pad == 1 && (v & 0xff)) || (pad == 2 && (v & 0xffff)))
+			return -EINVAL;
+		if (3 - pad > cap - n)
+			return -ENOSPC;
+		o[n++] = (uint8_t)(v >> 16);
+		if (pad < 2)
+			o[n++] = (uint8_t)(v >> 8);
+		if (pad < 1)
+			o[n++] = (uint8_t)v;
+	}
+	return (long)n;
+}

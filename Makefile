@@ -32,6 +32,9 @@ endif
 
 include Kbuild
 
+# deps.mk's rule comes first in this file: say which goal a bare `make` means.
+.DEFAULT_GOAL := all
+
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 # --- toolchains and flags ---------------------------------------------------

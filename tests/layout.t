@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tests/layout.t: the folders show the architecture (docs/ARCHITECTURE.md):
+# no include edge between roles except through the neutral protocol
+# headers of proto/, pure code in crypto/, and only bin/dshield-init.c
+# knows every role.
+cd "$(dirname "$0")/.." || exit 1
+. tests/host/tap.sh || { echo "Bail out! cannot load tap.sh"; exit 1; }
+
+# includes DIR: "file: folder" for every #include "folder/..." under DIR.
+includes() {
+  grep -rHo '^#include "[a-z_]*/' "$1" --include='*.c' --include='*.h' |
+    sed 's/:#include "/: /; s/\/$//'
+}
+# edges DIR TARGETS...: the include lines of DIR into any of TARGETS.
+edges() {
+  local dir=$1; shift
+  includes "$dir" | grep -E ": ($(IFS='|'; echo "$*"))\$"
+}
+no_edges() {
+  local name=$1 out; shift
+  out=$(edges "$@")
+  if [ -z "$out" ]; then ok "$name"; else nok "$name"; printf '#   %s\n' $out; fi
+}
+
+check "the folders exist" [ -d init ] && [ -d net ] && [ -d keyd ] && [ -d crypto ] && [ -d lib ] && [ -d proto ]
+check "the scan finds includes at all (positive control)" [ -n "$(edges net lib)" ]
+no_edges "init/ includes neither net/ nor keyd/" init net keyd
+no_edges "net/ includes neither init/ nor keyd/" net init keyd
+no_edges "keyd/ includes neither init/ nor net/" keyd init net
+no_edges "crypto/ includes no role and no CLI" crypto init net keyd cli bin
+no_edges "lib/ includes only lib/" lib init net keyd crypto cli bin proto
+no_edges "proto/ includes only proto/" proto init net keyd crypto cli bin lib
+no_edges "cli/ includes no guest role" cli init net keyd bin
+out=$(grep -rlE '#include "(net|keyd)/' --include='*.c' --include='*.h' init net keyd lib crypto cli proto bin |
+  xargs -r grep -lE '#include "init/' | grep -v '^bin/dshield-init.c$')
+check "only bin/dshield-init.c includes init/ and a role's headers together (got: $out)" [ -z "$out" ]
+out=$(grep -nE '\b(open|openat|ioctl|mkdir|rmdir)[[:space:]]*\(' crypto/*.c | grep -v 'ccel_open')
+check "nothing in crypto/ opens a file or a device (got: $out)" [ -z "$out" ]
+done_testing

@@ -115,6 +115,25 @@ static const char *ip4_str(uint32_t be, char *buf, size_t len)
 	return ip4addr_ntoa_r(&a, buf, (int)len) != NULL ? buf : "?";
 }
 
+/* dshield.dns= replaces the resolvers, with a static address and over a
+ * DHCP lease alike. lwIP's DHCP client writes the lease's resolvers into
+ * the DNS table on every ACK (the first and each renewal), so the
+ * configured ones are put back after anything that may have processed one:
+ * at start, when an address is bound, and after each batch of frames. */
+static void dns_apply_override(void)
+{
+	for (u8_t i = 0; i < 2 && i < DNS_MAX_SERVERS; i++) {
+		const ip_addr_t *cur = dns_getserver(i);
+		ip_addr_t d;
+		if (nd.cfg.dns[i] == 0)
+			continue;
+		if (cur != NULL && ip4_addr_get_u32(ip_2_ip4(cur)) == nd.cfg.dns[i])
+			continue;
+		ip_addr_set_ip4_u32_val(d, nd.cfg.dns[i]);
+		dns_setserver(i, &d);
+	}
+}
+
 /* The API server starts once there is an address to serve on. */
 static void start_listening(void)
 {
@@ -150,6 +169,7 @@ static void on_netif_status(struct netif *n)
 	nd.reported_addr = addr;
 	nd.api.ipv4_addr = addr;
 	nd.api.t_bound_ms = boot_ms();
+	dns_apply_override();
 	const ip_addr_t *dns0 = dns_getserver(0);
 	dlog("bound %s/%s gw %s dns %s (%s)", ip4_str(addr, a, sizeof a),
 	     ip4_str(ip4_addr_get_u32(netif_ip4_netmask(n)), m, sizeof m),
@@ -368,15 +388,7 @@ static int start_lwip(void)
 	netif_set_default(&nd.netif);
 
 	nd.api.dhcp = nd.cfg.ipv4_addr == 0;
-	if (!nd.api.dhcp) {
-		for (u8_t i = 0; i < 2 && i < DNS_MAX_SERVERS; i++) {
-			if (nd.cfg.dns[i] == 0)
-				continue;
-			ip_addr_t d;
-			ip_addr_set_ip4_u32_val(d, nd.cfg.dns[i]);
-			dns_setserver(i, &d);
-		}
-	}
+	dns_apply_override();
 	/* Static: this reports the address through on_netif_status. */
 	netif_set_up(&nd.netif);
 	if (nd.api.dhcp) {
@@ -571,6 +583,7 @@ static int run_loop(void)
 					dlog("packet socket: %s", strerror(-r));
 					return r;
 				}
+				dns_apply_override();
 			} else if (fd == nd.imsg_fd) {
 				/* EPOLLHUP arrives with EPOLLIN: the read says -EPIPE. */
 				if (handle_imsgs(fd) == -EPIPE) {

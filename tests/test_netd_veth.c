@@ -276,6 +276,9 @@ static int start_netd(void)
 	return sv[0];
 }
 
+/* dshield.dns= for the next scenario (0: none). */
+static uint32_t dns_override;
+
 static int send_config(int sock, int pkt, const uint8_t mac[6], bool dhcp)
 {
 	struct netd_config_msg c;
@@ -290,6 +293,8 @@ static int send_config(int sock, int pkt, const uint8_t mac[6], bool dhcp)
 		inet_pton(AF_INET, PEER_ADDR, &c.ipv4_gw);
 		inet_pton(AF_INET, PEER_ADDR, &c.dns[0]);
 	}
+	if (dns_override != 0)
+		c.dns[0] = dns_override;
 	c.http_port = HTTP_PORT;
 	c.http_header_timeout_ms = HEADER_TIMEOUT_MS;
 	c.http_idle_timeout_ms = IDLE_TIMEOUT_MS;
@@ -948,6 +953,16 @@ int main(void)
 		   "/healthz over the leased address");
 		client_close(&c);
 		test_super_frames();
+	}
+	test_init_gone();
+	stop_child(&netd_pid);
+
+	/* dshield.dns= replaces the lease's resolvers. */
+	inet_pton(AF_INET, "198.18.3.99", &dns_override);
+	if (start_scenario(true, &bound)) {
+		is_str(inet_ntop(AF_INET, &bound.dns[0], a, sizeof a), "198.18.3.99",
+		       "dshield.dns= replaces the DNS server of the lease");
+		is_int(bound.dhcp, 1, "  with a DHCP lease");
 	}
 	test_init_gone();
 	cleanup();

@@ -6,6 +6,7 @@
  * role is killed (and restarted like after a crash).
  */
 #include "init/supervisor.h"
+#include "init/rolelog.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -25,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* epoll tags: the signalfd, the timerfd, then one per role channel. */
-enum { EV_SIGNAL = 1000, EV_TIMER = 1001 };
+/* epoll tags: a role's channel is its id, its log pipe EV_LOG + id. */
+enum { EV_LOG = 500, EV_SIGNAL = 1000, EV_TIMER = 1001 };
 
 #define CHANNEL_CLOSED_GRACE_MS 1000u
 #define MSG_BUDGET 64   /* messages per role per wakeup */
@@ -40,6 +41,8 @@ struct sup_role {
 	uint32_t delay_ms;        /* last restart delay */
 	unsigned starts;
 	uint32_t peer_gen[ROLE_COUNT];
+	int log_fd;               /* read end of its stdout/stderr; -1 when closed */
+	struct rolelog log;
 };
 
 struct sup {
@@ -199,20 +202,68 @@ static void kill_role(struct sup_role *r, const char *why)
 	close_channel(r);
 }
 
+/* --- the roles' console lines ---------------------------------------------------------- */
+
+/* Relays what the role wrote (a bounded amount per wakeup); at the end of
+ * the pipe, the last line and the pipe are closed. */
+static void log_readable(struct sup_role *r)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 8 && r->log_fd >= 0; i++) {
+		ssize_t n = read(r->log_fd, buf, sizeof buf);
+		if (n > 0) {
+			rolelog_feed(&r->log, buf, (size_t)n, mono_ms());
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		rolelog_end(&r->log, mono_ms());
+		close(r->log_fd);   /* also leaves the epoll set */
+		r->log_fd = -1;
+	}
+}
+
+/* A new pipe for a role about to start: what the previous one still holds
+ * is relayed first. Returns the write end, or -1 (the role then writes to
+ * init's own stderr, untagged). */
+static int log_pipe(struct sup_role *r)
+{
+	int p[2];
+
+	while (r->log_fd >= 0)
+		log_readable(r);
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		dlog("pipe for %s's log: %s", r->spec->name, strerror(errno));
+		return -1;
+	}
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	r->log_fd = p[0];
+	rolelog_init(&r->log, r->spec->name, mono_ms());
+	ep_add(r->log_fd, EV_LOG + (uint32_t)r->spec->id);
+	return p[1];
+}
+
 /* --- spawning -------------------------------------------------------------------- */
 
-static _Noreturn void role_child(const struct sup_role *r, int sock)
+static _Noreturn void role_child(const struct sup_role *r, int sock, int logw)
 {
 	const struct supervisor_config *c = S.cfg;
 	const struct role_spec *rs = r->spec;
 	char *argv[] = { "dshield-init", (char *)rs->name, NULL };
 	/* Built here, never inherited: the kernel command line can put
 	 * variables in PID 1's environment. */
-	char *envp[3] = { NULL, NULL, NULL };
+	char *envp[4] = { NULL, NULL, NULL, NULL };
 	size_t ne = 0;
 	struct privdrop_bind binds[PRIVDROP_BINDS_MAX];
 	size_t nb = 0;
 
+	if (logw >= 0)
+		envp[ne++] = "DSHIELD_LOG_PLAIN=1";
 	if (c->no_seccomp && !c->pid1)
 		envp[ne++] = "DSHIELD_NO_SECCOMP=1";
 	if (!c->pid1 && c->extra_env[rs->id] != NULL)
@@ -235,9 +286,10 @@ static _Noreturn void role_child(const struct sup_role *r, int sock)
 		.argv = argv,
 		.envp = envp,
 	};
-	char tag[32];
-	snprintf(tag, sizeof tag, "%s-spawn", rs->name);
-	log_set_role(tag);
+	if (logw >= 0 && (dup2(logw, 1) < 0 || dup2(logw, 2) < 0))
+		_exit(126);
+	/* init tags every line of this pipe with the role's name */
+	log_set_plain(logw >= 0);
 	log_set_fd(2);   /* privdrop closes every fd above the imsg socket */
 	int e = privdrop_worker(&spec);
 	dlog("cannot start %s: %s", rs->name, strerror(-e));
@@ -287,12 +339,15 @@ static void broker_peers(struct sup_role *r)
 
 static void spawn(struct sup_role *r)
 {
-	int sv[2], e;
+	int sv[2], e, logw;
 	pid_t pid;
 
 	r->due = 0;
+	logw = log_pipe(r);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		dlog("socketpair for %s: %s", r->spec->name, strerror(errno));
+		if (logw >= 0)
+			close(logw);
 		r->started = mono_ms();
 		schedule_restart(r);
 		return;
@@ -302,15 +357,19 @@ static void spawn(struct sup_role *r)
 		dlog("fork for %s: %s", r->spec->name, strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		if (logw >= 0)
+			close(logw);
 		r->started = mono_ms();
 		schedule_restart(r);
 		return;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		role_child(r, sv[1]);
+		role_child(r, sv[1], logw);
 	}
 	close(sv[1]);
+	if (logw >= 0)
+		close(logw);
 	r->pid = pid;
 	r->sock = sv[0];
 	r->started = mono_ms();
@@ -520,7 +579,7 @@ int supervisor_run(const struct supervisor_config *cfg)
 		if (cfg->roles[i].id != (enum role_id)i)
 			fatal("role table: row %zu (%s) has id %d", i, cfg->roles[i].name,
 			      (int)cfg->roles[i].id);
-		S.role[i] = (struct sup_role){ .spec = &cfg->roles[i], .sock = -1 };
+		S.role[i] = (struct sup_role){ .spec = &cfg->roles[i], .sock = -1, .log_fd = -1 };
 	}
 	setup();
 	/* Children that died before the loop existed (none expected). */
@@ -543,6 +602,8 @@ int supervisor_run(const struct supervisor_config *cfg)
 				on_timer();
 			else if (tag < cfg->nroles)
 				role_readable(&S.role[tag]);
+			else if (tag >= EV_LOG && tag < EV_LOG + cfg->nroles)
+				log_readable(&S.role[tag - EV_LOG]);
 		}
 		if (finish_if_stopped())
 			return 0;

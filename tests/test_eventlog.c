@@ -1,6 +1,7 @@
 /* tests/test_eventlog.c: CCEL and JSON event logs replay to real quotes'
  * RTMRs; malformed logs are refused without crashing; the RTMR3 runtime log
- * renders a JSON form that replays to its own RTMR3. */
+ * renders a JSON form that replays to its own RTMR3; its binary record form
+ * has known bytes and refuses every malformed record. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "lib/bytes.h"
 #include "lib/hex.h"
 #include "lib/json_tok.h"
+#include "lib/jsonw.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
 
@@ -442,6 +444,132 @@ static void test_rtmr3(void)
 	is_int(rtmr3_log_append(&log, "full", "", 0), -ENOSPC, "full log refuses");
 }
 
+/* ---- RTMR3 binary records ---- */
+
+/* rtmr3_rec_next refuses buf[0..len) at offset 0 and leaves the offset. */
+static void rec_refused(const uint8_t *buf, size_t len, const char *what)
+{
+	struct rtmr3_rec rec;
+	size_t off = 0;
+	int r = rtmr3_rec_next(buf, len, &off, &rec);
+
+	ok(r == -EBADMSG && off == 0, "record refused: %s (%d)", what, r);
+}
+
+static void test_rtmr3_records(void)
+{
+	static const uint8_t want[] = {
+		8, 'm', 'a', 'n', 'i', 'f', 'e', 's', 't', 3, 0, 0x01, 0x02, 0x03,
+	};
+	static uint8_t buf[RTMR3_LOG_MAX * RTMR3_REC_MAX + RTMR3_REC_MAX];
+	static uint8_t big[RTMR3_PAYLOAD_MAX + 1];
+	static struct rtmr3_log log, back;
+	static char js[RTMR3_JSON_MAX(3)], js2[RTMR3_JSON_MAX(3)];
+	char name64[RTMR3_NAME_MAX + 1];
+	struct rtmr3_rec rec;
+	struct jsonw w;
+	size_t off;
+	long n, jn, jn2;
+
+	/* Known answers: u8 name_len | name | le16 payload_len | payload. */
+	n = rtmr3_rec_encode("manifest", "\x01\x02\x03", 3, buf, sizeof buf);
+	ok(n == (long)sizeof want && memcmp(buf, want, sizeof want) == 0,
+	   "record of (manifest, 010203): the exact bytes");
+	memset(big, 0xc3, sizeof big);
+	n = rtmr3_rec_encode("x", big, 300, buf, sizeof buf);
+	ok(n == 1 + 1 + 2 + 300 && buf[0] == 1 && buf[1] == 'x' && buf[2] == 0x2c && buf[3] == 0x01 &&
+	   buf[4] == 0xc3 && buf[303] == 0xc3, "payload length 300 is little endian 2c 01");
+	n = rtmr3_rec_encode("e", "", 0, buf, sizeof buf);
+	ok(n == 4 && memcmp(buf, "\x01" "e\x00\x00", 4) == 0, "empty payload: 01 65 00 00");
+	is_int(rtmr3_rec_encode("a:b", "", 0, buf, sizeof buf), -EINVAL, "encode: ':' refused");
+	is_int(rtmr3_rec_encode("", "", 0, buf, sizeof buf), -EINVAL, "encode: empty name refused");
+	is_int(rtmr3_rec_encode("a", big, sizeof big, buf, sizeof buf), -EINVAL,
+	       "encode: payload of 513 refused");
+	is_int(rtmr3_rec_encode("manifest", "\x01\x02\x03", 3, buf, sizeof want - 1), -ENOSPC,
+	       "encode: one byte short of room: -ENOSPC");
+
+	/* Reading the known record back. */
+	off = 0;
+	ok(rtmr3_rec_next(want, sizeof want, &off, &rec) == 1 && off == sizeof want &&
+	   rec.name == (const char *)want + 1 && rec.name_len == 8 &&
+	   rec.payload == want + 11 && rec.payload_len == 3, "read back in place");
+	is_int(rtmr3_rec_next(want, sizeof want, &off, &rec), 0, "then the end");
+
+	/* Refusals. */
+	rec_refused(want, 1, "truncated in the name");
+	rec_refused(want, 9, "truncated before the payload length");
+	rec_refused(want, 10, "truncated inside the payload length");
+	rec_refused(want, sizeof want - 1, "truncated in the payload");
+	rec_refused((const uint8_t *)"\x00\x00\x00", 3, "name length 0");
+	memset(buf, 'a', sizeof buf);
+	buf[0] = RTMR3_NAME_MAX + 1;
+	put_le16(buf + 1 + RTMR3_NAME_MAX + 1, 0);
+	rec_refused(buf, 1 + RTMR3_NAME_MAX + 1 + 2, "name length 65");
+	buf[0] = RTMR3_NAME_MAX;
+	put_le16(buf + 1 + RTMR3_NAME_MAX, 0);
+	off = 0;
+	ok(rtmr3_rec_next(buf, 1 + RTMR3_NAME_MAX + 2, &off, &rec) == 1 && rec.name_len == 64,
+	   "name length 64 is read");
+	rec_refused((const uint8_t *)"\x03" "a:b\x00\x00", 6, "':' in the name");
+	rec_refused((const uint8_t *)"\x03" "a\"b\x00\x00", 6, "'\"' in the name");
+	rec_refused((const uint8_t *)"\x03" "a\\b\x00\x00", 6, "'\\' in the name");
+	rec_refused((const uint8_t *)"\x03" "a b\x00\x00", 6, "a space in the name");
+	rec_refused((const uint8_t *)"\x01" "a\x05\x00\x01\x02\x03\x04", 8,
+		    "payload length 5 past the end (4 bytes)");
+	buf[0] = 1;
+	buf[1] = 'a';
+	put_le16(buf + 2, RTMR3_PAYLOAD_MAX + 1);
+	rec_refused(buf, 4 + RTMR3_PAYLOAD_MAX + 1, "payload length 513 (all present)");
+	put_le16(buf + 2, RTMR3_PAYLOAD_MAX);
+	off = 0;
+	ok(rtmr3_rec_next(buf, 4 + RTMR3_PAYLOAD_MAX, &off, &rec) == 1 && rec.payload_len == 512,
+	   "payload length 512 is read");
+	rec_refused(buf, 4 + RTMR3_PAYLOAD_MAX - 1, "payload length 512, one byte missing");
+	off = 5;
+	ok(rtmr3_rec_next(want, 4, &off, &rec) == -EBADMSG && off == 5,
+	   "an offset past the end is refused");
+
+	/* The log as records: decode replays it, the JSON forms agree. */
+	rtmr3_log_init(&log);
+	memset(name64, 'n', RTMR3_NAME_MAX);
+	name64[RTMR3_NAME_MAX] = '\0';
+	rtmr3_log_append(&log, "manifest", "\x01\x02\x03", 3);
+	rtmr3_log_append(&log, "instance-id", "", 0);
+	rtmr3_log_append(&log, name64, big, RTMR3_PAYLOAD_MAX);
+	n = rtmr3_log_encode(&log, buf, sizeof buf);
+	is_int(n, sizeof want + 1 + 11 + 2 + RTMR3_REC_MAX, "log encodes to its records");
+	ok(n > 0 && memcmp(buf, want, sizeof want) == 0, "the first is the known record");
+	is_int(rtmr3_log_encode(&log, buf, (size_t)n - 1), -ENOSPC, "log encode: -ENOSPC");
+	n = rtmr3_log_encode(&log, buf, sizeof buf);
+	ok(rtmr3_log_decode(&back, buf, (size_t)n) == 0 && back.n == 3 &&
+	   memcmp(back.rtmr3, log.rtmr3, 48) == 0 && strcmp(back.ev[2].name, name64) == 0,
+	   "decode replays to the same RTMR3");
+	ok(rtmr3_log_decode(&back, buf, (size_t)n - 1) == -EBADMSG, "decode: a cut log refused");
+	ok(rtmr3_log_decode(&back, buf, 0) == 0 && back.n == 0, "decode: empty is an empty log");
+
+	jw_init(&w, js, sizeof js);
+	is_int(rtmr3_records_json(&w, buf, (size_t)n), 0, "records render as JSON");
+	jn = jw_finish(&w);
+	jn2 = rtmr3_log_json(&log, js2, sizeof js2);
+	ok(jn > 0 && jn == jn2 && strcmp(js, js2) == 0, "records JSON equals rtmr3_log_json");
+	/* A bad record ends the array at the records before it. */
+	jw_init(&w, js, sizeof js);
+	is_int(rtmr3_records_json(&w, buf, sizeof want + 3), -EBADMSG, "records JSON: bad record");
+	jn = jw_finish(&w);
+	rtmr3_log_drop_last(&log);
+	rtmr3_log_drop_last(&log);
+	jn2 = rtmr3_log_json(&log, js2, sizeof js2);
+	ok(jn > 0 && jn == jn2 && strcmp(js, js2) == 0, "  which ends the array after the good ones");
+
+	/* RTMR3_LOG_MAX records decode; one more is -ENOSPC. */
+	off = 0;
+	for (unsigned i = 0; i <= RTMR3_LOG_MAX; i++)
+		off += (size_t)rtmr3_rec_encode("e", "", 0, buf + off, sizeof buf - off);
+	ok(rtmr3_log_decode(&back, buf, off - 4) == 0 && back.n == RTMR3_LOG_MAX,
+	   "decode: %u records", RTMR3_LOG_MAX);
+	is_int(rtmr3_log_decode(&back, buf, off), -ENOSPC, "decode: one more is -ENOSPC");
+}
+
 static void test_unescape(void)
 {
 	char out[64];
@@ -463,6 +591,7 @@ int main(void)
 	test_json_fixture("dstack_verifier_quote-report.json");
 	test_json_fixture("dstack_verifier_tdx-lite-getquote.json");
 	test_rtmr3();
+	test_rtmr3_records();
 	test_unescape();
 	return tap_done();
 }

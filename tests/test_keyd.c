@@ -1,0 +1,489 @@
+/* tests/test_keyd.c: the keyd role in process, on the sim backend (no
+ * TDX device, no root):
+ *
+ *   - a fresh setup records the boot events (manifest, instance-id) and
+ *     saves them as crypto/rtmr3.h records, exactly rtmr3_log_encode's bytes;
+ *   - IMSG_QUOTE_REQ over a SEQPACKET socketpair: the reply echoes the id,
+ *     its lengths add up, its REPORTDATA is the preimage's, the quote parses,
+ *     verifies (allow_sim) and carries the log's RTMR3, and the events it
+ *     carries replay to that RTMR3;
+ *   - malformed requests (short, long, nonce_len 0 and 33, an fd attached)
+ *     are answered -EBADMSG under the same id, unknown types and lying
+ *     headers are dropped; all are counted and keyd keeps serving;
+ *   - the rate limit answers -EBUSY with a "retry" detail;
+ *   - -EPIPE once netd's end is closed;
+ *   - a restart reloads the saved log (same events, same RTMR3, nothing
+ *     appended);
+ *   - a damaged, oversized or unreadable saved log, or a log that cannot be
+ *     written, leaves the backend none with a reason that quotes then carry.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "crypto/reportdata.h"
+#include "crypto/rtmr3.h"
+#include "crypto/tdx_quote.h"
+#include "crypto/tdx_verify.h"
+#include "keyd/keyd.h"
+#include "lib/file.h"
+#include "tests/tap.h"
+
+static struct keyd K;          /* ~330 KiB: not on the stack */
+static struct imsg M;          /* the last reply */
+static struct quote_reply_msg R;
+static char tmp[256], evpath[320], pbuf[4][300];
+static struct attest_paths P;
+static int peer = -1;          /* netd's end */
+static const uint8_t manifest[32] = {
+	0x6d, 0x61, 0x6e, 0x69, 0x66, 0x65, 0x73, 0x74, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+	0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0xf0, 0xf1, 0xf2, 0xf3,
+	0xf4, 0xf5, 0xf6, 0xf7,
+};
+
+/* No TDX device under tmp, no launcher measurements: sim is chosen. */
+static void paths_in(void)
+{
+	snprintf(pbuf[0], 300, "%s/absent-dev", tmp);
+	snprintf(pbuf[1], 300, "%s", tmp);
+	snprintf(pbuf[2], 300, "%s/rtmr3", tmp);
+	snprintf(pbuf[3], 300, "%s/measurements.json", tmp);
+	P.tdx_dev = pbuf[0];
+	P.tsm_root = pbuf[1];
+	P.rtmr3 = pbuf[2];
+	P.fwcfg_meas = pbuf[3];
+}
+
+/* A fresh keyd, as a restarted process would have it. */
+static void setup(const char *events_path, bool has_manifest)
+{
+	struct keyd_config_msg cfg;
+
+	memset(&K, 0, sizeof K);
+	K.netd_fd = -1;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.allow_sim = 1;
+	cfg.has_manifest = has_manifest;
+	if (has_manifest)
+		memcpy(cfg.manifest_sha256, manifest, 32);
+	keyd_setup(&K, &cfg, &P, events_path);
+}
+
+/* A channel as init hands it: keyd's end non-blocking (as keyd_main makes
+ * it), netd's end non-blocking too so that a missing reply is -EAGAIN
+ * rather than a hung test. */
+static int open_channel(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -errno;
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) != 0 || fcntl(sv[1], F_SETFL, O_NONBLOCK) != 0)
+		return -errno;
+	K.netd_fd = sv[0];
+	peer = sv[1];
+	return 0;
+}
+
+static void close_channel(void)
+{
+	if (K.netd_fd >= 0)
+		close(K.netd_fd);
+	if (peer >= 0)
+		close(peer);
+	K.netd_fd = peer = -1;
+}
+
+static int send_req(uint32_t id, const uint8_t *nonce, size_t len)
+{
+	struct quote_req_msg req;
+
+	memset(&req, 0, sizeof req);
+	memcpy(req.nonce, nonce, len);
+	req.nonce_len = (uint8_t)len;
+	return imsg_send(peer, IMSG_QUOTE_REQ, id, &req, sizeof req, NULL, 0);
+}
+
+/* Reads one reply into M and its fixed part into R: 0, or imsg_recv's
+ * error (-EAGAIN: keyd sent nothing), or -EBADMSG when it is not a
+ * well-formed IMSG_QUOTE_REPLY. */
+static int get_reply(void)
+{
+	int r = imsg_recv(peer, &M);
+
+	memset(&R, 0, sizeof R);
+	if (r < 0)
+		return r;
+	imsg_close_fds(&M);
+	if (M.hdr.type != IMSG_QUOTE_REPLY || M.hdr.len < sizeof R)
+		return -EBADMSG;
+	memcpy(&R, M.payload, sizeof R);
+	return 0;
+}
+
+/* Nothing is waiting on netd's end. */
+static bool nothing_pending(void)
+{
+	char c;
+	return recv(peer, &c, 1, MSG_DONTWAIT | MSG_PEEK) < 0 && errno == EAGAIN;
+}
+
+/* The lowest free descriptor: a received fd keyd failed to close would
+ * take it. */
+static int lowest_free_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/* Earlier quotes used up tokens of the rate limit; the tests that are not
+ * about it start from a full bucket so that they never depend on time. */
+static void full_bucket(void)
+{
+	K.tokens = KEYD_QUOTE_BURST;
+	K.refill_at = 0;
+}
+
+/* A valid request with this id is answered with a quote under it. */
+static bool quote_roundtrip(uint32_t id)
+{
+	static const uint8_t nonce[4] = { 9, 8, 7, 6 };
+
+	full_bucket();
+	return send_req(id, nonce, sizeof nonce) == 0 && keyd_serve_netd(&K) == 0 &&
+	       get_reply() == 0 && M.hdr.id == id && R.error == 0 && R.quote_len > 0;
+}
+
+static void test_fresh(void)
+{
+	static uint8_t want[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1], got[sizeof want];
+	long wn, gn;
+
+	setup(evpath, true);
+	is_int(K.at.backend, ATTEST_SIM, "fresh: sim backend without a TDX device (%s)", K.at.why);
+	is_int(K.at.log.n, 2, "fresh: two boot events");
+	is_str(K.at.log.ev[0].name, "manifest", "fresh: event 0 is the manifest");
+	ok(K.at.log.ev[0].payload_len == 32 && memcmp(K.at.log.ev[0].payload, manifest, 32) == 0,
+	   "fresh: its payload is the manifest hash");
+	is_str(K.at.log.ev[1].name, "instance-id", "fresh: event 1 is the instance id");
+	is_int(K.at.log.ev[1].payload_len, 16, "fresh: 16-byte instance id");
+	ok(!K.resumed, "fresh: not resumed");
+	wn = rtmr3_log_encode(&K.at.log, want, sizeof want);
+	gn = file_read(evpath, got, sizeof got - 1);
+	ok(wn > 0 && gn == wn && memcmp(got, want, (size_t)wn) == 0,
+	   "fresh: the saved log is exactly the records of the log (%ld bytes)", gn);
+}
+
+static void test_no_manifest(void)
+{
+	char path[340];
+
+	snprintf(path, sizeof path, "%s/no-manifest.events", tmp);
+	setup(path, false);
+	ok(K.at.backend == ATTEST_SIM && K.at.log.n == 1 &&
+	   strcmp(K.at.log.ev[0].name, "instance-id") == 0,
+	   "no manifest: only the instance-id event is recorded");
+	unlink(path);
+}
+
+static void test_valid(void)
+{
+	static const uint8_t nonce[32] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc,
+		0xdd, 0xee, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc,
+		0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+	};
+	static struct rtmr3_log log;
+	static struct tdx_verify_state st;
+	static struct check_list cl;
+	struct tdx_verify_opts o = { .now = 1780272000LL, .allow_sim = true };
+	struct reportdata_in in;
+	struct tdx_quote q;
+	uint8_t rd[RD_LEN];
+	char perr[160];
+	const uint8_t *data;
+	bool parsed;
+
+	is_int(open_channel(), 0, "valid: socketpair");
+	is_int(send_req(4242, nonce, sizeof nonce), 0, "valid: request sent");
+	is_int(keyd_serve_netd(&K), 0, "valid: keyd serves");
+	is_int(get_reply(), 0, "valid: a reply arrives");
+	is_int(M.hdr.type, IMSG_QUOTE_REPLY, "valid: IMSG_QUOTE_REPLY");
+	is_int(M.hdr.id, 4242, "valid: the request id is echoed");
+	is_int(R.error, 0, "valid: no error (%s)", R.detail);
+	is_int(R.backend, QUOTE_BACKEND_SIM, "valid: backend sim");
+	ok(R.quote_len > 0 && R.events_len > 0, "valid: a quote (%u bytes) and events (%u bytes)",
+	   R.quote_len, R.events_len);
+	is_int(M.hdr.len, sizeof R + (size_t)R.quote_len + R.events_len,
+	       "valid: the lengths add up to the payload exactly");
+	ok(R.nonce_len == 32 && memcmp(R.nonce, nonce, 32) == 0, "valid: the nonce is echoed");
+	ok(R.has_manifest == 1 && memcmp(R.manifest_sha256, manifest, 32) == 0,
+	   "valid: the manifest hash it used");
+
+	memset(&in, 0, sizeof in);
+	in.f[RD_NONCE - 1] = (struct rd_value){ true, nonce, sizeof nonce };
+	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ true, manifest, 32 };
+	ok(reportdata_compute(&in, rd) == 0 && memcmp(R.report_data, rd, RD_LEN) == 0,
+	   "valid: report_data is REPORTDATA of (nonce, manifest)");
+
+	data = M.payload + sizeof R;
+	parsed = M.hdr.len == sizeof R + (size_t)R.quote_len + R.events_len &&
+		 tdx_quote_parse(&q, data, R.quote_len, perr, sizeof perr) == 0;
+	ok(parsed, "valid: the quote parses (%s)", parsed ? "" : perr);
+	ok(parsed && tdx_quote_is_sim(&q), "valid: a sim quote");
+	ok(parsed && memcmp(q.rtmr[3], K.at.log.rtmr3, 48) == 0, "valid: its RTMR3 is the log's");
+	ok(parsed && memcmp(q.report_data, R.report_data, 64) == 0,
+	   "valid: its REPORTDATA is report_data");
+	checks_init(&cl);
+	ok(parsed && tdx_verify_quote(&q, &o, &st, &cl) == 0, "valid: it verifies with allow_sim");
+	ok(parsed && rtmr3_log_decode(&log, data + R.quote_len, R.events_len) == 0 &&
+	   log.n == K.at.log.n && memcmp(log.rtmr3, q.rtmr[3], 48) == 0,
+	   "valid: the events decode and replay to the quote's RTMR3");
+	is_int(K.quotes, 1, "valid: counted");
+	ok(nothing_pending(), "valid: one reply per request");
+}
+
+static void expect_badmsg(uint32_t id, const char *what)
+{
+	int r = get_reply();
+
+	ok(r == 0 && M.hdr.id == id && R.error == -EBADMSG && R.quote_len == 0 &&
+	   R.events_len == 0 && M.hdr.len == sizeof R,
+	   "malformed: %s: answered -EBADMSG under its id (%s)", what, R.detail);
+}
+
+static void test_malformed(void)
+{
+	uint8_t raw[sizeof(struct quote_req_msg) + 1];
+	struct quote_req_msg req;
+	uint32_t hdr[3];
+	struct iovec iov[2];
+	uint64_t before = K.malformed;
+	int fd, free_fd;
+
+	memset(raw, 0x5a, sizeof raw);
+	raw[sizeof req - 1] = 4;   /* nonce_len, were the size right */
+
+	imsg_send(peer, IMSG_QUOTE_REQ, 101, raw, sizeof req - 1, NULL, 0);
+	keyd_serve_netd(&K);
+	expect_badmsg(101, "payload one byte short");
+	ok(quote_roundtrip(102), "malformed: a valid request after it is answered");
+
+	imsg_send(peer, IMSG_QUOTE_REQ, 103, raw, sizeof req + 1, NULL, 0);
+	keyd_serve_netd(&K);
+	expect_badmsg(103, "payload one byte long");
+	ok(quote_roundtrip(104), "malformed: a valid request after it is answered");
+
+	memset(&req, 0, sizeof req);
+	imsg_send(peer, IMSG_QUOTE_REQ, 105, &req, sizeof req, NULL, 0);
+	keyd_serve_netd(&K);
+	expect_badmsg(105, "nonce_len 0");
+	ok(quote_roundtrip(106), "malformed: a valid request after it is answered");
+
+	req.nonce_len = QUOTE_NONCE_MAX + 1;
+	imsg_send(peer, IMSG_QUOTE_REQ, 107, &req, sizeof req, NULL, 0);
+	keyd_serve_netd(&K);
+	expect_badmsg(107, "nonce_len 33");
+	ok(quote_roundtrip(108), "malformed: a valid request after it is answered");
+
+	free_fd = lowest_free_fd();
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	req.nonce_len = 1;
+	imsg_send(peer, IMSG_QUOTE_REQ, 109, &req, sizeof req, &fd, 1);
+	close(fd);
+	keyd_serve_netd(&K);
+	expect_badmsg(109, "a descriptor attached");
+	is_int(lowest_free_fd(), free_fd, "malformed: the descriptor it carried is closed");
+	ok(quote_roundtrip(110), "malformed: a valid request after it is answered");
+
+	imsg_send(peer, 0xdead, 111, &req, sizeof req, NULL, 0);
+	is_int(keyd_serve_netd(&K), 0, "unknown type: keyd carries on");
+	ok(nothing_pending(), "unknown type: dropped, no reply");
+	ok(quote_roundtrip(112), "unknown type: the next valid request is answered");
+
+	/* A header that claims more payload than the datagram holds. */
+	hdr[0] = IMSG_QUOTE_REQ;
+	hdr[1] = sizeof req + 10;
+	hdr[2] = 113;
+	iov[0] = (struct iovec){ hdr, sizeof hdr };
+	iov[1] = (struct iovec){ &req, sizeof req };
+	ok(imsg_send_raw(peer, iov, 2, NULL, 0) > 0, "lying header: sent");
+	is_int(keyd_serve_netd(&K), 0, "lying header: keyd carries on");
+	ok(nothing_pending(), "lying header: dropped, no reply");
+	ok(quote_roundtrip(114), "lying header: the next valid request is answered");
+
+	is_int(K.malformed - before, 7, "malformed: all seven counted");
+}
+
+static void test_rate_limit(void)
+{
+	static const uint8_t nonce[1] = { 1 };
+	unsigned served = 0, i;
+	int r = 0;
+	uint64_t busy = K.busy;
+
+	/* Ask until refused: the bucket holds KEYD_QUOTE_BURST, and quotes
+	 * are made far faster than one per refill period, so a refusal comes
+	 * long before the bound. */
+	full_bucket();
+	for (i = 0; i < 16 * KEYD_QUOTE_BURST; i++) {
+		if (send_req(1000 + i, nonce, 1) < 0 || keyd_serve_netd(&K) < 0 ||
+		    (r = get_reply()) < 0 || R.error != 0)
+			break;
+		served++;
+	}
+	ok(r == 0 && R.error == -EBUSY, "rate limit: -EBUSY after %u quotes in a row (%d, %d)",
+	   served, r, R.error);
+	ok(served >= KEYD_QUOTE_BURST, "rate limit: at least the burst (%u) is served first",
+	   KEYD_QUOTE_BURST);
+	is_int(M.hdr.id, 1000 + served, "rate limit: the refusal carries the request's id");
+	ok(strstr(R.detail, "retry") != NULL, "rate limit: the detail says retry (%s)", R.detail);
+	ok(R.backend == QUOTE_BACKEND_SIM && R.quote_len == 0 && R.events_len == 0 &&
+	   M.hdr.len == sizeof R, "rate limit: a bare refusal");
+	is_int(K.busy - busy, 1, "rate limit: counted");
+}
+
+static void test_epipe(void)
+{
+	close(peer);
+	peer = -1;
+	is_int(keyd_serve_netd(&K), -EPIPE, "closed: keyd_serve_netd says -EPIPE");
+	close_channel();
+}
+
+static void test_restart(void)
+{
+	uint8_t rtmr3[48], id[16];
+	unsigned n = K.at.log.n;
+	struct stat a, b;
+
+	memcpy(rtmr3, K.at.log.rtmr3, 48);
+	memcpy(id, K.at.log.ev[1].payload, 16);
+	memset(&a, 0, sizeof a);
+	stat(evpath, &a);
+	setup(evpath, true);
+	is_int(K.at.backend, ATTEST_SIM, "restart: sim again (%s)", K.at.why);
+	ok(K.resumed, "restart: resumed");
+	is_int(K.at.log.n, n, "restart: the same number of events");
+	ok(memcmp(K.at.log.rtmr3, rtmr3, 48) == 0, "restart: the same RTMR3");
+	ok(strcmp(K.at.log.ev[1].name, "instance-id") == 0 && K.at.log.ev[1].payload_len == 16 &&
+	   memcmp(K.at.log.ev[1].payload, id, 16) == 0, "restart: the same instance id");
+	memset(&b, 0, sizeof b);
+	stat(evpath, &b);
+	ok(b.st_size > 0 && a.st_size == b.st_size, "restart: nothing appended (%lld bytes)",
+	   (long long)b.st_size);
+	open_channel();
+	ok(quote_roundtrip(1), "restart: quotes are served");
+	close_channel();
+}
+
+static void put_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		abort();
+	close(fd);
+}
+
+/* Backend none, the reason naming what went wrong, and a quote request
+ * answered -ENODEV with that reason. */
+static void expect_unavailable(const char *label, const char *reason)
+{
+	static const uint8_t nonce[1] = { 2 };
+	bool none = K.at.backend == ATTEST_NONE;
+
+	ok(none, "%s: backend none", label);
+	ok(strstr(K.at.why, reason) != NULL, "%s: the reason says \"%s\" (%s)", label, reason,
+	   K.at.why);
+	open_channel();
+	ok(send_req(77, nonce, 1) == 0 && keyd_serve_netd(&K) == 0 && get_reply() == 0 &&
+	   M.hdr.id == 77 && R.error == -ENODEV && R.backend == QUOTE_BACKEND_NONE &&
+	   strcmp(R.detail, K.at.why) == 0 && M.hdr.len == sizeof R,
+	   "%s: a request is refused -ENODEV with that reason", label);
+	close_channel();
+}
+
+static void test_bad_saved_log(void)
+{
+	static uint8_t good[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1], bad[sizeof good];
+	static uint8_t big[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1];
+	long n = file_read(evpath, good, sizeof good - 1);
+
+	ok(n > 10, "damaged: the good log read (%ld bytes)", n);
+	if (n <= 10)
+		return;
+
+	put_file(evpath, good, (size_t)n - 5);
+	setup(evpath, true);
+	expect_unavailable("truncated mid-record", "saved event log");
+
+	memcpy(bad, good, (size_t)n);
+	bad[0] = RTMR3_NAME_MAX + 1;
+	put_file(evpath, bad, (size_t)n);
+	setup(evpath, true);
+	expect_unavailable("name length 65", "saved event log");
+
+	memcpy(bad, good, (size_t)n);
+	bad[0] = 0;
+	put_file(evpath, bad, (size_t)n);
+	setup(evpath, true);
+	expect_unavailable("name length 0", "saved event log");
+
+	/* More than any log of RTMR3_LOG_MAX largest records. */
+	memset(big, 'x', sizeof big);
+	put_file(evpath, big, sizeof big);
+	setup(evpath, true);
+	expect_unavailable("oversized", "saved event log cannot be read");
+	unlink(evpath);
+
+	mkdir(evpath, 0700);
+	setup(evpath, true);
+	expect_unavailable("a directory", "saved event log cannot be read");
+	rmdir(evpath);
+}
+
+static void test_unwritable(void)
+{
+	char path[340];
+
+	snprintf(path, sizeof path, "%s/no-such-dir/rtmr3.events", tmp);
+	setup(path, true);
+	expect_unavailable("unwritable", "manifest event could not be recorded");
+	setup(path, false);
+	expect_unavailable("unwritable, no manifest", "instance-id event could not be recorded");
+	ok(access(path, F_OK) != 0, "unwritable: nothing created");
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof tmp, "/tmp/test_keyd.XXXXXX");
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(evpath, sizeof evpath, "%s/rtmr3.events", tmp);
+	paths_in();
+
+	test_fresh();
+	test_valid();
+	test_malformed();
+	test_rate_limit();
+	test_epipe();
+	test_restart();
+	test_bad_saved_log();
+	test_unwritable();
+	test_no_manifest();
+
+	unlink(evpath);
+	rmdir(tmp);
+	ok(access(tmp, F_OK) != 0, "temporary tree removed (nothing left behind)");
+	return tap_done();
+}

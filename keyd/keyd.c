@@ -59,6 +59,7 @@ static int record_event(struct keyd *k, const char *name, const void *payload, s
 			close(fd);
 		return -e;
 	}
+	errno = 0;
 	if (write(fd, rec, (size_t)n) != n || fdatasync(fd) != 0) {
 		int e = errno ? errno : EIO;
 		if (ftruncate(fd, st.st_size) != 0)
@@ -107,14 +108,29 @@ static bool tdreport_matches(struct keyd *k)
 	return false;
 }
 
+static bool has_event(const struct rtmr3_log *log, const char *name)
+{
+	for (unsigned i = 0; i < log->n; i++)
+		if (strcmp(log->ev[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The boot events "manifest" (when the config has one) and "instance-id",
+ * each unless the log has it already: a keyd that died between its first
+ * two events, or whose first append was taken back, completes the log
+ * rather than serving quotes without them. */
 static void record_boot_events(struct keyd *k)
 {
 	uint8_t id[16];
 
-	if (k->cfg.has_manifest && record_event(k, "manifest", k->cfg.manifest_sha256, 32) < 0) {
+	if (k->cfg.has_manifest && !has_event(&k->at.log, "manifest") &&
+	    record_event(k, "manifest", k->cfg.manifest_sha256, 32) < 0) {
 		unavailable(k, "%s", "the manifest event could not be recorded");
 		return;
 	}
+	if (has_event(&k->at.log, "instance-id"))
+		return;
 	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
 		unavailable(k, "getrandom for the instance id: %s", strerror(errno));
 		return;
@@ -128,14 +144,13 @@ static void reload_events(struct keyd *k, size_t len)
 	int r = rtmr3_log_decode(&k->at.log, k->saved, len);
 
 	if (r < 0) {
+		rtmr3_log_init(&k->at.log);   /* nothing half-read is reported */
 		unavailable(k, "the saved event log is unreadable (%s)", strerror(-r));
 		return;
 	}
 	k->resumed = true;
 	dlog("attestation: %s: reloaded %u events after a restart",
 	     attest_backend_name(k->at.backend), k->at.log.n);
-	if (k->at.backend == ATTEST_TDX && !tdreport_matches(k))
-		unavailable(k, "%s", "RTMR3 does not match the saved event log");
 }
 
 void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
@@ -158,15 +173,17 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 		     "quotes prove nothing about hardware; %s", k->at.why);
 	else
 		dlog("attestation: tdx: %s", k->at.why);
-	got = file_read(events_path, k->saved, sizeof k->saved);
-	if (got >= 0) {
+	got = file_read(events_path, k->saved, sizeof k->saved - 1);
+	if (got > 0) {
 		reload_events(k, (size_t)got);
-		return;
-	}
-	if (got != -ENOENT) {
+		if (k->at.backend == ATTEST_NONE)
+			return;
+	} else if (got < 0 && got != -ENOENT) {
 		unavailable(k, "the saved event log cannot be read (%s)", strerror((int)-got));
 		return;
 	}
+	/* Fresh (no file, or an empty one whose first append was taken
+	 * back), or resumed: either way every boot event must be there. */
 	record_boot_events(k);
 	if (k->at.backend == ATTEST_TDX && !tdreport_matches(k))
 		unavailable(k, "%s", "RTMR3 does not match the event log");

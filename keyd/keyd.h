@@ -51,7 +51,9 @@ struct keyd {
 	uint64_t quotes, busy, malformed;
 	struct imsg msg;
 	uint8_t reply[IMSG_MAX_PAYLOAD];
-	uint8_t saved[RTMR3_LOG_MAX * RTMR3_REC_MAX];
+	/* the saved log, and one byte more: file_read() reads one byte past
+	 * its cap to tell a full log from an oversized one */
+	uint8_t saved[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1];
 };
 
 /* Chooses the backend and brings the event log up: reloaded from

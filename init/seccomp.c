@@ -12,8 +12,10 @@
  */
 #include "init/seccomp.h"
 #include "lib/log.h"
+#include "net/netd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <stdlib.h>
@@ -72,6 +74,16 @@ int seccomp_build(const struct seccomp_rule *rules, size_t n,
 		if (ru->arg == SECCOMP_NO_ARG) {
 			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));
 			r |= emit(out, RET(SECCOMP_RET_ALLOW));
+		} else if (ru->only_eq) {
+			/* No match reloads nr and goes on: later rules may
+			 * allow other values; none does: denied at the end. */
+			if (ru->arg < 0 || ru->arg > 5)
+				return -EINVAL;
+			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
+			r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
+			r |= emit(out, JEQ(ru->value, 0, 1));
+			r |= emit(out, RET(SECCOMP_RET_ALLOW));
+			r |= emit(out, LD_ABS(offsetof(struct seccomp_data, nr)));
 		} else {
 			if (ru->arg < 0 || ru->arg > 5 || ru->forbid == 0)
 				return -EINVAL;
@@ -117,8 +129,9 @@ int seccomp_install(const struct seccomp_prog *p)
 	return 0;
 }
 
-#define ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0 }
-#define ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b) }
+#define ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0 }
+#define ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b), 0, 0 }
+#define ALLOW_IF_EQ(name, a, v)  { SYS_##name, (a), 0, 1, (v) }
 
 /* What netd needs after its setup: an epoll loop over timerfd, the packet
  * socket and the imsg socket, musl's malloc, and getrandom for the DRBG.
@@ -128,14 +141,20 @@ static const struct seccomp_rule netd_rules[] = {
 	ALLOW(epoll_wait),
 	ALLOW(epoll_pwait),
 	ALLOW(recvfrom),
-	ALLOW(sendto),
+	/* The packet socket sends on whatever interface index a destination
+	 * address names (bind() does not restrict sending, nor does
+	 * SO_BINDTODEVICE): sendto only without an address (addrlen 0), and
+	 * sendmsg, whose address seccomp cannot see, only on the imsg socket,
+	 * which cannot be replaced by a duplicate of the packet socket (no
+	 * dup, no F_DUPFD). */
+	ALLOW_UNLESS(sendto, 5, 0xffffffffu),
 	ALLOW(read),
 	ALLOW(write),
 	ALLOW(clock_gettime),
 	ALLOW(timerfd_settime),
 	ALLOW(timerfd_gettime),
 	ALLOW(recvmsg),
-	ALLOW(sendmsg),
+	ALLOW_IF_EQ(sendmsg, 0, NETD_IMSG_FD),
 	ALLOW(readv),
 	ALLOW(writev),
 	ALLOW(getrandom),
@@ -143,7 +162,10 @@ static const struct seccomp_rule netd_rules[] = {
 	ALLOW(epoll_create1),
 	ALLOW(timerfd_create),
 	ALLOW(close),
-	ALLOW(fcntl),
+	ALLOW_IF_EQ(fcntl, 1, F_GETFL),
+	ALLOW_IF_EQ(fcntl, 1, F_SETFL),
+	ALLOW_IF_EQ(fcntl, 1, F_GETFD),
+	ALLOW_IF_EQ(fcntl, 1, F_SETFD),
 	ALLOW(fstat),
 	ALLOW(newfstatat),
 	ALLOW(lseek),

@@ -9,11 +9,12 @@
  *
  * Hostile clients degrade service fairly instead of taking it (see
  * docs/NETWORK.md, "Overload"):
- *   - at most HTTP_LWIP_MAX_PER_ADDR connections per client address; a
- *     new one past that replaces that address's own oldest connection;
- *   - a full pool evicts (RST) the connection that costs least to lose:
- *     lingering, then idle, then stalled writers, then slow readers;
- *     only requests waiting for init are never evicted;
+ *   - a full pool evicts (RST) a connection for each new one: of the new
+ *     client's own address if that holds HTTP_LWIP_MAX_PER_ADDR already,
+ *     else of an address holding more, else anyone's; among those the
+ *     one that costs least to lose: lingering, then idle, then stalled
+ *     writers, then slow requests; only requests waiting for init are
+ *     never evicted;
  *   - each connection may have at most HTTP_LWIP_SND_MAX bytes queued in
  *     lwIP: a client that does not read its responses stops being read
  *     (the core stops parsing its pipeline) and is reset, not left in
@@ -40,7 +41,7 @@
 
 /* 128 connections of about 104 KiB each: 13 MiB (see docs/NETWORK.md). */
 #define HTTP_LWIP_MAX_CONNS     128
-/* One client address may hold this many of them. */
+/* A client address's share of a full pool. */
 #define HTTP_LWIP_MAX_PER_ADDR  32
 /* Half-open (SYN_RCVD) connections on the listener. */
 #define HTTP_LWIP_MAX_SYN_RCVD  64

@@ -110,7 +110,7 @@ check "the DHCP lease is renewed while they hold on" [ -n "$renewed" ]
 out=$(info)
 diag "${out##*\"http\":}"
 expect_match "/v1/info counts evictions of clients that do not read" "$out" \
-  '"evicted":\{[^}]*"stalled":[1-9]'
+  '"evicted":\{[^}]*"(stalled|busy)":[1-9]'
 check "netd's memory under its bound (pipelining)" mem_ok
 bg_stop pipe
 expect_match "served once the clients are gone" "$(fresh_get)" '^status 200'

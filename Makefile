@@ -132,7 +132,10 @@ FUZZERS    := $(addprefix $(O)/fuzz/,$(fuzz-y))
 TOOLS      := $(addprefix $(O)/tools/,$(tools-y))
 BENCHES    := $(addprefix $(O)/bench/,$(bench-y))
 
-$(O)/obj/%.o: %.c | $(DEPS)/deps.mk
+# lwIP's configuration reaches our objects through lwIP's headers, which
+# are -isystem, so -MMD does not record it; it changes struct layouts.
+LWIP_CONF  := net/lwipopts.h net/lwip_hooks.h net/arch/cc.h
+$(O)/obj/%.o: %.c $(LWIP_CONF) | $(DEPS)/deps.mk
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@

@@ -56,7 +56,7 @@ struct privdrop_spec {
 	const struct privdrop_bind *binds;  /* step 4b when nbinds > 0 */
 	size_t nbinds;          /* at most PRIVDROP_BINDS_MAX */
 	int keep_fd;            /* moved to keep_fd_to; -1 for none */
-	int keep_fd_to;         /* e.g. NETD_IMSG_FD (3); must be >= 3 */
+	int keep_fd_to;         /* e.g. ROLE_INIT_FD (3); must be >= 3 */
 	bool new_netns;         /* unshare(CLONE_NEWNET) */
 	char *const *argv;      /* NULL: return 0 after the drop (tests) */
 	char *const *envp;      /* environment of the worker (argv != NULL) */

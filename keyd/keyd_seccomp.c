@@ -18,7 +18,7 @@ const struct seccomp_rule keyd_seccomp_rules[] = {
 	ALLOW(epoll_wait),
 	ALLOW(epoll_pwait),
 	ALLOW(recvmsg),
-	ALLOW(sendmsg),
+	ALLOW(sendto),          /* imsg without descriptors (lib/imsg.c) */
 	ALLOW(read),
 	ALLOW(write),
 	ALLOW(readv),

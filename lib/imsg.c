@@ -51,6 +51,22 @@ ssize_t imsg_send_raw(int sock, const struct iovec *iov, size_t iovcnt,
 		errno = EINVAL;
 		return -1;
 	}
+	if (nfds == 0) {
+		/* Without descriptors a message is one send() (sendto with no
+		 * address) of a contiguous copy: a role whose seccomp set
+		 * allows no sendmsg (netd: sendmsg could aim its packet socket
+		 * at any interface) still speaks imsg. */
+		uint8_t flat[sizeof(struct imsg_hdr) + IMSG_MAX_PAYLOAD];
+		size_t len = 0;
+		for (size_t i = 0; i < iovcnt; i++) {
+			if (iov[i].iov_len > sizeof flat - len)
+				goto gathered;   /* larger than any imsg: tests only */
+			memcpy(flat + len, iov[i].iov_base, iov[i].iov_len);
+			len += iov[i].iov_len;
+		}
+		return send(sock, flat, len, MSG_NOSIGNAL);
+	}
+gathered:
 	memset(&mh, 0, sizeof mh);
 	mh.msg_iov = (struct iovec *)iov;
 	mh.msg_iovlen = iovcnt;

@@ -72,6 +72,16 @@ int seccomp_build(const struct seccomp_rule *rules, size_t n,
 		if (ru->arg == SECCOMP_NO_ARG) {
 			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));
 			r |= emit(out, RET(SECCOMP_RET_ALLOW));
+		} else if (ru->only_eq) {
+			/* No match reloads nr and goes on: later rules may
+			 * allow other values; none does: denied at the end. */
+			if (ru->arg < 0 || ru->arg > 5)
+				return -EINVAL;
+			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
+			r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
+			r |= emit(out, JEQ(ru->value, 0, 1));
+			r |= emit(out, RET(SECCOMP_RET_ALLOW));
+			r |= emit(out, LD_ABS(offsetof(struct seccomp_data, nr)));
 		} else {
 			if (ru->arg < 0 || ru->arg > 5 || ru->forbid == 0)
 				return -EINVAL;

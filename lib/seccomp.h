@@ -6,7 +6,9 @@
  *
  *   1. arch != AUDIT_ARCH_X86_64           -> kill the process
  *   2. nr >= SECCOMP_X32_BIT (x32 ABI)     -> deny
- *   3. nr == rule.nr                       -> allow (or deny on forbidden bits)
+ *   3. nr == rule.nr                       -> allow (or deny on forbidden bits;
+ *                                             or, for an equality rule, allow
+ *                                             when arg == value, else go on)
  *   4. anything else                       -> deny
  *
  * "deny" is SECCOMP_RET_ERRNO(EPERM), see seccomp.c for why.
@@ -28,6 +30,11 @@ struct seccomp_rule {
 	int nr;               /* syscall number (SYS_xxx) */
 	int arg;              /* argument index 0..5 to check, or SECCOMP_NO_ARG */
 	uint32_t forbid;      /* denied when (low 32 bits of arg) & forbid != 0 */
+	/* Instead of forbid: allowed only when the low 32 bits of arg equal
+	 * value; several such rules for one syscall allow a set of values
+	 * (an int argument: fd, fcntl command). */
+	int only_eq;
+	uint32_t value;
 };
 
 #define SECCOMP_PROG_MAX 256
@@ -53,8 +60,9 @@ int seccomp_install(const struct seccomp_prog *p);
 /* Helpers for the rule tables of each role (net/netd_seccomp.c,
  * keyd/keyd_seccomp.c). */
 #include <sys/syscall.h>
-#define SECCOMP_ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0 }
-#define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b) }
+#define SECCOMP_ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0 }
+#define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b), 0, 0 }
+#define SECCOMP_ALLOW_IF_EQ(name, a, v)  { SYS_##name, (a), 0, 1, (v) }
 
 /* A role's first act after exec: PR_SET_DUMPABLE 0 again (execve resets
  * it), then no_new_privs and the filter built from rules. Honours

@@ -165,6 +165,61 @@ static void jw_kaddr(struct jsonw *w, const struct kaddr_entry *e)
 	jw_string(w, text);
 }
 
+struct kv {
+	const char *key;
+	uint64_t v;
+};
+
+/* "key":{"k1":v1,...} */
+static void jw_counts(struct jsonw *w, const char *key, const struct kv *kv, size_t n)
+{
+	if (key != NULL) {
+		jw_key(w, key);
+		jw_object_begin(w);
+	}
+	for (size_t i = 0; i < n; i++) {
+		jw_key(w, kv[i].key);
+		jw_u64(w, kv[i].v);
+	}
+	if (key != NULL)
+		jw_object_end(w);
+}
+
+#define COUNTS(w, key, ...) \
+	jw_counts((w), (key), (const struct kv[]){ __VA_ARGS__ }, \
+		  sizeof((const struct kv[]){ __VA_ARGS__ }) / sizeof(struct kv))
+
+/* The connection pool's counters: how hostile clients were refused,
+ * evicted and reset (docs/API.md), and lwIP's memory. */
+static void jw_http(struct jsonw *w, const struct http_lwip *hl)
+{
+	const struct http_lwip_stats *s;
+	struct http_lwip_mem m;
+
+	jw_key(w, "http");
+	if (hl == NULL) {
+		jw_null(w);
+		return;
+	}
+	s = http_lwip_stats(hl);
+	http_lwip_mem(&m);
+	jw_object_begin(w);
+	COUNTS(w, NULL, { "active", s->active }, { "accepted", s->accepted });
+	COUNTS(w, "refused", { "pool_full", s->refused_full },
+	       { "per_address", s->refused_per_addr }, { "memory", s->refused_memory });
+	COUNTS(w, "evicted", { "lingering", s->evicted_lingering }, { "idle", s->evicted_idle },
+	       { "stalled", s->evicted_stalled }, { "busy", s->evicted_busy },
+	       { "per_address", s->evicted_per_addr });
+	COUNTS(w, "aborted", { "unsent", s->aborted_unsent }, { "error", s->aborted_error });
+	COUNTS(w, NULL, { "syn_dropped", s->syn_dropped }, { "input_deferred", s->input_deferred },
+	       { "coalesced", s->coalesced }, { "reset", s->reset });
+	COUNTS(w, "memory", { "pbuf_pool_used", m.pbuf_pool_used },
+	       { "pbuf_pool_size", m.pbuf_pool_size }, { "heap_used", m.heap_used },
+	       { "heap_size", m.heap_size }, { "held_input_heap", s->held_heap },
+	       { "tcp_pcbs_used", m.tcp_pcb_used }, { "tcp_pcbs_size", m.tcp_pcb_size });
+	jw_object_end(w);
+}
+
 static long info_json(const struct api_state *st, const struct kaddr_reply_msg *reply,
 		      char *buf, size_t cap)
 {
@@ -210,6 +265,7 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 	jw_ms_or_null(&w, "dhcp_bound", st->t_bound_ms);
 	jw_ms_or_null(&w, "ready", st->t_ready_ms);
 	jw_object_end(&w);
+	jw_http(&w, st->http);
 	jw_object_end(&w);
 	return jw_finish(&w);
 }

@@ -18,6 +18,7 @@
 #include "proto/init_netd.h"
 #include "proto/netd_keyd.h"
 #include "net/http.h"
+#include "net/http_lwip.h"
 
 struct api_state {
 	struct boot_info_msg boot;     /* from init (IMSG_BOOT_INFO) */
@@ -26,6 +27,9 @@ struct api_state {
 	uint64_t t_ready_ms;           /* HTTP server listening */
 	uint32_t ipv4_addr;            /* lwIP's address, network byte order */
 	bool dhcp;
+	/* The API server over lwIP, for its counters in /v1/info (NULL: none,
+	 * the kernel-socket reference server). */
+	const struct http_lwip *http;
 	/* Sends IMSG_KADDR_REQ for connection id conn_id; 0 or -errno. */
 	int (*request_kaddr)(void *ctx, uint32_t conn_id);
 	/* Sends IMSG_QUOTE_REQ with the nonce for conn_id; 0 or -errno. */

@@ -515,6 +515,11 @@ enum http_conn_state http_conn_state(const struct http_conn *c)
 	return c->state;
 }
 
+bool http_conn_idle(const struct http_conn *c)
+{
+	return c->state == HTTP_CONN_READING && !c->in_request && c->in_len == 0;
+}
+
 const char *http_header(const struct http_request *req, const char *name)
 {
 	const struct http_conn *c = req->conn_;

@@ -168,6 +168,10 @@ uint64_t http_conn_deadline(const struct http_conn *c);
 
 enum http_conn_state http_conn_state(const struct http_conn *c);
 
+/* Waiting for a request of which no byte has arrived (a fresh or
+ * keep-alive connection): a transport may close it at no loss. */
+bool http_conn_idle(const struct http_conn *c);
+
 /* The value of a request header (name compared case-insensitively; the
  * first one when repeated), or NULL. Valid while the request is. */
 const char *http_header(const struct http_request *req, const char *name);

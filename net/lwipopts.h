@@ -37,24 +37,40 @@
 #define LWIP_DHCP_GET_NTP_SRV       0
 #define LWIP_DHCP_MAX_DNS_SERVERS   DNS_MAX_SERVERS
 
-/* Memory: lwIP's own heap for PBUF_RAM and pools for everything else. */
+/* Memory: lwIP's own heap for PBUF_RAM and pools for everything else.
+ * The budget (docs/NETWORK.md, "Memory") holds with every HTTP slot used
+ * by a hostile client, so ARP, DHCP and handshakes always find memory:
+ *   heap: 128 connections x (16 KiB queued output + 32 pbuf headers),
+ *         about 2.4 MiB; held input copies, 2 MiB for all; the rest
+ *         (>= 1.5 MiB) for ARP queues, DHCP, SYN-ACKs, RSTs, ICMP. New
+ *         connections are refused while less than 512 KiB is free.
+ *   pool: 128 connections x (8 held + 8 out-of-order + 9 refused)
+ *         = 3200 of 4096 buffers; new connections are refused while
+ *         fewer than 256 are free.
+ *   pcbs: 128 served + 64 half-open + closing ones (lwIP recycles the
+ *         oldest TIME_WAIT/LAST_ACK/CLOSING pcb when out).
+ *   segments: 128 x 32 queued + half-open SYN-ACKs + FINs. */
 #define MEM_ALIGNMENT               8
-#define MEM_SIZE                    (4 * 1024 * 1024)
+#define MEM_SIZE                    (6 * 1024 * 1024)
 #define MEMP_NUM_PBUF               512
-#define MEMP_NUM_TCP_PCB            256
+#define MEMP_NUM_TCP_PCB            512
 #define MEMP_NUM_TCP_PCB_LISTEN     8
-#define MEMP_NUM_TCP_SEG            2048
+#define MEMP_NUM_TCP_SEG            4608
 #define MEMP_NUM_UDP_PCB            8
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          64
 /* Received frames land in pool buffers, one frame per buffer (1514 bytes
- * fit). 4096 of them (6 MiB) leave room for the HTTP pool's held input
- * (net/http_lwip.c holds at most a window of full segments, 40 buffers,
- * per connection before it copies to the heap) and lwIP's out-of-order
- * queues, which are capped per connection below so a peer sending
- * scattered segments cannot drain the pool. */
+ * fit). net/http_lwip.c holds at most 8 per connection before it copies
+ * to the heap; lwIP's out-of-order queues are capped per connection below
+ * so a peer sending scattered segments cannot drain the pool. */
 #define PBUF_POOL_SIZE              4096
 #define PBUF_POOL_BUFSIZE           1536
+/* The listener's SYN hook (net/http_lwip.c: at most 64 half-open
+ * connections, the oldest dropped first) is a per-pcb extension. */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS   1
+/* DHCP renewal runs on this timer: 10 s instead of 60 makes lwIP honour
+ * short renewal times (T1) within 10 s. */
+#define DHCP_COARSE_TIMER_SECS      10
 
 /* TCP: window and buffers sized for a LAN API server and HTTPS upstreams. */
 #define TCP_MSS                     1460
@@ -67,13 +83,24 @@
 #define LWIP_WND_SCALE              1
 #define TCP_RCV_SCALE               2
 #define TCP_LISTEN_BACKLOG          1
-#define TCP_DEFAULT_LISTEN_BACKLOG  128
 #define LWIP_TCP_KEEPALIVE          1
 #define SO_REUSE                    1
 
 #define LWIP_CHECKSUM_ON_COPY       1
-#define LWIP_STATS                  0
+/* Only the memory counters: http_lwip.c keeps a reserve free with them,
+ * and /v1/info shows them. netd keeps its own traffic counters. */
+#define LWIP_STATS                  1
 #define LWIP_STATS_DISPLAY          0
+#define MEM_STATS                   1
+#define MEMP_STATS                  1
+#define LINK_STATS                  0
+#define ETHARP_STATS                0
+#define IP_STATS                    0
+#define IPFRAG_STATS                0
+#define ICMP_STATS                  0
+#define UDP_STATS                   0
+#define TCP_STATS                   0
+#define SYS_STATS                   0
 #define LWIP_RAND()                 ((u32_t)dshield_lwip_rand())
 /* RFC 6528 TCP initial sequence numbers (net/lwip_hooks.h). */
 #define LWIP_HOOK_FILENAME          "lwip_hooks.h"

@@ -75,6 +75,7 @@ struct netd {
 	struct netif_packet np;
 	struct http_server srv;
 	struct api_state api;
+	struct http_lwip http;     /* the API server's connection pool */
 	uint32_t reported_addr;    /* address last announced as BOUND */
 	bool listening;
 	int fatal;                 /* set by a callback; the loop returns it */
@@ -137,7 +138,7 @@ static void dns_apply_override(void)
 /* The API server starts once there is an address to serve on. */
 static void start_listening(void)
 {
-	int r = http_lwip_listen(&nd.srv, nd.cfg.http_port);
+	int r = http_lwip_listen(&nd.http, &nd.srv, nd.cfg.http_port);
 
 	if (r < 0) {
 		dlog("cannot listen on port %u: %s", nd.cfg.http_port, strerror(-r));
@@ -270,7 +271,7 @@ static void keyd_lost(void)
 		if (p->kind != PENDING_QUOTE)
 			continue;
 		p->kind = PENDING_FREE;
-		struct http_conn *c = http_lwip_find(p->conn_id);
+		struct http_conn *c = http_lwip_find(&nd.http, p->conn_id);
 		if (c == NULL)
 			continue;
 		api_quote_lost(&nd.api, c);
@@ -416,15 +417,13 @@ static void arm_timer(void)
 	uint64_t now = mono_ms();
 	uint64_t wait = MAX_SLEEP_MS;
 	u32_t lw = sys_timeouts_sleeptime();
-	uint64_t next = http_lwip_next_deadline();
-	struct http_lwip_stats hs;
+	uint64_t next = http_lwip_next_deadline(&nd.http);
 
 	if (lw != SYS_TIMEOUTS_SLEEPTIME_INFINITE && lw < wait)
 		wait = lw;
 	if (next != UINT64_MAX)
 		wait = next <= now ? 0 : (next - now < wait ? next - now : wait);
-	http_lwip_stats(&hs);
-	if (hs.active > 0 && wait > BUSY_SLEEP_MS)
+	if (http_lwip_stats(&nd.http)->active > 0 && wait > BUSY_SLEEP_MS)
 		wait = BUSY_SLEEP_MS;
 	if (wait == 0)
 		wait = 1;  /* an all-zero it_value would disarm the timer */
@@ -448,7 +447,7 @@ static void handle_kaddr_reply(void)
 	}
 	if (!pending_take(PENDING_KADDR, msg.hdr.id, &conn_id))
 		return;
-	struct http_conn *c = http_lwip_find(conn_id);
+	struct http_conn *c = http_lwip_find(&nd.http, conn_id);
 	if (c == NULL)
 		return;        /* the client left (or timed out) meanwhile */
 	api_kaddr_reply(&nd.api, c, &rep);
@@ -478,7 +477,7 @@ static void handle_quote_reply(void)
 	}
 	if (!pending_take(PENDING_QUOTE, msg.hdr.id, &conn_id))
 		return;
-	struct http_conn *c = http_lwip_find(conn_id);
+	struct http_conn *c = http_lwip_find(&nd.http, conn_id);
 	if (c == NULL)
 		return;        /* the client left (or timed out) meanwhile */
 	api_quote_reply(&nd.api, c, &rep, msg.payload + sizeof rep,
@@ -545,21 +544,24 @@ static int handle_imsgs(int fd)
 
 static void log_stats(void)
 {
-	struct http_lwip_stats hs;
+	const struct http_lwip_stats *hs = http_lwip_stats(&nd.http);
 	const struct netif_packet_stats *ps = &nd.np.st;
 
-	http_lwip_stats(&hs);
 	dlog("rx %llu frames (drops: runt %llu oversize %llu nomem %llu input %llu), "
 	     "csum fixed %llu, split %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
-	     "evicted %llu aborted %llu reset %llu coalesced %llu",
+	     "evicted %llu aborted %llu syn dropped %llu reset %llu coalesced %llu",
 	     (unsigned long long)ps->rx_frames, (unsigned long long)ps->rx_runt,
 	     (unsigned long long)ps->rx_oversize, (unsigned long long)ps->rx_nomem,
 	     (unsigned long long)ps->rx_input_err, (unsigned long long)ps->rx_csum_fixed,
 	     (unsigned long long)ps->rx_split,
 	     (unsigned long long)ps->tx_frames, (unsigned long long)ps->tx_drop,
-	     (unsigned long long)hs.accepted, (unsigned long long)hs.refused,
-	     (unsigned long long)hs.evicted, (unsigned long long)hs.aborted,
-	     (unsigned long long)hs.reset, (unsigned long long)hs.coalesced);
+	     (unsigned long long)hs->accepted,
+	     (unsigned long long)(hs->refused_full + hs->refused_per_addr + hs->refused_memory),
+	     (unsigned long long)(hs->evicted_lingering + hs->evicted_idle + hs->evicted_stalled +
+				  hs->evicted_busy),
+	     (unsigned long long)(hs->aborted_unsent + hs->aborted_error),
+	     (unsigned long long)hs->syn_dropped, (unsigned long long)hs->reset,
+	     (unsigned long long)hs->coalesced);
 }
 
 static int run_loop(void)
@@ -599,7 +601,7 @@ static int run_loop(void)
 				uint64_t expirations;
 				ssize_t rr = read(nd.tfd, &expirations, sizeof expirations);
 				(void)rr;
-				http_lwip_tick(mono_ms());
+				http_lwip_tick(&nd.http, mono_ms());
 			}
 		}
 		sys_check_timeouts();
@@ -637,6 +639,7 @@ static int setup(void)
 	nd.api.request_kaddr = request_kaddr;
 	nd.api.request_quote = request_quote;
 	nd.api.ctx = &nd;
+	nd.api.http = &nd.http;
 
 	send_status(NETD_STATE_STARTED);
 	return start_lwip();

@@ -7,8 +7,8 @@
  * happens on veth and virtio links and would otherwise make lwIP drop
  * every TCP segment from a local peer.
  *
- * Transmit path: one sendmsg() per frame with an iovec over the pbuf
- * chain; the socket is never blocking (MSG_DONTWAIT): a full queue drops
+ * Transmit path: one sendto() per frame without an address (chains are
+ * flattened); the socket is never blocking (MSG_DONTWAIT): a full queue drops
  * the frame and TCP retransmits, as it would on a real wire.
  */
 #include "net/netif_packet.h"
@@ -27,7 +27,6 @@
 #include "lwip/pbuf.h"
 #include "lwip/snmp.h"
 
-#define TX_IOV_MAX 16
 
 /* Logs a drop the first time and then at most every 10 s, with the count,
  * so a flood of bad frames cannot flood the console. */
@@ -65,40 +64,26 @@ void netif_packet_setup(struct netif_packet *np, int fd, const uint8_t mac[6])
 static err_t netif_packet_linkoutput(struct netif *netif, struct pbuf *p)
 {
 	struct netif_packet *np = netif->state;
-	struct iovec iov[TX_IOV_MAX];
 	uint8_t frame[NETIF_PACKET_MAX_FRAME];
-	struct msghdr msg;
-	size_t niov = 0;
+	const void *buf = p->payload;
+	size_t len = p->len;
 
-	memset(&msg, 0, sizeof msg);
-	for (struct pbuf *q = p; q != NULL; q = q->next) {
-		if (niov == TX_IOV_MAX)
-			break;
-		iov[niov].iov_base = q->payload;
-		iov[niov].iov_len = q->len;
-		niov++;
-	}
-	if (niov == TX_IOV_MAX && p->tot_len > 0) {
-		/* A long chain (rare: TX_SINGLE_PBUF is on): flatten it. */
-		size_t total = 0;
-		for (size_t i = 0; i < niov; i++)
-			total += iov[i].iov_len;
-		if (total != p->tot_len) {
-			if (p->tot_len > sizeof frame) {
-				np->st.tx_drop++;
-				return ERR_BUF;
-			}
-			iov[0].iov_base = frame;
-			iov[0].iov_len = pbuf_copy_partial(p, frame, p->tot_len, 0);
-			niov = 1;
+	if (p->next != NULL) {
+		/* A chain (rare: TX_SINGLE_PBUF is on): flatten it. */
+		if (p->tot_len > sizeof frame) {
+			np->st.tx_drop++;
+			return ERR_BUF;
 		}
+		len = pbuf_copy_partial(p, frame, p->tot_len, 0);
+		buf = frame;
 	}
-	msg.msg_iov = iov;
-	msg.msg_iovlen = niov;
-
+	/* No destination address: the kernel sends on the interface the
+	 * socket is bound to. netd's seccomp filter allows sendto() only
+	 * without one (and sendmsg() only on the imsg socket), because the
+	 * kernel would honour any other interface index given here. */
 	ssize_t n;
 	do
-		n = sendmsg(np->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = sendto(np->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		/* Dropped like on a congested wire; TCP recovers. */

@@ -5,6 +5,8 @@
 #include "tests/api_conn.h"
 #include "tests/tap.h"
 
+#include "lwip/init.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -135,7 +137,7 @@ static void test_info(void)
 		 "\"network\":{\"ipv4\":\"198.18.0.2\",\"dhcp\":true},"
 		 "\"kernel_eth0_addresses\":[\"10.0.2.15/24\",\"fe80::1/64\"],"
 		 "\"boot_ms\":{\"kernel_to_init\":812,\"modules_loaded\":905,"
-		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215}}",
+		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215},\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(r), want, "/v1/info: the document, addresses rendered");
 
@@ -152,9 +154,28 @@ static void test_info(void)
 		 "\"network\":{\"ipv4\":null,\"dhcp\":false},"
 		 "\"kernel_eth0_addresses\":[],"
 		 "\"boot_ms\":{\"kernel_to_init\":5,\"modules_loaded\":null,"
-		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null}}",
+		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null},\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(take()), want, "/v1/info: [] and nulls");
+
+	/* netd's server: its counters and lwIP's memory. */
+	static struct http_lwip hl;
+	lwip_init();
+	hl.st.accepted = 7;
+	hl.st.refused_per_addr = 2;
+	hl.st.evicted_idle = 3;
+	hl.st.aborted_unsent = 4;
+	hl.st.syn_dropped = 5;
+	reset();
+	st.http = &hl;
+	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	api_kaddr_reply(&st, &conn, &reply);
+	const char *doc = body_of(take());
+	ok(strstr(doc, "\"http\":{\"active\":0,\"accepted\":7,\"refused\":{\"pool_full\":0,"
+		       "\"per_address\":2,\"memory\":0},\"evicted\":{\"lingering\":0,\"idle\":3,") &&
+	   strstr(doc, "\"aborted\":{\"unsent\":4,\"error\":0},\"syn_dropped\":5,") &&
+	   strstr(doc, "\"pbuf_pool_size\":4096,"), "/v1/info: the server's counters (%s)", doc);
+	st.http = NULL;
 
 	/* A count larger than the array is clamped. */
 	reset();

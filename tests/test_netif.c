@@ -7,6 +7,8 @@
  */
 #include "init/kaddr.h"
 #include "init/netif.h"
+#include "lib/seccomp.h"
+#include "net/netd.h"
 #include "lib/log.h"
 #include "tests/tap.h"
 
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char ns[32];
@@ -70,11 +73,11 @@ static short if_flags(const char *name)
 }
 
 /* A raw socket on the peer end, to send frames to dsh0 and see its frames. */
-static int peer_socket(void)
+static int peer_socket_on(const char *ifname)
 {
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				   .sll_ifindex = (int)if_nametoindex("dsh1") };
+				   .sll_ifindex = (int)if_nametoindex(ifname) };
 	if (fd >= 0 && bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
 		close(fd);
 		return -1;
@@ -98,12 +101,61 @@ static int saw_frame(int fd, uint8_t tag)
 	return 0;
 }
 
+static int peer_socket(void)
+{
+	return peer_socket_on("dsh1");
+}
+
 static void make_frame(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint8_t tag)
 {
 	memset(f, 0, 60);
 	memcpy(f, dst, 6);
 	memcpy(f + 6, src, 6);
 	f[12] = 0x88, f[13] = 0xb5, f[14] = tag;
+}
+
+/* A second veth pair, dsh2 <-> dsh3: the kernel sends a bound packet
+ * socket's frame wherever the call's address points, so netd's seccomp
+ * filter must (and does) refuse any send with an address. */
+static void test_send_elsewhere(int fd, const uint8_t mac[6])
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint8_t frame[60];
+
+	if (sh("ip link add dsh2 type veth peer name dsh3") != 0 ||
+	    sh("ip link set dsh2 up") != 0 || sh("ip link set dsh3 up") != 0) {
+		ok(0, "second veth pair");
+		return;
+	}
+	int other = peer_socket_on("dsh3"), peer = peer_socket();
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b5),
+				  .sll_ifindex = (int)if_nametoindex("dsh2"), .sll_halen = 6 };
+	memcpy(to.sll_addr, bcast, 6);
+	make_frame(frame, bcast, mac, 0x33);
+	ok(sendto(fd, frame, sizeof frame, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)sizeof frame &&
+	   saw_frame(other, 0x33), "the kernel sends a bound socket's frame on another interface if asked");
+
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Under netd's filter: with an address EPERM, without one fine. */
+		if (seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules) != 0)
+			_exit(2);
+		make_frame(frame, bcast, mac, 0x44);
+		if (sendto(fd, frame, sizeof frame, 0, (struct sockaddr *)&to, sizeof to) != -1 ||
+		    errno != EPERM)
+			_exit(3);
+		make_frame(frame, bcast, mac, 0x55);
+		_exit(sendto(fd, frame, sizeof frame, 0, NULL, 0) == (ssize_t)sizeof frame ? 0 : 4);
+	}
+	int st = -1;
+	waitpid(pid, &st, 0);
+	ok(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "under netd's filter a send with an address is EPERM, without one it works (0x%x)", st);
+	ok(!saw_frame(other, 0x44), "nothing went out on the other interface");
+	ok(saw_frame(peer, 0x55), "the addressless frame went out on the bound interface");
+	close(other);
+	close(peer);
 }
 
 static void test_in_netns(void)
@@ -162,6 +214,7 @@ static void test_in_netns(void)
 	ok(send(fd, frame, sizeof frame, 0) == (ssize_t)sizeof frame, "send a frame on dsh0");
 	ok(saw_frame(peer, 0x22), "the peer receives it");
 	ok(!saw_frame(fd, 0x22), "our own frame is not read back");
+	test_send_elsewhere(fd, ni.mac);
 	close(fd);
 	close(peer);
 

@@ -6,7 +6,9 @@
  * children and the parent checks the signal.
  */
 #include "keyd/keyd.h"
+#include "lib/imsg.h"
 #include "lib/seccomp.h"
+#include "proto/role.h"
 #include "net/netd.h"
 #include "tests/child_report.h"
 #include "tests/tap.h"
@@ -23,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +43,46 @@ static void expect_ok(long r, const char *name)
 static void expect_eperm(long r, const char *name)
 {
 	child_report(r == -1 && errno == EPERM, r == -1 ? errno : 0, name);
+}
+
+/* The packet socket sends wherever a destination address points (the
+ * kernel takes sll_ifindex from the call, bound or not): the filter lets
+ * netd send only without an address, sendmsg only on the imsg socket, and
+ * never duplicate a descriptor onto it. A datagram socketpair stands in. */
+static void child_send_paths(void)
+{
+	int sv[2], im[2];
+	char b = 'x';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct sockaddr_un to = { .sun_family = AF_UNIX };
+
+	/* fd 3 is about to become the imsg socket: move the report pipe. */
+	if (child_report_fd == ROLE_INIT_FD)
+		child_report_fd = fcntl(child_report_fd, F_DUPFD_CLOEXEC, 10);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, im) != 0 || dup2(im[0], ROLE_INIT_FD) != ROLE_INIT_FD ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) {
+		child_report(0, errno, "socketpairs");
+		return;
+	}
+	int r = seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules);
+	child_report(r == 0, -r, "install netd filter");
+	if (r != 0)
+		return;
+	expect_ok(sendto(sv[0], &b, 1, MSG_DONTWAIT, NULL, 0), "sendto without an address allowed");
+	expect_eperm(sendto(sv[0], &b, 1, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to),
+		     "sendto with an address denied");
+	expect_ok(write(sv[0], &b, 1), "write allowed");
+	expect_eperm(sendmsg(sv[0], &mh, MSG_DONTWAIT), "sendmsg denied");
+	expect_eperm(sendmsg(ROLE_INIT_FD, &mh, MSG_DONTWAIT), "sendmsg denied on the imsg socket too");
+	expect_ok(imsg_send(ROLE_INIT_FD, 1, 0, "x", 1, NULL, 0), "imsg_send without fds works (send)");
+	expect_eperm(syscall(SYS_sendmmsg, sv[0], NULL, 0, 0), "sendmmsg denied");
+	expect_eperm(fcntl(sv[0], F_DUPFD, 0), "fcntl F_DUPFD denied");
+	expect_eperm(fcntl(sv[0], F_DUPFD_CLOEXEC, 0), "fcntl F_DUPFD_CLOEXEC denied");
+	expect_eperm(syscall(SYS_dup2, sv[0], ROLE_INIT_FD), "dup2 onto the imsg socket denied");
+	expect_eperm(syscall(SYS_dup3, sv[0], ROLE_INIT_FD, 0), "dup3 onto the imsg socket denied");
+	expect_ok(fcntl(sv[0], F_SETFL, O_NONBLOCK), "fcntl F_SETFL allowed");
+	expect_ok(fcntl(sv[0], F_GETFD), "fcntl F_GETFD allowed");
 }
 
 static void child_filtered(void)
@@ -194,13 +237,13 @@ static void test_builder(void)
 	int len = seccomp_build(r, n, &prog);
 	ok(len > 0 && len < SECCOMP_PROG_MAX, "netd program builds (%d instructions)", len);
 	for (size_t i = 0; i < 200; i++)
-		many[i] = (struct seccomp_rule){ (int)i, SECCOMP_NO_ARG, 0 };
+		many[i] = (struct seccomp_rule){ .nr = (int)i, .arg = SECCOMP_NO_ARG };
 	is_int(seccomp_build(many, 200, &prog), -E2BIG, "too many rules: -E2BIG");
-	struct seccomp_rule bad1 = { SYS_mmap, 6, PROT_EXEC };
+	struct seccomp_rule bad1 = { .nr = SYS_mmap, .arg = 6, .forbid = PROT_EXEC };
 	is_int(seccomp_build(&bad1, 1, &prog), -EINVAL, "argument index 6: -EINVAL");
-	struct seccomp_rule bad2 = { SYS_mmap, 2, 0 };
+	struct seccomp_rule bad2 = { .nr = SYS_mmap, .arg = 2 };
 	is_int(seccomp_build(&bad2, 1, &prog), -EINVAL, "argument check with no bits: -EINVAL");
-	struct seccomp_rule bad3 = { SECCOMP_X32_BIT | 1, SECCOMP_NO_ARG, 0 };
+	struct seccomp_rule bad3 = { .nr = SECCOMP_X32_BIT | 1, .arg = SECCOMP_NO_ARG };
 	is_int(seccomp_build(&bad3, 1, &prog), -EINVAL, "x32 number in a rule: -EINVAL");
 }
 
@@ -217,6 +260,9 @@ int main(void)
 	st = run_child(child_keyd, &nrec);
 	is_int(nrec, 12, "keyd child reported 12 checks");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "keyd child exited 0 (status 0x%x)", st);
+	st = run_child(child_send_paths, &nrec);
+	is_int(nrec, 14, "send-paths child reported 14 checks");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "send-paths child exited 0 (status 0x%x)", st);
 
 	st = run_child(child_env_off, &nrec);
 	is_int(nrec, 4, "env-off child reported 4 checks");

@@ -6,6 +6,8 @@
 #   IPv6 off: the NIC that dshield-init --host drives through AF_PACKET),
 #   starts dshield-init in host mode on it and waits for "ready http://".
 #   Sets NS, ADDR (lwIP's address), PORT, STATE, INIT_PID, LOG.
+#   DHCP_LEASE (default 1h) and DNSMASQ_EXTRA (an array of options) shape
+#   dnsmasq in dhcp mode.
 # host_stop: stops everything and removes the namespace (also on EXIT).
 # inns, http_raw, http_api_checks: see tests/host/http-checks.sh.
 
@@ -48,7 +50,8 @@ host_start() {
     # exec: DNSMASQ_PID must be dnsmasq itself, not a subshell, to stop it.
     # --no-ping: no 3 s ICMP probe of an address before offering it.
     (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=0 --no-ping \
-      --interface=peer --bind-interfaces --dhcp-range=198.18.1.10,198.18.1.20,1h \
+      --interface=peer --bind-interfaces --dhcp-range=198.18.1.10,198.18.1.20,"${DHCP_LEASE:-1h}" \
+      ${DNSMASQ_EXTRA[@]+"${DNSMASQ_EXTRA[@]}"} \
       --dhcp-leasefile="$STATE/leases" --pid-file="$STATE/dnsmasq.pid" \
       --log-facility="$STATE/dnsmasq.log" --log-dhcp) &
     DNSMASQ_PID=$!

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Host mode under hostile clients (docs/NETWORK.md, "Overload"): idle
+# connections, a SYN flood from spoofed addresses, and clients that pipeline
+# requests without reading. A new client is served each time, ARP and DHCP
+# renewal keep working, and netd's memory stays under its documented bound.
+# The clients are tests/host/hostile.py, bounded in count and time; all
+# traffic stays in the test's namespace.
+. "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
+
+MEM_BOUND_KB=32768          # docs/NETWORK.md, "Memory"
+PY=/usr/bin/python3
+HOSTILE="$TOP/tests/host/hostile.py"
+[ -x "$PY" ] || { echo "1..0 # skip no $PY"; exit 0; }
+
+# A 2 minute lease (dnsmasq's minimum) renewed every 20 s (option 58, T1):
+# lwIP's DHCP timer runs every 10 s, so a renewal is due within 30 s.
+DHCP_LEASE=2m
+DNSMASQ_EXTRA=(--dhcp-option=option:T1,20 --dhcp-option=option:T2,100)
+host_start dhcp --header-timeout-ms 5000 --idle-timeout-ms 20000
+NETD=$(netd_pid)
+check "netd runs" [ -n "$NETD" ]
+
+hostile() { inns timeout 90 "$PY" "$HOSTILE" "$@"; }
+
+# bg_start NAME ARGS...: hostile.py ARGS in the background, stdin from a
+# pipe this shell holds (bg_stop closes it: the client exits), output in
+# $STATE/NAME.out.
+declare -A BG_FD BG_PID
+bg_start() {
+  local name=$1 fd; shift
+  mkfifo "$STATE/$name.in"
+  hostile "$@" <"$STATE/$name.in" >"$STATE/$name.out" 2>&1 &
+  BG_PID[$name]=$!
+  exec {fd}>"$STATE/$name.in"
+  BG_FD[$name]=$fd
+}
+bg_stop() {
+  local fd=${BG_FD[$1]}
+  exec {fd}>&-
+  wait "${BG_PID[$1]}" 2>/dev/null
+}
+# bg_wait NAME REGEX SECONDS: the line of NAME's output matching REGEX.
+bg_wait() {
+  local i
+  for i in $(seq $(($3 * 10))); do
+    grep -Em1 -- "$2" "$STATE/$1.out" && return 0
+    kill -0 "${BG_PID[$1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -Em1 -- "$2" "$STATE/$1.out"
+}
+fresh_get() { hostile get "$ADDR" "$PORT" "${1:-/healthz}"; }
+info() { fresh_get /v1/info | tail -n 1; }
+vm_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$NETD/status"; }
+mem_ok() {
+  local kb; kb=$(vm_hwm_kb)
+  diag "netd VmHWM ${kb:-?} kB (bound $MEM_BOUND_KB kB)"
+  [ -n "$kb" ] && [ "$kb" -le "$MEM_BOUND_KB" ]
+}
+
+# A second client address on the peer side: its connections must survive
+# a flood from the first.
+check "a second client address on the peer" inns ip addr add 198.18.1.3/24 dev peer
+
+# --- 1. idle connections ----------------------------------------------------
+bg_start ka keepalive "$ADDR" "$PORT" 8 198.18.1.3
+expect_match "8 keep-alive connections from 198.18.1.3" "$(bg_wait ka '^ready' 20)" '^ready 8$'
+bg_start idle idle "$ADDR" "$PORT" 500
+expect_match "500 idle connections from 198.18.1.1" "$(bg_wait idle '^opened' 70)" '^opened 500$'
+expect_match "a new client is served with 500 idle connections open" "$(fresh_get)" '^status 200'
+echo again >&"${BG_FD[ka]}"
+expect_match "198.18.1.3's keep-alive connections were not evicted" \
+  "$(bg_wait ka '^answered' 30)" '^answered 8$'
+out=$(info)
+expect_match "/v1/info counts idle evictions" "$out" '"evicted":\{[^}]*"idle":[1-9]'
+check "netd's memory under its bound (idle)" mem_ok
+bg_stop idle
+bg_stop ka
+
+# --- 2. SYN flood from spoofed addresses --------------------------------------
+bg_start flood synflood "$ADDR" "$PORT" 1000 10
+sleep 1
+served=0
+for i in 1 2 3 4 5; do
+  fresh_get | grep -q '^status 200' && served=$((served + 1))
+  sleep 1
+done
+check "a real client is served 5 of 5 times during a 1000 SYN/s flood ($served)" [ "$served" -eq 5 ]
+expect_match "the flood sent its SYNs" "$(bg_wait flood '^sent' 30)" '^sent [0-9]{4,}$'
+out=$(info)
+expect_match "/v1/info counts dropped half-open connections" "$out" '"syn_dropped":[1-9]'
+check "netd's memory under its bound (SYN flood)" mem_ok
+bg_stop flood
+
+# --- 3. pipelining clients that never read --------------------------------------
+acks0=$(grep -c 'DHCPACK' "$STATE/dnsmasq.log")
+bg_start pipe pipeline "$ADDR" "$PORT" 200 5
+expect_match "200 clients pipelined without reading" "$(bg_wait pipe '^pipelined' 40)" \
+  '^pipelined 200 [0-9]+$'
+expect_match "a new client is served while they hold on" "$(fresh_get)" '^status 200'
+check "the peer forgets netd's MAC address" inns ip neigh flush dev peer
+expect_match "a new client is served after a fresh ARP exchange" "$(fresh_get)" '^status 200'
+expect_match "the peer learnt netd's MAC address again" "$(inns ip neigh show "$ADDR")" 'lladdr'
+renewed=
+for _ in $(seq 45); do
+  [ "$(grep -c 'DHCPACK' "$STATE/dnsmasq.log")" -gt "$acks0" ] && { renewed=1; break; }
+  sleep 1
+done
+check "the DHCP lease is renewed while they hold on" [ -n "$renewed" ]
+out=$(info)
+diag "${out##*\"http\":}"
+expect_match "/v1/info counts evictions of clients that do not read" "$out" \
+  '"evicted":\{[^}]*"(stalled|busy)":[1-9]'
+check "netd's memory under its bound (pipelining)" mem_ok
+bg_stop pipe
+expect_match "served once the clients are gone" "$(fresh_get)" '^status 200'
+
+host_stop
+done_testing

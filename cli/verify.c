@@ -1,12 +1,16 @@
 /* cli/verify.c: `dshield verify`, offline verification of a TDX quote.
  *
- * dshield verify [--json] [--allow-sim] [--collateral FILE [--at TIME]]
- *                [--event-log FILE] [--measurements FILE]
+ * dshield verify [--json] [--allow-sim] [--collateral FILE | --no-collateral]
+ *                [--at TIME] [--event-log FILE] [--measurements FILE]
  *                [--report-data HEX] QUOTE
  *
- * Every step is a named check (crypto/checks.h); the exit status is 0 only
- * when every check that ran passed, 1 when one failed, 2 on usage errors
- * or unreadable files. docs/VERIFY.md explains each check.
+ * Every step is a named check (crypto/checks.h). The exit status is 0 only
+ * when every check passed and nothing the verdict depends on was left out
+ * unless a flag accepted it: without --collateral, TCB status and
+ * revocation are not evaluated, and only --no-collateral accepts that (the
+ * output then names the caveat). 1 when a check failed or was not
+ * evaluated, 2 on usage errors or unreadable files. docs/VERIFY.md
+ * explains each check.
  */
 #include "cli/verify.h"
 
@@ -35,6 +39,7 @@
 struct verify_args {
 	bool json;
 	bool allow_sim;
+	bool no_collateral;
 	const char *collateral;
 	const char *at;
 	const char *event_log;
@@ -46,6 +51,7 @@ struct verify_args {
 /* Large state lives in static storage: this is a one-shot host command. */
 static struct quote_input g_in;
 static struct collateral g_coll;
+static struct collateral_ctx g_cx;
 static struct tdx_verify_state g_st;
 static struct check_list g_checks;
 static char g_file[FILE_MAX + 1];
@@ -54,13 +60,15 @@ static uint8_t g_log[FILE_MAX];
 static int verify_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dshield verify [--json] [--allow-sim] [--collateral FILE] [--at TIME]\n"
-		"                      [--event-log FILE] [--measurements FILE]\n"
+		"usage: dshield verify [--json] [--allow-sim] [--collateral FILE | --no-collateral]\n"
+		"                      [--at TIME] [--event-log FILE] [--measurements FILE]\n"
 		"                      [--report-data HEX] QUOTE\n"
 		"\n"
 		"QUOTE: a binary or hex TDX quote, or the JSON of GET /v1/attestation\n"
 		"(or a dstack verifier fixture). TIME: RFC 3339 (2025-07-01T00:00:00Z)\n"
-		"or unix seconds; default now. See docs/VERIFY.md.\n");
+		"or unix seconds; default now. Without --collateral the verdict fails\n"
+		"(TCB status and revocation not evaluated) unless --no-collateral\n"
+		"accepts that. See docs/VERIFY.md.\n");
 	return 2;
 }
 
@@ -73,6 +81,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 			a->json = true;
 		} else if (strcmp(s, "--allow-sim") == 0) {
 			a->allow_sim = true;
+		} else if (strcmp(s, "--no-collateral") == 0) {
+			a->no_collateral = true;
 		} else if (strcmp(s, "--collateral") == 0) {
 			slot = &a->collateral;
 		} else if (strcmp(s, "--at") == 0) {
@@ -107,6 +117,10 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		fprintf(stderr, "dshield verify: no QUOTE given\n");
 		return -1;
 	}
+	if (a->collateral && a->no_collateral) {
+		fprintf(stderr, "dshield verify: --collateral and --no-collateral exclude each other\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -138,28 +152,36 @@ static void check_report_data(const struct tdx_quote *q, const char *hex)
 }
 
 /* Replays an event log and compares each RTMR it measures with the quote.
- * RTMRs the log has no event for are reported as skipped. */
+ * An RTMR the log has no event for gets no check: the log claims nothing
+ * about it (a dshield runtime log only covers RTMR3), and the parse
+ * check's detail lists it as not covered. */
 static void check_event_log(const struct tdx_quote *q, const void *log, size_t len,
 			    bool json, const char *origin)
 {
 	static struct el_replay rp;
 	int r = json ? el_json_replay(log, len, &rp) : ccel_replay(log, len, &rp);
+	char none[64] = "";
+	size_t o = 0;
 
 	if (r) {
 		checks_add(&g_checks, "event_log.parse", CHECK_FAIL, "%s event log (%s): %s",
 			   json ? "JSON" : "CCEL", origin, rp.err);
 		return;
 	}
-	checks_add(&g_checks, "event_log.parse", CHECK_PASS, "%s event log (%s): %u events",
-		   json ? "JSON" : "CCEL", origin, rp.n_events);
+	for (int i = 0; i < EL_NUM_RTMR; i++)
+		if (rp.n_measured[i] == 0)
+			o += (size_t)snprintf(none + o, sizeof(none) - o, "%sRTMR%d", o ? ", " : "", i);
+	checks_add(&g_checks, "event_log.parse", CHECK_PASS, "%s event log (%s): %u events%s%s%s",
+		   json ? "JSON" : "CCEL", origin, rp.n_events, o ? "; no event for " : "", none,
+		   o ? " (not covered by this log)" : "");
 	for (int i = 0; i < EL_NUM_RTMR; i++) {
 		char name[24], got[97], want[97];
 		snprintf(name, sizeof(name), "event_log.rtmr%d", i);
 		hex_encode(got, rp.rtmr[i], 48);
 		hex_encode(want, q->rtmr[i], 48);
 		if (rp.n_measured[i] == 0)
-			checks_add(&g_checks, name, CHECK_SKIPPED, "the log has no event for RTMR%d", i);
-		else if (memcmp(rp.rtmr[i], q->rtmr[i], 48) == 0)
+			continue;
+		if (memcmp(rp.rtmr[i], q->rtmr[i], 48) == 0)
 			checks_add(&g_checks, name, CHECK_PASS, "%u events replay to the quote's RTMR%d",
 				   rp.n_measured[i], i);
 		else
@@ -182,8 +204,10 @@ static void check_measurement(const struct json_doc *d, const char *key, const c
 	}
 	if (json_is(d, i, JSMN_PRIMITIVE) && d->t[i].end - d->t[i].start == 4 &&
 	    memcmp(d->js + d->t[i].start, "null", 4) == 0) {
+		/* Given to be compared, and not comparable: no caveat covers it. */
 		checks_add(&g_checks, name, CHECK_SKIPPED,
-			   "measurements file has \"%s\": null (for MRTD: predicted without --firmware)", key);
+			   "measurements file has \"%s\": null, nothing to compare (for MRTD: predict it with dshield measure --firmware)",
+			   key);
 		return;
 	}
 	if (!json_is(d, i, JSMN_STRING) ||
@@ -291,6 +315,12 @@ static int print_json(const struct tdx_quote *q, bool ok)
 	jw_init(&w, out, sizeof(out));
 	jw_object_begin(&w);
 	jw_key(&w, "ok"); jw_bool(&w, ok);
+	jw_key(&w, "caveats");
+	jw_array_begin(&w);
+	for (unsigned c = 1; c <= CHECK_CAVEATS_ALL; c <<= 1)
+		if (checks_caveats(&g_checks) & c)
+			jw_string(&w, check_caveat_text(c));
+	jw_array_end(&w);
 	jw_key(&w, "quote");
 	if (q)
 		json_quote(&w, q);
@@ -303,6 +333,10 @@ static int print_json(const struct tdx_quote *q, bool ok)
 		jw_key(&w, "name"); jw_string(&w, g_checks.c[i].name);
 		jw_key(&w, "result"); jw_string(&w, check_result_name(g_checks.c[i].result));
 		jw_key(&w, "detail"); jw_string(&w, g_checks.c[i].detail);
+		if (g_checks.c[i].result == CHECK_SKIPPED) {
+			jw_key(&w, "accepted");
+			jw_bool(&w, check_accepted(&g_checks, &g_checks.c[i]));
+		}
 		jw_object_end(&w);
 	}
 	jw_array_end(&w);
@@ -324,9 +358,48 @@ static void print_hexline(const char *label, const uint8_t *p, size_t n)
 	printf("  %-14s %s\n", label, h);
 }
 
+/* The flag that accepts a caveat, and what else to do about it. */
+static const char *caveat_flag(unsigned c)
+{
+	return c == CHECK_CAVEAT_NO_COLLATERAL ? "--no-collateral" : "--allow-sim";
+}
+
+static const char *caveat_hint(unsigned c)
+{
+	return c == CHECK_CAVEAT_NO_COLLATERAL
+		? "give --collateral FILE, or --no-collateral to accept that"
+		: "give --allow-sim to accept that";
+}
+
+/* The verdict's last lines: what it relies on, or why it is not OK. */
+static void print_verdict(bool ok)
+{
+	size_t failed = checks_failed(&g_checks), open = checks_unaccepted(&g_checks);
+	unsigned cav = checks_caveats(&g_checks);
+
+	for (unsigned c = 1; c <= CHECK_CAVEATS_ALL; c <<= 1)
+		if (cav & c)
+			printf("caveat: %s (accepted by %s)\n", check_caveat_text(c), caveat_flag(c));
+	if (ok) {
+		printf("result: OK, every check passed%s\n",
+		       cav ? " (with the caveat(s) above: what they name was not verified)" : "");
+		return;
+	}
+	printf("result: FAILED, %zu check(s) failed, %zu not evaluated\n", failed, open);
+	for (size_t i = 0; i < g_checks.n; i++) {
+		const struct check *c = &g_checks.c[i];
+		if (c->result != CHECK_SKIPPED || check_accepted(&g_checks, c))
+			continue;
+		if (c->caveat)
+			printf("  %s: %s; %s\n", c->name, check_caveat_text(c->caveat),
+			       caveat_hint(c->caveat));
+		else
+			printf("  %s: not evaluated (%s)\n", c->name, c->detail);
+	}
+}
+
 static void print_text(const struct tdx_quote *q, bool ok)
 {
-	size_t failed = 0;
 	if (q) {
 		printf("quote: TDX v%u, %s body, %s, %zu of %zu bytes used\n", q->version,
 		       q->body_type == TDX_BODY_TYPE_TDX15 ? "TDX 1.5" : "TDX 1.0",
@@ -347,13 +420,10 @@ static void print_text(const struct tdx_quote *q, bool ok)
 	printf("checks:\n");
 	for (size_t i = 0; i < g_checks.n; i++) {
 		const struct check *c = &g_checks.c[i];
-		printf("  %-7s %-34s %s\n", check_result_name(c->result), c->name, c->detail);
-		failed += c->result == CHECK_FAIL;
+		printf("  %-7s %-34s %s%s\n", check_result_name(c->result), c->name, c->detail,
+		       check_accepted(&g_checks, c) ? " [accepted]" : "");
 	}
-	if (ok)
-		printf("result: OK, every check that ran passed\n");
-	else
-		printf("result: FAILED, %zu check(s) failed\n", failed + g_checks.dropped);
+	print_verdict(ok);
 }
 
 static int finish(const struct verify_args *a, const struct tdx_quote *q)
@@ -392,6 +462,8 @@ int cmd_verify(int argc, char **argv)
 		return 2;
 	}
 	checks_init(&g_checks);
+	if (a.no_collateral)
+		checks_accept(&g_checks, CHECK_CAVEAT_NO_COLLATERAL);
 	if (quote_input_read(&g_in, g_file, (size_t)n, err, sizeof(err))) {
 		checks_add(&g_checks, "quote.input", CHECK_FAIL, "%s", err);
 		return finish(&a, NULL);
@@ -414,10 +486,11 @@ int cmd_verify(int argc, char **argv)
 		if (collateral_parse(&g_coll, g_file, (size_t)n, err, sizeof(err)))
 			checks_add(&g_checks, "collateral.parse", CHECK_FAIL, "%s", err);
 		else
-			collateral_check(&g_coll, &q, &g_st, o.now, &g_checks);
-	} else if (!tdx_quote_is_sim(&q)) {
-		checks_add(&g_checks, "tcb.status", CHECK_SKIPPED,
-			   "no --collateral given: TCB status (UpToDate/OutOfDate) not evaluated");
+			collateral_check(&g_cx, &g_coll, &q, &g_st, o.now, &g_checks);
+	} else {
+		collateral_skip(&g_checks, CHECK_CAVEAT_NO_COLLATERAL,
+				tdx_quote_is_sim(&q) ? "sim quote, no Intel collateral exists for it"
+						     : "no --collateral given");
 	}
 
 	if (a.report_data)

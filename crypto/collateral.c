@@ -8,11 +8,9 @@
 #include <string.h>
 
 #include "crypto/crl.h"
-#include "crypto/intel_root_ca.h"
+#include "crypto/ecdsa.h"
 #include "lib/json_tok.h"
-#include "crypto/tcb_eval.h"
 #include "crypto/utc_time.h"
-#include "crypto/x509_chain.h"
 #include "lib/hex.h"
 
 /* Decodes the string member `key` into the arena. */
@@ -100,34 +98,40 @@ int collateral_parse(struct collateral *c, const char *json, size_t len,
 	return 0;
 }
 
-/* Chain of the signing certificate to the Intel root at `at`, then the
- * signature over the exact document bytes. */
-static bool check_signed(const char *name, const char *what, const char *chain_pem,
-			 size_t chain_len, const char *doc, size_t doc_len,
-			 const uint8_t sig[64], int64_t at, struct check_list *out)
+/* Decodes the signing certificate's chain into ch (kept for the root CA
+ * CRL), validates it to a root at `at`, then checks the signature over the
+ * exact document bytes. */
+static bool check_signed(const char *name, const char *what, struct x509_chain *ch,
+			 const char *chain_pem, size_t chain_len, const char *doc, size_t doc_len,
+			 const uint8_t sig[64], const struct tdx_verify_state *st, int64_t at,
+			 struct check_list *out)
 {
-	static struct x509_chain ch;
 	uint8_t pub[65];
 	char err[256];
+	int root;
 
-	if (x509_chain_from_pem(&ch, chain_pem, chain_len, err, sizeof(err)) < 0 ||
-	    x509_chain_verify(&ch, at, pub, err, sizeof(err)) != 0) {
+	if (x509_chain_from_pem(ch, chain_pem, chain_len, err, sizeof(err)) < 0) {
+		ch->n = 0;
 		checks_add(out, name, CHECK_FAIL, "%s issuer chain: %s", what, err);
 		return false;
 	}
-	if (!x509_subject_has(ch.cert[0].der, ch.cert[0].len, "Intel SGX TCB Signing")) {
+	root = x509_chain_verify(ch, st->roots, st->n_roots, at, pub, err, sizeof(err));
+	if (root < 0) {
+		checks_add(out, name, CHECK_FAIL, "%s issuer chain: %s", what, err);
+		return false;
+	}
+	if (!x509_subject_has(ch->cert[0].der, ch->cert[0].len, "Intel SGX TCB Signing")) {
 		checks_add(out, name, CHECK_FAIL,
 			   "%s is signed by a certificate that is not \"Intel SGX TCB Signing\"", what);
 		return false;
 	}
-	if (!tdx_ecdsa_p256_verify(pub, doc, doc_len, sig)) {
+	if (!ecdsa_p256_verify_raw(pub, doc, doc_len, sig)) {
 		checks_add(out, name, CHECK_FAIL,
 			   "%s signature does not verify with the Intel SGX TCB Signing key", what);
 		return false;
 	}
-	checks_add(out, name, CHECK_PASS,
-		   "%s (%zu bytes) signed by Intel SGX TCB Signing, chained to the Intel SGX Root CA",
-		   what, doc_len);
+	checks_add(out, name, CHECK_PASS, "%s (%zu bytes) signed by Intel SGX TCB Signing, chained to %s",
+		   what, doc_len, root == 0 ? "the Intel SGX Root CA" : "the TEST root (not Intel's)");
 	return true;
 }
 
@@ -175,32 +179,26 @@ static int listed(const struct crl *crl, const uint8_t *der, size_t len,
 	return crl_lists(crl, serial, serial_len) ? 1 : 0;
 }
 
-static void check_root_crl(const struct collateral *c, const struct tdx_verify_state *st,
-			   int64_t at, struct check_list *out)
+/* The root CA CRL is checked against the root the quote's PCK chain ended
+ * in (the Intel root unless a test gave its own). */
+static void check_root_crl(const struct collateral_ctx *cx, const struct collateral *c,
+			   const struct tdx_verify_state *st, int64_t at, struct check_list *out)
 {
-	static struct x509_chain tcb;
-	const uint8_t *serial, *root_subj, *iss;
-	size_t serial_len, root_subj_len, iss_len;
-	uint8_t root_pub[65];
+	const struct x509_anchor *root = &st->roots[st->pck_trusted ? st->pck_root : 0];
+	const struct x509_chain *tcb = &cx->tcb_chain;
 	struct crl crl;
-	char err[160];
 	int r;
 
 	if (!c->root_crl) {
-		checks_add(out, "collateral.root_ca_crl", CHECK_SKIPPED, "no root_ca_crl in the collateral");
-		return;
-	}
-	if (x509_cert_ids(intel_sgx_root_ca_der, intel_sgx_root_ca_der_len, &serial, &serial_len,
-			  &iss, &iss_len, &root_subj, &root_subj_len) ||
-	    x509_cert_pubkey(intel_sgx_root_ca_der, intel_sgx_root_ca_der_len, root_pub)) {
-		checks_add(out, "collateral.root_ca_crl", CHECK_FAIL, "compiled-in root does not decode");
+		checks_add(out, "collateral.root_ca_crl", CHECK_FAIL,
+			   "no root_ca_crl in the collateral: revocation of the PCK CA not evaluated");
 		return;
 	}
 	if (!crl_usable(&crl, "collateral.root_ca_crl", "root CA CRL", c->root_crl, c->root_crl_len,
-			root_subj, root_subj_len, root_pub, at, out))
+			root->dn, root->dn_len, root->pub, at, out))
 		return;
 	if (st->pck_trusted && st->chain.n >= 3) {
-		r = listed(&crl, st->chain.cert[1].der, st->chain.cert[1].len, root_subj, root_subj_len);
+		r = listed(&crl, st->chain.cert[1].der, st->chain.cert[1].len, root->dn, root->dn_len);
 		if (r != 0) {
 			checks_add(out, "collateral.root_ca_crl", CHECK_FAIL, r > 0
 				   ? "the quote's PCK CA certificate is REVOKED by the root CA CRL"
@@ -208,8 +206,7 @@ static void check_root_crl(const struct collateral *c, const struct tdx_verify_s
 			return;
 		}
 	}
-	if (x509_chain_from_pem(&tcb, c->tcb_chain, c->tcb_chain_len, err, sizeof(err)) > 0 &&
-	    listed(&crl, tcb.cert[0].der, tcb.cert[0].len, root_subj, root_subj_len) == 1) {
+	if (tcb->n > 0 && listed(&crl, tcb->cert[0].der, tcb->cert[0].len, root->dn, root->dn_len) == 1) {
 		checks_add(out, "collateral.root_ca_crl", CHECK_FAIL,
 			   "the TCB signing certificate is REVOKED by the root CA CRL");
 		return;
@@ -229,7 +226,8 @@ static void check_pck_crl(const struct collateral *c, const struct tdx_verify_st
 	int r;
 
 	if (!c->pck_crl) {
-		checks_add(out, "collateral.pck_crl", CHECK_SKIPPED, "no pck_crl in the collateral");
+		checks_add(out, "collateral.pck_crl", CHECK_FAIL,
+			   "no pck_crl in the collateral: revocation of the PCK certificate not evaluated");
 		return;
 	}
 	if (!st->pck_trusted || st->chain.n < 3) {
@@ -257,52 +255,46 @@ static void check_pck_crl(const struct collateral *c, const struct tdx_verify_st
 		   crl.n_revoked);
 }
 
-static void skip_all(struct check_list *out, const char *why)
+void collateral_skip(struct check_list *out, unsigned caveat, const char *why)
 {
-	static const char *const names[] = {
-		"collateral.tcb_info.window", "tcb.fmspc", "tcb.status", "tcb.tdx_module",
-		"collateral.qe_identity.window", "qe_identity",
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		checks_add(out, names[i], CHECK_SKIPPED, "%s", why);
+	checks_skip(out, "collateral", caveat,
+		    "%s: TCB status (tcb.*, qe_identity) and revocation (collateral.*_crl) not evaluated", why);
 }
 
-void collateral_check(const struct collateral *c, const struct tdx_quote *q,
-		      const struct tdx_verify_state *st, int64_t at,
-		      struct check_list *out)
+void collateral_check(struct collateral_ctx *cx, const struct collateral *c,
+		      const struct tdx_quote *q, const struct tdx_verify_state *st,
+		      int64_t at, struct check_list *out)
 {
 	bool tcb_ok, qe_ok;
 
+	cx->tcb_chain.n = 0;
+	cx->qe_chain.n = 0;
 	if (tdx_quote_is_sim(q)) {
-		checks_add(out, "collateral.tcb_info.signature", CHECK_SKIPPED,
-			   "sim quote: Intel collateral does not apply");
-		checks_add(out, "collateral.qe_identity.signature", CHECK_SKIPPED,
-			   "sim quote: Intel collateral does not apply");
-		skip_all(out, "sim quote: Intel collateral does not apply");
-		checks_add(out, "collateral.root_ca_crl", CHECK_SKIPPED, "sim quote: Intel collateral does not apply");
-		checks_add(out, "collateral.pck_crl", CHECK_SKIPPED, "sim quote: Intel collateral does not apply");
+		/* No caveat can cover this: the user asked for an evaluation
+		 * that cannot happen. */
+		collateral_skip(out, 0, "sim quote: Intel collateral does not apply to it");
 		return;
 	}
-	tcb_ok = check_signed("collateral.tcb_info.signature", "TCB info", c->tcb_chain,
-			      c->tcb_chain_len, c->tcb_info, c->tcb_info_len,
-			      c->tcb_info_sig, at, out);
-	qe_ok = check_signed("collateral.qe_identity.signature", "QE identity", c->qe_chain,
-			     c->qe_chain_len, c->qe_identity, c->qe_identity_len,
-			     c->qe_identity_sig, at, out);
+	tcb_ok = check_signed("collateral.tcb_info.signature", "TCB info", &cx->tcb_chain,
+			      c->tcb_chain, c->tcb_chain_len, c->tcb_info, c->tcb_info_len,
+			      c->tcb_info_sig, st, at, out);
+	qe_ok = check_signed("collateral.qe_identity.signature", "QE identity", &cx->qe_chain,
+			     c->qe_chain, c->qe_chain_len, c->qe_identity, c->qe_identity_len,
+			     c->qe_identity_sig, st, at, out);
 	if (!tcb_ok) {
 		checks_add(out, "collateral.tcb_info.window", CHECK_SKIPPED, "TCB info signature not valid");
 		checks_add(out, "tcb.fmspc", CHECK_SKIPPED, "TCB info signature not valid");
 		checks_add(out, "tcb.status", CHECK_SKIPPED, "TCB info signature not valid");
 		checks_add(out, "tcb.tdx_module", CHECK_SKIPPED, "TCB info signature not valid");
 	} else {
-		tcb_eval_tcb_info(c->tcb_info, c->tcb_info_len, q, st, at, out);
+		tcb_eval_tcb_info(&cx->ev, c->tcb_info, c->tcb_info_len, q, st, at, out);
 	}
 	if (!qe_ok) {
 		checks_add(out, "collateral.qe_identity.window", CHECK_SKIPPED, "QE identity signature not valid");
 		checks_add(out, "qe_identity", CHECK_SKIPPED, "QE identity signature not valid");
 	} else {
-		tcb_eval_qe_identity(c->qe_identity, c->qe_identity_len, q, at, out);
+		tcb_eval_qe_identity(&cx->ev, c->qe_identity, c->qe_identity_len, q, at, out);
 	}
-	check_root_crl(c, st, at, out);
+	check_root_crl(cx, c, st, at, out);
 	check_pck_crl(c, st, at, out);
 }

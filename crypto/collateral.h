@@ -7,9 +7,9 @@
  *   tcb_info_issuer_chain  PEM: "Intel SGX TCB Signing" leaf, Intel root
  *   qe_identity, qe_identity_signature, qe_identity_issuer_chain: the same
  *                          for the QE identity
- *   root_ca_crl, pck_crl   hex of DER CRLs (optional): the root CA's
- *                          (revoked intermediates) and the PCK CA's
- *                          (revoked PCK certificates)
+ *   root_ca_crl, pck_crl   hex of DER CRLs: the root CA's (revoked
+ *                          intermediates) and the PCK CA's (revoked PCK
+ *                          certificates); a missing one fails its check
  *
  * The signed documents are kept byte for byte as decoded from the JSON
  * strings: the signature covers exactly those bytes.
@@ -33,7 +33,14 @@
  *                                     CA nor the TCB signing certificate
  *   collateral.pck_crl                signed by the quote's PCK CA, in its
  *                                     window, does not list the PCK leaf
- * (each skipped when the collateral has no such CRL)
+ * (each fails when the collateral has no such CRL: revocation is part of
+ * what collateral is given for). Checks that cannot be evaluated (a
+ * document whose signature failed, a sim quote) are skipped with no
+ * caveat, so they fail the verdict too.
+ *
+ * Each certificate chain is decoded once into the caller's struct
+ * collateral_ctx and serves both its signature check and the root CA CRL;
+ * the roots are those tdx_verify_quote decoded into the state.
  * A check passes only for the status "UpToDate"; every other status
  * (SWHardeningNeeded, ConfigurationNeeded, OutOfDate, Revoked, ...) fails
  * with the status, TCB date and advisory IDs in its detail.
@@ -46,8 +53,10 @@
 #include <stdint.h>
 
 #include "crypto/checks.h"
+#include "crypto/tcb_eval.h"
 #include "crypto/tdx_quote.h"
 #include "crypto/tdx_verify.h"
+#include "crypto/x509_chain.h"
 
 #define COLLATERAL_ARENA (96 * 1024)
 
@@ -74,9 +83,23 @@ struct collateral {
 int collateral_parse(struct collateral *c, const char *json, size_t len,
 		     char *err, size_t errlen);
 
-/* Appends the checks listed above, evaluated at unix time `at`. */
-void collateral_check(const struct collateral *c, const struct tdx_quote *q,
-		      const struct tdx_verify_state *st, int64_t at,
-		      struct check_list *out);
+/* collateral_check's working memory, owned by the caller (about 280 KiB:
+ * keep it off small stacks). */
+struct collateral_ctx {
+	struct x509_chain tcb_chain;   /* tcb_info_issuer_chain, decoded */
+	struct x509_chain qe_chain;    /* qe_identity_issuer_chain, decoded */
+	struct tcb_eval_ctx ev;
+};
+
+/* Appends the checks listed above, evaluated at unix time `at`, after
+ * tdx_verify_quote filled `st`. */
+void collateral_check(struct collateral_ctx *cx, const struct collateral *c,
+		      const struct tdx_quote *q, const struct tdx_verify_state *st,
+		      int64_t at, struct check_list *out);
+
+/* Appends one skipped "collateral" check naming why there is none, with
+ * the caveat that may cover it: what `dshield verify` reports without
+ * --collateral. */
+void collateral_skip(struct check_list *out, unsigned caveat, const char *why);
 
 #endif

@@ -1,12 +1,12 @@
 /* crypto/crl.c: X.509 CRLs for Intel's SGX/TDX PKI (see crl.h). */
 #include "crypto/crl.h"
 
-#include <bearssl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/der.h"
+#include "crypto/ecdsa.h"
 
 /* 1.2.840.10045.4.3.2 */
 static const uint8_t oid_ecdsa_sha256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
@@ -139,15 +139,7 @@ bool crl_lists(const struct crl *c, const uint8_t *serial, size_t serial_len)
 
 bool crl_signed_by(const struct crl *c, const uint8_t pub[65])
 {
-	br_sha256_context h;
-	uint8_t digest[32];
-	br_ec_public_key pk = { .curve = BR_EC_secp256r1, .q = (unsigned char *)pub, .qlen = 65 };
-
-	br_sha256_init(&h);
-	br_sha256_update(&h, c->tbs, c->tbs_len);
-	br_sha256_out(&h, digest);
-	return br_ecdsa_i31_vrfy_asn1(br_ec_get_default(), digest, sizeof(digest), &pk,
-				      c->sig, c->sig_len) == 1;
+	return ecdsa_p256_verify_asn1(pub, c->tbs, c->tbs_len, c->sig, c->sig_len);
 }
 
 int x509_cert_ids(const uint8_t *der, size_t len,

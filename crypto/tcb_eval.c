@@ -10,9 +10,6 @@
 #include "lib/bytes.h"
 #include "lib/hex.h"
 
-/* Enough for Intel's TDX TCB info (a few hundred tokens per level). */
-#define TCB_TOKENS 16384
-
 static const char *const status_names[] = {
 	[TCB_UP_TO_DATE] = "UpToDate",
 	[TCB_SW_HARDENING_NEEDED] = "SWHardeningNeeded",
@@ -289,17 +286,16 @@ static void tcb_status_check(const struct json_doc *d, const struct tdx_quote *q
 		       : "no TCB level matches this platform (PCK TCB below every level: TCB not supported)");
 }
 
-void tcb_eval_tcb_info(const char *json, size_t len, const struct tdx_quote *q,
-		       const struct tdx_verify_state *st, int64_t at,
-		       struct check_list *out)
+void tcb_eval_tcb_info(struct tcb_eval_ctx *cx, const char *json, size_t len,
+		       const struct tdx_quote *q, const struct tdx_verify_state *st,
+		       int64_t at, struct check_list *out)
 {
-	static jsmntok_t toks[TCB_TOKENS];
 	struct json_doc d;
 	uint8_t fmspc[6], pceid[2];
 	uint64_t version;
 	char a[13], b[13], c[5], e[5];
 
-	if (json_parse(&d, json, len, toks, TCB_TOKENS) || !json_is(&d, 0, JSMN_OBJECT)) {
+	if (json_parse(&d, json, len, cx->toks, TCB_EVAL_TOKENS) || !json_is(&d, 0, JSMN_OBJECT)) {
 		checks_add(out, "collateral.tcb_info.window", CHECK_FAIL, "TCB info is not a JSON object");
 		return;
 	}
@@ -333,54 +329,51 @@ void tcb_eval_tcb_info(const char *json, size_t len, const struct tdx_quote *q,
 	tcb_status_check(&d, q, st, out);
 }
 
-void tcb_eval_qe_identity(const char *json, size_t len, const struct tdx_quote *q,
-			  int64_t at, struct check_list *out)
+/* The identity fields of a TD_QE identity document. */
+static int qe_identity_of(const struct json_doc *d, struct tdx_qe_identity *id)
 {
-	jsmntok_t toks[512];
-	struct json_doc d;
-	const uint8_t *r = q->qe_report;
-	uint8_t mrsigner[32], misc[4], miscmask[4], attr[16], attrmask[16];
+	uint8_t misc[4], mask[4];
 	uint64_t prodid;
-	uint32_t rmisc, want_misc, mask_misc;
-	unsigned isvsvn = le16(r + SGX_REPORT_OFF_ISVSVN);
-	unsigned rprod = le16(r + SGX_REPORT_OFF_ISVPRODID);
+
+	if (!json_str_eq(d, json_get(d, 0, "id"), "TD_QE") ||
+	    get_hex(d, 0, "mrsigner", id->mrsigner, 32) ||
+	    get_uint(d, 0, "isvprodid", 65535, &prodid) ||
+	    get_hex(d, 0, "miscselect", misc, 4) || get_hex(d, 0, "miscselectMask", mask, 4) ||
+	    get_hex(d, 0, "attributes", id->attributes, 16) ||
+	    get_hex(d, 0, "attributesMask", id->attributes_mask, 16))
+		return -1;
+	/* MISCSELECT is hex text of the u32's value here (big endian). */
+	id->isvprodid = (uint16_t)prodid;
+	id->miscselect = be32(misc);
+	id->miscselect_mask = be32(mask);
+	return 0;
+}
+
+void tcb_eval_qe_identity(struct tcb_eval_ctx *cx, const char *json, size_t len,
+			  const struct tdx_quote *q, int64_t at, struct check_list *out)
+{
+	struct json_doc d;
+	struct tdx_qe_identity id;
+	const char *why;
+	unsigned isvsvn = le16(q->qe_report + SGX_REPORT_OFF_ISVSVN);
+	unsigned rprod = le16(q->qe_report + SGX_REPORT_OFF_ISVPRODID);
 	int lvs;
 	char info[256];
 
-	if (json_parse(&d, json, len, toks, 512) || !json_is(&d, 0, JSMN_OBJECT)) {
+	if (json_parse(&d, json, len, cx->toks, TCB_EVAL_TOKENS) || !json_is(&d, 0, JSMN_OBJECT)) {
 		checks_add(out, "collateral.qe_identity.window", CHECK_FAIL, "QE identity is not a JSON object");
 		return;
 	}
 	window(&d, "collateral.qe_identity.window", "QE identity", at, out);
-	if (!json_str_eq(&d, json_get(&d, 0, "id"), "TD_QE") ||
-	    get_hex(&d, 0, "mrsigner", mrsigner, 32) || get_uint(&d, 0, "isvprodid", 65535, &prodid) ||
-	    get_hex(&d, 0, "miscselect", misc, 4) || get_hex(&d, 0, "miscselectMask", miscmask, 4) ||
-	    get_hex(&d, 0, "attributes", attr, 16) || get_hex(&d, 0, "attributesMask", attrmask, 16)) {
+	if (qe_identity_of(&d, &id)) {
 		checks_add(out, "qe_identity", CHECK_FAIL, "QE identity is not a valid TD_QE identity");
 		return;
 	}
-	if (memcmp(mrsigner, r + SGX_REPORT_OFF_MRSIGNER, 32) != 0) {
-		checks_add(out, "qe_identity", CHECK_FAIL, "QE MRSIGNER differs from the TD_QE identity");
+	why = tdx_qe_identity_mismatch(q->qe_report, &id);
+	if (why) {
+		checks_add(out, "qe_identity", CHECK_FAIL, "QE report differs from the TD_QE identity: %s",
+			   why);
 		return;
-	}
-	if (prodid != rprod) {
-		checks_add(out, "qe_identity", CHECK_FAIL, "QE ISVPRODID %u, the TD_QE identity says %u",
-			   rprod, (unsigned)prodid);
-		return;
-	}
-	/* MISCSELECT is a u32: hex text in the identity, little endian in the report. */
-	rmisc = le32(r + 16);
-	want_misc = be32(misc);
-	mask_misc = be32(miscmask);
-	if ((rmisc & mask_misc) != (want_misc & mask_misc)) {
-		checks_add(out, "qe_identity", CHECK_FAIL, "QE MISCSELECT differs under the identity's mask");
-		return;
-	}
-	for (int b = 0; b < 16; b++) {
-		if ((r[SGX_REPORT_OFF_ATTRIBUTES + b] & attrmask[b]) != (attr[b] & attrmask[b])) {
-			checks_add(out, "qe_identity", CHECK_FAIL, "QE attributes differ under the identity's mask");
-			return;
-		}
 	}
 	lvs = json_get(&d, 0, "tcbLevels");
 	for (int l = 0; json_is(&d, lvs, JSMN_ARRAY) && l < d.t[lvs].size; l++) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "crypto/checks.h"
+#include "lib/json_tok.h"
 #include "crypto/tdx_quote.h"
 #include "crypto/tdx_verify.h"
 
@@ -28,14 +29,23 @@ enum tcb_status {
 
 const char *tcb_status_name(enum tcb_status s);
 
+/* Enough for Intel's TDX TCB info (a few hundred tokens per level). */
+#define TCB_EVAL_TOKENS 16384
+
+/* The evaluation's working memory, owned by the caller (256 KiB: keep it
+ * off small stacks). One context serves both documents in turn. */
+struct tcb_eval_ctx {
+	jsmntok_t toks[TCB_EVAL_TOKENS];
+};
+
 /* Appends collateral.tcb_info.window, tcb.fmspc, tcb.status and
  * tcb.tdx_module. */
-void tcb_eval_tcb_info(const char *json, size_t len, const struct tdx_quote *q,
-		       const struct tdx_verify_state *st, int64_t at,
-		       struct check_list *out);
+void tcb_eval_tcb_info(struct tcb_eval_ctx *cx, const char *json, size_t len,
+		       const struct tdx_quote *q, const struct tdx_verify_state *st,
+		       int64_t at, struct check_list *out);
 
 /* Appends collateral.qe_identity.window and qe_identity. */
-void tcb_eval_qe_identity(const char *json, size_t len, const struct tdx_quote *q,
-			  int64_t at, struct check_list *out);
+void tcb_eval_qe_identity(struct tcb_eval_ctx *cx, const char *json, size_t len,
+			  const struct tdx_quote *q, int64_t at, struct check_list *out);
 
 #endif

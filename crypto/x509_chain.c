@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/intel_root_ca.h"
 
 struct pem_sink {
 	struct x509_chain *ch;
@@ -142,7 +141,8 @@ const char *x509_err_name(int code)
 }
 
 struct dn_buf {
-	uint8_t b[512];
+	uint8_t *b;
+	size_t cap;
 	size_t n;
 	int overflow;
 };
@@ -150,7 +150,7 @@ struct dn_buf {
 static void dn_append(void *ctx, const void *src, size_t len)
 {
 	struct dn_buf *d = ctx;
-	if (len > sizeof(d->b) - d->n) {
+	if (len > d->cap - d->n) {
 		d->overflow = 1;
 		return;
 	}
@@ -158,66 +158,71 @@ static void dn_append(void *ctx, const void *src, size_t len)
 	d->n += len;
 }
 
-/* The Intel root as a BearSSL trust anchor: its subject DN and key, taken
- * from the compiled-in DER (decoded on each call: a few microseconds). */
-struct root_anchor {
-	br_x509_trust_anchor ta;
-	struct dn_buf dn;
-	uint8_t q[BR_EC_KBUF_PUB_MAX_SIZE];
-};
-
-static int root_anchor_load(struct root_anchor *ra, char *err, size_t errlen)
+int x509_anchor_init(struct x509_anchor *a, const uint8_t *der, size_t len,
+		     char *err, size_t errlen)
 {
 	br_x509_decoder_context dc;
+	struct dn_buf dn = { .b = a->dn, .cap = sizeof(a->dn) };
 	const br_x509_pkey *pk;
 
-	memset(ra, 0, sizeof(*ra));
-	br_x509_decoder_init(&dc, dn_append, &ra->dn);
-	br_x509_decoder_push(&dc, intel_sgx_root_ca_der, intel_sgx_root_ca_der_len);
+	memset(a, 0, sizeof(*a));
+	br_x509_decoder_init(&dc, dn_append, &dn);
+	br_x509_decoder_push(&dc, der, len);
 	pk = br_x509_decoder_get_pkey(&dc);
-	if (!pk || ra->dn.overflow || pk->key_type != BR_KEYTYPE_EC ||
-	    pk->key.ec.qlen > sizeof(ra->q)) {
-		snprintf(err, errlen, "compiled-in Intel root does not decode");
+	if (!pk || dn.overflow || pk->key_type != BR_KEYTYPE_EC ||
+	    pk->key.ec.curve != BR_EC_secp256r1 || pk->key.ec.qlen != sizeof(a->pub)) {
+		snprintf(err, errlen, "root certificate (%zu bytes) does not decode to a P-256 CA", len);
 		return -EINVAL;
 	}
-	memcpy(ra->q, pk->key.ec.q, pk->key.ec.qlen);
-	ra->ta.dn.data = ra->dn.b;
-	ra->ta.dn.len = ra->dn.n;
-	ra->ta.flags = BR_X509_TA_CA;
-	ra->ta.pkey.key_type = BR_KEYTYPE_EC;
-	ra->ta.pkey.key.ec.curve = pk->key.ec.curve;
-	ra->ta.pkey.key.ec.q = ra->q;
-	ra->ta.pkey.key.ec.qlen = pk->key.ec.qlen;
+	a->der = der;
+	a->len = len;
+	a->dn_len = dn.n;
+	memcpy(a->pub, pk->key.ec.q, sizeof(a->pub));
 	return 0;
 }
 
-int x509_chain_verify(const struct x509_chain *ch, int64_t now,
-		      uint8_t leaf_pub[65], char *err, size_t errlen)
+/* Our own rule first: the chain must end in exactly one of the roots. */
+static int root_of(const struct x509_chain *ch, const struct x509_anchor *roots, size_t n)
 {
-	struct root_anchor ra;
+	const uint8_t *last = ch->cert[ch->n - 1].der;
+	size_t len = ch->cert[ch->n - 1].len;
+
+	for (size_t i = 0; i < n; i++)
+		if (roots[i].len == len && memcmp(roots[i].der, last, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+int x509_chain_verify(const struct x509_chain *ch, const struct x509_anchor *roots,
+		      size_t n, int64_t now, uint8_t leaf_pub[65], char *err, size_t errlen)
+{
 	br_x509_minimal_context xc;
+	br_x509_trust_anchor ta = { .flags = BR_X509_TA_CA };
 	const br_x509_class **vt = &xc.vtable;
 	const br_x509_pkey *pk;
 	uint32_t days, secs;
 	unsigned usages;
-	int r;
+	int root, r;
 
 	if (ch->n < 2) {
 		snprintf(err, errlen, "chain has %zu certificate(s), needs at least leaf and root", ch->n);
 		return -EINVAL;
 	}
-	/* Our own rule first: the chain must end in exactly the Intel root. */
-	if (ch->cert[ch->n - 1].len != intel_sgx_root_ca_der_len ||
-	    memcmp(ch->cert[ch->n - 1].der, intel_sgx_root_ca_der, intel_sgx_root_ca_der_len) != 0) {
+	root = root_of(ch, roots, n);
+	if (root < 0) {
 		snprintf(err, errlen, "last certificate of the chain (%zu bytes) is not the compiled-in Intel SGX Root CA",
 			 ch->cert[ch->n - 1].len);
 		return -EACCES;
 	}
-	r = root_anchor_load(&ra, err, errlen);
-	if (r)
-		return r;
 
-	br_x509_minimal_init(&xc, &br_sha256_vtable, &ra.ta, 1);
+	/* Only the root the chain names: it cannot borrow another's trust. */
+	ta.dn.data = (unsigned char *)roots[root].dn;
+	ta.dn.len = roots[root].dn_len;
+	ta.pkey.key_type = BR_KEYTYPE_EC;
+	ta.pkey.key.ec.curve = BR_EC_secp256r1;
+	ta.pkey.key.ec.q = (unsigned char *)roots[root].pub;
+	ta.pkey.key.ec.qlen = sizeof(roots[root].pub);
+	br_x509_minimal_init(&xc, &br_sha256_vtable, &ta, 1);
 	br_x509_minimal_set_hash(&xc, br_sha256_ID, &br_sha256_vtable);
 	br_x509_minimal_set_hash(&xc, br_sha384_ID, &br_sha384_vtable);
 	br_x509_minimal_set_ecdsa(&xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
@@ -243,13 +248,14 @@ int x509_chain_verify(const struct x509_chain *ch, int64_t now,
 		return -EINVAL;
 	}
 	memcpy(leaf_pub, pk->key.ec.q, 65);
-	return 0;
+	return root;
 }
 
 int x509_subject_has(const uint8_t *der, size_t len, const char *needle)
 {
 	br_x509_decoder_context dc;
-	struct dn_buf dn = { .n = 0 };
+	uint8_t b[X509_DN_MAX];
+	struct dn_buf dn = { .b = b, .cap = sizeof(b) };
 	size_t k = strlen(needle);
 
 	br_x509_decoder_init(&dc, dn_append, &dn);

@@ -16,6 +16,8 @@
 static uint8_t qbuf[1 << 16];
 static char js[1 << 17], js2[1 << 17], err[256];
 static struct collateral coll;
+static struct collateral_ctx cx;
+static struct tcb_eval_ctx ev;
 static struct tdx_verify_state st;
 static struct check_list cl;
 
@@ -49,7 +51,7 @@ static int run(const char *qf, const char *json, size_t len, int64_t at, struct 
 	tdx_verify_quote(q, &o, &st, &cl);
 	if (collateral_parse(&coll, json, len, err, sizeof(err)))
 		return -2;
-	collateral_check(&coll, q, &st, at, &cl);
+	collateral_check(&cx, &coll, q, &st, at, &cl);
 	return 0;
 }
 
@@ -73,6 +75,7 @@ static void test_v4(void)
 	ok(result_of("collateral.root_ca_crl") == CHECK_PASS, "root CA CRL: %s", detail_of("collateral.root_ca_crl"));
 	ok(result_of("collateral.pck_crl") == CHECK_PASS && strstr(detail_of("collateral.pck_crl"), "44 entries") != NULL,
 	   "PCK CRL: %s", detail_of("collateral.pck_crl"));
+	ok(result_of("qe_report.identity") == CHECK_PASS, "the compiled-in QE identity agrees with Intel's signed one");
 
 	run("dcap-qvl_tdx_quote_v4.bin", js, (size_t)n, T_2025_08_01, &q);
 	ok(result_of("collateral.tcb_info.window") == CHECK_FAIL &&
@@ -175,7 +178,7 @@ static void test_tampered(void)
 		tdx_verify_quote(&q, &o, &st, &cl);
 		coll.tcb_chain = (const char *)q.inner_cert;
 		coll.tcb_chain_len = q.inner_cert_len;
-		collateral_check(&coll, &q, &st, T_2025_07_01, &cl);
+		collateral_check(&cx, &coll, &q, &st, T_2025_07_01, &cl);
 		ok(result_of("collateral.tcb_info.signature") == CHECK_FAIL &&
 		   strstr(detail_of("collateral.tcb_info.signature"), "not \"Intel SGX TCB Signing\"") != NULL,
 		   "a TCB info chain whose leaf is not the TCB signing certificate is refused");
@@ -206,7 +209,7 @@ static void test_levels(void)
 	if (p) {
 		memcpy(p, "\"pcesvn\":12", 11);
 		checks_init(&cl);
-		tcb_eval_tcb_info(tcb, (size_t)tl, &q, &st, T_2025_07_01, &cl);
+		tcb_eval_tcb_info(&ev, tcb, (size_t)tl, &q, &st, T_2025_07_01, &cl);
 		ok(result_of("tcb.status") == CHECK_FAIL && strncmp(detail_of("tcb.status"), "OutOfDate", 9) == 0 &&
 		   strstr(detail_of("tcb.status"), "INTEL-SA-00837") != NULL,
 		   "lower platform: OutOfDate with advisories: %s", detail_of("tcb.status"));
@@ -223,31 +226,31 @@ static void test_levels(void)
 		tdx_quote_parse(&q2, qbuf, q.len, err, sizeof(err));
 		qbuf[48] = 4;
 		checks_init(&cl);
-		tcb_eval_tcb_info(tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
+		tcb_eval_tcb_info(&ev, tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
 		ok(result_of("tcb.status") == CHECK_PASS, "module SVN graded by the identity, not the level: %s",
 		   detail_of("tcb.status"));
 		qbuf[48] = 3;  /* TDX_01 grades SVN 2..3 OutOfDate */
 		checks_init(&cl);
-		tcb_eval_tcb_info(tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
+		tcb_eval_tcb_info(&ev, tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
 		ok(result_of("tcb.tdx_module") == CHECK_PASS && result_of("tcb.status") == CHECK_FAIL &&
 		   strncmp(detail_of("tcb.status"), "OutOfDate", 9) == 0 &&
 		   strstr(detail_of("tcb.status"), "module status folded in") != NULL,
 		   "an OutOfDate module makes the platform OutOfDate: %s", detail_of("tcb.status"));
 		qbuf[48] = 1;  /* below TDX_01's lowest level (isvsvn 2) */
 		checks_init(&cl);
-		tcb_eval_tcb_info(tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
+		tcb_eval_tcb_info(&ev, tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
 		ok(result_of("tcb.tdx_module") == CHECK_FAIL && result_of("tcb.status") == CHECK_FAIL,
 		   "module SVN below every identity level fails: %s", detail_of("tcb.tdx_module"));
 		qbuf[48] = 6;
 		qbuf[48 + 2] = 1;  /* TDX late microcode SVN below the level's 2 */
 		checks_init(&cl);
-		tcb_eval_tcb_info(tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
+		tcb_eval_tcb_info(&ev, tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
 		ok(result_of("tcb.status") == CHECK_FAIL, "TDX component 2 below every level fails: %s",
 		   detail_of("tcb.status"));
 		qbuf[48 + 2] = 3;
 		qbuf[48 + 64] ^= 1;  /* MRSIGNERSEAM */
 		checks_init(&cl);
-		tcb_eval_tcb_info(tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
+		tcb_eval_tcb_info(&ev, tcb, (size_t)tl, &q2, &st, T_2025_07_01, &cl);
 		ok(result_of("tcb.tdx_module") == CHECK_FAIL, "MRSIGNERSEAM mismatch fails tcb.tdx_module");
 	}
 }
@@ -329,6 +332,51 @@ static void test_crl(void)
 	}
 }
 
+/* Collateral without a CRL does not say whether a certificate was revoked:
+ * that fails the verdict, it is not a skip. */
+static void test_missing_crls(void)
+{
+	static const char *const keys[] = { "\"root_ca_crl\"", "\"pck_crl\"" };
+	static const char *const names[] = { "collateral.root_ca_crl", "collateral.pck_crl" };
+	struct tdx_quote q;
+	long n = td_load("dcap-qvl_tdx_quote_v4_collateral.json", js, sizeof(js));
+
+	for (int k = 0; k < 2; k++) {
+		char *p;
+		memcpy(js2, js, (size_t)n + 1);
+		p = strstr(js2, keys[k]);
+		ok(p != NULL, "collateral has %s", keys[k]);
+		if (!p)
+			continue;
+		/* Rename the member ("root_ca_crl" -> "root_ca_xxx"): it is gone. */
+		memcpy(p + strlen(keys[k]) - 4, "xxx", 3);
+		run("dcap-qvl_tdx_quote_v4.bin", js2, (size_t)n, T_2025_07_01, &q);
+		ok(result_of(names[k]) == CHECK_FAIL && !checks_ok(&cl) &&
+		   strstr(detail_of(names[k]), "revocation") != NULL,
+		   "collateral without %s: %s fails: %s", keys[k], names[k], detail_of(names[k]));
+	}
+}
+
+/* Intel collateral says nothing about a sim quote: the evaluation the user
+ * asked for cannot happen, and no caveat can accept that. */
+static void test_sim_collateral(void)
+{
+	static uint8_t sq[4096];
+	uint8_t rd[64] = { 0 };
+	struct tdx_verify_opts o = { .now = T_2025_07_01, .allow_sim = true };
+	struct tdx_quote q;
+	size_t qn = td_build_sim_quote(sq, sizeof(sq), rd);
+	long n = td_load("dcap-qvl_tdx_quote_v4_collateral.json", js, sizeof(js));
+
+	checks_init(&cl);
+	checks_accept(&cl, CHECK_CAVEAT_NO_COLLATERAL);
+	ok(tdx_quote_parse(&q, sq, qn, err, sizeof(err)) == 0 && tdx_verify_quote(&q, &o, &st, &cl) == 0 &&
+	   collateral_parse(&coll, js, (size_t)n, err, sizeof(err)) == 0, "sim quote verifies (allowed)");
+	collateral_check(&cx, &coll, &q, &st, T_2025_07_01, &cl);
+	ok(result_of("collateral") == CHECK_SKIPPED && !check_accepted(&cl, checks_find(&cl, "collateral")) &&
+	   !checks_ok(&cl), "Intel collateral with a sim quote: not evaluated and not acceptable");
+}
+
 static void test_parse_errors(void)
 {
 	ok(collateral_parse(&coll, "[]", 2, err, sizeof(err)) == -EINVAL, "array refused");
@@ -392,5 +440,7 @@ int main(void)
 	test_tampered();
 	test_levels();
 	test_crl();
+	test_missing_crls();
+	test_sim_collateral();
 	return tap_done();
 }

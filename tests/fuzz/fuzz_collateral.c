@@ -14,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct collateral c;
+	static struct tcb_eval_ctx ev;
 	static struct tdx_verify_state st;
 	static struct check_list cl;
 	static uint8_t body[TDX_BODY_V10_LEN], qe_report[TDX_QE_REPORT_LEN];
@@ -50,10 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case 1:
-		tcb_eval_tcb_info(js, size, &q, &st, 1751328000, &cl);
+		tcb_eval_tcb_info(&ev, js, size, &q, &st, 1751328000, &cl);
 		break;
 	case 2:
-		tcb_eval_qe_identity(js, size, &q, 1751328000, &cl);
+		tcb_eval_qe_identity(&ev, js, size, &q, 1751328000, &cl);
 		break;
 	default: {
 		struct crl crl;

@@ -47,11 +47,11 @@ attest_sim_checks() {
   check "report_data is REPORTDATA(nonce, manifest) as dshield reportdata computes it" \
     [ "$(jq -r .report_data "$f")" = "$rd" ]
 
-  out=$("$DSHIELD" verify --allow-sim "$@" --report-data "$rd" "$f" 2>&1); rc=$?
-  check "dshield verify --allow-sim --report-data passes" [ "$rc" -eq 0 ]
+  out=$("$DSHIELD" verify --allow-sim --no-collateral "$@" --report-data "$rd" "$f" 2>&1); rc=$?
+  check "dshield verify --allow-sim --no-collateral --report-data passes" [ "$rc" -eq 0 ]
   [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /'
   expect_match "  the embedded event log replays to RTMR3" "$out" 'pass +event_log\.rtmr3 '
-  out=$("$DSHIELD" verify --json --allow-sim "$@" --report-data "$rd" "$f" 2>&1)
+  out=$("$DSHIELD" verify --json --allow-sim --no-collateral "$@" --report-data "$rd" "$f" 2>&1)
   check "  --json: every check passed" [ "$(printf '%s' "$out" | jq -r .ok)" = true ]
   check "  --json: event_log.rtmr3 passed" \
     [ "$(printf '%s' "$out" | jq -r '.checks[] | select(.name=="event_log.rtmr3") | .result')" = pass ]
@@ -59,6 +59,6 @@ attest_sim_checks() {
   check "plain dshield verify refuses the sim quote" [ "$rc" -ne 0 ]
   check "  naming the quote.sim check" \
     [ "$(printf '%s' "$out" | jq -r '.checks[] | select(.name=="quote.sim") | .result')" = fail ]
-  "$DSHIELD" verify --allow-sim --report-data "$(printf '%0128d' 0)" "$f" >/dev/null 2>&1
+  "$DSHIELD" verify --allow-sim --no-collateral --report-data "$(printf '%0128d' 0)" "$f" >/dev/null 2>&1
   check "a wrong expected REPORTDATA fails" [ $? -ne 0 ]
 }

@@ -17,6 +17,24 @@ static const char *ip_str(uint32_t be, char buf[INET_ADDRSTRLEN])
 	return buf;
 }
 
+/* May init log a line that a role's message caused? A role that floods
+ * init with (valid) messages must not flood the console through it. */
+static bool may_log(struct lifecycle *lc)
+{
+	if (lc->log_rate.burst == 0)
+		tbucket_init(&lc->log_rate, LIFECYCLE_LOG_BURST, LIFECYCLE_LOG_PERIOD_MS, mono_ms());
+	if (tbucket_take(&lc->log_rate, mono_ms())) {
+		if (lc->log_dropped > 0) {
+			dlog("(%llu lines about role messages dropped: rate limit)",
+			     (unsigned long long)lc->log_dropped);
+			lc->log_dropped = 0;
+		}
+		return true;
+	}
+	lc->log_dropped++;
+	return false;
+}
+
 static int send_boot_info(struct lifecycle *lc, int sock)
 {
 	return imsg_send(sock, IMSG_BOOT_INFO, 0, &lc->boot, sizeof lc->boot, NULL, 0);
@@ -50,12 +68,14 @@ static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 			if (r < 0)
 				dlog("cannot send boot info to netd: %s", strerror(-r));
 		}
-		dlog("netd: event loop running");
+		if (may_log(lc))
+			dlog("netd: event loop running");
 		return 0;
 	case NETD_STATE_BOUND:
-		dlog("netd: bound %s/%d via %s, gateway %s", ip_str(st.ipv4_addr, ip),
-		     __builtin_popcount(ntohl(st.ipv4_netmask)), st.dhcp ? "dhcp" : "static",
-		     st.ipv4_gw ? ip_str(st.ipv4_gw, gw) : "none");
+		if (may_log(lc))
+			dlog("netd: bound %s/%d via %s, gateway %s", ip_str(st.ipv4_addr, ip),
+			     __builtin_popcount(ntohl(st.ipv4_netmask)), st.dhcp ? "dhcp" : "static",
+			     st.ipv4_gw ? ip_str(st.ipv4_gw, gw) : "none");
 		return 0;
 	case NETD_STATE_READY:
 		if (!lc->announced) {
@@ -98,13 +118,13 @@ static int on_keyd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 	struct keyd_status_msg st;
 	static const char *const names[] = { "none", "tdx", "sim" };
 
-	(void)lc;
 	(void)sock;
 	memcpy(&st, m->payload, sizeof st);
 	if (st.backend > KEYD_BACKEND_SIM)
 		return -EBADMSG;
-	dlog("keyd: serving (backend %s, %u runtime events%s)", names[st.backend],
-	     (unsigned)st.events, st.resumed ? ", event log reloaded after a restart" : "");
+	if (may_log(lc))
+		dlog("keyd: serving (backend %s, %u runtime events%s)", names[st.backend],
+		     (unsigned)st.events, st.resumed ? ", event log reloaded after a restart" : "");
 	return 0;
 }
 

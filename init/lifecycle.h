@@ -15,6 +15,7 @@
 
 #include "init/role.h"
 #include "lib/imsg.h"
+#include "lib/tbucket.h"
 #include "proto/init_keyd.h"
 #include "proto/init_netd.h"
 
@@ -27,7 +28,14 @@ struct lifecycle {
 	bool announced;                /* "ready" printed for this netd */
 	/* keyd */
 	struct keyd_config_msg keyd;
+	/* what init logs because a role said something (the "ready" line
+	 * excepted: harnesses wait for it, and it comes once a netd) */
+	struct tbucket log_rate;
+	uint64_t log_dropped;
 };
+
+#define LIFECYCLE_LOG_BURST     32
+#define LIFECYCLE_LOG_PERIOD_MS 200
 
 /* One message a role may send init. */
 struct lifecycle_msg {

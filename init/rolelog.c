@@ -8,30 +8,12 @@ void rolelog_init(struct rolelog *rl, const char *role, uint64_t now_ms)
 {
 	memset(rl, 0, sizeof *rl);
 	rl->role = role;
-	rl->tokens = ROLELOG_BURST;
-	rl->refill_ms = now_ms;
-}
-
-static bool take_token(struct rolelog *rl, uint64_t now_ms)
-{
-	uint64_t ms_per = 1000 / ROLELOG_PER_SEC;
-	if (now_ms > rl->refill_ms) {
-		uint64_t add = (now_ms - rl->refill_ms) / ms_per;
-		if (add > 0) {
-			rl->tokens = add >= ROLELOG_BURST - rl->tokens ? ROLELOG_BURST
-								       : rl->tokens + (unsigned)add;
-			rl->refill_ms += add * ms_per;
-		}
-	}
-	if (rl->tokens == 0)
-		return false;
-	rl->tokens--;
-	return true;
+	tbucket_init(&rl->rate, ROLELOG_BURST, 1000 / ROLELOG_PER_SEC, now_ms);
 }
 
 static void relay(struct rolelog *rl, uint64_t now_ms)
 {
-	if (!take_token(rl, now_ms)) {
+	if (!tbucket_take(&rl->rate, now_ms)) {
 		rl->dropped++;
 		rl->dropped_total++;
 		return;

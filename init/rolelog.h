@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lib/log.h"
+#include "lib/tbucket.h"
 
 #define ROLELOG_LINE_MAX  400   /* longer lines are cut, and say so */
 #define ROLELOG_BURST     200
@@ -29,8 +30,7 @@ struct rolelog {
 	char line[ROLELOG_LINE_MAX];
 	size_t len;
 	bool cutting;            /* the current line was cut: skip to its end */
-	unsigned tokens;
-	uint64_t refill_ms;      /* mono ms of the last refill */
+	struct tbucket rate;
 	uint64_t dropped;        /* lines dropped since the last report */
 	uint64_t dropped_total;
 };

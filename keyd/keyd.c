@@ -160,8 +160,7 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 
 	k->cfg = *cfg;
 	k->events_path = events_path;
-	k->tokens = KEYD_QUOTE_BURST;
-	k->refill_at = 0;
+	tbucket_init(&k->quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, mono_ms());
 	k->resumed = false;
 	attest_init(&k->at, paths, cfg->allow_sim != 0);
 	if (k->at.backend == ATTEST_NONE) {
@@ -190,24 +189,6 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 }
 
 /* --- quotes ---------------------------------------------------------------------------- */
-
-/* Token bucket: true when a quote may be made now. */
-static bool quote_allowed(struct keyd *k)
-{
-	uint64_t now = mono_ms();
-	if (k->refill_at == 0)
-		k->refill_at = now;
-	while (k->tokens < KEYD_QUOTE_BURST && now - k->refill_at >= KEYD_QUOTE_REFILL_MS) {
-		k->tokens++;
-		k->refill_at += KEYD_QUOTE_REFILL_MS;
-	}
-	if (k->tokens == KEYD_QUOTE_BURST)
-		k->refill_at = now;
-	if (k->tokens == 0)
-		return false;
-	k->tokens--;
-	return true;
-}
 
 static void sleep_ms(uint32_t ms)
 {
@@ -239,7 +220,7 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 	if (k->at.backend == ATTEST_NONE)
 		return refuse(rep, -ENODEV, k->at.why);
 	rep->backend = k->at.backend == ATTEST_TDX ? QUOTE_BACKEND_TDX : QUOTE_BACKEND_SIM;
-	if (!quote_allowed(k)) {
+	if (!tbucket_take(&k->quote_rate, mono_ms())) {
 		if (k->busy++ % 1000 == 0)
 			dlog("attestation: quote requests refused by the rate limit (%llu so far)",
 			     (unsigned long long)k->busy);

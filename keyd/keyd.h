@@ -29,6 +29,7 @@
 #include "keyd/attest.h"
 #include "lib/imsg.h"
 #include "lib/seccomp.h"
+#include "lib/tbucket.h"
 #include "proto/init_keyd.h"
 #include "proto/netd_keyd.h"
 
@@ -45,8 +46,7 @@ struct keyd {
 	const char *events_path;
 	struct attest at;
 	bool resumed;                  /* the log was reloaded */
-	unsigned tokens;               /* rate limit */
-	uint64_t refill_at;
+	struct tbucket quote_rate;
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
 	uint64_t quotes, busy, malformed;
 	struct imsg msg;

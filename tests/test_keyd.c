@@ -148,8 +148,7 @@ static int lowest_free_fd(void)
  * about it start from a full bucket so that they never depend on time. */
 static void full_bucket(void)
 {
-	K.tokens = KEYD_QUOTE_BURST;
-	K.refill_at = 0;
+	tbucket_init(&K.quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, 0);
 }
 
 /* A valid request with this id is answered with a quote under it. */

@@ -1,0 +1,115 @@
+/* tests/test_lifecycle.c: what PID 1 accepts from a role: fixed-size
+ * structs of the types in one table, nothing else; and what it logs
+ * because of them is rate-limited. Also the token bucket (lib/tbucket). */
+#include "init/lifecycle.h"
+#include "lib/log.h"
+#include "lib/tbucket.h"
+#include "tests/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct imsg m;
+
+static void make(uint32_t type, const void *payload, size_t len, unsigned nfds)
+{
+	memset(&m, 0, sizeof m);
+	m.hdr.type = type;
+	m.hdr.len = (uint32_t)len;
+	if (len)
+		memcpy(m.payload, payload, len);
+	m.nfds = nfds;
+	for (unsigned i = 0; i < nfds; i++)
+		m.fds[i] = -1;
+}
+
+static void test_tbucket(void)
+{
+	struct tbucket b;
+	int n = 0;
+
+	tbucket_init(&b, 3, 100, 1000);
+	while (tbucket_take(&b, 1000))
+		n++;
+	is_int(n, 3, "tbucket: a burst of 3");
+	ok(!tbucket_take(&b, 1099), "tbucket: nothing before a period");
+	ok(tbucket_take(&b, 1100), "tbucket: one token a period later");
+	ok(!tbucket_take(&b, 1150), "tbucket: and only one");
+	n = 0;
+	while (tbucket_take(&b, 99999))
+		n++;
+	is_int(n, 3, "tbucket: a long pause refills to the burst, not beyond");
+	ok(!tbucket_take(&b, 99999 + 99), "tbucket: the next token a whole period after the refill");
+}
+
+static void test_table(void)
+{
+	const struct lifecycle_msg *t;
+	size_t n;
+
+	t = lifecycle_accepted(&n);
+	ok(n >= 3, "the table lists %zu messages", n);
+	for (size_t i = 0; i < n; i++)
+		ok(t[i].size <= sizeof(struct kaddr_reply_msg) && t[i].handle != NULL,
+		   "type %u from role %d: exactly %u bytes", t[i].type, (int)t[i].role, t[i].size);
+}
+
+int main(void)
+{
+	static struct lifecycle lc;
+	struct role_spec netd = { .name = "netd", .id = ROLE_NETD };
+	struct role_spec keyd = { .name = "keyd", .id = ROLE_KEYD };
+	struct netd_status_msg st = { .state = NETD_STATE_BOUND, .ipv4_addr = 0x0200a8c0,
+				      .ipv4_netmask = 0x00ffffff };
+	struct keyd_status_msg ks = { .backend = KEYD_BACKEND_SIM, .events = 2 };
+	uint8_t big[sizeof st + 1] = { 0 };
+	int p[2], lines = 0;
+	char buf[65536];
+	ssize_t r;
+
+	test_tbucket();
+	test_table();
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+		return 2;
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	log_set_fd(p[1]);
+
+	make(IMSG_NETD_STATUS, &st, sizeof st, 0);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), 0, "netd status of the exact size: accepted");
+	make(IMSG_NETD_STATUS, big, sizeof big, 0);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "one byte longer: refused");
+	make(IMSG_NETD_STATUS, &st, sizeof st - 1, 0);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "one byte shorter: refused");
+	make(IMSG_NETD_STATUS, &st, sizeof st, 1);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "with a descriptor: refused");
+	make(IMSG_KEYD_STATUS, &ks, sizeof ks, 0);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "keyd's message from netd: refused");
+	is_int(lifecycle_on_message(&lc, &keyd, -1, &m), 0, "keyd's message from keyd: accepted");
+	make(IMSG_NETD_STATUS, &st, sizeof st, 0);
+	is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "netd's message from keyd: refused");
+	make(IMSG_PEER_CHANNEL, NULL, 0, 0);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "a type of another protocol: refused");
+	make(999, NULL, 0, 0);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "an unknown type: refused");
+	st.state = 77;
+	make(IMSG_NETD_STATUS, &st, sizeof st, 0);
+	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "an unknown netd state: refused");
+
+	/* A flood of valid messages: what init logs about them is bounded. */
+	st.state = NETD_STATE_BOUND;
+	while (read(p[0], buf, sizeof buf) > 0)
+		;
+	for (int i = 0; i < 1000; i++) {
+		make(IMSG_NETD_STATUS, &st, sizeof st, 0);
+		lifecycle_on_message(&lc, &netd, -1, &m);
+	}
+	while ((r = read(p[0], buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < r; i++)
+			lines += buf[i] == '\n';
+	ok(lines <= LIFECYCLE_LOG_BURST, "1000 status messages: at most %d log lines (%d)",
+	   LIFECYCLE_LOG_BURST, lines);
+	ok(lc.log_dropped > 0, "  the rest counted (%llu)", (unsigned long long)lc.log_dropped);
+	return tap_done();
+}

@@ -17,7 +17,8 @@ fi
 qt_stop "$QT_QEMU_PID"; QT_QEMU_PID=
 
 # A malformed dshield.* word: init refuses to guess, says why, powers off.
-qt_boot "$image" --append "dshield.ip=1.2.3" || bail "QEMU did not start"
+check "setup: QEMU starts with a bad dshield.ip" qt_boot "$image" --append "dshield.ip=1.2.3" ||
+  bail "QEMU did not start"
 for _ in $(seq 1200); do kill -0 "$QT_QEMU_PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$QT_QEMU_PID" 2>/dev/null; then
   nok "QEMU exits (the guest powered off) after a bad command line"

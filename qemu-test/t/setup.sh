@@ -19,9 +19,12 @@ unset _h
 image=$top/build/image
 [ -f "$image/initrd" ] || bail "no build/image: run make image"
 
+# Setup is asserted like any test: a failure is a "not ok" saying what did
+# not work, then a bail.
 qt_start() {
-  qt_setup || bail "could not set up the test namespace"
-  qt_boot "$image" "$@" || bail "QEMU did not start"
+  check "setup: test namespace with a tap device and dnsmasq" qt_setup ||
+    bail "could not set up the test namespace"
+  check "setup: QEMU starts on $image${1:+ ($*)}" qt_boot "$image" "$@" || bail "QEMU did not start"
 }
 
 qt_start_ready() {

@@ -32,6 +32,12 @@ host_stop() {
   INIT_PID= DNSMASQ_PID= NS=
 }
 
+_host_topology() {
+  ip netns add "$NS" && inns ip link set lo up &&
+    inns ip link add peer type veth peer name dut &&
+    inns ip addr add 198.18.1.1/24 dev peer && inns ip link set peer up
+}
+
 host_start() {
   local mode=${1:-static}; shift || true
   [ "$(id -u)" -eq 0 ] || { echo "1..0 # skip host tests need root (network namespaces)"; exit 0; }
@@ -40,11 +46,10 @@ host_start() {
   STATE=$(mktemp -d /tmp/dshield-host.XXXXXX)
   LOG=$STATE/init.log
   trap host_stop EXIT
-  ip netns add "$NS" || bail "cannot create network namespace"
-  inns ip link set lo up
-  inns ip link add peer type veth peer name dut
-  inns ip addr add 198.18.1.1/24 dev peer
-  inns ip link set peer up
+  # Setup is asserted like any test: a failure is a "not ok" that says
+  # what did not work, then a bail (nothing after it could mean anything).
+  check "setup: namespace $NS with a veth pair (peer 198.18.1.1/24, dut)" \
+    _host_topology || bail "cannot build the test network"
   local args=(--host --state "$STATE" --netif dut)
   if [ "$mode" = dhcp ]; then
     # exec: DNSMASQ_PID must be dnsmasq itself, not a subshell, to stop it.
@@ -71,10 +76,12 @@ host_start() {
     sleep 0.1
   done
   if [ -z "$line" ]; then
-    diag "dshield-init did not get ready; its log:"
+    nok "setup: dshield-init --host $mode $* reaches ready"
+    diag "its log:"
     sed 's/^/#   /' "$LOG"
     bail "host mode did not start"
   fi
+  ok "setup: dshield-init --host $mode $* reaches ready"
   ADDR=${line#ready http://}; ADDR=${ADDR%%:*}
   PORT=${line##*:}; PORT=${PORT%/}
 }

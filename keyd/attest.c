@@ -127,25 +127,13 @@ enum attest_backend attest_init(struct attest *a, const struct attest_paths *pat
 static int extend_rtmr3(const char *path, const uint8_t digest[RTMR3_DIGEST_LEN],
 			char err[ATTEST_ERR_LEN])
 {
-	ssize_t n;
-	int fd = open(path, O_WRONLY | O_CLOEXEC), e;
+	const char *step;
+	int r = file_write_once(path, digest, RTMR3_DIGEST_LEN, &step);
 
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, ATTEST_ERR_LEN, "opening %s: %s", path, strerror(e));
-		return -e;
-	}
-	do
-		n = write(fd, digest, RTMR3_DIGEST_LEN);
-	while (n < 0 && errno == EINTR);
-	e = n < 0 ? errno : EIO;
-	close(fd);
-	if (n != RTMR3_DIGEST_LEN) {
-		snprintf(err, ATTEST_ERR_LEN, "extending RTMR3 through %s: %s", path,
-			 n < 0 ? strerror(e) : "short write");
-		return -e;
-	}
-	return 0;
+	if (r < 0)
+		snprintf(err, ATTEST_ERR_LEN, "extending RTMR3 through %s: %s: %s", path, step,
+			 strerror(-r));
+	return r;
 }
 
 int attest_extend(struct attest *a, const char *name, const void *payload, size_t len,

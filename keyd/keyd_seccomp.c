@@ -47,29 +47,7 @@ const struct seccomp_rule keyd_seccomp_rules[] = {
 	ALLOW(fsync),
 	ALLOW(fdatasync),
 	ALLOW(ioctl),             /* TDX_CMD_GET_REPORT0 on the device fd */
-	/* memory: musl's malloc */
-	ALLOW_UNLESS(mmap, 2, PROT_EXEC),
-	ALLOW_UNLESS(mprotect, 2, PROT_EXEC),
-	ALLOW(munmap),
-	ALLOW(mremap),
-	ALLOW(brk),
-	ALLOW(madvise),
-	/* time */
-	ALLOW(clock_nanosleep),
-	ALLOW(nanosleep),
-	ALLOW(gettimeofday),
-	ALLOW(sched_yield),
-	ALLOW(futex),
-	/* signals and exit */
-	ALLOW(rt_sigreturn),
-	ALLOW(rt_sigprocmask),
-	ALLOW(rt_sigaction),
-	ALLOW(sigaltstack),
-	ALLOW(restart_syscall),
-	ALLOW(getpid),
-	ALLOW(gettid),
-	ALLOW(exit),
-	ALLOW(exit_group),
+	SECCOMP_RULES_COMMON,
 };
 
 const size_t keyd_seccomp_nrules = sizeof keyd_seccomp_rules / sizeof keyd_seccomp_rules[0];

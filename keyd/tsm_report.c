@@ -1,5 +1,6 @@
 /* keyd/tsm_report.c: see tsm_report.h. */
 #include "keyd/tsm_report.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,29 +109,16 @@ static int write_inblob(const char *dir, const uint8_t inblob[TSM_INBLOB_LEN],
 			char err[TSM_ERR_LEN])
 {
 	char path[PATH_LEN];
-	ssize_t n;
-	int fd, e;
+	const char *step;
+	int r;
 
 	if (attr_path(path, dir, "inblob") < 0)
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, TSM_ERR_LEN, "opening %s: %s", path, strerror(e));
-		return -e;
-	}
 	/* One write of all 64 bytes: the kernel takes the blob per write. */
-	do
-		n = write(fd, inblob, TSM_INBLOB_LEN);
-	while (n < 0 && errno == EINTR);
-	e = n < 0 ? errno : EIO;
-	close(fd);
-	if (n != TSM_INBLOB_LEN) {
-		snprintf(err, TSM_ERR_LEN, "writing 64 bytes to %s: %s", path,
-			 n < 0 ? strerror(e) : "short write");
-		return -e;
-	}
-	return 0;
+	r = file_write_once(path, inblob, TSM_INBLOB_LEN, &step);
+	if (r < 0)
+		snprintf(err, TSM_ERR_LEN, "%s %s (64 bytes): %s", step, path, strerror(-r));
+	return r;
 }
 
 static long read_outblob(const char *dir, uint8_t *out, size_t cap, char err[TSM_ERR_LEN])

@@ -80,3 +80,20 @@ int file_read_alloc(const char *path, size_t max, unsigned char **out, size_t *l
 	*len = (size_t)n;
 	return 0;
 }
+
+int file_write_once(const char *path, const void *buf, size_t len, const char **step)
+{
+	ssize_t n;
+	int fd = open(path, O_WRONLY | O_CLOEXEC), e;
+
+	*step = "opening";
+	if (fd < 0)
+		return -errno;
+	*step = "writing";
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	e = n < 0 ? errno : EIO;
+	close(fd);
+	return (size_t)n == len ? 0 : -e;
+}

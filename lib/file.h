@@ -1,4 +1,5 @@
-/* lib/file.h: bounded whole-file reads (boot files, command line tools, tests). */
+/* lib/file.h: bounded whole-file reads (boot files, command line tools, tests)
+ * and single-write stores into kernel attributes. */
 #ifndef DSHIELD_LIB_FILE_H
 #define DSHIELD_LIB_FILE_H
 
@@ -12,5 +13,11 @@ long file_read(const char *path, void *buf, size_t cap);
  * bytes; the caller frees it). Returns 0, or -errno (-EFBIG when it has
  * more than max bytes); *out is untouched on error. */
 int file_read_alloc(const char *path, size_t max, unsigned char **out, size_t *len);
+
+/* Opens path write-only and stores buf with exactly one write() (sysfs and
+ * configfs attributes take one value per write: a split write would be two
+ * values). Returns 0; -errno; -EIO for a short write. *step says which
+ * call failed ("opening" or "writing") for the caller's message. */
+int file_write_once(const char *path, const void *buf, size_t len, const char **step);
 
 #endif

@@ -64,6 +64,32 @@ int seccomp_install(const struct seccomp_prog *p);
 #define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b), 0, 0 }
 #define SECCOMP_ALLOW_IF_EQ(name, a, v)  { SYS_##name, (a), 0, 1, (v) }
 
+/* What every role needs whatever it does: musl's malloc (never executable
+ * memory), sleeping and time, signal handling (restart_syscall: an
+ * interrupted sleep resumes; sigaltstack: sanitizer runtimes), its own
+ * ids. Needs <sys/mman.h> for PROT_EXEC. */
+#define SECCOMP_RULES_COMMON \
+	SECCOMP_ALLOW_UNLESS(mmap, 2, PROT_EXEC), \
+	SECCOMP_ALLOW_UNLESS(mprotect, 2, PROT_EXEC), \
+	SECCOMP_ALLOW(munmap), \
+	SECCOMP_ALLOW(mremap), \
+	SECCOMP_ALLOW(brk), \
+	SECCOMP_ALLOW(madvise), \
+	SECCOMP_ALLOW(clock_nanosleep), \
+	SECCOMP_ALLOW(nanosleep), \
+	SECCOMP_ALLOW(gettimeofday), \
+	SECCOMP_ALLOW(sched_yield), \
+	SECCOMP_ALLOW(futex), \
+	SECCOMP_ALLOW(rt_sigreturn), \
+	SECCOMP_ALLOW(rt_sigprocmask), \
+	SECCOMP_ALLOW(rt_sigaction), \
+	SECCOMP_ALLOW(sigaltstack), \
+	SECCOMP_ALLOW(restart_syscall), \
+	SECCOMP_ALLOW(getpid), \
+	SECCOMP_ALLOW(gettid), \
+	SECCOMP_ALLOW(exit), \
+	SECCOMP_ALLOW(exit_group)
+
 /* A role's first act after exec: PR_SET_DUMPABLE 0 again (execve resets
  * it), then no_new_privs and the filter built from rules. Honours
  * DSHIELD_NO_SECCOMP=1 (skips the filter with a loud warning, for valgrind

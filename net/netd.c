@@ -205,22 +205,22 @@ static struct pending *pending_new(enum pending_kind kind, uint32_t conn_id)
 	return p;
 }
 
-/* Takes the request that an answer of this kind and sequence number
- * belongs to; false (and counted) for a stray answer. */
-static bool pending_take(enum pending_kind kind, uint32_t seq, uint32_t *conn_id)
+/* The connection an answer of this kind and sequence number is for: its
+ * request is taken out of the table. NULL for a stray answer (counted), or
+ * when the client left (or timed out) meanwhile. */
+static struct http_conn *answered_conn(enum pending_kind kind, uint32_t seq)
 {
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &nd.pending[i];
 		if (p->kind == kind && p->seq == seq) {
-			*conn_id = p->conn_id;
 			p->kind = PENDING_FREE;
-			return true;
+			return http_lwip_find(&nd.http, p->conn_id);
 		}
 	}
 	if (nd.stray_replies++ % 1000 == 0)
 		dlog("dropped an answer that matches no request (kind %d, seq %u; %llu so far)",
 		     (int)kind, seq, (unsigned long long)nd.stray_replies);
-	return false;
+	return NULL;
 }
 
 static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t conn_id,
@@ -439,17 +439,14 @@ static void arm_timer(void)
 static void handle_kaddr_reply(void)
 {
 	struct kaddr_reply_msg rep;
-	uint32_t conn_id;
 
 	if (imsg_get(&msg, IMSG_KADDR_REPLY, &rep, sizeof rep) < 0) {
 		dlog("malformed IMSG_KADDR_REPLY (%u bytes)", msg.hdr.len);
 		return;
 	}
-	if (!pending_take(PENDING_KADDR, msg.hdr.id, &conn_id))
-		return;
-	struct http_conn *c = http_lwip_find(&nd.http, conn_id);
+	struct http_conn *c = answered_conn(PENDING_KADDR, msg.hdr.id);
 	if (c == NULL)
-		return;        /* the client left (or timed out) meanwhile */
+		return;
 	api_kaddr_reply(&nd.api, c, &rep);
 	http_lwip_kick(c);
 }
@@ -460,7 +457,6 @@ static void handle_quote_reply(void)
 {
 	struct quote_reply_msg rep;
 	size_t len = msg.hdr.len;
-	uint32_t conn_id;
 
 	if (len < sizeof rep) {
 		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes)", len);
@@ -475,11 +471,9 @@ static void handle_quote_reply(void)
 		     rep.quote_len, rep.events_len);
 		return;
 	}
-	if (!pending_take(PENDING_QUOTE, msg.hdr.id, &conn_id))
-		return;
-	struct http_conn *c = http_lwip_find(&nd.http, conn_id);
+	struct http_conn *c = answered_conn(PENDING_QUOTE, msg.hdr.id);
 	if (c == NULL)
-		return;        /* the client left (or timed out) meanwhile */
+		return;
 	api_quote_reply(&nd.api, c, &rep, msg.payload + sizeof rep,
 			msg.payload + sizeof rep + rep.quote_len);
 	http_lwip_kick(c);

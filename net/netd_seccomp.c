@@ -45,33 +45,11 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	ALLOW(fstat),
 	ALLOW(newfstatat),
 	ALLOW(lseek),
-	/* memory: musl's malloc (brk, mmap, mremap, madvise) */
-	ALLOW_UNLESS(mmap, 2, PROT_EXEC),
-	ALLOW_UNLESS(mprotect, 2, PROT_EXEC),
-	ALLOW(munmap),
-	ALLOW(mremap),
-	ALLOW(brk),
-	ALLOW(madvise),
-	/* time and scheduling */
-	ALLOW(clock_nanosleep),
-	ALLOW(nanosleep),
-	ALLOW(gettimeofday),
-	ALLOW(sched_yield),
-	ALLOW(futex),
-	/* signals and exit (restart_syscall: an interrupted sleep resumes) */
-	ALLOW(rt_sigreturn),
-	ALLOW(rt_sigprocmask),
-	ALLOW(rt_sigaction),
-	ALLOW(sigaltstack),     /* harmless; sanitizer runtimes need it */
-	ALLOW(restart_syscall),
-	ALLOW(getpid),
-	ALLOW(gettid),
+	SECCOMP_RULES_COMMON,
 	/* musl's abort() and raise() signal the calling thread with tkill, so an
 	 * lwIP assertion ends in SIGABRT (a clear cause) rather than SIGSEGV.
 	 * netd's uid is its own: it can reach no other process with it. */
 	ALLOW(tkill),
-	ALLOW(exit),
-	ALLOW(exit_group),
 };
 
 const size_t netd_seccomp_nrules = sizeof netd_seccomp_rules / sizeof netd_seccomp_rules[0];

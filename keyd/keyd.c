@@ -311,7 +311,9 @@ int keyd_serve_netd(struct keyd *k)
 
 /* --- the role --------------------------------------------------------------------------- */
 
-static struct keyd K = { .netd_fd = -1 };   /* ~330 KiB: not on the stack */
+/* ~330 KiB: not on the stack, and zero-initialised (in .bss, not in the
+ * binary): netd_fd is set to -1 first thing in keyd_main. */
+static struct keyd K;
 
 static int read_config(struct keyd_config_msg *cfg)
 {
@@ -389,6 +391,7 @@ int keyd_main(void)
 	const char *delay = getenv("DSHIELD_KEYD_QUOTE_DELAY_MS");
 	int ep, r;
 
+	K.netd_fd = -1;
 	r = read_config(&cfg);
 	if (r < 0) {
 		dlog("reading the configuration from init: %s", strerror(-r));

@@ -47,14 +47,13 @@ static long hex_loose(uint8_t *out, size_t cap, const char *s, size_t len)
 static int read_json(struct quote_input *in, const char *data, size_t len,
 		     char *err, size_t errlen)
 {
-	static jsmntok_t toks[8192];
 	struct json_doc d;
 	const char *s;
 	size_t n;
 	long r;
 	int q, el, rd, be;
 
-	if (json_parse(&d, data, len, toks, 8192) || !json_is(&d, 0, JSMN_OBJECT))
+	if (json_parse(&d, data, len, in->toks, QI_JSON_TOKENS) || !json_is(&d, 0, JSMN_OBJECT))
 		return errbuf_set(err, errlen, -EINVAL,
 				  "input looks like JSON but is not a JSON object");
 	q = json_get(&d, 0, "quote");

@@ -15,8 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/json_tok.h"
+
 #define QI_QUOTE_MAX    (64 * 1024)
 #define QI_EVENTLOG_MAX (512 * 1024)
+
+#define QI_JSON_TOKENS 8192
 
 struct quote_input {
 	const char *form;          /* "binary", "hex", "json" */
@@ -28,6 +32,7 @@ struct quote_input {
 	bool has_report_data;
 	uint8_t report_data[64];
 	char backend[16];          /* from /v1/attestation, "" otherwise */
+	jsmntok_t toks[QI_JSON_TOKENS];   /* the JSON form's tokens (scratch) */
 };
 
 /* Decodes data[0..len). Returns 0 or -EINVAL / -E2BIG with a reason. */

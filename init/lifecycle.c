@@ -91,7 +91,7 @@ static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 
 static int on_kaddr_req(struct lifecycle *lc, int sock, const struct imsg *m)
 {
-	static struct kaddr_reply_msg reply;   /* 330 bytes; init is one process */
+	struct kaddr_reply_msg reply;
 	int r;
 
 	memset(&reply, 0, sizeof reply);

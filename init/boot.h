@@ -1,6 +1,6 @@
 /* init/boot.h: PID 1's first steps in the VM: console, mounts, sysctls.
  *
- * Order in init (see init/main.c):
+ * Order in init (see init/init.c):
  *   boot_console(); boot_mount_all(); boot_apply_sysctls();
  *   manifest_load(); modules_load(); boot_mount_configfs();
  *   boot_lock_modules();

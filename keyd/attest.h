@@ -1,4 +1,4 @@
-/* keyd/attest.h: attestation backends, run by init (which alone owns
+/* keyd/attest.h: attestation backends, run by keyd (which alone owns
  * the TDX device; netd only relays).
  *
  *   tdx   /dev/tdx_guest exists: TDREPORT through TDX_CMD_GET_REPORT0,

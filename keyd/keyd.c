@@ -241,11 +241,13 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 		dlog("attestation: %s: quote failed: %s", attest_backend_name(k->at.backend), err);
 		return refuse(rep, (int)n, err);
 	}
-	en = rtmr3_log_encode(&k->at.log, data + n, QUOTE_REPLY_EVENTS_MAX);
+	en = k->at.log.n <= QUOTE_REPLY_EVENTS_COUNT ?
+	     rtmr3_log_encode(&k->at.log, data + n, QUOTE_REPLY_EVENTS_MAX) : -E2BIG;
 	if (en < 0) {
-		snprintf(detail, sizeof detail, "the event log does not fit %u bytes",
+		snprintf(detail, sizeof detail, "the event log (%u events) does not fit one reply "
+			 "(%u events, %u bytes)", k->at.log.n, QUOTE_REPLY_EVENTS_COUNT,
 			 QUOTE_REPLY_EVENTS_MAX);
-		return refuse(rep, (int)en, detail);
+		return refuse(rep, -E2BIG, detail);
 	}
 	rep->quote_len = (uint32_t)n;
 	rep->events_len = (uint32_t)en;

@@ -5,7 +5,7 @@
  * (mmap/mprotect with PROT_EXEC). The generated program:
  *
  *   1. arch != AUDIT_ARCH_X86_64           -> kill the process
- *   2. nr >= SECCOMP_X32_BIT (x32 ABI)     -> deny
+ *   2. nr >= SECCOMP_X32_BIT (x32 ABI)     -> kill the process
  *   3. nr == rule.nr                       -> allow (or deny on forbidden bits;
  *                                             or, for an equality rule, allow
  *                                             when arg == value, else go on)

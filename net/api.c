@@ -296,6 +296,20 @@ void api_kaddr_reply(struct api_state *st, struct http_conn *c,
 
 /* --- /v1/attestation answer ------------------------------------------------ */
 
+/* How many event records buf holds (as far as they can be read): more
+ * than QUOTE_REPLY_EVENTS_COUNT is a malformed reply, whose JSON might not
+ * fit the output buffer. */
+static unsigned count_records(const uint8_t *buf, size_t len)
+{
+	struct rtmr3_rec rec;
+	size_t off = 0;
+	unsigned n = 0;
+
+	while (n <= QUOTE_REPLY_EVENTS_COUNT && rtmr3_rec_next(buf, len, &off, &rec) > 0)
+		n++;
+	return n;
+}
+
 /* The attestation document, rendered here from binary data: the quote as
  * base64, the event log from keyd's records (digests recomputed), the
  * REPORTDATA preimage as keyd used it. */
@@ -311,13 +325,14 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	jw_string(&w, sim ? "sim" : "tdx");
 	if (sim) {
 		jw_key(&w, "warning");
-		jw_string(&w, "sim: a simulated quote, signed by a key the VM generated at boot; "
+		jw_string(&w, "sim: a simulated quote, signed by a key keyd generated when it started; "
 			  "it proves nothing about hardware");
 	}
 	jw_key(&w, "quote");
 	jw_base64(&w, quote, rep->quote_len);
 	jw_key(&w, "event_log");
-	if (rtmr3_records_json(&w, events, rep->events_len) < 0)
+	if (count_records(events, rep->events_len) > QUOTE_REPLY_EVENTS_COUNT ||
+	    rtmr3_records_json(&w, events, rep->events_len) < 0)
 		return -EBADMSG;
 	jw_key(&w, "report_data");
 	jw_hex(&w, rep->report_data, sizeof rep->report_data);

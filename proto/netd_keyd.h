@@ -32,7 +32,13 @@ struct quote_req_msg {
  * manifest hash) and the backend, so netd reports exactly what was quoted
  * and renders the event log itself. */
 #define QUOTE_REPLY_QUOTE_MAX  8192
-#define QUOTE_REPLY_EVENTS_MAX 4096   /* its JSON still fits HTTP_OUT_CAP */
+/* At most this many bytes and events: rendered as JSON (each event gains
+ * ~200 bytes of keys and digest, payloads double as hex) next to the
+ * base64 of the largest quote, they still fit netd's HTTP_OUT_CAP
+ * (checked by tests/test_api_attest.c). A longer log is refused with
+ * -E2BIG until the document is streamed. */
+#define QUOTE_REPLY_EVENTS_MAX   4096
+#define QUOTE_REPLY_EVENTS_COUNT 16
 enum quote_backend { QUOTE_BACKEND_NONE = 0, QUOTE_BACKEND_TDX = 1, QUOTE_BACKEND_SIM = 2 };
 struct quote_reply_msg {
 	int32_t error;            /* 0, or a negative errno: no quote, see detail */

@@ -214,7 +214,7 @@ qt_wait_line() {
 # its API listens. Sets QT_ADDR, QT_URL and QT_BOOT_MS.
 qt_wait_ready() {
   local timeout=$1 rc line
-  qt_wait_line "$QT_CONSOLE" 'ready http://' "$timeout" "$QT_QEMU_PID"
+  qt_wait_line "$QT_CONSOLE" 'dshield: init: ready http://' "$timeout" "$QT_QEMU_PID"
   rc=$?
   case $rc in
   0) ;;
@@ -225,7 +225,8 @@ qt_wait_ready() {
      qt_console_tail 30; return 1 ;;
   esac
   QT_BOOT_MS=$(( $(qt_now_ms) - QT_START_NS ))
-  line=$(grep -m1 -oE 'ready http://[^ /]+' "$QT_CONSOLE" | tr -d '\r')
+  line=$(grep -m1 -oE 'dshield: init: ready http://[^ /]+' "$QT_CONSOLE" | tr -d '\r')
+  line=${line#dshield: init: }
   QT_URL=${line#ready }
   QT_ADDR=${QT_URL#http://}
   QT_ADDR=${QT_ADDR%:*}

@@ -1,5 +1,5 @@
 /* tests/test_api_attest.c: GET /v1/attestation in memory: nonce parsing,
- * the request handed to init, and the answer rendered from an
+ * the request handed to keyd, and the answer rendered from an
  * IMSG_QUOTE_REPLY (a real sim quote and event log), read back with the
  * same reader `dshield verify` uses; error replies map to 503/500. */
 #include "cli/quote_input.h"
@@ -254,6 +254,38 @@ static void test_reply(void)
 		ok(off > QUOTE_REPLY_EVENTS_MAX - RTMR3_REC_MAX, "largest reply: %zu bytes of events", off);
 	}
 	ok(strstr(take(), "HTTP/1.1 200 ") != NULL, "the largest possible reply fits HTTP_OUT_CAP");
+
+	/* Many small events render longest per byte: the count bound keeps
+	 * the largest quote and QUOTE_REPLY_EVENTS_COUNT of the worst ones
+	 * inside the buffer, and one more is refused. */
+	for (unsigned count = QUOTE_REPLY_EVENTS_COUNT; count <= QUOTE_REPLY_EVENTS_COUNT + 1; count++) {
+		static uint8_t bigq[QUOTE_REPLY_QUOTE_MAX], ev[QUOTE_REPLY_EVENTS_MAX];
+		static uint8_t pl[RTMR3_PAYLOAD_MAX];
+		size_t off = 0, per;
+		reset();
+		feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+		rep = make_reply(&quote, &log);
+		rep->quote_len = QUOTE_REPLY_QUOTE_MAX;
+		rep->nonce_len = 32;
+		memset(pl, 0xee, sizeof pl);
+		/* spread the byte budget evenly: every event as long as it can be */
+		per = QUOTE_REPLY_EVENTS_MAX / count - 3 - 1;
+		for (unsigned i = 0; i < count; i++) {
+			long n = rtmr3_rec_encode("e", pl, per < sizeof pl ? per : sizeof pl,
+						  ev + off, sizeof ev - off);
+			if (n > 0)
+				off += (size_t)n;
+		}
+		rep->events_len = (uint32_t)off;
+		api_quote_reply(&st, &conn, rep, bigq, ev);
+		r = take();
+		if (count == QUOTE_REPLY_EVENTS_COUNT)
+			ok(strstr(r, "HTTP/1.1 200 ") != NULL,
+			   "%u events of %zu bytes and the largest quote fit HTTP_OUT_CAP", count, off);
+		else
+			ok(strstr(r, "HTTP/1.1 500 ") && strstr(r, "malformed event log"),
+			   "%u events: refused as malformed", count);
+	}
 }
 
 int main(void)

@@ -461,6 +461,27 @@ static void test_unwritable(void)
 	ok(access(path, F_OK) != 0, "unwritable: nothing created");
 }
 
+/* A log longer than one reply carries: the quote is refused -E2BIG and
+ * says why, rather than sent with a log that does not fit. */
+static void test_log_too_long(void)
+{
+	char err[ATTEST_ERR_LEN];
+	static const uint8_t nonce[1] = { 7 };
+
+	setup(evpath, true);
+	while (K.at.log.n <= QUOTE_REPLY_EVENTS_COUNT)
+		if (attest_extend(&K.at, "extra", "x", 1, err) < 0)
+			break;
+	ok(K.at.log.n == QUOTE_REPLY_EVENTS_COUNT + 1, "a log of %u events", K.at.log.n);
+	open_channel();
+	full_bucket();
+	ok(send_req(9, nonce, 1) >= 0 && keyd_serve_netd(&K) == 0 && get_reply() == 0,
+	   "too long a log: answered");
+	is_int(R.error, -E2BIG, "  with -E2BIG");
+	ok(strstr(R.detail, "does not fit one reply") != NULL, "  saying why (%s)", R.detail);
+	close_channel();
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/test_keyd.XXXXXX");
@@ -477,6 +498,7 @@ int main(void)
 	test_rate_limit();
 	test_epipe();
 	test_restart();
+	test_log_too_long();
 	test_bad_saved_log();
 	test_unwritable();
 	test_no_manifest();

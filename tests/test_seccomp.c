@@ -1,4 +1,4 @@
-/* tests/test_seccomp.c: the netd filter, exercised in forked children.
+/* tests/test_seccomp.c: netd's and keyd's filters, exercised in forked children.
  *
  * Each child installs the filter, tries calls, and reports one record per
  * check through a pipe (write is on the allow-list); the parent turns the
@@ -47,8 +47,9 @@ static void expect_eperm(long r, const char *name)
 
 /* The packet socket sends wherever a destination address points (the
  * kernel takes sll_ifindex from the call, bound or not): the filter lets
- * netd send only without an address, sendmsg only on the imsg socket, and
- * never duplicate a descriptor onto it. A datagram socketpair stands in. */
+ * netd send only without an address, no sendmsg at all (imsg without
+ * descriptors uses send()), and never duplicate a descriptor. A datagram
+ * socketpair stands in for the packet socket. */
 static void child_send_paths(void)
 {
 	int sv[2], im[2];

@@ -12,6 +12,8 @@
 
 static int pipe_r = -1, pipe_w = -1;
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static void check_output(void)
 {
 	static char buf[1 << 16];

@@ -46,7 +46,7 @@ host_stop
 
 # No TDX device, sim not allowed anywhere: 503 naming why.
 host_start static --manifest "$MAN"
-expect_match "init logs that attestation is unavailable" "$(cat "$LOG")" 'attestation: unavailable: no TDX device'
+expect_match "keyd logs that attestation is unavailable" "$(cat "$LOG")" 'attestation: unavailable: no TDX device'
 f=$(mktemp)
 code=$(attest_get "?nonce=00" "$f")
 check "without a backend /v1/attestation is 503" [ "$code" = 503 ]

@@ -70,7 +70,9 @@ host_start() {
   INIT_PID=$!
   local line
   for _ in $(seq 150); do
-    line=$(grep -o 'ready http://[0-9.]*:[0-9]*/' "$LOG" | head -n 1)
+    # init's own line: roles' lines carry their role's tag (init/rolelog)
+    line=$(grep -o 'dshield: init: ready http://[0-9.]*:[0-9]*/' "$LOG" | head -n 1)
+    line=${line#dshield: init: }
     [ -n "$line" ] && break
     kill -0 "$INIT_PID" 2>/dev/null || break
     sleep 0.1

@@ -1,10 +1,9 @@
 /* init/manifest.c: see manifest.h and docs/IMAGE-MANIFEST.md.
  *
- * jsmn tokenises; it is permissive (it does not check that object members
- * pair up, that scalars are well formed or that strings hold no control
- * bytes), so check_tree() validates the whole token tree before any value
- * is read. After that, an object token's `size` counts its keys, each key
- * string has size 1 (its value), and every other scalar has size 0.
+ * jsmn tokenises; it is permissive, so json_validate() (lib/json_tok.h)
+ * checks the whole token tree before any value is read. After that, an
+ * object token's `size` counts its keys, each key string has size 1 (its
+ * value), and every other scalar has size 0.
  */
 #include "init/manifest.h"
 #include "lib/file.h"
@@ -20,138 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* --- structural validation ------------------------------------------------ */
-
-static bool string_ok(const struct json_doc *c, int i)
-{
-	size_t n;
-	const char *p = json_text(c, i, &n);
-	for (size_t k = 0; k < n; k++)
-		if ((unsigned char)p[k] < 0x20)
-			return false;
-	return true;
-}
-
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-/* true, false, null, or an RFC 8259 number. */
-static bool primitive_ok(const struct json_doc *c, int i)
-{
-	size_t n, k = 0;
-	const char *p = json_text(c, i, &n);
-	if ((n == 4 && memcmp(p, "true", 4) == 0) ||
-	    (n == 5 && memcmp(p, "false", 5) == 0) ||
-	    (n == 4 && memcmp(p, "null", 4) == 0))
-		return true;
-	if (k < n && p[k] == '-')
-		k++;
-	if (k >= n || !is_digit(p[k]))
-		return false;
-	if (p[k] == '0')
-		k++;
-	else
-		while (k < n && is_digit(p[k]))
-			k++;
-	if (k < n && p[k] == '.') {
-		k++;
-		if (k >= n || !is_digit(p[k]))
-			return false;
-		while (k < n && is_digit(p[k]))
-			k++;
-	}
-	if (k < n && (p[k] == 'e' || p[k] == 'E')) {
-		k++;
-		if (k < n && (p[k] == '+' || p[k] == '-'))
-			k++;
-		if (k >= n || !is_digit(p[k]))
-			return false;
-		while (k < n && is_digit(p[k]))
-			k++;
-	}
-	return k == n;
-}
-
-/* Bytes of token i in the text, quotes included for strings. */
-static size_t raw_start(const struct json_doc *c, int i)
-{
-	return (size_t)c->t[i].start - (c->t[i].type == JSMN_STRING);
-}
-
-static size_t raw_end(const struct json_doc *c, int i)
-{
-	return (size_t)c->t[i].end + (c->t[i].type == JSMN_STRING);
-}
-
-/* js[from..to) is whitespace around exactly one sep (none when sep is 0). */
-static bool gap_ok(const struct json_doc *c, size_t from, size_t to, char sep)
-{
-	bool seen = sep == 0;
-	if (from > to)
-		return false;
-	for (size_t k = from; k < to; k++) {
-		char ch = c->js[k];
-		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
-			continue;
-		if (!seen && ch == sep) {
-			seen = true;
-			continue;
-		}
-		return false;
-	}
-	return seen;
-}
-
-/* Validates the subtree at i; *next gets the index after it. */
-static int check_tree(const struct json_doc *c, int i, int depth, int *next)
-{
-	if (i >= c->n)
-		return -EINVAL;
-	if (depth > MANIFEST_MAX_DEPTH)
-		return -E2BIG;
-	const jsmntok_t *t = &c->t[i];
-	int j = i + 1, r;
-	size_t pos = (size_t)t->start + 1;
-	switch (t->type) {
-	case JSMN_OBJECT:
-		for (int k = 0; k < t->size; k++) {
-			if (j + 1 >= c->n || c->t[j].type != JSMN_STRING ||
-			    c->t[j].size != 1 || !string_ok(c, j) ||
-			    !gap_ok(c, pos, raw_start(c, j), k ? ',' : 0) ||
-			    !gap_ok(c, raw_end(c, j), raw_start(c, j + 1), ':'))
-				return -EINVAL;
-			pos = raw_end(c, j + 1);
-			if ((r = check_tree(c, j + 1, depth + 1, &j)) != 0)
-				return r;
-		}
-		if (!gap_ok(c, pos, (size_t)t->end - 1, 0))
-			return -EINVAL;
-		break;
-	case JSMN_ARRAY:
-		for (int k = 0; k < t->size; k++) {
-			if (j >= c->n || !gap_ok(c, pos, raw_start(c, j), k ? ',' : 0))
-				return -EINVAL;
-			pos = raw_end(c, j);
-			if ((r = check_tree(c, j, depth + 1, &j)) != 0)
-				return r;
-		}
-		if (!gap_ok(c, pos, (size_t)t->end - 1, 0))
-			return -EINVAL;
-		break;
-	case JSMN_STRING:
-		if (t->size != 0 || !string_ok(c, i))
-			return -EINVAL;
-		break;
-	case JSMN_PRIMITIVE:
-		if (t->size != 0 || !primitive_ok(c, i))
-			return -EINVAL;
-		break;
-	default:
-		return -EINVAL;
-	}
-	*next = j;
-	return 0;
-}
 
 /* --- typed accessors -------------------------------------------------------- */
 
@@ -202,6 +69,8 @@ static int want_type(const struct json_doc *c, int i, jsmntype_t type, const cha
 }
 
 typedef bool (*char_ok_fn)(char ch);
+
+static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
 static bool name_char(char ch)
 {
@@ -482,7 +351,7 @@ int manifest_parse(const char *json, size_t len, struct manifest *m)
 {
 	br_sha256_context h;
 	jsmntok_t *t = NULL;
-	int r, next;
+	int r;
 
 	memset(m, 0, sizeof *m);
 	if (len > MANIFEST_MAX_BYTES) {
@@ -501,16 +370,13 @@ int manifest_parse(const char *json, size_t len, struct manifest *m)
 	int n = tokenize(json, len, &t);
 	if (n < 0)
 		return n;
-	struct json_doc c = { json, len, t, n };
-	r = check_tree(&c, 0, 0, &next);
-	if (r == 0 && (!gap_ok(&c, 0, raw_start(&c, 0), 0) || !gap_ok(&c, raw_end(&c, 0), len, 0)))
-		r = -EINVAL;
+	struct json_doc c = { json, len, t, n, 0 };
+	r = json_validate(&c, MANIFEST_MAX_DEPTH);
 	if (r == -E2BIG)
 		dlog("manifest: nested deeper than %d", MANIFEST_MAX_DEPTH);
-	else if (r != 0 || next != n)
-		dlog("manifest: malformed JSON (members, scalars or trailing data)");
-	if (r == 0 && next != n)
-		r = -EINVAL;
+	else if (r != 0)
+		dlog("manifest: malformed JSON near byte %zu (members, scalars or trailing data)",
+		     c.err_at);
 	if (r == 0)
 		r = parse_root(&c, m);
 	free(t);

@@ -33,9 +33,9 @@
 
 #define POLICY_FORMAT          1
 #define POLICY_MAX_BYTES       (256u << 10) /* input document */
-#define POLICY_MAX_TOKENS      8192         /* input JSON tokens */
+#define POLICY_MAX_TOKENS      4096         /* input JSON tokens */
 #define POLICY_MAX_DEPTH       8            /* input nesting */
-#define POLICY_CANON_MAX       (160u << 10) /* canonical form, NUL excluded */
+#define POLICY_CANON_MAX       (128u << 10) /* canonical form, NUL excluded */
 
 #define POLICY_MAX_FUNCTIONS   256   /* bound of functions.max */
 #define POLICY_MAX_RULES       32    /* egress rules */
@@ -131,8 +131,9 @@ int policy_parse(const char *json, size_t len, struct policy_tokens *scratch,
 int policy_from_json(const struct json_doc *d, int obj, struct policy *p,
 		     char *err, size_t errlen);
 
-/* Writes the canonical form of p into out[0..cap) (NUL terminated).
- * Returns its length, or -ENOSPC; POLICY_CANON_MAX + 1 bytes always do. */
+/* Writes the canonical form of p into out[0..cap) (NUL terminated when
+ * there is room). Returns its length, or -ENOSPC; POLICY_CANON_MAX + 1
+ * bytes always do. */
 long policy_write(const struct policy *p, char *out, size_t cap);
 
 /* Do a and b hold the same policy? The parser zeroes the struct and fills

@@ -6,6 +6,7 @@
  * value), and every other scalar has size 0.
  */
 #include "init/manifest.h"
+#include "lib/errbuf.h"
 #include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/json_tok.h"
@@ -275,14 +276,60 @@ static int parse_attestation(const struct json_doc *c, int i, struct manifest *m
 	return 0;
 }
 
+/* The policy is stored in its canonical form (image/mkpolicy wrote it), so
+ * that policy_sha256 is the hash of bytes anyone can re-derive from the
+ * operator's file: the bytes in the manifest must be exactly what
+ * policy_write() makes of the parsed policy, and hash to policy_sha256. */
+static int parse_policy(const struct json_doc *c, int pol, int sha, struct manifest *m)
+{
+	char err[ERRBUF_LEN];
+	uint8_t sum[32];
+	br_sha256_context h;
+	int r;
+
+	if ((r = want_type(c, pol, JSMN_OBJECT, "policy")) != 0)
+		return r;
+	if ((r = policy_from_json(c, pol, &m->policy, err, sizeof err)) != 0) {
+		dlog("manifest: policy.%s", err);
+		return r;
+	}
+	if ((r = get_sha256(c, sha, "policy_sha256", m->policy_sha256)) != 0)
+		return r;
+
+	const char *raw = c->js + c->t[pol].start;
+	size_t len = (size_t)(c->t[pol].end - c->t[pol].start);
+	char *canon = malloc(len + 1);
+	if (!canon)
+		return -ENOMEM;
+	long n = policy_write(&m->policy, canon, len + 1);
+	bool same = n >= 0 && (size_t)n == len && memcmp(canon, raw, len) == 0;
+	free(canon);
+	if (!same) {
+		dlog("manifest: policy: not in canonical form (image/mkpolicy writes it)");
+		return -EINVAL;
+	}
+	br_sha256_init(&h);
+	br_sha256_update(&h, raw, len);
+	br_sha256_out(&h, sum);
+	if (memcmp(sum, m->policy_sha256, sizeof sum) != 0) {
+		dlog("manifest: policy_sha256: not the SHA-256 of the policy's bytes");
+		return -EINVAL;
+	}
+	m->has_policy = true;
+	m->allow_sim = m->policy.allow_sim;
+	return 0;
+}
+
 static int parse_root(const struct json_doc *c, struct manifest *m)
 {
-	enum { F_FORMAT, F_VERSION, F_KERNEL, F_PACKAGES, F_MODULES, F_FILES, F_ATTEST, F_N };
+	enum { F_FORMAT, F_VERSION, F_KERNEL, F_PACKAGES, F_MODULES, F_FILES, F_ATTEST,
+	       F_POLICY, F_POLICY_SHA, F_N };
 	struct field f[F_N] = {
 		[F_FORMAT] = { "format", -1 }, [F_VERSION] = { "dshield_version", -1 },
 		[F_KERNEL] = { "kernel", -1 }, [F_PACKAGES] = { "packages", -1 },
 		[F_MODULES] = { "modules", -1 }, [F_FILES] = { "files", -1 },
-		[F_ATTEST] = { "attestation", -1 },
+		[F_ATTEST] = { "attestation", -1 }, [F_POLICY] = { "policy", -1 },
+		[F_POLICY_SHA] = { "policy_sha256", -1 },
 	};
 	int r;
 
@@ -311,7 +358,21 @@ static int parse_root(const struct json_doc *c, struct manifest *m)
 		return r;
 	if (f[F_FILES].tok >= 0 && (r = check_object_array(c, f[F_FILES].tok, "files")) != 0)
 		return r;
+	if ((f[F_POLICY].tok >= 0) != (f[F_POLICY_SHA].tok >= 0)) {
+		dlog("manifest: %s: required with %s", f[F_POLICY].tok >= 0 ? "policy_sha256" : "policy",
+		     f[F_POLICY].tok >= 0 ? "policy" : "policy_sha256");
+		return -EINVAL;
+	}
+	/* One source of truth: with a policy, the policy says whether sim
+	 * is allowed; a second switch beside it could only disagree. */
+	if (f[F_POLICY].tok >= 0 && f[F_ATTEST].tok >= 0) {
+		dlog("manifest: attestation: not allowed beside a policy (policy.attestation decides)");
+		return -EINVAL;
+	}
 	if (f[F_ATTEST].tok >= 0 && (r = parse_attestation(c, f[F_ATTEST].tok, m)) != 0)
+		return r;
+	if (f[F_POLICY].tok >= 0 &&
+	    (r = parse_policy(c, f[F_POLICY].tok, f[F_POLICY_SHA].tok, m)) != 0)
 		return r;
 	return 0;
 }
@@ -407,8 +468,11 @@ int manifest_load(const char *path, struct manifest *m)
 	if (r == 0) {
 		char hex[65];
 		hex_encode(hex, m->sha256, 32);
-		dlog("manifest: %s: %zu bytes, sha256 %s, dshield %s, kernel %s, %u modules%s",
-		     path, len, hex, m->dshield_version, m->release, m->nmodules,
+		char phex[65] = "none";
+		if (m->has_policy)
+			hex_encode(phex, m->policy_sha256, 32);
+		dlog("manifest: %s: %zu bytes, sha256 %s, dshield %s, kernel %s, %u modules, policy %s%s",
+		     path, len, hex, m->dshield_version, m->release, m->nmodules, phex,
 		     m->allow_sim ? ", simulated attestation allowed" : "");
 	}
 	return r;

@@ -1,7 +1,7 @@
 # dshield build. Objects per component come from Kbuild.
 #
 #   make                build/dshield-init, build/dshield, tools and tests
-#   make image          build/image/ (kernel, initrd, cmdline, manifest)
+#   make image          build/image/ (kernel, initrd, cmdline, manifest); POLICY=file.json
 #   make run            build everything and boot the image in QEMU
 #   make check          every test: unit, sanitizers, host mode, QEMU
 #   make fuzz           each libFuzzer target for FUZZ_SECONDS
@@ -229,9 +229,12 @@ fuzz:
 # backend as fw_cfg opt/dshield/measurements. SHA256SUMS is rewritten to
 # list it too (docs/MEASURE.md).
 IMAGE_MEMORY := 512M
+# The operator's policy (docs/POLICY.md), validated and put into the
+# manifest in its canonical form; the example is a development policy.
+POLICY     ?= examples/policy.json
 image: programs tools
-	DSHIELD_INIT=$(O)/dshield-init MKCPIO=$(O)/tools/mkcpio DEPS=$(DEPS) \
-	  image/build-image $(O)/image
+	DSHIELD_INIT=$(O)/dshield-init MKCPIO=$(O)/tools/mkcpio MKPOLICY=$(O)/tools/mkpolicy \
+	  POLICY=$(POLICY) DEPS=$(DEPS) image/build-image $(O)/image
 	$(O)/dshield measure --json --memory $(IMAGE_MEMORY) \
 	  --firmware $(DEPS)/ovmf/usr/share/ovmf/OVMF.fd $(O)/image > $(O)/image/measurements.json.tmp
 	mv -f $(O)/image/measurements.json.tmp $(O)/image/measurements.json

@@ -38,7 +38,7 @@
 #define HOSTNAME       "dshield"
 
 /* init is one process: its boot state is this file's. */
-static struct manifest manifest;          /* ~24 KiB: static, not stack */
+static struct manifest manifest;          /* ~120 KiB (the policy): static, not stack */
 static struct supervisor_config sup;
 static struct lifecycle lc;
 static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096];

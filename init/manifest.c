@@ -1,12 +1,12 @@
 /* init/manifest.c: see manifest.h and docs/IMAGE-MANIFEST.md.
  *
- * jsmn tokenises; it is permissive (it does not check that object members
- * pair up, that scalars are well formed or that strings hold no control
- * bytes), so check_tree() validates the whole token tree before any value
- * is read. After that, an object token's `size` counts its keys, each key
- * string has size 1 (its value), and every other scalar has size 0.
+ * jsmn tokenises; it is permissive, so json_validate() (lib/json_tok.h)
+ * checks the whole token tree before any value is read. After that, an
+ * object token's `size` counts its keys, each key string has size 1 (its
+ * value), and every other scalar has size 0.
  */
 #include "init/manifest.h"
+#include "lib/errbuf.h"
 #include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/json_tok.h"
@@ -20,138 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* --- structural validation ------------------------------------------------ */
-
-static bool string_ok(const struct json_doc *c, int i)
-{
-	size_t n;
-	const char *p = json_text(c, i, &n);
-	for (size_t k = 0; k < n; k++)
-		if ((unsigned char)p[k] < 0x20)
-			return false;
-	return true;
-}
-
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-/* true, false, null, or an RFC 8259 number. */
-static bool primitive_ok(const struct json_doc *c, int i)
-{
-	size_t n, k = 0;
-	const char *p = json_text(c, i, &n);
-	if ((n == 4 && memcmp(p, "true", 4) == 0) ||
-	    (n == 5 && memcmp(p, "false", 5) == 0) ||
-	    (n == 4 && memcmp(p, "null", 4) == 0))
-		return true;
-	if (k < n && p[k] == '-')
-		k++;
-	if (k >= n || !is_digit(p[k]))
-		return false;
-	if (p[k] == '0')
-		k++;
-	else
-		while (k < n && is_digit(p[k]))
-			k++;
-	if (k < n && p[k] == '.') {
-		k++;
-		if (k >= n || !is_digit(p[k]))
-			return false;
-		while (k < n && is_digit(p[k]))
-			k++;
-	}
-	if (k < n && (p[k] == 'e' || p[k] == 'E')) {
-		k++;
-		if (k < n && (p[k] == '+' || p[k] == '-'))
-			k++;
-		if (k >= n || !is_digit(p[k]))
-			return false;
-		while (k < n && is_digit(p[k]))
-			k++;
-	}
-	return k == n;
-}
-
-/* Bytes of token i in the text, quotes included for strings. */
-static size_t raw_start(const struct json_doc *c, int i)
-{
-	return (size_t)c->t[i].start - (c->t[i].type == JSMN_STRING);
-}
-
-static size_t raw_end(const struct json_doc *c, int i)
-{
-	return (size_t)c->t[i].end + (c->t[i].type == JSMN_STRING);
-}
-
-/* js[from..to) is whitespace around exactly one sep (none when sep is 0). */
-static bool gap_ok(const struct json_doc *c, size_t from, size_t to, char sep)
-{
-	bool seen = sep == 0;
-	if (from > to)
-		return false;
-	for (size_t k = from; k < to; k++) {
-		char ch = c->js[k];
-		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
-			continue;
-		if (!seen && ch == sep) {
-			seen = true;
-			continue;
-		}
-		return false;
-	}
-	return seen;
-}
-
-/* Validates the subtree at i; *next gets the index after it. */
-static int check_tree(const struct json_doc *c, int i, int depth, int *next)
-{
-	if (i >= c->n)
-		return -EINVAL;
-	if (depth > MANIFEST_MAX_DEPTH)
-		return -E2BIG;
-	const jsmntok_t *t = &c->t[i];
-	int j = i + 1, r;
-	size_t pos = (size_t)t->start + 1;
-	switch (t->type) {
-	case JSMN_OBJECT:
-		for (int k = 0; k < t->size; k++) {
-			if (j + 1 >= c->n || c->t[j].type != JSMN_STRING ||
-			    c->t[j].size != 1 || !string_ok(c, j) ||
-			    !gap_ok(c, pos, raw_start(c, j), k ? ',' : 0) ||
-			    !gap_ok(c, raw_end(c, j), raw_start(c, j + 1), ':'))
-				return -EINVAL;
-			pos = raw_end(c, j + 1);
-			if ((r = check_tree(c, j + 1, depth + 1, &j)) != 0)
-				return r;
-		}
-		if (!gap_ok(c, pos, (size_t)t->end - 1, 0))
-			return -EINVAL;
-		break;
-	case JSMN_ARRAY:
-		for (int k = 0; k < t->size; k++) {
-			if (j >= c->n || !gap_ok(c, pos, raw_start(c, j), k ? ',' : 0))
-				return -EINVAL;
-			pos = raw_end(c, j);
-			if ((r = check_tree(c, j, depth + 1, &j)) != 0)
-				return r;
-		}
-		if (!gap_ok(c, pos, (size_t)t->end - 1, 0))
-			return -EINVAL;
-		break;
-	case JSMN_STRING:
-		if (t->size != 0 || !string_ok(c, i))
-			return -EINVAL;
-		break;
-	case JSMN_PRIMITIVE:
-		if (t->size != 0 || !primitive_ok(c, i))
-			return -EINVAL;
-		break;
-	default:
-		return -EINVAL;
-	}
-	*next = j;
-	return 0;
-}
 
 /* --- typed accessors -------------------------------------------------------- */
 
@@ -202,6 +70,8 @@ static int want_type(const struct json_doc *c, int i, jsmntype_t type, const cha
 }
 
 typedef bool (*char_ok_fn)(char ch);
+
+static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
 static bool name_char(char ch)
 {
@@ -406,14 +276,60 @@ static int parse_attestation(const struct json_doc *c, int i, struct manifest *m
 	return 0;
 }
 
+/* The policy is stored in its canonical form (image/mkpolicy wrote it), so
+ * that policy_sha256 is the hash of bytes anyone can re-derive from the
+ * operator's file: the bytes in the manifest must be exactly what
+ * policy_write() makes of the parsed policy, and hash to policy_sha256. */
+static int parse_policy(const struct json_doc *c, int pol, int sha, struct manifest *m)
+{
+	char err[ERRBUF_LEN];
+	uint8_t sum[32];
+	br_sha256_context h;
+	int r;
+
+	if ((r = want_type(c, pol, JSMN_OBJECT, "policy")) != 0)
+		return r;
+	if ((r = policy_from_json(c, pol, &m->policy, err, sizeof err)) != 0) {
+		dlog("manifest: policy.%s", err);
+		return r;
+	}
+	if ((r = get_sha256(c, sha, "policy_sha256", m->policy_sha256)) != 0)
+		return r;
+
+	const char *raw = c->js + c->t[pol].start;
+	size_t len = (size_t)(c->t[pol].end - c->t[pol].start);
+	char *canon = malloc(len + 1);
+	if (!canon)
+		return -ENOMEM;
+	long n = policy_write(&m->policy, canon, len + 1);
+	bool same = n >= 0 && (size_t)n == len && memcmp(canon, raw, len) == 0;
+	free(canon);
+	if (!same) {
+		dlog("manifest: policy: not in canonical form (image/mkpolicy writes it)");
+		return -EINVAL;
+	}
+	br_sha256_init(&h);
+	br_sha256_update(&h, raw, len);
+	br_sha256_out(&h, sum);
+	if (memcmp(sum, m->policy_sha256, sizeof sum) != 0) {
+		dlog("manifest: policy_sha256: not the SHA-256 of the policy's bytes");
+		return -EINVAL;
+	}
+	m->has_policy = true;
+	m->allow_sim = m->policy.allow_sim;
+	return 0;
+}
+
 static int parse_root(const struct json_doc *c, struct manifest *m)
 {
-	enum { F_FORMAT, F_VERSION, F_KERNEL, F_PACKAGES, F_MODULES, F_FILES, F_ATTEST, F_N };
+	enum { F_FORMAT, F_VERSION, F_KERNEL, F_PACKAGES, F_MODULES, F_FILES, F_ATTEST,
+	       F_POLICY, F_POLICY_SHA, F_N };
 	struct field f[F_N] = {
 		[F_FORMAT] = { "format", -1 }, [F_VERSION] = { "dshield_version", -1 },
 		[F_KERNEL] = { "kernel", -1 }, [F_PACKAGES] = { "packages", -1 },
 		[F_MODULES] = { "modules", -1 }, [F_FILES] = { "files", -1 },
-		[F_ATTEST] = { "attestation", -1 },
+		[F_ATTEST] = { "attestation", -1 }, [F_POLICY] = { "policy", -1 },
+		[F_POLICY_SHA] = { "policy_sha256", -1 },
 	};
 	int r;
 
@@ -442,7 +358,21 @@ static int parse_root(const struct json_doc *c, struct manifest *m)
 		return r;
 	if (f[F_FILES].tok >= 0 && (r = check_object_array(c, f[F_FILES].tok, "files")) != 0)
 		return r;
+	if ((f[F_POLICY].tok >= 0) != (f[F_POLICY_SHA].tok >= 0)) {
+		dlog("manifest: %s: required with %s", f[F_POLICY].tok >= 0 ? "policy_sha256" : "policy",
+		     f[F_POLICY].tok >= 0 ? "policy" : "policy_sha256");
+		return -EINVAL;
+	}
+	/* One source of truth: with a policy, the policy says whether sim
+	 * is allowed; a second switch beside it could only disagree. */
+	if (f[F_POLICY].tok >= 0 && f[F_ATTEST].tok >= 0) {
+		dlog("manifest: attestation: not allowed beside a policy (policy.attestation decides)");
+		return -EINVAL;
+	}
 	if (f[F_ATTEST].tok >= 0 && (r = parse_attestation(c, f[F_ATTEST].tok, m)) != 0)
+		return r;
+	if (f[F_POLICY].tok >= 0 &&
+	    (r = parse_policy(c, f[F_POLICY].tok, f[F_POLICY_SHA].tok, m)) != 0)
 		return r;
 	return 0;
 }
@@ -482,7 +412,7 @@ int manifest_parse(const char *json, size_t len, struct manifest *m)
 {
 	br_sha256_context h;
 	jsmntok_t *t = NULL;
-	int r, next;
+	int r;
 
 	memset(m, 0, sizeof *m);
 	if (len > MANIFEST_MAX_BYTES) {
@@ -501,16 +431,13 @@ int manifest_parse(const char *json, size_t len, struct manifest *m)
 	int n = tokenize(json, len, &t);
 	if (n < 0)
 		return n;
-	struct json_doc c = { json, len, t, n };
-	r = check_tree(&c, 0, 0, &next);
-	if (r == 0 && (!gap_ok(&c, 0, raw_start(&c, 0), 0) || !gap_ok(&c, raw_end(&c, 0), len, 0)))
-		r = -EINVAL;
+	struct json_doc c = { json, len, t, n, 0 };
+	r = json_validate(&c, MANIFEST_MAX_DEPTH);
 	if (r == -E2BIG)
 		dlog("manifest: nested deeper than %d", MANIFEST_MAX_DEPTH);
-	else if (r != 0 || next != n)
-		dlog("manifest: malformed JSON (members, scalars or trailing data)");
-	if (r == 0 && next != n)
-		r = -EINVAL;
+	else if (r != 0)
+		dlog("manifest: malformed JSON near byte %zu (members, scalars or trailing data)",
+		     c.err_at);
 	if (r == 0)
 		r = parse_root(&c, m);
 	free(t);
@@ -541,8 +468,11 @@ int manifest_load(const char *path, struct manifest *m)
 	if (r == 0) {
 		char hex[65];
 		hex_encode(hex, m->sha256, 32);
-		dlog("manifest: %s: %zu bytes, sha256 %s, dshield %s, kernel %s, %u modules%s",
-		     path, len, hex, m->dshield_version, m->release, m->nmodules,
+		char phex[65] = "none";
+		if (m->has_policy)
+			hex_encode(phex, m->policy_sha256, 32);
+		dlog("manifest: %s: %zu bytes, sha256 %s, dshield %s, kernel %s, %u modules, policy %s%s",
+		     path, len, hex, m->dshield_version, m->release, m->nmodules, phex,
 		     m->allow_sim ? ", simulated attestation allowed" : "");
 	}
 	return r;

@@ -10,7 +10,9 @@
  *
  * Error convention: 0, or a negative errno, every error logged with dlog()
  * naming the key (e.g. "modules[2].sha256"):
- *   -EINVAL  not JSON, wrong type, bad value, missing or repeated key
+ *   -EINVAL  not JSON, wrong type, bad value, missing or repeated key; a
+ *            policy that does not validate, is not in its canonical form
+ *            or does not match policy_sha256
  *   -E2BIG   more than MANIFEST_MAX_MODULES modules or MANIFEST_MAX_TOKENS
  *            JSON tokens, or nesting deeper than MANIFEST_MAX_DEPTH
  *   -EFBIG   more than MANIFEST_MAX_BYTES bytes
@@ -22,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "crypto/policy.h"
 
 #define MANIFEST_PATH        "/etc/dshield/manifest.json"
 #define MANIFEST_FORMAT      1
@@ -43,7 +47,12 @@ struct manifest {
 	char release[64];          /* kernel.release, `uname -r` of the image kernel */
 	struct manifest_module modules[MANIFEST_MAX_MODULES]; /* in load order */
 	unsigned nmodules;         /* entries used in modules[] */
-	bool allow_sim;            /* attestation.allow_sim (default false) */
+	/* The policy's attestation.allow_sim; in a manifest without a policy
+	 * (hand-written ones: host mode, tests), attestation.allow_sim. */
+	bool allow_sim;
+	bool has_policy;           /* "policy" and "policy_sha256" are present */
+	uint8_t policy_sha256[32]; /* SHA-256 of the policy's canonical bytes */
+	struct policy policy;      /* the parsed policy (~97 KiB) */
 };
 
 /* Parses json[0..len) into *m (zeroed first) and stores the SHA-256 of

@@ -24,10 +24,12 @@ int json_parse(struct json_doc *d, const char *js, size_t len,
 	d->len = len;
 	d->t = toks;
 	d->n = 0;
+	d->err_at = 0;
 	if (len > (size_t)0x7fffffff)
 		return -E2BIG;
 	jsmn_init(&p);
 	r = jsmn_parse(&p, js, len, toks, ntoks);
+	d->err_at = p.pos;
 	if (r == JSMN_ERROR_NOMEM)
 		return -E2BIG;
 	if (r <= 0)
@@ -43,6 +45,164 @@ int json_parse(struct json_doc *d, const char *js, size_t len,
 	for (; end < len; end++)
 		if (!is_ws(js[end]))
 			return -EINVAL;
+	d->err_at = 0;
+	return 0;
+}
+
+/* --- json_validate ------------------------------------------------------------ */
+
+static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+static bool string_ok(const struct json_doc *d, int i)
+{
+	size_t n;
+	const char *p = json_text(d, i, &n);
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)p[k] < 0x20)
+			return false;
+	return true;
+}
+
+/* true, false, null, or an RFC 8259 number. */
+static bool primitive_ok(const struct json_doc *d, int i)
+{
+	size_t n, k = 0;
+	const char *p = json_text(d, i, &n);
+	if ((n == 4 && memcmp(p, "true", 4) == 0) ||
+	    (n == 5 && memcmp(p, "false", 5) == 0) ||
+	    (n == 4 && memcmp(p, "null", 4) == 0))
+		return true;
+	if (k < n && p[k] == '-')
+		k++;
+	if (k >= n || !is_digit(p[k]))
+		return false;
+	if (p[k] == '0')
+		k++;
+	else
+		while (k < n && is_digit(p[k]))
+			k++;
+	if (k < n && p[k] == '.') {
+		k++;
+		if (k >= n || !is_digit(p[k]))
+			return false;
+		while (k < n && is_digit(p[k]))
+			k++;
+	}
+	if (k < n && (p[k] == 'e' || p[k] == 'E')) {
+		k++;
+		if (k < n && (p[k] == '+' || p[k] == '-'))
+			k++;
+		if (k >= n || !is_digit(p[k]))
+			return false;
+		while (k < n && is_digit(p[k]))
+			k++;
+	}
+	return k == n;
+}
+
+/* Bytes of token i in the text, quotes included for strings. */
+static size_t raw_start(const struct json_doc *d, int i)
+{
+	return (size_t)d->t[i].start - (d->t[i].type == JSMN_STRING);
+}
+
+static size_t raw_end(const struct json_doc *d, int i)
+{
+	return (size_t)d->t[i].end + (d->t[i].type == JSMN_STRING);
+}
+
+/* js[from..to) is whitespace around exactly one sep (none when sep is 0). */
+static bool gap_ok(const struct json_doc *d, size_t from, size_t to, char sep)
+{
+	bool seen = sep == 0;
+	if (from > to)
+		return false;
+	for (size_t k = from; k < to; k++) {
+		char ch = d->js[k];
+		if (is_ws(ch))
+			continue;
+		if (!seen && ch == sep) {
+			seen = true;
+			continue;
+		}
+		return false;
+	}
+	return seen;
+}
+
+/* Validates the subtree at i; *next gets the index after it. */
+static int check_tree(struct json_doc *d, int i, unsigned depth, unsigned max_depth, int *next)
+{
+	if (i >= d->n)
+		return -EINVAL;
+	d->err_at = raw_start(d, i);
+	if (depth > max_depth)
+		return -E2BIG;
+	const jsmntok_t *t = &d->t[i];
+	int j = i + 1, r;
+	size_t pos = (size_t)t->start + 1;
+	switch (t->type) {
+	case JSMN_OBJECT:
+		for (int k = 0; k < t->size; k++) {
+			if (j < d->n)
+				d->err_at = raw_start(d, j);
+			if (j + 1 >= d->n || d->t[j].type != JSMN_STRING ||
+			    d->t[j].size != 1 || !string_ok(d, j) ||
+			    !gap_ok(d, pos, raw_start(d, j), k ? ',' : 0) ||
+			    !gap_ok(d, raw_end(d, j), raw_start(d, j + 1), ':'))
+				return -EINVAL;
+			pos = raw_end(d, j + 1);
+			if ((r = check_tree(d, j + 1, depth + 1, max_depth, &j)) != 0)
+				return r;
+		}
+		break;
+	case JSMN_ARRAY:
+		for (int k = 0; k < t->size; k++) {
+			if (j < d->n)
+				d->err_at = raw_start(d, j);
+			if (j >= d->n || !gap_ok(d, pos, raw_start(d, j), k ? ',' : 0))
+				return -EINVAL;
+			pos = raw_end(d, j);
+			if ((r = check_tree(d, j, depth + 1, max_depth, &j)) != 0)
+				return r;
+		}
+		break;
+	case JSMN_STRING:
+		return t->size == 0 && string_ok(d, i) ? (*next = j, 0) : -EINVAL;
+	case JSMN_PRIMITIVE:
+		return t->size == 0 && primitive_ok(d, i) ? (*next = j, 0) : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+	d->err_at = pos;
+	if (!gap_ok(d, pos, (size_t)t->end - 1, 0))
+		return -EINVAL;
+	*next = j;
+	return 0;
+}
+
+int json_validate(struct json_doc *d, unsigned max_depth)
+{
+	int next = 0, r;
+
+	d->err_at = 0;
+	if (d->n <= 0)
+		return -EINVAL;
+	if ((r = check_tree(d, 0, 0, max_depth, &next)) != 0)
+		return r;
+	if (next != d->n) {
+		d->err_at = next < d->n ? raw_start(d, next) : d->len;
+		return -EINVAL;
+	}
+	if (!gap_ok(d, 0, raw_start(d, 0), 0)) {
+		d->err_at = 0;
+		return -EINVAL;
+	}
+	if (!gap_ok(d, raw_end(d, 0), d->len, 0)) {
+		d->err_at = raw_end(d, 0);
+		return -EINVAL;
+	}
+	d->err_at = 0;
 	return 0;
 }
 

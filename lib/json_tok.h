@@ -30,12 +30,22 @@ struct json_doc {
 	size_t len;
 	jsmntok_t *t;
 	int n;
+	size_t err_at;   /* json_parse, json_validate: byte of the first error */
 };
 
 /* Parses one JSON value filling js[0..len) (whitespace around it allowed).
  * Returns 0, -E2BIG (more tokens than ntoks) or -EINVAL. */
 int json_parse(struct json_doc *d, const char *js, size_t len,
 	       jsmntok_t *toks, unsigned ntoks);
+/* jsmn is permissive even when strict: it does not check that object
+ * members pair up with one ':' and are separated by one ',', that numbers
+ * are well formed or that strings hold no raw control bytes. A reader that
+ * must refuse every malformed document (one whose bytes another JSON
+ * reader might take differently: the manifest, the policy) validates the
+ * whole tree first. After it, an object's size counts its keys, each key
+ * is a string of size 1 and every scalar has size 0. Returns 0, -E2BIG
+ * (nested deeper than max_depth) or -EINVAL; d->err_at says where. */
+int json_validate(struct json_doc *d, unsigned max_depth);
 /* Index of the token after the value at i and everything inside it. */
 int json_skip(const struct json_doc *d, int i);
 /* Index of the value of `key` in the object at i, or -1. */

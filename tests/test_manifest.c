@@ -1,9 +1,12 @@
 /* tests/test_manifest.c: the image manifest parser and loader. */
 #include "init/manifest.h"
+#include "crypto/policy.h"
+#include "lib/errbuf.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "tests/tap.h"
 
+#include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -239,6 +242,94 @@ static void test_limits(void)
 	free(big);
 }
 
+/* --- the policy carried by the manifest ---------------------------------------- */
+
+#define POLICY_SIM "{\"format\":1,\"admin_token_sha256\":\"" H1 "\",\"attestation\":{\"allow_sim\":true}," \
+	"\"egress\":[{\"host\":\"api.example.com\",\"ports\":[443],\"purpose\":\"t\"}]}"
+#define POLICY_NOSIM "{\"format\":1,\"admin_token_sha256\":\"" H2 "\"}"
+
+static struct policy_tokens ptoks;
+static struct policy pol;
+static char canon[POLICY_CANON_MAX + 1];
+static char canon_hex[65];
+
+/* canon = the canonical form of text, canon_hex = its SHA-256. */
+static void canonical(const char *text)
+{
+	char err[ERRBUF_LEN];
+	br_sha256_context h;
+	uint8_t sum[32];
+
+	if (policy_parse(text, strlen(text), &ptoks, &pol, err, sizeof err) != 0 ||
+	    policy_write(&pol, canon, sizeof canon) <= 0) {
+		printf("Bail out! test bug: policy %s: %s\n", text, err);
+		exit(2);
+	}
+	br_sha256_init(&h);
+	br_sha256_update(&h, canon, strlen(canon));
+	br_sha256_out(&h, sum);
+	hex_encode(canon_hex, sum, 32);
+}
+
+/* VALID with its attestation object replaced by the given members. */
+static const char *with(const char *members)
+{
+	return edit("\"attestation\":{\"allow_sim\":true},", members);
+}
+
+static const char *with_policy(const char *policy, const char *sha)
+{
+	static char members[POLICY_CANON_MAX + 256];
+	snprintf(members, sizeof members, "\"policy\":%s,\"policy_sha256\":\"%s\",", policy, sha);
+	return with(members);
+}
+
+static void test_policy(void)
+{
+	static char tmp[POLICY_CANON_MAX + 256];
+	uint8_t want[32];
+
+	canonical(POLICY_SIM);
+	is_int(parse(with_policy(canon, canon_hex)), 0, "a manifest with a canonical policy and its hash");
+	ok(m.has_policy, "has_policy");
+	ok(m.allow_sim, "allow_sim comes from policy.attestation.allow_sim");
+	hex_decode(want, sizeof want, canon_hex, 64);
+	is_mem(m.policy_sha256, want, 32, "policy_sha256");
+	ok(policy_equal(&m.policy, &pol), "the policy is the one that was canonicalised");
+	is_int(m.policy.nrules, 1, "with its egress rule");
+
+	canonical(POLICY_NOSIM);
+	is_int(parse(with_policy(canon, canon_hex)), 0, "a policy without sim");
+	ok(!m.allow_sim && m.has_policy, "allow_sim false from the policy");
+	is_int(parse(VALID), 0, "a manifest without a policy (hand-written: host mode, tests)");
+	ok(!m.has_policy && m.allow_sim, "has no policy; allow_sim from attestation.allow_sim");
+
+	/* both switches: refused, whatever they say */
+	snprintf(tmp, sizeof tmp, "\"attestation\":{\"allow_sim\":false},\"policy\":%s,\"policy_sha256\":\"%s\",",
+		 canon, canon_hex);
+	is_int(parse(with(tmp)), -EINVAL, "attestation beside a policy is refused");
+	snprintf(tmp, sizeof tmp, "\"policy\":%s,", canon);
+	is_int(parse(with(tmp)), -EINVAL, "a policy without policy_sha256");
+	snprintf(tmp, sizeof tmp, "\"policy_sha256\":\"%s\",", canon_hex);
+	is_int(parse(with(tmp)), -EINVAL, "policy_sha256 without a policy");
+	ok(!m.has_policy && !m.allow_sim, "a refused manifest leaves no policy behind");
+
+	char bad_hex[65];
+	memcpy(bad_hex, canon_hex, sizeof bad_hex);
+	bad_hex[0] = bad_hex[0] == '0' ? '1' : '0';
+	is_int(parse(with_policy(canon, bad_hex)), -EINVAL, "policy_sha256 of other bytes");
+	is_int(parse(with_policy(canon, "00")), -EINVAL, "policy_sha256 not 64 hex digits");
+
+	/* the same policy, not canonical: whitespace, another key order, a default left out */
+	snprintf(tmp, sizeof tmp, "{ %s", canon + 1);
+	is_int(parse(with_policy(tmp, canon_hex)), -EINVAL, "a policy with a space inside");
+	is_int(parse(with_policy(POLICY_NOSIM, canon_hex)), -EINVAL, "a valid policy not in canonical form");
+	is_int(parse(with_policy("[]", canon_hex)), -EINVAL, "a policy that is not an object");
+	is_int(parse(with_policy("{\"format\":2}", canon_hex)), -EINVAL, "a policy that does not validate");
+	is_int(parse(with_policy("{\"format\":1,\"admin_token_sha256\":\"" H1 "\",\"x\":1}", canon_hex)), -EINVAL,
+	       "a policy with an unknown field");
+}
+
 int main(void)
 {
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -250,5 +341,6 @@ int main(void)
 	test_hex();
 	test_syntax();
 	test_limits();
+	test_policy();
 	return tap_done();
 }

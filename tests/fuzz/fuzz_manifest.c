@@ -1,14 +1,33 @@
 /* tests/fuzz/fuzz_manifest.c: libFuzzer target for manifest_parse.
  * Beyond "no crash": an accepted manifest must hold only values that the
- * module loader can use as they are. */
+ * module loader can use as they are, and an accepted policy must be one
+ * whose canonical form hashes to policy_sha256. */
 #include "init/manifest.h"
 #include "lib/log.h"
 
+#include <bearssl.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char canon[POLICY_CANON_MAX + 1];
+
+static void check_policy(const struct manifest *m)
+{
+	br_sha256_context h;
+	uint8_t sum[32];
+	long n = policy_write(&m->policy, canon, sizeof canon);
+
+	if (n <= 0 || m->allow_sim != m->policy.allow_sim)
+		abort();
+	br_sha256_init(&h);
+	br_sha256_update(&h, canon, (size_t)n);
+	br_sha256_out(&h, sum);
+	if (memcmp(sum, m->policy_sha256, sizeof sum) != 0)
+		abort();
+}
 
 static void check(const struct manifest *m)
 {
@@ -35,7 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			log_set_fd(fd);
 		quiet = 1;
 	}
-	if (manifest_parse((const char *)data, size, &m) == 0)
+	if (manifest_parse((const char *)data, size, &m) == 0) {
 		check(&m);
+		if (m.has_policy)
+			check_policy(&m);
+	}
 	return 0;
 }

@@ -1,0 +1,147 @@
+/* crypto/policy.h: the operator's policy (docs/POLICY.md).
+ *
+ * One JSON document given to the image build (`make image POLICY=...`):
+ * the admin token's hash, whether the simulated attestation backend is
+ * allowed, what functions may run and within which limits, and the egress
+ * rules. The image build validates it with this parser (build/tools/
+ * mkpolicy) and puts its canonical form into the image manifest, so the
+ * measurement covers it; init reads it back from the manifest with the
+ * same parser and the roles get it from there.
+ *
+ * Strict and bounded: unknown fields, repeated keys, wrong types, values
+ * out of bounds and non-canonical spellings (an uppercase host, a header
+ * name in capitals) are refused with the JSON path of the field, e.g.
+ * "functions.max_limits.memory_mb: must be an integer 16..65536". Every
+ * count and string has a fixed maximum (POLICY_MAX_*); the parser writes
+ * only into the caller's struct policy and token array.
+ *
+ * Canonical form (policy_write): the policy re-emitted in a fixed key
+ * order, every default filled in, set-like lists sorted, no whitespace.
+ * Two policies that mean the same have the same bytes and SHA-256, and
+ * parsing the canonical form gives back the same struct (policy_equal).
+ *
+ * Pure code: no I/O, no allocation, no hidden state.
+ */
+#ifndef DSHIELD_CRYPTO_POLICY_H
+#define DSHIELD_CRYPTO_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/json_tok.h"
+
+#define POLICY_FORMAT          1
+#define POLICY_MAX_BYTES       (256u << 10) /* input document */
+#define POLICY_MAX_TOKENS      4096         /* input JSON tokens */
+#define POLICY_MAX_DEPTH       8            /* input nesting */
+#define POLICY_CANON_MAX       (128u << 10) /* canonical form, NUL excluded */
+
+#define POLICY_MAX_FUNCTIONS   256   /* bound of functions.max */
+#define POLICY_MAX_RULES       32    /* egress rules */
+#define POLICY_HOST_MAX        253   /* host pattern, "*." included */
+#define POLICY_MAX_PORTS       8     /* per rule */
+#define POLICY_PURPOSE_MAX     128   /* printable ASCII */
+#define POLICY_MAX_ADDRESSES   8     /* per rule */
+#define POLICY_MAX_PATHS       8     /* path_prefixes per rule */
+#define POLICY_PATH_MAX        128
+#define POLICY_MAX_STRIP       8     /* strip_headers per rule */
+#define POLICY_MAX_INJECT      8     /* inject_headers per rule */
+#define POLICY_HEADER_MAX      64    /* header name */
+#define POLICY_SECRET_MAX      64    /* secret name */
+
+/* functions.runtimes: a set, bit (1 << enum policy_runtime). */
+enum policy_runtime { POLICY_RT_NATIVE, POLICY_RT_NODE, POLICY_RT_PYTHON, POLICY_RT_N };
+/* egress[].methods: a set, bit (1 << enum policy_method); alphabetical. */
+enum policy_method {
+	POLICY_M_DELETE, POLICY_M_GET, POLICY_M_HEAD, POLICY_M_OPTIONS,
+	POLICY_M_PATCH, POLICY_M_POST, POLICY_M_PUT, POLICY_M_N
+};
+#define POLICY_METHODS_ALL ((1u << POLICY_M_N) - 1)
+
+enum policy_tls {
+	POLICY_TLS_ORIGINATE,   /* the proxy speaks TLS to the host (default) */
+	POLICY_TLS_PASSTHROUGH, /* the function's own TLS, bytes relayed */
+};
+
+/* Every limit a function runs under (docs/POLICY.md: bounds). */
+struct policy_limits {
+	uint32_t memory_mb;
+	uint32_t pids;
+	uint32_t cpu_millicores;
+	uint32_t timeout_ms;
+	uint32_t tmp_mb;
+	uint32_t output_kb;
+};
+
+struct policy_cidr {
+	uint32_t addr;     /* IPv4, host byte order, host bits zero */
+	uint8_t prefix;    /* 8..32 */
+};
+
+struct policy_inject {
+	char header[POLICY_HEADER_MAX + 1];  /* lowercase header name */
+	char secret[POLICY_SECRET_MAX + 1];  /* ^[A-Z_][A-Z0-9_]*$ */
+};
+
+struct policy_rule {
+	char host[POLICY_HOST_MAX + 1];   /* "api.example.com" or "*.example.com" */
+	bool wildcard;                    /* host starts with "*." */
+	enum policy_tls tls;
+	uint16_t ports[POLICY_MAX_PORTS]; /* ascending */
+	unsigned nports;
+	char purpose[POLICY_PURPOSE_MAX + 1];
+	struct policy_cidr addresses[POLICY_MAX_ADDRESSES]; /* ascending */
+	unsigned naddresses;
+	/* The HTTP-level fields below apply to tls "originate" only. */
+	unsigned methods;                 /* bit set; all when not given */
+	char path_prefixes[POLICY_MAX_PATHS][POLICY_PATH_MAX + 1]; /* sorted; "/" when not given */
+	unsigned npaths;
+	char strip_headers[POLICY_MAX_STRIP][POLICY_HEADER_MAX + 1]; /* sorted */
+	unsigned nstrip;
+	struct policy_inject inject[POLICY_MAX_INJECT]; /* sorted by header */
+	unsigned ninject;
+};
+
+struct policy {
+	uint8_t admin_token_sha256[32];
+	bool allow_sim;                   /* attestation.allow_sim */
+	unsigned runtimes;                /* bit set of enum policy_runtime */
+	uint32_t max_functions;           /* functions.max */
+	struct policy_limits default_limits;
+	struct policy_limits max_limits;
+	struct policy_rule rules[POLICY_MAX_RULES]; /* egress, in the given order */
+	unsigned nrules;
+};
+
+/* Caller-owned scratch for policy_parse: the input's JSON tokens. */
+struct policy_tokens {
+	jsmntok_t t[POLICY_MAX_TOKENS];
+};
+
+/* Parses and validates json[0..len) into *p (zeroed first; zeroed again on
+ * failure). Returns 0, -EINVAL (with "path: reason" in err), -E2BIG (more
+ * than a POLICY_MAX_* of something) or -EFBIG (more than POLICY_MAX_BYTES). */
+int policy_parse(const char *json, size_t len, struct policy_tokens *scratch,
+		 struct policy *p, char *err, size_t errlen);
+
+/* The same for the object at token obj of a document that the caller has
+ * already checked with json_validate() (the image manifest holds the policy
+ * as one of its values). Paths in err are relative to that object. */
+int policy_from_json(const struct json_doc *d, int obj, struct policy *p,
+		     char *err, size_t errlen);
+
+/* Writes the canonical form of p into out[0..cap) (NUL terminated when
+ * there is room). Returns its length, or -ENOSPC; POLICY_CANON_MAX + 1
+ * bytes always do. */
+long policy_write(const struct policy *p, char *out, size_t cap);
+
+/* Do a and b hold the same policy? The parser zeroes the struct and fills
+ * it in one order (sets sorted), so this is a byte comparison. */
+bool policy_equal(const struct policy *a, const struct policy *b);
+
+/* Names for logs and the canonical form. */
+const char *policy_runtime_name(enum policy_runtime rt);
+const char *policy_method_name(enum policy_method m);
+
+#endif

@@ -1,0 +1,522 @@
+/* tests/test_policy.c: the operator's policy (crypto/policy.h): the
+ * documented example, the canonical form (golden bytes, round trip, one
+ * spelling for equal policies), a table of bad policies each with the JSON
+ * path its error must name, the bounds of every field, and the size limits. */
+#include "crypto/policy.h"
+#include "lib/errbuf.h"
+#include "lib/file.h"
+#include "lib/hex.h"
+#include "tests/tap.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A policy that sets every field, sets written out of order. */
+static const char BASE[] =
+	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"attestation\":{\"allow_sim\":false},"
+	"\"functions\":{\"runtimes\":[\"python\",\"native\"],\"max\":4,"
+	"\"default_limits\":{\"memory_mb\":64,\"pids\":16,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,\"output_kb\":256},"
+	"\"max_limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,\"tmp_mb\":32,\"output_kb\":1024}},"
+	"\"egress\":[{\"host\":\"api.example.com\",\"ports\":[8443,443],\"purpose\":\"test \\\"api\\\"\","
+	"\"addresses\":[\"192.168.1.0/24\",\"10.0.0.0/8\"],\"methods\":[\"POST\",\"GET\"],"
+	"\"path_prefixes\":[\"/v2\",\"/v1/\"],\"strip_headers\":[\"x-b\",\"cookie\"],"
+	"\"inject_headers\":{\"x-key\":{\"secret\":\"KEY_2\"},\"authorization\":{\"secret\":\"API_KEY\"}}},"
+	"{\"host\":\"*.example.org\",\"ports\":[443],\"tls\":\"passthrough\",\"purpose\":\"p\"}]}";
+
+/* Its canonical form: key order fixed, sets sorted, defaults written. */
+static const char BASE_CANON[] =
+	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"attestation\":{\"allow_sim\":false},"
+	"\"functions\":{\"runtimes\":[\"native\",\"python\"],\"max\":4,"
+	"\"default_limits\":{\"memory_mb\":64,\"pids\":16,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,\"output_kb\":256},"
+	"\"max_limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,\"tmp_mb\":32,\"output_kb\":1024}},"
+	"\"egress\":[{\"host\":\"api.example.com\",\"ports\":[443,8443],\"tls\":\"originate\",\"purpose\":\"test \\\"api\\\"\","
+	"\"addresses\":[\"10.0.0.0/8\",\"192.168.1.0/24\"],\"methods\":[\"GET\",\"POST\"],"
+	"\"path_prefixes\":[\"/v1/\",\"/v2\"],\"strip_headers\":[\"cookie\",\"x-b\"],"
+	"\"inject_headers\":{\"authorization\":{\"secret\":\"API_KEY\"},\"x-key\":{\"secret\":\"KEY_2\"}}},"
+	"{\"host\":\"*.example.org\",\"ports\":[443],\"tls\":\"passthrough\",\"purpose\":\"p\",\"addresses\":[]}]}";
+
+/* The smallest policy and every default it stands for. */
+static const char MINIMAL[] = "{\"format\":1,\"admin_token_sha256\":\"" H "\"}";
+static const char MINIMAL_CANON[] =
+	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"attestation\":{\"allow_sim\":false},"
+	"\"functions\":{\"runtimes\":[\"native\"],\"max\":8,"
+	"\"default_limits\":{\"memory_mb\":128,\"pids\":32,\"cpu_millicores\":1000,\"timeout_ms\":10000,\"tmp_mb\":16,\"output_kb\":1024},"
+	"\"max_limits\":{\"memory_mb\":512,\"pids\":128,\"cpu_millicores\":2000,\"timeout_ms\":60000,\"tmp_mb\":64,\"output_kb\":8192}},"
+	"\"egress\":[]}";
+
+static struct policy_tokens toks;
+static struct policy pol, pol2;
+static char err[ERRBUF_LEN];
+static char canon[POLICY_CANON_MAX + 1], canon2[POLICY_CANON_MAX + 1];
+static char doc[POLICY_MAX_BYTES + 64];
+
+static int parse(const char *s)
+{
+	err[0] = '\0';
+	return policy_parse(s, strlen(s), &toks, &pol, err, sizeof err);
+}
+
+/* doc = BASE with the first `from` replaced by `to`. */
+static const char *edit(const char *from, const char *to)
+{
+	const char *p = strstr(BASE, from);
+	if (!p) {
+		printf("Bail out! test bug: '%s' not in BASE\n", from);
+		exit(2);
+	}
+	snprintf(doc, sizeof doc, "%.*s%s%s", (int)(p - BASE), BASE, to, p + strlen(from));
+	return doc;
+}
+
+/* The edit is refused with code and an error that begins with want
+ * ("path: reason..."). */
+static void refused(const char *from, const char *to, int code, const char *want)
+{
+	int r = parse(edit(from, to));
+	ok(r == code && strncmp(err, want, strlen(want)) == 0, "refused: %s", want);
+	if (r != code || strncmp(err, want, strlen(want)) != 0)
+		diag("got %d \"%s\"", r, err);
+}
+
+static void accepted(const char *from, const char *to, const char *why)
+{
+	int r = parse(edit(from, to));
+	ok(r == 0, "accepted: %s", why);
+	if (r != 0)
+		diag("got %d \"%s\"", r, err);
+}
+
+/* parse(canonical(p)) == p, and canonical is a fixed point. */
+static void round_trip(const char *what)
+{
+	long n = policy_write(&pol, canon, sizeof canon);
+	ok(n > 0 && (size_t)n == strlen(canon), "%s: canonical form written (%ld bytes)", what, n);
+	ok(policy_parse(canon, (size_t)n, &toks, &pol2, err, sizeof err) == 0, "%s: canonical form parses", what);
+	ok(policy_equal(&pol, &pol2), "%s: to an equal policy", what);
+	long n2 = policy_write(&pol2, canon2, sizeof canon2);
+	ok(n2 == n && memcmp(canon, canon2, (size_t)n) == 0, "%s: and to the same bytes", what);
+}
+
+static void test_example(void)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	uint8_t h[32];
+
+	is_int(file_read_alloc("examples/policy.json", POLICY_MAX_BYTES, &buf, &len), 0,
+	       "examples/policy.json is readable (run from the repository root)");
+	is_int(buf ? policy_parse((char *)buf, len, &toks, &pol, err, sizeof err) : -1, 0,
+	       "examples/policy.json parses");
+	if (err[0])
+		diag("%s", err);
+	free(buf);
+	hex_decode(h, sizeof h, "7fc096284db884c8173772258adf63eebbd217cc34843cffb9a4cfe70a8a4eab", 64);
+	is_mem(pol.admin_token_sha256, h, 32, "example: admin token hash (of \"dshield-example-admin-token\")");
+	ok(pol.allow_sim, "example: allow_sim (a development image)");
+	is_int(pol.runtimes, 7, "example: all three runtimes");
+	is_int(pol.nrules, 3, "example: three egress rules");
+	is_str(pol.rules[0].inject[0].header, "authorization", "example: rule 0 injects authorization");
+	is_str(pol.rules[0].inject[0].secret, "EXAMPLE_API_KEY", "example: from secret EXAMPLE_API_KEY");
+	ok(pol.rules[1].wildcard && pol.rules[1].tls == POLICY_TLS_PASSTHROUGH, "example: rule 1 wildcard passthrough");
+	ok(pol.rules[2].naddresses == 1 && pol.rules[2].addresses[0].addr == 0x0a140000u &&
+	   pol.rules[2].addresses[0].prefix == 16, "example: rule 2 may reach 10.20.0.0/16");
+	round_trip("example");
+}
+
+static void test_canonical(void)
+{
+	is_int(parse(MINIMAL), 0, "minimal policy parses");
+	ok(policy_write(&pol, canon, sizeof canon) > 0 && strcmp(canon, MINIMAL_CANON) == 0,
+	   "minimal: canonical form has every default");
+	round_trip("minimal");
+
+	is_int(parse(BASE), 0, "base policy parses");
+	ok(policy_write(&pol, canon, sizeof canon) > 0 && strcmp(canon, BASE_CANON) == 0,
+	   "base: canonical form (golden bytes)");
+	if (strcmp(canon, BASE_CANON) != 0)
+		diag("got %s", canon);
+	is_int(pol.rules[0].nports, 2, "base: two ports");
+	ok(pol.rules[0].ports[0] == 443 && pol.rules[0].ports[1] == 8443, "base: ports sorted");
+	is_int(pol.rules[0].methods, 1u << POLICY_M_GET | 1u << POLICY_M_POST, "base: GET and POST");
+	is_int(pol.rules[1].methods, 0, "passthrough: no HTTP fields");
+	round_trip("base");
+
+	/* The same policy spelt differently: the same bytes. */
+	static const char OTHER[] =
+		"  {\"egress\":[{\"purpose\":\"test \\u0022api\\\"\",\"host\":\"api.example.com\",\"ports\":[443,8443],"
+		"\"inject_headers\":{\"authorization\":{\"secret\":\"API_KEY\"},\"x-key\":{\"secret\":\"KEY_2\"}},"
+		"\"strip_headers\":[\"cookie\",\"x-b\"],\"path_prefixes\":[\"/v1/\",\"/v2\"],\"methods\":[\"GET\",\"POST\"],"
+		"\"tls\":\"originate\",\"addresses\":[\"10.0.0.0/8\",\"192.168.1.0/24\"]},"
+		"{\"host\":\"*.example.org\",\"ports\":[443],\"tls\":\"passthrough\",\"purpose\":\"p\",\"addresses\":[]}],"
+		"\"functions\":{\"max_limits\":{\"output_kb\":1024,\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,\"tmp_mb\":32},"
+		"\"runtimes\":[\"native\",\"python\"],\"max\":4,"
+		"\"default_limits\":{\"memory_mb\":64,\"pids\":16,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,\"output_kb\":256}},"
+		"\"attestation\":{},\"admin_token_sha256\":\"" H "\",\n\t\"format\":1}\r\n";
+	is_int(parse(OTHER), 0, "the same policy, keys reordered, sets sorted, escapes, whitespace");
+	ok(policy_write(&pol, canon, sizeof canon) > 0 && strcmp(canon, BASE_CANON) == 0,
+	   "has the same canonical bytes");
+
+	is_int(parse(MINIMAL), 0, "minimal again");
+	is_int(policy_write(&pol, canon, strlen(MINIMAL_CANON) - 1), -ENOSPC, "policy_write: one byte short: -ENOSPC");
+	is_int(policy_write(&pol, canon, strlen(MINIMAL_CANON)), (long)strlen(MINIMAL_CANON),
+	       "policy_write: exactly enough room (no NUL)");
+}
+
+static void test_refused(void)
+{
+	/* top level */
+	refused("\"format\":1,", "", -EINVAL, "format: required");
+	refused("\"format\":1", "\"format\":2", -EINVAL, "format: must be 1");
+	refused("\"format\":1", "\"format\":\"1\"", -EINVAL, "format: must be 1");
+	refused("\"format\":1", "\"format\":1.0", -EINVAL, "format: must be 1");
+	refused("\"format\":1,", "\"format\":1,\"log\":{},", -EINVAL, "log: unknown field");
+	refused("\"format\":1,", "\"format\":1,\"trust_anchors\":[],", -EINVAL, "trust_anchors: unknown field");
+	refused("\"format\":1,", "\"format\":1,\"format\":1,", -EINVAL, "format: key given twice");
+	refused("\"admin_token_sha256\":\"" H "\",", "", -EINVAL, "admin_token_sha256: required");
+	refused(H, "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", -EINVAL,
+		"admin_token_sha256: must be 64 lowercase hex digits");
+	refused(H, H "0", -EINVAL, "admin_token_sha256: must be 64 lowercase hex digits");
+	refused("\"" H "\"", "1", -EINVAL, "admin_token_sha256: must be a string");
+	/* attestation */
+	refused("{\"allow_sim\":false}", "{\"allow_sim\":0}", -EINVAL, "attestation.allow_sim: must be true or false");
+	refused("{\"allow_sim\":false}", "{\"allow_sim\":false,\"allow_sim\":true}", -EINVAL,
+		"attestation.allow_sim: key given twice");
+	refused("{\"allow_sim\":false}", "{\"allowsim\":false}", -EINVAL, "attestation.allowsim: unknown field");
+	refused("{\"allow_sim\":false}", "[]", -EINVAL, "attestation: must be an object");
+	/* functions */
+	refused("\"functions\":{", "\"functions\":{\"memory\":1,", -EINVAL, "functions.memory: unknown field");
+	refused("[\"python\",\"native\"]", "[]", -EINVAL, "functions.runtimes: must list at least one runtime");
+	refused("[\"python\",\"native\"]", "[\"python\",\"java\"]", -EINVAL,
+		"functions.runtimes[1]: must be one of native node python");
+	refused("[\"python\",\"native\"]", "[\"python\",\"Python\"]", -EINVAL,
+		"functions.runtimes[1]: must be one of");
+	refused("[\"python\",\"native\"]", "[\"python\",\"python\"]", -EINVAL,
+		"functions.runtimes[1]: \"python\" is listed twice");
+	refused("[\"python\",\"native\"]", "[\"native\\u0000\"]", -EINVAL, "functions.runtimes[0]: must be one of");
+	refused("[\"python\",\"native\"]", "\"native\"", -EINVAL, "functions.runtimes: must be an array");
+	refused("\"max\":4", "\"max\":257", -EINVAL, "functions.max: must be an integer 0..256");
+	refused("\"max\":4", "\"max\":-1", -EINVAL, "functions.max: must be an integer 0..256");
+	refused("\"max\":4", "\"max\":4.5", -EINVAL, "functions.max: must be an integer 0..256");
+	refused("\"max\":4", "\"max\":1e2", -EINVAL, "functions.max: must be an integer 0..256");
+	refused("\"max\":4", "\"max\":04", -EINVAL, "not valid JSON");
+	refused("\"max_limits\":{\"memory_mb\":256", "\"max_limits\":{\"memory_mb\":65537", -EINVAL,
+		"functions.max_limits.memory_mb: must be an integer 16..65536");
+	refused("\"default_limits\":{\"memory_mb\":64", "\"default_limits\":{\"memory_mb\":15", -EINVAL,
+		"functions.default_limits.memory_mb: must be an integer 16..65536");
+	refused("\"pids\":16", "\"pids\":0", -EINVAL, "functions.default_limits.pids: must be an integer 1..4096");
+	refused("\"cpu_millicores\":500", "\"cpu_millicores\":9", -EINVAL,
+		"functions.default_limits.cpu_millicores: must be an integer 10..64000");
+	refused("\"timeout_ms\":30000", "\"timeout_ms\":3600001", -EINVAL,
+		"functions.max_limits.timeout_ms: must be an integer 10..3600000");
+	refused("\"output_kb\":256", "\"output_kb\":0", -EINVAL,
+		"functions.default_limits.output_kb: must be an integer 1..65536");
+	refused("\"output_kb\":256", "\"output_kb\":256,\"disk_mb\":1", -EINVAL,
+		"functions.default_limits.disk_mb: unknown field");
+	refused("\"default_limits\":{\"memory_mb\":64", "\"default_limits\":{\"memory_mb\":512", -EINVAL,
+		"functions.default_limits.memory_mb: 512 is above max_limits.memory_mb (256)");
+	refused("\"pids\":64", "\"pids\":8", -EINVAL, "functions.default_limits.pids: 16 is above max_limits.pids (8)");
+	refused("\"max_limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,\"tmp_mb\":32,\"output_kb\":1024}",
+		"\"max_limits\":{\"memory_mb\":32}", -EINVAL,
+		"functions.default_limits.memory_mb: 64 is above max_limits.memory_mb (32)");
+	is_int(parse("{\"format\":1,\"admin_token_sha256\":\"" H "\",\"functions\":{"
+		     "\"default_limits\":{\"memory_mb\":16,\"tmp_mb\":0},\"max_limits\":{\"memory_mb\":32}}}"),
+	       -EINVAL, "a default that no longer fits");
+	is_str(err, "functions.max_limits.tmp_mb: 64 (default) is above memory_mb (32): /tmp is charged to memory",
+	       "names it and says it is a default");
+	refused("\"tmp_mb\":8", "\"tmp_mb\":65", -EINVAL,
+		"functions.default_limits.tmp_mb: 65 is above max_limits.tmp_mb (32)");
+	refused("\"max_limits\":{\"memory_mb\":256", "\"max_limits\":{\"memory_mb\":30", -EINVAL,
+		"functions.default_limits.memory_mb: 64 is above max_limits.memory_mb (30)");
+	/* egress */
+	is_int(parse("{\"format\":1,\"admin_token_sha256\":\"" H "\",\"egress\":{}}"), -EINVAL, "egress as an object");
+	is_str(err, "egress: must be an array", "egress: must be an array");
+	refused("{\"host\":\"api.example.com\",", "[],{\"host\":\"api.example.com\",", -EINVAL, "egress[0]: must be an object");
+	refused("\"host\":\"api.example.com\",", "", -EINVAL, "egress[0].host: required");
+	refused("\"ports\":[8443,443],", "", -EINVAL, "egress[0].ports: required");
+	refused("\"purpose\":\"p\"", "\"purpose\":\"p\",\"comment\":\"\"", -EINVAL, "egress[1].comment: unknown field");
+	refused(",\"purpose\":\"p\"", "", -EINVAL, "egress[1].purpose: required");
+	refused("\"api.example.com\"", "\"API.example.com\"", -EINVAL, "egress[0].host: must be lowercase");
+	refused("\"api.example.com\"", "\"api.example.com.\"", -EINVAL, "egress[0].host: no trailing dot");
+	refused("\"api.example.com\"", "\"api..example.com\"", -EINVAL, "egress[0].host: empty label");
+	refused("\"api.example.com\"", "\"-api.example.com\"", -EINVAL, "egress[0].host: a label must not start with '-'");
+	refused("\"api.example.com\"", "\"api-.example.com\"", -EINVAL, "egress[0].host: a label must not end with '-'");
+	refused("\"api.example.com\"", "\"api_x.example.com\"", -EINVAL, "egress[0].host: letters, digits");
+	refused("\"api.example.com\"", "\"b\xc3\xbc" "cher.example\"", -EINVAL, "egress[0].host: must be ASCII (punycode");
+	refused("\"api.example.com\"", "\"b\\u00fccher.example\"", -EINVAL, "egress[0].host: must be ASCII (punycode");
+	refused("\"api.example.com\"", "\"10.0.0.1\"", -EINVAL, "egress[0].host: an IP address is not a host name");
+	refused("\"api.example.com\"", "\"[::1]\"", -EINVAL, "egress[0].host: letters, digits");
+	refused("\"api.example.com\"", "\"localhost\"", -EINVAL, "egress[0].host: needs at least two labels");
+	refused("\"api.example.com\"", "\"api.example.com:443\"", -EINVAL, "egress[0].host: letters, digits");
+	refused("\"api.example.com\"", "\"a.\\u0000.com\"", -EINVAL, "egress[0].host: must not contain a NUL byte");
+	refused("\"api.example.com\"", "\"\"", -EINVAL, "egress[0].host: must not be empty");
+	refused("\"*.example.org\"", "\"*.org\"", -EINVAL, "egress[1].host: needs at least two labels");
+	refused("\"*.example.org\"", "\"*\"", -EINVAL, "egress[1].host: '*' only as a whole first label");
+	refused("\"*.example.org\"", "\"*.\"", -EINVAL, "egress[1].host: names no domain");
+	refused("\"*.example.org\"", "\"a.*.example.org\"", -EINVAL, "egress[1].host: '*' only as a whole first label");
+	refused("\"*.example.org\"", "\"*x.example.org\"", -EINVAL, "egress[1].host: '*' only as a whole first label");
+	refused("\"*.example.org\"", "\"*.*.example.org\"", -EINVAL, "egress[1].host: '*' only as a whole first label");
+	refused("[8443,443]", "[]", -EINVAL, "egress[0].ports: must list at least one port");
+	refused("[8443,443]", "[443,0]", -EINVAL, "egress[0].ports[1]: must be an integer 1..65535");
+	refused("[8443,443]", "[65536]", -EINVAL, "egress[0].ports[0]: must be an integer 1..65535");
+	refused("[8443,443]", "[\"443\"]", -EINVAL, "egress[0].ports[0]: must be an integer 1..65535");
+	refused("[8443,443]", "[443,8443,443]", -EINVAL, "egress[0].ports[2]: 443 is listed twice");
+	refused("[8443,443]", "[1,2,3,4,5,6,7,8,9]", -E2BIG, "egress[0].ports: 9 ports, at most 8");
+	refused("\"tls\":\"passthrough\"", "\"tls\":\"PASSTHROUGH\"", -EINVAL,
+		"egress[1].tls: must be \"originate\" or \"passthrough\"");
+	refused("\"tls\":\"passthrough\"", "\"tls\":\"passthrough\",\"methods\":[\"GET\"]", -EINVAL,
+		"egress[1].methods: only with tls \"originate\"");
+	refused("\"tls\":\"passthrough\"", "\"tls\":\"passthrough\",\"inject_headers\":{}", -EINVAL,
+		"egress[1].inject_headers: only with tls \"originate\"");
+	refused("\"purpose\":\"p\"", "\"purpose\":\"\"", -EINVAL, "egress[1].purpose: must not be empty");
+	refused("\"purpose\":\"p\"", "\"purpose\":\"a\\tb\"", -EINVAL, "egress[1].purpose: printable ASCII only");
+	refused("\"purpose\":\"p\"", "\"purpose\":\"caf\\u00e9\"", -EINVAL, "egress[1].purpose: printable ASCII only");
+	refused("\"purpose\":\"p\"", "\"purpose\":\"a\\x\"", -EINVAL, "not valid JSON");
+	refused("\"192.168.1.0/24\"", "\"192.168.1.1/24\"", -EINVAL, "egress[0].addresses[0]: host bits are set");
+	refused("\"192.168.1.0/24\"", "\"8.8.8.0/24\"", -EINVAL, "egress[0].addresses[0]: must lie inside 10.0.0.0/8");
+	refused("\"192.168.1.0/24\"", "\"127.0.0.0/8\"", -EINVAL, "egress[0].addresses[0]: must lie inside");
+	refused("\"192.168.1.0/24\"", "\"169.254.169.254/32\"", -EINVAL, "egress[0].addresses[0]: must lie inside");
+	refused("\"192.168.1.0/24\"", "\"172.0.0.0/8\"", -EINVAL, "egress[0].addresses[0]: must lie inside");
+	refused("\"192.168.1.0/24\"", "\"10.0.0.0/7\"", -EINVAL, "egress[0].addresses[0]: must lie inside");
+	refused("\"192.168.1.0/24\"", "\"192.168.1.0\"", -EINVAL, "egress[0].addresses[0]: must be an IPv4 range");
+	refused("\"192.168.1.0/24\"", "\"192.168.01.0/24\"", -EINVAL, "egress[0].addresses[0]: must be an IPv4 range");
+	refused("\"192.168.1.0/24\"", "\"192.168.1.0/33\"", -EINVAL, "egress[0].addresses[0]: must be an IPv4 range");
+	refused("\"192.168.1.0/24\"", "\"192.168.1.0/24 \"", -EINVAL, "egress[0].addresses[0]: must be an IPv4 range");
+	refused("\"192.168.1.0/24\"", "\"192.168.256.0/24\"", -EINVAL, "egress[0].addresses[0]: must be an IPv4 range");
+	refused("\"192.168.1.0/24\"", "\"fd00::/8\"", -EINVAL, "egress[0].addresses[0]: must be an IPv4 range");
+	refused("\"192.168.1.0/24\",\"10.0.0.0/8\"", "\"10.0.0.0/8\",\"10.1.0.0/16\"", -EINVAL,
+		"egress[0].addresses[1]: overlaps addresses[0]");
+	refused("\"192.168.1.0/24\",\"10.0.0.0/8\"", "\"10.1.0.0/16\",\"10.0.0.0/8\"", -EINVAL,
+		"egress[0].addresses[1]: overlaps addresses[0]");
+	refused("[\"POST\",\"GET\"]", "[]", -EINVAL, "egress[0].methods: must list at least one method");
+	refused("[\"POST\",\"GET\"]", "[\"POST\",\"get\"]", -EINVAL, "egress[0].methods[1]: must be one of DELETE GET");
+	refused("[\"POST\",\"GET\"]", "[\"CONNECT\"]", -EINVAL, "egress[0].methods[0]: must be one of");
+	refused("[\"POST\",\"GET\"]", "[\"GET\",\"GET\"]", -EINVAL, "egress[0].methods[1]: \"GET\" is listed twice");
+	refused("[\"/v2\",\"/v1/\"]", "[]", -EINVAL, "egress[0].path_prefixes: must list at least one prefix");
+	refused("[\"/v2\",\"/v1/\"]", "[\"v2\"]", -EINVAL, "egress[0].path_prefixes[0]: must start with '/'");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/v2?x=1\"]", -EINVAL, "egress[0].path_prefixes[0]: character 3 is not allowed");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/v%32\"]", -EINVAL, "egress[0].path_prefixes[0]: character 2 is not allowed");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/a b\"]", -EINVAL, "egress[0].path_prefixes[0]: character 2 is not allowed");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/v1/../admin\"]", -EINVAL, "egress[0].path_prefixes[0]: has an empty, '.' or '..' segment");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/v1/.\"]", -EINVAL, "egress[0].path_prefixes[0]: has an empty");
+	refused("[\"/v2\",\"/v1/\"]", "[\"//v1\"]", -EINVAL, "egress[0].path_prefixes[0]: has an empty");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/v1\",\"/v1/x\"]", -EINVAL, "egress[0].path_prefixes[1]: overlaps path_prefixes[0]");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/v1/x\",\"/\"]", -EINVAL, "egress[0].path_prefixes[1]: overlaps path_prefixes[0]");
+	refused("[\"/v2\",\"/v1/\"]", "[\"/v1\",\"/v1\"]", -EINVAL, "egress[0].path_prefixes[1]: overlaps path_prefixes[0]");
+	refused("[\"x-b\",\"cookie\"]", "[\"Cookie\"]", -EINVAL, "egress[0].strip_headers[0]: header names are written in lowercase");
+	refused("[\"x-b\",\"cookie\"]", "[\"x b\"]", -EINVAL, "egress[0].strip_headers[0]: not a header name");
+	refused("[\"x-b\",\"cookie\"]", "[\"x:b\"]", -EINVAL, "egress[0].strip_headers[0]: not a header name");
+	refused("[\"x-b\",\"cookie\"]", "[\"host\"]", -EINVAL, "egress[0].strip_headers[0]: \"host\" is the proxy's to set");
+	refused("[\"x-b\",\"cookie\"]", "[\"cookie\",\"cookie\"]", -EINVAL, "egress[0].strip_headers[1]: \"cookie\" is listed twice");
+	refused("[\"x-b\",\"cookie\"]", "[\"x-b\",\"authorization\"]", -EINVAL,
+		"egress[0].inject_headers.authorization: also in strip_headers");
+	refused("\"x-key\":{\"secret\":\"KEY_2\"}", "\"X-Key\":{\"secret\":\"KEY_2\"}", -EINVAL,
+		"egress[0].inject_headers{0}: header names are written in lowercase");
+	refused("\"x-key\":{\"secret\":\"KEY_2\"}", "\"content-length\":{\"secret\":\"KEY_2\"}", -EINVAL,
+		"egress[0].inject_headers{0}: \"content-length\" is the proxy's to set");
+	refused("\"x-key\":{\"secret\":\"KEY_2\"}", "\"authorization\":{\"secret\":\"KEY_2\"}", -EINVAL,
+		"egress[0].inject_headers.authorization: key given twice");
+	refused("{\"secret\":\"KEY_2\"}", "{\"secret\":\"key_2\"}", -EINVAL,
+		"egress[0].inject_headers.x-key.secret: must match ^[A-Z_][A-Z0-9_]*$");
+	refused("{\"secret\":\"KEY_2\"}", "{\"secret\":\"2KEY\"}", -EINVAL,
+		"egress[0].inject_headers.x-key.secret: must match");
+	refused("{\"secret\":\"KEY_2\"}", "{\"secret\":\"KEY-2\"}", -EINVAL,
+		"egress[0].inject_headers.x-key.secret: must match");
+	refused("{\"secret\":\"KEY_2\"}", "{}", -EINVAL, "egress[0].inject_headers.x-key.secret: required");
+	refused("{\"secret\":\"KEY_2\"}", "{\"secret\":\"KEY_2\",\"value\":\"x\"}", -EINVAL,
+		"egress[0].inject_headers.x-key.value: unknown field");
+	refused("{\"secret\":\"KEY_2\"}", "\"KEY_2\"", -EINVAL, "egress[0].inject_headers.x-key: must be an object");
+}
+
+/* Values at their bounds are accepted; one step beyond is refused. */
+static void test_bounds(void)
+{
+	char s[512], t[512];
+
+	accepted("\"max\":4", "\"max\":0", "functions.max 0 (no functions)");
+	accepted("\"max\":4", "\"max\":256", "functions.max 256");
+	accepted("\"default_limits\":{\"memory_mb\":64", "\"default_limits\":{\"memory_mb\":16", "memory_mb 16");
+	accepted("\"max_limits\":{\"memory_mb\":256", "\"max_limits\":{\"memory_mb\":65536", "memory_mb 65536");
+	accepted("\"tmp_mb\":8", "\"tmp_mb\":0", "tmp_mb 0 (no /tmp)");
+	accepted("\"tmp_mb\":32", "\"tmp_mb\":256", "tmp_mb equal to memory_mb");
+	refused("\"tmp_mb\":32", "\"tmp_mb\":257", -EINVAL, "functions.max_limits.tmp_mb: 257 is above memory_mb (256)");
+	accepted("\"default_limits\":{\"memory_mb\":64", "\"default_limits\":{\"memory_mb\":256", "default equal to max");
+	accepted("[8443,443]", "[1,65535]", "ports 1 and 65535");
+	accepted("[8443,443]", "[1,2,3,4,5,6,7,8]", "8 ports");
+	accepted("\"192.168.1.0/24\",\"10.0.0.0/8\"", "\"172.16.0.0/16\",\"172.31.255.255/32\"", "172.16/12 edges");
+	refused("\"192.168.1.0/24\"", "\"172.32.0.0/16\"", -EINVAL, "egress[0].addresses[0]: must lie inside");
+	accepted("\"192.168.1.0/24\",\"10.0.0.0/8\"", "\"192.168.0.0/16\",\"10.255.255.254/31\"", "192.168/16, a /31");
+	accepted("[\"/v2\",\"/v1/\"]", "[\"/v1\",\"/v10\",\"/v2/\",\"/v2x\"]", "prefixes at segment boundaries do not overlap");
+	accepted("[\"/v2\",\"/v1/\"]", "[\"/\"]", "the prefix \"/\"");
+	accepted("\"api.example.com\"", "\"xn--bcher-kva.example\"", "a punycode label");
+	accepted("\"api.example.com\"", "\"1.example.com\"", "a numeric label that is not the last");
+	accepted("\"api.example.com\"", "\"\\u0061pi.example.com\"", "an escaped letter");
+	accepted("\"purpose\":\"p\"", "\"purpose\":\" !~\\\\/\"", "purpose: printable ASCII, quotes and backslashes");
+	accepted("{\"secret\":\"KEY_2\"}", "{\"secret\":\"_\"}", "secret name \"_\"");
+
+	/* a label of 63 and 64 bytes */
+	memset(t, 'a', 64);
+	snprintf(s, sizeof s, "\"%.63s.example\"", t);
+	accepted("\"api.example.com\"", s, "a 63-byte label");
+	snprintf(s, sizeof s, "\"%.64s.example\"", t);
+	refused("\"api.example.com\"", s, -EINVAL, "egress[0].host: a label is longer than 63 bytes");
+	/* a name of 253 and 254 bytes: four 62-byte labels and dots, then more */
+	memset(t, 'a', sizeof t);
+	for (int k = 62; k < 253; k += 63)
+		t[k] = '.';
+	snprintf(s, sizeof s, "\"%.253s\"", t);
+	accepted("\"api.example.com\"", s, "a 253-byte host");
+	snprintf(s, sizeof s, "\"%.254s\"", t);
+	refused("\"api.example.com\"", s, -EINVAL, "egress[0].host: longer than 253 bytes");
+	/* purpose of 128 and 129 bytes */
+	memset(t, 'p', 129);
+	snprintf(s, sizeof s, "\"purpose\":\"%.128s\"", t);
+	accepted("\"purpose\":\"p\"", s, "a 128-byte purpose");
+	snprintf(s, sizeof s, "\"purpose\":\"%.129s\"", t);
+	refused("\"purpose\":\"p\"", s, -EINVAL, "egress[1].purpose: longer than 128 bytes");
+	/* secret and header names of 64 and 65 bytes */
+	memset(t, 'K', 65);
+	snprintf(s, sizeof s, "{\"secret\":\"%.64s\"}", t);
+	accepted("{\"secret\":\"KEY_2\"}", s, "a 64-byte secret name");
+	snprintf(s, sizeof s, "{\"secret\":\"%.65s\"}", t);
+	refused("{\"secret\":\"KEY_2\"}", s, -EINVAL, "egress[0].inject_headers.x-key.secret: longer than 64 bytes");
+	memset(t, 'h', 65);
+	snprintf(s, sizeof s, "[\"%.64s\"]", t);
+	accepted("[\"x-b\",\"cookie\"]", s, "a 64-byte header name");
+	snprintf(s, sizeof s, "[\"%.65s\"]", t);
+	refused("[\"x-b\",\"cookie\"]", s, -EINVAL, "egress[0].strip_headers[0]: longer than 64 bytes");
+	/* path prefix of 128 and 129 bytes */
+	memset(t, 'v', 129);
+	t[0] = '/';
+	snprintf(s, sizeof s, "[\"%.128s\"]", t);
+	accepted("[\"/v2\",\"/v1/\"]", s, "a 128-byte path prefix");
+	snprintf(s, sizeof s, "[\"%.129s\"]", t);
+	refused("[\"/v2\",\"/v1/\"]", s, -EINVAL, "egress[0].path_prefixes[0]: longer than 128 bytes");
+}
+
+/* Appends to doc at *len. */
+static void put(size_t *len, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(doc + *len, sizeof doc - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof doc - *len) {
+		printf("Bail out! test bug: doc is full\n");
+		exit(2);
+	}
+	*len += (size_t)n;
+}
+
+/* A policy with nrules rules, each with every list at its maximum and
+ * every string at its longest (purpose all quotes: escaped, twice as long). */
+static size_t maximal(unsigned nrules, unsigned nlast)
+{
+	size_t len = 0;
+	char name[POLICY_HEADER_MAX + 1];
+	put(&len, "{\"format\":1,\"admin_token_sha256\":\"%s\",\"attestation\":{\"allow_sim\":true},"
+	    "\"functions\":{\"runtimes\":[\"node\",\"python\",\"native\"],\"max\":256},\"egress\":[", H);
+	for (unsigned r = 0; r < nrules; r++) {
+		put(&len, "%s{\"host\":\"*.", r ? "," : "");
+		for (int k = 0; k < 3; k++)
+			put(&len, "r%02u%060u.", r, 0u);
+		put(&len, "r%02u%056u\",\"ports\":[", r, 0u);
+		for (unsigned k = 0; k < nlast; k++)
+			put(&len, "%s%u", k ? "," : "", 65535 - k);
+		put(&len, "],\"tls\":\"originate\",\"purpose\":\"");
+		for (int k = 0; k < POLICY_PURPOSE_MAX; k++)
+			put(&len, "\\\"");
+		put(&len, "\",\"addresses\":[");
+		for (unsigned k = 0; k < POLICY_MAX_ADDRESSES; k++)
+			put(&len, "%s\"10.%u.255.255/32\"", k ? "," : "", 250 + k % 6 - k / 6 * 100);
+		put(&len, "],\"methods\":[\"DELETE\",\"GET\",\"HEAD\",\"OPTIONS\",\"PATCH\",\"POST\",\"PUT\"],\"path_prefixes\":[");
+		for (unsigned k = 0; k < POLICY_MAX_PATHS; k++)
+			put(&len, "%s\"/%0126u%u\"", k ? "," : "", 0u, k);
+		put(&len, "],\"strip_headers\":[");
+		for (unsigned k = 0; k < POLICY_MAX_STRIP; k++) {
+			snprintf(name, sizeof name, "s%063u", k);
+			put(&len, "%s\"%s\"", k ? "," : "", name);
+		}
+		put(&len, "],\"inject_headers\":{");
+		for (unsigned k = 0; k < POLICY_MAX_INJECT; k++) {
+			snprintf(name, sizeof name, "i%063u", k);
+			put(&len, "%s\"%s\":{\"secret\":\"S%063u\"}", k ? "," : "", name, k);
+		}
+		put(&len, "}}");
+	}
+	put(&len, "]}");
+	return len;
+}
+
+static void test_limits(void)
+{
+	size_t len = maximal(POLICY_MAX_RULES, POLICY_MAX_PORTS);
+	int r = policy_parse(doc, len, &toks, &pol, err, sizeof err);
+	is_int(r, 0, "a maximal policy parses (%zu bytes)", len);
+	if (r)
+		diag("%s", err);
+	long n = policy_write(&pol, canon, sizeof canon);
+	ok(n > 0 && (size_t)n <= POLICY_CANON_MAX, "its canonical form fits POLICY_CANON_MAX (%ld <= %u)",
+	   n, POLICY_CANON_MAX);
+	round_trip("maximal");
+	is_int(pol.nrules, POLICY_MAX_RULES, "POLICY_MAX_RULES rules");
+
+	len = maximal(POLICY_MAX_RULES + 1, 1);
+	r = policy_parse(doc, len, &toks, &pol, err, sizeof err);
+	ok(r == -E2BIG && strcmp(err, "egress: 33 rules, at most 32") == 0, "one rule more: %s", err);
+
+	/* Whitespace up to the byte limit, then one byte more. */
+	len = strlen(MINIMAL);
+	memcpy(doc, MINIMAL, len);
+	memset(doc + len, ' ', POLICY_MAX_BYTES + 1 - len);
+	is_int(policy_parse(doc, POLICY_MAX_BYTES, &toks, &pol, err, sizeof err), 0,
+	       "exactly POLICY_MAX_BYTES");
+	is_int(policy_parse(doc, POLICY_MAX_BYTES + 1, &toks, &pol, err, sizeof err), -EFBIG,
+	       "one byte more: -EFBIG");
+
+	/* A token bomb inside the byte limit. */
+	len = 0;
+	put(&len, "{\"format\":1,\"x\":[");
+	for (int k = 0; k < POLICY_MAX_TOKENS; k++)
+		put(&len, "%s1", k ? "," : "");
+	put(&len, "]}");
+	is_int(policy_parse(doc, len, &toks, &pol, err, sizeof err), -E2BIG, "more than POLICY_MAX_TOKENS tokens");
+
+	/* Nesting: an unknown key's value is never walked, so depth is checked first. */
+	len = 0;
+	put(&len, "{\"format\":1,\"x\":");
+	for (int k = 0; k < POLICY_MAX_DEPTH + 1; k++)
+		put(&len, "[");
+	for (int k = 0; k < POLICY_MAX_DEPTH + 1; k++)
+		put(&len, "]");
+	put(&len, "}");
+	is_int(policy_parse(doc, len, &toks, &pol, err, sizeof err), -E2BIG, "nested deeper than POLICY_MAX_DEPTH");
+
+	is_int(policy_parse("{\"format\":1}\0{}", 15, &toks, &pol, err, sizeof err), -EINVAL, "a NUL byte");
+	is_int(parse(""), -EINVAL, "empty input");
+	is_int(parse("[]"), -EINVAL, "a top-level array");
+	is_str(err, "(top level): must be an object", "says so");
+	is_int(parse("{\"format\":1 \"x\":2}"), -EINVAL, "a missing comma between members");
+	is_str(err, "not valid JSON (near byte 1)", "names the member's first byte");
+	is_int(parse("{\"format\":1,\"x\":[1 2]}"), -EINVAL, "a missing comma between elements");
+	is_str(err, "not valid JSON (near byte 19)", "names the element's first byte");
+	is_int(parse("{\"format\":1}{}"), -EINVAL, "a second document");
+	is_int(parse("{\"format\":1,}"), -EINVAL, "a trailing comma");
+	is_int(parse(BASE), 0, "a good policy after bad ones");
+	is_int(parse(edit("\"max\":4", "\"max\":999")), -EINVAL, "a refused policy...");
+	ok(pol.nrules == 0 && pol.max_functions == 0 && pol.runtimes == 0, "...leaves nothing behind");
+}
+
+int main(void)
+{
+	test_example();
+	test_canonical();
+	test_refused();
+	test_bounds();
+	test_limits();
+	return tap_done();
+}

@@ -10,6 +10,7 @@
 #include "crypto/eventlog.h"
 #include "lib/bytes.h"
 #include "lib/errbuf.h"
+#include "lib/utf8.h"
 
 /* Every parse error of this file: the message and -EINVAL. */
 #define fail(err, ...) errbuf_set(err, ERRBUF_LEN, -EINVAL, __VA_ARGS__)
@@ -79,34 +80,6 @@ int measure_qemu_patch_kernel(uint8_t *k, size_t len, uint32_t initrd_size,
 	put_le32(k + HDR_RAMDISK_IMAGE, (initrd_max - initrd_size) & ~4095u);
 	put_le32(k + HDR_RAMDISK_SIZE, initrd_size);
 	return 0;
-}
-
-/* Decodes one UTF-8 sequence at s[*i]; returns the code point or -1. */
-static long utf8_next(const unsigned char *s, size_t n, size_t *i)
-{
-	unsigned char c = s[*i];
-	size_t k;
-	long cp, min;
-
-	if (c < 0x80) {
-		(*i)++;
-		return c;
-	}
-	if ((c & 0xe0) == 0xc0) { k = 1; cp = c & 0x1f; min = 0x80; }
-	else if ((c & 0xf0) == 0xe0) { k = 2; cp = c & 0x0f; min = 0x800; }
-	else if ((c & 0xf8) == 0xf0) { k = 3; cp = c & 0x07; min = 0x10000; }
-	else return -1;
-	if (n - *i - 1 < k)
-		return -1;
-	for (size_t j = 1; j <= k; j++) {
-		if ((s[*i + j] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (s[*i + j] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*i += k + 1;
-	return cp;
 }
 
 static void put_u16(br_sha384_context *h, unsigned v)

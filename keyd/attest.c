@@ -1,5 +1,6 @@
 /* keyd/attest.c: see attest.h. */
 #include "keyd/attest.h"
+#include "keyd/p256.h"
 #include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
 #include "lib/file.h"
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 const char *attest_backend_name(enum attest_backend b)
@@ -30,37 +30,10 @@ void attest_default_paths(struct attest_paths *p)
 	p->fwcfg_meas = ATTEST_FWCFG_MEAS;
 }
 
-static int fill_random(void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = getrandom(p, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A fresh P-256 key from HMAC-DRBG seeded with 48 bytes of getrandom. */
+/* A fresh P-256 key for the sim backend. */
 static int sim_keygen(struct attest *a)
 {
-	br_hmac_drbg_context drbg;
-	uint8_t seed[48];
-	int r = fill_random(seed, sizeof seed);
-
-	if (r < 0)
-		return r;
-	br_hmac_drbg_init(&drbg, &br_sha256_vtable, seed, sizeof seed);
-	memset(seed, 0, sizeof seed);
-	if (br_ec_keygen(&drbg.vtable, br_ec_get_default(), &a->sim_sk, a->sim_priv,
-			 BR_EC_secp256r1) != sizeof a->sim_priv)
-		return -EIO;
-	memset(&drbg, 0, sizeof drbg);
-	return 0;
+	return p256_keygen(a->sim_priv, &a->sim_sk);
 }
 
 /* The launcher's measurements: a missing blob is normal (zeros), an

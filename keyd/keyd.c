@@ -153,13 +153,31 @@ static void reload_events(struct keyd *k, size_t len)
 	     attest_backend_name(k->at.backend), k->at.log.n);
 }
 
+/* The log signing key: without it quotes still work, and say so (their
+ * log_key slot is absent). */
+static void setup_logkey(struct keyd *k)
+{
+	int r = logkey_load_or_create(&k->logkey, k->logkey_path, k->logkey_why);
+
+	k->have_logkey = r == 0;
+	if (r < 0)
+		dlog("log key: unavailable: %s", k->logkey_why);
+	else
+		dlog("log key: %s %s (SPKI SHA-256 %02x%02x%02x%02x...)",
+		     k->logkey.created ? "made" : "reloaded", k->logkey.vkey,
+		     k->logkey.spki_sha256[0], k->logkey.spki_sha256[1],
+		     k->logkey.spki_sha256[2], k->logkey.spki_sha256[3]);
+}
+
 void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
-		const struct attest_paths *paths, const char *events_path)
+		const struct attest_paths *paths, const char *state_dir)
 {
 	long got;
 
 	k->cfg = *cfg;
-	k->events_path = events_path;
+	snprintf(k->events_path, sizeof k->events_path, "%s/%s", state_dir, KEYD_EVENTS_FILE);
+	snprintf(k->logkey_path, sizeof k->logkey_path, "%s/%s", state_dir, KEYD_LOGKEY_FILE);
+	setup_logkey(k);
 	tbucket_init(&k->quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, mono_ms());
 	k->resumed = false;
 	attest_init(&k->at, paths, cfg->allow_sim != 0);
@@ -172,7 +190,7 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 		     "quotes prove nothing about hardware; %s", k->at.why);
 	else
 		dlog("attestation: tdx: %s", k->at.why);
-	got = file_read(events_path, k->saved, sizeof k->saved - 1);
+	got = file_read(k->events_path, k->saved, sizeof k->saved - 1);
 	if (got > 0) {
 		reload_events(k, (size_t)got);
 		if (k->at.backend == ATTEST_NONE)
@@ -228,10 +246,17 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 			 "per %u ms): retry later", KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS);
 		return refuse(rep, -EBUSY, detail);
 	}
+	if (k->have_logkey) {
+		rep->has_log_key = 1;
+		memcpy(rep->log_key_sha256, k->logkey.spki_sha256, 32);
+		snprintf(rep->log_vkey, sizeof rep->log_vkey, "%s", k->logkey.vkey);
+	}
 	memset(&in, 0, sizeof in);
 	in.f[RD_NONCE - 1] = (struct rd_value){ true, rep->nonce, rep->nonce_len };
 	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ rep->has_manifest != 0,
 							 rep->manifest_sha256, 32 };
+	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ rep->has_log_key != 0,
+							rep->log_key_sha256, 32 };
 	if (reportdata_compute(&in, rep->report_data) < 0)
 		return refuse(rep, -EINVAL, "REPORTDATA preimage refused");
 	if (k->quote_delay_ms)
@@ -258,6 +283,7 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 	return sizeof *rep + (size_t)n + (size_t)en;
 }
 
+_Static_assert(NOTE_VKEY_MAX <= QUOTE_LOG_VKEY_MAX, "a verifier key fits the reply");
 _Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_EVENTS_MAX
 	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
 
@@ -405,7 +431,7 @@ int keyd_main(void)
 		     K.quote_delay_ms);
 	}
 	attest_default_paths(&paths);
-	keyd_setup(&K, &cfg, &paths, KEYD_EVENTS_PATH);
+	keyd_setup(&K, &cfg, &paths, KEYD_STATE_DIR);
 
 	struct keyd_status_msg st = {
 		.backend = K.at.backend == ATTEST_TDX ? KEYD_BACKEND_TDX :

@@ -27,13 +27,16 @@
 #include <stdint.h>
 
 #include "keyd/attest.h"
+#include "keyd/logkey.h"
 #include "lib/imsg.h"
 #include "lib/seccomp.h"
 #include "lib/tbucket.h"
 #include "proto/init_keyd.h"
 #include "proto/netd_keyd.h"
 
-#define KEYD_EVENTS_PATH "/state/rtmr3.events"
+#define KEYD_STATE_DIR   "/state"
+#define KEYD_EVENTS_FILE "rtmr3.events"
+#define KEYD_LOGKEY_FILE "log.key"
 
 /* Quote requests: a token bucket of KEYD_QUOTE_BURST, refilled one token
  * per KEYD_QUOTE_REFILL_MS; requests beyond it are answered -EBUSY at once. */
@@ -43,8 +46,12 @@
 struct keyd {
 	int netd_fd;                   /* -1 until init hands a channel */
 	struct keyd_config_msg cfg;
-	const char *events_path;
+	char events_path[4096];
+	char logkey_path[4096];
 	struct attest at;
+	struct logkey logkey;
+	bool have_logkey;              /* false: quotes carry no log key (see logkey_why) */
+	char logkey_why[ERRBUF_LEN];
 	bool resumed;                  /* the log was reloaded */
 	struct tbucket quote_rate;
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
@@ -56,12 +63,14 @@ struct keyd {
 	uint8_t saved[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1];
 };
 
-/* Chooses the backend and brings the event log up: reloaded from
- * events_path when it exists, else the boot events "manifest" (when the
- * config has one) and "instance-id" are recorded. Never fails: whatever
- * goes wrong leaves the backend none with the reason in k->at.why. */
+/* Loads (or makes) the log signing key, chooses the backend and brings
+ * the event log up, all in state_dir: the log reloaded from
+ * KEYD_EVENTS_FILE when it exists, else the boot events "manifest" (when
+ * the config has one) and "instance-id" are recorded. Never fails:
+ * whatever goes wrong leaves the backend none with the reason in k->at.why
+ * (or no log key, with the reason in k->logkey_why). */
 void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
-		const struct attest_paths *paths, const char *events_path);
+		const struct attest_paths *paths, const char *state_dir);
 
 /* Reads and answers what netd sent on k->netd_fd (at most a budget of
  * messages). Returns 0, or -EPIPE when netd closed the channel. */

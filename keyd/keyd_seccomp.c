@@ -43,6 +43,10 @@ const struct seccomp_rule keyd_seccomp_rules[] = {
 	ALLOW(mkdir),
 	ALLOW(mkdirat),
 	ALLOW(rmdir),
+	ALLOW(rename),            /* the log key, written atomically */
+	ALLOW(renameat),
+	ALLOW(unlink),
+	ALLOW(unlinkat),
 	ALLOW(ftruncate),
 	ALLOW(fsync),
 	ALLOW(fdatasync),

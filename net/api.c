@@ -334,6 +334,11 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	if (count_records(events, rep->events_len) > QUOTE_REPLY_EVENTS_COUNT ||
 	    rtmr3_records_json(&w, events, rep->events_len) < 0)
 		return -EBADMSG;
+	jw_key(&w, "log_key");
+	if (rep->has_log_key)
+		jw_string_n(&w, rep->log_vkey, strnlen(rep->log_vkey, sizeof rep->log_vkey));
+	else
+		jw_null(&w);
 	jw_key(&w, "report_data");
 	jw_hex(&w, rep->report_data, sizeof rep->report_data);
 	jw_key(&w, "report_data_preimage");
@@ -348,7 +353,10 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	jw_key(&w, "api_tls_spki_sha256");
 	jw_null(&w);
 	jw_key(&w, "log_key_sha256");
-	jw_null(&w);
+	if (rep->has_log_key)
+		jw_hex(&w, rep->log_key_sha256, sizeof rep->log_key_sha256);
+	else
+		jw_null(&w);
 	jw_key(&w, "checkpoint");
 	jw_null(&w);
 	jw_object_end(&w);

@@ -39,6 +39,7 @@ struct quote_req_msg {
  * -E2BIG until the document is streamed. */
 #define QUOTE_REPLY_EVENTS_MAX   4096
 #define QUOTE_REPLY_EVENTS_COUNT 16
+#define QUOTE_LOG_VKEY_MAX 392   /* crypto/note.h NOTE_VKEY_MAX, and its NUL */
 enum quote_backend { QUOTE_BACKEND_NONE = 0, QUOTE_BACKEND_TDX = 1, QUOTE_BACKEND_SIM = 2 };
 struct quote_reply_msg {
 	int32_t error;            /* 0, or a negative errno: no quote, see detail */
@@ -52,6 +53,11 @@ struct quote_reply_msg {
 	uint8_t manifest_sha256[32];
 	uint8_t report_data[64];
 	char detail[256];         /* NUL terminated; why, when error != 0 */
+	/* the log signing key the quote vouches for (REPORTDATA slot 4) */
+	uint8_t has_log_key;
+	uint8_t reserved2[7];
+	uint8_t log_key_sha256[32];       /* SHA-256 of its DER SPKI */
+	char log_vkey[QUOTE_LOG_VKEY_MAX]; /* its signed-note verifier key, NUL terminated */
 };
 
 #endif

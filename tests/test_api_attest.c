@@ -237,6 +237,9 @@ static void test_reply(void)
 	rep = make_reply(&quote, &log);
 	rep->quote_len = QUOTE_REPLY_QUOTE_MAX;
 	rep->nonce_len = 32;
+	rep->has_log_key = 1;   /* and the longest verifier key */
+	memset(rep->log_vkey, 'k', sizeof rep->log_vkey - 1);
+	rep->log_vkey[sizeof rep->log_vkey - 1] = '\0';
 	{
 		static uint8_t bigq[QUOTE_REPLY_QUOTE_MAX], bige[QUOTE_REPLY_EVENTS_MAX];
 		static uint8_t pl[RTMR3_PAYLOAD_MAX];
@@ -267,6 +270,9 @@ static void test_reply(void)
 		rep = make_reply(&quote, &log);
 		rep->quote_len = QUOTE_REPLY_QUOTE_MAX;
 		rep->nonce_len = 32;
+		rep->has_log_key = 1;
+		memset(rep->log_vkey, 'k', sizeof rep->log_vkey - 1);
+		rep->log_vkey[sizeof rep->log_vkey - 1] = '\0';
 		memset(pl, 0xee, sizeof pl);
 		/* spread the byte budget evenly: every event as long as it can be */
 		per = QUOTE_REPLY_EVENTS_MAX / count - 3 - 1;

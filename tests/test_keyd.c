@@ -72,7 +72,11 @@ static void setup(const char *events_path, bool has_manifest)
 	cfg.has_manifest = has_manifest;
 	if (has_manifest)
 		memcpy(cfg.manifest_sha256, manifest, 32);
-	keyd_setup(&K, &cfg, &P, events_path);
+	/* keyd keeps its files in one directory: the saved log's */
+	char dir[sizeof evpath];
+	snprintf(dir, sizeof dir, "%s", events_path);
+	*strrchr(dir, '/') = '\0';
+	keyd_setup(&K, &cfg, &P, dir);
 }
 
 /* A channel as init hands it: keyd's end non-blocking (as keyd_main makes
@@ -179,6 +183,16 @@ static void test_fresh(void)
 	gn = file_read(evpath, got, sizeof got - 1);
 	ok(wn > 0 && gn == wn && memcmp(got, want, (size_t)wn) == 0,
 	   "fresh: the saved log is exactly the records of the log (%ld bytes)", gn);
+	{
+		char kp[sizeof evpath];
+		struct stat st;
+		snprintf(kp, sizeof kp, "%s/log.key", tmp);
+		ok(K.have_logkey && K.logkey.created, "fresh: a log key is made (%s)", K.logkey_why);
+		ok(stat(kp, &st) == 0 && st.st_size == 32 && (st.st_mode & 0777) == 0600,
+		   "fresh: saved as 32 bytes, mode 0600");
+		ok(strncmp(K.logkey.vkey, "dshield-log/", 12) == 0, "fresh: its verifier key %s",
+		   K.logkey.vkey);
+	}
 }
 
 static void test_no_manifest(void)
@@ -230,8 +244,18 @@ static void test_valid(void)
 	memset(&in, 0, sizeof in);
 	in.f[RD_NONCE - 1] = (struct rd_value){ true, nonce, sizeof nonce };
 	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ true, manifest, 32 };
+	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, K.logkey.spki_sha256, 32 };
+	ok(R.has_log_key == 1 && memcmp(R.log_key_sha256, K.logkey.spki_sha256, 32) == 0 &&
+	   strcmp(R.log_vkey, K.logkey.vkey) == 0, "valid: the log key it vouches for");
+	{
+		struct note_key nk;
+		char e[ERRBUF_LEN];
+		ok(note_key_from_vkey(&nk, R.log_vkey, strlen(R.log_vkey), e, sizeof e) == 0 &&
+		   memcmp(nk.spki, K.logkey.pub.spki, sizeof nk.spki) == 0,
+		   "valid: its verifier key parses back to the same SPKI (%s)", R.log_vkey);
+	}
 	ok(reportdata_compute(&in, rd) == 0 && memcmp(R.report_data, rd, RD_LEN) == 0,
-	   "valid: report_data is REPORTDATA of (nonce, manifest)");
+	   "valid: report_data is REPORTDATA of (nonce, manifest, log key)");
 
 	data = M.payload + sizeof R;
 	parsed = M.hdr.len == sizeof R + (size_t)R.quote_len + R.events_len &&
@@ -360,12 +384,13 @@ static void test_epipe(void)
 
 static void test_restart(void)
 {
-	uint8_t rtmr3[48], id[16];
+	uint8_t rtmr3[48], id[16], lk[32];
 	unsigned n = K.at.log.n;
 	struct stat a, b;
 
 	memcpy(rtmr3, K.at.log.rtmr3, 48);
 	memcpy(id, K.at.log.ev[1].payload, 16);
+	memcpy(lk, K.logkey.spki_sha256, 32);
 	memset(&a, 0, sizeof a);
 	stat(evpath, &a);
 	setup(evpath, true);
@@ -379,6 +404,8 @@ static void test_restart(void)
 	stat(evpath, &b);
 	ok(b.st_size > 0 && a.st_size == b.st_size, "restart: nothing appended (%lld bytes)",
 	   (long long)b.st_size);
+	ok(K.have_logkey && !K.logkey.created, "restart: the log key is reloaded, not made");
+	ok(memcmp(K.logkey.spki_sha256, lk, 32) == 0, "restart: the same log key");
 	open_channel();
 	ok(quote_roundtrip(1), "restart: quotes are served");
 	close_channel();
@@ -482,6 +509,26 @@ static void test_log_too_long(void)
 	close_channel();
 }
 
+/* A log key file that is not a key is never replaced silently: quotes go
+ * on without a log key, and say why. */
+static void test_bad_logkey(void)
+{
+	char kp[sizeof evpath];
+
+	snprintf(kp, sizeof kp, "%s/log.key", tmp);
+	put_file(kp, "short", 5);
+	setup(evpath, true);
+	ok(!K.have_logkey && strstr(K.logkey_why, "not a 32-byte key") != NULL,
+	   "a 5-byte log key file: no log key (%s)", K.logkey_why);
+	char five[8] = { 0 };
+	ok(file_read(kp, five, 5) == 5 && memcmp(five, "short", 5) == 0, "  and the file is left as it was");
+	open_channel();
+	full_bucket();
+	ok(quote_roundtrip(5) && R.has_log_key == 0, "  quotes carry no log key");
+	close_channel();
+	unlink(kp);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/test_keyd.XXXXXX");
@@ -498,11 +545,17 @@ int main(void)
 	test_rate_limit();
 	test_epipe();
 	test_restart();
+	test_bad_logkey();
 	test_log_too_long();
 	test_bad_saved_log();
 	test_unwritable();
 	test_no_manifest();
 
+	{
+		char kp[sizeof evpath];
+		snprintf(kp, sizeof kp, "%s/log.key", tmp);
+		unlink(kp);
+	}
 	unlink(evpath);
 	rmdir(tmp);
 	ok(access(tmp, F_OK) != 0, "temporary tree removed (nothing left behind)");

@@ -33,11 +33,13 @@ view=$(ls -A "/proc/$keyd/root" | tr '\n' ' ')
 check "keyd: its root holds only its view (got: $view)" [ "$view" = "state " ]
 check "keyd: the saved event log is in its state directory" [ -s "$STATE/keyd-state/rtmr3.events" ]
 check "keyd: the state directory is private (0700)" [ "$(stat -c %a "$STATE/keyd-state")" = 700 ]
+check "keyd: the log key is saved there, 32 bytes, mode 0600" \
+  [ "$(stat -c '%s %a' "$STATE/keyd-state/log.key")" = "32 600" ]
 check "netd: uid 100" [ "$(status_field "$netd" Uid)" = "100 100 100 100" ]
 check "netd: CapEff empty" [ "$(status_field "$netd" CapEff)" = 0000000000000000 ]
 check "netd: seccomp filter" [ "$(status_field "$netd" Seccomp)" = 2 ]
 check "netd: its root is empty" [ -z "$(ls -A "/proc/$netd/root")" ]
-check "init holds no key: keyd and netd are not init" [ "$keyd" != "$INIT_PID" ] && [ "$netd" != "$INIT_PID" ]
+check "init holds no key: keyd and netd are not init" [ "$keyd" != "$INIT_PID" -a "$netd" != "$INIT_PID" ]
 
 f1=$STATE/a1.json f2=$STATE/a2.json f3=$STATE/a3.json
 check "a quote is served (slowly)" [ "$(attest_get "?nonce=01" "$f1")" = 200 ]
@@ -62,7 +64,7 @@ for _ in $(seq 50); do
   [ -n "$newkeyd" ] && [ "$newkeyd" != "$keyd" ] && grep -q 'keyd: serving' <(grep -A100 "keyd (pid $keyd)" "$LOG") && break
   sleep 0.1
 done
-check "init restarts keyd" [ -n "$newkeyd" ] && [ "$newkeyd" != "$keyd" ]
+check "init restarts keyd" [ -n "$newkeyd" -a "$newkeyd" != "$keyd" ]
 expect_match "  init logged the death and the restart" "$(cat "$LOG")" "keyd \\(pid $keyd\\) killed by signal 9.*"
 expect_match "  the new keyd reloaded the event log" "$(cat "$LOG")" 'keyd: attestation: sim: reloaded 1 events after a restart'
 check "netd was not restarted" [ "$(role_pid netd)" = "$netd" ]
@@ -75,6 +77,9 @@ done
 check "quotes are served again" [ "$code" = 200 ]
 check "  with the same instance id" [ "$(jq -r '.event_log[] | select(.name == "instance-id") | .payload' "$f3")" = "$id1" ]
 check "  and the same event log" [ "$(jq -c .event_log "$f3")" = "$(jq -c .event_log "$f1")" ]
+lk1=$(jq -r .log_key "$f1")
+check "  and the same log key" [ "$(jq -r .log_key "$f3")" = "$lk1" -a "$lk1" != null ]
+expect_match "  which keyd reloaded (not made anew)" "$(cat "$LOG")" 'keyd: log key: reloaded dshield-log/' 
 check "healthz still answers" [ "$(inns curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$ADDR:$PORT/healthz")" = 200 ]
 host_stop
 done_testing

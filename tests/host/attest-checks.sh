@@ -38,13 +38,22 @@ attest_sim_checks() {
   check "preimage manifest_sha256 is the image manifest's" \
     [ "$(jq -r .report_data_preimage.manifest_sha256 "$f")" = "$man" ]
   check "later slots are null" [ "$(jq -c '[.report_data_preimage.api_tls_spki_sha256,
-    .report_data_preimage.log_key_sha256, .report_data_preimage.checkpoint]' "$f")" = '[null,null,null]' ]
+    .report_data_preimage.checkpoint]' "$f")" = '[null,null]' ]
+  local lk vkey b64
+  lk=$(jq -r .report_data_preimage.log_key_sha256 "$f")
+  vkey=$(jq -r .log_key "$f")
+  expect_match "the quote binds a log key (SHA-256 of its SPKI)" "$lk" '^[0-9a-f]{64}$'
+  expect_match "  given as a signed-note verifier key named for it" "$vkey" \
+    "^dshield-log/${lk:0:16}\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*\$"
+  b64=${vkey#*+}; b64=${b64#*+}
+  check "  whose key (type 0x02, P-256 SPKI) hashes to log_key_sha256" \
+    [ "$(printf '%s' "$b64" | base64 -d | tail -c +2 | sha256sum | cut -d' ' -f1)" = "$lk" ]
   check "event log has manifest then instance-id" \
     [ "$(jq -c '[.event_log[].name]' "$f")" = '["manifest","instance-id"]' ]
   check "manifest event payload is the manifest hash" \
     [ "$(jq -r '.event_log[0].payload' "$f")" = "$man" ]
-  rd=$("$DSHIELD" reportdata --nonce "$nonce" --manifest-sha256 "$man")
-  check "report_data is REPORTDATA(nonce, manifest) as dshield reportdata computes it" \
+  rd=$("$DSHIELD" reportdata --nonce "$nonce" --manifest-sha256 "$man" --log-key-sha256 "$lk")
+  check "report_data is REPORTDATA(nonce, manifest, log key) as dshield reportdata computes it" \
     [ "$(jq -r .report_data "$f")" = "$rd" ]
 
   out=$("$DSHIELD" verify --allow-sim --no-collateral "$@" --report-data "$rd" "$f" 2>&1); rc=$?

@@ -1,0 +1,103 @@
+/* keyd/logkey.c: see logkey.h. */
+#include "keyd/logkey.h"
+#include "keyd/p256.h"
+#include "lib/file.h"
+#include "lib/hex.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The public half, its hash, origin and verifier key. */
+static int derive(struct logkey *k, char err[ERRBUF_LEN])
+{
+	uint8_t pub[65], h[32];
+	char origin[sizeof LOGKEY_ORIGIN_PFX + 16];
+	br_sha256_context c;
+	br_ec_public_key pk;
+
+	k->sk = (br_ec_private_key){ BR_EC_secp256r1, k->priv, sizeof k->priv };
+	if (br_ec_compute_pub(br_ec_get_default(), &pk, pub, &k->sk) != sizeof pub)
+		return errbuf_set(err, ERRBUF_LEN, -EINVAL, "the log key is not a P-256 scalar");
+	/* The name depends on the key, the key ID on the name-free SPKI. */
+	if (note_key_init(&k->pub, "x", 1, pub) < 0)
+		return errbuf_set(err, ERRBUF_LEN, -EINVAL, "the log key's point is invalid");
+	br_sha256_init(&c);
+	br_sha256_update(&c, k->pub.spki, sizeof k->pub.spki);
+	br_sha256_out(&c, h);
+	memcpy(k->spki_sha256, h, sizeof h);
+	memcpy(origin, LOGKEY_ORIGIN_PFX, sizeof LOGKEY_ORIGIN_PFX - 1);
+	hex_encode(origin + sizeof LOGKEY_ORIGIN_PFX - 1, h, 8);
+	if (note_key_init(&k->pub, origin, strlen(origin), pub) < 0 ||
+	    note_key_vkey(&k->pub, k->vkey, sizeof k->vkey) < 0)
+		return errbuf_set(err, ERRBUF_LEN, -EINVAL, "cannot name the log key");
+	return 0;
+}
+
+/* Writes the scalar to path atomically. */
+static int save(const struct logkey *k, const char *path, char err[ERRBUF_LEN])
+{
+	char tmp[4096], dir[4096];
+	int fd, dfd, e;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return errbuf_set(err, ERRBUF_LEN, -ENAMETOOLONG, "log key path too long");
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errbuf_set(err, ERRBUF_LEN, -errno, "creating %s: %s", tmp, strerror(errno));
+	if (write(fd, k->priv, sizeof k->priv) != (ssize_t)sizeof k->priv || fsync(fd) != 0) {
+		e = errno ? errno : EIO;
+		close(fd);
+		unlink(tmp);
+		return errbuf_set(err, ERRBUF_LEN, -e, "writing %s: %s", tmp, strerror(e));
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		return errbuf_set(err, ERRBUF_LEN, -e, "renaming to %s: %s", path, strerror(e));
+	}
+	snprintf(dir, sizeof dir, "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return errbuf_set(err, ERRBUF_LEN, -e, "syncing the directory of %s: %s", path,
+				  strerror(e));
+	}
+	close(dfd);
+	return 0;
+}
+
+int logkey_load_or_create(struct logkey *k, const char *path, char err[ERRBUF_LEN])
+{
+	uint8_t buf[sizeof k->priv + 1];
+	long got;
+	int r;
+
+	memset(k, 0, sizeof *k);
+	got = file_read(path, buf, sizeof k->priv);
+	if (got == (long)sizeof k->priv) {
+		memcpy(k->priv, buf, sizeof k->priv);
+		memset(buf, 0, sizeof buf);
+		return derive(k, err);
+	}
+	if (got >= 0 || got == -EFBIG)
+		return errbuf_set(err, ERRBUF_LEN, -EBADMSG, "%s is not a 32-byte key (%s)", path,
+				  got == -EFBIG ? "longer" : "shorter");
+	if (got != -ENOENT)
+		return errbuf_set(err, ERRBUF_LEN, (int)got, "reading %s: %s", path,
+				  strerror((int)-got));
+	r = p256_keygen(k->priv, &k->sk);
+	if (r < 0)
+		return errbuf_set(err, ERRBUF_LEN, r, "making the log key: %s", strerror(-r));
+	if ((r = derive(k, err)) < 0 || (r = save(k, path, err)) < 0)
+		return r;
+	k->created = true;
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* keyd/p256.h: fresh P-256 keys for keyd (the sim quoting key, the log
+ * signing key): HMAC-DRBG (SHA-256) seeded with 48 bytes of getrandom. */
+#ifndef DSHIELD_KEYD_P256_H
+#define DSHIELD_KEYD_P256_H
+
+#include <bearssl.h>
+#include <stdint.h>
+
+/* A new key: priv holds the scalar, *sk points at it. 0 or -errno. */
+int p256_keygen(uint8_t priv[32], br_ec_private_key *sk);
+
+#endif

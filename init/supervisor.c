@@ -231,8 +231,14 @@ static int log_pipe(struct sup_role *r)
 {
 	int p[2];
 
-	while (r->log_fd >= 0)
+	/* Bounded: a write end kept open elsewhere must not hang init. */
+	for (int i = 0; i < 16 && r->log_fd >= 0; i++)
 		log_readable(r);
+	if (r->log_fd >= 0) {
+		rolelog_end(&r->log, mono_ms());
+		close(r->log_fd);
+		r->log_fd = -1;
+	}
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		dlog("pipe for %s's log: %s", r->spec->name, strerror(errno));
 		return -1;

@@ -39,6 +39,7 @@ struct tg_log {
 	uint8_t (*leaf)[MERKLE_HASH_LEN];
 };
 
+__attribute__((noreturn))
 static void tg_die(const char *what, const char *detail)
 {
 	printf("Bail out! tlog_gen: %s: %s\n", what, detail);

@@ -39,6 +39,7 @@
 #include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
+#include "lib/utf8.h"
 
 /* A bundle holds at most 256 entries of a u16 length and 65,535 bytes. */
 #define BUNDLE_MAX      ((size_t)TLOG_TILE_WIDTH * (2 + TLOG_ENTRY_MAX))
@@ -214,6 +215,14 @@ static void fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* a cut message ends on a whole UTF-8 sequence (the JSON stays valid) */
+	for (size_t i = 0, len = strlen(msg); i < len;) {
+		size_t at = i;
+		if (utf8_next((const unsigned char *)msg, len, &i) < 0) {
+			msg[at] = '\0';
+			break;
+		}
+	}
 	if (g.fails < LV_FAIL_SHOWN) {
 		memcpy(g.failmsg[g.fails], msg, sizeof msg);
 		if (!g.a.json)

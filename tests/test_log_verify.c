@@ -6,6 +6,7 @@
  * crashes nor hangs it. Output is captured in a temporary file. */
 #include "cli/log_verify.h"
 #include "lib/json_tok.h"
+#include "lib/utf8.h"
 #include "tests/tap.h"
 #include "tests/tlog_gen.h"
 
@@ -401,6 +402,54 @@ static void test_trusted(void)
 
 	fails_with(verify(d, "--trusted-checkpoint", ckpt_file(&l, 100, &other_key), NULL),
 		   ": note: no signature by dshield.test/log (", "trusted checkpoint by another key");
+
+	/* another origin, long, against a log whose origin is not ASCII: the
+	 * message is cut inside an "\xc3\xa9" and must end before it so that
+	 * the output (and the JSON) stays valid UTF-8 (a 254-byte origin puts
+	 * the 319-byte cut on the second byte of one) */
+	{
+		static jsmntok_t t[1 << 12];
+		static struct tg_key k3;
+		struct tg_log small;
+		struct json_doc doc;
+		char name[201], origin[254], note[NOTE_MAX_LEN], tp[4096];
+		struct checkpoint c = { origin, sizeof origin, 1, { 0 }, NULL, 0 };
+		const char *d3 = new_dir();
+		long n;
+
+		for (size_t i = 0; i < 200; i += 2)
+			memcpy(name + i, "\xc3\xa9", 2);
+		name[200] = '\0';
+		memset(origin, 'x', sizeof origin);
+		tg_key_init(&k3, name, "a third key");
+		tg_log_make(&small, 3, 1);
+		tg_write_log(d3, &small, &k3);
+		n = checkpoint_sign(note, sizeof note, &c, &k3.k, &k3.sk);
+		if (n < 0)
+			tg_die("checkpoint", "sign");
+		snprintf(tp, sizeof tp, "%s/ckpt-origin", root);
+		tg_write(root, "ckpt-origin", note, (size_t)n);
+		for (int json = 0; json < 2; json++) {
+			const char *argv[] = { "log", "verify", d3, "--key", k3.vkey,
+					       "--trusted-checkpoint", tp, "--json" };
+			size_t at = 0, len;
+			bool valid = true;
+			int rc = run(7 + json, argv);
+
+			len = strlen(out);
+			while (at < len && valid)
+				valid = utf8_next((const unsigned char *)out, len, &at) >= 0;
+			bool named = has(json ? "trusted checkpoint: origin \\\"xxx"
+					      : "trusted checkpoint: origin \"xxx");
+
+			ok(rc == 1 && valid && named,
+			   "another origin%s: exit 1, named, valid UTF-8", json ? ", --json" : "");
+			if (json)
+				ok(json_parse(&doc, out, len, t, sizeof t / sizeof t[0]) == 0,
+				   "another origin, --json: parses");
+		}
+		tg_log_free(&small);
+	}
 
 	{
 		const char *argv[] = { "log", "verify", d, "--key", key.vkey,

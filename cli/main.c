@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/log_verify.h"
 #include "cli/measure.h"
 #include "cli/reportdata.h"
 #include "cli/verify.h"
@@ -12,6 +13,7 @@ static int usage(FILE *f)
 		"usage: dshield COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
+		"  log verify  verify a saved egress log directory offline (docs/LOG.md)\n"
 		"  measure     predict MRTD/RTMR1/RTMR2 of an image (docs/VERIFY.md)\n"
 		"  reportdata  the REPORTDATA a dshield quote holds for a preimage (docs/VERIFY.md)\n"
 		"  verify      verify a TDX quote offline (docs/VERIFY.md)\n"
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
 		printf("dshield %s\n", DSHIELD_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "log") == 0)
+		return cmd_log(argc - 1, argv + 1);
 	if (strcmp(argv[1], "measure") == 0)
 		return cmd_measure(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reportdata") == 0)

@@ -24,6 +24,18 @@ static long read_all(int fd, unsigned char *buf, size_t n, size_t cap)
 	return (long)n;
 }
 
+long file_read_fd(int fd, void *buf, size_t cap)
+{
+	long n = read_all(fd, buf, 0, cap);
+
+	if (n < 0)
+		return n;
+	if ((size_t)n > cap)
+		return -EFBIG;
+	((unsigned char *)buf)[n] = '\0';
+	return n;
+}
+
 long file_read(const char *path, void *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -31,13 +43,8 @@ long file_read(const char *path, void *buf, size_t cap)
 
 	if (fd < 0)
 		return -errno;
-	n = read_all(fd, buf, 0, cap);
+	n = file_read_fd(fd, buf, cap);
 	close(fd);
-	if (n < 0)
-		return n;
-	if ((size_t)n > cap)
-		return -EFBIG;
-	((unsigned char *)buf)[n] = '\0';
 	return n;
 }
 

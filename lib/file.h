@@ -9,6 +9,11 @@
  * Returns the length, or -errno (-EFBIG when it has more than cap bytes). */
 long file_read(const char *path, void *buf, size_t cap);
 
+/* Reads an open descriptor to its end into buf (cap bytes plus a NUL), for
+ * callers that open with their own flags (O_NOFOLLOW, openat). Returns the
+ * length, or -errno (-EFBIG when it has more than cap bytes). */
+long file_read_fd(int fd, void *buf, size_t cap);
+
 /* Reads the file at path into a malloc'd buffer (*out, NUL after its *len
  * bytes; the caller frees it). Returns 0, or -errno (-EFBIG when it has
  * more than max bytes); *out is untouched on error. */

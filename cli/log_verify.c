@@ -19,6 +19,7 @@
  * failed (a missing file included), 2 on usage errors.
  */
 #include "cli/log_verify.h"
+#include "cli/verify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +75,8 @@ struct lv_args {
 	const char *dir;
 	const char *vkey;
 	const char *key_file;
+	const char *attestation;      /* the key comes from a verified quote */
+	struct verify_args quote;     /* how to verify it (dshield verify's flags) */
 	const char *trusted;
 	bool json;
 };
@@ -741,7 +744,9 @@ static void check_trusted(void)
 static int usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dshield log verify DIR (--key VKEY | --key-file FILE)\n"
+		"usage: dshield log verify DIR (--key VKEY | --key-file FILE |\n"
+		"                               --attestation FILE [--allow-sim]\n"
+		"                               [--no-collateral | --collateral FILE] [--at T])\n"
 		"                          [--trusted-checkpoint FILE] [--json]\n"
 		"\n"
 		"Verifies a saved egress log directory (C2SP tlog-tiles: DIR/checkpoint,\n"
@@ -749,6 +754,10 @@ static int usage(FILE *f)
 		"key, name+id+base64), every entry bundle and tile the tree size needs, the\n"
 		"root; with --trusted-checkpoint, that the log extends that older checkpoint.\n"
 		"Prints a summary of the entries (--json: all of them).\n"
+		"--attestation FILE: the key is the log_key of a /v1/attestation answer,\n"
+		"trusted only after FILE verifies as `dshield verify` with the same flags\n"
+		"would and its REPORTDATA binds the key (checks report_data.preimage and\n"
+		"log_key.binding); otherwise nothing else is checked and the exit is 1.\n"
 		"Offline only: fetching a log over HTTP is not built yet (docs/LOG.md).\n"
 		"Exit status: 0 every check passed, 1 a check failed, 2 usage.\n");
 	return f == stderr ? 2 : 0;
@@ -767,12 +776,25 @@ static int parse_args(int argc, char **argv, struct lv_args *a)
 			a->json = true;
 			continue;
 		}
+		if (strcmp(s, "--allow-sim") == 0 || strcmp(s, "--no-collateral") == 0) {
+			if (s[2] == 'a')
+				a->quote.allow_sim = true;
+			else
+				a->quote.no_collateral = true;
+			continue;
+		}
 		if (strcmp(s, "--key") == 0)
 			val = &a->vkey;
 		else if (strcmp(s, "--key-file") == 0)
 			val = &a->key_file;
 		else if (strcmp(s, "--trusted-checkpoint") == 0)
 			val = &a->trusted;
+		else if (strcmp(s, "--attestation") == 0)
+			val = &a->attestation;
+		else if (strcmp(s, "--collateral") == 0)
+			val = &a->quote.collateral;
+		else if (strcmp(s, "--at") == 0)
+			val = &a->quote.at;
 		if (val) {
 			if (i + 1 >= argc || *val) {
 				fprintf(stderr, "dshield log verify: %s %s\n", s,
@@ -792,22 +814,48 @@ static int parse_args(int argc, char **argv, struct lv_args *a)
 		}
 		a->dir = s;
 	}
-	if (!a->dir || (!a->vkey == !a->key_file)) {
-		fprintf(stderr, "dshield log verify: %s\n",
-			!a->dir ? "no DIR given" : "give exactly one of --key and --key-file");
+	if (!a->dir || (a->vkey != NULL) + (a->key_file != NULL) + (a->attestation != NULL) != 1) {
+		fprintf(stderr, "dshield log verify: %s\n", !a->dir ? "no DIR given" :
+			"give exactly one of --key, --key-file and --attestation");
 		return 2;
 	}
+	if (!a->attestation && (a->quote.allow_sim || a->quote.no_collateral ||
+				a->quote.collateral || a->quote.at)) {
+		fprintf(stderr, "dshield log verify: --allow-sim, --no-collateral, --collateral "
+			"and --at go with --attestation\n");
+		return 2;
+	}
+	if (a->quote.collateral && a->quote.no_collateral) {
+		fprintf(stderr, "dshield log verify: --collateral and --no-collateral exclude "
+			"each other\n");
+		return 2;
+	}
+	a->quote.quote = a->attestation;
 	return 0;
 }
 
-/* The verifier key from --key or --key-file. 0 or 2 (message printed). */
+/* The verifier key from --key, --key-file or a verified --attestation.
+ * 0; 1 when the attestation does not verify (its report printed); 2 on
+ * usage errors (message printed). */
 static int load_key(void)
 {
 	char buf[NOTE_VKEY_MAX + 2], err[ERRBUF_LEN];
 	const char *v = g.a.vkey;
 	size_t len;
 
-	if (g.a.key_file) {
+	if (g.a.attestation) {
+		int r = verify_attestation_log_key(&g.a.quote, buf, sizeof buf);
+		if (r == 1)
+			fprintf(stderr, "dshield log verify: %s does not verify or binds no log key "
+				"(report above): its key is not trusted, the log is not checked\n",
+				g.a.attestation);
+		if (r != 0)
+			return r;
+		if (!g.a.json)
+			printf("attestation: %s verified; it binds the log key %s\n", g.a.attestation,
+			       buf);
+		v = buf;
+	} else if (g.a.key_file) {
 		long n = file_read(g.a.key_file, buf, sizeof buf - 1);
 		if (n < 0) {
 			fprintf(stderr, "dshield log verify: --key-file %s: %s\n", g.a.key_file,

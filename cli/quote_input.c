@@ -44,6 +44,58 @@ static long hex_loose(uint8_t *out, size_t cap, const char *s, size_t len)
 	return hi < 0 && o > 0 ? (long)o : -1;
 }
 
+/* One hex field of the preimage: absent or null leaves the slot absent;
+ * anything else must be hex of 1..cap bytes (exactly cap when exact). */
+static int pre_field(struct quote_input *in, struct json_doc *d, int obj, const char *key,
+		     unsigned slot, uint8_t *buf, size_t cap, bool exact, char *err, size_t errlen)
+{
+	int t = json_get(d, obj, key);
+	const char *s;
+	size_t n;
+	long r;
+
+	if (t < 0)
+		return 0;
+	s = json_text(d, t, &n);
+	if (json_is(d, t, JSMN_PRIMITIVE) && n == 4 && memcmp(s, "null", 4) == 0)
+		return 0;   /* null: the slot is absent */
+	if (!json_is(d, t, JSMN_STRING))
+		return errbuf_set(err, errlen, -EINVAL, "report_data_preimage.%s is not a hex string", key);
+	r = hex_loose(buf, cap, s, n);
+	if (r <= 0 || (exact && (size_t)r != cap))
+		return errbuf_set(err, errlen, -EINVAL, "report_data_preimage.%s is not %s%zu bytes of hex",
+				  key, exact ? "" : "1 to ", cap);
+	in->preimage.f[slot - 1] = (struct rd_value){ true, buf, (size_t)r };
+	return 0;
+}
+
+/* "report_data_preimage" and "log_key" of a /v1/attestation answer. */
+static int read_preimage(struct quote_input *in, struct json_doc *d, char *err, size_t errlen)
+{
+	int p = json_get(d, 0, "report_data_preimage"), lk, r;
+
+	if (json_is(d, p, JSMN_OBJECT)) {
+		memset(&in->preimage, 0, sizeof in->preimage);
+		if ((r = pre_field(in, d, p, "nonce", RD_NONCE, in->pre_nonce, RD_NONCE_MAX, false,
+				   err, errlen)) < 0 ||
+		    (r = pre_field(in, d, p, "manifest_sha256", RD_MANIFEST_SHA256, in->pre_manifest,
+				   32, true, err, errlen)) < 0 ||
+		    (r = pre_field(in, d, p, "api_tls_spki_sha256", RD_API_TLS_SPKI_SHA256,
+				   in->pre_tls, 32, true, err, errlen)) < 0 ||
+		    (r = pre_field(in, d, p, "log_key_sha256", RD_LOG_KEY_SHA256, in->pre_logkey, 32,
+				   true, err, errlen)) < 0 ||
+		    (r = pre_field(in, d, p, "checkpoint", RD_CHECKPOINT, in->pre_checkpoint,
+				   RD_CHECKPOINT_MAX, false, err, errlen)) < 0)
+			return r;
+		in->has_preimage = true;
+	}
+	lk = json_get(d, 0, "log_key");
+	if (json_is(d, lk, JSMN_STRING) && json_str(d, lk, in->log_key, sizeof in->log_key) < 0)
+		return errbuf_set(err, errlen, -EINVAL, "\"log_key\" is not a string of at most %d bytes",
+				  QI_LOG_KEY_MAX - 1);
+	return 0;
+}
+
 static int read_json(struct quote_input *in, const char *data, size_t len,
 		     char *err, size_t errlen)
 {
@@ -96,6 +148,8 @@ static int read_json(struct quote_input *in, const char *data, size_t len,
 					  "JSON \"report_data\" is not 64 bytes of hex");
 		in->has_report_data = true;
 	}
+	if ((r = read_preimage(in, &d, err, errlen)) < 0)
+		return (int)r;
 	be = json_get(&d, 0, "backend");
 	if (json_is(&d, be, JSMN_STRING) &&
 	    json_str(&d, be, in->backend, sizeof(in->backend)) < 0)
@@ -116,6 +170,8 @@ int quote_input_read(struct quote_input *in, const char *data, size_t len,
 	in->event_log_len = 0;
 	in->event_log[0] = '\0';
 	in->has_report_data = false;
+	in->has_preimage = false;
+	in->log_key[0] = '\0';
 	in->backend[0] = '\0';
 	while (i < len && is_ws(data[i]))
 		i++;

@@ -15,12 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/reportdata.h"
 #include "lib/json_tok.h"
 
 #define QI_QUOTE_MAX    (64 * 1024)
 #define QI_EVENTLOG_MAX (512 * 1024)
 
 #define QI_JSON_TOKENS 8192
+#define QI_LOG_KEY_MAX 400
 
 struct quote_input {
 	const char *form;          /* "binary", "hex", "json" */
@@ -32,6 +34,14 @@ struct quote_input {
 	bool has_report_data;
 	uint8_t report_data[64];
 	char backend[16];          /* from /v1/attestation, "" otherwise */
+	/* /v1/attestation's "report_data_preimage" (crypto/reportdata.h
+	 * slots; absent and null fields are not present) and "log_key" */
+	bool has_preimage;
+	struct reportdata_in preimage;
+	uint8_t pre_nonce[RD_NONCE_MAX];
+	uint8_t pre_manifest[32], pre_tls[32], pre_logkey[32];
+	uint8_t pre_checkpoint[RD_CHECKPOINT_MAX];
+	char log_key[QI_LOG_KEY_MAX];     /* "" when null or absent */
 	jsmntok_t toks[QI_JSON_TOKENS];   /* the JSON form's tokens (scratch) */
 };
 

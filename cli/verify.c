@@ -13,6 +13,8 @@
  * explains each check.
  */
 #include "cli/verify.h"
+#include "crypto/note.h"
+#include "crypto/reportdata.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,17 +38,6 @@
 
 #define FILE_MAX (4u << 20)
 
-struct verify_args {
-	bool json;
-	bool allow_sim;
-	bool no_collateral;
-	const char *collateral;
-	const char *at;
-	const char *event_log;
-	const char *measurements;
-	const char *report_data;
-	const char *quote;
-};
 
 /* Large state lives in static storage: this is a one-shot host command. */
 static struct quote_input g_in;
@@ -56,6 +47,8 @@ static struct tdx_verify_state g_st;
 static struct check_list g_checks;
 static char g_file[FILE_MAX + 1];
 static uint8_t g_log[FILE_MAX];
+/* Where the text report goes: stdout, or stderr under `dshield log verify`. */
+static FILE *g_out;
 
 static int verify_usage(FILE *f)
 {
@@ -355,7 +348,7 @@ static void print_hexline(const char *label, const uint8_t *p, size_t n)
 {
 	char h[129];
 	hex_encode(h, p, n);
-	printf("  %-14s %s\n", label, h);
+	fprintf(g_out, "  %-14s %s\n", label, h);
 }
 
 /* The flag that accepts a caveat, and what else to do about it. */
@@ -379,29 +372,29 @@ static void print_verdict(bool ok)
 
 	for (unsigned c = 1; c <= CHECK_CAVEATS_ALL; c <<= 1)
 		if (cav & c)
-			printf("caveat: %s (accepted by %s)\n", check_caveat_text(c), caveat_flag(c));
+			fprintf(g_out, "caveat: %s (accepted by %s)\n", check_caveat_text(c), caveat_flag(c));
 	if (ok) {
-		printf("result: OK, every check passed%s\n",
+		fprintf(g_out, "result: OK, every check passed%s\n",
 		       cav ? " (with the caveat(s) above: what they name was not verified)" : "");
 		return;
 	}
-	printf("result: FAILED, %zu check(s) failed, %zu not evaluated\n", failed, open);
+	fprintf(g_out, "result: FAILED, %zu check(s) failed, %zu not evaluated\n", failed, open);
 	for (size_t i = 0; i < g_checks.n; i++) {
 		const struct check *c = &g_checks.c[i];
 		if (c->result != CHECK_SKIPPED || check_accepted(&g_checks, c))
 			continue;
 		if (c->caveat)
-			printf("  %s: %s; %s\n", c->name, check_caveat_text(c->caveat),
+			fprintf(g_out, "  %s: %s; %s\n", c->name, check_caveat_text(c->caveat),
 			       caveat_hint(c->caveat));
 		else
-			printf("  %s: not evaluated (%s)\n", c->name, c->detail);
+			fprintf(g_out, "  %s: not evaluated (%s)\n", c->name, c->detail);
 	}
 }
 
 static void print_text(const struct tdx_quote *q, bool ok)
 {
 	if (q) {
-		printf("quote: TDX v%u, %s body, %s, %zu of %zu bytes used\n", q->version,
+		fprintf(g_out, "quote: TDX v%u, %s body, %s, %zu of %zu bytes used\n", q->version,
 		       q->body_type == TDX_BODY_TYPE_TDX15 ? "TDX 1.5" : "TDX 1.0",
 		       tdx_quote_is_sim(q) ? "SIMULATED (dshield sim backend, no hardware)" : "ECDSA P-256",
 		       q->used, q->len);
@@ -417,13 +410,57 @@ static void print_text(const struct tdx_quote *q, bool ok)
 		print_hexline("tee_tcb_svn", q->tee_tcb_svn, 16);
 		print_hexline("mrseam", q->mrseam, 48);
 	}
-	printf("checks:\n");
+	fprintf(g_out, "checks:\n");
 	for (size_t i = 0; i < g_checks.n; i++) {
 		const struct check *c = &g_checks.c[i];
-		printf("  %-7s %-34s %s%s\n", check_result_name(c->result), c->name, c->detail,
+		fprintf(g_out, "  %-7s %-34s %s%s\n", check_result_name(c->result), c->name, c->detail,
 		       check_accepted(&g_checks, c) ? " [accepted]" : "");
 	}
 	print_verdict(ok);
+}
+
+/* The preimage of a /v1/attestation answer must hash to the quote's
+ * REPORTDATA: then each digest it names is what the quote vouches for. */
+static void check_preimage(const struct tdx_quote *q)
+{
+	uint8_t rd[RD_LEN];
+
+	if (reportdata_compute(&g_in.preimage, rd) < 0) {
+		checks_add(&g_checks, "report_data.preimage", CHECK_FAIL,
+			   "the JSON's report_data_preimage is refused by the REPORTDATA encoding");
+		return;
+	}
+	checks_add(&g_checks, "report_data.preimage",
+		   memcmp(rd, q->report_data, RD_LEN) == 0 ? CHECK_PASS : CHECK_FAIL,
+		   "REPORTDATA recomputed from the JSON's report_data_preimage %s the quote's",
+		   memcmp(rd, q->report_data, RD_LEN) == 0 ? "equals" : "differs from");
+}
+
+/* The answer's log_key is the key whose SPKI hash the preimage names. */
+static bool check_log_key(void)
+{
+	struct note_key k;
+	br_sha256_context c;
+	uint8_t h[32];
+	char err[ERRBUF_LEN];
+	const struct rd_value *v = &g_in.preimage.f[RD_LOG_KEY_SHA256 - 1];
+
+	if (note_key_from_vkey(&k, g_in.log_key, strlen(g_in.log_key), err, sizeof err) < 0) {
+		checks_add(&g_checks, "log_key.binding", CHECK_FAIL, "log_key: %s", err);
+		return false;
+	}
+	if (!g_in.has_preimage || !v->present) {
+		checks_add(&g_checks, "log_key.binding", CHECK_FAIL,
+			   "the preimage names no log_key_sha256: the quote does not vouch for log_key");
+		return false;
+	}
+	br_sha256_init(&c);
+	br_sha256_update(&c, k.spki, sizeof k.spki);
+	br_sha256_out(&c, h);
+	bool ok = v->len == 32 && memcmp(h, v->data, 32) == 0;
+	checks_add(&g_checks, "log_key.binding", ok ? CHECK_PASS : CHECK_FAIL,
+		   "SHA-256 of log_key's SPKI %s the preimage's log_key_sha256", ok ? "equals" : "differs from");
+	return ok;
 }
 
 static int finish(const struct verify_args *a, const struct tdx_quote *q)
@@ -438,71 +475,112 @@ static int finish(const struct verify_args *a, const struct tdx_quote *q)
 	return ok ? 0 : 1;
 }
 
-int cmd_verify(int argc, char **argv)
+/* Every check of a run into g_checks; *have_q when the quote parsed.
+ * 0, or 2 when a file cannot be read (message printed). */
+static int verify_core(const struct verify_args *a, struct tdx_quote *q, bool *have_q)
 {
-	struct verify_args a = { 0 };
 	struct tdx_verify_opts o = { 0 };
-	struct tdx_quote q;
 	char err[256];
 	long n;
-	int r;
 
-	r = parse_args(argc, argv, &a);
-	if (r)
-		return r > 0 ? 0 : verify_usage(stderr);
-	o.allow_sim = a.allow_sim;
+	*have_q = false;
+	o.allow_sim = a->allow_sim;
 	o.now = (int64_t)time(NULL);
-	if (a.at && utc_parse(a.at, strlen(a.at), 1, &o.now)) {
-		fprintf(stderr, "dshield verify: --at '%s' is neither RFC 3339 nor unix seconds\n", a.at);
+	if (a->at && utc_parse(a->at, strlen(a->at), 1, &o.now)) {
+		fprintf(stderr, "dshield verify: --at '%s' is neither RFC 3339 nor unix seconds\n", a->at);
 		return 2;
 	}
-	n = file_read(a.quote, g_file, FILE_MAX);
+	n = file_read(a->quote, g_file, FILE_MAX);
 	if (n < 0) {
-		fprintf(stderr, "dshield verify: %s: %s\n", a.quote, strerror((int)-n));
+		fprintf(stderr, "dshield verify: %s: %s\n", a->quote, strerror((int)-n));
 		return 2;
 	}
 	checks_init(&g_checks);
-	if (a.no_collateral)
+	if (a->no_collateral)
 		checks_accept(&g_checks, CHECK_CAVEAT_NO_COLLATERAL);
 	if (quote_input_read(&g_in, g_file, (size_t)n, err, sizeof(err))) {
 		checks_add(&g_checks, "quote.input", CHECK_FAIL, "%s", err);
-		return finish(&a, NULL);
+		return 0;
 	}
-	if (tdx_quote_parse(&q, g_in.quote, g_in.quote_len, err, sizeof(err))) {
+	if (tdx_quote_parse(q, g_in.quote, g_in.quote_len, err, sizeof(err))) {
 		checks_add(&g_checks, "quote.parse", CHECK_FAIL, "%s", err);
-		return finish(&a, NULL);
+		return 0;
 	}
+	*have_q = true;
 	checks_add(&g_checks, "quote.parse", CHECK_PASS,
-		   "TDX quote v%u from %s input, %zu bytes (%zu of padding ignored)", q.version,
-		   g_in.form, q.used, q.len - q.used);
-	tdx_verify_quote(&q, &o, &g_st, &g_checks);
+		   "TDX quote v%u from %s input, %zu bytes (%zu of padding ignored)", q->version,
+		   g_in.form, q->used, q->len - q->used);
+	tdx_verify_quote(q, &o, &g_st, &g_checks);
 
-	if (a.collateral) {
-		n = file_read(a.collateral, g_file, FILE_MAX);
+	if (a->collateral) {
+		n = file_read(a->collateral, g_file, FILE_MAX);
 		if (n < 0) {
-			fprintf(stderr, "dshield verify: %s: %s\n", a.collateral, strerror((int)-n));
+			fprintf(stderr, "dshield verify: %s: %s\n", a->collateral, strerror((int)-n));
 			return 2;
 		}
 		if (collateral_parse(&g_coll, g_file, (size_t)n, err, sizeof(err)))
 			checks_add(&g_checks, "collateral.parse", CHECK_FAIL, "%s", err);
 		else
-			collateral_check(&g_cx, &g_coll, &q, &g_st, o.now, &g_checks);
+			collateral_check(&g_cx, &g_coll, q, &g_st, o.now, &g_checks);
 	} else {
 		collateral_skip(&g_checks, CHECK_CAVEAT_NO_COLLATERAL,
-				tdx_quote_is_sim(&q) ? "sim quote, no Intel collateral exists for it"
-						     : "no --collateral given");
+				tdx_quote_is_sim(q) ? "sim quote, no Intel collateral exists for it"
+						    : "no --collateral given");
 	}
 
-	if (a.report_data)
-		check_report_data(&q, a.report_data);
+	if (a->report_data)
+		check_report_data(q, a->report_data);
 	if (g_in.has_report_data)
 		checks_add(&g_checks, "report_data.input",
-			   memcmp(g_in.report_data, q.report_data, 64) == 0 ? CHECK_PASS : CHECK_FAIL,
+			   memcmp(g_in.report_data, q->report_data, 64) == 0 ? CHECK_PASS : CHECK_FAIL,
 			   "the QUOTE JSON's \"report_data\" %s the quote's REPORTDATA",
-			   memcmp(g_in.report_data, q.report_data, 64) == 0 ? "equals" : "differs from");
-	if (run_event_log(&q, &a))
+			   memcmp(g_in.report_data, q->report_data, 64) == 0 ? "equals" : "differs from");
+	if (g_in.has_preimage)
+		check_preimage(q);
+	if (g_in.log_key[0] != '\0')
+		check_log_key();
+	if (run_event_log(q, a))
 		return 2;
-	if (a.measurements && run_measurements(&q, a.measurements))
+	if (a->measurements && run_measurements(q, a->measurements))
 		return 2;
-	return finish(&a, &q);
+	return 0;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = { 0 };
+	struct tdx_quote q;
+	bool have_q;
+	int r;
+
+	g_out = stdout;
+	r = parse_args(argc, argv, &a);
+	if (r)
+		return r > 0 ? 0 : verify_usage(stderr);
+	if (verify_core(&a, &q, &have_q) != 0)
+		return 2;
+	return finish(&a, have_q ? &q : NULL);
+}
+
+int verify_attestation_log_key(const struct verify_args *a, char *vkey, size_t cap)
+{
+	struct tdx_quote q;
+	const struct check *b;
+	bool have_q;
+
+	if (verify_core(a, &q, &have_q) != 0)
+		return 2;
+	b = checks_find(&g_checks, "log_key.binding");
+	if (b == NULL)
+		checks_add(&g_checks, "log_key.binding", CHECK_FAIL,
+			   "the attestation has no log_key: it names no log signing key");
+	if (!checks_ok(&g_checks) || b == NULL || b->result != CHECK_PASS) {
+		g_out = stderr;   /* stdout is the log report's */
+		print_text(have_q ? &q : NULL, false);
+		return 1;
+	}
+	if (strlen(g_in.log_key) >= cap)
+		return 2;
+	memcpy(vkey, g_in.log_key, strlen(g_in.log_key) + 1);
+	return 0;
 }

@@ -2,7 +2,30 @@
 #ifndef DSHIELD_CLI_VERIFY_H
 #define DSHIELD_CLI_VERIFY_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+struct verify_args {
+	bool json;
+	bool allow_sim;
+	bool no_collateral;
+	const char *collateral;
+	const char *at;
+	const char *event_log;
+	const char *measurements;
+	const char *report_data;
+	const char *quote;
+};
+
 /* argv[0] is "verify". Returns the process exit status. */
 int cmd_verify(int argc, char **argv);
+
+/* Verifies a /v1/attestation answer as `dshield verify` would with a's
+ * flags, and requires its log key to be bound (check log_key.binding: the
+ * REPORTDATA recomputed from the preimage equals the quote's, and the
+ * preimage's log_key_sha256 is the SHA-256 of log_key's SPKI). On success
+ * the verifier key goes to vkey and 0 is returned; 1 when a check failed
+ * (the report is printed); 2 when the file cannot be read. */
+int verify_attestation_log_key(const struct verify_args *a, char *vkey, size_t cap);
 
 #endif

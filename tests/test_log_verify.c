@@ -7,7 +7,11 @@
 #include "cli/log_verify.h"
 #include "lib/json_tok.h"
 #include "lib/utf8.h"
+#include "crypto/reportdata.h"
+#include "lib/base64.h"
+#include "lib/hex.h"
 #include "tests/tap.h"
+#include "tests/tdx_testdata.h"
 #include "tests/tlog_gen.h"
 
 #include <fcntl.h>
@@ -610,6 +614,92 @@ static void test_large(void)
 	tg_log_free(&l);
 }
 
+/* An attestation JSON as /v1/attestation answers it: a sim quote whose
+ * REPORTDATA binds (nonce, log key k's SPKI hash), and k as its log_key.
+ * tamper 1: the preimage names another hash; 2: log_key is another key. */
+static const char *attestation_for(const struct tg_key *k, int tamper)
+{
+	static char path[4200], json[8192];
+	static uint8_t q[4096];
+	static const uint8_t nonce[2] = { 0xab, 0xcd };
+	uint8_t h[32], rd[RD_LEN];
+	char b64[6000], hh[65];
+	struct reportdata_in in;
+	br_sha256_context c;
+	size_t n;
+	FILE *f;
+
+	br_sha256_init(&c);
+	br_sha256_update(&c, k->k.spki, sizeof k->k.spki);
+	br_sha256_out(&c, h);
+	memset(&in, 0, sizeof in);
+	in.f[RD_NONCE - 1] = (struct rd_value){ true, nonce, sizeof nonce };
+	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, h, 32 };
+	if (reportdata_compute(&in, rd) < 0)
+		return NULL;
+	n = td_build_sim_quote(q, sizeof q, rd);
+	if (BASE64_ENCODED_LEN(n) >= sizeof b64)
+		return NULL;
+	b64[base64_encode(b64, q, n)] = '\0';
+	if (tamper == 1)
+		h[0] ^= 1;
+	hex_encode(hh, h, 32);
+	snprintf(json, sizeof json, "{\"backend\":\"sim\",\"quote\":\"%s\",\"event_log\":[],"
+		 "\"log_key\":\"%s\",\"report_data_preimage\":{\"nonce\":\"abcd\","
+		 "\"manifest_sha256\":null,\"api_tls_spki_sha256\":null,\"log_key_sha256\":\"%s\","
+		 "\"checkpoint\":null}}\n", b64, tamper == 2 ? other_key.vkey : k->vkey, hh);
+	snprintf(path, sizeof path, "%s/attestation-%d.json", root, tamper);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return NULL;
+	fputs(json, f);
+	fclose(f);
+	return path;
+}
+
+/* --attestation: the key is trusted only through a verified quote. */
+static void test_attestation(void)
+{
+	struct tg_log l;
+	const char *d, *att;
+	int rc;
+
+	tg_log_make(&l, 300, 1);
+	d = fresh(&l);
+	att = attestation_for(&key, 0);
+	const char *a1[] = { "log", "verify", d, "--attestation", att, "--allow-sim", "--no-collateral" };
+	rc = run(7, a1);
+	if (!ok(rc == 0 && has("binds the log key") && has("result: OK"),
+		"--attestation: a log signed by the key a verified quote binds: exit 0"))
+		diag("exit %d, output:\n%s", rc, out);
+	const char *a2[] = { "log", "verify", d, "--attestation", att, "--allow-sim" };
+	rc = run(6, a2);
+	ok(rc == 1 && has("not evaluated") && has("its key is not trusted"),
+	   "--attestation without --no-collateral: the quote is not OK, exit 1");
+	const char *a3[] = { "log", "verify", d, "--attestation", att, "--no-collateral" };
+	rc = run(6, a3);
+	ok(rc == 1 && has("quote.sim"), "--attestation of a sim quote without --allow-sim: exit 1");
+	att = attestation_for(&key, 1);
+	const char *a4[] = { "log", "verify", d, "--attestation", att, "--allow-sim", "--no-collateral" };
+	rc = run(7, a4);
+	ok(rc == 1 && has("report_data.preimage") && has("differs"),
+	   "a preimage that is not the quote's: exit 1, naming report_data.preimage");
+	att = attestation_for(&key, 2);
+	const char *a5[] = { "log", "verify", d, "--attestation", att, "--allow-sim", "--no-collateral" };
+	rc = run(7, a5);
+	ok(rc == 1 && has("log_key.binding"), "a log_key the quote does not bind: exit 1, naming log_key.binding");
+	att = attestation_for(&other_key, 0);
+	const char *a6[] = { "log", "verify", d, "--attestation", att, "--allow-sim", "--no-collateral" };
+	rc = run(7, a6);
+	ok(rc == 1 && has("binds the log key") && has("checkpoint"),
+	   "a verified attestation of another key: the checkpoint does not verify, exit 1");
+	const char *a7[] = { "log", "verify", d, "--key", key.vkey, "--allow-sim" };
+	is_int(run(6, a7), 2, "--allow-sim without --attestation: usage error");
+	const char *a8[] = { "log", "verify", d, "--key", key.vkey, "--attestation", att };
+	is_int(run(7, a8), 2, "--key and --attestation together: usage error");
+	tg_log_free(&l);
+}
+
 int main(void)
 {
 	char cmd[4200];
@@ -628,6 +718,7 @@ int main(void)
 	test_usage();
 	test_hostile();
 	test_large();
+	test_attestation();
 
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)

@@ -60,6 +60,17 @@ attest_sim_checks() {
   check "dshield verify --allow-sim --no-collateral --report-data passes" [ "$rc" -eq 0 ]
   [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /'
   expect_match "  the embedded event log replays to RTMR3" "$out" 'pass +event_log\.rtmr3 '
+  expect_match "  it recomputes REPORTDATA from the preimage itself" "$out" 'pass +report_data\.preimage '
+  expect_match "  and checks that the quote binds the log key" "$out" 'pass +log_key\.binding '
+  local t=$f.tampered
+  jq -c ".report_data_preimage.log_key_sha256 = \"$(printf '%064d' 0)\"" "$f" > "$t"
+  "$DSHIELD" verify --allow-sim --no-collateral "$t" >"$t.out" 2>&1
+  check "a preimage naming another log key fails" [ $? -ne 0 ]
+  expect_match "  naming report_data.preimage" "$(cat "$t.out")" 'fail +report_data\.preimage '
+  jq -c '.log_key = "dshield-log/x+00000000+AjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABB14YoELnT5CmXSJK2r9jw/y+mJc0dLQPrn2ZjGtwVwJwJkZLIGS7DAhjFWLMfgpOq29aiK2yNaqBK2xxPGWsC8="' "$f" > "$t"
+  "$DSHIELD" verify --allow-sim --no-collateral "$t" >"$t.out" 2>&1
+  check "another log_key than the one bound fails" [ $? -ne 0 ]
+  expect_match "  naming log_key.binding" "$(cat "$t.out")" 'fail +log_key\.binding ' 
   out=$("$DSHIELD" verify --json --allow-sim --no-collateral "$@" --report-data "$rd" "$f" 2>&1)
   check "  --json: every check passed" [ "$(printf '%s' "$out" | jq -r .ok)" = true ]
   check "  --json: event_log.rtmr3 passed" \

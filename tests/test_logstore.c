@@ -1,0 +1,332 @@
+/* tests/test_logstore.c: logd/store against crypto/merkle and
+ * crypto/tlog_tiles computed independently from the same entries; reopen,
+ * torn tails at every byte of the last record, corruption in the middle,
+ * and a real write failure (RLIMIT_FSIZE: EFBIG from the kernel). */
+#include "logd/store.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NMAX 1000
+
+static uint8_t leaves[NMAX][MERKLE_HASH_LEN];
+static uint8_t tilebuf[TLOG_TILE_FULL_LEN];
+static uint8_t want_tile[TLOG_TILE_WIDTH][MERKLE_HASH_LEN];
+static uint8_t bundle[TLOG_TILE_WIDTH * (2 + 400)], want_bundle[sizeof bundle];
+static char base[64];
+
+/* Entry i: its length varies from 0 to 399 bytes. */
+static size_t entry(uint64_t i, uint8_t *p)
+{
+	size_t n = (size_t)(i * 7919 % 400);
+	for (size_t j = 0; j < n; j++)
+		p[j] = (uint8_t)(i * 31 + j);
+	return n;
+}
+
+static void ref_root(uint64_t n, uint8_t out[MERKLE_HASH_LEN])
+{
+	struct merkle_range r;
+	merkle_range_init(&r);
+	for (uint64_t i = 0; i < n; i++)
+		merkle_range_append(&r, leaves[i]);
+	merkle_range_root(&r, out);
+}
+
+static int append_upto(struct logstore *s, uint64_t n)
+{
+	uint8_t e[400];
+	uint64_t idx;
+	while (s->size < n) {
+		size_t len = entry(s->size, e);
+		if (logstore_append(s, e, len, &idx) < 0 || idx != s->size - 1)
+			return -1;
+	}
+	return logstore_sync(s);
+}
+
+static void path(char *out, size_t cap, const char *dir, const char *name)
+{
+	snprintf(out, cap, "%s/%s%s%s", base, dir, name ? "/" : "", name ? name : "");
+}
+
+/* Root, every tile and every bundle of the committed tree. */
+static void check_tree(struct logstore *s, const char *what)
+{
+	uint64_t n = logstore_committed(s), full;
+	uint8_t root[MERKLE_HASH_LEN], want[MERKLE_HASH_LEN];
+	int bad = 0, tiles = 0;
+
+	ref_root(n, want);
+	ok(logstore_root(s, n, root) == 0 && memcmp(root, want, sizeof root) == 0,
+	   "%s: root of %llu", what, (unsigned long long)n);
+	for (int l = 0; l <= tlog_tiles_top_level(n); l++) {
+		unsigned pw = tlog_tiles_at_level(n, (unsigned)l, &full);
+		for (uint64_t k = 0; k <= full; k++) {
+			struct tlog_tile t = { false, (uint8_t)l, k, (uint16_t)(k < full ? 256 : pw) };
+			if (t.width == 0)
+				break;
+			tiles++;
+			long got = logstore_tile(s, (unsigned)l, k, t.width, tilebuf, sizeof tilebuf);
+			if (tlog_tile_from_leaves(leaves, n, &t, want_tile) != 0 ||
+			    got != (long)t.width * 32 || memcmp(tilebuf, want_tile, (size_t)got) != 0)
+				bad++;
+			if (l != 0)
+				continue;
+			struct bbuf b;
+			uint8_t e[400];
+			bbuf_init(&b, want_bundle, sizeof want_bundle);
+			for (uint64_t i = k * 256; i < k * 256 + t.width; i++)
+				tlog_bundle_append(&b, e, entry(i, e));
+			long wl = bbuf_finish(&b);
+			got = logstore_bundle(s, k, t.width, bundle, sizeof bundle);
+			if (wl < 0 || got != wl || memcmp(bundle, want_bundle, (size_t)wl) != 0)
+				bad++;
+		}
+	}
+	ok(bad == 0, "%s: %d tiles and their bundles match tlog_tiles", what, tiles);
+}
+
+static void test_round_trips(void)
+{
+	static const uint64_t sizes[] = { 0, 1, 255, 256, 257, 1000 };
+	struct logstore s;
+	char err[ERRBUF_LEN], dir[128];
+	uint8_t root[MERKLE_HASH_LEN], e[400];
+	uint64_t idx;
+
+	path(dir, sizeof dir, "rt", NULL);
+	is_int(logstore_open(&s, dir, err), 0, "open creates %s", dir);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char what[32];
+		is_int(append_upto(&s, sizes[i]), 0, "append and sync up to %llu",
+		       (unsigned long long)sizes[i]);
+		snprintf(what, sizeof what, "size %llu", (unsigned long long)sizes[i]);
+		check_tree(&s, what);
+	}
+	/* Buffered is not committed, and nothing past committed is served. */
+	logstore_append(&s, e, entry(1000, e), &idx);
+	is_int(logstore_committed(&s), 1000, "an append alone commits nothing");
+	is_int(logstore_root(&s, 1001, root), -ENOENT, "no root past committed");
+	is_int(logstore_tile(&s, 0, 3, 233, tilebuf, sizeof tilebuf), -ENOENT, "no tile past committed");
+	is_int(logstore_tile(&s, 0, 3, 232, tilebuf, sizeof tilebuf), 232 * 32, "the committed partial tile");
+	is_int(logstore_tile(&s, 0, 0, 0, tilebuf, sizeof tilebuf), -EINVAL, "width 0");
+	is_int(logstore_tile(&s, 0, 0, 257, tilebuf, sizeof tilebuf), -EINVAL, "width 257");
+	is_int(logstore_tile(&s, 0, 0, 256, tilebuf, 100), -ENOSPC, "small buffer");
+	is_int(logstore_bundle(&s, 3, 233, bundle, sizeof bundle), -ENOENT, "no bundle past committed");
+	is_int(logstore_bundle(&s, 0, 256, bundle, 10), -ENOSPC, "bundle: small buffer");
+	is_int(logstore_tile(&s, 1, 0, 3, tilebuf, sizeof tilebuf), 96, "level-1 tile of width 3");
+	is_int(logstore_tile(&s, 1, 0, 4, tilebuf, sizeof tilebuf), -ENOENT, "level-1 width 4 does not exist");
+	/* Closed without a sync: entry 1000 was never acknowledged. */
+	logstore_close(&s);
+
+	is_int(logstore_open(&s, dir, err), 0, "reopen");
+	is_str(err, "", "a clean reopen reports nothing");
+	is_int(logstore_committed(&s), 1000, "reopened with 1000 entries");
+	check_tree(&s, "reopened");
+	{
+		static uint8_t big[TLOG_ENTRY_MAX + 1];
+		is_int(logstore_append(&s, big, sizeof big, &idx), -EMSGSIZE, "65536 bytes: -EMSGSIZE");
+		is_int(logstore_append(&s, big, TLOG_ENTRY_MAX, &idx), 0, "65535 bytes: appended");
+		is_int(idx, 1000, "as index 1000");
+		is_int(logstore_sync(&s), 0, "synced");
+		is_int(logstore_sync(&s), 0, "an empty sync is fine");
+	}
+	struct logstore s2;
+	ok(logstore_open(&s2, dir, err) == -EWOULDBLOCK && strstr(err, "another store"),
+	   "a second open of the same store is refused: %s", err);
+	logstore_close(&s);
+	is_int(logstore_open(&s, dir, err), 0, "reopen with the 65535-byte entry");
+	is_int(logstore_committed(&s), 1001, "1001 entries");
+	logstore_close(&s);
+}
+
+static long read_all(const char *p, uint8_t **out)
+{
+	struct stat st;
+	int fd = open(p, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if (!(*out = malloc((size_t)st.st_size))) {
+		close(fd);
+		return -1;
+	}
+	long n = read(fd, *out, (size_t)st.st_size);
+	close(fd);
+	return n;
+}
+
+static int write_file(const char *p, const uint8_t *d, size_t n)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	long w = write(fd, d, n);
+	close(fd);
+	return w == (long)n ? 0 : -1;
+}
+
+/* Opens a store whose data file is d[0..n) and returns open's result;
+ * *committed and root (of the committed size) are filled on success. */
+static int open_copy(const uint8_t *d, size_t n, uint64_t *committed, int *root_ok,
+		     uint64_t *torn, char err[ERRBUF_LEN])
+{
+	struct logstore s;
+	char dir[128], file[160];
+	uint8_t root[MERKLE_HASH_LEN], want[MERKLE_HASH_LEN];
+
+	path(dir, sizeof dir, "copy", NULL);
+	path(file, sizeof file, "copy", "data");
+	mkdir(dir, 0700);
+	if (write_file(file, d, n) < 0)
+		return -999;
+	int r = logstore_open(&s, dir, err);
+	if (r < 0)
+		return r;
+	*committed = logstore_committed(&s);
+	*torn = s.torn_bytes;
+	ref_root(*committed, want);
+	*root_ok = logstore_root(&s, *committed, root) == 0 && memcmp(root, want, sizeof root) == 0;
+	/* What a torn tail left behind must take appends again. */
+	*root_ok = *root_ok && append_upto(&s, *committed + 2) == 0;
+	logstore_close(&s);
+	return r;
+}
+
+static void test_crash(void)
+{
+	struct logstore s;
+	char err[ERRBUF_LEN], dir[128], file[160];
+	uint64_t off[21], committed, torn;
+	uint8_t *d = NULL;
+	int root_ok, bad = 0;
+
+	path(dir, sizeof dir, "crash", NULL);
+	path(file, sizeof file, "crash", "data");
+	if (logstore_open(&s, dir, err) != 0 || append_upto(&s, 20) != 0) {
+		ok(0, "crash: setup: %s", err);
+		return;
+	}
+	memcpy(off, s.off, sizeof off);
+	logstore_close(&s);
+	long n = read_all(file, &d);
+	if (!ok(n > 0 && d && (uint64_t)n == off[20], "crash: data file of %ld bytes", n))
+		return;
+
+	for (uint64_t cut = off[19]; cut < off[20]; cut++) {
+		int r = open_copy(d, (size_t)cut, &committed, &root_ok, &torn, err);
+		if (r != 0 || committed != 19 || !root_ok || torn != cut - off[19] ||
+		    (cut > off[19] && !strstr(err, "torn tail"))) {
+			bad++;
+			diag("cut at %llu: r %d committed %llu torn %llu: %s", (unsigned long long)cut, r,
+			     (unsigned long long)committed, (unsigned long long)torn, err);
+		}
+	}
+	ok(bad == 0, "crash: every cut inside the last record (%llu bytes) keeps 19 entries, right root",
+	   (unsigned long long)(off[20] - off[19]));
+	static const int mid[] = { 3, 7, 12 };
+	for (size_t i = 0; i < 3; i++) {
+		uint64_t cut = off[mid[i]] + 5;
+		int r = open_copy(d, (size_t)cut, &committed, &root_ok, &torn, err);
+		ok(r == 0 && committed == (uint64_t)mid[i] && root_ok && torn == 5,
+		   "crash: cut at %llu keeps %d entries: %s", (unsigned long long)cut, mid[i], err);
+	}
+	int r = open_copy(d, 3, &committed, &root_ok, &torn, err);
+	ok(r == 0 && committed == 0 && root_ok, "crash: a magic cut short is a new store");
+
+	/* Zeros after the last record: the size reached the disk, the data not. */
+	uint8_t *z = calloc(1, (size_t)n + 300);
+	memcpy(z, d, (size_t)n);
+	r = open_copy(z, (size_t)n + 300, &committed, &root_ok, &torn, err);
+	ok(r == 0 && committed == 20 && torn == 300 && root_ok, "crash: a zero tail is dropped: %s", err);
+	free(z);
+
+	/* Damage before the tail is corruption, named by record and offset. */
+	struct { int rec; uint64_t at; const char *what; } flips[] = {
+		{ 7, off[7] + 4 + 1, "an entry byte" },
+		{ 12, off[13] - 1, "a check byte" },
+		{ 3, off[3], "a length byte" },
+		{ 19, off[19] + 6, "an entry byte of the last, whole record" },
+	};
+	for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+		char want[96];
+		d[flips[i].at] ^= 0x40;
+		r = open_copy(d, (size_t)n, &committed, &root_ok, &torn, err);
+		d[flips[i].at] ^= 0x40;
+		snprintf(want, sizeof want, "record %d at offset %llu", flips[i].rec,
+			 (unsigned long long)off[flips[i].rec]);
+		ok(r == -EBADMSG && strstr(err, want), "corrupt: %s: %s", flips[i].what, err);
+	}
+	memcpy(d, "XXXX", 4);
+	r = open_copy(d, (size_t)n, &committed, &root_ok, &torn, err);
+	ok(r == -EBADMSG && strstr(err, "magic"), "corrupt: bad magic: %s", err);
+	free(d);
+}
+
+static void test_io_error(void)
+{
+	struct logstore s;
+	struct rlimit old, lim;
+	char err[ERRBUF_LEN], dir[128];
+	uint8_t e[400];
+	uint64_t idx;
+
+	path(dir, sizeof dir, "ioerr", NULL);
+	if (logstore_open(&s, dir, err) != 0 || append_upto(&s, 10) != 0) {
+		ok(0, "ioerr: setup: %s", err);
+		return;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = s.data_len + 1000;
+	ok(setrlimit(RLIMIT_FSIZE, &lim) == 0, "ioerr: RLIMIT_FSIZE at %llu bytes",
+	   (unsigned long long)lim.rlim_cur);
+	int r = 0;
+	for (int i = 0; i < 50 && r == 0; i++)
+		r = logstore_append(&s, e, entry(s.size, e), &idx);
+	is_int(r, 0, "ioerr: 50 appends buffered");
+	is_int(logstore_sync(&s), -EFBIG, "ioerr: the sync fails with the kernel's EFBIG");
+	setrlimit(RLIMIT_FSIZE, &old);
+	is_int(logstore_committed(&s), 10, "ioerr: nothing more committed");
+	is_int(logstore_append(&s, e, 1, &idx), -EFBIG, "ioerr: the store refuses appends");
+	is_int(logstore_sync(&s), -EFBIG, "ioerr: and syncs");
+	ok(strstr(logstore_why(&s), "writing the data file") != NULL, "ioerr: why: %s", logstore_why(&s));
+	logstore_close(&s);
+	is_int(logstore_open(&s, dir, err), 0, "ioerr: reopen: %s", err);
+	ok(s.torn_bytes > 0 && logstore_committed(&s) >= 10,
+	   "ioerr: the partial write is dropped as a torn tail, %llu entries kept",
+	   (unsigned long long)logstore_committed(&s));
+	check_tree(&s, "ioerr: reopened");
+	is_int(append_upto(&s, 70), 0, "ioerr: appends work again after the reopen");
+	check_tree(&s, "ioerr: 70 entries");
+	logstore_close(&s);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	uint8_t e[400];
+
+	snprintf(base, sizeof base, "%s/test_logstore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(base)) {
+		ok(0, "mkdtemp");
+		return tap_done();
+	}
+	for (uint64_t i = 0; i < NMAX; i++)
+		merkle_leaf_hash(leaves[i], e, entry(i, e));
+	test_round_trips();
+	test_crash();
+	test_io_error();
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+	if (system(cmd) != 0)
+		diag("could not remove %s", base);
+	return tap_done();
+}

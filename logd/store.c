@@ -3,6 +3,7 @@
 #include "lib/bytes.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,11 +217,22 @@ static int check_magic(struct logstore *s, uint64_t fsize, char err[ERRBUF_LEN])
 
 static int open_files(struct logstore *s, const char *dir, char err[ERRBUF_LEN])
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	bool created = mkdir(dir, 0700) == 0;
+
+	if (!created && errno != EEXIST)
 		return errbuf_set(err, ERRBUF_LEN, -errno, "mkdir %s: %s", dir, strerror(errno));
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0)
 		return errbuf_set(err, ERRBUF_LEN, -errno, "open %s: %s", dir, strerror(errno));
+	if (created) {
+		/* A new directory's own entry must be durable too. */
+		int parent = openat(s->dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int r = parent < 0 ? -errno : fsync(parent) < 0 ? -errno : 0;
+		if (parent >= 0)
+			close(parent);
+		if (r < 0)
+			return errbuf_set(err, ERRBUF_LEN, r, "fsync of %s's parent: %s", dir, strerror(-r));
+	}
 	s->fd = openat(s->dirfd, "data", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->fd < 0)
 		return errbuf_set(err, ERRBUF_LEN, -errno, "open %s/data: %s", dir, strerror(errno));

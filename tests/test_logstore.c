@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NMAX 1000
+/* Past 256^2, so that level-2 tiles exist. */
+#define NMAX (65536 + 300)
 
 static uint8_t leaves[NMAX][MERKLE_HASH_LEN];
 static uint8_t tilebuf[TLOG_TILE_FULL_LEN];
@@ -144,6 +145,50 @@ static void test_round_trips(void)
 	logstore_close(&s);
 	is_int(logstore_open(&s, dir, err), 0, "reopen with the 65535-byte entry");
 	is_int(logstore_committed(&s), 1001, "1001 entries");
+	logstore_close(&s);
+}
+
+/* A tree with level-2 tiles, and proofs through logstore_node. */
+static void test_big(void)
+{
+	static uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
+	static const uint64_t olds[] = { 1, 255, 256, 1000, 65535, 65536, 65537 };
+	struct logstore s;
+	char err[ERRBUF_LEN], dir[128];
+	uint8_t root[MERKLE_HASH_LEN], old_root[MERKLE_HASH_LEN];
+	int bad = 0;
+
+	path(dir, sizeof dir, "big", NULL);
+	if (!ok(logstore_open(&s, dir, err) == 0 && append_upto(&s, NMAX) == 0, "big: %d entries", NMAX))
+		return;
+	check_tree(&s, "big");
+	ok(logstore_tile(&s, 2, 0, 1, tilebuf, sizeof tilebuf) == 32, "big: the level-2 tile of width 1");
+	ref_root(NMAX, root);
+	for (uint64_t i = 0; i < NMAX; i += 997) {
+		int n = merkle_inclusion_proof(i, NMAX, logstore_node, &s, proof);
+		if (n < 0 || !merkle_verify_inclusion(i, NMAX, leaves[i], (const uint8_t (*)[32])proof,
+						      (size_t)n, root))
+			bad++;
+	}
+	ok(bad == 0, "big: inclusion proofs from the store verify");
+	bad = 0;
+	for (size_t i = 0; i < sizeof olds / sizeof olds[0]; i++) {
+		ref_root(olds[i], old_root);
+		int n = merkle_consistency_proof(olds[i], NMAX, logstore_node, &s, proof);
+		if (n < 0 || !merkle_verify_consistency(olds[i], NMAX, old_root, root,
+							(const uint8_t (*)[32])proof, (size_t)n))
+			bad++;
+	}
+	ok(bad == 0, "big: consistency proofs from the store verify");
+	ref_root(65536, old_root);
+	ok(logstore_node(&s, 16, 0, root) == 0 && memcmp(root, old_root, sizeof root) == 0,
+	   "big: node (16, 0) is the root of the first 65536");
+	is_int(logstore_node(&s, 0, NMAX, root), -ENOENT, "big: no leaf node past committed");
+	is_int(logstore_node(&s, 17, 0, root), -ENOENT, "big: no incomplete subtree node");
+	is_int(logstore_node(&s, 8, 257, root), -ENOENT, "big: node (8, 257) is not complete");
+	logstore_close(&s);
+	is_int(logstore_open(&s, dir, err), 0, "big: reopen");
+	check_tree(&s, "big: reopened");
 	logstore_close(&s);
 }
 
@@ -322,6 +367,7 @@ int main(void)
 	for (uint64_t i = 0; i < NMAX; i++)
 		merkle_leaf_hash(leaves[i], e, entry(i, e));
 	test_round_trips();
+	test_big();
 	test_crash();
 	test_io_error();
 	char cmd[128];

@@ -10,6 +10,7 @@
 #include "crypto/reportdata.h"
 #include "lib/base64.h"
 #include "lib/hex.h"
+#include "tests/run_capture.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
 #include "tests/tlog_gen.h"
@@ -28,27 +29,7 @@ static unsigned ndirs;
  * in out[]. Returns the exit status. */
 static int run(int argc, const char **argv)
 {
-	int fd, saved_out, saved_err, r;
-	ssize_t n;
-
-	fflush(stdout);
-	fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	r = cmd_log(argc, (char **)argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, out, sizeof(out) - 1);
-	out[n > 0 ? n : 0] = '\0';
-	close(fd);
-	return r;
+	return run_captured(cmd_log, argc, argv, out_path, out, sizeof out);
 }
 
 /* `log verify DIR --key VKEY` plus up to three more arguments. */

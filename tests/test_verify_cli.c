@@ -9,6 +9,7 @@
 #include "lib/json_tok.h"
 #include "crypto/tdx_quote.h"
 #include "lib/hex.h"
+#include "tests/run_capture.h"
 #include "tests/tap.h"
 #include "tests/tdx_testdata.h"
 
@@ -23,27 +24,7 @@ static struct quote_input g_qi;
  * left in out[]. Returns the exit status. */
 static int run(int argc, const char **argv)
 {
-	int fd, saved_out, saved_err, r;
-	ssize_t n;
-
-	fflush(stdout);
-	fd = open(path_tmp, O_RDWR | O_TRUNC | O_CLOEXEC);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	r = cmd_verify(argc, (char **)argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, out, sizeof(out) - 1);
-	out[n > 0 ? n : 0] = '\0';
-	close(fd);
-	return r;
+	return run_captured(cmd_verify, argc, argv, path_tmp, out, sizeof out);
 }
 
 static const char *tdpath(const char *name)

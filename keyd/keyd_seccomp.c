@@ -4,8 +4,9 @@
  * alone would stop is stopped here: no kill, tkill, tgkill or pidfd calls
  * (it could otherwise signal init and every role), no ptrace, no socket
  * creation, no exec, no mount, no new memory that is executable. Files:
- * its state directory and devices, through open/openat, plus mkdir/rmdir
- * for configfs-tsm request directories.
+ * its state directory and devices, through open/openat, mkdir/rmdir for
+ * configfs-tsm request directories, and rename/unlink for the log key's
+ * atomic write.
  */
 #include "keyd/keyd.h"
 
@@ -45,6 +46,7 @@ const struct seccomp_rule keyd_seccomp_rules[] = {
 	ALLOW(rmdir),
 	ALLOW(rename),            /* the log key, written atomically */
 	ALLOW(renameat),
+	ALLOW(renameat2),
 	ALLOW(unlink),
 	ALLOW(unlinkat),
 	ALLOW(ftruncate),

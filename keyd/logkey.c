@@ -40,7 +40,7 @@ static int derive(struct logkey *k, char err[ERRBUF_LEN])
 /* Writes the scalar to path atomically. */
 static int save(const struct logkey *k, const char *path, char err[ERRBUF_LEN])
 {
-	char tmp[4096], dir[4096];
+	char tmp[512], dir[512];   /* "/state/log.key" and its kin */
 	int fd, dfd, e;
 
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
@@ -49,6 +49,7 @@ static int save(const struct logkey *k, const char *path, char err[ERRBUF_LEN])
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return errbuf_set(err, ERRBUF_LEN, -errno, "creating %s: %s", tmp, strerror(errno));
+	errno = 0;
 	if (write(fd, k->priv, sizeof k->priv) != (ssize_t)sizeof k->priv || fsync(fd) != 0) {
 		e = errno ? errno : EIO;
 		close(fd);

@@ -39,7 +39,7 @@ struct quote_req_msg {
  * -E2BIG until the document is streamed. */
 #define QUOTE_REPLY_EVENTS_MAX   4096
 #define QUOTE_REPLY_EVENTS_COUNT 16
-#define QUOTE_LOG_VKEY_MAX 392   /* crypto/note.h NOTE_VKEY_MAX, and its NUL */
+#define QUOTE_LOG_VKEY_MAX 392   /* >= crypto/note.h NOTE_VKEY_MAX (390, NUL included) */
 enum quote_backend { QUOTE_BACKEND_NONE = 0, QUOTE_BACKEND_TDX = 1, QUOTE_BACKEND_SIM = 2 };
 struct quote_reply_msg {
 	int32_t error;            /* 0, or a negative errno: no quote, see detail */

@@ -166,6 +166,15 @@ static void child_keyd(void)
 	child_report(fd >= 0, fd < 0 ? errno : 0, "keyd: open allowed (its state and devices)");
 	if (fd >= 0)
 		close(fd);
+	/* the log key's atomic write: a temporary file renamed into place */
+	char a[64], b[64];
+	snprintf(a, sizeof a, "/tmp/test_seccomp.%d.tmp", (int)getpid());
+	snprintf(b, sizeof b, "/tmp/test_seccomp.%d", (int)getpid());
+	fd = open(a, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	child_report(rename(a, b) == 0, errno, "keyd: rename allowed");
+	child_report(unlink(b) == 0, errno, "keyd: unlink allowed");
 }
 
 static void child_env_off(void)
@@ -259,7 +268,7 @@ int main(void)
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "filtered child exited 0 (status 0x%x)", st);
 
 	st = run_child(child_keyd, &nrec);
-	is_int(nrec, 12, "keyd child reported 12 checks");
+	is_int(nrec, 14, "keyd child reported 14 checks");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "keyd child exited 0 (status 0x%x)", st);
 	st = run_child(child_send_paths, &nrec);
 	is_int(nrec, 14, "send-paths child reported 14 checks");

@@ -185,6 +185,44 @@ static int check_count(struct pctx *c, int i, int max, const char *what)
 	return 0;
 }
 
+/* --- arrays: bounded, each item under its own path ---------------------------- */
+
+/* A walk over an array's items: items_next() moves to the next one and
+ * names it "[k]" in the error path (the previous name is dropped first);
+ * an error returned inside the walk keeps the item's path for fail(). */
+struct items {
+	int arr, j, k;
+	size_t saved;
+};
+
+/* Opens arr as an array of at most max items (no limit when max < 0),
+ * refusing an empty one with empty_msg when that is set. */
+static int items_open(struct pctx *c, int arr, int max, const char *what,
+		      const char *empty_msg, struct items *it)
+{
+	int r;
+
+	if ((r = want(c, arr, JSMN_ARRAY)) != 0 ||
+	    (max >= 0 && (r = check_count(c, arr, max, what)) != 0))
+		return r;
+	if (empty_msg != NULL && c->d->t[arr].size == 0)
+		return fail(c, -EINVAL, "%s", empty_msg);
+	*it = (struct items){ .arr = arr, .j = arr + 1, .k = -1 };
+	return 0;
+}
+
+static bool items_next(struct pctx *c, struct items *it)
+{
+	if (it->k >= 0) {
+		path_pop(c, it->saved);
+		it->j = json_skip(c->d, it->j);
+	}
+	if (++it->k >= c->d->t[it->arr].size)
+		return false;
+	it->saved = path_push(c, "[%d]", it->k);
+	return true;
+}
+
 /* --- objects: known keys, no others, none twice -------------------------------- */
 
 struct pfield {
@@ -286,17 +324,16 @@ static int parse_name_set(struct pctx *c, int arr, const char *const *names, uns
 			  const char *empty_msg, const char *choices, unsigned *set)
 {
 	char name[16];
-	int j = arr + 1, r;
+	struct items it;
+	int r;
 
-	if ((r = want(c, arr, JSMN_ARRAY)) != 0)
+	/* no count limit: a name listed twice ends the walk by nnames + 1 */
+	if ((r = items_open(c, arr, -1, NULL, empty_msg, &it)) != 0)
 		return r;
-	if (c->d->t[arr].size == 0)
-		return fail(c, -EINVAL, "%s", empty_msg);
 	*set = 0;
-	for (int k = 0; k < c->d->t[arr].size; k++, j = json_skip(c->d, j)) {
-		size_t saved = path_push(c, "[%d]", k);
+	while (items_next(c, &it)) {
 		unsigned m;
-		long n = json_str(c->d, j, name, sizeof name);
+		long n = json_str(c->d, it.j, name, sizeof name);
 		if (n < 0 || (size_t)n != strlen(name))
 			name[0] = '\0';   /* too long, not a string, or a NUL inside */
 		for (m = 0; m < nnames; m++)
@@ -307,7 +344,6 @@ static int parse_name_set(struct pctx *c, int arr, const char *const *names, uns
 		if (*set & 1u << m)
 			return fail(c, -EINVAL, "\"%s\" is listed twice", name);
 		*set |= 1u << m;
-		path_pop(c, saved);
 	}
 	return 0;
 }
@@ -482,22 +518,20 @@ static int cmp_u16(const void *a, const void *b)
 
 static int parse_ports(struct pctx *c, int arr, struct policy_rule *rule)
 {
-	int j = arr + 1, r;
+	struct items it;
+	int r;
 
-	if ((r = want(c, arr, JSMN_ARRAY)) != 0 || (r = check_count(c, arr, POLICY_MAX_PORTS, "ports")) != 0)
+	if ((r = items_open(c, arr, POLICY_MAX_PORTS, "ports", "must list at least one port",
+			    &it)) != 0)
 		return r;
-	if (c->d->t[arr].size == 0)
-		return fail(c, -EINVAL, "must list at least one port");
-	for (int k = 0; k < c->d->t[arr].size; k++, j = json_skip(c->d, j)) {
-		size_t saved = path_push(c, "[%d]", k);
+	while (items_next(c, &it)) {
 		uint32_t v = 0;
-		if ((r = get_uint(c, j, 1, 65535, &v)) != 0)
+		if ((r = get_uint(c, it.j, 1, 65535, &v)) != 0)
 			return r;
 		for (unsigned m = 0; m < rule->nports; m++)
 			if (rule->ports[m] == v)
 				return fail(c, -EINVAL, "%u is listed twice", v);
 		rule->ports[rule->nports++] = (uint16_t)v;
-		path_pop(c, saved);
 	}
 	qsort(rule->ports, rule->nports, sizeof rule->ports[0], cmp_u16);
 	return 0;
@@ -587,21 +621,19 @@ static int cmp_cidr(const void *a, const void *b)
 
 static int parse_addresses(struct pctx *c, int arr, struct policy_rule *rule)
 {
-	int j = arr + 1, r;
+	struct items it;
+	int r;
 
-	if ((r = want(c, arr, JSMN_ARRAY)) != 0 ||
-	    (r = check_count(c, arr, POLICY_MAX_ADDRESSES, "addresses")) != 0)
+	if ((r = items_open(c, arr, POLICY_MAX_ADDRESSES, "addresses", NULL, &it)) != 0)
 		return r;
-	for (int k = 0; k < c->d->t[arr].size; k++, j = json_skip(c->d, j)) {
-		size_t saved = path_push(c, "[%d]", k);
+	while (items_next(c, &it)) {
 		struct policy_cidr *a = &rule->addresses[rule->naddresses];
-		if ((r = parse_cidr(c, j, a)) != 0)
+		if ((r = parse_cidr(c, it.j, a)) != 0)
 			return r;
 		for (unsigned m = 0; m < rule->naddresses; m++)
 			if (cidr_contains(&rule->addresses[m], a) || cidr_contains(a, &rule->addresses[m]))
 				return fail(c, -EINVAL, "overlaps addresses[%u]", m);
 		rule->naddresses++;
-		path_pop(c, saved);
 	}
 	qsort(rule->addresses, rule->naddresses, sizeof rule->addresses[0], cmp_cidr);
 	return 0;
@@ -640,17 +672,15 @@ static int cmp_path(const void *a, const void *b)
 
 static int parse_paths(struct pctx *c, int arr, struct policy_rule *rule)
 {
-	int j = arr + 1, r;
+	struct items it;
+	int r;
 
-	if ((r = want(c, arr, JSMN_ARRAY)) != 0 ||
-	    (r = check_count(c, arr, POLICY_MAX_PATHS, "path prefixes")) != 0)
+	if ((r = items_open(c, arr, POLICY_MAX_PATHS, "path prefixes",
+			    "must list at least one prefix (leave it out for all)", &it)) != 0)
 		return r;
-	if (c->d->t[arr].size == 0)
-		return fail(c, -EINVAL, "must list at least one prefix (leave it out for all)");
-	for (int k = 0; k < c->d->t[arr].size; k++, j = json_skip(c->d, j)) {
-		size_t saved = path_push(c, "[%d]", k);
+	while (items_next(c, &it)) {
 		char *s = rule->path_prefixes[rule->npaths];
-		long n = get_str(c, j, s, POLICY_PATH_MAX + 1);
+		long n = get_str(c, it.j, s, POLICY_PATH_MAX + 1);
 		if (n < 0)
 			return (int)n;
 		if ((r = check_path_prefix(c, s, (size_t)n)) != 0)
@@ -659,7 +689,6 @@ static int parse_paths(struct pctx *c, int arr, struct policy_rule *rule)
 			if (prefix_covers(rule->path_prefixes[m], s) || prefix_covers(s, rule->path_prefixes[m]))
 				return fail(c, -EINVAL, "overlaps path_prefixes[%u]", m);
 		rule->npaths++;
-		path_pop(c, saved);
 	}
 	qsort(rule->path_prefixes, rule->npaths, sizeof rule->path_prefixes[0], cmp_path);
 	return 0;
@@ -682,15 +711,14 @@ static int check_header(struct pctx *c, const char *s, size_t n)
 
 static int parse_strip(struct pctx *c, int arr, struct policy_rule *rule)
 {
-	int j = arr + 1, r;
+	struct items it;
+	int r;
 
-	if ((r = want(c, arr, JSMN_ARRAY)) != 0 ||
-	    (r = check_count(c, arr, POLICY_MAX_STRIP, "headers")) != 0)
+	if ((r = items_open(c, arr, POLICY_MAX_STRIP, "headers", NULL, &it)) != 0)
 		return r;
-	for (int k = 0; k < c->d->t[arr].size; k++, j = json_skip(c->d, j)) {
-		size_t saved = path_push(c, "[%d]", k);
+	while (items_next(c, &it)) {
 		char *s = rule->strip_headers[rule->nstrip];
-		long n = get_str(c, j, s, POLICY_HEADER_MAX + 1);
+		long n = get_str(c, it.j, s, POLICY_HEADER_MAX + 1);
 		if (n < 0)
 			return (int)n;
 		if ((r = check_header(c, s, (size_t)n)) != 0)
@@ -699,7 +727,6 @@ static int parse_strip(struct pctx *c, int arr, struct policy_rule *rule)
 			if (strcmp(rule->strip_headers[m], s) == 0)
 				return fail(c, -EINVAL, "\"%s\" is listed twice", s);
 		rule->nstrip++;
-		path_pop(c, saved);
 	}
 	qsort(rule->strip_headers, rule->nstrip, sizeof rule->strip_headers[0], cmp_path);
 	return 0;
@@ -824,17 +851,15 @@ static int parse_rule(struct pctx *c, int obj, struct policy_rule *rule)
 
 static int parse_egress(struct pctx *c, int arr, struct policy *p)
 {
-	int j = arr + 1, r;
+	struct items it;
+	int r;
 
-	if ((r = want(c, arr, JSMN_ARRAY)) != 0 ||
-	    (r = check_count(c, arr, POLICY_MAX_RULES, "rules")) != 0)
+	if ((r = items_open(c, arr, POLICY_MAX_RULES, "rules", NULL, &it)) != 0)
 		return r;
-	for (int k = 0; k < c->d->t[arr].size; k++, j = json_skip(c->d, j)) {
-		size_t saved = path_push(c, "[%d]", k);
-		if ((r = parse_rule(c, j, &p->rules[k])) != 0)
+	while (items_next(c, &it)) {
+		if ((r = parse_rule(c, it.j, &p->rules[it.k])) != 0)
 			return r;
 		p->nrules++;
-		path_pop(c, saved);
 	}
 	return 0;
 }

@@ -22,6 +22,7 @@
 enum role_id {
 	ROLE_NETD = 0,
 	ROLE_KEYD = 1,
+	ROLE_LOGD = 2,
 	ROLE_COUNT
 };
 
@@ -31,6 +32,9 @@ enum {
 	IMSG_RANGE_INIT_NETD = 16,   /* proto/init_netd.h */
 	IMSG_RANGE_INIT_KEYD = 32,   /* proto/init_keyd.h */
 	IMSG_RANGE_NETD_KEYD = 48,   /* proto/netd_keyd.h */
+	IMSG_RANGE_INIT_LOGD = 64,   /* proto/init_logd.h */
+	IMSG_RANGE_LOGD_KEYD = 80,   /* proto/logd_keyd.h */
+	IMSG_RANGE_LOGD      = 96,   /* proto/logd.h (netd, later sandboxd) */
 };
 
 enum role_imsg_type {

@@ -1,0 +1,39 @@
+/* proto/init_logd.h: the lifecycle protocol between init and logd.
+ *
+ * Fixed-size payloads only: init checks sizes with imsg_get() and parses
+ * nothing else logd says. logd learns the boot's facts for its boot entry
+ * from keyd (proto/logd_keyd.h), which measured them; init tells it only
+ * how to run.
+ */
+#ifndef DSHIELD_PROTO_INIT_LOGD_H
+#define DSHIELD_PROTO_INIT_LOGD_H
+
+#include <stdint.h>
+
+#include "proto/role.h"
+
+enum init_logd_imsg_type {
+	IMSG_LOGD_CONFIG = IMSG_RANGE_INIT_LOGD, /* init -> logd: struct logd_config_msg */
+	IMSG_LOGD_STATUS,      /* logd -> init: struct logd_status_msg */
+};
+
+struct logd_config_msg {
+	uint32_t checkpoint_interval_ms;  /* sign at least this often while entries arrive */
+	uint8_t sync;                     /* 1: fdatasync before acknowledging (always in the VM) */
+	uint8_t reserved[3];
+};
+
+enum logd_state {
+	LOGD_STATE_READY = 1,     /* store open, appends accepted */
+	LOGD_STATE_FAILED,        /* store failed closed: every append is refused */
+};
+
+/* Sent when logd serves requests, and again when its state changes. */
+struct logd_status_msg {
+	uint32_t state;           /* enum logd_state */
+	uint32_t reserved;
+	uint64_t size;            /* committed entries */
+	uint64_t torn_bytes;      /* dropped at open (a torn tail), 0 when clean */
+};
+
+#endif

@@ -1,0 +1,122 @@
+/* proto/logd.h: logd's service to the roles that log (netd now; sandboxd
+ * will speak the same messages on its own channel): append entries, and
+ * read the committed log for the API.
+ *
+ * Requests carry the caller's sequence number in hdr.id (never reused
+ * while the caller runs); logd echoes it. logd answers every request it
+ * can read, a malformed one with error = -EBADMSG, and trusts nothing in
+ * it beyond the fixed struct: an appended entry is decoded strictly
+ * (crypto/log_entry.h) before it is stored.
+ *
+ * The append contract (fail closed, docs/LOG.md): IMSG_LOG_APPENDED with
+ * error 0 is sent only after the entry is durable (group commit: appends
+ * that arrive while a sync runs share the next one). Any other answer, or
+ * no answer because logd died, means the entry may not be in the log, and
+ * the caller must refuse the action that wanted the record.
+ *
+ * Reads see only committed entries. Tiles and entry bundles can be larger
+ * than one message (a bundle of 256 entries of up to 64 KiB each), so they
+ * are read in chunks: the caller asks for an offset and gets up to
+ * LOG_READ_CHUNK bytes and the object's total length, and may stream each
+ * chunk to its client before asking for the next.
+ */
+#ifndef DSHIELD_PROTO_LOGD_H
+#define DSHIELD_PROTO_LOGD_H
+
+#include <stdint.h>
+
+#include "proto/role.h"
+
+enum logd_imsg_type {
+	IMSG_LOG_APPEND = IMSG_RANGE_LOGD, /* -> logd: the encoded entry (payload = its bytes) */
+	IMSG_LOG_APPENDED,       /* logd ->: struct log_appended_msg */
+	IMSG_LOG_CHECKPOINT_REQ, /* -> logd: struct log_checkpoint_req_msg */
+	IMSG_LOG_CHECKPOINT,     /* logd ->: struct log_checkpoint_msg */
+	IMSG_LOG_READ_REQ,       /* -> logd: struct log_read_req_msg */
+	IMSG_LOG_READ,           /* logd ->: struct log_read_msg + len bytes */
+	IMSG_LOG_PROOF_REQ,      /* -> logd: struct log_proof_req_msg */
+	IMSG_LOG_PROOF,          /* logd ->: struct log_proof_msg */
+	IMSG_LOG_FIND_REQ,       /* -> logd: struct log_find_req_msg */
+	IMSG_LOG_FOUND,          /* logd ->: struct log_found_msg */
+};
+
+/* IMSG_LOG_APPEND's payload is one entry, at most this long (an imsg
+ * payload); longer entries are refused by the caller's encoder. */
+#define LOG_APPEND_MAX 16384
+
+struct log_appended_msg {
+	int32_t error;            /* 0: durable. -EBADMSG, -EMSGSIZE, -EIO, -ENOSPC... */
+	uint32_t reserved;
+	uint64_t index;           /* the entry's index when error == 0 */
+};
+
+struct log_checkpoint_req_msg {
+	uint8_t fresh;            /* 1: sign a checkpoint covering every committed entry first */
+	uint8_t reserved[7];
+};
+
+#define LOG_CHECKPOINT_NOTE_MAX 1024   /* = LOG_SIGNED_CHECKPOINT_MAX */
+struct log_checkpoint_msg {
+	int32_t error;            /* -ENOENT: nothing signed yet; -EAGAIN: keyd unavailable */
+	uint32_t note_len;
+	uint64_t size;            /* the tree size the note signs */
+	char note[LOG_CHECKPOINT_NOTE_MAX];  /* the signed note, NUL terminated */
+};
+
+enum log_read_kind {
+	LOG_READ_TILE = 1,        /* hash tile (level, index, width) */
+	LOG_READ_BUNDLE = 2,      /* entry bundle (index, width); level ignored */
+};
+
+struct log_read_req_msg {
+	uint8_t kind;             /* enum log_read_kind */
+	uint8_t level;
+	uint16_t width;           /* 1..256; 256 = full */
+	uint32_t reserved;
+	uint64_t index;
+	uint64_t offset;          /* first byte of the object wanted */
+};
+
+#define LOG_READ_CHUNK 16000
+struct log_read_msg {
+	int32_t error;            /* -ENOENT: beyond the committed tree; -EINVAL */
+	uint32_t len;             /* bytes following this struct, <= LOG_READ_CHUNK */
+	uint64_t total;           /* the whole object's length */
+	uint64_t offset;          /* echoed */
+};
+
+enum log_proof_kind { LOG_PROOF_INCLUSION = 1, LOG_PROOF_CONSISTENCY = 2 };
+
+struct log_proof_req_msg {
+	uint8_t kind;             /* enum log_proof_kind */
+	uint8_t reserved[7];
+	uint64_t a;               /* inclusion: leaf index; consistency: old size */
+	uint64_t b;               /* tree size (inclusion) or new size (consistency) */
+};
+
+#define LOG_PROOF_MAX 64
+struct log_proof_msg {
+	int32_t error;            /* -EINVAL: bad range; -ENOENT: b beyond the committed tree */
+	uint32_t count;
+	uint8_t root[32];         /* root of the tree of size b */
+	uint8_t hash[LOG_PROOF_MAX][32];
+};
+
+/* The entries that name a function (function, invocation, egress,
+ * egress_refused, dns_refused), for GET /logs/{id}: indices in increasing
+ * order, from `from` on. */
+#define LOG_FIND_ID_MAX 64
+#define LOG_FIND_MAX    256
+struct log_find_req_msg {
+	char function[LOG_FIND_ID_MAX];   /* NUL terminated */
+	uint64_t from;
+};
+
+struct log_found_msg {
+	int32_t error;
+	uint32_t count;
+	uint64_t next;            /* where to continue (== committed size when done) */
+	uint64_t index[LOG_FIND_MAX];
+};
+
+#endif

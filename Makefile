@@ -2,6 +2,7 @@
 #
 #   make                build/dshield-init, build/dshield, tools and tests
 #   make image          build/image/ (kernel, initrd, cmdline, manifest); POLICY=file.json
+#   make layer-trees    build/layers/{native,python,node}/: runtime layer file trees
 #   make run            build everything and boot the image in QEMU
 #   make check          every test: unit, sanitizers, host mode, QEMU
 #   make fuzz           each libFuzzer target for FUZZ_SECONDS
@@ -221,6 +222,18 @@ fuzz:
 	  build/fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f $$extra 2>&1 | tail -n 4; \
 	done
+
+# --- runtime layer trees (image/mklayer-tree, runtimes/*/recipe) ---------------
+# build/layers/<name>/ is a layer's file tree, <name>.manifest describes it
+# (written last, so it is the target). docs/LAYERS.md, "Runtime trees".
+LAYERS       := native python node
+LAYER_COMMON := image/mklayer-tree image/fetch image/apt.sh image/packages.lock \
+                runtimes/base.recipe runtimes/debian.recipe $(wildcard runtimes/base/etc/*)
+.PHONY: layer-trees
+layer-trees: $(addprefix $(O)/layers/,$(addsuffix .manifest,$(LAYERS)))
+$(O)/layers/%.manifest: runtimes/%/recipe $(LAYER_COMMON)
+	@bash tools/host-deps
+	image/mklayer-tree $* $(O)/layers/$*
 
 # --- image, repro-check, run (owner: image/, qemu-test/) ---------------------
 # build/image: vmlinuz initrd cmdline manifest.json measurements.json buildinfo SHA256SUMS.

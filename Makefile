@@ -225,12 +225,12 @@ fuzz:
 
 # --- runtime layer trees (image/mklayer-tree, runtimes/*/recipe) ---------------
 # build/layers/<name>/ is a layer's file tree, <name>.manifest describes it
-# (written last, so it is the target). docs/LAYERS.md, "Runtime trees".
-LAYERS       := native python node
+# (written last, so it is the target). runtimes/README.md.
+RUNTIME_LAYERS := native python node
 LAYER_COMMON := image/mklayer-tree image/fetch image/apt.sh image/packages.lock \
                 runtimes/base.recipe runtimes/debian.recipe $(wildcard runtimes/base/etc/*)
 .PHONY: layer-trees
-layer-trees: $(addprefix $(O)/layers/,$(addsuffix .manifest,$(LAYERS)))
+layer-trees: $(addprefix $(O)/layers/,$(addsuffix .manifest,$(RUNTIME_LAYERS)))
 $(O)/layers/%.manifest: runtimes/%/recipe $(LAYER_COMMON)
 	@bash tools/host-deps
 	image/mklayer-tree $* $(O)/layers/$*

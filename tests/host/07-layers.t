@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runtime layer trees (image/mklayer-tree, runtimes/*/recipe, docs/LAYERS.md
-# "Runtime trees"): each layer built twice, in different places and under
+# Runtime layer trees (image/mklayer-tree, runtimes/*/recipe,
+# runtimes/README.md): each layer built twice, in different places and under
 # different umasks, gives the same bytes; the trees hold only root-owned
 # files, directories and links with the fixed mtime, no setuid bit, no
 # device node; every ELF finds its libraries in its own tree; and python and

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "proto/logd_keyd.h"
 #include "proto/role.h"
 
 enum netd_keyd_imsg_type {
@@ -58,6 +59,12 @@ struct quote_reply_msg {
 	uint8_t reserved2[7];
 	uint8_t log_key_sha256[32];       /* SHA-256 of its DER SPKI */
 	char log_vkey[QUOTE_LOG_VKEY_MAX]; /* its signed-note verifier key, NUL terminated */
+	/* the last checkpoint keyd signed (REPORTDATA slot 5): the signed
+	 * note, checkpoint_len bytes then a NUL */
+	uint8_t has_checkpoint;
+	uint8_t reserved3[3];
+	uint32_t checkpoint_len;
+	char checkpoint[LOG_SIGNED_CHECKPOINT_MAX];
 };
 
 #endif

@@ -339,6 +339,7 @@ _Static_assert(NOTE_VKEY_MAX <= QUOTE_LOG_VKEY_MAX, "a verifier key fits the rep
 _Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_EVENTS_MAX
 	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
 _Static_assert(LOG_SIGNED_CHECKPOINT_MAX <= RD_CHECKPOINT_MAX, "a note fits REPORTDATA slot 5");
+_Static_assert(QUOTE_CHECKPOINT_MAX <= LOG_SIGNED_CHECKPOINT_MAX, "a quote's note fits a sign reply");
 
 /* A request keyd cannot read is answered (so netd's caller is not left
  * waiting) and counted; keyd carries on. */
@@ -441,7 +442,8 @@ static int sign_head(struct keyd *k, const struct log_sign_req_msg *req,
 		return -EINVAL;
 	}
 	memcpy(c.root, req->root, sizeof c.root);
-	n = checkpoint_sign(rep->note, sizeof rep->note - 1, &c, &k->logkey.pub, &k->logkey.sk);
+	/* quotes carry the note, and netd renders at most this much of it */
+	n = checkpoint_sign(rep->note, QUOTE_CHECKPOINT_MAX - 1, &c, &k->logkey.pub, &k->logkey.sk);
 	if (n < 0)
 		return (int)n;
 	rep->note[n] = '\0';

@@ -340,8 +340,9 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	else
 		jw_null(&w);
 	/* the last signed checkpoint, which the quote vouches for (slot 5);
-	 * keyd NUL-terminates it, the length is checked against its buffer */
-	bool ckpt = rep->has_checkpoint && rep->checkpoint_len < sizeof rep->checkpoint;
+	 * a length past what keyd signs is not shown (the quote's REPORTDATA
+	 * then fails to verify: nothing is vouched for silently) */
+	bool ckpt = rep->has_checkpoint && rep->checkpoint_len < QUOTE_CHECKPOINT_MAX;
 	jw_key(&w, "checkpoint");
 	if (ckpt)
 		jw_string_n(&w, rep->checkpoint, rep->checkpoint_len);

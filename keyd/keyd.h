@@ -75,7 +75,7 @@ struct keyd {
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
 	uint64_t quotes, busy, malformed;
 	struct imsg msg;
-	uint8_t reply[IMSG_MAX_PAYLOAD];
+	_Alignas(16) uint8_t reply[IMSG_MAX_PAYLOAD];   /* cast to the reply structs */
 	/* the saved log, and one byte more: file_read() reads one byte past
 	 * its cap to tell a full log from an oversized one */
 	uint8_t saved[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1];

@@ -508,9 +508,9 @@ static void maybe_sign(struct logd *d, uint64_t now_ms)
 
 static void on_sign_reply(struct logd *d)
 {
-	struct log_sign_reply_msg *r = (struct log_sign_reply_msg *)d->msg.payload;
+	struct log_sign_reply_msg rep, *r = &rep;
 
-	if (d->msg.nfds != 0 || d->msg.hdr.len != sizeof *r || !d->signing ||
+	if (d->msg.nfds != 0 || imsg_get(&d->msg, IMSG_LOG_SIGN_REPLY, r, sizeof *r) < 0 || !d->signing ||
 	    d->msg.hdr.id != d->sign_req || r->size != d->sign_size ||
 	    memcmp(r->root, d->sign_root, sizeof r->root) != 0 ||
 	    (r->error == 0 && (r->note_len == 0 || r->note_len >= sizeof r->note ||

@@ -116,7 +116,7 @@ struct logd {
 	/* counters (tests and logs) */
 	uint64_t syncs, appended, refused, malformed, signed_count, builds;
 	struct imsg msg;
-	uint8_t reply[IMSG_MAX_PAYLOAD];
+	_Alignas(16) uint8_t reply[IMSG_MAX_PAYLOAD];   /* cast to the reply structs */
 };
 
 /* Zeroes d, allocates its read buffer, and opens (or creates) the store

@@ -493,11 +493,12 @@ static void ask_sign(struct logd *d, uint64_t now_ms)
 }
 
 /* Due when something committed is not signed yet and either the interval
- * has passed since the last request or a fresh request waits. */
+ * has passed since the last request or a fresh request waits. The empty
+ * tree is signed only when asked: the boot entry comes first. */
 static void maybe_sign(struct logd *d, uint64_t now_ms)
 {
 	uint64_t size = committed(d);
-	bool unsigned_entries = d->note_len == 0 || size > d->note_size;
+	bool unsigned_entries = d->note_len == 0 ? size > 0 || d->nwaiters > 0 : size > d->note_size;
 
 	if (d->signing || d->failed || d->fd[LOGD_CHAN_KEYD] < 0 || !unsigned_entries)
 		return;

@@ -798,8 +798,12 @@ static int ep_add(int ep, int fd, uint32_t tag)
 
 static int loop(int ep, int tfd)
 {
-	int in_set[LOGD_CHAN_COUNT] = { ROLE_INIT_FD, -1, -1 };
+	/* the generation of each channel in the epoll set: a new channel may
+	 * reuse the number of one closed in the same round */
+	uint32_t in_set[LOGD_CHAN_COUNT];
 	struct epoll_event evs[8];
+
+	memcpy(in_set, D.gen, sizeof in_set);
 
 	for (;;) {
 		int n = epoll_wait(ep, evs, 8, -1);
@@ -830,9 +834,9 @@ static int loop(int ep, int tfd)
 		logd_end_round(&D, mono_ms());
 		/* channels init handed over this round join the set */
 		for (unsigned c = 0; c < LOGD_CHAN_COUNT; c++) {
-			if (D.fd[c] == in_set[c])
+			if (D.gen[c] == in_set[c])
 				continue;
-			in_set[c] = D.fd[c];
+			in_set[c] = D.gen[c];
 			if (D.fd[c] >= 0 && ep_add(ep, D.fd[c], c) < 0)
 				return -errno;
 		}

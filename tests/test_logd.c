@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct logd D;             /* ~4.3 MiB with its buffer: not on the stack */
@@ -657,6 +658,47 @@ static void test_failed_store(void)
 	ok(checkpoint_reply(&cm) == 0 && cm.error == -EBADF, "a fresh checkpoint: refused too");
 }
 
+/* A store that does not open: logd serves refusals and says FAILED. */
+static void test_unopenable(void)
+{
+	static struct logd F;
+	struct logd_status_msg st;
+	struct log_read_msg rm;
+	struct log_read_req_msg q = { .kind = LOG_READ_TILE, .width = 1 };
+	char bad[128], err[ERRBUF_LEN];
+	int sv[2], nv[2];
+	FILE *f;
+
+	snprintf(bad, sizeof bad, "%s/bad", base);
+	mkdir(bad, 0700);
+	snprintf(bad, sizeof bad, "%s/bad/data", base);
+	f = fopen(bad, "w");
+	ok(f && fputs("NOTALOG!and more", f) >= 0 && fclose(f) == 0, "a data file with a bad magic");
+	snprintf(bad, sizeof bad, "%s/bad", base);
+	is_int(logd_open(&F, &CFG, bad, err), -EBADMSG, "logd_open fails: %s", err);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, nv) != 0)
+		exit(2);
+	F.fd[LOGD_CHAN_INIT] = sv[0];
+	logd_set_peer(&F, LOGD_CHAN_NETD, nv[0]);
+	uint8_t e[512];
+	long n = make_egress(e, sizeof e, "f", 1, 0);
+	imsg_send(nv[1], IMSG_LOG_APPEND, 1, e, (size_t)n, NULL, 0);
+	imsg_send(nv[1], IMSG_LOG_READ_REQ, 2, &q, sizeof q, NULL, 0);
+	logd_readable(&F, LOGD_CHAN_NETD);
+	logd_end_round(&F, now);
+	ok(get(sv[1]) == 0 && imsg_get(&M, IMSG_LOGD_STATUS, &st, sizeof st) == 0 &&
+	   st.state == LOGD_STATE_FAILED, "init hears FAILED");
+	ok(get(nv[1]) == 0 && M.hdr.type == IMSG_LOG_READ && (memcpy(&rm, M.payload, sizeof rm),
+	   rm.error == -EIO), "a read: -EIO");
+	ok(get(nv[1]) == 0 && M.hdr.type == IMSG_LOG_APPENDED && reply_error() == -EBADMSG,
+	   "an append: refused with the open's error");
+	close(sv[0]);
+	close(sv[1]);
+	close(nv[1]);
+	logd_close(&F);
+}
+
 int main(void)
 {
 	char err[ERRBUF_LEN];
@@ -683,6 +725,7 @@ int main(void)
 	test_dropped_replies();
 	test_restart();
 	test_failed_store();
+	test_unopenable();
 
 	close(init_end);
 	close(netd_end);

@@ -339,7 +339,8 @@ _Static_assert(NOTE_VKEY_MAX <= QUOTE_LOG_VKEY_MAX, "a verifier key fits the rep
 _Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_EVENTS_MAX
 	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
 _Static_assert(LOG_SIGNED_CHECKPOINT_MAX <= RD_CHECKPOINT_MAX, "a note fits REPORTDATA slot 5");
-_Static_assert(QUOTE_CHECKPOINT_MAX <= LOG_SIGNED_CHECKPOINT_MAX, "a quote's note fits a sign reply");
+_Static_assert(QUOTE_CHECKPOINT_MAX <= LOG_SIGNED_CHECKPOINT_MAX,
+	       "a quote's note fits a sign reply");
 
 /* A request keyd cannot read is answered (so netd's caller is not left
  * waiting) and counted; keyd carries on. */

@@ -13,6 +13,7 @@
 #include "init/role.h"
 #include "keyd/keyd.h"
 #include "lib/log.h"
+#include "logd/logd.h"
 #include "net/netd.h"
 
 #include <string.h>
@@ -35,7 +36,7 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.uid = 100, .gid = 100,
 		.new_netns = true,
 		.seccomp = netd_seccomp_rules, .nseccomp = &netd_seccomp_nrules,
-		.peers = 1u << ROLE_KEYD,
+		.peers = 1u << ROLE_KEYD | 1u << ROLE_LOGD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,
 		.main = netd_main,
 	},
@@ -46,9 +47,21 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.binds = keyd_binds, .nbinds = sizeof keyd_binds / sizeof keyd_binds[0],
 		.has_state = true,
 		.seccomp = keyd_seccomp_rules, .nseccomp = &keyd_seccomp_nrules,
-		.peers = 1u << ROLE_NETD,
+		.peers = 1u << ROLE_NETD | 1u << ROLE_LOGD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,
 		.main = keyd_main,
+	},
+	/* logd: its own uid, no network, a view holding only its /state
+	 * (the store, /state/log); keyd signs its checkpoints, netd logs. */
+	[ROLE_LOGD] = {
+		.name = "logd", .id = ROLE_LOGD,
+		.uid = 101, .gid = 101,
+		.new_netns = true,
+		.has_state = true,
+		.seccomp = logd_seccomp_rules, .nseccomp = &logd_seccomp_nrules,
+		.peers = 1u << ROLE_NETD | 1u << ROLE_KEYD,
+		.restart_min_ms = 100, .restart_max_ms = 10000,
+		.main = logd_main,
 	},
 };
 

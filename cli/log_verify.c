@@ -923,6 +923,29 @@ static int load_trusted(void)
 	return 0;
 }
 
+/* Without --trusted-checkpoint, the checkpoint a verified --attestation
+ * vouches for is the trusted one: the log must extend what the VM stood
+ * by when it was quoted. */
+static void attested_trusted(void)
+{
+	char err[ERRBUF_LEN];
+	size_t len;
+	const char *note = verify_attested_checkpoint(&len);
+
+	if (note == NULL || len > NOTE_MAX_LEN)
+		return;
+	memcpy(g.tnote, note, len);
+	g.tnote[len] = '\0';
+	if (checkpoint_open(g.tnote, len, &g.key, &g.tcp, err, sizeof err) < 0) {
+		fail("the attested checkpoint: %s", err);
+		return;
+	}
+	g.trusted_ok = true;
+	if (!g.a.json)
+		printf("attestation: it vouches for the checkpoint of size %llu, trusted below\n",
+		       (unsigned long long)g.tcp.size);
+}
+
 static const char *const fn_fields[6] = { "deploy", "update", "delete", "invocations",
 					  "egress", "refused" };
 
@@ -1135,6 +1158,8 @@ static int verify(void)
 		return rc;
 	if (g.a.trusted && (rc = load_trusted()) != 0)
 		return rc;
+	if (g.a.attestation && !g.a.trusted)
+		attested_trusted();
 	g.have_trusted = g.trusted_ok;
 	if (g.a.json) {
 		g.ejson = malloc(ENTRY_JSON_MAX);

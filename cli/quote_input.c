@@ -69,10 +69,11 @@ static int pre_field(struct quote_input *in, struct json_doc *d, int obj, const 
 	return 0;
 }
 
-/* "report_data_preimage" and "log_key" of a /v1/attestation answer. */
+/* "report_data_preimage", "checkpoint" and "log_key" of a /v1/attestation
+ * answer. */
 static int read_preimage(struct quote_input *in, struct json_doc *d, char *err, size_t errlen)
 {
-	int p = json_get(d, 0, "report_data_preimage"), lk, r;
+	int p = json_get(d, 0, "report_data_preimage"), lk, ck, r;
 
 	if (json_is(d, p, JSMN_OBJECT)) {
 		memset(&in->preimage, 0, sizeof in->preimage);
@@ -88,6 +89,15 @@ static int read_preimage(struct quote_input *in, struct json_doc *d, char *err, 
 				   RD_CHECKPOINT_MAX, false, err, errlen)) < 0)
 			return r;
 		in->has_preimage = true;
+	}
+	ck = json_get(d, 0, "checkpoint");
+	if (json_is(d, ck, JSMN_STRING)) {
+		long n = json_str(d, ck, in->checkpoint, sizeof in->checkpoint);
+		if (n < 0)
+			return errbuf_set(err, errlen, -EINVAL, "\"checkpoint\" is not a string of at "
+					  "most %d bytes", RD_CHECKPOINT_MAX);
+		in->checkpoint_len = (size_t)n;
+		in->has_checkpoint = true;
 	}
 	lk = json_get(d, 0, "log_key");
 	if (json_is(d, lk, JSMN_STRING) && json_str(d, lk, in->log_key, sizeof in->log_key) < 0)
@@ -172,6 +182,8 @@ int quote_input_read(struct quote_input *in, const char *data, size_t len,
 	in->has_report_data = false;
 	in->has_preimage = false;
 	in->log_key[0] = '\0';
+	in->has_checkpoint = false;
+	in->checkpoint_len = 0;
 	in->backend[0] = '\0';
 	while (i < len && is_ws(data[i]))
 		i++;

@@ -23,6 +23,7 @@
 
 #define QI_JSON_TOKENS 8192
 #define QI_LOG_KEY_MAX 400
+#define QI_CHECKPOINT_MAX (RD_CHECKPOINT_MAX + 1)
 
 struct quote_input {
 	const char *form;          /* "binary", "hex", "json" */
@@ -42,6 +43,10 @@ struct quote_input {
 	uint8_t pre_manifest[32], pre_tls[32], pre_logkey[32];
 	uint8_t pre_checkpoint[RD_CHECKPOINT_MAX];
 	char log_key[QI_LOG_KEY_MAX];     /* "" when null or absent */
+	/* its "checkpoint": the signed note the quote vouches for (slot 5) */
+	bool has_checkpoint;
+	char checkpoint[QI_CHECKPOINT_MAX];
+	size_t checkpoint_len;
 	jsmntok_t toks[QI_JSON_TOKENS];   /* the JSON form's tokens (scratch) */
 };
 

@@ -13,6 +13,7 @@
  * explains each check.
  */
 #include "cli/verify.h"
+#include "crypto/checkpoint.h"
 #include "crypto/note.h"
 #include "crypto/reportdata.h"
 
@@ -463,6 +464,33 @@ static bool check_log_key(void)
 	return ok;
 }
 
+/* The answer's checkpoint is the preimage's slot 5 (so the quote vouches
+ * for it) and is signed by log_key: a tree head the VM stood by when it
+ * was quoted. */
+static void check_checkpoint(void)
+{
+	const struct rd_value *v = &g_in.preimage.f[RD_CHECKPOINT - 1];
+	struct checkpoint cp;
+	struct note_key k;
+	char err[ERRBUF_LEN];
+
+	if (!g_in.has_preimage || !v->present || v->len != g_in.checkpoint_len ||
+	    memcmp(v->data, g_in.checkpoint, v->len) != 0) {
+		checks_add(&g_checks, "checkpoint.binding", CHECK_FAIL,
+			   "the answer's checkpoint is not the preimage's: the quote does not vouch for it");
+		return;
+	}
+	if (note_key_from_vkey(&k, g_in.log_key, strlen(g_in.log_key), err, sizeof err) < 0 ||
+	    checkpoint_open(g_in.checkpoint, g_in.checkpoint_len, &k, &cp, err, sizeof err) < 0) {
+		checks_add(&g_checks, "checkpoint.binding", CHECK_FAIL,
+			   "the attested checkpoint does not open with log_key: %s", err);
+		return;
+	}
+	checks_add(&g_checks, "checkpoint.binding", CHECK_PASS,
+		   "the quote vouches for a checkpoint signed by log_key: size %llu",
+		   (unsigned long long)cp.size);
+}
+
 static int finish(const struct verify_args *a, const struct tdx_quote *q)
 {
 	bool ok = checks_ok(&g_checks);
@@ -539,6 +567,8 @@ static int verify_core(const struct verify_args *a, struct tdx_quote *q, bool *h
 		check_preimage(q);
 	if (g_in.log_key[0] != '\0')
 		check_log_key();
+	if (g_in.has_checkpoint)
+		check_checkpoint();
 	if (run_event_log(q, a))
 		return 2;
 	if (a->measurements && run_measurements(q, a->measurements))
@@ -583,4 +613,14 @@ int verify_attestation_log_key(const struct verify_args *a, char *vkey, size_t c
 		return 2;
 	memcpy(vkey, g_in.log_key, strlen(g_in.log_key) + 1);
 	return 0;
+}
+
+const char *verify_attested_checkpoint(size_t *len)
+{
+	const struct check *c = checks_find(&g_checks, "checkpoint.binding");
+
+	if (c == NULL || c->result != CHECK_PASS)
+		return NULL;
+	*len = g_in.checkpoint_len;
+	return g_in.checkpoint;
 }

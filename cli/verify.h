@@ -28,4 +28,10 @@ int cmd_verify(int argc, char **argv);
  * (the report is printed); 2 when the file cannot be read. */
 int verify_attestation_log_key(const struct verify_args *a, char *vkey, size_t cap);
 
+/* After verify_attestation_log_key() returned 0: the checkpoint the
+ * attestation vouches for (its "checkpoint", which check
+ * checkpoint.binding found to be REPORTDATA slot 5 and signed by the log
+ * key), or NULL when it has none. */
+const char *verify_attested_checkpoint(size_t *len);
+
 #endif

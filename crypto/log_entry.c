@@ -153,7 +153,8 @@ static void put(struct wr *w, const void *d, size_t n)
 		w->full = true;
 		return;
 	}
-	memcpy(w->p + w->len, d, n);
+	if (n > 0)   /* an empty string may have no bytes at all (NULL) */
+		memcpy(w->p + w->len, d, n);
 	w->len += n;
 }
 

@@ -60,6 +60,10 @@ static void prepare_role_dirs(const char *dir, const struct role_spec *roles, si
 			continue;
 		if (mkdir(state_dirs[i], 0700) != 0 && errno != EEXIST)
 			fatal("cannot create %s: %s", state_dirs[i], strerror(errno));
+		/* the role's own: a role with its own uid writes there too */
+		if (chown(state_dirs[i], r->uid, r->gid) != 0)
+			fatal("cannot give %s to uid %u: %s", state_dirs[i], (unsigned)r->uid,
+			      strerror(errno));
 		sup.state_dir[i] = state_dirs[i];
 	}
 	sup.roles = roles;

@@ -128,12 +128,52 @@ static int on_keyd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 	return 0;
 }
 
+/* --- logd ------------------------------------------------------------------------ */
+
+static int logd_start(struct lifecycle *lc, int sock)
+{
+	struct logd_config_msg cfg = {
+		.checkpoint_interval_ms = LIFECYCLE_LOGD_CHECKPOINT_MS,
+		.sync = 1,
+	};
+
+	lc->logd_state = 0;   /* a new logd says again how it is */
+	return imsg_send(sock, IMSG_LOGD_CONFIG, 0, &cfg, sizeof cfg, NULL, 0);
+}
+
+/* init logs a state change only: logd reports its size with each status,
+ * and a status that changes nothing is not worth a console line. */
+static int on_logd_status(struct lifecycle *lc, int sock, const struct imsg *m)
+{
+	struct logd_status_msg st;
+
+	(void)sock;
+	memcpy(&st, m->payload, sizeof st);
+	if (st.state != LOGD_STATE_READY && st.state != LOGD_STATE_FAILED)
+		return -EBADMSG;
+	if (st.state == lc->logd_state)
+		return 0;
+	lc->logd_state = st.state;
+	if (!may_log(lc))
+		return 0;
+	if (st.state == LOGD_STATE_FAILED)
+		dlog("logd: FAILED: the log's store failed closed, every append is refused "
+		     "(%llu entries committed)", (unsigned long long)st.size);
+	else if (st.torn_bytes != 0)
+		dlog("logd: serving (%llu entries; a torn tail of %llu bytes was dropped)",
+		     (unsigned long long)st.size, (unsigned long long)st.torn_bytes);
+	else
+		dlog("logd: serving (%llu entries)", (unsigned long long)st.size);
+	return 0;
+}
+
 /* --- the table ------------------------------------------------------------------- */
 
 static const struct lifecycle_msg accepted[] = {
 	{ ROLE_NETD, IMSG_NETD_STATUS, sizeof(struct netd_status_msg), on_netd_status },
 	{ ROLE_NETD, IMSG_KADDR_REQ, 0, on_kaddr_req },
 	{ ROLE_KEYD, IMSG_KEYD_STATUS, sizeof(struct keyd_status_msg), on_keyd_status },
+	{ ROLE_LOGD, IMSG_LOGD_STATUS, sizeof(struct logd_status_msg), on_logd_status },
 };
 
 const struct lifecycle_msg *lifecycle_accepted(size_t *n)
@@ -151,6 +191,8 @@ int lifecycle_start(void *ctx, const struct role_spec *r, int sock)
 		return netd_start(lc, sock);
 	case ROLE_KEYD:
 		return keyd_start(lc, sock);
+	case ROLE_LOGD:
+		return logd_start(lc, sock);
 	default:
 		return 0;
 	}

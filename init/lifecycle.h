@@ -1,7 +1,8 @@
 /* init/lifecycle.h: what init says to each role and accepts from it.
  *
  * The supervisor (init/supervisor.h) is generic; this is init's side of
- * the lifecycle protocols (proto/init_netd.h, proto/init_keyd.h): the start
+ * the lifecycle protocols (proto/init_netd.h, proto/init_keyd.h,
+ * proto/init_logd.h): the start
  * messages of each role, and a table of the messages a role may send init,
  * each a fixed-size struct of one exact size with no descriptors. Anything
  * else is a protocol violation. init parses nothing beyond that table.
@@ -17,6 +18,7 @@
 #include "lib/imsg.h"
 #include "lib/tbucket.h"
 #include "proto/init_keyd.h"
+#include "proto/init_logd.h"
 #include "proto/init_netd.h"
 
 struct lifecycle {
@@ -28,11 +30,16 @@ struct lifecycle {
 	bool announced;                /* "ready" printed for this netd */
 	/* keyd */
 	struct keyd_config_msg keyd;
+	/* logd: the state it last reported (enum logd_state; 0 before) */
+	uint32_t logd_state;
 	/* what init logs because a role said something (the "ready" line
 	 * excepted: harnesses wait for it, and it comes once a netd) */
 	struct tbucket log_rate;
 	uint64_t log_dropped;
 };
+
+/* logd signs a checkpoint at least this often while entries arrive */
+#define LIFECYCLE_LOGD_CHECKPOINT_MS 1000u
 
 #define LIFECYCLE_LOG_BURST     32
 #define LIFECYCLE_LOG_PERIOD_MS 200

@@ -1,5 +1,6 @@
 /* keyd/keyd.c: see keyd.h. */
 #include "keyd/keyd.h"
+#include "crypto/checkpoint.h"
 #include "crypto/reportdata.h"
 #include "crypto/rtmr3.h"
 #include "lib/file.h"
@@ -108,12 +109,17 @@ static bool tdreport_matches(struct keyd *k)
 	return false;
 }
 
-static bool has_event(const struct rtmr3_log *log, const char *name)
+static const struct rtmr3_event *find_event(const struct rtmr3_log *log, const char *name)
 {
 	for (unsigned i = 0; i < log->n; i++)
 		if (strcmp(log->ev[i].name, name) == 0)
-			return true;
-	return false;
+			return &log->ev[i];
+	return NULL;
+}
+
+static bool has_event(const struct rtmr3_log *log, const char *name)
+{
+	return find_event(log, name) != NULL;
 }
 
 /* The boot events "manifest" (when the config has one) and "instance-id",
@@ -169,6 +175,41 @@ static void setup_logkey(struct keyd *k)
 		     k->logkey.spki_sha256[2], k->logkey.spki_sha256[3]);
 }
 
+/* The last checkpoint signed, reloaded after a restart so that the
+ * going-back refusal and REPORTDATA slot 5 survive it. A file that does
+ * not open with our key (damaged, or another key's) is never replaced:
+ * signing is refused for the rest of the boot, as a log whose last signed
+ * head is unknown cannot be continued without risking a fork. */
+static void load_checkpoint(struct keyd *k)
+{
+	struct checkpoint c;
+	char why[ERRBUF_LEN];
+	long got = file_read(k->checkpoint_path, k->ckpt, sizeof k->ckpt - 1);
+	int r;
+
+	k->ckpt_len = 0;
+	if (got == -ENOENT)
+		return;
+	if (got <= 0) {
+		k->ckpt_failed = got < 0 ? (int)got : -EBADMSG;
+		dlog("log checkpoint: %s cannot be read (%s): signing refused", k->checkpoint_path,
+		     got < 0 ? strerror((int)-got) : "empty");
+		return;
+	}
+	r = k->have_logkey ? checkpoint_open(k->ckpt, (size_t)got, &k->logkey.pub, &c, why,
+					     sizeof why) : -ENOKEY;
+	if (r < 0) {
+		k->ckpt_failed = -EBADMSG;
+		dlog("log checkpoint: %s does not open with the log key (%s): signing refused",
+		     k->checkpoint_path, r == -ENOKEY && !k->have_logkey ? "no log key" : why);
+		return;
+	}
+	k->ckpt_len = (uint32_t)got;
+	k->ckpt_size = c.size;
+	memcpy(k->ckpt_root, c.root, sizeof k->ckpt_root);
+	dlog("log checkpoint: reloaded, size %llu", (unsigned long long)c.size);
+}
+
 void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 		const struct attest_paths *paths, const char *state_dir)
 {
@@ -177,7 +218,10 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 	k->cfg = *cfg;
 	snprintf(k->events_path, sizeof k->events_path, "%s/%s", state_dir, KEYD_EVENTS_FILE);
 	snprintf(k->logkey_path, sizeof k->logkey_path, "%s/%s", state_dir, KEYD_LOGKEY_FILE);
+	snprintf(k->checkpoint_path, sizeof k->checkpoint_path, "%s/%s", state_dir,
+		 KEYD_CHECKPOINT_FILE);
 	setup_logkey(k);
+	load_checkpoint(k);
 	tbucket_init(&k->quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, mono_ms());
 	k->resumed = false;
 	attest_init(&k->at, paths, cfg->allow_sim != 0);
@@ -257,6 +301,14 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 							 rep->manifest_sha256, 32 };
 	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ rep->has_log_key != 0,
 							rep->log_key_sha256, 32 };
+	if (k->ckpt_len > 0) {
+		rep->has_checkpoint = 1;
+		rep->checkpoint_len = k->ckpt_len;
+		memcpy(rep->checkpoint, k->ckpt, k->ckpt_len + 1);
+	}
+	in.f[RD_CHECKPOINT - 1] = (struct rd_value){ rep->has_checkpoint != 0,
+						    (const uint8_t *)rep->checkpoint,
+						    rep->checkpoint_len };
 	if (reportdata_compute(&in, rep->report_data) < 0)
 		return refuse(rep, -EINVAL, "REPORTDATA preimage refused");
 	if (k->quote_delay_ms)
@@ -286,6 +338,9 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 _Static_assert(NOTE_VKEY_MAX <= QUOTE_LOG_VKEY_MAX, "a verifier key fits the reply");
 _Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_EVENTS_MAX
 	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
+_Static_assert(LOG_SIGNED_CHECKPOINT_MAX <= RD_CHECKPOINT_MAX, "a note fits REPORTDATA slot 5");
+_Static_assert(QUOTE_CHECKPOINT_MAX <= LOG_SIGNED_CHECKPOINT_MAX,
+	       "a quote's note fits a sign reply");
 
 /* A request keyd cannot read is answered (so netd's caller is not left
  * waiting) and counted; keyd carries on. */
@@ -337,10 +392,131 @@ int keyd_serve_netd(struct keyd *k)
 	return 0;
 }
 
+/* --- logd: the boot's facts and checkpoint signatures ------------------------------------- */
+
+static void on_boot_req(struct keyd *k, const struct imsg *m)
+{
+	struct log_boot_reply_msg rep;
+	const struct rtmr3_event *ev = find_event(&k->at.log, "instance-id");
+
+	memset(&rep, 0, sizeof rep);
+	if (m->nfds != 0 || m->hdr.len != 0) {
+		rep.error = -EBADMSG;
+	} else if (k->at.backend == ATTEST_NONE || ev == NULL ||
+		   ev->payload_len != sizeof rep.instance_id) {
+		rep.error = -ENODEV;   /* nothing measured this boot: nothing to vouch for */
+	} else {
+		rep.backend = k->at.backend == ATTEST_TDX ? KEYD_BACKEND_TDX : KEYD_BACKEND_SIM;
+		rep.has_manifest = k->cfg.has_manifest;
+		memcpy(rep.manifest_sha256, k->cfg.manifest_sha256, sizeof rep.manifest_sha256);
+		memcpy(rep.instance_id, ev->payload, sizeof rep.instance_id);
+	}
+	int r = imsg_send(k->logd_fd, IMSG_LOG_BOOT_REPLY, m->hdr.id, &rep, sizeof rep, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer logd's boot request: %s", strerror(-r));
+}
+
+/* Signs the head req names, unless it goes back from the last one signed;
+ * the new note is saved before it is handed out. */
+static int sign_head(struct keyd *k, const struct log_sign_req_msg *req,
+		     struct log_sign_reply_msg *rep)
+{
+	struct checkpoint c = {
+		.origin = k->logkey.pub.name, .origin_len = k->logkey.pub.name_len,
+		.size = req->size,
+	};
+	char why[ERRBUF_LEN];
+	long n;
+	int r;
+
+	if (!k->have_logkey)
+		return -ENOKEY;
+	if (k->ckpt_failed)
+		return -EIO;
+	if (req->size >= MERKLE_SIZE_LIMIT)
+		return -EINVAL;
+	if (k->ckpt_len > 0 && (req->size < k->ckpt_size ||
+	    (req->size == k->ckpt_size && memcmp(req->root, k->ckpt_root, 32) != 0))) {
+		dlog("log checkpoint: refused a head that goes back (size %llu after %llu%s)",
+		     (unsigned long long)req->size, (unsigned long long)k->ckpt_size,
+		     req->size == k->ckpt_size ? ", another root" : "");
+		return -EINVAL;
+	}
+	memcpy(c.root, req->root, sizeof c.root);
+	/* quotes carry the note, and netd renders at most this much of it */
+	n = checkpoint_sign(rep->note, QUOTE_CHECKPOINT_MAX - 1, &c, &k->logkey.pub, &k->logkey.sk);
+	if (n < 0)
+		return (int)n;
+	rep->note[n] = '\0';
+	rep->note_len = (uint32_t)n;
+	if (k->ckpt_len == 0 || req->size != k->ckpt_size) {
+		/* the same head signs to the same bytes (RFC 6979): saved once */
+		r = file_replace(k->checkpoint_path, rep->note, (size_t)n, why, sizeof why);
+		if (r < 0) {
+			dlog("log checkpoint: not signed: %s", why);
+			return r;
+		}
+	}
+	memcpy(k->ckpt, rep->note, (size_t)n + 1);
+	k->ckpt_len = (uint32_t)n;
+	k->ckpt_size = req->size;
+	memcpy(k->ckpt_root, req->root, sizeof k->ckpt_root);
+	k->signed_count++;
+	return 0;
+}
+
+static void on_sign_req(struct keyd *k, const struct imsg *m)
+{
+	struct log_sign_reply_msg *rep = (struct log_sign_reply_msg *)k->reply;
+	struct log_sign_req_msg req;
+	int r;
+
+	memset(rep, 0, sizeof *rep);
+	if (m->nfds != 0 || imsg_get(m, IMSG_LOG_SIGN_REQ, &req, sizeof req) < 0) {
+		rep->error = -EBADMSG;
+	} else {
+		rep->size = req.size;
+		memcpy(rep->root, req.root, sizeof rep->root);
+		rep->error = sign_head(k, &req, rep);
+		if (rep->error != 0) {
+			rep->note_len = 0;
+			memset(rep->note, 0, sizeof rep->note);
+		}
+	}
+	r = imsg_send(k->logd_fd, IMSG_LOG_SIGN_REPLY, m->hdr.id, rep, sizeof *rep, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer logd's sign request: %s", strerror(-r));
+}
+
+int keyd_serve_logd(struct keyd *k)
+{
+	for (int i = 0; i < MSG_BUDGET && k->logd_fd >= 0; i++) {
+		int r = imsg_recv(k->logd_fd, &k->msg);
+		if (r == -EAGAIN || r == -EINTR)
+			return 0;
+		if (r == -EPIPE)
+			return r;
+		if (r < 0) {
+			if (k->malformed++ % 1000 == 0)
+				dlog("refused an unreadable message from logd: %s", strerror(-r));
+			continue;
+		}
+		if (k->msg.hdr.type == IMSG_LOG_BOOT_REQ)
+			on_boot_req(k, &k->msg);
+		else if (k->msg.hdr.type == IMSG_LOG_SIGN_REQ)
+			on_sign_req(k, &k->msg);
+		else if (k->malformed++ % 1000 == 0)
+			dlog("refused message type %u from logd (%llu refused so far)",
+			     k->msg.hdr.type, (unsigned long long)k->malformed);
+		imsg_close_fds(&k->msg);
+	}
+	return 0;
+}
+
 /* --- the role --------------------------------------------------------------------------- */
 
 /* ~330 KiB: not on the stack, and zero-initialised (in .bss, not in the
- * binary): netd_fd is set to -1 first thing in keyd_main. */
+ * binary): netd_fd and logd_fd are set to -1 first thing in keyd_main. */
 static struct keyd K;
 
 static int read_config(struct keyd_config_msg *cfg)
@@ -357,21 +533,22 @@ static int read_config(struct keyd_config_msg *cfg)
 	}
 }
 
-/* IMSG_PEER_CHANNEL from init: a fresh channel to netd. */
+/* IMSG_PEER_CHANNEL from init: a fresh channel to netd or logd. */
 static int on_init_message(int ep)
 {
 	struct peer_channel_msg pc;
-	int fd;
+	int fd, *slot;
 
 	if (imsg_get(&K.msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || K.msg.nfds != 1 ||
-	    pc.peer != ROLE_NETD) {
+	    (pc.peer != ROLE_NETD && pc.peer != ROLE_LOGD)) {
 		dlog("unexpected message type %u from init", K.msg.hdr.type);
 		return 0;
 	}
+	slot = pc.peer == ROLE_NETD ? &K.netd_fd : &K.logd_fd;
 	fd = imsg_take_fd(&K.msg, 0);
-	if (K.netd_fd >= 0)
-		close(K.netd_fd);
-	K.netd_fd = fd;
+	if (*slot >= 0)
+		close(*slot);
+	*slot = fd;
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0)
 		return -errno;
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -407,6 +584,11 @@ static int loop(int ep)
 					close(K.netd_fd);   /* leaves the epoll set */
 					K.netd_fd = -1;
 				}
+			} else if (evs[i].data.fd == K.logd_fd) {
+				if (keyd_serve_logd(&K) == -EPIPE) {
+					close(K.logd_fd);
+					K.logd_fd = -1;
+				}
 			}
 		}
 	}
@@ -420,6 +602,7 @@ int keyd_main(void)
 	int ep, r;
 
 	K.netd_fd = -1;
+	K.logd_fd = -1;
 	r = read_config(&cfg);
 	if (r < 0) {
 		dlog("reading the configuration from init: %s", strerror(-r));

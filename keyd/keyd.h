@@ -12,6 +12,11 @@
  * holding only its devices and its state directory (/state), seccomp set
  * keyd_seccomp_rules (no kill of any kind, no sockets, no exec).
  *
+ * logd asks it (proto/logd_keyd.h) for the boot's facts and to sign
+ * checkpoints: keyd formats the checkpoint text itself, with its own
+ * origin, refuses a tree head that goes back from the last one it signed,
+ * and keeps that one (/state/log.checkpoint) for REPORTDATA slot 5.
+ *
  * The event log survives a keyd restart: every event is appended to
  * /state/rtmr3.events (crypto/rtmr3.h binary records) and synced before the
  * hardware register is extended; a restarted keyd reloads it and, on tdx,
@@ -32,11 +37,13 @@
 #include "lib/seccomp.h"
 #include "lib/tbucket.h"
 #include "proto/init_keyd.h"
+#include "proto/logd_keyd.h"
 #include "proto/netd_keyd.h"
 
 #define KEYD_STATE_DIR   "/state"
 #define KEYD_EVENTS_FILE "rtmr3.events"
 #define KEYD_LOGKEY_FILE "log.key"
+#define KEYD_CHECKPOINT_FILE "log.checkpoint"
 
 /* Quote requests: a token bucket of KEYD_QUOTE_BURST, refilled one token
  * per KEYD_QUOTE_REFILL_MS; requests beyond it are answered -EBUSY at once. */
@@ -45,6 +52,7 @@
 
 struct keyd {
 	int netd_fd;                   /* -1 until init hands a channel */
+	int logd_fd;                   /* the same, for logd */
 	struct keyd_config_msg cfg;
 	char events_path[4096];
 	char logkey_path[4096];
@@ -52,12 +60,22 @@ struct keyd {
 	struct logkey logkey;
 	bool have_logkey;              /* false: quotes carry no log key (see logkey_why) */
 	char logkey_why[ERRBUF_LEN];
+	/* the last checkpoint signed (the signed note, NUL terminated), saved
+	 * in KEYD_CHECKPOINT_FILE: a head that goes back from it is refused,
+	 * and it fills REPORTDATA slot 5 of every later quote */
+	char checkpoint_path[4096];
+	char ckpt[LOG_SIGNED_CHECKPOINT_MAX];
+	uint32_t ckpt_len;             /* 0: nothing signed yet */
+	uint64_t ckpt_size;
+	uint8_t ckpt_root[32];
+	int ckpt_failed;               /* the saved one is unreadable: signing refused */
+	uint64_t signed_count;
 	bool resumed;                  /* the log was reloaded */
 	struct tbucket quote_rate;
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
 	uint64_t quotes, busy, malformed;
 	struct imsg msg;
-	uint8_t reply[IMSG_MAX_PAYLOAD];
+	_Alignas(16) uint8_t reply[IMSG_MAX_PAYLOAD];   /* cast to the reply structs */
 	/* the saved log, and one byte more: file_read() reads one byte past
 	 * its cap to tell a full log from an oversized one */
 	uint8_t saved[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1];
@@ -75,6 +93,10 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 /* Reads and answers what netd sent on k->netd_fd (at most a budget of
  * messages). Returns 0, or -EPIPE when netd closed the channel. */
 int keyd_serve_netd(struct keyd *k);
+
+/* The same for logd's requests on k->logd_fd (proto/logd_keyd.h): the
+ * boot's facts, and checkpoint signatures. */
+int keyd_serve_logd(struct keyd *k);
 
 /* The role's entry point (after its seccomp set is installed). */
 int keyd_main(void);

@@ -5,11 +5,8 @@
 #include "lib/hex.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* The public half, its hash, origin and verifier key. */
 static int derive(struct logkey *k, char err[ERRBUF_LEN])
@@ -37,44 +34,6 @@ static int derive(struct logkey *k, char err[ERRBUF_LEN])
 	return 0;
 }
 
-/* Writes the scalar to path atomically. */
-static int save(const struct logkey *k, const char *path, char err[ERRBUF_LEN])
-{
-	char tmp[512], dir[512];   /* "/state/log.key" and its kin */
-	int fd, dfd, e;
-
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-		return errbuf_set(err, ERRBUF_LEN, -ENAMETOOLONG, "log key path too long");
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return errbuf_set(err, ERRBUF_LEN, -errno, "creating %s: %s", tmp, strerror(errno));
-	errno = 0;
-	if (write(fd, k->priv, sizeof k->priv) != (ssize_t)sizeof k->priv || fsync(fd) != 0) {
-		e = errno ? errno : EIO;
-		close(fd);
-		unlink(tmp);
-		return errbuf_set(err, ERRBUF_LEN, -e, "writing %s: %s", tmp, strerror(e));
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		e = errno;
-		unlink(tmp);
-		return errbuf_set(err, ERRBUF_LEN, -e, "renaming to %s: %s", path, strerror(e));
-	}
-	snprintf(dir, sizeof dir, "%s", path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		e = errno;
-		if (dfd >= 0)
-			close(dfd);
-		return errbuf_set(err, ERRBUF_LEN, -e, "syncing the directory of %s: %s", path,
-				  strerror(e));
-	}
-	close(dfd);
-	return 0;
-}
-
 int logkey_load_or_create(struct logkey *k, const char *path, char err[ERRBUF_LEN])
 {
 	uint8_t buf[sizeof k->priv + 1];
@@ -97,7 +56,7 @@ int logkey_load_or_create(struct logkey *k, const char *path, char err[ERRBUF_LE
 	r = p256_keygen(k->priv, &k->sk);
 	if (r < 0)
 		return errbuf_set(err, ERRBUF_LEN, r, "making the log key: %s", strerror(-r));
-	if ((r = derive(k, err)) < 0 || (r = save(k, path, err)) < 0)
+	if ((r = derive(k, err)) < 0 || (r = file_replace(path, k->priv, sizeof k->priv, err, ERRBUF_LEN)) < 0)
 		return r;
 	k->created = true;
 	return 0;

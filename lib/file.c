@@ -1,9 +1,13 @@
 /* lib/file.c: see file.h. */
 #include "lib/file.h"
+#include "lib/errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* read() into buf until EOF or until n reaches cap + 1 (one byte too many
@@ -103,4 +107,41 @@ int file_write_once(const char *path, const void *buf, size_t len, const char **
 	e = n < 0 ? errno : EIO;
 	close(fd);
 	return (size_t)n == len ? 0 : -e;
+}
+
+int file_replace(const char *path, const void *buf, size_t len, char *err, size_t errlen)
+{
+	char tmp[512], dir[512];   /* "/state/log.key" and its kin */
+	int fd, dfd, e;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return errbuf_set(err, errlen, -ENAMETOOLONG, "%s: path too long", path);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errbuf_set(err, errlen, -errno, "creating %s: %s", tmp, strerror(errno));
+	errno = 0;
+	if (write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0) {
+		e = errno ? errno : EIO;
+		close(fd);
+		unlink(tmp);
+		return errbuf_set(err, errlen, -e, "writing %s: %s", tmp, strerror(e));
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		return errbuf_set(err, errlen, -e, "renaming to %s: %s", path, strerror(e));
+	}
+	snprintf(dir, sizeof dir, "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return errbuf_set(err, errlen, -e, "syncing the directory of %s: %s", path,
+				  strerror(e));
+	}
+	close(dfd);
+	return 0;
 }

@@ -25,4 +25,11 @@ int file_read_alloc(const char *path, size_t max, unsigned char **out, size_t *l
  * call failed ("opening" or "writing") for the caller's message. */
 int file_write_once(const char *path, const void *buf, size_t len, const char **step);
 
+/* Replaces the file at path with buf[0..len) atomically: path.tmp made
+ * O_EXCL (mode 0600, a stale one removed first), written, fsync'ed,
+ * renamed over path, and path's directory fsync'ed, so a crash leaves the
+ * old file or the new one, never a mix (keyd's log key and checkpoint).
+ * Returns 0, or -errno with the step and path in err (cap errlen). */
+int file_replace(const char *path, const void *buf, size_t len, char *err, size_t errlen);
+
 #endif

@@ -339,6 +339,15 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 		jw_string_n(&w, rep->log_vkey, strnlen(rep->log_vkey, sizeof rep->log_vkey));
 	else
 		jw_null(&w);
+	/* the last signed checkpoint, which the quote vouches for (slot 5);
+	 * a length past what keyd signs is not shown (the quote's REPORTDATA
+	 * then fails to verify: nothing is vouched for silently) */
+	bool ckpt = rep->has_checkpoint && rep->checkpoint_len < QUOTE_CHECKPOINT_MAX;
+	jw_key(&w, "checkpoint");
+	if (ckpt)
+		jw_string_n(&w, rep->checkpoint, rep->checkpoint_len);
+	else
+		jw_null(&w);
 	jw_key(&w, "report_data");
 	jw_hex(&w, rep->report_data, sizeof rep->report_data);
 	jw_key(&w, "report_data_preimage");
@@ -358,7 +367,10 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	else
 		jw_null(&w);
 	jw_key(&w, "checkpoint");
-	jw_null(&w);
+	if (ckpt)
+		jw_hex(&w, rep->checkpoint, rep->checkpoint_len);
+	else
+		jw_null(&w);
 	jw_object_end(&w);
 	jw_object_end(&w);
 	return jw_finish(&w);

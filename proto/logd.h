@@ -45,7 +45,8 @@ enum logd_imsg_type {
 #define LOG_APPEND_MAX 16384
 
 struct log_appended_msg {
-	int32_t error;            /* 0: durable. -EBADMSG, -EMSGSIZE, -EIO, -ENOSPC... */
+	int32_t error;            /* 0: durable. -EBADMSG, -EMSGSIZE, -EIO, -ENOSPC...;
+				     -EPERM: a boot entry (logd appends those itself) */
 	uint32_t reserved;
 	uint64_t index;           /* the entry's index when error == 0 */
 };
@@ -57,7 +58,9 @@ struct log_checkpoint_req_msg {
 
 #define LOG_CHECKPOINT_NOTE_MAX 1024   /* = LOG_SIGNED_CHECKPOINT_MAX */
 struct log_checkpoint_msg {
-	int32_t error;            /* -ENOENT: nothing signed yet; -EAGAIN: keyd unavailable */
+	int32_t error;            /* -ENOENT: nothing signed yet; -EAGAIN: keyd unavailable;
+				     keyd's refusal (-EINVAL); -EBUSY: too many fresh
+				     requests waiting; a failed store's error */
 	uint32_t note_len;
 	uint64_t size;            /* the tree size the note signs */
 	char note[LOG_CHECKPOINT_NOTE_MAX];  /* the signed note, NUL terminated */
@@ -79,7 +82,8 @@ struct log_read_req_msg {
 
 #define LOG_READ_CHUNK 16000
 struct log_read_msg {
-	int32_t error;            /* -ENOENT: beyond the committed tree; -EINVAL */
+	int32_t error;            /* -ENOENT: beyond the committed tree; -EINVAL; -EIO: the
+				     store failed; -EFBIG: larger than logd serves */
 	uint32_t len;             /* bytes following this struct, <= LOG_READ_CHUNK */
 	uint64_t total;           /* the whole object's length */
 	uint64_t offset;          /* echoed */

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "proto/logd_keyd.h"
 #include "proto/role.h"
 
 enum netd_keyd_imsg_type {
@@ -39,6 +40,11 @@ struct quote_req_msg {
  * -E2BIG until the document is streamed. */
 #define QUOTE_REPLY_EVENTS_MAX   4096
 #define QUOTE_REPLY_EVENTS_COUNT 16
+/* The longest checkpoint note a quote reply carries, NUL included: keyd's
+ * own form (origin "dshield-log/" + 16 hex digits, a size of at most 19
+ * digits, one ECDSA signature line) is at most 233 bytes, and netd's
+ * attestation document has room for this much (tests/test_api_attest.c). */
+#define QUOTE_CHECKPOINT_MAX 256
 #define QUOTE_LOG_VKEY_MAX 392   /* >= crypto/note.h NOTE_VKEY_MAX (390, NUL included) */
 enum quote_backend { QUOTE_BACKEND_NONE = 0, QUOTE_BACKEND_TDX = 1, QUOTE_BACKEND_SIM = 2 };
 struct quote_reply_msg {
@@ -58,6 +64,12 @@ struct quote_reply_msg {
 	uint8_t reserved2[7];
 	uint8_t log_key_sha256[32];       /* SHA-256 of its DER SPKI */
 	char log_vkey[QUOTE_LOG_VKEY_MAX]; /* its signed-note verifier key, NUL terminated */
+	/* the last checkpoint keyd signed (REPORTDATA slot 5): the signed
+	 * note, checkpoint_len (< QUOTE_CHECKPOINT_MAX) bytes then a NUL */
+	uint8_t has_checkpoint;
+	uint8_t reserved3[3];
+	uint32_t checkpoint_len;
+	char checkpoint[LOG_SIGNED_CHECKPOINT_MAX];
 };
 
 #endif

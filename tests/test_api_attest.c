@@ -123,6 +123,16 @@ static struct quote_reply_msg *make_reply(const uint8_t **quote, const uint8_t *
 	return rep;
 }
 
+/* The longest checkpoint keyd may hand over, and the worst to render: a
+ * newline escapes to two bytes in JSON, and its hex in the preimage. */
+static void longest_checkpoint(struct quote_reply_msg *rep)
+{
+	rep->has_checkpoint = 1;
+	rep->checkpoint_len = QUOTE_CHECKPOINT_MAX - 1;
+	memset(rep->checkpoint, '\n', rep->checkpoint_len);
+	rep->checkpoint[rep->checkpoint_len] = '\0';
+}
+
 static void test_reply(void)
 {
 	static struct quote_input qi;
@@ -153,6 +163,28 @@ static void test_reply(void)
 		hex_encode(want, A.log.ev[0].digest, RTMR3_DIGEST_LEN);
 		ok(strstr(b, want) != NULL, "reply: netd recomputed the event digest");
 	}
+
+	/* The last signed checkpoint: shown as text and, for REPORTDATA, as
+	 * the preimage's slot 5 in hex; dshield verify reads both back. */
+	reset();
+	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	rep = make_reply(&quote, &log);
+	rep->has_checkpoint = 1;
+	rep->checkpoint_len = 6;
+	memcpy(rep->checkpoint, "o\n1\nr\n", 7);
+	api_quote_reply(&st, &conn, rep, quote, log);
+	b = body_of(take());
+	ok(strstr(b, "\"checkpoint\":\"o\\n1\\nr\\n\"") != NULL, "checkpoint: the note's text");
+	ok(strstr(b, "\"checkpoint\":\"6f0a310a720a\"}}") != NULL, "checkpoint: its bytes in the preimage");
+	ok(quote_input_read(&qi, b, strlen(b), err, sizeof err) == 0 &&
+	   qi.preimage.f[RD_CHECKPOINT - 1].present && qi.preimage.f[RD_CHECKPOINT - 1].len == 6,
+	   "checkpoint: dshield verify reads slot 5 back");
+	rep->checkpoint_len = QUOTE_CHECKPOINT_MAX;   /* longer than keyd signs: not shown */
+	reset();
+	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	api_quote_reply(&st, &conn, rep, quote, log);
+	b = body_of(take());
+	ok(strstr(b, "\"checkpoint\":null") != NULL, "checkpoint: a length past its buffer is not shown");
 
 	/* A malformed event record from keyd: 500, never a half document. */
 	reset();
@@ -240,6 +272,7 @@ static void test_reply(void)
 	rep->has_log_key = 1;   /* and the longest verifier key */
 	memset(rep->log_vkey, 'k', sizeof rep->log_vkey - 1);
 	rep->log_vkey[sizeof rep->log_vkey - 1] = '\0';
+	longest_checkpoint(rep);
 	{
 		static uint8_t bigq[QUOTE_REPLY_QUOTE_MAX], bige[QUOTE_REPLY_EVENTS_MAX];
 		static uint8_t pl[RTMR3_PAYLOAD_MAX];
@@ -273,6 +306,7 @@ static void test_reply(void)
 		rep->has_log_key = 1;
 		memset(rep->log_vkey, 'k', sizeof rep->log_vkey - 1);
 		rep->log_vkey[sizeof rep->log_vkey - 1] = '\0';
+		longest_checkpoint(rep);
 		memset(pl, 0xee, sizeof pl);
 		/* spread the byte budget evenly: every event as long as it can be */
 		per = QUOTE_REPLY_EVENTS_MAX / count - 3 - 1;

@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "crypto/checkpoint.h"
 #include "crypto/reportdata.h"
 #include "crypto/rtmr3.h"
 #include "crypto/tdx_quote.h"
@@ -67,6 +68,7 @@ static void setup(const char *events_path, bool has_manifest)
 
 	memset(&K, 0, sizeof K);
 	K.netd_fd = -1;
+	K.logd_fd = -1;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.allow_sim = 1;
 	cfg.has_manifest = has_manifest;
@@ -529,6 +531,153 @@ static void test_bad_logkey(void)
 	unlink(kp);
 }
 
+/* The error field every reply starts with (payloads are not aligned for
+ * the structs: copied, never cast). */
+static int32_t reply_error(void)
+{
+	int32_t e;
+	memcpy(&e, M.payload, sizeof e);
+	return e;
+}
+
+/* --- logd's requests ------------------------------------------------------------------- */
+
+static int logd_end = -1;
+static struct log_sign_reply_msg SR;
+
+/* One sign request over logd's channel: keyd's answer in SR, 0 or the
+ * transport's error. */
+static int sign(uint32_t id, uint64_t size, uint8_t rootbyte)
+{
+	struct log_sign_req_msg q = { .size = size };
+	int r;
+
+	memset(q.root, rootbyte, sizeof q.root);
+	memset(&SR, 0, sizeof SR);
+	if ((r = imsg_send(logd_end, IMSG_LOG_SIGN_REQ, id, &q, sizeof q, NULL, 0)) < 0 ||
+	    (r = keyd_serve_logd(&K)) < 0 || (r = imsg_recv(logd_end, &M)) < 0)
+		return r;
+	if (M.hdr.type != IMSG_LOG_SIGN_REPLY || M.hdr.id != id || M.hdr.len != sizeof SR)
+		return -EBADMSG;
+	memcpy(&SR, M.payload, sizeof SR);
+	return 0;
+}
+
+static void open_logd_channel(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0)
+		abort();
+	K.logd_fd = sv[0];
+	logd_end = sv[1];
+}
+
+static void close_logd_channel(void)
+{
+	close(K.logd_fd);
+	close(logd_end);
+	K.logd_fd = logd_end = -1;
+}
+
+static void test_logd(void)
+{
+	static char note1[LOG_SIGNED_CHECKPOINT_MAX];
+	struct log_boot_reply_msg b;
+	struct checkpoint c;
+	struct reportdata_in in;
+	uint8_t rd[RD_LEN], root[32];
+	char err[ERRBUF_LEN], ckpath[sizeof evpath + 32];
+	static const uint8_t nonce[4] = { 9, 8, 7, 6 };
+
+	snprintf(ckpath, sizeof ckpath, "%s/%s", tmp, KEYD_CHECKPOINT_FILE);
+	setup(evpath, true);
+	open_logd_channel();
+	is_int(imsg_send(logd_end, IMSG_LOG_BOOT_REQ, 3, NULL, 0, NULL, 0), 0, "logd: boot request sent");
+	ok(keyd_serve_logd(&K) == 0 && imsg_recv(logd_end, &M) == 0 &&
+	   imsg_get(&M, IMSG_LOG_BOOT_REPLY, &b, sizeof b) == 0 && M.hdr.id == 3 && b.error == 0,
+	   "logd: the boot's facts");
+	ok(b.backend == KEYD_BACKEND_SIM && b.has_manifest && !memcmp(b.manifest_sha256, manifest, 32) &&
+	   !memcmp(b.instance_id, K.at.log.ev[1].payload, 16),
+	   "logd: backend sim, the manifest, the instance-id event's payload");
+
+	is_int(sign(4, 10, 0xaa), 0, "logd: a sign request is answered");
+	memset(root, 0xaa, sizeof root);
+	ok(SR.error == 0 && SR.size == 10 && !memcmp(SR.root, root, 32) &&
+	   SR.note_len == strlen(SR.note), "logd: signed (%u bytes), size and root echoed", SR.note_len);
+	ok(checkpoint_open(SR.note, SR.note_len, &K.logkey.pub, &c, err, sizeof err) == 0 &&
+	   c.size == 10 && !memcmp(c.root, root, 32) && c.origin_len == K.logkey.pub.name_len &&
+	   !memcmp(c.origin, K.logkey.pub.name, c.origin_len),
+	   "logd: the note opens with the log key, keyd's own origin %s", err);
+	memcpy(note1, SR.note, SR.note_len + 1);
+	char saved[LOG_SIGNED_CHECKPOINT_MAX];
+	ok(file_read(ckpath, saved, sizeof saved - 1) == (long)SR.note_len &&
+	   !memcmp(saved, SR.note, SR.note_len), "logd: the note is saved in %s", KEYD_CHECKPOINT_FILE);
+
+	is_int(sign(5, 10, 0xaa), 0, "logd: the same head again");
+	ok(SR.error == 0 && !strcmp(SR.note, note1), "logd: signed again, the same bytes (RFC 6979)");
+	is_int(sign(6, 9, 0xaa), 0, "logd: a smaller size");
+	ok(SR.error == -EINVAL && SR.note_len == 0 && SR.note[0] == '\0',
+	   "logd: a head that goes back: -EINVAL, no note");
+	is_int(sign(7, 10, 0xbb), 0, "logd: the same size, another root");
+	is_int(SR.error, -EINVAL, "logd: a fork: -EINVAL");
+	ok(K.ckpt_size == 10 && !strcmp(K.ckpt, note1), "logd: the last signed head is kept");
+
+	{
+		struct log_sign_req_msg q = { 0 };
+		imsg_send(logd_end, IMSG_LOG_SIGN_REQ, 8, &q, sizeof q - 1, NULL, 0);
+		imsg_send(logd_end, 4242, 9, NULL, 0, NULL, 0);
+		imsg_send(logd_end, IMSG_LOG_BOOT_REQ, 10, "x", 1, NULL, 0);
+		keyd_serve_logd(&K);
+		ok(imsg_recv(logd_end, &M) == 0 && M.hdr.id == 8 &&
+		   reply_error() == -EBADMSG,
+		   "logd: a short sign request: -EBADMSG");
+		ok(imsg_recv(logd_end, &M) == 0 && M.hdr.id == 10 &&
+		   reply_error() == -EBADMSG,
+		   "logd: a boot request with a payload: -EBADMSG (the unknown type dropped)");
+	}
+
+	is_int(sign(11, 12, 0xcc), 0, "logd: a larger head");
+	ok(SR.error == 0 && K.ckpt_size == 12, "logd: signed");
+	/* every later quote carries it in REPORTDATA slot 5 */
+	open_channel();
+	full_bucket();
+	ok(send_req(12, nonce, sizeof nonce) == 0 && keyd_serve_netd(&K) == 0 && get_reply() == 0 &&
+	   R.error == 0, "quote: served");
+	ok(R.has_checkpoint && R.checkpoint_len == SR.note_len && !strcmp(R.checkpoint, SR.note),
+	   "quote: it carries the last signed note");
+	memset(&in, 0, sizeof in);
+	in.f[RD_NONCE - 1] = (struct rd_value){ true, nonce, sizeof nonce };
+	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ true, manifest, 32 };
+	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, K.logkey.spki_sha256, 32 };
+	in.f[RD_CHECKPOINT - 1] = (struct rd_value){ true, (const uint8_t *)SR.note, SR.note_len };
+	ok(reportdata_compute(&in, rd) == 0 && !memcmp(rd, R.report_data, RD_LEN),
+	   "quote: REPORTDATA slot 5 is the note");
+	close_channel();
+
+	/* a restarted keyd reloads it: the refusal and the slot survive */
+	close_logd_channel();
+	setup(evpath, true);
+	ok(K.ckpt_failed == 0 && K.ckpt_size == 12 && !strcmp(K.ckpt, SR.note),
+	   "restart: the last signed note reloaded");
+	open_logd_channel();
+	is_int(sign(13, 11, 0xcc), 0, "restart: a smaller head");
+	is_int(SR.error, -EINVAL, "restart: still refused");
+	close_logd_channel();
+
+	/* a saved note that does not open with the key: signing refused */
+	put_file(ckpath, "not a note\n", 11);
+	setup(evpath, true);
+	ok(K.ckpt_failed != 0 && K.ckpt_len == 0, "a damaged saved checkpoint: refused at setup");
+	open_logd_channel();
+	is_int(sign(14, 20, 0xdd), 0, "damaged: a request");
+	is_int(SR.error, -EIO, "damaged: signing refused, -EIO");
+	char still[32];
+	ok(file_read(ckpath, still, sizeof still - 1) == 11, "damaged: the file is left as it was");
+	close_logd_channel();
+	unlink(ckpath);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/test_keyd.XXXXXX");
@@ -545,6 +694,7 @@ int main(void)
 	test_rate_limit();
 	test_epipe();
 	test_restart();
+	test_logd();
 	test_bad_logkey();
 	test_log_too_long();
 	test_bad_saved_log();

@@ -97,6 +97,34 @@ int main(void)
 	make(IMSG_NETD_STATUS, &st, sizeof st, 0);
 	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "an unknown netd state: refused");
 
+	/* logd: its status, one line per state change only */
+	{
+		struct role_spec logd = { .name = "logd", .id = ROLE_LOGD };
+		struct logd_status_msg ls = { .state = LOGD_STATE_READY, .size = 5 };
+		char out[4096];
+		ssize_t k;
+		while (read(p[0], buf, sizeof buf) > 0)
+			;
+		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
+		is_int(lifecycle_on_message(&lc, &logd, -1, &m), 0, "logd's status from logd: accepted");
+		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "logd's status from keyd: refused");
+		ls.size = 6;
+		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
+		lifecycle_on_message(&lc, &logd, -1, &m);
+		ls.state = LOGD_STATE_FAILED;
+		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
+		is_int(lifecycle_on_message(&lc, &logd, -1, &m), 0, "FAILED: accepted");
+		k = read(p[0], out, sizeof out - 1);
+		out[k > 0 ? k : 0] = '\0';
+		ok(strstr(out, "logd: serving (5 entries)") && !strstr(out, "serving (6 entries)") &&
+		   strstr(out, "logd: FAILED"), "init logs each state change once");
+		ls.state = 9;
+		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
+		is_int(lifecycle_on_message(&lc, &logd, -1, &m), -EBADMSG, "an unknown logd state: refused");
+		make(IMSG_LOGD_STATUS, &ls, sizeof ls - 1, 0);
+		is_int(lifecycle_on_message(&lc, &logd, -1, &m), -EBADMSG, "a short logd status: refused");
+	}
+
 	/* A flood of valid messages: what init logs about them is bounded. */
 	st.state = NETD_STATE_BOUND;
 	while (read(p[0], buf, sizeof buf) > 0)

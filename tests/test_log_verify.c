@@ -598,9 +598,18 @@ static void test_large(void)
 /* An attestation JSON as /v1/attestation answers it: a sim quote whose
  * REPORTDATA binds (nonce, log key k's SPKI hash), and k as its log_key.
  * tamper 1: the preimage names another hash; 2: log_key is another key. */
+static const char *attestation_ckpt(const struct tg_key *k, int tamper, const char *note);
+
 static const char *attestation_for(const struct tg_key *k, int tamper)
 {
-	static char path[4200], json[8192];
+	return attestation_ckpt(k, tamper, NULL);
+}
+
+/* The same, vouching for the checkpoint note (REPORTDATA slot 5, shown as
+ * "checkpoint"); tamper 3: the shown note differs from the slot's. */
+static const char *attestation_ckpt(const struct tg_key *k, int tamper, const char *note)
+{
+	static char path[4200], json[12288], shown[2048], slot[2048];
 	static uint8_t q[4096];
 	static const uint8_t nonce[2] = { 0xab, 0xcd };
 	uint8_t h[32], rd[RD_LEN];
@@ -616,6 +625,30 @@ static const char *attestation_for(const struct tg_key *k, int tamper)
 	memset(&in, 0, sizeof in);
 	in.f[RD_NONCE - 1] = (struct rd_value){ true, nonce, sizeof nonce };
 	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, h, 32 };
+	if (note != NULL) {
+		size_t o = 0, len = strlen(note);
+		in.f[RD_CHECKPOINT - 1] = (struct rd_value){ true, (const uint8_t *)note, len };
+		if (2 * len + 3 > sizeof shown)
+			return NULL;
+		slot[0] = '"';
+		hex_encode(slot + 1, note, len);
+		memcpy(slot + 1 + 2 * len, "\"", 2);
+		shown[o++] = '"';
+		for (size_t i = 0; i < len; i++) {
+			if (note[i] == '\n') {
+				shown[o++] = '\\';
+				shown[o++] = 'n';
+			} else {
+				shown[o++] = note[i];
+			}
+		}
+		if (tamper == 3)
+			shown[2] ^= 1;
+		memcpy(shown + o, "\"", 2);
+	} else {
+		snprintf(slot, sizeof slot, "null");
+		snprintf(shown, sizeof shown, "null");
+	}
 	if (reportdata_compute(&in, rd) < 0)
 		return NULL;
 	n = td_build_sim_quote(q, sizeof q, rd);
@@ -626,9 +659,9 @@ static const char *attestation_for(const struct tg_key *k, int tamper)
 		h[0] ^= 1;
 	hex_encode(hh, h, 32);
 	snprintf(json, sizeof json, "{\"backend\":\"sim\",\"quote\":\"%s\",\"event_log\":[],"
-		 "\"log_key\":\"%s\",\"report_data_preimage\":{\"nonce\":\"abcd\","
+		 "\"log_key\":\"%s\",\"checkpoint\":%s,\"report_data_preimage\":{\"nonce\":\"abcd\","
 		 "\"manifest_sha256\":null,\"api_tls_spki_sha256\":null,\"log_key_sha256\":\"%s\","
-		 "\"checkpoint\":null}}\n", b64, tamper == 2 ? other_key.vkey : k->vkey, hh);
+		 "\"checkpoint\":%s}}\n", b64, tamper == 2 ? other_key.vkey : k->vkey, shown, hh, slot);
 	snprintf(path, sizeof path, "%s/attestation-%d.json", root, tamper);
 	f = fopen(path, "w");
 	if (f == NULL)
@@ -674,6 +707,31 @@ static void test_attestation(void)
 	rc = run(7, a6);
 	ok(rc == 1 && has("binds the log key") && has("checkpoint"),
 	   "a verified attestation of another key: the checkpoint does not verify, exit 1");
+	/* the checkpoint the attestation vouches for is the trusted one */
+	{
+		static char note[NOTE_MAX_LEN];
+		struct tg_log fork;
+		const char *a9[] = { "log", "verify", d, "--attestation", NULL, "--allow-sim",
+				     "--no-collateral" };
+		tg_checkpoint(note, sizeof note, &l, 200, &key);
+		a9[4] = attestation_ckpt(&key, 0, note);
+		rc = run(7, a9);
+		if (!ok(rc == 0 && has("vouches for the checkpoint of size 200") &&
+			has("the log extends it"),
+			"--attestation with a checkpoint: trusted, the log extends it, exit 0"))
+			diag("exit %d, output:\n%s", rc, out);
+		tg_log_make(&fork, 300, 2);
+		tg_checkpoint(note, sizeof note, &fork, 300, &key);
+		a9[4] = attestation_ckpt(&key, 0, note);
+		rc = run(7, a9);
+		ok(rc == 1 && has("fork"), "an attested checkpoint of another tree: a fork, exit 1");
+		tg_log_free(&fork);
+		tg_checkpoint(note, sizeof note, &l, 200, &key);
+		a9[4] = attestation_ckpt(&key, 3, note);
+		rc = run(7, a9);
+		ok(rc == 1 && has("checkpoint.binding"),
+		   "a shown checkpoint that is not the quote's: exit 1, naming checkpoint.binding");
+	}
 	const char *a7[] = { "log", "verify", d, "--key", key.vkey, "--allow-sim" };
 	is_int(run(6, a7), 2, "--allow-sim without --attestation: usage error");
 	const char *a8[] = { "log", "verify", d, "--key", key.vkey, "--attestation", att };

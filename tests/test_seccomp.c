@@ -6,6 +6,7 @@
  * children and the parent checks the signal.
  */
 #include "keyd/keyd.h"
+#include "logd/logd.h"
 #include "lib/imsg.h"
 #include "lib/seccomp.h"
 #include "proto/role.h"
@@ -177,6 +178,56 @@ static void child_keyd(void)
 	child_report(unlink(b) == 0, errno, "keyd: unlink allowed");
 }
 
+/* logd: the store works under its filter (create, append, sync, reopen
+ * over a torn tail), imsg without descriptors works, and the rest is
+ * refused. The directory is made before the filter (it is /state). */
+static char logd_dir[64];
+
+static void child_logd(void)
+{
+	static struct logstore s;
+	char err[ERRBUF_LEN], path[96];
+	uint64_t idx;
+	int sv[2], fd;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		_exit(4);
+	int r = seccomp_enter_role(logd_seccomp_rules, logd_seccomp_nrules);
+	child_report(r == 0, -r, "logd filter installed");
+	snprintf(path, sizeof path, "%s/log", logd_dir);
+	r = logstore_open(&s, path, err);
+	child_report(r == 0, -r, "logd: the store is created");
+	r = r == 0 ? logstore_append(&s, "entry", 5, &idx) : r;
+	r = r == 0 ? logstore_sync(&s) : r;
+	child_report(r == 0 && logstore_committed(&s) == 1, -r, "logd: append and sync");
+	logstore_close(&s);
+	snprintf(path, sizeof path, "%s/log/data", logd_dir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	child_report(fd >= 0 && write(fd, "\0\0", 2) == 2, errno, "logd: a torn tail written");
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof path, "%s/log", logd_dir);
+	r = logstore_open(&s, path, err);
+	child_report(r == 0 && s.torn_bytes == 2 && logstore_committed(&s) == 1, -r,
+		     "logd: reopened, the torn tail truncated");
+	logstore_close(&s);
+	r = imsg_send(sv[0], 99, 1, "x", 1, NULL, 0);
+	child_report(r == 0, -r, "logd: imsg without descriptors");
+	r = imsg_send(sv[0], 99, 1, "x", 1, &sv[1], 1);
+	child_report(r == -EPERM, -r, "logd: imsg with a descriptor (sendmsg) denied");
+	expect_eperm(syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0), "logd: socket denied");
+	expect_eperm(syscall(SYS_execve, "/bin/sh", NULL, NULL), "logd: execve denied");
+	expect_eperm(syscall(SYS_fork), "logd: fork denied");
+	expect_eperm(syscall(SYS_kill, 1, 0), "logd: kill denied");
+	expect_eperm(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0), "logd: ptrace denied");
+	expect_eperm(syscall(SYS_mount, "none", "/", "tmpfs", 0, NULL), "logd: mount denied");
+	expect_eperm(syscall(SYS_setuid, 0), "logd: setuid denied");
+	expect_eperm(syscall(SYS_ioctl, 1, 0x5401 /* TCGETS */, err), "logd: ioctl denied");
+	expect_eperm(syscall(SYS_unlink, path), "logd: unlink denied");
+	expect_eperm(syscall(SYS_rename, path, path), "logd: rename denied");
+	expect_eperm(syscall(SYS_fcntl, 0, F_DUPFD, 10), "logd: fcntl(F_DUPFD) denied");
+}
+
 static void child_env_off(void)
 {
 	if (setenv("DSHIELD_NO_SECCOMP", "1", 1) != 0)
@@ -270,6 +321,16 @@ int main(void)
 	st = run_child(child_keyd, &nrec);
 	is_int(nrec, 14, "keyd child reported 14 checks");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "keyd child exited 0 (status 0x%x)", st);
+	snprintf(logd_dir, sizeof logd_dir, "/tmp/test_seccomp.logd.XXXXXX");
+	ok(mkdtemp(logd_dir) != NULL, "logd: a directory for its store");
+	st = run_child(child_logd, &nrec);
+	is_int(nrec, 18, "logd child reported 18 checks");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "logd child exited 0 (status 0x%x)", st);
+	{
+		char cmd[128];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", logd_dir);
+		ok(system(cmd) == 0, "logd: its directory removed");
+	}
 	st = run_child(child_send_paths, &nrec);
 	is_int(nrec, 14, "send-paths child reported 14 checks");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "send-paths child exited 0 (status 0x%x)", st);

@@ -1,0 +1,154 @@
+/* logd/logd.h: the log role (docs/LOG.md, "logd").
+ *
+ * logd owns the egress log's store (logd/store.h, in /state/log) and is
+ * the only process that appends to it. It serves proto/logd.h to the
+ * roles that log (netd now), asks keyd (proto/logd_keyd.h) for the boot's
+ * facts, which become one boot entry per boot, and for signatures over
+ * its checkpoints, and tells init its state (proto/init_logd.h).
+ *
+ * The core is a caller-owned struct logd driven one loop round at a time,
+ * so tests run it over socketpairs without the role around it:
+ *
+ *   logd_open()             opens the store, rebuilds the find index
+ *   logd_set_peer()         a fresh channel to netd or keyd (or none)
+ *   logd_readable(fd)       reads what one channel holds (a budget);
+ *                           appends are only buffered
+ *   logd_end_round(now)     group commit: ONE logstore_sync for every
+ *                           append of the round, then every reply; then
+ *                           asks keyd to sign when a checkpoint is due
+ *
+ * The append contract (proto/logd.h): IMSG_LOG_APPENDED with error 0 goes
+ * out only after the sync covering the entry returned 0. A failed store
+ * refuses every later append with its error and reports
+ * LOGD_STATE_FAILED to init; only a restart (a reopen) clears it.
+ *
+ * Confinement (its row in bin/dshield-init.c): uid/gid 101, no
+ * capabilities, an empty network namespace, a mount view holding only
+ * /state, seccomp set logd_seccomp_rules.
+ */
+#ifndef DSHIELD_LOGD_LOGD_H
+#define DSHIELD_LOGD_LOGD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/errbuf.h"
+#include "lib/imsg.h"
+#include "lib/seccomp.h"
+#include "logd/store.h"
+#include "proto/init_logd.h"
+#include "proto/logd.h"
+#include "proto/logd_keyd.h"
+
+#define LOGD_STATE_DIR   "/state"
+#define LOGD_STORE_DIR   "/state/log"
+
+#define LOGD_BATCH_MAX   256   /* appends per sync; a fuller round syncs early */
+#define LOGD_WAITERS_MAX 64    /* fresh checkpoint requests waiting for keyd */
+#define LOGD_MSG_BUDGET  64    /* messages per channel per round */
+/* The largest object a read serves: a bundle of 256 entries, each at most
+ * an IMSG_LOG_APPEND payload (boot entries are far smaller). */
+#define LOGD_OBJ_MAX     (256u * (2u + LOG_APPEND_MAX))
+
+/* The channels logd has: init's, and one per peer role. */
+enum logd_chan { LOGD_CHAN_INIT = 0, LOGD_CHAN_NETD, LOGD_CHAN_KEYD, LOGD_CHAN_COUNT };
+
+/* One reply owed, kept until its round's sync: the channel it came on (and
+ * that channel's generation, so a reply to a channel that closed or was
+ * replaced meanwhile is dropped). */
+struct logd_owed {
+	uint8_t chan;
+	uint32_t gen;
+	uint32_t id;
+	int32_t error;
+	uint64_t index;
+};
+
+/* Which function ids appear in which entries (for IMSG_LOG_FIND_REQ): an
+ * open-addressing table of ids, each with its indices in increasing order. */
+struct logd_fn {
+	char *id;                 /* NUL terminated, malloc'd; NULL: free slot */
+	uint64_t *idx;
+	uint64_t len, cap;
+};
+
+struct logd {
+	int fd[LOGD_CHAN_COUNT];  /* -1: none */
+	uint32_t gen[LOGD_CHAN_COUNT];
+	struct logd_config_msg cfg;
+	/* the store */
+	struct logstore store;
+	bool store_open;
+	int failed;               /* 0, or the error every append gets */
+	char why[ERRBUF_LEN];
+	uint32_t reported;        /* the enum logd_state init last heard */
+	/* the boot entry: the instance of the store's last boot entry ("" if
+	 * none); done once this boot's is in the store */
+	char last_instance[129];
+	bool boot_done, boot_asked;
+	uint32_t boot_req;
+	/* this round's appends and the replies they owe */
+	struct logd_owed owed[LOGD_BATCH_MAX];
+	unsigned nowed;
+	/* checkpoints: the latest signed note, the one request in flight, and
+	 * the fresh requests that wait for a note covering need */
+	char note[LOG_SIGNED_CHECKPOINT_MAX];
+	uint32_t note_len;
+	uint64_t note_size;       /* valid when note_len > 0 */
+	bool signing;
+	uint32_t sign_req;
+	uint64_t sign_size;
+	uint8_t sign_root[MERKLE_HASH_LEN];
+	uint64_t sign_at_ms;      /* when the last request went out */
+	struct logd_owed waiter[LOGD_WAITERS_MAX];   /* index = the size needed */
+	unsigned nwaiters;
+	uint32_t seq;             /* logd's request ids to keyd */
+	/* reads: the last object built, kept while a client streams it */
+	uint8_t *obj;             /* LOGD_OBJ_MAX bytes */
+	long obj_len;             /* < 0: nothing cached */
+	uint8_t obj_kind, obj_level;
+	uint16_t obj_width;
+	uint64_t obj_index;
+	/* the find index */
+	struct logd_fn *fn;
+	size_t fn_cap, fn_used;
+	/* counters (tests and logs) */
+	uint64_t syncs, appended, refused, malformed, signed_count, builds;
+	struct imsg msg;
+	_Alignas(16) uint8_t reply[IMSG_MAX_PAYLOAD];   /* cast to the reply structs */
+};
+
+/* Zeroes d, allocates its read buffer, and opens (or creates) the store
+ * in dir, rebuilding the find index and the last boot entry's instance
+ * from what is committed. 0, or a negative errno with the reason in err:
+ * -ENOMEM, or the store's (logstore_open); then d serves nothing but
+ * refusals (every append gets the error, reads -EIO) until closed. */
+int logd_open(struct logd *d, const struct logd_config_msg *cfg, const char *dir,
+	      char err[ERRBUF_LEN]);
+void logd_close(struct logd *d);
+
+/* The channel chan is now fd (-1: gone). The old one is closed, its owed
+ * replies and waiters are dropped; a new keyd channel is asked for the
+ * boot facts (if this boot's entry is not in the store yet). */
+void logd_set_peer(struct logd *d, enum logd_chan chan, int fd);
+
+/* Reads and handles what channel chan holds (at most LOGD_MSG_BUDGET
+ * messages). Returns 0, or -EPIPE when the peer closed it (the caller
+ * then calls logd_set_peer(d, chan, -1)). Messages on LOGD_CHAN_INIT
+ * other than IMSG_PEER_CHANNEL are logged and dropped; peer channels are
+ * taken by the caller (logd_main), not here. */
+int logd_readable(struct logd *d, enum logd_chan chan);
+
+/* Ends a loop round: syncs the buffered appends (once), sends their
+ * replies, reports a state change to init, and asks keyd to sign the
+ * committed head when a checkpoint is due at now_ms. */
+void logd_end_round(struct logd *d, uint64_t now_ms);
+
+/* The role's entry point (after its seccomp set is installed). */
+int logd_main(void);
+
+extern const struct seccomp_rule logd_seccomp_rules[];
+extern const size_t logd_seccomp_nrules;
+
+#endif

@@ -38,6 +38,8 @@
 
 enum { STEP_CHECKPOINT = 0, STEP_FIND, STEP_PROOF, STEP_READ };
 
+static void view_push(struct http_conn *c, struct api_log_op *op);
+
 /* --- operations ----------------------------------------------------------- */
 
 static void op_free(struct api_log_op *op)
@@ -487,8 +489,12 @@ void api_log_stream_ready(void *state, struct http_conn *c)
 	struct api_state *st = state;
 	struct api_log_op *op = op_of(st, c);
 
-	if (op != NULL && op->kind == LOGOP_OBJECT)
+	if (op == NULL || !op->started)
+		return;
+	if (op->kind == LOGOP_OBJECT)
 		object_next(st, c, op);
+	else if (op->work != NULL)
+		view_push(c, op);
 }
 
 /* --- proofs ------------------------------------------------------------------------ */
@@ -702,6 +708,28 @@ static int bundle_feed(struct api_log_op *op, const uint8_t *p, size_t n)
 	return 1;
 }
 
+/* Writes as much of a finished view's body as the output takes; the
+ * rest when api_log_stream_ready() says there is room. */
+static void view_push(struct http_conn *c, struct api_log_op *op)
+{
+	for (;;) {
+		uint64_t left = http_stream_left(c);
+		size_t k = http_stream_room(c);
+		if (left == 0) {
+			op_free(op);   /* all written (or HEAD) */
+			return;
+		}
+		if (k == 0 && !http_stream_want(c, left < 4096 ? (size_t)left : 4096))
+			return;
+		k = http_stream_room(c);
+		if (http_stream_write(c, op->work->body + (op->total - left), k) < 0) {
+			http_stream_abort(c);
+			op_free(op);
+			return;
+		}
+	}
+}
+
 static void view_finish(struct http_conn *c, struct api_log_op *op)
 {
 	struct api_log_work *w = op->work;
@@ -734,8 +762,11 @@ static void view_finish(struct http_conn *c, struct api_log_op *op)
 		fail(c, op, 500, "internal", "the answer does not fit");
 		return;
 	}
-	http_respond_json(c, 200, w->body, (size_t)n);
-	op_free(op);
+	/* larger than one output buffer: streamed from the workspace */
+	op->total = (uint64_t)n;
+	op->started = true;
+	http_respond_stream(c, 200, "application/json", NULL, NULL, op->total);
+	view_push(c, op);
 }
 
 /* The next step of a FIND view: the proof of the next index, or done. */

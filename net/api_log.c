@@ -545,7 +545,7 @@ static void jw_hashes(struct jsonw *w, const uint8_t (*h)[32], uint32_t n)
 static void proof_reply(struct http_conn *c, struct api_log_op *op, uint32_t type,
 			const void *p, size_t len)
 {
-	static struct log_proof_msg m;   /* 2 KiB; netd is single-threaded */
+	struct log_proof_msg m;
 	char buf[4096];
 	struct jsonw w;
 	bool inc = op->pr.kind == LOG_PROOF_INCLUSION;
@@ -976,7 +976,7 @@ static void view_checkpoint_reply(struct api_state *st, struct http_conn *c,
 static void view_found_reply(struct api_state *st, struct http_conn *c, struct api_log_op *op,
 			     uint32_t type, const void *p, size_t len)
 {
-	static struct log_found_msg m;   /* 2 KiB */
+	struct log_found_msg m;
 	struct api_log_work *w = op->work;
 
 	if (type != IMSG_LOG_FOUND || len != sizeof m) {
@@ -1012,7 +1012,7 @@ static void view_found_reply(struct api_state *st, struct http_conn *c, struct a
 static void view_proof_reply(struct api_state *st, struct http_conn *c, struct api_log_op *op,
 			     uint32_t type, const void *p, size_t len)
 {
-	static struct log_proof_msg m;
+	struct log_proof_msg m;
 	struct api_log_work *w = op->work;
 	int r = proof_msg(type, p, len, &m);
 

@@ -79,10 +79,29 @@ static const char *entry_function(uint64_t i)
 	return type >= 2 && type <= 6 ? ((i / 7) % 2 ? "fn-b" : "fn-a") : NULL;
 }
 
+/* Whether entry i of L names function f, as logd decides it. */
+static bool names_function(uint64_t i, const char *f)
+{
+	struct log_entry e;
+	struct log_str s = { NULL, 0 };
+	char err[64];
+
+	if (log_entry_decode(L.bytes + L.off[i], L.off[i + 1] - L.off[i], &e, err, sizeof err) < 0)
+		return false;
+	switch (e.type) {
+	case LOG_FUNCTION: s = e.u.function.id; break;
+	case LOG_INVOCATION: s = e.u.invocation.function; break;
+	case LOG_EGRESS: case LOG_EGRESS_REFUSED: s = e.u.egress.function; break;
+	case LOG_DNS_REFUSED: s = e.u.dns_refused.function; break;
+	default: return false;
+	}
+	return s.len == strlen(f) && memcmp(s.p, f, s.len) == 0;
+}
+
 /* logd answers the question it read last, from the generated log. */
 static void answer(void)
 {
-	static uint8_t obj[256 * 300];
+	static uint8_t obj[256 * 3300];
 	static uint8_t msgbuf[IMSG_MAX_PAYLOAD];
 	const void *p = logd_q.payload;
 
@@ -141,8 +160,7 @@ static void answer(void)
 		memset(&m, 0, sizeof m);
 		m.next = L.n;
 		for (uint64_t i = q.from; i < L.n; i++) {
-			const char *f = entry_function(i);
-			if (f == NULL || strcmp(f, q.function) != 0)
+			if (!names_function(i, q.function))
 				continue;
 			if (m.count == LOG_FIND_MAX) {
 				m.next = i;
@@ -623,6 +641,80 @@ static void test_failures(void)
 	ok(has(r, "HTTP/1.1 504 "), "no answer: 504");
 }
 
+/* A log of 300 egress entries of fn-x with 3000-byte paths (about 3 KiB
+ * of JSON each): the views stop at their size limit and say where to
+ * continue. */
+static void test_view_limits(void)
+{
+	static char path[3001];
+	struct tg_log small = L;
+	struct tg_log big;
+	size_t cap = 300 * 3200, used = 0;
+	char saved_note[NOTE_MAX_LEN];
+	long saved_len = note_len;
+	const char *r;
+	char want[64];
+
+	memcpy(saved_note, note, sizeof note);
+	memset(path, 'p', 3000);
+	big.n = 300;
+	big.bytes = malloc(cap);
+	big.off = malloc(301 * sizeof *big.off);
+	big.leaf = malloc(301 * MERKLE_HASH_LEN);
+	for (uint64_t i = 0; i < big.n; i++) {
+		struct log_entry e;
+		memset(&e, 0, sizeof e);
+		e.type = LOG_EGRESS;
+		e.time_ns = 1700000000000000000ull + i;
+		tg_str(&e.u.egress.function, "fn-x");
+		tg_str(&e.u.egress.invocation, "inv");
+		tg_str(&e.u.egress.method, "GET");
+		tg_str(&e.u.egress.scheme, "https");
+		tg_str(&e.u.egress.host, "example.com");
+		tg_str(&e.u.egress.path, path);
+		tg_str(&e.u.egress.rule, "r");
+		tg_str(&e.u.egress.reason, "");
+		e.u.egress.decision = LOG_ALLOW;
+		long k = log_entry_encode(big.bytes + used, cap - used, &e);
+		if (k < 0)
+			abort();
+		big.off[i] = used;
+		merkle_leaf_hash(big.leaf[i], big.bytes + used, (size_t)k);
+		used += (size_t)k;
+	}
+	big.off[big.n] = used;
+	L = big;
+	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
+
+	reset();
+	r = get("/v1/log/entries?start=0&end=256");
+	const char *nx = strstr(r, "\"next\":");
+	uint64_t next = nx ? strtoull(nx + 7, NULL, 10) : 0;
+	ok(has(r, "HTTP/1.1 200 ") && next > 10 && next < 256,
+	   "entries of 3 KiB JSON: the view stops early, next %llu", (unsigned long long)next);
+	ok(body_len(r) <= API_LOG_BODY_MAX, "  within %d bytes (%zu)", API_LOG_BODY_MAX, body_len(r));
+	snprintf(want, sizeof want, "\"end\":%llu,\"next\":%llu}", (unsigned long long)next,
+		 (unsigned long long)next);
+	ok(has(r, want), "  end = next = the first entry not shown");
+	snprintf(want, sizeof want, "{\"index\":%llu,", (unsigned long long)(next - 1));
+	ok(has(r, want), "  the last one shown is next - 1");
+	snprintf(want, sizeof want, "/v1/log/entries?start=%llu&end=256", (unsigned long long)next);
+	r = get(want);
+	snprintf(want, sizeof want, "\"entries\":[{\"index\":%llu,", (unsigned long long)next);
+	ok(has(r, want), "  ?start=next continues there");
+
+	r = get("/logs/fn-x");
+	ok(has(r, "HTTP/1.1 200 ") && body_len(r) <= API_LOG_BODY_MAX && !has(r, "\"next\":null"),
+	   "/logs/fn-x: stops within the limit with a next");
+
+	free(big.bytes);
+	free(big.off);
+	free(big.leaf);
+	L = small;
+	memcpy(note, saved_note, sizeof note);
+	note_len = saved_len;
+}
+
 int main(void)
 {
 	tg_key_init(&K, "test.example/log", "api-log-test");
@@ -635,6 +727,7 @@ int main(void)
 	test_proofs();
 	test_entries();
 	test_find();
+	test_view_limits();
 	test_attestation();
 	test_failures();
 	logd_close();

@@ -28,6 +28,7 @@
 #include <bearssl_hash.h>
 
 #include "crypto/tlog_tiles.h"
+#include "lib/clock.h"
 
 #define CACHE_IMMUTABLE "public, max-age=31536000, immutable"
 #define CACHE_PARTIAL   "public, max-age=60"
@@ -257,8 +258,18 @@ void api_log_attest(struct api_state *st, struct http_conn *c, const uint8_t *no
 	uint8_t enc[64];
 	struct timespec ts;
 	br_sha256_context h;
-	struct api_log_op *op = op_new(st, c, LOGOP_ATTEST);
+	struct api_log_op *op;
 
+	if (st->log.attest_rate.burst == 0)
+		tbucket_init(&st->log.attest_rate, API_LOG_ATTEST_BURST, API_LOG_ATTEST_PERIOD_MS,
+			     mono_ms());
+	if (!tbucket_take(&st->log.attest_rate, mono_ms())) {
+		http_respond_error_hdr(c, 503, "busy",
+				       "too many attestation requests (each is logged): a burst of 8, "
+				       "then 10 per second", RETRY);
+		return;
+	}
+	op = op_new(st, c, LOGOP_ATTEST);
 	if (op == NULL) {
 		http_respond_error_hdr(c, 503, "log_refused",
 				       "the log refused the attestation entry: too many requests",

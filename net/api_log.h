@@ -29,6 +29,7 @@
 
 #include "crypto/log_entry.h"
 #include "lib/jsonw.h"
+#include "lib/tbucket.h"
 #include "net/http.h"
 #include "net/http_lwip.h"
 #include "proto/logd.h"
@@ -48,6 +49,11 @@ struct api_state;
 /* Entries per GET /v1/log/entries and per GET /logs/{id} answer. */
 #define API_LOG_ENTRIES_MAX 256
 #define API_LOG_FIND_MAX    32
+/* Attestation entries: every /v1/attestation appends one before keyd's
+ * own rate limit is reached, so netd limits them first (the same rate as
+ * keyd's quotes): an unauthenticated client cannot grow the log faster. */
+#define API_LOG_ATTEST_BURST     8
+#define API_LOG_ATTEST_PERIOD_MS 100
 
 /* A JSON view's state across logd's answers. */
 struct api_log_work {
@@ -106,6 +112,7 @@ struct api_log_op {
 };
 
 struct api_log {
+	struct tbucket attest_rate;     /* set up at the first attestation */
 	struct api_log_op ops[API_LOG_OPS];
 	struct api_log_work works[API_LOG_WORKS];
 };

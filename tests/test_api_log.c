@@ -527,6 +527,21 @@ static void test_attestation(void)
 	logd_deliver();
 	is_int(quote_calls, 1, "attestation: keyd asked once the entry is durable");
 
+	/* each request is logged: netd limits them before the log grows */
+	reset();
+	unsigned appended = 0;
+	for (int i = 0; i < API_LOG_ATTEST_BURST + 1; i++) {
+		feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+		if (logd_appended(0) == IMSG_LOG_APPEND)
+			appended++;
+		api_quote_lost(&st, &conn);   /* keyd's answer: not needed here */
+		r = take();
+	}
+	is_int(appended, API_LOG_ATTEST_BURST, "a burst of %d: %d appended", API_LOG_ATTEST_BURST + 1,
+	       API_LOG_ATTEST_BURST);
+	ok(has(r, "HTTP/1.1 503 ") && has(r, "\"code\":\"busy\"") && has(r, "Retry-After: 1\r\n"),
+	   "  the next is 503 busy, not logged");
+
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
 	logd_appended(-EIO);

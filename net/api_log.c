@@ -439,7 +439,7 @@ static void route_object(struct api_state *st, struct http_conn *c, const char *
 	ask(st, c, op, IMSG_LOG_READ_REQ, &op->rd, sizeof op->rd);
 }
 
-/* Checks an IMSG_LOG_READ against the question rd: 0 (data, n set), a
+/* Checks an IMSG_LOG_READ against the question rd: 0 (*data and m set), a
  * logd error (negative, not -EBADMSG) or -EBADMSG. */
 static int read_msg(uint32_t type, const void *p, size_t len, const struct log_read_req_msg *rd,
 		    struct log_read_msg *m, const uint8_t **data)

@@ -1,8 +1,12 @@
 /* cli/log_verify.c: `dshield log verify`, offline verification of a saved
  * egress log directory in the C2SP tlog-tiles layout (docs/LOG.md).
  *
- * dshield log verify DIR (--key VKEY | --key-file FILE)
- *                    [--trusted-checkpoint FILE] [--json]
+ * dshield log verify DIR|URL (--key VKEY | --key-file FILE)
+ *                    [--trusted-checkpoint FILE] [--json] [--save DIR] [--timeout S]
+ *
+ * A URL (http://) is fetched first into a directory of the same layout
+ * (cli/log_fetch.c: --save DIR keeps it, else a temporary one is removed
+ * after) and that directory is verified as a saved one would be.
  *
  * The entries are the ground truth: every leaf hash is computed from the
  * entry bundles, every tile is compared with the hashes computed from the
@@ -19,10 +23,13 @@
  * failed (a missing file included), 2 on usage errors.
  */
 #include "cli/log_verify.h"
+#include "cli/log_fetch.h"
 #include "cli/verify.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -79,6 +86,9 @@ struct lv_args {
 	struct verify_args quote;     /* how to verify it (dshield verify's flags) */
 	const char *trusted;
 	bool json;
+	const char *url;              /* fetch the log from here first */
+	const char *save;             /* into this directory (kept) */
+	unsigned timeout_ms;          /* per HTTP request */
 };
 
 /* The state of one run. Large, so it is static: this is a one-shot host
@@ -118,6 +128,7 @@ struct lv {
 	struct tally hosts, refusals, functions;
 	bool json_first;
 	char *ejson;
+	char tmpdir[4096];         /* the fetched log's temporary directory */
 };
 
 static struct lv g;
@@ -744,10 +755,11 @@ static void check_trusted(void)
 static int usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dshield log verify DIR (--key VKEY | --key-file FILE |\n"
+		"usage: dshield log verify DIR|URL (--key VKEY | --key-file FILE |\n"
 		"                               --attestation FILE [--allow-sim]\n"
 		"                               [--no-collateral | --collateral FILE] [--at T])\n"
 		"                          [--trusted-checkpoint FILE] [--json]\n"
+		"                          [--save DIR] [--timeout S]\n"
 		"\n"
 		"Verifies a saved egress log directory (C2SP tlog-tiles: DIR/checkpoint,\n"
 		"DIR/tile/...): the checkpoint's signature by VKEY (a signed-note verifier\n"
@@ -758,7 +770,10 @@ static int usage(FILE *f)
 		"trusted only after FILE verifies as `dshield verify` with the same flags\n"
 		"would and its REPORTDATA binds the key (checks report_data.preimage and\n"
 		"log_key.binding); otherwise nothing else is checked and the exit is 1.\n"
-		"Offline only: fetching a log over HTTP is not built yet (docs/LOG.md).\n"
+		"URL (http://HOST[:PORT][/PREFIX]): the log is fetched first (PREFIX/checkpoint,\n"
+		"PREFIX/tile/...) into a temporary directory, or into --save DIR (created,\n"
+		"kept), which is then verified the same way; --timeout S bounds each request\n"
+		"(default 30).\n"
 		"Exit status: 0 every check passed, 1 a check failed, 2 usage.\n");
 	return f == stderr ? 2 : 0;
 }
@@ -795,6 +810,19 @@ static int parse_args(int argc, char **argv, struct lv_args *a)
 			val = &a->quote.collateral;
 		else if (strcmp(s, "--at") == 0)
 			val = &a->quote.at;
+		else if (strcmp(s, "--save") == 0)
+			val = &a->save;
+		else if (strcmp(s, "--timeout") == 0) {
+			char *end;
+			unsigned long t = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
+			if (i + 1 >= argc || *end != '\0' || t == 0 || t > 3600 || !isdigit((unsigned char)argv[i + 1][0])) {
+				fprintf(stderr, "dshield log verify: --timeout takes 1 to 3600 (seconds)\n");
+				return 2;
+			}
+			a->timeout_ms = (unsigned)t * 1000;
+			i++;
+			continue;
+		}
 		if (val) {
 			if (i + 1 >= argc || *val) {
 				fprintf(stderr, "dshield log verify: %s %s\n", s,
@@ -814,6 +842,16 @@ static int parse_args(int argc, char **argv, struct lv_args *a)
 		}
 		a->dir = s;
 	}
+	if (a->dir && strstr(a->dir, "://") != NULL) {
+		a->url = a->dir;
+		a->dir = NULL;
+	}
+	if (a->url == NULL && a->dir != NULL && (a->save || a->timeout_ms)) {
+		fprintf(stderr, "dshield log verify: --save and --timeout go with a URL\n");
+		return 2;
+	}
+	if (a->url != NULL)
+		a->dir = a->save ? a->save : "";
 	if (!a->dir || (a->vkey != NULL) + (a->key_file != NULL) + (a->attestation != NULL) != 1) {
 		fprintf(stderr, "dshield log verify: %s\n", !a->dir ? "no DIR given" :
 			"give exactly one of --key, --key-file and --attestation");
@@ -1150,6 +1188,57 @@ static int print_json_tail(void)
 	}
 }
 
+/* A URL: the log is fetched into --save DIR (created: it must not exist)
+ * or a temporary directory, which the walk then reads. A fetch that fails
+ * is a failure; the files it did not get are reported missing after. 0,
+ * or 2 when the URL or DIR is unusable. */
+static int fetch_log(void)
+{
+	struct hc_url u;
+	struct log_fetch_stats fs;
+	char err[ERRBUF_LEN];
+
+	if (hc_url_parse(g.a.url, &u, err, sizeof err) < 0) {
+		fprintf(stderr, "dshield log verify: %s\n", err);
+		return 2;
+	}
+	if (g.a.save) {
+		if (mkdir(g.a.save, 0755) < 0) {
+			fprintf(stderr, "dshield log verify: --save %s: %s\n", g.a.save,
+				errno == EEXIST ? "exists already (give a new directory)" : strerror(errno));
+			return 2;
+		}
+	} else {
+		snprintf(g.tmpdir, sizeof g.tmpdir, "%s/dshield-log.XXXXXX",
+			 getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp");
+		if (mkdtemp(g.tmpdir) == NULL) {
+			fprintf(stderr, "dshield log verify: a temporary directory: %s\n", strerror(errno));
+			g.tmpdir[0] = '\0';
+			return 2;
+		}
+		g.a.dir = g.tmpdir;
+	}
+	int r = log_fetch(&u, g.a.dir, g.a.timeout_ms, &fs, err, sizeof err);
+	if (r < 0)
+		fail("fetching %s: %s", g.a.url, err);
+	if (!g.a.json)
+		printf("fetched: %llu files, %llu bytes from %s%s%s\n", (unsigned long long)fs.files,
+		       (unsigned long long)fs.bytes, g.a.url, g.a.save ? " into " : "",
+		       g.a.save ? g.a.save : "");
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
 static int verify(void)
 {
 	int rc;
@@ -1170,6 +1259,8 @@ static int verify(void)
 		printf("{\"entries\":[");
 		g.json_first = true;
 	}
+	if (g.a.url != NULL && (rc = fetch_log()) != 0)
+		return rc;
 	g.dirfd = open(g.a.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (g.dirfd < 0)
 		fail("%s: %s", g.a.dir, errstr(-errno));
@@ -1194,6 +1285,9 @@ static int verify(void)
 
 static void lv_reset(void)
 {
+	/* the temporary copy of a fetched log goes (--save keeps its DIR) */
+	if (g.tmpdir[0] != '\0')
+		nftw(g.tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(g.buf);
 	free(g.ejson);
 	tally_free(&g.hosts);

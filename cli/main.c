@@ -13,7 +13,7 @@ static int usage(FILE *f)
 		"usage: dshield COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
-		"  log verify  verify a saved egress log directory offline (docs/LOG.md)\n"
+		"  log verify  verify an egress log: a saved directory, or fetched from a URL (docs/LOG.md)\n"
 		"  measure     predict MRTD/RTMR1/RTMR2 of an image (docs/MEASURE.md)\n"
 		"  reportdata  the REPORTDATA a dshield quote holds for a preimage (docs/VERIFY.md)\n"
 		"  verify      verify a TDX quote offline (docs/VERIFY.md)\n"

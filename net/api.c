@@ -2,7 +2,8 @@
  *
  * Routes are a fixed table: path, the methods it answers, and a handler.
  * HEAD is answered wherever GET is (the core drops the body). Query strings
- * are ignored by these routes, except /v1/attestation's nonce.
+ * are ignored by these routes, except /v1/attestation's nonce. The log's
+ * routes are in api_log.c.
  */
 #include "net/api.h"
 #include "crypto/rtmr3.h"
@@ -85,26 +86,36 @@ int api_parse_nonce(const char *query, uint8_t out[QUOTE_NONCE_MAX], const char 
 
 /* The quote is made by keyd (which owns the TDX device): ask it and leave
  * the connection PENDING until api_quote_reply(). */
-static void route_attestation(struct api_state *st, struct http_conn *c,
-			      const struct http_request *req)
+void api_quote_ask(struct api_state *st, struct http_conn *c, const uint8_t *nonce, size_t len)
 {
-	uint8_t nonce[QUOTE_NONCE_MAX];
-	const char *why = NULL;
 	char msg[128];
-	int n = api_parse_nonce(req->query, nonce, &why), rc = -ENOSYS;
+	int rc = -ENOSYS;
 
-	if (n < 0) {
-		http_respond_error(c, 400, "bad_nonce", why);
-		return;
-	}
 	if (st->request_quote)
-		rc = st->request_quote(st->ctx, c->id, nonce, (size_t)n);
+		rc = st->request_quote(st->ctx, c->id, nonce, len);
 	if (rc < 0) {
 		snprintf(msg, sizeof msg, "cannot ask keyd for a quote: %s",
 			 rc == -ENOTCONN ? "keyd is not running (it is being restarted)" :
 			 rc == -EBUSY ? "too many requests in flight" : strerror(-rc));
 		http_respond_error(c, 503, "unavailable", msg);
 	}
+}
+
+/* Every quote served is recorded in the log first: api_log_attest()
+ * appends the attestation entry and calls api_quote_ask() once it is
+ * durable (fail closed: no log, no quote). */
+static void route_attestation(struct api_state *st, struct http_conn *c,
+			      const struct http_request *req)
+{
+	uint8_t nonce[QUOTE_NONCE_MAX];
+	const char *why = NULL;
+	int n = api_parse_nonce(req->query, nonce, &why);
+
+	if (n < 0) {
+		http_respond_error(c, 400, "bad_nonce", why);
+		return;
+	}
+	api_log_attest(st, c, nonce, (size_t)n);
 }
 
 struct route {
@@ -135,6 +146,8 @@ void api_handle(void *state, struct http_conn *c, const struct http_request *req
 		routes[i].fn(st, c, req);
 		return;
 	}
+	if (api_log_route(st, c, req))
+		return;
 	http_respond_error(c, 404, "not_found", "no such path");
 }
 

@@ -19,6 +19,7 @@
 #include "proto/netd_keyd.h"
 #include "net/http.h"
 #include "net/http_lwip.h"
+#include "net/api_log.h"
 
 struct api_state {
 	struct boot_info_msg boot;     /* from init (IMSG_BOOT_INFO) */
@@ -34,8 +35,17 @@ struct api_state {
 	int (*request_kaddr)(void *ctx, uint32_t conn_id);
 	/* Sends IMSG_QUOTE_REQ with the nonce for conn_id; 0 or -errno. */
 	int (*request_quote)(void *ctx, uint32_t conn_id, const uint8_t *nonce, size_t len);
+	/* Sends a question to logd (proto/logd.h) for conn_id; *seq gets the
+	 * sequence number its answer will carry. 0 or -errno (-ENOTCONN: no
+	 * logd). */
+	int (*request_log)(void *ctx, uint32_t conn_id, uint32_t type, const void *payload,
+			   size_t len, uint32_t *seq);
+	/* The open connection with this id, or NULL (a log operation of a
+	 * connection that is gone is taken back). NULL: every id is open. */
+	struct http_conn *(*find_conn)(void *ctx, uint32_t conn_id);
 	void *ctx;
 	char out[HTTP_OUT_CAP];        /* the attestation document being rendered */
+	struct api_log log;            /* the log routes' operations (api_log.h) */
 };
 
 void api_handle(void *state, struct http_conn *c, const struct http_request *req);
@@ -48,6 +58,10 @@ void api_kaddr_reply(struct api_state *st, struct http_conn *c,
  * "nonce=" followed by 2..64 hex digits (1..32 bytes). Returns the byte
  * count, or -EINVAL with a reason for the 400 answer in why. */
 int api_parse_nonce(const char *query, uint8_t out[QUOTE_NONCE_MAX], const char **why);
+
+/* Asks keyd for the quote of a PENDING /v1/attestation (after its log
+ * entry is durable); answers 503 when keyd cannot be asked. */
+void api_quote_ask(struct api_state *st, struct http_conn *c, const uint8_t *nonce, size_t len);
 
 /* Completes a PENDING /v1/attestation on c with keyd's answer: rep, then
  * the quote and the event records behind it (lengths already checked by

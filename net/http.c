@@ -13,6 +13,7 @@
  */
 #include "net/http.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -380,6 +381,9 @@ void http_conn_init(struct http_conn *c, const struct http_server *srv,
 	c->body_len = 0;
 	c->in_len = 0;
 	c->out_len = c->out_sent = 0;
+	c->streaming = false;
+	c->stream_left = 0;
+	c->stream_want = 0;
 	memset(&c->req, 0, sizeof c->req);
 	c->srv = srv;
 	c->id = id;
@@ -457,6 +461,16 @@ const uint8_t *http_conn_output(const struct http_conn *c, size_t *len)
 	return c->out + c->out_sent;
 }
 
+/* Calls the producer back if the room it asked for is free. */
+static void stream_notify(struct http_conn *c)
+{
+	if (!c->streaming || c->stream_want == 0 || http_stream_room(c) < c->stream_want)
+		return;
+	c->stream_want = 0;
+	if (c->srv->stream_ready)
+		c->srv->stream_ready(c->srv->ctx, c);
+}
+
 void http_conn_sent(struct http_conn *c, size_t n, uint64_t now_ms)
 {
 	set_now(c, now_ms);
@@ -468,14 +482,18 @@ void http_conn_sent(struct http_conn *c, size_t n, uint64_t now_ms)
 		c->out_sent += n;
 		c->deadline_ms = now_ms + idle_timeout(c);
 	}
-	if (c->out_sent < c->out_len)
-		return;
-	c->out_len = c->out_sent = 0;
-	if (c->state == HTTP_CONN_CLOSING) {
-		c->state = HTTP_CONN_CLOSED;
-		return;
+	if (c->out_sent == c->out_len) {
+		c->out_len = c->out_sent = 0;
+		if (!c->streaming) {
+			if (c->state == HTTP_CONN_CLOSING)
+				c->state = HTTP_CONN_CLOSED;
+			else
+				next_request(c);
+			return;
+		}
 	}
-	next_request(c);
+	/* A streamed body: more comes from the producer, when it fits. */
+	stream_notify(c);
 }
 
 enum http_conn_state http_conn_tick(struct http_conn *c, uint64_t now_ms)
@@ -567,35 +585,44 @@ const char *http_reason(int status)
 	}
 }
 
+/* The status line and headers into o. */
+static void write_head(struct http_conn *c, struct bbuf *o, int status, const char *ctype,
+		       const char *cache, const char *extra, uint64_t len, bool no_body)
+{
+	bbuf_str(o, "HTTP/1.1 ");
+	bbuf_u64(o, (uint64_t)status);
+	bbuf_str(o, " ");
+	bbuf_str(o, http_reason(status));
+	bbuf_str(o, "\r\n");
+	if (ctype && !no_body) {
+		bbuf_str(o, "Content-Type: ");
+		bbuf_str(o, ctype);
+		bbuf_str(o, "\r\n");
+	}
+	if (!no_body) {
+		bbuf_str(o, "Content-Length: ");
+		bbuf_u64(o, len);
+		bbuf_str(o, "\r\n");
+	}
+	bbuf_str(o, "Cache-Control: ");
+	bbuf_str(o, cache ? cache : "no-store");
+	bbuf_str(o, "\r\nConnection: ");
+	bbuf_str(o, c->keep_alive ? "keep-alive\r\n" : "close\r\n");
+	if (extra)
+		bbuf_str(o, extra);
+	bbuf_str(o, "\r\n");
+}
+
 /* Writes the whole response into c->out; false when it does not fit. */
 static bool write_response(struct http_conn *c, int status, const char *ctype,
-			   const char *extra, const void *body, size_t len)
+			   const char *cache, const char *extra, const void *body, size_t len)
 {
 	struct bbuf o;
 	/* 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110). */
 	bool no_body = status < 200 || status == 204 || status == 304;
 
 	bbuf_init(&o, c->out, sizeof c->out);
-	bbuf_str(&o, "HTTP/1.1 ");
-	bbuf_u64(&o, (uint64_t)status);
-	bbuf_str(&o, " ");
-	bbuf_str(&o, http_reason(status));
-	bbuf_str(&o, "\r\n");
-	if (ctype && !no_body) {
-		bbuf_str(&o, "Content-Type: ");
-		bbuf_str(&o, ctype);
-		bbuf_str(&o, "\r\n");
-	}
-	if (!no_body) {
-		bbuf_str(&o, "Content-Length: ");
-		bbuf_u64(&o, len);
-		bbuf_str(&o, "\r\n");
-	}
-	bbuf_str(&o, "Cache-Control: no-store\r\nConnection: ");
-	bbuf_str(&o, c->keep_alive ? "keep-alive\r\n" : "close\r\n");
-	if (extra)
-		bbuf_str(&o, extra);
-	bbuf_str(&o, "\r\n");
+	write_head(c, &o, status, ctype, cache, extra, len, no_body);
 	if (!no_body && !c->head_method && len)
 		bbuf_put(&o, body, len);
 	if (o.overflow)
@@ -605,25 +632,130 @@ static bool write_response(struct http_conn *c, int status, const char *ctype,
 	return true;
 }
 
-void http_respond_hdr(struct http_conn *c, int status, const char *content_type,
-		      const char *extra_headers, const void *body, size_t len)
-{
-	static const char too_big[] =
-		"{\"error\":{\"code\":\"internal\",\"message\":\"the response is too large\"}}";
+static const char too_big[] =
+	"{\"error\":{\"code\":\"internal\",\"message\":\"the response is too large\"}}";
 
+/* The response is in c->out: send it, then keep-alive or close. */
+static void responded(struct http_conn *c)
+{
+	c->state = c->keep_alive ? HTTP_CONN_WRITING : HTTP_CONN_CLOSING;
+	/* The caller may answer long after the last time we were told. */
+	c->deadline_lazy = true;
+}
+
+void http_respond_cache(struct http_conn *c, int status, const char *content_type,
+			const char *cache_control, const char *extra_headers,
+			const void *body, size_t len)
+{
 	if (c->state != HTTP_CONN_PENDING)
 		return;
 	if (status < 100 || status > 999)
 		status = 500;
-	if (!write_response(c, status, content_type, extra_headers, body, len) &&
-	    !write_response(c, 500, "application/json", NULL, too_big, sizeof too_big - 1)) {
+	if (!write_response(c, status, content_type, cache_control, extra_headers, body, len) &&
+	    !write_response(c, 500, "application/json", NULL, NULL, too_big, sizeof too_big - 1)) {
 		/* Cannot happen with HTTP_OUT_CAP >= a few hundred bytes. */
 		c->state = HTTP_CONN_CLOSED;
 		return;
 	}
-	c->state = c->keep_alive ? HTTP_CONN_WRITING : HTTP_CONN_CLOSING;
-	/* The caller may answer long after the last time we were told. */
+	responded(c);
+}
+
+void http_respond_hdr(struct http_conn *c, int status, const char *content_type,
+		      const char *extra_headers, const void *body, size_t len)
+{
+	http_respond_cache(c, status, content_type, NULL, extra_headers, body, len);
+}
+
+void http_respond_stream(struct http_conn *c, int status, const char *content_type,
+			 const char *cache_control, const char *extra_headers, uint64_t total)
+{
+	struct bbuf o;
+
+	if (c->state != HTTP_CONN_PENDING)
+		return;
+	bbuf_init(&o, c->out, sizeof c->out);
+	write_head(c, &o, status, content_type, cache_control, extra_headers, total, false);
+	/* The head must leave room for the body to flow. */
+	if (o.overflow || o.len > sizeof c->out / 2) {
+		http_respond_json(c, 500, too_big, sizeof too_big - 1);
+		return;
+	}
+	c->out_len = o.len;
+	c->out_sent = 0;
+	c->stream_left = c->head_method ? 0 : total;
+	c->streaming = c->stream_left > 0;
+	c->stream_want = 0;
+	responded(c);
+}
+
+uint64_t http_stream_left(const struct http_conn *c)
+{
+	return c->streaming ? c->stream_left : 0;
+}
+
+size_t http_stream_room(const struct http_conn *c)
+{
+	size_t room;
+
+	if (!c->streaming)
+		return 0;
+	room = sizeof c->out - (c->out_len - c->out_sent);
+	return c->stream_left < room ? (size_t)c->stream_left : room;
+}
+
+int http_stream_write(struct http_conn *c, const void *data, size_t len)
+{
+	if (!c->streaming)
+		return -EINVAL;
+	if (len > c->stream_left)
+		return -EMSGSIZE;
+	if (len > http_stream_room(c))
+		return -ENOSPC;
+	if (len > sizeof c->out - c->out_len) {
+		/* compact: what is still unsent moves to the front */
+		memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+		c->out_len -= c->out_sent;
+		c->out_sent = 0;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	c->stream_left -= len;
+	if (c->stream_left == 0) {
+		c->streaming = false;
+		c->stream_want = 0;
+	}
+	/* The source made progress: the write deadline starts again. */
 	c->deadline_lazy = true;
+	return 0;
+}
+
+bool http_stream_want(struct http_conn *c, size_t n)
+{
+	if (!c->streaming)
+		return false;
+	if (n == 0)
+		n = 1;
+	if (n > sizeof c->out)
+		n = sizeof c->out;
+	if (n > c->stream_left)
+		n = (size_t)c->stream_left;
+	if (http_stream_room(c) >= n) {
+		c->stream_want = 0;
+		return true;
+	}
+	c->stream_want = n;
+	return false;
+}
+
+void http_stream_abort(struct http_conn *c)
+{
+	if (!c->streaming)
+		return;
+	c->streaming = false;
+	c->stream_left = 0;
+	c->stream_want = 0;
+	c->keep_alive = false;
+	c->state = c->out_len > c->out_sent ? HTTP_CONN_CLOSING : HTTP_CONN_CLOSED;
 }
 
 void http_respond(struct http_conn *c, int status, const char *content_type,

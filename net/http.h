@@ -35,6 +35,18 @@
  * transport calls a respond function when the answer arrives. Respond
  * functions do nothing unless the connection is PENDING, so a late answer
  * for a connection that already timed out is harmless.
+ *
+ * Streamed bodies: a response larger than HTTP_OUT_CAP (an entry bundle)
+ * starts with http_respond_stream(), which writes the head with the
+ * body's total length; the producer then appends the body in pieces with
+ * http_stream_write(), each at most http_stream_room() bytes (the free
+ * part of the output buffer), and asks with http_stream_want(c, n) to be
+ * called back (srv->stream_ready) once n bytes of room are free: the
+ * transport sends, the buffer drains, the callback asks its source for
+ * the next piece. Memory stays the one output buffer per connection and
+ * nothing is queued: the producer fetches only what fits. A source that
+ * fails half way calls http_stream_abort(): the head promised a length,
+ * so the only honest end is to close the connection after what was sent.
  */
 #ifndef DSHIELD_NET_HTTP_H
 #define DSHIELD_NET_HTTP_H
@@ -84,9 +96,14 @@ struct http_request {
 typedef void (*http_handler_fn)(void *ctx, struct http_conn *c,
 				const struct http_request *req);
 
+/* A streaming producer's callback: the room asked for with
+ * http_stream_want() is free now. Called from http_conn_sent(). */
+typedef void (*http_stream_fn)(void *ctx, struct http_conn *c);
+
 struct http_server {
 	http_handler_fn handler;
 	void *ctx;
+	http_stream_fn stream_ready; /* NULL: the server never streams */
 	uint32_t header_timeout_ms;  /* first byte of a request to its end; 0: default */
 	uint32_t idle_timeout_ms;    /* keep-alive wait, stalled writes, PENDING; 0: default */
 };
@@ -130,6 +147,10 @@ struct http_conn {
 	uint8_t out[HTTP_OUT_CAP];
 	size_t out_len;
 	size_t out_sent;
+	/* a streamed body (http_respond_stream) */
+	bool streaming;
+	uint64_t stream_left;        /* body bytes the producer still owes */
+	size_t stream_want;          /* call stream_ready at this much room (0: not asked) */
 };
 
 void http_conn_init(struct http_conn *c, const struct http_server *srv,
@@ -188,6 +209,32 @@ void http_respond_error(struct http_conn *c, int status, const char *code,
 			const char *message);
 void http_respond_error_hdr(struct http_conn *c, int status, const char *code,
 			    const char *message, const char *extra_headers);
+
+/* Like http_respond_hdr, with a Cache-Control value instead of the
+ * default "no-store" (NULL keeps the default). */
+void http_respond_cache(struct http_conn *c, int status, const char *content_type,
+			const char *cache_control, const char *extra_headers,
+			const void *body, size_t len);
+
+/* Starts a streamed response of total body bytes (see the top): the head
+ * is written, the body follows through http_stream_write(). A HEAD
+ * request gets the head alone (http_stream_left() is then 0). Does
+ * nothing unless PENDING. */
+void http_respond_stream(struct http_conn *c, int status, const char *content_type,
+			 const char *cache_control, const char *extra_headers, uint64_t total);
+/* Body bytes the producer still owes (0: none, or not streaming). */
+uint64_t http_stream_left(const struct http_conn *c);
+/* How many body bytes http_stream_write() takes now. */
+size_t http_stream_room(const struct http_conn *c);
+/* Appends len body bytes: 0, -ENOSPC (more than the room), -EMSGSIZE
+ * (more than the body has left), -EINVAL (not streaming). */
+int http_stream_write(struct http_conn *c, const void *data, size_t len);
+/* Asks for srv->stream_ready once n (1..HTTP_OUT_CAP) bytes of room are
+ * free; if they are already, the answer is true and nothing is armed. */
+bool http_stream_want(struct http_conn *c, size_t n);
+/* The body cannot be completed: the connection closes once what was
+ * written is sent (the client sees a short body). */
+void http_stream_abort(struct http_conn *c);
 
 /* The reason phrase for a status code ("Unknown" for codes we never send). */
 const char *http_reason(int status);

@@ -8,6 +8,8 @@
  *   init channel   lifecycle (proto/init_netd.h); a hangup means init is gone
  *   keyd channel   quotes (proto/netd_keyd.h), handed over by init and
  *                  replaced whenever keyd restarts
+ *   logd channel   the egress log (proto/logd.h): attestation entries and
+ *                  the log routes' reads, handed over and replaced the same way
  *   timerfd        lwIP's next timeout, HTTP deadlines
  *
  * and never polls: when nothing happens it sleeps until lwIP's next timer
@@ -28,6 +30,7 @@
 #include "lib/imsg.h"
 #include "lib/log.h"
 #include "proto/init_netd.h"
+#include "proto/logd.h"
 #include "proto/netd_keyd.h"
 #include "proto/role.h"
 #include "net/api.h"
@@ -49,12 +52,12 @@
 #define MAX_SLEEP_MS     1000
 #define BUSY_SLEEP_MS    250    /* while connections are open (retries, ticks) */
 
-/* A request to init or keyd waiting for its answer: matched by netd's
+/* A request to init, keyd or logd waiting for its answer: matched by netd's
  * sequence number (hdr.id, never reused) and by kind, never by connection
  * id alone. */
 #define PENDING_MAX     256
 #define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
-enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE };
+enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG };
 struct pending {
 	uint32_t seq;
 	uint32_t conn_id;
@@ -65,6 +68,7 @@ struct pending {
 struct netd {
 	int imsg_fd;
 	int keyd_fd;               /* -1 while keyd is not there */
+	int logd_fd;               /* -1 while logd is not there */
 	int pkt_fd;
 	int ep;
 	int tfd;
@@ -223,8 +227,10 @@ static struct http_conn *answered_conn(enum pending_kind kind, uint32_t seq)
 	return NULL;
 }
 
+/* Sends a request and records it as pending; *seq (when not NULL) gets
+ * the sequence number its answer will carry. */
 static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t conn_id,
-			const void *payload, size_t len)
+			const void *payload, size_t len, uint32_t *seq)
 {
 	struct pending *p;
 	int r;
@@ -235,9 +241,13 @@ static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t 
 	if (p == NULL)
 		return -EBUSY;
 	r = imsg_send(fd, type, p->seq, payload, len, NULL, 0);
-	if (r < 0)
+	if (r < 0) {
 		p->kind = PENDING_FREE;
-	return r;
+		return r;
+	}
+	if (seq != NULL)
+		*seq = p->seq;
+	return 0;
 }
 
 /* api_state.request_kaddr: asks init for the kernel's addresses on
@@ -245,7 +255,7 @@ static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t 
 static int request_kaddr(void *ctx, uint32_t conn_id)
 {
 	(void)ctx;
-	return send_request(nd.imsg_fd, PENDING_KADDR, IMSG_KADDR_REQ, conn_id, NULL, 0);
+	return send_request(nd.imsg_fd, PENDING_KADDR, IMSG_KADDR_REQ, conn_id, NULL, 0, NULL);
 }
 
 /* api_state.request_quote: asks keyd for a quote over this nonce on behalf
@@ -260,27 +270,58 @@ static int request_quote(void *ctx, uint32_t conn_id, const uint8_t *nonce, size
 	memset(&req, 0, sizeof req);
 	memcpy(req.nonce, nonce, len);
 	req.nonce_len = (uint8_t)len;
-	return send_request(nd.keyd_fd, PENDING_QUOTE, IMSG_QUOTE_REQ, conn_id, &req, sizeof req);
+	return send_request(nd.keyd_fd, PENDING_QUOTE, IMSG_QUOTE_REQ, conn_id, &req, sizeof req,
+			    NULL);
 }
 
-/* keyd went away: every quote it owed is answered 503 now. */
-static void keyd_lost(void)
+/* api_state.request_log: one question to logd for conn_id; the answer
+ * carries *seq. */
+static int request_log(void *ctx, uint32_t conn_id, uint32_t type, const void *payload,
+		       size_t len, uint32_t *seq)
+{
+	(void)ctx;
+	return send_request(nd.logd_fd, PENDING_LOG, type, conn_id, payload, len, seq);
+}
+
+/* api_state.find_conn */
+static struct http_conn *find_conn(void *ctx, uint32_t conn_id)
+{
+	(void)ctx;
+	return http_lwip_find(&nd.http, conn_id);
+}
+
+/* A role went away: every request of this kind it owed is answered now
+ * (503, or a cut stream), and its channel is closed. */
+static void peer_lost(enum pending_kind kind, int *fd)
 {
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &nd.pending[i];
-		if (p->kind != PENDING_QUOTE)
+		if (p->kind != kind)
 			continue;
 		p->kind = PENDING_FREE;
 		struct http_conn *c = http_lwip_find(&nd.http, p->conn_id);
 		if (c == NULL)
 			continue;
-		api_quote_lost(&nd.api, c);
+		if (kind == PENDING_QUOTE)
+			api_quote_lost(&nd.api, c);
+		else
+			api_log_lost(&nd.api, c, p->seq);
 		http_lwip_kick(c);
 	}
-	if (nd.keyd_fd >= 0) {
-		close(nd.keyd_fd);   /* leaves the epoll set */
-		nd.keyd_fd = -1;
+	if (*fd >= 0) {
+		close(*fd);   /* leaves the epoll set */
+		*fd = -1;
 	}
+}
+
+static void keyd_lost(void)
+{
+	peer_lost(PENDING_QUOTE, &nd.keyd_fd);
+}
+
+static void logd_lost(void)
+{
+	peer_lost(PENDING_LOG, &nd.logd_fd);
 }
 
 /* --- configuration from init ----------------------------------------------------- */
@@ -479,30 +520,65 @@ static void handle_quote_reply(void)
 	http_lwip_kick(c);
 }
 
-/* IMSG_PEER_CHANNEL from init: a fresh channel to keyd (it started, or
- * restarted: the old channel is gone with the old keyd). */
-static void take_keyd_channel(void)
+/* The types logd answers with (proto/logd.h): APPENDED, CHECKPOINT, READ,
+ * PROOF, FOUND. */
+static bool log_answer_type(uint32_t type)
+{
+	return type == IMSG_LOG_APPENDED || type == IMSG_LOG_CHECKPOINT || type == IMSG_LOG_READ ||
+	       type == IMSG_LOG_PROOF || type == IMSG_LOG_FOUND;
+}
+
+/* An answer from logd: matched to its question here, checked and used by
+ * api_log_reply(). */
+static void handle_log_reply(void)
+{
+	uint32_t seq = msg.hdr.id;
+	struct http_conn *c = answered_conn(PENDING_LOG, seq);
+
+	if (c == NULL)
+		return;
+	api_log_reply(&nd.api, c, seq, msg.hdr.type, msg.payload, msg.hdr.len);
+	http_lwip_kick(c);
+}
+
+/* IMSG_PEER_CHANNEL from init: a fresh channel to keyd or logd (it
+ * started, or restarted: the old channel is gone with the old role). */
+static void take_peer_channel(void)
 {
 	struct peer_channel_msg pc;
+	int *fd;
 
 	if (imsg_get(&msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || msg.nfds != 1 ||
-	    pc.peer != ROLE_KEYD) {
+	    (pc.peer != ROLE_KEYD && pc.peer != ROLE_LOGD)) {
 		dlog("malformed IMSG_PEER_CHANNEL (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
 		return;
 	}
-	keyd_lost();   /* whatever the old channel still owed */
-	nd.keyd_fd = imsg_take_fd(&msg, 0);
-	int fl = fcntl(nd.keyd_fd, F_GETFL);
-	if (fl < 0 || fcntl(nd.keyd_fd, F_SETFL, fl | O_NONBLOCK) < 0 || ep_add(nd.keyd_fd) < 0) {
-		dlog("cannot use the keyd channel: %s", strerror(errno));
-		close(nd.keyd_fd);
-		nd.keyd_fd = -1;
+	const char *name = pc.peer == ROLE_KEYD ? "keyd" : "logd";
+	/* whatever the old channel still owed */
+	if (pc.peer == ROLE_KEYD) {
+		keyd_lost();
+		fd = &nd.keyd_fd;
+	} else {
+		logd_lost();
+		fd = &nd.logd_fd;
+	}
+	*fd = imsg_take_fd(&msg, 0);
+	int fl = fcntl(*fd, F_GETFL);
+	if (fl < 0 || fcntl(*fd, F_SETFL, fl | O_NONBLOCK) < 0 || ep_add(*fd) < 0) {
+		dlog("cannot use the %s channel: %s", name, strerror(errno));
+		close(*fd);
+		*fd = -1;
 		return;
 	}
-	dlog("channel to keyd #%u", pc.generation);
+	dlog("channel to %s #%u", name, pc.generation);
 }
 
-/* Reads what init or keyd sent on fd. Returns 0, or -EPIPE when the
+static const char *peer_name(int fd)
+{
+	return fd == nd.imsg_fd ? "init" : fd == nd.keyd_fd ? "keyd" : "logd";
+}
+
+/* Reads what init, keyd or logd sent on fd. Returns 0, or -EPIPE when the
  * peer is gone. */
 static int handle_imsgs(int fd)
 {
@@ -515,8 +591,7 @@ static int handle_imsgs(int fd)
 		if (r == -EINTR)
 			continue;
 		if (r < 0) {
-			dlog("refused a message from %s: %s", fd == nd.imsg_fd ? "init" : "keyd",
-			     strerror(-r));
+			dlog("refused a message from %s: %s", peer_name(fd), strerror(-r));
 			continue;
 		}
 		uint32_t type = msg.hdr.type;
@@ -525,12 +600,13 @@ static int handle_imsgs(int fd)
 		else if (fd == nd.imsg_fd && type == IMSG_BOOT_INFO)
 			take_boot_info();  /* init may learn more (t_netd_up_ms) */
 		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
-			take_keyd_channel();
+			take_peer_channel();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
 			handle_quote_reply();
+		else if (fd == nd.logd_fd && log_answer_type(type))
+			handle_log_reply();
 		else
-			dlog("ignoring message type %u from %s", type,
-			     fd == nd.imsg_fd ? "init" : "keyd");
+			dlog("ignoring message type %u from %s", type, peer_name(fd));
 		imsg_close_fds(&msg);
 	}
 	return 0;
@@ -591,6 +667,11 @@ static int run_loop(void)
 					dlog("keyd closed the channel: quotes wait for the next one");
 					keyd_lost();
 				}
+			} else if (fd == nd.logd_fd) {
+				if (handle_imsgs(fd) == -EPIPE) {
+					dlog("logd closed the channel: the log is unavailable until the next one");
+					logd_lost();
+				}
 			} else if (fd == nd.tfd) {
 				uint64_t expirations;
 				ssize_t rr = read(nd.tfd, &expirations, sizeof expirations);
@@ -632,6 +713,9 @@ static int setup(void)
 	nd.srv.idle_timeout_ms = nd.cfg.http_idle_timeout_ms;
 	nd.api.request_kaddr = request_kaddr;
 	nd.api.request_quote = request_quote;
+	nd.api.request_log = request_log;
+	nd.api.find_conn = find_conn;
+	nd.srv.stream_ready = api_log_stream_ready;
 	nd.api.ctx = &nd;
 	nd.api.http = &nd.http;
 
@@ -644,7 +728,7 @@ int netd_main(void)
 	int r;
 
 	nd.imsg_fd = ROLE_INIT_FD;
-	nd.pkt_fd = nd.ep = nd.tfd = nd.keyd_fd = -1;
+	nd.pkt_fd = nd.ep = nd.tfd = nd.keyd_fd = nd.logd_fd = -1;
 
 	r = setup();
 	if (r == 0)

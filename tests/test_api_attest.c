@@ -11,6 +11,7 @@
 #include "net/api.h"
 #include "lib/base64.h"
 #include "tests/api_conn.h"
+#include "tests/fake_logd.h"
 #include "tests/tap.h"
 
 #include <errno.h>
@@ -36,6 +37,8 @@ static void reset(void)
 {
 	memset(&st, 0, sizeof st);
 	st.request_quote = fake_request_quote;
+	st.request_log = fake_request_log;
+	logd_open();
 	quote_calls = 0;
 	api_conn_open(77);
 }
@@ -77,6 +80,7 @@ static void test_route(void)
 	is_int(quote_calls, 0, "bad nonce: init not asked");
 
 	feed("GET /v1/attestation?nonce=c0ffee HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	is_int(quote_calls, 1, "good nonce: init asked");
 	ok(got_id == 77 && got_len == 3 && got_nonce[0] == 0xc0 && got_nonce[2] == 0xee,
 	   "  with the connection id and the nonce bytes");
@@ -86,6 +90,7 @@ static void test_route(void)
 	reset();
 	st.request_quote = NULL;
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	ok(strstr(take(), "HTTP/1.1 503 ") != NULL, "no way to ask init: 503");
 }
 
@@ -143,6 +148,7 @@ static void test_reply(void)
 
 	reset();
 	feed("GET /v1/attestation?nonce=c0ffee HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	rep = make_reply(&quote, &log);
 	api_quote_reply(&st, &conn, rep, quote, log);
 	r = take();
@@ -189,6 +195,7 @@ static void test_reply(void)
 	/* A malformed event record from keyd: 500, never a half document. */
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	rep = make_reply(&quote, &log);
 	payload[sizeof *rep + rep->quote_len] = 200;   /* name length past the record */
 	api_quote_reply(&st, &conn, rep, quote, log);
@@ -199,6 +206,7 @@ static void test_reply(void)
 	/* keyd went away before answering: 503 with Retry-After. */
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	api_quote_lost(&st, &conn);
 	r = take();
 	ok(strstr(r, "HTTP/1.1 503 ") && strstr(r, "Retry-After: 1\r\n") &&
@@ -214,6 +222,7 @@ static void test_reply(void)
 
 		reset();
 		feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+		logd_appended(0);
 		rep = make_reply(&quote, &log);
 		rep->quote_len -= (uint32_t)k;
 		api_quote_reply(&st, &conn, rep, quote, log);
@@ -229,6 +238,7 @@ static void test_reply(void)
 
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	rep = make_reply(&quote, &log);
 	rep->error = -ENODEV;
 	snprintf(rep->detail, sizeof rep->detail, "no TDX device");
@@ -239,6 +249,7 @@ static void test_reply(void)
 
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	rep->error = -EBUSY;
 	api_quote_reply(&st, &conn, rep, quote, log);
 	r = take();
@@ -247,12 +258,14 @@ static void test_reply(void)
 
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	rep->error = -EIO;
 	api_quote_reply(&st, &conn, rep, quote, log);
 	ok(strstr(take(), "HTTP/1.1 500 ") != NULL, "other errors: 500 quote_failed");
 
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	rep->error = 0;
 	rep->backend = 9;
 	api_quote_reply(&st, &conn, rep, quote, log);
@@ -266,6 +279,7 @@ static void test_reply(void)
 	 * longest quote and as many of the largest events as fit. */
 	reset();
 	feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
 	rep = make_reply(&quote, &log);
 	rep->quote_len = QUOTE_REPLY_QUOTE_MAX;
 	rep->nonce_len = 32;
@@ -300,6 +314,7 @@ static void test_reply(void)
 		size_t off = 0, per;
 		reset();
 		feed("GET /v1/attestation?nonce=00 HTTP/1.1\r\nHost: x\r\n\r\n");
+		logd_appended(0);
 		rep = make_reply(&quote, &log);
 		rep->quote_len = QUOTE_REPLY_QUOTE_MAX;
 		rep->nonce_len = 32;

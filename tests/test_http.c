@@ -3,6 +3,7 @@
 #include "tests/http_drain.h"
 #include "tests/tap.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #define HDR_TIMEOUT  1000
@@ -549,6 +550,205 @@ static void test_partial_send_and_big(void)
 	ok(has(take(2), "HTTP/1.1 500 "), "a response too large for the buffer becomes 500");
 }
 
+/* --- streamed bodies ------------------------------------------------------ */
+
+#define SRC_TOTAL 100000
+#define SRC_CHUNK 16000
+
+/* A fake asynchronous source (logd): the producer asks for a chunk only
+ * when the connection has room for it; the test delivers it later. */
+static struct {
+	struct http_conn *c;
+	uint64_t off;
+	bool asked;            /* a chunk was requested and not delivered */
+	unsigned requests;
+	unsigned asked_without_room;
+	size_t max_unsent;     /* the most output ever waiting in the conn */
+} src;
+
+static uint8_t src_byte(uint64_t i)
+{
+	return (uint8_t)(i * 7 + i / 251);
+}
+
+static size_t src_next_len(void)
+{
+	return SRC_TOTAL - src.off < SRC_CHUNK ? SRC_TOTAL - src.off : SRC_CHUNK;
+}
+
+/* Requests the next chunk if there is room for it, else waits for the
+ * callback. */
+static void src_pump(struct http_conn *c)
+{
+	if (src.asked || http_stream_left(c) == 0)
+		return;
+	if (!http_stream_want(c, src_next_len()))
+		return;
+	if (http_stream_room(c) < src_next_len())
+		src.asked_without_room++;
+	src.asked = true;
+	src.requests++;
+}
+
+static void src_ready(void *ctx, struct http_conn *c)
+{
+	(void)ctx;
+	src_pump(c);
+}
+
+/* The source's answer arrives. */
+static int src_deliver(void)
+{
+	uint8_t buf[SRC_CHUNK];
+	size_t n = src_next_len();
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = src_byte(src.off + i);
+	src.asked = false;
+	int r = http_stream_write(src.c, buf, n);
+	if (r == 0)
+		src.off += n;
+	src_pump(src.c);
+	return r;
+}
+
+static void stream_handler(void *ctx, struct http_conn *c, const struct http_request *req)
+{
+	(void)ctx;
+	if (strcmp(req->path, "/stream") == 0) {
+		memset(&src, 0, sizeof src);
+		src.c = c;
+		http_respond_stream(c, 200, "application/octet-stream",
+				    "public, max-age=31536000, immutable", NULL, SRC_TOTAL);
+		src_pump(c);
+		return;
+	}
+	handler(ctx, c, req);
+}
+
+/* A client reading at most `step` bytes each time it is scheduled; the
+ * source answers whenever asked. Returns the bytes read into out. */
+static size_t read_slowly(size_t step, uint64_t now)
+{
+	const uint8_t *p;
+	size_t n;
+
+	out_len = 0;
+	for (unsigned guard = 0; guard < 100000; guard++) {
+		size_t unsent;
+		http_conn_output(&conn, &unsent);
+		if (unsent > src.max_unsent)
+			src.max_unsent = unsent;
+		p = http_conn_output(&conn, &n);
+		if (n == 0) {
+			if (!src.asked)
+				break;
+			src_deliver();
+			continue;
+		}
+		if (n > step)
+			n = step;
+		memcpy(out + out_len, p, n);
+		out_len += n;
+		http_conn_sent(&conn, n, now);
+	}
+	out[out_len] = '\0';
+	return out_len;
+}
+
+static void test_stream(void)
+{
+	static const char req[] = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *body;
+	bool same = true;
+	size_t len, head;
+
+	reset(0);
+	srv.handler = stream_handler;
+	srv.stream_ready = src_ready;
+	feed(req, 1);
+	is_int(http_conn_state(&conn), HTTP_CONN_WRITING, "stream: WRITING after the head");
+	ok(src.asked && src.requests == 1, "stream: the first chunk is asked for at once");
+	/* the producer may also write without being asked (this byte then
+	 * stands for the source's first) */
+	is_int(http_stream_write(&conn, "x", 1), 0, "stream: a byte can be written");
+	src.off = 1;
+	len = read_slowly(1000, 2);
+	body = strstr(out, "\r\n\r\n");
+	head = body ? (size_t)(body + 4 - out) : 0;
+	ok(has(out, "Content-Length: 100000\r\n"), "stream: Content-Length is the total");
+	ok(has(out, "Cache-Control: public, max-age=31536000, immutable\r\n"),
+	   "stream: the Cache-Control given");
+	is_int(len - head, SRC_TOTAL, "stream: the whole body arrived");
+	same = out[head] == 'x';
+	for (size_t i = 1; same && i < SRC_TOTAL; i++)
+		same = (uint8_t)out[head + i] == src_byte(i);
+	ok(same, "stream: body bytes in order");
+	is_int(src.requests, 7, "stream: one request per chunk (100000 = 6 x 16000 + 4000)");
+	is_int(src.asked_without_room, 0, "stream: never asked for a chunk without room for it");
+	ok(src.max_unsent <= HTTP_OUT_CAP, "stream: at most one buffer waits (%zu bytes)",
+	   src.max_unsent);
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "stream: READING again (keep-alive)");
+
+	/* A pipelined request behind a stream is answered after it. */
+	reset(0);
+	srv.handler = stream_handler;
+	feed("GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	read_slowly(5000, 2);
+	ok(out_len > SRC_TOTAL && has(out + out_len - strlen(RESP_HELLO), RESP_HELLO),
+	   "stream: a pipelined request is answered after the body");
+
+	/* Write bounds. */
+	reset(0);
+	srv.handler = stream_handler;
+	feed(req, 1);
+	static uint8_t big[HTTP_OUT_CAP + 1];
+	is_int(http_stream_write(&conn, big, sizeof big), -ENOSPC, "stream: more than the room: -ENOSPC");
+	ok(http_stream_room(&conn) < HTTP_OUT_CAP, "stream: the head takes room");
+	src.asked = false;
+	http_stream_abort(&conn);
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSING, "abort: CLOSING while the head is unsent");
+	take(2);
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "abort: CLOSED once sent");
+	is_int(http_stream_write(&conn, "x", 1), -EINVAL, "abort: no more writes");
+
+	/* Overrun, and a source that stops answering. */
+	reset(0);
+	srv.handler = stream_handler;
+	feed(req, 1);
+	take(2);
+	is_int(http_stream_left(&conn), SRC_TOTAL, "stream: the whole body owed");
+	while (http_stream_left(&conn) > SRC_CHUNK) {
+		http_stream_write(&conn, big, SRC_CHUNK);
+		take(2);
+	}
+	is_int(http_stream_write(&conn, big, (size_t)http_stream_left(&conn) + 1), -EMSGSIZE,
+	       "stream: beyond the total: -EMSGSIZE");
+	is_int(http_conn_tick(&conn, 2 + IDLE_TIMEOUT - 1), HTTP_CONN_WRITING,
+	       "stuck: still WRITING before the idle timeout");
+	is_int(http_conn_tick(&conn, 2 + IDLE_TIMEOUT), HTTP_CONN_CLOSED,
+	       "stuck: the idle timeout closes a stream whose source is silent");
+
+	/* HEAD: the head alone. */
+	reset(0);
+	srv.handler = stream_handler;
+	feed("HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	is_int(http_stream_left(&conn), 0, "HEAD: no body owed");
+	ok(!src.asked, "HEAD: the source is not asked");
+	ok(has(take(2), "Content-Length: 100000\r\n") && has(out, "\r\n\r\n") &&
+	   strstr(out, "\r\n\r\n")[4] == '\0', "HEAD: the head with the length, no body");
+	is_int(http_conn_state(&conn), HTTP_CONN_READING, "HEAD: READING again");
+
+	/* Connection: close ends the stream with a close. */
+	reset(0);
+	srv.handler = stream_handler;
+	feed("GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1);
+	read_slowly(20000, 2);
+	ok(has(out, "Connection: close\r\n"), "close: the head says close");
+	is_int(http_conn_state(&conn), HTTP_CONN_CLOSED, "close: CLOSED after the whole body");
+	srv.stream_ready = NULL;
+}
+
 int main(void)
 {
 	test_simple();
@@ -563,6 +763,7 @@ int main(void)
 	test_partial_send_and_big();
 	test_headers();
 	test_room();
+	test_stream();
 	diag("sizeof(struct http_conn) = %zu", sizeof(struct http_conn));
 	return tap_done();
 }

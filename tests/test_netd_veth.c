@@ -14,8 +14,11 @@
  * minus chroot and uid change. The test checks the status messages, serves
  * IMSG_KADDR_REQ itself, and drives HTTP from the peer namespace: keep-
  * alive, pipelining, backpressure with thousands of unread responses,
- * large bodies, timeouts, a full connection pool, stale init answers, and
- * netd's exit when init goes away; then the same over a DHCP lease.
+ * large bodies, timeouts, a full connection pool, stale init answers, a
+ * channel to a fake logd (the attestation entry first, a bundle of 512 KB
+ * streamed to a slow reader with chunks asked for only as room frees,
+ * logd dying mid-stream), and netd's exit when init goes away; then the
+ * same over a DHCP lease.
  *
  * Needs root, `ip`, and for the DHCP part `dnsmasq`; skips otherwise.
  */
@@ -46,6 +49,8 @@
 
 #include "lib/imsg.h"
 #include "proto/init_netd.h"
+#include "proto/logd.h"
+#include "proto/role.h"
 #include "lib/log.h"
 #include "net/http_lwip.h"
 #include "net/netd.h"
@@ -511,6 +516,175 @@ static int send_kaddr_reply(uint32_t id)
 	return imsg_send(init_sock, IMSG_KADDR_REPLY, id, &rep, sizeof rep, NULL, 0);
 }
 
+/* --- the log: we broker a channel to a fake logd ------------------------------------------ */
+
+#define BIG_ENTRY 1998              /* each entry of the fake bundle */
+static int logd_fd = -1;            /* the fake logd's end */
+
+/* Hands netd a fresh channel to "logd", as init does when logd starts. */
+static bool give_logd_channel(uint32_t gen)
+{
+	struct peer_channel_msg pc = { .peer = ROLE_LOGD, .generation = gen };
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return false;
+	int r = imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &sv[1], 1);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return false;
+	}
+	logd_fd = sv[0];
+	return true;
+}
+
+/* Byte i of the fake bundle: 256 entries of BIG_ENTRY bytes. */
+static uint8_t bundle_byte(uint64_t i)
+{
+	uint64_t e = i % (2 + BIG_ENTRY);
+	if (e == 0)
+		return BIG_ENTRY >> 8;
+	if (e == 1)
+		return BIG_ENTRY & 0xff;
+	return (uint8_t)(i * 131 + i / 7);
+}
+
+#define BUNDLE_TOTAL ((uint64_t)256 * (2 + BIG_ENTRY))   /* 512,000 */
+
+/* Answers one question of netd's, if one arrives within timeout_ms:
+ * READ_REQ with the fake bundle, APPEND with success. Returns the type
+ * answered, 0 for none, -1 on a channel error. */
+static int logd_serve(int timeout_ms)
+{
+	static uint8_t out[IMSG_MAX_PAYLOAD];
+	struct pollfd p = { .fd = logd_fd, .events = POLLIN };
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	if (imsg_recv(logd_fd, &im) < 0)
+		return -1;
+	if (im.hdr.type == IMSG_LOG_READ_REQ && im.hdr.len == sizeof(struct log_read_req_msg)) {
+		struct log_read_req_msg q;
+		struct log_read_msg *m = (struct log_read_msg *)out;
+		memcpy(&q, im.payload, sizeof q);
+		memset(m, 0, sizeof *m);
+		m->total = BUNDLE_TOTAL;
+		m->offset = q.offset;
+		m->len = (uint32_t)(BUNDLE_TOTAL - q.offset < LOG_READ_CHUNK ? BUNDLE_TOTAL - q.offset
+									      : LOG_READ_CHUNK);
+		for (uint32_t i = 0; i < m->len; i++)
+			out[sizeof *m + i] = bundle_byte(q.offset + i);
+		imsg_send(logd_fd, IMSG_LOG_READ, im.hdr.id, out, sizeof *m + m->len, NULL, 0);
+	} else if (im.hdr.type == IMSG_LOG_APPEND) {
+		struct log_appended_msg a = { .error = 0, .index = 1 };
+		imsg_send(logd_fd, IMSG_LOG_APPENDED, im.hdr.id, &a, sizeof a, NULL, 0);
+	}
+	return (int)im.hdr.type;
+}
+
+static void test_logd(void)
+{
+	struct client c;
+	struct response r;
+	static uint8_t body[BUNDLE_TOTAL];
+	size_t got = 0, hlen = 0;
+	unsigned asked = 0, asked_paused = 0;
+	bool same = true;
+
+	/* no logd yet: the log's routes and attestation are 503 */
+	ok(client_open(&c) && get(&c, "/v1/log/checkpoint", &r) == 0 && r.status == 503 &&
+	   strstr(r.body, "logd) is not running") != NULL, "no logd: /v1/log/checkpoint 503");
+	ok(get(&c, "/v1/attestation?nonce=00", &r) == 0 && r.status == 503 &&
+	   strstr(r.body, "log_refused") != NULL, "no logd: /v1/attestation 503 log_refused");
+	client_close(&c);
+
+	ok(give_logd_channel(1), "a channel to logd handed over (IMSG_PEER_CHANNEL)");
+
+	/* The attestation entry goes to logd first; keyd is not there. */
+	ok(client_open(&c), "connect for an attestation");
+	send_all(c.fd, "GET /v1/attestation?nonce=c0ffee HTTP/1.1\r\nHost: a\r\n\r\n", 55);
+	is_int(logd_serve(3000), IMSG_LOG_APPEND, "  logd is asked to append first");
+	ok(read_response(&c, &r, 3000) == 0 && r.status == 503 &&
+	   strstr(r.body, "keyd is not running") != NULL,
+	   "  then keyd is asked (it is not running here: 503)");
+	client_close(&c);
+
+	/* A bundle of 512,000 bytes to a client with a small receive buffer
+	 * that does not read at first: netd asks for a chunk only when it has
+	 * room, so few are asked for until the client reads. */
+	int rcv = 8192;
+	c.fd = -1;
+	c.len = 0;
+	c.fd = peer_socket();
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(HTTP_PORT),
+				   .sin_addr.s_addr = server_addr };
+	ok(connect(c.fd, (struct sockaddr *)&sin, sizeof sin) == 0, "connect (8 KiB receive buffer)");
+	send_all(c.fd, "GET /tile/entries/000 HTTP/1.1\r\nHost: a\r\n\r\n", 43);
+	while (logd_serve(500) == IMSG_LOG_READ_REQ)
+		asked_paused++;
+	ok(asked_paused >= 1 && asked_paused <= 10,
+	   "a client not reading: %u chunks asked for of %llu (netd waits for room)", asked_paused,
+	   (unsigned long long)((BUNDLE_TOTAL + LOG_READ_CHUNK - 1) / LOG_READ_CHUNK));
+	asked = asked_paused;
+	/* now read, serving logd as netd asks */
+	uint64_t end = now_ms() + 20000;
+	while (now_ms() < end) {
+		struct pollfd p[2] = { { .fd = c.fd, .events = POLLIN }, { .fd = logd_fd, .events = POLLIN } };
+		if (poll(p, 2, 1000) <= 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			if (logd_serve(0) == IMSG_LOG_READ_REQ)
+				asked++;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			c.len = 0;
+			int n = client_fill(&c, 0);
+			if (n <= 0)
+				break;
+			size_t off = 0;
+			if (hlen == 0) {
+				char *h = memmem(c.buf, c.len, "\r\n\r\n", 4);
+				if (h == NULL)
+					break;   /* the head comes in one piece here */
+				hlen = (size_t)(h - c.buf) + 4;
+				off = hlen;
+				char head[1024], cl[64];
+				snprintf(head, sizeof head, "%.*s", (int)hlen, c.buf);
+				snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
+					 (unsigned long long)BUNDLE_TOTAL);
+				ok(strncmp(head, "HTTP/1.1 200 ", 13) == 0 && strstr(head, cl) != NULL &&
+				   strstr(head, "immutable") != NULL, "bundle: 200, its whole length, immutable");
+			}
+			for (size_t i = off; i < c.len && got < BUNDLE_TOTAL; i++)
+				body[got++] = (uint8_t)c.buf[i];
+			if (got == BUNDLE_TOTAL)
+				break;
+		}
+	}
+	is_int(got, BUNDLE_TOTAL, "bundle: every byte arrived");
+	for (size_t i = 0; same && i < got; i++)
+		same = body[i] == bundle_byte(i);
+	ok(same, "bundle: the bytes logd sent, in order");
+	is_int(asked, (BUNDLE_TOTAL + LOG_READ_CHUNK - 1) / LOG_READ_CHUNK,
+	       "bundle: one question per chunk");
+	c.len = 0;
+	ok(get(&c, "/healthz", &r) == 0 && r.status == 200, "keep-alive after the stream");
+
+	/* logd dies in the middle of a stream: netd closes the connection */
+	send_all(c.fd, "GET /tile/entries/000 HTTP/1.1\r\nHost: a\r\n\r\n", 43);
+	is_int(logd_serve(3000), IMSG_LOG_READ_REQ, "a second bundle: the first chunk");
+	close(logd_fd);
+	logd_fd = -1;
+	int w = wait_closed(&c, 5000);
+	ok(w == 0 || w == -ECONNRESET, "logd gone mid-stream: the connection closes (%d)", w);
+	client_close(&c);
+	ok(client_open(&c) && get(&c, "/v1/log/checkpoint", &r) == 0 && r.status == 503,
+	   "logd gone: the log is 503 until the next channel");
+	client_close(&c);
+}
+
 /* --- the tests ---------------------------------------------------------------------------- */
 
 static void test_basic(void)
@@ -927,6 +1101,7 @@ int main(void)
 		test_pool_full();
 		test_evict_lingering();
 		test_pending_timeout();
+		test_logd();
 	}
 	test_init_gone();
 	stop_child(&netd_pid);

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -40,9 +41,26 @@ static void expect_ok(long r, const char *name)
 	child_report(r >= 0, r >= 0 ? 0 : errno, name);
 }
 
+static void expect_errno(long r, int e, const char *name)
+{
+	child_report(r == -1 && errno == e, r == -1 ? errno : 0, name);
+}
+
 static void expect_eperm(long r, const char *name)
 {
-	child_report(r == -1 && errno == EPERM, r == -1 ? errno : 0, name);
+	expect_errno(r, EPERM, name);
+}
+
+/* A program just built (len or -errno) installed; reports both steps. */
+static int install_built(int len, const struct seccomp_prog *prog, const char *what)
+{
+	char name[72];
+	snprintf(name, sizeof name, "%s builds within SECCOMP_PROG_MAX", what);
+	child_report(len > 0 && len < SECCOMP_PROG_MAX, len < 0 ? -len : 0, name);
+	int r = len > 0 ? seccomp_install(prog) : len;
+	snprintf(name, sizeof name, "%s installed", what);
+	child_report(r == 0, -r, name);
+	return r;
 }
 
 /* The packet socket sends wherever a destination address points (the
@@ -177,6 +195,47 @@ static void child_keyd(void)
 	child_report(unlink(b) == 0, errno, "keyd: unlink allowed");
 }
 
+/* Refusal rules: a chosen errno, always or on an argument (equal, or
+ * any bit of a mask); a refusal that does not match falls through to the
+ * rules after it. */
+static const struct seccomp_rule refusal_rules[] = {
+	SECCOMP_ALLOW_IF_EQ(socket, 0, AF_UNIX),
+	SECCOMP_REFUSE(socket, EAFNOSUPPORT),
+	SECCOMP_REFUSE_IF_ANY(unshare, 0, CLONE_NEWNET | CLONE_NEWUSER, EINVAL),
+	SECCOMP_REFUSE_IF_EQ(unshare, 0, CLONE_FILES, EBUSY),
+	SECCOMP_ALLOW(unshare),
+	SECCOMP_REFUSE(io_uring_setup, ENOSYS),
+	SECCOMP_ALLOW(write),
+	SECCOMP_ALLOW(close),
+	SECCOMP_RULES_COMMON,
+};
+
+static void child_refusals(void)
+{
+	struct seccomp_prog prog;
+	if (install_built(seccomp_build(refusal_rules, sizeof refusal_rules / sizeof refusal_rules[0],
+					&prog), &prog, "refusal filter") != 0)
+		return;
+	long s = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	expect_ok(s, "socket(AF_UNIX) allowed by equality");
+	if (s >= 0)
+		close((int)s);
+	s = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	expect_errno(s, EAFNOSUPPORT, "socket(AF_INET): EAFNOSUPPORT (refusal after the equality)");
+	s = syscall(SYS_socket, AF_VSOCK, SOCK_STREAM, 0);
+	expect_errno(s, EAFNOSUPPORT, "socket(AF_VSOCK): EAFNOSUPPORT");
+	s = syscall(SYS_unshare, CLONE_NEWUSER);
+	expect_errno(s, EINVAL, "unshare(CLONE_NEWUSER): masked refusal's errno");
+	s = syscall(SYS_unshare, CLONE_NEWNET | CLONE_FS);
+	expect_errno(s, EINVAL, "unshare(NEWNET|FS): any bit of the mask");
+	s = syscall(SYS_unshare, CLONE_FILES);
+	expect_errno(s, EBUSY, "unshare(CLONE_FILES): equality refusal's errno");
+	expect_ok(syscall(SYS_unshare, CLONE_FS), "unshare(CLONE_FS): falls through both refusals to the allow");
+	s = syscall(SYS_io_uring_setup, 1, NULL);
+	expect_errno(s, ENOSYS, "io_uring_setup: ENOSYS");
+	expect_eperm(syscall(SYS_getppid), "getppid: not listed, EPERM");
+}
+
 static void child_env_off(void)
 {
 	if (setenv("DSHIELD_NO_SECCOMP", "1", 1) != 0)
@@ -236,9 +295,17 @@ static int run_child(void (*fn)(void), int *nrec)
 	return st;
 }
 
+/* Runs fn in a child that must report want checks and exit 0. */
+static void run_checked(void (*fn)(void), int want, const char *who)
+{
+	int nrec, st = run_child(fn, &nrec);
+	is_int(nrec, want, "%s child reported %d checks", who, want);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s child exited 0 (status 0x%x)", who, st);
+}
+
 static void test_builder(void)
 {
-	static struct seccomp_rule many[200];
+	static struct seccomp_rule many[600];
 	struct seccomp_prog prog;
 	size_t n;
 	const struct seccomp_rule *r = netd_seccomp_rules; n = netd_seccomp_nrules;
@@ -246,9 +313,18 @@ static void test_builder(void)
 	ok(n > 20, "netd rule list has %zu rules", n);
 	int len = seccomp_build(r, n, &prog);
 	ok(len > 0 && len < SECCOMP_PROG_MAX, "netd program builds (%d instructions)", len);
-	for (size_t i = 0; i < 200; i++)
+	for (size_t i = 0; i < 600; i++)
 		many[i] = (struct seccomp_rule){ .nr = (int)i, .arg = SECCOMP_NO_ARG };
-	is_int(seccomp_build(many, 200, &prog), -E2BIG, "too many rules: -E2BIG");
+	is_int(seccomp_build(many, 600, &prog), -E2BIG, "too many rules: -E2BIG");
+	is_int(seccomp_build(many, 500, &prog), 7 + 2 * 500, "500 plain rules fit (2 instructions each)");
+	struct seccomp_rule bad4 = SECCOMP_REFUSE(socket, 4096);
+	is_int(seccomp_build(&bad4, 1, &prog), -EINVAL, "refusal errno above 4095: -EINVAL");
+	struct seccomp_rule bad5 = { .nr = SYS_clone, .arg = 0, .err = EPERM };
+	is_int(seccomp_build(&bad5, 1, &prog), -EINVAL, "masked refusal with no bits: -EINVAL");
+	struct seccomp_rule bad6 = { .nr = SYS_clone, .arg = 7, .forbid = 1, .err = EPERM };
+	is_int(seccomp_build(&bad6, 1, &prog), -EINVAL, "refusal on argument 7: -EINVAL");
+	struct seccomp_rule bad7 = { .nr = SYS_clone, .arg = SECCOMP_NO_ARG, .err = -1 };
+	is_int(seccomp_build(&bad7, 1, &prog), -EINVAL, "negative refusal errno: -EINVAL");
 	struct seccomp_rule bad1 = { .nr = SYS_mmap, .arg = 6, .forbid = PROT_EXEC };
 	is_int(seccomp_build(&bad1, 1, &prog), -EINVAL, "argument index 6: -EINVAL");
 	struct seccomp_rule bad2 = { .nr = SYS_mmap, .arg = 2 };
@@ -267,16 +343,13 @@ int main(void)
 	ok(nrec > 30, "filtered child reported %d checks", nrec);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "filtered child exited 0 (status 0x%x)", st);
 
-	st = run_child(child_keyd, &nrec);
-	is_int(nrec, 14, "keyd child reported 14 checks");
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "keyd child exited 0 (status 0x%x)", st);
-	st = run_child(child_send_paths, &nrec);
-	is_int(nrec, 14, "send-paths child reported 14 checks");
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "send-paths child exited 0 (status 0x%x)", st);
+	run_checked(child_keyd, 14, "keyd");
+	run_checked(child_send_paths, 14, "send-paths");
 
-	st = run_child(child_env_off, &nrec);
-	is_int(nrec, 4, "env-off child reported 4 checks");
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "env-off child exited 0");
+	run_checked(child_refusals, 11, "refusal");
+
+
+	run_checked(child_env_off, 4, "env-off");
 
 	st = run_child(child_x32, &nrec);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "x32 syscall kills with SIGSYS (status 0x%x)", st);

@@ -10,6 +10,7 @@
 #include "lib/seccomp.h"
 #include "proto/role.h"
 #include "net/netd.h"
+#include "sandboxd/fn_seccomp.h"
 #include "tests/child_report.h"
 #include "tests/tap.h"
 
@@ -236,6 +237,51 @@ static void child_refusals(void)
 	expect_eperm(syscall(SYS_getppid), "getppid: not listed, EPERM");
 }
 
+/* The function filter without a sandbox (the real one: test_sandbox's
+ * escape probe): what runtimes need works, the refusals have their errno. */
+static void child_fn(void)
+{
+	struct seccomp_prog prog;
+	if (install_built(fn_seccomp_build(&prog), &prog, "fn filter") != 0)
+		return;
+	long s = syscall(SYS_socket, AF_INET6, SOCK_DGRAM, 0);
+	expect_ok(s, "fn: socket(AF_INET6) allowed");
+	if (s >= 0)
+		close((int)s);
+	s = syscall(SYS_socket, AF_NETLINK, SOCK_RAW, 0);
+	expect_errno(s, EAFNOSUPPORT, "fn: socket(AF_NETLINK) EAFNOSUPPORT");
+	s = syscall(SYS_clone3, NULL, 0);
+	expect_errno(s, ENOSYS, "fn: clone3 ENOSYS");
+	s = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+	if (s == 0)
+		_exit(0);
+	expect_eperm(s, "fn: clone(CLONE_NEWPID) EPERM");
+	pid_t kid = fork();
+	if (kid == 0)
+		_exit(0);
+	expect_ok(kid, "fn: fork (clone without namespace flags) allowed");
+	if (kid > 0)
+		waitpid(kid, NULL, 0);
+	void *m = (void *)syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	child_report(m != MAP_FAILED, m == MAP_FAILED ? errno : 0, "fn: mmap PROT_EXEC allowed (JIT)");
+	s = syscall(SYS_io_uring_setup, 1, NULL);
+	expect_errno(s, ENOSYS, "fn: io_uring_setup ENOSYS");
+	expect_eperm(syscall(SYS_bpf, 0, NULL, 0), "fn: bpf EPERM");
+	expect_eperm(syscall(SYS_unshare, CLONE_NEWUSER), "fn: unshare(CLONE_NEWUSER) EPERM");
+	expect_eperm(syscall(SYS_ioctl, 0, 0x5412, "x"), "fn: ioctl(TIOCSTI) EPERM");
+	expect_ok(syscall(SYS_getppid), "fn: getppid allowed");
+}
+
+static void child_fn_x32(void)
+{
+	struct seccomp_prog prog;
+	if (fn_seccomp_build(&prog) <= 0 || seccomp_install(&prog) != 0)
+		_exit(5);
+	syscall(SECCOMP_X32_BIT | SYS_getpid);
+	_exit(0);
+}
+
 static void child_env_off(void)
 {
 	if (setenv("DSHIELD_NO_SECCOMP", "1", 1) != 0)
@@ -348,6 +394,9 @@ int main(void)
 
 	run_checked(child_refusals, 11, "refusal");
 
+	run_checked(child_fn, 13, "fn");
+	st = run_child(child_fn_x32, &nrec);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "fn filter: x32 syscall kills with SIGSYS (status 0x%x)", st);
 
 	run_checked(child_env_off, 4, "env-off");
 

@@ -442,6 +442,33 @@ static int make_proc(const char *root, char *msg, size_t msgcap)
 	return 0;
 }
 
+/* Makes the current directory (the new root's mount) the root.
+ *
+ * pivot_root(".", "."): the old root ends up stacked on the new one and is
+ * detached at once; no directory for it is needed. The kernel refuses
+ * pivot_root (EINVAL) when the old root is the initramfs (rootfs), which is
+ * where dshield-init and its roles run in the VM: then the new root is
+ * moved onto / and chroot'ed into, as switch_root does. The old tree stays
+ * in the worker's mount namespace, covered by the new root and reachable by
+ * no path; the worker can neither unmount (no capability; seccomp) nor
+ * chroot (seccomp) to get under it, and /proc/self/mountinfo does not show
+ * mounts outside the worker's root. */
+static int enter_root(char *msg, size_t msgcap)
+{
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) != 0)
+			return CFAIL("detach the old root");
+		return 0;
+	}
+	if (errno != EINVAL)
+		return CFAIL("pivot_root");
+	if (mount(".", "/", NULL, MS_MOVE, NULL) != 0)
+		return CFAIL("move the root onto / (rootfs: no pivot_root)");
+	if (chroot(".") != 0)
+		return CFAIL("chroot");
+	return 0;
+}
+
 static int make_root(const struct sandbox_spec *s, char *msg, size_t msgcap)
 {
 	const char *root = s->root_dir;
@@ -478,14 +505,10 @@ static int make_root(const struct sandbox_spec *s, char *msg, size_t msgcap)
 		return r;
 	if (mount(NULL, root, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
 		return CFAIL("remount the root read-only");
-	/* pivot_root(".", "."): the old root ends up stacked on the new one
-	 * and is detached at once; no directory for it is needed. */
 	if (chdir(root) != 0)
 		return CFAIL("chdir to the root");
-	if (syscall(SYS_pivot_root, ".", ".") != 0)
-		return CFAIL("pivot_root");
-	if (umount2(".", MNT_DETACH) != 0)
-		return CFAIL("detach the old root");
+	if ((r = enter_root(msg, msgcap)) < 0)
+		return r;
 	if (chdir("/") != 0)
 		return CFAIL("chdir /");
 	return 0;

@@ -15,9 +15,11 @@
 #include "sandboxd/fn_seccomp.h"
 #include "sandboxd/sandbox.h"
 #include "lib/errbuf.h"
+#include "lib/file.h"
 #include "tests/tap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
@@ -37,6 +39,7 @@ static char base[] = "/tmp/sandbox.XXXXXX";
 static char layer[64], root[64], code_a[64], code_b[64], data_b[64], probe_path[600];
 static struct seccomp_prog filter;
 static int netns = -1;
+static bool have_usr;
 
 static void die(const char *what)
 {
@@ -94,13 +97,16 @@ static void setup(void)
 	if (mkdir(layer, 0755) != 0 || mkdir(code_a, 0755) != 0 || mkdir(code_b, 0700) != 0 ||
 	    mkdir(data_b, 0700) != 0)
 		die("mkdir");
+	/* A machine without /usr (the test VM's initramfs) gets an empty
+	 * layer: the static probe needs none. */
+	have_usr = access("/usr/bin", X_OK) == 0;
 	path_join(p, sizeof p, layer, "usr");
-	if (mkdir(p, 0755) != 0 || mount("/usr", p, NULL, MS_BIND | MS_REC, NULL) != 0)
+	if (have_usr && (mkdir(p, 0755) != 0 || mount("/usr", p, NULL, MS_BIND | MS_REC, NULL) != 0))
 		die("bind /usr into the layer");
 	static const char *const links[][2] = {
 		{ "bin", "usr/bin" }, { "sbin", "usr/sbin" }, { "lib", "usr/lib" }, { "lib64", "usr/lib64" },
 	};
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; have_usr && i < 4; i++) {
 		path_join(p, sizeof p, layer, links[i][0]);
 		if (symlink(links[i][1], p) != 0)
 			die("symlink");
@@ -202,7 +208,8 @@ static void relay_tap(const char *out, const char *who)
 /* sandbox_env's result for the spec s with the given secrets. */
 static int env_rc(struct sandbox_spec *s, char **secrets, char **envp)
 {
-	char pathbuf[64], err[ERRBUF_LEN];
+	static char pathbuf[64];   /* envp[0] points into it after the return */
+	char err[ERRBUF_LEN];
 
 	s->secrets = secrets;
 	return sandbox_env(s, envp, SANDBOX_SECRETS_MAX + 4, pathbuf, sizeof pathbuf, err, sizeof err);
@@ -258,9 +265,9 @@ static void test_netns(void)
 static void test_spawn_errors(void)
 {
 	char err[ERRBUF_LEN], out[256];
-	char *argv[] = { "/usr/bin/true", NULL };
-	char *rel[] = { "true", NULL };
-	char *missing[] = { "/usr/bin/no-such-program", NULL };
+	char *argv[] = { "/code/probe", "--alloc", "4096", NULL };
+	char *rel[] = { "probe", NULL };
+	char *missing[] = { "/code/no-such-program", NULL };
 	char *bad_secret[] = { "PATH=x", NULL };
 	struct sandbox_spec s;
 	struct sandbox_proc p;
@@ -283,7 +290,7 @@ static void test_spawn_errors(void)
 	   "spawn: a missing code directory fails, named (%s)", err);
 	spec_init(&s, UID_A, code_a, argv);
 	int st = run(&s, out, sizeof out, err);
-	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "spawn: /usr/bin/true runs (status %#x %s)",
+	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "spawn: a program runs and exits 0 (status %#x %s)",
 	   st, st < 0 ? err : "");
 }
 
@@ -332,6 +339,11 @@ static void test_runtimes(void)
 		"import json, hashlib, ssl; print('stdlib ok')\n";
 	char *argv[] = { "/usr/bin/python3", "-I", "-c", (char *)py, NULL };
 
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		ok(1, "# skip python3 and node: not installed here");
+		return;
+	}
+
 	spec_init(&s, UID_B, code_b, argv);
 	s.data_dir = data_b;
 	int st = run(&s, out, sizeof out, err);
@@ -348,8 +360,7 @@ static void test_runtimes(void)
 	ok(strstr(out, "env HOME LANG LC_CTYPE PATH\n") != NULL || strstr(out, "env HOME LANG PATH\n") != NULL,
 	   "python3: the environment is only PATH, HOME, LANG");
 	ok(strstr(out, "stdlib ok\n") != NULL, "python3: json, hashlib, ssl import");
-	if (!ok(1, "python3 said:"))
-		(void)0;
+	diag("python3 said:");
 	for (char *l = out; *l;) {
 		char *e = strchr(l, '\n');
 		int len = e ? (int)(e - l) : (int)strlen(l);
@@ -396,6 +407,62 @@ static int wait_empty(int fd)
 	return 1;
 }
 
+/* Runs the probe with args in a new worker cgroup `name` under fn with
+ * limits lim; returns the wait status, *ev the cgroup's events after. */
+static int run_limited(int fn, const char *name, const struct cg_limits *lim, char **args,
+		       struct cg_events *ev, char *out, size_t outcap)
+{
+	char err[ERRBUF_LEN] = "";
+	struct sandbox_spec s;
+	int w = -1, st = -1;
+
+	memset(ev, 0, sizeof *ev);
+	if (cg_create(fn, name, false, &w, err, sizeof err) < 0 ||
+	    cg_set_limits(w, lim, err, sizeof err) < 0) {
+		diag("%s", err);
+		if (w >= 0)
+			close(w);
+		return -1;
+	}
+	spec_init(&s, UID_A, code_a, args);
+	s.cgroup_fd = w;
+	s.cgroup_enforced = true;
+	st = run(&s, out, outcap, err);
+	if (st == -1)
+		diag("%s", err);
+	if (cg_read_events(w, ev, err, sizeof err) < 0)
+		diag("%s", err);
+	wait_empty(w);
+	close(w);
+	cg_remove(fn, name, err, sizeof err);
+	return st;
+}
+
+/* Where the controllers exist (the VM): the limits bite. */
+static void test_limits(int fn)
+{
+	char out[512];
+	struct cg_events ev;
+	char *alloc[] = { "/code/probe", "--alloc", "268435456", NULL };
+	char *small[] = { "/code/probe", "--alloc", "8388608", NULL };
+	char *forks[] = { "/code/probe", "--forks", "64", NULL };
+	struct cg_limits mem = { .memory_max = 32u << 20, .pids_max = 64 };
+	struct cg_limits pids = { .memory_max = 64u << 20, .pids_max = 8 };
+
+	int st = run_limited(fn, "w-small", &mem, small, &ev, out, sizeof out);
+	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && ev.oom_kill == 0,
+	   "limits: 8 MiB under memory.max 32 MiB is fine (status %#x, oom_kill %llu) (positive control)",
+	   st, (unsigned long long)ev.oom_kill);
+	st = run_limited(fn, "w-oom", &mem, alloc, &ev, out, sizeof out);
+	ok(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	   "limits: 256 MiB under memory.max 32 MiB (no swap) ends in SIGKILL (status %#x)", st);
+	ok(ev.oom_kill >= 1, "limits: memory.events oom_kill %llu", (unsigned long long)ev.oom_kill);
+	st = run_limited(fn, "w-pids", &pids, forks, &ev, out, sizeof out);
+	out[strcspn(out, "\n")] = '\0';
+	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "limits: pids.max 8 refuses a fork (%s)", out);
+	ok(ev.pids_max >= 1, "limits: pids.events max %llu", (unsigned long long)ev.pids_max);
+}
+
 static int find_cgroup2(char *path, size_t n)
 {
 	static const char *const cands[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
@@ -412,7 +479,7 @@ static int find_cgroup2(char *path, size_t n)
 static void test_cgroup_real(void)
 {
 	char top[128], rootpath[200], err[ERRBUF_LEN] = "", line[512];
-	char *argv[] = { "/usr/bin/sleep", "1000", NULL };
+	char *argv[] = { "/code/probe", "--pause", NULL };
 	struct cg_root cr;
 	struct sandbox_spec s;
 	struct sandbox_proc p;
@@ -421,6 +488,18 @@ static void test_cgroup_real(void)
 	if (find_cgroup2(top, sizeof top) != 0) {
 		ok(1, "# skip cgroup: no cgroup2 mounted here");
 		return;
+	}
+	/* Where the top has the controllers (the VM), they must be enabled
+	 * down to the delegated root: init's job in the image, ours here. */
+	char ctl[256];
+	snprintf(line, sizeof line, "%s/cgroup.controllers", top);
+	long cl = file_read(line, ctl, sizeof ctl - 1);
+	if (cl > 0 && strstr(ctl, "memory") && strstr(ctl, "pids") && strstr(ctl, "cpu")) {
+		snprintf(line, sizeof line, "%s/cgroup.subtree_control", top);
+		const char *en = "+cpu +memory +pids";
+		const char *step;
+		int r = file_write_once(line, en, strlen(en), &step);
+		ok(r == 0, "cgroup: controllers enabled at %s (%s)", top, r ? strerror(-r) : "");
 	}
 	snprintf(rootpath, sizeof rootpath, "%s/dshield-test-%d", top, (int)getpid());
 	if (mkdir(rootpath, 0755) != 0)
@@ -461,28 +540,10 @@ static void test_cgroup_real(void)
 	close(w);
 	is_int(cg_remove(fn, "w-1", err, sizeof err), 0, "cgroup: worker cgroup removed (%s)", err);
 
-	if (cr.enforced) {
-		/* memory.max enforced: python allocating past it is OOM-killed */
-		char *pargv[] = { "/usr/bin/python3", "-c", "b = bytearray(256 << 20)", NULL };
-		struct cg_limits lim = { .memory_max = 32u << 20, .pids_max = 16 };
-		struct cg_events ev;
-		is_int(cg_create(fn, "w-2", false, &w, err, sizeof err), 0, "cgroup: second worker cgroup");
-		is_int(cg_set_limits(w, &lim, err, sizeof err), 0, "cgroup: memory.max 32 MiB (%s)", err);
-		spec_init(&s, UID_A, code_a, pargv);
-		s.cgroup_fd = w;
-		s.cgroup_enforced = true;
-		is_int(sandbox_spawn(&s, &p, err, sizeof err), 0, "cgroup: python spawned (%s)", err);
-		ok(waitpid(p.pid, &st, 0) == p.pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-		   "cgroup: allocating 256 MiB under memory.max 32 MiB ends in SIGKILL");
-		close(p.pidfd);
-		is_int(cg_read_events(w, &ev, err, sizeof err), 0, "cgroup: events read (%s)", err);
-		ok(ev.oom_kill >= 1, "cgroup: memory.events oom_kill %llu", (unsigned long long)ev.oom_kill);
-		wait_empty(w);
-		close(w);
-		cg_remove(fn, "w-2", err, sizeof err);
-	} else {
-		ok(1, "# skip memory.max enforcement: this cgroup2 has no memory controller");
-	}
+	if (cr.enforced)
+		test_limits(fn);
+	else
+		ok(1, "# skip memory.max and pids.max enforcement: this cgroup2 has no controllers");
 	close(fn);
 	is_int(cg_remove(cr.fd, "fn-a", err, sizeof err), 0, "cgroup: function cgroup removed");
 	cg_root_close(&cr);
@@ -494,8 +555,10 @@ static void cleanup(void)
 	char p[128];
 
 	path_join(p, sizeof p, layer, "usr");
-	umount2(p, MNT_DETACH);
-	rmdir(p);
+	if (have_usr) {
+		umount2(p, MNT_DETACH);
+		rmdir(p);
+	}
 	static const char *const names[] = { "bin", "sbin", "lib", "lib64" };
 	for (size_t i = 0; i < 4; i++) {
 		path_join(p, sizeof p, layer, names[i]);

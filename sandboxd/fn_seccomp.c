@@ -146,6 +146,10 @@ const struct seccomp_rule fn_seccomp_rules[] = {
 	ALLOW(rseq),
 	ALLOW(arch_prctl),
 	ALLOW(prctl),          /* no capability to gain with it: no_new_privs, locked securebits */
+	ALLOW(seccomp),        /* a filter of its own can only take more away */
+	ALLOW(landlock_create_ruleset),
+	ALLOW(landlock_add_rule),
+	ALLOW(landlock_restrict_self),
 	ALLOW(membarrier),
 	ALLOW(pidfd_open),
 	ALLOW(pidfd_send_signal),

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,6 +123,8 @@ static void setup(void)
 	copy_file(probe_path, p, 0555);
 	path_join(p, sizeof p, code_a, "a.txt");
 	write_text(p, "function a\n", 0444);
+	path_join(p, sizeof p, code_b, "probe");
+	copy_file(probe_path, p, 0555);
 	path_join(p, sizeof p, code_b, "secret.txt");
 	write_text(p, "function b's code\n", 0400);
 	if (chown(p, UID_B, UID_B) != 0 || chown(code_b, UID_B, UID_B) != 0 ||
@@ -304,8 +307,15 @@ static void test_probe(void)
 
 	path_join(other, sizeof other, code_b, "secret.txt");
 	snprintf(tmp, sizeof tmp, "%u", TMP_BYTES);
+	/* function B runs meanwhile, under its own uid, from its own code */
+	char *bargv[] = { "/code/probe", "--pause", NULL };
+	struct sandbox_proc b;
+	spec_init(&s, UID_B, code_b, bargv);
+	is_int(sandbox_spawn(&s, &b, err, sizeof err), 0, "function B is running (%s)", err);
+	char bpid[16];
+	snprintf(bpid, sizeof bpid, "%d", (int)b.pid);
 	char *argv[] = { "/code/probe", "--uid", "60001", "--tmp-bytes", tmp, "--other", other,
-			 "--secret", "SECRET_TOKEN=s3cr3t", NULL };
+			 "--other-pid", bpid, "--secret", "SECRET_TOKEN=s3cr3t", NULL };
 	spec_init(&s, UID_A, code_a, argv);
 	s.secrets = secrets;
 	s.fds[3] = extra;
@@ -314,6 +324,13 @@ static void test_probe(void)
 	relay_tap(out, "probe");
 	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "probe: exited 0 (status %#x)", st);
 	close(extra);
+	/* Never kill() a pid that is not a child we have: -1 would be
+	 * every process of the machine. The pidfd names exactly B. */
+	ok(b.pid > 0 && b.pidfd >= 0 && syscall(SYS_pidfd_send_signal, b.pidfd, SIGKILL, NULL, 0) == 0 &&
+	   waitpid(b.pid, &st, 0) == b.pid && WIFSIGNALED(st),
+	   "function B was still running, and is stopped");
+	if (b.pidfd >= 0)
+		close(b.pidfd);
 }
 
 /* Python and Node as function B: uid, capabilities, network, /proc/sys,
@@ -568,6 +585,7 @@ static void cleanup(void)
 	path_join(p, sizeof p, code_a, "probe"); unlink(p);
 	path_join(p, sizeof p, code_a, "a.txt"); unlink(p);
 	path_join(p, sizeof p, code_b, "secret.txt"); unlink(p);
+	path_join(p, sizeof p, code_b, "probe"); unlink(p);
 	path_join(p, sizeof p, data_b, "out"); unlink(p);
 	rmdir(code_a);
 	rmdir(code_b);

@@ -3,13 +3,14 @@
  * same kind of call that must work), so that a probe that cannot run at all
  * fails instead of passing. The errnos are docs/SANDBOX.md's table.
  *
- *   probe [--uid N] [--tmp-bytes N] [--other PATH] [--secret NAME=VALUE]
+ *   probe [--uid N] [--tmp-bytes N] [--other PATH] [--other-pid N] [--secret NAME=VALUE]
  *   probe --pause | --alloc BYTES | --forks N
  *
  * --uid: the uid the sandbox must run it as; --tmp-bytes: /tmp's size;
  * --other: a file of another function's code, by its path outside, that
  * must be unreachable; --secret: the one extra variable the environment
- * must hold. Static musl: it also runs as a deployed native function.
+ * must hold; --other-pid: the pid (outside) of another function's running
+ * worker, which must be invisible. Static musl: it also runs as a deployed native function.
  *
  * The other forms are loads for the cgroup limits: --pause waits for a
  * signal; --alloc touches BYTES of fresh memory then exits 0 (under a
@@ -151,6 +152,18 @@ static void network(void)
 		}
 	}
 	ok(n > 0 && ifaces == 1 && lo, "the network namespace has only lo (%d interfaces)", ifaces);
+}
+
+static void other_worker(long pid)
+{
+	char p[64];
+	struct stat st;
+
+	works(kill(1, 0), "kill(1, 0) on itself");
+	refused(kill((pid_t)pid, 0), ESRCH, "kill(0) another function's worker");
+	snprintf(p, sizeof p, "/proc/%ld/root/code", pid);
+	refused(stat(p, &st), ENOENT, "reach its /code through /proc/PID/root");
+	refused(syscall(SYS_pidfd_open, pid, 0), ESRCH, "pidfd_open another function's worker");
 }
 
 static void paths(const char *other)
@@ -313,9 +326,35 @@ static void tmp_limit(long long bytes)
 	   "/tmp holds at most its size (%lld of %lld bytes, then %s)", written, bytes, strerror(e));
 }
 
+/* clone with a namespace flag; a child that should not exist leaves at once. */
+static long clone_ns(unsigned long flag)
+{
+	long r = syscall(SYS_clone, flag | SIGCHLD, 0, 0, 0, 0);
+	if (r == 0)
+		_exit(0);
+	if (r > 0)
+		waitpid((pid_t)r, NULL, 0);
+	return r;
+}
+
+/* clone3 with an all-zero argument (a plain fork if it ran). */
+static long clone3_bad(void)
+{
+	uint64_t args[8] = { 0 };
+	args[4] = SIGCHLD;   /* exit_signal */
+	long r = syscall(SYS_clone3, args, sizeof args);
+	if (r == 0)
+		_exit(0);
+	if (r > 0)
+		waitpid((pid_t)r, NULL, 0);
+	return r;
+}
+
 static void syscalls(void)
 {
 	char buf[64];
+
+	memset(buf, 0, sizeof buf);
 	struct iovec l = { buf, 8 }, r = { buf + 8, 8 };
 	pid_t kid;
 	int st;
@@ -339,13 +378,14 @@ static void syscalls(void)
 	refused(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0), EPERM, "ptrace(PTRACE_TRACEME)");
 	refused(syscall(SYS_process_vm_readv, kid, &l, 1, &r, 1, 0), EPERM, "process_vm_readv");
 	refused(syscall(SYS_process_vm_writev, kid, &l, 1, &r, 1, 0), EPERM, "process_vm_writev");
-	works(kill(kid, SIGKILL), "kill its own child");
-	waitpid(kid, &st, 0);
+	works(kid > 0 ? kill(kid, SIGKILL) : -1, "kill its own child");   /* never kill(-1) */
+	if (kid > 0)
+		waitpid(kid, &st, 0);
 
-	refused(mount("none", "/tmp", "tmpfs", 0, NULL), EPERM, "mount");
-	refused(umount2("/tmp", MNT_DETACH), EPERM, "umount2");
-	refused(syscall(SYS_pivot_root, "/tmp", "/tmp"), EPERM, "pivot_root");
-	refused(chroot("/tmp"), EPERM, "chroot");
+	refused(mount("none", "/nonexistent", "tmpfs", 0, NULL), EPERM, "mount");
+	refused(umount2("/nonexistent", MNT_DETACH), EPERM, "umount2");
+	refused(syscall(SYS_pivot_root, "/nonexistent", "/nonexistent"), EPERM, "pivot_root");
+	refused(chroot("/nonexistent"), EPERM, "chroot");
 	refused(syscall(SYS_fsopen, "tmpfs", 0), EPERM, "fsopen");
 	refused(syscall(SYS_open_tree, AT_FDCWD, "/tmp", 0), EPERM, "open_tree");
 	refused(syscall(SYS_move_mount, -1, "", -1, "", 0), EPERM, "move_mount");
@@ -354,27 +394,27 @@ static void syscalls(void)
 	refused(unshare(CLONE_NEWNS), EPERM, "unshare(CLONE_NEWNS)");
 	refused(unshare(CLONE_NEWTIME), EPERM, "unshare(CLONE_NEWTIME)");
 	works(unshare(CLONE_FS), "unshare(CLONE_FS)");
-	refused(setns(0, 0), EPERM, "setns");
-	refused(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0), EPERM, "clone(CLONE_NEWUSER)");
-	refused(syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0), EPERM, "clone(CLONE_NEWNET)");
-	refused(syscall(SYS_clone3, buf, 64), ENOSYS, "clone3");
+	refused(setns(-1, 0), EPERM, "setns");
+	refused(clone_ns(CLONE_NEWUSER), EPERM, "clone(CLONE_NEWUSER)");
+	refused(clone_ns(CLONE_NEWNET), EPERM, "clone(CLONE_NEWNET)");
+	refused(clone3_bad(), ENOSYS, "clone3");
 	refused(syscall(SYS_init_module, buf, 8, ""), EPERM, "init_module");
-	refused(syscall(SYS_finit_module, 0, "", 0), EPERM, "finit_module");
-	refused(syscall(SYS_delete_module, "x", 0), EPERM, "delete_module");
-	refused(syscall(SYS_kexec_load, 0, 0, NULL, 0), EPERM, "kexec_load");
+	refused(syscall(SYS_finit_module, -1, "", 0), EPERM, "finit_module");
+	refused(syscall(SYS_delete_module, "dshield-no-such-module", 0), EPERM, "delete_module");
+	refused(syscall(SYS_kexec_load, 0, 0, NULL, 0xffff0000ul), EPERM, "kexec_load");
 	refused(syscall(SYS_kexec_file_load, -1, -1, 0, "", 0), EPERM, "kexec_file_load");
-	refused(syscall(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, NULL), EPERM, "reboot");
-	refused(syscall(SYS_swapon, "/tmp/x", 0), EPERM, "swapon");
-	refused(syscall(SYS_acct, NULL), EPERM, "acct");
+	refused(syscall(SYS_reboot, 0, 0, 0, NULL), EPERM, "reboot");   /* bad magic */
+	refused(syscall(SYS_swapon, "/nonexistent", 0), EPERM, "swapon");
+	refused(syscall(SYS_acct, "/nonexistent"), EPERM, "acct");
 	struct timespec ts = { 0, 0 };
 	works(clock_gettime(CLOCK_REALTIME, &ts), "clock_gettime");
-	refused(syscall(SYS_clock_settime, CLOCK_REALTIME, &ts), EPERM, "clock_settime");
+	refused(syscall(SYS_clock_settime, CLOCK_MONOTONIC, &ts), EPERM, "clock_settime");   /* not settable anyway */
 	refused(syscall(SYS_settimeofday, NULL, NULL), EPERM, "settimeofday");
 	refused(syscall(SYS_syslog, 3, buf, 16), EPERM, "syslog");
-	refused(syscall(SYS_sethostname, "x", 1), EPERM, "sethostname");
+	refused(syscall(SYS_sethostname, "x", 100000), EPERM, "sethostname");   /* too long anyway */
 	refused(syscall(SYS_personality, ADDR_NO_RANDOMIZE), EPERM, "personality(ADDR_NO_RANDOMIZE)");
 	works(syscall(SYS_personality, 0xffffffff), "personality(query)");
-	refused(syscall(SYS_ioctl, 0, 0x5412 /* TIOCSTI */, "x"), EPERM, "ioctl(TIOCSTI)");
+	refused(syscall(SYS_ioctl, -1, 0x5412 /* TIOCSTI */, "x"), EPERM, "ioctl(TIOCSTI)");
 	refused(syscall(SYS_open_by_handle_at, -1, buf, 0), EPERM, "open_by_handle_at");
 	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	works(m == MAP_FAILED ? -1 : 0, "mmap PROT_EXEC (a JIT needs it)");
@@ -441,12 +481,24 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--forks") == 0)
 		return fork_many(atoi(argv[2]));
 	const char *other = NULL, *secret = NULL;
+	long other_pid = 0;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--uid") == 0) uid = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--tmp-bytes") == 0) tmp = atoll(argv[i + 1]);
 		else if (strcmp(argv[i], "--other") == 0) other = argv[i + 1];
 		else if (strcmp(argv[i], "--secret") == 0) secret = argv[i + 1];
+		else if (strcmp(argv[i], "--other-pid") == 0) other_pid = atol(argv[i + 1]);
+	}
+	/* Many checks below would do real harm where they are not refused
+	 * (as root on a host: mount, reboot, clock_settime...). Their
+	 * arguments are chosen to fail harmlessly anyway; this is the
+	 * first line: no run outside a sandbox at all. */
+	unsigned long long mode = 0;
+	if (status_field("Seccomp:", &mode) != 0 || mode != 2 || getuid() == 0 || getpid() != 1) {
+		printf("Bail out! not inside a sandbox (seccomp filter, a uid other than 0, pid 1 of its "
+		       "namespace): no escape is tried here\n");
+		return 2;
 	}
 	environment(secret);
 	descriptors();
@@ -454,6 +506,8 @@ int main(int argc, char **argv)
 	sockets();
 	network();
 	paths(other);
+	if (other_pid > 0)
+		other_worker(other_pid);
 	syscalls();
 	x32();
 	if (tmp > 0)

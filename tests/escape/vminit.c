@@ -1,4 +1,4 @@
-/* tests/escape/vminit.c: PID 1 of the sandbox test VM (tests/vm/sandbox-vm).
+/* tests/escape/vminit.c: PID 1 of the sandbox test VM (tests/vm/sandbox.t).
  *
  * Mounts what a sandboxd host has (proc, sysfs, devtmpfs, a tmpfs /tmp and
  * cgroup2 on /sys/fs/cgroup with its controllers), runs /t/tests/test_sandbox

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# tests/vm/sandbox-vm: runs build/tests/test_sandbox as root inside a QEMU
+# tests/vm/sandbox.t: runs build/tests/test_sandbox as root inside a QEMU
 # guest with the image's kernel and a minimal initramfs, so that the cgroup
 # v2 limits (memory.max, pids.max), which the host's cgroup2 cannot enforce,
 # are exercised for real. Prints the test's TAP; exits with its status.
 #
-#   tests/vm/sandbox-vm [BUILD_DIR]     (default build; needs build/image/vmlinuz)
+#   tests/vm/sandbox.t [BUILD_DIR]     (default build; needs build/image/vmlinuz)
 #   SANDBOX_VM_CONSOLE=FILE keeps the whole console output in FILE
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2

@@ -418,6 +418,45 @@ static int make_dev(const char *root, char *msg, size_t msgcap)
 	return 0;
 }
 
+/* What of the kernel /proc shows beyond processes: files that leak kernel
+ * addresses, timers or other tenants' activity are covered with /dev/null
+ * (reads give nothing), trees of hardware and kernel knobs are made
+ * read-only. Most are root-only or read-only for an unprivileged uid
+ * already; this holds even where a kernel's modes are looser. Entries a
+ * kernel does not have are skipped. */
+static int mask_proc(const char *proc, char *msg, size_t msgcap)
+{
+	static const char *const hide[] = {
+		"kcore", "kallsyms", "keys", "key-users", "timer_list", "sched_debug",
+		"latency_stats", "kpagecount", "kpageflags", "kpagecgroup", "vmallocinfo",
+		"slabinfo", "pagetypeinfo", "iomem", "ioports", "modules",
+	};
+	static const char *const ro[] = { "sysrq-trigger", "bus", "fs", "irq", "acpi", "scsi", "driver" };
+	char path[PATH_MAX];
+	struct stat st;
+	int r;
+
+	for (size_t i = 0; i < sizeof hide / sizeof hide[0]; i++) {
+		if ((r = join(path, sizeof path, proc, hide[i], msg, msgcap)) < 0)
+			return r;
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (mount("/dev/null", path, NULL, MS_BIND, NULL) != 0)
+			return errbuf_set(msg, msgcap, -errno, "mask /proc/%s: %s", hide[i], strerror(errno));
+	}
+	for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++) {
+		if ((r = join(path, sizeof path, proc, ro[i], msg, msgcap)) < 0)
+			return r;
+		if (lstat(path, &st) != 0)
+			continue;
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC, NULL) != 0)
+			return errbuf_set(msg, msgcap, -errno, "/proc/%s read-only: %s", ro[i], strerror(errno));
+	}
+	return 0;
+}
+
 /* /proc of the worker's own pid namespace (the child is its pid 1), other
  * users' processes invisible, /proc/sys read-only. */
 static int make_proc(const char *root, char *msg, size_t msgcap)
@@ -439,7 +478,7 @@ static int make_proc(const char *root, char *msg, size_t msgcap)
 		return CFAIL("bind /proc/sys");
 	if (mount(NULL, sys, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | fl, NULL) != 0)
 		return CFAIL("remount /proc/sys read-only");
-	return 0;
+	return mask_proc(proc, msg, msgcap);
 }
 
 /* Makes the current directory (the new root's mount) the root.

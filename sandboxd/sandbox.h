@@ -10,8 +10,10 @@
  * filter (fn_seccomp.h), and exactly the environment and descriptors the
  * spec names.
  *
- * Both need root (sandboxd). Error convention: 0, or negative errno with a
- * one-line reason in err (lib/errbuf.h).
+ * Both need root (sandboxd) and a single-threaded caller (they fork and
+ * clone without exec'ing the caller's image); sandbox_netns_create needs
+ * /proc in the caller's view. Error convention: 0, or negative errno with
+ * a one-line reason in err (lib/errbuf.h).
  */
 #ifndef DSHIELD_SANDBOXD_SANDBOX_H
 #define DSHIELD_SANDBOXD_SANDBOX_H

@@ -319,6 +319,17 @@ static void test_probe(void)
 	spec_init(&s, UID_A, code_a, argv);
 	s.secrets = secrets;
 	s.fds[3] = extra;
+	/* positive control for the probe's masked /proc files: here they
+	 * have content, so its empty reads are the mask's doing */
+	static const char *const masked[] = { "/proc/kallsyms", "/proc/timer_list" };
+	for (size_t i = 0; i < 2; i++) {
+		char mb[64];
+		int mfd = open(masked[i], O_RDONLY | O_CLOEXEC);
+		ssize_t got = mfd >= 0 ? read(mfd, mb, sizeof mb) : -1;
+		if (mfd >= 0)
+			close(mfd);
+		ok(got > 0, "outside the sandbox %s has content (%zd bytes)", masked[i], got);
+	}
 	int st = run(&s, out, sizeof out, err);
 	ok(st >= 0, "probe: spawned (%s)", err);
 	relay_tap(out, "probe");

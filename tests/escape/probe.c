@@ -221,10 +221,29 @@ static void paths(const char *other)
 	   fd < 0 ? strerror(errno) : "opened");
 	fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
 	ok(fd < 0, "write /proc/sysrq-trigger refused (%s)", fd < 0 ? strerror(errno) : "opened");
-	fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);   /* absent without CONFIG_PROC_KCORE */
-	ok(fd < 0 && (errno == EACCES || errno == ENOENT), "read /proc/kcore refused (%s)",
-	   fd < 0 ? strerror(errno) : "opened");
+	/* absent without CONFIG_PROC_KCORE; else masked: opens, reads nothing */
+	fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+	char kb[16];
+	ssize_t kn = fd >= 0 ? read(fd, kb, sizeof kb) : -1;
+	int ke = errno;
+	if (fd >= 0) close(fd);
+	ok(kn <= 0, "read /proc/kcore gives nothing (%s)", fd < 0 ? strerror(ke) : "masked, empty");
+	static const char *const masked[] = { "/proc/kallsyms", "/proc/timer_list", "/proc/keys",
+					     "/proc/modules", "/proc/iomem" };
+	for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++) {
+		char mb[64];
+		fd = open(masked[i], O_RDONLY | O_CLOEXEC);
+		ssize_t got = fd >= 0 ? read(fd, mb, sizeof mb) : -1;
+		if (fd >= 0) close(fd);
+		ok(got <= 0, "%s shows nothing (%zd bytes)", masked[i], got);
+	}
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	char sb[16];
+	works(fd >= 0 && read(fd, sb, sizeof sb) > 0 ? 0 : -1, "read /proc/self/status");
+	if (fd >= 0) close(fd);
 	struct statvfs sv;
+	ok(statvfs("/proc/sysrq-trigger", &sv) != 0 || (sv.f_flag & ST_RDONLY),
+	   "/proc/sysrq-trigger absent or read-only");
 	ok(statvfs("/proc/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY), "/proc/sys is mounted read-only");
 	ok(statvfs("/proc", &sv) == 0 && !(sv.f_flag & ST_RDONLY), "/proc itself is not (positive control)");
 	ok(getpid() == 1, "its own pid namespace (pid %d)", (int)getpid());

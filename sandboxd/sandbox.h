@@ -71,7 +71,10 @@ struct sandbox_proc {
 int sandbox_netns_create(int *fd, char *err, size_t cap);
 
 /* Starts one worker; returns once it exec'd argv (or failed before,
- * with the step that failed in err; the child is then reaped). */
+ * with the step that failed in err; the child is then reaped). A child
+ * killed by a signal before its exec (nothing in this code does that)
+ * cannot report: it looks like a worker that exec'd and died at once,
+ * which the caller sees when it waits for it. */
 int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p,
 		  char *err, size_t cap);
 

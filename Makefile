@@ -125,13 +125,14 @@ THIRD_PARTY := $(O)/liblwip.a $(O)/libllhttp.a $(O)/libbearssl.a
 
 # Our objects live under $(O)/obj, apart from the programs and from
 # build/image (the image output directory).
-OBJ_Y      := $(lib-y) $(init-y) $(keyd-y) $(net-y) $(tls-y) $(logd-y) $(crypto-y) $(fs-y) $(image-y) $(cli-y)
+OBJ_Y      := $(lib-y) $(init-y) $(keyd-y) $(net-y) $(tls-y) $(logd-y) $(sandboxd-y) $(crypto-y) $(fs-y) $(image-y) $(cli-y)
 OBJS       := $(addprefix $(O)/obj/,$(OBJ_Y))
 PROGS      := dshield-init dshield
 TESTS      := $(addprefix $(O)/tests/,$(tests-y))
 FUZZERS    := $(addprefix $(O)/fuzz/,$(fuzz-y))
 TOOLS      := $(addprefix $(O)/tools/,$(tools-y))
 BENCHES    := $(addprefix $(O)/bench/,$(bench-y))
+ESCAPES    := $(addprefix $(O)/escape/,$(escape-y))
 
 # lwIP's configuration reaches our objects through lwIP's headers, which
 # are -isystem, so -MMD does not record it; it changes struct layouts.
@@ -170,6 +171,15 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
 
+# Programs that run inside a function sandbox (and later as a deployed
+# native function in the VM): one file, static musl, in every variant.
+ESCAPE_CC  := gcc -specs $(CURDIR)/tools/musl-static-pie.specs
+$(O)/escape/%: tests/escape/%.c tests/tap.h | $(DEPS)/deps.mk
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(ESCAPE_CC) -std=c11 -O2 -fPIE $(WARN) $(DEFS) $(INC) $(REPRO) \
+	  -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $<
+
 # Objects are never intermediate: keep them for incremental builds.
 .SECONDARY:
 
@@ -177,10 +187,10 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
 ifeq ($(VARIANT),fuzz)
 all: $(FUZZERS)
 else
-all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TOOLS) $(BENCHES)
+all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TOOLS) $(BENCHES) $(ESCAPES)
 endif
 programs: $(addprefix $(O)/,$(PROGS))
-tests: $(TESTS)
+tests: $(TESTS) $(ESCAPES)
 tools: $(TOOLS)
 deps: $(DEPS)/deps.mk
 host-deps:

@@ -45,6 +45,64 @@ static int emit(struct seccomp_prog *p, struct sock_filter insn)
 	return 0;
 }
 
+/* An allow rule (err == 0): allow; allow when arg == value, else go on;
+ * or deny when arg has a forbidden bit, else allow. */
+static int emit_allow(struct seccomp_prog *out, const struct seccomp_rule *ru)
+{
+	int r = 0;
+
+	if (ru->arg == SECCOMP_NO_ARG) {
+		r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));
+		r |= emit(out, RET(SECCOMP_RET_ALLOW));
+	} else if (ru->only_eq) {
+		/* No match reloads nr and goes on: later rules may
+		 * allow other values; none does: denied at the end. */
+		if (ru->arg < 0 || ru->arg > 5)
+			return -EINVAL;
+		r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
+		r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
+		r |= emit(out, JEQ(ru->value, 0, 1));
+		r |= emit(out, RET(SECCOMP_RET_ALLOW));
+		r |= emit(out, LD_ABS(offsetof(struct seccomp_data, nr)));
+	} else {
+		if (ru->arg < 0 || ru->arg > 5 || ru->forbid == 0)
+			return -EINVAL;
+		r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
+		r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
+		r |= emit(out, JSET(ru->forbid, 0, 1));
+		r |= emit(out, RET(DENY_ACTION));
+		r |= emit(out, RET(SECCOMP_RET_ALLOW));
+	}
+	return r < 0 ? -E2BIG : 0;
+}
+
+/* A refusal rule (err != 0): fail with err always, or when arg == value,
+ * or when arg has a bit of forbid; a non-matching call goes on. */
+static int emit_refusal(struct seccomp_prog *out, const struct seccomp_rule *ru)
+{
+	uint32_t action = SECCOMP_RET_ERRNO | ((uint32_t)ru->err & SECCOMP_RET_DATA);
+	int r = 0;
+
+	if (ru->err < 0 || ru->err > 4095)   /* MAX_ERRNO */
+		return -EINVAL;
+	if (ru->arg == SECCOMP_NO_ARG) {
+		r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));
+		r |= emit(out, RET(action));
+		return r < 0 ? -E2BIG : 0;
+	}
+	if (ru->arg < 0 || ru->arg > 5 || (!ru->only_eq && ru->forbid == 0))
+		return -EINVAL;
+	r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
+	r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
+	if (ru->only_eq)
+		r |= emit(out, JEQ(ru->value, 0, 1));
+	else
+		r |= emit(out, JSET(ru->forbid, 0, 1));
+	r |= emit(out, RET(action));
+	r |= emit(out, LD_ABS(offsetof(struct seccomp_data, nr)));
+	return r < 0 ? -E2BIG : 0;
+}
+
 int seccomp_build(const struct seccomp_rule *rules, size_t n,
 		  struct seccomp_prog *out)
 {
@@ -64,35 +122,18 @@ int seccomp_build(const struct seccomp_rule *rules, size_t n,
 		return -E2BIG;
 
 	/* 3. One block per rule; the accumulator holds nr between blocks
-	 * (an argument block always ends in a return). */
+	 * (an argument block ends in a return, or reloads nr before it
+	 * falls through to the next rule). */
 	for (size_t i = 0; i < n; i++) {
 		const struct seccomp_rule *ru = &rules[i];
 		if (ru->nr < 0 || ru->nr >= SECCOMP_X32_BIT)
 			return -EINVAL;
-		if (ru->arg == SECCOMP_NO_ARG) {
-			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));
-			r |= emit(out, RET(SECCOMP_RET_ALLOW));
-		} else if (ru->only_eq) {
-			/* No match reloads nr and goes on: later rules may
-			 * allow other values; none does: denied at the end. */
-			if (ru->arg < 0 || ru->arg > 5)
-				return -EINVAL;
-			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
-			r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
-			r |= emit(out, JEQ(ru->value, 0, 1));
-			r |= emit(out, RET(SECCOMP_RET_ALLOW));
-			r |= emit(out, LD_ABS(offsetof(struct seccomp_data, nr)));
-		} else {
-			if (ru->arg < 0 || ru->arg > 5 || ru->forbid == 0)
-				return -EINVAL;
-			r |= emit(out, JEQ((uint32_t)ru->nr, 0, 4));
-			r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
-			r |= emit(out, JSET(ru->forbid, 0, 1));
-			r |= emit(out, RET(DENY_ACTION));
-			r |= emit(out, RET(SECCOMP_RET_ALLOW));
-		}
+		if (ru->err != 0)
+			r = emit_refusal(out, ru);
+		else
+			r = emit_allow(out, ru);
 		if (r < 0)
-			return -E2BIG;
+			return r;
 	}
 	/* 4. Everything not listed. */
 	if (emit(out, RET(DENY_ACTION)) < 0)

@@ -9,9 +9,15 @@
  *   3. nr == rule.nr                       -> allow (or deny on forbidden bits;
  *                                             or, for an equality rule, allow
  *                                             when arg == value, else go on)
+ *                                             or, for a refusal rule (err set),
+ *                                             fail with that errno (always, or
+ *                                             when arg == value, or when arg
+ *                                             has a bit of mask; else go on)
  *   4. anything else                       -> deny
  *
- * "deny" is SECCOMP_RET_ERRNO(EPERM), see seccomp.c for why.
+ * "deny" is SECCOMP_RET_ERRNO(EPERM), see seccomp.c for why. Rules are
+ * tried in order: a refusal rule that does not match falls through to the
+ * rules after it (e.g. clone refused with namespace flags, then allowed).
  *
  * Error convention: 0 (or a count) on success, negative errno on failure.
  */
@@ -35,9 +41,17 @@ struct seccomp_rule {
 	 * (an int argument: fd, fcntl command). */
 	int only_eq;
 	uint32_t value;
+	/* A refusal rule when nonzero: the call fails with this errno instead
+	 * of being allowed. With SECCOMP_NO_ARG it always fails; with only_eq
+	 * when arg == value; otherwise when arg has a bit of forbid. A
+	 * refusal that does not match goes on to the next rule. */
+	int err;
 };
 
-#define SECCOMP_PROG_MAX 256
+/* Enough for an allow-list the size of a language runtime's (about 200
+ * syscalls at two instructions each, plus argument blocks); the kernel's
+ * own limit is 4096 (BPF_MAXINSNS). */
+#define SECCOMP_PROG_MAX 1024
 
 struct seccomp_prog {
 	struct sock_filter insn[SECCOMP_PROG_MAX];
@@ -60,9 +74,13 @@ int seccomp_install(const struct seccomp_prog *p);
 /* Helpers for the rule tables of each role (net/netd_seccomp.c,
  * keyd/keyd_seccomp.c). */
 #include <sys/syscall.h>
-#define SECCOMP_ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0 }
-#define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b), 0, 0 }
-#define SECCOMP_ALLOW_IF_EQ(name, a, v)  { SYS_##name, (a), 0, 1, (v) }
+#define SECCOMP_ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0, 0 }
+#define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b), 0, 0, 0 }
+#define SECCOMP_ALLOW_IF_EQ(name, a, v)  { SYS_##name, (a), 0, 1, (v), 0 }
+/* Refusals with a chosen errno (sandboxd/fn_seccomp.c). */
+#define SECCOMP_REFUSE(name, e)                { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0, (e) }
+#define SECCOMP_REFUSE_IF_EQ(name, a, v, e)    { SYS_##name, (a), 0, 1, (v), (e) }
+#define SECCOMP_REFUSE_IF_ANY(name, a, m, e)   { SYS_##name, (a), (m), 0, 0, (e) }
 
 /* What every role needs whatever it does: musl's malloc (never executable
  * memory), sleeping and time, signal handling (restart_syscall: an

@@ -22,17 +22,18 @@ no_edges() {
   if [ -z "$out" ]; then ok "$name"; else nok "$name"; printf '#   %s\n' $out; fi
 }
 
-check "the folders exist" [ -d init -a -d net -a -d keyd -a -d logd -a -d crypto -a -d lib -a -d proto ]
+check "the folders exist" [ -d init -a -d net -a -d keyd -a -d logd -a -d sandboxd -a -d crypto -a -d lib -a -d proto ]
 check "the scan finds includes at all (positive control)" [ -n "$(edges net lib)" ]
-no_edges "init/ includes no other role (net/, keyd/, logd/)" init net keyd logd
-no_edges "net/ includes no other role (init/, keyd/, logd/)" net init keyd logd
-no_edges "keyd/ includes no other role (init/, net/, logd/)" keyd init net logd
-no_edges "logd/ includes no other role (init/, net/, keyd/)" logd init net keyd cli bin
-no_edges "crypto/ includes no role and no CLI" crypto init net keyd logd cli bin
-no_edges "lib/ includes only lib/" lib init net keyd logd crypto cli bin proto
-no_edges "proto/ includes only proto/" proto init net keyd logd crypto cli bin lib
-no_edges "cli/ includes no guest role" cli init net keyd logd bin
-out=$(grep -rlE '#include "(net|keyd|logd)/' --include='*.c' --include='*.h' init net keyd logd lib crypto cli proto bin |
+no_edges "init/ includes no other role (net/, keyd/, logd/, sandboxd/)" init net keyd logd sandboxd
+no_edges "net/ includes no other role (init/, keyd/, logd/, sandboxd/)" net init keyd logd sandboxd
+no_edges "keyd/ includes no other role (init/, net/, logd/, sandboxd/)" keyd init net logd sandboxd
+no_edges "logd/ includes no other role (init/, net/, keyd/, sandboxd/)" logd init net keyd sandboxd cli bin
+no_edges "sandboxd/ includes no other role (init/, net/, keyd/, logd/)" sandboxd init net keyd logd cli bin
+no_edges "crypto/ includes no role and no CLI" crypto init net keyd logd sandboxd cli bin
+no_edges "lib/ includes only lib/" lib init net keyd logd sandboxd crypto cli bin proto
+no_edges "proto/ includes only proto/" proto init net keyd logd sandboxd crypto cli bin lib
+no_edges "cli/ includes no guest role" cli init net keyd logd sandboxd bin
+out=$(grep -rlE '#include "(net|keyd|logd|sandboxd)/' --include='*.c' --include='*.h' init net keyd logd sandboxd lib crypto cli proto bin |
   xargs -r grep -lE '#include "init/' | grep -v '^bin/dshield-init.c$')
 check "only bin/dshield-init.c includes init/ and a role's headers together (got: $out)" [ -z "$out" ]
 out=$(grep -nE '\b(open|openat|ioctl|mkdir|rmdir)[[:space:]]*\(' crypto/*.c | grep -v 'ccel_open')

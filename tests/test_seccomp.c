@@ -11,11 +11,13 @@
 #include "lib/seccomp.h"
 #include "proto/role.h"
 #include "net/netd.h"
+#include "sandboxd/fn_seccomp.h"
 #include "tests/child_report.h"
 #include "tests/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -41,9 +43,26 @@ static void expect_ok(long r, const char *name)
 	child_report(r >= 0, r >= 0 ? 0 : errno, name);
 }
 
+static void expect_errno(long r, int e, const char *name)
+{
+	child_report(r == -1 && errno == e, r == -1 ? errno : 0, name);
+}
+
 static void expect_eperm(long r, const char *name)
 {
-	child_report(r == -1 && errno == EPERM, r == -1 ? errno : 0, name);
+	expect_errno(r, EPERM, name);
+}
+
+/* A program just built (len or -errno) installed; reports both steps. */
+static int install_built(int len, const struct seccomp_prog *prog, const char *what)
+{
+	char name[72];
+	snprintf(name, sizeof name, "%s builds within SECCOMP_PROG_MAX", what);
+	child_report(len > 0 && len < SECCOMP_PROG_MAX, len < 0 ? -len : 0, name);
+	int r = len > 0 ? seccomp_install(prog) : len;
+	snprintf(name, sizeof name, "%s installed", what);
+	child_report(r == 0, -r, name);
+	return r;
 }
 
 /* The packet socket sends wherever a destination address points (the
@@ -226,6 +245,90 @@ static void child_logd(void)
 	expect_eperm(syscall(SYS_unlink, path), "logd: unlink denied");
 	expect_eperm(syscall(SYS_rename, path, path), "logd: rename denied");
 	expect_eperm(syscall(SYS_fcntl, 0, F_DUPFD, 10), "logd: fcntl(F_DUPFD) denied");
+/* Refusal rules: a chosen errno, always or on an argument (equal, or
+ * any bit of a mask); a refusal that does not match falls through to the
+ * rules after it. */
+static const struct seccomp_rule refusal_rules[] = {
+	SECCOMP_ALLOW_IF_EQ(socket, 0, AF_UNIX),
+	SECCOMP_REFUSE(socket, EAFNOSUPPORT),
+	SECCOMP_REFUSE_IF_ANY(unshare, 0, CLONE_NEWNET | CLONE_NEWUSER, EINVAL),
+	SECCOMP_REFUSE_IF_EQ(unshare, 0, CLONE_FILES, EBUSY),
+	SECCOMP_ALLOW(unshare),
+	SECCOMP_REFUSE(io_uring_setup, ENOSYS),
+	SECCOMP_ALLOW(write),
+	SECCOMP_ALLOW(close),
+	SECCOMP_RULES_COMMON,
+};
+
+static void child_refusals(void)
+{
+	struct seccomp_prog prog;
+	if (install_built(seccomp_build(refusal_rules, sizeof refusal_rules / sizeof refusal_rules[0],
+					&prog), &prog, "refusal filter") != 0)
+		return;
+	long s = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	expect_ok(s, "socket(AF_UNIX) allowed by equality");
+	if (s >= 0)
+		close((int)s);
+	s = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	expect_errno(s, EAFNOSUPPORT, "socket(AF_INET): EAFNOSUPPORT (refusal after the equality)");
+	s = syscall(SYS_socket, AF_VSOCK, SOCK_STREAM, 0);
+	expect_errno(s, EAFNOSUPPORT, "socket(AF_VSOCK): EAFNOSUPPORT");
+	s = syscall(SYS_unshare, CLONE_NEWUSER);
+	expect_errno(s, EINVAL, "unshare(CLONE_NEWUSER): masked refusal's errno");
+	s = syscall(SYS_unshare, CLONE_NEWNET | CLONE_FS);
+	expect_errno(s, EINVAL, "unshare(NEWNET|FS): any bit of the mask");
+	s = syscall(SYS_unshare, CLONE_FILES);
+	expect_errno(s, EBUSY, "unshare(CLONE_FILES): equality refusal's errno");
+	expect_ok(syscall(SYS_unshare, CLONE_FS), "unshare(CLONE_FS): falls through both refusals to the allow");
+	s = syscall(SYS_io_uring_setup, 1, NULL);
+	expect_errno(s, ENOSYS, "io_uring_setup: ENOSYS");
+	expect_eperm(syscall(SYS_getppid), "getppid: not listed, EPERM");
+}
+
+/* The function filter without a sandbox (the real one: test_sandbox's
+ * escape probe): what runtimes need works, the refusals have their errno. */
+static void child_fn(void)
+{
+	struct seccomp_prog prog;
+	if (install_built(fn_seccomp_build(&prog), &prog, "fn filter") != 0)
+		return;
+	long s = syscall(SYS_socket, AF_INET6, SOCK_DGRAM, 0);
+	expect_ok(s, "fn: socket(AF_INET6) allowed");
+	if (s >= 0)
+		close((int)s);
+	s = syscall(SYS_socket, AF_NETLINK, SOCK_RAW, 0);
+	expect_errno(s, EAFNOSUPPORT, "fn: socket(AF_NETLINK) EAFNOSUPPORT");
+	s = syscall(SYS_clone3, NULL, 0);
+	expect_errno(s, ENOSYS, "fn: clone3 ENOSYS");
+	s = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+	if (s == 0)
+		_exit(0);
+	expect_eperm(s, "fn: clone(CLONE_NEWPID) EPERM");
+	pid_t kid = fork();
+	if (kid == 0)
+		_exit(0);
+	expect_ok(kid, "fn: fork (clone without namespace flags) allowed");
+	if (kid > 0)
+		waitpid(kid, NULL, 0);
+	void *m = (void *)syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	child_report(m != MAP_FAILED, m == MAP_FAILED ? errno : 0, "fn: mmap PROT_EXEC allowed (JIT)");
+	s = syscall(SYS_io_uring_setup, 1, NULL);
+	expect_errno(s, ENOSYS, "fn: io_uring_setup ENOSYS");
+	expect_eperm(syscall(SYS_bpf, 0, NULL, 0), "fn: bpf EPERM");
+	expect_eperm(syscall(SYS_unshare, CLONE_NEWUSER), "fn: unshare(CLONE_NEWUSER) EPERM");
+	expect_eperm(syscall(SYS_ioctl, 0, 0x5412, "x"), "fn: ioctl(TIOCSTI) EPERM");
+	expect_ok(syscall(SYS_getppid), "fn: getppid allowed");
+}
+
+static void child_fn_x32(void)
+{
+	struct seccomp_prog prog;
+	if (fn_seccomp_build(&prog) <= 0 || seccomp_install(&prog) != 0)
+		_exit(5);
+	syscall(SECCOMP_X32_BIT | SYS_getpid);
+	_exit(0);
 }
 
 static void child_env_off(void)
@@ -287,9 +390,17 @@ static int run_child(void (*fn)(void), int *nrec)
 	return st;
 }
 
+/* Runs fn in a child that must report want checks and exit 0. */
+static void run_checked(void (*fn)(void), int want, const char *who)
+{
+	int nrec, st = run_child(fn, &nrec);
+	is_int(nrec, want, "%s child reported %d checks", who, want);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s child exited 0 (status 0x%x)", who, st);
+}
+
 static void test_builder(void)
 {
-	static struct seccomp_rule many[200];
+	static struct seccomp_rule many[600];
 	struct seccomp_prog prog;
 	size_t n;
 	const struct seccomp_rule *r = netd_seccomp_rules; n = netd_seccomp_nrules;
@@ -297,9 +408,18 @@ static void test_builder(void)
 	ok(n > 20, "netd rule list has %zu rules", n);
 	int len = seccomp_build(r, n, &prog);
 	ok(len > 0 && len < SECCOMP_PROG_MAX, "netd program builds (%d instructions)", len);
-	for (size_t i = 0; i < 200; i++)
+	for (size_t i = 0; i < 600; i++)
 		many[i] = (struct seccomp_rule){ .nr = (int)i, .arg = SECCOMP_NO_ARG };
-	is_int(seccomp_build(many, 200, &prog), -E2BIG, "too many rules: -E2BIG");
+	is_int(seccomp_build(many, 600, &prog), -E2BIG, "too many rules: -E2BIG");
+	is_int(seccomp_build(many, 500, &prog), 7 + 2 * 500, "500 plain rules fit (2 instructions each)");
+	struct seccomp_rule bad4 = SECCOMP_REFUSE(socket, 4096);
+	is_int(seccomp_build(&bad4, 1, &prog), -EINVAL, "refusal errno above 4095: -EINVAL");
+	struct seccomp_rule bad5 = { .nr = SYS_clone, .arg = 0, .err = EPERM };
+	is_int(seccomp_build(&bad5, 1, &prog), -EINVAL, "masked refusal with no bits: -EINVAL");
+	struct seccomp_rule bad6 = { .nr = SYS_clone, .arg = 7, .forbid = 1, .err = EPERM };
+	is_int(seccomp_build(&bad6, 1, &prog), -EINVAL, "refusal on argument 7: -EINVAL");
+	struct seccomp_rule bad7 = { .nr = SYS_clone, .arg = SECCOMP_NO_ARG, .err = -1 };
+	is_int(seccomp_build(&bad7, 1, &prog), -EINVAL, "negative refusal errno: -EINVAL");
 	struct seccomp_rule bad1 = { .nr = SYS_mmap, .arg = 6, .forbid = PROT_EXEC };
 	is_int(seccomp_build(&bad1, 1, &prog), -EINVAL, "argument index 6: -EINVAL");
 	struct seccomp_rule bad2 = { .nr = SYS_mmap, .arg = 2 };
@@ -334,10 +454,16 @@ int main(void)
 	st = run_child(child_send_paths, &nrec);
 	is_int(nrec, 14, "send-paths child reported 14 checks");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "send-paths child exited 0 (status 0x%x)", st);
+	run_checked(child_keyd, 14, "keyd");
+	run_checked(child_send_paths, 14, "send-paths");
 
-	st = run_child(child_env_off, &nrec);
-	is_int(nrec, 4, "env-off child reported 4 checks");
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "env-off child exited 0");
+	run_checked(child_refusals, 11, "refusal");
+
+	run_checked(child_fn, 13, "fn");
+	st = run_child(child_fn_x32, &nrec);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "fn filter: x32 syscall kills with SIGSYS (status 0x%x)", st);
+
+	run_checked(child_env_off, 4, "env-off");
 
 	st = run_child(child_x32, &nrec);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "x32 syscall kills with SIGSYS (status 0x%x)", st);

@@ -128,6 +128,7 @@ OBJ_Y      := $(lib-y) $(init-y) $(keyd-y) $(net-y) $(tls-y) $(logd-y) $(crypto-
 OBJS       := $(addprefix $(O)/obj/,$(OBJ_Y))
 PROGS      := dshield-init dshield
 TESTS      := $(addprefix $(O)/tests/,$(tests-y))
+TESTPROGS  := $(addprefix $(O)/tests/bin/,$(testprog-y))
 FUZZERS    := $(addprefix $(O)/fuzz/,$(fuzz-y))
 TOOLS      := $(addprefix $(O)/tools/,$(tools-y))
 BENCHES    := $(addprefix $(O)/bench/,$(bench-y))
@@ -156,6 +157,10 @@ $(O)/tests/%: $(O)/obj/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
+$(O)/tests/bin/%: $(O)/obj/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
 $(O)/tools/%: $(O)/obj/image/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
@@ -176,10 +181,10 @@ $(O)/fuzz/%: $(O)/obj/tests/fuzz/%.o $(O)/libdshield.a $(THIRD_PARTY)
 ifeq ($(VARIANT),fuzz)
 all: $(FUZZERS)
 else
-all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TOOLS) $(BENCHES)
+all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TESTPROGS) $(TOOLS) $(BENCHES)
 endif
 programs: $(addprefix $(O)/,$(PROGS))
-tests: $(TESTS)
+tests: $(TESTS) $(TESTPROGS)
 tools: $(TOOLS)
 deps: $(DEPS)/deps.mk
 host-deps:

@@ -9,13 +9,15 @@
 //
 // Which module system (docs/FUNCTIONS.md, "Node"): a .mjs file is an ES
 // module and a .cjs file CommonJS, as Node has them. A .js file (the
-// default: the API takes code without a file name) is compiled as
-// CommonJS first; CommonJS compiles the whole file before running any of
-// it, so a SyntaxError there has run nothing, and the file is then loaded
-// as an ES module from a private copy under the temporary directory
-// (/code is read-only, and Node takes a .js file for CommonJS unless a
-// package.json says otherwise). If both fail, LOAD_ERROR carries both
-// reasons.
+// default: the API takes code without a file name) goes to require()
+// first: CommonJS, or an ES module where Node's own syntax detection and
+// require(esm) take it (Node 20.19 and later). When require() says the
+// file can only be an ES module (a SyntaxError from CommonJS, which
+// compiles the whole file before running any of it, so nothing ran; or
+// top-level await), it is imported from a private .mjs copy under the
+// temporary directory (/code is read-only, and Node takes a .js file for
+// CommonJS unless a package.json says otherwise). If both readings fail
+// to compile, LOAD_ERROR carries both reasons.
 //
 // The function's console output is the worker's stdout/stderr, which the
 // sandbox connects to the function's log stream; fd 3 is close-on-exec
@@ -115,6 +117,14 @@ function describe(e) {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
+// Errors of require() that mean "this is an ES module": older Node cannot
+// compile import/export as CommonJS (SyntaxError); Node with require(esm)
+// refuses one with top-level await.
+function esmOnly(e) {
+  return e instanceof SyntaxError || e?.code === 'ERR_REQUIRE_ESM' ||
+         e?.code === 'ERR_REQUIRE_ASYNC_MODULE';
+}
+
 async function loadModule(file) {
   if (file.endsWith('.mjs')) return import(pathToFileURL(file).href);
   const require = createRequire(file);
@@ -122,7 +132,7 @@ async function loadModule(file) {
   try {
     return require(file);
   } catch (cjsErr) {
-    if (!(cjsErr instanceof SyntaxError)) throw cjsErr;
+    if (!esmOnly(cjsErr)) throw cjsErr;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dshield-fn-'));
     const copy = path.join(dir, 'function.mjs');
     fs.copyFileSync(file, copy);

@@ -10,7 +10,7 @@ DRIVER=${FRAME_DRIVER:-build/tests/bin/frame_driver}
 command -v python3 >/dev/null || bail "python3 is needed"
 command -v node >/dev/null || bail "node is needed"
 command -v jq >/dev/null || bail "jq is needed"
-PY=(python3 runtimes/python/dshield_worker.py)
+PY=(python3 -I -B runtimes/python/dshield_worker.py)
 NODE=(node runtimes/node/dshield_worker.mjs)
 FN=$PWD/tests/runtimes
 T=$(mktemp -d) || bail "mktemp"

@@ -25,6 +25,11 @@ req() {
   echo "$T/req-$1.json"
 }
 
+# req_nobody KIND: the same without a body ($T/req-KIND-nobody.json).
+req_nobody() {
+  jq -c 'del(.body)' "$(req "$1")" > "$T/req-$1-nobody.json" && echo "$T/req-$1-nobody.json"
+}
+
 # drive NAME STEP... -- COMMAND...: runs the driver; OUT is its output
 # directory, EV its event lines.
 drive() {
@@ -59,6 +64,14 @@ plain_checks() {
   expect_match "$1: nothing returned: 200, no Content-Type" "$(line 3)" 'status=200 headers=0 ctype=-$'
   check "$1: ... and an empty body" [ -e "$OUT/2.body" -a ! -s "$OUT/2.body" ]
   same "$1: a list as JSON" "$(cat "$OUT/3.body")" '[1,"a",null]'
+}
+# body_checks RT NONE STR DICT: after "expect invoke bodytype (no body)
+# invoke bodytype (a raw string)"; the type names of the runtime.
+body_checks() {
+  same "$1: a request without a body: no body member" "$(jq -c . "$OUT/1.body")" \
+    "{\"present\":false,\"type\":\"$2\",\"body\":null}"
+  same "$1: a body that was not JSON: the raw string" "$(jq -c . "$OUT/2.body")" \
+    "{\"present\":true,\"type\":\"$3\",\"body\":\"a=b&c=d\"}"
 }
 # fds_check RT: after "expect invoke fds".
 fds_check() {
@@ -114,6 +127,10 @@ expect_match "python: CR LF in a header value: the host refuses the RESULT" "$(l
   '^7 RESULT [0-9]+ refused=a header value has a control byte$'
 expect_match "python: after all of that the worker still answers" "$(line 9)" '^8 RESULT .* status=201'
 same "python: ... with its state intact (8 invocations)" "$(jq .count "$OUT/8.body")" 8
+
+drive py-body expect invoke "$(req_nobody bodytype)" invoke "$(req bodytype '"a=b&c=d"')" \
+  -- "${PY[@]}" --code "$FN/python/kinds.py"
+body_checks python NoneType str
 
 drive py-fds expect invoke "$(req fds)" -- "${PY[@]}" --code "$FN/python/kinds.py"
 fds_check python
@@ -188,6 +205,10 @@ same "node: statusCode 200.5: ERROR" "$(jq -r .message "$OUT/7.json")" \
   "the result is not JSON: statusCode must be an integer from 100 to 599, not 200.5"
 expect_match "node: the worker survived all of it" "$(line 9)" '^8 RESULT .* status=201'
 same "node: ... with its state (8 invocations)" "$(jq .count "$OUT/8.body")" 8
+
+drive node-body expect invoke "$(req_nobody bodytype)" invoke "$(req bodytype '"a=b&c=d"')" \
+  -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
+body_checks node undefined string
 
 drive node-fds expect invoke "$(req fds)" -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
 fds_check node

@@ -190,7 +190,8 @@ def main():
         return EXIT_PROTOCOL
     os.set_inheritable(PROTO_FD, False)
     # Logs reach the stream line by line even through a pipe.
-    sys.stdout.reconfigure(line_buffering=True)
+    if sys.stdout is not None:
+        sys.stdout.reconfigure(line_buffering=True)
     # /code is read-only: no __pycache__ attempts.
     sys.dont_write_bytecode = True
     sys.path.insert(0, os.path.dirname(os.path.abspath(code)))
@@ -221,8 +222,9 @@ def main():
             chan.write(PONG)
             continue
         rtype, out = invoke(handler, loop, payload)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
         if not chan.intact():
             log("the function closed or replaced fd 3; the worker ends")
             return EXIT_FD_LOST

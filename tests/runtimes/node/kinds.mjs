@@ -14,6 +14,8 @@ export async function handler(req) {
   case 'echo':
     return { statusCode: 201, headers: { 'X-Count': count, 'X-Flag': true, 'Content-Type': 'application/json' },
              body: { count, request: req } };
+  case 'bodytype':
+    return { present: 'body' in req, type: typeof req.body, body: req.body ?? null };
   case 'sync':
     return count;
   case 'string': return 'hello <b>world</b>';

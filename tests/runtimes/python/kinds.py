@@ -24,6 +24,9 @@ def handler(req):
         return {"statusCode": 201,
                 "headers": {"X-Count": count, "X-Flag": True, "Content-Type": "application/json"},
                 "body": {"count": count, "request": req}}
+    if kind == "bodytype":
+        return {"present": "body" in req, "type": type(req.get("body")).__name__,
+                "body": req.get("body")}
     if kind == "async":
         return async_kind()
     if kind == "string":

@@ -121,8 +121,8 @@ same "python: a result that is not JSON: ERROR with a clear message" \
   "$(jq -r .message "$OUT/3.json")" "the result is not JSON: Object of type object is not JSON serializable"
 expect_match "python: NaN is not JSON either" "$(jq -r .message "$OUT/4.json")" '^the result is not JSON: Out of range float'
 same "python: a statusCode that is not an integer: ERROR" \
-  "$(jq -r .message "$OUT/5.json")" "the result is not JSON: statusCode must be an integer from 100 to 599, not '200'"
-expect_match "python: a list as a header value: ERROR" "$(jq -r .message "$OUT/6.json")" "header 'X-A': the value must be"
+  "$(jq -r .message "$OUT/5.json")" "the result is invalid: statusCode must be an integer from 100 to 599, not '200'"
+expect_match "python: a list as a header value: ERROR" "$(jq -r .message "$OUT/6.json")" "^the result is invalid: header 'X-A': the value must be"
 expect_match "python: CR LF in a header value: the host refuses the RESULT" "$(line 8)" \
   '^7 RESULT [0-9]+ refused=a header value has a control byte$'
 expect_match "python: after all of that the worker still answers" "$(line 9)" '^8 RESULT .* status=201'
@@ -202,7 +202,7 @@ same "node: an unhandled rejection: ERROR for that invocation" \
 expect_match "node: a BigInt result: ERROR, not JSON" "$(jq -r .message "$OUT/5.json")" '^the result is not JSON: .*BigInt'
 expect_match "node: a circular result: ERROR" "$(jq -r .message "$OUT/6.json")" '^the result is not JSON: .*circular'
 same "node: statusCode 200.5: ERROR" "$(jq -r .message "$OUT/7.json")" \
-  "the result is not JSON: statusCode must be an integer from 100 to 599, not 200.5"
+  "the result is invalid: statusCode must be an integer from 100 to 599, not 200.5"
 expect_match "node: the worker survived all of it" "$(line 9)" '^8 RESULT .* status=201'
 same "node: ... with its state (8 invocations)" "$(jq .count "$OUT/8.body")" 8
 

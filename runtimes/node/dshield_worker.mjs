@@ -279,11 +279,18 @@ async function main() {
       fail(inv, e);
       return;
     }
-    let out;
+    let response, out;
     try {
-      out = json(normalise(result));
+      response = normalise(result);
     } catch (e) {
-      log(`the result cannot be sent: ${e.message}`);
+      log(`the result is invalid: ${e.message}`);
+      fail(inv, new Error(`the result is invalid: ${e.message}`));
+      return;
+    }
+    try {
+      out = json(response);
+    } catch (e) {
+      log(`the result is not JSON: ${e.message}`);
       fail(inv, new Error(`the result is not JSON: ${e.message}`));
       return;
     }

@@ -156,9 +156,14 @@ def invoke(handler, loop, payload):
         traceback.print_exc()
         return ERROR, encode({"message": str(e) or type(e).__name__})
     try:
-        out = encode(normalise(result))
+        response = normalise(result)
+    except ValueError as e:
+        log("the result is invalid: %s" % e)
+        return ERROR, encode({"message": "the result is invalid: %s" % e})
+    try:
+        out = encode(response)
     except (TypeError, ValueError, UnicodeError, RecursionError) as e:
-        log("the result cannot be sent: %s" % e)
+        log("the result is not JSON: %s" % e)
         return ERROR, encode({"message": "the result is not JSON: %s" % e})
     if len(out) > FRAME_MAX:
         return ERROR, encode({"message": "the result is larger than %d bytes" % FRAME_MAX})

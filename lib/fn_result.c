@@ -7,6 +7,7 @@
 
 #include "lib/bbuf.h"
 #include "lib/errbuf.h"
+#include "lib/utf8.h"
 
 static const char ctype_text[] = "text/html; charset=utf-8";
 static const char ctype_json[] = "application/json; charset=utf-8";
@@ -39,6 +40,41 @@ static int is_dropped(const char *name, size_t n)
 	return 0;
 }
 
+/* String token i decoded into out[0..room) plus a NUL: its length, or
+ * -EBADMSG (a bad escape, a lone surrogate) or -ENOSPC. json_str() says
+ * only -1; a decoded string is never longer than its raw text, so a raw
+ * text that fits with its NUL cannot have failed for room. */
+static long decode_str(const struct json_doc *d, int i, char *out, size_t room)
+{
+	size_t raw;
+	long n = json_str(d, i, out, room);
+
+	if (n >= 0)
+		return n;
+	json_text(d, i, &raw);
+	return raw < room ? -EBADMSG : -ENOSPC;
+}
+
+/* js parsed into toks and checked as strict JSON; what names the payload. */
+static int parse_doc(struct json_doc *d, const char *js, size_t len, jsmntok_t *toks,
+		     unsigned ntoks, const char *what, char *err, size_t errcap)
+{
+	int r = json_parse(d, js, len, toks, ntoks);
+
+	if (r == -E2BIG)
+		return errbuf_set(err, errcap, -E2BIG,
+				  "the %s has more than %u JSON values", what, ntoks);
+	if (r == 0)
+		r = json_validate(d, FN_RESULT_MAX_DEPTH);
+	if (r == -E2BIG)
+		return errbuf_set(err, errcap, -EBADMSG,
+				  "the %s is nested deeper than %d", what, FN_RESULT_MAX_DEPTH);
+	if (r)
+		return errbuf_set(err, errcap, -EBADMSG,
+				  "the %s is not valid JSON (byte %zu)", what, d->err_at);
+	return 0;
+}
+
 struct rctx {
 	const struct json_doc *d;
 	struct bbuf *b;
@@ -51,17 +87,13 @@ struct rctx {
 static long decode_tail(struct rctx *c, int i, size_t max, const char *what)
 {
 	struct bbuf *b = c->b;
-	long n = json_str(c->d, i, b->p + b->len, b->cap - b->len);
+	long n = decode_str(c->d, i, b->p + b->len, b->cap - b->len);
 
-	if (n < 0) {
-		/* json_str fails for a bad escape or for room: tell them apart */
-		size_t raw;
-		json_text(c->d, i, &raw);
-		if (raw < b->cap - b->len)
-			return errbuf_set(c->err, c->errcap, -EBADMSG,
-					  "a header %s is not a valid string", what);
-		return -ENOSPC;
-	}
+	if (n == -EBADMSG)
+		return errbuf_set(c->err, c->errcap, -EBADMSG,
+				  "a header %s is not a valid string", what);
+	if (n < 0)
+		return n;
 	if ((size_t)n > max)
 		return errbuf_set(c->err, c->errcap, -EBADMSG,
 				  "a header %s is longer than %zu bytes", what, max);
@@ -168,15 +200,12 @@ static int body(struct rctx *c, int i, struct fn_reply *out, int ctype)
 	if (i < 0 || (json_is(d, i, JSMN_PRIMITIVE) && json_text_eq(d, i, "null")))
 		return 0;
 	if (json_is(d, i, JSMN_STRING)) {
-		long n = json_str(d, i, b->p + b->len, b->cap - b->len);
-		if (n < 0) {
-			size_t raw;
-			json_text(d, i, &raw);
-			if (raw < b->cap - b->len)
-				return errbuf_set(c->err, c->errcap, -EBADMSG,
-						  "the body is not a valid string");
-			return -ENOSPC;
-		}
+		long n = decode_str(d, i, b->p + b->len, b->cap - b->len);
+		if (n == -EBADMSG)
+			return errbuf_set(c->err, c->errcap, -EBADMSG,
+					  "the body is not a valid string");
+		if (n < 0)
+			return (int)n;
 		out->body = b->p + b->len;
 		out->body_len = (size_t)n;
 		out->content_type = ctype ? NULL : ctype_text;
@@ -200,17 +229,8 @@ int fn_result_parse(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks,
 	uint64_t code;
 
 	memset(out, 0, sizeof *out);
-	if ((r = json_parse(&d, js, len, toks, ntoks)) == -E2BIG)
-		return errbuf_set(err, errcap, -E2BIG,
-				  "the result has more than %u JSON values", ntoks);
-	if (r == 0)
-		r = json_validate(&d, FN_RESULT_MAX_DEPTH);
-	if (r == -E2BIG)
-		return errbuf_set(err, errcap, -EBADMSG,
-				  "the result is nested deeper than %d", FN_RESULT_MAX_DEPTH);
-	if (r)
-		return errbuf_set(err, errcap, -EBADMSG,
-				  "the result is not valid JSON (byte %zu)", d.err_at);
+	if ((r = parse_doc(&d, js, len, toks, ntoks, "result", err, errcap)) != 0)
+		return r;
 	if ((r = members(&c, &st, &hd, &bd)) != 0)
 		return r;
 	if (json_uint(&d, st, 599, &code) != 0 || code < 100)
@@ -226,4 +246,33 @@ int fn_result_parse(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks,
 	if (b.overflow)
 		return -ENOSPC;
 	return body(&c, bd, out, ctype);
+}
+
+long fn_message_parse(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks,
+		      char *buf, size_t cap, size_t max, char *err, size_t errcap)
+{
+	struct json_doc d;
+	size_t i = 0, keep = 0;
+	long n;
+	int r;
+
+	if ((r = parse_doc(&d, js, len, toks, ntoks, "message", err, errcap)) != 0)
+		return r;
+	if (!json_is(&d, 0, JSMN_OBJECT) || d.t[0].size != 1 ||
+	    !json_str_eq(&d, 1, "message") || !json_is(&d, 2, JSMN_STRING))
+		return errbuf_set(err, errcap, -EBADMSG,
+				  "the payload is not {\"message\": string}");
+	if ((n = decode_str(&d, 2, buf, cap)) == -EBADMSG)
+		return errbuf_set(err, errcap, -EBADMSG, "the message is not a valid string");
+	if (n < 0)
+		return n;
+	/* keep: the end of the last whole code point within max */
+	while (i < (size_t)n) {
+		if (utf8_next((const unsigned char *)buf, (size_t)n, &i) < 0)
+			return errbuf_set(err, errcap, -EBADMSG, "the message is not UTF-8");
+		if (i <= max)
+			keep = i;
+	}
+	buf[keep] = '\0';
+	return (long)keep;
 }

@@ -67,4 +67,13 @@ int fn_result_parse(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks,
 		    char *buf, size_t cap, struct fn_reply *out,
 		    char *err, size_t errcap);
 
+/* The message of an ERROR or LOAD_ERROR payload, which must be exactly
+ * {"message": string} (strict JSON): decoded into buf[0..cap) (cap >=
+ * FN_REPLY_BUF(len)), valid UTF-8, cut to at most `max` bytes at a code
+ * point boundary (an exception's message can be long; the reply needs a
+ * bounded one), NUL terminated. Returns its length, or -EBADMSG (reason
+ * in err), -E2BIG (more JSON values than ntoks), -ENOSPC (buf too small). */
+long fn_message_parse(const char *js, size_t len, jsmntok_t *toks, unsigned ntoks,
+		      char *buf, size_t cap, size_t max, char *err, size_t errcap);
+
 #endif

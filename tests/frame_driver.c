@@ -11,7 +11,9 @@
  * and leaves its payload in DIR/N.json. A RESULT also goes through
  * lib/fn_result as netd would take it: the line ends with
  * "status=S headers=H" (body in DIR/N.body, header lines in DIR/N.headers)
- * or "refused=REASON". A read that ends otherwise prints one of
+ * or "refused=REASON"; an ERROR or LOAD_ERROR goes through
+ * fn_message_parse: "message=BYTES" or "refused=REASON". A read that ends
+ * otherwise prints one of
  *   EOF                   the worker closed fd 3 between frames
  *   TRUNCATED             ... inside a frame
  *   BAD <errno>           a frame out of protocol (lib/frame refused it)
@@ -106,6 +108,26 @@ static int show_result(struct driver *d)
 	return rc;
 }
 
+/* An ERROR's or LOAD_ERROR's message as netd takes it (bounded at 1 KiB). */
+static int show_message(struct driver *d)
+{
+	static jsmntok_t toks[8];
+	char err[ERRBUF_LEN];
+	char *buf = malloc(FN_REPLY_BUF(d->r.len));
+	long n;
+
+	if (!buf)
+		return -ENOMEM;
+	n = fn_message_parse((const char *)d->r.buf, d->r.len, toks, 8, buf,
+			     FN_REPLY_BUF(d->r.len), 1024, err, sizeof err);
+	if (n < 0)
+		printf(" refused=%s\n", n == -EBADMSG || n == -E2BIG ? err : strerror((int)-n));
+	else
+		printf(" message=%ld\n", n);
+	free(buf);
+	return 0;
+}
+
 /* Reads until one frame is complete or the read ends. Returns 1 for a
  * frame, 0 for an ending (printed), negative for the driver's own error. */
 static int read_frame(struct driver *d)
@@ -124,6 +146,9 @@ static int read_frame(struct driver *d)
 				int w = write_file(d->dir, d->n, "json", d->r.buf, d->r.len);
 				if (!w && d->r.type == FN_FRAME_RESULT)
 					w = show_result(d);
+				else if (!w && (d->r.type == FN_FRAME_ERROR ||
+						d->r.type == FN_FRAME_LOAD_ERROR))
+					w = show_message(d);
 				else
 					printf("\n");
 				d->n++;

@@ -36,6 +36,7 @@ drive() {
   OUT=$T/$1; shift
   mkdir -p "$OUT"
   EV=$("$DRIVER" -o "$OUT" -t 30 "$@" 2>"$OUT/driver.err")
+  printf '%s\n' "$EV" > "$OUT/events"
 }
 # line N: the N-th event line.
 line() { printf '%s\n' "$EV" | sed -n "$1p"; }
@@ -254,6 +255,13 @@ same "node: a module that throws at load: LOAD_ERROR" "$(jq -r .message "$OUT/0.
 drive node-big expect invoke "$T/req-big.json" -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
 big_check node
 
+drive py-surrogate expect invoke "$(req surrogate)" -- "${PY[@]}" --code "$FN/python/kinds.py"
+same "python: an exception message with a lone surrogate: still UTF-8 in the ERROR" \
+  "$(line 2 | cut -d' ' -f2,4) $(jq -r .message "$OUT/1.json")" 'ERROR message=33 bytes \udcff from surrogateescape'
+drive node-surrogate expect invoke "$(req surrogate)" -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
+same "node: ... and in Node (U+FFFD)" "$(line 2 | cut -d' ' -f2,4) $(jq -r .message "$OUT/1.json")" \
+  $'ERROR message=20 a lone \uFFFD surrogate'
+
 # --- the host's own checks ----------------------------------------------------------
 
 drive host-hostile expect garbage 00000001ff -- "${PY[@]}" --code "$FN/python/kinds.py"
@@ -263,5 +271,10 @@ drive host-hostile-node expect garbage 00000001ff -- "${NODE[@]}" --code "$FN/no
 expect_match "the Node worker too" "$(line 2) $(line 3)" '^EOF EXIT 70$'
 drive host-nofd expect -- sh -c 'exec 3>&-; exec python3 runtimes/python/dshield_worker.py'
 same "a worker started without fd 3 exits 70 at once" "$(line 1) $(line 2)" "EOF EXIT 70"
+
+all=$(cat "$T"/*/events)
+check "every ERROR and LOAD_ERROR of this file had a message the host takes" \
+  [ "$(printf '%s\n' "$all" | grep -cE '^[0-9]+ (LOAD_)?ERROR [0-9]+ message=[0-9]+$')" -gt 20 -a \
+    -z "$(printf '%s\n' "$all" | grep -E '^[0-9]+ (LOAD_)?ERROR' | grep -v ' message=')" ]
 
 done_testing

@@ -193,10 +193,52 @@ static void test_refusals(void)
 	       "a string body with no room: -ENOSPC, not a bad string");
 }
 
+static long message(const char *js, size_t max)
+{
+	err[0] = '\0';
+	return fn_message_parse(js, strlen(js), toks, 256, buf, FN_REPLY_BUF(strlen(js)), max,
+				err, sizeof err);
+}
+
+static void test_messages(void)
+{
+	is_int(message("{\"message\":\"boom \\\"x\\\"\\n\"}", 100), 9, "a message: its decoded length");
+	is_str(buf, "boom \"x\"\n", "decoded, NUL terminated");
+	is_int(message("{\"message\":\"\"}", 100), 0, "an empty message");
+	/* "é€😀" is 2 + 3 + 4 bytes: cuts fall on code point boundaries */
+	const char *u = "{\"message\":\"a\\u00e9\\u20ac\\ud83d\\ude00\"}";
+	is_int(message(u, 100), 10, "UTF-8 from escapes: 10 bytes");
+	is_int(message(u, 9), 6, "max 9: cut before the 4-byte character");
+	is_int(message(u, 5), 3, "max 5: cut inside the euro sign falls back before it");
+	is_str(buf, "a\xc3\xa9", "what remains is whole characters");
+	is_int(message(u, 0), 0, "max 0: empty");
+	is_int(message("{\"message\":\"\xff\"}", 100), -EBADMSG, "raw bytes that are not UTF-8");
+	is_str(err, "the message is not UTF-8", "the reason");
+	is_int(message("{\"message\":\"\xe2\x82\"}", 100), -EBADMSG, "a truncated sequence");
+
+	static const char *const bad[] = {
+		"", "\"x\"", "{}", "{\"message\":1}", "{\"message\":null}",
+		"{\"msg\":\"x\"}", "{\"message\":\"x\",\"stack\":\"y\"}",
+		"{\"message\":\"\\ud800\"}", "{\"message\":\"x\"} {}", "[\"message\"]",
+	};
+	int all = 1;
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		if (message(bad[k], 100) != -EBADMSG || !err[0]) {
+			all = 0;
+			diag("accepted or no reason: %s", bad[k]);
+		}
+	ok(all, "%zu payloads that are not {\"message\": string} refused", sizeof bad / sizeof bad[0]);
+	is_int(fn_message_parse("{\"message\":\"abc\"}", 17, toks, 256, buf, 3, 100, err, sizeof err),
+	       -ENOSPC, "buf too small: -ENOSPC");
+	is_int(fn_message_parse("{\"message\":\"abc\"}", 17, toks, 2, buf, 64, 100, err, sizeof err),
+	       -E2BIG, "too few tokens: -E2BIG");
+}
+
 int main(void)
 {
 	test_bodies();
 	test_headers();
 	test_refusals();
+	test_messages();
 	return tap_done();
 }

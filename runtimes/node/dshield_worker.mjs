@@ -117,6 +117,11 @@ function describe(e) {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
+// A message as UTF-8 can carry it (lone surrogates become U+FFFD).
+function message(text) {
+  return json({ message: String(text).toWellFormed() });
+}
+
 // Errors of require() that mean "this is an ES module": older Node cannot
 // compile import/export as CommonJS (SyntaxError); Node with require(esm)
 // refuses one with top-level await.
@@ -235,7 +240,7 @@ async function main() {
     handler = findHandler(await loadModule(path.resolve(opt.code)), opt.handler);
   } catch (e) {
     log(e?.stack ?? String(e));
-    sock.end(frame(LOAD_ERROR, json({ message: describe(e) })), () => process.exit(1));
+    sock.end(frame(LOAD_ERROR, message(describe(e))), () => process.exit(1));
     return;
   }
   send(HELLO, json({ runtime: 'node', version: process.versions.node, protocol: PROTOCOL_VERSION }));
@@ -254,7 +259,7 @@ async function main() {
     if (fdIdentity() !== identity) fdLost('the function closed or replaced fd 3');
     send(type, payload);
   };
-  const fail = (inv, e) => answer(inv, ERROR, json({ message: e instanceof Error ? e.message || e.name : String(e) }));
+  const fail = (inv, e) => answer(inv, ERROR, message(e instanceof Error ? e.message || e.name : String(e)));
   const stray = (kind) => (e) => {
     log(`${kind}: ${e?.stack ?? String(e)}`);
     if (current) fail(current, e);

@@ -90,6 +90,12 @@ class Channel:
             view = view[n:]
 
 
+def message(text):
+    """A message as UTF-8 can carry it: an exception's text may hold lone
+    surrogates (from bytes decoded with surrogateescape)."""
+    return {"message": text.encode("utf-8", "backslashreplace").decode("utf-8")}
+
+
 def encode(obj):
     return json.dumps(obj, ensure_ascii=False, allow_nan=False,
                       separators=(",", ":")).encode("utf-8")
@@ -154,19 +160,19 @@ def invoke(handler, loop, payload):
             result = loop.run_until_complete(result)
     except (Exception, SystemExit) as e:
         traceback.print_exc()
-        return ERROR, encode({"message": str(e) or type(e).__name__})
+        return ERROR, encode(message(str(e) or type(e).__name__))
     try:
         response = normalise(result)
     except ValueError as e:
         log("the result is invalid: %s" % e)
-        return ERROR, encode({"message": "the result is invalid: %s" % e})
+        return ERROR, encode(message("the result is invalid: %s" % e))
     try:
         out = encode(response)
     except (TypeError, ValueError, UnicodeError, RecursionError) as e:
         log("the result is not JSON: %s" % e)
-        return ERROR, encode({"message": "the result is not JSON: %s" % e})
+        return ERROR, encode(message("the result is not JSON: %s" % e))
     if len(out) > FRAME_MAX:
-        return ERROR, encode({"message": "the result is larger than %d bytes" % FRAME_MAX})
+        return ERROR, encode(message("the result is larger than %d bytes" % FRAME_MAX))
     return RESULT, out
 
 
@@ -213,7 +219,7 @@ def main():
             msg = "%s: %s (line %s)" % (type(e).__name__, e.msg, e.lineno)
         else:
             msg = "%s: %s" % (type(e).__name__, e)
-        chan.write(LOAD_ERROR, encode({"message": msg}))
+        chan.write(LOAD_ERROR, encode(message(msg)))
         return 1
     chan.write(HELLO, encode({"runtime": "python", "version": platform.python_version(),
                               "protocol": PROTOCOL_VERSION}))

@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_frame.c: libFuzzer target for what a worker sends the
  * host: the frame reader (lib/frame) under the host's rules, and every
- * RESULT payload through lib/fn_result.
+ * RESULT, ERROR and LOAD_ERROR payload through lib/fn_result.
  *
  * Input: byte 0 is the split step (1..256) in which the rest is fed.
  * Beyond "no crash": feeding the same bytes whole and in steps must give
@@ -10,6 +10,7 @@
 #include "lib/errbuf.h"
 #include "lib/fn_result.h"
 #include "lib/frame.h"
+#include "lib/utf8.h"
 #include "proto/fn_frame.h"
 
 #include <stdint.h>
@@ -61,6 +62,22 @@ static void check_result(const uint8_t *p, size_t n)
 		abort();
 }
 
+/* An ERROR or LOAD_ERROR message: whole UTF-8 within its bound. */
+static void check_message(const uint8_t *p, size_t n)
+{
+	char err[ERRBUF_LEN];
+	long m = fn_message_parse((const char *)p, n, toks, 1024, out, sizeof out, 100, err, sizeof err);
+	size_t i = 0;
+
+	if (m < 0)
+		return;
+	if (m > 100 || out[m] != '\0')
+		abort();
+	while (i < (size_t)m)
+		if (utf8_next((const unsigned char *)out, (size_t)m, &i) < 0)
+			abort();
+}
+
 static void run(const uint8_t *s, size_t n, size_t step, struct seen *sn)
 {
 	struct frame_reader r;
@@ -87,6 +104,8 @@ static void run(const uint8_t *s, size_t n, size_t step, struct seen *sn)
 				sn->n++;
 				if (r.type == FN_FRAME_RESULT && step == n)
 					check_result(r.buf, r.len);
+				if ((r.type == FN_FRAME_ERROR || r.type == FN_FRAME_LOAD_ERROR) && step == n)
+					check_message(r.buf, r.len);
 			}
 		}
 	}

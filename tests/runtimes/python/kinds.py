@@ -39,6 +39,8 @@ def handler(req):
         return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": req["body"]}
     if kind == "raise":
         raise ValueError("boom from the handler")
+    if kind == "surrogate":
+        raise ValueError("bytes \udcff from surrogateescape")
     if kind == "exit":
         sys.exit(3)
     if kind == "nonjson":

@@ -255,12 +255,17 @@ same "node: a module that throws at load: LOAD_ERROR" "$(jq -r .message "$OUT/0.
 drive node-big expect invoke "$T/req-big.json" -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
 big_check node
 
-drive py-surrogate expect invoke "$(req surrogate)" -- "${PY[@]}" --code "$FN/python/kinds.py"
+drive py-surrogate expect invoke "$(req surrogate)" invoke "$(req surrogatebody)" -- "${PY[@]}" --code "$FN/python/kinds.py"
 same "python: an exception message with a lone surrogate: still UTF-8 in the ERROR" \
   "$(line 2 | cut -d' ' -f2,4) $(jq -r .message "$OUT/1.json")" 'ERROR message=33 bytes \udcff from surrogateescape'
-drive node-surrogate expect invoke "$(req surrogate)" -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
+expect_match "python: a string body with a lone surrogate: ERROR, not a RESULT the host refuses" \
+  "$(line 3 | cut -d' ' -f2) $(jq -r .message "$OUT/2.json")" \
+  "^ERROR the result is not JSON: 'utf-8' codec can't encode character '.ud800' .*surrogates not allowed$"
+drive node-surrogate expect invoke "$(req surrogate)" invoke "$(req surrogatebody)" -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
 same "node: ... and in Node (U+FFFD)" "$(line 2 | cut -d' ' -f2,4) $(jq -r .message "$OUT/1.json")" \
   $'ERROR message=20 a lone \uFFFD surrogate'
+same "node: a string body with a lone surrogate: ERROR" "$(line 3 | cut -d' ' -f2) $(jq -r .message "$OUT/2.json")" \
+  "ERROR the result is invalid: the body string has a lone surrogate"
 
 # --- the host's own checks ----------------------------------------------------------
 
@@ -269,6 +274,10 @@ expect_match "a worker sent a type it must not get: it exits 70" "$(line 2) $(li
 check "... saying so on stderr" grep -q 'out of protocol: frame type 255' "$OUT/stderr"
 drive host-hostile-node expect garbage 00000001ff -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
 expect_match "the Node worker too" "$(line 2) $(line 3)" '^EOF EXIT 70$'
+drive host-toolong expect garbage 0090000003 -- "${PY[@]}" --code "$FN/python/kinds.py"
+same "an INVOKE longer than 8 MiB: the Python worker exits 70 before reading it" "$(line 2) $(line 3)" "EOF EXIT 70"
+drive host-toolong-node expect garbage 0090000003 -- "${NODE[@]}" --code "$FN/node/kinds.mjs"
+same "the Node worker too" "$(line 2) $(line 3)" "EOF EXIT 70"
 drive host-nofd expect -- sh -c 'exec 3>&-; exec python3 runtimes/python/dshield_worker.py'
 same "a worker started without fd 3 exits 70 at once" "$(line 1) $(line 2)" "EOF EXIT 70"
 

@@ -163,8 +163,21 @@ function findHandler(mod, name) {
 
 // --- results ---------------------------------------------------------------
 
+// A string body is sent as its bytes: it must be well-formed UTF-16 to
+// have UTF-8 bytes (JSON.stringify would write a lone surrogate as an
+// escape the host refuses to decode).
+function wellFormed(body) {
+  if (typeof body === 'string' && !body.isWellFormed()) {
+    throw new TypeError('the body string has a lone surrogate');
+  }
+  return body;
+}
+
 function headerValue(name, v) {
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') {
+    if (!v.isWellFormed()) throw new TypeError(`header '${name}': a lone surrogate in the value`);
+    return v;
+  }
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new TypeError(`header '${name}': the value must be a string, number or boolean`);
 }
@@ -173,7 +186,7 @@ function headerValue(name, v) {
 // anything else a 200 with that value as its body (the seed's rule).
 function normalise(result) {
   if (!(result !== null && typeof result === 'object' && 'statusCode' in result)) {
-    return { statusCode: 200, headers: {}, body: result };
+    return { statusCode: 200, headers: {}, body: wellFormed(result) };
   }
   const status = result.statusCode;
   if (!Number.isInteger(status) || status < 100 || status > 599) {
@@ -185,7 +198,7 @@ function normalise(result) {
     throw new TypeError('headers must be an object');
   }
   for (const [k, v] of Object.entries(given)) headers[k] = headerValue(k, v);
-  return { statusCode: status, headers, body: result.body };
+  return { statusCode: status, headers, body: wellFormed(result.body) };
 }
 
 function json(obj) {

@@ -24,6 +24,7 @@ export async function handler(req) {
   case 'big': return { statusCode: 200, headers: { 'Content-Type': 'text/plain' }, body: req.body };
   case 'raise': throw new Error('boom from the handler');
   case 'surrogate': throw new Error('a lone \ud800 surrogate');
+  case 'surrogatebody': return 'a lone \ud800 in the body';
   case 'throwstring': throw 'a string thrown';
   case 'uncaught':
     setTimeout(() => { throw new Error('thrown in a timer'); }, 1);

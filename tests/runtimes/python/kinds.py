@@ -41,6 +41,8 @@ def handler(req):
         raise ValueError("boom from the handler")
     if kind == "surrogate":
         raise ValueError("bytes \udcff from surrogateescape")
+    if kind == "surrogatebody":
+        return "a lone \ud800 in the body"
     if kind == "exit":
         sys.exit(3)
     if kind == "nonjson":

@@ -129,6 +129,7 @@ OBJ_Y      := $(lib-y) $(init-y) $(keyd-y) $(net-y) $(tls-y) $(logd-y) $(sandbox
 OBJS       := $(addprefix $(O)/obj/,$(OBJ_Y))
 PROGS      := dshield-init dshield
 TESTS      := $(addprefix $(O)/tests/,$(tests-y))
+TESTPROGS  := $(addprefix $(O)/tests/bin/,$(testprog-y))
 FUZZERS    := $(addprefix $(O)/fuzz/,$(fuzz-y))
 TOOLS      := $(addprefix $(O)/tools/,$(tools-y))
 BENCHES    := $(addprefix $(O)/bench/,$(bench-y))
@@ -155,6 +156,10 @@ $(O)/dshield: $(O)/obj/$(prog-dshield) $(O)/libdshield.a $(THIRD_PARTY)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
 $(O)/tests/%: $(O)/obj/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(call LINK,$<)
+$(O)/tests/bin/%: $(O)/obj/tests/%.o $(O)/libdshield.a $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(call LINK,$<)
@@ -187,10 +192,10 @@ $(O)/escape/%: tests/escape/%.c tests/tap.h | $(DEPS)/deps.mk
 ifeq ($(VARIANT),fuzz)
 all: $(FUZZERS)
 else
-all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TOOLS) $(BENCHES) $(ESCAPES)
+all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TESTPROGS) $(TOOLS) $(BENCHES) $(ESCAPES)
 endif
 programs: $(addprefix $(O)/,$(PROGS))
-tests: $(TESTS) $(ESCAPES)
+tests: $(TESTS) $(TESTPROGS) $(ESCAPES)
 tools: $(TOOLS)
 deps: $(DEPS)/deps.mk
 host-deps:

@@ -1,0 +1,3 @@
+exports.handler = function (req {
+  return 1;
+};

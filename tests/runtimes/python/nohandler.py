@@ -1,0 +1,2 @@
+def main(req):
+    return {"named": "main"}

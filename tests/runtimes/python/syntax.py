@@ -1,0 +1,2 @@
+def handler(req:
+    return 1

@@ -23,6 +23,7 @@ enum role_id {
 	ROLE_NETD = 0,
 	ROLE_KEYD = 1,
 	ROLE_LOGD = 2,
+	ROLE_SANDBOXD = 3,
 	ROLE_COUNT
 };
 
@@ -34,7 +35,10 @@ enum {
 	IMSG_RANGE_NETD_KEYD = 48,   /* proto/netd_keyd.h */
 	IMSG_RANGE_INIT_LOGD = 64,   /* proto/init_logd.h */
 	IMSG_RANGE_LOGD_KEYD = 80,   /* proto/logd_keyd.h */
-	IMSG_RANGE_LOGD      = 96,   /* proto/logd.h (netd, later sandboxd) */
+	IMSG_RANGE_LOGD      = 96,   /* proto/logd.h (netd, sandboxd) */
+	IMSG_RANGE_NETD_SANDBOXD = 112, /* proto/netd_sandboxd.h */
+	IMSG_RANGE_SANDBOXD_KEYD = 128, /* proto/sandboxd_keyd.h */
+	IMSG_RANGE_INIT_SANDBOXD = 144, /* proto/init_sandboxd.h */
 };
 
 enum role_imsg_type {

@@ -1,0 +1,35 @@
+/* proto/init_sandboxd.h: the lifecycle protocol between init and sandboxd.
+ *
+ * Fixed-size payloads only. init tells sandboxd where the policy and the
+ * runtime layers are (inside sandboxd's view) and the policy's hash, which
+ * sandboxd checks against the bytes it reads; sandboxd reports which
+ * runtimes it can serve.
+ */
+#ifndef DSHIELD_PROTO_INIT_SANDBOXD_H
+#define DSHIELD_PROTO_INIT_SANDBOXD_H
+
+#include <stdint.h>
+
+#include "proto/role.h"
+
+enum init_sandboxd_imsg_type {
+	IMSG_SANDBOXD_CONFIG = IMSG_RANGE_INIT_SANDBOXD, /* init -> sandboxd: struct sandboxd_config_msg */
+	IMSG_SANDBOXD_STATUS,  /* sandboxd -> init: struct sandboxd_status_msg */
+};
+
+struct sandboxd_config_msg {
+	uint8_t policy_sha256[32]; /* of the canonical policy at /policy.json in its view */
+	uint8_t has_policy;        /* 0: no policy (host mode without one): functions refused */
+	uint8_t limits_required;   /* 1: refuse to run functions if cgroup limits cannot be enforced (the VM) */
+	uint8_t reserved[6];
+};
+
+/* Sent when sandboxd serves requests, and when a runtime's state changes. */
+struct sandboxd_status_msg {
+	uint32_t runtimes_available;  /* bit set of enum policy_runtime */
+	uint32_t functions;           /* deployed */
+	uint8_t limits_enforced;      /* cgroup v2 limits in force */
+	uint8_t reserved[7];
+};
+
+#endif

@@ -1,0 +1,137 @@
+/* proto/netd_sandboxd.h: netd asks sandboxd to manage and run functions.
+ *
+ * netd parses every byte a client sends; sandboxd never sees HTTP or a
+ * client's JSON. netd turns each management call into one typed request:
+ * a fixed struct, plus for a deployment the canonical declaration that
+ * netd's parser wrote (crypto/fn_decl.h fn_decl_write) and the decoded
+ * code in a memfd. sandboxd re-parses the declaration strictly (shape
+ * FN_SHAPE_STORED, against its own copy of the policy) and re-hashes the
+ * code: a compromised netd can ask for what any caller could, no more.
+ *
+ * Authorisation is sandboxd's: every request carries the SHA-256 of the
+ * bearer token the client presented (netd hashes it and forgets it), and
+ * sandboxd checks it against the policy's admin hash and its token store
+ * (crypto/fn_tokens.h) for the scope the operation needs. netd learns only
+ * the verdict (401 / 403 in the reply).
+ *
+ * Requests carry netd's sequence number in hdr.id (never reused while
+ * netd runs); sandboxd echoes it. Every request gets exactly one
+ * IMSG_SBX_REPLY. Bodies of replies (JSON views, lists, a function's log
+ * stream) travel inline when short, else in a sealed memfd (fds[0]) that
+ * netd streams to its client.
+ *
+ * Invocation: IMSG_SBX_REQ with op SBX_INVOKE returns, in the reply, the
+ * descriptors to talk to one worker directly: for python and node the
+ * worker's fd-3 protocol socket (proto/fn_frame.h); for native the write
+ * end of the process's stdin and the read end of its stdout. Invocation
+ * data flows netd <-> worker, never through sandboxd or init. netd hands
+ * the worker back with IMSG_SBX_DONE; sandboxd tells netd when a worker
+ * ended on its own or was killed (IMSG_SBX_WORKER_END: timeout, memory,
+ * pids, crash), so netd can answer its client with the right error.
+ */
+#ifndef DSHIELD_PROTO_NETD_SANDBOXD_H
+#define DSHIELD_PROTO_NETD_SANDBOXD_H
+
+#include <stdint.h>
+
+#include "proto/role.h"
+
+enum netd_sandboxd_imsg_type {
+	IMSG_SBX_REQ = IMSG_RANGE_NETD_SANDBOXD, /* netd -> sandboxd: struct sbx_req_msg [+ inline bytes] [fds[0]: memfd] */
+	IMSG_SBX_REPLY,        /* sandboxd -> netd: struct sbx_reply_msg [+ inline body] [fds] */
+	IMSG_SBX_DONE,         /* netd -> sandboxd: struct sbx_done_msg (no reply) */
+	IMSG_SBX_WORKER_END,   /* sandboxd -> netd: struct sbx_worker_end_msg (hdr.id 0) */
+};
+
+enum sbx_op {
+	SBX_FN_CREATE = 1,     /* inline: canonical declaration; fds[0]: code memfd. 201, 409 exists */
+	SBX_FN_UPDATE,         /* the same; replaces the whole function (PUT). 200, 404 */
+	SBX_FN_DELETE,         /* id. 200, 404 */
+	SBX_FN_GET,            /* id. 200 view (never the code), 404 */
+	SBX_FN_LIST,           /* 200 {functions:[views]} */
+	SBX_FN_LOGS,           /* id, arg = first byte wanted of its log stream. 200 text */
+	SBX_INVOKE,            /* id. 200 with the worker's descriptors, or an error */
+	SBX_SECRET_PUT,        /* name; inline: the value. 200 */
+	SBX_SECRET_DELETE,     /* name. 200, 404 */
+	SBX_SECRET_LIST,       /* 200 names and dates only */
+	SBX_TOKEN_CREATE,      /* inline: the canonical token request (crypto/fn_tokens.h). 201 with the token, once */
+	SBX_TOKEN_LIST,        /* 200 without hashes */
+	SBX_TOKEN_DELETE,      /* name = the token's id. 200, 404 */
+	SBX_INFO,              /* no auth needed: runtimes and their availability, counts */
+	SBX_OP_MAX
+};
+
+/* Which shape the client used, so views answer in it (the seed routes
+ * keep the seed service's keys and statuses). */
+enum sbx_shape { SBX_SHAPE_V1 = 0, SBX_SHAPE_SEED = 1 };
+
+#define SBX_ID_MAX     64      /* function id (63 + NUL), token id */
+#define SBX_NAME_MAX   65      /* secret name (64 + NUL) */
+#define SBX_INLINE_MAX 15360   /* inline bytes in one request or reply */
+
+struct sbx_req_msg {
+	uint16_t op;               /* enum sbx_op */
+	uint8_t shape;             /* enum sbx_shape */
+	uint8_t has_token;         /* 0: the client presented no bearer token */
+	uint8_t token_sha256[32];  /* SHA-256 of the presented token's bytes */
+	char id[SBX_ID_MAX];       /* function or token id, NUL terminated, or "" */
+	char name[SBX_NAME_MAX];   /* secret name, NUL terminated, or "" */
+	uint8_t reserved[3];
+	uint64_t arg;              /* op-specific (SBX_FN_LOGS: offset) */
+	uint32_t inline_len;       /* bytes after this struct */
+	uint32_t reserved2;
+};
+
+/* fds of an SBX_INVOKE reply */
+enum sbx_worker_kind {
+	SBX_WORKER_FRAMES = 1,     /* fds[0]: the worker's fd-3 socket */
+	SBX_WORKER_NATIVE = 2,     /* fds[0]: its stdin (write), fds[1]: its stdout (read) */
+};
+
+struct sbx_reply_msg {
+	int32_t error;             /* 0, or a negative errno (with status/code/message set) */
+	uint16_t status;           /* the HTTP status netd answers with */
+	uint8_t body_in_fd;        /* 1: the body is in a memfd (fds[0]); else inline */
+	uint8_t worker_kind;       /* SBX_INVOKE: enum sbx_worker_kind */
+	char code[32];             /* API error code ("not_found", "forbidden", ...), or "" */
+	char message[160];         /* one line for the client, or "" */
+	uint64_t body_len;         /* inline bytes after this struct, or the memfd's size */
+	/* SBX_INVOKE only */
+	uint64_t worker;           /* sandboxd's worker number, for DONE and WORKER_END */
+	uint32_t timeout_ms;       /* the function's wall-clock limit (sandboxd enforces it too) */
+	uint32_t output_max;       /* the most result bytes netd accepts (limits.output_kb) */
+	uint8_t code_sha256[32];   /* the function's code, for the invocation's log record */
+	char runtime[16];          /* "python", "node", "native" */
+	char handler[65];          /* the handler name (frames) */
+	uint8_t reserved[7];
+};
+
+enum sbx_outcome {
+	SBX_DONE_OK = 1,           /* the worker answered; it may be reused */
+	SBX_DONE_BROKEN,           /* protocol error, garbage, closed socket: kill it */
+	SBX_DONE_TIMEOUT,          /* netd gave up waiting: kill it */
+	SBX_DONE_CLIENT_GONE,      /* the client left mid-invocation: kill it */
+};
+
+struct sbx_done_msg {
+	uint64_t worker;
+	uint8_t outcome;           /* enum sbx_outcome */
+	uint8_t reserved[7];
+};
+
+enum sbx_end_reason {
+	SBX_END_EXIT = 1,          /* exited by itself (status) */
+	SBX_END_SIGNAL,            /* killed by a signal it got (signal) */
+	SBX_END_TIMEOUT,           /* sandboxd killed it at the wall-clock limit */
+	SBX_END_OOM,               /* its cgroup's memory.events oom_kill rose */
+	SBX_END_PIDS,              /* pids.events max rose (fork refused) and it died */
+};
+
+struct sbx_worker_end_msg {
+	uint64_t worker;
+	uint8_t reason;            /* enum sbx_end_reason */
+	uint8_t reserved[3];
+	int32_t status;            /* exit status or signal number */
+};
+
+#endif

@@ -42,12 +42,9 @@ const char *policy_method_name(enum policy_method m)
 }
 
 /* functions.default_limits and functions.max_limits: key, absolute bounds,
- * the default of each. The canonical form writes them in this order. */
-static const struct limit_def {
-	const char *key;
-	size_t off;
-	uint32_t min, max, def_default, def_max;
-} limit_defs[] = {
+ * the default of each. The canonical form writes them in this order; a
+ * function's declaration (crypto/fn_decl.c) reads the same table. */
+const struct policy_limit_def policy_limit_defs[POLICY_NLIMITS] = {
 	{ "memory_mb",      offsetof(struct policy_limits, memory_mb),      16, 65536,   128,   512 },
 	{ "pids",           offsetof(struct policy_limits, pids),            1, 4096,    32,    128 },
 	{ "cpu_millicores", offsetof(struct policy_limits, cpu_millicores), 10, 64000,   1000,  2000 },
@@ -55,17 +52,16 @@ static const struct limit_def {
 	{ "tmp_mb",         offsetof(struct policy_limits, tmp_mb),          0, 65536,   16,    64 },
 	{ "output_kb",      offsetof(struct policy_limits, output_kb),       1, 65536,   1024,  8192 },
 };
-#define NLIMITS (sizeof limit_defs / sizeof limit_defs[0])
 #define DEFAULT_MAX_FUNCTIONS 8
 
-static uint32_t *limit_at(struct policy_limits *l, size_t k)
+uint32_t *policy_limit_at(struct policy_limits *l, unsigned k)
 {
-	return (uint32_t *)((char *)l + limit_defs[k].off);
+	return (uint32_t *)((char *)l + policy_limit_defs[k].off);
 }
 
-static uint32_t limit_get(const struct policy_limits *l, size_t k)
+uint32_t policy_limit_get(const struct policy_limits *l, unsigned k)
 {
-	return *(const uint32_t *)((const char *)l + limit_defs[k].off);
+	return *(const uint32_t *)((const char *)l + policy_limit_defs[k].off);
 }
 
 /* Headers the proxy itself must control: framing, hop-by-hop, the target. */
@@ -143,18 +139,18 @@ static int parse_name_set(struct jwalk *c, int arr, const char *const *names, un
 /* One limits object; *given gets a bit per key present. */
 static int parse_limits(struct jwalk *c, int obj, struct policy_limits *l, unsigned *given)
 {
-	struct jwalk_field f[NLIMITS];
+	struct jwalk_field f[POLICY_NLIMITS];
 	int r;
 
-	for (size_t k = 0; k < NLIMITS; k++)
-		f[k].key = limit_defs[k].key;
-	if ((r = jwalk_fields(c, obj, f, NLIMITS)) != 0)
+	for (size_t k = 0; k < POLICY_NLIMITS; k++)
+		f[k].key = policy_limit_defs[k].key;
+	if ((r = jwalk_fields(c, obj, f, POLICY_NLIMITS)) != 0)
 		return r;
-	for (size_t k = 0; k < NLIMITS; k++) {
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
 		if (f[k].tok < 0)
 			continue;
-		size_t saved = jwalk_key(c, limit_defs[k].key);
-		if ((r = jwalk_uint(c, f[k].tok, limit_defs[k].min, limit_defs[k].max, limit_at(l, k))) != 0)
+		size_t saved = jwalk_key(c, policy_limit_defs[k].key);
+		if ((r = jwalk_uint(c, f[k].tok, policy_limit_defs[k].min, policy_limit_defs[k].max, policy_limit_at(l, k))) != 0)
 			return r;
 		jwalk_pop(c, saved);
 		*given |= 1u << k;
@@ -173,19 +169,19 @@ static int check_limits(struct jwalk *c, const struct policy *p, unsigned given_
 		{ "max_limits", &p->max_limits, given_max },
 	};
 
-	for (size_t k = 0; k < NLIMITS; k++) {
-		uint32_t dv = limit_get(&p->default_limits, k), mv = limit_get(&p->max_limits, k);
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
+		uint32_t dv = policy_limit_get(&p->default_limits, k), mv = policy_limit_get(&p->max_limits, k);
 		if (dv <= mv)
 			continue;
-		size_t saved = jwalk_push(c, "%sdefault_limits.%s", c->plen ? "." : "", limit_defs[k].key);
+		size_t saved = jwalk_push(c, "%sdefault_limits.%s", c->plen ? "." : "", policy_limit_defs[k].key);
 		int r = jwalk_fail(c, -EINVAL, "%u%s is above max_limits.%s (%u%s)", dv,
-			     given_default >> k & 1 ? "" : " (default)", limit_defs[k].key, mv,
+			     given_default >> k & 1 ? "" : " (default)", policy_limit_defs[k].key, mv,
 			     given_max >> k & 1 ? "" : ", default");
 		jwalk_pop(c, saved);
 		return r;
 	}
 	for (size_t s = 0; s < 2; s++) {
-		uint32_t mem = limit_get(sets[s].l, MEM), tmp = limit_get(sets[s].l, TMP);
+		uint32_t mem = policy_limit_get(sets[s].l, MEM), tmp = policy_limit_get(sets[s].l, TMP);
 		if (tmp <= mem)
 			continue;
 		size_t saved = jwalk_push(c, "%s%s.tmp_mb", c->plen ? "." : "", sets[s].name);
@@ -524,6 +520,16 @@ static int parse_strip(struct jwalk *c, int arr, struct policy_rule *rule)
 	return 0;
 }
 
+bool policy_secret_name_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > POLICY_SECRET_MAX)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (!is_upper(s[k]) && s[k] != '_' && (k == 0 || !is_digit(s[k])))
+			return false;
+	return true;
+}
+
 static int parse_secret_ref(struct jwalk *c, int obj, struct policy_inject *inj)
 {
 	struct jwalk_field f[] = { { "secret", -1 } };
@@ -535,11 +541,8 @@ static int parse_secret_ref(struct jwalk *c, int obj, struct policy_inject *inj)
 	long n = jwalk_str(c, f[0].tok, inj->secret, sizeof inj->secret);
 	if (n < 0)
 		return (int)n;
-	for (long k = 0; k < n; k++) {
-		char ch = inj->secret[k];
-		if (!is_upper(ch) && ch != '_' && (k == 0 || !is_digit(ch)))
-			return jwalk_fail(c, -EINVAL, "must match ^[A-Z_][A-Z0-9_]*$");
-	}
+	if (!policy_secret_name_valid(inj->secret, (size_t)n))
+		return jwalk_fail(c, -EINVAL, "must match ^[A-Z_][A-Z0-9_]*$");
 	jwalk_pop(c, saved);
 	return 0;
 }
@@ -706,9 +709,9 @@ static int parse_root(struct jwalk *c, int obj, struct policy *p)
 	}
 	p->runtimes = 1u << POLICY_RT_NATIVE;
 	p->max_functions = DEFAULT_MAX_FUNCTIONS;
-	for (size_t k = 0; k < NLIMITS; k++) {
-		*limit_at(&p->default_limits, k) = limit_defs[k].def_default;
-		*limit_at(&p->max_limits, k) = limit_defs[k].def_max;
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
+		*policy_limit_at(&p->default_limits, k) = policy_limit_defs[k].def_default;
+		*policy_limit_at(&p->max_limits, k) = policy_limit_defs[k].def_max;
 	}
 	saved = jwalk_key(c, "functions");
 	if ((r = parse_functions(c, f[F_FUNCTIONS].tok, p)) != 0)
@@ -768,9 +771,9 @@ static void write_limits(struct jsonw *w, const char *key, const struct policy_l
 {
 	jw_key(w, key);
 	jw_object_begin(w);
-	for (size_t k = 0; k < NLIMITS; k++) {
-		jw_key(w, limit_defs[k].key);
-		jw_u64(w, limit_get(l, k));
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
+		jw_key(w, policy_limit_defs[k].key);
+		jw_u64(w, policy_limit_get(l, k));
 	}
 	jw_object_end(w);
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/file.h"
+
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -47,27 +49,34 @@ static int b64_value(char c)
 	return -1;
 }
 
+/* One group of four characters into v (24 bits, high first); *pad gets
+ * its '=' count, allowed only in the last group ("xx==" or "xxx="), and
+ * the bits the padding hides must be zero: one spelling only. */
+static int decode_group(const char *g, bool last, uint32_t *v, size_t *pad)
+{
+	*pad = last && g[3] == '=' ? (g[2] == '=' ? 2 : 1) : 0;
+	*v = 0;
+	for (size_t k = 0; k < 4 - *pad; k++) {
+		int d = b64_value(g[k]);
+		if (d < 0)
+			return -EINVAL;
+		*v |= (uint32_t)d << (18 - 6 * k);
+	}
+	if ((*pad == 1 && (*v & 0xff)) || (*pad == 2 && (*v & 0xffff)))
+		return -EINVAL;
+	return 0;
+}
+
 long base64_decode(void *out, size_t cap, const char *in, size_t len)
 {
 	uint8_t *o = out;
-	size_t n = 0;
+	size_t n = 0, pad;
+	uint32_t v;
 
 	if (len % 4 != 0)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i += 4) {
-		bool last = i + 4 == len;
-		/* Padding only at the end of the last group: "xx==" or "xxx=". */
-		size_t pad = last && in[i + 3] == '=' ? (in[i + 2] == '=' ? 2 : 1) : 0;
-		uint32_t v = 0;
-
-		for (size_t k = 0; k < 4 - pad; k++) {
-			int d = b64_value(in[i + k]);
-			if (d < 0)
-				return -EINVAL;
-			v |= (uint32_t)d << (18 - 6 * k);
-		}
-		/* The bits the padding hides must be zero: one spelling only. */
-		if ((pad == 1 && (v & 0xff)) || (pad == 2 && (v & 0xffff)))
+		if (decode_group(in + i, i + 4 == len, &v, &pad) != 0)
 			return -EINVAL;
 		if (3 - pad > cap - n)
 			return -ENOSPC;
@@ -78,4 +87,47 @@ long base64_decode(void *out, size_t cap, const char *in, size_t len)
 			o[n++] = (uint8_t)v;
 	}
 	return (long)n;
+}
+
+long base64_check(const char *in, size_t len)
+{
+	size_t pad = 0;
+	uint32_t v;
+
+	if (len % 4 != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i += 4)
+		if (decode_group(in + i, i + 4 == len, &v, &pad) != 0)
+			return -EINVAL;
+	return (long)(len / 4 * 3 - pad);
+}
+
+long base64_decode_fd(int fd, const char *in, size_t len, void *buf, size_t cap,
+		      void (*tap)(void *arg, const void *chunk, size_t n), void *arg)
+{
+	/* Whole groups per chunk: a chunk decodes on its own. */
+	size_t step = cap / 3 * 4, done = 0, total = 0;
+
+	if (step == 0 || len % 4 != 0)
+		return -EINVAL;
+	while (done < len) {
+		size_t n = len - done < step ? len - done : step;
+		long got;
+		int r;
+
+		/* base64_decode takes padding at the end of what it is given:
+		 * only the last chunk may end with it. */
+		if (done + n < len && in[done + n - 1] == '=')
+			return -EINVAL;
+		got = base64_decode(buf, cap, in + done, n);
+		if (got < 0)
+			return got;
+		if (tap != NULL)
+			tap(arg, buf, (size_t)got);
+		if ((r = file_write_all(fd, buf, (size_t)got)) != 0)
+			return r;
+		done += n;
+		total += (size_t)got;
+	}
+	return (long)total;
 }

@@ -25,4 +25,9 @@ int file_read_alloc(const char *path, size_t max, unsigned char **out, size_t *l
  * call failed ("opening" or "writing") for the caller's message. */
 int file_write_once(const char *path, const void *buf, size_t len, const char **step);
 
+/* Writes all of buf[0..len) to fd, continuing after short writes and
+ * EINTR (pipes, memfds, files). Returns 0 or -errno (-EIO when write()
+ * returns 0). */
+int file_write_all(int fd, const void *buf, size_t len);
+
 #endif

@@ -68,8 +68,7 @@ _Static_assert(offsetof(struct policy_limits, timeout_ms) == L_TIMEOUT * sizeof(
 
 /* --- fields -------------------------------------------------------------------- */
 
-/* A string field that may be empty (description, appName), as text. */
-static int get_text(struct jwalk *c, int i, char *out, size_t cap)
+int fn_text_field(struct jwalk *c, int i, char *out, size_t cap, bool empty_ok)
 {
 	size_t n;
 	const char *s;
@@ -83,6 +82,8 @@ static int get_text(struct jwalk *c, int i, char *out, size_t cap)
 		return jwalk_fail(c, -EINVAL, "longer than %zu bytes", cap - 1);
 	if (r < 0 || !text_valid(out, (size_t)r))
 		return jwalk_fail(c, -EINVAL, "must be UTF-8 text without control characters");
+	if (r == 0 && !empty_ok)
+		return jwalk_fail(c, -EINVAL, "must not be empty");
 	return 0;
 }
 
@@ -94,14 +95,6 @@ static int get_id(struct jwalk *c, int i, struct fn_decl *d)
 	if (!fn_id_valid(d->id, (size_t)n))
 		return jwalk_fail(c, -EINVAL, "must match [a-z0-9][a-z0-9_-]{0,62}");
 	return 0;
-}
-
-static int get_name(struct jwalk *c, int i, struct fn_decl *d)
-{
-	int r = get_text(c, i, d->name, sizeof d->name);
-	if (r == 0 && d->name[0] == '\0')
-		return jwalk_fail(c, -EINVAL, "must not be empty");
-	return r;
 }
 
 static int get_handler(struct jwalk *c, int i, struct fn_decl *d)
@@ -354,10 +347,10 @@ static int one_field(struct jwalk *c, int f, int tok, enum fn_shape shape,
 	case F_RUNTIME:   return get_runtime(c, tok, p, d);
 	case F_CODE:      return get_code(c, tok, d);
 	case F_HANDLER:   return get_handler(c, tok, d);
-	case F_NAME:      return get_name(c, tok, d);
-	case F_DESC:      return get_text(c, tok, d->description, sizeof d->description);
+	case F_NAME:      return fn_text_field(c, tok, d->name, sizeof d->name, false);
+	case F_DESC:      return fn_text_field(c, tok, d->description, sizeof d->description, true);
 	case F_APPNAME:
-	case F_APP:       return get_text(c, tok, d->app_name, sizeof d->app_name);
+	case F_APP:       return fn_text_field(c, tok, d->app_name, sizeof d->app_name, true);
 	case F_ENVVARS:
 	case F_SECRETS:   return get_secrets(c, tok, d);
 	case F_EGRESS:    return get_egress(c, tok, p, d);

@@ -133,6 +133,13 @@ void fn_decl_view(const struct fn_decl *d, int64_t created, int64_t updated, str
 
 bool fn_id_valid(const char *s, size_t n);
 
+/* A text field (name, description, appName) at token i of c's document:
+ * a string of UTF-8 without control characters (C0, DEL, C1), decoded
+ * into out[0..cap); empty only when empty_ok. For the token and secret
+ * bodies' walks (lib/json_walk.h). */
+struct jwalk;
+int fn_text_field(struct jwalk *c, int i, char *out, size_t cap, bool empty_ok);
+
 /* Tokenises and validates a client document of at most max bytes: no NUL,
  * one JSON value, nesting <= depth. Shared by the token and secret bodies. */
 int fn_doc_open(struct json_doc *doc, const char *json, size_t len, size_t max,

@@ -32,6 +32,7 @@ void jwalk_pop(struct jwalk *c, size_t saved)
 	c->path[saved] = '\0';
 }
 
+__attribute__((format(printf, 4, 0)))
 static int vfail(struct jwalk *c, const char *kind, int code, const char *fmt, va_list ap)
 {
 	char why[ERRBUF_LEN];

@@ -29,6 +29,10 @@ no_edges "net/ includes no other role (init/, keyd/, logd/)" net init keyd logd
 no_edges "keyd/ includes no other role (init/, net/, logd/)" keyd init net logd
 no_edges "logd/ includes no other role (init/, net/, keyd/)" logd init net keyd cli bin
 no_edges "crypto/ includes no role and no CLI" crypto init net keyd logd cli bin
+no_edges "sandboxd/ includes no other role (init/, net/, keyd/, logd/)" sandboxd init net keyd logd cli bin
+for d in init net keyd logd crypto lib proto cli; do
+  no_edges "$d/ does not include sandboxd/" "$d" sandboxd
+done
 no_edges "lib/ includes only lib/" lib init net keyd logd crypto cli bin proto
 no_edges "proto/ includes only proto/" proto init net keyd logd crypto cli bin lib
 no_edges "cli/ includes no guest role" cli init net keyd logd bin

@@ -70,20 +70,12 @@ _Static_assert(offsetof(struct policy_limits, timeout_ms) == L_TIMEOUT * sizeof(
 
 int fn_text_field(struct jwalk *c, int i, char *out, size_t cap, bool empty_ok)
 {
-	size_t n;
-	const char *s;
-	long r;
+	long r = empty_ok ? jwalk_str_any(c, i, out, cap) : jwalk_str(c, i, out, cap);
 
-	if (jwalk_want(c, i, JSMN_STRING) != 0)
-		return -EINVAL;
-	s = json_text(c->d, i, &n);
-	r = json_unescape(s, n, out, cap);
-	if (r == -ENOSPC)
-		return jwalk_fail(c, -EINVAL, "longer than %zu bytes", cap - 1);
-	if (r < 0 || !text_valid(out, (size_t)r))
+	if (r < 0)
+		return (int)r;
+	if (!text_valid(out, (size_t)r))
 		return jwalk_fail(c, -EINVAL, "must be UTF-8 text without control characters");
-	if (r == 0 && !empty_ok)
-		return jwalk_fail(c, -EINVAL, "must not be empty");
 	return 0;
 }
 

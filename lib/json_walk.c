@@ -92,7 +92,7 @@ int jwalk_bool(struct jwalk *c, int i, bool *out)
 	return 0;
 }
 
-long jwalk_str(struct jwalk *c, int i, char *out, size_t cap)
+long jwalk_str_any(struct jwalk *c, int i, char *out, size_t cap)
 {
 	size_t n;
 	const char *s;
@@ -106,6 +106,13 @@ long jwalk_str(struct jwalk *c, int i, char *out, size_t cap)
 		return jwalk_fail(c, -EINVAL, "longer than %zu bytes", cap - 1);
 	if (r < 0)
 		return jwalk_fail(c, -EINVAL, "bad string escape");
+	return r;
+}
+
+long jwalk_str(struct jwalk *c, int i, char *out, size_t cap)
+{
+	long r = jwalk_str_any(c, i, out, cap);
+
 	if (r == 0)
 		return jwalk_fail(c, -EINVAL, "must not be empty");
 	return r;

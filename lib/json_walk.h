@@ -59,6 +59,8 @@ int jwalk_bool(struct jwalk *c, int i, bool *out);
  * characters: a decoded NUL is one that every character set refuses.
  * Returns the length or a negative errno. */
 long jwalk_str(struct jwalk *c, int i, char *out, size_t cap);
+/* The same, an empty string allowed (returns 0). */
+long jwalk_str_any(struct jwalk *c, int i, char *out, size_t cap);
 /* Refuses (-E2BIG, kind "too_many_items") a container of more than max
  * members; what names them in the message. */
 int jwalk_count(struct jwalk *c, int i, int max, const char *what);

@@ -162,7 +162,7 @@ static const struct bad bads[] = {
 	{ FN_SHAPE_SEED, BODY(",\"name\":\"\""), "invalid_field", "name: must not be empty" },
 	{ FN_SHAPE_SEED, BODY(",\"name\":\"a\\nb\""), "invalid_field", "name: must be UTF-8 text" },
 	{ FN_SHAPE_SEED, BODY(",\"description\":\"\\u0085\""), "invalid_field", "description: must be UTF-8 text" },
-	{ FN_SHAPE_SEED, BODY(",\"description\":\"\\ud800\""), "invalid_field", "description: must be UTF-8 text" },
+	{ FN_SHAPE_SEED, BODY(",\"description\":\"\\ud800\""), "invalid_field", "description: bad string escape" },
 	{ FN_SHAPE_SEED, BODY(",\"envVars\":[\"lower\"]"), "invalid_field", "envVars[0]: must match" },
 	{ FN_SHAPE_SEED, BODY(",\"envVars\":[\"A\",\"1B\"]"), "invalid_field", "envVars[1]: must match" },
 	{ FN_SHAPE_SEED, BODY(",\"envVars\":[\"A\",\"A\"]"), "invalid_field", "envVars[1]: \"A\" is listed twice" },

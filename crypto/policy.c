@@ -391,7 +391,8 @@ static int parse_cidr(struct jwalk *c, int i, struct policy_cidr *out)
 		return jwalk_fail(c, -EINVAL, "must be an IPv4 range a.b.c.d/n");
 	out->addr = addr;
 	out->prefix = (uint8_t)v;
-	if (v < 32 && (addr & ~(~0u << (32 - v))) != 0)
+	/* "/0": every bit is a host bit (a shift by 32 is undefined) */
+	if ((addr & (v == 0 ? ~0u : ~(~0u << (32 - v)))) != 0)
 		return jwalk_fail(c, -EINVAL, "host bits are set (the range starts at a lower address)");
 	for (size_t k = 0; k < sizeof private_ranges / sizeof private_ranges[0]; k++)
 		if (cidr_contains(&private_ranges[k], out))

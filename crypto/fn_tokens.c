@@ -370,7 +370,8 @@ int fn_token_rec_parse(const char *json, size_t len, struct fn_body_tokens *scra
 	return finish(&c, rec_fields(&c, r), e, r, sizeof *r);
 }
 
-void fn_token_view(const struct fn_token_rec *r, const char *key, struct jsonw *w)
+void fn_token_view(const struct fn_token_rec *r, enum fn_token_shape shape, const char *key,
+		   struct jsonw *w)
 {
 	char t[32];
 
@@ -379,17 +380,17 @@ void fn_token_view(const struct fn_token_rec *r, const char *key, struct jsonw *
 	jw_string(w, r->id);
 	jw_key(w, "name");
 	jw_string(w, r->name);
-	if (r->app_name[0]) {
+	if (r->app_name[0] && shape == FN_TOKEN_SEED) {
 		jw_key(w, "appName");
 		jw_string(w, r->app_name);
 	}
-	jw_key(w, "permissions");
+	jw_key(w, shape == FN_TOKEN_SEED ? "permissions" : "scopes");
 	fn_scopes_write(&r->scopes, w);
 	utc_format(t, sizeof t, r->created);
 	jw_key(w, "createdAt");
 	jw_string(w, t);
 	if (key) {
-		jw_key(w, "key");
+		jw_key(w, shape == FN_TOKEN_SEED ? "key" : "token");
 		jw_string(w, key);
 	}
 	jw_object_end(w);

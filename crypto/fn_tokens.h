@@ -126,9 +126,10 @@ struct fn_token_rec {
 long fn_token_rec_write(const struct fn_token_rec *r, char *out, size_t cap);
 int fn_token_rec_parse(const char *json, size_t len, struct fn_body_tokens *scratch,
 		       struct fn_token_rec *r, struct fn_error *e);
-/* As the admin sees it (never the hash): {id, name, appName?, permissions,
- * createdAt, key?}; key is the token itself, only in the answer that
- * creates it. */
-void fn_token_view(const struct fn_token_rec *r, const char *key, struct jsonw *w);
+/* As the admin sees it (never the hash): the seed's {id, name, appName?,
+ * permissions, createdAt, key?} or v1's {id, name, scopes, createdAt,
+ * token?}; key is the token itself, only in the answer that creates it. */
+void fn_token_view(const struct fn_token_rec *r, enum fn_token_shape shape, const char *key,
+		   struct jsonw *w);
 
 #endif

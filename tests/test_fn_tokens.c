@@ -256,15 +256,19 @@ static void test_record(void)
 	is_str(e.code, "missing_field", "... missing_field");
 
 	jw_init(&w, view, sizeof view);
-	fn_token_view(&r, tok, &w);
+	fn_token_view(&r, FN_TOKEN_SEED, tok, &w);
 	ok(jw_finish(&w) > 0, "view: %s", view);
 	ok(strstr(view, "sha256") == NULL, "the view holds no hash");
 	ok(strstr(view, tok) != NULL, "the creating answer holds the key");
 	jw_init(&w, view, sizeof view);
-	fn_token_view(&r, NULL, &w);
+	fn_token_view(&r, FN_TOKEN_SEED, NULL, &w);
 	jw_finish(&w);
 	ok(strstr(view, "dshield_") == NULL && strstr(view, "\"key\"") == NULL, "a listing does not");
 	ok(strstr(view, "\"permissions\":[\"admin\",\"functions:invoke:x\"]") != NULL, "permissions");
+	jw_init(&w, view, sizeof view);
+	fn_token_view(&r, FN_TOKEN_V1, tok, &w);
+	ok(jw_finish(&w) > 0 && strstr(view, "\"scopes\":[\"admin\",") && strstr(view, "\"token\":\"dshield_") &&
+	   !strstr(view, "permissions"), "v1's view: scopes and token (%s)", view);
 }
 
 int main(void)

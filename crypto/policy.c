@@ -4,7 +4,8 @@
  * (json_validate) before any value is read; then each object is walked
  * against a table of its known keys, so an unknown or repeated key is
  * refused where it stands. Errors carry the JSON path of the field, built
- * in struct pctx as the walk goes down and cut back as it returns.
+ * in struct jwalk (lib/json_walk.h) as the walk goes down and cut back
+ * as it returns.
  *
  * Sets (ports, addresses, methods, runtimes, path prefixes, header names)
  * are checked for repeats and overlaps in the order given, so that an
@@ -14,13 +15,13 @@
 #include "crypto/policy.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/errbuf.h"
 #include "lib/hex.h"
+#include "lib/json_walk.h"
 #include "lib/jsonw.h"
 
 /* --- names and bounds ------------------------------------------------------ */
@@ -41,12 +42,9 @@ const char *policy_method_name(enum policy_method m)
 }
 
 /* functions.default_limits and functions.max_limits: key, absolute bounds,
- * the default of each. The canonical form writes them in this order. */
-static const struct limit_def {
-	const char *key;
-	size_t off;
-	uint32_t min, max, def_default, def_max;
-} limit_defs[] = {
+ * the default of each. The canonical form writes them in this order; a
+ * function's declaration (crypto/fn_decl.c) reads the same table. */
+const struct policy_limit_def policy_limit_defs[POLICY_NLIMITS] = {
 	{ "memory_mb",      offsetof(struct policy_limits, memory_mb),      16, 65536,   128,   512 },
 	{ "pids",           offsetof(struct policy_limits, pids),            1, 4096,    32,    128 },
 	{ "cpu_millicores", offsetof(struct policy_limits, cpu_millicores), 10, 64000,   1000,  2000 },
@@ -54,17 +52,16 @@ static const struct limit_def {
 	{ "tmp_mb",         offsetof(struct policy_limits, tmp_mb),          0, 65536,   16,    64 },
 	{ "output_kb",      offsetof(struct policy_limits, output_kb),       1, 65536,   1024,  8192 },
 };
-#define NLIMITS (sizeof limit_defs / sizeof limit_defs[0])
 #define DEFAULT_MAX_FUNCTIONS 8
 
-static uint32_t *limit_at(struct policy_limits *l, size_t k)
+uint32_t *policy_limit_at(struct policy_limits *l, unsigned k)
 {
-	return (uint32_t *)((char *)l + limit_defs[k].off);
+	return (uint32_t *)((char *)l + policy_limit_defs[k].off);
 }
 
-static uint32_t limit_get(const struct policy_limits *l, size_t k)
+uint32_t policy_limit_get(const struct policy_limits *l, unsigned k)
 {
-	return *(const uint32_t *)((const char *)l + limit_defs[k].off);
+	return *(const uint32_t *)((const char *)l + policy_limit_defs[k].off);
 }
 
 /* Headers the proxy itself must control: framing, hop-by-hop, the target. */
@@ -72,215 +69,6 @@ static const char *const reserved_headers[] = {
 	"connection", "content-length", "host", "keep-alive", "proxy-connection",
 	"te", "trailer", "transfer-encoding", "upgrade",
 };
-
-/* --- walk context: the JSON path and the error ------------------------------- */
-
-struct pctx {
-	const struct json_doc *d;
-	char *err;
-	size_t errlen;
-	char path[160];
-	size_t plen;
-};
-
-static size_t path_push(struct pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Appends to the path; returns the length to cut back to. A path that no
- * longer fits is cut (the error message would be cut anyway). */
-static size_t path_push(struct pctx *c, const char *fmt, ...)
-{
-	size_t saved = c->plen;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(c->path + c->plen, sizeof c->path - c->plen, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		c->plen += (size_t)n < sizeof c->path - c->plen ? (size_t)n : sizeof c->path - 1 - c->plen;
-	return saved;
-}
-
-static size_t path_key(struct pctx *c, const char *key)
-{
-	return path_push(c, "%s%s", c->plen ? "." : "", key);
-}
-
-static void path_pop(struct pctx *c, size_t saved)
-{
-	c->plen = saved;
-	c->path[saved] = '\0';
-}
-
-static int fail(struct pctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* "path: reason" into the caller's buffer; returns code. */
-static int fail(struct pctx *c, int code, const char *fmt, ...)
-{
-	char why[ERRBUF_LEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	return errbuf_set(c->err, c->errlen, code, "%s: %s", c->plen ? c->path : "(top level)", why);
-}
-
-/* --- typed values ------------------------------------------------------------ */
-
-static int want(struct pctx *c, int i, jsmntype_t type)
-{
-	static const char *const names[] = { "?", "an object", "an array", "a string", "?" };
-	if (json_is(c->d, i, type))
-		return 0;
-	return fail(c, -EINVAL, "must be %s", names[type]);
-}
-
-static int get_uint(struct pctx *c, int i, uint32_t min, uint32_t max, uint32_t *out)
-{
-	uint64_t v;
-	if (json_uint(c->d, i, max, &v) != 0 || v < min)
-		return fail(c, -EINVAL, "must be an integer %u..%u", min, max);
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int get_bool(struct pctx *c, int i, bool *out)
-{
-	if (json_is(c->d, i, JSMN_PRIMITIVE) && json_text_eq(c->d, i, "true"))
-		*out = true;
-	else if (json_is(c->d, i, JSMN_PRIMITIVE) && json_text_eq(c->d, i, "false"))
-		*out = false;
-	else
-		return fail(c, -EINVAL, "must be true or false");
-	return 0;
-}
-
-/* The decoded string at token i into out[cap] (escapes resolved, NUL
- * terminated). Callers check its characters: a decoded NUL is one of the
- * characters every set refuses. Returns the length or a negative errno. */
-static long get_str(struct pctx *c, int i, char *out, size_t cap)
-{
-	size_t n;
-	const char *s;
-	long r;
-
-	if (want(c, i, JSMN_STRING) != 0)
-		return -EINVAL;
-	s = json_text(c->d, i, &n);
-	r = json_unescape(s, n, out, cap);
-	if (r == -ENOSPC)
-		return fail(c, -EINVAL, "longer than %zu bytes", cap - 1);
-	if (r < 0)
-		return fail(c, -EINVAL, "bad string escape");
-	if (r == 0)
-		return fail(c, -EINVAL, "must not be empty");
-	return r;
-}
-
-static int check_count(struct pctx *c, int i, int max, const char *what)
-{
-	if (c->d->t[i].size > max)
-		return fail(c, -E2BIG, "%d %s, at most %d", c->d->t[i].size, what, max);
-	return 0;
-}
-
-/* --- arrays: bounded, each item under its own path ---------------------------- */
-
-/* A walk over an array's items: items_next() moves to the next one and
- * names it "[k]" in the error path (the previous name is dropped first);
- * an error returned inside the walk keeps the item's path for fail(). */
-struct items {
-	int arr, j, k;
-	size_t saved;
-};
-
-/* Opens arr as an array of at most max items (no limit when max < 0),
- * refusing an empty one with empty_msg when that is set. */
-static int items_open(struct pctx *c, int arr, int max, const char *what,
-		      const char *empty_msg, struct items *it)
-{
-	int r;
-
-	if ((r = want(c, arr, JSMN_ARRAY)) != 0 ||
-	    (max >= 0 && (r = check_count(c, arr, max, what)) != 0))
-		return r;
-	if (empty_msg != NULL && c->d->t[arr].size == 0)
-		return fail(c, -EINVAL, "%s", empty_msg);
-	*it = (struct items){ .arr = arr, .j = arr + 1, .k = -1 };
-	return 0;
-}
-
-static bool items_next(struct pctx *c, struct items *it)
-{
-	if (it->k >= 0) {
-		path_pop(c, it->saved);
-		it->j = json_skip(c->d, it->j);
-	}
-	if (++it->k >= c->d->t[it->arr].size)
-		return false;
-	it->saved = path_push(c, "[%d]", it->k);
-	return true;
-}
-
-/* --- objects: known keys, no others, none twice -------------------------------- */
-
-struct pfield {
-	const char *key;
-	int tok;   /* value token, -1 when absent */
-};
-
-/* A key as it can be shown in a message: printable, short, no quotes. */
-static void key_for_msg(const struct json_doc *d, int i, char out[40])
-{
-	size_t n, k;
-	const char *s = json_text(d, i, &n);
-	for (k = 0; k < n && k < 39; k++)
-		out[k] = s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' ? s[k] : '?';
-	out[k] = '\0';
-}
-
-static int get_fields(struct pctx *c, int obj, struct pfield *f, size_t nf)
-{
-	const struct json_doc *d = c->d;
-	int j = obj + 1;
-	char shown[40];
-
-	if (want(c, obj, JSMN_OBJECT) != 0)
-		return -EINVAL;
-	for (size_t k = 0; k < nf; k++)
-		f[k].tok = -1;
-	for (int m = 0; m < d->t[obj].size; m++) {
-		size_t k;
-		for (k = 0; k < nf; k++)
-			if (json_str_eq(d, j, f[k].key))
-				break;
-		if (k == nf) {
-			key_for_msg(d, j, shown);
-			path_key(c, shown);
-			return fail(c, -EINVAL, "unknown field");
-		}
-		if (f[k].tok >= 0) {
-			size_t saved = path_key(c, f[k].key);
-			int r = fail(c, -EINVAL, "key given twice");
-			path_pop(c, saved);
-			return r;
-		}
-		f[k].tok = j + 1;
-		j = json_skip(d, j + 1);
-	}
-	return 0;
-}
-
-static int need(struct pctx *c, const struct pfield *f)
-{
-	if (f->tok >= 0)
-		return 0;
-	size_t saved = path_key(c, f->key);
-	int r = fail(c, -EINVAL, "required");
-	path_pop(c, saved);
-	return r;
-}
 
 /* --- character classes ----------------------------------------------------- */
 
@@ -303,35 +91,35 @@ static bool path_char(char ch)
 
 /* --- attestation, functions --------------------------------------------------- */
 
-static int parse_attestation(struct pctx *c, int obj, struct policy *p)
+static int parse_attestation(struct jwalk *c, int obj, struct policy *p)
 {
-	struct pfield f[] = { { "allow_sim", -1 } };
+	struct jwalk_field f[] = { { "allow_sim", -1 } };
 	int r;
-	if ((r = get_fields(c, obj, f, 1)) != 0)
+	if ((r = jwalk_fields(c, obj, f, 1)) != 0)
 		return r;
 	if (f[0].tok >= 0) {
-		size_t saved = path_key(c, "allow_sim");
-		if ((r = get_bool(c, f[0].tok, &p->allow_sim)) != 0)
+		size_t saved = jwalk_key(c, "allow_sim");
+		if ((r = jwalk_bool(c, f[0].tok, &p->allow_sim)) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	return 0;
 }
 
 /* A non-empty set of names from a table (runtimes, methods) as a bit set;
  * each must be spelt as in the table and listed once. */
-static int parse_name_set(struct pctx *c, int arr, const char *const *names, unsigned nnames,
+static int parse_name_set(struct jwalk *c, int arr, const char *const *names, unsigned nnames,
 			  const char *empty_msg, const char *choices, unsigned *set)
 {
 	char name[16];
-	struct items it;
+	struct jwalk_items it;
 	int r;
 
 	/* no count limit: a name listed twice ends the walk by nnames + 1 */
-	if ((r = items_open(c, arr, -1, NULL, empty_msg, &it)) != 0)
+	if ((r = jwalk_items_open(c, arr, -1, NULL, empty_msg, &it)) != 0)
 		return r;
 	*set = 0;
-	while (items_next(c, &it)) {
+	while (jwalk_items_next(c, &it)) {
 		unsigned m;
 		long n = json_str(c->d, it.j, name, sizeof name);
 		if (n < 0 || (size_t)n != strlen(name))
@@ -340,31 +128,31 @@ static int parse_name_set(struct pctx *c, int arr, const char *const *names, uns
 			if (strcmp(name, names[m]) == 0)
 				break;
 		if (m == nnames)
-			return fail(c, -EINVAL, "must be one of %s", choices);
+			return jwalk_fail(c, -EINVAL, "must be one of %s", choices);
 		if (*set & 1u << m)
-			return fail(c, -EINVAL, "\"%s\" is listed twice", name);
+			return jwalk_fail(c, -EINVAL, "\"%s\" is listed twice", name);
 		*set |= 1u << m;
 	}
 	return 0;
 }
 
 /* One limits object; *given gets a bit per key present. */
-static int parse_limits(struct pctx *c, int obj, struct policy_limits *l, unsigned *given)
+static int parse_limits(struct jwalk *c, int obj, struct policy_limits *l, unsigned *given)
 {
-	struct pfield f[NLIMITS];
+	struct jwalk_field f[POLICY_NLIMITS];
 	int r;
 
-	for (size_t k = 0; k < NLIMITS; k++)
-		f[k].key = limit_defs[k].key;
-	if ((r = get_fields(c, obj, f, NLIMITS)) != 0)
+	for (size_t k = 0; k < POLICY_NLIMITS; k++)
+		f[k].key = policy_limit_defs[k].key;
+	if ((r = jwalk_fields(c, obj, f, POLICY_NLIMITS)) != 0)
 		return r;
-	for (size_t k = 0; k < NLIMITS; k++) {
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
 		if (f[k].tok < 0)
 			continue;
-		size_t saved = path_key(c, limit_defs[k].key);
-		if ((r = get_uint(c, f[k].tok, limit_defs[k].min, limit_defs[k].max, limit_at(l, k))) != 0)
+		size_t saved = jwalk_key(c, policy_limit_defs[k].key);
+		if ((r = jwalk_uint(c, f[k].tok, policy_limit_defs[k].min, policy_limit_defs[k].max, policy_limit_at(l, k))) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 		*given |= 1u << k;
 	}
 	return 0;
@@ -373,7 +161,7 @@ static int parse_limits(struct pctx *c, int obj, struct policy_limits *l, unsign
 /* Limits that cannot hold together: a default above its maximum, or a
  * /tmp larger than the memory it is charged to (tmpfs pages count against
  * the function's memory cgroup). */
-static int check_limits(struct pctx *c, const struct policy *p, unsigned given_default, unsigned given_max)
+static int check_limits(struct jwalk *c, const struct policy *p, unsigned given_default, unsigned given_max)
 {
 	static const size_t MEM = 0, TMP = 4;
 	const struct { const char *name; const struct policy_limits *l; unsigned given; } sets[] = {
@@ -381,35 +169,35 @@ static int check_limits(struct pctx *c, const struct policy *p, unsigned given_d
 		{ "max_limits", &p->max_limits, given_max },
 	};
 
-	for (size_t k = 0; k < NLIMITS; k++) {
-		uint32_t dv = limit_get(&p->default_limits, k), mv = limit_get(&p->max_limits, k);
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
+		uint32_t dv = policy_limit_get(&p->default_limits, k), mv = policy_limit_get(&p->max_limits, k);
 		if (dv <= mv)
 			continue;
-		size_t saved = path_push(c, "%sdefault_limits.%s", c->plen ? "." : "", limit_defs[k].key);
-		int r = fail(c, -EINVAL, "%u%s is above max_limits.%s (%u%s)", dv,
-			     given_default >> k & 1 ? "" : " (default)", limit_defs[k].key, mv,
+		size_t saved = jwalk_push(c, "%sdefault_limits.%s", c->plen ? "." : "", policy_limit_defs[k].key);
+		int r = jwalk_fail(c, -EINVAL, "%u%s is above max_limits.%s (%u%s)", dv,
+			     given_default >> k & 1 ? "" : " (default)", policy_limit_defs[k].key, mv,
 			     given_max >> k & 1 ? "" : ", default");
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 		return r;
 	}
 	for (size_t s = 0; s < 2; s++) {
-		uint32_t mem = limit_get(sets[s].l, MEM), tmp = limit_get(sets[s].l, TMP);
+		uint32_t mem = policy_limit_get(sets[s].l, MEM), tmp = policy_limit_get(sets[s].l, TMP);
 		if (tmp <= mem)
 			continue;
-		size_t saved = path_push(c, "%s%s.tmp_mb", c->plen ? "." : "", sets[s].name);
-		int r = fail(c, -EINVAL, "%u%s is above memory_mb (%u%s): /tmp is charged to memory",
+		size_t saved = jwalk_push(c, "%s%s.tmp_mb", c->plen ? "." : "", sets[s].name);
+		int r = jwalk_fail(c, -EINVAL, "%u%s is above memory_mb (%u%s): /tmp is charged to memory",
 			     tmp, sets[s].given >> TMP & 1 ? "" : " (default)",
 			     mem, sets[s].given >> MEM & 1 ? "" : ", default");
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 		return r;
 	}
 	return 0;
 }
 
-static int parse_functions(struct pctx *c, int obj, struct policy *p)
+static int parse_functions(struct jwalk *c, int obj, struct policy *p)
 {
 	enum { F_RUNTIMES, F_MAX, F_DEFAULT, F_MAXL, F_N };
-	struct pfield f[F_N] = {
+	struct jwalk_field f[F_N] = {
 		[F_RUNTIMES] = { "runtimes", -1 }, [F_MAX] = { "max", -1 },
 		[F_DEFAULT] = { "default_limits", -1 }, [F_MAXL] = { "max_limits", -1 },
 	};
@@ -417,36 +205,36 @@ static int parse_functions(struct pctx *c, int obj, struct policy *p)
 	size_t saved;
 	int r;
 
-	if (obj >= 0 && (r = get_fields(c, obj, f, F_N)) != 0)
+	if (obj >= 0 && (r = jwalk_fields(c, obj, f, F_N)) != 0)
 		return r;
 	if (obj < 0)
 		for (size_t k = 0; k < F_N; k++)
 			f[k].tok = -1;
 	if (f[F_RUNTIMES].tok >= 0) {
-		saved = path_key(c, "runtimes");
+		saved = jwalk_key(c, "runtimes");
 		if ((r = parse_name_set(c, f[F_RUNTIMES].tok, runtime_names, POLICY_RT_N,
 					  "must list at least one runtime", "native node python",
 					  &p->runtimes)) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	if (f[F_MAX].tok >= 0) {
-		saved = path_key(c, "max");
-		if ((r = get_uint(c, f[F_MAX].tok, 0, POLICY_MAX_FUNCTIONS, &p->max_functions)) != 0)
+		saved = jwalk_key(c, "max");
+		if ((r = jwalk_uint(c, f[F_MAX].tok, 0, POLICY_MAX_FUNCTIONS, &p->max_functions)) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	if (f[F_DEFAULT].tok >= 0) {
-		saved = path_key(c, "default_limits");
+		saved = jwalk_key(c, "default_limits");
 		if ((r = parse_limits(c, f[F_DEFAULT].tok, &p->default_limits, &given_default)) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	if (f[F_MAXL].tok >= 0) {
-		saved = path_key(c, "max_limits");
+		saved = jwalk_key(c, "max_limits");
 		if ((r = parse_limits(c, f[F_MAXL].tok, &p->max_limits, &given_max)) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	return check_limits(c, p, given_default, given_max);
 }
@@ -457,21 +245,21 @@ static int parse_functions(struct pctx *c, int obj, struct policy *p)
  * bytes, no trailing dot, at least two labels (a single label would go
  * through the resolver's search list), not all-numeric at the end (that
  * is an IPv4 address, which belongs under "addresses"). */
-static int check_dns_name(struct pctx *c, const char *s)
+static int check_dns_name(struct jwalk *c, const char *s)
 {
 	size_t label = 0, labels = 1;
 	bool numeric = true;
 
 	if (*s == '\0')
-		return fail(c, -EINVAL, "names no domain");
+		return jwalk_fail(c, -EINVAL, "names no domain");
 
 	for (const char *q = s; ; q++) {
 		char ch = *q;
 		if (ch == '.' || ch == '\0') {
 			if (label == 0)
-				return fail(c, -EINVAL, ch ? "empty label" : "no trailing dot");
+				return jwalk_fail(c, -EINVAL, ch ? "empty label" : "no trailing dot");
 			if (q[-1] == '-')
-				return fail(c, -EINVAL, "a label must not end with '-'");
+				return jwalk_fail(c, -EINVAL, "a label must not end with '-'");
 			if (ch == '\0')
 				break;
 			labels++;
@@ -480,33 +268,33 @@ static int check_dns_name(struct pctx *c, const char *s)
 			continue;
 		}
 		if (is_upper(ch))
-			return fail(c, -EINVAL, "must be lowercase");
+			return jwalk_fail(c, -EINVAL, "must be lowercase");
 		if ((unsigned char)ch >= 0x80)
-			return fail(c, -EINVAL, "must be ASCII (punycode \"xn--\" for other names)");
+			return jwalk_fail(c, -EINVAL, "must be ASCII (punycode \"xn--\" for other names)");
 		if (ch == '*')
-			return fail(c, -EINVAL, "'*' only as a whole first label, as in \"*.example.com\"");
+			return jwalk_fail(c, -EINVAL, "'*' only as a whole first label, as in \"*.example.com\"");
 		if (!is_lower(ch) && !is_digit(ch) && ch != '-')
-			return fail(c, -EINVAL, "letters, digits, '-' and '.' only");
+			return jwalk_fail(c, -EINVAL, "letters, digits, '-' and '.' only");
 		if (label == 0 && ch == '-')
-			return fail(c, -EINVAL, "a label must not start with '-'");
+			return jwalk_fail(c, -EINVAL, "a label must not start with '-'");
 		if (++label > 63)
-			return fail(c, -EINVAL, "a label is longer than 63 bytes");
+			return jwalk_fail(c, -EINVAL, "a label is longer than 63 bytes");
 		numeric = numeric && is_digit(ch);
 	}
 	if (numeric)
-		return fail(c, -EINVAL, "an IP address is not a host name (private ranges go under addresses)");
+		return jwalk_fail(c, -EINVAL, "an IP address is not a host name (private ranges go under addresses)");
 	if (labels < 2)
-		return fail(c, -EINVAL, "needs at least two labels (a single one is ambiguous or too broad)");
+		return jwalk_fail(c, -EINVAL, "needs at least two labels (a single one is ambiguous or too broad)");
 	return 0;
 }
 
-static int parse_host(struct pctx *c, int i, struct policy_rule *rule)
+static int parse_host(struct jwalk *c, int i, struct policy_rule *rule)
 {
-	long n = get_str(c, i, rule->host, sizeof rule->host);
+	long n = jwalk_str(c, i, rule->host, sizeof rule->host);
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n != strlen(rule->host))
-		return fail(c, -EINVAL, "must not contain a NUL byte");
+		return jwalk_fail(c, -EINVAL, "must not contain a NUL byte");
 	rule->wildcard = strncmp(rule->host, "*.", 2) == 0;
 	return check_dns_name(c, rule->host + (rule->wildcard ? 2 : 0));
 }
@@ -516,46 +304,46 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-static int parse_ports(struct pctx *c, int arr, struct policy_rule *rule)
+static int parse_ports(struct jwalk *c, int arr, struct policy_rule *rule)
 {
-	struct items it;
+	struct jwalk_items it;
 	int r;
 
-	if ((r = items_open(c, arr, POLICY_MAX_PORTS, "ports", "must list at least one port",
+	if ((r = jwalk_items_open(c, arr, POLICY_MAX_PORTS, "ports", "must list at least one port",
 			    &it)) != 0)
 		return r;
-	while (items_next(c, &it)) {
+	while (jwalk_items_next(c, &it)) {
 		uint32_t v = 0;
-		if ((r = get_uint(c, it.j, 1, 65535, &v)) != 0)
+		if ((r = jwalk_uint(c, it.j, 1, 65535, &v)) != 0)
 			return r;
 		for (unsigned m = 0; m < rule->nports; m++)
 			if (rule->ports[m] == v)
-				return fail(c, -EINVAL, "%u is listed twice", v);
+				return jwalk_fail(c, -EINVAL, "%u is listed twice", v);
 		rule->ports[rule->nports++] = (uint16_t)v;
 	}
 	qsort(rule->ports, rule->nports, sizeof rule->ports[0], cmp_u16);
 	return 0;
 }
 
-static int parse_tls(struct pctx *c, int i, enum policy_tls *tls)
+static int parse_tls(struct jwalk *c, int i, enum policy_tls *tls)
 {
 	if (json_str_eq(c->d, i, "originate"))
 		*tls = POLICY_TLS_ORIGINATE;
 	else if (json_str_eq(c->d, i, "passthrough"))
 		*tls = POLICY_TLS_PASSTHROUGH;
 	else
-		return fail(c, -EINVAL, "must be \"originate\" or \"passthrough\"");
+		return jwalk_fail(c, -EINVAL, "must be \"originate\" or \"passthrough\"");
 	return 0;
 }
 
-static int parse_purpose(struct pctx *c, int i, struct policy_rule *rule)
+static int parse_purpose(struct jwalk *c, int i, struct policy_rule *rule)
 {
-	long n = get_str(c, i, rule->purpose, sizeof rule->purpose);
+	long n = jwalk_str(c, i, rule->purpose, sizeof rule->purpose);
 	if (n < 0)
 		return (int)n;
 	for (long k = 0; k < n; k++)
 		if (rule->purpose[k] < 0x20 || rule->purpose[k] > 0x7e)
-			return fail(c, -EINVAL, "printable ASCII only");
+			return jwalk_fail(c, -EINVAL, "printable ASCII only");
 	return 0;
 }
 
@@ -579,7 +367,7 @@ static bool cidr_contains(const struct policy_cidr *outer, const struct policy_c
 /* "a.b.c.d/n", host bits zero, inside one RFC 1918 range: a rule may open
  * a way to a private network, never to loopback, link-local (the cloud
  * metadata address) or a public range by address. */
-static int parse_cidr(struct pctx *c, int i, struct policy_cidr *out)
+static int parse_cidr(struct jwalk *c, int i, struct policy_cidr *out)
 {
 	static const struct policy_cidr private_ranges[] = {
 		{ 0x0a000000u, 8 }, { 0xac100000u, 12 }, { 0xc0a80000u, 16 },
@@ -587,28 +375,29 @@ static int parse_cidr(struct pctx *c, int i, struct policy_cidr *out)
 	char s[24];
 	const char *q = s;
 	uint32_t addr = 0, v;
-	long n = get_str(c, i, s, sizeof s);
+	long n = jwalk_str(c, i, s, sizeof s);
 
 	if (n < 0)
 		return (int)n;
 	for (int k = 0; k < 4; k++) {
 		if (!(q = parse_octet(q, &v)) || *q != (k < 3 ? '.' : '/'))
-			return fail(c, -EINVAL, "must be an IPv4 range a.b.c.d/n");
+			return jwalk_fail(c, -EINVAL, "must be an IPv4 range a.b.c.d/n");
 		addr = addr << 8 | v;
 		q++;
 	}
 	if (!(q = parse_octet(q, &v)) || *q != '\0' || v > 32)
-		return fail(c, -EINVAL, "must be an IPv4 range a.b.c.d/n");
+		return jwalk_fail(c, -EINVAL, "must be an IPv4 range a.b.c.d/n");
 	if ((size_t)(q - s) != (size_t)n)
-		return fail(c, -EINVAL, "must be an IPv4 range a.b.c.d/n");
+		return jwalk_fail(c, -EINVAL, "must be an IPv4 range a.b.c.d/n");
 	out->addr = addr;
 	out->prefix = (uint8_t)v;
-	if (v < 32 && (addr & ~(~0u << (32 - v))) != 0)
-		return fail(c, -EINVAL, "host bits are set (the range starts at a lower address)");
+	/* "/0": every bit is a host bit (a shift by 32 is undefined) */
+	if ((addr & (v == 0 ? ~0u : ~(~0u << (32 - v)))) != 0)
+		return jwalk_fail(c, -EINVAL, "host bits are set (the range starts at a lower address)");
 	for (size_t k = 0; k < sizeof private_ranges / sizeof private_ranges[0]; k++)
 		if (cidr_contains(&private_ranges[k], out))
 			return 0;
-	return fail(c, -EINVAL, "must lie inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+	return jwalk_fail(c, -EINVAL, "must lie inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
 }
 
 static int cmp_cidr(const void *a, const void *b)
@@ -619,20 +408,20 @@ static int cmp_cidr(const void *a, const void *b)
 	return (int)x->prefix - (int)y->prefix;
 }
 
-static int parse_addresses(struct pctx *c, int arr, struct policy_rule *rule)
+static int parse_addresses(struct jwalk *c, int arr, struct policy_rule *rule)
 {
-	struct items it;
+	struct jwalk_items it;
 	int r;
 
-	if ((r = items_open(c, arr, POLICY_MAX_ADDRESSES, "addresses", NULL, &it)) != 0)
+	if ((r = jwalk_items_open(c, arr, POLICY_MAX_ADDRESSES, "addresses", NULL, &it)) != 0)
 		return r;
-	while (items_next(c, &it)) {
+	while (jwalk_items_next(c, &it)) {
 		struct policy_cidr *a = &rule->addresses[rule->naddresses];
 		if ((r = parse_cidr(c, it.j, a)) != 0)
 			return r;
 		for (unsigned m = 0; m < rule->naddresses; m++)
 			if (cidr_contains(&rule->addresses[m], a) || cidr_contains(a, &rule->addresses[m]))
-				return fail(c, -EINVAL, "overlaps addresses[%u]", m);
+				return jwalk_fail(c, -EINVAL, "overlaps addresses[%u]", m);
 		rule->naddresses++;
 	}
 	qsort(rule->addresses, rule->naddresses, sizeof rule->addresses[0], cmp_cidr);
@@ -647,20 +436,20 @@ static bool prefix_covers(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/' || a[n - 1] == '/');
 }
 
-static int check_path_prefix(struct pctx *c, const char *s, size_t n)
+static int check_path_prefix(struct jwalk *c, const char *s, size_t n)
 {
 	if (s[0] != '/')
-		return fail(c, -EINVAL, "must start with '/'");
+		return jwalk_fail(c, -EINVAL, "must start with '/'");
 	for (size_t k = 0; k < n; k++)
 		if (!path_char(s[k]))
-			return fail(c, -EINVAL, "character %zu is not allowed (no '%%', '?', '#', space)", k);
+			return jwalk_fail(c, -EINVAL, "character %zu is not allowed (no '%%', '?', '#', space)", k);
 	/* Dot segments and empty ones: the proxy compares normalised paths. */
 	for (const char *q = s; *q; q++) {
 		if (*q != '/')
 			continue;
 		if (q[1] == '/' || (q[1] == '.' && (q[2] == '/' || q[2] == '\0')) ||
 		    (q[1] == '.' && q[2] == '.' && (q[3] == '/' || q[3] == '\0')))
-			return fail(c, -EINVAL, "has an empty, '.' or '..' segment");
+			return jwalk_fail(c, -EINVAL, "has an empty, '.' or '..' segment");
 	}
 	return 0;
 }
@@ -670,24 +459,24 @@ static int cmp_path(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-static int parse_paths(struct pctx *c, int arr, struct policy_rule *rule)
+static int parse_paths(struct jwalk *c, int arr, struct policy_rule *rule)
 {
-	struct items it;
+	struct jwalk_items it;
 	int r;
 
-	if ((r = items_open(c, arr, POLICY_MAX_PATHS, "path prefixes",
+	if ((r = jwalk_items_open(c, arr, POLICY_MAX_PATHS, "path prefixes",
 			    "must list at least one prefix (leave it out for all)", &it)) != 0)
 		return r;
-	while (items_next(c, &it)) {
+	while (jwalk_items_next(c, &it)) {
 		char *s = rule->path_prefixes[rule->npaths];
-		long n = get_str(c, it.j, s, POLICY_PATH_MAX + 1);
+		long n = jwalk_str(c, it.j, s, POLICY_PATH_MAX + 1);
 		if (n < 0)
 			return (int)n;
 		if ((r = check_path_prefix(c, s, (size_t)n)) != 0)
 			return r;
 		for (unsigned m = 0; m < rule->npaths; m++)
 			if (prefix_covers(rule->path_prefixes[m], s) || prefix_covers(s, rule->path_prefixes[m]))
-				return fail(c, -EINVAL, "overlaps path_prefixes[%u]", m);
+				return jwalk_fail(c, -EINVAL, "overlaps path_prefixes[%u]", m);
 		rule->npaths++;
 	}
 	qsort(rule->path_prefixes, rule->npaths, sizeof rule->path_prefixes[0], cmp_path);
@@ -695,60 +484,67 @@ static int parse_paths(struct pctx *c, int arr, struct policy_rule *rule)
 }
 
 /* A header name from a string's decoded text s[0..n). */
-static int check_header(struct pctx *c, const char *s, size_t n)
+static int check_header(struct jwalk *c, const char *s, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
 		if (is_upper(s[k]))
-			return fail(c, -EINVAL, "header names are written in lowercase");
+			return jwalk_fail(c, -EINVAL, "header names are written in lowercase");
 		if (!header_char(s[k]))
-			return fail(c, -EINVAL, "not a header name (character %zu)", k);
+			return jwalk_fail(c, -EINVAL, "not a header name (character %zu)", k);
 	}
 	for (size_t k = 0; k < sizeof reserved_headers / sizeof reserved_headers[0]; k++)
 		if (strcmp(s, reserved_headers[k]) == 0)
-			return fail(c, -EINVAL, "\"%s\" is the proxy's to set", s);
+			return jwalk_fail(c, -EINVAL, "\"%s\" is the proxy's to set", s);
 	return 0;
 }
 
-static int parse_strip(struct pctx *c, int arr, struct policy_rule *rule)
+static int parse_strip(struct jwalk *c, int arr, struct policy_rule *rule)
 {
-	struct items it;
+	struct jwalk_items it;
 	int r;
 
-	if ((r = items_open(c, arr, POLICY_MAX_STRIP, "headers", NULL, &it)) != 0)
+	if ((r = jwalk_items_open(c, arr, POLICY_MAX_STRIP, "headers", NULL, &it)) != 0)
 		return r;
-	while (items_next(c, &it)) {
+	while (jwalk_items_next(c, &it)) {
 		char *s = rule->strip_headers[rule->nstrip];
-		long n = get_str(c, it.j, s, POLICY_HEADER_MAX + 1);
+		long n = jwalk_str(c, it.j, s, POLICY_HEADER_MAX + 1);
 		if (n < 0)
 			return (int)n;
 		if ((r = check_header(c, s, (size_t)n)) != 0)
 			return r;
 		for (unsigned m = 0; m < rule->nstrip; m++)
 			if (strcmp(rule->strip_headers[m], s) == 0)
-				return fail(c, -EINVAL, "\"%s\" is listed twice", s);
+				return jwalk_fail(c, -EINVAL, "\"%s\" is listed twice", s);
 		rule->nstrip++;
 	}
 	qsort(rule->strip_headers, rule->nstrip, sizeof rule->strip_headers[0], cmp_path);
 	return 0;
 }
 
-static int parse_secret_ref(struct pctx *c, int obj, struct policy_inject *inj)
+bool policy_secret_name_valid(const char *s, size_t n)
 {
-	struct pfield f[] = { { "secret", -1 } };
+	if (n == 0 || n > POLICY_SECRET_MAX)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (!is_upper(s[k]) && s[k] != '_' && (k == 0 || !is_digit(s[k])))
+			return false;
+	return true;
+}
+
+static int parse_secret_ref(struct jwalk *c, int obj, struct policy_inject *inj)
+{
+	struct jwalk_field f[] = { { "secret", -1 } };
 	int r;
 
-	if ((r = get_fields(c, obj, f, 1)) != 0 || (r = need(c, &f[0])) != 0)
+	if ((r = jwalk_fields(c, obj, f, 1)) != 0 || (r = jwalk_need(c, &f[0])) != 0)
 		return r;
-	size_t saved = path_key(c, "secret");
-	long n = get_str(c, f[0].tok, inj->secret, sizeof inj->secret);
+	size_t saved = jwalk_key(c, "secret");
+	long n = jwalk_str(c, f[0].tok, inj->secret, sizeof inj->secret);
 	if (n < 0)
 		return (int)n;
-	for (long k = 0; k < n; k++) {
-		char ch = inj->secret[k];
-		if (!is_upper(ch) && ch != '_' && (k == 0 || !is_digit(ch)))
-			return fail(c, -EINVAL, "must match ^[A-Z_][A-Z0-9_]*$");
-	}
-	path_pop(c, saved);
+	if (!policy_secret_name_valid(inj->secret, (size_t)n))
+		return jwalk_fail(c, -EINVAL, "must match ^[A-Z_][A-Z0-9_]*$");
+	jwalk_pop(c, saved);
 	return 0;
 }
 
@@ -760,34 +556,34 @@ static int cmp_inject(const void *a, const void *b)
 /* The strip list is parsed first: a header both stripped and injected
  * means the same as injected alone (injection replaces), so it is refused
  * rather than given two spellings. */
-static int parse_inject(struct pctx *c, int obj, struct policy_rule *rule)
+static int parse_inject(struct jwalk *c, int obj, struct policy_rule *rule)
 {
 	const struct json_doc *d = c->d;
 	int j = obj + 1, r;
 
-	if ((r = want(c, obj, JSMN_OBJECT)) != 0 ||
-	    (r = check_count(c, obj, POLICY_MAX_INJECT, "headers")) != 0)
+	if ((r = jwalk_want(c, obj, JSMN_OBJECT)) != 0 ||
+	    (r = jwalk_count(c, obj, POLICY_MAX_INJECT, "headers")) != 0)
 		return r;
 	for (int k = 0; k < d->t[obj].size; k++, j = json_skip(d, j + 1)) {
 		struct policy_inject *inj = &rule->inject[rule->ninject];
-		size_t saved = path_push(c, "{%d}", k);
-		long n = get_str(c, j, inj->header, sizeof inj->header);
+		size_t saved = jwalk_push(c, "{%d}", k);
+		long n = jwalk_str(c, j, inj->header, sizeof inj->header);
 		if (n < 0)
 			return (int)n;
 		if ((r = check_header(c, inj->header, (size_t)n)) != 0)
 			return r;
-		path_pop(c, saved);
-		saved = path_key(c, inj->header);
+		jwalk_pop(c, saved);
+		saved = jwalk_key(c, inj->header);
 		for (unsigned m = 0; m < rule->ninject; m++)
 			if (strcmp(rule->inject[m].header, inj->header) == 0)
-				return fail(c, -EINVAL, "key given twice");
+				return jwalk_fail(c, -EINVAL, "key given twice");
 		for (unsigned m = 0; m < rule->nstrip; m++)
 			if (strcmp(rule->strip_headers[m], inj->header) == 0)
-				return fail(c, -EINVAL, "also in strip_headers (injecting replaces it)");
+				return jwalk_fail(c, -EINVAL, "also in strip_headers (injecting replaces it)");
 		if ((r = parse_secret_ref(c, j + 1, inj)) != 0)
 			return r;
 		rule->ninject++;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	qsort(rule->inject, rule->ninject, sizeof rule->inject[0], cmp_inject);
 	return 0;
@@ -795,10 +591,10 @@ static int parse_inject(struct pctx *c, int obj, struct policy_rule *rule)
 
 /* --- egress ------------------------------------------------------------------ */
 
-static int parse_rule(struct pctx *c, int obj, struct policy_rule *rule)
+static int parse_rule(struct jwalk *c, int obj, struct policy_rule *rule)
 {
 	enum { F_HOST, F_PORTS, F_TLS, F_PURPOSE, F_ADDR, F_METHODS, F_PATHS, F_STRIP, F_INJECT, F_N };
-	struct pfield f[F_N] = {
+	struct jwalk_field f[F_N] = {
 		[F_HOST] = { "host", -1 }, [F_PORTS] = { "ports", -1 }, [F_TLS] = { "tls", -1 },
 		[F_PURPOSE] = { "purpose", -1 }, [F_ADDR] = { "addresses", -1 },
 		[F_METHODS] = { "methods", -1 }, [F_PATHS] = { "path_prefixes", -1 },
@@ -807,16 +603,16 @@ static int parse_rule(struct pctx *c, int obj, struct policy_rule *rule)
 	size_t saved;
 	int r = 0;
 
-	if ((r = get_fields(c, obj, f, F_N)) != 0 || (r = need(c, &f[F_HOST])) != 0 ||
-	    (r = need(c, &f[F_PORTS])) != 0 || (r = need(c, &f[F_PURPOSE])) != 0)
+	if ((r = jwalk_fields(c, obj, f, F_N)) != 0 || (r = jwalk_need(c, &f[F_HOST])) != 0 ||
+	    (r = jwalk_need(c, &f[F_PORTS])) != 0 || (r = jwalk_need(c, &f[F_PURPOSE])) != 0)
 		return r;
 	rule->tls = POLICY_TLS_ORIGINATE;
 #define FIELD(idx, call) do {					\
 		if (f[idx].tok >= 0) {				\
-			saved = path_key(c, f[idx].key);	\
+			saved = jwalk_key(c, f[idx].key);	\
 			if ((r = (call)) != 0)			\
 				return r;			\
-			path_pop(c, saved);			\
+			jwalk_pop(c, saved);			\
 		}						\
 	} while (0)
 	FIELD(F_HOST, parse_host(c, f[F_HOST].tok, rule));
@@ -829,8 +625,8 @@ static int parse_rule(struct pctx *c, int obj, struct policy_rule *rule)
 		for (int k = F_METHODS; k <= F_INJECT; k++) {
 			if (f[k].tok < 0)
 				continue;
-			saved = path_key(c, f[k].key);
-			return fail(c, -EINVAL, "only with tls \"originate\" (passthrough is opaque)");
+			saved = jwalk_key(c, f[k].key);
+			return jwalk_fail(c, -EINVAL, "only with tls \"originate\" (passthrough is opaque)");
 		}
 		return 0;
 	}
@@ -849,14 +645,14 @@ static int parse_rule(struct pctx *c, int obj, struct policy_rule *rule)
 	return 0;
 }
 
-static int parse_egress(struct pctx *c, int arr, struct policy *p)
+static int parse_egress(struct jwalk *c, int arr, struct policy *p)
 {
-	struct items it;
+	struct jwalk_items it;
 	int r;
 
-	if ((r = items_open(c, arr, POLICY_MAX_RULES, "rules", NULL, &it)) != 0)
+	if ((r = jwalk_items_open(c, arr, POLICY_MAX_RULES, "rules", NULL, &it)) != 0)
 		return r;
-	while (items_next(c, &it)) {
+	while (jwalk_items_next(c, &it)) {
 		if ((r = parse_rule(c, it.j, &p->rules[it.k])) != 0)
 			return r;
 		p->nrules++;
@@ -866,27 +662,27 @@ static int parse_egress(struct pctx *c, int arr, struct policy *p)
 
 /* --- the document ----------------------------------------------------------------- */
 
-static int parse_admin_token(struct pctx *c, int i, struct policy *p)
+static int parse_admin_token(struct jwalk *c, int i, struct policy *p)
 {
 	char hex[65];
 	long n;
 
-	if (want(c, i, JSMN_STRING) != 0)
+	if (jwalk_want(c, i, JSMN_STRING) != 0)
 		return -EINVAL;
 	n = json_str(c->d, i, hex, sizeof hex);
 	if (n != 64)
-		return fail(c, -EINVAL, "must be 64 lowercase hex digits (SHA-256 of the token)");
+		return jwalk_fail(c, -EINVAL, "must be 64 lowercase hex digits (SHA-256 of the token)");
 	for (int k = 0; k < 64; k++)
 		if (!is_digit(hex[k]) && !(hex[k] >= 'a' && hex[k] <= 'f'))
-			return fail(c, -EINVAL, "must be 64 lowercase hex digits (SHA-256 of the token)");
+			return jwalk_fail(c, -EINVAL, "must be 64 lowercase hex digits (SHA-256 of the token)");
 	hex_decode(p->admin_token_sha256, sizeof p->admin_token_sha256, hex, 64);
 	return 0;
 }
 
-static int parse_root(struct pctx *c, int obj, struct policy *p)
+static int parse_root(struct jwalk *c, int obj, struct policy *p)
 {
 	enum { F_FORMAT, F_ADMIN, F_ATTEST, F_FUNCTIONS, F_EGRESS, F_N };
-	struct pfield f[F_N] = {
+	struct jwalk_field f[F_N] = {
 		[F_FORMAT] = { "format", -1 }, [F_ADMIN] = { "admin_token_sha256", -1 },
 		[F_ATTEST] = { "attestation", -1 }, [F_FUNCTIONS] = { "functions", -1 },
 		[F_EGRESS] = { "egress", -1 },
@@ -894,39 +690,39 @@ static int parse_root(struct pctx *c, int obj, struct policy *p)
 	size_t saved;
 	int r;
 
-	if ((r = get_fields(c, obj, f, F_N)) != 0 || (r = need(c, &f[F_FORMAT])) != 0)
+	if ((r = jwalk_fields(c, obj, f, F_N)) != 0 || (r = jwalk_need(c, &f[F_FORMAT])) != 0)
 		return r;
-	saved = path_key(c, "format");
+	saved = jwalk_key(c, "format");
 	if (!json_is(c->d, f[F_FORMAT].tok, JSMN_PRIMITIVE) || !json_text_eq(c->d, f[F_FORMAT].tok, "1"))
-		return fail(c, -EINVAL, "must be %d (the only format understood)", POLICY_FORMAT);
-	path_pop(c, saved);
-	if ((r = need(c, &f[F_ADMIN])) != 0)
+		return jwalk_fail(c, -EINVAL, "must be %d (the only format understood)", POLICY_FORMAT);
+	jwalk_pop(c, saved);
+	if ((r = jwalk_need(c, &f[F_ADMIN])) != 0)
 		return r;
-	saved = path_key(c, "admin_token_sha256");
+	saved = jwalk_key(c, "admin_token_sha256");
 	if ((r = parse_admin_token(c, f[F_ADMIN].tok, p)) != 0)
 		return r;
-	path_pop(c, saved);
+	jwalk_pop(c, saved);
 	if (f[F_ATTEST].tok >= 0) {
-		saved = path_key(c, "attestation");
+		saved = jwalk_key(c, "attestation");
 		if ((r = parse_attestation(c, f[F_ATTEST].tok, p)) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	p->runtimes = 1u << POLICY_RT_NATIVE;
 	p->max_functions = DEFAULT_MAX_FUNCTIONS;
-	for (size_t k = 0; k < NLIMITS; k++) {
-		*limit_at(&p->default_limits, k) = limit_defs[k].def_default;
-		*limit_at(&p->max_limits, k) = limit_defs[k].def_max;
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
+		*policy_limit_at(&p->default_limits, k) = policy_limit_defs[k].def_default;
+		*policy_limit_at(&p->max_limits, k) = policy_limit_defs[k].def_max;
 	}
-	saved = path_key(c, "functions");
+	saved = jwalk_key(c, "functions");
 	if ((r = parse_functions(c, f[F_FUNCTIONS].tok, p)) != 0)
 		return r;
-	path_pop(c, saved);
+	jwalk_pop(c, saved);
 	if (f[F_EGRESS].tok >= 0) {
-		saved = path_key(c, "egress");
+		saved = jwalk_key(c, "egress");
 		if ((r = parse_egress(c, f[F_EGRESS].tok, p)) != 0)
 			return r;
-		path_pop(c, saved);
+		jwalk_pop(c, saved);
 	}
 	return 0;
 }
@@ -934,7 +730,7 @@ static int parse_root(struct pctx *c, int obj, struct policy *p)
 int policy_from_json(const struct json_doc *d, int obj, struct policy *p,
 		     char *err, size_t errlen)
 {
-	struct pctx c = { .d = d, .err = err, .errlen = errlen };
+	struct jwalk c = { .d = d, .err = err, .errlen = errlen };
 	int r;
 
 	memset(p, 0, sizeof *p);
@@ -976,9 +772,9 @@ static void write_limits(struct jsonw *w, const char *key, const struct policy_l
 {
 	jw_key(w, key);
 	jw_object_begin(w);
-	for (size_t k = 0; k < NLIMITS; k++) {
-		jw_key(w, limit_defs[k].key);
-		jw_u64(w, limit_get(l, k));
+	for (size_t k = 0; k < POLICY_NLIMITS; k++) {
+		jw_key(w, policy_limit_defs[k].key);
+		jw_u64(w, policy_limit_get(l, k));
 	}
 	jw_object_end(w);
 }

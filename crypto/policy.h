@@ -74,6 +74,19 @@ struct policy_limits {
 	uint32_t output_kb;
 };
 
+/* The limits as a table, in the canonical order: key, absolute bounds,
+ * the default of default_limits and of max_limits (docs/POLICY.md). */
+#define POLICY_NLIMITS 6
+struct policy_limit_def {
+	const char *key;
+	size_t off;
+	uint32_t min, max, def_default, def_max;
+};
+extern const struct policy_limit_def policy_limit_defs[POLICY_NLIMITS];
+/* Field k (0 <= k < POLICY_NLIMITS) of l, by the table's order. */
+uint32_t *policy_limit_at(struct policy_limits *l, unsigned k);
+uint32_t policy_limit_get(const struct policy_limits *l, unsigned k);
+
 struct policy_cidr {
 	uint32_t addr;     /* IPv4, host byte order, host bits zero */
 	uint8_t prefix;    /* 8..32 */
@@ -139,6 +152,11 @@ long policy_write(const struct policy *p, char *out, size_t cap);
 /* Do a and b hold the same policy? The parser zeroes the struct and fills
  * it in one order (sets sorted), so this is a byte comparison. */
 bool policy_equal(const struct policy *a, const struct policy *b);
+
+/* Is s[0..n) a secret name, ^[A-Z_][A-Z0-9_]*$ of 1..POLICY_SECRET_MAX
+ * bytes? (The policy's inject_headers, a function's secrets, the secrets
+ * API.) */
+bool policy_secret_name_valid(const char *s, size_t n);
 
 /* Names for logs and the canonical form. */
 const char *policy_runtime_name(enum policy_runtime rt);

@@ -32,4 +32,9 @@ int file_write_once(const char *path, const void *buf, size_t len, const char **
  * Returns 0, or -errno with the step and path in err (cap errlen). */
 int file_replace(const char *path, const void *buf, size_t len, char *err, size_t errlen);
 
+/* Writes all of buf[0..len) to fd, continuing after short writes and
+ * EINTR (pipes, memfds, files). Returns 0 or -errno (-EIO when write()
+ * returns 0). */
+int file_write_all(int fd, const void *buf, size_t len);
+
 #endif

@@ -276,6 +276,8 @@ static void test_refused(void)
 	refused("\"purpose\":\"p\"", "\"purpose\":\"caf\\u00e9\"", -EINVAL, "egress[1].purpose: printable ASCII only");
 	refused("\"purpose\":\"p\"", "\"purpose\":\"a\\x\"", -EINVAL, "not valid JSON");
 	refused("\"192.168.1.0/24\"", "\"192.168.1.1/24\"", -EINVAL, "egress[0].addresses[0]: host bits are set");
+	refused("\"192.168.1.0/24\"", "\"10.0.0.0/0\"", -EINVAL, "egress[0].addresses[0]: host bits are set");
+	refused("\"192.168.1.0/24\"", "\"0.0.0.0/0\"", -EINVAL, "egress[0].addresses[0]: must lie inside 10.0.0.0/8");
 	refused("\"192.168.1.0/24\"", "\"8.8.8.0/24\"", -EINVAL, "egress[0].addresses[0]: must lie inside 10.0.0.0/8");
 	refused("\"192.168.1.0/24\"", "\"127.0.0.0/8\"", -EINVAL, "egress[0].addresses[0]: must lie inside");
 	refused("\"192.168.1.0/24\"", "\"169.254.169.254/32\"", -EINVAL, "egress[0].addresses[0]: must lie inside");

@@ -196,9 +196,10 @@ static int check_limits(struct jwalk *c, const struct policy *p, unsigned given_
 
 static int parse_functions(struct jwalk *c, int obj, struct policy *p)
 {
-	enum { F_RUNTIMES, F_MAX, F_DEFAULT, F_MAXL, F_N };
+	enum { F_RUNTIMES, F_MAX, F_PUBLIC, F_DEFAULT, F_MAXL, F_N };
 	struct jwalk_field f[F_N] = {
 		[F_RUNTIMES] = { "runtimes", -1 }, [F_MAX] = { "max", -1 },
+		[F_PUBLIC] = { "public_invoke", -1 },
 		[F_DEFAULT] = { "default_limits", -1 }, [F_MAXL] = { "max_limits", -1 },
 	};
 	unsigned given_default = 0, given_max = 0;
@@ -221,6 +222,12 @@ static int parse_functions(struct jwalk *c, int obj, struct policy *p)
 	if (f[F_MAX].tok >= 0) {
 		saved = jwalk_key(c, "max");
 		if ((r = jwalk_uint(c, f[F_MAX].tok, 0, POLICY_MAX_FUNCTIONS, &p->max_functions)) != 0)
+			return r;
+		jwalk_pop(c, saved);
+	}
+	if (f[F_PUBLIC].tok >= 0) {
+		saved = jwalk_key(c, "public_invoke");
+		if ((r = jwalk_bool(c, f[F_PUBLIC].tok, &p->public_invoke)) != 0)
 			return r;
 		jwalk_pop(c, saved);
 	}
@@ -862,6 +869,8 @@ long policy_write(const struct policy *p, char *out, size_t cap)
 	jw_array_end(&w);
 	jw_key(&w, "max");
 	jw_u64(&w, p->max_functions);
+	jw_key(&w, "public_invoke");
+	jw_bool(&w, p->public_invoke);
 	write_limits(&w, "default_limits", &p->default_limits);
 	write_limits(&w, "max_limits", &p->max_limits);
 	jw_object_end(&w);

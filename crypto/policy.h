@@ -121,6 +121,10 @@ struct policy {
 	bool allow_sim;                   /* attestation.allow_sim */
 	unsigned runtimes;                /* bit set of enum policy_runtime */
 	uint32_t max_functions;           /* functions.max */
+	/* functions.public_invoke: invoking a function needs no token (the
+	 * seed service's README quick start invokes without one); every other
+	 * route still does */
+	bool public_invoke;
 	struct policy_limits default_limits;
 	struct policy_limits max_limits;
 	struct policy_rule rules[POLICY_MAX_RULES]; /* egress, in the given order */

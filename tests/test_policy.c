@@ -30,7 +30,7 @@ static const char BASE[] =
 /* Its canonical form: key order fixed, sets sorted, defaults written. */
 static const char BASE_CANON[] =
 	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"attestation\":{\"allow_sim\":false},"
-	"\"functions\":{\"runtimes\":[\"native\",\"python\"],\"max\":4,"
+	"\"functions\":{\"runtimes\":[\"native\",\"python\"],\"max\":4,\"public_invoke\":false,"
 	"\"default_limits\":{\"memory_mb\":64,\"pids\":16,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,\"output_kb\":256},"
 	"\"max_limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,\"tmp_mb\":32,\"output_kb\":1024}},"
 	"\"egress\":[{\"host\":\"api.example.com\",\"ports\":[443,8443],\"tls\":\"originate\",\"purpose\":\"test \\\"api\\\"\","
@@ -43,7 +43,7 @@ static const char BASE_CANON[] =
 static const char MINIMAL[] = "{\"format\":1,\"admin_token_sha256\":\"" H "\"}";
 static const char MINIMAL_CANON[] =
 	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"attestation\":{\"allow_sim\":false},"
-	"\"functions\":{\"runtimes\":[\"native\"],\"max\":8,"
+	"\"functions\":{\"runtimes\":[\"native\"],\"max\":8,\"public_invoke\":false,"
 	"\"default_limits\":{\"memory_mb\":128,\"pids\":32,\"cpu_millicores\":1000,\"timeout_ms\":10000,\"tmp_mb\":16,\"output_kb\":1024},"
 	"\"max_limits\":{\"memory_mb\":512,\"pids\":128,\"cpu_millicores\":2000,\"timeout_ms\":60000,\"tmp_mb\":64,\"output_kb\":8192}},"
 	"\"egress\":[]}";
@@ -340,6 +340,9 @@ static void test_bounds(void)
 
 	accepted("\"max\":4", "\"max\":0", "functions.max 0 (no functions)");
 	accepted("\"max\":4", "\"max\":256", "functions.max 256");
+	accepted("\"max\":4", "\"max\":4,\"public_invoke\":true", "functions.public_invoke true");
+	ok(pol.public_invoke, "...and it is set");
+	refused("\"max\":4", "\"max\":4,\"public_invoke\":1", -EINVAL, "functions.public_invoke: must be true or false");
 	accepted("\"default_limits\":{\"memory_mb\":64", "\"default_limits\":{\"memory_mb\":16", "memory_mb 16");
 	accepted("\"max_limits\":{\"memory_mb\":256", "\"max_limits\":{\"memory_mb\":65536", "memory_mb 65536");
 	accepted("\"tmp_mb\":8", "\"tmp_mb\":0", "tmp_mb 0 (no /tmp)");

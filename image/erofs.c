@@ -548,6 +548,10 @@ int erofs_write_tree(const char *dir, int out_fd, uint64_t mtime,
 	}
 	if (r == 0 && (r = stat_node(&t, root)) == 0 && !S_ISDIR(t.n[root].mode))
 		r = errbuf_set(err, errlen, -ENOTDIR, "%s: not a directory", dir);
+	/* The top directory's mode says where the tree was staged (a
+	 * mktemp -d is 0700), not what the layer needs: its root is 0755. */
+	if (r == 0)
+		t.n[root].mode = S_IFDIR | 0755;
 	if (r == 0)
 		r = load_dir(&t, root, 1);
 	if (r == 0)

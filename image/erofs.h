@@ -20,7 +20,8 @@
  *   - directories: blocks of 12-byte dirents then names, "." and ".."
  *     included, sorted bytewise across the whole directory;
  *   - regular files, directories and symbolic links only; a hard link is
- *     written as an independent copy; the root is the first inode.
+ *     written as an independent copy; the root is the first inode and its
+ *     mode is 0755 whatever the tree's top directory has.
  *
  * Error convention: 0 or a negative errno, with a one-line reason in the
  * caller's err buffer (ERRBUF_LEN bytes, lib/errbuf.h).

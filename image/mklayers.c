@@ -20,7 +20,7 @@
  * A failed run leaves no DISK behind.
  */
 #include "image/erofs.h"
-#include "image/verity_tree.h"
+#include "crypto/verity_tree.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
 

@@ -1,12 +1,12 @@
 /* image/mkverity.c: build-time tool, the dm-verity hash tree of a file
- * (format in image/verity_tree.h; tests compare it with veritysetup).
+ * (format in crypto/verity_tree.h; tests compare it with veritysetup).
  *
  *   mkverity [-s SALT_HEX] DATA HASH_OUT
  *
  * DATA's size must be a multiple of 4096. Prints
  * "root <hex> salt <hex> data_blocks <n> hash_blocks <n>".
  */
-#include "image/verity_tree.h"
+#include "crypto/verity_tree.h"
 #include "lib/hex.h"
 
 #include <errno.h>

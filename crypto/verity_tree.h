@@ -1,4 +1,5 @@
-/* image/verity_tree.h: the dm-verity hash tree of a data area (host side).
+/* crypto/verity_tree.h: the dm-verity hash tree of a data area: built by
+ * the image tools (mklayers, mkverity), its size planned by init too.
  *
  * Format version 1 without a superblock, as the kernel's dm-verity target
  * reads it (Documentation/admin-guide/device-mapper/verity.rst):

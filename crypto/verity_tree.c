@@ -1,5 +1,5 @@
-/* image/verity_tree.c: see verity_tree.h. */
-#include "image/verity_tree.h"
+/* crypto/verity_tree.c: see verity_tree.h. */
+#include "crypto/verity_tree.h"
 
 #include <bearssl.h>
 #include <errno.h>

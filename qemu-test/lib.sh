@@ -166,6 +166,12 @@ qt_boot() {
   local fwcfg=()
   [ -f "$img/measurements.json" ] &&
     fwcfg=(-fw_cfg name=opt/dshield/measurements,file="$img/measurements.json")
+  # The runtime layer disk (docs/LAYERS.md): read-only virtio, found by
+  # the guest through its serial.
+  local layers=()
+  [ -f "$img/layers.img" ] &&
+    layers=(-drive "file=$img/layers.img,if=none,id=layers,format=raw,readonly=on"
+            -device virtio-blk-pci,drive=layers,serial=dshield-layers)
   QT_CONSOLE=$QT_DIR/console.log
   : > "$QT_CONSOLE"
   QT_START_NS=$(qt_now_ms)
@@ -176,7 +182,7 @@ qt_boot() {
     -serial file:"$QT_CONSOLE" -monitor none \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
     -device virtio-net-pci,netdev=n0,mac="$QT_GUEST_MAC" \
-    "${fwcfg[@]}" "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
+    "${fwcfg[@]}" "${layers[@]}" "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
   QT_QEMU_PID=$!
 }
 

@@ -44,9 +44,12 @@ static int parse_dec(const char *s, uint64_t max, uint64_t *out)
 	if (*s == '\0')
 		return -EINVAL;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
+		if (*s < '0' || *s > '9')
 			return -EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
+		uint64_t dgt = (uint64_t)(*s - '0');
+		if (dgt > max || v > (max - dgt) / 10)
+			return -EINVAL;
+		v = v * 10 + dgt;
 	}
 	*out = v;
 	return 0;

@@ -105,4 +105,6 @@ else ok "no kernel oops or trace"; fi
 health=$(inns curl -s --max-time 10 "http://$ADDR:$PORT/healthz")
 expect_match "the API answers after the bad layers (boot went on)" "$health" '"status":"ok"'
 
+# What init said, for the record (prove -v).
+grep -E 'layers:|verity' <<<"$console" | sed 's/^/# /'
 done_testing

@@ -270,6 +270,16 @@ static int open_layer(struct dm_ctl *c, const struct layers_disk *disk,
 	    (r = verity_open(c, o.dm_name, &vl, &dev, err, errlen)) != 0)
 		return r;
 	o.dm = true;
+	/* What the kernel now holds: a live, read-only table on that device. */
+	struct dm_info info;
+	if ((r = dm_status(c, o.dm_name, &info, err, errlen)) != 0)
+		goto fail;
+	if (!info.active || info.suspended || !info.readonly || info.dev != dev ||
+	    info.target_count != 1) {
+		r = errbuf_set(err, errlen, -EPROTO, "%s: not a live read-only table of one target",
+			       o.dm_name);
+		goto fail;
+	}
 	if ((r = device_node(dev, o.node, sizeof o.node, err, errlen)) != 0 ||
 	    (r = check_first_block(o.node, err, errlen)) != 0)
 		goto fail;

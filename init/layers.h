@@ -9,7 +9,8 @@
  *      inside it;
  *   2. device-mapper: "layer-NAME-data" (linear, the layer's data range)
  *      and "layer-NAME" (verity, root hash and salt from the manifest),
- *      both read-only (fs/verity.h);
+ *      both read-only (fs/verity.h); DM_DEV_STATUS confirms a live,
+ *      read-only table;
  *   3. block 0 is read through the verity device: a wrong root hash or a
  *      corrupted first block is an I/O error here, named as such;
  *   4. the EROFS image is mounted read-only, nodev, nosuid on

@@ -115,7 +115,8 @@ int layers_find_disk(const char *sys_block, const char *serial, struct layers_di
 				       serial, found, de->d_name);
 			break;
 		}
-		snprintf(found, sizeof found, "%s", de->d_name);
+		/* the name's length was checked above */
+		memcpy(found, de->d_name, strlen(de->d_name) + 1);
 	}
 	closedir(dir);
 	if (r != 0)

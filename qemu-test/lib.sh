@@ -6,7 +6,9 @@
 # tests reach the guest with `ip netns exec "$QT_NS" ...`.
 #
 #   qt_setup [WORKDIR]       namespace + tap + dnsmasq; teardown on exit
-#   qt_boot IMAGE_DIR [--append WORDS] [-- QEMU_ARGS...]   start QEMU
+#   qt_boot IMAGE_DIR [--append WORDS] [-- QEMU_ARGS...]   start QEMU (with
+#                            IMAGE_DIR/layers.img as the layer disk unless
+#                            QT_NO_LAYERS=1)
 #   qt_wait_ready TIMEOUT_S  wait for "ready http://" on the console
 #   qt_console_tail [N]      last N console lines (default 30)
 #   qt_teardown              kill QEMU and dnsmasq, delete the namespace
@@ -167,9 +169,9 @@ qt_boot() {
   [ -f "$img/measurements.json" ] &&
     fwcfg=(-fw_cfg name=opt/dshield/measurements,file="$img/measurements.json")
   # The runtime layer disk (docs/LAYERS.md): read-only virtio, found by
-  # the guest through its serial.
+  # the guest through its serial. QT_NO_LAYERS=1: boot without it.
   local layers=()
-  [ -f "$img/layers.img" ] &&
+  [ -f "$img/layers.img" ] && [ "${QT_NO_LAYERS:-0}" != 1 ] &&
     layers=(-drive "file=$img/layers.img,if=none,id=layers,format=raw,readonly=on"
             -device virtio-blk-pci,drive=layers,serial=dshield-layers)
   QT_CONSOLE=$QT_DIR/console.log

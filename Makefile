@@ -251,7 +251,7 @@ $(O)/layers/%.manifest: runtimes/%/recipe $(LAYER_COMMON)
 	image/mklayer-tree $* $(O)/layers/$*
 
 # --- image, repro-check, run (owner: image/, qemu-test/) ---------------------
-# build/image: vmlinuz initrd cmdline manifest.json measurements.json buildinfo SHA256SUMS.
+# build/image: vmlinuz initrd cmdline manifest.json layers.img measurements.json buildinfo SHA256SUMS.
 # measurements.json: what a TD booted from this image with QEMU -m 512M
 # (qemu-test/lib.sh) and OVMF measures; the launcher hands it to the sim
 # backend as fw_cfg opt/dshield/measurements. SHA256SUMS is rewritten to
@@ -260,13 +260,17 @@ IMAGE_MEMORY := 512M
 # The operator's policy (docs/POLICY.md), validated and put into the
 # manifest in its canonical form; the example is a development policy.
 POLICY     ?= examples/policy.json
+# The runtime layers on build/image/layers.img (docs/LAYERS.md): NAME=DIR[:ENTRY]
+# each; NAME= is an empty tree.
+LAYERS     ?= native=
 image: programs tools
 	DSHIELD_INIT=$(O)/dshield-init MKCPIO=$(O)/tools/mkcpio MKPOLICY=$(O)/tools/mkpolicy \
+	  MKLAYERS=$(O)/tools/mklayers LAYERS="$(LAYERS)" \
 	  POLICY=$(POLICY) DEPS=$(DEPS) image/build-image $(O)/image
 	$(O)/dshield measure --json --memory $(IMAGE_MEMORY) \
 	  --firmware $(DEPS)/ovmf/usr/share/ovmf/OVMF.fd $(O)/image > $(O)/image/measurements.json.tmp
 	mv -f $(O)/image/measurements.json.tmp $(O)/image/measurements.json
-	cd $(O)/image && sha256sum buildinfo cmdline initrd manifest.json measurements.json vmlinuz \
+	cd $(O)/image && sha256sum buildinfo cmdline initrd layers.img manifest.json measurements.json vmlinuz \
 	  > SHA256SUMS.tmp && mv -f SHA256SUMS.tmp SHA256SUMS
 
 # Two builds from copies of the work tree, different paths/umask/TZ/locale.

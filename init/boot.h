@@ -3,7 +3,7 @@
  * Order in init (see init/init.c):
  *   boot_console(); boot_mount_all(); boot_apply_sysctls();
  *   manifest_load(); modules_load(); boot_mount_configfs();
- *   boot_lock_modules();
+ *   boot_lock_modules(); layers_open_all() (init/layers.h, may fail);
  * None of these runs in host mode (tests, `dshield-init --host`).
  *
  * Error convention: 0 or a negative errno; every step and every failure is

@@ -5,6 +5,7 @@
  */
 #include "init/init.h"
 #include "init/boot.h"
+#include "init/layers.h"
 #include "init/cmdline.h"
 #include "init/lifecycle.h"
 #include "init/manifest.h"
@@ -41,6 +42,9 @@
 static struct manifest manifest;          /* ~120 KiB (the policy): static, not stack */
 static struct supervisor_config sup;
 static struct lifecycle lc;
+/* Each runtime layer's availability and the reason when it is not: the
+ * source of /v1/info's runtimes once netd reports them. */
+static struct layers_status layers;
 static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096];
 
 /* Each role's chroot directory (DIR/NAME-root, empty and root-owned) and,
@@ -137,6 +141,9 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	dlog("modules loaded (%llu ms)", (unsigned long long)t_modules);
 	MUST("mounting configfs", boot_mount_configfs());
 	MUST("disabling module loading", boot_lock_modules());
+	/* may fail: a runtime whose layer cannot be opened is unavailable,
+	 * with its reason on the console; the others and the API still run */
+	layers_open_all(&manifest, &layers);
 	keyd_config(manifest.allow_sim, true);
 	MUST("reading the dshield.* kernel command line", cmdline_read(&cl));
 	pkt = open_interface(&cl, &ni);

@@ -6,6 +6,7 @@
  * value), and every other scalar has size 0.
  */
 #include "init/manifest.h"
+#include "crypto/verity_tree.h"
 #include "lib/errbuf.h"
 #include "lib/file.h"
 #include "lib/hex.h"
@@ -264,6 +265,186 @@ static int parse_modules(const struct json_doc *c, int i, struct manifest *m)
 	return 0;
 }
 
+/* --- layers ------------------------------------------------------------------- */
+
+static bool layer_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || is_digit(ch) || ch == '_' || ch == '-';
+}
+
+static int get_u64(const struct json_doc *c, int i, const char *what, uint64_t max, uint64_t *out)
+{
+	if (json_uint(c, i, max, out) != 0) {
+		dlog("manifest: %s: must be an integer in 0..%llu", what, (unsigned long long)max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A path inside a layer: relative, no empty, "." or ".." component. */
+static int check_entry_path(const char *p, const char *what)
+{
+	size_t len = strlen(p);
+	if (p[0] == '/' || p[len - 1] == '/' || strstr(p, "//") || strcmp(p, ".") == 0 ||
+	    strcmp(p, "..") == 0 || strncmp(p, "./", 2) == 0 || strncmp(p, "../", 3) == 0 ||
+	    strstr(p, "/./") || strstr(p, "/../") ||
+	    (len >= 2 && strcmp(p + len - 2, "/.") == 0) ||
+	    (len >= 3 && strcmp(p + len - 3, "/..") == 0)) {
+		dlog("manifest: %s: must be relative, without empty, '.' or '..' components", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_entry(const struct json_doc *c, int i, const char *where, struct manifest_layer *l)
+{
+	struct field f[] = { { "path", -1 }, { "sha256", -1 } };
+	char what[64];
+	int r;
+
+	snprintf(what, sizeof what, "%s.entry", where);
+	if ((r = want_type(c, i, JSMN_OBJECT, what)) != 0 ||
+	    (r = get_fields(c, i, what, f, 2)) != 0 ||
+	    (r = need(&f[0], what)) != 0 || (r = need(&f[1], what)) != 0)
+		return r;
+	snprintf(what, sizeof what, "%s.entry.path", where);
+	if ((r = get_str(c, f[0].tok, what, l->entry_path, sizeof l->entry_path, path_char)) != 0 ||
+	    (r = check_entry_path(l->entry_path, what)) != 0)
+		return r;
+	snprintf(what, sizeof what, "%s.entry.sha256", where);
+	if ((r = get_sha256(c, f[1].tok, what, l->entry_sha256)) != 0)
+		return r;
+	l->has_entry = true;
+	return 0;
+}
+
+/* [a, a + alen) and [b, b + blen) share a byte. */
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
+}
+
+/* Block alignment, the tree's size, and no range shared with another. */
+static int check_layer_ranges(const struct manifest *m, unsigned idx, const char *where)
+{
+	const struct manifest_layer *l = &m->layers[idx];
+	struct verity_plan plan;
+	uint64_t dlen = l->data_blocks * LAYER_BLOCK, hlen = l->hash_blocks * LAYER_BLOCK;
+
+	if (l->data_offset % LAYER_BLOCK || l->hash_offset % LAYER_BLOCK) {
+		dlog("manifest: %s: data_offset and hash_offset must be multiples of %u", where,
+		     LAYER_BLOCK);
+		return -EINVAL;
+	}
+	if (l->data_blocks == 0 || l->data_offset + dlen > LAYER_MAX_BYTES ||
+	    l->hash_offset + hlen > LAYER_MAX_BYTES) {
+		dlog("manifest: %s: empty layer, or a range beyond %llu bytes", where,
+		     (unsigned long long)LAYER_MAX_BYTES);
+		return -EINVAL;
+	}
+	if (verity_plan(l->data_blocks, &plan) != 0 || plan.hash_blocks != l->hash_blocks) {
+		dlog("manifest: %s: hash_blocks %llu is not the size of the hash tree of %llu blocks",
+		     where, (unsigned long long)l->hash_blocks, (unsigned long long)l->data_blocks);
+		return -EINVAL;
+	}
+	if (overlap(l->data_offset, dlen, l->hash_offset, hlen)) {
+		dlog("manifest: %s: data and hash ranges overlap", where);
+		return -EINVAL;
+	}
+	for (unsigned k = 0; k < idx; k++) {
+		const struct manifest_layer *o = &m->layers[k];
+		uint64_t odlen = o->data_blocks * LAYER_BLOCK, ohlen = o->hash_blocks * LAYER_BLOCK;
+		if (strcmp(o->name, l->name) == 0) {
+			dlog("manifest: %s: layer %s listed twice", where, l->name);
+			return -EINVAL;
+		}
+		if (overlap(l->data_offset, dlen, o->data_offset, odlen) ||
+		    overlap(l->data_offset, dlen, o->hash_offset, ohlen) ||
+		    overlap(l->hash_offset, hlen, o->data_offset, odlen) ||
+		    overlap(l->hash_offset, hlen, o->hash_offset, ohlen)) {
+			dlog("manifest: %s: shares disk space with layers[%u]", where, k);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_layer(const struct json_doc *c, int i, unsigned idx, struct manifest *m)
+{
+	enum { L_NAME, L_FS, L_DOFF, L_DBLK, L_HOFF, L_HBLK, L_ROOT, L_SALT, L_ENTRY, L_N };
+	struct field f[L_N] = {
+		[L_NAME] = { "name", -1 }, [L_FS] = { "fs", -1 },
+		[L_DOFF] = { "data_offset", -1 }, [L_DBLK] = { "data_blocks", -1 },
+		[L_HOFF] = { "hash_offset", -1 }, [L_HBLK] = { "hash_blocks", -1 },
+		[L_ROOT] = { "root_hash", -1 }, [L_SALT] = { "salt", -1 },
+		[L_ENTRY] = { "entry", -1 },
+	};
+	struct manifest_layer *l = &m->layers[idx];
+	char where[32], what[64], fs[8];
+	int r;
+
+	snprintf(where, sizeof where, "layers[%u]", idx);
+	if ((r = want_type(c, i, JSMN_OBJECT, where)) != 0 ||
+	    (r = get_fields(c, i, where, f, L_N)) != 0)
+		return r;
+	for (int k = 0; k < L_ENTRY; k++)
+		if ((r = need(&f[k], where)) != 0)
+			return r;
+	snprintf(what, sizeof what, "%s.name", where);
+	if ((r = get_str(c, f[L_NAME].tok, what, l->name, sizeof l->name, layer_name_char)) != 0)
+		return r;
+	if (l->name[0] == '-' || l->name[0] == '_') {
+		dlog("manifest: %s: must start with a letter or digit", what);
+		return -EINVAL;
+	}
+	snprintf(what, sizeof what, "%s.fs", where);
+	if ((r = get_str(c, f[L_FS].tok, what, fs, sizeof fs, name_char)) != 0)
+		return r;
+	if (strcmp(fs, "erofs") != 0) {
+		dlog("manifest: %s: only \"erofs\" is understood", what);
+		return -EINVAL;
+	}
+	const struct { int f; uint64_t max; uint64_t *out; } nums[] = {
+		{ L_DOFF, LAYER_MAX_BYTES, &l->data_offset },
+		{ L_DBLK, LAYER_MAX_BYTES / LAYER_BLOCK, &l->data_blocks },
+		{ L_HOFF, LAYER_MAX_BYTES, &l->hash_offset },
+		{ L_HBLK, LAYER_MAX_BYTES / LAYER_BLOCK, &l->hash_blocks },
+	};
+	for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+		snprintf(what, sizeof what, "%s.%s", where, f[nums[k].f].key);
+		if ((r = get_u64(c, f[nums[k].f].tok, what, nums[k].max, nums[k].out)) != 0)
+			return r;
+	}
+	snprintf(what, sizeof what, "%s.root_hash", where);
+	if ((r = get_sha256(c, f[L_ROOT].tok, what, l->root_hash)) != 0)
+		return r;
+	snprintf(what, sizeof what, "%s.salt", where);
+	if ((r = get_sha256(c, f[L_SALT].tok, what, l->salt)) != 0)
+		return r;
+	if (f[L_ENTRY].tok >= 0 && (r = parse_entry(c, f[L_ENTRY].tok, where, l)) != 0)
+		return r;
+	return check_layer_ranges(m, idx, where);
+}
+
+static int parse_layers(const struct json_doc *c, int i, struct manifest *m)
+{
+	int r;
+	if ((r = want_type(c, i, JSMN_ARRAY, "layers")) != 0)
+		return r;
+	if (c->t[i].size > MANIFEST_MAX_LAYERS) {
+		dlog("manifest: layers: %d entries, at most %d", c->t[i].size, MANIFEST_MAX_LAYERS);
+		return -E2BIG;
+	}
+	int j = i + 1;
+	for (int k = 0; k < c->t[i].size; k++) {
+		if ((r = parse_layer(c, j, (unsigned)k, m)) != 0)
+			return r;
+		j = json_skip(c, j);
+	}
+	m->nlayers = (unsigned)c->t[i].size;
+	return 0;
+}
+
 static int parse_attestation(const struct json_doc *c, int i, struct manifest *m)
 {
 	struct field f[] = { { "allow_sim", -1 } };
@@ -323,13 +504,13 @@ static int parse_policy(const struct json_doc *c, int pol, int sha, struct manif
 static int parse_root(const struct json_doc *c, struct manifest *m)
 {
 	enum { F_FORMAT, F_VERSION, F_KERNEL, F_PACKAGES, F_MODULES, F_FILES, F_ATTEST,
-	       F_POLICY, F_POLICY_SHA, F_N };
+	       F_POLICY, F_POLICY_SHA, F_LAYERS, F_N };
 	struct field f[F_N] = {
 		[F_FORMAT] = { "format", -1 }, [F_VERSION] = { "dshield_version", -1 },
 		[F_KERNEL] = { "kernel", -1 }, [F_PACKAGES] = { "packages", -1 },
 		[F_MODULES] = { "modules", -1 }, [F_FILES] = { "files", -1 },
 		[F_ATTEST] = { "attestation", -1 }, [F_POLICY] = { "policy", -1 },
-		[F_POLICY_SHA] = { "policy_sha256", -1 },
+		[F_POLICY_SHA] = { "policy_sha256", -1 }, [F_LAYERS] = { "layers", -1 },
 	};
 	int r;
 
@@ -353,6 +534,8 @@ static int parse_root(const struct json_doc *c, struct manifest *m)
 	if ((r = need(&f[F_KERNEL], "")) != 0 || (r = parse_kernel(c, f[F_KERNEL].tok, m)) != 0)
 		return r;
 	if ((r = need(&f[F_MODULES], "")) != 0 || (r = parse_modules(c, f[F_MODULES].tok, m)) != 0)
+		return r;
+	if (f[F_LAYERS].tok >= 0 && (r = parse_layers(c, f[F_LAYERS].tok, m)) != 0)
 		return r;
 	if (f[F_PACKAGES].tok >= 0 && (r = check_object_array(c, f[F_PACKAGES].tok, "packages")) != 0)
 		return r;
@@ -471,8 +654,8 @@ int manifest_load(const char *path, struct manifest *m)
 		char phex[65] = "none";
 		if (m->has_policy)
 			hex_encode(phex, m->policy_sha256, 32);
-		dlog("manifest: %s: %zu bytes, sha256 %s, dshield %s, kernel %s, %u modules, policy %s%s",
-		     path, len, hex, m->dshield_version, m->release, m->nmodules, phex,
+		dlog("manifest: %s: %zu bytes, sha256 %s, dshield %s, kernel %s, %u modules, %u layers, policy %s%s",
+		     path, len, hex, m->dshield_version, m->release, m->nmodules, m->nlayers, phex,
 		     m->allow_sim ? ", simulated attestation allowed" : "");
 	}
 	return r;

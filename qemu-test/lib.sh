@@ -6,7 +6,9 @@
 # tests reach the guest with `ip netns exec "$QT_NS" ...`.
 #
 #   qt_setup [WORKDIR]       namespace + tap + dnsmasq; teardown on exit
-#   qt_boot IMAGE_DIR [--append WORDS] [-- QEMU_ARGS...]   start QEMU
+#   qt_boot IMAGE_DIR [--append WORDS] [-- QEMU_ARGS...]   start QEMU (with
+#                            IMAGE_DIR/layers.img as the layer disk unless
+#                            QT_NO_LAYERS=1)
 #   qt_wait_ready TIMEOUT_S  wait for "ready http://" on the console
 #   qt_console_tail [N]      last N console lines (default 30)
 #   qt_teardown              kill QEMU and dnsmasq, delete the namespace
@@ -166,6 +168,12 @@ qt_boot() {
   local fwcfg=()
   [ -f "$img/measurements.json" ] &&
     fwcfg=(-fw_cfg name=opt/dshield/measurements,file="$img/measurements.json")
+  # The runtime layer disk (docs/LAYERS.md): read-only virtio, found by
+  # the guest through its serial. QT_NO_LAYERS=1: boot without it.
+  local layers=()
+  [ -f "$img/layers.img" ] && [ "${QT_NO_LAYERS:-0}" != 1 ] &&
+    layers=(-drive "file=$img/layers.img,if=none,id=layers,format=raw,readonly=on"
+            -device virtio-blk-pci,drive=layers,serial=dshield-layers)
   QT_CONSOLE=$QT_DIR/console.log
   : > "$QT_CONSOLE"
   QT_START_NS=$(qt_now_ms)
@@ -176,7 +184,7 @@ qt_boot() {
     -serial file:"$QT_CONSOLE" -monitor none \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
     -device virtio-net-pci,netdev=n0,mac="$QT_GUEST_MAC" \
-    "${fwcfg[@]}" "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
+    "${fwcfg[@]}" "${layers[@]}" "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
   QT_QEMU_PID=$!
 }
 

@@ -22,7 +22,7 @@ no_edges() {
   if [ -z "$out" ]; then ok "$name"; else nok "$name"; printf '#   %s\n' $out; fi
 }
 
-check "the folders exist" [ -d init -a -d net -a -d keyd -a -d logd -a -d sandboxd -a -d crypto -a -d lib -a -d proto ]
+check "the folders exist" [ -d init -a -d net -a -d keyd -a -d logd -a -d sandboxd -a -d crypto -a -d lib -a -d proto -a -d fs ]
 check "the scan finds includes at all (positive control)" [ -n "$(edges net lib)" ]
 no_edges "init/ includes no other role (net/, keyd/, logd/, sandboxd/)" init net keyd logd sandboxd
 no_edges "net/ includes no other role (init/, keyd/, logd/, sandboxd/)" net init keyd logd sandboxd
@@ -33,6 +33,8 @@ no_edges "crypto/ includes no role and no CLI" crypto init net keyd logd sandbox
 no_edges "lib/ includes only lib/" lib init net keyd logd sandboxd crypto cli bin proto
 no_edges "proto/ includes only proto/" proto init net keyd logd sandboxd crypto cli bin lib
 no_edges "cli/ includes no guest role" cli init net keyd logd sandboxd bin
+no_edges "fs/ (device-mapper, layers, store) includes only fs/ and lib/" fs init net keyd logd sandboxd crypto cli bin proto
+for d in net keyd logd sandboxd cli; do no_edges "$d/ includes no fs/ (init sets up devices)" "$d" fs; done
 out=$(grep -rlE '#include "(net|keyd|logd|sandboxd)/' --include='*.c' --include='*.h' init net keyd logd sandboxd lib crypto cli proto bin |
   xargs -r grep -lE '#include "init/' | grep -v '^bin/dshield-init.c$')
 check "only bin/dshield-init.c includes init/ and a role's headers together (got: $out)" [ -z "$out" ]

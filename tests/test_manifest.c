@@ -330,6 +330,115 @@ static void test_policy(void)
 	       "a policy with an unknown field");
 }
 
+/* --- layers ---------------------------------------------------------------- */
+
+/* One layer object; the fields that tests vary are arguments. */
+static char *layer(char *buf, size_t cap, const char *name, const char *extra,
+		   unsigned long long doff, unsigned long long dblk, unsigned long long hoff,
+		   unsigned long long hblk)
+{
+	snprintf(buf, cap, "{\"name\":\"%s\",\"fs\":\"erofs\",\"data_offset\":%llu,\"data_blocks\":%llu,"
+		 "\"hash_offset\":%llu,\"hash_blocks\":%llu,\"root_hash\":\"" H1 "\",\"salt\":\"" H2 "\"%s}",
+		 name, doff, dblk, hoff, hblk, extra);
+	return buf;
+}
+
+static const char *with_layers(const char *items)
+{
+	static char members[8192];
+	snprintf(members, sizeof members, "\"layers\":[%s],", items);
+	return with(members);
+}
+
+static void test_layers(void)
+{
+	char a[512], b[512], items[4096];
+
+	is_int(parse(VALID), 0, "no layers key: fine");
+	is_int(m.nlayers, 0, "no layers");
+
+	snprintf(items, sizeof items, "%s,%s",
+		 layer(a, sizeof a, "native", "", 0, 1, 4096, 0),
+		 layer(b, sizeof b, "python3", ",\"entry\":{\"path\":\"usr/bin/python3.13\",\"sha256\":\"" H3 "\"}",
+		       8192, 129, 8192 + 129 * 4096, 3));
+	is_int(parse(with_layers(items)), 0, "two layers parse");
+	is_int(m.nlayers, 2, "nlayers");
+	is_str(m.layers[0].name, "native", "layers[0].name");
+	ok(m.layers[0].data_offset == 0 && m.layers[0].data_blocks == 1 &&
+	   m.layers[0].hash_offset == 4096 && m.layers[0].hash_blocks == 0, "layers[0] ranges");
+	ok(!m.layers[0].has_entry, "layers[0] has no entry");
+	uint8_t h1[32], h2[32], h3[32];
+	hex_decode(h1, 32, H1, 64);
+	hex_decode(h2, 32, H2, 64);
+	hex_decode(h3, 32, H3, 64);
+	ok(memcmp(m.layers[1].root_hash, h1, 32) == 0 && memcmp(m.layers[1].salt, h2, 32) == 0,
+	   "root_hash and salt decoded");
+	ok(m.layers[1].has_entry && strcmp(m.layers[1].entry_path, "usr/bin/python3.13") == 0 &&
+	   memcmp(m.layers[1].entry_sha256, h3, 32) == 0, "layers[1].entry");
+	ok(m.layers[1].data_blocks == 129 && m.layers[1].hash_blocks == 3, "layers[1] blocks");
+
+	/* one field wrong at a time */
+	static const struct { const char *from, *to, *why; } bad[] = {
+		{ "\"name\":\"native\"", "\"name\":\"Native\"", "an upper-case name" },
+		{ "\"name\":\"native\"", "\"name\":\"-native\"", "a name starting with '-'" },
+		{ "\"name\":\"native\"", "\"name\":\"a/b\"", "a name with '/'" },
+		{ "\"name\":\"native\"", "\"name\":\"\"", "an empty name" },
+		{ "\"fs\":\"erofs\"", "\"fs\":\"squashfs\"", "another file system" },
+		{ "\"data_offset\":0", "\"data_offset\":512", "a data offset not block aligned" },
+		{ "\"data_offset\":0", "\"data_offset\":-4096", "a negative offset" },
+		{ "\"data_offset\":0", "\"data_offset\":\"0\"", "an offset as a string" },
+		{ "\"data_blocks\":1,", "\"data_blocks\":0,", "no data blocks" },
+		{ "\"data_blocks\":1,", "\"data_blocks\":2,", "hash_blocks not the tree of data_blocks" },
+		{ "\"hash_offset\":4096", "\"hash_offset\":4097", "a hash offset not block aligned" },
+		{ "\"data_offset\":0", "\"data_offset\":1125899906842624", "an offset at 2^50" },
+		{ "\"data_offset\":0", "\"data_offset\":8192", "layers sharing disk space" },
+		{ ",\"salt\":\"" H2 "\"", "", "no salt" },
+		{ "\"salt\":\"" H2 "\"", "\"salt\":\"00\"", "a salt that is not 32 bytes" },
+		{ "\"root_hash\":\"" H1 "\"", "\"root_hash\":\"" H1 "0\"", "a root hash of 65 digits" },
+		{ "usr/bin/python3.13", "../bin/python3", "an entry with '..'" },
+		{ "usr/bin/python3.13", "/usr/bin/python3", "an absolute entry" },
+		{ "usr/bin/python3.13", "usr//python3", "an entry with an empty component" },
+		{ "usr/bin/python3.13", "usr/bin/.", "an entry ending in '.'" },
+		{ ",\"sha256\":\"" H3 "\"}", "}", "an entry without sha256" },
+		{ "\"name\":\"python3\"", "\"name\":\"native\"", "a name given twice" },
+		{ "\"fs\":\"erofs\",", "\"fs\":\"erofs\",\"fs\":\"erofs\",", "a key given twice" },
+	};
+	char good[sizeof items], edited[sizeof items];
+	memcpy(good, items, sizeof good);
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		const char *p = strstr(good, bad[k].from);
+		if (!p) {
+			printf("Bail out! test bug: '%s' not in the layers\n", bad[k].from);
+			exit(2);
+		}
+		snprintf(edited, sizeof edited, "%.*s%s%s", (int)(p - good), good, bad[k].to,
+			 p + strlen(bad[k].from));
+		is_int(parse(with_layers(edited)), -EINVAL, "refused: %s", bad[k].why);
+		is_int(m.nlayers, 0, "and nothing kept (%s)", bad[k].why);
+	}
+	/* the data range of one layer over the hash range of another */
+	snprintf(items, sizeof items, "%s,%s", layer(a, sizeof a, "a", "", 0, 2, 8192, 1),
+		 layer(b, sizeof b, "b", "", 8192, 1, 16384, 0));
+	is_int(parse(with_layers(items)), -EINVAL, "data over another layer's hash tree");
+	snprintf(items, sizeof items, "%s", layer(a, sizeof a, "a", "", 0, 2, 4096, 1));
+	is_int(parse(with_layers(items)), -EINVAL, "a layer's hash tree over its own data");
+	is_int(parse(with_layers("1")), -EINVAL, "a layer that is not an object");
+	is_int(parse(edit("\"attestation\":{\"allow_sim\":true},", "\"layers\":{},")), -EINVAL,
+	       "layers that are not an array");
+
+	size_t len = 0;
+	for (unsigned i = 0; i <= MANIFEST_MAX_LAYERS; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "l%u", i);
+		len += (size_t)snprintf(items + len, sizeof items - len, "%s%s", i ? "," : "",
+					layer(a, sizeof a, name, "", i * 8192ull, 1, i * 8192ull + 4096, 0));
+	}
+	is_int(parse(with_layers(items)), -E2BIG, "more than %d layers", MANIFEST_MAX_LAYERS);
+	items[len - strlen(a) - 1] = '\0';
+	is_int(parse(with_layers(items)), 0, "exactly %d layers", MANIFEST_MAX_LAYERS);
+	is_int(m.nlayers, MANIFEST_MAX_LAYERS, "all kept");
+}
+
 int main(void)
 {
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -342,5 +451,6 @@ int main(void)
 	test_syntax();
 	test_limits();
 	test_policy();
+	test_layers();
 	return tap_done();
 }

@@ -8,6 +8,11 @@ expect_match "the address came from dnsmasq's range" "$ADDR" '^198\.18\.0\.([1-4
 expect_match "dnsmasq leased it to the guest's MAC" "$(cat "$QT_DIR/leases")" "$QT_GUEST_MAC ${ADDR//./\\.} "
 expect_match "init runs as PID 1" "$console" 'dshield: init: dshield-init .* starting as PID 1'
 expect_match "virtio_net loaded from the manifest" "$console" 'dshield: init: modules: virtio_net: loaded'
+# The image's layer disk (qemu-test attaches build/image/layers.img); the
+# bad-layer cases are qemu-test/t/04-layers.t.
+expect_match "the native runtime layer is mounted (dm-verity, EROFS)" "$console" \
+  'dshield: init: layers: native: mounted /dev/dm-[0-9]+ on /run/layers/native \(erofs, ro,nodev,nosuid'
+expect_match "every layer of the image is available" "$console" 'dshield: init: layers: ([0-9]+) of \1 available'
 for s in kernel.kptr_restrict=2 kernel.dmesg_restrict=1 kernel.unprivileged_bpf_disabled=1 \
          kernel.io_uring_disabled=2 vm.unprivileged_userfaultfd=0 kernel.perf_event_paranoid=3 \
          kernel.sysrq=0 fs.suid_dumpable=0 debug.exception-trace=0; do

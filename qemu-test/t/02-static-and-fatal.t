@@ -17,8 +17,12 @@ fi
 qt_stop "$QT_QEMU_PID"; QT_QEMU_PID=
 
 # A malformed dshield.* word: init refuses to guess, says why, powers off.
-check "setup: QEMU starts with a bad dshield.ip" qt_boot "$image" --append "dshield.ip=1.2.3" ||
+# This boot also goes without the layer disk: the layers are opened before
+# the command line is read, and a missing disk must not stop the boot.
+QT_NO_LAYERS=1
+check "setup: QEMU starts with a bad dshield.ip, without the layer disk" qt_boot "$image" --append "dshield.ip=1.2.3" ||
   bail "QEMU did not start"
+QT_NO_LAYERS=0
 for _ in $(seq 1200); do kill -0 "$QT_QEMU_PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$QT_QEMU_PID" 2>/dev/null; then
   nok "QEMU exits (the guest powered off) after a bad command line"
@@ -29,6 +33,9 @@ fi
 console=$(tr -d '\r' < "$QT_CONSOLE")
 expect_match "init names the bad word on the console" "$console" 'dshield\.ip'
 expect_match "init says FATAL and powers off" "$console" 'FATAL'
+expect_match "without the layer disk, native is unavailable with the reason" "$console" \
+  'dshield: init: layers: native: UNAVAILABLE: no disk with serial dshield-layers'
+expect_match "and the boot went on to the command line" "$console" 'layers: 0 of 1 available'
 expect_match "the kernel powered down (no panic)" "$console" 'reboot: Power down'
 if grep -q 'Kernel panic' <<<"$console"; then nok "no kernel panic (PID 1 never exited)"
 else ok "no kernel panic (PID 1 never exited)"; fi

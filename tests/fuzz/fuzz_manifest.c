@@ -1,8 +1,11 @@
 /* tests/fuzz/fuzz_manifest.c: libFuzzer target for manifest_parse.
  * Beyond "no crash": an accepted manifest must hold only values that the
  * module loader can use as they are, and an accepted policy must be one
- * whose canonical form hashes to policy_sha256. */
+ * whose canonical form hashes to policy_sha256; accepted layers are ones
+ * init can hand to device-mapper as they are: named for a path, block
+ * aligned, bounded, with the hash tree's size, on disjoint ranges. */
 #include "init/manifest.h"
+#include "crypto/verity_tree.h"
 #include "lib/log.h"
 
 #include <bearssl.h>
@@ -27,6 +30,50 @@ static void check_policy(const struct manifest *m)
 	br_sha256_out(&h, sum);
 	if (memcmp(sum, m->policy_sha256, sizeof sum) != 0)
 		abort();
+}
+
+static int overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* An entry path that could leave the layer's mount. */
+static int bad_entry(const char *p)
+{
+	size_t n = strnlen(p, 256);
+	return n == 0 || n == 256 || p[0] == '/' || strcmp(p, "..") == 0 ||
+	       strncmp(p, "../", 3) == 0 || strstr(p, "/../") != NULL ||
+	       (n >= 3 && strcmp(p + n - 3, "/..") == 0);
+}
+
+static void check_layers(const struct manifest *m)
+{
+	if (m->nlayers > MANIFEST_MAX_LAYERS)
+		abort();
+	for (unsigned i = 0; i < m->nlayers; i++) {
+		const struct manifest_layer *l = &m->layers[i];
+		struct verity_plan p;
+		uint64_t dlen = l->data_blocks * LAYER_BLOCK, hlen = l->hash_blocks * LAYER_BLOCK;
+		if (!memchr(l->name, '\0', sizeof l->name) || l->name[0] == '\0' ||
+		    strspn(l->name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(l->name) ||
+		    l->data_offset % LAYER_BLOCK || l->hash_offset % LAYER_BLOCK ||
+		    l->data_blocks == 0 || l->data_offset + dlen > LAYER_MAX_BYTES ||
+		    l->hash_offset + hlen > LAYER_MAX_BYTES ||
+		    verity_plan(l->data_blocks, &p) != 0 || p.hash_blocks != l->hash_blocks ||
+		    overlap(l->data_offset, dlen, l->hash_offset, hlen))
+			abort();
+		if (l->has_entry && bad_entry(l->entry_path))
+			abort();
+		for (unsigned k = 0; k < i; k++) {
+			const struct manifest_layer *o = &m->layers[k];
+			uint64_t odl = o->data_blocks * LAYER_BLOCK, ohl = o->hash_blocks * LAYER_BLOCK;
+			if (strcmp(o->name, l->name) == 0 || overlap(l->data_offset, dlen, o->data_offset, odl) ||
+			    overlap(l->data_offset, dlen, o->hash_offset, ohl) ||
+			    overlap(l->hash_offset, hlen, o->data_offset, odl) ||
+			    overlap(l->hash_offset, hlen, o->hash_offset, ohl))
+				abort();
+		}
+	}
 }
 
 static void check(const struct manifest *m)
@@ -56,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (manifest_parse((const char *)data, size, &m) == 0) {
 		check(&m);
+		check_layers(&m);
 		if (m.has_policy)
 			check_policy(&m);
 	}

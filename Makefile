@@ -249,6 +249,9 @@ layer-trees: $(addprefix $(O)/layers/,$(addsuffix .manifest,$(RUNTIME_LAYERS)))
 $(O)/layers/%.manifest: runtimes/%/recipe $(LAYER_COMMON)
 	@bash tools/host-deps
 	image/mklayer-tree $* $(O)/layers/$*
+# A recipe's `file` lines copy files of its own directory (the workers):
+# a change there rebuilds that tree, and only that one.
+$(foreach l,$(RUNTIME_LAYERS),$(eval $(O)/layers/$(l).manifest: $(wildcard runtimes/$(l)/*)))
 
 # --- image, repro-check, run (owner: image/, qemu-test/) ---------------------
 # build/image: vmlinuz initrd cmdline manifest.json layers.img measurements.json buildinfo SHA256SUMS.
@@ -261,9 +264,14 @@ IMAGE_MEMORY := 512M
 # manifest in its canonical form; the example is a development policy.
 POLICY     ?= examples/policy.json
 # The runtime layers on build/image/layers.img (docs/LAYERS.md): NAME=DIR[:ENTRY]
-# each; NAME= is an empty tree.
-LAYERS     ?= native=
-image: programs tools
+# each; NAME= is an empty tree. By default the three runtime trees of
+# `make layer-trees`, with each interpreter as the entry init checks at boot.
+DEFAULT_LAYERS := native=$(O)/layers/native python=$(O)/layers/python:usr/bin/python3.13 \
+                  node=$(O)/layers/node:usr/bin/node
+LAYERS     ?= $(DEFAULT_LAYERS)
+# The trees are built (or found up to date) when LAYERS names any of them.
+IMAGE_TREES := $(if $(filter $(DEFAULT_LAYERS),$(LAYERS)),layer-trees)
+image: programs tools $(IMAGE_TREES)
 	DSHIELD_INIT=$(O)/dshield-init MKCPIO=$(O)/tools/mkcpio MKPOLICY=$(O)/tools/mkpolicy \
 	  MKLAYERS=$(O)/tools/mklayers LAYERS="$(LAYERS)" \
 	  POLICY=$(POLICY) DEPS=$(DEPS) image/build-image $(O)/image

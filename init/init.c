@@ -43,7 +43,7 @@ static struct manifest manifest;          /* ~120 KiB (the policy): static, not 
 static struct supervisor_config sup;
 static struct lifecycle lc;
 /* Each runtime layer's availability and the reason when it is not: the
- * source of /v1/info's runtimes once netd reports them. */
+ * source of /v1/info's "layers" (sent to netd as IMSG_LAYERS_INFO). */
 static struct layers_status layers;
 static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096];
 
@@ -159,6 +159,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	lc.boot.has_manifest = 1;
 	lc.boot.t_init_start_ms = t_start;
 	lc.boot.t_modules_loaded_ms = t_modules;
+	layers_info(&layers, &lc.layers);   /* for /v1/info */
 	dlog("boot done in %llu ms; starting the roles", (unsigned long long)(boot_ms() - t_start));
 	supervisor_run(&sup);
 	poweroff_now();   /* supervisor_run does not return as PID 1 */

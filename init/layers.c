@@ -313,6 +313,27 @@ fail:
 
 /* --- all layers ------------------------------------------------------------------- */
 
+_Static_assert(LAYERS_INFO_MAX >= MANIFEST_MAX_LAYERS, "every layer fits the message");
+_Static_assert(sizeof(((struct layer_info *)0)->name) >= sizeof(((struct layer_status *)0)->name),
+	       "a layer's name fits the message");
+_Static_assert(sizeof(((struct layer_info *)0)->reason) >= LAYER_REASON_MAX,
+	       "a reason fits the message");
+
+void layers_info(const struct layers_status *st, struct layers_info_msg *out)
+{
+	unsigned n = st->n < LAYERS_INFO_MAX ? st->n : LAYERS_INFO_MAX;
+
+	memset(out, 0, sizeof *out);
+	out->n = n;
+	out->available = st->available;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(out->l[i].name, sizeof out->l[i].name, "%s", st->l[i].name);
+		out->l[i].available = st->l[i].available;
+		if (!st->l[i].available)
+			snprintf(out->l[i].reason, sizeof out->l[i].reason, "%s", st->l[i].reason);
+	}
+}
+
 static void unavailable(struct layer_status *s, const char *why)
 {
 	s->available = false;

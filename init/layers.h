@@ -24,6 +24,7 @@
 #define DSHIELD_INIT_LAYERS_H
 
 #include "init/manifest.h"
+#include "proto/init_netd.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,7 +36,8 @@
 #define LAYERS_MOUNT_DIR   "/run/layers"
 #define LAYER_REASON_MAX   160	/* = ERRBUF_LEN */
 
-/* What /v1/info will report per runtime: fixed size, no pointers. */
+/* What /v1/info reports per runtime (through layers_info()): fixed size,
+ * no pointers. */
 struct layer_status {
 	char name[32];
 	bool available;
@@ -54,6 +56,9 @@ struct layers_disk {
 	uint64_t bytes;
 	bool readonly;
 };
+
+/* st as netd gets it for /v1/info (IMSG_LAYERS_INFO). */
+void layers_info(const struct layers_status *st, struct layers_info_msg *out);
 
 /* Opens every layer of m; fills st. Never fails as a whole. */
 void layers_open_all(const struct manifest *m, struct layers_status *st);

@@ -51,7 +51,10 @@ static int netd_start(struct lifecycle *lc, int sock)
 	r = imsg_send(sock, IMSG_NETD_CONFIG, 0, &lc->net, sizeof lc->net, &lc->packet_fd, 1);
 	if (r < 0)
 		return r;
-	return send_boot_info(lc, sock);
+	r = send_boot_info(lc, sock);
+	if (r < 0)
+		return r;
+	return imsg_send(sock, IMSG_LAYERS_INFO, 0, &lc->layers, sizeof lc->layers, NULL, 0);
 }
 
 static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)

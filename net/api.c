@@ -233,6 +233,37 @@ static void jw_http(struct jsonw *w, const struct http_lwip *hl)
 	jw_object_end(w);
 }
 
+/* The runtime layers as init left them: null until init said, then one
+ * {"name","available","reason"} per layer. Counts and strings are bounded
+ * by the message's arrays, whatever it holds. */
+static void jw_layers(struct jsonw *w, const struct api_state *st)
+{
+	const struct layers_info_msg *m = &st->layers;
+	uint32_t n = m->n < LAYERS_INFO_MAX ? m->n : LAYERS_INFO_MAX;
+
+	jw_key(w, "layers");
+	if (!st->have_layers) {
+		jw_null(w);
+		return;
+	}
+	jw_array_begin(w);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct layer_info *l = &m->l[i];
+		jw_object_begin(w);
+		jw_key(w, "name");
+		jw_string_n(w, l->name, strnlen(l->name, sizeof l->name));
+		jw_key(w, "available");
+		jw_bool(w, l->available != 0);
+		jw_key(w, "reason");
+		if (l->available)
+			jw_null(w);
+		else
+			jw_string_n(w, l->reason, strnlen(l->reason, sizeof l->reason));
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+}
+
 static long info_json(const struct api_state *st, const struct kaddr_reply_msg *reply,
 		      char *buf, size_t cap)
 {
@@ -278,6 +309,7 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 	jw_ms_or_null(&w, "dhcp_bound", st->t_bound_ms);
 	jw_ms_or_null(&w, "ready", st->t_ready_ms);
 	jw_object_end(&w);
+	jw_layers(&w, st);
 	jw_http(&w, st->http);
 	jw_object_end(&w);
 	return jw_finish(&w);
@@ -286,7 +318,7 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 void api_kaddr_reply(struct api_state *st, struct http_conn *c,
 		     const struct kaddr_reply_msg *reply)
 {
-	char buf[2048];
+	char buf[8192];   /* 8 layers with long reasons fit (tests/test_api.c) */
 	char msg[160];
 	long n;
 

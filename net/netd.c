@@ -379,6 +379,16 @@ static int take_boot_info(void)
 	return 0;
 }
 
+/* The runtime layers' state, for /v1/info (rendered bounded by api.c). */
+static void take_layers_info(void)
+{
+	if (imsg_get(&msg, IMSG_LAYERS_INFO, &nd.api.layers, sizeof nd.api.layers) < 0) {
+		dlog("malformed IMSG_LAYERS_INFO (%u bytes)", msg.hdr.len);
+		return;
+	}
+	nd.api.have_layers = true;
+}
+
 /* Blocks until init sent both the configuration and the boot info. */
 static int read_startup(void)
 {
@@ -599,6 +609,8 @@ static int handle_imsgs(int fd)
 			handle_kaddr_reply();
 		else if (fd == nd.imsg_fd && type == IMSG_BOOT_INFO)
 			take_boot_info();  /* init may learn more (t_netd_up_ms) */
+		else if (fd == nd.imsg_fd && type == IMSG_LAYERS_INFO)
+			take_layers_info();
 		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
 			take_peer_channel();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)

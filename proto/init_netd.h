@@ -16,6 +16,7 @@ enum init_netd_imsg_type {
 	IMSG_NETD_STATUS,      /* netd -> init: struct netd_status_msg */
 	IMSG_KADDR_REQ,        /* netd -> init: no payload; id chosen by netd */
 	IMSG_KADDR_REPLY,      /* init -> netd: struct kaddr_reply_msg; id echoed */
+	IMSG_LAYERS_INFO,      /* init -> netd: struct layers_info_msg, after IMSG_BOOT_INFO */
 };
 
 /* Network configuration for netd. Addresses in network byte order; an
@@ -62,6 +63,25 @@ struct netd_status_msg {
 	uint64_t t_ms;            /* CLOCK_BOOTTIME ms when the state was reached */
 	uint8_t dhcp;             /* 1 if the address came from DHCP */
 	uint8_t reserved[7];
+};
+
+/* Each runtime layer as init's boot phase left it (init/layers.h,
+ * docs/LAYERS.md), for /v1/info. Sent once per netd start, after the
+ * boot info; never changes while the VM runs. Strings are NUL-terminated
+ * within their arrays (netd renders at most the array either way). */
+#define LAYERS_INFO_MAX    8      /* = MANIFEST_MAX_LAYERS */
+#define LAYERS_INFO_NAME   32
+#define LAYERS_INFO_REASON 160    /* = LAYER_REASON_MAX */
+struct layer_info {
+	char name[LAYERS_INFO_NAME];
+	uint8_t available;        /* 1: mounted on /run/layers/NAME, entry checked */
+	uint8_t reserved[7];
+	char reason[LAYERS_INFO_REASON];  /* why not, when unavailable; else "" */
+};
+struct layers_info_msg {
+	uint32_t n;               /* layers in the manifest, <= LAYERS_INFO_MAX */
+	uint32_t available;
+	struct layer_info l[LAYERS_INFO_MAX];
 };
 
 #define KADDR_MAX 16

@@ -137,7 +137,8 @@ static void test_info(void)
 		 "\"network\":{\"ipv4\":\"198.18.0.2\",\"dhcp\":true},"
 		 "\"kernel_eth0_addresses\":[\"10.0.2.15/24\",\"fe80::1/64\"],"
 		 "\"boot_ms\":{\"kernel_to_init\":812,\"modules_loaded\":905,"
-		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215},\"http\":null}",
+		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215},\"layers\":null,"
+		 "\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(r), want, "/v1/info: the document, addresses rendered");
 
@@ -154,7 +155,8 @@ static void test_info(void)
 		 "\"network\":{\"ipv4\":null,\"dhcp\":false},"
 		 "\"kernel_eth0_addresses\":[],"
 		 "\"boot_ms\":{\"kernel_to_init\":5,\"modules_loaded\":null,"
-		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null},\"http\":null}",
+		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null},\"layers\":null,"
+		 "\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(take()), want, "/v1/info: [] and nulls");
 
@@ -231,6 +233,76 @@ static void test_info(void)
 	reset();
 	api_kaddr_reply(&st, &conn, &reply);
 	is_int(http_conn_state(&conn), HTTP_CONN_READING, "stray reply: ignored");
+}
+
+/* The runtime layers init reported (IMSG_LAYERS_INFO) in /v1/info. */
+static const char *info_with_layers(void)
+{
+	struct kaddr_reply_msg reply;
+
+	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	memset(&reply, 0, sizeof reply);
+	api_kaddr_reply(&st, &conn, &reply);
+	return body_of(take());
+}
+
+static void test_info_layers(void)
+{
+	struct layers_info_msg *m = &st.layers;
+	const char *doc;
+	char want[512];
+
+	reset();
+	st.have_layers = true;
+	doc = info_with_layers();
+	ok(has(doc, "\"layers\":[],\"http\""), "layers: none (host mode): [] (%s)", doc);
+
+	reset();
+	st.have_layers = true;
+	m->n = 3;
+	m->available = 2;
+	snprintf(m->l[0].name, sizeof m->l[0].name, "native");
+	m->l[0].available = 1;
+	snprintf(m->l[1].name, sizeof m->l[1].name, "python");
+	snprintf(m->l[1].reason, sizeof m->l[1].reason,
+		 "entry usr/bin/python3.13: read at byte 4096: I/O error \"x\"\n");
+	snprintf(m->l[2].name, sizeof m->l[2].name, "node");
+	m->l[2].available = 1;
+	snprintf(m->l[2].reason, sizeof m->l[2].reason, "stale");  /* not shown: available */
+	doc = info_with_layers();
+	snprintf(want, sizeof want,
+		 "\"layers\":[{\"name\":\"native\",\"available\":true,\"reason\":null},"
+		 "{\"name\":\"python\",\"available\":false,\"reason\":"
+		 "\"entry usr/bin/python3.13: read at byte 4096: I/O error \\\"x\\\"\\n\"},"
+		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"http\":null}");
+	ok(has(doc, want), "layers: each with name, available and reason, escaped (%s)", doc);
+
+	/* What init cannot send but netd must survive: a count beyond the
+	 * array, strings without their NUL. Eight layers with reasons that
+	 * fill their arrays still fit the document. */
+	reset();
+	st.have_layers = true;
+	m->n = 1000;
+	for (int i = 0; i < LAYERS_INFO_MAX; i++) {
+		memset(m->l[i].name, 'a' + i, sizeof m->l[i].name);
+		memset(m->l[i].reason, 'r', sizeof m->l[i].reason);
+	}
+	doc = info_with_layers();
+	{
+		int n = 0;
+		for (const char *p = doc; (p = strstr(p, "\"available\":false")); p++)
+			n++;
+		is_int(n, LAYERS_INFO_MAX, "layers: the count is clamped to %d", LAYERS_INFO_MAX);
+	}
+	memset(want, 'h', LAYERS_INFO_NAME);
+	want[LAYERS_INFO_NAME] = '\0';
+	ok(has(doc, want) && !has(doc, "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+	   "layers: a name without its NUL stops at its array (%d bytes)", LAYERS_INFO_NAME);
+	memset(want, 'r', LAYERS_INFO_REASON);
+	want[LAYERS_INFO_REASON] = '"';
+	want[LAYERS_INFO_REASON + 1] = '\0';
+	ok(has(doc, want) && has(doc, "\"http\":null}"),
+	   "layers: reasons stop at their array, and the document is whole");
 }
 
 /* --- over loopback TCP -------------------------------------------------------- */
@@ -392,6 +464,7 @@ int main(void)
 	alarm(60);   /* the socket test is bounded in time, whatever happens */
 	test_healthz();
 	test_info();
+	test_info_layers();
 	test_sockets();
 	return tap_done();
 }

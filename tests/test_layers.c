@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -101,8 +102,36 @@ static void test_fit(void)
 	       "the data range past the end");
 }
 
+/* The status as netd gets it for /v1/info (IMSG_LAYERS_INFO). */
+static void test_info(void)
+{
+	static struct layers_status st;
+	static struct layers_info_msg m;
+
+	memset(&st, 0, sizeof st);
+	st.n = 2;
+	st.available = 1;
+	snprintf(st.l[0].name, sizeof st.l[0].name, "native");
+	st.l[0].available = true;
+	snprintf(st.l[1].name, sizeof st.l[1].name, "python");
+	memset(st.l[1].reason, 'x', sizeof st.l[1].reason - 1);
+	memset(&m, 0xff, sizeof m);
+	layers_info(&st, &m);
+	ok(m.n == 2 && m.available == 1, "info: counts");
+	ok(strcmp(m.l[0].name, "native") == 0 && m.l[0].available == 1 && m.l[0].reason[0] == '\0',
+	   "info: an available layer, no reason");
+	ok(strcmp(m.l[1].name, "python") == 0 && m.l[1].available == 0 &&
+	   strlen(m.l[1].reason) == LAYER_REASON_MAX - 1, "info: a reason of full length kept whole");
+	ok(m.l[2].name[0] == '\0' && m.l[2].available == 0 && m.l[1].reserved[0] == 0,
+	   "info: the rest of the message is zeros (no stale bytes to netd)");
+	st.n = MANIFEST_MAX_LAYERS;
+	layers_info(&st, &m);
+	is_int((long)m.n, MANIFEST_MAX_LAYERS, "info: every layer of a full manifest fits");
+}
+
 int main(void)
 {
+	test_info();
 	snprintf(root, sizeof root, "/tmp/test_layers.XXXXXX");
 	if (!mkdtemp(root))
 		return 2;

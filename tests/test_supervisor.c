@@ -142,6 +142,11 @@ static int fake_netd(void)
 	if (imsg_recv(ROLE_INIT_FD, &msg) == 0 &&
 	    imsg_get(&msg, IMSG_BOOT_INFO, &boot, sizeof boot) == 0)
 		rep.boot_ok = boot.host_mode == 1 && boot.t_netd_up_ms == 0;
+	/* Then the runtime layers: none in host mode (no layers are opened). */
+	static struct layers_info_msg li;
+	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
+	    imsg_get(&msg, IMSG_LAYERS_INFO, &li, sizeof li) != 0 || li.n != 0)
+		rep.boot_ok = 0;
 	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
 		return 11;
 
@@ -255,7 +260,7 @@ static void check_incarnation(int ctl, const char *name, int *pid)
 	struct report rep;
 	ok(read_report(ctl, &rep, "hello"), "%s: fake netd says hello", name);
 	ok(rep.cfg_ok, "%s: IMSG_NETD_CONFIG as configured, packet fd passed", name);
-	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO received (host mode)", name);
+	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO then IMSG_LAYERS_INFO received (host mode)", name);
 	is_int(rep.uid, 100, "%s: netd runs as uid 100", name);
 	*pid = rep.pid;
 	ok(read_report(ctl, &rep, "kaddr"), "%s: kaddr answer", name);

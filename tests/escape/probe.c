@@ -166,7 +166,9 @@ static void other_worker(long pid)
 	refused(syscall(SYS_pidfd_open, pid, 0), ESRCH, "pidfd_open another function's worker");
 }
 
-static void paths(const char *other)
+/* self: the probe's own path (argv[0]): /code/probe in the sandbox
+ * tests, /code/function as a deployed native function. */
+static void paths(const char *self, const char *other)
 {
 	struct stat st;
 	struct statfs sf;
@@ -192,7 +194,9 @@ static void paths(const char *other)
 	works(statfs("/", &sf), "statfs /");
 	ok(sf.f_type == TMPFS_MAGIC, "/ is a tmpfs (magic %#lx)", (unsigned long)sf.f_type);
 	refused(mkdir("/x", 0700), EROFS, "mkdir /x (read-only root)");
-	works(open("/code/probe", O_RDONLY | O_CLOEXEC), "open /code/probe for reading");
+	char what[128];
+	snprintf(what, sizeof what, "open %.64s (its own code) for reading", self);
+	works(strncmp(self, "/code/", 6) == 0 ? open(self, O_RDONLY | O_CLOEXEC) : -1, what);
 	refused(open("/code/new", O_WRONLY | O_CREAT | O_CLOEXEC, 0600), EROFS, "create in /code");
 	if (stat("/usr", &st) == 0)
 		refused(open("/usr/x", O_WRONLY | O_CREAT | O_CLOEXEC, 0600), EROFS, "create in /usr (the layer)");
@@ -524,7 +528,7 @@ int main(int argc, char **argv)
 	creds(uid);
 	sockets();
 	network();
-	paths(other);
+	paths(argv[0], other);
 	if (other_pid > 0)
 		other_worker(other_pid);
 	syscalls();

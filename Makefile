@@ -185,6 +185,15 @@ $(O)/escape/%: tests/escape/%.c tests/tap.h | $(DEPS)/deps.mk
 	$(Q)$(ESCAPE_CC) -std=c11 -O2 -fPIE $(WARN) $(DEFS) $(INC) $(REPRO) \
 	  -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $<
 
+# The example native function (examples/functions/, docs/FUNCTIONS.md):
+# deployed as it is, so built like the escape programs.
+EXAMPLES   := $(O)/examples/hello-native
+$(O)/examples/%: examples/functions/%.c | $(DEPS)/deps.mk
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(ESCAPE_CC) -std=c11 -O2 -fPIE $(WARN) $(REPRO) \
+	  -Wl,-z,relro,-z,now -Wl,-z,noexecstack -s -o $@ $<
+
 # Objects are never intermediate: keep them for incremental builds.
 .SECONDARY:
 
@@ -192,7 +201,7 @@ $(O)/escape/%: tests/escape/%.c tests/tap.h | $(DEPS)/deps.mk
 ifeq ($(VARIANT),fuzz)
 all: $(FUZZERS)
 else
-all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TESTPROGS) $(TOOLS) $(BENCHES) $(ESCAPES)
+all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TESTPROGS) $(TOOLS) $(BENCHES) $(ESCAPES) $(EXAMPLES)
 endif
 programs: $(addprefix $(O)/,$(PROGS))
 tests: $(TESTS) $(TESTPROGS) $(ESCAPES)

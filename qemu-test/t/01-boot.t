@@ -13,6 +13,14 @@ expect_match "virtio_net loaded from the manifest" "$console" 'dshield: init: mo
 expect_match "the native runtime layer is mounted (dm-verity, EROFS)" "$console" \
   'dshield: init: layers: native: mounted /dev/dm-[0-9]+ on /run/layers/native \(erofs, ro,nodev,nosuid'
 expect_match "every layer of the image is available" "$console" 'dshield: init: layers: ([0-9]+) of \1 available'
+# Each layer with an entry (make image: python's usr/bin/python3.13, node's
+# usr/bin/node) had it read through the mounted, verity-checked layer and
+# compared with the manifest's SHA-256.
+while read -r lname lentry; do
+  [ -n "$lentry" ] || continue
+  expect_match "layer $lname: mounted, its entry $lentry matches the manifest" "$console" \
+    "dshield: init: layers: $lname: mounted /dev/dm-[0-9]+ on /run/layers/$lname .*; entry ${lentry//./\\.} matches the manifest"
+done < <(jq -r '.layers[] | "\(.name) \(.entry.path // "")"' "$image/manifest.json")
 for s in kernel.kptr_restrict=2 kernel.dmesg_restrict=1 kernel.unprivileged_bpf_disabled=1 \
          kernel.io_uring_disabled=2 vm.unprivileged_userfaultfd=0 kernel.perf_event_paranoid=3 \
          kernel.sysrq=0 fs.suid_dumpable=0 debug.exception-trace=0; do
@@ -30,6 +38,16 @@ manifest_sha=$(sha256sum < "$image/manifest.json" | cut -d' ' -f1)
 expect_match "/v1/info names the manifest's SHA-256" "$info" "\"manifest_sha256\":\"$manifest_sha\""
 expect_match "/v1/info says dhcp" "$info" '"dhcp":true'
 expect_match "/v1/info: not host mode" "$info" '"host_mode":false'
+# /v1/info's layers (init's IMSG_LAYERS_INFO): the manifest's, in its
+# order, each available without a reason.
+want_layers=$(jq -c '[.layers[] | {name, available: true, reason: null}]' "$image/manifest.json")
+got_layers=$(jq -c '.layers' <<<"$info" 2>/dev/null)
+if [ -n "$want_layers" ] && [ "$got_layers" = "$want_layers" ]; then
+  ok "/v1/info: every layer of the manifest, available ($got_layers)"
+else
+  nok "/v1/info: every layer of the manifest, available"
+  diag "want $want_layers"; diag "got  $got_layers"
+fi
 for phase in kernel_to_init modules_loaded netd_up dhcp_bound ready; do
   expect_match "boot phase $phase is measured" "$info" "\"$phase\":[0-9]+"
 done

@@ -26,6 +26,8 @@ http_api_checks() {
   expect_match "/v1/info: the kernel holds no address on the NIC" "$info" '"kernel_eth0_addresses":\[\]'
   expect_match "/v1/info reports the address" "$info" "\"ipv4\":\"${ADDR//./\\.}\""
   expect_match "/v1/info has boot timings" "$info" '"boot_ms":\{'
+  # init's IMSG_LAYERS_INFO arrived: a list ([] in host mode), not null
+  expect_match "/v1/info lists the runtime layers" "$info" '"layers":\['
 
   out=$(inns curl -s -i --max-time 5 "http://$ADDR:$PORT/no/such/path")
   expect_match "unknown path is 404" "$out" '^HTTP/1\.1 404'

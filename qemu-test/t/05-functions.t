@@ -158,10 +158,11 @@ def handler(request):
         return {"printed": 50 << 20}
     return {"load": "none"}
 EOF
-# timeout (the seed's field, ms): the spin ends in 3 s, not the default.
-b=$(fn_deploy_body limits-py python "$work/limits.py" '{"timeout": 3000}') || bail "no body"
+# timeout (the seed's field, ms), whatever the policy's default: the spin
+# ends after 10 s; printing 50 MiB through the log pipe (TCG) needs less.
+b=$(fn_deploy_body limits-py python "$work/limits.py" '{"timeout": 10000}') || bail "no body"
 fn_api POST /api/functions "$b"
-expect "limits: deploy limits-py (python, timeout 3000 ms)" 201
+expect "limits: deploy limits-py (python, timeout 10000 ms)" 201
 b=$(fn_deploy_body limits-native native "$top/build/escape/load" '{"timeout": 3000}') || bail "no body"
 fn_api POST /api/functions "$b"
 expect "limits: deploy limits-native (build/escape/load)" 201

@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1296,7 +1297,12 @@ static bool inv_write(struct api_state *st, struct api_fn_inv *inv)
 {
 	(void)st;
 	while (inv->req_off < inv->req_len) {
-		ssize_t n = write(inv->fd_io, inv->req + inv->req_off, inv->req_len - inv->req_off);
+		/* a worker that died is EPIPE, not a SIGPIPE for netd (a native
+		 * program's stdin is a pipe: netd ignores SIGPIPE for that) */
+		size_t k = inv->req_len - inv->req_off;
+		ssize_t n = inv->kind == SBX_WORKER_FRAMES ?
+			    send(inv->fd_io, inv->req + inv->req_off, k, MSG_NOSIGNAL) :
+			    write(inv->fd_io, inv->req + inv->req_off, k);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

@@ -22,6 +22,7 @@
 #include "net/netd.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -877,6 +878,9 @@ int netd_main(void)
 {
 	int r;
 
+	/* a native function's stdin is a pipe: a program that exits without
+	 * reading it is EPIPE for netd's write, never a signal */
+	signal(SIGPIPE, SIG_IGN);
 	nd.imsg_fd = ROLE_INIT_FD;
 	nd.pkt_fd = nd.ep = nd.tfd = nd.keyd_fd = nd.logd_fd = nd.sbx_fd = -1;
 

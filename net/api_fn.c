@@ -1455,8 +1455,12 @@ static void inv_start(struct api_state *st, struct http_conn *c, struct api_fn_i
 	size_t out_max = rep->output_max > FN_FRAME_MAX ? FN_FRAME_MAX : rep->output_max;
 	size_t req_cap = frames ? invoke_cap(c) : c->req.body_len;
 	size_t ntoks = frames ? API_FN_RESULT_TOKENS : 0;
-	size_t off[6], total = 0;
+	size_t off[6], total = 0, running = 0;
 	long n;
+
+	for (size_t i = 0; i < API_FN_INVOKES; i++)
+		if (st->fn.invs[i].mem != NULL)
+			running += st->fn.invs[i].in_cap;
 
 	inv->kind = rep->worker_kind;
 	inv->worker = rep->worker;
@@ -1469,6 +1473,10 @@ static void inv_start(struct api_state *st, struct http_conn *c, struct api_fn_i
 	inv->output_max = (uint32_t)out_max;
 	inv->start_ms = mono_ms();
 	make_uuid(inv->id);
+	if (running + out_max > API_FN_OUTPUT_BUDGET) {
+		inv_fail(st, inv, 503, "busy", "too many large invocations in progress", SBX_DONE_OK);
+		return;
+	}
 	/* one mapping: request, input, reply buffer, header lines, tokens */
 	off[0] = 0;
 	off[1] = off[0] + page_up(req_cap + FRAME_HDR);

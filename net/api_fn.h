@@ -42,7 +42,10 @@ struct api_state;
 #define API_FN_INVOKES      16
 /* Streamed request bodies (deployments, secrets) at a time: each may
  * grow a memfd to its limit, so few; more are 503 busy. */
-#define API_FN_UPLOADS      4
+#define API_FN_UPLOADS      2
+/* The output limits (each invocation maps about twice its own) of the
+ * invocations running at once; past it a new one is 503 busy. */
+#define API_FN_OUTPUT_BUDGET (32u << 20)
 /* After a worker's EOF (or its native program's stdout EOF), how long
  * netd waits for sandboxd's WORKER_END to say why. */
 #define API_FN_END_GRACE_MS 2000

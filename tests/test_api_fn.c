@@ -560,6 +560,22 @@ static void test_frames(void)
 	   "a 50000-byte body: streamed past the 24 KiB output buffer");
 	ok(st.fn.invs[0].state == INV_FREE, "and the invocation's memory is released");
 	close(wk[1]);
+
+	/* the output budget: a slot holding 32 MiB of it leaves no room */
+	static uint8_t dummy;
+	struct api_fn_inv *hog = &st.fn.invs[API_FN_INVOKES - 1];
+	hog->state = INV_STREAMING;
+	hog->conn_id = 999;
+	hog->mem = &dummy;
+	hog->in_cap = API_FN_OUTPUT_BUDGET;
+	unsigned dones = sbx_dones;
+	start_invoke("/invoke/fn-a", NULL, "{}", 65536);
+	r = take();
+	ok(status_of(r) == 503 && strstr(r, "busy") && sbx_dones == dones + 1 &&
+	   sbx_last_done.outcome == SBX_DONE_OK, "past the output budget: 503 busy, the worker back OK");
+	memset(hog, 0, sizeof *hog);
+	hog->fd_io = hog->fd_out = -1;
+	close(wk[1]);
 }
 
 static void test_worker_end(void)

@@ -738,7 +738,8 @@ static void sbx_reply(const struct sbx_reply_msg *r, const void *body, size_t le
 	static uint8_t buf[IMSG_MAX_PAYLOAD];
 
 	memcpy(buf, r, sizeof *r);
-	memcpy(buf + sizeof *r, body, len);
+	if (len)
+		memcpy(buf + sizeof *r, body, len);
 	imsg_send(sbx_fd, IMSG_SBX_REPLY, sq.hdr.id, buf, sizeof *r + len, fds, nfds);
 }
 

@@ -330,7 +330,8 @@ static void parse_refused(struct http_conn *c, const struct fn_error *e)
 	http_respond_error(c, big ? 413 : 400, e->code, e->msg);
 }
 
-/* A new sealed memfd holding what write_fn wrote; -errno. */
+/* Seals a memfd we wrote (no shrink, grow, write or further seals) and
+ * rewinds it. 0 or -errno. */
 static int seal(int fd)
 {
 	int r = fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
@@ -1293,9 +1294,8 @@ static void native_read(struct api_state *st, struct api_fn_inv *inv)
 }
 
 /* Writes the request (the frame, or stdin's bytes). true: all written. */
-static bool inv_write(struct api_state *st, struct api_fn_inv *inv)
+static bool inv_write(struct api_fn_inv *inv)
 {
-	(void)st;
 	while (inv->req_off < inv->req_len) {
 		/* a worker that died is EPIPE, not a SIGPIPE for netd (a native
 		 * program's stdin is a pipe: netd ignores SIGPIPE for that) */
@@ -1421,11 +1421,11 @@ bool api_fn_io(struct api_state *st, int fd, uint32_t events)
 		return false;
 	if (inv->kind == SBX_WORKER_FRAMES) {
 		if (events & (EPOLLOUT | EPOLLERR))
-			inv_write(st, inv);
+			inv_write(inv);
 		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			frames_read(st, inv);
 	} else if (fd == inv->fd_io) {
-		inv_write(st, inv);
+		inv_write(inv);
 	} else {
 		native_read(st, inv);
 	}

@@ -148,7 +148,20 @@ void api_handle(void *state, struct http_conn *c, const struct http_request *req
 	}
 	if (api_log_route(st, c, req))
 		return;
+	if (api_fn_route(st, c, req))
+		return;
 	http_respond_error(c, 404, "not_found", "no such path");
+}
+
+void api_stream_ready(void *state, struct http_conn *c)
+{
+	if (!api_fn_stream_ready(state, c))
+		api_log_stream_ready(state, c);
+}
+
+void api_conn_gone(void *state, struct http_conn *c)
+{
+	api_fn_conn_gone(state, c);
 }
 
 /* --- /v1/info answer ------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #include "net/http.h"
 #include "net/http_lwip.h"
 #include "net/api_log.h"
+#include "net/api_fn.h"
 
 struct api_state {
 	struct boot_info_msg boot;     /* from init (IMSG_BOOT_INFO) */
@@ -45,12 +46,33 @@ struct api_state {
 	/* The open connection with this id, or NULL (a log operation of a
 	 * connection that is gone is taken back). NULL: every id is open. */
 	struct http_conn *(*find_conn)(void *ctx, uint32_t conn_id);
+	/* Sends IMSG_SBX_REQ (msg[0..len): struct sbx_req_msg and its inline
+	 * bytes) with fd (or -1) to sandboxd for conn_id (0: netd's own);
+	 * *seq gets the number its reply carries. 0 or -errno (-ENOTCONN). */
+	int (*request_sbx)(void *ctx, uint32_t conn_id, const void *msg, size_t len, int fd,
+			   uint32_t *seq);
+	/* Sends IMSG_SBX_DONE. 0 or -errno. */
+	int (*sbx_done)(void *ctx, const struct sbx_done_msg *m);
+	/* Watches fd in netd's loop for events (EPOLLIN, EPOLLOUT); 0 stops
+	 * watching it. 0 or -errno. */
+	int (*watch_fd)(void *ctx, int fd, uint32_t events);
+	/* Sends what c has to send (an answer made outside a request handler:
+	 * a worker's result, a timeout). NULL: nothing to do (tests). */
+	void (*kick)(void *ctx, struct http_conn *c);
 	void *ctx;
+	uint64_t start_ms;             /* mono_ms() at api_fn_init: GET /health's uptime */
+	struct api_fn fn;              /* the function routes' state (api_fn.h) */
 	char out[HTTP_OUT_CAP];        /* the attestation document being rendered */
 	struct api_log log;            /* the log routes' operations (api_log.h) */
 };
 
 void api_handle(void *state, struct http_conn *c, const struct http_request *req);
+
+/* http_server.stream_ready: the log's streams and the function routes'. */
+void api_stream_ready(void *state, struct http_conn *c);
+
+/* http_server.conn_gone. */
+void api_conn_gone(void *state, struct http_conn *c);
 
 /* Completes a PENDING /v1/info on c with init's answer. */
 void api_kaddr_reply(struct api_state *st, struct http_conn *c,

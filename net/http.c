@@ -14,8 +14,10 @@
 #include "net/http.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "lib/bbuf.h"
 #include "lib/jsonw.h"
@@ -96,6 +98,65 @@ static int refuse_head(struct http_conn *c)
 static int refuse_body(struct http_conn *c)
 {
 	return refuse(c, 413, "payload_too_large", "the body is larger than 65536 bytes");
+}
+
+/* A streamed body's descriptor goes back to the route that gave it. */
+static void body_release(struct http_conn *c)
+{
+	int fd = c->body_fd;
+
+	if (fd < 0)
+		return;
+	c->body_fd = -1;
+	if (c->srv->body_close)
+		c->srv->body_close(c->srv->ctx, c, fd);
+}
+
+static int refuse_stream_body(struct http_conn *c)
+{
+	snprintf(c->error_buf, sizeof c->error_buf, "the body is larger than %llu bytes",
+		 (unsigned long long)c->body_limit);
+	return refuse(c, 413, "body_too_large", c->error_buf);
+}
+
+/* Asks the route whether this request's body is streamed to a descriptor. */
+static int body_mode(struct http_conn *c, llhttp_t *p)
+{
+	int fd = -1;
+	long lim;
+
+	if (c->srv->body_open == NULL)
+		return 0;
+	lim = c->srv->body_open(c->srv->ctx, c, (llhttp_method_t)p->method, c->hbuf, &fd);
+	if (lim < 0)
+		return refuse(c, 503, "busy", "too many large request bodies in progress; retry");
+	if (lim == 0 || fd < 0)
+		return 0;
+	c->body_fd = fd;
+	c->body_limit = (uint64_t)lim;
+	c->body_deadline0 = c->deadline_ms;
+	return 0;
+}
+
+/* Appends body bytes to the streamed body's descriptor (a memfd: a write
+ * takes everything unless memory is short). */
+static int body_write(struct http_conn *c, const char *at, size_t n)
+{
+	if (n > c->body_limit - c->body_len)
+		return refuse_stream_body(c);
+	while (n > 0) {
+		ssize_t w = write(c->body_fd, at, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return refuse(c, 500, "internal", "cannot store the request body");
+		at += w;
+		n -= (size_t)w;
+		c->body_len += (size_t)w;
+	}
+	/* 1 ms more per 64 bytes: a large body may take its time, not forever */
+	c->deadline_ms = c->body_deadline0 + c->body_len / 64;
+	return 0;
 }
 
 static int hbuf_put(struct http_conn *c, const char *s, size_t n)
@@ -207,6 +268,15 @@ static int on_headers_complete(llhttp_t *p)
 		refuse(c, 505, "http_version_not_supported", "only HTTP/1.x is served");
 		return -1;
 	}
+	if (body_mode(c, p))
+		return -1;
+	if (c->body_fd >= 0) {
+		if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->body_limit) {
+			refuse_stream_body(c);
+			return -1;
+		}
+		return 0;
+	}
 	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_MAX_BODY) {
 		refuse_body(c);
 		return -1;
@@ -218,6 +288,8 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 {
 	struct http_conn *c = conn_of(p);
 
+	if (c->body_fd >= 0)
+		return body_write(c, at, n);
 	if (n > HTTP_MAX_BODY - c->body_len)
 		return refuse_body(c);
 	memcpy(c->body + c->body_len, at, n);
@@ -236,6 +308,7 @@ static int on_message_complete(llhttp_t *p)
 /* Answers a request the core refused itself; the connection closes after. */
 static void fail(struct http_conn *c, int status, const char *code, const char *msg)
 {
+	body_release(c);
 	c->keep_alive = false;
 	c->in_len = 0;
 	c->state = HTTP_CONN_PENDING;
@@ -266,8 +339,9 @@ static void dispatch(struct http_conn *c)
 	memset(r, 0, sizeof *r);
 	r->method = (llhttp_method_t)c->parser.method;
 	r->keep_alive = c->keep_alive;
-	r->body = c->body;
+	r->body = c->body_fd >= 0 ? NULL : c->body;
 	r->body_len = c->body_len;
+	r->body_fd = c->body_fd;
 	r->header_count = c->nhdr;
 	r->conn_ = c;
 
@@ -288,6 +362,8 @@ static void dispatch(struct http_conn *c)
 	c->deadline_ms = c->now_ms + idle_timeout(c);
 	c->deadline_lazy = false;
 	c->srv->handler(c->srv->ctx, c, r);
+	/* the handler read what it needed of a streamed body */
+	body_release(c);
 }
 
 /* Parses bytes while READING; returns how many were consumed. Stops right
@@ -323,7 +399,8 @@ static size_t parse(struct http_conn *c, const uint8_t *data, size_t len)
 			fail_parse(c);
 			return len;
 		}
-		if (c->req_bytes > HTTP_MAX_WIRE) {
+		if (c->req_bytes > (c->body_fd >= 0 ? HTTP_MAX_HEAD + 2 * c->body_limit
+						      : HTTP_MAX_WIRE)) {
 			fail(c, 413, "payload_too_large",
 			     "the request is larger than its body limit allows");
 			return len;
@@ -385,6 +462,8 @@ void http_conn_init(struct http_conn *c, const struct http_server *srv,
 	c->stream_left = 0;
 	c->stream_want = 0;
 	memset(&c->req, 0, sizeof c->req);
+	c->body_fd = -1;
+	c->req.body_fd = -1;
 	c->srv = srv;
 	c->id = id;
 	c->now_ms = now_ms;
@@ -442,6 +521,24 @@ size_t http_conn_feed(struct http_conn *c, const uint8_t *data, size_t len,
 	memcpy(c->in + c->in_len, data + used, k);
 	c->in_len += k;
 	return used + k;
+}
+
+void http_conn_release(struct http_conn *c)
+{
+	if (c->released)
+		return;
+	c->released = true;
+	body_release(c);
+	if (c->srv != NULL && c->srv->conn_gone)
+		c->srv->conn_gone(c->srv->ctx, c);
+}
+
+void http_conn_pending_until(struct http_conn *c, uint64_t ms)
+{
+	if (c->state == HTTP_CONN_PENDING) {
+		c->deadline_ms = ms;
+		c->deadline_lazy = false;
+	}
 }
 
 void http_conn_eof(struct http_conn *c)
@@ -548,6 +645,18 @@ const char *http_header(const struct http_request *req, const char *name)
 		if (strcasecmp(c->hbuf + c->hdr[i][0], name) == 0)
 			return c->hbuf + c->hdr[i][1];
 	return NULL;
+}
+
+bool http_header_at(const struct http_request *req, unsigned i, const char **name,
+		    const char **value)
+{
+	const struct http_conn *c = req->conn_;
+
+	if (!c || i >= c->nhdr)
+		return false;
+	*name = c->hbuf + c->hdr[i][0];
+	*value = c->hbuf + c->hdr[i][1];
+	return true;
 }
 
 /* --- responses --------------------------------------------------------------- */

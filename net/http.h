@@ -47,6 +47,18 @@
  * nothing is queued: the producer fetches only what fits. A source that
  * fails half way calls http_stream_abort(): the head promised a length,
  * so the only honest end is to close the connection after what was sent.
+ *
+ * Streamed request bodies: a route that takes bodies larger than
+ * HTTP_MAX_BODY (a function's deployment, up to 44 MiB) says so through
+ * srv->body_open, asked once a request's head is complete: it gives a
+ * limit and a descriptor (a memfd), and the core appends each decoded
+ * body byte to that descriptor as it arrives, never to its own buffers.
+ * A body over the limit (declared or received) is 413 body_too_large.
+ * The handler gets the descriptor in req->body_fd; the core hands it
+ * back through srv->body_close after the handler returned, or when the
+ * request failed or its connection went away (http_conn_release). Such
+ * a body must keep coming: the header timeout is extended by 1 ms per
+ * 64 body bytes received (a client slower than 64 KB/s is cut off).
  */
 #ifndef DSHIELD_NET_HTTP_H
 #define DSHIELD_NET_HTTP_H
@@ -86,8 +98,9 @@ struct http_request {
 	llhttp_method_t method;
 	const char *path;          /* NUL terminated, without query or fragment */
 	const char *query;         /* NUL terminated, "" when absent */
-	const uint8_t *body;
+	const uint8_t *body;       /* NULL when the body was streamed to body_fd */
 	size_t body_len;
+	int body_fd;               /* -1, or where a streamed body is (body_len bytes) */
 	bool keep_alive;
 	unsigned header_count;
 	const struct http_conn *conn_;  /* private: for http_header() */
@@ -106,6 +119,16 @@ struct http_server {
 	http_stream_fn stream_ready; /* NULL: the server never streams */
 	uint32_t header_timeout_ms;  /* first byte of a request to its end; 0: default */
 	uint32_t idle_timeout_ms;    /* keep-alive wait, stalled writes, PENDING; 0: default */
+	/* Streamed request bodies (see the top; NULL: every body in memory).
+	 * url is the request target, NUL terminated. Returns 0 (this body is
+	 * kept in memory), a limit > 0 with *fd set (the body is streamed to
+	 * *fd), or a negative errno: the request is answered 503 busy. */
+	long (*body_open)(void *ctx, struct http_conn *c, llhttp_method_t method,
+			  const char *url, int *fd);
+	void (*body_close)(void *ctx, struct http_conn *c, int fd);
+	/* The transport releases c (closed, reset, evicted): work done on
+	 * its behalf can stop. May be NULL. */
+	void (*conn_gone)(void *ctx, struct http_conn *c);
 };
 
 /* Fields are private to net/http.c; the struct is public so callers can
@@ -127,6 +150,11 @@ struct http_conn {
 	bool head_method;            /* HEAD: answer without body */
 	bool peer_eof;
 	bool field_open, value_open; /* a header name/value is being appended */
+	bool released;               /* http_conn_release() ran */
+	int body_fd;                 /* a streamed body's descriptor, or -1 */
+	uint64_t body_limit;         /* its limit */
+	uint64_t body_deadline0;     /* the deadline when its head completed */
+	char error_buf[96];          /* a refusal's message that names a number */
 	int error_status;            /* set by a callback that refused the request */
 	const char *error_code;
 	const char *error_msg;
@@ -167,6 +195,15 @@ size_t http_conn_feed(struct http_conn *c, const uint8_t *data, size_t len,
  * connection wants no more input now): transports read at most this. */
 size_t http_conn_room(const struct http_conn *c);
 
+/* The transport is done with c (before it reuses or frees the slot):
+ * a streamed body's descriptor goes back (srv->body_close) and
+ * srv->conn_gone is told. Idempotent. */
+void http_conn_release(struct http_conn *c);
+
+/* A PENDING answer that may take longer than the idle timeout (a
+ * function's invocation): its deadline (504) is at ms instead. */
+void http_conn_pending_until(struct http_conn *c, uint64_t ms);
+
 /* The peer closed its side (EOF). A request already complete is still
  * answered; a partial one is dropped and the connection closes. */
 void http_conn_eof(struct http_conn *c);
@@ -196,6 +233,11 @@ bool http_conn_idle(const struct http_conn *c);
 /* The value of a request header (name compared case-insensitively; the
  * first one when repeated), or NULL. Valid while the request is. */
 const char *http_header(const struct http_request *req, const char *name);
+
+/* Header i (0 .. req->header_count-1) of the request: its name and
+ * value as received. false past the last. */
+bool http_header_at(const struct http_request *req, unsigned i, const char **name,
+		    const char **value);
 
 /* Responses, from a handler or later for a PENDING connection. A body that
  * does not fit HTTP_OUT_CAP is replaced by a 500 error. extra_headers, when

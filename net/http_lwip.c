@@ -128,6 +128,7 @@ static void free_rx(struct http_lwip_conn *hc)
 
 static void release(struct http_lwip_conn *hc)
 {
+	http_conn_release(&hc->http);
 	free_rx(hc);
 	hc->pcb = NULL;
 	hc->in_use = false;

@@ -58,6 +58,7 @@ static void watch_listener(struct sock_server *s, bool on)
 
 static void conn_close(struct sock_server *s, struct sock_conn *sc)
 {
+	http_conn_release(&sc->http);
 	close(sc->fd);          /* also drops it from the epoll set */
 	sc->fd = -1;
 	s->used--;

@@ -10,6 +10,10 @@
  *                  replaced whenever keyd restarts
  *   logd channel   the egress log (proto/logd.h): attestation entries and
  *                  the log routes' reads, handed over and replaced the same way
+ *   sandboxd channel  functions, secrets, tokens (proto/netd_sandboxd.h),
+ *                  the same way; its invocation replies bring workers'
+ *   worker fds     descriptors, which join the loop (non-blocking) while
+ *                  netd writes the request and reads the answer
  *   timerfd        lwIP's next timeout, HTTP deadlines
  *
  * and never polls: when nothing happens it sleeps until lwIP's next timer
@@ -18,6 +22,7 @@
 #include "net/netd.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +37,7 @@
 #include "proto/init_netd.h"
 #include "proto/logd.h"
 #include "proto/netd_keyd.h"
+#include "proto/netd_sandboxd.h"
 #include "proto/role.h"
 #include "net/api.h"
 #include "net/http.h"
@@ -57,7 +63,7 @@
  * id alone. */
 #define PENDING_MAX     256
 #define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
-enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG };
+enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG, PENDING_SBX };
 struct pending {
 	uint32_t seq;
 	uint32_t conn_id;
@@ -69,6 +75,7 @@ struct netd {
 	int imsg_fd;
 	int keyd_fd;               /* -1 while keyd is not there */
 	int logd_fd;               /* -1 while logd is not there */
+	int sbx_fd;                /* -1 while sandboxd is not there */
 	int pkt_fd;
 	int ep;
 	int tfd;
@@ -230,7 +237,7 @@ static struct http_conn *answered_conn(enum pending_kind kind, uint32_t seq)
 /* Sends a request and records it as pending; *seq (when not NULL) gets
  * the sequence number its answer will carry. */
 static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t conn_id,
-			const void *payload, size_t len, uint32_t *seq)
+			const void *payload, size_t len, int pass_fd, uint32_t *seq)
 {
 	struct pending *p;
 	int r;
@@ -240,7 +247,8 @@ static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t 
 	p = pending_new(kind, conn_id);
 	if (p == NULL)
 		return -EBUSY;
-	r = imsg_send(fd, type, p->seq, payload, len, NULL, 0);
+	r = imsg_send(fd, type, p->seq, payload, len, pass_fd >= 0 ? &pass_fd : NULL,
+		      pass_fd >= 0 ? 1 : 0);
 	if (r < 0) {
 		p->kind = PENDING_FREE;
 		return r;
@@ -255,7 +263,7 @@ static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t 
 static int request_kaddr(void *ctx, uint32_t conn_id)
 {
 	(void)ctx;
-	return send_request(nd.imsg_fd, PENDING_KADDR, IMSG_KADDR_REQ, conn_id, NULL, 0, NULL);
+	return send_request(nd.imsg_fd, PENDING_KADDR, IMSG_KADDR_REQ, conn_id, NULL, 0, -1, NULL);
 }
 
 /* api_state.request_quote: asks keyd for a quote over this nonce on behalf
@@ -271,7 +279,7 @@ static int request_quote(void *ctx, uint32_t conn_id, const uint8_t *nonce, size
 	memcpy(req.nonce, nonce, len);
 	req.nonce_len = (uint8_t)len;
 	return send_request(nd.keyd_fd, PENDING_QUOTE, IMSG_QUOTE_REQ, conn_id, &req, sizeof req,
-			    NULL);
+			    -1, NULL);
 }
 
 /* api_state.request_log: one question to logd for conn_id; the answer
@@ -280,7 +288,46 @@ static int request_log(void *ctx, uint32_t conn_id, uint32_t type, const void *p
 		       size_t len, uint32_t *seq)
 {
 	(void)ctx;
-	return send_request(nd.logd_fd, PENDING_LOG, type, conn_id, payload, len, seq);
+	return send_request(nd.logd_fd, PENDING_LOG, type, conn_id, payload, len, -1, seq);
+}
+
+/* api_state.request_sbx: one request to sandboxd, with a descriptor to
+ * pass (a memfd) or -1. */
+static int request_sbx(void *ctx, uint32_t conn_id, const void *m, size_t len, int fd,
+		       uint32_t *seq)
+{
+	(void)ctx;
+	return send_request(nd.sbx_fd, PENDING_SBX, IMSG_SBX_REQ, conn_id, m, len, fd, seq);
+}
+
+/* api_state.sbx_done: a worker goes back (no reply). */
+static int sbx_done(void *ctx, const struct sbx_done_msg *m)
+{
+	(void)ctx;
+	if (nd.sbx_fd < 0)
+		return -ENOTCONN;
+	return imsg_send(nd.sbx_fd, IMSG_SBX_DONE, 0, m, sizeof *m, NULL, 0);
+}
+
+/* api_state.watch_fd: a worker's descriptor joins (or leaves) the loop. */
+static int watch_fd(void *ctx, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	(void)ctx;
+	if (events == 0)
+		return epoll_ctl(nd.ep, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : -errno;
+	if (epoll_ctl(nd.ep, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return 0;
+	if (errno == ENOENT && epoll_ctl(nd.ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return 0;
+	return -errno;
+}
+
+static void kick(void *ctx, struct http_conn *c)
+{
+	(void)ctx;
+	http_lwip_kick(c);
 }
 
 /* api_state.find_conn */
@@ -300,6 +347,13 @@ static void peer_lost(enum pending_kind kind, int *fd)
 			continue;
 		p->kind = PENDING_FREE;
 		struct http_conn *c = http_lwip_find(&nd.http, p->conn_id);
+		if (kind == PENDING_SBX) {
+			/* also for a client gone: an invocation's slot is freed */
+			api_fn_lost(&nd.api, c, p->seq);
+			if (c != NULL)
+				http_lwip_kick(c);
+			continue;
+		}
 		if (c == NULL)
 			continue;
 		if (kind == PENDING_QUOTE)
@@ -322,6 +376,12 @@ static void keyd_lost(void)
 static void logd_lost(void)
 {
 	peer_lost(PENDING_LOG, &nd.logd_fd);
+}
+
+static void sandboxd_lost(void)
+{
+	peer_lost(PENDING_SBX, &nd.sbx_fd);
+	api_fn_sandboxd_gone(&nd.api);
 }
 
 /* --- configuration from init ----------------------------------------------------- */
@@ -469,7 +529,10 @@ static void arm_timer(void)
 	uint64_t wait = MAX_SLEEP_MS;
 	u32_t lw = sys_timeouts_sleeptime();
 	uint64_t next = http_lwip_next_deadline(&nd.http);
+	uint64_t fn_next = api_fn_next_deadline(&nd.api);
 
+	if (fn_next < next)
+		next = fn_next;
 	if (lw != SYS_TIMEOUTS_SLEEPTIME_INFINITE && lw < wait)
 		wait = lw;
 	if (next != UINT64_MAX)
@@ -551,23 +614,80 @@ static void handle_log_reply(void)
 	http_lwip_kick(c);
 }
 
-/* IMSG_PEER_CHANNEL from init: a fresh channel to keyd or logd (it
- * started, or restarted: the old channel is gone with the old role). */
+/* sandboxd's reply: the fixed part, then an inline body of exactly
+ * body_len bytes, or (body_in_fd) none and the memfd. Matched to its
+ * request here; the API takes the descriptors. */
+static void handle_sbx_reply(void)
+{
+	struct sbx_reply_msg rep;
+	size_t len = msg.hdr.len;
+	int fds[IMSG_MAX_FDS];
+	unsigned nfds = msg.nfds;
+
+	if (len < sizeof rep) {
+		dlog("malformed IMSG_SBX_REPLY (%zu bytes)", len);
+		return;
+	}
+	memcpy(&rep, msg.payload, sizeof rep);
+	if (rep.body_in_fd ? len != sizeof rep
+			   : (rep.body_len > SBX_INLINE_MAX || sizeof rep + rep.body_len != len)) {
+		dlog("malformed IMSG_SBX_REPLY (%zu bytes, body %llu)", len,
+		     (unsigned long long)rep.body_len);
+		return;
+	}
+	struct http_conn *c = NULL;
+	bool found = false;
+	for (size_t i = 0; i < PENDING_MAX && !found; i++) {
+		struct pending *p = &nd.pending[i];
+		if (p->kind == PENDING_SBX && p->seq == msg.hdr.id) {
+			p->kind = PENDING_FREE;
+			c = p->conn_id ? http_lwip_find(&nd.http, p->conn_id) : NULL;
+			found = true;
+		}
+	}
+	if (!found) {
+		nd.stray_replies++;
+		return;
+	}
+	for (unsigned i = 0; i < nfds; i++)
+		fds[i] = imsg_take_fd(&msg, i);
+	api_fn_reply(&nd.api, c, msg.hdr.id, &rep, msg.payload + sizeof rep,
+		     rep.body_in_fd ? 0 : (size_t)rep.body_len, fds, nfds);
+	if (c != NULL)
+		http_lwip_kick(c);
+}
+
+static void handle_worker_end(void)
+{
+	struct sbx_worker_end_msg m;
+
+	if (imsg_get(&msg, IMSG_SBX_WORKER_END, &m, sizeof m) < 0) {
+		dlog("malformed IMSG_SBX_WORKER_END (%u bytes)", msg.hdr.len);
+		return;
+	}
+	api_fn_worker_end(&nd.api, &m);
+}
+
+/* IMSG_PEER_CHANNEL from init: a fresh channel to keyd, logd or sandboxd
+ * (it started, or restarted: the old channel is gone with the old role). */
 static void take_peer_channel(void)
 {
 	struct peer_channel_msg pc;
 	int *fd;
 
 	if (imsg_get(&msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || msg.nfds != 1 ||
-	    (pc.peer != ROLE_KEYD && pc.peer != ROLE_LOGD)) {
+	    (pc.peer != ROLE_KEYD && pc.peer != ROLE_LOGD && pc.peer != ROLE_SANDBOXD)) {
 		dlog("malformed IMSG_PEER_CHANNEL (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
 		return;
 	}
-	const char *name = pc.peer == ROLE_KEYD ? "keyd" : "logd";
+	const char *name = pc.peer == ROLE_KEYD ? "keyd" : pc.peer == ROLE_LOGD ? "logd" : "sandboxd";
 	/* whatever the old channel still owed */
 	if (pc.peer == ROLE_KEYD) {
 		keyd_lost();
 		fd = &nd.keyd_fd;
+	} else if (pc.peer == ROLE_SANDBOXD) {
+		sandboxd_lost();
+		fd = &nd.sbx_fd;
 	} else {
 		logd_lost();
 		fd = &nd.logd_fd;
@@ -581,11 +701,14 @@ static void take_peer_channel(void)
 		return;
 	}
 	dlog("channel to %s #%u", name, pc.generation);
+	if (pc.peer == ROLE_SANDBOXD)
+		api_fn_channel_up(&nd.api);
 }
 
 static const char *peer_name(int fd)
 {
-	return fd == nd.imsg_fd ? "init" : fd == nd.keyd_fd ? "keyd" : "logd";
+	return fd == nd.imsg_fd ? "init" : fd == nd.keyd_fd ? "keyd" :
+	       fd == nd.sbx_fd ? "sandboxd" : "logd";
 }
 
 /* Reads what init, keyd or logd sent on fd. Returns 0, or -EPIPE when the
@@ -617,6 +740,10 @@ static int handle_imsgs(int fd)
 			handle_quote_reply();
 		else if (fd == nd.logd_fd && log_answer_type(type))
 			handle_log_reply();
+		else if (fd == nd.sbx_fd && type == IMSG_SBX_REPLY)
+			handle_sbx_reply();
+		else if (fd == nd.sbx_fd && type == IMSG_SBX_WORKER_END)
+			handle_worker_end();
 		else
 			dlog("ignoring message type %u from %s", type, peer_name(fd));
 		imsg_close_fds(&msg);
@@ -684,11 +811,20 @@ static int run_loop(void)
 					dlog("logd closed the channel: the log is unavailable until the next one");
 					logd_lost();
 				}
+			} else if (fd == nd.sbx_fd) {
+				if (handle_imsgs(fd) == -EPIPE) {
+					dlog("sandboxd closed the channel: functions wait for the next one");
+					sandboxd_lost();
+				}
 			} else if (fd == nd.tfd) {
 				uint64_t expirations;
 				ssize_t rr = read(nd.tfd, &expirations, sizeof expirations);
 				(void)rr;
 				http_lwip_tick(&nd.http, mono_ms());
+				api_fn_tick(&nd.api, mono_ms());
+			} else if (!api_fn_io(&nd.api, fd, evs[i].events)) {
+				/* a descriptor closed in this batch: it left the set */
+				continue;
 			}
 		}
 		sys_check_timeouts();
@@ -702,6 +838,13 @@ static int setup(void)
 	int r = read_startup();
 	if (r < 0)
 		return r;
+	/* before any peer channel (and any client byte): the packet socket
+	 * can never take a descriptor-passing sendmsg with an address */
+	r = netd_seccomp_pin_packet(nd.pkt_fd);
+	if (r < 0) {
+		dlog("cannot pin the packet socket's sendmsg: %s", strerror(-r));
+		return r;
+	}
 	/* From here on a reply from init is read only when epoll says so, and
 	 * a full channel fails a request (the API answers 503) rather than
 	 * stalling every connection. */
@@ -727,7 +870,15 @@ static int setup(void)
 	nd.api.request_quote = request_quote;
 	nd.api.request_log = request_log;
 	nd.api.find_conn = find_conn;
-	nd.srv.stream_ready = api_log_stream_ready;
+	nd.api.request_sbx = request_sbx;
+	nd.api.sbx_done = sbx_done;
+	nd.api.watch_fd = watch_fd;
+	nd.api.kick = kick;
+	api_fn_init(&nd.api);
+	nd.srv.stream_ready = api_stream_ready;
+	nd.srv.body_open = api_fn_body_open;
+	nd.srv.body_close = api_fn_body_close;
+	nd.srv.conn_gone = api_conn_gone;
 	nd.api.ctx = &nd;
 	nd.api.http = &nd.http;
 
@@ -739,8 +890,11 @@ int netd_main(void)
 {
 	int r;
 
+	/* a native function's stdin is a pipe: a program that exits without
+	 * reading it is EPIPE for netd's write, never a signal */
+	signal(SIGPIPE, SIG_IGN);
 	nd.imsg_fd = ROLE_INIT_FD;
-	nd.pkt_fd = nd.ep = nd.tfd = nd.keyd_fd = nd.logd_fd = -1;
+	nd.pkt_fd = nd.ep = nd.tfd = nd.keyd_fd = nd.logd_fd = nd.sbx_fd = -1;
 
 	r = setup();
 	if (r == 0)

@@ -2,8 +2,16 @@
 #include "net/netd.h"
 #include "lib/seccomp.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define ALLOW(name)              SECCOMP_ALLOW(name)
 #define ALLOW_UNLESS(name, a, b) SECCOMP_ALLOW_UNLESS(name, a, b)
@@ -42,6 +50,19 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	ALLOW_IF_EQ(fcntl, 1, F_SETFL),
 	ALLOW_IF_EQ(fcntl, 1, F_GETFD),
 	ALLOW_IF_EQ(fcntl, 1, F_SETFD),
+	/* descriptors to sandboxd (a deployment's code, a long secret) go with
+	 * SCM_RIGHTS: sendmsg, except on the packet socket, which a second
+	 * filter refuses once its number is known (netd_seccomp_pin_packet) */
+	ALLOW(sendmsg),
+	/* request bodies and code in memfds, sealed before they are passed;
+	 * sandboxd's memfds must be sealed before netd maps them */
+	ALLOW(memfd_create),
+	ALLOW_IF_EQ(fcntl, 1, F_ADD_SEALS),
+	ALLOW_IF_EQ(fcntl, 1, F_GET_SEALS),
+	/* netd_seccomp_pin_packet() stacks its filter (it can only narrow) */
+	ALLOW_IF_EQ(seccomp, 0, SECCOMP_SET_MODE_FILTER),
+	ALLOW_IF_EQ(prctl, 0, PR_SET_NO_NEW_PRIVS),
+	ALLOW_IF_EQ(prctl, 0, PR_GET_NO_NEW_PRIVS),
 	ALLOW(fstat),
 	ALLOW(newfstatat),
 	ALLOW(lseek),
@@ -53,3 +74,32 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 };
 
 const size_t netd_seccomp_nrules = sizeof netd_seccomp_rules / sizeof netd_seccomp_rules[0];
+
+/* The second filter: sendmsg on the packet socket is refused (EPERM), so
+ * that no destination address can aim it at another interface; every
+ * other call goes on to the first filter. Stacked filters both run and
+ * the stricter verdict wins, so this only narrows. */
+int netd_seccomp_pin_packet(int pkt_fd)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendmsg, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)pkt_fd, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct seccomp_prog p;
+
+	if (pkt_fd < 0)
+		return -EBADF;
+	memcpy(p.insn, f, sizeof f);
+	p.len = sizeof f / sizeof f[0];
+	const char *off = getenv("DSHIELD_NO_SECCOMP");
+	if (off != NULL && strcmp(off, "1") == 0)
+		return 0;   /* as seccomp_enter_role: host-mode debugging, no filter at all */
+	return seccomp_install(&p);
+}

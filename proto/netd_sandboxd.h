@@ -48,16 +48,27 @@ enum sbx_op {
 	SBX_FN_UPDATE,         /* the same; replaces the whole function (PUT). 200, 404 */
 	SBX_FN_DELETE,         /* id. 200, 404 */
 	SBX_FN_GET,            /* id. 200 view (never the code), 404 */
-	SBX_FN_LIST,           /* 200 {functions:[views]} */
+	SBX_FN_LIST,           /* 200 {functions:[views]}; arg 1: the public list, no auth
+	                        * needed: {functions:[{id,name,runtime}]} (GET /functions) */
 	SBX_FN_LOGS,           /* id, arg = first byte wanted of its log stream. 200 text */
 	SBX_INVOKE,            /* id. 200 with the worker's descriptors, or an error */
-	SBX_SECRET_PUT,        /* name; inline: the value. 200 */
+	SBX_SECRET_PUT,        /* name; inline: the value, or (a value longer than
+	                        * SBX_INLINE_MAX) inline_len 0 and fds[0] a sealed memfd
+	                        * holding it. 200 */
 	SBX_SECRET_DELETE,     /* name. 200, 404 */
 	SBX_SECRET_LIST,       /* 200 names and dates only */
-	SBX_TOKEN_CREATE,      /* inline: the canonical token request (crypto/fn_tokens.h). 201 with the token, once */
+	SBX_TOKEN_CREATE,      /* inline: the canonical token request (crypto/fn_tokens.h):
+	                        * {"name":..,"appName":..,"permissions":[fn_scopes_write]},
+	                        * which fn_token_req_parse(FN_TOKEN_SEED) reads back, whatever
+	                        * the client's shape (shape says which view to answer with).
+	                        * 201 with the token, once */
 	SBX_TOKEN_LIST,        /* 200 without hashes */
 	SBX_TOKEN_DELETE,      /* name = the token's id. 200, 404 */
 	SBX_INFO,              /* no auth needed: runtimes and their availability, counts */
+	SBX_POLICY,            /* no auth needed: 200, the canonical policy sandboxd enforces
+	                        * (crypto/policy.h policy_write; in a memfd when long). netd
+	                        * asks whenever a channel opens, and parses deployments
+	                        * against it (503 until it has it) */
 	SBX_OP_MAX
 };
 

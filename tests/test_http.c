@@ -4,6 +4,8 @@
 #include "tests/tap.h"
 
 #include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #define HDR_TIMEOUT  1000
@@ -749,6 +751,146 @@ static void test_stream(void)
 	srv.stream_ready = NULL;
 }
 
+/* --- streamed request bodies ------------------------------------------------------- */
+
+#define SINK_LIMIT 200000
+static int sink_opened, sink_closed, sink_gone, sink_fd_seen;
+static size_t sink_len;
+static uint8_t sink_copy[SINK_LIMIT];
+
+static long sink_open(void *ctx, struct http_conn *c, llhttp_method_t m, const char *url, int *fd)
+{
+	(void)ctx;
+	(void)c;
+	if (strncmp(url, "/upload", 7) != 0 || m != HTTP_POST)
+		return 0;
+	if (strcmp(url, "/upload?busy") == 0)
+		return -EBUSY;
+	*fd = memfd_create("sink", MFD_CLOEXEC);
+	sink_opened++;
+	return SINK_LIMIT;
+}
+
+static void sink_close(void *ctx, struct http_conn *c, int fd)
+{
+	(void)ctx;
+	(void)c;
+	close(fd);
+	sink_closed++;
+}
+
+static void sink_conn_gone(void *ctx, struct http_conn *c)
+{
+	(void)ctx;
+	(void)c;
+	sink_gone++;
+}
+
+static void sink_handler(void *ctx, struct http_conn *c, const struct http_request *req)
+{
+	(void)ctx;
+	sink_fd_seen = req->body_fd;
+	sink_len = req->body_len;
+	if (req->body_fd >= 0 && pread(req->body_fd, sink_copy, req->body_len, 0) != (ssize_t)req->body_len)
+		sink_len = (size_t)-1;
+	http_respond(c, 200, "text/plain", "ok", 2);
+}
+
+static void sink_reset(uint64_t now)
+{
+	reset(now);
+	srv.handler = sink_handler;
+	srv.body_open = sink_open;
+	srv.body_close = sink_close;
+	srv.conn_gone = sink_conn_gone;
+	sink_opened = sink_closed = sink_gone = 0;
+	sink_fd_seen = -2;
+	sink_len = 0;
+	http_conn_init(&conn, &srv, 7, now);
+}
+
+static void test_streamed_body(void)
+{
+	static uint8_t body[SINK_LIMIT + 10];
+	char head[160];
+	const char *r;
+	int n;
+
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = (uint8_t)(i * 31 + 7);
+	/* a body three times HTTP_MAX_BODY, fed in odd pieces */
+	sink_reset(0);
+	memset(conn.body, 0x5a, sizeof conn.body);
+	n = snprintf(head, sizeof head, "POST /upload HTTP/1.1\r\nContent-Length: %d\r\n\r\n", 3 * HTTP_MAX_BODY);
+	feedn(head, (size_t)n, 1);
+	for (size_t off = 0; off < 3 * HTTP_MAX_BODY;)
+		off += feedn(body + off, 3 * HTTP_MAX_BODY - off < 7777 ? 3 * HTTP_MAX_BODY - off : 7777, 1);
+	r = take(1);
+	ok(has(r, "HTTP/1.1 200") && sink_len == 3 * HTTP_MAX_BODY && sink_fd_seen >= 0 &&
+	   memcmp(sink_copy, body, sink_len) == 0, "a %d-byte body streamed to the route's descriptor",
+	   3 * HTTP_MAX_BODY);
+	bool untouched = true;
+	for (size_t i = 0; i < sizeof conn.body; i++)
+		untouched &= conn.body[i] == 0x5a;
+	ok(untouched, "the connection's body buffer never held it");
+	ok(sink_opened == 1 && sink_closed == 1, "the descriptor went back after the handler");
+	/* the deadline grows with the body: 1 ms per 64 bytes */
+	sink_reset(0);
+	feed("POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0);
+	uint64_t d0 = http_conn_deadline(&conn);
+	n = snprintf(head, sizeof head, "%x\r\n", 64000);
+	feedn(head, (size_t)n, 5);
+	feedn(body, 64000, 5);
+	feed("\r\n", 5);
+	is_int((long)(http_conn_deadline(&conn) - d0), 1000, "64000 body bytes extend the deadline by 1000 ms");
+	ok(http_conn_tick(&conn, d0 + 500) == HTTP_CONN_READING, "still reading past the header timeout");
+	feed("0\r\n\r\n", d0 + 600);
+	r = take(d0 + 600);
+	ok(has(r, "HTTP/1.1 200") && sink_len == 64000, "a chunked streamed body");
+	/* over the limit: declared, then received */
+	sink_reset(0);
+	n = snprintf(head, sizeof head, "POST /upload HTTP/1.1\r\nContent-Length: %d\r\n\r\n", SINK_LIMIT + 1);
+	feedn(head, (size_t)n, 1);
+	r = take(1);
+	ok(has(r, "HTTP/1.1 413") && has(r, "body_too_large") && has(r, "200000 bytes") &&
+	   has(r, "Connection: close"), "a declared length over the route's limit: 413, closes");
+	ok(sink_opened == 1 && sink_closed == 1, "  the descriptor went back");
+	sink_reset(0);
+	feed("POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 1);
+	for (int i = 0; i < 5 && http_conn_state(&conn) == HTTP_CONN_READING; i++) {
+		n = snprintf(head, sizeof head, "%x\r\n", 60000);
+		feedn(head, (size_t)n, 1);
+		feedn(body, 60000, 1);
+		feed("\r\n", 1);
+	}
+	r = take(1);
+	ok(has(r, "HTTP/1.1 413") && sink_closed == 1 && sink_fd_seen == -2,
+	   "a chunked body past the limit: 413, descriptor back, no handler");
+	/* the route is busy: 503 */
+	sink_reset(0);
+	feed("POST /upload?busy HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 1);
+	r = take(1);
+	ok(has(r, "HTTP/1.1 503") && has(r, "busy"), "body_open refusing: 503 busy");
+	/* other paths keep the in-memory limit */
+	sink_reset(0);
+	n = snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n", HTTP_MAX_BODY + 1);
+	feedn(head, (size_t)n, 1);
+	r = take(1);
+	ok(has(r, "HTTP/1.1 413") && has(r, "payload_too_large") && sink_opened == 0,
+	   "another path: the 64 KiB limit, no descriptor");
+	/* the connection goes away mid-body */
+	sink_reset(0);
+	feed("POST /upload HTTP/1.1\r\nContent-Length: 1000\r\n\r\nabc", 1);
+	http_conn_eof(&conn);
+	http_conn_release(&conn);
+	http_conn_release(&conn);
+	ok(sink_opened == 1 && sink_closed == 1 && sink_gone == 1,
+	   "released mid-body: the descriptor goes back, conn_gone once");
+	srv.body_open = NULL;
+	srv.body_close = NULL;
+	srv.conn_gone = NULL;
+}
+
 int main(void)
 {
 	test_simple();
@@ -764,6 +906,7 @@ int main(void)
 	test_headers();
 	test_room();
 	test_stream();
+	test_streamed_body();
 	diag("sizeof(struct http_conn) = %zu", sizeof(struct http_conn));
 	return tap_done();
 }

@@ -17,7 +17,11 @@
  * large bodies, timeouts, a full connection pool, stale init answers, a
  * channel to a fake logd (the attestation entry first, a bundle of 512 KB
  * streamed to a slow reader with chunks asked for only as room frees,
- * logd dying mid-stream), and netd's exit when init goes away; then the
+ * logd dying mid-stream), a channel to a fake sandboxd (its policy in a
+ * memfd, a 3 MiB deployment streamed to a memfd and passed on sealed, an
+ * invocation answered by this program playing the worker, sandboxd going
+ * away), all under netd's real seccomp filter, and netd's exit when init
+ * goes away; then the
  * same over a DHCP lease.
  *
  * Needs root, `ip`, and for the DHCP part `dnsmasq`; skips otherwise.
@@ -36,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -47,8 +53,14 @@
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
 
+#include "crypto/policy.h"
+#include "lib/base64.h"
+#include "lib/file.h"
+#include "lib/frame.h"
 #include "lib/imsg.h"
+#include "proto/fn_frame.h"
 #include "proto/init_netd.h"
+#include "proto/netd_sandboxd.h"
 #include "proto/logd.h"
 #include "proto/role.h"
 #include "lib/log.h"
@@ -685,6 +697,185 @@ static void test_logd(void)
 	client_close(&c);
 }
 
+/* --- functions: we broker a channel to a fake sandboxd -------------------------------------- */
+
+static int sbx_fd = -1;
+static struct imsg sq;
+
+static bool give_sbx_channel(uint32_t gen)
+{
+	struct peer_channel_msg pc = { .peer = ROLE_SANDBOXD, .generation = gen };
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return false;
+	int r = imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &sv[1], 1);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return false;
+	}
+	sbx_fd = sv[0];
+	return true;
+}
+
+/* sandboxd reads netd's next message: its type (0: none in time). */
+static uint32_t sbx_recv(int timeout_ms, struct sbx_req_msg *req)
+{
+	struct pollfd p = { .fd = sbx_fd, .events = POLLIN };
+
+	imsg_close_fds(&sq);
+	if (poll(&p, 1, timeout_ms) <= 0 || imsg_recv(sbx_fd, &sq) < 0)
+		return 0;
+	if (sq.hdr.type == IMSG_SBX_REQ && sq.hdr.len >= sizeof *req)
+		memcpy(req, sq.payload, sizeof *req);
+	return sq.hdr.type;
+}
+
+static void sbx_reply(const struct sbx_reply_msg *r, const void *body, size_t len, const int *fds,
+		      unsigned nfds)
+{
+	static uint8_t buf[IMSG_MAX_PAYLOAD];
+
+	memcpy(buf, r, sizeof *r);
+	if (len)
+		memcpy(buf + sizeof *r, body, len);
+	imsg_send(sbx_fd, IMSG_SBX_REPLY, sq.hdr.id, buf, sizeof *r + len, fds, nfds);
+}
+
+static void test_sandboxd(void)
+{
+	static struct policy_tokens pt;
+	static struct policy pol;
+	static char canon[POLICY_CANON_MAX + 1];
+	struct sbx_req_msg q;
+	struct sbx_reply_msg rep;
+	struct client c;
+	struct response r;
+	unsigned char *pbuf;
+	size_t plen;
+	char err[128];
+
+	ok(client_open(&c) && get(&c, "/api/functions", &r) == 0 && r.status == 503 &&
+	   strstr(r.body, "sandboxd is not running") != NULL, "no sandboxd: /api/functions 503");
+	client_close(&c);
+	ok(give_sbx_channel(1), "a channel to sandboxd handed over");
+	is_int(sbx_recv(3000, &q), IMSG_SBX_REQ, "netd asks at once...");
+	is_int(q.op, SBX_POLICY, "  ... for the policy");
+	if (file_read_alloc("examples/policy.json", POLICY_MAX_BYTES, &pbuf, &plen) != 0 ||
+	    policy_parse((char *)pbuf, plen, &pt, &pol, err, sizeof err) != 0) {
+		ok(0, "examples/policy.json parses (run from the repository root)");
+		return;
+	}
+	free(pbuf);
+	long cn = policy_write(&pol, canon, sizeof canon);
+	int pfd = memfd_create("policy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (cn < 0 || pfd < 0 || write(pfd, canon, (size_t)cn) != cn ||
+	    fcntl(pfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
+		abort();
+	memset(&rep, 0, sizeof rep);
+	rep.status = 200;
+	rep.body_in_fd = 1;
+	rep.body_len = (uint64_t)cn;
+	sbx_reply(&rep, NULL, 0, &pfd, 1);
+	close(pfd);
+
+	/* a 3 MiB deployment: streamed into netd's memfd, the code passed on */
+	const size_t code_len = 3u << 20;
+	static uint8_t code[3u << 20];
+	static char body[(3u << 20) / 3 * 4 + 256];
+	for (size_t i = 0; i < code_len; i++)
+		code[i] = (uint8_t)(i * 13 + (i >> 9));
+	int bn = snprintf(body, sizeof body, "{\"id\":\"big\",\"runtime\":\"python\",\"code\":\"");
+	bn += (int)base64_encode(body + bn, code, code_len);
+	bn += snprintf(body + bn, sizeof body - (size_t)bn, "\"}");
+	char head[256];
+	int hn = snprintf(head, sizeof head, "POST /api/functions HTTP/1.1\r\nHost: a\r\n"
+			  "Content-Type: application/x-www-form-urlencoded\r\n"
+			  "Content-Length: %d\r\n\r\n", bn);
+	uint32_t t = 0;
+	for (int tries = 0; tries < 20 && t == 0; tries++) {
+		/* the policy reply may still be on its way: retry on 503 */
+		ok(client_open(&c), "connect for a deployment");
+		send_all(c.fd, head, (size_t)hn);
+		send_all(c.fd, body, (size_t)bn);
+		t = sbx_recv(3000, &q);
+		if (t == 0) {
+			read_response(&c, &r, 3000);
+			client_close(&c);
+			usleep(100000);
+		}
+	}
+	ok(t == IMSG_SBX_REQ && q.op == SBX_FN_CREATE && strcmp(q.id, "big") == 0 &&
+	   q.shape == SBX_SHAPE_SEED, "POST /api/functions: SBX_FN_CREATE for big");
+	ok(sq.nfds == 1, "with the code's memfd");
+	if (sq.nfds == 1) {
+		struct stat sb;
+		int seals = fcntl(sq.fds[0], F_GET_SEALS);
+		void *m = fstat(sq.fds[0], &sb) == 0 && (size_t)sb.st_size == code_len ?
+			  mmap(NULL, code_len, PROT_READ, MAP_PRIVATE, sq.fds[0], 0) : MAP_FAILED;
+		ok(m != MAP_FAILED && memcmp(m, code, code_len) == 0,
+		   "  holding the decoded 3 MiB of code");
+		ok(seals >= 0 && (seals & F_SEAL_WRITE), "  sealed");
+		if (m != MAP_FAILED)
+			munmap(m, code_len);
+	}
+	memset(&rep, 0, sizeof rep);
+	rep.status = 201;
+	rep.body_len = 13;
+	sbx_reply(&rep, "{\"id\":\"big\"}", 13, NULL, 0);
+	ok(read_response(&c, &r, 3000) == 0 && r.status == 201, "201 passed on");
+
+	/* an invocation: this program is the worker */
+	int wk[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wk) != 0)
+		abort();
+	static const char inv[] = "POST /invoke/big HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
+	send_all(c.fd, inv, sizeof inv - 1);
+	ok(sbx_recv(3000, &q) == IMSG_SBX_REQ && q.op == SBX_INVOKE, "POST /invoke/big: SBX_INVOKE");
+	memset(&rep, 0, sizeof rep);
+	rep.status = 200;
+	rep.worker_kind = SBX_WORKER_FRAMES;
+	rep.worker = 9;
+	rep.timeout_ms = 5000;
+	rep.output_max = 65536;
+	sbx_reply(&rep, NULL, 0, &wk[0], 1);
+	close(wk[0]);
+	static uint8_t fb[65536];
+	struct frame_reader fr;
+	frame_reader_init(&fr, fb, sizeof fb, sizeof fb, FN_FRAMES_TO_WORKER);
+	int got = 0;
+	struct pollfd wp = { .fd = wk[1], .events = POLLIN };
+	while (got == 0 && poll(&wp, 1, 3000) > 0) {
+		uint8_t b[4096];
+		ssize_t n = read(wk[1], b, sizeof b);
+		size_t used;
+		if (n <= 0)
+			break;
+		got = frame_feed(&fr, b, (size_t)n, &used);
+	}
+	ok(got == 1 && fr.type == FN_FRAME_INVOKE && memmem(fb, fr.len, "\"functionId\":\"big\"", 18),
+	   "the worker gets the INVOKE frame straight from netd");
+	frame_write(wk[1], FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":{\"ok\":1}}", 47);
+	ok(read_response(&c, &r, 3000) == 0 && r.status == 200 && strcmp(r.body, "{\"ok\":1}") == 0,
+	   "its RESULT is the client's answer");
+	struct sbx_done_msg d;
+	ok(sbx_recv(3000, &q) == IMSG_SBX_DONE && sq.hdr.len == sizeof d &&
+	   (memcpy(&d, sq.payload, sizeof d), d.worker == 9 && d.outcome == SBX_DONE_OK),
+	   "and the worker goes back: IMSG_SBX_DONE OK");
+	close(wk[1]);
+
+	/* sandboxd goes away with a request of ours */
+	static const char list[] = "GET /v1/functions HTTP/1.1\r\nHost: a\r\n\r\n";
+	send_all(c.fd, list, sizeof list - 1);
+	ok(sbx_recv(3000, &q) == IMSG_SBX_REQ && q.op == SBX_FN_LIST, "GET /v1/functions asked");
+	close(sbx_fd);
+	sbx_fd = -1;
+	ok(read_response(&c, &r, 3000) == 0 && r.status == 503 && strstr(r.body, "unavailable"),
+	   "sandboxd gone before answering: 503");
+	client_close(&c);
+}
+
 /* --- the tests ---------------------------------------------------------------------------- */
 
 static void test_basic(void)
@@ -1102,6 +1293,7 @@ int main(void)
 		test_evict_lingering();
 		test_pending_timeout();
 		test_logd();
+		test_sandboxd();
 	}
 	test_init_gone();
 	stop_child(&netd_pid);

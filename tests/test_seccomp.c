@@ -67,9 +67,10 @@ static int install_built(int len, const struct seccomp_prog *prog, const char *w
 
 /* The packet socket sends wherever a destination address points (the
  * kernel takes sll_ifindex from the call, bound or not): the filter lets
- * netd send only without an address, no sendmsg at all (imsg without
- * descriptors uses send()), and never duplicate a descriptor. A datagram
- * socketpair stands in for the packet socket. */
+ * netd send only without an address, sendmsg (descriptors to sandboxd)
+ * nowhere near the packet socket once netd_seccomp_pin_packet() stacked
+ * its filter, and never duplicate a descriptor. A datagram socketpair
+ * stands in for the packet socket. */
 static void child_send_paths(void)
 {
 	int sv[2], im[2];
@@ -94,8 +95,18 @@ static void child_send_paths(void)
 	expect_eperm(sendto(sv[0], &b, 1, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to),
 		     "sendto with an address denied");
 	expect_ok(write(sv[0], &b, 1), "write allowed");
-	expect_eperm(sendmsg(sv[0], &mh, MSG_DONTWAIT), "sendmsg denied");
-	expect_eperm(sendmsg(ROLE_INIT_FD, &mh, MSG_DONTWAIT), "sendmsg denied on the imsg socket too");
+	r = netd_seccomp_pin_packet(sv[0]);
+	child_report(r == 0, -r, "the packet socket pinned (a second filter stacked)");
+	expect_eperm(sendmsg(sv[0], &mh, MSG_DONTWAIT), "sendmsg on the packet socket denied");
+	expect_ok(sendmsg(ROLE_INIT_FD, &mh, MSG_DONTWAIT), "sendmsg on an imsg socket allowed");
+	int mfd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	child_report(mfd >= 0, errno, "memfd_create allowed");
+	expect_ok(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), "fcntl F_ADD_SEALS allowed");
+	expect_ok(fcntl(mfd, F_GET_SEALS), "fcntl F_GET_SEALS allowed");
+	r = imsg_send(ROLE_INIT_FD, 1, 0, "x", 1, &mfd, 1);
+	child_report(r == 0, -r, "imsg_send with a descriptor (sendmsg) works");
+	expect_eperm(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mfd, 0) == MAP_FAILED ? -1 : 0,
+		     "mmap of a memfd with PROT_EXEC denied");
 	expect_ok(imsg_send(ROLE_INIT_FD, 1, 0, "x", 1, NULL, 0), "imsg_send without fds works (send)");
 	expect_eperm(syscall(SYS_sendmmsg, sv[0], NULL, 0, 0), "sendmmsg denied");
 	expect_eperm(fcntl(sv[0], F_DUPFD, 0), "fcntl F_DUPFD denied");
@@ -449,7 +460,7 @@ int main(void)
 		snprintf(cmd, sizeof cmd, "rm -rf %s", logd_dir);
 		ok(system(cmd) == 0, "logd: its directory removed");
 	}
-	run_checked(child_send_paths, 14, "send-paths");
+	run_checked(child_send_paths, 20, "send-paths");
 
 	run_checked(child_refusals, 11, "refusal");
 

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Host mode, functions end to end: netd's routes (net/api_fn.c) with the
+# real sandboxd and the runtime layers from `make layer-trees`
+# (build/layers): the seed service's README quick start exactly as it is
+# written (curl -d, no Content-Type), deploy / invoke / update / delete
+# for python, node and native, tokens and their scopes, secrets visible
+# only to the functions that declare them, each limit (time, memory,
+# processes, output) refused with its code and followed by a successful
+# invocation and a healthy /healthz, and netd and dshield-init never
+# restarted by any of it.
+#
+# Skips when this tree has no sandboxd role (bin/dshield-init.c's role
+# table) or build/layers is missing.
+. "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "1..0 # skip host tests need root (network namespaces)"; exit 0; }
+grep -q 'ROLE_SANDBOXD' "$TOP/bin/dshield-init.c" 2>/dev/null ||
+  { echo "1..0 # skip no sandboxd role in bin/dshield-init.c (the functions' role)"; exit 0; }
+for l in python node native; do
+  [ -d "$TOP/build/layers/$l" ] || { echo "1..0 # skip no build/layers/$l: run make layer-trees"; exit 0; }
+done
+command -v jq >/dev/null || bail "jq is needed"
+command -v curl >/dev/null || bail "curl is needed"
+[ ! -e /dev/tdx_guest ] || { echo "1..0 # skip this host has /dev/tdx_guest (the sim is never used there)"; exit 0; }
+ECHO=$TOP/build/escape/fn_echo
+[ -x "$ECHO" ] || bail "no $ECHO: run make first"
+
+# The example policy (its admin token is the public dshield-example-admin-token),
+# in a manifest as the image build writes it.
+MAN=$(mktemp /tmp/dshield-manifest.XXXXXX)
+canon=$("$TOP/build/tools/mkpolicy" "$TOP/examples/policy.json") || bail "mkpolicy refused the example"
+psha=$(printf '%s' "$canon" | sha256sum | cut -d' ' -f1)
+printf '{"format":1,"dshield_version":"0.1.0","kernel":{"release":"test"},"modules":[],"policy":%s,"policy_sha256":"%s"}\n' \
+  "$canon" "$psha" > "$MAN"
+extra=()
+"$INIT_BIN" --help 2>&1 | grep -q -- '--layers' && extra+=(--layers "$TOP/build/layers")
+host_start static --allow-sim --manifest "$MAN" "${extra[@]}"
+rm -f "$MAN"
+
+sbx=
+for _ in $(seq 50); do sbx=$(role_pid sandboxd); [ -n "$sbx" ] && break; sleep 0.1; done
+check "sandboxd runs" [ -n "$sbx" ]
+[ -n "$sbx" ] || { diag "init's log:"; sed 's/^/#   /' "$LOG"; bail "no sandboxd"; }
+netd0=$(netd_pid)
+AUDITOR_URL=http://$ADDR:$PORT
+ROOT_KEY=dshield-example-admin-token
+b64() { base64 -w0 "$@"; }
+
+# api METHOD PATH [BODY] [TOKEN]: prints "STATUS BODY" (the body on one line).
+api() {
+  local m=$1 p=$2 body=${3-} tok=${4-$ROOT_KEY} args=(-s --max-time 30 -o "$STATE/body" -w '%{http_code}' -X "$m")
+  [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  local code
+  code=$(inns curl "${args[@]}" "$AUDITOR_URL$p")
+  printf '%s %s' "$code" "$(tr '\n' ' ' < "$STATE/body")"
+}
+# The deployment body of function ID in RUNTIME from a code file; $4: extra JSON members.
+deploy_body() { printf '{"id":"%s","runtime":"%s","code":"%s"%s}' "$1" "$2" "$(b64 "$3")" "${4:+,$4}"; }
+healthy() { [ "$(api GET /healthz "" "")" = '200 {"status":"ok"}' ]; }
+
+# --- the seed quick start, verbatim (its <base64> filled in) -----------------------
+cat > "$STATE/my_func.py" <<'EOF'
+import os
+def handler(event):
+    return {"statusCode": 200, "headers": {"X-Fn": "my-func"},
+            "body": {"got": event["body"], "method": event["method"], "path": event["path"],
+                     "has_auth": "authorization" in event["headers"]}}
+EOF
+code=$(b64 "$STATE/my_func.py")
+out=$(inns curl -s -i -X POST $AUDITOR_URL/api/secrets \
+  -H "Authorization: Bearer $ROOT_KEY" \
+  -d '{"name": "API_KEY", "value": "sk-..."}')
+expect_match "quick start 1: POST /api/secrets is 200" "$out" '^HTTP/1\.1 200'
+expect_match "  the seed's shape: encryptedValue [ENCRYPTED], never the value" "$out" '"encryptedValue":"\[ENCRYPTED\]"'
+check "  the value is not in the answer" bash -c "! grep -q 'sk-\.\.\.' <<< '$out'"
+out=$(inns curl -s -i -X POST $AUDITOR_URL/api/functions \
+  -H "Authorization: Bearer $ROOT_KEY" \
+  -d '{"id": "my-func", "runtime": "python", "code": "'"$code"'", "handler": "handler"}')
+expect_match "quick start 2: POST /api/functions is 201" "$out" '^HTTP/1\.1 201'
+check "  the code is never returned" bash -c "! grep -q '$code' <<< '$out'"
+out=$(inns curl -s -i -X POST $AUDITOR_URL/invoke/my-func -d '{"input": "data"}')
+expect_match "quick start 3: POST /invoke/my-func is the function's 200" "$out" '^HTTP/1\.1 200'
+expect_match "  its body: the parsed JSON, method, path" "$out" '"got": ?\{"input": ?"data"\}.*"method": ?"POST".*"path": ?"/invoke/my-func"'
+expect_match "  its header" "$out" 'X-Fn: my-func'
+expect_match "  X-DShield-Invocation-Id (a UUID v4)" "$out" 'X-DShield-Invocation-Id: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-'
+expect_match "  X-DShield-Duration-Ms" "$out" 'X-DShield-Duration-Ms: [0-9]+'
+out=$(inns curl -s -i $AUDITOR_URL/api/logs/my-func -H "Authorization: Bearer $ROOT_KEY")
+expect_match "quick start 4: GET /api/logs/my-func is 200 (the seed answered 404)" "$out" '^HTTP/1\.1 200'
+out=$(inns curl -s -i -X POST $AUDITOR_URL/invoke/my-func -H "Authorization: Bearer $ROOT_KEY" -d '{}')
+expect_match "the caller's Authorization never reaches the function" "$out" '"has_auth": ?false'
+expect_match "GET /health: the seed's shape" "$(api GET /health "" "")" '^200 \{"status":"healthy","uptime":[0-9]+\}'
+expect_match "GET /functions: the public list" "$(api GET /functions "" "")" '^200 .*"id":"my-func"'
+
+# --- python, node, native: deploy, invoke, update, delete --------------------------
+cat > "$STATE/a.py" <<'EOF'
+def handler(req):
+    return {"lang": "python", "v": 1, "q": req["query"]}
+EOF
+cat > "$STATE/a2.py" <<'EOF'
+def handler(req):
+    return {"lang": "python", "v": 2}
+EOF
+cat > "$STATE/a.mjs" <<'EOF'
+export async function handler(req) { return { lang: "node", v: 1, body: req.body }; }
+EOF
+cat > "$STATE/a2.mjs" <<'EOF'
+export async function handler(req) { return { statusCode: 202, headers: {}, body: { lang: "node", v: 2 } }; }
+EOF
+for rt in python node native; do
+  case $rt in
+    python) f1=$STATE/a.py f2=$STATE/a2.py ;;
+    node) f1=$STATE/a.mjs f2=$STATE/a2.mjs ;;
+    native) f1=$ECHO f2=$ECHO ;;
+  esac
+  id=fn-$rt
+  expect_match "$rt: POST /v1/functions is 201" "$(api POST /v1/functions "$(deploy_body $id $rt "$f1")")" '^201 '
+  expect_match "$rt: deploying it again is 409" "$(api POST /v1/functions "$(deploy_body $id $rt "$f1")")" '^409 '
+  r=$(api POST "/v1/functions/$id/invoke?x=1" '{"a":1}')
+  case $rt in
+    python) expect_match "$rt: invoked" "$r" '^200 \{"lang": ?"python", ?"v": ?1, ?"q": ?\{"x": ?"1"\}\}' ;;
+    node) expect_match "$rt: invoked" "$r" '^200 \{"lang":"node","v":1,"body":\{"a":1\}\}' ;;
+    native) expect_match "$rt: invoked: stdin to stdout" "$r" '^200 echo:\{"a":1\}' ;;
+  esac
+  expect_match "$rt: GET shows it, never its code" "$(api GET /v1/functions/$id)" "^200 .*\"runtime\":\"$rt\""
+  expect_match "$rt: PUT replaces it" "$(api PUT /v1/functions/$id "$(deploy_body $id $rt "$f2")")" '^200 '
+  r=$(api POST "/v1/functions/$id/invoke" '{"a":2}')
+  case $rt in
+    python) expect_match "$rt: the new code answers" "$r" '^200 \{"lang": ?"python", ?"v": ?2\}' ;;
+    node) expect_match "$rt: the new code answers (its own status)" "$r" '^202 \{"lang":"node","v":2\}' ;;
+    native) expect_match "$rt: the new code answers" "$r" '^200 echo:\{"a":2\}' ;;
+  esac
+  expect_match "$rt: DELETE" "$(api DELETE /v1/functions/$id)" '^200 '
+  expect_match "$rt: a deleted function is not invocable (404)" "$(api POST /v1/functions/$id/invoke '{}')" '^404 '
+done
+api POST /v1/functions "$(deploy_body fn-nat native "$ECHO")" >/dev/null
+expect_match "native: a non-zero exit is 502 naming the status" "$(api POST /v1/functions/fn-nat/invoke 'exit 3')" \
+  '^502 .*"code":"worker_crashed".*status 3'
+
+# --- tokens and scopes -------------------------------------------------------------
+r=$(api POST /v1/tokens '{"name":"reader","scopes":["functions:read"]}')
+expect_match "POST /v1/tokens is 201 with the token, once" "$r" '^201 .*"token":"dshield_[0-9a-f]{64}"'
+tok=$(sed -E 's/^[0-9]+ //' <<< "$r" | jq -r .token)
+tid=$(sed -E 's/^[0-9]+ //' <<< "$r" | jq -r .id)
+expect_match "  it reads functions" "$(api GET /v1/functions "" "$tok")" '^200 '
+expect_match "  it cannot deploy (403)" "$(api POST /v1/functions "$(deploy_body x python "$STATE/a.py")" "$tok")" '^403 '
+expect_match "  it cannot read secrets (403)" "$(api GET /v1/secrets "" "$tok")" '^403 '
+expect_match "no token: 401" "$(api GET /v1/functions "" "")" '^401 '
+expect_match "a wrong token: 401" "$(api GET /v1/functions "" dshield_0000000000000000000000000000000000000000000000000000000000000000)" '^401 '
+expect_match "GET /v1/tokens lists it without its hash" "$(api GET /v1/tokens)" "^200 .*\"id\":\"$tid\""
+check "  and without the token" bash -c "! grep -q '$tok' <<< '$(api GET /v1/tokens)'"
+expect_match "DELETE /v1/tokens/$tid" "$(api DELETE /v1/tokens/$tid)" '^200 '
+expect_match "  the token no longer works (401)" "$(api GET /v1/functions "" "$tok")" '^401 '
+r=$(api POST /api/keys '{"name":"seed","permissions":["functions:invoke"]}')
+expect_match "POST /api/keys: the seed's shape (key, permissions)" "$r" '^201 .*"key":"dshield_[0-9a-f]{64}".*"permissions"'
+
+# --- secrets only for the functions that declare them -------------------------------
+cat > "$STATE/env.py" <<'EOF'
+import os
+def handler(req):
+    return {"API_KEY": os.environ.get("API_KEY"), "HOME_ROOT_KEY": os.environ.get("ROOT_KEY")}
+EOF
+api POST /v1/functions "$(deploy_body with-secret python "$STATE/env.py" '"secrets":["API_KEY"]')" >/dev/null
+api POST /v1/functions "$(deploy_body without-secret python "$STATE/env.py")" >/dev/null
+expect_match "a function that declares API_KEY sees it" "$(api POST /v1/functions/with-secret/invoke '{}')" '"API_KEY": ?"sk-\.\.\."'
+expect_match "one that does not, does not" "$(api POST /v1/functions/without-secret/invoke '{}')" '"API_KEY": ?null'
+expect_match "GET /api/secrets: names and dates only" "$(api GET /api/secrets)" '^200 .*API_KEY'
+check "  never the value" bash -c "! grep -q 'sk-\.\.\.' <<< '$(api GET /api/secrets)'"
+
+# --- limits, each followed by a good invocation and a healthy /healthz ---------------
+cat > "$STATE/ok.py" <<'EOF'
+def handler(req):
+    return {"ok": True}
+EOF
+api POST /v1/functions "$(deploy_body ok python "$STATE/ok.py")" >/dev/null
+after_limit() {
+  expect_match "  then an invocation succeeds" "$(api POST /v1/functions/ok/invoke '{}')" '^200 \{"ok": ?true\}'
+  check "  and /healthz is 200" healthy
+}
+cat > "$STATE/slow.py" <<'EOF'
+import time
+def handler(req):
+    time.sleep(30)
+EOF
+api POST /v1/functions "$(deploy_body slow python "$STATE/slow.py" '"limits":{"timeout_ms":1000}')" >/dev/null
+expect_match "time: 504 timeout, the seed's message" "$(api POST /v1/functions/slow/invoke '{}')" \
+  '^504 .*"code":"timeout".*Function timed out after 1000ms'
+after_limit
+cat > "$STATE/fat.py" <<'EOF'
+def handler(req):
+    hog = bytearray(400 * 1024 * 1024)
+    return len(hog)
+EOF
+api POST /v1/functions "$(deploy_body fat python "$STATE/fat.py" '"limits":{"memory_mb":64,"tmp_mb":8}')" >/dev/null
+expect_match "memory: 500 out_of_memory (or the runtime's MemoryError)" "$(api POST /v1/functions/fat/invoke '{}')" \
+  '^500 .*"code":"(out_of_memory|function_error)"'
+after_limit
+cat > "$STATE/forky.py" <<'EOF'
+import os, time
+def handler(req):
+    n = 0
+    for _ in range(64):
+        if os.fork() == 0:
+            time.sleep(5)
+            os._exit(0)
+        n += 1
+    return n
+EOF
+api POST /v1/functions "$(deploy_body forky python "$STATE/forky.py" '"limits":{"pids":4}')" >/dev/null
+expect_match "processes: refused (pids_exhausted, or the fork's error)" "$(api POST /v1/functions/forky/invoke '{}')" \
+  '^500 .*"code":"(pids_exhausted|function_error)"'
+after_limit
+cat > "$STATE/loud.py" <<'EOF'
+def handler(req):
+    return "x" * 10000
+EOF
+api POST /v1/functions "$(deploy_body loud python "$STATE/loud.py" '"limits":{"output_kb":1}')" >/dev/null
+expect_match "output: 502 output_too_large" "$(api POST /v1/functions/loud/invoke '{}')" '^502 .*"code":"output_too_large"'
+after_limit
+# a body over the deployment limit: refused at once, before it is read
+n=$((45 * 1024 * 1024))
+out=$(inns curl -s -i --max-time 30 -X POST -H "Authorization: Bearer $ROOT_KEY" \
+  -H "Content-Length: $n" --data-binary @/dev/null "$AUDITOR_URL/v1/functions" 2>/dev/null)
+expect_match "a 45 MiB deployment body: 413 body_too_large" "$out" '^HTTP/1\.1 413'
+after_limit
+
+# --- nothing was restarted --------------------------------------------------------
+check "netd was never restarted (pid $netd0)" [ "$(netd_pid)" = "$netd0" ]
+check "dshield-init (pid $INIT_PID) still runs" kill -0 "$INIT_PID"
+check "sandboxd was never restarted (pid $sbx)" [ "$(role_pid sandboxd)" = "$sbx" ]
+check "init logged no role's death" bash -c "! grep -Eq 'killed by signal|exited with status' '$LOG'"
+host_stop
+done_testing

@@ -17,7 +17,6 @@
 #include "net/netd.h"
 #include "sandboxd/sandboxd.h"
 
-#include <linux/capability.h>
 
 #include <string.h>
 #include <unistd.h>
@@ -47,20 +46,6 @@ static const struct privdrop_bind sandboxd_binds[] = {
 	{ "/proc", "/proc", PRIVDROP_BIND_RW },
 	DEVNODE("null"), DEVNODE("zero"), DEVNODE("full"), DEVNODE("random"), DEVNODE("urandom"),
 };
-
-/* What sandboxd keeps of root (docs/SANDBOXD.md, "Confinement"):
- *   SYS_ADMIN   namespaces (unshare, setns, clone3 with CLONE_NEW*), the
- *               sandbox's mounts, pivot_root, sethostname
- *   NET_ADMIN   bring lo up in a function's new network namespace
- *   SETUID, SETGID  the worker's setresuid/setresgid/setgroups
- *   SETPCAP     the worker's securebits and bounding-set drop
- *   SYS_CHROOT  the sandbox's chroot where pivot_root cannot (rootfs)
- *   KILL        kill workers, which run as other uids
- * Nothing else: no DAC_OVERRIDE (its files are its own), no SYS_PTRACE,
- * SYS_MODULE, SYS_RAWIO, SYS_BOOT, MKNOD, NET_RAW, BPF... */
-#define CAP(n) (1ull << (n))
-#define SANDBOXD_CAPS (CAP(CAP_SYS_ADMIN) | CAP(CAP_NET_ADMIN) | CAP(CAP_SETUID) | \
-		       CAP(CAP_SETGID) | CAP(CAP_SETPCAP) | CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL))
 
 static const struct role_spec roles[ROLE_COUNT] = {
 	[ROLE_NETD] = {
@@ -99,7 +84,7 @@ static const struct role_spec roles[ROLE_COUNT] = {
 	 * function gets a namespace it makes), the view above plus /state */
 	[ROLE_SANDBOXD] = {
 		.name = "sandboxd", .id = ROLE_SANDBOXD,
-		.uid = 0, .gid = 0, .caps_keep = SANDBOXD_CAPS,
+		.uid = 0, .gid = 0, .caps_keep = SANDBOXD_CAPS,   /* sandboxd.h says why each */
 		.new_netns = true,
 		.binds = sandboxd_binds, .nbinds = sizeof sandboxd_binds / sizeof sandboxd_binds[0],
 		.has_state = true,

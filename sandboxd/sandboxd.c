@@ -207,26 +207,29 @@ static const char *code_file(enum policy_runtime rt)
 	return rt == POLICY_RT_PYTHON ? "function.py" : rt == POLICY_RT_NODE ? "function.js" : "function";
 }
 
-/* Writes the code (from fd, offset 0) into the function's code directory:
- * a temporary name, then renamed, so a worker starting meanwhile reads
- * the old code or the new, never a mix. */
-static int code_install(struct sandboxd *sd, const struct fn_decl *d, int fd)
+/* The code goes into the function's code directory in two steps: staged
+ * (written to ".tmp" from fd, offset 0), then committed (renamed over
+ * the code file) once the store holds the function, so a worker starting
+ * meanwhile reads the old code or the new, never a mix, and a failed
+ * stage leaves the store untouched. The directory is 0755 root's: the
+ * worker (another uid) reads it through its read-only bind, and sandboxd
+ * needs no DAC_OVERRIDE to write it. */
+static int code_stage(struct sandboxd *sd, const struct fn_decl *d, int fd)
 {
-	char dir[STORE_PATH_MAX + 96], tmp[STORE_PATH_MAX + 128], dst[STORE_PATH_MAX + 128];
+	char dir[STORE_PATH_MAX + 96], tmp[STORE_PATH_MAX + 128];
 	uint8_t buf[1 << 16];
 	ssize_t n;
 	int out, r = 0;
 
 	if (code_dir(sd, d, dir, sizeof dir) < 0)
 		return -ENAMETOOLONG;
-	if (mkdir(dir, 0555) != 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return -errno;
 	snprintf(tmp, sizeof tmp, "%s/.tmp", dir);
-	snprintf(dst, sizeof dst, "%s/%s", dir, code_file(d->runtime));
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		   d->runtime == POLICY_RT_NATIVE ? 0555 : 0444);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0)
 		return -errno;
+	errno = 0;
 	for (off_t off = 0; (n = pread(fd, buf, sizeof buf, off)) != 0; off += n) {
 		if (n < 0 || file_write_all(out, buf, (size_t)n) < 0) {
 			r = -(errno ? errno : EIO);
@@ -236,11 +239,20 @@ static int code_install(struct sandboxd *sd, const struct fn_decl *d, int fd)
 	if (r == 0 && fchmod(out, d->runtime == POLICY_RT_NATIVE ? 0555 : 0444) != 0)
 		r = -errno;
 	close(out);
-	if (r == 0 && rename(tmp, dst) != 0)
-		r = -errno;
 	if (r < 0)
 		unlink(tmp);
 	return r;
+}
+
+static int code_commit(struct sandboxd *sd, const struct fn_decl *d)
+{
+	char dir[STORE_PATH_MAX + 96], tmp[STORE_PATH_MAX + 128], dst[STORE_PATH_MAX + 128];
+
+	if (code_dir(sd, d, dir, sizeof dir) < 0)
+		return -ENAMETOOLONG;
+	snprintf(tmp, sizeof tmp, "%s/.tmp", dir);
+	snprintf(dst, sizeof dst, "%s/%s", dir, code_file(d->runtime));
+	return rename(tmp, dst) == 0 ? 0 : -errno;
 }
 
 static void code_remove(struct sandboxd *sd, const struct fn_decl *d)
@@ -798,7 +810,7 @@ static void load_functions(struct sandboxd *sd)
 			continue;
 		}
 		code = store_fn_code_open(&sd->st, &f->d, err);
-		if (code < 0 || code_install(sd, &f->d, code) < 0 ||
+		if (code < 0 || code_stage(sd, &f->d, code) < 0 || code_commit(sd, &f->d) < 0 ||
 		    fn_make_env(sd, f->d.id, &f->netns, &f->cg, err) < 0) {
 			dlog("function %s: cannot be served: %s", names[i], code < 0 ? err : strerror(errno));
 			if (code >= 0)
@@ -820,8 +832,8 @@ static void probe_runtimes(struct sandboxd *sd)
 {
 	static const char *const need[POLICY_RT_N][2] = {
 		[POLICY_RT_NATIVE] = { NULL, NULL },
-		[POLICY_RT_NODE] = { "usr/bin/node", WORKER_JS + 1 },
-		[POLICY_RT_PYTHON] = { "usr/bin/python3", WORKER_PY + 1 },
+		[POLICY_RT_NODE] = { "usr/bin/node", &WORKER_JS[1] },
+		[POLICY_RT_PYTHON] = { "usr/bin/python3", &WORKER_PY[1] },
 	};
 	char p[STORE_PATH_MAX + 96];
 	struct stat st;
@@ -1231,9 +1243,19 @@ static void pend_commit(struct sandboxd *sd)
 		pend_clear(sd);
 		return;
 	}
-	r = store_fn_put(&sd->st, &p->d, p->code, p->op == SBX_FN_CREATE, now, err);
-	if (r == 0 && (r = code_install(sd, &p->d, p->code)) < 0)
+	if ((r = code_stage(sd, &p->d, p->code)) < 0)
 		snprintf(err, sizeof err, "the code directory: %s", strerror(-r));
+	else
+		r = store_fn_put(&sd->st, &p->d, p->code, p->op == SBX_FN_CREATE, now, err);
+	if (r == 0 && (r = code_commit(sd, &p->d)) < 0) {
+		/* stored, not runnable: taken back out of the store (a create),
+		 * or left with its old code file (an update) */
+		snprintf(err, sizeof err, "the code directory: %s", strerror(-r));
+		if (p->op == SBX_FN_CREATE) {
+			char e2[ERRBUF_LEN];
+			store_fn_del(&sd->st, p->d.id, e2);
+		}
+	}
 	if (r < 0) {
 		if (mine)
 			reply_err(sd, p->req_id, r, r == -ENOSPC ? 409 : 500,

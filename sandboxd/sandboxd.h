@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/capability.h>
 
 #include "crypto/fn_decl.h"
 #include "crypto/fn_tokens.h"
@@ -49,6 +50,21 @@
 #define SANDBOXD_POLICY_SRC  "/run/policy.json"
 #define SANDBOXD_LAYERS_SRC  "/run/layers"
 #define SANDBOXD_CGROUP_SRC  "/sys/fs/cgroup/dshield-fn"
+
+/* What sandboxd keeps of root (docs/SANDBOXD.md, "Confinement"):
+ *   SYS_ADMIN   namespaces (unshare, setns, clone3 with CLONE_NEW*), the
+ *               sandbox's mounts, pivot_root, sethostname
+ *   NET_ADMIN   bring lo up in a function's new network namespace
+ *   SETUID, SETGID  the worker's setresuid/setresgid/setgroups
+ *   SETPCAP     the worker's securebits and bounding-set drop
+ *   SYS_CHROOT  the sandbox's chroot where pivot_root cannot (rootfs)
+ *   KILL        kill workers, which run as other uids
+ * Nothing else: no DAC_OVERRIDE (its files are its own), no SYS_PTRACE,
+ * SYS_MODULE, SYS_RAWIO, SYS_BOOT, MKNOD, NET_RAW, BPF... */
+#define SANDBOXD_CAP(n) (1ull << (n))
+#define SANDBOXD_CAPS (SANDBOXD_CAP(CAP_SYS_ADMIN) | SANDBOXD_CAP(CAP_NET_ADMIN) | \
+		       SANDBOXD_CAP(CAP_SETUID) | SANDBOXD_CAP(CAP_SETGID) | SANDBOXD_CAP(CAP_SETPCAP) | \
+		       SANDBOXD_CAP(CAP_SYS_CHROOT) | SANDBOXD_CAP(CAP_KILL))
 
 /* Paths of sandboxd's view (the role); tests give their own. */
 #define SANDBOXD_POLICY_PATH "/policy.json"

@@ -15,7 +15,7 @@
 #include "lib/clock.h"
 #include "lib/file.h"
 #include "lib/log.h"
-#include "sandboxd/sandboxd.h"
+#include "proto/init_sandboxd.h"
 
 #include <bearssl.h>
 

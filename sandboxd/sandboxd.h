@@ -45,12 +45,6 @@
 #include "sandboxd/cgroup.h"
 #include "sandboxd/store.h"
 
-/* Where init keeps what sandboxd's view binds (in the VM; host mode
- * rebinds them, init/supervisor.h). */
-#define SANDBOXD_POLICY_SRC  "/run/policy.json"
-#define SANDBOXD_LAYERS_SRC  "/run/layers"
-#define SANDBOXD_CGROUP_SRC  "/sys/fs/cgroup/dshield-fn"
-
 /* What sandboxd keeps of root (docs/SANDBOXD.md, "Confinement"):
  *   SYS_ADMIN   namespaces (unshare, setns, clone3 with CLONE_NEW*), the
  *               sandbox's mounts, pivot_root, sethostname
@@ -65,12 +59,6 @@
 #define SANDBOXD_CAPS (SANDBOXD_CAP(CAP_SYS_ADMIN) | SANDBOXD_CAP(CAP_NET_ADMIN) | \
 		       SANDBOXD_CAP(CAP_SETUID) | SANDBOXD_CAP(CAP_SETGID) | SANDBOXD_CAP(CAP_SETPCAP) | \
 		       SANDBOXD_CAP(CAP_SYS_CHROOT) | SANDBOXD_CAP(CAP_KILL))
-
-/* Paths of sandboxd's view (the role); tests give their own. */
-#define SANDBOXD_POLICY_PATH "/policy.json"
-#define SANDBOXD_STATE_DIR   "/state"
-#define SANDBOXD_LAYERS_DIR  "/layers"
-#define SANDBOXD_CGROUP_DIR  "/cgroup"
 
 #define SBXD_FN_MAX       256        /* functions held (the policy's functions.max, capped) */
 #define SBXD_WORKERS_MAX  128        /* live workers, all functions together */

@@ -417,7 +417,7 @@ int privdrop_worker(const struct privdrop_spec *s)
 	bool uid0 = (s->uid0_nocaps || s->caps_keep) && s->uid == 0 && s->gid == 0;
 
 	if (((s->uid == 0 || s->gid == 0) && !uid0) || (s->uid0_nocaps && s->caps_keep) ||
-	    s->root_dir == NULL)
+	    (s->caps_keep && (s->uid != 0 || s->gid != 0)) || s->root_dir == NULL)
 		return FAIL("spec (root uid/gid or no chroot directory)", EINVAL);
 	if ((r = reset_signals()) < 0)
 		return r;

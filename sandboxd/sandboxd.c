@@ -1780,6 +1780,15 @@ void sandboxd_set_peer(struct sandboxd *sd, enum sbxd_chan chan, int fd)
 		    ep_set(sd, EPOLL_CTL_ADD, fd, TAG(TAG_CHAN, chan)) < 0)
 			dlog("channel to %s: %s", chan_name[chan], strerror(errno));
 	}
+	/* workers the old netd held are lost with it: nobody will give them
+	 * back or read their end */
+	for (unsigned i = 0; chan == SBXD_CHAN_NETD && i < SBXD_WORKERS_MAX; i++) {
+		struct sbxd_worker *w = &sd->w[i];
+		if (w->state != SBXD_W_FREE && (w->out || w->waiting)) {
+			w->out = w->waiting = false;
+			worker_kill(sd, w);
+		}
+	}
 	/* a change waiting on the peer that went is refused */
 	if (sd->pend.active && ((chan == SBXD_CHAN_KEYD && !sd->pend.at_logd) ||
 				(chan == SBXD_CHAN_LOGD && sd->pend.at_logd)))

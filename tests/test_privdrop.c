@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -164,6 +165,53 @@ static void test_prepare_root(const char *base)
 	is_int(privdrop_worker(&bad), -EINVAL, "uid 0 refused");
 }
 
+/* uid 0 keeping CAP_KILL and CAP_NET_ADMIN (as sandboxd keeps its set):
+ * exactly those, before and (static build) after the exec. */
+#define KEEP ((1ull << CAP_KILL) | (1ull << CAP_NET_ADMIN))
+
+static void keep_checks(int after_exec)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	child_report_fd = REPORT_FD;
+	child_report(privdrop_verify_keep(KEEP) == 0, 0, after_exec ?
+		     "after the exec, exactly the kept capabilities" :
+		     "exactly the kept capabilities (verify_keep)");
+	memset(data, 0, sizeof data);
+	child_report(syscall(SYS_capget, &hdr, data) == 0 && data[0].effective == (uint32_t)KEEP &&
+		     data[0].inheritable == 0 && data[1].effective == 0, 0,
+		     "capget effective = the kept set");
+	child_report(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0, 0,
+		     "CAP_SYS_ADMIN is out of the bounding set");
+	child_report(umount2("/", MNT_DETACH) != 0 && errno == EPERM, errno,
+		     "a mount operation is refused (EPERM)");
+	child_report(privdrop_verify(0, 0) < 0, 0, "privdrop_verify (no capabilities) fails");
+	child_report(getuid() == 0 && geteuid() == 0, 0, "still uid 0");
+}
+
+static pid_t spawn_keep(const char *root, char *const *argv, char *const *envp, int *sock)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		exit(2);
+	pid_t pid = child_fork();
+	if (pid == 0) {
+		struct privdrop_spec spec = {
+			.root_dir = root, .uid = 0, .gid = 0, .caps_keep = KEEP,
+			.keep_fd = sv[1], .keep_fd_to = REPORT_FD, .new_netns = true,
+			.argv = argv, .envp = envp,
+		};
+		if (privdrop_worker(&spec) < 0)
+			_exit(10);
+		keep_checks(0);
+		_exit(0);
+	}
+	close(sv[1]);
+	*sock = sv[0];
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
 	char base[] = "/tmp/privdrop.XXXXXX", root[64];
@@ -172,6 +220,10 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "--child") == 0) {
 		checks(1);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--child-keep") == 0) {
+		keep_checks(1);
 		return 0;
 	}
 	if (geteuid() != 0) {
@@ -200,6 +252,27 @@ int main(int argc, char **argv)
 		n = collect(sock, pid, "exec");
 		close(sock);
 		ok(n >= 15, "exec: %d checks reported (0: the exec failed)", n);
+	}
+
+	{
+		struct privdrop_spec both = { .root_dir = root, .uid = 0, .gid = 0, .uid0_nocaps = true,
+					      .caps_keep = KEEP, .keep_fd = -1 };
+		struct privdrop_spec other = { .root_dir = root, .uid = 100, .gid = 100,
+					       .caps_keep = KEEP, .keep_fd = -1 };
+		is_int(privdrop_worker(&both), -EINVAL, "keep: with uid0_nocaps refused");
+		is_int(privdrop_worker(&other), -EINVAL, "keep: with a uid other than 0 refused");
+	}
+	pid = spawn_keep(root, NULL, NULL, &sock);
+	n = collect(sock, pid, "keep");
+	close(sock);
+	ok(n == 6, "keep: %d checks reported", n);
+	if (getauxval(AT_BASE) == 0) {
+		char *cargv[] = { "test_privdrop", "--child-keep", NULL };
+		char *cenv[] = { NULL };
+		pid = spawn_keep(root, cargv, cenv, &sock);
+		n = collect(sock, pid, "keep+exec");
+		close(sock);
+		ok(n == 6, "keep+exec: %d checks reported (0: the exec failed)", n);
 	}
 
 	rmdir(root);

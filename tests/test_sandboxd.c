@@ -536,6 +536,14 @@ static int invoke_frames(int sock, const char *query, char *out, size_t cap)
 	return -1;
 }
 
+static bool worker_gone(uint64_t id)
+{
+	for (unsigned i = 0; i < SBXD_WORKERS_MAX; i++)
+		if (SD.w[i].state != SBXD_W_FREE && SD.w[i].id == id)
+			return false;
+	return true;
+}
+
 static void done(uint64_t w, uint8_t outcome)
 {
 	struct sbx_done_msg m = { .worker = w, .outcome = outcome };
@@ -628,6 +636,29 @@ static void test_invoke_python(void)
 	ok(strstr(out, "61000") == NULL, "  and runs as another uid");
 	close(sock);
 	done(r.worker, SBX_DONE_OK);
+	/* netd restarts while it holds a worker: the worker is killed */
+	call(SBX_INVOKE, admin_sha, "plain", NULL, NULL, 0, -1, &r);
+	uint64_t held = r.worker, ended = SD.ended;
+	imsg_close_fds(&in);
+	{
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+			die("socketpair");
+		sandboxd_set_peer(&SD, SBXD_CHAN_NETD, sv[0]);
+		close(netd);
+		netd = sv[1];
+		fcntl(netd, F_SETFL, O_NONBLOCK);
+	}
+	for (int i = 0; i < ROUNDS && SD.ended == ended; i++)
+		sandboxd_round(&SD, 20);
+	ok(SD.ended == ended + 1 && worker_gone(held), "a new netd channel: the worker the old netd held is "
+	   "killed and reaped");
+	call(SBX_INVOKE, admin_sha, "plain", NULL, NULL, 0, -1, &r);
+	ok(r.status == 200 && r.worker != held, "  the next invoke gets a new worker");
+	sock = in.nfds == 1 ? imsg_take_fd(&in, 0) : -1;
+	imsg_close_fds(&in);
+	close(sock);
+	done(r.worker, SBX_DONE_BROKEN);
 }
 
 static void test_native(void)

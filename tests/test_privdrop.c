@@ -101,6 +101,8 @@ static void checks(int after_exec)
 	}
 }
 
+#define KEEP ((1ull << CAP_KILL) | (1ull << CAP_NET_ADMIN))
+
 static int collect(int sock, pid_t pid, const char *who)
 {
 	int st, n = child_collect(sock, who);
@@ -111,7 +113,10 @@ static int collect(int sock, pid_t pid, const char *who)
 	return n;
 }
 
-static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *sock)
+static void keep_checks(int after_exec);
+
+/* A child dropped to uid 100, or (keep) to uid 0 keeping KEEP. */
+static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *sock, bool keep)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -119,14 +124,18 @@ static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *
 	pid_t pid = child_fork();
 	if (pid == 0) {
 		struct privdrop_spec spec = {
-			.root_dir = root, .uid = 100, .gid = 100,
+			.root_dir = root, .uid = keep ? 0 : 100, .gid = keep ? 0 : 100,
+			.caps_keep = keep ? KEEP : 0,
 			.keep_fd = sv[1], .keep_fd_to = REPORT_FD, .new_netns = true,
 			.argv = argv, .envp = envp,
 		};
 		int r = privdrop_worker(&spec);
 		if (r < 0)
 			_exit(10);
-		checks(0);
+		if (keep)
+			keep_checks(0);
+		else
+			checks(0);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -167,7 +176,6 @@ static void test_prepare_root(const char *base)
 
 /* uid 0 keeping CAP_KILL and CAP_NET_ADMIN (as sandboxd keeps its set):
  * exactly those, before and (static build) after the exec. */
-#define KEEP ((1ull << CAP_KILL) | (1ull << CAP_NET_ADMIN))
 
 static void keep_checks(int after_exec)
 {
@@ -188,28 +196,6 @@ static void keep_checks(int after_exec)
 		     "a mount operation is refused (EPERM)");
 	child_report(privdrop_verify(0, 0) < 0, 0, "privdrop_verify (no capabilities) fails");
 	child_report(getuid() == 0 && geteuid() == 0, 0, "still uid 0");
-}
-
-static pid_t spawn_keep(const char *root, char *const *argv, char *const *envp, int *sock)
-{
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		exit(2);
-	pid_t pid = child_fork();
-	if (pid == 0) {
-		struct privdrop_spec spec = {
-			.root_dir = root, .uid = 0, .gid = 0, .caps_keep = KEEP,
-			.keep_fd = sv[1], .keep_fd_to = REPORT_FD, .new_netns = true,
-			.argv = argv, .envp = envp,
-		};
-		if (privdrop_worker(&spec) < 0)
-			_exit(10);
-		keep_checks(0);
-		_exit(0);
-	}
-	close(sv[1]);
-	*sock = sv[0];
-	return pid;
 }
 
 int main(int argc, char **argv)
@@ -236,7 +222,7 @@ int main(int argc, char **argv)
 
 	test_prepare_root(base);
 
-	pid = spawn(root, NULL, NULL, &sock);
+	pid = spawn(root, NULL, NULL, &sock, false);
 	n = collect(sock, pid, "drop");
 	close(sock);
 	ok(n >= 15, "drop: %d checks reported", n);
@@ -248,7 +234,7 @@ int main(int argc, char **argv)
 	} else {
 		char *cargv[] = { "test_privdrop", "--child", NULL };
 		char *cenv[] = { "PRIVDROP_TEST=1", NULL };
-		pid = spawn(root, cargv, cenv, &sock);
+		pid = spawn(root, cargv, cenv, &sock, false);
 		n = collect(sock, pid, "exec");
 		close(sock);
 		ok(n >= 15, "exec: %d checks reported (0: the exec failed)", n);
@@ -262,14 +248,14 @@ int main(int argc, char **argv)
 		is_int(privdrop_worker(&both), -EINVAL, "keep: with uid0_nocaps refused");
 		is_int(privdrop_worker(&other), -EINVAL, "keep: with a uid other than 0 refused");
 	}
-	pid = spawn_keep(root, NULL, NULL, &sock);
+	pid = spawn(root, NULL, NULL, &sock, true);
 	n = collect(sock, pid, "keep");
 	close(sock);
 	ok(n == 6, "keep: %d checks reported", n);
 	if (getauxval(AT_BASE) == 0) {
 		char *cargv[] = { "test_privdrop", "--child-keep", NULL };
 		char *cenv[] = { NULL };
-		pid = spawn_keep(root, cargv, cenv, &sock);
+		pid = spawn(root, cargv, cenv, &sock, true);
 		n = collect(sock, pid, "keep+exec");
 		close(sock);
 		ok(n == 6, "keep+exec: %d checks reported (0: the exec failed)", n);

@@ -5,7 +5,9 @@
  * is the host's /usr with the repository's worker added by a read-only
  * overlay (in this test's private mount namespace), so real Python
  * workers run in real sandboxes; the native function is a static test
- * program (tests/escape/fn_echo.c). No cgroup root is given: workers are
+ * program (tests/escape/fn_echo.c); DSHIELD_TEST_LAYERS=DIR takes the
+ * layer trees of DIR instead (make layer-trees: build/layers). No cgroup
+ * root is given: workers are
  * killed through their pidfd and limits are reported as not enforced.
  *
  * After the setup the test takes on sandboxd's own limits (its row in the
@@ -70,7 +72,7 @@ static struct imsg in;
 static struct sbx_worker_end_msg ends[16];
 static unsigned nends;
 static uint8_t admin_sha[32];
-static bool have_python;
+static bool have_python, have_node;
 
 static void die(const char *what)
 {
@@ -254,6 +256,19 @@ static int deploy(uint16_t op, const char *id, const char *rt, const char *code,
 static void setup_layers(void)
 {
 	char p[512], extra[256], opts[600];
+	const char *real = getenv("DSHIELD_TEST_LAYERS");
+
+	/* the image's own trees (make layer-trees: build/layers) instead */
+	if (real != NULL) {
+		snprintf(p_layers, sizeof p_layers, "%s", real);
+		snprintf(p, sizeof p, "%s/python/usr/bin/python3", real);
+		have_python = access(p, X_OK) == 0;
+		snprintf(p, sizeof p, "%s/node/usr/bin/node", real);
+		have_node = access(p, X_OK) == 0;
+		diag("layers: %s (python %s, node %s)", real, have_python ? "yes" : "no",
+		     have_node ? "yes" : "no");
+		return;
+	}
 
 	snprintf(p_layers, sizeof p_layers, "%s/layers", base);
 	snprintf(p, sizeof p, "%s/native", p_layers);
@@ -262,7 +277,7 @@ static void setup_layers(void)
 	/* python: the host's /usr plus /usr/lib/dshield/dshield_worker.py */
 	have_python = access("/usr/bin/python3", X_OK) == 0;
 	if (!have_python)
-		return;
+		return;   /* (and no node layer either) */
 	snprintf(extra, sizeof extra, "%s/extra", base);
 	snprintf(p, sizeof p, "%s/lib", extra);
 	if (mkdir(extra, 0755) != 0 || mkdir(p, 0755) != 0)
@@ -270,17 +285,21 @@ static void setup_layers(void)
 	snprintf(p, sizeof p, "%s/lib/dshield", extra);
 	if (mkdir(p, 0755) != 0)
 		die("mkdir extra/lib/dshield");
-	{
+	static const char *const workers[][2] = {
+		{ "python/dshield_worker.py", "dshield_worker.py" },
+		{ "node/dshield_worker.mjs", "dshield_worker.mjs" },
+	};
+	for (size_t i = 0; i < 2; i++) {
 		unsigned char *src;
 		size_t n;
 		char from[600];
 		/* build/tests or build/san/tests: the repository is above build/ */
-		snprintf(from, sizeof from, "%s/../../runtimes/python/dshield_worker.py", self_dir);
+		snprintf(from, sizeof from, "%s/../../runtimes/%s", self_dir, workers[i][0]);
 		if (access(from, R_OK) != 0)
-			snprintf(from, sizeof from, "%s/../../../runtimes/python/dshield_worker.py", self_dir);
+			snprintf(from, sizeof from, "%s/../../../runtimes/%s", self_dir, workers[i][0]);
 		if (file_read_alloc(from, 1u << 20, &src, &n) < 0)
 			die(from);
-		snprintf(p, sizeof p, "%s/lib/dshield/dshield_worker.py", extra);
+		snprintf(p, sizeof p, "%s/lib/dshield/%s", extra, workers[i][1]);
 		write_file(p, src, n, 0644);
 		free(src);
 	}
@@ -299,6 +318,11 @@ static void setup_layers(void)
 		if (symlink(links[i][1], p) != 0)
 			die("symlink");
 	}
+	/* node: the same tree (the host's /usr holds both interpreters) */
+	snprintf(p, sizeof p, "%s/node", p_layers);
+	if (symlink("python", p) != 0)
+		die("symlink node");
+	have_node = access("/usr/bin/node", X_OK) == 0;
 }
 
 static void write_policy(bool public_invoke)
@@ -312,7 +336,7 @@ static void write_policy(bool public_invoke)
 		snprintf(hex + 2 * i, 3, "%02x", admin_sha[i]);
 	n = snprintf(json, sizeof json,
 		     "{\"format\":1,\"admin_token_sha256\":\"%s\",\"functions\":{\"runtimes\":"
-		     "[\"native\",\"python\"],\"max\":8,\"public_invoke\":%s,\"default_limits\":"
+		     "[\"native\",\"node\",\"python\"],\"max\":8,\"public_invoke\":%s,\"default_limits\":"
 		     "{\"memory_mb\":128,\"pids\":32,\"cpu_millicores\":1000,\"timeout_ms\":10000,"
 		     "\"tmp_mb\":16,\"output_kb\":64}}}", hex, public_invoke ? "true" : "false");
 	if (policy_parse(json, (size_t)n, &ptoks, &pol, hex, sizeof hex) != 0)
@@ -378,6 +402,9 @@ static void test_info_auth(void)
 	   "info: says limits are not enforced here (%s)", body_of(&r));
 	ok(strstr(body_of(&r), "{\"name\":\"native\",\"enabled\":true,\"available\":true}") != NULL,
 	   "info: native is available (its layer exists)");
+	ok(strstr(body_of(&r), "{\"name\":\"python\",\"enabled\":true,\"available\":") != NULL &&
+	   (strstr(body_of(&r), "{\"name\":\"python\",\"enabled\":true,\"available\":true}") != NULL) ==
+	   have_python, "info: python is available exactly when its interpreter and worker are there");
 	call(SBX_FN_LIST, NULL, NULL, NULL, NULL, 0, -1, &r);
 	ok(r.status == 401 && strcmp(r.code, "unauthorized") == 0, "list without a token: 401 unauthorized");
 	memset(other, 7, sizeof other);
@@ -661,6 +688,40 @@ static void test_invoke_python(void)
 	done(r.worker, SBX_DONE_BROKEN);
 }
 
+static const char JS_HELLO[] =
+	"exports.handler = async (req) => {\n"
+	"  console.log('node was called');\n"
+	"  return { statusCode: 200, headers: {}, body: { uid: process.getuid(),\n"
+	"           key: process.env.API_KEY ?? null, env: Object.keys(process.env).sort() } };\n"
+	"};\n";
+
+static void test_invoke_node(void)
+{
+	struct sbx_reply_msg r;
+	char out[4096];
+	int sock, t;
+
+	if (!have_node) {
+		ok(1, "# skip node: /usr/bin/node not installed");
+		return;
+	}
+	deploy(SBX_FN_CREATE, "jsfn", "node", JS_HELLO, strlen(JS_HELLO), "\"secrets\":[\"API_KEY\"]", &r);
+	is_int(r.status, 201, "node deploy: 201 (%s)", r.message);
+	call(SBX_INVOKE, admin_sha, "jsfn", NULL, NULL, 0, -1, &r);
+	ok(r.status == 200 && r.worker_kind == SBX_WORKER_FRAMES && strcmp(r.runtime, "node") == 0,
+	   "node invoke: 200 with the worker's socket (%s)", r.message);
+	sock = in.nfds == 1 ? imsg_take_fd(&in, 0) : -1;
+	imsg_close_fds(&in);
+	t = invoke_frames(sock, "{}", out, sizeof out);
+	ok(t == FN_FRAME_RESULT && strstr(out, "\"key\":\"s3cret\"") != NULL &&
+	   strstr(out, "\"env\":[\"API_KEY\",\"HOME\",\"LANG\",\"PATH\"]") != NULL,
+	   "  RESULT: its declared secret and nothing else in its environment (%s)", out);
+	close(sock);
+	done(r.worker, SBX_DONE_OK);
+	call(SBX_FN_LOGS, admin_sha, "jsfn", NULL, NULL, 0, -1, &r);
+	ok(strstr(body_of(&r), "node was called") != NULL, "  console.log is in its log stream");
+}
+
 static void test_native(void)
 {
 	static char code[1 << 20];
@@ -874,6 +935,7 @@ int main(void)
 	test_malformed();
 	test_create_order_and_refusals();
 	test_invoke_python();
+	test_invoke_node();
 	test_native();
 	test_tokens();
 	test_delete();

@@ -717,7 +717,9 @@ static void on_worker_timer(struct sandboxd *sd, struct sbxd_worker *w)
 
 	if (read(w->timer, &ticks, sizeof ticks) != (ssize_t)sizeof ticks)
 		return;
-	if (w->state == SBXD_W_STARTING || (w->state == SBXD_W_BUSY && !w->done)) {
+	/* a native process given back (DONE) but still running is killed at
+	 * the limit too: it holds one of its function's slots */
+	if (w->state == SBXD_W_STARTING || (w->state == SBXD_W_BUSY && (!w->done || w->native))) {
 		w->timed_out = true;
 		worker_kill(sd, w);
 	}
@@ -1275,6 +1277,14 @@ static void pend_commit(struct sandboxd *sd)
 		f->created = now;
 	} else {
 		kill_workers(sd, (unsigned)fi);   /* the old code's workers */
+		if (sd->fns[fi].d.runtime != p->d.runtime) {
+			/* another runtime's file name: the old file goes */
+			char dir[STORE_PATH_MAX + 96], old[STORE_PATH_MAX + 128];
+			if (code_dir(sd, &p->d, dir, sizeof dir) == 0) {
+				snprintf(old, sizeof old, "%s/%s", dir, code_file(sd->fns[fi].d.runtime));
+				unlink(old);
+			}
+		}
 	}
 	struct sbxd_fn *f = &sd->fns[fi];
 	f->d = p->d;
@@ -1432,6 +1442,7 @@ static void op_secret_put(struct sandboxd *sd, const struct sbx_req_msg *q, cons
 	}
 	r = store_secret_put(&sd->st, q->name, val, len, now_s(), err);
 	explicit_bzero(sd->secret, sizeof sd->secret);
+	explicit_bzero(sd->msg.payload, sd->msg.hdr.len);   /* the inline value */
 	if (r < 0) {
 		reply_err(sd, id, r, 500, "store_failed", "%s", err);
 		return;
@@ -1550,7 +1561,9 @@ static void op_token_create(struct sandboxd *sd, const struct sbx_req_msg *q, co
 	fn_token_view(&rec, token_shape(q->shape), tok, &w);
 	explicit_bzero(tok, sizeof tok);
 	reply_json(sd, id, 201, &w);
+	/* the token was in these: it is shown once, and kept nowhere */
 	explicit_bzero(sd->body, sizeof sd->body);
+	explicit_bzero(sd->reply, sizeof sd->reply);
 }
 
 static void op_token_list(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t id)
@@ -1705,13 +1718,13 @@ static void on_done(struct sandboxd *sd)
 		return;   /* ended meanwhile (WORKER_END is on its way), or not netd's */
 	w->done = true;
 	w->out = false;
-	disarm(w);
 	if (w->native) {
 		/* one process per invocation: it exits, or goes now */
 		if (m.outcome != SBX_DONE_OK)
 			worker_kill(sd, w);
 		return;
 	}
+	disarm(w);
 	if (m.outcome == SBX_DONE_OK && w->fn_gen == sd->fn_gen[w->fn])
 		w->state = SBXD_W_IDLE;
 	else

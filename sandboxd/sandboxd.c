@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -828,8 +829,53 @@ static void load_functions(struct sandboxd *sd)
 	}
 }
 
+/* Runs the runtime's interpreter once in a sandbox (python3 -c pass,
+ * node -e 0) as the probe uid, with SBXD_HELLO_MS to exit 0: a layer whose
+ * interpreter cannot start there (a missing library, a wrong
+ * architecture) is not available. */
+static bool interpreter_runs(struct sandboxd *sd, unsigned rt, int netns, const char *layer)
+{
+	char *py[] = { "/usr/bin/python3", "-I", "-c", "pass", NULL };
+	char *js[] = { "/usr/bin/node", "-e", "0", NULL };
+	char root[STORE_PATH_MAX + 32], code[STORE_PATH_MAX + 32], err[ERRBUF_LEN];
+	struct sandbox_spec s;
+	struct sandbox_proc p;
+	struct pollfd pf;
+	int status = -1;
+
+	memset(&s, 0, sizeof s);
+	snprintf(root, sizeof root, "%s/root", sd->work_root);
+	snprintf(code, sizeof code, "%s/code", sd->work_root);
+	s.root_dir = root;
+	s.layer_dir = layer;
+	s.code_dir = code;
+	s.uid = s.gid = SBXD_UID_BASE + SBXD_FN_MAX;   /* no function's */
+	s.netns_fd = netns;
+	s.cgroup_fd = -1;
+	s.argv = rt == POLICY_RT_PYTHON ? py : js;
+	s.filter = &sd->filter;
+	s.cwd = "/tmp";
+	for (int i = 0; i < SANDBOX_FDS; i++)
+		s.fds[i] = -1;
+	if (sandbox_spawn(&s, &p, err, sizeof err) < 0) {
+		dlog("runtime %s: %s", policy_runtime_name(rt), err);
+		return false;
+	}
+	pf = (struct pollfd){ .fd = p.pidfd, .events = POLLIN };
+	if (poll(&pf, 1, SBXD_HELLO_MS) <= 0)
+		syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, NULL, 0);
+	waitpid(p.pid, &status, 0);
+	close(p.pidfd);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		dlog("runtime %s: its interpreter does not run in a sandbox (status %#x)",
+		     policy_runtime_name(rt), (unsigned)status);
+		return false;
+	}
+	return true;
+}
+
 /* A runtime is available when its layer holds its interpreter (and, for
- * python and node, the worker) as executable files. */
+ * python and node, the worker) and the interpreter runs in a sandbox. */
 static void probe_runtimes(struct sandboxd *sd)
 {
 	static const char *const need[POLICY_RT_N][2] = {
@@ -837,8 +883,9 @@ static void probe_runtimes(struct sandboxd *sd)
 		[POLICY_RT_NODE] = { "usr/bin/node", &WORKER_JS[1] },
 		[POLICY_RT_PYTHON] = { "usr/bin/python3", &WORKER_PY[1] },
 	};
-	char p[STORE_PATH_MAX + 96];
+	char p[STORE_PATH_MAX + 96], err[ERRBUF_LEN];
 	struct stat st;
+	int netns = -1;
 
 	sd->runtimes_ok = 0;
 	for (unsigned rt = 0; rt < POLICY_RT_N && sd->paths.layers; rt++) {
@@ -850,9 +897,19 @@ static void probe_runtimes(struct sandboxd *sd)
 				 need[rt][k]);
 			ok = access(p, k == 0 ? X_OK : R_OK) == 0;
 		}
+		if (ok && rt != POLICY_RT_NATIVE) {
+			if (netns < 0 && sandbox_netns_create(&netns, err, sizeof err) < 0) {
+				dlog("runtimes: %s", err);
+				break;
+			}
+			snprintf(p, sizeof p, "%s/%s", sd->paths.layers, policy_runtime_name(rt));
+			ok = interpreter_runs(sd, rt, netns, p);
+		}
 		if (ok)
 			sd->runtimes_ok |= 1u << rt;
 	}
+	if (netns >= 0)
+		close(netns);
 }
 
 int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
@@ -882,11 +939,18 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 	for (unsigned i = 0; i < SBXD_FN_MAX; i++)
 		sd->fns[i].netns = sd->fns[i].cg = -1;
 	snprintf(sd->work_root, sizeof sd->work_root, "%s", paths->work);
-	probe_runtimes(sd);
+	snprintf(path, sizeof path, "%s/code", sd->work_root);
+	if ((mkdir(sd->work_root, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(path, 0700) != 0 && errno != EEXIST)) {
+		errbuf_set(sd->why, sizeof sd->why, -errno, "work directory %s: %s", sd->work_root,
+			   strerror(errno));
+		return 0;
+	}
 	if (fn_seccomp_build(&sd->filter) < 0) {
 		errbuf_set(sd->why, sizeof sd->why, -EINVAL, "the function seccomp filter does not build");
 		return 0;
 	}
+	probe_runtimes(sd);
 	if (paths->cgroup != NULL) {
 		r = cg_root_open(&sd->cgr, paths->cgroup, err, sizeof err);
 		sd->have_cg = r == 0;
@@ -897,13 +961,6 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 	}
 	if (load_policy(sd, cfg) < 0) {
 		dlog("%s", sd->why);
-		return 0;
-	}
-	snprintf(path, sizeof path, "%s/code", sd->work_root);
-	if ((mkdir(sd->work_root, 0700) != 0 && errno != EEXIST) ||
-	    (mkdir(path, 0700) != 0 && errno != EEXIST)) {
-		errbuf_set(sd->why, sizeof sd->why, -errno, "work directory %s: %s", sd->work_root,
-			   strerror(errno));
 		return 0;
 	}
 	{

@@ -906,6 +906,44 @@ static void confine_like_the_role(void)
 #endif
 }
 
+/* A layer whose python3 is not a program: python is not available. */
+static void test_bad_layer(void)
+{
+	static struct sandboxd bad;
+	struct sandboxd_config_msg cfg = { .has_policy = 1 };
+	char layers[160], p[256], work[160];
+	unsigned char *buf;
+	size_t n;
+
+	snprintf(layers, sizeof layers, "%s/bad-layers", base);
+	snprintf(work, sizeof work, "%s/bad-work", base);
+	snprintf(p, sizeof p, "%s/python/usr/bin", layers);
+	for (char *q = p + strlen(base) + 1; *q; q++)
+		if (*q == '/') {
+			*q = '\0';
+			mkdir(p, 0755);
+			*q = '/';
+		}
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/python/usr/bin/python3", layers);
+	write_file(p, "not a program\n", 14, 0755);
+	snprintf(p, sizeof p, "%s/python/usr/lib", layers);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/python/usr/lib/dshield", layers);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/python/usr/lib/dshield/dshield_worker.py", layers);
+	write_file(p, "", 0, 0644);
+	if (file_read_alloc(p_policy, POLICY_MAX_BYTES, &buf, &n) < 0)
+		die("read policy");
+	sha256(buf, n, cfg.policy_sha256);
+	free(buf);
+	struct sbxd_paths paths = { p_policy, p_store, work, layers, NULL };
+	is_int(sandboxd_open(&bad, &cfg, &paths), 0, "a layer whose python3 is not a program: opens");
+	ok(!(bad.runtimes_ok & (1u << POLICY_RT_PYTHON)), "  python is not available (it was tried, "
+	   "not just found)");
+	sandboxd_close(&bad);
+}
+
 int main(void)
 {
 	char self[512];
@@ -941,6 +979,7 @@ int main(void)
 	test_delete();
 	test_reload_public();
 	close_core();
+	test_bad_layer();
 	{
 		char cmd[256];
 		snprintf(cmd, sizeof cmd, "umount -l %s/layers/python/usr 2>/dev/null; rm -rf %s", base, base);

@@ -895,7 +895,11 @@ static void probe_runtimes(struct sandboxd *sd)
 		for (unsigned k = 0; ok && k < 2 && need[rt][k]; k++) {
 			snprintf(p, sizeof p, "%s/%s/%s", sd->paths.layers, policy_runtime_name(rt),
 				 need[rt][k]);
-			ok = access(p, k == 0 ? X_OK : R_OK) == 0;
+			/* not access(X_OK): sandboxd's view of the layers is
+			 * noexec; the sandbox's own bind is not, and the
+			 * interpreter's run below is the real test */
+			ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+			     (k != 0 || (st.st_mode & 0111) != 0);
 		}
 		if (ok && rt != POLICY_RT_NATIVE) {
 			if (netns < 0 && sandbox_netns_create(&netns, err, sizeof err) < 0) {

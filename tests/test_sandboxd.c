@@ -12,7 +12,7 @@
  *
  * After the setup the test takes on sandboxd's own limits (its row in the
  * role table): uid 0 with only SANDBOXD_CAPS in the bounding, permitted
- * and effective sets, no_new_privs and sandboxd_seccomp_rules, so every
+ * and effective sets, not dumpable, no_new_privs and sandboxd_seccomp_rules, so every
  * spawn below proves the role can do it with what it keeps.
  */
 #include "sandboxd/sandboxd.h"
@@ -898,6 +898,10 @@ static void confine_like_the_role(void)
 	ok(1, "the test runs with sandboxd's capabilities (%#llx); not its seccomp filter "
 	   "(a sanitizer build)", (unsigned long long)SANDBOXD_CAPS);
 #else
+	/* not dumpable, as every role (what made a function's netns
+	 * unreachable through /proc until the helper made itself dumpable) */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("PR_SET_DUMPABLE");
 	if (seccomp_build(sandboxd_seccomp_rules, sandboxd_seccomp_nrules, &prog) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || seccomp_install(&prog) < 0)
 		die("sandboxd's seccomp filter");

@@ -15,6 +15,8 @@
 #include "lib/log.h"
 #include "logd/logd.h"
 #include "net/netd.h"
+#include "sandboxd/sandboxd.h"
+
 
 #include <string.h>
 #include <unistd.h>
@@ -30,13 +32,28 @@ static const struct privdrop_bind keyd_binds[] = {
 	{ ATTEST_FWCFG_MEAS, ATTEST_FWCFG_MEAS, PRIVDROP_BIND_OPTIONAL },
 };
 
+/* sandboxd's view: its /state (has_state: the store, code copies, the
+ * sandbox root), the runtime layers and the policy init verified (both
+ * read-only), /proc (a function's network namespace is made by a child
+ * and reached through /proc/PID/ns/net), the five device nodes every
+ * sandbox binds, and the delegated cgroup subtree (writable: it makes
+ * the cgroups of functions and workers). */
+#define DEVNODE(n) { "/dev/" n, "/dev/" n, PRIVDROP_BIND_RW | PRIVDROP_BIND_DEV }
+static const struct privdrop_bind sandboxd_binds[] = {
+	{ SANDBOXD_LAYERS_SRC, SANDBOXD_LAYERS_DIR, PRIVDROP_BIND_OPTIONAL },
+	{ SANDBOXD_POLICY_SRC, SANDBOXD_POLICY_PATH, PRIVDROP_BIND_OPTIONAL },
+	{ SANDBOXD_CGROUP_SRC, SANDBOXD_CGROUP_DIR, PRIVDROP_BIND_RW | PRIVDROP_BIND_OPTIONAL },
+	{ "/proc", "/proc", PRIVDROP_BIND_RW },
+	DEVNODE("null"), DEVNODE("zero"), DEVNODE("full"), DEVNODE("random"), DEVNODE("urandom"),
+};
+
 static const struct role_spec roles[ROLE_COUNT] = {
 	[ROLE_NETD] = {
 		.name = "netd", .id = ROLE_NETD,
 		.uid = 100, .gid = 100,
 		.new_netns = true,
 		.seccomp = netd_seccomp_rules, .nseccomp = &netd_seccomp_nrules,
-		.peers = 1u << ROLE_KEYD | 1u << ROLE_LOGD,
+		.peers = 1u << ROLE_KEYD | 1u << ROLE_LOGD | 1u << ROLE_SANDBOXD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,
 		.main = netd_main,
 	},
@@ -47,7 +64,7 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.binds = keyd_binds, .nbinds = sizeof keyd_binds / sizeof keyd_binds[0],
 		.has_state = true,
 		.seccomp = keyd_seccomp_rules, .nseccomp = &keyd_seccomp_nrules,
-		.peers = 1u << ROLE_NETD | 1u << ROLE_LOGD,
+		.peers = 1u << ROLE_NETD | 1u << ROLE_LOGD | 1u << ROLE_SANDBOXD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,
 		.main = keyd_main,
 	},
@@ -59,9 +76,22 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.new_netns = true,
 		.has_state = true,
 		.seccomp = logd_seccomp_rules, .nseccomp = &logd_seccomp_nrules,
-		.peers = 1u << ROLE_NETD | 1u << ROLE_KEYD,
+		.peers = 1u << ROLE_NETD | 1u << ROLE_KEYD | 1u << ROLE_SANDBOXD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,
 		.main = logd_main,
+	},
+	/* sandboxd: uid 0 keeping SANDBOXD_CAPS, no network of its own (each
+	 * function gets a namespace it makes), the view above plus /state */
+	[ROLE_SANDBOXD] = {
+		.name = "sandboxd", .id = ROLE_SANDBOXD,
+		.uid = 0, .gid = 0, .caps_keep = SANDBOXD_CAPS,   /* sandboxd.h says why each */
+		.new_netns = true,
+		.binds = sandboxd_binds, .nbinds = sizeof sandboxd_binds / sizeof sandboxd_binds[0],
+		.has_state = true,
+		.seccomp = sandboxd_seccomp_rules, .nseccomp = &sandboxd_seccomp_nrules,
+		.peers = 1u << ROLE_NETD | 1u << ROLE_KEYD | 1u << ROLE_LOGD,
+		.restart_min_ms = 100, .restart_max_ms = 10000,
+		.main = sandboxd_main,
 	},
 };
 

@@ -14,9 +14,14 @@
 #include "init/privdrop.h"
 #include "init/supervisor.h"
 #include "lib/clock.h"
+#include "lib/file.h"
 #include "lib/log.h"
+#include "proto/init_sandboxd.h"
+
+#include <bearssl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +86,52 @@ static void keyd_config(bool allow_sim, bool has_manifest)
 	lc.keyd.allow_sim = allow_sim;
 	lc.keyd.has_manifest = has_manifest;
 	memcpy(lc.keyd.manifest_sha256, manifest.sha256, sizeof lc.keyd.manifest_sha256);
+}
+
+/* sandboxd's policy: the canonical bytes of the policy init verified,
+ * written where sandboxd's view binds it (read-only), and their hash in
+ * its configuration, which sandboxd checks against what it reads. */
+static void sandboxd_config(const struct policy *p, const char *path, bool limits_required)
+{
+	size_t cap = POLICY_CANON_MAX + 1;
+	char *buf, err[256];
+	long n;
+	br_sha256_context c;
+
+	memset(&lc.sbx, 0, sizeof lc.sbx);
+	lc.sbx.limits_required = limits_required;
+	if (p == NULL)
+		return;
+	buf = malloc(cap);
+	if (buf == NULL || (n = policy_write(p, buf, cap)) < 0)
+		fatal("cannot write the policy's canonical form for sandboxd");
+	if (file_replace(path, buf, (size_t)n, err, sizeof err) < 0)
+		fatal("sandboxd's policy file: %s", err);
+	br_sha256_init(&c);
+	br_sha256_update(&c, buf, (size_t)n);
+	br_sha256_out(&c, lc.sbx.policy_sha256);
+	lc.sbx.has_policy = 1;
+	free(buf);
+}
+
+/* The delegated cgroup subtree of the functions: cpu, memory and pids
+ * enabled at the top so that the subtree can use them. Without it
+ * sandboxd runs nothing (limits are required in the VM). */
+static void sandboxd_cgroup(void)
+{
+	static const char ctl[] = "+cpu +memory +pids";
+	int fd;
+
+	if (mkdir(SANDBOXD_CGROUP_SRC, 0755) != 0 && errno != EEXIST) {
+		dlog("cannot make %s: %s: functions will not run", SANDBOXD_CGROUP_SRC, strerror(errno));
+		return;
+	}
+	fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, ctl, sizeof ctl - 1) != (ssize_t)(sizeof ctl - 1))
+		dlog("cannot enable cpu, memory, pids for %s: %s: functions will not run",
+		     SANDBOXD_CGROUP_SRC, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 static void net_config(const struct boot_cmdline *cl, const struct netif_info *ni,
@@ -150,6 +201,8 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	if (pkt < 0)
 		fatal("network interface %s unusable: %s", cl.netif, strerror(-pkt));
 	prepare_role_dirs("/run", roles, nroles);
+	sandboxd_cgroup();
+	sandboxd_config(manifest.has_policy ? &manifest.policy : NULL, SANDBOXD_POLICY_SRC, true);
 
 	sup.pid1 = true;
 	lc.packet_fd = pkt;
@@ -183,7 +236,13 @@ static const char usage_text[] =
 	"  --http-port N            API port (default 8080)\n"
 	"  --header-timeout-ms N    request head deadline (default 10000)\n"
 	"  --idle-timeout-ms N      idle keep-alive deadline (default 60000)\n"
-	"  --manifest FILE          image manifest to report (default: none)\n"
+	"  --manifest FILE          image manifest to report (default: none); its\n"
+	"                           policy is sandboxd's\n"
+	"  --policy FILE            sandboxd's policy when there is no manifest\n"
+	"  --layers DIR             runtime layers for sandboxd: DIR/<runtime>/ trees\n"
+	"                           (e.g. build/layers)\n"
+	"  --cgroup DIR             a cgroup2 directory sandboxd may create function\n"
+	"                           cgroups in (default: none; limits not enforced)\n"
 	"  --allow-sim              allow the simulated attestation backend (sim)\n"
 	"                           when there is no TDX device (as the manifest's\n"
 	"                           attestation.allow_sim does)\n"
@@ -195,7 +254,7 @@ static const char usage_text[] =
 enum {
 	OPT_HOST = 256, OPT_STATE, OPT_NETIF, OPT_IP, OPT_GW, OPT_DNS, OPT_PORT,
 	OPT_HDR_TO, OPT_IDLE_TO, OPT_MANIFEST, OPT_ALLOW_SIM, OPT_NO_SECCOMP, OPT_VERSION, OPT_HELP,
-	OPT_QUOTE_DELAY,
+	OPT_QUOTE_DELAY, OPT_POLICY, OPT_LAYERS, OPT_CGROUP,
 };
 
 static const struct option host_opts[] = {
@@ -212,10 +271,35 @@ static const struct option host_opts[] = {
 	{ "allow-sim", no_argument, NULL, OPT_ALLOW_SIM },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "keyd-quote-delay-ms", required_argument, NULL, OPT_QUOTE_DELAY },
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "layers", required_argument, NULL, OPT_LAYERS },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --policy FILE: parsed as the manifest's policy would be, into the
+ * manifest's slot (host mode has no manifest then). */
+static void host_policy(const char *path)
+{
+	struct policy_tokens *toks = malloc(sizeof *toks);
+	unsigned char *buf = NULL;
+	char err[256];
+	size_t len;
+	int r;
+
+	if (toks == NULL)
+		fatal("out of memory");
+	r = file_read_alloc(path, POLICY_MAX_BYTES, &buf, &len);
+	if (r < 0)
+		fatal("--policy %s: %s", path, strerror(-r));
+	if (policy_parse((const char *)buf, len, toks, &manifest.policy, err, sizeof err) < 0)
+		fatal("--policy %s: %s", path, err);
+	manifest.has_policy = true;
+	free(buf);
+	free(toks);
+}
 
 /* Prints "dshield-init: WHAT [ARG]" and the usage; exit status 2. */
 static int usage_error(const char *what, const char *arg)
@@ -245,7 +329,9 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	static char delay_env[48];
 	static struct boot_cmdline cl;
 	struct netif_info ni;
-	const char *state = NULL, *manifest_path = NULL;
+	const char *state = NULL, *manifest_path = NULL, *policy_path = NULL;
+	const char *layers = NULL, *cgroup = NULL;
+	static char policy_file[4096];
 	bool host = false, no_seccomp = false, have_netif = false, allow_sim = false;
 	int opt, pkt;
 
@@ -257,6 +343,9 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 		case OPT_HOST: host = true; break;
 		case OPT_STATE: state = optarg; break;
 		case OPT_MANIFEST: manifest_path = optarg; break;
+		case OPT_POLICY: policy_path = optarg; break;
+		case OPT_LAYERS: layers = optarg; break;
+		case OPT_CGROUP: cgroup = optarg; break;
 		case OPT_NO_SECCOMP: no_seccomp = true; break;
 		case OPT_ALLOW_SIM: allow_sim = true; break;
 		case OPT_QUOTE_DELAY: {
@@ -295,6 +384,8 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 		return usage_error("not PID 1: --host is required", NULL);
 	if (state == NULL || !have_netif)
 		return usage_error("--host needs --state DIR and --netif IF", NULL);
+	if (policy_path != NULL && manifest_path != NULL)
+		return usage_error("--policy and --manifest both give a policy", NULL);
 	if (cmdline_parse(words, strlen(words), &cl) < 0)
 		return usage_error("invalid network options (see the message above)", NULL);
 	if (geteuid() != 0) {
@@ -314,6 +405,18 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	if (mkdir(state, 0700) != 0 && errno != EEXIST)
 		fatal("cannot create state directory %s: %s", state, strerror(errno));
 	prepare_role_dirs(state, roles, nroles);
+	if (policy_path != NULL)
+		host_policy(policy_path);
+	if ((size_t)snprintf(policy_file, sizeof policy_file, "%s/policy.json", state) >=
+	    sizeof policy_file)
+		fatal("state path too long");
+	sandboxd_config(manifest.has_policy ? &manifest.policy : NULL, policy_file, false);
+	sup.rebind[0].dst = SANDBOXD_POLICY_PATH;
+	sup.rebind[0].src = policy_file;
+	sup.rebind[1].dst = SANDBOXD_LAYERS_DIR;
+	sup.rebind[1].src = layers != NULL ? layers : "/nonexistent";
+	sup.rebind[2].dst = SANDBOXD_CGROUP_DIR;
+	sup.rebind[2].src = cgroup != NULL ? cgroup : "/nonexistent";
 	pkt = open_interface(&cl, &ni);
 	if (pkt < 0)
 		fatal("network interface %s unusable: %s", cl.netif, strerror(-pkt));

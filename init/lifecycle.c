@@ -1,6 +1,7 @@
 /* init/lifecycle.c: see lifecycle.h. */
 #include "init/lifecycle.h"
 #include "init/kaddr.h"
+#include "crypto/policy.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -170,6 +171,33 @@ static int on_logd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 	return 0;
 }
 
+/* --- sandboxd ---------------------------------------------------------------------- */
+
+static int sandboxd_start(struct lifecycle *lc, int sock)
+{
+	return imsg_send(sock, IMSG_SANDBOXD_CONFIG, 0, &lc->sbx, sizeof lc->sbx, NULL, 0);
+}
+
+static int on_sandboxd_status(struct lifecycle *lc, int sock, const struct imsg *m)
+{
+	struct sandboxd_status_msg st;
+	char rts[32] = "";
+
+	(void)sock;
+	memcpy(&st, m->payload, sizeof st);
+	if (st.runtimes_available >= 1u << POLICY_RT_N || st.limits_enforced > 1)
+		return -EBADMSG;
+	for (unsigned rt = 0; rt < POLICY_RT_N; rt++)
+		if (st.runtimes_available & (1u << rt))
+			snprintf(rts + strlen(rts), sizeof rts - strlen(rts), " %s",
+				 policy_runtime_name(rt));
+	if (may_log(lc))
+		dlog("sandboxd: serving (%u functions; runtimes available:%s; limits %s)",
+		     (unsigned)st.functions, rts[0] ? rts : " none",
+		     st.limits_enforced ? "enforced" : "NOT enforced");
+	return 0;
+}
+
 /* --- the table ------------------------------------------------------------------- */
 
 static const struct lifecycle_msg accepted[] = {
@@ -177,6 +205,7 @@ static const struct lifecycle_msg accepted[] = {
 	{ ROLE_NETD, IMSG_KADDR_REQ, 0, on_kaddr_req },
 	{ ROLE_KEYD, IMSG_KEYD_STATUS, sizeof(struct keyd_status_msg), on_keyd_status },
 	{ ROLE_LOGD, IMSG_LOGD_STATUS, sizeof(struct logd_status_msg), on_logd_status },
+	{ ROLE_SANDBOXD, IMSG_SANDBOXD_STATUS, sizeof(struct sandboxd_status_msg), on_sandboxd_status },
 };
 
 const struct lifecycle_msg *lifecycle_accepted(size_t *n)
@@ -196,6 +225,8 @@ int lifecycle_start(void *ctx, const struct role_spec *r, int sock)
 		return keyd_start(lc, sock);
 	case ROLE_LOGD:
 		return logd_start(lc, sock);
+	case ROLE_SANDBOXD:
+		return sandboxd_start(lc, sock);
 	default:
 		return 0;
 	}

@@ -20,6 +20,7 @@
 #include "proto/init_keyd.h"
 #include "proto/init_logd.h"
 #include "proto/init_netd.h"
+#include "proto/init_sandboxd.h"
 
 struct lifecycle {
 	/* netd */
@@ -33,6 +34,9 @@ struct lifecycle {
 	struct keyd_config_msg keyd;
 	/* logd: the state it last reported (enum logd_state; 0 before) */
 	uint32_t logd_state;
+	/* sandboxd: its configuration (the policy's hash, whether limits are
+	 * required), sent with every (re)start */
+	struct sandboxd_config_msg sbx;
 	/* what init logs because a role said something (the "ready" line
 	 * excepted: harnesses wait for it, and it comes once a netd) */
 	struct tbucket log_rate;

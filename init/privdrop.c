@@ -160,9 +160,11 @@ static int capset_zero(void)
 }
 
 /* Step 6: needs CAP_SETPCAP, so it comes before the uid change. */
-static int drop_bounding_and_ambient(void)
+static int drop_bounding_and_ambient(uint64_t keep)
 {
 	for (int cap = 0; cap < CAP_NUM_MAX; cap++) {
+		if (keep & (1ull << cap))
+			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
 			return FAIL("PR_CAPBSET_DROP", errno);
 	}
@@ -171,7 +173,20 @@ static int drop_bounding_and_ambient(void)
 	return 0;
 }
 
-static int drop_ids(uid_t uid, gid_t gid)
+static int capset_to(uint64_t keep)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof data);
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		data[i].effective = data[i].permitted = (uint32_t)(keep >> (32 * i));
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		return FAIL("capset", errno);
+	return 0;
+}
+
+static int drop_ids(uid_t uid, gid_t gid, uint64_t keep)
 {
 	if (setgroups(0, NULL) != 0)
 		return FAIL("setgroups", errno);
@@ -179,7 +194,7 @@ static int drop_ids(uid_t uid, gid_t gid)
 		return FAIL("setresgid", errno);
 	if (setresuid(uid, uid, uid) != 0)
 		return FAIL("setresuid", errno);
-	return capset_zero();
+	return keep ? capset_to(keep) : capset_zero();
 }
 
 /* The securebits of a uid-0 worker: root gets no capabilities at exec,
@@ -188,10 +203,16 @@ static int drop_ids(uid_t uid, gid_t gid)
 			 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | \
 			 SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
 
+/* The securebits of a uid-0 worker that keeps capabilities: root still
+ * gets its (bounded) capabilities at exec, but none can be kept across a
+ * uid change or raised ambient, and that cannot be undone. */
+#define KEEP_SECUREBITS (SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | \
+			 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
+
 /* Step 7 for uid0_nocaps; needs CAP_SETPCAP, so before step 6. */
-static int lock_securebits(void)
+static int lock_securebits(unsigned long bits)
 {
-	if (prctl(PR_SET_SECUREBITS, UID0_SECUREBITS, 0, 0, 0) != 0)
+	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0)
 		return FAIL("PR_SET_SECUREBITS", errno);
 	return 0;
 }
@@ -278,6 +299,55 @@ static int make_view(const struct privdrop_spec *s)
 	return 0;
 }
 
+/* The kept capabilities of the calling process, and whether any set
+ * other than permitted/effective/bounding holds one. */
+int privdrop_verify_keep(uint64_t keep)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	uid_t ru, eu, su;
+	uint64_t eff = 0, perm = 0, inh = 0;
+	int bits;
+
+	if (getresuid(&ru, &eu, &su) != 0 || ru || eu || su || getgroups(0, NULL) != 0) {
+		dlog("privdrop: verify: a keeping worker must be uid 0 without groups");
+		return -EPERM;
+	}
+	memset(data, 0xff, sizeof data);
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return FAIL("verify: capget", errno);
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		eff |= (uint64_t)data[i].effective << (32 * i);
+		perm |= (uint64_t)data[i].permitted << (32 * i);
+		inh |= (uint64_t)data[i].inheritable << (32 * i);
+	}
+	if (eff != keep || perm != keep || inh != 0) {
+		dlog("privdrop: verify: capabilities eff %#llx perm %#llx inh %#llx, want %#llx",
+		     (unsigned long long)eff, (unsigned long long)perm, (unsigned long long)inh,
+		     (unsigned long long)keep);
+		return -EPERM;
+	}
+	for (int cap = 0; cap < CAP_NUM_MAX; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if ((in == 1) != ((keep >> cap) & 1) && !(in < 0 && !((keep >> cap) & 1))) {
+			dlog("privdrop: verify: capability %d %s the bounding set", cap,
+			     in == 1 ? "still in" : "missing from");
+			return -EPERM;
+		}
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) == 1) {
+			dlog("privdrop: verify: capability %d ambient", cap);
+			return -EPERM;
+		}
+	}
+	bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	if (bits < 0 || ((unsigned)bits & KEEP_SECUREBITS) != KEEP_SECUREBITS ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		dlog("privdrop: verify: securebits %#x or no_new_privs not set", bits);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int privdrop_verify(uid_t uid, gid_t gid)
 {
 	uid_t ru, eu, su;
@@ -344,8 +414,10 @@ int privdrop_worker(const struct privdrop_spec *s)
 	struct rlimit no_core = { 0, 0 };
 	int exe = -1, r;
 
-	if (((s->uid == 0 || s->gid == 0) && !(s->uid0_nocaps && s->uid == 0 && s->gid == 0)) ||
-	    s->root_dir == NULL)
+	bool uid0 = (s->uid0_nocaps || s->caps_keep) && s->uid == 0 && s->gid == 0;
+
+	if (((s->uid == 0 || s->gid == 0) && !uid0) || (s->uid0_nocaps && s->caps_keep) ||
+	    (s->caps_keep && (s->uid != 0 || s->gid != 0)) || s->root_dir == NULL)
 		return FAIL("spec (root uid/gid or no chroot directory)", EINVAL);
 	if ((r = reset_signals()) < 0)
 		return r;
@@ -376,11 +448,13 @@ int privdrop_worker(const struct privdrop_spec *s)
 	if (stat("/", &now_st) != 0 || now_st.st_dev != root_st.st_dev ||
 	    now_st.st_ino != root_st.st_ino)
 		return FAIL("chroot check (/ is not the chroot directory)", EPERM);
-	if (s->uid0_nocaps && (r = lock_securebits()) < 0)
+	if (s->uid0_nocaps && (r = lock_securebits(UID0_SECUREBITS)) < 0)
 		return r;
-	if ((r = drop_bounding_and_ambient()) < 0)
+	if (s->caps_keep && (r = lock_securebits(KEEP_SECUREBITS)) < 0)
 		return r;
-	if ((r = drop_ids(s->uid, s->gid)) < 0)
+	if ((r = drop_bounding_and_ambient(s->caps_keep)) < 0)
+		return r;
+	if ((r = drop_ids(s->uid, s->gid, s->caps_keep)) < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return FAIL("PR_SET_NO_NEW_PRIVS", errno);
@@ -388,7 +462,7 @@ int privdrop_worker(const struct privdrop_spec *s)
 		return FAIL("PR_SET_DUMPABLE", errno);
 	if (setrlimit(RLIMIT_CORE, &no_core) != 0)
 		return FAIL("setrlimit(RLIMIT_CORE)", errno);
-	if ((r = privdrop_verify(s->uid, s->gid)) < 0)
+	if ((r = s->caps_keep ? privdrop_verify_keep(s->caps_keep) : privdrop_verify(s->uid, s->gid)) < 0)
 		return r;
 	if (s->argv == NULL)
 		return 0;

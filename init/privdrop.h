@@ -32,6 +32,7 @@
 #define DSHIELD_INIT_PRIVDROP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define PRIVDROP_NETD_UID 100
@@ -41,7 +42,7 @@
 #define PRIVDROP_BIND_RW       1u   /* writable (default read-only) */
 #define PRIVDROP_BIND_DEV      2u   /* device nodes work (default nodev) */
 #define PRIVDROP_BIND_OPTIONAL 4u   /* a missing source is skipped */
-#define PRIVDROP_BINDS_MAX     8
+#define PRIVDROP_BINDS_MAX     12
 struct privdrop_bind {
 	const char *src;        /* absolute path in init's view */
 	const char *dst;        /* absolute path inside the worker's root */
@@ -50,9 +51,17 @@ struct privdrop_bind {
 
 struct privdrop_spec {
 	const char *root_dir;   /* empty directory to chroot into */
-	uid_t uid;              /* 0 only with uid0_nocaps */
-	gid_t gid;              /* 0 only with uid0_nocaps */
+	uid_t uid;              /* 0 only with uid0_nocaps or caps_keep */
+	gid_t gid;              /* 0 only with uid0_nocaps or caps_keep */
 	bool uid0_nocaps;       /* see step 7 */
+	/* uid 0 keeping exactly these capabilities (bit n: capability n),
+	 * for a role whose job needs them (sandboxd): the bounding set is cut
+	 * down to them before the exec, they stay permitted and effective (so
+	 * that exec as root, under no_new_privs, gives them back and nothing
+	 * more), nothing inheritable or ambient, and the securebits
+	 * KEEP_CAPS and NO_CAP_AMBIENT_RAISE set off/on and locked. Exclusive
+	 * with uid0_nocaps. */
+	uint64_t caps_keep;
 	const struct privdrop_bind *binds;  /* step 4b when nbinds > 0 */
 	size_t nbinds;          /* at most PRIVDROP_BINDS_MAX */
 	int keep_fd;            /* moved to keep_fd_to; -1 for none */
@@ -75,5 +84,10 @@ int privdrop_worker(const struct privdrop_spec *s);
  * ambient), no_new_privs set, and setresuid(0) refused (uid != 0) or the
  * securebits of step 7 set and locked (uid 0). */
 int privdrop_verify(uid_t uid, gid_t gid);
+
+/* The same for a uid-0 worker that keeps caps_keep: permitted, effective
+ * and bounding sets exactly caps_keep, nothing inheritable or ambient,
+ * no_new_privs, the KEEP_CAPS and ambient-raise securebits locked. */
+int privdrop_verify_keep(uint64_t caps_keep);
 
 #endif

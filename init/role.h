@@ -25,9 +25,12 @@ struct role_spec {
 	enum role_id id;               /* index of the row in the table */
 	/* confinement (init/privdrop.h) */
 	uid_t uid;
-	gid_t gid;                     /* uid 0 only with uid0_nocaps */
+	gid_t gid;                     /* uid 0 only with uid0_nocaps or caps_keep */
 	bool uid0_nocaps;              /* uid 0, every capability set empty,
 					  securebits locked (see privdrop.h) */
+	uint64_t caps_keep;            /* uid 0 keeping only these capabilities
+					  (bit n: CAP n; privdrop.h); the row
+					  says why it needs each */
 	bool new_netns;                /* empty network namespace */
 	const struct privdrop_bind *binds; /* a private mount view holding */
 	size_t nbinds;                 /* these, plus /state if has_state */

@@ -274,8 +274,13 @@ static _Noreturn void role_child(const struct sup_role *r, int sock, int logw)
 		envp[ne++] = "DSHIELD_NO_SECCOMP=1";
 	if (!c->pid1 && c->extra_env[rs->id] != NULL)
 		envp[ne++] = (char *)c->extra_env[rs->id];
-	for (size_t i = 0; i < rs->nbinds && nb < PRIVDROP_BINDS_MAX; i++)
-		binds[nb++] = rs->binds[i];
+	for (size_t i = 0; i < rs->nbinds && nb < PRIVDROP_BINDS_MAX; i++) {
+		binds[nb] = rs->binds[i];
+		for (size_t k = 0; k < sizeof c->rebind / sizeof c->rebind[0]; k++)
+			if (c->rebind[k].dst != NULL && strcmp(c->rebind[k].dst, binds[nb].dst) == 0)
+				binds[nb].src = c->rebind[k].src;
+		nb++;
+	}
 	if (rs->has_state && nb < PRIVDROP_BINDS_MAX)
 		binds[nb++] = (struct privdrop_bind){ c->state_dir[rs->id], "/state",
 						      PRIVDROP_BIND_RW };
@@ -284,6 +289,7 @@ static _Noreturn void role_child(const struct sup_role *r, int sock, int logw)
 		.uid = rs->uid,
 		.gid = rs->gid,
 		.uid0_nocaps = rs->uid0_nocaps,
+		.caps_keep = rs->caps_keep,
 		.keep_fd = sock,
 		.keep_fd_to = ROLE_INIT_FD,
 		.new_netns = rs->new_netns,

@@ -49,6 +49,10 @@ struct supervisor_config {
 	 * rows with has_state) its state directory, bound at /state. */
 	const char *root_dir[ROLE_COUNT];
 	const char *state_dir[ROLE_COUNT];
+	/* Host mode: a row's bind whose target is dst takes its source from
+	 * src instead (sandboxd's layers, policy file, cgroup root live
+	 * elsewhere outside the VM). */
+	struct { const char *dst, *src; } rebind[4];
 	/* Extra environment word for a role (host mode test knobs), or NULL. */
 	const char *extra_env[ROLE_COUNT];
 	struct lifecycle_ops ops;

@@ -1,6 +1,7 @@
 /* keyd/keyd.c: see keyd.h. */
 #include "keyd/keyd.h"
 #include "crypto/checkpoint.h"
+#include "crypto/fn_decl.h"
 #include "crypto/reportdata.h"
 #include "crypto/rtmr3.h"
 #include "lib/file.h"
@@ -223,6 +224,7 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 	setup_logkey(k);
 	load_checkpoint(k);
 	tbucket_init(&k->quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, mono_ms());
+	tbucket_init(&k->fn_rate, KEYD_FN_BURST, KEYD_FN_REFILL_MS, mono_ms());
 	k->resumed = false;
 	attest_init(&k->at, paths, cfg->allow_sim != 0);
 	if (k->at.backend == ATTEST_NONE) {
@@ -368,28 +370,42 @@ static void on_quote_req(struct keyd *k, const struct imsg *m)
 		dlog("cannot answer netd's quote request: %s", strerror(-r));
 }
 
-int keyd_serve_netd(struct keyd *k)
+/* Reads and answers what one peer sent on *fd (a budget of messages):
+ * each message of a type `on` knows is handed to it, any other is
+ * counted and dropped. Returns 0, or -EPIPE when the peer closed. */
+static int serve(struct keyd *k, int fd, const char *who,
+		 bool (*on)(struct keyd *k, const struct imsg *m))
 {
-	for (int i = 0; i < MSG_BUDGET && k->netd_fd >= 0; i++) {
-		int r = imsg_recv(k->netd_fd, &k->msg);
+	for (int i = 0; i < MSG_BUDGET && fd >= 0; i++) {
+		int r = imsg_recv(fd, &k->msg);
 		if (r == -EAGAIN || r == -EINTR)
 			return 0;
 		if (r == -EPIPE)
 			return r;
 		if (r < 0) {
 			if (k->malformed++ % 1000 == 0)
-				dlog("refused an unreadable message from netd: %s", strerror(-r));
+				dlog("refused an unreadable message from %s: %s", who, strerror(-r));
 			continue;
 		}
-		if (k->msg.hdr.type == IMSG_QUOTE_REQ) {
-			on_quote_req(k, &k->msg);
-		} else if (k->malformed++ % 1000 == 0) {
-			dlog("refused message type %u from netd (%llu refused so far)",
-			     k->msg.hdr.type, (unsigned long long)k->malformed);
-		}
+		if (!on(k, &k->msg) && k->malformed++ % 1000 == 0)
+			dlog("refused message type %u from %s (%llu refused so far)",
+			     k->msg.hdr.type, who, (unsigned long long)k->malformed);
 		imsg_close_fds(&k->msg);
 	}
 	return 0;
+}
+
+static bool on_netd(struct keyd *k, const struct imsg *m)
+{
+	if (m->hdr.type != IMSG_QUOTE_REQ)
+		return false;
+	on_quote_req(k, m);
+	return true;
+}
+
+int keyd_serve_netd(struct keyd *k)
+{
+	return serve(k, k->netd_fd, "netd", on_netd);
 }
 
 /* --- logd: the boot's facts and checkpoint signatures ------------------------------------- */
@@ -488,29 +504,110 @@ static void on_sign_req(struct keyd *k, const struct imsg *m)
 		dlog("cannot answer logd's sign request: %s", strerror(-r));
 }
 
+static bool on_logd(struct keyd *k, const struct imsg *m)
+{
+	if (m->hdr.type == IMSG_LOG_BOOT_REQ)
+		on_boot_req(k, m);
+	else if (m->hdr.type == IMSG_LOG_SIGN_REQ)
+		on_sign_req(k, m);
+	else
+		return false;
+	return true;
+}
+
 int keyd_serve_logd(struct keyd *k)
 {
-	for (int i = 0; i < MSG_BUDGET && k->logd_fd >= 0; i++) {
-		int r = imsg_recv(k->logd_fd, &k->msg);
-		if (r == -EAGAIN || r == -EINTR)
+	return serve(k, k->logd_fd, "logd", on_logd);
+}
+
+/* --- sandboxd: function events ---------------------------------------------------------- */
+
+_Static_assert(sizeof(struct fn_event_msg) == 152, "the function event's payload is 152 bytes");
+_Static_assert(sizeof(struct fn_event_msg) <= RTMR3_PAYLOAD_MAX, "it fits an event");
+
+/* A NUL-padded field holding a string of 1..cap-1 bytes. */
+static size_t padded_len(const char *f, size_t cap)
+{
+	size_t n = strnlen(f, cap);
+
+	if (n == 0 || n == cap)
+		return 0;
+	for (size_t i = n; i < cap; i++)
+		if (f[i] != '\0')
 			return 0;
-		if (r == -EPIPE)
-			return r;
-		if (r < 0) {
-			if (k->malformed++ % 1000 == 0)
-				dlog("refused an unreadable message from logd: %s", strerror(-r));
-			continue;
-		}
-		if (k->msg.hdr.type == IMSG_LOG_BOOT_REQ)
-			on_boot_req(k, &k->msg);
-		else if (k->msg.hdr.type == IMSG_LOG_SIGN_REQ)
-			on_sign_req(k, &k->msg);
-		else if (k->malformed++ % 1000 == 0)
-			dlog("refused message type %u from logd (%llu refused so far)",
-			     k->msg.hdr.type, (unsigned long long)k->malformed);
-		imsg_close_fds(&k->msg);
+	return n;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* The payload is checked whole: what keyd measures is what it vouches
+ * for, so nothing it cannot read goes into RTMR3. */
+static bool fn_event_valid(const struct fn_event_msg *ev)
+{
+	size_t idn = padded_len(ev->id, sizeof ev->id), rtn = padded_len(ev->runtime, sizeof ev->runtime);
+	bool del = ev->op == FN_EVENT_DELETE;
+
+	if (ev->version != 1 || ev->op < FN_EVENT_DEPLOY || ev->op > FN_EVENT_DELETE ||
+	    !all_zero(ev->reserved, sizeof ev->reserved) || idn == 0 || rtn == 0 ||
+	    !fn_id_valid(ev->id, idn))
+		return false;
+	if (strcmp(ev->runtime, "native") != 0 && strcmp(ev->runtime, "node") != 0 &&
+	    strcmp(ev->runtime, "python") != 0)
+		return false;
+	/* a delete names no code; a deploy or update always does */
+	return del == (all_zero(ev->code_sha256, 32) && all_zero(ev->decl_sha256, 32));
+}
+
+static void on_fn_event(struct keyd *k, const struct imsg *m)
+{
+	struct fn_event_reply_msg rep = { 0 };
+	struct fn_event_msg ev;
+	int r;
+
+	if (m->nfds != 0 || imsg_get(m, IMSG_FN_EVENT_REQ, &ev, sizeof ev) < 0 || !fn_event_valid(&ev)) {
+		if (k->malformed++ % 1000 == 0)
+			dlog("refused a malformed function event (%u bytes; %llu refused so far)",
+			     m->hdr.len, (unsigned long long)k->malformed);
+		rep.error = -EBADMSG;
+	} else if (k->at.backend == ATTEST_NONE) {
+		rep.error = -ENODEV;   /* nothing is measured: nothing may run unmeasured */
+	} else if (k->at.log.n >= RTMR3_LOG_MAX) {
+		rep.error = -ENOSPC;
+	} else if (!tbucket_take(&k->fn_rate, mono_ms())) {
+		rep.error = -EBUSY;
+	} else if ((r = record_event(k, "function", &ev, sizeof ev)) < 0) {
+		rep.error = r;
+	} else {
+		k->fn_events++;
+		if (k->at.log.n == QUOTE_REPLY_EVENTS_COUNT + 1)
+			dlog("attestation: the event log now holds %u events, more than a quote reply "
+			     "carries (%u): quotes are refused (E2BIG) until it is streamed",
+			     k->at.log.n, QUOTE_REPLY_EVENTS_COUNT);
 	}
-	return 0;
+	rep.events = k->at.log.n;
+	r = imsg_send(k->sandboxd_fd, IMSG_FN_EVENT_REPLY, m->hdr.id, &rep, sizeof rep, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer sandboxd's function event: %s", strerror(-r));
+}
+
+static bool on_sandboxd(struct keyd *k, const struct imsg *m)
+{
+	if (m->hdr.type != IMSG_FN_EVENT_REQ)
+		return false;
+	on_fn_event(k, m);
+	return true;
+}
+
+int keyd_serve_sandboxd(struct keyd *k)
+{
+	return serve(k, k->sandboxd_fd, "sandboxd", on_sandboxd);
 }
 
 /* --- the role --------------------------------------------------------------------------- */
@@ -540,11 +637,11 @@ static int on_init_message(int ep)
 	int fd, *slot;
 
 	if (imsg_get(&K.msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || K.msg.nfds != 1 ||
-	    (pc.peer != ROLE_NETD && pc.peer != ROLE_LOGD)) {
+	    (pc.peer != ROLE_NETD && pc.peer != ROLE_LOGD && pc.peer != ROLE_SANDBOXD)) {
 		dlog("unexpected message type %u from init", K.msg.hdr.type);
 		return 0;
 	}
-	slot = pc.peer == ROLE_NETD ? &K.netd_fd : &K.logd_fd;
+	slot = pc.peer == ROLE_NETD ? &K.netd_fd : pc.peer == ROLE_LOGD ? &K.logd_fd : &K.sandboxd_fd;
 	fd = imsg_take_fd(&K.msg, 0);
 	if (*slot >= 0)
 		close(*slot);
@@ -589,6 +686,11 @@ static int loop(int ep)
 					close(K.logd_fd);
 					K.logd_fd = -1;
 				}
+			} else if (evs[i].data.fd == K.sandboxd_fd) {
+				if (keyd_serve_sandboxd(&K) == -EPIPE) {
+					close(K.sandboxd_fd);
+					K.sandboxd_fd = -1;
+				}
 			}
 		}
 	}
@@ -603,6 +705,7 @@ int keyd_main(void)
 
 	K.netd_fd = -1;
 	K.logd_fd = -1;
+	K.sandboxd_fd = -1;
 	r = read_config(&cfg);
 	if (r < 0) {
 		dlog("reading the configuration from init: %s", strerror(-r));

@@ -39,6 +39,7 @@
 #include "proto/init_keyd.h"
 #include "proto/logd_keyd.h"
 #include "proto/netd_keyd.h"
+#include "proto/sandboxd_keyd.h"
 
 #define KEYD_STATE_DIR   "/state"
 #define KEYD_EVENTS_FILE "rtmr3.events"
@@ -50,9 +51,17 @@
 #define KEYD_QUOTE_BURST      8u
 #define KEYD_QUOTE_REFILL_MS  100u
 
+/* Function events (proto/sandboxd_keyd.h): a bucket of KEYD_FN_BURST,
+ * one more per KEYD_FN_REFILL_MS; beyond it -EBUSY (the change is then
+ * refused by sandboxd, fail closed). The log itself holds RTMR3_LOG_MAX
+ * events in all; a full log refuses with -ENOSPC. */
+#define KEYD_FN_BURST         32u
+#define KEYD_FN_REFILL_MS     250u
+
 struct keyd {
 	int netd_fd;                   /* -1 until init hands a channel */
 	int logd_fd;                   /* the same, for logd */
+	int sandboxd_fd;               /* the same, for sandboxd */
 	struct keyd_config_msg cfg;
 	char events_path[4096];
 	char logkey_path[4096];
@@ -72,6 +81,8 @@ struct keyd {
 	uint64_t signed_count;
 	bool resumed;                  /* the log was reloaded */
 	struct tbucket quote_rate;
+	struct tbucket fn_rate;
+	uint64_t fn_events;            /* function events recorded this run */
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
 	uint64_t quotes, busy, malformed;
 	struct imsg msg;
@@ -97,6 +108,11 @@ int keyd_serve_netd(struct keyd *k);
 /* The same for logd's requests on k->logd_fd (proto/logd_keyd.h): the
  * boot's facts, and checkpoint signatures. */
 int keyd_serve_logd(struct keyd *k);
+
+/* The same for sandboxd's function events on k->sandboxd_fd: each
+ * valid request is recorded as an RTMR3 event "function" whose payload is
+ * the request's 152 bytes, then answered. */
+int keyd_serve_sandboxd(struct keyd *k);
 
 /* The role's entry point (after its seccomp set is installed). */
 int keyd_main(void);

@@ -21,7 +21,7 @@
 /* An owed reply that goes to nobody (logd's own boot entry). */
 #define CHAN_NONE LOGD_CHAN_COUNT
 
-static const char *const chan_name[LOGD_CHAN_COUNT] = { "init", "netd", "keyd" };
+static const char *const chan_name[LOGD_CHAN_COUNT] = { "init", "netd", "keyd", "sandboxd" };
 
 /* Counted, and logged once per thousand: a peer that floods logd with
  * garbage must not flood the console through it. */
@@ -702,13 +702,15 @@ static void on_peer_channel(struct logd *d)
 	int fd;
 
 	if (imsg_get(&d->msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || d->msg.nfds != 1 ||
-	    (pc.peer != ROLE_NETD && pc.peer != ROLE_KEYD)) {
+	    (pc.peer != ROLE_NETD && pc.peer != ROLE_KEYD && pc.peer != ROLE_SANDBOXD)) {
 		dlog("unexpected message type %u from init", d->msg.hdr.type);
 		return;
 	}
+	enum logd_chan chan = pc.peer == ROLE_NETD ? LOGD_CHAN_NETD :
+			      pc.peer == ROLE_KEYD ? LOGD_CHAN_KEYD : LOGD_CHAN_SANDBOXD;
 	fd = imsg_take_fd(&d->msg, 0);
-	dlog("channel to %s #%u", pc.peer == ROLE_NETD ? "netd" : "keyd", pc.generation);
-	logd_set_peer(d, pc.peer == ROLE_NETD ? LOGD_CHAN_NETD : LOGD_CHAN_KEYD, fd);
+	dlog("channel to %s #%u", chan_name[chan], pc.generation);
+	logd_set_peer(d, chan, fd);
 }
 
 static void dispatch(struct logd *d, enum logd_chan chan)

@@ -2,7 +2,7 @@
  *
  * logd owns the egress log's store (logd/store.h, in /state/log) and is
  * the only process that appends to it. It serves proto/logd.h to the
- * roles that log (netd now), asks keyd (proto/logd_keyd.h) for the boot's
+ * roles that log (netd, sandboxd), asks keyd (proto/logd_keyd.h) for the boot's
  * facts, which become one boot entry per boot, and for signatures over
  * its checkpoints, and tells init its state (proto/init_logd.h).
  *
@@ -52,7 +52,8 @@
 #define LOGD_OBJ_MAX     (256u * (2u + LOG_APPEND_MAX))
 
 /* The channels logd has: init's, and one per peer role. */
-enum logd_chan { LOGD_CHAN_INIT = 0, LOGD_CHAN_NETD, LOGD_CHAN_KEYD, LOGD_CHAN_COUNT };
+enum logd_chan { LOGD_CHAN_INIT = 0, LOGD_CHAN_NETD, LOGD_CHAN_KEYD, LOGD_CHAN_SANDBOXD,
+		LOGD_CHAN_COUNT };
 
 /* One reply owed, kept until its round's sync: the channel it came on (and
  * that channel's generation, so a reply to a channel that closed or was

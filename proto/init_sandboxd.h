@@ -12,6 +12,16 @@
 
 #include "proto/role.h"
 
+/* Where init keeps what sandboxd's view binds (in the VM; host mode
+ * rebinds the sources, init/supervisor.h), and where they are in the view. */
+#define SANDBOXD_POLICY_SRC  "/run/policy.json"
+#define SANDBOXD_LAYERS_SRC  "/run/layers"
+#define SANDBOXD_CGROUP_SRC  "/sys/fs/cgroup/dshield-fn"
+#define SANDBOXD_POLICY_PATH "/policy.json"
+#define SANDBOXD_LAYERS_DIR  "/layers"       /* one tree per runtime: /layers/<name>/ */
+#define SANDBOXD_CGROUP_DIR  "/cgroup"
+#define SANDBOXD_STATE_DIR   "/state"
+
 enum init_sandboxd_imsg_type {
 	IMSG_SANDBOXD_CONFIG = IMSG_RANGE_INIT_SANDBOXD, /* init -> sandboxd: struct sandboxd_config_msg */
 	IMSG_SANDBOXD_STATUS,  /* sandboxd -> init: struct sandboxd_status_msg */

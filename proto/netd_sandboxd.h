@@ -107,8 +107,10 @@ struct sbx_reply_msg {
 	char code[32];             /* API error code ("not_found", "forbidden", ...), or "" */
 	char message[160];         /* one line for the client, or "" */
 	uint64_t body_len;         /* inline bytes after this struct, or the memfd's size */
-	/* SBX_INVOKE only */
-	uint64_t worker;           /* sandboxd's worker number, for DONE and WORKER_END */
+	/* SBX_INVOKE only (worker also for SBX_FN_LOGS, below) */
+	uint64_t worker;           /* sandboxd's worker number, for DONE and WORKER_END;
+				      SBX_FN_LOGS: the stream offset of the body's first
+				      byte (later than arg when older bytes were dropped) */
 	uint32_t timeout_ms;       /* the function's wall-clock limit (sandboxd enforces it too) */
 	uint32_t output_max;       /* the most result bytes netd accepts (limits.output_kb) */
 	uint8_t code_sha256[32];   /* the function's code, for the invocation's log record */

@@ -15,19 +15,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-/* Calls newer than musl's header: numbers from the pinned kernel headers. */
-#ifndef SYS_futex_waitv
-#define SYS_futex_waitv __NR_futex_waitv
-#endif
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 __NR_fchmodat2
-#endif
-#ifndef SYS_map_shadow_stack
-#define SYS_map_shadow_stack __NR_map_shadow_stack
-#endif
-#ifndef SYS_set_mempolicy_home_node
-#define SYS_set_mempolicy_home_node __NR_set_mempolicy_home_node
-#endif
 
 #define ALLOW(name)                 SECCOMP_ALLOW(name)
 #define ALLOW_IF_EQ(name, a, v)     SECCOMP_ALLOW_IF_EQ(name, a, v)

@@ -10,7 +10,23 @@
 
 #include "lib/seccomp.h"
 
+#include <asm/unistd.h>
+
 #include <stddef.h>
+
+/* Calls newer than musl's header: numbers from the pinned kernel headers. */
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv __NR_futex_waitv
+#endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 __NR_fchmodat2
+#endif
+#ifndef SYS_map_shadow_stack
+#define SYS_map_shadow_stack __NR_map_shadow_stack
+#endif
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node __NR_set_mempolicy_home_node
+#endif
 
 extern const struct seccomp_rule fn_seccomp_rules[];
 extern const size_t fn_seccomp_nrules;

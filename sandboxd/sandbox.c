@@ -139,8 +139,14 @@ int sandbox_netns_create(int *fd, char *err, size_t cap)
 		goto out;
 	}
 	if (pid == 0) {
-		/* The child: its namespace lives on through the parent's fd. */
+		/* The child: its namespace lives on through the parent's fd.
+		 * Dumpable, so that the parent may open its /proc/PID/ns/net:
+		 * sandboxd (and so this child) is not, and opening another
+		 * process's namespace then takes CAP_SYS_PTRACE, which
+		 * sandboxd does not keep. Nothing but its parent (same uid and
+		 * capabilities, or more) passes that check. */
 		char c;
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 		close(ready[0]);
 		close(done[1]);   /* or its read below never sees EOF */
 		memset(&f, 0, sizeof f);

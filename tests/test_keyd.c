@@ -69,6 +69,7 @@ static void setup(const char *events_path, bool has_manifest)
 	memset(&K, 0, sizeof K);
 	K.netd_fd = -1;
 	K.logd_fd = -1;
+	K.sandboxd_fd = -1;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.allow_sim = 1;
 	cfg.has_manifest = has_manifest;
@@ -678,6 +679,113 @@ static void test_logd(void)
 	unlink(ckpath);
 }
 
+/* --- sandboxd: function events ------------------------------------------------------ */
+
+static int sbx_end = -1;
+
+static struct fn_event_msg fn_ev(uint8_t op, const char *id, const char *rt)
+{
+	struct fn_event_msg e;
+
+	memset(&e, 0, sizeof e);
+	e.version = 1;
+	e.op = op;
+	memcpy(e.id, id, strlen(id));
+	memcpy(e.runtime, rt, strlen(rt));
+	if (op != FN_EVENT_DELETE) {
+		memset(e.code_sha256, 0x11, 32);
+		memset(e.decl_sha256, 0x22, 32);
+	}
+	return e;
+}
+
+/* Sends ev (len bytes of it) and returns keyd's answer's error. */
+static int fn_event(uint32_t id, const struct fn_event_msg *ev, size_t len, uint32_t *events)
+{
+	struct fn_event_reply_msg rep;
+
+	if (imsg_send(sbx_end, IMSG_FN_EVENT_REQ, id, ev, len, NULL, 0) < 0 ||
+	    keyd_serve_sandboxd(&K) != 0 || imsg_recv(sbx_end, &M) != 0 ||
+	    M.hdr.id != id || imsg_get(&M, IMSG_FN_EVENT_REPLY, &rep, sizeof rep) != 0)
+		return -EPROTO;
+	if (events)
+		*events = rep.events;
+	return rep.error;
+}
+
+static void test_fn_events(void)
+{
+	struct fn_event_msg e = fn_ev(FN_EVENT_DEPLOY, "hello", "python"), bad;
+	const struct rtmr3_event *last;
+	uint8_t before[48];
+	uint32_t events = 0;
+	int sv[2];
+
+	setup(evpath, true);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0)
+		abort();
+	K.sandboxd_fd = sv[0];
+	sbx_end = sv[1];
+	unsigned n0 = K.at.log.n;
+	memcpy(before, K.at.log.rtmr3, 48);
+	is_int(fn_event(1, &e, sizeof e, &events), 0, "function event: recorded");
+	last = &K.at.log.ev[K.at.log.n - 1];
+	ok(K.at.log.n == n0 + 1 && events == n0 + 1 && strcmp(last->name, "function") == 0 &&
+	   last->payload_len == 152 && memcmp(last->payload, &e, 152) == 0,
+	   "  one event \"function\" whose payload is the 152 bytes; the count in the reply");
+	ok(memcmp(before, K.at.log.rtmr3, 48) != 0, "  RTMR3 moved");
+	{
+		static struct rtmr3_log saved;   /* ~150 KiB */
+		long got = file_read(evpath, K.saved, sizeof K.saved - 1);
+		ok(got > 0 && rtmr3_log_decode(&saved, K.saved, (size_t)got) == 0 && saved.n == K.at.log.n &&
+		   memcmp(saved.rtmr3, K.at.log.rtmr3, 48) == 0, "  and saved: the reloaded log replays to it");
+	}
+	e = fn_ev(FN_EVENT_DELETE, "hello", "python");
+	is_int(fn_event(2, &e, sizeof e, NULL), 0, "a delete (no hashes): recorded");
+	n0 = K.at.log.n;
+	bad = fn_ev(FN_EVENT_DEPLOY, "hello", "python");
+	bad.version = 2;
+	is_int(fn_event(3, &bad, sizeof bad, NULL), -EBADMSG, "version 2: -EBADMSG");
+	bad = fn_ev(4, "hello", "python");
+	is_int(fn_event(4, &bad, sizeof bad, NULL), -EBADMSG, "op 4: -EBADMSG");
+	bad = fn_ev(FN_EVENT_DEPLOY, "Hello", "python");
+	is_int(fn_event(5, &bad, sizeof bad, NULL), -EBADMSG, "an id outside the pattern: -EBADMSG");
+	bad = fn_ev(FN_EVENT_DEPLOY, "hello", "python");
+	bad.id[10] = 'x';   /* garbage after the NUL */
+	is_int(fn_event(6, &bad, sizeof bad, NULL), -EBADMSG, "an id not NUL padded: -EBADMSG");
+	bad = fn_ev(FN_EVENT_DEPLOY, "hello", "ruby");
+	is_int(fn_event(7, &bad, sizeof bad, NULL), -EBADMSG, "an unknown runtime: -EBADMSG");
+	bad = fn_ev(FN_EVENT_DELETE, "hello", "python");
+	bad.code_sha256[0] = 1;
+	is_int(fn_event(8, &bad, sizeof bad, NULL), -EBADMSG, "a delete with a code hash: -EBADMSG");
+	bad = fn_ev(FN_EVENT_DEPLOY, "hello", "python");
+	memset(bad.code_sha256, 0, 32);
+	memset(bad.decl_sha256, 0, 32);
+	is_int(fn_event(9, &bad, sizeof bad, NULL), -EBADMSG, "a deploy without hashes: -EBADMSG");
+	bad = fn_ev(FN_EVENT_DEPLOY, "hello", "python");
+	bad.reserved[0] = 1;
+	is_int(fn_event(10, &bad, sizeof bad, NULL), -EBADMSG, "reserved bytes set: -EBADMSG");
+	is_int(fn_event(11, &e, sizeof e - 1, NULL), -EBADMSG, "a short request: -EBADMSG");
+	is_int(K.at.log.n, n0, "  nothing malformed was recorded");
+	/* the rate bound: a burst, then -EBUSY */
+	int busy = 0, okc = 0;
+	e = fn_ev(FN_EVENT_UPDATE, "hello", "python");
+	for (unsigned i = 0; i < KEYD_FN_BURST + 4; i++) {
+		int r = fn_event(100 + i, &e, sizeof e, NULL);
+		busy += r == -EBUSY;
+		okc += r == 0;
+	}
+	ok(busy >= 1 && okc <= (int)KEYD_FN_BURST, "rate: beyond the burst -EBUSY (%d recorded, %d busy)",
+	   okc, busy);
+	/* no backend: nothing may run unmeasured */
+	K.at.backend = ATTEST_NONE;
+	is_int(fn_event(200, &e, sizeof e, NULL), -ENODEV, "no attestation backend: -ENODEV");
+	close(sv[0]);
+	close(sv[1]);
+	K.sandboxd_fd = sbx_end = -1;
+	unlink(evpath);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/test_keyd.XXXXXX");
@@ -700,6 +808,7 @@ int main(void)
 	test_bad_saved_log();
 	test_unwritable();
 	test_no_manifest();
+	test_fn_events();
 
 	{
 		char kp[sizeof evpath];

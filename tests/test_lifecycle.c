@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static struct imsg m;
@@ -61,6 +62,7 @@ int main(void)
 	static struct lifecycle lc;
 	struct role_spec netd = { .name = "netd", .id = ROLE_NETD };
 	struct role_spec keyd = { .name = "keyd", .id = ROLE_KEYD };
+	struct role_spec logd_role = { .name = "logd", .id = ROLE_LOGD };
 	struct netd_status_msg st = { .state = NETD_STATE_BOUND, .ipv4_addr = 0x0200a8c0,
 				      .ipv4_netmask = 0x00ffffff };
 	struct keyd_status_msg ks = { .backend = KEYD_BACKEND_SIM, .events = 2 };
@@ -123,6 +125,46 @@ int main(void)
 		is_int(lifecycle_on_message(&lc, &logd, -1, &m), -EBADMSG, "an unknown logd state: refused");
 		make(IMSG_LOGD_STATUS, &ls, sizeof ls - 1, 0);
 		is_int(lifecycle_on_message(&lc, &logd, -1, &m), -EBADMSG, "a short logd status: refused");
+	}
+
+	/* sandboxd: its configuration at start, its status */
+	{
+		struct role_spec sbx = { .name = "sandboxd", .id = ROLE_SANDBOXD };
+		struct sandboxd_status_msg ss = { .runtimes_available = 5, .functions = 2 };
+		struct sandboxd_config_msg cfg;
+		struct imsg got;
+		char out[4096];
+		ssize_t k;
+		int sv[2];
+		while (read(p[0], buf, sizeof buf) > 0)
+			;
+		memset(lc.sbx.policy_sha256, 0xab, 32);
+		lc.sbx.has_policy = 1;
+		lc.sbx.limits_required = 1;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+			return 2;
+		is_int(lifecycle_start(&lc, &sbx, sv[0]), 0, "sandboxd start: sent");
+		ok(imsg_recv(sv[1], &got) == 0 && imsg_get(&got, IMSG_SANDBOXD_CONFIG, &cfg, sizeof cfg) == 0 &&
+		   cfg.has_policy == 1 && cfg.limits_required == 1 && cfg.policy_sha256[31] == 0xab,
+		   "  IMSG_SANDBOXD_CONFIG: the policy's hash, limits required");
+		close(sv[0]);
+		close(sv[1]);
+		make(IMSG_SANDBOXD_STATUS, &ss, sizeof ss, 0);
+		is_int(lifecycle_on_message(&lc, &sbx, -1, &m), 0, "sandboxd's status from sandboxd: accepted");
+		k = read(p[0], out, sizeof out - 1);
+		out[k > 0 ? k : 0] = '\0';
+		ok(strstr(out, "sandboxd: serving (2 functions; runtimes available: native python; limits NOT "
+			  "enforced)") != NULL, "  logged (%s)", out);
+		is_int(lifecycle_on_message(&lc, &logd_role, -1, &m), -EBADMSG, "sandboxd's status from logd: refused");
+		ss.runtimes_available = 8;
+		make(IMSG_SANDBOXD_STATUS, &ss, sizeof ss, 0);
+		is_int(lifecycle_on_message(&lc, &sbx, -1, &m), -EBADMSG, "an unknown runtime bit: refused");
+		ss.runtimes_available = 1;
+		ss.limits_enforced = 2;
+		make(IMSG_SANDBOXD_STATUS, &ss, sizeof ss, 0);
+		is_int(lifecycle_on_message(&lc, &sbx, -1, &m), -EBADMSG, "limits_enforced 2: refused");
+		make(IMSG_SANDBOXD_STATUS, &ss, sizeof ss - 1, 0);
+		is_int(lifecycle_on_message(&lc, &sbx, -1, &m), -EBADMSG, "a short sandboxd status: refused");
 	}
 
 	/* A flood of valid messages: what init logs about them is bounded. */

@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -100,6 +101,8 @@ static void checks(int after_exec)
 	}
 }
 
+#define KEEP ((1ull << CAP_KILL) | (1ull << CAP_NET_ADMIN))
+
 static int collect(int sock, pid_t pid, const char *who)
 {
 	int st, n = child_collect(sock, who);
@@ -110,7 +113,10 @@ static int collect(int sock, pid_t pid, const char *who)
 	return n;
 }
 
-static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *sock)
+static void keep_checks(int after_exec);
+
+/* A child dropped to uid 100, or (keep) to uid 0 keeping KEEP. */
+static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *sock, bool keep)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -118,14 +124,18 @@ static pid_t spawn(const char *root, char *const *argv, char *const *envp, int *
 	pid_t pid = child_fork();
 	if (pid == 0) {
 		struct privdrop_spec spec = {
-			.root_dir = root, .uid = 100, .gid = 100,
+			.root_dir = root, .uid = keep ? 0 : 100, .gid = keep ? 0 : 100,
+			.caps_keep = keep ? KEEP : 0,
 			.keep_fd = sv[1], .keep_fd_to = REPORT_FD, .new_netns = true,
 			.argv = argv, .envp = envp,
 		};
 		int r = privdrop_worker(&spec);
 		if (r < 0)
 			_exit(10);
-		checks(0);
+		if (keep)
+			keep_checks(0);
+		else
+			checks(0);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -164,6 +174,30 @@ static void test_prepare_root(const char *base)
 	is_int(privdrop_worker(&bad), -EINVAL, "uid 0 refused");
 }
 
+/* uid 0 keeping CAP_KILL and CAP_NET_ADMIN (as sandboxd keeps its set):
+ * exactly those, before and (static build) after the exec. */
+
+static void keep_checks(int after_exec)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	child_report_fd = REPORT_FD;
+	child_report(privdrop_verify_keep(KEEP) == 0, 0, after_exec ?
+		     "after the exec, exactly the kept capabilities" :
+		     "exactly the kept capabilities (verify_keep)");
+	memset(data, 0, sizeof data);
+	child_report(syscall(SYS_capget, &hdr, data) == 0 && data[0].effective == (uint32_t)KEEP &&
+		     data[0].inheritable == 0 && data[1].effective == 0, 0,
+		     "capget effective = the kept set");
+	child_report(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0, 0,
+		     "CAP_SYS_ADMIN is out of the bounding set");
+	child_report(umount2("/", MNT_DETACH) != 0 && errno == EPERM, errno,
+		     "a mount operation is refused (EPERM)");
+	child_report(privdrop_verify(0, 0) < 0, 0, "privdrop_verify (no capabilities) fails");
+	child_report(getuid() == 0 && geteuid() == 0, 0, "still uid 0");
+}
+
 int main(int argc, char **argv)
 {
 	char base[] = "/tmp/privdrop.XXXXXX", root[64];
@@ -172,6 +206,10 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "--child") == 0) {
 		checks(1);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--child-keep") == 0) {
+		keep_checks(1);
 		return 0;
 	}
 	if (geteuid() != 0) {
@@ -184,7 +222,7 @@ int main(int argc, char **argv)
 
 	test_prepare_root(base);
 
-	pid = spawn(root, NULL, NULL, &sock);
+	pid = spawn(root, NULL, NULL, &sock, false);
 	n = collect(sock, pid, "drop");
 	close(sock);
 	ok(n >= 15, "drop: %d checks reported", n);
@@ -196,10 +234,31 @@ int main(int argc, char **argv)
 	} else {
 		char *cargv[] = { "test_privdrop", "--child", NULL };
 		char *cenv[] = { "PRIVDROP_TEST=1", NULL };
-		pid = spawn(root, cargv, cenv, &sock);
+		pid = spawn(root, cargv, cenv, &sock, false);
 		n = collect(sock, pid, "exec");
 		close(sock);
 		ok(n >= 15, "exec: %d checks reported (0: the exec failed)", n);
+	}
+
+	{
+		struct privdrop_spec both = { .root_dir = root, .uid = 0, .gid = 0, .uid0_nocaps = true,
+					      .caps_keep = KEEP, .keep_fd = -1 };
+		struct privdrop_spec other = { .root_dir = root, .uid = 100, .gid = 100,
+					       .caps_keep = KEEP, .keep_fd = -1 };
+		is_int(privdrop_worker(&both), -EINVAL, "keep: with uid0_nocaps refused");
+		is_int(privdrop_worker(&other), -EINVAL, "keep: with a uid other than 0 refused");
+	}
+	pid = spawn(root, NULL, NULL, &sock, true);
+	n = collect(sock, pid, "keep");
+	close(sock);
+	ok(n == 6, "keep: %d checks reported", n);
+	if (getauxval(AT_BASE) == 0) {
+		char *cargv[] = { "test_privdrop", "--child-keep", NULL };
+		char *cenv[] = { NULL };
+		pid = spawn(root, cargv, cenv, &sock, true);
+		n = collect(sock, pid, "keep+exec");
+		close(sock);
+		ok(n == 6, "keep+exec: %d checks reported (0: the exec failed)", n);
 	}
 
 	rmdir(root);

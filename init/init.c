@@ -49,7 +49,7 @@ static struct supervisor_config sup;
 static struct lifecycle lc;
 /* Each runtime layer's availability and the reason when it is not: the
  * source of /v1/info's "layers" (sent to netd as IMSG_LAYERS_INFO). */
-static struct layers_status layers;
+static struct layers_status layer_status;
 static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096];
 
 /* Each role's chroot directory (DIR/NAME-root, empty and root-owned) and,
@@ -194,7 +194,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	MUST("disabling module loading", boot_lock_modules());
 	/* may fail: a runtime whose layer cannot be opened is unavailable,
 	 * with its reason on the console; the others and the API still run */
-	layers_open_all(&manifest, &layers);
+	layers_open_all(&manifest, &layer_status);
 	keyd_config(manifest.allow_sim, true);
 	MUST("reading the dshield.* kernel command line", cmdline_read(&cl));
 	pkt = open_interface(&cl, &ni);
@@ -212,7 +212,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	lc.boot.has_manifest = 1;
 	lc.boot.t_init_start_ms = t_start;
 	lc.boot.t_modules_loaded_ms = t_modules;
-	layers_info(&layers, &lc.layers);   /* for /v1/info */
+	layers_info(&layer_status, &lc.layers);   /* for /v1/info */
 	dlog("boot done in %llu ms; starting the roles", (unsigned long long)(boot_ms() - t_start));
 	supervisor_run(&sup);
 	poweroff_now();   /* supervisor_run does not return as PID 1 */

@@ -762,7 +762,9 @@ static void test_receipts(void)
 	receipt_req(&q);
 	ok(ask_receipt(40, &q, sizeof q - 1) == 0 && RR.error == -EBADMSG,
 	   "receipt: a short request: -EBADMSG");
-	ok(ask_receipt(41, &q, sizeof q + 1) == 0 && RR.error == -EBADMSG,
+	static uint8_t longer[sizeof q + 1];
+	memcpy(longer, &q, sizeof q);
+	ok(ask_receipt(41, longer, sizeof longer) == 0 && RR.error == -EBADMSG,
 	   "receipt: a long request: -EBADMSG");
 
 	/* the rate: a full bucket whose refill is an hour away (so the test

@@ -36,21 +36,6 @@ static int fake_request_quote(void *ctx, uint32_t id, const uint8_t *nonce, size
 	return 0;
 }
 
-/* merkle_node_fn over the generated leaves. */
-static int node(void *ctx, unsigned level, uint64_t index, uint8_t h[MERKLE_HASH_LEN])
-{
-	struct merkle_range r;
-	uint64_t a = index << level, b = (index + 1) << level;
-
-	(void)ctx;
-	if (b > L.n)
-		return -ENOENT;
-	merkle_range_init(&r);
-	for (uint64_t i = a; i < b; i++)
-		merkle_range_append(&r, L.leaf[i]);
-	merkle_range_root(&r, h);
-	return 0;
-}
 
 /* A tile's or bundle's bytes as logd would serve them. */
 static long object(const struct log_read_req_msg *q, uint8_t *buf, size_t cap)
@@ -212,8 +197,8 @@ static void answer(void)
 		int n;
 		memcpy(&q, p, sizeof q);
 		memset(&m, 0, sizeof m);
-		n = q.kind == LOG_PROOF_INCLUSION ? merkle_inclusion_proof(q.a, q.b, node, NULL, m.hash)
-						  : merkle_consistency_proof(q.a, q.b, node, NULL, m.hash);
+		n = q.kind == LOG_PROOF_INCLUSION ? merkle_inclusion_proof(q.a, q.b, tg_node, &L, m.hash)
+						  : merkle_consistency_proof(q.a, q.b, tg_node, &L, m.hash);
 		if (q.b > L.n)
 			n = -ENOENT;
 		if (n < 0)
@@ -221,7 +206,7 @@ static void answer(void)
 		else
 			m.count = (uint32_t)n;
 		if (n >= 0)
-			merkle_root(q.b, node, NULL, m.root);
+			merkle_root(q.b, tg_node, &L, m.root);
 		logd_answer(IMSG_LOG_PROOF, &m, sizeof m);
 		break;
 	}
@@ -447,7 +432,7 @@ static void test_proofs(void)
 	int n;
 
 	reset();
-	merkle_root(N, node, NULL, root);
+	merkle_root(N, tg_node, &L, root);
 	r = get("/v1/log/proof/inclusion?index=5&size=600");
 	n = hashes(r, "proof", proof);
 	ok(has(r, "HTTP/1.1 200 ") && has(r, "\"index\":5,\"size\":600"), "inclusion: 200");
@@ -456,7 +441,7 @@ static void test_proofs(void)
 	   "inclusion: the proof verifies against the root (%d hashes)", n);
 	r = get("/v1/log/proof/consistency?from=10&to=600");
 	n = hashes(r, "proof", proof);
-	merkle_root(10, node, NULL, old);
+	merkle_root(10, tg_node, &L, old);
 	ok(n > 0 && merkle_verify_consistency(10, N, old, root, (const uint8_t (*)[32])proof,
 					      (size_t)n),
 	   "consistency: the proof verifies (%d hashes)", n);
@@ -554,7 +539,7 @@ static void test_find(void)
 		}
 	}
 	reset();
-	merkle_root(N, node, NULL, root);
+	merkle_root(N, tg_node, &L, root);
 	r = get("/logs/fn-a");
 	ok(has(r, "HTTP/1.1 200 ") && has(r, "\"functionId\":\"fn-a\""), "logs/fn-a: 200");
 	for (p = strstr(r, "{\"index\":"); p != NULL; p = strstr(p + 1, "{\"index\":")) {
@@ -600,14 +585,6 @@ static struct {
 	char code[32];
 } hk;
 
-static void sha256(const void *p, size_t n, uint8_t digest[32])
-{
-	br_sha256_context h;
-
-	br_sha256_init(&h);
-	br_sha256_update(&h, p, n);
-	br_sha256_out(&h, digest);
-}
 
 static void fake_done(struct api_state *s, struct http_conn *c, void *arg,
 		      const struct api_receipt_out *o)
@@ -635,8 +612,8 @@ static void fake_handler(void *state, struct http_conn *c, const struct http_req
 	}
 	in.invocation = req->path + 13;
 	memset(in.code_sha256, 0xc0, 32);
-	sha256("", 0, in.input_sha256);
-	sha256("result", 6, in.output_sha256);
+	tg_sha256("", 0, in.input_sha256);
+	tg_sha256("result", 6, in.output_sha256);
 	api_receipt_begin(state, c, &in, fake_done, &hk);
 }
 
@@ -732,7 +709,7 @@ static void test_receipts(void)
 	   has(p, want) && has(p, "\r\n\r\nresult"), "hook: the result with both headers");
 	ok(open_receipt(hk.receipt, &r, err), "hook: the header's receipt opens with the log key (%s)",
 	   err);
-	sha256("result", 6, h);
+	tg_sha256("result", 6, h);
 	ok(!strcmp(r.function, "hello") && !strcmp(r.invocation, "inv-r1") && r.code[5] == 0xc0 &&
 	   !memcmp(r.output, h, 32) && r.status == 200 && r.nrecords == 1 && r.record[0] == idx &&
 	   r.time_ns == e.time_ns, "hook: it covers the function, the hashes, the index");
@@ -742,7 +719,7 @@ static void test_receipts(void)
 	receipt_log(600, inv_entry, inv_len);
 	L = RL;
 	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
-	merkle_root(L.n, node, NULL, root);
+	merkle_root(L.n, tg_node, &L, root);
 	reset();
 	p = get("/v1/receipts/inv-r1");
 	ok(has(p, "HTTP/1.1 200 ") && has(p, "\"invocation\":\"inv-r1\"") &&

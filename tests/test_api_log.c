@@ -633,22 +633,22 @@ static bool open_receipt(const char *b64, struct receipt *r, char *err)
 	return n > 0 && receipt_open(note_b, (size_t)n, &K.k, r, err, ERRBUF_LEN) == 0;
 }
 
-/* The log of the receipt tests: `base` generated entries, then three
+/* The log of the receipt tests: `base` generated entries, then `egress`
  * egress records of invocation inv-r1, then the hook's invocation entry
  * (its bytes as netd appended them). */
 static struct tg_log RL;
-static void receipt_log(uint64_t base, const uint8_t *inv, size_t inv_len)
+static void receipt_log(uint64_t base, unsigned egress, const uint8_t *inv, size_t inv_len)
 {
 	uint8_t e[512];
 	struct log_entry x;
 	size_t used;
 
-	tg_log_make(&RL, base + 4, 3);
+	tg_log_make(&RL, base + egress + 1, 3);
 	used = RL.off[base];
 	RL.n = base;
-	for (unsigned k = 0; k < 4; k++) {
+	for (unsigned k = 0; k <= egress; k++) {
 		long n;
-		if (k < 3) {
+		if (k < egress) {
 			memset(&x, 0, sizeof x);
 			x.type = LOG_EGRESS;
 			x.u.egress.function = (struct log_str){ "hello", 5 };
@@ -716,7 +716,7 @@ static void test_receipts(void)
 	memcpy(first, hk.receipt, sizeof first);
 
 	/* GET /v1/receipts/inv-r1 from a log holding that entry */
-	receipt_log(600, inv_entry, inv_len);
+	receipt_log(600, 3, inv_entry, inv_len);
 	L = RL;
 	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
 	merkle_root(L.n, tg_node, &L, root);
@@ -755,6 +755,18 @@ static void test_receipts(void)
 	ok(has(p, want) && has(p, "\"decoded\":{\"v\":2,\"type\":\"invocation\""),
 	   "receipts: the invocation entry, decoded too");
 
+	/* 300 egress records before it: past one find page (256), more than a
+	 * view shows (32): the newest 32, the invocation entry first */
+	tg_log_free(&RL);
+	receipt_log(303, 300, inv_entry, inv_len);   /* the entry at 603 again */
+	L = RL;
+	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
+	p = get("/v1/receipts/inv-r1");
+	snprintf(want, sizeof want, "\"entries\":[{\"index\":%llu,", (unsigned long long)(L.n - 1));
+	ok(has(p, "HTTP/1.1 200 ") && has(p, want) && has(p, "\"count\":32,") &&
+	   has(p, "\"earlier\":269,") && has(p, first),
+	   "receipts: 301 records over two find pages: the newest 32 (the invocation entry "
+	   "first), 269 earlier, the same receipt");
 	p = get("/v1/receipts/inv-none");
 	if (!ok(has(p, "HTTP/1.1 404 ") && has(p, "no invocation entry"), "receipts: an unknown id: 404"))
 		diag("%s", p);

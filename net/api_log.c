@@ -1281,7 +1281,8 @@ static void hook_done(struct api_state *st, struct http_conn *c, struct api_log_
 	void *arg = op->done_arg;
 
 	if (error == 0) {
-		snprintf(headers, sizeof st->log.receipt_hdr, "X-DShield-Receipt: %s\r\nX-DShield-Log-Index: %llu\r\n",
+		snprintf(headers, sizeof st->log.receipt_hdr,
+			 "X-DShield-Receipt: %s\r\nX-DShield-Log-Index: %llu\r\n",
 			 b64, (unsigned long long)op->rq.record[0]);
 		out.receipt = b64;
 		out.headers = headers;

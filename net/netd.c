@@ -6,8 +6,8 @@
  *
  *   packet socket  frames for lwIP (at most RX_BUDGET per wakeup)
  *   init channel   lifecycle (proto/init_netd.h); a hangup means init is gone
- *   keyd channel   quotes and receipt signatures (proto/netd_keyd.h), handed over by init and
- *                  replaced whenever keyd restarts
+ *   keyd channel   quotes and receipt signatures (proto/netd_keyd.h),
+ *                  handed over by init and replaced whenever keyd restarts
  *   logd channel   the egress log (proto/logd.h): attestation entries and
  *                  the log routes' reads, handed over and replaced the same way
  *   timerfd        lwIP's next timeout, HTTP deadlines

@@ -735,7 +735,8 @@ static void test_receipts(void)
 		uint64_t i = strtoull(q + 9, NULL, 10);
 		const char *eb = strstr(q, "\"entry\":\"");
 		static uint8_t bytes[1024];
-		long bn = eb ? base64_decode(bytes, sizeof bytes, eb + 9, (size_t)(strchr(eb + 9, '"') - eb - 9)) : -1;
+		long bn = eb ? base64_decode(bytes, sizeof bytes, eb + 9,
+					     (size_t)(strchr(eb + 9, '"') - eb - 9)) : -1;
 		uint8_t leaf[32];
 		int n = hashes(q, "proof", proof);
 		seen++;

@@ -872,31 +872,28 @@ static int parse_args(int argc, char **argv, struct lv_args *a)
 	return 0;
 }
 
-/* The verifier key from --key, --key-file or a verified --attestation.
- * 0; 1 when the attestation does not verify (its report printed); 2 on
- * usage errors (message printed). */
-static int load_key(void)
+int lv_load_key(const char *cmd, const struct lv_key_src *src, struct note_key *k, bool quiet)
 {
 	char buf[NOTE_VKEY_MAX + 2], err[ERRBUF_LEN];
-	const char *v = g.a.vkey;
+	const char *v = src->vkey;
 	size_t len;
 
-	if (g.a.attestation) {
-		int r = verify_attestation_log_key(&g.a.quote, buf, sizeof buf);
+	if (src->attestation) {
+		int r = verify_attestation_log_key(&src->quote, buf, sizeof buf);
 		if (r == 1)
-			fprintf(stderr, "dshield log verify: %s does not verify or binds no log key "
-				"(report above): its key is not trusted, the log is not checked\n",
-				g.a.attestation);
+			fprintf(stderr, "%s: %s does not verify or binds no log key (report above): "
+				"its key is not trusted, nothing else is checked\n", cmd,
+				src->attestation);
 		if (r != 0)
 			return r;
-		if (!g.a.json)
-			printf("attestation: %s verified; it binds the log key %s\n", g.a.attestation,
+		if (!quiet)
+			printf("attestation: %s verified; it binds the log key %s\n", src->attestation,
 			       buf);
 		v = buf;
-	} else if (g.a.key_file) {
-		long n = file_read(g.a.key_file, buf, sizeof buf - 1);
+	} else if (src->key_file) {
+		long n = file_read(src->key_file, buf, sizeof buf - 1);
 		if (n < 0) {
-			fprintf(stderr, "dshield log verify: --key-file %s: %s\n", g.a.key_file,
+			fprintf(stderr, "%s: --key-file %s: %s\n", cmd, src->key_file,
 				n == -EFBIG ? "too large for a verifier key" : strerror((int)-n));
 			return 2;
 		}
@@ -905,12 +902,26 @@ static int load_key(void)
 			buf[--n] = '\0';
 		v = buf;
 	}
+	if (v == NULL) {
+		fprintf(stderr, "%s: no verifier key given\n", cmd);
+		return 2;
+	}
 	len = strlen(v);
-	if (note_key_from_vkey(&g.key, v, len, err, sizeof err) < 0) {
-		fprintf(stderr, "dshield log verify: the verifier key: %s\n", err);
+	if (note_key_from_vkey(k, v, len, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: the verifier key: %s\n", cmd, err);
 		return 2;
 	}
 	return 0;
+}
+
+/* The verifier key from --key, --key-file or a verified --attestation.
+ * 0; 1 when the attestation does not verify (its report printed); 2 on
+ * usage errors (message printed). */
+static int load_key(void)
+{
+	struct lv_key_src src = { g.a.vkey, g.a.key_file, g.a.attestation, g.a.quote };
+
+	return lv_load_key("dshield log verify", &src, &g.key, g.a.json);
 }
 
 /* Reads and verifies DIR/checkpoint. */

@@ -4,6 +4,7 @@
 
 #include "cli/log_verify.h"
 #include "cli/measure.h"
+#include "cli/receipt.h"
 #include "cli/reportdata.h"
 #include "cli/verify.h"
 
@@ -15,6 +16,7 @@ static int usage(FILE *f)
 		"commands:\n"
 		"  log verify  verify an egress log: a saved directory, or fetched from a URL (docs/LOG.md)\n"
 		"  measure     predict MRTD/RTMR1/RTMR2 of an image (docs/MEASURE.md)\n"
+		"  receipt verify  verify an invocation's receipt, its files and its log entries (docs/VERIFY.md)\n"
 		"  reportdata  the REPORTDATA a dshield quote holds for a preimage (docs/VERIFY.md)\n"
 		"  verify      verify a TDX quote offline (docs/VERIFY.md)\n"
 		"  version     print the version\n");
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "log") == 0)
 		return cmd_log(argc - 1, argv + 1);
+	if (strcmp(argv[1], "receipt") == 0)
+		return cmd_receipt(argc - 1, argv + 1);
 	if (strcmp(argv[1], "measure") == 0)
 		return cmd_measure(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reportdata") == 0)

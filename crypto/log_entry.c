@@ -60,6 +60,17 @@ static const struct field invocation_fields[] = {
 	U64("queue_ns", invocation.queue_ns),
 	U64("run_ns", invocation.run_ns),
 };
+/* version 2: the function's code hash after the invocation id */
+static const struct field invocation_v2_fields[] = {
+	STR("function", invocation.function, ID_MAX),
+	STR("invocation", invocation.invocation, ID_MAX),
+	HASH("code", invocation.code),
+	HASH("input", invocation.input),
+	HASH("output", invocation.output),
+	U32("status", invocation.status),
+	U64("queue_ns", invocation.queue_ns),
+	U64("run_ns", invocation.run_ns),
+};
 static const struct field egress_fields[] = {
 	STR("function", egress.function, ID_MAX),
 	STR("invocation", egress.invocation, ID_MAX),
@@ -109,16 +120,26 @@ static const struct type_desc types[] = {
 	[LOG_ATTESTATION] = T("attestation", attestation_fields),
 };
 
-static const struct type_desc *type_of(unsigned type)
+/* What version 2 changed; a type missing here does not exist in it. */
+static const struct type_desc types_v2[] = {
+	[LOG_INVOCATION] = T("invocation", invocation_v2_fields),
+};
+
+/* The layout of type in version (0 and 1 are version 1), or NULL. */
+static const struct type_desc *layout(unsigned version, unsigned type)
 {
-	if (type >= sizeof types / sizeof types[0] || !types[type].name)
+	const struct type_desc *tab = version <= 1 ? types : types_v2;
+	size_t n = version <= 1 ? sizeof types / sizeof types[0] :
+		   sizeof types_v2 / sizeof types_v2[0];
+
+	if (version > LOG_ENTRY_VERSION_MAX || type >= n || !tab[type].name)
 		return NULL;
-	return &types[type];
+	return &tab[type];
 }
 
 const char *log_entry_type_name(unsigned type)
 {
-	const struct type_desc *t = type_of(type);
+	const struct type_desc *t = layout(LOG_ENTRY_VERSION, type);
 	return t ? t->name : NULL;
 }
 
@@ -210,9 +231,9 @@ static int put_field(struct wr *w, const struct field *f, const struct log_entry
 
 long log_entry_encode(uint8_t *out, size_t cap, const struct log_entry *e)
 {
-	const struct type_desc *t = type_of(e->type);
+	const struct type_desc *t = layout(e->version, e->type);
 	struct wr w = { out, cap, 0, false };
-	uint8_t v = LOG_ENTRY_VERSION;
+	uint8_t v = e->version ? e->version : LOG_ENTRY_VERSION;
 
 	if (!t)
 		return -EINVAL;
@@ -329,10 +350,13 @@ int log_entry_decode(const uint8_t *in, size_t len, struct log_entry *e, char *e
 	memset(e, 0, sizeof(*e));
 	if (len > LOG_ENTRY_MAX)
 		return errbuf_set(err, errcap, -EBADMSG, "entry: longer than %d bytes", LOG_ENTRY_MAX);
-	if (get_uint(&r, 1, &v) < 0 || v != LOG_ENTRY_VERSION)
-		return errbuf_set(err, errcap, -EBADMSG, "entry: not version %d", LOG_ENTRY_VERSION);
-	if (get_uint(&r, 1, &v) < 0 || !(t = type_of((unsigned)v)))
-		return errbuf_set(err, errcap, -EBADMSG, "entry: unknown type");
+	if (get_uint(&r, 1, &v) < 0 || v < LOG_ENTRY_VERSION || v > LOG_ENTRY_VERSION_MAX)
+		return errbuf_set(err, errcap, -EBADMSG, "entry: not version %d to %d",
+				  LOG_ENTRY_VERSION, LOG_ENTRY_VERSION_MAX);
+	e->version = (uint8_t)v;
+	if (get_uint(&r, 1, &v) < 0 || !(t = layout(e->version, (unsigned)v)))
+		return errbuf_set(err, errcap, -EBADMSG, "entry: unknown type (version %u)",
+				  e->version);
 	e->type = (uint8_t)v;
 	if (get_uint(&r, 8, &e->time_ns) < 0)
 		return errbuf_set(err, errcap, -EBADMSG, "entry: truncated time");
@@ -390,7 +414,7 @@ static void json_field(struct jsonw *w, const struct field *f, const struct log_
 
 long log_entry_json(const struct log_entry *e, char *out, size_t cap)
 {
-	const struct type_desc *t = type_of(e->type);
+	const struct type_desc *t = layout(e->version, e->type);
 	struct jsonw w;
 
 	if (!t)
@@ -398,7 +422,7 @@ long log_entry_json(const struct log_entry *e, char *out, size_t cap)
 	jw_init(&w, out, cap);
 	jw_object_begin(&w);
 	jw_key(&w, "v");
-	jw_u64(&w, LOG_ENTRY_VERSION);
+	jw_u64(&w, e->version ? e->version : LOG_ENTRY_VERSION);
 	jw_key(&w, "type");
 	jw_string(&w, t->name);
 	jw_key(&w, "time_ns");

@@ -23,6 +23,10 @@
 #include <stdint.h>
 
 #define LOG_ENTRY_VERSION 1
+/* Version 2 changes one type: an invocation also records its function's
+ * code hash (after its invocation id), which its receipt covers. Every
+ * other type exists in version 1 only. */
+#define LOG_ENTRY_VERSION_MAX 2
 /* An entry fits an entry bundle (crypto/tlog_tiles.h). */
 #define LOG_ENTRY_MAX     65535
 #define LOG_HASH_LEN      32
@@ -73,6 +77,7 @@ struct log_egress {
 };
 
 struct log_entry {
+	uint8_t version;                  /* 0 (encodes as 1), 1, or 2 (invocations only) */
 	uint8_t type;                     /* enum log_entry_type */
 	uint64_t time_ns;                 /* unix time, nanoseconds */
 	union {
@@ -87,6 +92,7 @@ struct log_entry {
 		} function;
 		struct {
 			struct log_str function, invocation;
+			uint8_t code[LOG_HASH_LEN];   /* version 2 only (zero in 1) */
 			uint8_t input[LOG_HASH_LEN], output[LOG_HASH_LEN];
 			uint32_t status;
 			uint64_t queue_ns, run_ns;
@@ -106,10 +112,12 @@ struct log_entry {
 /* The type's name ("boot", "egress_refused", ...), or NULL. */
 const char *log_entry_type_name(unsigned type);
 
-/* Encodes e into out. Returns the length, -EINVAL (unknown type, a field
- * out of bounds) or -ENOSPC. */
+/* Encodes e into out, in e->version (0: version 1). Returns the length,
+ * -EINVAL (unknown type or a type the version does not have, a field out
+ * of bounds) or -ENOSPC. */
 long log_entry_encode(uint8_t *out, size_t cap, const struct log_entry *e);
-/* Decodes in[0..len) strictly into e (strings point into in). 0, or
+/* Decodes in[0..len) strictly into e (strings point into in; e->version
+ * is the entry's, so encoding e again gives the same bytes). 0, or
  * -EBADMSG with a reason in err. */
 int log_entry_decode(const uint8_t *in, size_t len, struct log_entry *e, char *err, size_t errcap);
 /* Renders e as one JSON object for humans. Its length or a negative

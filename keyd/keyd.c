@@ -2,6 +2,7 @@
 #include "keyd/keyd.h"
 #include "crypto/checkpoint.h"
 #include "crypto/fn_decl.h"
+#include "crypto/receipt.h"
 #include "crypto/reportdata.h"
 #include "crypto/rtmr3.h"
 #include "lib/file.h"
@@ -11,6 +12,7 @@
 #include "proto/role.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,6 +227,7 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 	load_checkpoint(k);
 	tbucket_init(&k->quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, mono_ms());
 	tbucket_init(&k->fn_rate, KEYD_FN_BURST, KEYD_FN_REFILL_MS, mono_ms());
+	tbucket_init(&k->receipt_rate, KEYD_RECEIPT_BURST, KEYD_RECEIPT_REFILL_MS, mono_ms());
 	k->resumed = false;
 	attest_init(&k->at, paths, cfg->allow_sim != 0);
 	if (k->at.backend == ATTEST_NONE) {
@@ -370,6 +373,78 @@ static void on_quote_req(struct keyd *k, const struct imsg *m)
 		dlog("cannot answer netd's quote request: %s", strerror(-r));
 }
 
+/* --- receipts ------------------------------------------------------------------------ */
+
+_Static_assert(RECEIPT_NOTE_MAX <= RECEIPT_SIGNED_MAX, "a signed receipt fits the reply");
+_Static_assert(RECEIPT_REQ_ID_MAX == RECEIPT_ID_MAX + 1, "one id size");
+_Static_assert(RECEIPT_REQ_RECORDS_MAX == RECEIPT_RECORDS_MAX, "one record count");
+_Static_assert(sizeof(struct receipt_sign_reply_msg) <= IMSG_MAX_PAYLOAD, "a reply fits one imsg");
+
+/* The receipt text is keyd's own: written here from the fixed struct,
+ * with keyd's origin, so the log key signs no text netd wrote. */
+static int sign_receipt(struct keyd *k, const struct receipt_sign_req_msg *q,
+			struct receipt_sign_reply_msg *rep)
+{
+	struct receipt r;
+	size_t fn = strnlen(q->function, sizeof q->function);
+	size_t in = strnlen(q->invocation, sizeof q->invocation);
+	long n;
+
+	if (fn == sizeof q->function || in == sizeof q->invocation ||
+	    q->nrecords == 0 || q->nrecords > RECEIPT_RECORDS_MAX)
+		return -EBADMSG;
+	if (!k->have_logkey)
+		return -ENOKEY;
+	if (!tbucket_take(&k->receipt_rate, mono_ms())) {
+		if (k->receipts_busy++ % 1000 == 0)
+			dlog("receipts: refused by the rate limit (%llu so far)",
+			     (unsigned long long)k->receipts_busy);
+		return -EBUSY;
+	}
+	memset(&r, 0, sizeof r);
+	memcpy(r.origin, k->logkey.pub.name, k->logkey.pub.name_len);
+	memcpy(r.function, q->function, fn);
+	memcpy(r.invocation, q->invocation, in);
+	memcpy(r.code, q->code_sha256, 32);
+	memcpy(r.input, q->input_sha256, 32);
+	memcpy(r.output, q->output_sha256, 32);
+	r.status = q->status;
+	r.time_ns = q->time_ns;
+	r.nrecords = q->nrecords;
+	memcpy(r.record, q->record, q->nrecords * sizeof r.record[0]);
+	n = receipt_sign(rep->note, sizeof rep->note - 1, &r, &k->logkey.pub, &k->logkey.sk);
+	if (n < 0)
+		return n == -ENOSPC ? -EINVAL : (int)n;
+	rep->note[n] = '\0';
+	rep->note_len = (uint32_t)n;
+	k->receipts++;
+	return 0;
+}
+
+static void on_receipt_req(struct keyd *k, const struct imsg *m)
+{
+	struct receipt_sign_reply_msg *rep = (struct receipt_sign_reply_msg *)k->reply;
+	struct receipt_sign_req_msg q;
+	int r;
+
+	memset(rep, 0, sizeof *rep);
+	if (m->nfds != 0 || imsg_get(m, IMSG_RECEIPT_SIGN_REQ, &q, sizeof q) < 0)
+		rep->error = -EBADMSG;
+	else
+		rep->error = sign_receipt(k, &q, rep);
+	if (rep->error == -EBADMSG && k->malformed++ % 1000 == 0)
+		dlog("refused a malformed receipt request (%u bytes; %llu so far)", m->hdr.len,
+		     (unsigned long long)k->malformed);
+	if (rep->error != 0) {
+		rep->note_len = 0;
+		rep->note[0] = '\0';
+	}
+	r = imsg_send(k->netd_fd, IMSG_RECEIPT_SIGN_REPLY, m->hdr.id, rep,
+		      offsetof(struct receipt_sign_reply_msg, note) + rep->note_len + 1, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer netd's receipt request: %s", strerror(-r));
+}
+
 /* Reads and answers what one peer sent on *fd (a budget of messages):
  * each message of a type `on` knows is handed to it, any other is
  * counted and dropped. Returns 0, or -EPIPE when the peer closed. */
@@ -397,9 +472,12 @@ static int serve(struct keyd *k, int fd, const char *who,
 
 static bool on_netd(struct keyd *k, const struct imsg *m)
 {
-	if (m->hdr.type != IMSG_QUOTE_REQ)
+	if (m->hdr.type == IMSG_QUOTE_REQ)
+		on_quote_req(k, m);
+	else if (m->hdr.type == IMSG_RECEIPT_SIGN_REQ)
+		on_receipt_req(k, m);
+	else
 		return false;
-	on_quote_req(k, m);
 	return true;
 }
 

@@ -50,6 +50,11 @@
  * per KEYD_QUOTE_REFILL_MS; requests beyond it are answered -EBUSY at once. */
 #define KEYD_QUOTE_BURST      8u
 #define KEYD_QUOTE_REFILL_MS  100u
+/* Receipt signatures (one per invocation, and per GET /v1/receipts): a
+ * bucket of KEYD_RECEIPT_BURST refilled one per KEYD_RECEIPT_REFILL_MS,
+ * 1000/s; an ECDSA P-256 signature costs keyd about 0.1 ms. */
+#define KEYD_RECEIPT_BURST     1000u
+#define KEYD_RECEIPT_REFILL_MS 1u
 
 /* Function events (proto/sandboxd_keyd.h): a bucket of KEYD_FN_BURST,
  * one more per KEYD_FN_REFILL_MS; beyond it -EBUSY (the change is then
@@ -83,6 +88,8 @@ struct keyd {
 	struct tbucket quote_rate;
 	struct tbucket fn_rate;
 	uint64_t fn_events;            /* function events recorded this run */
+	struct tbucket receipt_rate;
+	uint64_t receipts, receipts_busy;
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
 	uint64_t quotes, busy, malformed;
 	struct imsg msg;
@@ -102,7 +109,9 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 		const struct attest_paths *paths, const char *state_dir);
 
 /* Reads and answers what netd sent on k->netd_fd (at most a budget of
- * messages). Returns 0, or -EPIPE when netd closed the channel. */
+ * messages): quotes, and receipt signatures (keyd writes the receipt text
+ * from the request's fixed struct, crypto/receipt.h, and signs it with
+ * the log key). Returns 0, or -EPIPE when netd closed the channel. */
 int keyd_serve_netd(struct keyd *k);
 
 /* The same for logd's requests on k->logd_fd (proto/logd_keyd.h): the

@@ -65,43 +65,43 @@ static struct logd_fn *fn_slot(struct logd_fn *t, size_t cap, const char *id, si
 }
 
 /* Keeps the table at most half full, so that a probe always ends. */
-static int fn_grow(struct logd *d)
+static int fn_grow(struct logd_index *x)
 {
-	size_t cap = d->fn_cap ? d->fn_cap * 2 : 64;
+	size_t cap = x->cap ? x->cap * 2 : 64;
 	struct logd_fn *t;
 
-	if (2 * (d->fn_used + 1) <= d->fn_cap)
+	if (2 * (x->used + 1) <= x->cap)
 		return 0;
 	t = calloc(cap, sizeof *t);
 	if (t == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < d->fn_cap; i++)
-		if (d->fn[i].id != NULL)
-			*fn_slot(t, cap, d->fn[i].id, strlen(d->fn[i].id)) = d->fn[i];
-	free(d->fn);
-	d->fn = t;
-	d->fn_cap = cap;
+	for (size_t i = 0; i < x->cap; i++)
+		if (x->t[i].id != NULL)
+			*fn_slot(t, cap, x->t[i].id, strlen(x->t[i].id)) = x->t[i];
+	free(x->t);
+	x->t = t;
+	x->cap = cap;
 	return 0;
 }
 
-static int fn_add(struct logd *d, const struct log_str *id, uint64_t index)
+static int fn_add(struct logd_index *x, const struct log_str *id, uint64_t index)
 {
 	struct logd_fn *f;
 
 	if (id->len == 0)
 		return 0;
-	if (fn_grow(d) < 0)
+	if (fn_grow(x) < 0)
 		return -ENOMEM;
-	f = fn_slot(d->fn, d->fn_cap, id->p, id->len);
+	f = fn_slot(x->t, x->cap, id->p, id->len);
 	if (f->id == NULL) {
 		if ((f->id = malloc(id->len + 1)) == NULL)
 			return -ENOMEM;
 		memcpy(f->id, id->p, id->len);
 		f->id[id->len] = '\0';
-		d->fn_used++;
+		x->used++;
 	}
 	if (f->len == f->cap) {
-		uint64_t cap = f->cap ? f->cap * 2 : 16;
+		uint64_t cap = f->cap ? f->cap * 2 : x->first_cap;
 		uint64_t *p = realloc(f->idx, (size_t)cap * sizeof *p);
 		if (p == NULL)
 			return -ENOMEM;
@@ -110,6 +110,16 @@ static int fn_add(struct logd *d, const struct log_str *id, uint64_t index)
 	}
 	f->idx[f->len++] = index;
 	return 0;
+}
+
+static void fn_free(struct logd_index *x)
+{
+	for (size_t i = 0; i < x->cap; i++) {
+		free(x->t[i].id);
+		free(x->t[i].idx);
+	}
+	free(x->t);
+	memset(x, 0, sizeof *x);
 }
 
 /* The function an entry names, or NULL (boot, attestation). */
@@ -130,10 +140,26 @@ static const struct log_str *entry_function(const struct log_entry *e)
 	}
 }
 
+/* The invocation an entry belongs to, or NULL. */
+static const struct log_str *entry_invocation(const struct log_entry *e)
+{
+	switch (e->type) {
+	case LOG_INVOCATION:
+		return &e->u.invocation.invocation;
+	case LOG_EGRESS:
+	case LOG_EGRESS_REFUSED:
+		return &e->u.egress.invocation;
+	case LOG_DNS_REFUSED:
+		return &e->u.dns_refused.invocation;
+	default:
+		return NULL;
+	}
+}
+
 /* What the index and the boot check learn from one entry of the store. */
 static int learn(struct logd *d, const struct log_entry *e, uint64_t index)
 {
-	const struct log_str *fn = entry_function(e);
+	const struct log_str *fn = entry_function(e), *inv = entry_invocation(e);
 
 	if (e->type == LOG_BOOT) {
 		size_t n = e->u.boot.instance.len;
@@ -142,7 +168,9 @@ static int learn(struct logd *d, const struct log_entry *e, uint64_t index)
 		memcpy(d->last_instance, e->u.boot.instance.p, n);
 		d->last_instance[n] = '\0';
 	}
-	return fn != NULL ? fn_add(d, fn, index) : 0;
+	if (fn != NULL && fn_add(&d->by_fn, fn, index) < 0)
+		return -ENOMEM;
+	return inv != NULL ? fn_add(&d->by_inv, inv, index) : 0;
 }
 
 /* --- open and close ----------------------------------------------------------------- */
@@ -187,6 +215,8 @@ int logd_open(struct logd *d, const struct logd_config_msg *cfg, const char *dir
 		d->fd[c] = -1;
 	d->cfg = *cfg;
 	d->obj_len = -1;
+	d->by_fn.first_cap = 16;
+	d->by_inv.first_cap = 2;
 	err[0] = '\0';
 	d->obj = malloc(LOGD_OBJ_MAX);
 	if (d->obj == NULL) {
@@ -216,13 +246,9 @@ void logd_close(struct logd *d)
 			close(d->fd[c]);
 	if (d->store_open)
 		logstore_close(&d->store);
-	for (size_t i = 0; i < d->fn_cap; i++) {
-		free(d->fn[i].id);
-		free(d->fn[i].idx);
-	}
-	free(d->fn);
+	fn_free(&d->by_fn);
+	fn_free(&d->by_inv);
 	free(d->obj);
-	d->fn = NULL;
 	d->obj = NULL;
 	d->store_open = false;
 }
@@ -641,13 +667,15 @@ static void on_find_req(struct logd *d, enum logd_chan chan)
 
 	memset(m, 0, sizeof *m);
 	if (d->msg.nfds != 0 || imsg_get(&d->msg, IMSG_LOG_FIND_REQ, &q, sizeof q) < 0 ||
-	    (n = strnlen(q.function, sizeof q.function)) == 0 || n == sizeof q.function) {
+	    (n = strnlen(q.function, sizeof q.function)) == 0 || n == sizeof q.function ||
+	    (q.by != LOG_FIND_FUNCTION && q.by != LOG_FIND_INVOCATION)) {
 		malformed(d, chan, "a find request");
 		m->error = -EBADMSG;
 	} else if (!d->store_open || d->failed) {
 		m->error = -EIO;
 	} else {
-		const struct logd_fn *f = d->fn_cap ? fn_slot(d->fn, d->fn_cap, q.function, n) : NULL;
+		const struct logd_index *x = q.by == LOG_FIND_INVOCATION ? &d->by_inv : &d->by_fn;
+		const struct logd_fn *f = x->cap ? fn_slot(x->t, x->cap, q.function, n) : NULL;
 		uint64_t lo = 0, hi = f && f->id ? f->len : 0;
 		/* the first of the function's indices at or after from */
 		while (lo < hi) {
@@ -861,8 +889,9 @@ int logd_main(void)
 	if (logd_open(&D, &cfg, LOGD_STORE_DIR, err) < 0)
 		dlog("store %s: FAILED: %s; every append is refused", LOGD_STORE_DIR, err);
 	else
-		dlog("store %s: %llu entries, %zu functions indexed", LOGD_STORE_DIR,
-		     (unsigned long long)logstore_committed(&D.store), D.fn_used);
+		dlog("store %s: %llu entries, %zu functions and %zu invocations indexed",
+		     LOGD_STORE_DIR, (unsigned long long)logstore_committed(&D.store), D.by_fn.used,
+		     D.by_inv.used);
 	D.fd[LOGD_CHAN_INIT] = ROLE_INIT_FD;
 	report(&D);
 

@@ -66,12 +66,18 @@ struct logd_owed {
 	uint64_t index;
 };
 
-/* Which function ids appear in which entries (for IMSG_LOG_FIND_REQ): an
- * open-addressing table of ids, each with its indices in increasing order. */
+/* Which ids appear in which entries (for IMSG_LOG_FIND_REQ): an
+ * open-addressing table of ids, each with its indices in increasing
+ * order; one table of function ids, one of invocation ids. */
 struct logd_fn {
 	char *id;                 /* NUL terminated, malloc'd; NULL: free slot */
 	uint64_t *idx;
 	uint64_t len, cap;
+};
+struct logd_index {
+	struct logd_fn *t;
+	size_t cap, used;
+	uint64_t first_cap;       /* indices allocated for a new id */
 };
 
 struct logd {
@@ -111,9 +117,9 @@ struct logd {
 	uint8_t obj_kind, obj_level;
 	uint16_t obj_width;
 	uint64_t obj_index;
-	/* the find index */
-	struct logd_fn *fn;
-	size_t fn_cap, fn_used;
+	/* the find index: by function (first_cap 16), by invocation (2: an
+	 * invocation has an entry and a few egress records) */
+	struct logd_index by_fn, by_inv;
 	/* counters (tests and logs) */
 	uint64_t syncs, appended, refused, malformed, signed_count, builds;
 	struct imsg msg;

@@ -12,6 +12,11 @@
  *               chunks, entries assembled and rendered -> JSON
  *   FIND        CHECKPOINT_REQ -> FIND_REQ -> per index: PROOF_REQ, then
  *               its bundle read up to the entry -> JSON
+ *   RECEIPT     a FIND by invocation id (every page, the last
+ *               API_LOG_FIND_MAX records kept) -> keyd signs the receipt
+ *               rebuilt from the invocation entry -> JSON
+ *   RECEIPT_HOOK APPEND (the invocation entry) -> APPENDED(0) -> keyd
+ *               signs the receipt -> the caller's done()
  *
  * Nothing logd sends is trusted beyond its fixed struct: lengths, counts,
  * offsets and totals are checked against what was asked, and a bundle
@@ -21,6 +26,8 @@
 #include "net/api.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -28,7 +35,9 @@
 #include <bearssl_hash.h>
 
 #include "crypto/tlog_tiles.h"
+#include "lib/base64.h"
 #include "lib/clock.h"
+#include "lib/errbuf.h"
 
 #define CACHE_IMMUTABLE "public, max-age=31536000, immutable"
 #define CACHE_PARTIAL   "public, max-age=60"
@@ -37,9 +46,10 @@
 /* A bundle as logd may serve it (C2SP: 256 entries of u16 + bytes). */
 #define BUNDLE_MAX      ((uint64_t)TLOG_TILE_WIDTH * (2 + TLOG_ENTRY_MAX))
 
-enum { STEP_CHECKPOINT = 0, STEP_FIND, STEP_PROOF, STEP_READ };
+enum { STEP_CHECKPOINT = 0, STEP_FIND, STEP_PROOF, STEP_READ, STEP_SIGN };
 
 static void view_push(struct http_conn *c, struct api_log_op *op);
+static void receipt_ask(struct api_state *st, struct http_conn *c, struct api_log_op *op);
 
 /* --- operations ----------------------------------------------------------- */
 
@@ -649,6 +659,52 @@ static bool render_entry(struct api_log_work *w, uint64_t index, const uint8_t *
 	return !w->w.out.overflow;
 }
 
+/* An invocation's record for /v1/receipts/{id}: its bytes (base64, what
+ * the proof is over) and its JSON; the invocation entry's facts are kept
+ * for the receipt. Opened but not closed, like render_entry(). */
+static bool render_record(struct api_log_work *w, uint64_t index, const uint8_t *e, size_t len)
+{
+	struct log_entry d;
+	char err[96];
+	long n = -EBADMSG;
+
+	if (log_entry_decode(e, len, &d, err, sizeof err) == 0) {
+		n = log_entry_json(&d, w->scratch, sizeof w->scratch);
+		if (d.type == LOG_INVOCATION && !w->have_inv &&
+		    d.u.invocation.invocation.len == strlen(w->function) &&
+		    memcmp(d.u.invocation.invocation.p, w->function, d.u.invocation.invocation.len) == 0 &&
+		    d.u.invocation.function.len < sizeof w->rq.function) {
+			if (d.version < 2) {
+				w->inv_v1 = true;   /* no code hash: no receipt */
+			} else {
+				struct receipt_sign_req_msg *q = &w->rq;
+				memset(q, 0, sizeof *q);
+				memcpy(q->function, d.u.invocation.function.p, d.u.invocation.function.len);
+				memcpy(q->invocation, w->function, strlen(w->function));
+				memcpy(q->code_sha256, d.u.invocation.code, 32);
+				memcpy(q->input_sha256, d.u.invocation.input, 32);
+				memcpy(q->output_sha256, d.u.invocation.output, 32);
+				q->status = d.u.invocation.status;
+				q->time_ns = d.time_ns;
+				q->nrecords = 1;
+				q->record[0] = index;
+				w->have_inv = true;
+			}
+		}
+	}
+	jw_object_begin(&w->w);
+	jw_key(&w->w, "index");
+	jw_u64(&w->w, index);
+	jw_key(&w->w, "entry");
+	jw_base64(&w->w, e, len);
+	jw_key(&w->w, "decoded");
+	if (n >= 0)
+		jw_raw(&w->w, w->scratch, (size_t)n);
+	else
+		jw_null(&w->w);
+	return !w->w.out.overflow;
+}
+
 /* Adds the current entry (index, bytes) to the view, if it is wanted.
  * Returns false when the view is finished. */
 static bool view_entry(struct api_log_op *op, uint64_t index, const uint8_t *e, size_t len)
@@ -672,15 +728,17 @@ static bool view_entry(struct api_log_op *op, uint64_t index, const uint8_t *e, 
 		w->stopped = true;
 		return false;
 	}
-	/* FIND: only entry idx[pos], with its proof */
+	/* FIND and RECEIPT: only entry idx[pos], with its proof */
 	if (index != w->idx[w->pos])
 		return true;
-	if (render_entry(w, index, e, len)) {
+	if (op->kind == LOGOP_RECEIPT ? render_record(w, index, e, len) :
+	    render_entry(w, index, e, len)) {
 		jw_key(&w->w, "proof");
 		jw_hashes(&w->w, (const uint8_t (*)[32])w->proof, w->proof_count);
 		jw_object_end(&w->w);
-		if (w->w.out.len + 64 + LOG_CHECKPOINT_NOTE_MAX * 2 <= w->w.out.cap &&
-		    !w->w.out.overflow) {
+		size_t tail = 64 + LOG_CHECKPOINT_NOTE_MAX * 2 +
+			      (op->kind == LOGOP_RECEIPT ? API_RECEIPT_B64_MAX : 0);
+		if (w->w.out.len + tail <= w->w.out.cap && !w->w.out.overflow) {
 			w->rendered++;
 			w->pos++;
 			return false;   /* this bundle read is done */
@@ -756,6 +814,15 @@ static void view_finish(struct http_conn *c, struct api_log_op *op)
 		jw_u64(&w->w, w->rendered);
 		jw_key(&w->w, "checkpoint");
 		jw_string(&w->w, w->note);
+		if (op->kind == LOGOP_RECEIPT) {
+			/* no paging here: the older records a full body left out
+			 * are counted with those before the window */
+			jw_key(&w->w, "earlier");
+			jw_u64(&w->w, w->earlier + (w->nidx - w->pos));
+			w->pos = w->nidx;
+			jw_key(&w->w, "receipt");
+			jw_string(&w->w, w->receipt);
+		}
 		more = w->pos < w->nidx || w->find_next != UINT64_MAX;
 		if (w->pos < w->nidx)
 			w->next = w->idx[w->pos];
@@ -786,7 +853,10 @@ static void find_next(struct api_state *st, struct http_conn *c, struct api_log_
 	struct api_log_work *w = op->work;
 
 	if (w->stopped || w->pos >= w->nidx || w->rendered >= API_LOG_FIND_MAX) {
-		view_finish(c, op);
+		if (op->kind == LOGOP_RECEIPT)
+			receipt_ask(st, c, op);
+		else
+			view_finish(c, op);
 		return;
 	}
 	op->step = STEP_PROOF;
@@ -832,7 +902,7 @@ static void view_read_reply(struct api_state *st, struct http_conn *c, struct ap
 		return;
 	}
 	/* this bundle is done (r 0: the view has what it wanted from it) */
-	if (op->kind == LOGOP_FIND) {
+	if (op->kind == LOGOP_FIND || op->kind == LOGOP_RECEIPT) {
 		if (r == 2 && !w->stopped) {
 			bad_reply(c, op);   /* the entry was not in its bundle */
 			return;
@@ -894,22 +964,6 @@ static void route_entries(struct api_state *st, struct http_conn *c, const char 
 	view_ask(st, c, op);
 }
 
-/* A function id as the API takes it: 1..63 of [A-Za-z0-9._-]. */
-static bool function_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= LOG_FIND_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '.' || ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
 static void route_find(struct api_state *st, struct http_conn *c, const char *id,
 		       const char *query)
 {
@@ -920,7 +974,8 @@ static void route_find(struct api_state *st, struct http_conn *c, const char *id
 	bool have;
 	char why[96];
 
-	if (!function_id_ok(id)) {
+	/* a function id as the API takes it: 1..63 of [A-Za-z0-9._-] */
+	if (!receipt_id_ok(id, strlen(id))) {
 		http_respond_error(c, 400, "bad_function_id",
 				   "a function id is 1 to 63 of A-Z a-z 0-9 . _ -");
 		return;
@@ -934,6 +989,41 @@ static void route_find(struct api_state *st, struct http_conn *c, const char *id
 	snprintf(op->work->function, sizeof op->work->function, "%s", id);
 	op->work->start = from;
 	view_ask(st, c, op);
+}
+
+static void route_receipt(struct api_state *st, struct http_conn *c, const char *id,
+			  const char *query)
+{
+	struct api_log_op *op;
+
+	if (!receipt_id_ok(id, strlen(id))) {
+		http_respond_error(c, 400, "bad_invocation_id",
+				   "an invocation id is 1 to 63 of A-Z a-z 0-9 . _ -");
+		return;
+	}
+	if (*query != '\0') {
+		http_respond_error(c, 400, "bad_parameter", "this path takes no parameters");
+		return;
+	}
+	if ((op = view_begin(st, c, LOGOP_RECEIPT)) == NULL)
+		return;
+	snprintf(op->work->function, sizeof op->work->function, "%s", id);
+	op->work->nidx = 0;   /* the window of records fills across pages */
+	view_ask(st, c, op);
+}
+
+static bool ask_find(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+		     uint64_t from)
+{
+	struct log_find_req_msg f;
+
+	memset(&f, 0, sizeof f);
+	memcpy(f.function, op->work->function, sizeof f.function);
+	f.from = from;
+	f.by = op->kind == LOGOP_RECEIPT ? LOG_FIND_INVOCATION : LOG_FIND_FUNCTION;
+	op->work->start = from;
+	op->step = STEP_FIND;
+	return ask(st, c, op, IMSG_LOG_FIND_REQ, &f, sizeof f);
 }
 
 static void view_checkpoint_reply(struct api_state *st, struct http_conn *c,
@@ -970,18 +1060,13 @@ static void view_checkpoint_reply(struct api_state *st, struct http_conn *c,
 		bundle_start(st, c, op, w->start);
 		return;
 	}
-	struct log_find_req_msg f;
-	memset(&f, 0, sizeof f);
-	memcpy(f.function, w->function, sizeof f.function);
-	f.from = w->start;
-	jw_key(&w->w, "functionId");
+	jw_key(&w->w, op->kind == LOGOP_RECEIPT ? "invocation" : "functionId");
 	jw_string(&w->w, w->function);
 	jw_key(&w->w, "size");
 	jw_u64(&w->w, w->size);
 	jw_key(&w->w, "entries");
 	jw_array_begin(&w->w);
-	op->step = STEP_FIND;
-	ask(st, c, op, IMSG_LOG_FIND_REQ, &f, sizeof f);
+	ask_find(st, c, op, w->start);
 }
 
 static void view_found_reply(struct api_state *st, struct http_conn *c, struct api_log_op *op,
@@ -1003,15 +1088,42 @@ static void view_found_reply(struct api_state *st, struct http_conn *c, struct a
 		bad_reply(c, op);
 		return;
 	}
-	w->nidx = 0;
+	if (op->kind != LOGOP_RECEIPT)
+		w->nidx = 0;
 	for (uint32_t i = 0; i < m.count; i++) {
 		if ((i > 0 && m.index[i] <= m.index[i - 1]) || m.index[i] < w->start) {
 			bad_reply(c, op);
 			return;
 		}
 		/* entries past the signed size cannot be proven against it */
-		if (m.index[i] < w->size && w->nidx < LOG_FIND_MAX)
+		if (m.index[i] >= w->size)
+			continue;
+		if (op->kind == LOGOP_RECEIPT && w->nidx == API_LOG_FIND_MAX) {
+			/* the invocation entry comes last (its egress records are
+			 * appended while it runs): keep the last ones */
+			memmove(w->idx, w->idx + 1, (API_LOG_FIND_MAX - 1) * sizeof w->idx[0]);
+			w->nidx--;
+			w->earlier++;
+		}
+		if (w->nidx < LOG_FIND_MAX)
 			w->idx[w->nidx++] = m.index[i];
+	}
+	if (op->kind == LOGOP_RECEIPT) {
+		if (m.count == LOG_FIND_MAX && m.next < w->size && m.next > w->start) {
+			ask_find(st, c, op, m.next);   /* the next page */
+			return;
+		}
+		/* newest first: the invocation entry before its egress records,
+		 * so a view that fills up still has it */
+		for (unsigned i = 0; i < w->nidx / 2; i++) {
+			uint64_t t = w->idx[i];
+			w->idx[i] = w->idx[w->nidx - 1 - i];
+			w->idx[w->nidx - 1 - i] = t;
+		}
+		w->find_next = UINT64_MAX;
+		w->pos = 0;
+		find_next(st, c, op);
+		return;
 	}
 	/* more to find beyond these, within the signed size? */
 	w->find_next = m.count == LOG_FIND_MAX && m.next < w->size && m.next > w->start ?
@@ -1059,6 +1171,284 @@ static void view_reply(struct api_state *st, struct http_conn *c, struct api_log
 	}
 }
 
+/* --- receipts: keyd's signature ----------------------------------------------------- */
+
+_Static_assert(RECEIPT_NOTE_MAX <= RECEIPT_SIGNED_MAX, "a signed receipt fits keyd's reply");
+_Static_assert(RECEIPT_REQ_ID_MAX == LOG_FIND_ID_MAX, "an invocation id is a find key");
+
+static bool ask_keyd(struct api_state *st, struct api_log_op *op, const void *p, size_t len,
+		     int *rc)
+{
+	*rc = st->log.request_keyd ?
+	      st->log.request_keyd(st->ctx, op->conn_id, IMSG_RECEIPT_SIGN_REQ, p, len, &op->seq) :
+	      -ENOTCONN;
+	op->waiting = *rc == 0;
+	op->step = STEP_SIGN;
+	return *rc == 0;
+}
+
+/* Checks keyd's IMSG_RECEIPT_SIGN_REPLY against the request q and puts
+ * the note's base64 in b64 (cap bytes). 0, keyd's error (negative), or
+ * -EBADMSG: a reply of the wrong shape, or a receipt that is not the
+ * one asked for. */
+static int sign_reply(uint32_t type, const void *p, size_t len,
+		      const struct receipt_sign_req_msg *q, char *b64, size_t cap)
+{
+	const size_t head = offsetof(struct receipt_sign_reply_msg, note);
+	struct receipt_sign_reply_msg m;
+	struct note_reader rd;
+	struct receipt r;
+	char err[ERRBUF_LEN];
+	size_t tlen;
+
+	if (type != IMSG_RECEIPT_SIGN_REPLY || len < head + 1 || len > sizeof m)
+		return -EBADMSG;
+	memcpy(&m, p, len);
+	if (m.error != 0)
+		return m.error < 0 && m.error != -EBADMSG ? m.error : -EIO;
+	if (m.note_len == 0 || len != head + m.note_len + 1 || m.note[m.note_len] != '\0' ||
+	    BASE64_ENCODED_LEN(m.note_len) >= cap ||
+	    note_open(m.note, m.note_len, &tlen, &rd, err, sizeof err) < 0 ||
+	    receipt_parse(m.note, tlen, &r, err, sizeof err) < 0)
+		return -EBADMSG;
+	if (strcmp(r.function, q->function) != 0 || strcmp(r.invocation, q->invocation) != 0 ||
+	    memcmp(r.code, q->code_sha256, 32) != 0 || memcmp(r.input, q->input_sha256, 32) != 0 ||
+	    memcmp(r.output, q->output_sha256, 32) != 0 || r.status != q->status ||
+	    r.time_ns != q->time_ns || r.nrecords != q->nrecords ||
+	    memcmp(r.record, q->record, q->nrecords * sizeof r.record[0]) != 0)
+		return -EBADMSG;
+	b64[base64_encode(b64, m.note, m.note_len)] = '\0';
+	return 0;
+}
+
+static const char *sign_why(int e)
+{
+	return e == -ENOTCONN ? "keyd is not running (it is being restarted)" :
+	       e == -EBUSY ? "too many receipts asked for at once" :
+	       e == -ENOKEY ? "keyd has no log key" :
+	       e == -EBADMSG ? "keyd sent a malformed answer" : strerror(e < 0 ? -e : EIO);
+}
+
+/* GET /v1/receipts/{id}: the records are read; keyd signs the receipt
+ * rebuilt from the invocation entry (the same bytes as the reply's
+ * header: the text is the same and the signature deterministic). */
+static void receipt_ask(struct api_state *st, struct http_conn *c, struct api_log_op *op)
+{
+	struct api_log_work *w = op->work;
+	char msg[192];
+	int rc;
+
+	if (!w->have_inv) {
+		snprintf(msg, sizeof msg, "%s", w->inv_v1 ?
+			 "this invocation's entry predates receipts (entry version 1, no code hash)" :
+			 "no invocation entry with this id in the signed log (a new one is covered "
+			 "by the next checkpoint, within a second)");
+		fail(c, op, 404, "not_found", msg);
+		return;
+	}
+	if (!ask_keyd(st, op, &w->rq, sizeof w->rq, &rc)) {
+		snprintf(msg, sizeof msg, "cannot sign the receipt: %s", sign_why(rc));
+		http_respond_error_hdr(c, 503, "receipt_unavailable", msg, RETRY);
+		op_free(op);
+	}
+}
+
+static void receipt_view_signed(struct http_conn *c, struct api_log_op *op, uint32_t type,
+				const void *p, size_t len)
+{
+	struct api_log_work *w = op->work;
+	char msg[192];
+	int r = sign_reply(type, p, len, &w->rq, w->receipt, sizeof w->receipt);
+
+	if (r < 0) {
+		snprintf(msg, sizeof msg, "cannot sign the receipt: %s", sign_why(r));
+		http_respond_error_hdr(c, 503, "receipt_unavailable", msg, RETRY);
+		op_free(op);
+		return;
+	}
+	view_finish(c, op);
+}
+
+/* --- receipts: the invocation route's hook --------------------------------------------- */
+
+static void hook_done(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+		      int error, const char *code, const char *message, const char *b64)
+{
+	char *headers = st->log.receipt_hdr;
+	struct api_receipt_out out = { .error = error, .index = op->rq.record[0], .code = code,
+				       .message = message };
+	api_receipt_done_fn done = op->done;
+	void *arg = op->done_arg;
+
+	if (error == 0) {
+		snprintf(headers, sizeof st->log.receipt_hdr,
+			 "X-DShield-Receipt: %s\r\nX-DShield-Log-Index: %llu\r\n",
+			 b64, (unsigned long long)op->rq.record[0]);
+		out.receipt = b64;
+		out.headers = headers;
+	}
+	op_free(op);
+	done(st, c, arg, &out);
+}
+
+__attribute__((format(printf, 6, 7)))
+static void hook_fail(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+		      int error, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	char msg[192];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	hook_done(st, c, op, error, code, msg, NULL);
+}
+
+void api_receipt_refuse(struct http_conn *c, const struct api_receipt_out *out)
+{
+	http_respond_error_hdr(c, 503, out->code ? out->code : "log_refused",
+			       out->message ? out->message : "no receipt", RETRY);
+}
+
+void api_receipt_begin(struct api_state *st, struct http_conn *c, const struct api_receipt_in *in,
+		       api_receipt_done_fn done, void *arg)
+{
+	struct api_receipt_out out = { .error = -EINVAL, .code = "log_refused" };
+	uint8_t enc[512];
+	struct log_entry e;
+	struct timespec ts;
+	struct api_log_op *op;
+	long n;
+
+	if (!receipt_id_ok(in->function, strlen(in->function)) ||
+	    !receipt_id_ok(in->invocation, strlen(in->invocation))) {
+		out.message = "the invocation entry was refused: a malformed function or invocation id";
+		done(st, c, arg, &out);
+		return;
+	}
+	if ((op = op_new(st, c, LOGOP_RECEIPT_HOOK)) == NULL) {
+		out.error = -EBUSY;
+		out.message = "the log refused the invocation entry: too many requests";
+		done(st, c, arg, &out);
+		return;
+	}
+	op->done = done;
+	op->done_arg = arg;
+	memset(&e, 0, sizeof e);
+	e.version = 2;
+	e.type = LOG_INVOCATION;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	e.u.invocation.function = (struct log_str){ in->function, strlen(in->function) };
+	e.u.invocation.invocation = (struct log_str){ in->invocation, strlen(in->invocation) };
+	memcpy(e.u.invocation.code, in->code_sha256, 32);
+	memcpy(e.u.invocation.input, in->input_sha256, 32);
+	memcpy(e.u.invocation.output, in->output_sha256, 32);
+	e.u.invocation.status = in->status;
+	e.u.invocation.queue_ns = in->queue_ns;
+	e.u.invocation.run_ns = in->run_ns;
+	/* what the receipt will say, but for the index logd assigns */
+	memcpy(op->rq.function, in->function, strlen(in->function));
+	memcpy(op->rq.invocation, in->invocation, strlen(in->invocation));
+	memcpy(op->rq.code_sha256, in->code_sha256, 32);
+	memcpy(op->rq.input_sha256, in->input_sha256, 32);
+	memcpy(op->rq.output_sha256, in->output_sha256, 32);
+	op->rq.status = in->status;
+	op->rq.time_ns = e.time_ns;
+	op->rq.nrecords = 1;
+	n = log_entry_encode(enc, sizeof enc, &e);
+	if (n < 0) {
+		hook_fail(st, c, op, -EINVAL, "log_refused", "%s", "cannot encode the invocation entry");
+		return;
+	}
+	int rc = st->request_log ? st->request_log(st->ctx, op->conn_id, IMSG_LOG_APPEND, enc,
+						    (size_t)n, &op->seq) : -ENOTCONN;
+	if (rc < 0) {
+		/* fail closed: no result is delivered that the log did not record */
+		hook_fail(st, c, op, rc, "log_refused", "the log refused the invocation entry: %s; "
+			  "no result without it", why_unasked(rc));
+		return;
+	}
+	op->waiting = true;
+}
+
+static void hook_appended(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+			  uint32_t type, const void *p, size_t len)
+{
+	struct log_appended_msg a;
+	int rc;
+
+	if (type != IMSG_LOG_APPENDED || len != sizeof a) {
+		hook_fail(st, c, op, -EBADMSG, "log_refused", "%s",
+			  "the log (logd) sent a malformed answer; no result without the entry");
+		return;
+	}
+	memcpy(&a, p, sizeof a);
+	if (a.error != 0 || a.index > INT64_MAX) {
+		int en = a.error < 0 ? -a.error : a.error ? a.error : EBADMSG;
+		hook_fail(st, c, op, -(en > 4095 ? EIO : en), "log_refused",
+			  "the log refused the invocation entry: %s; no result without it",
+			  strerror(en > 4095 ? EIO : en));
+		return;
+	}
+	op->rq.record[0] = a.index;
+	if (!ask_keyd(st, op, &op->rq, sizeof op->rq, &rc))
+		hook_fail(st, c, op, rc, "receipt_unavailable",
+			  "the invocation is logged but its receipt cannot be signed: %s",
+			  sign_why(rc));
+}
+
+static void hook_signed(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+			uint32_t type, const void *p, size_t len)
+{
+	char *b64 = st->log.receipt_b64;
+	int r = sign_reply(type, p, len, &op->rq, b64, sizeof st->log.receipt_b64);
+
+	if (r < 0) {
+		hook_fail(st, c, op, r, "receipt_unavailable",
+			  "the invocation is logged but its receipt cannot be signed: %s", sign_why(r));
+		return;
+	}
+	hook_done(st, c, op, 0, NULL, NULL, b64);
+}
+
+void api_log_keyd_reply(struct api_state *st, struct http_conn *c, uint32_t seq, uint32_t type,
+			const void *payload, size_t len)
+{
+	struct api_log_op *op = op_of(st, c);
+
+	if (op == NULL || !op->waiting || op->seq != seq || op->step != STEP_SIGN)
+		return;
+	op->waiting = false;
+	if (http_conn_state(c) != HTTP_CONN_PENDING) {
+		op_free(op);
+		return;
+	}
+	if (op->kind == LOGOP_RECEIPT_HOOK)
+		hook_signed(st, c, op, type, payload, len);
+	else if (op->kind == LOGOP_RECEIPT)
+		receipt_view_signed(c, op, type, payload, len);
+}
+
+void api_log_keyd_lost(struct api_state *st, struct http_conn *c, uint32_t seq)
+{
+	struct api_log_op *op = op_of(st, c);
+
+	if (op == NULL || !op->waiting || op->seq != seq || op->step != STEP_SIGN)
+		return;
+	if (op->kind == LOGOP_RECEIPT_HOOK) {
+		hook_fail(st, c, op, -EPIPE, "receipt_unavailable",
+			  "the invocation is logged but keyd stopped before it signed its "
+			  "receipt; retry");
+		return;
+	}
+	http_respond_error_hdr(c, 503, "receipt_unavailable",
+			       "keyd stopped before it signed the receipt; it is being restarted",
+			       RETRY);
+	op_free(op);
+}
+
 /* --- dispatch ------------------------------------------------------------------------ */
 
 void api_log_reply(struct api_state *st, struct http_conn *c, uint32_t seq, uint32_t type,
@@ -1087,6 +1477,9 @@ void api_log_reply(struct api_state *st, struct http_conn *c, uint32_t seq, uint
 	case LOGOP_PROOF:
 		proof_reply(c, op, type, payload, len);
 		break;
+	case LOGOP_RECEIPT_HOOK:
+		hook_appended(st, c, op, type, payload, len);
+		break;
 	default:
 		view_reply(st, c, op, type, payload, len);
 		break;
@@ -1099,6 +1492,12 @@ void api_log_lost(struct api_state *st, struct http_conn *c, uint32_t seq)
 
 	if (op == NULL || !op->waiting || op->seq != seq)
 		return;
+	if (op->kind == LOGOP_RECEIPT_HOOK) {
+		hook_fail(st, c, op, -EPIPE, "log_refused", "%s",
+			  "the log (logd) stopped before it recorded the invocation entry; no "
+			  "result without it");
+		return;
+	}
 	if (op->started) {
 		http_stream_abort(c);
 	} else if (op->kind == LOGOP_ATTEST) {
@@ -1131,16 +1530,22 @@ bool api_log_route(struct api_state *st, struct http_conn *c, const struct http_
 	const char *rel = log_rel(req->path);
 	const char *id = NULL;
 
+	const char *inv = NULL;
+
 	if (rel == NULL && strncmp(req->path, "/logs/", 6) == 0)
 		id = req->path + 6;
-	if (rel == NULL && id == NULL)
+	if (rel == NULL && strncmp(req->path, "/v1/receipts/", 13) == 0)
+		inv = req->path + 13;
+	if (rel == NULL && id == NULL && inv == NULL)
 		return false;
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
 		http_respond_error_hdr(c, 405, "method_not_allowed",
 				       "this path answers GET and HEAD only", "Allow: GET, HEAD\r\n");
 		return true;
 	}
-	if (id != NULL)
+	if (inv != NULL)
+		route_receipt(st, c, inv, req->query);
+	else if (id != NULL)
 		route_find(st, c, id, req->query);
 	else if (strcmp(rel, "checkpoint") == 0)
 		route_checkpoint(st, c, req->query);

@@ -19,6 +19,12 @@
  * GET /v1/attestation appends an attestation entry first (SHA-256 of the
  * nonce) and asks keyd for the quote only once logd answered that the
  * entry is durable: no logd, or any refusal, is 503 (fail closed).
+ *
+ * Receipts (docs/LOG.md, "Receipts"): api_receipt_begin() is the
+ * invocation route's hook (append the invocation entry, have keyd sign
+ * the receipt, hand back the headers), and GET /v1/receipts/{id}
+ * rebuilds an invocation's receipt from its entry, with the entries'
+ * inclusion proofs and the checkpoint they verify against.
  */
 #ifndef DSHIELD_NET_API_LOG_H
 #define DSHIELD_NET_API_LOG_H
@@ -28,6 +34,8 @@
 #include <stdint.h>
 
 #include "crypto/log_entry.h"
+#include "crypto/receipt.h"
+#include "lib/base64.h"
 #include "lib/jsonw.h"
 #include "lib/tbucket.h"
 #include "net/http.h"
@@ -55,6 +63,11 @@ struct api_state;
 #define API_LOG_ATTEST_BURST     8
 #define API_LOG_ATTEST_PERIOD_MS 100
 
+/* The base64 of a signed receipt, NUL included. */
+#define API_RECEIPT_B64_MAX (BASE64_ENCODED_LEN(RECEIPT_SIGNED_MAX) + 1)
+/* Both receipt headers of an invocation's reply, NUL included. */
+#define API_RECEIPT_HDR_MAX (API_RECEIPT_B64_MAX + 64)
+
 /* A JSON view's state across logd's answers. */
 struct api_log_work {
 	bool used;
@@ -70,6 +83,11 @@ struct api_log_work {
 	uint64_t boff, btotal;          /* next offset asked, total length */
 	unsigned bidx;                  /* entry in the bundle being assembled */
 	size_t have;                    /* its bytes so far (length prefix included) */
+	/* /v1/receipts/{id}: the invocation entry's facts, once read */
+	bool have_inv, inv_v1;
+	struct receipt_sign_req_msg rq;
+	uint64_t earlier;               /* records of the invocation not shown */
+	/* (the fields from here on are not cleared for a new view) */
 	uint8_t ent[2 + LOG_ENTRY_MAX];
 	/* /logs/{id} */
 	char function[LOG_FIND_ID_MAX];
@@ -79,6 +97,7 @@ struct api_log_work {
 	uint32_t proof_count;
 	uint8_t proof[LOG_PROOF_MAX][32];
 	char note[LOG_CHECKPOINT_NOTE_MAX];
+	char receipt[API_RECEIPT_B64_MAX];   /* /v1/receipts/{id}: its base64 */
 	char scratch[API_LOG_ENTRY_JSON];
 	char body[API_LOG_BODY_MAX];
 };
@@ -91,7 +110,16 @@ enum api_log_kind {
 	LOGOP_PROOF,
 	LOGOP_ENTRIES,
 	LOGOP_FIND,         /* GET /logs/{id} */
+	LOGOP_RECEIPT,      /* GET /v1/receipts/{id}: a FIND by invocation, then keyd */
+	LOGOP_RECEIPT_HOOK, /* an invocation's reply: append, then keyd (api_receipt_begin) */
 };
+
+struct api_receipt_out;
+/* Called once with the outcome of api_receipt_begin(), while c is still
+ * PENDING (never after the connection went away or timed out: then the
+ * caller's state goes with its connection as usual). */
+typedef void (*api_receipt_done_fn)(struct api_state *st, struct http_conn *c, void *arg,
+				    const struct api_receipt_out *out);
 
 struct api_log_op {
 	uint8_t kind;                   /* enum api_log_kind */
@@ -109,12 +137,24 @@ struct api_log_op {
 	/* proofs */
 	struct log_proof_req_msg pr;
 	struct api_log_work *work;      /* JSON views */
+	/* the receipt hook */
+	struct receipt_sign_req_msg rq;
+	api_receipt_done_fn done;
+	void *done_arg;
 };
 
 struct api_log {
+	/* Sends a question to keyd (proto/netd_keyd.h: receipts) for conn_id;
+	 * *seq gets the sequence number its answer carries, delivered with
+	 * api_log_keyd_reply(). 0 or -errno (-ENOTCONN: no keyd). */
+	int (*request_keyd)(void *ctx, uint32_t conn_id, uint32_t type, const void *payload,
+			    size_t len, uint32_t *seq);
 	struct tbucket attest_rate;     /* set up at the first attestation */
 	struct api_log_op ops[API_LOG_OPS];
 	struct api_log_work works[API_LOG_WORKS];
+	/* a signed receipt's base64 and headers, handed to a hook's done() */
+	char receipt_b64[API_RECEIPT_B64_MAX];
+	char receipt_hdr[API_RECEIPT_HDR_MAX];
 };
 
 /* The routes under /v1/log/, /tile/, /checkpoint and /logs/: true when
@@ -133,6 +173,53 @@ void api_log_reply(struct api_state *st, struct http_conn *c, uint32_t seq, uint
 /* logd went away before it answered question seq for c: 503 with
  * Retry-After, or a cut stream. */
 void api_log_lost(struct api_state *st, struct http_conn *c, uint32_t seq);
+
+/* keyd's answer to question seq asked for c (a receipt signature), and
+ * keyd going away before it answered. */
+void api_log_keyd_reply(struct api_state *st, struct http_conn *c, uint32_t seq, uint32_t type,
+			const void *payload, size_t len);
+void api_log_keyd_lost(struct api_state *st, struct http_conn *c, uint32_t seq);
+
+/* --- the invocation route's hook: an invocation's receipt ---------------------
+ *
+ * Once the invocation's result is known, and before a byte of it goes
+ * out, the route calls api_receipt_begin() and keeps the connection
+ * PENDING. netd appends the invocation entry (version 2, with the code
+ * hash) to the log and, once logd says it is durable, has keyd sign the
+ * receipt over it; then done() gets the two headers for the reply. Fail
+ * closed: on any error (no logd, a refused append, no keyd, a refused
+ * signature) done() gets out->error < 0, and the route must not deliver
+ * the result: api_receipt_refuse() answers 503 with the reason.
+ */
+struct api_receipt_in {
+	const char *function;           /* 1..63 of [A-Za-z0-9._-] */
+	const char *invocation;         /* the same; unique per invocation */
+	uint8_t code_sha256[32];        /* the function's code (sbx_reply_msg.code_sha256) */
+	uint8_t input_sha256[32];       /* the request body as the function got it */
+	uint8_t output_sha256[32];      /* the result body as the client gets it */
+	uint32_t status;                /* the HTTP status of the reply */
+	uint64_t queue_ns, run_ns;      /* waiting for a worker, running */
+};
+
+struct api_receipt_out {
+	int error;                      /* 0, or a negative errno: deliver nothing */
+	uint64_t index;                 /* the invocation entry's log index */
+	/* valid during the call only, NUL terminated: */
+	const char *receipt;            /* base64 of the signed receipt note */
+	const char *headers;            /* "X-DShield-Receipt: <receipt>\r\n"
+					   "X-DShield-Log-Index: <index>\r\n" */
+	const char *code;               /* on error: "log_refused" or "receipt_unavailable" */
+	const char *message;            /* on error: one line for the client */
+};
+
+/* Starts the receipt of one invocation for c (see above); done(st, c,
+ * arg, out) is called exactly once, at once for an invalid request or
+ * when logd cannot be asked, unless c goes away first. */
+void api_receipt_begin(struct api_state *st, struct http_conn *c, const struct api_receipt_in *in,
+		       api_receipt_done_fn done, void *arg);
+/* The fail-closed answer for out->error < 0: 503 with out's code and
+ * message, Retry-After: 1. */
+void api_receipt_refuse(struct http_conn *c, const struct api_receipt_out *out);
 
 /* http_server.stream_ready: c has room for the next chunk of its tile. */
 void api_log_stream_ready(void *state, struct http_conn *c);

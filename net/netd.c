@@ -6,8 +6,8 @@
  *
  *   packet socket  frames for lwIP (at most RX_BUDGET per wakeup)
  *   init channel   lifecycle (proto/init_netd.h); a hangup means init is gone
- *   keyd channel   quotes (proto/netd_keyd.h), handed over by init and
- *                  replaced whenever keyd restarts
+ *   keyd channel   quotes and receipt signatures (proto/netd_keyd.h),
+ *                  handed over by init and replaced whenever keyd restarts
  *   logd channel   the egress log (proto/logd.h): attestation entries and
  *                  the log routes' reads, handed over and replaced the same way
  *   sandboxd channel  functions, secrets, tokens (proto/netd_sandboxd.h),
@@ -63,7 +63,8 @@
  * id alone. */
 #define PENDING_MAX     256
 #define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
-enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG, PENDING_SBX };
+enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG, PENDING_SBX,
+		    PENDING_RECEIPT };
 struct pending {
 	uint32_t seq;
 	uint32_t conn_id;
@@ -282,6 +283,15 @@ static int request_quote(void *ctx, uint32_t conn_id, const uint8_t *nonce, size
 			    -1, NULL);
 }
 
+/* api_log.request_keyd: a receipt signature from keyd for conn_id; the
+ * answer (IMSG_RECEIPT_SIGN_REPLY) carries *seq. */
+static int request_keyd(void *ctx, uint32_t conn_id, uint32_t type, const void *payload,
+			size_t len, uint32_t *seq)
+{
+	(void)ctx;
+	return send_request(nd.keyd_fd, PENDING_RECEIPT, type, conn_id, payload, len, seq);
+}
+
 /* api_state.request_log: one question to logd for conn_id; the answer
  * carries *seq. */
 static int request_log(void *ctx, uint32_t conn_id, uint32_t type, const void *payload,
@@ -358,6 +368,8 @@ static void peer_lost(enum pending_kind kind, int *fd)
 			continue;
 		if (kind == PENDING_QUOTE)
 			api_quote_lost(&nd.api, c);
+		else if (kind == PENDING_RECEIPT)
+			api_log_keyd_lost(&nd.api, c, p->seq);
 		else
 			api_log_lost(&nd.api, c, p->seq);
 		http_lwip_kick(c);
@@ -370,6 +382,10 @@ static void peer_lost(enum pending_kind kind, int *fd)
 
 static void keyd_lost(void)
 {
+	int fd = nd.keyd_fd;
+
+	peer_lost(PENDING_RECEIPT, &fd);   /* closes it */
+	nd.keyd_fd = fd;
 	peer_lost(PENDING_QUOTE, &nd.keyd_fd);
 }
 
@@ -601,16 +617,19 @@ static bool log_answer_type(uint32_t type)
 	       type == IMSG_LOG_PROOF || type == IMSG_LOG_FOUND;
 }
 
-/* An answer from logd: matched to its question here, checked and used by
- * api_log_reply(). */
-static void handle_log_reply(void)
+/* An answer from logd, or keyd's receipt signature: matched to its
+ * question here, checked and used by deliver (api_log_reply(),
+ * api_log_keyd_reply()). */
+static void handle_answer(enum pending_kind kind,
+			  void (*deliver)(struct api_state *, struct http_conn *, uint32_t, uint32_t,
+					  const void *, size_t))
 {
 	uint32_t seq = msg.hdr.id;
-	struct http_conn *c = answered_conn(PENDING_LOG, seq);
+	struct http_conn *c = answered_conn(kind, seq);
 
 	if (c == NULL)
 		return;
-	api_log_reply(&nd.api, c, seq, msg.hdr.type, msg.payload, msg.hdr.len);
+	deliver(&nd.api, c, seq, msg.hdr.type, msg.payload, msg.hdr.len);
 	http_lwip_kick(c);
 }
 
@@ -738,8 +757,10 @@ static int handle_imsgs(int fd)
 			take_peer_channel();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
 			handle_quote_reply();
+		else if (fd == nd.keyd_fd && type == IMSG_RECEIPT_SIGN_REPLY)
+			handle_answer(PENDING_RECEIPT, api_log_keyd_reply);
 		else if (fd == nd.logd_fd && log_answer_type(type))
-			handle_log_reply();
+			handle_answer(PENDING_LOG, api_log_reply);
 		else if (fd == nd.sbx_fd && type == IMSG_SBX_REPLY)
 			handle_sbx_reply();
 		else if (fd == nd.sbx_fd && type == IMSG_SBX_WORKER_END)
@@ -869,6 +890,7 @@ static int setup(void)
 	nd.api.request_kaddr = request_kaddr;
 	nd.api.request_quote = request_quote;
 	nd.api.request_log = request_log;
+	nd.api.log.request_keyd = request_keyd;
 	nd.api.find_conn = find_conn;
 	nd.api.request_sbx = request_sbx;
 	nd.api.sbx_done = sbx_done;

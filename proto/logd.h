@@ -107,13 +107,20 @@ struct log_proof_msg {
 };
 
 /* The entries that name a function (function, invocation, egress,
- * egress_refused, dns_refused), for GET /logs/{id}: indices in increasing
- * order, from `from` on. */
+ * egress_refused, dns_refused), for GET /logs/{id}, or an invocation
+ * (invocation, egress, egress_refused, dns_refused), for GET
+ * /v1/receipts/{id}: indices in increasing order, from `from` on. */
 #define LOG_FIND_ID_MAX 64
 #define LOG_FIND_MAX    256
+enum log_find_by {
+	LOG_FIND_FUNCTION = 0,    /* `function` names a function id */
+	LOG_FIND_INVOCATION = 1,  /* `function` names an invocation id */
+};
 struct log_find_req_msg {
-	char function[LOG_FIND_ID_MAX];   /* NUL terminated */
+	char function[LOG_FIND_ID_MAX];   /* the id, NUL terminated */
 	uint64_t from;
+	uint8_t by;               /* enum log_find_by */
+	uint8_t reserved[7];
 };
 
 struct log_found_msg {

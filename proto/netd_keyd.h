@@ -1,4 +1,4 @@
-/* proto/netd_keyd.h: netd asks keyd for quotes.
+/* proto/netd_keyd.h: netd asks keyd for quotes and for receipts.
  *
  * Requests carry netd's sequence number in hdr.id (never reused while
  * netd runs); keyd echoes it, and netd matches a reply by number and kind.
@@ -16,6 +16,8 @@
 enum netd_keyd_imsg_type {
 	IMSG_QUOTE_REQ = IMSG_RANGE_NETD_KEYD, /* netd -> keyd: struct quote_req_msg */
 	IMSG_QUOTE_REPLY,      /* keyd -> netd: struct quote_reply_msg + data */
+	IMSG_RECEIPT_SIGN_REQ, /* netd -> keyd: struct receipt_sign_req_msg */
+	IMSG_RECEIPT_SIGN_REPLY, /* keyd -> netd: struct receipt_sign_reply_msg */
 };
 
 /* An attestation request: the API caller's nonce (1..32 bytes). */
@@ -70,6 +72,37 @@ struct quote_reply_msg {
 	uint8_t reserved3[3];
 	uint32_t checkpoint_len;
 	char checkpoint[LOG_SIGNED_CHECKPOINT_MAX];
+};
+
+/* An invocation's receipt (crypto/receipt.h, docs/LOG.md "Receipts"):
+ * netd sends the facts, keyd writes the receipt text itself (its own
+ * origin, the strict format) and signs it with the log key, so netd can
+ * make keyd sign nothing but receipts. Ids are NUL terminated, 1..63 of
+ * [A-Za-z0-9._-]; records 1..16 log indices, increasing. Rate-bounded in
+ * keyd (KEYD_RECEIPT_BURST): -EBUSY past it. */
+#define RECEIPT_REQ_ID_MAX      64
+#define RECEIPT_REQ_RECORDS_MAX 16
+struct receipt_sign_req_msg {
+	char function[RECEIPT_REQ_ID_MAX];
+	char invocation[RECEIPT_REQ_ID_MAX];
+	uint8_t code_sha256[32];
+	uint8_t input_sha256[32];
+	uint8_t output_sha256[32];
+	uint32_t status;
+	uint32_t nrecords;
+	uint64_t time_ns;
+	uint64_t record[RECEIPT_REQ_RECORDS_MAX];
+};
+
+/* The signed receipt note (>= crypto/receipt.h RECEIPT_NOTE_MAX). The
+ * reply is sent short: error, note_len, then note_len bytes and a NUL,
+ * exactly offsetof(note) + note_len + 1 bytes (note_len 0 on error). */
+#define RECEIPT_SIGNED_MAX 1664
+struct receipt_sign_reply_msg {
+	int32_t error;            /* 0; -EBADMSG (malformed), -EINVAL (a field out of
+				     the format), -ENOKEY (no log key), -EBUSY (rate) */
+	uint32_t note_len;        /* bytes before the NUL */
+	char note[RECEIPT_SIGNED_MAX];
 };
 
 #endif

@@ -7,7 +7,9 @@
  * malformed and late answers, logd going away, and the attestation
  * entry (fail closed). */
 #include "crypto/merkle.h"
+#include "crypto/receipt.h"
 #include "lib/base64.h"
+#include "lib/errbuf.h"
 #include "tests/tlog_gen.h"
 #include "tests/fake_logd.h"
 #include "tests/tap.h"
@@ -34,21 +36,6 @@ static int fake_request_quote(void *ctx, uint32_t id, const uint8_t *nonce, size
 	return 0;
 }
 
-/* merkle_node_fn over the generated leaves. */
-static int node(void *ctx, unsigned level, uint64_t index, uint8_t h[MERKLE_HASH_LEN])
-{
-	struct merkle_range r;
-	uint64_t a = index << level, b = (index + 1) << level;
-
-	(void)ctx;
-	if (b > L.n)
-		return -ENOENT;
-	merkle_range_init(&r);
-	for (uint64_t i = a; i < b; i++)
-		merkle_range_append(&r, L.leaf[i]);
-	merkle_range_root(&r, h);
-	return 0;
-}
 
 /* A tile's or bundle's bytes as logd would serve them. */
 static long object(const struct log_read_req_msg *q, uint8_t *buf, size_t cap)
@@ -79,8 +66,9 @@ static const char *entry_function(uint64_t i)
 	return type >= 2 && type <= 6 ? ((i / 7) % 2 ? "fn-b" : "fn-a") : NULL;
 }
 
-/* Whether entry i of L names function f, as logd decides it. */
-static bool names_function(uint64_t i, const char *f)
+/* Whether entry i of L names function (by LOG_FIND_FUNCTION) or
+ * invocation (LOG_FIND_INVOCATION) id, as logd decides it. */
+static bool entry_names(uint64_t i, const char *id, uint8_t by)
 {
 	struct log_entry e;
 	struct log_str s = { NULL, 0 };
@@ -89,13 +77,82 @@ static bool names_function(uint64_t i, const char *f)
 	if (log_entry_decode(L.bytes + L.off[i], L.off[i + 1] - L.off[i], &e, err, sizeof err) < 0)
 		return false;
 	switch (e.type) {
-	case LOG_FUNCTION: s = e.u.function.id; break;
-	case LOG_INVOCATION: s = e.u.invocation.function; break;
-	case LOG_EGRESS: case LOG_EGRESS_REFUSED: s = e.u.egress.function; break;
-	case LOG_DNS_REFUSED: s = e.u.dns_refused.function; break;
+	case LOG_FUNCTION: if (by == LOG_FIND_FUNCTION) s = e.u.function.id; break;
+	case LOG_INVOCATION:
+		s = by == LOG_FIND_FUNCTION ? e.u.invocation.function : e.u.invocation.invocation;
+		break;
+	case LOG_EGRESS: case LOG_EGRESS_REFUSED:
+		s = by == LOG_FIND_FUNCTION ? e.u.egress.function : e.u.egress.invocation;
+		break;
+	case LOG_DNS_REFUSED:
+		s = by == LOG_FIND_FUNCTION ? e.u.dns_refused.function : e.u.dns_refused.invocation;
+		break;
 	default: return false;
 	}
-	return s.len == strlen(f) && memcmp(s.p, f, s.len) == 0;
+	return s.len == strlen(id) && memcmp(s.p, id, s.len) == 0;
+}
+
+/* --- a fake keyd: receipt signatures, answered by the test ------------------------- */
+
+static bool keyd_up = true;
+static int keyd_mode;              /* 0 sign; else an error to answer, or KEYD_WRONG / KEYD_SHORT */
+#define KEYD_WRONG 1000            /* a receipt with another status */
+#define KEYD_SHORT 1001            /* a reply cut short */
+static bool keyd_has_q;
+static uint32_t keyd_seq, keyd_q_seq;
+static unsigned keyd_questions;
+static struct receipt_sign_req_msg keyd_q;
+
+static int fake_request_keyd(void *ctx, uint32_t conn_id, uint32_t type, const void *p,
+			     size_t len, uint32_t *seq)
+{
+	(void)ctx;
+	(void)conn_id;
+	if (!keyd_up)
+		return -ENOTCONN;
+	if (type != IMSG_RECEIPT_SIGN_REQ || len != sizeof keyd_q)
+		abort();
+	memcpy(&keyd_q, p, sizeof keyd_q);
+	keyd_has_q = true;
+	keyd_questions++;
+	*seq = keyd_q_seq = ++keyd_seq + 100000;
+	return 0;
+}
+
+/* keyd answers the question it has, as keyd/keyd.c would (or as
+ * keyd_mode says). */
+static bool keyd_answer(void)
+{
+	static struct receipt_sign_reply_msg m;
+	struct receipt r;
+	long n = 0;
+
+	if (!keyd_has_q)
+		return false;
+	keyd_has_q = false;
+	memset(&m, 0, sizeof m);
+	memset(&r, 0, sizeof r);
+	snprintf(r.origin, sizeof r.origin, "%s", K.k.name);
+	memcpy(r.function, keyd_q.function, sizeof r.function - 1);
+	memcpy(r.invocation, keyd_q.invocation, sizeof r.invocation - 1);
+	memcpy(r.code, keyd_q.code_sha256, 32);
+	memcpy(r.input, keyd_q.input_sha256, 32);
+	memcpy(r.output, keyd_q.output_sha256, 32);
+	r.status = keyd_q.status + (keyd_mode == KEYD_WRONG);
+	r.time_ns = keyd_q.time_ns;
+	r.nrecords = keyd_q.nrecords;
+	memcpy(r.record, keyd_q.record, sizeof r.record);
+	if (keyd_mode == 0 || keyd_mode >= KEYD_WRONG)
+		n = receipt_sign(m.note, sizeof m.note - 1, &r, &K.k, &K.sk);
+	else
+		m.error = keyd_mode;
+	if (n < 0)
+		abort();
+	m.note_len = (uint32_t)n;
+	size_t len = offsetof(struct receipt_sign_reply_msg, note) + (size_t)n + 1;
+	api_log_keyd_reply(&st, &conn, keyd_q_seq, IMSG_RECEIPT_SIGN_REPLY, &m,
+			   keyd_mode == KEYD_SHORT ? len - 2 : len);
+	return true;
 }
 
 /* logd answers the question it read last, from the generated log. */
@@ -140,8 +197,8 @@ static void answer(void)
 		int n;
 		memcpy(&q, p, sizeof q);
 		memset(&m, 0, sizeof m);
-		n = q.kind == LOG_PROOF_INCLUSION ? merkle_inclusion_proof(q.a, q.b, node, NULL, m.hash)
-						  : merkle_consistency_proof(q.a, q.b, node, NULL, m.hash);
+		n = q.kind == LOG_PROOF_INCLUSION ? merkle_inclusion_proof(q.a, q.b, tg_node, &L, m.hash)
+						  : merkle_consistency_proof(q.a, q.b, tg_node, &L, m.hash);
 		if (q.b > L.n)
 			n = -ENOENT;
 		if (n < 0)
@@ -149,7 +206,7 @@ static void answer(void)
 		else
 			m.count = (uint32_t)n;
 		if (n >= 0)
-			merkle_root(q.b, node, NULL, m.root);
+			merkle_root(q.b, tg_node, &L, m.root);
 		logd_answer(IMSG_LOG_PROOF, &m, sizeof m);
 		break;
 	}
@@ -160,7 +217,7 @@ static void answer(void)
 		memset(&m, 0, sizeof m);
 		m.next = L.n;
 		for (uint64_t i = q.from; i < L.n; i++) {
-			if (!names_function(i, q.function))
+			if (!entry_names(i, q.function, q.by))
 				continue;
 			if (m.count == LOG_FIND_MAX) {
 				m.next = i;
@@ -169,6 +226,12 @@ static void answer(void)
 			m.index[m.count++] = i;
 		}
 		logd_answer(IMSG_LOG_FOUND, &m, sizeof m);
+		break;
+	}
+	case IMSG_LOG_APPEND: {
+		/* durable at once, at the next index (the log itself is not grown) */
+		struct log_appended_msg a = { .error = 0, .index = L.n };
+		logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
 		break;
 	}
 	default:
@@ -207,6 +270,8 @@ static const char *run(const char *req, size_t step)
 			answer();
 			moved = true;
 		}
+		if (keyd_answer())
+			moved = true;
 		if (logd_deliver() > 0)
 			moved = true;
 		if (!moved)
@@ -234,6 +299,11 @@ static void reset(void)
 	memset(&st, 0, sizeof st);
 	st.request_quote = fake_request_quote;
 	st.request_log = fake_request_log;
+	st.log.request_keyd = fake_request_keyd;
+	keyd_up = true;
+	keyd_mode = 0;
+	keyd_has_q = false;
+	keyd_questions = 0;
 	api_conn_open(77);
 	srv.stream_ready = api_log_stream_ready;
 	logd_open();
@@ -362,7 +432,7 @@ static void test_proofs(void)
 	int n;
 
 	reset();
-	merkle_root(N, node, NULL, root);
+	merkle_root(N, tg_node, &L, root);
 	r = get("/v1/log/proof/inclusion?index=5&size=600");
 	n = hashes(r, "proof", proof);
 	ok(has(r, "HTTP/1.1 200 ") && has(r, "\"index\":5,\"size\":600"), "inclusion: 200");
@@ -371,7 +441,7 @@ static void test_proofs(void)
 	   "inclusion: the proof verifies against the root (%d hashes)", n);
 	r = get("/v1/log/proof/consistency?from=10&to=600");
 	n = hashes(r, "proof", proof);
-	merkle_root(10, node, NULL, old);
+	merkle_root(10, tg_node, &L, old);
 	ok(n > 0 && merkle_verify_consistency(10, N, old, root, (const uint8_t (*)[32])proof,
 					      (size_t)n),
 	   "consistency: the proof verifies (%d hashes)", n);
@@ -469,7 +539,7 @@ static void test_find(void)
 		}
 	}
 	reset();
-	merkle_root(N, node, NULL, root);
+	merkle_root(N, tg_node, &L, root);
 	r = get("/logs/fn-a");
 	ok(has(r, "HTTP/1.1 200 ") && has(r, "\"functionId\":\"fn-a\""), "logs/fn-a: 200");
 	for (p = strstr(r, "{\"index\":"); p != NULL; p = strstr(p + 1, "{\"index\":")) {
@@ -500,6 +570,278 @@ static void test_find(void)
 	ok(has(r, "HTTP/1.1 400 ") && has(r, "bad_function_id"), "logs: a bad id is 400");
 	r = get("/logs/fn-a?from=x");
 	ok(has(r, "HTTP/1.1 400 ") && has(r, "from: not a decimal number"), "logs: bad from: 400");
+}
+
+/* --- receipts ------------------------------------------------------------------------ */
+
+/* The invocation route as the test plays it: GET /fake-invoke/<id> runs
+ * function "hello", whose result is "result", and delivers it only with
+ * its receipt (net/api_log.h, api_receipt_begin). */
+static struct {
+	unsigned calls;
+	int error;
+	uint64_t index;
+	char receipt[API_RECEIPT_B64_MAX];
+	char code[32];
+} hk;
+
+
+static void fake_done(struct api_state *s, struct http_conn *c, void *arg,
+		      const struct api_receipt_out *o)
+{
+	(void)s;
+	hk.calls += arg == &hk;
+	hk.error = o->error;
+	if (o->error < 0) {
+		snprintf(hk.code, sizeof hk.code, "%s", o->code);
+		api_receipt_refuse(c, o);
+		return;
+	}
+	hk.index = o->index;
+	snprintf(hk.receipt, sizeof hk.receipt, "%s", o->receipt);
+	http_respond_hdr(c, 200, "text/plain", o->headers, "result", 6);
+}
+
+static void fake_handler(void *state, struct http_conn *c, const struct http_request *req)
+{
+	struct api_receipt_in in = { .function = "hello", .status = 200, .queue_ns = 1, .run_ns = 2 };
+
+	if (strncmp(req->path, "/fake-invoke/", 13) != 0) {
+		api_handle(state, c, req);
+		return;
+	}
+	in.invocation = req->path + 13;
+	memset(in.code_sha256, 0xc0, 32);
+	tg_sha256("", 0, in.input_sha256);
+	tg_sha256("result", 6, in.output_sha256);
+	api_receipt_begin(state, c, &in, fake_done, &hk);
+}
+
+static void hook_reset(void)
+{
+	reset();
+	srv.handler = fake_handler;
+	memset(&hk, 0, sizeof hk);
+}
+
+/* The signed receipt whose base64 is b64, opened with the test key. */
+static bool open_receipt(const char *b64, struct receipt *r, char *err)
+{
+	static char note_b[RECEIPT_NOTE_MAX + 4];
+	long n = base64_decode(note_b, sizeof note_b, b64, strlen(b64));
+
+	return n > 0 && receipt_open(note_b, (size_t)n, &K.k, r, err, ERRBUF_LEN) == 0;
+}
+
+/* The log of the receipt tests: `base` generated entries, then `egress`
+ * egress records of invocation inv-r1, then the hook's invocation entry
+ * (its bytes as netd appended them). */
+static struct tg_log RL;
+static void receipt_log(uint64_t base, unsigned egress, const uint8_t *inv, size_t inv_len)
+{
+	uint8_t e[512];
+	struct log_entry x;
+	size_t used;
+
+	tg_log_make(&RL, base + egress + 1, 3);
+	used = RL.off[base];
+	RL.n = base;
+	for (unsigned k = 0; k <= egress; k++) {
+		long n;
+		if (k < egress) {
+			memset(&x, 0, sizeof x);
+			x.type = LOG_EGRESS;
+			x.u.egress.function = (struct log_str){ "hello", 5 };
+			x.u.egress.invocation = (struct log_str){ "inv-r1", 6 };
+			x.u.egress.method = (struct log_str){ "GET", 3 };
+			x.u.egress.decision = LOG_ALLOW;
+			n = log_entry_encode(e, sizeof e, &x);
+		} else {
+			memcpy(e, inv, inv_len);
+			n = (long)inv_len;
+		}
+		if (n < 0)
+			abort();
+		memcpy(RL.bytes + used, e, (size_t)n);   /* tg_log_make's room: 128 per entry */
+		RL.off[RL.n] = used;
+		merkle_leaf_hash(RL.leaf[RL.n], e, (size_t)n);
+		used += (size_t)n;
+		RL.n++;
+		RL.off[RL.n] = used;
+	}
+}
+
+static void test_receipts(void)
+{
+	static uint8_t inv_entry[512];
+	static char first[API_RECEIPT_B64_MAX];
+	struct tg_log saved = L;
+	struct receipt r;
+	struct log_entry e;
+	char err[ERRBUF_LEN], want[96];
+	uint8_t h[32], root[32], proof[64][32];
+	const char *p;
+	size_t inv_len;
+	uint64_t idx = 603;   /* where receipt_log(600) puts it */
+
+	/* the hook: the entry appended first, keyd asked only once it is durable */
+	hook_reset();
+	feed("GET /fake-invoke/inv-r1 HTTP/1.1\r\nHost: x\r\n\r\n");
+	ok(logd_next() == IMSG_LOG_APPEND && keyd_questions == 0 && hk.calls == 0 &&
+	   http_conn_state(&conn) == HTTP_CONN_PENDING,
+	   "hook: the invocation entry is appended; keyd not asked yet, nothing delivered");
+	inv_len = logd_q.hdr.len;
+	memcpy(inv_entry, logd_q.payload, inv_len);
+	ok(log_entry_decode(inv_entry, inv_len, &e, err, sizeof err) == 0 && e.version == 2 &&
+	   e.type == LOG_INVOCATION && e.u.invocation.code[0] == 0xc0 &&
+	   e.u.invocation.status == 200 && e.u.invocation.queue_ns == 1 && e.u.invocation.run_ns == 2,
+	   "hook: a version-2 invocation entry with the code hash (%s)", err);
+	struct log_appended_msg a = { .error = 0, .index = idx };
+	logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
+	logd_deliver();
+	ok(keyd_has_q && keyd_q.nrecords == 1 && keyd_q.record[0] == idx &&
+	   !strcmp(keyd_q.invocation, "inv-r1") && keyd_q.time_ns == e.time_ns,
+	   "hook: then keyd is asked to sign over the entry's index and time");
+	keyd_answer();
+	p = take();
+	snprintf(want, sizeof want, "X-DShield-Log-Index: %llu\r\n", (unsigned long long)idx);
+	ok(hk.calls == 1 && hk.error == 0 && has(p, "HTTP/1.1 200 ") && has(p, "X-DShield-Receipt: ") &&
+	   has(p, want) && has(p, "\r\n\r\nresult"), "hook: the result with both headers");
+	ok(open_receipt(hk.receipt, &r, err), "hook: the header's receipt opens with the log key (%s)",
+	   err);
+	tg_sha256("result", 6, h);
+	ok(!strcmp(r.function, "hello") && !strcmp(r.invocation, "inv-r1") && r.code[5] == 0xc0 &&
+	   !memcmp(r.output, h, 32) && r.status == 200 && r.nrecords == 1 && r.record[0] == idx &&
+	   r.time_ns == e.time_ns, "hook: it covers the function, the hashes, the index");
+	memcpy(first, hk.receipt, sizeof first);
+
+	/* GET /v1/receipts/inv-r1 from a log holding that entry */
+	receipt_log(600, 3, inv_entry, inv_len);
+	L = RL;
+	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
+	merkle_root(L.n, tg_node, &L, root);
+	reset();
+	p = get("/v1/receipts/inv-r1");
+	ok(has(p, "HTTP/1.1 200 ") && has(p, "\"invocation\":\"inv-r1\"") &&
+	   has(p, "\"count\":4,") && has(p, "\"earlier\":0,"), "receipts: 200, its 4 records");
+	const char *rc = strstr(p, "\"receipt\":\"");
+	if (!ok(rc != NULL && strncmp(rc + 11, first, strlen(first)) == 0 && rc[11 + strlen(first)] == '"',
+	   "receipts: the receipt rebuilt is the header's, byte for byte"))
+		diag("%s\n---\n%s", p, first);
+	unsigned verified = 0, seen = 0;
+	uint64_t last = UINT64_MAX;
+	bool newest_first = true;
+	for (const char *q = strstr(p, "{\"index\":"); q != NULL; q = strstr(q + 1, "{\"index\":")) {
+		uint64_t i = strtoull(q + 9, NULL, 10);
+		const char *eb = strstr(q, "\"entry\":\"");
+		static uint8_t bytes[1024];
+		long bn = eb ? base64_decode(bytes, sizeof bytes, eb + 9,
+					     (size_t)(strchr(eb + 9, '"') - eb - 9)) : -1;
+		uint8_t leaf[32];
+		int n = hashes(q, "proof", proof);
+		seen++;
+		newest_first &= i < last;
+		last = i;
+		if (bn > 0 && n >= 0) {
+			merkle_leaf_hash(leaf, bytes, (size_t)bn);
+			verified += i < L.n && entry_names(i, "inv-r1", LOG_FIND_INVOCATION) &&
+				    merkle_verify_inclusion(i, L.n, leaf, (const uint8_t (*)[32])proof,
+							    (size_t)n, root);
+		}
+	}
+	ok(seen == 4 && verified == 4, "receipts: each entry's bytes prove into the checkpoint (%u/%u)",
+	   verified, seen);
+	ok(newest_first, "receipts: newest first (the invocation entry, then its egress)");
+	snprintf(want, sizeof want, "{\"index\":%llu,", (unsigned long long)(L.n - 1));
+	ok(has(p, want) && has(p, "\"decoded\":{\"v\":2,\"type\":\"invocation\""),
+	   "receipts: the invocation entry, decoded too");
+
+	/* 300 egress records before it: past one find page (256), more than a
+	 * view shows (32): the newest 32, the invocation entry first */
+	tg_log_free(&RL);
+	receipt_log(303, 300, inv_entry, inv_len);   /* the entry at 603 again */
+	L = RL;
+	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
+	p = get("/v1/receipts/inv-r1");
+	snprintf(want, sizeof want, "\"entries\":[{\"index\":%llu,", (unsigned long long)(L.n - 1));
+	ok(has(p, "HTTP/1.1 200 ") && has(p, want) && has(p, "\"count\":32,") &&
+	   has(p, "\"earlier\":269,") && has(p, first),
+	   "receipts: 301 records over two find pages: the newest 32 (the invocation entry "
+	   "first), 269 earlier, the same receipt");
+	p = get("/v1/receipts/inv-none");
+	if (!ok(has(p, "HTTP/1.1 404 ") && has(p, "no invocation entry"), "receipts: an unknown id: 404"))
+		diag("%s", p);
+	p = get("/v1/receipts/a%20b");
+	ok(has(p, "HTTP/1.1 400 ") && has(p, "bad_invocation_id"), "receipts: a bad id: 400");
+	p = get("/v1/receipts/inv-r1?x=1");
+	ok(has(p, "HTTP/1.1 400 "), "receipts: a query: 400");
+	keyd_up = false;
+	p = get("/v1/receipts/inv-r1");
+	ok(has(p, "HTTP/1.1 503 ") && has(p, "receipt_unavailable") && has(p, "keyd is not running"),
+	   "receipts: no keyd: 503");
+	keyd_up = true;
+	keyd_mode = KEYD_WRONG;
+	p = get("/v1/receipts/inv-r1");
+	ok(has(p, "HTTP/1.1 503 ") && has(p, "malformed"),
+	   "receipts: keyd signing another receipt than asked: 503");
+	keyd_mode = 0;
+	L = saved;
+	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
+	p = get("/v1/receipts/inv");
+	ok(has(p, "HTTP/1.1 404 ") && has(p, "predates receipts"),
+	   "receipts: a version-1 invocation entry: 404, no receipt");
+	tg_log_free(&RL);
+
+	/* fail closed: nothing is delivered without the entry and the receipt */
+	hook_reset();
+	feed("GET /fake-invoke/inv-2 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(-EIO);
+	p = take();
+	ok(hk.calls == 1 && hk.error < 0 && !strcmp(hk.code, "log_refused") &&
+	   has(p, "HTTP/1.1 503 ") && has(p, "log_refused") && !has(p, "\r\n\r\nresult") &&
+	   keyd_questions == 0, "hook: a refused append: 503 log_refused, keyd never asked");
+	hook_reset();
+	logd_close();
+	p = run("GET /fake-invoke/inv-3 HTTP/1.1\r\nHost: x\r\n\r\n", 100000);
+	ok(hk.calls == 1 && has(p, "HTTP/1.1 503 ") && has(p, "log_refused") && !has(p, "\r\n\r\nresult"),
+	   "hook: no logd: 503 log_refused");
+	hook_reset();
+	feed("GET /fake-invoke/inv-4 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_next();
+	api_log_lost(&st, &conn, logd_seq);
+	p = take();
+	ok(hk.calls == 1 && has(p, "HTTP/1.1 503 ") && has(p, "log_refused") && !has(p, "\r\n\r\nresult"),
+	   "hook: logd gone before it answered: 503 log_refused");
+	hook_reset();
+	keyd_up = false;
+	p = run("GET /fake-invoke/inv-5 HTTP/1.1\r\nHost: x\r\n\r\n", 100000);
+	ok(hk.calls == 1 && has(p, "HTTP/1.1 503 ") && has(p, "receipt_unavailable") &&
+	   !has(p, "\r\n\r\nresult"), "hook: no keyd: 503 receipt_unavailable, no result");
+	static const struct { int mode; const char *what; } refusals[] = {
+		{ -EBUSY, "keyd busy" }, { -ENOKEY, "no log key" }, { KEYD_WRONG, "another receipt" },
+		{ KEYD_SHORT, "a reply cut short" },
+	};
+	for (unsigned i = 0; i < 4; i++) {
+		hook_reset();
+		keyd_mode = refusals[i].mode;
+		p = run("GET /fake-invoke/inv-6 HTTP/1.1\r\nHost: x\r\n\r\n", 100000);
+		ok(hk.calls == 1 && hk.error < 0 && has(p, "HTTP/1.1 503 ") &&
+		   has(p, "receipt_unavailable") && !has(p, "X-DShield-Receipt") && !has(p, "\r\n\r\nresult"),
+		   "hook: %s: 503 receipt_unavailable, no result", refusals[i].what);
+	}
+	hook_reset();
+	feed("GET /fake-invoke/inv-7 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_appended(0);
+	ok(keyd_has_q, "hook: keyd asked");
+	api_log_keyd_lost(&st, &conn, keyd_q_seq);
+	p = take();
+	ok(hk.calls == 1 && has(p, "HTTP/1.1 503 ") && has(p, "receipt_unavailable") &&
+	   !has(p, "\r\n\r\nresult"), "hook: keyd gone before it answered: 503");
+	hook_reset();
+	p = run("GET /fake-invoke/a+b HTTP/1.1\r\nHost: x\r\n\r\n", 100000);
+	ok(hk.calls == 1 && has(p, "HTTP/1.1 503 ") && logd_questions == 0,
+	   "hook: a malformed invocation id: refused before logd is asked");
+	srv.handler = api_handle;
 }
 
 static void test_attestation(void)
@@ -744,6 +1086,7 @@ int main(void)
 	test_find();
 	test_view_limits();
 	test_attestation();
+	test_receipts();
 	test_failures();
 	logd_close();
 	tg_log_free(&L);

@@ -18,6 +18,7 @@
  *     written, leaves the backend none with a reason that quotes then carry.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,13 @@
 #include <unistd.h>
 
 #include "crypto/checkpoint.h"
+#include "crypto/receipt.h"
 #include "crypto/reportdata.h"
 #include "crypto/rtmr3.h"
 #include "crypto/tdx_quote.h"
 #include "crypto/tdx_verify.h"
 #include "keyd/keyd.h"
+#include "lib/clock.h"
 #include "lib/file.h"
 #include "tests/tap.h"
 
@@ -784,6 +787,112 @@ static void test_fn_events(void)
 	close(sv[1]);
 	K.sandboxd_fd = sbx_end = -1;
 	unlink(evpath);
+/* --- receipts ------------------------------------------------------------------------ */
+
+static struct receipt_sign_reply_msg RR;
+
+static void receipt_req(struct receipt_sign_req_msg *q)
+{
+	memset(q, 0, sizeof *q);
+	strcpy(q->function, "hello");
+	strcpy(q->invocation, "inv-1");
+	memset(q->code_sha256, 0xc0, 32);
+	memset(q->input_sha256, 0x11, 32);
+	memset(q->output_sha256, 0x22, 32);
+	q->status = 200;
+	q->time_ns = 1700000000000000000ull;
+	q->nrecords = 1;
+	q->record[0] = 7;
+}
+
+/* One receipt request over netd's channel: the answer in RR, 0 or the
+ * transport's error, -EBADMSG for a reply of the wrong shape. */
+static int ask_receipt(uint32_t id, const void *q, size_t len)
+{
+	int r;
+
+	memset(&RR, 0, sizeof RR);
+	if ((r = imsg_send(peer, IMSG_RECEIPT_SIGN_REQ, id, q, len, NULL, 0)) < 0 ||
+	    (r = keyd_serve_netd(&K)) < 0 || (r = imsg_recv(peer, &M)) < 0)
+		return r;
+	if (M.hdr.type != IMSG_RECEIPT_SIGN_REPLY || M.hdr.id != id || M.hdr.len < 9 ||
+	    M.hdr.len > sizeof RR)
+		return -EBADMSG;
+	memcpy(&RR, M.payload, M.hdr.len);
+	if (M.hdr.len != offsetof(struct receipt_sign_reply_msg, note) + RR.note_len + 1 ||
+	    RR.note[RR.note_len] != '\0')
+		return -EBADMSG;
+	return 0;
+}
+
+static void test_receipts(void)
+{
+	struct receipt_sign_req_msg q;
+	struct receipt r;
+	char err[ERRBUF_LEN], first[RECEIPT_SIGNED_MAX];
+	unsigned served = 0;
+
+	setup(evpath, true);
+	open_channel();
+	receipt_req(&q);
+	is_int(ask_receipt(20, &q, sizeof q), 0, "receipt: answered, the reply's length exact");
+	ok(RR.error == 0 && RR.note_len > 0, "receipt: signed (%u bytes)", RR.note_len);
+	ok(receipt_open(RR.note, RR.note_len, &K.logkey.pub, &r, err, sizeof err) == 0,
+	   "receipt: it opens with the log key (%s)", err);
+	ok(!strcmp(r.origin, K.logkey.pub.name) && !strcmp(r.function, "hello") &&
+	   !strcmp(r.invocation, "inv-1") && r.code[0] == 0xc0 && r.input[31] == 0x11 &&
+	   r.output[0] == 0x22 && r.status == 200 && r.time_ns == q.time_ns && r.nrecords == 1 &&
+	   r.record[0] == 7, "receipt: keyd's origin and every fact asked for");
+	memcpy(first, RR.note, RR.note_len + 1);
+	is_int(ask_receipt(21, &q, sizeof q), 0, "receipt: the same again");
+	ok(RR.error == 0 && !strcmp(RR.note, first), "receipt: the same bytes (RFC 6979)");
+
+	static const struct { const char *what; int field; } bad[] = {
+		{ "an id with a space", 0 }, { "an id without NUL", 1 }, { "no record", 2 },
+		{ "17 records", 3 }, { "records going down", 4 }, { "an empty invocation id", 5 },
+	};
+	for (int i = 0; i < 6; i++) {
+		receipt_req(&q);
+		switch (bad[i].field) {
+		case 0: strcpy(q.function, "a b"); break;
+		case 1: memset(q.invocation, 'x', sizeof q.invocation); break;
+		case 2: q.nrecords = 0; break;
+		case 3: q.nrecords = RECEIPT_REQ_RECORDS_MAX + 1; break;
+		case 4: q.nrecords = 2; q.record[1] = 3; break;
+		default: q.invocation[0] = '\0'; break;
+		}
+		int rc = ask_receipt(30 + (uint32_t)i, &q, sizeof q);
+		ok(rc == 0 && RR.error < 0 && RR.note_len == 0, "receipt: %s refused (%d)",
+		   bad[i].what, RR.error);
+	}
+	receipt_req(&q);
+	ok(ask_receipt(40, &q, sizeof q - 1) == 0 && RR.error == -EBADMSG,
+	   "receipt: a short request: -EBADMSG");
+	static uint8_t longer[sizeof q + 1];
+	memcpy(longer, &q, sizeof q);
+	ok(ask_receipt(41, longer, sizeof longer) == 0 && RR.error == -EBADMSG,
+	   "receipt: a long request: -EBADMSG");
+
+	/* the rate: a full bucket whose refill is an hour away (so the test
+	 * does not depend on how fast it signs) serves exactly its burst */
+	tbucket_init(&K.receipt_rate, KEYD_RECEIPT_BURST, KEYD_RECEIPT_REFILL_MS,
+		     mono_ms() + 3600 * 1000);
+	for (unsigned i = 0; i < 2 * KEYD_RECEIPT_BURST; i++) {
+		q.record[0] = i;
+		if (ask_receipt(100 + i, &q, sizeof q) < 0 || RR.error != 0)
+			break;
+		served++;
+	}
+	ok(RR.error == -EBUSY && served == KEYD_RECEIPT_BURST && M.hdr.id == 100 + served,
+	   "receipt: -EBUSY after %u in a row (the burst, %u), under the request's id", served,
+	   KEYD_RECEIPT_BURST);
+	ok(nothing_pending(), "receipt: one answer per request");
+
+	/* no log key: refused */
+	K.have_logkey = false;
+	tbucket_init(&K.receipt_rate, KEYD_RECEIPT_BURST, KEYD_RECEIPT_REFILL_MS, mono_ms());
+	ok(ask_receipt(50, &q, sizeof q) == 0 && RR.error == -ENOKEY, "receipt: no log key: -ENOKEY");
+	close_channel();
 }
 
 int main(void)
@@ -803,6 +912,7 @@ int main(void)
 	test_epipe();
 	test_restart();
 	test_logd();
+	test_receipts();
 	test_bad_logkey();
 	test_log_too_long();
 	test_bad_saved_log();

@@ -177,6 +177,21 @@ static void test_known_answers(void)
 	kn(&k, 0x1122334455667788ull, 8);
 	check("invocation", &e, &k);
 
+	/* version 2: the code hash after the invocation id */
+	e.version = 2;
+	memset(e.u.invocation.code, 0xc0, 32);
+	khead(&k, 3, 6);
+	k.b[0] = 2;
+	ks(&k, "hello");
+	ks(&k, "inv-1");
+	kh(&k, 0xc0);
+	kh(&k, 0x01);
+	kh(&k, 0x02);
+	kn(&k, 0xdeadbeef, 4);
+	kn(&k, 7, 8);
+	kn(&k, 0x1122334455667788ull, 8);
+	check("invocation v2", &e, &k);
+
 	for (uint8_t type = LOG_EGRESS; type <= LOG_EGRESS_REFUSED; type++) {
 		e = egress(type);
 		k_egress_head(&k, type);
@@ -251,8 +266,19 @@ static void test_refusals(void)
 	long n = log_entry_encode(buf, sizeof buf, &e);
 
 	buf[0] = 2;
-	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG, "version 2 refused");
+	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG,
+	       "an egress entry in version 2 refused (only invocations have one)");
+	buf[0] = 3;
+	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG, "version 3 refused");
+	buf[0] = 0;
+	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG, "version 0 refused");
 	buf[0] = 1;
+	e.version = 2;
+	is_int(log_entry_encode(buf, sizeof buf, &e), -EINVAL, "an egress entry does not encode in version 2");
+	e.version = 3;
+	is_int(log_entry_encode(buf, sizeof buf, &e), -EINVAL, "nor in version 3");
+	e.version = 0;
+	n = log_entry_encode(buf, sizeof buf, &e);
 	buf[1] = 0;
 	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG, "type 0 refused");
 	buf[1] = 8;
@@ -326,6 +352,16 @@ static void test_json(void)
 	ok(n > 0 && strstr(out, "\"op\":\"delete\"") && strstr(out, "\"id\":\"f\\\"x\""),
 	   "function as JSON: op by name, strings escaped");
 	is_int(log_entry_json(&e, out, 20), -ENOSPC, "JSON into a short buffer: -ENOSPC");
+	memset(&e, 0, sizeof e);
+	e.version = 2;
+	e.type = LOG_INVOCATION;
+	e.u.invocation.function = S("f");
+	e.u.invocation.invocation = S("i");
+	memset(e.u.invocation.code, 0xc0, 32);
+	n = log_entry_json(&e, out, sizeof out);
+	ok(n > 0 && strncmp(out, "{\"v\":2,\"type\":\"invocation\"", 26) == 0 &&
+	   strstr(out, "\"invocation\":\"i\",\"code\":\"c0c0") != NULL,
+	   "a version-2 invocation as JSON: v 2, its code after its id");
 	ok(log_entry_type_name(LOG_DNS_REFUSED) && strcmp(log_entry_type_name(LOG_DNS_REFUSED), "dns_refused") == 0 &&
 	   !log_entry_type_name(0) && !log_entry_type_name(8), "type names");
 }

@@ -8,6 +8,7 @@
  * parser's cases. Skips the python part when python3 is missing. */
 #include "cli/http_client.h"
 #include "cli/log_verify.h"
+#include "tests/py_http.h"
 #include "tests/run_capture.h"
 #include "tests/tap.h"
 #include "tests/tlog_gen.h"
@@ -77,47 +78,6 @@ static void test_url_parse(void)
 		else
 			ok(r == c[i].want && err[0] != '\0', "url %s refused (%s)", c[i].u, err);
 	}
-}
-
-/* python3 -m http.server on 127.0.0.1, a port of its own; its port. */
-static pid_t py_pid;
-static int start_python(const char *dir)
-{
-	int p[2];
-	char line[512] = "";
-
-	if (pipe(p) != 0)
-		return -1;
-	py_pid = fork();
-	if (py_pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		dup2(p[1], 1);
-		dup2(devnull, 2);
-		close(p[0]);
-		execlp("python3", "python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
-		       "--directory", dir, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	/* "Serving HTTP on 127.0.0.1 port N (http://127.0.0.1:N/) ..." */
-	FILE *f = fdopen(p[0], "r");
-	if (f == NULL || fgets(line, sizeof line, f) == NULL) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	const char *s = strstr(line, " port ");
-	return s ? atoi(s + 6) : -1;
-}
-
-static void stop(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGTERM);
-		waitpid(*pid, NULL, 0);
-	}
-	*pid = 0;
 }
 
 static void test_served(void)

@@ -540,19 +540,72 @@ static void test_proofs(void)
 	   "old size > new: -EINVAL");
 }
 
-static bool find(const char *fn, uint64_t from, struct log_found_msg *f)
+static bool find_by(uint8_t by, const char *id, uint64_t from, struct log_found_msg *f)
 {
 	struct log_find_req_msg q;
 
 	memset(&q, 0, sizeof q);
-	snprintf(q.function, sizeof q.function, "%s", fn);
+	snprintf(q.function, sizeof q.function, "%s", id);
 	q.from = from;
+	q.by = by;
 	imsg_send(netd_end, IMSG_LOG_FIND_REQ, 80, &q, sizeof q, NULL, 0);
 	round_now();
 	if (get(netd_end) < 0 || M.hdr.type != IMSG_LOG_FOUND || M.hdr.len != sizeof *f)
 		return false;
 	memcpy(f, M.payload, sizeof *f);
 	return true;
+}
+
+static bool find(const char *fn, uint64_t from, struct log_found_msg *f)
+{
+	return find_by(LOG_FIND_FUNCTION, fn, from, f);
+}
+
+/* An invocation entry (version 2) of function fn, invocation inv. */
+static int append_invocation(uint32_t id, const char *fn, const char *inv)
+{
+	uint8_t b[512];
+	struct log_entry e;
+	long n;
+
+	memset(&e, 0, sizeof e);
+	e.version = 2;
+	e.type = LOG_INVOCATION;
+	e.time_ns = id;
+	e.u.invocation.function = (struct log_str){ fn, strlen(fn) };
+	e.u.invocation.invocation = (struct log_str){ inv, strlen(inv) };
+	memset(e.u.invocation.code, 0xc0, 32);
+	n = log_entry_encode(b, sizeof b, &e);
+	if (n < 0)
+		return (int)n;
+	return imsg_send(netd_end, IMSG_LOG_APPEND, id, b, (size_t)n, NULL, 0);
+}
+
+static void test_find_invocation(void)
+{
+	static struct log_found_msg f;
+	uint64_t i1 = 0, i2 = 0, size;
+
+	append_invocation(70, "f9", "inv-77");
+	append_invocation(71, "f9", "inv-78");
+	round_now();
+	ok(appended(NULL, &i1) == 0 && appended(NULL, &i2) == 0 && i2 == i1 + 1,
+	   "two invocation entries appended (%llu, %llu)", (unsigned long long)i1,
+	   (unsigned long long)i2);
+	size = logstore_committed(&D.store);
+	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.error == 0 && f.count == 1 &&
+	   f.index[0] == i1 && f.next == size, "by invocation: inv-77 is entry %llu only",
+	   (unsigned long long)i1);
+	ok(find_by(LOG_FIND_INVOCATION, "inv-78", i2 + 1, &f) && f.error == 0 && f.count == 0,
+	   "by invocation, from past it: none");
+	ok(find_by(LOG_FIND_FUNCTION, "inv-77", 0, &f) && f.error == 0 && f.count == 0,
+	   "an invocation id is not a function id");
+	ok(find_by(LOG_FIND_FUNCTION, "f9", 0, &f) && f.error == 0 && f.count == 2 &&
+	   f.index[0] == i1 && f.index[1] == i2, "by function: f9 has both");
+	/* every egress entry of the test names invocation "inv" */
+	ok(find_by(LOG_FIND_INVOCATION, "inv", 0, &f) && f.error == 0 && f.count == LOG_FIND_MAX,
+	   "by invocation: the egress records of \"inv\" (a full page)");
+	ok(find_by(2, "inv-77", 0, &f) && f.error == -EBADMSG, "an unknown kind of id: -EBADMSG");
 }
 
 static void test_find(void)
@@ -619,6 +672,8 @@ static void test_restart(void)
 	ok(logstore_committed(&D.store) == size && D.syncs == 0, "same instance: no second boot entry");
 	struct log_found_msg f;
 	ok(find("f1", 0, &f) && f.count > 20, "the find index rebuilt at open");
+	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.count == 1,
+	   "the invocation index rebuilt at open");
 
 	restart_logd();
 	keyd_end = channel(LOGD_CHAN_KEYD);
@@ -722,6 +777,7 @@ int main(void)
 	test_reads();
 	test_proofs();
 	test_find();
+	test_find_invocation();
 	test_dropped_replies();
 	test_restart();
 	test_failed_store();

@@ -149,6 +149,34 @@ static void tg_log_make(struct tg_log *l, uint64_t n, unsigned seed)
 	l->off[n] = used;
 }
 
+/* merkle_node_fn over the leaves of a log (ctx: its struct tg_log). */
+__attribute__((unused))
+static int tg_node(void *ctx, unsigned level, uint64_t index, uint8_t h[MERKLE_HASH_LEN])
+{
+	const struct tg_log *l = ctx;
+	struct merkle_range r;
+	uint64_t a = index << level, b = (index + 1) << level;
+
+	if (b > l->n)
+		return -ENOENT;
+	merkle_range_init(&r);
+	for (uint64_t i = a; i < b; i++)
+		merkle_range_append(&r, l->leaf[i]);
+	merkle_range_root(&r, h);
+	return 0;
+}
+
+/* SHA-256 of p[0..n). */
+__attribute__((unused))
+static void tg_sha256(const void *p, size_t n, uint8_t digest[32])
+{
+	br_sha256_context h;
+
+	br_sha256_init(&h);
+	br_sha256_update(&h, p, n);
+	br_sha256_out(&h, digest);
+}
+
 __attribute__((unused))
 static void tg_log_free(struct tg_log *l)
 {

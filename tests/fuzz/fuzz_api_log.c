@@ -6,10 +6,12 @@
  * The answers are what a compromised logd could send: every length,
  * count, offset and total is checked by api_log.c before use.
  *
- * Input: byte 0 picks the route; then the tail up to a '\n' (at most 256
- * bytes); then answers, each: 1 byte type (mod 5: APPENDED, CHECKPOINT,
- * READ, PROOF, FOUND), 2 bytes length (big-endian), that many payload
- * bytes (or what is left).
+ * Input: byte 0 picks the route (the receipt hook through a route of the
+ * fuzzer's, /fake-invoke/<invocation id>, as the invocation route calls
+ * it); then the tail up to a '\n' (at most 256 bytes); then answers,
+ * each: 1 byte type (mod 6: APPENDED, CHECKPOINT, READ, PROOF, FOUND from
+ * logd, RECEIPT_SIGN_REPLY from keyd), 2 bytes length (big-endian), that
+ * many payload bytes (or what is left).
  *
  * Invariants: the connection's buffers and stream room stay in bounds
  * (http_stream_write refuses a body beyond its Content-Length), every
@@ -44,6 +46,47 @@ static int fake_request_log(void *ctx, uint32_t conn_id, uint32_t type, const vo
 	*out_seq = ++seq;
 	asked = true;
 	return 0;
+}
+
+static int fake_request_keyd(void *ctx, uint32_t conn_id, uint32_t type, const void *p,
+			     size_t len, uint32_t *out_seq)
+{
+	(void)ctx;
+	(void)p;
+	CHECK(conn_id == conn.id);
+	CHECK(type == IMSG_RECEIPT_SIGN_REQ && len == sizeof(struct receipt_sign_req_msg));
+	*out_seq = ++seq;
+	asked = true;
+	return 0;
+}
+
+/* The hook's outcome, as the invocation route answers it: called once. */
+static unsigned done_calls;
+static void fake_done(struct api_state *s, struct http_conn *c, void *arg,
+		      const struct api_receipt_out *o)
+{
+	(void)s;
+	(void)arg;
+	done_calls++;
+	CHECK(http_conn_state(c) == HTTP_CONN_PENDING);
+	if (o->error < 0) {
+		api_receipt_refuse(c, o);
+		return;
+	}
+	CHECK(o->headers != NULL && o->receipt != NULL);
+	http_respond_hdr(c, 200, "text/plain", o->headers, "result", 6);
+}
+
+static void handler(void *state, struct http_conn *c, const struct http_request *req)
+{
+	struct api_receipt_in in = { .function = "fn", .status = 200 };
+
+	if (strncmp(req->path, "/fake-invoke/", 13) != 0) {
+		api_handle(state, c, req);
+		return;
+	}
+	in.invocation = req->path + 13;
+	api_receipt_begin(state, c, &in, fake_done, NULL);
 }
 
 static int fake_request_quote(void *ctx, uint32_t id, const uint8_t *nonce, size_t len)
@@ -83,10 +126,11 @@ static void drain(uint64_t now)
 static const char *const routes[] = {
 	"/v1/log/checkpoint?", "/tile/", "/v1/log/tile/entries/", "/v1/log/entries?",
 	"/v1/log/proof/inclusion?", "/v1/log/proof/consistency?", "/logs/",
-	"/v1/attestation?nonce=",
+	"/v1/attestation?nonce=", "/v1/receipts/", "/fake-invoke/",
 };
-static const uint32_t answer_types[5] = {
+static const uint32_t answer_types[6] = {
 	IMSG_LOG_APPENDED, IMSG_LOG_CHECKPOINT, IMSG_LOG_READ, IMSG_LOG_PROOF, IMSG_LOG_FOUND,
+	IMSG_RECEIPT_SIGN_REPLY,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -107,7 +151,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&st, 0, sizeof st);
 	st.request_log = fake_request_log;
 	st.request_quote = fake_request_quote;
-	srv.handler = api_handle;
+	st.log.request_keyd = fake_request_keyd;
+	done_calls = 0;
+	srv.handler = handler;
 	srv.ctx = &st;
 	srv.stream_ready = api_log_stream_ready;
 	srv.header_timeout_ms = 500;
@@ -119,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	drain(now);
 
 	while (pos + 3 <= size && http_conn_state(&conn) != HTTP_CONN_CLOSED) {
-		uint32_t type = answer_types[data[pos] % 5];
+		uint32_t type = answer_types[data[pos] % 6];
 		size_t len = (size_t)data[pos + 1] << 8 | data[pos + 2];
 		pos += 3;
 		if (len > size - pos)
@@ -131,16 +177,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the answer to the question asked last (a stray one otherwise) */
 		uint32_t s = asked ? seq : seq + 1;
 		asked = false;
-		api_log_reply(&st, &conn, s, type, payload, len);
+		if (type == IMSG_RECEIPT_SIGN_REPLY)
+			api_log_keyd_reply(&st, &conn, s, type, payload, len);
+		else
+			api_log_reply(&st, &conn, s, type, payload, len);
 		check_invariants();
 		drain(now);
 		now += 10;
 		if (http_conn_state(&conn) == HTTP_CONN_READING)
 			break;   /* answered whole */
 	}
-	/* logd goes away: whatever waits is answered or cut */
-	if (asked)
+	/* logd and keyd go away: whatever waits is answered or cut */
+	if (asked) {
 		api_log_lost(&st, &conn, seq);
+		api_log_keyd_lost(&st, &conn, seq);
+	}
+	CHECK(done_calls <= 1);
 	for (int i = 0; i < 100 && http_conn_state(&conn) != HTTP_CONN_CLOSED; i++) {
 		drain(now);
 		now += 100000;

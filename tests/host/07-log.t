@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Host mode, the signed egress log end to end: /v1/attestation appends an
 # attestation entry (SHA-256 of the nonce) before the quote; the log's
-# routes (checkpoint, tiles, entry bundles, entries, proofs, /logs/{id})
+# routes (checkpoint, tiles, entry bundles, entries, proofs, /logs/{id},
+# /v1/receipts/{id} for an unknown invocation)
 # over lwIP; `dshield log verify http://...` with the key from the
 # attestation; logd killed while an attestation waits for its entry (503
 # log_refused, Retry-After).
@@ -84,6 +85,10 @@ check "a bad parameter: 400 naming it" [ "$(log_get "/v1/log/proof/inclusion?ind
 expect_match "  index: not a decimal number" "$(cat "$p")" '"code":"bad_parameter".*index: not a decimal number'
 check "GET /logs/nobody: 200, no entries" [ "$(log_get /logs/nobody "$p")" = 200 ]
 check "  count 0 and the checkpoint" [ "$(jq '.count == 0 and (.checkpoint | length) > 0' "$p")" = true ]
+# receipts: no route invokes functions yet, so no invocation has one
+check "GET /v1/receipts/no-such-inv: 404" [ "$(log_get /v1/receipts/no-such-inv "$p")" = 404 ]
+expect_match "  no invocation entry" "$(cat "$p")" '"code":"not_found".*no invocation entry'
+check "GET /v1/receipts/a+b: 400" [ "$(log_get /v1/receipts/a+b "$p")" = 400 ]
 
 # --- dshield log verify URL, the key from the attestation ---------------------------------
 out=$(inns "$DSHIELD" log verify "http://$ADDR:$PORT/v1/log" --attestation "$att" --allow-sim \

@@ -289,7 +289,7 @@ static int request_keyd(void *ctx, uint32_t conn_id, uint32_t type, const void *
 			size_t len, uint32_t *seq)
 {
 	(void)ctx;
-	return send_request(nd.keyd_fd, PENDING_RECEIPT, type, conn_id, payload, len, seq);
+	return send_request(nd.keyd_fd, PENDING_RECEIPT, type, conn_id, payload, len, -1, seq);
 }
 
 /* api_state.request_log: one question to logd for conn_id; the answer

@@ -787,6 +787,8 @@ static void test_fn_events(void)
 	close(sv[1]);
 	K.sandboxd_fd = sbx_end = -1;
 	unlink(evpath);
+}
+
 /* --- receipts ------------------------------------------------------------------------ */
 
 static struct receipt_sign_reply_msg RR;

@@ -46,7 +46,7 @@
 
 #define LOGD_BATCH_MAX   256   /* appends per sync; a fuller round syncs early */
 #define LOGD_WAITERS_MAX 64    /* fresh checkpoint requests waiting for keyd */
-#define LOGD_MSG_BUDGET  64    /* messages per channel per round */
+#define LOGD_MSG_BUDGET  256   /* messages per channel per round (= a full group commit) */
 /* The largest object a read serves: a bundle of 256 entries, each at most
  * an IMSG_LOG_APPEND payload (boot entries are far smaller). */
 #define LOGD_OBJ_MAX     (256u * (2u + LOG_APPEND_MAX))

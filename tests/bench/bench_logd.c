@@ -7,7 +7,9 @@
  * keyd in the same thread (it signs with a real P-256 key, so the
  * signing cost is counted against logd here; in the VM keyd pays it).
  *
- *   build/bench/bench_logd [DIR] [N]     (default build/bench/logd.tmp, 200000)
+ *   build/bench/bench_logd [DIR] [N] [BATCH]
+ *       (defaults build/bench/logd.tmp, 200000, 64; BATCH 1..LOGD_BATCH_MAX:
+ *       how many appends a round carries, i.e. how many arrive during one sync)
  *
  * Prints one JSON object; `make bench` runs it in its log part. */
 #include "crypto/checkpoint.h"
@@ -26,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64
-#define CHUNK (BATCH * 32)
+static unsigned BATCH = 64;
+#define CHUNK ((uint64_t)BATCH * 32)
 
 static struct logd D;
 static struct imsg M;
@@ -103,6 +105,13 @@ int main(int argc, char **argv)
 	static const struct logd_config_msg cfg = { .checkpoint_interval_ms = 1000, .sync = 1 };
 	const char *dir = argc > 1 ? argv[1] : "build/bench/logd.tmp";
 	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 200000, signs = 0, idx;
+
+	if (argc > 3)
+		BATCH = (unsigned)strtoul(argv[3], NULL, 10);
+	if (BATCH < 1 || BATCH > LOGD_BATCH_MAX) {
+		fprintf(stderr, "bench_logd: BATCH must be 1..%d\n", LOGD_BATCH_MAX);
+		return 2;
+	}
 	uint8_t e[512];
 	char err[ERRBUF_LEN];
 	int netd[2], keyd[2];
@@ -172,7 +181,7 @@ int main(int argc, char **argv)
 	logd_close(&D);
 	logstore_close(&S);
 
-	printf("{\"entries\":%llu,\"entry_bytes\":%ld,\"batch\":%d,\"logd_appends_per_s\":%.0f,"
+	printf("{\"entries\":%llu,\"entry_bytes\":%ld,\"batch\":%u,\"logd_appends_per_s\":%.0f,"
 	       "\"logd_syncs\":%llu,\"checkpoints_signed\":%llu,\"bare_store_appends_per_s\":%.0f,"
 	       "\"logd_vs_bare\":%.3f}\n", (unsigned long long)n, len, BATCH, (double)n / t_logd,
 	       (unsigned long long)syncs, (unsigned long long)signs, (double)n / t_bare,

@@ -33,5 +33,17 @@ check "verify compared MRTD/RTMR1/RTMR2 with measurements.json (all passed)" \
 expect_match "the guest logged the quote as sim" "$(tr -d '\r' < "$QT_CONSOLE")" \
   'attestation: sim: quote #[0-9]+, [0-9]+ bytes, 2 events \(simulated'
 
+# The signed log of this VM, fetched over HTTP and checked with the key
+# the quote vouches for (REPORTDATA slot 4) and the checkpoint it binds
+# (slot 5): the boot entry and this quote's attestation entry (a fresh
+# checkpoint is asked for first: logd signs new entries within a second).
+check "a fresh checkpoint is signed" \
+  [ "$(ip netns exec "$QT_NS" curl -s --max-time 20 -o /dev/null -w '%{http_code}' "$QT_URL/v1/log/checkpoint?fresh=1")" = 200 ]
+out=$(ip netns exec "$QT_NS" "$DSHIELD" log verify "$QT_URL" --attestation "$f" --allow-sim \
+  --no-collateral --json 2>&1); rc=$?
+check "dshield log verify $QT_URL --attestation: exit 0" [ "$rc" -eq 0 ]
+check "  OK, with the boot entry and an attestation entry" \
+  [ "$(printf '%s' "$out" | jq '.ok and ([.entries[] | select(. != null and .type == "boot")] | length == 1) and ([.entries[] | select(. != null and .type == "attestation")] | length >= 1)')" = true ]
+
 qt_teardown
 done_testing

@@ -5,7 +5,8 @@
 # /v1/receipts/{id} for an unknown invocation)
 # over lwIP; `dshield log verify http://...` with the key from the
 # attestation; logd killed while an attestation waits for its entry (503
-# log_refused, Retry-After).
+# log_refused, Retry-After); netd killed while quotes are asked for, and
+# every entry acknowledged before is still in the verified log.
 #
 # Needs the logd role in dshield-init; skips with the reason when it is
 # not there (netd's side and the host tool are tested without it by
@@ -119,5 +120,40 @@ check "init restarts logd" [ -n "$newlogd" -a "$newlogd" != "$logd" ]
 code=
 for _ in $(seq 30); do code=$(attest_get "?nonce=03" "$f2"); [ "$code" = 200 ] && break; sleep 0.2; done
 check "quotes are served again once logd is back" [ "$code" = 200 ]
+
+# --- netd killed mid-run: every acknowledged entry is still there -----------------------
+# Each 200 from /v1/attestation is an attestation entry logd acknowledged
+# as durable; netd is killed while quotes are being asked for, and after
+# its restart the log must hold the entry of every nonce that got a 200.
+netd=$(role_pid netd)
+acked=$STATE/acked
+: > "$acked"
+(for i in $(seq 10 40); do
+   nonce=$(printf '%02x' "$i")
+   c=$(inns curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://$ADDR:$PORT/v1/attestation?nonce=$nonce")
+   [ "$c" = 200 ] && echo "$nonce" >> "$acked"
+ done) &
+load=$!
+sleep 1
+check "netd is killed while quotes are asked for" kill -KILL "$netd"
+wait "$load"
+newnetd=
+for _ in $(seq 50); do newnetd=$(role_pid netd); [ -n "$newnetd" ] && [ "$newnetd" != "$netd" ] && break; sleep 0.1; done
+check "init restarts netd" [ -n "$newnetd" -a "$newnetd" != "$netd" ]
+code=
+for _ in $(seq 50); do code=$(log_get "/v1/log/checkpoint?fresh=1" "$f"); [ "$code" = 200 ] && break; sleep 0.2; done
+check "the log is served again ($code)" [ "$code" = 200 ]
+check "some quotes were acknowledged before the kill ($(wc -l < "$acked"))" [ -s "$acked" ]
+size=$(sed -n 2p "$f")
+out=$(inns "$DSHIELD" log verify "http://$ADDR:$PORT" --attestation "$att" --allow-sim \
+  --no-collateral --json 2>/dev/null)
+check "  the whole log still verifies (size $size)" [ "$(printf '%s' "$out" | jq .ok)" = true ]
+missing=0
+while read -r nonce; do
+  h=$(printf '%s' "$nonce" | xxd -r -p | sha256sum | cut -d' ' -f1)
+  n=$(printf '%s' "$out" | jq --arg n "$h" '[.entries[] | select(. != null and .type == "attestation" and .nonce == $n)] | length')
+  [ "${n:-0}" -ge 1 ] || missing=$((missing + 1))
+done < "$acked"
+check "  every acknowledged attestation entry is in it ($missing missing)" [ "$missing" -eq 0 ]
 host_stop
 done_testing

@@ -37,7 +37,7 @@
 #include "lib/file.h"
 #include "tests/tap.h"
 
-static struct keyd K;          /* ~330 KiB: not on the stack */
+static struct keyd K;          /* ~3.6 MiB: not on the stack */
 static struct imsg M;          /* the last reply */
 static struct quote_reply_msg R;
 static int EFD = -1;           /* the last reply's event log (its memfd), or -1 */
@@ -123,14 +123,21 @@ static int send_req(uint32_t id, const uint8_t *nonce, size_t len)
 /* Reads one reply into M and its fixed part into R: 0, or imsg_recv's
  * error (-EAGAIN: keyd sent nothing), or -EBADMSG when it is not a
  * well-formed IMSG_QUOTE_REPLY. */
+/* Closes the last reply's memfd: the tests that count descriptors start
+ * from none held. */
+static void drop_efd(void)
+{
+	if (EFD >= 0)
+		close(EFD);
+	EFD = -1;
+}
+
 static int get_reply(void)
 {
 	int r = imsg_recv(peer, &M);
 
 	memset(&R, 0, sizeof R);
-	if (EFD >= 0)
-		close(EFD);
-	EFD = -1;
+	drop_efd();
 	NFDS = 0;
 	if (r < 0)
 		return r;
@@ -191,9 +198,13 @@ static bool quote_roundtrip(uint32_t id)
 {
 	static const uint8_t nonce[4] = { 9, 8, 7, 6 };
 
+	bool good;
+
 	full_bucket();
-	return send_req(id, nonce, sizeof nonce) == 0 && keyd_serve_netd(&K) == 0 &&
-	       get_reply() == 0 && M.hdr.id == id && R.error == 0 && R.quote_len > 0;
+	good = send_req(id, nonce, sizeof nonce) == 0 && keyd_serve_netd(&K) == 0 &&
+	       get_reply() == 0 && M.hdr.id == id && R.error == 0 && R.quote_len > 0 && NFDS == 1;
+	drop_efd();
+	return good;
 }
 
 static void test_fresh(void)
@@ -539,6 +550,7 @@ static void test_long_log(void)
 		if (attest_extend(&K.at, "function", pl, sizeof pl, err) < 0)
 			break;
 	open_channel();
+	drop_efd();
 	int fd0 = lowest_free_fd();
 	for (int round = 0; round < 2; round++) {
 		full_bucket();
@@ -558,8 +570,7 @@ static void test_long_log(void)
 			is_int(K.at.log.n, RTMR3_LOG_MAX, "the log filled to RTMR3_LOG_MAX (%u)",
 			       RTMR3_LOG_MAX);
 	}
-	close(EFD);
-	EFD = -1;
+	drop_efd();
 	is_int(lowest_free_fd(), fd0, "keyd kept no descriptor of its replies");
 	close_channel();
 }

@@ -351,9 +351,8 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 	*events_fd = fd;
 	rep->quote_len = (uint32_t)n;
 	k->quotes++;
-	dlog("attestation: %s: quote #%llu, %ld bytes, %u events (%u bytes)%s",
+	dlog("attestation: %s: quote #%llu, %ld bytes, %u events%s",
 	     attest_backend_name(k->at.backend), (unsigned long long)k->quotes, n, k->at.log.n,
-	     rep->events_len,
 	     k->at.backend == ATTEST_SIM ? " (simulated: proves nothing about hardware)" : "");
 	return sizeof *rep + (size_t)n;
 }

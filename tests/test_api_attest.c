@@ -476,8 +476,10 @@ static void test_streamed(void)
 		ok(fd >= 0 && file_write_all(fd, b, strlen(b)) == 0, "  saved for dshield verify");
 		if (fd >= 0)
 			close(fd);
-		char tmpl[] = "/tmp/test_api_attest-out-XXXXXX";
-		rc = run_captured(cmd_verify, 4, argv, tmpl, vout, sizeof vout);
+		char cap[sizeof path + 4];
+		snprintf(cap, sizeof cap, "%s.out", path);
+		rc = run_captured(cmd_verify, 4, argv, cap, vout, sizeof vout);
+		unlink(cap);
 		char want[64];
 		snprintf(want, sizeof want, "%u events", A.log.n);
 		ok(strstr(vout, want) != NULL, "  dshield verify parses %s", want);

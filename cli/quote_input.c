@@ -8,6 +8,10 @@
 #include "lib/base64.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
+#include "crypto/rtmr3.h"
+
+_Static_assert(QI_EVENTLOG_MAX >= RTMR3_LOG_JSON_MAX + 1, "a full runtime log fits");
+_Static_assert(QI_JSON_TOKENS >= 11 * RTMR3_LOG_MAX + 64, "and its tokens");
 
 static bool is_ws(char c)
 {

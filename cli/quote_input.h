@@ -19,9 +19,13 @@
 #include "lib/json_tok.h"
 
 #define QI_QUOTE_MAX    (64 * 1024)
-#define QI_EVENTLOG_MAX (512 * 1024)
+/* Room for the event log of any dshield attestation document: the JSON of
+ * a full runtime log (crypto/rtmr3.h RTMR3_LOG_JSON_MAX, ~2.7 MiB: 4096
+ * events, 1 MiB of records), and its tokens (11 per event) with the
+ * document's own. Checked by static assertions in quote_input.c. */
+#define QI_EVENTLOG_MAX (3 * 1024 * 1024)
 
-#define QI_JSON_TOKENS 8192
+#define QI_JSON_TOKENS (12 * 4096 + 256)
 #define QI_LOG_KEY_MAX 400
 #define QI_CHECKPOINT_MAX (RD_CHECKPOINT_MAX + 1)
 

@@ -38,6 +38,8 @@
 #include "lib/jsonw.h"
 
 #define FILE_MAX (4u << 20)
+/* an attestation document with a full runtime log and the largest quote */
+_Static_assert(FILE_MAX >= QI_EVENTLOG_MAX + 2 * QI_QUOTE_MAX, "a whole document fits");
 
 
 /* Large state lives in static storage: this is a one-shot host command. */

@@ -56,7 +56,20 @@ static void extend(uint8_t mr[RTMR3_DIGEST_LEN], const uint8_t d[RTMR3_DIGEST_LE
 void rtmr3_log_init(struct rtmr3_log *log)
 {
 	log->n = 0;
+	log->rec_bytes = 0;
 	memset(log->rtmr3, 0, sizeof(log->rtmr3));
+}
+
+/* The length of one record (rtmr3_rec_encode). */
+static size_t rec_len(size_t name_len, size_t payload_len)
+{
+	return 1 + name_len + 2 + payload_len;
+}
+
+bool rtmr3_log_room(const struct rtmr3_log *log, size_t name_len, size_t payload_len)
+{
+	return log->n < RTMR3_LOG_MAX &&
+	       log->rec_bytes + rec_len(name_len, payload_len) <= RTMR3_LOG_BYTES_MAX;
 }
 
 int rtmr3_log_append(struct rtmr3_log *log, const char *name,
@@ -68,7 +81,7 @@ int rtmr3_log_append(struct rtmr3_log *log, const char *name,
 		return -EINVAL;
 	if (len > RTMR3_PAYLOAD_MAX)
 		return -EMSGSIZE;
-	if (log->n >= RTMR3_LOG_MAX)
+	if (!rtmr3_log_room(log, nlen, len))
 		return -ENOSPC;
 
 	struct rtmr3_event *ev = &log->ev[log->n];
@@ -79,6 +92,7 @@ int rtmr3_log_append(struct rtmr3_log *log, const char *name,
 	ev->payload_len = (uint16_t)len;
 	rtmr3_event_digest_n(name, nlen, payload, len, ev->digest);
 	extend(log->rtmr3, ev->digest);
+	log->rec_bytes += rec_len(nlen, len);
 	return (int)log->n++;
 }
 
@@ -87,6 +101,7 @@ void rtmr3_log_drop_last(struct rtmr3_log *log)
 	if (log->n == 0)
 		return;
 	log->n--;
+	log->rec_bytes -= rec_len(strlen(log->ev[log->n].name), log->ev[log->n].payload_len);
 	memset(log->rtmr3, 0, sizeof(log->rtmr3));
 	for (unsigned i = 0; i < log->n; i++)
 		extend(log->rtmr3, log->ev[i].digest);
@@ -181,18 +196,28 @@ int rtmr3_rec_next(const uint8_t *buf, size_t len, size_t *off, struct rtmr3_rec
 	return 1;
 }
 
+void rtmr3_rec_json(struct jsonw *w, const struct rtmr3_rec *rec)
+{
+	uint8_t digest[RTMR3_DIGEST_LEN];
+
+	rtmr3_event_digest_n(rec->name, rec->name_len, rec->payload, rec->payload_len, digest);
+	jw_event(w, rec->name, rec->name_len, rec->payload, rec->payload_len, digest);
+}
+
+size_t rtmr3_rec_json_len(const struct rtmr3_rec *rec)
+{
+	return RTMR3_JSON_EVENT_FIXED + rec->name_len + 2 * rec->payload_len;
+}
+
 int rtmr3_records_json(struct jsonw *w, const uint8_t *buf, size_t len)
 {
 	struct rtmr3_rec rec;
-	uint8_t digest[RTMR3_DIGEST_LEN];
 	size_t off = 0;
 	int r;
 
 	jw_array_begin(w);
-	while ((r = rtmr3_rec_next(buf, len, &off, &rec)) > 0) {
-		rtmr3_event_digest_n(rec.name, rec.name_len, rec.payload, rec.payload_len, digest);
-		jw_event(w, rec.name, rec.name_len, rec.payload, rec.payload_len, digest);
-	}
+	while ((r = rtmr3_rec_next(buf, len, &off, &rec)) > 0)
+		rtmr3_rec_json(w, &rec);
 	jw_array_end(w);
 	return r;
 }

@@ -40,7 +40,13 @@
 #define RTMR3_DIGEST_LEN 48
 #define RTMR3_NAME_MAX 64
 #define RTMR3_PAYLOAD_MAX 512
-#define RTMR3_LOG_MAX 256
+/* The log's bounds, enforced when an event is appended (and so when a
+ * saved log is reloaded): at most RTMR3_LOG_MAX events whose records
+ * (below) take at most RTMR3_LOG_BYTES_MAX bytes in all. A function event
+ * is a 163-byte record, so a full log holds 4096 of them. keyd refuses to
+ * record beyond either bound (-ENOSPC), and callers fail closed. */
+#define RTMR3_LOG_MAX 4096
+#define RTMR3_LOG_BYTES_MAX (1u << 20)
 #define RTMR3_EVENT_TYPE 0x08000001u
 
 /* Is name acceptable as an event name (see above)? */
@@ -64,13 +70,18 @@ struct rtmr3_event {
 
 struct rtmr3_log {
 	unsigned n;
+	size_t rec_bytes;                  /* the records of ev[0..n), encoded */
 	uint8_t rtmr3[RTMR3_DIGEST_LEN];   /* the replay of ev[0..n) */
 	struct rtmr3_event ev[RTMR3_LOG_MAX];
 };
 
 void rtmr3_log_init(struct rtmr3_log *log);
+/* Would an event with this name length and payload length fit the log's
+ * bounds (RTMR3_LOG_MAX events, RTMR3_LOG_BYTES_MAX bytes of records)? */
+bool rtmr3_log_room(const struct rtmr3_log *log, size_t name_len, size_t payload_len);
 /* Appends an event and extends log->rtmr3. Returns the event's index, or
- * -EINVAL (bad name), -EMSGSIZE (payload too long), -ENOSPC (log full).
+ * -EINVAL (bad name), -EMSGSIZE (payload too long), -ENOSPC (log full:
+ * rtmr3_log_room() false).
  * On success the digest to extend the hardware RTMR3 with is
  * log->ev[index].digest. */
 int rtmr3_log_append(struct rtmr3_log *log, const char *name,
@@ -107,8 +118,22 @@ int rtmr3_log_decode(struct rtmr3_log *log, const uint8_t *buf, size_t len);
  * recomputed). 0, or -EBADMSG (the array then ends at the bad record). */
 struct jsonw;
 int rtmr3_records_json(struct jsonw *w, const uint8_t *buf, size_t len);
+/* One record as one event object of that array (its digest recomputed),
+ * for a writer that renders the array a piece at a time (netd streams the
+ * attestation document). */
+void rtmr3_rec_json(struct jsonw *w, const struct rtmr3_rec *rec);
+/* The exact length of rtmr3_rec_json's object: names need no escapes
+ * (rtmr3_name_valid), payload and digest are hex. */
+#define RTMR3_JSON_EVENT_FIXED (67 + 2 * RTMR3_DIGEST_LEN)
+size_t rtmr3_rec_json_len(const struct rtmr3_rec *rec);
 
 #define RTMR3_JSON_EVENT_MAX (96 + RTMR3_NAME_MAX + 2 * RTMR3_PAYLOAD_MAX + 2 * RTMR3_DIGEST_LEN)
 #define RTMR3_JSON_MAX(n) (3 + (size_t)(n) * RTMR3_JSON_EVENT_MAX)
+/* The JSON array of any log within the bounds: an event's object is
+ * RTMR3_JSON_EVENT_FIXED + name + 2 * payload bytes, at most twice its
+ * record plus RTMR3_JSON_EVENT_FIXED, and a comma between events. About
+ * 2.8 MiB: what a verifier must be ready to read. */
+#define RTMR3_LOG_JSON_MAX \
+	(2 + 2 * (size_t)RTMR3_LOG_BYTES_MAX + (size_t)RTMR3_LOG_MAX * (RTMR3_JSON_EVENT_FIXED + 1))
 
 #endif

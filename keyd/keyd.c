@@ -55,6 +55,8 @@ static int record_event(struct keyd *k, const char *name, const void *payload, s
 
 	if (n < 0)
 		return (int)n;
+	if (!rtmr3_log_room(&k->at.log, strlen(name), len))
+		return -ENOSPC;   /* the log's bound: nothing is written */
 	fd = open(k->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		int e = errno;
@@ -271,14 +273,32 @@ static size_t refuse(struct quote_reply_msg *rep, int err, const char *detail)
 	return sizeof *rep;
 }
 
-/* Fills rep and the data behind it; returns the payload length. */
+/* The whole event log as records in a sealed memfd, for the reply: it is
+ * as long as the log (up to RTMR3_LOG_BYTES_MAX), far more than one imsg
+ * holds. Returns the fd (its length in *len), or -errno. */
+static int events_memfd(struct keyd *k, uint32_t *len)
+{
+	long n = rtmr3_log_encode(&k->at.log, k->saved, RTMR3_LOG_BYTES_MAX);
+	int fd;
+
+	if (n <= 0)
+		return n < 0 ? (int)n : -ENODATA;
+	fd = file_memfd_sealed("keyd-rtmr3-events", k->saved, (size_t)n);
+	if (fd >= 0)
+		*len = (uint32_t)n;
+	return fd;
+}
+
+/* Fills rep and the quote behind it, and *events_fd with the event log's
+ * memfd on success (-1 otherwise); returns the payload length. */
 static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
-			 struct quote_reply_msg *rep)
+			 struct quote_reply_msg *rep, int *events_fd)
 {
 	uint8_t *data = (uint8_t *)(rep + 1);
 	struct reportdata_in in;
 	char err[ATTEST_ERR_LEN], detail[128];
-	long n, en;
+	long n;
+	int fd;
 
 	memcpy(rep->nonce, req->nonce, req->nonce_len);
 	rep->nonce_len = req->nonce_len;
@@ -323,26 +343,27 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 		dlog("attestation: %s: quote failed: %s", attest_backend_name(k->at.backend), err);
 		return refuse(rep, (int)n, err);
 	}
-	en = k->at.log.n <= QUOTE_REPLY_EVENTS_COUNT ?
-	     rtmr3_log_encode(&k->at.log, data + n, QUOTE_REPLY_EVENTS_MAX) : -E2BIG;
-	if (en < 0) {
-		snprintf(detail, sizeof detail, "the event log (%u events) does not fit one reply "
-			 "(%u events, %u bytes)", k->at.log.n, QUOTE_REPLY_EVENTS_COUNT,
-			 QUOTE_REPLY_EVENTS_MAX);
-		return refuse(rep, -E2BIG, detail);
+	fd = events_memfd(k, &rep->events_len);
+	if (fd < 0) {
+		snprintf(detail, sizeof detail, "the event log (%u events) cannot be handed over: "
+			 "memfd: %s", k->at.log.n, strerror(-fd));
+		dlog("attestation: %s", detail);
+		rep->events_len = 0;
+		return refuse(rep, fd, detail);
 	}
+	*events_fd = fd;
 	rep->quote_len = (uint32_t)n;
-	rep->events_len = (uint32_t)en;
 	k->quotes++;
 	dlog("attestation: %s: quote #%llu, %ld bytes, %u events%s",
 	     attest_backend_name(k->at.backend), (unsigned long long)k->quotes, n, k->at.log.n,
 	     k->at.backend == ATTEST_SIM ? " (simulated: proves nothing about hardware)" : "");
-	return sizeof *rep + (size_t)n + (size_t)en;
+	return sizeof *rep + (size_t)n;
 }
 
 _Static_assert(NOTE_VKEY_MAX <= QUOTE_LOG_VKEY_MAX, "a verifier key fits the reply");
-_Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX + QUOTE_REPLY_EVENTS_MAX
-	       <= IMSG_MAX_PAYLOAD, "a quote reply fits one imsg");
+_Static_assert(sizeof(struct quote_reply_msg) + QUOTE_REPLY_QUOTE_MAX <= IMSG_MAX_PAYLOAD,
+	       "a quote reply fits one imsg");
+_Static_assert(QUOTE_REPLY_EVENTS_MAX >= RTMR3_LOG_BYTES_MAX, "the whole log fits a reply");
 _Static_assert(LOG_SIGNED_CHECKPOINT_MAX <= RD_CHECKPOINT_MAX, "a note fits REPORTDATA slot 5");
 _Static_assert(QUOTE_CHECKPOINT_MAX <= LOG_SIGNED_CHECKPOINT_MAX,
 	       "a quote's note fits a sign reply");
@@ -354,7 +375,7 @@ static void on_quote_req(struct keyd *k, const struct imsg *m)
 	struct quote_reply_msg *rep = (struct quote_reply_msg *)k->reply;
 	struct quote_req_msg req;
 	size_t len;
-	int r;
+	int r, events_fd = -1;
 
 	memset(rep, 0, sizeof *rep);
 	if (m->nfds != 0 || imsg_get(m, IMSG_QUOTE_REQ, &req, sizeof req) < 0 ||
@@ -366,11 +387,14 @@ static void on_quote_req(struct keyd *k, const struct imsg *m)
 		snprintf(detail, sizeof detail, "malformed quote request (%u bytes)", m->hdr.len);
 		len = refuse(rep, -EBADMSG, detail);
 	} else {
-		len = make_quote(k, &req, rep);
+		len = make_quote(k, &req, rep, &events_fd);
 	}
-	r = imsg_send(k->netd_fd, IMSG_QUOTE_REPLY, m->hdr.id, k->reply, len, NULL, 0);
+	r = imsg_send(k->netd_fd, IMSG_QUOTE_REPLY, m->hdr.id, k->reply, len, &events_fd,
+		      events_fd >= 0 ? 1 : 0);
 	if (r < 0)
 		dlog("cannot answer netd's quote request: %s", strerror(-r));
+	if (events_fd >= 0)
+		close(events_fd);   /* netd holds its own copy */
 }
 
 /* --- receipts ------------------------------------------------------------------------ */
@@ -656,7 +680,11 @@ static void on_fn_event(struct keyd *k, const struct imsg *m)
 		rep.error = -EBADMSG;
 	} else if (k->at.backend == ATTEST_NONE) {
 		rep.error = -ENODEV;   /* nothing is measured: nothing may run unmeasured */
-	} else if (k->at.log.n >= RTMR3_LOG_MAX) {
+	} else if (!rtmr3_log_room(&k->at.log, strlen("function"), sizeof ev)) {
+		if (k->fn_full++ % 1000 == 0)
+			dlog("attestation: the event log is full (%u events, %zu bytes of records; at "
+			     "most %u and %u): function changes are refused", k->at.log.n,
+			     k->at.log.rec_bytes, RTMR3_LOG_MAX, RTMR3_LOG_BYTES_MAX);
 		rep.error = -ENOSPC;
 	} else if (!tbucket_take(&k->fn_rate, mono_ms())) {
 		rep.error = -EBUSY;
@@ -664,10 +692,6 @@ static void on_fn_event(struct keyd *k, const struct imsg *m)
 		rep.error = r;
 	} else {
 		k->fn_events++;
-		if (k->at.log.n == QUOTE_REPLY_EVENTS_COUNT + 1)
-			dlog("attestation: the event log now holds %u events, more than a quote reply "
-			     "carries (%u): quotes are refused (E2BIG) until it is streamed",
-			     k->at.log.n, QUOTE_REPLY_EVENTS_COUNT);
 	}
 	rep.events = k->at.log.n;
 	r = imsg_send(k->sandboxd_fd, IMSG_FN_EVENT_REPLY, m->hdr.id, &rep, sizeof rep, NULL, 0);
@@ -690,7 +714,8 @@ int keyd_serve_sandboxd(struct keyd *k)
 
 /* --- the role --------------------------------------------------------------------------- */
 
-/* ~330 KiB: not on the stack, and zero-initialised (in .bss, not in the
+/* ~3.6 MiB (the log and its scratch, touched only as far as the log
+ * goes): not on the stack, and zero-initialised (in .bss, not in the
  * binary): netd_fd and logd_fd are set to -1 first thing in keyd_main. */
 static struct keyd K;
 

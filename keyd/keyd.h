@@ -59,7 +59,8 @@
 /* Function events (proto/sandboxd_keyd.h): a bucket of KEYD_FN_BURST,
  * one more per KEYD_FN_REFILL_MS; beyond it -EBUSY (the change is then
  * refused by sandboxd, fail closed). The log itself holds RTMR3_LOG_MAX
- * events in all; a full log refuses with -ENOSPC. */
+ * events and RTMR3_LOG_BYTES_MAX bytes of records in all; a full log
+ * refuses with -ENOSPC. */
 #define KEYD_FN_BURST         32u
 #define KEYD_FN_REFILL_MS     250u
 
@@ -90,13 +91,16 @@ struct keyd {
 	uint64_t fn_events;            /* function events recorded this run */
 	struct tbucket receipt_rate;
 	uint64_t receipts, receipts_busy;
+	uint64_t fn_full;              /* function events refused: the log is full */
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
 	uint64_t quotes, busy, malformed;
 	struct imsg msg;
 	_Alignas(16) uint8_t reply[IMSG_MAX_PAYLOAD];   /* cast to the reply structs */
 	/* the saved log, and one byte more: file_read() reads one byte past
-	 * its cap to tell a full log from an oversized one */
-	uint8_t saved[RTMR3_LOG_MAX * RTMR3_REC_MAX + 1];
+	 * its cap to tell a full log from an oversized one; afterwards the
+	 * scratch where each quote's records are encoded before they go into
+	 * the reply's memfd. In .bss: only what a log uses is ever touched. */
+	uint8_t saved[RTMR3_LOG_BYTES_MAX + 1];
 };
 
 /* Loads (or makes) the log signing key, chooses the backend and brings

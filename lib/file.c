@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* read() into buf until EOF or until n reaches cap + 1 (one byte too many
@@ -162,4 +165,35 @@ int file_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int file_memfd_sealed(const char *name, const void *buf, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), r;
+
+	if (fd < 0)
+		return -errno;
+	r = file_write_all(fd, buf, len);
+	if (r == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+		  F_SEAL_SEAL) != 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+const void *file_map_sealed(int fd, size_t len, int seals)
+{
+	struct stat sb;
+	int have = fcntl(fd, F_GET_SEALS);
+	void *p;
+
+	seals |= F_SEAL_SHRINK;
+	if (len == 0 || have < 0 || (have & seals) != seals || fstat(fd, &sb) != 0 ||
+	    sb.st_size < 0 || (uint64_t)sb.st_size != len)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
 }

@@ -37,4 +37,16 @@ int file_replace(const char *path, const void *buf, size_t len, char *err, size_
  * returns 0). */
 int file_write_all(int fd, const void *buf, size_t len);
 
+/* A memfd (MFD_CLOEXEC | MFD_ALLOW_SEALING) named name holding exactly
+ * buf[0..len), sealed against any change (F_SEAL_SHRINK, F_SEAL_GROW,
+ * F_SEAL_WRITE, F_SEAL_SEAL): bytes handed to another process that stay
+ * what they were when sent. Returns the fd, or -errno. */
+int file_memfd_sealed(const char *name, const void *buf, size_t len);
+
+/* Maps fd read-only when it is exactly len (> 0) bytes long and carries
+ * at least the seals `seals` (F_SEAL_SHRINK at least: a file that could
+ * shrink under the mapping would fault its reader). Returns the mapping
+ * (munmap(p, len) when done), or NULL. fd may be closed afterwards. */
+const void *file_map_sealed(int fd, size_t len, int seals);
+
 #endif

@@ -10,10 +10,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
@@ -153,14 +157,18 @@ void api_handle(void *state, struct http_conn *c, const struct http_request *req
 	http_respond_error(c, 404, "not_found", "no such path");
 }
 
+static bool attest_stream_ready(struct api_state *st, struct http_conn *c);
+static void attest_conn_gone(struct api_state *st, const struct http_conn *c);
+
 void api_stream_ready(void *state, struct http_conn *c)
 {
-	if (!api_fn_stream_ready(state, c))
+	if (!attest_stream_ready(state, c) && !api_fn_stream_ready(state, c))
 		api_log_stream_ready(state, c);
 }
 
 void api_conn_gone(void *state, struct http_conn *c)
 {
+	attest_conn_gone(state, c);
 	api_fn_conn_gone(state, c);
 }
 
@@ -354,25 +362,31 @@ void api_kaddr_reply(struct api_state *st, struct http_conn *c,
 
 /* --- /v1/attestation answer ------------------------------------------------ */
 
-/* How many event records buf holds (as far as they can be read): more
- * than QUOTE_REPLY_EVENTS_COUNT is a malformed reply, whose JSON might not
- * fit the output buffer. */
-static unsigned count_records(const uint8_t *buf, size_t len)
+/* Checks every record of the log and sums the length of its events' JSON
+ * with the commas between them. More than RTMR3_LOG_MAX records is a
+ * malformed reply too: keyd records no more, and it bounds the document
+ * (RTMR3_LOG_JSON_MAX). Returns the length, or -EBADMSG. */
+static long events_json_len(const uint8_t *buf, size_t len)
 {
 	struct rtmr3_rec rec;
-	size_t off = 0;
+	size_t off = 0, sum = 0;
 	unsigned n = 0;
+	int r;
 
-	while (n <= QUOTE_REPLY_EVENTS_COUNT && rtmr3_rec_next(buf, len, &off, &rec) > 0)
-		n++;
-	return n;
+	while ((r = rtmr3_rec_next(buf, len, &off, &rec)) > 0) {
+		if (++n > RTMR3_LOG_MAX)
+			return -EBADMSG;
+		sum += (n > 1) + rtmr3_rec_json_len(&rec);
+	}
+	return r < 0 ? -EBADMSG : (long)sum;
 }
 
-/* The attestation document, rendered here from binary data: the quote as
- * base64, the event log from keyd's records (digests recomputed), the
- * REPORTDATA preimage as keyd used it. */
+/* The attestation document without its events: the quote as base64, an
+ * empty event log, the REPORTDATA preimage as keyd used it. *split is
+ * where the events go (after the log's "["): the document served is
+ * buf[0..split), the events, buf[split..n). */
 static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *quote,
-			     const uint8_t *events, char *buf, size_t cap)
+			     char *buf, size_t cap, size_t *split)
 {
 	struct jsonw w;
 	bool sim = rep->backend == QUOTE_BACKEND_SIM;
@@ -389,9 +403,9 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	jw_key(&w, "quote");
 	jw_base64(&w, quote, rep->quote_len);
 	jw_key(&w, "event_log");
-	if (count_records(events, rep->events_len) > QUOTE_REPLY_EVENTS_COUNT ||
-	    rtmr3_records_json(&w, events, rep->events_len) < 0)
-		return -EBADMSG;
+	jw_array_begin(&w);
+	*split = w.out.len;
+	jw_array_end(&w);
 	jw_key(&w, "log_key");
 	if (rep->has_log_key)
 		jw_string_n(&w, rep->log_vkey, strnlen(rep->log_vkey, sizeof rep->log_vkey));
@@ -434,6 +448,151 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	return jw_finish(&w);
 }
 
+/* The head (base64 of the longest quote and the keys before it) goes out
+ * whole right after the HTTP head, which http_respond_stream keeps within
+ * half the buffer. */
+_Static_assert(4 * (QUOTE_REPLY_QUOTE_MAX + 2) / 3 + 512 <= HTTP_OUT_CAP / 2,
+	       "the document's head fits the output buffer after the HTTP head");
+
+static struct api_attest_stream *attest_of(struct api_state *st, const struct http_conn *c)
+{
+	for (size_t i = 0; i < API_ATTEST_STREAMS; i++)
+		if (st->attest[i].busy && st->attest[i].conn_id == c->id)
+			return &st->attest[i];
+	return NULL;
+}
+
+static void attest_release(struct api_attest_stream *s)
+{
+	if (s->map != NULL)
+		munmap((void *)s->map, s->len);
+	s->map = NULL;
+	s->busy = false;
+}
+
+static void attest_abort(struct http_conn *c, struct api_attest_stream *s)
+{
+	http_stream_abort(c);
+	attest_release(s);
+}
+
+/* One event, with the comma before it unless it is the first, into buf;
+ * its length, which must be what events_json_len counted for it. */
+static long attest_event(const struct api_attest_stream *s, const struct rtmr3_rec *rec,
+			 char *buf, size_t cap)
+{
+	struct jsonw w;
+	size_t comma = s->first ? 0 : 1;
+	long n;
+
+	buf[0] = ',';
+	jw_init(&w, buf + comma, cap - comma);
+	rtmr3_rec_json(&w, rec);
+	n = jw_finish(&w);
+	if (n < 0 || (size_t)n != rtmr3_rec_json_len(rec))
+		return -EBADMSG;
+	return (long)comma + n;
+}
+
+/* Writes events while the output has room for the next one, then the
+ * tail; asks to be called back (attest_stream_ready) when it runs out of
+ * room. The slot is released once the tail is written. */
+static void attest_push(struct http_conn *c, struct api_attest_stream *s)
+{
+	char ev[1 + RTMR3_JSON_EVENT_MAX + 1];
+	struct rtmr3_rec rec;
+
+	for (;;) {
+		size_t next = s->off, need;
+		bool event = s->off < s->len;
+
+		if (event) {
+			if (rtmr3_rec_next(s->map, s->len, &next, &rec) <= 0) {
+				attest_abort(c, s);   /* read once already: cannot happen */
+				return;
+			}
+			need = !s->first + rtmr3_rec_json_len(&rec);
+		} else {
+			need = s->tail_len;
+		}
+		if (!http_stream_want(c, need))
+			return;
+		if (!event) {
+			if (http_stream_write(c, s->tail, s->tail_len) < 0)
+				http_stream_abort(c);
+			attest_release(s);
+			return;
+		}
+		long n = attest_event(s, &rec, ev, sizeof ev);
+		if (n < 0 || http_stream_write(c, ev, (size_t)n) < 0) {
+			attest_abort(c, s);
+			return;
+		}
+		s->off = next;
+		s->first = false;
+	}
+}
+
+static bool attest_stream_ready(struct api_state *st, struct http_conn *c)
+{
+	struct api_attest_stream *s = attest_of(st, c);
+
+	if (s == NULL)
+		return false;
+	attest_push(c, s);
+	return true;
+}
+
+static void attest_conn_gone(struct api_state *st, const struct http_conn *c)
+{
+	struct api_attest_stream *s = attest_of(st, c);
+
+	if (s != NULL)
+		attest_release(s);
+}
+
+/* Starts the streamed document over the records map[0..len) (which the
+ * stream owns from here on, or which is unmapped): everything is checked
+ * and its length known before the head goes out. */
+static void attest_start(struct api_state *st, struct http_conn *c,
+			 const struct quote_reply_msg *rep, const uint8_t *quote,
+			 const uint8_t *map, size_t len)
+{
+	struct api_attest_stream *s = NULL;
+	long evlen = events_json_len(map, len), n;
+	size_t split = 0;
+
+	n = evlen < 0 ? -EBADMSG : attestation_json(rep, quote, st->out, sizeof st->out, &split);
+	for (size_t i = 0; i < API_ATTEST_STREAMS && s == NULL; i++)
+		if (!st->attest[i].busy)
+			s = &st->attest[i];
+	if (n < 0 || (size_t)n - split > API_ATTEST_TAIL_MAX || s == NULL) {
+		munmap((void *)map, len);
+		if (n == -EBADMSG)
+			http_respond_error(c, 500, "quote_failed", "keyd sent a malformed event log");
+		else if (n < 0 || (size_t)n - split > API_ATTEST_TAIL_MAX)
+			http_respond_error(c, 500, "internal", "the attestation document does not fit");
+		else
+			http_respond_error_hdr(c, 503, "busy", "too many attestation documents being "
+					       "sent: retry later", "Retry-After: 1\r\n");
+		return;
+	}
+	*s = (struct api_attest_stream){ .busy = true, .first = true, .conn_id = c->id,
+					 .map = map, .len = len, .tail_len = (size_t)n - split };
+	memcpy(s->tail, st->out + split, s->tail_len);
+	http_respond_stream(c, 200, "application/json", NULL, NULL,
+			    (uint64_t)n + (uint64_t)evlen);
+	if (http_stream_left(c) == 0) {   /* HEAD: the head alone */
+		attest_release(s);
+		return;
+	}
+	if (http_stream_write(c, st->out, split) < 0) {
+		attest_abort(c, s);
+		return;
+	}
+	attest_push(c, s);
+}
+
 void api_quote_lost(struct api_state *st, struct http_conn *c)
 {
 	(void)st;
@@ -445,16 +604,23 @@ void api_quote_lost(struct api_state *st, struct http_conn *c)
 }
 
 void api_quote_reply(struct api_state *st, struct http_conn *c,
-		     const struct quote_reply_msg *rep, const uint8_t *quote,
-		     const uint8_t *events)
+		     const struct quote_reply_msg *rep, const uint8_t *quote, int events_fd)
 {
-	char *buf = st->out;
 	char detail[sizeof rep->detail + 64];
-	long n;
+	const uint8_t *map = NULL;
 
-	(void)st;
-	if (http_conn_state(c) != HTTP_CONN_PENDING)
+	if (events_fd >= 0) {
+		if (rep->error == 0 && rep->events_len > 0 &&
+		    rep->events_len <= QUOTE_REPLY_EVENTS_MAX)
+			map = file_map_sealed(events_fd, rep->events_len,
+					      F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+		close(events_fd);   /* the mapping stays */
+	}
+	if (http_conn_state(c) != HTTP_CONN_PENDING) {
+		if (map != NULL)
+			munmap((void *)map, rep->events_len);
 		return;   /* timed out or closed meanwhile */
+	}
 	if (rep->error != 0) {
 		int e = rep->error < 0 ? -rep->error : rep->error;
 		snprintf(detail, sizeof detail, "%.*s", (int)strnlen(rep->detail, sizeof rep->detail),
@@ -468,17 +634,15 @@ void api_quote_reply(struct api_state *st, struct http_conn *c,
 		return;
 	}
 	if (rep->backend != QUOTE_BACKEND_TDX && rep->backend != QUOTE_BACKEND_SIM) {
+		if (map != NULL)
+			munmap((void *)map, rep->events_len);
 		http_respond_error(c, 500, "quote_failed", "keyd answered with an unknown backend");
 		return;
 	}
-	n = attestation_json(rep, quote, events, buf, sizeof st->out);
-	if (n == -EBADMSG) {
-		http_respond_error(c, 500, "quote_failed", "keyd sent a malformed event log");
+	if (map == NULL) {
+		http_respond_error(c, 500, "quote_failed", "keyd's event log is not a sealed memfd "
+				   "of the length it announced");
 		return;
 	}
-	if (n < 0) {
-		http_respond_error(c, 500, "internal", "the attestation document does not fit");
-		return;
-	}
-	http_respond_json(c, 200, buf, (size_t)n);
+	attest_start(st, c, rep, quote, map, rep->events_len);
 }

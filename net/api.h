@@ -22,6 +22,24 @@
 #include "net/api_log.h"
 #include "net/api_fn.h"
 
+/* An attestation document being streamed (docs/API.md, docs/NETWORK.md
+ * "Streamed bodies"): its head (up to the event log's "[") goes out at
+ * once, then one event at a time from keyd's records, mapped read-only
+ * from the sealed memfd of its reply, as the connection's output drains,
+ * then the tail kept here. A slow client holds one slot, never a copy of
+ * the log. */
+#define API_ATTEST_STREAMS  16
+#define API_ATTEST_TAIL_MAX 4096   /* the longest tail is ~2.9 KiB (tests/test_api_attest.c) */
+struct api_attest_stream {
+	bool busy;
+	bool first;                /* no event written yet (no comma before the next) */
+	uint32_t conn_id;
+	const uint8_t *map;        /* the records (file_map_sealed), len bytes */
+	size_t len, off;           /* off: the next record */
+	size_t tail_len;
+	char tail[API_ATTEST_TAIL_MAX];   /* "]" and the rest of the document */
+};
+
 struct api_state {
 	struct boot_info_msg boot;     /* from init (IMSG_BOOT_INFO) */
 	bool have_boot;
@@ -62,13 +80,15 @@ struct api_state {
 	void *ctx;
 	uint64_t start_ms;             /* mono_ms() at api_fn_init: GET /health's uptime */
 	struct api_fn fn;              /* the function routes' state (api_fn.h) */
-	char out[HTTP_OUT_CAP];        /* the attestation document being rendered */
+	char out[HTTP_OUT_CAP];        /* the attestation document's head and tail, rendered */
+	struct api_attest_stream attest[API_ATTEST_STREAMS];
 	struct api_log log;            /* the log routes' operations (api_log.h) */
 };
 
 void api_handle(void *state, struct http_conn *c, const struct http_request *req);
 
-/* http_server.stream_ready: the log's streams and the function routes'. */
+/* http_server.stream_ready: the attestation documents, the log's streams
+ * and the function routes'. */
 void api_stream_ready(void *state, struct http_conn *c);
 
 /* http_server.conn_gone. */
@@ -87,13 +107,16 @@ int api_parse_nonce(const char *query, uint8_t out[QUOTE_NONCE_MAX], const char 
  * entry is durable); answers 503 when keyd cannot be asked. */
 void api_quote_ask(struct api_state *st, struct http_conn *c, const uint8_t *nonce, size_t len);
 
-/* Completes a PENDING /v1/attestation on c with keyd's answer: rep, then
- * the quote and the event records behind it (lengths already checked by
- * the caller against the message size). netd renders the event log from
- * the records itself (crypto/rtmr3.h). */
+/* Completes a PENDING /v1/attestation on c with keyd's answer: rep, the
+ * quote behind it (its length already checked by the caller against the
+ * message size) and events_fd, the sealed memfd of rep->events_len bytes
+ * of event records (-1: none; always taken: closed here). netd renders
+ * the event log from the records itself (crypto/rtmr3.h), streamed: the
+ * document is as long as the log, not bounded by HTTP_OUT_CAP. A memfd
+ * that is not sealed or not of its length, or a record that does not
+ * read, is a 500 before anything is sent. */
 void api_quote_reply(struct api_state *st, struct http_conn *c,
-		     const struct quote_reply_msg *rep, const uint8_t *quote,
-		     const uint8_t *events);
+		     const struct quote_reply_msg *rep, const uint8_t *quote, int events_fd);
 
 /* Completes a PENDING /v1/attestation with 503: keyd went away (it is
  * being restarted) before it answered. */

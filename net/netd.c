@@ -581,8 +581,10 @@ static void handle_kaddr_reply(void)
 	http_lwip_kick(c);
 }
 
-/* A quote reply is variable length: the fixed part, then the quote and
- * the event records, whose lengths must add up to the message exactly. */
+/* A quote reply is the fixed part and the quote, whose length must add
+ * up to the message exactly; the event log comes in the one descriptor a
+ * successful reply carries (a sealed memfd of events_len bytes, checked
+ * by api_quote_reply before a byte of it is read). */
 static void handle_quote_reply(void)
 {
 	struct quote_reply_msg rep;
@@ -595,17 +597,17 @@ static void handle_quote_reply(void)
 	memcpy(&rep, msg.payload, sizeof rep);
 	rep.detail[sizeof rep.detail - 1] = '\0';
 	if (rep.quote_len > QUOTE_REPLY_QUOTE_MAX || rep.events_len > QUOTE_REPLY_EVENTS_MAX ||
-	    rep.nonce_len > QUOTE_NONCE_MAX ||
-	    sizeof rep + rep.quote_len + rep.events_len != len) {
-		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes, quote %u, events %u)", len,
-		     rep.quote_len, rep.events_len);
+	    rep.nonce_len > QUOTE_NONCE_MAX || sizeof rep + rep.quote_len != len ||
+	    msg.nfds != (rep.error == 0 ? 1u : 0u)) {
+		dlog("malformed IMSG_QUOTE_REPLY (%zu bytes, quote %u, events %u, %u fds)", len,
+		     rep.quote_len, rep.events_len, msg.nfds);
 		return;
 	}
 	struct http_conn *c = answered_conn(PENDING_QUOTE, msg.hdr.id);
 	if (c == NULL)
 		return;
 	api_quote_reply(&nd.api, c, &rep, msg.payload + sizeof rep,
-			msg.payload + sizeof rep + rep.quote_len);
+			rep.error == 0 ? imsg_take_fd(&msg, 0) : -1);
 	http_lwip_kick(c);
 }
 

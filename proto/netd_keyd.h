@@ -27,21 +27,22 @@ struct quote_req_msg {
 	uint8_t nonce_len;
 };
 
-/* The answer: this fixed part, then quote_len bytes of quote, then
- * events_len bytes of the runtime event log in the binary record form of
- * crypto/rtmr3.h (rtmr3_rec_next), all in one payload of exactly
- * sizeof(struct quote_reply_msg) + quote_len + events_len bytes. keyd
- * fills report_data and the preimage fields it used (nonce echoed,
- * manifest hash) and the backend, so netd reports exactly what was quoted
- * and renders the event log itself. */
+/* The answer: this fixed part, then quote_len bytes of quote, in one
+ * payload of exactly sizeof(struct quote_reply_msg) + quote_len bytes. A
+ * successful answer (error 0) carries one descriptor: a sealed memfd
+ * (F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_SEAL) of exactly
+ * events_len bytes holding the whole runtime event log in the binary
+ * record form of crypto/rtmr3.h (rtmr3_rec_next); an error answer carries
+ * none. The log is bounded by crypto/rtmr3.h (RTMR3_LOG_MAX events,
+ * RTMR3_LOG_BYTES_MAX bytes of records, enforced when keyd records an
+ * event), not by the imsg size: netd streams the attestation document
+ * from the memfd. keyd fills report_data and the preimage fields it used
+ * (nonce echoed, manifest hash) and the backend, so netd reports exactly
+ * what was quoted and renders the event log itself. */
 #define QUOTE_REPLY_QUOTE_MAX  8192
-/* At most this many bytes and events: rendered as JSON (each event gains
- * ~200 bytes of keys and digest, payloads double as hex) next to the
- * base64 of the largest quote, they still fit netd's HTTP_OUT_CAP
- * (checked by tests/test_api_attest.c). A longer log is refused with
- * -E2BIG until the document is streamed. */
-#define QUOTE_REPLY_EVENTS_MAX   4096
-#define QUOTE_REPLY_EVENTS_COUNT 16
+/* The most event bytes netd accepts in one reply's memfd: the log's own
+ * bound (crypto/rtmr3.h RTMR3_LOG_BYTES_MAX, 1 MiB). */
+#define QUOTE_REPLY_EVENTS_MAX (1u << 20)
 /* The longest checkpoint note a quote reply carries, NUL included: keyd's
  * own form (origin "dshield-log/" + 16 hex digits, a size of at most 19
  * digits, one ECDSA signature line) is at most 233 bytes, and netd's

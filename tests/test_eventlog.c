@@ -568,6 +568,35 @@ static void test_rtmr3_records(void)
 	ok(rtmr3_log_decode(&back, buf, off - 4) == 0 && back.n == RTMR3_LOG_MAX,
 	   "decode: %u records", RTMR3_LOG_MAX);
 	is_int(rtmr3_log_decode(&back, buf, off), -ENOSPC, "decode: one more is -ENOSPC");
+
+	/* The byte bound: records of the largest size up to RTMR3_LOG_BYTES_MAX
+	 * decode; the next one does not fit (-ENOSPC), while a smaller one
+	 * that still fits is taken. */
+	{
+		static uint8_t pl[RTMR3_PAYLOAD_MAX];
+		char name[RTMR3_NAME_MAX + 1];
+		unsigned fit = RTMR3_LOG_BYTES_MAX / RTMR3_REC_MAX;
+		size_t left = RTMR3_LOG_BYTES_MAX - (size_t)fit * RTMR3_REC_MAX;
+
+		memset(name, 'n', RTMR3_NAME_MAX);
+		name[RTMR3_NAME_MAX] = '\0';
+		off = 0;
+		for (unsigned i = 0; i <= fit; i++)
+			off += (size_t)rtmr3_rec_encode(name, pl, sizeof pl, buf + off, sizeof buf - off);
+		ok(rtmr3_log_decode(&back, buf, off - RTMR3_REC_MAX) == 0 && back.n == fit &&
+		   back.rec_bytes == off - RTMR3_REC_MAX, "decode: %u largest records (%zu bytes)",
+		   fit, back.rec_bytes);
+		is_int(rtmr3_log_decode(&back, buf, off), -ENOSPC,
+		       "decode: one more passes RTMR3_LOG_BYTES_MAX: -ENOSPC");
+		rtmr3_log_decode(&back, buf, off - RTMR3_REC_MAX);
+		ok(!rtmr3_log_room(&back, RTMR3_NAME_MAX, RTMR3_PAYLOAD_MAX) &&
+		   rtmr3_log_room(&back, 1, left - 4) && !rtmr3_log_room(&back, 1, left - 3),
+		   "room: exactly the %zu bytes left", left);
+		is_int(rtmr3_log_append(&back, "e", pl, left - 4), (int)fit, "  a record of them is taken");
+		is_int(rtmr3_log_append(&back, "e", "", 0), -ENOSPC, "  then nothing");
+		rtmr3_log_drop_last(&back);
+		is_int(back.rec_bytes, off - RTMR3_REC_MAX, "drop_last gives its bytes back");
+	}
 }
 
 static void test_unescape(void)

@@ -4,9 +4,11 @@
 #include "tests/tap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/test_file.XXXXXX";
@@ -71,6 +73,40 @@ static void test_read_alloc(void)
 	is_int(file_read_alloc("/nonexistent/x", 100, &b, &len), -ENOENT, "missing file: -ENOENT");
 }
 
+/* A sealed memfd holds exactly its bytes and refuses every change; a
+ * mapping is given only for the seals asked and the exact length. */
+static void test_sealed(void)
+{
+	static const char text[] = "records";
+	const int all = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	int fd = file_memfd_sealed("test", text, sizeof text - 1), plain;
+	const void *p;
+	char back[16] = "";
+
+	ok(fd >= 0 && (fcntl(fd, F_GET_SEALS) & all) == all, "memfd: sealed four ways");
+	ok(pread(fd, back, sizeof back, 0) == (ssize_t)sizeof text - 1 &&
+	   memcmp(back, text, sizeof text - 1) == 0, "memfd: exactly its bytes");
+	ok(write(fd, "x", 1) < 0 && ftruncate(fd, 1) < 0 && ftruncate(fd, 100) < 0,
+	   "memfd: no write, no shrinking, no growing");
+	p = file_map_sealed(fd, sizeof text - 1, F_SEAL_WRITE | F_SEAL_GROW);
+	ok(p != NULL && memcmp(p, text, sizeof text - 1) == 0, "map: the bytes, read-only");
+	if (p != NULL)
+		munmap((void *)p, sizeof text - 1);
+	ok(file_map_sealed(fd, sizeof text, 0) == NULL, "map: another length refused");
+	ok(file_map_sealed(fd, 0, 0) == NULL, "map: length 0 refused");
+	close(fd);
+	plain = memfd_create("plain", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ok(plain >= 0 && write(plain, text, 3) == 3, "an unsealed memfd");
+	ok(file_map_sealed(plain, 3, 0) == NULL, "map: refused without F_SEAL_SHRINK");
+	fcntl(plain, F_ADD_SEALS, F_SEAL_SHRINK);
+	p = file_map_sealed(plain, 3, 0);
+	ok(p != NULL, "map: shrink-sealed is enough when nothing more is asked");
+	if (p != NULL)
+		munmap((void *)p, 3);
+	ok(file_map_sealed(plain, 3, F_SEAL_WRITE) == NULL, "map: a missing seal asked for refused");
+	close(plain);
+}
+
 int main(void)
 {
 	char path[64];
@@ -84,5 +120,6 @@ int main(void)
 		unlink(path);
 	}
 	rmdir(dir);
+	test_sealed();
 	return tap_done();
 }

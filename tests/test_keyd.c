@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -39,9 +40,11 @@
 #include "lib/file.h"
 #include "tests/tap.h"
 
-static struct keyd K;          /* ~330 KiB: not on the stack */
+static struct keyd K;          /* ~3.6 MiB: not on the stack */
 static struct imsg M;          /* the last reply */
 static struct quote_reply_msg R;
+static int EFD = -1;           /* the last reply's event log (its memfd), or -1 */
+static unsigned NFDS;          /* how many descriptors it carried */
 static char tmp[256], evpath[320], pbuf[4][300];
 static struct attest_paths P;
 static int peer = -1;          /* netd's end */
@@ -123,18 +126,50 @@ static int send_req(uint32_t id, const uint8_t *nonce, size_t len)
 /* Reads one reply into M and its fixed part into R: 0, or imsg_recv's
  * error (-EAGAIN: keyd sent nothing), or -EBADMSG when it is not a
  * well-formed IMSG_QUOTE_REPLY. */
+/* Closes the last reply's memfd: the tests that count descriptors start
+ * from none held. */
+static void drop_efd(void)
+{
+	if (EFD >= 0)
+		close(EFD);
+	EFD = -1;
+}
+
 static int get_reply(void)
 {
 	int r = imsg_recv(peer, &M);
 
 	memset(&R, 0, sizeof R);
+	drop_efd();
+	NFDS = 0;
 	if (r < 0)
 		return r;
+	NFDS = M.nfds;
+	EFD = imsg_take_fd(&M, 0);
 	imsg_close_fds(&M);
 	if (M.hdr.type != IMSG_QUOTE_REPLY || M.hdr.len < sizeof R)
 		return -EBADMSG;
 	memcpy(&R, M.payload, sizeof R);
 	return 0;
+}
+
+/* The event log of the last reply, from its memfd: mapped (sealed against
+ * every change, exactly events_len bytes), decoded into *log. */
+static bool reply_events(struct rtmr3_log *log)
+{
+	const void *p;
+	int seals = EFD >= 0 ? fcntl(EFD, F_GET_SEALS) : -1;
+	bool good;
+
+	if (NFDS != 1 || seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	    F_SEAL_SEAL)) != (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
+		return false;
+	p = file_map_sealed(EFD, R.events_len, F_SEAL_WRITE | F_SEAL_GROW);
+	if (p == NULL)
+		return false;
+	good = rtmr3_log_decode(log, p, R.events_len) == 0;
+	munmap((void *)p, R.events_len);
+	return good;
 }
 
 /* Nothing is waiting on netd's end. */
@@ -166,9 +201,13 @@ static bool quote_roundtrip(uint32_t id)
 {
 	static const uint8_t nonce[4] = { 9, 8, 7, 6 };
 
+	bool good;
+
 	full_bucket();
-	return send_req(id, nonce, sizeof nonce) == 0 && keyd_serve_netd(&K) == 0 &&
-	       get_reply() == 0 && M.hdr.id == id && R.error == 0 && R.quote_len > 0;
+	good = send_req(id, nonce, sizeof nonce) == 0 && keyd_serve_netd(&K) == 0 &&
+	       get_reply() == 0 && M.hdr.id == id && R.error == 0 && R.quote_len > 0 && NFDS == 1;
+	drop_efd();
+	return good;
 }
 
 static void test_fresh(void)
@@ -241,8 +280,9 @@ static void test_valid(void)
 	is_int(R.backend, QUOTE_BACKEND_SIM, "valid: backend sim");
 	ok(R.quote_len > 0 && R.events_len > 0, "valid: a quote (%u bytes) and events (%u bytes)",
 	   R.quote_len, R.events_len);
-	is_int(M.hdr.len, sizeof R + (size_t)R.quote_len + R.events_len,
-	       "valid: the lengths add up to the payload exactly");
+	is_int(M.hdr.len, sizeof R + (size_t)R.quote_len,
+	       "valid: the fixed part and the quote make the payload exactly");
+	is_int(NFDS, 1, "valid: one descriptor, the event log's memfd");
 	ok(R.nonce_len == 32 && memcmp(R.nonce, nonce, 32) == 0, "valid: the nonce is echoed");
 	ok(R.has_manifest == 1 && memcmp(R.manifest_sha256, manifest, 32) == 0,
 	   "valid: the manifest hash it used");
@@ -264,7 +304,7 @@ static void test_valid(void)
 	   "valid: report_data is REPORTDATA of (nonce, manifest, log key)");
 
 	data = M.payload + sizeof R;
-	parsed = M.hdr.len == sizeof R + (size_t)R.quote_len + R.events_len &&
+	parsed = M.hdr.len == sizeof R + (size_t)R.quote_len &&
 		 tdx_quote_parse(&q, data, R.quote_len, perr, sizeof perr) == 0;
 	ok(parsed, "valid: the quote parses (%s)", parsed ? "" : perr);
 	ok(parsed && tdx_quote_is_sim(&q), "valid: a sim quote");
@@ -273,9 +313,9 @@ static void test_valid(void)
 	   "valid: its REPORTDATA is report_data");
 	checks_init(&cl);
 	ok(parsed && tdx_verify_quote(&q, &o, &st, &cl) == 0, "valid: it verifies with allow_sim");
-	ok(parsed && rtmr3_log_decode(&log, data + R.quote_len, R.events_len) == 0 &&
-	   log.n == K.at.log.n && memcmp(log.rtmr3, q.rtmr[3], 48) == 0,
-	   "valid: the events decode and replay to the quote's RTMR3");
+	ok(parsed && reply_events(&log) && log.n == K.at.log.n &&
+	   memcmp(log.rtmr3, q.rtmr[3], 48) == 0,
+	   "valid: the memfd is sealed, its events decode and replay to the quote's RTMR3");
 	is_int(K.quotes, 1, "valid: counted");
 	ok(nothing_pending(), "valid: one reply per request");
 }
@@ -285,7 +325,7 @@ static void expect_badmsg(uint32_t id, const char *what)
 	int r = get_reply();
 
 	ok(r == 0 && M.hdr.id == id && R.error == -EBADMSG && R.quote_len == 0 &&
-	   R.events_len == 0 && M.hdr.len == sizeof R,
+	   R.events_len == 0 && M.hdr.len == sizeof R && NFDS == 0,
 	   "malformed: %s: answered -EBADMSG under its id (%s)", what, R.detail);
 }
 
@@ -494,24 +534,47 @@ static void test_unwritable(void)
 	ok(access(path, F_OK) != 0, "unwritable: nothing created");
 }
 
-/* A log longer than one reply carries: the quote is refused -E2BIG and
- * says why, rather than sent with a log that does not fit. */
-static void test_log_too_long(void)
+/* A log of hundreds of events (function changes) is served whole: every
+ * record in the reply's memfd, replaying to the quote's RTMR3; and a log
+ * at RTMR3_LOG_MAX is served whole too. */
+static void test_long_log(void)
 {
-	char err[ATTEST_ERR_LEN];
+	static struct rtmr3_log log;
+	static uint8_t want[RTMR3_LOG_BYTES_MAX];
 	static const uint8_t nonce[1] = { 7 };
+	uint8_t pl[152];
+	char err[ATTEST_ERR_LEN], perr[160];
+	struct tdx_quote q;
+	long wn;
 
 	setup(evpath, true);
-	while (K.at.log.n <= QUOTE_REPLY_EVENTS_COUNT)
-		if (attest_extend(&K.at, "extra", "x", 1, err) < 0)
+	memset(pl, 0x33, sizeof pl);
+	for (unsigned i = 0; i < 500; i++)
+		if (attest_extend(&K.at, "function", pl, sizeof pl, err) < 0)
 			break;
-	ok(K.at.log.n == QUOTE_REPLY_EVENTS_COUNT + 1, "a log of %u events", K.at.log.n);
 	open_channel();
-	full_bucket();
-	ok(send_req(9, nonce, 1) >= 0 && keyd_serve_netd(&K) == 0 && get_reply() == 0,
-	   "too long a log: answered");
-	is_int(R.error, -E2BIG, "  with -E2BIG");
-	ok(strstr(R.detail, "does not fit one reply") != NULL, "  saying why (%s)", R.detail);
+	drop_efd();
+	int fd0 = lowest_free_fd();
+	for (int round = 0; round < 2; round++) {
+		full_bucket();
+		ok(send_req(9, nonce, 1) >= 0 && keyd_serve_netd(&K) == 0 && get_reply() == 0 &&
+		   R.error == 0, "a log of %u events: answered (%s)", K.at.log.n, R.detail);
+		wn = rtmr3_log_encode(&K.at.log, want, sizeof want);
+		ok(R.events_len == wn && reply_events(&log) && log.n == K.at.log.n &&
+		   memcmp(log.rtmr3, K.at.log.rtmr3, 48) == 0,
+		   "  every event (%u, %u bytes) in the sealed memfd", log.n, R.events_len);
+		ok(tdx_quote_parse(&q, M.payload + sizeof R, R.quote_len, perr, sizeof perr) == 0 &&
+		   memcmp(q.rtmr[3], log.rtmr3, 48) == 0, "  and they replay to the quote's RTMR3");
+		/* then fill the log to its event bound */
+		while (rtmr3_log_room(&K.at.log, 8, sizeof pl))
+			if (attest_extend(&K.at, "function", pl, sizeof pl, err) < 0)
+				break;
+		if (round == 0)
+			is_int(K.at.log.n, RTMR3_LOG_MAX, "the log filled to RTMR3_LOG_MAX (%u)",
+			       RTMR3_LOG_MAX);
+	}
+	drop_efd();
+	is_int(lowest_free_fd(), fd0, "keyd kept no descriptor of its replies");
 	close_channel();
 }
 
@@ -780,6 +843,20 @@ static void test_fn_events(void)
 	}
 	ok(busy >= 1 && okc <= (int)KEYD_FN_BURST, "rate: beyond the burst -EBUSY (%d recorded, %d busy)",
 	   okc, busy);
+	/* the log's bound: a full log refuses, and nothing is recorded */
+	{
+		char err[ATTEST_ERR_LEN];
+		uint8_t pl[152] = { 1 };
+		while (rtmr3_log_room(&K.at.log, 8, sizeof pl))
+			if (attest_extend(&K.at, "function", pl, sizeof pl, err) < 0)
+				break;
+		n0 = K.at.log.n;
+		tbucket_init(&K.fn_rate, KEYD_FN_BURST, KEYD_FN_REFILL_MS, 0);
+		e = fn_ev(FN_EVENT_DEPLOY, "late", "python");
+		is_int(fn_event(150, &e, sizeof e, &events), -ENOSPC,
+		       "a full log (%u events): -ENOSPC", n0);
+		ok(K.at.log.n == n0 && events == n0, "  nothing recorded");
+	}
 	/* no backend: nothing may run unmeasured */
 	K.at.backend = ATTEST_NONE;
 	is_int(fn_event(200, &e, sizeof e, NULL), -ENODEV, "no attestation backend: -ENODEV");
@@ -916,7 +993,7 @@ int main(void)
 	test_logd();
 	test_receipts();
 	test_bad_logkey();
-	test_log_too_long();
+	test_long_log();
 	test_bad_saved_log();
 	test_unwritable();
 	test_no_manifest();

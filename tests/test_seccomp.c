@@ -206,6 +206,16 @@ static void child_keyd(void)
 		close(fd);
 	child_report(rename(a, b) == 0, errno, "keyd: rename allowed");
 	child_report(unlink(b) == 0, errno, "keyd: unlink allowed");
+	/* a quote's event log: a sealed memfd sent over a channel, and no more */
+	fd = (int)syscall(SYS_memfd_create, "x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	child_report(fd >= 0, fd < 0 ? errno : 0, "keyd: memfd_create(CLOEXEC|ALLOW_SEALING) allowed");
+	if (fd >= 0)
+		close(fd);
+	expect_eperm(syscall(SYS_memfd_create, "x", 0), "keyd: memfd_create with other flags denied");
+	struct msghdr mh = { 0 };
+	expect_errno(syscall(SYS_sendmsg, -1, &mh, MSG_NOSIGNAL), EBADF,
+		     "keyd: sendmsg with MSG_NOSIGNAL allowed (EBADF on no socket)");
+	expect_eperm(syscall(SYS_sendmsg, -1, &mh, 0), "keyd: sendmsg with other flags denied");
 }
 
 /* logd: the store works under its filter (create, append, sync, reopen
@@ -451,7 +461,7 @@ int main(void)
 	ok(nrec > 30, "filtered child reported %d checks", nrec);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "filtered child exited 0 (status 0x%x)", st);
 
-	run_checked(child_keyd, 14, "keyd");
+	run_checked(child_keyd, 18, "keyd");
 	snprintf(logd_dir, sizeof logd_dir, "/tmp/test_seccomp.logd.XXXXXX");
 	ok(mkdtemp(logd_dir) != NULL, "logd: a directory for its store");
 	run_checked(child_logd, 18, "logd");

@@ -4,8 +4,10 @@
  *
  * Checks that rtmr3_rec_next stays inside the input and moves forward,
  * that rtmr3_log_decode and rtmr3_records_json agree with that walk, that
- * a decoded log encodes back to exactly the input bytes, and that the JSON
- * of the records is the JSON of the decoded log and replays to its RTMR3. */
+ * a decoded log encodes back to exactly the input bytes, that the JSON
+ * of the records is the JSON of the decoded log and replays to its RTMR3,
+ * and that each record's JSON is exactly rtmr3_rec_json_len() long (netd
+ * streams the attestation document with the length it computes so). */
 #include "crypto/eventlog.h"
 #include "crypto/rtmr3.h"
 #include "lib/jsonw.h"
@@ -41,6 +43,13 @@ static int walk(const uint8_t *data, size_t size, unsigned *count)
 		    rec.payload != data + prev + 3 + rec.name_len ||
 		    rec.payload + rec.payload_len != data + off)
 			abort();
+		/* netd announces a streamed document's length from this */
+		char one[RTMR3_JSON_EVENT_MAX];
+		struct jsonw w;
+		jw_init(&w, one, sizeof one);
+		rtmr3_rec_json(&w, &rec);
+		if (jw_finish(&w) != (long)rtmr3_rec_json_len(&rec))
+			abort();
 		(*count)++;
 	}
 }
@@ -59,6 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d = rtmr3_log_decode(&log, data, size);
 	if (count > RTMR3_LOG_MAX) {
 		if (d != -ENOSPC)
+			abort();
+	} else if (size > RTMR3_LOG_BYTES_MAX) {
+		/* the byte bound, unless a bad record comes before it */
+		if (d != -ENOSPC && d != end)
 			abort();
 	} else if (d != end || (d == 0 && log.n != count)) {
 		abort();

@@ -148,10 +148,9 @@ static void fail(struct http_conn *c, struct api_log_op *op, int status, const c
 static void fail_errno(struct http_conn *c, struct api_log_op *op, int32_t e, const char *what)
 {
 	char msg[160];
-	int en = e < 0 ? -e : e;
+	/* logd's word only: any value, INT32_MIN included, must not overflow */
+	int en = e < 0 && e >= -4095 ? -e : e > 0 && e <= 4095 ? e : EIO;
 
-	if (en > 4095)
-		en = EIO;
 	snprintf(msg, sizeof msg, "%s: %s", what, strerror(en));
 	if (en == ENOENT)
 		fail(c, op, 404, "not_found", msg);

@@ -525,6 +525,11 @@ static struct sbxd_worker *worker_slot(struct sandboxd *sd)
 
 /* Spawns a worker of function fi. Frames workers wait for HELLO; native
  * ones are ready at once (their pipes in in_w/out_r). */
+uint64_t sandboxd_worker_nproc(const struct fn_decl *d, bool cgroup_enforced)
+{
+	return cgroup_enforced ? (uint64_t)d->limits.pids * d->concurrency + 1 : d->limits.pids;
+}
+
 static int worker_spawn(struct sandboxd *sd, unsigned fi, struct sbxd_worker **out,
 			char err[ERRBUF_LEN])
 {
@@ -583,7 +588,7 @@ static int worker_spawn(struct sandboxd *sd, unsigned fi, struct sbxd_worker **o
 	s.tmp_size = (uint64_t)f->d.limits.tmp_mb << 20;
 	if (s.tmp_size == 0)
 		s.tmp_size = 1u << 20;
-	s.nproc = f->d.limits.pids;
+	s.nproc = sandboxd_worker_nproc(&f->d, s.cgroup_enforced);
 	s.argv = argv;
 	s.secrets = env;
 	s.filter = &sd->filter;
@@ -900,6 +905,9 @@ static void probe_runtimes(struct sandboxd *sd)
 			 * interpreter's run below is the real test */
 			ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
 			     (k != 0 || (st.st_mode & 0111) != 0);
+			if (!ok)   /* said, or a runtime is missing without a reason */
+				dlog("runtime %s: no %s %s in its layer", policy_runtime_name(rt),
+				     k == 0 ? "executable" : "file", p);
 		}
 		if (ok && rt != POLICY_RT_NATIVE) {
 			if (netns < 0 && sandbox_netns_create(&netns, err, sizeof err) < 0) {

@@ -195,6 +195,15 @@ int sandboxd_round(struct sandboxd *sd, int timeout_ms);
 /* What init hears (IMSG_SANDBOXD_STATUS). */
 void sandboxd_status(const struct sandboxd *sd, struct sandboxd_status_msg *st);
 
+/* RLIMIT_NPROC of a function's workers (counted per uid: every worker of
+ * the function together). Where the cgroup's pids.max is enforced, the
+ * rlimit is only a backstop above what all the function's cgroups allow
+ * (pids x concurrency): the kernel checks RLIMIT_NPROC before pids.max,
+ * so an equal rlimit would refuse the fork first, pids.events would not
+ * count it and the bomb's death would not be reported as pids_exhausted.
+ * Without enforced cgroups it is the only bound: pids. */
+uint64_t sandboxd_worker_nproc(const struct fn_decl *d, bool cgroup_enforced);
+
 /* The role's entry point (after its seccomp set is installed). */
 int sandboxd_main(void);
 

@@ -420,6 +420,21 @@ static void test_info_auth(void)
 	is_int(r.status, 401, "invoke without a token and no public_invoke: 401");
 }
 
+/* RLIMIT_NPROC: a backstop above pids.max where cgroups enforce, the bound
+ * itself where they do not. */
+static void test_nproc(void)
+{
+	struct fn_decl d;
+
+	memset(&d, 0, sizeof d);
+	d.limits.pids = 32;
+	d.concurrency = 2;
+	is_int((int)sandboxd_worker_nproc(&d, false), 32, "nproc without cgroups: pids (32)");
+	ok(sandboxd_worker_nproc(&d, true) > 64,
+	   "nproc with pids.max enforced: above pids x concurrency (%d), so pids.max refuses first",
+	   (int)sandboxd_worker_nproc(&d, true));
+}
+
 /* SBX_POLICY and the public list need no token (netd asks for the policy
  * before any client; GET /functions is public). */
 static void test_policy_public_list(void)
@@ -1069,6 +1084,7 @@ int main(void)
 	confine_like_the_role();
 	open_core(false);
 	test_info_auth();
+	test_nproc();
 	test_policy_public_list();
 	test_malformed();
 	test_create_order_and_refusals();

@@ -63,7 +63,9 @@
 #define SBXD_FN_MAX       256        /* functions held (the policy's functions.max, capped) */
 #define SBXD_WORKERS_MAX  128        /* live workers, all functions together */
 #define SBXD_LOG_RING     (64u << 10) /* each function's log stream: the newest bytes */
-#define SBXD_HELLO_MS     10000u     /* a worker's time to load and say HELLO */
+#define SBXD_HELLO_MS     30000u     /* a worker's time to load and say HELLO (and an
+                                         * interpreter's to run once at start): node
+                                         * under QEMU without KVM needs about 10 s */
 #define SBXD_UID_BASE     61000u     /* function slot i runs as uid/gid BASE + i */
 #define SBXD_MSG_BUDGET   32         /* messages per channel per round */
 #define SBXD_HELLO_MAX    4096       /* HELLO and LOAD_ERROR payloads read */

@@ -220,7 +220,7 @@ static void test_bind_rec(const char *base, const char *root)
 		close(fd);
 	for (int rec = 0; rec < 2; rec++) {
 		struct privdrop_bind b = { src, "/layers", rec ? PRIVDROP_BIND_REC : 0 };
-		int st;
+		int st = 0;
 		pid_t pid = fork();
 		if (pid == 0) {
 			struct privdrop_spec spec = {

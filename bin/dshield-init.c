@@ -40,7 +40,8 @@ static const struct privdrop_bind keyd_binds[] = {
  * the cgroups of functions and workers). */
 #define DEVNODE(n) { "/dev/" n, "/dev/" n, PRIVDROP_BIND_RW | PRIVDROP_BIND_DEV }
 static const struct privdrop_bind sandboxd_binds[] = {
-	{ SANDBOXD_LAYERS_SRC, SANDBOXD_LAYERS_DIR, PRIVDROP_BIND_OPTIONAL },
+	/* recursive: in the VM each layer is a mount of its own below it */
+	{ SANDBOXD_LAYERS_SRC, SANDBOXD_LAYERS_DIR, PRIVDROP_BIND_OPTIONAL | PRIVDROP_BIND_REC },
 	{ SANDBOXD_POLICY_SRC, SANDBOXD_POLICY_PATH, PRIVDROP_BIND_OPTIONAL },
 	{ SANDBOXD_CGROUP_SRC, SANDBOXD_CGROUP_DIR, PRIVDROP_BIND_RW | PRIVDROP_BIND_OPTIONAL },
 	{ "/proc", "/proc", PRIVDROP_BIND_RW },

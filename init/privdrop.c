@@ -260,7 +260,8 @@ static int bind_one(const char *root, const struct privdrop_bind *b)
 		dlog("privdrop: mount point %s: %s", dst, strerror(-r));
 		return r;
 	}
-	if (mount(b->src, dst, NULL, MS_BIND, NULL) != 0) {
+	if (mount(b->src, dst, NULL, MS_BIND | (b->flags & PRIVDROP_BIND_REC ? MS_REC : 0),
+		  NULL) != 0) {
 		dlog("privdrop: bind %s on %s: %s", b->src, dst, strerror(errno));
 		return -errno;
 	}

@@ -42,6 +42,12 @@
 #define PRIVDROP_BIND_RW       1u   /* writable (default read-only) */
 #define PRIVDROP_BIND_DEV      2u   /* device nodes work (default nodev) */
 #define PRIVDROP_BIND_OPTIONAL 4u   /* a missing source is skipped */
+/* The mounts below the source come too (MS_REC): a directory of mount
+ * points (the VM's /run/layers/NAME) is otherwise seen as empty
+ * directories. The read-only, nosuid, nodev, noexec remount is the top
+ * mount's only: each submount keeps its own flags (the layers are
+ * read-only erofs, nodev, nosuid). */
+#define PRIVDROP_BIND_REC      8u
 #define PRIVDROP_BINDS_MAX     12
 struct privdrop_bind {
 	const char *src;        /* absolute path in init's view */

@@ -1077,7 +1077,8 @@ static void op_reply(struct api_state *st, struct http_conn *c, struct api_fn_op
 {
 	const char *ctype = op->sbx_op == SBX_FN_LOGS ? "text/plain; charset=utf-8"
 						      : "application/json";
-	char code[sizeof rep->code + 1], message[sizeof rep->message + 1];
+	char code[sizeof rep->code + 1], message[sizeof rep->message + 1], extra[96] = "";
+	uint16_t op_kind = op->sbx_op;
 	void *map;
 
 	op_free(st, op);
@@ -1094,8 +1095,16 @@ static void op_reply(struct api_state *st, struct http_conn *c, struct api_fn_op
 			     message[0] ? message : http_reason(rep->status));
 		return;
 	}
+	/* a function's log stream: where the body starts in it (later than
+	 * ?from= asked when older bytes were dropped), and where to go on */
+	if (op_kind == SBX_FN_LOGS) {
+		uint64_t len = rep->body_in_fd ? rep->body_len : body_len;
+		snprintf(extra, sizeof extra, "X-DShield-Log-Offset: %llu\r\n"
+			 "X-DShield-Log-Next: %llu\r\n", (unsigned long long)rep->worker,
+			 (unsigned long long)(rep->worker + len));
+	}
 	if (!rep->body_in_fd) {
-		http_respond_hdr(c, rep->status, ctype, NULL, body, body_len);
+		http_respond_hdr(c, rep->status, ctype, extra[0] ? extra : NULL, body, body_len);
 		return;
 	}
 	if (nfds < 1 || (map = map_memfd(fds[0], rep->body_len)) == NULL) {
@@ -1103,8 +1112,8 @@ static void op_reply(struct api_state *st, struct http_conn *c, struct api_fn_op
 				   "sandboxd's answer is not a sealed memfd of its size");
 		return;
 	}
-	send_body(st, c, rep->status, ctype, NULL, map, rep->body_len, map, (size_t)rep->body_len,
-		  -1);
+	send_body(st, c, rep->status, ctype, extra[0] ? extra : NULL, map, rep->body_len, map,
+		  (size_t)rep->body_len, -1);
 }
 
 /* --- invocation: running ----------------------------------------------------- */

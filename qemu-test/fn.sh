@@ -6,6 +6,8 @@
 #   fn_api METHOD PATH [BODY_FILE] [CURL_ARGS...]   as the admin; sets
 #                       FN_STATUS (000 when curl failed) and FN_BODY
 #   fn_call METHOD PATH [BODY_FILE] [CURL_ARGS...]  the same without a token
+#   fn_api_starting SECONDS METHOD PATH ...         fn_api, retried while
+#                       sandboxd is starting (503 unavailable)
 #   fn_deploy_body ID RUNTIME FILE [JSON_EXTRA]     writes the seed shape's
 #                       deployment body for FILE (base64) to $FN_DIR/ID.json
 #                       and prints that path; JSON_EXTRA is merged in
@@ -38,6 +40,20 @@ _fn_curl() {
 }
 fn_api()  { _fn_curl 1 "$@"; }
 fn_call() { _fn_curl 0 "$@"; }
+
+# fn_api_starting SECONDS METHOD PATH [BODY_FILE] [CURL_ARGS...]: fn_api,
+# again each second while the answer is 503 "unavailable" (sandboxd still
+# starting: it runs each interpreter once before it serves, which takes
+# seconds under TCG; netd says Retry-After: 1), for up to SECONDS.
+fn_api_starting() {
+  local until=$((SECONDS + $1)); shift
+  while :; do
+    fn_api "$@"
+    [ "$FN_STATUS" = 503 ] && [[ $FN_BODY == *'"code":"unavailable"'* ]] &&
+      [ "$SECONDS" -lt "$until" ] || return 0
+    sleep 1
+  done
+}
 
 fn_deploy_body() {
   local id=$1 runtime=$2 file=$3 extra=${4:-'{}'} out

@@ -525,6 +525,11 @@ static struct sbxd_worker *worker_slot(struct sandboxd *sd)
 
 /* Spawns a worker of function fi. Frames workers wait for HELLO; native
  * ones are ready at once (their pipes in in_w/out_r). */
+uint64_t sandboxd_worker_nproc(const struct fn_decl *d, bool cgroup_enforced)
+{
+	return cgroup_enforced ? (uint64_t)d->limits.pids * d->concurrency + 1 : d->limits.pids;
+}
+
 static int worker_spawn(struct sandboxd *sd, unsigned fi, struct sbxd_worker **out,
 			char err[ERRBUF_LEN])
 {
@@ -583,7 +588,7 @@ static int worker_spawn(struct sandboxd *sd, unsigned fi, struct sbxd_worker **o
 	s.tmp_size = (uint64_t)f->d.limits.tmp_mb << 20;
 	if (s.tmp_size == 0)
 		s.tmp_size = 1u << 20;
-	s.nproc = f->d.limits.pids;
+	s.nproc = sandboxd_worker_nproc(&f->d, s.cgroup_enforced);
 	s.argv = argv;
 	s.secrets = env;
 	s.filter = &sd->filter;
@@ -900,6 +905,9 @@ static void probe_runtimes(struct sandboxd *sd)
 			 * interpreter's run below is the real test */
 			ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
 			     (k != 0 || (st.st_mode & 0111) != 0);
+			if (!ok)   /* said, or a runtime is missing without a reason */
+				dlog("runtime %s: no %s %s in its layer", policy_runtime_name(rt),
+				     k == 0 ? "executable" : "file", p);
 		}
 		if (ok && rt != POLICY_RT_NATIVE) {
 			if (netns < 0 && sandbox_netns_create(&netns, err, sizeof err) < 0) {
@@ -1092,7 +1100,9 @@ static void op_get(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t id
 	reply_json(sd, id, 200, &w);
 }
 
-static void op_list(struct sandboxd *sd, uint32_t id)
+/* SBX_FN_LIST: the full views, or (public, arg 1: GET /functions, no token)
+ * only each function's id, name and runtime, as the seed service listed them. */
+static void op_list(struct sandboxd *sd, uint32_t id, bool public)
 {
 	/* up to SBXD_FN_MAX views: built in a buffer of its own */
 	size_t cap = (size_t)SBXD_FN_MAX * 4096 + 64;
@@ -1108,9 +1118,23 @@ static void op_list(struct sandboxd *sd, uint32_t id)
 	jw_object_begin(&w);
 	jw_key(&w, "functions");
 	jw_array_begin(&w);
-	for (unsigned i = 0; i < SBXD_FN_MAX; i++)
-		if (sd->fns[i].used)
-			fn_view_json(&sd->fns[i], &w);
+	for (unsigned i = 0; i < SBXD_FN_MAX; i++) {
+		const struct sbxd_fn *f = &sd->fns[i];
+		if (!f->used)
+			continue;
+		if (!public) {
+			fn_view_json(f, &w);
+			continue;
+		}
+		jw_object_begin(&w);
+		jw_key(&w, "id");
+		jw_string(&w, f->d.id);
+		jw_key(&w, "name");
+		jw_string(&w, f->d.name);
+		jw_key(&w, "runtime");
+		jw_string(&w, policy_runtime_name(f->d.runtime));
+		jw_object_end(&w);
+	}
 	jw_array_end(&w);
 	jw_object_end(&w);
 	n = jw_finish(&w);
@@ -1471,12 +1495,36 @@ static void on_log_appended(struct sandboxd *sd)
 
 /* --- secrets and tokens ------------------------------------------------------------------- */
 
+/* A secret as readers see it: its name and dates, never its value (the
+ * seed's answer to a write adds "encryptedValue":"[ENCRYPTED]"). */
+static void secret_view(struct jsonw *w, const char *name, bool seed, int64_t created,
+			int64_t updated)
+{
+	char t[40];
+
+	jw_object_begin(w);
+	jw_key(w, "name");
+	jw_string(w, name);
+	if (seed) {
+		jw_key(w, "encryptedValue");
+		jw_string(w, "[ENCRYPTED]");
+	}
+	utc_format(t, sizeof t, created);
+	jw_key(w, "createdAt");
+	jw_string(w, t);
+	utc_format(t, sizeof t, updated);
+	jw_key(w, "updatedAt");
+	jw_string(w, t);
+	jw_object_end(w);
+}
+
 static void op_secret_put(struct sandboxd *sd, const struct sbx_req_msg *q, const char *inl,
 			  uint32_t id)
 {
 	char err[ERRBUF_LEN];
 	size_t len = q->inline_len;
 	const char *val = inl;
+	int64_t created, updated;
 	struct jsonw w;
 	int r;
 
@@ -1486,7 +1534,11 @@ static void op_secret_put(struct sandboxd *sd, const struct sbx_req_msg *q, cons
 	}
 	if (sd->msg.nfds == 1 && q->inline_len == 0) {   /* a value too long to travel inline */
 		long n = pread(sd->msg.fds[0], sd->secret, FN_SECRET_VALUE_MAX + 1, 0);
-		if (n < 0 || n > (long)FN_SECRET_VALUE_MAX) {
+		if (n < 0) {
+			reply_err(sd, id, -errno, 400, "bad_request", "the value's memfd cannot be read");
+			return;
+		}
+		if (n > (long)FN_SECRET_VALUE_MAX) {
 			reply_err(sd, id, -EFBIG, 400, "limit_exceeded", "value: at most %u bytes",
 				  FN_SECRET_VALUE_MAX);
 			return;
@@ -1508,11 +1560,16 @@ static void op_secret_put(struct sandboxd *sd, const struct sbx_req_msg *q, cons
 		reply_err(sd, id, r, 500, "store_failed", "%s", err);
 		return;
 	}
+	/* the dates as stored (created is kept across an overwrite) */
+	r = store_secret_get(&sd->st, q->name, sd->secret, sizeof sd->secret, &len, &created,
+			     &updated, err);
+	explicit_bzero(sd->secret, sizeof sd->secret);
+	if (r < 0) {
+		reply_err(sd, id, r, 500, "store_failed", "%s", err);
+		return;
+	}
 	jw_init(&w, sd->body, sizeof sd->body);
-	jw_object_begin(&w);
-	jw_key(&w, "name");
-	jw_string(&w, q->name);
-	jw_object_end(&w);
+	secret_view(&w, q->name, q->shape == SBX_SHAPE_SEED, created, updated);
 	reply_json(sd, id, 200, &w);
 }
 
@@ -1538,7 +1595,7 @@ static void op_secret_list(struct sandboxd *sd, uint32_t id)
 {
 	struct store_report rep = { store_report, NULL };
 	char (*names)[STORE_NAME_MAX + 1] = sd->names;
-	char err[ERRBUF_LEN], t[40];
+	char err[ERRBUF_LEN];
 	long n = store_list(&sd->st, STORE_SECRETS, names, STORE_MAX_SECRETS, &rep, err);
 	struct jsonw w;
 
@@ -1556,16 +1613,7 @@ static void op_secret_list(struct sandboxd *sd, uint32_t id)
 		if (store_secret_get(&sd->st, names[i], sd->secret, sizeof sd->secret, &len, &c, &u,
 				     err) < 0)
 			continue;
-		jw_object_begin(&w);
-		jw_key(&w, "name");
-		jw_string(&w, names[i]);
-		utc_format(t, sizeof t, c);
-		jw_key(&w, "createdAt");
-		jw_string(&w, t);
-		utc_format(t, sizeof t, u);
-		jw_key(&w, "updatedAt");
-		jw_string(&w, t);
-		jw_object_end(&w);
+		secret_view(&w, names[i], false, c, u);
 	}
 	explicit_bzero(sd->secret, sizeof sd->secret);
 	jw_array_end(&w);
@@ -1589,7 +1637,9 @@ static void op_token_create(struct sandboxd *sd, const struct sbx_req_msg *q, co
 	struct jsonw w;
 	int r;
 
-	r = fn_token_req_parse(inl, q->inline_len, token_shape(q->shape), &sd->btoks, &req, &fe);
+	/* netd sends one canonical form whatever the client's shape (the seed's
+	 * keys: proto/netd_sandboxd.h); q->shape selects only the answer's view */
+	r = fn_token_req_parse(inl, q->inline_len, FN_TOKEN_SEED, &sd->btoks, &req, &fe);
 	if (r < 0) {
 		reply_err(sd, id, r, 400, fe.code ? fe.code : "invalid_field", "%s", fe.msg);
 		return;
@@ -1706,6 +1756,30 @@ static void op_info(struct sandboxd *sd, uint32_t id)
 	reply_json(sd, id, 200, &w);
 }
 
+/* SBX_POLICY: the canonical policy sandboxd enforces, so that netd parses
+ * deployments against the same one (no secret in it: the admin token is a hash). */
+static void op_policy(struct sandboxd *sd, uint32_t id)
+{
+	char *buf;
+	long n;
+
+	if (!sd->has_policy) {
+		reply_err(sd, id, -EAGAIN, 503, "unavailable", "%s", sd->why);
+		return;
+	}
+	buf = malloc(POLICY_MAX_BYTES);
+	if (buf == NULL) {
+		reply_err(sd, id, -ENOMEM, 500, "internal", "out of memory");
+		return;
+	}
+	n = policy_write(&sd->policy, buf, POLICY_MAX_BYTES);
+	if (n < 0)
+		reply_err(sd, id, (int)n, 500, "internal", "the policy does not fit");
+	else
+		reply_body(sd, id, 200, buf, (size_t)n, 0);
+	free(buf);
+}
+
 /* --- invocation ------------------------------------------------------------------------- */
 
 static void op_invoke(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t id)
@@ -1818,16 +1892,21 @@ static void on_request(struct sandboxd *sd)
 		op_info(sd, id);
 		return;
 	}
+	if (q.op == SBX_POLICY) {   /* no auth: it is public, and netd needs it first */
+		op_policy(sd, id);
+		return;
+	}
 	if (sd->why[0] != '\0') {
 		reply_err(sd, id, -EAGAIN, 503, "unavailable", "%s", sd->why);
 		return;
 	}
-	if (authorise(sd, &q, id) < 0)
+	/* the public list (GET /functions) needs no token */
+	if (!(q.op == SBX_FN_LIST && q.arg == 1) && authorise(sd, &q, id) < 0)
 		return;
 	switch (q.op) {
 	case SBX_FN_CREATE: case SBX_FN_UPDATE: case SBX_FN_DELETE: op_change(sd, &q, inl, id); break;
 	case SBX_FN_GET: op_get(sd, &q, id); break;
-	case SBX_FN_LIST: op_list(sd, id); break;
+	case SBX_FN_LIST: op_list(sd, id, q.arg == 1); break;
 	case SBX_FN_LOGS: op_logs(sd, &q, id); break;
 	case SBX_INVOKE: op_invoke(sd, &q, id); break;
 	case SBX_SECRET_PUT: op_secret_put(sd, &q, inl, id); break;

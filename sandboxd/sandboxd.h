@@ -63,7 +63,9 @@
 #define SBXD_FN_MAX       256        /* functions held (the policy's functions.max, capped) */
 #define SBXD_WORKERS_MAX  128        /* live workers, all functions together */
 #define SBXD_LOG_RING     (64u << 10) /* each function's log stream: the newest bytes */
-#define SBXD_HELLO_MS     10000u     /* a worker's time to load and say HELLO */
+#define SBXD_HELLO_MS     30000u     /* a worker's time to load and say HELLO (and an
+                                         * interpreter's to run once at start): node
+                                         * under QEMU without KVM needs about 10 s */
 #define SBXD_UID_BASE     61000u     /* function slot i runs as uid/gid BASE + i */
 #define SBXD_MSG_BUDGET   32         /* messages per channel per round */
 #define SBXD_HELLO_MAX    4096       /* HELLO and LOAD_ERROR payloads read */
@@ -194,6 +196,15 @@ int sandboxd_round(struct sandboxd *sd, int timeout_ms);
 
 /* What init hears (IMSG_SANDBOXD_STATUS). */
 void sandboxd_status(const struct sandboxd *sd, struct sandboxd_status_msg *st);
+
+/* RLIMIT_NPROC of a function's workers (counted per uid: every worker of
+ * the function together). Where the cgroup's pids.max is enforced, the
+ * rlimit is only a backstop above what all the function's cgroups allow
+ * (pids x concurrency): the kernel checks RLIMIT_NPROC before pids.max,
+ * so an equal rlimit would refuse the fork first, pids.events would not
+ * count it and the bomb's death would not be reported as pids_exhausted.
+ * Without enforced cgroups it is the only bound: pids. */
+uint64_t sandboxd_worker_nproc(const struct fn_decl *d, bool cgroup_enforced);
 
 /* The role's entry point (after its seccomp set is installed). */
 int sandboxd_main(void);

@@ -297,6 +297,26 @@ static void test_quick_start(void)
 	r = take();
 	ok(status_of(r) == 200 && strstr(r, "text/plain") != NULL &&
 	   strcmp(body_of(r), "line 1\nline 2\n") == 0, "the function's log stream");
+	ok(strstr(r, "X-DShield-Log-Offset: 0\r\n") && strstr(r, "X-DShield-Log-Next: 14\r\n"),
+	   "  where it starts in the stream and where to go on");
+
+	/* older bytes were dropped: sandboxd says where the body starts */
+	open_conn();
+	send_req("GET", "/api/logs/my-func?from=5", auth, NULL);
+	is_int(sbx_next(), SBX_FN_LOGS, "GET /api/logs/my-func?from=5");
+	{
+		struct sbx_reply_msg m;
+		memset(&m, 0, sizeof m);
+		m.status = 200;
+		m.worker = 70000;   /* SBX_FN_LOGS: the stream offset of the body's first byte */
+		m.body_len = 3;
+		sbx_send(&m, "abc", 3, NULL, 0);
+		sbx_deliver();
+	}
+	r = take();
+	ok(status_of(r) == 200 && strstr(r, "X-DShield-Log-Offset: 70000\r\n") &&
+	   strstr(r, "X-DShield-Log-Next: 70003\r\n") && strcmp(body_of(r), "abc") == 0,
+	   "  a later start than asked is said (X-DShield-Log-Offset 70000, Next 70003)");
 }
 
 /* A deployment of tens of MiB, fed in pieces: streamed into a memfd, the

@@ -198,6 +198,54 @@ static void keep_checks(int after_exec)
 	child_report(getuid() == 0 && geteuid() == 0, 0, "still uid 0");
 }
 
+/* A view's bind of a directory whose subdirectory is a mount of its own
+ * (the VM's /run/layers/NAME): without PRIVDROP_BIND_REC the child sees an
+ * empty directory there, with it the submount's file (sandboxd found no
+ * runtime in the VM so). */
+static void test_bind_rec(const char *base, const char *root)
+{
+	char src[128], sub[128], file[128];
+	bool rec_seen[2] = { false, false };
+
+	snprintf(src, sizeof src, "%s/layers", base);
+	snprintf(sub, sizeof sub, "%s/layers/python", base);
+	snprintf(file, sizeof file, "%s/layers/python/marker", base);
+	if (mkdir(src, 0755) != 0 || mkdir(sub, 0755) != 0 ||
+	    mount("t", sub, "tmpfs", 0, "size=64k") != 0) {
+		ok(0, "bind: setup (a tmpfs below a directory): %s", strerror(errno));
+		return;
+	}
+	int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	for (int rec = 0; rec < 2; rec++) {
+		struct privdrop_bind b = { src, "/layers", rec ? PRIVDROP_BIND_REC : 0 };
+		int st = 0;
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct privdrop_spec spec = {
+				.root_dir = root, .uid = 100, .gid = 100, .keep_fd = -1,
+				.binds = &b, .nbinds = 1,
+			};
+			struct stat sb;
+			if (privdrop_worker(&spec) < 0)
+				_exit(10);
+			_exit(stat("/layers/python/marker", &sb) == 0 ? 0 : 1);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+			ok(0, "bind: the child ran (status 0x%x)", st);
+			continue;
+		}
+		rec_seen[rec] = WEXITSTATUS(st) == 0;
+	}
+	ok(!rec_seen[0], "bind without PRIVDROP_BIND_REC: the submount is not in the view");
+	ok(rec_seen[1], "bind with PRIVDROP_BIND_REC: the submount's file is in the view");
+	umount2(sub, MNT_DETACH);
+	unlink(file);
+	rmdir(sub);
+	rmdir(src);
+}
+
 int main(int argc, char **argv)
 {
 	char base[] = "/tmp/privdrop.XXXXXX", root[64];
@@ -260,6 +308,8 @@ int main(int argc, char **argv)
 		close(sock);
 		ok(n == 6, "keep+exec: %d checks reported (0: the exec failed)", n);
 	}
+
+	test_bind_rec(base, root);
 
 	rmdir(root);
 	rmdir(base);

@@ -68,6 +68,7 @@ static uint8_t last_entry[512];
 static size_t last_entry_len;
 static uint32_t seq = 100;
 static uint64_t next_arg;              /* the next request's arg */
+static uint8_t next_shape;             /* the next request's shape */
 static struct imsg in;
 static struct sbx_worker_end_msg ends[16];
 static unsigned nends;
@@ -165,6 +166,8 @@ static int call(uint16_t op, const uint8_t *tok_sha, const char *id, const char 
 	q.inline_len = (uint32_t)len;
 	q.arg = next_arg;
 	next_arg = 0;
+	q.shape = next_shape;
+	next_shape = SBX_SHAPE_V1;
 	memcpy(buf, &q, sizeof q);
 	if (len)
 		memcpy(buf + sizeof q, inl, len);
@@ -417,6 +420,39 @@ static void test_info_auth(void)
 	is_int(r.status, 401, "invoke without a token and no public_invoke: 401");
 }
 
+/* RLIMIT_NPROC: a backstop above pids.max where cgroups enforce, the bound
+ * itself where they do not. */
+static void test_nproc(void)
+{
+	struct fn_decl d;
+
+	memset(&d, 0, sizeof d);
+	d.limits.pids = 32;
+	d.concurrency = 2;
+	is_int((int)sandboxd_worker_nproc(&d, false), 32, "nproc without cgroups: pids (32)");
+	ok(sandboxd_worker_nproc(&d, true) > 64,
+	   "nproc with pids.max enforced: above pids x concurrency (%d), so pids.max refuses first",
+	   (int)sandboxd_worker_nproc(&d, true));
+}
+
+/* SBX_POLICY and the public list need no token (netd asks for the policy
+ * before any client; GET /functions is public). */
+static void test_policy_public_list(void)
+{
+	struct sbx_reply_msg r;
+	static char canon[POLICY_MAX_BYTES];
+	long n = policy_write(&pol, canon, sizeof canon);
+
+	is_int(call(SBX_POLICY, NULL, NULL, NULL, NULL, 0, -1, &r), 0, "policy: answered");
+	ok(r.status == 200 && n > 0 && !r.body_in_fd && r.body_len == (uint64_t)n &&
+	   memcmp(body_of(&r), canon, (size_t)n) == 0,
+	   "policy: 200 without a token, the canonical policy it enforces (%ld bytes)", n);
+	next_arg = 1;
+	call(SBX_FN_LIST, NULL, NULL, NULL, NULL, 0, -1, &r);
+	ok(r.status == 200 && strcmp(body_of(&r), "{\"functions\":[]}") == 0,
+	   "public list (arg 1): 200 without a token (%s)", body_of(&r));
+}
+
 static void test_malformed(void)
 {
 	struct sbx_req_msg q;
@@ -526,6 +562,57 @@ static void test_create_order_and_refusals(void)
 	   strstr(body_of(&r), "\"envVars\":[\"API_KEY\"]") != NULL, "get: the view (%.80s...)", body_of(&r));
 	call(SBX_FN_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
 	ok(r.status == 200 && strncmp(body_of(&r), "{\"functions\":[{\"id\":\"hello\"", 27) == 0, "list: hello");
+	next_arg = 1;
+	call(SBX_FN_LIST, NULL, NULL, NULL, NULL, 0, -1, &r);
+	is_str(body_of(&r), "{\"functions\":[{\"id\":\"hello\",\"name\":\"hello\",\"runtime\":\"python\"}]}",
+	       "public list: id, name and runtime only");
+}
+
+/* SBX_SECRET_PUT: the seed's answer, a value in a memfd, names and dates only. */
+static void test_secrets(void)
+{
+	static char big[FN_SECRET_VALUE_MAX + 2];
+	struct sbx_reply_msg r;
+	const char *b;
+	int fd;
+
+	next_shape = SBX_SHAPE_SEED;
+	call(SBX_SECRET_PUT, admin_sha, NULL, "SEEDY", "sk-...", 6, -1, &r);
+	b = body_of(&r);
+	ok(r.status == 200 && strncmp(b, "{\"name\":\"SEEDY\",\"encryptedValue\":\"[ENCRYPTED]\","
+				       "\"createdAt\":\"", 60) == 0 && strstr(b, "\"updatedAt\":\"") &&
+	   !strstr(b, "sk-"), "secret put, seed shape: {name, encryptedValue, createdAt, updatedAt} (%s)", b);
+	call(SBX_SECRET_PUT, admin_sha, NULL, "SEEDY", "sk-2", 4, -1, &r);
+	b = body_of(&r);
+	ok(r.status == 200 && strncmp(b, "{\"name\":\"SEEDY\",\"createdAt\":\"", 29) == 0 &&
+	   !strstr(b, "encryptedValue"), "secret put, v1 shape: {name, createdAt, updatedAt} (%s)", b);
+	memset(big, 'v', sizeof big);
+	fd = memfd_create("v", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || write(fd, big, 20000) != 20000)
+		die("memfd");
+	call(SBX_SECRET_PUT, admin_sha, NULL, "LONG", NULL, 0, fd, &r);
+	is_int(r.status, 200, "secret put, a 20000-byte value in a memfd (inline_len 0): 200");
+	close(fd);
+	{
+		char val[FN_SECRET_VALUE_MAX + 1];
+		size_t len = 0;
+		int64_t c, u;
+		char err[ERRBUF_LEN];
+		ok(store_secret_get(&SD.st, "LONG", val, sizeof val, &len, &c, &u, err) == 0 &&
+		   len == 20000 && val[0] == 'v' && val[19999] == 'v', "  stored whole (%zu bytes)", len);
+	}
+	fd = memfd_create("v", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, big, FN_SECRET_VALUE_MAX + 1) != (ssize_t)FN_SECRET_VALUE_MAX + 1)
+		die("memfd");
+	call(SBX_SECRET_PUT, admin_sha, NULL, "LONG", NULL, 0, fd, &r);
+	ok(r.status == 400 && strcmp(r.code, "limit_exceeded") == 0, "a memfd value over 64 KiB: 400 limit_exceeded");
+	close(fd);
+	call(SBX_SECRET_DELETE, admin_sha, NULL, "LONG", NULL, 0, -1, &r);
+	ok(r.status == 200 && strcmp(body_of(&r), "{\"deleted\":true}") == 0, "secret delete: {\"deleted\":true}");
+	call(SBX_SECRET_DELETE, admin_sha, NULL, "SEEDY", NULL, 0, -1, &r);
+	call(SBX_SECRET_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
+	ok(r.status == 200 && strncmp(body_of(&r), "{\"secrets\":[", 12) == 0 && !strstr(body_of(&r), "SEEDY"),
+	   "secret list: {\"secrets\":[...]} without the deleted ones (%s)", body_of(&r));
 }
 
 /* Sends INVOKE on a frames worker's socket and reads its answer. */
@@ -796,8 +883,30 @@ static void test_tokens(void)
 	char tok[128];
 	uint8_t h[32];
 	const char *b, *k;
-	static const char req[] = "{\"name\":\"reader\",\"scopes\":[\"functions:read\",\"functions:invoke:echo\"]}";
+	/* netd's canonical form, whatever the client's shape */
+	static const char req[] = "{\"name\":\"reader\",\"appName\":\"\",\"permissions\":"
+				  "[\"functions:read\",\"functions:invoke:echo\"]}";
+	static const char v1req[] = "{\"name\":\"reader\",\"scopes\":[\"functions:read\"]}";
 
+	call(SBX_TOKEN_CREATE, admin_sha, NULL, NULL, v1req, strlen(v1req), -1, &r);
+	ok(r.status == 400, "token create: a body in the v1 client shape is not netd's form: 400 (%s)",
+	   r.message);
+	next_shape = SBX_SHAPE_SEED;
+	call(SBX_TOKEN_CREATE, admin_sha, NULL, NULL, req, strlen(req), -1, &r);
+	b = body_of(&r);
+	ok(r.status == 201 && strstr(b, "\"key\":\"dshield_") && strstr(b, "\"permissions\":[") &&
+	   !strstr(b, "\"token\""), "token create, seed shape: 201 {id, name, key, permissions} (%s)", b);
+	if ((k = strstr(b, "\"id\":\"")) != NULL) {
+		char id[FN_TOKEN_ID_LEN + 1];
+		snprintf(id, sizeof id, "%.*s", FN_TOKEN_ID_LEN, k + 6);
+		next_shape = SBX_SHAPE_SEED;
+		call(SBX_TOKEN_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
+		ok(r.status == 200 && strncmp(body_of(&r), "{\"keys\":[", 9) == 0,
+		   "token list, seed shape: {\"keys\":[...]}");
+		call(SBX_TOKEN_DELETE, admin_sha, id, NULL, NULL, 0, -1, &r);
+		ok(r.status == 200 && strcmp(body_of(&r), "{\"deleted\":true}") == 0,
+		   "token delete: 200 {\"deleted\":true}");
+	}
 	call(SBX_TOKEN_CREATE, admin_sha, NULL, NULL, req, strlen(req), -1, &r);
 	b = body_of(&r);
 	k = strstr(b, "\"token\":\"");
@@ -824,7 +933,8 @@ static void test_tokens(void)
 	call(SBX_SECRET_LIST, h, NULL, NULL, NULL, 0, -1, &r);
 	is_int(r.status, 403, "  and cannot list secrets");
 	call(SBX_TOKEN_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
-	ok(r.status == 200 && strstr(body_of(&r), "reader") && !strstr(body_of(&r), tok),
+	ok(r.status == 200 && strncmp(body_of(&r), "{\"tokens\":[", 11) == 0 &&
+	   strstr(body_of(&r), "reader") && !strstr(body_of(&r), tok),
 	   "token list: names, never the token");
 	call(SBX_TOKEN_LIST, h, NULL, NULL, NULL, 0, -1, &r);
 	is_int(r.status, 403, "a non-admin token cannot list tokens");
@@ -974,8 +1084,11 @@ int main(void)
 	confine_like_the_role();
 	open_core(false);
 	test_info_auth();
+	test_nproc();
+	test_policy_public_list();
 	test_malformed();
 	test_create_order_and_refusals();
+	test_secrets();
 	test_invoke_python();
 	test_invoke_node();
 	test_native();

@@ -24,22 +24,25 @@ command -v curl >/dev/null || bail "curl is needed"
 ECHO=$TOP/build/escape/fn_echo
 [ -x "$ECHO" ] || bail "no $ECHO: run make first"
 
-# The example policy (its admin token is the public dshield-example-admin-token),
-# in a manifest as the image build writes it.
-MAN=$(mktemp /tmp/dshield-manifest.XXXXXX)
-canon=$("$TOP/build/tools/mkpolicy" "$TOP/examples/policy.json") || bail "mkpolicy refused the example"
-psha=$(printf '%s' "$canon" | sha256sum | cut -d' ' -f1)
-printf '{"format":1,"dshield_version":"0.1.0","kernel":{"release":"test"},"modules":[],"policy":%s,"policy_sha256":"%s"}\n' \
-  "$canon" "$psha" > "$MAN"
-extra=()
-"$INIT_BIN" --help 2>&1 | grep -q -- '--layers' && extra+=(--layers "$TOP/build/layers")
-host_start static --allow-sim --manifest "$MAN" "${extra[@]}"
-rm -f "$MAN"
+# The example policy (its admin token is the public dshield-example-admin-token;
+# public_invoke true, as the seed's README quick start needs); sandboxd
+# gets it and the layer trees through init's host options.
+host_start static --allow-sim --policy "$TOP/examples/policy.json" --layers "$TOP/build/layers"
 
 sbx=
 for _ in $(seq 50); do sbx=$(role_pid sandboxd); [ -n "$sbx" ] && break; sleep 0.1; done
 check "sandboxd runs" [ -n "$sbx" ]
 [ -n "$sbx" ] || { diag "init's log:"; sed 's/^/#   /' "$LOG"; bail "no sandboxd"; }
+# it serves once its runtimes are probed (each interpreter run once)
+for _ in $(seq 200); do grep -q 'init: sandboxd: serving' "$LOG" && break; sleep 0.1; done
+expect_match "sandboxd serves python, node and native" "$(cat "$LOG")" \
+  'init: sandboxd: serving \(0 functions; runtimes available: native node python; '
+# No --cgroup here (the host's cgroup2 has no controllers to delegate):
+# memory, cpu and pids cgroup limits cannot be enforced, and sandboxd
+# must say so rather than pretend (the VM enforces them: qemu-test/t/05).
+expect_match "host mode reports its cgroup limits as NOT enforced" "$(cat "$LOG")" \
+  'init: sandboxd: serving \(.*limits NOT enforced\)'
+
 netd0=$(netd_pid)
 AUDITOR_URL=http://$ADDR:$PORT
 ROOT_KEY=dshield-example-admin-token
@@ -47,7 +50,10 @@ b64() { base64 -w0 "$@"; }
 
 # api METHOD PATH [BODY] [TOKEN]: prints "STATUS BODY" (the body on one line).
 api() {
-  local m=$1 p=$2 body=${3-} tok=${4-$ROOT_KEY} args=(-s --max-time 30 -o "$STATE/body" -w '%{http_code}' -X "$m")
+  # (args in a local of its own: bash expands an array's words before the
+  # other assignments of the same `local`)
+  local m=$1 p=$2 body=${3-} tok=${4-$ROOT_KEY}
+  local args=(-s --max-time 30 -o "$STATE/body" -w '%{http_code}' -X "$m")
   [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
   [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
   local code
@@ -132,7 +138,26 @@ for rt in python node native; do
   expect_match "$rt: DELETE" "$(api DELETE /v1/functions/$id)" '^200 '
   expect_match "$rt: a deleted function is not invocable (404)" "$(api POST /v1/functions/$id/invoke '{}')" '^404 '
 done
-api POST /v1/functions "$(deploy_body fn-nat native "$ECHO")" >/dev/null
+# warm reuse: the second invocation finds the worker the first one started
+cat > "$STATE/count.py" <<'EOF'
+n = 0
+def handler(req):
+    global n
+    n += 1
+    return {"calls": n}
+EOF
+cat > "$STATE/count.mjs" <<'EOF'
+let n = 0;
+export function handler(req) { n += 1; return { calls: n }; }
+EOF
+for rt in python node; do
+  f=$STATE/count.py; [ $rt = node ] && f=$STATE/count.mjs
+  expect_match "$rt: deploy a counter" "$(api POST /v1/functions "$(deploy_body count-$rt $rt "$f")")" '^201 '
+  expect_match "$rt: first invocation (a new worker)" "$(api POST /v1/functions/count-$rt/invoke '{}')" '^200 \{"calls": ?1\}'
+  expect_match "$rt: second invocation: the same warm worker" "$(api POST /v1/functions/count-$rt/invoke '{}')" '^200 \{"calls": ?2\}'
+  expect_match "$rt: delete the counter" "$(api DELETE /v1/functions/count-$rt)" '^200 '
+done
+expect_match "deploy fn-nat (native)" "$(api POST /v1/functions "$(deploy_body fn-nat native "$ECHO")")" '^201 '
 expect_match "native: a non-zero exit is 502 naming the status" "$(api POST /v1/functions/fn-nat/invoke 'exit 3')" \
   '^502 .*"code":"worker_crashed".*status 3'
 
@@ -151,7 +176,9 @@ check "  and without the token" bash -c "! grep -q '$tok' <<< '$(api GET /v1/tok
 expect_match "DELETE /v1/tokens/$tid" "$(api DELETE /v1/tokens/$tid)" '^200 '
 expect_match "  the token no longer works (401)" "$(api GET /v1/functions "" "$tok")" '^401 '
 r=$(api POST /api/keys '{"name":"seed","permissions":["functions:invoke"]}')
-expect_match "POST /api/keys: the seed's shape (key, permissions)" "$r" '^201 .*"key":"dshield_[0-9a-f]{64}".*"permissions"'
+expect_match "POST /api/keys: 201, the seed's shape" "$r" '^201 '
+jq_true() { jq -e "$1" >/dev/null <<< "$2"; }
+check "  {id, name, key, permissions}" jq_true '(.key | test("^dshield_[0-9a-f]{64}$")) and .permissions == ["functions:invoke"] and (.id | length) == 16 and .name == "seed"' "${r#* }"
 
 # --- secrets only for the functions that declare them -------------------------------
 cat > "$STATE/env.py" <<'EOF'
@@ -159,19 +186,24 @@ import os
 def handler(req):
     return {"API_KEY": os.environ.get("API_KEY"), "HOME_ROOT_KEY": os.environ.get("ROOT_KEY")}
 EOF
-api POST /v1/functions "$(deploy_body with-secret python "$STATE/env.py" '"secrets":["API_KEY"]')" >/dev/null
-api POST /v1/functions "$(deploy_body without-secret python "$STATE/env.py")" >/dev/null
+expect_match "deploy with-secret (declares API_KEY)" \
+  "$(api POST /v1/functions "$(deploy_body with-secret python "$STATE/env.py" '"secrets":["API_KEY"]')")" '^201 '
+expect_match "deploy without-secret" "$(api POST /v1/functions "$(deploy_body without-secret python "$STATE/env.py")")" '^201 '
 expect_match "a function that declares API_KEY sees it" "$(api POST /v1/functions/with-secret/invoke '{}')" '"API_KEY": ?"sk-\.\.\."'
 expect_match "one that does not, does not" "$(api POST /v1/functions/without-secret/invoke '{}')" '"API_KEY": ?null'
 expect_match "GET /api/secrets: names and dates only" "$(api GET /api/secrets)" '^200 .*API_KEY'
 check "  never the value" bash -c "! grep -q 'sk-\.\.\.' <<< '$(api GET /api/secrets)'"
+# the policy allows 8 functions: make room for the limits' ones
+for f in with-secret without-secret fn-nat; do
+  expect_match "DELETE $f" "$(api DELETE /v1/functions/$f)" '^200 \{"deleted":true\}'
+done
 
 # --- limits, each followed by a good invocation and a healthy /healthz ---------------
 cat > "$STATE/ok.py" <<'EOF'
 def handler(req):
     return {"ok": True}
 EOF
-api POST /v1/functions "$(deploy_body ok python "$STATE/ok.py")" >/dev/null
+expect_match "deploy ok" "$(api POST /v1/functions "$(deploy_body ok python "$STATE/ok.py")")" '^201 '
 after_limit() {
   expect_match "  then an invocation succeeds" "$(api POST /v1/functions/ok/invoke '{}')" '^200 \{"ok": ?true\}'
   check "  and /healthz is 200" healthy
@@ -181,19 +213,13 @@ import time
 def handler(req):
     time.sleep(30)
 EOF
-api POST /v1/functions "$(deploy_body slow python "$STATE/slow.py" '"limits":{"timeout_ms":1000}')" >/dev/null
+expect_match "deploy slow" "$(api POST /v1/functions "$(deploy_body slow python "$STATE/slow.py" '"limits":{"timeout_ms":1000}')")" '^201 '
 expect_match "time: 504 timeout, the seed's message" "$(api POST /v1/functions/slow/invoke '{}')" \
   '^504 .*"code":"timeout".*Function timed out after 1000ms'
 after_limit
-cat > "$STATE/fat.py" <<'EOF'
-def handler(req):
-    hog = bytearray(400 * 1024 * 1024)
-    return len(hog)
-EOF
-api POST /v1/functions "$(deploy_body fat python "$STATE/fat.py" '"limits":{"memory_mb":64,"tmp_mb":8}')" >/dev/null
-expect_match "memory: 500 out_of_memory (or the runtime's MemoryError)" "$(api POST /v1/functions/fat/invoke '{}')" \
-  '^500 .*"code":"(out_of_memory|function_error)"'
-after_limit
+# memory.max is a cgroup limit: not enforced here (reported above), so a
+# 400 MiB allocation would succeed; qemu-test/t/05-functions.t checks it.
+ok "memory: 500 out_of_memory # skip host mode enforces no cgroup limit (limits NOT enforced, checked above)"
 cat > "$STATE/forky.py" <<'EOF'
 import os, time
 def handler(req):
@@ -205,7 +231,7 @@ def handler(req):
         n += 1
     return n
 EOF
-api POST /v1/functions "$(deploy_body forky python "$STATE/forky.py" '"limits":{"pids":4}')" >/dev/null
+expect_match "deploy forky" "$(api POST /v1/functions "$(deploy_body forky python "$STATE/forky.py" '"limits":{"pids":4}')")" '^201 '
 expect_match "processes: refused (pids_exhausted, or the fork's error)" "$(api POST /v1/functions/forky/invoke '{}')" \
   '^500 .*"code":"(pids_exhausted|function_error)"'
 after_limit
@@ -213,7 +239,7 @@ cat > "$STATE/loud.py" <<'EOF'
 def handler(req):
     return "x" * 10000
 EOF
-api POST /v1/functions "$(deploy_body loud python "$STATE/loud.py" '"limits":{"output_kb":1}')" >/dev/null
+expect_match "deploy loud" "$(api POST /v1/functions "$(deploy_body loud python "$STATE/loud.py" '"limits":{"output_kb":1}')")" '^201 '
 expect_match "output: 502 output_too_large" "$(api POST /v1/functions/loud/invoke '{}')" '^502 .*"code":"output_too_large"'
 after_limit
 # a body over the deployment limit: refused at once, before it is read

@@ -34,6 +34,10 @@ timeout 900 qemu-system-x86_64 "${accel[@]}" -machine q35 -m 512M -smp 1 -nograp
   -append "console=ttyS0 panic=-1 quiet loglevel=0 rdinit=/init" > "$dir/console" 2>&1
 [ -n "${SANDBOX_VM_CONSOLE:-}" ] && cp "$dir/console" "$SANDBOX_VM_CONSOLE"
 # the firmware leaves terminal escapes on the first line
-tr -d '\r' < "$dir/console" | sed -E 's/\x1b(\[[?0-9;]*[A-Za-z]|c)//g' | grep -E '^(ok|not ok|1\.\.|#|Bail out|vminit:)' | grep -v '^vminit: test'
+# The firmware's and the kernel's output may share a line with the first
+# TAP line (a terminal reset, "Booting from ROM..." without a newline):
+# escape sequences are removed and TAP lines are taken wherever they start.
+tr -d '\r' < "$dir/console" | sed -E 's/\x1b(\[[?=0-9;]*[A-Za-z]|[()][A-Z0-9]|c)//g' |
+  grep -aoE '(not ok|ok) [0-9]+( .*)?$|^1\.\.[0-9]+.*$|^#.*$|Bail out!.*$|^vminit:.*$' | grep -v '^vminit: test'
 st=$(tr -d '\r' < "$dir/console" | sed -n 's/^vminit: test_sandbox status \([0-9-]*\).*/\1/p')
 [ "$st" = 0 ] || { echo "# console tail:"; tail -n 30 "$dir/console" | sed 's/^/#   /'; exit 1; }

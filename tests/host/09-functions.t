@@ -113,9 +113,10 @@ hdr_of() { sed -n "s/^$1: //Ip" "$STATE/r.hdr" | tr -d '\r'; }
 rcpt=$(hdr_of X-DShield-Receipt) inv=$(hdr_of X-DShield-Invocation-Id) idx=$(hdr_of X-DShield-Log-Index)
 check "an invocation: 200 with X-DShield-Receipt" [ "$code" = 200 -a -n "$rcpt" ]
 check "  and X-DShield-Log-Index" bash -c "[[ '$idx' =~ ^[0-9]+\$ ]]"
+printf '%s\n' "$rcpt" > "$STATE/r.receipt"   # RECEIPT is a file: the header's value
 # the checkpoint that covers the entry is signed within a second: retry --url a little
 for _ in $(seq 20); do
-  out=$(inns "$DSHIELD" receipt verify "$rcpt" --input "$STATE/r.in" --output "$STATE/r.out" \
+  out=$(inns "$DSHIELD" receipt verify "$STATE/r.receipt" --input "$STATE/r.in" --output "$STATE/r.out" \
     --attestation "$att" --allow-sim --no-collateral --url "$AUDITOR_URL" 2>&1); rc=$?
   [ "$rc" -eq 0 ] && break
   sleep 0.3
@@ -125,11 +126,11 @@ expect_match "  result: OK" "$out" 'result: OK'
 expect_match "  the entry at the header's index is in the log" "$out" "log: entry $idx \\(invocation\\)"
 [ "$rc" -eq 0 ] || diag "$out"
 cp "$STATE/r.out" "$STATE/r.bad" && printf ' ' >> "$STATE/r.bad"
-out=$(inns "$DSHIELD" receipt verify "$rcpt" --input "$STATE/r.in" --output "$STATE/r.bad" \
+out=$(inns "$DSHIELD" receipt verify "$STATE/r.receipt" --input "$STATE/r.in" --output "$STATE/r.bad" \
   --attestation "$att" --allow-sim --no-collateral 2>&1); rc=$?
 check "a tampered output file: exit 1" [ "$rc" -eq 1 ]
 expect_match "  FAIL naming the output" "$out" 'FAIL: .*output'
-out=$(inns "$DSHIELD" receipt verify "$rcpt" --input "$STATE/r.out" --output "$STATE/r.out" \
+out=$(inns "$DSHIELD" receipt verify "$STATE/r.receipt" --input "$STATE/r.out" --output "$STATE/r.out" \
   --attestation "$att" --allow-sim --no-collateral 2>&1); rc=$?
 check "the output given as input: exit 1" [ "$rc" -eq 1 ]
 

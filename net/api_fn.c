@@ -134,10 +134,18 @@ void api_fn_init(struct api_state *st)
 
 /* --- the bearer token ---------------------------------------------------------- */
 
+static void sha256_of(const void *p, size_t n, uint8_t out[32])
+{
+	br_sha256_context h;
+
+	br_sha256_init(&h);
+	br_sha256_update(&h, p, n);
+	br_sha256_out(&h, out);
+}
+
 uint8_t api_fn_token_hash(const struct http_request *req, uint8_t sha[32])
 {
 	const char *a = http_header(req, "authorization");
-	br_sha256_context h;
 	size_t n;
 
 	memset(sha, 0, 32);
@@ -149,9 +157,7 @@ uint8_t api_fn_token_hash(const struct http_request *req, uint8_t sha[32])
 	n = strlen(a);
 	if (n == 0 || strpbrk(a, " \t") != NULL)
 		return 0;
-	br_sha256_init(&h);
-	br_sha256_update(&h, a, n);
-	br_sha256_out(&h, sha);
+	sha256_of(a, n, sha);
 	return 1;
 }
 
@@ -703,6 +709,11 @@ static void route_invoke(struct api_state *st, struct http_conn *c, const struct
 
 	if (!id_ok(c, id))
 		return;
+	/* an earlier invocation of c's still waiting for its receipt is over:
+	 * c went on to this request (it was answered 504 meanwhile) */
+	for (size_t i = 0; i < API_FN_INVOKES; i++)
+		if (st->fn.invs[i].state == INV_RECEIPT && st->fn.invs[i].conn_id == c->id)
+			inv_release(st, &st->fn.invs[i]);
 	for (size_t i = 0; i < API_FN_INVOKES && inv == NULL; i++)
 		if (st->fn.invs[i].state == INV_FREE)
 			inv = &st->fn.invs[i];
@@ -719,6 +730,7 @@ static void route_invoke(struct api_state *st, struct http_conn *c, const struct
 	inv->state = INV_ASKED;
 	inv->conn_id = c->id;
 	inv->seq = seq;
+	inv->asked_us = mono_us();
 	snprintf(inv->fn_id, sizeof inv->fn_id, "%s", id);
 }
 
@@ -1163,20 +1175,6 @@ static void inv_done(struct api_state *st, struct api_fn_inv *inv, uint8_t outco
 	inv_close_fds(st, inv);
 }
 
-/* An error answer, the worker handed back, the slot freed. */
-static void inv_fail(struct api_state *st, struct api_fn_inv *inv, int status, const char *code,
-		     const char *msg, uint8_t outcome)
-{
-	struct http_conn *c = conn_find(st, inv->conn_id);
-
-	if (pending(c)) {
-		answer_error(c, status, code, msg);
-		kick(st, c);
-	}
-	inv_done(st, inv, outcome);
-	inv_release(st, inv);
-}
-
 /* The reply's own headers: the function's, then dshield's. */
 static const char *inv_headers(struct api_fn_inv *inv, const char *fn_headers, size_t len)
 {
@@ -1184,30 +1182,113 @@ static const char *inv_headers(struct api_fn_inv *inv, const char *fn_headers, s
 			 "X-DShield-Duration-Ms: %llu\r\n", (int)len, fn_headers ? fn_headers : "",
 			 inv->id, (unsigned long long)(mono_ms() - inv->start_ms));
 
-	return n < 0 || (size_t)n >= inv->hdrs_cap ? NULL : inv->hdrs;
+	/* room for the receipt's two lines, and a head that leaves room for
+	 * a streamed body (http_respond_stream) */
+	if (n < 0 || (size_t)n + API_RECEIPT_HDR_MAX >= inv->hdrs_cap ||
+	    (size_t)n + API_RECEIPT_HDR_MAX + 512 > HTTP_OUT_CAP / 2)
+		return NULL;
+	return inv->hdrs;
 }
 
-/* The answer is complete: c gets it, the worker goes back OK. */
-static void inv_answer(struct api_state *st, struct api_fn_inv *inv, int status,
-		       const char *ctype, const char *fn_headers, size_t hlen, const uint8_t *body,
-		       size_t len, uint8_t outcome)
+/* --- invocation: the receipt ------------------------------------------------------ */
+
+/* api_receipt_begin()'s outcome: the held answer goes out with the
+ * receipt's headers, or not at all (fail closed: 503, docs/LOG.md). */
+static void inv_receipted(struct api_state *st, struct http_conn *c, void *arg,
+			  const struct api_receipt_out *out)
+{
+	struct api_fn_inv *inv = arg;
+	size_t n;
+
+	/* a late answer for a slot that moved on (released, reused) */
+	if (inv->state != INV_RECEIPT || inv->conn_id != c->id)
+		return;
+	if (out->error < 0) {
+		api_receipt_refuse(c, out);
+		inv_release(st, inv);
+		kick(st, c);
+		return;
+	}
+	n = strlen(inv->hdrs);
+	snprintf(inv->hdrs + n, inv->hdrs_cap - n, "%s", out->headers);
+	inv->state = INV_STREAMING;
+	send_body(st, c, inv->status, inv->ctype, inv->hdrs, inv->body, inv->body_len, NULL, 0,
+		  (int)(inv - st->fn.invs));
+	kick(st, c);
+}
+
+/* The answer of an invocation that ran is known: status, ctype, the
+ * extra header lines in inv->hdrs and body[0..len) (in inv's mapping or
+ * inv->ebody, kept there). Nothing goes out before the log holds its
+ * invocation entry and keyd signed its receipt (docs/LOG.md, "Receipts"):
+ * the output hash is over exactly these bytes. */
+static void inv_receipt(struct api_state *st, struct http_conn *c, struct api_fn_inv *inv,
+			int status, const char *ctype, const uint8_t *body, size_t len)
+{
+	struct api_receipt_in in = { .function = inv->fn_id, .invocation = inv->id,
+				     .status = (uint32_t)status };
+	uint64_t now = mono_us();
+
+	inv->state = INV_RECEIPT;
+	inv->status = status;
+	inv->ctype = ctype;
+	inv->body = body;
+	inv->body_len = len;
+	inv->deadline_ms = mono_ms() + API_FN_RECEIPT_MS;
+	memcpy(in.code_sha256, inv->code_sha256, 32);
+	memcpy(in.input_sha256, inv->input_sha256, 32);
+	sha256_of(len > 0 ? body : (const uint8_t *)"", len, in.output_sha256);
+	in.queue_ns = (inv->start_us - inv->asked_us) * 1000;
+	in.run_ns = (now - inv->start_us) * 1000;
+	/* netd's own deadline (api_fn_tick) comes first */
+	http_conn_pending_until(c, inv->deadline_ms + API_FN_END_GRACE_MS);
+	api_receipt_begin(st, c, &in, inv_receipted, inv);
+}
+
+/* An error answer, the worker handed back. A function that ran (the
+ * request was written to it) gets an invocation entry and a receipt over
+ * the error body as any result does; one that did not (sandboxd's reply
+ * unusable, no memory, a body it cannot get) is answered at once. */
+static void inv_fail(struct api_state *st, struct api_fn_inv *inv, int status, const char *code,
+		     const char *msg, uint8_t outcome)
 {
 	struct http_conn *c = conn_find(st, inv->conn_id);
-	const char *extra = inv_headers(inv, fn_headers, hlen);
+	bool ran = inv->state == INV_RUNNING || inv->state == INV_ENDING;
+	size_t n;
 
 	inv_done(st, inv, outcome);
 	if (!pending(c)) {
 		inv_release(st, inv);
 		return;
 	}
-	if (extra == NULL) {
-		answer_error(c, 502, "bad_result", "the function's headers are too large");
+	if (!ran || inv_headers(inv, NULL, 0) == NULL) {
+		answer_error(c, status, code, msg);
 		inv_release(st, inv);
-	} else {
-		inv->state = INV_STREAMING;
-		send_body(st, c, status, ctype, extra, body, len, NULL, 0, (int)(inv - st->fn.invs));
+		kick(st, c);
+		return;
 	}
-	kick(st, c);
+	n = http_error_body(inv->ebody, sizeof inv->ebody, code, msg);
+	inv_receipt(st, c, inv, status, "application/json", (const uint8_t *)inv->ebody, n);
+}
+
+/* The answer is complete: the worker goes back with outcome, and c gets
+ * the answer once its receipt is signed. */
+static void inv_answer(struct api_state *st, struct api_fn_inv *inv, int status,
+		       const char *ctype, const char *fn_headers, size_t hlen, const uint8_t *body,
+		       size_t len, uint8_t outcome)
+{
+	struct http_conn *c = conn_find(st, inv->conn_id);
+
+	if (inv_headers(inv, fn_headers, hlen) == NULL) {
+		inv_fail(st, inv, 502, "bad_result", "the function's headers are too large", outcome);
+		return;
+	}
+	inv_done(st, inv, outcome);
+	if (!pending(c)) {
+		inv_release(st, inv);
+		return;
+	}
+	inv_receipt(st, c, inv, status, ctype, body, len);
 }
 
 /* A whole frame from the worker. */
@@ -1481,6 +1562,10 @@ static void inv_start(struct api_state *st, struct http_conn *c, struct api_fn_i
 	inv->timeout_ms = rep->timeout_ms;
 	inv->output_max = (uint32_t)out_max;
 	inv->start_ms = mono_ms();
+	inv->start_us = mono_us();
+	memcpy(inv->code_sha256, rep->code_sha256, 32);
+	sha256_of(c->req.body_len > 0 ? c->req.body : (const uint8_t *)"", c->req.body_len,
+		  inv->input_sha256);
 	make_uuid(inv->id);
 	if (running + out_max > API_FN_OUTPUT_BUDGET) {
 		inv_fail(st, inv, 503, "busy", "too many large invocations in progress", SBX_DONE_OK);
@@ -1491,7 +1576,7 @@ static void inv_start(struct api_state *st, struct http_conn *c, struct api_fn_i
 	off[1] = off[0] + page_up(req_cap + FRAME_HDR);
 	off[2] = off[1] + page_up(out_max + 1);
 	off[3] = off[2] + page_up(frames ? FN_REPLY_BUF(out_max) : 1);
-	off[4] = off[3] + page_up(out_max + 512);
+	off[4] = off[3] + page_up(out_max + 512 + API_RECEIPT_HDR_MAX);
 	off[5] = off[4] + page_up(ntoks * sizeof(jsmntok_t) + 1);
 	total = off[5];
 	inv->mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1665,7 +1750,9 @@ void api_fn_conn_gone(struct api_state *st, struct http_conn *c)
 		if (inv->state == INV_RUNNING || inv->state == INV_ENDING) {
 			inv_done(st, inv, SBX_DONE_CLIENT_GONE);
 			inv_release(st, inv);
-		} else if (inv->state == INV_STREAMING) {
+		} else if (inv->state == INV_STREAMING || inv->state == INV_RECEIPT) {
+			/* a receipt under way: the entry may still be logged (and
+			 * signed), but nothing is delivered */
 			inv_release(st, inv);
 		}
 		/* INV_ASKED: the reply finds no client and hands the worker back */
@@ -1678,6 +1765,19 @@ void api_fn_tick(struct api_state *st, uint64_t now_ms)
 
 	for (size_t i = 0; i < API_FN_INVOKES; i++) {
 		struct api_fn_inv *inv = &st->fn.invs[i];
+		if (inv->state == INV_RECEIPT) {
+			struct http_conn *c = conn_find(st, inv->conn_id);
+			if (!pending(c)) {
+				inv_release(st, inv);   /* answered by the core (504) */
+			} else if (now_ms >= inv->deadline_ms) {
+				answer_error(c, 503, "receipt_unavailable",
+					     "the log or keyd did not answer in time; the result is "
+					     "not delivered without its receipt");
+				inv_release(st, inv);
+				kick(st, c);
+			}
+			continue;
+		}
 		if ((inv->state != INV_RUNNING && inv->state != INV_ENDING) || now_ms < inv->deadline_ms)
 			continue;
 		if (inv->state == INV_RUNNING) {
@@ -1701,7 +1801,8 @@ uint64_t api_fn_next_deadline(const struct api_state *st)
 
 	for (size_t i = 0; i < API_FN_INVOKES; i++) {
 		const struct api_fn_inv *inv = &st->fn.invs[i];
-		if ((inv->state == INV_RUNNING || inv->state == INV_ENDING) && inv->deadline_ms < next)
+		if ((inv->state == INV_RUNNING || inv->state == INV_ENDING ||
+		     inv->state == INV_RECEIPT) && inv->deadline_ms < next)
 			next = inv->deadline_ms;
 	}
 	return next;

@@ -52,6 +52,11 @@ struct api_state;
 /* Past the function's own timeout, how long netd waits before it gives
  * up itself (sandboxd kills at the timeout and says so). */
 #define API_FN_TIMEOUT_GRACE_MS 1000
+/* How long an answered invocation waits for its log entry and receipt
+ * (logd's append, then keyd's signature) before it is 503 instead. */
+#define API_FN_RECEIPT_MS   5000
+/* The largest error body of an invocation (http_error_body's). */
+#define API_FN_EBODY_MAX    512
 /* JSON values of a worker's RESULT netd parses (lib/fn_result.h). */
 #define API_FN_RESULT_TOKENS 65536
 /* An ERROR's message, cut to this many bytes for the client. */
@@ -87,6 +92,7 @@ enum api_inv_state {
 	INV_ASKED,         /* SBX_INVOKE sent */
 	INV_RUNNING,       /* writing the request, reading the answer */
 	INV_ENDING,        /* EOF seen or output complete: waiting for WORKER_END */
+	INV_RECEIPT,       /* answered: waiting for the log entry and receipt */
 	INV_STREAMING,     /* answered; the body is still being sent */
 };
 
@@ -101,6 +107,15 @@ struct api_fn_inv {
 	uint32_t ev_io, ev_out;  /* events being watched on each */
 	uint32_t timeout_ms, output_max;
 	uint64_t start_ms, deadline_ms;
+	uint64_t asked_us, start_us; /* SBX_INVOKE sent, the worker came (mono_us) */
+	uint8_t code_sha256[32]; /* the function's code (sandboxd's reply) */
+	uint8_t input_sha256[32];/* the request body */
+	/* INV_RECEIPT: the answer held until the receipt comes */
+	int status;
+	const char *ctype;
+	const uint8_t *body;     /* in mem, or ebody */
+	size_t body_len;
+	char ebody[API_FN_EBODY_MAX]; /* an error answer's body */
 	bool eof;                /* the worker's output ended */
 	bool have_end;           /* WORKER_END arrived */
 	uint8_t end_reason;

@@ -898,18 +898,23 @@ static long error_body(char *buf, size_t cap, const char *code, const char *mess
 	return jw_finish(&w);
 }
 
+size_t http_error_body(char *buf, size_t cap, const char *code, const char *message)
+{
+	long n = error_body(buf, cap, code, message);
+
+	/* Only a message longer than the buffer fails; then the code alone. */
+	if (n < 0)
+		n = error_body(buf, cap, code, NULL);
+	return n < 0 ? 0 : (size_t)n;
+}
+
 void http_respond_error_hdr(struct http_conn *c, int status, const char *code,
 			    const char *message, const char *extra_headers)
 {
 	char buf[512];
-	long n = error_body(buf, sizeof buf, code, message);
+	size_t n = http_error_body(buf, sizeof buf, code, message);
 
-	/* Only a message longer than the buffer fails; then the code alone. */
-	if (n < 0)
-		n = error_body(buf, sizeof buf, code, NULL);
-	if (n < 0)
-		n = 0;
-	http_respond_hdr(c, status, "application/json", extra_headers, buf, (size_t)n);
+	http_respond_hdr(c, status, "application/json", extra_headers, buf, n);
 }
 
 void http_respond_error(struct http_conn *c, int status, const char *code,

@@ -251,6 +251,10 @@ void http_respond_error(struct http_conn *c, int status, const char *code,
 			const char *message);
 void http_respond_error_hdr(struct http_conn *c, int status, const char *code,
 			    const char *message, const char *extra_headers);
+/* The body http_respond_error_hdr() sends, {"error":{"code","message"}},
+ * into buf[0..cap) (the code alone when the message does not fit; 512
+ * bytes always hold that). Returns its length. */
+size_t http_error_body(char *buf, size_t cap, const char *code, const char *message);
 
 /* Like http_respond_hdr, with a Cache-Control value instead of the
  * default "no-store" (NULL keeps the default). */

@@ -256,6 +256,9 @@ static void sbx_answer_fd(int status, const void *body, size_t len, bool sealed)
 	sbx_deliver();
 }
 
+/* The code hash sandboxd's invocation replies carry. */
+static uint8_t sbx_code_sha256[32];
+
 /* sandboxd answers an SBX_INVOKE with a worker: fds[0..nfds) and limits. */
 __attribute__((unused))
 static void sbx_worker(uint8_t kind, uint64_t worker, const int *fds, unsigned nfds,
@@ -269,6 +272,7 @@ static void sbx_worker(uint8_t kind, uint64_t worker, const int *fds, unsigned n
 	r.worker = worker;
 	r.timeout_ms = timeout_ms;
 	r.output_max = output_max;
+	memcpy(r.code_sha256, sbx_code_sha256, 32);
 	snprintf(r.runtime, sizeof r.runtime, "%s", kind == SBX_WORKER_NATIVE ? "native" : "python");
 	sbx_send(&r, NULL, 0, fds, nfds);
 	sbx_deliver();

@@ -7,14 +7,23 @@
  * buffers), 413 past the limit, refusals naming the field, invocations
  * over a real socketpair "worker" speaking frames (RESULT, ERROR,
  * garbage, EOF, oversized) and a native one over pipes, WORKER_END's
- * causes, a client leaving mid-invocation, and sandboxd going away. */
+ * causes, a client leaving mid-invocation, and sandboxd going away.
+ * Every invocation that ran is answered only with its receipt: a fake
+ * logd (tests/fake_logd.h) takes the invocation entry and a fake keyd
+ * (tests/fake_keyd.h) signs it; the receipt tests check the entry, the
+ * headers and the receipt's facts, and that nothing of the result goes
+ * out when logd or keyd refuses. */
 #include "crypto/policy.h"
 #include "lib/base64.h"
+#include "lib/errbuf.h"
 #include "lib/clock.h"
 #include "lib/file.h"
 #include "lib/frame.h"
 #include "proto/fn_frame.h"
+#include "tests/tlog_gen.h"      /* before api_conn.h: its out */
 #include "tests/fake_sandboxd.h"
+#include "tests/fake_logd.h"
+#include "tests/fake_keyd.h"
 #include "tests/tap.h"
 
 #include <bearssl_hash.h>
@@ -25,6 +34,23 @@
 #define ROOT_KEY "dshield_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 static char reqbuf[1 << 20];
+
+static struct tg_key K;             /* the log key the fake keyd signs with */
+static uint64_t log_index = 100;    /* the next invocation entry's index */
+
+/* logd and keyd answer what the invocation route asked them (its entry
+ * appended at the next index, its receipt signed), then the connection's
+ * output: for every route, since only an invocation asks them. */
+static const char *answer_take(void)
+{
+	while (logd_next() == IMSG_LOG_APPEND) {
+		struct log_appended_msg a = { .error = 0, .index = log_index++ };
+		logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
+		logd_deliver();
+	}
+	keyd_answer();
+	return take();
+}
 
 static void sha256_of(const void *p, size_t n, uint8_t digest[32])
 {
@@ -149,13 +175,13 @@ static void test_mapping(void)
 		   k->token ? "the token's SHA-256 travels" : "public: no token");
 		if (k->op == SBX_INVOKE) {
 			sbx_answer(404, "not_found", "no function my-func", NULL);
-			const char *r = take();
+			const char *r = answer_take();
 			ok(status_of(r) == 404 && strstr(r, "\"code\":\"not_found\"") != NULL,
 			   "%s %s: an unknown function is 404", k->method, k->path);
 			continue;
 		}
 		sbx_answer(k->op == SBX_TOKEN_CREATE ? 201 : 200, NULL, NULL, "{\"ok\":true}");
-		const char *r = take();
+		const char *r = answer_take();
 		ok(status_of(r) == (k->op == SBX_TOKEN_CREATE ? 201 : 200) &&
 		   strcmp(body_of(r), "{\"ok\":true}") == 0, "%s %s: sandboxd's answer passed on",
 		   k->method, k->path);
@@ -172,7 +198,7 @@ static void test_mapping(void)
 	   memmem(in, il, "functions:invoke:fn-a", 21) != NULL,
 	   "the token request is canonical: %.*s", (int)il, in);
 	sbx_answer(201, NULL, NULL, "{}");
-	take();
+	answer_take();
 	/* a secret's value travels inline; netd's copy is wiped */
 	open_conn();
 	send_req("POST", "/api/secrets", auth, "{\"name\":\"API_KEY\",\"value\":\"sk-\\u0041\"}");
@@ -181,7 +207,7 @@ static void test_mapping(void)
 	ok(il == 4 && memcmp(in, "sk-A", 4) == 0, "the secret's value, decoded, inline");
 	ok(st.fn.secret[0] == 0, "netd's copy of the value is wiped");
 	sbx_answer(200, NULL, NULL, "{}");
-	take();
+	answer_take();
 }
 
 static void test_auth_and_errors(void)
@@ -194,7 +220,7 @@ static void test_auth_and_errors(void)
 	sbx_next();
 	ok(sbx_req.has_token == 0, "no Authorization: has_token 0");
 	sbx_answer(401, "unauthorized", "a bearer token is required", NULL);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 401 && strstr(r, "\"code\":\"unauthorized\"") != NULL, "401 passed on: %s",
 	   body_of(r));
 	open_conn();
@@ -202,7 +228,7 @@ static void test_auth_and_errors(void)
 	sbx_next();
 	ok(sbx_req.has_token == 0, "a malformed Authorization: has_token 0");
 	sbx_answer(403, "forbidden", "the token lacks secrets:read", NULL);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 403 && strstr(r, "secrets:read") != NULL, "403 passed on");
 	/* netd's own refusals name the field */
 	static const struct { const char *m, *p, *body; int status; const char *needle; } bad[] = {
@@ -225,7 +251,7 @@ static void test_auth_and_errors(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		open_conn();
 		send_req(bad[i].m, bad[i].p, auth, bad[i].body);
-		r = take();
+		r = answer_take();
 		ok(status_of(r) == bad[i].status && strstr(r, bad[i].needle) != NULL &&
 		   sbx_next() == 0, "%s %s: %d naming '%s', sandboxd not asked: %s", bad[i].m,
 		   bad[i].p, bad[i].status, bad[i].needle, body_of(r));
@@ -233,7 +259,7 @@ static void test_auth_and_errors(void)
 	/* GET /health is netd's own */
 	open_conn();
 	send_req("GET", "/health", NULL, NULL);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 200 && strncmp(body_of(r), "{\"status\":\"healthy\",\"uptime\":", 29) == 0,
 	   "GET /health: %s", body_of(r));
 }
@@ -255,7 +281,7 @@ static void test_quick_start(void)
 	ok(strcmp(sbx_req.name, "API_KEY") == 0 && sbx_req.shape == SBX_SHAPE_SEED, "name API_KEY, seed shape");
 	sbx_answer(200, NULL, NULL, "{\"name\":\"API_KEY\",\"encryptedValue\":\"[ENCRYPTED]\","
 		   "\"createdAt\":\"2026-01-01T00:00:00Z\",\"updatedAt\":\"2026-01-01T00:00:00Z\"}");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 200 && strstr(r, "[ENCRYPTED]") != NULL, "200 with the seed's shape");
 
 	/* def handler(event): return {"ok": True} */
@@ -280,7 +306,7 @@ static void test_quick_start(void)
 		   (seals & F_SEAL_GROW), "the code memfd is sealed");
 	}
 	sbx_answer(201, NULL, NULL, "{\"id\":\"my-func\"}");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 201, "201 Created");
 
 	open_conn();
@@ -288,13 +314,13 @@ static void test_quick_start(void)
 	is_int(sbx_next(), SBX_INVOKE, "quick start 3: POST /invoke/my-func (no token)");
 	ok(sbx_req.has_token == 0 && strcmp(sbx_req.id, "my-func") == 0, "public invoke: sandboxd decides");
 	sbx_answer(404, "not_found", "no function my-func", NULL);
-	take();
+	answer_take();
 
 	open_conn();
 	send_req("GET", "/api/logs/my-func", auth, NULL);
 	is_int(sbx_next(), SBX_FN_LOGS, "quick start 4: GET /api/logs/my-func");
 	sbx_answer(200, NULL, NULL, "line 1\nline 2\n");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 200 && strstr(r, "text/plain") != NULL &&
 	   strcmp(body_of(r), "line 1\nline 2\n") == 0, "the function's log stream");
 	ok(strstr(r, "X-DShield-Log-Offset: 0\r\n") && strstr(r, "X-DShield-Log-Next: 14\r\n"),
@@ -313,7 +339,7 @@ static void test_quick_start(void)
 		sbx_send(&m, "abc", 3, NULL, 0);
 		sbx_deliver();
 	}
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 200 && strstr(r, "X-DShield-Log-Offset: 70000\r\n") &&
 	   strstr(r, "X-DShield-Log-Next: 70003\r\n") && strcmp(body_of(r), "abc") == 0,
 	   "  a later start than asked is said (X-DShield-Log-Offset 70000, Next 70003)");
@@ -374,14 +400,14 @@ static void test_large(void)
 		ok(0, "the code memfd came");
 	}
 	sbx_answer(200, NULL, NULL, "{}");
-	ok(status_of(take()) == 200, "200");
+	ok(status_of(answer_take()) == 200, "200");
 
 	/* past FN_BODY_MAX: 413 from the declared length, nothing asked */
 	open_conn();
 	n = snprintf(head, sizeof head, "POST /api/functions HTTP/1.1\r\nHost: t\r\n"
 		     "Content-Length: %u\r\n\r\n", FN_BODY_MAX + 1);
 	http_conn_feed(&conn, (const uint8_t *)head, (size_t)n, 1);
-	const char *r = take();
+	const char *r = answer_take();
 	ok(status_of(r) == 413 && strstr(r, "body_too_large") != NULL && sbx_next() == 0,
 	   "a declared body over 44 MiB: 413 body_too_large");
 	is_int(st.fn.uploads, 0, "its memfd is closed");
@@ -399,7 +425,7 @@ static void test_large(void)
 		http_conn_feed(&conn, (const uint8_t *)"\r\n", 2, 1);
 		sent += 1 << 20;
 	}
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 413 && strstr(r, "body_too_large") != NULL,
 	   "a chunked body past 44 MiB: 413 once it gets there (%zu MiB sent)", sent >> 20);
 	is_int(st.fn.uploads, 0, "its memfd is closed");
@@ -408,7 +434,7 @@ static void test_large(void)
 	n = snprintf(head, sizeof head, "POST /api/keys HTTP/1.1\r\nHost: t\r\n"
 		     "Content-Length: 70000\r\n\r\n");
 	http_conn_feed(&conn, (const uint8_t *)head, (size_t)n, 1);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 413 && strstr(r, "65536") != NULL, "POST /api/keys keeps the 64 KiB limit");
 	free(body);
 	free(code);
@@ -419,7 +445,7 @@ static void test_no_policy(void)
 	api_fn_sandboxd_gone(&st);
 	open_conn();
 	send_req("POST", "/api/functions", auth, "{\"id\":\"f\",\"runtime\":\"python\",\"code\":\"YQ==\"}");
-	const char *r = take();
+	const char *r = answer_take();
 	ok(status_of(r) == 503 && strstr(r, "Retry-After: 1") != NULL && sbx_next() == 0,
 	   "no policy yet: deployments are 503 with Retry-After");
 }
@@ -493,7 +519,7 @@ static void test_frames(void)
 	ok(strstr(j, "\"query\":{\"x\":\"1\",\"y\":\"a b\"}") != NULL, "the query, decoded, first of a name");
 	diag("INVOKE %s", j);
 	worker_send(FN_FRAME_RESULT, "{\"statusCode\":201,\"headers\":{\"X-A\":\"1\"},\"body\":{\"ok\":true}}");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 201 && strstr(r, "X-A: 1\r\n") && strstr(r, "X-DShield-Invocation-Id: ") &&
 	   strstr(r, "X-DShield-Duration-Ms: ") && strcmp(body_of(r), "{\"ok\":true}") == 0,
 	   "RESULT: the function's status, headers and body, with dshield's headers");
@@ -507,7 +533,7 @@ static void test_frames(void)
 	ok(worker_read_invoke() && memmem(wbuf, wr.len, "\"body\":\"plain text\"", 19) != NULL,
 	   "a body that is not JSON: the raw string");
 	worker_send(FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"hi\"}");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 200 && strstr(r, "text/html; charset=utf-8") && strcmp(body_of(r), "hi") == 0,
 	   "a string body as Express sent it");
 	close(wk[1]);
@@ -516,7 +542,7 @@ static void test_frames(void)
 
 	/* ERROR */
 	worker_send(FN_FRAME_ERROR, "{\"message\":\"boom\"}");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 500 && strstr(r, "\"code\":\"function_error\",\"message\":\"boom\""),
 	   "ERROR: 500 function_error with the message");
 	ok(sbx_last_done.outcome == SBX_DONE_OK, "the worker lives on (DONE OK)");
@@ -528,7 +554,7 @@ static void test_frames(void)
 	if (write(wk[1], "\0\0\0\2\x63{}", 7) != 7)
 		abort();
 	sbx_pump(1);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 502 && strstr(r, "worker_crashed"), "garbage: 502 worker_crashed");
 	ok(sbx_last_done.outcome == SBX_DONE_BROKEN, "DONE BROKEN");
 	close(wk[1]);
@@ -540,7 +566,7 @@ static void test_frames(void)
 		abort();
 	close(wk[1]);
 	sbx_pump(1);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 502 && strstr(r, "cut short"), "EOF inside a frame: 502 worker_crashed");
 	start_invoke("/invoke/fn-a", NULL, "{}", 65536);
 	worker_read_invoke();
@@ -548,7 +574,7 @@ static void test_frames(void)
 	sbx_pump(1);
 	ok(http_conn_state(&conn) == HTTP_CONN_PENDING, "EOF between frames: netd waits for WORKER_END");
 	api_fn_tick(&st, mono_ms() + API_FN_END_GRACE_MS + 1);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 502 && strstr(r, "closed its connection") &&
 	   sbx_last_done.outcome == SBX_DONE_BROKEN, "no WORKER_END: 502 worker_crashed, DONE BROKEN");
 
@@ -557,7 +583,7 @@ static void test_frames(void)
 	worker_read_invoke();
 	worker_send(FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\""
 		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 502 && strstr(r, "output_too_large") && sbx_last_done.outcome == SBX_DONE_BROKEN,
 	   "a result over output_max: 502 output_too_large, DONE BROKEN");
 	close(wk[1]);
@@ -566,7 +592,7 @@ static void test_frames(void)
 	start_invoke("/invoke/fn-a", NULL, "{}", 65536);
 	worker_read_invoke();
 	worker_send(FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{\"X\":\"a\\r\\nB: c\"}}");
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 502 && strstr(r, "bad_result"), "a header with CR LF: 502 bad_result");
 	close(wk[1]);
 
@@ -578,9 +604,10 @@ static void test_frames(void)
 	start_invoke("/invoke/fn-a", NULL, "{}", 1 << 20);
 	worker_read_invoke();
 	worker_send(FN_FRAME_RESULT, big);
-	r = take();
-	ok(status_of(r) == 200 && strlen(body_of(r)) == 50000 && strstr(r, "Content-Length: 50000"),
-	   "a 50000-byte body: streamed past the 24 KiB output buffer");
+	r = answer_take();
+	ok(status_of(r) == 200 && strlen(body_of(r)) == 50000 && strstr(r, "Content-Length: 50000") &&
+	   strstr(r, "X-DShield-Receipt: ") != NULL,
+	   "a 50000-byte body: streamed past the 24 KiB output buffer, with its receipt");
 	ok(st.fn.invs[0].state == INV_FREE, "and the invocation's memory is released");
 	close(wk[1]);
 
@@ -593,7 +620,7 @@ static void test_frames(void)
 	hog->in_cap = API_FN_OUTPUT_BUDGET;
 	unsigned dones = sbx_dones;
 	start_invoke("/invoke/fn-a", NULL, "{}", 65536);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 503 && strstr(r, "busy") && sbx_dones == dones + 1 &&
 	   sbx_last_done.outcome == SBX_DONE_OK, "past the output budget: 503 busy, the worker back OK");
 	memset(hog, 0, sizeof *hog);
@@ -614,7 +641,7 @@ static void test_worker_end(void)
 		start_invoke("/invoke/fn-a", NULL, "{}", 65536);
 		worker_read_invoke();
 		sbx_worker_end(42, ends[i].reason, ends[i].status);
-		const char *r = take();
+		const char *r = answer_take();
 		ok(status_of(r) == ends[i].http && strstr(r, ends[i].needle),
 		   "WORKER_END %u: %d naming '%s'", ends[i].reason, ends[i].http, ends[i].needle);
 		close(wk[1]);
@@ -623,7 +650,7 @@ static void test_worker_end(void)
 	start_invoke("/invoke/fn-a", NULL, "{}", 65536);
 	worker_read_invoke();
 	api_fn_tick(&st, mono_ms() + 5000 + API_FN_TIMEOUT_GRACE_MS + 1);
-	const char *r = take();
+	const char *r = answer_take();
 	ok(status_of(r) == 504 && strstr(r, "\"code\":\"timeout\"") &&
 	   sbx_last_done.outcome == SBX_DONE_TIMEOUT, "no answer in time: 504 timeout, DONE TIMEOUT");
 	close(wk[1]);
@@ -683,9 +710,10 @@ static void test_native(void)
 		sbx_pump(1);
 		ok(http_conn_state(&conn) == HTTP_CONN_PENDING, "stdout EOF: waiting for how it ended");
 		sbx_worker_end(50 + i, (uint8_t)runs[i].reason, runs[i].status);
-		const char *r = take();
-		ok(status_of(r) == runs[i].http && strstr(r, runs[i].needle),
-		   "native end %d/%d: %d naming '%s'", runs[i].reason, runs[i].status, runs[i].http,
+		const char *r = answer_take();
+		ok(status_of(r) == runs[i].http && strstr(r, runs[i].needle) &&
+		   strstr(r, "X-DShield-Receipt: ") != NULL,
+		   "native end %d/%d: %d naming '%s', with its receipt", runs[i].reason, runs[i].status, runs[i].http,
 		   runs[i].needle);
 		close(in[0]);
 	}
@@ -706,11 +734,174 @@ static void test_native(void)
 	if (write(outp[1], lots, sizeof lots) < 0)
 		abort();
 	sbx_pump(1);
-	const char *r = take();
+	const char *r = answer_take();
 	ok(status_of(r) == 502 && strstr(r, "output_too_large") && sbx_last_done.outcome == SBX_DONE_BROKEN,
 	   "native stdout over output_max: 502 output_too_large, DONE BROKEN");
 	close(outp[1]);
 	close(in[0]);
+}
+
+/* --- receipts: every invocation that ran is logged and signed ------------------------ */
+
+/* Header name's value in response r, into v (cap bytes); false when absent. */
+static bool header_of(const char *r, const char *name, char *v, size_t cap)
+{
+	char want[64];
+	const char *p, *end = strstr(r, "\r\n\r\n");
+	size_t n;
+
+	snprintf(want, sizeof want, "\r\n%s: ", name);
+	p = strstr(r, want);
+	if (p == NULL || end == NULL || p > end)
+		return false;
+	p += strlen(want);
+	n = strcspn(p, "\r");
+	if (n >= cap)
+		return false;
+	memcpy(v, p, n);
+	v[n] = '\0';
+	return true;
+}
+
+/* The receipt of response r (its X-DShield-Receipt), opened with K. */
+static bool receipt_of(const char *r, struct receipt *rc)
+{
+	static char b64[API_RECEIPT_B64_MAX], note_b[RECEIPT_NOTE_MAX + 4];
+	char err[ERRBUF_LEN];
+	long n;
+
+	if (!header_of(r, "X-DShield-Receipt", b64, sizeof b64))
+		return false;
+	n = base64_decode(note_b, sizeof note_b, b64, strlen(b64));
+	return n > 0 && receipt_open(note_b, (size_t)n, &K.k, rc, err, sizeof err) == 0;
+}
+
+/* One frames invocation of fn-r with body in, up to the worker's
+ * answer (RESULT with payload, or ERROR when error). */
+static void run_to_answer(const char *in, uint8_t type, const char *payload)
+{
+	start_invoke("/v1/functions/fn-r/invoke", NULL, in, 65536);
+	worker_read_invoke();
+	worker_send(type, payload);
+}
+
+static void test_receipts(void)
+{
+	static const char in[] = "{\"n\":7}";
+	struct log_entry e;
+	struct receipt rc;
+	uint8_t h_in[32], h_out[32];
+	char inv_id[64], idx[32], err[ERRBUF_LEN];
+	const char *r;
+	bool facts;
+
+	memset(sbx_code_sha256, 0x5a, 32);
+	sha256_of(in, strlen(in), h_in);
+	logd_open();
+
+	/* a result: held until logd has the entry and keyd signed */
+	run_to_answer(in, FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"out!\"}");
+	ok(http_conn_state(&conn) == HTTP_CONN_PENDING && sbx_last_done.outcome == SBX_DONE_OK,
+	   "a result: the worker is back (DONE OK), the client waits for the receipt");
+	ok(logd_next() == IMSG_LOG_APPEND &&
+	   log_entry_decode(logd_q.payload, logd_q.hdr.len, &e, err, sizeof err) == 0,
+	   "netd appends an entry first");
+	sha256_of("out!", 4, h_out);
+	ok(e.version == 2 && e.type == LOG_INVOCATION && e.u.invocation.function.len == 4 &&
+	   memcmp(e.u.invocation.function.p, "fn-r", 4) == 0 && e.u.invocation.status == 200 &&
+	   memcmp(e.u.invocation.code, sbx_code_sha256, 32) == 0 &&
+	   memcmp(e.u.invocation.input, h_in, 32) == 0 &&
+	   memcmp(e.u.invocation.output, h_out, 32) == 0,
+	   "the entry: v2 invocation of fn-r, status 200, the code, input and output hashes");
+	ok(!keyd_has_q && take()[0] == '\0', "nothing delivered, keyd not asked before logd answered");
+	struct log_appended_msg a = { .error = 0, .index = 41 };
+	logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
+	logd_deliver();
+	ok(keyd_has_q && keyd_q.record[0] == 41 && keyd_q.nrecords == 1,
+	   "once durable, keyd is asked to sign over index 41");
+	keyd_answer();
+	r = take();
+	facts = receipt_of(r, &rc) && header_of(r, "X-DShield-Invocation-Id", inv_id, sizeof inv_id) &&
+		header_of(r, "X-DShield-Log-Index", idx, sizeof idx);
+	ok(status_of(r) == 200 && strcmp(body_of(r), "out!") == 0 && facts && strcmp(idx, "41") == 0,
+	   "200 with the body, X-DShield-Receipt (it opens with the log key) and Log-Index 41");
+	ok(facts && strcmp(rc.function, "fn-r") == 0 && strcmp(rc.invocation, inv_id) == 0 &&
+	   strlen(e.u.invocation.invocation.p) >= 36 &&
+	   memcmp(e.u.invocation.invocation.p, inv_id, 36) == 0 &&
+	   memcmp(rc.code, sbx_code_sha256, 32) == 0 && memcmp(rc.input, h_in, 32) == 0 &&
+	   memcmp(rc.output, h_out, 32) == 0 && rc.status == 200 && rc.nrecords == 1 &&
+	   rc.record[0] == 41 && rc.time_ns == e.time_ns,
+	   "the receipt names fn-r, the invocation id, the code, input and output hashes, "
+	   "status 200 and the entry");
+	ok(st.fn.invs[0].state == INV_FREE, "the invocation's slot is free");
+	close(wk[1]);
+
+	/* an ERROR gets its entry and receipt too: the hash of the error body */
+	run_to_answer(in, FN_FRAME_ERROR, "{\"message\":\"boom\"}");
+	r = answer_take();
+	sha256_of(body_of(r), strlen(body_of(r)), h_out);
+	ok(status_of(r) == 500 && strstr(r, "function_error") && receipt_of(r, &rc) &&
+	   rc.status == 500 && memcmp(rc.output, h_out, 32) == 0,
+	   "ERROR: 500 with a receipt over exactly the error body sent");
+	close(wk[1]);
+
+	/* so does a timeout (netd's own) */
+	start_invoke("/invoke/fn-r", NULL, in, 65536);
+	worker_read_invoke();
+	api_fn_tick(&st, mono_ms() + 5000 + API_FN_TIMEOUT_GRACE_MS + 1);
+	r = answer_take();
+	sha256_of(body_of(r), strlen(body_of(r)), h_out);
+	ok(status_of(r) == 504 && receipt_of(r, &rc) && rc.status == 504 &&
+	   memcmp(rc.output, h_out, 32) == 0, "a timeout: 504 with its receipt");
+	close(wk[1]);
+
+	/* logd refuses the entry: 503 log_refused, nothing of the result */
+	run_to_answer(in, FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"secret-out\"}");
+	unsigned asked = keyd_questions;
+	logd_appended(-EIO);
+	r = take();
+	ok(status_of(r) == 503 && strstr(r, "\"code\":\"log_refused\"") && strstr(r, "Retry-After: 1") &&
+	   strstr(r, "secret-out") == NULL && strstr(r, "X-DShield-Receipt") == NULL &&
+	   keyd_questions == asked, "logd refuses: 503 log_refused, no output, keyd not asked");
+	ok(st.fn.invs[0].state == INV_FREE, "and the slot is free");
+	close(wk[1]);
+
+	/* keyd refuses to sign: 503 receipt_unavailable, nothing of the result */
+	run_to_answer(in, FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"secret-out\"}");
+	keyd_mode = -ENOKEY;
+	r = answer_take();
+	keyd_mode = 0;
+	ok(status_of(r) == 503 && strstr(r, "\"code\":\"receipt_unavailable\"") &&
+	   strstr(r, "secret-out") == NULL && strstr(r, "X-DShield-Receipt") == NULL,
+	   "keyd refuses: 503 receipt_unavailable, no output");
+	close(wk[1]);
+
+	/* no logd at all */
+	logd_close();
+	run_to_answer(in, FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"secret-out\"}");
+	r = take();
+	ok(status_of(r) == 503 && strstr(r, "log_refused") && strstr(r, "secret-out") == NULL,
+	   "no logd: 503 log_refused, no output");
+	close(wk[1]);
+	logd_open();
+
+	/* logd never answers: netd gives up before the connection's deadline */
+	run_to_answer(in, FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"secret-out\"}");
+	ok(logd_next() == IMSG_LOG_APPEND && api_fn_next_deadline(&st) != UINT64_MAX,
+	   "an unanswered append: a deadline is set");
+	api_fn_tick(&st, mono_ms() + API_FN_RECEIPT_MS + 1);
+	r = take();
+	ok(status_of(r) == 503 && strstr(r, "receipt_unavailable") && strstr(r, "secret-out") == NULL &&
+	   st.fn.invs[0].state == INV_FREE, "past API_FN_RECEIPT_MS: 503, no output, the slot free");
+	close(wk[1]);
+
+	/* the client leaves while the receipt is under way */
+	run_to_answer(in, FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"x\"}");
+	sbx_conn_gone = true;
+	http_conn_release(&conn);
+	ok(st.fn.invs[0].state == INV_FREE, "the client left: the held answer is freed");
+	close(wk[1]);
+	logd_open();
 }
 
 /* --- replies in a memfd; sandboxd gone ----------------------------------------------- */
@@ -727,14 +918,14 @@ static void test_memfd_and_gone(void)
 	send_req("GET", "/v1/functions", auth, NULL);
 	sbx_next();
 	sbx_answer_fd(200, list, sizeof list, true);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 200 && strlen(body_of(r)) == sizeof list &&
 	   memcmp(body_of(r), list, sizeof list) == 0, "a 40000-byte answer from a memfd, streamed");
 	open_conn();
 	send_req("GET", "/v1/functions", auth, NULL);
 	sbx_next();
 	sbx_answer_fd(200, list, sizeof list, false);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 502 && strstr(r, "sealed"), "an unsealed memfd is refused (502)");
 
 	/* sandboxd goes away with a request of ours */
@@ -742,13 +933,13 @@ static void test_memfd_and_gone(void)
 	send_req("GET", "/v1/functions", auth, NULL);
 	sbx_next();
 	api_fn_lost(&st, &conn, sbx_q.hdr.id);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 503 && strstr(r, "Retry-After: 1") && strstr(r, "unavailable"),
 	   "sandboxd gone before answering: 503 unavailable with Retry-After");
 	sbx_close();
 	open_conn();
 	send_req("GET", "/api/keys", auth, NULL);
-	r = take();
+	r = answer_take();
 	ok(status_of(r) == 503 && strstr(r, "not running"), "no sandboxd: 503");
 }
 
@@ -759,6 +950,11 @@ int main(void)
 	st.sbx_done = fake_sbx_done;
 	st.watch_fd = fake_watch_fd;
 	st.find_conn = fake_find_conn;
+	st.request_log = fake_request_log;
+	st.log.request_keyd = fake_request_keyd;
+	tg_key_init(&K, "test.example/log", "api-fn-test");
+	keyd_key = &K;
+	logd_open();
 	api_fn_init(&st);
 	sbx_open();
 	give_policy(true);
@@ -770,6 +966,7 @@ int main(void)
 	test_frames();
 	test_worker_end();
 	test_native();
+	test_receipts();
 	test_no_policy();
 	test_memfd_and_gone();
 	return tap_done();

@@ -61,6 +61,7 @@
 #include "proto/fn_frame.h"
 #include "proto/init_netd.h"
 #include "proto/netd_sandboxd.h"
+#include "crypto/log_entry.h"
 #include "proto/logd.h"
 #include "proto/role.h"
 #include "lib/log.h"
@@ -826,44 +827,65 @@ static void test_sandboxd(void)
 	sbx_reply(&rep, "{\"id\":\"big\"}", 13, NULL, 0);
 	ok(read_response(&c, &r, 3000) == 0 && r.status == 201, "201 passed on");
 
-	/* an invocation: this program is the worker */
-	int wk[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wk) != 0)
-		abort();
-	static const char inv[] = "POST /invoke/big HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
-	send_all(c.fd, inv, sizeof inv - 1);
-	ok(sbx_recv(3000, &q) == IMSG_SBX_REQ && q.op == SBX_INVOKE, "POST /invoke/big: SBX_INVOKE");
-	memset(&rep, 0, sizeof rep);
-	rep.status = 200;
-	rep.worker_kind = SBX_WORKER_FRAMES;
-	rep.worker = 9;
-	rep.timeout_ms = 5000;
-	rep.output_max = 65536;
-	sbx_reply(&rep, NULL, 0, &wk[0], 1);
-	close(wk[0]);
-	static uint8_t fb[65536];
-	struct frame_reader fr;
-	frame_reader_init(&fr, fb, sizeof fb, sizeof fb, FN_FRAMES_TO_WORKER);
-	int got = 0;
-	struct pollfd wp = { .fd = wk[1], .events = POLLIN };
-	while (got == 0 && poll(&wp, 1, 3000) > 0) {
-		uint8_t b[4096];
-		ssize_t n = read(wk[1], b, sizeof b);
-		size_t used;
-		if (n <= 0)
-			break;
-		got = frame_feed(&fr, b, (size_t)n, &used);
+	/* an invocation: this program is the worker. Its RESULT is delivered
+	 * only with its receipt (docs/LOG.md): here logd is gone (test_logd
+	 * closed it), then back but keyd is not running: fail closed both
+	 * times, the worker handed back OK. */
+	for (int round = 0; round < 2; round++) {
+		int wk[2];
+		if (round == 1 && !give_logd_channel(2))
+			abort();
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wk) != 0)
+			abort();
+		static const char inv[] = "POST /invoke/big HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
+		send_all(c.fd, inv, sizeof inv - 1);
+		ok(sbx_recv(3000, &q) == IMSG_SBX_REQ && q.op == SBX_INVOKE, "POST /invoke/big: SBX_INVOKE");
+		memset(&rep, 0, sizeof rep);
+		rep.status = 200;
+		rep.worker_kind = SBX_WORKER_FRAMES;
+		rep.worker = 9;
+		rep.timeout_ms = 5000;
+		rep.output_max = 65536;
+		memset(rep.code_sha256, 0x11, 32);
+		sbx_reply(&rep, NULL, 0, &wk[0], 1);
+		close(wk[0]);
+		static uint8_t fb[65536];
+		struct frame_reader fr;
+		frame_reader_init(&fr, fb, sizeof fb, sizeof fb, FN_FRAMES_TO_WORKER);
+		int got = 0;
+		struct pollfd wp = { .fd = wk[1], .events = POLLIN };
+		while (got == 0 && poll(&wp, 1, 3000) > 0) {
+			uint8_t b[4096];
+			ssize_t n = read(wk[1], b, sizeof b);
+			size_t used;
+			if (n <= 0)
+				break;
+			got = frame_feed(&fr, b, (size_t)n, &used);
+		}
+		ok(got == 1 && fr.type == FN_FRAME_INVOKE && memmem(fb, fr.len, "\"functionId\":\"big\"", 18),
+		   "the worker gets the INVOKE frame straight from netd");
+		frame_write(wk[1], FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":{\"ok\":1}}", 47);
+		if (round == 1) {
+			struct log_entry e;
+			char why[64];
+			ok(logd_serve(3000) == IMSG_LOG_APPEND &&
+			   log_entry_decode(im.payload, im.hdr.len, &e, why, sizeof why) == 0 &&
+			   e.type == LOG_INVOCATION && e.version == 2 &&
+			   e.u.invocation.function.len == 3 && memcmp(e.u.invocation.function.p, "big", 3) == 0 &&
+			   e.u.invocation.code[0] == 0x11 && e.u.invocation.status == 200,
+			   "logd is asked to append the invocation entry (v2, big, its code hash, 200)");
+		}
+		ok(read_response(&c, &r, 3000) == 0 && r.status == 503 &&
+		   strstr(r.body, round == 0 ? "log_refused" : "receipt_unavailable") != NULL &&
+		   strstr(r.body, "\"ok\":1") == NULL,
+		   "%s: 503 %s, the RESULT not delivered", round == 0 ? "no logd" : "logged but no keyd",
+		   round == 0 ? "log_refused" : "receipt_unavailable");
+		struct sbx_done_msg d;
+		ok(sbx_recv(3000, &q) == IMSG_SBX_DONE && sq.hdr.len == sizeof d &&
+		   (memcpy(&d, sq.payload, sizeof d), d.worker == 9 && d.outcome == SBX_DONE_OK),
+		   "and the worker goes back: IMSG_SBX_DONE OK");
+		close(wk[1]);
 	}
-	ok(got == 1 && fr.type == FN_FRAME_INVOKE && memmem(fb, fr.len, "\"functionId\":\"big\"", 18),
-	   "the worker gets the INVOKE frame straight from netd");
-	frame_write(wk[1], FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":{\"ok\":1}}", 47);
-	ok(read_response(&c, &r, 3000) == 0 && r.status == 200 && strcmp(r.body, "{\"ok\":1}") == 0,
-	   "its RESULT is the client's answer");
-	struct sbx_done_msg d;
-	ok(sbx_recv(3000, &q) == IMSG_SBX_DONE && sq.hdr.len == sizeof d &&
-	   (memcpy(&d, sq.payload, sizeof d), d.worker == 9 && d.outcome == SBX_DONE_OK),
-	   "and the worker goes back: IMSG_SBX_DONE OK");
-	close(wk[1]);
 
 	/* sandboxd goes away with a request of ours */
 	static const char list[] = "GET /v1/functions HTTP/1.1\r\nHost: a\r\n\r\n";

@@ -11,13 +11,18 @@
 #     for native; python's 50 MiB of stdout bounded in its log);
 #   - the escape probe (tests/escape/probe.c) as a deployed native
 #     function: its TAP, all ok;
+#   - a receipt (docs/LOG.md, "Receipts"): an invocation's X-DShield-Receipt
+#     verified by `dshield receipt verify` against its exact input and
+#     output, the VM's attestation and its log (--url); a tampered output
+#     refused; then `dshield log verify` of the VM's whole log, with the
+#     function and invocation entries of a function's lifecycle;
 #   - PID 1, netd and sandboxd never restarted.
 # Skips (plan 1..0) when POST /api/functions answers 404: the function API
 # is not in this build.
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
 . "$top/qemu-test/fn.sh" || bail "cannot load qemu-test/fn.sh"
 command -v jq >/dev/null || bail "jq is needed"
-for f in build/examples/hello-native build/escape/probe build/escape/load; do
+for f in build/examples/hello-native build/escape/probe build/escape/load build/dshield; do
   [ -x "$top/$f" ] || bail "no $f: run make"
 done
 
@@ -137,6 +142,31 @@ qs curl $URL/api/logs/my-func -H "Authorization: Bearer $ROOT_KEY"
 expect "quick start: GET /api/logs/my-func (200, the function's log stream)" 200
 unset -f curl
 
+# --- a receipt, verified against the VM's attestation and log ----------------
+DSHIELD=$top/build/dshield
+att=$work/att.json
+check "GET /v1/attestation (the log key)" \
+  [ "$(inns curl -s --max-time 60 -o "$att" -w '%{http_code}' "$QT_URL/v1/attestation?nonce=05")" = 200 ]
+printf '%s' '{"input": "receipt"}' > "$work/r.in"
+fn_call POST /invoke/my-func "$work/r.in" -D "$work/r.hdr" -o "$work/r.out"
+rcpt=$(sed -n 's/^x-dshield-receipt: //Ip' "$work/r.hdr" | tr -d '\r')
+check "an invocation: 200 with X-DShield-Receipt" [ "$FN_STATUS" = 200 -a -n "$rcpt" ]
+printf '%s\n' "$rcpt" > "$work/r.receipt"
+# the checkpoint covering the entry is signed within a second: retry --url
+for _ in $(seq 20); do
+  out=$(inns "$DSHIELD" receipt verify "$work/r.receipt" --input "$work/r.in" --output "$work/r.out" \
+    --attestation "$att" --allow-sim --no-collateral --url "$QT_URL" 2>&1); rc=$?
+  [ "$rc" -eq 0 ] && break
+  sleep 0.5
+done
+check "dshield receipt verify --input --output --attestation --url: exit 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || diag "$out"
+cp "$work/r.out" "$work/r.bad" && printf ' ' >> "$work/r.bad"
+out=$(inns "$DSHIELD" receipt verify "$work/r.receipt" --input "$work/r.in" --output "$work/r.bad" \
+  --attestation "$att" --allow-sim --no-collateral 2>&1); rc=$?
+check "a tampered output file: exit 1, FAIL naming the output" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'FAIL: .*output' <<< \"\$1\"" _ "$out"
+
 # --- limits: each followed by a call that works and a healthy API -----------
 
 cat > "$work/limits.py" <<'EOF'
@@ -223,6 +253,14 @@ role_kept() {
   [ -n "$2" ] && [ "$(grep -cE "dshield: init: $1 started \\(pid [0-9]+" <<<"$console")" -eq 1 ] &&
     ! grep -qE "dshield: init: $1 \\(pid [0-9]+\\) " <<<"$console"
 }
+# --- the VM's whole log verifies, with the lifecycle's entries ---------------
+out=$(inns "$DSHIELD" log verify "$QT_URL" --attestation "$att" --allow-sim --no-collateral \
+  --json 2>/dev/null); rc=$?
+printf '%s' "$out" > "$work/log.json"
+check "dshield log verify $QT_URL: exit 0, ok" [ "$rc" -eq 0 -a "$(jq .ok "$work/log.json" 2>/dev/null)" = true ]
+check "hello-py: function entries deploy,update,delete" [ "$(jq -r '[.entries[] | select(. != null and .type == "function" and .id == "hello-py") | .op] | join(",")' "$work/log.json")" = deploy,update,delete ]
+check "hello-py: its two invocations' entries" [ "$(jq '[.entries[] | select(. != null and .type == "invocation" and .function == "hello-py")] | length' "$work/log.json")" = 2 ]
+
 for role in netd sandboxd; do
   pid=$(grep -m1 -oE "dshield: init: $role started \\(pid [0-9]+" <<<"$console" | grep -oE '[0-9]+$')
   check "$role kept its pid ${pid:-?} (started once, never ended)" role_kept "$role" "$pid"

@@ -4,7 +4,9 @@
  * then sandboxd's reply as a compromised sandboxd could send it (any
  * status, code, lengths, worker kind and limits; an inline body), and
  * for an invocation the worker's bytes (frames or native stdout) and
- * sandboxd's WORKER_END, then the deadlines.
+ * sandboxd's WORKER_END, then the deadlines. logd takes every invocation
+ * entry and never answers (an odd input size) or is not there (even): an
+ * answer waits for its receipt (INV_RECEIPT) or is refused at once.
  *
  * Input: byte 0 picks the route; the path tail up to '\n' (at most 200
  * bytes); one header line up to '\n' (at most 200); 2 bytes body length
@@ -62,6 +64,16 @@ static int fake_sbx_done(void *ctx, const struct sbx_done_msg *m)
 {
 	(void)ctx;
 	CHECK(m->outcome >= SBX_DONE_OK && m->outcome <= SBX_DONE_CLIENT_GONE);
+	return 0;
+}
+
+static int fake_request_log(void *ctx, uint32_t conn_id, uint32_t type, const void *p,
+			    size_t len, uint32_t *out_seq)
+{
+	(void)ctx;
+	(void)p;
+	CHECK(conn_id == conn.id && type == IMSG_LOG_APPEND && len > 0);
+	*out_seq = ++seq;
 	return 0;
 }
 
@@ -192,6 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.sbx_done = fake_sbx_done;
 	st.watch_fd = fake_watch_fd;
 	st.find_conn = fake_find_conn;
+	st.request_log = size & 1 ? fake_request_log : NULL;
 	srv.handler = api_handle;
 	srv.ctx = &st;
 	srv.stream_ready = api_stream_ready;

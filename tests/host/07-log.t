@@ -86,7 +86,7 @@ check "a bad parameter: 400 naming it" [ "$(log_get "/v1/log/proof/inclusion?ind
 expect_match "  index: not a decimal number" "$(cat "$p")" '"code":"bad_parameter".*index: not a decimal number'
 check "GET /logs/nobody: 200, no entries" [ "$(log_get /logs/nobody "$p")" = 200 ]
 check "  count 0 and the checkpoint" [ "$(jq '.count == 0 and (.checkpoint | length) > 0' "$p")" = true ]
-# receipts: no route invokes functions yet, so no invocation has one
+# receipts: an invocation this log never saw has none (09-functions.t verifies real ones)
 check "GET /v1/receipts/no-such-inv: 404" [ "$(log_get /v1/receipts/no-such-inv "$p")" = 404 ]
 expect_match "  no invocation entry" "$(cat "$p")" '"code":"not_found".*no invocation entry'
 check "GET /v1/receipts/a+b: 400" [ "$(log_get /v1/receipts/a+b "$p")" = 400 ]

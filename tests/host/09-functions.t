@@ -7,7 +7,12 @@
 # only to the functions that declare them, each limit (time, memory,
 # processes, output) refused with its code and followed by a successful
 # invocation and a healthy /healthz, and netd and dshield-init never
-# restarted by any of it.
+# restarted by any of it. Receipts (docs/LOG.md): an invocation's
+# X-DShield-Receipt verified by `dshield receipt verify` against its exact
+# input and output bytes, the log key of /v1/attestation and the log
+# itself (--url); a tampered output refused; an error's reply carries
+# one too; and at the end `dshield log verify` of the whole log, with the
+# function (deploy, update, delete) and invocation entries of each id.
 #
 # Skips when this tree has no sandboxd role (bin/dshield-init.c's role
 # table) or build/layers is missing.
@@ -23,6 +28,8 @@ command -v curl >/dev/null || bail "curl is needed"
 [ ! -e /dev/tdx_guest ] || { echo "1..0 # skip this host has /dev/tdx_guest (the sim is never used there)"; exit 0; }
 ECHO=$TOP/build/escape/fn_echo
 [ -x "$ECHO" ] || bail "no $ECHO: run make first"
+DSHIELD=${DSHIELD:-$TOP/build/dshield}
+[ -x "$DSHIELD" ] || bail "no $DSHIELD: run make first"
 
 # The example policy (its admin token is the public dshield-example-admin-token;
 # public_invoke true, as the seed's README quick start needs); sandboxd
@@ -94,6 +101,39 @@ out=$(inns curl -s -i $AUDITOR_URL/api/logs/my-func -H "Authorization: Bearer $R
 expect_match "quick start 4: GET /api/logs/my-func is 200 (the seed answered 404)" "$out" '^HTTP/1\.1 200'
 out=$(inns curl -s -i -X POST $AUDITOR_URL/invoke/my-func -H "Authorization: Bearer $ROOT_KEY" -d '{}')
 expect_match "the caller's Authorization never reaches the function" "$out" '"has_auth": ?false'
+
+# --- receipts: the reply's X-DShield-Receipt, verified -----------------------------
+att=$STATE/att.json
+check "GET /v1/attestation (the log key, sim)" \
+  [ "$(inns curl -s --max-time 20 -o "$att" -w '%{http_code}' "$AUDITOR_URL/v1/attestation?nonce=09")" = 200 ]
+printf '%s' '{"input": "receipt"}' > "$STATE/r.in"
+code=$(inns curl -s --max-time 30 -D "$STATE/r.hdr" -o "$STATE/r.out" -w '%{http_code}' -X POST \
+  -H 'Content-Type: application/json' --data-binary @"$STATE/r.in" "$AUDITOR_URL/invoke/my-func")
+hdr_of() { sed -n "s/^$1: //Ip" "$STATE/r.hdr" | tr -d '\r'; }
+rcpt=$(hdr_of X-DShield-Receipt) inv=$(hdr_of X-DShield-Invocation-Id) idx=$(hdr_of X-DShield-Log-Index)
+check "an invocation: 200 with X-DShield-Receipt" [ "$code" = 200 -a -n "$rcpt" ]
+check "  and X-DShield-Log-Index" bash -c "[[ '$idx' =~ ^[0-9]+\$ ]]"
+printf '%s\n' "$rcpt" > "$STATE/r.receipt"   # RECEIPT is a file: the header's value
+# the checkpoint that covers the entry is signed within a second: retry --url a little
+for _ in $(seq 20); do
+  out=$(inns "$DSHIELD" receipt verify "$STATE/r.receipt" --input "$STATE/r.in" --output "$STATE/r.out" \
+    --attestation "$att" --allow-sim --no-collateral --url "$AUDITOR_URL" 2>&1); rc=$?
+  [ "$rc" -eq 0 ] && break
+  sleep 0.3
+done
+check "dshield receipt verify --input --output --attestation --url: exit 0" [ "$rc" -eq 0 ]
+expect_match "  result: OK" "$out" 'result: OK'
+expect_match "  the entry at the header's index is in the log" "$out" "log: entry $idx \\(invocation\\)"
+[ "$rc" -eq 0 ] || diag "$out"
+cp "$STATE/r.out" "$STATE/r.bad" && printf ' ' >> "$STATE/r.bad"
+out=$(inns "$DSHIELD" receipt verify "$STATE/r.receipt" --input "$STATE/r.in" --output "$STATE/r.bad" \
+  --attestation "$att" --allow-sim --no-collateral 2>&1); rc=$?
+check "a tampered output file: exit 1" [ "$rc" -eq 1 ]
+expect_match "  FAIL naming the output" "$out" 'FAIL: .*output'
+out=$(inns "$DSHIELD" receipt verify "$STATE/r.receipt" --input "$STATE/r.out" --output "$STATE/r.out" \
+  --attestation "$att" --allow-sim --no-collateral 2>&1); rc=$?
+check "the output given as input: exit 1" [ "$rc" -eq 1 ]
+
 expect_match "GET /health: the seed's shape" "$(api GET /health "" "")" '^200 \{"status":"healthy","uptime":[0-9]+\}'
 expect_match "GET /functions: the public list" "$(api GET /functions "" "")" '^200 .*"id":"my-func"'
 
@@ -160,6 +200,9 @@ done
 expect_match "deploy fn-nat (native)" "$(api POST /v1/functions "$(deploy_body fn-nat native "$ECHO")")" '^201 '
 expect_match "native: a non-zero exit is 502 naming the status" "$(api POST /v1/functions/fn-nat/invoke 'exit 3')" \
   '^502 .*"code":"worker_crashed".*status 3'
+out=$(inns curl -s -i --max-time 30 -X POST -H "Authorization: Bearer $ROOT_KEY" --data-binary 'exit 3' \
+  "$AUDITOR_URL/v1/functions/fn-nat/invoke")
+expect_match "  that error's reply carries its receipt too" "$out" $'X-DShield-Receipt: [A-Za-z0-9+/=]+\r'
 
 # --- tokens and scopes -------------------------------------------------------------
 r=$(api POST /v1/tokens '{"name":"reader","scopes":["functions:read"]}')
@@ -248,6 +291,25 @@ out=$(inns curl -s -i --max-time 30 -X POST -H "Authorization: Bearer $ROOT_KEY"
   -H "Content-Length: $n" --data-binary @/dev/null "$AUDITOR_URL/v1/functions" 2>/dev/null)
 expect_match "a 45 MiB deployment body: 413 body_too_large" "$out" '^HTTP/1\.1 413'
 after_limit
+
+# --- the whole log verifies, with the functions' and invocations' entries ----------
+out=$(inns "$DSHIELD" log verify "$AUDITOR_URL" --attestation "$att" --allow-sim --no-collateral \
+  --json 2>/dev/null); rc=$?
+check "dshield log verify $AUDITOR_URL: exit 0, ok" \
+  [ "$rc" -eq 0 -a "$(printf '%s' "$out" | jq .ok 2>/dev/null)" = true ]
+printf '%s' "$out" > "$STATE/log.json"
+# ops ID: the function entries' ops of ID, in log order
+ops() { jq -r --arg id "$1" '[.entries[] | select(. != null and .type == "function" and .id == $id) | .op] | join(",")' "$STATE/log.json"; }
+invs() { jq -r --arg id "$1" '[.entries[] | select(. != null and .type == "invocation" and .function == $id)] | length' "$STATE/log.json"; }
+for rt in python node native; do
+  check "fn-$rt: function entries deploy,update,delete" [ "$(ops fn-$rt)" = deploy,update,delete ]
+  check "fn-$rt: its two invocations' entries" [ "$(invs fn-$rt)" = 2 ]
+done
+check "my-func: a deploy entry" [ "$(ops my-func)" = deploy ]
+check "my-func: the receipt's invocation entry, by its id" \
+  [ "$(jq --arg i "$inv" '[.entries[] | select(. != null and .type == "invocation" and .invocation == $i and .function == "my-func" and .status == 200)] | length' "$STATE/log.json")" = 1 ]
+check "slow: its timeout has an invocation entry (504)" \
+  [ "$(jq '[.entries[] | select(. != null and .type == "invocation" and .function == "slow" and .status == 504)] | length' "$STATE/log.json")" = 1 ]
 
 # --- nothing was restarted --------------------------------------------------------
 check "netd was never restarted (pid $netd0)" [ "$(netd_pid)" = "$netd0" ]

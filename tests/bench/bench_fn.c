@@ -432,110 +432,134 @@ static struct pct handler_call(struct bench *b, unsigned rt)
 	return (struct pct){ a / 1000.0, c / 1000.0 };
 }
 
-static struct pct cold(struct bench *b, unsigned rt, bool sbx, char *const *argv,
-		       struct pct *exec)
-{
-	static uint64_t e[SAMPLES_MAX];
-	for (unsigned i = 0; i < b->cold; i++)
-		b->s[i] = run_once(b, rt, sbx, argv, &e[i]);
-	if (exec)
-		*exec = pct_us(e, b->cold);
-	return pct_us(b->s, b->cold);
-}
+/* The bare and sandboxed samples alternate, so that drift on a shared
+ * machine (other load, frequency) falls on both alike. */
+struct pair { struct pct bare, sbx, exec; };
 
-static struct pct ready(struct bench *b, unsigned rt, bool sbx)
+static struct pair cold(struct bench *b, unsigned rt, char *const *argv)
 {
-	int sock, pidfd;
-	pid_t pid;
+	static uint64_t e[SAMPLES_MAX], s2[SAMPLES_MAX];
+	struct pair r;
 
 	for (unsigned i = 0; i < b->cold; i++) {
-		b->s[i] = worker_start(b, rt, sbx, &sock, &pid, &pidfd);
-		worker_stop(sock, pid, pidfd, rt_name[rt]);
+		b->s[i] = run_once(b, rt, false, argv, NULL);
+		s2[i] = run_once(b, rt, true, argv, &e[i]);
 	}
-	return pct_us(b->s, b->cold);
+	r.bare = pct_us(b->s, b->cold);
+	r.sbx = pct_us(s2, b->cold);
+	r.exec = pct_us(e, b->cold);
+	return r;
 }
 
-static struct pct warm(struct bench *b, unsigned rt, bool sbx)
+static struct pair ready(struct bench *b, unsigned rt)
 {
+	static uint64_t s2[SAMPLES_MAX];
 	int sock, pidfd;
 	pid_t pid;
+	struct pair r;
 
-	worker_start(b, rt, sbx, &sock, &pid, &pidfd);
-	for (unsigned i = 0; i < b->warm + 100; i++) {
-		uint64_t t0 = now_ns();
-		if (frame_write(sock, FN_FRAME_INVOKE, event, sizeof event - 1) < 0)
-			die("invoke", NULL);
-		if (read_frame(b, sock) != FN_FRAME_RESULT)
-			die(rt_name[rt], "no RESULT");
-		if (i >= 100)     /* the first ones warm caches and JITs */
-			b->s[i - 100] = now_ns() - t0;
+	for (unsigned i = 0; i < b->cold; i++) {
+		b->s[i] = worker_start(b, rt, false, &sock, &pid, &pidfd);
+		worker_stop(sock, pid, pidfd, rt_name[rt]);
+		s2[i] = worker_start(b, rt, true, &sock, &pid, &pidfd);
+		worker_stop(sock, pid, pidfd, rt_name[rt]);
 	}
-	worker_stop(sock, pid, pidfd, rt_name[rt]);
-	return pct_us(b->s, b->warm);
+	r.bare = pct_us(b->s, b->cold);
+	r.sbx = pct_us(s2, b->cold);
+	return r;
+}
+
+static uint64_t invoke_once(struct bench *b, unsigned rt, int sock)
+{
+	uint64_t t0 = now_ns();
+
+	if (frame_write(sock, FN_FRAME_INVOKE, event, sizeof event - 1) < 0)
+		die("invoke", NULL);
+	if (read_frame(b, sock) != FN_FRAME_RESULT)
+		die(rt_name[rt], "no RESULT");
+	return now_ns() - t0;
+}
+
+/* Two running workers, one bare and one sandboxed, invoked in turn. */
+static struct pair warm(struct bench *b, unsigned rt)
+{
+	static uint64_t s2[SAMPLES_MAX];
+	int sock[2], pidfd[2];
+	pid_t pid[2];
+	struct pair r;
+
+	worker_start(b, rt, false, &sock[0], &pid[0], &pidfd[0]);
+	worker_start(b, rt, true, &sock[1], &pid[1], &pidfd[1]);
+	reader_reset(b);
+	for (unsigned i = 0; i < 100; i++)     /* the first ones warm caches and JITs */
+		for (int w = 0; w < 2; w++)
+			invoke_once(b, rt, sock[w]);
+	for (unsigned i = 0; i < b->warm; i++) {
+		b->s[i] = invoke_once(b, rt, sock[0]);
+		s2[i] = invoke_once(b, rt, sock[1]);
+	}
+	for (int w = 0; w < 2; w++)
+		worker_stop(sock[w], pid[w], pidfd[w], rt_name[rt]);
+	r.bare = pct_us(b->s, b->warm);
+	r.sbx = pct_us(s2, b->warm);
+	return r;
+}
+
+static void put_pair(const char *name, struct pair p, bool exec)
+{
+	printf("\"%s\":{", name);
+	put_pct("bare", p.bare);
+	printf(",");
+	put_pct("sandbox", p.sbx);
+	if (exec) {
+		printf(",");
+		put_pct("sandbox_spawn_returned", p.exec);
+	}
+	printf(",");
+	put_cmp("sandbox_overhead", p.sbx, p.bare);
+	printf("}");
 }
 
 static void frames_runtime(struct bench *b, unsigned rt)
 {
-	char *const *start = rt == RT_PY ? py_start : js_start;
-	struct pct ex, sb, ss = cold(b, rt, true, start, &ex), sbare = cold(b, rt, false, start, NULL);
-	struct pct rb = ready(b, rt, false), rs = ready(b, rt, true);
-	struct pct h = handler_call(b, rt), wb = warm(b, rt, false), ws = warm(b, rt, true);
+	struct pair st = cold(b, rt, rt == RT_PY ? py_start : js_start);
+	struct pair rd = ready(b, rt);
+	struct pct h = handler_call(b, rt);
+	struct pair wm = warm(b, rt);
 
-	sb = sbare;
-	printf("\"%s\":{\"process_start_us\":{", rt_name[rt]);
-	put_pct("bare", sb);
+	printf("\"%s\":{", rt_name[rt]);
+	put_pair("process_start_us", st, true);
 	printf(",");
-	put_pct("sandbox", ss);
-	printf(",");
-	put_pct("sandbox_spawn_returned", ex);
-	printf(",");
-	put_cmp("sandbox_overhead", ss, sb);
-	printf("},\"worker_ready_us\":{");
-	put_pct("bare", rb);
-	printf(",");
-	put_pct("sandbox", rs);
-	printf(",");
-	put_cmp("sandbox_overhead", rs, rb);
-	printf("},\"warm_invoke_us\":{");
+	put_pair("worker_ready_us", rd, false);
+	printf(",\"warm_invoke_us\":{");
 	put_pct("handler_call", h);
 	printf(",");
-	put_pct("bare_worker", wb);
+	put_pct("bare_worker", wm.bare);
 	printf(",");
-	put_pct("sandbox", ws);
+	put_pct("sandbox", wm.sbx);
 	printf(",");
-	put_cmp("overhead_vs_bare_worker", ws, wb);
+	put_cmp("overhead_vs_bare_worker", wm.sbx, wm.bare);
 	printf(",");
-	put_cmp("overhead_vs_handler_call", ws, h);
+	put_cmp("overhead_vs_handler_call", wm.sbx, h);
 	printf("}}");
 }
 
 static void native_runtime(struct bench *b)
 {
-	struct pct ex, ss = cold(b, RT_NATIVE, true, nat_start, &ex);
-	struct pct sb = cold(b, RT_NATIVE, false, nat_start, NULL);
-	struct pct ib, is;
+	static uint64_t s2[SAMPLES_MAX];
+	struct pair st = cold(b, RT_NATIVE, nat_start), inv;
 
-	for (unsigned i = 0; i < b->cold; i++)
+	for (unsigned i = 0; i < b->cold; i++) {
 		b->s[i] = native_invoke(b, false);
-	ib = pct_us(b->s, b->cold);
-	for (unsigned i = 0; i < b->cold; i++)
-		b->s[i] = native_invoke(b, true);
-	is = pct_us(b->s, b->cold);
-	printf("\"native\":{\"process_start_us\":{");
-	put_pct("bare", sb);
+		s2[i] = native_invoke(b, true);
+	}
+	inv.bare = pct_us(b->s, b->cold);
+	inv.sbx = pct_us(s2, b->cold);
+	printf("\"native\":{");
+	put_pair("process_start_us", st, true);
 	printf(",");
-	put_pct("sandbox", ss);
-	printf(",");
-	put_pct("sandbox_spawn_returned", ex);
-	printf(",");
-	put_cmp("sandbox_overhead", ss, sb);
-	printf("},\"invoke_us\":{");
-	put_pct("bare", ib);
-	printf(",");
-	put_pct("sandbox", is);
-	printf(",");
-	put_cmp("sandbox_overhead", is, ib);
-	printf("}}");
+	put_pair("invoke_us", inv, false);
+	printf("}");
 }
 
 int main(int argc, char **argv)
@@ -549,7 +573,7 @@ int main(int argc, char **argv)
 	b.work = argv[1];
 	b.layers = argv[2];
 	b.native_elf = argv[3];
-	b.cold = argc > 4 ? (unsigned)atoi(argv[4]) : 50;
+	b.cold = argc > 4 ? (unsigned)atoi(argv[4]) : 40;
 	b.warm = argc > 5 ? (unsigned)atoi(argv[5]) : 2000;
 	if (b.cold == 0 || b.cold > SAMPLES_MAX || b.warm == 0 || b.warm > SAMPLES_MAX) {
 		fprintf(stderr, "bench_fn: COLD and WARM: 1..%u\n", SAMPLES_MAX);

@@ -8,7 +8,8 @@
  * POST PATH with the body {} (or GET). Answers must carry Content-Length
  * (netd's do). Prints {"clients","seconds","requests","requests_per_s",
  * "p50_us","p99_us","non_2xx","errors"}. A connection the server closes
- * is counted in errors and reopened.
+ * is counted in errors and reopened. The first answer that is not 2xx goes
+ * to stderr.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -138,7 +139,9 @@ int main(int argc, char **argv)
 					if (n < SAMPLES_MAX)
 						lat[n] = now_ns() - c->t0;
 					n++;
-					non2xx += status < 200 || status > 299;
+					if ((status < 200 || status > 299) && non2xx++ == 0)
+						fprintf(stderr, "fn_load: the first answer not 2xx: %.*s\n",
+							(int)c->got, c->buf);
 					if (conn_send(c) == 0)
 						continue;
 				}

@@ -31,6 +31,7 @@
 #include "proto/fn_frame.h"
 #include "sandboxd/fn_seccomp.h"
 #include "sandboxd/sandbox.h"
+#include "tests/bench/samples.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -102,29 +103,6 @@ static void die(const char *what, const char *why)
 {
 	fprintf(stderr, "bench_fn: %s: %s\n", what, why ? why : strerror(errno));
 	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-struct pct { double p50, p99; };
-
-/* p50 and p99 of s[0..n) in microseconds (sorts s). */
-static struct pct pct_us(uint64_t *s, unsigned n)
-{
-	qsort(s, n, sizeof *s, cmp_u64);
-	unsigned i99 = n * 99 / 100;
-	return (struct pct){ s[n / 2] / 1000.0, s[i99 < n ? i99 : n - 1] / 1000.0 };
 }
 
 static void put_pct(const char *name, struct pct p)
@@ -445,9 +423,9 @@ static struct pair cold(struct bench *b, unsigned rt, char *const *argv)
 		b->s[i] = run_once(b, rt, false, argv, NULL);
 		s2[i] = run_once(b, rt, true, argv, &e[i]);
 	}
-	r.bare = pct_us(b->s, b->cold);
-	r.sbx = pct_us(s2, b->cold);
-	r.exec = pct_us(e, b->cold);
+	r.bare = samples_pct(b->s, b->cold);
+	r.sbx = samples_pct(s2, b->cold);
+	r.exec = samples_pct(e, b->cold);
 	return r;
 }
 
@@ -464,8 +442,8 @@ static struct pair ready(struct bench *b, unsigned rt)
 		s2[i] = worker_start(b, rt, true, &sock, &pid, &pidfd);
 		worker_stop(sock, pid, pidfd, rt_name[rt]);
 	}
-	r.bare = pct_us(b->s, b->cold);
-	r.sbx = pct_us(s2, b->cold);
+	r.bare = samples_pct(b->s, b->cold);
+	r.sbx = samples_pct(s2, b->cold);
 	return r;
 }
 
@@ -500,8 +478,8 @@ static struct pair warm(struct bench *b, unsigned rt)
 	}
 	for (int w = 0; w < 2; w++)
 		worker_stop(sock[w], pid[w], pidfd[w], rt_name[rt]);
-	r.bare = pct_us(b->s, b->warm);
-	r.sbx = pct_us(s2, b->warm);
+	r.bare = samples_pct(b->s, b->warm);
+	r.sbx = samples_pct(s2, b->warm);
 	return r;
 }
 
@@ -553,8 +531,8 @@ static void native_runtime(struct bench *b)
 		b->s[i] = native_invoke(b, false);
 		s2[i] = native_invoke(b, true);
 	}
-	inv.bare = pct_us(b->s, b->cold);
-	inv.sbx = pct_us(s2, b->cold);
+	inv.bare = samples_pct(b->s, b->cold);
+	inv.sbx = samples_pct(s2, b->cold);
 	printf("\"native\":{");
 	put_pair("process_start_us", st, true);
 	printf(",");

@@ -11,6 +11,8 @@
  * is counted in errors and reopened. The first answer that is not 2xx goes
  * to stderr.
  */
+#include "tests/bench/samples.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,19 +40,6 @@ struct conn {
 static struct sockaddr_in sa;
 static char req[1024];
 static size_t req_len;
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 static int conn_open(struct conn *c)
 {
@@ -158,11 +147,10 @@ int main(int argc, char **argv)
 	}
 	double secs = (double)(now_ns() - t_start) / 1e9;
 	uint64_t m = n < SAMPLES_MAX ? n : SAMPLES_MAX;
-	qsort(lat, m, sizeof *lat, cmp_u64);
+	struct pct p = samples_pct(lat, m);
 	printf("{\"clients\":%d,\"seconds\":%s,\"requests\":%llu,\"requests_per_s\":%.1f,"
 	       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"non_2xx\":%llu,\"errors\":%llu}\n",
-	       nconn, argv[5], (unsigned long long)n, n / secs, m ? lat[m / 2] / 1000.0 : 0,
-	       m ? lat[m * 99 / 100] / 1000.0 : 0, (unsigned long long)non2xx,
+	       nconn, argv[5], (unsigned long long)n, n / secs, p.p50, p.p99, (unsigned long long)non2xx,
 	       (unsigned long long)errors);
 	return 0;
 }

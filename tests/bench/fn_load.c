@@ -152,5 +152,6 @@ int main(int argc, char **argv)
 	       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"non_2xx\":%llu,\"errors\":%llu}\n",
 	       nconn, argv[5], (unsigned long long)n, n / secs, p.p50, p.p99, (unsigned long long)non2xx,
 	       (unsigned long long)errors);
+	free(lat);
 	return 0;
 }

@@ -469,29 +469,40 @@ static void on_receipt_req(struct keyd *k, const struct imsg *m)
 		dlog("cannot answer netd's receipt request: %s", strerror(-r));
 }
 
+struct keyd_reader {
+	struct keyd *k;
+	const char *who;
+	bool (*on)(struct keyd *k, const struct imsg *m);
+};
+
+static void read_msg(void *ctx, struct imsg *msg)
+{
+	struct keyd_reader *rd = ctx;
+	struct keyd *k = rd->k;
+
+	if (!rd->on(k, msg) && k->malformed++ % 1000 == 0)
+		dlog("refused message type %u from %s (%llu refused so far)",
+		     msg->hdr.type, rd->who, (unsigned long long)k->malformed);
+}
+
+static void read_bad(void *ctx, int err)
+{
+	struct keyd_reader *rd = ctx;
+
+	if (rd->k->malformed++ % 1000 == 0)
+		dlog("refused an unreadable message from %s: %s", rd->who, strerror(-err));
+}
+
 /* Reads and answers what one peer sent on *fd (a budget of messages):
  * each message of a type `on` knows is handed to it, any other is
  * counted and dropped. Returns 0, or -EPIPE when the peer closed. */
-static int serve(struct keyd *k, int fd, const char *who,
+static int serve(struct keyd *k, const int *fd, const char *who,
 		 bool (*on)(struct keyd *k, const struct imsg *m))
 {
-	for (int i = 0; i < MSG_BUDGET && fd >= 0; i++) {
-		int r = imsg_recv(fd, &k->msg);
-		if (r == -EAGAIN || r == -EINTR)
-			return 0;
-		if (r == -EPIPE)
-			return r;
-		if (r < 0) {
-			if (k->malformed++ % 1000 == 0)
-				dlog("refused an unreadable message from %s: %s", who, strerror(-r));
-			continue;
-		}
-		if (!on(k, &k->msg) && k->malformed++ % 1000 == 0)
-			dlog("refused message type %u from %s (%llu refused so far)",
-			     k->msg.hdr.type, who, (unsigned long long)k->malformed);
-		imsg_close_fds(&k->msg);
-	}
-	return 0;
+	struct keyd_reader rd = { k, who, on };
+	const struct imsg_sink sink = { read_msg, read_bad, &rd };
+
+	return imsg_drain(fd, &k->msg, MSG_BUDGET, &sink);
 }
 
 static bool on_netd(struct keyd *k, const struct imsg *m)
@@ -507,7 +518,7 @@ static bool on_netd(struct keyd *k, const struct imsg *m)
 
 int keyd_serve_netd(struct keyd *k)
 {
-	return serve(k, k->netd_fd, "netd", on_netd);
+	return serve(k, &k->netd_fd, "netd", on_netd);
 }
 
 /* --- logd: the boot's facts and checkpoint signatures ------------------------------------- */
@@ -619,7 +630,7 @@ static bool on_logd(struct keyd *k, const struct imsg *m)
 
 int keyd_serve_logd(struct keyd *k)
 {
-	return serve(k, k->logd_fd, "logd", on_logd);
+	return serve(k, &k->logd_fd, "logd", on_logd);
 }
 
 /* --- sandboxd: function events ---------------------------------------------------------- */
@@ -709,7 +720,7 @@ static bool on_sandboxd(struct keyd *k, const struct imsg *m)
 
 int keyd_serve_sandboxd(struct keyd *k)
 {
-	return serve(k, k->sandboxd_fd, "sandboxd", on_sandboxd);
+	return serve(k, &k->sandboxd_fd, "sandboxd", on_sandboxd);
 }
 
 /* --- the role --------------------------------------------------------------------------- */

@@ -242,3 +242,23 @@ void imsg_close_fds(struct imsg *msg)
 	}
 	msg->nfds = 0;
 }
+
+int imsg_drain(const int *sock, struct imsg *msg, unsigned budget, const struct imsg_sink *s)
+{
+	for (unsigned i = 0; i < budget && *sock >= 0; i++) {
+		int r = imsg_recv(*sock, msg);
+		if (r == -EAGAIN)
+			return 0;
+		if (r == -EPIPE)
+			return r;
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			s->on_bad(s->ctx, r);
+			continue;
+		}
+		s->on_msg(s->ctx, msg);
+		imsg_close_fds(msg);
+	}
+	return 0;
+}

@@ -68,4 +68,20 @@ int imsg_take_fd(struct imsg *msg, unsigned i);
 /* Closes every fd still owned by msg. */
 void imsg_close_fds(struct imsg *msg);
 
+/* What imsg_drain() does with what it reads: on_msg gets each whole
+ * message (the fds it leaves in msg are closed after it returns), on_bad
+ * each datagram imsg_recv() refused (its negative errno). */
+struct imsg_sink {
+	void (*on_msg)(void *ctx, struct imsg *msg);
+	void (*on_bad)(void *ctx, int err);
+	void *ctx;
+};
+
+/* A role's read loop on one channel: reads from *sock into *msg until
+ * nothing is left (-EAGAIN), budget messages were read (so the role's
+ * other channels get their turn) or the peer closed. *sock is read again
+ * before each message, so a handler may close the channel (and set it to
+ * -1). Returns 0, or -EPIPE when the peer closed. */
+int imsg_drain(const int *sock, struct imsg *msg, unsigned budget, const struct imsg_sink *s);
+
 #endif

@@ -772,24 +772,31 @@ static void dispatch(struct logd *d, enum logd_chan chan)
 	}
 }
 
+struct logd_reader {
+	struct logd *d;
+	enum logd_chan chan;
+};
+
+static void read_msg(void *ctx, struct imsg *msg)
+{
+	struct logd_reader *rd = ctx;
+	(void)msg;   /* d->msg */
+	dispatch(rd->d, rd->chan);
+}
+
+static void read_bad(void *ctx, int err)
+{
+	struct logd_reader *rd = ctx;
+	(void)err;
+	malformed(rd->d, rd->chan, "an unreadable message");
+}
+
 int logd_readable(struct logd *d, enum logd_chan chan)
 {
-	for (int i = 0; i < LOGD_MSG_BUDGET && d->fd[chan] >= 0; i++) {
-		int r = imsg_recv(d->fd[chan], &d->msg);
-		if (r == -EAGAIN)
-			return 0;
-		if (r == -EPIPE)
-			return r;
-		if (r == -EINTR)
-			continue;
-		if (r < 0) {
-			malformed(d, chan, "an unreadable message");
-			continue;
-		}
-		dispatch(d, chan);
-		imsg_close_fds(&d->msg);
-	}
-	return 0;
+	struct logd_reader rd = { d, chan };
+	const struct imsg_sink sink = { read_msg, read_bad, &rd };
+
+	return imsg_drain(&d->fd[chan], &d->msg, LOGD_MSG_BUDGET, &sink);
 }
 
 void logd_end_round(struct logd *d, uint64_t now_ms)

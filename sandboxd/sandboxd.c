@@ -1983,24 +1983,31 @@ static void dispatch(struct sandboxd *sd, enum sbxd_chan chan)
 		malformed(sd, chan, "a message of an unexpected type");
 }
 
+struct sbxd_reader {
+	struct sandboxd *sd;
+	enum sbxd_chan chan;
+};
+
+static void read_msg(void *ctx, struct imsg *msg)
+{
+	struct sbxd_reader *rd = ctx;
+	(void)msg;   /* sd->msg */
+	dispatch(rd->sd, rd->chan);
+}
+
+static void read_bad(void *ctx, int err)
+{
+	struct sbxd_reader *rd = ctx;
+	(void)err;
+	malformed(rd->sd, rd->chan, "an unreadable message");
+}
+
 static int chan_readable(struct sandboxd *sd, enum sbxd_chan chan)
 {
-	for (int i = 0; i < SBXD_MSG_BUDGET && sd->fd[chan] >= 0; i++) {
-		int r = imsg_recv(sd->fd[chan], &sd->msg);
-		if (r == -EAGAIN)
-			return 0;
-		if (r == -EPIPE)
-			return r;
-		if (r == -EINTR)
-			continue;
-		if (r < 0) {
-			malformed(sd, chan, "an unreadable message");
-			continue;
-		}
-		dispatch(sd, chan);
-		imsg_close_fds(&sd->msg);
-	}
-	return 0;
+	struct sbxd_reader rd = { sd, chan };
+	const struct imsg_sink sink = { read_msg, read_bad, &rd };
+
+	return imsg_drain(&sd->fd[chan], &sd->msg, SBXD_MSG_BUDGET, &sink);
 }
 
 void sandboxd_status(const struct sandboxd *sd, struct sandboxd_status_msg *st)

@@ -241,6 +241,66 @@ static void test_get(void)
 	       "get: size beyond the payload buffer");
 }
 
+/* imsg_drain: every message to on_msg, unreadable ones to on_bad, the
+ * budget honoured, fds left in a message closed, -EPIPE at the end, and a
+ * handler that closes the channel stops the loop. */
+struct drain_seen {
+	int msgs, bad, fd_left, close_at;
+	int *sock;
+};
+
+static void drain_msg(void *ctx, struct imsg *m)
+{
+	struct drain_seen *s = ctx;
+	if (m->nfds == 1)
+		s->fd_left = m->fds[0];       /* left for imsg_drain to close */
+	if (++s->msgs == s->close_at)
+		*s->sock = -1;
+}
+
+static void drain_bad(void *ctx, int err)
+{
+	struct drain_seen *s = ctx;
+	s->bad += err == -EBADMSG;
+}
+
+static void test_drain(void)
+{
+	struct drain_seen seen = { 0 };
+	const struct imsg_sink sink = { drain_msg, drain_bad, &seen };
+	static struct imsg m;
+	int sv[2], p[2], rd;
+	uint32_t junk = 1;   /* shorter than a header: -EBADMSG */
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) != 0 || pipe(p) != 0)
+		abort();
+	rd = sv[0];
+	seen.sock = &rd;
+	for (int i = 0; i < 5; i++)
+		imsg_send(sv[1], 7, (uint32_t)i, "x", 1, NULL, 0);
+	send(sv[1], &junk, sizeof junk, 0);
+	imsg_send(sv[1], 7, 9, "y", 1, &p[0], 1);
+	close(p[0]);
+	is_int(imsg_drain(&rd, &m, 3, &sink), 0, "drain: a budget of 3 returns 0");
+	is_int(seen.msgs, 3, "  and handed over 3 messages");
+	is_int(imsg_drain(&rd, &m, 100, &sink), 0, "drain: the rest, then -EAGAIN is 0");
+	ok(seen.msgs == 6 && seen.bad == 1, "  6 messages and 1 unreadable datagram");
+	ok(seen.fd_left >= 0 && fcntl(seen.fd_left, F_GETFD) < 0 && errno == EBADF,
+	   "  the descriptor the handler left was closed");
+	for (int i = 0; i < 3; i++)
+		imsg_send(sv[1], 7, (uint32_t)i, "z", 1, NULL, 0);
+	seen.close_at = seen.msgs + 1;
+	is_int(imsg_drain(&rd, &m, 100, &sink), 0, "drain: a handler closing the channel stops it");
+	ok(seen.msgs == 7 && rd == -1, "  after that one message");
+	rd = sv[0];
+	close(sv[1]);
+	while (imsg_drain(&rd, &m, 100, &sink) == 0 && seen.msgs < 100)
+		;
+	is_int(imsg_drain(&rd, &m, 100, &sink), -EPIPE, "drain: the peer closed is -EPIPE");
+	close(sv[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	test_round_trip();
@@ -248,5 +308,6 @@ int main(void)
 	test_malformed();
 	test_nonblocking_and_close();
 	test_get();
+	test_drain();
 	return tap_done();
 }

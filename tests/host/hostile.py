@@ -30,7 +30,9 @@ import struct
 import sys
 import time
 
-CONNECT_TIMEOUT = 3.0
+# Generous: a loaded machine may be slow to run netd, and a connect that
+# times out would count as a client netd shut out.
+CONNECT_TIMEOUT = 15.0
 
 
 def connect(addr, port, src=None):

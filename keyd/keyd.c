@@ -229,7 +229,6 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 	load_checkpoint(k);
 	tbucket_init(&k->quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, mono_ms());
 	tbucket_init(&k->fn_rate, KEYD_FN_BURST, KEYD_FN_REFILL_MS, mono_ms());
-	tbucket_init(&k->receipt_rate, KEYD_RECEIPT_BURST, KEYD_RECEIPT_REFILL_MS, mono_ms());
 	k->resumed = false;
 	attest_init(&k->at, paths, cfg->allow_sim != 0);
 	if (k->at.backend == ATTEST_NONE) {
@@ -419,12 +418,6 @@ static int sign_receipt(struct keyd *k, const struct receipt_sign_req_msg *q,
 		return -EBADMSG;
 	if (!k->have_logkey)
 		return -ENOKEY;
-	if (!tbucket_take(&k->receipt_rate, mono_ms())) {
-		if (k->receipts_busy++ % 1000 == 0)
-			dlog("receipts: refused by the rate limit (%llu so far)",
-			     (unsigned long long)k->receipts_busy);
-		return -EBUSY;
-	}
 	memset(&r, 0, sizeof r);
 	memcpy(r.origin, k->logkey.pub.name, k->logkey.pub.name_len);
 	memcpy(r.function, q->function, fn);

@@ -50,11 +50,13 @@
  * per KEYD_QUOTE_REFILL_MS; requests beyond it are answered -EBUSY at once. */
 #define KEYD_QUOTE_BURST      8u
 #define KEYD_QUOTE_REFILL_MS  100u
-/* Receipt signatures (one per invocation, and per GET /v1/receipts): a
- * bucket of KEYD_RECEIPT_BURST refilled one per KEYD_RECEIPT_REFILL_MS,
- * 1000/s; an ECDSA P-256 signature costs keyd about 0.1 ms. */
-#define KEYD_RECEIPT_BURST     1000u
-#define KEYD_RECEIPT_REFILL_MS 1u
+/* Receipt signatures (one per invocation, and per GET /v1/receipts) are
+ * not rate-limited: refusing one would refuse a result that ran and was
+ * logged. netd holds a bounded number of requests in flight (its pending
+ * table), so keyd's pace is netd's backpressure, and the per-channel
+ * message budget of each loop round keeps logd's checkpoints and init's
+ * messages served while netd asks. A rate cap would protect nothing: a
+ * netd that could ask can ask for a receipt it chose either way. */
 
 /* Function events (proto/sandboxd_keyd.h): a bucket of KEYD_FN_BURST,
  * one more per KEYD_FN_REFILL_MS; beyond it -EBUSY (the change is then
@@ -89,8 +91,7 @@ struct keyd {
 	struct tbucket quote_rate;
 	struct tbucket fn_rate;
 	uint64_t fn_events;            /* function events recorded this run */
-	struct tbucket receipt_rate;
-	uint64_t receipts, receipts_busy;
+	uint64_t receipts;
 	uint64_t fn_full;              /* function events refused: the log is full */
 	uint32_t quote_delay_ms;       /* host-mode test knob: a slow quoting service */
 	uint64_t quotes, busy, malformed;

@@ -79,8 +79,8 @@ struct quote_reply_msg {
  * netd sends the facts, keyd writes the receipt text itself (its own
  * origin, the strict format) and signs it with the log key, so netd can
  * make keyd sign nothing but receipts. Ids are NUL terminated, 1..63 of
- * [A-Za-z0-9._-]; records 1..16 log indices, increasing. Rate-bounded in
- * keyd (KEYD_RECEIPT_BURST): -EBUSY past it. */
+ * [A-Za-z0-9._-]; records 1..16 log indices, increasing. Not rate-limited:
+ * every well-formed request is signed, in order (keyd/keyd.h). */
 #define RECEIPT_REQ_ID_MAX      64
 #define RECEIPT_REQ_RECORDS_MAX 16
 struct receipt_sign_req_msg {

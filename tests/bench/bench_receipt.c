@@ -69,8 +69,6 @@ int main(int argc, char **argv)
 
 	t0 = now_us();
 	for (int i = 0; i < n; i++) {
-		/* a bucket that never runs dry: the signing is measured, not the limit */
-		tbucket_init(&K.receipt_rate, KEYD_RECEIPT_BURST, KEYD_RECEIPT_REFILL_MS, 0);
 		q.record[0] = (uint64_t)i;
 		if (imsg_send(sv[1], IMSG_RECEIPT_SIGN_REQ, (uint32_t)i + 1, &q, sizeof q, NULL, 0) < 0 ||
 		    keyd_serve_netd(&K) < 0 || imsg_recv(sv[1], &M) < 0 ||

@@ -28,6 +28,16 @@
  * the worker back with IMSG_SBX_DONE; sandboxd tells netd when a worker
  * ended on its own or was killed (IMSG_SBX_WORKER_END: timeout, memory,
  * pids, crash), so netd can answer its client with the right error.
+ *
+ * Egress (docs/EGRESS.md): a function's network namespace has only lo.
+ * sandboxd makes, inside it, the listeners netd serves: DNS on
+ * 127.0.0.1:53 (UDP and TCP), the explicit proxy on 127.0.0.1:3128 and
+ * 0.0.0.0:<port> for each port the policy's rules name. It hands them to
+ * netd with IMSG_SBX_EGRESS (unasked, hdr.id 0) when a function is made
+ * (deploy, or sandboxd's start), and to every new netd for every function;
+ * the listener a connection arrives on is what names the function. The
+ * same message carries the rules the function declared (a bit set of the
+ * policy's rules), again on each update, and says when it is gone.
  */
 #ifndef DSHIELD_PROTO_NETD_SANDBOXD_H
 #define DSHIELD_PROTO_NETD_SANDBOXD_H
@@ -41,6 +51,7 @@ enum netd_sandboxd_imsg_type {
 	IMSG_SBX_REPLY,        /* sandboxd -> netd: struct sbx_reply_msg [+ inline body] [fds] */
 	IMSG_SBX_DONE,         /* netd -> sandboxd: struct sbx_done_msg (no reply) */
 	IMSG_SBX_WORKER_END,   /* sandboxd -> netd: struct sbx_worker_end_msg (hdr.id 0) */
+	IMSG_SBX_EGRESS,       /* sandboxd -> netd: struct sbx_egress_msg [fds: listeners] (hdr.id 0) */
 };
 
 enum sbx_op {
@@ -145,6 +156,44 @@ struct sbx_worker_end_msg {
 	uint8_t reason;            /* enum sbx_end_reason */
 	uint8_t reserved[3];
 	int32_t status;            /* exit status or signal number */
+};
+
+/* --- egress listeners ---------------------------------------------------------- */
+
+enum sbx_listener_kind {
+	SBX_L_DNS_UDP = 1,         /* 127.0.0.1:53, UDP */
+	SBX_L_DNS_TCP,             /* 127.0.0.1:53, TCP (listening) */
+	SBX_L_PROXY,               /* 127.0.0.1:3128, TCP: the explicit HTTP proxy */
+	SBX_L_PORT,                /* 0.0.0.0:port, TCP: connections to fake addresses */
+};
+
+/* Listeners of one function: DNS (2), the proxy, and one per distinct port
+ * of the policy's rules (at most SBX_EGRESS_PORTS_MAX of them; the policy
+ * parser refuses more). */
+#define SBX_LISTENERS_MAX     16
+#define SBX_EGRESS_PORTS_MAX  (SBX_LISTENERS_MAX - 3)
+#define SBX_EGRESS_FDS        4    /* listeners per message (IMSG_MAX_FDS) */
+
+enum sbx_egress_op {
+	SBX_EGRESS_NEW = 1,        /* forget what netd had for this id; rules; the first fds */
+	SBX_EGRESS_MORE,           /* more listeners of the function (fds) */
+	SBX_EGRESS_RULES,          /* the declared rules changed (an update); no fds */
+	SBX_EGRESS_GONE,           /* the function was deleted: close its listeners */
+};
+
+struct sbx_listener {
+	uint8_t kind;              /* enum sbx_listener_kind */
+	uint8_t reserved;
+	uint16_t port;             /* the port it is bound to */
+};
+
+struct sbx_egress_msg {
+	char function[SBX_ID_MAX]; /* NUL terminated */
+	uint8_t op;                /* enum sbx_egress_op */
+	uint8_t nlisteners;        /* = the message's fds, 0..SBX_EGRESS_FDS */
+	uint8_t reserved[2];
+	uint32_t egress_rules;     /* NEW, RULES: bit k, the policy's rule k is declared */
+	struct sbx_listener l[SBX_EGRESS_FDS];
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include "sandboxd/sandbox.h"
 #include "lib/caps.h"
 #include "lib/errbuf.h"
+#include "lib/imsg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -117,14 +118,78 @@ static ssize_t read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
-int sandbox_netns_create(int *fd, char *err, size_t cap)
+/* One listener of want, made in the calling process's network namespace
+ * (the helper child's, after unshare). The fd or a negative errno. */
+static int listener_make(const struct sbx_listener *l, char *msg, size_t cap)
+{
+	bool udp = l->kind == SBX_L_DNS_UDP;
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons(l->port),
+		.sin_addr.s_addr = htonl(l->kind == SBX_L_PORT ? INADDR_ANY : INADDR_LOOPBACK),
+	};
+	int one = 1, r;
+	int s = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return errbuf_set(msg, cap, -errno, "egress listener: socket: %s", strerror(errno));
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    (!udp && listen(s, SANDBOX_LISTEN_BACKLOG) != 0)) {
+		r = errbuf_set(msg, cap, -errno, "egress listener %s:%u: %s",
+			       l->kind == SBX_L_PORT ? "0.0.0.0" : "127.0.0.1", l->port,
+			       strerror(errno));
+		close(s);
+		return r;
+	}
+	return s;
+}
+
+/* The helper child's work after unshare: lo up, then each listener, sent
+ * to the parent on chan (one message each, the fd attached). */
+static int netns_fill(const struct sbx_listener *want, unsigned n, int chan, char *msg,
+		      size_t cap)
+{
+	int r = lo_up(msg, cap);
+
+	for (unsigned i = 0; r == 0 && i < n; i++) {
+		int s = listener_make(&want[i], msg, cap);
+		if (s < 0)
+			return s;
+		if (imsg_send(chan, 1, i, NULL, 0, &s, 1) < 0)
+			r = errbuf_set(msg, cap, -EIO, "egress listener: cannot pass it: %s",
+				       strerror(errno));
+		close(s);
+	}
+	return r;
+}
+
+/* Takes the n listeners the child sent on chan into lfds (in order). */
+static int netns_take(int chan, unsigned n, int *lfds, char *err, size_t cap)
+{
+	struct imsg m;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (imsg_recv(chan, &m) < 0 || m.hdr.id != i || m.nfds != 1) {
+			imsg_close_fds(&m);
+			return errbuf_set(err, cap, -EIO, "egress listener %u: not received", i);
+		}
+		lfds[i] = imsg_take_fd(&m, 0);
+	}
+	return 0;
+}
+
+int sandbox_netns_create(int *fd, const struct sbx_listener *want, unsigned n, int *lfds,
+			 char *err, size_t cap)
 {
 	struct spawn_fail f;
-	int ready[2], done[2], st, r = 0;
+	int ready[2], done[2], chan[2] = { -1, -1 }, st, r = 0;
 	char path[64];
 	pid_t pid;
 
 	*fd = -1;
+	for (unsigned i = 0; i < n; i++)
+		lfds[i] = -1;
 	if (pipe2(ready, O_CLOEXEC) != 0)
 		return errbuf_set(err, cap, -errno, "netns: pipe: %s", strerror(errno));
 	if (pipe2(done, O_CLOEXEC) != 0) {
@@ -132,6 +197,10 @@ int sandbox_netns_create(int *fd, char *err, size_t cap)
 		close(ready[0]);
 		close(ready[1]);
 		return r;
+	}
+	if (n > 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) != 0) {
+		r = errbuf_set(err, cap, -errno, "netns: socketpair: %s", strerror(errno));
+		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -154,7 +223,7 @@ int sandbox_netns_create(int *fd, char *err, size_t cap)
 			f.err = errbuf_set(f.msg, sizeof f.msg, -errno, "netns: unshare: %s",
 					   strerror(errno));
 		else
-			f.err = lo_up(f.msg, sizeof f.msg);
+			f.err = netns_fill(want, n, chan[1], f.msg, sizeof f.msg);
 		if (write(ready[1], &f, sizeof f) != (ssize_t)sizeof f)
 			_exit(1);
 		while (read(done[0], &c, 1) < 0 && errno == EINTR)
@@ -170,7 +239,7 @@ int sandbox_netns_create(int *fd, char *err, size_t cap)
 	} else if (f.err < 0) {
 		f.msg[sizeof f.msg - 1] = '\0';
 		r = errbuf_set(err, cap, f.err, "%s", f.msg);
-	} else {
+	} else if ((r = netns_take(chan[0], n, lfds, err, cap)) == 0) {
 		snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
 		*fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (*fd < 0)
@@ -186,6 +255,15 @@ out:
 			close(ready[i]);
 		if (done[i] >= 0)
 			close(done[i]);
+		if (chan[i] >= 0)
+			close(chan[i]);
+	}
+	if (r < 0) {
+		for (unsigned i = 0; i < n; i++) {
+			if (lfds[i] >= 0)
+				close(lfds[i]);
+			lfds[i] = -1;
+		}
 	}
 	return r;
 }

@@ -19,6 +19,7 @@
 #define DSHIELD_SANDBOXD_SANDBOX_H
 
 #include "lib/seccomp.h"
+#include "proto/netd_sandboxd.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,10 +66,16 @@ struct sandbox_proc {
 	bool limits_enforced;
 };
 
+#define SANDBOX_LISTEN_BACKLOG 128
+
 /* Makes a network namespace holding only lo, up, with 127.0.0.1/8, and
  * returns it as *fd (close-on-exec). The caller's namespace is untouched
- * (a short-lived child makes it). */
-int sandbox_netns_create(int *fd, char *err, size_t cap);
+ * (a short-lived child makes it). Inside it, the child also makes the n
+ * listeners of want (proto/netd_sandboxd.h: DNS, proxy and ports, bound,
+ * TCP ones listening), returned in lfds[0..n) in order; binding port 53
+ * takes CAP_NET_BIND_SERVICE. All or nothing: on failure every fd is -1. */
+int sandbox_netns_create(int *fd, const struct sbx_listener *want, unsigned n, int *lfds,
+			 char *err, size_t cap);
 
 /* Starts one worker; returns once it exec'd argv (or failed before,
  * with the step that failed in err; the child is then reaped). A child

@@ -99,6 +99,29 @@ static void send_netd(struct sandboxd *sd, uint32_t type, uint32_t id, const voi
 		dlog("cannot answer netd (message type %u): %s", type, strerror(-r));
 }
 
+/* Tells netd of function fi's egress (proto/netd_sandboxd.h): NEW with
+ * its listeners (and MORE messages for the rest), RULES or GONE. */
+static void egress_announce(struct sandboxd *sd, unsigned fi, uint8_t op)
+{
+	const struct sbxd_fn *f = &sd->fns[fi];
+	struct sbx_egress_msg m;
+	unsigned i = 0;
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.function, sizeof m.function, "%s", f->d.id);
+	m.egress_rules = f->d.egress_rules;
+	do {
+		unsigned k = op != SBX_EGRESS_NEW ? 0 :
+			     sd->nwant - i < SBX_EGRESS_FDS ? sd->nwant - i : SBX_EGRESS_FDS;
+		m.op = op == SBX_EGRESS_NEW && i > 0 ? SBX_EGRESS_MORE : op;
+		m.nlisteners = (uint8_t)k;
+		memset(m.l, 0, sizeof m.l);
+		memcpy(m.l, sd->want + i, k * sizeof m.l[0]);
+		send_netd(sd, IMSG_SBX_EGRESS, 0, &m, sizeof m, f->lfd + i, k);
+		i += k;
+	} while (i < sd->nwant && op == SBX_EGRESS_NEW);
+}
+
 /* An error reply: status, API code, one line for the client. */
 __attribute__((format(printf, 6, 7)))
 static void reply_err(struct sandboxd *sd, uint32_t id, int err, uint16_t status, const char *code,
@@ -268,29 +291,50 @@ static void code_remove(struct sandboxd *sd, const struct fn_decl *d)
 }
 
 /* The function's netns and cgroup (made when missing). */
-static int fn_make_env(struct sandboxd *sd, const char *id, int *netns, int *cg, char err[ERRBUF_LEN])
+static void lfds_none(int *lfd)
+{
+	for (unsigned i = 0; i < SBX_LISTENERS_MAX; i++)
+		lfd[i] = -1;
+}
+
+/* A free function slot: nothing held (every descriptor -1). */
+static void fn_slot_reset(struct sbxd_fn *f)
+{
+	memset(f, 0, sizeof *f);
+	f->netns = f->cg = -1;
+	lfds_none(f->lfd);
+}
+
+static int fn_make_env(struct sandboxd *sd, const char *id, int *netns, int *cg, int *lfd,
+		       char err[ERRBUF_LEN])
 {
 	char name[FN_ID_MAX + 4];
 	int r;
 
 	*netns = -1;
 	*cg = -1;
-	if ((r = sandbox_netns_create(netns, err, ERRBUF_LEN)) < 0)
+	lfds_none(lfd);
+	if ((r = sandbox_netns_create(netns, sd->want, sd->nwant, lfd, err, ERRBUF_LEN)) < 0)
 		return r;
 	if (!sd->have_cg)
 		return 0;
 	snprintf(name, sizeof name, "fn-%s", id);
 	r = cg_create(sd->cgr.fd, name, sd->cgr.enforced, cg, err, ERRBUF_LEN);
-	if (r < 0)
+	if (r < 0) {
 		close_fd(netns);
+		for (unsigned i = 0; i < SBX_LISTENERS_MAX; i++)
+			close_fd(&lfd[i]);
+	}
 	return r;
 }
 
-static void fn_drop_env(struct sandboxd *sd, const char *id, int *netns, int *cg)
+static void fn_drop_env(struct sandboxd *sd, const char *id, int *netns, int *cg, int *lfd)
 {
 	char name[FN_ID_MAX + 4], err[ERRBUF_LEN];
 
 	close_fd(netns);
+	for (unsigned i = 0; i < SBX_LISTENERS_MAX; i++)
+		close_fd(&lfd[i]);
 	if (*cg >= 0) {
 		close_fd(cg);
 		snprintf(name, sizeof name, "fn-%s", id);
@@ -733,6 +777,38 @@ static void on_worker_timer(struct sandboxd *sd, struct sbxd_worker *w)
 
 /* --- the policy and the store ------------------------------------------------------------ */
 
+/* The listeners every function's netns gets (proto/netd_sandboxd.h):
+ * DNS over UDP and TCP, the explicit proxy, then each distinct port of
+ * the policy's rules in ascending order. A rule's port 53 or 3128 on
+ * 0.0.0.0 would collide with the loopback listeners of those ports: such
+ * a port is not listened on (the rule still serves CONNECT through the
+ * proxy) and the start says so; so are ports past SBX_EGRESS_PORTS_MAX. */
+static void egress_want(struct sandboxd *sd)
+{
+	bool seen[65536] = { false };
+	unsigned n = 0;
+
+	sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_DNS_UDP, .port = 53 };
+	sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_DNS_TCP, .port = 53 };
+	sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_PROXY, .port = 3128 };
+	for (unsigned r = 0; r < sd->policy.nrules; r++)
+		for (unsigned k = 0; k < sd->policy.rules[r].nports; k++)
+			seen[sd->policy.rules[r].ports[k]] = true;
+	for (unsigned p = 1; p < 65536; p++) {
+		if (!seen[p])
+			continue;
+		if (p == 53 || p == 3128 || n == SBX_LISTENERS_MAX) {
+			dlog("egress: port %u of the policy gets no listener in a function's "
+			     "network namespace (%s)", p,
+			     n == SBX_LISTENERS_MAX ? "too many distinct ports" :
+						      "taken by the DNS or proxy listener");
+			continue;
+		}
+		sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_PORT, .port = (uint16_t)p };
+	}
+	sd->nwant = n;
+}
+
 static int load_policy(struct sandboxd *sd, const struct sandboxd_config_msg *cfg)
 {
 	struct policy_tokens *toks;
@@ -763,6 +839,7 @@ static int load_policy(struct sandboxd *sd, const struct sandboxd_config_msg *cf
 	if (r < 0)
 		return r;
 	sd->has_policy = true;
+	egress_want(sd);
 	return 0;
 }
 
@@ -819,11 +896,11 @@ static void load_functions(struct sandboxd *sd)
 		}
 		code = store_fn_code_open(&sd->st, &f->d, err);
 		if (code < 0 || code_stage(sd, &f->d, code) < 0 || code_commit(sd, &f->d) < 0 ||
-		    fn_make_env(sd, f->d.id, &f->netns, &f->cg, err) < 0) {
+		    fn_make_env(sd, f->d.id, &f->netns, &f->cg, f->lfd, err) < 0) {
 			dlog("function %s: cannot be served: %s", names[i], code < 0 ? err : strerror(errno));
 			if (code >= 0)
 				close(code);
-			memset(f, 0, sizeof *f);
+			fn_slot_reset(f);
 			continue;
 		}
 		close(code);
@@ -910,7 +987,7 @@ static void probe_runtimes(struct sandboxd *sd)
 				     k == 0 ? "executable" : "file", p);
 		}
 		if (ok && rt != POLICY_RT_NATIVE) {
-			if (netns < 0 && sandbox_netns_create(&netns, err, sizeof err) < 0) {
+			if (netns < 0 && sandbox_netns_create(&netns, NULL, 0, NULL, err, sizeof err) < 0) {
 				dlog("runtimes: %s", err);
 				break;
 			}
@@ -936,6 +1013,7 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 	sd->paths = *paths;
 	sd->limits_required = cfg->limits_required != 0;
 	sd->pend.code = sd->pend.netns = sd->pend.cg = -1;
+	lfds_none(sd->pend.lfd);
 	sd->cgr.fd = -1;
 	sd->ep = epoll_create1(EPOLL_CLOEXEC);
 	sd->fns = calloc(SBXD_FN_MAX, sizeof *sd->fns);
@@ -949,7 +1027,7 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 		w->pidfd = w->sock = w->logfd = w->timer = w->cg = w->in_w = w->out_r = -1;
 	}
 	for (unsigned i = 0; i < SBXD_FN_MAX; i++)
-		sd->fns[i].netns = sd->fns[i].cg = -1;
+		fn_slot_reset(&sd->fns[i]);
 	snprintf(sd->work_root, sizeof sd->work_root, "%s", paths->work);
 	snprintf(path, sizeof path, "%s/code", sd->work_root);
 	if ((mkdir(sd->work_root, 0700) != 0 && errno != EEXIST) ||
@@ -1006,11 +1084,15 @@ void sandboxd_close(struct sandboxd *sd)
 		struct sbxd_fn *f = &sd->fns[i];
 		close_fd(&f->netns);
 		close_fd(&f->cg);
+		for (unsigned k = 0; k < SBX_LISTENERS_MAX; k++)
+			close_fd(&f->lfd[k]);
 		free(f->log.buf);
 	}
 	close_fd(&sd->pend.code);
 	close_fd(&sd->pend.netns);
 	close_fd(&sd->pend.cg);
+	for (unsigned k = 0; k < SBX_LISTENERS_MAX; k++)
+		close_fd(&sd->pend.lfd[k]);
 	for (unsigned c = SBXD_CHAN_NETD; c < SBXD_CHAN_COUNT; c++)
 		close_fd(&sd->fd[c]);
 	if (sd->store_open)
@@ -1209,9 +1291,10 @@ static void pend_clear(struct sandboxd *sd)
 {
 	close_fd(&sd->pend.code);
 	if (sd->pend.netns >= 0 || sd->pend.cg >= 0)
-		fn_drop_env(sd, sd->pend.d.id, &sd->pend.netns, &sd->pend.cg);
+		fn_drop_env(sd, sd->pend.d.id, &sd->pend.netns, &sd->pend.cg, sd->pend.lfd);
 	memset(&sd->pend, 0, sizeof sd->pend);
 	sd->pend.code = sd->pend.netns = sd->pend.cg = -1;
+	lfds_none(sd->pend.lfd);
 }
 
 /* A change not recorded: nothing of it stays. */
@@ -1316,13 +1399,13 @@ static void pend_commit(struct sandboxd *sd)
 				pend_clear(sd);
 				return;
 			}
+			egress_announce(sd, (unsigned)fi, SBX_EGRESS_GONE);
 			kill_workers(sd, (unsigned)fi);
 			sd->fn_gen[fi]++;
 			code_remove(sd, &f->d);
-			fn_drop_env(sd, f->d.id, &f->netns, &f->cg);
+			fn_drop_env(sd, f->d.id, &f->netns, &f->cg, f->lfd);
 			free(f->log.buf);
-			memset(f, 0, sizeof *f);
-			f->netns = f->cg = -1;
+			fn_slot_reset(f);
 		}
 		if (mine)
 			reply_body(sd, p->req_id, 200, "{\"deleted\":true}", 16, 0);
@@ -1354,10 +1437,12 @@ static void pend_commit(struct sandboxd *sd)
 	if (p->op == SBX_FN_CREATE) {
 		fi = fn_free_slot(sd);
 		struct sbxd_fn *f = &sd->fns[fi];
-		memset(f, 0, sizeof *f);
+		fn_slot_reset(f);
 		f->netns = p->netns;
 		f->cg = p->cg;
+		memcpy(f->lfd, p->lfd, sizeof f->lfd);
 		p->netns = p->cg = -1;
+		lfds_none(p->lfd);
 		f->log.buf = calloc(1, SBXD_LOG_RING);
 		f->created = now;
 	} else {
@@ -1377,6 +1462,7 @@ static void pend_commit(struct sandboxd *sd)
 	memcpy(f->decl_sha256, p->decl_sha256, 32);
 	f->used = true;
 	sd->fn_gen[fi]++;
+	egress_announce(sd, (unsigned)fi, p->op == SBX_FN_CREATE ? SBX_EGRESS_NEW : SBX_EGRESS_RULES);
 	if (mine) {
 		struct jsonw w;
 		jw_init(&w, sd->body, sizeof sd->body);
@@ -1451,7 +1537,7 @@ static void op_change(struct sandboxd *sd, const struct sbx_req_msg *q, const ch
 			return;
 		}
 		if (q->op == SBX_FN_CREATE &&
-		    (r = fn_make_env(sd, p->d.id, &p->netns, &p->cg, msg)) < 0) {
+		    (r = fn_make_env(sd, p->d.id, &p->netns, &p->cg, p->lfd, msg)) < 0) {
 			reply_err(sd, id, r, 500, "sandbox_failed", "%s", msg);
 			pend_clear(sd);
 			return;
@@ -1933,6 +2019,10 @@ void sandboxd_set_peer(struct sandboxd *sd, enum sbxd_chan chan, int fd)
 		    ep_set(sd, EPOLL_CTL_ADD, fd, TAG(TAG_CHAN, chan)) < 0)
 			dlog("channel to %s: %s", chan_name[chan], strerror(errno));
 	}
+	/* a new netd learns every function's listeners and rules */
+	for (unsigned i = 0; chan == SBXD_CHAN_NETD && fd >= 0 && i < SBXD_FN_MAX; i++)
+		if (sd->fns[i].used)
+			egress_announce(sd, i, SBX_EGRESS_NEW);
 	/* workers the old netd held are lost with it: nobody will give them
 	 * back or read their end */
 	for (unsigned i = 0; chan == SBXD_CHAN_NETD && i < SBXD_WORKERS_MAX; i++) {

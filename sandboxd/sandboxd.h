@@ -49,6 +49,8 @@
  *   SYS_ADMIN   namespaces (unshare, setns, clone3 with CLONE_NEW*), the
  *               sandbox's mounts, pivot_root, sethostname
  *   NET_ADMIN   bring lo up in a function's new network namespace
+ *   NET_BIND_SERVICE  bind the DNS listener (port 53) and the policy's
+ *               ports below 1024 in a function's namespace, for netd
  *   SETUID, SETGID  the worker's setresuid/setresgid/setgroups
  *   SETPCAP     the worker's securebits and bounding-set drop
  *   SYS_CHROOT  the sandbox's chroot where pivot_root cannot (rootfs)
@@ -57,6 +59,7 @@
  * SYS_MODULE, SYS_RAWIO, SYS_BOOT, MKNOD, NET_RAW, BPF... */
 #define SANDBOXD_CAP(n) (1ull << (n))
 #define SANDBOXD_CAPS (SANDBOXD_CAP(CAP_SYS_ADMIN) | SANDBOXD_CAP(CAP_NET_ADMIN) | \
+		       SANDBOXD_CAP(CAP_NET_BIND_SERVICE) | \
 		       SANDBOXD_CAP(CAP_SETUID) | SANDBOXD_CAP(CAP_SETGID) | SANDBOXD_CAP(CAP_SETPCAP) | \
 		       SANDBOXD_CAP(CAP_SYS_CHROOT) | SANDBOXD_CAP(CAP_KILL))
 
@@ -94,6 +97,7 @@ struct sbxd_fn {
 	int64_t created, updated;
 	uint8_t decl_sha256[32];
 	int netns;                 /* -1: none yet */
+	int lfd[SBX_LISTENERS_MAX]; /* its egress listeners (sd->want), for netd; -1 */
 	int cg;                    /* its cgroup fn-<id>; -1: none */
 	unsigned workers;          /* live workers (all states) */
 	struct sbxd_ring log;
@@ -139,6 +143,7 @@ struct sbxd_pending {
 	uint8_t decl_sha256[32];
 	int code;                  /* our copy of the code (memfd); -1 */
 	int netns, cg;             /* made for a create; closed on refusal */
+	int lfd[SBX_LISTENERS_MAX]; /* the same, its egress listeners */
 };
 
 struct sandboxd {
@@ -149,6 +154,10 @@ struct sandboxd {
 	char work_root[STORE_PATH_MAX + 16];
 	bool has_policy, limits_required;
 	struct policy policy;
+	/* the listeners made in every function's netns (proto/netd_sandboxd.h):
+	 * DNS, the proxy, one per distinct port of the policy's rules */
+	struct sbx_listener want[SBX_LISTENERS_MAX];
+	unsigned nwant;
 	struct store st;
 	bool store_open;
 	char why[ERRBUF_LEN];      /* why functions are refused ("" when they are not) */

@@ -259,7 +259,7 @@ static void test_netns(void)
 	char err[ERRBUF_LEN] = "";
 	struct stat a, b;
 
-	is_int(sandbox_netns_create(&netns, err, sizeof err), 0, "netns created (%s)", err);
+	is_int(sandbox_netns_create(&netns, NULL, 0, NULL, err, sizeof err), 0, "netns created (%s)", err);
 	ok(netns >= 0 && fstat(netns, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 &&
 	   a.st_ino != b.st_ino, "it is not this process's namespace");
 	ok(fcntl(netns, F_GETFD) == FD_CLOEXEC, "its fd is close-on-exec");

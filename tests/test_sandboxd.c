@@ -33,6 +33,9 @@
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -131,19 +134,137 @@ static void pump_peers(void)
 	}
 }
 
-/* One message from sandboxd to netd; WORKER_END messages are kept aside. */
+/* The egress messages sandboxd sent netd (proto/netd_sandboxd.h), kept
+ * aside with their listeners' descriptors, in order. */
+struct egress_seen {
+	struct sbx_egress_msg m;
+	int fds[SBX_EGRESS_FDS];
+	unsigned nfds;
+};
+static struct egress_seen eg[64];
+static unsigned neg;
+
+static void egress_forget(void)
+{
+	for (unsigned i = 0; i < neg; i++)
+		for (unsigned k = 0; k < eg[i].nfds; k++)
+			close(eg[i].fds[k]);
+	neg = 0;
+}
+
+/* One message from sandboxd to netd; WORKER_END and EGRESS messages are
+ * kept aside. */
 static int netd_recv(void)
 {
 	for (;;) {
 		int r = imsg_recv(netd, &in);
 		if (r < 0)
 			return r;
+		if (in.hdr.type == IMSG_SBX_EGRESS) {
+			if (in.hdr.len != sizeof eg[0].m || neg == 64) {
+				imsg_close_fds(&in);
+				continue;
+			}
+			struct egress_seen *e = &eg[neg++];
+			memcpy(&e->m, in.payload, sizeof e->m);
+			e->nfds = in.nfds;
+			for (unsigned k = 0; k < in.nfds; k++)
+				e->fds[k] = imsg_take_fd(&in, k);
+			continue;
+		}
 		if (in.hdr.type != IMSG_SBX_WORKER_END)
 			return 0;
 		if (nends < 16 && in.hdr.len == sizeof ends[0])
 			memcpy(&ends[nends++], in.payload, sizeof ends[0]);
 		imsg_close_fds(&in);
 	}
+}
+
+/* Drains what sandboxd sent netd unasked (EGRESS, WORKER_END). */
+static void netd_drain(void)
+{
+	for (int i = 0; i < 5; i++) {
+		sandboxd_round(&SD, 10);
+		if (netd_recv() == 0)
+			imsg_close_fds(&in);
+	}
+}
+
+/* The socket's network namespace is not this process's: it was made in
+ * the function's. */
+static bool other_netns(int fd)
+{
+	struct stat a, b;
+	int ns = ioctl(fd, SIOCGSKNS);
+	bool other = ns >= 0 && fstat(ns, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 &&
+		     a.st_ino != b.st_ino;
+	if (ns >= 0)
+		close(ns);
+	return other;
+}
+
+/* Listener k of a NEW/MORE run is what its descriptor says: kind, port,
+ * type, listening, bound where the kind says, in the function's netns. */
+static bool listener_is(int fd, const struct sbx_listener *l)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof a;
+	int type = 0, acc = 0;
+	socklen_t tl = sizeof type, ol = sizeof acc;
+
+	if (getsockname(fd, (struct sockaddr *)&a, &al) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) != 0)
+		return false;
+	bool udp = l->kind == SBX_L_DNS_UDP;
+	uint32_t want = l->kind == SBX_L_PORT ? INADDR_ANY : INADDR_LOOPBACK;
+	return a.sin_family == AF_INET && ntohs(a.sin_port) == l->port &&
+	       ntohl(a.sin_addr.s_addr) == want && type == (udp ? SOCK_DGRAM : SOCK_STREAM) &&
+	       acc == !udp && other_netns(fd);
+}
+
+/* The listeners of function id from the egress messages seen: NEW then
+ * MORE messages; the kinds and ports in order, each checked. */
+static bool egress_new_ok(const char *id, uint32_t rules, char *got, size_t cap)
+{
+	size_t n = 0;
+	bool ok = false, in_run = false;
+
+	got[0] = '\0';
+	for (unsigned i = 0; i < neg; i++) {
+		const struct egress_seen *e = &eg[i];
+		if (strcmp(e->m.function, id) != 0)
+			continue;
+		if (e->m.op == SBX_EGRESS_NEW) {
+			in_run = true;
+			n = 0;
+			got[0] = '\0';
+			ok = e->m.egress_rules == rules;
+		} else if (e->m.op != SBX_EGRESS_MORE || !in_run) {
+			in_run = false;
+			continue;
+		}
+		if (e->nfds != e->m.nlisteners)
+			ok = false;
+		for (unsigned k = 0; k < e->nfds && n + 16 < cap; k++) {
+			static const char *kn[] = { "?", "dns/udp", "dns/tcp", "proxy", "port" };
+			const struct sbx_listener *l = &e->m.l[k];
+			n += (size_t)snprintf(got + n, cap - n, "%s%s:%u", n ? " " : "",
+					      kn[l->kind <= SBX_L_PORT ? l->kind : 0], l->port);
+			if (!listener_is(e->fds[k], l))
+				ok = false;
+		}
+	}
+	return ok;
+}
+
+static bool egress_op_seen(const char *id, uint8_t op, uint32_t rules)
+{
+	for (unsigned i = 0; i < neg; i++)
+		if (strcmp(eg[i].m.function, id) == 0 && eg[i].m.op == op &&
+		    eg[i].m.egress_rules == rules && eg[i].nfds == 0)
+			return true;
+	return false;
 }
 
 /* Sends a request and runs rounds until its reply; the reply stays in
@@ -330,7 +451,7 @@ static void setup_layers(void)
 
 static void write_policy(bool public_invoke)
 {
-	char json[1024], hex[65];
+	char json[1536], hex[65];
 	uint8_t h[32];
 	int n;
 
@@ -341,9 +462,15 @@ static void write_policy(bool public_invoke)
 		     "{\"format\":1,\"admin_token_sha256\":\"%s\",\"functions\":{\"runtimes\":"
 		     "[\"native\",\"node\",\"python\"],\"max\":8,\"public_invoke\":%s,\"default_limits\":"
 		     "{\"memory_mb\":128,\"pids\":32,\"cpu_millicores\":1000,\"timeout_ms\":10000,"
-		     "\"tmp_mb\":16,\"output_kb\":64}}}", hex, public_invoke ? "true" : "false");
-	if (policy_parse(json, (size_t)n, &ptoks, &pol, hex, sizeof hex) != 0)
+		     "\"tmp_mb\":16,\"output_kb\":64}},\"egress\":[{\"host\":\"api.example.com\","
+		     "\"ports\":[443,8443],\"purpose\":\"t\"},{\"host\":\"*.example.org\",\"ports\":[80,443],"
+		     "\"purpose\":\"t\"},{\"host\":\"dns.example.net\",\"ports\":[53],\"purpose\":\"t\"}]}",
+		     hex, public_invoke ? "true" : "false");
+	char why[256];
+	if (policy_parse(json, (size_t)n, &ptoks, &pol, why, sizeof why) != 0) {
+		printf("# %s\n", why);
 		die("policy");
+	}
 	/* sandboxd reads the canonical bytes, as init writes them */
 	{
 		static char canon[POLICY_CANON_MAX + 1];
@@ -534,8 +661,19 @@ static void test_create_order_and_refusals(void)
 	/* both record it */
 	logd_answer = 0;
 	seen[0] = '\0';
-	deploy(SBX_FN_CREATE, "hello", "python", PY_HELLO, strlen(PY_HELLO), "\"secrets\":[\"API_KEY\"]", &r);
+	egress_forget();
+	deploy(SBX_FN_CREATE, "hello", "python", PY_HELLO, strlen(PY_HELLO),
+	       "\"secrets\":[\"API_KEY\"],\"egress\":[\"*.example.org\",\"api.example.com\"]", &r);
 	is_int(r.status, 201, "deploy: 201 (%s)", r.message);
+	{
+		char got[256];
+		/* the policy's ports 80, 443, 8443; its port 53 has no 0.0.0.0 listener */
+		ok(egress_new_ok("hello", 0x3, got, sizeof got) &&
+		   strcmp(got, "dns/udp:53 dns/tcp:53 proxy:3128 port:80 port:443 port:8443") == 0,
+		   "  netd is given its egress listeners, made in its netns, and rules 0 and 1 (%s)",
+		   got);
+		egress_forget();
+	}
 	is_str(seen, "klr", "  keyd's event, then logd's entry, then the reply");
 	ok(last_ev.version == 1 && last_ev.op == FN_EVENT_DEPLOY && strcmp(last_ev.id, "hello") == 0 &&
 	   strcmp(last_ev.runtime, "python") == 0, "  the event: version 1, deploy, hello, python");
@@ -717,9 +855,11 @@ static void test_invoke_python(void)
 	   "WORKER_END exit 3");
 	close(sock);
 	/* timeout: sandboxd kills it at limits.timeout_ms */
+	egress_forget();
 	deploy(SBX_FN_UPDATE, "hello", "python", PY_HELLO, strlen(PY_HELLO),
 	       "\"secrets\":[\"API_KEY\"],\"limits\":{\"timeout_ms\":300}", &r);
 	is_int(r.status, 200, "update with timeout_ms 300: 200");
+	ok(egress_op_seen("hello", SBX_EGRESS_RULES, 0), "  netd is told its rules now: none");
 	ok(last_ev.op == FN_EVENT_UPDATE, "  recorded as an update");
 	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
 	uint64_t w2 = r.worker;
@@ -758,10 +898,17 @@ static void test_invoke_python(void)
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 			die("socketpair");
+		egress_forget();
 		sandboxd_set_peer(&SD, SBXD_CHAN_NETD, sv[0]);
 		close(netd);
 		netd = sv[1];
 		fcntl(netd, F_SETFL, O_NONBLOCK);
+		netd_drain();
+		char got[256];
+		ok(egress_new_ok("plain", 0, got, sizeof got) &&
+		   egress_new_ok("hello", 0, got, sizeof got),
+		   "a new netd channel: every function's listeners and rules again (%s)", got);
+		egress_forget();
 	}
 	for (int i = 0; i < ROUNDS && SD.ended == ended; i++)
 		sandboxd_round(&SD, 20);
@@ -959,8 +1106,10 @@ static void test_delete(void)
 	is_int(r.status, 200, "  the function stays");
 	keyd_answer = 0;
 	seen[0] = '\0';
+	egress_forget();
 	call(SBX_FN_DELETE, admin_sha, "plain", NULL, NULL, 0, -1, &r);
 	is_int(r.status, 200, "delete: 200");
+	ok(egress_op_seen("plain", SBX_EGRESS_GONE, 0), "  netd is told its listeners are gone");
 	ok(last_ev.op == FN_EVENT_DELETE && strcmp(seen, "klr") == 0, "  recorded by keyd, then logd");
 	call(SBX_FN_GET, admin_sha, "plain", NULL, NULL, 0, -1, &r);
 	is_int(r.status, 404, "  then it is gone");

@@ -216,7 +216,7 @@ static void setup(struct bench *b)
 		bare_tree(b, rt);
 	if (fn_seccomp_build(&b->filter) < 0)
 		die("fn_seccomp_build", "failed");
-	if (sandbox_netns_create(&b->netns, err, sizeof err) < 0)
+	if (sandbox_netns_create(&b->netns, NULL, 0, NULL, err, sizeof err) < 0)
 		die("sandbox_netns_create", err);
 	if (!(b->payload = malloc(FN_FRAME_MAX)))
 		die("malloc", NULL);

@@ -386,6 +386,8 @@ static void test_certs(void)
 	ok(cert_ca_init(&ca2, &rng, "012345678901234567890123456789012", 33, NOW, NOW + DAY) == -EINVAL,
 	   "33-byte tag refused");
 	ok(cert_ca_init(&ca2, &rng, "x", 1, NOW, NOW - 2 * 3600) == -EINVAL, "end before start refused");
+	ok(cert_ca_init(&ca2, &rng, "x", 1, INT64_MIN, NOW) == -EINVAL &&
+	   cert_ca_init(&ca2, &rng, "x", 1, NOW, DER_TIME_MAX + 1) == -EINVAL, "times DER cannot write refused");
 	is_int(cert_ca_init(&ca2, &rng, "other", 5, NOW, NOW + 30 * DAY), 0, "the second CA still usable");
 	decode(ca.der, ca.der_len, &dca);
 	decode(ca2.der, ca2.der_len, &dca2);

@@ -32,6 +32,9 @@ static const uint8_t OID_SERVER_AUTH[]  = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 
 #define KU_CRL_SIGN          (1u << 6)
 
 #define CA_CN_PREFIX "dshield local CA "
+/* the CA is valid from an hour before its creation: clocks that differ a
+ * little (the sandbox's, a client's) still accept it */
+#define CA_BACKDATE 3600
 #define SERIAL_LEN 16
 /* ECDSA-Sig-Value for P-256: two INTEGERs of up to 33 bytes */
 #define SIG_DER_MAX 72
@@ -220,9 +223,8 @@ static void serial_new(uint8_t s[SERIAL_LEN], br_hmac_drbg_context *rng)
 
 static int validity_ok(const struct cert_validity *v)
 {
-	/* der_w's time range; UTCTime/GeneralizedTime are chosen there */
-	return v->not_before <= v->not_after && v->not_before >= -62167219200LL &&
-	       v->not_after <= 253402300799LL;
+	/* UTCTime or GeneralizedTime is der_w's choice, by year */
+	return v->not_before <= v->not_after && v->not_before >= DER_TIME_MIN && v->not_after <= DER_TIME_MAX;
 }
 
 int cert_ca_init(struct cert_ca *ca, br_hmac_drbg_context *rng, const char *tag, size_t tag_len,
@@ -230,14 +232,17 @@ int cert_ca_init(struct cert_ca *ca, br_hmac_drbg_context *rng, const char *tag,
 {
 	char cn[sizeof CA_CN_PREFIX - 1 + CERT_TAG_MAX];
 	const size_t cn_len = sizeof CA_CN_PREFIX - 1 + tag_len;
-	struct cert_validity v = { now - 3600, not_after };
+	struct cert_validity v = { 0, not_after };
 	uint8_t serial[SERIAL_LEN];
 	struct derw w;
 	size_t m, e;
 	long n;
 
 	if (tag_len == 0 || tag_len > CERT_TAG_MAX || !name_chars_ok(tag, tag_len, "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-_") ||
-	    !validity_ok(&v))
+	    now < DER_TIME_MIN + CA_BACKDATE)
+		return -EINVAL;
+	v.not_before = now - CA_BACKDATE;
+	if (!validity_ok(&v))
 		return -EINVAL;
 	memcpy(cn, CA_CN_PREFIX, sizeof CA_CN_PREFIX - 1);
 	memcpy(cn + sizeof CA_CN_PREFIX - 1, tag, tag_len);

@@ -24,7 +24,8 @@
 /* CN's upper bound (RFC 5280 ub-common-name): a longer leaf name is only
  * in the subjectAltName, under an empty subject. */
 #define CERT_CN_MAX 64
-/* A CA or leaf certificate in DER: a 253-character name takes about 700. */
+/* A CA or leaf certificate in DER: a leaf for a 253-character name takes
+ * 653 bytes. */
 #define CERT_DER_MAX 1024
 /* A Name (the CA's subject, the leaves' issuer) in DER. */
 #define CERT_DN_MAX 128

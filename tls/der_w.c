@@ -6,10 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years four digits
- * hold. */
-#define TIME_MIN (-62167219200LL)
-#define TIME_MAX 253402300799LL
 /* 1950-01-01T00:00:00Z and 2050-01-01T00:00:00Z: UTCTime's window. */
 #define UTCTIME_FROM (-631152000LL)
 #define UTCTIME_UNTIL 2524608000LL
@@ -205,7 +201,7 @@ long derw_time(struct derw *w, int64_t t)
 	bool utc = t >= UTCTIME_FROM && t < UTCTIME_UNTIL;
 	size_t n = 0;
 
-	if (t < TIME_MIN || t > TIME_MAX)
+	if (t < DER_TIME_MIN || t > DER_TIME_MAX)
 		return fail(w, -EINVAL);
 	utc_format(iso, sizeof iso, t);
 	for (size_t i = utc ? 2 : 0; i < sizeof at; i++)

@@ -46,10 +46,6 @@
 #define DER_CTX(n)           (0x80 | (n))
 #define DER_CTX_CONS(n)      (0xa0 | (n))
 
-/* The most bytes a header (tag and length) takes here: lengths up to
- * 2^32 - 1 need 1 + 4 length bytes. */
-#define DER_HDR_MAX 6
-
 struct derw {
 	uint8_t *buf;  /* the caller's buffer */
 	size_t pos;    /* the output is buf[pos..cap) */
@@ -107,9 +103,13 @@ long derw_named_bits(struct derw *w, uint16_t bits);
  * DER_IA5_STRING): the bytes are the caller's to choose from the type's
  * alphabet. */
 long derw_string(struct derw *w, uint8_t tag, const char *s, size_t n);
+/* The times derw_time() writes: 0000-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59Z, in unix seconds. */
+#define DER_TIME_MIN (-62167219200LL)
+#define DER_TIME_MAX 253402300799LL
 /* A Time of RFC 5280 §4.1.2.5: UTCTime YYMMDDHHMMSSZ for 1950 to 2049,
  * GeneralizedTime YYYYMMDDHHMMSSZ otherwise, from unix seconds (years 0 to
- * 9999; -EINVAL outside). */
+ * 9999, DER_TIME_MIN to DER_TIME_MAX; -EINVAL outside). */
 long derw_time(struct derw *w, int64_t t);
 
 #endif

@@ -88,7 +88,7 @@ static void keyid(uint8_t out[CERT_KEYID_LEN], const struct cert_key *k)
 	memcpy(out, h, CERT_KEYID_LEN);
 }
 
-/* Bytes of [lo-hi] ranges and single characters in set. */
+/* True when every byte of s[0..n) is a-z, 0-9 or one of set (NUL never). */
 static int name_chars_ok(const char *s, size_t n, const char *set)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -34,6 +34,8 @@ no_edges "lib/ includes only lib/" lib init net keyd logd sandboxd crypto cli bi
 no_edges "proto/ includes only proto/" proto init net keyd logd sandboxd crypto cli bin lib
 no_edges "cli/ includes no guest role" cli init net keyd logd sandboxd bin
 no_edges "fs/ (device-mapper, layers, store) includes only fs/ and lib/" fs init net keyd logd sandboxd crypto cli bin proto
+check "tls/ has code (positive control for the next line)" [ -n "$(edges tls tls)" ]
+no_edges "tls/ includes only tls/, crypto/ and lib/" tls init net keyd logd sandboxd cli bin proto fs
 for d in net keyd logd sandboxd cli; do no_edges "$d/ includes no fs/ (init sets up devices)" "$d" fs; done
 out=$(grep -rlE '#include "(net|keyd|logd|sandboxd)/' --include='*.c' --include='*.h' init net keyd logd sandboxd lib crypto cli proto bin |
   xargs -r grep -lE '#include "init/' | grep -v '^bin/dshield-init.c$')

@@ -39,7 +39,9 @@
 #include "proto/netd_keyd.h"
 #include "proto/netd_sandboxd.h"
 #include "proto/role.h"
+#include "crypto/log_entry.h"
 #include "net/api.h"
+#include "net/fn_egress.h"
 #include "net/http.h"
 #include "net/http_lwip.h"
 #include "net/netif_packet.h"
@@ -94,6 +96,7 @@ struct netd {
 	uint32_t seq;              /* last request sequence number */
 	struct pending pending[PENDING_MAX];
 	uint64_t stray_replies;    /* answers matching no request */
+	struct fn_egress egress;   /* the listeners in functions' namespaces */
 };
 
 static struct netd nd;
@@ -398,6 +401,57 @@ static void sandboxd_lost(void)
 {
 	peer_lost(PENDING_SBX, &nd.sbx_fd);
 	api_fn_sandboxd_gone(&nd.api);
+	fn_egress_clear(&nd.egress);   /* a new sandboxd hands them again */
+}
+
+/* --- functions' egress ------------------------------------------------------------ */
+
+/* fn_egress's refused hook: a connection a function made was reset (the
+ * proxy that would carry it is not built). Recorded in the signed log as
+ * egress_refused, best effort: nothing left, so nothing waits for it. */
+static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
+			   uint16_t port)
+{
+	static const char reason[] = "the egress proxy is not built yet: no connection leaves";
+	uint8_t enc[1024];
+	struct log_entry e;
+	struct timespec ts;
+	char host[16];
+	uint32_t seq;
+
+	(void)ctx;
+	memset(&e, 0, sizeof e);
+	e.type = LOG_EGRESS_REFUSED;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	snprintf(host, sizeof host, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
+		 addr & 255);
+	e.u.egress.function = (struct log_str){ f->id, strlen(f->id) };
+	e.u.egress.scheme = (struct log_str){ "tcp", 3 };
+	e.u.egress.host = (struct log_str){ host, strlen(host) };
+	e.u.egress.port = port;
+	e.u.egress.method = kind == SBX_L_PROXY ? (struct log_str){ "PROXY", 5 } :
+						  (struct log_str){ "", 0 };
+	e.u.egress.decision = LOG_DENY;
+	e.u.egress.reason = (struct log_str){ reason, sizeof reason - 1 };
+	long n = log_entry_encode(enc, sizeof enc, &e);
+	if (n < 0 || nd.logd_fd < 0 ||
+	    send_request(nd.logd_fd, PENDING_LOG, IMSG_LOG_APPEND, 0, enc, (size_t)n, -1, &seq) < 0)
+		dlog("function %s: a refused connection to %s:%u is not in the log (%s)", f->id,
+		     host, port, nd.logd_fd < 0 ? "logd is not running" : "cannot ask logd");
+}
+
+/* IMSG_SBX_EGRESS: the table takes the message and its descriptors. */
+static void take_egress(void)
+{
+	int fds[IMSG_MAX_FDS];
+	unsigned nfds = msg.nfds;
+
+	for (unsigned i = 0; i < nfds; i++)
+		fds[i] = imsg_take_fd(&msg, i);
+	int r = fn_egress_take(&nd.egress, msg.payload, msg.hdr.len, fds, nfds);
+	if (r < 0)
+		dlog("sandboxd's egress message refused: %s", strerror(-r));
 }
 
 /* --- configuration from init ----------------------------------------------------- */
@@ -767,6 +821,8 @@ static int handle_imsgs(int fd)
 			handle_sbx_reply();
 		else if (fd == nd.sbx_fd && type == IMSG_SBX_WORKER_END)
 			handle_worker_end();
+		else if (fd == nd.sbx_fd && type == IMSG_SBX_EGRESS)
+			take_egress();
 		else
 			dlog("ignoring message type %u from %s", type, peer_name(fd));
 		imsg_close_fds(&msg);
@@ -845,6 +901,8 @@ static int run_loop(void)
 				(void)rr;
 				http_lwip_tick(&nd.http, mono_ms());
 				api_fn_tick(&nd.api, mono_ms());
+			} else if (fn_egress_io(&nd.egress, fd, evs[i].events)) {
+				/* a function's DNS query or connection */
 			} else if (!api_fn_io(&nd.api, fd, evs[i].events)) {
 				/* a descriptor closed in this batch: it left the set */
 				continue;
@@ -899,6 +957,8 @@ static int setup(void)
 	nd.api.watch_fd = watch_fd;
 	nd.api.kick = kick;
 	api_fn_init(&nd.api);
+	fn_egress_init(&nd.egress, &(struct fn_egress_hooks){ .watch = watch_fd,
+							      .refused = egress_refused });
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +55,12 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	 * SCM_RIGHTS: sendmsg, except on the packet socket, which a second
 	 * filter refuses once its number is known (netd_seccomp_pin_packet) */
 	ALLOW(sendmsg),
+	/* the listeners sandboxd made in functions' namespaces: connections
+	 * accepted (and reset with SO_LINGER 0 until the proxy forwards
+	 * them), their destination read back (net/fn_egress.c) */
+	ALLOW(accept4),
+	ALLOW(getsockname),
+	ALLOW_IF_EQ(setsockopt, 1, SOL_SOCKET),
 	/* request bodies and code in memfds, sealed before they are passed;
 	 * sandboxd's memfds must be sealed before netd maps them */
 	ALLOW(memfd_create),

@@ -1,0 +1,247 @@
+/* net/fn_egress.c: the listeners of functions' namespaces, by function
+ * (net/fn_egress.h, docs/EGRESS.md). */
+#include "net/fn_egress.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DNS_MSG_MAX 512          /* what our answers and the queries we take fit in */
+
+void fn_egress_init(struct fn_egress *t, const struct fn_egress_hooks *h)
+{
+	memset(t, 0, sizeof *t);
+	t->h = *h;
+	for (unsigned i = 0; i < FN_EGRESS_FN_MAX; i++)
+		for (unsigned k = 0; k < SBX_LISTENERS_MAX; k++)
+			t->fn[i].fd[k] = -1;
+}
+
+static void close_fds(int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void fn_forget(struct fn_egress *t, struct fn_egress_fn *f)
+{
+	for (unsigned k = 0; k < f->n; k++) {
+		if (f->fd[k] < 0)
+			continue;
+		t->h.watch(t->h.ctx, f->fd[k], 0);
+		close(f->fd[k]);
+		t->st.listeners--;
+	}
+	memset(f, 0, sizeof *f);
+	for (unsigned k = 0; k < SBX_LISTENERS_MAX; k++)
+		f->fd[k] = -1;
+}
+
+static struct fn_egress_fn *fn_find(struct fn_egress *t, const char *id)
+{
+	for (unsigned i = 0; i < FN_EGRESS_FN_MAX; i++)
+		if (t->fn[i].used && strcmp(t->fn[i].id, id) == 0)
+			return &t->fn[i];
+	return NULL;
+}
+
+static struct fn_egress_fn *fn_slot(struct fn_egress *t)
+{
+	for (unsigned i = 0; i < FN_EGRESS_FN_MAX; i++)
+		if (!t->fn[i].used)
+			return &t->fn[i];
+	return NULL;
+}
+
+/* m's listener descriptions: known kinds, the count its fds say. */
+static bool msg_ok(const struct sbx_egress_msg *m, unsigned nfds)
+{
+	size_t idlen = strnlen(m->function, sizeof m->function);
+
+	if (idlen == 0 || idlen == sizeof m->function || m->nlisteners != nfds ||
+	    nfds > SBX_EGRESS_FDS)
+		return false;
+	if ((m->op == SBX_EGRESS_RULES || m->op == SBX_EGRESS_GONE) && nfds != 0)
+		return false;
+	if (m->op < SBX_EGRESS_NEW || m->op > SBX_EGRESS_GONE)
+		return false;
+	for (unsigned k = 0; k < nfds; k++)
+		if (m->l[k].kind < SBX_L_DNS_UDP || m->l[k].kind > SBX_L_PORT || m->l[k].port == 0)
+			return false;
+	return true;
+}
+
+/* Adds the message's listeners to f (owning them): -ENOSPC past the
+ * bound, or the watch hook's error (the rest are closed). */
+static int add_listeners(struct fn_egress *t, struct fn_egress_fn *f,
+			 const struct sbx_egress_msg *m, int *fds, unsigned nfds)
+{
+	for (unsigned k = 0; k < nfds; k++) {
+		int r;
+		if (f->n == SBX_LISTENERS_MAX) {
+			close_fds(fds + k, nfds - k);
+			return -ENOSPC;
+		}
+		if ((r = t->h.watch(t->h.ctx, fds[k], EPOLLIN)) < 0) {
+			close_fds(fds + k, nfds - k);
+			return r;
+		}
+		f->fd[f->n] = fds[k];
+		f->l[f->n] = m->l[k];
+		f->n++;
+		t->st.listeners++;
+	}
+	return 0;
+}
+
+int fn_egress_take(struct fn_egress *t, const void *p, size_t len, int *fds, unsigned nfds)
+{
+	struct sbx_egress_msg m;
+	struct fn_egress_fn *f;
+
+	if (len != sizeof m) {
+		close_fds(fds, nfds);
+		t->st.malformed++;
+		return -EBADMSG;
+	}
+	memcpy(&m, p, sizeof m);
+	if (!msg_ok(&m, nfds)) {
+		close_fds(fds, nfds);
+		t->st.malformed++;
+		return -EBADMSG;
+	}
+	f = fn_find(t, m.function);
+	switch (m.op) {
+	case SBX_EGRESS_NEW:
+		if (f != NULL) {
+			fn_forget(t, f);
+			t->st.functions_known--;
+		}
+		if ((f = fn_slot(t)) == NULL) {
+			close_fds(fds, nfds);
+			return -ENOSPC;
+		}
+		t->st.functions_known++;
+		f->used = true;
+		memcpy(f->id, m.function, sizeof f->id);
+		f->rules = m.egress_rules;
+		return add_listeners(t, f, &m, fds, nfds);
+	case SBX_EGRESS_MORE:
+		if (f == NULL) {
+			close_fds(fds, nfds);
+			return -ENOENT;
+		}
+		return add_listeners(t, f, &m, fds, nfds);
+	case SBX_EGRESS_RULES:
+		if (f == NULL)
+			return -ENOENT;
+		f->rules = m.egress_rules;
+		return 0;
+	default: /* SBX_EGRESS_GONE */
+		if (f == NULL)
+			return -ENOENT;
+		fn_forget(t, f);
+		t->st.functions_known--;
+		return 0;
+	}
+}
+
+static bool find_fd(const struct fn_egress *t, int fd, unsigned *fi, unsigned *li)
+{
+	for (unsigned i = 0; i < FN_EGRESS_FN_MAX; i++) {
+		const struct fn_egress_fn *f = &t->fn[i];
+		for (unsigned k = 0; f->used && k < f->n; k++) {
+			if (f->fd[k] == fd) {
+				*fi = i;
+				*li = k;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+const struct fn_egress_fn *fn_egress_by_fd(const struct fn_egress *t, int fd)
+{
+	unsigned fi, li;
+
+	return find_fd(t, fd, &fi, &li) ? &t->fn[fi] : NULL;
+}
+
+/* Datagrams on a DNS listener: each answered (or dropped), a budget per
+ * wake-up so one function cannot hold the loop. */
+static void dns_udp(struct fn_egress *t, const struct fn_egress_fn *f, int fd)
+{
+	uint8_t q[DNS_MSG_MAX + 1], out[DNS_MSG_MAX];
+
+	for (int i = 0; i < 32; i++) {
+		struct sockaddr_in from;
+		struct iovec iov = { q, sizeof q };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof from,
+				     .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		t->st.dns_queries++;
+		/* a datagram longer than any query we take is not one */
+		long r = (size_t)n > DNS_MSG_MAX || (mh.msg_flags & MSG_TRUNC) || t->h.dns == NULL ?
+			 -EMSGSIZE : t->h.dns(t->h.ctx, f, q, (size_t)n, out, sizeof out);
+		if (r <= 0)
+			continue;
+		struct iovec oiov = { out, (size_t)r };
+		struct msghdr om = { .msg_name = &from, .msg_namelen = mh.msg_namelen,
+				     .msg_iov = &oiov, .msg_iovlen = 1 };
+		(void)sendmsg(fd, &om, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+}
+
+/* A TCP listener: each waiting connection is accepted and reset (no
+ * proxy yet), the refused hook told where it was going. DNS over TCP is
+ * refused the same way: clients fall back to it only after a truncated
+ * answer, and ours are never truncated. */
+static void tcp_refuse(struct fn_egress *t, const struct fn_egress_fn *f, unsigned li, int fd)
+{
+	for (int i = 0; i < 32; i++) {
+		struct sockaddr_in to;
+		socklen_t tl = sizeof to;
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			return;
+		if (getsockname(c, (struct sockaddr *)&to, &tl) != 0 || to.sin_family != AF_INET)
+			memset(&to, 0, sizeof to);
+		setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		close(c);
+		t->st.tcp_refused++;
+		if (t->h.refused != NULL)
+			t->h.refused(t->h.ctx, f, f->l[li].kind, ntohl(to.sin_addr.s_addr),
+				     ntohs(to.sin_port));
+	}
+}
+
+bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events)
+{
+	unsigned fi, li;
+
+	(void)events;
+	if (!find_fd(t, fd, &fi, &li))
+		return false;
+	const struct fn_egress_fn *f = &t->fn[fi];
+	if (f->l[li].kind == SBX_L_DNS_UDP)
+		dns_udp(t, f, fd);
+	else
+		tcp_refuse(t, f, li, fd);
+	return true;
+}
+
+void fn_egress_clear(struct fn_egress *t)
+{
+	for (unsigned i = 0; i < FN_EGRESS_FN_MAX; i++)
+		if (t->fn[i].used)
+			fn_forget(t, &t->fn[i]);
+	t->st.functions_known = 0;
+}

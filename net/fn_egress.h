@@ -1,0 +1,88 @@
+/* net/fn_egress.h: the listeners netd serves inside each function's
+ * network namespace (docs/EGRESS.md).
+ *
+ * sandboxd makes them and hands them over (proto/netd_sandboxd.h,
+ * IMSG_SBX_EGRESS); this table keeps them by function, with the rules
+ * the function declared, and answers what arrives on them. The listener
+ * a packet or connection arrives on is what names the function: never
+ * an address, a port or a header the function wrote.
+ *
+ * What is served so far:
+ *   DNS (UDP and TCP on 127.0.0.1:53)   answered by the caller's dns hook
+ *   TCP (the proxy and the ports)       refused: accepted and reset at
+ *                                       once, counted, reported through
+ *                                       the refused hook (the proxy that
+ *                                       forwards them is not built yet)
+ *
+ * Caller-owned state, no allocation: the table is a fixed array and every
+ * descriptor it holds is registered with the caller's watch hook.
+ */
+#ifndef DSHIELD_NET_FN_EGRESS_H
+#define DSHIELD_NET_FN_EGRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/netd_sandboxd.h"
+
+#define FN_EGRESS_FN_MAX 256     /* functions (sandboxd's SBXD_FN_MAX) */
+
+struct fn_egress_fn {
+	bool used;
+	char id[SBX_ID_MAX];
+	uint32_t rules;                     /* bit k: the policy's rule k declared */
+	int fd[SBX_LISTENERS_MAX];
+	struct sbx_listener l[SBX_LISTENERS_MAX];
+	unsigned n;
+};
+
+struct fn_egress_stats {
+	uint64_t functions_known, listeners;
+	uint64_t tcp_refused;               /* connections reset: no proxy yet */
+	uint64_t dns_queries;
+	uint64_t malformed;                 /* egress messages refused */
+};
+
+struct fn_egress;
+
+/* The caller's hooks. watch: add (events != 0) or remove (0) fd in the
+ * caller's loop. dns: a datagram (or a TCP message) from function f's
+ * DNS listener: writes the reply into out (cap bytes) and returns its
+ * length, 0 for no reply, or a negative errno. refused: a TCP connection
+ * of f to the address and port it dialled (host order) was refused. */
+struct fn_egress_hooks {
+	void *ctx;
+	int (*watch)(void *ctx, int fd, uint32_t events);
+	long (*dns)(void *ctx, const struct fn_egress_fn *f, const uint8_t *q, size_t len,
+		    uint8_t *out, size_t cap);
+	void (*refused)(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
+			uint16_t port);
+};
+
+struct fn_egress {
+	struct fn_egress_hooks h;
+	struct fn_egress_fn fn[FN_EGRESS_FN_MAX];
+	struct fn_egress_stats st;
+};
+
+void fn_egress_init(struct fn_egress *t, const struct fn_egress_hooks *h);
+
+/* Takes one IMSG_SBX_EGRESS message: m (len bytes) and its descriptors,
+ * which the table owns from here on (closed on any refusal). 0, or
+ * -EBADMSG for a malformed message, -ENOSPC when the table is full,
+ * -ENOENT for MORE/RULES of a function it does not know. */
+int fn_egress_take(struct fn_egress *t, const void *m, size_t len, int *fds, unsigned nfds);
+
+/* Serves fd if it is one of the table's: true (events handled), false
+ * when fd is not a listener. */
+bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events);
+
+/* The function whose listener fd is, or NULL. */
+const struct fn_egress_fn *fn_egress_by_fd(const struct fn_egress *t, int fd);
+
+/* sandboxd went: every listener is closed (a new sandboxd sends them
+ * again). */
+void fn_egress_clear(struct fn_egress *t);
+
+#endif

@@ -32,7 +32,8 @@ struct qb {
 
 static void qb_raw(struct qb *q, const void *p, size_t n)
 {
-	memcpy(q->b + q->n, p, n);
+	if (n)
+		memcpy(q->b + q->n, p, n);
 	q->n += n;
 }
 

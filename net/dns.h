@@ -4,7 +4,8 @@
  * netd serves it inside each function's network namespace, over UDP and
  * TCP. The engine offers parse -> the caller decides -> build:
  *
- *   UDP, one datagram in, at most one out:
+ *   UDP, one datagram in, at most one out (received into DNS_MSG_MAX + 1
+ *   bytes, so that a longer datagram is seen whole and refused as such):
  *     rc = dns_query_parse(pkt, n, &q, err, sizeof err);
  *     allowed = rc == 0 && <the function's rules allow q.name>;
  *     n = dns_answer(&q, rc, allowed, &fn->fakes, out, sizeof out, &res);
@@ -179,7 +180,9 @@ long dns_answer(const struct dns_query *q, int parse_rc, bool allowed,
  * fed whatever byte ranges arrived (a message split anywhere, several
  * pipelined in one read); no allocation. A length of 0 or over
  * DNS_MSG_MAX is an error, sticky: the stream lost its framing and the
- * caller closes the connection. Fields are private. */
+ * caller closes the connection. Fields are private. (lib/frame has the
+ * same feed interface for a 4-byte length and a type byte; this header
+ * is a 2-byte length alone.) */
 struct dns_tcp {
 	uint8_t msg[DNS_MSG_MAX];
 	uint16_t len;            /* the message's length, once hdr_len is 2 */

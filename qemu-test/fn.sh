@@ -11,6 +11,9 @@
 #   fn_deploy_body ID RUNTIME FILE [JSON_EXTRA]     writes the seed shape's
 #                       deployment body for FILE (base64) to $FN_DIR/ID.json
 #                       and prints that path; JSON_EXTRA is merged in
+#   expect NAME STATUS [JQ_FILTER]   one TAP test (tests/host/tap.sh's ok,
+#                       nok, diag; jq): the last answer had STATUS and its
+#                       body satisfies the filter
 #
 # FN_DIR: where request bodies are written (the caller's, e.g. under QT_DIR).
 #
@@ -64,4 +67,15 @@ fn_deploy_body() {
     --argjson extra "$extra" \
     '{id: $id, runtime: $rt, code: $code, handler: "handler"} + $extra' > "$out" || return 1
   echo "$out"
+}
+
+expect() {
+  local name=$1 want=$2 filter=${3:-}
+  if [ "$FN_STATUS" = "$want" ] &&
+     { [ -z "$filter" ] || jq -e "$filter" >/dev/null 2>&1 <<<"$FN_BODY"; }; then
+    ok "$name"
+  else
+    nok "$name"
+    diag "wanted $want${filter:+ with $filter}; got $FN_STATUS: ${FN_BODY:0:400}"
+  fi
 }

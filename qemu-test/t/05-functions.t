@@ -50,18 +50,6 @@ printf '%s' '{"input": "data"}' > "$FN_DIR/input.json"
 printf '%s' '{}' > "$FN_DIR/empty.json"
 load() { printf '{"load": "%s"}' "$1" > "$FN_DIR/load-$1.json"; echo "$FN_DIR/load-$1.json"; }
 
-# expect NAME STATUS [JQ_FILTER]: the last answer had STATUS and its body
-# satisfies the filter.
-expect() {
-  local name=$1 want=$2 filter=${3:-}
-  if [ "$FN_STATUS" = "$want" ] &&
-     { [ -z "$filter" ] || jq -e "$filter" >/dev/null 2>&1 <<<"$FN_BODY"; }; then
-    ok "$name"
-  else
-    nok "$name"
-    diag "wanted $want${filter:+ with $filter}; got $FN_STATUS: ${FN_BODY:0:400}"
-  fi
-}
 healthy() {
   fn_call GET /healthz
   expect "$1: /healthz still answers" 200 '.status == "ok"'

@@ -815,6 +815,41 @@ static void test_matching(void)
 	allowed(0, "1.1.1.1", true, "");
 }
 
+/* The policy parser checks its hosts with egress_name_canon in exact mode. */
+static void policy_host(const char *host, const char *want)
+{
+	char doc[512];
+
+	snprintf(doc, sizeof doc, "{\"format\":1,\"admin_token_sha256\":\"" H "\",\"egress\":["
+		 "{\"host\":\"%s\",\"ports\":[443],\"purpose\":\"p\"}]}", host);
+	err[0] = '\0';
+	int r = policy_parse(doc, strlen(doc), &toks, &pol, err, sizeof err);
+	if (!want) {
+		ok(r == 0, "policy host %s accepted", host);
+	} else {
+		ok(r == -EINVAL && strstr(err, want), "policy host %s refused: %s", host, want);
+	}
+	if ((r == 0) != !want || (want && !strstr(err, want)))
+		diag("got %d: %s", r, err);
+}
+
+static void test_policy_hosts(void)
+{
+	policy_host("api.example.com", NULL);
+	policy_host("*.example.com", NULL);
+	policy_host("xn--bcher-kva.example", NULL);
+	policy_host("api.example.0x1f", "an IP address is not a host name");
+	policy_host("10.0.0.1", "an IP address is not a host name");
+	policy_host("0x7f.1", "an IP address is not a host name");
+	policy_host("a_b.example.com", "(no '_')");
+	policy_host("Api.example.com", "must be lowercase");
+	policy_host("api.example.com.", "no trailing dot");
+	policy_host("api%2e.example.com", "percent-encoded");
+	policy_host("user@api.example.com", "userinfo");
+	policy_host("api example.com", "whitespace");
+	policy_host("*.com", "at least two labels");
+}
+
 static void test_reasons(void)
 {
 	for (int a = 0; a < EGRESS_R_N; a++) {
@@ -836,6 +871,7 @@ int main(void)
 	test_classes();
 	test_paths();
 	test_matching();
+	test_policy_hosts();
 	test_reasons();
 	return tap_done();
 }

@@ -159,10 +159,11 @@ struct egress_host {
 	size_t name_len;
 };
 
-/* Parses the host part of an authority (or an SNI value, a QNAME without
- * its final dot folded...): bracketed → an IPv6 literal or a refusal (zone
- * ids have their own reason); otherwise an IP literal if egress_ip_literal
- * says so, else a name through egress_name_canon. */
+/* Parses a host: the host part of an authority (bracketed: it was written
+ * in "[...]"), an SNI value or a QNAME's text. Bracketed: an IPv6 literal,
+ * or a refusal (a zone id has its own reason). Otherwise an IP literal if
+ * egress_ip_literal says so, else a name through egress_name_canon. A
+ * literal's name is its address text (egress_addr_format). */
 int egress_host_parse(const char *s, size_t n, bool bracketed, struct egress_host *h,
 		      enum egress_reason *why, char *err, size_t errlen);
 

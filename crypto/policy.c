@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/egress.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
 #include "lib/json_walk.h"
@@ -248,49 +249,28 @@ static int parse_functions(struct jwalk *c, int obj, struct policy *p)
 
 /* --- egress rule fields ------------------------------------------------------ */
 
-/* A DNS name in its canonical spelling: lowercase LDH labels of 1..63
- * bytes, no trailing dot, at least two labels (a single label would go
- * through the resolver's search list), not all-numeric at the end (that
- * is an IPv4 address, which belongs under "addresses"). */
+/* A DNS name in its canonical spelling, as the proxy canonicalises the
+ * names functions send (crypto/egress.c, EGRESS_NAME_EXACT: an uppercase
+ * letter or a trailing dot is refused, not folded): lowercase LDH labels
+ * of 1..63 bytes, no trailing dot, the last label not numeric (that is an
+ * IP address, which belongs under "addresses"); and here, at least two
+ * labels (a single label would go through the resolver's search list). */
 static int check_dns_name(struct jwalk *c, const char *s)
 {
-	size_t label = 0, labels = 1;
-	bool numeric = true;
+	char canon[EGRESS_NAME_MAX + 1], why_text[ERRBUF_LEN];
+	enum egress_reason why;
 
 	if (*s == '\0')
 		return jwalk_fail(c, -EINVAL, "names no domain");
-
-	for (const char *q = s; ; q++) {
-		char ch = *q;
-		if (ch == '.' || ch == '\0') {
-			if (label == 0)
-				return jwalk_fail(c, -EINVAL, ch ? "empty label" : "no trailing dot");
-			if (q[-1] == '-')
-				return jwalk_fail(c, -EINVAL, "a label must not end with '-'");
-			if (ch == '\0')
-				break;
-			labels++;
-			label = 0;
-			numeric = true;
-			continue;
-		}
-		if (is_upper(ch))
-			return jwalk_fail(c, -EINVAL, "must be lowercase");
-		if ((unsigned char)ch >= 0x80)
-			return jwalk_fail(c, -EINVAL, "must be ASCII (punycode \"xn--\" for other names)");
-		if (ch == '*')
-			return jwalk_fail(c, -EINVAL, "'*' only as a whole first label, as in \"*.example.com\"");
-		if (!is_lower(ch) && !is_digit(ch) && ch != '-')
-			return jwalk_fail(c, -EINVAL, "letters, digits, '-' and '.' only");
-		if (label == 0 && ch == '-')
-			return jwalk_fail(c, -EINVAL, "a label must not start with '-'");
-		if (++label > 63)
-			return jwalk_fail(c, -EINVAL, "a label is longer than 63 bytes");
-		numeric = numeric && is_digit(ch);
+	if (strchr(s, '*'))
+		return jwalk_fail(c, -EINVAL, "'*' only as a whole first label, as in \"*.example.com\"");
+	if (egress_name_canon(s, strlen(s), EGRESS_NAME_EXACT, canon, sizeof canon, &why,
+			      why_text, sizeof why_text) < 0) {
+		if (why == EGRESS_R_NUMERIC)
+			return jwalk_fail(c, -EINVAL, "an IP address is not a host name (private ranges go under addresses)");
+		return jwalk_fail(c, -EINVAL, "%s", why_text);
 	}
-	if (numeric)
-		return jwalk_fail(c, -EINVAL, "an IP address is not a host name (private ranges go under addresses)");
-	if (labels < 2)
+	if (!strchr(s, '.'))
 		return jwalk_fail(c, -EINVAL, "needs at least two labels (a single one is ambiguous or too broad)");
 	return 0;
 }
@@ -435,12 +415,12 @@ static int parse_addresses(struct jwalk *c, int arr, struct policy_rule *rule)
 	return 0;
 }
 
-/* Prefix a covers path b when b is a, or continues it at a segment
- * boundary: "/v1" covers "/v1/x" but not "/v10"; "/" covers every path. */
+/* Prefix a covers path b as the proxy matches a request's path
+ * (egress_path_covers): "/v1" covers "/v1/x" but not "/v10"; "/" covers
+ * every path. */
 static bool prefix_covers(const char *a, const char *b)
 {
-	size_t n = strlen(a);
-	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/' || a[n - 1] == '/');
+	return egress_path_covers(a, b, strlen(b));
 }
 
 static int check_path_prefix(struct jwalk *c, const char *s, size_t n)

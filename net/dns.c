@@ -1,5 +1,6 @@
 /* net/dns.c: see dns.h. */
 #include "net/dns.h"
+#include "crypto/egress.h"
 
 #include "lib/bytes.h"
 #include "lib/errbuf.h"
@@ -26,22 +27,15 @@ static bool ldh(unsigned char c)
 
 bool dns_name_canonical(const char *name, size_t len)
 {
-	size_t label = 0;
+	char out[EGRESS_NAME_MAX + 1], err[96];
+	enum egress_reason why;
 
-	if (len == 0 || len > DNS_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c == '.') {
-			if (label == 0 || name[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!ldh(c) || (c == '-' && label == 0) || ++label > 63)
-			return false;
-	}
-	return name[len - 1] != '-' && name[len - 1] != '.';
+	/* the proxy's canonicaliser, in its exact mode: one definition of a
+	 * canonical name for the DNS answers, the fake-address table and the
+	 * rules they are checked against */
+	return len <= EGRESS_NAME_MAX &&
+	       egress_name_canon(name, len, EGRESS_NAME_EXACT, out, sizeof out, &why, err,
+				 sizeof err) == (long)len;
 }
 
 /* The question's name at *off: uncompressed labels into q->name,

@@ -49,9 +49,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FAKEADDR_MAX_NAMES 4096
-/* name bytes with their NULs: 4096 names of 31 bytes on average */
-#define FAKEADDR_POOL      (128 * 1024)
+/* per function (netd holds one table per function that asked): 1024
+ * names is far more than a function's rules name in practice, and keeps
+ * a table near 45 KiB, so 256 functions cost netd about 11 MiB */
+#define FAKEADDR_MAX_NAMES 1024
+/* name bytes with their NULs: 1024 names of 31 bytes on average */
+#define FAKEADDR_POOL      (32 * 1024)
 /* hash index slots: a power of two, twice the names (load at most 0.5) */
 #define FAKEADDR_SLOTS     (2 * FAKEADDR_MAX_NAMES)
 #define FAKEADDR_KEY_LEN   16
@@ -59,7 +62,7 @@
 #define FAKEADDR_NET       0x7f400000u  /* 127.64.0.0 */
 #define FAKEADDR_MASK      0xffc00000u  /* /10 */
 
-/* Fields are private to net/fakeaddr.c; about 180 KiB. */
+/* Fields are private to net/fakeaddr.c; about 45 KiB. */
 struct fakeaddr_table {
 	uint8_t key[FAKEADDR_KEY_LEN];
 	uint32_t count;                       /* names held, entries 0..count-1 */

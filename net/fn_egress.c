@@ -2,14 +2,17 @@
  * (net/fn_egress.h, docs/EGRESS.md). */
 #include "net/fn_egress.h"
 
+#include "lib/random.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define DNS_MSG_MAX 512          /* what our answers and the queries we take fit in */
 
 void fn_egress_init(struct fn_egress *t, const struct fn_egress_hooks *h)
 {
@@ -36,6 +39,7 @@ static void fn_forget(struct fn_egress *t, struct fn_egress_fn *f)
 		close(f->fd[k]);
 		t->st.listeners--;
 	}
+	free(f->fakes);
 	memset(f, 0, sizeof *f);
 	for (unsigned k = 0; k < SBX_LISTENERS_MAX; k++)
 		f->fd[k] = -1;
@@ -86,7 +90,15 @@ static int add_listeners(struct fn_egress *t, struct fn_egress_fn *f,
 			close_fds(fds + k, nfds - k);
 			return -ENOSPC;
 		}
-		if ((r = t->h.watch(t->h.ctx, fds[k], EPOLLIN)) < 0) {
+		/* non-blocking: a loop that drains them must never sleep in
+		 * accept() (the flag is the open file's, shared with sandboxd's
+		 * copy, which never reads) */
+		int fl = fcntl(fds[k], F_GETFL);
+		if (fl < 0 || fcntl(fds[k], F_SETFL, fl | O_NONBLOCK) < 0)
+			r = -errno;
+		else
+			r = t->h.watch(t->h.ctx, fds[k], EPOLLIN);
+		if (r < 0) {
 			close_fds(fds + k, nfds - k);
 			return r;
 		}
@@ -172,11 +184,57 @@ const struct fn_egress_fn *fn_egress_by_fd(const struct fn_egress *t, int fd)
 	return find_fd(t, fd, &fi, &li) ? &t->fn[fi] : NULL;
 }
 
-/* Datagrams on a DNS listener: each answered (or dropped), a budget per
- * wake-up so one function cannot hold the loop. */
-static void dns_udp(struct fn_egress *t, const struct fn_egress_fn *f, int fd)
+/* f's name table, made at its first query (keyed with fresh random
+ * bytes: a function cannot aim names at one hash chain); NULL when memory
+ * or randomness is short (the query is then answered as by a full table). */
+static struct fakeaddr_table *fakes_of(struct fn_egress_fn *f)
 {
-	uint8_t q[DNS_MSG_MAX + 1], out[DNS_MSG_MAX];
+	uint8_t key[FAKEADDR_KEY_LEN];
+
+	if (f->fakes != NULL)
+		return f->fakes;
+	if (random_fill(key, sizeof key) < 0)
+		return NULL;
+	f->fakes = malloc(sizeof *f->fakes);
+	if (f->fakes != NULL)
+		fakeaddr_init(f->fakes, key);
+	return f->fakes;
+}
+
+/* One query of f: the reply into out, its length or 0 (none). */
+static long dns_one(struct fn_egress *t, struct fn_egress_fn *f, const uint8_t *msg, size_t len,
+		    uint8_t *out, size_t cap)
+{
+	struct dns_query q;
+	enum dns_result res;
+	uint32_t addr;
+	char why[128];
+	int rc = dns_query_parse(msg, len, &q, why, sizeof why);
+	bool allowed = rc == 0 && t->h.name_allowed != NULL &&
+		       t->h.name_allowed(t->h.ctx, f, q.name, q.name_len);
+	struct fakeaddr_table *fk = allowed ? fakes_of(f) : NULL;
+
+	/* the table is read only for an allowed name */
+	long n = dns_answer(&q, rc, allowed && fk != NULL, fk, out, cap, &res, &addr);
+	if (allowed && fk == NULL)
+		res = DNS_RES_FULL;
+	if (res == DNS_RES_REFUSED || res == DNS_RES_FULL) {
+		t->st.dns_refused++;
+		if (t->h.dns_refused != NULL)
+			t->h.dns_refused(t->h.ctx, f, &q, res);
+	} else if (res == DNS_RES_ADDR || res == DNS_RES_NODATA) {
+		t->st.dns_answered++;
+	}
+	return n > 0 ? n : 0;
+}
+
+/* Datagrams on a DNS listener: each answered (or dropped), a budget per
+ * wake-up so one function cannot hold the loop. A datagram is received
+ * into one byte more than any query may have, so a longer one is seen
+ * whole and refused as such (FORMERR). */
+static void dns_udp(struct fn_egress *t, struct fn_egress_fn *f, int fd)
+{
+	uint8_t q[DNS_MSG_MAX + 1], out[DNS_REPLY_MAX];
 
 	for (int i = 0; i < 32; i++) {
 		struct sockaddr_in from;
@@ -187,9 +245,7 @@ static void dns_udp(struct fn_egress *t, const struct fn_egress_fn *f, int fd)
 		if (n < 0)
 			return;
 		t->st.dns_queries++;
-		/* a datagram longer than any query we take is not one */
-		long r = (size_t)n > DNS_MSG_MAX || (mh.msg_flags & MSG_TRUNC) || t->h.dns == NULL ?
-			 -EMSGSIZE : t->h.dns(t->h.ctx, f, q, (size_t)n, out, sizeof out);
+		long r = dns_one(t, f, q, (size_t)n, out, sizeof out);
 		if (r <= 0)
 			continue;
 		struct iovec oiov = { out, (size_t)r };
@@ -230,7 +286,7 @@ bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events)
 	(void)events;
 	if (!find_fd(t, fd, &fi, &li))
 		return false;
-	const struct fn_egress_fn *f = &t->fn[fi];
+	struct fn_egress_fn *f = &t->fn[fi];
 	if (f->l[li].kind == SBX_L_DNS_UDP)
 		dns_udp(t, f, fd);
 	else

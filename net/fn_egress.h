@@ -8,14 +8,22 @@
  * an address, a port or a header the function wrote.
  *
  * What is served so far:
- *   DNS (UDP and TCP on 127.0.0.1:53)   answered by the caller's dns hook
- *   TCP (the proxy and the ports)       refused: accepted and reset at
- *                                       once, counted, reported through
- *                                       the refused hook (the proxy that
- *                                       forwards them is not built yet)
+ *   DNS over UDP (127.0.0.1:53)   net/dns.h: a name the caller's
+ *                                 name_allowed hook allows for the
+ *                                 function gets its fake address from the
+ *                                 function's own table (net/fakeaddr.h,
+ *                                 made at its first query), anything else
+ *                                 REFUSED and reported (dns_refused hook)
+ *   TCP: the proxy, the ports and DNS over TCP
+ *                                 refused: accepted and reset at once,
+ *                                 counted, reported (refused hook); the
+ *                                 proxy that forwards them is not built
+ *                                 yet, and our UDP answers are never
+ *                                 truncated, so no client needs TCP
  *
- * Caller-owned state, no allocation: the table is a fixed array and every
- * descriptor it holds is registered with the caller's watch hook.
+ * Caller-owned state: the table is a fixed array, every descriptor it
+ * holds is registered with the caller's watch hook; a function's name
+ * table is the one allocation, once, at its first DNS query.
  */
 #ifndef DSHIELD_NET_FN_EGRESS_H
 #define DSHIELD_NET_FN_EGRESS_H
@@ -24,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/dns.h"
+#include "net/fakeaddr.h"
 #include "proto/netd_sandboxd.h"
 
 #define FN_EGRESS_FN_MAX 256     /* functions (sandboxd's SBXD_FN_MAX) */
@@ -35,27 +45,32 @@ struct fn_egress_fn {
 	int fd[SBX_LISTENERS_MAX];
 	struct sbx_listener l[SBX_LISTENERS_MAX];
 	unsigned n;
+	struct fakeaddr_table *fakes;       /* its names' fake addresses; NULL until asked */
 };
 
 struct fn_egress_stats {
 	uint64_t functions_known, listeners;
 	uint64_t tcp_refused;               /* connections reset: no proxy yet */
-	uint64_t dns_queries;
+	uint64_t dns_queries, dns_answered, dns_refused;
 	uint64_t malformed;                 /* egress messages refused */
 };
 
 struct fn_egress;
 
 /* The caller's hooks. watch: add (events != 0) or remove (0) fd in the
- * caller's loop. dns: a datagram (or a TCP message) from function f's
- * DNS listener: writes the reply into out (cap bytes) and returns its
- * length, 0 for no reply, or a negative errno. refused: a TCP connection
- * of f to the address and port it dialled (host order) was refused. */
+ * caller's loop. name_allowed: may function f reach the canonical name
+ * (a rule it declared names it); NULL: no name is. dns_refused: a query
+ * of f answered REFUSED (q parsed; res DNS_RES_REFUSED: not allowed,
+ * DNS_RES_FULL: f's table is full). refused: a TCP connection of f, on a
+ * listener of that kind, to the address and port it dialled (host
+ * order), was reset. */
 struct fn_egress_hooks {
 	void *ctx;
 	int (*watch)(void *ctx, int fd, uint32_t events);
-	long (*dns)(void *ctx, const struct fn_egress_fn *f, const uint8_t *q, size_t len,
-		    uint8_t *out, size_t cap);
+	bool (*name_allowed)(void *ctx, const struct fn_egress_fn *f, const char *name,
+			     size_t len);
+	void (*dns_refused)(void *ctx, const struct fn_egress_fn *f, const struct dns_query *q,
+			    enum dns_result res);
 	void (*refused)(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
 			uint16_t port);
 };

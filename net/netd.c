@@ -39,6 +39,7 @@
 #include "proto/netd_keyd.h"
 #include "proto/netd_sandboxd.h"
 #include "proto/role.h"
+#include "crypto/egress.h"
 #include "crypto/log_entry.h"
 #include "net/api.h"
 #include "net/fn_egress.h"
@@ -406,24 +407,79 @@ static void sandboxd_lost(void)
 
 /* --- functions' egress ------------------------------------------------------------ */
 
+/* A refusal's record (egress_refused, dns_refused) into the signed log,
+ * best effort: what it records did not happen (nothing left), so nothing
+ * waits for the append; a log that cannot take it is said on the console. */
+static void log_refusal(struct log_entry *e, const char *fn, const char *what)
+{
+	uint8_t enc[1024];
+	struct timespec ts;
+	uint32_t seq;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	long n = log_entry_encode(enc, sizeof enc, e);
+	if (n < 0 || nd.logd_fd < 0 ||
+	    send_request(nd.logd_fd, PENDING_LOG, IMSG_LOG_APPEND, 0, enc, (size_t)n, -1, &seq) < 0)
+		dlog("function %s: %s is not in the log (%s)", fn, what,
+		     n < 0 ? "cannot encode it" : nd.logd_fd < 0 ? "logd is not running" :
+		     "cannot ask logd");
+}
+
+/* fn_egress's name_allowed hook: some port of some rule lets the function
+ * reach the name (crypto/egress.h egress_match: the most specific rule
+ * governs a name, and the function must have declared it). */
+static bool egress_name_allowed(void *ctx, const struct fn_egress_fn *f, const char *name,
+				size_t len)
+{
+	const struct policy *p = &nd.api.fn.policy;
+	char nm[DNS_NAME_MAX + 1], err[128];
+	enum egress_reason why;
+
+	(void)ctx;
+	if (!nd.api.fn.have_policy || len >= sizeof nm)
+		return false;
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	for (unsigned r = 0; r < p->nrules; r++)
+		for (unsigned k = 0; k < p->rules[r].nports; k++)
+			if (egress_match(p, f->rules, nm, p->rules[r].ports[k], NULL, NULL, &why, err,
+					 sizeof err) >= 0)
+				return true;
+	return false;
+}
+
+/* fn_egress's dns_refused hook: the query's dns_refused record. */
+static void egress_dns_refused(void *ctx, const struct fn_egress_fn *f, const struct dns_query *q,
+			       enum dns_result res)
+{
+	static const char not_allowed[] = "no rule the function declared allows this name";
+	static const char full[] = "the function's table of names is full";
+	struct log_entry e;
+
+	(void)ctx;
+	memset(&e, 0, sizeof e);
+	e.type = LOG_DNS_REFUSED;
+	e.u.dns_refused.function = (struct log_str){ f->id, strlen(f->id) };
+	e.u.dns_refused.qname = (struct log_str){ q->name, q->name_len };
+	e.u.dns_refused.qtype = q->qtype;
+	e.u.dns_refused.reason = res == DNS_RES_FULL ? (struct log_str){ full, sizeof full - 1 } :
+				 (struct log_str){ not_allowed, sizeof not_allowed - 1 };
+	log_refusal(&e, f->id, "a refused DNS query");
+}
+
 /* fn_egress's refused hook: a connection a function made was reset (the
- * proxy that would carry it is not built). Recorded in the signed log as
- * egress_refused, best effort: nothing left, so nothing waits for it. */
+ * proxy that would carry it is not built): its egress_refused record. */
 static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
 			   uint16_t port)
 {
 	static const char reason[] = "the egress proxy is not built yet: no connection leaves";
-	uint8_t enc[1024];
 	struct log_entry e;
-	struct timespec ts;
 	char host[16];
-	uint32_t seq;
 
 	(void)ctx;
 	memset(&e, 0, sizeof e);
 	e.type = LOG_EGRESS_REFUSED;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e.time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	snprintf(host, sizeof host, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
 		 addr & 255);
 	e.u.egress.function = (struct log_str){ f->id, strlen(f->id) };
@@ -434,11 +490,7 @@ static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind
 						  (struct log_str){ "", 0 };
 	e.u.egress.decision = LOG_DENY;
 	e.u.egress.reason = (struct log_str){ reason, sizeof reason - 1 };
-	long n = log_entry_encode(enc, sizeof enc, &e);
-	if (n < 0 || nd.logd_fd < 0 ||
-	    send_request(nd.logd_fd, PENDING_LOG, IMSG_LOG_APPEND, 0, enc, (size_t)n, -1, &seq) < 0)
-		dlog("function %s: a refused connection to %s:%u is not in the log (%s)", f->id,
-		     host, port, nd.logd_fd < 0 ? "logd is not running" : "cannot ask logd");
+	log_refusal(&e, f->id, "a refused connection");
 }
 
 /* IMSG_SBX_EGRESS: the table takes the message and its descriptors. */
@@ -452,6 +504,9 @@ static void take_egress(void)
 	int r = fn_egress_take(&nd.egress, msg.payload, msg.hdr.len, fds, nfds);
 	if (r < 0)
 		dlog("sandboxd's egress message refused: %s", strerror(-r));
+	else
+		dlog("egress: %llu functions, %llu listeners", (unsigned long long)nd.egress.st.functions_known,
+		     (unsigned long long)nd.egress.st.listeners);
 }
 
 /* --- configuration from init ----------------------------------------------------- */
@@ -957,8 +1012,9 @@ static int setup(void)
 	nd.api.watch_fd = watch_fd;
 	nd.api.kick = kick;
 	api_fn_init(&nd.api);
-	fn_egress_init(&nd.egress, &(struct fn_egress_hooks){ .watch = watch_fd,
-							      .refused = egress_refused });
+	fn_egress_init(&nd.egress, &(struct fn_egress_hooks){
+		.watch = watch_fd, .name_allowed = egress_name_allowed,
+		.dns_refused = egress_dns_refused, .refused = egress_refused });
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

@@ -512,9 +512,10 @@ static void test_builders(void)
 
 static void test_canonical(void)
 {
-	static const char *good[] = { "a", "a.b", "x-1.example.com", "1.2.3.4", "xn--bcher-kva.de" };
+	static const char *good[] = { "a", "a.b", "x-1.example.com", "1x.example", "xn--bcher-kva.de" };
+	/* a numeric last label is an IP literal to some resolver: never a name */
 	static const char *bad[] = { "", ".", "a.", ".a", "a..b", "A.b", "a_b", "-a", "a-",
-				     "a.-b", "a-.b", "a b" };
+				     "a.-b", "a-.b", "a b", "1.2.3.4", "example.0x1f", "a.123" };
 
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		ok(dns_name_canonical(good[i], strlen(good[i])), "canonical: '%s'", good[i]);

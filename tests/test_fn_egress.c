@@ -4,8 +4,9 @@
  *   - NEW, MORE, RULES, GONE; each listener watched, then unwatched and
  *     closed; a new NEW for the same id replaces the old listeners;
  *   - malformed messages refused with their descriptors closed;
- *   - a datagram on the DNS listener goes to the dns hook and its reply
- *     back to the sender; an oversized one is dropped;
+ *   - DNS on the UDP listener: an allowed name gets a stable fake address
+ *     from the function's table, another name REFUSED and reported, an
+ *     oversized datagram FORMERR;
  *   - a TCP connection is reset, and the refused hook names where it was
  *     going and on which listener kind;
  *   - clear closes everything. */
@@ -42,17 +43,72 @@ static int watch(void *ctx, int fd, uint32_t events)
 	return 0;
 }
 
-static long dns(void *ctx, const struct fn_egress_fn *f, const uint8_t *q, size_t len, uint8_t *out,
-		size_t cap)
+static char refused_name[256];
+static int refused_res;
+
+/* Names under .ok.test are allowed, for functions whose rule bit 1 is set. */
+static bool name_allowed(void *ctx, const struct fn_egress_fn *f, const char *name, size_t len)
 {
 	(void)ctx;
 	dns_calls++;
 	snprintf(last_fn, sizeof last_fn, "%s", f->id);
-	if (len + 6 > cap)
-		return -ENOSPC;
-	memcpy(out, "reply:", 6);
-	memcpy(out + 6, q, len);
-	return (long)len + 6;
+	return (f->rules & 2) && len > 8 && memcmp(name + len - 8, ".ok.test", 8) == 0;
+}
+
+static void dns_refused(void *ctx, const struct fn_egress_fn *f, const struct dns_query *q,
+			enum dns_result res)
+{
+	(void)ctx;
+	(void)f;
+	snprintf(refused_name, sizeof refused_name, "%s", q->name);
+	refused_res = (int)res;
+}
+
+/* A query for name of type qtype into b; its length. */
+static size_t query(uint8_t *b, uint16_t id, const char *name, uint16_t qtype)
+{
+	size_t n = 12;
+	const char *p = name;
+
+	memset(b, 0, 12);
+	b[0] = (uint8_t)(id >> 8), b[1] = (uint8_t)id, b[2] = 0x01, b[5] = 1;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		b[n++] = (uint8_t)l;
+		memcpy(b + n, p, l);
+		n += l;
+		p += l + (dot != NULL);
+	}
+	b[n++] = 0;
+	b[n++] = (uint8_t)(qtype >> 8), b[n++] = (uint8_t)qtype;
+	b[n++] = 0, b[n++] = 1;
+	return n;
+}
+
+/* Sends a query for name on c to port, lets the table serve udp; the
+ * reply's RCODE, and in *addr the A record's address (0: none). -1: no
+ * reply. */
+static int ask(int c, int udp, uint16_t port, const char *name, uint16_t qtype, uint32_t *addr)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint8_t b[600];
+	size_t n = query(b, 0x1234, name, qtype);
+
+	*addr = 0;
+	sendto(c, b, n, 0, (struct sockaddr *)&to, sizeof to);
+	struct pollfd p = { .fd = udp, .events = POLLIN };
+	if (poll(&p, 1, 2000) != 1 || !fn_egress_io(&T, udp, EPOLLIN))
+		return -1;
+	p = (struct pollfd){ .fd = c, .events = POLLIN };
+	ssize_t r = poll(&p, 1, 2000) == 1 ? recv(c, b, sizeof b, 0) : -1;
+	if (r < 12 || b[0] != 0x12 || b[1] != 0x34 || !(b[2] & 0x80))
+		return -1;
+	if (b[7] == 1 && r >= 16)   /* one answer: the A record's data ends the reply */
+		*addr = (uint32_t)b[r - 4] << 24 | (uint32_t)b[r - 3] << 16 |
+			(uint32_t)b[r - 2] << 8 | b[r - 1];
+	return b[3] & 0x0f;
 }
 
 static void refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
@@ -71,7 +127,8 @@ static int bound(int type, uint16_t *port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof a;
-	int s = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* blocking, as sandboxd makes them: the table must not sleep in accept() */
+	int s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 
 	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
 	    (type == SOCK_STREAM && listen(s, 8) != 0) ||
@@ -108,7 +165,8 @@ static bool serve(int l, int fd_ready)
 
 static void test_messages(void)
 {
-	struct fn_egress_hooks h = { .watch = watch, .dns = dns, .refused = refused };
+	struct fn_egress_hooks h = { .watch = watch, .name_allowed = name_allowed,
+				     .dns_refused = dns_refused, .refused = refused };
 	uint16_t pu, pt, pp;
 	int udp = bound(SOCK_DGRAM, &pu), tcp = bound(SOCK_STREAM, &pt), tcp2 = bound(SOCK_STREAM, &pp);
 
@@ -137,24 +195,34 @@ static void test_messages(void)
 	is_int(fn_egress_take(&T, &m, sizeof m, NULL, 0), 0, "RULES: taken");
 	ok(fn_egress_by_fd(&T, tcp)->rules == 0x2, "  the rules changed, the listeners stay");
 
-	/* a DNS datagram, answered by the hook to its sender */
+	/* DNS: fn-a's rules (0x2) allow *.ok.test */
 	int c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint32_t a1 = 0, a2 = 0, a3 = 0;
+	int rc = ask(c, udp, pu, "one.ok.test", 1, &a1);
+	ok(rc == 0 && a1 == 0x7f400001, "DNS: an allowed name gets 127.64.0.1 (%08x)", a1);
+	rc = ask(c, udp, pu, "Two.OK.test", 1, &a2);
+	ok(rc == 0 && a2 == 0x7f400002, "  another gets 127.64.0.2, whatever its case (%08x)", a2);
+	ok(ask(c, udp, pu, "one.ok.test", 1, &a3) == 0 && a3 == a1, "  the first again: the same");
+	ok(ask(c, udp, pu, "one.ok.test", 28, &a3) == 0 && a3 == 0, "  AAAA: NOERROR, no record");
+	ok(strcmp(last_fn, "fn-a") == 0, "  decided for fn-a");
+	ok(ask(c, udp, pu, "evil.example", 1, &a3) == 5 && strcmp(refused_name, "evil.example") == 0 &&
+	   refused_res == DNS_RES_REFUSED, "a name no rule allows: REFUSED, reported");
+	refused_name[0] = '\0';
+	ok(ask(c, udp, pu, "bad_name.ok.test", 1, &a3) == 5 && refused_name[0] == '\0',
+	   "a name no rule can allow (an underscore): REFUSED by its form, not reported");
+	ok(T.fn[0].fakes != NULL && fakeaddr_count(T.fn[0].fakes) == 2, "  fn-a's table holds 2 names");
+	/* a datagram longer than any query: FORMERR, the hook not asked */
+	static uint8_t big[2000];
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(pu),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char buf[1024];
-	sendto(c, "query", 5, 0, (struct sockaddr *)&to, sizeof to);
-	ok(serve(udp, udp), "a datagram on the DNS listener: served");
+	int calls = dns_calls;
+	query(big, 0x1234, "x.ok.test", 1);
+	sendto(c, big, sizeof big, 0, (struct sockaddr *)&to, sizeof to);
+	ok(serve(udp, udp) && dns_calls == calls, "a 2000-byte datagram: not decided on");
 	struct pollfd p = { .fd = c, .events = POLLIN };
 	ssize_t n = poll(&p, 1, 2000) == 1 ? recv(c, buf, sizeof buf, 0) : -1;
-	ok(n == 11 && memcmp(buf, "reply:query", 11) == 0 && dns_calls == 1 &&
-	   strcmp(last_fn, "fn-a") == 0, "  the hook's reply comes back to the sender, for fn-a");
-	/* a datagram longer than any query: dropped, the hook not called */
-	static char big[2000];
-	memset(big, 'x', sizeof big);
-	sendto(c, big, sizeof big, 0, (struct sockaddr *)&to, sizeof to);
-	ok(serve(udp, udp) && dns_calls == 1, "a 2000-byte datagram: dropped before the hook");
-	p.revents = 0;
-	ok(poll(&p, 1, 200) == 0, "  and not answered");
+	ok(n >= 12 && (buf[3] & 0x0f) == 1, "  answered FORMERR");
 	close(c);
 
 	/* a TCP connection: reset, reported */

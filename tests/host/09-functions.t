@@ -292,7 +292,49 @@ out=$(inns curl -s -i --max-time 30 -X POST -H "Authorization: Bearer $ROOT_KEY"
 expect_match "a 45 MiB deployment body: 413 body_too_large" "$out" '^HTTP/1\.1 413'
 after_limit
 
+# --- egress: DNS inside a function's namespace (docs/EGRESS.md) -------------------
+# Only lo there: netd answers 127.0.0.1:53 through the listener sandboxd
+# made in the namespace. A name a rule the function declared allows gets a
+# fake address of 127.64.0.0/10; anything else is REFUSED and logged. A
+# connection is reset (the proxy is not built) and logged.
+cat > "$STATE/resolve.py" <<'EOF'
+import errno, socket
+def handler(req):
+    out = {}
+    for name in ("api.example.com", "API.Example.COM", "x.storage.example.net", "evil.example"):
+        try:
+            out[name] = socket.gethostbyname(name)
+        except OSError as e:
+            out[name] = "error %s" % e.__class__.__name__
+    try:
+        s = socket.create_connection(("api.example.com", 443), timeout=10)
+        got = s.recv(1)
+        out["connect"] = "read %r" % got
+    except OSError as e:
+        out["connect"] = "error %s" % errno.errorcode.get(e.errno, e.__class__.__name__)
+    return out
+EOF
+expect_match "deploy egress-py (declares api.example.com)" \
+  "$(api POST /v1/functions "$(deploy_body egress-py python "$STATE/resolve.py" '"egress":["api.example.com"]')")" '^201 '
+expect_match "deploy no-egress-py (declares nothing)" \
+  "$(api POST /v1/functions "$(deploy_body no-egress-py python "$STATE/resolve.py")")" '^201 '
+out=$(api POST /v1/functions/egress-py/invoke '{}')
+diag "egress-py: $out"
+expect_match "a declared name resolves to a fake address (127.64/10)" "$out" \
+  '"api\.example\.com": ?"127\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.[0-9]+\.[0-9]+"'
+name_addr=$(sed -n 's/.*"api\.example\.com": *"\([0-9.]*\)".*/\1/p' <<<"$out")
+expect_match "  the same address in any case" "$out" "\"API\\.Example\\.COM\": ?\"${name_addr//./\\.}\""
+expect_match "a rule the function did not declare: refused" "$out" '"x\.storage\.example\.net": ?"error '
+expect_match "a name no rule allows: refused" "$out" '"evil\.example": ?"error '
+expect_match "a connection to the declared host is reset (no proxy yet)" "$out" \
+  '"connect": ?"error (ECONNRESET|ECONNREFUSED|EPIPE)'
+out=$(api POST /v1/functions/no-egress-py/invoke '{}')
+expect_match "a function that declared nothing resolves nothing" "$out" \
+  '"api\.example\.com": ?"error .*"evil\.example": ?"error '
+
 # --- the whole log verifies, with the functions' and invocations' entries ----------
+# (a checkpoint signed now covers the entries of the last second too)
+expect_match "a fresh checkpoint" "$(api GET '/v1/log/checkpoint?fresh=1' "" "")" '^200 '
 out=$(inns "$DSHIELD" log verify "$AUDITOR_URL" --attestation "$att" --allow-sim --no-collateral \
   --json 2>/dev/null); rc=$?
 check "dshield log verify $AUDITOR_URL: exit 0, ok" \
@@ -308,6 +350,15 @@ done
 check "my-func: a deploy entry" [ "$(ops my-func)" = deploy ]
 check "my-func: the receipt's invocation entry, by its id" \
   [ "$(jq --arg i "$inv" '[.entries[] | select(. != null and .type == "invocation" and .invocation == $i and .function == "my-func" and .status == 200)] | length' "$STATE/log.json")" = 1 ]
+entries() { jq --arg t "$1" --arg f "$2" "[.entries[] | select(. != null and .type == \$t and .function == \$f) $3] | length" "$STATE/log.json"; }
+check "egress-py: dns_refused entries for evil.example and x.storage.example.net" \
+  [ "$(entries dns_refused egress-py '| select(.qname == "evil.example" or .qname == "x.storage.example.net")')" -ge 2 ]
+check "egress-py: no dns_refused entry for its declared name" \
+  [ "$(entries dns_refused egress-py '| select(.qname == "api.example.com")')" = 0 ]
+check "egress-py: an egress_refused entry for port 443, decision deny" \
+  [ "$(entries egress_refused egress-py '| select(.port == 443 and .decision == "deny")')" -ge 1 ]
+check "no-egress-py: dns_refused for api.example.com" \
+  [ "$(entries dns_refused no-egress-py '| select(.qname == "api.example.com")')" -ge 1 ]
 check "slow: its timeout has an invocation entry (504)" \
   [ "$(jq '[.entries[] | select(. != null and .type == "invocation" and .function == "slow" and .status == 504)] | length' "$STATE/log.json")" = 1 ]
 

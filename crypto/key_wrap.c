@@ -64,6 +64,17 @@ static int ecdh_x(uint8_t out[32], const uint8_t peer[KW_PUB_LEN], const uint8_t
 	return ok == 1 ? 0 : -EINVAL;
 }
 
+bool key_wrap_point_ok(const uint8_t pub[KW_PUB_LEN])
+{
+	static const uint8_t one[1] = { 1 };
+	uint8_t pt[KW_PUB_LEN];
+
+	/* BearSSL decodes and checks the point before multiplying it */
+	memcpy(pt, pub, KW_PUB_LEN);
+	return pub[0] == 0x04 &&
+	       br_ec_get_default()->mul(pt, KW_PUB_LEN, one, 1, BR_EC_secp256r1) == 1;
+}
+
 /* The transcript both HKDF's info and GCM's AAD end with. */
 static void transcript(void (*put)(void *ctx, const void *p, size_t n), void *ctx,
 		       const uint8_t hdr[KW_HDR_LEN], const uint8_t *eph_pub,

@@ -28,6 +28,7 @@
 #ifndef DSHIELD_CRYPTO_KEY_WRAP_H
 #define DSHIELD_CRYPTO_KEY_WRAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,9 @@ struct kw_binding {
 /* The public key of a P-256 scalar into pub. 0, or -EINVAL (not a valid
  * scalar). */
 int key_wrap_pub(uint8_t pub[KW_PUB_LEN], const uint8_t priv[KW_PRIV_LEN]);
+
+/* Is pub an uncompressed point of P-256 (not the point at infinity)? */
+bool key_wrap_point_ok(const uint8_t pub[KW_PUB_LEN]);
 
 /* Writes the blob's bytes. Always KW_BLOB_LEN. */
 size_t key_wrap_encode(uint8_t out[KW_BLOB_LEN], const struct kw_blob *b);

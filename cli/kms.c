@@ -31,6 +31,7 @@
 #include "cli/kms_proto.h"
 #include "cli/verify.h"
 #include "crypto/key_wrap.h"
+#include "crypto/receipt.h"
 #include "crypto/reportdata.h"
 #include "crypto/tdx_quote.h"
 #include "crypto/utc_time.h"
@@ -62,6 +63,7 @@ struct kms {
 };
 
 _Static_assert(KMS_LOG_KEY_MAX >= QI_LOG_KEY_MAX, "a request's log key fits the record");
+_Static_assert(KMS_ID_MAX == RECEIPT_ID_MAX, "ids are checked by receipt_id_ok");
 
 /* One host command, one thread: its state lives here. */
 static struct kms g_kms;

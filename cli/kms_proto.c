@@ -6,21 +6,16 @@
 #include <string.h>
 
 #include "crypto/eventlog.h"
+#include "crypto/receipt.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
+/* The charset of function and invocation ids (crypto/receipt.h), and
+ * never '.' first: an id names a file in the state directory. */
 bool kms_id_valid(const char *s, size_t n)
 {
-	if (n == 0 || n > KMS_ID_MAX || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	return n > 0 && s[0] != '.' && receipt_id_ok(s, n);
 }
 
 /* A top-level JSON object with "version": 1. */

@@ -18,7 +18,7 @@
 #include "lib/json_tok.h"
 
 #define KMS_VERSION     1
-#define KMS_ID_MAX      64            /* app_id, instance_id: [A-Za-z0-9._-], not "." first */
+#define KMS_ID_MAX      63            /* app_id, instance_id: [A-Za-z0-9._-], not "." first */
 #define KMS_ROOT_KEY_LEN 32
 #define KMS_DISK_SALT   "dshield-kms-disk-key-v1"
 /* A freshness record is a signed checkpoint note of the VM's log key

@@ -117,7 +117,7 @@ static int fsync_dir(const char *dir)
  * the directory made it first, and then that one is read. */
 static int state_key(const char *name, uint8_t *key, size_t len, bool p256)
 {
-	char path[600], tmp[640], err[ERRBUF_LEN];
+	char path[600], tmp[640], err[ERRBUF_LEN] = "";
 	uint8_t fresh[64];
 	br_ec_private_key sk;
 	long n;
@@ -167,7 +167,7 @@ static int state_key(const char *name, uint8_t *key, size_t len, bool p256)
 
 static int state_open(const char *dir)
 {
-	char path[600], hex[2 * KW_PUB_LEN + 2], err[ERRBUF_LEN];
+	char path[600], hex[2 * KW_PUB_LEN + 2], err[ERRBUF_LEN] = "";
 	int r;
 
 	if (strlen(dir) >= sizeof g_kms.dir)
@@ -229,7 +229,7 @@ static int instance_load(const char *id, struct kms_instance *in, char *err, siz
 
 	snprintf(name, sizeof name, "%s.json", id);
 	if (state_path(path, sizeof path, "instances", name) < 0)
-		return -ENAMETOOLONG;
+		return errbuf_set(err, errlen, -ENAMETOOLONG, "the state directory's path is too long");
 	n = file_read(path, buf, KMS_STATE_MAX);
 	if (n == -ENOENT)
 		return 0;
@@ -253,7 +253,7 @@ static int instance_save(const struct kms_instance *in, char *err, size_t errlen
 		return errbuf_set(err, errlen, (int)n, "the instance record does not fit");
 	snprintf(name, sizeof name, "%s.json", in->instance_id);
 	if (state_path(path, sizeof path, "instances", name) < 0)
-		return -ENAMETOOLONG;
+		return errbuf_set(err, errlen, -ENAMETOOLONG, "the state directory's path is too long");
 	return file_replace(path, buf, (size_t)n, err, errlen);
 }
 
@@ -327,7 +327,7 @@ static bool refuse_checks(struct http_conn *c, const struct check_list *l, const
 static int record_release(struct http_conn *c, const struct kms_key_req *r, const char *log_key,
 			  struct kms_instance *inst)
 {
-	char err[ERRBUF_LEN];
+	char err[ERRBUF_LEN] = "";
 	int lk = instance_lock(r->instance_id), got;
 
 	if (lk < 0) {
@@ -425,7 +425,7 @@ static void handle_keys(struct http_conn *c, const struct http_request *req)
 	struct tdx_quote q;
 	uint8_t want[32];
 	const char *code;
-	char err[ERRBUF_LEN];
+	char err[ERRBUF_LEN] = "";
 	bool have_q, allowed = false;
 
 	if (kms_key_req_parse(&r, (const char *)req->body, req->body_len, g_toks, KMS_TOKENS,
@@ -503,7 +503,7 @@ static void handle_freshness(struct http_conn *c, const struct http_request *req
 	static struct kms_instance inst;
 	struct kms_fresh next, kept;
 	struct note_key k;
-	char err[ERRBUF_LEN];
+	char err[ERRBUF_LEN] = "";
 	long n = kms_fresh_req_parse(rec, (const char *)req->body, req->body_len, g_toks,
 				     KMS_TOKENS, err, sizeof err);
 	int lk, got, r;
@@ -609,7 +609,7 @@ static void kms_handle(void *ctx, struct http_conn *c, const struct http_request
 static int load_allow(const char *path)
 {
 	static char buf[KMS_FILE_MAX + 1];
-	char err[ERRBUF_LEN];
+	char err[ERRBUF_LEN] = "";
 	long n;
 
 	if (g_kms.n_allow == KMS_ALLOW_MAX) {

@@ -65,6 +65,19 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
+static const char *in_dir(const char *dir, const char *name);
+
+/* Exactly 32 bytes from DIR/name (file_read needs room for a NUL). */
+static bool read32(const char *dir, const char *name, uint8_t out[32])
+{
+	char b[33];
+
+	if (file_read(in_dir(dir, name), b, 32) != 32)
+		return false;
+	memcpy(out, b, 32);
+	return true;
+}
+
 static const char *in_dir(const char *dir, const char *name)
 {
 	snprintf(g_path, sizeof g_path, "%s/%s", dir, name);
@@ -77,9 +90,7 @@ static void dir_key(const char *dir, const char *name, bool fresh, uint8_t priv[
 {
 	char err[ERRBUF_LEN];
 	br_ec_private_key sk;
-	long n = fresh ? -ENOENT : file_read(in_dir(dir, name), (char *)priv, 32);
-
-	if (n == 32)
+	if (!fresh && read32(dir, name, priv))
 		return;
 	if (p256_keygen(priv, &sk) < 0 ||
 	    file_replace(in_dir(dir, name), priv, 32, err, sizeof err) < 0)
@@ -217,7 +228,7 @@ static int cmd_request(const char *dir, int argc, char **argv)
 	memcpy(body + TDX_OFF_REPORT_DATA, rd, 64);
 
 	if (real) {
-		qlen = file_read(real, (char *)quote, sizeof quote);
+		qlen = file_read(real, (char *)quote, sizeof quote - 1);
 		if (qlen < 0)
 			die("cannot read %s", real);
 	} else {
@@ -284,8 +295,7 @@ static int cmd_open(const char *dir, const char *reply, const char *kms_hex)
 
 	if (n < 0 || json_parse(&d, g_buf, (size_t)n, g_toks, 4096) || !json_is(&d, 0, JSMN_OBJECT))
 		die("cannot read the reply %s", reply);
-	if (file_read(in_dir(dir, "eph.key"), (char *)eph, 32) != 32 ||
-	    file_read(in_dir(dir, "nonce"), (char *)nonce, 32) != 32 || key_wrap_pub(eph_pub, eph) < 0)
+	if (!read32(dir, "eph.key", eph) || !read32(dir, "nonce", nonce) || key_wrap_pub(eph_pub, eph) < 0)
 		die("no request state in %s", dir);
 	if (hex_decode(kms_pub, 65, kms_hex, strlen(kms_hex)) != 65)
 		die("%s is not the KMS key", kms_hex);

@@ -31,7 +31,8 @@ kms_start() {
   printf -v "ADDR_$name" '%s' "$(sed -n 's/^dshield kms: listening on //p' "$T/$name.out")"
   printf -v "KEY_$name" '%s' "$(sed -n 's/^dshield kms: key //p' "$T/$name.out")"
 }
-kms_stop() { local p="PID_$1"; kill "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; }
+# kms_stop NAME: SIGTERM; STOP_RC is its exit status.
+kms_stop() { local p="PID_$1"; kill "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; STOP_RC=$?; }
 # post ADDR PATH FILE OUT: prints the status; the body goes to OUT.
 post() { curl -s -o "$4" -w '%{http_code}' --max-time 20 -X POST --data-binary @"$3" "http://$1$2"; }
 # refused NAME ADDR FILE STATUS CODE: one refusal, by status and error code.
@@ -188,6 +189,7 @@ expect_match "  a reply whose record was changed does not open (the wrap binds i
 kms_stop A
 gone() { ! kill -0 "$1" 2>/dev/null; }
 check "the kms stops on SIGTERM" gone "$PID_A"
+check "  with exit status 0" [ "$STOP_RC" = 0 ]
 kms_start A --state "$T/state" --measurements "$M" --allow-sim
 check "after a restart: the same wrapping key" [ "$(cat "$T/state/wrap.pub")" = "$KEY_A" ]
 "$CLIENT" request "$T/c1" --allow "$M" --app $APP --instance $INST >"$T/req.json"
@@ -223,4 +225,7 @@ check "bad usage exits 2" [ "$("$DSHIELD" kms --state "$T/x" >/dev/null 2>&1; ec
 jq '.mrtd = null' "$M" >"$T/nullmrtd.json"
 check "an allowlist file with a null MRTD is refused at start" \
   [ "$("$DSHIELD" kms --state "$T/x" --measurements "$T/nullmrtd.json" >/dev/null 2>&1; echo $?)" = 2 ]
+kms_stop A; kms_stop A2
+check "no kms logged a sanitizer report (when built with one)" \
+  [ -z "$(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T"/*.err 2>/dev/null)" ]
 done_testing

@@ -35,7 +35,6 @@
 #include "crypto/reportdata.h"
 #include "crypto/tdx_quote.h"
 #include "crypto/utc_time.h"
-#include "keyd/p256.h"
 #include "lib/errbuf.h"
 #include "lib/file.h"
 #include "lib/hex.h"
@@ -90,6 +89,22 @@ static int kms_usage(FILE *f)
 	return f == stderr ? 2 : 0;
 }
 
+/* A new P-256 scalar: 32 random bytes, drawn again in the (2^-32) case
+ * that they are not below the group order (key_wrap_pub checks). */
+static int new_scalar(uint8_t priv[KW_PRIV_LEN])
+{
+	uint8_t pub[KW_PUB_LEN];
+
+	for (int i = 0; i < 16; i++) {
+		int r = random_fill(priv, KW_PRIV_LEN);
+		if (r < 0)
+			return r;
+		if (key_wrap_pub(pub, priv) == 0)
+			return 0;
+	}
+	return -EIO;
+}
+
 /* ---- state directory ---------------------------------------------------------------- */
 
 static int state_path(char *out, size_t cap, const char *a, const char *b)
@@ -119,7 +134,6 @@ static int state_key(const char *name, uint8_t *key, size_t len, bool p256)
 {
 	char path[600], tmp[640], err[ERRBUF_LEN] = "";
 	uint8_t fresh[64];
-	br_ec_private_key sk;
 	long n;
 	int fd, r;
 
@@ -139,7 +153,7 @@ static int state_key(const char *name, uint8_t *key, size_t len, bool p256)
 		fprintf(stderr, "dshield kms: %s: %s\n", path, strerror((int)-n));
 		return (int)n;
 	}
-	r = p256 ? p256_keygen(fresh, &sk) : random_fill(fresh, len);
+	r = p256 ? new_scalar(fresh) : random_fill(fresh, len);
 	if (r < 0)
 		return r;
 	snprintf(tmp, sizeof tmp, "%s.new.%ld", path, (long)getpid());
@@ -369,13 +383,12 @@ static void reply_key(struct http_conn *c, const struct kms_key_req *r,
 	static char out[KMS_REPLY_MAX];
 	uint8_t key[KW_KEY_LEN], ctx[KW_CTX_LEN], eph[KW_PRIV_LEN], blob[KW_BLOB_LEN];
 	struct kw_binding bind = { r->eph_pub, g_kms.wrap_pub, r->nonce, ctx };
-	br_ec_private_key sk;
 	struct jsonw w;
 	long n;
 
 	kms_disk_key(key, g_kms.root, r->app_id, r->instance_id);
 	kms_reply_ctx(ctx, inst->record, inst->record_len);
-	if (p256_keygen(eph, &sk) < 0) {
+	if (new_scalar(eph) < 0) {
 		memset(key, 0, sizeof key);
 		refuse(c, 500, "internal", "no randomness for the ephemeral key");
 		return;

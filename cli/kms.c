@@ -126,62 +126,75 @@ static int fsync_dir(const char *dir)
 	return r;
 }
 
-/* A key file of exactly len bytes: read it, or make it when there is none.
- * Made without ever replacing one: written to a private temporary name,
- * fsync'ed, then link()ed to its name, which fails if a replica sharing
- * the directory made it first, and then that one is read. */
-static int state_key(const char *name, uint8_t *key, size_t len, bool p256)
+/* Makes DIR/name holding buf[0..len) unless it exists, without ever
+ * replacing one: written to a private temporary name, fsync'ed, then
+ * link()ed to its name, which fails if a replica sharing the directory
+ * made it first (its file stays), and the directory fsync'ed. 0 or -errno. */
+static int create_once(const char *name, const void *buf, size_t len)
 {
-	char path[600], tmp[640], err[ERRBUF_LEN] = "";
-	uint8_t fresh[64];
-	long n;
+	char path[600], tmp[640];
 	int fd, r;
 
 	if (state_path(path, sizeof path, name, NULL) < 0)
 		return -ENAMETOOLONG;
-	n = file_read(path, (char *)fresh, sizeof fresh - 1);
-	if (n >= 0) {
-		if ((size_t)n != len) {
-			fprintf(stderr, "dshield kms: %s: %ld bytes, not %zu\n", path, n, len);
-			return -EINVAL;
-		}
-		memcpy(key, fresh, len);
-		memset(fresh, 0, sizeof fresh);
-		return 0;
-	}
-	if (n != -ENOENT) {
-		fprintf(stderr, "dshield kms: %s: %s\n", path, strerror((int)-n));
-		return (int)n;
-	}
-	r = p256 ? new_scalar(fresh) : random_fill(fresh, len);
-	if (r < 0)
-		return r;
 	snprintf(tmp, sizeof tmp, "%s.new.%ld", path, (long)getpid());
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	r = file_write_all(fd, fresh, len);
+	r = file_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	close(fd);
-	memset(fresh, 0, sizeof fresh);
 	if (r == 0 && link(tmp, path) < 0 && errno != EEXIST)
 		r = -errno;
 	unlink(tmp);
 	if (r == 0)
 		r = fsync_dir(g_kms.dir);
-	if (r < 0) {
-		snprintf(err, sizeof err, "%s", strerror(-r));
-		fprintf(stderr, "dshield kms: making %s: %s\n", path, err);
-		return r;
+	if (r < 0)
+		fprintf(stderr, "dshield kms: making %s: %s\n", path, strerror(-r));
+	return r;
+}
+
+/* A key file of exactly len bytes: read it, or make it (create_once) when
+ * there is none and read what won. */
+static int state_key(const char *name, uint8_t *key, size_t len, bool p256)
+{
+	char path[600];
+	uint8_t fresh[64];
+	long n;
+	int r;
+
+	if (state_path(path, sizeof path, name, NULL) < 0)
+		return -ENAMETOOLONG;
+	for (int tries = 0; tries < 2; tries++) {
+		n = file_read(path, (char *)fresh, sizeof fresh - 1);
+		if (n >= 0) {
+			if ((size_t)n != len) {
+				fprintf(stderr, "dshield kms: %s: %ld bytes, not %zu\n", path, n, len);
+				return -EINVAL;
+			}
+			memcpy(key, fresh, len);
+			memset(fresh, 0, sizeof fresh);
+			return 0;
+		}
+		if (n != -ENOENT) {
+			fprintf(stderr, "dshield kms: %s: %s\n", path, strerror((int)-n));
+			return (int)n;
+		}
+		r = p256 ? new_scalar(fresh) : random_fill(fresh, len);
+		if (r == 0)
+			r = create_once(name, fresh, len);
+		memset(fresh, 0, sizeof fresh);
+		if (r < 0)
+			return r;
 	}
-	return state_key(name, key, len, p256);   /* ours, or the replica's that won */
+	return -EIO;
 }
 
 static int state_open(const char *dir)
 {
-	char path[600], hex[2 * KW_PUB_LEN + 2], err[ERRBUF_LEN] = "";
+	char path[600], hex[2 * KW_PUB_LEN + 2];
 	int r;
 
 	if (strlen(dir) >= sizeof g_kms.dir)
@@ -201,15 +214,11 @@ static int state_open(const char *dir)
 		return -EINVAL;
 	}
 	/* The public half, for the guests' policies to pin (informational:
-	 * the KMS never reads it back). */
+	 * the KMS never reads it back). Made once like the keys: replicas
+	 * starting together write the same bytes, and never over each other. */
 	hex_encode(hex, g_kms.wrap_pub, KW_PUB_LEN);
 	strcat(hex, "\n");
-	if (state_path(path, sizeof path, "wrap.pub", NULL) < 0 ||
-	    file_replace(path, hex, strlen(hex), err, sizeof err) < 0) {
-		fprintf(stderr, "dshield kms: wrap.pub: %s\n", err);
-		return -EIO;
-	}
-	return 0;
+	return create_once("wrap.pub", hex, strlen(hex));
 }
 
 /* The instance's lock (instances/<id>.lock, flock): held across one

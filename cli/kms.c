@@ -345,8 +345,9 @@ static bool refuse_checks(struct http_conn *c, const struct check_list *l, const
 	return false;
 }
 
-/* Records the key release in the instance's record (its log key, the
- * count) and copies its latest freshness record into *rec. */
+/* Records the key release in the instance's record (its app on the first
+ * release, the log key, the count), under the instance's lock. 0 with the
+ * record (its latest freshness record too) in *inst, or -1 once refused. */
 static int record_release(struct http_conn *c, const struct kms_key_req *r, const char *log_key,
 			  struct kms_instance *inst)
 {

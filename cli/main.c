@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/kms.h"
 #include "cli/log_verify.h"
 #include "cli/measure.h"
 #include "cli/receipt.h"
@@ -14,6 +15,7 @@ static int usage(FILE *f)
 		"usage: dshield COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
+		"  kms         the encrypted store's key provider: an HTTP server (docs/KMS.md)\n"
 		"  log verify  verify an egress log: a saved directory, or fetched from a URL (docs/LOG.md)\n"
 		"  measure     predict MRTD/RTMR1/RTMR2 of an image (docs/MEASURE.md)\n"
 		"  receipt verify  verify an invocation's receipt, its files and its log entries (docs/VERIFY.md)\n"
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
 		printf("dshield %s\n", DSHIELD_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "kms") == 0)
+		return cmd_kms(argc - 1, argv + 1);
 	if (strcmp(argv[1], "log") == 0)
 		return cmd_log(argc - 1, argv + 1);
 	if (strcmp(argv[1], "receipt") == 0)

@@ -90,7 +90,9 @@ static int read_preimage(struct quote_input *in, struct json_doc *d, char *err, 
 		    (r = pre_field(in, d, p, "log_key_sha256", RD_LOG_KEY_SHA256, in->pre_logkey, 32,
 				   true, err, errlen)) < 0 ||
 		    (r = pre_field(in, d, p, "checkpoint", RD_CHECKPOINT, in->pre_checkpoint,
-				   RD_CHECKPOINT_MAX, false, err, errlen)) < 0)
+				   RD_CHECKPOINT_MAX, false, err, errlen)) < 0 ||
+		    (r = pre_field(in, d, p, "kms_request_sha256", RD_KMS_REQUEST_SHA256,
+				   in->pre_kms, 32, true, err, errlen)) < 0)
 			return r;
 		in->has_preimage = true;
 	}

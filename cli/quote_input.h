@@ -44,7 +44,7 @@ struct quote_input {
 	bool has_preimage;
 	struct reportdata_in preimage;
 	uint8_t pre_nonce[RD_NONCE_MAX];
-	uint8_t pre_manifest[32], pre_tls[32], pre_logkey[32];
+	uint8_t pre_manifest[32], pre_tls[32], pre_logkey[32], pre_kms[32];
 	uint8_t pre_checkpoint[RD_CHECKPOINT_MAX];
 	char log_key[QI_LOG_KEY_MAX];     /* "" when null or absent */
 	/* its "checkpoint": the signed note the quote vouches for (slot 5) */

@@ -1,5 +1,6 @@
 /* cli/reportdata.c: `dshield reportdata [--nonce HEX] [--manifest-sha256 HEX]
- * [--api-tls-spki-sha256 HEX] [--log-key-sha256 HEX] [--checkpoint HEX]`
+ * [--api-tls-spki-sha256 HEX] [--log-key-sha256 HEX] [--checkpoint HEX]
+ * [--kms-request-sha256 HEX]`
  * prints the 64-byte REPORTDATA (128 lowercase hex digits) a dshield VM
  * puts in its quote for that preimage; an option not given is an absent
  * field. Feed the result to `dshield verify --report-data`. */
@@ -16,7 +17,7 @@ static int usage(FILE *f)
 	fprintf(f,
 		"usage: dshield reportdata [--nonce HEX] [--manifest-sha256 HEX]\n"
 		"                          [--api-tls-spki-sha256 HEX] [--log-key-sha256 HEX]\n"
-		"                          [--checkpoint HEX]\n"
+		"                          [--checkpoint HEX] [--kms-request-sha256 HEX]\n"
 		"\n"
 		"Prints the REPORTDATA (SHA-512, hex) of a dshield quote for these fields\n"
 		"(docs/VERIFY.md, \"REPORTDATA\"); a field not given is absent.\n");
@@ -31,6 +32,7 @@ int cmd_reportdata(int argc, char **argv)
 		{ "api-tls-spki-sha256", required_argument, NULL, RD_API_TLS_SPKI_SHA256 },
 		{ "log-key-sha256", required_argument, NULL, RD_LOG_KEY_SHA256 },
 		{ "checkpoint", required_argument, NULL, RD_CHECKPOINT },
+		{ "kms-request-sha256", required_argument, NULL, RD_KMS_REQUEST_SHA256 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,7 +48,7 @@ int cmd_reportdata(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (opt == 'h')
 			return usage(stdout);
-		if (opt < RD_NONCE || opt > RD_CHECKPOINT) {
+		if (opt < RD_NONCE || opt > RD_NFIELDS) {
 			fprintf(stderr, "dshield reportdata: bad option %s\n", argv[optind - 1]);
 			return usage(stderr);
 		}

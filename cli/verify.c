@@ -49,6 +49,7 @@ static struct collateral_ctx g_cx;
 static struct tdx_verify_state g_st;
 static struct check_list g_checks;
 static char g_file[FILE_MAX + 1];
+static char g_collfile[FILE_MAX + 1];
 static uint8_t g_log[FILE_MAX];
 /* Where the text report goes: stdout, or stderr under `dshield log verify`. */
 static FILE *g_out;
@@ -251,22 +252,6 @@ static bool looks_json(const char *s, size_t n)
 		return s[i] == '[' || s[i] == '{';
 	}
 	return false;
-}
-
-static int run_event_log(const struct tdx_quote *q, const struct verify_args *a)
-{
-	if (a->event_log) {
-		long n = file_read(a->event_log, (char *)g_log, sizeof(g_log) - 1);
-		if (n < 0) {
-			fprintf(stderr, "dshield verify: %s: %s\n", a->event_log, strerror((int)-n));
-			return 2;
-		}
-		check_event_log(q, g_log, (size_t)n, looks_json((char *)g_log, (size_t)n),
-				a->event_log);
-	} else if (g_in.has_event_log) {
-		check_event_log(q, g_in.event_log, g_in.event_log_len, true, "from the QUOTE JSON");
-	}
-	return 0;
 }
 
 static void json_quote(struct jsonw *w, const struct tdx_quote *q)
@@ -505,50 +490,36 @@ static int finish(const struct verify_args *a, const struct tdx_quote *q)
 	return ok ? 0 : 1;
 }
 
-/* Every check of a run into g_checks; *have_q when the quote parsed.
- * 0, or 2 when a file cannot be read (message printed). */
-static int verify_core(const struct verify_args *a, struct tdx_quote *q, bool *have_q)
+/* The checks that need no file, over evidence in memory, into g_checks:
+ * `dshield verify` and the KMS's key requests share them (cli/verify.h). */
+static void verify_mem(const struct verify_evidence *ev, struct tdx_quote *q, bool *have_q)
 {
-	struct tdx_verify_opts o = { 0 };
+	struct tdx_verify_opts o = { .now = ev->now, .allow_sim = ev->allow_sim };
 	char err[256];
-	long n;
 
 	*have_q = false;
-	o.allow_sim = a->allow_sim;
-	o.now = (int64_t)time(NULL);
-	if (a->at && utc_parse(a->at, strlen(a->at), 1, &o.now)) {
-		fprintf(stderr, "dshield verify: --at '%s' is neither RFC 3339 nor unix seconds\n", a->at);
-		return 2;
-	}
-	n = file_read(a->quote, g_file, FILE_MAX);
-	if (n < 0) {
-		fprintf(stderr, "dshield verify: %s: %s\n", a->quote, strerror((int)-n));
-		return 2;
-	}
 	checks_init(&g_checks);
-	if (a->no_collateral)
+	if (ev->no_collateral)
 		checks_accept(&g_checks, CHECK_CAVEAT_NO_COLLATERAL);
-	if (quote_input_read(&g_in, g_file, (size_t)n, err, sizeof(err))) {
+	if (quote_input_read(&g_in, ev->quote, ev->quote_len, err, sizeof(err))) {
 		checks_add(&g_checks, "quote.input", CHECK_FAIL, "%s", err);
-		return 0;
+		return;
 	}
 	if (tdx_quote_parse(q, g_in.quote, g_in.quote_len, err, sizeof(err))) {
 		checks_add(&g_checks, "quote.parse", CHECK_FAIL, "%s", err);
-		return 0;
+		return;
 	}
 	*have_q = true;
 	checks_add(&g_checks, "quote.parse", CHECK_PASS,
 		   "TDX quote v%u from %s input, %zu bytes (%zu of padding ignored)", q->version,
 		   g_in.form, q->used, q->len - q->used);
 	tdx_verify_quote(q, &o, &g_st, &g_checks);
+	/* No Intel collateral exists for a sim quote: accepting it accepts that. */
+	if (ev->sim_no_collateral && ev->allow_sim && tdx_quote_is_sim(q))
+		checks_accept(&g_checks, CHECK_CAVEAT_NO_COLLATERAL);
 
-	if (a->collateral) {
-		n = file_read(a->collateral, g_file, FILE_MAX);
-		if (n < 0) {
-			fprintf(stderr, "dshield verify: %s: %s\n", a->collateral, strerror((int)-n));
-			return 2;
-		}
-		if (collateral_parse(&g_coll, g_file, (size_t)n, err, sizeof(err)))
+	if (ev->collateral) {
+		if (collateral_parse(&g_coll, ev->collateral, ev->collateral_len, err, sizeof(err)))
 			checks_add(&g_checks, "collateral.parse", CHECK_FAIL, "%s", err);
 		else
 			collateral_check(&g_cx, &g_coll, q, &g_st, o.now, &g_checks);
@@ -558,8 +529,8 @@ static int verify_core(const struct verify_args *a, struct tdx_quote *q, bool *h
 						    : "no --collateral given");
 	}
 
-	if (a->report_data)
-		check_report_data(q, a->report_data);
+	if (ev->report_data)
+		check_report_data(q, ev->report_data);
 	if (g_in.has_report_data)
 		checks_add(&g_checks, "report_data.input",
 			   memcmp(g_in.report_data, q->report_data, 64) == 0 ? CHECK_PASS : CHECK_FAIL,
@@ -571,9 +542,64 @@ static int verify_core(const struct verify_args *a, struct tdx_quote *q, bool *h
 		check_log_key();
 	if (g_in.has_checkpoint)
 		check_checkpoint();
-	if (run_event_log(q, a))
+	if (ev->event_log)
+		check_event_log(q, ev->event_log, ev->event_log_len,
+				looks_json(ev->event_log, ev->event_log_len), ev->event_log_origin);
+	else if (g_in.has_event_log)
+		check_event_log(q, g_in.event_log, g_in.event_log_len, true, "from the QUOTE JSON");
+}
+
+void verify_evidence(const struct verify_evidence *ev, struct tdx_quote *q, bool *have_q,
+		     const struct check_list **checks, const struct quote_input **in)
+{
+	verify_mem(ev, q, have_q);
+	*checks = &g_checks;
+	*in = &g_in;
+}
+
+/* Every check of a run into g_checks; *have_q when the quote parsed.
+ * 0, or 2 when a file cannot be read (message printed). */
+static int verify_core(const struct verify_args *a, struct tdx_quote *q, bool *have_q)
+{
+	struct verify_evidence ev = {
+		.allow_sim = a->allow_sim, .no_collateral = a->no_collateral,
+		.report_data = a->report_data, .event_log_origin = a->event_log,
+	};
+	long n;
+
+	*have_q = false;
+	ev.now = (int64_t)time(NULL);
+	if (a->at && utc_parse(a->at, strlen(a->at), 1, &ev.now)) {
+		fprintf(stderr, "dshield verify: --at '%s' is neither RFC 3339 nor unix seconds\n", a->at);
 		return 2;
-	if (a->measurements && run_measurements(q, a->measurements))
+	}
+	n = file_read(a->quote, g_file, FILE_MAX);
+	if (n < 0) {
+		fprintf(stderr, "dshield verify: %s: %s\n", a->quote, strerror((int)-n));
+		return 2;
+	}
+	ev.quote = g_file;
+	ev.quote_len = (size_t)n;
+	if (a->collateral) {
+		n = file_read(a->collateral, g_collfile, FILE_MAX);
+		if (n < 0) {
+			fprintf(stderr, "dshield verify: %s: %s\n", a->collateral, strerror((int)-n));
+			return 2;
+		}
+		ev.collateral = g_collfile;
+		ev.collateral_len = (size_t)n;
+	}
+	if (a->event_log) {
+		n = file_read(a->event_log, (char *)g_log, sizeof(g_log) - 1);
+		if (n < 0) {
+			fprintf(stderr, "dshield verify: %s: %s\n", a->event_log, strerror((int)-n));
+			return 2;
+		}
+		ev.event_log = (const char *)g_log;
+		ev.event_log_len = (size_t)n;
+	}
+	verify_mem(&ev, q, have_q);
+	if (*have_q && a->measurements && run_measurements(q, a->measurements))
 		return 2;
 	return 0;
 }

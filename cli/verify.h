@@ -4,6 +4,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "cli/quote_input.h"
+#include "crypto/checks.h"
+#include "crypto/tdx_quote.h"
 
 struct verify_args {
 	bool json;
@@ -16,6 +21,30 @@ struct verify_args {
 	const char *report_data;
 	const char *quote;
 };
+
+/* Evidence in memory, for the checks of `dshield verify` without files:
+ * the KMS verifies a key request's quote with exactly these. */
+struct verify_evidence {
+	const char *quote;              /* any QUOTE form (cli/quote_input.h) */
+	size_t quote_len;
+	const char *collateral;         /* collateral JSON, or NULL: none */
+	size_t collateral_len;
+	const char *event_log;          /* CCEL or JSON log; NULL: the QUOTE JSON's */
+	size_t event_log_len;
+	const char *event_log_origin;   /* for messages: where event_log came from */
+	const char *report_data;        /* --report-data HEX, or NULL */
+	bool allow_sim;
+	bool no_collateral;             /* accept "no collateral" (--no-collateral) */
+	bool sim_no_collateral;         /* accept it for an allowed sim quote only */
+	int64_t now;                    /* validation time, unix seconds */
+};
+
+/* Runs every check of `dshield verify` but the measurements file over ev
+ * into a fresh check list. *have_q when the quote parsed (then q holds
+ * it). *checks and *in point at the verifier's own state (one run at a
+ * time: valid until the next run). */
+void verify_evidence(const struct verify_evidence *ev, struct tdx_quote *q, bool *have_q,
+		     const struct check_list **checks, const struct quote_input **in);
 
 /* argv[0] is "verify". Returns the process exit status. */
 int cmd_verify(int argc, char **argv);

@@ -7,11 +7,12 @@
 
 static const char *const names[RD_NFIELDS] = {
 	"nonce", "manifest_sha256", "api_tls_spki_sha256", "log_key_sha256", "checkpoint",
+	"kms_request_sha256",
 };
 
 const char *reportdata_field_name(enum rd_field tag)
 {
-	if (tag < RD_NONCE || tag > RD_CHECKPOINT)
+	if (tag < RD_NONCE || tag > RD_NFIELDS)
 		return NULL;
 	return names[tag - 1];
 }
@@ -55,4 +56,15 @@ int reportdata_compute(const struct reportdata_in *in, uint8_t out[RD_LEN])
 	}
 	br_sha512_out(&h, out);
 	return 0;
+}
+
+void reportdata_kms_request(uint8_t out[32], const uint8_t eph_pub[65], const uint8_t nonce[32])
+{
+	br_sha256_context h;
+
+	br_sha256_init(&h);
+	br_sha256_update(&h, RD_KMS_DOMAIN, sizeof RD_KMS_DOMAIN - 1);
+	br_sha256_update(&h, eph_pub, 65);
+	br_sha256_update(&h, nonce, 32);
+	br_sha256_out(&h, out);
 }

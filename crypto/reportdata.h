@@ -12,6 +12,10 @@
  *   3 api_tls_spki_sha256   32 bytes (absent until the API serves TLS)
  *   4 log_key_sha256        32 bytes (absent until there is a log key)
  *   5 checkpoint            0..RD_CHECKPOINT_MAX bytes (absent until then)
+ *   6 kms_request_sha256    32 bytes: SHA-256(RD_KMS_DOMAIN || the ephemeral
+ *                           P-256 key (65) || the nonce (32)) of a key
+ *                           request to the KMS (docs/KMS.md); absent in
+ *                           every other quote
  *
  * An absent field is encoded as tag | 0 | 0 (length 0, no bytes), so absent
  * and present-but-empty differ (present is 1 with length 0). Every field is
@@ -28,6 +32,7 @@
 #define RD_DOMAIN         "dshield-reportdata-v1"
 #define RD_NONCE_MAX      32
 #define RD_CHECKPOINT_MAX 4096
+#define RD_KMS_DOMAIN     "dshield-kms-request-v1"
 
 enum rd_field {
 	RD_NONCE = 1,
@@ -35,7 +40,8 @@ enum rd_field {
 	RD_API_TLS_SPKI_SHA256,
 	RD_LOG_KEY_SHA256,
 	RD_CHECKPOINT,
-	RD_NFIELDS = RD_CHECKPOINT
+	RD_KMS_REQUEST_SHA256,
+	RD_NFIELDS = RD_KMS_REQUEST_SHA256
 };
 
 struct rd_value {
@@ -56,5 +62,10 @@ const char *reportdata_field_name(enum rd_field tag);
  * length its slot does not allow (nonce > 32, a hash not 32 bytes,
  * checkpoint > RD_CHECKPOINT_MAX) or data is NULL with a length. */
 int reportdata_compute(const struct reportdata_in *in, uint8_t out[RD_LEN]);
+
+/* Slot 6's value for a KMS key request: SHA-256(RD_KMS_DOMAIN || eph_pub
+ * || nonce), so the quote vouches that this VM made that key for that
+ * request. */
+void reportdata_kms_request(uint8_t out[32], const uint8_t eph_pub[65], const uint8_t nonce[32]);
 
 #endif

@@ -8,10 +8,13 @@
  *           else: h.update(bytes([tag, 1]) + struct.pack('<I', len(v)) + v)
  *       return h.hexdigest()
  *   man = hashlib.sha256(b"manifest").digest()
- *   A = rd([bytes(range(32)), man, None, None, None])
- *   B = rd([None] * 5)
- *   C = rd([b"", man, b"\xaa" * 32, b"\xbb" * 32, b"checkpoint-1"])
- *   D = rd([b"\x01\x02\x03", man, None, None, None])
+ *   A = rd([bytes(range(32)), man, None, None, None, None])
+ *   B = rd([None] * 6)
+ *   C = rd([b"", man, b"\xaa" * 32, b"\xbb" * 32, b"checkpoint-1", None])
+ *   D = rd([b"\x01\x02\x03", man, None, None, None, None])
+ *   kr = hashlib.sha256(b"dshield-kms-request-v1" + b"\x04" + bytes(range(1, 65))
+ *                       + bytes(range(32))).digest()
+ *   E = rd([None, man, None, b"\xbb" * 32, None, kr])
  */
 #include <errno.h>
 #include <stdint.h>
@@ -22,14 +25,18 @@
 #include "tests/tap.h"
 
 static const char man_hex[] = "05b3abf2579a5eb66403cd78be557fd860633a1fe2103c7642030defe32c657f";
-static const char kat_a[] = "d03d24d9f48f74227c8e0afb54ff2cfb76ac7d8f6bc13787696356168c888170"
-			    "20ebaac69fac048097690fd228a618736e0e4dfa150feeb57dc5438c5522a708";
-static const char kat_b[] = "399be39e2e0b07888bcbe980dcc0c6ebd109a86a880b607fb7182db88a8481b3"
-			    "b126679ea4a1a62bce307ff1ed5b27fe6f67e2aa123ed5b8a7b276016fce60cb";
-static const char kat_c[] = "7a34927a7c7db5c9af649ac7b71087078b72aa0a5b9b1e13505c59e0e291ab02"
-			    "9e10dc47e300ace91192f66293aeab5b1ba1755aa8a9f3e2c0e875512bd822d7";
-static const char kat_d[] = "f6c4b542de0600c0afe7f87934070e0d5fbc6e78e61bce4c7a8a6c50ccf8011f"
-			    "bbc8c3aa6136da1258b9e920632bf6c806896379fac6542767680684b5bbc719";
+static const char kat_a[] = "7a506ae726aaf611a3be1371d6208303931bb04b14f0e196fe44237c2bcb6b9c"
+			    "f5557be528112de96ec4dc538dc3b30b7a30a268626c667b665ed1a2b8f8e828";
+static const char kat_b[] = "8663a28fffd6be20585b16f65e53a8e547d5956735f12856e72900c64dd8926e"
+			    "d43ed0b2daf0812dc35e86924a0efba479f7a9a31dda2ffe6ede1269f012c642";
+static const char kat_c[] = "f7e6ed74c09daf6abbdef114bb44b10b8ec520ac241d93eae9180684cd300fd5"
+			    "59f3ddb8e7de4d4c97f5842f2ad3b778f98f334c604efe7ca796704ba3c75d09";
+static const char kat_d[] = "e5d2c13aef4212b592766d8f71b26a13cfc9e4692f97d2a13c91d87b4c671807"
+			    "88954d4584761437124ac407908db399779f95958970c4f4f279a4d8f69e2190";
+
+static const char kat_kr[] = "a0cd3b0622a1a4b49fa2792c8b5764916b206fc912dac5a718098487257b72d2";
+static const char kat_e[] = "9fb0621c128f91816805209e18eb17d4f10ea870e3a86473a33e87d636b14c20"
+			    "eff5635c33eef7b32e7464578aae3e22331a62744a387d9150b2d91417c512db";
 
 static uint8_t man[32];
 
@@ -82,6 +89,24 @@ int main(void)
 	set(&in, RD_MANIFEST_SHA256, man, 32);
 	check(&in, kat_d, "short nonce");
 
+	{
+		uint8_t pub[65], kr[32];
+		char krhex[65];
+		pub[0] = 4;
+		for (int i = 1; i < 65; i++)
+			pub[i] = (uint8_t)i;
+		reportdata_kms_request(kr, pub, nonce);
+		hex_encode(krhex, kr, 32);
+		is_str(krhex, kat_kr, "kms request digest: known answer");
+		memset(&in, 0, sizeof in);
+		set(&in, RD_MANIFEST_SHA256, man, 32);
+		set(&in, RD_LOG_KEY_SHA256, bb, 32);
+		set(&in, RD_KMS_REQUEST_SHA256, kr, 32);
+		check(&in, kat_e, "kms request slot");
+		set(&in, RD_KMS_REQUEST_SHA256, kr, 31);
+		is_int(reportdata_compute(&in, out), -EINVAL, "31-byte kms request digest refused");
+	}
+
 	/* Slot lengths are enforced. */
 	memset(&in, 0, sizeof in);
 	set(&in, RD_NONCE, big, 33);
@@ -101,6 +126,8 @@ int main(void)
 
 	is_str(reportdata_field_name(RD_NONCE), "nonce", "field name 1");
 	is_str(reportdata_field_name(RD_CHECKPOINT), "checkpoint", "field name 5");
+	is_str(reportdata_field_name(RD_KMS_REQUEST_SHA256), "kms_request_sha256", "field name 6");
+	ok(reportdata_field_name((enum rd_field)7) == NULL, "field name 7 is unknown");
 	ok(reportdata_field_name((enum rd_field)0) == NULL, "field name 0 is unknown");
 	return tap_done();
 }

@@ -1,0 +1,138 @@
+/* cli/kms_proto.h: the formats of `dshield kms` (docs/KMS.md), pure: the
+ * parts of a key request that are the KMS's own (the quote, event log,
+ * preimage and log key are read by cli/quote_input.c, the form `dshield
+ * verify` takes), freshness records, a per-instance state record, and the
+ * disk key derivation. Every parser is bounded and takes untrusted bytes.
+ */
+#ifndef DSHIELD_CLI_KMS_PROTO_H
+#define DSHIELD_CLI_KMS_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/checkpoint.h"
+#include "crypto/key_wrap.h"
+#include "crypto/merkle.h"
+#include "crypto/note.h"
+#include "lib/json_tok.h"
+
+#define KMS_VERSION     1
+#define KMS_ID_MAX      63            /* app_id, instance_id: [A-Za-z0-9._-], not "." first */
+#define KMS_ROOT_KEY_LEN 32
+#define KMS_DISK_SALT   "dshield-kms-disk-key-v1"
+/* A freshness record is a signed checkpoint note of the VM's log key
+ * with exactly one extension line:
+ *   "dshield-freshness-v1 " instance_id " " generation "\n" */
+#define KMS_FRESH_EXT   "dshield-freshness-v1 "
+#define KMS_RECORD_MAX  1024          /* a freshness note as the KMS keeps it */
+#define KMS_TOKENS      512
+#define KMS_LOG_KEY_MAX 400           /* a vkey as a request may carry it, NUL included */
+
+/* One allowlisted measurements.json (docs/MEASURE.md): MRTD, RTMR1 and
+ * RTMR2 must be given; RTMR0 is compared when the file has it (a value
+ * `dshield measure` does not predict: add it by hand to pin the VM's
+ * firmware configuration). */
+struct kms_allow {
+	uint8_t mrtd[48], rtmr0[48], rtmr1[48], rtmr2[48];
+	bool has_rtmr0;
+};
+
+/* What a key request says beyond the `dshield verify` evidence. */
+struct kms_key_req {
+	uint8_t eph_pub[KW_PUB_LEN];      /* "ephemeral_key": hex, uncompressed */
+	uint8_t nonce[KW_NONCE_LEN];      /* "nonce": hex */
+	char app_id[KMS_ID_MAX + 1];
+	char instance_id[KMS_ID_MAX + 1];
+	const char *collateral;           /* "collateral": its JSON text in the body, or NULL */
+	size_t collateral_len;
+};
+
+/* A freshness record's contents (after its signature was checked). */
+struct kms_fresh {
+	uint64_t size;
+	uint8_t root[MERKLE_HASH_LEN];
+	char instance_id[KMS_ID_MAX + 1];
+	uint64_t generation;
+};
+
+/* The KMS's record of one instance (state/instances/<id>.json). */
+struct kms_instance {
+	char app_id[KMS_ID_MAX + 1];
+	char instance_id[KMS_ID_MAX + 1];
+	char log_key[KMS_LOG_KEY_MAX];    /* vkey, "" when none was bound yet */
+	char record[KMS_RECORD_MAX + 1];  /* the latest freshness note, "" when none */
+	size_t record_len;
+	uint64_t releases;                /* key releases so far */
+};
+
+/* Is s[0..n) an app or instance id? */
+bool kms_id_valid(const char *s, size_t n);
+
+/* Parses a measurements.json for the allowlist. 0 or -EINVAL with a
+ * reason (a null or missing MRTD is refused: it would allow any firmware). */
+int kms_allow_parse(struct kms_allow *a, const char *js, size_t len,
+		    jsmntok_t *toks, unsigned ntoks, char *err, size_t errlen);
+/* Does a quote's MRTD, RTMR1, RTMR2 (and RTMR0 when given) match? */
+bool kms_allow_match(const struct kms_allow *a, const uint8_t *mrtd,
+		     const uint8_t *const rtmr[4]);
+
+/* Parses the KMS part of a key request body (JSON). toks: scratch of
+ * ntoks tokens. 0 or -EINVAL with a reason. */
+int kms_key_req_parse(struct kms_key_req *r, const char *body, size_t len,
+		      jsmntok_t *toks, unsigned ntoks, char *err, size_t errlen);
+
+/* The RTMR3 events of the request's JSON event log (already replayed to
+ * the quote's RTMR3) that name what it asks for: the first "instance-id"
+ * event's payload, in lowercase hex, must be instance_id and the first
+ * "app-id" event's payload must be app_id, so a VM gets only the key of
+ * the instance and application it measured. 0, or -EACCES with *code
+ * "instance_id" or "app_id" and a reason (-EINVAL, *code "event_log":
+ * the log does not parse). */
+int kms_log_binds(const char *json, size_t len, const struct kms_key_req *r,
+		  const char **code, char *err, size_t errlen);
+
+/* A POST /v1/freshness body, {"version": 1, "record": "<note>"}: the
+ * note (unescaped) into rec[0..KMS_RECORD_MAX]. Returns its length or
+ * -EINVAL with a reason. */
+long kms_fresh_req_parse(char rec[KMS_RECORD_MAX + 1], const char *body, size_t len,
+			 jsmntok_t *toks, unsigned ntoks, char *err, size_t errlen);
+
+/* The freshness fields of a parsed checkpoint: exactly one extension
+ * line, KMS_FRESH_EXT with a valid id and a decimal generation (no
+ * leading zeros). 0 or -EBADMSG with a reason. */
+int kms_fresh_from_checkpoint(struct kms_fresh *f, const struct checkpoint *c,
+			      char *err, size_t errlen);
+
+/* The fields of a freshness note without checking its signature (the
+ * instance it names, to find the key that checks it; the KMS's own kept
+ * record). 0 or -EBADMSG with a reason. */
+int kms_fresh_peek(struct kms_fresh *f, const char *note, size_t len, char *err, size_t errlen);
+
+/* Opens a freshness note with the log key k (signature, checkpoint,
+ * extension). 0, or the errno of what refused, with a reason. */
+int kms_fresh_open(struct kms_fresh *f, const char *note, size_t len,
+		   const struct note_key *k, char *err, size_t errlen);
+
+/* Whether a new record may replace the kept one: 0 (it moves forward or
+ * repeats it), -ERANGE (a smaller tree or generation: going back),
+ * -EEXIST (the same size with another root: a fork). */
+int kms_fresh_compare(const struct kms_fresh *kept, const struct kms_fresh *next,
+		      char *err, size_t errlen);
+
+/* The disk key of (app, instance): HKDF-SHA256(salt KMS_DISK_SALT, ikm
+ * root, info = len8 app || app || len8 instance || instance), 64 bytes. */
+void kms_disk_key(uint8_t key[KW_KEY_LEN], const uint8_t root[KMS_ROOT_KEY_LEN],
+		  const char *app_id, const char *instance_id);
+
+/* The context digest a key reply binds into the wrapped key:
+ * SHA-256(the freshness note's bytes), of nothing when there is none. */
+void kms_reply_ctx(uint8_t ctx[KW_CTX_LEN], const char *record, size_t len);
+
+/* Writes an instance record as JSON. Its length, or -ENOSPC. */
+long kms_instance_format(char *out, size_t cap, const struct kms_instance *in);
+/* Parses one. 0 or -EINVAL with a reason. */
+int kms_instance_parse(struct kms_instance *in, const char *js, size_t len,
+		       jsmntok_t *toks, unsigned ntoks, char *err, size_t errlen);
+
+#endif

@@ -3,7 +3,7 @@
  * dshield kms --state DIR --measurements FILE [--measurements FILE]...
  *             [--listen ADDR:PORT] [--allow-sim] [--collateral FILE] [--at TIME]
  *
- * An HTTP server (net/http.c over kernel sockets, net/http_sock.c) with
+ * An HTTP server (lib/http.c over kernel sockets, lib/http_sock.c) with
  * two routes: POST /v1/keys releases the disk key of (application,
  * instance) wrapped to the requester's ephemeral key once its quote,
  * event log and REPORTDATA pass; POST /v1/freshness keeps the latest
@@ -40,7 +40,7 @@
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 #include "lib/random.h"
-#include "net/http_sock.h"
+#include "lib/http_sock.h"
 
 #define KMS_ALLOW_MAX   64
 #define KMS_FILE_MAX    (1u << 20)    /* a measurements or collateral file */

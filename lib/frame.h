@@ -6,7 +6,7 @@
  * type, only the rules a caller gives: the largest length and the set of
  * types it accepts.
  *
- * The reader is a caller-owned state machine (net/http.c style): the
+ * The reader is a caller-owned state machine (lib/http.c style): the
  * caller feeds whatever byte ranges it received, in any split, and the
  * reader copies payload into the caller's buffer, never allocating. It
  * checks the header the moment its fifth byte arrives, so an oversized

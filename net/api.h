@@ -17,7 +17,7 @@
 
 #include "proto/init_netd.h"
 #include "proto/netd_keyd.h"
-#include "net/http.h"
+#include "lib/http.h"
 #include "net/http_lwip.h"
 #include "net/api_log.h"
 #include "net/api_fn.h"

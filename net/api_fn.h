@@ -30,7 +30,7 @@
 #include "crypto/fn_tokens.h"
 #include "crypto/policy.h"
 #include "lib/frame.h"
-#include "net/http.h"
+#include "lib/http.h"
 #include "net/http_lwip.h"
 #include "proto/netd_sandboxd.h"
 

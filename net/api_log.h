@@ -38,7 +38,7 @@
 #include "lib/base64.h"
 #include "lib/jsonw.h"
 #include "lib/tbucket.h"
-#include "net/http.h"
+#include "lib/http.h"
 #include "net/http_lwip.h"
 #include "proto/logd.h"
 #include "proto/netd_keyd.h"

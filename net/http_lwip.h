@@ -1,4 +1,4 @@
-/* net/http_lwip.h: the HTTP core (net/http.h) over lwIP raw TCP.
+/* net/http_lwip.h: the HTTP core (lib/http.h) over lwIP raw TCP.
  *
  * A fixed pool of connections, each a struct http_conn plus its tcp_pcb,
  * in a caller-owned struct http_lwip (no hidden state: two servers can
@@ -37,7 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "net/http.h"
+#include "lib/http.h"
 
 /* 128 connections of about 104 KiB each: 13 MiB (see docs/NETWORK.md). */
 #define HTTP_LWIP_MAX_CONNS     128

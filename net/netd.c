@@ -43,7 +43,7 @@
 #include "crypto/log_entry.h"
 #include "net/api.h"
 #include "net/fn_egress.h"
-#include "net/http.h"
+#include "lib/http.h"
 #include "net/http_lwip.h"
 #include "net/netif_packet.h"
 

@@ -1,6 +1,6 @@
 /* tests/http_drain.h: what an in-memory HTTP connection has to send,
  * collected the way a transport would (output, then sent), for the tests
- * that drive net/http.c without sockets. */
+ * that drive lib/http.c without sockets. */
 #ifndef DSHIELD_TESTS_HTTP_DRAIN_H
 #define DSHIELD_TESTS_HTTP_DRAIN_H
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/http.h"
+#include "lib/http.h"
 
 /* Appends every byte c has to send (pipelined answers included) to
  * out[len..cap), NUL terminated, and returns the new length. A test whose

@@ -1,7 +1,7 @@
 /* tests/test_api.c: the API routes in memory, then the same handler served
- * by net/http_sock.c to concurrent clients over loopback TCP. */
+ * by lib/http_sock.c to concurrent clients over loopback TCP. */
 #include "net/api.h"
-#include "net/http_sock.h"
+#include "lib/http_sock.h"
 #include "tests/api_conn.h"
 #include "tests/tap.h"
 

@@ -1,5 +1,5 @@
 /* tests/test_http.c: the HTTP/1.1 core, fed from memory. */
-#include "net/http.h"
+#include "lib/http.h"
 #include "tests/http_drain.h"
 #include "tests/tap.h"
 

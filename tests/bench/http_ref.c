@@ -2,8 +2,8 @@
  *
  *   http_ref [--addr A.B.C.D] [--port P] [--header-timeout-ms N] [--idle-timeout-ms N]
  *
- * Serves the very same HTTP core and API routes as netd (net/http.c,
- * net/api.c), but over the kernel's TCP stack (net/http_sock.c), so a
+ * Serves the very same HTTP core and API routes as netd (lib/http.c,
+ * net/api.c), but over the kernel's TCP stack (lib/http_sock.c), so a
  * benchmark can compare netd's lwIP path against the kernel with
  * everything else equal. Runs until SIGINT or SIGTERM.
  *
@@ -12,7 +12,7 @@
  * empty list; boot times are null. Never use it as a source of truth.
  */
 #include "net/api.h"
-#include "net/http_sock.h"
+#include "lib/http_sock.h"
 #include "lib/log.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-/* net/http_sock.h: the HTTP core (net/http.h) over kernel TCP sockets.
+/* lib/http_sock.h: the HTTP core (lib/http.h) over kernel TCP sockets.
  *
  * One thread, epoll, non-blocking sockets, a fixed pool of connections
  * allocated once at start. netd serves the API over lwIP instead; this
@@ -10,7 +10,7 @@
 
 #include <signal.h>
 
-#include "net/http.h"
+#include "lib/http.h"
 
 #define HTTP_SOCK_MAX_CONNS 256
 

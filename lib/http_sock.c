@@ -1,4 +1,4 @@
-/* net/http_sock.c: the HTTP core over kernel sockets; see http_sock.h.
+/* lib/http_sock.c: the HTTP core over kernel sockets; see http_sock.h.
  *
  * Level-triggered epoll. A connection is watched for input only while the
  * core has room for it (http_conn_room), and for output only while a send
@@ -6,7 +6,7 @@
  * loop. Deadlines are the core's: epoll_wait sleeps until the earliest one
  * (at most 100 ms, to notice *stop), then the pool is ticked.
  */
-#include "net/http_sock.h"
+#include "lib/http_sock.h"
 
 #include <errno.h>
 #include <netinet/in.h>

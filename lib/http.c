@@ -1,4 +1,4 @@
-/* net/http.c: the HTTP/1.1 server core; see http.h.
+/* lib/http.c: the HTTP/1.1 server core; see http.h.
  *
  * llhttp parses in strict mode straight from the caller's bytes; its
  * callbacks copy what we keep (URL, header fields, body) into the
@@ -11,7 +11,7 @@
  * still fit in HTTP_MAX_HEAD while the head is incomplete: if it consumed
  * all of them and the head is still not done, the head is too large.
  */
-#include "net/http.h"
+#include "lib/http.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
-/* net/http.h: the HTTP/1.1 server core, independent of the transport.
+/* lib/http.h: the HTTP/1.1 server core, independent of the transport.
  *
  * BearSSL style: the caller owns a struct http_conn (fixed buffers, no
  * allocation), feeds it the bytes it received, and sends the bytes it gets
  * from http_conn_output(). The same core runs over lwIP TCP (netd), over
- * kernel sockets (net/http_sock.c: tests and the benchmark reference
+ * kernel sockets (lib/http_sock.c: tests and the benchmark reference
  * server) and under libFuzzer. Time is whatever the caller passes as now_ms
  * (any monotonic millisecond clock), so tests and fuzzers are deterministic.
  *
@@ -131,7 +131,7 @@ struct http_server {
 	void (*conn_gone)(void *ctx, struct http_conn *c);
 };
 
-/* Fields are private to net/http.c; the struct is public so callers can
+/* Fields are private to lib/http.c; the struct is public so callers can
  * hold connections in a fixed pool (about 104 KiB each). */
 struct http_conn {
 	const struct http_server *srv;

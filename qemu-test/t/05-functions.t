@@ -170,6 +170,13 @@ def handler(request):
     if load == "spin":
         while True:
             pass
+    if load == "cpuratio":
+        # 1.5 s of wall clock spinning: the share of a CPU it got
+        import time
+        w0, c0 = time.monotonic(), time.process_time()
+        while time.monotonic() - w0 < 1.5:
+            pass
+        return {"ratio": (time.process_time() - c0) / (time.monotonic() - w0)}
     if load == "print":
         chunk = "x" * (1 << 20)
         for _ in range(50):
@@ -183,6 +190,9 @@ EOF
 b=$(fn_deploy_body limits-py python "$work/limits.py" '{"timeout": 10000}') || bail "no body"
 fn_api POST /api/functions "$b"
 expect "limits: deploy limits-py (python, timeout 10000 ms)" 201
+b=$(fn_deploy_body limits-cpu python "$work/limits.py" '{"limits": {"cpu_millicores": 200}}') || bail "no body"
+fn_api POST /v1/functions "$b"
+expect "limits: deploy limits-cpu (python, cpu_millicores 200)" 201
 b=$(fn_deploy_body limits-native native "$top/build/escape/load" '{"timeout": 3000}') || bail "no body"
 fn_api POST /api/functions "$b"
 expect "limits: deploy limits-native (build/escape/load)" 201
@@ -196,6 +206,15 @@ limit() {
   expect "$1: then $2 answers again (200)" 200 '.load == "none"'
   healthy "$1"
 }
+# cpu: cgroup cpu.max 20 ms per 100 ms period for 200 millicores; the
+# same handler without that limit (1000 millicores, the default) is the
+# control. Ratios of CPU time to wall time, never a duration.
+fn_call POST /invoke/limits-py "$(load cpuratio)"
+free_ratio=$(jq -r '.ratio // empty' <<<"$FN_BODY")
+fn_call POST /invoke/limits-cpu "$(load cpuratio)"
+cpu_ratio=$(jq -r '.ratio // empty' <<<"$FN_BODY")
+cpu_held() { awk -v c="$cpu_ratio" -v f="$free_ratio" 'BEGIN { exit !(c != "" && f != "" && c < 0.5 && f > 2 * c) }'; }
+check "cpu: 200 millicores hold a spinning handler near a fifth of a CPU ($cpu_ratio; unlimited $free_ratio)" cpu_held
 limit memory limits-py alloc 500 out_of_memory "a python handler that allocates without end"
 limit processes limits-native forks 500 pids_exhausted "a native fork bomb"
 limit time limits-py spin 504 timeout "a python handler that never returns"

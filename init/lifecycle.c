@@ -55,7 +55,10 @@ static int netd_start(struct lifecycle *lc, int sock)
 	r = send_boot_info(lc, sock);
 	if (r < 0)
 		return r;
-	return imsg_send(sock, IMSG_LAYERS_INFO, 0, &lc->layers, sizeof lc->layers, NULL, 0);
+	r = imsg_send(sock, IMSG_LAYERS_INFO, 0, &lc->layers, sizeof lc->layers, NULL, 0);
+	if (r < 0)
+		return r;
+	return imsg_send(sock, IMSG_STORE_INFO, 0, &lc->store, sizeof lc->store, NULL, 0);
 }
 
 static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)

@@ -147,6 +147,11 @@ static int fake_netd(void)
 	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
 	    imsg_get(&msg, IMSG_LAYERS_INFO, &li, sizeof li) != 0 || li.n != 0)
 		rep.boot_ok = 0;
+	/* Then the encrypted store: none in host mode. */
+	static struct store_info_msg si;
+	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
+	    imsg_get(&msg, IMSG_STORE_INFO, &si, sizeof si) != 0 || si.state != STORE_INFO_NONE)
+		rep.boot_ok = 0;
 	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
 		return 11;
 
@@ -260,7 +265,7 @@ static void check_incarnation(int ctl, const char *name, int *pid)
 	struct report rep;
 	ok(read_report(ctl, &rep, "hello"), "%s: fake netd says hello", name);
 	ok(rep.cfg_ok, "%s: IMSG_NETD_CONFIG as configured, packet fd passed", name);
-	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO then IMSG_LAYERS_INFO received (host mode)", name);
+	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO, IMSG_LAYERS_INFO, IMSG_STORE_INFO received (host mode)", name);
 	is_int(rep.uid, 100, "%s: netd runs as uid 100", name);
 	*pid = rep.pid;
 	ok(read_report(ctl, &rep, "kaddr"), "%s: kaddr answer", name);

@@ -110,7 +110,7 @@ static int run_mke2fs(const char *node, char *err, size_t errlen)
 		"mke2fs", "-t", "ext4", "-q", "-F", "-m", "0", "-L", "dshield-store",
 		"-E", "nodiscard", (char *)node, NULL,
 	};
-	char *const envp[] = { "PATH=/sbin", "MKE2FS_CONFIG=/dev/null", NULL };
+	char *const envp[] = { "PATH=/sbin", NULL };	/* /etc/mke2fs.conf: Debian's */
 	char buf[256];
 	size_t used = 0;
 	int pfd[2], status;
@@ -325,7 +325,7 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 	}
 	char node[48];
 	snprintf(node, sizeof node, "/dev/%s", o.disk.name);
-	if ((o.fd = open_node(node, o.disk.dev, O_RDWR | O_EXCL, err, sizeof err)) < 0) {
+	if ((o.fd = open_node(node, o.disk.dev, O_RDWR, err, sizeof err)) < 0) {
 		r = o.fd;
 		goto refused;
 	}

@@ -6,6 +6,7 @@
  * change refused, and the crypt target line. */
 #include "fs/crypt.h"
 #include "fs/store_hdr.h"
+#include "init/datastore.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
 #include "tests/tap.h"
@@ -298,6 +299,70 @@ static void test_crypt_line(void)
 	is_mem(line, zero, 100, "and nothing of the key is left in it");
 }
 
+static void test_datastore(void)
+{
+	struct policy_store ps;
+	struct datastore_status st;
+	uint8_t k[STORE_KEY_LEN], id[STORE_INSTANCE_LEN];
+	char line[STORE_INFO_TEXT], hex[2 * STORE_INSTANCE_LEN + 2];
+
+	memset(&ps, 0, sizeof ps);
+	ps.provider = POLICY_KP_DEV;
+	memset(ps.dev_key, 0x5a, sizeof ps.dev_key);
+	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), 0, "dev provider: the policy's key");
+	is_mem(k, ps.dev_key, sizeof k, "the 64 bytes as they are");
+	ps.provider = POLICY_KP_KMS;
+	strcpy(ps.kms_host, "kms.example.com");
+	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -ENOSYS, "kms provider: refused in this build");
+	is_str(err, "key provider kms (kms.example.com): not in this build", "with its reason");
+	ps.provider = POLICY_KP_NONE;
+	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -EINVAL, "no provider: refused");
+
+	memset(hex, 'a', 64);
+	is_int(datastore_parse_instance(hex, 64, id), 0, "fw_cfg instance: 64 hex digits");
+	ok(id[0] == 0xaa && id[31] == 0xaa, "decoded");
+	hex[64] = '\n';
+	is_int(datastore_parse_instance(hex, 65, id), 0, "one trailing newline allowed");
+	hex[64] = 'a';
+	is_int(datastore_parse_instance(hex, 65, id), -EINVAL, "65 digits refused");
+	is_int(datastore_parse_instance(hex, 62, id), -EINVAL, "62 digits refused");
+	hex[3] = 'g';
+	is_int(datastore_parse_instance(hex, 64, id), -EINVAL, "a non-hex digit refused");
+
+	memset(&st, 0, sizeof st);
+	datastore_summary(&st, line, sizeof line);
+	is_str(line, "store: none (tmpfs, lost at poweroff)", "summary: no store");
+	st.state = STORE_INFO_REFUSED;
+	st.provider = POLICY_KP_DEV;
+	strcpy(st.reason, "store header: MAC does not verify");
+	datastore_summary(&st, line, sizeof line);
+	is_str(line, "store: REFUSED (insecure dev key): store header: MAC does not verify",
+	       "summary: refused, dev key named insecure");
+	st.state = STORE_INFO_OPEN;
+	strcpy(st.disk, "vdb");
+	st.data_bytes = 1023ull << 20;
+	memset(st.instance, 0x11, sizeof st.instance);
+	datastore_summary(&st, line, sizeof line);
+	is_str(line, "store: vdb, 1023 MiB aes-xts-plain64, key provider dev (insecure dev key), "
+		     "instance 1111111111111111, ext4 on /run/store (nodev,nosuid,noexec)",
+	       "summary: open, dev key named insecure");
+	st.provider = POLICY_KP_KMS;
+	st.state = STORE_INFO_FORMATTED;
+	datastore_summary(&st, line, sizeof line);
+	ok(strncmp(line, "store: formatted vdb, ", 22) == 0 && strstr(line, "insecure") == NULL,
+	   "summary: formatted with kms, nothing said insecure (%s)", line);
+
+	struct store_info_msg m;
+	st.has_instance = true;
+	datastore_info(&st, &m);
+	ok(m.state == STORE_INFO_FORMATTED && m.provider == POLICY_KP_KMS && m.insecure == 0 &&
+	   m.has_instance == 1 && m.data_bytes == 1023ull << 20 && strcmp(m.summary, line) == 0,
+	   "the message for netd carries the same facts");
+	st.provider = POLICY_KP_DEV;
+	datastore_info(&st, &m);
+	is_int(m.insecure, 1, "dev: the message says insecure");
+}
+
 int main(void)
 {
 	setup();
@@ -306,5 +371,6 @@ int main(void)
 	test_refusals();
 	test_encode_bounds();
 	test_crypt_line();
+	test_datastore();
 	return tap_done();
 }

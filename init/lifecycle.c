@@ -144,6 +144,9 @@ static int logd_start(struct lifecycle *lc, int sock)
 		.sync = 1,
 	};
 
+	_Static_assert(sizeof cfg.store == sizeof lc->store.summary, "the store's line fits");
+	memcpy(cfg.store, lc->store.summary, sizeof cfg.store);
+	cfg.store[sizeof cfg.store - 1] = '\0';
 	lc->logd_state = 0;   /* a new logd says again how it is */
 	return imsg_send(sock, IMSG_LOGD_CONFIG, 0, &cfg, sizeof cfg, NULL, 0);
 }

@@ -41,6 +41,11 @@ boot() {
 info_store() { inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/info" | jq -c "$1"; }
 tree_size() { inns curl -s --max-time 30 "http://$ADDR:$PORT/v1/log/checkpoint?fresh=1" | sed -n 2p; }
 disk_sha() { sha256sum < "$1" | cut -d' ' -f1; }
+# boot_store N: the store line of the log's entry N (a boot entry, version 3)
+boot_store() {
+  inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/log/entries?start=$1&end=$(($1 + 1))" |
+    jq -r '.entries[0].entry | select(.type == "boot" and .v == 3) | .store'
+}
 
 # --- 1: first boot ------------------------------------------------------------------
 check "boot 1 (blank disk, instance I1) reaches the ready line" boot first "$disk" "$I1" ||
@@ -59,6 +64,9 @@ check "/v1/info: store formatted, dev, insecure, instance I1 ($s)" \
 expect_match "/v1/info: the summary says insecure dev key" "$s" '"summary":"store: formatted vd[a-z], .*\(insecure dev key\)'
 size1=$(tree_size)
 check "the log has its boot entry (tree size $size1)" [ "${size1:-0}" -ge 1 ]
+b=$(boot_store 0)
+expect_match "the log's boot entry names the store, insecure dev key and all ($b)" "$b" \
+  '^store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111'
 qt_teardown
 
 check "the header on the disk: magic, cipher, instance, provider" \
@@ -80,6 +88,9 @@ expect_match "logd reopens the log with the first boot's entries" "$console" \
 check "/v1/info: store open" [ "$(info_store .store.state)" = '"open"' ]
 size2=$(tree_size)
 check "the log survived the reboot and grew ($size1 -> $size2)" [ "${size2:-0}" -gt "${size1:-0}" ]
+expect_match "the first boot's entry is still there" "$(boot_store 0)" '^store: formatted vd[a-z]'
+expect_match "this boot's entry says opened, insecure dev key" "$(boot_store "$size1")" \
+  '^store: vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\)'
 qt_teardown
 good=$(disk_sha "$disk")
 
@@ -133,6 +144,8 @@ expect_match "no data disk: state on tmpfs, said on the console" "$console" \
 expect_match "and in /v1/info" "$(info_store .store)" \
   '"state":"none",.*"summary":"store: none \(tmpfs, lost at poweroff\)"'
 expect_match "logd runs on tmpfs" "$console" 'init: logd: serving \(0 entries\)'
+b=$(boot_store 0)
+check "the log's boot entry says so ($b)" [ "$b" = "store: none (tmpfs, lost at poweroff)" ]
 qt_teardown
 
 grep -hE 'store:' "$work"/*/console.log 2>/dev/null | tr -d '\r' | sed 's/^/# /'

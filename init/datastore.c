@@ -230,18 +230,14 @@ static int mount_store(struct opening *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* First boot of this instance: a fresh salt (and instance, unless the
- * host named one), mke2fs through dm-crypt, then the header. */
-static int format(struct opening *o, const struct policy_store *ps, const uint8_t *want_inst,
-		  char *err, size_t errlen)
+/* First boot of this instance: a fresh salt, mke2fs through dm-crypt,
+ * then the header. */
+static int format(struct opening *o, const struct policy_store *ps,
+		  const uint8_t inst[STORE_INSTANCE_LEN], char *err, size_t errlen)
 {
-	uint8_t inst[STORE_INSTANCE_LEN], salt[32];
+	uint8_t salt[32];
 	int r;
 
-	if (want_inst)
-		memcpy(inst, want_inst, sizeof inst);
-	else if ((r = random_fill(inst, sizeof inst)) != 0)
-		return errbuf_set(err, errlen, r, "getrandom for the instance id: %s", strerror(-r));
 	if ((r = random_fill(salt, sizeof salt)) != 0)
 		return errbuf_set(err, errlen, r, "getrandom for the KDF salt: %s", strerror(-r));
 	if ((r = store_hdr_init(&o->hdr, o->disk.bytes / STORE_SECTOR, inst, salt,
@@ -335,13 +331,28 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 			       n < 0 ? strerror(errno) : "short read");
 		goto refused;
 	}
-	if ((r = datastore_key_get(ps, named ? want : NULL, o.key, err, sizeof err)) != 0 ||
+	/* The instance the key is asked for: the host's; else the header's
+	 * (a claim its MAC then checks); else, on a blank disk, a new one. */
+	struct store_hdr probe;
+	uint8_t inst[STORE_INSTANCE_LEN];
+	int pr = store_hdr_parse(o.raw, &probe, err, sizeof err);
+	if (pr != 0 && pr != -ENODATA) {
+		r = pr;
+		goto refused;
+	}
+	if (named)
+		memcpy(inst, want, sizeof inst);
+	else if (pr == 0)
+		memcpy(inst, probe.instance, sizeof inst);
+	else if ((r = random_fill(inst, sizeof inst)) != 0) {
+		errbuf_set(err, sizeof err, r, "getrandom for the instance id: %s", strerror(-r));
+		goto refused;
+	}
+	if ((r = datastore_key_get(ps, inst, o.key, err, sizeof err)) != 0 ||
 	    (r = dm_open(&o.dm, NULL, err, sizeof err)) != 0)
 		goto refused;
-	struct store_hdr probe;
-	r = store_hdr_parse(o.raw, &probe, err, sizeof err);
-	if (r == -ENODATA) {
-		if ((r = format(&o, ps, named ? want : NULL, err, sizeof err)) != 0)
+	if (pr == -ENODATA) {
+		if ((r = format(&o, ps, inst, err, sizeof err)) != 0)
 			goto refused;
 		formatted = true;
 	} else if ((r = open_existing(&o, named ? want : NULL, POLICY_STORE_CIPHER, err,

@@ -49,7 +49,8 @@ struct datastore_status {
 };
 
 /* The key-provider seam: the provider's 64-byte disk key for this
- * instance, or a refusal with its reason. dev: the policy's key. kms: not
+ * instance (the host's, else the header's, else a new one for a blank
+ * disk), or a refusal with its reason. dev: the policy's key. kms: not
  * in this build (the KMS client plugs in here: it gets the policy's URL and
  * pinned key and the instance, and returns the unwrapped key or why not).
  * The caller wipes key. */

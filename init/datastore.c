@@ -273,6 +273,41 @@ static int open_existing(struct opening *o, const uint8_t *want_inst, const char
 	return map(o, err, errlen);
 }
 
+/* Opens the disk's node and reads sector 0 into o->raw. */
+static int read_header(struct opening *o, char *err, size_t errlen)
+{
+	char node[48];
+	snprintf(node, sizeof node, "/dev/%s", o->disk.name);
+	if ((o->fd = open_node(node, o->disk.dev, O_RDWR, err, errlen)) < 0)
+		return o->fd;
+	ssize_t n = pread(o->fd, o->raw, sizeof o->raw, 0);
+	if (n != (ssize_t)sizeof o->raw)
+		return errbuf_set(err, errlen, -EIO, "reading the header: %s",
+				  n < 0 ? strerror(errno) : "short read");
+	return 0;
+}
+
+/* The instance the key is asked for: the host's; else the header's (a
+ * claim its MAC then checks); else, on a blank disk, a new one. *blank
+ * says which; a non-blank header that does not parse is refused here. */
+static int choose_instance(const struct opening *o, const uint8_t *named,
+			   uint8_t inst[STORE_INSTANCE_LEN], bool *blank, char *err, size_t errlen)
+{
+	struct store_hdr probe;
+	int r = store_hdr_parse(o->raw, &probe, err, errlen);
+
+	if (r != 0 && r != -ENODATA)
+		return r;
+	*blank = r == -ENODATA;
+	if (named)
+		memcpy(inst, named, STORE_INSTANCE_LEN);
+	else if (!*blank)
+		memcpy(inst, probe.instance, STORE_INSTANCE_LEN);
+	else if ((r = random_fill(inst, STORE_INSTANCE_LEN)) != 0)
+		return errbuf_set(err, errlen, r, "getrandom for the instance id: %s", strerror(-r));
+	return 0;
+}
+
 static void refuse(struct datastore_status *st, const char *why)
 {
 	st->state = STORE_INFO_REFUSED;
@@ -284,9 +319,9 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 	static struct opening o;	/* 16 KiB ioctl buffer: not on the stack */
 	const struct policy_store *ps = &p->store;
 	char err[ERRBUF_LEN] = "";
-	uint8_t want[STORE_INSTANCE_LEN];
+	uint8_t want[STORE_INSTANCE_LEN], inst[STORE_INSTANCE_LEN];
 	uint64_t t0 = mono_ms();
-	bool formatted = false;
+	bool blank = false;
 	int r, named;
 
 	memset(st, 0, sizeof *st);
@@ -319,49 +354,16 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 		r = named;
 		goto refused;
 	}
-	char node[48];
-	snprintf(node, sizeof node, "/dev/%s", o.disk.name);
-	if ((o.fd = open_node(node, o.disk.dev, O_RDWR, err, sizeof err)) < 0) {
-		r = o.fd;
+	if ((r = read_header(&o, err, sizeof err)) != 0 ||
+	    (r = choose_instance(&o, named ? want : NULL, inst, &blank, err, sizeof err)) != 0 ||
+	    (r = datastore_key_get(ps, inst, o.key, err, sizeof err)) != 0 ||
+	    (r = dm_open(&o.dm, NULL, err, sizeof err)) != 0 ||
+	    (r = blank ? format(&o, ps, inst, err, sizeof err) :
+			 open_existing(&o, named ? want : NULL, POLICY_STORE_CIPHER, err,
+				       sizeof err)) != 0 ||
+	    (r = mount_store(&o, err, sizeof err)) != 0)
 		goto refused;
-	}
-	ssize_t n = pread(o.fd, o.raw, sizeof o.raw, 0);
-	if (n != (ssize_t)sizeof o.raw) {
-		r = errbuf_set(err, sizeof err, -EIO, "reading the header: %s",
-			       n < 0 ? strerror(errno) : "short read");
-		goto refused;
-	}
-	/* The instance the key is asked for: the host's; else the header's
-	 * (a claim its MAC then checks); else, on a blank disk, a new one. */
-	struct store_hdr probe;
-	uint8_t inst[STORE_INSTANCE_LEN];
-	int pr = store_hdr_parse(o.raw, &probe, err, sizeof err);
-	if (pr != 0 && pr != -ENODATA) {
-		r = pr;
-		goto refused;
-	}
-	if (named)
-		memcpy(inst, want, sizeof inst);
-	else if (pr == 0)
-		memcpy(inst, probe.instance, sizeof inst);
-	else if ((r = random_fill(inst, sizeof inst)) != 0) {
-		errbuf_set(err, sizeof err, r, "getrandom for the instance id: %s", strerror(-r));
-		goto refused;
-	}
-	if ((r = datastore_key_get(ps, inst, o.key, err, sizeof err)) != 0 ||
-	    (r = dm_open(&o.dm, NULL, err, sizeof err)) != 0)
-		goto refused;
-	if (pr == -ENODATA) {
-		if ((r = format(&o, ps, inst, err, sizeof err)) != 0)
-			goto refused;
-		formatted = true;
-	} else if ((r = open_existing(&o, named ? want : NULL, POLICY_STORE_CIPHER, err,
-				      sizeof err)) != 0) {
-		goto refused;
-	}
-	if ((r = mount_store(&o, err, sizeof err)) != 0)
-		goto refused;
-	st->state = formatted ? STORE_INFO_FORMATTED : STORE_INFO_OPEN;
+	st->state = blank ? STORE_INFO_FORMATTED : STORE_INFO_OPEN;
 	st->has_instance = true;
 	memcpy(st->instance, o.hdr.instance, sizeof st->instance);
 	st->data_bytes = o.hdr.data_sectors * STORE_SECTOR;

@@ -75,7 +75,7 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.name = "logd", .id = ROLE_LOGD,
 		.uid = 101, .gid = 101,
 		.new_netns = true,
-		.has_state = true,
+		.has_state = true, .state_on_store = true, .needs_store = true,
 		.seccomp = logd_seccomp_rules, .nseccomp = &logd_seccomp_nrules,
 		.peers = 1u << ROLE_NETD | 1u << ROLE_KEYD | 1u << ROLE_SANDBOXD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,
@@ -88,7 +88,9 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.uid = 0, .gid = 0, .caps_keep = SANDBOXD_CAPS,   /* sandboxd.h says why each */
 		.new_netns = true,
 		.binds = sandboxd_binds, .nbinds = sizeof sandboxd_binds / sizeof sandboxd_binds[0],
-		.has_state = true,
+		/* its /state holds the code it execs: on tmpfs until that part
+		 * moves off the (noexec) store; held when the store is refused */
+		.has_state = true, .needs_store = true,
 		.seccomp = sandboxd_seccomp_rules, .nseccomp = &sandboxd_seccomp_nrules,
 		.peers = 1u << ROLE_NETD | 1u << ROLE_KEYD | 1u << ROLE_LOGD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,

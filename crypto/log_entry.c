@@ -44,6 +44,13 @@ static const struct field boot_fields[] = {
 	STR("backend", boot.backend, 16),
 	STR("instance", boot.instance, ID_MAX),
 };
+/* version 3: the encrypted store after the instance */
+static const struct field boot_v3_fields[] = {
+	HASH("manifest", boot.manifest),
+	STR("backend", boot.backend, 16),
+	STR("instance", boot.instance, ID_MAX),
+	STR("store", boot.store, TEXT_MAX),
+};
 static const struct field function_fields[] = {
 	F("op", K_U8, function.op, LOG_OP_DEPLOY, LOG_OP_DELETE, op_names),
 	STR("id", function.id, ID_MAX),
@@ -125,12 +132,18 @@ static const struct type_desc types_v2[] = {
 	[LOG_INVOCATION] = T("invocation", invocation_v2_fields),
 };
 
+/* What version 3 changed. */
+static const struct type_desc types_v3[] = {
+	[LOG_BOOT] = T("boot", boot_v3_fields),
+};
+
 /* The layout of type in version (0 and 1 are version 1), or NULL. */
 static const struct type_desc *layout(unsigned version, unsigned type)
 {
-	const struct type_desc *tab = version <= 1 ? types : types_v2;
+	const struct type_desc *tab = version <= 1 ? types : version == 2 ? types_v2 : types_v3;
 	size_t n = version <= 1 ? sizeof types / sizeof types[0] :
-		   sizeof types_v2 / sizeof types_v2[0];
+		   version == 2 ? sizeof types_v2 / sizeof types_v2[0] :
+		   sizeof types_v3 / sizeof types_v3[0];
 
 	if (version > LOG_ENTRY_VERSION_MAX || type >= n || !tab[type].name)
 		return NULL;

@@ -24,9 +24,11 @@
 
 #define LOG_ENTRY_VERSION 1
 /* Version 2 changes one type: an invocation also records its function's
- * code hash (after its invocation id), which its receipt covers. Every
- * other type exists in version 1 only. */
-#define LOG_ENTRY_VERSION_MAX 2
+ * code hash (after its invocation id), which its receipt covers. Version 3
+ * changes one other: a boot entry also names the encrypted store (its
+ * one-line summary, docs/STORE.md). Every other type exists in version 1
+ * only. */
+#define LOG_ENTRY_VERSION_MAX 3
 /* An entry fits an entry bundle (crypto/tlog_tiles.h). */
 #define LOG_ENTRY_MAX     65535
 #define LOG_HASH_LEN      32
@@ -77,13 +79,14 @@ struct log_egress {
 };
 
 struct log_entry {
-	uint8_t version;                  /* 0 (encodes as 1), 1, or 2 (invocations only) */
+	uint8_t version;                  /* 0 (encodes as 1), 1, 2 (invocations only) or 3 (boot only) */
 	uint8_t type;                     /* enum log_entry_type */
 	uint64_t time_ns;                 /* unix time, nanoseconds */
 	union {
 		struct {
 			uint8_t manifest[LOG_HASH_LEN];
 			struct log_str backend, instance;
+			struct log_str store;     /* version 3 only (empty in 1) */
 		} boot;
 		struct {
 			uint8_t op;               /* enum log_function_op */

@@ -14,6 +14,7 @@
  */
 #include "crypto/policy.h"
 
+#include <bearssl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@ static const char *const method_names[POLICY_M_N] = {
 const char *policy_runtime_name(enum policy_runtime rt)
 {
 	return (unsigned)rt < POLICY_RT_N ? runtime_names[rt] : "?";
+}
+
+static const char *const key_provider_names[] = { "none", "dev", "kms" };
+
+const char *policy_key_provider_name(enum policy_key_provider kp)
+{
+	return (unsigned)kp <= POLICY_KP_KMS ? key_provider_names[kp] : "?";
 }
 
 const char *policy_method_name(enum policy_method m)
@@ -647,6 +655,174 @@ static int parse_egress(struct jwalk *c, int arr, struct policy *p)
 	return 0;
 }
 
+/* --- store ------------------------------------------------------------------ */
+
+/* Exactly 2 * n lowercase hex digits into out[n]; what names the value. */
+static int parse_hex(struct jwalk *c, int i, uint8_t *out, size_t n, const char *what)
+{
+	char hex[2 * POLICY_KMS_KEY_LEN + 2];
+	long len;
+
+	if (jwalk_want(c, i, JSMN_STRING) != 0)
+		return -EINVAL;
+	len = json_str(c->d, i, hex, sizeof hex);
+	if (len < 0 || (size_t)len != 2 * n)
+		return jwalk_fail(c, -EINVAL, "must be %zu lowercase hex digits (%s)", 2 * n, what);
+	for (size_t k = 0; k < 2 * n; k++)
+		if (!is_digit(hex[k]) && !(hex[k] >= 'a' && hex[k] <= 'f'))
+			return jwalk_fail(c, -EINVAL, "must be %zu lowercase hex digits (%s)", 2 * n, what);
+	hex_decode(out, n, hex, 2 * n);
+	explicit_bzero(hex, sizeof hex);
+	return 0;
+}
+
+/* "https://HOST[:PORT][/PATH]": a DNS name (lowercase, as for egress
+ * hosts), a port 1..65535 without leading zeros (443 when absent), a path
+ * of the egress path characters ("/" when absent). */
+static int parse_kms_url(struct jwalk *c, int i, struct policy_store *st)
+{
+	static const char scheme[] = "https://";
+	char url[8 + POLICY_HOST_MAX + 6 + POLICY_PATH_MAX + 1];
+	long n = jwalk_str(c, i, url, sizeof url);
+	int r;
+
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != strlen(url))
+		return jwalk_fail(c, -EINVAL, "must not contain a NUL byte");
+	if (strncmp(url, scheme, sizeof scheme - 1) != 0)
+		return jwalk_fail(c, -EINVAL, "must start with https:// (the KMS is reached over TLS)");
+	const char *h = url + sizeof scheme - 1;
+	size_t hl = strcspn(h, ":/");
+	if (hl == 0 || hl > POLICY_HOST_MAX)
+		return jwalk_fail(c, -EINVAL, "needs a host name of 1..%d bytes", POLICY_HOST_MAX);
+	memcpy(st->kms_host, h, hl);
+	st->kms_host[hl] = '\0';
+	if ((r = check_dns_name(c, st->kms_host)) != 0)
+		return r;
+	const char *q = h + hl;
+	st->kms_port = 443;
+	if (*q == ':') {
+		uint32_t port = 0;
+		size_t k = 1;
+		for (; is_digit(q[k]) && k <= 5; k++)
+			port = port * 10 + (uint32_t)(q[k] - '0');
+		if (k == 1 || k > 6 || q[1] == '0' || port > 65535 || (q[k] != '/' && q[k] != '\0'))
+			return jwalk_fail(c, -EINVAL, "the port must be a number 1..65535");
+		st->kms_port = (uint16_t)port;
+		q += k;
+	}
+	if (*q == '\0') {
+		strcpy(st->kms_path, "/");
+		return 0;
+	}
+	size_t pl = strlen(q);
+	if (pl > POLICY_PATH_MAX)
+		return jwalk_fail(c, -EINVAL, "the path is longer than %d bytes", POLICY_PATH_MAX);
+	if ((r = check_path_prefix(c, q, pl)) != 0)
+		return r;
+	memcpy(st->kms_path, q, pl + 1);
+	return 0;
+}
+
+/* The pinned key must be a point of P-256: decoding it (a multiplication
+ * by one) is BearSSL's own check. */
+static int parse_kms_key(struct jwalk *c, int i, struct policy_store *st)
+{
+	static const uint8_t one[1] = { 1 };
+	uint8_t pt[POLICY_KMS_KEY_LEN];
+	int r;
+
+	if ((r = parse_hex(c, i, st->kms_public_key, sizeof st->kms_public_key,
+			   "an uncompressed P-256 point, 04 || X || Y")) != 0)
+		return r;
+	memcpy(pt, st->kms_public_key, sizeof pt);
+	if (pt[0] != 0x04 || br_ec_get_default()->mul(pt, sizeof pt, one, sizeof one, BR_EC_secp256r1) != 1)
+		return jwalk_fail(c, -EINVAL, "is not a point of P-256 (uncompressed, 04 || X || Y)");
+	return 0;
+}
+
+static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
+{
+	struct jwalk_field f[] = { { "url", -1 }, { "public_key", -1 } };
+	size_t saved;
+	int r;
+
+	if ((r = jwalk_fields(c, obj, f, 2)) != 0 || (r = jwalk_need(c, &f[0])) != 0 ||
+	    (r = jwalk_need(c, &f[1])) != 0)
+		return r;
+	saved = jwalk_key(c, "url");
+	if ((r = parse_kms_url(c, f[0].tok, st)) != 0)
+		return r;
+	jwalk_pop(c, saved);
+	saved = jwalk_key(c, "public_key");
+	if ((r = parse_kms_key(c, f[1].tok, st)) != 0)
+		return r;
+	jwalk_pop(c, saved);
+	return 0;
+}
+
+/* The store section: which provider (and only its own fields), the
+ * cipher (one allowed, written in the canonical form so that the
+ * measurement names it) and the integrity mode (none: dm-integrity is not
+ * built yet, and a policy asking for it is refused rather than ignored). */
+static int parse_store(struct jwalk *c, int obj, struct policy_store *st)
+{
+	enum { F_KP, F_DEV, F_KMS, F_CIPHER, F_INTEGRITY, F_N };
+	struct jwalk_field f[F_N] = {
+		[F_KP] = { "key_provider", -1 }, [F_DEV] = { "insecure_dev_key", -1 },
+		[F_KMS] = { "kms", -1 }, [F_CIPHER] = { "cipher", -1 },
+		[F_INTEGRITY] = { "integrity", -1 },
+	};
+	size_t saved;
+	int r;
+
+	if ((r = jwalk_want(c, obj, JSMN_OBJECT)) != 0 || (r = jwalk_fields(c, obj, f, F_N)) != 0 ||
+	    (r = jwalk_need(c, &f[F_KP])) != 0)
+		return r;
+	saved = jwalk_key(c, "key_provider");
+	if (json_str_eq(c->d, f[F_KP].tok, "dev"))
+		st->provider = POLICY_KP_DEV;
+	else if (json_str_eq(c->d, f[F_KP].tok, "kms"))
+		st->provider = POLICY_KP_KMS;
+	else
+		return jwalk_fail(c, -EINVAL, "must be \"dev\" or \"kms\" (leave \"store\" out for none)");
+	jwalk_pop(c, saved);
+	int mine = st->provider == POLICY_KP_DEV ? F_DEV : F_KMS;
+	int other = st->provider == POLICY_KP_DEV ? F_KMS : F_DEV;
+	if (f[other].tok >= 0) {
+		saved = jwalk_key(c, f[other].key);
+		return jwalk_fail(c, -EINVAL, "only with key_provider \"%s\"",
+				  other == F_DEV ? "dev" : "kms");
+	}
+	if ((r = jwalk_need(c, &f[mine])) != 0)
+		return r;
+	saved = jwalk_key(c, f[mine].key);
+	if (st->provider == POLICY_KP_DEV)
+		r = parse_hex(c, f[F_DEV].tok, st->dev_key, sizeof st->dev_key, "the 64-byte disk key");
+	else
+		r = parse_kms(c, f[F_KMS].tok, st);
+	if (r != 0)
+		return r;
+	jwalk_pop(c, saved);
+	if (f[F_CIPHER].tok >= 0) {
+		saved = jwalk_key(c, "cipher");
+		if (!json_str_eq(c->d, f[F_CIPHER].tok, POLICY_STORE_CIPHER))
+			return jwalk_fail(c, -EINVAL, "must be \"" POLICY_STORE_CIPHER "\" (the only one built)");
+		jwalk_pop(c, saved);
+	}
+	if (f[F_INTEGRITY].tok >= 0) {
+		saved = jwalk_key(c, "integrity");
+		if (json_str_eq(c->d, f[F_INTEGRITY].tok, "aes-gcm") ||
+		    json_str_eq(c->d, f[F_INTEGRITY].tok, "hmac-sha256"))
+			return jwalk_fail(c, -EINVAL, "dm-integrity is not built yet: only \"none\"");
+		if (!json_str_eq(c->d, f[F_INTEGRITY].tok, "none"))
+			return jwalk_fail(c, -EINVAL, "must be \"none\", \"aes-gcm\" or \"hmac-sha256\"");
+		jwalk_pop(c, saved);
+	}
+	return 0;
+}
+
 /* --- the document ----------------------------------------------------------------- */
 
 static int parse_admin_token(struct jwalk *c, int i, struct policy *p)
@@ -668,11 +844,11 @@ static int parse_admin_token(struct jwalk *c, int i, struct policy *p)
 
 static int parse_root(struct jwalk *c, int obj, struct policy *p)
 {
-	enum { F_FORMAT, F_ADMIN, F_ATTEST, F_FUNCTIONS, F_EGRESS, F_N };
+	enum { F_FORMAT, F_ADMIN, F_ATTEST, F_FUNCTIONS, F_EGRESS, F_STORE, F_N };
 	struct jwalk_field f[F_N] = {
 		[F_FORMAT] = { "format", -1 }, [F_ADMIN] = { "admin_token_sha256", -1 },
 		[F_ATTEST] = { "attestation", -1 }, [F_FUNCTIONS] = { "functions", -1 },
-		[F_EGRESS] = { "egress", -1 },
+		[F_EGRESS] = { "egress", -1 }, [F_STORE] = { "store", -1 },
 	};
 	size_t saved;
 	int r;
@@ -708,6 +884,12 @@ static int parse_root(struct jwalk *c, int obj, struct policy *p)
 	if (f[F_EGRESS].tok >= 0) {
 		saved = jwalk_key(c, "egress");
 		if ((r = parse_egress(c, f[F_EGRESS].tok, p)) != 0)
+			return r;
+		jwalk_pop(c, saved);
+	}
+	if (f[F_STORE].tok >= 0) {
+		saved = jwalk_key(c, "store");
+		if ((r = parse_store(c, f[F_STORE].tok, &p->store)) != 0)
 			return r;
 		jwalk_pop(c, saved);
 	}
@@ -824,6 +1006,36 @@ static void write_rule(struct jsonw *w, const struct policy_rule *r)
 	jw_object_end(w);
 }
 
+/* Written only when the policy has one: "no store" has one spelling, the
+ * absent section, and the policies written before it keep their bytes. */
+static void write_store(struct jsonw *w, const struct policy_store *st)
+{
+	char url[8 + POLICY_HOST_MAX + 6 + POLICY_PATH_MAX + 1];
+
+	jw_key(w, "store");
+	jw_object_begin(w);
+	jw_key(w, "key_provider");
+	jw_string(w, key_provider_names[st->provider]);
+	if (st->provider == POLICY_KP_DEV) {
+		jw_key(w, "insecure_dev_key");
+		jw_hex(w, st->dev_key, sizeof st->dev_key);
+	} else {
+		jw_key(w, "kms");
+		jw_object_begin(w);
+		jw_key(w, "url");
+		snprintf(url, sizeof url, "https://%s:%u%s", st->kms_host, st->kms_port, st->kms_path);
+		jw_string(w, url);
+		jw_key(w, "public_key");
+		jw_hex(w, st->kms_public_key, sizeof st->kms_public_key);
+		jw_object_end(w);
+	}
+	jw_key(w, "cipher");
+	jw_string(w, POLICY_STORE_CIPHER);
+	jw_key(w, "integrity");
+	jw_string(w, "none");
+	jw_object_end(w);
+}
+
 long policy_write(const struct policy *p, char *out, size_t cap)
 {
 	struct jsonw w;
@@ -859,6 +1071,8 @@ long policy_write(const struct policy *p, char *out, size_t cap)
 	for (unsigned k = 0; k < p->nrules; k++)
 		write_rule(&w, &p->rules[k]);
 	jw_array_end(&w);
+	if (p->store.provider != POLICY_KP_NONE)
+		write_store(&w, &p->store);
 	jw_object_end(&w);
 	return jw_finish(&w);
 }

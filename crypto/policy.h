@@ -49,6 +49,9 @@
 #define POLICY_MAX_INJECT      8     /* inject_headers per rule */
 #define POLICY_HEADER_MAX      64    /* header name */
 #define POLICY_SECRET_MAX      64    /* secret name */
+#define POLICY_STORE_KEY_LEN   64    /* store.insecure_dev_key: the disk key */
+#define POLICY_KMS_KEY_LEN     65    /* store.kms.public_key: P-256, 04 || X || Y */
+#define POLICY_STORE_CIPHER    "aes-xts-plain64" /* the only store.cipher */
 
 /* functions.runtimes: a set, bit (1 << enum policy_runtime). */
 enum policy_runtime { POLICY_RT_NATIVE, POLICY_RT_NODE, POLICY_RT_PYTHON, POLICY_RT_N };
@@ -62,6 +65,25 @@ enum policy_method {
 enum policy_tls {
 	POLICY_TLS_ORIGINATE,   /* the proxy speaks TLS to the host (default) */
 	POLICY_TLS_PASSTHROUGH, /* the function's own TLS, bytes relayed */
+};
+
+/* store.key_provider: who gives the encrypted store's disk key
+ * (docs/STORE.md). NONE: the policy has no "store" section, and state
+ * stays on tmpfs. */
+enum policy_key_provider { POLICY_KP_NONE, POLICY_KP_DEV, POLICY_KP_KMS };
+
+struct policy_store {
+	enum policy_key_provider provider;
+	/* dev: the 64-byte disk key itself, in the policy and so in the
+	 * image, which the host can read: for development only, and every
+	 * report says "insecure dev key". */
+	uint8_t dev_key[POLICY_STORE_KEY_LEN];
+	/* kms: https://kms_host:kms_port kms_path, and the KMS's P-256
+	 * public key, pinned (the key-wrapping answer is checked with it) */
+	char kms_host[POLICY_HOST_MAX + 1];
+	uint16_t kms_port;
+	char kms_path[POLICY_PATH_MAX + 1];
+	uint8_t kms_public_key[POLICY_KMS_KEY_LEN];
 };
 
 /* Every limit a function runs under (docs/POLICY.md: bounds). */
@@ -129,6 +151,7 @@ struct policy {
 	struct policy_limits max_limits;
 	struct policy_rule rules[POLICY_MAX_RULES]; /* egress, in the given order */
 	unsigned nrules;
+	struct policy_store store;        /* the encrypted store; NONE when absent */
 };
 
 /* Caller-owned scratch for policy_parse: the input's JSON tokens. */
@@ -163,6 +186,7 @@ bool policy_equal(const struct policy *a, const struct policy *b);
 bool policy_secret_name_valid(const char *s, size_t n);
 
 /* Names for logs and the canonical form. */
+const char *policy_key_provider_name(enum policy_key_provider kp); /* "none" "dev" "kms" */
 const char *policy_runtime_name(enum policy_runtime rt);
 const char *policy_method_name(enum policy_method m);
 

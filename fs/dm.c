@@ -173,7 +173,12 @@ int dm_create(struct dm_ctl *c, const char *name, const char *uuid,
 	int r;
 
 	/* Check the table before anything exists in the kernel. */
-	if ((r = (int)dm_pack_table(c, name, t, n, flags, err, errlen)) < 0)
+	r = (int)dm_pack_table(c, name, t, n, flags, err, errlen);
+	/* A secret table packed above must not stay in the buffer while the
+	 * device is made (nor on the early returns). */
+	if (secure)
+		explicit_bzero(c->buf, sizeof c->buf);
+	if (r < 0)
 		return r;
 	if (uuid && strlen(uuid) >= DM_UUID_LEN)
 		return errbuf_set(err, errlen, -EINVAL, "dm: uuid too long");

@@ -12,6 +12,7 @@
 #include "init/modules.h"
 #include "init/netif.h"
 #include "init/privdrop.h"
+#include "init/datastore.h"
 #include "init/supervisor.h"
 #include "lib/clock.h"
 #include "lib/file.h"
@@ -50,17 +51,24 @@ static struct lifecycle lc;
 /* Each runtime layer's availability and the reason when it is not: the
  * source of /v1/info's "layers" (sent to netd as IMSG_LAYERS_INFO). */
 static struct layers_status layer_status;
+/* The encrypted store's state: the source of /v1/info's "store" (sent to
+ * netd as IMSG_STORE_INFO) and of which rows are held. */
+static struct datastore_status store_status;
 static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096];
 
 /* Each role's chroot directory (DIR/NAME-root, empty and root-owned) and,
- * for rows with has_state, its state directory (DIR/NAME-state, 0700). */
-static void prepare_role_dirs(const char *dir, const struct role_spec *roles, size_t n)
+ * for rows with has_state, its state directory (DIR/NAME-state, 0700; on
+ * the encrypted store, STORE/NAME-state, for rows with state_on_store when
+ * store is not NULL). */
+static void prepare_role_dirs(const char *dir, const char *store, const struct role_spec *roles,
+			      size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct role_spec *r = &roles[i];
+		const char *sdir = store != NULL && r->state_on_store ? store : dir;
 		if ((size_t)snprintf(root_dirs[i], sizeof root_dirs[i], "%s/%s-root", dir,
 				     r->name) >= sizeof root_dirs[i] ||
-		    (size_t)snprintf(state_dirs[i], sizeof state_dirs[i], "%s/%s-state", dir,
+		    (size_t)snprintf(state_dirs[i], sizeof state_dirs[i], "%s/%s-state", sdir,
 				     r->name) >= sizeof state_dirs[i])
 			fatal("role directory path too long under %s", dir);
 		MUST("creating a role's chroot directory", privdrop_prepare_root(root_dirs[i]));
@@ -195,12 +203,25 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	/* may fail: a runtime whose layer cannot be opened is unavailable,
 	 * with its reason on the console; the others and the API still run */
 	layers_open_all(&manifest, &layer_status);
+	/* may fail: a refused store holds the rows that need it (their state
+	 * would otherwise go to tmpfs unnoticed); netd and keyd still run and
+	 * /v1/info says why */
+	datastore_open(&manifest.policy, &store_status);
 	keyd_config(manifest.allow_sim, true);
 	MUST("reading the dshield.* kernel command line", cmdline_read(&cl));
 	pkt = open_interface(&cl, &ni);
 	if (pkt < 0)
 		fatal("network interface %s unusable: %s", cl.netif, strerror(-pkt));
-	prepare_role_dirs("/run", roles, nroles);
+	bool on_store = store_status.state == STORE_INFO_OPEN ||
+			store_status.state == STORE_INFO_FORMATTED;
+	prepare_role_dirs("/run", on_store ? STORE_MOUNT_DIR : NULL, roles, nroles);
+	static char held_why[STORE_INFO_TEXT + 32];
+	if (store_status.state == STORE_INFO_REFUSED) {
+		datastore_summary(&store_status, held_why, sizeof held_why);
+		for (size_t i = 0; i < nroles; i++)
+			sup.held[i] = roles[i].needs_store;
+		sup.held_why = held_why;
+	}
 	sandboxd_cgroup();
 	sandboxd_config(manifest.has_policy ? &manifest.policy : NULL, SANDBOXD_POLICY_SRC, true);
 
@@ -213,6 +234,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	lc.boot.t_init_start_ms = t_start;
 	lc.boot.t_modules_loaded_ms = t_modules;
 	layers_info(&layer_status, &lc.layers);   /* for /v1/info */
+	datastore_info(&store_status, &lc.store);
 	dlog("boot done in %llu ms; starting the roles", (unsigned long long)(boot_ms() - t_start));
 	supervisor_run(&sup);
 	poweroff_now();   /* supervisor_run does not return as PID 1 */
@@ -404,7 +426,7 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	keyd_config(allow_sim || manifest.allow_sim, manifest_path != NULL);
 	if (mkdir(state, 0700) != 0 && errno != EEXIST)
 		fatal("cannot create state directory %s: %s", state, strerror(errno));
-	prepare_role_dirs(state, roles, nroles);
+	prepare_role_dirs(state, NULL, roles, nroles);
 	if (policy_path != NULL)
 		host_policy(policy_path);
 	if ((size_t)snprintf(policy_file, sizeof policy_file, "%s/policy.json", state) >=
@@ -431,5 +453,7 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	lc.ifindex = ni.ifindex;
 	net_config(&cl, &ni, &lc.net);
 	lc.boot.host_mode = 1;   /* boot times stay 0: not measurable here */
+	snprintf(lc.store.summary, sizeof lc.store.summary,
+		 "store: none (host mode: the state directory %s)", state);
 	return supervisor_run(&sup);
 }

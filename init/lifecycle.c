@@ -55,7 +55,10 @@ static int netd_start(struct lifecycle *lc, int sock)
 	r = send_boot_info(lc, sock);
 	if (r < 0)
 		return r;
-	return imsg_send(sock, IMSG_LAYERS_INFO, 0, &lc->layers, sizeof lc->layers, NULL, 0);
+	r = imsg_send(sock, IMSG_LAYERS_INFO, 0, &lc->layers, sizeof lc->layers, NULL, 0);
+	if (r < 0)
+		return r;
+	return imsg_send(sock, IMSG_STORE_INFO, 0, &lc->store, sizeof lc->store, NULL, 0);
 }
 
 static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)
@@ -141,6 +144,9 @@ static int logd_start(struct lifecycle *lc, int sock)
 		.sync = 1,
 	};
 
+	_Static_assert(sizeof cfg.store == sizeof lc->store.summary, "the store's line fits");
+	memcpy(cfg.store, lc->store.summary, sizeof cfg.store);
+	cfg.store[sizeof cfg.store - 1] = '\0';
 	lc->logd_state = 0;   /* a new logd says again how it is */
 	return imsg_send(sock, IMSG_LOGD_CONFIG, 0, &cfg, sizeof cfg, NULL, 0);
 }

@@ -27,6 +27,7 @@ struct lifecycle {
 	struct netd_config_msg net;    /* sent with every (re)start */
 	struct boot_info_msg boot;     /* t_netd_up_ms is filled at each start */
 	struct layers_info_msg layers; /* sent with every (re)start, after boot */
+	struct store_info_msg store;   /* sent with every (re)start, after layers */
 	int packet_fd;                 /* AF_PACKET socket; init keeps it */
 	int ifindex;                   /* for kaddr_query() */
 	bool announced;                /* "ready" printed for this netd */

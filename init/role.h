@@ -35,6 +35,11 @@ struct role_spec {
 	const struct privdrop_bind *binds; /* a private mount view holding */
 	size_t nbinds;                 /* these, plus /state if has_state */
 	bool has_state;                /* a state directory of its own at /state */
+	/* the encrypted store (docs/STORE.md): state_on_store, its state
+	 * directory is on the store when there is one (else tmpfs);
+	 * needs_store, the row is not started when the store is refused */
+	bool state_on_store;
+	bool needs_store;
 	const struct seccomp_rule *seccomp;   /* installed by role_enter() */
 	const size_t *nseccomp;
 	/* channels: roles this one talks to (bit i: enum role_id i);

@@ -596,8 +596,14 @@ int supervisor_run(const struct supervisor_config *cfg)
 	setup();
 	/* Children that died before the loop existed (none expected). */
 	reap();
-	for (size_t i = 0; i < cfg->nroles; i++)
+	for (size_t i = 0; i < cfg->nroles; i++) {
+		if (cfg->held[i]) {
+			dlog("%s not started: %s", cfg->roles[i].name,
+			     cfg->held_why ? cfg->held_why : "held");
+			continue;
+		}
 		spawn(&S.role[i]);
+	}
 
 	for (;;) {
 		int n = epoll_wait(S.ep, evs, 8, -1);

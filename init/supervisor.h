@@ -53,6 +53,10 @@ struct supervisor_config {
 	 * src instead (sandboxd's layers, policy file, cgroup root live
 	 * elsewhere outside the VM). */
 	struct { const char *dst, *src; } rebind[4];
+	/* A held row is never started (PID 1: the encrypted store it needs
+	 * was refused; held_why says so on the console). */
+	bool held[ROLE_COUNT];
+	const char *held_why;
 	/* Extra environment word for a role (host mode test knobs), or NULL. */
 	const char *extra_env[ROLE_COUNT];
 	struct lifecycle_ops ops;

@@ -424,7 +424,23 @@ static void on_boot_reply(struct logd *d)
 		memcpy(e.u.boot.manifest, b.manifest_sha256, sizeof e.u.boot.manifest);
 	e.u.boot.backend = (struct log_str){ backend[b.backend], strlen(backend[b.backend]) };
 	e.u.boot.instance = (struct log_str){ inst, strlen(inst) };
+	/* version 3 names the encrypted store (init's line, e.g. "store: none
+	 * (tmpfs, lost at poweroff)" or "... (insecure dev key) ..."); a
+	 * configuration without one keeps version 1 */
+	size_t sl = strnlen(d->cfg.store, sizeof d->cfg.store);
+	if (sl > 0 && sl < sizeof d->cfg.store) {
+		e.version = 3;
+		e.u.boot.store = (struct log_str){ d->cfg.store, sl };
+	}
 	n = log_entry_encode(buf, sizeof buf, &e);
+	if (n < 0 && e.version == 3) {
+		/* a line the entry cannot hold (a control character): the boot
+		 * is still logged, without it */
+		dlog("the store's line does not fit the boot entry: logged without it");
+		e.version = 0;
+		e.u.boot.store = (struct log_str){ NULL, 0 };
+		n = log_entry_encode(buf, sizeof buf, &e);
+	}
 	if (n < 0) {
 		dlog("cannot encode the boot entry: %s", strerror((int)-n));
 		return;

@@ -44,7 +44,9 @@ struct api_state {
 	struct boot_info_msg boot;     /* from init (IMSG_BOOT_INFO) */
 	bool have_boot;
 	struct layers_info_msg layers; /* from init (IMSG_LAYERS_INFO) */
+	struct store_info_msg store;   /* from init (IMSG_STORE_INFO) */
 	bool have_layers;
+	bool have_store;
 	uint64_t t_bound_ms;           /* address configured (CLOCK_BOOTTIME ms) */
 	uint64_t t_ready_ms;           /* HTTP server listening */
 	uint32_t ipv4_addr;            /* lwIP's address, network byte order */

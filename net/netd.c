@@ -574,6 +574,16 @@ static void take_layers_info(void)
 	nd.api.have_layers = true;
 }
 
+/* The encrypted store's state, for /v1/info. */
+static void take_store_info(void)
+{
+	if (imsg_get(&msg, IMSG_STORE_INFO, &nd.api.store, sizeof nd.api.store) < 0) {
+		dlog("malformed IMSG_STORE_INFO (%u bytes)", msg.hdr.len);
+		return;
+	}
+	nd.api.have_store = true;
+}
+
 /* Blocks until init sent both the configuration and the boot info. */
 static int read_startup(void)
 {
@@ -864,6 +874,8 @@ static int handle_imsgs(int fd)
 			take_boot_info();  /* init may learn more (t_netd_up_ms) */
 		else if (fd == nd.imsg_fd && type == IMSG_LAYERS_INFO)
 			take_layers_info();
+		else if (fd == nd.imsg_fd && type == IMSG_STORE_INFO)
+			take_store_info();
 		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
 			take_peer_channel();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)

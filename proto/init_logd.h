@@ -17,10 +17,14 @@ enum init_logd_imsg_type {
 	IMSG_LOGD_STATUS,      /* logd -> init: struct logd_status_msg */
 };
 
+#define LOGD_STORE_TEXT 160          /* = STORE_INFO_TEXT (proto/init_netd.h) */
 struct logd_config_msg {
 	uint32_t checkpoint_interval_ms;  /* sign at least this often while entries arrive */
 	uint8_t sync;                     /* 1: fdatasync before acknowledging (always in the VM) */
 	uint8_t reserved[3];
+	/* the encrypted store's one-line summary for the boot entry
+	 * (docs/STORE.md), NUL-terminated; empty: the entry does not name it */
+	char store[LOGD_STORE_TEXT];
 };
 
 enum logd_state {

@@ -17,6 +17,7 @@ enum init_netd_imsg_type {
 	IMSG_KADDR_REQ,        /* netd -> init: no payload; id chosen by netd */
 	IMSG_KADDR_REPLY,      /* init -> netd: struct kaddr_reply_msg; id echoed */
 	IMSG_LAYERS_INFO,      /* init -> netd: struct layers_info_msg, after IMSG_BOOT_INFO */
+	IMSG_STORE_INFO,       /* init -> netd: struct store_info_msg, after IMSG_LAYERS_INFO */
 };
 
 /* Network configuration for netd. Addresses in network byte order; an
@@ -82,6 +83,27 @@ struct layers_info_msg {
 	uint32_t n;               /* layers in the manifest, <= LAYERS_INFO_MAX */
 	uint32_t available;
 	struct layer_info l[LAYERS_INFO_MAX];
+};
+
+/* The encrypted store as init left it (docs/STORE.md), for /v1/info's
+ * "store". */
+enum store_info_state {
+	STORE_INFO_NONE,       /* no data disk (or no store in the policy): tmpfs */
+	STORE_INFO_OPEN,       /* header verified, dm-crypt, ext4 mounted */
+	STORE_INFO_FORMATTED,  /* first boot of this instance: formatted, mounted */
+	STORE_INFO_REFUSED,    /* refused: the roles whose state is there do not run */
+	STORE_INFO_N
+};
+#define STORE_INFO_TEXT 160
+struct store_info_msg {
+	uint8_t state;            /* enum store_info_state */
+	uint8_t provider;         /* enum policy_key_provider: 0 none, 1 dev, 2 kms */
+	uint8_t insecure;         /* 1: the dev provider's key (in the image) */
+	uint8_t has_instance;     /* instance is the disk's */
+	uint8_t reserved[4];
+	uint64_t data_bytes;      /* the encrypted area, when open */
+	uint8_t instance[32];
+	char summary[STORE_INFO_TEXT];  /* the console's one line, e.g. "store: none (tmpfs, lost at poweroff)" */
 };
 
 #define KADDR_MAX 16

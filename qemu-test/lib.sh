@@ -8,7 +8,9 @@
 #   qt_setup [WORKDIR]       namespace + tap + dnsmasq; teardown on exit
 #   qt_boot IMAGE_DIR [--append WORDS] [-- QEMU_ARGS...]   start QEMU (with
 #                            IMAGE_DIR/layers.img as the layer disk unless
-#                            QT_NO_LAYERS=1)
+#                            QT_NO_LAYERS=1; with QT_DATA_DISK=FILE, a raw
+#                            file, as the encrypted store's data disk; with
+#                            QT_INSTANCE=HEX64, the instance id in fw_cfg)
 #   qt_wait_ready TIMEOUT_S  wait for "ready http://" on the console
 #   qt_console_tail [N]      last N console lines (default 30)
 #   qt_teardown              kill QEMU and dnsmasq, delete the namespace
@@ -174,6 +176,14 @@ qt_boot() {
   [ -f "$img/layers.img" ] && [ "${QT_NO_LAYERS:-0}" != 1 ] &&
     layers=(-drive "file=$img/layers.img,if=none,id=layers,format=raw,readonly=on"
             -device virtio-blk-pci,drive=layers,serial=dshield-layers)
+  # The encrypted store's data disk (docs/STORE.md): writable virtio, found
+  # by the guest through its serial; the instance id it expects, in fw_cfg.
+  local data=()
+  [ -n "${QT_DATA_DISK:-}" ] &&
+    data=(-drive "file=$QT_DATA_DISK,if=none,id=data,format=raw,cache=none,aio=threads"
+          -device virtio-blk-pci,drive=data,serial=dshield-data)
+  [ -n "${QT_INSTANCE:-}" ] &&
+    data+=(-fw_cfg "name=opt/dshield/instance,string=$QT_INSTANCE")
   QT_CONSOLE=$QT_DIR/console.log
   : > "$QT_CONSOLE"
   QT_START_NS=$(qt_now_ms)
@@ -184,7 +194,7 @@ qt_boot() {
     -serial file:"$QT_CONSOLE" -monitor none \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
     -device virtio-net-pci,netdev=n0,mac="$QT_GUEST_MAC" \
-    "${fwcfg[@]}" "${layers[@]}" "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
+    "${fwcfg[@]}" "${layers[@]}" "${data[@]}" "$@" </dev/null >"$QT_DIR/qemu.log" 2>&1 &
   QT_QEMU_PID=$!
 }
 

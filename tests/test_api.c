@@ -138,7 +138,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[\"10.0.2.15/24\",\"fe80::1/64\"],"
 		 "\"boot_ms\":{\"kernel_to_init\":812,\"modules_loaded\":905,"
 		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215},\"layers\":null,"
-		 "\"http\":null}",
+		 "\"store\":null,\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(r), want, "/v1/info: the document, addresses rendered");
 
@@ -156,7 +156,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[],"
 		 "\"boot_ms\":{\"kernel_to_init\":5,\"modules_loaded\":null,"
 		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null},\"layers\":null,"
-		 "\"http\":null}",
+		 "\"store\":null,\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(take()), want, "/v1/info: [] and nulls");
 
@@ -255,7 +255,7 @@ static void test_info_layers(void)
 	reset();
 	st.have_layers = true;
 	doc = info_with_layers();
-	ok(has(doc, "\"layers\":[],\"http\""), "layers: none (host mode): [] (%s)", doc);
+	ok(has(doc, "\"layers\":[],\"store\":null,\"http\""), "layers: none (host mode): [] (%s)", doc);
 
 	reset();
 	st.have_layers = true;
@@ -274,7 +274,7 @@ static void test_info_layers(void)
 		 "\"layers\":[{\"name\":\"native\",\"available\":true,\"reason\":null},"
 		 "{\"name\":\"python\",\"available\":false,\"reason\":"
 		 "\"entry usr/bin/python3.13: read at byte 4096: I/O error \\\"x\\\"\\n\"},"
-		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"http\":null}");
+		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"store\":null,\"http\":null}");
 	ok(has(doc, want), "layers: each with name, available and reason, escaped (%s)", doc);
 
 	/* What init cannot send but netd must survive: a count beyond the
@@ -303,6 +303,54 @@ static void test_info_layers(void)
 	want[LAYERS_INFO_REASON + 1] = '\0';
 	ok(has(doc, want) && has(doc, "\"http\":null}"),
 	   "layers: reasons stop at their array, and the document is whole");
+}
+
+/* The encrypted store init reported (IMSG_STORE_INFO) in /v1/info. */
+static void test_info_store(void)
+{
+	struct store_info_msg *m = &st.store;
+	const char *doc;
+
+	reset();
+	st.have_store = true;
+	snprintf(m->summary, sizeof m->summary, "store: none (tmpfs, lost at poweroff)");
+	doc = info_with_layers();
+	ok(has(doc, "\"store\":{\"state\":\"none\",\"key_provider\":\"none\",\"insecure_dev_key\":false,"
+		    "\"instance\":null,\"data_bytes\":0,\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
+	   "store: none (%s)", doc);
+
+	reset();
+	st.have_store = true;
+	m->state = STORE_INFO_REFUSED;
+	m->provider = 1;
+	m->insecure = 1;
+	snprintf(m->summary, sizeof m->summary, "store: REFUSED (insecure dev key): \"x\"");
+	doc = info_with_layers();
+	ok(has(doc, "\"state\":\"refused\",\"key_provider\":\"dev\",\"insecure_dev_key\":true,") &&
+	   has(doc, "\"summary\":\"store: REFUSED (insecure dev key): \\\"x\\\"\"}"),
+	   "store: refused, dev, insecure, the summary escaped (%s)", doc);
+
+	reset();
+	st.have_store = true;
+	m->state = STORE_INFO_OPEN;
+	m->provider = 2;
+	m->has_instance = 1;
+	memset(m->instance, 0xab, sizeof m->instance);
+	m->data_bytes = 1u << 30;
+	doc = info_with_layers();
+	ok(has(doc, "\"state\":\"open\",\"key_provider\":\"kms\",\"insecure_dev_key\":false,"
+		    "\"instance\":\"abababababababababababababababababababababababababababababababab\","
+		    "\"data_bytes\":1073741824,"), "store: open, kms, the instance in hex (%s)", doc);
+
+	/* What init cannot send but netd must survive. */
+	reset();
+	st.have_store = true;
+	m->state = 200;
+	m->provider = 9;
+	memset(m->summary, 's', sizeof m->summary);
+	doc = info_with_layers();
+	ok(has(doc, "\"state\":\"unknown\",\"key_provider\":\"unknown\"") &&
+	   has(doc, "ssss\"},\"http\":null}"), "store: unknown values, a summary without its NUL");
 }
 
 /* --- over loopback TCP -------------------------------------------------------- */
@@ -465,6 +513,7 @@ int main(void)
 	test_healthz();
 	test_info();
 	test_info_layers();
+	test_info_store();
 	test_sockets();
 	return tap_done();
 }

@@ -141,6 +141,23 @@ static void test_known_answers(void)
 	ok(log_entry_encode(buf, sizeof buf, &e) == (long)(strlen(boot_hex) / 2) &&
 	   memcmp(buf, lit, strlen(boot_hex) / 2) == 0, "boot: the literal bytes of docs/LOG.md's example");
 
+	/* version 3: the encrypted store after the instance */
+	e.version = 3;
+	e.u.boot.store = S("store: none (tmpfs, lost at poweroff)");
+	khead(&k, 1, 0x0102030405060708ull);
+	k.b[0] = 3;
+	kh(&k, 0x11);
+	ks(&k, "sim");
+	ks(&k, "i-0");
+	ks(&k, "store: none (tmpfs, lost at poweroff)");
+	check("boot v3", &e, &k);
+	{
+		char js[512];
+		long jn = log_entry_json(&e, js, sizeof js);
+		ok(jn > 0 && strstr(js, "\"v\":3,") && strstr(js, "\"store\":\"store: none (tmpfs, lost at poweroff)\""),
+		   "boot v3: the JSON says v 3 and the store (%s)", jn > 0 ? js : "");
+	}
+
 	memset(&e, 0, sizeof e);
 	e.type = LOG_FUNCTION;
 	e.time_ns = 5;
@@ -269,7 +286,10 @@ static void test_refusals(void)
 	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG,
 	       "an egress entry in version 2 refused (only invocations have one)");
 	buf[0] = 3;
-	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG, "version 3 refused");
+	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG,
+	       "an egress entry in version 3 refused (only boot entries have one)");
+	buf[0] = 4;
+	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG, "version 4 refused");
 	buf[0] = 0;
 	is_int(log_entry_decode(buf, (size_t)n, &d, err, sizeof err), -EBADMSG, "version 0 refused");
 	buf[0] = 1;
@@ -277,6 +297,8 @@ static void test_refusals(void)
 	is_int(log_entry_encode(buf, sizeof buf, &e), -EINVAL, "an egress entry does not encode in version 2");
 	e.version = 3;
 	is_int(log_entry_encode(buf, sizeof buf, &e), -EINVAL, "nor in version 3");
+	e.version = 4;
+	is_int(log_entry_encode(buf, sizeof buf, &e), -EINVAL, "nor in version 4");
 	e.version = 0;
 	n = log_entry_encode(buf, sizeof buf, &e);
 	buf[1] = 0;

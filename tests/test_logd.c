@@ -42,7 +42,7 @@ static uint64_t now = 1000000;     /* the core's clock: the test's */
 static uint8_t big[LOGD_OBJ_MAX], want[LOGD_OBJ_MAX];
 static const uint8_t INSTANCE_A[16] = { 0xa1, 0xa2, 0xa3 }, INSTANCE_B[16] = { 0xb1 };
 
-static const struct logd_config_msg CFG = { .checkpoint_interval_ms = 1000, .sync = 1 };
+static struct logd_config_msg CFG = { .checkpoint_interval_ms = 1000, .sync = 1 };
 
 /* --- channels ----------------------------------------------------------------------------- */
 
@@ -675,6 +675,8 @@ static void test_restart(void)
 	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.count == 1,
 	   "the invocation index rebuilt at open");
 
+	/* init's line for the encrypted store: the next boot entry names it */
+	snprintf(CFG.store, sizeof CFG.store, "store: none (tmpfs, lost at poweroff)");
 	restart_logd();
 	keyd_end = channel(LOGD_CHAN_KEYD);
 	ok(keyd_boot(INSTANCE_B, -ENODEV), "keyd cannot say");
@@ -686,6 +688,21 @@ static void test_restart(void)
 	round_now();
 	ok(logstore_committed(&D.store) == size + 1 && !strncmp(D.last_instance, "b1", 2),
 	   "another instance: a new boot entry");
+	/* the bundle's last record: u16 length, the entry */
+	m = logstore_bundle(&D.store, size / 256, (unsigned)(size % 256 + 1), big, sizeof big);
+	long at = 0, last = -1;
+	while (m > 0 && at + 2 <= m) {
+		last = at;
+		at += 2 + (big[at] << 8 | big[at + 1]);
+	}
+	struct log_entry e;
+	char err[ERRBUF_LEN];
+	ok(last >= 0 && at == m &&
+	   log_entry_decode(big + last + 2, (size_t)(at - last - 2), &e, err, sizeof err) == 0 &&
+	   e.type == LOG_BOOT && e.version == 3 &&
+	   e.u.boot.store.len == strlen(CFG.store) && !memcmp(e.u.boot.store.p, CFG.store, e.u.boot.store.len),
+	   "the boot entry is version 3 and names the store as init said");
+	memset(CFG.store, 0, sizeof CFG.store);
 }
 
 /* A store whose writes fail: the data file's descriptor is made read-only. */

@@ -516,6 +516,107 @@ static void test_limits(void)
 	ok(pol.nrules == 0 && pol.max_functions == 0 && pol.runtimes == 0, "...leaves nothing behind");
 }
 
+/* The store section (docs/STORE.md): dev and kms parsed and written in
+ * their canonical form, every wrong spelling refused with its path. */
+#define DEVKEY H H
+/* P-256's base point: a valid public key. */
+#define GX "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+#define GY "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+static void store_refused(const char *store, int code, const char *want)
+{
+	snprintf(doc, sizeof doc, "{\"format\":1,\"admin_token_sha256\":\"" H "\",\"store\":%s}", store);
+	int r = parse(doc);
+	ok(r == code && strncmp(err, want, strlen(want)) == 0, "store refused: %s", want);
+	if (r != code || strncmp(err, want, strlen(want)) != 0)
+		diag("got %d \"%s\"", r, err);
+}
+
+static void test_store(void)
+{
+	static const char DEV[] = "{\"format\":1,\"admin_token_sha256\":\"" H "\","
+		"\"store\":{\"integrity\":\"none\",\"insecure_dev_key\":\"" DEVKEY "\",\"key_provider\":\"dev\"}}";
+	static const char KMS[] = "{\"format\":1,\"admin_token_sha256\":\"" H "\","
+		"\"store\":{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX GY "\"}}}";
+	const char *tail;
+
+	is_int(parse(MINIMAL), 0, "no store section");
+	is_int(pol.store.provider, POLICY_KP_NONE, "no store: provider none (tmpfs)");
+	is_str(policy_key_provider_name(pol.store.provider), "none", "its name");
+
+	is_int(parse(DEV), 0, "store with the dev provider");
+	is_int(pol.store.provider, POLICY_KP_DEV, "provider dev");
+	ok(pol.store.dev_key[0] == 0x01 && pol.store.dev_key[63] == 0xef, "the 64-byte dev key");
+	round_trip("store dev");
+	tail = ",\"store\":{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\","
+		"\"cipher\":\"aes-xts-plain64\",\"integrity\":\"none\"}}";
+	ok(strlen(canon) > strlen(tail) && strcmp(canon + strlen(canon) - strlen(tail), tail) == 0,
+	   "dev: canonical store section (key order, cipher and integrity filled in)");
+
+	is_int(parse(KMS), 0, "store with the kms provider");
+	is_str(pol.store.kms_host, "kms.example.com", "kms host");
+	is_int(pol.store.kms_port, 443, "kms port 443 by default");
+	is_str(pol.store.kms_path, "/", "kms path / by default");
+	ok(pol.store.kms_public_key[0] == 4 && pol.store.kms_public_key[64] == 0xf5, "the pinned point");
+	round_trip("store kms");
+	ok(strstr(canon, "\"url\":\"https://kms.example.com:443/\"") != NULL,
+	   "kms: the canonical url names port and path");
+	snprintf(doc, sizeof doc, "{\"format\":1,\"admin_token_sha256\":\"" H "\",\"store\":"
+		 "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.test.internal:8443/v1/keys\","
+		 "\"public_key\":\"04" GX GY "\"}}}");
+	is_int(parse(doc), 0, "kms url with a port and a path");
+	ok(pol.store.kms_port == 8443 && strcmp(pol.store.kms_path, "/v1/keys") == 0, "port 8443, path /v1/keys");
+
+	store_refused("[]", -EINVAL, "store: must be an object");
+	store_refused("{}", -EINVAL, "store.key_provider: required");
+	store_refused("{\"key_provider\":\"none\"}", -EINVAL, "store.key_provider: must be \"dev\" or \"kms\"");
+	store_refused("{\"key_provider\":\"dev\"}", -EINVAL, "store.insecure_dev_key: required");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" H "\"}", -EINVAL,
+		      "store.insecure_dev_key: must be 128 lowercase hex digits");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" H "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"}",
+		      -EINVAL, "store.insecure_dev_key: must be 128 lowercase hex digits");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"kms\":{}}", -EINVAL,
+		      "store.kms: only with key_provider \"kms\"");
+	store_refused("{\"key_provider\":\"kms\",\"insecure_dev_key\":\"" DEVKEY "\"}", -EINVAL,
+		      "store.insecure_dev_key: only with key_provider \"dev\"");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"cipher\":\"cipher_null\"}",
+		      -EINVAL, "store.cipher: must be \"aes-xts-plain64\"");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"integrity\":\"aes-gcm\"}",
+		      -EINVAL, "store.integrity: dm-integrity is not built yet");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"integrity\":\"hmac-sha256\"}",
+		      -EINVAL, "store.integrity: dm-integrity is not built yet");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"integrity\":\"x\"}",
+		      -EINVAL, "store.integrity: must be \"none\"");
+	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"x\":1}",
+		      -EINVAL, "store.x: ");
+	store_refused("{\"key_provider\":\"kms\"}", -EINVAL, "store.kms: required");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: must start with https://");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://KMS.example.com\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: must be lowercase");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://10.0.0.1\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: an IP address is not a host name");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com:0443\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: the port must be a number 1..65535");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com:65536\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: the port must be a number 1..65535");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com:\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: the port must be a number 1..65535");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com/a b\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: character 2 is not allowed");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com/../x\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.url: has an empty, '.' or '..' segment");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\"}}",
+		      -EINVAL, "store.kms.public_key: required");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"05" GX GY "\"}}",
+		      -EINVAL, "store.kms.public_key: is not a point of P-256");
+	/* G with its last byte changed is off the curve */
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX
+		      "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f6\"}}",
+		      -EINVAL, "store.kms.public_key: is not a point of P-256");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX "\"}}",
+		      -EINVAL, "store.kms.public_key: must be 130 lowercase hex digits");
+}
+
 int main(void)
 {
 	test_example();
@@ -523,5 +624,6 @@ int main(void)
 	test_refused();
 	test_bounds();
 	test_limits();
+	test_store();
 	return tap_done();
 }

@@ -147,6 +147,11 @@ static int fake_netd(void)
 	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
 	    imsg_get(&msg, IMSG_LAYERS_INFO, &li, sizeof li) != 0 || li.n != 0)
 		rep.boot_ok = 0;
+	/* Then the encrypted store: none in host mode. */
+	static struct store_info_msg si;
+	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
+	    imsg_get(&msg, IMSG_STORE_INFO, &si, sizeof si) != 0 || si.state != STORE_INFO_NONE)
+		rep.boot_ok = 0;
 	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
 		return 11;
 
@@ -260,7 +265,7 @@ static void check_incarnation(int ctl, const char *name, int *pid)
 	struct report rep;
 	ok(read_report(ctl, &rep, "hello"), "%s: fake netd says hello", name);
 	ok(rep.cfg_ok, "%s: IMSG_NETD_CONFIG as configured, packet fd passed", name);
-	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO then IMSG_LAYERS_INFO received (host mode)", name);
+	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO, IMSG_LAYERS_INFO, IMSG_STORE_INFO received (host mode)", name);
 	is_int(rep.uid, 100, "%s: netd runs as uid 100", name);
 	*pid = rep.pid;
 	ok(read_report(ctl, &rep, "kaddr"), "%s: kaddr answer", name);
@@ -431,6 +436,72 @@ static void test_policy(void)
 	is_int(restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, 6400, 1), RESTART_MAX_MS, "6.4 s doubles to the cap, not 12.8 s");
 }
 
+/* A held row (PID 1: the encrypted store it needs was refused) is never
+ * started, said once on the log; the others run; SIGTERM still stops. */
+static void held(void)
+{
+	char base[] = "/tmp/supervisor-held.XXXXXX", root[2][64], state[64];
+	static struct supervisor_config cfg;
+	static struct lifecycle lc;
+	static const size_t none = 0;
+	static const struct role_spec roles[ROLE_COUNT] = {
+		[ROLE_NETD] = { .name = "netd", .id = ROLE_NETD, .uid = 100, .gid = 100,
+				.new_netns = true, .nseccomp = &none, .peers = 1u << ROLE_KEYD,
+				.restart_min_ms = RESTART_MIN_MS, .restart_max_ms = RESTART_MAX_MS,
+				.main = fake_main },
+		[ROLE_KEYD] = { .name = "keyd", .id = ROLE_KEYD, .uid = 0, .gid = 0,
+				.uid0_nocaps = true, .new_netns = true, .has_state = true,
+				.needs_store = true, .nseccomp = &none, .peers = 1u << ROLE_NETD,
+				.restart_min_ms = RESTART_MIN_MS, .restart_max_ms = RESTART_MAX_MS,
+				.main = fake_main },
+	};
+	int lp[2], st = 0;
+
+	if (mkdtemp(base) == NULL || pipe2(lp, O_CLOEXEC) != 0)
+		exit(2);
+	snprintf(root[0], sizeof root[0], "%s/netd-root", base);
+	snprintf(root[1], sizeof root[1], "%s/keyd-root", base);
+	snprintf(state, sizeof state, "%s/keyd-state", base);
+	ok(mkdir(state, 0700) == 0 && privdrop_prepare_root(root[0]) == 0 &&
+	   privdrop_prepare_root(root[1]) == 0, "held: setup");
+	cfg.pid1 = false;
+	cfg.roles = roles;
+	cfg.nroles = ROLE_KEYD + 1;
+	cfg.root_dir[ROLE_NETD] = root[0];
+	cfg.root_dir[ROLE_KEYD] = root[1];
+	cfg.state_dir[ROLE_KEYD] = state;
+	cfg.held[ROLE_NETD] = true;   /* netd: its fake needs no peer to start */
+	cfg.held_why = "store: REFUSED: test";
+	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+	lc.packet_fd = -1;
+	lc.boot.host_mode = 1;
+	loglen = logpos = 0;
+	fflush(stdout);
+	pid_t sup = fork();
+	if (sup < 0)
+		exit(2);
+	if (sup == 0) {
+		dup2(lp[1], 2);
+		log_set_role("init");
+		exit(supervisor_run(&cfg));
+	}
+	close(lp[1]);
+	log_fd = lp[0];
+	ok(wait_log("netd not started: store: REFUSED: test"), "held: the held row is named, with why");
+	ok(wait_log("keyd: serving"), "held: the other row runs");
+	kill(sup, SIGTERM);
+	ok(wait_log("stopped"), "held: SIGTERM stops the supervisor");
+	waitpid(sup, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "held: exit 0");
+	logbuf[loglen] = 0;
+	ok(strstr(logbuf, "netd started") == NULL, "held: the held row never started");
+	close(lp[0]);
+	rmdir(root[0]);
+	rmdir(root[1]);
+	rmdir(state);
+	rmdir(base);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "netd") == 0)
@@ -443,7 +514,9 @@ int main(int argc, char **argv)
 	else if (getauxval(AT_BASE) != 0)
 		/* the fake netd is exec'd in an empty chroot: static builds only */
 		ok(1, "# skip supervisor integration: test binary is dynamically linked");
-	else
+	else {
 		integration();
+		held();
+	}
 	return tap_done();
 }

@@ -1,0 +1,424 @@
+/* init/datastore.c: see datastore.h and docs/STORE.md. */
+#include "init/datastore.h"
+#include "fs/crypt.h"
+#include "fs/dm.h"
+#include "init/layers.h"
+#include "lib/clock.h"
+#include "lib/file.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/random.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* --- the key provider ---------------------------------------------------------------- */
+
+int datastore_key_get(const struct policy_store *ps, const uint8_t instance[STORE_INSTANCE_LEN],
+		  uint8_t key[STORE_KEY_LEN], char *err, size_t errlen)
+{
+	(void)instance;	/* the dev key is one for every instance */
+	_Static_assert(sizeof ps->dev_key == STORE_KEY_LEN, "the dev key is the disk key");
+	switch (ps->provider) {
+	case POLICY_KP_DEV:
+		memcpy(key, ps->dev_key, STORE_KEY_LEN);
+		return 0;
+	case POLICY_KP_KMS:
+		return errbuf_set(err, errlen, -ENOSYS,
+				  "key provider kms (%s): not in this build", ps->kms_host);
+	default:
+		return errbuf_set(err, errlen, -EINVAL, "no key provider");
+	}
+}
+
+/* --- facts ------------------------------------------------------------------------------ */
+
+int datastore_parse_instance(const char *buf, size_t len, uint8_t out[STORE_INSTANCE_LEN])
+{
+	if (len == 2 * STORE_INSTANCE_LEN + 1 && buf[len - 1] == '\n')
+		len--;
+	if (len != 2 * STORE_INSTANCE_LEN ||
+	    hex_decode(out, STORE_INSTANCE_LEN, buf, len) != STORE_INSTANCE_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+/* 1: the host named the instance, 0: it did not, <0: it named it badly. */
+static int expected_instance(uint8_t out[STORE_INSTANCE_LEN], char *err, size_t errlen)
+{
+	char buf[2 * STORE_INSTANCE_LEN + 2];
+	long n = file_read(STORE_INSTANCE_FWCFG, buf, sizeof buf);
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return errbuf_set(err, errlen, (int)n, "fw_cfg opt/dshield/instance: %s",
+				  strerror((int)-n));
+	if (datastore_parse_instance(buf, (size_t)n, out) != 0)
+		return errbuf_set(err, errlen, -EINVAL,
+				  "fw_cfg opt/dshield/instance: not 64 hex digits");
+	return 1;
+}
+
+/* The block device node devtmpfs made for dev. */
+static int open_node(const char *node, dev_t dev, int flags, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(node, flags | O_CLOEXEC);
+	if (fd < 0)
+		return errbuf_set(err, errlen, -errno, "open %s: %s", node, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISBLK(st.st_mode) || st.st_rdev != dev) {
+		close(fd);
+		return errbuf_set(err, errlen, -ENODEV, "%s is not block device %u:%u", node,
+				  major(dev), minor(dev));
+	}
+	return fd;
+}
+
+/* --- mke2fs ---------------------------------------------------------------------------- */
+
+/* Relays the child's output line by line ("store: mke2fs: ..."). */
+static void relay(char *buf, size_t *used, bool flush)
+{
+	char *nl;
+	while ((nl = memchr(buf, '\n', *used)) != NULL || (flush && *used > 0) ||
+	       *used == 255) {
+		size_t n = nl ? (size_t)(nl - buf) : *used;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+				buf[i] = '?';
+		if (n > 0)
+			dlog("store: mke2fs: %.*s", (int)n, buf);
+		size_t skip = nl ? n + 1 : n;
+		memmove(buf, buf + skip, *used - skip);
+		*used -= skip;
+	}
+}
+
+/* Runs mke2fs on node; its output on the console. */
+static int run_mke2fs(const char *node, char *err, size_t errlen)
+{
+	char *const argv[] = {
+		"mke2fs", "-t", "ext4", "-q", "-F", "-m", "0", "-L", "dshield-store",
+		"-E", "nodiscard", (char *)node, NULL,
+	};
+	char *const envp[] = { "PATH=/sbin", NULL };	/* /etc/mke2fs.conf: Debian's */
+	char buf[256];
+	size_t used = 0;
+	int pfd[2], status;
+	uint64_t deadline = mono_ms() + STORE_MKE2FS_TIMEOUT_MS;
+
+	if (access(STORE_MKE2FS, X_OK) != 0)
+		return errbuf_set(err, errlen, -ENOENT, "%s is not in the image", STORE_MKE2FS);
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return errbuf_set(err, errlen, -errno, "pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return errbuf_set(err, errlen, -errno, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
+			_exit(126);
+		execve(STORE_MKE2FS, argv, envp);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (now >= deadline) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		int pr = poll(&p, 1, (int)(deadline - now > 1000 ? 1000 : deadline - now));
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pr <= 0)
+			continue;
+		ssize_t n = read(pfd[0], buf + used, sizeof buf - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		relay(buf, &used, false);
+	}
+	relay(buf, &used, true);
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return errbuf_set(err, errlen, -errno, "waitpid mke2fs: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (mono_ms() >= deadline)
+		return errbuf_set(err, errlen, -ETIMEDOUT, "mke2fs did not finish in %u s",
+				  STORE_MKE2FS_TIMEOUT_MS / 1000);
+	if (WIFEXITED(status))
+		return errbuf_set(err, errlen, -EIO, "mke2fs exited with status %d%s",
+				  WEXITSTATUS(status),
+				  WEXITSTATUS(status) == 127 ? " (cannot run it: its libraries?)" : "");
+	return errbuf_set(err, errlen, -EIO, "mke2fs killed by signal %d", WTERMSIG(status));
+}
+
+/* --- opening -------------------------------------------------------------------------------- */
+
+struct opening {
+	struct dm_ctl dm;
+	struct layers_disk disk;
+	struct store_hdr hdr;
+	struct store_keys keys;
+	uint8_t key[STORE_KEY_LEN];
+	uint8_t raw[STORE_HDR_SIZE];
+	char node[64];
+	int fd;
+	bool mapped, mounted;
+};
+
+static void undo(struct opening *o)
+{
+	char err[ERRBUF_LEN];
+	if (o->mounted && umount2(STORE_MOUNT_DIR, 0) != 0)
+		dlog("store: umount %s: %s", STORE_MOUNT_DIR, strerror(errno));
+	o->mounted = false;
+	if (o->mapped && dm_remove(&o->dm, STORE_DM_NAME, err, sizeof err) != 0)
+		dlog("store: %s", err);
+	o->mapped = false;
+}
+
+/* dm-crypt over the header's data area with the derived key. */
+static int map(struct opening *o, char *err, size_t errlen)
+{
+	struct crypt_area a = {
+		.disk = o->disk.dev, .offset = o->hdr.data_offset, .sectors = o->hdr.data_sectors,
+		.cipher = o->hdr.cipher, .key = o->keys.crypt, .key_len = o->hdr.key_bits / 8,
+	};
+	dev_t dev;
+	int r = crypt_open(&o->dm, STORE_DM_NAME, &a, &dev, err, errlen);
+	if (r != 0)
+		return r;
+	o->mapped = true;
+	snprintf(o->node, sizeof o->node, "/dev/dm-%u", minor(dev));
+	int fd = open_node(o->node, dev, O_RDONLY, err, errlen);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static int mount_store(struct opening *o, char *err, size_t errlen)
+{
+	if (mkdir(STORE_MOUNT_DIR, 0755) != 0 && errno != EEXIST)
+		return errbuf_set(err, errlen, -errno, "mkdir %s: %s", STORE_MOUNT_DIR,
+				  strerror(errno));
+	if (mount(o->node, STORE_MOUNT_DIR, "ext4", MS_NODEV | MS_NOSUID | MS_NOEXEC,
+		  "errors=remount-ro") != 0)
+		return errbuf_set(err, errlen, -errno,
+				  "ext4 on %s does not mount (%s): not this key's file system?",
+				  o->node, strerror(errno));
+	o->mounted = true;
+	return 0;
+}
+
+/* First boot of this instance: a fresh salt, mke2fs through dm-crypt,
+ * then the header. */
+static int format(struct opening *o, const struct policy_store *ps,
+		  const uint8_t inst[STORE_INSTANCE_LEN], char *err, size_t errlen)
+{
+	uint8_t salt[32];
+	int r;
+
+	if ((r = random_fill(salt, sizeof salt)) != 0)
+		return errbuf_set(err, errlen, r, "getrandom for the KDF salt: %s", strerror(-r));
+	if ((r = store_hdr_init(&o->hdr, o->disk.bytes / STORE_SECTOR, inst, salt,
+				policy_key_provider_name(ps->provider))) != 0)
+		return errbuf_set(err, errlen, r, "a disk of %llu bytes is too small for the store",
+				  (unsigned long long)o->disk.bytes);
+	store_derive(o->key, &o->hdr, &o->keys);
+	if ((r = store_hdr_encode(&o->hdr, o->keys.mac, o->raw)) != 0)
+		return errbuf_set(err, errlen, r, "cannot encode the header");
+	dlog("store: %s: blank header: first boot of this instance, formatting %llu MiB",
+	     o->disk.name, (unsigned long long)(o->hdr.data_sectors / 2048));
+	if ((r = map(o, err, errlen)) != 0)
+		return r;
+	uint64_t t0 = mono_ms();
+	if ((r = run_mke2fs(o->node, err, errlen)) != 0)
+		return r;
+	dlog("store: mke2fs done (%llu ms)", (unsigned long long)(mono_ms() - t0));
+	if (pwrite(o->fd, o->raw, sizeof o->raw, 0) != (ssize_t)sizeof o->raw || fdatasync(o->fd) != 0)
+		return errbuf_set(err, errlen, -EIO, "writing the header: %s", strerror(errno));
+	return 0;
+}
+
+static int open_existing(struct opening *o, const uint8_t *want_inst, const char *cipher,
+			 char *err, size_t errlen)
+{
+	struct store_expect e = {
+		.cipher = cipher, .key_bits = STORE_KEY_BITS, .instance = want_inst,
+		.disk_sectors = o->disk.bytes / STORE_SECTOR,
+	};
+	int r = store_hdr_open(o->raw, o->key, &e, &o->hdr, &o->keys, err, errlen);
+	if (r != 0)
+		return r;
+	return map(o, err, errlen);
+}
+
+/* Opens the disk's node and reads sector 0 into o->raw. */
+static int read_header(struct opening *o, char *err, size_t errlen)
+{
+	char node[48];
+	snprintf(node, sizeof node, "/dev/%s", o->disk.name);
+	if ((o->fd = open_node(node, o->disk.dev, O_RDWR, err, errlen)) < 0)
+		return o->fd;
+	ssize_t n = pread(o->fd, o->raw, sizeof o->raw, 0);
+	if (n != (ssize_t)sizeof o->raw)
+		return errbuf_set(err, errlen, -EIO, "reading the header: %s",
+				  n < 0 ? strerror(errno) : "short read");
+	return 0;
+}
+
+/* The instance the key is asked for: the host's; else the header's (a
+ * claim its MAC then checks); else, on a blank disk, a new one. *blank
+ * says which; a non-blank header that does not parse is refused here. */
+static int choose_instance(const struct opening *o, const uint8_t *named,
+			   uint8_t inst[STORE_INSTANCE_LEN], bool *blank, char *err, size_t errlen)
+{
+	struct store_hdr probe;
+	int r = store_hdr_parse(o->raw, &probe, err, errlen);
+
+	if (r != 0 && r != -ENODATA)
+		return r;
+	*blank = r == -ENODATA;
+	if (named)
+		memcpy(inst, named, STORE_INSTANCE_LEN);
+	else if (!*blank)
+		memcpy(inst, probe.instance, STORE_INSTANCE_LEN);
+	else if ((r = random_fill(inst, STORE_INSTANCE_LEN)) != 0)
+		return errbuf_set(err, errlen, r, "getrandom for the instance id: %s", strerror(-r));
+	return 0;
+}
+
+static void refuse(struct datastore_status *st, const char *why)
+{
+	st->state = STORE_INFO_REFUSED;
+	snprintf(st->reason, sizeof st->reason, "%s", why);
+}
+
+void datastore_open(const struct policy *p, struct datastore_status *st)
+{
+	static struct opening o;	/* 16 KiB ioctl buffer: not on the stack */
+	const struct policy_store *ps = &p->store;
+	char err[ERRBUF_LEN] = "";
+	uint8_t want[STORE_INSTANCE_LEN], inst[STORE_INSTANCE_LEN];
+	uint64_t t0 = mono_ms();
+	bool blank = false;
+	int r, named;
+
+	memset(st, 0, sizeof *st);
+	memset(&o, 0, sizeof o);
+	o.fd = -1;
+	o.dm.fd = -1;
+	st->state = STORE_INFO_NONE;
+	st->provider = ps->provider;
+	r = layers_find_disk(LAYERS_SYS_BLOCK, STORE_DISK_SERIAL, &o.disk, err, sizeof err);
+	if (r == -ENOENT)
+		goto out;	/* no data disk: tmpfs */
+	if (ps->provider == POLICY_KP_NONE) {
+		if (r == 0)
+			dlog("store: the policy has no store section: data disk %s left untouched",
+			     o.disk.name);
+		goto out;
+	}
+	if (r != 0)
+		goto refused;
+	snprintf(st->disk, sizeof st->disk, "%s", o.disk.name);
+	dlog("store: data disk %s (%u:%u, %llu bytes), key provider %s%s", o.disk.name,
+	     major(o.disk.dev), minor(o.disk.dev), (unsigned long long)o.disk.bytes,
+	     policy_key_provider_name(ps->provider),
+	     ps->provider == POLICY_KP_DEV ? " (insecure dev key)" : "");
+	if (o.disk.readonly) {
+		r = errbuf_set(err, sizeof err, -EROFS, "data disk %s is read-only", o.disk.name);
+		goto refused;
+	}
+	if ((named = expected_instance(want, err, sizeof err)) < 0) {
+		r = named;
+		goto refused;
+	}
+	if ((r = read_header(&o, err, sizeof err)) != 0 ||
+	    (r = choose_instance(&o, named ? want : NULL, inst, &blank, err, sizeof err)) != 0 ||
+	    (r = datastore_key_get(ps, inst, o.key, err, sizeof err)) != 0 ||
+	    (r = dm_open(&o.dm, NULL, err, sizeof err)) != 0 ||
+	    (r = blank ? format(&o, ps, inst, err, sizeof err) :
+			 open_existing(&o, named ? want : NULL, POLICY_STORE_CIPHER, err,
+				       sizeof err)) != 0 ||
+	    (r = mount_store(&o, err, sizeof err)) != 0)
+		goto refused;
+	st->state = blank ? STORE_INFO_FORMATTED : STORE_INFO_OPEN;
+	st->has_instance = true;
+	memcpy(st->instance, o.hdr.instance, sizeof st->instance);
+	st->data_bytes = o.hdr.data_sectors * STORE_SECTOR;
+	goto out;
+refused:
+	refuse(st, err[0] ? err : strerror(-r));
+	undo(&o);
+out:
+	store_keys_wipe(&o.keys);
+	explicit_bzero(o.key, sizeof o.key);
+	if (o.fd >= 0)
+		close(o.fd);
+	dm_close(&o.dm);
+	char line[STORE_INFO_TEXT];
+	datastore_summary(st, line, sizeof line);
+	if (st->state == STORE_INFO_NONE)
+		dlog("%s", line);
+	else
+		dlog("%s (%llu ms)", line, (unsigned long long)(mono_ms() - t0));
+}
+
+/* --- reports ----------------------------------------------------------------------------- */
+
+void datastore_summary(const struct datastore_status *st, char *out, size_t cap)
+{
+	const char *insecure = st->provider == POLICY_KP_DEV ? " (insecure dev key)" : "";
+	char inst[2 * STORE_INSTANCE_LEN + 1];
+
+	switch (st->state) {
+	case STORE_INFO_OPEN:
+	case STORE_INFO_FORMATTED:
+		hex_encode(inst, st->instance, 8);
+		snprintf(out, cap, "store: %s%s, %llu MiB %s, key provider %s%s, instance %s, "
+			 "ext4 on %s (nodev,nosuid,noexec)",
+			 st->state == STORE_INFO_FORMATTED ? "formatted " : "", st->disk,
+			 (unsigned long long)(st->data_bytes >> 20), STORE_CIPHER,
+			 policy_key_provider_name(st->provider), insecure, inst, STORE_MOUNT_DIR);
+		break;
+	case STORE_INFO_REFUSED:
+		snprintf(out, cap, "store: REFUSED%s: %s", insecure, st->reason);
+		break;
+	default:
+		snprintf(out, cap, "store: none (tmpfs, lost at poweroff)");
+		break;
+	}
+}
+
+void datastore_info(const struct datastore_status *st, struct store_info_msg *out)
+{
+	memset(out, 0, sizeof *out);
+	out->state = (uint8_t)st->state;
+	out->provider = (uint8_t)st->provider;
+	out->insecure = st->provider == POLICY_KP_DEV;
+	out->has_instance = st->has_instance;
+	memcpy(out->instance, st->instance, sizeof out->instance);
+	out->data_bytes = st->data_bytes;
+	datastore_summary(st, out->summary, sizeof out->summary);
+}

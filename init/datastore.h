@@ -1,0 +1,76 @@
+/* init/datastore.h: the encrypted store, opened by init at boot (docs/STORE.md).
+ *
+ * A boot phase that may fail without stopping the boot. When the policy
+ * has a "store" section:
+ *
+ *   1. the data disk is the virtio disk whose serial is "dshield-data"
+ *      (layers_find_disk: one rule for both disks, whatever order the
+ *      kernel probes them in); none → no store, state stays on tmpfs;
+ *   2. the expected instance id: QEMU's fw_cfg file opt/dshield/instance
+ *      (64 hex digits), when the host gives one;
+ *   3. the disk key from the policy's key provider (datastore_key_get);
+ *   4. sector 0 is the header (fs/store_hdr.h): blank → first boot of this
+ *      instance: dm-crypt with fresh subkeys, mke2fs, then the header
+ *      written and synced (a crash before that leaves a blank header, and
+ *      the next boot formats again); otherwise the header must verify and
+ *      pass the policy's checks, then dm-crypt;
+ *   5. ext4 on /dev/dm-N mounted nodev,nosuid,noexec on /run/store.
+ * Any refusal: a console line "store: REFUSED: reason", the same reason in
+ * /v1/info, nothing left mounted or mapped, and the roles whose state is
+ * on the store are held (never started); netd and keyd run, PID 1 stays.
+ */
+#ifndef DSHIELD_INIT_DATASTORE_H
+#define DSHIELD_INIT_DATASTORE_H
+
+#include "crypto/policy.h"
+#include "fs/store_hdr.h"
+#include "lib/errbuf.h"
+#include "proto/init_netd.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_DISK_SERIAL   "dshield-data"
+#define STORE_MOUNT_DIR     "/run/store"
+#define STORE_DM_NAME       "store"
+#define STORE_MKE2FS        "/sbin/mke2fs"
+#define STORE_INSTANCE_FWCFG "/sys/firmware/qemu_fw_cfg/by_name/opt/dshield/instance/raw"
+#define STORE_MKE2FS_TIMEOUT_MS 600000u
+
+struct datastore_status {
+	enum store_info_state state;
+	enum policy_key_provider provider;
+	bool has_instance;
+	uint8_t instance[STORE_INSTANCE_LEN];
+	uint64_t data_bytes;
+	char disk[32];
+	char reason[ERRBUF_LEN];	/* why, when refused */
+};
+
+/* The key-provider seam: the provider's 64-byte disk key for this
+ * instance (the host's, else the header's, else a new one for a blank
+ * disk), or a refusal with its reason. dev: the policy's key. kms: not
+ * in this build (the KMS client plugs in here: it gets the policy's URL and
+ * pinned key and the instance, and returns the unwrapped key or why not).
+ * The caller wipes key. */
+int datastore_key_get(const struct policy_store *ps, const uint8_t instance[STORE_INSTANCE_LEN],
+		  uint8_t key[STORE_KEY_LEN], char *err, size_t errlen);
+
+/* Opens (or on a first boot, formats) the store; fills st. Never fails as
+ * a whole. */
+void datastore_open(const struct policy *p, struct datastore_status *st);
+
+/* The one line every report uses: "store: none (tmpfs, lost at
+ * poweroff)", "store: vdb, 1 GiB, aes-xts-plain64, key from dev
+ * (insecure dev key), mounted on /run/store", "store: REFUSED: ...". */
+void datastore_summary(const struct datastore_status *st, char *out, size_t cap);
+
+/* st as netd gets it for /v1/info (IMSG_STORE_INFO). */
+void datastore_info(const struct datastore_status *st, struct store_info_msg *out);
+
+/* Parses the fw_cfg instance file's bytes: 64 hex digits, one trailing
+ * newline allowed. 0 or -EINVAL. */
+int datastore_parse_instance(const char *buf, size_t len, uint8_t out[STORE_INSTANCE_LEN]);
+
+#endif

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+# qemu-test/store_hdr.py: the store header (fs/store_hdr.h, docs/STORE.md)
+# written a second time, independently, for the tests: read a data disk's
+# header, change fields and recompute the MAC with a key the test knows
+# (the dev provider's key from the policy).
+#
+#   store_hdr.py show DISK
+#   store_hdr.py set DISK KEYHEX FIELD=VALUE...   fields: cipher, key_bits,
+#       data_sectors, provider, generation (the MAC recomputed with KEYHEX)
+#   store_hdr.py flip DISK OFFSET                 flip one bit (no new MAC)
+#   store_hdr.py golden                           a fixed header, in hex
+import hashlib, hmac, struct, sys
+
+SIZE, MAC_OFF = 512, 480
+INFO_MAC = b"dshield-store/v1 header mac key"
+FMT = "<8sII32s32sIIQQII32s16sQ"  # up to the reserved bytes (offset 168)
+
+def hkdf(salt, ikm, info, n):
+    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
+    out, t, i = b"", b"", 1
+    while len(out) < n:
+        t = hmac.new(prk, t + info + bytes([i]), hashlib.sha256).digest()
+        out, i = out + t, i + 1
+    return out[:n]
+
+def unpack(b):
+    f = struct.unpack_from(FMT, b)
+    keys = ["magic", "version", "length", "instance", "cipher", "key_bits", "sector_size",
+            "data_offset", "data_sectors", "kdf", "integrity", "salt", "provider", "generation"]
+    return dict(zip(keys, f))
+
+def pack(h):
+    b = struct.pack(FMT, h["magic"], h["version"], h["length"], h["instance"],
+                    h["cipher"].ljust(32, b"\0"), h["key_bits"], h["sector_size"],
+                    h["data_offset"], h["data_sectors"], h["kdf"], h["integrity"],
+                    h["salt"], h["provider"].ljust(16, b"\0"), h["generation"])
+    return b.ljust(MAC_OFF, b"\0")
+
+def seal(h, key):
+    body = pack(h)
+    mac_key = hkdf(h["salt"] + h["instance"], key, INFO_MAC, 32)
+    return body + hmac.new(mac_key, body, hashlib.sha256).digest()
+
+def main(argv):
+    if argv[1] == "golden":
+        h = dict(magic=b"DSHSTORE", version=1, length=512, instance=b"\x11" * 32,
+                 cipher=b"aes-xts-plain64", key_bits=512, sector_size=512, data_offset=2048,
+                 data_sectors=1 << 20, kdf=1, integrity=0, salt=b"\xa5" * 32,
+                 provider=b"dev", generation=7)
+        print(seal(h, bytes(range(64))).hex())
+        return 0
+    disk = argv[2]
+    with open(disk, "r+b") as f:
+        b = f.read(SIZE)
+        h = unpack(b)
+        if argv[1] == "show":
+            for k, v in h.items():
+                print(k, v.rstrip(b"\0").decode() if k in ("magic", "cipher", "provider") else
+                      (v.hex() if isinstance(v, bytes) else v))
+            return 0
+        if argv[1] == "flip":
+            off = int(argv[3])
+            f.seek(off)
+            f.write(bytes([b[off] ^ 1]))
+            return 0
+        if argv[1] == "set":
+            key = bytes.fromhex(argv[3])
+            for kv in argv[4:]:
+                k, v = kv.split("=", 1)
+                h[k] = v.encode() if k in ("cipher", "provider") else int(v)
+                if k in ("cipher", "provider"):
+                    h[k] = h[k]
+            out = seal(h, key)
+            f.seek(0)
+            f.write(out)
+            return 0
+    print("usage: store_hdr.py show|set|flip|golden ...", file=sys.stderr)
+    return 2
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# End to end: the encrypted store (docs/STORE.md) on build/image, whose
+# example policy takes the disk key from the dev provider. Seven boots:
+#   1  a blank 128 MiB data disk, instance I1: formatted (mke2fs through
+#      dm-crypt), mounted, logd's log on it; the raw disk shows none of it
+#   2  the same disk, I1 again: opened, the log kept its entries and grew
+#   3  the same disk, instance I2: refused (another instance's disk)
+#   4  a copy with one header bit flipped: refused (MAC)
+#   5  a copy whose header says cipher_null, its MAC recomputed with the
+#      dev key (qemu-test/store_hdr.py): refused by the cipher check
+#   6  a copy cut to 100 MiB: refused (smaller than the header says)
+#   7  no data disk: "store: none (tmpfs, lost at poweroff)"
+# Every refusal: the console line, /v1/info's reason, logd and sandboxd not
+# started, the API up, the disk unchanged.
+. "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
+command -v jq >/dev/null || bail "jq is needed"
+command -v python3 >/dev/null || bail "python3 is needed"
+man=$image/manifest.json
+[ "$(jq -r '.policy.store.key_provider // empty' "$man")" = dev ] ||
+  bail "build/image's policy has no dev store (rebuild it: make image)"
+devkey=$(jq -r '.policy.store.insecure_dev_key' "$man")
+hdr=$top/qemu-test/store_hdr.py
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dshield-store.XXXXXX")
+trap 'qt_teardown; rm -rf "$work"' EXIT
+I1=$(printf '1%.0s' $(seq 64))
+I2=$(printf '2%.0s' $(seq 64))
+disk=$work/data.img
+check "setup: a blank 128 MiB data disk" truncate -s 128M "$disk"
+
+# boot LABEL DISK INSTANCE: a fresh namespace and QEMU with that disk
+# (none when DISK is empty); sets NS ADDR PORT console, or fails.
+boot() {
+  local label=$1
+  QT_DATA_DISK=$2 QT_INSTANCE=$3
+  export QT_DATA_DISK QT_INSTANCE
+  qt_setup "$work/$label" && qt_boot "$image" && qt_wait_ready "${QT_TIMEOUT:-180}" || return 1
+  NS=$QT_NS ADDR=$QT_ADDR PORT=8080
+  console=$(tr -d '\r' < "$QT_CONSOLE")
+}
+info_store() { inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/info" | jq -c "$1"; }
+tree_size() { inns curl -s --max-time 30 "http://$ADDR:$PORT/v1/log/checkpoint?fresh=1" | sed -n 2p; }
+disk_sha() { sha256sum < "$1" | cut -d' ' -f1; }
+# boot_store N: the store line of the log's entry N (a boot entry, version 3)
+boot_store() {
+  inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/log/entries?start=$1&end=$(($1 + 1))" |
+    jq -r '.entries[0].entry | select(.type == "boot" and .v == 3) | .store'
+}
+
+# --- 1: first boot ------------------------------------------------------------------
+check "boot 1 (blank disk, instance I1) reaches the ready line" boot first "$disk" "$I1" ||
+  { qt_console_tail 40; bail "no first boot"; }
+expect_match "the data disk is found by its serial, the dev key named insecure" "$console" \
+  'init: store: data disk vd[a-z] \([0-9]+:[0-9]+, 134217728 bytes\), key provider dev \(insecure dev key\)'
+expect_match "a blank header is a first boot: formatting" "$console" \
+  'store: vd[a-z]: blank header: first boot of this instance, formatting 127 MiB'
+expect_match "mke2fs ran from the image" "$console" 'store: mke2fs done \([0-9]+ ms\)'
+expect_match "formatted and mounted nodev,nosuid,noexec" "$console" \
+  'store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store \(nodev,nosuid,noexec\)'
+expect_match "logd runs, its log on the store" "$console" 'init: logd: serving \(0 entries\)'
+s=$(info_store .store)
+check "/v1/info: store formatted, dev, insecure, instance I1 ($s)" \
+  [ "$(jq -r '[.state, .key_provider, .insecure_dev_key, .instance] | join(" ")' <<<"$s")" = "formatted dev true $I1" ]
+expect_match "/v1/info: the summary says insecure dev key" "$s" '"summary":"store: formatted vd[a-z], .*\(insecure dev key\)'
+size1=$(tree_size)
+check "the log has its boot entry (tree size $size1)" [ "${size1:-0}" -ge 1 ]
+b=$(boot_store 0)
+expect_match "the log's boot entry names the store, insecure dev key and all ($b)" "$b" \
+  '^store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111'
+qt_teardown
+
+check "the header on the disk: magic, cipher, instance, provider" \
+  sh -c "python3 '$hdr' show '$disk' | tr '\n' ' ' | grep -q 'magic DSHSTORE .*instance $I1 cipher aes-xts-plain64 key_bits 512 .*provider dev'"
+man_hash=$(jq -r '.layers[0].root_hash' "$man")
+check "the raw disk holds no log entry text (\"type\":\"boot\")" \
+  sh -c "! grep -qa '\"type\":\"boot\"' '$disk'"
+check "nor the checkpoint origin nor a layer root hash" \
+  sh -c "! grep -qaE 'dshield-log/|$man_hash' '$disk'"
+
+# --- 2: the same disk again -----------------------------------------------------------
+check "boot 2 (same disk, I1) reaches the ready line" boot second "$disk" "$I1" ||
+  { qt_console_tail 40; bail "no second boot"; }
+expect_match "the header verifies, the store is opened (not formatted)" "$console" \
+  'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
+if grep -q 'blank header' <<<"$console"; then nok "no second format"; else ok "no second format"; fi
+expect_match "logd reopens the log with the first boot's entries" "$console" \
+  'logd: store /state/log: [1-9][0-9]* entries'
+check "/v1/info: store open" [ "$(info_store .store.state)" = '"open"' ]
+size2=$(tree_size)
+check "the log survived the reboot and grew ($size1 -> $size2)" [ "${size2:-0}" -gt "${size1:-0}" ]
+expect_match "the first boot's entry is still there" "$(boot_store 0)" '^store: formatted vd[a-z]'
+expect_match "this boot's entry says opened, insecure dev key" "$(boot_store "$size1")" \
+  '^store: vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\)'
+qt_teardown
+good=$(disk_sha "$disk")
+
+# refused LABEL DISK INSTANCE REASON_REGEX WHAT: one boot that must refuse
+refused() {
+  local label=$1 d=$2 inst=$3 re=$4 what=$5 s
+  check "boot $label reaches the ready line (netd and keyd run)" boot "$label" "$d" "$inst" ||
+    { qt_console_tail 40; qt_teardown; return; }
+  expect_match "$what: the console says why" "$console" "init: store: REFUSED \\(insecure dev key\\): $re"
+  s=$(info_store .store)
+  check "$what: /v1/info state refused ($s)" [ "$(jq -r .state <<<"$s")" = refused ]
+  expect_match "$what: /v1/info gives the reason" "$s" "\"summary\":\"store: REFUSED \\(insecure dev key\\): $re"
+  expect_match "$what: logd is held" "$console" 'init: logd not started: store: REFUSED'
+  expect_match "$what: sandboxd is held" "$console" 'init: sandboxd not started: store: REFUSED'
+  if grep -qE 'init: (logd|sandboxd) started' <<<"$console"; then nok "$what: neither ever starts"
+  else ok "$what: neither ever starts"; fi
+  expect_match "$what: the API still answers" "$(inns curl -s --max-time 10 "http://$ADDR:$PORT/healthz")" '"status":"ok"'
+  qt_teardown
+}
+
+# --- 3: another instance --------------------------------------------------------------
+refused 3-instance "$disk" "$I2" "store header: another instance's disk" "another instance"
+check "the refused boot left the disk as it was" [ "$(disk_sha "$disk")" = "$good" ]
+
+# --- 4: one bit of the header flipped ---------------------------------------------------
+cp --sparse=always "$disk" "$work/flip.img"
+check "setup: one bit flipped in the header's data size" python3 "$hdr" flip "$work/flip.img" 100
+refused 4-flip "$work/flip.img" "$I1" "store header: MAC does not verify" "tampered header"
+rm -f "$work/flip.img"
+
+# --- 5: cipher_null under a valid MAC ---------------------------------------------------
+cp --sparse=always "$disk" "$work/null.img"
+check "setup: the header says cipher_null, MAC recomputed with the dev key" \
+  python3 "$hdr" set "$work/null.img" "$devkey" cipher=cipher_null
+refused 5-cipher "$work/null.img" "$I1" \
+  "store header: cipher cipher_null \\(512 bits\\), the policy wants aes-xts-plain64" "cipher_null"
+rm -f "$work/null.img"
+
+# --- 6: a truncated disk -------------------------------------------------------------------
+cp --sparse=always "$disk" "$work/short.img"
+check "setup: the disk cut to 100 MiB" truncate -s 100M "$work/short.img"
+refused 6-short "$work/short.img" "$I1" \
+  "store header: needs 262144 sectors, the disk has 204800" "truncated disk"
+rm -f "$work/short.img"
+check "the disk is still the one boot 2 left" [ "$(disk_sha "$disk")" = "$good" ]
+
+# --- 7: no data disk -------------------------------------------------------------------------
+check "boot 7 (no data disk) reaches the ready line" boot none "" ""
+expect_match "no data disk: state on tmpfs, said on the console" "$console" \
+  'init: store: none \(tmpfs, lost at poweroff\)'
+expect_match "and in /v1/info" "$(info_store .store)" \
+  '"state":"none",.*"summary":"store: none \(tmpfs, lost at poweroff\)"'
+expect_match "logd runs on tmpfs" "$console" 'init: logd: serving \(0 entries\)'
+b=$(boot_store 0)
+check "the log's boot entry says so ($b)" [ "$b" = "store: none (tmpfs, lost at poweroff)" ]
+qt_teardown
+
+grep -hE 'store:' "$work"/*/console.log 2>/dev/null | tr -d '\r' | sed 's/^/# /'
+done_testing

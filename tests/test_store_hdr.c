@@ -1,0 +1,376 @@
+/* tests/test_store_hdr.c: the encrypted store's disk header
+ * (fs/store_hdr.h) and dm-crypt parameter line (fs/crypt.h): a round trip,
+ * the subkeys against known answers computed with Python's hmac module
+ * (qemu-test/store_hdr.py writes the header a second time; its golden MAC
+ * is pinned here), every refusal with its own error, every single-bit
+ * change refused, and the crypt target line. */
+#include "fs/crypt.h"
+#include "fs/store_hdr.h"
+#include "init/datastore.h"
+#include "lib/errbuf.h"
+#include "lib/hex.h"
+#include "tests/tap.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+static uint8_t key[STORE_KEY_LEN], inst[STORE_INSTANCE_LEN], salt[32];
+static char err[ERRBUF_LEN];
+
+static void setup(void)
+{
+	for (unsigned i = 0; i < sizeof key; i++)
+		key[i] = (uint8_t)i;
+	memset(inst, 0x11, sizeof inst);
+	memset(salt, 0xa5, sizeof salt);
+}
+
+static void unhex(uint8_t *out, size_t n, const char *hex)
+{
+	if (hex_decode(out, n, hex, strlen(hex)) != (ssize_t)n)
+		memset(out, 0, n);
+}
+
+/* A header for a 1 GiB disk, written with the right key. */
+static void make(uint8_t out[STORE_HDR_SIZE], struct store_hdr *h)
+{
+	struct store_keys k;
+	store_hdr_init(h, 2u << 20, inst, salt, "dev");
+	store_derive(key, h, &k);
+	store_hdr_encode(h, k.mac, out);
+	store_keys_wipe(&k);
+}
+
+static struct store_expect expect(void)
+{
+	return (struct store_expect){ STORE_CIPHER, STORE_KEY_BITS, inst, 2u << 20 };
+}
+
+static void test_kdf(void)
+{
+	static const char CRYPT[] =
+		"2811537d7e8a1dce20a148b2d41e0275fa9ff16cf69be1087b267bb0faf6cf2c"
+		"89e3f92c3dc47f2232e3c806f095c4f350fac649486267e6834c170449c35bd6";
+	static const char MAC[] = "1338468719937d0d9f45179faaebbd86bd17f78cd91ed7055369623694449a37";
+	static const char SEAL[] = "955c4b8d9538ecfae51d832d9bb4df5c7ae0d8b0ea22d1ed1558e0c26c764c34";
+	struct store_hdr h;
+	struct store_keys k, k2;
+	uint8_t want[64];
+
+	store_hdr_init(&h, 2u << 20, inst, salt, "dev");
+	store_derive(key, &h, &k);
+	unhex(want, 64, CRYPT);
+	is_mem(k.crypt, want, 64, "dm-crypt subkey: HKDF-SHA256 known answer");
+	unhex(want, 32, MAC);
+	is_mem(k.mac, want, 32, "header MAC subkey: known answer");
+	unhex(want, 32, SEAL);
+	is_mem(k.seal, want, 32, "seal subkey: known answer");
+
+	h.instance[0] ^= 1;
+	store_derive(key, &h, &k2);
+	ok(memcmp(k.crypt, k2.crypt, 64) != 0 && memcmp(k.mac, k2.mac, 32) != 0,
+	   "another instance, same provider key: other subkeys");
+	h.instance[0] ^= 1;
+	h.kdf_salt[31] ^= 1;
+	store_derive(key, &h, &k2);
+	ok(memcmp(k.crypt, k2.crypt, 64) != 0, "another salt: another dm-crypt key");
+	store_keys_wipe(&k);
+	uint8_t zero[sizeof k] = { 0 };
+	ok(memcmp(&k, zero, sizeof k) == 0, "store_keys_wipe clears every subkey");
+}
+
+static void test_round_trip(void)
+{
+	static const char GOLDEN_MAC[] =
+		"54f8ad8c1c49ca217d08a1d545a340c218bc3910785a1628f896e6b3cde509c9";
+	uint8_t b[STORE_HDR_SIZE], want[32];
+	struct store_hdr h, got;
+	struct store_keys k;
+	struct store_expect e = expect();
+
+	make(b, &h);
+	is_int(h.data_offset, STORE_DATA_OFFSET, "data area starts at 1 MiB");
+	is_int(h.data_sectors, (2u << 20) - STORE_DATA_OFFSET, "the rest of the disk is data");
+	is_int(store_hdr_open(b, key, &e, &got, &k, err, sizeof err), 0, "a fresh header opens");
+	ok(memcmp(&h, &got, sizeof h) == 0, "every field reads back");
+	store_keys_wipe(&k);
+	is_mem(b, "DSHSTORE", 8, "magic at offset 0");
+
+	/* The Python writer's header: data 2^20 sectors, generation 7. */
+	h.data_sectors = 1u << 20;
+	h.generation = 7;
+	store_derive(key, &h, &k);
+	is_int(store_hdr_encode(&h, k.mac, b), 0, "encode the golden header");
+	unhex(want, 32, GOLDEN_MAC);
+	is_mem(b + STORE_HDR_MAC_OFF, want, 32, "its MAC equals qemu-test/store_hdr.py golden");
+	store_keys_wipe(&k);
+
+	e.instance = NULL;
+	make(b, &h);
+	is_int(store_hdr_open(b, key, &e, &got, &k, err, sizeof err), 0,
+	       "no expected instance: any instance opens");
+	store_keys_wipe(&k);
+
+	uint8_t small_salt[32] = { 0 };
+	is_int(store_hdr_init(&h, STORE_DATA_OFFSET + 7, inst, small_salt, "dev"), -ERANGE,
+	       "a disk without one 4 KiB data block is refused");
+	is_int(store_hdr_init(&h, STORE_DATA_OFFSET + 8 + 5, inst, small_salt, "dev"), 0,
+	       "a disk with one block and a few sectors");
+	is_int(h.data_sectors, 8, "the data area is whole 4 KiB blocks");
+	is_int(store_hdr_init(&h, 1u << 30, inst, small_salt, "a-provider-name-too-long"), -EINVAL,
+	       "a provider id over 15 bytes is refused");
+}
+
+/* Opens b with the test's key and the default expectations. */
+static int open_b(const uint8_t *b)
+{
+	struct store_hdr h;
+	struct store_keys k;
+	struct store_expect e = expect();
+	err[0] = '\0';
+	int r = store_hdr_open(b, key, &e, &h, &k, err, sizeof err);
+	store_keys_wipe(&k);
+	return r;
+}
+
+/* Changes the header through the struct and seals it with the right key:
+ * what a holder of the (dev) key could write. */
+static void reseal(uint8_t b[STORE_HDR_SIZE], void (*edit)(struct store_hdr *))
+{
+	struct store_hdr h;
+	struct store_keys k;
+	make(b, &h);
+	edit(&h);
+	store_derive(key, &h, &k);
+	if (store_hdr_encode(&h, k.mac, b) != 0)
+		memset(b, 0xee, STORE_HDR_SIZE);
+	store_keys_wipe(&k);
+}
+
+static void cipher_null(struct store_hdr *h) { memset(h->cipher, 0, sizeof h->cipher); strcpy(h->cipher, "cipher_null"); }
+static void key_256(struct store_hdr *h) { h->key_bits = 256; }
+static void other_instance(struct store_hdr *h) { h->instance[5] ^= 0x40; }
+static void too_big(struct store_hdr *h) { h->data_sectors += 8; }
+
+static void test_refusals(void)
+{
+	uint8_t b[STORE_HDR_SIZE];
+	struct store_hdr h;
+
+	memset(b, 0, sizeof b);
+	is_int(open_b(b), -ENODATA, "all zero: blank (%s)", err);
+	is_str(store_hdr_error_name(-ENODATA), "blank", "its name");
+
+	make(b, &h);
+	b[0] = 'X';
+	is_int(open_b(b), -EILSEQ, "another magic: %s", err);
+	memset(b, 0, sizeof b);
+	b[511] = 1;
+	is_int(open_b(b), -EILSEQ, "not blank, no magic (one byte at the end)");
+
+	make(b, &h);
+	b[8] = 2;
+	is_int(open_b(b), -EPROTONOSUPPORT, "version 2: %s", err);
+
+	make(b, &h);
+	b[13] = 1;
+	is_int(open_b(b), -EINVAL, "header length not 512: %s", err);
+	make(b, &h);
+	memset(b + 48, 'a', 32);
+	is_int(open_b(b), -EINVAL, "a cipher without a NUL: %s", err);
+	make(b, &h);
+	b[48 + 20] = 'x';
+	is_int(open_b(b), -EINVAL, "bytes after the cipher's NUL: %s", err);
+	make(b, &h);
+	b[48] = ' ';
+	is_int(open_b(b), -EINVAL, "a blank in the cipher: %s", err);
+	make(b, &h);
+	b[200] = 1;
+	is_int(open_b(b), -EINVAL, "a reserved byte set: %s", err);
+	make(b, &h);
+	b[88] = 7;
+	is_int(open_b(b), -EINVAL, "an unaligned data offset: %s", err);
+	make(b, &h);
+	memset(b + 96, 0, 8);
+	is_int(open_b(b), -EINVAL, "no data sectors: %s", err);
+	make(b, &h);
+	b[96 + 7] = 0x80;
+	is_int(open_b(b), -EINVAL, "a data size beyond 2^40 sectors: %s", err);
+	make(b, &h);
+	b[104] = 2;
+	is_int(open_b(b), -EINVAL, "unknown KDF: %s", err);
+	make(b, &h);
+	b[108] = 1;
+	is_int(open_b(b), -EINVAL, "an integrity mode: %s", err);
+	make(b, &h);
+	memset(b + 144, 0, 16);
+	is_int(open_b(b), -EINVAL, "no key provider id: %s", err);
+
+	make(b, &h);
+	b[STORE_HDR_MAC_OFF + 3] ^= 0x10;
+	is_int(open_b(b), -EBADMSG, "a changed MAC: %s", err);
+	make(b, &h);
+	b[100] ^= 0x01;	/* data size still aligned and in bounds */
+	is_int(open_b(b), -EBADMSG, "a changed size without the key: bad MAC");
+	make(b, &h);
+	key[0] ^= 1;
+	is_int(open_b(b), -EBADMSG, "the wrong key: %s", err);
+	key[0] ^= 1;
+
+	/* A host swapping the cipher cannot recompute the MAC... */
+	make(b, &h);
+	memset(b + 48, 0, 32);
+	memcpy(b + 48, "cipher_null", 11);
+	is_int(open_b(b), -EBADMSG, "cipher_null without the key: bad MAC");
+	/* ...a holder of the key can, and the policy still refuses. */
+	reseal(b, cipher_null);
+	is_int(open_b(b), -EPERM, "cipher_null under a valid MAC: %s", err);
+	reseal(b, key_256);
+	is_int(open_b(b), -EPERM, "a 256-bit key under a valid MAC: %s", err);
+	reseal(b, other_instance);
+	is_int(open_b(b), -EXDEV, "another instance's disk: %s", err);
+	reseal(b, too_big);
+	is_int(open_b(b), -ERANGE, "a disk smaller than the header says: %s", err);
+
+	/* Every single-bit change of a good header is refused. */
+	unsigned accepted = 0;
+	for (unsigned i = 0; i < STORE_HDR_SIZE * 8; i++) {
+		make(b, &h);
+		b[i / 8] ^= (uint8_t)(1u << (i % 8));
+		if (open_b(b) == 0)
+			accepted++;
+	}
+	is_int(accepted, 0, "none of the 4096 single-bit changes opens");
+
+	static const int codes[] = { -ENODATA, -EILSEQ, -EPROTONOSUPPORT, -EINVAL, -EBADMSG,
+				     -EPERM, -EXDEV, -ERANGE };
+	int distinct = 1;
+	for (unsigned i = 0; i < 8; i++)
+		for (unsigned j = i + 1; j < 8; j++)
+			if (strcmp(store_hdr_error_name(codes[i]), store_hdr_error_name(codes[j])) == 0)
+				distinct = 0;
+	ok(distinct, "each refusal has its own name");
+	is_str(store_hdr_error_name(-EIO), "error", "any other error: \"error\"");
+}
+
+static void test_encode_bounds(void)
+{
+	uint8_t b[STORE_HDR_SIZE], mk[32] = { 0 };
+	struct store_hdr h;
+
+	store_hdr_init(&h, 1u << 20, inst, salt, "dev");
+	h.data_offset = 3;
+	is_int(store_hdr_encode(&h, mk, b), -EINVAL, "encode refuses a header parse would refuse");
+	store_hdr_init(&h, 1u << 20, inst, salt, "dev");
+	memset(h.cipher, 'a', sizeof h.cipher);
+	is_int(store_hdr_encode(&h, mk, b), -EINVAL, "encode refuses a cipher without a NUL");
+	store_hdr_init(&h, 1u << 20, inst, salt, "dev");
+	strcpy(h.provider, "d v");
+	is_int(store_hdr_encode(&h, mk, b), -EINVAL, "encode refuses a blank in the provider id");
+}
+
+static void test_crypt_line(void)
+{
+	uint8_t k[64];
+	char line[CRYPT_PARAMS_MAX], want[CRYPT_PARAMS_MAX], khex[129];
+	struct crypt_area a = { makedev(253, 16), 2048, 1000, "aes-xts-plain64", k, sizeof k };
+
+	for (unsigned i = 0; i < sizeof k; i++)
+		k[i] = (uint8_t)(0xf0 ^ i);
+	hex_encode(khex, k, sizeof k);
+	snprintf(want, sizeof want, "aes-xts-plain64 %s 0 253:16 2048", khex);
+	int n = crypt_params(line, sizeof line, &a);
+	ok(n > 0 && strcmp(line, want) == 0, "crypt line: cipher, hex key, IV offset 0, MAJ:MIN, offset");
+	is_int(n, (int)strlen(want), "its length");
+
+	a.cipher = "aes-xts-plain64 1 allow_discards";
+	is_int(crypt_params(line, sizeof line, &a), -EINVAL, "a cipher with blanks is refused");
+	a.cipher = "aes-xts-plain64";
+	a.key_len = 65;
+	is_int(crypt_params(line, sizeof line, &a), -EINVAL, "a key over 64 bytes is refused");
+	a.key_len = 64;
+	a.sectors = 0;
+	is_int(crypt_params(line, sizeof line, &a), -EINVAL, "an empty area is refused");
+	a.sectors = 1000;
+	memset(line, 'x', sizeof line);
+	is_int(crypt_params(line, 100, &a), -ENOSPC, "a short buffer: -ENOSPC");
+	char zero[100] = { 0 };
+	is_mem(line, zero, 100, "and nothing of the key is left in it");
+}
+
+static void test_datastore(void)
+{
+	struct policy_store ps;
+	struct datastore_status st;
+	uint8_t k[STORE_KEY_LEN], id[STORE_INSTANCE_LEN];
+	char line[STORE_INFO_TEXT], hex[2 * STORE_INSTANCE_LEN + 2];
+
+	memset(&ps, 0, sizeof ps);
+	ps.provider = POLICY_KP_DEV;
+	memset(ps.dev_key, 0x5a, sizeof ps.dev_key);
+	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), 0, "dev provider: the policy's key");
+	is_mem(k, ps.dev_key, sizeof k, "the 64 bytes as they are");
+	ps.provider = POLICY_KP_KMS;
+	strcpy(ps.kms_host, "kms.example.com");
+	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -ENOSYS, "kms provider: refused in this build");
+	is_str(err, "key provider kms (kms.example.com): not in this build", "with its reason");
+	ps.provider = POLICY_KP_NONE;
+	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -EINVAL, "no provider: refused");
+
+	memset(hex, 'a', 64);
+	is_int(datastore_parse_instance(hex, 64, id), 0, "fw_cfg instance: 64 hex digits");
+	ok(id[0] == 0xaa && id[31] == 0xaa, "decoded");
+	hex[64] = '\n';
+	is_int(datastore_parse_instance(hex, 65, id), 0, "one trailing newline allowed");
+	hex[64] = 'a';
+	is_int(datastore_parse_instance(hex, 65, id), -EINVAL, "65 digits refused");
+	is_int(datastore_parse_instance(hex, 62, id), -EINVAL, "62 digits refused");
+	hex[3] = 'g';
+	is_int(datastore_parse_instance(hex, 64, id), -EINVAL, "a non-hex digit refused");
+
+	memset(&st, 0, sizeof st);
+	datastore_summary(&st, line, sizeof line);
+	is_str(line, "store: none (tmpfs, lost at poweroff)", "summary: no store");
+	st.state = STORE_INFO_REFUSED;
+	st.provider = POLICY_KP_DEV;
+	strcpy(st.reason, "store header: MAC does not verify");
+	datastore_summary(&st, line, sizeof line);
+	is_str(line, "store: REFUSED (insecure dev key): store header: MAC does not verify",
+	       "summary: refused, dev key named insecure");
+	st.state = STORE_INFO_OPEN;
+	strcpy(st.disk, "vdb");
+	st.data_bytes = 1023ull << 20;
+	memset(st.instance, 0x11, sizeof st.instance);
+	datastore_summary(&st, line, sizeof line);
+	is_str(line, "store: vdb, 1023 MiB aes-xts-plain64, key provider dev (insecure dev key), "
+		     "instance 1111111111111111, ext4 on /run/store (nodev,nosuid,noexec)",
+	       "summary: open, dev key named insecure");
+	st.provider = POLICY_KP_KMS;
+	st.state = STORE_INFO_FORMATTED;
+	datastore_summary(&st, line, sizeof line);
+	ok(strncmp(line, "store: formatted vdb, ", 22) == 0 && strstr(line, "insecure") == NULL,
+	   "summary: formatted with kms, nothing said insecure (%s)", line);
+
+	struct store_info_msg m;
+	st.has_instance = true;
+	datastore_info(&st, &m);
+	ok(m.state == STORE_INFO_FORMATTED && m.provider == POLICY_KP_KMS && m.insecure == 0 &&
+	   m.has_instance == 1 && m.data_bytes == 1023ull << 20 && strcmp(m.summary, line) == 0,
+	   "the message for netd carries the same facts");
+	st.provider = POLICY_KP_DEV;
+	datastore_info(&st, &m);
+	is_int(m.insecure, 1, "dev: the message says insecure");
+}
+
+int main(void)
+{
+	setup();
+	test_kdf();
+	test_round_trip();
+	test_refusals();
+	test_encode_bounds();
+	test_crypt_line();
+	test_datastore();
+	return tap_done();
+}

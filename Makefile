@@ -294,8 +294,12 @@ image: programs tools $(IMAGE_TREES)
 repro-check:
 	image/repro-check
 
+# run: the image with a data disk for the encrypted store (a sparse 1 GiB
+# file kept in $(O)/run-data.img: formatted at the first run, opened at the
+# next, so the signed log outlives the VM; docs/STORE.md)
 run: image
-	qemu-test/run --image $(O)/image --keep
+	@[ -f $(O)/run-data.img ] || truncate -s 1G $(O)/run-data.img
+	qemu-test/run --image $(O)/image --keep --data-disk $(O)/run-data.img
 # --- end image, repro-check, run ----------------------------------------------
 
 clean:

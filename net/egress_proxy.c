@@ -12,7 +12,8 @@
  * its own socket buffer, never in ours. Upstream -> function: lwIP's pbufs
  * are held on c->down and written to the socket as it takes them; only
  * then tcp_recved() reopens lwIP's window, so a slow function closes the
- * upstream's window (at most TCP_WND bytes held per connection).
+ * upstream's window. At most EGP_HOLD_PBUFS pool buffers are held per
+ * connection; past them lwIP keeps the segment as refused data.
  *
  * lwIP rules honoured here (as in http_lwip.c): callbacks are detached
  * before tcp_abort() (which calls the error callback), a callback that
@@ -39,6 +40,7 @@
 #include "lwip/tcp.h"
 
 #define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
+#define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
 #define DOWN_IOV  16
 
 /* --- the decision step ---------------------------------------------------------- */
@@ -615,8 +617,10 @@ static int pump_down(struct egp_conn *c)
 		c->last_ms = mono_ms();
 		if (c->pcb != NULL)
 			tcp_recved(c->pcb, (u16_t)w);
-		if (n == 0)
-			break;
+		if (n == 0) {                   /* only empty pbufs were left */
+			pbuf_free(c->down);
+			c->down = NULL;
+		}
 	}
 	if (c->down == NULL && c->up_eof && !c->fn_shut) {
 		shutdown(c->fd, SHUT_WR);
@@ -717,6 +721,11 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
 	(void)pcb;
 	(void)err;
+	/* a function that does not read holds at most EGP_HOLD_PBUFS of the
+	 * shared pool (and lwIP one refused segment): lwIP offers it again
+	 * from its 250 ms timer or with the upstream's next segment */
+	if (p != NULL && c->down != NULL && pbuf_clen(c->down) >= EGP_HOLD_PBUFS)
+		return ERR_MEM;
 	if (p == NULL)
 		c->up_eof = true;
 	else if (c->down == NULL)
@@ -745,6 +754,13 @@ static void on_err(void *arg, err_t err)
 	if (c == NULL)
 		return;
 	c->pcb = NULL;
+	if (c->st == EGP_RELAY && err == ERR_CLSD) {
+		/* closed both ways at the TCP level (our FIN acknowledged after
+		 * theirs) while the function has not taken every byte yet: those
+		 * still go to it, and drive() ends the connection after them */
+		drive(c->px, c);
+		return;
+	}
 	if (c->st == EGP_CONNECTING) {
 		snprintf(why, sizeof why, "connect_failed: %s:%u %s", c->t.host, c->t.port,
 			 err == ERR_RST ? "refused the connection" : "did not answer");

@@ -46,7 +46,7 @@ static void fake_refused(uint32_t declared, const struct fakeaddr_table *t, uint
 static void test_fake(void)
 {
 	uint8_t key[FAKEADDR_KEY_LEN] = { 1 };
-	uint32_t a_shop, a_api, a_db;
+	uint32_t a_shop = 0, a_api = 0, a_db = 0;
 	struct egp_target t;
 
 	fakeaddr_init(&fakes, key);

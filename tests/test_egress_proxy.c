@@ -1,20 +1,31 @@
-/* tests/test_egress_proxy.c: the egress proxy's steps that stand apart
- * from lwIP (net/egress_proxy.h): the decision for a fake address and for
- * a CONNECT authority (each refusal's code), the check of a resolved
- * address, and the CONNECT request-head parser (complete heads, every
- * prefix of one, each malformation). The relaying itself is tested end to
- * end by tests/host/11-egress.t. */
+/* tests/test_egress_proxy.c: the egress proxy (net/egress_proxy.h).
+ * Its pure steps: the decision for a fake address and for a CONNECT
+ * authority (each refusal's code), the check of a resolved address, the
+ * CONNECT request-head parser (complete heads, every prefix of one, each
+ * malformation). Then the proxy itself over loopback sockets, with lwIP
+ * initialised but no interface: each refusal before relaying (the reset
+ * or the status line the function sees, the egress_refused record), the
+ * allow record asked before any connection and a refused or failed append
+ * refusing, the pool's bound, the setup timeout. The relaying itself is
+ * tested end to end by tests/host/11-egress.t. */
 #include "net/egress_proxy.h"
+#include "lib/clock.h"
 #include "lib/errbuf.h"
 #include "tests/tap.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lwip/init.h"
 
 #define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 static const char POLICY[] =
 	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"egress\":["
-	"{\"host\":\"api.example.com\",\"ports\":[443],\"purpose\":\"originate\"},"
+	"{\"host\":\"api.example.com\",\"ports\":[443,8443],\"purpose\":\"originate\"},"
 	"{\"host\":\"*.example.com\",\"ports\":[443,8443],\"tls\":\"passthrough\",\"purpose\":\"p\"},"
 	"{\"host\":\"db.example.net\",\"ports\":[5432],\"tls\":\"passthrough\",\"purpose\":\"p\","
 	"\"addresses\":[\"10.20.0.0/16\"]},"
@@ -214,6 +225,215 @@ static void test_heads(void)
 	   "a head without its empty line: more needed");
 }
 
+/* --- the proxy over loopback sockets --------------------------------------------------- */
+
+static struct egress_proxy PX;
+static struct fn_egress_fn FN;
+static int records, appends, watches;
+static char last_reason[EGP_REASON_MAX];
+static uint8_t last_type;
+static char last_host[EGRESS_NAME_MAX + 1];
+static uint32_t last_id;
+static int append_result;
+
+static int hk_watch(void *ctx, int fd, uint32_t ev)
+{
+	(void)ctx;
+	(void)fd;
+	(void)ev;
+	watches++;
+	return 0;
+}
+
+static const struct policy *hk_policy(void *ctx)
+{
+	(void)ctx;
+	return &pol;
+}
+
+static void keep(const struct log_entry *e)
+{
+	const struct log_egress *g = &e->u.egress;
+	last_type = e->type;
+	snprintf(last_reason, sizeof last_reason, "%.*s", (int)g->reason.len, g->reason.p);
+	snprintf(last_host, sizeof last_host, "%.*s", (int)g->host.len, g->host.p);
+}
+
+static int hk_append(void *ctx, uint32_t id, const struct log_entry *e)
+{
+	(void)ctx;
+	appends++;
+	last_id = id;
+	keep(e);
+	return append_result;
+}
+
+static void hk_record(void *ctx, const struct log_entry *e)
+{
+	(void)ctx;
+	records++;
+	keep(e);
+}
+
+/* A connected pair: *fn is the function's end, the proxy gets the other. */
+static int pair(int *fn)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0)
+		return -1;
+	*fn = sv[0];
+	return sv[1];
+}
+
+/* What the function's end reads until EOF or reset (at most cap - 1). */
+static ssize_t drain(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = recv(fd, buf + n, cap - 1 - n, MSG_DONTWAIT);
+		if (r <= 0) {
+			buf[n] = '\0';
+			return r < 0 && n == 0 ? -errno : (ssize_t)n;
+		}
+		n += (size_t)r;
+	}
+}
+
+/* CONNECT req through the proxy: the answer the function reads. */
+static ssize_t connect_req(const char *req, char *reply, size_t cap, uint32_t *id)
+{
+	int fn, p = pair(&fn);
+	int before = appends;
+
+	if (p < 0)
+		return -1;
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	(void)send(fn, req, strlen(req), 0);
+	egress_proxy_io(&PX, p, 0);
+	if (id != NULL)
+		*id = appends > before ? last_id : 0;
+	ssize_t n = drain(fn, reply, cap);
+	close(fn);
+	return n;
+}
+
+static void proxy_refused(const char *req, const char *status, const char *code)
+{
+	char reply[1024];
+	int r0 = records;
+
+	connect_req(req, reply, sizeof reply, NULL);
+	ok(strncmp(reply, status, strlen(status)) == 0 && strstr(reply, code) != NULL &&
+	   records == r0 + 1 && last_type == LOG_EGRESS_REFUSED && starts(last_reason, code),
+	   "proxy: %.*s -> %s, egress_refused %s", (int)strcspn(req, "\r\n"), req, status, code);
+	if (records != r0 + 1 || !starts(last_reason, code))
+		diag("reply %.80s; record %s", reply, last_reason);
+}
+
+static void test_proxy_refusals(void)
+{
+	proxy_refused("CONNECT api.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "tls_originate");
+	proxy_refused("CONNECT evil.example:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "no_rule");
+	proxy_refused("CONNECT 127.0.0.1:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "ip_literal");
+	proxy_refused("CONNECT x.example.com HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
+	proxy_refused("GET http://x.example.com/ HTTP/1.1\r\n\r\n", "HTTP/1.1 501 ", "absolute_form");
+	proxy_refused("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
+	/* lwIP has no interface and no resolver here: the lookup cannot go */
+	proxy_refused("CONNECT shop.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 502 ", "dns_failed");
+	ok(PX.st.active == 0, "every refused connection left the pool");
+}
+
+static void test_proxy_log(void)
+{
+	char reply[1024];
+	uint32_t id;
+	int a0 = appends, r0 = records;
+
+	/* a literal needs no lookup: the allow record is asked for at once */
+	connect_req("CONNECT 10.20.3.4:5432 HTTP/1.1\r\n\r\n", reply, sizeof reply, &id);
+	ok(appends == a0 + 1 && last_type == LOG_EGRESS && starts(last_reason, "passthrough") &&
+	   strcmp(last_host, "10.20.3.4") == 0 && PX.st.active == 1 && reply[0] == '\0',
+	   "a literal its rule names: the allow record asked for, nothing answered yet");
+	egress_proxy_appended(&PX, id + 256, 0);
+	ok(PX.st.active == 1, "  an answer for another id changes nothing");
+	egress_proxy_appended(&PX, id, -EIO);
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(last_reason, "log_refused"),
+	   "  the log refuses: the connection is refused (log_refused)");
+
+	append_result = -ENOTCONN;
+	proxy_refused("CONNECT 10.20.3.4:5432 HTTP/1.1\r\n\r\n", "HTTP/1.1 502 ", "log_refused");
+	append_result = 0;
+
+	/* acknowledged: lwIP is asked to connect, and has no route here */
+	r0 = records;
+	int fn, p = pair(&fn);
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	static const char req[] = "CONNECT 10.20.3.4:5432 HTTP/1.1\r\n\r\n";
+	(void)send(fn, req, sizeof req - 1, 0);
+	egress_proxy_io(&PX, p, 0);
+	egress_proxy_appended(&PX, last_id, 0);
+	ssize_t n = drain(fn, reply, sizeof reply);
+	ok(n > 0 && starts(reply, "HTTP/1.1 502 ") && records == r0 + 1 &&
+	   starts(last_reason, "connect_failed") && PX.st.active == 0,
+	   "  acknowledged, no route: 502, connect_failed");
+	close(fn);
+}
+
+static void test_proxy_port(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(8443),
+				 .sin_addr.s_addr = htonl(fakeaddr_addr_of(1)) };
+	socklen_t al = sizeof a;
+	char buf[64];
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	ok(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 4) == 0 &&
+	   getsockname(l, (struct sockaddr *)&a, &al) == 0, "a listener on 127.64.0.2 (api.example.com's)");
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ok(connect(c, (struct sockaddr *)&a, sizeof a) == 0, "the function connects to it");
+	int s = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int r0 = records;
+	FN.fakes = &fakes;
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, s);
+	ssize_t n = recv(c, buf, sizeof buf, 0);
+	int e = errno;
+	ok(n < 0 && e == ECONNRESET && records == r0 + 1 && starts(last_reason, "tls_originate") &&
+	   strcmp(last_host, "api.example.com") == 0,
+	   "a port connection to an originate rule's name: reset, egress_refused tls_originate");
+	if (n >= 0 || e != ECONNRESET || !starts(last_reason, "tls_originate"))
+		diag("recv %zd (%s), %d records, %s", n, strerror(e), records - r0, last_reason);
+	close(c);
+	close(l);
+}
+
+static void test_proxy_pool(void)
+{
+	int fns[EGP_CONN_MAX], fn, p;
+
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		p = pair(&fns[i]);
+		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	}
+	ok(PX.st.active == EGP_CONN_MAX, "%d connections waiting for their heads", EGP_CONN_MAX);
+	int r0 = records;
+	p = pair(&fn);
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	char buf[16];
+	ssize_t n = recv(fn, buf, sizeof buf, 0);
+	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "pool_full") &&
+	   PX.st.active == EGP_CONN_MAX, "one more: closed, egress_refused pool_full");
+	close(fn);
+	ok(egress_proxy_next_deadline(&PX) <= mono_ms() + EGP_SETUP_MS, "  a setup deadline is due");
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0 && starts(last_reason, "timeout") &&
+	   egress_proxy_next_deadline(&PX) == UINT64_MAX, "  past the setup time: all refused (timeout)");
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		close(fns[i]);
+}
+
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
@@ -224,5 +444,15 @@ int main(void)
 	test_authority();
 	test_addresses();
 	test_heads();
+
+	lwip_init();
+	egress_proxy_init(&PX, &(struct egress_proxy_hooks){ .watch = hk_watch, .policy = hk_policy,
+		.append = hk_append, .record = hk_record });
+	snprintf(FN.id, sizeof FN.id, "fn-test");
+	FN.rules = ALL;
+	test_proxy_refusals();
+	test_proxy_log();
+	test_proxy_port();
+	test_proxy_pool();
 	return tap_done();
 }

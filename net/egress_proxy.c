@@ -575,7 +575,16 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
 
 /* --- relaying ---------------------------------------------------------------------- */
 
-/* What c waits for on the function's socket. */
+/* May c read the function's socket now: nothing of it waits in c->up,
+ * and lwIP has send room and queue entries for more. */
+static bool can_read(const struct egp_conn *c)
+{
+	return !c->fn_eof && c->up_len == 0 && c->pcb != NULL && tcp_sndbuf(c->pcb) > 0 &&
+	       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN - 4;
+}
+
+/* What c waits for on the function's socket (level-triggered: only what
+ * pump_up and pump_down would act on, or the loop would spin). */
 static uint32_t wanted(const struct egp_conn *c)
 {
 	uint32_t ev = 0;
@@ -584,7 +593,7 @@ static uint32_t wanted(const struct egp_conn *c)
 		return EPOLLIN;
 	if (c->st != EGP_RELAY)
 		return 0;
-	if (!c->fn_eof && c->up_len == 0 && c->pcb != NULL && tcp_sndbuf(c->pcb) > 0)
+	if (can_read(c))
 		ev |= EPOLLIN;
 	if (c->down != NULL)
 		ev |= EPOLLOUT;
@@ -635,9 +644,9 @@ static int pump_up(struct egp_conn *c)
 {
 	for (int round = 0; c->pcb != NULL && round < IO_ROUNDS; round++) {
 		if (c->up_len == 0) {
-			size_t room = tcp_sndbuf(c->pcb);
-			if (c->fn_eof || room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4)
+			if (!can_read(c))
 				break;
+			size_t room = tcp_sndbuf(c->pcb);
 			ssize_t n = recv(c->fd, c->up, room < sizeof c->up ? room : sizeof c->up,
 					 MSG_DONTWAIT);
 			if (n < 0)

@@ -424,7 +424,7 @@ static void sandboxd_lost(void)
  * for the append; a log that cannot take it is said on the console. */
 static void log_refusal(struct log_entry *e, const char *fn, const char *what)
 {
-	uint8_t enc[1024];
+	uint8_t enc[2048];   /* an egress entry: its strings are at most ~1 KiB */
 	struct timespec ts;
 	uint32_t seq;
 
@@ -516,7 +516,7 @@ static const struct policy *proxy_policy(void *ctx)
  * APPENDED (or logd's loss) goes back to the proxy (egress_appended). */
 static int proxy_append(void *ctx, uint32_t id, const struct log_entry *e)
 {
-	uint8_t enc[1024];
+	uint8_t enc[2048];   /* an egress entry: its strings are at most ~1 KiB */
 
 	(void)ctx;
 	long n = log_entry_encode(enc, sizeof enc, e);

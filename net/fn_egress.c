@@ -255,10 +255,10 @@ static void dns_udp(struct fn_egress *t, struct fn_egress_fn *f, int fd)
 	}
 }
 
-/* A TCP listener: each waiting connection is accepted and reset (no
- * proxy yet), the refused hook told where it was going. DNS over TCP is
- * refused the same way: clients fall back to it only after a truncated
- * answer, and ours are never truncated. */
+/* A TCP listener: each waiting connection is accepted and reset, the
+ * refused hook told where it was going: DNS over TCP (clients fall back
+ * to it only after a truncated answer, and ours are never truncated), and
+ * the proxy's and the ports' when there is no conn hook. */
 static void tcp_refuse(struct fn_egress *t, const struct fn_egress_fn *f, unsigned li, int fd)
 {
 	for (int i = 0; i < 32; i++) {
@@ -279,6 +279,19 @@ static void tcp_refuse(struct fn_egress *t, const struct fn_egress_fn *f, unsign
 	}
 }
 
+/* A proxy or port listener: each waiting connection goes to the conn
+ * hook (a budget per wake-up, as for DNS). */
+static void tcp_hand(struct fn_egress *t, const struct fn_egress_fn *f, unsigned li, int fd)
+{
+	for (int i = 0; i < 32; i++) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			return;
+		t->st.tcp_handed++;
+		t->h.conn(t->h.ctx, f, f->l[li].kind, c);
+	}
+}
+
 bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events)
 {
 	unsigned fi, li;
@@ -289,6 +302,8 @@ bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events)
 	struct fn_egress_fn *f = &t->fn[fi];
 	if (f->l[li].kind == SBX_L_DNS_UDP)
 		dns_udp(t, f, fd);
+	else if (f->l[li].kind != SBX_L_DNS_TCP && t->h.conn != NULL)
+		tcp_hand(t, f, li, fd);
 	else
 		tcp_refuse(t, f, li, fd);
 	return true;

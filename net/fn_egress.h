@@ -14,12 +14,13 @@
  *                                 function's own table (net/fakeaddr.h,
  *                                 made at its first query), anything else
  *                                 REFUSED and reported (dns_refused hook)
- *   TCP: the proxy, the ports and DNS over TCP
- *                                 refused: accepted and reset at once,
- *                                 counted, reported (refused hook); the
- *                                 proxy that forwards them is not built
- *                                 yet, and our UDP answers are never
- *                                 truncated, so no client needs TCP
+ *   TCP: the proxy and the ports  accepted and handed to the caller's
+ *                                 conn hook (netd's egress proxy,
+ *                                 net/egress_proxy.h), which owns them
+ *   TCP: DNS over TCP             refused: accepted and reset at once,
+ *                                 counted, reported (refused hook): our
+ *                                 UDP answers are never truncated, so no
+ *                                 client needs TCP
  *
  * Caller-owned state: the table is a fixed array, every descriptor it
  * holds is registered with the caller's watch hook; a function's name
@@ -50,7 +51,8 @@ struct fn_egress_fn {
 
 struct fn_egress_stats {
 	uint64_t functions_known, listeners;
-	uint64_t tcp_refused;               /* connections reset: no proxy yet */
+	uint64_t tcp_refused;               /* connections reset (DNS over TCP) */
+	uint64_t tcp_handed;                /* connections given to the conn hook */
 	uint64_t dns_queries, dns_answered, dns_refused;
 	uint64_t malformed;                 /* egress messages refused */
 };
@@ -63,7 +65,9 @@ struct fn_egress;
  * of f answered REFUSED (q parsed; res DNS_RES_REFUSED: not allowed,
  * DNS_RES_FULL: f's table is full). refused: a TCP connection of f, on a
  * listener of that kind, to the address and port it dialled (host
- * order), was reset. */
+ * order), was reset. conn: a connection accepted on a port or proxy
+ * listener of f (kind SBX_L_PORT or SBX_L_PROXY), the hook owns fd; NULL:
+ * those are reset as DNS over TCP is. */
 struct fn_egress_hooks {
 	void *ctx;
 	int (*watch)(void *ctx, int fd, uint32_t events);
@@ -73,6 +77,7 @@ struct fn_egress_hooks {
 			    enum dns_result res);
 	void (*refused)(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
 			uint16_t port);
+	void (*conn)(void *ctx, const struct fn_egress_fn *f, uint8_t kind, int fd);
 };
 
 struct fn_egress {

@@ -34,6 +34,9 @@
 #define LWIP_NETIF_LINK_CALLBACK    1
 #define LWIP_NETIF_HOSTNAME         1
 #define DNS_MAX_SERVERS             2
+/* the egress proxy resolves a name per connection (net/egress_proxy.c):
+ * 16 lookups in flight, each on its own random source port (one UDP pcb) */
+#define DNS_TABLE_SIZE              16
 #define LWIP_DHCP_GET_NTP_SRV       0
 #define LWIP_DHCP_MAX_DNS_SERVERS   DNS_MAX_SERVERS
 
@@ -56,7 +59,7 @@
 #define MEMP_NUM_TCP_PCB            512
 #define MEMP_NUM_TCP_PCB_LISTEN     8
 #define MEMP_NUM_TCP_SEG            4608
-#define MEMP_NUM_UDP_PCB            8
+#define MEMP_NUM_UDP_PCB            24
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          64
 /* Received frames land in pool buffers, one frame per buffer (1514 bytes

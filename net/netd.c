@@ -42,6 +42,7 @@
 #include "crypto/egress.h"
 #include "crypto/log_entry.h"
 #include "net/api.h"
+#include "net/egress_proxy.h"
 #include "net/fn_egress.h"
 #include "lib/http.h"
 #include "net/http_lwip.h"
@@ -67,7 +68,7 @@
 #define PENDING_MAX     256
 #define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
 enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG, PENDING_SBX,
-		    PENDING_RECEIPT };
+		    PENDING_RECEIPT, PENDING_EGRESS };
 struct pending {
 	uint32_t seq;
 	uint32_t conn_id;
@@ -98,6 +99,7 @@ struct netd {
 	struct pending pending[PENDING_MAX];
 	uint64_t stray_replies;    /* answers matching no request */
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
+	struct egress_proxy px;    /* their connections, carried upstream */
 };
 
 static struct netd nd;
@@ -396,6 +398,14 @@ static void keyd_lost(void)
 static void logd_lost(void)
 {
 	peer_lost(PENDING_LOG, &nd.logd_fd);
+	/* an allow record logd never acknowledged: its connection is refused */
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &nd.pending[i];
+		if (p->kind == PENDING_EGRESS) {
+			p->kind = PENDING_FREE;
+			egress_proxy_appended(&nd.px, p->conn_id, -EPIPE);
+		}
+	}
 }
 
 static void sandboxd_lost(void)
@@ -407,12 +417,14 @@ static void sandboxd_lost(void)
 
 /* --- functions' egress ------------------------------------------------------------ */
 
-/* A refusal's record (egress_refused, dns_refused) into the signed log,
- * best effort: what it records did not happen (nothing left), so nothing
- * waits for the append; a log that cannot take it is said on the console. */
+/* A refusal's record (egress_refused, dns_refused) or a proxied
+ * connection's completion into the signed log, best effort: a refusal
+ * records what did not happen (nothing left), a completion follows the
+ * allow record that was durable before the first byte, so nothing waits
+ * for the append; a log that cannot take it is said on the console. */
 static void log_refusal(struct log_entry *e, const char *fn, const char *what)
 {
-	uint8_t enc[1024];
+	uint8_t enc[2048];   /* an egress entry: its strings are at most ~1 KiB */
 	struct timespec ts;
 	uint32_t seq;
 
@@ -468,12 +480,12 @@ static void egress_dns_refused(void *ctx, const struct fn_egress_fn *f, const st
 	log_refusal(&e, f->id, "a refused DNS query");
 }
 
-/* fn_egress's refused hook: a connection a function made was reset (the
- * proxy that would carry it is not built): its egress_refused record. */
+/* fn_egress's refused hook: a DNS-over-TCP connection was reset: its
+ * egress_refused record. */
 static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
 			   uint16_t port)
 {
-	static const char reason[] = "the egress proxy is not built yet: no connection leaves";
+	static const char reason[] = "dns_tcp: DNS over TCP is not served (answers are never truncated)";
 	struct log_entry e;
 	char host[16];
 
@@ -491,6 +503,70 @@ static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind
 	e.u.egress.decision = LOG_DENY;
 	e.u.egress.reason = (struct log_str){ reason, sizeof reason - 1 };
 	log_refusal(&e, f->id, "a refused connection");
+}
+
+/* egress_proxy's policy hook. */
+static const struct policy *proxy_policy(void *ctx)
+{
+	(void)ctx;
+	return nd.api.fn.have_policy ? &nd.api.fn.policy : NULL;
+}
+
+/* egress_proxy's append hook: the allow record of connection id, whose
+ * APPENDED (or logd's loss) goes back to the proxy (egress_appended). */
+static int proxy_append(void *ctx, uint32_t id, const struct log_entry *e)
+{
+	uint8_t enc[2048];   /* an egress entry: its strings are at most ~1 KiB */
+
+	(void)ctx;
+	long n = log_entry_encode(enc, sizeof enc, e);
+	if (n < 0)
+		return (int)n;
+	return send_request(nd.logd_fd, PENDING_EGRESS, IMSG_LOG_APPEND, id, enc, (size_t)n, -1, NULL);
+}
+
+/* egress_proxy's record hook: refusals and completions, best effort. */
+static void proxy_record(void *ctx, const struct log_entry *e)
+{
+	const struct log_str *r = &e->u.egress.reason;
+	struct log_entry copy = *e;
+	char fn[SBX_ID_MAX], what[64];
+	const char *colon = memchr(r->p, ':', r->len);
+
+	(void)ctx;
+	snprintf(fn, sizeof fn, "%.*s", (int)e->u.egress.function.len, e->u.egress.function.p);
+	/* the reason's code says which, on the console */
+	snprintf(what, sizeof what, "%s (%.*s)",
+		 e->type == LOG_EGRESS ? "a connection's completion" : "a refused connection",
+		 (int)(colon != NULL ? (size_t)(colon - r->p) : r->len), r->p);
+	log_refusal(&copy, fn, what);
+}
+
+/* fn_egress's conn hook: a connection on a proxy or port listener. */
+static void egress_conn(void *ctx, const struct fn_egress_fn *f, uint8_t kind, int fd)
+{
+	(void)ctx;
+	egress_proxy_accept(&nd.px, f, kind, fd);
+}
+
+/* logd's answer to an allow record, if msg is one: true when taken. */
+static bool egress_appended(void)
+{
+	struct log_appended_msg a;
+
+	if (msg.hdr.type != IMSG_LOG_APPENDED)
+		return false;
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &nd.pending[i];
+		if (p->kind != PENDING_EGRESS || p->seq != msg.hdr.id)
+			continue;
+		p->kind = PENDING_FREE;
+		int err = imsg_get(&msg, IMSG_LOG_APPENDED, &a, sizeof a) < 0 ? -EBADMSG :
+			  a.error > 0 ? -EPROTO : a.error;
+		egress_proxy_appended(&nd.px, p->conn_id, err);
+		return true;
+	}
+	return false;
 }
 
 /* IMSG_SBX_EGRESS: the table takes the message and its descriptors. */
@@ -665,14 +741,17 @@ static void arm_timer(void)
 	u32_t lw = sys_timeouts_sleeptime();
 	uint64_t next = http_lwip_next_deadline(&nd.http);
 	uint64_t fn_next = api_fn_next_deadline(&nd.api);
+	uint64_t px_next = egress_proxy_next_deadline(&nd.px);
 
 	if (fn_next < next)
 		next = fn_next;
+	if (px_next < next)
+		next = px_next;
 	if (lw != SYS_TIMEOUTS_SLEEPTIME_INFINITE && lw < wait)
 		wait = lw;
 	if (next != UINT64_MAX)
 		wait = next <= now ? 0 : (next - now < wait ? next - now : wait);
-	if (http_lwip_stats(&nd.http)->active > 0 && wait > BUSY_SLEEP_MS)
+	if ((http_lwip_stats(&nd.http)->active > 0 || nd.px.st.active > 0) && wait > BUSY_SLEEP_MS)
 		wait = BUSY_SLEEP_MS;
 	if (wait == 0)
 		wait = 1;  /* an all-zero it_value would disarm the timer */
@@ -882,6 +961,8 @@ static int handle_imsgs(int fd)
 			handle_quote_reply();
 		else if (fd == nd.keyd_fd && type == IMSG_RECEIPT_SIGN_REPLY)
 			handle_answer(PENDING_RECEIPT, api_log_keyd_reply);
+		else if (fd == nd.logd_fd && egress_appended())
+			;   /* an allow record of the egress proxy */
 		else if (fd == nd.logd_fd && log_answer_type(type))
 			handle_answer(PENDING_LOG, api_log_reply);
 		else if (fd == nd.sbx_fd && type == IMSG_SBX_REPLY)
@@ -968,8 +1049,11 @@ static int run_loop(void)
 				(void)rr;
 				http_lwip_tick(&nd.http, mono_ms());
 				api_fn_tick(&nd.api, mono_ms());
+				egress_proxy_tick(&nd.px, mono_ms());
 			} else if (fn_egress_io(&nd.egress, fd, evs[i].events)) {
 				/* a function's DNS query or connection */
+			} else if (egress_proxy_io(&nd.px, fd, evs[i].events)) {
+				/* a proxied connection's bytes */
 			} else if (!api_fn_io(&nd.api, fd, evs[i].events)) {
 				/* a descriptor closed in this batch: it left the set */
 				continue;
@@ -1026,7 +1110,10 @@ static int setup(void)
 	api_fn_init(&nd.api);
 	fn_egress_init(&nd.egress, &(struct fn_egress_hooks){
 		.watch = watch_fd, .name_allowed = egress_name_allowed,
-		.dns_refused = egress_dns_refused, .refused = egress_refused });
+		.dns_refused = egress_dns_refused, .refused = egress_refused, .conn = egress_conn });
+	egress_proxy_init(&nd.px, &(struct egress_proxy_hooks){
+		.watch = watch_fd, .policy = proxy_policy, .append = proxy_append,
+		.record = proxy_record });
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

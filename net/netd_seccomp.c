@@ -56,11 +56,13 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	 * filter refuses once its number is known (netd_seccomp_pin_packet) */
 	ALLOW(sendmsg),
 	/* the listeners sandboxd made in functions' namespaces: connections
-	 * accepted (and reset with SO_LINGER 0 until the proxy forwards
-	 * them), their destination read back (net/fn_egress.c) */
+	 * accepted, their destination read back (net/fn_egress.c), refused
+	 * ones reset with SO_LINGER 0, relayed ones half-closed when the
+	 * upstream's FIN comes (net/egress_proxy.c) */
 	ALLOW(accept4),
 	ALLOW(getsockname),
 	ALLOW_IF_EQ(setsockopt, 1, SOL_SOCKET),
+	ALLOW(shutdown),
 	/* request bodies and code in memfds, sealed before they are passed;
 	 * sandboxd's memfds must be sealed before netd maps them */
 	ALLOW(memfd_create),

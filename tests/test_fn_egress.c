@@ -335,10 +335,58 @@ static void test_full_and_clear(void)
 	   "clear: every listener closed");
 }
 
+/* With a conn hook, port and proxy connections are handed over (the
+ * hook owns them); DNS over TCP is still reset. */
+static int handed_fd = -1, handed_calls;
+static uint8_t handed_kind;
+
+static void conn(void *ctx, const struct fn_egress_fn *f, uint8_t kind, int fd)
+{
+	(void)ctx;
+	(void)f;
+	handed_calls++;
+	handed_kind = kind;
+	handed_fd = fd;
+}
+
+static void test_conn_hook(void)
+{
+	struct fn_egress_hooks h = { .watch = watch, .refused = refused, .conn = conn };
+	uint16_t pp, pd;
+	int lp = bound(SOCK_STREAM, &pp), ld = bound(SOCK_STREAM, &pd);
+	int fds[2] = { lp, ld };
+	struct sbx_egress_msg m = msg("hooked", SBX_EGRESS_NEW, 1);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	fn_egress_init(&T, &h);
+	m.nlisteners = 2;
+	m.l[0] = (struct sbx_listener){ .kind = SBX_L_PORT, .port = pp };
+	m.l[1] = (struct sbx_listener){ .kind = SBX_L_DNS_TCP, .port = pd };
+	ok(fn_egress_take(&T, &m, sizeof m, fds, 2) == 0, "a port and a DNS-over-TCP listener");
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_port = htons(pp);
+	int r0 = refused_calls;
+	ok(connect(c, (struct sockaddr *)&a, sizeof a) == 0 && serve(lp, lp) && handed_calls == 1 &&
+	   handed_kind == SBX_L_PORT && is_open(handed_fd) && refused_calls == r0 &&
+	   T.st.tcp_handed == 1, "a port connection: handed to the conn hook, open, not refused");
+	int fl = handed_fd >= 0 ? fcntl(handed_fd, F_GETFL) : -1;
+	ok(fl >= 0 && (fl & O_NONBLOCK), "  non-blocking");
+	if (handed_fd >= 0)
+		close(handed_fd);
+	close(c);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_port = htons(pd);
+	ok(connect(c, (struct sockaddr *)&a, sizeof a) == 0 && serve(ld, ld) && handed_calls == 1 &&
+	   refused_calls == r0 + 1 && last_kind == SBX_L_DNS_TCP, "DNS over TCP: still refused");
+	close(c);
+	fn_egress_clear(&T);
+}
+
 int main(void)
 {
 	test_messages();
 	test_malformed();
 	test_full_and_clear();
+	test_conn_hook();
 	return tap_done();
 }

@@ -296,7 +296,8 @@ after_limit
 # Only lo there: netd answers 127.0.0.1:53 through the listener sandboxd
 # made in the namespace. A name a rule the function declared allows gets a
 # fake address of 127.64.0.0/10; anything else is REFUSED and logged. A
-# connection is reset (the proxy is not built) and logged.
+# connection under the example's originate rule is reset (TLS origination
+# is not built) and logged; tests/host/11-egress.t carries passthrough ones.
 cat > "$STATE/resolve.py" <<'EOF'
 import errno, socket
 def handler(req):
@@ -326,7 +327,7 @@ name_addr=$(sed -n 's/.*"api\.example\.com": *"\([0-9.]*\)".*/\1/p' <<<"$out")
 expect_match "  the same address in any case" "$out" "\"API\\.Example\\.COM\": ?\"${name_addr//./\\.}\""
 expect_match "a rule the function did not declare: refused" "$out" '"x\.storage\.example\.net": ?"error '
 expect_match "a name no rule allows: refused" "$out" '"evil\.example": ?"error '
-expect_match "a connection to the declared host is reset (no proxy yet)" "$out" \
+expect_match "a connection to the declared host is reset (an originate rule)" "$out" \
   '"connect": ?"error (ECONNRESET|ECONNREFUSED|EPIPE)'
 out=$(api POST /v1/functions/no-egress-py/invoke '{}')
 expect_match "a function that declared nothing resolves nothing" "$out" \

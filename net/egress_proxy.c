@@ -1,0 +1,870 @@
+/* net/egress_proxy.c: see egress_proxy.h.
+ *
+ * One connection's life: accepted -> (the proxy: EGP_HEAD, the CONNECT
+ * request) -> the decision -> EGP_RESOLVING -> EGP_LOGGING -> EGP_CONNECTING
+ * -> EGP_RELAY -> closed. Any step may refuse: refuse() answers the
+ * function (a reset, or the proxy's status line), records egress_refused
+ * and frees the slot. After the allow record, the end is end_conn(), which
+ * records the completion.
+ *
+ * Relaying, function -> upstream: the socket is read (into c->up) only
+ * when c->up is empty and lwIP has send room, so a fast function waits on
+ * its own socket buffer, never in ours. Upstream -> function: lwIP's pbufs
+ * are held on c->down and written to the socket as it takes them; only
+ * then tcp_recved() reopens lwIP's window, so a slow function closes the
+ * upstream's window. At most EGP_HOLD_PBUFS pool buffers are held per
+ * connection; past them lwIP keeps the segment as refused data.
+ *
+ * lwIP rules honoured here (as in http_lwip.c): callbacks are detached
+ * before tcp_abort() (which calls the error callback), a callback that
+ * aborted returns ERR_ABRT, the DNS callback finds its connection by id
+ * (a slot may have been reused when the answer comes).
+ */
+#include "net/egress_proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/errbuf.h"
+#include "lwip/dns.h"
+#include "lwip/ip_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+
+#define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
+#define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
+#define DOWN_IOV  16
+
+/* --- the decision step ---------------------------------------------------------- */
+
+/* After the rule is known: it must be passthrough. */
+static int need_passthrough(const struct policy *p, struct egp_target *t, int rule, char *err,
+			    size_t errlen)
+{
+	if (p->rules[rule].tls != POLICY_TLS_PASSTHROUGH)
+		return errbuf_set(err, errlen, -EACCES,
+				  "tls_originate: rule %s originates TLS, and TLS origination is not "
+				  "built yet", p->rules[rule].host);
+	t->rule = rule;
+	return 0;
+}
+
+/* egress_match's refusal as "code: text". */
+static int match_refused(enum egress_reason why, const char *text, char *err, size_t errlen)
+{
+	return errbuf_set(err, errlen, -EACCES, "%s: %s", egress_reason_code(why), text);
+}
+
+int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fakeaddr_table *fakes,
+		    uint32_t addr, uint16_t port, struct egp_target *t, char *err, size_t errlen)
+{
+	char why_text[EGP_REASON_MAX];
+	enum egress_reason why;
+	size_t len;
+	const char *name = fakes != NULL ? fakeaddr_name(fakes, addr, &len) : NULL;
+
+	memset(t, 0, sizeof *t);
+	if (name == NULL)
+		return errbuf_set(err, errlen, -EACCES,
+				  "unknown_address: %u.%u.%u.%u is no address the function's DNS gave",
+				  addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
+	if (p == NULL)
+		return errbuf_set(err, errlen, -EACCES, "no_policy: no policy is loaded");
+	memcpy(t->host, name, len + 1);
+	t->port = port;
+	int r = egress_match(p, declared, t->host, port, NULL, NULL, &why, why_text, sizeof why_text);
+	if (r < 0)
+		return match_refused(why, why_text, err, errlen);
+	return need_passthrough(p, t, r, err, errlen);
+}
+
+int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
+			 struct egp_target *t, char *err, size_t errlen)
+{
+	char why_text[EGP_REASON_MAX];
+	struct egress_authority au;
+	struct egress_host h;
+	enum egress_reason why;
+	int r;
+
+	memset(t, 0, sizeof *t);
+	if (p == NULL)
+		return errbuf_set(err, errlen, -EACCES, "no_policy: no policy is loaded");
+	if (egress_authority_split(a, n, &au, &why, why_text, sizeof why_text) < 0 ||
+	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
+			      sizeof why_text) < 0)
+		return match_refused(why, why_text, err, errlen);
+	if (au.port == 0)
+		return errbuf_set(err, errlen, -EACCES, "bad_request: CONNECT needs host:port");
+	memcpy(t->host, h.name, h.name_len + 1);
+	t->port = au.port;
+	t->literal = h.literal;
+	t->addr = h.addr;
+	if (h.literal)
+		r = egress_match_literal(p, declared, &h.addr, au.port, NULL, NULL, &why, why_text,
+					 sizeof why_text);
+	else
+		r = egress_match(p, declared, t->host, au.port, NULL, NULL, &why, why_text,
+				 sizeof why_text);
+	if (r < 0)
+		return match_refused(why, why_text, err, errlen);
+	return need_passthrough(p, t, r, err, errlen);
+}
+
+int egp_check_addr(const struct policy *p, const struct egp_target *t, const struct egress_addr *a,
+		   char *err, size_t errlen)
+{
+	char why_text[EGP_REASON_MAX];
+	enum egress_reason why;
+
+	if (egress_addr_allowed(&p->rules[t->rule], a, &why, why_text, sizeof why_text) < 0)
+		return match_refused(why, why_text, err, errlen);
+	return 0;
+}
+
+/* --- the CONNECT request head ----------------------------------------------------- */
+
+static bool tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* The request line buf[0..n) (no CRLF). */
+static int request_line(const char *buf, size_t n, struct egp_request *r, char *err, size_t errlen)
+{
+	size_t i = 0, m;
+
+	while (i < n && i < 16 && buf[i] >= 'A' && buf[i] <= 'Z')
+		i++;
+	m = i;
+	if (m == 0 || i >= n || buf[i] != ' ')
+		return errbuf_set(err, errlen, -EINVAL, "bad request line: a method, then one space");
+	size_t ts = ++i;
+	while (i < n && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f)
+		i++;
+	if (i == ts || i >= n || buf[i] != ' ')
+		return errbuf_set(err, errlen, -EINVAL, "bad request line: a target, then one space");
+	size_t te = i++;
+	if (n - i != 8 || (memcmp(buf + i, "HTTP/1.1", 8) != 0 && memcmp(buf + i, "HTTP/1.0", 8) != 0))
+		return errbuf_set(err, errlen, -EINVAL, "bad request line: HTTP/1.1 or HTTP/1.0 at its end");
+	r->target = buf + ts;
+	r->target_len = te - ts;
+	if (m == 7 && memcmp(buf, "CONNECT", 7) == 0) {
+		r->kind = EGP_REQ_CONNECT;
+		return 0;
+	}
+	if ((r->target_len > 7 && strncasecmp(r->target, "http://", 7) == 0) ||
+	    (r->target_len > 8 && strncasecmp(r->target, "https://", 8) == 0)) {
+		r->kind = EGP_REQ_ABSOLUTE;
+		return 0;
+	}
+	return errbuf_set(err, errlen, -EINVAL,
+			  "not a proxy request: CONNECT host:port, or an absolute-form URL");
+}
+
+/* A header line buf[0..n) (no CRLF). */
+static int header_line(const char *buf, size_t n, char *err, size_t errlen)
+{
+	size_t i = 0;
+
+	while (i < n && tchar((unsigned char)buf[i]))
+		i++;
+	if (i == 0 || i >= n || buf[i] != ':')
+		return errbuf_set(err, errlen, -EINVAL, "bad header line: a token name, then ':'");
+	for (i++; i < n; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return errbuf_set(err, errlen, -EINVAL, "a control byte in a header value");
+	}
+	return 0;
+}
+
+long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
+		       size_t errlen)
+{
+	size_t start = 0;
+	unsigned line = 0;
+
+	memset(r, 0, sizeof *r);
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n')
+			return errbuf_set(err, errlen, -EINVAL, "a bare LF: lines end in CRLF");
+		if (buf[i] != '\r')
+			continue;
+		if (i + 1 == len)
+			return 0;                       /* the LF may come */
+		if (buf[i + 1] != '\n')
+			return errbuf_set(err, errlen, -EINVAL, "a bare CR");
+		size_t n = i - start;
+		int rc;
+		if (line == 0)
+			rc = request_line(buf, n, r, err, errlen);
+		else if (n == 0) {
+			r->head_len = i + 2;
+			return (long)r->head_len;
+		} else if (buf[start] == ' ' || buf[start] == '\t')
+			rc = errbuf_set(err, errlen, -EINVAL, "a folded header line");
+		else
+			rc = header_line(buf + start, n, err, errlen);
+		if (rc < 0)
+			return rc;
+		line++;
+		start = i + 2;
+		i++;
+	}
+	return 0;
+}
+
+/* --- the proxy ---------------------------------------------------------------------- */
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void egress_proxy_init(struct egress_proxy *px, const struct egress_proxy_hooks *h)
+{
+	memset(px, 0, sizeof *px);
+	px->h = *h;
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		px->c[i].fd = -1;
+}
+
+static struct egp_conn *by_id(struct egress_proxy *px, uint32_t id)
+{
+	for (unsigned i = 0; id != 0 && i < EGP_CONN_MAX; i++)
+		if (px->c[i].id == id)
+			return &px->c[i];
+	return NULL;
+}
+
+/* An egress or egress_refused entry of function fn, without its
+ * connection's details. */
+static void entry_base(struct log_entry *e, uint8_t type, const char *fn, uint8_t kind,
+		       const char *reason)
+{
+	memset(e, 0, sizeof *e);
+	e->type = type;
+	e->time_ns = real_ns();
+	struct log_egress *g = &e->u.egress;
+	g->function = (struct log_str){ fn, strlen(fn) };
+	g->method = kind == SBX_L_PROXY ? (struct log_str){ "CONNECT", 7 } : (struct log_str){ "", 0 };
+	g->scheme = (struct log_str){ "tcp", 3 };
+	g->decision = type == LOG_EGRESS ? LOG_ALLOW : LOG_DENY;
+	g->reason = (struct log_str){ reason, strlen(reason) };
+}
+
+/* The log entry of c (egress or egress_refused). */
+static void entry_of(const struct egp_conn *c, struct log_entry *e, uint8_t type, const char *reason)
+{
+	entry_base(e, type, c->fn, c->kind, reason);
+	struct log_egress *g = &e->u.egress;
+	g->host = (struct log_str){ c->t.host, strlen(c->t.host) };
+	g->port = c->t.port;
+	g->rule = (struct log_str){ c->rule_host, strlen(c->rule_host) };
+	if (c->ip != 0) {
+		g->addr.family = 4;
+		memcpy(g->addr.a, &c->ip, 4);
+	}
+}
+
+static void set_watch(struct egress_proxy *px, struct egp_conn *c, uint32_t ev)
+{
+	if (c->fd < 0 || ev == c->watching)
+		return;
+	if (px->h.watch(px->h.ctx, c->fd, ev) == 0)
+		c->watching = ev;
+}
+
+/* Drops the pcb (callbacks detached first); abort: with a RST. */
+static void drop_pcb(struct egp_conn *c, bool abort)
+{
+	struct tcp_pcb *pcb = c->pcb;
+
+	if (pcb == NULL)
+		return;
+	c->pcb = NULL;
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	if (abort || tcp_close(pcb) != ERR_OK)
+		tcp_abort(pcb);
+}
+
+/* Frees the slot: the function's socket closed (reset: with a RST). */
+static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
+{
+	if (c->fd >= 0) {
+		if (c->watching)
+			px->h.watch(px->h.ctx, c->fd, 0);
+		if (reset) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		}
+		close(c->fd);
+	}
+	if (c->down != NULL)
+		pbuf_free(c->down);
+	px->st.active--;
+	/* the buffers need no clearing: their lengths are zeroed */
+	memset(c, 0, offsetof(struct egp_conn, up));
+	c->fd = -1;
+}
+
+/* The HTTP status a refusal of the explicit proxy answers with. */
+static int refusal_status(const char *reason)
+{
+	if (strncmp(reason, "dns_failed", 10) == 0 || strncmp(reason, "connect_failed", 14) == 0 ||
+	    strncmp(reason, "log_refused", 11) == 0 || strncmp(reason, "timeout", 7) == 0)
+		return 502;
+	if (strncmp(reason, "bad_request", 11) == 0)
+		return 400;
+	if (strncmp(reason, "absolute_form", 13) == 0)
+		return 501;
+	return 403;
+}
+
+/* The explicit proxy's answer before it closes: a status and one line. */
+static void proxy_answer(struct egp_conn *c, int status, const char *line)
+{
+	char buf[512];
+	const char *text = status == 400 ? "Bad Request" : status == 403 ? "Forbidden" :
+			   status == 501 ? "Not Implemented" : "Bad Gateway";
+	int n = snprintf(buf, sizeof buf,
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n%s\n", status, text, strlen(line) + 1, line);
+	if (n > 0 && (size_t)n < sizeof buf)
+		(void)send(c->fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(c->fd, SHUT_WR);
+}
+
+/* Refuses c before or instead of relaying: the function's connection
+ * reset (the proxy's answered first), an egress_refused record. */
+static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reason)
+{
+	struct log_entry e;
+	bool answered = c->kind == SBX_L_PROXY && c->st != EGP_RELAY && c->fd >= 0;
+
+	drop_pcb(c, true);
+	if (answered)
+		proxy_answer(c, refusal_status(reason), reason);
+	entry_of(c, &e, LOG_EGRESS_REFUSED, reason);
+	px->h.record(px->h.ctx, &e);
+	px->st.refused++;
+	free_conn(px, c, !answered);
+}
+
+/* The end of a relayed connection: its completion record. */
+static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *how, bool reset)
+{
+	struct log_entry e;
+	char reason[96];
+
+	drop_pcb(c, reset);
+	snprintf(reason, sizeof reason, "completed: %s", how);
+	entry_of(c, &e, LOG_EGRESS, reason);
+	e.u.egress.bytes_up = c->bytes_up;
+	e.u.egress.bytes_down = c->bytes_down;
+	e.u.egress.connect_ns = c->connect_ns;
+	e.u.egress.total_ns = mono_ns() - c->t0_ns;
+	px->h.record(px->h.ctx, &e);
+	free_conn(px, c, reset);
+}
+
+static void start(struct egress_proxy *px, struct egp_conn *c);
+
+static struct egp_conn *new_conn(struct egress_proxy *px)
+{
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		struct egp_conn *c = &px->c[i];
+		if (c->st != EGP_FREE)
+			continue;
+		/* the low 8 bits are the slot, the rest counts: never 0, never
+		 * the id of a request still in flight for an older connection */
+		if (++px->next_id >= 0xffffffu)
+			px->next_id = 1;
+		c->id = px->next_id << 8 | i;
+		c->px = px;
+		c->t0_ms = mono_ms();
+		c->t0_ns = mono_ns();
+		c->last_ms = c->t0_ms;
+		px->st.active++;
+		return c;
+	}
+	return NULL;
+}
+
+void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, uint8_t kind,
+			 int fd)
+{
+	struct egp_conn *c = new_conn(px);
+	char why[EGP_REASON_MAX];
+
+	px->st.accepted++;
+	if (c == NULL) {
+		static const char full[] = "pool_full: the proxy's connections are all in use";
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		struct log_entry e;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		close(fd);
+		px->st.pool_full++;
+		px->st.refused++;
+		entry_base(&e, LOG_EGRESS_REFUSED, f->id, kind, full);
+		px->h.record(px->h.ctx, &e);
+		return;
+	}
+	c->st = EGP_HEAD;
+	c->fd = fd;
+	c->kind = kind;
+	c->declared = f->rules;
+	snprintf(c->fn, sizeof c->fn, "%s", f->id);
+	if (kind == SBX_L_PROXY) {
+		set_watch(px, c, EPOLLIN);
+		return;
+	}
+	struct sockaddr_in to;
+	socklen_t tl = sizeof to;
+	if (getsockname(fd, (struct sockaddr *)&to, &tl) != 0 || to.sin_family != AF_INET) {
+		refuse(px, c, "unknown_address: the connection's destination cannot be read");
+		return;
+	}
+	if (egp_decide_fake(px->h.policy(px->h.ctx), f->rules, f->fakes, ntohl(to.sin_addr.s_addr),
+			    ntohs(to.sin_port), &c->t, why, sizeof why) < 0) {
+		c->t.port = ntohs(to.sin_port);
+		if (c->t.host[0] == '\0')
+			snprintf(c->t.host, sizeof c->t.host, "%u.%u.%u.%u",
+				 ((uint8_t *)&to.sin_addr)[0], ((uint8_t *)&to.sin_addr)[1],
+				 ((uint8_t *)&to.sin_addr)[2], ((uint8_t *)&to.sin_addr)[3]);
+		refuse(px, c, why);
+		return;
+	}
+	start(px, c);
+}
+
+/* --- resolution, the record, the connection -------------------------------------- */
+
+static void resolved(struct egress_proxy *px, struct egp_conn *c, uint32_t ip_be);
+
+/* lwIP's answer for the name c asked. The slot may have been reused
+ * since (lwIP cannot cancel a lookup): the answer is taken only by a
+ * connection that is resolving that very name, for which it is right. */
+static void on_dns(const char *name, const ip_addr_t *ip, void *arg)
+{
+	struct egp_conn *c = arg;
+	struct egress_proxy *px = c->px;
+
+	if (c->st != EGP_RESOLVING || strcmp(name, c->t.host) != 0)
+		return;        /* the connection went meanwhile */
+	if (ip == NULL || !IP_IS_V4(ip)) {
+		char why[EGP_REASON_MAX];
+		snprintf(why, sizeof why, "dns_failed: %s did not resolve to an IPv4 address", c->t.host);
+		refuse(px, c, why);
+		return;
+	}
+	resolved(px, c, ip4_addr_get_u32(ip_2_ip4(ip)));
+}
+
+static void start(struct egress_proxy *px, struct egp_conn *c)
+{
+	const struct policy *p = px->h.policy(px->h.ctx);
+	ip_addr_t ip;
+	uint32_t v4;
+
+	snprintf(c->rule_host, sizeof c->rule_host, "%s", p->rules[c->t.rule].host);
+	if (c->t.literal) {
+		if (c->t.addr.family == 4)
+			v4 = c->t.addr.v4;
+		else if (!egress_addr_v4_mapped(&c->t.addr, &v4)) {
+			refuse(px, c, "address_class: IPv6 destinations are not reachable yet");
+			return;
+		}
+		resolved(px, c, htonl(v4));
+		return;
+	}
+	c->st = EGP_RESOLVING;
+	err_t err = dns_gethostbyname(c->t.host, &ip, on_dns, c);
+	if (err == ERR_OK) {
+		resolved(px, c, ip4_addr_get_u32(ip_2_ip4(&ip)));
+	} else if (err != ERR_INPROGRESS) {
+		char why[EGP_REASON_MAX];
+		snprintf(why, sizeof why, "dns_failed: cannot ask for %s (lwIP error %d)", c->t.host,
+			 (int)err);
+		refuse(px, c, why);
+	}
+}
+
+static void resolved(struct egress_proxy *px, struct egp_conn *c, uint32_t ip_be)
+{
+	struct egress_addr a = { .family = 4, .v4 = ntohl(ip_be) };
+	char why[EGP_REASON_MAX];
+	struct log_entry e;
+
+	c->ip = ip_be;
+	if (egp_check_addr(px->h.policy(px->h.ctx), &c->t, &a, why, sizeof why) < 0) {
+		refuse(px, c, why);
+		return;
+	}
+	/* before any packet to the upstream: the allow record, durable */
+	c->st = EGP_LOGGING;
+	entry_of(c, &e, LOG_EGRESS, "passthrough: the destination's identity is not verified");
+	if (px->h.append(px->h.ctx, c->id, &e) < 0) {
+		px->st.log_refused++;
+		refuse(px, c, "log_refused: the log cannot take the record (logd not running?)");
+	}
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err);
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
+static void on_err(void *arg, err_t err);
+
+void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
+{
+	struct egp_conn *c = by_id(px, id);
+	char why[EGP_REASON_MAX];
+	ip_addr_t ip;
+
+	if (c == NULL || c->st != EGP_LOGGING)
+		return;
+	if (error != 0) {
+		px->st.log_refused++;
+		snprintf(why, sizeof why, "log_refused: the log did not take the record (%s)",
+			 strerror(-error));
+		refuse(px, c, why);
+		return;
+	}
+	c->pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	if (c->pcb == NULL) {
+		refuse(px, c, "connect_failed: lwIP has no connection to spare");
+		return;
+	}
+	tcp_arg(c->pcb, c);
+	tcp_err(c->pcb, on_err);
+	tcp_recv(c->pcb, on_recv);
+	tcp_sent(c->pcb, on_sent);
+	ip_addr_set_ip4_u32_val(ip, c->ip);
+	c->st = EGP_CONNECTING;
+	c->connect_ns = mono_ns();   /* the start, until on_connected makes it a duration */
+	err_t err = tcp_connect(c->pcb, &ip, c->t.port, on_connected);
+	if (err != ERR_OK) {
+		snprintf(why, sizeof why, "connect_failed: lwIP error %d", (int)err);
+		refuse(px, c, why);
+	}
+}
+
+/* --- relaying ---------------------------------------------------------------------- */
+
+/* May c read the function's socket now: nothing of it waits in c->up,
+ * and lwIP has send room and queue entries for more. */
+static bool can_read(const struct egp_conn *c)
+{
+	return !c->fn_eof && c->up_len == 0 && c->pcb != NULL && tcp_sndbuf(c->pcb) > 0 &&
+	       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN - 4;
+}
+
+/* What c waits for on the function's socket (level-triggered: only what
+ * pump_up and pump_down would act on, or the loop would spin). */
+static uint32_t wanted(const struct egp_conn *c)
+{
+	uint32_t ev = 0;
+
+	if (c->st == EGP_HEAD)
+		return EPOLLIN;
+	if (c->st != EGP_RELAY)
+		return 0;
+	if (can_read(c))
+		ev |= EPOLLIN;
+	if (c->down != NULL)
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+/* The connection is over when both halves are: the function's FIN passed
+ * upstream, the upstream's FIN passed to the function. */
+static bool finished(const struct egp_conn *c)
+{
+	return c->fn_eof && c->up_len == 0 && c->fn_shut;
+}
+
+/* Upstream bytes to the function's socket; lwIP's window reopens for
+ * what it took. -1: the socket failed (the connection must end). */
+static int pump_down(struct egp_conn *c)
+{
+	for (int round = 0; c->down != NULL && round < IO_ROUNDS; round++) {
+		struct iovec iov[DOWN_IOV];
+		int n = 0;
+		for (struct pbuf *q = c->down; q != NULL && n < DOWN_IOV; q = q->next)
+			if (q->len > 0)
+				iov[n++] = (struct iovec){ q->payload, q->len };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t w = n > 0 ? sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : 0;
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		c->down = pbuf_free_header(c->down, (u16_t)w);
+		c->bytes_down += (uint64_t)w;
+		c->last_ms = mono_ms();
+		if (c->pcb != NULL)
+			tcp_recved(c->pcb, (u16_t)w);
+		if (n == 0) {                   /* only empty pbufs were left */
+			pbuf_free(c->down);
+			c->down = NULL;
+		}
+	}
+	if (c->down == NULL && c->up_eof && !c->fn_shut) {
+		shutdown(c->fd, SHUT_WR);
+		c->fn_shut = true;
+	}
+	return 0;
+}
+
+/* Function bytes into lwIP, as far as its send room goes. -1: the socket
+ * failed. */
+static int pump_up(struct egp_conn *c)
+{
+	for (int round = 0; c->pcb != NULL && round < IO_ROUNDS; round++) {
+		if (c->up_len == 0) {
+			if (!can_read(c))
+				break;
+			size_t room = tcp_sndbuf(c->pcb);
+			ssize_t n = recv(c->fd, c->up, room < sizeof c->up ? room : sizeof c->up,
+					 MSG_DONTWAIT);
+			if (n < 0)
+				return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			if (n == 0) {
+				c->fn_eof = true;
+				tcp_shutdown(c->pcb, 0, 1);   /* our FIN; the upstream may still talk */
+				break;
+			}
+			c->up_off = 0;
+			c->up_len = (size_t)n;
+		}
+		size_t room = tcp_sndbuf(c->pcb);
+		size_t w = c->up_len < room ? c->up_len : room;
+		if (w == 0 || tcp_write(c->pcb, c->up + c->up_off, (u16_t)w, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		c->up_off += w;
+		c->up_len -= w;
+		c->bytes_up += w;
+		c->last_ms = mono_ms();
+	}
+	if (c->pcb != NULL)
+		tcp_output(c->pcb);
+	return 0;
+}
+
+/* What became of a connection after an event (as in http_lwip.c): a
+ * callback returns ERR_ABRT exactly when its pcb was aborted. */
+enum egp_result { EGP_ALIVE, EGP_CLOSED, EGP_ABORTED };
+
+static err_t cb_result(enum egp_result r)
+{
+	return r == EGP_ABORTED ? ERR_ABRT : ERR_OK;
+}
+
+/* The end of a relayed connection, as drive() reports it. */
+static enum egp_result end_relay(struct egress_proxy *px, struct egp_conn *c, const char *how,
+				 bool reset)
+{
+	bool had_pcb = c->pcb != NULL;
+
+	end_conn(px, c, how, reset);
+	return !had_pcb ? EGP_CLOSED : reset ? EGP_ABORTED : EGP_CLOSED;
+}
+
+/* Drives c after any event. */
+static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c)
+{
+	if (c->st != EGP_RELAY)
+		return EGP_ALIVE;
+	if (pump_down(c) < 0 || pump_up(c) < 0)
+		return end_relay(px, c, "the function's socket failed", true);
+	if (finished(c)) {
+		px->st.relayed++;
+		return end_relay(px, c, "closed both ways", false);
+	}
+	set_watch(px, c, wanted(c));
+	return EGP_ALIVE;
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct egp_conn *c = arg;
+	struct egress_proxy *px = c->px;
+
+	(void)pcb;
+	(void)err;   /* lwIP calls this only with ERR_OK; failures come to on_err */
+	c->connect_ns = mono_ns() - c->connect_ns;
+	c->st = EGP_RELAY;
+	c->last_ms = mono_ms();
+	if (c->kind == SBX_L_PROXY &&
+	    send(c->fd, ok, sizeof ok - 1, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(sizeof ok - 1))
+		return cb_result(end_relay(px, c, "the function's socket failed", true));
+	return cb_result(drive(px, c));
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct egp_conn *c = arg;
+
+	(void)pcb;
+	(void)err;
+	/* a function that does not read holds at most EGP_HOLD_PBUFS of the
+	 * shared pool (and lwIP one refused segment): lwIP offers it again
+	 * from its 250 ms timer or with the upstream's next segment */
+	if (p != NULL && c->down != NULL && pbuf_clen(c->down) >= EGP_HOLD_PBUFS)
+		return ERR_MEM;
+	if (p == NULL)
+		c->up_eof = true;
+	else if (c->down == NULL)
+		c->down = p;
+	else
+		pbuf_cat(c->down, p);   /* bounded: tcp_recved only for what the socket took */
+	return cb_result(drive(c->px, c));
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct egp_conn *c = arg;
+
+	(void)pcb;
+	(void)len;
+	return cb_result(drive(c->px, c));
+}
+
+/* lwIP freed the pcb: a reset, a timeout, or out of memory (our own
+ * tcp_abort() calls detach this first). */
+static void on_err(void *arg, err_t err)
+{
+	struct egp_conn *c = arg;
+	char why[EGP_REASON_MAX];
+
+	if (c == NULL)
+		return;
+	c->pcb = NULL;
+	if (c->st == EGP_RELAY && err == ERR_CLSD) {
+		/* closed both ways at the TCP level (our FIN acknowledged after
+		 * theirs) while the function has not taken every byte yet: those
+		 * still go to it, and drive() ends the connection after them */
+		drive(c->px, c);
+		return;
+	}
+	if (c->st == EGP_CONNECTING) {
+		snprintf(why, sizeof why, "connect_failed: %s:%u %s", c->t.host, c->t.port,
+			 err == ERR_RST ? "refused the connection" : "did not answer");
+		refuse(c->px, c, why);
+	} else {
+		end_conn(c->px, c, err == ERR_RST ? "the upstream reset" : "the upstream failed", true);
+	}
+}
+
+/* The explicit proxy: bytes of the request head. */
+static void read_head(struct egress_proxy *px, struct egp_conn *c)
+{
+	char why[EGP_REASON_MAX], perr[128];
+	struct egp_request r;
+
+	ssize_t n = recv(c->fd, c->req + c->req_len, sizeof c->req - c->req_len, MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		free_conn(px, c, true);          /* left before asking: nothing to record */
+		return;
+	}
+	if (n < 0)
+		return;
+	c->req_len += (size_t)n;
+	long h = egp_request_parse(c->req, c->req_len, &r, perr, sizeof perr);
+	if (h == 0 && c->req_len < sizeof c->req)
+		return;
+	if (h <= 0) {
+		if (h == 0)
+			snprintf(perr, sizeof perr, "the request head is over %d bytes", EGP_REQ_MAX);
+		snprintf(why, sizeof why, "bad_request: %s", perr);
+		refuse(px, c, why);
+		return;
+	}
+	size_t tl = r.target_len < sizeof c->t.host - 1 ? r.target_len : sizeof c->t.host - 1;
+	if (r.kind == EGP_REQ_ABSOLUTE) {
+		memcpy(c->t.host, r.target, tl);
+		refuse(px, c, "absolute_form: plain HTTP through the proxy is originate mode, "
+			      "which is not built yet (use CONNECT)");
+		return;
+	}
+	if (egp_decide_authority(px->h.policy(px->h.ctx), c->declared, r.target, r.target_len, &c->t,
+				 why, sizeof why) < 0) {
+		if (c->t.host[0] == '\0')
+			memcpy(c->t.host, r.target, tl);
+		refuse(px, c, why);
+		return;
+	}
+	/* bytes sent after the head (a TLS ClientHello sent early) go
+	 * upstream first */
+	c->up_len = c->req_len - (size_t)h;
+	memcpy(c->up, c->req + h, c->up_len);
+	c->up_off = 0;
+	set_watch(px, c, 0);
+	start(px, c);
+}
+
+bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events)
+{
+	(void)events;
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		struct egp_conn *c = &px->c[i];
+		if (c->st == EGP_FREE || c->fd != fd)
+			continue;
+		if (c->st == EGP_HEAD)
+			read_head(px, c);
+		else
+			drive(px, c);    /* outside lwIP's callbacks: the result needs no answer */
+		return true;
+	}
+	return false;
+}
+
+void egress_proxy_tick(struct egress_proxy *px, uint64_t now)
+{
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		struct egp_conn *c = &px->c[i];
+		if (c->st == EGP_FREE)
+			continue;
+		if (c->st != EGP_RELAY && now - c->t0_ms >= EGP_SETUP_MS)
+			refuse(px, c, "timeout: no connection within the setup time");
+		else if (c->st == EGP_RELAY && now - c->last_ms >= EGP_IDLE_MS)
+			end_conn(px, c, "idle timeout", true);
+	}
+}
+
+uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		const struct egp_conn *c = &px->c[i];
+		uint64_t d = c->st == EGP_FREE ? UINT64_MAX :
+			     c->st == EGP_RELAY ? c->last_ms + EGP_IDLE_MS : c->t0_ms + EGP_SETUP_MS;
+		if (d < next)
+			next = d;
+	}
+	return next;
+}

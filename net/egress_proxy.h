@@ -1,0 +1,194 @@
+/* net/egress_proxy.h: netd's egress proxy for "passthrough" rules
+ * (docs/EGRESS.md, "The passthrough proxy").
+ *
+ * A function's TCP connection arrives on one of its listeners
+ * (net/fn_egress.h): on a port listener, its destination is a fake
+ * address that names the host (net/fakeaddr.h); on the explicit proxy
+ * (127.0.0.1:3128) a `CONNECT host:port` request names it. Either way:
+ *
+ *   1. the policy check (crypto/egress.h egress_match, or
+ *      egress_match_literal for an IP literal), before any resolution;
+ *      the rule must be "passthrough" (TLS origination is not built);
+ *   2. the name resolved by lwIP's DNS, the answer classified against
+ *      the rule (egress_addr_allowed);
+ *   3. an `egress` record (decision allow, the resolved address) appended
+ *      to the signed log, and logd's APPENDED awaited: no answer, or an
+ *      error, refuses the connection (fail closed) — before any packet
+ *      goes to the upstream;
+ *   4. an lwIP TCP connection to exactly the address checked in 2, then
+ *      the bytes relayed both ways with backpressure (the kernel socket is
+ *      read only while lwIP has send room; lwIP's window reopens only for
+ *      bytes the kernel socket took), half-closes carried both ways, an
+ *      idle timeout;
+ *   5. at the end an `egress` completion record (bytes each way, connect
+ *      and total durations), best effort.
+ *
+ * Every refusal resets the function's connection (the proxy's: answers
+ * 403, 502 or 501 with one line first) and is recorded as
+ * `egress_refused` with a distinct reason code.
+ *
+ * Caller-owned state, a fixed pool of EGP_CONN_MAX connections with their
+ * buffers, no allocation. The decision step and the CONNECT parser are
+ * pure functions (egp_decide_*, egp_request_parse), tested alone.
+ */
+#ifndef DSHIELD_NET_EGRESS_PROXY_H
+#define DSHIELD_NET_EGRESS_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/egress.h"
+#include "crypto/log_entry.h"
+#include "crypto/policy.h"
+#include "net/fakeaddr.h"
+#include "net/fn_egress.h"
+
+#define EGP_CONN_MAX     64          /* open proxied connections, all functions */
+#define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
+#define EGP_REQ_MAX      2048        /* a CONNECT request's head */
+#define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
+#define EGP_IDLE_MS      300000      /* relaying with no byte either way */
+#define EGP_REASON_MAX   320
+
+/* --- the decision step (pure) ------------------------------------------------- */
+
+/* Where a connection goes, once the policy allowed it. */
+struct egp_target {
+	char host[EGRESS_NAME_MAX + 1];   /* canonical name, or a literal's text */
+	bool literal;
+	struct egress_addr addr;          /* literal: the address */
+	uint16_t port;
+	int rule;                         /* index into the policy's rules */
+};
+
+/* A connection to fake address addr (host order) on port, by a function
+ * that declared `declared`, whose names are in fakes (NULL: it resolved
+ * none). 0 and *t, or -EACCES with "code: text" in err (codes:
+ * unknown_address, no_policy, egress_match's, tls_originate). */
+int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fakeaddr_table *fakes,
+		    uint32_t addr, uint16_t port, struct egp_target *t, char *err, size_t errlen);
+
+/* A CONNECT authority a[0..n) ("host:port", "[v6]:port"): a name through
+ * egress_match, an IP literal only through egress_match_literal. The same
+ * returns; a missing port or a malformed authority is bad_request or the
+ * parser's code. */
+int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
+			 struct egp_target *t, char *err, size_t errlen);
+
+/* May the connection of t go to the resolved address a? 0, or -EACCES
+ * with "address_class: ..." in err. */
+int egp_check_addr(const struct policy *p, const struct egp_target *t, const struct egress_addr *a,
+		   char *err, size_t errlen);
+
+/* --- the explicit proxy's request head ------------------------------------------ */
+
+enum egp_req_kind {
+	EGP_REQ_CONNECT,       /* CONNECT authority HTTP/1.x */
+	EGP_REQ_ABSOLUTE,      /* any method with an absolute-form http(s):// target */
+};
+
+struct egp_request {
+	enum egp_req_kind kind;
+	const char *target;    /* into the buffer */
+	size_t target_len;
+	size_t head_len;       /* bytes up to and including the empty line */
+};
+
+/* Parses the head at buf[0..len): the request line (method of 1..16
+ * uppercase letters, one SP, a target of visible ASCII, one SP,
+ * HTTP/1.1 or HTTP/1.0, CRLF) and header lines ("name: value", a token
+ * name, no obs-fold, no control byte but HT in a value, CRLF) up to an
+ * empty line. Returns the head's length (> 0) with *r, 0 when more bytes
+ * are needed (nothing wrong so far), or -EINVAL with a line in err (a
+ * bare LF or CR, a bad byte, a method other than CONNECT with an
+ * origin-form target, a CONNECT target that is no authority). */
+long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
+		       size_t errlen);
+
+/* --- the proxy ------------------------------------------------------------------ */
+
+struct egress_proxy_hooks {
+	void *ctx;
+	/* add (events != 0) or remove (0) fd in the caller's loop */
+	int (*watch)(void *ctx, int fd, uint32_t events);
+	/* the measured policy, or NULL while there is none */
+	const struct policy *(*policy)(void *ctx);
+	/* appends e for connection id and later calls egress_proxy_appended
+	 * with logd's answer; < 0: it could not be sent (refused) */
+	int (*append)(void *ctx, uint32_t id, const struct log_entry *e);
+	/* a record nothing waits for (refusals, completions) */
+	void (*record)(void *ctx, const struct log_entry *e);
+};
+
+enum egp_state {
+	EGP_FREE = 0,
+	EGP_HEAD,              /* the proxy: reading the CONNECT request */
+	EGP_RESOLVING,         /* lwIP's DNS asked */
+	EGP_LOGGING,           /* the allow record sent, logd's answer awaited */
+	EGP_CONNECTING,        /* lwIP's SYN sent */
+	EGP_RELAY,
+};
+
+struct tcp_pcb;
+struct pbuf;
+
+struct egress_proxy;
+
+struct egp_conn {
+	struct egress_proxy *px;           /* the pool it belongs to (lwIP's callbacks) */
+	enum egp_state st;
+	uint32_t id;                       /* unique while netd runs; 0: free */
+	int fd;                            /* the function's socket (non-blocking) */
+	uint32_t watching;                 /* epoll events asked for fd */
+	uint8_t kind;                      /* SBX_L_PORT or SBX_L_PROXY */
+	uint32_t declared;                 /* the function's rules when it connected */
+	char fn[SBX_ID_MAX];
+	struct egp_target t;
+	uint32_t ip;                       /* the resolved address, network order */
+	char rule_host[POLICY_HOST_MAX + 1];
+	struct tcp_pcb *pcb;
+	struct pbuf *down;                 /* upstream bytes the socket has not taken */
+	size_t up_off, up_len;             /* in up */
+	size_t req_len;                    /* in req */
+	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
+	bool up_eof;                       /* the upstream's FIN */
+	bool fn_shut;                      /* ... passed on to the function */
+	uint64_t bytes_up, bytes_down;
+	uint64_t t0_ms, t0_ns, connect_ns, last_ms;
+	/* the buffers last: a freed slot clears what comes before them */
+	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP has not taken */
+	char req[EGP_REQ_MAX];             /* the proxy's request head */
+};
+
+struct egress_proxy_stats {
+	uint64_t accepted, relayed, refused, pool_full, log_refused, active;
+	uint64_t bytes_up, bytes_down;
+};
+
+struct egress_proxy {
+	struct egress_proxy_hooks h;
+	struct egp_conn c[EGP_CONN_MAX];
+	uint32_t next_id;
+	struct egress_proxy_stats st;
+};
+
+void egress_proxy_init(struct egress_proxy *px, const struct egress_proxy_hooks *h);
+
+/* A connection accepted on listener kind (SBX_L_PORT, SBX_L_PROXY) of
+ * function f: the proxy owns fd from here (closed on every path). */
+void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, uint8_t kind,
+			 int fd);
+
+/* Serves fd if it is one of the proxy's: true, else false. */
+bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events);
+
+/* logd's answer for connection id's allow record: error 0 (durable) or
+ * negative (refused, or logd went: -EPIPE). */
+void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error);
+
+/* Timeouts; the next deadline (ms, mono_ms clock) or UINT64_MAX. */
+void egress_proxy_tick(struct egress_proxy *px, uint64_t now_ms);
+uint64_t egress_proxy_next_deadline(const struct egress_proxy *px);
+
+#endif

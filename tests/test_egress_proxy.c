@@ -1,0 +1,458 @@
+/* tests/test_egress_proxy.c: the egress proxy (net/egress_proxy.h).
+ * Its pure steps: the decision for a fake address and for a CONNECT
+ * authority (each refusal's code), the check of a resolved address, the
+ * CONNECT request-head parser (complete heads, every prefix of one, each
+ * malformation). Then the proxy itself over loopback sockets, with lwIP
+ * initialised but no interface: each refusal before relaying (the reset
+ * or the status line the function sees, the egress_refused record), the
+ * allow record asked before any connection and a refused or failed append
+ * refusing, the pool's bound, the setup timeout. The relaying itself is
+ * tested end to end by tests/host/11-egress.t. */
+#include "net/egress_proxy.h"
+#include "lib/clock.h"
+#include "lib/errbuf.h"
+#include "tests/tap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lwip/init.h"
+
+#define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+static const char POLICY[] =
+	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"egress\":["
+	"{\"host\":\"api.example.com\",\"ports\":[443,8443],\"purpose\":\"originate\"},"
+	"{\"host\":\"*.example.com\",\"ports\":[443,8443],\"tls\":\"passthrough\",\"purpose\":\"p\"},"
+	"{\"host\":\"db.example.net\",\"ports\":[5432],\"tls\":\"passthrough\",\"purpose\":\"p\","
+	"\"addresses\":[\"10.20.0.0/16\"]},"
+	"{\"host\":\"other.example.net\",\"ports\":[443],\"tls\":\"passthrough\",\"purpose\":\"p\"}]}";
+
+static struct policy pol;
+static struct policy_tokens toks;
+static struct fakeaddr_table fakes;
+static char err[ERRBUF_LEN];
+static const uint32_t ALL = 0xf;   /* every rule declared */
+
+static bool starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void fake_refused(uint32_t declared, const struct fakeaddr_table *t, uint32_t addr,
+			 uint16_t port, const char *code, const char *what)
+{
+	struct egp_target tg;
+
+	err[0] = '\0';
+	int r = egp_decide_fake(&pol, declared, t, addr, port, &tg, err, sizeof err);
+	ok(r == -EACCES && starts(err, code), "fake address, %s: refused %s", what, code);
+	if (r != -EACCES || !starts(err, code))
+		diag("got %d: %s", r, err);
+}
+
+static void test_fake(void)
+{
+	uint8_t key[FAKEADDR_KEY_LEN] = { 1 };
+	uint32_t a_shop = 0, a_api = 0, a_db = 0;
+	struct egp_target t;
+
+	fakeaddr_init(&fakes, key);
+	ok(fakeaddr_get(&fakes, "shop.example.com", 16, &a_shop) == 0 &&
+	   fakeaddr_get(&fakes, "api.example.com", 15, &a_api) == 0 &&
+	   fakeaddr_get(&fakes, "db.example.net", 14, &a_db) == 0, "three names in the table");
+
+	int r = egp_decide_fake(&pol, ALL, &fakes, a_shop, 8443, &t, err, sizeof err);
+	ok(r == 0 && strcmp(t.host, "shop.example.com") == 0 && t.port == 8443 && t.rule == 1 &&
+	   !t.literal, "shop.example.com:8443: the passthrough wildcard rule (1)");
+	r = egp_decide_fake(&pol, ALL, &fakes, a_db, 5432, &t, err, sizeof err);
+	ok(r == 0 && t.rule == 2, "db.example.net:5432: rule 2");
+
+	fake_refused(ALL, &fakes, a_api, 443, "tls_originate: ", "an originate rule");
+	ok(strstr(err, "not built") != NULL, "  the reason says origination is not built");
+	fake_refused(ALL, &fakes, a_shop, 80, "port_not_allowed: ", "a port the rule does not list");
+	fake_refused(0x1, &fakes, a_shop, 443, "not_declared: ", "a rule not declared");
+	fake_refused(ALL, &fakes, 0x7f400000u + 200, 443, "unknown_address: ", "an address never given");
+	fake_refused(ALL, NULL, a_shop, 443, "unknown_address: ", "a function with no table");
+	ok(egp_decide_fake(NULL, ALL, &fakes, a_shop, 443, &t, err, sizeof err) == -EACCES &&
+	   starts(err, "no_policy: "), "no policy: refused no_policy");
+}
+
+static void auth_refused(const char *a, uint32_t declared, const char *code)
+{
+	struct egp_target t;
+
+	err[0] = '\0';
+	int r = egp_decide_authority(&pol, declared, a, strlen(a), &t, err, sizeof err);
+	ok(r == -EACCES && starts(err, code), "CONNECT %s: refused %s", a, code);
+	if (r != -EACCES || !starts(err, code))
+		diag("got %d: %s", r, err);
+}
+
+static void test_authority(void)
+{
+	struct egp_target t;
+
+	int r = egp_decide_authority(&pol, ALL, "Shop.Example.COM.:443", 21, &t, err, sizeof err);
+	ok(r == 0 && strcmp(t.host, "shop.example.com") == 0 && t.port == 443 && t.rule == 1,
+	   "CONNECT Shop.Example.COM.:443: canonical name, rule 1");
+	r = egp_decide_authority(&pol, ALL, "10.20.3.4:5432", 14, &t, err, sizeof err);
+	ok(r == 0 && t.literal && t.addr.family == 4 && t.addr.v4 == 0x0a140304 && t.rule == 2 &&
+	   strcmp(t.host, "10.20.3.4") == 0, "CONNECT 10.20.3.4:5432: a literal its rule names");
+	r = egp_decide_authority(&pol, ALL, "012.20.3.4:5432", 15, &t, err, sizeof err);
+	ok(r == 0 && t.addr.v4 == 0x0a140304, "  in octal too (the address, not the spelling)");
+
+	auth_refused("shop.example.com", ALL, "bad_request: ");
+	auth_refused("user@shop.example.com:443", ALL, "userinfo: ");
+	auth_refused("shop%2eexample.com:443", ALL, "percent_encoded: ");
+	auth_refused("shop.example.com:0443", ALL, "bad_port: ");
+	auth_refused("shop.example.com:65536", ALL, "bad_port: ");
+	auth_refused("10.21.0.1:5432", ALL, "ip_literal: ");
+	auth_refused("127.0.0.1:443", ALL, "ip_literal: ");
+	auth_refused("2130706433:443", ALL, "ip_literal: ");
+	auth_refused("[::1]:443", ALL, "ip_literal: ");
+	auth_refused("[fe80::1%25eth0]:443", ALL, "zone_id: ");
+	auth_refused("evil.example:443", ALL, "no_rule: ");
+	auth_refused("api.example.com:443", ALL, "tls_originate: ");
+	auth_refused("shop.example.com:443", 0x1, "not_declared: ");
+	auth_refused("db.example.net:5433", ALL, "port_not_allowed: ");
+	auth_refused("shop.example.com:443", ALL & ~0x2u, "not_declared: ");
+	auth_refused("a_b.example.com:443", ALL, "underscore: ");
+	ok(egp_decide_authority(NULL, ALL, "shop.example.com:443", 20, &t, err, sizeof err) ==
+	   -EACCES && starts(err, "no_policy: "), "no policy: refused no_policy");
+}
+
+static void addr_case(const struct egp_target *t, uint32_t v4, bool allowed, const char *class)
+{
+	struct egress_addr a = { .family = 4, .v4 = v4 };
+
+	err[0] = '\0';
+	int r = egp_check_addr(&pol, t, &a, err, sizeof err);
+	if (allowed)
+		ok(r == 0, "rule %d, %u.%u.%u.%u: allowed", t->rule, v4 >> 24, (v4 >> 16) & 255,
+		   (v4 >> 8) & 255, v4 & 255);
+	else
+		ok(r == -EACCES && starts(err, "address_class: ") && strstr(err, class) != NULL,
+		   "rule %d, %u.%u.%u.%u: refused address_class, naming %s", t->rule, v4 >> 24,
+		   (v4 >> 16) & 255, (v4 >> 8) & 255, v4 & 255, class);
+	if ((r == 0) != allowed)
+		diag("got %d: %s", r, err);
+}
+
+static void test_addresses(void)
+{
+	struct egp_target shop = { .rule = 1 }, db = { .rule = 2 };
+
+	addr_case(&shop, 0x5db8d822, true, "");                       /* 93.184.216.34 */
+	addr_case(&shop, 0xc6120101, false, "benchmarking");          /* 198.18.1.1 */
+	addr_case(&shop, 0x0a140304, false, "private");               /* 10.20.3.4 */
+	addr_case(&shop, 0x7f000001, false, "loopback");
+	addr_case(&shop, 0xa9fea9fe, false, "cloud metadata");        /* 169.254.169.254 */
+	addr_case(&db, 0x0a140304, true, "");                         /* named by the rule */
+	addr_case(&db, 0x0a150304, false, "private");                 /* 10.21.3.4: not named */
+	addr_case(&db, 0x7f000001, false, "loopback");
+}
+
+/* --- the CONNECT request head ----------------------------------------------------------- */
+
+static void head_ok(const char *s, enum egp_req_kind kind, const char *target, size_t extra)
+{
+	struct egp_request r;
+	size_t n = strlen(s);
+	long h = egp_request_parse(s, n, &r, err, sizeof err);
+
+	ok(h == (long)(n - extra) && r.kind == kind && r.target_len == strlen(target) &&
+	   memcmp(r.target, target, r.target_len) == 0 && r.head_len == n - extra,
+	   "head of %s: kind %d, %zu bytes", target, (int)kind, n - extra);
+	if (h != (long)(n - extra))
+		diag("got %ld: %s", h, err);
+	/* every proper prefix of the head asks for more */
+	bool more = true;
+	for (size_t k = 0; k < n - extra; k++)
+		if (egp_request_parse(s, k, &r, err, sizeof err) != 0)
+			more = false;
+	ok(more, "  each of its %zu proper prefixes: more bytes needed", n - extra);
+}
+
+static void head_bad(const char *s, const char *what)
+{
+	struct egp_request r;
+
+	err[0] = '\0';
+	long h = egp_request_parse(s, strlen(s), &r, err, sizeof err);
+	ok(h == -EINVAL && err[0] != '\0', "head refused: %s", what);
+	if (h != -EINVAL)
+		diag("got %ld", h);
+}
+
+static void test_heads(void)
+{
+	head_ok("CONNECT shop.example.com:443 HTTP/1.1\r\nHost: shop.example.com:443\r\n\r\n",
+		EGP_REQ_CONNECT, "shop.example.com:443", 0);
+	head_ok("CONNECT a:1 HTTP/1.0\r\n\r\n", EGP_REQ_CONNECT, "a:1", 0);
+	head_ok("CONNECT [::1]:443 HTTP/1.1\r\nUser-Agent: x\tz\r\nProxy-Connection: keep-alive\r\n\r\n"
+		"\x16\x03\x01", EGP_REQ_CONNECT, "[::1]:443", 3);
+	head_ok("GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", EGP_REQ_ABSOLUTE,
+		"http://a.example/x", 0);
+	head_ok("POST HTTPS://a.example/ HTTP/1.1\r\n\r\n", EGP_REQ_ABSOLUTE, "HTTPS://a.example/", 0);
+
+	head_bad("CONNECT a:1 HTTP/1.1\n\n", "a bare LF");
+	head_bad("CONNECT a:1 HTTP/1.1\r\nX: y\n\r\n", "a bare LF after a header");
+	head_bad("CONNECT a:1 HTTP/1.1\rX", "a bare CR");
+	head_bad("connect a:1 HTTP/1.1\r\n\r\n", "a lowercase method");
+	head_bad("CONNECT  a:1 HTTP/1.1\r\n\r\n", "two spaces");
+	head_bad("CONNECT a:1 HTTP/2.0\r\n\r\n", "HTTP/2.0");
+	head_bad("CONNECT a:1 HTTP/1.1 \r\n\r\n", "a trailing space");
+	head_bad("CONNECT a:1\r\n\r\n", "no version");
+	head_bad("CONNECT a\x01:1 HTTP/1.1\r\n\r\n", "a control byte in the target");
+	head_bad("GET / HTTP/1.1\r\n\r\n", "an origin-form GET");
+	head_bad("GET ftp://a/ HTTP/1.1\r\n\r\n", "another scheme");
+	head_bad("GET http:// HTTP/1.1\r\n\r\n", "a scheme with nothing after");
+	head_bad("CONNECT a:1 HTTP/1.1\r\nX y\r\n\r\n", "a header without ':'");
+	head_bad("CONNECT a:1 HTTP/1.1\r\n: y\r\n\r\n", "an empty header name");
+	head_bad("CONNECT a:1 HTTP/1.1\r\nX: y\r\n z\r\n\r\n", "a folded header");
+	head_bad("CONNECT a:1 HTTP/1.1\r\nX: y\x7f\r\n\r\n", "DEL in a value");
+	head_bad("CONNECT a:1 HTTP/1.1\r\nX\x80: y\r\n\r\n", "a non-token byte in a name");
+	head_bad("ABCDEFGHIJKLMNOPQ a:1 HTTP/1.1\r\n\r\n", "a 17-letter method");
+	head_bad("\r\n\r\n", "an empty request line");
+
+	struct egp_request r;
+	ok(egp_request_parse("", 0, &r, err, sizeof err) == 0, "nothing yet: more needed");
+	ok(egp_request_parse("CONNECT a:1 HTTP/1.1\r\nX: y\r\n", 27, &r, err, sizeof err) == 0,
+	   "a head without its empty line: more needed");
+}
+
+/* --- the proxy over loopback sockets --------------------------------------------------- */
+
+static struct egress_proxy PX;
+static struct fn_egress_fn FN;
+static int records, appends, watches;
+static char last_reason[EGP_REASON_MAX];
+static uint8_t last_type;
+static char last_host[EGRESS_NAME_MAX + 1];
+static uint32_t last_id;
+static int append_result;
+
+static int hk_watch(void *ctx, int fd, uint32_t ev)
+{
+	(void)ctx;
+	(void)fd;
+	(void)ev;
+	watches++;
+	return 0;
+}
+
+static const struct policy *hk_policy(void *ctx)
+{
+	(void)ctx;
+	return &pol;
+}
+
+static void keep(const struct log_entry *e)
+{
+	const struct log_egress *g = &e->u.egress;
+	last_type = e->type;
+	snprintf(last_reason, sizeof last_reason, "%.*s", (int)g->reason.len, g->reason.p);
+	snprintf(last_host, sizeof last_host, "%.*s", (int)g->host.len, g->host.p);
+}
+
+static int hk_append(void *ctx, uint32_t id, const struct log_entry *e)
+{
+	(void)ctx;
+	appends++;
+	last_id = id;
+	keep(e);
+	return append_result;
+}
+
+static void hk_record(void *ctx, const struct log_entry *e)
+{
+	(void)ctx;
+	records++;
+	keep(e);
+}
+
+/* A connected pair: *fn is the function's end, the proxy gets the other. */
+static int pair(int *fn)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0)
+		return -1;
+	*fn = sv[0];
+	return sv[1];
+}
+
+/* What the function's end reads until EOF or reset (at most cap - 1). */
+static ssize_t drain(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = recv(fd, buf + n, cap - 1 - n, MSG_DONTWAIT);
+		if (r <= 0) {
+			buf[n] = '\0';
+			return r < 0 && n == 0 ? -errno : (ssize_t)n;
+		}
+		n += (size_t)r;
+	}
+}
+
+/* CONNECT req through the proxy: the answer the function reads. */
+static ssize_t connect_req(const char *req, char *reply, size_t cap, uint32_t *id)
+{
+	int fn, p = pair(&fn);
+	int before = appends;
+
+	if (p < 0)
+		return -1;
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	(void)send(fn, req, strlen(req), 0);
+	egress_proxy_io(&PX, p, 0);
+	if (id != NULL)
+		*id = appends > before ? last_id : 0;
+	ssize_t n = drain(fn, reply, cap);
+	close(fn);
+	return n;
+}
+
+static void proxy_refused(const char *req, const char *status, const char *code)
+{
+	char reply[1024];
+	int r0 = records;
+
+	connect_req(req, reply, sizeof reply, NULL);
+	ok(strncmp(reply, status, strlen(status)) == 0 && strstr(reply, code) != NULL &&
+	   records == r0 + 1 && last_type == LOG_EGRESS_REFUSED && starts(last_reason, code),
+	   "proxy: %.*s -> %s, egress_refused %s", (int)strcspn(req, "\r\n"), req, status, code);
+	if (records != r0 + 1 || !starts(last_reason, code))
+		diag("reply %.80s; record %s", reply, last_reason);
+}
+
+static void test_proxy_refusals(void)
+{
+	proxy_refused("CONNECT api.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "tls_originate");
+	proxy_refused("CONNECT evil.example:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "no_rule");
+	proxy_refused("CONNECT 127.0.0.1:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "ip_literal");
+	proxy_refused("CONNECT x.example.com HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
+	proxy_refused("GET http://x.example.com/ HTTP/1.1\r\n\r\n", "HTTP/1.1 501 ", "absolute_form");
+	proxy_refused("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
+	/* lwIP has no interface and no resolver here: the lookup cannot go */
+	proxy_refused("CONNECT shop.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 502 ", "dns_failed");
+	ok(PX.st.active == 0, "every refused connection left the pool");
+}
+
+static void test_proxy_log(void)
+{
+	char reply[1024];
+	uint32_t id;
+	int a0 = appends, r0 = records;
+
+	/* a literal needs no lookup: the allow record is asked for at once */
+	connect_req("CONNECT 10.20.3.4:5432 HTTP/1.1\r\n\r\n", reply, sizeof reply, &id);
+	ok(appends == a0 + 1 && last_type == LOG_EGRESS && starts(last_reason, "passthrough") &&
+	   strcmp(last_host, "10.20.3.4") == 0 && PX.st.active == 1 && reply[0] == '\0',
+	   "a literal its rule names: the allow record asked for, nothing answered yet");
+	egress_proxy_appended(&PX, id + 256, 0);
+	ok(PX.st.active == 1, "  an answer for another id changes nothing");
+	egress_proxy_appended(&PX, id, -EIO);
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(last_reason, "log_refused"),
+	   "  the log refuses: the connection is refused (log_refused)");
+
+	append_result = -ENOTCONN;
+	proxy_refused("CONNECT 10.20.3.4:5432 HTTP/1.1\r\n\r\n", "HTTP/1.1 502 ", "log_refused");
+	append_result = 0;
+
+	/* acknowledged: lwIP is asked to connect, and has no route here */
+	r0 = records;
+	int fn, p = pair(&fn);
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	static const char req[] = "CONNECT 10.20.3.4:5432 HTTP/1.1\r\n\r\n";
+	(void)send(fn, req, sizeof req - 1, 0);
+	egress_proxy_io(&PX, p, 0);
+	egress_proxy_appended(&PX, last_id, 0);
+	ssize_t n = drain(fn, reply, sizeof reply);
+	ok(n > 0 && starts(reply, "HTTP/1.1 502 ") && records == r0 + 1 &&
+	   starts(last_reason, "connect_failed") && PX.st.active == 0,
+	   "  acknowledged, no route: 502, connect_failed");
+	close(fn);
+}
+
+static void test_proxy_port(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(8443),
+				 .sin_addr.s_addr = htonl(fakeaddr_addr_of(1)) };
+	socklen_t al = sizeof a;
+	char buf[64];
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	ok(bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 4) == 0 &&
+	   getsockname(l, (struct sockaddr *)&a, &al) == 0, "a listener on 127.64.0.2 (api.example.com's)");
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ok(connect(c, (struct sockaddr *)&a, sizeof a) == 0, "the function connects to it");
+	int s = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int r0 = records;
+	FN.fakes = &fakes;
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, s);
+	ssize_t n = recv(c, buf, sizeof buf, 0);
+	int e = errno;
+	ok(n < 0 && e == ECONNRESET && records == r0 + 1 && starts(last_reason, "tls_originate") &&
+	   strcmp(last_host, "api.example.com") == 0,
+	   "a port connection to an originate rule's name: reset, egress_refused tls_originate");
+	if (n >= 0 || e != ECONNRESET || !starts(last_reason, "tls_originate"))
+		diag("recv %zd (%s), %d records, %s", n, strerror(e), records - r0, last_reason);
+	close(c);
+	close(l);
+}
+
+static void test_proxy_pool(void)
+{
+	int fns[EGP_CONN_MAX], fn, p;
+
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		p = pair(&fns[i]);
+		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	}
+	ok(PX.st.active == EGP_CONN_MAX, "%d connections waiting for their heads", EGP_CONN_MAX);
+	int r0 = records;
+	p = pair(&fn);
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	char buf[16];
+	ssize_t n = recv(fn, buf, sizeof buf, 0);
+	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "pool_full") &&
+	   PX.st.active == EGP_CONN_MAX, "one more: closed, egress_refused pool_full");
+	close(fn);
+	ok(egress_proxy_next_deadline(&PX) <= mono_ms() + EGP_SETUP_MS, "  a setup deadline is due");
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0 && starts(last_reason, "timeout") &&
+	   egress_proxy_next_deadline(&PX) == UINT64_MAX, "  past the setup time: all refused (timeout)");
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		close(fns[i]);
+}
+
+int main(void)
+{
+	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
+	ok(r == 0 && pol.nrules == 4, "the test policy parses");
+	if (r != 0)
+		diag("%s", err);
+	test_fake();
+	test_authority();
+	test_addresses();
+	test_heads();
+
+	lwip_init();
+	egress_proxy_init(&PX, &(struct egress_proxy_hooks){ .watch = hk_watch, .policy = hk_policy,
+		.append = hk_append, .record = hk_record });
+	snprintf(FN.id, sizeof FN.id, "fn-test");
+	FN.rules = ALL;
+	test_proxy_refusals();
+	test_proxy_log();
+	test_proxy_port();
+	test_proxy_pool();
+	return tap_done();
+}

@@ -282,7 +282,7 @@ LAYERS     ?= $(DEFAULT_LAYERS)
 IMAGE_TREES := $(if $(filter $(DEFAULT_LAYERS),$(LAYERS)),layer-trees)
 image: programs tools $(IMAGE_TREES)
 	DSHIELD_INIT=$(O)/dshield-init MKCPIO=$(O)/tools/mkcpio MKPOLICY=$(O)/tools/mkpolicy \
-	  MKLAYERS=$(O)/tools/mklayers LAYERS="$(LAYERS)" \
+	  MKLAYERS=$(O)/tools/mklayers MKANCHORS=$(O)/tools/mkanchors LAYERS="$(LAYERS)" \
 	  POLICY=$(POLICY) DEPS=$(DEPS) image/build-image $(O)/image
 	$(O)/dshield measure --json --memory $(IMAGE_MEMORY) \
 	  --firmware $(DEPS)/ovmf/usr/share/ovmf/OVMF.fd $(O)/image > $(O)/image/measurements.json.tmp

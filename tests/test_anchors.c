@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NOW 1767225600LL   /* 2026-01-01 */
 #define CADIR "build/deps/ca-certificates/usr/share/ca-certificates/mozilla"
@@ -228,6 +229,28 @@ static void test_debian(void)
 			diag("%s: BearSSL %u (%s)", names[i], r, x509_err_name((int)r));
 		free(names[i]);
 	}
+	/* the same bytes from a file, as netd reads them */
+	static uint8_t fbuf[ANCHORS_FILE_MAX + 1];
+	char tmp[] = "/tmp/test_anchors.XXXXXX";
+	int fd = mkstemp(tmp);
+	struct anchors b;
+	br_x509_trust_anchor *tb = calloc(ANCHORS_MAX, sizeof *tb);
+	anchors_init(&b, tb, ANCHORS_MAX);
+	ok(fd >= 0 && file_write_all(fd, file, len) == 0 &&
+	   anchors_load_file(&b, tmp, fbuf, ANCHORS_FILE_MAX, err, sizeof err) == (long)n &&
+	   memcmp(tb[n - 1].dn.data, ta[n - 1].dn.data, ta[n - 1].dn.len) == 0,
+	   "anchors_load_file reads the same anchors");
+	anchors_init(&b, tb, ANCHORS_MAX);
+	is_int(anchors_load_file(&b, tmp, fbuf, len - 1, err, sizeof err), -EFBIG,
+	       "a file larger than the buffer: -EFBIG (%s)", err);
+	is_int(anchors_load_file(&b, "/nonexistent/anchors", fbuf, ANCHORS_FILE_MAX, err, sizeof err), -ENOENT,
+	       "a missing file: -ENOENT");
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tb);
+
 	ok(good + expired == n && good > 100,
 	   "every root validates against the loaded anchors (%zu of %zu; %zu expired at NOW)", good, n, expired);
 }

@@ -3,6 +3,7 @@
 #include "tls/anchors.h"
 
 #include "lib/errbuf.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <string.h>
@@ -137,6 +138,17 @@ long anchors_parse(struct anchors *a, const uint8_t *buf, size_t len, int extra,
 	if (extra)
 		a->n_extra += count;
 	return count;
+}
+
+long anchors_load_file(struct anchors *a, const char *path, uint8_t *buf, size_t cap,
+		       char *err, size_t errcap)
+{
+	long n = file_read(path, buf, cap);
+
+	if (n < 0)
+		return errbuf_set(err, errcap, (int)n, "anchors: reading %s: %s", path,
+				  n == -EFBIG ? "larger than its buffer" : "cannot read");
+	return anchors_parse(a, buf, (size_t)n, 0, err, errcap);
 }
 
 long anchors_header(uint8_t *out, size_t cap, size_t count)

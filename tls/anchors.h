@@ -40,6 +40,11 @@
  * test's extra anchors. */
 #define ANCHORS_MAX 512
 
+/* Where the image puts the file, and the buffer netd reads it into (the
+ * trixie file is 63,596 bytes for 148 roots). */
+#define ANCHORS_FILE "/etc/dshield/tls-anchors"
+#define ANCHORS_FILE_MAX (256 * 1024)
+
 #define ANCHOR_FLAG_CA 0x01
 
 #define ANCHOR_KEY_RSA 1
@@ -63,6 +68,13 @@ void anchors_init(struct anchors *a, br_x509_trust_anchor *ta, size_t cap);
  * -ENOSPC (more than a has room for). */
 long anchors_parse(struct anchors *a, const uint8_t *buf, size_t len, int extra,
 		   char *err, size_t errcap);
+
+/* Reads the file at path into buf (cap bytes plus a NUL: the anchors
+ * point into it, so it must outlive a) and appends its anchors with
+ * anchors_parse(). Returns their number, or -errno (-EFBIG when the file
+ * has more than cap bytes) with the path and step in err. */
+long anchors_load_file(struct anchors *a, const char *path, uint8_t *buf, size_t cap,
+		       char *err, size_t errcap);
 
 /* Writes the header for count records. Returns ANCHORS_HEADER_LEN, or
  * -ENOSPC, -EINVAL (count over 65535). */

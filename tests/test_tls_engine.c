@@ -321,7 +321,7 @@ static int write_file(const char *name, const void *p, size_t n)
 static int run(const char *cmd)
 {
 	char full[2048];
-	snprintf(full, sizeof full, "cd '%s' && %s > out 2>&1", dir, cmd);
+	snprintf(full, sizeof full, "cd '%s' && ( %s ) > out 2>&1", dir, cmd);
 	int r = system(full);
 	return r == -1 ? -1 : WEXITSTATUS(r);
 }
@@ -411,18 +411,20 @@ static int sock_step(int fd, struct tls_conn *c, int ms)
 	return 0;
 }
 
-static pid_t s_server(int port, const char *extra)
+static pid_t s_server(int port, const char *name, const char *extra)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
-		char acc[16];
+		char acc[16], cert[64], key[64];
 		snprintf(acc, sizeof acc, "%d", port);
+		snprintf(cert, sizeof cert, "%s.pem", name);
+		snprintf(key, sizeof key, "%s.key", name);
 		if (chdir(dir) < 0)
 			_exit(127);
 		int fd = open("server.out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(OPENSSL, "openssl", "s_server", "-accept", acc, "-cert", "up.pem", "-key", "up.key",
+		execl(OPENSSL, "openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
 		      "-rev", "-naccept", "1", extra, (char *)NULL);
 		_exit(127);
 	}
@@ -437,44 +439,40 @@ static void stop(pid_t pid)
 	}
 }
 
-static void test_openssl(void)
+/* An upstream certificate for localhost made by openssl (self-signed,
+ * CA:TRUE), key type newkey ("ec -pkeyopt ..." or "rsa:2048"), loaded as
+ * the one anchor of *a (storage in the caller's buffers). */
+static int make_upstream(const char *name, const char *newkey, struct anchors *a, br_x509_trust_anchor *ta,
+			 uint8_t *abuf, size_t acap)
 {
-	const char *skip = NULL;
-	static char pem[CERT_PEM_LEN(CERT_DER_MAX) + 1];
-	if (access(OPENSSL, X_OK) != 0)
-		skip = "no " OPENSSL;
-	else if (!mkdtemp(dir))
-		skip = "mkdtemp failed";
-	if (skip) {
-		for (int i = 0; i < 6; i++)
-			ok(1, "openssl interop # SKIP %s", skip);
-		return;
-	}
+	static uint8_t der[4096];
+	char cmd[512], path[256];
 
-	/* an upstream certificate for localhost made by openssl, self-signed
-	 * (CA:TRUE): our client's one anchor */
-	ok(run(OPENSSL " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout up.key "
-	       "-out up.pem -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost") == 0 &&
-	   run(OPENSSL " x509 -in up.pem -outform der -out up.der") == 0, "openssl made an upstream certificate");
-	static uint8_t der[4096], abuf[ANCHORS_HEADER_LEN + ANCHORS_RECORD_MAX];
-	static br_x509_trust_anchor uta[1];
-	struct anchors ua;
-	char path[256];
-	snprintf(path, sizeof path, "%s/up.der", dir);
+	snprintf(cmd, sizeof cmd, OPENSSL " req -x509 -newkey %s -nodes -keyout %s.key -out %s.pem -days 2 "
+		 "-subj /CN=localhost -addext subjectAltName=DNS:localhost && "
+		 OPENSSL " x509 -in %s.pem -outform der -out %s.der", newkey, name, name, name, name);
+	if (run(cmd) != 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/%s.der", dir, name);
 	int fd = open(path, O_RDONLY);
 	ssize_t dl = fd >= 0 ? read(fd, der, sizeof der) : -1;
 	if (fd >= 0)
 		close(fd);
-	int have = dl > 0 && make_anchors(&ua, uta, abuf, sizeof abuf, der, (size_t)dl) == 0;
+	return dl > 0 ? make_anchors(a, ta, abuf, acap, der, (size_t)dl) : -1;
+}
 
-	/* our client engine against openssl s_server: handshake and data */
+/* Our client engine against `openssl s_server -rev extra` with the
+ * upstream certificate name: until "hello\n" comes back reversed, or the
+ * engine ends. Returns 1 when it did. */
+static int client_vs_s_server(const char *name, const char *extra, const struct anchors *a)
+{
 	int port = free_port();
-	pid_t pid = s_server(port, "-tls1_2");
-	int sfd = connect_retry(port);
+	pid_t pid = s_server(port, name, extra);
+	int sfd = connect_retry(port), wrote = 0;
 	char got[64] = "";
 	size_t gl = 0;
-	int wrote = 0;
-	if (have && sfd >= 0 && tls_client_init(&cli, &ua, "localhost", 9, time(NULL), &rng) == 0) {
+
+	if (sfd >= 0 && tls_client_init(&cli, a, "localhost", 9, time(NULL), &rng) == 0) {
 		for (int i = 0; i < 200 && sock_step(sfd, &cli, 50) == 0; i++) {
 			if (tls_status(&cli) == TLS_OPEN && !wrote)
 				wrote = tls_write(&cli, "hello\n", 6) == 6;
@@ -484,72 +482,123 @@ static void test_openssl(void)
 		}
 	}
 	got[gl] = 0;
-	ok(wrote && strcmp(got, "olleh\n") == 0, "client engine ↔ openssl s_server: handshake, 'hello' reversed (%s)", why(&cli));
+	if (sfd >= 0)
+		close(sfd);
+	stop(pid);
+	return wrote && strcmp(got, "olleh\n") == 0;
+}
+
+/* `openssl pkey -pubin -outform der | sha256sum` of name.pem's key
+ * equals the client's SPKI hash. */
+static int spki_matches(const char *name)
+{
 	uint8_t spki[32];
-	ok(tls_peer_spki_sha256(&cli, spki) == 0 &&
-	   run(OPENSSL " x509 -in up.pem -pubkey -noout | " OPENSSL " pkey -pubin -outform der | sha256sum") == 0,
-	   "SPKI hash of openssl's certificate");
-	{
-		char hex[65], file_hex[65] = "";
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", spki[i]);
-		snprintf(path, sizeof path, "%s/out", dir);
-		fd = open(path, O_RDONLY);
-		if (fd >= 0) {
-			if (read(fd, file_hex, 64) != 64)
-				file_hex[0] = 0;
-			file_hex[64] = 0;
-			close(fd);
-		}
-		is_str(hex, file_hex, "equals openssl's pubkey DER hash");
+	char cmd[256], hex[65], path[256], file_hex[65] = "";
+
+	if (tls_peer_spki_sha256(&cli, spki) != 0)
+		return 0;
+	snprintf(cmd, sizeof cmd, OPENSSL " x509 -in %s.pem -pubkey -noout | " OPENSSL
+		 " pkey -pubin -outform der | sha256sum", name);
+	if (run(cmd) != 0)
+		return 0;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", spki[i]);
+	snprintf(path, sizeof path, "%s/out", dir);
+	int fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, file_hex, 64) != 64)
+			file_hex[0] = 0;
+		file_hex[64] = 0;
+		close(fd);
 	}
-	if (sfd >= 0)
-		close(sfd);
-	stop(pid);
+	return strcmp(hex, file_hex) == 0;
+}
 
-	/* TLS 1.3 only */
-	port = free_port();
-	pid = s_server(port, "-tls1_3");
-	sfd = connect_retry(port);
-	if (have && sfd >= 0 && tls_client_init(&cli, &ua, "localhost", 9, time(NULL), &rng) == 0)
-		for (int i = 0; i < 200 && sock_step(sfd, &cli, 50) == 0; i++)
-			;
-	is_int(tls_error(&cli), TLS_E_TLS13_ONLY, "openssl s_server -tls1_3: %s", why(&cli));
-	if (sfd >= 0)
-		close(sfd);
-	stop(pid);
-
-	/* openssl s_client against our server engine, the local CA as CAfile */
-	long pl = cert_pem(pem, sizeof pem, ca.der, ca.der_len);
-	write_file("ca.pem", pem, pl > 0 ? (size_t)pl : 0);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+/* `openssl s_client` (TLS 1.2, one cipher suite) against our server
+ * engine on a loopback socket, the local CA as its CAfile. */
+static void s_client_vs_server(const char *cipher)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1, st = 0;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof a;
+	char cmd[512], want[96];
+
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	bind(lfd, (struct sockaddr *)&a, sizeof a);
-	listen(lfd, 1);
-	getsockname(lfd, (struct sockaddr *)&a, &al);
-	pid = fork();
+	if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 1) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &al) < 0) {
+		ok(0, "listening socket");
+		return;
+	}
+	pid_t pid = fork();
 	if (pid == 0) {
 		int cfd = accept(lfd, NULL, NULL);
 		if (cfd < 0 || server_init(NAME) < 0)
 			_exit(1);
 		int said = 0;
-		for (int i = 0; i < 400 && sock_step(cfd, &srv, 50) == 0; i++) {
+		for (int i = 0; i < 400 && sock_step(cfd, &srv, 50) == 0; i++)
 			if (tls_status(&srv) == TLS_OPEN && !said)
 				said = tls_write(&srv, "from dshield\n", 13) == 13;
-		}
-		_exit(tls_status(&srv) == TLS_CLOSED || tls_error(&srv) == TLS_E_TRUNCATED ? 0 : 2);
+		_exit(said ? 0 : 2);
 	}
 	close(lfd);
-	char cmd[512];
 	snprintf(cmd, sizeof cmd, "sleep 1 | " OPENSSL " s_client -connect 127.0.0.1:%d -servername " NAME
-		 " -CAfile ca.pem -verify_return_error -verify_hostname " NAME, ntohs(a.sin_port));
+		 " -tls1_2 -cipher %s -CAfile ca.pem -verify_return_error -verify_hostname " NAME,
+		 ntohs(a.sin_port), cipher);
 	int r = run(cmd);
-	ok(r == 0 && out_has("Verify return code: 0 (ok)") && out_has("from dshield") && out_has("TLSv1.2"),
-	   "openssl s_client ↔ server engine: TLS 1.2, verify ok with the local CA, data (exit %d)", r);
-	int st = 0;
+	snprintf(want, sizeof want, "Cipher is %s", cipher);
+	ok(r == 0 && out_has("Verify return code: 0 (ok)") && out_has("from dshield") && out_has(want),
+	   "openssl s_client -cipher %s ↔ server engine: verify ok with the local CA, data (exit %d)", cipher, r);
 	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the server engine wrote its data (%s)", cipher);
+}
+
+#define OPENSSL_CHECKS 11
+
+static void test_openssl(void)
+{
+	static char pem[CERT_PEM_LEN(CERT_DER_MAX) + 1];
+	static uint8_t abuf[2][ANCHORS_HEADER_LEN + ANCHORS_RECORD_MAX];
+	static br_x509_trust_anchor uta[2][1];
+	static const char *const ciphers[] = {
+		"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
+	};
+	struct anchors ec_a, rsa_a;
+	const char *skip = NULL;
+
+	if (access(OPENSSL, X_OK) != 0)
+		skip = "no " OPENSSL;
+	else if (!mkdtemp(dir))
+		skip = "mkdtemp failed";
+	if (skip) {
+		for (int i = 0; i < OPENSSL_CHECKS; i++)
+			ok(1, "openssl interop # SKIP %s", skip);
+		return;
+	}
+
+	/* our client engine against openssl s_server: EC and RSA upstreams */
+	int have_ec = make_upstream("ec", "ec -pkeyopt ec_paramgen_curve:P-256", &ec_a, uta[0], abuf[0],
+				    sizeof abuf[0]) == 0;
+	int have_rsa = make_upstream("rsa", "rsa:2048", &rsa_a, uta[1], abuf[1], sizeof abuf[1]) == 0;
+	ok(have_ec && have_rsa, "openssl made an EC and an RSA upstream certificate");
+	int done = have_ec && client_vs_s_server("ec", "-tls1_2", &ec_a);
+	ok(done, "client engine ↔ openssl s_server (ECDSA): handshake, 'hello' reversed (%s)", why(&cli));
+	ok(spki_matches("ec"), "SPKI hash = openssl's pubkey DER hash (EC)");
+	done = have_rsa && client_vs_s_server("rsa", "-tls1_2", &rsa_a);
+	ok(done, "client engine ↔ openssl s_server (RSA): handshake, 'hello' reversed (%s)", why(&cli));
+	is_int(tls_suite(&cli), BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256");
+	ok(spki_matches("rsa"), "SPKI hash = openssl's pubkey DER hash (RSA)");
+
+	/* TLS 1.3 only */
+	done = client_vs_s_server("ec", "-tls1_3", &ec_a);
+	ok(!done && tls_error(&cli) == TLS_E_TLS13_ONLY, "openssl s_server -tls1_3: %s", why(&cli));
+
+	/* openssl s_client against our server engine, each of its suites */
+	long pl = cert_pem(pem, sizeof pem, ca.der, ca.der_len);
+	write_file("ca.pem", pem, pl > 0 ? (size_t)pl : 0);
+	for (size_t i = 0; i < sizeof ciphers / sizeof ciphers[0]; i++)
+		s_client_vs_server(ciphers[i]);
+
+	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", dir);

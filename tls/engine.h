@@ -132,9 +132,10 @@ int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const 
 int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const char *host,
 		    size_t len, int64_t now, br_hmac_drbg_context *rng);
 
-/* Ciphertext that arrived: consumes what fits now (possibly less than n,
- * possibly 0 while output waits to be drained); the caller keeps the rest
- * for a later call. Returns the bytes taken, or -EPROTO (failed). */
+/* Ciphertext that arrived: consumes whole records while there is room
+ * (possibly less than n; 0 while the engine waits for the caller to take
+ * ciphertext from tls_out() or plaintext from tls_in()); the caller keeps
+ * the rest for a later call. Returns the bytes taken, or -EPROTO (failed). */
 long tls_feed(struct tls_conn *c, const void *p, size_t n);
 
 /* Ciphertext to send: a pointer into the engine and its length (0: none

@@ -220,6 +220,13 @@ static void test_sni(void)
 	is_str(tls_sni(&srv), "", "no SNI received");
 
 	ok(server_init("") == -EINVAL && client_init(&anchors, "") == -EINVAL, "empty names refused");
+	ok(tls_status(&srv) == TLS_FAILED && tls_status(&cli) == TLS_FAILED &&
+	   tls_write(&cli, "x", 1) == -EPROTO, "a refused init leaves a failed connection");
+	char long_name[CERT_NAME_MAX + 2];
+	memset(long_name, 'a', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = 0;
+	ok(server_init(long_name) == -EINVAL && client_init(&anchors, long_name) == -EINVAL,
+	   "names over %d bytes refused", CERT_NAME_MAX);
 }
 
 /* A server presenting leaf der (instead of the expected name's), signed

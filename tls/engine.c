@@ -216,14 +216,21 @@ int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const 
 		    size_t len, int64_t now)
 {
 	conn_reset(c, TLS_ROLE_SERVER, now);
-	if (set_expect(c, name, len) < 0)
-		return -EINVAL;
-	c->cfg = cfg;
+	/* zeroed first: a refused init leaves a connection that is failed */
 	br_ssl_server_zero(&c->u.srv.ctx);
+	if (set_expect(c, name, len) < 0) {
+		c->err = TLS_E_INTERNAL;
+		return -EINVAL;
+	}
+	c->cfg = cfg;
 	engine_setup(c, server_suites, sizeof server_suites / sizeof server_suites[0], cfg->rng);
 	c->policy = &srv_policy;
 	br_ssl_server_set_policy(&c->u.srv.ctx, &c->policy);
-	return br_ssl_server_reset(&c->u.srv.ctx) ? 0 : -EIO;
+	if (!br_ssl_server_reset(&c->u.srv.ctx)) {
+		c->err = TLS_E_INTERNAL;
+		return -EIO;
+	}
+	return 0;
 }
 
 /* --- client -------------------------------------------------------------------- */
@@ -235,9 +242,11 @@ int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const cha
 	uint32_t days, secs;
 
 	conn_reset(c, TLS_ROLE_CLIENT, now);
-	if (set_expect(c, host, len) < 0)
-		return -EINVAL;
 	br_ssl_client_zero(&c->u.cli.ctx);
+	if (set_expect(c, host, len) < 0) {
+		c->err = TLS_E_INTERNAL;
+		return -EINVAL;
+	}
 	engine_setup(c, client_suites, sizeof client_suites / sizeof client_suites[0], rng);
 	br_ssl_engine_set_default_rsavrfy(&c->u.cli.ctx.eng);
 	br_ssl_engine_set_default_ecdsa(&c->u.cli.ctx.eng);
@@ -252,7 +261,11 @@ int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const cha
 	br_x509_minimal_set_time(x, days, secs);
 	br_ssl_engine_set_x509(&c->u.cli.ctx.eng, &x->vtable);
 	/* the name goes out as SNI and is what br_x509_minimal checks */
-	return br_ssl_client_reset(&c->u.cli.ctx, c->expect, 0) ? 0 : -EIO;
+	if (!br_ssl_client_reset(&c->u.cli.ctx, c->expect, 0)) {
+		c->err = TLS_E_INTERNAL;
+		return -EIO;
+	}
+	return 0;
 }
 
 /* --- state ---------------------------------------------------------------------- */
@@ -497,7 +510,10 @@ const char *tls_reason(struct tls_conn *c, char *buf, size_t cap)
 		break;
 	case TLS_E_INTERNAL:
 	default:
-		snprintf(buf, cap, "TLS engine error (BearSSL %d)", b);
+		if (b)
+			snprintf(buf, cap, "TLS engine error (BearSSL %d)", b);
+		else
+			snprintf(buf, cap, "TLS engine not set up (bad name or parameters)");
 		break;
 	}
 	return buf;

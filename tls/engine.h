@@ -122,7 +122,8 @@ struct tls_conn {
 /* A server engine for one accepted connection whose expected name is
  * name[0..len) (canonical: lowercase, no trailing dot). now is the time
  * the leaf must be valid at. 0, -EINVAL (name), -EIO (BearSSL refused
- * the configuration). */
+ * the configuration); after an error c is a failed connection
+ * (TLS_E_INTERNAL). */
 int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const char *name,
 		    size_t len, int64_t now);
 

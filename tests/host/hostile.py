@@ -128,9 +128,17 @@ def cmd_keepalive(addr, port, n, src):
 
 def cmd_pipeline(addr, port, n, seconds):
     socks = []
+    failed = {}
+    t0 = time.monotonic()
     for _ in range(int(n)):
-        s = connect(addr, port)
-        if s is None:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(CONNECT_TIMEOUT)
+        try:
+            s.connect((addr, port))
+        except OSError as e:
+            s.close()
+            why = e.__class__.__name__
+            failed[why] = failed.get(why, 0) + 1
             continue
         # A small receive buffer: the server's responses back up at once.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -149,7 +157,10 @@ def cmd_pipeline(addr, port, n, seconds):
                 pass
             except OSError:
                 live.remove(s)   # reset by the server
-    print("pipelined %d %d" % (len(socks), sent), flush=True)
+    # the count and bytes first (the test reads them); then, for its
+    # diagnostics, the connects that failed and how long connecting took
+    print("pipelined %d %d connect_s=%.1f failed=%s" % (len(socks), sent, time.monotonic() - t0,
+          ",".join("%s:%d" % kv for kv in sorted(failed.items())) or "none"), flush=True)
     hold_until_stdin_closes()
 
 

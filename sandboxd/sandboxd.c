@@ -536,9 +536,14 @@ static int secrets_env(struct sandboxd *sd, const struct fn_decl *d, char **env,
 		size_t len, nl = strlen(d->secrets[i]);
 		int r = store_secret_get(&sd->st, d->secrets[i], sd->secret, sizeof sd->secret, &len,
 					 NULL, NULL, err);
-		if (r < 0)
-			return r == -ENOENT ? errbuf_set(err, ERRBUF_LEN, r, "secret %s is not set",
-							 d->secrets[i]) : r;
+		if (r == -ENOENT)
+			return errbuf_set(err, ERRBUF_LEN, r, "secret %s is not set", d->secrets[i]);
+		if (r < 0) {
+			char why[ERRBUF_LEN];
+			snprintf(why, sizeof why, "%s", err);
+			return errbuf_set(err, ERRBUF_LEN, r, "secret %s is unreadable: %s",
+					  d->secrets[i], why);
+		}
 		if (used + nl + 1 + len + 1 > cap)
 			return errbuf_set(err, ERRBUF_LEN, -E2BIG, "the secrets do not fit the environment (%u bytes)",
 					  SANDBOX_ENV_LEN);
@@ -1012,6 +1017,7 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 		sd->fd[c] = -1;
 	sd->paths = *paths;
 	sd->limits_required = cfg->limits_required != 0;
+	sd->sealing = cfg->sealing < SBXD_SEALING_N ? cfg->sealing : SBXD_SEALING_TMPFS;
 	sd->pend.code = sd->pend.netns = sd->pend.cg = -1;
 	lfds_none(sd->pend.lfd);
 	sd->cgr.fd = -1;
@@ -1055,7 +1061,9 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 	}
 	{
 		struct store_report rep = { store_report, NULL };
-		r = store_open(&sd->st, paths->store, &sd->policy, &rep, err);
+		bool sealed = cfg->sealing == SBXD_SEALING_AES_GCM;
+		r = store_open(&sd->st, paths->store, &sd->policy, sealed ? cfg->seal_key : NULL,
+			       &rep, err);
 	}
 	if (r < 0) {
 		errbuf_set(sd->why, sizeof sd->why, r, "the store: %s", err);
@@ -1583,8 +1591,17 @@ static void on_log_appended(struct sandboxd *sd)
 
 /* A secret as readers see it: its name and dates, never its value (the
  * seed's answer to a write adds "encryptedValue":"[ENCRYPTED]"). */
-static void secret_view(struct jsonw *w, const char *name, bool seed, int64_t created,
-			int64_t updated)
+const char *sandboxd_sealing_text(uint8_t sealing)
+{
+	switch (sealing) {
+	case SBXD_SEALING_AES_GCM: return "aes-256-gcm, store key";
+	case SBXD_SEALING_HOST:    return "none (host mode)";
+	default:                   return "none (no data disk: tmpfs)";
+	}
+}
+
+static void secret_view(struct jsonw *w, const struct sandboxd *sd, const char *name, bool seed,
+			int64_t created, int64_t updated)
 {
 	char t[40];
 
@@ -1594,6 +1611,9 @@ static void secret_view(struct jsonw *w, const char *name, bool seed, int64_t cr
 	if (seed) {
 		jw_key(w, "encryptedValue");
 		jw_string(w, "[ENCRYPTED]");
+	} else {
+		jw_key(w, "sealing");
+		jw_string(w, sandboxd_sealing_text(sd->sealing));
 	}
 	utc_format(t, sizeof t, created);
 	jw_key(w, "createdAt");
@@ -1655,7 +1675,7 @@ static void op_secret_put(struct sandboxd *sd, const struct sbx_req_msg *q, cons
 		return;
 	}
 	jw_init(&w, sd->body, sizeof sd->body);
-	secret_view(&w, q->name, q->shape == SBX_SHAPE_SEED, created, updated);
+	secret_view(&w, sd, q->name, q->shape == SBX_SHAPE_SEED, created, updated);
 	reply_json(sd, id, 200, &w);
 }
 
@@ -1697,9 +1717,17 @@ static void op_secret_list(struct sandboxd *sd, uint32_t id)
 		int64_t c, u;
 		size_t len;
 		if (store_secret_get(&sd->st, names[i], sd->secret, sizeof sd->secret, &len, &c, &u,
-				     err) < 0)
+				     err) < 0) {
+			/* listed, said unreadable: never shown as if it were fine */
+			jw_object_begin(&w);
+			jw_key(&w, "name");
+			jw_string(&w, names[i]);
+			jw_key(&w, "unreadable");
+			jw_string(&w, err);
+			jw_object_end(&w);
 			continue;
-		secret_view(&w, names[i], false, c, u);
+		}
+		secret_view(&w, sd, names[i], false, c, u);
 	}
 	explicit_bzero(sd->secret, sizeof sd->secret);
 	jw_array_end(&w);
@@ -2167,6 +2195,7 @@ static int read_config(struct sandboxd_config_msg *cfg)
 			return r;
 		r = imsg_get(&D.msg, IMSG_SANDBOXD_CONFIG, cfg, sizeof *cfg);
 		imsg_close_fds(&D.msg);
+		explicit_bzero(D.msg.payload, sizeof D.msg.payload);   /* the seal key */
 		return r;
 	}
 }
@@ -2177,7 +2206,7 @@ int sandboxd_main(void)
 	struct sandboxd_status_msg st;
 	struct sbxd_paths paths = {
 		.policy = SANDBOXD_POLICY_PATH,
-		.store = SANDBOXD_STATE_DIR "/store",
+		.store = SANDBOXD_STORE_DIR,
 		.work = SANDBOXD_STATE_DIR "/run",
 		.layers = SANDBOXD_LAYERS_DIR,
 		.cgroup = SANDBOXD_CGROUP_DIR,
@@ -2190,7 +2219,9 @@ int sandboxd_main(void)
 		return 1;
 	}
 	/* a worker is our child until we reap it; a dead one must not linger */
-	if (sandboxd_open(&D, &cfg, &paths) < 0) {
+	r = sandboxd_open(&D, &cfg, &paths);
+	explicit_bzero(&cfg, sizeof cfg);   /* the store holds its copy of the key */
+	if (r < 0) {
 		dlog("out of memory");
 		return 1;
 	}
@@ -2201,9 +2232,9 @@ int sandboxd_main(void)
 		return 1;
 	}
 	sandboxd_status(&D, &st);
-	dlog("serving: %u functions, runtimes available %#x, limits %s%s%s", st.functions,
-	     st.runtimes_available, st.limits_enforced ? "enforced" : "NOT enforced",
-	     D.why[0] ? "; refusing functions: " : "", D.why);
+	dlog("serving: %u functions, runtimes available %#x, limits %s, secrets sealed: %s%s%s",
+	     st.functions, st.runtimes_available, st.limits_enforced ? "enforced" : "NOT enforced",
+	     sandboxd_sealing_text(D.sealing), D.why[0] ? "; refusing functions: " : "", D.why);
 	r = imsg_send(ROLE_INIT_FD, IMSG_SANDBOXD_STATUS, 0, &st, sizeof st, NULL, 0);
 	if (r < 0)
 		dlog("cannot report to init: %s", strerror(-r));

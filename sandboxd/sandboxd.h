@@ -153,6 +153,7 @@ struct sandboxd {
 	struct sbxd_paths paths;
 	char work_root[STORE_PATH_MAX + 16];
 	bool has_policy, limits_required;
+	uint8_t sealing;           /* enum sandboxd_sealing, from init */
 	struct policy policy;
 	/* the listeners made in every function's netns (proto/netd_sandboxd.h):
 	 * DNS, the proxy, one per distinct port of the policy's rules */
@@ -202,6 +203,10 @@ void sandboxd_set_peer(struct sandboxd *sd, enum sbxd_chan chan, int fd);
 /* One loop round: waits up to timeout_ms (-1: forever) for events and
  * handles them. Returns 0, or -EPIPE when init closed its channel. */
 int sandboxd_round(struct sandboxd *sd, int timeout_ms);
+
+/* How secrets are kept at rest, as every view says it: "aes-256-gcm,
+ * store key", "none (no data disk: tmpfs)", "none (host mode)". */
+const char *sandboxd_sealing_text(uint8_t sealing);
 
 /* What init hears (IMSG_SANDBOXD_STATUS). */
 void sandboxd_status(const struct sandboxd *sd, struct sandboxd_status_msg *st);

@@ -722,8 +722,9 @@ static void test_secrets(void)
 	   !strstr(b, "sk-"), "secret put, seed shape: {name, encryptedValue, createdAt, updatedAt} (%s)", b);
 	call(SBX_SECRET_PUT, admin_sha, NULL, "SEEDY", "sk-2", 4, -1, &r);
 	b = body_of(&r);
-	ok(r.status == 200 && strncmp(b, "{\"name\":\"SEEDY\",\"createdAt\":\"", 29) == 0 &&
-	   !strstr(b, "encryptedValue"), "secret put, v1 shape: {name, createdAt, updatedAt} (%s)", b);
+	ok(r.status == 200 && strncmp(b, "{\"name\":\"SEEDY\",\"sealing\":\"none (no data disk: tmpfs)\","
+				       "\"createdAt\":\"", 68) == 0 &&
+	   !strstr(b, "encryptedValue"), "secret put, v1 shape: {name, sealing, createdAt, updatedAt} (%s)", b);
 	memset(big, 'v', sizeof big);
 	fd = memfd_create("v", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || write(fd, big, 20000) != 20000)

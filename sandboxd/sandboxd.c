@@ -1940,7 +1940,8 @@ static void op_invoke(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t
 	if (r < 0) {
 		bool secret = strncmp(err, "secret ", 7) == 0;
 		reply_err(sd, id, r, r == -EAGAIN ? 503 : 500, r == -EAGAIN ? "busy" :
-			  secret ? "missing_secret" : "spawn_failed", "%s", err);
+			  !secret ? "spawn_failed" : r == -ENOENT ? "missing_secret" :
+			  "secret_unreadable", "%s", err);
 		return;
 	}
 	if (w->native) {

@@ -819,8 +819,24 @@ static void test_invoke_python(void)
 	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
 	ok(r.status == 500 && strcmp(r.code, "missing_secret") == 0, "invoke with its secret unset: 500 (%s)",
 	   r.message);
+	/* a record that does not open (here: sealed, and this store has no
+	 * key): unreadable, never an empty value; the function does not start */
+	{
+		static const char rec[] = "{\"format\":1,\"name\":\"API_KEY\",\"created\":1,\"updated\":1,"
+					  "\"sealing\":\"aes-256-gcm\",\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}";
+		char p[256];
+		snprintf(p, sizeof p, "%s/secrets/API_KEY.json", p_store);
+		write_file(p, rec, sizeof rec - 1, 0600);
+	}
+	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
+	ok(r.status == 500 && strcmp(r.code, "secret_unreadable") == 0 &&
+	   strstr(r.message, "secret API_KEY is unreadable: ") && strstr(r.message, "API_KEY.json: sealing:"),
+	   "invoke with its secret unreadable: 500 secret_unreadable (%s)", r.message);
+	call(SBX_SECRET_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
+	ok(r.status == 200 && strstr(body_of(&r), "{\"name\":\"API_KEY\",\"unreadable\":\""),
+	   "secret list: the unreadable secret listed as such (%s)", body_of(&r));
 	call(SBX_SECRET_PUT, admin_sha, NULL, "API_KEY", "s3cret", 6, -1, &r);
-	is_int(r.status, 200, "secret put: 200");
+	is_int(r.status, 200, "secret put: 200 (replaces the unreadable one)");
 	call(SBX_SECRET_PUT, admin_sha, NULL, "OTHER", "nope", 4, -1, &r);
 	call(SBX_SECRET_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
 	ok(r.status == 200 && strstr(body_of(&r), "\"name\":\"API_KEY\"") && !strstr(body_of(&r), "s3cret"),

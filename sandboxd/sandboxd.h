@@ -20,7 +20,8 @@
  *
  * Confinement (its row in bin/dshield-init.c): uid 0 with a small kept set
  * of capabilities (docs/SANDBOXD.md says why each), an empty network
- * namespace, a mount view of /state, the layers, the policy, five /dev
+ * namespace, a mount view of /store (what it keeps: the encrypted store
+ * when there is one), /state (tmpfs: what it runs), the layers, the policy, five /dev
  * nodes and the delegated cgroup subtree, seccomp set
  * sandboxd_seccomp_rules. One thread: sandbox_spawn needs it.
  */

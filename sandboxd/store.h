@@ -1,7 +1,7 @@
 /* sandboxd/store.h: the one store of deployed functions, secrets and API
- * tokens, kept by sandboxd in its state directory (docs/API.md, "The
- * function store"). The encrypted-store issue mounts the data disk there;
- * nothing here changes then.
+ * tokens, kept by sandboxd in its /store directory (docs/API.md, "The
+ * function store"): on the encrypted store when the VM has a data disk
+ * (docs/STORE.md), else tmpfs; host mode, the host's state directory.
  *
  * Layout under the directory (every file 0600, every folder 0700):
  *

@@ -39,7 +39,8 @@ enum sandboxd_sealing {
 
 struct sandboxd_config_msg {
 	uint8_t policy_sha256[32]; /* of the canonical policy at /policy.json in its view */
-	/* SBXD_SEALING_AES_GCM: HKDF-Expand(seal subkey, "dshield-store/v1 secrets", 32);
+	/* SBXD_SEALING_AES_GCM: HKDF-SHA256(IKM = the store's seal subkey, no
+	 * salt, info "dshield-store/v1 secrets", 32 bytes) (init/datastore.h);
 	 * zero otherwise. Only ever in this message: never on a disk. */
 	uint8_t seal_key[32];
 	uint8_t has_policy;        /* 0: no policy (host mode without one): functions refused */

@@ -241,11 +241,8 @@ int store_open(struct store *st, const char *dir, const struct policy *p,
 	for (int k = 0; k < STORE_KIND_N; k++)
 		st->kfd[k] = -1;
 	st->policy = p;
-	st->sealed = seal_key != NULL;
-	if (seal_key != NULL)
-		memcpy(st->seal_key, seal_key, sizeof st->seal_key);
-	else
-		memset(st->seal_key, 0, sizeof st->seal_key);
+	st->sealed = false;
+	memset(st->seal_key, 0, sizeof st->seal_key);
 	if (strlen(dir) >= sizeof st->root)
 		return errbuf_set(err, ERRBUF_LEN, -ENAMETOOLONG, "%.60s...: path too long", dir);
 	strcpy(st->root, dir);
@@ -271,6 +268,11 @@ int store_open(struct store *st, const char *dir, const struct policy *p,
 		r = -errno;
 		store_close(st);
 		return errbuf_set(err, ERRBUF_LEN, r, "%s: fsync: %s", dir, strerror(-r));
+	}
+	/* only an open store holds the key: store_close wipes it */
+	if (seal_key != NULL) {
+		memcpy(st->seal_key, seal_key, sizeof st->seal_key);
+		st->sealed = true;
 	}
 	return 0;
 }

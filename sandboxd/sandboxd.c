@@ -237,11 +237,16 @@ static const char *code_file(enum policy_runtime rt)
  * meanwhile reads the old code or the new, never a mix, and a failed
  * stage leaves the store untouched. The directory is 0755 root's: the
  * worker (another uid) reads it through its read-only bind, and sandboxd
- * needs no DAC_OVERRIDE to write it. */
+ * needs no DAC_OVERRIDE to write it. The bytes must be the declaration's
+ * (size and SHA-256), else -EBADMSG: what is run is what was measured, even
+ * when the store's copy changed under it (dm-crypt does not authenticate
+ * the data disk, docs/STORE.md). */
 static int code_stage(struct sandboxd *sd, const struct fn_decl *d, int fd)
 {
 	char dir[STORE_PATH_MAX + 96], tmp[STORE_PATH_MAX + 128];
-	uint8_t buf[1 << 16];
+	uint8_t buf[1 << 16], got[32];
+	br_sha256_context h;
+	uint64_t total = 0;
 	ssize_t n;
 	int out, r = 0;
 
@@ -254,12 +259,18 @@ static int code_stage(struct sandboxd *sd, const struct fn_decl *d, int fd)
 	if (out < 0)
 		return -errno;
 	errno = 0;
+	br_sha256_init(&h);
 	for (off_t off = 0; (n = pread(fd, buf, sizeof buf, off)) != 0; off += n) {
 		if (n < 0 || file_write_all(out, buf, (size_t)n) < 0) {
 			r = -(errno ? errno : EIO);
 			break;
 		}
+		br_sha256_update(&h, buf, (size_t)n);
+		total += (uint64_t)n;
 	}
+	br_sha256_out(&h, got);
+	if (r == 0 && (total != d->code_bytes || !fn_hash_equal(got, d->code_sha256)))
+		r = -EBADMSG;
 	if (r == 0 && fchmod(out, d->runtime == POLICY_RT_NATIVE ? 0555 : 0444) != 0)
 		r = -errno;
 	close(out);
@@ -900,9 +911,16 @@ static void load_functions(struct sandboxd *sd)
 			continue;
 		}
 		code = store_fn_code_open(&sd->st, &f->d, err);
-		if (code < 0 || code_stage(sd, &f->d, code) < 0 || code_commit(sd, &f->d) < 0 ||
-		    fn_make_env(sd, f->d.id, &f->netns, &f->cg, f->lfd, err) < 0) {
-			dlog("function %s: cannot be served: %s", names[i], code < 0 ? err : strerror(errno));
+		int r = code < 0 ? code : code_stage(sd, &f->d, code);
+		if (r == 0)
+			r = code_commit(sd, &f->d);
+		if (code >= 0 && r == -EBADMSG)
+			errbuf_set(err, sizeof err, r, "its code in the store is not the declaration's "
+				   "(size or SHA-256)");
+		else if (code >= 0 && r < 0)
+			errbuf_set(err, sizeof err, r, "its code: %s", strerror(-r));
+		if (r < 0 || fn_make_env(sd, f->d.id, &f->netns, &f->cg, f->lfd, err) < 0) {
+			dlog("function %s: cannot be served: %s", names[i], err);
 			if (code >= 0)
 				close(code);
 			fn_slot_reset(f);

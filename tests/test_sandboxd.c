@@ -26,6 +26,7 @@
 #include "tests/tap.h"
 
 #include <bearssl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1153,6 +1154,49 @@ static void test_reload_public(void)
 	is_int(r.status, 401, "  every other request still needs one");
 }
 
+/* Every code file of the store one byte longer (grow) or back (shrink). */
+static int code_files_resize(bool grow)
+{
+	char dir[160], p[160 + 256 + 2];
+	DIR *d;
+	struct dirent *de;
+	struct stat sb;
+	int n = 0;
+
+	snprintf(dir, sizeof dir, "%s/code", p_store);
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if (de->d_name[0] == '.' || stat(p, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    truncate(p, grow ? sb.st_size + 1 : sb.st_size - 1) != 0)
+			continue;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Code changed in the store (the data disk is not authenticated): the
+ * function is not served, since its bytes are not the measured ones. */
+static void test_reload_changed_code(void)
+{
+	struct sbx_reply_msg r;
+
+	close_core();
+	ok(code_files_resize(true) > 0, "every code file in the store changed (one byte more)");
+	open_core(false);
+	call(SBX_FN_GET, admin_sha, "hello", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 404, "reopened: a function whose stored code is not its declaration's is not served");
+	call(SBX_INVOKE, admin_sha, "echo", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 404, "  nor invoked (native)");
+	close_core();
+	ok(code_files_resize(false) > 0, "the code files as they were");
+	open_core(false);
+	call(SBX_FN_GET, admin_sha, "hello", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 200, "reopened: served again");
+}
+
 /* sandboxd's own limits (see the top). */
 static void confine_like_the_role(void)
 {
@@ -1261,6 +1305,7 @@ int main(void)
 	test_tokens();
 	test_delete();
 	test_reload_public();
+	test_reload_changed_code();
 	close_core();
 	test_bad_layer();
 	{

@@ -32,8 +32,9 @@ static const struct privdrop_bind keyd_binds[] = {
 	{ ATTEST_FWCFG_MEAS, ATTEST_FWCFG_MEAS, PRIVDROP_BIND_OPTIONAL },
 };
 
-/* sandboxd's view: its /state (has_state: the store, code copies, the
- * sandbox root), the runtime layers and the policy init verified (both
+/* sandboxd's view: its /state (has_state, tmpfs: code copies it execs,
+ * the sandbox root), its /store (store_dir: functions, secrets, tokens; on
+ * the encrypted store when there is one, which is noexec), the runtime layers and the policy init verified (both
  * read-only), /proc (a function's network namespace is made by a child
  * and reached through /proc/PID/ns/net), the five device nodes every
  * sandbox binds, and the delegated cgroup subtree (writable: it makes
@@ -82,15 +83,16 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.main = logd_main,
 	},
 	/* sandboxd: uid 0 keeping SANDBOXD_CAPS, no network of its own (each
-	 * function gets a namespace it makes), the view above plus /state */
+	 * function gets a namespace it makes), the view above plus /state and
+	 * /store */
 	[ROLE_SANDBOXD] = {
 		.name = "sandboxd", .id = ROLE_SANDBOXD,
 		.uid = 0, .gid = 0, .caps_keep = SANDBOXD_CAPS,   /* sandboxd.h says why each */
 		.new_netns = true,
 		.binds = sandboxd_binds, .nbinds = sizeof sandboxd_binds / sizeof sandboxd_binds[0],
-		/* its /state holds the code it execs: on tmpfs until that part
-		 * moves off the (noexec) store; held when the store is refused */
-		.has_state = true, .needs_store = true,
+		/* /state holds the code it execs: tmpfs (the store is noexec);
+		 * /store, what it keeps: the store; held when the store is refused */
+		.has_state = true, .store_dir = true, .needs_store = true,
 		.seccomp = sandboxd_seccomp_rules, .nseccomp = &sandboxd_seccomp_nrules,
 		.peers = 1u << ROLE_NETD | 1u << ROLE_KEYD | 1u << ROLE_LOGD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,

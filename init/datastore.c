@@ -9,6 +9,8 @@
 #include "lib/log.h"
 #include "lib/random.h"
 
+#include <bearssl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,6 +40,17 @@ int datastore_key_get(const struct policy_store *ps, const uint8_t instance[STOR
 	default:
 		return errbuf_set(err, errlen, -EINVAL, "no key provider");
 	}
+}
+
+void datastore_secrets_key(const uint8_t seal[32], uint8_t out[32])
+{
+	br_hkdf_context h;
+
+	br_hkdf_init(&h, &br_sha256_vtable, BR_HKDF_NO_SALT, 0);
+	br_hkdf_inject(&h, seal, 32);
+	br_hkdf_flip(&h);
+	br_hkdf_produce(&h, STORE_SECRETS_INFO, sizeof STORE_SECRETS_INFO - 1, out, 32);
+	explicit_bzero(&h, sizeof h);
 }
 
 /* --- facts ------------------------------------------------------------------------------ */
@@ -367,6 +380,8 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 	st->has_instance = true;
 	memcpy(st->instance, o.hdr.instance, sizeof st->instance);
 	st->data_bytes = o.hdr.data_sectors * STORE_SECTOR;
+	datastore_secrets_key(o.keys.seal, st->seal_key);
+	st->has_seal_key = true;
 	goto out;
 refused:
 	refuse(st, err[0] ? err : strerror(-r));

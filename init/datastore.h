@@ -46,7 +46,18 @@ struct datastore_status {
 	uint64_t data_bytes;
 	char disk[32];
 	char reason[ERRBUF_LEN];	/* why, when refused */
+	/* open or formatted: sandboxd's key for sealing secrets
+	 * (datastore_secrets_key); the caller hands it over and wipes it */
+	bool has_seal_key;
+	uint8_t seal_key[32];
 };
+
+#define STORE_SECRETS_INFO "dshield-store/v1 secrets"
+
+/* The per-purpose key sandboxd seals secret values with, from the header
+ * keys' seal subkey: HKDF-SHA256(IKM = seal, no salt, info =
+ * STORE_SECRETS_INFO, 32 bytes). */
+void datastore_secrets_key(const uint8_t seal[32], uint8_t out[32]);
 
 /* The key-provider seam: the provider's 64-byte disk key for this
  * instance (the host's, else the header's, else a new one for a blank

@@ -54,34 +54,46 @@ static struct layers_status layer_status;
 /* The encrypted store's state: the source of /v1/info's "store" (sent to
  * netd as IMSG_STORE_INFO) and of which rows are held. */
 static struct datastore_status store_status;
-static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096];
+static char root_dirs[ROLE_COUNT][4096], state_dirs[ROLE_COUNT][4096],
+	    store_dirs[ROLE_COUNT][4096];
 
-/* Each role's chroot directory (DIR/NAME-root, empty and root-owned) and,
- * for rows with has_state, its state directory (DIR/NAME-state, 0700; on
- * the encrypted store, STORE/NAME-state, for rows with state_on_store when
- * store is not NULL). */
+/* A directory of role r's own: BASE/NAME-SUFFIX, 0700, owned by its uid
+ * (a role with its own uid writes there too). */
+static const char *role_dir(char out[4096], const char *base, const struct role_spec *r,
+			    const char *suffix)
+{
+	if ((size_t)snprintf(out, 4096, "%s/%s-%s", base, r->name, suffix) >= 4096)
+		fatal("role directory path too long under %s", base);
+	if (mkdir(out, 0700) != 0 && errno != EEXIST)
+		fatal("cannot create %s: %s", out, strerror(errno));
+	if (chown(out, r->uid, r->gid) != 0)
+		fatal("cannot give %s to uid %u: %s", out, (unsigned)r->uid, strerror(errno));
+	return out;
+}
+
+/* Each role's chroot directory (DIR/NAME-root, empty and root-owned) and
+ * its own directories: for rows with has_state, its state directory
+ * (NAME-state), for rows with store_dir, its store directory
+ * (NAME-store); each under STORE (the encrypted store, when store is not
+ * NULL) if the row puts it there (state_on_store; store_dir always), else
+ * under DIR (tmpfs in the VM). */
 static void prepare_role_dirs(const char *dir, const char *store, const struct role_spec *roles,
 			      size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct role_spec *r = &roles[i];
-		const char *sdir = store != NULL && r->state_on_store ? store : dir;
 		if ((size_t)snprintf(root_dirs[i], sizeof root_dirs[i], "%s/%s-root", dir,
-				     r->name) >= sizeof root_dirs[i] ||
-		    (size_t)snprintf(state_dirs[i], sizeof state_dirs[i], "%s/%s-state", sdir,
-				     r->name) >= sizeof state_dirs[i])
+				     r->name) >= sizeof root_dirs[i])
 			fatal("role directory path too long under %s", dir);
 		MUST("creating a role's chroot directory", privdrop_prepare_root(root_dirs[i]));
 		sup.root_dir[i] = root_dirs[i];
-		if (!r->has_state)
-			continue;
-		if (mkdir(state_dirs[i], 0700) != 0 && errno != EEXIST)
-			fatal("cannot create %s: %s", state_dirs[i], strerror(errno));
-		/* the role's own: a role with its own uid writes there too */
-		if (chown(state_dirs[i], r->uid, r->gid) != 0)
-			fatal("cannot give %s to uid %u: %s", state_dirs[i], (unsigned)r->uid,
-			      strerror(errno));
-		sup.state_dir[i] = state_dirs[i];
+		if (r->has_state)
+			sup.state_dir[i] = role_dir(state_dirs[i],
+						    store != NULL && r->state_on_store ? store : dir,
+						    r, "state");
+		if (r->store_dir)
+			sup.store_dir[i] = role_dir(store_dirs[i], store != NULL ? store : dir, r,
+						    "store");
 	}
 	sup.roles = roles;
 	sup.nroles = n;
@@ -224,6 +236,11 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	}
 	sandboxd_cgroup();
 	sandboxd_config(manifest.has_policy ? &manifest.policy : NULL, SANDBOXD_POLICY_SRC, true);
+	/* the one store key init keeps: sandboxd's, sent again at each of its
+	 * starts; the disk key and its other subkeys are gone already */
+	lc.sbx.sealing = store_status.has_seal_key ? SBXD_SEALING_AES_GCM : SBXD_SEALING_TMPFS;
+	memcpy(lc.sbx.seal_key, store_status.seal_key, sizeof lc.sbx.seal_key);
+	explicit_bzero(store_status.seal_key, sizeof store_status.seal_key);
 
 	sup.pid1 = true;
 	lc.packet_fd = pkt;
@@ -433,6 +450,7 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	    sizeof policy_file)
 		fatal("state path too long");
 	sandboxd_config(manifest.has_policy ? &manifest.policy : NULL, policy_file, false);
+	lc.sbx.sealing = SBXD_SEALING_HOST;   /* no store key in host mode */
 	sup.rebind[0].dst = SANDBOXD_POLICY_PATH;
 	sup.rebind[0].src = policy_file;
 	sup.rebind[1].dst = SANDBOXD_LAYERS_DIR;

@@ -33,12 +33,16 @@ struct role_spec {
 					  says why it needs each */
 	bool new_netns;                /* empty network namespace */
 	const struct privdrop_bind *binds; /* a private mount view holding */
-	size_t nbinds;                 /* these, plus /state if has_state */
+	size_t nbinds;                 /* these, plus /state and /store below */
 	bool has_state;                /* a state directory of its own at /state */
-	/* the encrypted store (docs/STORE.md): state_on_store, its state
-	 * directory is on the store when there is one (else tmpfs);
-	 * needs_store, the row is not started when the store is refused */
+	/* the encrypted store (docs/STORE.md): state_on_store, its /state is
+	 * on the store when there is one (else tmpfs); store_dir, a second
+	 * directory of its own at /store, on the store when there is one
+	 * (else tmpfs), for a row whose /state must stay off the store (the
+	 * store is noexec); needs_store, the row is not started when the
+	 * store is refused */
 	bool state_on_store;
+	bool store_dir;
 	bool needs_store;
 	const struct seccomp_rule *seccomp;   /* installed by role_enter() */
 	const size_t *nseccomp;

@@ -284,6 +284,9 @@ static _Noreturn void role_child(const struct sup_role *r, int sock, int logw)
 	if (rs->has_state && nb < PRIVDROP_BINDS_MAX)
 		binds[nb++] = (struct privdrop_bind){ c->state_dir[rs->id], "/state",
 						      PRIVDROP_BIND_RW };
+	if (rs->store_dir && nb < PRIVDROP_BINDS_MAX)
+		binds[nb++] = (struct privdrop_bind){ c->store_dir[rs->id], "/store",
+						      PRIVDROP_BIND_RW };
 	struct privdrop_spec spec = {
 		.root_dir = c->root_dir[rs->id],
 		.uid = rs->uid,
@@ -294,7 +297,7 @@ static _Noreturn void role_child(const struct sup_role *r, int sock, int logw)
 		.keep_fd_to = ROLE_INIT_FD,
 		.new_netns = rs->new_netns,
 		.binds = binds,
-		.nbinds = (rs->nbinds > 0 || rs->has_state) ? nb : 0,
+		.nbinds = (rs->nbinds > 0 || rs->has_state || rs->store_dir) ? nb : 0,
 		.argv = argv,
 		.envp = envp,
 	};

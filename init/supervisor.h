@@ -45,10 +45,12 @@ struct supervisor_config {
 	bool no_seccomp;               /* host mode only: DSHIELD_NO_SECCOMP=1 for roles */
 	const struct role_spec *roles; /* roles[i].id == i */
 	size_t nroles;
-	/* Per role: an empty root-owned directory to chroot into, and (for
-	 * rows with has_state) its state directory, bound at /state. */
+	/* Per role: an empty root-owned directory to chroot into, (for
+	 * rows with has_state) its state directory, bound at /state, and
+	 * (rows with store_dir) its store directory, bound at /store. */
 	const char *root_dir[ROLE_COUNT];
 	const char *state_dir[ROLE_COUNT];
+	const char *store_dir[ROLE_COUNT];
 	/* Host mode: a row's bind whose target is dst takes its source from
 	 * src instead (sandboxd's layers, policy file, cgroup root live
 	 * elsewhere outside the VM). */

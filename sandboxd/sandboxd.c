@@ -237,11 +237,16 @@ static const char *code_file(enum policy_runtime rt)
  * meanwhile reads the old code or the new, never a mix, and a failed
  * stage leaves the store untouched. The directory is 0755 root's: the
  * worker (another uid) reads it through its read-only bind, and sandboxd
- * needs no DAC_OVERRIDE to write it. */
+ * needs no DAC_OVERRIDE to write it. The bytes must be the declaration's
+ * (size and SHA-256), else -EBADMSG: what is run is what was measured, even
+ * when the store's copy changed under it (dm-crypt does not authenticate
+ * the data disk, docs/STORE.md). */
 static int code_stage(struct sandboxd *sd, const struct fn_decl *d, int fd)
 {
 	char dir[STORE_PATH_MAX + 96], tmp[STORE_PATH_MAX + 128];
-	uint8_t buf[1 << 16];
+	uint8_t buf[1 << 16], got[32];
+	br_sha256_context h;
+	uint64_t total = 0;
 	ssize_t n;
 	int out, r = 0;
 
@@ -254,12 +259,18 @@ static int code_stage(struct sandboxd *sd, const struct fn_decl *d, int fd)
 	if (out < 0)
 		return -errno;
 	errno = 0;
+	br_sha256_init(&h);
 	for (off_t off = 0; (n = pread(fd, buf, sizeof buf, off)) != 0; off += n) {
 		if (n < 0 || file_write_all(out, buf, (size_t)n) < 0) {
 			r = -(errno ? errno : EIO);
 			break;
 		}
+		br_sha256_update(&h, buf, (size_t)n);
+		total += (uint64_t)n;
 	}
+	br_sha256_out(&h, got);
+	if (r == 0 && (total != d->code_bytes || !fn_hash_equal(got, d->code_sha256)))
+		r = -EBADMSG;
 	if (r == 0 && fchmod(out, d->runtime == POLICY_RT_NATIVE ? 0555 : 0444) != 0)
 		r = -errno;
 	close(out);
@@ -536,9 +547,14 @@ static int secrets_env(struct sandboxd *sd, const struct fn_decl *d, char **env,
 		size_t len, nl = strlen(d->secrets[i]);
 		int r = store_secret_get(&sd->st, d->secrets[i], sd->secret, sizeof sd->secret, &len,
 					 NULL, NULL, err);
-		if (r < 0)
-			return r == -ENOENT ? errbuf_set(err, ERRBUF_LEN, r, "secret %s is not set",
-							 d->secrets[i]) : r;
+		if (r == -ENOENT)
+			return errbuf_set(err, ERRBUF_LEN, r, "secret %s is not set", d->secrets[i]);
+		if (r < 0) {
+			char why[ERRBUF_LEN];
+			snprintf(why, sizeof why, "%s", err);
+			return errbuf_set(err, ERRBUF_LEN, r, "secret %s is unreadable: %s",
+					  d->secrets[i], why);
+		}
 		if (used + nl + 1 + len + 1 > cap)
 			return errbuf_set(err, ERRBUF_LEN, -E2BIG, "the secrets do not fit the environment (%u bytes)",
 					  SANDBOX_ENV_LEN);
@@ -895,9 +911,16 @@ static void load_functions(struct sandboxd *sd)
 			continue;
 		}
 		code = store_fn_code_open(&sd->st, &f->d, err);
-		if (code < 0 || code_stage(sd, &f->d, code) < 0 || code_commit(sd, &f->d) < 0 ||
-		    fn_make_env(sd, f->d.id, &f->netns, &f->cg, f->lfd, err) < 0) {
-			dlog("function %s: cannot be served: %s", names[i], code < 0 ? err : strerror(errno));
+		int r = code < 0 ? code : code_stage(sd, &f->d, code);
+		if (r == 0)
+			r = code_commit(sd, &f->d);
+		if (code >= 0 && r == -EBADMSG)
+			errbuf_set(err, sizeof err, r, "its code in the store is not the declaration's "
+				   "(size or SHA-256)");
+		else if (code >= 0 && r < 0)
+			errbuf_set(err, sizeof err, r, "its code: %s", strerror(-r));
+		if (r < 0 || fn_make_env(sd, f->d.id, &f->netns, &f->cg, f->lfd, err) < 0) {
+			dlog("function %s: cannot be served: %s", names[i], err);
 			if (code >= 0)
 				close(code);
 			fn_slot_reset(f);
@@ -1012,6 +1035,7 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 		sd->fd[c] = -1;
 	sd->paths = *paths;
 	sd->limits_required = cfg->limits_required != 0;
+	sd->sealing = cfg->sealing < SBXD_SEALING_N ? cfg->sealing : SBXD_SEALING_TMPFS;
 	sd->pend.code = sd->pend.netns = sd->pend.cg = -1;
 	lfds_none(sd->pend.lfd);
 	sd->cgr.fd = -1;
@@ -1055,7 +1079,9 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 	}
 	{
 		struct store_report rep = { store_report, NULL };
-		r = store_open(&sd->st, paths->store, &sd->policy, &rep, err);
+		bool sealed = cfg->sealing == SBXD_SEALING_AES_GCM;
+		r = store_open(&sd->st, paths->store, &sd->policy, sealed ? cfg->seal_key : NULL,
+			       &rep, err);
 	}
 	if (r < 0) {
 		errbuf_set(sd->why, sizeof sd->why, r, "the store: %s", err);
@@ -1583,8 +1609,17 @@ static void on_log_appended(struct sandboxd *sd)
 
 /* A secret as readers see it: its name and dates, never its value (the
  * seed's answer to a write adds "encryptedValue":"[ENCRYPTED]"). */
-static void secret_view(struct jsonw *w, const char *name, bool seed, int64_t created,
-			int64_t updated)
+const char *sandboxd_sealing_text(uint8_t sealing)
+{
+	switch (sealing) {
+	case SBXD_SEALING_AES_GCM: return "aes-256-gcm, store key";
+	case SBXD_SEALING_HOST:    return "none (host mode)";
+	default:                   return "none (no data disk: tmpfs)";
+	}
+}
+
+static void secret_view(struct jsonw *w, const struct sandboxd *sd, const char *name, bool seed,
+			int64_t created, int64_t updated)
 {
 	char t[40];
 
@@ -1594,6 +1629,9 @@ static void secret_view(struct jsonw *w, const char *name, bool seed, int64_t cr
 	if (seed) {
 		jw_key(w, "encryptedValue");
 		jw_string(w, "[ENCRYPTED]");
+	} else {
+		jw_key(w, "sealing");
+		jw_string(w, sandboxd_sealing_text(sd->sealing));
 	}
 	utc_format(t, sizeof t, created);
 	jw_key(w, "createdAt");
@@ -1655,7 +1693,7 @@ static void op_secret_put(struct sandboxd *sd, const struct sbx_req_msg *q, cons
 		return;
 	}
 	jw_init(&w, sd->body, sizeof sd->body);
-	secret_view(&w, q->name, q->shape == SBX_SHAPE_SEED, created, updated);
+	secret_view(&w, sd, q->name, q->shape == SBX_SHAPE_SEED, created, updated);
 	reply_json(sd, id, 200, &w);
 }
 
@@ -1697,9 +1735,17 @@ static void op_secret_list(struct sandboxd *sd, uint32_t id)
 		int64_t c, u;
 		size_t len;
 		if (store_secret_get(&sd->st, names[i], sd->secret, sizeof sd->secret, &len, &c, &u,
-				     err) < 0)
+				     err) < 0) {
+			/* listed, said unreadable: never shown as if it were fine */
+			jw_object_begin(&w);
+			jw_key(&w, "name");
+			jw_string(&w, names[i]);
+			jw_key(&w, "unreadable");
+			jw_string(&w, err);
+			jw_object_end(&w);
 			continue;
-		secret_view(&w, names[i], false, c, u);
+		}
+		secret_view(&w, sd, names[i], false, c, u);
 	}
 	explicit_bzero(sd->secret, sizeof sd->secret);
 	jw_array_end(&w);
@@ -1912,7 +1958,8 @@ static void op_invoke(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t
 	if (r < 0) {
 		bool secret = strncmp(err, "secret ", 7) == 0;
 		reply_err(sd, id, r, r == -EAGAIN ? 503 : 500, r == -EAGAIN ? "busy" :
-			  secret ? "missing_secret" : "spawn_failed", "%s", err);
+			  !secret ? "spawn_failed" : r == -ENOENT ? "missing_secret" :
+			  "secret_unreadable", "%s", err);
 		return;
 	}
 	if (w->native) {
@@ -2167,6 +2214,7 @@ static int read_config(struct sandboxd_config_msg *cfg)
 			return r;
 		r = imsg_get(&D.msg, IMSG_SANDBOXD_CONFIG, cfg, sizeof *cfg);
 		imsg_close_fds(&D.msg);
+		explicit_bzero(D.msg.payload, sizeof D.msg.payload);   /* the seal key */
 		return r;
 	}
 }
@@ -2177,7 +2225,7 @@ int sandboxd_main(void)
 	struct sandboxd_status_msg st;
 	struct sbxd_paths paths = {
 		.policy = SANDBOXD_POLICY_PATH,
-		.store = SANDBOXD_STATE_DIR "/store",
+		.store = SANDBOXD_STORE_DIR,
 		.work = SANDBOXD_STATE_DIR "/run",
 		.layers = SANDBOXD_LAYERS_DIR,
 		.cgroup = SANDBOXD_CGROUP_DIR,
@@ -2190,7 +2238,9 @@ int sandboxd_main(void)
 		return 1;
 	}
 	/* a worker is our child until we reap it; a dead one must not linger */
-	if (sandboxd_open(&D, &cfg, &paths) < 0) {
+	r = sandboxd_open(&D, &cfg, &paths);
+	explicit_bzero(&cfg, sizeof cfg);   /* the store holds its copy of the key */
+	if (r < 0) {
 		dlog("out of memory");
 		return 1;
 	}
@@ -2201,9 +2251,9 @@ int sandboxd_main(void)
 		return 1;
 	}
 	sandboxd_status(&D, &st);
-	dlog("serving: %u functions, runtimes available %#x, limits %s%s%s", st.functions,
-	     st.runtimes_available, st.limits_enforced ? "enforced" : "NOT enforced",
-	     D.why[0] ? "; refusing functions: " : "", D.why);
+	dlog("serving: %u functions, runtimes available %#x, limits %s, secrets sealed: %s%s%s",
+	     st.functions, st.runtimes_available, st.limits_enforced ? "enforced" : "NOT enforced",
+	     sandboxd_sealing_text(D.sealing), D.why[0] ? "; refusing functions: " : "", D.why);
 	r = imsg_send(ROLE_INIT_FD, IMSG_SANDBOXD_STATUS, 0, &st, sizeof st, NULL, 0);
 	if (r < 0)
 		dlog("cannot report to init: %s", strerror(-r));

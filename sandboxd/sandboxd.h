@@ -20,7 +20,8 @@
  *
  * Confinement (its row in bin/dshield-init.c): uid 0 with a small kept set
  * of capabilities (docs/SANDBOXD.md says why each), an empty network
- * namespace, a mount view of /state, the layers, the policy, five /dev
+ * namespace, a mount view of /store (what it keeps: the encrypted store
+ * when there is one), /state (tmpfs: what it runs), the layers, the policy, five /dev
  * nodes and the delegated cgroup subtree, seccomp set
  * sandboxd_seccomp_rules. One thread: sandbox_spawn needs it.
  */
@@ -153,6 +154,7 @@ struct sandboxd {
 	struct sbxd_paths paths;
 	char work_root[STORE_PATH_MAX + 16];
 	bool has_policy, limits_required;
+	uint8_t sealing;           /* enum sandboxd_sealing, from init */
 	struct policy policy;
 	/* the listeners made in every function's netns (proto/netd_sandboxd.h):
 	 * DNS, the proxy, one per distinct port of the policy's rules */
@@ -202,6 +204,10 @@ void sandboxd_set_peer(struct sandboxd *sd, enum sbxd_chan chan, int fd);
 /* One loop round: waits up to timeout_ms (-1: forever) for events and
  * handles them. Returns 0, or -EPIPE when init closed its channel. */
 int sandboxd_round(struct sandboxd *sd, int timeout_ms);
+
+/* How secrets are kept at rest, as every view says it: "aes-256-gcm,
+ * store key", "none (no data disk: tmpfs)", "none (host mode)". */
+const char *sandboxd_sealing_text(uint8_t sealing);
 
 /* What init hears (IMSG_SANDBOXD_STATUS). */
 void sandboxd_status(const struct sandboxd *sd, struct sandboxd_status_msg *st);

@@ -16,6 +16,7 @@
 #include "lib/hex.h"
 #include "lib/json_walk.h"
 #include "lib/jsonw.h"
+#include "lib/random.h"
 
 #define TMP_PREFIX ".tmp-"
 #define EXT ".json"
@@ -222,10 +223,17 @@ void store_close(struct store *st)
 	st->dirfd = st->codefd = -1;
 	for (int k = 0; k < STORE_KIND_N; k++)
 		st->kfd[k] = -1;
+	explicit_bzero(st->seal_key, sizeof st->seal_key);
+	st->sealed = false;
+}
+
+const char *store_sealing(const struct store *st)
+{
+	return st->sealed ? "aes-256-gcm" : "none";
 }
 
 int store_open(struct store *st, const char *dir, const struct policy *p,
-	       const struct store_report *rep, char err[ERRBUF_LEN])
+	       const uint8_t *seal_key, const struct store_report *rep, char err[ERRBUF_LEN])
 {
 	int r;
 
@@ -233,6 +241,8 @@ int store_open(struct store *st, const char *dir, const struct policy *p,
 	for (int k = 0; k < STORE_KIND_N; k++)
 		st->kfd[k] = -1;
 	st->policy = p;
+	st->sealed = false;
+	memset(st->seal_key, 0, sizeof st->seal_key);
 	if (strlen(dir) >= sizeof st->root)
 		return errbuf_set(err, ERRBUF_LEN, -ENAMETOOLONG, "%.60s...: path too long", dir);
 	strcpy(st->root, dir);
@@ -258,6 +268,11 @@ int store_open(struct store *st, const char *dir, const struct policy *p,
 		r = -errno;
 		store_close(st);
 		return errbuf_set(err, ERRBUF_LEN, r, "%s: fsync: %s", dir, strerror(-r));
+	}
+	/* only an open store holds the key: store_close wipes it */
+	if (seal_key != NULL) {
+		memcpy(st->seal_key, seal_key, sizeof st->seal_key);
+		st->sealed = true;
 	}
 	return 0;
 }
@@ -568,32 +583,118 @@ int store_fn_del(struct store *st, const char *id, char err[ERRBUF_LEN])
 
 /* --- secrets ------------------------------------------------------------------- */
 
-/* The seam for sealing secrets at rest (a later issue): today a value is
- * written as it is, marked "sealing":"none". */
-static void seal_value(struct jsonw *w, const char *value, size_t len)
+/* AES-256-GCM in place over data with the AAD of name's secret; the tag
+ * into tag (encrypt) or checked against it. AES-NI when the CPU has it,
+ * else BearSSL's constant-time ct64. */
+static bool gcm_run(bool encrypt, const uint8_t key[STORE_SEAL_KEY_LEN],
+		    const uint8_t nonce[STORE_SEAL_NONCE], const char *name, uint8_t *data,
+		    size_t len, uint8_t tag[STORE_SEAL_TAG])
 {
-	jw_key(w, "sealing");
-	jw_string(w, "none");
-	jw_key(w, "value");
-	jw_base64(w, value, len);
+	const br_block_ctr_class *aes_vt = br_aes_x86ni_ctr_get_vtable();
+	br_ghash gh = br_ghash_pclmul_get();
+	br_aes_gen_ctr_keys aes;
+	br_gcm_context g;
+	bool ok = true;
+
+	if (aes_vt == NULL)
+		aes_vt = &br_aes_ct64_ctr_vtable;
+	aes_vt->init(&aes.vtable, key, STORE_SEAL_KEY_LEN);
+	br_gcm_init(&g, &aes.vtable, gh ? gh : br_ghash_ctmul64);
+	br_gcm_reset(&g, nonce, STORE_SEAL_NONCE);
+	br_gcm_aad_inject(&g, STORE_SEAL_AAD, sizeof STORE_SEAL_AAD - 1);
+	br_gcm_aad_inject(&g, name, strlen(name));
+	br_gcm_flip(&g);
+	br_gcm_run(&g, encrypt, data, len);
+	if (encrypt)
+		br_gcm_get_tag(&g, tag);
+	else
+		ok = br_gcm_check_tag(&g, tag) == 1;
+	explicit_bzero(&aes, sizeof aes);
+	explicit_bzero(&g, sizeof g);
+	return ok;
 }
 
-/* ... and its reverse, which refuses a sealing it does not know. */
-static int open_value(struct jwalk *c, int sealing, int value, char *val, size_t cap, size_t *len)
+void store_seal(const uint8_t key[STORE_SEAL_KEY_LEN], const uint8_t nonce[STORE_SEAL_NONCE],
+		const char *name, const void *in, size_t len, uint8_t *out)
+{
+	memcpy(out, nonce, STORE_SEAL_NONCE);
+	memmove(out + STORE_SEAL_NONCE, in, len);
+	gcm_run(true, key, nonce, name, out + STORE_SEAL_NONCE, len, out + STORE_SEAL_NONCE + len);
+}
+
+long store_unseal(const uint8_t key[STORE_SEAL_KEY_LEN], const char *name, const uint8_t *in,
+		  size_t len, void *out)
+{
+	uint8_t tag[STORE_SEAL_TAG];
+	size_t n;
+
+	if (len < STORE_SEAL_OVERHEAD)
+		return -EINVAL;
+	n = len - STORE_SEAL_OVERHEAD;
+	memcpy(tag, in + STORE_SEAL_NONCE + n, sizeof tag);
+	memmove(out, in + STORE_SEAL_NONCE, n);
+	if (!gcm_run(false, key, in, name, out, n, tag)) {
+		explicit_bzero(out, n);
+		return -EBADMSG;
+	}
+	return (long)n;
+}
+
+/* A value as the record holds it: sealed with the store's key (a fresh
+ * random nonce each time), or as it is when the store has none. */
+static int seal_value(struct store *st, struct jsonw *w, const char *name, const char *value,
+		      size_t len)
+{
+	uint8_t nonce[STORE_SEAL_NONCE];
+	int r;
+
+	jw_key(w, "sealing");
+	jw_string(w, store_sealing(st));
+	jw_key(w, "value");
+	if (!st->sealed) {
+		jw_base64(w, value, len);
+		return 0;
+	}
+	if ((r = random_fill(nonce, sizeof nonce)) != 0)
+		return r;
+	store_seal(st->seal_key, nonce, name, value, len, st->box);
+	jw_base64(w, st->box, len + STORE_SEAL_OVERHEAD);
+	explicit_bzero(st->box, sizeof st->box);
+	return 0;
+}
+
+/* ... and its reverse, which takes only the store's own sealing. */
+static int open_value(struct store *st, struct jwalk *c, const char *name, int sealing, int value,
+		      char *val, size_t cap, size_t *len)
 {
 	size_t n;
 	const char *s;
 	long r;
 
-	if (!json_str_eq(c->d, sealing, "none")) {
+	if (!json_str_eq(c->d, sealing, store_sealing(st))) {
 		jwalk_key(c, "sealing");
-		return jwalk_fail(c, -EBADMSG, "not a sealing this build knows (\"none\")");
+		if (json_str_eq(c->d, sealing, "aes-256-gcm") || json_str_eq(c->d, sealing, "none"))
+			return jwalk_fail(c, -EBADMSG, st->sealed ?
+					  "\"none\": this store seals every secret (refused)" :
+					  "\"aes-256-gcm\": sealed, and this store has no key to open it");
+		return jwalk_fail(c, -EBADMSG, "not a sealing this build knows (\"aes-256-gcm\", \"none\")");
 	}
 	jwalk_key(c, "value");
 	if (jwalk_want(c, value, JSMN_STRING) != 0)
 		return -EBADMSG;
 	s = json_text(c->d, value, &n);
-	r = base64_decode(val, cap, s, n);
+	if (st->sealed) {
+		r = base64_decode(st->box, sizeof st->box, s, n);
+		if (r < 0 || (size_t)r > cap + STORE_SEAL_OVERHEAD)
+			return jwalk_fail(c, -EBADMSG, "not the base64 of a sealed value");
+		r = store_unseal(st->seal_key, name, st->box, (size_t)r, val);
+		explicit_bzero(st->box, sizeof st->box);
+		if (r < 0)
+			return jwalk_fail(c, -EBADMSG, "%s", r == -EINVAL ? "too short for a sealed value" :
+					  "does not unseal (AES-256-GCM tag): another key or name, or changed");
+	} else {
+		r = base64_decode(val, cap, s, n);
+	}
 	if (r <= 0 || (size_t)r > FN_SECRET_VALUE_MAX || memchr(val, '\0', (size_t)r))
 		return jwalk_fail(c, -EBADMSG, "must be the base64 of 1..%u bytes without NUL", FN_SECRET_VALUE_MAX);
 	*len = (size_t)r;
@@ -625,7 +726,7 @@ static int read_secret(struct store *st, const char *name, char *val, size_t cap
 	if (r == 0)
 		r = get_time(&c, f[3].tok, "updated", updated);
 	if (r == 0)
-		r = open_value(&c, f[4].tok, f[5].tok, val, cap, len);
+		r = open_value(st, &c, name, f[4].tok, f[5].tok, val, cap, len);
 	if (r != 0) {
 		memset(val, 0, cap);
 		return failp(st, err, -EBADMSG, "secrets", file, "%s", why);
@@ -667,11 +768,16 @@ int store_secret_put(struct store *st, const char *name, const char *value, size
 	jw_i64(&w, created);
 	jw_key(&w, "updated");
 	jw_i64(&w, now);
-	seal_value(&w, value, len);
+	int r = seal_value(st, &w, name, value, len);
+	if (r != 0) {
+		explicit_bzero(st->rec, sizeof st->rec);
+		return errbuf_set(err, ERRBUF_LEN, r, "secrets/%s: getrandom for the nonce: %s", name,
+				  strerror(-r));
+	}
 	jw_object_end(&w);
 	n = jw_finish(&w);
-	int r = n < 0 ? errbuf_set(err, ERRBUF_LEN, (int)n, "secrets/%s: record too large", name)
-		      : write_atomic(st, STORE_SECRETS, name, st->rec, (size_t)n, err);
+	r = n < 0 ? errbuf_set(err, ERRBUF_LEN, (int)n, "secrets/%s: record too large", name)
+		  : write_atomic(st, STORE_SECRETS, name, st->rec, (size_t)n, err);
 	explicit_bzero(st->rec, sizeof st->rec);
 	return r;
 }

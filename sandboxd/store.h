@@ -1,7 +1,7 @@
 /* sandboxd/store.h: the one store of deployed functions, secrets and API
- * tokens, kept by sandboxd in its state directory (docs/API.md, "The
- * function store"). The encrypted-store issue mounts the data disk there;
- * nothing here changes then.
+ * tokens, kept by sandboxd in its /store directory (docs/API.md, "The
+ * function store"): on the encrypted store when the VM has a data disk
+ * (docs/STORE.md), else tmpfs; host mode, the host's state directory.
  *
  * Layout under the directory (every file 0600, every folder 0700):
  *
@@ -11,7 +11,7 @@
  *                          shared by functions with the same code, removed
  *                          with the last function that names it
  *   secrets/<NAME>.json   {"format":1,"name":..,"created":s,"updated":s,
- *                          "sealing":"none","value":base64}
+ *                          "sealing":"aes-256-gcm"|"none","value":base64}
  *   tokens/<id>.json      the token record of crypto/fn_tokens.h
  *
  * Every write is atomic: the bytes go to ".tmp-<name>" in the same folder,
@@ -25,11 +25,16 @@
  * reported with its path (-EBADMSG, or through a report callback when
  * listing); the store never crashes on one and never guesses.
  *
- * Secrets are stored as they are ("sealing":"none"): sealing them at rest
- * (a key from keyd) is a later issue; it will write another "sealing"
- * value, and this reader refuses any it does not know, so a sealed secret
- * is never mistaken for a plain one. seal_value()/open_value() in store.c
- * are the seam.
+ * Secrets are sealed when the store is opened with a seal key (the
+ * encrypted store: init derives it from the disk key, docs/STORE.md):
+ * "sealing":"aes-256-gcm", value = base64(nonce (12 random bytes) ||
+ * AES-256-GCM ciphertext || tag (16)), the AAD "dshield-store/v1 secret "
+ * followed by the secret's name, so a value moved to another name, or
+ * copied to another store, does not open. Without a key (no data disk:
+ * tmpfs; host mode) they are stored as they are ("sealing":"none"). A
+ * store with a key refuses a "none" record and one without a key refuses
+ * a sealed one: neither is ever mistaken for the other. A sealed value
+ * whose tag fails is -EBADMSG with its path: unreadable, never empty.
  *
  * Caller-owned context; no hidden state; one thread.
  */
@@ -51,8 +56,13 @@
 #define STORE_MAX_TOKENS   256
 #define STORE_NAME_MAX     64           /* a listed name, without ".json" */
 #define STORE_PATH_MAX     256          /* the directory's path */
-/* The largest record: a secret's base64 value and its frame. */
-#define STORE_REC_MAX      (BASE64_ENCODED_LEN(FN_SECRET_VALUE_MAX) + 512)
+#define STORE_SEAL_KEY_LEN 32
+#define STORE_SEAL_NONCE   12
+#define STORE_SEAL_TAG     16
+#define STORE_SEAL_OVERHEAD (STORE_SEAL_NONCE + STORE_SEAL_TAG)
+#define STORE_SEAL_AAD     "dshield-store/v1 secret "   /* then the name */
+/* The largest record: a secret's sealed base64 value and its frame. */
+#define STORE_REC_MAX      (BASE64_ENCODED_LEN(FN_SECRET_VALUE_MAX + STORE_SEAL_OVERHEAD) + 512)
 
 enum store_kind { STORE_FUNCTIONS, STORE_SECRETS, STORE_TOKENS, STORE_KIND_N };
 
@@ -61,6 +71,8 @@ struct store {
 	int kfd[STORE_KIND_N];     /* functions/, secrets/, tokens/ */
 	int codefd;                /* code/ */
 	const struct policy *policy;
+	bool sealed;               /* secrets sealed with seal_key */
+	uint8_t seal_key[STORE_SEAL_KEY_LEN];
 	char root[STORE_PATH_MAX];
 	/* scratch for one record at a time */
 	char rec[STORE_REC_MAX + 1];
@@ -70,6 +82,7 @@ struct store {
 	struct fn_decl tmp_decl;
 	char names[STORE_MAX_SECRETS][STORE_NAME_MAX + 1];   /* listings inside the store */
 	unsigned char copy[FN_SECRET_VALUE_MAX];             /* code copy chunks; an old secret */
+	uint8_t box[FN_SECRET_VALUE_MAX + STORE_SEAL_OVERHEAD]; /* a sealed value */
 };
 
 /* Called for each file a listing or open finds wrong (path, reason). */
@@ -80,11 +93,26 @@ struct store_report {
 
 /* Opens (creating, 0700) the store in dir; p must outlive it (its
  * functions.max bounds the functions, and declarations are re-checked
- * against it). Stale temp files are removed and reported. Returns 0 or
- * -errno with err set. */
+ * against it). seal_key: secrets are sealed with it (copied, wiped at
+ * close); NULL: unsealed. Stale temp files are removed and reported.
+ * Returns 0 or -errno with err set. */
 int store_open(struct store *st, const char *dir, const struct policy *p,
-	       const struct store_report *rep, char err[ERRBUF_LEN]);
+	       const uint8_t *seal_key, const struct store_report *rep, char err[ERRBUF_LEN]);
 void store_close(struct store *st);
+
+/* What the store says of its secrets: "aes-256-gcm" or "none". */
+const char *store_sealing(const struct store *st);
+
+/* The sealing itself, pure (exposed for known-answer tests): out =
+ * nonce || AES-256-GCM(key, nonce, aad = STORE_SEAL_AAD || name, in) ||
+ * tag, len + STORE_SEAL_OVERHEAD bytes. store_unseal: the reverse into
+ * out (len - STORE_SEAL_OVERHEAD bytes); -EBADMSG when the tag does not
+ * verify (another key, another name, a changed byte), out zeroed; -EINVAL
+ * when len is shorter than the overhead. */
+void store_seal(const uint8_t key[STORE_SEAL_KEY_LEN], const uint8_t nonce[STORE_SEAL_NONCE],
+		const char *name, const void *in, size_t len, uint8_t *out);
+long store_unseal(const uint8_t key[STORE_SEAL_KEY_LEN], const char *name, const uint8_t *in,
+		  size_t len, void *out);
 
 /* The names of kind k in ascending order into names[0..cap); files that
  * are not the store's are reported and skipped. Returns the count, or

@@ -26,6 +26,7 @@
 #include "tests/tap.h"
 
 #include <bearssl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -722,8 +723,9 @@ static void test_secrets(void)
 	   !strstr(b, "sk-"), "secret put, seed shape: {name, encryptedValue, createdAt, updatedAt} (%s)", b);
 	call(SBX_SECRET_PUT, admin_sha, NULL, "SEEDY", "sk-2", 4, -1, &r);
 	b = body_of(&r);
-	ok(r.status == 200 && strncmp(b, "{\"name\":\"SEEDY\",\"createdAt\":\"", 29) == 0 &&
-	   !strstr(b, "encryptedValue"), "secret put, v1 shape: {name, createdAt, updatedAt} (%s)", b);
+	ok(r.status == 200 && strncmp(b, "{\"name\":\"SEEDY\",\"sealing\":\"none (no data disk: tmpfs)\","
+				       "\"createdAt\":\"", 68) == 0 &&
+	   !strstr(b, "encryptedValue"), "secret put, v1 shape: {name, sealing, createdAt, updatedAt} (%s)", b);
 	memset(big, 'v', sizeof big);
 	fd = memfd_create("v", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || write(fd, big, 20000) != 20000)
@@ -818,8 +820,24 @@ static void test_invoke_python(void)
 	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
 	ok(r.status == 500 && strcmp(r.code, "missing_secret") == 0, "invoke with its secret unset: 500 (%s)",
 	   r.message);
+	/* a record that does not open (here: sealed, and this store has no
+	 * key): unreadable, never an empty value; the function does not start */
+	{
+		static const char rec[] = "{\"format\":1,\"name\":\"API_KEY\",\"created\":1,\"updated\":1,"
+					  "\"sealing\":\"aes-256-gcm\",\"value\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}";
+		char p[256];
+		snprintf(p, sizeof p, "%s/secrets/API_KEY.json", p_store);
+		write_file(p, rec, sizeof rec - 1, 0600);
+	}
+	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
+	ok(r.status == 500 && strcmp(r.code, "secret_unreadable") == 0 &&
+	   strstr(r.message, "secret API_KEY is unreadable: ") && strstr(r.message, "API_KEY.json: sealing:"),
+	   "invoke with its secret unreadable: 500 secret_unreadable (%s)", r.message);
+	call(SBX_SECRET_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
+	ok(r.status == 200 && strstr(body_of(&r), "{\"name\":\"API_KEY\",\"unreadable\":\""),
+	   "secret list: the unreadable secret listed as such (%s)", body_of(&r));
 	call(SBX_SECRET_PUT, admin_sha, NULL, "API_KEY", "s3cret", 6, -1, &r);
-	is_int(r.status, 200, "secret put: 200");
+	is_int(r.status, 200, "secret put: 200 (replaces the unreadable one)");
 	call(SBX_SECRET_PUT, admin_sha, NULL, "OTHER", "nope", 4, -1, &r);
 	call(SBX_SECRET_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
 	ok(r.status == 200 && strstr(body_of(&r), "\"name\":\"API_KEY\"") && !strstr(body_of(&r), "s3cret"),
@@ -1136,6 +1154,49 @@ static void test_reload_public(void)
 	is_int(r.status, 401, "  every other request still needs one");
 }
 
+/* Every code file of the store one byte longer (grow) or back (shrink). */
+static int code_files_resize(bool grow)
+{
+	char dir[160], p[160 + 256 + 2];
+	DIR *d;
+	struct dirent *de;
+	struct stat sb;
+	int n = 0;
+
+	snprintf(dir, sizeof dir, "%s/code", p_store);
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if (de->d_name[0] == '.' || stat(p, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    truncate(p, grow ? sb.st_size + 1 : sb.st_size - 1) != 0)
+			continue;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Code changed in the store (the data disk is not authenticated): the
+ * function is not served, since its bytes are not the measured ones. */
+static void test_reload_changed_code(void)
+{
+	struct sbx_reply_msg r;
+
+	close_core();
+	ok(code_files_resize(true) > 0, "every code file in the store changed (one byte more)");
+	open_core(false);
+	call(SBX_FN_GET, admin_sha, "hello", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 404, "reopened: a function whose stored code is not its declaration's is not served");
+	call(SBX_INVOKE, admin_sha, "echo", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 404, "  nor invoked (native)");
+	close_core();
+	ok(code_files_resize(false) > 0, "the code files as they were");
+	open_core(false);
+	call(SBX_FN_GET, admin_sha, "hello", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 200, "reopened: served again");
+}
+
 /* sandboxd's own limits (see the top). */
 static void confine_like_the_role(void)
 {
@@ -1244,6 +1305,7 @@ int main(void)
 	test_tokens();
 	test_delete();
 	test_reload_public();
+	test_reload_changed_code();
 	close_core();
 	test_bad_layer();
 	{

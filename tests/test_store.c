@@ -2,9 +2,12 @@
  * (sandboxd/store.h) in a temporary directory: round trips, the policy's
  * bound on functions, code shared and collected, an interrupted write
  * leaving the old version, and corrupt or foreign files reported with
- * their path. */
+ * their path; secrets sealed with AES-256-GCM (known answers from
+ * Python's cryptography AESGCM; tamper, wrong key, swapped name, a
+ * sealing the store does not have, all refused). */
 #include "sandboxd/store.h"
 #include "lib/file.h"
+#include "lib/hex.h"
 #include "tests/tap.h"
 
 #include <dirent.h>
@@ -157,7 +160,7 @@ static void test_interrupted(void)
 	ok(memcmp(&got, &d, sizeof d) == 0 && u == 2000, "as the old version");
 	store_close(&st);
 	nreports = 0;
-	is_int(store_open(&st, dir, &pol, &rep, err), 0, "reopened");
+	is_int(store_open(&st, dir, &pol, NULL, &rep, err), 0, "reopened");
 	is_int(nreports, 1, "one report");
 	ok(strstr(reports[0], "/functions/.tmp-alpha.json: removed") != NULL, "the temp file, by path (%s)", reports[0]);
 	snprintf(path, sizeof path, "%s/functions/.tmp-alpha.json", dir);
@@ -231,7 +234,7 @@ static void test_corrupt(void)
 	narrow.max_limits.memory_mb = 32;
 	narrow.default_limits.memory_mb = 32;
 	narrow.default_limits.tmp_mb = 8;
-	is_int(store_open(&st2, dir, &narrow, NULL, err), 0, "the store under a narrower policy");
+	is_int(store_open(&st2, dir, &narrow, NULL, NULL, err), 0, "the store under a narrower policy");
 	is_int(store_fn_get(&st2, "alpha", &got, &c, &u, err), -EBADMSG, "alpha no longer fits");
 	ok(strstr(err, "declaration.limits.memory_mb: 128 is above") != NULL, "%s", err);
 	store_close(&st2);
@@ -274,6 +277,12 @@ static void test_secrets(void)
 	is_int(store_secret_get(&st, "SEALED", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
 	       "a sealing this build does not know");
 	ok(strstr(err, "/secrets/SEALED.json: sealing: not a sealing") != NULL, "%s", err);
+	put_file("secrets/SEALED.json",
+		 "{\"format\":1,\"name\":\"SEALED\",\"created\":1,\"updated\":1,\"sealing\":\"aes-256-gcm\",\"value\":\"eA==\"}");
+	is_int(store_secret_get(&st, "SEALED", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
+	       "a sealed secret in a store without a key: unreadable");
+	ok(strstr(err, "no key to open it") != NULL, "%s", err);
+	unlink(path);
 	put_file("secrets/OTHER.json",
 		 "{\"format\":1,\"name\":\"API_KEY\",\"created\":1,\"updated\":1,\"sealing\":\"none\",\"value\":\"eA==\"}");
 	is_int(store_secret_get(&st, "OTHER", val, sizeof val, &len, NULL, NULL, err), -EBADMSG, "another secret's record");
@@ -283,6 +292,154 @@ static void test_secrets(void)
 	ok(strstr(err, "value: must be") != NULL, "%s", err);
 	is_int(store_secret_del(&st, "API_KEY", err), 0, "deleted");
 	is_int(store_secret_get(&st, "API_KEY", val, sizeof val, &len, NULL, NULL, err), -ENOENT, "gone");
+}
+
+/* AESGCM(key = 00..1f).encrypt(nonce = a0..ab, b"sk-live-1234",
+ * b"dshield-store/v1 secret API_KEY").hex(), Python's cryptography 48.0.0 */
+static const char KAT_SEALED[] =
+	"a0a1a2a3a4a5a6a7a8a9aaab"                                  /* the nonce */
+	"957351412cbd67925357b4e7" "8fa1172aab5933d1ffd977ad355dd9d9"; /* ct, tag */
+
+static void test_seal_kat(void)
+{
+	uint8_t key[32], key2[32], nonce[12], box[12 + 12 + 16], want[sizeof box];
+	char out[16];
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)i;
+	for (int i = 0; i < 12; i++)
+		nonce[i] = (uint8_t)(0xa0 + i);
+	hex_decode(want, sizeof want, KAT_SEALED, strlen(KAT_SEALED));
+	store_seal(key, nonce, "API_KEY", "sk-live-1234", 12, box);
+	ok(memcmp(box, want, sizeof box) == 0, "seal: Python's AESGCM known answer (nonce, ct, tag)");
+	is_int(store_unseal(key, "API_KEY", box, sizeof box, out), 12, "unseal: 12 bytes");
+	ok(memcmp(out, "sk-live-1234", 12) == 0, "unseal: the value");
+	for (size_t i = 0; i < sizeof box; i++) {
+		box[i] ^= 0x01;
+		long r = store_unseal(key, "API_KEY", box, sizeof box, out);
+		box[i] ^= 0x01;
+		if (r != -EBADMSG) {
+			ok(0, "every one-bit change (nonce, ciphertext, tag) is refused: byte %zu", i);
+			return;
+		}
+	}
+	ok(1, "every one-bit change (nonce, ciphertext, tag) is refused");
+	memcpy(key2, key, sizeof key2);
+	key2[31] ^= 0x80;
+	is_int(store_unseal(key2, "API_KEY", box, sizeof box, out), -EBADMSG, "another key: refused");
+	ok(out[0] == 0 && out[11] == 0, "and nothing of the value is left in out");
+	is_int(store_unseal(key, "API_KEY2", box, sizeof box, out), -EBADMSG,
+	       "another name (the AAD): refused");
+	is_int(store_unseal(key, "API_KEY", box, sizeof box - 1, out), -EBADMSG, "one byte short: refused");
+	is_int(store_unseal(key, "API_KEY", box, 27, out), -EINVAL, "shorter than nonce and tag");
+	is_int(store_unseal(key, "API_KEY", box, 28, out), -EBADMSG, "an empty value under a foreign tag");
+}
+
+/* The bytes of file rel under d into buf (NUL-terminated); the length. */
+static long slurp(const char *d_, const char *rel, char *buf, size_t cap)
+{
+	char p[320];
+	snprintf(p, sizeof p, "%s/%s", d_, rel);
+	long n = file_read(p, buf, cap - 1);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+static void put_raw(const char *d_, const char *rel, const char *text)
+{
+	char p[320];
+	snprintf(p, sizeof p, "%s/%s", d_, rel);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0) {
+		file_write_all(fd, text, strlen(text));
+		close(fd);
+	}
+}
+
+/* A store opened with a key seals; the key, the name and the store's
+ * mode are all checked on the way back. */
+static void test_sealed_store(void)
+{
+	static struct store ss;
+	static char val[FN_SECRET_VALUE_MAX + 1], rec[STORE_REC_MAX + 1], rec2[STORE_REC_MAX + 1];
+	static char big[FN_SECRET_VALUE_MAX];
+	uint8_t key[32], other[32];
+	char sdir[96], *p;
+	size_t len;
+	int64_t c, u;
+
+	memset(key, 0x5a, sizeof key);
+	memset(other, 0x5b, sizeof other);
+	snprintf(sdir, sizeof sdir, "%.*s/sealed", (int)(strlen(dir) - 2), dir);
+	is_int(store_open(&ss, sdir, &pol, key, NULL, err), 0, "a sealed store opened (%s)", err);
+	is_str(store_sealing(&ss), "aes-256-gcm", "it says aes-256-gcm");
+	is_int(store_secret_put(&ss, "API_KEY", "sk-live-PLAINTEXT", 17, 10, err), 0, "a secret sealed");
+	ok(slurp(sdir, "secrets/API_KEY.json", rec, sizeof rec) > 0, "its record: %s", rec);
+	ok(strstr(rec, "\"sealing\":\"aes-256-gcm\"") != NULL, "marked aes-256-gcm");
+	ok(strstr(rec, "PLAINTEXT") == NULL && strstr(rec, "c2stbGl2ZS1QTEFJTlRFWFQ") == NULL,
+	   "neither the value nor its base64 in the record");
+	is_int(store_secret_get(&ss, "API_KEY", val, sizeof val, &len, &c, &u, err), 0, "unsealed (%s)", err);
+	ok(len == 17 && memcmp(val, "sk-live-PLAINTEXT", 17) == 0 && c == 10, "the value and dates");
+	is_int(store_secret_put(&ss, "API_KEY", "sk-live-PLAINTEXT", 17, 11, err), 0, "written again");
+	ok(slurp(sdir, "secrets/API_KEY.json", rec2, sizeof rec2) > 0 && strcmp(rec, rec2) != 0,
+	   "the same value seals differently (a fresh nonce)");
+	memset(big, 'x', sizeof big);
+	is_int(store_secret_put(&ss, "BIG", big, sizeof big, 1, err), 0, "the largest value sealed (%s)", err);
+	is_int(store_secret_get(&ss, "BIG", val, sizeof val, &len, NULL, NULL, err), 0, "and unsealed");
+	ok(len == sizeof big && memcmp(val, big, len) == 0, "whole");
+
+	/* API_KEY's record under another name, its name field changed too */
+	p = strstr(rec2, "\"name\":\"API_KEY\"");
+	ok(p != NULL, "(the record names API_KEY)");
+	if (p != NULL) {
+		memcpy(p, "\"name\":\"API_KEZ\"", 16);
+		put_raw(sdir, "secrets/API_KEZ.json", rec2);
+		is_int(store_secret_get(&ss, "API_KEZ", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
+		       "a sealed value moved to another name: refused");
+		ok(strstr(err, "/secrets/API_KEZ.json: value: does not unseal") != NULL, "%s", err);
+	}
+	/* one character of the base64 value changed */
+	slurp(sdir, "secrets/API_KEY.json", rec2, sizeof rec2);
+	p = strstr(rec2, "\"value\":\"");
+	if (p != NULL) {
+		p += 12;
+		*p = *p == 'A' ? 'B' : 'A';
+	}
+	store_close(&ss);
+	ok(ss.seal_key[0] == 0 && ss.seal_key[31] == 0, "close wipes the key");
+
+	is_int(store_open(&ss, sdir, &pol, other, NULL, err), 0, "the same store, another key");
+	is_int(store_secret_get(&ss, "API_KEY", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
+	       "another key: unreadable");
+	ok(strstr(err, "/secrets/API_KEY.json: value: does not unseal (AES-256-GCM tag)") != NULL, "%s", err);
+	store_close(&ss);
+
+	is_int(store_open(&ss, sdir, &pol, NULL, NULL, err), 0, "the same store without a key");
+	is_int(store_secret_get(&ss, "API_KEY", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
+	       "a sealed value: unreadable, never empty");
+	ok(strstr(err, "sealing: \"aes-256-gcm\": sealed, and this store has no key") != NULL, "%s", err);
+	is_int(store_secret_put(&ss, "PLAIN", "v", 1, 1, err), 0, "an unsealed secret");
+	store_close(&ss);
+
+	is_int(store_open(&ss, sdir, &pol, key, NULL, err), 0, "the right key again");
+	is_int(store_secret_get(&ss, "API_KEY", val, sizeof val, &len, NULL, NULL, err), 0, "readable");
+	is_int(store_secret_get(&ss, "PLAIN", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
+	       "an unsealed record in a sealed store: refused (no downgrade)");
+	ok(strstr(err, "this store seals every secret") != NULL, "%s", err);
+	put_raw(sdir, "secrets/SHORT.json",
+		"{\"format\":1,\"name\":\"SHORT\",\"created\":1,\"updated\":1,"
+		"\"sealing\":\"aes-256-gcm\",\"value\":\"eA==\"}");
+	is_int(store_secret_get(&ss, "SHORT", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
+	       "a sealed value shorter than nonce and tag");
+	ok(strstr(err, "too short") != NULL, "%s", err);
+	if (p != NULL) {
+		put_raw(sdir, "secrets/API_KEY.json", rec2);
+		is_int(store_secret_get(&ss, "API_KEY", val, sizeof val, &len, NULL, NULL, err), -EBADMSG,
+		       "one base64 character of the value changed: refused");
+		ok(strstr(err, "does not unseal") != NULL, "%s", err);
+	}
+	store_close(&ss);
 }
 
 static void test_tokens(void)
@@ -324,7 +481,7 @@ int main(void)
 	if (!ok(policy_parse(POLICY, strlen(POLICY), &ptoks, &pol, perr, sizeof perr) == 0, "policy (%s)", perr))
 		return tap_done();
 	strcat(dir, "/s");   /* created by store_open */
-	is_int(store_open(&st, dir, &pol, &rep, err), 0, "opened (%s)", err);
+	is_int(store_open(&st, dir, &pol, NULL, &rep, err), 0, "opened (%s)", err);
 	struct stat sb;
 	ok(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700, "the directory is 0700");
 	test_functions();
@@ -332,6 +489,8 @@ int main(void)
 	test_corrupt();
 	test_secrets();
 	test_tokens();
+	test_seal_kat();
+	test_sealed_store();
 	store_close(&st);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strlen(dir) - 2), dir);

@@ -318,6 +318,16 @@ static void test_datastore(void)
 	ps.provider = POLICY_KP_NONE;
 	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -EINVAL, "no provider: refused");
 
+	/* sandboxd's secrets key from the seal subkey; the answer of Python's
+	 * cryptography: HKDF(SHA256(), 32, None, b"dshield-store/v1 secrets")
+	 * .derive(bytes(range(0x40, 0x60))) */
+	uint8_t seal[32], sk[32], want[32];
+	for (int i = 0; i < 32; i++)
+		seal[i] = (uint8_t)(0x40 + i);
+	hex_decode(want, sizeof want, "5f566cf3f9bc9d969655cc7ada024dc5ba45d8ac2363e37c7f19893d24a8dc11", 64);
+	datastore_secrets_key(seal, sk);
+	is_mem(sk, want, sizeof sk, "the secrets key: HKDF(seal, \"%s\"), Python's answer", STORE_SECRETS_INFO);
+
 	memset(hex, 'a', 64);
 	is_int(datastore_parse_instance(hex, 64, id), 0, "fw_cfg instance: 64 hex digits");
 	ok(id[0] == 0xaa && id[31] == 0xaa, "decoded");

@@ -2,8 +2,10 @@
 # End to end: the encrypted store (docs/STORE.md) on build/image, whose
 # example policy takes the disk key from the dev provider. Seven boots:
 #   1  a blank 128 MiB data disk, instance I1: formatted (mke2fs through
-#      dm-crypt), mounted, logd's log on it; the raw disk shows none of it
-#   2  the same disk, I1 again: opened, the log kept its entries and grew
+#      dm-crypt), mounted, logd's log on it; a python function deployed and
+#      a secret it declares put (sealed); the raw disk shows none of it
+#   2  the same disk, I1 again: opened, the log kept its entries and grew;
+#      the function is listed and invocable, and sees the secret
 #   3  the same disk, instance I2: refused (another instance's disk)
 #   4  a copy with one header bit flipped: refused (MAC)
 #   5  a copy whose header says cipher_null, its MAC recomputed with the
@@ -13,6 +15,7 @@
 # Every refusal: the console line, /v1/info's reason, logd and sandboxd not
 # started, the API up, the disk unchanged.
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
+. "$top/qemu-test/fn.sh" || bail "cannot load qemu-test/fn.sh"
 command -v jq >/dev/null || bail "jq is needed"
 command -v python3 >/dev/null || bail "python3 is needed"
 man=$image/manifest.json
@@ -27,6 +30,16 @@ I1=$(printf '1%.0s' $(seq 64))
 I2=$(printf '2%.0s' $(seq 64))
 disk=$work/data.img
 check "setup: a blank 128 MiB data disk" truncate -s 128M "$disk"
+FN_DIR=$work/bodies
+# markers the raw disk must never show: the secret's value, the code's text
+SECRET_VALUE=sealed-value-4b1d9e07c2
+CODE_MARK=code-mark-7f3a91e5d0
+printf '%s\n' "# $CODE_MARK: a function whose code and secret live on the encrypted store" \
+  'import os' 'def handler(request):' \
+  '    return {"secret": os.environ.get("STORE_T_SECRET", ""), "input": request["body"]}' \
+  > "$work/store_t.py"
+printf '%s' '{"n": 1}' > "$work/in.json"
+printf '{"name": "STORE_T_SECRET", "value": "%s"}' "$SECRET_VALUE" > "$work/secret.json"
 
 # boot LABEL DISK INSTANCE: a fresh namespace and QEMU with that disk
 # (none when DISK is empty); sets NS ADDR PORT console, or fails.
@@ -41,10 +54,11 @@ boot() {
 info_store() { inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/info" | jq -c "$1"; }
 tree_size() { inns curl -s --max-time 30 "http://$ADDR:$PORT/v1/log/checkpoint?fresh=1" | sed -n 2p; }
 disk_sha() { sha256sum < "$1" | cut -d' ' -f1; }
-# boot_store N: the store line of the log's entry N (a boot entry, version 3)
+# boot_store N [M]: the store line of the first boot entry (version 3)
+# among the log's entries N..M-1 (M: N + 1)
 boot_store() {
-  inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/log/entries?start=$1&end=$(($1 + 1))" |
-    jq -r '.entries[0].entry | select(.type == "boot" and .v == 3) | .store'
+  inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/log/entries?start=$1&end=${2:-$(($1 + 1))}" |
+    jq -r '[.entries[].entry | select(.type == "boot" and .v == 3)][0].store // empty'
 }
 
 # --- 1: first boot ------------------------------------------------------------------
@@ -67,6 +81,20 @@ check "the log has its boot entry (tree size $size1)" [ "${size1:-0}" -ge 1 ]
 b=$(boot_store 0)
 expect_match "the log's boot entry names the store, insecure dev key and all ($b)" "$b" \
   '^store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111'
+body=$(fn_deploy_body store-t python "$work/store_t.py" '{"envVars": ["STORE_T_SECRET"]}') ||
+  bail "no deployment body"
+fn_api_starting 120 POST /api/secrets "$work/secret.json"
+expect "a secret put on the store (200)" 200 '.name == "STORE_T_SECRET"'
+fn_api GET /v1/secrets
+expect "it is sealed with the store key" 200 \
+  '[.secrets[] | select(.name == "STORE_T_SECRET" and .sealing == "aes-256-gcm, store key")] | length == 1'
+fn_api POST /api/functions "$body"
+expect "a python function deployed on the store (201)" 201 '.id == "store-t"'
+fn_call POST /invoke/store-t "$work/in.json"
+expect "invoked: it sees the secret" 200 ".secret == \"$SECRET_VALUE\" and .input.n == 1"
+console=$(tr -d '\r' < "$QT_CONSOLE")
+expect_match "sandboxd says its secrets are sealed" "$console" \
+  'sandboxd: serving: .*secrets sealed: aes-256-gcm, store key'
 qt_teardown
 
 check "the header on the disk: magic, cipher, instance, provider" \
@@ -76,6 +104,9 @@ check "the raw disk holds no log entry text (\"type\":\"boot\")" \
   sh -c "! grep -qa '\"type\":\"boot\"' '$disk'"
 check "nor the checkpoint origin nor a layer root hash" \
   sh -c "! grep -qaE 'dshield-log/|$man_hash' '$disk'"
+check "nor the secret's value (in clear or base64)" \
+  sh -c "! grep -qaE '$SECRET_VALUE|$(printf %s "$SECRET_VALUE" | base64 -w0 | cut -c1-16)' '$disk'"
+check "nor the function's code" sh -c "! grep -qa '$CODE_MARK' '$disk'"
 
 # --- 2: the same disk again -----------------------------------------------------------
 check "boot 2 (same disk, I1) reaches the ready line" boot second "$disk" "$I1" ||
@@ -89,9 +120,18 @@ check "/v1/info: store open" [ "$(info_store .store.state)" = '"open"' ]
 size2=$(tree_size)
 check "the log survived the reboot and grew ($size1 -> $size2)" [ "${size2:-0}" -gt "${size1:-0}" ]
 expect_match "the first boot's entry is still there" "$(boot_store 0)" '^store: formatted vd[a-z]'
-expect_match "this boot's entry says opened, insecure dev key" "$(boot_store "$size1")" \
+expect_match "this boot's entry says opened, insecure dev key" "$(boot_store "$size1" "$size2")" \
   '^store: vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\)'
+fn_api_starting 120 GET /api/functions/store-t
+expect "the function survived the reboot: listed" 200 '.id == "store-t" and .runtime == "python"'
+fn_call POST /invoke/store-t "$work/in.json"
+expect "invocable, and it sees the secret, unsealed" 200 ".secret == \"$SECRET_VALUE\" and .input.n == 1"
+fn_api GET /v1/secrets
+expect "the secret is listed, sealed, readable" 200 \
+  '[.secrets[] | select(.name == "STORE_T_SECRET" and .sealing == "aes-256-gcm, store key" and (has("unreadable") | not))] | length == 1'
 qt_teardown
+check "after boot 2, still neither the secret nor the code on the raw disk" \
+  sh -c "! grep -qaE '$SECRET_VALUE|$CODE_MARK' '$disk'"
 good=$(disk_sha "$disk")
 
 # refused LABEL DISK INSTANCE REASON_REGEX WHAT: one boot that must refuse
@@ -144,6 +184,14 @@ expect_match "no data disk: state on tmpfs, said on the console" "$console" \
 expect_match "and in /v1/info" "$(info_store .store)" \
   '"state":"none",.*"summary":"store: none \(tmpfs, lost at poweroff\)"'
 expect_match "logd runs on tmpfs" "$console" 'init: logd: serving \(0 entries\)'
+fn_api_starting 120 POST /api/secrets "$work/secret.json"
+expect "no data disk: a secret put (on tmpfs)" 200 '.name == "STORE_T_SECRET"'
+fn_api GET /v1/secrets
+expect "it says it is not sealed, and why" 200 \
+  '[.secrets[] | select(.sealing == "none (no data disk: tmpfs)")] | length == 1'
+console=$(tr -d '\r' < "$QT_CONSOLE")
+expect_match "sandboxd says its secrets are not sealed, and why" "$console" \
+  'sandboxd: serving: .*secrets sealed: none \(no data disk: tmpfs\)'
 b=$(boot_store 0)
 check "the log's boot entry says so ($b)" [ "$b" = "store: none (tmpfs, lost at poweroff)" ]
 qt_teardown

@@ -46,7 +46,9 @@ check "sandboxd: seccomp filter" [ "$(status_field "$sbx" Seccomp)" = 2 ]
 check "sandboxd: its own network namespace" [ "$(readlink /proc/$sbx/ns/net)" != "$(readlink /proc/$INIT_PID/ns/net)" ]
 check "sandboxd: its own mount namespace" [ "$(readlink /proc/$sbx/ns/mnt)" != "$(readlink /proc/$INIT_PID/ns/mnt)" ]
 view=$(ls -A "/proc/$sbx/root" | tr '\n' ' ')
-check "sandboxd: its root holds only its view (got: $view)" [ "$view" = "dev layers policy.json proc state " ]
+check "sandboxd: its root holds only its view (got: $view)" [ "$view" = "dev layers policy.json proc state store " ]
+check "sandboxd: its /store is the host's STATE/sandboxd-store, apart from /state" \
+  [ -d "$STATE/sandboxd-store/secrets" -a -d "$STATE/sandboxd-state/run" -a ! -e "$STATE/sandboxd-state/store" ]
 devs=$(ls -A "/proc/$sbx/root/dev" | tr '\n' ' ')
 check "sandboxd: /dev holds the five nodes a sandbox binds (got: $devs)" [ "$devs" = "full null random urandom zero " ]
 check "sandboxd: the policy it reads is the one init wrote" \
@@ -54,7 +56,7 @@ check "sandboxd: the policy it reads is the one init wrote" \
 check "sandboxd: its view of the policy is read-only" \
   bash -c "! ( : >> /proc/$sbx/root/policy.json ) 2>/dev/null"
 expect_match "sandboxd: serving, the policy accepted, runtimes available: $names" "$(cat "$LOG")" \
-  "sandboxd: serving: 0 functions, runtimes available $want, limits NOT enforced\$"
+  "sandboxd: serving: 0 functions, runtimes available $want, limits NOT enforced, secrets sealed: none \\(host mode\\)\$"
 expect_match "init heard its status" "$(cat "$LOG")" "init: sandboxd: serving \(0 functions; runtimes available: $names; limits NOT enforced\)"
 expect_match "keyd has a channel to it" "$(cat "$LOG")" 'sandboxd: channel to keyd #1'
 expect_match "logd has a channel to it" "$(cat "$LOG")" 'logd: channel to sandboxd #1'

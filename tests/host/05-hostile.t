@@ -104,9 +104,13 @@ print(sum(e[k] for k in ("lingering", "idle", "stalled", "busy")))'
 ev0=$(evictions)
 acks0=$(grep -c 'DHCPACK' "$STATE/dnsmasq.log")
 bg_start pipe pipeline "$ADDR" "$PORT" 200 5
-# (200 connects one after another: a loaded machine may take a while)
-expect_match "200 clients pipelined without reading" "$(bg_wait pipe '^pipelined' 120)" \
-  '^pipelined 200 [0-9]+ '
+# 200 connects one after another (a loaded machine may take a while; a
+# connect that times out on it is not netd's refusal, which is a RST):
+# more than the pool's 128 must be in, so that netd had to give some up.
+piped=$(bg_wait pipe '^pipelined' 120)
+nconn=$(sed -n 's/^pipelined \([0-9]*\) .*/\1/p' <<<"$piped")
+over_pool() { [ -n "$nconn" ] && [ "$nconn" -gt 128 ]; }
+check "clients pipelined without reading, more than the pool's 128 (${piped:-no answer})" over_pool
 expect_match "a new client is served while they hold on" "$(fresh_get)" '^status 200'
 check "the peer forgets netd's MAC address" inns ip neigh flush dev peer
 expect_match "a new client is served after a fresh ARP exchange" "$(fresh_get)" '^status 200'
@@ -120,8 +124,8 @@ check "the DHCP lease is renewed while they hold on" [ -n "$renewed" ]
 out=$(info)
 diag "${out##*\"http\":}"
 ev1=$(evictions)
-# 200 clients in a pool of 128: at least 72 of them were given up
-gave_up_72() { [ -n "$ev0" ] && [ -n "$ev1" ] && [ "$((ev1 - ev0))" -ge 72 ]; }
+# N clients in a pool of 128: at least N - 128 of them were given up
+gave_up_72() { [ -n "$ev0" ] && [ -n "$ev1" ] && over_pool && [ "$((ev1 - ev0))" -ge "$((nconn - 128))" ]; }
 check "/v1/info counts evictions of clients that do not read ($ev0 -> $ev1)" gave_up_72
 gave_up_72 || diag "the pipelining client said: $(cat "$STATE/pipe.out")"
 check "netd's memory under its bound (pipelining)" mem_ok

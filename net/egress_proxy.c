@@ -23,6 +23,7 @@
 #include "net/egress_proxy.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -42,6 +43,36 @@
 #define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
 #define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
 #define DOWN_IOV  16
+
+/* --- TLS origination's keys ------------------------------------------------------- */
+
+int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t rnd[4];
+	char tag[8];
+	int r;
+
+	memset(x, 0, offsetof(struct egress_tls, cache));
+	cert_cache_init(&x->cache);
+	if ((r = cert_drbg_seed(&x->rng)) < 0)
+		return errbuf_set(err, errlen, r, "local CA: no randomness: %s", strerror(-r));
+	/* the tag tells one boot's CA from another's in a client's error */
+	br_hmac_drbg_generate(&x->rng, rnd, sizeof rnd);
+	for (size_t i = 0; i < sizeof rnd; i++) {
+		tag[2 * i] = hex[rnd[i] >> 4];
+		tag[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	r = cert_ca_init(&x->ca, &x->rng, tag, sizeof tag, now, now + (int64_t)EGP_CA_DAYS * 86400);
+	if (r < 0)
+		return errbuf_set(err, errlen, r, "local CA: cannot make it: %s", strerror(-r));
+	long n = cert_pem(x->ca_pem, sizeof x->ca_pem, x->ca.der, x->ca.der_len);
+	if (n < 0)
+		return errbuf_set(err, errlen, (int)n, "local CA: no room for its PEM");
+	x->ca_pem_len = (size_t)n;
+	x->ready = true;
+	return 0;
+}
 
 /* --- the decision step ---------------------------------------------------------- */
 

@@ -43,6 +43,8 @@
 #include "crypto/policy.h"
 #include "net/fakeaddr.h"
 #include "net/fn_egress.h"
+#include "tls/cert.h"
+#include "tls/cert_cache.h"
 
 #define EGP_CONN_MAX     64          /* open proxied connections, all functions */
 #define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
@@ -50,6 +52,29 @@
 #define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
 #define EGP_REASON_MAX   320
+
+/* --- TLS origination's keys ------------------------------------------------------ */
+
+/* The local CA's lifetime: one boot, bounded (a VM that runs longer gets
+ * a new CA when netd restarts). */
+#define EGP_CA_DAYS      365
+
+/* What origination needs for the life of netd (docs/TLS.md, "The local
+ * CA"): the DRBG, the per-boot local CA and its PEM for the sandboxes'
+ * trust stores, the leaf cache. Large (the cache): the caller's static. */
+struct egress_tls {
+	br_hmac_drbg_context rng;
+	struct cert_ca ca;
+	struct cert_cache cache;
+	char ca_pem[CERT_PEM_LEN(CERT_DER_MAX) + 1];
+	size_t ca_pem_len;
+	bool ready;                       /* the CA exists */
+};
+
+/* Seeds the DRBG from getrandom, makes the CA ("dshield local CA <8 hex
+ * digits>", valid from an hour before now to EGP_CA_DAYS after) and its
+ * PEM, empties the cache. 0, or -errno with the step in err. */
+int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen);
 
 /* --- the decision step (pure) ------------------------------------------------- */
 

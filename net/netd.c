@@ -29,9 +29,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/errbuf.h"
 #include "lib/imsg.h"
 #include "lib/log.h"
 #include "proto/init_netd.h"
@@ -100,6 +102,7 @@ struct netd {
 	uint64_t stray_replies;    /* answers matching no request */
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
 	struct egress_proxy px;    /* their connections, carried upstream */
+	struct egress_tls tls;     /* the local CA, leaves, anchors of TLS origination */
 };
 
 static struct netd nd;
@@ -887,6 +890,24 @@ static void handle_worker_end(void)
 	api_fn_worker_end(&nd.api, &m);
 }
 
+/* The local CA's certificate to sandboxd, first on every channel: each
+ * new worker trusts it, and only it (proto/netd_sandboxd.h). */
+static void send_ca(void)
+{
+	struct {
+		struct sbx_ca_msg m;
+		char pem[SBX_CA_PEM_MAX];
+	} b;
+
+	if (!nd.tls.ready || nd.tls.ca_pem_len > sizeof b.pem)
+		return;
+	b.m = (struct sbx_ca_msg){ .pem_len = (uint32_t)nd.tls.ca_pem_len };
+	memcpy(b.pem, nd.tls.ca_pem, nd.tls.ca_pem_len);
+	int r = imsg_send(nd.sbx_fd, IMSG_SBX_CA, 0, &b, sizeof b.m + nd.tls.ca_pem_len, NULL, 0);
+	if (r < 0)
+		dlog("cannot send the local CA to sandboxd: %s", strerror(-r));
+}
+
 /* IMSG_PEER_CHANNEL from init: a fresh channel to keyd, logd or sandboxd
  * (it started, or restarted: the old channel is gone with the old role). */
 static void take_peer_channel(void)
@@ -920,8 +941,10 @@ static void take_peer_channel(void)
 		return;
 	}
 	dlog("channel to %s #%u", name, pc.generation);
-	if (pc.peer == ROLE_SANDBOXD)
+	if (pc.peer == ROLE_SANDBOXD) {
+		send_ca();
 		api_fn_channel_up(&nd.api);
+	}
 }
 
 static const char *peer_name(int fd)
@@ -1083,6 +1106,13 @@ static int setup(void)
 	int fl = fcntl(nd.imsg_fd, F_GETFL);
 	if (fl < 0 || fcntl(nd.imsg_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
+
+	/* before sandboxd's channel: every worker's trust store is this CA */
+	char why[ERRBUF_LEN];
+	if ((r = egress_tls_init(&nd.tls, (int64_t)time(NULL), why, sizeof why)) < 0)
+		dlog("%s: TLS origination is off", why);
+	else
+		dlog("local CA made (%zu bytes of DER)", nd.tls.ca.der_len);
 
 	nd.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (nd.ep < 0)

@@ -133,6 +133,13 @@ def handler(req):
     data = (b["marker"] * (b.get("size", 0) // len(b["marker"]) + 1))[:max(b.get("size", 0), len(b["marker"]))].encode()
     t0 = time.monotonic()
     try:
+        if b.get("ca"):                  # the sandbox's trust store, as Python sees it
+            import os, ssl
+            return {"pem": open("/etc/ssl/certs/ca-certificates.crt").read(),
+                    "SSL_CERT_FILE": os.environ.get("SSL_CERT_FILE"),
+                    "NODE_EXTRA_CA_CERTS": os.environ.get("NODE_EXTRA_CA_CERTS"),
+                    "default_cas": [dict(x[0] for x in c["subject"])["commonName"]
+                                    for c in ssl.create_default_context().get_ca_certs()]}
         if b.get("raw"):                 # one raw request line to the proxy
             s = socket.create_connection(("127.0.0.1", 3128), timeout=15)
             s.sendall(b["raw"].encode())
@@ -170,6 +177,20 @@ b64() { base64 -w0 "$@"; }
 expect_match "deploy egress-fn (declares upstream.test, other.test, orig.test)" \
   "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","other.test","orig.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
 call() { api POST /v1/functions/egress-fn/invoke "$1"; }
+
+# --- the local CA: netd's, in the sandbox's trust store, alone ------------------------
+out=$(call '{"ca":1,"marker":"x"}')
+diag "trust store: $(printf '%s' "${out#* }" | jq -c '{SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, default_cas}' 2>&1)"
+printf '%s' "${out#* }" | jq -r .pem > "$STATE/ca.pem" 2>/dev/null
+check "the sandbox's /etc/ssl/certs/ca-certificates.crt is one certificate" \
+  [ "$(grep -c 'BEGIN CERTIFICATE' "$STATE/ca.pem")" = 1 ]
+expect_match "  openssl reads it: the local CA, a CA, ECDSA P-256" \
+  "$(openssl x509 -in "$STATE/ca.pem" -noout -subject -text 2>&1 | tr '\n' ' ')" \
+  'subject=CN ?= ?dshield local CA [0-9a-f]{8} .*prime256v1.*CA:TRUE'
+expect_match "  SSL_CERT_FILE and NODE_EXTRA_CA_CERTS name it" "$out" \
+  '"SSL_CERT_FILE": ?"/etc/ssl/certs/ca-certificates.crt", ?"NODE_EXTRA_CA_CERTS": ?"/etc/ssl/certs/ca-certificates.crt"'
+expect_match "  Python's default context trusts exactly that CA" "$out" \
+  '"default_cas": ?\["dshield local CA [0-9a-f]{8}"\]'
 
 # --- carried ------------------------------------------------------------------------
 # echoed NAME JSON N [REGEX]: the invocation with JSON got its N bytes back intact.

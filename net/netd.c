@@ -663,6 +663,39 @@ static void take_store_info(void)
 	nd.api.have_store = true;
 }
 
+/* IMSG_NETD_ANCHORS: the trust anchors files, as descriptors. */
+static void take_anchors(void)
+{
+	struct netd_anchors_msg m;
+	char err[EGP_REASON_MAX];
+	int fd = -1, xfd = -1;
+
+	if (imsg_get(&msg, IMSG_NETD_ANCHORS, &m, sizeof m) < 0 || m.has_anchors > 1 ||
+	    m.has_extra > 1 || msg.nfds != (unsigned)(m.has_anchors + m.has_extra)) {
+		dlog("malformed IMSG_NETD_ANCHORS (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
+		return;
+	}
+	if (!nd.tls.ready)
+		return;
+	m.why[sizeof m.why - 1] = '\0';
+	if (m.has_anchors)
+		fd = imsg_take_fd(&msg, 0);
+	if (m.has_extra)
+		xfd = imsg_take_fd(&msg, m.has_anchors);
+	long n = egress_tls_anchors(&nd.tls, fd, xfd, m.why, err, sizeof err);
+	if (n < 0)
+		dlog("%s: TLS origination refuses every connection", err);
+	else if (nd.tls.anchors.n_extra > 0)
+		dlog("trust anchors: %zu, of which %zu TEST ANCHORS (--extra-anchors): upstreams "
+		     "they vouch for are trusted", nd.tls.anchors.n, nd.tls.anchors.n_extra);
+	else
+		dlog("trust anchors: %zu", nd.tls.anchors.n);
+	if (fd >= 0)
+		close(fd);
+	if (xfd >= 0)
+		close(xfd);
+}
+
 /* Blocks until init sent both the configuration and the boot info. */
 static int read_startup(void)
 {
@@ -978,6 +1011,8 @@ static int handle_imsgs(int fd)
 			take_layers_info();
 		else if (fd == nd.imsg_fd && type == IMSG_STORE_INFO)
 			take_store_info();
+		else if (fd == nd.imsg_fd && type == IMSG_NETD_ANCHORS)
+			take_anchors();
 		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
 			take_peer_channel();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
@@ -1143,7 +1178,7 @@ static int setup(void)
 		.dns_refused = egress_dns_refused, .refused = egress_refused, .conn = egress_conn });
 	egress_proxy_init(&nd.px, &(struct egress_proxy_hooks){
 		.watch = watch_fd, .policy = proxy_policy, .append = proxy_append,
-		.record = proxy_record });
+		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL });
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

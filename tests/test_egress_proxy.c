@@ -71,8 +71,11 @@ static void test_fake(void)
 	r = egp_decide_fake(&pol, ALL, &fakes, a_db, 5432, &t, err, sizeof err);
 	ok(r == 0 && t.rule == 2, "db.example.net:5432: rule 2");
 
-	fake_refused(ALL, &fakes, a_api, 443, "tls_originate: ", "an originate rule");
-	ok(strstr(err, "not built") != NULL, "  the reason says origination is not built");
+	r = egp_decide_fake(&pol, ALL, &fakes, a_api, 443, &t, err, sizeof err);
+	ok(r == 0 && t.rule == 0 && t.originate && strcmp(t.host, "api.example.com") == 0,
+	   "api.example.com:443: the originate rule (0), marked originate");
+	r = egp_decide_fake(&pol, ALL, &fakes, a_shop, 8443, &t, err, sizeof err);
+	ok(r == 0 && !t.originate, "shop.example.com:8443: passthrough, not originate");
 	fake_refused(ALL, &fakes, a_shop, 80, "port_not_allowed: ", "a port the rule does not list");
 	fake_refused(0x1, &fakes, a_shop, 443, "not_declared: ", "a rule not declared");
 	fake_refused(ALL, &fakes, 0x7f400000u + 200, 443, "unknown_address: ", "an address never given");
@@ -117,6 +120,7 @@ static void test_authority(void)
 	auth_refused("[fe80::1%25eth0]:443", ALL, "zone_id: ");
 	auth_refused("evil.example:443", ALL, "no_rule: ");
 	auth_refused("api.example.com:443", ALL, "tls_originate: ");
+	ok(strstr(err, "behind CONNECT") != NULL, "  origination behind CONNECT: not built, said so");
 	auth_refused("shop.example.com:443", 0x1, "not_declared: ");
 	auth_refused("db.example.net:5433", ALL, "port_not_allowed: ");
 	auth_refused("shop.example.com:443", ALL & ~0x2u, "not_declared: ");
@@ -400,10 +404,10 @@ static void test_proxy_port(void)
 	egress_proxy_accept(&PX, &FN, SBX_L_PORT, s);
 	ssize_t n = recv(c, buf, sizeof buf, 0);
 	int e = errno;
-	ok(n < 0 && e == ECONNRESET && records == r0 + 1 && starts(last_reason, "tls_originate") &&
+	ok(n < 0 && e == ECONNRESET && records == r0 + 1 && starts(last_reason, "tls_unavailable") &&
 	   strcmp(last_host, "api.example.com") == 0,
-	   "a port connection to an originate rule's name: reset, egress_refused tls_originate");
-	if (n >= 0 || e != ECONNRESET || !starts(last_reason, "tls_originate"))
+	   "a port connection to an originate rule's name, no local CA: reset, tls_unavailable");
+	if (n >= 0 || e != ECONNRESET || !starts(last_reason, "tls_unavailable"))
 		diag("recv %zd (%s), %d records, %s", n, strerror(e), records - r0, last_reason);
 	close(c);
 	close(l);

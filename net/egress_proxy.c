@@ -1110,11 +1110,19 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 	bool moved = true, any = false;
 	for (int round = 0; moved && round < IO_ROUNDS; round++) {
 		moved = false;
-		if (fn_side(c, &moved) < 0)
-			return end_relay(px, c, "the function's socket failed", true);
+		if (fn_side(c, &moved) < 0) {
+			/* a function that closes its socket with bytes unread (a
+			 * close_notify) resets it: normal once the upstream is done */
+			bool done = c->cli.open && tls_over(&c->cli);
+			return end_relay(px, c, done ? "closed both ways (the function reset its end)" :
+					 "the function's socket failed", !done);
+		}
 		up_side(c, &moved);
-		if (!c->cli.open && tls_status(&c->cli) == TLS_OPEN) {
-			c->has_spki = tls_peer_spki_sha256(&c->cli, c->spki) == 0;
+		/* (tls_status() sets cli.open: the key is read once, by its own flag) */
+		if (!c->has_spki && tls_status(&c->cli) == TLS_OPEN) {
+			c->has_spki = true;
+			if (tls_peer_spki_sha256(&c->cli, c->spki) < 0)
+				return end_relay(px, c, "the upstream's key cannot be read", true);
 			moved = true;
 		}
 		if (!c->cli.open && tls_over(&c->cli)) {

@@ -322,6 +322,7 @@ static void integration(void)
 	cfg.state_dir[ROLE_KEYD] = state;
 	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
 	lc.packet_fd = ctl[1];
+	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.ifindex = 1;   /* lo */
 	snprintf(lc.net.ifname, sizeof lc.net.ifname, "lo");
 	lc.net.ipv4_addr = htonl(0xc6120002);      /* 198.18.0.2 */
@@ -474,6 +475,7 @@ static void held(void)
 	cfg.held_why = "store: REFUSED: test";
 	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
 	lc.packet_fd = -1;
+	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.boot.host_mode = 1;
 	loglen = logpos = 0;
 	fflush(stdout);

@@ -247,12 +247,16 @@ static int request_line(const char *buf, size_t n, struct egp_request *r, char *
 		r->kind = EGP_REQ_ABSOLUTE;
 		return 0;
 	}
+	if (r->target[0] == '/') {
+		r->kind = EGP_REQ_ORIGIN;
+		return 0;
+	}
 	return errbuf_set(err, errlen, -EINVAL,
-			  "not a proxy request: CONNECT host:port, or an absolute-form URL");
+			  "bad target: an authority (CONNECT), an absolute-form URL or a path");
 }
 
-/* A header line buf[0..n) (no CRLF). */
-static int header_line(const char *buf, size_t n, char *err, size_t errlen)
+/* A header line buf[0..n) (no CRLF); a Host line's value into r. */
+static int header_line(const char *buf, size_t n, struct egp_request *r, char *err, size_t errlen)
 {
 	size_t i = 0;
 
@@ -260,10 +264,21 @@ static int header_line(const char *buf, size_t n, char *err, size_t errlen)
 		i++;
 	if (i == 0 || i >= n || buf[i] != ':')
 		return errbuf_set(err, errlen, -EINVAL, "bad header line: a token name, then ':'");
+	size_t name = i;
 	for (i++; i < n; i++) {
 		unsigned char ch = (unsigned char)buf[i];
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			return errbuf_set(err, errlen, -EINVAL, "a control byte in a header value");
+	}
+	if (name == 4 && strncasecmp(buf, "host", 4) == 0) {
+		size_t a = name + 1, b = n;
+		while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
+			a++;
+		while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t'))
+			b--;
+		r->host = buf + a;
+		r->host_len = b - a;
+		r->nhost++;
 	}
 	return 0;
 }
@@ -294,13 +309,38 @@ long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char 
 		} else if (buf[start] == ' ' || buf[start] == '\t')
 			rc = errbuf_set(err, errlen, -EINVAL, "a folded header line");
 		else
-			rc = header_line(buf + start, n, err, errlen);
+			rc = header_line(buf + start, n, r, err, errlen);
 		if (rc < 0)
 			return rc;
 		line++;
 		start = i + 2;
 		i++;
 	}
+	return 0;
+}
+
+int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
+		   size_t errlen)
+{
+	char why_text[EGP_REASON_MAX];
+	struct egress_authority au;
+	struct egress_host h;
+	enum egress_reason why;
+
+	if (r->kind != EGP_REQ_ORIGIN)
+		return errbuf_set(err, errlen, -EACCES,
+				  "bad_request: the first request's target is not a path (origin-form)");
+	if (r->nhost != 1)
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %u Host headers (one is needed)",
+				  r->nhost);
+	if (egress_authority_split(r->host, r->host_len, &au, &why, why_text, sizeof why_text) < 0 ||
+	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
+			      sizeof why_text) < 0)
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s: %s",
+				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, why_text);
+	if (h.literal || strcmp(h.name, t->host) != 0 || (au.port != 0 && au.port != t->port))
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s is not %s:%u",
+				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, t->host, t->port);
 	return 0;
 }
 
@@ -1069,14 +1109,56 @@ static uint32_t wanted_tls(struct egp_conn *c)
 	return ev;
 }
 
-/* The function's handshake: done, the connection goes on to the policy's
- * steps (the name is known already: SNI was checked against it). */
+/* The function's plaintext into req, up to the end of the first
+ * request's head (what follows it stays in the engine). */
+static void take_plain(struct egp_conn *c, bool *moved)
+{
+	size_t n;
+	const uint8_t *p = tls_in(&c->srv, &n);
+	size_t room = sizeof c->req - c->req_len;
+
+	if (n == 0 || room == 0 || c->head_ok)
+		return;
+	n = n < room ? n : room;
+	memcpy(c->req + c->req_len, p, n);
+	c->req_len += n;
+	tls_in_done(&c->srv, n);
+	*moved = true;
+}
+
+/* The first request's head, once whole: its Host checked. 1 checked, 0
+ * more bytes needed, -EACCES with the refusal in why. */
+static int first_head(struct egp_conn *c, char *why, size_t cap)
+{
+	char perr[128];
+	struct egp_request r;
+
+	if (c->head_ok)
+		return 1;
+	long h = egp_request_parse(c->req, c->req_len, &r, perr, sizeof perr);
+	if (h == 0 && c->req_len < sizeof c->req)
+		return 0;
+	if (h <= 0)
+		return errbuf_set(why, cap, -EACCES, "bad_request: the first request: %s",
+				  h == 0 ? "its head is over 8 KiB" : perr);
+	if (egp_check_host(&c->t, &r, why, cap) < 0)
+		return -EACCES;
+	c->head_ok = true;
+	return 1;
+}
+
+/* The function's handshake, then its first request's head: done, the
+ * connection goes on to the policy's steps (the name is known already:
+ * SNI and Host were checked against it). */
 static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 {
+	char why[EGP_REASON_MAX];
 	bool moved = true;
 
 	for (int round = 0; moved && round < IO_ROUNDS; round++) {
 		moved = false;
+		if (tls_status(&c->srv) == TLS_OPEN)
+			take_plain(c, &moved);
 		if (fn_side(c, &moved) < 0) {
 			refuse(px, c, "tls_failed: the function's socket failed during the handshake");
 			return EGP_CLOSED;
@@ -1087,11 +1169,18 @@ static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 		refuse_tls(px, c, &c->srv);
 		return EGP_CLOSED;
 	}
-	if (st == TLS_OPEN && out_empty(&c->srv)) {
-		/* the function's first request waits in its socket meanwhile */
-		set_watch(px, c, 0);
-		start(px, c);
-		return EGP_ALIVE;
+	if (st == TLS_OPEN) {
+		int r = first_head(c, why, sizeof why);
+		if (r < 0) {
+			refuse(px, c, why);
+			return EGP_CLOSED;
+		}
+		if (r > 0 && out_empty(&c->srv)) {
+			/* the rest of the function's bytes wait in its socket */
+			set_watch(px, c, 0);
+			start(px, c);
+			return EGP_ALIVE;
+		}
 	}
 	set_watch(px, c, wanted_tls(c));
 	return EGP_ALIVE;
@@ -1131,7 +1220,17 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			refuse_tls(px, c, &c->cli);
 			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
 		}
-		cross(&c->srv, &c->cli, &c->bytes_up, &moved);
+		if (c->req_off < c->req_len && tls_status(&c->cli) == TLS_OPEN) {
+			/* the first request's head, read before the upstream existed */
+			long w = tls_write(&c->cli, c->req + c->req_off, c->req_len - c->req_off);
+			if (w > 0) {
+				c->req_off += (size_t)w;
+				c->bytes_up += (uint64_t)w;
+				moved = true;
+			}
+		}
+		if (c->req_off == c->req_len)
+			cross(&c->srv, &c->cli, &c->bytes_up, &moved);
 		cross(&c->cli, &c->srv, &c->bytes_down, &moved);
 		size_t pending;
 		tls_in(&c->cli, &pending);
@@ -1188,6 +1287,11 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	size_t tl = r.target_len < sizeof c->t.host - 1 ? r.target_len : sizeof c->t.host - 1;
+	if (r.kind == EGP_REQ_ORIGIN) {
+		refuse(px, c, "bad_request: not a proxy request: CONNECT host:port, or an "
+			      "absolute-form URL");
+		return;
+	}
 	if (r.kind == EGP_REQ_ABSOLUTE) {
 		memcpy(c->t.host, r.target, tl);
 		refuse(px, c, "absolute_form: plain HTTP through the proxy is originate mode, "

@@ -57,7 +57,7 @@
 
 #define EGP_CONN_MAX     64          /* open proxied connections, all functions */
 #define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
-#define EGP_REQ_MAX      2048        /* a CONNECT request's head */
+#define EGP_REQ_MAX      8192        /* a CONNECT request's head; originate: the first request's */
 #define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
 #define EGP_REASON_MAX   320
@@ -141,6 +141,7 @@ int egp_check_addr(const struct policy *p, const struct egp_target *t, const str
 enum egp_req_kind {
 	EGP_REQ_CONNECT,       /* CONNECT authority HTTP/1.x */
 	EGP_REQ_ABSOLUTE,      /* any method with an absolute-form http(s):// target */
+	EGP_REQ_ORIGIN,        /* any method with an origin-form target ("/...") */
 };
 
 struct egp_request {
@@ -148,18 +149,30 @@ struct egp_request {
 	const char *target;    /* into the buffer */
 	size_t target_len;
 	size_t head_len;       /* bytes up to and including the empty line */
+	const char *host;      /* the (last) Host header's value, without OWS; NULL: none */
+	size_t host_len;
+	unsigned nhost;        /* Host header lines */
 };
 
 /* Parses the head at buf[0..len): the request line (method of 1..16
  * uppercase letters, one SP, a target of visible ASCII, one SP,
  * HTTP/1.1 or HTTP/1.0, CRLF) and header lines ("name: value", a token
  * name, no obs-fold, no control byte but HT in a value, CRLF) up to an
- * empty line. Returns the head's length (> 0) with *r, 0 when more bytes
- * are needed (nothing wrong so far), or -EINVAL with a line in err (a
- * bare LF or CR, a bad byte, a method other than CONNECT with an
- * origin-form target, a CONNECT target that is no authority). */
+ * empty line; the Host headers are noted. Returns the head's length
+ * (> 0) with *r, 0 when more bytes are needed (nothing wrong so far), or
+ * -EINVAL with a line in err (a bare LF or CR, a bad byte, a target
+ * that is neither an authority (CONNECT), nor absolute-form http(s)://,
+ * nor origin-form "/..."). */
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
+
+/* The first request of an originate connection to t (a name) over TLS:
+ * origin-form, exactly one Host, whose value (an authority, canonicalised
+ * as the policy's names are) names t->host, with no port or t->port (no
+ * domain fronting: Host = SNI = the fake address's name). 0, or -EACCES
+ * with "host_mismatch: ..." or "bad_request: ..." in err. */
+int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
+		   size_t errlen);
 
 /* --- the proxy ------------------------------------------------------------------ */
 
@@ -209,6 +222,8 @@ struct egp_conn {
 	struct pbuf *down;                 /* upstream bytes the socket has not taken */
 	size_t up_off, up_len;             /* in up */
 	size_t req_len;                    /* in req */
+	size_t req_off;                    /* originate: req's bytes already given upstream */
+	bool head_ok;                      /* originate: the first request's Host was checked */
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */

@@ -200,6 +200,43 @@ static void head_bad(const char *s, const char *what)
 		diag("got %ld", h);
 }
 
+/* egp_check_host on the head s for api.example.com:443: want 0, or a
+ * refusal beginning with code. */
+static void host_case(const char *s, const char *code, const char *what)
+{
+	struct egp_target t = { .host = "api.example.com", .port = 443 };
+	struct egp_request r;
+
+	err[0] = '\0';
+	long h = egp_request_parse(s, strlen(s), &r, err, sizeof err);
+	int c = h > 0 ? egp_check_host(&t, &r, err, sizeof err) : -1;
+	if (code == NULL)
+		ok(c == 0, "Host check, %s: passes", what);
+	else
+		ok(c == -EACCES && starts(err, code), "Host check, %s: %s", what, code);
+	if (code == NULL ? c != 0 : !starts(err, code))
+		diag("got %d: %s", c, err);
+}
+
+static void test_hosts(void)
+{
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com\r\n\r\n", NULL, "the name");
+	host_case("GET / HTTP/1.1\r\nhost:\t API.Example.COM.:443 \r\n\r\n", NULL,
+		  "another spelling, its port, white space");
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n", "host_mismatch: ", "another port");
+	host_case("GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n", "host_mismatch: ", "another name");
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com.evil\r\n\r\n", "host_mismatch: ", "a longer name");
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com\r\nHost: evil.example\r\n\r\n",
+		  "host_mismatch: 2 Host", "two Host headers");
+	host_case("GET / HTTP/1.1\r\n\r\n", "host_mismatch: 0 Host", "no Host");
+	host_case("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "host_mismatch: ", "an IP literal");
+	host_case("GET / HTTP/1.1\r\nHost: u@api.example.com\r\n\r\n", "host_mismatch: ", "userinfo");
+	host_case("GET / HTTP/1.1\r\nHost: api%2eexample.com\r\n\r\n", "host_mismatch: ", "percent-encoded");
+	host_case("GET / HTTP/1.1\r\nHost: \r\n\r\n", "host_mismatch: ", "an empty Host");
+	host_case("GET http://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		  "bad_request: ", "an absolute-form target");
+}
+
 static void test_heads(void)
 {
 	head_ok("CONNECT shop.example.com:443 HTTP/1.1\r\nHost: shop.example.com:443\r\n\r\n",
@@ -210,6 +247,8 @@ static void test_heads(void)
 	head_ok("GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", EGP_REQ_ABSOLUTE,
 		"http://a.example/x", 0);
 	head_ok("POST HTTPS://a.example/ HTTP/1.1\r\n\r\n", EGP_REQ_ABSOLUTE, "HTTPS://a.example/", 0);
+	head_ok("GET /x?y=1 HTTP/1.1\r\nHost: a.example\r\n\r\nbody", EGP_REQ_ORIGIN, "/x?y=1", 4);
+	test_hosts();
 
 	head_bad("CONNECT a:1 HTTP/1.1\n\n", "a bare LF");
 	head_bad("CONNECT a:1 HTTP/1.1\r\nX: y\n\r\n", "a bare LF after a header");
@@ -220,7 +259,7 @@ static void test_heads(void)
 	head_bad("CONNECT a:1 HTTP/1.1 \r\n\r\n", "a trailing space");
 	head_bad("CONNECT a:1\r\n\r\n", "no version");
 	head_bad("CONNECT a\x01:1 HTTP/1.1\r\n\r\n", "a control byte in the target");
-	head_bad("GET / HTTP/1.1\r\n\r\n", "an origin-form GET");
+	head_bad("GET x HTTP/1.1\r\n\r\n", "a target that is no path, URL or authority");
 	head_bad("GET ftp://a/ HTTP/1.1\r\n\r\n", "another scheme");
 	head_bad("GET http:// HTTP/1.1\r\n\r\n", "a scheme with nothing after");
 	head_bad("CONNECT a:1 HTTP/1.1\r\nX y\r\n\r\n", "a header without ':'");
@@ -554,6 +593,22 @@ static enum tls_status handshake(struct tls_conn *cl, int fn, int p)
 	return tls_status(cl);
 }
 
+/* The function writes req through its TLS client; the proxy reads it. */
+static void send_request(struct tls_conn *cl, int fn, int p, const char *req)
+{
+	size_t n;
+
+	tls_write(cl, req, strlen(req));
+	const uint8_t *o = tls_out(cl, &n);
+	if (n > 0 && send(fn, o, n, MSG_NOSIGNAL) == (ssize_t)n)
+		tls_out_done(cl, n);
+	for (int i = 0; i < 4 && PX.st.active > 0; i++) {
+		struct pollfd pf = { .fd = p, .events = POLLIN };
+		poll(&pf, 1, 50);
+		egress_proxy_io(&PX, p, 0);
+	}
+}
+
 static void test_proxy_tls(void)
 {
 	static struct tls_conn cl;
@@ -609,12 +664,31 @@ static void test_proxy_tls(void)
 	enum tls_status st = handshake(&cl, fn, p);
 	ok(st == TLS_OPEN, "SNI api.example.com: the function's handshake completes, netd's leaf "
 	   "for the name validated against the local CA");
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_TLS_ACCEPT && records == r0,
+	   "  netd waits for the first request's head");
+	send_request(&cl, fn, p, "GET / HTTP/1.1\r\nHost: api.example.com\r\n");
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_TLS_ACCEPT, "  (a part of it: still waiting)");
+	send_request(&cl, fn, p, "\r\n");
 	ok(PX.st.active == 1 && PX.c[0].st == EGP_RESOLVING && records == r0,
-	   "  then the policy's steps: the name asked of lwIP's resolver");
+	   "  Host is the name: the policy's steps (the name asked of lwIP's resolver)");
 	if (PX.st.active == 0)
 		diag("%s", last_reason);
 	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
 	ok(PX.st.active == 0, "  (let go)");
+	close(fn);
+	close(l);
+
+	r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	st = handshake(&cl, fn, p);
+	send_request(&cl, fn, p, "GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n");
+	ok(st == TLS_OPEN && PX.st.active == 0 && records == r0 + 1 &&
+	   starts(last_reason, "host_mismatch: Host shop.example.com is not api.example.com:8443"),
+	   "a first request for another Host over api.example.com's TLS: refused host_mismatch");
+	if (!starts(last_reason, "host_mismatch"))
+		diag("%s", last_reason);
 	close(fn);
 	close(l);
 	PX.h.tls = NULL;

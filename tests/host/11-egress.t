@@ -19,8 +19,9 @@
 # --extra-anchors) with no proxy settings, see netd's leaf, get the
 # upstream's answer; the log has the allow record and a completion record
 # with the upstream certificate's SPKI SHA-256. An upstream certificate
-# from another CA, a TLS 1.3-only upstream and an SNI other than the name
-# are refused with their reasons, and none of their requests arrives.
+# from another CA, a TLS 1.3-only upstream, an SNI other than the name and
+# a first request whose Host is another name are refused with their
+# reasons, and none of their requests arrives.
 #
 # The policy only accepts RFC 1918 ranges in a rule's `addresses`, so the
 # upstream also listens on 10.77.0.1, an address of the test's side of the
@@ -215,7 +216,7 @@ def https(b):
     s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=15),
                         server_hostname=b.get("sni", host))
     c = s.getpeercert()
-    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (b["path"], host)).encode())
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (b["path"], b.get("host", host))).encode())
     got = b""
     while True:
         x = s.recv(4096)
@@ -345,7 +346,11 @@ out=$(call '{"tls":"orig.test:8444","sni":"upstream.test","path":"/sni","marker"
 diag "sni: $out"
 expect_match "SNI upstream.test on orig.test's fake address: the function's TLS fails" \
   "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
-check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni' '$STATE/https.log'"
+out=$(call '{"tls":"orig.test:8444","host":"upstream.test","path":"/hostmm","marker":"x"}')
+diag "host: $out"
+expect_match "Host upstream.test over orig.test's TLS: the function's connection is reset" \
+  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm' '$STATE/https.log'"
 
 expect_match "a rule the function did not declare: its name does not even resolve" \
   "$(call '{"target":"undeclared.test:8443","marker":"undecl-10;"}')" '"error": ?"'
@@ -419,6 +424,7 @@ check "egress_refused: cert_untrusted for rogue.test" \
   [ "$(refused '^cert_untrusted: the upstream.s TLS: certificate of rogue.test does not chain')" = 1 ]
 check "egress_refused: tls13_only for orig.test:8446" [ "$(refused '^tls13_only: the upstream.s TLS: orig.test speaks only TLS 1.3')" = 1 ]
 check "egress_refused: sni_mismatch" [ "$(refused '^sni_mismatch: the function.s TLS: SNI upstream.test is not orig.test')" = 1 ]
+check "egress_refused: host_mismatch" [ "$(refused '^host_mismatch: Host upstream.test is not orig.test:8444')" = 1 ]
 n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 and .scheme == "tls" and .addr == "10.77.0.1" and (.reason | startswith("originate: ")) and (.reason | test("test anchors")))' | jq length)
 check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 2, got $n" [ "$n" = 2 ]
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)

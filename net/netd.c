@@ -683,6 +683,9 @@ static void take_anchors(void)
 	if (m.has_extra)
 		xfd = imsg_take_fd(&msg, m.has_anchors);
 	long n = egress_tls_anchors(&nd.tls, fd, xfd, m.why, err, sizeof err);
+	nd.api.tls.anchors = (uint32_t)nd.tls.anchors.n;
+	nd.api.tls.test_anchors = (uint32_t)nd.tls.anchors.n_extra;
+	snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%.159s", n < 0 ? nd.tls.anchors_why : "");
 	if (n < 0)
 		dlog("%s: TLS origination refuses every connection", err);
 	else if (nd.tls.anchors.n_extra > 0)
@@ -1144,10 +1147,14 @@ static int setup(void)
 
 	/* before sandboxd's channel: every worker's trust store is this CA */
 	char why[ERRBUF_LEN];
-	if ((r = egress_tls_init(&nd.tls, (int64_t)time(NULL), why, sizeof why)) < 0)
+	if ((r = egress_tls_init(&nd.tls, (int64_t)time(NULL), why, sizeof why)) < 0) {
 		dlog("%s: TLS origination is off", why);
-	else
+		snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%s", why);
+	} else {
 		dlog("local CA made (%zu bytes of DER)", nd.tls.ca.der_len);
+		nd.api.tls.local_ca = true;
+		snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%.159s", nd.tls.anchors_why);
+	}
 
 	nd.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (nd.ep < 0)

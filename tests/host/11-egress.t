@@ -282,6 +282,11 @@ expect_match "deploy egress-fn (declares upstream.test, other.test, orig.test, r
   "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","other.test","orig.test","rogue.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
 call() { api POST /v1/functions/egress-fn/invoke "$1"; }
 
+expect_match "/v1/info says the anchors are test anchors (--extra-anchors)" \
+  "$(inns curl -s --max-time 20 "$AUDITOR_URL/v1/info")" \
+  '"tls_origination":\{"local_ca":true,"anchors":1,"test_anchors":1,"reason":null\}'
+check "  and netd's console" grep -q 'netd: trust anchors: 1, of which 1 TEST ANCHORS' "$LOG"
+
 # --- the local CA: netd's, in the sandbox's trust store, alone ------------------------
 out=$(call '{"ca":1,"marker":"x"}')
 diag "trust store: $(printf '%s' "${out#* }" | jq -c '{SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, default_cas}' 2>&1)"

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -860,6 +861,8 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	c->connect_ns = mono_ns() - c->connect_ns;
 	c->st = EGP_RELAY;
 	c->last_ms = mono_ms();
+	if (c->t.originate)
+		tcp_nagle_disable(c->pcb);   /* TLS records: whole, and wanted at once */
 	if (c->t.originate &&
 	    tls_client_init(&c->cli, &px->h.tls->anchors, c->t.host, strlen(c->t.host),
 			    (int64_t)(real_ns() / 1000000000u), &px->h.tls->rng) < 0) {
@@ -995,6 +998,11 @@ static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	c->st = EGP_TLS_ACCEPT;
+	/* records go out whole, so Nagle would only make the second small
+	 * record of a flight (the server's Finished, a response's body) wait
+	 * for the function's delayed ACK: measured, 40 ms a request */
+	int one = 1;
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	set_watch(px, c, EPOLLIN);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,10 +59,13 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	/* the listeners sandboxd made in functions' namespaces: connections
 	 * accepted, their destination read back (net/fn_egress.c), refused
 	 * ones reset with SO_LINGER 0, relayed ones half-closed when the
-	 * upstream's FIN comes (net/egress_proxy.c) */
+	 * upstream's FIN comes, TLS-terminated ones with TCP_NODELAY (a
+	 * flight of small records must not wait for the function's delayed
+	 * ACK) (net/egress_proxy.c) */
 	ALLOW(accept4),
 	ALLOW(getsockname),
 	ALLOW_IF_EQ(setsockopt, 1, SOL_SOCKET),
+	ALLOW_IF_EQ(setsockopt, 1, IPPROTO_TCP),
 	ALLOW(shutdown),
 	/* request bodies and code in memfds, sealed before they are passed;
 	 * sandboxd's memfds must be sealed before netd maps them */

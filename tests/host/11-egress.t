@@ -206,6 +206,12 @@ def via_proxy(target):
     return s, head.decode("latin-1")
 def https(b):
     import ssl, urllib.request
+    if b.get("bench"):                # n requests, each a new connection
+        t0 = time.monotonic()
+        for _ in range(b["bench"]):
+            with urllib.request.urlopen(b["url"], timeout=15) as r:
+                r.read()
+        return {"n": b["bench"], "secs": round(time.monotonic() - t0, 4)}
     if b.get("urlopen"):              # the ordinary way: no proxy settings, no code change
         with urllib.request.urlopen(b["urlopen"], timeout=15) as r:
             return {"status": r.status, "body": r.read().decode()}
@@ -229,7 +235,7 @@ def https(b):
 def handler(req):
     b = req["body"]
     out = {}
-    if b.get("urlopen") or b.get("tls"):
+    if b.get("urlopen") or b.get("tls") or b.get("bench"):
         try:
             return https(b)
         except Exception as e:
@@ -456,6 +462,28 @@ if [ -n "${EGRESS_BENCH_MB:-}" ]; then
       -e 's/host, port = b\["target"\].rsplit(":", 1)/host, port = "10.77.0.1", 8443/' "$STATE/egress.py" > "$STATE/direct.py"
   printf 'import json, sys\nprint(json.dumps(handler({"body": {"target": "x:1", "marker": "bench;", "size": %d}})))\n' "$n" >> "$STATE/direct.py"
   diag "bench direct from the namespace: $(inns python3 "$STATE/direct.py" | grep -o '"n": *[0-9]*\|"secs": *[0-9.]*' | tr '\n' ' ')"
+fi
+
+# TLS origination, measured and said, never asserted (EGRESS_TLS_BENCH=N
+# to run it): N sequential HTTPS requests (each a new connection, so a
+# handshake on each side and a leaf from the cache) through netd, and
+# the same from the test's namespace straight to the upstream.
+if [ -n "${EGRESS_TLS_BENCH:-}" ]; then
+  diag "tls bench through netd: $(call "{\"bench\":$EGRESS_TLS_BENCH,\"url\":\"https://orig.test:8444/b\",\"marker\":\"x\"}")"
+  cat > "$STATE/tlsdirect.py" <<EOF
+import http.client, ssl, sys, time
+ctx = ssl.create_default_context(cafile="$TLSDIR/testca.pem")
+ctx.check_hostname = False
+n = int(sys.argv[1])
+t0 = time.monotonic()
+for _ in range(n):
+    c = http.client.HTTPSConnection("10.77.0.1", 8444, context=ctx, timeout=15)
+    c.request("GET", "/b", headers={"Host": "orig.test:8444"})
+    c.getresponse().read()
+    c.close()
+print('{"n": %d, "secs": %.4f}' % (n, time.monotonic() - t0))
+EOF
+  diag "tls bench direct from the namespace: $(inns python3 "$STATE/tlsdirect.py" "$EGRESS_TLS_BENCH")"
 fi
 
 check "netd was never restarted (pid $netd0)" [ "$(netd_pid)" = "$netd0" ]

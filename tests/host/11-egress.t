@@ -17,7 +17,8 @@
 # sandbox trusts only netd's local CA; urllib and a plain ssl socket reach
 # an HTTPS upstream whose certificate is from a test CA (given to init as
 # --extra-anchors) with no proxy settings, see netd's leaf, get the
-# upstream's answer; the log has the allow record and a completion record
+# upstream's answer (a Node function's fetch and https.get too); the log
+# has the allow record and a completion record
 # with the upstream certificate's SPKI SHA-256. An upstream certificate
 # from another CA, a TLS 1.3-only upstream, an SNI other than the name and
 # a first request whose Host is another name are refused with their
@@ -362,6 +363,36 @@ diag "host: $out"
 expect_match "Host upstream.test over orig.test's TLS: the function's connection is reset" \
   "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
 check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm' '$STATE/https.log'"
+# Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA)
+cat > "$STATE/egress.mjs" <<'EOF'
+import https from "node:https";
+export async function handler(req) {
+  const out = {};
+  try {
+    const r = await fetch("https://orig.test:8444/node-fetch");
+    out.fetch = { status: r.status, body: await r.text() };
+  } catch (e) {
+    out.fetch = { error: String((e && e.cause) || e) };
+  }
+  out.https = await new Promise((resolve) => {
+    https.get("https://orig.test:8444/node-https", (res) => {
+      let b = "";
+      const issuer = res.socket.getPeerCertificate().issuer.CN;
+      res.on("data", (d) => { b += d; });
+      res.on("end", () => resolve({ status: res.statusCode, issuer, body: b }));
+    }).on("error", (e) => resolve({ error: String(e) }));
+  });
+  return out;
+}
+EOF
+expect_match "deploy egress-node (declares orig.test)" \
+  "$(api POST /v1/functions "$(printf '{"id":"egress-node","runtime":"node","code":"%s","egress":["orig.test"]}' "$(b64 "$STATE/egress.mjs")")")" '^201 '
+out=$(api POST /v1/functions/egress-node/invoke '{}')
+diag "node: $out"
+expect_match "Node fetch(https://orig.test:8444/...), no proxy settings: 200 and the upstream's answer" \
+  "$out" '"fetch":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-fetch\\"'
+expect_match "Node https.get: 200, netd's leaf from the local CA, the upstream's answer" \
+  "$out" '"https":\{"status":200,"issuer":"dshield local CA [0-9a-f]{8}","body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-https\\"'
 
 expect_match "a rule the function did not declare: its name does not even resolve" \
   "$(call '{"target":"undeclared.test:8443","marker":"undecl-10;"}')" '"error": ?"'

@@ -1194,9 +1194,28 @@ static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 	return EGP_ALIVE;
 }
 
+/* Has t failed otherwise than by its transport's end without a
+ * close_notify? */
+static bool broken(struct tls_conn *t)
+{
+	return tls_status(t) == TLS_FAILED && tls_error(t) != TLS_E_TRUNCATED;
+}
+
+/* The end of a relayed originate connection whose engine t failed (bad
+ * record, an alert): both sides reset. */
+static enum egp_result end_broken(struct egress_proxy *px, struct egp_conn *c, struct tls_conn *t)
+{
+	char how[96], text[80];
+
+	snprintf(how, sizeof how, "%s TLS failed: %s", t == &c->srv ? "the function's" : "the upstream's",
+		 tls_reason(t, text, sizeof text));
+	return end_relay(px, c, how, true);
+}
+
 /* Relaying between the two engines. The closes: the upstream's end (its
- * close_notify, or its FIN once every byte was taken) closes netd's TLS
- * to the function, and the function's end closes netd's TLS upstream.
+ * close_notify, or its FIN once every byte was taken) ends netd's TLS
+ * to the function the same way, and the function's end closes netd's
+ * TLS upstream; a broken engine resets both.
  * The connection is over once the function's socket ended and netd's
  * side of it was closed, or its close went upstream. */
 static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
@@ -1243,10 +1262,18 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 		size_t pending;
 		tls_in(&c->cli, &pending);
 		if (c->cli.open && tls_over(&c->cli) && pending == 0 && !c->srv_closing) {
+			/* the upstream's end, passed on as it came: a close_notify
+			 * as one, a cut (FIN without it) as a cut, so the function
+			 * can tell a truncated answer; a broken one as a reset */
+			if (broken(&c->cli))
+				return end_broken(px, c, &c->cli);
 			c->srv_closing = true;
-			tls_close(&c->srv);
+			if (tls_status(&c->cli) == TLS_CLOSED)
+				tls_close(&c->srv);
 			moved = true;
 		}
+		if (broken(&c->srv))
+			return end_broken(px, c, &c->srv);
 		if (tls_over(&c->srv) && !c->cli_closing) {
 			c->cli_closing = true;
 			tls_close(&c->cli);

@@ -17,7 +17,8 @@
 # sandbox trusts only netd's local CA; urllib and a plain ssl socket reach
 # an HTTPS upstream whose certificate is from a test CA (given to init as
 # --extra-anchors) with no proxy settings, see netd's leaf, get the
-# upstream's answer (a Node function's fetch and https.get too); the log
+# upstream's answer (a Node function's fetch and https.get too), and the
+# upstream's end as it came (a close_notify as one, a cut as a cut); the log
 # has the allow record and a completion record
 # with the upstream certificate's SPKI SHA-256. An upstream certificate
 # from another CA, a TLS 1.3-only upstream, an SNI other than the name and
@@ -55,7 +56,7 @@ jq '.egress = [
    "purpose": "test: resolves to 198.18.1.1 (benchmarking), which it does not name"},
   {"host": "undeclared.test", "ports": [8443], "tls": "passthrough",
    "addresses": ["10.77.0.0/24"], "purpose": "test: the function does not declare it"},
-  {"host": "orig.test", "ports": [8443, 8444, 8446], "addresses": ["10.77.0.0/24"],
+  {"host": "orig.test", "ports": [8443, 8444, 8446, 8447], "addresses": ["10.77.0.0/24"],
    "purpose": "test: tls originate (the default)"},
   {"host": "rogue.test", "ports": [8445], "addresses": ["10.77.0.0/24"],
    "purpose": "test: tls originate to an upstream whose CA is no anchor"}]' "$TOP/examples/policy.json" > "$POLICY" ||
@@ -122,7 +123,8 @@ EOF
 (exec ip netns exec "$NS" python3 "$STATE/upstream.py" "$STATE/upstream.log") &
 UPS_PID=$!
 # The HTTPS upstreams: orig.test (the test CA) on 8444, rogue.test (the
-# other CA) on 8445, orig.test speaking only TLS 1.3 on 8446; each answers
+# other CA) on 8445, orig.test speaking only TLS 1.3 on 8446, orig.test
+# ending its connections with a close_notify on 8447; each answers
 # a request with what it saw, as JSON, and logs it.
 cat > "$STATE/https.py" <<'EOF'
 import http.server, json, ssl, sys, threading
@@ -140,18 +142,26 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *a):
         pass
-def serve(port, name, cert, tls13=False):
+class Clean(http.server.ThreadingHTTPServer):
+    def shutdown_request(self, request):     # close_notify, then close
+        try:
+            request.unwrap()
+        except OSError:
+            pass
+        request.close()
+def serve(port, name, cert, tls13=False, clean=False):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(d + "/" + cert + ".pem", d + "/" + cert + ".key")
     if tls13:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    srv = http.server.ThreadingHTTPServer(("10.77.0.1", port), H)
+    srv = (Clean if clean else http.server.ThreadingHTTPServer)(("10.77.0.1", port), H)
     srv.name = name
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
 serve(8444, "orig", "orig")
 serve(8445, "rogue", "rogue")
 serve(8446, "tls13", "orig", tls13=True)
+serve(8447, "clean", "orig", clean=True)
 threading.Event().wait()
 EOF
 (exec ip netns exec "$NS" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
@@ -160,8 +170,8 @@ up=
 for _ in $(seq 50); do inns bash -c 'exec 3<>/dev/tcp/10.77.0.1/8443' 2>/dev/null && up=1 && break; sleep 0.1; done
 check "setup: the echo upstream listens on 10.77.0.1:8443 and 198.18.1.1:8443" [ -n "$up" ]
 up=
-for _ in $(seq 50); do inns bash -c 'exec 3<>/dev/tcp/10.77.0.1/8446' 2>/dev/null && up=1 && break; sleep 0.1; done
-check "setup: the HTTPS upstreams listen on 10.77.0.1:8444-8446" [ -n "$up" ]
+for _ in $(seq 50); do inns bash -c 'exec 3<>/dev/tcp/10.77.0.1/8447' 2>/dev/null && up=1 && break; sleep 0.1; done
+check "setup: the HTTPS upstreams listen on 10.77.0.1:8444-8447" [ -n "$up" ]
 check "setup: dnsmasq answers upstream.test with 10.77.0.1" \
   bash -c "for i in \$(seq 30); do ip netns exec '$NS' python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(1); s.sendto(bytes.fromhex(\"12340100000100000000000008757073747265616d04746573740000010001\"),(\"198.18.1.1\",53)); d=s.recv(512); sys.exit(0 if d[-4:]==bytes([10,77,0,1]) else 1)' && exit 0; sleep 0.1; done; exit 1"
 
@@ -221,16 +231,20 @@ def https(b):
     if b.get("sni"):                  # a name other than the one connected to
         ctx.check_hostname = False
     s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=15),
-                        server_hostname=b.get("sni", host))
-    c = s.getpeercert()
+                        server_hostname=b.get("sni", host), suppress_ragged_eofs=False)
+    c, version = s.getpeercert(), s.version()
     s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (b["path"], b.get("host", host))).encode())
-    got = b""
+    got, eof = b"", "close_notify"
     while True:
-        x = s.recv(4096)
+        try:
+            x = s.recv(4096)
+        except ssl.SSLEOFError:
+            eof = "cut"                   # the end came without a close_notify
+            break
         if not x:
             break
         got += x
-    return {"version": s.version(), "subject": dict(x[0] for x in c["subject"])["commonName"],
+    return {"eof": eof, "version": version, "subject": dict(x[0] for x in c["subject"])["commonName"],
             "issuer": dict(x[0] for x in c["issuer"])["commonName"],
             "reply": got.decode("latin-1").split("\r\n\r\n", 1)[-1]}
 def handler(req):
@@ -346,6 +360,11 @@ diag "ssl socket: $out"
 expect_match "  the function sees netd's leaf for orig.test, issued by the local CA, over TLS 1.2" \
   "$out" '"version": ?"TLSv1.2", ?"subject": ?"orig.test", ?"issuer": ?"dshield local CA [0-9a-f]{8}"'
 expect_match "  and the upstream's answer through it" "$out" '\\"path\\": \\"/second\\"'
+expect_match "  its end without a close_notify (http.server's) reaches the function as a cut" "$out" '"eof": ?"cut"'
+out=$(call '{"tls":"orig.test:8447","path":"/clean","marker":"x"}')
+diag "clean: $out"
+expect_match "an upstream that ends with a close_notify: the function gets one, after the answer" \
+  "$out" '"eof": ?"close_notify".*\\"path\\": \\"/clean\\"'
 out=$(call '{"tls":"rogue.test:8445","path":"/rogue","marker":"x"}')
 diag "rogue: $out"
 expect_match "an upstream whose certificate is from a CA that is no anchor: the function's TLS fails" \
@@ -471,7 +490,7 @@ n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 an
 check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 2, got $n" [ "$n" = 2 ]
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
 diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
-check "their completion records carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 2, got $n" [ "$n" = 2 ]
+check "the completion records (8444 twice, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 3, got $n" [ "$n" = 3 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]

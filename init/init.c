@@ -18,6 +18,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "proto/init_sandboxd.h"
+#include "tls/anchors.h"
 
 #include <bearssl.h>
 
@@ -48,6 +49,25 @@
 static struct manifest manifest;          /* ~120 KiB (the policy): static, not stack */
 static struct supervisor_config sup;
 static struct lifecycle lc;
+
+/* TLS origination's trust anchors (netd reads them from the descriptor):
+ * path, or none (no_path says why); a file that cannot be opened leaves
+ * origination refused, with the reason, and nothing else. */
+static void open_anchors(const char *path, const char *no_path)
+{
+	lc.anchors_fd = -1;
+	lc.extra_anchors_fd = -1;
+	if (path == NULL) {
+		snprintf(lc.anchors_why, sizeof lc.anchors_why, "no trust anchors (%s)", no_path);
+		return;
+	}
+	lc.anchors_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (lc.anchors_fd < 0) {
+		snprintf(lc.anchors_why, sizeof lc.anchors_why, "no trust anchors: %s: %s", path,
+			 strerror(errno));
+		dlog("%s: TLS origination refused", lc.anchors_why);
+	}
+}
 /* Each runtime layer's availability and the reason when it is not: the
  * source of /v1/info's "layers" (sent to netd as IMSG_LAYERS_INFO). */
 static struct layers_status layer_status;
@@ -243,6 +263,8 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	explicit_bzero(store_status.seal_key, sizeof store_status.seal_key);
 
 	sup.pid1 = true;
+	open_anchors(ANCHORS_FILE, NULL);
+	lc.extra_anchors_fd = -1;
 	lc.packet_fd = pkt;
 	lc.ifindex = ni.ifindex;
 	net_config(&cl, &ni, &lc.net);
@@ -282,6 +304,10 @@ static const char usage_text[] =
 	"                           (e.g. build/layers)\n"
 	"  --cgroup DIR             a cgroup2 directory sandboxd may create function\n"
 	"                           cgroups in (default: none; limits not enforced)\n"
+	"  --anchors FILE           TLS origination's trust anchors (build/tools/mkanchors\n"
+	"                           format; default: none, originate rules refused)\n"
+	"  --extra-anchors FILE     tests only: more anchors (the same format), marked\n"
+	"                           as test anchors in /v1/info and the log\n"
 	"  --allow-sim              allow the simulated attestation backend (sim)\n"
 	"                           when there is no TDX device (as the manifest's\n"
 	"                           attestation.allow_sim does)\n"
@@ -293,7 +319,7 @@ static const char usage_text[] =
 enum {
 	OPT_HOST = 256, OPT_STATE, OPT_NETIF, OPT_IP, OPT_GW, OPT_DNS, OPT_PORT,
 	OPT_HDR_TO, OPT_IDLE_TO, OPT_MANIFEST, OPT_ALLOW_SIM, OPT_NO_SECCOMP, OPT_VERSION, OPT_HELP,
-	OPT_QUOTE_DELAY, OPT_POLICY, OPT_LAYERS, OPT_CGROUP,
+	OPT_QUOTE_DELAY, OPT_POLICY, OPT_LAYERS, OPT_CGROUP, OPT_ANCHORS, OPT_EXTRA_ANCHORS,
 };
 
 static const struct option host_opts[] = {
@@ -313,6 +339,8 @@ static const struct option host_opts[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "layers", required_argument, NULL, OPT_LAYERS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "anchors", required_argument, NULL, OPT_ANCHORS },
+	{ "extra-anchors", required_argument, NULL, OPT_EXTRA_ANCHORS },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -369,7 +397,7 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	static struct boot_cmdline cl;
 	struct netif_info ni;
 	const char *state = NULL, *manifest_path = NULL, *policy_path = NULL;
-	const char *layers = NULL, *cgroup = NULL;
+	const char *layers = NULL, *cgroup = NULL, *anchors = NULL, *extra_anchors = NULL;
 	static char policy_file[4096];
 	bool host = false, no_seccomp = false, have_netif = false, allow_sim = false;
 	int opt, pkt;
@@ -385,6 +413,8 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 		case OPT_POLICY: policy_path = optarg; break;
 		case OPT_LAYERS: layers = optarg; break;
 		case OPT_CGROUP: cgroup = optarg; break;
+		case OPT_ANCHORS: anchors = optarg; break;
+		case OPT_EXTRA_ANCHORS: extra_anchors = optarg; break;
 		case OPT_NO_SECCOMP: no_seccomp = true; break;
 		case OPT_ALLOW_SIM: allow_sim = true; break;
 		case OPT_QUOTE_DELAY: {
@@ -467,6 +497,13 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 
 	sup.pid1 = false;
 	sup.no_seccomp = no_seccomp;
+	open_anchors(anchors, "host mode without --anchors");
+	if (extra_anchors != NULL) {
+		lc.extra_anchors_fd = open(extra_anchors, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (lc.extra_anchors_fd < 0)
+			fatal("--extra-anchors %s: %s", extra_anchors, strerror(errno));
+		dlog("WARNING: test anchors from %s: upstreams they vouch for are trusted", extra_anchors);
+	}
 	lc.packet_fd = pkt;
 	lc.ifindex = ni.ifindex;
 	net_config(&cl, &ni, &lc.net);

@@ -43,6 +43,27 @@ static int send_boot_info(struct lifecycle *lc, int sock)
 
 /* --- netd ------------------------------------------------------------------------ */
 
+/* The trust anchors files, as descriptors: netd cannot open files. */
+static int send_anchors(struct lifecycle *lc, int sock)
+{
+	struct netd_anchors_msg m;
+	int fds[2];
+	unsigned n = 0;
+
+	memset(&m, 0, sizeof m);
+	if (lc->anchors_fd >= 0) {
+		m.has_anchors = 1;
+		fds[n++] = lc->anchors_fd;
+	} else {
+		snprintf(m.why, sizeof m.why, "%s", lc->anchors_why);
+	}
+	if (lc->extra_anchors_fd >= 0) {
+		m.has_extra = 1;
+		fds[n++] = lc->extra_anchors_fd;
+	}
+	return imsg_send(sock, IMSG_NETD_ANCHORS, 0, &m, sizeof m, n > 0 ? fds : NULL, n);
+}
+
 static int netd_start(struct lifecycle *lc, int sock)
 {
 	int r;
@@ -58,7 +79,10 @@ static int netd_start(struct lifecycle *lc, int sock)
 	r = imsg_send(sock, IMSG_LAYERS_INFO, 0, &lc->layers, sizeof lc->layers, NULL, 0);
 	if (r < 0)
 		return r;
-	return imsg_send(sock, IMSG_STORE_INFO, 0, &lc->store, sizeof lc->store, NULL, 0);
+	r = imsg_send(sock, IMSG_STORE_INFO, 0, &lc->store, sizeof lc->store, NULL, 0);
+	if (r < 0)
+		return r;
+	return send_anchors(lc, sock);
 }
 
 static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)

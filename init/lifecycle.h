@@ -29,6 +29,10 @@ struct lifecycle {
 	struct layers_info_msg layers; /* sent with every (re)start, after boot */
 	struct store_info_msg store;   /* sent with every (re)start, after layers */
 	int packet_fd;                 /* AF_PACKET socket; init keeps it */
+	/* the trust anchors files for netd (IMSG_NETD_ANCHORS), -1: none;
+	 * init keeps them open (netd seeks to 0 before reading) */
+	int anchors_fd, extra_anchors_fd;
+	char anchors_why[160];         /* anchors_fd -1: why */
 	int ifindex;                   /* for kaddr_query() */
 	bool announced;                /* "ready" printed for this netd */
 	/* keyd */

@@ -317,6 +317,26 @@ static void jw_store(struct jsonw *w, const struct api_state *st)
 	jw_object_end(w);
 }
 
+/* TLS origination's state (docs/EGRESS.md, "TLS origination"): test
+ * anchors (host mode's --extra-anchors) are said, never hidden. */
+static void jw_tls(struct jsonw *w, const struct api_state *st)
+{
+	jw_key(w, "tls_origination");
+	jw_object_begin(w);
+	jw_key(w, "local_ca");
+	jw_bool(w, st->tls.local_ca);
+	jw_key(w, "anchors");
+	jw_u64(w, st->tls.anchors);
+	jw_key(w, "test_anchors");
+	jw_u64(w, st->tls.test_anchors);
+	jw_key(w, "reason");
+	if (st->tls.why[0] == '\0')
+		jw_null(w);
+	else
+		jw_string_n(w, st->tls.why, strnlen(st->tls.why, sizeof st->tls.why));
+	jw_object_end(w);
+}
+
 static long info_json(const struct api_state *st, const struct kaddr_reply_msg *reply,
 		      char *buf, size_t cap)
 {
@@ -364,6 +384,7 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 	jw_object_end(&w);
 	jw_layers(&w, st);
 	jw_store(&w, st);
+	jw_tls(&w, st);
 	jw_http(&w, st->http);
 	jw_object_end(&w);
 	return jw_finish(&w);

@@ -47,6 +47,12 @@ struct api_state {
 	struct store_info_msg store;   /* from init (IMSG_STORE_INFO) */
 	bool have_layers;
 	bool have_store;
+	/* TLS origination, for /v1/info's "tls_origination" (netd fills it) */
+	struct {
+		bool local_ca;             /* the per-boot CA exists */
+		uint32_t anchors, test_anchors;
+		char why[160];             /* anchors 0: why ("" else) */
+	} tls;
 	uint64_t t_bound_ms;           /* address configured (CLOCK_BOOTTIME ms) */
 	uint64_t t_ready_ms;           /* HTTP server listening */
 	uint32_t ipv4_addr;            /* lwIP's address, network byte order */

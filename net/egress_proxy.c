@@ -23,17 +23,20 @@
 #include "net/egress_proxy.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
 #include "lib/errbuf.h"
+#include "lib/file.h"
 #include "lwip/dns.h"
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
@@ -43,16 +46,94 @@
 #define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
 #define DOWN_IOV  16
 
+/* --- TLS origination's keys ------------------------------------------------------- */
+
+int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t rnd[4];
+	char tag[8];
+	int r;
+
+	memset(x, 0, offsetof(struct egress_tls, cache));
+	cert_cache_init(&x->cache);
+	if ((r = cert_drbg_seed(&x->rng)) < 0)
+		return errbuf_set(err, errlen, r, "local CA: no randomness: %s", strerror(-r));
+	/* the tag tells one boot's CA from another's in a client's error */
+	br_hmac_drbg_generate(&x->rng, rnd, sizeof rnd);
+	for (size_t i = 0; i < sizeof rnd; i++) {
+		tag[2 * i] = hex[rnd[i] >> 4];
+		tag[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	r = cert_ca_init(&x->ca, &x->rng, tag, sizeof tag, now, now + (int64_t)EGP_CA_DAYS * 86400);
+	if (r < 0)
+		return errbuf_set(err, errlen, r, "local CA: cannot make it: %s", strerror(-r));
+	long n = cert_pem(x->ca_pem, sizeof x->ca_pem, x->ca.der, x->ca.der_len);
+	if (n < 0)
+		return errbuf_set(err, errlen, (int)n, "local CA: no room for its PEM");
+	x->ca_pem_len = (size_t)n;
+	x->srv = (struct tls_server_cfg){ .ca = &x->ca, .cache = &x->cache, .rng = &x->rng };
+	anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
+	snprintf(x->anchors_why, sizeof x->anchors_why, "no trust anchors yet (init sends them)");
+	x->ready = true;
+	return 0;
+}
+
+/* Reads the file behind fd (from its start: init keeps it open across
+ * netd's restarts) into buf and appends its anchors. */
+static long load_fd(struct anchors *a, int fd, uint8_t *buf, size_t cap, int extra,
+		    const char *what, char *err, size_t errlen)
+{
+	char why[ERRBUF_LEN];
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return errbuf_set(err, errlen, -errno, "%s: cannot seek: %s", what, strerror(errno));
+	long n = file_read_fd(fd, buf, cap);
+	if (n < 0)
+		return errbuf_set(err, errlen, (int)n, "%s: cannot read: %s", what, strerror((int)-n));
+	long k = anchors_parse(a, buf, (size_t)n, extra, why, sizeof why);
+	if (k < 0)
+		return errbuf_set(err, errlen, (int)k, "%s: %s", what,
+				  k == -ENOSPC ? "more anchors than netd has room for" : why);
+	return k;
+}
+
+long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *why, char *err,
+			size_t errlen)
+{
+	long r = 0;
+
+	anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
+	if (fd >= 0)
+		r = load_fd(&x->anchors, fd, x->abuf, ANCHORS_FILE_MAX, 0, "the trust anchors",
+			    err, errlen);
+	if (r >= 0 && extra_fd >= 0)
+		r = load_fd(&x->anchors, extra_fd, x->xbuf, EGP_EXTRA_ANCHORS_MAX, 1,
+			    "the test anchors (--extra-anchors)", err, errlen);
+	if (r >= 0 && x->anchors.n == 0)
+		r = errbuf_set(err, errlen, -ENOENT, "%s", why != NULL && why[0] != '\0' ? why :
+			       "no trust anchors");
+	if (r < 0) {
+		anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
+		snprintf(x->anchors_why, sizeof x->anchors_why, "%s", err);
+		return r;
+	}
+	x->anchors_why[0] = '\0';
+	return (long)x->anchors.n;
+}
+
 /* --- the decision step ---------------------------------------------------------- */
 
-/* After the rule is known: it must be passthrough. */
-static int need_passthrough(const struct policy *p, struct egp_target *t, int rule, char *err,
-			    size_t errlen)
+/* After the rule is known: its TLS mode. Behind CONNECT only passthrough
+ * is built. */
+static int take_rule(const struct policy *p, struct egp_target *t, int rule, bool connect,
+		     char *err, size_t errlen)
 {
-	if (p->rules[rule].tls != POLICY_TLS_PASSTHROUGH)
+	t->originate = p->rules[rule].tls != POLICY_TLS_PASSTHROUGH;
+	if (t->originate && connect)
 		return errbuf_set(err, errlen, -EACCES,
-				  "tls_originate: rule %s originates TLS, and TLS origination is not "
-				  "built yet", p->rules[rule].host);
+				  "tls_originate: rule %s originates TLS, which is not built behind "
+				  "CONNECT yet (connect by name, without a proxy)", p->rules[rule].host);
 	t->rule = rule;
 	return 0;
 }
@@ -83,7 +164,7 @@ int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fake
 	int r = egress_match(p, declared, t->host, port, NULL, NULL, &why, why_text, sizeof why_text);
 	if (r < 0)
 		return match_refused(why, why_text, err, errlen);
-	return need_passthrough(p, t, r, err, errlen);
+	return take_rule(p, t, r, false, err, errlen);
 }
 
 int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
@@ -116,7 +197,7 @@ int egp_decide_authority(const struct policy *p, uint32_t declared, const char *
 				 sizeof why_text);
 	if (r < 0)
 		return match_refused(why, why_text, err, errlen);
-	return need_passthrough(p, t, r, err, errlen);
+	return take_rule(p, t, r, true, err, errlen);
 }
 
 int egp_check_addr(const struct policy *p, const struct egp_target *t, const struct egress_addr *a,
@@ -167,12 +248,16 @@ static int request_line(const char *buf, size_t n, struct egp_request *r, char *
 		r->kind = EGP_REQ_ABSOLUTE;
 		return 0;
 	}
+	if (r->target[0] == '/') {
+		r->kind = EGP_REQ_ORIGIN;
+		return 0;
+	}
 	return errbuf_set(err, errlen, -EINVAL,
-			  "not a proxy request: CONNECT host:port, or an absolute-form URL");
+			  "bad target: an authority (CONNECT), an absolute-form URL or a path");
 }
 
-/* A header line buf[0..n) (no CRLF). */
-static int header_line(const char *buf, size_t n, char *err, size_t errlen)
+/* A header line buf[0..n) (no CRLF); a Host line's value into r. */
+static int header_line(const char *buf, size_t n, struct egp_request *r, char *err, size_t errlen)
 {
 	size_t i = 0;
 
@@ -180,10 +265,21 @@ static int header_line(const char *buf, size_t n, char *err, size_t errlen)
 		i++;
 	if (i == 0 || i >= n || buf[i] != ':')
 		return errbuf_set(err, errlen, -EINVAL, "bad header line: a token name, then ':'");
+	size_t name = i;
 	for (i++; i < n; i++) {
 		unsigned char ch = (unsigned char)buf[i];
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			return errbuf_set(err, errlen, -EINVAL, "a control byte in a header value");
+	}
+	if (name == 4 && strncasecmp(buf, "host", 4) == 0) {
+		size_t a = name + 1, b = n;
+		while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
+			a++;
+		while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t'))
+			b--;
+		r->host = buf + a;
+		r->host_len = b - a;
+		r->nhost++;
 	}
 	return 0;
 }
@@ -214,13 +310,38 @@ long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char 
 		} else if (buf[start] == ' ' || buf[start] == '\t')
 			rc = errbuf_set(err, errlen, -EINVAL, "a folded header line");
 		else
-			rc = header_line(buf + start, n, err, errlen);
+			rc = header_line(buf + start, n, r, err, errlen);
 		if (rc < 0)
 			return rc;
 		line++;
 		start = i + 2;
 		i++;
 	}
+	return 0;
+}
+
+int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
+		   size_t errlen)
+{
+	char why_text[EGP_REASON_MAX];
+	struct egress_authority au;
+	struct egress_host h;
+	enum egress_reason why;
+
+	if (r->kind != EGP_REQ_ORIGIN)
+		return errbuf_set(err, errlen, -EACCES,
+				  "bad_request: the first request's target is not a path (origin-form)");
+	if (r->nhost != 1)
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %u Host headers (one is needed)",
+				  r->nhost);
+	if (egress_authority_split(r->host, r->host_len, &au, &why, why_text, sizeof why_text) < 0 ||
+	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
+			      sizeof why_text) < 0)
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s: %s",
+				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, why_text);
+	if (h.literal || strcmp(h.name, t->host) != 0 || (au.port != 0 && au.port != t->port))
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s is not %s:%u",
+				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, t->host, t->port);
 	return 0;
 }
 
@@ -282,6 +403,12 @@ static void entry_of(const struct egp_conn *c, struct log_entry *e, uint8_t type
 	g->host = (struct log_str){ c->t.host, strlen(c->t.host) };
 	g->port = c->t.port;
 	g->rule = (struct log_str){ c->rule_host, strlen(c->rule_host) };
+	if (c->t.originate)
+		g->scheme = (struct log_str){ "tls", 3 };
+	if (c->has_spki) {
+		g->spki.present = true;
+		memcpy(g->spki.h, c->spki, sizeof c->spki);
+	}
 	if (c->ip != 0) {
 		g->addr.family = 4;
 		memcpy(g->addr.a, &c->ip, 4);
@@ -393,6 +520,7 @@ static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *ho
 }
 
 static void start(struct egress_proxy *px, struct egp_conn *c);
+static void begin_tls(struct egress_proxy *px, struct egp_conn *c);
 
 static struct egp_conn *new_conn(struct egress_proxy *px)
 {
@@ -459,7 +587,10 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 		refuse(px, c, why);
 		return;
 	}
-	start(px, c);
+	if (c->t.originate)
+		begin_tls(px, c);
+	else
+		start(px, c);
 }
 
 /* --- resolution, the record, the connection -------------------------------------- */
@@ -527,7 +658,15 @@ static void resolved(struct egress_proxy *px, struct egp_conn *c, uint32_t ip_be
 	}
 	/* before any packet to the upstream: the allow record, durable */
 	c->st = EGP_LOGGING;
-	entry_of(c, &e, LOG_EGRESS, "passthrough: the destination's identity is not verified");
+	char reason[EGP_REASON_MAX];
+	const struct anchors *an = px->h.tls != NULL ? &px->h.tls->anchors : NULL;
+	if (c->t.originate)
+		snprintf(reason, sizeof reason, "originate: the upstream's certificate is checked "
+			 "against %zu trust anchors%s", an->n, an->n_extra > 0 ?
+			 ", some of them test anchors (--extra-anchors)" : "");
+	else
+		snprintf(reason, sizeof reason, "passthrough: the destination's identity is not verified");
+	entry_of(c, &e, LOG_EGRESS, reason);
 	if (px->h.append(px->h.ctx, c->id, &e) < 0) {
 		px->st.log_refused++;
 		refuse(px, c, "log_refused: the log cannot take the record (logd not running?)");
@@ -692,9 +831,13 @@ static enum egp_result end_relay(struct egress_proxy *px, struct egp_conn *c, co
 	return !had_pcb ? EGP_CLOSED : reset ? EGP_ABORTED : EGP_CLOSED;
 }
 
+static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c);
+
 /* Drives c after any event. */
 static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c)
 {
+	if (c->st == EGP_TLS_ACCEPT || (c->st == EGP_RELAY && c->t.originate))
+		return drive_tls(px, c);
 	if (c->st != EGP_RELAY)
 		return EGP_ALIVE;
 	if (pump_down(c) < 0 || pump_up(c) < 0)
@@ -718,6 +861,14 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	c->connect_ns = mono_ns() - c->connect_ns;
 	c->st = EGP_RELAY;
 	c->last_ms = mono_ms();
+	if (c->t.originate)
+		tcp_nagle_disable(c->pcb);   /* TLS records: whole, and wanted at once */
+	if (c->t.originate &&
+	    tls_client_init(&c->cli, &px->h.tls->anchors, c->t.host, strlen(c->t.host),
+			    (int64_t)(real_ns() / 1000000000u), &px->h.tls->rng) < 0) {
+		refuse(px, c, "tls_failed: netd's TLS client cannot start");
+		return ERR_ABRT;
+	}
 	if (c->kind == SBX_L_PROXY &&
 	    send(c->fd, ok, sizeof ok - 1, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(sizeof ok - 1))
 		return cb_result(end_relay(px, c, "the function's socket failed", true));
@@ -779,6 +930,370 @@ static void on_err(void *arg, err_t err)
 	}
 }
 
+/* --- TLS origination ----------------------------------------------------------------- */
+
+/* The reason code of an engine's failure, for the records. */
+static const char *tls_code(enum tls_error e)
+{
+	switch (e) {
+	case TLS_E_SNI_MISSING: return "sni_missing";
+	case TLS_E_SNI_MISMATCH: return "sni_mismatch";
+	case TLS_E_TLS13_ONLY: return "tls13_only";
+	case TLS_E_CERT_UNTRUSTED: return "cert_untrusted";
+	case TLS_E_CERT_EXPIRED: return "cert_expired";
+	case TLS_E_CERT_NAME: return "cert_name";
+	case TLS_E_CERT_INVALID: return "cert_invalid";
+	default: return "tls_failed";
+	}
+}
+
+/* Refuses c for engine t's failure: "code: the function's TLS: ...". */
+static void refuse_tls(struct egress_proxy *px, struct egp_conn *c, struct tls_conn *t)
+{
+	char why[EGP_REASON_MAX], text[EGP_REASON_MAX - 64];
+
+	snprintf(why, sizeof why, "%s: %s TLS: %s", tls_code(tls_error(t)),
+		 t == &c->srv ? "the function's" : "the upstream's", tls_reason(t, text, sizeof text));
+	refuse(px, c, why);
+}
+
+static bool tls_over(struct tls_conn *t)
+{
+	enum tls_status st = tls_status(t);
+
+	return st == TLS_CLOSED || st == TLS_FAILED;
+}
+
+static bool out_empty(struct tls_conn *t)
+{
+	size_t n;
+
+	tls_out(t, &n);
+	return n == 0;
+}
+
+/* An originate connection's first step: netd's TLS server on the
+ * function's socket, for the name behind the fake address. */
+static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
+{
+	struct egress_tls *x = px->h.tls;
+	int64_t now = (int64_t)(real_ns() / 1000000000u);
+
+	snprintf(c->rule_host, sizeof c->rule_host, "%s", px->h.policy(px->h.ctx)->rules[c->t.rule].host);
+	if (x == NULL || !x->ready) {
+		refuse(px, c, "tls_unavailable: netd has no local CA (see its log)");
+		return;
+	}
+	if (x->anchors.n == 0) {
+		char why[EGP_REASON_MAX];
+		snprintf(why, sizeof why, "no_anchors: %.280s", x->anchors_why);
+		refuse(px, c, why);
+		return;
+	}
+	/* a leaf minted now lives a week, never past the CA */
+	x->srv.leaf_validity.not_before = now - 3600;
+	x->srv.leaf_validity.not_after = now + (int64_t)EGP_LEAF_DAYS * 86400;
+	if (tls_server_init(&c->srv, &x->srv, c->t.host, strlen(c->t.host), now) < 0) {
+		refuse_tls(px, c, &c->srv);
+		return;
+	}
+	c->st = EGP_TLS_ACCEPT;
+	/* (no Nagle on this socket: it inherits TCP_NODELAY from the
+	 * listener sandboxd made, sandboxd/sandbox.c listener_make) */
+	set_watch(px, c, EPOLLIN);
+}
+
+/* The function's socket <-> the server engine (ciphertext). -1: the
+ * socket failed. */
+static int fn_side(struct egp_conn *c, bool *moved)
+{
+	const uint8_t *p;
+	size_t n;
+
+	while ((p = tls_out(&c->srv, &n)) != NULL && n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return -1;
+		}
+		tls_out_done(&c->srv, (size_t)w);
+		*moved = true;
+	}
+	if (c->up_len == 0 && !c->fn_eof) {
+		ssize_t r = recv(c->fd, c->up, sizeof c->up, MSG_DONTWAIT);
+		if (r == 0) {
+			c->fn_eof = true;
+			tls_eof(&c->srv);
+			*moved = true;
+		} else if (r < 0 && errno != EAGAIN && errno != EINTR) {
+			return -1;
+		} else if (r > 0) {
+			c->up_off = 0;
+			c->up_len = (size_t)r;
+			*moved = true;
+		}
+	}
+	if (c->up_len > 0) {
+		long k = tls_over(&c->srv) ? (long)c->up_len : tls_feed(&c->srv, c->up + c->up_off, c->up_len);
+		if (k < 0)
+			k = (long)c->up_len;        /* failed: the status says so; the bytes go */
+		c->up_off += (size_t)k;
+		c->up_len -= (size_t)k;
+		*moved |= k > 0;
+	}
+	return 0;
+}
+
+/* lwIP <-> the client engine (ciphertext), with lwIP's send room and
+ * window as the bounds. */
+static void up_side(struct egp_conn *c, bool *moved)
+{
+	const uint8_t *p;
+	size_t n;
+
+	while (c->pcb != NULL && (p = tls_out(&c->cli, &n)) != NULL && n > 0 &&
+	       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN - 4) {
+		size_t room = tcp_sndbuf(c->pcb), w = n < room ? n : room;
+		if (w == 0 || tcp_write(c->pcb, p, (u16_t)w, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		tls_out_done(&c->cli, w);
+		*moved = true;
+	}
+	while (c->down != NULL) {
+		struct pbuf *q = c->down;
+		while (q != NULL && q->len == 0)
+			q = q->next;
+		if (q == NULL) {                /* only empty pbufs were left */
+			pbuf_free(c->down);
+			c->down = NULL;
+			break;
+		}
+		long k = tls_over(&c->cli) ? (long)q->len : tls_feed(&c->cli, q->payload, q->len);
+		if (k < 0)
+			k = q->len;
+		if (k == 0)
+			break;
+		c->down = pbuf_free_header(c->down, (u16_t)k);
+		if (c->pcb != NULL)
+			tcp_recved(c->pcb, (u16_t)k);
+		*moved = true;
+	}
+	if (c->down == NULL && c->up_eof && !c->cli_eof) {
+		c->cli_eof = true;
+		tls_eof(&c->cli);
+		*moved = true;
+	}
+}
+
+/* Plaintext from engine a into engine b; the bytes are counted in *count. */
+static void cross(struct tls_conn *a, struct tls_conn *b, uint64_t *count, bool *moved)
+{
+	size_t n;
+	const uint8_t *p = tls_in(a, &n);
+
+	if (n == 0 || tls_status(b) != TLS_OPEN)
+		return;
+	long w = tls_write(b, p, n);
+	if (w > 0) {
+		tls_in_done(a, (size_t)w);
+		*count += (uint64_t)w;
+		*moved = true;
+	}
+}
+
+/* What an originate connection waits for on the function's socket. */
+static uint32_t wanted_tls(struct egp_conn *c)
+{
+	uint32_t ev = 0;
+
+	if (c->up_len == 0 && !c->fn_eof)
+		ev |= EPOLLIN;
+	if (!out_empty(&c->srv))
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+/* The function's plaintext into req, up to the end of the first
+ * request's head (what follows it stays in the engine). */
+static void take_plain(struct egp_conn *c, bool *moved)
+{
+	size_t n;
+	const uint8_t *p = tls_in(&c->srv, &n);
+	size_t room = sizeof c->req - c->req_len;
+
+	if (n == 0 || room == 0 || c->head_ok)
+		return;
+	n = n < room ? n : room;
+	memcpy(c->req + c->req_len, p, n);
+	c->req_len += n;
+	tls_in_done(&c->srv, n);
+	*moved = true;
+}
+
+/* The first request's head, once whole: its Host checked. 1 checked, 0
+ * more bytes needed, -EACCES with the refusal in why. */
+static int first_head(struct egp_conn *c, char *why, size_t cap)
+{
+	char perr[128];
+	struct egp_request r;
+
+	if (c->head_ok)
+		return 1;
+	long h = egp_request_parse(c->req, c->req_len, &r, perr, sizeof perr);
+	if (h == 0 && c->req_len < sizeof c->req)
+		return 0;
+	if (h <= 0)
+		return errbuf_set(why, cap, -EACCES, "bad_request: the first request: %s",
+				  h == 0 ? "its head is over 8 KiB" : perr);
+	if (egp_check_host(&c->t, &r, why, cap) < 0)
+		return -EACCES;
+	c->head_ok = true;
+	return 1;
+}
+
+/* The function's handshake, then its first request's head: done, the
+ * connection goes on to the policy's steps (the name is known already:
+ * SNI and Host were checked against it). */
+static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
+{
+	char why[EGP_REASON_MAX];
+	bool moved = true;
+
+	for (int round = 0; moved && round < IO_ROUNDS; round++) {
+		moved = false;
+		if (tls_status(&c->srv) == TLS_OPEN)
+			take_plain(c, &moved);
+		if (fn_side(c, &moved) < 0) {
+			refuse(px, c, "tls_failed: the function's socket failed during the handshake");
+			return EGP_CLOSED;
+		}
+	}
+	enum tls_status st = tls_status(&c->srv);
+	if (st == TLS_FAILED || st == TLS_CLOSED) {
+		refuse_tls(px, c, &c->srv);
+		return EGP_CLOSED;
+	}
+	if (st == TLS_OPEN) {
+		int r = first_head(c, why, sizeof why);
+		if (r < 0) {
+			refuse(px, c, why);
+			return EGP_CLOSED;
+		}
+		if (r > 0 && out_empty(&c->srv)) {
+			/* the rest of the function's bytes wait in its socket */
+			set_watch(px, c, 0);
+			start(px, c);
+			return EGP_ALIVE;
+		}
+	}
+	set_watch(px, c, wanted_tls(c));
+	return EGP_ALIVE;
+}
+
+/* Has t failed otherwise than by its transport's end without a
+ * close_notify? */
+static bool broken(struct tls_conn *t)
+{
+	return tls_status(t) == TLS_FAILED && tls_error(t) != TLS_E_TRUNCATED;
+}
+
+/* The end of a relayed originate connection whose engine t failed (bad
+ * record, an alert): both sides reset. */
+static enum egp_result end_broken(struct egress_proxy *px, struct egp_conn *c, struct tls_conn *t)
+{
+	char how[96], text[80];
+
+	snprintf(how, sizeof how, "%s TLS failed: %s", t == &c->srv ? "the function's" : "the upstream's",
+		 tls_reason(t, text, sizeof text));
+	return end_relay(px, c, how, true);
+}
+
+/* Relaying between the two engines. The closes: the upstream's end (its
+ * close_notify, or its FIN once every byte was taken) ends netd's TLS
+ * to the function the same way, and the function's end closes netd's
+ * TLS upstream; a broken engine resets both.
+ * The connection is over once the function's socket ended and netd's
+ * side of it was closed, or its close went upstream. */
+static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
+{
+	if (c->st == EGP_TLS_ACCEPT)
+		return accept_step(px, c);
+
+	bool moved = true, any = false;
+	for (int round = 0; moved && round < IO_ROUNDS; round++) {
+		moved = false;
+		if (fn_side(c, &moved) < 0) {
+			/* a function that closes its socket with bytes unread (a
+			 * close_notify) resets it: normal once the upstream is done */
+			bool done = c->cli.open && tls_over(&c->cli);
+			return end_relay(px, c, done ? "closed both ways (the function reset its end)" :
+					 "the function's socket failed", !done);
+		}
+		up_side(c, &moved);
+		/* (tls_status() sets cli.open: the key is read once, by its own flag) */
+		if (!c->has_spki && tls_status(&c->cli) == TLS_OPEN) {
+			c->has_spki = true;
+			if (tls_peer_spki_sha256(&c->cli, c->spki) < 0)
+				return end_relay(px, c, "the upstream's key cannot be read", true);
+			moved = true;
+		}
+		if (!c->cli.open && tls_over(&c->cli)) {
+			/* the upstream's handshake failed: nothing was relayed */
+			bool had_pcb = c->pcb != NULL;
+			refuse_tls(px, c, &c->cli);
+			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
+		}
+		if (c->req_off < c->req_len && tls_status(&c->cli) == TLS_OPEN) {
+			/* the first request's head, read before the upstream existed */
+			long w = tls_write(&c->cli, c->req + c->req_off, c->req_len - c->req_off);
+			if (w > 0) {
+				c->req_off += (size_t)w;
+				c->bytes_up += (uint64_t)w;
+				moved = true;
+			}
+		}
+		if (c->req_off == c->req_len)
+			cross(&c->srv, &c->cli, &c->bytes_up, &moved);
+		cross(&c->cli, &c->srv, &c->bytes_down, &moved);
+		size_t pending;
+		tls_in(&c->cli, &pending);
+		if (c->cli.open && tls_over(&c->cli) && pending == 0 && !c->srv_closing) {
+			/* the upstream's end, passed on as it came: a close_notify
+			 * as one, a cut (FIN without it) as a cut, so the function
+			 * can tell a truncated answer; a broken one as a reset */
+			if (broken(&c->cli))
+				return end_broken(px, c, &c->cli);
+			c->srv_closing = true;
+			if (tls_status(&c->cli) == TLS_CLOSED)
+				tls_close(&c->srv);
+			moved = true;
+		}
+		if (broken(&c->srv))
+			return end_broken(px, c, &c->srv);
+		if (tls_over(&c->srv) && !c->cli_closing) {
+			c->cli_closing = true;
+			tls_close(&c->cli);
+			moved = true;
+		}
+		if (c->srv_closing && out_empty(&c->srv) && !c->fn_shut) {
+			shutdown(c->fd, SHUT_WR);
+			c->fn_shut = true;
+		}
+		any |= moved;
+	}
+	if (c->pcb != NULL)
+		tcp_output(c->pcb);
+	if (c->fn_eof && (c->fn_shut || (c->cli_closing && out_empty(&c->cli)))) {
+		px->st.relayed++;
+		return end_relay(px, c, "closed both ways", false);
+	}
+	if (any)
+		c->last_ms = mono_ms();
+	set_watch(px, c, wanted_tls(c));
+	return EGP_ALIVE;
+}
+
 /* The explicit proxy: bytes of the request head. */
 static void read_head(struct egress_proxy *px, struct egp_conn *c)
 {
@@ -804,6 +1319,11 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	size_t tl = r.target_len < sizeof c->t.host - 1 ? r.target_len : sizeof c->t.host - 1;
+	if (r.kind == EGP_REQ_ORIGIN) {
+		refuse(px, c, "bad_request: not a proxy request: CONNECT host:port, or an "
+			      "absolute-form URL");
+		return;
+	}
 	if (r.kind == EGP_REQ_ABSOLUTE) {
 		memcpy(c->t.host, r.target, tl);
 		refuse(px, c, "absolute_form: plain HTTP through the proxy is originate mode, "

@@ -1,5 +1,6 @@
-/* net/egress_proxy.h: netd's egress proxy for "passthrough" rules
- * (docs/EGRESS.md, "The passthrough proxy").
+/* net/egress_proxy.h: netd's egress proxy: "passthrough" rules
+ * (docs/EGRESS.md, "The passthrough proxy") and TLS origination ("TLS
+ * origination").
  *
  * A function's TCP connection arrives on one of its listeners
  * (net/fn_egress.h): on a port listener, its destination is a fake
@@ -8,20 +9,26 @@
  *
  *   1. the policy check (crypto/egress.h egress_match, or
  *      egress_match_literal for an IP literal), before any resolution;
- *      the rule must be "passthrough" (TLS origination is not built);
+ *      an "originate" rule (port listeners only) then terminates the
+ *      function's TLS (a tls/engine.h server with a leaf for the name
+ *      behind the fake address; SNI must be that name) before step 2;
  *   2. the name resolved by lwIP's DNS, the answer classified against
  *      the rule (egress_addr_allowed);
  *   3. an `egress` record (decision allow, the resolved address) appended
  *      to the signed log, and logd's APPENDED awaited: no answer, or an
  *      error, refuses the connection (fail closed) — before any packet
  *      goes to the upstream;
- *   4. an lwIP TCP connection to exactly the address checked in 2, then
+ *   4. an lwIP TCP connection to exactly the address checked in 2 (for
+ *      originate, a tls/engine.h client on it, validating the upstream's
+ *      chain against the anchors for that name; plaintext is relayed
+ *      between the two engines, with the same backpressure), then
  *      the bytes relayed both ways with backpressure (the kernel socket is
  *      read only while lwIP has send room; lwIP's window reopens only for
  *      bytes the kernel socket took), half-closes carried both ways, an
  *      idle timeout;
  *   5. at the end an `egress` completion record (bytes each way, connect
- *      and total durations), best effort.
+ *      and total durations, originate: the upstream certificate's SPKI
+ *      SHA-256), best effort.
  *
  * Every refusal resets the function's connection (the proxy's: answers
  * 403, 502 or 501 with one line first) and is recorded as
@@ -43,13 +50,59 @@
 #include "crypto/policy.h"
 #include "net/fakeaddr.h"
 #include "net/fn_egress.h"
+#include "tls/anchors.h"
+#include "tls/cert.h"
+#include "tls/cert_cache.h"
+#include "tls/engine.h"
 
 #define EGP_CONN_MAX     64          /* open proxied connections, all functions */
 #define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
-#define EGP_REQ_MAX      2048        /* a CONNECT request's head */
+#define EGP_REQ_MAX      8192        /* a CONNECT request's head; originate: the first request's */
 #define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
 #define EGP_REASON_MAX   320
+
+/* --- TLS origination's keys ------------------------------------------------------ */
+
+/* The local CA's lifetime: one boot, bounded (a VM that runs longer gets
+ * a new CA when netd restarts). Leaves live a week at most (and never
+ * past the CA); the cache mints a new one when one expires. */
+#define EGP_CA_DAYS      365
+#define EGP_LEAF_DAYS    7
+/* host mode's --extra-anchors file (tests only): a few anchors */
+#define EGP_EXTRA_ANCHORS_MAX (64 * 1024)
+
+/* What origination needs for the life of netd (docs/TLS.md, "The local
+ * CA"): the DRBG, the per-boot local CA and its PEM for the sandboxes'
+ * trust stores, the leaf cache. Large (the cache): the caller's static. */
+struct egress_tls {
+	br_hmac_drbg_context rng;
+	struct cert_ca ca;
+	char ca_pem[CERT_PEM_LEN(CERT_DER_MAX) + 1];
+	size_t ca_pem_len;
+	bool ready;                       /* the CA exists */
+	struct tls_server_cfg srv;        /* the terminating engines' configuration */
+	/* the trust anchors (egress_tls_anchors); none: originate refused */
+	struct anchors anchors;
+	char anchors_why[EGP_REASON_MAX]; /* anchors.n == 0: why */
+	br_x509_trust_anchor ta[ANCHORS_MAX];
+	struct cert_cache cache;
+	uint8_t abuf[ANCHORS_FILE_MAX + 1];
+	uint8_t xbuf[EGP_EXTRA_ANCHORS_MAX + 1];
+};
+
+/* Seeds the DRBG from getrandom, makes the CA ("dshield local CA <8 hex
+ * digits>", valid from an hour before now to EGP_CA_DAYS after) and its
+ * PEM, empties the cache. 0, or -errno with the step in err. */
+int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen);
+
+/* The anchors, from the files init opened (IMSG_NETD_ANCHORS): fd (-1:
+ * none, why says why) and extra_fd (-1: none; host mode's test anchors,
+ * counted in anchors.n_extra). Replaces what was loaded before. Returns
+ * the anchors' number, or -errno with the reason in err and in
+ * x->anchors_why (then none is loaded: originate is refused). */
+long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *why, char *err,
+			size_t errlen);
 
 /* --- the decision step (pure) ------------------------------------------------- */
 
@@ -57,6 +110,7 @@
 struct egp_target {
 	char host[EGRESS_NAME_MAX + 1];   /* canonical name, or a literal's text */
 	bool literal;
+	bool originate;                   /* the rule's TLS mode is originate */
 	struct egress_addr addr;          /* literal: the address */
 	uint16_t port;
 	int rule;                         /* index into the policy's rules */
@@ -64,15 +118,16 @@ struct egp_target {
 
 /* A connection to fake address addr (host order) on port, by a function
  * that declared `declared`, whose names are in fakes (NULL: it resolved
- * none). 0 and *t, or -EACCES with "code: text" in err (codes:
- * unknown_address, no_policy, egress_match's, tls_originate). */
+ * none). 0 and *t (t->originate for an originate rule), or -EACCES with
+ * "code: text" in err (codes: unknown_address, no_policy, egress_match's). */
 int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fakeaddr_table *fakes,
 		    uint32_t addr, uint16_t port, struct egp_target *t, char *err, size_t errlen);
 
 /* A CONNECT authority a[0..n) ("host:port", "[v6]:port"): a name through
  * egress_match, an IP literal only through egress_match_literal. The same
- * returns; a missing port or a malformed authority is bad_request or the
- * parser's code. */
+ * returns, but an originate rule is refused (tls_originate: origination
+ * behind CONNECT is not built); a missing port or a malformed authority
+ * is bad_request or the parser's code. */
 int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
 			 struct egp_target *t, char *err, size_t errlen);
 
@@ -86,6 +141,7 @@ int egp_check_addr(const struct policy *p, const struct egp_target *t, const str
 enum egp_req_kind {
 	EGP_REQ_CONNECT,       /* CONNECT authority HTTP/1.x */
 	EGP_REQ_ABSOLUTE,      /* any method with an absolute-form http(s):// target */
+	EGP_REQ_ORIGIN,        /* any method with an origin-form target ("/...") */
 };
 
 struct egp_request {
@@ -93,18 +149,30 @@ struct egp_request {
 	const char *target;    /* into the buffer */
 	size_t target_len;
 	size_t head_len;       /* bytes up to and including the empty line */
+	const char *host;      /* the (last) Host header's value, without OWS; NULL: none */
+	size_t host_len;
+	unsigned nhost;        /* Host header lines */
 };
 
 /* Parses the head at buf[0..len): the request line (method of 1..16
  * uppercase letters, one SP, a target of visible ASCII, one SP,
  * HTTP/1.1 or HTTP/1.0, CRLF) and header lines ("name: value", a token
  * name, no obs-fold, no control byte but HT in a value, CRLF) up to an
- * empty line. Returns the head's length (> 0) with *r, 0 when more bytes
- * are needed (nothing wrong so far), or -EINVAL with a line in err (a
- * bare LF or CR, a bad byte, a method other than CONNECT with an
- * origin-form target, a CONNECT target that is no authority). */
+ * empty line; the Host headers are noted. Returns the head's length
+ * (> 0) with *r, 0 when more bytes are needed (nothing wrong so far), or
+ * -EINVAL with a line in err (a bare LF or CR, a bad byte, a target
+ * that is neither an authority (CONNECT), nor absolute-form http(s)://,
+ * nor origin-form "/..."). */
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
+
+/* The first request of an originate connection to t (a name) over TLS:
+ * origin-form, exactly one Host, whose value (an authority, canonicalised
+ * as the policy's names are) names t->host, with no port or t->port (no
+ * domain fronting: Host = SNI = the fake address's name). 0, or -EACCES
+ * with "host_mismatch: ..." or "bad_request: ..." in err. */
+int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
+		   size_t errlen);
 
 /* --- the proxy ------------------------------------------------------------------ */
 
@@ -119,11 +187,14 @@ struct egress_proxy_hooks {
 	int (*append)(void *ctx, uint32_t id, const struct log_entry *e);
 	/* a record nothing waits for (refusals, completions) */
 	void (*record)(void *ctx, const struct log_entry *e);
+	/* TLS origination's keys and anchors; NULL: originate refused */
+	struct egress_tls *tls;
 };
 
 enum egp_state {
 	EGP_FREE = 0,
 	EGP_HEAD,              /* the proxy: reading the CONNECT request */
+	EGP_TLS_ACCEPT,        /* originate: the function's TLS handshake with netd */
 	EGP_RESOLVING,         /* lwIP's DNS asked */
 	EGP_LOGGING,           /* the allow record sent, logd's answer awaited */
 	EGP_CONNECTING,        /* lwIP's SYN sent */
@@ -151,14 +222,23 @@ struct egp_conn {
 	struct pbuf *down;                 /* upstream bytes the socket has not taken */
 	size_t up_off, up_len;             /* in up */
 	size_t req_len;                    /* in req */
+	size_t req_off;                    /* originate: req's bytes already given upstream */
+	bool head_ok;                      /* originate: the first request's Host was checked */
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */
 	uint64_t bytes_up, bytes_down;
 	uint64_t t0_ms, t0_ns, connect_ns, last_ms;
+	/* originate: the closes passed on, the upstream's key */
+	bool cli_eof;                      /* tls_eof() given to the client engine */
+	bool srv_closing, cli_closing;     /* tls_close() given */
+	bool has_spki;
+	uint8_t spki[32];
 	/* the buffers last: a freed slot clears what comes before them */
-	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP has not taken */
+	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP (originate: srv) has not taken */
 	char req[EGP_REQ_MAX];             /* the proxy's request head */
+	struct tls_conn srv;               /* originate: terminates the function's TLS */
+	struct tls_conn cli;               /* originate: netd's TLS to the upstream */
 };
 
 struct egress_proxy_stats {

@@ -29,9 +29,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/errbuf.h"
 #include "lib/imsg.h"
 #include "lib/log.h"
 #include "proto/init_netd.h"
@@ -100,6 +102,7 @@ struct netd {
 	uint64_t stray_replies;    /* answers matching no request */
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
 	struct egress_proxy px;    /* their connections, carried upstream */
+	struct egress_tls tls;     /* the local CA, leaves, anchors of TLS origination */
 };
 
 static struct netd nd;
@@ -660,6 +663,42 @@ static void take_store_info(void)
 	nd.api.have_store = true;
 }
 
+/* IMSG_NETD_ANCHORS: the trust anchors files, as descriptors. */
+static void take_anchors(void)
+{
+	struct netd_anchors_msg m;
+	char err[EGP_REASON_MAX];
+	int fd = -1, xfd = -1;
+
+	if (imsg_get(&msg, IMSG_NETD_ANCHORS, &m, sizeof m) < 0 || m.has_anchors > 1 ||
+	    m.has_extra > 1 || msg.nfds != (unsigned)(m.has_anchors + m.has_extra)) {
+		dlog("malformed IMSG_NETD_ANCHORS (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
+		return;
+	}
+	if (!nd.tls.ready)
+		return;
+	m.why[sizeof m.why - 1] = '\0';
+	if (m.has_anchors)
+		fd = imsg_take_fd(&msg, 0);
+	if (m.has_extra)
+		xfd = imsg_take_fd(&msg, m.has_anchors);
+	long n = egress_tls_anchors(&nd.tls, fd, xfd, m.why, err, sizeof err);
+	nd.api.tls.anchors = (uint32_t)nd.tls.anchors.n;
+	nd.api.tls.test_anchors = (uint32_t)nd.tls.anchors.n_extra;
+	snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%.159s", n < 0 ? nd.tls.anchors_why : "");
+	if (n < 0)
+		dlog("%s: TLS origination refuses every connection", err);
+	else if (nd.tls.anchors.n_extra > 0)
+		dlog("trust anchors: %zu, of which %zu TEST ANCHORS (--extra-anchors): upstreams "
+		     "they vouch for are trusted", nd.tls.anchors.n, nd.tls.anchors.n_extra);
+	else
+		dlog("trust anchors: %zu", nd.tls.anchors.n);
+	if (fd >= 0)
+		close(fd);
+	if (xfd >= 0)
+		close(xfd);
+}
+
 /* Blocks until init sent both the configuration and the boot info. */
 static int read_startup(void)
 {
@@ -887,6 +926,24 @@ static void handle_worker_end(void)
 	api_fn_worker_end(&nd.api, &m);
 }
 
+/* The local CA's certificate to sandboxd, first on every channel: each
+ * new worker trusts it, and only it (proto/netd_sandboxd.h). */
+static void send_ca(void)
+{
+	struct {
+		struct sbx_ca_msg m;
+		char pem[SBX_CA_PEM_MAX];
+	} b;
+
+	if (!nd.tls.ready || nd.tls.ca_pem_len > sizeof b.pem)
+		return;
+	b.m = (struct sbx_ca_msg){ .pem_len = (uint32_t)nd.tls.ca_pem_len };
+	memcpy(b.pem, nd.tls.ca_pem, nd.tls.ca_pem_len);
+	int r = imsg_send(nd.sbx_fd, IMSG_SBX_CA, 0, &b, sizeof b.m + nd.tls.ca_pem_len, NULL, 0);
+	if (r < 0)
+		dlog("cannot send the local CA to sandboxd: %s", strerror(-r));
+}
+
 /* IMSG_PEER_CHANNEL from init: a fresh channel to keyd, logd or sandboxd
  * (it started, or restarted: the old channel is gone with the old role). */
 static void take_peer_channel(void)
@@ -920,8 +977,10 @@ static void take_peer_channel(void)
 		return;
 	}
 	dlog("channel to %s #%u", name, pc.generation);
-	if (pc.peer == ROLE_SANDBOXD)
+	if (pc.peer == ROLE_SANDBOXD) {
+		send_ca();
 		api_fn_channel_up(&nd.api);
+	}
 }
 
 static const char *peer_name(int fd)
@@ -955,6 +1014,8 @@ static int handle_imsgs(int fd)
 			take_layers_info();
 		else if (fd == nd.imsg_fd && type == IMSG_STORE_INFO)
 			take_store_info();
+		else if (fd == nd.imsg_fd && type == IMSG_NETD_ANCHORS)
+			take_anchors();
 		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
 			take_peer_channel();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
@@ -1084,6 +1145,17 @@ static int setup(void)
 	if (fl < 0 || fcntl(nd.imsg_fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
 
+	/* before sandboxd's channel: every worker's trust store is this CA */
+	char why[ERRBUF_LEN];
+	if ((r = egress_tls_init(&nd.tls, (int64_t)time(NULL), why, sizeof why)) < 0) {
+		dlog("%s: TLS origination is off", why);
+		snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%s", why);
+	} else {
+		dlog("local CA made (%zu bytes of DER)", nd.tls.ca.der_len);
+		nd.api.tls.local_ca = true;
+		snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%.159s", nd.tls.anchors_why);
+	}
+
 	nd.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (nd.ep < 0)
 		return -errno;
@@ -1113,7 +1185,7 @@ static int setup(void)
 		.dns_refused = egress_dns_refused, .refused = egress_refused, .conn = egress_conn });
 	egress_proxy_init(&nd.px, &(struct egress_proxy_hooks){
 		.watch = watch_fd, .policy = proxy_policy, .append = proxy_append,
-		.record = proxy_record });
+		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL });
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

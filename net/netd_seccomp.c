@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,7 +59,9 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	/* the listeners sandboxd made in functions' namespaces: connections
 	 * accepted, their destination read back (net/fn_egress.c), refused
 	 * ones reset with SO_LINGER 0, relayed ones half-closed when the
-	 * upstream's FIN comes (net/egress_proxy.c) */
+	 * upstream's FIN comes (net/egress_proxy.c). No IPPROTO_TCP option:
+	 * TCP_NODELAY comes set from the listener (sandboxd/sandbox.c), and
+	 * a filter on the level alone would also let netd attach a ULP */
 	ALLOW(accept4),
 	ALLOW(getsockname),
 	ALLOW_IF_EQ(setsockopt, 1, SOL_SOCKET),

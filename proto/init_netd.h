@@ -18,6 +18,7 @@ enum init_netd_imsg_type {
 	IMSG_KADDR_REPLY,      /* init -> netd: struct kaddr_reply_msg; id echoed */
 	IMSG_LAYERS_INFO,      /* init -> netd: struct layers_info_msg, after IMSG_BOOT_INFO */
 	IMSG_STORE_INFO,       /* init -> netd: struct store_info_msg, after IMSG_LAYERS_INFO */
+	IMSG_NETD_ANCHORS,     /* init -> netd: struct netd_anchors_msg, fds: the files it names */
 };
 
 /* Network configuration for netd. Addresses in network byte order; an
@@ -104,6 +105,21 @@ struct store_info_msg {
 	uint64_t data_bytes;      /* the encrypted area, when open */
 	uint8_t instance[32];
 	char summary[STORE_INFO_TEXT];  /* the console's one line, e.g. "store: none (tmpfs, lost at poweroff)" */
+};
+
+/* The trust anchors files for TLS origination (tls/anchors.h format),
+ * sent after IMSG_STORE_INFO at every netd start: netd, chrooted into an
+ * empty directory and unable to open(), reads them from the descriptors.
+ * fds[0] is the anchors file when has_anchors (the image's
+ * /etc/dshield/tls-anchors; in host mode --anchors), then the extra
+ * anchors when has_extra (host mode's --extra-anchors: tests only, and
+ * marked wherever the configuration is reported). No anchors: every
+ * originate connection is refused. */
+struct netd_anchors_msg {
+	uint8_t has_anchors;
+	uint8_t has_extra;
+	uint8_t reserved[6];
+	char why[160];            /* has_anchors 0: why (the open's error), or "" */
 };
 
 #define KADDR_MAX 16

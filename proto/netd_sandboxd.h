@@ -38,6 +38,13 @@
  * the listener a connection arrives on is what names the function. The
  * same message carries the rules the function declared (a bit set of the
  * policy's rules), again on each update, and says when it is gone.
+ *
+ * TLS origination (docs/TLS.md, "The local CA"): netd makes a local CA at
+ * each start and sends its certificate (PEM) with IMSG_SBX_CA whenever a
+ * channel to sandboxd opens, before any request. sandboxd writes it as
+ * each new worker's only trusted CA (/etc/ssl/certs/ca-certificates.crt,
+ * SSL_CERT_FILE, NODE_EXTRA_CA_CERTS) and retires warm workers that hold
+ * an older one.
  */
 #ifndef DSHIELD_PROTO_NETD_SANDBOXD_H
 #define DSHIELD_PROTO_NETD_SANDBOXD_H
@@ -52,6 +59,7 @@ enum netd_sandboxd_imsg_type {
 	IMSG_SBX_DONE,         /* netd -> sandboxd: struct sbx_done_msg (no reply) */
 	IMSG_SBX_WORKER_END,   /* sandboxd -> netd: struct sbx_worker_end_msg (hdr.id 0) */
 	IMSG_SBX_EGRESS,       /* sandboxd -> netd: struct sbx_egress_msg [fds: listeners] (hdr.id 0) */
+	IMSG_SBX_CA,           /* netd -> sandboxd: struct sbx_ca_msg + the PEM inline (hdr.id 0) */
 };
 
 enum sbx_op {
@@ -194,6 +202,16 @@ struct sbx_egress_msg {
 	uint8_t reserved[2];
 	uint32_t egress_rules;     /* NEW, RULES: bit k, the policy's rule k is declared */
 	struct sbx_listener l[SBX_EGRESS_FDS];
+};
+
+/* --- the local CA ------------------------------------------------------------- */
+
+/* A CA certificate's PEM (tls/cert.h CERT_PEM_LEN(CERT_DER_MAX) is 1,446). */
+#define SBX_CA_PEM_MAX 2048
+
+struct sbx_ca_msg {
+	uint32_t pem_len;          /* bytes after this struct: one PEM certificate */
+	uint32_t reserved;
 };
 
 #endif

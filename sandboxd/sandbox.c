@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,7 +134,12 @@ static int listener_make(const struct sbx_listener *l, char *msg, size_t cap)
 
 	if (s < 0)
 		return errbuf_set(msg, cap, -errno, "egress listener: socket: %s", strerror(errno));
-	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	/* TCP_NODELAY is inherited by every accepted connection: netd writes
+	 * whole TLS records, and Nagle would hold the second small record of
+	 * a flight (a Finished, a response's body) for the function's delayed
+	 * ACK, measured at 40 ms a request; netd itself may not set it */
+	if ((!udp && setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
 	    (!udp && listen(s, SANDBOX_LISTEN_BACKLOG) != 0)) {
 		r = errbuf_set(msg, cap, -errno, "egress listener %s:%u: %s",
@@ -287,7 +293,35 @@ static bool env_name_ok(const char *kv, size_t *namelen)
 	}
 	*namelen = n;
 	return !((n == 4 && (memcmp(kv, "PATH", 4) == 0 || memcmp(kv, "HOME", 4) == 0 ||
-			     memcmp(kv, "LANG", 4) == 0)));
+			     memcmp(kv, "LANG", 4) == 0)) ||
+		 (n == 13 && memcmp(kv, "SSL_CERT_FILE", 13) == 0) ||
+		 (n == 19 && memcmp(kv, "NODE_EXTRA_CA_CERTS", 19) == 0));
+}
+
+bool sandbox_ca_pem_ok(const char *pem, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
+	static const char end[] = "-----END CERTIFICATE-----\n";
+	const size_t bl = sizeof begin - 1, el = sizeof end - 1;
+
+	if (len > SBX_CA_PEM_MAX || len < bl + el + 2 || memcmp(pem, begin, bl) != 0 ||
+	    memcmp(pem + len - el, end, el) != 0)
+		return false;
+	size_t line = 0;
+	for (size_t i = bl; i < len - el; i++) {
+		char c = pem[i];
+		if (c == '\n') {
+			if (line == 0 || line > 64)
+				return false;
+			line = 0;
+		} else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			   (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=') {
+			line++;
+		} else {
+			return false;
+		}
+	}
+	return line == 0;
 }
 
 int sandbox_env(const struct sandbox_spec *s, char **envp, size_t nenv,
@@ -297,7 +331,7 @@ int sandbox_env(const struct sandbox_spec *s, char **envp, size_t nenv,
 	size_t k = 0, total, ns = 0;
 	int n;
 
-	if (nenv < SANDBOX_SECRETS_MAX + 4)
+	if (nenv < SANDBOX_ENV_SLOTS)
 		return errbuf_set(err, cap, -EINVAL, "env: too few slots");
 	if (strchr(path, '\n') != NULL)
 		return errbuf_set(err, cap, -EINVAL, "env: bad PATH");
@@ -308,6 +342,13 @@ int sandbox_env(const struct sandbox_spec *s, char **envp, size_t nenv,
 	envp[k++] = pathbuf;
 	envp[k++] = (char *)"HOME=/tmp";
 	envp[k++] = (char *)"LANG=C.UTF-8";
+	if (s->ca_pem != NULL) {
+		/* Python and OpenSSL read the file by default; Node's own bundle
+		 * stays, and NODE_EXTRA_CA_CERTS adds ours (its public roots
+		 * are of no use: netd is the only way out) */
+		envp[k++] = (char *)"SSL_CERT_FILE=" SANDBOX_CA_FILE;
+		envp[k++] = (char *)"NODE_EXTRA_CA_CERTS=" SANDBOX_CA_FILE;
+	}
 	for (; s->secrets != NULL && s->secrets[ns] != NULL; ns++) {
 		size_t len, nl, ol = 0;
 		if (ns == SANDBOX_SECRETS_MAX)
@@ -438,6 +479,25 @@ static int write_file(const char *root, const char *name, const char *text,
 	return 0;
 }
 
+/* /etc/ssl/certs/ca-certificates.crt (SANDBOX_CA_FILE): netd's local CA,
+ * alone: the sandbox trusts what netd's TLS termination presents and
+ * nothing else. */
+static int make_ca_file(const char *etc, const char *pem, char *msg, size_t msgcap)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if ((r = join(dir, sizeof dir, etc, "ssl", msg, msgcap)) < 0)
+		return r;
+	if (mkdir(dir, 0755) != 0)
+		return CFAIL("mkdir /etc/ssl");
+	if ((r = join(dir, sizeof dir, etc, "ssl/certs", msg, msgcap)) < 0)
+		return r;
+	if (mkdir(dir, 0755) != 0)
+		return CFAIL("mkdir /etc/ssl/certs");
+	return write_file(dir, "ca-certificates.crt", pem, msg, msgcap);
+}
+
 /* /etc: name resolution only through 127.0.0.1 (netd's resolver inside the
  * function's namespace), and the function's own user and group. */
 static int make_etc(const struct sandbox_spec *s, const char *root, char *msg, size_t msgcap)
@@ -462,7 +522,9 @@ static int make_etc(const struct sandbox_spec *s, const char *root, char *msg, s
 	if ((r = write_file(etc, "passwd", buf, msg, msgcap)) < 0)
 		return r;
 	snprintf(buf, sizeof buf, "root:x:0:\n%s:x:%u:\n", user, (unsigned)s->gid);
-	return write_file(etc, "group", buf, msg, msgcap);
+	if ((r = write_file(etc, "group", buf, msg, msgcap)) < 0)
+		return r;
+	return s->ca_pem != NULL ? make_ca_file(etc, s->ca_pem, msg, msgcap) : 0;
 }
 
 /* /dev: a read-only tmpfs with the five harmless character devices bound
@@ -770,7 +832,7 @@ static int check_spec(const struct sandbox_spec *s, char *err, size_t cap)
 
 int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p, char *err, size_t cap)
 {
-	char *envp[SANDBOX_SECRETS_MAX + 4];
+	char *envp[SANDBOX_ENV_SLOTS];
 	char pathbuf[512];
 	struct spawn_fail f;
 	struct clone_args ca;

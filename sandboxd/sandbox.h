@@ -28,6 +28,12 @@
 #define SANDBOX_FDS         4    /* given descriptors become 0, 1, 2, 3 */
 #define SANDBOX_SECRETS_MAX 32   /* declared secrets in the environment */
 #define SANDBOX_ENV_LEN     4096 /* bytes of PATH plus every secret */
+/* envp slots sandbox_env() needs: PATH, HOME, LANG, the two CA variables,
+ * the secrets, the NULL */
+#define SANDBOX_ENV_SLOTS   (SANDBOX_SECRETS_MAX + 6)
+/* Where OpenSSL (hence Python) and most distributions' tools look for
+ * trusted CAs by default. */
+#define SANDBOX_CA_FILE     "/etc/ssl/certs/ca-certificates.crt"
 
 struct sandbox_spec {
 	/* A directory in sandboxd's view (created if missing) on which each
@@ -56,6 +62,10 @@ struct sandbox_spec {
 	int fds[SANDBOX_FDS];      /* become 0..3; -1: /dev/null (0-2), closed (3) */
 	const struct seccomp_prog *filter;   /* fn_seccomp_build(); required */
 	const char *cwd;           /* inside the sandbox; NULL: "/" */
+	/* netd's local CA (PEM, sandbox_ca_pem_ok()), or NULL: written as the
+	 * sandbox's only trusted CA at SANDBOX_CA_FILE, which SSL_CERT_FILE
+	 * and NODE_EXTRA_CA_CERTS name in the environment. */
+	const char *ca_pem;
 };
 
 struct sandbox_proc {
@@ -86,9 +96,14 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc *p,
 		  char *err, size_t cap);
 
 /* Checks secrets and PATH, and builds the worker's environment into envp
- * (SANDBOX_SECRETS_MAX + 4 slots) with PATH's string in pathbuf. Exposed
+ * (SANDBOX_ENV_SLOTS slots) with PATH's string in pathbuf. Exposed
  * for tests. */
 int sandbox_env(const struct sandbox_spec *s, char **envp, size_t nenv,
 		char *pathbuf, size_t pathcap, char *err, size_t cap);
+
+/* Is pem[0..len) one PEM certificate as tls/cert.h cert_pem() writes it
+ * (the marker lines, base64 lines, every line ending in LF, nothing
+ * else)? It becomes a file in every sandbox: nothing else may. */
+bool sandbox_ca_pem_ok(const char *pem, size_t len);
 
 #endif

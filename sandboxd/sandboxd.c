@@ -653,6 +653,7 @@ static int worker_spawn(struct sandboxd *sd, unsigned fi, struct sbxd_worker **o
 	s.secrets = env;
 	s.filter = &sd->filter;
 	s.cwd = "/tmp";
+	s.ca_pem = sd->ca_pem[0] != '\0' ? sd->ca_pem : NULL;
 	s.fds[0] = w->native ? in[0] : -1;
 	s.fds[1] = w->native ? outp[1] : logp[1];
 	s.fds[2] = logp[1];
@@ -2102,6 +2103,35 @@ static void on_peer_channel(struct sandboxd *sd)
 	sandboxd_set_peer(sd, (enum sbxd_chan)map[pc.peer], imsg_take_fd(&sd->msg, 0));
 }
 
+/* IMSG_SBX_CA: netd's local CA for the workers spawned from now on. A
+ * new CA (netd restarted) retires the warm workers: their TLS would fail
+ * against the new netd's leaves. */
+static void on_ca(struct sandboxd *sd)
+{
+	struct sbx_ca_msg m;
+	const char *pem = (const char *)sd->msg.payload + sizeof m;
+
+	if (sd->msg.hdr.len < sizeof m || sd->msg.nfds != 0) {
+		malformed(sd, SBXD_CHAN_NETD, "a CA message");
+		return;
+	}
+	memcpy(&m, sd->msg.payload, sizeof m);
+	if (m.pem_len != sd->msg.hdr.len - sizeof m || !sandbox_ca_pem_ok(pem, m.pem_len)) {
+		malformed(sd, SBXD_CHAN_NETD, "a CA message");
+		return;
+	}
+	if (strlen(sd->ca_pem) == m.pem_len && memcmp(sd->ca_pem, pem, m.pem_len) == 0)
+		return;
+	bool had = sd->ca_pem[0] != '\0';
+	memcpy(sd->ca_pem, pem, m.pem_len);
+	sd->ca_pem[m.pem_len] = '\0';
+	for (unsigned i = 0; i < SBXD_WORKERS_MAX; i++)
+		if (sd->w[i].state == SBXD_W_IDLE ||
+		    (sd->w[i].state == SBXD_W_STARTING && !sd->w[i].waiting))
+			worker_kill(sd, &sd->w[i]);
+	dlog("%s local CA from netd", had ? "a new" : "the");
+}
+
 static void dispatch(struct sandboxd *sd, enum sbxd_chan chan)
 {
 	uint32_t type = sd->msg.hdr.type;
@@ -2112,6 +2142,8 @@ static void dispatch(struct sandboxd *sd, enum sbxd_chan chan)
 		on_request(sd);
 	else if (chan == SBXD_CHAN_NETD && type == IMSG_SBX_DONE)
 		on_done(sd);
+	else if (chan == SBXD_CHAN_NETD && type == IMSG_SBX_CA)
+		on_ca(sd);
 	else if (chan == SBXD_CHAN_KEYD && type == IMSG_FN_EVENT_REPLY)
 		on_fn_event_reply(sd);
 	else if (chan == SBXD_CHAN_LOGD && type == IMSG_LOG_APPENDED)

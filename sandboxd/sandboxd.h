@@ -167,6 +167,9 @@ struct sandboxd {
 	bool have_cg;
 	unsigned runtimes_ok;      /* bit set of enum policy_runtime: layer present and runs */
 	struct seccomp_prog filter;
+	/* netd's local CA (IMSG_SBX_CA), every new worker's only trusted CA;
+	 * "" until netd sent it */
+	char ca_pem[SBX_CA_PEM_MAX + 1];
 	struct sbxd_fn *fns;       /* SBXD_FN_MAX */
 	uint32_t fn_gen[SBXD_FN_MAX];
 	struct sbxd_worker *w;     /* SBXD_WORKERS_MAX */

@@ -138,7 +138,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[\"10.0.2.15/24\",\"fe80::1/64\"],"
 		 "\"boot_ms\":{\"kernel_to_init\":812,\"modules_loaded\":905,"
 		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215},\"layers\":null,"
-		 "\"store\":null,\"http\":null}",
+		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(r), want, "/v1/info: the document, addresses rendered");
 
@@ -156,7 +156,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[],"
 		 "\"boot_ms\":{\"kernel_to_init\":5,\"modules_loaded\":null,"
 		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null},\"layers\":null,"
-		 "\"store\":null,\"http\":null}",
+		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(take()), want, "/v1/info: [] and nulls");
 
@@ -255,7 +255,7 @@ static void test_info_layers(void)
 	reset();
 	st.have_layers = true;
 	doc = info_with_layers();
-	ok(has(doc, "\"layers\":[],\"store\":null,\"http\""), "layers: none (host mode): [] (%s)", doc);
+	ok(has(doc, "\"layers\":[],\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\""), "layers: none (host mode): [] (%s)", doc);
 
 	reset();
 	st.have_layers = true;
@@ -274,7 +274,7 @@ static void test_info_layers(void)
 		 "\"layers\":[{\"name\":\"native\",\"available\":true,\"reason\":null},"
 		 "{\"name\":\"python\",\"available\":false,\"reason\":"
 		 "\"entry usr/bin/python3.13: read at byte 4096: I/O error \\\"x\\\"\\n\"},"
-		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"store\":null,\"http\":null}");
+		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null}");
 	ok(has(doc, want), "layers: each with name, available and reason, escaped (%s)", doc);
 
 	/* What init cannot send but netd must survive: a count beyond the
@@ -350,7 +350,21 @@ static void test_info_store(void)
 	memset(m->summary, 's', sizeof m->summary);
 	doc = info_with_layers();
 	ok(has(doc, "\"state\":\"unknown\",\"key_provider\":\"unknown\"") &&
-	   has(doc, "ssss\"},\"http\":null}"), "store: unknown values, a summary without its NUL");
+	   has(doc, "ssss\"},\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null}"), "store: unknown values, a summary without its NUL");
+
+	/* TLS origination: test anchors said, a reason when there are none */
+	reset();
+	st.tls.local_ca = true;
+	st.tls.anchors = 149;
+	st.tls.test_anchors = 1;
+	doc = info_with_layers();
+	ok(has(doc, "\"tls_origination\":{\"local_ca\":true,\"anchors\":149,\"test_anchors\":1,"
+		    "\"reason\":null}"), "tls_origination: the anchors and the test anchors (%s)", doc);
+	reset();
+	snprintf(st.tls.why, sizeof st.tls.why, "no trust anchors (host mode without --anchors)");
+	doc = info_with_layers();
+	ok(has(doc, "\"anchors\":0,\"test_anchors\":0,\"reason\":\"no trust anchors (host mode "
+		    "without --anchors)\"}"), "tls_origination: why there are none (%s)", doc);
 }
 
 /* --- over loopback TCP -------------------------------------------------------- */

@@ -6,8 +6,11 @@
  * initialised but no interface: each refusal before relaying (the reset
  * or the status line the function sees, the egress_refused record), the
  * allow record asked before any connection and a refused or failed append
- * refusing, the pool's bound, the setup timeout. The relaying itself is
- * tested end to end by tests/host/11-egress.t. */
+ * refusing, the pool's bound, the setup timeout. TLS origination's keys
+ * and anchors (egress_tls), and its first step with a real TLS client as
+ * the function: no anchors, an SNI that is not the name, a handshake that
+ * completes. The relaying itself is tested end to end by
+ * tests/host/11-egress.t. */
 #include "net/egress_proxy.h"
 #include "lib/clock.h"
 #include "lib/errbuf.h"
@@ -16,10 +19,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <time.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lwip/dns.h"
 #include "lwip/init.h"
 
 #define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -71,8 +79,11 @@ static void test_fake(void)
 	r = egp_decide_fake(&pol, ALL, &fakes, a_db, 5432, &t, err, sizeof err);
 	ok(r == 0 && t.rule == 2, "db.example.net:5432: rule 2");
 
-	fake_refused(ALL, &fakes, a_api, 443, "tls_originate: ", "an originate rule");
-	ok(strstr(err, "not built") != NULL, "  the reason says origination is not built");
+	r = egp_decide_fake(&pol, ALL, &fakes, a_api, 443, &t, err, sizeof err);
+	ok(r == 0 && t.rule == 0 && t.originate && strcmp(t.host, "api.example.com") == 0,
+	   "api.example.com:443: the originate rule (0), marked originate");
+	r = egp_decide_fake(&pol, ALL, &fakes, a_shop, 8443, &t, err, sizeof err);
+	ok(r == 0 && !t.originate, "shop.example.com:8443: passthrough, not originate");
 	fake_refused(ALL, &fakes, a_shop, 80, "port_not_allowed: ", "a port the rule does not list");
 	fake_refused(0x1, &fakes, a_shop, 443, "not_declared: ", "a rule not declared");
 	fake_refused(ALL, &fakes, 0x7f400000u + 200, 443, "unknown_address: ", "an address never given");
@@ -117,6 +128,7 @@ static void test_authority(void)
 	auth_refused("[fe80::1%25eth0]:443", ALL, "zone_id: ");
 	auth_refused("evil.example:443", ALL, "no_rule: ");
 	auth_refused("api.example.com:443", ALL, "tls_originate: ");
+	ok(strstr(err, "behind CONNECT") != NULL, "  origination behind CONNECT: not built, said so");
 	auth_refused("shop.example.com:443", 0x1, "not_declared: ");
 	auth_refused("db.example.net:5433", ALL, "port_not_allowed: ");
 	auth_refused("shop.example.com:443", ALL & ~0x2u, "not_declared: ");
@@ -188,6 +200,43 @@ static void head_bad(const char *s, const char *what)
 		diag("got %ld", h);
 }
 
+/* egp_check_host on the head s for api.example.com:443: want 0, or a
+ * refusal beginning with code. */
+static void host_case(const char *s, const char *code, const char *what)
+{
+	struct egp_target t = { .host = "api.example.com", .port = 443 };
+	struct egp_request r;
+
+	err[0] = '\0';
+	long h = egp_request_parse(s, strlen(s), &r, err, sizeof err);
+	int c = h > 0 ? egp_check_host(&t, &r, err, sizeof err) : -1;
+	if (code == NULL)
+		ok(c == 0, "Host check, %s: passes", what);
+	else
+		ok(c == -EACCES && starts(err, code), "Host check, %s: %s", what, code);
+	if (code == NULL ? c != 0 : !starts(err, code))
+		diag("got %d: %s", c, err);
+}
+
+static void test_hosts(void)
+{
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com\r\n\r\n", NULL, "the name");
+	host_case("GET / HTTP/1.1\r\nhost:\t API.Example.COM.:443 \r\n\r\n", NULL,
+		  "another spelling, its port, white space");
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n", "host_mismatch: ", "another port");
+	host_case("GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n", "host_mismatch: ", "another name");
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com.evil\r\n\r\n", "host_mismatch: ", "a longer name");
+	host_case("GET / HTTP/1.1\r\nHost: api.example.com\r\nHost: evil.example\r\n\r\n",
+		  "host_mismatch: 2 Host", "two Host headers");
+	host_case("GET / HTTP/1.1\r\n\r\n", "host_mismatch: 0 Host", "no Host");
+	host_case("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "host_mismatch: ", "an IP literal");
+	host_case("GET / HTTP/1.1\r\nHost: u@api.example.com\r\n\r\n", "host_mismatch: ", "userinfo");
+	host_case("GET / HTTP/1.1\r\nHost: api%2eexample.com\r\n\r\n", "host_mismatch: ", "percent-encoded");
+	host_case("GET / HTTP/1.1\r\nHost: \r\n\r\n", "host_mismatch: ", "an empty Host");
+	host_case("GET http://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		  "bad_request: ", "an absolute-form target");
+}
+
 static void test_heads(void)
 {
 	head_ok("CONNECT shop.example.com:443 HTTP/1.1\r\nHost: shop.example.com:443\r\n\r\n",
@@ -198,6 +247,8 @@ static void test_heads(void)
 	head_ok("GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", EGP_REQ_ABSOLUTE,
 		"http://a.example/x", 0);
 	head_ok("POST HTTPS://a.example/ HTTP/1.1\r\n\r\n", EGP_REQ_ABSOLUTE, "HTTPS://a.example/", 0);
+	head_ok("GET /x?y=1 HTTP/1.1\r\nHost: a.example\r\n\r\nbody", EGP_REQ_ORIGIN, "/x?y=1", 4);
+	test_hosts();
 
 	head_bad("CONNECT a:1 HTTP/1.1\n\n", "a bare LF");
 	head_bad("CONNECT a:1 HTTP/1.1\r\nX: y\n\r\n", "a bare LF after a header");
@@ -208,7 +259,7 @@ static void test_heads(void)
 	head_bad("CONNECT a:1 HTTP/1.1 \r\n\r\n", "a trailing space");
 	head_bad("CONNECT a:1\r\n\r\n", "no version");
 	head_bad("CONNECT a\x01:1 HTTP/1.1\r\n\r\n", "a control byte in the target");
-	head_bad("GET / HTTP/1.1\r\n\r\n", "an origin-form GET");
+	head_bad("GET x HTTP/1.1\r\n\r\n", "a target that is no path, URL or authority");
 	head_bad("GET ftp://a/ HTTP/1.1\r\n\r\n", "another scheme");
 	head_bad("GET http:// HTTP/1.1\r\n\r\n", "a scheme with nothing after");
 	head_bad("CONNECT a:1 HTTP/1.1\r\nX y\r\n\r\n", "a header without ':'");
@@ -400,10 +451,10 @@ static void test_proxy_port(void)
 	egress_proxy_accept(&PX, &FN, SBX_L_PORT, s);
 	ssize_t n = recv(c, buf, sizeof buf, 0);
 	int e = errno;
-	ok(n < 0 && e == ECONNRESET && records == r0 + 1 && starts(last_reason, "tls_originate") &&
+	ok(n < 0 && e == ECONNRESET && records == r0 + 1 && starts(last_reason, "tls_unavailable") &&
 	   strcmp(last_host, "api.example.com") == 0,
-	   "a port connection to an originate rule's name: reset, egress_refused tls_originate");
-	if (n >= 0 || e != ECONNRESET || !starts(last_reason, "tls_originate"))
+	   "a port connection to an originate rule's name, no local CA: reset, tls_unavailable");
+	if (n >= 0 || e != ECONNRESET || !starts(last_reason, "tls_unavailable"))
 		diag("recv %zd (%s), %d records, %s", n, strerror(e), records - r0, last_reason);
 	close(c);
 	close(l);
@@ -434,6 +485,215 @@ static void test_proxy_pool(void)
 		close(fns[i]);
 }
 
+/* --- TLS origination ------------------------------------------------------------------ */
+
+static struct egress_tls X;
+
+static int memfd_with(const void *p, size_t n)
+{
+	int fd = memfd_create("anchors", MFD_CLOEXEC);
+
+	if (fd >= 0 && write(fd, p, n) != (ssize_t)n) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void test_tls_keys(void)
+{
+	char e[EGP_REASON_MAX] = "";
+	uint8_t file[2048];
+
+	ok(egress_tls_init(&X, (int64_t)time(NULL), e, sizeof e) == 0 && X.ready, "local CA made %s", e);
+	ok(X.ca_pem_len == (size_t)CERT_PEM_LEN(X.ca.der_len) && X.ca_pem[X.ca_pem_len] == '\0' &&
+	   starts(X.ca_pem, "-----BEGIN CERTIFICATE-----\n"), "  its PEM, for the sandboxes");
+	ok(X.anchors.n == 0 && X.anchors_why[0] != '\0', "  no anchors yet, and a reason");
+	is_int((int)egress_tls_anchors(&X, -1, -1, "no trust anchors (host mode without --anchors)", e,
+				       sizeof e), -ENOENT, "no anchors file: -ENOENT");
+	ok(strcmp(X.anchors_why, "no trust anchors (host mode without --anchors)") == 0,
+	   "  init's reason kept for the refusals");
+	int bad = memfd_with("DSTA\x01\x00\x00\x01xx", 10);
+	ok(egress_tls_anchors(&X, bad, -1, "", e, sizeof e) == -EBADMSG && X.anchors.n == 0 &&
+	   starts(X.anchors_why, "the trust anchors: "), "a malformed file: -EBADMSG, none loaded");
+	/* a file of one anchor: the local CA itself */
+	long h = anchors_header(file, sizeof file, 1);
+	long r = anchors_record(file + h, sizeof file - (size_t)h, X.ca.der, X.ca.der_len,
+				ANCHOR_FLAG_CA, e, sizeof e);
+	ok(h > 0 && r > 0, "an anchors file holding the local CA");
+	int good = memfd_with(file, (size_t)(h + r)), extra = memfd_with(file, (size_t)(h + r));
+	is_int((int)egress_tls_anchors(&X, good, -1, "", e, sizeof e), 1, "  loaded: 1 anchor");
+	ok(X.anchors.n_extra == 0 && X.anchors_why[0] == '\0', "  no test anchor, no reason");
+	is_int((int)egress_tls_anchors(&X, good, extra, "", e, sizeof e), 2,
+	       "again (read from the start), with test anchors: 2");
+	ok(X.anchors.n_extra == 1, "  one of them a test anchor");
+	close(bad);
+	close(good);
+	close(extra);
+}
+
+/* A connection of the function to api.example.com's fake address, port
+ * 8443 (an originate rule), accepted: *fn is the function's end, the
+ * proxy's end is returned (*l: the listener). */
+static int port_pair(int *fn, int *l)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(8443),
+				 .sin_addr.s_addr = htonl(fakeaddr_addr_of(1)) };
+	int one = 1;
+
+	*l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(*l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(*l, (struct sockaddr *)&a, sizeof a) != 0 || listen(*l, 4) != 0)
+		return -1;
+	*fn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* the handshake's small records go at once (Nagle would hold the
+	 * client's Finished for the proxy's delayed ACK) */
+	setsockopt(*fn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(*fn, (struct sockaddr *)&a, sizeof a) != 0)
+		return -1;
+	return accept4(*l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+/* The function's TLS client (SNI sni) against the proxy's end p until
+ * it is open, failed, or the proxy let go. */
+static enum tls_status handshake(struct tls_conn *cl, int fn, int p)
+{
+	static uint8_t in[TLS_IBUF_LEN];
+	size_t have = 0;
+
+	for (int i = 0; i < 200; i++) {
+		size_t n;
+		const uint8_t *o = tls_out(cl, &n);
+		if (n > 0) {
+			ssize_t w = send(fn, o, n, MSG_NOSIGNAL);
+			if (w > 0)
+				tls_out_done(cl, (size_t)w);
+		}
+		if (PX.st.active > 0)
+			egress_proxy_io(&PX, p, 0);
+		/* netd's socket has Nagle on: its second small record of a
+		 * flight waits for our ACK, so wait a little for bytes */
+		struct pollfd pf = { .fd = fn, .events = POLLIN };
+		poll(&pf, 1, 50);
+		ssize_t r = recv(fn, in + have, sizeof in - have, MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN))
+			break;
+		have += r > 0 ? (size_t)r : 0;
+		long k = have > 0 ? tls_feed(cl, in, have) : 0;
+		if (k < 0)
+			break;
+		memmove(in, in + k, have - (size_t)k);
+		have -= (size_t)k;
+		if (tls_status(cl) != TLS_HANDSHAKE)
+			break;
+	}
+	char why[200];
+	if (tls_status(cl) != TLS_OPEN)
+		diag("client: %s; proxy: %s", tls_reason(cl, why, sizeof why), last_reason);
+	return tls_status(cl);
+}
+
+/* The function writes req through its TLS client; the proxy reads it. */
+static void send_request(struct tls_conn *cl, int fn, int p, const char *req)
+{
+	size_t n;
+
+	tls_write(cl, req, strlen(req));
+	const uint8_t *o = tls_out(cl, &n);
+	if (n > 0 && send(fn, o, n, MSG_NOSIGNAL) == (ssize_t)n)
+		tls_out_done(cl, n);
+	for (int i = 0; i < 4 && PX.st.active > 0; i++) {
+		struct pollfd pf = { .fd = p, .events = POLLIN };
+		poll(&pf, 1, 50);
+		egress_proxy_io(&PX, p, 0);
+	}
+}
+
+static void test_proxy_tls(void)
+{
+	static struct tls_conn cl;
+	br_hmac_drbg_context rng;
+	char e[EGP_REASON_MAX];
+	int fn, l, p;
+	int64_t now = (int64_t)time(NULL);
+
+	FN.fakes = &fakes;
+	PX.h.tls = &X;
+	cert_drbg_seed(&rng);
+
+	egress_tls_anchors(&X, -1, -1, "no trust anchors (a test)", e, sizeof e);
+	int r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	ok(p >= 0 && records == r0 + 1 && starts(last_reason, "no_anchors: no trust anchors (a test)"),
+	   "originate with no anchors: refused no_anchors, with init's reason");
+	close(fn);
+	close(l);
+
+	/* the local CA is the only anchor: the function's client trusts it too */
+	uint8_t file[2048];
+	long h = anchors_header(file, sizeof file, 1);
+	long n = anchors_record(file + h, sizeof file - (size_t)h, X.ca.der, X.ca.der_len,
+				ANCHOR_FLAG_CA, e, sizeof e);
+	int fd = memfd_with(file, (size_t)(h + n));
+	egress_tls_anchors(&X, fd, -1, "", e, sizeof e);
+	close(fd);
+
+	r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	tls_client_init(&cl, &X.anchors, "evil.example.com", 16, now, &rng);
+	handshake(&cl, fn, p);
+	ok(records == r0 + 1 && starts(last_reason, "sni_mismatch: the function's TLS: SNI evil.example.com "
+				       "is not api.example.com") && PX.st.active == 0,
+	   "SNI evil.example.com on api.example.com's address: refused sni_mismatch");
+	if (!starts(last_reason, "sni_mismatch"))
+		diag("%d records, %s", records - r0, last_reason);
+	close(fn);
+	close(l);
+
+	/* a resolver (unreachable: lwIP has no interface) so that the
+	 * connection waits in resolution once the handshake is done */
+	ip_addr_t ns;
+	ip_addr_set_ip4_u32_val(ns, htonl(0x0a000001u));
+	dns_setserver(0, &ns);
+	r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	enum tls_status st = handshake(&cl, fn, p);
+	ok(st == TLS_OPEN, "SNI api.example.com: the function's handshake completes, netd's leaf "
+	   "for the name validated against the local CA");
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_TLS_ACCEPT && records == r0,
+	   "  netd waits for the first request's head");
+	send_request(&cl, fn, p, "GET / HTTP/1.1\r\nHost: api.example.com\r\n");
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_TLS_ACCEPT, "  (a part of it: still waiting)");
+	send_request(&cl, fn, p, "\r\n");
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_RESOLVING && records == r0,
+	   "  Host is the name: the policy's steps (the name asked of lwIP's resolver)");
+	if (PX.st.active == 0)
+		diag("%s", last_reason);
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0, "  (let go)");
+	close(fn);
+	close(l);
+
+	r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	st = handshake(&cl, fn, p);
+	send_request(&cl, fn, p, "GET / HTTP/1.1\r\nHost: shop.example.com\r\n\r\n");
+	ok(st == TLS_OPEN && PX.st.active == 0 && records == r0 + 1 &&
+	   starts(last_reason, "host_mismatch: Host shop.example.com is not api.example.com:8443"),
+	   "a first request for another Host over api.example.com's TLS: refused host_mismatch");
+	if (!starts(last_reason, "host_mismatch"))
+		diag("%s", last_reason);
+	close(fn);
+	close(l);
+	PX.h.tls = NULL;
+}
+
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
@@ -454,5 +714,7 @@ int main(void)
 	test_proxy_log();
 	test_proxy_port();
 	test_proxy_pool();
+	test_tls_keys();
+	test_proxy_tls();
 	return tap_done();
 }

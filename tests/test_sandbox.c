@@ -215,12 +215,12 @@ static int env_rc(struct sandbox_spec *s, char **secrets, char **envp)
 	char err[ERRBUF_LEN];
 
 	s->secrets = secrets;
-	return sandbox_env(s, envp, SANDBOX_SECRETS_MAX + 4, pathbuf, sizeof pathbuf, err, sizeof err);
+	return sandbox_env(s, envp, SANDBOX_ENV_SLOTS, pathbuf, sizeof pathbuf, err, sizeof err);
 }
 
 static void test_env(void)
 {
-	char *envp[SANDBOX_SECRETS_MAX + 4];
+	char *envp[SANDBOX_ENV_SLOTS];
 	char *good[] = { "API_KEY=x", "B2=", NULL };
 	char *reserved[] = { "PATH=/evil", NULL };
 	char *lower[] = { "api=x", NULL };
@@ -252,6 +252,50 @@ static void test_env(void)
 	is_int(env_rc(&s, NULL, envp), -E2BIG, "env: a PATH longer than its buffer refused");
 	s.path = "/bin\nX=1";
 	is_int(env_rc(&s, NULL, envp), -EINVAL, "env: a PATH with a newline refused");
+	s.path = NULL;
+
+	/* with netd's CA: its two variables after LANG, their names reserved */
+	char *ssl[] = { "SSL_CERT_FILE=/evil", NULL };
+	char *node[] = { "NODE_EXTRA_CA_CERTS=/evil", NULL };
+	s.ca_pem = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n";
+	is_int(env_rc(&s, good, envp), 7, "env with a CA: PATH, HOME, LANG, 2 CA variables, 2 secrets");
+	is_str(envp[3], "SSL_CERT_FILE=" SANDBOX_CA_FILE, "env: SSL_CERT_FILE names the CA file");
+	is_str(envp[4], "NODE_EXTRA_CA_CERTS=" SANDBOX_CA_FILE, "env: NODE_EXTRA_CA_CERTS too");
+	ok(envp[5] == good[0] && envp[6] == good[1] && envp[7] == NULL, "env: then the secrets, NULL");
+	is_int(env_rc(&s, ssl, envp), -EINVAL, "env: a secret named SSL_CERT_FILE refused");
+	is_int(env_rc(&s, node, envp), -EINVAL, "env: a secret named NODE_EXTRA_CA_CERTS refused");
+	s.ca_pem = NULL;
+	is_int(env_rc(&s, ssl, envp), -EINVAL, "env: SSL_CERT_FILE is reserved without a CA too");
+}
+
+static void test_ca_pem(void)
+{
+	static const char good[] = "-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n";
+	char buf[SBX_CA_PEM_MAX + 64];
+
+	ok(sandbox_ca_pem_ok(good, sizeof good - 1), "ca pem: a certificate accepted");
+	ok(!sandbox_ca_pem_ok(good, sizeof good - 2), "ca pem: no final LF refused");
+	memcpy(buf, good, sizeof good);
+	buf[30] = '\r';
+	ok(!sandbox_ca_pem_ok(buf, sizeof good - 1), "ca pem: a CR refused");
+	memcpy(buf, good, sizeof good);
+	buf[28] = '\n';
+	ok(!sandbox_ca_pem_ok(buf, sizeof good - 1), "ca pem: an empty line refused");
+	memcpy(buf, good, sizeof good);
+	memcpy(buf + 5, "PRIVATE", 7);
+	ok(!sandbox_ca_pem_ok(buf, sizeof good - 1), "ca pem: another marker refused");
+	static const char two[] = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n"
+				  "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n";
+	ok(!sandbox_ca_pem_ok(two, sizeof two - 1), "ca pem: a second certificate refused");
+	size_t n = 28;
+	memcpy(buf, good, n);
+	for (int i = 0; i < 65; i++)
+		buf[n++] = 'A';
+	buf[n++] = '\n';
+	memcpy(buf + n, "-----END CERTIFICATE-----\n", 26);
+	ok(!sandbox_ca_pem_ok(buf, n + 26), "ca pem: a line over 64 characters refused");
+	memset(buf, 'A', sizeof buf);
+	ok(!sandbox_ca_pem_ok(buf, SBX_CA_PEM_MAX + 1), "ca pem: over SBX_CA_PEM_MAX refused");
 }
 
 static void test_netns(void)
@@ -611,6 +655,7 @@ int main(void)
 	char err[ERRBUF_LEN];
 
 	test_env();
+	test_ca_pem();
 	if (geteuid() != 0) {
 		ok(1, "# skip sandboxes need root");
 		return tap_done();

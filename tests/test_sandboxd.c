@@ -36,6 +36,7 @@
 #include <string.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -219,6 +220,10 @@ static bool listener_is(int fd, const struct sbx_listener *l)
 		return false;
 	bool udp = l->kind == SBX_L_DNS_UDP;
 	uint32_t want = l->kind == SBX_L_PORT ? INADDR_ANY : INADDR_LOOPBACK;
+	int nodelay = 0;
+	socklen_t nl = sizeof nodelay;
+	if (!udp && (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &nl) != 0 || !nodelay))
+		return false;   /* netd's accepted connections inherit it */
 	return a.sin_family == AF_INET && ntohs(a.sin_port) == l->port &&
 	       ntohl(a.sin_addr.s_addr) == want && type == (udp ? SOCK_DGRAM : SOCK_STREAM) &&
 	       acc == !udp && other_netns(fd);
@@ -1268,6 +1273,51 @@ static void test_bad_layer(void)
 	sandboxd_close(&bad);
 }
 
+/* IMSG_SBX_CA: netd's local CA, kept for new workers; a new one retires
+ * the warm workers; malformed ones are refused and counted. */
+static void send_ca(const char *pem, uint32_t claimed)
+{
+	struct {
+		struct sbx_ca_msg m;
+		char pem[SBX_CA_PEM_MAX + 8];
+	} b;
+	size_t len = strlen(pem);
+
+	b.m = (struct sbx_ca_msg){ .pem_len = claimed };
+	memcpy(b.pem, pem, len);
+	imsg_send(netd, IMSG_SBX_CA, 0, &b, sizeof b.m + len, NULL, 0);
+	for (int i = 0; i < 5; i++)
+		sandboxd_round(&SD, 20);
+}
+
+static unsigned idle_workers(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < SBXD_WORKERS_MAX; i++)
+		n += SD.w[i].state == SBXD_W_IDLE;
+	return n;
+}
+
+static void test_ca(void)
+{
+	static const char a[] = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n";
+	static const char b[] = "-----BEGIN CERTIFICATE-----\nREVG\n-----END CERTIFICATE-----\n";
+	uint64_t m0 = SD.malformed;
+	unsigned idle = idle_workers();
+
+	send_ca(a, (uint32_t)strlen(a));
+	ok(strcmp(SD.ca_pem, a) == 0, "IMSG_SBX_CA: the CA kept for new workers");
+	ok(idle_workers() == 0, "  the %u warm workers (started without it) retired", idle);
+	send_ca(a, (uint32_t)strlen(a) + 1);
+	static const char bad[] = "-----BEGIN CERTIFICATE-----\nQU JD\n-----END CERTIFICATE-----\n";
+	send_ca(bad, (uint32_t)strlen(bad));
+	ok(SD.malformed == m0 + 2 && strcmp(SD.ca_pem, a) == 0,
+	   "a length that lies, a PEM with a space: refused, counted, the CA unchanged");
+	send_ca(b, (uint32_t)strlen(b));
+	ok(strcmp(SD.ca_pem, b) == 0, "a new CA (netd restarted) replaces it");
+}
+
 int main(void)
 {
 	char self[512];
@@ -1302,6 +1352,7 @@ int main(void)
 	test_invoke_python();
 	test_invoke_node();
 	test_native();
+	test_ca();
 	test_tokens();
 	test_delete();
 	test_reload_public();

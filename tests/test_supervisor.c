@@ -152,6 +152,12 @@ static int fake_netd(void)
 	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
 	    imsg_get(&msg, IMSG_STORE_INFO, &si, sizeof si) != 0 || si.state != STORE_INFO_NONE)
 		rep.boot_ok = 0;
+	/* Then the trust anchors: none given here, so no descriptor and a reason. */
+	static struct netd_anchors_msg am;
+	if (imsg_recv(ROLE_INIT_FD, &msg) != 0 ||
+	    imsg_get(&msg, IMSG_NETD_ANCHORS, &am, sizeof am) != 0 || am.has_anchors || msg.nfds != 0)
+		rep.boot_ok = 0;
+	imsg_close_fds(&msg);
 	if (send(ctl, &rep, sizeof rep, MSG_NOSIGNAL) < 0)
 		return 11;
 
@@ -265,7 +271,8 @@ static void check_incarnation(int ctl, const char *name, int *pid)
 	struct report rep;
 	ok(read_report(ctl, &rep, "hello"), "%s: fake netd says hello", name);
 	ok(rep.cfg_ok, "%s: IMSG_NETD_CONFIG as configured, packet fd passed", name);
-	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO, IMSG_LAYERS_INFO, IMSG_STORE_INFO received (host mode)", name);
+	ok(rep.boot_ok, "%s: IMSG_BOOT_INFO, IMSG_LAYERS_INFO, IMSG_STORE_INFO, IMSG_NETD_ANCHORS "
+	   "received (host mode)", name);
 	is_int(rep.uid, 100, "%s: netd runs as uid 100", name);
 	*pid = rep.pid;
 	ok(read_report(ctl, &rep, "kaddr"), "%s: kaddr answer", name);
@@ -322,6 +329,7 @@ static void integration(void)
 	cfg.state_dir[ROLE_KEYD] = state;
 	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
 	lc.packet_fd = ctl[1];
+	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.ifindex = 1;   /* lo */
 	snprintf(lc.net.ifname, sizeof lc.net.ifname, "lo");
 	lc.net.ipv4_addr = htonl(0xc6120002);      /* 198.18.0.2 */
@@ -474,6 +482,7 @@ static void held(void)
 	cfg.held_why = "store: REFUSED: test";
 	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
 	lc.packet_fd = -1;
+	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.boot.host_mode = 1;
 	loglen = logpos = 0;
 	fflush(stdout);

@@ -84,5 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r.kind == EGP_REQ_CONNECT)
 		check_decision(&r);
+	/* the first request of an originate connection: Host against a name */
+	if ((r.host == NULL) != (r.nhost == 0) ||
+	    (r.host != NULL && (r.host < s || r.host + r.host_len > s + h)))
+		abort();
+	struct egp_target t = { .host = "api.example.com", .port = 443 };
+	int c = egp_check_host(&t, &r, err, sizeof err);
+	if (c != 0 && c != -EACCES)
+		abort();
+	if (c == 0 && (r.kind != EGP_REQ_ORIGIN || r.nhost != 1))
+		abort();
 	return 0;
 }

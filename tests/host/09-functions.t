@@ -296,8 +296,9 @@ after_limit
 # Only lo there: netd answers 127.0.0.1:53 through the listener sandboxd
 # made in the namespace. A name a rule the function declared allows gets a
 # fake address of 127.64.0.0/10; anything else is REFUSED and logged. A
-# connection under the example's originate rule is reset (TLS origination
-# is not built) and logged; tests/host/11-egress.t carries passthrough ones.
+# connection under the example's originate rule is reset (this run gives
+# init no trust anchors: no_anchors) and logged; tests/host/11-egress.t
+# carries passthrough and originate ones.
 cat > "$STATE/resolve.py" <<'EOF'
 import errno, socket
 def handler(req):

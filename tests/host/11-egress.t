@@ -9,9 +9,21 @@
 # answers 403/501/502) and is in the log with its own reason: an address
 # class the rule does not name, a rule the function did not declare, a
 # port the rule does not list, an IP literal no rule names, an originate
-# rule (TLS origination is not built), absolute-form HTTP; and with logd
+# rule behind CONNECT (not built there), absolute-form HTTP; and with logd
 # stopped and killed while a connection waits for its record, the
 # connection is refused and no byte of it reaches the upstream.
+#
+# TLS origination (docs/EGRESS.md, "TLS origination"): the function's
+# sandbox trusts only netd's local CA; urllib and a plain ssl socket reach
+# an HTTPS upstream whose certificate is from a test CA (given to init as
+# --extra-anchors) with no proxy settings, see netd's leaf, get the
+# upstream's answer (a Node function's fetch and https.get too), and the
+# upstream's end as it came (a close_notify as one, a cut as a cut); the log
+# has the allow record and a completion record
+# with the upstream certificate's SPKI SHA-256. An upstream certificate
+# from another CA, a TLS 1.3-only upstream, an SNI other than the name and
+# a first request whose Host is another name are refused with their
+# reasons, and none of their requests arrives.
 #
 # The policy only accepts RFC 1918 ranges in a rule's `addresses`, so the
 # upstream also listens on 10.77.0.1, an address of the test's side of the
@@ -31,7 +43,12 @@ DSHIELD=${DSHIELD:-$TOP/build/dshield}
 # --- the policy: examples/policy.json with the test's rules ----------------------
 POLICY=$(mktemp /tmp/dshield-egress-policy.XXXXXX)
 UPS_PID=
-cleanup() { [ -n "$UPS_PID" ] && kill "$UPS_PID" 2>/dev/null; rm -f "$POLICY"; host_stop; }
+HTTPS_PID=
+cleanup() {
+  [ -n "$UPS_PID" ] && kill "$UPS_PID" 2>/dev/null
+  [ -n "$HTTPS_PID" ] && kill "$HTTPS_PID" 2>/dev/null
+  rm -f "$POLICY"; rm -rf "${TLSDIR:-/nonexistent}"; host_stop
+}
 jq '.egress = [
   {"host": "upstream.test", "ports": [8443], "tls": "passthrough",
    "addresses": ["10.77.0.0/24"], "purpose": "test: the echo upstream"},
@@ -39,11 +56,35 @@ jq '.egress = [
    "purpose": "test: resolves to 198.18.1.1 (benchmarking), which it does not name"},
   {"host": "undeclared.test", "ports": [8443], "tls": "passthrough",
    "addresses": ["10.77.0.0/24"], "purpose": "test: the function does not declare it"},
-  {"host": "orig.test", "ports": [8443], "addresses": ["10.77.0.0/24"],
-   "purpose": "test: tls originate (the default)"}]' "$TOP/examples/policy.json" > "$POLICY" ||
+  {"host": "orig.test", "ports": [8443, 8444, 8446, 8447], "addresses": ["10.77.0.0/24"],
+   "purpose": "test: tls originate (the default)"},
+  {"host": "rogue.test", "ports": [8445], "addresses": ["10.77.0.0/24"],
+   "purpose": "test: tls originate to an upstream whose CA is no anchor"}]' "$TOP/examples/policy.json" > "$POLICY" ||
   bail "cannot write the test policy"
 
-host_start static --allow-sim --policy "$POLICY" --layers "$TOP/build/layers" --dns 198.18.1.1
+# --- TLS origination's upstreams: a test CA (an extra anchor, host mode's
+# --extra-anchors) and another CA that is no anchor ---------------------------------
+TLSDIR=$(mktemp -d /tmp/dshield-egress-tls.XXXXXX)
+mkca() {  # NAME CN
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.pem" 2>/dev/null
+}
+mkleaf() {  # NAME CA DNSNAME
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$3" \
+    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.csr" 2>/dev/null &&
+  printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$3" > "$TLSDIR/$1.ext" &&
+  openssl x509 -req -in "$TLSDIR/$1.csr" -CA "$TLSDIR/$2.pem" -CAkey "$TLSDIR/$2.key" -CAcreateserial \
+    -days 2 -extfile "$TLSDIR/$1.ext" -out "$TLSDIR/$1.pem" 2>/dev/null
+}
+mkca testca "dshield egress test CA" && mkca rogueca "a CA nobody trusts" &&
+  mkleaf orig testca orig.test && mkleaf rogue rogueca rogue.test &&
+  "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
+  bail "cannot make the test CAs and their certificates"
+ORIG_SPKI=$(openssl x509 -in "$TLSDIR/orig.pem" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)
+
+host_start static --allow-sim --policy "$POLICY" --layers "$TOP/build/layers" --dns 198.18.1.1 \
+  --extra-anchors "$TLSDIR/test-anchors"
 trap cleanup EXIT
 
 # --- the test's side: an address for the upstream, a resolver, the upstream -------
@@ -51,7 +92,7 @@ check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-dhcp-interface=peer \
   --listen-address=198.18.1.1 --bind-interfaces --port=53 \
   --address=/upstream.test/10.77.0.1 --address=/undeclared.test/10.77.0.1 \
-  --address=/orig.test/10.77.0.1 --address=/other.test/198.18.1.1 \
+  --address=/orig.test/10.77.0.1 --address=/other.test/198.18.1.1 --address=/rogue.test/10.77.0.1 \
   --pid-file="$STATE/dns.pid" --log-facility="$STATE/dns.log" --log-queries) &
 DNSMASQ_PID=$!
 # The upstream: echoes every byte, half-closes when the client did; records
@@ -81,9 +122,56 @@ Server(("0.0.0.0", 8443), Echo).serve_forever()
 EOF
 (exec ip netns exec "$NS" python3 "$STATE/upstream.py" "$STATE/upstream.log") &
 UPS_PID=$!
+# The HTTPS upstreams: orig.test (the test CA) on 8444, rogue.test (the
+# other CA) on 8445, orig.test speaking only TLS 1.3 on 8446, orig.test
+# ending its connections with a close_notify on 8447; each answers
+# a request with what it saw, as JSON, and logs it.
+cat > "$STATE/https.py" <<'EOF'
+import http.server, json, ssl, sys, threading
+d, log = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"upstream": self.server.name, "path": self.path,
+                           "host": self.headers.get("Host")}).encode()
+        with open(log, "a") as f:
+            f.write(json.dumps({"upstream": self.server.name, "path": self.path}) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class Clean(http.server.ThreadingHTTPServer):
+    def shutdown_request(self, request):     # close_notify, then close
+        try:
+            request.unwrap()
+        except OSError:
+            pass
+        request.close()
+def serve(port, name, cert, tls13=False, clean=False):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d + "/" + cert + ".pem", d + "/" + cert + ".key")
+    if tls13:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    srv = (Clean if clean else http.server.ThreadingHTTPServer)(("10.77.0.1", port), H)
+    srv.name = name
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+serve(8444, "orig", "orig")
+serve(8445, "rogue", "rogue")
+serve(8446, "tls13", "orig", tls13=True)
+serve(8447, "clean", "orig", clean=True)
+threading.Event().wait()
+EOF
+(exec ip netns exec "$NS" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
+HTTPS_PID=$!
 up=
 for _ in $(seq 50); do inns bash -c 'exec 3<>/dev/tcp/10.77.0.1/8443' 2>/dev/null && up=1 && break; sleep 0.1; done
 check "setup: the echo upstream listens on 10.77.0.1:8443 and 198.18.1.1:8443" [ -n "$up" ]
+up=
+for _ in $(seq 50); do inns bash -c 'exec 3<>/dev/tcp/10.77.0.1/8447' 2>/dev/null && up=1 && break; sleep 0.1; done
+check "setup: the HTTPS upstreams listen on 10.77.0.1:8444-8447" [ -n "$up" ]
 check "setup: dnsmasq answers upstream.test with 10.77.0.1" \
   bash -c "for i in \$(seq 30); do ip netns exec '$NS' python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(1); s.sendto(bytes.fromhex(\"12340100000100000000000008757073747265616d04746573740000010001\"),(\"198.18.1.1\",53)); d=s.recv(512); sys.exit(0 if d[-4:]==bytes([10,77,0,1]) else 1)' && exit 0; sleep 0.1; done; exit 1"
 
@@ -127,12 +215,56 @@ def via_proxy(target):
             break
         head += b
     return s, head.decode("latin-1")
+def https(b):
+    import ssl, urllib.request
+    if b.get("bench"):                # n requests, each a new connection
+        t0 = time.monotonic()
+        for _ in range(b["bench"]):
+            with urllib.request.urlopen(b["url"], timeout=15) as r:
+                r.read()
+        return {"n": b["bench"], "secs": round(time.monotonic() - t0, 4)}
+    if b.get("urlopen"):              # the ordinary way: no proxy settings, no code change
+        with urllib.request.urlopen(b["urlopen"], timeout=15) as r:
+            return {"status": r.status, "body": r.read().decode()}
+    host, port = b["tls"].rsplit(":", 1)
+    ctx = ssl.create_default_context()
+    if b.get("sni"):                  # a name other than the one connected to
+        ctx.check_hostname = False
+    s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=15),
+                        server_hostname=b.get("sni", host), suppress_ragged_eofs=False)
+    c, version = s.getpeercert(), s.version()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (b["path"], b.get("host", host))).encode())
+    got, eof = b"", "close_notify"
+    while True:
+        try:
+            x = s.recv(4096)
+        except ssl.SSLEOFError:
+            eof = "cut"                   # the end came without a close_notify
+            break
+        if not x:
+            break
+        got += x
+    return {"eof": eof, "version": version, "subject": dict(x[0] for x in c["subject"])["commonName"],
+            "issuer": dict(x[0] for x in c["issuer"])["commonName"],
+            "reply": got.decode("latin-1").split("\r\n\r\n", 1)[-1]}
 def handler(req):
     b = req["body"]
     out = {}
+    if b.get("urlopen") or b.get("tls") or b.get("bench"):
+        try:
+            return https(b)
+        except Exception as e:
+            return {"error": e.__class__.__name__, "text": str(e)[:200]}
     data = (b["marker"] * (b.get("size", 0) // len(b["marker"]) + 1))[:max(b.get("size", 0), len(b["marker"]))].encode()
     t0 = time.monotonic()
     try:
+        if b.get("ca"):                  # the sandbox's trust store, as Python sees it
+            import os, ssl
+            return {"pem": open("/etc/ssl/certs/ca-certificates.crt").read(),
+                    "SSL_CERT_FILE": os.environ.get("SSL_CERT_FILE"),
+                    "NODE_EXTRA_CA_CERTS": os.environ.get("NODE_EXTRA_CA_CERTS"),
+                    "default_cas": [dict(x[0] for x in c["subject"])["commonName"]
+                                    for c in ssl.create_default_context().get_ca_certs()]}
         if b.get("raw"):                 # one raw request line to the proxy
             s = socket.create_connection(("127.0.0.1", 3128), timeout=15)
             s.sendall(b["raw"].encode())
@@ -167,9 +299,28 @@ def handler(req):
     return out
 EOF
 b64() { base64 -w0 "$@"; }
-expect_match "deploy egress-fn (declares upstream.test, other.test, orig.test)" \
-  "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","other.test","orig.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
+expect_match "deploy egress-fn (declares upstream.test, other.test, orig.test, rogue.test)" \
+  "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","other.test","orig.test","rogue.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
 call() { api POST /v1/functions/egress-fn/invoke "$1"; }
+
+expect_match "/v1/info says the anchors are test anchors (--extra-anchors)" \
+  "$(inns curl -s --max-time 20 "$AUDITOR_URL/v1/info")" \
+  '"tls_origination":\{"local_ca":true,"anchors":1,"test_anchors":1,"reason":null\}'
+check "  and netd's console" grep -q 'netd: trust anchors: 1, of which 1 TEST ANCHORS' "$LOG"
+
+# --- the local CA: netd's, in the sandbox's trust store, alone ------------------------
+out=$(call '{"ca":1,"marker":"x"}')
+diag "trust store: $(printf '%s' "${out#* }" | jq -c '{SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, default_cas}' 2>&1)"
+printf '%s' "${out#* }" | jq -r .pem > "$STATE/ca.pem" 2>/dev/null
+check "the sandbox's /etc/ssl/certs/ca-certificates.crt is one certificate" \
+  [ "$(grep -c 'BEGIN CERTIFICATE' "$STATE/ca.pem")" = 1 ]
+expect_match "  openssl reads it: the local CA, a CA, ECDSA P-256" \
+  "$(openssl x509 -in "$STATE/ca.pem" -noout -subject -text 2>&1 | tr '\n' ' ')" \
+  'subject=CN ?= ?dshield local CA [0-9a-f]{8} .*prime256v1.*CA:TRUE'
+expect_match "  SSL_CERT_FILE and NODE_EXTRA_CA_CERTS name it" "$out" \
+  '"SSL_CERT_FILE": ?"/etc/ssl/certs/ca-certificates.crt", ?"NODE_EXTRA_CA_CERTS": ?"/etc/ssl/certs/ca-certificates.crt"'
+expect_match "  Python's default context trusts exactly that CA" "$out" \
+  '"default_cas": ?\["dshield local CA [0-9a-f]{8}"\]'
 
 # --- carried ------------------------------------------------------------------------
 # echoed NAME JSON N [REGEX]: the invocation with JSON got its N bytes back intact.
@@ -189,14 +340,79 @@ echoed "CONNECT to an IP literal a rule's addresses name: carried" \
 # --- refused ------------------------------------------------------------------------
 # proxied TARGET MARKER NAME REGEX: CONNECT TARGET through 127.0.0.1:3128 answers REGEX.
 proxied() { expect_match "$3" "$(call "{\"proxy\":1,\"target\":\"$1\",\"marker\":\"$2\"}")" "$4"; }
-# direct TARGET MARKER NAME: a connection to TARGET by name is reset.
+# direct TARGET MARKER NAME: a connection to TARGET by name is reset (the
+# reset may come before the function's shutdown(SHUT_WR): ENOTCONN).
 direct_reset() {
-  expect_match "$3" "$(call "{\"target\":\"$1\",\"marker\":\"$2\"}")" '"r?error": ?"(ECONNRESET|EPIPE|ECONNREFUSED)"'
+  expect_match "$3" "$(call "{\"target\":\"$1\",\"marker\":\"$2\"}")" '"r?error": ?"(ECONNRESET|EPIPE|ECONNREFUSED|ENOTCONN)"'
 }
 direct_reset other.test:8443 bench-6 "a name whose address is benchmarking (198.18/15), not named by its rule: reset"
 proxied other.test:8443 bench-7 "  through CONNECT: 403 naming the class" '403 Forbidden.*address_class: 198\.18\.1\.1 is benchmarking'
-direct_reset orig.test:8443 orig-8 "an originate rule by name: reset (TLS origination is not built)"
-proxied orig.test:8443 orig-9 "  through CONNECT: 403 tls_originate" '403 Forbidden.*tls_originate: .*not built'
+direct_reset orig.test:8443 orig-8 "bytes that are no TLS to an originate rule's name: reset"
+proxied orig.test:8443 orig-9 "  through CONNECT: 403 tls_originate (not built behind CONNECT)" '403 Forbidden.*tls_originate: .*not built behind CONNECT'
+
+# --- TLS origination ----------------------------------------------------------------
+out=$(call '{"urlopen":"https://orig.test:8444/hello?x=1","marker":"x"}')
+diag "urlopen: $out"
+expect_match "urlopen(https://orig.test:8444/...), no proxy settings: 200 and the upstream's answer" \
+  "$out" '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/hello\?x=1\\", \\"host\\": \\"orig.test:8444\\"\}"'
+out=$(call '{"tls":"orig.test:8444","path":"/second","marker":"x"}')
+diag "ssl socket: $out"
+expect_match "  the function sees netd's leaf for orig.test, issued by the local CA, over TLS 1.2" \
+  "$out" '"version": ?"TLSv1.2", ?"subject": ?"orig.test", ?"issuer": ?"dshield local CA [0-9a-f]{8}"'
+expect_match "  and the upstream's answer through it" "$out" '\\"path\\": \\"/second\\"'
+expect_match "  its end without a close_notify (http.server's) reaches the function as a cut" "$out" '"eof": ?"cut"'
+out=$(call '{"tls":"orig.test:8447","path":"/clean","marker":"x"}')
+diag "clean: $out"
+expect_match "an upstream that ends with a close_notify: the function gets one, after the answer" \
+  "$out" '"eof": ?"close_notify".*\\"path\\": \\"/clean\\"'
+out=$(call '{"tls":"rogue.test:8445","path":"/rogue","marker":"x"}')
+diag "rogue: $out"
+expect_match "an upstream whose certificate is from a CA that is no anchor: the function's TLS fails" \
+  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+out=$(call '{"tls":"orig.test:8446","path":"/tls13","marker":"x"}')
+diag "tls13: $out"
+expect_match "an upstream that speaks only TLS 1.3: the function's TLS fails" \
+  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+out=$(call '{"tls":"orig.test:8444","sni":"upstream.test","path":"/sni","marker":"x"}')
+diag "sni: $out"
+expect_match "SNI upstream.test on orig.test's fake address: the function's TLS fails" \
+  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+out=$(call '{"tls":"orig.test:8444","host":"upstream.test","path":"/hostmm","marker":"x"}')
+diag "host: $out"
+expect_match "Host upstream.test over orig.test's TLS: the function's connection is reset" \
+  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm' '$STATE/https.log'"
+# Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA)
+cat > "$STATE/egress.mjs" <<'EOF'
+import https from "node:https";
+export async function handler(req) {
+  const out = {};
+  try {
+    const r = await fetch("https://orig.test:8444/node-fetch");
+    out.fetch = { status: r.status, body: await r.text() };
+  } catch (e) {
+    out.fetch = { error: String((e && e.cause) || e) };
+  }
+  out.https = await new Promise((resolve) => {
+    https.get("https://orig.test:8444/node-https", (res) => {
+      let b = "";
+      const issuer = res.socket.getPeerCertificate().issuer.CN;
+      res.on("data", (d) => { b += d; });
+      res.on("end", () => resolve({ status: res.statusCode, issuer, body: b }));
+    }).on("error", (e) => resolve({ error: String(e) }));
+  });
+  return out;
+}
+EOF
+expect_match "deploy egress-node (declares orig.test)" \
+  "$(api POST /v1/functions "$(printf '{"id":"egress-node","runtime":"node","code":"%s","egress":["orig.test"]}' "$(b64 "$STATE/egress.mjs")")")" '^201 '
+out=$(api POST /v1/functions/egress-node/invoke '{}')
+diag "node: $out"
+expect_match "Node fetch(https://orig.test:8444/...), no proxy settings: 200 and the upstream's answer" \
+  "$out" '"fetch":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-fetch\\"'
+expect_match "Node https.get: 200, netd's leaf from the local CA, the upstream's answer" \
+  "$out" '"https":\{"status":200,"issuer":"dshield local CA [0-9a-f]{8}","body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-https\\"'
+
 expect_match "a rule the function did not declare: its name does not even resolve" \
   "$(call '{"target":"undeclared.test:8443","marker":"undecl-10;"}')" '"error": ?"'
 proxied undeclared.test:8443 undecl-11 "  through CONNECT: 403 not_declared" '403 Forbidden.*not_declared'
@@ -263,7 +479,18 @@ diag "record vs first byte: $out"
 check "each allow record's time precedes its connection's first byte at the upstream" [ "$rc" -eq 0 ]
 refused() { eg "| select(.type == \"egress_refused\" and .decision == \"deny\" and (.reason | test(\"$1\")))" | jq length; }
 check "egress_refused: address_class naming benchmarking (2)" [ "$(refused '^address_class: 198\\.18\\.1\\.1 is benchmarking')" = 2 ]
-check "egress_refused: tls_originate (2)" [ "$(refused '^tls_originate:')" = 2 ]
+check "egress_refused: tls_originate, behind CONNECT (1)" [ "$(refused '^tls_originate:')" = 1 ]
+check "egress_refused: tls_failed, the bytes that were no TLS (1)" [ "$(refused '^tls_failed: the function.s TLS')" = 1 ]
+check "egress_refused: cert_untrusted for rogue.test" \
+  [ "$(refused '^cert_untrusted: the upstream.s TLS: certificate of rogue.test does not chain')" = 1 ]
+check "egress_refused: tls13_only for orig.test:8446" [ "$(refused '^tls13_only: the upstream.s TLS: orig.test speaks only TLS 1.3')" = 1 ]
+check "egress_refused: sni_mismatch" [ "$(refused '^sni_mismatch: the function.s TLS: SNI upstream.test is not orig.test')" = 1 ]
+check "egress_refused: host_mismatch" [ "$(refused '^host_mismatch: Host upstream.test is not orig.test:8444')" = 1 ]
+n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 and .scheme == "tls" and .addr == "10.77.0.1" and (.reason | startswith("originate: ")) and (.reason | test("test anchors")))' | jq length)
+check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 2, got $n" [ "$n" = 2 ]
+n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
+diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
+check "the completion records (8444 twice, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 3, got $n" [ "$n" = 3 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]
@@ -285,6 +512,28 @@ if [ -n "${EGRESS_BENCH_MB:-}" ]; then
       -e 's/host, port = b\["target"\].rsplit(":", 1)/host, port = "10.77.0.1", 8443/' "$STATE/egress.py" > "$STATE/direct.py"
   printf 'import json, sys\nprint(json.dumps(handler({"body": {"target": "x:1", "marker": "bench;", "size": %d}})))\n' "$n" >> "$STATE/direct.py"
   diag "bench direct from the namespace: $(inns python3 "$STATE/direct.py" | grep -o '"n": *[0-9]*\|"secs": *[0-9.]*' | tr '\n' ' ')"
+fi
+
+# TLS origination, measured and said, never asserted (EGRESS_TLS_BENCH=N
+# to run it): N sequential HTTPS requests (each a new connection, so a
+# handshake on each side and a leaf from the cache) through netd, and
+# the same from the test's namespace straight to the upstream.
+if [ -n "${EGRESS_TLS_BENCH:-}" ]; then
+  diag "tls bench through netd: $(call "{\"bench\":$EGRESS_TLS_BENCH,\"url\":\"https://orig.test:8444/b\",\"marker\":\"x\"}")"
+  cat > "$STATE/tlsdirect.py" <<EOF
+import http.client, ssl, sys, time
+ctx = ssl.create_default_context(cafile="$TLSDIR/testca.pem")
+ctx.check_hostname = False
+n = int(sys.argv[1])
+t0 = time.monotonic()
+for _ in range(n):
+    c = http.client.HTTPSConnection("10.77.0.1", 8444, context=ctx, timeout=15)
+    c.request("GET", "/b", headers={"Host": "orig.test:8444"})
+    c.getresponse().read()
+    c.close()
+print('{"n": %d, "secs": %.4f}' % (n, time.monotonic() - t0))
+EOF
+  diag "tls bench direct from the namespace: $(inns python3 "$STATE/tlsdirect.py" "$EGRESS_TLS_BENCH")"
 fi
 
 check "netd was never restarted (pid $netd0)" [ "$(netd_pid)" = "$netd0" ]

@@ -758,14 +758,22 @@ static bool give_sbx_channel(uint32_t gen)
 	return true;
 }
 
-/* sandboxd reads netd's next message: its type (0: none in time). */
+static unsigned sbx_ca_seen;   /* IMSG_SBX_CA messages netd sent (its local CA) */
+
+/* sandboxd reads netd's next message: its type (0: none in time). The
+ * local CA's certificate (IMSG_SBX_CA, first on every channel) is counted
+ * and passed over. */
 static uint32_t sbx_recv(int timeout_ms, struct sbx_req_msg *req)
 {
 	struct pollfd p = { .fd = sbx_fd, .events = POLLIN };
 
 	imsg_close_fds(&sq);
-	if (poll(&p, 1, timeout_ms) <= 0 || imsg_recv(sbx_fd, &sq) < 0)
-		return 0;
+	do {
+		if (poll(&p, 1, timeout_ms) <= 0 || imsg_recv(sbx_fd, &sq) < 0)
+			return 0;
+		if (sq.hdr.type == IMSG_SBX_CA)
+			sbx_ca_seen++;
+	} while (sq.hdr.type == IMSG_SBX_CA);
 	if (sq.hdr.type == IMSG_SBX_REQ && sq.hdr.len >= sizeof *req)
 		memcpy(req, sq.payload, sizeof *req);
 	return sq.hdr.type;
@@ -800,6 +808,7 @@ static void test_sandboxd(void)
 	client_close(&c);
 	ok(give_sbx_channel(1), "a channel to sandboxd handed over");
 	is_int(sbx_recv(3000, &q), IMSG_SBX_REQ, "netd asks at once...");
+	ok(sbx_ca_seen == 1, "  after giving sandboxd its local CA (IMSG_SBX_CA, %u)", sbx_ca_seen);
 	is_int(q.op, SBX_POLICY, "  ... for the policy");
 	if (file_read_alloc("examples/policy.json", POLICY_MAX_BYTES, &pbuf, &plen) != 0 ||
 	    policy_parse((char *)pbuf, plen, &pt, &pol, err, sizeof err) != 0) {

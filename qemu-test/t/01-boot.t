@@ -48,6 +48,11 @@ else
   nok "/v1/info: every layer of the manifest, available"
   diag "want $want_layers"; diag "got  $got_layers"
 fi
+# TLS origination's state: netd's per-boot local CA, and the image's trust
+# anchors (Debian's ca-certificates, converted at build), which init opened
+# for netd; no test anchors in a built image.
+tls_ok() { jq -e '.tls_origination | .local_ca == true and .anchors > 100 and .test_anchors == 0 and .reason == null' <<<"$info" >/dev/null 2>&1; }
+check "/v1/info: a local CA and the image's trust anchors ($(jq -c .tls_origination <<<"$info" 2>/dev/null))" tls_ok
 for phase in kernel_to_init modules_loaded netd_up dhcp_bound ready; do
   expect_match "boot phase $phase is measured" "$info" "\"$phase\":[0-9]+"
 done

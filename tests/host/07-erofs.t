@@ -149,7 +149,7 @@ for n in 1 2 128 129 1000; do
   salt=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   mine=$("$B/mkverity" -s "$salt" "$w/d$n" "$w/h$n.mine" | awk '{ print $2 }')
   theirs=$(veritysetup format --no-superblock --salt "$salt" "$w/d$n" "$w/h$n.vs" | awk '/^Root hash/ { print $3 }')
-  check "$n blocks: the root hash is veritysetup's" [ -n "$mine" ] && [ "$mine" = "$theirs" ]
+  check "$n blocks: the root hash is veritysetup's" [ -n "$mine" -a "$mine" = "$theirs" ]
   check "$n blocks: the hash area is veritysetup's, byte for byte" cmp -s "$w/h$n.mine" "$w/h$n.vs"
   check "$n blocks: veritysetup verify accepts it" \
     veritysetup verify --no-superblock --salt "$salt" "$w/d$n" "$w/h$n.mine" "$mine"

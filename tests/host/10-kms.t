@@ -86,7 +86,7 @@ check "  wrapped differently" [ "$(jq -r .wrapped_key "$T/rep.json")" != "$(jq -
 "$CLIENT" request "$T/c2" --allow "$M" --app $APP --instance $INST2 >"$T/req3.json"
 post "$ADDR_A" /v1/keys "$T/req3.json" "$T/rep3.json" >/dev/null
 key2=$("$CLIENT" open "$T/c2" "$T/rep3.json" "$KEY_A" | sed -n 's/^key //p')
-check "another instance gets another key" [ -n "$key2" ] && [ "$key2" != "$key1" ]
+check "another instance gets another key" [ -n "$key2" -a "$key2" != "$key1" ]
 
 # --- every refusal ------------------------------------------------------------------
 req() { "$CLIENT" request "$T/c9" --allow "$M" --app $APP --instance $INST "$@" >"$T/bad.json"; }
@@ -122,7 +122,7 @@ refused "an instance id that is not a name" "$ADDR_A" "$T/bad2.json" 400 bad_req
 "$CLIENT" request "$T/c9" --allow "$M" --app shop2 --instance $INST >"$T/bad.json"
 refused "an instance already released to another app" "$ADDR_A" "$T/bad.json" 403 app_id
 st=$(curl -s -o "$T/r.json" -w '%{http_code}' "http://$ADDR_A/v1/keys")
-check "GET /v1/keys: 405" [ "$st" = 405 ] && [ "$(jq -r .error.code "$T/r.json")" = method_not_allowed ]
+check "GET /v1/keys: 405" [ "$st" = 405 -a "$(jq -r .error.code "$T/r.json")" = method_not_allowed ]
 st=$(curl -s -o "$T/r.json" -w '%{http_code}' -X POST -d '{}' "http://$ADDR_A/v1/other")
 check "an unknown route: 404" [ "$st" = 404 ]
 check "every refusal says which check failed" [ -n "$(jq -r .error.message "$T/r.json")" ]
@@ -167,14 +167,14 @@ check "a freshness record signed by the bound log key: 200" [ "$(fresh $INST 10 
 check "  a larger tree: 200" [ "$(fresh $INST 12 bb 1)" = 200 ]
 check "  the same record again: 200" [ "$(fresh $INST 12 bb 1)" = 200 ]
 st=$(fresh $INST 11 cc 1)
-check "  a smaller tree: 409 freshness_rollback" [ "$st" = 409 ] && [ "$(jq -r .error.code "$T/fr.json")" = freshness_rollback ]
+check "  a smaller tree: 409 freshness_rollback" [ "$st" = 409 -a "$(jq -r .error.code "$T/fr.json")" = freshness_rollback ]
 st=$(fresh $INST 12 cc 1)
-check "  the same size with another root: 409 freshness_fork" [ "$st" = 409 ] && [ "$(jq -r .error.code "$T/fr.json")" = freshness_fork ]
+check "  the same size with another root: 409 freshness_fork" [ "$st" = 409 -a "$(jq -r .error.code "$T/fr.json")" = freshness_fork ]
 st=$(fresh $INST 13 cc 0)
-check "  an older store generation: 409 freshness_rollback" [ "$st" = 409 ] && [ "$(jq -r .error.code "$T/fr.json")" = freshness_rollback ]
+check "  an older store generation: 409 freshness_rollback" [ "$st" = 409 -a "$(jq -r .error.code "$T/fr.json")" = freshness_rollback ]
 "$CLIENT" fresh "$T/c1" $INST 20 dd 1 --other-key >"$T/f.json"
 st=$(post "$ADDR_A" /v1/freshness "$T/f.json" "$T/fr.json")
-check "  signed by another key: 403 signature" [ "$st" = 403 ] && [ "$(jq -r .error.code "$T/fr.json")" = signature ]
+check "  signed by another key: 403 signature" [ "$st" = 403 -a "$(jq -r .error.code "$T/fr.json")" = signature ]
 st=$(fresh 0123456789abcdef0123456789abcdef 1 aa 1)
 check "  for an instance never released: 404 unknown_instance" [ "$st" = 404 ]
 "$CLIENT" request "$T/c1" --allow "$M" --app $APP --instance $INST >"$T/req4.json"

@@ -85,8 +85,8 @@ int kms_reply_parse(struct netd_kms_reply_msg *out, unsigned status, const char 
 	if (t < 0 || json_uint(&d, t, 1, &v) < 0 || v != 1)
 		return fail(out, -EBADMSG, "KMS reply: not version 1");
 	t = json_get(&d, 0, "wrapped_key");
-	s = json_text(&d, t, &sl);
-	n = json_is(&d, t, JSMN_STRING) && sl <= 4 * ((KW_BLOB_LEN + 2) / 3)
+	s = json_is(&d, t, JSMN_STRING) ? json_text(&d, t, &sl) : NULL;
+	n = s && sl <= 4 * ((KW_BLOB_LEN + 2) / 3)
 	    ? base64_decode(out->wrapped_key, sizeof out->wrapped_key, s, sl) : -1;
 	if (n != KW_BLOB_LEN)
 		return fail(out, -EBADMSG, "KMS reply: wrapped_key is not %u bytes of base64",

@@ -2,8 +2,10 @@
 # keyd's KMS key request (keyd/kms_req.c, keyd_kms_request) against
 # `dshield kms --allow-sim` on 127.0.0.1: keyd runs in process on the sim
 # backend (tests/keyd_kms_req.c), init's half (the ephemeral key and nonce)
-# is played by the driver, and the reply is opened with them by
-# tests/kms_client (crypto/key_wrap). docs/STORE.md "Key provider kms".
+# is init's code (init/kms.c), and the reply goes the guest's way: netd's
+# reduction (net/kms_client.c kms_reply_parse), then init's opening
+# (kms_exchange_open), cross-checked once with tests/kms_client.
+# docs/STORE.md "Key provider kms".
 . "$(dirname "$0")/tap.sh" || { echo "Bail out! cannot load tap.sh"; exit 1; }
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 DSHIELD=${DSHIELD:-$TOP/build/dshield}
@@ -57,24 +59,28 @@ check "  the ephemeral key and nonce are init's" \
 st=$(post "$ADDR_A" /v1/keys "$T/req.json" "$T/rep.json")
 check "the KMS releases the key (200)" [ "$st" = 200 ]
 [ "$st" = 200 ] || diag "$(cat "$T/rep.json")"
-out=$("$CLIENT" open "$T/vm1" "$T/rep.json" "$KEY_A" 2>&1)
-expect_match "  it opens with init's ephemeral key and the pinned KMS key" "$out" '^key [0-9a-f]{128}$'
+out=$("$KEYD" open "$T/vm1" "$st" "$T/rep.json" 2>&1)
+expect_match "  netd's reduction and init's opening give the disk key" "$out" '^key [0-9a-f]{128}$'
 key1=$(printf '%s\n' "$out" | sed -n 's/^key //p')
+check "  the same key as the host-side client opens" \
+  [ "$("$CLIENT" open "$T/vm1" "$T/rep.json" "$KEY_A" | sed -n 's/^key //p')" = "$key1" ]
 
 # --- keyd restarted in the same boot: its log reloaded, the same KMS key ---------------
 "$KEYD" "$T/vm1" "$M" shop $INST "$KEY_A" >"$T/req2.json" 2>/dev/null
 check "a restarted keyd measures the KMS key only once" \
   [ "$(jq -c '[.event_log[].name]' "$T/req2.json")" = '["instance-id","app-id","key-provider"]' ]
-post "$ADDR_A" /v1/keys "$T/req2.json" "$T/rep2.json" >/dev/null
+st=$(post "$ADDR_A" /v1/keys "$T/req2.json" "$T/rep2.json")
 check "  a new ephemeral key, the same disk key" \
-  [ "$("$CLIENT" open "$T/vm1" "$T/rep2.json" "$KEY_A" | sed -n 's/^key //p')" = "$key1" ]
+  [ "$("$KEYD" open "$T/vm1" "$st" "$T/rep2.json" | sed -n 's/^key //p')" = "$key1" ]
+out=$("$KEYD" open "$T/vm1" "$st" "$T/rep.json" 2>&1)
+expect_match "  the first reply does not open with the second exchange" "$out" '^refused: .*authentication failed'
 out=$("$KEYD" "$T/vm1" "$M" shop $INST "$(jq -r .ephemeral_key "$T/req.json")" 2>&1 >/dev/null)
 expect_match "  another KMS key in the same boot is refused by keyd" "$out" 'another KMS key is measured already'
 
 # --- another boot (another instance): another key ---------------------------------------
 "$KEYD" "$T/vm2" "$M" shop $INST2 "$KEY_A" >"$T/req3.json" 2>/dev/null
-post "$ADDR_A" /v1/keys "$T/req3.json" "$T/rep3.json" >/dev/null
-key2=$("$CLIENT" open "$T/vm2" "$T/rep3.json" "$KEY_A" | sed -n 's/^key //p')
+st=$(post "$ADDR_A" /v1/keys "$T/req3.json" "$T/rep3.json")
+key2=$("$KEYD" open "$T/vm2" "$st" "$T/rep3.json" | sed -n 's/^key //p')
 check "another instance gets another disk key" [ -n "$key2" -a "$key2" != "$key1" ]
 
 # --- refusals ---------------------------------------------------------------------------
@@ -89,8 +95,10 @@ kms_start B --state "$T/stateB" --measurements "$OTHER" --allow-sim
 st=$(post "$ADDR_B" /v1/keys "$T/req4.json" "$T/rep4.json")
 check "a KMS whose allowlist lacks these measurements refuses: 403 measurements" \
   [ "$st $(jq -r .error.code "$T/rep4.json")" = "403 measurements" ]
+out=$("$KEYD" open "$T/vm6" "$st" "$T/rep4.json" 2>&1)
+expect_match "  the guest's reason names the KMS's check" "$out" '^refused: KMS refused \(HTTP 403, measurements\): MRTD [0-9a-f]{96}'
 st=$(post "$ADDR_A" /v1/keys "$T/req4.json" "$T/rep5.json")
-out=$("$CLIENT" open "$T/vm6" "$T/rep5.json" "$KEY_B" 2>&1)
+out=$("$KEYD" open "$T/vm6" "$st" "$T/rep5.json" 2>&1)
 check "  the same request to the KMS its key-provider event does not name: released, and it does not open with the pinned key" \
   [ "$st" = 200 -a -n "$(printf '%s' "$out" | grep 'authentication failed')" ]
 "$KEYD" "$T/vm1" "$M" shop $INST "$KEY_A" >"$T/req6.json" 2>/dev/null

@@ -6,6 +6,7 @@
 
 #include "crypto/key_wrap.h"
 #include "lib/base64.h"
+#include "lib/errbuf.h"
 #include "lib/json_tok.h"
 #include "net/kms_client.h"
 
@@ -103,4 +104,104 @@ int kms_reply_parse(struct netd_kms_reply_msg *out, unsigned status, const char 
 		return fail(out, -EBADMSG, "KMS reply: freshness is neither a string nor null");
 	}
 	return 0;
+}
+
+/* --- HTTP ------------------------------------------------------------------------------- */
+
+/* A head field's bytes: printable ASCII without spaces (host, path). */
+static bool head_safe(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+long kms_http_head(char *out, size_t cap, const struct netd_kms_req_msg *req, size_t body_len)
+{
+	int n;
+
+	if (!memchr(req->host, '\0', sizeof req->host) || !memchr(req->path, '\0', sizeof req->path) ||
+	    !req->host[0] || req->path[0] != '/' || !head_safe(req->host) || !head_safe(req->path))
+		return -EINVAL;
+	n = snprintf(out, cap, "POST %s HTTP/1.1\r\nHost: %s:%u\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n", req->path, req->host, req->port, body_len);
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+static int kh_body(llhttp_t *p, const char *at, size_t n)
+{
+	struct kms_http *h = p->data;
+
+	if (n > sizeof h->body - h->len) {
+		h->too_big = true;
+		return HPE_USER;
+	}
+	memcpy(h->body + h->len, at, n);
+	h->len += n;
+	return 0;
+}
+
+static int kh_begin(llhttp_t *p)
+{
+	((struct kms_http *)p->data)->len = 0;   /* a 1xx's body is none of the answer */
+	return 0;
+}
+
+static int kh_complete(llhttp_t *p)
+{
+	struct kms_http *h = p->data;
+
+	if (p->status_code < 200)
+		return 0;
+	h->status = p->status_code;
+	h->done = true;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t kh_settings = {
+	.on_message_begin = kh_begin,
+	.on_body = kh_body,
+	.on_message_complete = kh_complete,
+};
+
+void kms_http_init(struct kms_http *h)
+{
+	h->status = 0;
+	h->done = h->too_big = false;
+	h->len = 0;
+	llhttp_init(&h->parser, HTTP_RESPONSE, &kh_settings);
+	h->parser.data = h;
+}
+
+int kms_http_feed(struct kms_http *h, const char *data, size_t len, char *err, size_t errlen)
+{
+	llhttp_errno_t e;
+
+	if (h->done)
+		return 1;
+	e = llhttp_execute(&h->parser, data, len);
+	if (h->done)
+		return 1;
+	if (h->too_big)
+		return errbuf_set(err, errlen, -EBADMSG, "the KMS's answer is over %u bytes",
+				  KMS_REPLY_MAX);
+	if (e != HPE_OK)
+		return errbuf_set(err, errlen, -EBADMSG, "the KMS's answer is not HTTP (%s)",
+				  llhttp_errno_name(e));
+	return 0;
+}
+
+int kms_http_eof(struct kms_http *h, char *err, size_t errlen)
+{
+	if (h->done)
+		return 1;
+	(void)llhttp_finish(&h->parser);   /* completes a body delimited by the close */
+	if (h->done)
+		return 1;
+	if (h->too_big)
+		return errbuf_set(err, errlen, -EBADMSG, "the KMS's answer is over %u bytes",
+				  KMS_REPLY_MAX);
+	return errbuf_set(err, errlen, -EPIPE, "the KMS closed the connection before a whole answer");
 }

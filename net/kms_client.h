@@ -13,7 +13,11 @@
 #ifndef DSHIELD_NET_KMS_CLIENT_H
 #define DSHIELD_NET_KMS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <llhttp.h>
 
 #include "proto/init_netd.h"
 
@@ -26,5 +30,32 @@
  * reply). out->reason says it in one line in every case but 0. */
 int kms_reply_parse(struct netd_kms_reply_msg *out, unsigned status, const char *body,
 		    size_t len);
+
+/* The request head for a body of body_len bytes: POST path, Host, a JSON
+ * content type, the length and Connection: close (one request per
+ * connection: a boot asks once). Returns its length, or -EINVAL (a host or
+ * path with bytes that cannot go in a head) / -ENOSPC. */
+long kms_http_head(char *out, size_t cap, const struct netd_kms_req_msg *req, size_t body_len);
+
+/* The answer as it arrives, parsed by llhttp (HTTP_RESPONSE): interim 1xx
+ * answers skipped, the body kept up to KMS_REPLY_MAX (more is an error,
+ * not a truncation). */
+struct kms_http {
+	llhttp_t parser;
+	unsigned status;
+	bool done;
+	bool too_big;
+	size_t len;
+	char body[KMS_REPLY_MAX];
+};
+
+void kms_http_init(struct kms_http *h);
+/* Feeds bytes as they come. Returns 1 once the answer is complete (bytes
+ * after it are ignored), 0 for more, -EBADMSG (not HTTP, or a body over
+ * the bound) with a reason in err. */
+int kms_http_feed(struct kms_http *h, const char *data, size_t len, char *err, size_t errlen);
+/* The peer closed: 1 if that completes the answer (a body delimited by
+ * the close), else -EPIPE with a reason. */
+int kms_http_eof(struct kms_http *h, char *err, size_t errlen);
 
 #endif

@@ -1,13 +1,17 @@
-/* tests/test_kms_reply.c: net/kms_client.c kms_reply_parse, the reduction
- * of a `dshield kms` reply to the fixed struct netd hands init: a key
- * (with and without a freshness record), every refusal shape, and every
- * malformed 200 refused with -EBADMSG and nothing left in the struct. */
+/* tests/test_kms_reply.c: net/kms_client.c. kms_reply_parse, the
+ * reduction of a `dshield kms` reply to the fixed struct netd hands init:
+ * a key (with and without a freshness record), every refusal shape, and
+ * every malformed 200 refused with -EBADMSG and nothing left in the
+ * struct. The HTTP layer: the request head (and what cannot go in one),
+ * answers whole, byte by byte, after a 100, chunked, delimited by the
+ * close, over the bound, cut short, not HTTP. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/key_wrap.h"
 #include "lib/base64.h"
+#include "lib/errbuf.h"
 #include "net/kms_client.h"
 #include "tests/tap.h"
 
@@ -35,6 +39,79 @@ static bool empty(void)
 
 	return memcmp(R.wrapped_key, z.wrapped_key, sizeof z.wrapped_key) == 0 &&
 	       R.has_freshness == 0 && R.freshness_len == 0 && R.freshness[0] == '\0';
+}
+
+static struct kms_http H;
+
+/* Feeds s in pieces of step bytes; the last result. */
+static int feed(const char *s, size_t step, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+	int r = 0;
+
+	kms_http_init(&H);
+	for (size_t off = 0; off < n && r == 0; off += step)
+		r = kms_http_feed(&H, s + off, n - off < step ? n - off : step, err, errlen);
+	return r;
+}
+
+static void test_http(void)
+{
+	static const char ok200[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				    "Content-Length: 13\r\n\r\n{\"version\":1}";
+	struct netd_kms_req_msg q;
+	char head[1024], err[ERRBUF_LEN] = "";
+	static char big[KMS_REPLY_MAX + 200];
+	long n;
+
+	memset(&q, 0, sizeof q);
+	snprintf(q.host, sizeof q.host, "kms.example");
+	snprintf(q.path, sizeof q.path, "/v1/keys");
+	q.port = 8547;
+	n = kms_http_head(head, sizeof head, &q, 2607);
+	is_str(head, "POST /v1/keys HTTP/1.1\r\nHost: kms.example:8547\r\nContent-Type: "
+	       "application/json\r\nContent-Length: 2607\r\nConnection: close\r\n\r\n",
+	       "http: the request head");
+	ok(n == (long)strlen(head), "http:   its length");
+	is_int(kms_http_head(head, 20, &q, 1), -ENOSPC, "http: no room: -ENOSPC");
+	snprintf(q.path, sizeof q.path, "/v1/keys HTTP/1.0\r\nX: y");
+	is_int(kms_http_head(head, sizeof head, &q, 1), -EINVAL, "http: a path with a space or CRLF: -EINVAL");
+	snprintf(q.path, sizeof q.path, "v1/keys");
+	is_int(kms_http_head(head, sizeof head, &q, 1), -EINVAL, "http: a path without '/': -EINVAL");
+	snprintf(q.path, sizeof q.path, "/");
+	memset(q.host, 'a', sizeof q.host);
+	is_int(kms_http_head(head, sizeof head, &q, 1), -EINVAL, "http: a host without a NUL: -EINVAL");
+
+	ok(feed(ok200, 4096, err, sizeof err) == 1 && H.status == 200 && H.len == 13 &&
+	   memcmp(H.body, "{\"version\":1}", 13) == 0, "http: a whole answer: status and body");
+	ok(feed(ok200, 1, err, sizeof err) == 1 && H.status == 200 && H.len == 13,
+	   "http: the same byte by byte");
+	ok(kms_http_feed(&H, "junk", 4, err, sizeof err) == 1 && H.len == 13,
+	   "http: bytes after the answer are ignored");
+	ok(feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}",
+		7, err, sizeof err) == 1 && H.status == 403 && H.len == 2,
+	   "http: a 100 first, then the answer");
+	ok(feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n"
+		"4\r\n\":1}\r\n0\r\n\r\n", 5, err, sizeof err) == 1 && H.len == 7 &&
+	   memcmp(H.body, "{\"a\":1}", 7) == 0, "http: a chunked body");
+	ok(feed("HTTP/1.1 200 OK\r\n\r\n{\"v\":1}", 3, err, sizeof err) == 0 &&
+	   kms_http_eof(&H, err, sizeof err) == 1 && H.status == 200 && H.len == 7,
+	   "http: a body delimited by the close (%s)", err);
+	ok(feed("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"v\"", 3, err, sizeof err) == 0 &&
+	   kms_http_eof(&H, err, sizeof err) == -EPIPE, "http: closed mid-body: -EPIPE (%s)", err);
+	is_int(feed("SSH-2.0-OpenSSH\r\n", 64, err, sizeof err), -EBADMSG,
+	       "http: not HTTP: -EBADMSG (%s)", err);
+	n = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
+		     KMS_REPLY_MAX + 1);
+	memset(big + n, 'x', KMS_REPLY_MAX + 1);
+	big[n + KMS_REPLY_MAX + 1] = '\0';
+	is_int(feed(big, 1000, err, sizeof err), -EBADMSG, "http: a body over %u bytes: -EBADMSG (%s)",
+	       KMS_REPLY_MAX, err);
+	n = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", KMS_REPLY_MAX);
+	memset(big + n, 'x', KMS_REPLY_MAX);
+	big[n + KMS_REPLY_MAX] = '\0';
+	ok(feed(big, 1000, err, sizeof err) == 1 && H.len == KMS_REPLY_MAX,
+	   "http: a body of exactly %u bytes is whole", KMS_REPLY_MAX);
 }
 
 int main(void)
@@ -101,5 +178,6 @@ int main(void)
 	n = reply(1, KW_BLOB_LEN, "null");
 	is_int(kms_reply_parse(&R, 404, body, n), -EPROTO, "a key body under another status: -EPROTO");
 	ok(empty(), "  no key taken from it");
+	test_http();
 	return tap_done();
 }

@@ -2,7 +2,9 @@
  * kms_reply_parse (a KMS reply as netd receives it from the network):
  * the first two bytes pick the HTTP status, the rest is the body. Checks:
  * the reason is always NUL terminated and printable; a failure leaves no
- * key or record; a success is a 200 with a record within its bound. */
+ * key or record; a success is a 200 with a record within its bound. The
+ * whole input is also an HTTP answer for kms_http (split at its first
+ * byte's value): a complete one has a status and a body within bounds. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +20,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned status;
 	int rc;
 
+	static struct kms_http h;
+	char err[256];
+	size_t cut;
+
 	if (size < 2)
 		return 0;
+	cut = data[0] < size ? data[0] : size;
+	kms_http_init(&h);
+	rc = kms_http_feed(&h, (const char *)data, cut, err, sizeof err);
+	if (rc == 0)
+		rc = kms_http_feed(&h, (const char *)data + cut, size - cut, err, sizeof err);
+	if (rc == 0)
+		rc = kms_http_eof(&h, err, sizeof err);
+	if (rc == 1 && (h.status < 200 || h.status > 999 || h.len > sizeof h.body))
+		abort();
+	if (rc == 1)
+		kms_reply_parse(&r, h.status, h.body, h.len);
 	status = (data[0] & 1) ? 200 : 100u + (unsigned)((data[0] << 8 | data[1]) % 500);
 	rc = kms_reply_parse(&r, status, (const char *)data + 2, size - 2);
 	if (r.error != rc || memchr(r.reason, '\0', sizeof r.reason) == NULL)

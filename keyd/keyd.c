@@ -4,7 +4,9 @@
 #include "crypto/fn_decl.h"
 #include "crypto/receipt.h"
 #include "crypto/reportdata.h"
+#include "crypto/key_wrap.h"
 #include "crypto/rtmr3.h"
+#include "keyd/kms_req.h"
 #include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/clock.h"
@@ -140,14 +142,33 @@ static void record_boot_events(struct keyd *k)
 		unavailable(k, "%s", "the manifest event could not be recorded");
 		return;
 	}
-	if (has_event(&k->at.log, "instance-id"))
-		return;
-	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
-		unavailable(k, "getrandom for the instance id: %s", strerror(errno));
-		return;
+	if (!has_event(&k->at.log, "instance-id")) {
+		_Static_assert(sizeof id == KEYD_INSTANCE_LEN, "one instance id size");
+		if (k->cfg.has_instance_id) {
+			memcpy(id, k->cfg.instance_id, sizeof id);
+		} else if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+			unavailable(k, "getrandom for the instance id: %s", strerror(errno));
+			return;
+		}
+		if (record_event(k, "instance-id", id, sizeof id) < 0) {
+			unavailable(k, "%s", "the instance-id event could not be recorded");
+			return;
+		}
 	}
-	if (record_event(k, "instance-id", id, sizeof id) < 0)
-		unavailable(k, "%s", "the instance-id event could not be recorded");
+	/* app-id after instance-id: a log reloaded from before this event
+	 * existed still gets it */
+	if (k->cfg.app_id[0] && !has_event(&k->at.log, "app-id") &&
+	    record_event(k, "app-id", k->cfg.app_id, strlen(k->cfg.app_id)) < 0)
+		unavailable(k, "%s", "the app-id event could not be recorded");
+}
+
+/* A config's app id: NUL terminated in its array, a receipt-style id not
+ * starting with '.' (what the KMS accepts, docs/KMS.md), or empty. */
+static bool app_id_ok(const char *a)
+{
+	size_t n = strnlen(a, KEYD_APP_ID_MAX);
+
+	return n == 0 || (n < KEYD_APP_ID_MAX && a[0] != '.' && receipt_id_ok(a, n));
 }
 
 static void reload_events(struct keyd *k, size_t len)
@@ -221,6 +242,10 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 	long got;
 
 	k->cfg = *cfg;
+	if (!app_id_ok(k->cfg.app_id)) {
+		dlog("the app id from init is not an id: no app-id event (KMS requests refused)");
+		memset(k->cfg.app_id, 0, sizeof k->cfg.app_id);
+	}
 	snprintf(k->events_path, sizeof k->events_path, "%s/%s", state_dir, KEYD_EVENTS_FILE);
 	snprintf(k->logkey_path, sizeof k->logkey_path, "%s/%s", state_dir, KEYD_LOGKEY_FILE);
 	snprintf(k->checkpoint_path, sizeof k->checkpoint_path, "%s/%s", state_dir,
@@ -394,6 +419,117 @@ static void on_quote_req(struct keyd *k, const struct imsg *m)
 		dlog("cannot answer netd's quote request: %s", strerror(-r));
 	if (events_fd >= 0)
 		close(events_fd);   /* netd holds its own copy */
+}
+
+/* --- KMS key requests (init) ------------------------------------------------------------ */
+
+static int kms_refuse(struct keyd_kms_reply_msg *rep, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int kms_refuse(struct keyd_kms_reply_msg *rep, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rep->detail, sizeof rep->detail, fmt, ap);
+	va_end(ap);
+	rep->error = err;
+	dlog("kms request refused: %s", rep->detail);
+	return err;
+}
+
+/* The pinned KMS key as the RTMR3 event "key-provider", once a boot: the
+ * same key again is already measured; another one is refused, so a quote
+ * never vouches for two KMSs. */
+static int measure_kms_key(struct keyd *k, const uint8_t kms_pub[KW_PUB_LEN],
+			   struct keyd_kms_reply_msg *rep)
+{
+	const struct rtmr3_event *ev = find_event(&k->at.log, "key-provider");
+	int r;
+
+	if (ev)
+		return ev->payload_len == KW_PUB_LEN && memcmp(ev->payload, kms_pub, KW_PUB_LEN) == 0
+		       ? 0 : kms_refuse(rep, -EEXIST, "another KMS key is measured already this boot");
+	r = record_event(k, "key-provider", kms_pub, KW_PUB_LEN);
+	return r < 0 ? kms_refuse(rep, r, "the key-provider event could not be recorded (%s)",
+				  strerror(-r)) : 0;
+}
+
+int keyd_kms_request(struct keyd *k, const struct keyd_kms_req_msg *req,
+		     struct keyd_kms_reply_msg *rep)
+{
+	static const uint8_t zero[sizeof req->reserved];
+	const struct rtmr3_event *inst = find_event(&k->at.log, "instance-id");
+	uint8_t kr[32], rd[RD_LEN], quote[QUOTE_REPLY_QUOTE_MAX];
+	char err[ATTEST_ERR_LEN];
+	struct reportdata_in in;
+	struct kms_req_parts p;
+	long n;
+	int r;
+
+	memset(rep, 0, sizeof *rep);
+	if (!key_wrap_point_ok(req->eph_pub) || !key_wrap_point_ok(req->kms_pub) ||
+	    memcmp(req->reserved, zero, sizeof zero) != 0)
+		return kms_refuse(rep, -EINVAL, "the ephemeral or the KMS key is not a P-256 point");
+	if (k->at.backend == ATTEST_NONE)
+		return kms_refuse(rep, -ENODEV, "no attestation: %s", k->at.why);
+	if (!k->cfg.app_id[0] || !has_event(&k->at.log, "app-id") || !inst)
+		return kms_refuse(rep, -ENOKEY, "no app-id or instance-id event: the KMS would refuse");
+	if ((r = measure_kms_key(k, req->kms_pub, rep)) < 0)
+		return r;
+	reportdata_kms_request(kr, req->eph_pub, req->nonce);
+	memset(&in, 0, sizeof in);
+	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ k->cfg.has_manifest != 0,
+							 k->cfg.manifest_sha256, 32 };
+	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ k->have_logkey, k->logkey.spki_sha256, 32 };
+	in.f[RD_CHECKPOINT - 1] = (struct rd_value){ k->ckpt_len > 0, (const uint8_t *)k->ckpt,
+						    k->ckpt_len };
+	in.f[RD_KMS_REQUEST_SHA256 - 1] = (struct rd_value){ true, kr, sizeof kr };
+	if (reportdata_compute(&in, rd) < 0)
+		return kms_refuse(rep, -EINVAL, "REPORTDATA preimage refused");
+	n = attest_quote(&k->at, rd, quote, sizeof quote, err);
+	if (n < 0)
+		return kms_refuse(rep, (int)n, "%s: quote failed: %s",
+				  attest_backend_name(k->at.backend), err);
+	k->quotes++;
+	p = (struct kms_req_parts){
+		.quote = quote, .quote_len = (size_t)n, .log = &k->at.log, .pre = &in,
+		.log_vkey = k->have_logkey ? k->logkey.vkey : NULL,
+		.eph_pub = req->eph_pub, .nonce = req->nonce, .app_id = k->cfg.app_id,
+		.instance = inst->payload, .instance_len = inst->payload_len,
+	};
+	n = kms_req_json(k->kms_body, sizeof k->kms_body, (char *)k->saved, sizeof k->saved, &p);
+	if (n < 0)
+		return kms_refuse(rep, (int)n, "the request does not fit %u bytes (%u events)",
+				  KEYD_KMS_BODY_MAX, k->at.log.n);
+	r = file_memfd_sealed("keyd-kms-request", k->kms_body, (size_t)n);
+	if (r < 0)
+		return kms_refuse(rep, r, "memfd: %s", strerror(-r));
+	rep->body_len = (uint32_t)n;
+	dlog("kms request: %ld bytes, %s quote, %u events", n, attest_backend_name(k->at.backend),
+	     k->at.log.n);
+	return r;
+}
+
+/* init's IMSG_KEYD_KMS_REQ: answered on init's channel, with the body's
+ * memfd on success. */
+static void on_kms_req(struct keyd *k, const struct imsg *m)
+{
+	struct keyd_kms_reply_msg rep;
+	struct keyd_kms_req_msg req;
+	int fd = -1, r;
+
+	if (m->nfds != 0 || imsg_get(m, IMSG_KEYD_KMS_REQ, &req, sizeof req) < 0) {
+		memset(&rep, 0, sizeof rep);
+		kms_refuse(&rep, -EBADMSG, "malformed KMS request (%u bytes)", m->hdr.len);
+	} else {
+		fd = keyd_kms_request(k, &req, &rep);
+	}
+	r = imsg_send(ROLE_INIT_FD, IMSG_KEYD_KMS_REPLY, m->hdr.id, &rep, sizeof rep, &fd,
+		      fd >= 0 ? 1 : 0);
+	if (r < 0)
+		dlog("cannot answer init's KMS request: %s", strerror(-r));
+	if (fd >= 0)
+		close(fd);
 }
 
 /* --- receipts ------------------------------------------------------------------------ */
@@ -743,6 +879,10 @@ static int on_init_message(int ep)
 	struct peer_channel_msg pc;
 	int fd, *slot;
 
+	if (K.msg.hdr.type == IMSG_KEYD_KMS_REQ) {
+		on_kms_req(&K, &K.msg);
+		return 0;
+	}
 	if (imsg_get(&K.msg, IMSG_PEER_CHANNEL, &pc, sizeof pc) < 0 || K.msg.nfds != 1 ||
 	    (pc.peer != ROLE_NETD && pc.peer != ROLE_LOGD && pc.peer != ROLE_SANDBOXD)) {
 		dlog("unexpected message type %u from init", K.msg.hdr.type);

@@ -102,6 +102,7 @@ struct keyd {
 	 * scratch where each quote's records are encoded before they go into
 	 * the reply's memfd. In .bss: only what a log uses is ever touched. */
 	uint8_t saved[RTMR3_LOG_BYTES_MAX + 1];
+	char kms_body[KEYD_KMS_BODY_MAX];   /* a KMS request being written */
 };
 
 /* Loads (or makes) the log signing key, chooses the backend and brings
@@ -127,6 +128,14 @@ int keyd_serve_logd(struct keyd *k);
  * valid request is recorded as an RTMR3 event "function" whose payload is
  * the request's 152 bytes, then answered. */
 int keyd_serve_sandboxd(struct keyd *k);
+
+/* A KMS key request (proto/init_keyd.h): measures req->kms_pub as the
+ * "key-provider" event (once), quotes with REPORTDATA slot 6 binding
+ * req's ephemeral key and nonce, and writes the POST /v1/keys body into a
+ * sealed memfd. Returns that fd (rep->body_len its length), or a negative
+ * errno with rep->detail saying why. */
+int keyd_kms_request(struct keyd *k, const struct keyd_kms_req_msg *req,
+		     struct keyd_kms_reply_msg *rep);
 
 /* The role's entry point (after its seccomp set is installed). */
 int keyd_main(void);

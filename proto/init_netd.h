@@ -19,6 +19,8 @@ enum init_netd_imsg_type {
 	IMSG_LAYERS_INFO,      /* init -> netd: struct layers_info_msg, after IMSG_BOOT_INFO */
 	IMSG_STORE_INFO,       /* init -> netd: struct store_info_msg, after IMSG_LAYERS_INFO */
 	IMSG_NETD_ANCHORS,     /* init -> netd: struct netd_anchors_msg, fds: the files it names */
+	IMSG_NETD_KMS_REQ,     /* init -> netd: struct netd_kms_req_msg, fds[0] = the body's memfd */
+	IMSG_NETD_KMS_REPLY,   /* netd -> init: struct netd_kms_reply_msg; id echoed */
 };
 
 /* Network configuration for netd. Addresses in network byte order; an
@@ -133,6 +135,33 @@ struct kaddr_reply_msg {
 	int32_t error;            /* 0, or negative errno when the query failed */
 	uint32_t count;
 	struct kaddr_entry addr[KADDR_MAX];
+};
+
+/* The key provider kms (docs/STORE.md "Key provider kms"): init hands
+ * netd the POST /v1/keys body keyd wrote (a sealed memfd, passed on
+ * unread) and where to send it; netd answers with what init needs and
+ * nothing it would have to parse: fixed-size fields only. */
+#define NETD_KMS_HOST_MAX  256   /* NUL included */
+#define NETD_KMS_PATH_MAX  256
+#define NETD_KMS_BLOB_LEN  151   /* crypto/key_wrap.h KW_BLOB_LEN */
+#define NETD_KMS_FRESH_MAX 1024  /* cli/kms_proto.h KMS_RECORD_MAX */
+struct netd_kms_req_msg {
+	char host[NETD_KMS_HOST_MAX];   /* NUL terminated */
+	char path[NETD_KMS_PATH_MAX];   /* NUL terminated, starts with '/' */
+	uint16_t port;
+	uint8_t reserved[6];
+};
+
+struct netd_kms_reply_msg {
+	int32_t error;            /* 0: wrapped_key (and freshness) valid; else why in reason */
+	uint16_t http_status;     /* 0 when no answer came */
+	uint8_t has_freshness;
+	uint8_t reserved;
+	uint32_t freshness_len;   /* <= NETD_KMS_FRESH_MAX */
+	uint8_t wrapped_key[NETD_KMS_BLOB_LEN];
+	uint8_t reserved2[1];
+	char freshness[NETD_KMS_FRESH_MAX + 1]; /* freshness_len bytes, a NUL: only hashed by init */
+	char reason[256];         /* NUL terminated, printable ASCII */
 };
 
 #endif

@@ -29,7 +29,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cli/kms_proto.h"
 #include "crypto/checkpoint.h"
+#include "crypto/key_wrap.h"
 #include "crypto/receipt.h"
 #include "crypto/reportdata.h"
 #include "crypto/rtmr3.h"
@@ -37,6 +39,8 @@
 #include "crypto/tdx_verify.h"
 #include "keyd/keyd.h"
 #include "lib/clock.h"
+#include "lib/base64.h"
+#include "lib/errbuf.h"
 #include "lib/file.h"
 #include "tests/tap.h"
 
@@ -969,6 +973,110 @@ static void test_receipts(void)
 	close_channel();
 }
 
+/* keyd's half of a KMS key request (keyd_kms_request): the config's
+ * instance id and app id as boot events, the KMS key measured once, slot 6
+ * over init's ephemeral key and nonce, the body a key request that the
+ * KMS's own parser takes; each refusal. */
+static void test_kms_request(void)
+{
+	static const uint8_t inst[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	static char body[KEYD_KMS_BODY_MAX + 1];
+	static jsmntok_t toks[KMS_TOKENS];
+	char dir[sizeof tmp + 8], f[sizeof dir + 32], err[ERRBUF_LEN] = "";
+	struct keyd_config_msg cfg;
+	struct keyd_kms_req_msg req;
+	struct keyd_kms_reply_msg rep;
+	struct kms_key_req kr;
+	uint8_t priv[32] = { 7 }, kms_priv[32] = { 9 }, slot6[32], rd[RD_LEN];
+	struct reportdata_in in;
+	struct tdx_quote q;
+	int fd;
+	ssize_t n;
+
+	snprintf(dir, sizeof dir, "%s/kms", tmp);
+	mkdir(dir, 0700);
+	memset(&K, 0, sizeof K);
+	K.netd_fd = K.logd_fd = K.sandboxd_fd = -1;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.allow_sim = 1;
+	cfg.has_instance_id = 1;
+	memcpy(cfg.instance_id, inst, sizeof inst);
+	snprintf(cfg.app_id, sizeof cfg.app_id, "shop");
+	keyd_setup(&K, &cfg, &P, dir);
+	ok(K.at.log.n == 2 && strcmp(K.at.log.ev[0].name, "instance-id") == 0 &&
+	   K.at.log.ev[0].payload_len == 16 && memcmp(K.at.log.ev[0].payload, inst, 16) == 0,
+	   "kms: the instance-id event is the config's instance id");
+	ok(strcmp(K.at.log.ev[1].name, "app-id") == 0 && K.at.log.ev[1].payload_len == 4 &&
+	   memcmp(K.at.log.ev[1].payload, "shop", 4) == 0, "kms: then the app-id event");
+
+	memset(&req, 0, sizeof req);
+	ok(key_wrap_pub(req.eph_pub, priv) == 0 && key_wrap_pub(req.kms_pub, kms_priv) == 0,
+	   "kms: (an ephemeral and a KMS key)");
+	memset(req.nonce, 0x5a, sizeof req.nonce);
+	req.reserved[0] = 1;
+	is_int(keyd_kms_request(&K, &req, &rep), -EINVAL, "kms: reserved bytes not zero: -EINVAL");
+	req.reserved[0] = 0;
+	req.eph_pub[64] ^= 1;
+	is_int(keyd_kms_request(&K, &req, &rep), -EINVAL, "kms: an ephemeral key off the curve: -EINVAL");
+	is_int(rep.error, -EINVAL, "kms:   the reply says so (%s)", rep.detail);
+	req.eph_pub[64] ^= 1;
+	is_int(K.at.log.n, 2, "kms:   nothing measured");
+
+	fd = keyd_kms_request(&K, &req, &rep);
+	ok(fd >= 0 && rep.error == 0, "kms: a request is answered with a memfd (%s)", rep.detail);
+	ok(K.at.log.n == 3 && strcmp(K.at.log.ev[2].name, "key-provider") == 0 &&
+	   K.at.log.ev[2].payload_len == 65 && memcmp(K.at.log.ev[2].payload, req.kms_pub, 65) == 0,
+	   "kms: the KMS key is measured as key-provider");
+	n = fd >= 0 ? pread(fd, body, sizeof body, 0) : -1;
+	ok(n > 0 && (uint32_t)n == rep.body_len, "kms: the memfd holds body_len bytes (%zd)", n);
+	if (fd >= 0)
+		close(fd);
+	body[n > 0 ? n : 0] = '\0';
+	ok(kms_key_req_parse(&kr, body, n > 0 ? (size_t)n : 0, toks, KMS_TOKENS, err, sizeof err) == 0,
+	   "kms: the body is a key request for the KMS's parser (%s)", err);
+	ok(memcmp(kr.eph_pub, req.eph_pub, 65) == 0 && memcmp(kr.nonce, req.nonce, 32) == 0 &&
+	   strcmp(kr.app_id, "shop") == 0 && strcmp(kr.instance_id, "0102030405060708090a0b0c0d0e0f10") == 0,
+	   "kms:   its key, nonce, app id and instance id (%s)", kr.instance_id);
+	/* slot 6 in the quote: the REPORTDATA over keyd's preimage with it */
+	{
+		const char *qs = strstr(body, "\"quote\":\"");
+		static uint8_t quote[QUOTE_REPLY_QUOTE_MAX];
+		long ql = -1;
+		if (qs) {
+			const char *e = strchr(qs + 9, '"');
+			ql = e ? base64_decode(quote, sizeof quote, qs + 9, (size_t)(e - qs - 9)) : -1;
+		}
+		reportdata_kms_request(slot6, req.eph_pub, req.nonce);
+		memset(&in, 0, sizeof in);
+		in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, K.logkey.spki_sha256, 32 };
+		in.f[RD_KMS_REQUEST_SHA256 - 1] = (struct rd_value){ true, slot6, 32 };
+		ok(reportdata_compute(&in, rd) == 0 && ql > 0 && tdx_quote_parse(&q, quote, (size_t)ql, err, sizeof err) == 0 &&
+		   memcmp(q.body + TDX_OFF_REPORT_DATA, rd, RD_LEN) == 0,
+		   "kms: the quote's REPORTDATA binds the log key and slot 6 = this request");
+	}
+
+	fd = keyd_kms_request(&K, &req, &rep);
+	ok(fd >= 0 && K.at.log.n == 3, "kms: the same KMS key again: not measured twice");
+	if (fd >= 0)
+		close(fd);
+	req.kms_pub[64] = 0;
+	ok(key_wrap_pub(req.kms_pub, priv) == 0 &&
+	   keyd_kms_request(&K, &req, &rep) == -EEXIST && K.at.log.n == 3,
+	   "kms: another KMS key in the same boot: -EEXIST (%s)", rep.detail);
+
+	/* no app id, or one the KMS would not take: never measured, refused */
+	snprintf(f, sizeof f, "%s/rtmr3.events", dir);
+	unlink(f);
+	snprintf(cfg.app_id, sizeof cfg.app_id, ".shop");
+	keyd_setup(&K, &cfg, &P, dir);
+	ok(K.at.log.n == 1 && keyd_kms_request(&K, &req, &rep) == -ENOKEY,
+	   "kms: an app id that is not an id is not measured; a request: -ENOKEY (%s)", rep.detail);
+	unlink(f);
+	snprintf(f, sizeof f, "%s/log.key", dir);
+	unlink(f);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/test_keyd.XXXXXX");
@@ -993,6 +1101,7 @@ int main(void)
 	test_unwritable();
 	test_no_manifest();
 	test_fn_events();
+	test_kms_request();
 
 	{
 		char kp[sizeof evpath];

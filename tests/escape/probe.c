@@ -301,7 +301,7 @@ static void creds(long want_uid)
 
 static void environment(const char *secret)
 {
-	int n = 0, path = 0, home = 0, lang = 0, sec = 0, other = 0;
+	int n = 0, path = 0, home = 0, lang = 0, sec = 0, ca = 0, other = 0;
 
 	for (char **e = environ; *e != NULL; e++) {
 		n++;
@@ -309,9 +309,14 @@ static void environment(const char *secret)
 		else if (strcmp(*e, "HOME=/tmp") == 0) home++;
 		else if (strcmp(*e, "LANG=C.UTF-8") == 0) lang++;
 		else if (secret != NULL && strcmp(*e, secret) == 0) sec++;
+		/* a deployed function's worker: the local CA bundle, for the
+		 * egress proxy's TLS (docs/EGRESS.md) */
+		else if (strcmp(*e, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt") == 0 ||
+			 strcmp(*e, "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt") == 0) ca++;
 		else { other++; diag("unexpected variable %.40s", *e); }
 	}
-	ok(path == 1 && home == 1 && lang == 1 && other == 0, "environment is PATH, HOME, LANG and secrets (%d)", n);
+	ok(path == 1 && home == 1 && lang == 1 && (ca == 0 || ca == 2) && other == 0,
+	   "environment is PATH, HOME, LANG, secrets and the CA bundle's two (%d)", n);
 	if (secret != NULL)
 		ok(sec == 1, "the declared secret is there");
 	ok(getenv("DSHIELD_PARENT_MARK") == NULL, "the parent's environment is absent");

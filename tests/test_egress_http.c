@@ -5,6 +5,7 @@
  * could smuggle its own value of an injected header. */
 #include "net/egress_http.h"
 #include "net/egress_proxy.h"
+#include "net/egress_secrets.h"
 #include "lib/errbuf.h"
 #include "tap.h"
 
@@ -242,6 +243,62 @@ static void test_rewrite(void)
 	   "exactly the bytes");
 }
 
+/* An IMSG_SBX_INJECT payload for fn with one value (n 0: none). */
+static size_t inject_msg(uint8_t *buf, const char *fn, unsigned n, const char *name, const char *v)
+{
+	struct sbx_inject_msg m = { .n = (uint8_t)n };
+	struct sbx_inject_item it = { .len = (uint32_t)strlen(v) };
+
+	snprintf(m.function, sizeof m.function, "%s", fn);
+	snprintf(it.name, sizeof it.name, "%s", name);
+	memcpy(buf, &m, sizeof m);
+	if (n == 0)
+		return sizeof m;
+	memcpy(buf + sizeof m, &it, sizeof it);
+	memcpy(buf + sizeof m + sizeof it, v, it.len);
+	return sizeof m + sizeof it + it.len;
+}
+
+static struct egress_secrets sec;
+
+static void test_secrets(void)
+{
+	uint8_t buf[2048];
+	const char *v;
+	size_t n;
+
+	size_t len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer one");
+	ok(esec_take(&sec, buf, len, err, sizeof err) == 0 &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == 0 && n == 10 && memcmp(v, "Bearer one", 10) == 0,
+	   "a function's value is kept");
+	ok(esec_get(&sec, "g", "UPSTREAM_KEY", &v, &n) == -ENOENT, "  only for that function");
+	ok(esec_get(&sec, "f", "OTHER", &v, &n) == -ENOENT, "  only that name");
+	len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer two");
+	ok(esec_take(&sec, buf, len, err, sizeof err) == 0 &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == 0 && memcmp(v, "Bearer two", 10) == 0,
+	   "a new message replaces it");
+	len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer three");
+	ok(esec_take(&sec, buf, len - 1, err, sizeof err) == -EINVAL &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == -ENOENT,
+	   "a short message is refused and the old value wiped (%s)", err);
+	ok(esec_take(&sec, buf, 10, err, sizeof err) == -EINVAL, "a message shorter than its header");
+	len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer one");
+	esec_take(&sec, buf, len, err, sizeof err);
+	len = inject_msg(buf, "f", 0, "", "");
+	ok(esec_take(&sec, buf, len, err, sizeof err) == 0 &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == -ENOENT, "none: the function's values wiped");
+	unsigned took = 0;
+	for (unsigned i = 0; i <= ESEC_FN_MAX; i++) {
+		char fn[16];
+		snprintf(fn, sizeof fn, "fn%u", i);
+		len = inject_msg(buf, fn, 1, "K", "v");
+		took += esec_take(&sec, buf, len, err, sizeof err) == 0;
+	}
+	ok(took == ESEC_FN_MAX && strstr(err, "no room"), "a full table refuses the next (%s)", err);
+	esec_clear(&sec);
+	ok(esec_get(&sec, "fn0", "K", &v, &n) == -ENOENT, "cleared");
+}
+
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
@@ -253,5 +310,6 @@ int main(void)
 	test_heads();
 	test_bodies();
 	test_rewrite();
+	test_secrets();
 	return tap_done();
 }

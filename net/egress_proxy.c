@@ -426,7 +426,9 @@ static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
 static int refusal_status(const char *reason)
 {
 	if (strncmp(reason, "dns_failed", 10) == 0 || strncmp(reason, "connect_failed", 14) == 0 ||
-	    strncmp(reason, "log_refused", 11) == 0 || strncmp(reason, "timeout", 7) == 0)
+	    strncmp(reason, "log_refused", 11) == 0 || strncmp(reason, "timeout", 7) == 0 ||
+	    strncmp(reason, "cert_", 5) == 0 || strncmp(reason, "tls13_only", 10) == 0 ||
+	    strstr(reason, "the upstream's TLS") != NULL)
 		return 502;
 	if (strncmp(reason, "bad_request", 11) == 0)
 		return 400;
@@ -452,7 +454,8 @@ static void proxy_answer(struct egp_conn *c, int status, const char *line)
 /* An originate connection's refused request: the answer through netd's
  * TLS to the function, a status and one line of JSON
  * {"error":"code","reason":"..."} (quotes, backslashes and control bytes
- * of the reason shown as '?'), then close_notify; best effort (what the
+ * of the reason shown as '?'; 403 for the policy's refusals, 400 for a
+ * malformed request, 502 for the upstream's failures), then close_notify; best effort (what the
  * socket does not take now is lost). true: answered. */
 static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 {
@@ -469,7 +472,8 @@ static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 	n += (size_t)snprintf(body + n, sizeof body - n, "\"}\n");
 	int m = snprintf(buf, sizeof buf,
 			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s", status, status == 400 ? "Bad Request" : "Forbidden",
+			 "Connection: close\r\n\r\n%s", status,
+			 status == 400 ? "Bad Request" : status == 502 ? "Bad Gateway" : "Forbidden",
 			 n, body);
 	if (m <= 0 || (size_t)m >= sizeof buf || tls_write(&c->srv, buf, (size_t)m) != m)
 		return false;
@@ -498,7 +502,8 @@ static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reas
 	if (answered)
 		proxy_answer(c, refusal_status(reason), reason);
 	else if (c->t.originate && c->nreq > 0)
-		answered = tls_answer(c, refusal_status(reason) == 400 ? 400 : 403, reason);
+		answered = tls_answer(c, refusal_status(reason) == 501 ? 403 : refusal_status(reason),
+				      reason);
 	entry_of(c, &e, LOG_EGRESS_REFUSED, reason);
 	px->h.record(px->h.ctx, &e);
 	px->st.refused++;

@@ -1160,6 +1160,12 @@ static void test_delete(void)
 	call(SBX_FN_DELETE, admin_sha, "plain", NULL, NULL, 0, -1, &r);
 	is_int(r.status, 200, "delete: 200");
 	ok(egress_op_seen("plain", SBX_EGRESS_GONE, 0), "  netd is told its listeners are gone");
+	{
+		struct sbx_inject_msg m;
+		memcpy(&m, inj, sizeof m);
+		ok(inj_len == sizeof m && strcmp(m.function, "plain") == 0 && m.n == 0,
+		   "  and that it has no values to inject any more");
+	}
 	ok(last_ev.op == FN_EVENT_DELETE && strcmp(seen, "klr") == 0, "  recorded by keyd, then logd");
 	call(SBX_FN_GET, admin_sha, "plain", NULL, NULL, 0, -1, &r);
 	is_int(r.status, 404, "  then it is gone");

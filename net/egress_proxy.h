@@ -165,7 +165,8 @@ struct egp_request {
  * (> 0) with *r, 0 when more bytes are needed (nothing wrong so far), or
  * -EINVAL with a line in err (a bare LF or CR, a bad byte, a target
  * that is neither an authority (CONNECT), nor absolute-form http(s)://,
- * nor origin-form "/..."). */
+ * nor origin-form "/...", or what eh_head_parse refuses besides: the
+ * framing headers, Upgrade, more than EH_HDR_MAX lines). */
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
 

@@ -211,113 +211,33 @@ int egp_check_addr(const struct policy *p, const struct egp_target *t, const str
 	return 0;
 }
 
-/* --- the CONNECT request head ----------------------------------------------------- */
+/* --- the request head (net/egress_http.h) ------------------------------------------ */
 
-static bool tchar(unsigned char ch)
+void egp_request_of(const char *buf, const struct eh_head *h, struct egp_request *r)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
-/* The request line buf[0..n) (no CRLF). */
-static int request_line(const char *buf, size_t n, struct egp_request *r, char *err, size_t errlen)
-{
-	size_t i = 0, m;
-
-	while (i < n && i < 16 && buf[i] >= 'A' && buf[i] <= 'Z')
-		i++;
-	m = i;
-	if (m == 0 || i >= n || buf[i] != ' ')
-		return errbuf_set(err, errlen, -EINVAL, "bad request line: a method, then one space");
-	size_t ts = ++i;
-	while (i < n && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f)
-		i++;
-	if (i == ts || i >= n || buf[i] != ' ')
-		return errbuf_set(err, errlen, -EINVAL, "bad request line: a target, then one space");
-	size_t te = i++;
-	if (n - i != 8 || (memcmp(buf + i, "HTTP/1.1", 8) != 0 && memcmp(buf + i, "HTTP/1.0", 8) != 0))
-		return errbuf_set(err, errlen, -EINVAL, "bad request line: HTTP/1.1 or HTTP/1.0 at its end");
-	r->target = buf + ts;
-	r->target_len = te - ts;
-	if (m == 7 && memcmp(buf, "CONNECT", 7) == 0) {
-		r->kind = EGP_REQ_CONNECT;
-		return 0;
+	memset(r, 0, sizeof *r);
+	r->kind = h->kind == EH_T_AUTHORITY ? EGP_REQ_CONNECT :
+		  h->kind == EH_T_ABSOLUTE ? EGP_REQ_ABSOLUTE : EGP_REQ_ORIGIN;
+	r->target = buf + h->target;
+	r->target_len = h->target_len;
+	r->head_len = h->head_len;
+	r->nhost = h->nhost;
+	if (h->host >= 0) {
+		r->host = buf + h->h[h->host].value;
+		r->host_len = h->h[h->host].value_len;
 	}
-	if ((r->target_len > 7 && strncasecmp(r->target, "http://", 7) == 0) ||
-	    (r->target_len > 8 && strncasecmp(r->target, "https://", 8) == 0)) {
-		r->kind = EGP_REQ_ABSOLUTE;
-		return 0;
-	}
-	if (r->target[0] == '/') {
-		r->kind = EGP_REQ_ORIGIN;
-		return 0;
-	}
-	return errbuf_set(err, errlen, -EINVAL,
-			  "bad target: an authority (CONNECT), an absolute-form URL or a path");
-}
-
-/* A header line buf[0..n) (no CRLF); a Host line's value into r. */
-static int header_line(const char *buf, size_t n, struct egp_request *r, char *err, size_t errlen)
-{
-	size_t i = 0;
-
-	while (i < n && tchar((unsigned char)buf[i]))
-		i++;
-	if (i == 0 || i >= n || buf[i] != ':')
-		return errbuf_set(err, errlen, -EINVAL, "bad header line: a token name, then ':'");
-	size_t name = i;
-	for (i++; i < n; i++) {
-		unsigned char ch = (unsigned char)buf[i];
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return errbuf_set(err, errlen, -EINVAL, "a control byte in a header value");
-	}
-	if (name == 4 && strncasecmp(buf, "host", 4) == 0) {
-		size_t a = name + 1, b = n;
-		while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
-			a++;
-		while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t'))
-			b--;
-		r->host = buf + a;
-		r->host_len = b - a;
-		r->nhost++;
-	}
-	return 0;
 }
 
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen)
 {
-	size_t start = 0;
-	unsigned line = 0;
+	struct eh_head h;
+	long n = eh_head_parse(buf, len, &h, err, errlen);
 
 	memset(r, 0, sizeof *r);
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '\n')
-			return errbuf_set(err, errlen, -EINVAL, "a bare LF: lines end in CRLF");
-		if (buf[i] != '\r')
-			continue;
-		if (i + 1 == len)
-			return 0;                       /* the LF may come */
-		if (buf[i + 1] != '\n')
-			return errbuf_set(err, errlen, -EINVAL, "a bare CR");
-		size_t n = i - start;
-		int rc;
-		if (line == 0)
-			rc = request_line(buf, n, r, err, errlen);
-		else if (n == 0) {
-			r->head_len = i + 2;
-			return (long)r->head_len;
-		} else if (buf[start] == ' ' || buf[start] == '\t')
-			rc = errbuf_set(err, errlen, -EINVAL, "a folded header line");
-		else
-			rc = header_line(buf + start, n, r, err, errlen);
-		if (rc < 0)
-			return rc;
-		line++;
-		start = i + 2;
-		i++;
-	}
-	return 0;
+	if (n > 0)
+		egp_request_of(buf, &h, r);
+	return n;
 }
 
 int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
@@ -343,6 +263,45 @@ int egp_check_host(const struct egp_target *t, const struct egp_request *r, char
 		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s is not %s:%u",
 				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, t->host, t->port);
 	return 0;
+}
+
+long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct egp_target *t,
+			 const char *fn, const char *buf, const struct eh_head *h,
+			 const struct egress_proxy_hooks *hk, char *path, size_t cap, char *out,
+			 size_t outcap, char *err, size_t errlen)
+{
+	char text[EGP_REASON_MAX - 64];
+	struct egp_request r;
+	enum egress_reason why;
+	size_t plen;
+
+	egp_request_of(buf, h, &r);
+	if (egp_check_host(t, &r, err, errlen) < 0)
+		return -EACCES;
+	if (p == NULL)
+		return errbuf_set(err, errlen, -EACCES, "no_policy: netd has no policy");
+	long n = egress_path_norm(buf + h->target, h->target_len, path, cap, &plen, &why, text,
+				  sizeof text);
+	if (n < 0)
+		return errbuf_set(err, errlen, -EACCES, "%s: %s", egress_reason_code(why), text);
+	int k = egress_match(p, declared, t->host, t->port, h->method, path, &why, text, sizeof text);
+	if (k < 0)
+		return errbuf_set(err, errlen, -EACCES, "%s: %s", egress_reason_code(why), text);
+	const struct policy_rule *pr = &p->rules[k];
+	const char *v[POLICY_MAX_INJECT];
+	size_t vl[POLICY_MAX_INJECT];
+	for (unsigned i = 0; i < pr->ninject; i++)
+		if (hk == NULL || hk->secret == NULL ||
+		    hk->secret(hk->ctx, fn, pr->inject[i].secret, &v[i], &vl[i]) < 0)
+			return errbuf_set(err, errlen, -EACCES,
+					  "secret_missing: secret %s (header %s of rule %s) is not there",
+					  pr->inject[i].secret, pr->inject[i].header, pr->host);
+	long w = eh_rewrite(buf, h, path, (size_t)n, pr, v, vl, out, outcap, text, sizeof text);
+	if (w == -ENOSPC)
+		return errbuf_set(err, errlen, -EACCES, "bad_request: %s", text);
+	if (w < 0)
+		return errbuf_set(err, errlen, -EACCES, "%s", text);
+	return w;
 }
 
 /* --- the proxy ---------------------------------------------------------------------- */
@@ -405,6 +364,10 @@ static void entry_of(const struct egp_conn *c, struct log_entry *e, uint8_t type
 	g->rule = (struct log_str){ c->rule_host, strlen(c->rule_host) };
 	if (c->t.originate)
 		g->scheme = (struct log_str){ "tls", 3 };
+	if (c->method[0] != '\0') {
+		g->method = (struct log_str){ c->method, strlen(c->method) };
+		g->path = (struct log_str){ c->path, strlen(c->path) };
+	}
 	if (c->has_spki) {
 		g->spki.present = true;
 		memcpy(g->spki.h, c->spki, sizeof c->spki);
@@ -463,7 +426,9 @@ static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
 static int refusal_status(const char *reason)
 {
 	if (strncmp(reason, "dns_failed", 10) == 0 || strncmp(reason, "connect_failed", 14) == 0 ||
-	    strncmp(reason, "log_refused", 11) == 0 || strncmp(reason, "timeout", 7) == 0)
+	    strncmp(reason, "log_refused", 11) == 0 || strncmp(reason, "timeout", 7) == 0 ||
+	    strncmp(reason, "cert_", 5) == 0 || strncmp(reason, "tls13_only", 10) == 0 ||
+	    strstr(reason, "the upstream's TLS") != NULL)
 		return 502;
 	if (strncmp(reason, "bad_request", 11) == 0)
 		return 400;
@@ -486,8 +451,48 @@ static void proxy_answer(struct egp_conn *c, int status, const char *line)
 	shutdown(c->fd, SHUT_WR);
 }
 
+/* An originate connection's refused request: the answer through netd's
+ * TLS to the function, a status and one line of JSON
+ * {"error":"code","reason":"..."} (quotes, backslashes and control bytes
+ * of the reason shown as '?'; 403 for the policy's refusals, 400 for a
+ * malformed request, 502 for the upstream's failures), then close_notify; best effort (what the
+ * socket does not take now is lost). true: answered. */
+static bool tls_answer(struct egp_conn *c, int status, const char *reason)
+{
+	char body[EGP_REASON_MAX + 64], buf[EGP_REASON_MAX + 256];
+	size_t cl = strcspn(reason, ":"), n = 0;
+
+	if (c->fd < 0 || tls_status(&c->srv) != TLS_OPEN)
+		return false;
+	n = (size_t)snprintf(body, sizeof body, "{\"error\":\"%.*s\",\"reason\":\"", (int)cl, reason);
+	for (const char *q = reason; *q != '\0' && n + 4 < sizeof body; q++) {
+		unsigned char ch = (unsigned char)*q;
+		body[n++] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	n += (size_t)snprintf(body + n, sizeof body - n, "\"}\n");
+	int m = snprintf(buf, sizeof buf,
+			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n%s", status,
+			 status == 400 ? "Bad Request" : status == 502 ? "Bad Gateway" : "Forbidden",
+			 n, body);
+	if (m <= 0 || (size_t)m >= sizeof buf || tls_write(&c->srv, buf, (size_t)m) != m)
+		return false;
+	tls_close(&c->srv);
+	const uint8_t *p;
+	size_t k;
+	while ((p = tls_out(&c->srv, &k)) != NULL && k > 0) {
+		ssize_t w = send(c->fd, p, k, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		tls_out_done(&c->srv, (size_t)w);
+	}
+	shutdown(c->fd, SHUT_WR);
+	return true;
+}
+
 /* Refuses c before or instead of relaying: the function's connection
- * reset (the proxy's answered first), an egress_refused record. */
+ * reset (the proxy's answered first; an originate connection's request
+ * through its TLS), an egress_refused record. */
 static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reason)
 {
 	struct log_entry e;
@@ -496,6 +501,9 @@ static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reas
 	drop_pcb(c, true);
 	if (answered)
 		proxy_answer(c, refusal_status(reason), reason);
+	else if (c->t.originate && c->nreq > 0)
+		answered = tls_answer(c, refusal_status(reason) == 501 ? 403 : refusal_status(reason),
+				      reason);
 	entry_of(c, &e, LOG_EGRESS_REFUSED, reason);
 	px->h.record(px->h.ctx, &e);
 	px->st.refused++;
@@ -1114,41 +1122,52 @@ static uint32_t wanted_tls(struct egp_conn *c)
 	return ev;
 }
 
-/* The function's plaintext into req, up to the end of the first
- * request's head (what follows it stays in the engine). */
-static void take_plain(struct egp_conn *c, bool *moved)
+/* The function's plaintext into req, up to the end of a request's head
+ * (what follows stays in the engine: its body, or the next request). */
+static void take_head(struct egp_conn *c, bool *moved)
 {
-	size_t n;
+	size_t n, i = 0;
 	const uint8_t *p = tls_in(&c->srv, &n);
-	size_t room = sizeof c->req - c->req_len;
 
-	if (n == 0 || room == 0 || c->head_ok)
-		return;
-	n = n < room ? n : room;
-	memcpy(c->req + c->req_len, p, n);
-	c->req_len += n;
-	tls_in_done(&c->srv, n);
-	*moved = true;
+	while (i < n && c->req_len < sizeof c->req) {
+		c->req[c->req_len++] = (char)p[i++];
+		if (c->req_len >= 4 && memcmp(c->req + c->req_len - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	if (i > 0) {
+		tls_in_done(&c->srv, i);
+		*moved = true;
+	}
 }
 
-/* The first request's head, once whole: its Host checked. 1 checked, 0
- * more bytes needed, -EACCES with the refusal in why. */
-static int first_head(struct egp_conn *c, char *why, size_t cap)
+/* A request's head in req, once whole: checked and rewritten into rw,
+ * its body's framing followed from here. 1 done, 0 more bytes needed,
+ * -EACCES with the refusal in why. */
+static int next_head(struct egress_proxy *px, struct egp_conn *c, char *why, size_t cap)
 {
-	char perr[128];
-	struct egp_request r;
+	char perr[128], path[EGP_REQ_MAX];
+	struct eh_head h;
 
-	if (c->head_ok)
-		return 1;
-	long h = egp_request_parse(c->req, c->req_len, &r, perr, sizeof perr);
-	if (h == 0 && c->req_len < sizeof c->req)
+	long n = eh_head_parse(c->req, c->req_len, &h, perr, sizeof perr);
+	if (n == 0 && c->req_len < sizeof c->req)
 		return 0;
-	if (h <= 0)
-		return errbuf_set(why, cap, -EACCES, "bad_request: the first request: %s",
-				  h == 0 ? "its head is over 8 KiB" : perr);
-	if (egp_check_host(&c->t, &r, why, cap) < 0)
+	c->nreq++;
+	c->method[0] = c->path[0] = '\0';
+	if (n <= 0)
+		return errbuf_set(why, cap, -EACCES, "bad_request: request %u: %s", c->nreq,
+				  n == 0 ? "its head is over 16 KiB" : perr);
+	snprintf(c->method, sizeof c->method, "%s", h.method);
+	snprintf(c->path, sizeof c->path, "%.*s", (int)h.target_len, c->req + h.target);
+	long w = egp_request_rewrite(px->h.policy(px->h.ctx), c->declared, &c->t, c->fn, c->req, &h,
+				     &px->h, path, sizeof path, c->rw, sizeof c->rw, why, cap);
+	if (w < 0)
 		return -EACCES;
-	c->head_ok = true;
+	snprintf(c->path, sizeof c->path, "%.*s", EGP_PATH_LOG, path);
+	c->rw_off = 0;
+	c->rw_len = (size_t)w;
+	c->rw_logged = false;
+	c->req_len = 0;
+	eh_body_begin(&c->body, &h);
 	return 1;
 }
 
@@ -1162,8 +1181,8 @@ static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 
 	for (int round = 0; moved && round < IO_ROUNDS; round++) {
 		moved = false;
-		if (tls_status(&c->srv) == TLS_OPEN)
-			take_plain(c, &moved);
+		if (tls_status(&c->srv) == TLS_OPEN && c->rw_len == 0)
+			take_head(c, &moved);
 		if (fn_side(c, &moved) < 0) {
 			refuse(px, c, "tls_failed: the function's socket failed during the handshake");
 			return EGP_CLOSED;
@@ -1175,7 +1194,7 @@ static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 		return EGP_CLOSED;
 	}
 	if (st == TLS_OPEN) {
-		int r = first_head(c, why, sizeof why);
+		int r = c->rw_len > 0 ? 1 : next_head(px, c, why, sizeof why);
 		if (r < 0) {
 			refuse(px, c, why);
 			return EGP_CLOSED;
@@ -1207,6 +1226,79 @@ static enum egp_result end_broken(struct egress_proxy *px, struct egp_conn *c, s
 	snprintf(how, sizeof how, "%s TLS failed: %s", t == &c->srv ? "the function's" : "the upstream's",
 		 tls_reason(t, text, sizeof text));
 	return end_relay(px, c, how, true);
+}
+
+/* The request record: one per request, as its head goes upstream. */
+static void request_record(struct egress_proxy *px, const struct egp_conn *c)
+{
+	struct log_entry e;
+	char reason[64];
+
+	snprintf(reason, sizeof reason, "request %u", c->nreq);
+	entry_of(c, &e, LOG_EGRESS, reason);
+	px->h.record(px->h.ctx, &e);
+}
+
+/* The function's plaintext upstream, request by request: each head
+ * checked and rewritten (next_head), then its body byte for byte as its
+ * framing says, then the next head. -EACCES with why: refused. */
+static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, char *why, size_t cap)
+{
+	char perr[128];
+
+	while (tls_status(&c->cli) == TLS_OPEN) {
+		if (c->rw_len > 0) {
+			if (!c->rw_logged) {
+				request_record(px, c);
+				c->rw_logged = true;
+			}
+			long w = tls_write(&c->cli, c->rw + c->rw_off, c->rw_len - c->rw_off);
+			if (w <= 0)
+				return 0;
+			c->rw_off += (size_t)w;
+			c->bytes_up += (uint64_t)w;
+			*moved = true;
+			if (c->rw_off < c->rw_len)
+				return 0;
+			c->rw_off = c->rw_len = 0;
+			continue;
+		}
+		if (c->body.st != EH_B_DONE) {
+			size_t n;
+			const uint8_t *p = tls_in(&c->srv, &n);
+			if (n == 0)
+				return 0;
+			struct eh_body save = c->body;
+			long k = eh_body_feed(&c->body, p, n, perr, sizeof perr);
+			if (k < 0)
+				return errbuf_set(why, cap, -EACCES, "bad_request: request %u's body: %s",
+						  c->nreq, perr);
+			long w = k > 0 ? tls_write(&c->cli, p, (size_t)k) : 0;
+			if (w < k) {
+				/* the engine took fewer: the framing as far as it did */
+				c->body = save;
+				if (w > 0)
+					(void)eh_body_feed(&c->body, p, (size_t)w, perr, sizeof perr);
+			}
+			if (w <= 0)
+				return 0;
+			tls_in_done(&c->srv, (size_t)w);
+			c->bytes_up += (uint64_t)w;
+			*moved = true;
+			if (w < k)
+				return 0;
+			continue;
+		}
+		bool took = false;
+		take_head(c, &took);
+		int r = next_head(px, c, why, cap);
+		if (r < 0)
+			return r;
+		*moved |= took;
+		if (r == 0)
+			return 0;
+	}
+	return 0;
 }
 
 /* Relaying between the two engines. The closes: the upstream's end (its
@@ -1244,17 +1336,12 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			refuse_tls(px, c, &c->cli);
 			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
 		}
-		if (c->req_off < c->req_len && tls_status(&c->cli) == TLS_OPEN) {
-			/* the first request's head, read before the upstream existed */
-			long w = tls_write(&c->cli, c->req + c->req_off, c->req_len - c->req_off);
-			if (w > 0) {
-				c->req_off += (size_t)w;
-				c->bytes_up += (uint64_t)w;
-				moved = true;
-			}
+		char why[EGP_REASON_MAX];
+		if (up_plain(px, c, &moved, why, sizeof why) < 0) {
+			bool had_pcb = c->pcb != NULL;
+			refuse(px, c, why);
+			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
 		}
-		if (c->req_off == c->req_len)
-			cross(&c->srv, &c->cli, &c->bytes_up, &moved);
 		cross(&c->cli, &c->srv, &c->bytes_down, &moved);
 		size_t pending;
 		tls_in(&c->cli, &pending);

@@ -49,6 +49,7 @@
 #include "crypto/log_entry.h"
 #include "crypto/policy.h"
 #include "net/fakeaddr.h"
+#include "net/egress_http.h"
 #include "net/fn_egress.h"
 #include "tls/anchors.h"
 #include "tls/cert.h"
@@ -57,7 +58,9 @@
 
 #define EGP_CONN_MAX     64          /* open proxied connections, all functions */
 #define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
-#define EGP_REQ_MAX      8192        /* a CONNECT request's head; originate: the first request's */
+#define EGP_REQ_MAX      EH_HEAD_MAX /* a CONNECT request's head; originate: each request's */
+#define EGP_RW_MAX       (EH_HEAD_MAX + 4096) /* originate: a head as it goes upstream */
+#define EGP_PATH_LOG     256         /* a request's path in its records (longer: cut) */
 #define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
 #define EGP_REASON_MAX   320
@@ -162,7 +165,8 @@ struct egp_request {
  * (> 0) with *r, 0 when more bytes are needed (nothing wrong so far), or
  * -EINVAL with a line in err (a bare LF or CR, a bad byte, a target
  * that is neither an authority (CONNECT), nor absolute-form http(s)://,
- * nor origin-form "/..."). */
+ * nor origin-form "/...", or what eh_head_parse refuses besides: the
+ * framing headers, Upgrade, more than EH_HDR_MAX lines). */
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
 
@@ -173,6 +177,25 @@ long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char 
  * with "host_mismatch: ..." or "bad_request: ..." in err. */
 int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
 		   size_t errlen);
+
+/* egp_request of a head parsed by eh_head_parse from buf. */
+void egp_request_of(const char *buf, const struct eh_head *h, struct egp_request *r);
+
+struct egress_proxy_hooks;
+
+/* One request of an originate connection to t (a name), by function fn
+ * that declared `declared`, its head h parsed from buf: its Host
+ * (egp_check_host), its target normalised (egress_path_norm) into
+ * path[0..cap) (cap >= h->target_len + 1), egress_match with its method
+ * and that path, the values of the matched rule's inject_headers
+ * secrets from hk->secret, and the head for the upstream written into
+ * out[0..outcap) (eh_rewrite). Returns that head's length, or -EACCES
+ * with "code: text" in err (codes: host_mismatch, bad_request,
+ * egress_path_norm's and egress_match's, secret_missing, secret_invalid). */
+long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct egp_target *t,
+			 const char *fn, const char *buf, const struct eh_head *h,
+			 const struct egress_proxy_hooks *hk, char *path, size_t cap, char *out,
+			 size_t outcap, char *err, size_t errlen);
 
 /* --- the proxy ------------------------------------------------------------------ */
 
@@ -189,6 +212,11 @@ struct egress_proxy_hooks {
 	void (*record)(void *ctx, const struct log_entry *e);
 	/* TLS origination's keys and anchors; NULL: originate refused */
 	struct egress_tls *tls;
+	/* the value of secret `name` for function fn (a rule's
+	 * inject_headers): 0 with *v[0..*n), valid until the proxy returns;
+	 * -ENOENT: none, and the request is refused (secret_missing). NULL:
+	 * netd has no secrets, every injecting rule is refused. */
+	int (*secret)(void *ctx, const char *fn, const char *name, const char **v, size_t *n);
 };
 
 enum egp_state {
@@ -222,8 +250,14 @@ struct egp_conn {
 	struct pbuf *down;                 /* upstream bytes the socket has not taken */
 	size_t up_off, up_len;             /* in up */
 	size_t req_len;                    /* in req */
-	size_t req_off;                    /* originate: req's bytes already given upstream */
-	bool head_ok;                      /* originate: the first request's Host was checked */
+	/* originate: the function's requests, each head checked and
+	 * rewritten (net/egress_http.h) before it goes upstream */
+	struct eh_body body;               /* the current request's body; EH_B_DONE: a head next */
+	size_t rw_off, rw_len;             /* the rewritten head in rw, given to cli up to rw_off */
+	bool rw_logged;                    /* its request record was made */
+	unsigned nreq;                     /* requests seen */
+	char method[EH_METHOD_MAX + 1];    /* the current request's, for its records */
+	char path[EGP_PATH_LOG + 1];
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */
@@ -236,7 +270,8 @@ struct egp_conn {
 	uint8_t spki[32];
 	/* the buffers last: a freed slot clears what comes before them */
 	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP (originate: srv) has not taken */
-	char req[EGP_REQ_MAX];             /* the proxy's request head */
+	char req[EGP_REQ_MAX];             /* the proxy's request head; originate: each request's */
+	char rw[EGP_RW_MAX];               /* originate: the head for the upstream */
 	struct tls_conn srv;               /* originate: terminates the function's TLS */
 	struct tls_conn cli;               /* originate: netd's TLS to the upstream */
 };

@@ -45,6 +45,7 @@
 #include "crypto/log_entry.h"
 #include "net/api.h"
 #include "net/egress_proxy.h"
+#include "net/egress_secrets.h"
 #include "net/fn_egress.h"
 #include "lib/http.h"
 #include "net/http_lwip.h"
@@ -107,6 +108,7 @@ struct netd {
 
 static struct netd nd;
 static struct imsg msg;        /* 16 KiB: not on the stack */
+static struct egress_secrets esec; /* the values the proxy injects (IMSG_SBX_INJECT) */
 
 static void send_status(enum netd_state state)
 {
@@ -416,6 +418,7 @@ static void sandboxd_lost(void)
 	peer_lost(PENDING_SBX, &nd.sbx_fd);
 	api_fn_sandboxd_gone(&nd.api);
 	fn_egress_clear(&nd.egress);   /* a new sandboxd hands them again */
+	esec_clear(&esec);             /* and these */
 }
 
 /* --- functions' egress ------------------------------------------------------------ */
@@ -570,6 +573,21 @@ static bool egress_appended(void)
 		return true;
 	}
 	return false;
+}
+
+/* IMSG_SBX_INJECT: the values a function's rules inject. */
+static void take_inject(void)
+{
+	char err[ERRBUF_LEN];
+
+	if (esec_take(&esec, msg.payload, msg.hdr.len, err, sizeof err) < 0)
+		dlog("sandboxd's inject message refused (its requests will be secret_missing): %s", err);
+}
+
+static int proxy_secret(void *ctx, const char *fn, const char *name, const char **v, size_t *n)
+{
+	(void)ctx;
+	return esec_get(&esec, fn, name, v, n);
 }
 
 /* IMSG_SBX_EGRESS: the table takes the message and its descriptors. */
@@ -1032,6 +1050,8 @@ static int handle_imsgs(int fd)
 			handle_worker_end();
 		else if (fd == nd.sbx_fd && type == IMSG_SBX_EGRESS)
 			take_egress();
+		else if (fd == nd.sbx_fd && type == IMSG_SBX_INJECT)
+			take_inject();
 		else
 			dlog("ignoring message type %u from %s", type, peer_name(fd));
 		imsg_close_fds(&msg);
@@ -1185,7 +1205,8 @@ static int setup(void)
 		.dns_refused = egress_dns_refused, .refused = egress_refused, .conn = egress_conn });
 	egress_proxy_init(&nd.px, &(struct egress_proxy_hooks){
 		.watch = watch_fd, .policy = proxy_policy, .append = proxy_append,
-		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL });
+		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL,
+		.secret = proxy_secret });
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

@@ -45,6 +45,14 @@
  * each new worker's only trusted CA (/etc/ssl/certs/ca-certificates.crt,
  * SSL_CERT_FILE, NODE_EXTRA_CA_CERTS) and retires warm workers that hold
  * an older one.
+ * Header injection (docs/EGRESS.md, "HTTP requests: checks, strip and
+ * inject"): netd holds no secrets but the values its proxy writes into
+ * requests. After each IMSG_SBX_EGRESS NEW or RULES, sandboxd sends
+ * IMSG_SBX_INJECT with the values of the secrets named by the
+ * inject_headers of the rules the function declared (those that exist
+ * and fit), again for every function when a secret is put or deleted,
+ * and with none when the function is gone. Each message replaces what
+ * netd had for the function. The values never reach the function.
  */
 #ifndef DSHIELD_PROTO_NETD_SANDBOXD_H
 #define DSHIELD_PROTO_NETD_SANDBOXD_H
@@ -60,6 +68,7 @@ enum netd_sandboxd_imsg_type {
 	IMSG_SBX_WORKER_END,   /* sandboxd -> netd: struct sbx_worker_end_msg (hdr.id 0) */
 	IMSG_SBX_EGRESS,       /* sandboxd -> netd: struct sbx_egress_msg [fds: listeners] (hdr.id 0) */
 	IMSG_SBX_CA,           /* netd -> sandboxd: struct sbx_ca_msg + the PEM inline (hdr.id 0) */
+	IMSG_SBX_INJECT,       /* sandboxd -> netd: struct sbx_inject_msg + items (hdr.id 0) */
 };
 
 enum sbx_op {
@@ -212,6 +221,25 @@ struct sbx_egress_msg {
 struct sbx_ca_msg {
 	uint32_t pem_len;          /* bytes after this struct: one PEM certificate */
 	uint32_t reserved;
+};
+
+/* --- header injection's secrets --------------------------------------------------- */
+
+#define SBX_INJECT_MAX        8      /* secrets per function */
+#define SBX_INJECT_VALUE_MAX  1024   /* a value netd can inject; longer ones are not sent */
+
+/* followed by n items, each a struct sbx_inject_item and its len value
+ * bytes; the whole at most IMSG_MAX_PAYLOAD */
+struct sbx_inject_msg {
+	char function[SBX_ID_MAX]; /* NUL terminated */
+	uint8_t n;                 /* 0..SBX_INJECT_MAX; 0: forget the function's */
+	uint8_t reserved[7];
+};
+
+struct sbx_inject_item {
+	char name[SBX_NAME_MAX];   /* the secret's name, NUL terminated */
+	uint8_t reserved[3];
+	uint32_t len;              /* 0..SBX_INJECT_VALUE_MAX */
 };
 
 #endif

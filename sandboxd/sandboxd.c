@@ -99,8 +99,63 @@ static void send_netd(struct sandboxd *sd, uint32_t type, uint32_t id, const voi
 		dlog("cannot answer netd (message type %u): %s", type, strerror(-r));
 }
 
+/* Sends netd the values of the secrets that the inject_headers of
+ * function fi's declared rules name (IMSG_SBX_INJECT; none when gone):
+ * only those that exist and fit SBX_INJECT_VALUE_MAX; a missing one is
+ * refused by netd's proxy (secret_missing). The function never gets them. */
+static void inject_announce(struct sandboxd *sd, unsigned fi, bool gone)
+{
+	const struct sbxd_fn *f = &sd->fns[fi];
+	uint8_t buf[sizeof(struct sbx_inject_msg) +
+		    SBX_INJECT_MAX * (sizeof(struct sbx_inject_item) + SBX_INJECT_VALUE_MAX)];
+	struct sbx_inject_msg m;
+	size_t at = sizeof m;
+	char err[ERRBUF_LEN];
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.function, sizeof m.function, "%s", f->d.id);
+	for (unsigned k = 0; !gone && k < sd->policy.nrules && k < 32; k++) {
+		const struct policy_rule *r = &sd->policy.rules[k];
+		if (!(f->d.egress_rules & (1u << k)))
+			continue;
+		for (unsigned j = 0; j < r->ninject && m.n < SBX_INJECT_MAX; j++) {
+			struct sbx_inject_item it;
+			size_t len, o = sizeof m;
+			bool dup = false;
+			for (unsigned i = 0; i < m.n && !dup; i++, o += sizeof it + it.len) {
+				memcpy(&it, buf + o, sizeof it);
+				dup = strcmp(it.name, r->inject[j].secret) == 0;
+			}
+			if (dup || store_secret_get(&sd->st, r->inject[j].secret, sd->secret,
+						    sizeof sd->secret, &len, NULL, NULL, err) < 0 ||
+			    len > SBX_INJECT_VALUE_MAX)
+				continue;
+			memset(&it, 0, sizeof it);
+			snprintf(it.name, sizeof it.name, "%s", r->inject[j].secret);
+			it.len = (uint32_t)len;
+			memcpy(buf + at, &it, sizeof it);
+			memcpy(buf + at + sizeof it, sd->secret, len);
+			at += sizeof it + len;
+			m.n++;
+		}
+	}
+	explicit_bzero(sd->secret, sizeof sd->secret);
+	memcpy(buf, &m, sizeof m);
+	send_netd(sd, IMSG_SBX_INJECT, 0, buf, at, NULL, 0);
+	explicit_bzero(buf, sizeof buf);
+}
+
+/* The same for every function (a secret was put or deleted). */
+static void inject_all(struct sandboxd *sd)
+{
+	for (unsigned i = 0; i < SBXD_FN_MAX; i++)
+		if (sd->fns[i].used)
+			inject_announce(sd, i, false);
+}
+
 /* Tells netd of function fi's egress (proto/netd_sandboxd.h): NEW with
- * its listeners (and MORE messages for the rest), RULES or GONE. */
+ * its listeners (and MORE messages for the rest), RULES or GONE; then
+ * the values its rules inject (inject_announce). */
 static void egress_announce(struct sandboxd *sd, unsigned fi, uint8_t op)
 {
 	const struct sbxd_fn *f = &sd->fns[fi];
@@ -120,6 +175,7 @@ static void egress_announce(struct sandboxd *sd, unsigned fi, uint8_t op)
 		send_netd(sd, IMSG_SBX_EGRESS, 0, &m, sizeof m, f->lfd + i, k);
 		i += k;
 	} while (i < sd->nwant && op == SBX_EGRESS_NEW);
+	inject_announce(sd, fi, op == SBX_EGRESS_GONE);
 }
 
 /* An error reply: status, API code, one line for the client. */
@@ -1696,6 +1752,7 @@ static void op_secret_put(struct sandboxd *sd, const struct sbx_req_msg *q, cons
 	jw_init(&w, sd->body, sizeof sd->body);
 	secret_view(&w, sd, q->name, q->shape == SBX_SHAPE_SEED, created, updated);
 	reply_json(sd, id, 200, &w);
+	inject_all(sd);
 }
 
 static void op_secret_del(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t id)
@@ -1712,8 +1769,10 @@ static void op_secret_del(struct sandboxd *sd, const struct sbx_req_msg *q, uint
 		reply_err(sd, id, r, 404, "not_found", "no secret %s", q->name);
 	else if (r < 0)
 		reply_err(sd, id, r, 500, "store_failed", "%s", err);
-	else
+	else {
 		reply_body(sd, id, 200, "{\"deleted\":true}", 16, 0);
+		inject_all(sd);
+	}
 }
 
 static void op_secret_list(struct sandboxd *sd, uint32_t id)

@@ -154,8 +154,13 @@ static void egress_forget(void)
 	neg = 0;
 }
 
-/* One message from sandboxd to netd; WORKER_END and EGRESS messages are
- * kept aside. */
+/* The last IMSG_SBX_INJECT (header injection's values) and their count. */
+static uint8_t inj[IMSG_MAX_PAYLOAD];
+static size_t inj_len;
+static unsigned ninj;
+
+/* One message from sandboxd to netd; WORKER_END, EGRESS and INJECT
+ * messages are kept aside. */
 static int netd_recv(void)
 {
 	for (;;) {
@@ -172,6 +177,15 @@ static int netd_recv(void)
 			e->nfds = in.nfds;
 			for (unsigned k = 0; k < in.nfds; k++)
 				e->fds[k] = imsg_take_fd(&in, k);
+			continue;
+		}
+		if (in.hdr.type == IMSG_SBX_INJECT) {
+			if (in.hdr.len <= sizeof inj) {
+				memcpy(inj, in.payload, in.hdr.len);
+				inj_len = in.hdr.len;
+				ninj++;
+			}
+			imsg_close_fds(&in);
 			continue;
 		}
 		if (in.hdr.type != IMSG_SBX_WORKER_END)
@@ -469,7 +483,8 @@ static void write_policy(bool public_invoke)
 		     "[\"native\",\"node\",\"python\"],\"max\":8,\"public_invoke\":%s,\"default_limits\":"
 		     "{\"memory_mb\":128,\"pids\":32,\"cpu_millicores\":1000,\"timeout_ms\":10000,"
 		     "\"tmp_mb\":16,\"output_kb\":64}},\"egress\":[{\"host\":\"api.example.com\","
-		     "\"ports\":[443,8443],\"purpose\":\"t\"},{\"host\":\"*.example.org\",\"ports\":[80,443],"
+		     "\"ports\":[443,8443],\"purpose\":\"t\",\"inject_headers\":{\"authorization\":"
+		     "{\"secret\":\"API_KEY\"}}},{\"host\":\"*.example.org\",\"ports\":[80,443],"
 		     "\"purpose\":\"t\"},{\"host\":\"dns.example.net\",\"ports\":[53],\"purpose\":\"t\"}]}",
 		     hex, public_invoke ? "true" : "false");
 	char why[256];
@@ -847,6 +862,18 @@ static void test_invoke_python(void)
 	call(SBX_SECRET_LIST, admin_sha, NULL, NULL, NULL, 0, -1, &r);
 	ok(r.status == 200 && strstr(body_of(&r), "\"name\":\"API_KEY\"") && !strstr(body_of(&r), "s3cret"),
 	   "secret list: names, never values");
+	{
+		/* netd got the value its proxy injects for hello's rule 0 */
+		struct sbx_inject_msg m;
+		struct sbx_inject_item it;
+		memcpy(&m, inj, sizeof m);
+		memcpy(&it, inj + sizeof m, sizeof it);
+		ok(ninj > 0 && inj_len == sizeof m + sizeof it + 6 && strcmp(m.function, "hello") == 0 &&
+		   m.n == 1 && strcmp(it.name, "API_KEY") == 0 && it.len == 6 &&
+		   memcmp(inj + sizeof m + sizeof it, "s3cret", 6) == 0,
+		   "  after a put, netd is sent API_KEY's value for hello's inject_headers (%zu bytes)",
+		   inj_len);
+	}
 	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
 	ok(r.status == 200 && r.worker_kind == SBX_WORKER_FRAMES && in.nfds == 1,
 	   "invoke: 200 with the worker's socket (%s)", r.message);
@@ -1133,6 +1160,12 @@ static void test_delete(void)
 	call(SBX_FN_DELETE, admin_sha, "plain", NULL, NULL, 0, -1, &r);
 	is_int(r.status, 200, "delete: 200");
 	ok(egress_op_seen("plain", SBX_EGRESS_GONE, 0), "  netd is told its listeners are gone");
+	{
+		struct sbx_inject_msg m;
+		memcpy(&m, inj, sizeof m);
+		ok(inj_len == sizeof m && strcmp(m.function, "plain") == 0 && m.n == 0,
+		   "  and that it has no values to inject any more");
+	}
 	ok(last_ev.op == FN_EVENT_DELETE && strcmp(seen, "klr") == 0, "  recorded by keyd, then logd");
 	call(SBX_FN_GET, admin_sha, "plain", NULL, NULL, 0, -1, &r);
 	is_int(r.status, 404, "  then it is gone");

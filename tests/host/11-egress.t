@@ -59,7 +59,14 @@ jq '.egress = [
   {"host": "orig.test", "ports": [8443, 8444, 8446, 8447], "addresses": ["10.77.0.0/24"],
    "purpose": "test: tls originate (the default)"},
   {"host": "rogue.test", "ports": [8445], "addresses": ["10.77.0.0/24"],
-   "purpose": "test: tls originate to an upstream whose CA is no anchor"}]' "$TOP/examples/policy.json" > "$POLICY" ||
+   "purpose": "test: tls originate to an upstream whose CA is no anchor"},
+  {"host": "api.test", "ports": [8448], "addresses": ["10.77.0.0/24"],
+   "methods": ["GET", "POST"], "path_prefixes": ["/v1"], "strip_headers": ["cookie"],
+   "inject_headers": {"authorization": {"secret": "UPSTREAM_KEY"}},
+   "purpose": "test: methods, paths, strip and inject"},
+  {"host": "nokey.test", "ports": [8448], "addresses": ["10.77.0.0/24"],
+   "inject_headers": {"x-api-key": {"secret": "NO_SUCH_SECRET"}},
+   "purpose": "test: a secret that does not exist"}]' "$TOP/examples/policy.json" > "$POLICY" ||
   bail "cannot write the test policy"
 
 # --- TLS origination's upstreams: a test CA (an extra anchor, host mode's
@@ -78,7 +85,7 @@ mkleaf() {  # NAME CA DNSNAME
     -days 2 -extfile "$TLSDIR/$1.ext" -out "$TLSDIR/$1.pem" 2>/dev/null
 }
 mkca testca "dshield egress test CA" && mkca rogueca "a CA nobody trusts" &&
-  mkleaf orig testca orig.test && mkleaf rogue rogueca rogue.test &&
+  mkleaf orig testca orig.test && mkleaf rogue rogueca rogue.test && mkleaf api testca api.test &&
   "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
   bail "cannot make the test CAs and their certificates"
 ORIG_SPKI=$(openssl x509 -in "$TLSDIR/orig.pem" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)
@@ -92,7 +99,7 @@ check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-dhcp-interface=peer \
   --listen-address=198.18.1.1 --bind-interfaces --port=53 \
   --address=/upstream.test/10.77.0.1 --address=/undeclared.test/10.77.0.1 \
-  --address=/orig.test/10.77.0.1 --address=/other.test/198.18.1.1 --address=/rogue.test/10.77.0.1 \
+  --address=/orig.test/10.77.0.1 --address=/api.test/10.77.0.1 --address=/nokey.test/10.77.0.1 --address=/other.test/198.18.1.1 --address=/rogue.test/10.77.0.1 \
   --pid-file="$STATE/dns.pid" --log-facility="$STATE/dns.log" --log-queries) &
 DNSMASQ_PID=$!
 # The upstream: echoes every byte, half-closes when the client did; records
@@ -128,7 +135,7 @@ UPS_PID=$!
 # a request with what it saw, as JSON, and logs it.
 cat > "$STATE/https.py" <<'EOF'
 import http.server, json, ssl, sys, threading
-d, log = sys.argv[1], sys.argv[2]
+d, log, apilog = sys.argv[1], sys.argv[2], sys.argv[3]
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = json.dumps({"upstream": self.server.name, "path": self.path,
@@ -142,6 +149,27 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *a):
         pass
+# api.test: keep-alive; logs the headers it got (the test reads them),
+# answers without the Authorization value (the function must not see it)
+class Echo(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        with open(apilog, "a") as f:
+            f.write(json.dumps({"method": self.command, "path": self.path, "port": self.client_address[1],
+                                "headers": self.headers.items(), "body": body.decode("latin-1")}) + "\n")
+        out = json.dumps({"method": self.command, "path": self.path, "port": self.client_address[1],
+                          "authorization": "Authorization" in self.headers,
+                          "cookie": self.headers.get("Cookie")}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = do_DELETE = answer
+    def log_message(self, *a):
+        pass
 class Clean(http.server.ThreadingHTTPServer):
     def shutdown_request(self, request):     # close_notify, then close
         try:
@@ -149,12 +177,12 @@ class Clean(http.server.ThreadingHTTPServer):
         except OSError:
             pass
         request.close()
-def serve(port, name, cert, tls13=False, clean=False):
+def serve(port, name, cert, tls13=False, clean=False, handler=H):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(d + "/" + cert + ".pem", d + "/" + cert + ".key")
     if tls13:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    srv = (Clean if clean else http.server.ThreadingHTTPServer)(("10.77.0.1", port), H)
+    srv = (Clean if clean else http.server.ThreadingHTTPServer)(("10.77.0.1", port), handler)
     srv.name = name
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -162,9 +190,10 @@ serve(8444, "orig", "orig")
 serve(8445, "rogue", "rogue")
 serve(8446, "tls13", "orig", tls13=True)
 serve(8447, "clean", "orig", clean=True)
+serve(8448, "api", "api", handler=Echo)
 threading.Event().wait()
 EOF
-(exec ip netns exec "$NS" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
+(exec ip netns exec "$NS" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log" "$STATE/api.log") &
 HTTPS_PID=$!
 up=
 for _ in $(seq 50); do inns bash -c 'exec 3<>/dev/tcp/10.77.0.1/8443' 2>/dev/null && up=1 && break; sleep 0.1; done
@@ -246,10 +275,28 @@ def https(b):
         got += x
     return {"eof": eof, "version": version, "subject": dict(x[0] for x in c["subject"])["commonName"],
             "issuer": dict(x[0] for x in c["issuer"])["commonName"],
-            "reply": got.decode("latin-1").split("\r\n\r\n", 1)[-1]}
+            "reply": got.decode("latin-1").split("\r\n\r\n", 1)[-1],
+            "status": got.decode("latin-1").split("\r\n", 1)[0]}
+def inject(b):                        # requests on one keep-alive connection, own headers
+    import http.client, os
+    mk = lambda: http.client.HTTPSConnection(b["inject"], 8448, timeout=15)
+    c, out = mk(), []
+    for m, p, body in b["reqs"]:
+        try:
+            c.request(m, p, body=body, headers={"Cookie": "session=fn-cookie",
+                                                "Authorization": "Bearer fn-own-value"})
+            r = c.getresponse()
+            out.append({"status": r.status, "body": r.read().decode()})
+        except Exception as e:
+            out.append({"error": e.__class__.__name__, "text": str(e)[:200]})
+            c.close()
+            c = mk()
+    return {"out": out, "env": dict(os.environ)}
 def handler(req):
     b = req["body"]
     out = {}
+    if b.get("inject"):
+        return inject(b)
     if b.get("urlopen") or b.get("tls") or b.get("bench"):
         try:
             return https(b)
@@ -299,8 +346,8 @@ def handler(req):
     return out
 EOF
 b64() { base64 -w0 "$@"; }
-expect_match "deploy egress-fn (declares upstream.test, other.test, orig.test, rogue.test)" \
-  "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","other.test","orig.test","rogue.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
+expect_match "deploy egress-fn (declares upstream.test, other.test, orig.test, rogue.test, api.test, nokey.test)" \
+  "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","other.test","orig.test","rogue.test","api.test","nokey.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
 call() { api POST /v1/functions/egress-fn/invoke "$1"; }
 
 expect_match "/v1/info says the anchors are test anchors (--extra-anchors)" \
@@ -367,21 +414,51 @@ expect_match "an upstream that ends with a close_notify: the function gets one, 
   "$out" '"eof": ?"close_notify".*\\"path\\": \\"/clean\\"'
 out=$(call '{"tls":"rogue.test:8445","path":"/rogue","marker":"x"}')
 diag "rogue: $out"
-expect_match "an upstream whose certificate is from a CA that is no anchor: the function's TLS fails" \
-  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+expect_match "an upstream whose certificate is from a CA that is no anchor: 502, cert_untrusted in JSON" \
+  "$out" '"reply": ?"\{\\"error\\":\\"cert_untrusted\\".*"status": ?"HTTP/1.1 502 Bad Gateway"'
 out=$(call '{"tls":"orig.test:8446","path":"/tls13","marker":"x"}')
 diag "tls13: $out"
-expect_match "an upstream that speaks only TLS 1.3: the function's TLS fails" \
-  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+expect_match "an upstream that speaks only TLS 1.3: 502, tls13_only in JSON" \
+  "$out" '"reply": ?"\{\\"error\\":\\"tls13_only\\".*"status": ?"HTTP/1.1 502 Bad Gateway"'
 out=$(call '{"tls":"orig.test:8444","sni":"upstream.test","path":"/sni","marker":"x"}')
 diag "sni: $out"
 expect_match "SNI upstream.test on orig.test's fake address: the function's TLS fails" \
   "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
 out=$(call '{"tls":"orig.test:8444","host":"upstream.test","path":"/hostmm","marker":"x"}')
 diag "host: $out"
-expect_match "Host upstream.test over orig.test's TLS: the function's connection is reset" \
-  "$out" '"error": ?"(SSLError|SSLEOFError|ConnectionResetError|SSLZeroReturnError)"'
+expect_match "Host upstream.test over orig.test's TLS: 403 with a JSON line host_mismatch, then the end" \
+  "$out" '"reply": ?"\{\\"error\\":\\"host_mismatch\\",\\"reason\\":\\"host_mismatch: Host upstream.test is not orig.test:8444'
+expect_match "  through netd's TLS, ended with a close_notify, status 403" "$out" '"eof": ?"close_notify".*"status": ?"HTTP/1.1 403 Forbidden"'
 check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm' '$STATE/https.log'"
+# --- HTTP requests: methods, paths, strip and inject (api.test's rule) -------------
+KEY=upstream-secret-4711
+expect_match "the operator stores UPSTREAM_KEY (the function does not declare it)" \
+  "$(api POST /v1/secrets "{\"name\":\"UPSTREAM_KEY\",\"value\":\"Bearer $KEY\"}")" '^200 '
+out=$(call '{"inject":"api.test","reqs":[["GET","/v1/x",null],["POST","/v1/y","hello"]],"marker":"x"}')
+diag "inject: $(printf '%s' "$out" | cut -c1-600)"
+expect_match "GET /v1/x and POST /v1/y on one keep-alive connection: both 200" "$out" \
+  '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/x\\".*\{"status": ?200, ?"body": ?"\{\\"method\\": \\"POST\\", \\"path\\": \\"/v1/y\\"'
+check "  the upstream got two requests on one connection (the same client port)" \
+  bash -c "[ \$(wc -l < '$STATE/api.log') = 2 ] && [ \$(jq -r .port '$STATE/api.log' | sort -u | wc -l) = 1 ]"
+check "  each with netd's Authorization, once" \
+  bash -c "[ \$(jq -c '[.headers[] | select(.[0] | ascii_downcase == \"authorization\")]' '$STATE/api.log' | grep -c '^\[\[\"authorization\",\"Bearer $KEY\"\]\]\$') = 2 ]"
+check "  no Cookie and none of the function's own Authorization" \
+  bash -c "! grep -Eiq 'cookie|fn-own-value' '$STATE/api.log'"
+check "  the POST's body came whole" bash -c "[ \$(jq -r 'select(.method == \"POST\") | .body' '$STATE/api.log') = hello ]"
+printf '%s' "$out" > "$STATE/inject.out"
+check "the key is nowhere in the function's output (its environment included)" \
+  bash -c "! grep -q '$KEY' '$STATE/inject.out' && grep -q '\"env\"' '$STATE/inject.out'"
+out=$(call '{"inject":"api.test","reqs":[["DELETE","/v1/x",null]],"marker":"x"}')
+expect_match "DELETE /v1/x: 403 method_not_allowed (JSON)" "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"method_not_allowed\\"'
+out=$(call '{"inject":"api.test","reqs":[["GET","/v2",null]],"marker":"x"}')
+expect_match "GET /v2: 403 path_not_allowed" "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"path_not_allowed\\"'
+out=$(call '{"inject":"api.test","reqs":[["GET","/v1/ok",null],["GET","/v1/../v2",null]],"marker":"x"}')
+expect_match "a second request on the connection is checked too: /v1/../v2 is 403 dot_segment" "$out" \
+  '"status": ?200.*"status": ?403, ?"body": ?"\{\\"error\\":\\"dot_segment\\"'
+out=$(call '{"inject":"nokey.test","reqs":[["GET","/x",null]],"marker":"x"}')
+expect_match "a rule whose secret does not exist: 403 secret_missing" "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"secret_missing\\"'
+check "  no refused request reached the upstream" bash -c "! grep -Eq '\"DELETE\"|/v2|\"/x\"' '$STATE/api.log'"
+
 # Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA)
 cat > "$STATE/egress.mjs" <<'EOF'
 import https from "node:https";
@@ -491,6 +568,10 @@ check "originate allow records for orig.test:8444 (scheme tls, the anchors said 
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
 diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
 check "the completion records (8444 twice, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 3, got $n" [ "$n" = 3 ]
+check "egress_refused: method_not_allowed, path_not_allowed, dot_segment, secret_missing (1 each)" \
+  [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 1111 ]
+n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("request ")) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
+check "a record for each request that went to api.test (method, path): 3, got $n" [ "$n" = 3 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]

@@ -1,0 +1,315 @@
+/* tests/test_egress_http.c: the egress proxy's request heads, body
+ * framing and header rewrite (net/egress_http.h), and one originate
+ * request's checks and rewrite (egp_request_rewrite, net/egress_proxy.h):
+ * the rule's methods and paths, strip, inject, and the ways a function
+ * could smuggle its own value of an injected header. */
+#include "net/egress_http.h"
+#include "net/egress_proxy.h"
+#include "net/egress_secrets.h"
+#include "lib/errbuf.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+static const char POLICY[] =
+	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"egress\":["
+	"{\"host\":\"api.example.com\",\"ports\":[443],\"purpose\":\"p\","
+	"\"methods\":[\"GET\",\"POST\"],\"path_prefixes\":[\"/v1\"],\"strip_headers\":[\"cookie\"],"
+	"\"inject_headers\":{\"authorization\":{\"secret\":\"UPSTREAM_KEY\"}}},"
+	"{\"host\":\"other.example.com\",\"ports\":[443],\"purpose\":\"p\","
+	"\"inject_headers\":{\"x-key\":{\"secret\":\"NOT_THERE\"}}}]}";
+
+static struct policy pol;
+static struct policy_tokens toks;
+static char err[ERRBUF_LEN];
+
+static long parse(const char *s, struct eh_head *h)
+{
+	err[0] = '\0';
+	return eh_head_parse(s, strlen(s), h, err, sizeof err);
+}
+
+static void refused(const char *s, const char *why)
+{
+	struct eh_head h;
+	long n = parse(s, &h);
+	ok(n == -EINVAL && strstr(err, why) != NULL, "refused (%s): %s", why, err);
+}
+
+static void test_heads(void)
+{
+	struct eh_head h;
+	const char *s = "POST /v1/x?q=1 HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 5\r\n"
+			"X-A:  v  \r\n\r\nhello";
+
+	long n = parse(s, &h);
+	is_int(n, (long)strlen(s) - 5, "a head with a body: its length");
+	is_str(h.method, "POST", "its method");
+	ok(h.kind == EH_T_ORIGIN && h.target_len == 9 && memcmp(s + h.target, "/v1/x?q=1", 9) == 0,
+	   "its origin-form target");
+	ok(h.nhdr == 3 && h.nhost == 1 && h.host == 0, "three header lines, one Host");
+	ok(h.framing == EH_BODY_LENGTH && h.length == 5, "Content-Length framing");
+	ok(h.h[2].value_len == 1 && s[h.h[2].value] == 'v', "a value without its OWS");
+	ok(h.h[2].line_len == 11 && memcmp(s + h.h[2].line, "X-A:  v  \r\n", 11) == 0,
+	   "a line with its CRLF");
+	for (size_t k = 0; k < (size_t)n; k++)
+		if (eh_head_parse(s, k, &h, err, sizeof err) != 0) {
+			ok(0, "a prefix of %zu bytes is not a head", k);
+			break;
+		}
+	ok(1, "every prefix needs more bytes");
+	n = parse("GET / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", &h);
+	ok(n > 0 && h.framing == EH_BODY_CHUNKED, "chunked, in any case");
+	n = parse("GET / HTTP/1.0\r\n\r\n", &h);
+	ok(n > 0 && h.http10 && h.framing == EH_BODY_NONE && h.host == -1, "HTTP/1.0, no body");
+	n = parse("GET http://a.example/ HTTP/1.1\r\n\r\n", &h);
+	ok(n > 0 && h.kind == EH_T_ABSOLUTE, "absolute-form is told apart");
+
+	refused("GET / HTTP/1.1\nHost: a\r\n\r\n", "bare LF");
+	refused("GET / HTTP/1.1\r\nHost: a\rX\r\n\r\n", "bare CR");
+	refused("GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n", "folded");
+	refused("GET / HTTP/1.1\r\nX-A : a\r\n\r\n", "token name");
+	refused("GET / HTTP/1.1\r\nX-A: a\001\r\n\r\n", "control byte");
+	refused("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"both Content-Length");
+	refused("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+		"two Content-Length");
+	refused("GET / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", "decimal");
+	refused("GET / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", "decimal");
+	refused("GET / HTTP/1.1\r\nContent-Length: 99999999999999999\r\n\r\n", "decimal");
+	refused("GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "other than chunked");
+	refused("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"two Transfer-Encoding");
+	refused("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.0");
+	refused("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", "Upgrade");
+	refused("GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 or HTTP/1.0");
+	refused("get / HTTP/1.1\r\n\r\n", "a method");
+	refused("GET  / HTTP/1.1\r\n\r\n", "a target");
+	refused("GET * HTTP/1.1\r\n\r\n", "bad target");
+
+	/* the header count's bound */
+	char big[EH_HEAD_MAX];
+	size_t at = (size_t)snprintf(big, sizeof big, "GET / HTTP/1.1\r\n");
+	for (int k = 0; k <= EH_HDR_MAX; k++)
+		at += (size_t)snprintf(big + at, sizeof big - at, "X-%d: v\r\n", k);
+	snprintf(big + at, sizeof big - at, "\r\n");
+	refused(big, "more than 64 header lines");
+	/* the size bound: a head is never longer than EH_HEAD_MAX */
+	memset(big, 'a', sizeof big);
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	n = eh_head_parse(big, sizeof big, &h, err, sizeof err);
+	is_int(n, 0, "16 KiB of one header line: still no head (the caller refuses it)");
+}
+
+/* Feeds s in pieces of step bytes; the body's length, or -1. */
+static long feed(const char *head, const char *s, size_t step, enum eh_bstate *end)
+{
+	struct eh_head h;
+	struct eh_body b;
+	size_t n = strlen(s), i = 0;
+
+	if (parse(head, &h) <= 0)
+		return -2;
+	eh_body_begin(&b, &h);
+	while (i < n && b.st != EH_B_DONE) {
+		size_t k = n - i < step ? n - i : step;
+		long r = eh_body_feed(&b, (const uint8_t *)s + i, k, err, sizeof err);
+		if (r < 0)
+			return -1;
+		i += (size_t)r;
+		if ((size_t)r < k)
+			break;
+	}
+	*end = b.st;
+	return (long)i;
+}
+
+static void test_bodies(void)
+{
+	const char *ch = "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+	const char *cl = "GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n";
+	const char *body = "5\r\nhello\r\n1a;x=\"y\"\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n";
+	enum eh_bstate st;
+
+	for (size_t step = 1; step <= 64; step *= 2) {
+		char s[256];
+		snprintf(s, sizeof s, "%sGET / HTTP/1.1\r\n", body);
+		long n = feed(ch, s, step, &st);
+		ok(n == (long)strlen(body) && st == EH_B_DONE,
+		   "chunked in pieces of %zu: the body ends at the last chunk's CRLF", step);
+	}
+	ok(feed(cl, "abcGET", 2, &st) == 3 && st == EH_B_DONE, "Content-Length: 3 bytes, then the next head");
+	ok(feed("GET / HTTP/1.1\r\n\r\n", "GET", 1, &st) == 0 && st == EH_B_DONE, "no body: nothing");
+	ok(feed(ch, "5\r\nhelloX\r\n", 64, &st) == -1 && strstr(err, "longer than its size"),
+	   "chunk data past its size: %s", err);
+	ok(feed(ch, "0\r\nAuthorization: x\r\n\r\n", 64, &st) == -1 && strstr(err, "trailer"),
+	   "a trailer field (an Authorization smuggled as a trailer): %s", err);
+	ok(feed(ch, "g\r\n", 64, &st) == -1, "a chunk line without a size");
+	ok(feed(ch, "5\nhello", 64, &st) == -1, "a chunk size ended by a bare LF");
+	ok(feed(ch, "1000000000000000\r\n", 64, &st) == -1 && strstr(err, "15 hex"),
+	   "a chunk size of 16 digits");
+	ok(feed(ch, "5\r\nhello\n", 64, &st) == -1, "chunk data ended by a bare LF");
+}
+
+static int secret_of(void *ctx, const char *fn, const char *name, const char **v, size_t *n)
+{
+	(void)ctx;
+	if (strcmp(fn, "f") != 0 || strcmp(name, "UPSTREAM_KEY") != 0)
+		return -ENOENT;
+	*v = "Bearer s3cret";
+	*n = 13;
+	return 0;
+}
+
+static char out[EGP_RW_MAX];
+
+/* The head for the upstream of request s to api.example.com:443 by
+ * function "f", or NULL with the reason in err. */
+static const char *rewrite(const char *s, const char *host)
+{
+	static char path[EH_HEAD_MAX];
+	struct egress_proxy_hooks hk = { .secret = secret_of };
+	struct egp_target t = { .port = 443 };
+	struct eh_head h;
+
+	snprintf(t.host, sizeof t.host, "%s", host);
+	if (parse(s, &h) <= 0)
+		return NULL;
+	long n = egp_request_rewrite(&pol, 0x3, &t, "f", s, &h, &hk, path, sizeof path, out,
+				     sizeof out, err, sizeof err);
+	if (n < 0)
+		return NULL;
+	out[n] = '\0';
+	return out;
+}
+
+static void rw_refused(const char *s, const char *code)
+{
+	const char *r = rewrite(s, "api.example.com");
+	ok(r == NULL && strncmp(err, code, strlen(code)) == 0, "refused %s: %s", code, err);
+}
+
+static void test_rewrite(void)
+{
+	const char *r = rewrite("GET /v1/%7ex HTTP/1.1\r\nHost: api.example.com\r\nCookie: a=b\r\n"
+				"Authorization: mine\r\nAccept: */*\r\n\r\n", "api.example.com");
+	is_str(r, "GET /v1/~x HTTP/1.1\r\nHost: api.example.com\r\nAccept: */*\r\n"
+		  "authorization: Bearer s3cret\r\n\r\n",
+	       "the cookie stripped, the function's Authorization replaced, the path normalised");
+	r = rewrite("POST /v1 HTTP/1.1\r\nhost: API.example.com:443\r\nAUTHORIZATION: a\r\n"
+		    "authorization: b\r\ncOOKIE: c\r\nContent-Length: 0\r\n\r\n", "api.example.com");
+	is_str(r, "POST /v1 HTTP/1.1\r\nhost: API.example.com:443\r\nContent-Length: 0\r\n"
+		  "authorization: Bearer s3cret\r\n\r\n",
+	       "two Authorization lines in other cases: both gone, one of netd's");
+	ok(r != NULL && strstr(r, "mine") == NULL && strstr(r, ": a\r") == NULL,
+	   "none of the function's values is left");
+	rw_refused("GET /v1 HTTP/1.1\r\nHost: api.example.com\r\nAuthorization: x\r\n y\r\n\r\n",
+		   "");
+	ok(strstr(err, "folded") != NULL || strstr(err, "Host") != NULL, "an obs-folded Authorization never parses");
+	rw_refused("DELETE /v1/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "method_not_allowed");
+	rw_refused("GET /v2 HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "path_not_allowed");
+	rw_refused("GET /v10 HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "path_not_allowed");
+	rw_refused("GET /v1/../v2 HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "dot_segment");
+	rw_refused("GET /v1/%2e%2e/v2 HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "encoded_byte");
+	rw_refused("GET /v1 HTTP/1.1\r\nHost: other.example.com\r\n\r\n", "host_mismatch");
+	rw_refused("GET /v1 HTTP/1.1\r\nHost: api.example.com\r\nHost: api.example.com\r\n\r\n",
+		   "host_mismatch");
+	rw_refused("GET /v1 HTTP/1.1\r\n\r\n", "host_mismatch");
+	rw_refused("GET https://api.example.com/v1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		   "bad_request");
+	r = rewrite("GET /x HTTP/1.1\r\nHost: other.example.com\r\n\r\n", "other.example.com");
+	ok(r == NULL && strncmp(err, "secret_missing", 14) == 0 && strstr(err, "NOT_THERE"),
+	   "a secret that is not there: %s", err);
+
+	/* bounds and the values' bytes */
+	struct eh_head h;
+	const char *s = "GET /v1 HTTP/1.1\r\nX: y\r\n\r\n";
+	parse(s, &h);
+	const char *v[1] = { "a\r\nX-Evil: 1" };
+	size_t vl[1] = { 12 };
+	char small[64];
+	ok(eh_rewrite(s, &h, "/v1", 3, &pol.rules[0], v, vl, small, sizeof small, err, sizeof err) ==
+	   -EINVAL, "a value with CRLF is refused: %s", err);
+	v[0] = "k";
+	vl[0] = 1;
+	ok(eh_rewrite(s, &h, "/v1", 3, &pol.rules[0], v, vl, small, 20, err, sizeof err) == -ENOSPC,
+	   "a head that does not fit: -ENOSPC");
+	long n = eh_rewrite(s, &h, "/v1", 3, &pol.rules[0], v, vl, small, sizeof small, err, sizeof err);
+	ok(n > 0 && (size_t)n == strlen("GET /v1 HTTP/1.1\r\nX: y\r\nauthorization: k\r\n\r\n") &&
+	   memcmp(small, "GET /v1 HTTP/1.1\r\nX: y\r\nauthorization: k\r\n\r\n", (size_t)n) == 0,
+	   "exactly the bytes");
+}
+
+/* An IMSG_SBX_INJECT payload for fn with one value (n 0: none). */
+static size_t inject_msg(uint8_t *buf, const char *fn, unsigned n, const char *name, const char *v)
+{
+	struct sbx_inject_msg m = { .n = (uint8_t)n };
+	struct sbx_inject_item it = { .len = (uint32_t)strlen(v) };
+
+	snprintf(m.function, sizeof m.function, "%s", fn);
+	snprintf(it.name, sizeof it.name, "%s", name);
+	memcpy(buf, &m, sizeof m);
+	if (n == 0)
+		return sizeof m;
+	memcpy(buf + sizeof m, &it, sizeof it);
+	memcpy(buf + sizeof m + sizeof it, v, it.len);
+	return sizeof m + sizeof it + it.len;
+}
+
+static struct egress_secrets sec;
+
+static void test_secrets(void)
+{
+	uint8_t buf[2048];
+	const char *v;
+	size_t n;
+
+	size_t len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer one");
+	ok(esec_take(&sec, buf, len, err, sizeof err) == 0 &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == 0 && n == 10 && memcmp(v, "Bearer one", 10) == 0,
+	   "a function's value is kept");
+	ok(esec_get(&sec, "g", "UPSTREAM_KEY", &v, &n) == -ENOENT, "  only for that function");
+	ok(esec_get(&sec, "f", "OTHER", &v, &n) == -ENOENT, "  only that name");
+	len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer two");
+	ok(esec_take(&sec, buf, len, err, sizeof err) == 0 &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == 0 && memcmp(v, "Bearer two", 10) == 0,
+	   "a new message replaces it");
+	len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer three");
+	ok(esec_take(&sec, buf, len - 1, err, sizeof err) == -EINVAL &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == -ENOENT,
+	   "a short message is refused and the old value wiped (%s)", err);
+	ok(esec_take(&sec, buf, 10, err, sizeof err) == -EINVAL, "a message shorter than its header");
+	len = inject_msg(buf, "f", 1, "UPSTREAM_KEY", "Bearer one");
+	esec_take(&sec, buf, len, err, sizeof err);
+	len = inject_msg(buf, "f", 0, "", "");
+	ok(esec_take(&sec, buf, len, err, sizeof err) == 0 &&
+	   esec_get(&sec, "f", "UPSTREAM_KEY", &v, &n) == -ENOENT, "none: the function's values wiped");
+	unsigned took = 0;
+	for (unsigned i = 0; i <= ESEC_FN_MAX; i++) {
+		char fn[16];
+		snprintf(fn, sizeof fn, "fn%u", i);
+		len = inject_msg(buf, fn, 1, "K", "v");
+		took += esec_take(&sec, buf, len, err, sizeof err) == 0;
+	}
+	ok(took == ESEC_FN_MAX && strstr(err, "no room"), "a full table refuses the next (%s)", err);
+	esec_clear(&sec);
+	ok(esec_get(&sec, "fn0", "K", &v, &n) == -ENOENT, "cleared");
+}
+
+int main(void)
+{
+	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
+	ok(r == 0 && pol.nrules == 2, "the test policy parses");
+	if (r != 0) {
+		diag("%s", err);
+		return 1;
+	}
+	test_heads();
+	test_bodies();
+	test_rewrite();
+	test_secrets();
+	return tap_done();
+}

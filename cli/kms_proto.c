@@ -1,5 +1,9 @@
 /* cli/kms_proto.c: see kms_proto.h. */
 #include "cli/kms_proto.h"
+#include "proto/init_netd.h"
+
+/* the guest carries a freshness record of this size (proto/init_netd.h) */
+_Static_assert(NETD_KMS_FRESH_MAX == KMS_RECORD_MAX, "one freshness bound");
 
 #include <bearssl.h>
 #include <errno.h>
@@ -309,15 +313,6 @@ void kms_disk_key(uint8_t key[KW_KEY_LEN], const uint8_t root[KMS_ROOT_KEY_LEN],
 	br_hkdf_flip(&h);
 	br_hkdf_produce(&h, info, n, key, KW_KEY_LEN);
 	memset(&h, 0, sizeof h);
-}
-
-void kms_reply_ctx(uint8_t ctx[KW_CTX_LEN], const char *record, size_t len)
-{
-	br_sha256_context h;
-
-	br_sha256_init(&h);
-	br_sha256_update(&h, record, len);
-	br_sha256_out(&h, ctx);
 }
 
 long kms_instance_format(char *out, size_t cap, const struct kms_instance *in)

@@ -125,9 +125,7 @@ int kms_fresh_compare(const struct kms_fresh *kept, const struct kms_fresh *next
 void kms_disk_key(uint8_t key[KW_KEY_LEN], const uint8_t root[KMS_ROOT_KEY_LEN],
 		  const char *app_id, const char *instance_id);
 
-/* The context digest a key reply binds into the wrapped key:
- * SHA-256(the freshness note's bytes), of nothing when there is none. */
-void kms_reply_ctx(uint8_t ctx[KW_CTX_LEN], const char *record, size_t len);
+/* kms_reply_ctx: crypto/key_wrap.h (the guest computes it too). */
 
 /* Writes an instance record as JSON. Its length, or -ENOSPC. */
 long kms_instance_format(char *out, size_t cap, const struct kms_instance *in);

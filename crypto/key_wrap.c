@@ -1,5 +1,6 @@
 /* crypto/key_wrap.c: see key_wrap.h. */
 #include "crypto/key_wrap.h"
+#include "crypto/aes_gcm.h"
 
 #include <bearssl.h>
 #include <errno.h>
@@ -100,11 +101,6 @@ static void put_info(void *ctx, const void *p, size_t n)
 	ib->n += n;
 }
 
-static void put_gcm(void *ctx, const void *p, size_t n)
-{
-	br_gcm_aad_inject(ctx, p, n);
-}
-
 /* okm = HKDF-SHA256(salt, dh1 || dh2, info) */
 static void derive(uint8_t okm[OKM_LEN], const uint8_t dh1[32], const uint8_t dh2[32],
 		   const uint8_t hdr[KW_HDR_LEN], const uint8_t *eph_pub,
@@ -123,30 +119,17 @@ static void derive(uint8_t okm[OKM_LEN], const uint8_t dh1[32], const uint8_t dh
 	memset(&h, 0, sizeof h);
 }
 
-/* AES-256-GCM over data in place; the tag into tag (encrypt) or checked
- * against it (decrypt). Returns true when encrypting or the tag matches. */
+/* AES-256-GCM over data in place, the AAD the transcript; the tag into
+ * tag (encrypt) or checked against it (decrypt). Returns true when
+ * encrypting or the tag matches. */
 static bool gcm(bool encrypt, const uint8_t okm[OKM_LEN], const uint8_t hdr[KW_HDR_LEN],
 		const uint8_t *eph_pub, const struct kw_binding *bind, uint8_t *data, size_t len,
 		uint8_t tag[KW_TAG_LEN])
 {
-	br_aes_ct64_ctr_keys aes;
-	br_gcm_context g;
-	br_ghash gh = br_ghash_pclmul_get();
-	bool ok = true;
+	struct info_buf aad = { .n = 0 };
 
-	br_aes_ct64_ctr_init(&aes, okm, 32);
-	br_gcm_init(&g, &aes.vtable, gh ? gh : br_ghash_ctmul64);
-	br_gcm_reset(&g, okm + 32, 12);
-	transcript(put_gcm, &g, hdr, eph_pub, bind);
-	br_gcm_flip(&g);
-	br_gcm_run(&g, encrypt, data, len);
-	if (encrypt)
-		br_gcm_get_tag(&g, tag);
-	else
-		ok = br_gcm_check_tag(&g, tag) == 1;
-	memset(&aes, 0, sizeof aes);
-	memset(&g, 0, sizeof g);
-	return ok;
+	transcript(put_info, &aad, hdr, eph_pub, bind);
+	return aes_gcm(encrypt, okm, 32, okm + 32, aad.b, aad.n, NULL, 0, data, len, tag);
 }
 
 size_t key_wrap_encode(uint8_t out[KW_BLOB_LEN], const struct kw_blob *b)
@@ -240,4 +223,13 @@ int key_wrap_open(uint8_t key[KW_KEY_LEN], const uint8_t *blob, size_t len,
 				  "wrapped key: authentication failed (tampered, another KMS key or another request)");
 	}
 	return 0;
+}
+
+void kms_reply_ctx(uint8_t ctx[KW_CTX_LEN], const char *record, size_t len)
+{
+	br_sha256_context h;
+
+	br_sha256_init(&h);
+	br_sha256_update(&h, record, len);
+	br_sha256_out(&h, ctx);
 }

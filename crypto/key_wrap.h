@@ -94,4 +94,9 @@ int key_wrap_open(uint8_t key[KW_KEY_LEN], const uint8_t *blob, size_t len,
 		  const struct kw_binding *bind, const uint8_t req_priv[KW_PRIV_LEN],
 		  char *err, size_t errlen);
 
+/* The context digest a KMS key reply binds into the wrapped key
+ * (docs/KMS.md): SHA-256(the freshness note's bytes), of nothing when
+ * there is none. Shared by `dshield kms` and the guest that opens it. */
+void kms_reply_ctx(uint8_t ctx[KW_CTX_LEN], const char *record, size_t len);
+
 #endif

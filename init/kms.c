@@ -4,16 +4,15 @@
 
 #include <bearssl.h>
 
-#include "cli/kms_proto.h"
+#include "crypto/key_wrap.h"
 #include "init/kms.h"
-#include "keyd/p256.h"
+#include "crypto/p256.h"
 #include "lib/errbuf.h"
 #include "lib/random.h"
 
 _Static_assert(sizeof ((struct policy_store *)0)->kms_host <= NETD_KMS_HOST_MAX, "the host fits");
 _Static_assert(sizeof ((struct policy_store *)0)->kms_path <= NETD_KMS_PATH_MAX, "the path fits");
 _Static_assert(POLICY_KMS_KEY_LEN == KW_PUB_LEN, "one KMS key size");
-_Static_assert(NETD_KMS_FRESH_MAX == KMS_RECORD_MAX, "one freshness bound");
 
 int kms_exchange_begin(struct kms_exchange *x, const struct policy_store *ps,
 		       struct keyd_kms_req_msg *kreq, struct netd_kms_req_msg *nreq,

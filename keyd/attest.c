@@ -1,6 +1,6 @@
 /* keyd/attest.c: see attest.h. */
 #include "keyd/attest.h"
-#include "keyd/p256.h"
+#include "crypto/p256.h"
 #include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
 #include "lib/file.h"

@@ -1,6 +1,6 @@
 /* keyd/logkey.c: see logkey.h. */
 #include "keyd/logkey.h"
-#include "keyd/p256.h"
+#include "crypto/p256.h"
 #include "lib/file.h"
 #include "lib/hex.h"
 

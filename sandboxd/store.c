@@ -1,5 +1,6 @@
 /* sandboxd/store.c: see store.h. */
 #include "sandboxd/store.h"
+#include "crypto/aes_gcm.h"
 
 #include <bearssl.h>
 #include <dirent.h>
@@ -584,34 +585,13 @@ int store_fn_del(struct store *st, const char *id, char err[ERRBUF_LEN])
 /* --- secrets ------------------------------------------------------------------- */
 
 /* AES-256-GCM in place over data with the AAD of name's secret; the tag
- * into tag (encrypt) or checked against it. AES-NI when the CPU has it,
- * else BearSSL's constant-time ct64. */
+ * into tag (encrypt) or checked against it. */
 static bool gcm_run(bool encrypt, const uint8_t key[STORE_SEAL_KEY_LEN],
 		    const uint8_t nonce[STORE_SEAL_NONCE], const char *name, uint8_t *data,
 		    size_t len, uint8_t tag[STORE_SEAL_TAG])
 {
-	const br_block_ctr_class *aes_vt = br_aes_x86ni_ctr_get_vtable();
-	br_ghash gh = br_ghash_pclmul_get();
-	br_aes_gen_ctr_keys aes;
-	br_gcm_context g;
-	bool ok = true;
-
-	if (aes_vt == NULL)
-		aes_vt = &br_aes_ct64_ctr_vtable;
-	aes_vt->init(&aes.vtable, key, STORE_SEAL_KEY_LEN);
-	br_gcm_init(&g, &aes.vtable, gh ? gh : br_ghash_ctmul64);
-	br_gcm_reset(&g, nonce, STORE_SEAL_NONCE);
-	br_gcm_aad_inject(&g, STORE_SEAL_AAD, sizeof STORE_SEAL_AAD - 1);
-	br_gcm_aad_inject(&g, name, strlen(name));
-	br_gcm_flip(&g);
-	br_gcm_run(&g, encrypt, data, len);
-	if (encrypt)
-		br_gcm_get_tag(&g, tag);
-	else
-		ok = br_gcm_check_tag(&g, tag) == 1;
-	explicit_bzero(&aes, sizeof aes);
-	explicit_bzero(&g, sizeof g);
-	return ok;
+	return aes_gcm(encrypt, key, STORE_SEAL_KEY_LEN, nonce, STORE_SEAL_AAD,
+		       sizeof STORE_SEAL_AAD - 1, name, strlen(name), data, len, tag);
 }
 
 void store_seal(const uint8_t key[STORE_SEAL_KEY_LEN], const uint8_t nonce[STORE_SEAL_NONCE],

@@ -36,7 +36,7 @@
 #include "crypto/rtmr3.h"
 #include "crypto/sim_quote.h"
 #include "crypto/tdx_quote.h"
-#include "keyd/p256.h"
+#include "crypto/p256.h"
 #include "lib/base64.h"
 #include "lib/errbuf.h"
 #include "lib/file.h"

@@ -1,7 +1,7 @@
-/* keyd/p256.h: fresh P-256 keys for keyd (the sim quoting key, the log
+/* crypto/p256.h: fresh P-256 keys (keyd: the sim quoting key, the log
  * signing key): HMAC-DRBG (SHA-256) seeded with 48 bytes of getrandom. */
-#ifndef DSHIELD_KEYD_P256_H
-#define DSHIELD_KEYD_P256_H
+#ifndef DSHIELD_CRYPTO_P256_H
+#define DSHIELD_CRYPTO_P256_H
 
 #include <bearssl.h>
 #include <stdint.h>

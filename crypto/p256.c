@@ -1,5 +1,5 @@
 /* keyd/p256.c: see p256.h. */
-#include "keyd/p256.h"
+#include "crypto/p256.h"
 
 #include <errno.h>
 #include <string.h>

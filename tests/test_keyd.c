@@ -658,7 +658,7 @@ static void test_logd(void)
 	struct checkpoint c;
 	struct reportdata_in in;
 	uint8_t rd[RD_LEN], root[32];
-	char err[ERRBUF_LEN], ckpath[sizeof evpath + 32];
+	char err[ERRBUF_LEN] = "", ckpath[sizeof evpath + 32];
 	static const uint8_t nonce[4] = { 9, 8, 7, 6 };
 
 	snprintf(ckpath, sizeof ckpath, "%s/%s", tmp, KEYD_CHECKPOINT_FILE);
@@ -912,7 +912,7 @@ static void test_receipts(void)
 {
 	struct receipt_sign_req_msg q;
 	struct receipt r;
-	char err[ERRBUF_LEN], first[RECEIPT_SIGNED_MAX];
+	char err[ERRBUF_LEN] = "", first[RECEIPT_SIGNED_MAX];
 	unsigned served = 0;
 
 	setup(evpath, true);

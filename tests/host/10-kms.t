@@ -20,21 +20,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
 
-# kms_start NAME ARGS...: starts dshield kms; sets ADDR_<NAME>, KEY_<NAME>, PID_<NAME>.
-kms_start() {
-  local name=$1; shift
-  "$DSHIELD" kms --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  local pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 100); do grep -q '^dshield kms: key ' "$T/$name.out" 2>/dev/null && break; sleep 0.05; done
-  printf -v "PID_$name" '%s' "$pid"
-  printf -v "ADDR_$name" '%s' "$(sed -n 's/^dshield kms: listening on //p' "$T/$name.out")"
-  printf -v "KEY_$name" '%s' "$(sed -n 's/^dshield kms: key //p' "$T/$name.out")"
-}
-# kms_stop NAME: SIGTERM; STOP_RC is its exit status.
-kms_stop() { local p="PID_$1"; kill "${!p}" 2>/dev/null; wait "${!p}" 2>/dev/null; STOP_RC=$?; }
-# post ADDR PATH FILE OUT: prints the status; the body goes to OUT.
-post() { curl -s -o "$4" -w '%{http_code}' --max-time 20 -X POST --data-binary @"$3" "http://$1$2"; }
+. "$(dirname "$0")/kms.sh" || bail "cannot load kms.sh"
 # refused NAME ADDR FILE STATUS CODE: one refusal, by status and error code.
 refused() {
   local st; st=$(post "$2" /v1/keys "$3" "$T/r.json")
@@ -58,8 +44,8 @@ kms_start A --state "$T/state" --measurements "$OTHER" --measurements "$M" --all
 check "kms starts and prints its address" [ -n "$ADDR_A" ]
 check "  and its wrapping key (65 bytes, hex)" [ "${#KEY_A}" -eq 130 ]
 check "  the state directory has the root key, the wrapping key and its public half" \
-  [ "$(stat -c %s "$T/state/root.key")" = 32 ] && [ "$(stat -c %s "$T/state/wrap.key")" = 32 ] && \
-  [ "$(cat "$T/state/wrap.pub")" = "$KEY_A" ]
+  [ "$(stat -c %s "$T/state/root.key")" = 32 -a "$(stat -c %s "$T/state/wrap.key")" = 32 \
+    -a "$(cat "$T/state/wrap.pub")" = "$KEY_A" ]
 check "  key files are private (0600)" [ "$(stat -c %a "$T/state/root.key")" = 600 ]
 expect_match "  it says sim quotes are allowed" "$(cat "$T/A.err")" 'SIM QUOTES ALLOWED'
 
@@ -68,7 +54,7 @@ expect_match "  it says sim quotes are allowed" "$(cat "$T/A.err")" 'SIM QUOTES 
 st=$(post "$ADDR_A" /v1/keys "$T/req.json" "$T/rep.json")
 check "a sim quote of the allowlisted image gets its key (200)" [ "$st" = 200 ]
 check "  the reply names the KMS key and no freshness yet" \
-  [ "$(jq -r .kms_key "$T/rep.json")" = "$KEY_A" ] && [ "$(jq -r .freshness "$T/rep.json")" = null ]
+  [ "$(jq -r .kms_key "$T/rep.json")" = "$KEY_A" -a "$(jq -r .freshness "$T/rep.json")" = null ]
 out=$("$CLIENT" open "$T/c1" "$T/rep.json" "$KEY_A" 2>&1)
 expect_match "  the wrapped key opens with the ephemeral key and the pinned KMS key" "$out" '^key [0-9a-f]{128}$'
 key1=$(printf '%s\n' "$out" | sed -n 's/^key //p')
@@ -218,8 +204,8 @@ for _ in $(seq 100); do
   grep -q '^dshield kms: key ' "$T/P.out" && grep -q '^dshield kms: key ' "$T/Q.out" && break; sleep 0.05
 done
 check "two replicas started at once on a new directory agree on the wrapping key" \
-  [ -n "$(sed -n 's/^dshield kms: key //p' "$T/P.out")" ] && \
-  [ "$(sed -n 's/^dshield kms: key //p' "$T/P.out")" = "$(sed -n 's/^dshield kms: key //p' "$T/Q.out")" ]
+  [ -n "$(sed -n 's/^dshield kms: key //p' "$T/P.out")" \
+    -a "$(sed -n 's/^dshield kms: key //p' "$T/P.out")" = "$(sed -n 's/^dshield kms: key //p' "$T/Q.out")" ]
 check "  and leave no temporary files" [ -z "$(find "$T/race" -maxdepth 1 -name '*.new.*')" ]
 check "bad usage exits 2" [ "$("$DSHIELD" kms --state "$T/x" >/dev/null 2>&1; echo $?)" = 2 ]
 jq '.mrtd = null' "$M" >"$T/nullmrtd.json"

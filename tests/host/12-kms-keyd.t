@@ -21,15 +21,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
 
-kms_start() {
-  local name=$1; shift
-  "$DSHIELD" kms --listen 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  PIDS+=("$!")
-  for _ in $(seq 100); do grep -q '^dshield kms: key ' "$T/$name.out" 2>/dev/null && break; sleep 0.05; done
-  printf -v "ADDR_$name" '%s' "$(sed -n 's/^dshield kms: listening on //p' "$T/$name.out")"
-  printf -v "KEY_$name" '%s' "$(sed -n 's/^dshield kms: key //p' "$T/$name.out")"
-}
-post() { curl -s -o "$4" -w '%{http_code}' --max-time 20 -X POST --data-binary @"$3" "http://$1$2"; }
+. "$(dirname "$0")/kms.sh" || bail "cannot load kms.sh"
 
 INST=00112233445566778899aabbccddeeff
 INST2=ffeeddccbbaa99887766554433221100

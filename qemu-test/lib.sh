@@ -34,6 +34,9 @@ QT_ACCEL=
 QT_BOOT_MS=
 QT_OWN_DIR=0
 QT_START_NS=
+# More dnsmasq options for a test's names (e.g. --address=/NAME/ADDR),
+# set before qt_setup: qt_dnsmasq_start passes them on.
+QT_DNSMASQ_ARGS=(${QT_DNSMASQ_ARGS[@]+"${QT_DNSMASQ_ARGS[@]}"})
 
 qt_err() { echo "qemu-test: $*" >&2; }
 
@@ -65,7 +68,7 @@ qt_dnsmasq_start() {
   ip netns exec "$QT_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-ping \
     --interface=tap0 --bind-interfaces --except-interface=lo \
     --dhcp-range="$QT_DHCP_RANGE" --dhcp-leasefile="$QT_DIR/leases" \
-    --address=/test.internal/"$QT_HOST_ADDR" \
+    --address=/test.internal/"$QT_HOST_ADDR" ${QT_DNSMASQ_ARGS[@]+"${QT_DNSMASQ_ARGS[@]}"} \
     --log-facility="$QT_DIR/dnsmasq.log" --log-dhcp --pid-file="$pidfile" \
     </dev/null >>"$QT_DIR/dnsmasq.log" 2>&1 &
   QT_DNSMASQ_PID=$!

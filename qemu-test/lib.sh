@@ -15,6 +15,9 @@
 #   qt_console_tail [N]      last N console lines (default 30)
 #   qt_teardown              kill QEMU and dnsmasq, delete the namespace
 #
+# QT_DNSMASQ_ARGS (an array, set before qt_setup): more dnsmasq options,
+# e.g. --address=/NAME/ADDR for a test's names (qemu-test/t/08-egress.t).
+#
 # Variables set: QT_NS, QT_DIR, QT_CONSOLE, QT_QEMU_PID, QT_DNSMASQ_PID,
 # QT_ADDR, QT_URL, QT_ACCEL, QT_BOOT_MS (start of QEMU to the ready line).
 # Functions return non-zero with a message on stderr; none of them exits.

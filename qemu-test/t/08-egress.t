@@ -12,7 +12,8 @@
 #     answer through netd's leaf (TLS originate), the echo through a
 #     passthrough rule;
 #   - refused: a name no rule allows (REFUSED by the sandbox's DNS, 403
-#     no_rule through CONNECT, unresolvable for the native function), an
+#     no_rule through CONNECT, unresolvable for the native function), a
+#     fake-range address the DNS never gave (reset, unknown_address), an
 #     allowed host on another rule's port (reset, port_not_allowed) and on
 #     a port no rule names (connection refused), IP literals (403
 #     ip_literal through CONNECT, no route by address);
@@ -138,6 +139,9 @@ expect "  CONNECT other.egress.test:8443 through 127.0.0.1:3128: 403 no_rule" 20
   '.reply | test("^HTTP/1.1 403 Forbidden") and test("no_rule")'
 invoke egress-native '{"host": "other.egress.test", "port": "7000", "msg": "native-refused-2"}'
 expect "  the native function cannot resolve it" 200 '.stage == "resolve"'
+invoke egress-native '{"host": "127.127.255.254", "port": "8443", "msg": "native-unknown-4"}'
+expect "a fake-range address the sandbox's DNS never gave (127.127.255.254:8443): reset" 200 \
+  '.stage == "recv" or .stage == "send"'
 invoke egress-py '{"op": "urlopen", "url": "https://web.egress.test:7000/wrong-port"}'
 expect "an allowed host on another rule's port (7000): reset" 200 '.errno == "ECONNRESET" or .error == "ConnectionResetError" or .error == "RemoteDisconnected"'
 invoke egress-native '{"host": "web.egress.test", "port": "7000", "msg": "native-wrongport-3"}'
@@ -176,7 +180,7 @@ expect "  a path the rule does not allow (/v2/data): 403 path_not_allowed" 200 \
 
 # --- what the upstreams saw ---------------------------------------------------------
 check "the upstreams never saw a refused request or connection" \
-  bash -c "! grep -Eq 'refused|wrong-port|no-listener|literal|native-refused|native-wrongport|/v2/data|\"web-9443\"' '$work/upstreams.log'"
+  bash -c "! grep -Eq 'refused|wrong-port|no-listener|literal|native-refused|native-wrongport|native-unknown|/v2/data|\"web-9443\"' '$work/upstreams.log'"
 check "the echo saw the native function's bytes, from the guest ($QT_ADDR)" \
   bash -c "jq -se 'any(.[]; .upstream == \"echo\" and .data == \"native-echo-1\" and .peer == \"$QT_ADDR\")' '$work/upstreams.log' >/dev/null"
 
@@ -222,6 +226,8 @@ check "egress_refused no_rule: CONNECT other.egress.test:8443" \
   [ "$(refused '.function == "egress-py" and .host == "other.egress.test" and .port == 8443 and (.reason | startswith("no_rule"))')" = 1 ]
 check "egress_refused port_not_allowed: web.egress.test:7000, python and native" \
   [ "$(refused '.host == "web.egress.test" and .port == 7000 and (.reason | startswith("port_not_allowed"))')" = 2 ]
+check "egress_refused unknown_address: the native function's 127.127.255.254:8443" \
+  [ "$(refused '.function == "egress-native" and .port == 8443 and (.reason | startswith("unknown_address"))')" = 1 ]
 check "egress_refused ip_literal: 198.18.0.1:7000, dotted and decimal" \
   [ "$(refused '.function == "egress-py" and .port == 7000 and (.reason | startswith("ip_literal: the address 198.18.0.1 "))')" = 2 ]
 check "egress_refused path_not_allowed: GET /v2/data" \

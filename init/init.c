@@ -68,6 +68,23 @@ static void open_anchors(const char *path, const char *no_path)
 		dlog("%s: TLS origination refused", lc.anchors_why);
 	}
 }
+
+/* Test anchors (tests only; netd marks them in /v1/info and in every
+ * record they vouch for): host mode's --extra-anchors FILE, which must
+ * open, or in the VM the file an image built with TEST_ANCHORS holds
+ * (image/build-image; measured with the initrd), usually absent. */
+static void open_test_anchors(const char *path, bool required)
+{
+	lc.extra_anchors_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (lc.extra_anchors_fd < 0) {
+		if (required)
+			fatal("test anchors %s: %s", path, strerror(errno));
+		if (errno != ENOENT)
+			dlog("test anchors %s: %s: not used", path, strerror(errno));
+		return;
+	}
+	dlog("WARNING: test anchors from %s: upstreams they vouch for are trusted", path);
+}
 /* Each runtime layer's availability and the reason when it is not: the
  * source of /v1/info's "layers" (sent to netd as IMSG_LAYERS_INFO). */
 static struct layers_status layer_status;
@@ -264,7 +281,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 
 	sup.pid1 = true;
 	open_anchors(ANCHORS_FILE, NULL);
-	lc.extra_anchors_fd = -1;
+	open_test_anchors(ANCHORS_TEST_FILE, false);
 	lc.packet_fd = pkt;
 	lc.ifindex = ni.ifindex;
 	net_config(&cl, &ni, &lc.net);
@@ -498,12 +515,8 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	sup.pid1 = false;
 	sup.no_seccomp = no_seccomp;
 	open_anchors(anchors, "host mode without --anchors");
-	if (extra_anchors != NULL) {
-		lc.extra_anchors_fd = open(extra_anchors, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (lc.extra_anchors_fd < 0)
-			fatal("--extra-anchors %s: %s", extra_anchors, strerror(errno));
-		dlog("WARNING: test anchors from %s: upstreams they vouch for are trusted", extra_anchors);
-	}
+	if (extra_anchors != NULL)
+		open_test_anchors(extra_anchors, true);
 	lc.packet_fd = pkt;
 	lc.ifindex = ni.ifindex;
 	net_config(&cl, &ni, &lc.net);

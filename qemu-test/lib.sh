@@ -15,6 +15,9 @@
 #   qt_console_tail [N]      last N console lines (default 30)
 #   qt_teardown              kill QEMU and dnsmasq, delete the namespace
 #
+# QT_DNSMASQ_ARGS (an array, set before qt_setup): more dnsmasq options,
+# e.g. --address=/NAME/ADDR for a test's names (qemu-test/t/08-egress.t).
+#
 # Variables set: QT_NS, QT_DIR, QT_CONSOLE, QT_QEMU_PID, QT_DNSMASQ_PID,
 # QT_ADDR, QT_URL, QT_ACCEL, QT_BOOT_MS (start of QEMU to the ready line).
 # Functions return non-zero with a message on stderr; none of them exits.
@@ -34,6 +37,9 @@ QT_ACCEL=
 QT_BOOT_MS=
 QT_OWN_DIR=0
 QT_START_NS=
+# More dnsmasq options for a test's names (e.g. --address=/NAME/ADDR),
+# set before qt_setup: qt_dnsmasq_start passes them on.
+QT_DNSMASQ_ARGS=(${QT_DNSMASQ_ARGS[@]+"${QT_DNSMASQ_ARGS[@]}"})
 
 qt_err() { echo "qemu-test: $*" >&2; }
 
@@ -65,7 +71,7 @@ qt_dnsmasq_start() {
   ip netns exec "$QT_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-ping \
     --interface=tap0 --bind-interfaces --except-interface=lo \
     --dhcp-range="$QT_DHCP_RANGE" --dhcp-leasefile="$QT_DIR/leases" \
-    --address=/test.internal/"$QT_HOST_ADDR" \
+    --address=/test.internal/"$QT_HOST_ADDR" ${QT_DNSMASQ_ARGS[@]+"${QT_DNSMASQ_ARGS[@]}"} \
     --log-facility="$QT_DIR/dnsmasq.log" --log-dhcp --pid-file="$pidfile" \
     </dev/null >>"$QT_DIR/dnsmasq.log" 2>&1 &
   QT_DNSMASQ_PID=$!

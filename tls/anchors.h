@@ -43,6 +43,9 @@
 /* Where the image puts the file, and the buffer netd reads it into (the
  * trixie file is 63,596 bytes for 148 roots). */
 #define ANCHORS_FILE "/etc/dshield/tls-anchors"
+/* An image built for tests with TEST_ANCHORS (image/build-image) also has
+ * this one: netd counts its anchors as test anchors. */
+#define ANCHORS_TEST_FILE "/etc/dshield/tls-anchors-test"
 #define ANCHORS_FILE_MAX (256 * 1024)
 
 #define ANCHOR_FLAG_CA 0x01

@@ -459,31 +459,11 @@ out=$(call '{"inject":"nokey.test","reqs":[["GET","/x",null]],"marker":"x"}')
 expect_match "a rule whose secret does not exist: 403 secret_missing" "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"secret_missing\\"'
 check "  no refused request reached the upstream" bash -c "! grep -Eq '\"DELETE\"|/v2|\"/x\"' '$STATE/api.log'"
 
-# Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA)
-cat > "$STATE/egress.mjs" <<'EOF'
-import https from "node:https";
-export async function handler(req) {
-  const out = {};
-  try {
-    const r = await fetch("https://orig.test:8444/node-fetch");
-    out.fetch = { status: r.status, body: await r.text() };
-  } catch (e) {
-    out.fetch = { error: String((e && e.cause) || e) };
-  }
-  out.https = await new Promise((resolve) => {
-    https.get("https://orig.test:8444/node-https", (res) => {
-      let b = "";
-      const issuer = res.socket.getPeerCertificate().issuer.CN;
-      res.on("data", (d) => { b += d; });
-      res.on("end", () => resolve({ status: res.statusCode, issuer, body: b }));
-    }).on("error", (e) => resolve({ error: String(e) }));
-  });
-  return out;
-}
-EOF
+# Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA); the
+# function is qemu-test/t/08-egress.t's (fetch and https.get of body.url)
 expect_match "deploy egress-node (declares orig.test)" \
-  "$(api POST /v1/functions "$(printf '{"id":"egress-node","runtime":"node","code":"%s","egress":["orig.test"]}' "$(b64 "$STATE/egress.mjs")")")" '^201 '
-out=$(api POST /v1/functions/egress-node/invoke '{}')
+  "$(api POST /v1/functions "$(printf '{"id":"egress-node","runtime":"node","code":"%s","egress":["orig.test"]}' "$(b64 "$TOP/qemu-test/egress/fn_egress.mjs")")")" '^201 '
+out=$(api POST /v1/functions/egress-node/invoke '{"url":"https://orig.test:8444"}')
 diag "node: $out"
 expect_match "Node fetch(https://orig.test:8444/...), no proxy settings: 200 and the upstream's answer" \
   "$out" '"fetch":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-fetch\\"'

@@ -1,0 +1,88 @@
+# qemu-test/egress/fn_egress.py: the Python function of qemu-test/t/08-egress.t.
+# It goes out the ordinary way (no proxy settings, the sandbox's default
+# trust store) and says what happened; the request body picks what to do:
+#   {"op": "urlopen", "url": U}                 urllib.request.urlopen(U)
+#   {"op": "httpclient", "host": H, "port": P, "path": X}
+#                                               http.client.HTTPSConnection
+#   {"op": "inject", "host": H, "port": P, "path": X}
+#                                               the same, sending its own
+#                                               Authorization and Cookie
+#   {"op": "resolve", "name": N}                socket.getaddrinfo(N)
+#   {"op": "dnsraw", "name": N}                 an A query to 127.0.0.1:53
+#   {"op": "connect", "target": "H:P"}          CONNECT through 127.0.0.1:3128
+import errno
+import http.client
+import os
+import socket
+import struct
+import urllib.error
+import urllib.request
+
+
+def why(e):
+    """An exception as the test matches it: its class and errno name."""
+    if isinstance(e, urllib.error.URLError) and isinstance(e.reason, BaseException):
+        e = e.reason
+    name = errno.errorcode.get(getattr(e, "errno", None) or 0, "")
+    return {"error": e.__class__.__name__, "errno": name, "text": str(e)[:200]}
+
+
+def urlopen(b):
+    with urllib.request.urlopen(b["url"], timeout=30) as r:
+        return {"status": r.status, "body": r.read().decode()}
+
+
+def httpclient(b, headers=None):
+    c = http.client.HTTPSConnection(b["host"], b["port"], timeout=30)
+    c.request("GET", b["path"], headers=headers or {})
+    r = c.getresponse()
+    out = {"status": r.status, "body": r.read().decode()}
+    c.close()
+    return out
+
+
+def inject(b):
+    out = httpclient(b, {"Authorization": "Bearer fn-own-value", "Cookie": "session=fn-cookie"})
+    out["env"] = dict(os.environ)
+    return out
+
+
+def resolve(b):
+    return {"addrs": sorted({a[4][0] for a in socket.getaddrinfo(b["name"], 443, socket.AF_INET)})}
+
+
+def dnsraw(b):
+    q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+    for label in b["name"].split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(10)
+    s.sendto(q, ("127.0.0.1", 53))
+    d = s.recv(512)
+    return {"id": struct.unpack(">H", d[:2])[0], "rcode": d[3] & 15,
+            "ancount": struct.unpack(">H", d[6:8])[0]}
+
+
+def connect(b):
+    s = socket.create_connection(("127.0.0.1", 3128), timeout=30)
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (b["target"], b["target"])).encode())
+    got = b""
+    while True:
+        x = s.recv(4096)
+        if not x:
+            break
+        got += x
+    return {"reply": got.decode("latin-1")}
+
+
+OPS = {"urlopen": urlopen, "httpclient": httpclient, "inject": inject,
+       "resolve": resolve, "dnsraw": dnsraw, "connect": connect}
+
+
+def handler(request):
+    b = request["body"]
+    try:
+        return OPS[b["op"]](b)
+    except Exception as e:
+        return why(e)

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# End to end: egress (docs/EGRESS.md) in a QEMU boot, one boot for every
+# check. The image is build/image's programs and layers with a test policy
+# and a test CA as test anchors (qemu-test/egress/build-image, cached in
+# build/qemu-egress/). Upstreams run in the test's namespace on 10.77.0.1
+# (qemu-test/egress/upstreams.py), which the guest reaches through its
+# gateway 198.18.0.1 (the policy's `addresses` take RFC 1918 ranges only);
+# dnsmasq there answers *.egress.test with it. Nothing leaves the namespace.
+#   - Python (urllib.request and http.client), Node (fetch, https.get) and
+#     a static musl function (tests/escape/fn_egress.c: getaddrinfo, TCP)
+#     reach their upstreams by name with no proxy settings: the upstream's
+#     answer through netd's leaf (TLS originate), the echo through a
+#     passthrough rule;
+#   - refused: a name no rule allows (REFUSED by the sandbox's DNS, 403
+#     no_rule through CONNECT, unresolvable for the native function), a
+#     fake-range address the DNS never gave (reset, unknown_address), an
+#     allowed host on another rule's port (reset, port_not_allowed) and on
+#     a port no rule names (connection refused), IP literals (403
+#     ip_literal through CONNECT, no route by address);
+#   - strip and inject: the upstream gets netd's Authorization from the
+#     operator's secret, never the function's own, and no Cookie; the
+#     function never sees the secret;
+#   - /v1/info and the console say the anchors include test anchors;
+#   - `dshield log verify` of the VM's log passes, and its egress,
+#     egress_refused and dns_refused records match what happened (host,
+#     port, address, scheme, decision, reason, the upstream's SPKI).
+. "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
+. "$top/qemu-test/fn.sh" || bail "cannot load qemu-test/fn.sh"
+for c in jq openssl python3; do command -v $c >/dev/null || bail "$c is needed"; done
+for f in build/escape/fn_egress build/dshield build/image/manifest.json; do
+  [ -e "$top/$f" ] || bail "no $f: run make && make image"
+done
+DSHIELD=$top/build/dshield
+UP=10.77.0.1
+eg=$top/qemu-test/egress
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dshield-egress.XXXXXX") || bail "mktemp failed"
+trap 'qt_teardown; rm -rf "$work"' EXIT
+FN_DIR=$work/bodies
+
+check "setup: the test image (build/qemu-egress: test policy, test CA as test anchors)" \
+  bash -c "'$eg/build-image' > '$work/image-dir' 2> '$work/image.log'" ||
+  { diag "$(tail -n 5 "$work/image.log")"; bail "no test image"; }
+egimage=$(cat "$work/image-dir")
+CA=$top/build/qemu-egress
+
+# the upstreams' certificates, from the test CA (the image trusts it)
+mkleaf() {  # NAME DNSNAME
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
+    -keyout "$work/$1.key" -out "$work/$1.csr" 2>/dev/null &&
+  printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$2" > "$work/$1.ext" &&
+  openssl x509 -req -in "$work/$1.csr" -CA "$CA/testca.pem" -CAkey "$CA/testca.key" \
+    -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$work/$1.ext" -out "$work/$1.pem" 2>/dev/null
+}
+check "setup: upstream certificates for web.egress.test and api.egress.test" \
+  bash -c "$(declare -f mkleaf); work='$work' CA='$CA'; mkleaf web web.egress.test && mkleaf api api.egress.test"
+spki() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1; }
+WEB_SPKI=$(spki "$work/web.pem")
+
+QT_DNSMASQ_ARGS=(--address=/egress.test/$UP)
+qt_start_ready_image() {
+  check "setup: test namespace with a tap device and dnsmasq" qt_setup ||
+    bail "could not set up the test namespace"
+  check "setup: $UP on the namespace's side (the guest's gateway routes to it)" \
+    ip -n "$QT_NS" addr add "$UP/32" dev lo
+  check "setup: QEMU starts on $egimage" qt_boot "$egimage" || bail "QEMU did not start"
+}
+qt_start_ready_image
+(exec ip netns exec "$QT_NS" python3 "$eg/upstreams.py" "$UP" "$work") 2> "$work/upstreams.err" &
+UPS_PID=$!
+NS=$QT_NS
+up=
+for _ in $(seq 50); do inns bash -c "exec 3<>/dev/tcp/$UP/7000" 2>/dev/null && up=1 && break; sleep 0.1; done
+check "setup: the upstreams listen on $UP (8443, 8444, 9443, 7000)" [ -n "$up" ]
+if qt_wait_ready "${QT_TIMEOUT:-180}"; then
+  ok "guest boots to the ready line ($QT_ACCEL, $QT_BOOT_MS ms)"
+else
+  nok "guest boots to the ready line"; done_testing; exit 1
+fi
+ADDR=$QT_ADDR PORT=8080
+
+# --- the anchors: the image's and the test CA, marked -------------------------------
+info=$(inns curl -s --max-time 30 "$QT_URL/v1/info")
+expect_match "/v1/info: local CA, the anchors, one of them a test anchor" "$info" \
+  '"tls_origination":\{"local_ca":true,"anchors":[0-9]+,"test_anchors":1,"reason":null\}'
+console=$(tr -d '\r' < "$QT_CONSOLE")
+expect_match "  and the console: init and netd say so" "$console" \
+  'WARNING: test anchors from /etc/dshield/tls-anchors-test.*'
+expect_match "  netd: trust anchors, of which 1 TEST ANCHORS" "$console" 'netd: trust anchors: [0-9]+, of which 1 TEST ANCHORS'
+
+# --- the functions ------------------------------------------------------------------
+body=$(fn_deploy_body egress-py python "$eg/fn_egress.py" \
+  '{"egress": ["web.egress.test", "api.egress.test", "echo.egress.test"]}') || bail "no body"
+fn_api_starting 120 POST /v1/functions "$body"
+expect "deploy egress-py (python; declares web, api, echo)" 201 '.id == "egress-py"'
+body=$(fn_deploy_body egress-node node "$eg/fn_egress.mjs" '{"egress": ["web.egress.test"]}') || bail "no body"
+fn_api POST /v1/functions "$body"
+expect "deploy egress-node (node; declares web)" 201 '.id == "egress-node"'
+body=$(fn_deploy_body egress-native native "$top/build/escape/fn_egress" \
+  '{"egress": ["web.egress.test", "echo.egress.test"]}') || bail "no body"
+fn_api POST /v1/functions "$body"
+expect "deploy egress-native (build/escape/fn_egress; declares web, echo)" 201 '.id == "egress-native"'
+
+# invoke ID JSON: the function's answer in FN_STATUS, FN_BODY
+invoke() {
+  printf '%s' "$2" > "$FN_DIR/in.json"
+  fn_call POST "/invoke/$1" "$FN_DIR/in.json" -D "$FN_DIR/headers"
+  INV=$(sed -n 's/^x-dshield-invocation-id: //Ip' "$FN_DIR/headers" | tr -d '\r')
+  diag "$1 $2: $FN_STATUS ${FN_BODY:0:300}"
+}
+
+# --- allowed, by name, no proxy settings ---------------------------------------------
+invoke egress-py '{"op": "urlopen", "url": "https://web.egress.test:8443/py-urllib?x=1"}'
+expect "python urllib.request.urlopen(https://web.egress.test:8443/...): 200, the upstream's body" 200 \
+  '.status == 200 and (.body | fromjson | .upstream == "web" and .path == "/py-urllib?x=1" and .host == "web.egress.test:8443")'
+INV_URLLIB=$INV
+invoke egress-py '{"op": "httpclient", "host": "web.egress.test", "port": 8443, "path": "/py-httpclient"}'
+expect "python http.client.HTTPSConnection: 200, the upstream's body" 200 \
+  '.status == 200 and (.body | fromjson | .path == "/py-httpclient")'
+invoke egress-py '{"op": "resolve", "name": "web.egress.test"}'
+expect "  the sandbox's DNS gives web.egress.test a fake address in 127.64.0.0/10" 200 \
+  '.addrs | length == 1 and (.[0] | test("^127\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\."))'
+invoke egress-node '{"url": "https://web.egress.test:8443"}'
+expect "node fetch(): 200, the upstream's body" 200 \
+  '.fetch.status == 200 and (.fetch.body | fromjson | .path == "/node-fetch")'
+expect "node https.get(): 200, netd's leaf from the local CA, the upstream's body" 200 \
+  '.https.status == 200 and (.https.issuer | test("^dshield local CA [0-9a-f]{8}$")) and (.https.body | fromjson | .path == "/node-https")'
+invoke egress-native '{"host": "echo.egress.test", "port": "7000", "msg": "native-echo-1"}'
+expect "native (static musl): getaddrinfo + TCP to the passthrough port: the echo" 200 \
+  '.reply == "native-echo-1" and .sent == 13 and (.addr | startswith("127."))'
+
+# --- refused ------------------------------------------------------------------------
+invoke egress-py '{"op": "dnsraw", "name": "other.egress.test"}'
+expect "a name no rule allows: the sandbox's DNS answers REFUSED (rcode 5)" 200 '.id == 16962 and .rcode == 5 and .ancount == 0'
+invoke egress-py '{"op": "urlopen", "url": "https://other.egress.test:8443/refused"}'
+expect "  urlopen of it fails to resolve (gaierror)" 200 '.error == "gaierror"'
+invoke egress-py '{"op": "connect", "target": "other.egress.test:8443"}'
+expect "  CONNECT other.egress.test:8443 through 127.0.0.1:3128: 403 no_rule" 200 \
+  '.reply | test("^HTTP/1.1 403 Forbidden") and test("no_rule")'
+invoke egress-native '{"host": "other.egress.test", "port": "7000", "msg": "native-refused-2"}'
+expect "  the native function cannot resolve it" 200 '.stage == "resolve"'
+invoke egress-native '{"host": "127.127.255.254", "port": "8443", "msg": "native-unknown-4"}'
+expect "a fake-range address the sandbox's DNS never gave (127.127.255.254:8443): reset" 200 \
+  '.stage == "recv" or .stage == "send"'
+invoke egress-py '{"op": "urlopen", "url": "https://web.egress.test:7000/wrong-port"}'
+expect "an allowed host on another rule's port (7000): reset" 200 '.errno == "ECONNRESET" or .error == "ConnectionResetError" or .error == "RemoteDisconnected"'
+invoke egress-native '{"host": "web.egress.test", "port": "7000", "msg": "native-wrongport-3"}'
+expect "  the native function's connection too" 200 '.stage == "recv" or .stage == "send"'
+invoke egress-py '{"op": "urlopen", "url": "https://web.egress.test:9443/no-listener"}'
+expect "an allowed host on a port no rule names (9443): connection refused" 200 '.errno == "ECONNREFUSED"'
+invoke egress-py '{"op": "connect", "target": "198.18.0.1:7000"}'
+expect "an IP literal through CONNECT (198.18.0.1:7000): 403 ip_literal" 200 \
+  '.reply | test("^HTTP/1.1 403 Forbidden") and test("ip_literal")'
+invoke egress-py '{"op": "connect", "target": "3323068417:7000"}'
+expect "  the same address as one decimal number: 403 ip_literal, read as 198.18.0.1" 200 \
+  '.reply | test("^HTTP/1.1 403 Forbidden") and test("ip_literal: the address 198\\.18\\.0\\.1 ")'
+invoke egress-py '{"op": "urlopen", "url": "https://10.77.0.1:8443/literal"}'
+expect "  urlopen of https://10.77.0.1:8443/: no route out of the sandbox" 200 \
+  '.errno == "ENETUNREACH" or .errno == "EHOSTUNREACH"'
+
+# --- strip and inject --------------------------------------------------------------
+KEY=egress-qemu-secret-5309
+fn_api POST /api/secrets "" -H 'Content-Type: application/json' \
+  --data-binary "{\"name\": \"EGRESS_TEST_KEY\", \"value\": \"Bearer $KEY\"}"
+expect "the operator stores EGRESS_TEST_KEY" 200 '.name == "EGRESS_TEST_KEY"'
+invoke egress-py '{"op": "inject", "host": "api.egress.test", "port": 8444, "path": "/v1/data"}'
+expect "python GET https://api.egress.test:8444/v1/data with its own Authorization and Cookie: 200" 200 \
+  '.status == 200 and (.body | fromjson | .path == "/v1/data" and .authorization == true and .cookie == null)'
+printf '%s' "$FN_BODY" > "$work/inject.out"
+check "  the secret is nowhere in the function's answer (its environment included)" \
+  bash -c "! grep -q '$KEY' '$work/inject.out' && jq -e '.env | length > 0' '$work/inject.out' >/dev/null"
+jq -c 'select(.upstream == "api")' "$work/upstreams.log" > "$work/api.log" 2>/dev/null
+check "  the upstream got one request, with netd's Authorization once" \
+  bash -c "[ \$(wc -l < '$work/api.log') = 1 ] && [ \"\$(jq -c '[.headers[] | select(.[0] | ascii_downcase == \"authorization\") | .[1]]' '$work/api.log')\" = '[\"Bearer $KEY\"]' ]"
+check "  and neither the function's Authorization nor its Cookie" \
+  bash -c "! grep -Eiq 'fn-own-value|cookie' '$work/api.log'"
+invoke egress-py '{"op": "inject", "host": "api.egress.test", "port": 8444, "path": "/v2/data"}'
+expect "  a path the rule does not allow (/v2/data): 403 path_not_allowed" 200 \
+  '.status == 403 and (.body | fromjson | .error == "path_not_allowed")'
+
+# --- what the upstreams saw ---------------------------------------------------------
+check "the upstreams never saw a refused request or connection" \
+  bash -c "! grep -Eq 'refused|wrong-port|no-listener|literal|native-refused|native-wrongport|native-unknown|/v2/data|\"web-9443\"' '$work/upstreams.log'"
+check "the echo saw the native function's bytes, from the guest ($QT_ADDR)" \
+  bash -c "jq -se 'any(.[]; .upstream == \"echo\" and .data == \"native-echo-1\" and .peer == \"$QT_ADDR\")' '$work/upstreams.log' >/dev/null"
+
+# --- the log -------------------------------------------------------------------------
+att=$work/att.json
+check "GET /v1/attestation" \
+  [ "$(inns curl -s --max-time 60 -o "$att" -w '%{http_code}' "$QT_URL/v1/attestation?nonce=08")" = 200 ]
+inns curl -s --max-time 30 "$QT_URL/v1/log/checkpoint?fresh=1" > /dev/null
+out=$(inns "$DSHIELD" log verify "$QT_URL" --attestation "$att" --allow-sim --no-collateral --json 2>"$work/verify.err"); rc=$?
+printf '%s' "$out" > "$work/log.json"
+check "dshield log verify of the VM's log: exit 0, ok" [ "$rc" -eq 0 -a "$(jq .ok "$work/log.json" 2>/dev/null)" = true ]
+[ "$rc" -eq 0 ] || diag "$(head -c 600 "$work/verify.err")"
+# n FILTER: how many log entries pass FILTER
+n() { jq "[.entries[] | select(. != null) | $1] | length" "$work/log.json"; }
+web_allow='select(.type == "egress" and .decision == "allow" and .host == "web.egress.test" and .port == 8443 and .scheme == "tls" and .addr == "'$UP'" and .rule == "web.egress.test" and (.reason | startswith("originate: ") and test("test anchors")))'
+check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 2, node 2" \
+  [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")" = 22 ]
+check "  their completion records carry the upstream's SPKI SHA-256 and bytes both ways" \
+  [ "$(n 'select(.type == "egress" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 4 ]
+check "egress allow record for the native echo (passthrough: tcp, $UP, not verified), and its completion (13 bytes each way)" \
+  [ "$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and .port == 7000 and .scheme == "tcp" and .addr == "'$UP'" and .decision == "allow" and (.reason | startswith("passthrough")))')$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and (.reason | startswith("completed")) and .bytes_up == 13 and .bytes_down == 13)')" = 11 ]
+check "a request record (GET and the path) for each request that went to web.egress.test" \
+  [ "$(jq -c '[.entries[] | select(. != null and .type == "egress" and .host == "web.egress.test" and (.reason | startswith("request "))) | [.function, .method, .path]] | sort' "$work/log.json")" = \
+    '[["egress-node","GET","/node-fetch"],["egress-node","GET","/node-https"],["egress-py","GET","/py-httpclient"],["egress-py","GET","/py-urllib?x=1"]]' ]
+# A known gap, as a TAP TODO (prove reports it, and says when it passes):
+# netd does not know which invocation a connection belongs to, so the
+# records' invocation field is empty (docs/EGRESS.md, "The QEMU test").
+todo() {
+  local name=$1 why=$2; shift 2
+  _tap_n=$((_tap_n + 1))
+  if "$@"; then echo "ok $_tap_n - $name # TODO $why"; else echo "not ok $_tap_n - $name # TODO $why"; fi
+}
+todo "the urllib request's records name its invocation (X-DShield-Invocation-Id ${INV_URLLIB:-missing})" \
+  "netd leaves egress records' invocation empty" \
+  [ -n "$INV_URLLIB" -a "$(n 'select(.type == "egress" and .path == "/py-urllib?x=1" and .invocation == "'"$INV_URLLIB"'")')" -ge 2 ]
+check "a request record for api.egress.test: GET /v1/data" \
+  [ "$(n 'select(.type == "egress" and .function == "egress-py" and .host == "api.egress.test" and .method == "GET" and .path == "/v1/data" and (.reason | startswith("request ")))')" = 1 ]
+check "dns_refused for other.egress.test (egress-py's raw query and urlopen, the native getaddrinfo)" \
+  [ "$(n 'select(.type == "dns_refused" and .function == "egress-py" and .qname == "other.egress.test" and .qtype == 1)')" -ge 2 -a \
+    "$(n 'select(.type == "dns_refused" and .function == "egress-native" and .qname == "other.egress.test")')" -ge 1 ]
+refused() { n "select(.type == \"egress_refused\" and .decision == \"deny\" and $1)"; }
+check "egress_refused no_rule: CONNECT other.egress.test:8443" \
+  [ "$(refused '.function == "egress-py" and .host == "other.egress.test" and .port == 8443 and (.reason | startswith("no_rule"))')" = 1 ]
+check "egress_refused port_not_allowed: web.egress.test:7000, python and native" \
+  [ "$(refused '.host == "web.egress.test" and .port == 7000 and (.reason | startswith("port_not_allowed"))')" = 2 ]
+check "egress_refused unknown_address: the native function's 127.127.255.254:8443" \
+  [ "$(refused '.function == "egress-native" and .port == 8443 and (.reason | startswith("unknown_address"))')" = 1 ]
+check "egress_refused ip_literal: 198.18.0.1:7000, dotted and decimal" \
+  [ "$(refused '.function == "egress-py" and .port == 7000 and (.reason | startswith("ip_literal: the address 198.18.0.1 "))')" = 2 ]
+check "egress_refused path_not_allowed: GET /v2/data" \
+  [ "$(refused '.host == "api.egress.test" and .method == "GET" and .path == "/v2/data" and (.reason | startswith("path_not_allowed"))')" = 1 ]
+check "nothing reached 9443 (no listener, no record)" \
+  [ "$(n 'select((.type == "egress" or .type == "egress_refused") and .port == 9443)')" = 0 ]
+diag "one record: $(jq -c '[.entries[] | select(. != null and .type == "egress")][0]' "$work/log.json")"
+diag "egress records: $(jq -c '[.entries[] | select(. != null and (.type == "egress" or .type == "egress_refused" or .type == "dns_refused")) | {type, function, host, qname, port, method, path, scheme, addr, decision, reason: (.reason // "" | .[0:40])}]' "$work/log.json" | head -c 3000)"
+
+console=$(tr -d '\r' < "$QT_CONSOLE")
+if grep -qE 'Kernel panic|Oops|BUG:|Call Trace' <<<"$console"; then nok "no kernel oops or trace"
+else ok "no kernel oops or trace"; fi
+check "init was never fatal; netd started once" \
+  bash -c "! grep -q FATAL <<<\"\$1\" && [ \$(grep -cE 'dshield: init: netd started \\(pid' <<<\"\$1\") = 1 ]" _ "$console"
+kill "$UPS_PID" 2>/dev/null
+qt_teardown
+done_testing

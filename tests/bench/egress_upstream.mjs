@@ -1,0 +1,35 @@
+// tests/bench/egress_upstream.mjs: the HTTPS upstream of tests/bench/egress-bench
+// (node on the host, in the bench's namespace), keep-alive:
+//   GET /            "ok\n"
+//   GET /bulk?mib=N  N MiB of 'x', streamed with backpressure
+//
+//   node egress_upstream.mjs ADDR PORT CERT.pem KEY.pem
+import https from "node:https";
+import fs from "node:fs";
+
+const [addr, port, cert, key] = process.argv.slice(2);
+const chunk = Buffer.alloc(1 << 16, "x");
+
+const srv = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
+  const u = new URL(req.url, "https://x");
+  if (u.pathname !== "/bulk") {
+    res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": 3 });
+    res.end("ok\n");
+    return;
+  }
+  let left = Number(u.searchParams.get("mib") || 1) * 16;   // 64 KiB chunks
+  res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": left * chunk.length });
+  const more = () => {
+    while (left > 0) {
+      left--;
+      if (!res.write(chunk)) {
+        res.once("drain", more);
+        return;
+      }
+    }
+    res.end();
+  };
+  more();
+});
+srv.keepAliveTimeout = 60000;
+srv.listen(Number(port), addr, () => console.log("listening"));

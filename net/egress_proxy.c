@@ -124,16 +124,17 @@ long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *
 
 /* --- the decision step ---------------------------------------------------------- */
 
-/* After the rule is known: its TLS mode. Behind CONNECT only passthrough
- * is built. */
-static int take_rule(const struct policy *p, struct egp_target *t, int rule, bool connect,
-		     char *err, size_t errlen)
+/* After the rule is known: its TLS mode. An originate rule needs a name:
+ * netd's leaf, the SNI, Host and the upstream's certificate all name a
+ * host, so a literal (CONNECT 10.1.2.3:443) reaches only passthrough. */
+static int take_rule(const struct policy *p, struct egp_target *t, int rule, char *err,
+		     size_t errlen)
 {
 	t->originate = p->rules[rule].tls != POLICY_TLS_PASSTHROUGH;
-	if (t->originate && connect)
+	if (t->originate && t->literal)
 		return errbuf_set(err, errlen, -EACCES,
-				  "tls_originate: rule %s originates TLS, which is not built behind "
-				  "CONNECT yet (connect by name, without a proxy)", p->rules[rule].host);
+				  "tls_originate: rule %s originates TLS, which needs a name: %s is an "
+				  "IP literal (connect by name)", p->rules[rule].host, t->host);
 	t->rule = rule;
 	return 0;
 }
@@ -164,7 +165,7 @@ int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fake
 	int r = egress_match(p, declared, t->host, port, NULL, NULL, &why, why_text, sizeof why_text);
 	if (r < 0)
 		return match_refused(why, why_text, err, errlen);
-	return take_rule(p, t, r, false, err, errlen);
+	return take_rule(p, t, r, err, errlen);
 }
 
 int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
@@ -197,7 +198,7 @@ int egp_decide_authority(const struct policy *p, uint32_t declared, const char *
 				 sizeof why_text);
 	if (r < 0)
 		return match_refused(why, why_text, err, errlen);
-	return take_rule(p, t, r, true, err, errlen);
+	return take_rule(p, t, r, err, errlen);
 }
 
 int egp_check_addr(const struct policy *p, const struct egp_target *t, const struct egress_addr *a,
@@ -496,7 +497,7 @@ static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reason)
 {
 	struct log_entry e;
-	bool answered = c->kind == SBX_L_PROXY && c->st != EGP_RELAY && c->fd >= 0;
+	bool answered = c->kind == SBX_L_PROXY && !c->said_200 && c->fd >= 0;
 
 	drop_pcb(c, true);
 	if (answered)
@@ -858,9 +859,19 @@ static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c)
 	return EGP_ALIVE;
 }
 
-static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+/* The explicit proxy's 200 for a CONNECT: the tunnel is open from here
+ * (after it, a refusal can no longer be a status line). false: the
+ * socket did not take it whole (a fresh socket always has the room). */
+static bool say_established(struct egp_conn *c)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+	c->said_200 = true;
+	return send(c->fd, ok, sizeof ok - 1, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)(sizeof ok - 1);
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
 	struct egp_conn *c = arg;
 	struct egress_proxy *px = c->px;
 
@@ -877,8 +888,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		refuse(px, c, "tls_failed: netd's TLS client cannot start");
 		return ERR_ABRT;
 	}
-	if (c->kind == SBX_L_PROXY &&
-	    send(c->fd, ok, sizeof ok - 1, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(sizeof ok - 1))
+	if (c->kind == SBX_L_PROXY && !c->said_200 && !say_established(c))
 		return cb_result(end_relay(px, c, "the function's socket failed", true));
 	return cb_result(drive(px, c));
 }
@@ -1425,12 +1435,25 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	/* bytes sent after the head (a TLS ClientHello sent early) go
-	 * upstream first */
+	 * upstream first (originate: into netd's TLS server) */
 	c->up_len = c->req_len - (size_t)h;
 	memcpy(c->up, c->req + h, c->up_len);
 	c->up_off = 0;
+	c->req_len = 0;
 	set_watch(px, c, 0);
-	start(px, c);
+	if (!c->t.originate) {
+		start(px, c);
+		return;
+	}
+	/* originate: the tunnel ends in netd's own TLS server, so it is open
+	 * now; the upstream comes after the first request, as by name */
+	if (!say_established(c)) {
+		refuse(px, c, "tls_failed: the function's socket did not take the 200");
+		return;
+	}
+	begin_tls(px, c);
+	if (c->st == EGP_TLS_ACCEPT && c->up_len > 0)
+		drive(px, c);           /* its ClientHello came with the CONNECT */
 }
 
 bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events)

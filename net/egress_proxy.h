@@ -9,9 +9,10 @@
  *
  *   1. the policy check (crypto/egress.h egress_match, or
  *      egress_match_literal for an IP literal), before any resolution;
- *      an "originate" rule (port listeners only) then terminates the
- *      function's TLS (a tls/engine.h server with a leaf for the name
- *      behind the fake address; SNI must be that name) before step 2;
+ *      an "originate" rule then terminates the function's TLS (a
+ *      tls/engine.h server with a leaf for the name behind the fake
+ *      address, or the CONNECT's name once the proxy said 200; SNI must
+ *      be that name) and reads the first request before step 2;
  *   2. the name resolved by lwIP's DNS, the answer classified against
  *      the rule (egress_addr_allowed);
  *   3. an `egress` record (decision allow, the resolved address) appended
@@ -128,9 +129,10 @@ int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fake
 
 /* A CONNECT authority a[0..n) ("host:port", "[v6]:port"): a name through
  * egress_match, an IP literal only through egress_match_literal. The same
- * returns, but an originate rule is refused (tls_originate: origination
- * behind CONNECT is not built); a missing port or a malformed authority
- * is bad_request or the parser's code. */
+ * returns (t->originate for an originate rule), but an originate rule
+ * reached by an IP literal is refused (tls_originate: netd's leaf names
+ * a host); a missing port or a malformed authority is bad_request or the
+ * parser's code. */
 int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
 			 struct egp_target *t, char *err, size_t errlen);
 
@@ -258,6 +260,7 @@ struct egp_conn {
 	unsigned nreq;                     /* requests seen */
 	char method[EH_METHOD_MAX + 1];    /* the current request's, for its records */
 	char path[EGP_PATH_LOG + 1];
+	bool said_200;                     /* the proxy: 200 Connection established sent */
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */

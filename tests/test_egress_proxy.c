@@ -33,7 +33,8 @@
 #define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 static const char POLICY[] =
 	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"egress\":["
-	"{\"host\":\"api.example.com\",\"ports\":[443,8443],\"purpose\":\"originate\"},"
+	"{\"host\":\"api.example.com\",\"ports\":[443,8443],\"purpose\":\"originate\","
+	"\"addresses\":[\"10.30.0.0/16\"]},"
 	"{\"host\":\"*.example.com\",\"ports\":[443,8443],\"tls\":\"passthrough\",\"purpose\":\"p\"},"
 	"{\"host\":\"db.example.net\",\"ports\":[5432],\"tls\":\"passthrough\",\"purpose\":\"p\","
 	"\"addresses\":[\"10.20.0.0/16\"]},"
@@ -127,8 +128,11 @@ static void test_authority(void)
 	auth_refused("[::1]:443", ALL, "ip_literal: ");
 	auth_refused("[fe80::1%25eth0]:443", ALL, "zone_id: ");
 	auth_refused("evil.example:443", ALL, "no_rule: ");
-	auth_refused("api.example.com:443", ALL, "tls_originate: ");
-	ok(strstr(err, "behind CONNECT") != NULL, "  origination behind CONNECT: not built, said so");
+	r = egp_decide_authority(&pol, ALL, "API.example.com:443", 19, &t, err, sizeof err);
+	ok(r == 0 && t.originate && !t.literal && t.rule == 0 && strcmp(t.host, "api.example.com") == 0,
+	   "CONNECT API.example.com:443: an originate rule, by name");
+	auth_refused("10.30.1.1:443", ALL, "tls_originate: ");
+	ok(strstr(err, "IP literal") != NULL, "  an originate rule by IP literal: netd's leaf needs a name");
 	auth_refused("shop.example.com:443", 0x1, "not_declared: ");
 	auth_refused("db.example.net:5433", ALL, "port_not_allowed: ");
 	auth_refused("shop.example.com:443", ALL & ~0x2u, "not_declared: ");
@@ -385,7 +389,7 @@ static void proxy_refused(const char *req, const char *status, const char *code)
 
 static void test_proxy_refusals(void)
 {
-	proxy_refused("CONNECT api.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "tls_originate");
+	proxy_refused("CONNECT 10.30.1.1:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "tls_originate");
 	proxy_refused("CONNECT evil.example:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "no_rule");
 	proxy_refused("CONNECT 127.0.0.1:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "ip_literal");
 	proxy_refused("CONNECT x.example.com HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
@@ -458,6 +462,42 @@ static void test_proxy_port(void)
 		diag("recv %zd (%s), %d records, %s", n, strerror(e), records - r0, last_reason);
 	close(c);
 	close(l);
+}
+
+/* CONNECT req on a new proxy connection: the proxy's end, *fn the
+ * function's; the function has read the 200 if the proxy said it
+ * (*said: it did). */
+static int tunnel(const char *req, int *fn, bool *said)
+{
+	static const char ok200[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	char got[sizeof ok200];
+	int p = pair(fn);
+
+	*said = false;
+	if (p < 0)
+		return -1;
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	(void)send(*fn, req, strlen(req), 0);
+	egress_proxy_io(&PX, p, 0);
+	ssize_t n = recv(*fn, got, sizeof ok200 - 1, MSG_DONTWAIT);
+	*said = n == (ssize_t)sizeof ok200 - 1 && memcmp(got, ok200, sizeof ok200 - 1) == 0;
+	return p;
+}
+
+static void test_proxy_connect_originate(void)
+{
+	char buf[64];
+	bool said;
+	int fn, r0 = records;
+
+	tunnel("CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n", &fn,
+	       &said);
+	ssize_t n = recv(fn, buf, sizeof buf, MSG_DONTWAIT);
+	ok(said && n <= 0 && records == r0 + 1 && starts(last_reason, "tls_unavailable") &&
+	   strcmp(last_host, "api.example.com") == 0 && PX.st.active == 0,
+	   "CONNECT to an originate rule's name: 200 (netd's TLS comes next), then with no local CA "
+	   "closed, tls_unavailable");
+	close(fn);
 }
 
 static void test_proxy_pool(void)
@@ -691,6 +731,43 @@ static void test_proxy_tls(void)
 		diag("%s", last_reason);
 	close(fn);
 	close(l);
+
+	/* the same through CONNECT on the explicit proxy: 200, then netd's
+	 * TLS for the CONNECT's name */
+	bool said;
+	r0 = records;
+	p = tunnel("CONNECT api.example.com:8443 HTTP/1.1\r\n\r\n", &fn, &said);
+	tls_client_init(&cl, &X.anchors, "shop.example.com", 16, now, &rng);
+	handshake(&cl, fn, p);
+	ok(said && records == r0 + 1 && starts(last_reason, "sni_mismatch: the function's TLS: SNI "
+					      "shop.example.com is not api.example.com") &&
+	   PX.st.active == 0, "CONNECT api.example.com:8443, SNI shop.example.com: 200, then "
+	   "refused sni_mismatch");
+	close(fn);
+
+	r0 = records;
+	p = tunnel("CONNECT Api.Example.com:8443 HTTP/1.1\r\n\r\n", &fn, &said);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	st = handshake(&cl, fn, p);
+	ok(said && st == TLS_OPEN && PX.st.active == 1 && PX.c[0].st == EGP_TLS_ACCEPT &&
+	   records == r0, "CONNECT Api.Example.com:8443, SNI api.example.com: netd's leaf, the "
+	   "handshake completes");
+	send_request(&cl, fn, p, "GET /x HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n");
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_RESOLVING && records == r0,
+	   "  Host api.example.com:8443: the policy's steps (resolution)");
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(last_reason, "timeout"), "  (let go)");
+	close(fn);
+
+	r0 = records;
+	p = tunnel("CONNECT api.example.com:8443 HTTP/1.1\r\n\r\n", &fn, &said);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	st = handshake(&cl, fn, p);
+	send_request(&cl, fn, p, "GET /x HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n");
+	ok(st == TLS_OPEN && PX.st.active == 0 && records == r0 + 1 &&
+	   starts(last_reason, "host_mismatch: Host api.example.com:443 is not api.example.com:8443"),
+	   "  a Host with another port than the CONNECT's: host_mismatch");
+	close(fn);
 	PX.h.tls = NULL;
 }
 
@@ -713,6 +790,7 @@ int main(void)
 	test_proxy_refusals();
 	test_proxy_log();
 	test_proxy_port();
+	test_proxy_connect_originate();
 	test_proxy_pool();
 	test_tls_keys();
 	test_proxy_tls();

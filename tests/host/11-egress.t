@@ -9,7 +9,7 @@
 # answers 403/501/502) and is in the log with its own reason: an address
 # class the rule does not name, a rule the function did not declare, a
 # port the rule does not list, an IP literal no rule names, an originate
-# rule behind CONNECT (not built there), absolute-form HTTP; and with logd
+# rule by IP literal behind CONNECT, absolute-form HTTP; and with logd
 # stopped and killed while a connection waits for its record, the
 # connection is refused and no byte of it reaches the upstream.
 #
@@ -17,7 +17,9 @@
 # sandbox trusts only netd's local CA; urllib and a plain ssl socket reach
 # an HTTPS upstream whose certificate is from a test CA (given to init as
 # --extra-anchors) with no proxy settings, see netd's leaf, get the
-# upstream's answer (a Node function's fetch and https.get too), and the
+# upstream's answer (a Node function's fetch and https.get too; urllib with
+# HTTPS_PROXY, http.client's set_tunnel and Node's https.get over a CONNECT
+# socket through 127.0.0.1:3128, checked and rewritten as by name), and the
 # upstream's end as it came (a close_notify as one, a cut as a cut); the log
 # has the allow record and a completion record
 # with the upstream certificate's SPKI SHA-256. An upstream certificate
@@ -255,6 +257,11 @@ def https(b):
     if b.get("urlopen"):              # the ordinary way: no proxy settings, no code change
         with urllib.request.urlopen(b["urlopen"], timeout=15) as r:
             return {"status": r.status, "body": r.read().decode()}
+    if b.get("via"):                  # HTTPS_PROXY, as urllib reads it (CONNECT)
+        import os
+        os.environ["HTTPS_PROXY"] = b["via"]
+        with urllib.request.build_opener().open(b["url"], timeout=15) as r:
+            return {"status": r.status, "body": r.read().decode()}
     host, port = b["tls"].rsplit(":", 1)
     ctx = ssl.create_default_context()
     if b.get("sni"):                  # a name other than the one connected to
@@ -279,7 +286,12 @@ def https(b):
             "status": got.decode("latin-1").split("\r\n", 1)[0]}
 def inject(b):                        # requests on one keep-alive connection, own headers
     import http.client, os
-    mk = lambda: http.client.HTTPSConnection(b["inject"], 8448, timeout=15)
+    def mk():
+        if not b.get("tunnel"):
+            return http.client.HTTPSConnection(b["inject"], 8448, timeout=15)
+        c = http.client.HTTPSConnection("127.0.0.1", 3128, timeout=15)  # CONNECT, then TLS
+        c.set_tunnel(b["inject"], 8448)
+        return c
     c, out = mk(), []
     for m, p, body in b["reqs"]:
         try:
@@ -297,7 +309,7 @@ def handler(req):
     out = {}
     if b.get("inject"):
         return inject(b)
-    if b.get("urlopen") or b.get("tls") or b.get("bench"):
+    if b.get("urlopen") or b.get("tls") or b.get("bench") or b.get("via"):
         try:
             return https(b)
         except Exception as e:
@@ -395,7 +407,11 @@ direct_reset() {
 direct_reset other.test:8443 bench-6 "a name whose address is benchmarking (198.18/15), not named by its rule: reset"
 proxied other.test:8443 bench-7 "  through CONNECT: 403 naming the class" '403 Forbidden.*address_class: 198\.18\.1\.1 is benchmarking'
 direct_reset orig.test:8443 orig-8 "bytes that are no TLS to an originate rule's name: reset"
-proxied orig.test:8443 orig-9 "  through CONNECT: 403 tls_originate (not built behind CONNECT)" '403 Forbidden.*tls_originate: .*not built behind CONNECT'
+expect_match "  through CONNECT: 200 (netd's TLS comes next), then reset" \
+  "$(call '{"proxy":1,"target":"orig.test:8443","marker":"orig-9;"}')" \
+  '"status": ?"HTTP/1.1 200 Connection established".*"r?error": ?"(ECONNRESET|EPIPE|ENOTCONN)"'
+proxied 10.77.0.1:8444 orig-lit "CONNECT to an originate rule by IP literal: 403 tls_originate (netd's leaf names a host)" \
+  '403 Forbidden.*tls_originate: rule orig.test originates TLS, which needs a name'
 
 # --- TLS origination ----------------------------------------------------------------
 out=$(call '{"urlopen":"https://orig.test:8444/hello?x=1","marker":"x"}')
@@ -408,6 +424,10 @@ expect_match "  the function sees netd's leaf for orig.test, issued by the local
   "$out" '"version": ?"TLSv1.2", ?"subject": ?"orig.test", ?"issuer": ?"dshield local CA [0-9a-f]{8}"'
 expect_match "  and the upstream's answer through it" "$out" '\\"path\\": \\"/second\\"'
 expect_match "  its end without a close_notify (http.server's) reaches the function as a cut" "$out" '"eof": ?"cut"'
+out=$(call '{"via":"http://127.0.0.1:3128","url":"https://orig.test:8444/via-proxy","marker":"x"}')
+diag "urllib, HTTPS_PROXY: $out"
+expect_match "urllib with HTTPS_PROXY=http://127.0.0.1:3128: CONNECT, netd's TLS, 200 and the upstream's answer" \
+  "$out" '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/via-proxy\\", \\"host\\": \\"orig.test:8444\\"\}"'
 out=$(call '{"tls":"orig.test:8447","path":"/clean","marker":"x"}')
 diag "clean: $out"
 expect_match "an upstream that ends with a close_notify: the function gets one, after the answer" \
@@ -458,10 +478,35 @@ expect_match "a second request on the connection is checked too: /v1/../v2 is 40
 out=$(call '{"inject":"nokey.test","reqs":[["GET","/x",null]],"marker":"x"}')
 expect_match "a rule whose secret does not exist: 403 secret_missing" "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"secret_missing\\"'
 check "  no refused request reached the upstream" bash -c "! grep -Eq '\"DELETE\"|/v2|\"/x\"' '$STATE/api.log'"
+out=$(call '{"inject":"api.test","tunnel":1,"reqs":[["GET","/v1/tunnel",null],["DELETE","/v1/tunnel",null]],"marker":"x"}')
+diag "inject through CONNECT: $(printf '%s' "$out" | cut -c1-400)"
+expect_match "through CONNECT api.test:8448 (http.client set_tunnel): GET 200, DELETE 403 method_not_allowed" "$out" \
+  '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/tunnel\\".*\{"status": ?403, ?"body": ?"\{\\"error\\":\\"method_not_allowed\\"'
+check "  the upstream got the GET with netd's Authorization and no cookie, and no DELETE" \
+  bash -c "[ \$(jq -c 'select(.path == \"/v1/tunnel\") | [.method, ([.headers[] | select(.[0] | ascii_downcase == \"authorization\")] | length), ([.headers[] | select(.[0] | ascii_downcase == \"cookie\")] | length)]' '$STATE/api.log') = '[\"GET\",1,0]' ]"
 
 # Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA)
 cat > "$STATE/egress.mjs" <<'EOF'
+import http from "node:http";
 import https from "node:https";
+import tls from "node:tls";
+// https.get through CONNECT on 127.0.0.1:3128 (Node 20 reads no HTTPS_PROXY)
+function tunneled(path) {
+  return new Promise((resolve) => {
+    const c = http.request({ host: "127.0.0.1", port: 3128, method: "CONNECT", path: "orig.test:8444" });
+    c.on("connect", (res, socket) => {
+      if (res.statusCode !== 200) return resolve({ connect: res.statusCode });
+      https.get({ host: "orig.test", port: 8444, path,
+                  createConnection: () => tls.connect({ socket, servername: "orig.test" }) }, (r) => {
+        let b = "";
+        r.on("data", (d) => { b += d; });
+        r.on("end", () => resolve({ status: r.statusCode, body: b }));
+      }).on("error", (e) => resolve({ error: String(e) }));
+    });
+    c.on("error", (e) => resolve({ error: String(e) }));
+    c.end();
+  });
+}
 export async function handler(req) {
   const out = {};
   try {
@@ -478,6 +523,7 @@ export async function handler(req) {
       res.on("end", () => resolve({ status: res.statusCode, issuer, body: b }));
     }).on("error", (e) => resolve({ error: String(e) }));
   });
+  out.tunnel = await tunneled("/node-tunnel");
   return out;
 }
 EOF
@@ -489,6 +535,8 @@ expect_match "Node fetch(https://orig.test:8444/...), no proxy settings: 200 and
   "$out" '"fetch":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-fetch\\"'
 expect_match "Node https.get: 200, netd's leaf from the local CA, the upstream's answer" \
   "$out" '"https":\{"status":200,"issuer":"dshield local CA [0-9a-f]{8}","body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-https\\"'
+expect_match "Node https.get through CONNECT 127.0.0.1:3128: 200 and the upstream's answer" \
+  "$out" '"tunnel":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-tunnel\\"'
 
 expect_match "a rule the function did not declare: its name does not even resolve" \
   "$(call '{"target":"undeclared.test:8443","marker":"undecl-10;"}')" '"error": ?"'
@@ -556,22 +604,22 @@ diag "record vs first byte: $out"
 check "each allow record's time precedes its connection's first byte at the upstream" [ "$rc" -eq 0 ]
 refused() { eg "| select(.type == \"egress_refused\" and .decision == \"deny\" and (.reason | test(\"$1\")))" | jq length; }
 check "egress_refused: address_class naming benchmarking (2)" [ "$(refused '^address_class: 198\\.18\\.1\\.1 is benchmarking')" = 2 ]
-check "egress_refused: tls_originate, behind CONNECT (1)" [ "$(refused '^tls_originate:')" = 1 ]
-check "egress_refused: tls_failed, the bytes that were no TLS (1)" [ "$(refused '^tls_failed: the function.s TLS')" = 1 ]
+check "egress_refused: tls_originate, a literal behind CONNECT (1)" [ "$(refused '^tls_originate:')" = 1 ]
+check "egress_refused: tls_failed, the bytes that were no TLS, by name and behind CONNECT (2)" [ "$(refused '^tls_failed: the function.s TLS')" = 2 ]
 check "egress_refused: cert_untrusted for rogue.test" \
   [ "$(refused '^cert_untrusted: the upstream.s TLS: certificate of rogue.test does not chain')" = 1 ]
 check "egress_refused: tls13_only for orig.test:8446" [ "$(refused '^tls13_only: the upstream.s TLS: orig.test speaks only TLS 1.3')" = 1 ]
 check "egress_refused: sni_mismatch" [ "$(refused '^sni_mismatch: the function.s TLS: SNI upstream.test is not orig.test')" = 1 ]
 check "egress_refused: host_mismatch" [ "$(refused '^host_mismatch: Host upstream.test is not orig.test:8444')" = 1 ]
 n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 and .scheme == "tls" and .addr == "10.77.0.1" and (.reason | startswith("originate: ")) and (.reason | test("test anchors")))' | jq length)
-check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 2, got $n" [ "$n" = 2 ]
+check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 3, got $n" [ "$n" = 3 ]
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
 diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
-check "the completion records (8444 twice, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 3, got $n" [ "$n" = 3 ]
-check "egress_refused: method_not_allowed, path_not_allowed, dot_segment, secret_missing (1 each)" \
-  [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 1111 ]
+check "the completion records (8444 three times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 4, got $n" [ "$n" = 4 ]
+check "egress_refused: method_not_allowed (2: by name, through CONNECT), path_not_allowed, dot_segment, secret_missing (1 each)" \
+  [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 2111 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("request ")) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
-check "a record for each request that went to api.test (method, path): 3, got $n" [ "$n" = 3 ]
+check "a record for each request that went to api.test (method, path): 4, got $n" [ "$n" = 4 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]

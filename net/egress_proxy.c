@@ -528,8 +528,13 @@ static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *ho
 	free_conn(px, c, reset);
 }
 
+/* What became of a connection after an event (as in http_lwip.c): a
+ * callback returns ERR_ABRT exactly when its pcb was aborted. */
+enum egp_result { EGP_ALIVE, EGP_CLOSED, EGP_ABORTED };
+
 static void start(struct egress_proxy *px, struct egp_conn *c);
 static void begin_tls(struct egress_proxy *px, struct egp_conn *c);
+static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c);
 
 static struct egp_conn *new_conn(struct egress_proxy *px)
 {
@@ -693,6 +698,20 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
 	char why[EGP_REASON_MAX];
 	ip_addr_t ip;
 
+	if (c != NULL && c->st == EGP_RELAY && c->rw_wait) {
+		/* a request's record: its head goes upstream only once durable */
+		c->rw_wait = false;
+		if (error != 0) {
+			px->st.log_refused++;
+			snprintf(why, sizeof why, "log_refused: the log did not take request %u's "
+				 "record (%s)", c->nreq, strerror(-error));
+			refuse(px, c, why);
+			return;
+		}
+		c->rw_logged = true;
+		drive(px, c);
+		return;
+	}
 	if (c == NULL || c->st != EGP_LOGGING)
 		return;
 	if (error != 0) {
@@ -821,9 +840,6 @@ static int pump_up(struct egp_conn *c)
 	return 0;
 }
 
-/* What became of a connection after an event (as in http_lwip.c): a
- * callback returns ERR_ABRT exactly when its pcb was aborted. */
-enum egp_result { EGP_ALIVE, EGP_CLOSED, EGP_ABORTED };
 
 static err_t cb_result(enum egp_result r)
 {
@@ -1238,15 +1254,20 @@ static enum egp_result end_broken(struct egress_proxy *px, struct egp_conn *c, s
 	return end_relay(px, c, how, true);
 }
 
-/* The request record: one per request, as its head goes upstream. */
-static void request_record(struct egress_proxy *px, const struct egp_conn *c)
+/* The request record: one per request, appended before its head goes
+ * upstream, and awaited (egress_proxy_appended): fail closed, as the
+ * connection's allow record. -1: it could not be sent (refused). */
+static int request_record(struct egress_proxy *px, struct egp_conn *c)
 {
 	struct log_entry e;
 	char reason[64];
 
 	snprintf(reason, sizeof reason, "request %u", c->nreq);
 	entry_of(c, &e, LOG_EGRESS, reason);
-	px->h.record(px->h.ctx, &e);
+	if (px->h.append(px->h.ctx, c->id, &e) < 0)
+		return -1;
+	c->rw_wait = true;
+	return 0;
 }
 
 /* The function's plaintext upstream, request by request: each head
@@ -1258,9 +1279,16 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 
 	while (tls_status(&c->cli) == TLS_OPEN) {
 		if (c->rw_len > 0) {
+			if (c->rw_wait)
+				return 0;               /* its record is not durable yet */
 			if (!c->rw_logged) {
-				request_record(px, c);
-				c->rw_logged = true;
+				if (request_record(px, c) < 0) {
+					px->st.log_refused++;
+					return errbuf_set(why, cap, -EACCES, "log_refused: request %u's "
+							  "record cannot be sent (logd not running?)",
+							  c->nreq);
+				}
+				return 0;
 			}
 			long w = tls_write(&c->cli, c->rw + c->rw_off, c->rw_len - c->rw_off);
 			if (w <= 0)

@@ -207,8 +207,9 @@ struct egress_proxy_hooks {
 	int (*watch)(void *ctx, int fd, uint32_t events);
 	/* the measured policy, or NULL while there is none */
 	const struct policy *(*policy)(void *ctx);
-	/* appends e for connection id and later calls egress_proxy_appended
-	 * with logd's answer; < 0: it could not be sent (refused) */
+	/* appends e (a connection's allow record, a request's record) for
+	 * connection id and later calls egress_proxy_appended with logd's
+	 * answer; < 0: it could not be sent (refused). One at a time per id. */
 	int (*append)(void *ctx, uint32_t id, const struct log_entry *e);
 	/* a record nothing waits for (refusals, completions) */
 	void (*record)(void *ctx, const struct log_entry *e);
@@ -256,7 +257,8 @@ struct egp_conn {
 	 * rewritten (net/egress_http.h) before it goes upstream */
 	struct eh_body body;               /* the current request's body; EH_B_DONE: a head next */
 	size_t rw_off, rw_len;             /* the rewritten head in rw, given to cli up to rw_off */
-	bool rw_logged;                    /* its request record was made */
+	bool rw_wait;                      /* its request record sent, logd's answer awaited */
+	bool rw_logged;                    /* its request record is durable */
 	unsigned nreq;                     /* requests seen */
 	char method[EH_METHOD_MAX + 1];    /* the current request's, for its records */
 	char path[EGP_PATH_LOG + 1];
@@ -301,8 +303,10 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 /* Serves fd if it is one of the proxy's: true, else false. */
 bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events);
 
-/* logd's answer for connection id's allow record: error 0 (durable) or
- * negative (refused, or logd went: -EPIPE). */
+/* logd's answer for connection id's allow record, or for the record of
+ * the request it waits to send upstream: error 0 (durable) or negative
+ * (refused, or logd went: -EPIPE; the connection is refused, the
+ * request answered 502 log_refused). */
 void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error);
 
 /* Timeouts; the next deadline (ms, mono_ms clock) or UINT64_MAX. */

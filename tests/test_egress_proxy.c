@@ -500,6 +500,40 @@ static void test_proxy_connect_originate(void)
 	close(fn);
 }
 
+/* A request's record refused: the connection is refused, log_refused.
+ * (Relaying needs an upstream: the slot is set as an originate
+ * connection whose second request waits for its record; the path that
+ * gets there runs end to end in tests/host/11-egress.t.) */
+static void test_request_record(void)
+{
+	char buf[64];
+	int fn, p = pair(&fn), r0 = records;
+	struct egp_conn *c = NULL;
+
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		if (PX.c[i].fd == p)
+			c = &PX.c[i];
+	ok(c != NULL, "a connection");
+	if (c == NULL)
+		return;
+	c->st = EGP_RELAY;
+	c->said_200 = true;
+	c->t.originate = true;
+	c->nreq = 2;
+	c->rw_wait = true;
+	c->rw_len = 10;
+	egress_proxy_appended(&PX, c->id + 256, -EIO);
+	ok(PX.st.active == 1 && c->rw_wait && records == r0, "a request's record: another id's "
+	   "answer changes nothing");
+	egress_proxy_appended(&PX, c->id, -EPIPE);
+	ssize_t n = recv(fn, buf, sizeof buf, MSG_DONTWAIT);
+	ok(PX.st.active == 0 && records == r0 + 1 && last_type == LOG_EGRESS_REFUSED &&
+	   starts(last_reason, "log_refused: the log did not take request 2's record") && n <= 0,
+	   "  logd went before it took it: the connection refused, log_refused");
+	close(fn);
+}
+
 static void test_proxy_pool(void)
 {
 	int fns[EGP_CONN_MAX], fn, p;
@@ -791,6 +825,7 @@ int main(void)
 	test_proxy_log();
 	test_proxy_port();
 	test_proxy_connect_originate();
+	test_request_record();
 	test_proxy_pool();
 	test_tls_keys();
 	test_proxy_tls();

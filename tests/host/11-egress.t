@@ -293,7 +293,9 @@ def inject(b):                        # requests on one keep-alive connection, o
         c.set_tunnel(b["inject"], 8448)
         return c
     c, out = mk(), []
-    for m, p, body in b["reqs"]:
+    for i, (m, p, body) in enumerate(b["reqs"]):
+        if i > 0 and b.get("pause"):      # the test stops logd meanwhile
+            time.sleep(b["pause"])
         try:
             c.request(m, p, body=body, headers={"Cookie": "session=fn-cookie",
                                                 "Authorization": "Bearer fn-own-value"})
@@ -303,6 +305,7 @@ def inject(b):                        # requests on one keep-alive connection, o
             out.append({"error": e.__class__.__name__, "text": str(e)[:200]})
             c.close()
             c = mk()
+    time.sleep(b.get("after", 0))     # the invocation's own record needs logd back
     return {"out": out, "env": dict(os.environ)}
 def handler(req):
     b = req["body"]
@@ -569,6 +572,28 @@ for _ in $(seq 50); do grep -c 'netd: channel to logd' "$LOG" | grep -qv '^1$' &
 out=$(call '{"target":"upstream.test:8443","marker":"again-16;"}')
 expect_match "with logd back, a connection is carried again" "$out" '"n": ?9,'
 
+# --- a request whose record logd never takes does not go upstream ------------------
+( call '{"inject":"api.test","pause":3,"after":5,"reqs":[["GET","/v1/before",null],["GET","/v1/unlogged",null]],"marker":"x"}' > "$STATE/noreq.out" ) &
+inv=$!
+for _ in $(seq 100); do grep -q '/v1/before' "$STATE/api.log" && break; sleep 0.1; done
+logd=$(role_pid logd)
+check "a keep-alive connection's first request went; logd (pid $logd) is stopped" \
+  bash -c "grep -q '/v1/before' '$STATE/api.log' && kill -STOP $logd"
+sleep 4
+check "  logd is killed while the second request's record waits" kill -KILL "$logd"
+wait "$inv"
+out=$(cat "$STATE/noreq.out")
+diag "request record refused: $(printf '%s' "$out" | cut -c1-400)"
+expect_match "  the second request is answered 502 log_refused (JSON)" "$out" \
+  '"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/before\\".*\{"status": ?502, ?"body": ?"\{\\"error\\":\\"log_refused\\",\\"reason\\":\\"log_refused: the log did not take request 2'
+check "  and it never reached the upstream" bash -c "! grep -q '/v1/unlogged' '$STATE/api.log'"
+check "  netd says its refusal is not in the log either (logd was gone)" \
+  [ "$(grep -c 'egress-fn: a refused connection (log_refused) is not in the log' "$LOG")" -ge 2 ]
+newlogd=
+for _ in $(seq 50); do newlogd=$(role_pid logd); [ -n "$newlogd" ] && [ "$newlogd" != "$logd" ] && break; sleep 0.1; done
+check "init restarts logd again" [ -n "$newlogd" -a "$newlogd" != "$logd" ]
+for _ in $(seq 50); do [ "$(grep -c 'netd: channel to logd' "$LOG")" -ge 3 ] && break; sleep 0.1; done
+
 # --- the log: the records, checked against what happened ----------------------------
 expect_match "a fresh checkpoint" "$(api GET '/v1/log/checkpoint?fresh=1')" '^200 '
 inns curl -s --max-time 20 -o "$STATE/att.json" "$AUDITOR_URL/v1/attestation?nonce=11"
@@ -619,7 +644,7 @@ check "the completion records (8444 three times, 8447) carry the upstream certif
 check "egress_refused: method_not_allowed (2: by name, through CONNECT), path_not_allowed, dot_segment, secret_missing (1 each)" \
   [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 2111 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("request ")) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
-check "a record for each request that went to api.test (method, path): 4, got $n" [ "$n" = 4 ]
+check "a durable record for each request that went to api.test (method, path): 5, got $n" [ "$n" = 5 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]

@@ -557,22 +557,36 @@ static struct egp_conn *new_conn(struct egress_proxy *px)
 	return NULL;
 }
 
+/* The open connections of function fn. */
+static unsigned fn_conns(const struct egress_proxy *px, const char *fn)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		n += px->c[i].st != EGP_FREE && strcmp(px->c[i].fn, fn) == 0;
+	return n;
+}
+
 void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, uint8_t kind,
 			 int fd)
 {
-	struct egp_conn *c = new_conn(px);
+	static const char full[] = "pool_full: the proxy's connections are all in use";
 	char why[EGP_REASON_MAX];
+	bool capped = fn_conns(px, f->id) >= EGP_FN_CONN_MAX;
+	struct egp_conn *c = capped ? NULL : new_conn(px);
 
 	px->st.accepted++;
 	if (c == NULL) {
-		static const char full[] = "pool_full: the proxy's connections are all in use";
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		struct log_entry e;
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		close(fd);
-		px->st.pool_full++;
+		if (capped)
+			snprintf(why, sizeof why, "conn_limit: the function has %d connections open "
+				 "already", EGP_FN_CONN_MAX);
+		px->st.pool_full += !capped;
 		px->st.refused++;
-		entry_base(&e, LOG_EGRESS_REFUSED, f->id, kind, full);
+		entry_base(&e, LOG_EGRESS_REFUSED, f->id, kind, capped ? why : full);
 		px->h.record(px->h.ctx, &e);
 		return;
 	}
@@ -1510,6 +1524,8 @@ void egress_proxy_tick(struct egress_proxy *px, uint64_t now)
 			refuse(px, c, "timeout: no connection within the setup time");
 		else if (c->st == EGP_RELAY && now - c->last_ms >= EGP_IDLE_MS)
 			end_conn(px, c, "idle timeout", true);
+		else if (c->st == EGP_RELAY && now - c->t0_ms >= EGP_TOTAL_MS)
+			end_conn(px, c, "total timeout", true);
 	}
 }
 
@@ -1519,8 +1535,10 @@ uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
 
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		const struct egp_conn *c = &px->c[i];
+		uint64_t idle = c->last_ms + EGP_IDLE_MS, total = c->t0_ms + EGP_TOTAL_MS;
 		uint64_t d = c->st == EGP_FREE ? UINT64_MAX :
-			     c->st == EGP_RELAY ? c->last_ms + EGP_IDLE_MS : c->t0_ms + EGP_SETUP_MS;
+			     c->st == EGP_RELAY ? (idle < total ? idle : total) :
+			     c->t0_ms + EGP_SETUP_MS;
 		if (d < next)
 			next = d;
 	}

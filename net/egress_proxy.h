@@ -58,12 +58,16 @@
 #include "tls/engine.h"
 
 #define EGP_CONN_MAX     64          /* open proxied connections, all functions */
+/* open proxied connections of one function (the policy has no such
+ * field): half the pool, so one function cannot starve the others */
+#define EGP_FN_CONN_MAX  32
 #define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
 #define EGP_REQ_MAX      EH_HEAD_MAX /* a CONNECT request's head; originate: each request's */
 #define EGP_RW_MAX       (EH_HEAD_MAX + 4096) /* originate: a head as it goes upstream */
 #define EGP_PATH_LOG     256         /* a request's path in its records (longer: cut) */
 #define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
+#define EGP_TOTAL_MS     3600000     /* accept to end, however busy (long polls, streams) */
 #define EGP_REASON_MAX   320
 
 /* --- TLS origination's keys ------------------------------------------------------ */

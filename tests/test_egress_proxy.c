@@ -500,6 +500,23 @@ static void test_proxy_connect_originate(void)
 	close(fn);
 }
 
+/* A proxy connection accepted, its slot set as relaying past the 200
+ * (relaying for real needs an upstream): the slot, *fn the function's
+ * end. */
+static struct egp_conn *relay_slot(int *fn)
+{
+	int p = pair(fn);
+
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		if (p >= 0 && PX.c[i].fd == p) {
+			PX.c[i].st = EGP_RELAY;
+			PX.c[i].said_200 = true;
+			return &PX.c[i];
+		}
+	return NULL;
+}
+
 /* A request's record refused: the connection is refused, log_refused.
  * (Relaying needs an upstream: the slot is set as an originate
  * connection whose second request waits for its record; the path that
@@ -507,18 +524,12 @@ static void test_proxy_connect_originate(void)
 static void test_request_record(void)
 {
 	char buf[64];
-	int fn, p = pair(&fn), r0 = records;
-	struct egp_conn *c = NULL;
+	int fn, r0 = records;
+	struct egp_conn *c = relay_slot(&fn);
 
-	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
-	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
-		if (PX.c[i].fd == p)
-			c = &PX.c[i];
 	ok(c != NULL, "a connection");
 	if (c == NULL)
 		return;
-	c->st = EGP_RELAY;
-	c->said_200 = true;
 	c->t.originate = true;
 	c->nreq = 2;
 	c->rw_wait = true;
@@ -534,20 +545,58 @@ static void test_request_record(void)
 	close(fn);
 }
 
+/* The timeouts of a relayed connection: idle, and total however busy.
+ * (A slot set as relaying, as above.) */
+static void test_relay_timeouts(void)
+{
+	int fn, r0 = records;
+	struct egp_conn *c = relay_slot(&fn);
+
+	if (c == NULL)
+		return;
+	uint64_t t0 = c->t0_ms;
+	ok(egress_proxy_next_deadline(&PX) == t0 + EGP_IDLE_MS, "relaying: the idle deadline is next");
+	c->last_ms = t0 + EGP_TOTAL_MS - 1000;    /* busy until a second before the end */
+	ok(egress_proxy_next_deadline(&PX) == t0 + EGP_TOTAL_MS, "  busy: the total deadline is next");
+	egress_proxy_tick(&PX, t0 + EGP_TOTAL_MS - 1);
+	ok(PX.st.active == 1 && records == r0, "  before it: still relaying");
+	egress_proxy_tick(&PX, t0 + EGP_TOTAL_MS);
+	ok(PX.st.active == 0 && records == r0 + 1 && last_type == LOG_EGRESS &&
+	   strcmp(last_reason, "completed: total timeout") == 0, "  at it: ended, its completion "
+	   "record says total timeout");
+	close(fn);
+}
+
 static void test_proxy_pool(void)
 {
 	int fns[EGP_CONN_MAX], fn, p;
+	struct fn_egress_fn other = FN;
+	char buf[16];
 
-	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+	snprintf(other.id, sizeof other.id, "fn-other");
+	for (unsigned i = 0; i < EGP_FN_CONN_MAX; i++) {
 		p = pair(&fns[i]);
 		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 	}
-	ok(PX.st.active == EGP_CONN_MAX, "%d connections waiting for their heads", EGP_CONN_MAX);
+	ok(PX.st.active == EGP_FN_CONN_MAX, "one function: %d connections", EGP_FN_CONN_MAX);
 	int r0 = records;
 	p = pair(&fn);
 	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
-	char buf[16];
 	ssize_t n = recv(fn, buf, sizeof buf, 0);
+	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "conn_limit: the function has 32 ") &&
+	   PX.st.active == EGP_FN_CONN_MAX && PX.st.pool_full == 0,
+	   "  one more of it: closed, egress_refused conn_limit");
+	close(fn);
+	for (unsigned i = EGP_FN_CONN_MAX; i < EGP_CONN_MAX; i++) {
+		p = pair(&fns[i]);
+		egress_proxy_accept(&PX, &other, SBX_L_PROXY, p);
+	}
+	ok(PX.st.active == EGP_CONN_MAX, "another function's still go: %d connections waiting for "
+	   "their heads", EGP_CONN_MAX);
+	r0 = records;
+	p = pair(&fn);
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	n = recv(fn, buf, sizeof buf, 0);
 	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "pool_full") &&
 	   PX.st.active == EGP_CONN_MAX, "one more: closed, egress_refused pool_full");
 	close(fn);
@@ -826,6 +875,7 @@ int main(void)
 	test_proxy_port();
 	test_proxy_connect_originate();
 	test_request_record();
+	test_relay_timeouts();
 	test_proxy_pool();
 	test_tls_keys();
 	test_proxy_tls();

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -168,8 +169,10 @@ int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fake
 	return take_rule(p, t, r, err, errlen);
 }
 
-int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
-			 struct egp_target *t, char *err, size_t errlen)
+/* The rule for authority a[0..n) (CONNECT's, or an http:// URL's with
+ * def_port when it names none; def_port 0: a port is required). */
+static int decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
+			    uint16_t def_port, struct egp_target *t, char *err, size_t errlen)
 {
 	char why_text[EGP_REASON_MAX];
 	struct egress_authority au;
@@ -184,8 +187,10 @@ int egp_decide_authority(const struct policy *p, uint32_t declared, const char *
 	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
 			      sizeof why_text) < 0)
 		return match_refused(why, why_text, err, errlen);
-	if (au.port == 0)
+	if (au.port == 0 && def_port == 0)
 		return errbuf_set(err, errlen, -EACCES, "bad_request: CONNECT needs host:port");
+	if (au.port == 0)
+		au.port = def_port;
 	memcpy(t->host, h.name, h.name_len + 1);
 	t->port = au.port;
 	t->literal = h.literal;
@@ -199,6 +204,44 @@ int egp_decide_authority(const struct policy *p, uint32_t declared, const char *
 	if (r < 0)
 		return match_refused(why, why_text, err, errlen);
 	return take_rule(p, t, r, err, errlen);
+}
+
+int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
+			 struct egp_target *t, char *err, size_t errlen)
+{
+	return decide_authority(p, declared, a, n, 0, t, err, errlen);
+}
+
+int egp_absolute_split(const char *u, size_t n, size_t *auth_len, size_t *path)
+{
+	size_t e = 7;
+
+	if (n < 7 || strncasecmp(u, "http://", 7) != 0)
+		return -1;
+	while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#')
+		e++;
+	*auth_len = e - 7;
+	*path = e;
+	return 0;
+}
+
+int egp_decide_absolute(const struct policy *p, uint32_t declared, const char *u, size_t n,
+			struct egp_target *t, char *err, size_t errlen)
+{
+	size_t al, po;
+
+	memset(t, 0, sizeof *t);
+	if (egp_absolute_split(u, n, &al, &po) < 0)
+		return errbuf_set(err, errlen, -EACCES, "absolute_form: only http:// URLs are asked "
+				  "of the proxy (https:// goes through CONNECT)");
+	if (decide_authority(p, declared, u + 7, al, EGP_ABSOLUTE_PORT, t, err, errlen) < 0)
+		return -EACCES;
+	if (!t->originate)
+		return errbuf_set(err, errlen, -EACCES, "tls_passthrough: rule %s is passthrough: the "
+				  "function's own TLS goes through CONNECT, netd makes none for "
+				  "http:// requests", p->rules[t->rule].host);
+	t->absolute = true;
+	return 0;
 }
 
 int egp_check_addr(const struct policy *p, const struct egp_target *t, const struct egress_addr *a,
@@ -241,29 +284,60 @@ long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char 
 	return n;
 }
 
-int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
-		   size_t errlen)
+/* Does authority a[0..n) (canonicalised as the policy's names are) name
+ * t's host, and its port (none written: def_port; 0: any)? what names
+ * it in the refusal ("Host", "URL"). */
+static int names_target(const struct egp_target *t, const char *a, size_t n, uint16_t def_port,
+			const char *what, char *err, size_t errlen)
 {
 	char why_text[EGP_REASON_MAX];
 	struct egress_authority au;
 	struct egress_host h;
 	enum egress_reason why;
+	int shown = (int)(n < 80 ? n : 80);
 
-	if (r->kind != EGP_REQ_ORIGIN)
+	if (egress_authority_split(a, n, &au, &why, why_text, sizeof why_text) < 0 ||
+	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
+			      sizeof why_text) < 0)
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %s %.*s: %s", what, shown, a,
+				  why_text);
+	uint16_t port = au.port != 0 ? au.port : def_port;
+	if (h.literal || strcmp(h.name, t->host) != 0 || (port != 0 && port != t->port))
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %s %.*s is not %s:%u", what,
+				  shown, a, t->host, t->port);
+	return 0;
+}
+
+/* egp_check_host, and where the target's path begins (*path). */
+static int check_host(const struct egp_target *t, const struct egp_request *r, size_t *path,
+		      char *err, size_t errlen)
+{
+	size_t al;
+
+	*path = 0;
+	if (t->absolute) {
+		if (r->kind != EGP_REQ_ABSOLUTE ||
+		    egp_absolute_split(r->target, r->target_len, &al, path) < 0)
+			return errbuf_set(err, errlen, -EACCES, "bad_request: a request to the "
+					  "proxy is an http:// URL (absolute-form)");
+		if (names_target(t, r->target + 7, al, EGP_ABSOLUTE_PORT, "URL", err, errlen) < 0)
+			return -EACCES;
+	} else if (r->kind != EGP_REQ_ORIGIN) {
 		return errbuf_set(err, errlen, -EACCES,
 				  "bad_request: the first request's target is not a path (origin-form)");
+	}
 	if (r->nhost != 1)
 		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %u Host headers (one is needed)",
 				  r->nhost);
-	if (egress_authority_split(r->host, r->host_len, &au, &why, why_text, sizeof why_text) < 0 ||
-	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
-			      sizeof why_text) < 0)
-		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s: %s",
-				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, why_text);
-	if (h.literal || strcmp(h.name, t->host) != 0 || (au.port != 0 && au.port != t->port))
-		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s is not %s:%u",
-				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, t->host, t->port);
-	return 0;
+	return names_target(t, r->host, r->host_len, 0, "Host", err, errlen);
+}
+
+int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
+		   size_t errlen)
+{
+	size_t path;
+
+	return check_host(t, r, &path, err, errlen);
 }
 
 long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct egp_target *t,
@@ -276,13 +350,16 @@ long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct
 	enum egress_reason why;
 	size_t plen;
 
+	size_t po;
 	egp_request_of(buf, h, &r);
-	if (egp_check_host(t, &r, err, errlen) < 0)
+	if (check_host(t, &r, &po, err, errlen) < 0)
 		return -EACCES;
 	if (p == NULL)
 		return errbuf_set(err, errlen, -EACCES, "no_policy: netd has no policy");
-	long n = egress_path_norm(buf + h->target, h->target_len, path, cap, &plen, &why, text,
-				  sizeof text);
+	/* an http:// URL's path (none: "/"); upstream, the origin-form */
+	const char *tp = po < h->target_len ? buf + h->target + po : "/";
+	size_t tn = po < h->target_len ? h->target_len - po : 1;
+	long n = egress_path_norm(tp, tn, path, cap, &plen, &why, text, sizeof text);
 	if (n < 0)
 		return errbuf_set(err, errlen, -EACCES, "%s: %s", egress_reason_code(why), text);
 	int k = egress_match(p, declared, t->host, t->port, h->method, path, &why, text, sizeof text);
@@ -452,18 +529,20 @@ static void proxy_answer(struct egp_conn *c, int status, const char *line)
 	shutdown(c->fd, SHUT_WR);
 }
 
-/* An originate connection's refused request: the answer through netd's
- * TLS to the function, a status and one line of JSON
+/* An originate connection's refused request: the answer to the function
+ * (through netd's TLS, or in plaintext for the explicit proxy's http://
+ * requests), a status and one line of JSON
  * {"error":"code","reason":"..."} (quotes, backslashes and control bytes
  * of the reason shown as '?'; 403 for the policy's refusals, 400 for a
- * malformed request, 502 for the upstream's failures), then close_notify; best effort (what the
- * socket does not take now is lost). true: answered. */
+ * malformed request, 502 for the upstream's failures), then close_notify
+ * and the end of the socket's sending side; best effort (what the socket
+ * does not take now is lost). true: answered. */
 static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 {
 	char body[EGP_REASON_MAX + 64], buf[EGP_REASON_MAX + 256];
 	size_t cl = strcspn(reason, ":"), n = 0;
 
-	if (c->fd < 0 || tls_status(&c->srv) != TLS_OPEN)
+	if (c->fd < 0 || (!c->plain && tls_status(&c->srv) != TLS_OPEN))
 		return false;
 	n = (size_t)snprintf(body, sizeof body, "{\"error\":\"%.*s\",\"reason\":\"", (int)cl, reason);
 	for (const char *q = reason; *q != '\0' && n + 4 < sizeof body; q++) {
@@ -476,7 +555,14 @@ static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 			 "Connection: close\r\n\r\n%s", status,
 			 status == 400 ? "Bad Request" : status == 502 ? "Bad Gateway" : "Forbidden",
 			 n, body);
-	if (m <= 0 || (size_t)m >= sizeof buf || tls_write(&c->srv, buf, (size_t)m) != m)
+	if (m <= 0 || (size_t)m >= sizeof buf)
+		return false;
+	if (c->plain) {
+		(void)send(c->fd, buf, (size_t)m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		shutdown(c->fd, SHUT_WR);
+		return true;
+	}
+	if (tls_write(&c->srv, buf, (size_t)m) != m)
 		return false;
 	tls_close(&c->srv);
 	const uint8_t *p;
@@ -497,12 +583,14 @@ static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reason)
 {
 	struct log_entry e;
-	bool answered = c->kind == SBX_L_PROXY && !c->said_200 && c->fd >= 0;
+	/* the proxy's own refusals are a status line; a request's, JSON */
+	bool answered = c->kind == SBX_L_PROXY && !c->said_200 && !(c->plain && c->nreq > 0) &&
+			c->fd >= 0;
 
 	drop_pcb(c, true);
 	if (answered)
 		proxy_answer(c, refusal_status(reason), reason);
-	else if (c->t.originate && c->nreq > 0)
+	else if (c->t.originate && (c->nreq > 0 || c->plain))
 		answered = tls_answer(c, refusal_status(reason) == 501 ? 403 : refusal_status(reason),
 				      reason);
 	entry_of(c, &e, LOG_EGRESS_REFUSED, reason);
@@ -918,7 +1006,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		refuse(px, c, "tls_failed: netd's TLS client cannot start");
 		return ERR_ABRT;
 	}
-	if (c->kind == SBX_L_PROXY && !c->said_200 && !say_established(c))
+	if (c->kind == SBX_L_PROXY && !c->said_200 && !c->plain && !say_established(c))
 		return cb_result(end_relay(px, c, "the function's socket failed", true));
 	return cb_result(drive(px, c));
 }
@@ -1020,6 +1108,25 @@ static bool out_empty(struct tls_conn *t)
 	return n == 0;
 }
 
+/* Can netd originate TLS (a local CA, trust anchors)? false: c was
+ * refused, with the reason. */
+static bool tls_ready(struct egress_proxy *px, struct egp_conn *c)
+{
+	struct egress_tls *x = px->h.tls;
+	char why[EGP_REASON_MAX];
+
+	if (x == NULL || !x->ready) {
+		refuse(px, c, "tls_unavailable: netd has no local CA (see its log)");
+		return false;
+	}
+	if (x->anchors.n == 0) {
+		snprintf(why, sizeof why, "no_anchors: %.280s", x->anchors_why);
+		refuse(px, c, why);
+		return false;
+	}
+	return true;
+}
+
 /* An originate connection's first step: netd's TLS server on the
  * function's socket, for the name behind the fake address. */
 static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
@@ -1028,16 +1135,8 @@ static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
 	int64_t now = (int64_t)(real_ns() / 1000000000u);
 
 	snprintf(c->rule_host, sizeof c->rule_host, "%s", px->h.policy(px->h.ctx)->rules[c->t.rule].host);
-	if (x == NULL || !x->ready) {
-		refuse(px, c, "tls_unavailable: netd has no local CA (see its log)");
+	if (!tls_ready(px, c))
 		return;
-	}
-	if (x->anchors.n == 0) {
-		char why[EGP_REASON_MAX];
-		snprintf(why, sizeof why, "no_anchors: %.280s", x->anchors_why);
-		refuse(px, c, why);
-		return;
-	}
 	/* a leaf minted now lives a week, never past the CA */
 	x->srv.leaf_validity.not_before = now - 3600;
 	x->srv.leaf_validity.not_after = now + (int64_t)EGP_LEAF_DAYS * 86400;
@@ -1052,12 +1151,28 @@ static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
 }
 
 /* The function's socket <-> the server engine (ciphertext). -1: the
- * socket failed. */
+ * socket failed; 1: the function's first bytes are no TLS but look like
+ * plain HTTP (an uppercase letter where a TLS record has 0x16). */
 static int fn_side(struct egp_conn *c, bool *moved)
 {
 	const uint8_t *p;
 	size_t n;
 
+	if (c->plain) {
+		/* plaintext: the function's bytes wait in up for up_plain */
+		if (c->up_len == 0 && !c->fn_eof) {
+			ssize_t r = recv(c->fd, c->up, sizeof c->up, MSG_DONTWAIT);
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				return -1;
+			if (r >= 0) {
+				c->fn_eof = r == 0;
+				c->up_off = 0;
+				c->up_len = (size_t)r;
+				*moved = true;
+			}
+		}
+		return 0;
+	}
 	while ((p = tls_out(&c->srv, &n)) != NULL && n > 0) {
 		ssize_t w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
@@ -1080,6 +1195,11 @@ static int fn_side(struct egp_conn *c, bool *moved)
 			c->up_off = 0;
 			c->up_len = (size_t)r;
 			*moved = true;
+			if (c->st == EGP_TLS_ACCEPT && !c->fn_seen) {
+				c->fn_seen = true;
+				if (c->up[0] >= 'A' && c->up[0] <= 'Z')
+					return 1;
+			}
 		}
 	}
 	if (c->up_len > 0) {
@@ -1134,30 +1254,77 @@ static void up_side(struct egp_conn *c, bool *moved)
 	}
 }
 
-/* Plaintext from engine a into engine b; the bytes are counted in *count. */
-static void cross(struct tls_conn *a, struct tls_conn *b, uint64_t *count, bool *moved)
+/* The function's side of an originate connection, in plaintext: netd's
+ * TLS server (c->srv), or, for the explicit proxy's http:// requests
+ * (c->plain), the socket itself: the function's bytes wait in c->up,
+ * netd's go straight to the socket. */
+static const uint8_t *fn_in(struct egp_conn *c, size_t *n)
+{
+	if (!c->plain)
+		return tls_in(&c->srv, n);
+	*n = c->up_len;
+	return c->up + c->up_off;
+}
+
+static void fn_in_done(struct egp_conn *c, size_t k)
+{
+	if (!c->plain) {
+		tls_in_done(&c->srv, k);
+		return;
+	}
+	c->up_off += k;
+	c->up_len -= k;
+}
+
+/* Has the function's side ended (its close_notify, its FIN, a failure)? */
+static bool fn_over(struct egp_conn *c)
+{
+	return c->plain ? c->fn_eof && c->up_len == 0 : tls_over(&c->srv);
+}
+
+/* Has all netd wrote to the function gone to its socket? */
+static bool fn_out_empty(struct egp_conn *c)
+{
+	return c->plain || out_empty(&c->srv);
+}
+
+/* The upstream's plaintext (the client engine's) to the function, as far
+ * as it takes it; counted in bytes_down. -1: the socket failed. */
+static int down_plain(struct egp_conn *c, bool *moved)
 {
 	size_t n;
-	const uint8_t *p = tls_in(a, &n);
+	const uint8_t *p = tls_in(&c->cli, &n);
+	long w;
 
-	if (n == 0 || tls_status(b) != TLS_OPEN)
-		return;
-	long w = tls_write(b, p, n);
+	if (n == 0)
+		return 0;
+	if (c->plain) {
+		ssize_t k = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		w = k < 0 ? 0 : (long)k;
+	} else {
+		w = tls_status(&c->srv) == TLS_OPEN ? tls_write(&c->srv, p, n) : 0;
+	}
 	if (w > 0) {
-		tls_in_done(a, (size_t)w);
-		*count += (uint64_t)w;
+		tls_in_done(&c->cli, (size_t)w);
+		c->bytes_down += (uint64_t)w;
 		*moved = true;
 	}
+	return 0;
 }
 
 /* What an originate connection waits for on the function's socket. */
 static uint32_t wanted_tls(struct egp_conn *c)
 {
 	uint32_t ev = 0;
+	size_t n = 0;
 
 	if (c->up_len == 0 && !c->fn_eof)
 		ev |= EPOLLIN;
-	if (!out_empty(&c->srv))
+	if (c->plain)
+		tls_in(&c->cli, &n);          /* what the socket did not take */
+	if (!fn_out_empty(c) || n > 0)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -1167,7 +1334,7 @@ static uint32_t wanted_tls(struct egp_conn *c)
 static void take_head(struct egp_conn *c, bool *moved)
 {
 	size_t n, i = 0;
-	const uint8_t *p = tls_in(&c->srv, &n);
+	const uint8_t *p = fn_in(c, &n);
 
 	while (i < n && c->req_len < sizeof c->req) {
 		c->req[c->req_len++] = (char)p[i++];
@@ -1175,7 +1342,7 @@ static void take_head(struct egp_conn *c, bool *moved)
 			break;
 	}
 	if (i > 0) {
-		tls_in_done(&c->srv, i);
+		fn_in_done(c, i);
 		*moved = true;
 	}
 }
@@ -1223,8 +1390,17 @@ static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 		moved = false;
 		if (tls_status(&c->srv) == TLS_OPEN && c->rw_len == 0)
 			take_head(c, &moved);
-		if (fn_side(c, &moved) < 0) {
+		int k = fn_side(c, &moved);
+		if (k < 0) {
 			refuse(px, c, "tls_failed: the function's socket failed during the handshake");
+			return EGP_CLOSED;
+		}
+		if (k > 0) {
+			/* rules have no plain-HTTP mode: said in HTTP, which it speaks */
+			c->plain = true;
+			refuse(px, c, "plain_http: plain HTTP by name is not served (an originate rule's "
+			       "port takes TLS: use https://, or http:// URLs through the proxy "
+			       "127.0.0.1:3128)");
 			return EGP_CLOSED;
 		}
 	}
@@ -1317,7 +1493,7 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 		}
 		if (c->body.st != EH_B_DONE) {
 			size_t n;
-			const uint8_t *p = tls_in(&c->srv, &n);
+			const uint8_t *p = fn_in(c, &n);
 			if (n == 0)
 				return 0;
 			struct eh_body save = c->body;
@@ -1334,7 +1510,7 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 			}
 			if (w <= 0)
 				return 0;
-			tls_in_done(&c->srv, (size_t)w);
+			fn_in_done(c, (size_t)w);
 			c->bytes_up += (uint64_t)w;
 			*moved = true;
 			if (w < k)
@@ -1394,7 +1570,8 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			refuse(px, c, why);
 			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
 		}
-		cross(&c->cli, &c->srv, &c->bytes_down, &moved);
+		if (down_plain(c, &moved) < 0)
+			return end_relay(px, c, "the function's socket failed", true);
 		size_t pending;
 		tls_in(&c->cli, &pending);
 		if (c->cli.open && tls_over(&c->cli) && pending == 0 && !c->srv_closing) {
@@ -1404,18 +1581,18 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			if (broken(&c->cli))
 				return end_broken(px, c, &c->cli);
 			c->srv_closing = true;
-			if (tls_status(&c->cli) == TLS_CLOSED)
+			if (tls_status(&c->cli) == TLS_CLOSED && !c->plain)
 				tls_close(&c->srv);
 			moved = true;
 		}
-		if (broken(&c->srv))
+		if (!c->plain && broken(&c->srv))
 			return end_broken(px, c, &c->srv);
-		if (tls_over(&c->srv) && !c->cli_closing) {
+		if (fn_over(c) && !c->cli_closing) {
 			c->cli_closing = true;
 			tls_close(&c->cli);
 			moved = true;
 		}
-		if (c->srv_closing && out_empty(&c->srv) && !c->fn_shut) {
+		if (c->srv_closing && fn_out_empty(c) && !c->fn_shut) {
 			shutdown(c->fd, SHUT_WR);
 			c->fn_shut = true;
 		}
@@ -1431,6 +1608,40 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 		c->last_ms = mono_ms();
 	set_watch(px, c, wanted_tls(c));
 	return EGP_ALIVE;
+}
+
+/* The explicit proxy's http:// request r, its head h bytes of req (tl:
+ * the target's bytes that fit a host, for a refusal's record): an
+ * originate connection whose function side is plaintext; its first
+ * request is checked and rewritten now, the policy's steps follow. */
+static void take_absolute(struct egress_proxy *px, struct egp_conn *c, const struct egp_request *r,
+			  size_t h, size_t tl)
+{
+	char why[EGP_REASON_MAX];
+
+	if (egp_decide_absolute(px->h.policy(px->h.ctx), c->declared, r->target, r->target_len,
+				&c->t, why, sizeof why) < 0) {
+		if (c->t.host[0] == '\0')
+			memcpy(c->t.host, r->target, tl);
+		refuse(px, c, why);
+		return;
+	}
+	c->plain = true;
+	snprintf(c->rule_host, sizeof c->rule_host, "%s", px->h.policy(px->h.ctx)->rules[c->t.rule].host);
+	if (!tls_ready(px, c))
+		return;
+	/* what came after the head (a body, the next request) is the
+	 * function's next plaintext */
+	c->up_len = c->req_len - h;
+	memcpy(c->up, c->req + h, c->up_len);
+	c->up_off = 0;
+	c->req_len = h;
+	set_watch(px, c, 0);
+	if (next_head(px, c, why, sizeof why) <= 0) {
+		refuse(px, c, why);
+		return;
+	}
+	start(px, c);
 }
 
 /* The explicit proxy: bytes of the request head. */
@@ -1464,9 +1675,7 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	if (r.kind == EGP_REQ_ABSOLUTE) {
-		memcpy(c->t.host, r.target, tl);
-		refuse(px, c, "absolute_form: plain HTTP through the proxy is originate mode, "
-			      "which is not built yet (use CONNECT)");
+		take_absolute(px, c, &r, (size_t)h, tl);
 		return;
 	}
 	if (egp_decide_authority(px->h.policy(px->h.ctx), c->declared, r.target, r.target_len, &c->t,

@@ -119,6 +119,7 @@ struct egp_target {
 	char host[EGRESS_NAME_MAX + 1];   /* canonical name, or a literal's text */
 	bool literal;
 	bool originate;                   /* the rule's TLS mode is originate */
+	bool absolute;                    /* the proxy's http:// requests (absolute-form) */
 	struct egress_addr addr;          /* literal: the address */
 	uint16_t port;
 	int rule;                         /* index into the policy's rules */
@@ -139,6 +140,26 @@ int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fake
  * parser's code. */
 int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
 			 struct egp_target *t, char *err, size_t errlen);
+
+/* The port of an http:// URL that names none: the one netd's TLS goes
+ * to (an originate rule: the function speaks plain HTTP to the proxy,
+ * netd speaks TLS to the host; docs/POLICY.md). */
+#define EGP_ABSOLUTE_PORT 443
+
+/* "http://authority[/path]" (scheme in any case) in u[0..n): the
+ * authority is u[7..7 + *auth_len), the path begins at u[*path] (the
+ * authority ends at '/', '?', '#' or the end). 0, or -1 for anything
+ * else (https:// too). */
+int egp_absolute_split(const char *u, size_t n, size_t *auth_len, size_t *path);
+
+/* An absolute-form request to the explicit proxy, its target u[0..n):
+ * an http:// URL whose authority (port: EGP_ABSOLUTE_PORT when none) is
+ * decided as a CONNECT's; its rule must be originate (netd makes the TLS
+ * to the host). 0 and *t (t->absolute), or -EACCES with "code: text"
+ * (absolute_form for another scheme, tls_passthrough, tls_originate for
+ * a literal, egp_decide_authority's). */
+int egp_decide_absolute(const struct policy *p, uint32_t declared, const char *u, size_t n,
+			struct egp_target *t, char *err, size_t errlen);
 
 /* May the connection of t go to the resolved address a? 0, or -EACCES
  * with "address_class: ..." in err. */
@@ -176,11 +197,14 @@ struct egp_request {
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
 
-/* The first request of an originate connection to t (a name) over TLS:
+/* A request of an originate connection to t (a name) over TLS:
  * origin-form, exactly one Host, whose value (an authority, canonicalised
  * as the policy's names are) names t->host, with no port or t->port (no
- * domain fronting: Host = SNI = the fake address's name). 0, or -EACCES
- * with "host_mismatch: ..." or "bad_request: ..." in err. */
+ * domain fronting: Host = SNI = the fake address's name). For
+ * t->absolute (the proxy's http:// requests) the target must be an
+ * http:// URL whose authority names t->host and t->port (none written:
+ * EGP_ABSOLUTE_PORT), and Host as above. 0, or -EACCES with
+ * "host_mismatch: ..." or "bad_request: ..." in err. */
 int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
 		   size_t errlen);
 
@@ -267,6 +291,9 @@ struct egp_conn {
 	char method[EH_METHOD_MAX + 1];    /* the current request's, for its records */
 	char path[EGP_PATH_LOG + 1];
 	bool said_200;                     /* the proxy: 200 Connection established sent */
+	bool fn_seen;                      /* originate: the function's first bytes were read */
+	bool plain;                        /* originate, the proxy's http:// requests: no TLS
+					    * on the function's side (fn_in, down_plain) */
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */

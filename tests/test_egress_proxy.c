@@ -93,15 +93,24 @@ static void test_fake(void)
 	   starts(err, "no_policy: "), "no policy: refused no_policy");
 }
 
-static void auth_refused(const char *a, uint32_t declared, const char *code)
+/* The proxy's decision for a (a CONNECT authority, or an http:// URL
+ * when absolute) is a refusal beginning with code. */
+static void decide_refused(bool absolute, const char *a, uint32_t declared, const char *code)
 {
 	struct egp_target t;
 
 	err[0] = '\0';
-	int r = egp_decide_authority(&pol, declared, a, strlen(a), &t, err, sizeof err);
-	ok(r == -EACCES && starts(err, code), "CONNECT %s: refused %s", a, code);
+	int r = absolute ? egp_decide_absolute(&pol, declared, a, strlen(a), &t, err, sizeof err) :
+			   egp_decide_authority(&pol, declared, a, strlen(a), &t, err, sizeof err);
+	ok(r == -EACCES && starts(err, code), "%s %s: refused %s", absolute ? "proxy request for" :
+	   "CONNECT", a, code);
 	if (r != -EACCES || !starts(err, code))
 		diag("got %d: %s", r, err);
+}
+
+static void auth_refused(const char *a, uint32_t declared, const char *code)
+{
+	decide_refused(false, a, declared, code);
 }
 
 static void test_authority(void)
@@ -204,22 +213,33 @@ static void head_bad(const char *s, const char *what)
 		diag("got %ld", h);
 }
 
-/* egp_check_host on the head s for api.example.com:443: want 0, or a
- * refusal beginning with code. */
-static void host_case(const char *s, const char *code, const char *what)
+/* egp_check_host on the head s for api.example.com:443 (absolute: the
+ * proxy's http:// requests): want 0, or a refusal beginning with code. */
+static void host_check(bool absolute, const char *s, const char *code, const char *what)
 {
-	struct egp_target t = { .host = "api.example.com", .port = 443 };
+	struct egp_target t = { .host = "api.example.com", .port = 443, .absolute = absolute };
+	const char *kind = absolute ? "http:// request" : "Host check";
 	struct egp_request r;
 
 	err[0] = '\0';
 	long h = egp_request_parse(s, strlen(s), &r, err, sizeof err);
 	int c = h > 0 ? egp_check_host(&t, &r, err, sizeof err) : -1;
 	if (code == NULL)
-		ok(c == 0, "Host check, %s: passes", what);
+		ok(c == 0, "%s, %s: passes", kind, what);
 	else
-		ok(c == -EACCES && starts(err, code), "Host check, %s: %s", what, code);
+		ok(c == -EACCES && starts(err, code), "%s, %s: %s", kind, what, code);
 	if (code == NULL ? c != 0 : !starts(err, code))
 		diag("got %d: %s", c, err);
+}
+
+static void host_case(const char *s, const char *code, const char *what)
+{
+	host_check(false, s, code, what);
+}
+
+static void abs_host_case(const char *s, const char *code, const char *what)
+{
+	host_check(true, s, code, what);
 }
 
 static void test_hosts(void)
@@ -239,6 +259,80 @@ static void test_hosts(void)
 	host_case("GET / HTTP/1.1\r\nHost: \r\n\r\n", "host_mismatch: ", "an empty Host");
 	host_case("GET http://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
 		  "bad_request: ", "an absolute-form target");
+}
+
+static void abs_refused(const char *u, const char *code)
+{
+	decide_refused(true, u, ALL, code);
+}
+
+static void test_absolute(void)
+{
+	struct egp_target t;
+	size_t al = 0, po = 0;
+	char out[512], path[128];
+
+	ok(egp_absolute_split("http://a.b:1/x?y", 16, &al, &po) == 0 && al == 5 && po == 12,
+	   "http://a.b:1/x?y: the authority a.b:1, the path from /");
+	ok(egp_absolute_split("HTTP://a.b?q", 12, &al, &po) == 0 && al == 3 && po == 10,
+	   "HTTP://a.b?q: the scheme in any case, the authority ends at ?");
+	ok(egp_absolute_split("http://", 7, &al, &po) == 0 && al == 0 && po == 7,
+	   "http://: an empty authority (the host parser refuses it)");
+	ok(egp_absolute_split("https://a.b/", 12, &al, &po) == -1 &&
+	   egp_absolute_split("http:/a.b/", 10, &al, &po) == -1 &&
+	   egp_absolute_split("/x", 2, &al, &po) == -1, "https://, http:/ and a path: no http:// URL");
+
+	int r = egp_decide_absolute(&pol, ALL, "http://API.example.com:8443/x", 29, &t, err, sizeof err);
+	ok(r == 0 && t.originate && t.absolute && !t.literal && t.rule == 0 && t.port == 8443 &&
+	   strcmp(t.host, "api.example.com") == 0, "http://API.example.com:8443/x: the originate rule");
+	r = egp_decide_absolute(&pol, ALL, "http://api.example.com", 22, &t, err, sizeof err);
+	ok(r == 0 && t.port == EGP_ABSOLUTE_PORT && t.port == 443,
+	   "  no port: 443, where netd's TLS goes");
+	abs_refused("https://api.example.com/", "absolute_form: ");
+	abs_refused("http://shop.example.com/", "tls_passthrough: rule *.example.com");
+	abs_refused("http://10.30.1.1/", "tls_originate: ");
+	abs_refused("http://u:p@api.example.com/", "userinfo: ");
+	abs_refused("http://api.example.com:80/", "port_not_allowed: ");
+	abs_refused("http:///x", "empty: ");
+	abs_refused("http://evil.example/", "no_rule: ");
+
+	abs_host_case("GET http://api.example.com/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", NULL,
+		      "URL and Host name it");
+	abs_host_case("GET http://Api.Example.com:443?q HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n",
+		      NULL, "another spelling, its port");
+	abs_host_case("GET http://api.example.com:8443/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "host_mismatch: URL ", "the URL's port is another");
+	abs_host_case("GET http://shop.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "host_mismatch: URL ", "the URL names another host");
+	abs_host_case("GET http://api.example.com/ HTTP/1.1\r\nHost: shop.example.com\r\n\r\n",
+		      "host_mismatch: Host ", "Host names another host");
+	abs_host_case("GET http://api.example.com/ HTTP/1.1\r\n\r\n", "host_mismatch: 0 Host",
+		      "no Host");
+	abs_host_case("GET /x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "bad_request: ",
+		      "an origin-form target");
+	abs_host_case("GET https://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "bad_request: ", "an https:// URL");
+
+	/* the rewrite: origin-form upstream */
+	static const char req[] = "GET http://api.example.com/a/%7eb?c=1 HTTP/1.1\r\n"
+				  "Host: api.example.com\r\nX: y\r\n\r\n";
+	struct eh_head h;
+	t = (struct egp_target){ .host = "api.example.com", .port = 443, .absolute = true,
+				 .originate = true };
+	long n = eh_head_parse(req, sizeof req - 1, &h, err, sizeof err);
+	long w = n > 0 ? egp_request_rewrite(&pol, ALL, &t, "fn", req, &h, NULL, path, sizeof path, out,
+					     sizeof out, err, sizeof err) : -1;
+	ok(w > 0 && (size_t)w < sizeof out &&
+	   strncmp(out, "GET /a/~b?c=1 HTTP/1.1\r\nHost: api.example.com\r\nX: y\r\n\r\n",
+		   (size_t)w) == 0 && strcmp(path, "/a/~b?c=1") == 0,
+	   "an http:// request goes upstream in origin-form, its path normalised");
+	if (w <= 0)
+		diag("%s", err);
+	static const char bare[] = "GET http://api.example.com HTTP/1.1\r\nHost: api.example.com\r\n\r\n";
+	n = eh_head_parse(bare, sizeof bare - 1, &h, err, sizeof err);
+	w = n > 0 ? egp_request_rewrite(&pol, ALL, &t, "fn", bare, &h, NULL, path, sizeof path, out,
+					sizeof out, err, sizeof err) : -1;
+	ok(w > 0 && strncmp(out, "GET / HTTP/1.1\r\n", 16) == 0, "  a URL with no path: /");
 }
 
 static void test_heads(void)
@@ -393,7 +487,11 @@ static void test_proxy_refusals(void)
 	proxy_refused("CONNECT evil.example:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "no_rule");
 	proxy_refused("CONNECT 127.0.0.1:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "ip_literal");
 	proxy_refused("CONNECT x.example.com HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
-	proxy_refused("GET http://x.example.com/ HTTP/1.1\r\n\r\n", "HTTP/1.1 501 ", "absolute_form");
+	proxy_refused("GET https://api.example.com/ HTTP/1.1\r\n\r\n", "HTTP/1.1 501 ", "absolute_form");
+	proxy_refused("GET http://x.example.com/ HTTP/1.1\r\nHost: x.example.com\r\n\r\n",
+		      "HTTP/1.1 403 ", "tls_passthrough");
+	proxy_refused("GET http://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "HTTP/1.1 403 ", "tls_unavailable");
 	proxy_refused("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
 	/* lwIP has no interface and no resolver here: the lookup cannot go */
 	proxy_refused("CONNECT shop.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 502 ", "dns_failed");
@@ -467,18 +565,29 @@ static void test_proxy_port(void)
 /* CONNECT req on a new proxy connection: the proxy's end, *fn the
  * function's; the function has read the 200 if the proxy said it
  * (*said: it did). */
-static int tunnel(const char *req, int *fn, bool *said)
+/* req on a new proxy connection, served once: the proxy's end (*fn the
+ * function's). */
+static int proxy_send(const char *req, int *fn)
 {
-	static const char ok200[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-	char got[sizeof ok200];
 	int p = pair(fn);
 
-	*said = false;
 	if (p < 0)
 		return -1;
 	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 	(void)send(*fn, req, strlen(req), 0);
 	egress_proxy_io(&PX, p, 0);
+	return p;
+}
+
+static int tunnel(const char *req, int *fn, bool *said)
+{
+	static const char ok200[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	char got[sizeof ok200];
+	int p = proxy_send(req, fn);
+
+	*said = false;
+	if (p < 0)
+		return -1;
 	ssize_t n = recv(*fn, got, sizeof ok200 - 1, MSG_DONTWAIT);
 	*said = n == (ssize_t)sizeof ok200 - 1 && memcmp(got, ok200, sizeof ok200 - 1) == 0;
 	return p;
@@ -595,10 +704,11 @@ static void test_proxy_pool(void)
 	   "their heads", EGP_CONN_MAX);
 	r0 = records;
 	p = pair(&fn);
-	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	snprintf(other.id, sizeof other.id, "fn-third");
+	egress_proxy_accept(&PX, &other, SBX_L_PROXY, p);
 	n = recv(fn, buf, sizeof buf, 0);
 	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "pool_full") &&
-	   PX.st.active == EGP_CONN_MAX, "one more: closed, egress_refused pool_full");
+	   PX.st.active == EGP_CONN_MAX, "one more, of a third function: closed, egress_refused pool_full");
 	close(fn);
 	ok(egress_proxy_next_deadline(&PX) <= mono_ms() + EGP_SETUP_MS, "  a setup deadline is due");
 	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
@@ -851,6 +961,49 @@ static void test_proxy_tls(void)
 	   starts(last_reason, "host_mismatch: Host api.example.com:443 is not api.example.com:8443"),
 	   "  a Host with another port than the CONNECT's: host_mismatch");
 	close(fn);
+
+	/* plain HTTP by name to an originate rule's port: said in HTTP */
+	char reply[1024];
+	r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	static const char plain[] = "GET / HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n";
+	(void)send(fn, plain, sizeof plain - 1, 0);
+	struct pollfd pf = { .fd = p, .events = POLLIN };
+	poll(&pf, 1, 1000);
+	egress_proxy_io(&PX, p, 0);
+	pf.fd = fn;
+	poll(&pf, 1, 1000);
+	n = recv(fn, reply, sizeof reply - 1, 0);
+	reply[n > 0 ? n : 0] = '\0';
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(last_reason, "plain_http: ") &&
+	   starts(reply, "HTTP/1.1 403 Forbidden\r\n") && strstr(reply, "{\"error\":\"plain_http\"") != NULL,
+	   "plain HTTP by name to an originate rule's port: 403 plain_http, in plaintext");
+	close(fn);
+	close(l);
+
+	/* plain HTTP to the proxy: an http:// request, no TLS on the
+	 * function's side (netd makes the TLS to the host) */
+	r0 = records;
+	proxy_send("GET http://api.example.com:8443/x HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n",
+		   &fn);
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_RESOLVING && PX.c[0].plain && records == r0 &&
+	   PX.c[0].rw_len > 0 && strncmp(PX.c[0].rw, "GET /x HTTP/1.1\r\n", 17) == 0,
+	   "GET http://api.example.com:8443/x: checked, rewritten to origin-form, resolution next");
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	drain(fn, reply, sizeof reply);
+	ok(PX.st.active == 0 && starts(reply, "HTTP/1.1 502 Bad Gateway\r\n") &&
+	   strstr(reply, "{\"error\":\"timeout\"") != NULL, "  its refusal: 502 and a JSON line, "
+	   "in plaintext");
+	close(fn);
+	r0 = records;
+	proxy_send("GET http://api.example.com:8443/x HTTP/1.1\r\nHost: shop.example.com\r\n\r\n", &fn);
+	drain(fn, reply, sizeof reply);
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(reply, "HTTP/1.1 403 Forbidden\r\n") &&
+	   strstr(reply, "{\"error\":\"host_mismatch\"") != NULL &&
+	   starts(last_reason, "host_mismatch: Host shop.example.com is not api.example.com:8443"),
+	   "GET http://api.example.com:8443/x with Host shop.example.com: 403 host_mismatch");
+	close(fn);
 	PX.h.tls = NULL;
 }
 
@@ -864,6 +1017,7 @@ int main(void)
 	test_authority();
 	test_addresses();
 	test_heads();
+	test_absolute();
 
 	lwip_init();
 	egress_proxy_init(&PX, &(struct egress_proxy_hooks){ .watch = hk_watch, .policy = hk_policy,

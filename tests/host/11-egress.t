@@ -257,9 +257,15 @@ def https(b):
     if b.get("urlopen"):              # the ordinary way: no proxy settings, no code change
         with urllib.request.urlopen(b["urlopen"], timeout=15) as r:
             return {"status": r.status, "body": r.read().decode()}
-    if b.get("via"):                  # HTTPS_PROXY, as urllib reads it (CONNECT)
+    if b.get("plainname"):            # http:// by name, no proxy: an originate port takes TLS
+        import http.client
+        c = http.client.HTTPConnection(b["plainname"], 8444, timeout=15)
+        c.request("GET", "/plain-by-name")
+        r = c.getresponse()
+        return {"status": r.status, "body": r.read().decode()}
+    if b.get("via"):                  # HTTPS_PROXY (CONNECT), HTTP_PROXY (http:// URLs)
         import os
-        os.environ["HTTPS_PROXY"] = b["via"]
+        os.environ["HTTPS_PROXY"] = os.environ["HTTP_PROXY"] = b["via"]
         with urllib.request.build_opener().open(b["url"], timeout=15) as r:
             return {"status": r.status, "body": r.read().decode()}
     host, port = b["tls"].rsplit(":", 1)
@@ -287,6 +293,8 @@ def https(b):
 def inject(b):                        # requests on one keep-alive connection, own headers
     import http.client, os
     def mk():
+        if b.get("plain"):            # http:// URLs to the proxy, no TLS on this side
+            return http.client.HTTPConnection("127.0.0.1", 3128, timeout=15)
         if not b.get("tunnel"):
             return http.client.HTTPSConnection(b["inject"], 8448, timeout=15)
         c = http.client.HTTPSConnection("127.0.0.1", 3128, timeout=15)  # CONNECT, then TLS
@@ -297,7 +305,8 @@ def inject(b):                        # requests on one keep-alive connection, o
         if i > 0 and b.get("pause"):      # the test stops logd meanwhile
             time.sleep(b["pause"])
         try:
-            c.request(m, p, body=body, headers={"Cookie": "session=fn-cookie",
+            url = ("http://%s:8448" % b["inject"] if b.get("plain") else "") + p
+            c.request(m, url, body=body, headers={"Cookie": "session=fn-cookie",
                                                 "Authorization": "Bearer fn-own-value"})
             r = c.getresponse()
             out.append({"status": r.status, "body": r.read().decode()})
@@ -312,7 +321,7 @@ def handler(req):
     out = {}
     if b.get("inject"):
         return inject(b)
-    if b.get("urlopen") or b.get("tls") or b.get("bench") or b.get("via"):
+    if b.get("urlopen") or b.get("tls") or b.get("bench") or b.get("via") or b.get("plainname"):
         try:
             return https(b)
         except Exception as e:
@@ -431,6 +440,14 @@ out=$(call '{"via":"http://127.0.0.1:3128","url":"https://orig.test:8444/via-pro
 diag "urllib, HTTPS_PROXY: $out"
 expect_match "urllib with HTTPS_PROXY=http://127.0.0.1:3128: CONNECT, netd's TLS, 200 and the upstream's answer" \
   "$out" '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/via-proxy\\", \\"host\\": \\"orig.test:8444\\"\}"'
+out=$(call '{"via":"http://127.0.0.1:3128","url":"http://orig.test:8444/via-plain","marker":"x"}')
+diag "urllib, HTTP_PROXY: $out"
+expect_match "urllib with HTTP_PROXY, http://orig.test:8444/...: plain HTTP to the proxy, netd's TLS to the host, 200" \
+  "$out" '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/via-plain\\", \\"host\\": \\"orig.test:8444\\"\}"'
+out=$(call '{"plainname":"orig.test","marker":"x"}')
+diag "plain by name: $out"
+expect_match "http://orig.test:8444/ by name (no proxy): 403 plain_http, in HTTP, saying what works" \
+  "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"plain_http\\",\\"reason\\":\\"plain_http: plain HTTP by name is not served'
 out=$(call '{"tls":"orig.test:8447","path":"/clean","marker":"x"}')
 diag "clean: $out"
 expect_match "an upstream that ends with a close_notify: the function gets one, after the answer" \
@@ -452,7 +469,7 @@ diag "host: $out"
 expect_match "Host upstream.test over orig.test's TLS: 403 with a JSON line host_mismatch, then the end" \
   "$out" '"reply": ?"\{\\"error\\":\\"host_mismatch\\",\\"reason\\":\\"host_mismatch: Host upstream.test is not orig.test:8444'
 expect_match "  through netd's TLS, ended with a close_notify, status 403" "$out" '"eof": ?"close_notify".*"status": ?"HTTP/1.1 403 Forbidden"'
-check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm' '$STATE/https.log'"
+check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm|/plain-by-name' '$STATE/https.log'"
 # --- HTTP requests: methods, paths, strip and inject (api.test's rule) -------------
 KEY=upstream-secret-4711
 expect_match "the operator stores UPSTREAM_KEY (the function does not declare it)" \
@@ -487,6 +504,12 @@ expect_match "through CONNECT api.test:8448 (http.client set_tunnel): GET 200, D
   '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/tunnel\\".*\{"status": ?403, ?"body": ?"\{\\"error\\":\\"method_not_allowed\\"'
 check "  the upstream got the GET with netd's Authorization and no cookie, and no DELETE" \
   bash -c "[ \$(jq -c 'select(.path == \"/v1/tunnel\") | [.method, ([.headers[] | select(.[0] | ascii_downcase == \"authorization\")] | length), ([.headers[] | select(.[0] | ascii_downcase == \"cookie\")] | length)]' '$STATE/api.log') = '[\"GET\",1,0]' ]"
+out=$(call '{"inject":"api.test","plain":1,"reqs":[["GET","/v1/plain1",null],["POST","/v1/plain2","plain-body"],["DELETE","/v1/plain3",null]],"marker":"x"}')
+diag "inject, plain HTTP to the proxy: $(printf '%s' "$out" | cut -c1-500)"
+expect_match "http://api.test:8448/... to 127.0.0.1:3128 on one keep-alive connection: GET 200, POST 200, DELETE 403 method_not_allowed" "$out" \
+  '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/plain1\\".*\{"status": ?200, ?"body": ?"\{\\"method\\": \\"POST\\", \\"path\\": \\"/v1/plain2\\".*\{"status": ?403, ?"body": ?"\{\\"error\\":\\"method_not_allowed\\"'
+check "  the upstream got both in origin-form over netd's TLS, on one connection, netd's Authorization once, no cookie, the body" \
+  bash -c "[ \"\$(jq -c 'select(.path | startswith(\"/v1/plain\")) | [.method, .path, ([.headers[] | select(.[0] | ascii_downcase == \"authorization\") | .[1]] | length), ([.headers[] | select(.[0] | ascii_downcase == \"cookie\")] | length), .body]' '$STATE/api.log' | tr '\n' ' ')\" = '[\"GET\",\"/v1/plain1\",1,0,\"\"] [\"POST\",\"/v1/plain2\",1,0,\"plain-body\"] ' ] && [ \$(jq -r 'select(.path | startswith(\"/v1/plain\")) | .port' '$STATE/api.log' | sort -u | wc -l) = 1 ]"
 
 # Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA)
 cat > "$STATE/egress.mjs" <<'EOF'
@@ -548,7 +571,9 @@ proxied upstream.test:9999 port-12 "CONNECT to a port the rule does not list: 40
 proxied 198.18.1.1:8443 lit-13 "CONNECT to an IP literal no rule names: 403 ip_literal" '403 Forbidden.*ip_literal'
 proxied user@upstream.test:8443 ui-14 "CONNECT with userinfo: 403 userinfo" '403 Forbidden.*userinfo'
 out=$(call '{"raw":"GET http://upstream.test:8443/ HTTP/1.1\r\nHost: upstream.test\r\n\r\n","marker":"x"}')
-expect_match "absolute-form http:// through the proxy: 501 absolute_form" "$out" '501 Not Implemented.*absolute_form'
+expect_match "http:// through the proxy to a passthrough rule: 403 tls_passthrough" "$out" '403 Forbidden.*tls_passthrough: rule upstream.test is passthrough'
+out=$(call '{"raw":"GET https://orig.test:8444/ HTTP/1.1\r\nHost: orig.test:8444\r\n\r\n","marker":"x"}')
+expect_match "an https:// URL to the proxy (not CONNECT): 501 absolute_form" "$out" '501 Not Implemented.*absolute_form'
 out=$(call '{"raw":"GET / HTTP/1.1\n\n","marker":"x"}')
 expect_match "a bare LF: 400 bad_request" "$out" '400 Bad Request.*bad_request'
 
@@ -637,19 +662,21 @@ check "egress_refused: tls13_only for orig.test:8446" [ "$(refused '^tls13_only:
 check "egress_refused: sni_mismatch" [ "$(refused '^sni_mismatch: the function.s TLS: SNI upstream.test is not orig.test')" = 1 ]
 check "egress_refused: host_mismatch" [ "$(refused '^host_mismatch: Host upstream.test is not orig.test:8444')" = 1 ]
 n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 and .scheme == "tls" and .addr == "10.77.0.1" and (.reason | startswith("originate: ")) and (.reason | test("test anchors")))' | jq length)
-check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 3, got $n" [ "$n" = 3 ]
+check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 4, got $n" [ "$n" = 4 ]
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
 diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
-check "the completion records (8444 three times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 4, got $n" [ "$n" = 4 ]
-check "egress_refused: method_not_allowed (2: by name, through CONNECT), path_not_allowed, dot_segment, secret_missing (1 each)" \
-  [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 2111 ]
+check "the completion records (8444 four times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 5, got $n" [ "$n" = 5 ]
+check "egress_refused: method_not_allowed (3: by name, through CONNECT, plain to the proxy), path_not_allowed, dot_segment, secret_missing (1 each)" \
+  [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 3111 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("request ")) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
-check "a durable record for each request that went to api.test (method, path): 5, got $n" [ "$n" = 5 ]
+check "a durable record for each request that went to api.test (method, path): 7, got $n" [ "$n" = 7 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]
 check "egress_refused: userinfo" [ "$(refused '^userinfo:')" = 1 ]
 check "egress_refused: absolute_form" [ "$(refused '^absolute_form:')" = 1 ]
+check "egress_refused: tls_passthrough" [ "$(refused '^tls_passthrough:')" = 1 ]
+check "egress_refused: plain_http" [ "$(refused '^plain_http:')" = 1 ]
 check "egress_refused: bad_request" [ "$(refused '^bad_request:')" = 1 ]
 check "the upstream never saw a refused connection's bytes" \
   bash -c "! grep -Eq 'bench-|orig-|undecl-|port-|lit-13|ui-14|nolog-' '$STATE/upstream.log'"

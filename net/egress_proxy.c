@@ -506,6 +506,7 @@ static int refusal_status(const char *reason)
 	if (strncmp(reason, "dns_failed", 10) == 0 || strncmp(reason, "connect_failed", 14) == 0 ||
 	    strncmp(reason, "log_refused", 11) == 0 || strncmp(reason, "timeout", 7) == 0 ||
 	    strncmp(reason, "cert_", 5) == 0 || strncmp(reason, "tls13_only", 10) == 0 ||
+	    strncmp(reason, "bad_response", 12) == 0 ||
 	    strstr(reason, "the upstream's TLS") != NULL)
 		return 502;
 	if (strncmp(reason, "bad_request", 11) == 0)
@@ -599,13 +600,18 @@ static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reas
 	free_conn(px, c, !answered);
 }
 
-/* The end of a relayed connection: its completion record. */
+static void response_record(struct egress_proxy *px, struct egp_conn *c, const char *how);
+
+/* The end of a relayed connection: its completion record (and the open
+ * answer's, for an answer that ran to the end or was cut). */
 static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *how, bool reset)
 {
 	struct log_entry e;
 	char reason[96];
 
 	drop_pcb(c, reset);
+	if (c->rsp_open)
+		response_record(px, c, how);   /* to the end, or cut */
 	snprintf(reason, sizeof reason, "completed: %s", how);
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.bytes_up = c->bytes_up;
@@ -1288,30 +1294,164 @@ static bool fn_out_empty(struct egp_conn *c)
 	return c->plain || out_empty(&c->srv);
 }
 
-/* The upstream's plaintext (the client engine's) to the function, as far
- * as it takes it; counted in bytes_down. -1: the socket failed. */
-static int down_plain(struct egp_conn *c, bool *moved)
+/* Plaintext to the function (netd's TLS server, or its socket for
+ * plain): the bytes taken (0: no room now), -1: the socket failed. */
+static long fn_write(struct egp_conn *c, const void *p, size_t n)
 {
-	size_t n;
-	const uint8_t *p = tls_in(&c->cli, &n);
-	long w;
+	if (!c->plain) {
+		long w = tls_status(&c->srv) == TLS_OPEN ? tls_write(&c->srv, p, n) : 0;
+		return w < 0 ? 0 : w;      /* a failed engine: its status says so */
+	}
+	ssize_t k = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	return (long)k;
+}
 
-	if (n == 0)
+/* Body bytes p[0..n) as far as framing b says (to_end: all of them) and
+ * the other side takes them (up: netd's TLS to the upstream, else the
+ * function): *k is what the framing allows, b follows exactly what was
+ * taken. The bytes taken (0: none now), -EPROTO with perr (bad framing),
+ * or -1 (the function's socket failed). */
+static long body_pass(struct egp_conn *c, struct eh_body *b, bool to_end, bool up, const uint8_t *p,
+		      size_t n, long *k, char *perr, size_t cap)
+{
+	struct eh_body save = *b;
+
+	*k = to_end ? (long)n : eh_body_feed(b, p, n, perr, cap);
+	if (*k < 0)
+		return -EPROTO;
+	long w = *k == 0 ? 0 : up ? tls_write(&c->cli, p, (size_t)*k) : fn_write(c, p, (size_t)*k);
+	if (up && w < 0)
+		w = 0;                  /* a failed engine: its status says so */
+	if (w < *k && !to_end) {
+		/* fewer were taken: the framing as far as they go */
+		*b = save;
+		if (w > 0)
+			(void)eh_body_feed(b, p, (size_t)w, perr, cap);
+	}
+	return w;
+}
+
+/* An answer's record (best effort, like the completion's): "response N:
+ * how", its status, its bytes to the function, the time since its
+ * request went. */
+static void response_record(struct egress_proxy *px, struct egp_conn *c, const char *how)
+{
+	struct log_entry e;
+	char reason[96];
+
+	snprintf(reason, sizeof reason, "response %u: %s", c->nrsp, how);
+	entry_of(c, &e, LOG_EGRESS, reason);
+	e.u.egress.status = c->rsp_status;
+	e.u.egress.bytes_down = c->rsp_bytes;
+	e.u.egress.total_ns = mono_ns() - c->req_t0_ns;
+	px->h.record(px->h.ctx, &e);
+	c->rsp_open = false;
+}
+
+/* The current answer is whole: its record, and the next request may go. */
+static void response_done(struct egress_proxy *px, struct egp_conn *c)
+{
+	response_record(px, c, "completed");
+	c->rsp_wait = false;
+}
+
+/* The upstream's plaintext, an answer's head: gathered into rsp up to
+ * its empty line, parsed (status, framing). 1: parsed, 0: more bytes
+ * needed, -EPROTO with why. */
+static int response_head(struct egp_conn *c, char *why, size_t cap)
+{
+	char perr[128];
+	struct eh_head h;
+	size_t n, i = 0;
+	const uint8_t *p = tls_in(&c->cli, &n);
+
+	if (!c->rsp_wait)
+		return errbuf_set(why, cap, -EPROTO, "bad_response: the upstream sent bytes no "
+				  "request asked for");
+	while (i < n && c->rsp_hlen < sizeof c->rsp) {
+		c->rsp[c->rsp_hlen++] = (char)p[i++];
+		if (c->rsp_hlen >= 4 && memcmp(c->rsp + c->rsp_hlen - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	tls_in_done(&c->cli, i);
+	long r = eh_resp_parse(c->rsp, c->rsp_hlen, strcmp(c->method, "HEAD") == 0, &h, perr,
+			       sizeof perr);
+	if (r == 0 && c->rsp_hlen < sizeof c->rsp)
 		return 0;
-	if (c->plain) {
-		ssize_t k = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (k < 0 && errno != EAGAIN && errno != EINTR)
+	if (r <= 0)
+		return errbuf_set(why, cap, -EPROTO, "bad_response: answer %u: %s", c->nrsp + 1,
+				  r == 0 ? "its head is over 16 KiB" : perr);
+	c->rsp_len = c->rsp_hlen;
+	c->rsp_off = c->rsp_hlen = 0;
+	if (h.status < 200)
+		return 1;                       /* interim (100 Continue): a final one follows */
+	c->nrsp++;
+	c->rsp_status = (uint16_t)h.status;
+	c->rsp_bytes = 0;
+	c->rsp_open = true;
+	c->rsp_close = h.framing == EH_BODY_CLOSE;
+	eh_body_begin(&c->rbody, &h);
+	return 1;
+}
+
+/* The upstream's plaintext to the function, answer by answer: each head
+ * parsed and passed on as it came, then its body by its framing (to the
+ * end for a close-delimited one). 0, -1: the socket failed, -EPROTO with
+ * why: the upstream's answer is malformed. */
+static int down_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, char *why,
+		      size_t cap)
+{
+	char perr[128];
+
+	for (;;) {
+		if (c->rsp_off < c->rsp_len) {
+			long w = fn_write(c, c->rsp + c->rsp_off, c->rsp_len - c->rsp_off);
+			if (w <= 0)
+				return (int)w;
+			c->rsp_off += (size_t)w;
+			c->bytes_down += (uint64_t)w;
+			c->rsp_bytes += (uint64_t)w;
+			*moved = true;
+			if (c->rsp_off < c->rsp_len)
+				return 0;
+			c->rsp_off = c->rsp_len = 0;
+			if (c->rsp_open && !c->rsp_close && c->rbody.st == EH_B_DONE)
+				response_done(px, c);
+			continue;
+		}
+		size_t n;
+		const uint8_t *p = tls_in(&c->cli, &n);
+		if (n == 0)
+			return 0;
+		if (!c->rsp_open) {
+			int r = response_head(c, why, cap);
+			if (r <= 0)
+				return r;
+			*moved = true;
+			continue;
+		}
+		/* the body: as far as its framing goes and the function takes */
+		long k;
+		long w = body_pass(c, &c->rbody, c->rsp_close, false, p, n, &k, perr, sizeof perr);
+		if (w == -EPROTO)
+			return errbuf_set(why, cap, -EPROTO, "bad_response: answer %u's body: %s",
+					  c->nrsp, perr);
+		if (w < 0)
 			return -1;
-		w = k < 0 ? 0 : (long)k;
-	} else {
-		w = tls_status(&c->srv) == TLS_OPEN ? tls_write(&c->srv, p, n) : 0;
+		if (w > 0) {
+			tls_in_done(&c->cli, (size_t)w);
+			c->bytes_down += (uint64_t)w;
+			c->rsp_bytes += (uint64_t)w;
+			*moved = true;
+		}
+		if (!c->rsp_close && c->rbody.st == EH_B_DONE && w == k) {
+			response_done(px, c);
+			continue;
+		}
+		return 0;
 	}
-	if (w > 0) {
-		tls_in_done(&c->cli, (size_t)w);
-		c->bytes_down += (uint64_t)w;
-		*moved = true;
-	}
-	return 0;
 }
 
 /* What an originate connection waits for on the function's socket. */
@@ -1324,7 +1464,7 @@ static uint32_t wanted_tls(struct egp_conn *c)
 		ev |= EPOLLIN;
 	if (c->plain)
 		tls_in(&c->cli, &n);          /* what the socket did not take */
-	if (!fn_out_empty(c) || n > 0)
+	if (!fn_out_empty(c) || n > 0 || c->rsp_off < c->rsp_len)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -1483,6 +1623,10 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 			long w = tls_write(&c->cli, c->rw + c->rw_off, c->rw_len - c->rw_off);
 			if (w <= 0)
 				return 0;
+			if (c->rw_off == 0) {
+				c->rsp_wait = true;     /* its answer is what comes next */
+				c->req_t0_ns = mono_ns();
+			}
 			c->rw_off += (size_t)w;
 			c->bytes_up += (uint64_t)w;
 			*moved = true;
@@ -1496,18 +1640,11 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 			const uint8_t *p = fn_in(c, &n);
 			if (n == 0)
 				return 0;
-			struct eh_body save = c->body;
-			long k = eh_body_feed(&c->body, p, n, perr, sizeof perr);
-			if (k < 0)
+			long k;
+			long w = body_pass(c, &c->body, false, true, p, n, &k, perr, sizeof perr);
+			if (w == -EPROTO)
 				return errbuf_set(why, cap, -EACCES, "bad_request: request %u's body: %s",
 						  c->nreq, perr);
-			long w = k > 0 ? tls_write(&c->cli, p, (size_t)k) : 0;
-			if (w < k) {
-				/* the engine took fewer: the framing as far as it did */
-				c->body = save;
-				if (w > 0)
-					(void)eh_body_feed(&c->body, p, (size_t)w, perr, sizeof perr);
-			}
 			if (w <= 0)
 				return 0;
 			fn_in_done(c, (size_t)w);
@@ -1517,6 +1654,8 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 				return 0;
 			continue;
 		}
+		if (c->rsp_wait)
+			return 0;   /* one request at a time: the next once this answer is whole */
 		bool took = false;
 		take_head(c, &took);
 		int r = next_head(px, c, why, cap);
@@ -1570,10 +1709,19 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			refuse(px, c, why);
 			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
 		}
-		if (down_plain(c, &moved) < 0)
+		int d = down_plain(px, c, &moved, why, sizeof why);
+		if (d == -EPROTO && c->rsp_open && c->rsp_bytes > 0)
+			return end_relay(px, c, why, true);   /* a part went: no answer fits */
+		if (d == -EPROTO) {
+			bool had_pcb = c->pcb != NULL;
+			refuse(px, c, why);
+			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
+		}
+		if (d < 0)
 			return end_relay(px, c, "the function's socket failed", true);
 		size_t pending;
 		tls_in(&c->cli, &pending);
+		pending += c->rsp_len - c->rsp_off;   /* a head not passed on yet */
 		if (c->cli.open && tls_over(&c->cli) && pending == 0 && !c->srv_closing) {
 			/* the upstream's end, passed on as it came: a close_notify
 			 * as one, a cut (FIN without it) as a cut, so the function
@@ -1581,8 +1729,13 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			if (broken(&c->cli))
 				return end_broken(px, c, &c->cli);
 			c->srv_closing = true;
-			if (tls_status(&c->cli) == TLS_CLOSED && !c->plain)
+			bool notified = tls_status(&c->cli) == TLS_CLOSED;
+			if (notified && !c->plain)
 				tls_close(&c->srv);
+			if (c->rsp_open && c->rsp_close)   /* its body ran to this end */
+				response_record(px, c, notified ? "completed (the upstream's close_notify)" :
+						"ended by the upstream's close without close_notify "
+						"(it may be cut)");
 			moved = true;
 		}
 		if (!c->plain && broken(&c->srv))

@@ -290,6 +290,18 @@ struct egp_conn {
 	unsigned nreq;                     /* requests seen */
 	char method[EH_METHOD_MAX + 1];    /* the current request's, for its records */
 	char path[EGP_PATH_LOG + 1];
+	/* originate: the upstream's answers, each head parsed (status,
+	 * framing) and passed on, its body by its framing; one request at a
+	 * time: the next head is read once the answer is whole */
+	bool rsp_wait;                     /* a request went, its final answer is not whole */
+	bool rsp_open;                     /* its final head was read: its record is due */
+	bool rsp_close;                    /* its body runs to the upstream's end */
+	struct eh_body rbody;
+	unsigned nrsp;                     /* final answers read */
+	uint16_t rsp_status;
+	uint64_t rsp_bytes, req_t0_ns;
+	size_t rsp_hlen;                   /* a head's bytes gathered in rsp */
+	size_t rsp_off, rsp_len;           /* a parsed head in rsp, passed on up to rsp_off */
 	bool said_200;                     /* the proxy: 200 Connection established sent */
 	bool fn_seen;                      /* originate: the function's first bytes were read */
 	bool plain;                        /* originate, the proxy's http:// requests: no TLS
@@ -308,6 +320,7 @@ struct egp_conn {
 	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP (originate: srv) has not taken */
 	char req[EGP_REQ_MAX];             /* the proxy's request head; originate: each request's */
 	char rw[EGP_RW_MAX];               /* originate: the head for the upstream */
+	char rsp[EH_HEAD_MAX];             /* originate: an answer's head */
 	struct tls_conn srv;               /* originate: terminates the function's TLS */
 	struct tls_conn cli;               /* originate: netd's TLS to the upstream */
 };

@@ -63,7 +63,7 @@ jq '.egress = [
   {"host": "rogue.test", "ports": [8445], "addresses": ["10.77.0.0/24"],
    "purpose": "test: tls originate to an upstream whose CA is no anchor"},
   {"host": "api.test", "ports": [8448], "addresses": ["10.77.0.0/24"],
-   "methods": ["GET", "POST"], "path_prefixes": ["/v1"], "strip_headers": ["cookie"],
+   "methods": ["GET", "HEAD", "POST"], "path_prefixes": ["/v1"], "strip_headers": ["cookie"],
    "inject_headers": {"authorization": {"secret": "UPSTREAM_KEY"}},
    "purpose": "test: methods, paths, strip and inject"},
   {"host": "nokey.test", "ports": [8448], "addresses": ["10.77.0.0/24"],
@@ -164,12 +164,38 @@ class Echo(http.server.BaseHTTPRequestHandler):
         out = json.dumps({"method": self.command, "path": self.path, "port": self.client_address[1],
                           "authorization": "Authorization" in self.headers,
                           "cookie": self.headers.get("Cookie")}).encode()
+        if self.path == "/v1/chunked":       # the answers' framings, for the proxy's parser
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"6\r\nhello \r\n7\r\nchunked\r\n0\r\n\r\n")
+            return
+        if self.path == "/v1/bad":           # a bare LF in the head: malformed
+            self.wfile.write(b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n")
+            self.close_connection = True
+            return
+        if self.path in ("/v1/204", "/v1/304"):
+            self.send_response(int(self.path[-3:]))
+            self.end_headers()
+            return
+        if self.path == "/v1/close":         # no length: the body runs to the end
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"to the end")
+            self.close_connection = True
+            return
+        if self.command == "HEAD":
+            self.send_response(200)
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
-    do_GET = do_POST = do_DELETE = answer
+    do_GET = do_POST = do_DELETE = do_HEAD = answer
     def log_message(self, *a):
         pass
 class Clean(http.server.ThreadingHTTPServer):
@@ -266,8 +292,11 @@ def https(b):
     if b.get("via"):                  # HTTPS_PROXY (CONNECT), HTTP_PROXY (http:// URLs)
         import os
         os.environ["HTTPS_PROXY"] = os.environ["HTTP_PROXY"] = b["via"]
-        with urllib.request.build_opener().open(b["url"], timeout=15) as r:
-            return {"status": r.status, "body": r.read().decode()}
+        try:
+            with urllib.request.build_opener().open(b["url"], timeout=15) as r:
+                return {"status": r.status, "body": r.read().decode()}
+        finally:                      # the worker stays warm: the next call has none
+            del os.environ["HTTPS_PROXY"], os.environ["HTTP_PROXY"]
     host, port = b["tls"].rsplit(":", 1)
     ctx = ssl.create_default_context()
     if b.get("sni"):                  # a name other than the one connected to
@@ -511,6 +540,17 @@ expect_match "http://api.test:8448/... to 127.0.0.1:3128 on one keep-alive conne
 check "  the upstream got both in origin-form over netd's TLS, on one connection, netd's Authorization once, no cookie, the body" \
   bash -c "[ \"\$(jq -c 'select(.path | startswith(\"/v1/plain\")) | [.method, .path, ([.headers[] | select(.[0] | ascii_downcase == \"authorization\") | .[1]] | length), ([.headers[] | select(.[0] | ascii_downcase == \"cookie\")] | length), .body]' '$STATE/api.log' | tr '\n' ' ')\" = '[\"GET\",\"/v1/plain1\",1,0,\"\"] [\"POST\",\"/v1/plain2\",1,0,\"plain-body\"] ' ] && [ \$(jq -r 'select(.path | startswith(\"/v1/plain\")) | .port' '$STATE/api.log' | sort -u | wc -l) = 1 ]"
 
+# the answers parsed: each framing on one keep-alive connection, statuses in the records
+out=$(call '{"inject":"api.test","reqs":[["GET","/v1/chunked",null],["HEAD","/v1/head",null],["GET","/v1/204",null],["GET","/v1/304",null],["GET","/v1/after",null],["GET","/v1/close",null]],"marker":"x"}')
+diag "framings: $(printf '%s' "$out" | cut -c1-700)"
+expect_match "chunked, HEAD, 204, 304, Content-Length and a close-delimited answer through netd, in order, whole" "$out" \
+  '"out": ?\[\{"status": ?200, ?"body": ?"hello chunked"\}, ?\{"status": ?200, ?"body": ?""\}, ?\{"status": ?204, ?"body": ?""\}, ?\{"status": ?304, ?"body": ?""\}, ?\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/after\\".*\}, ?\{"status": ?200, ?"body": ?"to the end"\}\]'
+check "  all six on one upstream connection" \
+  bash -c "[ \$(jq -r 'select(.path == \"/v1/chunked\" or .path == \"/v1/head\" or .path == \"/v1/204\" or .path == \"/v1/304\" or .path == \"/v1/after\" or .path == \"/v1/close\") | .port' '$STATE/api.log' | sort -u | wc -l) = 1 ] && [ \$(grep -c '/v1/chunked\|/v1/head\|/v1/204\|/v1/304\|/v1/after\|/v1/close' '$STATE/api.log') = 6 ]"
+out=$(call '{"inject":"api.test","reqs":[["GET","/v1/bad",null]],"marker":"x"}')
+expect_match "an answer with a bare LF in its head: 502 bad_response (JSON), nothing of it passed on" "$out" \
+  '"out": ?\[\{"status": ?502, ?"body": ?"\{\\"error\\":\\"bad_response\\",\\"reason\\":\\"bad_response: answer 1: a bare LF'
+
 # Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA)
 cat > "$STATE/egress.mjs" <<'EOF'
 import http from "node:http";
@@ -669,7 +709,13 @@ check "the completion records (8444 four times, 8447) carry the upstream certifi
 check "egress_refused: method_not_allowed (3: by name, through CONNECT, plain to the proxy), path_not_allowed, dot_segment, secret_missing (1 each)" \
   [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 3111 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("request ")) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
-check "a durable record for each request that went to api.test (method, path): 7, got $n" [ "$n" = 7 ]
+check "a durable record for each GET and POST that went to api.test (method, path): 13, got $n" [ "$n" = 13 ]
+n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response "))) | [.method, .path, .status, (.reason | sub("^response [0-9]+: "; ""))]' | jq -c 'map(select(.[1] | test("^/v1/(chunked|head|204|304|after|close)$")))')
+diag "the framings' answer records: $n"
+check "  an answer record for each, with its status (the close-delimited one ended by the close)" \
+  [ "$n" = '[["GET","/v1/chunked",200,"completed"],["HEAD","/v1/head",200,"completed"],["GET","/v1/204",204,"completed"],["GET","/v1/304",304,"completed"],["GET","/v1/after",200,"completed"],["GET","/v1/close",200,"ended by the upstream'"'"'s close without close_notify (it may be cut)"]]' ]
+n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response ")) and .status == 200)' | jq length)
+check "  and one for every answer api.test gave with 200 (11: 6 GET and POST before, /v1/ok, 4 of these), got $n" [ "$n" = 11 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]
@@ -677,6 +723,7 @@ check "egress_refused: userinfo" [ "$(refused '^userinfo:')" = 1 ]
 check "egress_refused: absolute_form" [ "$(refused '^absolute_form:')" = 1 ]
 check "egress_refused: tls_passthrough" [ "$(refused '^tls_passthrough:')" = 1 ]
 check "egress_refused: plain_http" [ "$(refused '^plain_http:')" = 1 ]
+check "egress_refused: bad_response" [ "$(refused '^bad_response: answer 1: a bare LF')" = 1 ]
 check "egress_refused: bad_request" [ "$(refused '^bad_request:')" = 1 ]
 check "the upstream never saw a refused connection's bytes" \
   bash -c "! grep -Eq 'bench-|orig-|undecl-|port-|lit-13|ui-14|nolog-' '$STATE/upstream.log'"

@@ -42,6 +42,7 @@
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
+#include "net/egress_sni.h"
 
 #define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
 #define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
@@ -854,8 +855,67 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
  * and lwIP has send room and queue entries for more. */
 static bool can_read(const struct egp_conn *c)
 {
+	if (!c->sni_done)              /* gathering the first bytes for the SNI check */
+		return !c->fn_eof && c->up_len < sizeof c->up && c->pcb != NULL;
 	return !c->fn_eof && c->up_len == 0 && c->pcb != NULL && tcp_sndbuf(c->pcb) > 0 &&
 	       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN - 4;
+}
+
+/* Passthrough: the function's first bytes in up, before any goes
+ * upstream. A TLS ClientHello must name the connection's host (a
+ * literal's rule names the address: any name); bytes that are no TLS
+ * are relayed as they are (a passthrough rule may carry another
+ * protocol). 1: done, 0: more bytes needed, -EACCES with why. */
+static int check_sni(struct egp_conn *c, char *why, size_t cap)
+{
+	char name[ESNI_NAME_MAX + 1], perr[128], text[EGP_REASON_MAX];
+	struct egress_host h;
+	enum egress_reason er;
+	size_t len;
+
+	if (!esni_is_tls(c->up, c->up_len))
+		return c->up_len > 0;
+	long r = esni_parse(c->up, c->up_len, sizeof c->up, name, &len, perr, sizeof perr);
+	if (r == 0)
+		return 0;
+	if (r == -E2BIG)
+		return errbuf_set(why, cap, -EACCES, "sni_unreadable: a ClientHello over %d bytes",
+				  EGP_UP_BUF - 5);
+	if (r < 0)
+		return errbuf_set(why, cap, -EACCES, "sni_unreadable: %s", perr);
+	if (c->t.literal)
+		return 1;
+	if (len == 0)
+		return errbuf_set(why, cap, -EACCES, "sni_missing: the ClientHello names no server "
+				  "(it must name %s)", c->t.host);
+	if (egress_host_parse(name, len, false, &h, &er, text, sizeof text) < 0 || h.literal ||
+	    strcmp(h.name, c->t.host) != 0)
+		return errbuf_set(why, cap, -EACCES, "sni_mismatch: SNI %.100s is not %s", name,
+				  c->t.host);
+	return 1;
+}
+
+/* The SNI check's step of pump_up: the function's bytes gathered in up
+ * until check_sni decides. 1: done (relay), 0: wait, -1: the socket
+ * failed, -EACCES with why. */
+static int sni_step(struct egp_conn *c, char *why, size_t cap)
+{
+	if (c->up_len < sizeof c->up) {
+		ssize_t n = recv(c->fd, c->up + c->up_len, sizeof c->up - c->up_len, MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (n == 0 && c->up_len == 0)
+			return c->sni_done = true;   /* closed before a byte: nothing to check */
+		if (n == 0)
+			return errbuf_set(why, cap, -EACCES, "sni_unreadable: the function closed "
+					  "before its ClientHello was whole");
+		c->up_len += n > 0 ? (size_t)n : 0;
+	}
+	c->up_off = 0;
+	int r = check_sni(c, why, cap);
+	if (r > 0)
+		c->sni_done = true;
+	return r;
 }
 
 /* What c waits for on the function's socket (level-triggered: only what
@@ -913,10 +973,16 @@ static int pump_down(struct egp_conn *c)
 	return 0;
 }
 
-/* Function bytes into lwIP, as far as its send room goes. -1: the socket
- * failed. */
-static int pump_up(struct egp_conn *c)
+/* Function bytes into lwIP, as far as its send room goes (the first
+ * ones once the SNI check passed). -1: the socket failed, -EACCES with
+ * why: refused. */
+static int pump_up(struct egp_conn *c, char *why, size_t cap)
 {
+	if (!c->sni_done && c->pcb != NULL) {
+		int r = sni_step(c, why, cap);
+		if (r <= 0)
+			return r;
+	}
 	for (int round = 0; c->pcb != NULL && round < IO_ROUNDS; round++) {
 		if (c->up_len == 0) {
 			if (!can_read(c))
@@ -973,7 +1039,13 @@ static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c)
 		return drive_tls(px, c);
 	if (c->st != EGP_RELAY)
 		return EGP_ALIVE;
-	if (pump_down(c) < 0 || pump_up(c) < 0)
+	char why[EGP_REASON_MAX];
+	int up = pump_down(c) < 0 ? -1 : pump_up(c, why, sizeof why);
+	if (up == -EACCES) {
+		refuse(px, c, why);             /* the upstream's connection aborted too */
+		return EGP_ABORTED;
+	}
+	if (up < 0)
 		return end_relay(px, c, "the function's socket failed", true);
 	if (finished(c)) {
 		px->st.relayed++;

@@ -304,6 +304,7 @@ struct egp_conn {
 	size_t rsp_off, rsp_len;           /* a parsed head in rsp, passed on up to rsp_off */
 	bool said_200;                     /* the proxy: 200 Connection established sent */
 	bool fn_seen;                      /* originate: the function's first bytes were read */
+	bool sni_done;                     /* passthrough: the SNI check passed (or had nothing) */
 	bool plain;                        /* originate, the proxy's http:// requests: no TLS
 					    * on the function's side (fn_in, down_plain) */
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */

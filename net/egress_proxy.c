@@ -830,6 +830,9 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
 		refuse(px, c, why);
 		return;
 	}
+	/* originate: the allow record carries the first request's method and
+	 * path (read and checked before it), so it is that request's record */
+	c->rw_logged = c->t.originate;
 	c->pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
 	if (c->pcb == NULL) {
 		refuse(px, c, "connect_failed: lwIP has no connection to spare");

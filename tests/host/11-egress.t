@@ -27,6 +27,15 @@
 # a first request whose Host is another name are refused with their
 # reasons, and none of their requests arrives.
 #
+# Plain HTTP (docs/EGRESS.md, "Plain HTTP"): urllib with HTTP_PROXY and
+# http.client with http:// URLs to 127.0.0.1:3128 are originated like the
+# rest (the upstream sees origin-form over netd's TLS), http:// by name
+# is answered 403 plain_http. Each request's record is durable before it
+# goes (logd killed between two requests: 502 log_refused). The answers
+# are parsed (every framing on one keep-alive connection, a malformed one
+# 502 bad_response) and recorded with their status. A passthrough
+# connection's ClientHello must name its host (sni_mismatch).
+#
 # The policy only accepts RFC 1918 ranges in a rule's `addresses`, so the
 # upstream also listens on 10.77.0.1, an address of the test's side of the
 # veth pair that lwIP reaches through its gateway (198.18.1.1).

@@ -5,7 +5,9 @@
  * A function's TCP connection arrives on one of its listeners
  * (net/fn_egress.h): on a port listener, its destination is a fake
  * address that names the host (net/fakeaddr.h); on the explicit proxy
- * (127.0.0.1:3128) a `CONNECT host:port` request names it. Either way:
+ * (127.0.0.1:3128) a `CONNECT host:port` request names it, or an
+ * `http://` URL (plain HTTP for an originate rule: netd makes the TLS).
+ * Either way:
  *
  *   1. the policy check (crypto/egress.h egress_match, or
  *      egress_match_literal for an IP literal), before any resolution;
@@ -27,6 +29,11 @@
  *      read only while lwIP has send room; lwIP's window reopens only for
  *      bytes the kernel socket took), half-closes carried both ways, an
  *      idle timeout;
+ *      passthrough: a first TLS record must be a ClientHello naming the
+ *      host (net/egress_sni.h) before any byte goes upstream;
+ *      originate: every request checked, rewritten and recorded (durably)
+ *      before it goes, every answer parsed (status, framing) and recorded,
+ *      one request at a time;
  *   5. at the end an `egress` completion record (bytes each way, connect
  *      and total durations, originate: the upstream certificate's SPKI
  *      SHA-256), best effort.

@@ -1,16 +1,20 @@
 /* tests/test_egress_proxy.c: the egress proxy (net/egress_proxy.h).
  * Its pure steps: the decision for a fake address and for a CONNECT
- * authority (each refusal's code), the check of a resolved address, the
- * CONNECT request-head parser (complete heads, every prefix of one, each
- * malformation). Then the proxy itself over loopback sockets, with lwIP
- * initialised but no interface: each refusal before relaying (the reset
- * or the status line the function sees, the egress_refused record), the
- * allow record asked before any connection and a refused or failed append
- * refusing, the pool's bound, the setup timeout. TLS origination's keys
- * and anchors (egress_tls), and its first step with a real TLS client as
- * the function: no anchors, an SNI that is not the name, a handshake that
- * completes. The relaying itself is tested end to end by
- * tests/host/11-egress.t. */
+ * authority (each refusal's code), for an http:// URL (egp_absolute_split,
+ * egp_decide_absolute), the check of a resolved address, the request-head
+ * parser (complete heads, every prefix of one, each malformation), the
+ * Host and URL checks and the rewrite to origin-form. Then the proxy
+ * itself over loopback sockets, with lwIP initialised but no interface:
+ * each refusal before relaying (the reset or the status line the function
+ * sees, the egress_refused record), the allow record asked before any
+ * connection and a refused or failed append refusing, a request's record
+ * refused, the per-function cap and the pool's bound, the setup, idle and
+ * total timeouts. TLS origination's keys and anchors (egress_tls), and
+ * its first step with a real TLS client as the function, by name and
+ * behind CONNECT: no anchors, an SNI that is not the name, a handshake
+ * that completes, Host checks; plain HTTP by name (403 plain_http) and
+ * an http:// request to the proxy. The relaying itself is tested end to
+ * end by tests/host/11-egress.t. */
 #include "net/egress_proxy.h"
 #include "lib/clock.h"
 #include "lib/errbuf.h"

@@ -1834,7 +1834,10 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 	}
 	if (any)
 		c->last_ms = mono_ms();
-	set_watch(px, c, wanted_tls(c));
+	/* the rounds ran out with work left (an answer done, the next
+	 * request waiting in the engine, no event to come for it): the
+	 * socket's writability brings the loop back at once */
+	set_watch(px, c, wanted_tls(c) | (moved ? EPOLLOUT : 0));
 	return EGP_ALIVE;
 }
 

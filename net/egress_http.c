@@ -93,6 +93,30 @@ static int content_length(const char *v, size_t n, uint64_t *out, char *err, siz
 	return 0;
 }
 
+/* A response's status line buf[0..n) (no CRLF): HTTP/1.x, one space,
+ * three digits, one space and a reason of visible bytes, SP and HT (the
+ * space may be missing when the reason is empty). */
+static int status_line(const char *buf, size_t n, struct eh_head *h, char *err, size_t errlen)
+{
+	if (n < 12 || (memcmp(buf, "HTTP/1.1 ", 9) != 0 && memcmp(buf, "HTTP/1.0 ", 9) != 0))
+		return errbuf_set(err, errlen, -EINVAL, "bad status line: HTTP/1.1 or HTTP/1.0, one space");
+	h->http10 = buf[7] == '0';
+	for (size_t i = 9; i < 12; i++)
+		if (buf[i] < '0' || buf[i] > '9')
+			return errbuf_set(err, errlen, -EINVAL, "bad status line: a three-digit status");
+	h->status = (unsigned)((buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0'));
+	if (h->status < 100)
+		return errbuf_set(err, errlen, -EINVAL, "bad status line: a status below 100");
+	if (n > 12 && buf[12] != ' ')
+		return errbuf_set(err, errlen, -EINVAL, "bad status line: one space before the reason");
+	for (size_t i = 13; i < n; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return errbuf_set(err, errlen, -EINVAL, "a control byte in the reason phrase");
+	}
+	return 0;
+}
+
 /* The framing headers, once per head: Content-Length xor chunked. */
 static int framing(const char *buf, struct eh_head *h, char *err, size_t errlen)
 {
@@ -112,15 +136,17 @@ static int framing(const char *buf, struct eh_head *h, char *err, size_t errlen)
 			if (!name_eq(v, x->value_len, "chunked"))
 				return errbuf_set(err, errlen, -EINVAL,
 						  "a Transfer-Encoding other than chunked");
-		} else if (eh_header_is(buf, x, "upgrade")) {
+		} else if (eh_header_is(buf, x, "upgrade") && h->status == 0) {
 			return errbuf_set(err, errlen, -EINVAL, "an Upgrade request (not relayed)");
 		}
 	}
 	if (ncl > 0 && nte > 0)
 		return errbuf_set(err, errlen, -EINVAL, "both Content-Length and Transfer-Encoding");
 	if (nte > 0 && h->http10)
-		return errbuf_set(err, errlen, -EINVAL, "Transfer-Encoding in an HTTP/1.0 request");
-	h->framing = nte > 0 ? EH_BODY_CHUNKED : ncl > 0 ? EH_BODY_LENGTH : EH_BODY_NONE;
+		return errbuf_set(err, errlen, -EINVAL, "Transfer-Encoding in an HTTP/1.0 message");
+	/* a response with neither runs to the connection's end (RFC 9112 6.3) */
+	h->framing = nte > 0 ? EH_BODY_CHUNKED : ncl > 0 ? EH_BODY_LENGTH :
+		     h->status != 0 ? EH_BODY_CLOSE : EH_BODY_NONE;
 	return 0;
 }
 
@@ -164,7 +190,9 @@ static int header_line(const char *buf, size_t start, size_t n, struct eh_head *
 	return 0;
 }
 
-long eh_head_parse(const char *buf, size_t len, struct eh_head *h, char *err, size_t errlen)
+/* A head: a request's (response false) or a response's. */
+static long head_parse(const char *buf, size_t len, bool response, struct eh_head *h, char *err,
+		       size_t errlen)
 {
 	size_t start = 0;
 	unsigned line = 0;
@@ -185,7 +213,8 @@ long eh_head_parse(const char *buf, size_t len, struct eh_head *h, char *err, si
 		size_t n = i - start;
 		int rc;
 		if (line == 0)
-			rc = request_line(buf, n, h, err, errlen);
+			rc = response ? status_line(buf, n, h, err, errlen) :
+				   request_line(buf, n, h, err, errlen);
 		else if (n == 0) {
 			h->head_len = i + 2;
 			if (framing(buf, h, err, errlen) < 0)
@@ -200,6 +229,24 @@ long eh_head_parse(const char *buf, size_t len, struct eh_head *h, char *err, si
 		i++;
 	}
 	return 0;
+}
+
+long eh_head_parse(const char *buf, size_t len, struct eh_head *h, char *err, size_t errlen)
+{
+	return head_parse(buf, len, false, h, err, errlen);
+}
+
+long eh_resp_parse(const char *buf, size_t len, bool head_req, struct eh_head *h, char *err,
+		   size_t errlen)
+{
+	long n = head_parse(buf, len, true, h, err, errlen);
+
+	/* no body: an interim answer, 204, 304, any answer to HEAD */
+	if (n > 0 && (h->status < 200 || h->status == 204 || h->status == 304 || head_req))
+		h->framing = EH_BODY_NONE;
+	if (n > 0 && h->status == 101)
+		return errbuf_set(err, errlen, -EINVAL, "101 Switching Protocols (no upgrade was asked)");
+	return n;
 }
 
 /* --- bodies --------------------------------------------------------------------- */

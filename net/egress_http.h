@@ -49,6 +49,7 @@ enum eh_framing {
 	EH_BODY_NONE,
 	EH_BODY_LENGTH,
 	EH_BODY_CHUNKED,
+	EH_BODY_CLOSE,      /* a response's body up to the connection's end */
 };
 
 /* spans are offsets into the buffer the head was parsed from */
@@ -59,8 +60,9 @@ struct eh_header {
 };
 
 struct eh_head {
-	char method[EH_METHOD_MAX + 1];
+	char method[EH_METHOD_MAX + 1];   /* a request's */
 	size_t method_len;
+	unsigned status;                   /* a response's (100..999); 0: a request */
 	enum eh_kind kind;
 	uint16_t target, target_len;
 	bool http10;
@@ -78,6 +80,16 @@ struct eh_head {
  * caller's to check: a head is never longer than EH_HEAD_MAX), or
  * -EINVAL with one line in err. */
 long eh_head_parse(const char *buf, size_t len, struct eh_head *h, char *err, size_t errlen);
+
+/* The same for a response head (what the upstream answers): a status
+ * line "HTTP/1.x DDD reason" (a reason of visible bytes, SP and HT),
+ * then header lines as a request's. head_req: it answers a HEAD request.
+ * h->status is the status; h->framing: NONE for 1xx, 204, 304 and any
+ * answer to HEAD, else CHUNKED, LENGTH, or CLOSE (neither header: the
+ * body runs to the connection's end). A 101 is refused (no request asks
+ * for an upgrade); an Upgrade header is not. */
+long eh_resp_parse(const char *buf, size_t len, bool head_req, struct eh_head *h, char *err,
+		   size_t errlen);
 
 /* Is header i of h named name (lowercase, NUL terminated), in any case? */
 bool eh_header_is(const char *buf, const struct eh_header *x, const char *name);
@@ -104,7 +116,8 @@ struct eh_body {
 	bool last;           /* the chunk being read has size 0 */
 };
 
-/* The body that follows head h. */
+/* The body that follows head h (EH_BODY_CLOSE: the caller's, to the
+ * end; the state is EH_B_DONE). */
 void eh_body_begin(struct eh_body *b, const struct eh_head *h);
 
 /* Feeds p[0..n): returns how many of those bytes belong to the body (<=

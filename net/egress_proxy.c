@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -41,6 +42,7 @@
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
+#include "net/egress_sni.h"
 
 #define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
 #define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
@@ -124,16 +126,17 @@ long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *
 
 /* --- the decision step ---------------------------------------------------------- */
 
-/* After the rule is known: its TLS mode. Behind CONNECT only passthrough
- * is built. */
-static int take_rule(const struct policy *p, struct egp_target *t, int rule, bool connect,
-		     char *err, size_t errlen)
+/* After the rule is known: its TLS mode. An originate rule needs a name:
+ * netd's leaf, the SNI, Host and the upstream's certificate all name a
+ * host, so a literal (CONNECT 10.1.2.3:443) reaches only passthrough. */
+static int take_rule(const struct policy *p, struct egp_target *t, int rule, char *err,
+		     size_t errlen)
 {
 	t->originate = p->rules[rule].tls != POLICY_TLS_PASSTHROUGH;
-	if (t->originate && connect)
+	if (t->originate && t->literal)
 		return errbuf_set(err, errlen, -EACCES,
-				  "tls_originate: rule %s originates TLS, which is not built behind "
-				  "CONNECT yet (connect by name, without a proxy)", p->rules[rule].host);
+				  "tls_originate: rule %s originates TLS, which needs a name: %s is an "
+				  "IP literal (connect by name)", p->rules[rule].host, t->host);
 	t->rule = rule;
 	return 0;
 }
@@ -164,11 +167,13 @@ int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fake
 	int r = egress_match(p, declared, t->host, port, NULL, NULL, &why, why_text, sizeof why_text);
 	if (r < 0)
 		return match_refused(why, why_text, err, errlen);
-	return take_rule(p, t, r, false, err, errlen);
+	return take_rule(p, t, r, err, errlen);
 }
 
-int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
-			 struct egp_target *t, char *err, size_t errlen)
+/* The rule for authority a[0..n) (CONNECT's, or an http:// URL's with
+ * def_port when it names none; def_port 0: a port is required). */
+static int decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
+			    uint16_t def_port, struct egp_target *t, char *err, size_t errlen)
 {
 	char why_text[EGP_REASON_MAX];
 	struct egress_authority au;
@@ -183,8 +188,10 @@ int egp_decide_authority(const struct policy *p, uint32_t declared, const char *
 	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
 			      sizeof why_text) < 0)
 		return match_refused(why, why_text, err, errlen);
-	if (au.port == 0)
+	if (au.port == 0 && def_port == 0)
 		return errbuf_set(err, errlen, -EACCES, "bad_request: CONNECT needs host:port");
+	if (au.port == 0)
+		au.port = def_port;
 	memcpy(t->host, h.name, h.name_len + 1);
 	t->port = au.port;
 	t->literal = h.literal;
@@ -197,7 +204,45 @@ int egp_decide_authority(const struct policy *p, uint32_t declared, const char *
 				 sizeof why_text);
 	if (r < 0)
 		return match_refused(why, why_text, err, errlen);
-	return take_rule(p, t, r, true, err, errlen);
+	return take_rule(p, t, r, err, errlen);
+}
+
+int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
+			 struct egp_target *t, char *err, size_t errlen)
+{
+	return decide_authority(p, declared, a, n, 0, t, err, errlen);
+}
+
+int egp_absolute_split(const char *u, size_t n, size_t *auth_len, size_t *path)
+{
+	size_t e = 7;
+
+	if (n < 7 || strncasecmp(u, "http://", 7) != 0)
+		return -1;
+	while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#')
+		e++;
+	*auth_len = e - 7;
+	*path = e;
+	return 0;
+}
+
+int egp_decide_absolute(const struct policy *p, uint32_t declared, const char *u, size_t n,
+			struct egp_target *t, char *err, size_t errlen)
+{
+	size_t al, po;
+
+	memset(t, 0, sizeof *t);
+	if (egp_absolute_split(u, n, &al, &po) < 0)
+		return errbuf_set(err, errlen, -EACCES, "absolute_form: only http:// URLs are asked "
+				  "of the proxy (https:// goes through CONNECT)");
+	if (decide_authority(p, declared, u + 7, al, EGP_ABSOLUTE_PORT, t, err, errlen) < 0)
+		return -EACCES;
+	if (!t->originate)
+		return errbuf_set(err, errlen, -EACCES, "tls_passthrough: rule %s is passthrough: the "
+				  "function's own TLS goes through CONNECT, netd makes none for "
+				  "http:// requests", p->rules[t->rule].host);
+	t->absolute = true;
+	return 0;
 }
 
 int egp_check_addr(const struct policy *p, const struct egp_target *t, const struct egress_addr *a,
@@ -240,29 +285,60 @@ long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char 
 	return n;
 }
 
-int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
-		   size_t errlen)
+/* Does authority a[0..n) (canonicalised as the policy's names are) name
+ * t's host, and its port (none written: def_port; 0: any)? what names
+ * it in the refusal ("Host", "URL"). */
+static int names_target(const struct egp_target *t, const char *a, size_t n, uint16_t def_port,
+			const char *what, char *err, size_t errlen)
 {
 	char why_text[EGP_REASON_MAX];
 	struct egress_authority au;
 	struct egress_host h;
 	enum egress_reason why;
+	int shown = (int)(n < 80 ? n : 80);
 
-	if (r->kind != EGP_REQ_ORIGIN)
+	if (egress_authority_split(a, n, &au, &why, why_text, sizeof why_text) < 0 ||
+	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
+			      sizeof why_text) < 0)
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %s %.*s: %s", what, shown, a,
+				  why_text);
+	uint16_t port = au.port != 0 ? au.port : def_port;
+	if (h.literal || strcmp(h.name, t->host) != 0 || (port != 0 && port != t->port))
+		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %s %.*s is not %s:%u", what,
+				  shown, a, t->host, t->port);
+	return 0;
+}
+
+/* egp_check_host, and where the target's path begins (*path). */
+static int check_host(const struct egp_target *t, const struct egp_request *r, size_t *path,
+		      char *err, size_t errlen)
+{
+	size_t al;
+
+	*path = 0;
+	if (t->absolute) {
+		if (r->kind != EGP_REQ_ABSOLUTE ||
+		    egp_absolute_split(r->target, r->target_len, &al, path) < 0)
+			return errbuf_set(err, errlen, -EACCES, "bad_request: a request to the "
+					  "proxy is an http:// URL (absolute-form)");
+		if (names_target(t, r->target + 7, al, EGP_ABSOLUTE_PORT, "URL", err, errlen) < 0)
+			return -EACCES;
+	} else if (r->kind != EGP_REQ_ORIGIN) {
 		return errbuf_set(err, errlen, -EACCES,
 				  "bad_request: the first request's target is not a path (origin-form)");
+	}
 	if (r->nhost != 1)
 		return errbuf_set(err, errlen, -EACCES, "host_mismatch: %u Host headers (one is needed)",
 				  r->nhost);
-	if (egress_authority_split(r->host, r->host_len, &au, &why, why_text, sizeof why_text) < 0 ||
-	    egress_host_parse(au.host, au.host_len, au.bracketed, &h, &why, why_text,
-			      sizeof why_text) < 0)
-		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s: %s",
-				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, why_text);
-	if (h.literal || strcmp(h.name, t->host) != 0 || (au.port != 0 && au.port != t->port))
-		return errbuf_set(err, errlen, -EACCES, "host_mismatch: Host %.*s is not %s:%u",
-				  (int)(r->host_len < 80 ? r->host_len : 80), r->host, t->host, t->port);
-	return 0;
+	return names_target(t, r->host, r->host_len, 0, "Host", err, errlen);
+}
+
+int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
+		   size_t errlen)
+{
+	size_t path;
+
+	return check_host(t, r, &path, err, errlen);
 }
 
 long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct egp_target *t,
@@ -275,13 +351,16 @@ long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct
 	enum egress_reason why;
 	size_t plen;
 
+	size_t po;
 	egp_request_of(buf, h, &r);
-	if (egp_check_host(t, &r, err, errlen) < 0)
+	if (check_host(t, &r, &po, err, errlen) < 0)
 		return -EACCES;
 	if (p == NULL)
 		return errbuf_set(err, errlen, -EACCES, "no_policy: netd has no policy");
-	long n = egress_path_norm(buf + h->target, h->target_len, path, cap, &plen, &why, text,
-				  sizeof text);
+	/* an http:// URL's path (none: "/"); upstream, the origin-form */
+	const char *tp = po < h->target_len ? buf + h->target + po : "/";
+	size_t tn = po < h->target_len ? h->target_len - po : 1;
+	long n = egress_path_norm(tp, tn, path, cap, &plen, &why, text, sizeof text);
 	if (n < 0)
 		return errbuf_set(err, errlen, -EACCES, "%s: %s", egress_reason_code(why), text);
 	int k = egress_match(p, declared, t->host, t->port, h->method, path, &why, text, sizeof text);
@@ -428,6 +507,7 @@ static int refusal_status(const char *reason)
 	if (strncmp(reason, "dns_failed", 10) == 0 || strncmp(reason, "connect_failed", 14) == 0 ||
 	    strncmp(reason, "log_refused", 11) == 0 || strncmp(reason, "timeout", 7) == 0 ||
 	    strncmp(reason, "cert_", 5) == 0 || strncmp(reason, "tls13_only", 10) == 0 ||
+	    strncmp(reason, "bad_response", 12) == 0 ||
 	    strstr(reason, "the upstream's TLS") != NULL)
 		return 502;
 	if (strncmp(reason, "bad_request", 11) == 0)
@@ -451,18 +531,20 @@ static void proxy_answer(struct egp_conn *c, int status, const char *line)
 	shutdown(c->fd, SHUT_WR);
 }
 
-/* An originate connection's refused request: the answer through netd's
- * TLS to the function, a status and one line of JSON
+/* An originate connection's refused request: the answer to the function
+ * (through netd's TLS, or in plaintext for the explicit proxy's http://
+ * requests), a status and one line of JSON
  * {"error":"code","reason":"..."} (quotes, backslashes and control bytes
  * of the reason shown as '?'; 403 for the policy's refusals, 400 for a
- * malformed request, 502 for the upstream's failures), then close_notify; best effort (what the
- * socket does not take now is lost). true: answered. */
+ * malformed request, 502 for the upstream's failures), then close_notify
+ * and the end of the socket's sending side; best effort (what the socket
+ * does not take now is lost). true: answered. */
 static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 {
 	char body[EGP_REASON_MAX + 64], buf[EGP_REASON_MAX + 256];
 	size_t cl = strcspn(reason, ":"), n = 0;
 
-	if (c->fd < 0 || tls_status(&c->srv) != TLS_OPEN)
+	if (c->fd < 0 || (!c->plain && tls_status(&c->srv) != TLS_OPEN))
 		return false;
 	n = (size_t)snprintf(body, sizeof body, "{\"error\":\"%.*s\",\"reason\":\"", (int)cl, reason);
 	for (const char *q = reason; *q != '\0' && n + 4 < sizeof body; q++) {
@@ -475,7 +557,14 @@ static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 			 "Connection: close\r\n\r\n%s", status,
 			 status == 400 ? "Bad Request" : status == 502 ? "Bad Gateway" : "Forbidden",
 			 n, body);
-	if (m <= 0 || (size_t)m >= sizeof buf || tls_write(&c->srv, buf, (size_t)m) != m)
+	if (m <= 0 || (size_t)m >= sizeof buf)
+		return false;
+	if (c->plain) {
+		(void)send(c->fd, buf, (size_t)m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		shutdown(c->fd, SHUT_WR);
+		return true;
+	}
+	if (tls_write(&c->srv, buf, (size_t)m) != m)
 		return false;
 	tls_close(&c->srv);
 	const uint8_t *p;
@@ -496,12 +585,14 @@ static bool tls_answer(struct egp_conn *c, int status, const char *reason)
 static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reason)
 {
 	struct log_entry e;
-	bool answered = c->kind == SBX_L_PROXY && c->st != EGP_RELAY && c->fd >= 0;
+	/* the proxy's own refusals are a status line; a request's, JSON */
+	bool answered = c->kind == SBX_L_PROXY && !c->said_200 && !(c->plain && c->nreq > 0) &&
+			c->fd >= 0;
 
 	drop_pcb(c, true);
 	if (answered)
 		proxy_answer(c, refusal_status(reason), reason);
-	else if (c->t.originate && c->nreq > 0)
+	else if (c->t.originate && (c->nreq > 0 || c->plain))
 		answered = tls_answer(c, refusal_status(reason) == 501 ? 403 : refusal_status(reason),
 				      reason);
 	entry_of(c, &e, LOG_EGRESS_REFUSED, reason);
@@ -510,13 +601,18 @@ static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reas
 	free_conn(px, c, !answered);
 }
 
-/* The end of a relayed connection: its completion record. */
+static void response_record(struct egress_proxy *px, struct egp_conn *c, const char *how);
+
+/* The end of a relayed connection: its completion record (and the open
+ * answer's, for an answer that ran to the end or was cut). */
 static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *how, bool reset)
 {
 	struct log_entry e;
 	char reason[96];
 
 	drop_pcb(c, reset);
+	if (c->rsp_open)
+		response_record(px, c, how);   /* to the end, or cut */
 	snprintf(reason, sizeof reason, "completed: %s", how);
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.bytes_up = c->bytes_up;
@@ -527,8 +623,13 @@ static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *ho
 	free_conn(px, c, reset);
 }
 
+/* What became of a connection after an event (as in http_lwip.c): a
+ * callback returns ERR_ABRT exactly when its pcb was aborted. */
+enum egp_result { EGP_ALIVE, EGP_CLOSED, EGP_ABORTED };
+
 static void start(struct egress_proxy *px, struct egp_conn *c);
 static void begin_tls(struct egress_proxy *px, struct egp_conn *c);
+static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c);
 
 static struct egp_conn *new_conn(struct egress_proxy *px)
 {
@@ -551,22 +652,36 @@ static struct egp_conn *new_conn(struct egress_proxy *px)
 	return NULL;
 }
 
+/* The open connections of function fn. */
+static unsigned fn_conns(const struct egress_proxy *px, const char *fn)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		n += px->c[i].st != EGP_FREE && strcmp(px->c[i].fn, fn) == 0;
+	return n;
+}
+
 void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, uint8_t kind,
 			 int fd)
 {
-	struct egp_conn *c = new_conn(px);
+	static const char full[] = "pool_full: the proxy's connections are all in use";
 	char why[EGP_REASON_MAX];
+	bool capped = fn_conns(px, f->id) >= EGP_FN_CONN_MAX;
+	struct egp_conn *c = capped ? NULL : new_conn(px);
 
 	px->st.accepted++;
 	if (c == NULL) {
-		static const char full[] = "pool_full: the proxy's connections are all in use";
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		struct log_entry e;
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		close(fd);
-		px->st.pool_full++;
+		if (capped)
+			snprintf(why, sizeof why, "conn_limit: the function has %d connections open "
+				 "already", EGP_FN_CONN_MAX);
+		px->st.pool_full += !capped;
 		px->st.refused++;
-		entry_base(&e, LOG_EGRESS_REFUSED, f->id, kind, full);
+		entry_base(&e, LOG_EGRESS_REFUSED, f->id, kind, capped ? why : full);
 		px->h.record(px->h.ctx, &e);
 		return;
 	}
@@ -692,6 +807,20 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
 	char why[EGP_REASON_MAX];
 	ip_addr_t ip;
 
+	if (c != NULL && c->st == EGP_RELAY && c->rw_wait) {
+		/* a request's record: its head goes upstream only once durable */
+		c->rw_wait = false;
+		if (error != 0) {
+			px->st.log_refused++;
+			snprintf(why, sizeof why, "log_refused: the log did not take request %u's "
+				 "record (%s)", c->nreq, strerror(-error));
+			refuse(px, c, why);
+			return;
+		}
+		c->rw_logged = true;
+		drive(px, c);
+		return;
+	}
 	if (c == NULL || c->st != EGP_LOGGING)
 		return;
 	if (error != 0) {
@@ -701,6 +830,9 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
 		refuse(px, c, why);
 		return;
 	}
+	/* originate: the allow record carries the first request's method and
+	 * path (read and checked before it), so it is that request's record */
+	c->rw_logged = c->t.originate;
 	c->pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
 	if (c->pcb == NULL) {
 		refuse(px, c, "connect_failed: lwIP has no connection to spare");
@@ -726,8 +858,67 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
  * and lwIP has send room and queue entries for more. */
 static bool can_read(const struct egp_conn *c)
 {
+	if (!c->sni_done)              /* gathering the first bytes for the SNI check */
+		return !c->fn_eof && c->up_len < sizeof c->up && c->pcb != NULL;
 	return !c->fn_eof && c->up_len == 0 && c->pcb != NULL && tcp_sndbuf(c->pcb) > 0 &&
 	       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN - 4;
+}
+
+/* Passthrough: the function's first bytes in up, before any goes
+ * upstream. A TLS ClientHello must name the connection's host (a
+ * literal's rule names the address: any name); bytes that are no TLS
+ * are relayed as they are (a passthrough rule may carry another
+ * protocol). 1: done, 0: more bytes needed, -EACCES with why. */
+static int check_sni(struct egp_conn *c, char *why, size_t cap)
+{
+	char name[ESNI_NAME_MAX + 1], perr[128], text[EGP_REASON_MAX];
+	struct egress_host h;
+	enum egress_reason er;
+	size_t len;
+
+	if (!esni_is_tls(c->up, c->up_len))
+		return c->up_len > 0;
+	long r = esni_parse(c->up, c->up_len, sizeof c->up, name, &len, perr, sizeof perr);
+	if (r == 0)
+		return 0;
+	if (r == -E2BIG)
+		return errbuf_set(why, cap, -EACCES, "sni_unreadable: a ClientHello over %d bytes",
+				  EGP_UP_BUF - 5);
+	if (r < 0)
+		return errbuf_set(why, cap, -EACCES, "sni_unreadable: %s", perr);
+	if (c->t.literal)
+		return 1;
+	if (len == 0)
+		return errbuf_set(why, cap, -EACCES, "sni_missing: the ClientHello names no server "
+				  "(it must name %s)", c->t.host);
+	if (egress_host_parse(name, len, false, &h, &er, text, sizeof text) < 0 || h.literal ||
+	    strcmp(h.name, c->t.host) != 0)
+		return errbuf_set(why, cap, -EACCES, "sni_mismatch: SNI %.100s is not %s", name,
+				  c->t.host);
+	return 1;
+}
+
+/* The SNI check's step of pump_up: the function's bytes gathered in up
+ * until check_sni decides. 1: done (relay), 0: wait, -1: the socket
+ * failed, -EACCES with why. */
+static int sni_step(struct egp_conn *c, char *why, size_t cap)
+{
+	if (c->up_len < sizeof c->up) {
+		ssize_t n = recv(c->fd, c->up + c->up_len, sizeof c->up - c->up_len, MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (n == 0 && c->up_len == 0)
+			return c->sni_done = true;   /* closed before a byte: nothing to check */
+		if (n == 0)
+			return errbuf_set(why, cap, -EACCES, "sni_unreadable: the function closed "
+					  "before its ClientHello was whole");
+		c->up_len += n > 0 ? (size_t)n : 0;
+	}
+	c->up_off = 0;
+	int r = check_sni(c, why, cap);
+	if (r > 0)
+		c->sni_done = true;
+	return r;
 }
 
 /* What c waits for on the function's socket (level-triggered: only what
@@ -785,10 +976,16 @@ static int pump_down(struct egp_conn *c)
 	return 0;
 }
 
-/* Function bytes into lwIP, as far as its send room goes. -1: the socket
- * failed. */
-static int pump_up(struct egp_conn *c)
+/* Function bytes into lwIP, as far as its send room goes (the first
+ * ones once the SNI check passed). -1: the socket failed, -EACCES with
+ * why: refused. */
+static int pump_up(struct egp_conn *c, char *why, size_t cap)
 {
+	if (!c->sni_done && c->pcb != NULL) {
+		int r = sni_step(c, why, cap);
+		if (r <= 0)
+			return r;
+	}
 	for (int round = 0; c->pcb != NULL && round < IO_ROUNDS; round++) {
 		if (c->up_len == 0) {
 			if (!can_read(c))
@@ -820,9 +1017,6 @@ static int pump_up(struct egp_conn *c)
 	return 0;
 }
 
-/* What became of a connection after an event (as in http_lwip.c): a
- * callback returns ERR_ABRT exactly when its pcb was aborted. */
-enum egp_result { EGP_ALIVE, EGP_CLOSED, EGP_ABORTED };
 
 static err_t cb_result(enum egp_result r)
 {
@@ -848,7 +1042,13 @@ static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c)
 		return drive_tls(px, c);
 	if (c->st != EGP_RELAY)
 		return EGP_ALIVE;
-	if (pump_down(c) < 0 || pump_up(c) < 0)
+	char why[EGP_REASON_MAX];
+	int up = pump_down(c) < 0 ? -1 : pump_up(c, why, sizeof why);
+	if (up == -EACCES) {
+		refuse(px, c, why);             /* the upstream's connection aborted too */
+		return EGP_ABORTED;
+	}
+	if (up < 0)
 		return end_relay(px, c, "the function's socket failed", true);
 	if (finished(c)) {
 		px->st.relayed++;
@@ -858,9 +1058,19 @@ static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c)
 	return EGP_ALIVE;
 }
 
-static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+/* The explicit proxy's 200 for a CONNECT: the tunnel is open from here
+ * (after it, a refusal can no longer be a status line). false: the
+ * socket did not take it whole (a fresh socket always has the room). */
+static bool say_established(struct egp_conn *c)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+	c->said_200 = true;
+	return send(c->fd, ok, sizeof ok - 1, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)(sizeof ok - 1);
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
 	struct egp_conn *c = arg;
 	struct egress_proxy *px = c->px;
 
@@ -877,8 +1087,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		refuse(px, c, "tls_failed: netd's TLS client cannot start");
 		return ERR_ABRT;
 	}
-	if (c->kind == SBX_L_PROXY &&
-	    send(c->fd, ok, sizeof ok - 1, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(sizeof ok - 1))
+	if (c->kind == SBX_L_PROXY && !c->said_200 && !c->plain && !say_established(c))
 		return cb_result(end_relay(px, c, "the function's socket failed", true));
 	return cb_result(drive(px, c));
 }
@@ -980,6 +1189,25 @@ static bool out_empty(struct tls_conn *t)
 	return n == 0;
 }
 
+/* Can netd originate TLS (a local CA, trust anchors)? false: c was
+ * refused, with the reason. */
+static bool tls_ready(struct egress_proxy *px, struct egp_conn *c)
+{
+	struct egress_tls *x = px->h.tls;
+	char why[EGP_REASON_MAX];
+
+	if (x == NULL || !x->ready) {
+		refuse(px, c, "tls_unavailable: netd has no local CA (see its log)");
+		return false;
+	}
+	if (x->anchors.n == 0) {
+		snprintf(why, sizeof why, "no_anchors: %.280s", x->anchors_why);
+		refuse(px, c, why);
+		return false;
+	}
+	return true;
+}
+
 /* An originate connection's first step: netd's TLS server on the
  * function's socket, for the name behind the fake address. */
 static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
@@ -988,16 +1216,8 @@ static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
 	int64_t now = (int64_t)(real_ns() / 1000000000u);
 
 	snprintf(c->rule_host, sizeof c->rule_host, "%s", px->h.policy(px->h.ctx)->rules[c->t.rule].host);
-	if (x == NULL || !x->ready) {
-		refuse(px, c, "tls_unavailable: netd has no local CA (see its log)");
+	if (!tls_ready(px, c))
 		return;
-	}
-	if (x->anchors.n == 0) {
-		char why[EGP_REASON_MAX];
-		snprintf(why, sizeof why, "no_anchors: %.280s", x->anchors_why);
-		refuse(px, c, why);
-		return;
-	}
 	/* a leaf minted now lives a week, never past the CA */
 	x->srv.leaf_validity.not_before = now - 3600;
 	x->srv.leaf_validity.not_after = now + (int64_t)EGP_LEAF_DAYS * 86400;
@@ -1012,12 +1232,28 @@ static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
 }
 
 /* The function's socket <-> the server engine (ciphertext). -1: the
- * socket failed. */
+ * socket failed; 1: the function's first bytes are no TLS but look like
+ * plain HTTP (an uppercase letter where a TLS record has 0x16). */
 static int fn_side(struct egp_conn *c, bool *moved)
 {
 	const uint8_t *p;
 	size_t n;
 
+	if (c->plain) {
+		/* plaintext: the function's bytes wait in up for up_plain */
+		if (c->up_len == 0 && !c->fn_eof) {
+			ssize_t r = recv(c->fd, c->up, sizeof c->up, MSG_DONTWAIT);
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				return -1;
+			if (r >= 0) {
+				c->fn_eof = r == 0;
+				c->up_off = 0;
+				c->up_len = (size_t)r;
+				*moved = true;
+			}
+		}
+		return 0;
+	}
 	while ((p = tls_out(&c->srv, &n)) != NULL && n > 0) {
 		ssize_t w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
@@ -1040,6 +1276,11 @@ static int fn_side(struct egp_conn *c, bool *moved)
 			c->up_off = 0;
 			c->up_len = (size_t)r;
 			*moved = true;
+			if (c->st == EGP_TLS_ACCEPT && !c->fn_seen) {
+				c->fn_seen = true;
+				if (c->up[0] >= 'A' && c->up[0] <= 'Z')
+					return 1;
+			}
 		}
 	}
 	if (c->up_len > 0) {
@@ -1094,19 +1335,197 @@ static void up_side(struct egp_conn *c, bool *moved)
 	}
 }
 
-/* Plaintext from engine a into engine b; the bytes are counted in *count. */
-static void cross(struct tls_conn *a, struct tls_conn *b, uint64_t *count, bool *moved)
+/* The function's side of an originate connection, in plaintext: netd's
+ * TLS server (c->srv), or, for the explicit proxy's http:// requests
+ * (c->plain), the socket itself: the function's bytes wait in c->up,
+ * netd's go straight to the socket. */
+static const uint8_t *fn_in(struct egp_conn *c, size_t *n)
 {
-	size_t n;
-	const uint8_t *p = tls_in(a, &n);
+	if (!c->plain)
+		return tls_in(&c->srv, n);
+	*n = c->up_len;
+	return c->up + c->up_off;
+}
 
-	if (n == 0 || tls_status(b) != TLS_OPEN)
+static void fn_in_done(struct egp_conn *c, size_t k)
+{
+	if (!c->plain) {
+		tls_in_done(&c->srv, k);
 		return;
-	long w = tls_write(b, p, n);
-	if (w > 0) {
-		tls_in_done(a, (size_t)w);
-		*count += (uint64_t)w;
-		*moved = true;
+	}
+	c->up_off += k;
+	c->up_len -= k;
+}
+
+/* Has the function's side ended (its close_notify, its FIN, a failure)? */
+static bool fn_over(struct egp_conn *c)
+{
+	return c->plain ? c->fn_eof && c->up_len == 0 : tls_over(&c->srv);
+}
+
+/* Has all netd wrote to the function gone to its socket? */
+static bool fn_out_empty(struct egp_conn *c)
+{
+	return c->plain || out_empty(&c->srv);
+}
+
+/* Plaintext to the function (netd's TLS server, or its socket for
+ * plain): the bytes taken (0: no room now), -1: the socket failed. */
+static long fn_write(struct egp_conn *c, const void *p, size_t n)
+{
+	if (!c->plain) {
+		long w = tls_status(&c->srv) == TLS_OPEN ? tls_write(&c->srv, p, n) : 0;
+		return w < 0 ? 0 : w;      /* a failed engine: its status says so */
+	}
+	ssize_t k = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	return (long)k;
+}
+
+/* Body bytes p[0..n) as far as framing b says (to_end: all of them) and
+ * the other side takes them (up: netd's TLS to the upstream, else the
+ * function): *k is what the framing allows, b follows exactly what was
+ * taken. The bytes taken (0: none now), -EPROTO with perr (bad framing),
+ * or -1 (the function's socket failed). */
+static long body_pass(struct egp_conn *c, struct eh_body *b, bool to_end, bool up, const uint8_t *p,
+		      size_t n, long *k, char *perr, size_t cap)
+{
+	struct eh_body save = *b;
+
+	*k = to_end ? (long)n : eh_body_feed(b, p, n, perr, cap);
+	if (*k < 0)
+		return -EPROTO;
+	long w = *k == 0 ? 0 : up ? tls_write(&c->cli, p, (size_t)*k) : fn_write(c, p, (size_t)*k);
+	if (up && w < 0)
+		w = 0;                  /* a failed engine: its status says so */
+	if (w < *k && !to_end) {
+		/* fewer were taken: the framing as far as they go */
+		*b = save;
+		if (w > 0)
+			(void)eh_body_feed(b, p, (size_t)w, perr, cap);
+	}
+	return w;
+}
+
+/* An answer's record (best effort, like the completion's): "response N:
+ * how", its status, its bytes to the function, the time since its
+ * request went. */
+static void response_record(struct egress_proxy *px, struct egp_conn *c, const char *how)
+{
+	struct log_entry e;
+	char reason[96];
+
+	snprintf(reason, sizeof reason, "response %u: %s", c->nrsp, how);
+	entry_of(c, &e, LOG_EGRESS, reason);
+	e.u.egress.status = c->rsp_status;
+	e.u.egress.bytes_down = c->rsp_bytes;
+	e.u.egress.total_ns = mono_ns() - c->req_t0_ns;
+	px->h.record(px->h.ctx, &e);
+	c->rsp_open = false;
+}
+
+/* The current answer is whole: its record, and the next request may go. */
+static void response_done(struct egress_proxy *px, struct egp_conn *c)
+{
+	response_record(px, c, "completed");
+	c->rsp_wait = false;
+}
+
+/* The upstream's plaintext, an answer's head: gathered into rsp up to
+ * its empty line, parsed (status, framing). 1: parsed, 0: more bytes
+ * needed, -EPROTO with why. */
+static int response_head(struct egp_conn *c, char *why, size_t cap)
+{
+	char perr[128];
+	struct eh_head h;
+	size_t n, i = 0;
+	const uint8_t *p = tls_in(&c->cli, &n);
+
+	if (!c->rsp_wait)
+		return errbuf_set(why, cap, -EPROTO, "bad_response: the upstream sent bytes no "
+				  "request asked for");
+	while (i < n && c->rsp_hlen < sizeof c->rsp) {
+		c->rsp[c->rsp_hlen++] = (char)p[i++];
+		if (c->rsp_hlen >= 4 && memcmp(c->rsp + c->rsp_hlen - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	tls_in_done(&c->cli, i);
+	long r = eh_resp_parse(c->rsp, c->rsp_hlen, strcmp(c->method, "HEAD") == 0, &h, perr,
+			       sizeof perr);
+	if (r == 0 && c->rsp_hlen < sizeof c->rsp)
+		return 0;
+	if (r <= 0)
+		return errbuf_set(why, cap, -EPROTO, "bad_response: answer %u: %s", c->nrsp + 1,
+				  r == 0 ? "its head is over 16 KiB" : perr);
+	c->rsp_len = c->rsp_hlen;
+	c->rsp_off = c->rsp_hlen = 0;
+	if (h.status < 200)
+		return 1;                       /* interim (100 Continue): a final one follows */
+	c->nrsp++;
+	c->rsp_status = (uint16_t)h.status;
+	c->rsp_bytes = 0;
+	c->rsp_open = true;
+	c->rsp_close = h.framing == EH_BODY_CLOSE;
+	eh_body_begin(&c->rbody, &h);
+	return 1;
+}
+
+/* The upstream's plaintext to the function, answer by answer: each head
+ * parsed and passed on as it came, then its body by its framing (to the
+ * end for a close-delimited one). 0, -1: the socket failed, -EPROTO with
+ * why: the upstream's answer is malformed. */
+static int down_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, char *why,
+		      size_t cap)
+{
+	char perr[128];
+
+	for (;;) {
+		if (c->rsp_off < c->rsp_len) {
+			long w = fn_write(c, c->rsp + c->rsp_off, c->rsp_len - c->rsp_off);
+			if (w <= 0)
+				return (int)w;
+			c->rsp_off += (size_t)w;
+			c->bytes_down += (uint64_t)w;
+			c->rsp_bytes += (uint64_t)w;
+			*moved = true;
+			if (c->rsp_off < c->rsp_len)
+				return 0;
+			c->rsp_off = c->rsp_len = 0;
+			if (c->rsp_open && !c->rsp_close && c->rbody.st == EH_B_DONE)
+				response_done(px, c);
+			continue;
+		}
+		size_t n;
+		const uint8_t *p = tls_in(&c->cli, &n);
+		if (n == 0)
+			return 0;
+		if (!c->rsp_open) {
+			int r = response_head(c, why, cap);
+			if (r <= 0)
+				return r;
+			*moved = true;
+			continue;
+		}
+		/* the body: as far as its framing goes and the function takes */
+		long k;
+		long w = body_pass(c, &c->rbody, c->rsp_close, false, p, n, &k, perr, sizeof perr);
+		if (w == -EPROTO)
+			return errbuf_set(why, cap, -EPROTO, "bad_response: answer %u's body: %s",
+					  c->nrsp, perr);
+		if (w < 0)
+			return -1;
+		if (w > 0) {
+			tls_in_done(&c->cli, (size_t)w);
+			c->bytes_down += (uint64_t)w;
+			c->rsp_bytes += (uint64_t)w;
+			*moved = true;
+		}
+		if (!c->rsp_close && c->rbody.st == EH_B_DONE && w == k) {
+			response_done(px, c);
+			continue;
+		}
+		return 0;
 	}
 }
 
@@ -1114,10 +1533,13 @@ static void cross(struct tls_conn *a, struct tls_conn *b, uint64_t *count, bool 
 static uint32_t wanted_tls(struct egp_conn *c)
 {
 	uint32_t ev = 0;
+	size_t n = 0;
 
 	if (c->up_len == 0 && !c->fn_eof)
 		ev |= EPOLLIN;
-	if (!out_empty(&c->srv))
+	if (c->plain)
+		tls_in(&c->cli, &n);          /* what the socket did not take */
+	if (!fn_out_empty(c) || n > 0 || c->rsp_off < c->rsp_len)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -1127,7 +1549,7 @@ static uint32_t wanted_tls(struct egp_conn *c)
 static void take_head(struct egp_conn *c, bool *moved)
 {
 	size_t n, i = 0;
-	const uint8_t *p = tls_in(&c->srv, &n);
+	const uint8_t *p = fn_in(c, &n);
 
 	while (i < n && c->req_len < sizeof c->req) {
 		c->req[c->req_len++] = (char)p[i++];
@@ -1135,7 +1557,7 @@ static void take_head(struct egp_conn *c, bool *moved)
 			break;
 	}
 	if (i > 0) {
-		tls_in_done(&c->srv, i);
+		fn_in_done(c, i);
 		*moved = true;
 	}
 }
@@ -1183,8 +1605,17 @@ static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 		moved = false;
 		if (tls_status(&c->srv) == TLS_OPEN && c->rw_len == 0)
 			take_head(c, &moved);
-		if (fn_side(c, &moved) < 0) {
+		int k = fn_side(c, &moved);
+		if (k < 0) {
 			refuse(px, c, "tls_failed: the function's socket failed during the handshake");
+			return EGP_CLOSED;
+		}
+		if (k > 0) {
+			/* rules have no plain-HTTP mode: said in HTTP, which it speaks */
+			c->plain = true;
+			refuse(px, c, "plain_http: plain HTTP by name is not served (an originate rule's "
+			       "port takes TLS: use https://, or http:// URLs through the proxy "
+			       "127.0.0.1:3128)");
 			return EGP_CLOSED;
 		}
 	}
@@ -1228,15 +1659,20 @@ static enum egp_result end_broken(struct egress_proxy *px, struct egp_conn *c, s
 	return end_relay(px, c, how, true);
 }
 
-/* The request record: one per request, as its head goes upstream. */
-static void request_record(struct egress_proxy *px, const struct egp_conn *c)
+/* The request record: one per request, appended before its head goes
+ * upstream, and awaited (egress_proxy_appended): fail closed, as the
+ * connection's allow record. -1: it could not be sent (refused). */
+static int request_record(struct egress_proxy *px, struct egp_conn *c)
 {
 	struct log_entry e;
 	char reason[64];
 
 	snprintf(reason, sizeof reason, "request %u", c->nreq);
 	entry_of(c, &e, LOG_EGRESS, reason);
-	px->h.record(px->h.ctx, &e);
+	if (px->h.append(px->h.ctx, c->id, &e) < 0)
+		return -1;
+	c->rw_wait = true;
+	return 0;
 }
 
 /* The function's plaintext upstream, request by request: each head
@@ -1248,13 +1684,24 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 
 	while (tls_status(&c->cli) == TLS_OPEN) {
 		if (c->rw_len > 0) {
+			if (c->rw_wait)
+				return 0;               /* its record is not durable yet */
 			if (!c->rw_logged) {
-				request_record(px, c);
-				c->rw_logged = true;
+				if (request_record(px, c) < 0) {
+					px->st.log_refused++;
+					return errbuf_set(why, cap, -EACCES, "log_refused: request %u's "
+							  "record cannot be sent (logd not running?)",
+							  c->nreq);
+				}
+				return 0;
 			}
 			long w = tls_write(&c->cli, c->rw + c->rw_off, c->rw_len - c->rw_off);
 			if (w <= 0)
 				return 0;
+			if (c->rw_off == 0) {
+				c->rsp_wait = true;     /* its answer is what comes next */
+				c->req_t0_ns = mono_ns();
+			}
 			c->rw_off += (size_t)w;
 			c->bytes_up += (uint64_t)w;
 			*moved = true;
@@ -1265,30 +1712,25 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 		}
 		if (c->body.st != EH_B_DONE) {
 			size_t n;
-			const uint8_t *p = tls_in(&c->srv, &n);
+			const uint8_t *p = fn_in(c, &n);
 			if (n == 0)
 				return 0;
-			struct eh_body save = c->body;
-			long k = eh_body_feed(&c->body, p, n, perr, sizeof perr);
-			if (k < 0)
+			long k;
+			long w = body_pass(c, &c->body, false, true, p, n, &k, perr, sizeof perr);
+			if (w == -EPROTO)
 				return errbuf_set(why, cap, -EACCES, "bad_request: request %u's body: %s",
 						  c->nreq, perr);
-			long w = k > 0 ? tls_write(&c->cli, p, (size_t)k) : 0;
-			if (w < k) {
-				/* the engine took fewer: the framing as far as it did */
-				c->body = save;
-				if (w > 0)
-					(void)eh_body_feed(&c->body, p, (size_t)w, perr, sizeof perr);
-			}
 			if (w <= 0)
 				return 0;
-			tls_in_done(&c->srv, (size_t)w);
+			fn_in_done(c, (size_t)w);
 			c->bytes_up += (uint64_t)w;
 			*moved = true;
 			if (w < k)
 				return 0;
 			continue;
 		}
+		if (c->rsp_wait)
+			return 0;   /* one request at a time: the next once this answer is whole */
 		bool took = false;
 		take_head(c, &took);
 		int r = next_head(px, c, why, cap);
@@ -1342,9 +1784,19 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			refuse(px, c, why);
 			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
 		}
-		cross(&c->cli, &c->srv, &c->bytes_down, &moved);
+		int d = down_plain(px, c, &moved, why, sizeof why);
+		if (d == -EPROTO && c->rsp_open && c->rsp_bytes > 0)
+			return end_relay(px, c, why, true);   /* a part went: no answer fits */
+		if (d == -EPROTO) {
+			bool had_pcb = c->pcb != NULL;
+			refuse(px, c, why);
+			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
+		}
+		if (d < 0)
+			return end_relay(px, c, "the function's socket failed", true);
 		size_t pending;
 		tls_in(&c->cli, &pending);
+		pending += c->rsp_len - c->rsp_off;   /* a head not passed on yet */
 		if (c->cli.open && tls_over(&c->cli) && pending == 0 && !c->srv_closing) {
 			/* the upstream's end, passed on as it came: a close_notify
 			 * as one, a cut (FIN without it) as a cut, so the function
@@ -1352,18 +1804,23 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 			if (broken(&c->cli))
 				return end_broken(px, c, &c->cli);
 			c->srv_closing = true;
-			if (tls_status(&c->cli) == TLS_CLOSED)
+			bool notified = tls_status(&c->cli) == TLS_CLOSED;
+			if (notified && !c->plain)
 				tls_close(&c->srv);
+			if (c->rsp_open && c->rsp_close)   /* its body ran to this end */
+				response_record(px, c, notified ? "completed (the upstream's close_notify)" :
+						"ended by the upstream's close without close_notify "
+						"(it may be cut)");
 			moved = true;
 		}
-		if (broken(&c->srv))
+		if (!c->plain && broken(&c->srv))
 			return end_broken(px, c, &c->srv);
-		if (tls_over(&c->srv) && !c->cli_closing) {
+		if (fn_over(c) && !c->cli_closing) {
 			c->cli_closing = true;
 			tls_close(&c->cli);
 			moved = true;
 		}
-		if (c->srv_closing && out_empty(&c->srv) && !c->fn_shut) {
+		if (c->srv_closing && fn_out_empty(c) && !c->fn_shut) {
 			shutdown(c->fd, SHUT_WR);
 			c->fn_shut = true;
 		}
@@ -1377,8 +1834,45 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 	}
 	if (any)
 		c->last_ms = mono_ms();
-	set_watch(px, c, wanted_tls(c));
+	/* the rounds ran out with work left (an answer done, the next
+	 * request waiting in the engine, no event to come for it): the
+	 * socket's writability brings the loop back at once */
+	set_watch(px, c, wanted_tls(c) | (moved ? EPOLLOUT : 0));
 	return EGP_ALIVE;
+}
+
+/* The explicit proxy's http:// request r, its head h bytes of req (tl:
+ * the target's bytes that fit a host, for a refusal's record): an
+ * originate connection whose function side is plaintext; its first
+ * request is checked and rewritten now, the policy's steps follow. */
+static void take_absolute(struct egress_proxy *px, struct egp_conn *c, const struct egp_request *r,
+			  size_t h, size_t tl)
+{
+	char why[EGP_REASON_MAX];
+
+	if (egp_decide_absolute(px->h.policy(px->h.ctx), c->declared, r->target, r->target_len,
+				&c->t, why, sizeof why) < 0) {
+		if (c->t.host[0] == '\0')
+			memcpy(c->t.host, r->target, tl);
+		refuse(px, c, why);
+		return;
+	}
+	c->plain = true;
+	snprintf(c->rule_host, sizeof c->rule_host, "%s", px->h.policy(px->h.ctx)->rules[c->t.rule].host);
+	if (!tls_ready(px, c))
+		return;
+	/* what came after the head (a body, the next request) is the
+	 * function's next plaintext */
+	c->up_len = c->req_len - h;
+	memcpy(c->up, c->req + h, c->up_len);
+	c->up_off = 0;
+	c->req_len = h;
+	set_watch(px, c, 0);
+	if (next_head(px, c, why, sizeof why) <= 0) {
+		refuse(px, c, why);
+		return;
+	}
+	start(px, c);
 }
 
 /* The explicit proxy: bytes of the request head. */
@@ -1412,9 +1906,7 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	if (r.kind == EGP_REQ_ABSOLUTE) {
-		memcpy(c->t.host, r.target, tl);
-		refuse(px, c, "absolute_form: plain HTTP through the proxy is originate mode, "
-			      "which is not built yet (use CONNECT)");
+		take_absolute(px, c, &r, (size_t)h, tl);
 		return;
 	}
 	if (egp_decide_authority(px->h.policy(px->h.ctx), c->declared, r.target, r.target_len, &c->t,
@@ -1425,12 +1917,25 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	/* bytes sent after the head (a TLS ClientHello sent early) go
-	 * upstream first */
+	 * upstream first (originate: into netd's TLS server) */
 	c->up_len = c->req_len - (size_t)h;
 	memcpy(c->up, c->req + h, c->up_len);
 	c->up_off = 0;
+	c->req_len = 0;
 	set_watch(px, c, 0);
-	start(px, c);
+	if (!c->t.originate) {
+		start(px, c);
+		return;
+	}
+	/* originate: the tunnel ends in netd's own TLS server, so it is open
+	 * now; the upstream comes after the first request, as by name */
+	if (!say_established(c)) {
+		refuse(px, c, "tls_failed: the function's socket did not take the 200");
+		return;
+	}
+	begin_tls(px, c);
+	if (c->st == EGP_TLS_ACCEPT && c->up_len > 0)
+		drive(px, c);           /* its ClientHello came with the CONNECT */
 }
 
 bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events)
@@ -1459,6 +1964,8 @@ void egress_proxy_tick(struct egress_proxy *px, uint64_t now)
 			refuse(px, c, "timeout: no connection within the setup time");
 		else if (c->st == EGP_RELAY && now - c->last_ms >= EGP_IDLE_MS)
 			end_conn(px, c, "idle timeout", true);
+		else if (c->st == EGP_RELAY && now - c->t0_ms >= EGP_TOTAL_MS)
+			end_conn(px, c, "total timeout", true);
 	}
 }
 
@@ -1468,8 +1975,10 @@ uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
 
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		const struct egp_conn *c = &px->c[i];
+		uint64_t idle = c->last_ms + EGP_IDLE_MS, total = c->t0_ms + EGP_TOTAL_MS;
 		uint64_t d = c->st == EGP_FREE ? UINT64_MAX :
-			     c->st == EGP_RELAY ? c->last_ms + EGP_IDLE_MS : c->t0_ms + EGP_SETUP_MS;
+			     c->st == EGP_RELAY ? (idle < total ? idle : total) :
+			     c->t0_ms + EGP_SETUP_MS;
 		if (d < next)
 			next = d;
 	}

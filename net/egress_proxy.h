@@ -5,13 +5,16 @@
  * A function's TCP connection arrives on one of its listeners
  * (net/fn_egress.h): on a port listener, its destination is a fake
  * address that names the host (net/fakeaddr.h); on the explicit proxy
- * (127.0.0.1:3128) a `CONNECT host:port` request names it. Either way:
+ * (127.0.0.1:3128) a `CONNECT host:port` request names it, or an
+ * `http://` URL (plain HTTP for an originate rule: netd makes the TLS).
+ * Either way:
  *
  *   1. the policy check (crypto/egress.h egress_match, or
  *      egress_match_literal for an IP literal), before any resolution;
- *      an "originate" rule (port listeners only) then terminates the
- *      function's TLS (a tls/engine.h server with a leaf for the name
- *      behind the fake address; SNI must be that name) before step 2;
+ *      an "originate" rule then terminates the function's TLS (a
+ *      tls/engine.h server with a leaf for the name behind the fake
+ *      address, or the CONNECT's name once the proxy said 200; SNI must
+ *      be that name) and reads the first request before step 2;
  *   2. the name resolved by lwIP's DNS, the answer classified against
  *      the rule (egress_addr_allowed);
  *   3. an `egress` record (decision allow, the resolved address) appended
@@ -26,6 +29,11 @@
  *      read only while lwIP has send room; lwIP's window reopens only for
  *      bytes the kernel socket took), half-closes carried both ways, an
  *      idle timeout;
+ *      passthrough: a first TLS record must be a ClientHello naming the
+ *      host (net/egress_sni.h) before any byte goes upstream;
+ *      originate: every request checked, rewritten and recorded (durably)
+ *      before it goes, every answer parsed (status, framing) and recorded,
+ *      one request at a time;
  *   5. at the end an `egress` completion record (bytes each way, connect
  *      and total durations, originate: the upstream certificate's SPKI
  *      SHA-256), best effort.
@@ -57,12 +65,16 @@
 #include "tls/engine.h"
 
 #define EGP_CONN_MAX     64          /* open proxied connections, all functions */
+/* open proxied connections of one function (the policy has no such
+ * field): half the pool, so one function cannot starve the others */
+#define EGP_FN_CONN_MAX  32
 #define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
 #define EGP_REQ_MAX      EH_HEAD_MAX /* a CONNECT request's head; originate: each request's */
 #define EGP_RW_MAX       (EH_HEAD_MAX + 4096) /* originate: a head as it goes upstream */
 #define EGP_PATH_LOG     256         /* a request's path in its records (longer: cut) */
 #define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
+#define EGP_TOTAL_MS     3600000     /* accept to end, however busy (long polls, streams) */
 #define EGP_REASON_MAX   320
 
 /* --- TLS origination's keys ------------------------------------------------------ */
@@ -114,6 +126,7 @@ struct egp_target {
 	char host[EGRESS_NAME_MAX + 1];   /* canonical name, or a literal's text */
 	bool literal;
 	bool originate;                   /* the rule's TLS mode is originate */
+	bool absolute;                    /* the proxy's http:// requests (absolute-form) */
 	struct egress_addr addr;          /* literal: the address */
 	uint16_t port;
 	int rule;                         /* index into the policy's rules */
@@ -128,11 +141,32 @@ int egp_decide_fake(const struct policy *p, uint32_t declared, const struct fake
 
 /* A CONNECT authority a[0..n) ("host:port", "[v6]:port"): a name through
  * egress_match, an IP literal only through egress_match_literal. The same
- * returns, but an originate rule is refused (tls_originate: origination
- * behind CONNECT is not built); a missing port or a malformed authority
- * is bad_request or the parser's code. */
+ * returns (t->originate for an originate rule), but an originate rule
+ * reached by an IP literal is refused (tls_originate: netd's leaf names
+ * a host); a missing port or a malformed authority is bad_request or the
+ * parser's code. */
 int egp_decide_authority(const struct policy *p, uint32_t declared, const char *a, size_t n,
 			 struct egp_target *t, char *err, size_t errlen);
+
+/* The port of an http:// URL that names none: the one netd's TLS goes
+ * to (an originate rule: the function speaks plain HTTP to the proxy,
+ * netd speaks TLS to the host; docs/POLICY.md). */
+#define EGP_ABSOLUTE_PORT 443
+
+/* "http://authority[/path]" (scheme in any case) in u[0..n): the
+ * authority is u[7..7 + *auth_len), the path begins at u[*path] (the
+ * authority ends at '/', '?', '#' or the end). 0, or -1 for anything
+ * else (https:// too). */
+int egp_absolute_split(const char *u, size_t n, size_t *auth_len, size_t *path);
+
+/* An absolute-form request to the explicit proxy, its target u[0..n):
+ * an http:// URL whose authority (port: EGP_ABSOLUTE_PORT when none) is
+ * decided as a CONNECT's; its rule must be originate (netd makes the TLS
+ * to the host). 0 and *t (t->absolute), or -EACCES with "code: text"
+ * (absolute_form for another scheme, tls_passthrough, tls_originate for
+ * a literal, egp_decide_authority's). */
+int egp_decide_absolute(const struct policy *p, uint32_t declared, const char *u, size_t n,
+			struct egp_target *t, char *err, size_t errlen);
 
 /* May the connection of t go to the resolved address a? 0, or -EACCES
  * with "address_class: ..." in err. */
@@ -170,11 +204,14 @@ struct egp_request {
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
 
-/* The first request of an originate connection to t (a name) over TLS:
+/* A request of an originate connection to t (a name) over TLS:
  * origin-form, exactly one Host, whose value (an authority, canonicalised
  * as the policy's names are) names t->host, with no port or t->port (no
- * domain fronting: Host = SNI = the fake address's name). 0, or -EACCES
- * with "host_mismatch: ..." or "bad_request: ..." in err. */
+ * domain fronting: Host = SNI = the fake address's name). For
+ * t->absolute (the proxy's http:// requests) the target must be an
+ * http:// URL whose authority names t->host and t->port (none written:
+ * EGP_ABSOLUTE_PORT), and Host as above. 0, or -EACCES with
+ * "host_mismatch: ..." or "bad_request: ..." in err. */
 int egp_check_host(const struct egp_target *t, const struct egp_request *r, char *err,
 		   size_t errlen);
 
@@ -205,8 +242,9 @@ struct egress_proxy_hooks {
 	int (*watch)(void *ctx, int fd, uint32_t events);
 	/* the measured policy, or NULL while there is none */
 	const struct policy *(*policy)(void *ctx);
-	/* appends e for connection id and later calls egress_proxy_appended
-	 * with logd's answer; < 0: it could not be sent (refused) */
+	/* appends e (a connection's allow record, a request's record) for
+	 * connection id and later calls egress_proxy_appended with logd's
+	 * answer; < 0: it could not be sent (refused). One at a time per id. */
 	int (*append)(void *ctx, uint32_t id, const struct log_entry *e);
 	/* a record nothing waits for (refusals, completions) */
 	void (*record)(void *ctx, const struct log_entry *e);
@@ -254,10 +292,28 @@ struct egp_conn {
 	 * rewritten (net/egress_http.h) before it goes upstream */
 	struct eh_body body;               /* the current request's body; EH_B_DONE: a head next */
 	size_t rw_off, rw_len;             /* the rewritten head in rw, given to cli up to rw_off */
-	bool rw_logged;                    /* its request record was made */
+	bool rw_wait;                      /* its request record sent, logd's answer awaited */
+	bool rw_logged;                    /* its request record is durable */
 	unsigned nreq;                     /* requests seen */
 	char method[EH_METHOD_MAX + 1];    /* the current request's, for its records */
 	char path[EGP_PATH_LOG + 1];
+	/* originate: the upstream's answers, each head parsed (status,
+	 * framing) and passed on, its body by its framing; one request at a
+	 * time: the next head is read once the answer is whole */
+	bool rsp_wait;                     /* a request went, its final answer is not whole */
+	bool rsp_open;                     /* its final head was read: its record is due */
+	bool rsp_close;                    /* its body runs to the upstream's end */
+	struct eh_body rbody;
+	unsigned nrsp;                     /* final answers read */
+	uint16_t rsp_status;
+	uint64_t rsp_bytes, req_t0_ns;
+	size_t rsp_hlen;                   /* a head's bytes gathered in rsp */
+	size_t rsp_off, rsp_len;           /* a parsed head in rsp, passed on up to rsp_off */
+	bool said_200;                     /* the proxy: 200 Connection established sent */
+	bool fn_seen;                      /* originate: the function's first bytes were read */
+	bool sni_done;                     /* passthrough: the SNI check passed (or had nothing) */
+	bool plain;                        /* originate, the proxy's http:// requests: no TLS
+					    * on the function's side (fn_in, down_plain) */
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */
@@ -272,6 +328,7 @@ struct egp_conn {
 	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP (originate: srv) has not taken */
 	char req[EGP_REQ_MAX];             /* the proxy's request head; originate: each request's */
 	char rw[EGP_RW_MAX];               /* originate: the head for the upstream */
+	char rsp[EH_HEAD_MAX];             /* originate: an answer's head */
 	struct tls_conn srv;               /* originate: terminates the function's TLS */
 	struct tls_conn cli;               /* originate: netd's TLS to the upstream */
 };
@@ -298,8 +355,10 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 /* Serves fd if it is one of the proxy's: true, else false. */
 bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events);
 
-/* logd's answer for connection id's allow record: error 0 (durable) or
- * negative (refused, or logd went: -EPIPE). */
+/* logd's answer for connection id's allow record, or for the record of
+ * the request it waits to send upstream: error 0 (durable) or negative
+ * (refused, or logd went: -EPIPE; the connection is refused, the
+ * request answered 502 log_refused). */
 void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error);
 
 /* Timeouts; the next deadline (ms, mono_ms clock) or UINT64_MAX. */

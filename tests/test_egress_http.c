@@ -127,6 +127,62 @@ static long feed(const char *head, const char *s, size_t step, enum eh_bstate *e
 	return (long)i;
 }
 
+/* eh_resp_parse of s (head_req: it answers HEAD): want status and
+ * framing (status 0: refused). */
+static void resp_case(const char *s, bool head_req, unsigned status, enum eh_framing fr,
+		      const char *what)
+{
+	struct eh_head h;
+	size_t n = strlen(s);
+	long r = eh_resp_parse(s, n, head_req, &h, err, sizeof err);
+
+	if (status == 0) {
+		ok(r == -EINVAL && err[0] != '\0', "response refused, %s: %s", what, err);
+		return;
+	}
+	ok(r == (long)n && h.status == status && h.framing == fr, "response, %s: %u", what, status);
+	bool more = true;
+	for (size_t k = 0; k < n && more; k++)
+		more = eh_resp_parse(s, k, head_req, &h, err, sizeof err) == 0;
+	ok(more, "  each proper prefix: more bytes needed");
+}
+
+static void test_responses(void)
+{
+	resp_case("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false, 200, EH_BODY_LENGTH,
+		  "Content-Length");
+	resp_case("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, 200,
+		  EH_BODY_CHUNKED, "chunked");
+	resp_case("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", false, 200, EH_BODY_CLOSE,
+		  "neither: to the connection's end");
+	resp_case("HTTP/1.0 200 OK\r\n\r\n", false, 200, EH_BODY_CLOSE, "HTTP/1.0, neither");
+	resp_case("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, 200, EH_BODY_NONE,
+		  "to HEAD: no body whatever it says");
+	resp_case("HTTP/1.1 204 No Content\r\n\r\n", false, 204, EH_BODY_NONE, "204: no body");
+	resp_case("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", false, 304,
+		  EH_BODY_NONE, "304: no body");
+	resp_case("HTTP/1.1 100 Continue\r\n\r\n", false, 100, EH_BODY_NONE, "100: interim");
+	resp_case("HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", false, 404, EH_BODY_LENGTH,
+		  "no reason phrase");
+	resp_case("HTTP/1.1 200 OK\r\nUpgrade: h2c\r\nContent-Length: 0\r\n\r\n", false, 200,
+		  EH_BODY_LENGTH, "an Upgrade header (an advertisement) in a response");
+	resp_case("HTTP/1.1 101 Switching Protocols\r\n\r\n", false, 0, EH_BODY_NONE, "101");
+	resp_case("HTTP/1.1 20 OK\r\n\r\n", false, 0, EH_BODY_NONE, "a two-digit status");
+	resp_case("HTTP/1.1 099 X\r\n\r\n", false, 0, EH_BODY_NONE, "a status below 100");
+	resp_case("HTTP/2 200 OK\r\n\r\n", false, 0, EH_BODY_NONE, "HTTP/2");
+	resp_case("HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", false, 0, EH_BODY_NONE, "a bare LF");
+	resp_case("HTTP/1.1 200 O\x01K\r\n\r\n", false, 0, EH_BODY_NONE, "a control byte in the reason");
+	resp_case("HTTP/1.1 200OK\r\n\r\n", false, 0, EH_BODY_NONE, "no space before the reason");
+	resp_case("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", false, 0,
+		  EH_BODY_NONE, "two Content-Length");
+	resp_case("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		  false, 0, EH_BODY_NONE, "Content-Length and chunked");
+	resp_case("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false, 0,
+		  EH_BODY_NONE, "a coding besides chunked");
+	resp_case("HTTP/1.1 200 OK\r\n folded: x\r\n\r\n", false, 0, EH_BODY_NONE, "a folded line");
+	resp_case("GET / HTTP/1.1\r\n\r\n", false, 0, EH_BODY_NONE, "a request");
+}
+
 static void test_bodies(void)
 {
 	const char *ch = "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -309,6 +365,7 @@ int main(void)
 	}
 	test_heads();
 	test_bodies();
+	test_responses();
 	test_rewrite();
 	test_secrets();
 	return tap_done();

@@ -1,16 +1,20 @@
 /* tests/test_egress_proxy.c: the egress proxy (net/egress_proxy.h).
  * Its pure steps: the decision for a fake address and for a CONNECT
- * authority (each refusal's code), the check of a resolved address, the
- * CONNECT request-head parser (complete heads, every prefix of one, each
- * malformation). Then the proxy itself over loopback sockets, with lwIP
- * initialised but no interface: each refusal before relaying (the reset
- * or the status line the function sees, the egress_refused record), the
- * allow record asked before any connection and a refused or failed append
- * refusing, the pool's bound, the setup timeout. TLS origination's keys
- * and anchors (egress_tls), and its first step with a real TLS client as
- * the function: no anchors, an SNI that is not the name, a handshake that
- * completes. The relaying itself is tested end to end by
- * tests/host/11-egress.t. */
+ * authority (each refusal's code), for an http:// URL (egp_absolute_split,
+ * egp_decide_absolute), the check of a resolved address, the request-head
+ * parser (complete heads, every prefix of one, each malformation), the
+ * Host and URL checks and the rewrite to origin-form. Then the proxy
+ * itself over loopback sockets, with lwIP initialised but no interface:
+ * each refusal before relaying (the reset or the status line the function
+ * sees, the egress_refused record), the allow record asked before any
+ * connection and a refused or failed append refusing, a request's record
+ * refused, the per-function cap and the pool's bound, the setup, idle and
+ * total timeouts. TLS origination's keys and anchors (egress_tls), and
+ * its first step with a real TLS client as the function, by name and
+ * behind CONNECT: no anchors, an SNI that is not the name, a handshake
+ * that completes, Host checks; plain HTTP by name (403 plain_http) and
+ * an http:// request to the proxy. The relaying itself is tested end to
+ * end by tests/host/11-egress.t. */
 #include "net/egress_proxy.h"
 #include "lib/clock.h"
 #include "lib/errbuf.h"
@@ -33,7 +37,8 @@
 #define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 static const char POLICY[] =
 	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"egress\":["
-	"{\"host\":\"api.example.com\",\"ports\":[443,8443],\"purpose\":\"originate\"},"
+	"{\"host\":\"api.example.com\",\"ports\":[443,8443],\"purpose\":\"originate\","
+	"\"addresses\":[\"10.30.0.0/16\"]},"
 	"{\"host\":\"*.example.com\",\"ports\":[443,8443],\"tls\":\"passthrough\",\"purpose\":\"p\"},"
 	"{\"host\":\"db.example.net\",\"ports\":[5432],\"tls\":\"passthrough\",\"purpose\":\"p\","
 	"\"addresses\":[\"10.20.0.0/16\"]},"
@@ -92,15 +97,24 @@ static void test_fake(void)
 	   starts(err, "no_policy: "), "no policy: refused no_policy");
 }
 
-static void auth_refused(const char *a, uint32_t declared, const char *code)
+/* The proxy's decision for a (a CONNECT authority, or an http:// URL
+ * when absolute) is a refusal beginning with code. */
+static void decide_refused(bool absolute, const char *a, uint32_t declared, const char *code)
 {
 	struct egp_target t;
 
 	err[0] = '\0';
-	int r = egp_decide_authority(&pol, declared, a, strlen(a), &t, err, sizeof err);
-	ok(r == -EACCES && starts(err, code), "CONNECT %s: refused %s", a, code);
+	int r = absolute ? egp_decide_absolute(&pol, declared, a, strlen(a), &t, err, sizeof err) :
+			   egp_decide_authority(&pol, declared, a, strlen(a), &t, err, sizeof err);
+	ok(r == -EACCES && starts(err, code), "%s %s: refused %s", absolute ? "proxy request for" :
+	   "CONNECT", a, code);
 	if (r != -EACCES || !starts(err, code))
 		diag("got %d: %s", r, err);
+}
+
+static void auth_refused(const char *a, uint32_t declared, const char *code)
+{
+	decide_refused(false, a, declared, code);
 }
 
 static void test_authority(void)
@@ -127,8 +141,11 @@ static void test_authority(void)
 	auth_refused("[::1]:443", ALL, "ip_literal: ");
 	auth_refused("[fe80::1%25eth0]:443", ALL, "zone_id: ");
 	auth_refused("evil.example:443", ALL, "no_rule: ");
-	auth_refused("api.example.com:443", ALL, "tls_originate: ");
-	ok(strstr(err, "behind CONNECT") != NULL, "  origination behind CONNECT: not built, said so");
+	r = egp_decide_authority(&pol, ALL, "API.example.com:443", 19, &t, err, sizeof err);
+	ok(r == 0 && t.originate && !t.literal && t.rule == 0 && strcmp(t.host, "api.example.com") == 0,
+	   "CONNECT API.example.com:443: an originate rule, by name");
+	auth_refused("10.30.1.1:443", ALL, "tls_originate: ");
+	ok(strstr(err, "IP literal") != NULL, "  an originate rule by IP literal: netd's leaf needs a name");
 	auth_refused("shop.example.com:443", 0x1, "not_declared: ");
 	auth_refused("db.example.net:5433", ALL, "port_not_allowed: ");
 	auth_refused("shop.example.com:443", ALL & ~0x2u, "not_declared: ");
@@ -200,22 +217,33 @@ static void head_bad(const char *s, const char *what)
 		diag("got %ld", h);
 }
 
-/* egp_check_host on the head s for api.example.com:443: want 0, or a
- * refusal beginning with code. */
-static void host_case(const char *s, const char *code, const char *what)
+/* egp_check_host on the head s for api.example.com:443 (absolute: the
+ * proxy's http:// requests): want 0, or a refusal beginning with code. */
+static void host_check(bool absolute, const char *s, const char *code, const char *what)
 {
-	struct egp_target t = { .host = "api.example.com", .port = 443 };
+	struct egp_target t = { .host = "api.example.com", .port = 443, .absolute = absolute };
+	const char *kind = absolute ? "http:// request" : "Host check";
 	struct egp_request r;
 
 	err[0] = '\0';
 	long h = egp_request_parse(s, strlen(s), &r, err, sizeof err);
 	int c = h > 0 ? egp_check_host(&t, &r, err, sizeof err) : -1;
 	if (code == NULL)
-		ok(c == 0, "Host check, %s: passes", what);
+		ok(c == 0, "%s, %s: passes", kind, what);
 	else
-		ok(c == -EACCES && starts(err, code), "Host check, %s: %s", what, code);
+		ok(c == -EACCES && starts(err, code), "%s, %s: %s", kind, what, code);
 	if (code == NULL ? c != 0 : !starts(err, code))
 		diag("got %d: %s", c, err);
+}
+
+static void host_case(const char *s, const char *code, const char *what)
+{
+	host_check(false, s, code, what);
+}
+
+static void abs_host_case(const char *s, const char *code, const char *what)
+{
+	host_check(true, s, code, what);
 }
 
 static void test_hosts(void)
@@ -235,6 +263,80 @@ static void test_hosts(void)
 	host_case("GET / HTTP/1.1\r\nHost: \r\n\r\n", "host_mismatch: ", "an empty Host");
 	host_case("GET http://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
 		  "bad_request: ", "an absolute-form target");
+}
+
+static void abs_refused(const char *u, const char *code)
+{
+	decide_refused(true, u, ALL, code);
+}
+
+static void test_absolute(void)
+{
+	struct egp_target t;
+	size_t al = 0, po = 0;
+	char out[512], path[128];
+
+	ok(egp_absolute_split("http://a.b:1/x?y", 16, &al, &po) == 0 && al == 5 && po == 12,
+	   "http://a.b:1/x?y: the authority a.b:1, the path from /");
+	ok(egp_absolute_split("HTTP://a.b?q", 12, &al, &po) == 0 && al == 3 && po == 10,
+	   "HTTP://a.b?q: the scheme in any case, the authority ends at ?");
+	ok(egp_absolute_split("http://", 7, &al, &po) == 0 && al == 0 && po == 7,
+	   "http://: an empty authority (the host parser refuses it)");
+	ok(egp_absolute_split("https://a.b/", 12, &al, &po) == -1 &&
+	   egp_absolute_split("http:/a.b/", 10, &al, &po) == -1 &&
+	   egp_absolute_split("/x", 2, &al, &po) == -1, "https://, http:/ and a path: no http:// URL");
+
+	int r = egp_decide_absolute(&pol, ALL, "http://API.example.com:8443/x", 29, &t, err, sizeof err);
+	ok(r == 0 && t.originate && t.absolute && !t.literal && t.rule == 0 && t.port == 8443 &&
+	   strcmp(t.host, "api.example.com") == 0, "http://API.example.com:8443/x: the originate rule");
+	r = egp_decide_absolute(&pol, ALL, "http://api.example.com", 22, &t, err, sizeof err);
+	ok(r == 0 && t.port == EGP_ABSOLUTE_PORT && t.port == 443,
+	   "  no port: 443, where netd's TLS goes");
+	abs_refused("https://api.example.com/", "absolute_form: ");
+	abs_refused("http://shop.example.com/", "tls_passthrough: rule *.example.com");
+	abs_refused("http://10.30.1.1/", "tls_originate: ");
+	abs_refused("http://u:p@api.example.com/", "userinfo: ");
+	abs_refused("http://api.example.com:80/", "port_not_allowed: ");
+	abs_refused("http:///x", "empty: ");
+	abs_refused("http://evil.example/", "no_rule: ");
+
+	abs_host_case("GET http://api.example.com/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", NULL,
+		      "URL and Host name it");
+	abs_host_case("GET http://Api.Example.com:443?q HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n",
+		      NULL, "another spelling, its port");
+	abs_host_case("GET http://api.example.com:8443/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "host_mismatch: URL ", "the URL's port is another");
+	abs_host_case("GET http://shop.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "host_mismatch: URL ", "the URL names another host");
+	abs_host_case("GET http://api.example.com/ HTTP/1.1\r\nHost: shop.example.com\r\n\r\n",
+		      "host_mismatch: Host ", "Host names another host");
+	abs_host_case("GET http://api.example.com/ HTTP/1.1\r\n\r\n", "host_mismatch: 0 Host",
+		      "no Host");
+	abs_host_case("GET /x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", "bad_request: ",
+		      "an origin-form target");
+	abs_host_case("GET https://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "bad_request: ", "an https:// URL");
+
+	/* the rewrite: origin-form upstream */
+	static const char req[] = "GET http://api.example.com/a/%7eb?c=1 HTTP/1.1\r\n"
+				  "Host: api.example.com\r\nX: y\r\n\r\n";
+	struct eh_head h;
+	t = (struct egp_target){ .host = "api.example.com", .port = 443, .absolute = true,
+				 .originate = true };
+	long n = eh_head_parse(req, sizeof req - 1, &h, err, sizeof err);
+	long w = n > 0 ? egp_request_rewrite(&pol, ALL, &t, "fn", req, &h, NULL, path, sizeof path, out,
+					     sizeof out, err, sizeof err) : -1;
+	ok(w > 0 && (size_t)w < sizeof out &&
+	   strncmp(out, "GET /a/~b?c=1 HTTP/1.1\r\nHost: api.example.com\r\nX: y\r\n\r\n",
+		   (size_t)w) == 0 && strcmp(path, "/a/~b?c=1") == 0,
+	   "an http:// request goes upstream in origin-form, its path normalised");
+	if (w <= 0)
+		diag("%s", err);
+	static const char bare[] = "GET http://api.example.com HTTP/1.1\r\nHost: api.example.com\r\n\r\n";
+	n = eh_head_parse(bare, sizeof bare - 1, &h, err, sizeof err);
+	w = n > 0 ? egp_request_rewrite(&pol, ALL, &t, "fn", bare, &h, NULL, path, sizeof path, out,
+					sizeof out, err, sizeof err) : -1;
+	ok(w > 0 && strncmp(out, "GET / HTTP/1.1\r\n", 16) == 0, "  a URL with no path: /");
 }
 
 static void test_heads(void)
@@ -385,11 +487,15 @@ static void proxy_refused(const char *req, const char *status, const char *code)
 
 static void test_proxy_refusals(void)
 {
-	proxy_refused("CONNECT api.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "tls_originate");
+	proxy_refused("CONNECT 10.30.1.1:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "tls_originate");
 	proxy_refused("CONNECT evil.example:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "no_rule");
 	proxy_refused("CONNECT 127.0.0.1:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 ", "ip_literal");
 	proxy_refused("CONNECT x.example.com HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
-	proxy_refused("GET http://x.example.com/ HTTP/1.1\r\n\r\n", "HTTP/1.1 501 ", "absolute_form");
+	proxy_refused("GET https://api.example.com/ HTTP/1.1\r\n\r\n", "HTTP/1.1 501 ", "absolute_form");
+	proxy_refused("GET http://x.example.com/ HTTP/1.1\r\nHost: x.example.com\r\n\r\n",
+		      "HTTP/1.1 403 ", "tls_passthrough");
+	proxy_refused("GET http://api.example.com/ HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		      "HTTP/1.1 403 ", "tls_unavailable");
 	proxy_refused("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
 	/* lwIP has no interface and no resolver here: the lookup cannot go */
 	proxy_refused("CONNECT shop.example.com:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 502 ", "dns_failed");
@@ -460,22 +566,153 @@ static void test_proxy_port(void)
 	close(l);
 }
 
+/* CONNECT req on a new proxy connection: the proxy's end, *fn the
+ * function's; the function has read the 200 if the proxy said it
+ * (*said: it did). */
+/* req on a new proxy connection, served once: the proxy's end (*fn the
+ * function's). */
+static int proxy_send(const char *req, int *fn)
+{
+	int p = pair(fn);
+
+	if (p < 0)
+		return -1;
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	(void)send(*fn, req, strlen(req), 0);
+	egress_proxy_io(&PX, p, 0);
+	return p;
+}
+
+static int tunnel(const char *req, int *fn, bool *said)
+{
+	static const char ok200[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	char got[sizeof ok200];
+	int p = proxy_send(req, fn);
+
+	*said = false;
+	if (p < 0)
+		return -1;
+	ssize_t n = recv(*fn, got, sizeof ok200 - 1, MSG_DONTWAIT);
+	*said = n == (ssize_t)sizeof ok200 - 1 && memcmp(got, ok200, sizeof ok200 - 1) == 0;
+	return p;
+}
+
+static void test_proxy_connect_originate(void)
+{
+	char buf[64];
+	bool said;
+	int fn, r0 = records;
+
+	tunnel("CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n", &fn,
+	       &said);
+	ssize_t n = recv(fn, buf, sizeof buf, MSG_DONTWAIT);
+	ok(said && n <= 0 && records == r0 + 1 && starts(last_reason, "tls_unavailable") &&
+	   strcmp(last_host, "api.example.com") == 0 && PX.st.active == 0,
+	   "CONNECT to an originate rule's name: 200 (netd's TLS comes next), then with no local CA "
+	   "closed, tls_unavailable");
+	close(fn);
+}
+
+/* A proxy connection accepted, its slot set as relaying past the 200
+ * (relaying for real needs an upstream): the slot, *fn the function's
+ * end. */
+static struct egp_conn *relay_slot(int *fn)
+{
+	int p = pair(fn);
+
+	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		if (p >= 0 && PX.c[i].fd == p) {
+			PX.c[i].st = EGP_RELAY;
+			PX.c[i].said_200 = true;
+			return &PX.c[i];
+		}
+	return NULL;
+}
+
+/* A request's record refused: the connection is refused, log_refused.
+ * (Relaying needs an upstream: the slot is set as an originate
+ * connection whose second request waits for its record; the path that
+ * gets there runs end to end in tests/host/11-egress.t.) */
+static void test_request_record(void)
+{
+	char buf[64];
+	int fn, r0 = records;
+	struct egp_conn *c = relay_slot(&fn);
+
+	ok(c != NULL, "a connection");
+	if (c == NULL)
+		return;
+	c->t.originate = true;
+	c->nreq = 2;
+	c->rw_wait = true;
+	c->rw_len = 10;
+	egress_proxy_appended(&PX, c->id + 256, -EIO);
+	ok(PX.st.active == 1 && c->rw_wait && records == r0, "a request's record: another id's "
+	   "answer changes nothing");
+	egress_proxy_appended(&PX, c->id, -EPIPE);
+	ssize_t n = recv(fn, buf, sizeof buf, MSG_DONTWAIT);
+	ok(PX.st.active == 0 && records == r0 + 1 && last_type == LOG_EGRESS_REFUSED &&
+	   starts(last_reason, "log_refused: the log did not take request 2's record") && n <= 0,
+	   "  logd went before it took it: the connection refused, log_refused");
+	close(fn);
+}
+
+/* The timeouts of a relayed connection: idle, and total however busy.
+ * (A slot set as relaying, as above.) */
+static void test_relay_timeouts(void)
+{
+	int fn, r0 = records;
+	struct egp_conn *c = relay_slot(&fn);
+
+	if (c == NULL)
+		return;
+	uint64_t t0 = c->t0_ms;
+	ok(egress_proxy_next_deadline(&PX) == t0 + EGP_IDLE_MS, "relaying: the idle deadline is next");
+	c->last_ms = t0 + EGP_TOTAL_MS - 1000;    /* busy until a second before the end */
+	ok(egress_proxy_next_deadline(&PX) == t0 + EGP_TOTAL_MS, "  busy: the total deadline is next");
+	egress_proxy_tick(&PX, t0 + EGP_TOTAL_MS - 1);
+	ok(PX.st.active == 1 && records == r0, "  before it: still relaying");
+	egress_proxy_tick(&PX, t0 + EGP_TOTAL_MS);
+	ok(PX.st.active == 0 && records == r0 + 1 && last_type == LOG_EGRESS &&
+	   strcmp(last_reason, "completed: total timeout") == 0, "  at it: ended, its completion "
+	   "record says total timeout");
+	close(fn);
+}
+
 static void test_proxy_pool(void)
 {
 	int fns[EGP_CONN_MAX], fn, p;
+	struct fn_egress_fn other = FN;
+	char buf[16];
 
-	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+	snprintf(other.id, sizeof other.id, "fn-other");
+	for (unsigned i = 0; i < EGP_FN_CONN_MAX; i++) {
 		p = pair(&fns[i]);
 		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 	}
-	ok(PX.st.active == EGP_CONN_MAX, "%d connections waiting for their heads", EGP_CONN_MAX);
+	ok(PX.st.active == EGP_FN_CONN_MAX, "one function: %d connections", EGP_FN_CONN_MAX);
 	int r0 = records;
 	p = pair(&fn);
 	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
-	char buf[16];
 	ssize_t n = recv(fn, buf, sizeof buf, 0);
+	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "conn_limit: the function has 32 ") &&
+	   PX.st.active == EGP_FN_CONN_MAX && PX.st.pool_full == 0,
+	   "  one more of it: closed, egress_refused conn_limit");
+	close(fn);
+	for (unsigned i = EGP_FN_CONN_MAX; i < EGP_CONN_MAX; i++) {
+		p = pair(&fns[i]);
+		egress_proxy_accept(&PX, &other, SBX_L_PROXY, p);
+	}
+	ok(PX.st.active == EGP_CONN_MAX, "another function's still go: %d connections waiting for "
+	   "their heads", EGP_CONN_MAX);
+	r0 = records;
+	p = pair(&fn);
+	snprintf(other.id, sizeof other.id, "fn-third");
+	egress_proxy_accept(&PX, &other, SBX_L_PROXY, p);
+	n = recv(fn, buf, sizeof buf, 0);
 	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "pool_full") &&
-	   PX.st.active == EGP_CONN_MAX, "one more: closed, egress_refused pool_full");
+	   PX.st.active == EGP_CONN_MAX, "one more, of a third function: closed, egress_refused pool_full");
 	close(fn);
 	ok(egress_proxy_next_deadline(&PX) <= mono_ms() + EGP_SETUP_MS, "  a setup deadline is due");
 	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
@@ -691,6 +928,86 @@ static void test_proxy_tls(void)
 		diag("%s", last_reason);
 	close(fn);
 	close(l);
+
+	/* the same through CONNECT on the explicit proxy: 200, then netd's
+	 * TLS for the CONNECT's name */
+	bool said;
+	r0 = records;
+	p = tunnel("CONNECT api.example.com:8443 HTTP/1.1\r\n\r\n", &fn, &said);
+	tls_client_init(&cl, &X.anchors, "shop.example.com", 16, now, &rng);
+	handshake(&cl, fn, p);
+	ok(said && records == r0 + 1 && starts(last_reason, "sni_mismatch: the function's TLS: SNI "
+					      "shop.example.com is not api.example.com") &&
+	   PX.st.active == 0, "CONNECT api.example.com:8443, SNI shop.example.com: 200, then "
+	   "refused sni_mismatch");
+	close(fn);
+
+	r0 = records;
+	p = tunnel("CONNECT Api.Example.com:8443 HTTP/1.1\r\n\r\n", &fn, &said);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	st = handshake(&cl, fn, p);
+	ok(said && st == TLS_OPEN && PX.st.active == 1 && PX.c[0].st == EGP_TLS_ACCEPT &&
+	   records == r0, "CONNECT Api.Example.com:8443, SNI api.example.com: netd's leaf, the "
+	   "handshake completes");
+	send_request(&cl, fn, p, "GET /x HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n");
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_RESOLVING && records == r0,
+	   "  Host api.example.com:8443: the policy's steps (resolution)");
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(last_reason, "timeout"), "  (let go)");
+	close(fn);
+
+	r0 = records;
+	p = tunnel("CONNECT api.example.com:8443 HTTP/1.1\r\n\r\n", &fn, &said);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	st = handshake(&cl, fn, p);
+	send_request(&cl, fn, p, "GET /x HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n");
+	ok(st == TLS_OPEN && PX.st.active == 0 && records == r0 + 1 &&
+	   starts(last_reason, "host_mismatch: Host api.example.com:443 is not api.example.com:8443"),
+	   "  a Host with another port than the CONNECT's: host_mismatch");
+	close(fn);
+
+	/* plain HTTP by name to an originate rule's port: said in HTTP */
+	char reply[1024];
+	r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	static const char plain[] = "GET / HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n";
+	(void)send(fn, plain, sizeof plain - 1, 0);
+	struct pollfd pf = { .fd = p, .events = POLLIN };
+	poll(&pf, 1, 1000);
+	egress_proxy_io(&PX, p, 0);
+	pf.fd = fn;
+	poll(&pf, 1, 1000);
+	n = recv(fn, reply, sizeof reply - 1, 0);
+	reply[n > 0 ? n : 0] = '\0';
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(last_reason, "plain_http: ") &&
+	   starts(reply, "HTTP/1.1 403 Forbidden\r\n") && strstr(reply, "{\"error\":\"plain_http\"") != NULL,
+	   "plain HTTP by name to an originate rule's port: 403 plain_http, in plaintext");
+	close(fn);
+	close(l);
+
+	/* plain HTTP to the proxy: an http:// request, no TLS on the
+	 * function's side (netd makes the TLS to the host) */
+	r0 = records;
+	proxy_send("GET http://api.example.com:8443/x HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n",
+		   &fn);
+	ok(PX.st.active == 1 && PX.c[0].st == EGP_RESOLVING && PX.c[0].plain && records == r0 &&
+	   PX.c[0].rw_len > 0 && strncmp(PX.c[0].rw, "GET /x HTTP/1.1\r\n", 17) == 0,
+	   "GET http://api.example.com:8443/x: checked, rewritten to origin-form, resolution next");
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	drain(fn, reply, sizeof reply);
+	ok(PX.st.active == 0 && starts(reply, "HTTP/1.1 502 Bad Gateway\r\n") &&
+	   strstr(reply, "{\"error\":\"timeout\"") != NULL, "  its refusal: 502 and a JSON line, "
+	   "in plaintext");
+	close(fn);
+	r0 = records;
+	proxy_send("GET http://api.example.com:8443/x HTTP/1.1\r\nHost: shop.example.com\r\n\r\n", &fn);
+	drain(fn, reply, sizeof reply);
+	ok(PX.st.active == 0 && records == r0 + 1 && starts(reply, "HTTP/1.1 403 Forbidden\r\n") &&
+	   strstr(reply, "{\"error\":\"host_mismatch\"") != NULL &&
+	   starts(last_reason, "host_mismatch: Host shop.example.com is not api.example.com:8443"),
+	   "GET http://api.example.com:8443/x with Host shop.example.com: 403 host_mismatch");
+	close(fn);
 	PX.h.tls = NULL;
 }
 
@@ -704,6 +1021,7 @@ int main(void)
 	test_authority();
 	test_addresses();
 	test_heads();
+	test_absolute();
 
 	lwip_init();
 	egress_proxy_init(&PX, &(struct egress_proxy_hooks){ .watch = hk_watch, .policy = hk_policy,
@@ -713,6 +1031,9 @@ int main(void)
 	test_proxy_refusals();
 	test_proxy_log();
 	test_proxy_port();
+	test_proxy_connect_originate();
+	test_request_record();
+	test_relay_timeouts();
 	test_proxy_pool();
 	test_tls_keys();
 	test_proxy_tls();

@@ -10,7 +10,11 @@
  *     and state;
  *   - the rewrite of a parsed head parses again as a head with the
  *     same method, no line of the stripped or injected names but the
- *     injected one, once. */
+ *     injected one, once;
+ *   - an input that begins with 'H' is a stream of responses (what an
+ *     upstream answers): the same for their heads, a status of 100..999,
+ *     no body for 1xx, 204 and 304, a body to the end only for a
+ *     response (and then nothing follows). */
 #include "net/egress_http.h"
 #include "lib/errbuf.h"
 
@@ -65,10 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[ERRBUF_LEN];
 	const char *s = (const char *)data;
 	size_t at = 0;
+	bool resp = size > 0 && data[0] == 'H';
 
 	for (int round = 0; round < 8 && at < size; round++) {
 		struct eh_head h, again;
-		long n = eh_head_parse(s + at, size - at, &h, err, sizeof err);
+		long n = resp ? eh_resp_parse(s + at, size - at, false, &h, err, sizeof err) :
+				eh_head_parse(s + at, size - at, &h, err, sizeof err);
 		if (n < 0 && n != -EINVAL)
 			abort();
 		if (n <= 0)
@@ -81,11 +87,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (unsigned k = 0; k < h.nhdr; k++)
 			if ((size_t)h.h[k].line + h.h[k].line_len > (size_t)n)
 				abort();
-		if (eh_head_parse(p, (size_t)n, &again, err, sizeof err) != n || again.framing != h.framing)
+		long n2 = resp ? eh_resp_parse(p, (size_t)n, false, &again, err, sizeof err) :
+				 eh_head_parse(p, (size_t)n, &again, err, sizeof err);
+		if (n2 != n || again.framing != h.framing || again.status != h.status)
 			abort();
-		if (h.nhdr < EH_HDR_MAX - 1)
+		if (resp != (h.status != 0) || (resp && h.status > 999) ||
+		    (!resp && h.framing == EH_BODY_CLOSE) ||
+		    ((h.status < 200 || h.status == 204 || h.status == 304) && resp &&
+		     h.framing != EH_BODY_NONE))
+			abort();
+		if (!resp && h.nhdr < EH_HDR_MAX - 1)
 			check_rewrite(p, &h);
 		at += (size_t)n;
+		if (h.framing == EH_BODY_CLOSE)
+			return 0;                  /* the rest is its body */
 
 		struct eh_body b, b1;
 		eh_body_begin(&b, &h);

@@ -6,8 +6,13 @@
  *     needed) or -EINVAL with a reason; a head ends in CRLFCRLF, its
  *     target lies inside it, and parsing exactly the head gives the same;
  *   - a shorter prefix of a complete head never is a complete head;
- *   - the decision allows only a passthrough rule, with a canonical
- *     name (or a literal) and a port, and refuses with "code: text". */
+ *   - the decision for a CONNECT allows a passthrough rule with a
+ *     canonical name (or a literal) and a port, or an originate rule by
+ *     name only; for an http:// URL an originate rule by name only; and
+ *     refuses with "code: text";
+ *   - the Host check passes only an origin-form request with one Host
+ *     for a name, or for an http:// URL target an absolute-form request
+ *     whose URL names the target too. */
 #include "net/egress_proxy.h"
 #include "lib/errbuf.h"
 
@@ -33,12 +38,15 @@ static void check_decision(const struct egp_request *r)
 {
 	struct egp_target t;
 	char err[ERRBUF_LEN];
+	bool abs = r->kind == EGP_REQ_ABSOLUTE;
 
 	err[0] = '\0';
-	int d = egp_decide_authority(&pol, 0x7, r->target, r->target_len, &t, err, sizeof err);
+	int d = abs ? egp_decide_absolute(&pol, 0x7, r->target, r->target_len, &t, err, sizeof err) :
+		      egp_decide_authority(&pol, 0x7, r->target, r->target_len, &t, err, sizeof err);
 	if (d == 0) {
-		if (t.rule < 0 || (unsigned)t.rule >= pol.nrules ||
-		    pol.rules[t.rule].tls != POLICY_TLS_PASSTHROUGH || t.port == 0 ||
+		bool orig = pol.rules[t.rule].tls != POLICY_TLS_PASSTHROUGH;
+		if (t.rule < 0 || (unsigned)t.rule >= pol.nrules || orig != t.originate ||
+		    (orig && t.literal) || (abs && !orig) || abs != t.absolute || t.port == 0 ||
 		    t.host[0] == '\0' || strlen(t.host) > EGRESS_NAME_MAX)
 			abort();
 		if (!t.literal) {
@@ -82,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (egp_request_parse(s, (size_t)h - 1, &again, err, sizeof err) != 0)
 		abort();
-	if (r.kind == EGP_REQ_CONNECT)
+	if (r.kind != EGP_REQ_ORIGIN)
 		check_decision(&r);
 	/* the first request of an originate connection: Host against a name */
 	if ((r.host == NULL) != (r.nhost == 0) ||
@@ -93,6 +101,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c != 0 && c != -EACCES)
 		abort();
 	if (c == 0 && (r.kind != EGP_REQ_ORIGIN || r.nhost != 1))
+		abort();
+	t.absolute = true;
+	c = egp_check_host(&t, &r, err, sizeof err);
+	size_t al, path;
+	if (c != 0 && c != -EACCES)
+		abort();
+	if (c == 0 && (r.kind != EGP_REQ_ABSOLUTE || r.nhost != 1 ||
+		       egp_absolute_split(r.target, r.target_len, &al, &path) != 0 ||
+		       path != 7 + al || path > r.target_len))
 		abort();
 	return 0;
 }

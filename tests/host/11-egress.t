@@ -9,7 +9,7 @@
 # answers 403/501/502) and is in the log with its own reason: an address
 # class the rule does not name, a rule the function did not declare, a
 # port the rule does not list, an IP literal no rule names, an originate
-# rule behind CONNECT (not built there), absolute-form HTTP; and with logd
+# rule by IP literal behind CONNECT, absolute-form HTTP; and with logd
 # stopped and killed while a connection waits for its record, the
 # connection is refused and no byte of it reaches the upstream.
 #
@@ -17,13 +17,24 @@
 # sandbox trusts only netd's local CA; urllib and a plain ssl socket reach
 # an HTTPS upstream whose certificate is from a test CA (given to init as
 # --extra-anchors) with no proxy settings, see netd's leaf, get the
-# upstream's answer (a Node function's fetch and https.get too), and the
+# upstream's answer (a Node function's fetch and https.get too; urllib with
+# HTTPS_PROXY, http.client's set_tunnel and Node's https.get over a CONNECT
+# socket through 127.0.0.1:3128, checked and rewritten as by name), and the
 # upstream's end as it came (a close_notify as one, a cut as a cut); the log
 # has the allow record and a completion record
 # with the upstream certificate's SPKI SHA-256. An upstream certificate
 # from another CA, a TLS 1.3-only upstream, an SNI other than the name and
 # a first request whose Host is another name are refused with their
 # reasons, and none of their requests arrives.
+#
+# Plain HTTP (docs/EGRESS.md, "Plain HTTP"): urllib with HTTP_PROXY and
+# http.client with http:// URLs to 127.0.0.1:3128 are originated like the
+# rest (the upstream sees origin-form over netd's TLS), http:// by name
+# is answered 403 plain_http. Each request's record is durable before it
+# goes (logd killed between two requests: 502 log_refused). The answers
+# are parsed (every framing on one keep-alive connection, a malformed one
+# 502 bad_response) and recorded with their status. A passthrough
+# connection's ClientHello must name its host (sni_mismatch).
 #
 # The policy only accepts RFC 1918 ranges in a rule's `addresses`, so the
 # upstream also listens on 10.77.0.1, an address of the test's side of the
@@ -54,6 +65,8 @@ jq '.egress = [
    "addresses": ["10.77.0.0/24"], "purpose": "test: the echo upstream"},
   {"host": "other.test", "ports": [8443], "tls": "passthrough",
    "purpose": "test: resolves to 198.18.1.1 (benchmarking), which it does not name"},
+  {"host": "sni.test", "ports": [8443], "tls": "passthrough",
+   "addresses": ["10.77.0.0/24"], "purpose": "test: the SNI check of passthrough"},
   {"host": "undeclared.test", "ports": [8443], "tls": "passthrough",
    "addresses": ["10.77.0.0/24"], "purpose": "test: the function does not declare it"},
   {"host": "orig.test", "ports": [8443, 8444, 8446, 8447], "addresses": ["10.77.0.0/24"],
@@ -61,7 +74,7 @@ jq '.egress = [
   {"host": "rogue.test", "ports": [8445], "addresses": ["10.77.0.0/24"],
    "purpose": "test: tls originate to an upstream whose CA is no anchor"},
   {"host": "api.test", "ports": [8448], "addresses": ["10.77.0.0/24"],
-   "methods": ["GET", "POST"], "path_prefixes": ["/v1"], "strip_headers": ["cookie"],
+   "methods": ["GET", "HEAD", "POST"], "path_prefixes": ["/v1"], "strip_headers": ["cookie"],
    "inject_headers": {"authorization": {"secret": "UPSTREAM_KEY"}},
    "purpose": "test: methods, paths, strip and inject"},
   {"host": "nokey.test", "ports": [8448], "addresses": ["10.77.0.0/24"],
@@ -98,7 +111,7 @@ trap cleanup EXIT
 check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add 10.77.0.1/24 dev peer
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-dhcp-interface=peer \
   --listen-address=198.18.1.1 --bind-interfaces --port=53 \
-  --address=/upstream.test/10.77.0.1 --address=/undeclared.test/10.77.0.1 \
+  --address=/upstream.test/10.77.0.1 --address=/sni.test/10.77.0.1 --address=/undeclared.test/10.77.0.1 \
   --address=/orig.test/10.77.0.1 --address=/api.test/10.77.0.1 --address=/nokey.test/10.77.0.1 --address=/other.test/198.18.1.1 --address=/rogue.test/10.77.0.1 \
   --pid-file="$STATE/dns.pid" --log-facility="$STATE/dns.log" --log-queries) &
 DNSMASQ_PID=$!
@@ -162,12 +175,38 @@ class Echo(http.server.BaseHTTPRequestHandler):
         out = json.dumps({"method": self.command, "path": self.path, "port": self.client_address[1],
                           "authorization": "Authorization" in self.headers,
                           "cookie": self.headers.get("Cookie")}).encode()
+        if self.path == "/v1/chunked":       # the answers' framings, for the proxy's parser
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"6\r\nhello \r\n7\r\nchunked\r\n0\r\n\r\n")
+            return
+        if self.path == "/v1/bad":           # a bare LF in the head: malformed
+            self.wfile.write(b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n")
+            self.close_connection = True
+            return
+        if self.path in ("/v1/204", "/v1/304"):
+            self.send_response(int(self.path[-3:]))
+            self.end_headers()
+            return
+        if self.path == "/v1/close":         # no length: the body runs to the end
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"to the end")
+            self.close_connection = True
+            return
+        if self.command == "HEAD":
+            self.send_response(200)
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
-    do_GET = do_POST = do_DELETE = answer
+    do_GET = do_POST = do_DELETE = do_HEAD = answer
     def log_message(self, *a):
         pass
 class Clean(http.server.ThreadingHTTPServer):
@@ -255,6 +294,20 @@ def https(b):
     if b.get("urlopen"):              # the ordinary way: no proxy settings, no code change
         with urllib.request.urlopen(b["urlopen"], timeout=15) as r:
             return {"status": r.status, "body": r.read().decode()}
+    if b.get("plainname"):            # http:// by name, no proxy: an originate port takes TLS
+        import http.client
+        c = http.client.HTTPConnection(b["plainname"], 8444, timeout=15)
+        c.request("GET", "/plain-by-name")
+        r = c.getresponse()
+        return {"status": r.status, "body": r.read().decode()}
+    if b.get("via"):                  # HTTPS_PROXY (CONNECT), HTTP_PROXY (http:// URLs)
+        import os
+        os.environ["HTTPS_PROXY"] = os.environ["HTTP_PROXY"] = b["via"]
+        try:
+            with urllib.request.build_opener().open(b["url"], timeout=15) as r:
+                return {"status": r.status, "body": r.read().decode()}
+        finally:                      # the worker stays warm: the next call has none
+            del os.environ["HTTPS_PROXY"], os.environ["HTTP_PROXY"]
     host, port = b["tls"].rsplit(":", 1)
     ctx = ssl.create_default_context()
     if b.get("sni"):                  # a name other than the one connected to
@@ -279,11 +332,21 @@ def https(b):
             "status": got.decode("latin-1").split("\r\n", 1)[0]}
 def inject(b):                        # requests on one keep-alive connection, own headers
     import http.client, os
-    mk = lambda: http.client.HTTPSConnection(b["inject"], 8448, timeout=15)
+    def mk():
+        if b.get("plain"):            # http:// URLs to the proxy, no TLS on this side
+            return http.client.HTTPConnection("127.0.0.1", 3128, timeout=15)
+        if not b.get("tunnel"):
+            return http.client.HTTPSConnection(b["inject"], 8448, timeout=15)
+        c = http.client.HTTPSConnection("127.0.0.1", 3128, timeout=15)  # CONNECT, then TLS
+        c.set_tunnel(b["inject"], 8448)
+        return c
     c, out = mk(), []
-    for m, p, body in b["reqs"]:
+    for i, (m, p, body) in enumerate(b["reqs"]):
+        if i > 0 and b.get("pause"):      # the test stops logd meanwhile
+            time.sleep(b["pause"])
         try:
-            c.request(m, p, body=body, headers={"Cookie": "session=fn-cookie",
+            url = ("http://%s:8448" % b["inject"] if b.get("plain") else "") + p
+            c.request(m, url, body=body, headers={"Cookie": "session=fn-cookie",
                                                 "Authorization": "Bearer fn-own-value"})
             r = c.getresponse()
             out.append({"status": r.status, "body": r.read().decode()})
@@ -291,13 +354,30 @@ def inject(b):                        # requests on one keep-alive connection, o
             out.append({"error": e.__class__.__name__, "text": str(e)[:200]})
             c.close()
             c = mk()
+    time.sleep(b.get("after", 0))     # the invocation's own record needs logd back
     return {"out": out, "env": dict(os.environ)}
+def sni(b):                           # a TLS ClientHello on a passthrough connection
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    try:
+        if b.get("proxy"):
+            s, head = via_proxy(b["target"])
+        else:
+            host, port = b["target"].rsplit(":", 1)
+            s = socket.create_connection((host, int(port)), timeout=15)
+        ctx.wrap_socket(s, server_hostname=b["hello"])
+        return {"handshake": "done"}
+    except Exception as e:               # the echo upstream answers no TLS
+        return {"error": e.__class__.__name__, "text": str(e)[:120]}
 def handler(req):
     b = req["body"]
     out = {}
+    if b.get("hello"):
+        return sni(b)
     if b.get("inject"):
         return inject(b)
-    if b.get("urlopen") or b.get("tls") or b.get("bench"):
+    if b.get("urlopen") or b.get("tls") or b.get("bench") or b.get("via") or b.get("plainname"):
         try:
             return https(b)
         except Exception as e:
@@ -346,8 +426,8 @@ def handler(req):
     return out
 EOF
 b64() { base64 -w0 "$@"; }
-expect_match "deploy egress-fn (declares upstream.test, other.test, orig.test, rogue.test, api.test, nokey.test)" \
-  "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","other.test","orig.test","rogue.test","api.test","nokey.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
+expect_match "deploy egress-fn (declares upstream.test, sni.test, other.test, orig.test, rogue.test, api.test, nokey.test)" \
+  "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","sni.test","other.test","orig.test","rogue.test","api.test","nokey.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
 call() { api POST /v1/functions/egress-fn/invoke "$1"; }
 
 expect_match "/v1/info says the anchors are test anchors (--extra-anchors)" \
@@ -395,7 +475,23 @@ direct_reset() {
 direct_reset other.test:8443 bench-6 "a name whose address is benchmarking (198.18/15), not named by its rule: reset"
 proxied other.test:8443 bench-7 "  through CONNECT: 403 naming the class" '403 Forbidden.*address_class: 198\.18\.1\.1 is benchmarking'
 direct_reset orig.test:8443 orig-8 "bytes that are no TLS to an originate rule's name: reset"
-proxied orig.test:8443 orig-9 "  through CONNECT: 403 tls_originate (not built behind CONNECT)" '403 Forbidden.*tls_originate: .*not built behind CONNECT'
+expect_match "  through CONNECT: 200 (netd's TLS comes next), then reset" \
+  "$(call '{"proxy":1,"target":"orig.test:8443","marker":"orig-9;"}')" \
+  '"status": ?"HTTP/1.1 200 Connection established".*"r?error": ?"(ECONNRESET|EPIPE|ENOTCONN)"'
+proxied 10.77.0.1:8444 orig-lit "CONNECT to an originate rule by IP literal: 403 tls_originate (netd's leaf names a host)" \
+  '403 Forbidden.*tls_originate: rule orig.test originates TLS, which needs a name'
+
+# --- the SNI check of passthrough connections -----------------------------------------
+for how in '' '"proxy":1,'; do
+  out=$(call "{$how\"target\":\"sni.test:8443\",\"hello\":\"SNI.test\",\"marker\":\"x\"}")
+  diag "SNI sni.test ($how): $out"
+  out=$(call "{$how\"target\":\"sni.test:8443\",\"hello\":\"upstream.test\",\"marker\":\"x\"}")
+  diag "SNI upstream.test to sni.test ($how): $out"
+  expect_match "a ClientHello naming upstream.test on sni.test's passthrough connection ${how:+(CONNECT) }fails in the function" \
+    "$out" '"error": ?"(ConnectionResetError|SSLEOFError|SSLZeroReturnError|SSLError|OSError)"'
+done
+check "  the ClientHellos naming sni.test (in another case) reached the upstream, those naming another host did not" \
+  [ "$(jq -r 'select(.head | startswith("\u0016\u0003")) | .head' "$STATE/upstream.log" | wc -l)" = 2 ]
 
 # --- TLS origination ----------------------------------------------------------------
 out=$(call '{"urlopen":"https://orig.test:8444/hello?x=1","marker":"x"}')
@@ -408,6 +504,18 @@ expect_match "  the function sees netd's leaf for orig.test, issued by the local
   "$out" '"version": ?"TLSv1.2", ?"subject": ?"orig.test", ?"issuer": ?"dshield local CA [0-9a-f]{8}"'
 expect_match "  and the upstream's answer through it" "$out" '\\"path\\": \\"/second\\"'
 expect_match "  its end without a close_notify (http.server's) reaches the function as a cut" "$out" '"eof": ?"cut"'
+out=$(call '{"via":"http://127.0.0.1:3128","url":"https://orig.test:8444/via-proxy","marker":"x"}')
+diag "urllib, HTTPS_PROXY: $out"
+expect_match "urllib with HTTPS_PROXY=http://127.0.0.1:3128: CONNECT, netd's TLS, 200 and the upstream's answer" \
+  "$out" '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/via-proxy\\", \\"host\\": \\"orig.test:8444\\"\}"'
+out=$(call '{"via":"http://127.0.0.1:3128","url":"http://orig.test:8444/via-plain","marker":"x"}')
+diag "urllib, HTTP_PROXY: $out"
+expect_match "urllib with HTTP_PROXY, http://orig.test:8444/...: plain HTTP to the proxy, netd's TLS to the host, 200" \
+  "$out" '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/via-plain\\", \\"host\\": \\"orig.test:8444\\"\}"'
+out=$(call '{"plainname":"orig.test","marker":"x"}')
+diag "plain by name: $out"
+expect_match "http://orig.test:8444/ by name (no proxy): 403 plain_http, in HTTP, saying what works" \
+  "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"plain_http\\",\\"reason\\":\\"plain_http: plain HTTP by name is not served'
 out=$(call '{"tls":"orig.test:8447","path":"/clean","marker":"x"}')
 diag "clean: $out"
 expect_match "an upstream that ends with a close_notify: the function gets one, after the answer" \
@@ -429,7 +537,7 @@ diag "host: $out"
 expect_match "Host upstream.test over orig.test's TLS: 403 with a JSON line host_mismatch, then the end" \
   "$out" '"reply": ?"\{\\"error\\":\\"host_mismatch\\",\\"reason\\":\\"host_mismatch: Host upstream.test is not orig.test:8444'
 expect_match "  through netd's TLS, ended with a close_notify, status 403" "$out" '"eof": ?"close_notify".*"status": ?"HTTP/1.1 403 Forbidden"'
-check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm' '$STATE/https.log'"
+check "  no refused request reached an upstream" bash -c "! grep -Eq '/rogue|/tls13|/sni|/hostmm|/plain-by-name' '$STATE/https.log'"
 # --- HTTP requests: methods, paths, strip and inject (api.test's rule) -------------
 KEY=upstream-secret-4711
 expect_match "the operator stores UPSTREAM_KEY (the function does not declare it)" \
@@ -458,17 +566,43 @@ expect_match "a second request on the connection is checked too: /v1/../v2 is 40
 out=$(call '{"inject":"nokey.test","reqs":[["GET","/x",null]],"marker":"x"}')
 expect_match "a rule whose secret does not exist: 403 secret_missing" "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"secret_missing\\"'
 check "  no refused request reached the upstream" bash -c "! grep -Eq '\"DELETE\"|/v2|\"/x\"' '$STATE/api.log'"
+out=$(call '{"inject":"api.test","tunnel":1,"reqs":[["GET","/v1/tunnel",null],["DELETE","/v1/tunnel",null]],"marker":"x"}')
+diag "inject through CONNECT: $(printf '%s' "$out" | cut -c1-400)"
+expect_match "through CONNECT api.test:8448 (http.client set_tunnel): GET 200, DELETE 403 method_not_allowed" "$out" \
+  '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/tunnel\\".*\{"status": ?403, ?"body": ?"\{\\"error\\":\\"method_not_allowed\\"'
+check "  the upstream got the GET with netd's Authorization and no cookie, and no DELETE" \
+  bash -c "[ \$(jq -c 'select(.path == \"/v1/tunnel\") | [.method, ([.headers[] | select(.[0] | ascii_downcase == \"authorization\")] | length), ([.headers[] | select(.[0] | ascii_downcase == \"cookie\")] | length)]' '$STATE/api.log') = '[\"GET\",1,0]' ]"
+out=$(call '{"inject":"api.test","plain":1,"reqs":[["GET","/v1/plain1",null],["POST","/v1/plain2","plain-body"],["DELETE","/v1/plain3",null]],"marker":"x"}')
+diag "inject, plain HTTP to the proxy: $(printf '%s' "$out" | cut -c1-500)"
+expect_match "http://api.test:8448/... to 127.0.0.1:3128 on one keep-alive connection: GET 200, POST 200, DELETE 403 method_not_allowed" "$out" \
+  '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/plain1\\".*\{"status": ?200, ?"body": ?"\{\\"method\\": \\"POST\\", \\"path\\": \\"/v1/plain2\\".*\{"status": ?403, ?"body": ?"\{\\"error\\":\\"method_not_allowed\\"'
+check "  the upstream got both in origin-form over netd's TLS, on one connection, netd's Authorization once, no cookie, the body" \
+  bash -c "[ \"\$(jq -c 'select(.path | startswith(\"/v1/plain\")) | [.method, .path, ([.headers[] | select(.[0] | ascii_downcase == \"authorization\") | .[1]] | length), ([.headers[] | select(.[0] | ascii_downcase == \"cookie\")] | length), .body]' '$STATE/api.log' | tr '\n' ' ')\" = '[\"GET\",\"/v1/plain1\",1,0,\"\"] [\"POST\",\"/v1/plain2\",1,0,\"plain-body\"] ' ] && [ \$(jq -r 'select(.path | startswith(\"/v1/plain\")) | .port' '$STATE/api.log' | sort -u | wc -l) = 1 ]"
+
+# the answers parsed: each framing on one keep-alive connection, statuses in the records
+out=$(call '{"inject":"api.test","reqs":[["GET","/v1/chunked",null],["HEAD","/v1/head",null],["GET","/v1/204",null],["GET","/v1/304",null],["GET","/v1/after",null],["GET","/v1/close",null]],"marker":"x"}')
+diag "framings: $(printf '%s' "$out" | cut -c1-700)"
+expect_match "chunked, HEAD, 204, 304, Content-Length and a close-delimited answer through netd, in order, whole" "$out" \
+  '"out": ?\[\{"status": ?200, ?"body": ?"hello chunked"\}, ?\{"status": ?200, ?"body": ?""\}, ?\{"status": ?204, ?"body": ?""\}, ?\{"status": ?304, ?"body": ?""\}, ?\{"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/after\\".*\}, ?\{"status": ?200, ?"body": ?"to the end"\}\]'
+check "  all six on one upstream connection" \
+  bash -c "[ \$(jq -r 'select(.path == \"/v1/chunked\" or .path == \"/v1/head\" or .path == \"/v1/204\" or .path == \"/v1/304\" or .path == \"/v1/after\" or .path == \"/v1/close\") | .port' '$STATE/api.log' | sort -u | wc -l) = 1 ] && [ \$(grep -c '/v1/chunked\|/v1/head\|/v1/204\|/v1/304\|/v1/after\|/v1/close' '$STATE/api.log') = 6 ]"
+out=$(call '{"inject":"api.test","reqs":[["GET","/v1/bad",null]],"marker":"x"}')
+expect_match "an answer with a bare LF in its head: 502 bad_response (JSON), nothing of it passed on" "$out" \
+  '"out": ?\[\{"status": ?502, ?"body": ?"\{\\"error\\":\\"bad_response\\",\\"reason\\":\\"bad_response: answer 1: a bare LF'
 
 # Node: its own CA bundle plus NODE_EXTRA_CA_CERTS (the local CA); the
-# function is qemu-test/t/08-egress.t's (fetch and https.get of body.url)
+# function is qemu-test/t/08-egress.t's (fetch and https.get of body.url,
+# and https.get through CONNECT on 127.0.0.1:3128 when body.tunnel)
 expect_match "deploy egress-node (declares orig.test)" \
   "$(api POST /v1/functions "$(printf '{"id":"egress-node","runtime":"node","code":"%s","egress":["orig.test"]}' "$(b64 "$TOP/qemu-test/egress/fn_egress.mjs")")")" '^201 '
-out=$(api POST /v1/functions/egress-node/invoke '{"url":"https://orig.test:8444"}')
+out=$(api POST /v1/functions/egress-node/invoke '{"url":"https://orig.test:8444","tunnel":true}')
 diag "node: $out"
 expect_match "Node fetch(https://orig.test:8444/...), no proxy settings: 200 and the upstream's answer" \
   "$out" '"fetch":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-fetch\\"'
 expect_match "Node https.get: 200, netd's leaf from the local CA, the upstream's answer" \
   "$out" '"https":\{"status":200,"issuer":"dshield local CA [0-9a-f]{8}","body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-https\\"'
+expect_match "Node https.get through CONNECT 127.0.0.1:3128: 200 and the upstream's answer" \
+  "$out" '"tunnel":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-tunnel\\"'
 
 expect_match "a rule the function did not declare: its name does not even resolve" \
   "$(call '{"target":"undeclared.test:8443","marker":"undecl-10;"}')" '"error": ?"'
@@ -477,7 +611,9 @@ proxied upstream.test:9999 port-12 "CONNECT to a port the rule does not list: 40
 proxied 198.18.1.1:8443 lit-13 "CONNECT to an IP literal no rule names: 403 ip_literal" '403 Forbidden.*ip_literal'
 proxied user@upstream.test:8443 ui-14 "CONNECT with userinfo: 403 userinfo" '403 Forbidden.*userinfo'
 out=$(call '{"raw":"GET http://upstream.test:8443/ HTTP/1.1\r\nHost: upstream.test\r\n\r\n","marker":"x"}')
-expect_match "absolute-form http:// through the proxy: 501 absolute_form" "$out" '501 Not Implemented.*absolute_form'
+expect_match "http:// through the proxy to a passthrough rule: 403 tls_passthrough" "$out" '403 Forbidden.*tls_passthrough: rule upstream.test is passthrough'
+out=$(call '{"raw":"GET https://orig.test:8444/ HTTP/1.1\r\nHost: orig.test:8444\r\n\r\n","marker":"x"}')
+expect_match "an https:// URL to the proxy (not CONNECT): 501 absolute_form" "$out" '501 Not Implemented.*absolute_form'
 out=$(call '{"raw":"GET / HTTP/1.1\n\n","marker":"x"}')
 expect_match "a bare LF: 400 bad_request" "$out" '400 Bad Request.*bad_request'
 
@@ -501,6 +637,28 @@ for _ in $(seq 50); do grep -c 'netd: channel to logd' "$LOG" | grep -qv '^1$' &
 out=$(call '{"target":"upstream.test:8443","marker":"again-16;"}')
 expect_match "with logd back, a connection is carried again" "$out" '"n": ?9,'
 
+# --- a request whose record logd never takes does not go upstream ------------------
+( call '{"inject":"api.test","pause":3,"after":5,"reqs":[["GET","/v1/before",null],["GET","/v1/unlogged",null]],"marker":"x"}' > "$STATE/noreq.out" ) &
+inv=$!
+for _ in $(seq 100); do grep -q '/v1/before' "$STATE/api.log" && break; sleep 0.1; done
+logd=$(role_pid logd)
+check "a keep-alive connection's first request went; logd (pid $logd) is stopped" \
+  bash -c "grep -q '/v1/before' '$STATE/api.log' && kill -STOP $logd"
+sleep 4
+check "  logd is killed while the second request's record waits" kill -KILL "$logd"
+wait "$inv"
+out=$(cat "$STATE/noreq.out")
+diag "request record refused: $(printf '%s' "$out" | cut -c1-400)"
+expect_match "  the second request is answered 502 log_refused (JSON)" "$out" \
+  '"status": ?200, ?"body": ?"\{\\"method\\": \\"GET\\", \\"path\\": \\"/v1/before\\".*\{"status": ?502, ?"body": ?"\{\\"error\\":\\"log_refused\\",\\"reason\\":\\"log_refused: the log did not take request 2'
+check "  and it never reached the upstream" bash -c "! grep -q '/v1/unlogged' '$STATE/api.log'"
+check "  netd says its refusal is not in the log either (logd was gone)" \
+  [ "$(grep -c 'egress-fn: a refused connection (log_refused) is not in the log' "$LOG")" -ge 2 ]
+newlogd=
+for _ in $(seq 50); do newlogd=$(role_pid logd); [ -n "$newlogd" ] && [ "$newlogd" != "$logd" ] && break; sleep 0.1; done
+check "init restarts logd again" [ -n "$newlogd" -a "$newlogd" != "$logd" ]
+for _ in $(seq 50); do [ "$(grep -c 'netd: channel to logd' "$LOG")" -ge 3 ] && break; sleep 0.1; done
+
 # --- the log: the records, checked against what happened ----------------------------
 expect_match "a fresh checkpoint" "$(api GET '/v1/log/checkpoint?fresh=1')" '^200 '
 inns curl -s --max-time 20 -o "$STATE/att.json" "$AUDITOR_URL/v1/attestation?nonce=11"
@@ -514,7 +672,7 @@ check "allow records for upstream.test (host, port, addr, rule, scheme): 5, got 
 n_done=$(eg '| select(.type == "egress" and (.reason | startswith("completed")) and .bytes_up == 1048576 and .bytes_down == 1048576)' | jq length)
 check "a completion record with the bulk connection's byte counts" [ "$n_done" = 1 ]
 check "  the CONNECT ones say method CONNECT" \
-  [ "$(eg '| select(.type == "egress" and .method == "CONNECT" and (.reason | startswith("passthrough")))' | jq length)" = 3 ]
+  [ "$(eg '| select(.type == "egress" and (.host == "upstream.test" or .host == "10.77.0.1") and .method == "CONNECT" and (.reason | startswith("passthrough")))' | jq length)" = 3 ]
 # every allow record was written before the upstream's first byte of its connection
 # (python: the times are beyond jq's exact integers)
 cat > "$STATE/order.py" <<'EOF'
@@ -536,27 +694,39 @@ diag "record vs first byte: $out"
 check "each allow record's time precedes its connection's first byte at the upstream" [ "$rc" -eq 0 ]
 refused() { eg "| select(.type == \"egress_refused\" and .decision == \"deny\" and (.reason | test(\"$1\")))" | jq length; }
 check "egress_refused: address_class naming benchmarking (2)" [ "$(refused '^address_class: 198\\.18\\.1\\.1 is benchmarking')" = 2 ]
-check "egress_refused: tls_originate, behind CONNECT (1)" [ "$(refused '^tls_originate:')" = 1 ]
-check "egress_refused: tls_failed, the bytes that were no TLS (1)" [ "$(refused '^tls_failed: the function.s TLS')" = 1 ]
+check "egress_refused: tls_originate, a literal behind CONNECT (1)" [ "$(refused '^tls_originate:')" = 1 ]
+check "egress_refused: tls_failed, the bytes that were no TLS, by name and behind CONNECT (2)" [ "$(refused '^tls_failed: the function.s TLS')" = 2 ]
 check "egress_refused: cert_untrusted for rogue.test" \
   [ "$(refused '^cert_untrusted: the upstream.s TLS: certificate of rogue.test does not chain')" = 1 ]
 check "egress_refused: tls13_only for orig.test:8446" [ "$(refused '^tls13_only: the upstream.s TLS: orig.test speaks only TLS 1.3')" = 1 ]
 check "egress_refused: sni_mismatch" [ "$(refused '^sni_mismatch: the function.s TLS: SNI upstream.test is not orig.test')" = 1 ]
 check "egress_refused: host_mismatch" [ "$(refused '^host_mismatch: Host upstream.test is not orig.test:8444')" = 1 ]
 n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 and .scheme == "tls" and .addr == "10.77.0.1" and (.reason | startswith("originate: ")) and (.reason | test("test anchors")))' | jq length)
-check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 2, got $n" [ "$n" = 2 ]
+check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 4, got $n" [ "$n" = 4 ]
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
 diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
-check "the completion records (8444 twice, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 3, got $n" [ "$n" = 3 ]
-check "egress_refused: method_not_allowed, path_not_allowed, dot_segment, secret_missing (1 each)" \
-  [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 1111 ]
-n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("request ")) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
-check "a record for each request that went to api.test (method, path): 3, got $n" [ "$n" = 3 ]
+check "the completion records (8444 four times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 5, got $n" [ "$n" = 5 ]
+check "egress_refused: method_not_allowed (3: by name, through CONNECT, plain to the proxy), path_not_allowed, dot_segment, secret_missing (1 each)" \
+  [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 3111 ]
+n=$(eg '| select(.type == "egress" and .host == "api.test" and ((.reason | startswith("request ")) or (.reason | startswith("originate: "))) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
+check "a durable record for each GET and POST that went to api.test (method, path; a connection's first is its allow record): 13, got $n" [ "$n" = 13 ]
+n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response "))) | [.method, .path, .status, (.reason | sub("^response [0-9]+: "; ""))]' | jq -c 'map(select(.[1] | test("^/v1/(chunked|head|204|304|after|close)$")))')
+diag "the framings' answer records: $n"
+check "  an answer record for each, with its status (the close-delimited one ended by the close)" \
+  [ "$n" = '[["GET","/v1/chunked",200,"completed"],["HEAD","/v1/head",200,"completed"],["GET","/v1/204",204,"completed"],["GET","/v1/304",304,"completed"],["GET","/v1/after",200,"completed"],["GET","/v1/close",200,"ended by the upstream'"'"'s close without close_notify (it may be cut)"]]' ]
+# (/v1/before's may be lost: logd was stopped and killed as it was made)
+n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response ")) and .status == 200 and .path != "/v1/before")' | jq length)
+check "  and one for every answer api.test gave with 200 (10: 5 GET and POST before, /v1/ok, 4 of these), got $n" [ "$n" = 10 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]
 check "egress_refused: userinfo" [ "$(refused '^userinfo:')" = 1 ]
 check "egress_refused: absolute_form" [ "$(refused '^absolute_form:')" = 1 ]
+check "egress_refused: tls_passthrough" [ "$(refused '^tls_passthrough:')" = 1 ]
+check "egress_refused: plain_http" [ "$(refused '^plain_http:')" = 1 ]
+check "egress_refused: sni_mismatch on passthrough, by name and through CONNECT (2)" \
+  [ "$(eg '| select(.type == "egress_refused" and .host == "sni.test" and (.reason | startswith("sni_mismatch: SNI upstream.test is not sni.test")))' | jq length)" = 2 ]
+check "egress_refused: bad_response" [ "$(refused '^bad_response: answer 1: a bare LF')" = 1 ]
 check "egress_refused: bad_request" [ "$(refused '^bad_request:')" = 1 ]
 check "the upstream never saw a refused connection's bytes" \
   bash -c "! grep -Eq 'bench-|orig-|undecl-|port-|lit-13|ui-14|nolog-' '$STATE/upstream.log'"

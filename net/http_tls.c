@@ -13,6 +13,8 @@ static size_t sign_hook(void *ctx, struct tls_conn *c, const struct tls_sign_req
 	struct http_tls *t = ctx;
 	struct http_tls_slot *s = &t->slot[c - t->conns];
 
+	if (s->refused)
+		return 0;   /* BearSSL fails the handshake with its own alert */
 	if (s->have_sig && memcmp(&s->q, q, sizeof *q) == 0 && s->sig_len <= cap) {
 		memcpy(sig, s->sig, s->sig_len);
 		s->have_sig = false;
@@ -74,13 +76,6 @@ int http_tls_open(struct http_tls *t, unsigned i, uint64_t now_ms)
 	return tls_server_init_ident(&t->conns[i], &t->cfg, 0);
 }
 
-/* The connection fails: nothing more is fed, a fatal alert may go out. */
-static long fail(struct tls_conn *c)
-{
-	c->err = TLS_E_INTERNAL;
-	return -EPROTO;
-}
-
 long http_tls_feed(struct http_tls *t, unsigned i, uint32_t conn_id, const uint8_t *p, size_t n)
 {
 	struct http_tls_slot *s = &t->slot[i];
@@ -99,14 +94,21 @@ long http_tls_feed(struct http_tls *t, unsigned i, uint32_t conn_id, const uint8
 	/* the sign hook had no signature: back to the engine before this
 	 * feed, and ask keyd (once per connection: a second miss would mean
 	 * the replay drew other parameters) */
-	memcpy(c, &t->snap, sizeof *c);
 	s->want = false;
-	if (!copy || s->asks++ > 0)
-		return fail(c);
+	if (!copy)
+		return r;   /* after the signature (cannot happen): failed as it stands */
+	memcpy(c, &t->snap, sizeof *c);
+	if (s->asks++ > 0) {
+		s->refused = true;
+		return tls_feed(c, p, n);
+	}
 	t->st.sign_asked++;
 	if (t->ask(t->ask_ctx, conn_id, &s->q) < 0) {
+		/* fed again without a signature: BearSSL fails the handshake
+		 * and says so to the client with a fatal alert */
 		t->st.sign_refused++;
-		return fail(c);
+		s->refused = true;
+		return tls_feed(c, p, n);
 	}
 	s->waiting = true;
 	return 0;
@@ -120,8 +122,9 @@ bool http_tls_signed(struct http_tls *t, unsigned i, const struct tls_sign_reply
 		return false;
 	s->waiting = false;
 	if (rep->error != 0 || rep->sig_len == 0 || rep->sig_len > sizeof s->sig) {
+		/* the next feed fails the handshake (with an alert) */
 		t->st.sign_refused++;
-		fail(&t->conns[i]);
+		s->refused = true;
 		return true;
 	}
 	memcpy(s->sig, rep->sig, rep->sig_len);
@@ -138,5 +141,5 @@ void http_tls_sign_lost(struct http_tls *t, unsigned i)
 		return;
 	s->waiting = false;
 	t->st.sign_refused++;
-	fail(&t->conns[i]);
+	s->refused = true;
 }

@@ -24,8 +24,11 @@
  *      client never sees the first attempt (nothing it wrote was sent).
  *
  * A parameter set that differs on the second pass (it cannot, but if it
- * did) fails the handshake rather than asking again. A handshake not
- * done within the HTTP header timeout is reset (http_lwip.c).
+ * did) fails the handshake rather than asking again. keyd refusing
+ * (its rate, no key), gone, or not reachable: the replay runs without a
+ * signature, and BearSSL fails the handshake with a fatal alert to the
+ * client. A handshake not done within the HTTP header timeout is reset
+ * (http_lwip.c).
  */
 #ifndef DSHIELD_NET_HTTP_TLS_H
 #define DSHIELD_NET_HTTP_TLS_H
@@ -46,6 +49,7 @@ struct http_tls_slot {
 	bool want;                 /* the sign hook lacked a signature in this feed */
 	bool have_sig;             /* keyd's answer, for the second pass */
 	bool signed_once;          /* the ServerKeyExchange is signed: no more copies */
+	bool refused;              /* keyd refused or is gone: the replay fails (alert) */
 	uint8_t asks;
 	struct tls_sign_req_msg q; /* what was asked */
 	uint8_t sig[TLS_SIG_MAX];
@@ -99,8 +103,8 @@ long http_tls_feed(struct http_tls *t, unsigned i, uint32_t conn_id, const uint8
  * waiting for it (the connection should be driven again). */
 bool http_tls_signed(struct http_tls *t, unsigned i, const struct tls_sign_reply_msg *rep);
 
-/* For net/http_lwip.c: keyd could not be asked, or left: the handshake of
- * slot i fails. */
+/* For net/http_lwip.c: keyd left: the handshake of slot i fails at its
+ * next feed (with BearSSL's alert). */
 void http_tls_sign_lost(struct http_tls *t, unsigned i);
 
 #endif

@@ -54,6 +54,7 @@
 #include <linux/sockios.h>
 
 #include "crypto/policy.h"
+#include "keyd/apikey.h"
 #include "lib/base64.h"
 #include "lib/file.h"
 #include "lib/frame.h"
@@ -66,7 +67,12 @@
 #include "proto/role.h"
 #include "lib/log.h"
 #include "net/http_lwip.h"
+#include "net/http_tls.h"
 #include "net/netd.h"
+#include "proto/netd_keyd.h"
+#include "tls/anchors.h"
+#include "tls/engine.h"
+#include "tls/ske.h"
 #include "tests/tap.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -947,6 +953,200 @@ static void test_sandboxd(void)
 
 /* --- the tests ---------------------------------------------------------------------------- */
 
+/* --- the API over TLS: the test plays keyd ------------------------------------- */
+
+static int keyd_fd = -1;
+static struct apikey akey;
+static struct tls_conn tcli;
+static br_hmac_drbg_context trng;
+static uint8_t tafile[ANCHORS_HEADER_LEN + ANCHORS_RECORD_MAX];
+static br_x509_trust_anchor tta[1];
+static struct anchors tanchors;
+enum keyd_act { KEYD_SIGN, KEYD_BUSY, KEYD_DIE };
+static unsigned keyd_signed;
+
+static bool give_keyd_channel(uint32_t gen)
+{
+	struct peer_channel_msg pc = { .peer = ROLE_KEYD, .generation = gen };
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return false;
+	int r = imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &sv[1], 1);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return false;
+	}
+	keyd_fd = sv[0];
+	return true;
+}
+
+/* One request from netd on the keyd channel, answered as act says:
+ * signed as keyd does (checked first), refused -EBUSY, or the channel
+ * closed (keyd died). false when none was a well-formed request. */
+static bool keyd_sign_one(enum keyd_act act)
+{
+	static struct imsg m;
+	struct tls_sign_req_msg q;
+	struct tls_sign_reply_msg rep;
+	long n;
+
+	if (imsg_recv(keyd_fd, &m) < 0 || imsg_get(&m, IMSG_TLS_SIGN_REQ, &q, sizeof q) < 0 ||
+	    tls_ske_check(&q) < 0)
+		return false;
+	if (act == KEYD_DIE) {
+		close(keyd_fd);
+		keyd_fd = -1;
+		return true;
+	}
+	memset(&rep, 0, sizeof rep);
+	rep.error = -EBUSY;
+	if (act == KEYD_SIGN && (n = apikey_sign(&akey, &q, rep.sig)) > 0) {
+		rep.error = 0;
+		rep.sig_len = (uint32_t)n;
+		keyd_signed++;
+	}
+	return imsg_send(keyd_fd, IMSG_TLS_SIGN_REPLY, m.hdr.id, &rep, sizeof rep, NULL, 0) == 0;
+}
+
+/* Drives a BearSSL client over c (connected to 8443) and the keyd
+ * channel until the client is open, failed, or the server closed; keyd
+ * answers as act says. Returns the client's status. */
+static enum tls_status tls_drive(struct client *c, enum keyd_act act)
+{
+	uint64_t end = now_ms() + 5000;
+
+	while (now_ms() < end && tls_status(&tcli) == TLS_HANDSHAKE) {
+		struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = keyd_fd, .events = POLLIN } };
+		size_t n;
+		const uint8_t *o = tls_out(&tcli, &n);
+
+		if (n > 0) {
+			if (!send_all(c->fd, o, n))
+				break;
+			tls_out_done(&tcli, n);
+			continue;
+		}
+		if (poll(p, keyd_fd >= 0 ? 2 : 1, 200) <= 0)
+			continue;
+		if (keyd_fd >= 0 && (p[1].revents & POLLIN))
+			keyd_sign_one(act);
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t buf[4096];
+			ssize_t k = recv(c->fd, buf, sizeof buf, 0);
+			if (k <= 0) {
+				tls_eof(&tcli);
+				break;
+			}
+			for (size_t off = 0; off < (size_t)k;) {
+				long t = tls_feed(&tcli, buf + off, (size_t)k - off);
+				if (t <= 0)
+					break;
+				off += (size_t)t;
+			}
+		}
+	}
+	return tls_status(&tcli);
+}
+
+static bool tls_client_open(struct client *c)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(API_TLS_PORT) };
+	static const char name[] = APIKEY_NAME;
+
+	c->len = 0;
+	c->fd = peer_socket();
+	if (c->fd < 0)
+		return false;
+	sin.sin_addr.s_addr = server_addr;
+	if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		client_close(c);
+		return false;
+	}
+	return tls_client_init(&tcli, &tanchors, name, sizeof name - 1, APIKEY_NOT_BEFORE + 86400,
+			       &trng) == 0;
+}
+
+static void test_api_tls(void)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char dir[] = "/tmp/test_netd_veth.XXXXXX", path[64], err[ERRBUF_LEN], got[4096];
+	struct tls_cert_msg cm;
+	struct client c;
+	size_t have = 0;
+	long r;
+
+	err[0] = '\0';
+	if (!mkdtemp(dir)) {
+		ok(false, "api tls: a temporary directory");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/api.key", dir);
+	ok(apikey_load_or_create(&akey, path, err) == 0, "api tls: the test's keyd has a key (%s)", err);
+	unlink(path);
+	rmdir(dir);
+	br_hmac_drbg_init(&trng, &br_sha256_vtable, "veth", 4);
+	r = anchors_record(tafile + ANCHORS_HEADER_LEN, sizeof tafile - ANCHORS_HEADER_LEN, akey.der,
+			   akey.der_len, 0, NULL, 0);
+	anchors_header(tafile, sizeof tafile, 1);
+	anchors_init(&tanchors, tta, 1);
+	anchors_parse(&tanchors, tafile, ANCHORS_HEADER_LEN + (size_t)(r > 0 ? r : 0), 0, NULL, 0);
+
+	ok(give_keyd_channel(1), "api tls: a channel to keyd handed over");
+	memset(&cm, 0, sizeof cm);
+	cm.der_len = (uint32_t)akey.der_len;
+	memcpy(cm.der, akey.der, akey.der_len);
+	memcpy(cm.spki_sha256, akey.spki_sha256, 32);
+	ok(imsg_send(keyd_fd, IMSG_TLS_CERT, 0, &cm, sizeof cm, NULL, 0) == 0,
+	   "api tls: keyd sends its certificate (IMSG_TLS_CERT)");
+	usleep(100000);   /* netd opens 8443 when it has read it */
+
+	ok(tls_client_open(&c) && tls_drive(&c, KEYD_SIGN) == TLS_OPEN && keyd_signed == 1,
+	   "api tls: a handshake on 8443 completes with keyd's one signature; the client "
+	   "validated the certificate and the signature");
+	ok(tls_write(&tcli, req, sizeof req - 1) == (long)(sizeof req - 1), "api tls: a request");
+	for (uint64_t end = now_ms() + 3000; now_ms() < end && tls_status(&tcli) != TLS_FAILED;) {
+		size_t n;
+		const uint8_t *o = tls_out(&tcli, &n), *in;
+		if (n > 0 && send_all(c.fd, o, n))
+			tls_out_done(&tcli, n);
+		while ((in = tls_in(&tcli, &n)) != NULL && n > 0 && have + n < sizeof got) {
+			memcpy(got + have, in, n);
+			have += n;
+			tls_in_done(&tcli, n);
+		}
+		if (tls_status(&tcli) == TLS_CLOSED)
+			break;
+		int f = client_fill(&c, 200);
+		if (f > 0) {
+			tls_feed(&tcli, c.buf, c.len);
+			c.len = 0;
+		} else if (f != -ETIMEDOUT) {
+			tls_eof(&tcli);
+			break;
+		}
+	}
+	got[have] = 0;
+	ok(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"status\":\"ok\"}") != NULL,
+	   "api tls: GET /healthz over TLS is answered by the same API (%.12s)", got);
+	client_close(&c);
+
+	ok(tls_client_open(&c) && tls_drive(&c, KEYD_BUSY) != TLS_OPEN,
+	   "api tls: keyd refusing the signature (-EBUSY): the handshake fails, netd closes");
+	client_close(&c);
+	ok(tls_client_open(&c) && tls_drive(&c, KEYD_DIE) != TLS_OPEN && keyd_fd < 0,
+	   "api tls: keyd gone while it signs: the handshake fails");
+	client_close(&c);
+	{
+		struct client h;
+		struct response rsp;
+		ok(client_open(&h) && get(&h, "/healthz", &rsp) == 0 && rsp.status == 200,
+		   "api tls: the plain API is unaffected");
+		client_close(&h);
+	}
+}
+
 static void test_basic(void)
 {
 	struct client c;
@@ -1363,6 +1563,7 @@ int main(void)
 		test_pending_timeout();
 		test_logd();
 		test_sandboxd();
+		test_api_tls();
 	}
 	test_init_gone();
 	stop_child(&netd_pid);

@@ -540,10 +540,11 @@ static int send_kaddr_reply(uint32_t id)
 #define BIG_ENTRY 1998              /* each entry of the fake bundle */
 static int logd_fd = -1;            /* the fake logd's end */
 
-/* Hands netd a fresh channel to "logd", as init does when logd starts. */
-static bool give_logd_channel(uint32_t gen)
+/* Hands netd a fresh channel to a role (peer), as init does when that
+ * role starts; our end goes to *fd. */
+static bool give_channel(uint32_t peer, uint32_t gen, int *fd)
 {
-	struct peer_channel_msg pc = { .peer = ROLE_LOGD, .generation = gen };
+	struct peer_channel_msg pc = { .peer = peer, .generation = gen };
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -554,7 +555,7 @@ static bool give_logd_channel(uint32_t gen)
 		close(sv[0]);
 		return false;
 	}
-	logd_fd = sv[0];
+	*fd = sv[0];
 	return true;
 }
 
@@ -638,7 +639,7 @@ static void test_logd(void)
 	   strstr(r.body, "log_refused") != NULL, "no logd: /v1/attestation 503 log_refused");
 	client_close(&c);
 
-	ok(give_logd_channel(1), "a channel to logd handed over (IMSG_PEER_CHANNEL)");
+	ok(give_channel(ROLE_LOGD, 1, &logd_fd), "a channel to logd handed over (IMSG_PEER_CHANNEL)");
 
 	/* The attestation entry goes to logd first; keyd is not there. netd
 	 * takes the channel from init's socket in its own time: until it has,
@@ -747,22 +748,6 @@ static void test_logd(void)
 static int sbx_fd = -1;
 static struct imsg sq;
 
-static bool give_sbx_channel(uint32_t gen)
-{
-	struct peer_channel_msg pc = { .peer = ROLE_SANDBOXD, .generation = gen };
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return false;
-	int r = imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &sv[1], 1);
-	close(sv[1]);
-	if (r < 0) {
-		close(sv[0]);
-		return false;
-	}
-	sbx_fd = sv[0];
-	return true;
-}
 
 static unsigned sbx_ca_seen;   /* IMSG_SBX_CA messages netd sent (its local CA) */
 
@@ -812,7 +797,7 @@ static void test_sandboxd(void)
 	ok(client_open(&c) && get(&c, "/api/functions", &r) == 0 && r.status == 503 &&
 	   strstr(r.body, "sandboxd is not running") != NULL, "no sandboxd: /api/functions 503");
 	client_close(&c);
-	ok(give_sbx_channel(1), "a channel to sandboxd handed over");
+	ok(give_channel(ROLE_SANDBOXD, 1, &sbx_fd), "a channel to sandboxd handed over");
 	is_int(sbx_recv(3000, &q), IMSG_SBX_REQ, "netd asks at once...");
 	ok(sbx_ca_seen == 1, "  after giving sandboxd its local CA (IMSG_SBX_CA, %u)", sbx_ca_seen);
 	is_int(q.op, SBX_POLICY, "  ... for the policy");
@@ -886,7 +871,7 @@ static void test_sandboxd(void)
 	 * times, the worker handed back OK. */
 	for (int round = 0; round < 2; round++) {
 		int wk[2];
-		if (round == 1 && !give_logd_channel(2))
+		if (round == 1 && !give_channel(ROLE_LOGD, 2, &logd_fd))
 			abort();
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wk) != 0)
 			abort();
@@ -965,22 +950,6 @@ static struct anchors tanchors;
 enum keyd_act { KEYD_SIGN, KEYD_BUSY, KEYD_DIE };
 static unsigned keyd_signed;
 
-static bool give_keyd_channel(uint32_t gen)
-{
-	struct peer_channel_msg pc = { .peer = ROLE_KEYD, .generation = gen };
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return false;
-	int r = imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &sv[1], 1);
-	close(sv[1]);
-	if (r < 0) {
-		close(sv[0]);
-		return false;
-	}
-	keyd_fd = sv[0];
-	return true;
-}
 
 /* One request from netd on the keyd channel, answered as act says:
  * signed as keyd does (checked first), refused -EBUSY, or the channel
@@ -1093,7 +1062,7 @@ static void test_api_tls(void)
 	anchors_init(&tanchors, tta, 1);
 	anchors_parse(&tanchors, tafile, ANCHORS_HEADER_LEN + (size_t)(r > 0 ? r : 0), 0, NULL, 0);
 
-	ok(give_keyd_channel(1), "api tls: a channel to keyd handed over");
+	ok(give_channel(ROLE_KEYD, 1, &keyd_fd), "api tls: a channel to keyd handed over");
 	memset(&cm, 0, sizeof cm);
 	cm.der_len = (uint32_t)akey.der_len;
 	memcpy(cm.der, akey.der, akey.der_len);

@@ -24,7 +24,7 @@
  *           certificate's key hash for the log record.
  *
  * Memory: the struct is the connection's whole TLS state (sizeof(struct
- * tls_conn), 28,096 bytes on x86-64: the 16.3 KiB input buffer a peer's
+ * tls_conn), 28,104 bytes on x86-64: the 16.3 KiB input buffer a peer's
  * full-size record needs, a 4.1 KiB output buffer, one role's BearSSL
  * contexts: the server's and its leaf, or the client's and its X.509
  * validator). Nothing is

@@ -2,13 +2,28 @@
 #include "keyd/apikey.h"
 #include "keyd/logkey.h"
 #include "tls/engine.h"
-#include "tls/ske.h"
 
 #include <bearssl.h>
 #include <errno.h>
 #include <string.h>
 
 _Static_assert(TLS_CERT_DER_MAX == CERT_DER_MAX, "one certificate size");
+_Static_assert(TLS_SIG_MAX == TLS_SKE_SIG_MAX, "one signature size");
+_Static_assert(sizeof ((struct tls_sign_req_msg *)0)->point == TLS_SKE_POINT_MAX, "one point size");
+
+int apikey_req(const struct tls_sign_req_msg *q, struct tls_ske *p)
+{
+	if (q->version != 1 || q->reserved[0] || q->reserved[1] || q->reserved[2])
+		return -EBADMSG;
+	memset(p, 0, sizeof *p);
+	p->hash_id = q->hash_id;
+	p->curve = q->curve;
+	p->point_len = q->point_len;
+	memcpy(p->client_random, q->client_random, 32);
+	memcpy(p->server_random, q->server_random, 32);
+	memcpy(p->point, q->point, sizeof p->point);
+	return tls_ske_check(p);
+}
 
 int apikey_load_or_create(struct apikey *k, const char *path, char err[ERRBUF_LEN])
 {
@@ -43,8 +58,7 @@ int apikey_load_or_create(struct apikey *k, const char *path, char err[ERRBUF_LE
 	return 0;
 }
 
-long apikey_sign(const struct apikey *k, const struct tls_sign_req_msg *q,
-		 uint8_t sig[TLS_SIG_MAX])
+long apikey_sign(const struct apikey *k, const struct tls_ske *q, uint8_t sig[TLS_SIG_MAX])
 {
 	static const br_hash_class *const hc[] = {
 		[br_sha256_ID] = &br_sha256_vtable, [br_sha384_ID] = &br_sha384_vtable,

@@ -22,6 +22,7 @@
 #include "lib/errbuf.h"
 #include "proto/netd_keyd.h"
 #include "tls/cert.h"
+#include "tls/ske.h"
 
 #define APIKEY_PATH "/state/api-tls.key"
 /* subject CN and dNSName: a name under .invalid (RFC 6761), which no
@@ -48,9 +49,12 @@ struct apikey {
  * certificate. 0, or a negative errno with the reason in err. */
 int apikey_load_or_create(struct apikey *k, const char *path, char err[ERRBUF_LEN]);
 
-/* Signs the ServerKeyExchange q describes (tls_ske_hash) into sig:
- * returns the DER signature's length, or -EBADMSG (q refused) / -EIO. */
-long apikey_sign(const struct apikey *k, const struct tls_sign_req_msg *q,
-		 uint8_t sig[TLS_SIG_MAX]);
+/* The parameters of netd's request: version 1, reserved bytes zero, and
+ * what tls_ske_check accepts. 0, or -EBADMSG. */
+int apikey_req(const struct tls_sign_req_msg *q, struct tls_ske *p);
+
+/* Signs the ServerKeyExchange p describes (tls_ske_hash) into sig:
+ * returns the DER signature's length, or -EBADMSG (p refused) / -EIO. */
+long apikey_sign(const struct apikey *k, const struct tls_ske *p, uint8_t sig[TLS_SIG_MAX]);
 
 #endif

@@ -7,7 +7,6 @@
 #include "crypto/key_wrap.h"
 #include "crypto/rtmr3.h"
 #include "keyd/kms_req.h"
-#include "tls/ske.h"
 #include "lib/file.h"
 #include "lib/hex.h"
 #include "lib/clock.h"
@@ -631,6 +630,7 @@ _Static_assert(sizeof(struct tls_cert_msg) <= IMSG_MAX_PAYLOAD, "a certificate f
 static int tls_sign(struct keyd *k, const struct imsg *m, struct tls_sign_reply_msg *rep)
 {
 	struct tls_sign_req_msg q;
+	struct tls_ske p;
 	long n;
 
 	if (m->nfds != 0 || imsg_get(m, IMSG_TLS_SIGN_REQ, &q, sizeof q) < 0)
@@ -638,7 +638,7 @@ static int tls_sign(struct keyd *k, const struct imsg *m, struct tls_sign_reply_
 	if (!k->have_apikey)
 		return -ENOKEY;
 	/* checked before the bucket: a malformed request costs no token */
-	if (tls_ske_check(&q) < 0)
+	if (apikey_req(&q, &p) < 0)
 		return -EBADMSG;
 	if (!tbucket_take(&k->tls_rate, mono_ms())) {
 		if (k->tls_refused++ % 1000 == 0)
@@ -646,7 +646,7 @@ static int tls_sign(struct keyd *k, const struct imsg *m, struct tls_sign_reply_
 			     (unsigned long long)k->tls_refused);
 		return -EBUSY;
 	}
-	n = apikey_sign(&k->apikey, &q, rep->sig);
+	n = apikey_sign(&k->apikey, &p, rep->sig);
 	if (n < 0)
 		return (int)n;
 	rep->sig_len = (uint32_t)n;

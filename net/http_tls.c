@@ -7,23 +7,36 @@
 #include <errno.h>
 #include <string.h>
 
-static size_t sign_hook(void *ctx, struct tls_conn *c, const struct tls_sign_req_msg *q,
-			uint8_t *sig, size_t cap)
+static size_t sign_hook(void *ctx, struct tls_conn *c, const struct tls_ske *q, uint8_t *sig,
+			size_t cap)
 {
 	struct http_tls *t = ctx;
 	struct http_tls_slot *s = &t->slot[c - t->conns];
 
 	if (s->refused)
 		return 0;   /* BearSSL fails the handshake with its own alert */
-	if (s->have_sig && memcmp(&s->q, q, sizeof *q) == 0 && s->sig_len <= cap) {
+	if (s->have_sig && memcmp(&s->p, q, sizeof *q) == 0 && s->sig_len <= cap) {
 		memcpy(sig, s->sig, s->sig_len);
 		s->have_sig = false;
 		s->signed_once = true;
 		return s->sig_len;
 	}
-	s->q = *q;
+	s->p = *q;
 	s->want = true;
 	return 0;
+}
+
+/* keyd's request for the parameters p. */
+static void sign_req(const struct tls_ske *p, struct tls_sign_req_msg *q)
+{
+	memset(q, 0, sizeof *q);
+	q->version = 1;
+	q->hash_id = p->hash_id;
+	q->curve = p->curve;
+	q->point_len = p->point_len;
+	memcpy(q->client_random, p->client_random, 32);
+	memcpy(q->server_random, p->server_random, 32);
+	memcpy(q->point, p->point, sizeof q->point);
 }
 
 int http_tls_init(struct http_tls *t, http_tls_ask_fn ask, void *ask_ctx)
@@ -81,6 +94,7 @@ long http_tls_feed(struct http_tls *t, unsigned i, uint32_t conn_id, const uint8
 	struct http_tls_slot *s = &t->slot[i];
 	struct tls_conn *c = &t->conns[i];
 	bool copy = !s->signed_once && !c->open;
+	struct tls_sign_req_msg q;
 	long r;
 
 	if (s->waiting)
@@ -103,7 +117,8 @@ long http_tls_feed(struct http_tls *t, unsigned i, uint32_t conn_id, const uint8
 		return tls_feed(c, p, n);
 	}
 	t->st.sign_asked++;
-	if (t->ask(t->ask_ctx, conn_id, &s->q) < 0) {
+	sign_req(&s->p, &q);
+	if (t->ask(t->ask_ctx, conn_id, &q) < 0) {
 		/* fed again without a signature: BearSSL fails the handshake
 		 * and says so to the client with a fatal alert */
 		t->st.sign_refused++;

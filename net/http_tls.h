@@ -40,6 +40,7 @@
 #include "net/http_lwip.h"
 #include "proto/netd_keyd.h"
 #include "tls/engine.h"
+#include "tls/ske.h"
 
 /* The port of the API over TLS (the plain API's is the configuration's). */
 #define API_TLS_PORT 8443
@@ -51,7 +52,7 @@ struct http_tls_slot {
 	bool signed_once;          /* the ServerKeyExchange is signed: no more copies */
 	bool refused;              /* keyd refused or is gone: the replay fails (alert) */
 	uint8_t asks;
-	struct tls_sign_req_msg q; /* what was asked */
+	struct tls_ske p;          /* what was asked */
 	uint8_t sig[TLS_SIG_MAX];
 	size_t sig_len;
 };

@@ -126,8 +126,9 @@ struct tls_cert_msg {
 };
 
 /* netd asks keyd to sign one TLS 1.2 ECDHE ServerKeyExchange: not a hash,
- * but the parameters it signs (RFC 8422 §5.4), from which keyd writes
- * the signed bytes itself and hashes them (tls/ske.h):
+ * but the parameters it signs (RFC 8422 §5.4; tls/ske.h struct tls_ske
+ * after version and reserved), from which keyd writes the signed bytes
+ * itself and hashes them:
  *   client_random(32) ‖ server_random(32) ‖ 03 ‖ curve(2) ‖ len(1) ‖ point
  * keyd refuses (-EBADMSG) a version other than 1, reserved bytes set, a
  * hash other than SHA-256/384/512, a curve other than secp256r1,

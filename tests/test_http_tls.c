@@ -11,7 +11,7 @@
  *   - application data flows both ways afterwards;
  *   - keyd refusing (-EBUSY), keyd gone, or a signature by another key
  *     fail the handshake (netd then closes the connection);
- *   - the parameters the engine sends pass keyd's checks (tls/ske.h).
+ *   - the parameters the engine sends pass keyd's checks (apikey_req).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +22,6 @@
 #include "keyd/apikey.h"
 #include "net/http_tls.h"
 #include "tls/anchors.h"
-#include "tls/ske.h"
 #include "tests/tap.h"
 
 static struct http_tls T;          /* 3.6 MiB */
@@ -91,10 +90,12 @@ static void keyd_answer(const struct apikey *k, int error)
 	struct tls_sign_reply_msg rep;
 	long n;
 
+	struct tls_ske p;
+
 	memset(&rep, 0, sizeof rep);
 	rep.error = error;
 	if (error == 0) {
-		n = apikey_sign(k, &asked, rep.sig);
+		n = apikey_req(&asked, &p) < 0 ? -EBADMSG : apikey_sign(k, &p, rep.sig);
 		rep.error = n < 0 ? (int)n : 0;
 		rep.sig_len = n < 0 ? 0 : (uint32_t)n;
 	}
@@ -136,7 +137,8 @@ static void test_handshake(void)
 	took = pump();
 	ok(asks == 1 && T.slot[0].waiting && asked_id == 77,
 	   "the ClientHello makes one request to keyd, for this connection");
-	ok(tls_ske_check(&asked) == 0 && asked.curve != 0 && asked.point_len > 0,
+	struct tls_ske ske;
+	ok(apikey_req(&asked, &ske) == 0 && asked.curve != 0 && asked.point_len > 0,
 	   "  its parameters pass keyd's checks (curve %u, hash %u)", asked.curve, asked.hash_id);
 	ok(took == 0 && tls_status(&T.conns[0]) == TLS_HANDSHAKE && tls_status(&cli) == TLS_HANDSHAKE,
 	   "  while keyd signs the server took nothing and sent nothing; both still shake hands");

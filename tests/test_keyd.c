@@ -44,7 +44,6 @@
 #include "lib/file.h"
 #include "tests/tap.h"
 #include "tls/engine.h"
-#include "tls/ske.h"
 
 static struct keyd K;          /* ~3.6 MiB: not on the stack */
 static struct imsg M;          /* the last reply */
@@ -1116,11 +1115,13 @@ static void ske_req(struct tls_sign_req_msg *q)
 	memcpy(q->point, K.apikey.key.pub, 65);
 }
 
-/* The signature in TR verifies with the API key over tls_ske_hash(q). */
+/* The signature in TR verifies with the API key over tls_ske_hash of q's
+ * parameters. */
 static bool tls_sig_ok(const struct tls_sign_req_msg *q)
 {
+	struct tls_ske p;
 	uint8_t hv[64];
-	long hl = tls_ske_hash(q, hv);
+	long hl = apikey_req(q, &p) < 0 ? -EBADMSG : tls_ske_hash(&p, hv);
 	br_ec_public_key pk = { BR_EC_secp256r1, K.apikey.key.pub, 65 };
 
 	return hl > 0 && TR.sig_len > 0 && TR.sig_len <= sizeof TR.sig &&

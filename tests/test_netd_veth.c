@@ -72,7 +72,6 @@
 #include "proto/netd_keyd.h"
 #include "tls/anchors.h"
 #include "tls/engine.h"
-#include "tls/ske.h"
 #include "tests/tap.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -959,10 +958,11 @@ static bool keyd_sign_one(enum keyd_act act)
 	static struct imsg m;
 	struct tls_sign_req_msg q;
 	struct tls_sign_reply_msg rep;
+	struct tls_ske p;
 	long n;
 
 	if (imsg_recv(keyd_fd, &m) < 0 || imsg_get(&m, IMSG_TLS_SIGN_REQ, &q, sizeof q) < 0 ||
-	    tls_ske_check(&q) < 0)
+	    apikey_req(&q, &p) < 0)
 		return false;
 	if (act == KEYD_DIE) {
 		close(keyd_fd);
@@ -971,7 +971,7 @@ static bool keyd_sign_one(enum keyd_act act)
 	}
 	memset(&rep, 0, sizeof rep);
 	rep.error = -EBUSY;
-	if (act == KEYD_SIGN && (n = apikey_sign(&akey, &q, rep.sig)) > 0) {
+	if (act == KEYD_SIGN && (n = apikey_sign(&akey, &p, rep.sig)) > 0) {
 		rep.error = 0;
 		rep.sig_len = (uint32_t)n;
 		keyd_signed++;

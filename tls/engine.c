@@ -267,14 +267,13 @@ static size_t ident_sign(const br_ssl_server_policy_class **pctx, unsigned algo_
 {
 	struct tls_conn *c = conn_of_policy(pctx);
 	const br_ssl_engine_context *e = &c->u.srv.ctx.eng;
-	struct tls_sign_req_msg q;
+	struct tls_ske q;
 	uint8_t hv[64];
 	long hl;
 
-	if (algo_id < 0xFF00 || e->ecdhe_point_len > sizeof q.point || len < TLS_SIG_MAX)
+	if (algo_id < 0xFF00 || e->ecdhe_point_len > sizeof q.point || len < TLS_SKE_SIG_MAX)
 		return 0;
 	memset(&q, 0, sizeof q);
-	q.version = 1;
 	q.hash_id = (uint8_t)(algo_id & 0xff);
 	q.curve = (uint16_t)e->ecdhe_curve;
 	q.point_len = (uint8_t)e->ecdhe_point_len;

@@ -98,12 +98,12 @@ struct tls_server_cfg {
  * most cap), or 0 when it cannot sign now: BearSSL then fails the
  * handshake (net/http_tls.c turns that into a wait for keyd). */
 struct tls_conn;
-struct tls_sign_req_msg;
+struct tls_ske;
 struct tls_ident_cfg {
 	const uint8_t *der;           /* the certificate */
 	size_t der_len;
-	size_t (*sign)(void *ctx, struct tls_conn *c, const struct tls_sign_req_msg *q,
-		       uint8_t *sig, size_t cap);
+	size_t (*sign)(void *ctx, struct tls_conn *c, const struct tls_ske *p, uint8_t *sig,
+		       size_t cap);
 	void *ctx;
 	br_hmac_drbg_context *rng;    /* seeds each engine */
 };

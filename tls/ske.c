@@ -42,19 +42,18 @@ static int point_ok(unsigned curve, const uint8_t *p, size_t n)
 	return br_ec_get_default()->mul(tmp, n, &one, 1, (int)curve) == 1;
 }
 
-int tls_ske_check(const struct tls_sign_req_msg *q)
+int tls_ske_check(const struct tls_ske *q)
 {
 	static const uint8_t zero4[4];
 	size_t n = point_len(q->curve);
 
-	if (q->version != 1 || q->reserved[0] || q->reserved[1] || q->reserved[2] ||
-	    hash_of(q->hash_id) == NULL || n == 0 || q->point_len != n ||
+	if (hash_of(q->hash_id) == NULL || n == 0 || q->point_len != n ||
 	    memcmp(q->server_random, zero4, sizeof zero4) != 0 || !point_ok(q->curve, q->point, n))
 		return -EBADMSG;
 	return 0;
 }
 
-long tls_ske_hash(const struct tls_sign_req_msg *q, uint8_t out[64])
+long tls_ske_hash(const struct tls_ske *q, uint8_t out[64])
 {
 	const br_hash_class *h;
 	br_hash_compat_context hc;

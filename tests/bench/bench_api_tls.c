@@ -60,8 +60,8 @@ static int ask(void *ctx, uint32_t conn_id, const struct tls_sign_req_msg *q)
 	return 0;
 }
 
-static size_t sign_inproc(void *ctx, struct tls_conn *c, const struct tls_sign_req_msg *q,
-			  uint8_t *sig, size_t cap)
+static size_t sign_inproc(void *ctx, struct tls_conn *c, const struct tls_ske *q, uint8_t *sig,
+			  size_t cap)
 {
 	long n;
 

@@ -5,23 +5,18 @@
 
 #include <bearssl.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 _Static_assert(TLS_CERT_DER_MAX == CERT_DER_MAX, "one certificate size");
 _Static_assert(TLS_SIG_MAX == TLS_SKE_SIG_MAX, "one signature size");
-_Static_assert(sizeof ((struct tls_sign_req_msg *)0)->point == TLS_SKE_POINT_MAX, "one point size");
+TLS_SKE_LAYOUT_CHECK;
 
 int apikey_req(const struct tls_sign_req_msg *q, struct tls_ske *p)
 {
 	if (q->version != 1 || q->reserved[0] || q->reserved[1] || q->reserved[2])
 		return -EBADMSG;
-	memset(p, 0, sizeof *p);
-	p->hash_id = q->hash_id;
-	p->curve = q->curve;
-	p->point_len = q->point_len;
-	memcpy(p->client_random, q->client_random, 32);
-	memcpy(p->server_random, q->server_random, 32);
-	memcpy(p->point, q->point, sizeof p->point);
+	TLS_SKE_FROM_REQ(p, q);
 	return tls_ske_check(p);
 }
 

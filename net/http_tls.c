@@ -5,7 +5,10 @@
 
 #include <bearssl.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
+
+TLS_SKE_LAYOUT_CHECK;
 
 static size_t sign_hook(void *ctx, struct tls_conn *c, const struct tls_ske *q, uint8_t *sig,
 			size_t cap)
@@ -31,12 +34,7 @@ static void sign_req(const struct tls_ske *p, struct tls_sign_req_msg *q)
 {
 	memset(q, 0, sizeof *q);
 	q->version = 1;
-	q->hash_id = p->hash_id;
-	q->curve = p->curve;
-	q->point_len = p->point_len;
-	memcpy(q->client_random, p->client_random, 32);
-	memcpy(q->server_random, p->server_random, 32);
-	memcpy(q->point, p->point, sizeof q->point);
+	TLS_SKE_TO_REQ(q, p);
 }
 
 int http_tls_init(struct http_tls *t, http_tls_ask_fn ask, void *ask_ctx)

@@ -135,17 +135,39 @@ struct tls_cert_msg {
  * secp384r1, secp521r1 or x25519, a point of another length or not on
  * its curve, or a server random whose first 4 bytes are not zero
  * (BearSSL's form); -EBUSY past its rate; -ENOKEY without a key. */
-#define TLS_SKE_POINT_MAX 133
+#define TLS_SIGN_POINT_MAX 133
 struct tls_sign_req_msg {
 	uint8_t version;              /* 1 */
-	uint8_t hash_id;              /* BearSSL's: 4 SHA-256, 5 SHA-384, 6 SHA-512 */
-	uint16_t curve;               /* TLS NamedCurve: 23, 24, 25, 29 */
-	uint8_t point_len;
 	uint8_t reserved[3];
+	/* from here on, field for field, tls/ske.h struct tls_ske */
+	uint8_t hash_id;              /* BearSSL's: 4 SHA-256, 5 SHA-384, 6 SHA-512 */
+	uint8_t point_len;
+	uint16_t curve;               /* TLS NamedCurve: 23, 24, 25, 29 */
 	uint8_t client_random[32];
 	uint8_t server_random[32];
-	uint8_t point[TLS_SKE_POINT_MAX];
+	uint8_t point[TLS_SIGN_POINT_MAX];
 };
+
+/* tls/ske.h's struct tls_ske and the request's tail are the same fields
+ * in the same order: the two sides (keyd reading, netd writing) copy them
+ * whole, with these macros, after checking that the layouts agree
+ * (TLS_SKE_LAYOUT_CHECK, where both headers are seen). */
+#define TLS_SKE_FROM_REQ(p, q) memcpy((p), &(q)->hash_id, sizeof *(p))
+#define TLS_SKE_TO_REQ(q, p)   memcpy(&(q)->hash_id, (p), sizeof *(p))
+#define TLS_SKE_LAYOUT_CHECK                                                                    \
+	_Static_assert(sizeof(struct tls_ske) <=                                               \
+		       sizeof(struct tls_sign_req_msg) - offsetof(struct tls_sign_req_msg, hash_id) && \
+		       offsetof(struct tls_ske, point) ==                                      \
+		       offsetof(struct tls_sign_req_msg, point) -                              \
+		       offsetof(struct tls_sign_req_msg, hash_id) &&                           \
+		       offsetof(struct tls_ske, curve) ==                                      \
+		       offsetof(struct tls_sign_req_msg, curve) -                              \
+		       offsetof(struct tls_sign_req_msg, hash_id) &&                           \
+		       offsetof(struct tls_ske, client_random) ==                              \
+		       offsetof(struct tls_sign_req_msg, client_random) -                      \
+		       offsetof(struct tls_sign_req_msg, hash_id) &&                           \
+		       sizeof ((struct tls_ske *)0)->point == TLS_SIGN_POINT_MAX,               \
+		       "struct tls_ske is the tail of struct tls_sign_req_msg")
 
 #define TLS_SIG_MAX 72                /* an ECDSA P-256 signature, ASN.1 DER */
 struct tls_sign_reply_msg {

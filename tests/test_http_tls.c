@@ -204,7 +204,7 @@ static void test_refusals(void)
 
 int main(void)
 {
-	char dir[] = "/tmp/test_http_tls.XXXXXX", p1[64], p2[64], err[ERRBUF_LEN];
+	char dir[] = "/tmp/test_http_tls.XXXXXX", p1[64], p2[64], err[ERRBUF_LEN] = "";
 	uint8_t seed[32] = { 1 };
 	long r;
 

@@ -25,8 +25,9 @@
  *     that drops the oldest one (lwIP has no SYN cookies).
  * Every refusal, eviction and abort is counted (struct http_lwip_stats).
  *
- * Connection ids are slot index + generation: an answer from init for a
- * connection that closed (or whose slot was reused) finds nothing.
+ * Connection ids are slot index + generation (+ HTTP_LWIP_ID_TLS on the
+ * TLS pool): an answer from init for a connection that closed (or whose
+ * slot was reused) finds nothing.
  *
  * Single-threaded, called from netd's event loop and from lwIP callbacks.
  * Error convention: 0 or a count, negative errno on failure.

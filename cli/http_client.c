@@ -33,17 +33,18 @@ static bool host_char(char ch)
 	       ch == '-' || ch == '.';
 }
 
-int hc_url_parse(const char *url, struct hc_url *u, char *err, size_t errcap)
+static int url_parse(const char *url, const char *scheme, const char *dflt_port, struct hc_url *u,
+		     char *err, size_t errcap)
 {
-	static const char scheme[] = "http://";
 	const char *p = url, *h, *e, *after;
 	size_t n;
 
 	memset(u, 0, sizeof *u);
-	if (strncmp(p, scheme, sizeof scheme - 1) != 0)
-		return errbuf_set(err, errcap, -EINVAL, "%s: only http:// URLs are fetched "
-				  "(what is fetched is verified, not the transport)", url);
-	p += sizeof scheme - 1;
+	if (strncmp(p, scheme, strlen(scheme)) != 0)
+		return errbuf_set(err, errcap, -EINVAL, "%s: only %s URLs are fetched here%s", url,
+				  scheme, strcmp(scheme, "http://") == 0 ?
+				  " (what is fetched is verified, not the transport)" : "");
+	p += strlen(scheme);
 	if (*p == '[') {
 		h = ++p;
 		e = strchr(p, ']');
@@ -74,7 +75,7 @@ int hc_url_parse(const char *url, struct hc_url *u, char *err, size_t errcap)
 			return errbuf_set(err, errcap, -EINVAL, "%s: a bad port", url);
 		snprintf(u->port, sizeof u->port, "%lu", port);
 	} else {
-		snprintf(u->port, sizeof u->port, "80");
+		snprintf(u->port, sizeof u->port, "%s", dflt_port);
 	}
 	if (*p != '\0' && *p != '/')
 		return errbuf_set(err, errcap, -EINVAL,
@@ -92,6 +93,16 @@ int hc_url_parse(const char *url, struct hc_url *u, char *err, size_t errcap)
 	}
 	memcpy(u->prefix, p, n);
 	return 0;
+}
+
+int hc_url_parse(const char *url, struct hc_url *u, char *err, size_t errcap)
+{
+	return url_parse(url, "http://", "80", u, err, errcap);
+}
+
+int hc_url_parse_https(const char *url, struct hc_url *u, char *err, size_t errcap)
+{
+	return url_parse(url, "https://", "443", u, err, errcap);
 }
 
 /* --- response parsing ----------------------------------------------------- */
@@ -178,8 +189,7 @@ void hc_close(struct hc *h)
 	h->fd = -1;
 }
 
-/* Waits for events on h->fd until the deadline. 0, -ETIMEDOUT or -errno. */
-static int wait_fd(struct hc *h, short events, uint64_t deadline)
+int hc_wait(struct hc *h, short events, uint64_t deadline)
 {
 	for (;;) {
 		uint64_t now = mono_ms();
@@ -194,7 +204,7 @@ static int wait_fd(struct hc *h, short events, uint64_t deadline)
 	}
 }
 
-static int connect_to(struct hc *h, uint64_t deadline, char *err, size_t errcap)
+int hc_connect(struct hc *h, uint64_t deadline, char *err, size_t errcap)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
 	struct addrinfo *res = NULL;
@@ -213,7 +223,7 @@ static int connect_to(struct hc *h, uint64_t deadline, char *err, size_t errcap)
 		if (connect(h->fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
 			int so = 0;
 			socklen_t sl = sizeof so;
-			r = wait_fd(h, POLLOUT, deadline);
+			r = hc_wait(h, POLLOUT, deadline);
 			if (r == 0 && getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &so, &sl) == 0 && so == 0)
 				break;
 			last = r < 0 ? r : -so;
@@ -241,7 +251,7 @@ static int send_all(struct hc *h, const char *p, size_t n, uint64_t deadline)
 		}
 		if (k < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
-		int r = wait_fd(h, POLLOUT, deadline);
+		int r = hc_wait(h, POLLOUT, deadline);
 		if (r < 0)
 			return r;
 	}
@@ -267,7 +277,7 @@ static long attempt(struct hc *h, const char *req, size_t reqlen, uint64_t deadl
 	while (!h->done) {
 		ssize_t k = recv(h->fd, in, sizeof in, 0);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-			r = wait_fd(h, POLLIN, deadline);
+			r = hc_wait(h, POLLIN, deadline);
 			if (r == -ETIMEDOUT)
 				return errbuf_set(err, errcap, r, "no whole answer within %u ms",
 						  h->timeout_ms);
@@ -339,7 +349,7 @@ long hc_get(struct hc *h, const char *rel, void *buf, size_t cap, char *err, siz
 	h->requests++;
 	for (int tries = 0; tries < 2; tries++) {
 		bool reused = h->fd >= 0, got;
-		if (!reused && (r = connect_to(h, deadline, err, errcap)) < 0)
+		if (!reused && (r = hc_connect(h, deadline, err, errcap)) < 0)
 			return r;
 		r = attempt(h, req, b.len, deadline, &got, err, errcap);
 		if (r < 0 && r != -ENOENT && r != -EREMOTEIO)

@@ -35,6 +35,11 @@ struct hc_url {
  * with the reason in err. */
 int hc_url_parse(const char *url, struct hc_url *u, char *err, size_t errcap);
 
+/* The same for https://HOST[:PORT] (default port 443), for the callers
+ * that speak TLS themselves (`dshield verify --tls-url`); hc_get() is
+ * plain HTTP and must not be given such a URL. */
+int hc_url_parse_https(const char *url, struct hc_url *u, char *err, size_t errcap);
+
 /* One connection's state; fields private to cli/http_client.c. */
 struct hc {
 	const struct hc_url *url;
@@ -51,6 +56,13 @@ struct hc {
 };
 
 void hc_init(struct hc *h, const struct hc_url *u, unsigned timeout_ms);
+
+/* Connects h->fd (non-blocking) to the URL's host and port by the
+ * deadline (mono_ms). 0, or a negative errno with the reason in err. */
+int hc_connect(struct hc *h, uint64_t deadline, char *err, size_t errcap);
+
+/* Waits for events on h->fd until the deadline. 0, -ETIMEDOUT or -errno. */
+int hc_wait(struct hc *h, short events, uint64_t deadline);
 void hc_close(struct hc *h);
 
 /* GET <prefix>/<rel> (rel without a leading '/'). The body goes to

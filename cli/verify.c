@@ -2,7 +2,7 @@
  *
  * dshield verify [--json] [--allow-sim] [--collateral FILE | --no-collateral]
  *                [--at TIME] [--event-log FILE] [--measurements FILE]
- *                [--report-data HEX] QUOTE
+ *                [--report-data HEX] [--tls-cert FILE | --tls-url URL] QUOTE
  *
  * Every step is a named check (crypto/checks.h). The exit status is 0 only
  * when every check passed and nothing the verdict depends on was left out
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli/quote_input.h"
+#include "cli/tls_pin.h"
 #include "crypto/checks.h"
 #include "crypto/collateral.h"
 #include "crypto/eventlog.h"
@@ -59,13 +60,15 @@ static int verify_usage(FILE *f)
 	fprintf(f,
 		"usage: dshield verify [--json] [--allow-sim] [--collateral FILE | --no-collateral]\n"
 		"                      [--at TIME] [--event-log FILE] [--measurements FILE]\n"
-		"                      [--report-data HEX] QUOTE\n"
+		"                      [--report-data HEX] [--tls-cert FILE | --tls-url URL] QUOTE\n"
 		"\n"
 		"QUOTE: a binary or hex TDX quote, or the JSON of GET /v1/attestation\n"
 		"(or a dstack verifier fixture). TIME: RFC 3339 (2025-07-01T00:00:00Z)\n"
 		"or unix seconds; default now. Without --collateral the verdict fails\n"
 		"(TCB status and revocation not evaluated) unless --no-collateral\n"
-		"accepts that. See docs/VERIFY.md.\n");
+		"accepts that. --tls-cert FILE (PEM or DER) or --tls-url https://HOST:PORT\n"
+		"(the certificate the server presents) must carry the API TLS key the\n"
+		"quote vouches for (REPORTDATA slot 3). See docs/VERIFY.md.\n");
 	return 2;
 }
 
@@ -90,6 +93,10 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 			slot = &a->measurements;
 		} else if (strcmp(s, "--report-data") == 0) {
 			slot = &a->report_data;
+		} else if (strcmp(s, "--tls-cert") == 0) {
+			slot = &a->tls_cert;
+		} else if (strcmp(s, "--tls-url") == 0) {
+			slot = &a->tls_url;
 		} else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
 			verify_usage(stdout);
 			return 1;
@@ -116,6 +123,10 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	}
 	if (a->collateral && a->no_collateral) {
 		fprintf(stderr, "dshield verify: --collateral and --no-collateral exclude each other\n");
+		return -1;
+	}
+	if (a->tls_cert && a->tls_url) {
+		fprintf(stderr, "dshield verify: --tls-cert and --tls-url exclude each other\n");
 		return -1;
 	}
 	return 0;
@@ -478,6 +489,45 @@ static void check_checkpoint(void)
 		   (unsigned long long)cp.size);
 }
 
+/* The API's TLS key (--tls-cert or --tls-url) is the one REPORTDATA slot
+ * 3 names. Fails closed: no preimage, an absent slot, a certificate that
+ * cannot be read or fetched, another key. The preimage itself is bound
+ * to the quote by report_data.preimage, which the verdict needs too. */
+static void check_api_tls(const struct verify_args *a)
+{
+	const struct rd_value *v = &g_in.preimage.f[RD_API_TLS_SPKI_SHA256 - 1];
+	const char *src = a->tls_cert ? a->tls_cert : a->tls_url;
+	uint8_t h[32];
+	char err[ERRBUF_LEN], got[65], want[65];
+	int r;
+
+	r = a->tls_cert ? tls_pin_file(a->tls_cert, h, err, sizeof err)
+			: tls_pin_url(a->tls_url, TLS_PIN_TIMEOUT_MS, h, err, sizeof err);
+	if (r < 0) {
+		checks_add(&g_checks, "api_tls.binding", CHECK_FAIL, "no API certificate from %s: %s",
+			   src, err);
+		return;
+	}
+	hex_encode(got, h, 32);
+	if (!g_in.has_preimage) {
+		checks_add(&g_checks, "api_tls.binding", CHECK_FAIL,
+			   "QUOTE has no report_data_preimage (give the JSON of /v1/attestation): "
+			   "nothing names the API TLS key");
+		return;
+	}
+	if (!v->present || v->len != 32) {
+		checks_add(&g_checks, "api_tls.binding", CHECK_FAIL,
+			   "the quote vouches for no API TLS key (api_tls_spki_sha256 is null)");
+		return;
+	}
+	hex_encode(want, v->data, 32);
+	checks_add(&g_checks, "api_tls.binding", memcmp(h, v->data, 32) == 0 ? CHECK_PASS : CHECK_FAIL,
+		   "%s key SHA-256(SPKI) %s %s the quote's api_tls_spki_sha256%s%s",
+		   a->tls_url ? "the server's" : "the certificate's", got,
+		   memcmp(h, v->data, 32) == 0 ? "equals" : "differs from",
+		   memcmp(h, v->data, 32) == 0 ? "" : " ", memcmp(h, v->data, 32) == 0 ? "" : want);
+}
+
 static int finish(const struct verify_args *a, const struct tdx_quote *q)
 {
 	bool ok = checks_ok(&g_checks);
@@ -601,6 +651,8 @@ static int verify_core(const struct verify_args *a, struct tdx_quote *q, bool *h
 	verify_mem(&ev, q, have_q);
 	if (*have_q && a->measurements && run_measurements(q, a->measurements))
 		return 2;
+	if (*have_q && (a->tls_cert || a->tls_url))
+		check_api_tls(a);
 	return 0;
 }
 

@@ -20,6 +20,8 @@ struct verify_args {
 	const char *measurements;
 	const char *report_data;
 	const char *quote;
+	const char *tls_cert;       /* --tls-cert FILE: the API certificate to check */
+	const char *tls_url;        /* --tls-url https://HOST:PORT: fetched live */
 };
 
 /* Evidence in memory, for the checks of `dshield verify` without files:

@@ -201,6 +201,22 @@ static void setup_logkey(struct keyd *k)
 		     k->logkey.spki_sha256[2], k->logkey.spki_sha256[3]);
 }
 
+/* The API's TLS key: without it quotes still work (slot 3 absent) and
+ * netd serves no TLS. */
+static void setup_apikey(struct keyd *k)
+{
+	int r = apikey_load_or_create(&k->apikey, k->apikey_path, k->apikey_why);
+
+	k->have_apikey = r == 0;
+	if (r < 0)
+		dlog("API TLS key: unavailable: %s", k->apikey_why);
+	else
+		dlog("API TLS key: %s (SPKI SHA-256 %02x%02x%02x%02x..., certificate %zu bytes)",
+		     k->apikey.created ? "made" : "reloaded", k->apikey.spki_sha256[0],
+		     k->apikey.spki_sha256[1], k->apikey.spki_sha256[2], k->apikey.spki_sha256[3],
+		     k->apikey.der_len);
+}
+
 /* The last checkpoint signed, reloaded after a restart so that the
  * going-back refusal and REPORTDATA slot 5 survive it. A file that does
  * not open with our key (damaged, or another key's) is never replaced:
@@ -250,7 +266,10 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 	snprintf(k->logkey_path, sizeof k->logkey_path, "%s/%s", state_dir, KEYD_LOGKEY_FILE);
 	snprintf(k->checkpoint_path, sizeof k->checkpoint_path, "%s/%s", state_dir,
 		 KEYD_CHECKPOINT_FILE);
+	snprintf(k->apikey_path, sizeof k->apikey_path, "%s/%s", state_dir, KEYD_APIKEY_FILE);
 	setup_logkey(k);
+	setup_apikey(k);
+	tbucket_init(&k->tls_rate, KEYD_TLS_BURST, KEYD_TLS_REFILL_MS, mono_ms());
 	load_checkpoint(k);
 	tbucket_init(&k->quote_rate, KEYD_QUOTE_BURST, KEYD_QUOTE_REFILL_MS, mono_ms());
 	tbucket_init(&k->fn_rate, KEYD_FN_BURST, KEYD_FN_REFILL_MS, mono_ms());
@@ -344,8 +363,14 @@ static size_t make_quote(struct keyd *k, const struct quote_req_msg *req,
 		memcpy(rep->log_key_sha256, k->logkey.spki_sha256, 32);
 		snprintf(rep->log_vkey, sizeof rep->log_vkey, "%s", k->logkey.vkey);
 	}
+	if (k->have_apikey) {
+		rep->has_api_tls = 1;
+		memcpy(rep->api_tls_spki_sha256, k->apikey.spki_sha256, 32);
+	}
 	memset(&in, 0, sizeof in);
 	in.f[RD_NONCE - 1] = (struct rd_value){ true, rep->nonce, rep->nonce_len };
+	in.f[RD_API_TLS_SPKI_SHA256 - 1] = (struct rd_value){ rep->has_api_tls != 0,
+							     rep->api_tls_spki_sha256, 32 };
 	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ rep->has_manifest != 0,
 							 rep->manifest_sha256, 32 };
 	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ rep->has_log_key != 0,
@@ -598,6 +623,69 @@ static void on_receipt_req(struct keyd *k, const struct imsg *m)
 		dlog("cannot answer netd's receipt request: %s", strerror(-r));
 }
 
+/* --- the API's TLS handshakes ----------------------------------------------------- */
+
+_Static_assert(sizeof(struct tls_cert_msg) <= IMSG_MAX_PAYLOAD, "a certificate fits one imsg");
+
+static int tls_sign(struct keyd *k, const struct imsg *m, struct tls_sign_reply_msg *rep)
+{
+	struct tls_sign_req_msg q;
+	struct tls_ske p;
+	long n;
+
+	if (m->nfds != 0 || imsg_get(m, IMSG_TLS_SIGN_REQ, &q, sizeof q) < 0)
+		return -EBADMSG;
+	if (!k->have_apikey)
+		return -ENOKEY;
+	/* checked before the bucket: a malformed request costs no token */
+	if (apikey_req(&q, &p) < 0)
+		return -EBADMSG;
+	if (!tbucket_take(&k->tls_rate, mono_ms())) {
+		if (k->tls_refused++ % 1000 == 0)
+			dlog("API TLS: handshake signatures refused by the rate limit (%llu so far)",
+			     (unsigned long long)k->tls_refused);
+		return -EBUSY;
+	}
+	n = apikey_sign(&k->apikey, &p, rep->sig);
+	if (n < 0)
+		return (int)n;
+	rep->sig_len = (uint32_t)n;
+	k->tls_signed++;
+	return 0;
+}
+
+static void on_tls_sign_req(struct keyd *k, const struct imsg *m)
+{
+	struct tls_sign_reply_msg rep;
+	int r;
+
+	memset(&rep, 0, sizeof rep);
+	rep.error = tls_sign(k, m, &rep);
+	if (rep.error == -EBADMSG && k->malformed++ % 1000 == 0)
+		dlog("refused a malformed TLS signature request (%u bytes; %llu so far)", m->hdr.len,
+		     (unsigned long long)k->malformed);
+	if (rep.error != 0) {
+		rep.sig_len = 0;
+		memset(rep.sig, 0, sizeof rep.sig);
+	}
+	r = imsg_send(k->netd_fd, IMSG_TLS_SIGN_REPLY, m->hdr.id, &rep, sizeof rep, NULL, 0);
+	if (r < 0)
+		dlog("cannot answer netd's TLS signature request: %s", strerror(-r));
+}
+
+int keyd_send_tls_cert(struct keyd *k)
+{
+	struct tls_cert_msg c;
+
+	if (!k->have_apikey || k->netd_fd < 0)
+		return -ENOKEY;
+	memset(&c, 0, sizeof c);
+	c.der_len = (uint32_t)k->apikey.der_len;
+	memcpy(c.spki_sha256, k->apikey.spki_sha256, sizeof c.spki_sha256);
+	memcpy(c.der, k->apikey.der, k->apikey.der_len);
+	return imsg_send(k->netd_fd, IMSG_TLS_CERT, 0, &c, sizeof c, NULL, 0);
+}
+
 struct keyd_reader {
 	struct keyd *k;
 	const char *who;
@@ -640,6 +728,8 @@ static bool on_netd(struct keyd *k, const struct imsg *m)
 		on_quote_req(k, m);
 	else if (m->hdr.type == IMSG_RECEIPT_SIGN_REQ)
 		on_receipt_req(k, m);
+	else if (m->hdr.type == IMSG_TLS_SIGN_REQ)
+		on_tls_sign_req(k, m);
 	else
 		return false;
 	return true;
@@ -896,7 +986,14 @@ static int on_init_message(int ep)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0)
 		return -errno;
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -errno;
+	if (pc.peer == ROLE_NETD && K.have_apikey) {
+		int r = keyd_send_tls_cert(&K);
+		if (r < 0)
+			dlog("cannot send netd the API certificate: %s", strerror(-r));
+	}
+	return 0;
 }
 
 static int loop(int ep)

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keyd/apikey.h"
 #include "keyd/attest.h"
 #include "keyd/logkey.h"
 #include "lib/imsg.h"
@@ -45,6 +46,7 @@
 #define KEYD_EVENTS_FILE "rtmr3.events"
 #define KEYD_LOGKEY_FILE "log.key"
 #define KEYD_CHECKPOINT_FILE "log.checkpoint"
+#define KEYD_APIKEY_FILE "api-tls.key"
 
 /* Quote requests: a token bucket of KEYD_QUOTE_BURST, refilled one token
  * per KEYD_QUOTE_REFILL_MS; requests beyond it are answered -EBUSY at once. */
@@ -66,6 +68,15 @@
 #define KEYD_FN_BURST         32u
 #define KEYD_FN_REFILL_MS     250u
 
+/* TLS handshake signatures for netd (IMSG_TLS_SIGN_REQ): a bucket of
+ * KEYD_TLS_BURST, one more per KEYD_TLS_REFILL_MS (1,000 handshakes a
+ * second at most); beyond it -EBUSY, and netd fails that handshake. This
+ * bounds what netd can make keyd spend, so quotes, receipts, checkpoints
+ * and function events stay served under a handshake flood (each is
+ * drained with its own per-round budget as well). */
+#define KEYD_TLS_BURST        64u
+#define KEYD_TLS_REFILL_MS    1u
+
 struct keyd {
 	int netd_fd;                   /* -1 until init hands a channel */
 	int logd_fd;                   /* the same, for logd */
@@ -77,6 +88,13 @@ struct keyd {
 	struct logkey logkey;
 	bool have_logkey;              /* false: quotes carry no log key (see logkey_why) */
 	char logkey_why[ERRBUF_LEN];
+	/* the API's TLS identity (REPORTDATA slot 3) */
+	char apikey_path[4096];
+	struct apikey apikey;
+	bool have_apikey;              /* false: no TLS on the API (see apikey_why) */
+	char apikey_why[ERRBUF_LEN];
+	struct tbucket tls_rate;
+	uint64_t tls_signed, tls_refused;
 	/* the last checkpoint signed (the signed note, NUL terminated), saved
 	 * in KEYD_CHECKPOINT_FILE: a head that goes back from it is refused,
 	 * and it fills REPORTDATA slot 5 of every later quote */
@@ -115,10 +133,18 @@ void keyd_setup(struct keyd *k, const struct keyd_config_msg *cfg,
 		const struct attest_paths *paths, const char *state_dir);
 
 /* Reads and answers what netd sent on k->netd_fd (at most a budget of
- * messages): quotes, and receipt signatures (keyd writes the receipt text
+ * messages): quotes, receipt signatures (keyd writes the receipt text
  * from the request's fixed struct, crypto/receipt.h, and signs it with
- * the log key). Returns 0, or -EPIPE when netd closed the channel. */
+ * the log key), and TLS handshake signatures (keyd writes the signed
+ * ServerKeyExchange bytes from the request's parameters, tls/ske.h, and
+ * signs them with the API key). Returns 0, or -EPIPE when netd closed
+ * the channel. */
 int keyd_serve_netd(struct keyd *k);
+
+/* The API certificate, to a new netd channel (IMSG_TLS_CERT): sent first
+ * on every channel, so a restarted netd (or keyd) serves TLS at once.
+ * Nothing is sent without a key. 0 or a negative errno. */
+int keyd_send_tls_cert(struct keyd *k);
 
 /* The same for logd's requests on k->logd_fd (proto/logd_keyd.h): the
  * boot's facts, and checkpoint signatures. */

@@ -34,18 +34,20 @@ static int derive(struct logkey *k, char err[ERRBUF_LEN])
 	return 0;
 }
 
-int logkey_load_or_create(struct logkey *k, const char *path, char err[ERRBUF_LEN])
+int keyfile_load_or_create(uint8_t priv[32], const char *path, const char *what, bool *created,
+			   char err[ERRBUF_LEN])
 {
-	uint8_t buf[sizeof k->priv + 1];
+	uint8_t buf[33];
+	br_ec_private_key sk;
 	long got;
 	int r;
 
-	memset(k, 0, sizeof *k);
-	got = file_read(path, buf, sizeof k->priv);
-	if (got == (long)sizeof k->priv) {
-		memcpy(k->priv, buf, sizeof k->priv);
+	*created = false;
+	got = file_read(path, buf, 32);
+	if (got == 32) {
+		memcpy(priv, buf, 32);
 		memset(buf, 0, sizeof buf);
-		return derive(k, err);
+		return 0;
 	}
 	if (got >= 0 || got == -EFBIG)
 		return errbuf_set(err, ERRBUF_LEN, -EBADMSG, "%s is not a 32-byte key (%s)", path,
@@ -53,11 +55,21 @@ int logkey_load_or_create(struct logkey *k, const char *path, char err[ERRBUF_LE
 	if (got != -ENOENT)
 		return errbuf_set(err, ERRBUF_LEN, (int)got, "reading %s: %s", path,
 				  strerror((int)-got));
-	r = p256_keygen(k->priv, &k->sk);
+	r = p256_keygen(priv, &sk);
 	if (r < 0)
-		return errbuf_set(err, ERRBUF_LEN, r, "making the log key: %s", strerror(-r));
-	if ((r = derive(k, err)) < 0 || (r = file_replace(path, k->priv, sizeof k->priv, err, ERRBUF_LEN)) < 0)
+		return errbuf_set(err, ERRBUF_LEN, r, "making the %s: %s", what, strerror(-r));
+	r = file_replace(path, priv, 32, err, ERRBUF_LEN);
+	if (r < 0)
 		return r;
-	k->created = true;
+	*created = true;
 	return 0;
+}
+
+int logkey_load_or_create(struct logkey *k, const char *path, char err[ERRBUF_LEN])
+{
+	int r;
+
+	memset(k, 0, sizeof *k);
+	r = keyfile_load_or_create(k->priv, path, "log key", &k->created, err);
+	return r < 0 ? r : derive(k, err);
 }

@@ -38,4 +38,12 @@ struct logkey {
  * be continued silently). */
 int logkey_load_or_create(struct logkey *k, const char *path, char err[ERRBUF_LEN]);
 
+/* The key file of any keyd key (the log key, the API TLS key): reads the
+ * 32-byte P-256 scalar at path, or makes one (p256_keygen) and saves it
+ * (file_replace: mode 0600, atomic) when there is none, setting *created.
+ * A file that is not exactly 32 bytes, or unreadable, is never replaced:
+ * -EBADMSG or the read's error, the reason in err naming `what`. */
+int keyfile_load_or_create(uint8_t priv[32], const char *path, const char *what, bool *created,
+			   char err[ERRBUF_LEN]);
+
 #endif

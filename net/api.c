@@ -486,7 +486,10 @@ static long attestation_json(const struct quote_reply_msg *rep, const uint8_t *q
 	else
 		jw_null(&w);
 	jw_key(&w, "api_tls_spki_sha256");
-	jw_null(&w);
+	if (rep->has_api_tls)
+		jw_hex(&w, rep->api_tls_spki_sha256, sizeof rep->api_tls_spki_sha256);
+	else
+		jw_null(&w);
 	jw_key(&w, "log_key_sha256");
 	if (rep->has_log_key)
 		jw_hex(&w, rep->log_key_sha256, sizeof rep->log_key_sha256);

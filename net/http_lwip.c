@@ -38,6 +38,7 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "net/http_tls.h"
 #include "lwip/memp.h"
 #include "lwip/pbuf.h"
 #include "lwip/stats.h"
@@ -81,9 +82,26 @@ static err_t cb_result(enum hl_result r)
 	return r == HL_ABORTED ? ERR_ABRT : ERR_OK;
 }
 
+static unsigned slot_of(const struct http_lwip_conn *hc)
+{
+	return (unsigned)(hc - hc->hl->conns);
+}
+
 static uint32_t conn_id(const struct http_lwip_conn *hc)
 {
-	return (uint32_t)hc->gen << 16 | (uint32_t)(hc - hc->hl->conns);
+	return (uint32_t)hc->gen << 16 | hc->hl->id_tag | slot_of(hc);
+}
+
+/* The connection's TLS engine, or NULL on the plain pool. */
+static struct tls_conn *tls_of(const struct http_lwip_conn *hc)
+{
+	return hc->hl->tls != NULL ? &hc->hl->tls->conns[slot_of(hc)] : NULL;
+}
+
+static uint64_t header_timeout(const struct http_lwip *hl)
+{
+	return hl->srv->header_timeout_ms ? hl->srv->header_timeout_ms :
+	       HTTP_DEFAULT_HEADER_TIMEOUT_MS;
 }
 
 static struct http_lwip_conn *conn_of(struct http_conn *c)
@@ -214,16 +232,15 @@ static enum hl_result finish(struct http_lwip_conn *hc, uint64_t now)
 	return HL_ALIVE;
 }
 
-/* Hands lwIP as much output as it accepts, at most HTTP_LWIP_SND_MAX
- * queued. Returns true if it took some; *r turns HL_ABORTED if the
- * connection had to be dropped. */
-static bool push_output(struct http_lwip_conn *hc, uint64_t now, enum hl_result *r)
+/* Hands lwIP as much of out[0..len) as it accepts, at most
+ * HTTP_LWIP_SND_MAX queued. Returns the bytes it took (copied: the
+ * caller's buffer is free again); *r turns HL_ABORTED if the connection
+ * had to be dropped. */
+static size_t send_bytes(struct http_lwip_conn *hc, const uint8_t *out, size_t len,
+			 enum hl_result *r)
 {
-	size_t len;
-	const uint8_t *out = http_conn_output(&hc->http, &len);
-
 	if (len == 0)
-		return false;
+		return 0;
 	size_t q = queued(hc->pcb);
 	size_t room = q < HTTP_LWIP_SND_MAX ? HTTP_LWIP_SND_MAX - q : 0;
 	if (tcp_sndbuf(hc->pcb) < room)
@@ -232,19 +249,81 @@ static bool push_output(struct http_lwip_conn *hc, uint64_t now, enum hl_result 
 		room = 0;
 	size_t n = len < room ? len : room;
 	if (n == 0)
-		return false;            /* the sent callback brings us back */
+		return 0;                /* the sent callback brings us back */
 	u8_t flags = TCP_WRITE_FLAG_COPY | (n < len ? TCP_WRITE_FLAG_MORE : 0);
 	err_t err = tcp_write(hc->pcb, out, (u16_t)n, flags);
 	if (err == ERR_MEM)
-		return false;            /* lwIP's heap is short: retried on ACK or tick */
+		return 0;                /* lwIP's heap is short: retried on ACK or tick */
 	if (err != ERR_OK) {
 		dlog("http conn %08x: tcp_write: error %d", conn_id(hc), (int)err);
 		*r = abort_conn(hc, &hc->hl->st.aborted_error);
-		return false;
+		return 0;
 	}
-	/* TCP_WRITE_FLAG_COPY: the bytes are lwIP's now, our buffer is free. */
-	http_conn_sent(&hc->http, n, now);
-	return true;
+	return n;
+}
+
+/* The core's output to lwIP (through the TLS engine on the TLS pool:
+ * plaintext into records, then whatever ciphertext waits, handshake
+ * messages and alerts included). Returns true if anything moved. */
+static bool push_output(struct http_lwip_conn *hc, uint64_t now, enum hl_result *r)
+{
+	struct tls_conn *tc = tls_of(hc);
+	bool moved = false;
+	size_t len, n;
+	const uint8_t *out = http_conn_output(&hc->http, &len);
+
+	if (tc == NULL) {
+		n = send_bytes(hc, out, len, r);
+		if (n > 0)
+			http_conn_sent(&hc->http, n, now);
+		return n > 0;
+	}
+	if (len > 0 && tc->open) {
+		long w = tls_write(tc, out, len);
+		if (w > 0) {
+			http_conn_sent(&hc->http, (size_t)w, now);
+			moved = true;
+		}
+	}
+	out = tls_out(tc, &len);
+	n = send_bytes(hc, out, len, r);
+	if (n > 0) {
+		tls_out_done(tc, n);
+		moved = true;
+	}
+	return moved;
+}
+
+/* Received bytes to the core, or to the TLS engine on the TLS pool: how
+ * many it took (0 also when the engine failed: the pump then closes). */
+static size_t take_input(struct http_lwip_conn *hc, const uint8_t *p, size_t n, uint64_t now)
+{
+	long r;
+
+	if (hc->hl->tls == NULL)
+		return http_conn_feed(&hc->http, p, n, now);
+	r = http_tls_feed(hc->hl->tls, slot_of(hc), conn_id(hc), p, n);
+	return r > 0 ? (size_t)r : 0;
+}
+
+/* Plaintext the TLS engine has to the core; true if it took any. */
+static bool feed_plain(struct http_lwip_conn *hc, uint64_t now)
+{
+	struct tls_conn *tc = tls_of(hc);
+	size_t n, k;
+	const uint8_t *p;
+
+	if (tc == NULL)
+		return false;
+	p = tls_in(tc, &n);
+	if (n == 0)
+		return false;
+	k = http_conn_feed(&hc->http, p, n, now);
+	if (k > 0) {
+		tls_in_done(tc, k);
+		hc->progress_ms = now;
+	}
+	return k > 0;
 }
 
 /* Feeds held bytes to the core; returns true if it took any. */
@@ -261,7 +340,7 @@ static bool feed_input(struct http_lwip_conn *hc, uint64_t now)
 			rx_heap_freed(hc);   /* only the head can be the heap copy */
 			continue;
 		}
-		size_t n = http_conn_feed(&hc->http, q->payload, q->len, now);
+		size_t n = take_input(hc, q->payload, q->len, now);
 		if (n == 0)
 			break;
 		taken += n;
@@ -276,11 +355,61 @@ static bool feed_input(struct http_lwip_conn *hc, uint64_t now)
 	return taken > 0;
 }
 
+/* No more plaintext will come: the peer's EOF reached the core (after
+ * the engine's last plaintext, on the TLS pool). */
+static bool input_ended(struct http_lwip_conn *hc)
+{
+	struct tls_conn *tc = tls_of(hc);
+	size_t n = 0;
+
+	if (hc->rx != NULL || !hc->peer_eof || hc->eof_given)
+		return false;
+	if (tc != NULL) {
+		tls_in(tc, &n);
+		if (n > 0)
+			return false;
+		tls_eof(tc);
+	}
+	return true;
+}
+
+/* TLS pool: the connection ends: a close_notify (or the alert of a
+ * failure) goes out before the FIN. */
+static bool tls_ending(struct http_lwip_conn *hc, enum hl_result *r)
+{
+	struct tls_conn *tc = tls_of(hc);
+	enum tls_status ts;
+	size_t len, n;
+	const uint8_t *out;
+
+	if (tc == NULL)
+		return http_conn_state(&hc->http) == HTTP_CONN_CLOSED;
+	ts = tls_status(tc);
+	if (ts == TLS_FAILED || ts == TLS_CLOSED) {
+		if (ts == TLS_FAILED && !tc->closing && !hc->eof_given)
+			hc->hl->tls->st.failed++;
+		tc->closing = 1;   /* counted once */
+	} else if (http_conn_state(&hc->http) == HTTP_CONN_CLOSED) {
+		if (!tc->closing)
+			tls_close(tc);
+	} else {
+		return false;
+	}
+	out = tls_out(tc, &len);
+	n = send_bytes(hc, out, len, r);
+	if (n > 0) {
+		tls_out_done(tc, n);
+		tcp_output(hc->pcb);
+	}
+	return true;
+}
+
 /* Moves a connection forward as far as it goes now. */
 static enum hl_result pump(struct http_lwip_conn *hc, uint64_t now)
 {
 	enum hl_result r = HL_ALIVE;
-	bool wrote = false;
+	struct tls_conn *tc = tls_of(hc);
+	bool wrote = false, was_open = tc != NULL && tc->open;
 
 	if (hc->lingering)
 		return HL_ALIVE;
@@ -293,7 +422,9 @@ static enum hl_result pump(struct http_lwip_conn *hc, uint64_t now)
 			return r;
 		if (feed_input(hc, now))
 			moved = true;
-		if (hc->rx == NULL && hc->peer_eof && !hc->eof_given) {
+		if (feed_plain(hc, now))
+			moved = true;
+		if (input_ended(hc)) {
 			http_conn_eof(&hc->http);
 			hc->eof_given = true;
 			moved = true;
@@ -303,8 +434,13 @@ static enum hl_result pump(struct http_lwip_conn *hc, uint64_t now)
 	}
 	if (wrote)
 		tcp_output(hc->pcb);
-	if (http_conn_state(&hc->http) == HTTP_CONN_CLOSED)
+	if (tc != NULL && !was_open && tc->open)
+		hc->hl->tls->st.handshakes++;
+	if (tls_ending(hc, &r)) {
+		if (r != HL_ALIVE)
+			return r;
 		return finish(hc, now);
+	}
 	return HL_ALIVE;
 }
 
@@ -592,6 +728,12 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	hl->st.active++;
 	hl->st.accepted++;
 	http_conn_init(&hc->http, hl->srv, conn_id(hc), now);
+	if (hl->tls != NULL && http_tls_open(hl->tls, slot_of(hc), now) < 0) {
+		/* no certificate from keyd (yet): nothing to present */
+		release(hc);
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
 
 	/* Responses go out whole; waiting for an ACK before the last small
 	 * segment would only add latency. */
@@ -636,6 +778,32 @@ static const struct tcp_ext_arg_callbacks listener_ext = {
 };
 
 /* --- netd's side --------------------------------------------------------------- */
+
+int http_lwip_listen_tls(struct http_lwip *hl, const struct http_server *srv, uint16_t port,
+			 struct http_tls *t)
+{
+	if (hl->listener != NULL)
+		return -EALREADY;
+	hl->tls = t;
+	hl->id_tag = HTTP_LWIP_ID_TLS;
+	return http_lwip_listen(hl, srv, port);
+}
+
+int http_lwip_tls_signed(struct http_lwip *hl, uint32_t id, const struct tls_sign_reply_msg *rep)
+{
+	struct http_conn *c = hl->tls != NULL ? http_lwip_find(hl, id) : NULL;
+	struct http_lwip_conn *hc;
+
+	if (c == NULL)
+		return -ENOENT;
+	hc = conn_of(c);
+	if (rep != NULL ? !http_tls_signed(hl->tls, slot_of(hc), rep) : false)
+		return -ENOENT;
+	if (rep == NULL)
+		http_tls_sign_lost(hl->tls, slot_of(hc));
+	pump(hc, mono_ms());
+	return 0;
+}
 
 int http_lwip_listen(struct http_lwip *hl, const struct http_server *srv, uint16_t port)
 {
@@ -685,9 +853,9 @@ void http_lwip_shutdown(struct http_lwip *hl)
 
 struct http_conn *http_lwip_find(struct http_lwip *hl, uint32_t id)
 {
-	uint32_t slot = id & 0xffff;
+	uint32_t slot = id & 0xffff & ~HTTP_LWIP_ID_TLS;
 
-	if (slot >= HTTP_LWIP_MAX_CONNS)
+	if ((id & HTTP_LWIP_ID_TLS) != hl->id_tag || slot >= HTTP_LWIP_MAX_CONNS)
 		return NULL;
 	struct http_lwip_conn *hc = &hl->conns[slot];
 	if (!hc->in_use || hc->lingering || conn_id(hc) != id)
@@ -715,6 +883,13 @@ void http_lwip_tick(struct http_lwip *hl, uint64_t now_ms)
 				end_linger(hc);
 			continue;
 		}
+		/* a TLS handshake is bounded like a request's head */
+		if (hl->tls != NULL && !tls_of(hc)->open &&
+		    now_ms - hc->since_ms >= header_timeout(hl)) {
+			hl->tls->st.timed_out++;
+			abort_conn(hc, NULL);
+			continue;
+		}
 		/* Timeouts may queue a 408/504 or turn the connection CLOSED;
 		 * the pump also retries output that lwIP's heap refused. */
 		http_conn_tick(&hc->http, now_ms);
@@ -733,6 +908,9 @@ uint64_t http_lwip_next_deadline(const struct http_lwip *hl)
 		if (!hc->in_use)
 			continue;
 		d = hc->lingering ? hc->linger_until : http_conn_deadline(&hc->http);
+		if (!hc->lingering && hl->tls != NULL && !tls_of(hc)->open &&
+		    hc->since_ms + header_timeout(hl) < d)
+			d = hc->since_ms + header_timeout(hl);
 		if (d < next)
 			next = d;
 	}

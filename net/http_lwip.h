@@ -25,8 +25,9 @@
  *     that drops the oldest one (lwIP has no SYN cookies).
  * Every refusal, eviction and abort is counted (struct http_lwip_stats).
  *
- * Connection ids are slot index + generation: an answer from init for a
- * connection that closed (or whose slot was reused) finds nothing.
+ * Connection ids are slot index + generation (+ HTTP_LWIP_ID_TLS on the
+ * TLS pool): an answer from init for a connection that closed (or whose
+ * slot was reused) finds nothing.
  *
  * Single-threaded, called from netd's event loop and from lwIP callbacks.
  * Error convention: 0 or a count, negative errno on failure.
@@ -60,6 +61,8 @@
 struct tcp_pcb;
 struct pbuf;
 struct http_lwip;
+struct http_tls;
+struct tls_sign_reply_msg;
 
 struct http_lwip_stats {
 	uint64_t accepted;
@@ -99,9 +102,16 @@ struct http_lwip_conn {
 	bool eof_given;             /* http_conn_eof() called */
 };
 
-/* The server: zero it (or let it be static), then http_lwip_listen(). */
+/* The server: zero it (or let it be static), then http_lwip_listen().
+ * With tls set (http_lwip_listen_tls), every connection speaks TLS
+ * (net/http_tls.h) under the same HTTP core, pool, limits and overload
+ * rules; its connection ids carry HTTP_LWIP_ID_TLS, so one id names a
+ * connection of either pool. */
+#define HTTP_LWIP_ID_TLS 0x8000u
 struct http_lwip {
 	const struct http_server *srv;
+	struct http_tls *tls;       /* NULL: plain HTTP */
+	uint32_t id_tag;            /* 0, or HTTP_LWIP_ID_TLS */
 	struct tcp_pcb *listener;
 	struct http_lwip_stats st;
 	uint64_t next_refuse_log_ms;
@@ -111,6 +121,16 @@ struct http_lwip {
 /* Listens on port (all addresses) and serves srv. hl and srv must outlive
  * the listener. Returns 0, -EALREADY, -EADDRINUSE or -ENOMEM. */
 int http_lwip_listen(struct http_lwip *hl, const struct http_server *srv, uint16_t port);
+
+/* The same over TLS with t's identity (t must outlive the listener). */
+int http_lwip_listen_tls(struct http_lwip *hl, const struct http_server *srv, uint16_t port,
+			 struct http_tls *t);
+
+/* keyd's answer to a TLS pool connection's signature request: the
+ * handshake goes on (or fails) at once. Unknown or stale ids are
+ * ignored; 0 when delivered, -ENOENT otherwise. rep NULL: keyd is gone,
+ * the handshake fails. */
+int http_lwip_tls_signed(struct http_lwip *hl, uint32_t id, const struct tls_sign_reply_msg *rep);
 
 /* Closes the listener and resets every connection (tests; netd exits). */
 void http_lwip_shutdown(struct http_lwip *hl);

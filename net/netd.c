@@ -49,6 +49,7 @@
 #include "net/fn_egress.h"
 #include "lib/http.h"
 #include "net/http_lwip.h"
+#include "net/http_tls.h"
 #include "net/netif_packet.h"
 
 #include "lwip/dhcp.h"
@@ -71,7 +72,7 @@
 #define PENDING_MAX     256
 #define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
 enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG, PENDING_SBX,
-		    PENDING_RECEIPT, PENDING_EGRESS };
+		    PENDING_RECEIPT, PENDING_EGRESS, PENDING_TLS_SIGN };
 struct pending {
 	uint32_t seq;
 	uint32_t conn_id;
@@ -95,6 +96,8 @@ struct netd {
 	struct http_server srv;
 	struct api_state api;
 	struct http_lwip http;     /* the API server's connection pool */
+	struct http_lwip https;    /* the same API over TLS (API_TLS_PORT) */
+	bool tls_listening;
 	uint32_t reported_addr;    /* address last announced as BOUND */
 	bool listening;
 	int fatal;                 /* set by a callback; the loop returns it */
@@ -109,6 +112,13 @@ struct netd {
 static struct netd nd;
 static struct imsg msg;        /* 16 KiB: not on the stack */
 static struct egress_secrets esec; /* the values the proxy injects (IMSG_SBX_INJECT) */
+static struct http_tls htls;   /* the TLS pool's engines (3.6 MiB) and keyd's certificate */
+
+/* The connection an id names, in either pool (HTTP_LWIP_ID_TLS). */
+static struct http_conn *conn_find(uint32_t id)
+{
+	return http_lwip_find(id & HTTP_LWIP_ID_TLS ? &nd.https : &nd.http, id);
+}
 
 static void send_status(enum netd_state state)
 {
@@ -158,6 +168,24 @@ static void dns_apply_override(void)
 	}
 }
 
+/* The API over TLS: once there is an address and keyd's certificate. A
+ * failure leaves the plain API serving. */
+static void start_tls_listening(void)
+{
+	int r;
+
+	if (nd.tls_listening || !nd.listening || !htls.have_cert)
+		return;
+	r = http_lwip_listen_tls(&nd.https, &nd.srv, API_TLS_PORT, &htls);
+	if (r < 0) {
+		dlog("cannot listen on port %u (TLS): %s", API_TLS_PORT, strerror(-r));
+		return;
+	}
+	nd.tls_listening = true;
+	dlog("API listening on port %u (TLS, key SPKI SHA-256 %02x%02x%02x%02x...)", API_TLS_PORT,
+	     htls.spki_sha256[0], htls.spki_sha256[1], htls.spki_sha256[2], htls.spki_sha256[3]);
+}
+
 /* The API server starts once there is an address to serve on. */
 static void start_listening(void)
 {
@@ -171,6 +199,7 @@ static void start_listening(void)
 	nd.listening = true;
 	nd.api.t_ready_ms = boot_ms();
 	dlog("API listening on port %u", nd.cfg.http_port);
+	start_tls_listening();
 	send_status(NETD_STATE_READY);
 }
 
@@ -237,7 +266,7 @@ static struct http_conn *answered_conn(enum pending_kind kind, uint32_t seq)
 		struct pending *p = &nd.pending[i];
 		if (p->kind == kind && p->seq == seq) {
 			p->kind = PENDING_FREE;
-			return http_lwip_find(&nd.http, p->conn_id);
+			return conn_find(p->conn_id);
 		}
 	}
 	if (nd.stray_replies++ % 1000 == 0)
@@ -303,6 +332,15 @@ static int request_keyd(void *ctx, uint32_t conn_id, uint32_t type, const void *
 	return send_request(nd.keyd_fd, PENDING_RECEIPT, type, conn_id, payload, len, -1, seq);
 }
 
+/* http_tls's ask hook: keyd signs a ServerKeyExchange for conn_id; the
+ * answer comes as IMSG_TLS_SIGN_REPLY. */
+static int request_tls_sign(void *ctx, uint32_t conn_id, const struct tls_sign_req_msg *q)
+{
+	(void)ctx;
+	return send_request(nd.keyd_fd, PENDING_TLS_SIGN, IMSG_TLS_SIGN_REQ, conn_id, q, sizeof *q,
+			    -1, NULL);
+}
+
 /* api_state.request_log: one question to logd for conn_id; the answer
  * carries *seq. */
 static int request_log(void *ctx, uint32_t conn_id, uint32_t type, const void *payload,
@@ -355,7 +393,7 @@ static void kick(void *ctx, struct http_conn *c)
 static struct http_conn *find_conn(void *ctx, uint32_t conn_id)
 {
 	(void)ctx;
-	return http_lwip_find(&nd.http, conn_id);
+	return conn_find(conn_id);
 }
 
 /* A role went away: every request of this kind it owed is answered now
@@ -367,7 +405,11 @@ static void peer_lost(enum pending_kind kind, int *fd)
 		if (p->kind != kind)
 			continue;
 		p->kind = PENDING_FREE;
-		struct http_conn *c = http_lwip_find(&nd.http, p->conn_id);
+		if (kind == PENDING_TLS_SIGN) {
+			http_lwip_tls_signed(&nd.https, p->conn_id, NULL);
+			continue;
+		}
+		struct http_conn *c = conn_find(p->conn_id);
 		if (kind == PENDING_SBX) {
 			/* also for a client gone: an invocation's slot is freed */
 			api_fn_lost(&nd.api, c, p->seq);
@@ -395,7 +437,8 @@ static void keyd_lost(void)
 {
 	int fd = nd.keyd_fd;
 
-	peer_lost(PENDING_RECEIPT, &fd);   /* closes it */
+	peer_lost(PENDING_TLS_SIGN, &fd);  /* closes it */
+	peer_lost(PENDING_RECEIPT, &fd);
 	nd.keyd_fd = fd;
 	peer_lost(PENDING_QUOTE, &nd.keyd_fd);
 }
@@ -797,9 +840,12 @@ static void arm_timer(void)
 	uint64_t wait = MAX_SLEEP_MS;
 	u32_t lw = sys_timeouts_sleeptime();
 	uint64_t next = http_lwip_next_deadline(&nd.http);
+	uint64_t tls_next = http_lwip_next_deadline(&nd.https);
 	uint64_t fn_next = api_fn_next_deadline(&nd.api);
 	uint64_t px_next = egress_proxy_next_deadline(&nd.px);
 
+	if (tls_next < next)
+		next = tls_next;
 	if (fn_next < next)
 		next = fn_next;
 	if (px_next < next)
@@ -808,7 +854,8 @@ static void arm_timer(void)
 		wait = lw;
 	if (next != UINT64_MAX)
 		wait = next <= now ? 0 : (next - now < wait ? next - now : wait);
-	if ((http_lwip_stats(&nd.http)->active > 0 || nd.px.st.active > 0) && wait > BUSY_SLEEP_MS)
+	if ((http_lwip_stats(&nd.http)->active > 0 || http_lwip_stats(&nd.https)->active > 0 ||
+	     nd.px.st.active > 0) && wait > BUSY_SLEEP_MS)
 		wait = BUSY_SLEEP_MS;
 	if (wait == 0)
 		wait = 1;  /* an all-zero it_value would disarm the timer */
@@ -866,6 +913,41 @@ static void handle_quote_reply(void)
 	http_lwip_kick(c);
 }
 
+/* keyd's certificate for the API over TLS (first on every channel). */
+static void take_tls_cert(void)
+{
+	static struct tls_cert_msg m;   /* 1 KiB */
+	int r;
+
+	if (imsg_get(&msg, IMSG_TLS_CERT, &m, sizeof m) < 0 || msg.nfds != 0 ||
+	    (r = http_tls_set_cert(&htls, &m)) < 0) {
+		dlog("malformed IMSG_TLS_CERT (%u bytes): the API over TLS waits for another",
+		     msg.hdr.len);
+		return;
+	}
+	start_tls_listening();
+}
+
+/* keyd's handshake signature: to the TLS connection that asked. */
+static void handle_tls_sign_reply(void)
+{
+	struct tls_sign_reply_msg rep;
+
+	if (imsg_get(&msg, IMSG_TLS_SIGN_REPLY, &rep, sizeof rep) < 0 || msg.nfds != 0) {
+		dlog("malformed IMSG_TLS_SIGN_REPLY (%u bytes)", msg.hdr.len);
+		return;
+	}
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &nd.pending[i];
+		if (p->kind == PENDING_TLS_SIGN && p->seq == msg.hdr.id) {
+			p->kind = PENDING_FREE;
+			http_lwip_tls_signed(&nd.https, p->conn_id, &rep);
+			return;
+		}
+	}
+	nd.stray_replies++;
+}
+
 /* The types logd answers with (proto/logd.h): APPENDED, CHECKPOINT, READ,
  * PROOF, FOUND. */
 static bool log_answer_type(uint32_t type)
@@ -917,7 +999,7 @@ static void handle_sbx_reply(void)
 		struct pending *p = &nd.pending[i];
 		if (p->kind == PENDING_SBX && p->seq == msg.hdr.id) {
 			p->kind = PENDING_FREE;
-			c = p->conn_id ? http_lwip_find(&nd.http, p->conn_id) : NULL;
+			c = p->conn_id ? conn_find(p->conn_id) : NULL;
 			found = true;
 		}
 	}
@@ -1040,6 +1122,10 @@ static int handle_imsgs(int fd)
 			handle_quote_reply();
 		else if (fd == nd.keyd_fd && type == IMSG_RECEIPT_SIGN_REPLY)
 			handle_answer(PENDING_RECEIPT, api_log_keyd_reply);
+		else if (fd == nd.keyd_fd && type == IMSG_TLS_SIGN_REPLY)
+			handle_tls_sign_reply();
+		else if (fd == nd.keyd_fd && type == IMSG_TLS_CERT)
+			take_tls_cert();
 		else if (fd == nd.logd_fd && egress_appended())
 			;   /* an allow record of the egress proxy */
 		else if (fd == nd.logd_fd && log_answer_type(type))
@@ -1129,6 +1215,7 @@ static int run_loop(void)
 				ssize_t rr = read(nd.tfd, &expirations, sizeof expirations);
 				(void)rr;
 				http_lwip_tick(&nd.http, mono_ms());
+				http_lwip_tick(&nd.https, mono_ms());
 				api_fn_tick(&nd.api, mono_ms());
 				egress_proxy_tick(&nd.px, mono_ms());
 			} else if (fn_egress_io(&nd.egress, fd, evs[i].events)) {
@@ -1175,6 +1262,9 @@ static int setup(void)
 		nd.api.tls.local_ca = true;
 		snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%.159s", nd.tls.anchors_why);
 	}
+
+	if ((r = http_tls_init(&htls, request_tls_sign, NULL)) < 0)
+		return r;
 
 	nd.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (nd.ep < 0)

@@ -18,6 +18,9 @@ enum netd_keyd_imsg_type {
 	IMSG_QUOTE_REPLY,      /* keyd -> netd: struct quote_reply_msg + data */
 	IMSG_RECEIPT_SIGN_REQ, /* netd -> keyd: struct receipt_sign_req_msg */
 	IMSG_RECEIPT_SIGN_REPLY, /* keyd -> netd: struct receipt_sign_reply_msg */
+	IMSG_TLS_CERT,         /* keyd -> netd: struct tls_cert_msg, first on every channel */
+	IMSG_TLS_SIGN_REQ,     /* netd -> keyd: struct tls_sign_req_msg */
+	IMSG_TLS_SIGN_REPLY,   /* keyd -> netd: struct tls_sign_reply_msg */
 };
 
 /* An attestation request: the API caller's nonce (1..32 bytes). */
@@ -73,6 +76,10 @@ struct quote_reply_msg {
 	uint8_t reserved3[3];
 	uint32_t checkpoint_len;
 	char checkpoint[LOG_SIGNED_CHECKPOINT_MAX];
+	/* the API TLS key the quote vouches for (REPORTDATA slot 3) */
+	uint8_t has_api_tls;
+	uint8_t reserved4[7];
+	uint8_t api_tls_spki_sha256[32];  /* SHA-256 of its DER SPKI */
 };
 
 /* An invocation's receipt (crypto/receipt.h, docs/LOG.md "Receipts"):
@@ -104,6 +111,69 @@ struct receipt_sign_reply_msg {
 				     the format), -ENOKEY (no log key), -EBUSY (rate) */
 	uint32_t note_len;        /* bytes before the NUL */
 	char note[RECEIPT_SIGNED_MAX];
+};
+
+/* The API's TLS identity (docs/TLS.md, "The attested API"). keyd holds
+ * the ECDSA P-256 key (/state/api-tls.key) and sends netd its certificate
+ * first thing on every new channel: self-signed by that key, a function
+ * of the key alone (same bytes after any restart). der_len bytes of der
+ * are the certificate; the message is sent whole. */
+#define TLS_CERT_DER_MAX 1024    /* == tls/cert.h CERT_DER_MAX */
+struct tls_cert_msg {
+	uint32_t der_len;
+	uint8_t spki_sha256[32];      /* SHA-256 of its DER SubjectPublicKeyInfo */
+	uint8_t der[TLS_CERT_DER_MAX];
+};
+
+/* netd asks keyd to sign one TLS 1.2 ECDHE ServerKeyExchange: not a hash,
+ * but the parameters it signs (RFC 8422 §5.4; tls/ske.h struct tls_ske
+ * after version and reserved), from which keyd writes the signed bytes
+ * itself and hashes them:
+ *   client_random(32) ‖ server_random(32) ‖ 03 ‖ curve(2) ‖ len(1) ‖ point
+ * keyd refuses (-EBADMSG) a version other than 1, reserved bytes set, a
+ * hash other than SHA-256/384/512, a curve other than secp256r1,
+ * secp384r1, secp521r1 or x25519, a point of another length or not on
+ * its curve, or a server random whose first 4 bytes are not zero
+ * (BearSSL's form); -EBUSY past its rate; -ENOKEY without a key. */
+#define TLS_SIGN_POINT_MAX 133
+struct tls_sign_req_msg {
+	uint8_t version;              /* 1 */
+	uint8_t reserved[3];
+	/* from here on, field for field, tls/ske.h struct tls_ske */
+	uint8_t hash_id;              /* BearSSL's: 4 SHA-256, 5 SHA-384, 6 SHA-512 */
+	uint8_t point_len;
+	uint16_t curve;               /* TLS NamedCurve: 23, 24, 25, 29 */
+	uint8_t client_random[32];
+	uint8_t server_random[32];
+	uint8_t point[TLS_SIGN_POINT_MAX];
+};
+
+/* tls/ske.h's struct tls_ske and the request's tail are the same fields
+ * in the same order: the two sides (keyd reading, netd writing) copy them
+ * whole, with these macros, after checking that the layouts agree
+ * (TLS_SKE_LAYOUT_CHECK, where both headers are seen). */
+#define TLS_SKE_FROM_REQ(p, q) memcpy((p), &(q)->hash_id, sizeof *(p))
+#define TLS_SKE_TO_REQ(q, p)   memcpy(&(q)->hash_id, (p), sizeof *(p))
+#define TLS_SKE_LAYOUT_CHECK                                                                    \
+	_Static_assert(sizeof(struct tls_ske) <=                                               \
+		       sizeof(struct tls_sign_req_msg) - offsetof(struct tls_sign_req_msg, hash_id) && \
+		       offsetof(struct tls_ske, point) ==                                      \
+		       offsetof(struct tls_sign_req_msg, point) -                              \
+		       offsetof(struct tls_sign_req_msg, hash_id) &&                           \
+		       offsetof(struct tls_ske, curve) ==                                      \
+		       offsetof(struct tls_sign_req_msg, curve) -                              \
+		       offsetof(struct tls_sign_req_msg, hash_id) &&                           \
+		       offsetof(struct tls_ske, client_random) ==                              \
+		       offsetof(struct tls_sign_req_msg, client_random) -                      \
+		       offsetof(struct tls_sign_req_msg, hash_id) &&                           \
+		       sizeof ((struct tls_ske *)0)->point == TLS_SIGN_POINT_MAX,               \
+		       "struct tls_ske is the tail of struct tls_sign_req_msg")
+
+#define TLS_SIG_MAX 72                /* an ECDSA P-256 signature, ASN.1 DER */
+struct tls_sign_reply_msg {
+	int32_t error;                /* 0, or a negative errno (above) */
+	uint32_t sig_len;             /* 0 on error */
+	uint8_t sig[TLS_SIG_MAX];
 };
 
 #endif

@@ -616,6 +616,34 @@ static void test_cache(void)
 	ok(all && cert_cache_find(&c, "x1.example", 10, NOW, &d) > 0, "every other name stays");
 }
 
+/* cert_self: a key's certificate signed by itself (the API's, keyd). */
+static void test_self(void)
+{
+	static uint8_t der[CERT_DER_MAX];
+	static const char name[] = "dshield-api.invalid";
+	const struct cert_validity v = { NOW - DAY, NOW + DAY };
+	struct cert_key k;
+	struct decoded d;
+	const uint8_t *chain[1] = { der };
+	size_t lens[1];
+	long n;
+
+	ok(cert_keygen(&k, &rng) == 0, "self: a key");
+	ok(cert_self(&k, &rng, "Upper.example", 13, &v, der, sizeof der) == -EINVAL &&
+	   cert_self(&k, &rng, name, 0, &v, der, sizeof der) == -EINVAL &&
+	   cert_self(&k, &rng, long_name, CERT_CN_MAX + 1, &v, der, sizeof der) == -EINVAL,
+	   "self: a name with capitals, an empty one, one over 64 characters: -EINVAL");
+	ok(cert_self(&k, &rng, name, sizeof name - 1, &v, der, 100) == -ENOSPC, "self: -ENOSPC when short");
+	n = cert_self(&k, &rng, name, sizeof name - 1, &v, der, sizeof der);
+	decode(der, n > 0 ? (size_t)n : 0, &d);
+	ok(n > 0 && d.err == 0 && !d.is_ca && memcmp(d.pub, k.pub, 65) == 0,
+	   "self: %ld bytes, read back: not a CA, the key's own", n);
+	lens[0] = n > 0 ? (size_t)n : 0;
+	ok(validate(&d, chain, lens, 1, name, NOW) == 0,
+	   "self: br_x509_minimal accepts it with its own name and key as anchor (it signed itself)");
+	ok(validate(&d, chain, lens, 1, "other.invalid", NOW) != 0, "self: and refuses it for another name");
+}
+
 int main(void)
 {
 	test_der_kat();
@@ -623,5 +651,6 @@ int main(void)
 	test_pem();
 	test_openssl();
 	test_cache();
+	test_self();
 	return tap_done();
 }

@@ -43,6 +43,7 @@
 #include "lib/errbuf.h"
 #include "lib/file.h"
 #include "tests/tap.h"
+#include "tls/engine.h"
 
 static struct keyd K;          /* ~3.6 MiB: not on the stack */
 static struct imsg M;          /* the last reply */
@@ -295,6 +296,9 @@ static void test_valid(void)
 	in.f[RD_NONCE - 1] = (struct rd_value){ true, nonce, sizeof nonce };
 	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ true, manifest, 32 };
 	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, K.logkey.spki_sha256, 32 };
+	in.f[RD_API_TLS_SPKI_SHA256 - 1] = (struct rd_value){ true, K.apikey.spki_sha256, 32 };
+	ok(R.has_api_tls == 1 && memcmp(R.api_tls_spki_sha256, K.apikey.spki_sha256, 32) == 0,
+	   "valid: the API TLS key it vouches for");
 	ok(R.has_log_key == 1 && memcmp(R.log_key_sha256, K.logkey.spki_sha256, 32) == 0 &&
 	   strcmp(R.log_vkey, K.logkey.vkey) == 0, "valid: the log key it vouches for");
 	{
@@ -305,7 +309,7 @@ static void test_valid(void)
 		   "valid: its verifier key parses back to the same SPKI (%s)", R.log_vkey);
 	}
 	ok(reportdata_compute(&in, rd) == 0 && memcmp(R.report_data, rd, RD_LEN) == 0,
-	   "valid: report_data is REPORTDATA of (nonce, manifest, log key)");
+	   "valid: report_data is REPORTDATA of (nonce, manifest, API TLS key, log key)");
 
 	data = M.payload + sizeof R;
 	parsed = M.hdr.len == sizeof R + (size_t)R.quote_len &&
@@ -722,6 +726,7 @@ static void test_logd(void)
 	in.f[RD_MANIFEST_SHA256 - 1] = (struct rd_value){ true, manifest, 32 };
 	in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, K.logkey.spki_sha256, 32 };
 	in.f[RD_CHECKPOINT - 1] = (struct rd_value){ true, (const uint8_t *)SR.note, SR.note_len };
+	in.f[RD_API_TLS_SPKI_SHA256 - 1] = (struct rd_value){ true, K.apikey.spki_sha256, 32 };
 	ok(reportdata_compute(&in, rd) == 0 && !memcmp(rd, R.report_data, RD_LEN),
 	   "quote: REPORTDATA slot 5 is the note");
 	close_channel();
@@ -1074,7 +1079,149 @@ static void test_kms_request(void)
 	unlink(f);
 	snprintf(f, sizeof f, "%s/log.key", dir);
 	unlink(f);
+	snprintf(f, sizeof f, "%s/" KEYD_APIKEY_FILE, dir);
+	unlink(f);
 	rmdir(dir);
+}
+
+/* --- the API's TLS identity ---------------------------------------------------- */
+
+static struct tls_sign_reply_msg TR;
+
+/* One signature request of len bytes (sizeof q unless testing lengths);
+ * the reply's error, or 1 when no well-formed reply came. */
+static int tls_sign_req(uint32_t id, const void *q, size_t len)
+{
+	if (imsg_send(peer, IMSG_TLS_SIGN_REQ, id, q, len, NULL, 0) < 0 || keyd_serve_netd(&K) < 0 ||
+	    imsg_recv(peer, &M) < 0 || M.hdr.id != id ||
+	    imsg_get(&M, IMSG_TLS_SIGN_REPLY, &TR, sizeof TR) < 0)
+		return 1;
+	return TR.error;
+}
+
+/* A request as netd's engine makes one: SHA-256, P-256, the point is a
+ * real point (the API key's own public key will do). */
+static void ske_req(struct tls_sign_req_msg *q)
+{
+	memset(q, 0, sizeof *q);
+	q->version = 1;
+	q->hash_id = br_sha256_ID;
+	q->curve = BR_EC_secp256r1;
+	q->point_len = 65;
+	for (int i = 0; i < 32; i++) {
+		q->client_random[i] = (uint8_t)(0xc0 + i);
+		q->server_random[i] = i < 4 ? 0 : (uint8_t)i;
+	}
+	memcpy(q->point, K.apikey.key.pub, 65);
+}
+
+/* The signature in TR verifies with the API key over tls_ske_hash of q's
+ * parameters. */
+static bool tls_sig_ok(const struct tls_sign_req_msg *q)
+{
+	struct tls_ske p;
+	uint8_t hv[64];
+	long hl = apikey_req(q, &p) < 0 ? -EBADMSG : tls_ske_hash(&p, hv);
+	br_ec_public_key pk = { BR_EC_secp256r1, K.apikey.key.pub, 65 };
+
+	return hl > 0 && TR.sig_len > 0 && TR.sig_len <= sizeof TR.sig &&
+	       br_ecdsa_i31_vrfy_asn1(br_ec_get_default(), hv, (size_t)hl, &pk, TR.sig, TR.sig_len) == 1;
+}
+
+static void test_tls_sign(void)
+{
+	struct tls_sign_req_msg q, bad;
+	struct tls_cert_msg cm;
+	br_x509_decoder_context d;
+	const br_x509_pkey *pk;
+	uint8_t h[32], der1[CERT_DER_MAX];
+	size_t der1_len;
+	uint32_t malformed;
+
+	setup(evpath, true);
+	ok(K.have_apikey, "api tls: keyd has an API key (%s)", K.apikey_why);
+	br_x509_decoder_init(&d, NULL, NULL);
+	br_x509_decoder_push(&d, K.apikey.der, K.apikey.der_len);
+	pk = br_x509_decoder_get_pkey(&d);
+	ok(pk != NULL && !br_x509_decoder_isCA(&d) && tls_pkey_spki_sha256(pk, h) == 0 &&
+	   memcmp(h, K.apikey.spki_sha256, 32) == 0,
+	   "api tls: its certificate (%zu bytes) parses, not a CA, its key is the slot-3 key",
+	   K.apikey.der_len);
+	memcpy(der1, K.apikey.der, K.apikey.der_len);
+	der1_len = K.apikey.der_len;
+	setup(evpath, true);
+	ok(K.have_apikey && !K.apikey.created && K.apikey.der_len == der1_len &&
+	   memcmp(K.apikey.der, der1, der1_len) == 0,
+	   "api tls: a restarted keyd reloads the key and writes the same certificate bytes");
+
+	open_channel();
+	ok(keyd_send_tls_cert(&K) == 0 && imsg_recv(peer, &M) == 0 &&
+	   imsg_get(&M, IMSG_TLS_CERT, &cm, sizeof cm) == 0 && cm.der_len == der1_len &&
+	   memcmp(cm.der, der1, der1_len) == 0 && memcmp(cm.spki_sha256, K.apikey.spki_sha256, 32) == 0,
+	   "api tls: IMSG_TLS_CERT carries the certificate and its key hash");
+
+	ske_req(&q);
+	ok(tls_sign_req(1, &q, sizeof q) == 0 && tls_sig_ok(&q),
+	   "api tls: a ServerKeyExchange (P-256, SHA-256) is signed, and verifies over the "
+	   "parameters keyd wrote itself");
+	q.hash_id = br_sha384_ID;
+	ok(tls_sign_req(2, &q, sizeof q) == 0 && tls_sig_ok(&q), "api tls: SHA-384 too");
+	ske_req(&q);
+	q.curve = BR_EC_curve25519;
+	q.point_len = 32;
+	memset(q.point, 0x55, sizeof q.point);
+	ok(tls_sign_req(3, &q, sizeof q) == 0 && tls_sig_ok(&q), "api tls: an X25519 share too");
+
+	/* what keyd refuses, each alone; a malformed request costs no token */
+	malformed = (uint32_t)K.malformed;
+	static const char *const cases[] = {
+		"version 2", "a reserved byte set", "SHA-1", "an unknown curve (22)",
+		"a P-256 point of 64 bytes", "a point off the curve", "a compressed point",
+		"a server random not starting with 4 zero bytes",
+	};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ske_req(&bad);
+		switch (i) {
+		case 0: bad.version = 2; break;
+		case 1: bad.reserved[1] = 1; break;
+		case 2: bad.hash_id = br_sha1_ID; break;
+		case 3: bad.curve = 22; break;
+		case 4: bad.point_len = 64; break;
+		case 5: bad.point[64] ^= 1; break;
+		case 6: bad.point[0] = 0x02; break;
+		default: bad.server_random[2] = 7; break;
+		}
+		ok(tls_sign_req(10 + i, &bad, sizeof bad) == -EBADMSG && TR.sig_len == 0,
+		   "api tls: refused -EBADMSG: %s", cases[i]);
+	}
+	ok(tls_sign_req(30, &q, sizeof q - 1) == -EBADMSG, "api tls: a short request: -EBADMSG");
+	{
+		uint8_t longer[sizeof q + 1] = { 0 };
+		memcpy(longer, &q, sizeof q);
+		ok(tls_sign_req(31, longer, sizeof longer) == -EBADMSG,
+		   "api tls: a long request: -EBADMSG");
+	}
+	ok(K.malformed == malformed + 10, "api tls: each counted as malformed");
+
+	/* the rate: a bucket of 3 whose refill is an hour away */
+	tbucket_init(&K.tls_rate, 3, 3600000, mono_ms());
+	int served = 0, busy = 0;
+	for (uint32_t i = 0; i < 5; i++) {
+		int e = tls_sign_req(40 + i, &q, sizeof q);
+		served += e == 0;
+		busy += e == -EBUSY;
+	}
+	ok(served == 3 && busy == 2, "api tls: the rate limit serves the bucket, then -EBUSY (%d, %d)",
+	   served, busy);
+	ok(tls_sign_req(50, &bad, sizeof bad) == -EBADMSG,
+	   "api tls: an empty bucket still says -EBADMSG to a malformed request");
+
+	K.have_apikey = false;
+	tbucket_init(&K.tls_rate, 3, 1, mono_ms());
+	ok(tls_sign_req(60, &q, sizeof q) == -ENOKEY, "api tls: no key: -ENOKEY");
+	ok(keyd_send_tls_cert(&K) == -ENOKEY, "api tls: no key: no certificate is sent");
+	ok(nothing_pending(), "api tls: one reply per request");
+	close_channel();
 }
 
 int main(void)
@@ -1102,10 +1249,13 @@ int main(void)
 	test_no_manifest();
 	test_fn_events();
 	test_kms_request();
+	test_tls_sign();
 
 	{
 		char kp[sizeof evpath];
 		snprintf(kp, sizeof kp, "%s/log.key", tmp);
+		unlink(kp);
+		snprintf(kp, sizeof kp, "%s/" KEYD_APIKEY_FILE, tmp);
 		unlink(kp);
 	}
 	unlink(evpath);

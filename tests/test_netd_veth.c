@@ -54,6 +54,7 @@
 #include <linux/sockios.h>
 
 #include "crypto/policy.h"
+#include "keyd/apikey.h"
 #include "lib/base64.h"
 #include "lib/file.h"
 #include "lib/frame.h"
@@ -66,7 +67,11 @@
 #include "proto/role.h"
 #include "lib/log.h"
 #include "net/http_lwip.h"
+#include "net/http_tls.h"
 #include "net/netd.h"
+#include "proto/netd_keyd.h"
+#include "tls/anchors.h"
+#include "tls/engine.h"
 #include "tests/tap.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -534,10 +539,11 @@ static int send_kaddr_reply(uint32_t id)
 #define BIG_ENTRY 1998              /* each entry of the fake bundle */
 static int logd_fd = -1;            /* the fake logd's end */
 
-/* Hands netd a fresh channel to "logd", as init does when logd starts. */
-static bool give_logd_channel(uint32_t gen)
+/* Hands netd a fresh channel to a role (peer), as init does when that
+ * role starts; our end goes to *fd. */
+static bool give_channel(uint32_t peer, uint32_t gen, int *fd)
 {
-	struct peer_channel_msg pc = { .peer = ROLE_LOGD, .generation = gen };
+	struct peer_channel_msg pc = { .peer = peer, .generation = gen };
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -548,7 +554,7 @@ static bool give_logd_channel(uint32_t gen)
 		close(sv[0]);
 		return false;
 	}
-	logd_fd = sv[0];
+	*fd = sv[0];
 	return true;
 }
 
@@ -632,7 +638,7 @@ static void test_logd(void)
 	   strstr(r.body, "log_refused") != NULL, "no logd: /v1/attestation 503 log_refused");
 	client_close(&c);
 
-	ok(give_logd_channel(1), "a channel to logd handed over (IMSG_PEER_CHANNEL)");
+	ok(give_channel(ROLE_LOGD, 1, &logd_fd), "a channel to logd handed over (IMSG_PEER_CHANNEL)");
 
 	/* The attestation entry goes to logd first; keyd is not there. netd
 	 * takes the channel from init's socket in its own time: until it has,
@@ -741,22 +747,6 @@ static void test_logd(void)
 static int sbx_fd = -1;
 static struct imsg sq;
 
-static bool give_sbx_channel(uint32_t gen)
-{
-	struct peer_channel_msg pc = { .peer = ROLE_SANDBOXD, .generation = gen };
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return false;
-	int r = imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &sv[1], 1);
-	close(sv[1]);
-	if (r < 0) {
-		close(sv[0]);
-		return false;
-	}
-	sbx_fd = sv[0];
-	return true;
-}
 
 static unsigned sbx_ca_seen;   /* IMSG_SBX_CA messages netd sent (its local CA) */
 
@@ -806,7 +796,7 @@ static void test_sandboxd(void)
 	ok(client_open(&c) && get(&c, "/api/functions", &r) == 0 && r.status == 503 &&
 	   strstr(r.body, "sandboxd is not running") != NULL, "no sandboxd: /api/functions 503");
 	client_close(&c);
-	ok(give_sbx_channel(1), "a channel to sandboxd handed over");
+	ok(give_channel(ROLE_SANDBOXD, 1, &sbx_fd), "a channel to sandboxd handed over");
 	is_int(sbx_recv(3000, &q), IMSG_SBX_REQ, "netd asks at once...");
 	ok(sbx_ca_seen == 1, "  after giving sandboxd its local CA (IMSG_SBX_CA, %u)", sbx_ca_seen);
 	is_int(q.op, SBX_POLICY, "  ... for the policy");
@@ -880,7 +870,7 @@ static void test_sandboxd(void)
 	 * times, the worker handed back OK. */
 	for (int round = 0; round < 2; round++) {
 		int wk[2];
-		if (round == 1 && !give_logd_channel(2))
+		if (round == 1 && !give_channel(ROLE_LOGD, 2, &logd_fd))
 			abort();
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wk) != 0)
 			abort();
@@ -946,6 +936,185 @@ static void test_sandboxd(void)
 }
 
 /* --- the tests ---------------------------------------------------------------------------- */
+
+/* --- the API over TLS: the test plays keyd ------------------------------------- */
+
+static int keyd_fd = -1;
+static struct apikey akey;
+static struct tls_conn tcli;
+static br_hmac_drbg_context trng;
+static uint8_t tafile[ANCHORS_HEADER_LEN + ANCHORS_RECORD_MAX];
+static br_x509_trust_anchor tta[1];
+static struct anchors tanchors;
+enum keyd_act { KEYD_SIGN, KEYD_BUSY, KEYD_DIE };
+static unsigned keyd_signed;
+
+
+/* One request from netd on the keyd channel, answered as act says:
+ * signed as keyd does (checked first), refused -EBUSY, or the channel
+ * closed (keyd died). false when none was a well-formed request. */
+static bool keyd_sign_one(enum keyd_act act)
+{
+	static struct imsg m;
+	struct tls_sign_req_msg q;
+	struct tls_sign_reply_msg rep;
+	struct tls_ske p;
+	long n;
+
+	if (imsg_recv(keyd_fd, &m) < 0 || imsg_get(&m, IMSG_TLS_SIGN_REQ, &q, sizeof q) < 0 ||
+	    apikey_req(&q, &p) < 0)
+		return false;
+	if (act == KEYD_DIE) {
+		close(keyd_fd);
+		keyd_fd = -1;
+		return true;
+	}
+	memset(&rep, 0, sizeof rep);
+	rep.error = -EBUSY;
+	if (act == KEYD_SIGN && (n = apikey_sign(&akey, &p, rep.sig)) > 0) {
+		rep.error = 0;
+		rep.sig_len = (uint32_t)n;
+		keyd_signed++;
+	}
+	return imsg_send(keyd_fd, IMSG_TLS_SIGN_REPLY, m.hdr.id, &rep, sizeof rep, NULL, 0) == 0;
+}
+
+/* Drives a BearSSL client over c (connected to 8443) and the keyd
+ * channel until the client is open, failed, or the server closed; keyd
+ * answers as act says. Returns the client's status. */
+static enum tls_status tls_drive(struct client *c, enum keyd_act act)
+{
+	uint64_t end = now_ms() + 5000;
+
+	while (now_ms() < end && tls_status(&tcli) == TLS_HANDSHAKE) {
+		struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = keyd_fd, .events = POLLIN } };
+		size_t n;
+		const uint8_t *o = tls_out(&tcli, &n);
+
+		if (n > 0) {
+			if (!send_all(c->fd, o, n))
+				break;
+			tls_out_done(&tcli, n);
+			continue;
+		}
+		if (poll(p, keyd_fd >= 0 ? 2 : 1, 200) <= 0)
+			continue;
+		if (keyd_fd >= 0 && (p[1].revents & POLLIN))
+			keyd_sign_one(act);
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t buf[4096];
+			ssize_t k = recv(c->fd, buf, sizeof buf, 0);
+			if (k <= 0) {
+				tls_eof(&tcli);
+				break;
+			}
+			for (size_t off = 0; off < (size_t)k;) {
+				long t = tls_feed(&tcli, buf + off, (size_t)k - off);
+				if (t <= 0)
+					break;
+				off += (size_t)t;
+			}
+		}
+	}
+	return tls_status(&tcli);
+}
+
+static bool tls_client_open(struct client *c)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(API_TLS_PORT) };
+	static const char name[] = APIKEY_NAME;
+
+	c->len = 0;
+	c->fd = peer_socket();
+	if (c->fd < 0)
+		return false;
+	sin.sin_addr.s_addr = server_addr;
+	if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		client_close(c);
+		return false;
+	}
+	return tls_client_init(&tcli, &tanchors, name, sizeof name - 1, APIKEY_NOT_BEFORE + 86400,
+			       &trng) == 0;
+}
+
+static void test_api_tls(void)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char dir[] = "/tmp/test_netd_veth.XXXXXX", path[64], err[ERRBUF_LEN], got[4096];
+	struct tls_cert_msg cm;
+	struct client c;
+	size_t have = 0;
+	long r;
+
+	err[0] = '\0';
+	if (!mkdtemp(dir)) {
+		ok(false, "api tls: a temporary directory");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/api.key", dir);
+	ok(apikey_load_or_create(&akey, path, err) == 0, "api tls: the test's keyd has a key (%s)", err);
+	unlink(path);
+	rmdir(dir);
+	br_hmac_drbg_init(&trng, &br_sha256_vtable, "veth", 4);
+	r = anchors_record(tafile + ANCHORS_HEADER_LEN, sizeof tafile - ANCHORS_HEADER_LEN, akey.der,
+			   akey.der_len, 0, NULL, 0);
+	anchors_header(tafile, sizeof tafile, 1);
+	anchors_init(&tanchors, tta, 1);
+	anchors_parse(&tanchors, tafile, ANCHORS_HEADER_LEN + (size_t)(r > 0 ? r : 0), 0, NULL, 0);
+
+	ok(give_channel(ROLE_KEYD, 1, &keyd_fd), "api tls: a channel to keyd handed over");
+	memset(&cm, 0, sizeof cm);
+	cm.der_len = (uint32_t)akey.der_len;
+	memcpy(cm.der, akey.der, akey.der_len);
+	memcpy(cm.spki_sha256, akey.spki_sha256, 32);
+	ok(imsg_send(keyd_fd, IMSG_TLS_CERT, 0, &cm, sizeof cm, NULL, 0) == 0,
+	   "api tls: keyd sends its certificate (IMSG_TLS_CERT)");
+	usleep(100000);   /* netd opens 8443 when it has read it */
+
+	ok(tls_client_open(&c) && tls_drive(&c, KEYD_SIGN) == TLS_OPEN && keyd_signed == 1,
+	   "api tls: a handshake on 8443 completes with keyd's one signature; the client "
+	   "validated the certificate and the signature");
+	ok(tls_write(&tcli, req, sizeof req - 1) == (long)(sizeof req - 1), "api tls: a request");
+	for (uint64_t end = now_ms() + 3000; now_ms() < end && tls_status(&tcli) != TLS_FAILED;) {
+		size_t n;
+		const uint8_t *o = tls_out(&tcli, &n), *in;
+		if (n > 0 && send_all(c.fd, o, n))
+			tls_out_done(&tcli, n);
+		while ((in = tls_in(&tcli, &n)) != NULL && n > 0 && have + n < sizeof got) {
+			memcpy(got + have, in, n);
+			have += n;
+			tls_in_done(&tcli, n);
+		}
+		if (tls_status(&tcli) == TLS_CLOSED)
+			break;
+		int f = client_fill(&c, 200);
+		if (f > 0) {
+			tls_feed(&tcli, c.buf, c.len);
+			c.len = 0;
+		} else if (f != -ETIMEDOUT) {
+			tls_eof(&tcli);
+			break;
+		}
+	}
+	got[have] = 0;
+	ok(strncmp(got, "HTTP/1.1 200", 12) == 0 && strstr(got, "{\"status\":\"ok\"}") != NULL,
+	   "api tls: GET /healthz over TLS is answered by the same API (%.12s)", got);
+	client_close(&c);
+
+	ok(tls_client_open(&c) && tls_drive(&c, KEYD_BUSY) != TLS_OPEN,
+	   "api tls: keyd refusing the signature (-EBUSY): the handshake fails, netd closes");
+	client_close(&c);
+	ok(tls_client_open(&c) && tls_drive(&c, KEYD_DIE) != TLS_OPEN && keyd_fd < 0,
+	   "api tls: keyd gone while it signs: the handshake fails");
+	client_close(&c);
+	{
+		struct client h;
+		struct response rsp;
+		ok(client_open(&h) && get(&h, "/healthz", &rsp) == 0 && rsp.status == 200,
+		   "api tls: the plain API is unaffected");
+		client_close(&h);
+	}
+}
 
 static void test_basic(void)
 {
@@ -1363,6 +1532,7 @@ int main(void)
 		test_pending_timeout();
 		test_logd();
 		test_sandboxd();
+		test_api_tls();
 	}
 	test_init_gone();
 	stop_child(&netd_pid);

@@ -323,6 +323,33 @@ long cert_leaf(const struct cert_ca *ca, br_hmac_drbg_context *rng, const char *
 	return finish(&w, out, cap, &ca->key);
 }
 
+long cert_self(const struct cert_key *k, br_hmac_drbg_context *rng, const char *name, size_t len,
+	       const struct cert_validity *v, uint8_t *out, size_t cap)
+{
+	struct cert_ca self;
+	struct derw w;
+	long n;
+
+	if (len == 0 || len > CERT_CN_MAX || !name_chars_ok(name, len, ".-_"))
+		return -EINVAL;
+	/* a leaf whose issuer is itself: the key signs its own certificate,
+	 * and its authorityKeyIdentifier is its own key id */
+	memset(&self, 0, sizeof self);
+	self.key = *k;
+	self.leaf_key = *k;
+	keyid(self.keyid, k);
+	derw_init(&w, self.dn, sizeof self.dn);
+	n = put_name(&w, name, len);
+	if (n < 0)
+		return n;
+	memmove(self.dn, derw_data(&w), (size_t)n);
+	self.dn_len = (size_t)n;
+	n = cert_leaf(&self, rng, name, len, v, out, cap);
+	memset(&self.key, 0, sizeof self.key);
+	memset(&self.leaf_key, 0, sizeof self.leaf_key);
+	return n;
+}
+
 long cert_pem(char *out, size_t cap, const uint8_t *der, size_t len)
 {
 	static const char begin[] = "-----BEGIN CERTIFICATE-----\n";

@@ -82,6 +82,15 @@ int cert_ca_init(struct cert_ca *ca, br_hmac_drbg_context *rng, const char *tag,
 long cert_leaf(const struct cert_ca *ca, br_hmac_drbg_context *rng, const char *name, size_t len,
 	       const struct cert_validity *v, uint8_t *out, size_t cap);
 
+/* A certificate for name[0..len) (1 to CERT_CN_MAX bytes of
+ * [a-z0-9._-]) whose key is k and which k signs itself: cert_leaf's
+ * profile (CA:FALSE, serverAuth, digitalSignature) with issuer = subject
+ * = CN=name and authorityKeyIdentifier = its own key id. The serial comes
+ * from rng (a DRBG seeded from the key makes the certificate a function
+ * of the key). Returns the DER length or cert_leaf's errors. */
+long cert_self(const struct cert_key *k, br_hmac_drbg_context *rng, const char *name, size_t len,
+	       const struct cert_validity *v, uint8_t *out, size_t cap);
+
 /* The PEM form of a certificate ("-----BEGIN CERTIFICATE-----", base64 in
  * lines of 64, "-----END CERTIFICATE-----", each line ending in "\n"),
  * NUL-terminated. Returns CERT_PEM_LEN(len) or -ENOSPC (cap must hold

@@ -4,6 +4,7 @@
 
 #include "crypto/x509_chain.h"
 #include "tls/der_w.h"
+#include "tls/ske.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -94,6 +95,7 @@ static void conn_reset(struct tls_conn *c, enum tls_role role, int64_t now)
 	c->closing = 0;
 	c->eof = 0;
 	c->cfg = NULL;
+	c->ident = NULL;
 }
 
 /* --- server: the policy handler that checks SNI and presents the leaf --- */
@@ -225,6 +227,89 @@ int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const 
 	c->cfg = cfg;
 	engine_setup(c, server_suites, sizeof server_suites / sizeof server_suites[0], cfg->rng);
 	c->policy = &srv_policy;
+	br_ssl_server_set_policy(&c->u.srv.ctx, &c->policy);
+	if (!br_ssl_server_reset(&c->u.srv.ctx)) {
+		c->err = TLS_E_INTERNAL;
+		return -EIO;
+	}
+	return 0;
+}
+
+/* --- server with a fixed identity, signing elsewhere ----------------------------- */
+
+static int ident_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context *cc,
+			br_ssl_server_choices *ch)
+{
+	struct tls_conn *c = conn_of_policy(pctx);
+	const br_suite_translated *st;
+	size_t nst;
+	unsigned hash;
+
+	st = br_ssl_server_get_client_suites(cc, &nst);
+	hash = pick_hash(cc);
+	if (nst == 0 || hash == 0) {
+		c->err = TLS_E_NO_SHARED_CIPHER;
+		return 0;
+	}
+	ch->cipher_suite = st[0][0];
+	ch->algo_id = 0xFF00 + hash;
+	ch->chain = &c->u.srv.chain;
+	ch->chain_len = 1;
+	return 1;
+}
+
+/* BearSSL hands the hash of the ServerKeyExchange; the hook gets the
+ * parameters it was computed from (read back from the engine), checked
+ * here to hash to exactly that value: the signer signs what goes on the
+ * wire, and only that. */
+static size_t ident_sign(const br_ssl_server_policy_class **pctx, unsigned algo_id,
+			 unsigned char *data, size_t hv_len, size_t len)
+{
+	struct tls_conn *c = conn_of_policy(pctx);
+	const br_ssl_engine_context *e = &c->u.srv.ctx.eng;
+	struct tls_ske q;
+	uint8_t hv[64];
+	long hl;
+
+	if (algo_id < 0xFF00 || e->ecdhe_point_len > sizeof q.point || len < TLS_SKE_SIG_MAX)
+		return 0;
+	memset(&q, 0, sizeof q);
+	q.hash_id = (uint8_t)(algo_id & 0xff);
+	q.curve = (uint16_t)e->ecdhe_curve;
+	q.point_len = (uint8_t)e->ecdhe_point_len;
+	memcpy(q.client_random, e->client_random, 32);
+	memcpy(q.server_random, e->server_random, 32);
+	memcpy(q.point, e->ecdhe_point, e->ecdhe_point_len);
+	hl = tls_ske_hash(&q, hv);
+	if (hl < 0 || (size_t)hl != hv_len || memcmp(hv, data, hv_len) != 0) {
+		c->err = TLS_E_INTERNAL;
+		return 0;
+	}
+	return c->ident->sign(c->ident->ctx, c, &q, data, len);
+}
+
+static const br_ssl_server_policy_class ident_policy = {
+	sizeof(struct tls_conn), ident_choose, srv_keyx, ident_sign,
+};
+
+int tls_server_init_ident(struct tls_conn *c, const struct tls_ident_cfg *cfg, int64_t now)
+{
+	conn_reset(c, TLS_ROLE_SERVER, now);
+	br_ssl_server_zero(&c->u.srv.ctx);
+	if (cfg->der_len == 0 || cfg->der_len > sizeof c->u.srv.leaf) {
+		c->err = TLS_E_INTERNAL;
+		return -EINVAL;
+	}
+	c->ident = cfg;
+	/* copied: the caller may replace its certificate while this
+	 * connection's Certificate message is being written */
+	memcpy(c->u.srv.leaf, cfg->der, cfg->der_len);
+	c->u.srv.chain.data = c->u.srv.leaf;
+	c->u.srv.chain.data_len = cfg->der_len;
+	c->expect[0] = 0;
+	c->expect_len = 0;
+	engine_setup(c, server_suites, sizeof server_suites / sizeof server_suites[0], cfg->rng);
+	c->policy = &ident_policy;
 	br_ssl_server_set_policy(&c->u.srv.ctx, &c->policy);
 	if (!br_ssl_server_reset(&c->u.srv.ctx)) {
 		c->err = TLS_E_INTERNAL;
@@ -586,22 +671,14 @@ static long spki_der(struct derw *w, const br_x509_pkey *pk)
 	return derw_wrap(w, DER_SEQUENCE, m);
 }
 
-int tls_peer_spki_sha256(struct tls_conn *c, uint8_t out[32])
+int tls_pkey_spki_sha256(const br_x509_pkey *pk, uint8_t out[32])
 {
 	/* an RSA key of 8192 bits and its headers */
 	uint8_t buf[1100];
-	const br_x509_pkey *pk;
 	br_sha256_context h;
 	struct derw w;
 	long r;
 
-	if (c->role != TLS_ROLE_CLIENT)
-		return -EINVAL;
-	if (!c->open || tls_status(c) == TLS_FAILED)
-		return -EAGAIN;
-	pk = c->u.cli.x509.vtable->get_pkey(&c->u.cli.x509.vtable, NULL);
-	if (!pk)
-		return -EAGAIN;
 	derw_init(&w, buf, sizeof buf);
 	spki_der(&w, pk);
 	r = derw_result(&w);
@@ -611,4 +688,18 @@ int tls_peer_spki_sha256(struct tls_conn *c, uint8_t out[32])
 	br_sha256_update(&h, derw_data(&w), derw_len(&w));
 	br_sha256_out(&h, out);
 	return 0;
+}
+
+int tls_peer_spki_sha256(struct tls_conn *c, uint8_t out[32])
+{
+	const br_x509_pkey *pk;
+
+	if (c->role != TLS_ROLE_CLIENT)
+		return -EINVAL;
+	if (!c->open || tls_status(c) == TLS_FAILED)
+		return -EAGAIN;
+	pk = c->u.cli.x509.vtable->get_pkey(&c->u.cli.x509.vtable, NULL);
+	if (!pk)
+		return -EAGAIN;
+	return tls_pkey_spki_sha256(pk, out);
 }

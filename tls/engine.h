@@ -24,7 +24,7 @@
  *           certificate's key hash for the log record.
  *
  * Memory: the struct is the connection's whole TLS state (sizeof(struct
- * tls_conn), 28,096 bytes on x86-64: the 16.3 KiB input buffer a peer's
+ * tls_conn), 28,104 bytes on x86-64: the 16.3 KiB input buffer a peer's
  * full-size record needs, a 4.1 KiB output buffer, one role's BearSSL
  * contexts: the server's and its leaf, or the client's and its X.509
  * validator). Nothing is
@@ -90,6 +90,24 @@ struct tls_server_cfg {
 	struct cert_validity leaf_validity;   /* for a leaf minted now */
 };
 
+/* A server with one fixed identity whose key is elsewhere (the API over
+ * TLS, docs/TLS.md "The attested API"): the certificate is presented to
+ * any client (no SNI check), and the ServerKeyExchange is signed by the
+ * caller's sign hook, given the parameters (tls/ske.h) rather than a
+ * hash. The hook returns the ASN.1 signature's length written to sig (at
+ * most cap), or 0 when it cannot sign now: BearSSL then fails the
+ * handshake (net/http_tls.c turns that into a wait for keyd). */
+struct tls_conn;
+struct tls_ske;
+struct tls_ident_cfg {
+	const uint8_t *der;           /* the certificate */
+	size_t der_len;
+	size_t (*sign)(void *ctx, struct tls_conn *c, const struct tls_ske *p, uint8_t *sig,
+		       size_t cap);
+	void *ctx;
+	br_hmac_drbg_context *rng;    /* seeds each engine */
+};
+
 struct tls_conn {
 	/* One role's BearSSL state; the union keeps the struct at the size
 	 * of the larger role. */
@@ -113,6 +131,7 @@ struct tls_conn {
 	unsigned closing : 1;       /* tls_close() was called */
 	unsigned eof : 1;           /* tls_eof() was called */
 	const struct tls_server_cfg *cfg;
+	const struct tls_ident_cfg *ident;   /* server with a fixed identity */
 	char expect[CERT_NAME_MAX + 1];   /* the name SNI / the certificate must carry */
 	size_t expect_len;
 	uint8_t ibuf[TLS_IBUF_LEN];
@@ -126,6 +145,10 @@ struct tls_conn {
  * (TLS_E_INTERNAL). */
 int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const char *name,
 		    size_t len, int64_t now);
+
+/* A server engine presenting cfg's certificate, its handshake signed by
+ * cfg->sign (above). 0, -EINVAL (no certificate or one too long), -EIO. */
+int tls_server_init_ident(struct tls_conn *c, const struct tls_ident_cfg *cfg, int64_t now);
 
 /* A client engine to host[0..len) (sent as SNI, checked against the
  * certificate), validating at now against anchors (which must outlive c).
@@ -176,6 +199,11 @@ const char *tls_sni(struct tls_conn *c);
  * `openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256sum`).
  * 0, -EAGAIN (no handshake yet), -EINVAL (server role), -ENOSPC. */
 int tls_peer_spki_sha256(struct tls_conn *c, uint8_t out[32]);
+
+/* SHA-256 of the DER SubjectPublicKeyInfo of a key BearSSL decoded (RSA,
+ * or EC on P-256/384/521): the same bytes as the certificate's, as DER
+ * has one encoding per value. 0, -EINVAL (another key type), -ENOSPC. */
+int tls_pkey_spki_sha256(const br_x509_pkey *pk, uint8_t out[32]);
 
 /* The negotiated cipher suite (IANA number), 0 before the handshake. */
 unsigned tls_suite(struct tls_conn *c);

@@ -30,6 +30,14 @@ done
 out=$("$DSHIELD" verify --json --allow-sim --no-collateral --measurements "$image/measurements.json" "$f")
 check "verify compared MRTD/RTMR1/RTMR2 with measurements.json (all passed)" \
   [ "$(printf '%s' "$out" | jq -r '[.checks[] | select(.name | test("^measurements")) | .result] | unique | join(",")')" = pass ]
+# The API over attested TLS (8443): curl pinned to the key the quote names
+# (slot 3), and dshield verify --tls-url matching the live server's key.
+pin=$(printf "$(jq -r .report_data_preimage.api_tls_spki_sha256 "$f" | sed 's/../\\x&/g')" | base64)
+check "GET /healthz over TLS on 8443, curl pinned to the quote's API TLS key" \
+  [ "$(ip netns exec "$QT_NS" curl -sk --max-time 20 --pinnedpubkey "sha256//$pin" -o /dev/null -w '%{http_code}' "https://$QT_ADDR:8443/healthz")" = 200 ]
+out=$(ip netns exec "$QT_NS" "$DSHIELD" verify --allow-sim --no-collateral --tls-url "https://$QT_ADDR:8443" "$f" 2>&1); rc=$?
+check "dshield verify --tls-url https://$QT_ADDR:8443: the server's key is the quote's (exit 0)" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /'
 expect_match "the guest logged the quote as sim" "$(tr -d '\r' < "$QT_CONSOLE")" \
   'attestation: sim: quote #[0-9]+, [0-9]+ bytes, 2 events \(simulated'
 

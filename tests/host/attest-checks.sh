@@ -37,8 +37,9 @@ attest_sim_checks() {
   check "preimage nonce echoed" [ "$(jq -r .report_data_preimage.nonce "$f")" = "$nonce" ]
   check "preimage manifest_sha256 is the image manifest's" \
     [ "$(jq -r .report_data_preimage.manifest_sha256 "$f")" = "$man" ]
-  check "the API TLS slot is null (no TLS yet)" [ "$(jq -c .report_data_preimage.api_tls_spki_sha256 "$f")" = null ]
-  local lk vkey b64
+  local tk lk vkey b64
+  tk=$(jq -r .report_data_preimage.api_tls_spki_sha256 "$f")
+  expect_match "the quote binds the API TLS key (SHA-256 of its SPKI, slot 3)" "$tk" '^[0-9a-f]{64}$'
   lk=$(jq -r .report_data_preimage.log_key_sha256 "$f")
   vkey=$(jq -r .log_key "$f")
   expect_match "the quote binds a log key (SHA-256 of its SPKI)" "$lk" '^[0-9a-f]{64}$'
@@ -65,8 +66,9 @@ attest_sim_checks() {
   else
     check "no checkpoint signed yet: the slot is null too" [ "$ckhex" = null ]
   fi
-  rd=$("$DSHIELD" reportdata --nonce "$nonce" --manifest-sha256 "$man" --log-key-sha256 "$lk" "${ckarg[@]}")
-  check "report_data is REPORTDATA(nonce, manifest, log key, checkpoint) as dshield reportdata computes it" \
+  rd=$("$DSHIELD" reportdata --nonce "$nonce" --manifest-sha256 "$man" --api-tls-spki-sha256 "$tk" \
+       --log-key-sha256 "$lk" "${ckarg[@]}")
+  check "report_data is REPORTDATA(nonce, manifest, API TLS key, log key, checkpoint) as dshield reportdata computes it" \
     [ "$(jq -r .report_data "$f")" = "$rd" ]
 
   out=$("$DSHIELD" verify --allow-sim --no-collateral "$@" --report-data "$rd" "$f" 2>&1); rc=$?

@@ -1128,6 +1128,22 @@ static void op_reply(struct api_state *st, struct http_conn *c, struct api_fn_op
 		  (size_t)rep->body_len, -1);
 }
 
+unsigned api_fn_in_flight(const struct api_state *st, const char *fn_id, char id[37])
+{
+	unsigned n = 0;
+
+	id[0] = '\0';
+	for (unsigned i = 0; i < API_FN_INVOKES; i++) {
+		const struct api_fn_inv *inv = &st->fn.invs[i];
+		if ((inv->state == INV_RUNNING || inv->state == INV_ENDING) &&
+		    strcmp(inv->fn_id, fn_id) == 0 && n++ == 0)
+			memcpy(id, inv->id, sizeof inv->id);
+	}
+	if (n != 1)
+		id[0] = '\0';
+	return n;
+}
+
 /* --- invocation: running ----------------------------------------------------- */
 
 static void watch(struct api_state *st, int fd, uint32_t *have, uint32_t want)

@@ -187,6 +187,12 @@ void api_fn_reply(struct api_state *st, struct http_conn *c, uint32_t seq,
  * channel's. */
 void api_fn_lost(struct api_state *st, struct http_conn *c, uint32_t seq);
 void api_fn_sandboxd_gone(struct api_state *st);
+/* How many invocations of function fn_id have their request in a worker
+ * now (running or ending); when exactly one, its id is copied into id
+ * (else id is ""). The egress records' invocation field: a connection
+ * or a DNS query is attributed to an invocation only when no other of
+ * its function was in flight (docs/EGRESS.md, "Which invocation a record names"). */
+unsigned api_fn_in_flight(const struct api_state *st, const char *fn_id, char id[37]);
 
 /* IMSG_SBX_WORKER_END. */
 void api_fn_worker_end(struct api_state *st, const struct sbx_worker_end_msg *m);

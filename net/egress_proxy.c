@@ -419,14 +419,15 @@ static struct egp_conn *by_id(struct egress_proxy *px, uint32_t id)
 
 /* An egress or egress_refused entry of function fn, without its
  * connection's details. */
-static void entry_base(struct log_entry *e, uint8_t type, const char *fn, uint8_t kind,
-		       const char *reason)
+static void entry_base(struct log_entry *e, uint8_t type, const char *fn, const char *inv,
+		       uint8_t kind, const char *reason)
 {
 	memset(e, 0, sizeof *e);
 	e->type = type;
 	e->time_ns = real_ns();
 	struct log_egress *g = &e->u.egress;
 	g->function = (struct log_str){ fn, strlen(fn) };
+	g->invocation = (struct log_str){ inv, strlen(inv) };
 	g->method = kind == SBX_L_PROXY ? (struct log_str){ "CONNECT", 7 } : (struct log_str){ "", 0 };
 	g->scheme = (struct log_str){ "tcp", 3 };
 	g->decision = type == LOG_EGRESS ? LOG_ALLOW : LOG_DENY;
@@ -436,7 +437,7 @@ static void entry_base(struct log_entry *e, uint8_t type, const char *fn, uint8_
 /* The log entry of c (egress or egress_refused). */
 static void entry_of(const struct egp_conn *c, struct log_entry *e, uint8_t type, const char *reason)
 {
-	entry_base(e, type, c->fn, c->kind, reason);
+	entry_base(e, type, c->fn, c->inv, c->kind, reason);
 	struct log_egress *g = &e->u.egress;
 	g->host = (struct log_str){ c->t.host, strlen(c->t.host) };
 	g->port = c->t.port;
@@ -669,8 +670,11 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 	char why[EGP_REASON_MAX];
 	bool capped = fn_conns(px, f->id) >= EGP_FN_CONN_MAX;
 	struct egp_conn *c = capped ? NULL : new_conn(px);
+	char inv[37] = "";
 
 	px->st.accepted++;
+	if (px->h.invocation != NULL)
+		px->h.invocation(px->h.ctx, f->id, inv);
 	if (c == NULL) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		struct log_entry e;
@@ -681,7 +685,7 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 				 "already", EGP_FN_CONN_MAX);
 		px->st.pool_full += !capped;
 		px->st.refused++;
-		entry_base(&e, LOG_EGRESS_REFUSED, f->id, kind, capped ? why : full);
+		entry_base(&e, LOG_EGRESS_REFUSED, f->id, inv, kind, capped ? why : full);
 		px->h.record(px->h.ctx, &e);
 		return;
 	}
@@ -690,6 +694,7 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 	c->kind = kind;
 	c->declared = f->rules;
 	snprintf(c->fn, sizeof c->fn, "%s", f->id);
+	memcpy(c->inv, inv, sizeof inv);
 	if (kind == SBX_L_PROXY) {
 		set_watch(px, c, EPOLLIN);
 		return;

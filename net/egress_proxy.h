@@ -255,6 +255,10 @@ struct egress_proxy_hooks {
 	 * -ENOENT: none, and the request is refused (secret_missing). NULL:
 	 * netd has no secrets, every injecting rule is refused. */
 	int (*secret)(void *ctx, const char *fn, const char *name, const char **v, size_t *n);
+	/* the invocation of fn a connection accepted now belongs to: its id
+	 * into id when exactly one of fn's is in flight, else "" (NULL: the
+	 * records name none) */
+	void (*invocation)(void *ctx, const char *fn, char id[37]);
 };
 
 enum egp_state {
@@ -281,6 +285,7 @@ struct egp_conn {
 	uint8_t kind;                      /* SBX_L_PORT or SBX_L_PROXY */
 	uint32_t declared;                 /* the function's rules when it connected */
 	char fn[SBX_ID_MAX];
+	char inv[37];             /* the invocation in flight at accept, or "" */
 	struct egp_target t;
 	uint32_t ip;                       /* the resolved address, network order */
 	char rule_host[POLICY_HOST_MAX + 1];

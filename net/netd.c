@@ -510,6 +510,14 @@ static bool egress_name_allowed(void *ctx, const struct fn_egress_fn *f, const c
 	return false;
 }
 
+/* The proxy's invocation hook: the one invocation of fn in flight, if
+ * there is exactly one (net/api_fn.h api_fn_in_flight). */
+static void proxy_invocation(void *ctx, const char *fn, char id[37])
+{
+	(void)ctx;
+	(void)api_fn_in_flight(&nd.api, fn, id);
+}
+
 /* fn_egress's dns_refused hook: the query's dns_refused record. */
 static void egress_dns_refused(void *ctx, const struct fn_egress_fn *f, const struct dns_query *q,
 			       enum dns_result res)
@@ -517,11 +525,14 @@ static void egress_dns_refused(void *ctx, const struct fn_egress_fn *f, const st
 	static const char not_allowed[] = "no rule the function declared allows this name";
 	static const char full[] = "the function's table of names is full";
 	struct log_entry e;
+	char inv[37];
 
 	(void)ctx;
 	memset(&e, 0, sizeof e);
 	e.type = LOG_DNS_REFUSED;
 	e.u.dns_refused.function = (struct log_str){ f->id, strlen(f->id) };
+	(void)api_fn_in_flight(&nd.api, f->id, inv);
+	e.u.dns_refused.invocation = (struct log_str){ inv, strlen(inv) };
 	e.u.dns_refused.qname = (struct log_str){ q->name, q->name_len };
 	e.u.dns_refused.qtype = q->qtype;
 	e.u.dns_refused.reason = res == DNS_RES_FULL ? (struct log_str){ full, sizeof full - 1 } :
@@ -536,11 +547,13 @@ static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind
 {
 	static const char reason[] = "dns_tcp: DNS over TCP is not served (answers are never truncated)";
 	struct log_entry e;
-	char host[16];
+	char host[16], inv[37];
 
 	(void)ctx;
 	memset(&e, 0, sizeof e);
 	e.type = LOG_EGRESS_REFUSED;
+	(void)api_fn_in_flight(&nd.api, f->id, inv);
+	e.u.egress.invocation = (struct log_str){ inv, strlen(inv) };
 	snprintf(host, sizeof host, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
 		 addr & 255);
 	e.u.egress.function = (struct log_str){ f->id, strlen(f->id) };
@@ -1296,7 +1309,7 @@ static int setup(void)
 	egress_proxy_init(&nd.px, &(struct egress_proxy_hooks){
 		.watch = watch_fd, .policy = proxy_policy, .append = proxy_append,
 		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL,
-		.secret = proxy_secret });
+		.secret = proxy_secret, .invocation = proxy_invocation });
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

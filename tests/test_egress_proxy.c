@@ -384,6 +384,8 @@ static struct egress_proxy PX;
 static struct fn_egress_fn FN;
 static int records, appends, watches;
 static char last_reason[EGP_REASON_MAX];
+static char last_inv[40];
+static int in_flight;
 static uint8_t last_type;
 static char last_host[EGRESS_NAME_MAX + 1];
 static uint32_t last_id;
@@ -408,6 +410,7 @@ static void keep(const struct log_entry *e)
 {
 	const struct log_egress *g = &e->u.egress;
 	last_type = e->type;
+	snprintf(last_inv, sizeof last_inv, "%.*s", (int)g->invocation.len, g->invocation.p);
 	snprintf(last_reason, sizeof last_reason, "%.*s", (int)g->reason.len, g->reason.p);
 	snprintf(last_host, sizeof last_host, "%.*s", (int)g->host.len, g->host.p);
 }
@@ -419,6 +422,13 @@ static int hk_append(void *ctx, uint32_t id, const struct log_entry *e)
 	last_id = id;
 	keep(e);
 	return append_result;
+}
+
+/* The invocation hook: "inv-1" when in_flight says one of fn-test's is. */
+static void hk_invocation(void *ctx, const char *fn, char id[37])
+{
+	(void)ctx;
+	snprintf(id, 37, "%s", in_flight == 1 && strcmp(fn, "fn-test") == 0 ? "inv-1" : "");
 }
 
 static void hk_record(void *ctx, const struct log_entry *e)
@@ -483,6 +493,23 @@ static void proxy_refused(const char *req, const char *status, const char *code)
 	   "proxy: %.*s -> %s, egress_refused %s", (int)strcspn(req, "\r\n"), req, status, code);
 	if (records != r0 + 1 || !starts(last_reason, code))
 		diag("reply %.80s; record %s", reply, last_reason);
+}
+
+/* A record names the invocation in flight at accept, when there is one
+ * (net/api_fn.h api_fn_in_flight), else none. */
+static void test_invocation(void)
+{
+	char reply[512];
+
+	in_flight = 1;
+	connect_req("CONNECT evil.example:443 HTTP/1.1\r\n\r\n", reply, sizeof reply, NULL);
+	ok(last_type == LOG_EGRESS_REFUSED && strcmp(last_inv, "inv-1") == 0,
+	   "one invocation in flight: the refusal names it (%s)", last_inv);
+	in_flight = 2;
+	connect_req("CONNECT evil.example:443 HTTP/1.1\r\n\r\n", reply, sizeof reply, NULL);
+	ok(last_type == LOG_EGRESS_REFUSED && last_inv[0] == '\0',
+	   "two in flight: the record names none (\"%s\")", last_inv);
+	in_flight = 0;
 }
 
 static void test_proxy_refusals(void)
@@ -1025,10 +1052,11 @@ int main(void)
 
 	lwip_init();
 	egress_proxy_init(&PX, &(struct egress_proxy_hooks){ .watch = hk_watch, .policy = hk_policy,
-		.append = hk_append, .record = hk_record });
+		.append = hk_append, .record = hk_record, .invocation = hk_invocation });
 	snprintf(FN.id, sizeof FN.id, "fn-test");
 	FN.rules = ALL;
 	test_proxy_refusals();
+	test_invocation();
 	test_proxy_log();
 	test_proxy_port();
 	test_proxy_connect_originate();

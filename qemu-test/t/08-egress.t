@@ -204,20 +204,13 @@ check "egress allow record for the native echo (passthrough: tcp, $UP, not verif
   [ "$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and .port == 7000 and .scheme == "tcp" and .addr == "'$UP'" and .decision == "allow" and (.reason | startswith("passthrough")))')$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and (.reason | startswith("completed")) and .bytes_up == 13 and .bytes_down == 13)')" = 11 ]
 # Each request's record: a connection's first request is in its allow
 # record (method, path), a later one in a "request N" record; every answer
-# in a "response N" record with its status (docs/EGRESS.md "Records").
+# in a "response N" record with its status (docs/EGRESS.md "HTTP requests").
 check "an answer record (GET, the path, status 200) for each request that went to web.egress.test" \
   [ "$(jq -c '[.entries[] | select(. != null and .type == "egress" and .host == "web.egress.test" and (.reason | startswith("response ")) and .status == 200) | [.function, .method, .path]] | sort' "$work/log.json")" = \
     '[["egress-node","GET","/node-fetch"],["egress-node","GET","/node-https"],["egress-py","GET","/py-httpclient"],["egress-py","GET","/py-urllib?x=1"]]' ]
-# A known gap, as a TAP TODO (prove reports it, and says when it passes):
-# netd does not know which invocation a connection belongs to, so the
-# records' invocation field is empty (docs/EGRESS.md, "The QEMU test").
-todo() {
-  local name=$1 why=$2; shift 2
-  _tap_n=$((_tap_n + 1))
-  if "$@"; then echo "ok $_tap_n - $name # TODO $why"; else echo "not ok $_tap_n - $name # TODO $why"; fi
-}
-todo "the urllib request's records name its invocation (X-DShield-Invocation-Id ${INV_URLLIB:-missing})" \
-  "netd leaves egress records' invocation empty" \
+# netd names the invocation in flight when the connection came (one at a
+# time here: the test invokes in turn; docs/EGRESS.md "Which invocation").
+check "the urllib request's records name its invocation (X-DShield-Invocation-Id ${INV_URLLIB:-missing})" \
   [ -n "$INV_URLLIB" -a "$(n 'select(.type == "egress" and .path == "/py-urllib?x=1" and .invocation == "'"$INV_URLLIB"'")')" -ge 2 ]
 check "a request record for api.egress.test: GET /v1/data (the allow record or a request N), and its answer's" \
   [ "$(n 'select(.type == "egress" and .function == "egress-py" and .host == "api.egress.test" and .method == "GET" and .path == "/v1/data" and (.reason | startswith("request ") or startswith("originate: ")))')" = 1 \

@@ -232,7 +232,7 @@ static int get_limit(struct jwalk *c, int i, unsigned k, const struct policy *p,
 	return 0;
 }
 
-/* limits (v1, stored): the policy's six keys and concurrency; every one
+/* limits (v1, stored): the policy's seven keys and concurrency; every one
  * is required in the stored shape, where defaults were written out. */
 static int get_limits(struct jwalk *c, int obj, const struct policy *p, bool all, struct fn_decl *d,
 		      unsigned *given)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: the encrypted store (docs/STORE.md) on build/image, whose
-# example policy takes the disk key from the dev provider. Seven boots:
+# example policy takes the disk key from the dev provider. Eight boots:
 #   1  a blank 128 MiB data disk, instance I1: formatted (mke2fs through
 #      dm-crypt, with project quotas), mounted, logd's log on it; a python
 #      function deployed and a secret it declares put (sealed); two
@@ -16,7 +16,11 @@
 #   5  a copy whose header says cipher_null, its MAC recomputed with the
 #      dev key (qemu-test/store_hdr.py): refused by the cipher check
 #   6  a copy cut to 100 MiB: refused (smaller than the header says)
-#   7  no data disk: "store: none (tmpfs, lost at poweroff)"
+#   7  a copy whose ext4 has no project quotas (as a build before them
+#      formatted it; tune2fs on the host through store_hdr.py): it opens,
+#      and the console, /v1/info and the function's view say the data
+#      quota is NOT enforced
+#   8  no data disk: "store: none (tmpfs, lost at poweroff)"
 # Every refusal: the console line, /v1/info's reason, logd and sandboxd not
 # started, the API up, the disk unchanged.
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
@@ -253,8 +257,32 @@ refused 6-short "$work/short.img" "$I1" \
 rm -f "$work/short.img"
 check "the disk is still the one boot 2 left" [ "$(disk_sha "$disk")" = "$good" ]
 
-# --- 7: no data disk -------------------------------------------------------------------------
-check "boot 7 (no data disk) reaches the ready line" boot none "" ""
+# --- 7: a store formatted before project quotas ----------------------------------------------
+cp --sparse=always "$disk" "$work/old.img"
+check "setup: its ext4 without project quotas, as a build before them formatted it" \
+  python3 "$hdr" unquota "$work/old.img" "$devkey"
+if check "boot 7 (that store, I1) reaches the ready line" boot old "$work/old.img" "$I1"; then
+  expect_match "it opens, and says its data directories have no quota" "$console" \
+    "init: store: formatted without project quotas: functions' data directories have NO quota"
+  expect_match "opened, not refused" "$console" \
+    'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
+  check "/v1/info: store open, data_quota false" [ "$(info_store '[.state, .data_quota] | join(" ")')" = '"open false"' ]
+  fn_api_starting 120 GET /v1/functions/data-t
+  expect "the function's view: its quota NOT enforced, and why" 200 \
+    '.data.quota_enforced == false and (.data.reason | test("no project quotas"))'
+  data_req '{"op": "fill", "max": 1572864}' data-t
+  expect "without a quota it writes past its 1 MiB" 200 '.errno == null and .wrote == 1572864'
+  console=$(tr -d '\r' < "$QT_CONSOLE")
+  expect_match "sandboxd says the data quotas are NOT enforced" "$console" \
+    'sandboxd: serving: .*data quotas NOT enforced'
+else
+  qt_console_tail 40
+fi
+qt_teardown
+rm -f "$work/old.img"
+
+# --- 8: no data disk -------------------------------------------------------------------------
+check "boot 8 (no data disk) reaches the ready line" boot none "" ""
 expect_match "no data disk: state on tmpfs, said on the console" "$console" \
   'init: store: none \(tmpfs, lost at poweroff\)'
 expect_match "and in /v1/info" "$(info_store .store)" \

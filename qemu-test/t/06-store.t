@@ -266,7 +266,7 @@ if check "boot 7 (that store, I1) reaches the ready line" boot old "$work/old.im
     "init: store: formatted without project quotas: functions' data directories have NO quota"
   expect_match "opened, not refused" "$console" \
     'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
-  check "/v1/info: store open, data_quota false" [ "$(info_store '"\(.state) \(.data_quota)"')" = '"open false"' ]
+  check "/v1/info: store open, data_quota false" [ "$(info_store '.store | "\(.state) \(.data_quota)"')" = '"open false"' ]
   fn_api_starting 120 GET /v1/functions/data-t
   expect "the function's view: its quota NOT enforced, and why" 200 \
     '.data.quota_enforced == false and (.data.reason | test("^the encrypted store: no (quota support|project quotas)"))'

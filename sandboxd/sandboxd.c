@@ -1658,6 +1658,11 @@ static void pend_commit(struct sandboxd *sd)
 		lfds_none(p->lfd);
 		f->log.buf = calloc(1, SBXD_LOG_RING);
 		f->created = now;
+		/* a new function starts with an empty /data whatever an
+		 * earlier one of the same name left (a delete whose rename
+		 * failed): never another function's data */
+		if (sd->data.dirfd >= 0 && fndata_remove(&sd->data, p->d.id, err) < 0)
+			dlog("function %s: an old data directory: %s", p->d.id, err);
 	} else {
 		kill_workers(sd, (unsigned)fi);   /* the old code's workers */
 		if (sd->fns[fi].d.runtime != p->d.runtime) {

@@ -1267,10 +1267,28 @@ static void test_data(void)
 	call(SBX_FN_DELETE, admin_sha, "keeper", NULL, NULL, 0, -1, &r);
 	is_int(r.status, 200, "  deleted");
 	ok(!has_gone_or("keeper"), "  its data directory is removed, nothing left under data/");
+	/* as if that removal had failed: a directory of the same name, owned
+	 * by the uid the new function will get, holding a note */
+	snprintf(p, sizeof p, "%s/data/keeper", p_store);
+	mkdir(p, 0700);
+	snprintf(p, sizeof p, "%s/data/keeper/note.txt", p_store);
+	write_file(p, "stale", 5, 0600);
+	{
+		uid_t stale = SBXD_UID_BASE;   /* the lowest free slot's: the new function's */
+		while (stale < SBXD_UID_BASE + SBXD_FN_MAX && SD.fns[stale - SBXD_UID_BASE].used)
+			stale++;
+		snprintf(p, sizeof p, "%s/data/keeper/note.txt", p_store);
+		if (chown(p, stale, stale) != 0)
+			diag("chown: %s", strerror(errno));
+		snprintf(p, sizeof p, "%s/data/keeper", p_store);
+		if (chown(p, stale, stale) != 0)
+			diag("chown: %s", strerror(errno));
+	}
 	deploy(SBX_FN_CREATE, "keeper", "python", PY_DATA, strlen(PY_DATA), NULL, &r);
 	data_call("keeper", "{}", out, sizeof out);
 	ok(strstr(out, "\"got\":\"none:FileNotFoundError\"") != NULL,
-	   "  deployed again under the same name: /data is empty (%s)", out);
+	   "  deployed again under the same name, over a stale directory of its uid: /data is empty (%s)",
+	   out);
 	/* leftovers of a crash: a directory no function owns, a deleted
 	 * tree with files in it owned by another uid */
 	snprintf(p, sizeof p, "%s/data/orphan", p_store);

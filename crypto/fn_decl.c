@@ -232,7 +232,7 @@ static int get_limit(struct jwalk *c, int i, unsigned k, const struct policy *p,
 	return 0;
 }
 
-/* limits (v1, stored): the policy's six keys and concurrency; every one
+/* limits (v1, stored): the policy's seven keys and concurrency; every one
  * is required in the stored shape, where defaults were written out. */
 static int get_limits(struct jwalk *c, int obj, const struct policy *p, bool all, struct fn_decl *d,
 		      unsigned *given)
@@ -563,9 +563,16 @@ int fn_decl_sha256(const struct fn_decl *d, char *buf, size_t cap, uint8_t out[3
 
 void fn_decl_view(const struct fn_decl *d, int64_t created, int64_t updated, struct jsonw *w)
 {
+	jw_object_begin(w);
+	fn_decl_view_members(d, created, updated, w);
+	jw_object_end(w);
+}
+
+void fn_decl_view_members(const struct fn_decl *d, int64_t created, int64_t updated,
+			  struct jsonw *w)
+{
 	char t[32];
 
-	jw_object_begin(w);
 	jw_key(w, "id");
 	jw_string(w, d->id);
 	jw_key(w, "name");
@@ -595,5 +602,4 @@ void fn_decl_view(const struct fn_decl *d, int64_t created, int64_t updated, str
 	utc_format(t, sizeof t, updated);
 	jw_key(w, "updatedAt");
 	jw_string(w, t);
-	jw_object_end(w);
 }

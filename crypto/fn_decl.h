@@ -116,7 +116,7 @@ long fn_code_write(int fd, const char *json, struct fn_decl *d, void *buf, size_
  *    "runtime":..,"handler":..,"code_sha256":hex,"code_bytes":n,
  *    "secrets":[sorted],"egress":[sorted],
  *    "limits":{"memory_mb","pids","cpu_millicores","timeout_ms","tmp_mb",
- *              "output_kb","concurrency"}}
+ *              "output_kb","data_mb","concurrency"}}
  * keys in this order, no whitespace, strings escaped by lib/jsonw. Returns
  * its length (NUL terminated when there is room), -EINVAL (code not
  * hashed) or -ENOSPC; FN_DECL_CANON_MAX + 1 bytes always do. */
@@ -130,6 +130,10 @@ int fn_decl_sha256(const struct fn_decl *d, char *buf, size_t cap, uint8_t out[3
  * appName?, egress, limits, code_sha256, code_bytes, createdAt, updatedAt}
  * (times: unix seconds, written RFC 3339). */
 void fn_decl_view(const struct fn_decl *d, int64_t created, int64_t updated, struct jsonw *w);
+/* The same members without the braces, for a caller that adds its own
+ * (sandboxd: the data directory's quota, docs/SANDBOXD.md). */
+void fn_decl_view_members(const struct fn_decl *d, int64_t created, int64_t updated,
+			  struct jsonw *w);
 
 bool fn_id_valid(const char *s, size_t n);
 

@@ -60,6 +60,9 @@ const struct policy_limit_def policy_limit_defs[POLICY_NLIMITS] = {
 	{ "timeout_ms",     offsetof(struct policy_limits, timeout_ms),     10, 3600000, 10000, 60000 },
 	{ "tmp_mb",         offsetof(struct policy_limits, tmp_mb),          0, 65536,   16,    64 },
 	{ "output_kb",      offsetof(struct policy_limits, output_kb),       1, 65536,   1024,  8192 },
+	/* the function's data directory: a quota, not an allocation; 0 gives
+	 * no /data at all (1048576 MiB: 1 TiB) */
+	{ "data_mb",        offsetof(struct policy_limits, data_mb),         0, 1048576, 16,    256 },
 };
 #define DEFAULT_MAX_FUNCTIONS 8
 

@@ -94,11 +94,12 @@ struct policy_limits {
 	uint32_t timeout_ms;
 	uint32_t tmp_mb;
 	uint32_t output_kb;
+	uint32_t data_mb;          /* its /data on the store (a project quota); 0: none */
 };
 
 /* The limits as a table, in the canonical order: key, absolute bounds,
  * the default of default_limits and of max_limits (docs/POLICY.md). */
-#define POLICY_NLIMITS 6
+#define POLICY_NLIMITS 7
 struct policy_limit_def {
 	const char *key;
 	size_t off;

@@ -120,8 +120,10 @@ static void relay(char *buf, size_t *used, bool flush)
 static int run_mke2fs(const char *node, char *err, size_t errlen)
 {
 	char *const argv[] = {
+		/* quota,project: the functions' data directories get ext4
+		 * project quotas (docs/STORE.md, "Function data") */
 		"mke2fs", "-t", "ext4", "-q", "-F", "-m", "0", "-L", "dshield-store",
-		"-E", "nodiscard", (char *)node, NULL,
+		"-O", "quota,project", "-E", "nodiscard,quotatype=prjquota", (char *)node, NULL,
 	};
 	char *const envp[] = { "PATH=/sbin", NULL };	/* /etc/mke2fs.conf: Debian's */
 	char buf[256];
@@ -195,7 +197,7 @@ struct opening {
 	uint8_t raw[STORE_HDR_SIZE];
 	char node[64];
 	int fd;
-	bool mapped, mounted;
+	bool mapped, mounted, prjquota;
 };
 
 static void undo(struct opening *o)
@@ -229,17 +231,47 @@ static int map(struct opening *o, char *err, size_t errlen)
 	return 0;
 }
 
+int datastore_ext4_prjquota(const uint8_t sb[STORE_EXT4_SB_LEN])
+{
+	uint32_t ro_compat = (uint32_t)sb[0x64] | (uint32_t)sb[0x65] << 8 |
+			     (uint32_t)sb[0x66] << 16 | (uint32_t)sb[0x67] << 24;
+	uint32_t prj_inum = (uint32_t)sb[0x26c] | (uint32_t)sb[0x26d] << 8 |
+			    (uint32_t)sb[0x26e] << 16 | (uint32_t)sb[0x26f] << 24;
+
+	if (sb[0x38] != 0x53 || sb[0x39] != 0xef)
+		return -EINVAL;
+	return (ro_compat & 0x0100) != 0 && (ro_compat & 0x2000) != 0 && prj_inum != 0;
+}
+
+/* Mounts with prjquota when the file system has project quotas: a store
+ * formatted before they were added has none, ext4 refuses prjquota on it,
+ * and it has no tune2fs here to add them; it opens without, and says so. */
 static int mount_store(struct opening *o, char *err, size_t errlen)
 {
+	uint8_t sb[STORE_EXT4_SB_LEN];
+	int fd, q;
+
 	if (mkdir(STORE_MOUNT_DIR, 0755) != 0 && errno != EEXIST)
 		return errbuf_set(err, errlen, -errno, "mkdir %s: %s", STORE_MOUNT_DIR,
 				  strerror(errno));
+	fd = open(o->node, O_RDONLY | O_CLOEXEC);
+	q = fd >= 0 && pread(fd, sb, sizeof sb, STORE_EXT4_SB_OFF) == (ssize_t)sizeof sb ?
+	    datastore_ext4_prjquota(sb) : -EIO;
+	if (fd >= 0)
+		close(fd);
+	/* not ext4 (q < 0): the mount below fails and says so */
+	o->prjquota = q == 1;
 	if (mount(o->node, STORE_MOUNT_DIR, "ext4", MS_NODEV | MS_NOSUID | MS_NOEXEC,
-		  "errors=remount-ro") != 0)
+		  o->prjquota ? "errors=remount-ro,prjquota" : "errors=remount-ro") != 0)
 		return errbuf_set(err, errlen, -errno,
 				  "ext4 on %s does not mount (%s): not this key's file system?",
 				  o->node, strerror(errno));
 	o->mounted = true;
+	if (o->prjquota)
+		dlog("store: project quotas on (functions' data directories)");
+	else if (q == 0)
+		dlog("store: formatted without project quotas: functions' data directories have "
+		     "NO quota");
 	return 0;
 }
 
@@ -380,6 +412,7 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 	st->has_instance = true;
 	memcpy(st->instance, o.hdr.instance, sizeof st->instance);
 	st->data_bytes = o.hdr.data_sectors * STORE_SECTOR;
+	st->prjquota = o.prjquota;
 	datastore_secrets_key(o.keys.seal, st->seal_key);
 	st->has_seal_key = true;
 	goto out;
@@ -435,5 +468,6 @@ void datastore_info(const struct datastore_status *st, struct store_info_msg *ou
 	out->has_instance = st->has_instance;
 	memcpy(out->instance, st->instance, sizeof out->instance);
 	out->data_bytes = st->data_bytes;
+	out->data_quota = st->prjquota;
 	datastore_summary(st, out->summary, sizeof out->summary);
 }

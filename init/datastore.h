@@ -37,6 +37,8 @@
 #define STORE_MKE2FS        "/sbin/mke2fs"
 #define STORE_INSTANCE_FWCFG "/sys/firmware/qemu_fw_cfg/by_name/opt/dshield/instance/raw"
 #define STORE_MKE2FS_TIMEOUT_MS 600000u
+#define STORE_EXT4_SB_OFF   1024	/* ext4's superblock: where, how long */
+#define STORE_EXT4_SB_LEN   1024
 
 struct datastore_status {
 	enum store_info_state state;
@@ -44,6 +46,7 @@ struct datastore_status {
 	bool has_instance;
 	uint8_t instance[STORE_INSTANCE_LEN];
 	uint64_t data_bytes;
+	bool prjquota;			/* mounted prjquota: the data directories' quotas */
 	char disk[32];
 	char reason[ERRBUF_LEN];	/* why, when refused */
 	/* open or formatted: sandboxd's key for sealing secrets
@@ -79,6 +82,13 @@ void datastore_summary(const struct datastore_status *st, char *out, size_t cap)
 
 /* st as netd gets it for /v1/info (IMSG_STORE_INFO). */
 void datastore_info(const struct datastore_status *st, struct store_info_msg *out);
+
+/* Does this ext4 superblock (STORE_EXT4_SB_LEN bytes from
+ * STORE_EXT4_SB_OFF) carry project quotas: the quota and project
+ * read-only-compatible features and a project quota inode? 1 yes, 0 no,
+ * -EINVAL not ext4's magic. Fixed offsets only (the store is decrypted,
+ * not authenticated: any bytes). */
+int datastore_ext4_prjquota(const uint8_t sb[STORE_EXT4_SB_LEN]);
 
 /* Parses the fw_cfg instance file's bytes: 64 hex digits, one trailing
  * newline allowed. 0 or -EINVAL. */

@@ -312,6 +312,8 @@ static void jw_store(struct jsonw *w, const struct api_state *st)
 		jw_null(w);
 	jw_key(w, "data_bytes");
 	jw_u64(w, m->data_bytes);
+	jw_key(w, "data_quota");
+	jw_bool(w, m->data_quota != 0);
 	jw_key(w, "summary");
 	jw_string_n(w, m->summary, strnlen(m->summary, sizeof m->summary));
 	jw_object_end(w);

@@ -103,7 +103,8 @@ struct store_info_msg {
 	uint8_t provider;         /* enum policy_key_provider: 0 none, 1 dev, 2 kms */
 	uint8_t insecure;         /* 1: the dev provider's key (in the image) */
 	uint8_t has_instance;     /* instance is the disk's */
-	uint8_t reserved[4];
+	uint8_t data_quota;       /* 1: mounted prjquota (functions' /data quotas enforced) */
+	uint8_t reserved[3];
 	uint64_t data_bytes;      /* the encrypted area, when open */
 	uint8_t instance[32];
 	char summary[STORE_INFO_TEXT];  /* the console's one line, e.g. "store: none (tmpfs, lost at poweroff)" */

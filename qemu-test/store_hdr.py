@@ -9,10 +9,15 @@
 #       data_sectors, provider, generation (the MAC recomputed with KEYHEX)
 #   store_hdr.py flip DISK OFFSET                 flip one bit (no new MAC)
 #   store_hdr.py golden                           a fixed header, in hex
+#   store_hdr.py unquota DISK KEYHEX              the store as a build before
+#       project quotas formatted it: its ext4 decrypted (aes-xts-plain64 with
+#       the crypt subkey, python3-cryptography), tune2fs -O ^quota, ^project
+#       on the plain copy, the sectors that changed encrypted back
 import hashlib, hmac, struct, sys
 
 SIZE, MAC_OFF = 512, 480
 INFO_MAC = b"dshield-store/v1 header mac key"
+INFO_CRYPT = b"dshield-store/v1 dm-crypt key"
 FMT = "<8sII32s32sIIQQII32s16sQ"  # up to the reserved bytes (offset 168)
 
 def hkdf(salt, ikm, info, n):
@@ -41,6 +46,38 @@ def seal(h, key):
     mac_key = hkdf(h["salt"] + h["instance"], key, INFO_MAC, 32)
     return body + hmac.new(mac_key, body, hashlib.sha256).digest()
 
+def xts(key, sector, data, encrypt):
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    c = Cipher(algorithms.AES(key), modes.XTS(sector.to_bytes(16, "little")))
+    x = c.encryptor() if encrypt else c.decryptor()
+    return x.update(data) + x.finalize()
+
+def unquota(f, h, key):
+    import os, subprocess, tempfile
+    ck = hkdf(h["salt"] + h["instance"], key, INFO_CRYPT, 64)
+    base, n = h["data_offset"] * 512, h["data_sectors"]
+    fd, plain = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(f.name)))
+    try:
+        with os.fdopen(fd, "w+b") as p:
+            f.seek(base)
+            for s in range(n):   # plain64: the IV is the sector inside the area
+                p.write(xts(ck, s, f.read(512), False))
+        before = open(plain, "rb").read()
+        for feat in ("^quota", "^project"):
+            subprocess.run(["tune2fs", "-O", feat, plain], check=True, stdout=subprocess.DEVNULL)
+        after = open(plain, "rb").read()
+        changed = 0
+        for s in range(n):
+            a = after[s * 512:(s + 1) * 512]
+            if a != before[s * 512:(s + 1) * 512]:
+                f.seek(base + s * 512)
+                f.write(xts(ck, s, a, True))
+                changed += 1
+        print("sectors rewritten", changed)
+    finally:
+        os.unlink(plain)
+    return 0
+
 def main(argv):
     if argv[1] == "golden":
         h = dict(magic=b"DSHSTORE", version=1, length=512, instance=b"\x11" * 32,
@@ -63,6 +100,8 @@ def main(argv):
             f.seek(off)
             f.write(bytes([b[off] ^ 1]))
             return 0
+        if argv[1] == "unquota":
+            return unquota(f, h, bytes.fromhex(argv[3]))
         if argv[1] == "set":
             key = bytes.fromhex(argv[3])
             for kv in argv[4:]:

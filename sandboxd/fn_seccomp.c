@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/fs.h>
 
 
 #define ALLOW(name)                 SECCOMP_ALLOW(name)
@@ -212,6 +213,14 @@ const struct seccomp_rule fn_seccomp_rules[] = {
 	/* --- descriptors ----------------------------------------------- */
 	REFUSE_IF_EQ(ioctl, 1, TIOCSTI, EPERM),     /* typing into a terminal */
 	REFUSE_IF_EQ(ioctl, 1, TIOCLINUX_, EPERM),
+	/* A file's owner may change its ext4 project id (FSSETXATTR) or
+	 * clear PROJINHERIT on a directory (SETFLAGS), after which what is
+	 * made there is no longer charged to the function's /data quota
+	 * (sandboxd/fndata.h). The cmd is an unsigned int: the compare is
+	 * on the low 32 bits, as the kernel reads it. */
+	REFUSE_IF_EQ(ioctl, 1, FS_IOC_FSSETXATTR, EPERM),
+	REFUSE_IF_EQ(ioctl, 1, FS_IOC_SETFLAGS, EPERM),
+	REFUSE_IF_EQ(ioctl, 1, FS_IOC32_SETFLAGS, EPERM),
 	ALLOW(ioctl),
 	ALLOW(fcntl),
 	ALLOW(dup),
@@ -398,6 +407,7 @@ const struct seccomp_rule fn_seccomp_rules[] = {
 	REFUSE(ioperm, EPERM),
 	REFUSE(modify_ldt, EPERM),
 	REFUSE(quotactl, EPERM),
+	REFUSE(quotactl_fd, EPERM),
 	REFUSE(vhangup, EPERM),
 	REFUSE(uselib, EPERM),
 	REFUSE(fanotify_init, EPERM),

@@ -24,6 +24,9 @@
 #ifndef SYS_map_shadow_stack
 #define SYS_map_shadow_stack __NR_map_shadow_stack
 #endif
+#ifndef SYS_quotactl_fd
+#define SYS_quotactl_fd __NR_quotactl_fd
+#endif
 #ifndef SYS_set_mempolicy_home_node
 #define SYS_set_mempolicy_home_node __NR_set_mempolicy_home_node
 #endif

@@ -654,6 +654,7 @@ static int worker_spawn(struct sandboxd *sd, unsigned fi, struct sbxd_worker **o
 	struct sandbox_spec s;
 	struct sandbox_proc p;
 	char layer[STORE_PATH_MAX + 32], code[STORE_PATH_MAX + 96], root[STORE_PATH_MAX + 32];
+	char data[FNDATA_PATH_MAX + FN_ID_MAX + 2];
 	char *argv[8], *env[FN_MAX_SECRETS + 1];
 	char envbuf[SANDBOX_ENV_LEN + 1];
 	int sv[2] = { -1, -1 }, logp[2] = { -1, -1 }, in[2] = { -1, -1 }, outp[2] = { -1, -1 };
@@ -704,6 +705,19 @@ static int worker_spawn(struct sandboxd *sd, unsigned fi, struct sbxd_worker **o
 	s.tmp_size = (uint64_t)f->d.limits.tmp_mb << 20;
 	if (s.tmp_size == 0)
 		s.tmp_size = 1u << 20;
+	if (f->d.limits.data_mb > 0) {
+		uint64_t bytes = (uint64_t)f->d.limits.data_mb << 20;
+		if (sd->data.dirfd < 0) {
+			r = errbuf_set(err, ERRBUF_LEN, -ENOENT, "%s", sd->data_why);
+			goto fail;
+		}
+		if ((r = fndata_prepare(&sd->data, f->d.id, s.uid, bytes, data, sizeof data, err)) < 0)
+			goto fail;
+		s.data_dir = data;
+		/* RLIMIT_FSIZE defaults to /tmp's size: a file in /data may be as
+		 * large as its quota */
+		s.fsize = bytes > s.tmp_size ? bytes : s.tmp_size;
+	}
 	s.nproc = sandboxd_worker_nproc(&f->d, s.cgroup_enforced);
 	s.argv = argv;
 	s.secrets = env;
@@ -946,48 +960,112 @@ static void load_tokens(struct sandboxd *sd)
 
 /* Every stored function: its netns, cgroup and code directory. One that
  * cannot be brought up is logged and left out (its record stays). */
+/* Loads stored function names[i] into slot (its uid: SBXD_UID_BASE + slot). */
+static void load_function(struct sandboxd *sd, const char *name, int slot)
+{
+	struct sbxd_fn *f = &sd->fns[slot];
+	char err[ERRBUF_LEN];
+	int code, r;
+
+	if (store_fn_get(&sd->st, name, &f->d, &f->created, &f->updated, err) < 0) {
+		dlog("function %s: %s", name, err);
+		fn_slot_reset(f);
+		return;
+	}
+	code = store_fn_code_open(&sd->st, &f->d, err);
+	r = code < 0 ? code : code_stage(sd, &f->d, code);
+	if (r == 0)
+		r = code_commit(sd, &f->d);
+	if (code >= 0 && r == -EBADMSG)
+		errbuf_set(err, sizeof err, r, "its code in the store is not the declaration's "
+			   "(size or SHA-256)");
+	else if (code >= 0 && r < 0)
+		errbuf_set(err, sizeof err, r, "its code: %s", strerror(-r));
+	if (r < 0 || fn_make_env(sd, f->d.id, &f->netns, &f->cg, f->lfd, err) < 0) {
+		dlog("function %s: cannot be served: %s", name, err);
+		if (code >= 0)
+			close(code);
+		fn_slot_reset(f);
+		return;
+	}
+	close(code);
+	fn_decl_sha256(&f->d, sd->body, sizeof sd->body, f->decl_sha256);
+	f->log.buf = calloc(1, SBXD_LOG_RING);
+	f->used = true;
+	sd->fn_gen[slot]++;
+}
+
+/* The slot a stored function had: its data directory's owner is its uid
+ * (sandboxd/fndata.h), so its files stay its own across restarts; -1
+ * without one, or when that slot is taken. */
+static int kept_slot(const struct sandboxd *sd, const char *id)
+{
+	uid_t uid;
+
+	if (sd->data.dirfd < 0 || fndata_owner(&sd->data, id, &uid) < 0 ||
+	    uid < SBXD_UID_BASE || uid >= SBXD_UID_BASE + SBXD_FN_MAX ||
+	    sd->fns[uid - SBXD_UID_BASE].used)
+		return -1;
+	return (int)(uid - SBXD_UID_BASE);
+}
+
+struct stored_names {
+	char (*names)[STORE_NAME_MAX + 1];
+	long n;
+};
+
+static bool is_stored(void *arg, const char *id)
+{
+	const struct stored_names *sn = arg;
+
+	for (long i = 0; i < sn->n; i++)
+		if (strcmp(sn->names[i], id) == 0)
+			return true;
+	return false;
+}
+
 static void load_functions(struct sandboxd *sd)
 {
 	struct store_report rep = { store_report, NULL };
 	char (*names)[STORE_NAME_MAX + 1] = sd->names;
 	char err[ERRBUF_LEN];
 	long n = store_list(&sd->st, STORE_FUNCTIONS, names, SBXD_FN_MAX, &rep, err);
+	bool *done;
 
 	if (n < 0) {
 		dlog("functions: %s", err);
 		return;
 	}
+	done = calloc((size_t)n + 1, sizeof *done);
+	if (done == NULL) {
+		dlog("functions: out of memory");
+		return;
+	}
+	/* first the functions whose data directory names their slot, then
+	 * the others in the free slots left */
 	for (long i = 0; i < n; i++) {
-		int slot = fn_free_slot(sd), code;
-		struct sbxd_fn *f;
+		int slot = kept_slot(sd, names[i]);
+		if (slot >= 0) {
+			load_function(sd, names[i], slot);
+			done[i] = true;
+		}
+	}
+	for (long i = 0; i < n; i++) {
+		int slot = done[i] ? 0 : fn_free_slot(sd);
 		if (slot < 0)
 			break;
-		f = &sd->fns[slot];
-		if (store_fn_get(&sd->st, names[i], &f->d, &f->created, &f->updated, err) < 0) {
-			dlog("function %s: %s", names[i], err);
-			continue;
-		}
-		code = store_fn_code_open(&sd->st, &f->d, err);
-		int r = code < 0 ? code : code_stage(sd, &f->d, code);
-		if (r == 0)
-			r = code_commit(sd, &f->d);
-		if (code >= 0 && r == -EBADMSG)
-			errbuf_set(err, sizeof err, r, "its code in the store is not the declaration's "
-				   "(size or SHA-256)");
-		else if (code >= 0 && r < 0)
-			errbuf_set(err, sizeof err, r, "its code: %s", strerror(-r));
-		if (r < 0 || fn_make_env(sd, f->d.id, &f->netns, &f->cg, f->lfd, err) < 0) {
-			dlog("function %s: cannot be served: %s", names[i], err);
-			if (code >= 0)
-				close(code);
-			fn_slot_reset(f);
-			continue;
-		}
-		close(code);
-		fn_decl_sha256(&f->d, sd->body, sizeof sd->body, f->decl_sha256);
-		f->log.buf = calloc(1, SBXD_LOG_RING);
-		f->used = true;
-		sd->fn_gen[slot]++;
+		if (!done[i])
+			load_function(sd, names[i], slot);
+	}
+	free(done);
+	/* a data directory no stored function names (a crash between
+	 * making it and storing the function), and deleted trees not yet
+	 * removed: never a later function's. Only with the whole list. */
+	if (sd->data.dirfd >= 0 && n < SBXD_FN_MAX) {
+		struct stored_names sn = { names, n };
+		int k = fndata_sweep(&sd->data, is_stored, &sn);
+		if (k > 0)
+			dlog("data: removed %d directories no function owns", k);
 	}
 }
 
@@ -1096,6 +1174,7 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 	sd->pend.code = sd->pend.netns = sd->pend.cg = -1;
 	lfds_none(sd->pend.lfd);
 	sd->cgr.fd = -1;
+	sd->data.dirfd = -1;
 	sd->ep = epoll_create1(EPOLL_CLOEXEC);
 	sd->fns = calloc(SBXD_FN_MAX, sizeof *sd->fns);
 	sd->w = calloc(SBXD_WORKERS_MAX, sizeof *sd->w);
@@ -1146,6 +1225,20 @@ int sandboxd_open(struct sandboxd *sd, const struct sandboxd_config_msg *cfg,
 		return 0;
 	}
 	sd->store_open = true;
+	{
+		static const char *const where[SBXD_SEALING_N] = {
+			[SBXD_SEALING_AES_GCM] = "the encrypted store",
+			[SBXD_SEALING_TMPFS] = "no data disk (tmpfs, lost at poweroff)",
+			[SBXD_SEALING_HOST] = "host mode (the state directory)",
+		};
+		r = fndata_open(&sd->data, paths->store, where[sd->sealing] ? where[sd->sealing] : "?",
+				err);
+		if (r < 0)
+			errbuf_set(sd->data_why, sizeof sd->data_why, r, "no data directories: %s", err);
+		dlog("data directories: %s%s%s", sd->data.dirfd < 0 ? sd->data_why : sd->data.root,
+		     sd->data.quota ? ", project quotas enforced" : ", quotas NOT enforced: ",
+		     sd->data.quota ? "" : sd->data.why);
+	}
 	load_tokens(sd);
 	load_functions(sd);
 	return 0;
@@ -1180,6 +1273,7 @@ void sandboxd_close(struct sandboxd *sd)
 		close_fd(&sd->fd[c]);
 	if (sd->store_open)
 		store_close(&sd->st);
+	fndata_close(&sd->data);
 	if (sd->have_cg)
 		cg_root_close(&sd->cgr);
 	close_fd(&sd->ep);
@@ -1246,9 +1340,40 @@ static bool str_ok(const char *s, size_t cap)
 	return memchr(s, '\0', cap) != NULL;
 }
 
-static void fn_view_json(const struct sbxd_fn *f, struct jsonw *w)
+/* The declaration's view and the data directory's state: "data" is null
+ * without one (data_mb 0), else where it is, its quota and whether the
+ * kernel enforces it (and why not), never silently. */
+static void fn_view_json(const struct sandboxd *sd, const struct sbxd_fn *f, struct jsonw *w)
 {
-	fn_decl_view(&f->d, f->created, f->updated, w);
+	uint64_t used, inodes;
+
+	jw_object_begin(w);
+	fn_decl_view_members(&f->d, f->created, f->updated, w);
+	jw_key(w, "data");
+	if (f->d.limits.data_mb == 0) {
+		jw_null(w);
+		jw_object_end(w);
+		return;
+	}
+	jw_object_begin(w);
+	jw_key(w, "path");
+	jw_string(w, "/data");
+	jw_key(w, "quota_mb");
+	jw_u64(w, f->d.limits.data_mb);
+	jw_key(w, "quota_enforced");
+	jw_bool(w, sd->data.quota);
+	if (!sd->data.quota) {
+		jw_key(w, "reason");
+		jw_string(w, sd->data_why[0] ? sd->data_why : sd->data.why);
+	} else if (fndata_usage(&sd->data, SBXD_UID_BASE + (unsigned)(f - sd->fns), &used,
+				&inodes) == 0) {
+		jw_key(w, "used_bytes");
+		jw_u64(w, used);
+		jw_key(w, "used_inodes");
+		jw_u64(w, inodes);
+	}
+	jw_object_end(w);
+	jw_object_end(w);
 }
 
 static void op_get(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t id)
@@ -1261,7 +1386,7 @@ static void op_get(struct sandboxd *sd, const struct sbx_req_msg *q, uint32_t id
 		return;
 	}
 	jw_init(&w, sd->body, sizeof sd->body);
-	fn_view_json(&sd->fns[i], &w);
+	fn_view_json(sd, &sd->fns[i], &w);
 	reply_json(sd, id, 200, &w);
 }
 
@@ -1288,7 +1413,7 @@ static void op_list(struct sandboxd *sd, uint32_t id, bool public)
 		if (!f->used)
 			continue;
 		if (!public) {
-			fn_view_json(f, &w);
+			fn_view_json(sd, f, &w);
 			continue;
 		}
 		jw_object_begin(&w);
@@ -1485,6 +1610,11 @@ static void pend_commit(struct sandboxd *sd)
 			egress_announce(sd, (unsigned)fi, SBX_EGRESS_GONE);
 			kill_workers(sd, (unsigned)fi);
 			sd->fn_gen[fi]++;
+			/* its data goes with it: a later function of the same
+			 * name starts with an empty /data */
+			if (sd->data.dirfd >= 0 && fndata_remove(&sd->data, p->d.id, err) < 0)
+				dlog("function %s: its data directory: %s (removed at the next start)",
+				     p->d.id, err);
 			code_remove(sd, &f->d);
 			fn_drop_env(sd, f->d.id, &f->netns, &f->cg, f->lfd);
 			free(f->log.buf);
@@ -1528,6 +1658,11 @@ static void pend_commit(struct sandboxd *sd)
 		lfds_none(p->lfd);
 		f->log.buf = calloc(1, SBXD_LOG_RING);
 		f->created = now;
+		/* a new function starts with an empty /data whatever an
+		 * earlier one of the same name left (a delete whose rename
+		 * failed): never another function's data */
+		if (sd->data.dirfd >= 0 && fndata_remove(&sd->data, p->d.id, err) < 0)
+			dlog("function %s: an old data directory: %s", p->d.id, err);
 	} else {
 		kill_workers(sd, (unsigned)fi);   /* the old code's workers */
 		if (sd->fns[fi].d.runtime != p->d.runtime) {
@@ -1549,7 +1684,7 @@ static void pend_commit(struct sandboxd *sd)
 	if (mine) {
 		struct jsonw w;
 		jw_init(&w, sd->body, sizeof sd->body);
-		fn_view_json(f, &w);
+		fn_view_json(sd, f, &w);
 		reply_json(sd, p->req_id, p->op == SBX_FN_CREATE ? 201 : 200, &w);
 	}
 	dlog("function %s %s (%s)", f->d.id, p->op == SBX_FN_CREATE ? "deployed" : "updated",
@@ -1936,6 +2071,12 @@ static void op_info(struct sandboxd *sd, uint32_t id)
 	jw_array_end(&w);
 	jw_key(&w, "limits_enforced");
 	jw_bool(&w, limits_enforced(sd));
+	jw_key(&w, "data_quota_enforced");
+	jw_bool(&w, sd->data.quota);
+	if (!sd->data.quota) {
+		jw_key(&w, "data_quota_reason");
+		jw_string(&w, sd->data_why[0] ? sd->data_why : sd->data.why);
+	}
 	jw_key(&w, "functions");
 	jw_u64(&w, nfn);
 	jw_key(&w, "serving");
@@ -2342,9 +2483,11 @@ int sandboxd_main(void)
 		return 1;
 	}
 	sandboxd_status(&D, &st);
-	dlog("serving: %u functions, runtimes available %#x, limits %s, secrets sealed: %s%s%s",
+	dlog("serving: %u functions, runtimes available %#x, limits %s, data quotas %s, "
+	     "secrets sealed: %s%s%s",
 	     st.functions, st.runtimes_available, st.limits_enforced ? "enforced" : "NOT enforced",
-	     sandboxd_sealing_text(D.sealing), D.why[0] ? "; refusing functions: " : "", D.why);
+	     D.data.quota ? "enforced" : "NOT enforced", sandboxd_sealing_text(D.sealing),
+	     D.why[0] ? "; refusing functions: " : "", D.why);
 	r = imsg_send(ROLE_INIT_FD, IMSG_SANDBOXD_STATUS, 0, &st, sizeof st, NULL, 0);
 	if (r < 0)
 		dlog("cannot report to init: %s", strerror(-r));

@@ -44,6 +44,7 @@
 #include "proto/init_sandboxd.h"
 #include "proto/netd_sandboxd.h"
 #include "sandboxd/cgroup.h"
+#include "sandboxd/fndata.h"
 #include "sandboxd/store.h"
 
 /* What sandboxd keeps of root (docs/SANDBOXD.md, "Confinement"):
@@ -56,13 +57,14 @@
  *   SETPCAP     the worker's securebits and bounding-set drop
  *   SYS_CHROOT  the sandbox's chroot where pivot_root cannot (rootfs)
  *   KILL        kill workers, which run as other uids
+ *   CHOWN       hand a function's data directory to its uid (sandboxd/fndata.h)
  * Nothing else: no DAC_OVERRIDE (its files are its own), no SYS_PTRACE,
  * SYS_MODULE, SYS_RAWIO, SYS_BOOT, MKNOD, NET_RAW, BPF... */
 #define SANDBOXD_CAP(n) (1ull << (n))
 #define SANDBOXD_CAPS (SANDBOXD_CAP(CAP_SYS_ADMIN) | SANDBOXD_CAP(CAP_NET_ADMIN) | \
 		       SANDBOXD_CAP(CAP_NET_BIND_SERVICE) | \
 		       SANDBOXD_CAP(CAP_SETUID) | SANDBOXD_CAP(CAP_SETGID) | SANDBOXD_CAP(CAP_SETPCAP) | \
-		       SANDBOXD_CAP(CAP_SYS_CHROOT) | SANDBOXD_CAP(CAP_KILL))
+		       SANDBOXD_CAP(CAP_SYS_CHROOT) | SANDBOXD_CAP(CAP_KILL) | SANDBOXD_CAP(CAP_CHOWN))
 
 #define SBXD_FN_MAX       256        /* functions held (the policy's functions.max, capped) */
 #define SBXD_WORKERS_MAX  128        /* live workers, all functions together */
@@ -162,6 +164,8 @@ struct sandboxd {
 	unsigned nwant;
 	struct store st;
 	bool store_open;
+	struct fndata data;        /* the functions' data directories (sandboxd/fndata.h) */
+	char data_why[ERRBUF_LEN]; /* why there are none ("" when there are) */
 	char why[ERRBUF_LEN];      /* why functions are refused ("" when they are not) */
 	struct cg_root cgr;
 	bool have_cg;

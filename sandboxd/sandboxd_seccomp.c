@@ -9,13 +9,14 @@
  * errnos, still apply to the worker). Then what sandboxd itself needs to
  * build a sandbox and that the worker's filter refuses: clone3 (into a
  * cgroup, with a pidfd), unshare/setns of any namespace, mount, umount2,
- * pivot_root, chroot, sethostname, setgroups and capset (the drop).
+ * pivot_root, chroot, sethostname, setgroups and capset (the drop), and
+ * quotactl_fd (the data directories' project quotas).
  *
  * What neither needs is refused here, for sandboxd and every worker
  * alike: bpf, ptrace, process_vm_readv/writev, kexec and module loading,
  * perf_event_open, io_uring, keyctl/add_key/request_key, userfaultfd,
  * open_by_handle_at, the new mount API (fsopen, fsmount, move_mount,
- * open_tree), reboot, swapon/off, acct, quotactl, clock and time setting,
+ * open_tree), reboot, swapon/off, acct, quotactl (the path form), clock and time setting,
  * iopl/ioperm, syslog, socket families other than unix, inet and inet6.
  */
 #include "sandboxd/fn_seccomp.h"
@@ -30,6 +31,9 @@ const struct seccomp_rule sandboxd_seccomp_rules[] = {
 	/* sandboxd's own (the worker's filter refuses them) */
 	ALLOW(clone3), ALLOW(setns), ALLOW(mount), ALLOW(umount2), ALLOW(pivot_root),
 	ALLOW(chroot), ALLOW(sethostname), ALLOW(setgroups), ALLOW(capset),
+	/* the data directories' project quotas (sandboxd/fndata.h); the
+	 * worker's filter refuses it */
+	ALLOW(quotactl_fd),
 	/* socket families: unix (channels, the worker's fd 3), inet (lo up in
 	 * a function's namespace; the workers), inet6 (the workers) */
 	ALLOW_IF_EQ(socket, 0, AF_UNIX),

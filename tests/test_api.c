@@ -316,7 +316,7 @@ static void test_info_store(void)
 	snprintf(m->summary, sizeof m->summary, "store: none (tmpfs, lost at poweroff)");
 	doc = info_with_layers();
 	ok(has(doc, "\"store\":{\"state\":\"none\",\"key_provider\":\"none\",\"insecure_dev_key\":false,"
-		    "\"instance\":null,\"data_bytes\":0,\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
+		    "\"instance\":null,\"data_bytes\":0,\"data_quota\":false,\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
 	   "store: none (%s)", doc);
 
 	reset();
@@ -337,10 +337,12 @@ static void test_info_store(void)
 	m->has_instance = 1;
 	memset(m->instance, 0xab, sizeof m->instance);
 	m->data_bytes = 1u << 30;
+	m->data_quota = 1;
 	doc = info_with_layers();
 	ok(has(doc, "\"state\":\"open\",\"key_provider\":\"kms\",\"insecure_dev_key\":false,"
 		    "\"instance\":\"abababababababababababababababababababababababababababababababab\","
-		    "\"data_bytes\":1073741824,"), "store: open, kms, the instance in hex (%s)", doc);
+		    "\"data_bytes\":1073741824,\"data_quota\":true,"),
+	   "store: open, kms, the instance in hex, project quotas (%s)", doc);
 
 	/* What init cannot send but netd must survive. */
 	reset();

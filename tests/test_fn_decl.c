@@ -96,7 +96,7 @@ static void test_full_shapes(void)
 		"\"name\":\"Fn \\u00e9\",\"secrets\":[\"A_KEY\",\"B_KEY\"],"
 		"\"egress\":[\"*.example.org\",\"api.example.com\"],"
 		"\"limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,"
-		"\"tmp_mb\":32,\"output_kb\":1024,\"concurrency\":4},\"description\":\"d\"}";
+		"\"tmp_mb\":32,\"output_kb\":1024,\"data_mb\":0,\"concurrency\":4},\"description\":\"d\"}";
 
 	is_int(parse(FN_SHAPE_SEED, SEED), 0, "seed shape with every documented field (%s)", e.msg);
 	is_int(d.limits.timeout_ms, 30000, "timeout (ms) is limits.timeout_ms");
@@ -105,6 +105,10 @@ static void test_full_shapes(void)
 	is_str(d.app_name, "shop", "appName");
 	is_str(d.name, "Fn \xc3\xa9", "name decoded as UTF-8");
 	is_int(parse(FN_SHAPE_V1, V1), 0, "v1 shape with every field (%s)", e.msg);
+	is_int(d.limits.data_mb, 0, "data_mb 0: no /data");
+	is_int(parse(FN_SHAPE_SEED, SEED), 0, "seed shape again");
+	is_int(d.limits.data_mb, 16, "data_mb not given: the policy's default");
+	is_int(parse(FN_SHAPE_V1, V1), 0, "v1 again");
 	is_int(d.negress, 2, "two egress names");
 	is_str(d.egress[0], "*.example.org", "egress sorted");
 	is_int(d.egress_rules, 7, "api.example.com grants both its rules, *.example.org its one");
@@ -183,6 +187,10 @@ static const struct bad bads[] = {
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"cpu_millicores\":1001}"), "limit_exceeded", "limits.cpu_millicores: 1001 is above" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"tmp_mb\":33}"), "limit_exceeded", "limits.tmp_mb: 33 is above" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"output_kb\":1025}"), "limit_exceeded", "limits.output_kb: 1025 is above" },
+	{ FN_SHAPE_V1, BODY(",\"limits\":{\"data_mb\":257}"), "limit_exceeded",
+	  "limits.data_mb: 257 is above the policy's max_limits.data_mb (256)" },
+	{ FN_SHAPE_V1, BODY(",\"limits\":{\"data_mb\":-1}"), "invalid_field", "limits.data_mb: must be an integer 0..1048576" },
+	{ FN_SHAPE_V1, BODY(",\"limits\":{\"data_mb\":1.5}"), "invalid_field", "limits.data_mb: must be an integer 0..1048576" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"timeout_ms\":99999999}"), "invalid_field", "limits.timeout_ms: must be an integer 10..3600000" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"memory_mb\":16,\"tmp_mb\":17}"), "invalid_field",
 	  "limits: tmp_mb 17 is above memory_mb (16): /tmp is charged to memory" },
@@ -342,7 +350,7 @@ static void test_canonical(void)
 		"\"handler\":\"handler\",\"code_sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\","
 		"\"code_bytes\":3,\"secrets\":[\"A\",\"Z\"],\"egress\":[\"*.example.org\",\"api.example.com\"],"
 		"\"limits\":{\"memory_mb\":64,\"pids\":20,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,"
-		"\"output_kb\":256,\"concurrency\":1}}";
+		"\"output_kb\":256,\"data_mb\":16,\"concurrency\":1}}";
 	uint8_t h1[32], h2[32];
 	long n, n2;
 	int fd;

@@ -913,7 +913,7 @@ static void test_invoke_python(void)
 	ok(last_ev.op == FN_EVENT_UPDATE, "  recorded as an update");
 	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
 	uint64_t w2 = r.worker;
-	ok(r.status == 200 && r.timeout_ms == 300 && w2 != w1, "invoke: a new worker with the new limit");
+	ok(r.status == 200 && r.timeout_ms == 300 && w2 != w1, "invoke: a new worker with the new limit (%d %s %s)", r.status, r.code, r.message);
 	sock = in.nfds == 1 ? imsg_take_fd(&in, 0) : -1;
 	imsg_close_fds(&in);
 	invoke_frames(sock, "{\"sleep\":\"1\"}", out, sizeof out);
@@ -1173,6 +1173,149 @@ static void test_delete(void)
 	is_int(r.status, 404, "delete again: 404");
 }
 
+/* A function's /data (sandboxd/fndata.h): written, read back after a
+ * restart as the same uid, gone with the function; none with data_mb 0.
+ * The host's file systems here have no project quotas: the quota itself
+ * is tested in QEMU (qemu-test/t/06-store.t), and here it must be said
+ * NOT enforced. */
+static const char PY_DATA[] =
+	"import os\n"
+	"def handler(req):\n"
+	"    q = req.get('query', {})\n"
+	"    if q.get('write'):\n"
+	"        with open('/data/note.txt', 'w') as f:\n"
+	"            f.write(q['write'])\n"
+	"    try:\n"
+	"        with open('/data/note.txt') as f:\n"
+	"            got = f.read()\n"
+	"    except OSError as e:\n"
+	"        got = 'none:' + type(e).__name__\n"
+	"    st = os.stat('/data') if os.path.isdir('/data') else None\n"
+	"    return {'statusCode': 200, 'headers': {}, 'body': {'got': got, 'uid': os.getuid(),\n"
+	"            'owner': st.st_uid if st else -1, 'mode': st.st_mode & 0o777 if st else -1}}\n";
+
+/* Invokes id with query; its RESULT in out. The worker is given back. */
+static int data_call(const char *id, const char *query, char *out, size_t cap)
+{
+	struct sbx_reply_msg r;
+	int sock, t;
+
+	call(SBX_INVOKE, admin_sha, id, NULL, NULL, 0, -1, &r);
+	if (r.status != 200 || in.nfds != 1) {
+		snprintf(out, cap, "invoke %d %s", r.status, r.message);
+		imsg_close_fds(&in);
+		return -1;
+	}
+	sock = imsg_take_fd(&in, 0);
+	imsg_close_fds(&in);
+	t = invoke_frames(sock, query, out, cap);
+	close(sock);
+	done(r.worker, SBX_DONE_OK);
+	return t;
+}
+
+static bool has_gone_or(const char *name)
+{
+	char p[300];
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	snprintf(p, sizeof p, "%s/data", p_store);
+	if ((d = opendir(p)) == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".gone-", 6) == 0 || strcmp(de->d_name, name) == 0)
+			found = true;
+	closedir(d);
+	return found;
+}
+
+static void test_data(void)
+{
+	struct sbx_reply_msg r;
+	char out[2048], uid1[32] = "", p[300];
+	const char *u;
+
+	if (!have_python) {
+		ok(1, "# skip data: /usr/bin/python3 not installed");
+		return;
+	}
+	deploy(SBX_FN_CREATE, "tmpfirst", "python", PY_DATA, strlen(PY_DATA), NULL, &r);
+	deploy(SBX_FN_CREATE, "keeper", "python", PY_DATA, strlen(PY_DATA), NULL, &r);
+	is_int(r.status, 201, "data: deploy (%s)", r.message);
+	ok(strstr(body_of(&r), "\"data\":{\"path\":\"/data\",\"quota_mb\":16,\"quota_enforced\":false,"
+			       "\"reason\":\"no data disk (tmpfs, lost at poweroff): ") != NULL,
+	   "  its view: /data, 16 MiB, quota NOT enforced and why (%s)", strstr(body_of(&r), "\"data\""));
+	data_call("keeper", "{\"write\":\"kept across restarts\"}", out, sizeof out);
+	ok(strstr(out, "\"got\":\"kept across restarts\"") != NULL && strstr(out, "\"mode\":448") != NULL,
+	   "  the function writes /data, its own and 0700 (%s)", out);
+	if ((u = strstr(out, "\"uid\":")) != NULL)
+		snprintf(uid1, sizeof uid1, "%.*s", (int)strcspn(u, ","), u);
+	ok(u != NULL && strstr(out, "\"owner\":") != NULL &&
+	   atoi(strstr(out, "\"owner\":") + 8) == atoi(u + 6), "  owned by its uid (%s)", uid1);
+	/* the slot below it freed: a restart must keep keeper's uid (its
+	 * data directory's owner), not hand it the lowest free slot */
+	call(SBX_FN_DELETE, admin_sha, "tmpfirst", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 200, "  another function deleted");
+	close_core();
+	open_core(false);
+	data_call("keeper", "{}", out, sizeof out);
+	ok(strstr(out, "\"got\":\"kept across restarts\"") != NULL && uid1[0] && strstr(out, uid1) != NULL,
+	   "  restarted: /data read back, as the same uid %s (%s)", uid1, out);
+	/* deleted, then deployed again under the same name: empty */
+	call(SBX_FN_DELETE, admin_sha, "keeper", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 200, "  deleted");
+	ok(!has_gone_or("keeper"), "  its data directory is removed, nothing left under data/");
+	/* as if that removal had failed: a directory of the same name, owned
+	 * by the uid the new function will get, holding a note */
+	snprintf(p, sizeof p, "%s/data/keeper", p_store);
+	mkdir(p, 0700);
+	snprintf(p, sizeof p, "%s/data/keeper/note.txt", p_store);
+	write_file(p, "stale", 5, 0600);
+	{
+		uid_t stale = SBXD_UID_BASE;   /* the lowest free slot's: the new function's */
+		while (stale < SBXD_UID_BASE + SBXD_FN_MAX && SD.fns[stale - SBXD_UID_BASE].used)
+			stale++;
+		snprintf(p, sizeof p, "%s/data/keeper/note.txt", p_store);
+		if (chown(p, stale, stale) != 0)
+			diag("chown: %s", strerror(errno));
+		snprintf(p, sizeof p, "%s/data/keeper", p_store);
+		if (chown(p, stale, stale) != 0)
+			diag("chown: %s", strerror(errno));
+	}
+	deploy(SBX_FN_CREATE, "keeper", "python", PY_DATA, strlen(PY_DATA), NULL, &r);
+	data_call("keeper", "{}", out, sizeof out);
+	ok(strstr(out, "\"got\":\"none:FileNotFoundError\"") != NULL,
+	   "  deployed again under the same name, over a stale directory of its uid: /data is empty (%s)",
+	   out);
+	/* leftovers of a crash: a directory no function owns, a deleted
+	 * tree with files in it owned by another uid */
+	snprintf(p, sizeof p, "%s/data/orphan", p_store);
+	mkdir(p, 0700);
+	snprintf(p, sizeof p, "%s/data/.gone-0011223344556677", p_store);
+	mkdir(p, 0700);
+	snprintf(p, sizeof p, "%s/data/.gone-0011223344556677/sub", p_store);
+	mkdir(p, 0500);
+	if (chown(p, 61234, 61234) != 0)
+		diag("chown: %s", strerror(errno));
+	snprintf(p, sizeof p, "%s/data/.gone-0011223344556677", p_store);
+	if (chown(p, 61234, 61234) != 0)
+		diag("chown: %s", strerror(errno));
+	close_core();
+	open_core(false);
+	ok(!has_gone_or("orphan"), "restart: an orphan data directory and a deleted tree are removed");
+	snprintf(p, sizeof p, "%s/data/keeper", p_store);
+	ok(access(p, F_OK) == 0, "  the live function's stays");
+	/* data_mb 0: no /data at all */
+	deploy(SBX_FN_CREATE, "nodata", "python", PY_DATA, strlen(PY_DATA), "\"limits\":{\"data_mb\":0}", &r);
+	ok(r.status == 201 && strstr(body_of(&r), "\"data\":null") != NULL, "data_mb 0: deployed, \"data\":null");
+	data_call("nodata", "{}", out, sizeof out);
+	ok(strstr(out, "\"owner\":-1") != NULL, "  and the function has no /data (%s)", out);
+	call(SBX_FN_DELETE, admin_sha, "nodata", NULL, NULL, 0, -1, &r);
+	call(SBX_FN_DELETE, admin_sha, "keeper", NULL, NULL, 0, -1, &r);
+}
+
 static void test_reload_public(void)
 {
 	struct sbx_reply_msg r;
@@ -1388,6 +1531,7 @@ int main(void)
 	test_ca();
 	test_tokens();
 	test_delete();
+	test_data();
 	test_reload_public();
 	test_reload_changed_code();
 	close_core();

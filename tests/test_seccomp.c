@@ -342,6 +342,17 @@ static void child_fn(void)
 	expect_eperm(syscall(SYS_bpf, 0, NULL, 0), "fn: bpf EPERM");
 	expect_eperm(syscall(SYS_unshare, CLONE_NEWUSER), "fn: unshare(CLONE_NEWUSER) EPERM");
 	expect_eperm(syscall(SYS_ioctl, 0, 0x5412, "x"), "fn: ioctl(TIOCSTI) EPERM");
+	/* a file's project id and PROJINHERIT: the /data quota's hold */
+	expect_eperm(syscall(SYS_ioctl, 0, 0x401c5820, NULL), "fn: ioctl(FS_IOC_FSSETXATTR) EPERM");
+	expect_eperm(syscall(SYS_ioctl, 0, 0x40086602, NULL), "fn: ioctl(FS_IOC_SETFLAGS) EPERM");
+	expect_eperm(syscall(SYS_ioctl, 0, 0x40046602, NULL), "fn: ioctl(FS_IOC32_SETFLAGS) EPERM");
+	expect_eperm(syscall(443 /* quotactl_fd */, 0, 0, 0, NULL), "fn: quotactl_fd EPERM");
+	{
+		char fsx[32];
+		long g = syscall(SYS_ioctl, 0, 0x801c581f /* FS_IOC_FSGETXATTR */, fsx);
+		child_report(g == 0 || errno != EPERM, g == 0 ? 0 : errno,
+			     "fn: ioctl(FS_IOC_FSGETXATTR) passes the filter (reading is harmless)");
+	}
 	expect_ok(syscall(SYS_getppid), "fn: getppid allowed");
 }
 
@@ -474,7 +485,7 @@ int main(void)
 
 	run_checked(child_refusals, 11, "refusal");
 
-	run_checked(child_fn, 13, "fn");
+	run_checked(child_fn, 18, "fn");
 	st = run_child(child_fn_x32, &nrec);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "fn filter: x32 syscall kills with SIGSYS (status 0x%x)", st);
 

@@ -371,6 +371,45 @@ static void test_datastore(void)
 	st.provider = POLICY_KP_DEV;
 	datastore_info(&st, &m);
 	is_int(m.insecure, 1, "dev: the message says insecure");
+	is_int(m.data_quota, 0, "no project quotas: the message says so");
+	st.prjquota = true;
+	datastore_info(&st, &m);
+	is_int(m.data_quota, 1, "mounted prjquota: the message says so");
+}
+
+/* The superblock bits that decide the prjquota mount option, at the
+ * offsets of a real one (mke2fs 1.47 -O quota,project -E quotatype=prjquota:
+ * ro_compat 0x256b, project quota inode 12; without: 0x046b, 0). */
+static void sb_set(uint8_t *sb, uint32_t ro_compat, uint32_t prj_inum)
+{
+	memset(sb, 0, STORE_EXT4_SB_LEN);
+	sb[0x38] = 0x53;
+	sb[0x39] = 0xef;
+	for (int i = 0; i < 4; i++) {
+		sb[0x64 + i] = (uint8_t)(ro_compat >> (8 * i));
+		sb[0x26c + i] = (uint8_t)(prj_inum >> (8 * i));
+	}
+}
+
+static void test_ext4_prjquota(void)
+{
+	uint8_t sb[STORE_EXT4_SB_LEN];
+
+	sb_set(sb, 0x256b, 12);
+	is_int(datastore_ext4_prjquota(sb), 1, "ext4 with quota, project and a project quota inode: prjquota");
+	sb_set(sb, 0x046b, 0);
+	is_int(datastore_ext4_prjquota(sb), 0, "formatted before quotas: no prjquota");
+	sb_set(sb, 0x256b & ~0x2000u, 12);
+	is_int(datastore_ext4_prjquota(sb), 0, "quota without project: no prjquota");
+	sb_set(sb, 0x256b & ~0x0100u, 12);
+	is_int(datastore_ext4_prjquota(sb), 0, "project without quota: no prjquota");
+	sb_set(sb, 0x256b, 0);
+	is_int(datastore_ext4_prjquota(sb), 0, "no project quota inode: no prjquota");
+	sb_set(sb, 0x256b, 12);
+	sb[0x39] = 0;
+	is_int(datastore_ext4_prjquota(sb), -EINVAL, "not ext4's magic: -EINVAL");
+	memset(sb, 0xff, sizeof sb);
+	is_int(datastore_ext4_prjquota(sb), -EINVAL, "all ones: -EINVAL");
 }
 
 int main(void)
@@ -382,5 +421,6 @@ int main(void)
 	test_encode_bounds();
 	test_crypt_line();
 	test_datastore();
+	test_ext4_prjquota();
 	return tap_done();
 }

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # End to end: the encrypted store (docs/STORE.md) on build/image, whose
-# example policy takes the disk key from the dev provider. Seven boots:
+# example policy takes the disk key from the dev provider. Eight boots:
 #   1  a blank 128 MiB data disk, instance I1: formatted (mke2fs through
-#      dm-crypt), mounted, logd's log on it; a python function deployed and
-#      a secret it declares put (sealed); the raw disk shows none of it
+#      dm-crypt, with project quotas), mounted, logd's log on it; a python
+#      function deployed and a secret it declares put (sealed); two
+#      functions with a /data of 1 and 2 MiB: one writes a marker there,
+#      fills its /data to EDQUOT, the other's quota is unaffected; the raw
+#      disk shows none of it
 #   2  the same disk, I1 again: opened, the log kept its entries and grew;
-#      the function is listed and invocable, and sees the secret
+#      the function is listed and invocable, and sees the secret; the
+#      marker is read back from /data; deleted and deployed again under
+#      the same name, its /data is empty
 #   3  the same disk, instance I2: refused (another instance's disk)
 #   4  a copy with one header bit flipped: refused (MAC)
 #   5  a copy whose header says cipher_null, its MAC recomputed with the
 #      dev key (qemu-test/store_hdr.py): refused by the cipher check
 #   6  a copy cut to 100 MiB: refused (smaller than the header says)
-#   7  no data disk: "store: none (tmpfs, lost at poweroff)"
+#   7  a copy whose ext4 has no project quotas (as a build before them
+#      formatted it; tune2fs on the host through store_hdr.py): it opens,
+#      and the console, /v1/info and the function's view say the data
+#      quota is NOT enforced
+#   8  no data disk: "store: none (tmpfs, lost at poweroff)"
 # Every refusal: the console line, /v1/info's reason, logd and sandboxd not
 # started, the API up, the disk unchanged.
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
@@ -39,6 +48,41 @@ printf '%s\n' "# $CODE_MARK: a function whose code and secret live on the encryp
   '    return {"secret": os.environ.get("STORE_T_SECRET", ""), "input": request["body"]}' \
   > "$work/store_t.py"
 printf '%s' '{"n": 1}' > "$work/in.json"
+# a function with a /data (docs/SANDBOXD.md, "Data directories")
+DATA_MARK=data-mark-5e8c1b27aa
+cat > "$work/data_t.py" <<'PY'
+import errno, os
+def handler(request):
+    b = request["body"]
+    op = b.get("op")
+    if op == "write":
+        with open("/data/note.txt", "w") as f:
+            f.write(b["text"])
+            f.flush()
+            os.fsync(f.fileno())
+        return {"ok": True}
+    if op == "read":
+        try:
+            with open("/data/note.txt") as f:
+                return {"text": f.read()}
+        except FileNotFoundError:
+            return {"text": None, "entries": sorted(os.listdir("/data"))}
+    if op == "fill":
+        n = 0
+        chunk = b"x" * 65536
+        try:
+            with open("/data/fill.bin", "wb") as f:
+                while n < int(b["max"]):
+                    f.write(chunk)
+                    f.flush()
+                    os.fsync(f.fileno())
+                    n += len(chunk)
+            return {"wrote": n, "errno": None}
+        except OSError as e:
+            return {"wrote": n, "errno": errno.errorcode.get(e.errno, str(e.errno))}
+    return {"op": op}
+PY
+data_req() { printf '%s' "$1" > "$work/req.json"; fn_call POST "/invoke/$2" "$work/req.json"; }
 printf '{"name": "STORE_T_SECRET", "value": "%s"}' "$SECRET_VALUE" > "$work/secret.json"
 
 # boot LABEL DISK INSTANCE: a fresh namespace and QEMU with that disk
@@ -69,6 +113,8 @@ expect_match "the data disk is found by its serial, the dev key named insecure" 
 expect_match "a blank header is a first boot: formatting" "$console" \
   'store: vd[a-z]: blank header: first boot of this instance, formatting 127 MiB'
 expect_match "mke2fs ran from the image" "$console" 'store: mke2fs done \([0-9]+ ms\)'
+expect_match "formatted with project quotas, mounted prjquota" "$console" \
+  'init: store: project quotas on \(functions. data directories\)'
 expect_match "formatted and mounted nodev,nosuid,noexec" "$console" \
   'store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store \(nodev,nosuid,noexec\)'
 expect_match "logd runs, its log on the store" "$console" 'init: logd: serving \(0 entries\)'
@@ -95,6 +141,26 @@ expect "invoked: it sees the secret" 200 ".secret == \"$SECRET_VALUE\" and .inpu
 console=$(tr -d '\r' < "$QT_CONSOLE")
 expect_match "sandboxd says its secrets are sealed" "$console" \
   'sandboxd: serving: .*secrets sealed: aes-256-gcm, store key'
+expect_match "sandboxd says the data quotas are enforced" "$console" \
+  'sandboxd: serving: .*data quotas enforced'
+check "/v1/info: store.data_quota true" [ "$(info_store .store.data_quota)" = true ]
+fn_api POST /v1/functions "$(fn_deploy_body data-t python "$work/data_t.py" '{"limits": {"data_mb": 1}}')"
+expect "a function with a 1 MiB /data deployed (201)" 201 \
+  '.data.path == "/data" and .data.quota_mb == 1 and .data.quota_enforced == true'
+fn_api POST /v1/functions "$(fn_deploy_body data-u python "$work/data_t.py" '{"limits": {"data_mb": 2}}')"
+expect "another with 2 MiB (201)" 201 '.data.quota_mb == 2 and .data.quota_enforced == true'
+data_req "{\"op\": \"write\", \"text\": \"$DATA_MARK\"}" data-t
+expect "it writes a marker to /data" 200 '.ok == true'
+data_req '{"op": "read"}' data-t
+expect "and reads it back" 200 ".text == \"$DATA_MARK\""
+data_req '{"op": "fill", "max": 4194304}' data-t
+expect "writing past its 1 MiB quota fails with EDQUOT inside the function" 200 \
+  '.errno == "EDQUOT" and .wrote < 1048576 and .wrote >= 786432'
+fn_api GET /v1/functions/data-t
+expect "its view shows the usage at the quota" 200 \
+  '.data.used_bytes > 786432 and .data.used_bytes <= 1048576'
+data_req '{"op": "fill", "max": 1572864}' data-u
+expect "the other function's quota is its own: 1.5 MiB written" 200 '.errno == null and .wrote == 1572864'
 qt_teardown
 
 check "the header on the disk: magic, cipher, instance, provider" \
@@ -107,6 +173,7 @@ check "nor the checkpoint origin nor a layer root hash" \
 check "nor the secret's value (in clear or base64)" \
   sh -c "! grep -qaE '$SECRET_VALUE|$(printf %s "$SECRET_VALUE" | base64 -w0 | cut -c1-16)' '$disk'"
 check "nor the function's code" sh -c "! grep -qa '$CODE_MARK' '$disk'"
+check "nor what a function wrote to its /data" sh -c "! grep -qa '$DATA_MARK' '$disk'"
 
 # --- 2: the same disk again -----------------------------------------------------------
 check "boot 2 (same disk, I1) reaches the ready line" boot second "$disk" "$I1" ||
@@ -129,9 +196,22 @@ expect "invocable, and it sees the secret, unsealed" 200 ".secret == \"$SECRET_V
 fn_api GET /v1/secrets
 expect "the secret is listed, sealed, readable" 200 \
   '[.secrets[] | select(.name == "STORE_T_SECRET" and .sealing == "aes-256-gcm, store key" and (has("unreadable") | not))] | length == 1'
+data_req '{"op": "read"}' data-t
+expect "/data survived the reboot: the marker read back" 200 ".text == \"$DATA_MARK\""
+fn_api GET /v1/functions/data-t
+expect "its quota still enforced, its usage still counted" 200 \
+  '.data.quota_enforced == true and .data.used_bytes > 786432'
+fn_api DELETE /v1/functions/data-t
+expect "deleted" 200
+fn_api POST /v1/functions "$FN_DIR/data-t.json"
+expect "deployed again under the same name (201)" 201 '.data.quota_enforced == true'
+data_req '{"op": "read"}' data-t
+expect "its /data is empty: nothing of the deleted function's" 200 '.text == null and .entries == []'
+data_req '{"op": "fill", "max": 786432}' data-t
+expect "and its quota is whole again" 200 '.errno == null and .wrote == 786432'
 qt_teardown
-check "after boot 2, still neither the secret nor the code on the raw disk" \
-  sh -c "! grep -qaE '$SECRET_VALUE|$CODE_MARK' '$disk'"
+check "after boot 2, still neither the secret nor the code nor /data's text on the raw disk" \
+  sh -c "! grep -qaE '$SECRET_VALUE|$CODE_MARK|$DATA_MARK' '$disk'"
 good=$(disk_sha "$disk")
 
 # refused LABEL DISK INSTANCE REASON_REGEX WHAT: one boot that must refuse
@@ -177,8 +257,32 @@ refused 6-short "$work/short.img" "$I1" \
 rm -f "$work/short.img"
 check "the disk is still the one boot 2 left" [ "$(disk_sha "$disk")" = "$good" ]
 
-# --- 7: no data disk -------------------------------------------------------------------------
-check "boot 7 (no data disk) reaches the ready line" boot none "" ""
+# --- 7: a store formatted before project quotas ----------------------------------------------
+cp --sparse=always "$disk" "$work/old.img"
+check "setup: its ext4 without project quotas, as a build before them formatted it" \
+  python3 "$hdr" unquota "$work/old.img" "$devkey"
+if check "boot 7 (that store, I1) reaches the ready line" boot old "$work/old.img" "$I1"; then
+  expect_match "it opens, and says its data directories have no quota" "$console" \
+    "init: store: formatted without project quotas: functions' data directories have NO quota"
+  expect_match "opened, not refused" "$console" \
+    'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
+  check "/v1/info: store open, data_quota false" [ "$(info_store '.store | "\(.state) \(.data_quota)"')" = '"open false"' ]
+  fn_api_starting 120 GET /v1/functions/data-t
+  expect "the function's view: its quota NOT enforced, and why" 200 \
+    '.data.quota_enforced == false and (.data.reason | test("^the encrypted store: no (quota support|project quotas)"))'
+  data_req '{"op": "fill", "max": 1572864}' data-t
+  expect "without a quota it writes past its 1 MiB" 200 '.errno == null and .wrote == 1572864'
+  console=$(tr -d '\r' < "$QT_CONSOLE")
+  expect_match "sandboxd says the data quotas are NOT enforced" "$console" \
+    'sandboxd: serving: .*data quotas NOT enforced'
+else
+  qt_console_tail 40
+fi
+qt_teardown
+rm -f "$work/old.img"
+
+# --- 8: no data disk -------------------------------------------------------------------------
+check "boot 8 (no data disk) reaches the ready line" boot none "" ""
 expect_match "no data disk: state on tmpfs, said on the console" "$console" \
   'init: store: none \(tmpfs, lost at poweroff\)'
 expect_match "and in /v1/info" "$(info_store .store)" \

@@ -2,8 +2,11 @@
  * parser (fs/store_hdr.h), the bytes a host controls on the data disk.
  * Beyond "no crash": a header the parser accepts re-encodes to the same
  * 480 bytes, and store_hdr_open accepts only a header whose MAC is the
- * one the key gives, whose cipher is the policy's and that fits the disk. */
+ * one the key gives, whose cipher is the policy's and that fits the disk.
+ * The same bytes as an ext4 superblock: datastore_ext4_prjquota answers
+ * only -EINVAL, 0 or 1. */
 #include "fs/store_hdr.h"
+#include "init/datastore.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -45,5 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		store_keys_wipe(&k);
 	}
+	uint8_t sb[STORE_EXT4_SB_LEN] = { 0 };
+	memcpy(sb, data, size < sizeof sb ? size : sizeof sb);
+	r = datastore_ext4_prjquota(sb);
+	if (r != -EINVAL && r != 0 && r != 1)
+		abort();
 	return 0;
 }

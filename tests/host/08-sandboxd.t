@@ -31,7 +31,7 @@ check "sandboxd runs" [ -n "$sbx" ]
 for _ in $(seq 200); do grep -q 'init: sandboxd: serving' "$LOG" && break; sleep 0.1; done
 
 # CAP_KILL 5, SETGID 6, SETUID 7, SETPCAP 8, NET_ADMIN 12, SYS_CHROOT 18, SYS_ADMIN 21
-caps=00000000002415e0
+caps=00000000002415e1
 check "sandboxd: uid 0" [ "$(status_field "$sbx" Uid)" = "0 0 0 0" ]
 check "sandboxd: gid 0, no groups" [ "$(status_field "$sbx" Gid)" = "0 0 0 0" -a -z "$(status_field "$sbx" Groups)" ]
 for f in CapPrm CapEff CapBnd; do
@@ -56,7 +56,7 @@ check "sandboxd: the policy it reads is the one init wrote" \
 check "sandboxd: its view of the policy is read-only" \
   bash -c "! ( : >> /proc/$sbx/root/policy.json ) 2>/dev/null"
 expect_match "sandboxd: serving, the policy accepted, runtimes available: $names" "$(cat "$LOG")" \
-  "sandboxd: serving: 0 functions, runtimes available $want, limits NOT enforced, secrets sealed: none \\(host mode\\)\$"
+  "sandboxd: serving: 0 functions, runtimes available $want, limits NOT enforced, data quotas NOT enforced, secrets sealed: none \\(host mode\\)\$"
 expect_match "init heard its status" "$(cat "$LOG")" "init: sandboxd: serving \(0 functions; runtimes available: $names; limits NOT enforced\)"
 expect_match "keyd has a channel to it" "$(cat "$LOG")" 'sandboxd: channel to keyd #1'
 expect_match "logd has a channel to it" "$(cat "$LOG")" 'logd: channel to sandboxd #1'

@@ -1,5 +1,5 @@
 /* tests/store_crash.c: the host's look at a data disk rebuilt as a power
- * cut left it (qemu-test/t/07-powercut.t, docs/STORE.md "Power cuts"),
+ * cut left it (qemu-test/t/08-powercut.t, docs/STORE.md "Power cuts"),
  * without booting it. Built from the guest's own code: the header parser
  * and key derivation of fs/store_hdr.c, the key provider of
  * init/datastore.c with the image manifest's policy (as init reads it),
@@ -19,6 +19,7 @@
  *         log COMMITTED TORN_BYTES
  *         function ID CODE_SHA256       (the code read back and hashed)
  *         secret NAME VALUE_HEX         (unsealed)
+ *         recovered PATH: WHY           (a temp file a cut write left, removed)
  *         bad WHAT                      (anything unreadable; exit 1)
  *       With TILES SIZE: the log's tiles and bundles for a tree of SIZE
  *       written to TILES (the tlog-tiles layout `dshield log verify DIR`
@@ -225,6 +226,14 @@ static void report_bad(void *arg, const char *path, const char *why)
 	(*bad)++;
 }
 
+/* At open, the store removes the temp file of a write a crash cut before
+ * its rename: its recovery, which a power cut is expected to need. */
+static void report_recovered(void *arg, const char *path, const char *why)
+{
+	(void)arg;
+	printf("recovered %s: %s\n", path, why);
+}
+
 static int code_sha256(struct store *st, const struct fn_decl *d, uint8_t out[32], char *err)
 {
 	br_sha256_context c;
@@ -374,7 +383,7 @@ static int cmd_state(const char *manifest, const char *disk, const char *dir, co
 	uint8_t seal[32];
 	char path[4096], err[ERRBUF_LEN] = "";
 	int fd = -1, bad = 0;
-	struct store_report rep = { report_bad, &bad };
+	struct store_report rep = { report_bad, &bad }, rec = { report_recovered, NULL };
 
 	if (m == NULL || st == NULL || manifest_load(manifest, m) != 0 ||
 	    open_header(manifest, disk, &fd, &h, &k) != 0) {
@@ -386,7 +395,7 @@ static int cmd_state(const char *manifest, const char *disk, const char *dir, co
 	datastore_secrets_key(k.seal, seal);
 	store_keys_wipe(&k);
 	snprintf(path, sizeof path, "%s/sandboxd-store", dir);
-	if (store_open(st, path, &m->policy, seal, &rep, err) != 0) {
+	if (store_open(st, path, &m->policy, seal, &rec, err) != 0) {
 		printf("bad store %s: %s\n", path, err);
 		bad++;
 	} else {

@@ -18,8 +18,9 @@
 #   powercut.py points JOURNAL OUT [--random N] [--least L] [--seed S]
 #       the crash points: after every FLUSH and FUA write (one per run of
 #       them with no write between: the same disk), N random points between
-#       them (more when needed to reach L points in all), and the last
-#       record; OUT (JSON).
+#       them (more when needed to reach L points in all), the last record,
+#       and the liar (a negative control: the middle flushed state with
+#       the last acknowledgements); OUT (JSON).
 #   powercut.py check BASE JOURNAL POINTS OPS MANIFEST STORE_CRASH DSHIELD WORK OUT FINAL [KEEP [PIECE]]
 #       each point's disk rebuilt as a power cut there may leave it: BASE,
 #       every write before the point's last flush (and every FUA write up
@@ -27,9 +28,10 @@
 #       the 4 KiB pieces written since (what a volatile cache may have
 #       kept); then checked on the host (docs/STORE.md): one JSON line per
 #       point in OUT; the last point must equal FINAL (the served disk
-#       after the run: the journal holds every write). KEEP: point numbers (comma-separated) whose rebuilt
-#       disk is kept as WORK/point-N.img, to boot. PIECE: the unit a cut
-#       keeps or loses (4096).
+#       after the run: the journal holds every write). KEEP: point
+#       numbers (comma-separated) whose rebuilt disk is kept as
+#       WORK/point-N.img, to boot. PIECE: the unit a cut keeps or loses
+#       (4096).
 #   powercut.py tornsb BASE JOURNAL OUT
 #       the last write over ext4's superblock (bytes 1024..2047 of the
 #       dm-crypt area: two 512-byte sectors) cut after its first sector,

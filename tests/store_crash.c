@@ -138,34 +138,36 @@ static int xts_stream(struct xts *x, int in, off_t in_off, int out, uint64_t fir
 
 /* --- the header, as init opens it ------------------------------------------------------ */
 
-/* Reads DISK's header and opens it with the manifest policy's key
- * provider. 0, -ENODATA (blank) or another refusal (printed). */
-static int open_header(const char *manifest, const char *disk, int *fd, struct store_hdr *h,
-		       struct store_keys *k)
+/* The image manifest's policy, loaded as init loads it. NULL on failure
+ * (printed); the caller frees it. */
+static struct manifest *load_manifest(const char *path)
 {
 	struct manifest *m = calloc(1, sizeof *m);
+
+	if (m != NULL && manifest_load(path, m) == 0 && m->has_policy)
+		return m;
+	fprintf(stderr, "store_crash: %s: not a manifest with a policy\n", path);
+	free(m);
+	return NULL;
+}
+
+/* Reads DISK's header into *fd's disk and opens it with the policy's key
+ * provider. 0, -ENODATA (blank) or another refusal (printed). */
+static int open_header(const struct manifest *m, const char *disk, int *fd,
+		       struct store_hdr *h, struct store_keys *k)
+{
 	uint8_t raw[STORE_HDR_SIZE], key[STORE_KEY_LEN];
 	char err[ERRBUF_LEN] = "";
 	struct stat st;
 	int r;
 
-	if (m == NULL)
-		return -ENOMEM;
-	if ((r = manifest_load(manifest, m)) != 0 || !m->has_policy) {
-		fprintf(stderr, "store_crash: %s: not a manifest with a policy\n", manifest);
-		free(m);
-		return r ? r : -EINVAL;
-	}
 	*fd = open(disk, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0 || fstat(*fd, &st) != 0 || pread(*fd, raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
 		fprintf(stderr, "store_crash: %s: %s\n", disk, strerror(errno ? errno : EIO));
-		free(m);
 		return -EIO;
 	}
-	if ((r = store_hdr_parse(raw, h, err, sizeof err)) == -ENODATA) {
-		free(m);
+	if ((r = store_hdr_parse(raw, h, err, sizeof err)) == -ENODATA)
 		return r;
-	}
 	if (r == 0)
 		r = datastore_key_get(&m->policy.store, h->instance, key, err, sizeof err);
 	if (r == 0) {
@@ -177,30 +179,36 @@ static int open_header(const char *manifest, const char *disk, int *fd, struct s
 	if (r != 0)
 		fprintf(stderr, "store_crash: %s: header: %s (%s)\n", disk, err,
 			store_hdr_error_name(r));
-	free(m);
 	return r;
 }
 
 static int cmd_open(const char *manifest, const char *disk, const char *plain)
 {
+	struct manifest *m = load_manifest(manifest);
 	struct store_hdr h;
 	struct store_keys k;
 	struct xts x;
 	int fd = -1, out, r;
 
-	r = open_header(manifest, disk, &fd, &h, &k);
-	if (r == -ENODATA) {
+	if (m == NULL)
+		return 1;
+	r = open_header(m, disk, &fd, &h, &k);
+	free(m);
+	if (r != 0) {
+		if (fd >= 0)
+			close(fd);
+		if (r != -ENODATA)
+			return 1;
 		printf("header blank\n");
-		close(fd);
 		return 3;
 	}
-	if (r != 0)
-		return 1;
 	xts_init(&x, k.crypt);
 	store_keys_wipe(&k);
 	out = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0) {
 		fprintf(stderr, "store_crash: %s: %s\n", plain, strerror(errno));
+		explicit_bzero(&x, sizeof x);
+		close(fd);
 		return 1;
 	}
 	r = xts_stream(&x, fd, (off_t)(h.data_offset * STORE_SECTOR), out, 0, h.data_sectors);
@@ -376,7 +384,7 @@ static int log_state(const char *dir, const char *tiles, const char *size_s, int
 static int cmd_state(const char *manifest, const char *disk, const char *dir, const char *tiles,
 		     const char *size)
 {
-	struct manifest *m = calloc(1, sizeof *m);
+	struct manifest *m = load_manifest(manifest);
 	struct store *st = calloc(1, sizeof *st);
 	struct store_hdr h;
 	struct store_keys k;
@@ -385,8 +393,9 @@ static int cmd_state(const char *manifest, const char *disk, const char *dir, co
 	int fd = -1, bad = 0;
 	struct store_report rep = { report_bad, &bad }, rec = { report_recovered, NULL };
 
-	if (m == NULL || st == NULL || manifest_load(manifest, m) != 0 ||
-	    open_header(manifest, disk, &fd, &h, &k) != 0) {
+	if (m == NULL || st == NULL || open_header(m, disk, &fd, &h, &k) != 0) {
+		if (fd >= 0)
+			close(fd);
 		free(m);
 		free(st);
 		return 1;

@@ -235,11 +235,11 @@ def workload(url, journal, out, iterations):
     st, att = call("GET", "/v1/attestation?nonce=" + os.urandom(32).hex(), auth=False)
     if st != 200:
         failures.append(f"attestation: {st}")
-    ids = [f"pc-f{k}" for k in range(6)]
+    ids = [f"pc-f{k}" for k in range(4)]   # then updates, and a delete every third round
     present, version = {}, {}
     i = 0
     while i < iterations:
-        name = f"PC_S{i % 24}"
+        name = f"PC_S{i % 5}"           # from round 5 on, values overwritten
         value = f"v{i}-{os.urandom(6).hex()}"
         op("secret", name, value.encode().hex(), "POST", "/api/secrets",
            {"name": name, "value": value}, (200,))
@@ -252,7 +252,7 @@ def workload(url, journal, out, iterations):
             if op("function", fid, hashlib.sha256(code).hexdigest(), "POST", "/api/functions",
                   body, (200, 201), i):
                 present[fid] = True
-        elif i % 5 == 0:
+        elif i % 3 == 1:
             if op("function", fid, None, "DELETE", f"/api/functions/{fid}", None, (200, 204)):
                 present[fid] = False
         else:

@@ -96,10 +96,15 @@ fi
 # --- 1: the workload, recorded ------------------------------------------------------------
 check "setup: a blank 32 MiB data disk, and a copy as the base" \
   sh -c "truncate -s 32M '$work/disk.img' && cp --sparse=always '$work/disk.img' '$work/base.img'"
-check "setup: the recording NBD server listens" nbd_start || bail "no NBD server"
+# (check's status is ok's or nok's: the bail needs its own test)
+if nbd_start; then ok "setup: the recording NBD server listens"; else nok "setup: the recording NBD server listens"; bail "no NBD server"; fi
 export QT_DATA_DRIVE="file=nbd+unix:///?socket=$work/nbd.sock,format=raw" QT_INSTANCE=$I1
-check "boot on the recording disk (instance I1) reaches the ready line" boot workload ||
-  { qt_console_tail 40; bail "no boot"; }
+if boot workload; then
+  ok "boot on the recording disk (instance I1) reaches the ready line"
+else
+  nok "boot on the recording disk (instance I1) reaches the ready line"
+  qt_console_tail 40; bail "no boot"
+fi
 expect_match "the blank disk is formatted through the NBD server" "$console" \
   'store: formatted vd[a-z], 31 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111'
 out=$(inns python3 "$PC" workload "$QT_URL" "$work/journal" "$work/ops.json" "$ITER" 2>&1)
@@ -179,8 +184,10 @@ for k in ${keep//,/ }; do
   what=$(jq -r '"point \(.n), \(.kind), record \(.index): \(.acked) requests acknowledged"' <<<"$p")
   [ -f "$img" ] || { nok "$what: the rebuilt disk was kept"; continue; }
   export QT_DATA_DISK=$img
-  if ! check "$what: boots to the ready line" boot "boot-$k"; then
-    qt_console_tail 40; qt_teardown; continue
+  if boot "boot-$k"; then
+    ok "$what: boots to the ready line"
+  else
+    nok "$what: boots to the ready line"; qt_console_tail 40; qt_teardown; continue
   fi
   expect_match "$what: the store is opened, not formatted" "$console" \
     'init: store: vd[a-z], 31 MiB aes-xts-plain64, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'

@@ -13,9 +13,6 @@
 #include "crypto/tlog_tiles.h"
 #include "lib/errbuf.h"
 
-/* A bundle holds at most 256 entries of a u16 length and 65,535 bytes. */
-#define BUNDLE_MAX ((size_t)TLOG_TILE_WIDTH * (2 + TLOG_ENTRY_MAX))
-
 /* The tree size on the checkpoint's second line (the verifier checks the
  * rest, and the signature). 0, or -EBADMSG. */
 static int note_size(const char *note, size_t len, uint64_t *size)
@@ -71,12 +68,12 @@ static int save(const char *dir, const char *rel, const void *p, size_t n, char 
 	return 0;
 }
 
-/* Fetches rel (at most cap bytes) and saves it. */
-static int fetch(struct hc *h, const char *dir, const char *rel, void *buf, size_t cap,
-		 struct log_fetch_stats *st, char *err, size_t errcap)
+/* Gets rel (at most cap bytes) from src and saves it. */
+static int fetch(const struct log_source *src, const char *dir, const char *rel, void *buf,
+		 size_t cap, struct log_fetch_stats *st, char *err, size_t errcap)
 {
 	char why[ERRBUF_LEN];
-	long n = hc_get(h, rel, buf, cap, why, sizeof why);
+	long n = src->get(src->ctx, rel, buf, cap, why, sizeof why);
 
 	if (n < 0) {
 		snprintf(st->failed, sizeof st->failed, "%s", rel);
@@ -90,8 +87,8 @@ static int fetch(struct hc *h, const char *dir, const char *rel, void *buf, size
 	return 0;
 }
 
-static int fetch_tiles(struct hc *h, const char *dir, uint64_t size, uint8_t *buf,
-		       struct log_fetch_stats *st, char *err, size_t errcap)
+int log_copy_tiles(const struct log_source *src, const char *dir, uint64_t size, uint8_t *buf,
+		   struct log_fetch_stats *st, char *err, size_t errcap)
 {
 	int top = tlog_tiles_top_level(size);
 
@@ -107,7 +104,7 @@ static int fetch_tiles(struct hc *h, const char *dir, uint64_t size, uint8_t *bu
 
 			if (tlog_tile_path(rel, sizeof rel, &tt) < 0)
 				return errbuf_set(err, errcap, -EINVAL, "a tile out of range");
-			r = fetch(h, dir, rel, buf, (size_t)tt.width * MERKLE_HASH_LEN, st, err, errcap);
+			r = fetch(src, dir, rel, buf, (size_t)tt.width * MERKLE_HASH_LEN, st, err, errcap);
 			if (r < 0)
 				return r;
 			if (level != 0)
@@ -115,7 +112,7 @@ static int fetch_tiles(struct hc *h, const char *dir, uint64_t size, uint8_t *bu
 			tt.entries = true;
 			if (tlog_tile_path(rel, sizeof rel, &tt) < 0)
 				return errbuf_set(err, errcap, -EINVAL, "a bundle out of range");
-			r = fetch(h, dir, rel, buf, BUNDLE_MAX, st, err, errcap);
+			r = fetch(src, dir, rel, buf, LOG_BUNDLE_MAX, st, err, errcap);
 			if (r < 0)
 				return r;
 		}
@@ -123,24 +120,31 @@ static int fetch_tiles(struct hc *h, const char *dir, uint64_t size, uint8_t *bu
 	return 0;
 }
 
+static long hc_source_get(void *ctx, const char *rel, void *buf, size_t cap, char *why,
+			  size_t whycap)
+{
+	return hc_get(ctx, rel, buf, cap, why, whycap);
+}
+
 int log_fetch(const struct hc_url *u, const char *dir, unsigned timeout_ms,
 	      struct log_fetch_stats *st, char *err, size_t errcap)
 {
 	struct hc h;
-	uint8_t *buf = malloc(BUNDLE_MAX);
+	uint8_t *buf = malloc(LOG_BUNDLE_MAX);
+	struct log_source src = { hc_source_get, &h };
 	int r;
 
 	memset(st, 0, sizeof *st);
 	if (buf == NULL)
 		return errbuf_set(err, errcap, -ENOMEM, "out of memory");
 	hc_init(&h, u, timeout_ms);
-	r = fetch(&h, dir, "checkpoint", buf, NOTE_MAX_LEN, st, err, errcap);
+	r = fetch(&src, dir, "checkpoint", buf, NOTE_MAX_LEN, st, err, errcap);
 	if (r == 0 && note_size((const char *)buf, (size_t)st->bytes, &st->size) < 0) {
 		snprintf(st->failed, sizeof st->failed, "checkpoint");
 		r = errbuf_set(err, errcap, -EBADMSG, "checkpoint: no tree size on its second line");
 	}
 	if (r == 0)
-		r = fetch_tiles(&h, dir, st->size, buf, st, err, errcap);
+		r = log_copy_tiles(&src, dir, st->size, buf, st, err, errcap);
 	hc_close(&h);
 	free(buf);
 	return r;

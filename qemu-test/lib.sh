@@ -9,7 +9,9 @@
 #   qt_boot IMAGE_DIR [--append WORDS] [-- QEMU_ARGS...]   start QEMU (with
 #                            IMAGE_DIR/layers.img as the layer disk unless
 #                            QT_NO_LAYERS=1; with QT_DATA_DISK=FILE, a raw
-#                            file, as the encrypted store's data disk; with
+#                            file, as the encrypted store's data disk, or
+#                            QT_DATA_DRIVE=SPEC, a -drive spec without
+#                            if/id, e.g. an NBD export; with
 #                            QT_INSTANCE=HEX64, the instance id in fw_cfg)
 #   qt_wait_ready TIMEOUT_S  wait for "ready http://" on the console
 #   qt_console_tail [N]      last N console lines (default 30)
@@ -187,6 +189,11 @@ qt_boot() {
   local data=()
   [ -n "${QT_DATA_DISK:-}" ] &&
     data=(-drive "file=$QT_DATA_DISK,if=none,id=data,format=raw,cache=none,aio=threads"
+          -device virtio-blk-pci,drive=data,serial=dshield-data)
+  # QT_DATA_DRIVE: any other block backend, e.g. qemu-test/powercut.py's
+  # recording NBD server ("file=nbd+unix:///?socket=PATH,format=raw").
+  [ -z "${QT_DATA_DISK:-}" ] && [ -n "${QT_DATA_DRIVE:-}" ] &&
+    data=(-drive "$QT_DATA_DRIVE,if=none,id=data"
           -device virtio-blk-pci,drive=data,serial=dshield-data)
   [ -n "${QT_INSTANCE:-}" ] &&
     data+=(-fw_cfg "name=opt/dshield/instance,string=$QT_INSTANCE")

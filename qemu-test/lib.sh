@@ -119,8 +119,10 @@ qt_teardown() {
   fi
 }
 
-# qt_setup [WORKDIR]: everything but QEMU. Installs an EXIT/INT/TERM trap
-# that tears down (callers with their own trap should call qt_teardown).
+# qt_setup [WORKDIR]: everything but QEMU. Installs an EXIT trap that
+# tears down unless the caller has one already (which must then call
+# qt_teardown itself, and keeps its own cleanup), and INT/TERM traps that
+# tear down and exit (running the EXIT trap too).
 qt_setup() {
   qt_need ip dnsmasq qemu-system-x86_64 || return 1
   if [ -n "${1:-}" ]; then
@@ -130,7 +132,7 @@ qt_setup() {
     QT_OWN_DIR=1
   fi
   QT_DIR=$(cd "$QT_DIR" && pwd)
-  trap 'qt_teardown' EXIT
+  [ -n "$(trap -p EXIT)" ] || trap 'qt_teardown' EXIT
   trap 'qt_teardown; exit 130' INT
   trap 'qt_teardown; exit 143' TERM
   qt_ns_create && qt_dnsmasq_start

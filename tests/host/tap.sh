@@ -4,8 +4,9 @@ ok()   { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
 nok()  { _tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $*"; }
 diag() { echo "# $*"; }
 bail() { echo "Bail out! $*"; exit 1; }
-# check "name" CMD...: one test: ok when CMD succeeds.
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+# check NAME CMD...: one test, CMD's status; returns it too, so that
+# `check "setup: ..." cmd || bail "..."` stops a test whose setup failed.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; return 1; fi; }
 # expect_match "name" HAYSTACK REGEX
 expect_match() {
   if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"

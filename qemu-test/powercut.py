@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # qemu-test/powercut.py: power cuts of the encrypted store that really lose
-# what was not flushed (docs/STORE.md, "Power cuts"; qemu-test/t/08-powercut.t).
+# what was not flushed (docs/STORE.md, "Power cuts"; qemu-test/t/09-powercut.t).
 #
 #   powercut.py serve SOCKET DISK JOURNAL
 #       an NBD server (fixed newstyle; NBD_OPT_GO, INFO, EXPORT_NAME;

@@ -1,5 +1,5 @@
 /* tests/store_crash.c: the host's look at a data disk rebuilt as a power
- * cut left it (qemu-test/t/08-powercut.t, docs/STORE.md "Power cuts"),
+ * cut left it (qemu-test/t/09-powercut.t, docs/STORE.md "Power cuts"),
  * without booting it. Built from the guest's own code: the header parser
  * and key derivation of fs/store_hdr.c, the key provider of
  * init/datastore.c with the image manifest's policy (as init reads it),

@@ -383,6 +383,19 @@ static void test_canonical(void)
 	is_int(fn_decl_parse(NO_LIMITS, strlen(NO_LIMITS), FN_SHAPE_STORED, &pol, &toks, &d2, &e), -EINVAL,
 	       "a stored declaration without limits");
 	is_str(e.msg, "limits: required", "... names limits");
+	/* A declaration stored before data_mb existed loads with the default. */
+	{
+		char old[sizeof GOLDEN];
+		const char *dm = strstr(GOLDEN, ",\"data_mb\":");
+		ok(dm != NULL, "the canonical form has data_mb");
+		if (dm != NULL) {
+			size_t pre = (size_t)(dm - GOLDEN), len = strcspn(dm + 1, ",}") + 1;
+			snprintf(old, sizeof old, "%.*s%s", (int)pre, GOLDEN, dm + len);
+			is_int(fn_decl_parse(old, strlen(old), FN_SHAPE_STORED, &pol, &toks, &d2, &e), 0,
+			       "a stored declaration without data_mb (an older build's) loads (%s)", e.msg);
+			is_int(d2.limits.data_mb, pol.default_limits.data_mb, "... with the policy's default");
+		}
+	}
 	struct policy narrow = pol;
 	narrow.max_limits.pids = 10;
 	is_int(fn_decl_parse(GOLDEN, strlen(GOLDEN), FN_SHAPE_STORED, &narrow, &toks, &d2, &e), -EINVAL,

@@ -47,6 +47,7 @@
 #include "net/egress_proxy.h"
 #include "net/egress_secrets.h"
 #include "net/fn_egress.h"
+#include "net/kms_carrier.h"
 #include "lib/http.h"
 #include "net/http_lwip.h"
 #include "net/netif_packet.h"
@@ -104,6 +105,7 @@ struct netd {
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
 	struct egress_proxy px;    /* their connections, carried upstream */
 	struct egress_tls tls;     /* the local CA, leaves, anchors of TLS origination */
+	struct kms_carrier kms;    /* init's KMS key request (docs/STORE.md) */
 };
 
 static struct netd nd;
@@ -1001,6 +1003,28 @@ static void take_peer_channel(void)
 	}
 }
 
+/* The KMS's answer (or why none came) for init's request id. */
+static void kms_done(void *ctx, uint32_t id, const struct netd_kms_reply_msg *rep)
+{
+	(void)ctx;
+	dlog("kms: %s", rep->error == 0 ? "a wrapped key from the KMS" : rep->reason);
+	int r = imsg_send(nd.imsg_fd, IMSG_NETD_KMS_REPLY, id, rep, sizeof *rep, NULL, 0);
+	if (r < 0)
+		dlog("kms: cannot answer init: %s", strerror(-r));
+}
+
+/* IMSG_NETD_KMS_REQ: where to post, and the body's memfd (read at once). */
+static void take_kms_req(void)
+{
+	struct netd_kms_req_msg req;
+
+	if (imsg_get(&msg, IMSG_NETD_KMS_REQ, &req, sizeof req) < 0 || msg.nfds != 1) {
+		dlog("malformed IMSG_NETD_KMS_REQ (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
+		return;
+	}
+	kms_carrier_start(&nd.kms, msg.hdr.id, &req, msg.fds[0]);
+}
+
 static const char *peer_name(int fd)
 {
 	return fd == nd.imsg_fd ? "init" : fd == nd.keyd_fd ? "keyd" :
@@ -1036,6 +1060,8 @@ static int handle_imsgs(int fd)
 			take_anchors();
 		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
 			take_peer_channel();
+		else if (fd == nd.imsg_fd && type == IMSG_NETD_KMS_REQ)
+			take_kms_req();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
 			handle_quote_reply();
 		else if (fd == nd.keyd_fd && type == IMSG_RECEIPT_SIGN_REPLY)
@@ -1207,6 +1233,7 @@ static int setup(void)
 		.watch = watch_fd, .policy = proxy_policy, .append = proxy_append,
 		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL,
 		.secret = proxy_secret });
+	kms_carrier_init(&nd.kms, kms_done, NULL);
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

@@ -341,6 +341,10 @@ static void test_info_store(void)
 	ok(has(doc, "\"state\":\"open\",\"key_provider\":\"kms\",\"insecure_dev_key\":false,"
 		    "\"instance\":\"abababababababababababababababababababababababababababababababab\","
 		    "\"data_bytes\":1073741824,"), "store: open, kms, the instance in hex (%s)", doc);
+	m->state = STORE_INFO_PENDING;
+	doc = info_with_layers();
+	ok(has(doc, "\"state\":\"pending\",\"key_provider\":\"kms\","),
+	   "store: pending, waiting for the KMS (%s)", doc);
 
 	/* What init cannot send but netd must survive. */
 	reset();

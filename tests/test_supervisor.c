@@ -327,7 +327,7 @@ static void integration(void)
 	cfg.root_dir[ROLE_NETD] = root[0];
 	cfg.root_dir[ROLE_KEYD] = root[1];
 	cfg.state_dir[ROLE_KEYD] = state;
-	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick };
 	lc.packet_fd = ctl[1];
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.ifindex = 1;   /* lo */
@@ -480,7 +480,7 @@ static void held(void)
 	cfg.state_dir[ROLE_KEYD] = state;
 	cfg.held[ROLE_NETD] = true;   /* netd: its fake needs no peer to start */
 	cfg.held_why = "store: REFUSED: test";
-	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick };
 	lc.packet_fd = -1;
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.boot.host_mode = 1;

@@ -188,6 +188,7 @@ static int logd_start(struct lifecycle *lc, int sock)
 	memcpy(cfg.store, lc->store.summary, sizeof cfg.store);
 	cfg.store[sizeof cfg.store - 1] = '\0';
 	lc->logd_state = 0;   /* a new logd says again how it is */
+	cfg.restarted = lc->logd_starts++ > 0;
 	return imsg_send(sock, IMSG_LOGD_CONFIG, 0, &cfg, sizeof cfg, NULL, 0);
 }
 

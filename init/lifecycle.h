@@ -42,8 +42,10 @@ struct lifecycle {
 	/* the key provider kms's deferred phase (KP_OFF unless the store
 	 * waits for the KMS's key) */
 	struct kms_phase kms;
-	/* logd: the state it last reported (enum logd_state; 0 before) */
+	/* logd: the state it last reported (enum logd_state; 0 before), and
+	 * how often it was started in this boot */
 	uint32_t logd_state;
+	uint32_t logd_starts;
 	/* sandboxd: its configuration (the policy's hash, whether limits are
 	 * required), sent with every (re)start */
 	struct sandboxd_config_msg sbx;

@@ -390,7 +390,7 @@ static uint64_t now_ns(void)
 }
 
 /* keyd's facts: one boot entry, unless the store's last boot entry is this
- * boot's already (logd restarted, the boot did not). */
+ * boot's already (logd restarted, the boot did not: init says which). */
 static void on_boot_reply(struct logd *d)
 {
 	static const char *const backend[] = { "none", "tdx", "sim" };
@@ -413,7 +413,7 @@ static void on_boot_reply(struct logd *d)
 	}
 	hex_encode(inst, b.instance_id, sizeof b.instance_id);
 	d->boot_done = true;
-	if (strcmp(inst, d->last_instance) == 0) {
+	if (d->cfg.restarted && strcmp(inst, d->last_instance) == 0) {
 		dlog("boot %s is in the log already (logd restarted)", inst);
 		return;
 	}

@@ -21,7 +21,12 @@ enum init_logd_imsg_type {
 struct logd_config_msg {
 	uint32_t checkpoint_interval_ms;  /* sign at least this often while entries arrive */
 	uint8_t sync;                     /* 1: fdatasync before acknowledging (always in the VM) */
-	uint8_t reserved[3];
+	/* 1: logd ran before in this boot (init counts its starts). Only then
+	 * may a last boot entry with this boot's instance id be this boot's:
+	 * with the key provider kms the instance id is the store's, the same
+	 * at every boot (docs/STORE.md "Identifiers") */
+	uint8_t restarted;
+	uint8_t reserved[2];
 	/* the encrypted store's one-line summary for the boot entry
 	 * (docs/STORE.md), NUL-terminated; empty: the entry does not name it */
 	char store[LOGD_STORE_TEXT];

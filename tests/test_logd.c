@@ -657,6 +657,7 @@ static void test_restart(void)
 	struct logd_status_msg st;
 	long m;
 
+	CFG.restarted = 1;   /* init says: the same boot */
 	restart_logd();
 	ok(logstore_committed(&D.store) == size, "reopened: %llu entries", (unsigned long long)size);
 	m = logstore_bundle(&D.store, 0, 256, big, sizeof big);
@@ -669,7 +670,8 @@ static void test_restart(void)
 	keyd_end = channel(LOGD_CHAN_KEYD);
 	ok(keyd_boot(INSTANCE_A, 0), "the boot's facts asked again");
 	round_now();
-	ok(logstore_committed(&D.store) == size && D.syncs == 0, "same instance: no second boot entry");
+	ok(logstore_committed(&D.store) == size && D.syncs == 0,
+	   "same instance, init says logd restarted: no second boot entry");
 	struct log_found_msg f;
 	ok(find("f1", 0, &f) && f.count > 20, "the find index rebuilt at open");
 	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.count == 1,
@@ -703,6 +705,16 @@ static void test_restart(void)
 	   e.u.boot.store.len == strlen(CFG.store) && !memcmp(e.u.boot.store.p, CFG.store, e.u.boot.store.len),
 	   "the boot entry is version 3 and names the store as init said");
 	memset(CFG.store, 0, sizeof CFG.store);
+
+	/* a new boot whose instance id is the last boot's (the key provider
+	 * kms: the store's instance): init's first logd start, a new entry */
+	CFG.restarted = 0;
+	restart_logd();
+	keyd_end = channel(LOGD_CHAN_KEYD);
+	ok(keyd_boot(INSTANCE_B, 0), "a new boot, the same instance: the facts asked");
+	round_now();
+	ok(logstore_committed(&D.store) == size + 2 && !strncmp(D.last_instance, "b1", 2),
+	   "the same instance in a new boot: a new boot entry");
 }
 
 /* A store whose writes fail: the data file's descriptor is made read-only. */

@@ -99,6 +99,12 @@ wait_console() { qt_wait_line "$QT_CONSOLE" "$1" "$2" "$QT_QEMU_PID"; local rc=$
 info() { inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/info" | jq -c "$1"; }
 tree_size() { inns curl -s --max-time 30 "http://$ADDR:$PORT/v1/log/checkpoint?fresh=1" | sed -n 2p; }
 halt() { kms_stop; qt_teardown; }
+# booted NAME LABEL KMS: boot, or the console's tail and a bail
+booted() { check "$1" boot "$2" "$3" || { qt_console_tail 40; bail "no boot: $1"; }; }
+# seen NAME REGEX SECONDS: a console line within SECONDS (else its tail)
+seen() { check "$1" wait_console "$2" "$3" || qt_console_tail 30; }
+# unseen NAME REGEX: no console line matches
+unseen() { if grep -qE -- "$2" <<<"$console"; then nok "$1"; else ok "$1"; fi; }
 
 check "setup: the KMS's keys (build/qemu-kms/kms-state)" sh -c 'true' && {
   qt_setup "$work/keygen" || bail "could not set up a namespace"
@@ -115,17 +121,15 @@ SECRET_VALUE=kms-sealed-5c0ffee1d2
 printf '{"name": "KMS_T_SECRET", "value": "%s"}' "$SECRET_VALUE" > "$work/secret.json"
 
 # --- 1: first boot ------------------------------------------------------------------
-check "boot 1 (blank disk, KMS up) reaches the ready line" boot first up ||
-  { qt_console_tail 40; bail "no first boot"; }
+booted "boot 1 (blank disk, KMS up) reaches the ready line" first up
 expect_match "the store waits for the KMS's key, the rows that need it held" "$console" \
   'init: store: vd[a-z], key provider kms, instance 1111111111111111: waiting for the KMS.s key'
-check "the store opens once the KMS answered (formatted)" \
-  wait_console 'init: store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider kms, instance 1111111111111111' 120 ||
-  qt_console_tail 40
+seen "the store opens once the KMS answered (formatted)" \
+  'init: store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider kms, instance 1111111111111111' 120
 expect_match "keyd wrote the request" "$console" 'init: store: key provider kms: keyd wrote the request \([0-9]+ bytes'
 expect_match "netd carried it: a wrapped key, first attempt" "$console" \
   'init: store: key provider kms: a wrapped key from the KMS \(attempt 1\)'
-if grep -q 'insecure dev key' <<<"$console"; then nok "nothing says insecure dev key"; else ok "nothing says insecure dev key"; fi
+unseen "nothing says insecure dev key" 'insecure dev key'
 check "logd starts on the store" wait_console 'init: logd: serving' 60
 check "sandboxd starts" wait_console 'init: sandboxd: serving' 120
 s=$(info .store)
@@ -147,12 +151,10 @@ halt
 check "the raw disk does not hold the secret" sh -c "! grep -qa '$SECRET_VALUE' '$disk'"
 
 # --- 2: the same disk again -----------------------------------------------------------
-check "boot 2 (same disk, KMS up) reaches the ready line" boot second up ||
-  { qt_console_tail 40; bail "no second boot"; }
-check "the same key: the header verifies, the store is opened" \
-  wait_console 'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider kms, instance 1111111111111111, ext4 on /run/store' 120 ||
-  qt_console_tail 40
-if grep -q 'blank header' <<<"$console"; then nok "no second format"; else ok "no second format"; fi
+booted "boot 2 (same disk, KMS up) reaches the ready line" second up
+seen "the same key: the header verifies, the store is opened" \
+  'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider kms, instance 1111111111111111, ext4 on /run/store' 120
+unseen "no second format" 'blank header'
 check "logd reopens the first boot's log" wait_console 'logd: store /state/log: [1-9][0-9]* entries' 60
 check "/v1/info: store open" [ "$(info .store.state)" = '"open"' ]
 check "sandboxd starts" wait_console 'init: sandboxd: serving' 120
@@ -165,16 +167,13 @@ halt
 
 # --- 3: the KMS down --------------------------------------------------------------------
 sha_before=$(sha256sum < "$disk")
-check "boot 3 (KMS down) reaches the ready line" boot down down ||
-  { qt_console_tail 40; bail "no third boot"; }
-check "a console line per failed attempt, with netd's reason" \
-  wait_console 'init: store: key provider kms: attempt 2 failed: netd: connect_failed: kms.test.internal:8547: refused.*; retrying in 2 s' 60 ||
-  qt_console_tail 30
-check "then the give-up, clearly" \
-  wait_console 'init: store: REFUSED: key provider kms: no key after [0-9]+ attempts in [0-9]+ s, giving up: netd: connect_failed' 90 ||
-  qt_console_tail 30
+booted "boot 3 (KMS down) reaches the ready line" down down
+seen "a console line per failed attempt, with netd's reason" \
+  'init: store: key provider kms: attempt 2 failed: netd: connect_failed: kms.test.internal:8547: refused.*; retrying in 2 s' 60
+seen "then the give-up, clearly" \
+  'init: store: REFUSED: key provider kms: no key after [0-9]+ attempts in [0-9]+ s, giving up: netd: connect_failed' 90
 expect_match "logd and sandboxd stay held" "$console" 'logd and sandboxd stay held; PID 1 and the API run on'
-if grep -qE 'init: (logd|sandboxd) started' <<<"$console"; then nok "logd and sandboxd never started"; else ok "logd and sandboxd never started"; fi
+unseen "logd and sandboxd never started" 'init: (logd|sandboxd) started'
 check "/healthz still answers" sh -c "ip netns exec '$NS' curl -sf --max-time 20 'http://$ADDR:$PORT/healthz' >/dev/null"
 s=$(info .store)
 check "/v1/info: refused, with the reason ($s)" \
@@ -185,12 +184,10 @@ halt
 check "the disk is unchanged" [ "$(sha256sum < "$disk")" = "$sha_before" ]
 
 # --- 4: a KMS with another allowlist -------------------------------------------------------
-check "boot 4 (KMS with another allowlist) reaches the ready line" boot other other ||
-  { qt_console_tail 40; bail "no fourth boot"; }
-check "refused at once with the KMS's code and message" \
-  wait_console 'init: store: REFUSED: key provider kms: KMS refused \(HTTP 403, measurements\)' 90 ||
-  qt_console_tail 30
-if grep -q 'attempt 1 failed' <<<"$console"; then nok "a 403 is not retried"; else ok "a 403 is not retried"; fi
+booted "boot 4 (KMS with another allowlist) reaches the ready line" other other
+seen "refused at once with the KMS's code and message" \
+  'init: store: REFUSED: key provider kms: KMS refused \(HTTP 403, measurements\)' 90
+unseen "a 403 is not retried" 'attempt 1 failed'
 s=$(info .store.summary)
 expect_match "/v1/info names the KMS's code and message ($s)" "$s" 'KMS refused \(HTTP 403, measurements\): MRTD [0-9a-f]'
 check "/healthz still answers" sh -c "ip netns exec '$NS' curl -sf --max-time 20 'http://$ADDR:$PORT/healthz' >/dev/null"

@@ -96,6 +96,7 @@ static void ask_keyd(struct kms_phase *k)
 		return;
 	}
 	k->st = KP_KEYD;
+	k->t_keyd = mono_ms();
 }
 
 /* One attempt: netd carries the body. */
@@ -109,8 +110,9 @@ static void ask_netd(struct kms_phase *k)
 		k->due = 0;
 		return;
 	}
+	k->t_attempt = mono_ms();
 	if (k->attempts == 0)
-		k->t_first = mono_ms();
+		k->t_first = k->t_attempt;
 	k->attempts++;
 	r = imsg_send(sock, IMSG_NETD_KMS_REQ, ++k->req_id, &k->nreq, sizeof k->nreq, &k->body_fd, 1);
 	if (r < 0) {
@@ -168,7 +170,7 @@ int kms_phase_keyd_reply(struct kms_phase *k, const struct imsg *m)
 		return 0;
 	}
 	dlog("store: key provider kms: keyd wrote the request (%u bytes, key-provider event "
-	     "recorded)", rep.body_len);
+	     "recorded, %llu ms)", rep.body_len, (unsigned long long)(mono_ms() - k->t_keyd));
 	ask_netd(k);
 	return 0;
 }
@@ -277,7 +279,8 @@ int kms_phase_netd_reply(struct kms_phase *k, const struct imsg *m)
 	if (k->st != KP_NETD || m->hdr.id != k->req_id)
 		return 0;   /* an answer to an attempt given up */
 	if (rep.error == 0) {
-		dlog("store: key provider kms: a wrapped key from the KMS (attempt %u)", k->attempts);
+		dlog("store: key provider kms: a wrapped key from the KMS (attempt %u, %llu ms)",
+		     k->attempts, (unsigned long long)(now - k->t_attempt));
 		open_in_child(k, &rep);
 		return 0;
 	}

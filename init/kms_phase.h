@@ -51,7 +51,9 @@ struct kms_phase {
 	bool keyd_up, netd_up;
 	int body_fd;               /* keyd's memfd, -1 before */
 	unsigned attempts;
+	uint64_t t_keyd;           /* mono_ms() when keyd was asked */
 	uint64_t t_first;          /* mono_ms() of the first attempt */
+	uint64_t t_attempt;        /* mono_ms() of the latest attempt */
 	uint64_t due;              /* KP_BACKOFF: the next attempt */
 	uint32_t delay_ms;
 	uint32_t req_id;           /* netd's answer must echo it */

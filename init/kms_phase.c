@@ -99,6 +99,25 @@ static void ask_keyd(struct kms_phase *k)
 	k->t_keyd = mono_ms();
 }
 
+/* An attempt without an answer worth keeping: another after the delay,
+ * or the give-up once that would start past KMS_PHASE_GIVE_UP_MS. */
+static void attempt_failed(struct kms_phase *k, const char *why)
+{
+	uint64_t now = mono_ms();
+	uint32_t delay = kms_phase_delay(k->attempts);
+
+	if (now - k->t_first + delay > KMS_PHASE_GIVE_UP_MS) {
+		refuse(k, WHY "no key after %u attempts in %llu s, giving up: %s", k->attempts,
+		       (unsigned long long)((now - k->t_first) / 1000), why);
+		return;
+	}
+	dlog("store: key provider kms: attempt %u failed: %s; retrying in %u s", k->attempts, why,
+	     delay / 1000);
+	k->st = KP_BACKOFF;
+	k->due = now + delay;
+	supervisor_set_tick(k->due);
+}
+
 /* One attempt: netd carries the body. */
 static void ask_netd(struct kms_phase *k)
 {
@@ -116,10 +135,9 @@ static void ask_netd(struct kms_phase *k)
 	k->attempts++;
 	r = imsg_send(sock, IMSG_NETD_KMS_REQ, ++k->req_id, &k->nreq, sizeof k->nreq, &k->body_fd, 1);
 	if (r < 0) {
-		dlog("store: key provider kms: cannot hand netd the request: %s", strerror(-r));
-		k->st = KP_BACKOFF;
-		k->due = mono_ms() + kms_phase_delay(k->attempts);
-		supervisor_set_tick(k->due);
+		char why[96];
+		snprintf(why, sizeof why, "init: cannot hand netd the request: %s", strerror(-r));
+		attempt_failed(k, why);
 		return;
 	}
 	k->st = KP_NETD;
@@ -284,21 +302,10 @@ int kms_phase_netd_reply(struct kms_phase *k, const struct imsg *m)
 		open_in_child(k, &rep);
 		return 0;
 	}
-	if (!kms_phase_retryable(&rep)) {
+	if (!kms_phase_retryable(&rep))
 		refuse(k, WHY "%s", rep.reason);
-		return 0;
-	}
-	uint32_t delay = kms_phase_delay(k->attempts);
-	if (now - k->t_first + delay > KMS_PHASE_GIVE_UP_MS) {
-		refuse(k, WHY "no key after %u attempts in %llu s, giving up: %s", k->attempts,
-		       (unsigned long long)((now - k->t_first) / 1000), rep.reason);
-		return 0;
-	}
-	dlog("store: key provider kms: attempt %u failed: %s; retrying in %u s", k->attempts,
-	     rep.reason, delay / 1000);
-	k->st = KP_BACKOFF;
-	k->due = now + delay;
-	supervisor_set_tick(k->due);
+	else
+		attempt_failed(k, rep.reason);
 	return 0;
 }
 

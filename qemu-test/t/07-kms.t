@@ -128,8 +128,8 @@ seen "the store opens once the KMS answered (formatted)" \
   'init: store: formatted vd[a-z], 127 MiB aes-xts-plain64, key provider kms, instance 1111111111111111' 120
 expect_match "keyd wrote the request" "$console" 'init: store: key provider kms: keyd wrote the request \([0-9]+ bytes'
 expect_match "netd carried it: a wrapped key, first attempt" "$console" \
-  'init: store: key provider kms: a wrapped key from the KMS \(attempt 1\)'
-diag "$(grep -oE '(keyd wrote the request|a wrapped key from the KMS|store: formatted) .*' <<<"$console")"
+  'init: store: key provider kms: a wrapped key from the KMS \(attempt 1, [0-9]+ ms\)'
+while IFS= read -r l; do diag "$l"; done < <(grep -oE '(keyd wrote the request|a wrapped key from the KMS|store: formatted) .*' <<<"$console")
 unseen "nothing says insecure dev key" 'insecure dev key'
 check "logd starts on the store" wait_console 'init: logd: serving' 60
 check "sandboxd starts" wait_console 'init: sandboxd: serving' 120

@@ -627,6 +627,7 @@ int supervisor_run(const struct supervisor_config *cfg)
 		S.held[i] = cfg->held[i];
 	}
 	setup();
+	arm_timer();   /* a tick set before the loop */
 	/* Children that died before the loop existed (none expected). */
 	reap();
 	for (size_t i = 0; i < cfg->nroles; i++) {

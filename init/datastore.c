@@ -425,7 +425,10 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 		goto refused;
 	if (ps->provider == POLICY_KP_KMS) {
 		/* the rest once the KMS answered: datastore_finish */
+		struct store_hdr probe;
 		st->state = STORE_INFO_PENDING;
+		st->generation = !o_blank && store_hdr_parse(o.raw, &probe, err, sizeof err) == 0 ?
+				 probe.generation : 0;
 		st->has_instance = true;
 		memcpy(st->instance, o_inst, sizeof st->instance);
 		report(st, t0);

@@ -44,6 +44,9 @@ struct datastore_status {
 	bool has_instance;
 	uint8_t instance[STORE_INSTANCE_LEN];
 	uint64_t data_bytes;
+	/* pending: the header's generation as it claims (0 for a blank disk;
+	 * its MAC is checked when the key comes), for keyd's freshness records */
+	uint64_t generation;
 	char disk[32];
 	char reason[ERRBUF_LEN];	/* why, when refused */
 	/* open or formatted: sandboxd's key for sealing secrets

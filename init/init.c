@@ -294,6 +294,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 		_Static_assert(sizeof lc.keyd.app_id == sizeof manifest.policy.store.kms_app_id,
 			       "one app id size");
 		memcpy(lc.keyd.app_id, manifest.policy.store.kms_app_id, sizeof lc.keyd.app_id);
+		lc.keyd.store_generation = (uint32_t)store_status.generation;
 	}
 	MUST("reading the dshield.* kernel command line", cmdline_read(&cl));
 	pkt = open_interface(&cl, &ni);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/errbuf.h"
+#include "lib/jsonw.h"
 #include "lwip/dns.h"
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
@@ -95,9 +96,16 @@ static void on_timeout(void *arg)
 	     (unsigned)k->req.port, KMS_CARRIER_TIMEOUT_MS / 1000, stage[k->st]);
 }
 
-/* The answer is whole: what it says, for init. */
+/* The answer is whole: what it says, for init (a key or a refusal), or
+ * for a freshness post (kept, or the refusal). */
 static bool answered(struct kms_carrier *k)
 {
+	if (k->fresh && k->http.status == 200) {
+		memset(&k->rep, 0, sizeof k->rep);
+		k->rep.http_status = 200;
+		snprintf(k->rep.reason, sizeof k->rep.reason, "kept");
+		return finish(k);
+	}
 	kms_reply_parse(&k->rep, k->http.status, k->http.body, k->http.len);
 	return finish(k);
 }
@@ -250,45 +258,11 @@ static long read_body(int fd, char *out, size_t cap)
 	return (long)got;
 }
 
-void kms_carrier_start(struct kms_carrier *k, uint32_t id, const struct netd_kms_req_msg *req,
-		       int body_fd)
+/* The request in k->out (head then body) on its way: resolve, connect. */
+static void go(struct kms_carrier *k)
 {
 	ip_addr_t ip;
-	long head, body;
 
-	if (k->st != KC_IDLE) {
-		/* one in flight: this one is answered, that one goes on */
-		struct netd_kms_reply_msg busy;
-		memset(&busy, 0, sizeof busy);
-		busy.error = -EBUSY;
-		snprintf(busy.reason, sizeof busy.reason, "netd: busy: a KMS request is in flight");
-		k->done(k->ctx, id, &busy);
-		return;
-	}
-	k->id = id;
-	memcpy(&k->req, req, sizeof k->req);
-	kms_http_init(&k->http);
-	k->out_len = k->out_off = 0;
-	if (!memchr(k->req.host, '\0', sizeof k->req.host) ||
-	    !memchr(k->req.path, '\0', sizeof k->req.path) || k->req.port == 0) {
-		k->req.host[0] = '\0';
-		fail(k, -EINVAL, "bad_request: a host or path without its NUL, or port 0");
-		return;
-	}
-	body = read_body(body_fd, k->out + KMS_CARRIER_HEAD_MAX, KEYD_KMS_BODY_MAX);
-	if (body < 0) {
-		fail(k, (int)body, "bad_request: the request body: %s", strerror((int)-body));
-		return;
-	}
-	head = kms_http_head(k->out, KMS_CARRIER_HEAD_MAX, &k->req, (size_t)body);
-	if (head < 0) {
-		fail(k, (int)head, "bad_request: no request head for %s and %s", k->req.host,
-		     k->req.path);
-		return;
-	}
-	/* the head right before the body: one buffer to send */
-	memmove(k->out + head, k->out + KMS_CARRIER_HEAD_MAX, (size_t)body);
-	k->out_len = (size_t)head + (size_t)body;
 	k->st = KC_RESOLVING;
 	sys_timeout(KMS_CARRIER_TIMEOUT_MS, on_timeout, k);
 	if (ipaddr_aton(k->req.host, &ip) && IP_IS_V4(&ip)) {
@@ -301,6 +275,95 @@ void kms_carrier_start(struct kms_carrier *k, uint32_t id, const struct netd_kms
 	else if (e != ERR_INPROGRESS)
 		fail(k, -EHOSTUNREACH, "dns_failed: cannot ask for %s (lwIP error %d)", k->req.host,
 		     (int)e);
+}
+
+/* The head for the body_len bytes at KMS_CARRIER_HEAD_MAX, moved right
+ * before the body: one buffer to send. 0, or fail()'s ending. */
+static int frame(struct kms_carrier *k, size_t body_len)
+{
+	long head = kms_http_head(k->out, KMS_CARRIER_HEAD_MAX, &k->req, body_len);
+
+	if (head < 0) {
+		fail(k, (int)head, "bad_request: no request head for %s and %s", k->req.host,
+		     k->req.path);
+		return (int)head;
+	}
+	memmove(k->out + head, k->out + KMS_CARRIER_HEAD_MAX, body_len);
+	k->out_len = (size_t)head + body_len;
+	return 0;
+}
+
+static void reset(struct kms_carrier *k, uint32_t id, const struct netd_kms_req_msg *req, bool fresh)
+{
+	k->id = id;
+	k->fresh = fresh;
+	memcpy(&k->req, req, sizeof k->req);
+	kms_http_init(&k->http);
+	k->out_len = k->out_off = 0;
+}
+
+void kms_carrier_start(struct kms_carrier *k, uint32_t id, const struct netd_kms_req_msg *req,
+		       int body_fd)
+{
+	long body;
+
+	if (k->st != KC_IDLE) {
+		/* one in flight: this one is answered, that one goes on */
+		struct netd_kms_reply_msg busy;
+		memset(&busy, 0, sizeof busy);
+		busy.error = -EBUSY;
+		snprintf(busy.reason, sizeof busy.reason, "netd: busy: a KMS request is in flight");
+		k->done(k->ctx, id, &busy);
+		return;
+	}
+	reset(k, id, req, false);
+	if (!memchr(k->req.host, '\0', sizeof k->req.host) ||
+	    !memchr(k->req.path, '\0', sizeof k->req.path) || k->req.port == 0) {
+		k->req.host[0] = '\0';
+		fail(k, -EINVAL, "bad_request: a host or path without its NUL, or port 0");
+		return;
+	}
+	body = read_body(body_fd, k->out + KMS_CARRIER_HEAD_MAX, KEYD_KMS_BODY_MAX);
+	if (body < 0) {
+		fail(k, (int)body, "bad_request: the request body: %s", strerror((int)-body));
+		return;
+	}
+	if (frame(k, (size_t)body) == 0)
+		go(k);
+}
+
+int kms_carrier_post_freshness(struct kms_carrier *k, const struct netd_kms_req_msg *target,
+			       const char *note, size_t len)
+{
+	struct netd_kms_req_msg req;
+	struct jsonw w;
+	char *slash;
+	long n;
+
+	if (k->st != KC_IDLE)
+		return -EBUSY;
+	if (len == 0 || len > NETD_KMS_FRESH_MAX || !memchr(target->path, '\0', sizeof target->path) ||
+	    !memchr(target->host, '\0', sizeof target->host) || target->port == 0)
+		return -EINVAL;
+	memcpy(&req, target, sizeof req);
+	slash = strrchr(req.path, '/');
+	if (slash == NULL || (size_t)(slash - req.path) + sizeof "/freshness" > sizeof req.path)
+		return -EINVAL;
+	memcpy(slash, "/freshness", sizeof "/freshness");
+	reset(k, 0, &req, true);
+	jw_init(&w, k->out + KMS_CARRIER_HEAD_MAX, KEYD_KMS_BODY_MAX);
+	jw_object_begin(&w);
+	jw_key(&w, "version");
+	jw_u64(&w, 1);
+	jw_key(&w, "record");
+	jw_string_n(&w, note, len);
+	jw_object_end(&w);
+	n = jw_finish(&w);
+	if (n < 0)
+		return (int)n;
+	if (frame(k, (size_t)n) == 0)
+		go(k);
+	return 0;
 }
 
 void kms_carrier_cancel(struct kms_carrier *k)

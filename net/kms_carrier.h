@@ -30,7 +30,8 @@ enum kms_carrier_state { KC_IDLE, KC_RESOLVING, KC_CONNECTING, KC_EXCHANGING };
 
 struct kms_carrier {
 	enum kms_carrier_state st;
-	uint32_t id;                       /* init's request id, echoed */
+	uint32_t id;                       /* init's request id, echoed; 0: a freshness post */
+	bool fresh;                        /* POST /v1/freshness: 200 is all it says */
 	struct netd_kms_req_msg req;
 	struct tcp_pcb *pcb;
 	size_t out_len, out_off;           /* head then body, in out */
@@ -53,6 +54,15 @@ void kms_carrier_init(struct kms_carrier *k,
  * set). Never fails otherwise: the answer comes through done. */
 void kms_carrier_start(struct kms_carrier *k, uint32_t id, const struct netd_kms_req_msg *req,
 		       int body_fd);
+
+/* Posts a freshness record (a signed note of at most 1024 bytes) as
+ * {"version":1,"record":NOTE} to the sibling of the key request's path
+ * named "freshness" (/v1/keys -> /v1/freshness, docs/KMS.md) at target's
+ * host and port. -EBUSY while a request is in flight (nothing started),
+ * -EINVAL for a note out of bounds; else 0, and done comes with id 0:
+ * error 0 for a 200, else the KMS's refusal or netd's reason. */
+int kms_carrier_post_freshness(struct kms_carrier *k, const struct netd_kms_req_msg *target,
+			       const char *note, size_t len);
 
 /* Ends a request in flight (netd stopping): no done call. */
 void kms_carrier_cancel(struct kms_carrier *k);

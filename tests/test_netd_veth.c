@@ -62,6 +62,7 @@
 #include "lib/imsg.h"
 #include "proto/fn_frame.h"
 #include "proto/init_netd.h"
+#include "proto/netd_keyd.h"
 #include "proto/netd_sandboxd.h"
 #include "crypto/log_entry.h"
 #include "proto/logd.h"
@@ -1092,6 +1093,36 @@ static void test_kms(void)
 	ok(kms_answer(5000, &id, &rep) == 0 && id == 103 && rep.error != 0 && rep.http_status == 0 &&
 	   strncmp(rep.reason, "netd: bad_answer: ", 18) == 0,
 	   "kms: the third: an answer cut short (%s)", rep.reason);
+
+	/* keyd's freshness records: posted to the sibling path, latest first */
+	{
+		struct peer_channel_msg pc = { .peer = ROLE_KEYD, .generation = 1 };
+		static struct keyd_freshness_msg fm;
+		int kv[2];
+		ok(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, kv) == 0 &&
+		   imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &kv[1], 1) == 0,
+		   "kms: a channel to keyd handed over");
+		close(kv[1]);
+		fm.note_len = 0;
+		ok(imsg_send(kv[0], IMSG_KEYD_FRESHNESS, 0, &fm, sizeof fm, NULL, 0) == 0,
+		   "kms: an empty freshness record from keyd");
+		struct pollfd lp = { .fd = ls, .events = POLLIN };
+		is_int(poll(&lp, 1, 500), 0, "kms:   not posted");
+		snprintf(fm.note, sizeof fm.note, "dshield-log/x\n5\nroot\n\n\xe2\x80\x94 sig\n");
+		fm.note_len = (uint32_t)strlen(fm.note);
+		fm.size = 5;
+		ok(imsg_send(kv[0], IMSG_KEYD_FRESHNESS, 0, &fm, sizeof fm, NULL, 0) == 0,
+		   "kms: a freshness record from keyd");
+		ok(kms_accept(ls, &c), "kms:   netd posts it");
+		ok(strncmp(c.buf, "POST /v1/freshness HTTP/1.1\r\n", 29) == 0 &&
+		   strstr(c.buf, "\r\n\r\n{\"version\":1,\"record\":\"dshield-log/x\\n5\\nroot\\n\\n\xe2\x80\x94 sig\\n\"}") != NULL,
+		   "kms:   to /v1/freshness, the note as a JSON string");
+		static const char kept[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+		ok(send_all(c.fd, kept, sizeof kept - 1), "kms:   the KMS keeps it (200)");
+		client_close(&c);
+		is_int(kms_answer(500, &id, &rep), -ETIMEDOUT, "kms:   init hears nothing of it");
+		close(kv[0]);
+	}
 
 	/* nobody listening */
 	close(ls);

@@ -114,6 +114,9 @@ check "setup: the KMS's keys (build/qemu-kms/kms-state)" sh -c 'true' && {
 check "setup: the kms image (build/qemu-kms/image)" kms_image ||
   { tail -n 20 "$work/build-image.log" >&2; bail "no kms image"; }
 check "setup: a blank 128 MiB data disk" truncate -s 128M "$disk"
+# a new disk for I1: the KMS forgets the instance's record of an earlier
+# run (its freshness would be a newer log than this disk's); its keys stay
+check "setup: the KMS forgets instance I1 of an earlier run" rm -f "$kstate/instances/${I1:0:32}.json"
 check "setup: an allowlist that does not match the image (RTMR2 zeroed)" \
   sh -c "jq '.rtmr2 = \"$(printf '0%.0s' $(seq 96))\"' '$kimg/measurements.json' > '$work/other-measurements.json'"
 FN_DIR=$work/bodies
@@ -148,6 +151,14 @@ expect "sealed with the store key" 200 \
 size1=$(tree_size)
 check "the log has entries (tree size $size1)" [ "${size1:-0}" -ge 1 ]
 check "the KMS released the key (its log)" grep -q "released the key of $APP/" "$work/first/kms.log"
+# freshness (docs/KMS.md "POST /v1/freshness"): keyd signs each log head
+# again as a record, netd posts it; the KMS keeps the latest per instance
+check "netd posted a freshness record, the KMS kept it (console)" \
+  wait_console 'netd: kms: freshness record of size [0-9]+: kept by the KMS' 30
+check "the KMS's log: a freshness record of this instance" \
+  grep -qE "freshness of ${I1:0:32}: tree size [1-9][0-9]*, generation 0" "$work/first/kms.log"
+fsize=$(jq -r '.freshness' "$kstate/instances/${I1:0:32}.json" | sed -n 2p)
+check "the KMS's instance record keeps it (tree size $fsize)" [ "${fsize:-0}" -ge 1 ]
 halt
 check "the raw disk does not hold the secret" sh -c "! grep -qa '$SECRET_VALUE' '$disk'"
 

@@ -246,12 +246,51 @@ static void kms_settled(void *ctx)
 		dlog("%s: logd and sandboxd stay held; PID 1 and the API run on", held_why);
 		return;
 	}
-	for (size_t i = 0; i < c->nroles; i++) {
-		if (!c->held[i])
-			continue;
-		own_dirs("/run", STORE_MOUNT_DIR, &c->roles[i]);
-		supervisor_release((enum role_id)i);
+	for (size_t i = 0; i < c->nroles; i++)
+		if (c->held[i])
+			own_dirs("/run", STORE_MOUNT_DIR, &c->roles[i]);
+	/* the KMS returned a freshness record: logd compares it with the log
+	 * first, the rest waits for its verdict (fresh_verdict) */
+	lc.await_fresh = lc.kms.fresh_len > 0;
+	for (size_t i = 0; i < c->nroles; i++)
+		if (c->held[i] && (!lc.await_fresh || i == ROLE_LOGD))
+			supervisor_release((enum role_id)i);
+}
+
+/* logd's comparison of the KMS's freshness record with the log: the held
+ * rows start, or the store is refused (a rolled-back or forked disk) and
+ * logd, which refuses every append already, is stopped. */
+static void fresh_verdict(void *ctx, const struct logd_status_msg *st)
+{
+	const struct supervisor_config *c = ctx;
+	char why[ERRBUF_LEN];
+
+	if (st->fresh == LOGD_FRESH_OK) {
+		dlog("store: rollback check: the log (%llu entries) holds the KMS's freshness record "
+		     "of size %llu", (unsigned long long)st->size, (unsigned long long)st->fresh_size);
+		for (size_t i = 0; i < c->nroles; i++)
+			if (c->held[i] && i != ROLE_LOGD)
+				supervisor_release((enum role_id)i);
+		return;
 	}
+	if (st->fresh == LOGD_FRESH_ROLLBACK)
+		snprintf(why, sizeof why, "key provider kms: rollback detected: the log has %llu "
+			 "entries, the KMS's freshness record %llu (an older copy of the disk?)",
+			 (unsigned long long)st->size, (unsigned long long)st->fresh_size);
+	else if (st->fresh == LOGD_FRESH_FORK)
+		snprintf(why, sizeof why, "key provider kms: fork detected: the log's root at size "
+			 "%llu is not the KMS's freshness record's", (unsigned long long)st->fresh_size);
+	else
+		snprintf(why, sizeof why, "key provider kms: the KMS's freshness record is unreadable");
+	store_status.state = STORE_INFO_REFUSED;
+	snprintf(store_status.reason, sizeof store_status.reason, "%s", why);
+	store_status_out();
+	dlog("%s", held_why);
+	int sock = supervisor_role_sock(ROLE_NETD);
+	if (sock >= 0 && imsg_send(sock, IMSG_STORE_INFO, 0, &lc.store, sizeof lc.store, NULL, 0) < 0)
+		dlog("cannot send netd the store's state");
+	supervisor_hold(ROLE_LOGD, "the store was refused");
+	dlog("store: logd stopped and sandboxd held; PID 1 and the API run on");
 }
 
 _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
@@ -328,6 +367,8 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	layers_info(&layer_status, &lc.layers);   /* for /v1/info */
 	/* kms: the store opens once keyd and netd run (init/kms_phase.h) */
 	kms_phase_begin(&lc.kms, &manifest.policy, &store_status, kms_settled, &sup);
+	lc.fresh_verdict = fresh_verdict;
+	lc.fresh_ctx = &sup;
 	dlog("boot done in %llu ms; starting the roles", (unsigned long long)(boot_ms() - t_start));
 	supervisor_run(&sup);
 	poweroff_now();   /* supervisor_run does not return as PID 1 */

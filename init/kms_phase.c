@@ -282,6 +282,13 @@ static void open_in_child(struct kms_phase *k, const struct netd_kms_reply_msg *
 	}
 	st.reason[sizeof st.reason - 1] = '\0';
 	st.disk[sizeof st.disk - 1] = '\0';
+	if (st.state != STORE_INFO_REFUSED && rep->has_freshness &&
+	    rep->freshness_len <= NETD_KMS_FRESH_MAX) {
+		/* the child's key_wrap_open bound it (X): the KMS's, this reply's */
+		k->fresh_len = rep->freshness_len;
+		memcpy(k->fresh, rep->freshness, rep->freshness_len);
+		k->fresh[k->fresh_len] = '\0';
+	}
 	*k->store = st;
 	explicit_bzero(&st, sizeof st);
 	settle(k);

@@ -57,6 +57,10 @@ struct kms_phase {
 	uint64_t due;              /* KP_BACKOFF: the next attempt */
 	uint32_t delay_ms;
 	uint32_t req_id;           /* netd's answer must echo it */
+	/* the KMS's freshness record, once the child opened the wrap that
+	 * authenticates it (0: none); logd compares it with the log */
+	uint32_t fresh_len;
+	char fresh[NETD_KMS_FRESH_MAX + 1];
 	/* the outcome is in *store; ctx is settled's */
 	void (*settled)(void *ctx);
 	void *ctx;

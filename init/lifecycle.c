@@ -189,6 +189,11 @@ static int logd_start(struct lifecycle *lc, int sock)
 	cfg.store[sizeof cfg.store - 1] = '\0';
 	lc->logd_state = 0;   /* a new logd says again how it is */
 	cfg.restarted = lc->logd_starts++ > 0;
+	_Static_assert(sizeof cfg.fresh == sizeof lc->kms.fresh, "one record size");
+	if (lc->kms.fresh_len > 0) {
+		cfg.fresh_len = lc->kms.fresh_len;
+		memcpy(cfg.fresh, lc->kms.fresh, sizeof cfg.fresh);
+	}
 	return imsg_send(sock, IMSG_LOGD_CONFIG, 0, &cfg, sizeof cfg, NULL, 0);
 }
 
@@ -200,8 +205,15 @@ static int on_logd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 
 	(void)sock;
 	memcpy(&st, m->payload, sizeof st);
-	if (st.state != LOGD_STATE_READY && st.state != LOGD_STATE_FAILED)
+	if ((st.state != LOGD_STATE_READY && st.state != LOGD_STATE_FAILED) ||
+	    st.fresh >= LOGD_FRESH_N)
 		return -EBADMSG;
+	if (lc->await_fresh && st.fresh != LOGD_FRESH_NONE) {
+		lc->await_fresh = false;
+		lc->fresh_verdict(lc->fresh_ctx, &st);
+	}
+	if (st.fresh != LOGD_FRESH_NONE && st.fresh != LOGD_FRESH_OK)
+		return 0;   /* said by fresh_verdict (or a refusal already given) */
 	if (st.state == lc->logd_state)
 		return 0;
 	lc->logd_state = st.state;

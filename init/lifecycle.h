@@ -46,6 +46,12 @@ struct lifecycle {
 	 * how often it was started in this boot */
 	uint32_t logd_state;
 	uint32_t logd_starts;
+	/* the key provider kms: logd compares the KMS's freshness record
+	 * (kms.fresh) with its log; until it said, await_fresh, and then
+	 * fresh_verdict (init.c) starts sandboxd or refuses the store */
+	bool await_fresh;
+	void (*fresh_verdict)(void *ctx, const struct logd_status_msg *st);
+	void *fresh_ctx;
 	/* sandboxd: its configuration (the policy's hash, whether limits are
 	 * required), sent with every (re)start */
 	struct sandboxd_config_msg sbx;

@@ -419,7 +419,9 @@ static void role_exited(struct sup_role *r, int st)
 	     (unsigned long long)ran);
 	r->pid = 0;
 	close_channel(r);
-	if (!S.stopping)
+	if (S.held[r->spec->id])
+		dlog("%s held: not restarted", r->spec->name);
+	else if (!S.stopping)
 		schedule_restart(r);
 }
 
@@ -547,10 +549,14 @@ static void role_due(struct sup_role *r)
 			kill_role(r, "it did not stop within the grace period");
 		return;
 	}
-	if (r->pid == 0)
-		spawn(r);
-	else if (r->sock < 0)
+	if (r->pid == 0) {
+		if (!S.held[r->spec->id])
+			spawn(r);
+	} else if (S.held[r->spec->id]) {
+		kill_role(r, "held, and it did not stop within the grace period");
+	} else if (r->sock < 0) {
 		kill_role(r, "it closed its channel to init but did not exit");
+	}
 }
 
 static void on_timer(void)
@@ -574,6 +580,21 @@ void supervisor_set_tick(uint64_t due)
 	S.tick_due = due;
 	if (S.timerfd >= 0)
 		arm_timer();
+}
+
+void supervisor_hold(enum role_id id, const char *why)
+{
+	if ((unsigned)id >= S.cfg->nroles || S.held[id])
+		return;
+	S.held[id] = true;
+	struct sup_role *r = &S.role[id];
+	r->due = 0;
+	if (r->pid > 0) {
+		dlog("stopping %s (pid %d) and holding it: %s", r->spec->name, (int)r->pid, why);
+		kill(r->pid, SIGTERM);
+		r->due = mono_ms() + STOP_GRACE_MS;   /* then SIGKILL (role_due) */
+		arm_timer();
+	}
 }
 
 void supervisor_release(enum role_id id)

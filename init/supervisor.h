@@ -92,6 +92,11 @@ void supervisor_set_tick(uint64_t due);
  * Nothing for a row that is not held. */
 void supervisor_release(enum role_id id);
 
+/* Stops a running row for good (SIGTERM; not restarted) and holds it:
+ * its reason came late (the store turned out to be a rolled-back disk).
+ * why goes on the console. */
+void supervisor_hold(enum role_id id, const char *why);
+
 /* Whether fatal() powers the machine off (PID 1) or exits 1 (host mode). */
 void fatal_set_pid1(bool pid1);
 

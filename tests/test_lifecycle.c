@@ -165,6 +165,11 @@ int main(void)
 		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
 		is_int(lifecycle_on_message(&lc, &logd, -1, &m), 0, "logd's status from logd: accepted");
 		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "logd's status from keyd: refused");
+		ls.fresh = LOGD_FRESH_N;
+		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
+		is_int(lifecycle_on_message(&lc, &logd, -1, &m), -EBADMSG,
+		       "logd's status with an unknown freshness verdict: refused");
+		ls.fresh = LOGD_FRESH_NONE;
 		ls.size = 6;
 		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
 		lifecycle_on_message(&lc, &logd, -1, &m);

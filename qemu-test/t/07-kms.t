@@ -7,7 +7,7 @@
 # with this test's KMS key pinned and only the native layer, rebuilt when
 # build/dshield-init or the policy changed (about 15 s), else reused; the
 # KMS's state (its keys) is kept in build/qemu-kms/kms-state so that the
-# pinned key stays valid. Four boots:
+# pinned key stays valid. Five boots:
 #   1  a blank data disk, instance I1, the KMS up with the image's
 #      measurements: keyd's request carried by netd, the disk formatted
 #      with the KMS's key, logd and sandboxd started, a secret put; the
@@ -18,6 +18,9 @@
 #      and sandboxd held, /healthz answers, /v1/info says why
 #   4  a KMS whose allowlist does not match: refused at once with the
 #      KMS's code and message in /v1/info
+#   5  the first boot's copy of the disk put back after boot 2 posted a
+#      newer freshness record: rollback detected, logd stopped, sandboxd
+#      held (boots 1 and 2 post records; boot 2 checks the first one)
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
 . "$top/qemu-test/fn.sh" || bail "cannot load qemu-test/fn.sh"
 command -v jq >/dev/null || bail "jq is needed"
@@ -157,10 +160,14 @@ check "netd posted a freshness record, the KMS kept it (console)" \
   wait_console 'netd: kms: freshness record of size [0-9]+: kept by the KMS' 30
 check "the KMS's log: a freshness record of this instance" \
   grep -qE "freshness of ${I1:0:32}: tree size [1-9][0-9]*, generation 0" "$work/first/kms.log"
-fsize=$(jq -r '.freshness' "$kstate/instances/${I1:0:32}.json" | sed -n 2p)
+kms_size() { jq -r '.freshness' "$kstate/instances/${I1:0:32}.json" | sed -n 2p; }
+fsize=$(kms_size)
 check "the KMS's instance record keeps it (tree size $fsize)" [ "${fsize:-0}" -ge 1 ]
 halt
 check "the raw disk does not hold the secret" sh -c "! grep -qa '$SECRET_VALUE' '$disk'"
+check "a copy of the disk as the first boot left it (for the rollback boot)" \
+  cp --sparse=always "$disk" "$work/old.img"
+fsize=$(kms_size)   # the last record the first boot posted
 
 # --- 2: the same disk again -----------------------------------------------------------
 booted "boot 2 (same disk, KMS up) reaches the ready line" second up
@@ -168,13 +175,19 @@ seen "the same key: the header verifies, the store is opened" \
   'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider kms, instance 1111111111111111, ext4 on /run/store' 120
 unseen "no second format" 'blank header'
 check "logd reopens the first boot's log" wait_console 'logd: store /state/log: [1-9][0-9]* entries' 60
+seen "the KMS returned the first boot's freshness record; the log holds it" \
+  "init: store: rollback check: the log \\([0-9]+ entries\\) holds the KMS's freshness record of size [1-9][0-9]*" 60
 check "/v1/info: store open" [ "$(info .store.state)" = '"open"' ]
-check "sandboxd starts" wait_console 'init: sandboxd: serving' 120
+check "sandboxd starts (after the check)" wait_console 'init: sandboxd: serving' 120
 fn_api_starting 120 GET /v1/secrets
 expect "the first boot's secret is there" 200 \
   '[.secrets[] | select(.name == "KMS_T_SECRET")] | length == 1'
 size2=$(tree_size)
 check "the log kept the first boot's entries and grew ($size1 -> $size2)" [ "${size2:-0}" -gt "${size1:-0}" ]
+# the record of a head beyond the copy's log reaches the KMS
+for _ in $(seq 30); do [ "$(kms_size)" -gt "$fsize" ] 2>/dev/null && break; sleep 1; done
+fsize2=$(kms_size)
+check "the KMS keeps this boot's newer record ($fsize -> $fsize2)" [ "${fsize2:-0}" -gt "$fsize" ]
 halt
 
 # --- 3: the KMS down --------------------------------------------------------------------
@@ -205,5 +218,23 @@ expect_match "/v1/info names the KMS's code and message ($s)" "$s" 'KMS refused 
 check "/healthz still answers" sh -c "ip netns exec '$NS' curl -sf --max-time 20 'http://$ADDR:$PORT/healthz' >/dev/null"
 halt
 check "the disk is unchanged" [ "$(sha256sum < "$disk")" = "$sha_before" ]
+
+# --- 5: rollback: the first boot's copy put back ---------------------------------------------
+check "setup: the copy of the first boot's disk put back" cp --sparse=always "$work/old.img" "$disk"
+booted "boot 5 (the old copy, KMS up) reaches the ready line" rollback up
+seen "the KMS's key opens the old copy (same instance)" \
+  'init: store: vd[a-z], 127 MiB aes-xts-plain64, key provider kms, instance 1111111111111111, ext4 on /run/store' 120
+seen "logd finds its log shorter than the KMS's record: rollback detected" \
+  "init: store: REFUSED: key provider kms: rollback detected: the log has [0-9]+ entries, the KMS's freshness record [0-9]+" 60
+seen "logd stopped, sandboxd held" 'init: store: logd stopped and sandboxd held; PID 1 and the API run on' 30
+unseen "sandboxd never started" 'init: sandboxd started'
+unseen "logd did not append its boot entry" 'logd: serving'
+s=$(info .store)
+check "/v1/info: refused, rollback detected ($s)" \
+  sh -c "jq -e '.state == \"refused\" and (.summary | test(\"rollback detected\"))' >/dev/null <<'EOF'
+$s
+EOF"
+check "/healthz still answers" sh -c "ip netns exec '$NS' curl -sf --max-time 20 'http://$ADDR:$PORT/healthz' >/dev/null"
+halt
 
 done_testing

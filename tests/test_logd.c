@@ -226,7 +226,7 @@ static void open_logd(void)
 	netd_end = channel(LOGD_CHAN_NETD);
 }
 
-static void restart_logd(void)
+static void close_logd(void)
 {
 	close(init_end);
 	close(netd_end);
@@ -235,6 +235,11 @@ static void restart_logd(void)
 	close(D.fd[LOGD_CHAN_INIT]);
 	logd_close(&D);
 	keyd_end = -1;
+}
+
+static void restart_logd(void)
+{
+	close_logd();
 	open_logd();
 }
 
@@ -760,13 +765,7 @@ static void test_freshness(void)
 	 * append refused, the verdict in its status */
 	len = fresh_note(CFG.fresh, sizeof CFG.fresh, n + 5, false);
 	CFG.fresh_len = len > 0 ? (uint32_t)len : 0;
-	close(init_end);
-	close(netd_end);
-	if (keyd_end >= 0)
-		close(keyd_end);
-	close(D.fd[LOGD_CHAN_INIT]);
-	logd_close(&D);
-	keyd_end = -1;
+	close_logd();
 	ok(logd_open(&D, &CFG, dir, err) == -ESTALE && D.fresh == LOGD_FRESH_ROLLBACK,
 	   "freshness: logd_open refuses a rolled-back log (%s)", err);
 	init_end = channel(LOGD_CHAN_INIT);

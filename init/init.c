@@ -283,6 +283,7 @@ static void fresh_verdict(void *ctx, const struct logd_status_msg *st)
 	else
 		snprintf(why, sizeof why, "key provider kms: the KMS's freshness record is unreadable");
 	store_status.state = STORE_INFO_REFUSED;
+	store_status.data_bytes = 0;   /* as every refusal reports it */
 	snprintf(store_status.reason, sizeof store_status.reason, "%s", why);
 	store_status_out();
 	dlog("%s", held_why);

@@ -13,19 +13,14 @@
 
 #include "crypto/checkpoint.h"
 #include "crypto/key_wrap.h"
+#include "crypto/kms_fresh.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
 #include "lib/json_tok.h"
 
 #define KMS_VERSION     1
-#define KMS_ID_MAX      63            /* app_id, instance_id: [A-Za-z0-9._-], not "." first */
 #define KMS_ROOT_KEY_LEN 32
 #define KMS_DISK_SALT   "dshield-kms-disk-key-v1"
-/* A freshness record is a signed checkpoint note of the VM's log key
- * with exactly one extension line:
- *   "dshield-freshness-v1 " instance_id " " generation "\n" */
-#define KMS_FRESH_EXT   "dshield-freshness-v1 "
-#define KMS_RECORD_MAX  1024          /* a freshness note as the KMS keeps it */
 #define KMS_TOKENS      512
 #define KMS_LOG_KEY_MAX 400           /* a vkey as a request may carry it, NUL included */
 
@@ -48,14 +43,6 @@ struct kms_key_req {
 	size_t collateral_len;
 };
 
-/* A freshness record's contents (after its signature was checked). */
-struct kms_fresh {
-	uint64_t size;
-	uint8_t root[MERKLE_HASH_LEN];
-	char instance_id[KMS_ID_MAX + 1];
-	uint64_t generation;
-};
-
 /* The KMS's record of one instance (state/instances/<id>.json). */
 struct kms_instance {
 	char app_id[KMS_ID_MAX + 1];
@@ -66,8 +53,6 @@ struct kms_instance {
 	uint64_t releases;                /* key releases so far */
 };
 
-/* Is s[0..n) an app or instance id? */
-bool kms_id_valid(const char *s, size_t n);
 
 /* Parses a measurements.json for the allowlist. 0 or -EINVAL with a
  * reason (a null or missing MRTD is refused: it would allow any firmware). */
@@ -98,27 +83,7 @@ int kms_log_binds(const char *json, size_t len, const struct kms_key_req *r,
 long kms_fresh_req_parse(char rec[KMS_RECORD_MAX + 1], const char *body, size_t len,
 			 jsmntok_t *toks, unsigned ntoks, char *err, size_t errlen);
 
-/* The freshness fields of a parsed checkpoint: exactly one extension
- * line, KMS_FRESH_EXT with a valid id and a decimal generation (no
- * leading zeros). 0 or -EBADMSG with a reason. */
-int kms_fresh_from_checkpoint(struct kms_fresh *f, const struct checkpoint *c,
-			      char *err, size_t errlen);
-
-/* The fields of a freshness note without checking its signature (the
- * instance it names, to find the key that checks it; the KMS's own kept
- * record). 0 or -EBADMSG with a reason. */
-int kms_fresh_peek(struct kms_fresh *f, const char *note, size_t len, char *err, size_t errlen);
-
-/* Opens a freshness note with the log key k (signature, checkpoint,
- * extension). 0, or the errno of what refused, with a reason. */
-int kms_fresh_open(struct kms_fresh *f, const char *note, size_t len,
-		   const struct note_key *k, char *err, size_t errlen);
-
-/* Whether a new record may replace the kept one: 0 (it moves forward or
- * repeats it), -ERANGE (a smaller tree or generation: going back),
- * -EEXIST (the same size with another root: a fork). */
-int kms_fresh_compare(const struct kms_fresh *kept, const struct kms_fresh *next,
-		      char *err, size_t errlen);
+/* kms_fresh_peek, kms_fresh_open, kms_fresh_compare: crypto/kms_fresh.h. */
 
 /* The disk key of (app, instance): HKDF-SHA256(salt KMS_DISK_SALT, ikm
  * root, info = len8 app || app || len8 instance || instance), 64 bytes. */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "crypto/egress.h"
+#include "crypto/receipt.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
 #include "lib/json_walk.h"
@@ -679,12 +680,14 @@ static int parse_hex(struct jwalk *c, int i, uint8_t *out, size_t n, const char 
 	return 0;
 }
 
-/* "https://HOST[:PORT][/PATH]": a DNS name (lowercase, as for egress
- * hosts), a port 1..65535 without leading zeros (443 when absent), a path
- * of the egress path characters ("/" when absent). */
+/* "http://HOST[:PORT][/PATH]": a DNS name (lowercase, as for egress
+ * hosts), a port 1..65535 without leading zeros (80 when absent), a path
+ * of the egress path characters ("/" when absent). Plain HTTP only: netd
+ * has no TLS client for the KMS, and a policy saying https:// would
+ * promise one (the exchange needs none: docs/STORE.md "Transport"). */
 static int parse_kms_url(struct jwalk *c, int i, struct policy_store *st)
 {
-	static const char scheme[] = "https://";
+	static const char scheme[] = "http://";
 	char url[8 + POLICY_HOST_MAX + 6 + POLICY_PATH_MAX + 1];
 	long n = jwalk_str(c, i, url, sizeof url);
 	int r;
@@ -694,7 +697,8 @@ static int parse_kms_url(struct jwalk *c, int i, struct policy_store *st)
 	if ((size_t)n != strlen(url))
 		return jwalk_fail(c, -EINVAL, "must not contain a NUL byte");
 	if (strncmp(url, scheme, sizeof scheme - 1) != 0)
-		return jwalk_fail(c, -EINVAL, "must start with https:// (the KMS is reached over TLS)");
+		return jwalk_fail(c, -EINVAL, "must start with http:// (netd speaks plain HTTP to the "
+				  "KMS; the key wrap protects the exchange)");
 	const char *h = url + sizeof scheme - 1;
 	size_t hl = strcspn(h, ":/");
 	if (hl == 0 || hl > POLICY_HOST_MAX)
@@ -704,7 +708,7 @@ static int parse_kms_url(struct jwalk *c, int i, struct policy_store *st)
 	if ((r = check_dns_name(c, st->kms_host)) != 0)
 		return r;
 	const char *q = h + hl;
-	st->kms_port = 443;
+	st->kms_port = 80;
 	if (*q == ':') {
 		uint32_t port = 0;
 		size_t k = 1;
@@ -745,14 +749,29 @@ static int parse_kms_key(struct jwalk *c, int i, struct policy_store *st)
 	return 0;
 }
 
+/* What the KMS takes as an id (docs/KMS.md): 1..63 of [A-Za-z0-9._-],
+ * not '.' first; keyd records it as the RTMR3 event "app-id". */
+static int parse_app_id(struct jwalk *c, int i, struct policy_store *st)
+{
+	long n = jwalk_str(c, i, st->kms_app_id, sizeof st->kms_app_id);
+
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != strlen(st->kms_app_id) || st->kms_app_id[0] == '.' ||
+	    !receipt_id_ok(st->kms_app_id, (size_t)n))
+		return jwalk_fail(c, -EINVAL, "must be 1..%d characters of [A-Za-z0-9._-], not '.' first",
+				  POLICY_KMS_APP_ID_MAX);
+	return 0;
+}
+
 static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
 {
-	struct jwalk_field f[] = { { "url", -1 }, { "public_key", -1 } };
+	struct jwalk_field f[] = { { "url", -1 }, { "public_key", -1 }, { "app_id", -1 } };
 	size_t saved;
 	int r;
 
-	if ((r = jwalk_fields(c, obj, f, 2)) != 0 || (r = jwalk_need(c, &f[0])) != 0 ||
-	    (r = jwalk_need(c, &f[1])) != 0)
+	if ((r = jwalk_fields(c, obj, f, 3)) != 0 || (r = jwalk_need(c, &f[0])) != 0 ||
+	    (r = jwalk_need(c, &f[1])) != 0 || (r = jwalk_need(c, &f[2])) != 0)
 		return r;
 	saved = jwalk_key(c, "url");
 	if ((r = parse_kms_url(c, f[0].tok, st)) != 0)
@@ -760,6 +779,10 @@ static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
 	jwalk_pop(c, saved);
 	saved = jwalk_key(c, "public_key");
 	if ((r = parse_kms_key(c, f[1].tok, st)) != 0)
+		return r;
+	jwalk_pop(c, saved);
+	saved = jwalk_key(c, "app_id");
+	if ((r = parse_app_id(c, f[2].tok, st)) != 0)
 		return r;
 	jwalk_pop(c, saved);
 	return 0;
@@ -1026,10 +1049,12 @@ static void write_store(struct jsonw *w, const struct policy_store *st)
 		jw_key(w, "kms");
 		jw_object_begin(w);
 		jw_key(w, "url");
-		snprintf(url, sizeof url, "https://%s:%u%s", st->kms_host, st->kms_port, st->kms_path);
+		snprintf(url, sizeof url, "http://%s:%u%s", st->kms_host, st->kms_port, st->kms_path);
 		jw_string(w, url);
 		jw_key(w, "public_key");
 		jw_hex(w, st->kms_public_key, sizeof st->kms_public_key);
+		jw_key(w, "app_id");
+		jw_string(w, st->kms_app_id);
 		jw_object_end(w);
 	}
 	jw_key(w, "cipher");

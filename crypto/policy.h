@@ -51,6 +51,7 @@
 #define POLICY_SECRET_MAX      64    /* secret name */
 #define POLICY_STORE_KEY_LEN   64    /* store.insecure_dev_key: the disk key */
 #define POLICY_KMS_KEY_LEN     65    /* store.kms.public_key: P-256, 04 || X || Y */
+#define POLICY_KMS_APP_ID_MAX  63    /* store.kms.app_id: [A-Za-z0-9._-], not '.' first */
 #define POLICY_STORE_CIPHER    "aes-xts-plain64" /* the only store.cipher */
 
 /* functions.runtimes: a set, bit (1 << enum policy_runtime). */
@@ -78,12 +79,15 @@ struct policy_store {
 	 * image, which the host can read: for development only, and every
 	 * report says "insecure dev key". */
 	uint8_t dev_key[POLICY_STORE_KEY_LEN];
-	/* kms: https://kms_host:kms_port kms_path, and the KMS's P-256
-	 * public key, pinned (the key-wrapping answer is checked with it) */
+	/* kms: http://kms_host:kms_port kms_path (plain HTTP: the request
+	 * and answer are bound end to end, docs/STORE.md "Transport"), the
+	 * KMS's P-256 public key, pinned (the key-wrapping answer is checked
+	 * with it), and the application id the KMS derives the key for */
 	char kms_host[POLICY_HOST_MAX + 1];
 	uint16_t kms_port;
 	char kms_path[POLICY_PATH_MAX + 1];
 	uint8_t kms_public_key[POLICY_KMS_KEY_LEN];
+	char kms_app_id[POLICY_KMS_APP_ID_MAX + 1];
 };
 
 /* Every limit a function runs under (docs/POLICY.md: bounds). */

@@ -35,8 +35,10 @@ int datastore_key_get(const struct policy_store *ps, const uint8_t instance[STOR
 		memcpy(key, ps->dev_key, STORE_KEY_LEN);
 		return 0;
 	case POLICY_KP_KMS:
-		return errbuf_set(err, errlen, -ENOSYS,
-				  "key provider kms (%s): not in this build", ps->kms_host);
+		/* not a key init has at hand: datastore_open stops before it */
+		return errbuf_set(err, errlen, -EINPROGRESS,
+				  "key provider kms (%s): the key comes from the KMS once keyd and "
+				  "netd run", ps->kms_host);
 	default:
 		return errbuf_set(err, errlen, -EINVAL, "no key provider");
 	}
@@ -359,20 +361,70 @@ static void refuse(struct datastore_status *st, const char *why)
 	snprintf(st->reason, sizeof st->reason, "%s", why);
 }
 
+/* The disk between datastore_open and datastore_finish (kms: the key
+ * comes later); init is one process, and the 16 KiB ioctl buffer is not
+ * for the stack. */
+static struct opening o;
+static bool o_blank, o_named;
+static uint8_t o_want[STORE_INSTANCE_LEN], o_inst[STORE_INSTANCE_LEN];
+
+/* Releases what the opening holds (never what it mounted or mapped:
+ * undo() is for a refusal). */
+static void release(void)
+{
+	store_keys_wipe(&o.keys);
+	explicit_bzero(o.key, sizeof o.key);
+	if (o.fd >= 0)
+		close(o.fd);
+	o.fd = -1;
+	dm_close(&o.dm);
+}
+
+static void report(const struct datastore_status *st, uint64_t t0)
+{
+	char line[STORE_INFO_TEXT];
+
+	datastore_summary(st, line, sizeof line);
+	if (st->state == STORE_INFO_NONE)
+		dlog("%s", line);
+	else
+		dlog("%s (%llu ms)", line, (unsigned long long)(mono_ms() - t0));
+}
+
+/* With o's key in hand: dm-crypt (format or open), mount, st filled. */
+static int with_key(struct datastore_status *st, const struct policy_store *ps, char *err,
+		    size_t errlen)
+{
+	int r;
+
+	if ((r = dm_open(&o.dm, NULL, err, errlen)) != 0 ||
+	    (r = o_blank ? format(&o, ps, o_inst, err, errlen) :
+			   open_existing(&o, o_named ? o_want : NULL, POLICY_STORE_CIPHER, err,
+					 errlen)) != 0 ||
+	    (r = mount_store(&o, err, errlen)) != 0)
+		return r;
+	st->state = o_blank ? STORE_INFO_FORMATTED : STORE_INFO_OPEN;
+	st->has_instance = true;
+	memcpy(st->instance, o.hdr.instance, sizeof st->instance);
+	st->data_bytes = o.hdr.data_sectors * STORE_SECTOR;
+	st->prjquota = o.prjquota;
+	datastore_secrets_key(o.keys.seal, st->seal_key);
+	st->has_seal_key = true;
+	return 0;
+}
+
 void datastore_open(const struct policy *p, struct datastore_status *st)
 {
-	static struct opening o;	/* 16 KiB ioctl buffer: not on the stack */
 	const struct policy_store *ps = &p->store;
 	char err[ERRBUF_LEN] = "";
-	uint8_t want[STORE_INSTANCE_LEN], inst[STORE_INSTANCE_LEN];
 	uint64_t t0 = mono_ms();
-	bool blank = false;
 	int r, named;
 
 	memset(st, 0, sizeof *st);
 	memset(&o, 0, sizeof o);
 	o.fd = -1;
 	o.dm.fd = -1;
+	o_blank = o_named = false;
 	st->state = STORE_INFO_NONE;
 	st->provider = ps->provider;
 	r = layers_find_disk(LAYERS_SYS_BLOCK, STORE_DISK_SERIAL, &o.disk, err, sizeof err);
@@ -395,42 +447,70 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 		r = errbuf_set(err, sizeof err, -EROFS, "data disk %s is read-only", o.disk.name);
 		goto refused;
 	}
-	if ((named = expected_instance(want, err, sizeof err)) < 0) {
+	if ((named = expected_instance(o_want, err, sizeof err)) < 0) {
 		r = named;
 		goto refused;
 	}
+	o_named = named == 1;
 	if ((r = read_header(&o, err, sizeof err)) != 0 ||
-	    (r = choose_instance(&o, named ? want : NULL, inst, &blank, err, sizeof err)) != 0 ||
-	    (r = datastore_key_get(ps, inst, o.key, err, sizeof err)) != 0 ||
-	    (r = dm_open(&o.dm, NULL, err, sizeof err)) != 0 ||
-	    (r = blank ? format(&o, ps, inst, err, sizeof err) :
-			 open_existing(&o, named ? want : NULL, POLICY_STORE_CIPHER, err,
-				       sizeof err)) != 0 ||
-	    (r = mount_store(&o, err, sizeof err)) != 0)
+	    (r = choose_instance(&o, o_named ? o_want : NULL, o_inst, &o_blank, err,
+				 sizeof err)) != 0)
 		goto refused;
-	st->state = blank ? STORE_INFO_FORMATTED : STORE_INFO_OPEN;
-	st->has_instance = true;
-	memcpy(st->instance, o.hdr.instance, sizeof st->instance);
-	st->data_bytes = o.hdr.data_sectors * STORE_SECTOR;
-	st->prjquota = o.prjquota;
-	datastore_secrets_key(o.keys.seal, st->seal_key);
-	st->has_seal_key = true;
+	if (ps->provider == POLICY_KP_KMS) {
+		/* the rest once the KMS answered: datastore_finish */
+		struct store_hdr probe;
+		st->state = STORE_INFO_PENDING;
+		st->generation = !o_blank && store_hdr_parse(o.raw, &probe, err, sizeof err) == 0 ?
+				 probe.generation : 0;
+		st->has_instance = true;
+		memcpy(st->instance, o_inst, sizeof st->instance);
+		report(st, t0);
+		return;
+	}
+	if ((r = datastore_key_get(ps, o_inst, o.key, err, sizeof err)) != 0 ||
+	    (r = with_key(st, ps, err, sizeof err)) != 0)
+		goto refused;
 	goto out;
 refused:
 	refuse(st, err[0] ? err : strerror(-r));
 	undo(&o);
 out:
-	store_keys_wipe(&o.keys);
-	explicit_bzero(o.key, sizeof o.key);
-	if (o.fd >= 0)
-		close(o.fd);
-	dm_close(&o.dm);
-	char line[STORE_INFO_TEXT];
-	datastore_summary(st, line, sizeof line);
-	if (st->state == STORE_INFO_NONE)
-		dlog("%s", line);
-	else
-		dlog("%s (%llu ms)", line, (unsigned long long)(mono_ms() - t0));
+	release();
+	report(st, t0);
+}
+
+int datastore_finish(const struct policy *p, const uint8_t key[STORE_KEY_LEN],
+		     struct datastore_status *st)
+{
+	char err[ERRBUF_LEN] = "";
+	uint64_t t0 = mono_ms();
+	int r;
+
+	if (st->state != STORE_INFO_PENDING || o.fd < 0) {
+		refuse(st, "the store is not waiting for a key");
+		return -EINVAL;
+	}
+	memcpy(o.key, key, sizeof o.key);
+	r = with_key(st, &p->store, err, sizeof err);
+	if (r != 0) {
+		refuse(st, err[0] ? err : strerror(-r));
+		undo(&o);
+	}
+	release();
+	report(st, t0);
+	return r;
+}
+
+void datastore_refuse(struct datastore_status *st, const char *why)
+{
+	release();
+	refuse(st, why);
+	report(st, mono_ms());
+}
+
+void datastore_forget(void)
+{
+	release();
 }
 
 /* --- reports ----------------------------------------------------------------------------- */
@@ -452,6 +532,11 @@ void datastore_summary(const struct datastore_status *st, char *out, size_t cap)
 		break;
 	case STORE_INFO_REFUSED:
 		snprintf(out, cap, "store: REFUSED%s: %s", insecure, st->reason);
+		break;
+	case STORE_INFO_PENDING:
+		hex_encode(inst, st->instance, 8);
+		snprintf(out, cap, "store: %s, key provider kms, instance %s: waiting for the KMS's key",
+			 st->disk, inst);
 		break;
 	default:
 		snprintf(out, cap, "store: none (tmpfs, lost at poweroff)");

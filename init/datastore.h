@@ -47,6 +47,9 @@ struct datastore_status {
 	uint8_t instance[STORE_INSTANCE_LEN];
 	uint64_t data_bytes;
 	bool prjquota;			/* mounted prjquota: the data directories' quotas */
+	/* pending: the header's generation as it claims (0 for a blank disk;
+	 * its MAC is checked when the key comes), for keyd's freshness records */
+	uint64_t generation;
 	char disk[32];
 	char reason[ERRBUF_LEN];	/* why, when refused */
 	/* open or formatted: sandboxd's key for sealing secrets
@@ -64,16 +67,32 @@ void datastore_secrets_key(const uint8_t seal[32], uint8_t out[32]);
 
 /* The key-provider seam: the provider's 64-byte disk key for this
  * instance (the host's, else the header's, else a new one for a blank
- * disk), or a refusal with its reason. dev: the policy's key. kms: not
- * in this build (the KMS client plugs in here: it gets the policy's URL and
- * pinned key and the instance, and returns the unwrapped key or why not).
- * The caller wipes key. */
+ * disk), or a refusal with its reason. dev: the policy's key. kms:
+ * -EINPROGRESS (the key comes later, through the roles: datastore_open
+ * stops before the key, datastore_finish takes it). The caller wipes key. */
 int datastore_key_get(const struct policy_store *ps, const uint8_t instance[STORE_INSTANCE_LEN],
 		  uint8_t key[STORE_KEY_LEN], char *err, size_t errlen);
 
 /* Opens (or on a first boot, formats) the store; fills st. Never fails as
- * a whole. */
+ * a whole. With the key provider kms it stops before the key: st->state
+ * STORE_INFO_PENDING with the instance chosen (the host's, the header's
+ * or a new one), the disk kept open for datastore_finish (in a forked
+ * child: docs/STORE.md "Key provider kms") or datastore_refuse. */
 void datastore_open(const struct policy *p, struct datastore_status *st);
+
+/* A pending store with the KMS's key: the rest of datastore_open (format
+ * or open, mount), st filled; 0, or the refusal's errno (st says why,
+ * nothing left mapped or mounted). Everything key-derived is wiped but
+ * st->seal_key. */
+int datastore_finish(const struct policy *p, const uint8_t key[STORE_KEY_LEN],
+		     struct datastore_status *st);
+
+/* A pending store that gets no key: refused with why, the disk closed. */
+void datastore_refuse(struct datastore_status *st, const char *why);
+
+/* Closes what a pending store holds once a child finished it (the child's
+ * mount and mapping stay: they are the system's, not the process's). */
+void datastore_forget(void);
 
 /* The one line every report uses: "store: none (tmpfs, lost at
  * poweroff)", "store: vdb, 1 GiB, aes-xts-plain64, key from dev

@@ -13,6 +13,7 @@
 #include "init/netif.h"
 #include "init/privdrop.h"
 #include "init/datastore.h"
+#include "init/kms_phase.h"
 #include "init/supervisor.h"
 #include "lib/clock.h"
 #include "lib/file.h"
@@ -108,12 +109,25 @@ static const char *role_dir(char out[4096], const char *base, const struct role_
 	return out;
 }
 
+/* Row r's own directories: its state directory (NAME-state) for rows with
+ * has_state, its store directory (NAME-store) for rows with store_dir;
+ * each under STORE (the encrypted store, when store is not NULL) if the
+ * row puts it there (state_on_store; store_dir always), else under DIR
+ * (tmpfs in the VM). */
+static void own_dirs(const char *dir, const char *store, const struct role_spec *r)
+{
+	size_t i = (size_t)r->id;
+
+	if (r->has_state)
+		sup.state_dir[i] = role_dir(state_dirs[i],
+					    store != NULL && r->state_on_store ? store : dir, r,
+					    "state");
+	if (r->store_dir)
+		sup.store_dir[i] = role_dir(store_dirs[i], store != NULL ? store : dir, r, "store");
+}
+
 /* Each role's chroot directory (DIR/NAME-root, empty and root-owned) and
- * its own directories: for rows with has_state, its state directory
- * (NAME-state), for rows with store_dir, its store directory
- * (NAME-store); each under STORE (the encrypted store, when store is not
- * NULL) if the row puts it there (state_on_store; store_dir always), else
- * under DIR (tmpfs in the VM). */
+ * its own directories (own_dirs). */
 static void prepare_role_dirs(const char *dir, const char *store, const struct role_spec *roles,
 			      size_t n)
 {
@@ -124,17 +138,11 @@ static void prepare_role_dirs(const char *dir, const char *store, const struct r
 			fatal("role directory path too long under %s", dir);
 		MUST("creating a role's chroot directory", privdrop_prepare_root(root_dirs[i]));
 		sup.root_dir[i] = root_dirs[i];
-		if (r->has_state)
-			sup.state_dir[i] = role_dir(state_dirs[i],
-						    store != NULL && r->state_on_store ? store : dir,
-						    r, "state");
-		if (r->store_dir)
-			sup.store_dir[i] = role_dir(store_dirs[i], store != NULL ? store : dir, r,
-						    "store");
+		own_dirs(dir, store, r);
 	}
 	sup.roles = roles;
 	sup.nroles = n;
-	sup.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+	sup.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick };
 }
 
 static void keyd_config(bool allow_sim, bool has_manifest)
@@ -224,6 +232,85 @@ static int open_interface(const struct boot_cmdline *cl, struct netif_info *ni)
 
 /* --- PID 1 ------------------------------------------------------------------ */
 
+static char held_why[STORE_INFO_TEXT + 32];
+
+/* The store as it is now, for /v1/info (netd) and for sandboxd's next
+ * start: its one sealing key, taken out of the status. */
+static void store_status_out(void)
+{
+	lc.sbx.sealing = store_status.has_seal_key ? SBXD_SEALING_AES_GCM : SBXD_SEALING_TMPFS;
+	memcpy(lc.sbx.seal_key, store_status.seal_key, sizeof lc.sbx.seal_key);
+	explicit_bzero(store_status.seal_key, sizeof store_status.seal_key);
+	store_status.has_seal_key = false;
+	datastore_info(&store_status, &lc.store);
+	datastore_summary(&store_status, held_why, sizeof held_why);
+}
+
+/* The key provider kms's phase settled (init/kms_phase.h): with the store
+ * open, the held rows get their directories on it and start; refused,
+ * they stay held and /v1/info says why. */
+static void kms_settled(void *ctx)
+{
+	const struct supervisor_config *c = ctx;
+	bool open = store_status.state == STORE_INFO_OPEN ||
+		    store_status.state == STORE_INFO_FORMATTED;
+
+	store_status_out();
+	int sock = supervisor_role_sock(ROLE_NETD);
+	if (sock >= 0 && imsg_send(sock, IMSG_STORE_INFO, 0, &lc.store, sizeof lc.store, NULL, 0) < 0)
+		dlog("cannot send netd the store's state");
+	if (!open) {
+		dlog("%s: logd and sandboxd stay held; PID 1 and the API run on", held_why);
+		return;
+	}
+	for (size_t i = 0; i < c->nroles; i++)
+		if (c->held[i])
+			own_dirs("/run", STORE_MOUNT_DIR, &c->roles[i]);
+	/* the KMS returned a freshness record: logd compares it with the log
+	 * first, the rest waits for its verdict (fresh_verdict) */
+	lc.await_fresh = lc.kms.fresh_len > 0;
+	for (size_t i = 0; i < c->nroles; i++)
+		if (c->held[i] && (!lc.await_fresh || i == ROLE_LOGD))
+			supervisor_release((enum role_id)i);
+}
+
+/* logd's comparison of the KMS's freshness record with the log: the held
+ * rows start, or the store is refused (a rolled-back or forked disk) and
+ * logd, which refuses every append already, is stopped. */
+static void fresh_verdict(void *ctx, const struct logd_status_msg *st)
+{
+	const struct supervisor_config *c = ctx;
+	char why[ERRBUF_LEN];
+
+	if (st->fresh == LOGD_FRESH_OK) {
+		dlog("store: rollback check: the log (%llu entries) holds the KMS's freshness record "
+		     "of size %llu", (unsigned long long)st->size, (unsigned long long)st->fresh_size);
+		for (size_t i = 0; i < c->nroles; i++)
+			if (c->held[i] && i != ROLE_LOGD)
+				supervisor_release((enum role_id)i);
+		return;
+	}
+	if (st->fresh == LOGD_FRESH_ROLLBACK)
+		snprintf(why, sizeof why, "key provider kms: rollback detected: the log has %llu "
+			 "entries, the KMS's freshness record %llu (an older copy of the disk?)",
+			 (unsigned long long)st->size, (unsigned long long)st->fresh_size);
+	else if (st->fresh == LOGD_FRESH_FORK)
+		snprintf(why, sizeof why, "key provider kms: fork detected: the log's root at size "
+			 "%llu is not the KMS's freshness record's", (unsigned long long)st->fresh_size);
+	else
+		snprintf(why, sizeof why, "key provider kms: the KMS's freshness record is unreadable");
+	store_status.state = STORE_INFO_REFUSED;
+	store_status.data_bytes = 0;   /* as every refusal reports it */
+	snprintf(store_status.reason, sizeof store_status.reason, "%s", why);
+	store_status_out();
+	dlog("%s", held_why);
+	int sock = supervisor_role_sock(ROLE_NETD);
+	if (sock >= 0 && imsg_send(sock, IMSG_STORE_INFO, 0, &lc.store, sizeof lc.store, NULL, 0) < 0)
+		dlog("cannot send netd the store's state");
+	supervisor_hold(ROLE_LOGD, "the store was refused");
+	dlog("store: logd stopped and sandboxd held; PID 1 and the API run on");
+}
+
 _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 {
 	static struct boot_cmdline cl;
@@ -257,6 +344,15 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	 * /v1/info says why */
 	datastore_open(&manifest.policy, &store_status);
 	keyd_config(manifest.allow_sim, true);
+	if (store_status.state == STORE_INFO_PENDING) {
+		/* keyd measures what the KMS will compare (docs/KMS.md check 3) */
+		lc.keyd.has_instance_id = 1;
+		memcpy(lc.keyd.instance_id, store_status.instance, sizeof lc.keyd.instance_id);
+		_Static_assert(sizeof lc.keyd.app_id == sizeof manifest.policy.store.kms_app_id,
+			       "one app id size");
+		memcpy(lc.keyd.app_id, manifest.policy.store.kms_app_id, sizeof lc.keyd.app_id);
+		lc.keyd.store_generation = (uint32_t)store_status.generation;
+	}
 	MUST("reading the dshield.* kernel command line", cmdline_read(&cl));
 	pkt = open_interface(&cl, &ni);
 	if (pkt < 0)
@@ -264,8 +360,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	bool on_store = store_status.state == STORE_INFO_OPEN ||
 			store_status.state == STORE_INFO_FORMATTED;
 	prepare_role_dirs("/run", on_store ? STORE_MOUNT_DIR : NULL, roles, nroles);
-	static char held_why[STORE_INFO_TEXT + 32];
-	if (store_status.state == STORE_INFO_REFUSED) {
+	if (store_status.state == STORE_INFO_REFUSED || store_status.state == STORE_INFO_PENDING) {
 		datastore_summary(&store_status, held_why, sizeof held_why);
 		for (size_t i = 0; i < nroles; i++)
 			sup.held[i] = roles[i].needs_store;
@@ -275,9 +370,7 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	sandboxd_config(manifest.has_policy ? &manifest.policy : NULL, SANDBOXD_POLICY_SRC, true);
 	/* the one store key init keeps: sandboxd's, sent again at each of its
 	 * starts; the disk key and its other subkeys are gone already */
-	lc.sbx.sealing = store_status.has_seal_key ? SBXD_SEALING_AES_GCM : SBXD_SEALING_TMPFS;
-	memcpy(lc.sbx.seal_key, store_status.seal_key, sizeof lc.sbx.seal_key);
-	explicit_bzero(store_status.seal_key, sizeof store_status.seal_key);
+	store_status_out();
 
 	sup.pid1 = true;
 	open_anchors(ANCHORS_FILE, NULL);
@@ -290,7 +383,10 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 	lc.boot.t_init_start_ms = t_start;
 	lc.boot.t_modules_loaded_ms = t_modules;
 	layers_info(&layer_status, &lc.layers);   /* for /v1/info */
-	datastore_info(&store_status, &lc.store);
+	/* kms: the store opens once keyd and netd run (init/kms_phase.h) */
+	kms_phase_begin(&lc.kms, &manifest.policy, &store_status, kms_settled, &sup);
+	lc.fresh_verdict = fresh_verdict;
+	lc.fresh_ctx = &sup;
 	dlog("boot done in %llu ms; starting the roles", (unsigned long long)(boot_ms() - t_start));
 	supervisor_run(&sup);
 	poweroff_now();   /* supervisor_run does not return as PID 1 */

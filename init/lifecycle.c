@@ -70,6 +70,7 @@ static int netd_start(struct lifecycle *lc, int sock)
 
 	lc->announced = false;
 	lc->boot.t_netd_up_ms = 0;   /* known once netd reports STARTED */
+	kms_phase_netd(&lc->kms, false);
 	r = imsg_send(sock, IMSG_NETD_CONFIG, 0, &lc->net, sizeof lc->net, &lc->packet_fd, 1);
 	if (r < 0)
 		return r;
@@ -114,6 +115,7 @@ static int on_netd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 			dlog("ready http://%s:%u/", ip_str(st.ipv4_addr, ip),
 			     (unsigned)lc->net.http_port);
 		}
+		kms_phase_netd(&lc->kms, true);
 		return 0;
 	default:
 		return -EBADMSG;
@@ -141,6 +143,7 @@ static int on_kaddr_req(struct lifecycle *lc, int sock, const struct imsg *m)
 
 static int keyd_start(struct lifecycle *lc, int sock)
 {
+	kms_phase_keyd(&lc->kms, false);   /* until it says it serves */
 	return imsg_send(sock, IMSG_KEYD_CONFIG, 0, &lc->keyd, sizeof lc->keyd, NULL, 0);
 }
 
@@ -156,7 +159,20 @@ static int on_keyd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 	if (may_log(lc))
 		dlog("keyd: serving (backend %s, %u runtime events%s)", names[st.backend],
 		     (unsigned)st.events, st.resumed ? ", event log reloaded after a restart" : "");
+	kms_phase_keyd(&lc->kms, true);
 	return 0;
+}
+
+static int on_keyd_kms_reply(struct lifecycle *lc, int sock, const struct imsg *m)
+{
+	(void)sock;
+	return kms_phase_keyd_reply(&lc->kms, m);
+}
+
+static int on_netd_kms_reply(struct lifecycle *lc, int sock, const struct imsg *m)
+{
+	(void)sock;
+	return kms_phase_netd_reply(&lc->kms, m);
 }
 
 /* --- logd ------------------------------------------------------------------------ */
@@ -172,6 +188,12 @@ static int logd_start(struct lifecycle *lc, int sock)
 	memcpy(cfg.store, lc->store.summary, sizeof cfg.store);
 	cfg.store[sizeof cfg.store - 1] = '\0';
 	lc->logd_state = 0;   /* a new logd says again how it is */
+	cfg.restarted = lc->logd_starts++ > 0;
+	_Static_assert(sizeof cfg.fresh == sizeof lc->kms.fresh, "one record size");
+	if (lc->kms.fresh_len > 0) {
+		cfg.fresh_len = lc->kms.fresh_len;
+		memcpy(cfg.fresh, lc->kms.fresh, sizeof cfg.fresh);
+	}
 	return imsg_send(sock, IMSG_LOGD_CONFIG, 0, &cfg, sizeof cfg, NULL, 0);
 }
 
@@ -183,8 +205,15 @@ static int on_logd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 
 	(void)sock;
 	memcpy(&st, m->payload, sizeof st);
-	if (st.state != LOGD_STATE_READY && st.state != LOGD_STATE_FAILED)
+	if ((st.state != LOGD_STATE_READY && st.state != LOGD_STATE_FAILED) ||
+	    st.fresh >= LOGD_FRESH_N)
 		return -EBADMSG;
+	if (lc->await_fresh && st.fresh != LOGD_FRESH_NONE) {
+		lc->await_fresh = false;
+		lc->fresh_verdict(lc->fresh_ctx, &st);
+	}
+	if (st.fresh != LOGD_FRESH_NONE && st.fresh != LOGD_FRESH_OK)
+		return 0;   /* said by fresh_verdict (or a refusal already given) */
 	if (st.state == lc->logd_state)
 		return 0;
 	lc->logd_state = st.state;
@@ -231,11 +260,14 @@ static int on_sandboxd_status(struct lifecycle *lc, int sock, const struct imsg 
 /* --- the table ------------------------------------------------------------------- */
 
 static const struct lifecycle_msg accepted[] = {
-	{ ROLE_NETD, IMSG_NETD_STATUS, sizeof(struct netd_status_msg), on_netd_status },
-	{ ROLE_NETD, IMSG_KADDR_REQ, 0, on_kaddr_req },
-	{ ROLE_KEYD, IMSG_KEYD_STATUS, sizeof(struct keyd_status_msg), on_keyd_status },
-	{ ROLE_LOGD, IMSG_LOGD_STATUS, sizeof(struct logd_status_msg), on_logd_status },
-	{ ROLE_SANDBOXD, IMSG_SANDBOXD_STATUS, sizeof(struct sandboxd_status_msg), on_sandboxd_status },
+	{ ROLE_NETD, IMSG_NETD_STATUS, sizeof(struct netd_status_msg), 0, on_netd_status },
+	{ ROLE_NETD, IMSG_KADDR_REQ, 0, 0, on_kaddr_req },
+	{ ROLE_NETD, IMSG_NETD_KMS_REPLY, sizeof(struct netd_kms_reply_msg), 0, on_netd_kms_reply },
+	{ ROLE_KEYD, IMSG_KEYD_STATUS, sizeof(struct keyd_status_msg), 0, on_keyd_status },
+	{ ROLE_KEYD, IMSG_KEYD_KMS_REPLY, sizeof(struct keyd_kms_reply_msg), 1, on_keyd_kms_reply },
+	{ ROLE_LOGD, IMSG_LOGD_STATUS, sizeof(struct logd_status_msg), 0, on_logd_status },
+	{ ROLE_SANDBOXD, IMSG_SANDBOXD_STATUS, sizeof(struct sandboxd_status_msg), 0,
+	  on_sandboxd_status },
 };
 
 const struct lifecycle_msg *lifecycle_accepted(size_t *n)
@@ -262,16 +294,21 @@ int lifecycle_start(void *ctx, const struct role_spec *r, int sock)
 	}
 }
 
+void lifecycle_tick(void *ctx)
+{
+	struct lifecycle *lc = ctx;
+
+	kms_phase_tick(&lc->kms);
+}
+
 int lifecycle_on_message(void *ctx, const struct role_spec *r, int sock,
 			 const struct imsg *m)
 {
-	if (m->nfds != 0)
-		return -EBADMSG;   /* no role passes descriptors to init */
 	for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
 		const struct lifecycle_msg *a = &accepted[i];
 		if (a->role != r->id || a->type != m->hdr.type)
 			continue;
-		if (m->hdr.len != a->size)
+		if (m->hdr.len != a->size || m->nfds > a->max_fds)
 			return -EBADMSG;
 		return a->handle(ctx, sock, m);
 	}

@@ -4,7 +4,8 @@
  * the lifecycle protocols (proto/init_netd.h, proto/init_keyd.h,
  * proto/init_logd.h): the start
  * messages of each role, and a table of the messages a role may send init,
- * each a fixed-size struct of one exact size with no descriptors. Anything
+ * each a fixed-size struct of one exact size, with no descriptors but
+ * keyd's KMS request body (one sealed memfd, handed to netd unread). Anything
  * else is a protocol violation. init parses nothing beyond that table.
  */
 #ifndef DSHIELD_INIT_LIFECYCLE_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "init/kms_phase.h"
 #include "init/role.h"
 #include "lib/imsg.h"
 #include "lib/tbucket.h"
@@ -37,8 +39,19 @@ struct lifecycle {
 	bool announced;                /* "ready" printed for this netd */
 	/* keyd */
 	struct keyd_config_msg keyd;
-	/* logd: the state it last reported (enum logd_state; 0 before) */
+	/* the key provider kms's deferred phase (KP_OFF unless the store
+	 * waits for the KMS's key) */
+	struct kms_phase kms;
+	/* logd: the state it last reported (enum logd_state; 0 before), and
+	 * how often it was started in this boot */
 	uint32_t logd_state;
+	uint32_t logd_starts;
+	/* the key provider kms: logd compares the KMS's freshness record
+	 * (kms.fresh) with its log; until it said, await_fresh, and then
+	 * fresh_verdict (init.c) starts sandboxd or refuses the store */
+	bool await_fresh;
+	void (*fresh_verdict)(void *ctx, const struct logd_status_msg *st);
+	void *fresh_ctx;
 	/* sandboxd: its configuration (the policy's hash, whether limits are
 	 * required), sent with every (re)start */
 	struct sandboxd_config_msg sbx;
@@ -59,6 +72,7 @@ struct lifecycle_msg {
 	enum role_id role;
 	uint32_t type;
 	uint32_t size;                 /* exact payload size */
+	uint32_t max_fds;              /* descriptors it may carry (0 for most) */
 	int (*handle)(struct lifecycle *lc, int sock, const struct imsg *m);
 };
 
@@ -69,5 +83,6 @@ const struct lifecycle_msg *lifecycle_accepted(size_t *n);
 int lifecycle_start(void *ctx, const struct role_spec *r, int sock);
 int lifecycle_on_message(void *ctx, const struct role_spec *r, int sock,
 			 const struct imsg *m);
+void lifecycle_tick(void *ctx);
 
 #endif

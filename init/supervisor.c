@@ -49,6 +49,8 @@ struct sup {
 	const struct supervisor_config *cfg;
 	int ep, sigfd, timerfd;
 	bool stopping;
+	bool held[ROLE_COUNT];     /* cfg->held, until supervisor_release */
+	uint64_t tick_due;         /* supervisor_set_tick; 0: none */
 	struct sup_role role[ROLE_COUNT];
 };
 
@@ -137,6 +139,11 @@ pid_t supervisor_role_pid(enum role_id id)
 	return (unsigned)id < ROLE_COUNT ? S.role[id].pid : 0;
 }
 
+int supervisor_role_sock(enum role_id id)
+{
+	return (unsigned)id < ROLE_COUNT && S.role[id].pid > 0 ? S.role[id].sock : -1;
+}
+
 /* --- small helpers ---------------------------------------------------------------- */
 
 /* Arms the timerfd for the earliest pending role action. */
@@ -148,6 +155,8 @@ static void arm_timer(void)
 	for (size_t i = 0; i < S.cfg->nroles; i++)
 		if (S.role[i].due != 0 && (next == 0 || S.role[i].due < next))
 			next = S.role[i].due;
+	if (S.tick_due != 0 && !S.stopping && (next == 0 || S.tick_due < next))
+		next = S.tick_due;
 	memset(&it, 0, sizeof it);
 	if (next != 0) {
 		uint64_t ms = next > now ? next - now : 0;
@@ -410,7 +419,9 @@ static void role_exited(struct sup_role *r, int st)
 	     (unsigned long long)ran);
 	r->pid = 0;
 	close_channel(r);
-	if (!S.stopping)
+	if (S.held[r->spec->id])
+		dlog("%s held: not restarted", r->spec->name);
+	else if (!S.stopping)
 		schedule_restart(r);
 }
 
@@ -538,10 +549,14 @@ static void role_due(struct sup_role *r)
 			kill_role(r, "it did not stop within the grace period");
 		return;
 	}
-	if (r->pid == 0)
-		spawn(r);
-	else if (r->sock < 0)
+	if (r->pid == 0) {
+		if (!S.held[r->spec->id])
+			spawn(r);
+	} else if (S.held[r->spec->id]) {
+		kill_role(r, "held, and it did not stop within the grace period");
+	} else if (r->sock < 0) {
 		kill_role(r, "it closed its channel to init but did not exit");
+	}
 }
 
 static void on_timer(void)
@@ -552,7 +567,42 @@ static void on_timer(void)
 	for (size_t i = 0; i < S.cfg->nroles; i++)
 		if (S.role[i].due != 0 && S.role[i].due <= now)
 			role_due(&S.role[i]);
+	if (S.tick_due != 0 && S.tick_due <= now && !S.stopping) {
+		S.tick_due = 0;
+		if (S.cfg->ops.tick != NULL)
+			S.cfg->ops.tick(S.cfg->ops.ctx);
+	}
 	arm_timer();
+}
+
+void supervisor_set_tick(uint64_t due)
+{
+	S.tick_due = due;
+	if (S.timerfd >= 0)
+		arm_timer();
+}
+
+void supervisor_hold(enum role_id id, const char *why)
+{
+	if ((unsigned)id >= S.cfg->nroles || S.held[id])
+		return;
+	S.held[id] = true;
+	struct sup_role *r = &S.role[id];
+	r->due = 0;
+	if (r->pid > 0) {
+		dlog("stopping %s (pid %d) and holding it: %s", r->spec->name, (int)r->pid, why);
+		kill(r->pid, SIGTERM);
+		r->due = mono_ms() + STOP_GRACE_MS;   /* then SIGKILL (role_due) */
+		arm_timer();
+	}
+}
+
+void supervisor_release(enum role_id id)
+{
+	if ((unsigned)id >= S.cfg->nroles || !S.held[id] || S.stopping)
+		return;
+	S.held[id] = false;
+	spawn(&S.role[id]);
 }
 
 /* --- the loop ---------------------------------------------------------------------------- */
@@ -595,8 +645,10 @@ int supervisor_run(const struct supervisor_config *cfg)
 			fatal("role table: row %zu (%s) has id %d", i, cfg->roles[i].name,
 			      (int)cfg->roles[i].id);
 		S.role[i] = (struct sup_role){ .spec = &cfg->roles[i], .sock = -1, .log_fd = -1 };
+		S.held[i] = cfg->held[i];
 	}
 	setup();
+	arm_timer();   /* a tick set before the loop */
 	/* Children that died before the loop existed (none expected). */
 	reap();
 	for (size_t i = 0; i < cfg->nroles; i++) {

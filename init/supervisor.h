@@ -38,6 +38,8 @@ struct lifecycle_ops {
 	/* One message from the role (fds still owned by m). */
 	int (*on_message)(void *ctx, const struct role_spec *r, int sock, const struct imsg *m);
 	void *ctx;
+	/* Optional: the deadline set with supervisor_set_tick was reached. */
+	void (*tick)(void *ctx);
 };
 
 struct supervisor_config {
@@ -77,6 +79,23 @@ uint32_t restart_delay(uint32_t min_ms, uint32_t max_ms, uint32_t last_delay_ms,
 /* The pid of a running role, 0 when it is not running (for lifecycle
  * handlers and tests). */
 pid_t supervisor_role_pid(enum role_id id);
+
+/* A running role's lifecycle channel, -1 when it has none (for
+ * lifecycle code that sends one role something another role caused). */
+int supervisor_role_sock(enum role_id id);
+
+/* ops.tick runs once mono_ms() reaches due (0: no deadline); one deadline,
+ * a later call replaces it. */
+void supervisor_set_tick(uint64_t due);
+
+/* Starts a row that was held (its reason gone: the store opened late).
+ * Nothing for a row that is not held. */
+void supervisor_release(enum role_id id);
+
+/* Stops a running row for good (SIGTERM; not restarted) and holds it:
+ * its reason came late (the store turned out to be a rolled-back disk).
+ * why goes on the console. */
+void supervisor_hold(enum role_id id, const char *why);
 
 /* Whether fatal() powers the machine off (PID 1) or exits 1 (host mode). */
 void fatal_set_pid1(bool pid1);

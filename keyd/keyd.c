@@ -11,6 +11,7 @@
 #include "lib/hex.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "proto/netd_keyd.h"
 #include "proto/role.h"
 
 #include <errno.h>
@@ -813,6 +814,42 @@ static int sign_head(struct keyd *k, const struct log_sign_req_msg *req,
 	return 0;
 }
 
+/* The key provider kms: the head just signed, signed again as a freshness
+ * record for netd to post (proto/netd_keyd.h). Best effort: the log never
+ * waits for it, and a record that cannot be made is only logged. */
+static void send_freshness(struct keyd *k, uint64_t size, const uint8_t root[32])
+{
+	struct keyd_freshness_msg *m = (struct keyd_freshness_msg *)k->reply;
+	char ext[96], inst[2 * KEYD_INSTANCE_LEN + 1];
+	long n;
+	int r;
+
+	_Static_assert(sizeof *m <= sizeof k->reply, "the record fits the reply buffer");
+	if (!k->cfg.has_instance_id || k->netd_fd < 0 || !has_event(&k->at.log, "key-provider"))
+		return;
+	hex_encode(inst, k->cfg.instance_id, sizeof k->cfg.instance_id);
+	snprintf(ext, sizeof ext, "dshield-freshness-v1 %s %u\n", inst,
+		 (unsigned)k->cfg.store_generation);
+	struct checkpoint c = {
+		.origin = k->logkey.pub.name, .origin_len = k->logkey.pub.name_len,
+		.size = size, .ext = ext, .ext_len = strlen(ext),
+	};
+	memcpy(c.root, root, sizeof c.root);
+	memset(m, 0, sizeof *m);
+	n = checkpoint_sign(m->note, FRESHNESS_NOTE_MAX, &c, &k->logkey.pub, &k->logkey.sk);
+	if (n <= 0) {
+		dlog("freshness record of size %llu: not signed (%s)", (unsigned long long)size,
+		     strerror(n < 0 ? (int)-n : EINVAL));
+		return;
+	}
+	m->note_len = (uint32_t)n;
+	m->size = size;
+	r = imsg_send(k->netd_fd, IMSG_KEYD_FRESHNESS, 0, m, sizeof *m, NULL, 0);
+	if (r < 0)
+		dlog("freshness record of size %llu: not handed to netd (%s)",
+		     (unsigned long long)size, strerror(-r));
+}
+
 static void on_sign_req(struct keyd *k, const struct imsg *m)
 {
 	struct log_sign_reply_msg *rep = (struct log_sign_reply_msg *)k->reply;
@@ -834,6 +871,8 @@ static void on_sign_req(struct keyd *k, const struct imsg *m)
 	r = imsg_send(k->logd_fd, IMSG_LOG_SIGN_REPLY, m->hdr.id, rep, sizeof *rep, NULL, 0);
 	if (r < 0)
 		dlog("cannot answer logd's sign request: %s", strerror(-r));
+	if (rep->error == 0)
+		send_freshness(k, req.size, req.root);   /* rep's buffer is reused */
 }
 
 static bool on_logd(struct keyd *k, const struct imsg *m)

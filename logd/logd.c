@@ -1,5 +1,6 @@
 /* logd/logd.c: see logd.h. */
 #include "logd/logd.h"
+#include "crypto/kms_fresh.h"
 #include "crypto/log_entry.h"
 #include "crypto/merkle.h"
 #include "crypto/tlog_tiles.h"
@@ -205,6 +206,36 @@ static int rebuild(struct logd *d, char err[ERRBUF_LEN])
 	return 0;
 }
 
+enum logd_fresh logd_fresh_check(struct logstore *s, const char *note, size_t len,
+				uint64_t *size, char err[ERRBUF_LEN])
+{
+	struct kms_fresh f;
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t n = logstore_committed(s);
+	char why[ERRBUF_LEN];
+
+	*size = 0;
+	if (kms_fresh_peek(&f, note, len, why, sizeof why) < 0) {
+		errbuf_set(err, ERRBUF_LEN, -EBADMSG, "the KMS's record is unreadable: %s", why);
+		return LOGD_FRESH_UNREADABLE;
+	}
+	*size = f.size;
+	if (n < f.size) {
+		errbuf_set(err, ERRBUF_LEN, -ESTALE, "rollback: the log has %llu entries, the KMS's "
+			   "record %llu", (unsigned long long)n, (unsigned long long)f.size);
+		return LOGD_FRESH_ROLLBACK;
+	}
+	if (f.size > 0 && (logstore_root(s, f.size, root) < 0 ||
+			   memcmp(root, f.root, sizeof root) != 0)) {
+		errbuf_set(err, ERRBUF_LEN, -ESTALE, "fork: the log's root at size %llu is not the "
+			   "KMS's record's", (unsigned long long)f.size);
+		return LOGD_FRESH_FORK;
+	}
+	errbuf_set(err, ERRBUF_LEN, 0, "the log (%llu entries) holds the KMS's record of size %llu",
+		   (unsigned long long)n, (unsigned long long)f.size);
+	return LOGD_FRESH_OK;
+}
+
 int logd_open(struct logd *d, const struct logd_config_msg *cfg, const char *dir,
 	      char err[ERRBUF_LEN])
 {
@@ -232,6 +263,17 @@ int logd_open(struct logd *d, const struct logd_config_msg *cfg, const char *dir
 	r = rebuild(d, err);
 	if (r < 0)
 		goto fail;
+	if (cfg->fresh_len > 0 && cfg->fresh_len <= LOGD_FRESH_MAX) {
+		d->fresh = logd_fresh_check(&d->store, cfg->fresh, cfg->fresh_len, &d->fresh_size,
+					    err);
+		dlog("freshness: %s", err);
+		if (d->fresh != LOGD_FRESH_OK) {
+			/* not the latest log: nothing is appended to it */
+			r = -ESTALE;
+			goto fail;
+		}
+		err[0] = '\0';
+	}
 	return 0;
 fail:
 	d->failed = r;
@@ -269,8 +311,10 @@ static void report(struct logd *d)
 	uint32_t state = d->failed ? LOGD_STATE_FAILED : LOGD_STATE_READY;
 	struct logd_status_msg st = {
 		.state = state,
+		.fresh = d->fresh,
 		.size = d->store_open ? logstore_committed(&d->store) : 0,
 		.torn_bytes = d->store_open ? d->store.torn_bytes : 0,
+		.fresh_size = d->fresh_size,
 	};
 
 	if (state == d->reported || d->fd[LOGD_CHAN_INIT] < 0)
@@ -390,7 +434,7 @@ static uint64_t now_ns(void)
 }
 
 /* keyd's facts: one boot entry, unless the store's last boot entry is this
- * boot's already (logd restarted, the boot did not). */
+ * boot's already (logd restarted, the boot did not: init says which). */
 static void on_boot_reply(struct logd *d)
 {
 	static const char *const backend[] = { "none", "tdx", "sim" };
@@ -413,7 +457,7 @@ static void on_boot_reply(struct logd *d)
 	}
 	hex_encode(inst, b.instance_id, sizeof b.instance_id);
 	d->boot_done = true;
-	if (strcmp(inst, d->last_instance) == 0) {
+	if (d->cfg.restarted && strcmp(inst, d->last_instance) == 0) {
 		dlog("boot %s is in the log already (logd restarted)", inst);
 		return;
 	}

@@ -90,6 +90,9 @@ struct logd {
 	int failed;               /* 0, or the error every append gets */
 	char why[ERRBUF_LEN];
 	uint32_t reported;        /* the enum logd_state init last heard */
+	/* the KMS's freshness record against the store (enum logd_fresh) */
+	uint32_t fresh;
+	uint64_t fresh_size;
 	/* the boot entry: the instance of the store's last boot entry ("" if
 	 * none); done once this boot's is in the store */
 	char last_instance[129];
@@ -126,11 +129,21 @@ struct logd {
 	_Alignas(16) uint8_t reply[IMSG_MAX_PAYLOAD];   /* cast to the reply structs */
 };
 
+/* The key provider kms's freshness record (note, len bytes; the key wrap
+ * authenticated it, so its signature is not checked here) against the
+ * store: the log must be at least the record's size and have its root at
+ * that size. The verdict, the record's size in *size, and one line saying
+ * it in err. */
+enum logd_fresh logd_fresh_check(struct logstore *s, const char *note, size_t len,
+				uint64_t *size, char err[ERRBUF_LEN]);
+
 /* Zeroes d, allocates its read buffer, and opens (or creates) the store
  * in dir, rebuilding the find index and the last boot entry's instance
  * from what is committed. 0, or a negative errno with the reason in err:
- * -ENOMEM, or the store's (logstore_open); then d serves nothing but
- * refusals (every append gets the error, reads -EIO) until closed. */
+ * -ENOMEM, the store's (logstore_open), or -ESTALE when cfg carries a
+ * freshness record the store does not hold (logd_fresh_check); then d
+ * serves nothing but refusals (every append gets the error, reads -EIO)
+ * until closed. */
 int logd_open(struct logd *d, const struct logd_config_msg *cfg, const char *dir,
 	      char err[ERRBUF_LEN]);
 void logd_close(struct logd *d);

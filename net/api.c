@@ -289,7 +289,8 @@ static void jw_layers(struct jsonw *w, const struct api_state *st)
  * said; every field bounded by the message whatever it holds. */
 static void jw_store(struct jsonw *w, const struct api_state *st)
 {
-	static const char *const states[STORE_INFO_N] = { "none", "open", "formatted", "refused" };
+	static const char *const states[STORE_INFO_N] = { "none", "open", "formatted", "refused",
+								   "pending" };
 	static const char *const providers[] = { "none", "dev", "kms" };
 	const struct store_info_msg *m = &st->store;
 

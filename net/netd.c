@@ -47,6 +47,7 @@
 #include "net/egress_proxy.h"
 #include "net/egress_secrets.h"
 #include "net/fn_egress.h"
+#include "net/kms_carrier.h"
 #include "lib/http.h"
 #include "net/http_lwip.h"
 #include "net/http_tls.h"
@@ -107,6 +108,12 @@ struct netd {
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
 	struct egress_proxy px;    /* their connections, carried upstream */
 	struct egress_tls tls;     /* the local CA, leaves, anchors of TLS origination */
+	struct kms_carrier kms;    /* init's KMS key request (docs/STORE.md) */
+	struct netd_kms_req_msg kms_target; /* where init's last request went */
+	bool kms_known;
+	struct keyd_freshness_msg fresh;    /* keyd's latest freshness record */
+	bool fresh_waiting;        /* not posted yet */
+	int fresh_error;           /* the last post's outcome: logged on a change */
 };
 
 static struct netd nd;
@@ -1096,6 +1103,70 @@ static void take_peer_channel(void)
 	}
 }
 
+/* keyd's latest freshness record to the KMS init asked for its key, when
+ * the carrier is free (docs/KMS.md "POST /v1/freshness"). */
+static void post_freshness(void)
+{
+	if (!nd.fresh_waiting || !nd.kms_known)
+		return;
+	int r = kms_carrier_post_freshness(&nd.kms, &nd.kms_target, nd.fresh.note, nd.fresh.note_len);
+	if (r == -EBUSY)
+		return;     /* again when the carrier is done */
+	nd.fresh_waiting = false;
+	if (r < 0)
+		dlog("kms: freshness record of size %llu not posted: %s",
+		     (unsigned long long)nd.fresh.size, strerror(-r));
+}
+
+/* The KMS's answer (or why none came): init's request id, or 0 for a
+ * freshness post, whose outcome is logged when it changes (a post follows
+ * every signed checkpoint). */
+static void kms_done(void *ctx, uint32_t id, const struct netd_kms_reply_msg *rep)
+{
+	(void)ctx;
+	if (id == 0) {
+		if (rep->error != nd.fresh_error || nd.fresh_error == 1)
+			dlog("kms: freshness record of size %llu: %s", (unsigned long long)nd.fresh.size,
+			     rep->error == 0 ? "kept by the KMS" : rep->reason);
+		nd.fresh_error = rep->error;
+		post_freshness();
+		return;
+	}
+	dlog("kms: %s", rep->error == 0 ? "a wrapped key from the KMS" : rep->reason);
+	int r = imsg_send(nd.imsg_fd, IMSG_NETD_KMS_REPLY, id, rep, sizeof *rep, NULL, 0);
+	if (r < 0)
+		dlog("kms: cannot answer init: %s", strerror(-r));
+	post_freshness();
+}
+
+/* IMSG_KEYD_FRESHNESS: the latest record replaces one still waiting. */
+static void take_freshness(void)
+{
+	if (imsg_get(&msg, IMSG_KEYD_FRESHNESS, &nd.fresh, sizeof nd.fresh) < 0 || msg.nfds != 0 ||
+	    nd.fresh.note_len == 0 || nd.fresh.note_len > FRESHNESS_NOTE_MAX) {
+		dlog("malformed IMSG_KEYD_FRESHNESS (%u bytes)", msg.hdr.len);
+		nd.fresh_waiting = false;
+		return;
+	}
+	nd.fresh.note[nd.fresh.note_len] = '\0';
+	nd.fresh_waiting = true;
+	post_freshness();
+}
+
+/* IMSG_NETD_KMS_REQ: where to post, and the body's memfd (read at once). */
+static void take_kms_req(void)
+{
+	struct netd_kms_req_msg req;
+
+	if (imsg_get(&msg, IMSG_NETD_KMS_REQ, &req, sizeof req) < 0 || msg.nfds != 1) {
+		dlog("malformed IMSG_NETD_KMS_REQ (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
+		return;
+	}
+	memcpy(&nd.kms_target, &req, sizeof req);
+	nd.kms_known = true;
+	kms_carrier_start(&nd.kms, msg.hdr.id, &req, msg.fds[0]);
+}
+
 static const char *peer_name(int fd)
 {
 	return fd == nd.imsg_fd ? "init" : fd == nd.keyd_fd ? "keyd" :
@@ -1131,6 +1202,8 @@ static int handle_imsgs(int fd)
 			take_anchors();
 		else if (fd == nd.imsg_fd && type == IMSG_PEER_CHANNEL)
 			take_peer_channel();
+		else if (fd == nd.imsg_fd && type == IMSG_NETD_KMS_REQ)
+			take_kms_req();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
 			handle_quote_reply();
 		else if (fd == nd.keyd_fd && type == IMSG_RECEIPT_SIGN_REPLY)
@@ -1139,6 +1212,8 @@ static int handle_imsgs(int fd)
 			handle_tls_sign_reply();
 		else if (fd == nd.keyd_fd && type == IMSG_TLS_CERT)
 			take_tls_cert();
+		else if (fd == nd.keyd_fd && type == IMSG_KEYD_FRESHNESS)
+			take_freshness();
 		else if (fd == nd.logd_fd && egress_appended())
 			;   /* an allow record of the egress proxy */
 		else if (fd == nd.logd_fd && log_answer_type(type))
@@ -1310,6 +1385,8 @@ static int setup(void)
 		.watch = watch_fd, .policy = proxy_policy, .append = proxy_append,
 		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL,
 		.secret = proxy_secret, .invocation = proxy_invocation });
+	kms_carrier_init(&nd.kms, kms_done, NULL);
+	nd.fresh_error = 1;   /* not a post's outcome: the first is logged */
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;
 	nd.srv.body_close = api_fn_body_close;

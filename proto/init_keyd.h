@@ -30,7 +30,10 @@ struct keyd_config_msg {
 	 * the key provider kms: docs/STORE.md "Key provider kms"); 0: keyd
 	 * draws 16 random bytes, as it always did */
 	uint8_t has_instance_id;
-	uint8_t reserved[5];
+	uint8_t reserved;
+	/* with has_instance_id: the store header's generation, the last field
+	 * of the freshness records keyd signs (proto/netd_keyd.h) */
+	uint32_t store_generation;
 	uint8_t instance_id[KEYD_INSTANCE_LEN];
 	/* non-empty: recorded as the boot event "app-id" (1..63 characters
 	 * of [A-Za-z0-9._-], not '.' first, NUL terminated) */

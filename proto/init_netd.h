@@ -95,6 +95,7 @@ enum store_info_state {
 	STORE_INFO_OPEN,       /* header verified, dm-crypt, ext4 mounted */
 	STORE_INFO_FORMATTED,  /* first boot of this instance: formatted, mounted */
 	STORE_INFO_REFUSED,    /* refused: the roles whose state is there do not run */
+	STORE_INFO_PENDING,    /* key provider kms: waiting for the key (those roles held) */
 	STORE_INFO_N
 };
 #define STORE_INFO_TEXT 160

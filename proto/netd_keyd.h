@@ -21,6 +21,21 @@ enum netd_keyd_imsg_type {
 	IMSG_TLS_CERT,         /* keyd -> netd: struct tls_cert_msg, first on every channel */
 	IMSG_TLS_SIGN_REQ,     /* netd -> keyd: struct tls_sign_req_msg */
 	IMSG_TLS_SIGN_REPLY,   /* keyd -> netd: struct tls_sign_reply_msg */
+	IMSG_KEYD_FRESHNESS,   /* keyd -> netd: struct keyd_freshness_msg; id 0 */
+};
+
+/* The key provider kms's freshness record (docs/KMS.md "POST
+ * /v1/freshness"): each log head keyd signs, signed again as a checkpoint
+ * with the one extension line "dshield-freshness-v1 <instance> <store
+ * generation>", for netd to post to the KMS. Sent only after a KMS key
+ * request this boot (the KMS then holds this boot's log key); no answer:
+ * netd posts the latest it has, and a failure is only logged. */
+#define FRESHNESS_NOTE_MAX 1024          /* cli/kms_proto.h KMS_RECORD_MAX */
+struct keyd_freshness_msg {
+	uint32_t note_len;                   /* 1..FRESHNESS_NOTE_MAX */
+	uint32_t reserved;
+	uint64_t size;                       /* the head's tree size (for the log line) */
+	char note[FRESHNESS_NOTE_MAX + 1];   /* note_len bytes, a NUL */
 };
 
 /* An attestation request: the API caller's nonce (1..32 bytes). */

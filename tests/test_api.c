@@ -343,6 +343,10 @@ static void test_info_store(void)
 		    "\"instance\":\"abababababababababababababababababababababababababababababababab\","
 		    "\"data_bytes\":1073741824,\"data_quota\":true,"),
 	   "store: open, kms, the instance in hex, project quotas (%s)", doc);
+	m->state = STORE_INFO_PENDING;
+	doc = info_with_layers();
+	ok(has(doc, "\"state\":\"pending\",\"key_provider\":\"kms\","),
+	   "store: pending, waiting for the KMS (%s)", doc);
 
 	/* What init cannot send but netd must survive. */
 	reset();

@@ -1027,6 +1027,17 @@ static void test_kms_request(void)
 	req.eph_pub[64] ^= 1;
 	is_int(K.at.log.n, 2, "kms:   nothing measured");
 
+	/* before a KMS request: a signed head is not a freshness record */
+	int nv[2];
+	struct kms_fresh fr;
+	struct keyd_freshness_msg fm;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, nv) != 0)
+		abort();
+	K.netd_fd = nv[0];
+	open_logd_channel();
+	ok(sign(11, 3, 0x33) == 0 && SR.error == 0 && imsg_recv(nv[1], &M) == -EAGAIN,
+	   "kms: a head signed before any KMS request: no freshness record for netd");
+
 	fd = keyd_kms_request(&K, &req, &rep);
 	ok(fd >= 0 && rep.error == 0, "kms: a request is answered with a memfd (%s)", rep.detail);
 	ok(K.at.log.n == 3 && strcmp(K.at.log.ev[2].name, "key-provider") == 0 &&
@@ -1055,10 +1066,32 @@ static void test_kms_request(void)
 		memset(&in, 0, sizeof in);
 		in.f[RD_LOG_KEY_SHA256 - 1] = (struct rd_value){ true, K.logkey.spki_sha256, 32 };
 		in.f[RD_KMS_REQUEST_SHA256 - 1] = (struct rd_value){ true, slot6, 32 };
+		/* the head signed above is slot 5 of every quote since */
+		in.f[RD_CHECKPOINT - 1] = (struct rd_value){ K.ckpt_len > 0, (const uint8_t *)K.ckpt,
+							     K.ckpt_len };
 		ok(reportdata_compute(&in, rd) == 0 && ql > 0 && tdx_quote_parse(&q, quote, (size_t)ql, err, sizeof err) == 0 &&
 		   memcmp(q.body + TDX_OFF_REPORT_DATA, rd, RD_LEN) == 0,
 		   "kms: the quote's REPORTDATA binds the log key and slot 6 = this request");
 	}
+
+	/* after it: each signed head also as a freshness record, to netd */
+	ok(sign(12, 4, 0x44) == 0 && SR.error == 0 && imsg_recv(nv[1], &M) == 0 &&
+	   imsg_get(&M, IMSG_KEYD_FRESHNESS, &fm, sizeof fm) == 0 && M.hdr.id == 0 &&
+	   fm.note_len > 0 && fm.note_len <= FRESHNESS_NOTE_MAX && fm.size == 4,
+	   "kms: a signed head is also handed to netd as a freshness record");
+	ok(kms_fresh_open(&fr, fm.note, fm.note_len, &K.logkey.pub, err, sizeof err) == 0 &&
+	   fr.size == 4 && fr.root[0] == 0x44 && fr.root[31] == 0x44 && fr.generation == 0 &&
+	   strcmp(fr.instance_id, "0102030405060708090a0b0c0d0e0f10") == 0,
+	   "kms:   the KMS's parser opens it with the log key: size, root, instance, generation (%s)", err);
+	K.cfg.store_generation = 7;
+	ok(sign(13, 5, 0x55) == 0 && imsg_recv(nv[1], &M) == 0 &&
+	   imsg_get(&M, IMSG_KEYD_FRESHNESS, &fm, sizeof fm) == 0 &&
+	   kms_fresh_open(&fr, fm.note, fm.note_len, &K.logkey.pub, err, sizeof err) == 0 &&
+	   fr.size == 5 && fr.generation == 7, "kms:   with the config's store generation");
+	close_logd_channel();
+	close(nv[0]);
+	close(nv[1]);
+	K.netd_fd = -1;
 
 	fd = keyd_kms_request(&K, &req, &rep);
 	ok(fd >= 0 && K.at.log.n == 3, "kms: the same KMS key again: not measured twice");
@@ -1081,6 +1114,7 @@ static void test_kms_request(void)
 	unlink(f);
 	snprintf(f, sizeof f, "%s/" KEYD_APIKEY_FILE, dir);
 	unlink(f);
+	unlink(K.checkpoint_path);   /* the heads signed for the freshness records */
 	rmdir(dir);
 }
 

@@ -53,8 +53,10 @@ static void test_table(void)
 	t = lifecycle_accepted(&n);
 	ok(n >= 3, "the table lists %zu messages", n);
 	for (size_t i = 0; i < n; i++)
-		ok(t[i].size <= sizeof(struct kaddr_reply_msg) && t[i].handle != NULL,
-		   "type %u from role %d: exactly %u bytes", t[i].type, (int)t[i].role, t[i].size);
+		ok(t[i].size <= IMSG_MAX_PAYLOAD && t[i].handle != NULL &&
+		   t[i].max_fds == (t[i].type == IMSG_KEYD_KMS_REPLY ? 1u : 0u),
+		   "type %u from role %d: exactly %u bytes, %u descriptors", t[i].type, (int)t[i].role,
+		   t[i].size, t[i].max_fds);
 }
 
 int main(void)
@@ -99,6 +101,59 @@ int main(void)
 	make(IMSG_NETD_STATUS, &st, sizeof st, 0);
 	is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "an unknown netd state: refused");
 
+	/* the key provider kms's answers: shapes checked even when no
+	 * exchange waits for them (then they are dropped) */
+	{
+		static struct keyd_kms_reply_msg kr;
+		static struct netd_kms_reply_msg nr;
+		kr.error = 0;
+		kr.body_len = 100;
+		make(IMSG_KEYD_KMS_REPLY, &kr, sizeof kr, 1);
+		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), 0,
+		       "keyd's KMS body with its memfd, nobody waiting: dropped");
+		make(IMSG_KEYD_KMS_REPLY, &kr, sizeof kr, 0);
+		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "a body without its memfd: refused");
+		make(IMSG_KEYD_KMS_REPLY, &kr, sizeof kr, 2);
+		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "with two descriptors: refused");
+		kr.error = -EEXIST;
+		make(IMSG_KEYD_KMS_REPLY, &kr, sizeof kr, 1);
+		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "a refusal with a descriptor: refused");
+		kr.error = 0;
+		kr.body_len = KEYD_KMS_BODY_MAX + 1;
+		make(IMSG_KEYD_KMS_REPLY, &kr, sizeof kr, 1);
+		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "a body over the KMS's limit: refused");
+		make(IMSG_KEYD_KMS_REPLY, &kr, sizeof kr, 1);
+		is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "keyd's KMS body from netd: refused");
+		make(IMSG_NETD_KMS_REPLY, &nr, sizeof nr, 0);
+		is_int(lifecycle_on_message(&lc, &netd, -1, &m), 0, "netd's KMS answer, nobody waiting: dropped");
+		make(IMSG_NETD_KMS_REPLY, &nr, sizeof nr, 1);
+		is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "netd's KMS answer with a descriptor: refused");
+		make(IMSG_NETD_KMS_REPLY, &nr, sizeof nr - 1, 0);
+		is_int(lifecycle_on_message(&lc, &netd, -1, &m), -EBADMSG, "one byte short: refused");
+	}
+	/* which netd answers are worth another attempt, and the delays */
+	{
+		struct netd_kms_reply_msg nk = { .error = -ECONNREFUSED };
+		ok(kms_phase_retryable(&nk), "retry: no answer (connect failed)");
+		nk.http_status = 503;
+		ok(kms_phase_retryable(&nk), "retry: HTTP 503");
+		nk.http_status = 403;
+		nk.error = -EACCES;
+		ok(!kms_phase_retryable(&nk), "no retry: 403 (the KMS refused)");
+		nk.http_status = 400;
+		nk.error = -EPROTO;
+		ok(!kms_phase_retryable(&nk), "no retry: 400");
+		nk.http_status = 200;
+		nk.error = -EBADMSG;
+		ok(!kms_phase_retryable(&nk), "no retry: a 200 that is not a key reply");
+		nk.error = 0;
+		ok(!kms_phase_retryable(&nk), "no retry: a key");
+		is_int(kms_phase_delay(1), 1000, "delay after the first failure: 1 s");
+		is_int(kms_phase_delay(2), 2000, "then 2 s");
+		is_int(kms_phase_delay(4), 8000, "then up to 8 s");
+		is_int(kms_phase_delay(40), 8000, "and no more");
+	}
+
 	/* logd: its status, one line per state change only */
 	{
 		struct role_spec logd = { .name = "logd", .id = ROLE_LOGD };
@@ -110,6 +165,11 @@ int main(void)
 		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
 		is_int(lifecycle_on_message(&lc, &logd, -1, &m), 0, "logd's status from logd: accepted");
 		is_int(lifecycle_on_message(&lc, &keyd, -1, &m), -EBADMSG, "logd's status from keyd: refused");
+		ls.fresh = LOGD_FRESH_N;
+		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
+		is_int(lifecycle_on_message(&lc, &logd, -1, &m), -EBADMSG,
+		       "logd's status with an unknown freshness verdict: refused");
+		ls.fresh = LOGD_FRESH_NONE;
 		ls.size = 6;
 		make(IMSG_LOGD_STATUS, &ls, sizeof ls, 0);
 		lifecycle_on_message(&lc, &logd, -1, &m);

@@ -226,7 +226,7 @@ static void open_logd(void)
 	netd_end = channel(LOGD_CHAN_NETD);
 }
 
-static void restart_logd(void)
+static void close_logd(void)
 {
 	close(init_end);
 	close(netd_end);
@@ -235,6 +235,11 @@ static void restart_logd(void)
 	close(D.fd[LOGD_CHAN_INIT]);
 	logd_close(&D);
 	keyd_end = -1;
+}
+
+static void restart_logd(void)
+{
+	close_logd();
 	open_logd();
 }
 
@@ -657,6 +662,7 @@ static void test_restart(void)
 	struct logd_status_msg st;
 	long m;
 
+	CFG.restarted = 1;   /* init says: the same boot */
 	restart_logd();
 	ok(logstore_committed(&D.store) == size, "reopened: %llu entries", (unsigned long long)size);
 	m = logstore_bundle(&D.store, 0, 256, big, sizeof big);
@@ -669,7 +675,8 @@ static void test_restart(void)
 	keyd_end = channel(LOGD_CHAN_KEYD);
 	ok(keyd_boot(INSTANCE_A, 0), "the boot's facts asked again");
 	round_now();
-	ok(logstore_committed(&D.store) == size && D.syncs == 0, "same instance: no second boot entry");
+	ok(logstore_committed(&D.store) == size && D.syncs == 0,
+	   "same instance, init says logd restarted: no second boot entry");
 	struct log_found_msg f;
 	ok(find("f1", 0, &f) && f.count > 20, "the find index rebuilt at open");
 	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.count == 1,
@@ -703,6 +710,77 @@ static void test_restart(void)
 	   e.u.boot.store.len == strlen(CFG.store) && !memcmp(e.u.boot.store.p, CFG.store, e.u.boot.store.len),
 	   "the boot entry is version 3 and names the store as init said");
 	memset(CFG.store, 0, sizeof CFG.store);
+
+	/* a new boot whose instance id is the last boot's (the key provider
+	 * kms: the store's instance): init's first logd start, a new entry */
+	CFG.restarted = 0;
+	restart_logd();
+	keyd_end = channel(LOGD_CHAN_KEYD);
+	ok(keyd_boot(INSTANCE_B, 0), "a new boot, the same instance: the facts asked");
+	round_now();
+	ok(logstore_committed(&D.store) == size + 2 && !strncmp(D.last_instance, "b1", 2),
+	   "the same instance in a new boot: a new boot entry");
+}
+
+/* The key provider kms: the KMS's freshness record against the log
+ * (logd_fresh_check), and logd refusing every append to a log the record
+ * says is old. */
+static long fresh_note(char *out, size_t cap, uint64_t size, bool other_root)
+{
+	static const char ext[] = "dshield-freshness-v1 0102030405060708090a0b0c0d0e0f10 0\n";
+	struct checkpoint c = { .origin = KEY.pub.name, .origin_len = KEY.pub.name_len,
+				.size = size, .ext = ext, .ext_len = sizeof ext - 1 };
+
+	if (size <= logstore_committed(&D.store) && logstore_root(&D.store, size, c.root) < 0)
+		return -1;
+	if (other_root || size > logstore_committed(&D.store))
+		c.root[0] ^= 1;
+	return checkpoint_sign(out, cap, &c, &KEY.pub, &KEY.sk);
+}
+
+static void test_freshness(void)
+{
+	static char note[LOGD_FRESH_MAX + 1];
+	char err[ERRBUF_LEN];
+	uint64_t n = logstore_committed(&D.store), sz = 0;
+	struct logd_status_msg st;
+	long len;
+
+	len = fresh_note(note, sizeof note, n, false);
+	ok(n >= 2 && len > 0 && logd_fresh_check(&D.store, note, (size_t)len, &sz, err) == LOGD_FRESH_OK &&
+	   sz == n, "freshness: the record of the log's head: ok (%s)", err);
+	len = fresh_note(note, sizeof note, n - 1, false);
+	ok(len > 0 && logd_fresh_check(&D.store, note, (size_t)len, &sz, err) == LOGD_FRESH_OK && sz == n - 1,
+	   "freshness: an older record the log extends: ok");
+	len = fresh_note(note, sizeof note, n + 1, false);
+	ok(len > 0 && logd_fresh_check(&D.store, note, (size_t)len, &sz, err) == LOGD_FRESH_ROLLBACK &&
+	   sz == n + 1, "freshness: a record beyond the log: rollback (%s)", err);
+	len = fresh_note(note, sizeof note, n, true);
+	ok(len > 0 && logd_fresh_check(&D.store, note, (size_t)len, &sz, err) == LOGD_FRESH_FORK,
+	   "freshness: another root at the log's size: fork (%s)", err);
+	ok(logd_fresh_check(&D.store, "not a note", 10, &sz, err) == LOGD_FRESH_UNREADABLE,
+	   "freshness: not a record: unreadable (%s)", err);
+
+	/* logd given a record the log does not hold: READY never, every
+	 * append refused, the verdict in its status */
+	len = fresh_note(CFG.fresh, sizeof CFG.fresh, n + 5, false);
+	CFG.fresh_len = len > 0 ? (uint32_t)len : 0;
+	close_logd();
+	ok(logd_open(&D, &CFG, dir, err) == -ESTALE && D.fresh == LOGD_FRESH_ROLLBACK,
+	   "freshness: logd_open refuses a rolled-back log (%s)", err);
+	init_end = channel(LOGD_CHAN_INIT);
+	netd_end = channel(LOGD_CHAN_NETD);
+	round_now();
+	ok(get(init_end) == 0 && imsg_get(&M, IMSG_LOGD_STATUS, &st, sizeof st) == 0 &&
+	   st.state == LOGD_STATE_FAILED && st.fresh == LOGD_FRESH_ROLLBACK && st.fresh_size == n + 5 &&
+	   st.size == n, "freshness: its status: FAILED, rollback, the record's size");
+	ok(append_fn(91, "f1", 1) == 0 && (logd_readable(&D, LOGD_CHAN_NETD), logd_end_round(&D, now), 1) &&
+	   logstore_committed(&D.store) == n, "freshness: an append is refused");
+	drain(netd_end);
+	CFG.fresh_len = 0;
+	memset(CFG.fresh, 0, sizeof CFG.fresh);
+	restart_logd();
+	ok(D.failed == 0 && D.fresh == LOGD_FRESH_NONE, "freshness: without a record logd serves again");
 }
 
 /* A store whose writes fail: the data file's descriptor is made read-only. */
@@ -797,6 +875,7 @@ int main(void)
 	test_find_invocation();
 	test_dropped_replies();
 	test_restart();
+	test_freshness();
 	test_failed_store();
 	test_unopenable();
 

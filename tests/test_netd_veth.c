@@ -20,7 +20,9 @@
  * logd dying mid-stream), a channel to a fake sandboxd (its policy in a
  * memfd, a 3 MiB deployment streamed to a memfd and passed on sealed, an
  * invocation answered by this program playing the worker, sandboxd going
- * away), all under netd's real seccomp filter, and netd's exit when init
+ * away), init's KMS request carried to a fake KMS in the peer namespace
+ * (a key, a refusal, busy, an answer cut short, a closed port), all
+ * under netd's real seccomp filter, and netd's exit when init
  * goes away; then the
  * same over a DHCP lease.
  *
@@ -61,6 +63,7 @@
 #include "lib/imsg.h"
 #include "proto/fn_frame.h"
 #include "proto/init_netd.h"
+#include "proto/netd_keyd.h"
 #include "proto/netd_sandboxd.h"
 #include "crypto/log_entry.h"
 #include "proto/logd.h"
@@ -1116,6 +1119,198 @@ static void test_api_tls(void)
 	}
 }
 
+/* --- the key provider kms: netd carries init's request (net/kms_carrier.h) --- */
+
+#define KMS_PORT 8547
+
+static int kms_listener(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(KMS_PORT) };
+	int one = 1, s = peer_socket();
+
+	if (s < 0)
+		return -1;
+	inet_pton(AF_INET, PEER_ADDR, &sin.sin_addr);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(s, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(s, 4) != 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* init's request: to PEER_ADDR:port, the body in a sealed memfd. */
+static int kms_ask(uint32_t id, uint16_t port, const char *body)
+{
+	struct netd_kms_req_msg q;
+	int fd = file_memfd_sealed("kms-body", body, strlen(body));
+
+	if (fd < 0)
+		return fd;
+	memset(&q, 0, sizeof q);
+	snprintf(q.host, sizeof q.host, "%s", PEER_ADDR);
+	snprintf(q.path, sizeof q.path, "/v1/keys");
+	q.port = port;
+	int r = imsg_send(init_sock, IMSG_NETD_KMS_REQ, id, &q, sizeof q, &fd, 1);
+	close(fd);
+	return r;
+}
+
+/* netd's answer to init: 0 with *rep, or -ETIMEDOUT. */
+static int kms_answer(int timeout_ms, uint32_t *id, struct netd_kms_reply_msg *rep)
+{
+	uint64_t until = now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= until)
+			return -ETIMEDOUT;
+		int r = recv_msg((int)(until - now));
+		if (r < 0)
+			return r;
+		if (im.hdr.type == IMSG_NETD_KMS_REPLY) {
+			*id = im.hdr.id;
+			return imsg_get(&im, IMSG_NETD_KMS_REPLY, rep, sizeof *rep);
+		}
+	}
+}
+
+/* Accepts netd's connection and reads its request whole (head and
+ * Content-Length body) into c. */
+static bool kms_accept(int ls, struct client *c)
+{
+	struct pollfd p = { .fd = ls, .events = POLLIN };
+	char *end, *cl;
+
+	c->len = 0;
+	c->fd = -1;
+	if (poll(&p, 1, 5000) != 1 || (c->fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		return false;
+	for (;;) {
+		c->buf[c->len] = '\0';
+		if ((end = strstr(c->buf, "\r\n\r\n")) != NULL &&
+		    (cl = strstr(c->buf, "Content-Length: ")) != NULL &&
+		    c->len >= (size_t)(end + 4 - c->buf) + strtoul(cl + 16, NULL, 10))
+			return true;
+		if (c->len + 1 >= sizeof c->buf || client_fill(c, 5000) <= 0)
+			return false;
+	}
+}
+
+static void test_kms(void)
+{
+	static const char body[] = "{\"version\":1,\"quote\":\"the body keyd wrote\"}";
+	static struct netd_kms_reply_msg rep;
+	static char reply[2048];
+	uint8_t blob[NETD_KMS_BLOB_LEN];
+	char b64[256];
+	struct client c;
+	uint32_t id = 0;
+	int ls = kms_listener();
+
+	ok(ls >= 0, "kms: a fake KMS listens in the peer namespace");
+	if (ls < 0)
+		return;
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (uint8_t)i;
+	base64_encode(b64, blob, sizeof blob);
+
+	/* a key */
+	is_int(kms_ask(101, KMS_PORT, body), 0, "kms: init hands netd a request and its memfd");
+	ok(kms_accept(ls, &c), "kms: netd connects and sends the whole request");
+	ok(strncmp(c.buf, "POST /v1/keys HTTP/1.1\r\n", 24) == 0 &&
+	   strstr(c.buf, "\r\nHost: " PEER_ADDR ":8547\r\n") != NULL &&
+	   strstr(c.buf, "\r\nConnection: close\r\n") != NULL,
+	   "kms: POST /v1/keys with its Host and Connection: close");
+	ok(c.len >= sizeof body - 1 && memcmp(c.buf + c.len - (sizeof body - 1), body, sizeof body - 1) == 0,
+	   "kms: the body is the memfd's, unchanged");
+	int n = snprintf(reply, sizeof reply, "{\"version\":1,\"wrapped_key\":\"%s\",\"kms_key\":\"04\","
+			 "\"freshness\":\"a record\"}", b64);
+	char head[128];
+	int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %d\r\n\r\n", n);
+	ok(send_all(c.fd, head, (size_t)hn) && send_all(c.fd, reply, (size_t)n), "kms: the KMS answers 200");
+	is_int(kms_answer(5000, &id, &rep), 0, "kms: netd answers init");
+	ok(id == 101 && rep.error == 0 && rep.http_status == 200 &&
+	   memcmp(rep.wrapped_key, blob, sizeof blob) == 0, "kms: the wrapped key, id echoed");
+	ok(rep.has_freshness && rep.freshness_len == 8 && strcmp(rep.freshness, "a record") == 0,
+	   "kms: and the freshness record");
+	client_close(&c);
+
+	/* a refusal */
+	is_int(kms_ask(102, KMS_PORT, body), 0, "kms: a second request");
+	ok(kms_accept(ls, &c), "kms: netd connects again");
+	static const char no[] = "HTTP/1.1 403 Forbidden\r\nContent-Length: 66\r\n\r\n"
+		"{\"error\":{\"code\":\"measurements\",\"message\":\"MRTD 00 matches none\"}}";
+	ok(send_all(c.fd, no, sizeof no - 1), "kms: the KMS answers 403");
+	is_int(kms_answer(5000, &id, &rep), 0, "kms: netd answers init");
+	ok(id == 102 && rep.error == -EACCES && rep.http_status == 403 &&
+	   strstr(rep.reason, "measurements") != NULL && strstr(rep.reason, "MRTD 00 matches none") != NULL,
+	   "kms: the refusal's code and message (%s)", rep.reason);
+	client_close(&c);
+
+	/* one in flight: another is answered busy at once */
+	is_int(kms_ask(103, KMS_PORT, body), 0, "kms: a third request");
+	ok(kms_accept(ls, &c), "kms: netd connects");
+	is_int(kms_ask(104, KMS_PORT, body), 0, "kms: a fourth while the third is in flight");
+	ok(kms_answer(3000, &id, &rep) == 0 && id == 104 && rep.error == -EBUSY,
+	   "kms: the fourth answered busy (%s)", rep.reason);
+	/* the third: the KMS closes mid-head */
+	static const char cut[] = "HTTP/1.1 200 OK\r\nContent-Le";
+	ok(send_all(c.fd, cut, sizeof cut - 1), "kms: the KMS sends half a head and closes");
+	client_close(&c);
+	ok(kms_answer(5000, &id, &rep) == 0 && id == 103 && rep.error != 0 && rep.http_status == 0 &&
+	   strncmp(rep.reason, "netd: bad_answer: ", 18) == 0,
+	   "kms: the third: an answer cut short (%s)", rep.reason);
+
+	/* keyd's freshness records: posted to the sibling path, latest first */
+	{
+		struct peer_channel_msg pc = { .peer = ROLE_KEYD, .generation = 1 };
+		static struct keyd_freshness_msg fm;
+		int kv[2];
+		ok(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, kv) == 0 &&
+		   imsg_send(init_sock, IMSG_PEER_CHANNEL, 0, &pc, sizeof pc, &kv[1], 1) == 0,
+		   "kms: a channel to keyd handed over");
+		close(kv[1]);
+		fm.note_len = 0;
+		ok(imsg_send(kv[0], IMSG_KEYD_FRESHNESS, 0, &fm, sizeof fm, NULL, 0) == 0,
+		   "kms: an empty freshness record from keyd");
+		struct pollfd lp = { .fd = ls, .events = POLLIN };
+		is_int(poll(&lp, 1, 500), 0, "kms:   not posted");
+		snprintf(fm.note, sizeof fm.note, "dshield-log/x\n5\nroot\n\n\xe2\x80\x94 sig\n");
+		fm.note_len = (uint32_t)strlen(fm.note);
+		fm.size = 5;
+		ok(imsg_send(kv[0], IMSG_KEYD_FRESHNESS, 0, &fm, sizeof fm, NULL, 0) == 0,
+		   "kms: a freshness record from keyd");
+		ok(kms_accept(ls, &c), "kms:   netd posts it");
+		ok(strncmp(c.buf, "POST /v1/freshness HTTP/1.1\r\n", 29) == 0 &&
+		   strstr(c.buf, "\r\n\r\n{\"version\":1,\"record\":\"dshield-log/x\\n5\\nroot\\n\\n\xe2\x80\x94 sig\\n\"}") != NULL,
+		   "kms:   to /v1/freshness, the note as a JSON string");
+		static const char kept[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+		ok(send_all(c.fd, kept, sizeof kept - 1), "kms:   the KMS keeps it (200)");
+		client_close(&c);
+		is_int(kms_answer(500, &id, &rep), -ETIMEDOUT, "kms:   init hears nothing of it");
+		close(kv[0]);
+	}
+
+	/* nobody listening */
+	close(ls);
+	is_int(kms_ask(105, KMS_PORT, body), 0, "kms: a request to a closed port");
+	ok(kms_answer(5000, &id, &rep) == 0 && id == 105 && rep.error == -ECONNREFUSED &&
+	   rep.http_status == 0 && strstr(rep.reason, "netd: connect_failed: " PEER_ADDR ":8547: refused") != NULL,
+	   "kms: connect_failed, refused (%s)", rep.reason);
+
+	/* a request without its memfd: dropped, netd carries on */
+	struct netd_kms_req_msg q = { .port = KMS_PORT };
+	snprintf(q.host, sizeof q.host, "%s", PEER_ADDR);
+	is_int(imsg_send(init_sock, IMSG_NETD_KMS_REQ, 106, &q, sizeof q, NULL, 0), 0,
+	       "kms: a request without its memfd");
+	is_int(kms_answer(500, &id, &rep), -ETIMEDOUT, "kms: not carried");
+	struct response r;
+	ok(client_open(&c) && get(&c, "/healthz", &r) == 0 && r.status == 200, "kms: netd still serves");
+	client_close(&c);
+}
+
 static void test_basic(void)
 {
 	struct client c;
@@ -1533,6 +1728,7 @@ int main(void)
 		test_logd();
 		test_sandboxd();
 		test_api_tls();
+		test_kms();
 	}
 	test_init_gone();
 	stop_child(&netd_pid);

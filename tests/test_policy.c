@@ -553,7 +553,7 @@ static void test_store(void)
 	static const char DEV[] = "{\"format\":1,\"admin_token_sha256\":\"" H "\","
 		"\"store\":{\"integrity\":\"none\",\"insecure_dev_key\":\"" DEVKEY "\",\"key_provider\":\"dev\"}}";
 	static const char KMS[] = "{\"format\":1,\"admin_token_sha256\":\"" H "\","
-		"\"store\":{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX GY "\"}}}";
+		"\"store\":{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":\"shop\"}}}";
 	const char *tail;
 
 	is_int(parse(MINIMAL), 0, "no store section");
@@ -571,15 +571,17 @@ static void test_store(void)
 
 	is_int(parse(KMS), 0, "store with the kms provider");
 	is_str(pol.store.kms_host, "kms.example.com", "kms host");
-	is_int(pol.store.kms_port, 443, "kms port 443 by default");
+	is_int(pol.store.kms_port, 80, "kms port 80 by default");
+	is_str(pol.store.kms_app_id, "shop", "kms app id");
 	is_str(pol.store.kms_path, "/", "kms path / by default");
 	ok(pol.store.kms_public_key[0] == 4 && pol.store.kms_public_key[64] == 0xf5, "the pinned point");
 	round_trip("store kms");
-	ok(strstr(canon, "\"url\":\"https://kms.example.com:443/\"") != NULL,
+	ok(strstr(canon, "\"url\":\"http://kms.example.com:80/\",\"public_key\":\"04") != NULL,
 	   "kms: the canonical url names port and path");
+	ok(strstr(canon, "\"app_id\":\"shop\"}") != NULL, "kms: the canonical app id");
 	snprintf(doc, sizeof doc, "{\"format\":1,\"admin_token_sha256\":\"" H "\",\"store\":"
-		 "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.test.internal:8443/v1/keys\","
-		 "\"public_key\":\"04" GX GY "\"}}}");
+		 "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.test.internal:8443/v1/keys\","
+		 "\"public_key\":\"04" GX GY "\",\"app_id\":\"a.b_c-D9\"}}}");
 	is_int(parse(doc), 0, "kms url with a port and a path");
 	ok(pol.store.kms_port == 8443 && strcmp(pol.store.kms_path, "/v1/keys") == 0, "port 8443, path /v1/keys");
 
@@ -606,31 +608,43 @@ static void test_store(void)
 	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"x\":1}",
 		      -EINVAL, "store.x: ");
 	store_refused("{\"key_provider\":\"kms\"}", -EINVAL, "store.kms: required");
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
+		      -EINVAL, "store.kms.url: must start with http:// (netd speaks plain HTTP");
+#define KMS_APP(a) "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":" a "}}"
+	store_refused(KMS_APP("\"\""), -EINVAL, "store.kms.app_id: ");
+	store_refused(KMS_APP("\".shop\""), -EINVAL, "store.kms.app_id: must be 1..63 characters");
+	store_refused(KMS_APP("\"sh op\""), -EINVAL, "store.kms.app_id: must be 1..63 characters");
+	store_refused(KMS_APP("\"sh\\u0000op\""), -EINVAL, "store.kms.app_id: must be 1..63 characters");
+	store_refused(KMS_APP("\"sh\xc3\xb6p\""), -EINVAL, "store.kms.app_id: must be 1..63 characters");
+	store_refused(KMS_APP("\"0123456789012345678901234567890123456789012345678901234567890123\""),
+		      -EINVAL, "store.kms.app_id: ");
+	store_refused(KMS_APP("7"), -EINVAL, "store.kms.app_id: ");
 	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX GY "\"}}",
-		      -EINVAL, "store.kms.url: must start with https://");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://KMS.example.com\",\"public_key\":\"04" GX GY "\"}}",
+		      -EINVAL, "store.kms.app_id: required");
+#undef KMS_APP
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://KMS.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: must be lowercase");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://10.0.0.1\",\"public_key\":\"04" GX GY "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://10.0.0.1\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: an IP address is not a host name");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com:0443\",\"public_key\":\"04" GX GY "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com:0443\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: the port must be a number 1..65535");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com:65536\",\"public_key\":\"04" GX GY "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com:65536\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: the port must be a number 1..65535");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com:\",\"public_key\":\"04" GX GY "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com:\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: the port must be a number 1..65535");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com/a b\",\"public_key\":\"04" GX GY "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com/a b\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: character 2 is not allowed");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com/../x\",\"public_key\":\"04" GX GY "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com/../x\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: has an empty, '.' or '..' segment");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.public_key: required");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"05" GX GY "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"05" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.public_key: is not a point of P-256");
 	/* G with its last byte changed is off the curve */
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX
-		      "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f6\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX
+		      "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f6\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.public_key: is not a point of P-256");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX "\"}}",
+	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.public_key: must be 130 lowercase hex digits");
 }
 

@@ -313,8 +313,10 @@ static void test_datastore(void)
 	is_mem(k, ps.dev_key, sizeof k, "the 64 bytes as they are");
 	ps.provider = POLICY_KP_KMS;
 	strcpy(ps.kms_host, "kms.example.com");
-	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -ENOSYS, "kms provider: refused in this build");
-	is_str(err, "key provider kms (kms.example.com): not in this build", "with its reason");
+	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -EINPROGRESS,
+	       "kms provider: no key at hand (it comes through keyd and netd)");
+	is_str(err, "key provider kms (kms.example.com): the key comes from the KMS once keyd and netd run",
+	       "with its reason");
 	ps.provider = POLICY_KP_NONE;
 	is_int(datastore_key_get(&ps, inst, k, err, sizeof err), -EINVAL, "no provider: refused");
 
@@ -361,6 +363,13 @@ static void test_datastore(void)
 	datastore_summary(&st, line, sizeof line);
 	ok(strncmp(line, "store: formatted vdb, ", 22) == 0 && strstr(line, "insecure") == NULL,
 	   "summary: formatted with kms, nothing said insecure (%s)", line);
+
+	st.state = STORE_INFO_PENDING;
+	datastore_summary(&st, line, sizeof line);
+	is_str(line, "store: vdb, key provider kms, instance 1111111111111111: waiting for the KMS's key",
+	       "summary: kms, pending");
+	st.state = STORE_INFO_FORMATTED;
+	datastore_summary(&st, line, sizeof line);
 
 	struct store_info_msg m;
 	st.has_instance = true;

@@ -15,6 +15,7 @@
  */
 #include "init/lifecycle.h"
 #include "init/supervisor.h"
+#include "lib/clock.h"
 #include "lib/imsg.h"
 #include "lib/log.h"
 #include "proto/init_keyd.h"
@@ -327,7 +328,7 @@ static void integration(void)
 	cfg.root_dir[ROLE_NETD] = root[0];
 	cfg.root_dir[ROLE_KEYD] = root[1];
 	cfg.state_dir[ROLE_KEYD] = state;
-	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick };
 	lc.packet_fd = ctl[1];
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.ifindex = 1;   /* lo */
@@ -444,9 +445,18 @@ static void test_policy(void)
 	is_int(restart_delay(RESTART_MIN_MS, RESTART_MAX_MS, 6400, 1), RESTART_MAX_MS, "6.4 s doubles to the cap, not 12.8 s");
 }
 
+/* The tick of the release variant: the held row's reason is gone (the
+ * store opened late, as with the key provider kms). */
+static void release_netd(void *ctx)
+{
+	(void)ctx;
+	supervisor_release(ROLE_NETD);
+}
+
 /* A held row (PID 1: the encrypted store it needs was refused) is never
- * started, said once on the log; the others run; SIGTERM still stops. */
-static void held(void)
+ * started, said once on the log; the others run; SIGTERM still stops.
+ * release: the lifecycle's tick releases it, and then it starts. */
+static void held(bool release)
 {
 	char base[] = "/tmp/supervisor-held.XXXXXX", root[2][64], state[64];
 	static struct supervisor_config cfg;
@@ -480,7 +490,8 @@ static void held(void)
 	cfg.state_dir[ROLE_KEYD] = state;
 	cfg.held[ROLE_NETD] = true;   /* netd: its fake needs no peer to start */
 	cfg.held_why = "store: REFUSED: test";
-	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc };
+	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc,
+					  release ? release_netd : lifecycle_tick };
 	lc.packet_fd = -1;
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.boot.host_mode = 1;
@@ -492,18 +503,24 @@ static void held(void)
 	if (sup == 0) {
 		dup2(lp[1], 2);
 		log_set_role("init");
+		if (release)
+			supervisor_set_tick(mono_ms() + 500);
 		exit(supervisor_run(&cfg));
 	}
 	close(lp[1]);
 	log_fd = lp[0];
 	ok(wait_log("netd not started: store: REFUSED: test"), "held: the held row is named, with why");
 	ok(wait_log("keyd: serving"), "held: the other row runs");
+	if (release) {
+		ok(wait_log("netd started (pid"), "held: released by the lifecycle's tick, it starts");
+	}
 	kill(sup, SIGTERM);
 	ok(wait_log("stopped"), "held: SIGTERM stops the supervisor");
 	waitpid(sup, &st, 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "held: exit 0");
 	logbuf[loglen] = 0;
-	ok(strstr(logbuf, "netd started") == NULL, "held: the held row never started");
+	if (!release)
+		ok(strstr(logbuf, "netd started") == NULL, "held: the held row never started");
 	close(lp[0]);
 	rmdir(root[0]);
 	rmdir(root[1]);
@@ -525,7 +542,8 @@ int main(int argc, char **argv)
 		ok(1, "# skip supervisor integration: test binary is dynamically linked");
 	else {
 		integration();
-		held();
+		held(false);
+		held(true);
 	}
 	return tap_done();
 }

@@ -3,6 +3,7 @@
  * canonical form parses back to an equal policy and canonicalises to the
  * same bytes (the image build hashes those bytes; init re-derives them). */
 #include "crypto/policy.h"
+#include "crypto/receipt.h"
 #include "lib/errbuf.h"
 
 #include <stdlib.h>
@@ -16,6 +17,13 @@ static char canon[POLICY_CANON_MAX + 1], again[POLICY_CANON_MAX + 1];
 
 static void check_bounds(const struct policy *p)
 {
+	const struct policy_store *st = &p->store;
+	if (st->provider == POLICY_KP_KMS &&
+	    (st->kms_port == 0 || st->kms_path[0] != '/' || st->kms_app_id[0] == '.' ||
+	     !memchr(st->kms_host, '\0', sizeof st->kms_host) ||
+	     !memchr(st->kms_app_id, '\0', sizeof st->kms_app_id) ||
+	     !receipt_id_ok(st->kms_app_id, strlen(st->kms_app_id))))
+		abort();
 	if (p->nrules > POLICY_MAX_RULES || p->runtimes == 0 || p->runtimes >> POLICY_RT_N ||
 	    p->max_functions > POLICY_MAX_FUNCTIONS)
 		abort();

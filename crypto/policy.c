@@ -766,11 +766,12 @@ static int parse_app_id(struct jwalk *c, int i, struct policy_store *st)
 
 static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
 {
-	struct jwalk_field f[] = { { "url", -1 }, { "public_key", -1 }, { "app_id", -1 } };
+	struct jwalk_field f[] = { { "url", -1 }, { "public_key", -1 }, { "app_id", -1 },
+				   { "on_rollback", -1 } };
 	size_t saved;
 	int r;
 
-	if ((r = jwalk_fields(c, obj, f, 3)) != 0 || (r = jwalk_need(c, &f[0])) != 0 ||
+	if ((r = jwalk_fields(c, obj, f, 4)) != 0 || (r = jwalk_need(c, &f[0])) != 0 ||
 	    (r = jwalk_need(c, &f[1])) != 0 || (r = jwalk_need(c, &f[2])) != 0)
 		return r;
 	saved = jwalk_key(c, "url");
@@ -785,6 +786,14 @@ static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
 	if ((r = parse_app_id(c, f[2].tok, st)) != 0)
 		return r;
 	jwalk_pop(c, saved);
+	if (f[3].tok >= 0) {
+		saved = jwalk_key(c, "on_rollback");
+		if (json_str_eq(c->d, f[3].tok, "flag"))
+			st->kms_rollback_flag = true;
+		else if (!json_str_eq(c->d, f[3].tok, "refuse"))
+			return jwalk_fail(c, -EINVAL, "must be \"refuse\" or \"flag\"");
+		jwalk_pop(c, saved);
+	}
 	return 0;
 }
 
@@ -1055,6 +1064,8 @@ static void write_store(struct jsonw *w, const struct policy_store *st)
 		jw_hex(w, st->kms_public_key, sizeof st->kms_public_key);
 		jw_key(w, "app_id");
 		jw_string(w, st->kms_app_id);
+		jw_key(w, "on_rollback");
+		jw_string(w, st->kms_rollback_flag ? "flag" : "refuse");
 		jw_object_end(w);
 	}
 	jw_key(w, "cipher");

@@ -88,6 +88,11 @@ struct policy_store {
 	char kms_path[POLICY_PATH_MAX + 1];
 	uint8_t kms_public_key[POLICY_KMS_KEY_LEN];
 	char kms_app_id[POLICY_KMS_APP_ID_MAX + 1];
+	/* kms.on_rollback: false "refuse" (the default: a store whose log the
+	 * KMS's freshness record says is old or forked does not start), true
+	 * "flag" (it starts, and /v1/info, the console and the boot entry say
+	 * "ROLLBACK DETECTED") */
+	bool kms_rollback_flag;
 };
 
 /* Every limit a function runs under (docs/POLICY.md: bounds). */

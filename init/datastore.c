@@ -529,6 +529,10 @@ void datastore_summary(const struct datastore_status *st, char *out, size_t cap)
 			 st->state == STORE_INFO_FORMATTED ? "formatted " : "", st->disk,
 			 (unsigned long long)(st->data_bytes >> 20), STORE_CIPHER,
 			 policy_key_provider_name(st->provider), insecure, inst, STORE_MOUNT_DIR);
+		if (st->rollback) {
+			size_t n = strnlen(out, cap);
+			snprintf(out + n, cap - n, "; ROLLBACK DETECTED");
+		}
 		break;
 	case STORE_INFO_REFUSED:
 		snprintf(out, cap, "store: REFUSED%s: %s", insecure, st->reason);
@@ -554,5 +558,7 @@ void datastore_info(const struct datastore_status *st, struct store_info_msg *ou
 	memcpy(out->instance, st->instance, sizeof out->instance);
 	out->data_bytes = st->data_bytes;
 	out->data_quota = st->prjquota;
+	out->rollback = st->rollback;
+	snprintf(out->rollback_why, sizeof out->rollback_why, "%s", st->rollback ? st->rollback_why : "");
 	datastore_summary(st, out->summary, sizeof out->summary);
 }

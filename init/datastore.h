@@ -52,6 +52,10 @@ struct datastore_status {
 	uint64_t generation;
 	char disk[32];
 	char reason[ERRBUF_LEN];	/* why, when refused */
+	/* open, with the policy's kms.on_rollback "flag": the log is not the
+	 * one the KMS's freshness record names (why), and every report says so */
+	bool rollback;
+	char rollback_why[ERRBUF_LEN];
 	/* open or formatted: sandboxd's key for sealing secrets
 	 * (datastore_secrets_key); the caller hands it over and wipes it */
 	bool has_seal_key;

@@ -274,9 +274,19 @@ static void kms_settled(void *ctx)
 			supervisor_release((enum role_id)i);
 }
 
+/* The held rows but logd (which runs) start. */
+static void release_held(const struct supervisor_config *c)
+{
+	for (size_t i = 0; i < c->nroles; i++)
+		if (c->held[i] && i != ROLE_LOGD)
+			supervisor_release((enum role_id)i);
+}
+
 /* logd's comparison of the KMS's freshness record with the log: the held
  * rows start, or the store is refused (a rolled-back or forked disk) and
- * logd, which refuses every append already, is stopped. */
+ * logd, which refuses every append already, is stopped; under the
+ * policy's kms.on_rollback "flag" logd appends on (its status is READY)
+ * and the store starts with the rollback reported. */
 static void fresh_verdict(void *ctx, const struct logd_status_msg *st)
 {
 	const struct supervisor_config *c = ctx;
@@ -285,9 +295,28 @@ static void fresh_verdict(void *ctx, const struct logd_status_msg *st)
 	if (st->fresh == LOGD_FRESH_OK) {
 		dlog("store: rollback check: the log (%llu entries) holds the KMS's freshness record "
 		     "of size %llu", (unsigned long long)st->size, (unsigned long long)st->fresh_size);
-		for (size_t i = 0; i < c->nroles; i++)
-			if (c->held[i] && i != ROLE_LOGD)
-				supervisor_release((enum role_id)i);
+		release_held(c);
+		return;
+	}
+	if (st->state == LOGD_STATE_READY) {
+		/* the policy's kms.on_rollback "flag": logd appends on; the store
+		 * starts and /v1/info says what was found (store_status_out ran
+		 * already: the seal key is sandboxd's, so only the report changes) */
+		store_status.rollback = true;
+		snprintf(store_status.rollback_why, sizeof store_status.rollback_why,
+			 "%s: the log has %llu entries, the KMS's freshness record %llu",
+			 st->fresh == LOGD_FRESH_ROLLBACK ? "rollback" :
+			 st->fresh == LOGD_FRESH_FORK ? "fork at that size" :
+			 "unreadable freshness record",
+			 (unsigned long long)st->size, (unsigned long long)st->fresh_size);
+		datastore_info(&store_status, &lc.store);
+		dlog("store: ROLLBACK DETECTED (%s); the policy's kms.on_rollback is \"flag\": "
+		     "starting anyway", store_status.rollback_why);
+		int sock = supervisor_role_sock(ROLE_NETD);
+		if (sock >= 0 &&
+		    imsg_send(sock, IMSG_STORE_INFO, 0, &lc.store, sizeof lc.store, NULL, 0) < 0)
+			dlog("cannot send netd the store's state");
+		release_held(c);
 		return;
 	}
 	if (st->fresh == LOGD_FRESH_ROLLBACK)

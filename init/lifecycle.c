@@ -193,6 +193,7 @@ static int logd_start(struct lifecycle *lc, int sock)
 	if (lc->kms.fresh_len > 0) {
 		cfg.fresh_len = lc->kms.fresh_len;
 		memcpy(cfg.fresh, lc->kms.fresh, sizeof cfg.fresh);
+		cfg.fresh_flag = lc->kms.policy != NULL && lc->kms.policy->store.kms_rollback_flag;
 	}
 	return imsg_send(sock, IMSG_LOGD_CONFIG, 0, &cfg, sizeof cfg, NULL, 0);
 }
@@ -212,7 +213,8 @@ static int on_logd_status(struct lifecycle *lc, int sock, const struct imsg *m)
 		lc->await_fresh = false;
 		lc->fresh_verdict(lc->fresh_ctx, &st);
 	}
-	if (st.fresh != LOGD_FRESH_NONE && st.fresh != LOGD_FRESH_OK)
+	if (st.fresh != LOGD_FRESH_NONE && st.fresh != LOGD_FRESH_OK &&
+	    !(lc->kms.policy != NULL && lc->kms.policy->store.kms_rollback_flag))
 		return 0;   /* said by fresh_verdict (or a refusal already given) */
 	if (st.state == lc->logd_state)
 		return 0;

@@ -267,7 +267,11 @@ int logd_open(struct logd *d, const struct logd_config_msg *cfg, const char *dir
 		d->fresh = logd_fresh_check(&d->store, cfg->fresh, cfg->fresh_len, &d->fresh_size,
 					    err);
 		dlog("freshness: %s", err);
-		if (d->fresh != LOGD_FRESH_OK) {
+		if (d->fresh != LOGD_FRESH_OK && cfg->fresh_flag) {
+			/* the policy's on_rollback "flag": said, and the log goes on */
+			snprintf(d->flagged, sizeof d->flagged, "ROLLBACK DETECTED: %s", err);
+			dlog("%s (the policy's kms.on_rollback is \"flag\": appending on)", d->flagged);
+		} else if (d->fresh != LOGD_FRESH_OK) {
 			/* not the latest log: nothing is appended to it */
 			r = -ESTALE;
 			goto fail;
@@ -471,10 +475,14 @@ static void on_boot_reply(struct logd *d)
 	/* version 3 names the encrypted store (init's line, e.g. "store: none
 	 * (tmpfs, lost at poweroff)" or "... (insecure dev key) ..."); a
 	 * configuration without one keeps version 1 */
+	char store[LOGD_STORE_TEXT + ERRBUF_LEN + 2];
 	size_t sl = strnlen(d->cfg.store, sizeof d->cfg.store);
 	if (sl > 0 && sl < sizeof d->cfg.store) {
+		/* a flagged rollback is part of the store's line (on_rollback "flag") */
+		int k = snprintf(store, sizeof store, "%.*s%s%s", (int)sl, d->cfg.store,
+				 d->flagged[0] ? "; " : "", d->flagged);
 		e.version = 3;
-		e.u.boot.store = (struct log_str){ d->cfg.store, sl };
+		e.u.boot.store = (struct log_str){ store, (size_t)k < sizeof store ? (size_t)k : sizeof store - 1 };
 	}
 	n = log_entry_encode(buf, sizeof buf, &e);
 	if (n < 0 && e.version == 3) {

@@ -93,6 +93,9 @@ struct logd {
 	/* the KMS's freshness record against the store (enum logd_fresh) */
 	uint32_t fresh;
 	uint64_t fresh_size;
+	/* a verdict other than OK under on_rollback "flag": "ROLLBACK
+	 * DETECTED: why", said in this boot's entry too (else empty) */
+	char flagged[ERRBUF_LEN];
 	/* the boot entry: the instance of the store's last boot entry ("" if
 	 * none); done once this boot's is in the store */
 	char last_instance[129];

@@ -315,6 +315,12 @@ static void jw_store(struct jsonw *w, const struct api_state *st)
 	jw_u64(w, m->data_bytes);
 	jw_key(w, "data_quota");
 	jw_bool(w, m->data_quota != 0);
+	/* the policy's kms.on_rollback "flag" let a rolled-back store start */
+	jw_key(w, "rollback");
+	if (m->rollback)
+		jw_string_n(w, m->rollback_why, strnlen(m->rollback_why, sizeof m->rollback_why));
+	else
+		jw_null(w);
 	jw_key(w, "summary");
 	jw_string_n(w, m->summary, strnlen(m->summary, sizeof m->summary));
 	jw_object_end(w);

@@ -27,7 +27,10 @@ struct logd_config_msg {
 	 * with the key provider kms the instance id is the store's, the same
 	 * at every boot (docs/STORE.md "Identifiers") */
 	uint8_t restarted;
-	uint8_t reserved[2];
+	/* 1: the policy's kms.on_rollback is "flag": a record the log does not
+	 * hold is said (console, status, the boot entry) and appends go on */
+	uint8_t fresh_flag;
+	uint8_t reserved;
 	/* the encrypted store's one-line summary for the boot entry
 	 * (docs/STORE.md), NUL-terminated; empty: the entry does not name it */
 	char store[LOGD_STORE_TEXT];
@@ -54,8 +57,9 @@ enum logd_fresh {
 };
 
 /* Sent when logd serves requests, and again when its state changes. A
- * verdict other than NONE and OK comes with state FAILED: logd refuses
- * every append to a log the KMS says is not the latest. */
+ * verdict other than NONE and OK comes with state FAILED (logd refuses
+ * every append to a log the KMS says is not the latest), or, when the
+ * configuration's fresh_flag says so, READY: the rollback is flagged. */
 struct logd_status_msg {
 	uint32_t state;           /* enum logd_state */
 	uint32_t fresh;           /* enum logd_fresh */

@@ -105,10 +105,12 @@ struct store_info_msg {
 	uint8_t insecure;         /* 1: the dev provider's key (in the image) */
 	uint8_t has_instance;     /* instance is the disk's */
 	uint8_t data_quota;       /* 1: mounted prjquota (functions' /data quotas enforced) */
-	uint8_t reserved[3];
+	uint8_t rollback;         /* 1: open under kms.on_rollback "flag" with a rollback detected */
+	uint8_t reserved[2];
 	uint64_t data_bytes;      /* the encrypted area, when open */
 	uint8_t instance[32];
 	char summary[STORE_INFO_TEXT];  /* the console's one line, e.g. "store: none (tmpfs, lost at poweroff)" */
+	char rollback_why[STORE_INFO_TEXT]; /* rollback: what logd found, NUL-terminated */
 };
 
 /* The trust anchors files for TLS origination (tls/anchors.h format),

@@ -316,7 +316,8 @@ static void test_info_store(void)
 	snprintf(m->summary, sizeof m->summary, "store: none (tmpfs, lost at poweroff)");
 	doc = info_with_layers();
 	ok(has(doc, "\"store\":{\"state\":\"none\",\"key_provider\":\"none\",\"insecure_dev_key\":false,"
-		    "\"instance\":null,\"data_bytes\":0,\"data_quota\":false,\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
+		    "\"instance\":null,\"data_bytes\":0,\"data_quota\":false,\"rollback\":null,"
+		    "\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
 	   "store: none (%s)", doc);
 
 	reset();
@@ -343,6 +344,13 @@ static void test_info_store(void)
 		    "\"instance\":\"abababababababababababababababababababababababababababababababab\","
 		    "\"data_bytes\":1073741824,\"data_quota\":true,"),
 	   "store: open, kms, the instance in hex, project quotas (%s)", doc);
+	m->rollback = 1;
+	snprintf(m->rollback_why, sizeof m->rollback_why, "rollback: the log has 2 entries, the KMS's \"record\" 3");
+	doc = info_with_layers();
+	ok(has(doc, "\"data_quota\":true,\"rollback\":\"rollback: the log has 2 entries, the KMS's "
+		    "\\\"record\\\" 3\","),
+	   "store: open with a flagged rollback, its reason escaped (%s)", doc);
+	m->rollback = 0;
 	m->state = STORE_INFO_PENDING;
 	doc = info_with_layers();
 	ok(has(doc, "\"state\":\"pending\",\"key_provider\":\"kms\","),

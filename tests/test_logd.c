@@ -777,10 +777,29 @@ static void test_freshness(void)
 	ok(append_fn(91, "f1", 1) == 0 && (logd_readable(&D, LOGD_CHAN_NETD), logd_end_round(&D, now), 1) &&
 	   logstore_committed(&D.store) == n, "freshness: an append is refused");
 	drain(netd_end);
+
+	/* the policy's kms.on_rollback "flag": the same record, said, and the
+	 * log goes on (READY with the verdict) */
+	CFG.fresh_flag = 1;
+	close_logd();
+	ok(logd_open(&D, &CFG, dir, err) == 0 && D.failed == 0 && D.fresh == LOGD_FRESH_ROLLBACK &&
+	   strncmp(D.flagged, "ROLLBACK DETECTED: rollback", 27) == 0,
+	   "freshness, flag: logd_open goes on and says it (%s)", D.flagged);
+	init_end = channel(LOGD_CHAN_INIT);
+	netd_end = channel(LOGD_CHAN_NETD);
+	round_now();
+	ok(get(init_end) == 0 && imsg_get(&M, IMSG_LOGD_STATUS, &st, sizeof st) == 0 &&
+	   st.state == LOGD_STATE_READY && st.fresh == LOGD_FRESH_ROLLBACK && st.fresh_size == n + 5,
+	   "freshness, flag: its status: READY, rollback, the record's size");
+	ok(append_fn(92, "f1", 1) == 0 && (logd_readable(&D, LOGD_CHAN_NETD), logd_end_round(&D, now), 1) &&
+	   logstore_committed(&D.store) == n + 1, "freshness, flag: an append is committed");
+	drain(netd_end);
+	CFG.fresh_flag = 0;
 	CFG.fresh_len = 0;
 	memset(CFG.fresh, 0, sizeof CFG.fresh);
 	restart_logd();
-	ok(D.failed == 0 && D.fresh == LOGD_FRESH_NONE, "freshness: without a record logd serves again");
+	ok(D.failed == 0 && D.fresh == LOGD_FRESH_NONE && D.flagged[0] == '\0',
+	   "freshness: without a record logd serves again");
 }
 
 /* A store whose writes fail: the data file's descriptor is made read-only. */

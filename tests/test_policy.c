@@ -578,7 +578,17 @@ static void test_store(void)
 	round_trip("store kms");
 	ok(strstr(canon, "\"url\":\"http://kms.example.com:80/\",\"public_key\":\"04") != NULL,
 	   "kms: the canonical url names port and path");
-	ok(strstr(canon, "\"app_id\":\"shop\"}") != NULL, "kms: the canonical app id");
+	ok(strstr(canon, "\"app_id\":\"shop\",\"on_rollback\":\"refuse\"}") != NULL,
+	   "kms: the canonical app id, and on_rollback refuse by default");
+	ok(!pol.store.kms_rollback_flag, "kms: a rollback is refused by default");
+	{
+		static char flag[sizeof KMS + 32];
+		const char *at = strstr(KMS, "\"app_id\":\"shop\"");
+		snprintf(flag, sizeof flag, "%.*s\"app_id\":\"shop\",\"on_rollback\":\"flag\"%s",
+			 (int)(at - KMS), KMS, at + strlen("\"app_id\":\"shop\""));
+		is_int(parse(flag), 0, "kms with on_rollback flag (%s)", err);
+	}
+	ok(pol.store.kms_rollback_flag, "kms: on_rollback flag parsed");
 	snprintf(doc, sizeof doc, "{\"format\":1,\"admin_token_sha256\":\"" H "\",\"store\":"
 		 "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.test.internal:8443/v1/keys\","
 		 "\"public_key\":\"04" GX GY "\",\"app_id\":\"a.b_c-D9\"}}}");
@@ -611,6 +621,9 @@ static void test_store(void)
 	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
 		      -EINVAL, "store.kms.url: must start with http:// (netd speaks plain HTTP");
 #define KMS_APP(a) "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":" a "}}"
+	store_refused(KMS_APP("\"shop\",\"on_rollback\":\"ignore\""), -EINVAL,
+		      "store.kms.on_rollback: must be \"refuse\" or \"flag\"");
+	store_refused(KMS_APP("\"shop\",\"on_rollback\":1"), -EINVAL, "store.kms.on_rollback: must be");
 	store_refused(KMS_APP("\"\""), -EINVAL, "store.kms.app_id: ");
 	store_refused(KMS_APP("\".shop\""), -EINVAL, "store.kms.app_id: must be 1..63 characters");
 	store_refused(KMS_APP("\"sh op\""), -EINVAL, "store.kms.app_id: must be 1..63 characters");

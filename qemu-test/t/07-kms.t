@@ -7,7 +7,7 @@
 # with this test's KMS key pinned and only the native layer, rebuilt when
 # build/dshield-init or the policy changed (about 15 s), else reused; the
 # KMS's state (its keys) is kept in build/qemu-kms/kms-state so that the
-# pinned key stays valid. Five boots:
+# pinned key stays valid. Six boots:
 #   1  a blank data disk, instance I1, the KMS up with the image's
 #      measurements: keyd's request carried by netd, the disk formatted
 #      with the KMS's key, logd and sandboxd started, a secret put; the
@@ -21,6 +21,9 @@
 #   5  the first boot's copy of the disk put back after boot 2 posted a
 #      newer freshness record: rollback detected, logd stopped, sandboxd
 #      held (boots 1 and 2 post records; boot 2 checks the first one)
+#   6  the same old copy under a policy with kms.on_rollback "flag"
+#      (build/qemu-kms/image-flag): it starts, and the console, /v1/info
+#      and this boot's log entry say ROLLBACK DETECTED
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
 . "$top/qemu-test/fn.sh" || bail "cannot load qemu-test/fn.sh"
 command -v jq >/dev/null || bail "jq is needed"
@@ -58,11 +61,14 @@ kms_key() {
   return $rc
 }
 
-# The kms image, rebuilt only when its inputs changed.
+# kms_image [DIR [JQ]]: the kms image (DIR, default $kimg; its policy
+# examples/policy-kms.json with the test's key, app id and JQ's edits),
+# rebuilt only when its inputs changed.
 kms_image() {
-  local pol=$kdir/policy.json stamp want
+  local kimg=${1:-$kimg} edit=${2:-.}
+  local pol=$kimg.policy.json stamp want
   jq --arg k "$(cat "$kstate/wrap.pub")" --arg app "$APP" \
-    '.store.kms.public_key = $k | .store.kms.app_id = $app' \
+    ".store.kms.public_key = \$k | .store.kms.app_id = \$app | $edit" \
     "$top/examples/policy-kms.json" > "$pol.new" || return 1
   want=$(cat "$pol.new" "$top/build/dshield-init" | sha256sum | cut -d' ' -f1)
   stamp=$(cat "$kimg/inputs.sha256" 2>/dev/null)
@@ -89,10 +95,10 @@ boot() {
   export QT_DATA_DISK QT_INSTANCE
   qt_setup "$work/$label" || return 1
   case $kms in
-  up) kms_start "$kimg/measurements.json" "$work/$label/kms.log" || return 1 ;;
+  up) kms_start "${BOOT_IMAGE:-$kimg}/measurements.json" "$work/$label/kms.log" || return 1 ;;
   other) kms_start "$work/other-measurements.json" "$work/$label/kms.log" || return 1 ;;
   esac
-  qt_boot "$kimg" && qt_wait_ready "${QT_TIMEOUT:-180}" || return 1
+  qt_boot "${BOOT_IMAGE:-$kimg}" && qt_wait_ready "${QT_TIMEOUT:-180}" || return 1
   NS=$QT_NS ADDR=$QT_ADDR PORT=8080
   console=$(tr -d '\r' < "$QT_CONSOLE")
 }
@@ -236,5 +242,28 @@ $s
 EOF"
 check "/healthz still answers" sh -c "ip netns exec '$NS' curl -sf --max-time 20 'http://$ADDR:$PORT/healthz' >/dev/null"
 halt
+
+# --- 6: the same rollback under kms.on_rollback "flag" ----------------------------------------
+check "setup: the kms image with on_rollback flag (build/qemu-kms/image-flag)" \
+  kms_image "$kdir/image-flag" '.store.kms.on_rollback = "flag"' ||
+  { tail -n 20 "$work/build-image.log" >&2; bail "no flag image"; }
+BOOT_IMAGE=$kdir/image-flag
+booted "boot 6 (the old copy, on_rollback flag) reaches the ready line" flag up
+seen "the rollback is said, and the store starts anyway" \
+  "init: store: ROLLBACK DETECTED \\(rollback: the log has [0-9]+ entries, the KMS's freshness record [0-9]+\\); the policy's kms.on_rollback is \"flag\": starting anyway" 90
+check "sandboxd starts" wait_console 'init: sandboxd: serving' 120
+s=$(info .store)
+check "/v1/info: open, rollback named, the summary says ROLLBACK DETECTED ($s)" \
+  sh -c "jq -e '.state == \"open\" and (.rollback | test(\"^rollback: the log has [0-9]+ entries\")) and (.summary | test(\"ROLLBACK DETECTED\"))' >/dev/null <<'EOF'
+$s
+EOF"
+fn_api_starting 120 GET /v1/secrets
+expect "the old copy's secret is served" 200 '[.secrets[] | select(.name == "KMS_T_SECRET")] | length == 1'
+n6=$(tree_size)
+bs=$(inns curl -s --max-time 20 "http://$ADDR:$PORT/v1/log/entries?start=$(( ${n6:-1} > 8 ? ${n6:-1} - 8 : 0 ))&end=${n6:-1}" |
+     jq -r '[.entries[].entry | select(.type == "boot")] | last | .store // empty')
+expect_match "this boot's log entry says ROLLBACK DETECTED ($bs)" "$bs" '; ROLLBACK DETECTED: rollback: the log has [0-9]+ entries'
+halt
+unset BOOT_IMAGE
 
 done_testing

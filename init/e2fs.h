@@ -1,0 +1,61 @@
+/* init/e2fs.h: Debian's e2fsprogs run by init for the store (docs/STORE.md).
+ *
+ * mke2fs formats a blank store; e2fsck repairs one whose ext4 the kernel
+ * refuses on a checksum or a corruption (EBADMSG, EUCLEAN) after the
+ * header's MAC verified: the key is right, the file system is damaged.
+ * The case it exists for is a power cut that kept only the first 512-byte
+ * sector of ext4's 1024-byte primary superblock ("Power cuts"): e2fsck's
+ * preen mode does not try the backup superblocks by itself (it exits 8,
+ * "Superblock checksum does not match"), so the repair retries with the
+ * first backup, whose location the superblock's own geometry gives.
+ */
+#ifndef DSHIELD_INIT_E2FS_H
+#define DSHIELD_INIT_E2FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define E2FS_E2FSCK	"/sbin/e2fsck"
+#define E2FS_E2FSCK_TIMEOUT_MS 600000u
+
+/* Runs path with argv (environment PATH=/sbin, stdin /dev/null) and
+ * relays its stdout and stderr to the console line by line as
+ * "store: ARGV0: line", control bytes shown as '?'. The last line that
+ * starts with "ARGV0: " or "TARGET: " (TARGET: the last argument) is
+ * kept in last (may be NULL) for a refusal's reason. Returns the
+ * exit status (0..255), or a negative errno with err: it could not start
+ * (126, 127: not there, or its libraries), was killed, or did not finish
+ * in timeout_ms (then killed). */
+int e2fs_run(const char *path, char *const argv[], uint32_t timeout_ms, char *last,
+	     size_t lastlen, char *err, size_t errlen);
+
+/* The first backup superblock of the ext4 whose primary superblock (1024
+ * bytes from byte 1024) is sb: group 1's first block, s_first_data_block
+ * + s_blocks_per_group, in blocks of *block_size. Read from the first 512
+ * bytes only (a torn superblock keeps those whole). 0, or -EINVAL: not
+ * ext4's magic, a block size other than 1 to 64 KiB, a group geometry no
+ * mke2fs makes. Fixed offsets, bounded: the bytes are untrusted. */
+int e2fs_backup_sb(const uint8_t sb[1024], uint64_t *block, uint32_t *block_size);
+
+enum e2fs_fsck_verdict {
+	E2FS_FSCK_CLEAN,	/* 0: nothing to fix */
+	E2FS_FSCK_FIXED,	/* 1: errors fixed, the file system is usable */
+	E2FS_FSCK_REBOOT,	/* 2 (or 3): fixed, but e2fsck asks for a reboot */
+	E2FS_FSCK_FAILED,	/* 4 and above: left uncorrected, or e2fsck failed */
+};
+
+/* What e2fsck's exit status (its bits: 1 fixed, 2 reboot, 4 uncorrected,
+ * 8 operational error, 16 usage, 32 cancelled, 128 library error) means
+ * for mounting. */
+enum e2fs_fsck_verdict e2fs_fsck_verdict(int status);
+
+/* Repairs the ext4 on node, whose primary superblock's first bytes are sb
+ * (as read before the failed mount): e2fsck -p; when that cannot open the
+ * file system (status 8: the primary superblock fails its checksum), e2fsck
+ * -p -b BACKUP -B BLOCKSIZE. Its output on the console, then one line
+ * saying what was done. 0: fixed or clean, mount again; negative errno and
+ * err: a reboot asked for, left uncorrected (e2fsck's last line), or
+ * e2fsck could not run. */
+int e2fs_repair(const char *node, const uint8_t sb[1024], char *err, size_t errlen);
+
+#endif

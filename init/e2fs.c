@@ -156,6 +156,56 @@ enum e2fs_fsck_verdict e2fs_fsck_verdict(int status)
 	return status & 1 ? E2FS_FSCK_FIXED : E2FS_FSCK_CLEAN;
 }
 
+uint32_t e2fs_crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+	/* bitwise, no table: a superblock's 1020 bytes once a boot at most */
+	while (n-- > 0) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+	}
+	return crc;
+}
+
+int e2fs_sb_torn(const uint8_t sb[1024], uint8_t fixed[1024])
+{
+	uint32_t ro_compat = le32(sb + 0x64), crc;
+
+	if (sb[0x38] != 0x53 || sb[0x39] != 0xef || !(ro_compat & 0x400) || sb[0x175] != 1)
+		return -EINVAL;
+	crc = e2fs_crc32c(0xffffffffu, sb, 0x3fc);
+	if (le32(sb + 0x3fc) == crc)
+		return 0;
+	memcpy(fixed, sb, 1024);
+	fixed[0x3fc] = (uint8_t)crc;
+	fixed[0x3fd] = (uint8_t)(crc >> 8);
+	fixed[0x3fe] = (uint8_t)(crc >> 16);
+	fixed[0x3ff] = (uint8_t)(crc >> 24);
+	return 1;
+}
+
+/* Writes the primary superblock back with its checksum recomputed, when it
+ * fails only that (the caller's e2fsck then checks the rest). 1 done, 0
+ * nothing to do, negative errno. */
+static int restore_sb_csum(const char *node, char *err, size_t errlen)
+{
+	uint8_t sb[1024], fixed[1024];
+	int fd = open(node, O_RDWR | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return errbuf_set(err, errlen, -errno, "open %s: %s", node, strerror(errno));
+	if (pread(fd, sb, sizeof sb, 1024) != (ssize_t)sizeof sb)
+		r = errbuf_set(err, errlen, -EIO, "reading the superblock of %s", node);
+	else if ((r = e2fs_sb_torn(sb, fixed)) < 0)
+		r = 0;	/* not ext4, or no superblock checksum: not this repair */
+	else if (r == 1 &&
+		 (pwrite(fd, fixed, sizeof fixed, 1024) != (ssize_t)sizeof fixed || fsync(fd) != 0))
+		r = errbuf_set(err, errlen, -EIO, "writing the superblock of %s: %s", node,
+			       strerror(errno));
+	close(fd);
+	return r;
+}
+
 int e2fs_repair(const char *node, const uint8_t sb[1024], char *err, size_t errlen)
 {
 	char last[ERRBUF_LEN], blk[24], bsz[12], how[80] = "";
@@ -163,11 +213,20 @@ int e2fs_repair(const char *node, const uint8_t sb[1024], char *err, size_t errl
 	char *const backup[] = { "e2fsck", "-p", "-b", blk, "-B", bsz, (char *)node, NULL };
 	uint64_t b, t0 = mono_ms();
 	uint32_t bs;
-	int st;
+	int st, r;
 
 	dlog("store: e2fsck -p %s (repairing: the key is right, the file system is damaged)",
 	     node);
 	st = e2fs_run(E2FS_E2FSCK, preen, E2FS_E2FSCK_TIMEOUT_MS, last, sizeof last, err, errlen);
+	if (st == 8 && (r = restore_sb_csum(node, err, errlen)) != 0) {
+		if (r < 0)
+			return r;
+		snprintf(how, sizeof how, " after restoring its primary superblock's checksum");
+		dlog("store: the primary superblock fails only its checksum (torn by a power cut "
+		     "between its two sectors?): checksum restored, e2fsck -p %s again", node);
+		st = e2fs_run(E2FS_E2FSCK, preen, E2FS_E2FSCK_TIMEOUT_MS, last, sizeof last, err,
+			      errlen);
+	}
 	if (st == 8 && e2fs_backup_sb(sb, &b, &bs) == 0) {
 		snprintf(blk, sizeof blk, "%llu", (unsigned long long)b);
 		snprintf(bsz, sizeof bsz, "%u", bs);
@@ -184,7 +243,7 @@ int e2fs_repair(const char *node, const uint8_t sb[1024], char *err, size_t errl
 	case E2FS_FSCK_CLEAN:
 	case E2FS_FSCK_FIXED:
 		dlog("store: e2fsck %s ext4 on %s%s (status %d, %llu ms)",
-		     st == 0 ? "found nothing to fix on" : "repaired", node, how, st,
+		     st == 0 && !how[0] ? "found nothing to fix on" : "repaired", node, how, st,
 		     (unsigned long long)(mono_ms() - t0));
 		return 0;
 	case E2FS_FSCK_REBOOT:

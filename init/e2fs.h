@@ -3,11 +3,18 @@
  * mke2fs formats a blank store; e2fsck repairs one whose ext4 the kernel
  * refuses on a checksum or a corruption (EBADMSG, EUCLEAN) after the
  * header's MAC verified: the key is right, the file system is damaged.
- * The case it exists for is a power cut that kept only the first 512-byte
- * sector of ext4's 1024-byte primary superblock ("Power cuts"): e2fsck's
- * preen mode does not try the backup superblocks by itself (it exits 8,
- * "Superblock checksum does not match"), so the repair retries with the
- * first backup, whose location the superblock's own geometry gives.
+ * The case it exists for is a power cut that kept only one 512-byte sector
+ * of a write of ext4's 1024-byte primary superblock ("Power cuts"): its
+ * checksum (the last 4 bytes, in the second sector) then fails, and
+ * e2fsck's preen mode neither repairs that nor tries a backup superblock
+ * by itself (it exits 8). Both halves are a valid superblock's: the second
+ * sector holds fields that stay as mke2fs wrote them (quota and orphan
+ * inodes, checksum seed, mount options) and the checksum. So the repair
+ * restores the checksum over the sectors as they are and runs e2fsck -p
+ * again (journal replay, preen); a backup superblock comes last: its group
+ * descriptors are mke2fs's, and on dm-crypt the blocks mke2fs left to lazy
+ * initialisation read as random bytes, which those descriptors may not
+ * mark unused (preen then stops, "UNEXPECTED INCONSISTENCY").
  */
 #ifndef DSHIELD_INIT_E2FS_H
 #define DSHIELD_INIT_E2FS_H
@@ -49,10 +56,21 @@ enum e2fs_fsck_verdict {
  * for mounting. */
 enum e2fs_fsck_verdict e2fs_fsck_verdict(int status);
 
+/* ext4's superblock checksum: CRC32C (Castagnoli, reflected), from crc,
+ * without the final inversion (ext4 seeds it with ~0 and stores it so). */
+uint32_t e2fs_crc32c(uint32_t crc, const uint8_t *p, size_t n);
+
+/* Does the superblock sb (1024 bytes) fail its checksum, and only that?
+ * 1: yes, fixed is sb with the checksum recomputed; 0: the checksum
+ * holds; -EINVAL: not ext4's magic, or no CRC32C superblock checksum
+ * (metadata_csum). Fixed offsets: the bytes are untrusted. */
+int e2fs_sb_torn(const uint8_t sb[1024], uint8_t fixed[1024]);
+
 /* Repairs the ext4 on node, whose primary superblock's first bytes are sb
  * (as read before the failed mount): e2fsck -p; when that cannot open the
- * file system (status 8: the primary superblock fails its checksum), e2fsck
- * -p -b BACKUP -B BLOCKSIZE. Its output on the console, then one line
+ * file system (status 8) and the primary superblock fails its checksum,
+ * the checksum restored (e2fs_sb_torn) and e2fsck -p again; when it still
+ * cannot, e2fsck -p -b BACKUP -B BLOCKSIZE. Its output on the console, then one line
  * saying what was done. 0: fixed or clean, mount again; negative errno and
  * err: a reboot asked for, left uncorrected (e2fsck's last line), or
  * e2fsck could not run. */

@@ -6,6 +6,7 @@
  * superblock repaired from its backup and a non-ext4 image refused. */
 #include "init/e2fs.h"
 #include "lib/errbuf.h"
+#include "lib/log.h"
 #include "tests/tap.h"
 
 #include <errno.h>
@@ -72,6 +73,33 @@ static void test_backup_sb(void)
 	is_int(e2fs_backup_sb(sb, &b, &bs), -EINVAL, "blocks per group not a multiple of 8: refused");
 }
 
+static void test_crc32c(void)
+{
+	/* the CRC-32C check value of "123456789" is 0xe3069283, after the
+	 * final inversion ext4 leaves out */
+	is_int(e2fs_crc32c(0xffffffffu, (const uint8_t *)"123456789", 9), 0x1cf96d7cu,
+	       "CRC32C of the check string, without the final inversion");
+	is_int(e2fs_crc32c(0xffffffffu, (const uint8_t *)"", 0), 0xffffffffu, "nothing: the seed");
+}
+
+static void test_sb_torn(void)
+{
+	uint8_t sb[1024], fixed[1024], again[1024];
+
+	sb_make(sb, 1, 0, 8192);
+	is_int(e2fs_sb_torn(sb, fixed), -EINVAL, "no metadata_csum: not this repair");
+	sb[0x65] |= 0x04;	/* ro_compat metadata_csum (0x400) */
+	is_int(e2fs_sb_torn(sb, fixed), -EINVAL, "metadata_csum but checksum type 0: refused");
+	sb[0x175] = 1;
+	is_int(e2fs_sb_torn(sb, fixed), 1, "checksum 0 over these bytes: torn");
+	is_mem(fixed, sb, 0x3fc, "fixed: the same bytes but the checksum");
+	is_int(e2fs_sb_torn(fixed, again), 0, "fixed: its checksum holds");
+	fixed[0x100] ^= 1;
+	is_int(e2fs_sb_torn(fixed, again), 1, "one bit changed: torn again");
+	sb[0x38] = 0;
+	is_int(e2fs_sb_torn(sb, fixed), -EINVAL, "not ext4's magic: refused");
+}
+
 static void test_verdict(void)
 {
 	is_int(e2fs_fsck_verdict(0), E2FS_FSCK_CLEAN, "status 0: clean");
@@ -112,13 +140,31 @@ static void test_run(void)
 	is_int(sh("kill -9 $$", 60000), -EIO, "killed by a signal: -EIO");
 }
 
+/* e2fs_repair with its console lines caught in out. */
+static int repair_logged(const char *img, const uint8_t sb[1024], char *out, size_t cap)
+{
+	FILE *f = tmpfile();
+	int r;
+
+	if (!f)
+		return -errno;
+	log_set_fd(fileno(f));
+	r = e2fs_repair(img, sb, err, sizeof err);
+	log_set_fd(2);
+	size_t n = (size_t)pread(fileno(f), out, cap - 1, 0);
+	out[n < cap ? n : 0] = '\0';
+	fclose(f);
+	return r;
+}
+
 /* A 32 MiB ext4 as the store formats it, its primary superblock torn: the
  * first sector rewritten (a changed mount count), the second kept, so its
  * checksum fails. */
 static void test_repair(void)
 {
 	char dir[] = "/tmp/test_e2fs.XXXXXX", img[64];
-	uint8_t sb[1024];
+	uint8_t sb[1024], good[1024];
+	char said[8192];
 	int fd;
 
 	if (access(E2FS_E2FSCK, X_OK) != 0 || access("/sbin/mke2fs", X_OK) != 0) {
@@ -138,17 +184,39 @@ static void test_repair(void)
 	is_int(e2fs_run(E2FS_E2FSCK, fsck_n, 600000, last, sizeof last, err, sizeof err), 0,
 	       "e2fsck -fn: clean");
 	ok(pread(fd, sb, sizeof sb, 1024) == (ssize_t)sizeof sb, "the superblock read");
+	is_int(e2fs_sb_torn(sb, good), 0, "mke2fs's superblock checksum is the one computed here");
+	memcpy(good, sb, sizeof good);
 	is_int(e2fs_repair(img, sb, err, sizeof err), 0, "a clean file system: nothing to repair");
 	sb[0x34] ^= 0x05;	/* s_mnt_count: the first sector changed, the checksum not */
 	ok(pwrite(fd, sb, 512, 1024) == 512, "the superblock torn: its first sector only");
 	char *const fsck_p[] = { "e2fsck", "-p", img, NULL };
 	is_int(e2fs_run(E2FS_E2FSCK, fsck_p, 600000, last, sizeof last, err, sizeof err), 8,
-	       "e2fsck -p cannot open it (status 8): preen tries no backup itself");
+	       "e2fsck -p cannot open it (status 8): preen neither fixes it nor tries a backup");
 	diag("%s", last);
 	err[0] = '\0';
-	is_int(e2fs_repair(img, sb, err, sizeof err), 0, "repaired from the backup superblock");
+	is_int(repair_logged(img, sb, said, sizeof said), 0, "repaired");
 	if (err[0])
 		diag("%s", err);
+	if (!ok(strstr(said, "checksum restored") != NULL && strstr(said, "e2fsck -p -b") == NULL,
+	   "by restoring the primary superblock's checksum, no backup superblock"))
+		diag("%s", said);
+	ok(strstr(said, "e2fsck repaired ext4 on") != NULL &&
+	   strstr(said, "after restoring its primary superblock's checksum") != NULL,
+	   "and the console says so");
+	is_int(e2fs_run(E2FS_E2FSCK, fsck_n, 600000, last, sizeof last, err, sizeof err), 0,
+	       "then e2fsck -fn: clean");
+
+	/* a primary superblock whose checksum holds but which no e2fsck opens
+	 * (an impossible block size): the backup superblock */
+	memcpy(sb, good, sizeof sb);
+	sb[0x18] = 20;
+	uint8_t fixed[1024];
+	ok(e2fs_sb_torn(sb, fixed) == 1 && pwrite(fd, fixed, sizeof fixed, 1024) == (ssize_t)sizeof fixed,
+	   "a primary superblock with a bad block size and a right checksum");
+	is_int(repair_logged(img, good, said, sizeof said), 0, "repaired");
+	ok(strstr(said, "e2fsck -p -b 8193 -B 1024") != NULL &&
+	   strstr(said, "from the backup superblock 8193 (1024-byte blocks)") != NULL,
+	   "from the backup superblock at 8193, the location the superblock read before gives");
 	is_int(e2fs_run(E2FS_E2FSCK, fsck_n, 600000, last, sizeof last, err, sizeof err), 0,
 	       "then e2fsck -fn: clean");
 
@@ -167,6 +235,8 @@ static void test_repair(void)
 int main(void)
 {
 	test_backup_sb();
+	test_crc32c();
+	test_sb_torn();
 	test_verdict();
 	test_run();
 	test_repair();

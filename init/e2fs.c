@@ -184,8 +184,8 @@ int e2fs_sb_torn(const uint8_t sb[1024], uint8_t fixed[1024])
 	return 1;
 }
 
-/* Writes the primary superblock back with its checksum recomputed, when it
- * fails only that (the caller's e2fsck then checks the rest). 1 done, 0
+/* Writes the primary superblock back with its checksum recomputed, when
+ * that fails (the caller's e2fsck then checks the rest). 1 done, 0
  * nothing to do, negative errno. */
 static int restore_sb_csum(const char *node, char *err, size_t errlen)
 {
@@ -222,7 +222,7 @@ int e2fs_repair(const char *node, const uint8_t sb[1024], char *err, size_t errl
 		if (r < 0)
 			return r;
 		snprintf(how, sizeof how, " after restoring its primary superblock's checksum");
-		dlog("store: the primary superblock fails only its checksum (torn by a power cut "
+		dlog("store: the primary superblock fails its checksum (torn by a power cut "
 		     "between its two sectors?): checksum restored, e2fsck -p %s again", node);
 		st = e2fs_run(E2FS_E2FSCK, preen, E2FS_E2FSCK_TIMEOUT_MS, last, sizeof last, err,
 			      errlen);

@@ -60,10 +60,11 @@ enum e2fs_fsck_verdict e2fs_fsck_verdict(int status);
  * without the final inversion (ext4 seeds it with ~0 and stores it so). */
 uint32_t e2fs_crc32c(uint32_t crc, const uint8_t *p, size_t n);
 
-/* Does the superblock sb (1024 bytes) fail its checksum, and only that?
- * 1: yes, fixed is sb with the checksum recomputed; 0: the checksum
- * holds; -EINVAL: not ext4's magic, or no CRC32C superblock checksum
- * (metadata_csum). Fixed offsets: the bytes are untrusted. */
+/* Does the superblock sb (1024 bytes) fail its checksum? 1: yes, fixed
+ * is sb with the checksum recomputed over its bytes as they are (whether
+ * the rest is sound is e2fsck's to say); 0: the checksum holds; -EINVAL:
+ * not ext4's magic, or no CRC32C superblock checksum (metadata_csum).
+ * Fixed offsets: the bytes are untrusted. */
 int e2fs_sb_torn(const uint8_t sb[1024], uint8_t fixed[1024]);
 
 /* Repairs the ext4 on node, whose primary superblock's first bytes are sb

@@ -253,7 +253,7 @@ if python3 "$PC" tornsb "$work/point-$last.img" "$work/journal2" "$work/torn2.im
     expect_match "$what: the mount fails on the checksum, the console says the file system is damaged" "$console" \
       'store: ext4 on /dev/dm-[0-9]+ does not mount \(Bad message\): the file system is damaged'
     expect_match "$what: init restores the superblock's checksum and runs e2fsck -p again" "$console" \
-      'store: the primary superblock fails only its checksum .*: checksum restored, e2fsck -p /dev/dm-[0-9]+ again'
+      'store: the primary superblock fails its checksum .*: checksum restored, e2fsck -p /dev/dm-[0-9]+ again'
     expect_match "$what: the console says the repair ran and what it did" "$console" \
       "store: e2fsck (repaired|found nothing to fix on) ext4 on /dev/dm-[0-9]+ after restoring its primary superblock's checksum \(status [01],"
     expect_match "$what: the store is opened, not formatted" "$console" "$OPENED"

@@ -2,6 +2,7 @@
 #include "init/datastore.h"
 #include "fs/crypt.h"
 #include "fs/dm.h"
+#include "init/e2fs.h"
 #include "init/layers.h"
 #include "lib/clock.h"
 #include "lib/file.h"
@@ -13,14 +14,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* --- the key provider ---------------------------------------------------------------- */
@@ -100,24 +98,6 @@ static int open_node(const char *node, dev_t dev, int flags, char *err, size_t e
 
 /* --- mke2fs ---------------------------------------------------------------------------- */
 
-/* Relays the child's output line by line ("store: mke2fs: ..."). */
-static void relay(char *buf, size_t *used, bool flush)
-{
-	char *nl;
-	while ((nl = memchr(buf, '\n', *used)) != NULL || (flush && *used > 0) ||
-	       *used == 255) {
-		size_t n = nl ? (size_t)(nl - buf) : *used;
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-				buf[i] = '?';
-		if (n > 0)
-			dlog("store: mke2fs: %.*s", (int)n, buf);
-		size_t skip = nl ? n + 1 : n;
-		memmove(buf, buf + skip, *used - skip);
-		*used -= skip;
-	}
-}
-
 /* Runs mke2fs on node; its output on the console. */
 static int run_mke2fs(const char *node, char *err, size_t errlen)
 {
@@ -127,65 +107,11 @@ static int run_mke2fs(const char *node, char *err, size_t errlen)
 		"mke2fs", "-t", "ext4", "-q", "-F", "-m", "0", "-L", "dshield-store",
 		"-O", "quota,project", "-E", "nodiscard,quotatype=prjquota", (char *)node, NULL,
 	};
-	char *const envp[] = { "PATH=/sbin", NULL };	/* /etc/mke2fs.conf: Debian's */
-	char buf[256];
-	size_t used = 0;
-	int pfd[2], status;
-	uint64_t deadline = mono_ms() + STORE_MKE2FS_TIMEOUT_MS;
+	int st = e2fs_run(STORE_MKE2FS, argv, STORE_MKE2FS_TIMEOUT_MS, NULL, 0, err, errlen);
 
-	if (access(STORE_MKE2FS, X_OK) != 0)
-		return errbuf_set(err, errlen, -ENOENT, "%s is not in the image", STORE_MKE2FS);
-	if (pipe2(pfd, O_CLOEXEC) != 0)
-		return errbuf_set(err, errlen, -errno, "pipe: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return errbuf_set(err, errlen, -errno, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
-			_exit(126);
-		execve(STORE_MKE2FS, argv, envp);
-		_exit(127);
-	}
-	close(pfd[1]);
-	for (;;) {
-		uint64_t now = mono_ms();
-		if (now >= deadline) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		struct pollfd p = { pfd[0], POLLIN, 0 };
-		int pr = poll(&p, 1, (int)(deadline - now > 1000 ? 1000 : deadline - now));
-		if (pr < 0 && errno != EINTR)
-			break;
-		if (pr <= 0)
-			continue;
-		ssize_t n = read(pfd[0], buf + used, sizeof buf - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-		relay(buf, &used, false);
-	}
-	relay(buf, &used, true);
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return errbuf_set(err, errlen, -errno, "waitpid mke2fs: %s", strerror(errno));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (mono_ms() >= deadline)
-		return errbuf_set(err, errlen, -ETIMEDOUT, "mke2fs did not finish in %u s",
-				  STORE_MKE2FS_TIMEOUT_MS / 1000);
-	if (WIFEXITED(status))
-		return errbuf_set(err, errlen, -EIO, "mke2fs exited with status %d%s",
-				  WEXITSTATUS(status),
-				  WEXITSTATUS(status) == 127 ? " (cannot run it: its libraries?)" : "");
-	return errbuf_set(err, errlen, -EIO, "mke2fs killed by signal %d", WTERMSIG(status));
+	if (st <= 0)
+		return st;
+	return errbuf_set(err, errlen, -EIO, "mke2fs exited with status %d", st);
 }
 
 /* --- opening -------------------------------------------------------------------------------- */
@@ -247,28 +173,50 @@ int datastore_ext4_prjquota(const uint8_t sb[STORE_EXT4_SB_LEN])
 
 /* Mounts with prjquota when the file system has project quotas: a store
  * formatted before they were added has none, ext4 refuses prjquota on it,
- * and it has no tune2fs here to add them; it opens without, and says so. */
+ * and it has no tune2fs here to add them; it opens without, and says so.
+ * sb: the superblock as read, for a repair. 0 or -errno from mount(2). */
+static int mount_ext4(struct opening *o, uint8_t sb[STORE_EXT4_SB_LEN], int *quota)
+{
+	int fd = open(o->node, O_RDONLY | O_CLOEXEC);
+
+	memset(sb, 0, STORE_EXT4_SB_LEN);
+	*quota = fd >= 0 && pread(fd, sb, STORE_EXT4_SB_LEN, STORE_EXT4_SB_OFF) ==
+			    (ssize_t)STORE_EXT4_SB_LEN ? datastore_ext4_prjquota(sb) : -EIO;
+	if (fd >= 0)
+		close(fd);
+	/* not ext4 (*quota < 0): the mount below fails and says so */
+	o->prjquota = *quota == 1;
+	if (mount(o->node, STORE_MOUNT_DIR, "ext4", MS_NODEV | MS_NOSUID | MS_NOEXEC,
+		  o->prjquota ? "errors=remount-ro,prjquota" : "errors=remount-ro") != 0)
+		return -errno;
+	o->mounted = true;
+	return 0;
+}
+
+/* The header's MAC verified, so the key is right: a mount that fails on a
+ * checksum or a corruption (EBADMSG, EUCLEAN: e.g. a superblock torn by a
+ * power cut, "Power cuts") is damage e2fsck may repair, then one retry. */
 static int mount_store(struct opening *o, char *err, size_t errlen)
 {
 	uint8_t sb[STORE_EXT4_SB_LEN];
-	int fd, q;
+	int r, q;
 
 	if (mkdir(STORE_MOUNT_DIR, 0755) != 0 && errno != EEXIST)
 		return errbuf_set(err, errlen, -errno, "mkdir %s: %s", STORE_MOUNT_DIR,
 				  strerror(errno));
-	fd = open(o->node, O_RDONLY | O_CLOEXEC);
-	q = fd >= 0 && pread(fd, sb, sizeof sb, STORE_EXT4_SB_OFF) == (ssize_t)sizeof sb ?
-	    datastore_ext4_prjquota(sb) : -EIO;
-	if (fd >= 0)
-		close(fd);
-	/* not ext4 (q < 0): the mount below fails and says so */
-	o->prjquota = q == 1;
-	if (mount(o->node, STORE_MOUNT_DIR, "ext4", MS_NODEV | MS_NOSUID | MS_NOEXEC,
-		  o->prjquota ? "errors=remount-ro,prjquota" : "errors=remount-ro") != 0)
-		return errbuf_set(err, errlen, -errno,
-				  "ext4 on %s does not mount (%s): not this key's file system?",
-				  o->node, strerror(errno));
-	o->mounted = true;
+	r = mount_ext4(o, sb, &q);
+	if (r == -EBADMSG || r == -EUCLEAN) {
+		dlog("store: ext4 on %s does not mount (%s): the file system is damaged", o->node,
+		     strerror(-r));
+		if ((r = e2fs_repair(o->node, sb, err, errlen)) != 0)
+			return r;
+		if ((r = mount_ext4(o, sb, &q)) != 0)
+			return errbuf_set(err, errlen, r, "ext4 on %s does not mount after e2fsck "
+					  "(%s): the file system is damaged", o->node, strerror(-r));
+	} else if (r != 0) {
+		return errbuf_set(err, errlen, r, "ext4 on %s does not mount (%s)", o->node,
+				  strerror(-r));
+	}
 	if (o->prjquota)
 		dlog("store: project quotas on (functions' data directories)");
 	else if (q == 0)

@@ -32,11 +32,11 @@
 #       numbers (comma-separated) whose rebuilt disk is kept as
 #       WORK/point-N.img, to boot. PIECE: the unit a cut keeps or loses
 #       (4096).
-#   powercut.py tornsb BASE JOURNAL OUT
+#   powercut.py tornsb BASE JOURNAL OUT [--first]
 #       the last write over ext4's superblock (bytes 1024..2047 of the
 #       dm-crypt area: two 512-byte sectors) cut after its first sector,
 #       every write before it kept: a cut the virtio disk's 512-byte
-#       sectors allow.
+#       sectors allow. --first: the first such write (a boot's mount).
 import json, os, random, socket, struct, subprocess, sys, time, hashlib, base64, shutil
 import urllib.request, urllib.error
 
@@ -511,7 +511,7 @@ def check(argv):
         res.flush()
     return 0
 
-def tornsb(base, journal, out):
+def tornsb(base, journal, out, first=False):
     rb = Rebuilder(base, journal)
     img = rb.img
     # the data offset from the last header write (sector 0), else 2048
@@ -520,8 +520,9 @@ def tornsb(base, journal, out):
         if r[0] == T_WRITE and r[2] == 0 and r[3] >= 96:
             data_off = struct.unpack_from("<Q", rb.data(r), 88)[0]
     lo = data_off * 512 + 1024
-    last = max((i for i, r in enumerate(rb.recs)
-                if r[0] != T_FLUSH and r[2] <= lo and r[2] + r[3] >= lo + 1024), default=None)
+    over = [i for i, r in enumerate(rb.recs)
+            if r[0] != T_FLUSH and r[2] <= lo and r[2] + r[3] >= lo + 1024]
+    last = (over[0] if first else over[-1]) if over else None
     if last is None:
         print("no write covers the superblock", file=sys.stderr)
         return 1
@@ -537,8 +538,8 @@ def tornsb(base, journal, out):
     return 0
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "tornsb":
-        return tornsb(argv[2], argv[3], argv[4])
+    if len(argv) in (5, 6) and argv[1] == "tornsb" and argv[5:] in ([], ["--first"]):
+        return tornsb(argv[2], argv[3], argv[4], argv[5:] == ["--first"])
     if len(argv) == 5 and argv[1] == "serve":
         serve(argv[2], argv[3], argv[4])
         return 0

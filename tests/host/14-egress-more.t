@@ -72,7 +72,8 @@ DNSMASQ_PID=$!
 #   /redirect    302 to https://refused.test:9443/followed
 #   /stream/N    200, N bytes (Content-Length) of a 64 KiB pattern
 cat > "$STATE/https.py" <<'EOF'
-import http.server, json, ssl, sys, threading
+import http.server, json, sys, threading
+from tlsupstream import answer_json, serve
 d, log = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
 BLOCK = bytes(range(256)) * 256
@@ -98,33 +99,18 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(BLOCK[:k])
                 n -= k
             return
-        body = json.dumps({"upstream": self.server.name, "path": self.path,
-                           "port": self.client_address[1]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_json(self, {"upstream": self.server.name, "path": self.path,
+                           "port": self.client_address[1]})
     def log_message(self, *a):
         pass
 class S(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-def serve(port, name, cert):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(d + "/" + cert + ".pem", d + "/" + cert + ".key")
-    srv = S(("10.77.0.1", port), H)
-    srv.name = name
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-serve(9443, "good", "good")
-serve(9444, "wrongname", "wrongname")
-serve(9445, "expired", "expired")
-serve(9446, "selfsigned", "selfsigned")
-serve(9447, "rebind", "rebind")
+    request_queue_size = 128          # fn-a's and fn-b's 64 at once
+for port, name in ((9443, "good"), (9444, "wrongname"), (9445, "expired"),
+                   (9446, "selfsigned"), (9447, "rebind")):
+    serve("10.77.0.1", port, name, d, name, H, S)
 threading.Event().wait()
 EOF
-(exec ip netns exec "$NS" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
+(exec ip netns exec "$NS" env PYTHONPATH="$TOP/tests/host" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
 HTTPS_PID=$!
 check "setup: the HTTPS upstreams listen on 10.77.0.1:9443-9447" wait_tcp 10.77.0.1 9447
 # dig NAME: the address dnsmasq answers for NAME (A), from the test's namespace

@@ -260,7 +260,7 @@ expect_match "  a new connection: 403 address_class, 127.0.0.1 is loopback (JSON
   '"path\\": \\"/ok/second\\".*\{"status": ?403, ?"body": ?"\{\\"error\\":\\"address_class\\",\\"reason\\":\\"address_class: 127.0.0.1 is loopback'
 check "  the third request reached no upstream" bash -c "! grep -q '/ok/third' '$STATE/https.log'"
 check "  netd asked dnsmasq again for the new connection" \
-  [ "$(grep -c 'query\[A\] rebind.test' "$STATE/dns.log")" -ge 2 ]
+  [ "$(grep -c "query\\[A\\] rebind.test from $ADDR$" "$STATE/dns.log")" -ge 2 ]
 out=$(call '{"url":"https://meta.test:9443/meta"}')
 diag "meta: $out"
 expect_match "a name that answers 169.254.169.254, not named by its rule: 403 address_class, link-local (cloud metadata)" "$out" \

@@ -42,6 +42,7 @@
 #
 # Skips as 09-functions.t does (no sandboxd, no layers); dnsmasq is needed.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
+. "$(dirname "$0")/egress.sh" || { echo "Bail out! cannot load egress.sh"; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "1..0 # skip host tests need root (network namespaces)"; exit 0; }
 grep -q 'ROLE_SANDBOXD' "$TOP/bin/dshield-init.c" 2>/dev/null ||
   { echo "1..0 # skip no sandboxd role in bin/dshield-init.c (the functions' role)"; exit 0; }
@@ -85,23 +86,11 @@ jq '.egress = [
 # --- TLS origination's upstreams: a test CA (an extra anchor, host mode's
 # --extra-anchors) and another CA that is no anchor ---------------------------------
 TLSDIR=$(mktemp -d /tmp/dshield-egress-tls.XXXXXX)
-mkca() {  # NAME CN
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.pem" 2>/dev/null
-}
-mkleaf() {  # NAME CA DNSNAME
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$3" \
-    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.csr" 2>/dev/null &&
-  printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$3" > "$TLSDIR/$1.ext" &&
-  openssl x509 -req -in "$TLSDIR/$1.csr" -CA "$TLSDIR/$2.pem" -CAkey "$TLSDIR/$2.key" -CAcreateserial \
-    -days 2 -extfile "$TLSDIR/$1.ext" -out "$TLSDIR/$1.pem" 2>/dev/null
-}
 mkca testca "dshield egress test CA" && mkca rogueca "a CA nobody trusts" &&
   mkleaf orig testca orig.test && mkleaf rogue rogueca rogue.test && mkleaf api testca api.test &&
   "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
   bail "cannot make the test CAs and their certificates"
-ORIG_SPKI=$(openssl x509 -in "$TLSDIR/orig.pem" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)
+ORIG_SPKI=$(spki orig)
 
 host_start static --allow-sim --policy "$POLICY" --layers "$TOP/build/layers" --dns 198.18.1.1 \
   --extra-anchors "$TLSDIR/test-anchors"
@@ -147,19 +136,15 @@ UPS_PID=$!
 # ending its connections with a close_notify on 8447; each answers
 # a request with what it saw, as JSON, and logs it.
 cat > "$STATE/https.py" <<'EOF'
-import http.server, json, ssl, sys, threading
+import http.server, json, sys, threading
+from tlsupstream import answer_json, serve
 d, log, apilog = sys.argv[1], sys.argv[2], sys.argv[3]
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = json.dumps({"upstream": self.server.name, "path": self.path,
-                           "host": self.headers.get("Host")}).encode()
         with open(log, "a") as f:
             f.write(json.dumps({"upstream": self.server.name, "path": self.path}) + "\n")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer_json(self, {"upstream": self.server.name, "path": self.path,
+                           "host": self.headers.get("Host")})
     def log_message(self, *a):
         pass
 # api.test: keep-alive; logs the headers it got (the test reads them),
@@ -172,9 +157,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
         with open(apilog, "a") as f:
             f.write(json.dumps({"method": self.command, "path": self.path, "port": self.client_address[1],
                                 "headers": self.headers.items(), "body": body.decode("latin-1")}) + "\n")
-        out = json.dumps({"method": self.command, "path": self.path, "port": self.client_address[1],
-                          "authorization": "Authorization" in self.headers,
-                          "cookie": self.headers.get("Cookie")}).encode()
+        out = {"method": self.command, "path": self.path, "port": self.client_address[1],
+               "authorization": "Authorization" in self.headers, "cookie": self.headers.get("Cookie")}
         if self.path == "/v1/chunked":       # the answers' framings, for the proxy's parser
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -201,11 +185,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "11")
             self.end_headers()
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+        answer_json(self, out)
     do_GET = do_POST = do_DELETE = do_HEAD = answer
     def log_message(self, *a):
         pass
@@ -216,23 +196,14 @@ class Clean(http.server.ThreadingHTTPServer):
         except OSError:
             pass
         request.close()
-def serve(port, name, cert, tls13=False, clean=False, handler=H):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(d + "/" + cert + ".pem", d + "/" + cert + ".key")
-    if tls13:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    srv = (Clean if clean else http.server.ThreadingHTTPServer)(("10.77.0.1", port), handler)
-    srv.name = name
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-serve(8444, "orig", "orig")
-serve(8445, "rogue", "rogue")
-serve(8446, "tls13", "orig", tls13=True)
-serve(8447, "clean", "orig", clean=True)
-serve(8448, "api", "api", handler=Echo)
+serve("10.77.0.1", 8444, "orig", d, "orig", H)
+serve("10.77.0.1", 8445, "rogue", d, "rogue", H)
+serve("10.77.0.1", 8446, "tls13", d, "orig", H, tls13=True)
+serve("10.77.0.1", 8447, "clean", d, "orig", H, Clean)
+serve("10.77.0.1", 8448, "api", d, "api", Echo)
 threading.Event().wait()
 EOF
-(exec ip netns exec "$NS" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log" "$STATE/api.log") &
+(exec ip netns exec "$NS" env PYTHONPATH="$TOP/tests/host" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log" "$STATE/api.log") &
 HTTPS_PID=$!
 up=
 for _ in $(seq 50); do inns bash -c 'exec 3<>/dev/tcp/10.77.0.1/8443' 2>/dev/null && up=1 && break; sleep 0.1; done
@@ -249,15 +220,6 @@ for _ in $(seq 200); do grep -q 'init: sandboxd: serving' "$LOG" && break; sleep
 check "sandboxd serves" grep -q 'init: sandboxd: serving' "$LOG"
 netd0=$(netd_pid)
 AUDITOR_URL=http://$ADDR:$PORT
-ROOT_KEY=dshield-example-admin-token
-api() {
-  local m=$1 p=$2 body=${3-}
-  local args=(-s --max-time 40 -o "$STATE/body" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $ROOT_KEY")
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  local code
-  code=$(inns curl "${args[@]}" "$AUDITOR_URL$p")
-  printf '%s %s' "$code" "$(tr '\n' ' ' < "$STATE/body")"
-}
 
 # --- the function: connects as the request says, by name or through CONNECT ------
 cat > "$STATE/egress.py" <<'EOF'
@@ -425,7 +387,6 @@ def handler(req):
         out["error"] = errno.errorcode.get(e.errno, e.__class__.__name__)
     return out
 EOF
-b64() { base64 -w0 "$@"; }
 expect_match "deploy egress-fn (declares upstream.test, sni.test, other.test, orig.test, rogue.test, api.test, nokey.test)" \
   "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","sni.test","other.test","orig.test","rogue.test","api.test","nokey.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
 call() { api POST /v1/functions/egress-fn/invoke "$1"; }

@@ -1,0 +1,94 @@
+# tests/host/egress.sh: what the egress tests (11-egress.t, 14-egress-more.t)
+# share, sourced after lib.sh and host_start. TLSDIR must be set (a directory
+# the test removes); the certificates are made there.
+
+# mkca NAME CN: a P-256 CA, NAME.pem and NAME.key.
+mkca() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.pem" 2>/dev/null
+}
+# mkleaf NAME CA DNSNAME: a server leaf for DNSNAME signed by CA.
+mkleaf() {
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$3" \
+    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.csr" 2>/dev/null &&
+  printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$3" > "$TLSDIR/$1.ext" &&
+  openssl x509 -req -in "$TLSDIR/$1.csr" -CA "$TLSDIR/$2.pem" -CAkey "$TLSDIR/$2.key" -CAcreateserial \
+    -days 2 -extfile "$TLSDIR/$1.ext" -out "$TLSDIR/$1.pem" 2>/dev/null
+}
+# mkleaf_expired NAME CA DNSNAME: the same, valid only on 2020-01-01
+# (openssl 3.0's x509 cannot date a certificate in the past; its ca can).
+mkleaf_expired() {
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$3" \
+    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.csr" 2>/dev/null || return 1
+  mkdir -p "$TLSDIR/ca-$1" && : > "$TLSDIR/ca-$1/index" && echo 01 > "$TLSDIR/ca-$1/serial" &&
+  cat > "$TLSDIR/ca-$1/conf" <<CONF
+[ca]
+default_ca = d
+[d]
+database = $TLSDIR/ca-$1/index
+serial = $TLSDIR/ca-$1/serial
+new_certs_dir = $TLSDIR/ca-$1
+default_md = sha256
+policy = p
+copy_extensions = none
+x509_extensions = x
+[p]
+commonName = supplied
+[x]
+subjectAltName = DNS:$3
+extendedKeyUsage = serverAuth
+basicConstraints = CA:FALSE
+CONF
+  openssl ca -batch -notext -config "$TLSDIR/ca-$1/conf" -cert "$TLSDIR/$2.pem" -keyfile "$TLSDIR/$2.key" \
+    -startdate 20200101000000Z -enddate 20200102000000Z -in "$TLSDIR/$1.csr" -out "$TLSDIR/$1.pem" 2>/dev/null
+}
+# mkself NAME DNSNAME: a self-signed server certificate for DNSNAME (no CA).
+mkself() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
+    -addext "subjectAltName=DNS:$2" -addext extendedKeyUsage=serverAuth \
+    -keyout "$TLSDIR/$1.key" -out "$TLSDIR/$1.pem" 2>/dev/null
+}
+# spki NAME: the SHA-256 of NAME.pem's SubjectPublicKeyInfo (the log's spki).
+spki() {
+  openssl x509 -in "$TLSDIR/$1.pem" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1
+}
+
+# wait_tcp ADDR PORT: true once the test's namespace reaches ADDR:PORT (5 s).
+wait_tcp() {
+  local _
+  for _ in $(seq 50); do inns bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+# api METHOD PATH [BODY]: the management API as the admin, from the test's
+# namespace; prints "CODE BODY" (the body's newlines as spaces). Needs
+# AUDITOR_URL; API_MAX_TIME (seconds, default 40) bounds the call.
+ROOT_KEY=dshield-example-admin-token
+api() {
+  local m=$1 p=$2 body=${3-}
+  local out; out=$(mktemp "$STATE/api.XXXXXX")
+  local args=(-s --max-time "${API_MAX_TIME:-40}" -o "$out" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $ROOT_KEY")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  local code
+  code=$(inns curl "${args[@]}" "$AUDITOR_URL$p")
+  printf '%s %s' "$code" "$(tr '\n' ' ' < "$out")"
+  rm -f "$out"
+}
+b64() { base64 -w0 "$@"; }
+
+# wait_sandboxd: sandboxd's pid once it serves (10 s).
+wait_sandboxd() {
+  local _
+  for _ in $(seq 200); do grep -q 'init: sandboxd: serving' "$LOG" && break; sleep 0.1; done
+  grep -q 'init: sandboxd: serving' "$LOG"
+}
+
+# log_json FILE: a fresh checkpoint, then the verified log as JSON in FILE;
+# true when dshield log verify said ok.
+log_json() {
+  api GET '/v1/log/checkpoint?fresh=1' | grep -q '^200 ' || return 1
+  inns curl -s --max-time 20 -o "$STATE/att.json" "$AUDITOR_URL/v1/attestation?nonce=11" || return 1
+  inns "$DSHIELD" log verify "$AUDITOR_URL" --attestation "$STATE/att.json" --allow-sim --no-collateral \
+    --json > "$1" 2>/dev/null && [ "$(jq .ok "$1")" = true ]
+}

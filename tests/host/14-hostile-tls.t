@@ -36,6 +36,11 @@ opened_all() {
   local o; o=$(opened "$1")
   [ "${o% *}" = "$2" ] && [ "${o#* }" -ge 1 ]
 }
+# all_opened NAME N WHAT: the check that NAME opened its N connections
+all_opened() {
+  bg_wait "$1" '^opened' 80 >/dev/null
+  check "$3 ($(opened "$1"))" opened_all "$1" "$2"
+}
 # closed_all NAME: after bg_say, the server closed every connection NAME held
 closed_all() {
   local o c; o=$(opened "$1"); c=$(bg_wait "$1" '^closed' 70)
@@ -72,12 +77,8 @@ bg_start plain idle "$ADDR" "$PORT" 200
 expect_match "200 idle connections on $PORT" "$(bg_wait plain '^opened' 70)" '^opened 200$'
 bg_start rec tlsrecord "$ADDR" "$TLS" 300 198.18.1.1
 bg_start hello tlshello "$ADDR" "$TLS" 300 198.18.1.3,198.18.1.4
-bg_wait rec '^opened' 70 >/dev/null
-bg_wait hello '^opened' 70 >/dev/null
-check "300 connections from 198.18.1.1 sent a record header and stopped ($(opened rec))" \
-  opened_all rec 300
-check "300 from 198.18.1.3 and .4 sent a whole ClientHello and never answered ($(opened hello))" \
-  opened_all hello 300
+all_opened rec 300 "300 connections from 198.18.1.1 sent a record header and stopped"
+all_opened hello 300 "300 from 198.18.1.3 and .4 sent a whole ClientHello and never answered"
 hold_and_serve "half-done handshakes" rec hello
 bg_stop plain
 
@@ -87,12 +88,8 @@ expect_match "200 clients pipeline on $PORT without reading" "$(bg_wait pipe '^p
   '^pipelined [0-9]+ '
 bg_start idle tlsidle "$ADDR" "$TLS" 200 198.18.1.1
 bg_start slow tlsslow "$ADDR" "$TLS" 100 198.18.1.3,198.18.1.4
-bg_wait idle '^opened' 80 >/dev/null
-bg_wait slow '^opened' 80 >/dev/null
-check "200 TLS sessions from 198.18.1.1 completed their handshake and went idle ($(opened idle))" \
-  opened_all idle 200
-check "100 from 198.18.1.3 and .4 send most of a POST body, then a byte a second ($(opened slow))" \
-  opened_all slow 100
+all_opened idle 200 "200 TLS sessions from 198.18.1.1 completed their handshake and went idle"
+all_opened slow 100 "100 from 198.18.1.3 and .4 send most of a POST body, then a byte a second"
 hold_and_serve "TLS sessions idle or slow" idle slow
 bg_stop pipe
 

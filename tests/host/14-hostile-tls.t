@@ -4,7 +4,7 @@
 # hundreds of connections holding half-done handshakes (a record header,
 # a whole ClientHello), idle TLS sessions and slowloris inside TLS, from
 # one address and from several (the TLS pool has 16 slots, 4 per address
-# when full), while the plain pool is full too. A
+# when full), while the plain pool is full too; then a SYN flood of 8443. A
 # well-behaved TLS client and an 8080 client are served meanwhile, netd's
 # memory stays under its bound, every hostile connection is evicted or
 # times out, and no role restarts. Clients: tests/host/hostile.py.
@@ -29,17 +29,20 @@ check "a second client address on the peer" inns ip addr add 198.18.1.3/24 dev p
 check "a third" inns ip addr add 198.18.1.4/24 dev peer
 
 tls_get() { hostile tlsget "$ADDR" "$TLS" "${1:-/healthz}"; }
-# opened_all NAME N: NAME opened its N connections, and some still held
-# when it said so (they had not all been evicted or timed out yet)
-opened() { sed -n 's/^opened \([0-9]*\) held \([0-9]*\)$/\1 \2/p' "$STATE/$1.out"; }
+# opened_all NAME N: NAME opened its N connections, some still held when
+# it said so (not all evicted or timed out yet), and at least half did
+# their part before the server cut them off (a newer connection may evict
+# one as soon as it is accepted: that is the pool's rule)
+opened() { sed -n 's/^opened \([0-9]*\) held \([0-9]*\) .*/\1 \2/p' "$STATE/$1.out"; }
 opened_all() {
-  local o; o=$(opened "$1")
-  [ "${o% *}" = "$2" ] && [ "${o#* }" -ge 1 ]
+  local o d; o=$(opened "$1")
+  d=$(sed -n 's/^opened .* done \([0-9]*\)$/\1/p' "$STATE/$1.out")
+  [ "${o% *}" = "$2" ] && [ "${o#* }" -ge 1 ] && [ "${d:-0}" -ge $(($2 / 2)) ]
 }
 # all_opened NAME N WHAT: the check that NAME opened its N connections
 all_opened() {
   bg_wait "$1" '^opened' 80 >/dev/null
-  check "$3 ($(opened "$1"))" opened_all "$1" "$2"
+  check "$3 ($(grep '^opened' "$STATE/$1.out"))" opened_all "$1" "$2"
 }
 # closed_all NAME: after bg_say, the server closed every connection NAME held
 closed_all() {
@@ -77,8 +80,8 @@ bg_start plain idle "$ADDR" "$PORT" 200
 expect_match "200 idle connections on $PORT" "$(bg_wait plain '^opened' 70)" '^opened 200$'
 bg_start rec tlsrecord "$ADDR" "$TLS" 300 198.18.1.1
 bg_start hello tlshello "$ADDR" "$TLS" 300 198.18.1.3,198.18.1.4
-all_opened rec 300 "300 connections from 198.18.1.1 sent a record header and stopped"
-all_opened hello 300 "300 from 198.18.1.3 and .4 sent a whole ClientHello and never answered"
+all_opened rec 300 "300 connections from 198.18.1.1 send a record header and stop"
+all_opened hello 300 "300 from 198.18.1.3 and .4 send a whole ClientHello and never answer"
 hold_and_serve "half-done handshakes" rec hello
 bg_stop plain
 
@@ -88,10 +91,15 @@ expect_match "200 clients pipeline on $PORT without reading" "$(bg_wait pipe '^p
   '^pipelined [0-9]+ '
 bg_start idle tlsidle "$ADDR" "$TLS" 200 198.18.1.1
 bg_start slow tlsslow "$ADDR" "$TLS" 100 198.18.1.3,198.18.1.4
-all_opened idle 200 "200 TLS sessions from 198.18.1.1 completed their handshake and went idle"
+all_opened idle 200 "200 from 198.18.1.1 complete their handshake and go idle"
 all_opened slow 100 "100 from 198.18.1.3 and .4 send most of a POST body, then a byte a second"
 hold_and_serve "TLS sessions idle or slow" idle slow
 bg_stop pipe
+
+# --- 3. SYN flood from spoofed addresses on 8443 ----------------------------------
+flood_served "$TLS" tls_get
+check "netd's memory under its bound (SYN flood)" mem_ok
+bg_stop flood
 
 # --- afterwards ------------------------------------------------------------------
 expect_match "TLS served once they are gone" "$(tls_get)" '^status 200'

@@ -24,7 +24,8 @@ as "key value" lines for the shell test to check.
 
 TLS clients (tests/host/14-hostile-tls.t). Each opens N connections
 (from SRC, or from the addresses in SRC separated by commas, in turn),
-prints "opened K held H" (H: those the server has not closed yet),
+prints "opened K held H done D" (K connected; H of them not closed by
+the server yet; D did all they do below before the server cut them off),
 holds them until a line arrives on stdin, then waits
 up to 60 s for the server to close them (EOF or reset) and prints
 "closed K" (how many it closed), then holds until stdin closes.
@@ -252,10 +253,10 @@ def server_closed(s):
     return False
 
 
-def hold_tls(socks, trickle=False):
+def hold_tls(socks, done, trickle=False):
     """The protocol of the tls* commands (above), bounded in time."""
     held = sum(not server_closed(s) for s in socks)
-    print("opened %d held %d" % (len(socks), held), flush=True)
+    print("opened %d held %d done %d" % (len(socks), held, done), flush=True)
     end = time.monotonic() + 120
     while time.monotonic() < end:
         r, _, _ = select.select([sys.stdin], [], [], 1.0)
@@ -289,32 +290,31 @@ def cmd_tls(mode, addr, port, n, src):
     hello = client_hello(ctx) if mode == "hello" else b"\x16\x03\x01\x00\xc8"
     srcs = sources(src)
     socks = []
+    done = 0
     end = time.monotonic() + 60
     for i in range(int(n)):
         if time.monotonic() > end:
             break
-        if mode in ("record", "hello"):
-            s = connect(addr, port, srcs[i % len(srcs)])
-            if s is None:
-                continue
-            try:
+        s = connect(addr, port, srcs[i % len(srcs)])
+        if s is None:
+            continue
+        # from here the server may cut it off at any moment (evicted for
+        # a newer one): it still counts, and must be seen closed
+        socks.append(s)
+        try:
+            if mode in ("record", "hello"):
                 s.sendall(hello)
-            except OSError:
-                s.close()
-                continue
-        else:
-            s = tls_connect(ctx, addr, port, srcs[i % len(srcs)])
-            if s is None:
-                continue
-            if mode == "slow":
-                try:
+            else:
+                s = socks[-1] = ctx.wrap_socket(s, server_hostname="dshield-api.invalid",
+                                                do_handshake_on_connect=False)
+                s.do_handshake()
+                if mode == "slow":
                     s.sendall(b"POST /healthz HTTP/1.1\r\nHost: dut\r\n"
                               b"Content-Length: 65536\r\n\r\n" + b"a" * 60000)
-                except OSError:
-                    s.close()
-                    continue
-        socks.append(s)
-    hold_tls(socks, trickle=mode == "slow")
+            done += 1
+        except OSError:
+            pass
+    hold_tls(socks, done, trickle=mode == "slow")
 
 
 def cmd_tlsget(addr, port, path, src=None):

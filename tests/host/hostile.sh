@@ -10,6 +10,11 @@
 # fresh_get [PATH]           one GET on a new connection to the plain port
 # info                       /v1/info's body
 # mem_ok                     netd's ($NETD) VmHWM is under MEM_BOUND_KB
+# flood_served PORT GET...   1000 spoofed SYN/s for 10 s at PORT (client
+#                            "flood": the caller bg_stops it); meanwhile
+#                            GET... (printing "status CODE") is served once
+#                            a second, 5 times of 5 (checked), and the
+#                            flood sent its SYNs (checked)
 
 MEM_BOUND_KB=32768          # docs/NETWORK.md, "Memory"
 PY=/usr/bin/python3
@@ -45,6 +50,19 @@ fresh_get() { hostile get "$ADDR" "$PORT" "${1:-/healthz}"; }
 info() { fresh_get /v1/info | tail -n 1; }
 vm_hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$NETD/status"; }
 vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$NETD/status"; }
+flood_served() {
+  local port=$1 served=0 i out; shift
+  bg_start flood synflood "$ADDR" "$port" 1000 10
+  sleep 1
+  for i in 1 2 3 4 5; do
+    out=$("$@")
+    [[ $out == "status 200"* ]] && served=$((served + 1))
+    sleep 1
+  done
+  check "a real client ($1) is served 5 of 5 times during a 1000 SYN/s flood of $port ($served)" \
+    [ "$served" -eq 5 ]
+  expect_match "the flood sent its SYNs" "$(bg_wait flood '^sent' 30)" '^sent [0-9]{4,}$'
+}
 mem_ok() {
   local kb; kb=$(vm_hwm_kb)
   diag "netd VmHWM ${kb:-?} kB, VmRSS $(vm_rss_kb) kB (bound $MEM_BOUND_KB kB)"

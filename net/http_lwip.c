@@ -564,7 +564,7 @@ static unsigned count_addr(const struct http_lwip *hl, uint32_t remote_ip)
 {
 	unsigned n = 0;
 
-	for (size_t i = 0; i < HTTP_LWIP_MAX_CONNS; i++)
+	for (size_t i = 0; i < hl->max_conns; i++)
 		n += hl->conns[i].in_use && hl->conns[i].remote_ip == remote_ip;
 	return n;
 }
@@ -572,7 +572,7 @@ static unsigned count_addr(const struct http_lwip *hl, uint32_t remote_ip)
 /* Whose connections pick_victim() may take. */
 enum hl_among {
 	AMONG_ADDR,                /* this address's */
-	AMONG_HOGS,                /* of addresses over HTTP_LWIP_MAX_PER_ADDR */
+	AMONG_HOGS,                /* of addresses over the pool's per-address share */
 	AMONG_ALL,
 };
 
@@ -585,7 +585,7 @@ static bool candidate(const struct http_lwip *hl, const struct http_lwip_conn *h
 	case AMONG_ADDR:
 		return hc->remote_ip == remote_ip;
 	case AMONG_HOGS:
-		return count_addr(hl, hc->remote_ip) > HTTP_LWIP_MAX_PER_ADDR;
+		return count_addr(hl, hc->remote_ip) > hl->max_per_addr;
 	default:
 		return true;
 	}
@@ -601,7 +601,7 @@ static struct http_lwip_conn *pick_victim(struct http_lwip *hl, enum hl_among am
 	enum hl_class best_cls = HC_KEEP;
 	uint64_t best_key = 0;
 
-	for (size_t i = 0; i < HTTP_LWIP_MAX_CONNS; i++) {
+	for (size_t i = 0; i < hl->max_conns; i++) {
 		struct http_lwip_conn *hc = &hl->conns[i];
 		if (!candidate(hl, hc, among, remote_ip))
 			continue;
@@ -655,7 +655,7 @@ static bool memory_short(void)
 /* A slot for a new connection from remote_ip, or NULL with *refused set
  * to the counter of the reason. While slots are free anyone gets one. A
  * full pool gives up a connection of the new client's own address if that
- * holds its share (HTTP_LWIP_MAX_PER_ADDR) already, else one of an address
+ * holds its share (max_per_addr) already, else one of an address
  * over its share, else anyone's. */
 static struct http_lwip_conn *admit(struct http_lwip *hl, uint32_t remote_ip,
 				    uint64_t **refused, const char **why)
@@ -668,10 +668,10 @@ static struct http_lwip_conn *admit(struct http_lwip *hl, uint32_t remote_ip,
 		*why = "lwIP memory under its reserve";
 		return NULL;
 	}
-	for (size_t i = 0; i < HTTP_LWIP_MAX_CONNS; i++)
+	for (size_t i = 0; i < hl->max_conns; i++)
 		if (!hl->conns[i].in_use)
 			return &hl->conns[i];
-	if (count_addr(hl, remote_ip) >= HTTP_LWIP_MAX_PER_ADDR) {
+	if (count_addr(hl, remote_ip) >= hl->max_per_addr) {
 		victim = pick_victim(hl, AMONG_ADDR, remote_ip, &cls);
 		if (victim == NULL) {
 			*refused = &hl->st.refused_per_addr;
@@ -828,7 +828,12 @@ int http_lwip_listen(struct http_lwip *hl, const struct http_server *srv, uint16
 		tcp_close(pcb);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < HTTP_LWIP_MAX_CONNS; i++)
+	/* The TLS pool is smaller (http_tls.h: its slots cost more, and
+	 * netd's memory bound holds both pools full); its per-address share
+	 * is the same quarter of it. Slots past max_conns are never touched. */
+	hl->max_conns = hl->tls != NULL ? HTTP_TLS_MAX_CONNS : HTTP_LWIP_MAX_CONNS;
+	hl->max_per_addr = hl->tls != NULL ? HTTP_TLS_MAX_PER_ADDR : HTTP_LWIP_MAX_PER_ADDR;
+	for (size_t i = 0; i < hl->max_conns; i++)
 		hl->conns[i].hl = hl;
 	hl->srv = srv;
 	hl->listener = lpcb;
@@ -840,7 +845,7 @@ int http_lwip_listen(struct http_lwip *hl, const struct http_server *srv, uint16
 
 void http_lwip_shutdown(struct http_lwip *hl)
 {
-	for (size_t i = 0; i < HTTP_LWIP_MAX_CONNS; i++)
+	for (size_t i = 0; i < hl->max_conns; i++)
 		if (hl->conns[i].in_use)
 			abort_conn(&hl->conns[i], NULL);
 	if (hl->listener != NULL) {
@@ -855,7 +860,7 @@ struct http_conn *http_lwip_find(struct http_lwip *hl, uint32_t id)
 {
 	uint32_t slot = id & 0xffff & ~HTTP_LWIP_ID_TLS;
 
-	if ((id & HTTP_LWIP_ID_TLS) != hl->id_tag || slot >= HTTP_LWIP_MAX_CONNS)
+	if ((id & HTTP_LWIP_ID_TLS) != hl->id_tag || slot >= hl->max_conns)
 		return NULL;
 	struct http_lwip_conn *hc = &hl->conns[slot];
 	if (!hc->in_use || hc->lingering || conn_id(hc) != id)
@@ -873,7 +878,7 @@ void http_lwip_kick(struct http_conn *c)
 
 void http_lwip_tick(struct http_lwip *hl, uint64_t now_ms)
 {
-	for (size_t i = 0; i < HTTP_LWIP_MAX_CONNS; i++) {
+	for (size_t i = 0; i < hl->max_conns; i++) {
 		struct http_lwip_conn *hc = &hl->conns[i];
 
 		if (!hc->in_use)
@@ -901,7 +906,7 @@ uint64_t http_lwip_next_deadline(const struct http_lwip *hl)
 {
 	uint64_t next = UINT64_MAX;
 
-	for (size_t i = 0; i < HTTP_LWIP_MAX_CONNS; i++) {
+	for (size_t i = 0; i < hl->max_conns; i++) {
 		const struct http_lwip_conn *hc = &hl->conns[i];
 		uint64_t d;
 

@@ -10,7 +10,8 @@
  * Hostile clients degrade service fairly instead of taking it (see
  * docs/NETWORK.md, "Overload"):
  *   - a full pool evicts (RST) a connection for each new one: of the new
- *     client's own address if that holds HTTP_LWIP_MAX_PER_ADDR already,
+ *     client's own address if that holds its share (HTTP_LWIP_MAX_PER_ADDR,
+ *     HTTP_TLS_MAX_PER_ADDR on the TLS pool) already,
  *     else of an address holding more, else anyone's; among those the
  *     one that costs least to lose: lingering, then idle, then stalled
  *     writers, then slow requests; only requests waiting for init are
@@ -40,9 +41,10 @@
 
 #include "lib/http.h"
 
-/* 128 connections of about 104 KiB each: 13 MiB (see docs/NETWORK.md). */
+/* 128 connections of about 105 KiB each: 13 MiB (see docs/NETWORK.md).
+ * The TLS pool uses the first HTTP_TLS_MAX_CONNS of them (http_tls.h). */
 #define HTTP_LWIP_MAX_CONNS     128
-/* A client address's share of a full pool. */
+/* A client address's share of a full pool (HTTP_TLS_MAX_PER_ADDR on TLS). */
 #define HTTP_LWIP_MAX_PER_ADDR  32
 /* Half-open (SYN_RCVD) connections on the listener. */
 #define HTTP_LWIP_MAX_SYN_RCVD  64
@@ -115,6 +117,8 @@ struct http_lwip {
 	struct tcp_pcb *listener;
 	struct http_lwip_stats st;
 	uint64_t next_refuse_log_ms;
+	unsigned max_conns;         /* slots of conns[] in use: set by listen */
+	unsigned max_per_addr;      /* a client address's share of a full pool */
 	struct http_lwip_conn conns[HTTP_LWIP_MAX_CONNS];
 };
 

@@ -45,6 +45,16 @@
 /* The port of the API over TLS (the plain API's is the configuration's). */
 #define API_TLS_PORT 8443
 
+/* The TLS pool's size. A slot costs its HTTP connection (105 KiB) and its
+ * engine (27.4 KiB): 16 slots are 2.1 MiB, which keeps netd under its
+ * 32 MiB bound with both pools held by hostile clients (docs/NETWORK.md,
+ * "Memory"); the plain pool's 128 would add 17 MiB. The per-address share
+ * is the same quarter of the pool as on the plain port. The API over TLS
+ * is an operator's channel, not a public service: 16 clients at once. */
+#define HTTP_TLS_MAX_CONNS     16
+#define HTTP_TLS_MAX_PER_ADDR  4
+_Static_assert(HTTP_TLS_MAX_CONNS <= HTTP_LWIP_MAX_CONNS, "the TLS pool uses http_lwip's slots");
+
 struct http_tls_slot {
 	bool waiting;              /* asked keyd; the engine is as before the feed */
 	bool want;                 /* the sign hook lacked a signature in this feed */
@@ -79,8 +89,8 @@ struct http_tls {
 	void *ask_ctx;
 	struct http_tls_stats st;
 	struct tls_conn snap;              /* an engine before a feed (above) */
-	struct http_tls_slot slot[HTTP_LWIP_MAX_CONNS];
-	struct tls_conn conns[HTTP_LWIP_MAX_CONNS];
+	struct http_tls_slot slot[HTTP_TLS_MAX_CONNS];
+	struct tls_conn conns[HTTP_TLS_MAX_CONNS];
 };
 
 /* Prepares t (its DRBG seeded from getrandom). 0 or a negative errno. */

@@ -119,7 +119,7 @@ struct netd {
 static struct netd nd;
 static struct imsg msg;        /* 16 KiB: not on the stack */
 static struct egress_secrets esec; /* the values the proxy injects (IMSG_SBX_INJECT) */
-static struct http_tls htls;   /* the TLS pool's engines (3.6 MiB) and keyd's certificate */
+static struct http_tls htls;   /* the TLS pool's engines (0.46 MiB) and keyd's certificate */
 
 /* The connection an id names, in either pool (HTTP_LWIP_ID_TLS). */
 static struct http_conn *conn_find(uint32_t id)

@@ -21,11 +21,34 @@ as "key value" lines for the shell test to check.
   hostile.py synflood ADDR PORT RATE SECONDS
       RATE SYNs per second for SECONDS from random addresses in
       10.0.0.0/8 (spoofed: raw socket, root); prints "sent K".
+
+TLS clients (tests/host/14-hostile-tls.t). Each opens N connections
+(from SRC, or from the addresses in SRC separated by commas, in turn),
+prints "opened K held H done D" (K connected; H of them not closed by
+the server yet; D did all they do below before the server cut them off),
+holds them until a line arrives on stdin, then waits
+up to 60 s for the server to close them (EOF or reset) and prints
+"closed K" (how many it closed), then holds until stdin closes.
+
+  hostile.py tlsrecord ADDR PORT N SRC
+      sends the 5-byte header of a handshake record and nothing more.
+  hostile.py tlshello ADDR PORT N SRC
+      sends a whole ClientHello and never answers the server's flight.
+  hostile.py tlsidle ADDR PORT N SRC
+      completes the handshake, then sends nothing.
+  hostile.py tlsslow ADDR PORT N SRC
+      completes the handshake, sends a POST head and 60,000 of the 65,536
+      body bytes it announces (the body buffer and the engine's input
+      buffer filled), then one more byte a second (slowloris inside TLS).
+  hostile.py tlsget ADDR PORT PATH [SRC]
+      one GET over TLS (the server's certificate is not checked: the
+      attested key is 13-api-tls.t's business); prints "status CODE".
 """
 import os
 import random
 import select
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -165,7 +188,11 @@ def cmd_pipeline(addr, port, n, seconds):
 
 
 def cmd_get(addr, port, path):
-    s = connect(addr, port)
+    get_on(connect(addr, port), path)
+
+
+def get_on(s, path):
+    """GET path on s (None: the connection failed); prints the answer."""
     if s is None:
         print("status 0", flush=True)
         return
@@ -177,6 +204,121 @@ def cmd_get(addr, port, path):
     status, body = read_response(s)
     print("status %d" % status)
     print(body, flush=True)
+
+
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def client_hello(ctx):
+    """The ClientHello a real client sends first, from an in-memory engine."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="dshield-api.invalid")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def tls_connect(ctx, addr, port, src=None):
+    s = connect(addr, port, src)
+    if s is None:
+        return None
+    try:
+        return ctx.wrap_socket(s, server_hostname="dshield-api.invalid")
+    except OSError:
+        s.close()
+        return None
+
+
+def server_closed(s):
+    """True once the server closed or reset s (whatever it sent first is read)."""
+    raw = s if not isinstance(s, ssl.SSLSocket) else socket.socket(fileno=os.dup(s.fileno()))
+    try:
+        raw.setblocking(False)
+        for _ in range(64):
+            if not raw.recv(65536):
+                return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        if raw is not s:
+            raw.close()
+    return False
+
+
+def hold_tls(socks, done, trickle=False):
+    """The protocol of the tls* commands (above), bounded in time."""
+    held = sum(not server_closed(s) for s in socks)
+    print("opened %d held %d done %d" % (len(socks), held, done), flush=True)
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        r, _, _ = select.select([sys.stdin], [], [], 1.0)
+        if r:
+            if not sys.stdin.readline():
+                return
+            break
+        if trickle:
+            for s in socks:
+                try:
+                    s.send(b"a")
+                except (OSError, ValueError):
+                    pass
+    closed = set()
+    end = time.monotonic() + 60
+    while len(closed) < len(socks) and time.monotonic() < end:
+        for i, s in enumerate(socks):
+            if i not in closed and server_closed(s):
+                closed.add(i)
+        time.sleep(0.5)
+    print("closed %d" % len(closed), flush=True)
+    hold_until_stdin_closes()
+
+
+def sources(src):
+    return src.split(",") if src else [None]
+
+
+def cmd_tls(mode, addr, port, n, src):
+    ctx = tls_context()
+    hello = client_hello(ctx) if mode == "hello" else b"\x16\x03\x01\x00\xc8"
+    srcs = sources(src)
+    socks = []
+    done = 0
+    end = time.monotonic() + 60
+    for i in range(int(n)):
+        if time.monotonic() > end:
+            break
+        s = connect(addr, port, srcs[i % len(srcs)])
+        if s is None:
+            continue
+        # from here the server may cut it off at any moment (evicted for
+        # a newer one): it still counts, and must be seen closed
+        socks.append(s)
+        try:
+            if mode in ("record", "hello"):
+                s.sendall(hello)
+            else:
+                s = socks[-1] = ctx.wrap_socket(s, server_hostname="dshield-api.invalid",
+                                                do_handshake_on_connect=False)
+                s.do_handshake()
+                if mode == "slow":
+                    s.sendall(b"POST /healthz HTTP/1.1\r\nHost: dut\r\n"
+                              b"Content-Length: 65536\r\n\r\n" + b"a" * 60000)
+            done += 1
+        except OSError:
+            pass
+    hold_tls(socks, done, trickle=mode == "slow")
+
+
+def cmd_tlsget(addr, port, path, src=None):
+    get_on(tls_connect(tls_context(), addr, port, src), path)
 
 
 def checksum(data):
@@ -222,7 +364,9 @@ def cmd_synflood(addr, port, rate, seconds):
 
 def main(argv):
     cmds = {"idle": cmd_idle, "keepalive": cmd_keepalive, "pipeline": cmd_pipeline,
-            "get": cmd_get, "synflood": cmd_synflood}
+            "get": cmd_get, "synflood": cmd_synflood, "tlsget": cmd_tlsget}
+    for mode in ("record", "hello", "idle", "slow"):
+        cmds["tls" + mode] = (lambda m: lambda *a: cmd_tls(m, *a))(mode)
     if len(argv) < 4 or argv[1] not in cmds:
         sys.stderr.write(__doc__)
         return 2

@@ -22,7 +22,7 @@ as "key value" lines for the shell test to check.
       RATE SYNs per second for SECONDS from random addresses in
       10.0.0.0/8 (spoofed: raw socket, root); prints "sent K".
 
-TLS clients (tests/host/14-hostile-tls.t). Each opens N connections
+TLS clients (tests/host/15-hostile-tls.t). Each opens N connections
 (from SRC, or from the addresses in SRC separated by commas, in turn),
 prints "opened K held H done D" (K connected; H of them not closed by
 the server yet; D did all they do below before the server cut them off),

@@ -1,5 +1,5 @@
 # tests/host/hostile.sh: helpers of the hostile-client tests (05-hostile.t,
-# 14-hostile-tls.t), sourced after lib.sh and host_start. The clients are
+# 15-hostile-tls.t), sourced after lib.sh and host_start. The clients are
 # tests/host/hostile.py, bounded in count and time.
 #
 # hostile ARGS...            hostile.py ARGS in the test's namespace (90 s at most)

@@ -43,12 +43,7 @@
 # Skips as 09-functions.t does (no sandboxd, no layers); dnsmasq is needed.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
 . "$(dirname "$0")/egress.sh" || { echo "Bail out! cannot load egress.sh"; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "1..0 # skip host tests need root (network namespaces)"; exit 0; }
-grep -q 'ROLE_SANDBOXD' "$TOP/bin/dshield-init.c" 2>/dev/null ||
-  { echo "1..0 # skip no sandboxd role in bin/dshield-init.c (the functions' role)"; exit 0; }
-[ -d "$TOP/build/layers/python" ] || { echo "1..0 # skip no build/layers/python: run make layer-trees"; exit 0; }
-[ ! -e /dev/tdx_guest ] || { echo "1..0 # skip this host has /dev/tdx_guest (the sim is never used there)"; exit 0; }
-for c in jq curl dnsmasq python3; do command -v $c >/dev/null || bail "$c is needed"; done
+egress_prereqs jq curl dnsmasq python3
 DSHIELD=${DSHIELD:-$TOP/build/dshield}
 [ -x "$DSHIELD" ] || bail "no $DSHIELD: run make first"
 

@@ -2,6 +2,19 @@
 # share, sourced after lib.sh and host_start. TLSDIR must be set (a directory
 # the test removes); the certificates are made there.
 
+# egress_prereqs TOOL...: skips the test (TAP 1..0) where it cannot run
+# (not root, no sandboxd role, no python layer, a real TDX host), bails
+# without a TOOL.
+egress_prereqs() {
+  [ "$(id -u)" -eq 0 ] || { echo "1..0 # skip host tests need root (network namespaces)"; exit 0; }
+  grep -q 'ROLE_SANDBOXD' "$TOP/bin/dshield-init.c" 2>/dev/null ||
+    { echo "1..0 # skip no sandboxd role in bin/dshield-init.c (the functions' role)"; exit 0; }
+  [ -d "$TOP/build/layers/python" ] || { echo "1..0 # skip no build/layers/python: run make layer-trees"; exit 0; }
+  [ ! -e /dev/tdx_guest ] || { echo "1..0 # skip this host has /dev/tdx_guest (the sim is never used there)"; exit 0; }
+  local c
+  for c in "$@"; do command -v "$c" >/dev/null || bail "$c is needed"; done
+}
+
 # mkca NAME CN: a P-256 CA, NAME.pem and NAME.key.
 mkca() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \

@@ -142,7 +142,8 @@ static void prepare_role_dirs(const char *dir, const char *store, const struct r
 	}
 	sup.roles = roles;
 	sup.nroles = n;
-	sup.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick };
+	sup.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick,
+					  lifecycle_fd_ready };
 }
 
 static void keyd_config(bool allow_sim, bool has_manifest)

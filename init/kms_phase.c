@@ -9,12 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 _Static_assert(KW_KEY_LEN == STORE_KEY_LEN, "the KMS's key is the disk key");
@@ -67,6 +66,8 @@ void kms_phase_begin(struct kms_phase *k, const struct policy *p, struct datasto
 
 	memset(k, 0, sizeof *k);
 	k->body_fd = -1;
+	k->child_fd = -1;
+	k->child_pidfd = -1;
 	k->policy = p;
 	k->store = st;
 	k->settled = settled;
@@ -215,38 +216,71 @@ static _Noreturn void child(struct kms_phase *k, const struct netd_kms_reply_msg
 	_exit(n == (ssize_t)sizeof st ? 0 : 1);
 }
 
-/* Reads the child's status, bounded by KMS_PHASE_CHILD_MS; 0 or -errno. */
-static int read_status(int fd, struct datastore_status *st)
-{
-	uint64_t deadline = mono_ms() + KMS_PHASE_CHILD_MS;
-	size_t got = 0;
+static int pidfd_open_(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
-	while (got < sizeof *st) {
-		uint64_t now = mono_ms();
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		struct pollfd p = { fd, POLLIN, 0 };
-		int pr = poll(&p, 1, (int)(deadline - now > 1000 ? 1000 : deadline - now));
-		if (pr < 0 && errno != EINTR)
-			return -errno;
-		if (pr <= 0)
-			continue;
-		ssize_t n = read(fd, (char *)st + got, sizeof *st - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		got += (size_t)n;
-	}
-	return 0;
+static void kill_child(struct kms_phase *k)
+{
+	if (k->child_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, k->child_pidfd, SIGKILL, NULL, 0);
 }
 
-/* Step 7: init waits for the child (formatting takes mke2fs's time);
- * netd keeps serving meanwhile, its messages wait in the channel. */
+/* The child's status is in (or it failed: r < 0): settle. The supervisor
+ * reaps the child like any orphan. */
+static void child_done(struct kms_phase *k, int r)
+{
+	struct datastore_status *st = &k->child_st;
+
+	supervisor_unwatch(k->child_fd);
+	close(k->child_fd);
+	k->child_fd = -1;
+	if (r < 0)
+		kill_child(k);   /* timed out or broke the pipe: it must not go on */
+	if (k->child_pidfd >= 0)
+		close(k->child_pidfd);
+	k->child_pidfd = -1;
+	datastore_forget();
+	if (r < 0 || (st->state != STORE_INFO_OPEN && st->state != STORE_INFO_FORMATTED &&
+		      st->state != STORE_INFO_REFUSED)) {
+		explicit_bzero(st, sizeof *st);
+		k->fresh_len = 0;
+		refuse(k, WHY "the child opening the store gave no status (%s)",
+		       strerror(r < 0 ? -r : EBADMSG));
+		return;
+	}
+	st->reason[sizeof st->reason - 1] = '\0';
+	st->disk[sizeof st->disk - 1] = '\0';
+	if (st->state == STORE_INFO_REFUSED)
+		k->fresh_len = 0;
+	*k->store = *st;
+	explicit_bzero(st, sizeof *st);
+	settle(k);
+}
+
+void kms_phase_child_ready(struct kms_phase *k, int fd)
+{
+	if (k->st != KP_CHILD || fd != k->child_fd)
+		return;
+	while (k->child_got < sizeof k->child_st) {
+		ssize_t n = read(fd, (char *)&k->child_st + k->child_got,
+				 sizeof k->child_st - k->child_got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;   /* the rest comes later */
+		if (n <= 0) {
+			child_done(k, n < 0 ? -errno : -EPIPE);
+			return;
+		}
+		k->child_got += (size_t)n;
+	}
+	child_done(k, 0);
+}
+
+/* Step 7: a child opens the wrap and formats or opens the store (mke2fs's
+ * time); init's loop goes on and collects its status from the pipe. */
 static void open_in_child(struct kms_phase *k, const struct netd_kms_reply_msg *rep)
 {
-	static struct datastore_status st;   /* holds the seal key: wiped below */
-	int pfd[2], r, ws;
+	int pfd[2], r;
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -266,32 +300,30 @@ static void open_in_child(struct kms_phase *k, const struct netd_kms_reply_msg *
 	}
 	close(pfd[1]);
 	kms_exchange_wipe(&k->x);   /* the parent never opens the wrap */
-	r = read_status(pfd[0], &st);
-	close(pfd[0]);
-	if (r == -ETIMEDOUT)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
-	datastore_forget();
-	if (r < 0 || (st.state != STORE_INFO_OPEN && st.state != STORE_INFO_FORMATTED &&
-		      st.state != STORE_INFO_REFUSED)) {
-		explicit_bzero(&st, sizeof st);
-		refuse(k, WHY "the child opening the store gave no status (%s)",
-		       strerror(r < 0 ? -r : EBADMSG));
-		return;
-	}
-	st.reason[sizeof st.reason - 1] = '\0';
-	st.disk[sizeof st.disk - 1] = '\0';
-	if (st.state != STORE_INFO_REFUSED && rep->has_freshness &&
-	    rep->freshness_len <= NETD_KMS_FRESH_MAX) {
-		/* the child's key_wrap_open bound it (X): the KMS's, this reply's */
+	/* before the loop can reap it: the pidfd names this child only */
+	k->child_pidfd = pidfd_open_(pid);
+	k->child_fd = pfd[0];
+	k->child_got = 0;
+	k->child_due = mono_ms() + KMS_PHASE_CHILD_MS;
+	if (rep->has_freshness && rep->freshness_len <= NETD_KMS_FRESH_MAX) {
+		/* kept only if the child's key_wrap_open, which binds it, succeeds */
 		k->fresh_len = rep->freshness_len;
 		memcpy(k->fresh, rep->freshness, rep->freshness_len);
 		k->fresh[k->fresh_len] = '\0';
 	}
-	*k->store = st;
-	explicit_bzero(&st, sizeof st);
-	settle(k);
+	k->st = KP_CHILD;
+	if (k->child_pidfd < 0) {
+		r = -errno;
+		kill(pid, SIGKILL);   /* not reaped yet: the pid is still this child */
+		child_done(k, r);
+		return;
+	}
+	r = fcntl(k->child_fd, F_SETFL, O_NONBLOCK) != 0 ? -errno : supervisor_watch(k->child_fd);
+	if (r < 0) {
+		child_done(k, r);
+		return;
+	}
+	supervisor_set_tick(k->child_due);
 }
 
 int kms_phase_netd_reply(struct kms_phase *k, const struct imsg *m)
@@ -318,6 +350,13 @@ int kms_phase_netd_reply(struct kms_phase *k, const struct imsg *m)
 
 void kms_phase_tick(struct kms_phase *k)
 {
+	if (k->st == KP_CHILD) {
+		if (mono_ms() >= k->child_due)
+			child_done(k, -ETIMEDOUT);
+		else
+			supervisor_set_tick(k->child_due);
+		return;
+	}
 	if (k->st != KP_BACKOFF || k->due == 0)
 		return;
 	if (mono_ms() < k->due) {

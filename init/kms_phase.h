@@ -11,7 +11,11 @@
  *      doubling delay, a console line each, until KMS_PHASE_GIVE_UP_MS
  *      after the first attempt; any other answer settles it at once;
  *   4. a key: a forked child opens the wrap and the store (the disk key
- *      never exists in PID 1), and hands back only the store's status.
+ *      never exists in PID 1), and hands back only the store's status
+ *      through a pipe the supervisor watches: PID 1's loop runs on (reaps,
+ *      relays, restarts) while the child formats, and a child past
+ *      KMS_PHASE_CHILD_MS is killed (through its pidfd: never another
+ *      process that got its pid after it was reaped).
  * Then settled() (init.c: the role directories on the store, sandboxd's
  * sealing key, /v1/info, the held rows released, or held for good with
  * the refusal's reason).
@@ -39,6 +43,7 @@ enum kms_phase_state {
 	KP_KEYD,           /* keyd asked for the body */
 	KP_NETD,           /* netd asked to carry it */
 	KP_BACKOFF,        /* waiting to ask netd again */
+	KP_CHILD,          /* the child opens the store */
 };
 
 struct kms_phase {
@@ -61,6 +66,12 @@ struct kms_phase {
 	 * authenticates it (0: none); logd compares it with the log */
 	uint32_t fresh_len;
 	char fresh[NETD_KMS_FRESH_MAX + 1];
+	/* KP_CHILD: its status pipe (watched), its pidfd, its deadline, and
+	 * what it wrote so far (holds the sealing key: wiped after use) */
+	int child_fd, child_pidfd;
+	uint64_t child_due;
+	size_t child_got;
+	struct datastore_status child_st;
 	/* the outcome is in *store; ctx is settled's */
 	void (*settled)(void *ctx);
 	void *ctx;
@@ -80,8 +91,11 @@ void kms_phase_netd(struct kms_phase *k, bool up);
 int kms_phase_keyd_reply(struct kms_phase *k, const struct imsg *m);
 int kms_phase_netd_reply(struct kms_phase *k, const struct imsg *m);
 
-/* The supervisor's tick: a retry that is due. */
+/* The supervisor's tick: a retry that is due, or the child's deadline. */
 void kms_phase_tick(struct kms_phase *k);
+
+/* The supervisor's watch: the child's status pipe fd is readable. */
+void kms_phase_child_ready(struct kms_phase *k, int fd);
 
 /* Whether a netd answer (its status and error) is worth another attempt:
  * no answer at all, or an HTTP 5xx. */

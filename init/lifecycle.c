@@ -303,6 +303,13 @@ void lifecycle_tick(void *ctx)
 	kms_phase_tick(&lc->kms);
 }
 
+void lifecycle_fd_ready(void *ctx, int fd)
+{
+	struct lifecycle *lc = ctx;
+
+	kms_phase_child_ready(&lc->kms, fd);
+}
+
 int lifecycle_on_message(void *ctx, const struct role_spec *r, int sock,
 			 const struct imsg *m)
 {

@@ -84,5 +84,6 @@ int lifecycle_start(void *ctx, const struct role_spec *r, int sock);
 int lifecycle_on_message(void *ctx, const struct role_spec *r, int sock,
 			 const struct imsg *m);
 void lifecycle_tick(void *ctx);
+void lifecycle_fd_ready(void *ctx, int fd);
 
 #endif

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 /* epoll tags: a role's channel is its id, its log pipe EV_LOG + id. */
-enum { EV_LOG = 500, EV_SIGNAL = 1000, EV_TIMER = 1001 };
+enum { EV_LOG = 500, EV_SIGNAL = 1000, EV_TIMER = 1001, EV_WATCH = 1002 };
 
 #define CHANNEL_CLOSED_GRACE_MS 1000u
 #define MSG_BUDGET 64   /* messages per role per wakeup */
@@ -51,12 +51,13 @@ struct sup {
 	bool stopping;
 	bool held[ROLE_COUNT];     /* cfg->held, until supervisor_release */
 	uint64_t tick_due;         /* supervisor_set_tick; 0: none */
+	int watch_fd;              /* supervisor_watch; -1: none */
 	struct sup_role role[ROLE_COUNT];
 };
 
 /* init's loop is one per process (PID 1): its state is this file's.
  * fatal() needs it to stop the roles from anywhere. */
-static struct sup S = { .ep = -1, .sigfd = -1, .timerfd = -1 };
+static struct sup S = { .ep = -1, .sigfd = -1, .timerfd = -1, .watch_fd = -1 };
 static bool fatal_pid1;
 static struct imsg msg;       /* 16 KiB, not on the stack */
 
@@ -582,6 +583,35 @@ void supervisor_set_tick(uint64_t due)
 		arm_timer();
 }
 
+int supervisor_watch(int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EV_WATCH };
+
+	if (S.watch_fd >= 0)
+		return -EBUSY;
+	if (S.ep < 0 || fd < 0)
+		return -EINVAL;
+	if (epoll_ctl(S.ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -errno;
+	S.watch_fd = fd;
+	return 0;
+}
+
+void supervisor_unwatch(int fd)
+{
+	if (fd < 0 || fd != S.watch_fd)
+		return;
+	epoll_ctl(S.ep, EPOLL_CTL_DEL, fd, NULL);
+	S.watch_fd = -1;
+}
+
+static void watch_ready(void)
+{
+	if (S.watch_fd < 0 || S.cfg->ops.fd_ready == NULL)
+		return;
+	S.cfg->ops.fd_ready(S.cfg->ops.ctx, S.watch_fd);
+}
+
 void supervisor_hold(enum role_id id, const char *why)
 {
 	if ((unsigned)id >= S.cfg->nroles || S.held[id])
@@ -673,6 +703,8 @@ int supervisor_run(const struct supervisor_config *cfg)
 				on_signals();
 			else if (tag == EV_TIMER)
 				on_timer();
+			else if (tag == EV_WATCH)
+				watch_ready();
 			else if (tag < cfg->nroles)
 				role_readable(&S.role[tag]);
 			else if (tag >= EV_LOG && tag < EV_LOG + cfg->nroles)

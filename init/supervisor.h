@@ -40,6 +40,9 @@ struct lifecycle_ops {
 	void *ctx;
 	/* Optional: the deadline set with supervisor_set_tick was reached. */
 	void (*tick)(void *ctx);
+	/* Optional: the descriptor given to supervisor_watch is readable or
+	 * hung up. */
+	void (*fd_ready)(void *ctx, int fd);
 };
 
 struct supervisor_config {
@@ -87,6 +90,13 @@ int supervisor_role_sock(enum role_id id);
 /* ops.tick runs once mono_ms() reaches due (0: no deadline); one deadline,
  * a later call replaces it. */
 void supervisor_set_tick(uint64_t due);
+
+/* One descriptor besides the roles' channels, watched for input until
+ * supervisor_unwatch (ops.fd_ready then runs in the loop): a child of
+ * init's own that reports through a pipe, so PID 1 never blocks on it.
+ * At most one at a time; 0 or -errno (-EBUSY: one is watched). */
+int supervisor_watch(int fd);
+void supervisor_unwatch(int fd);
 
 /* Starts a row that was held (its reason gone: the store opened late).
  * Nothing for a row that is not held. */

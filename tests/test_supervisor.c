@@ -328,7 +328,8 @@ static void integration(void)
 	cfg.root_dir[ROLE_NETD] = root[0];
 	cfg.root_dir[ROLE_KEYD] = root[1];
 	cfg.state_dir[ROLE_KEYD] = state;
-	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick };
+	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick,
+					  lifecycle_fd_ready };
 	lc.packet_fd = ctl[1];
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.ifindex = 1;   /* lo */
@@ -453,10 +454,48 @@ static void release_netd(void *ctx)
 	supervisor_release(ROLE_NETD);
 }
 
+/* The watch variant (as the key provider kms's child): the tick forks a
+ * child that answers through a pipe only once the test says go; the test
+ * says it only after a role's line was relayed, which only the loop does,
+ * so the loop ran while the child was outstanding. The answer releases
+ * the held row. */
+static int watch_go[2] = { -1, -1 }, watch_pipe[2] = { -1, -1 };
+
+static void watch_start(void *ctx)
+{
+	(void)ctx;
+	if (pipe2(watch_pipe, O_CLOEXEC) != 0)
+		exit(2);
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		if (read(watch_go[0], &b, 1) == 1 && write(watch_pipe[1], "w", 1) == 1)
+			_exit(0);
+		_exit(1);
+	}
+	close(watch_pipe[1]);
+	fcntl(watch_pipe[0], F_SETFL, O_NONBLOCK);
+	if (supervisor_watch(watch_pipe[0]) == 0 && supervisor_watch(watch_pipe[0]) == -EBUSY)
+		dlog("watch: waiting for the child");
+}
+
+static void watch_ready_cb(void *ctx, int fd)
+{
+	char b = 0;
+
+	(void)ctx;
+	if (read(fd, &b, 1) != 1)
+		return;
+	supervisor_unwatch(fd);
+	close(fd);
+	dlog("watch: the child said %c", b);
+	supervisor_release(ROLE_NETD);
+}
+
 /* A held row (PID 1: the encrypted store it needs was refused) is never
  * started, said once on the log; the others run; SIGTERM still stops.
  * release: the lifecycle's tick releases it, and then it starts. */
-static void held(bool release)
+static void held(bool release, bool watch)
 {
 	char base[] = "/tmp/supervisor-held.XXXXXX", root[2][64], state[64];
 	static struct supervisor_config cfg;
@@ -491,7 +530,13 @@ static void held(bool release)
 	cfg.held[ROLE_NETD] = true;   /* netd: its fake needs no peer to start */
 	cfg.held_why = "store: REFUSED: test";
 	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc,
-					  release ? release_netd : lifecycle_tick };
+					  release ? release_netd : lifecycle_tick, lifecycle_fd_ready };
+	if (watch) {
+		cfg.ops.tick = watch_start;
+		cfg.ops.fd_ready = watch_ready_cb;
+		if (pipe2(watch_go, O_CLOEXEC) != 0)
+			exit(2);
+	}
 	lc.packet_fd = -1;
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.boot.host_mode = 1;
@@ -503,8 +548,8 @@ static void held(bool release)
 	if (sup == 0) {
 		dup2(lp[1], 2);
 		log_set_role("init");
-		if (release)
-			supervisor_set_tick(mono_ms() + 500);
+		if (release || watch)
+			supervisor_set_tick(mono_ms() + (watch ? 0 : 500));
 		exit(supervisor_run(&cfg));
 	}
 	close(lp[1]);
@@ -514,12 +559,22 @@ static void held(bool release)
 	if (release) {
 		ok(wait_log("netd started (pid"), "held: released by the lifecycle's tick, it starts");
 	}
+	if (watch) {
+		logpos = 0;   /* before or after keyd's line: the tick came first */
+		ok(wait_log("watch: waiting for the child"), "watch: watched (a second watch: EBUSY)");
+		/* keyd's line came through the loop while the child waited */
+		ok(write(watch_go[1], "g", 1) == 1 && wait_log("watch: the child said w"),
+		   "watch: the child's answer reached fd_ready");
+		ok(wait_log("netd started (pid"), "watch: and the held row then starts");
+		close(watch_go[0]);
+		close(watch_go[1]);
+	}
 	kill(sup, SIGTERM);
 	ok(wait_log("stopped"), "held: SIGTERM stops the supervisor");
 	waitpid(sup, &st, 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "held: exit 0");
 	logbuf[loglen] = 0;
-	if (!release)
+	if (!release && !watch)
 		ok(strstr(logbuf, "netd started") == NULL, "held: the held row never started");
 	close(lp[0]);
 	rmdir(root[0]);
@@ -542,8 +597,9 @@ int main(int argc, char **argv)
 		ok(1, "# skip supervisor integration: test binary is dynamically linked");
 	else {
 		integration();
-		held(false);
-		held(true);
+		held(false, false);
+		held(true, false);
+		held(false, true);
 	}
 	return tap_done();
 }

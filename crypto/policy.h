@@ -146,6 +146,9 @@ struct policy_rule {
 	unsigned nstrip;
 	struct policy_inject inject[POLICY_MAX_INJECT]; /* sorted by header */
 	unsigned ninject;
+	/* "log_path": "hash": the log's records carry SHA-256 of a request's
+	 * path (path_hash), never the path (it may hold user data) */
+	bool log_path_hash;
 };
 
 struct policy {

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bearssl_hash.h>
 #include "lib/clock.h"
 #include "lib/errbuf.h"
 #include "lib/file.h"
@@ -447,6 +448,10 @@ static void entry_of(const struct egp_conn *c, struct log_entry *e, uint8_t type
 	if (c->method[0] != '\0') {
 		g->method = (struct log_str){ c->method, strlen(c->method) };
 		g->path = (struct log_str){ c->path, strlen(c->path) };
+		if (c->has_path_hash) {
+			g->path_hash.present = true;
+			memcpy(g->path_hash.h, c->path_hash, sizeof c->path_hash);
+		}
 	}
 	if (c->has_spki) {
 		g->spki.present = true;
@@ -1567,6 +1572,25 @@ static void take_head(struct egp_conn *c, bool *moved)
 	}
 }
 
+/* The current request's path for its records: cut to EGP_PATH_LOG, or
+ * under a rule whose log_path is "hash", only SHA-256 of all of it. */
+static void record_path(struct egress_proxy *px, struct egp_conn *c, const char *p, size_t n)
+{
+	const struct policy *pol = px->h.policy(px->h.ctx);
+	br_sha256_context h;
+
+	c->has_path_hash = c->t.rule >= 0 && (unsigned)c->t.rule < pol->nrules &&
+			   pol->rules[c->t.rule].log_path_hash;
+	if (!c->has_path_hash) {
+		snprintf(c->path, sizeof c->path, "%.*s", (int)(n < EGP_PATH_LOG ? n : EGP_PATH_LOG), p);
+		return;
+	}
+	c->path[0] = '\0';
+	br_sha256_init(&h);
+	br_sha256_update(&h, p, n);
+	br_sha256_out(&h, c->path_hash);
+}
+
 /* A request's head in req, once whole: checked and rewritten into rw,
  * its body's framing followed from here. 1 done, 0 more bytes needed,
  * -EACCES with the refusal in why. */
@@ -1580,16 +1604,17 @@ static int next_head(struct egress_proxy *px, struct egp_conn *c, char *why, siz
 		return 0;
 	c->nreq++;
 	c->method[0] = c->path[0] = '\0';
+	c->has_path_hash = false;
 	if (n <= 0)
 		return errbuf_set(why, cap, -EACCES, "bad_request: request %u: %s", c->nreq,
 				  n == 0 ? "its head is over 16 KiB" : perr);
 	snprintf(c->method, sizeof c->method, "%s", h.method);
-	snprintf(c->path, sizeof c->path, "%.*s", (int)h.target_len, c->req + h.target);
+	record_path(px, c, c->req + h.target, h.target_len);
 	long w = egp_request_rewrite(px->h.policy(px->h.ctx), c->declared, &c->t, c->fn, c->req, &h,
 				     &px->h, path, sizeof path, c->rw, sizeof c->rw, why, cap);
 	if (w < 0)
 		return -EACCES;
-	snprintf(c->path, sizeof c->path, "%.*s", EGP_PATH_LOG, path);
+	record_path(px, c, path, strlen(path));
 	c->rw_off = 0;
 	c->rw_len = (size_t)w;
 	c->rw_logged = false;

@@ -302,6 +302,8 @@ struct egp_conn {
 	unsigned nreq;                     /* requests seen */
 	char method[EH_METHOD_MAX + 1];    /* the current request's, for its records */
 	char path[EGP_PATH_LOG + 1];
+	bool has_path_hash;                /* the rule's log_path "hash": path empty, */
+	uint8_t path_hash[32];             /* SHA-256 of the whole path instead */
 	/* originate: the upstream's answers, each head parsed (status,
 	 * framing) and passed on, its body by its framing; one request at a
 	 * time: the next head is read once the answer is whole */

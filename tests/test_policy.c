@@ -145,6 +145,19 @@ static void test_canonical(void)
 	is_int(pol.rules[1].methods, 0, "passthrough: no HTTP fields");
 	round_trip("base");
 
+	/* log_path: "full" is the default, spelt by its absence; "hash" is
+	 * written, last of the rule's keys. */
+	is_int(parse(edit("\"purpose\":\"test", "\"log_path\":\"full\",\"purpose\":\"test")), 0,
+	       "log_path \"full\" parses");
+	ok(!pol.rules[0].log_path_hash && policy_write(&pol, canon, sizeof canon) > 0 &&
+	   strcmp(canon, BASE_CANON) == 0, "log_path \"full\": the same bytes as without it");
+	is_int(parse(edit("\"purpose\":\"test", "\"log_path\":\"hash\",\"purpose\":\"test")), 0,
+	       "log_path \"hash\" parses");
+	ok(pol.rules[0].log_path_hash && policy_write(&pol, canon, sizeof canon) > 0 &&
+	   strstr(canon, "\"secret\":\"KEY_2\"}},\"log_path\":\"hash\"},") != NULL,
+	   "log_path \"hash\": written after inject_headers");
+	round_trip("log_path hash");
+
 	/* The same policy spelt differently: the same bytes. */
 	static const char OTHER[] =
 		"  {\"egress\":[{\"purpose\":\"test \\u0022api\\\"\",\"host\":\"api.example.com\",\"ports\":[443,8443],"
@@ -282,6 +295,12 @@ static void test_refused(void)
 		"egress[1].methods: only with tls \"originate\"");
 	refused("\"tls\":\"passthrough\"", "\"tls\":\"passthrough\",\"inject_headers\":{}", -EINVAL,
 		"egress[1].inject_headers: only with tls \"originate\"");
+	refused("\"tls\":\"passthrough\"", "\"tls\":\"passthrough\",\"log_path\":\"hash\"", -EINVAL,
+		"egress[1].log_path: only with tls \"originate\"");
+	refused("\"purpose\":\"test", "\"log_path\":\"sha256\",\"purpose\":\"test", -EINVAL,
+		"egress[0].log_path: must be \"full\" or \"hash\"");
+	refused("\"purpose\":\"test", "\"log_path\":true,\"purpose\":\"test", -EINVAL,
+		"egress[0].log_path: must be \"full\" or \"hash\"");
 	refused("\"purpose\":\"p\"", "\"purpose\":\"\"", -EINVAL, "egress[1].purpose: must not be empty");
 	refused("\"purpose\":\"p\"", "\"purpose\":\"a\\tb\"", -EINVAL, "egress[1].purpose: printable ASCII only");
 	refused("\"purpose\":\"p\"", "\"purpose\":\"caf\\u00e9\"", -EINVAL, "egress[1].purpose: printable ASCII only");

@@ -74,8 +74,8 @@ jq '.egress = [
    "inject_headers": {"authorization": {"secret": "UPSTREAM_KEY"}},
    "purpose": "test: methods, paths, strip and inject"},
   {"host": "nokey.test", "ports": [8448], "addresses": ["10.77.0.0/24"],
-   "inject_headers": {"x-api-key": {"secret": "NO_SUCH_SECRET"}},
-   "purpose": "test: a secret that does not exist"}]' "$TOP/examples/policy.json" > "$POLICY" ||
+   "inject_headers": {"x-api-key": {"secret": "NO_SUCH_SECRET"}}, "log_path": "hash",
+   "purpose": "test: a secret that does not exist; paths logged by hash"}]' "$TOP/examples/policy.json" > "$POLICY" ||
   bail "cannot write the test policy"
 
 # --- TLS origination's upstreams: a test CA (an extra anchor, host mode's
@@ -664,6 +664,11 @@ diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host
 check "the completion records (8444 four times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 5, got $n" [ "$n" = 5 ]
 check "egress_refused: method_not_allowed (3: by name, through CONNECT, plain to the proxy), path_not_allowed, dot_segment, secret_missing (1 each)" \
   [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 3111 ]
+want=$(printf '%s' /x | sha256sum | cut -d' ' -f1)
+n=$(eg '| select(.host == "nokey.test" and .method == "GET" and .path == "" and .path_hash == "'"$want"'")' | jq length)
+check "nokey.test's rule says log_path \"hash\": its refused GET's record has SHA-256 of /x and no path, got $n" [ "$n" = 1 ]
+n=$(eg '| select(.host == "nokey.test" and .path != "")' | jq length)
+check "  and none of its records holds a path" [ "$n" = 0 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and ((.reason | startswith("request ")) or (.reason | startswith("originate: "))) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
 check "a durable record for each GET and POST that went to api.test (method, path; a connection's first is its allow record): 13, got $n" [ "$n" = 13 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response "))) | [.method, .path, .status, (.reason | sub("^response [0-9]+: "; ""))]' | jq -c 'map(select(.[1] | test("^/v1/(chunked|head|204|304|after|close)$")))')

@@ -338,6 +338,7 @@ int kms_phase_netd_reply(struct kms_phase *k, const struct imsg *m)
 	if (rep.error == 0) {
 		dlog("store: key provider kms: a wrapped key from the KMS (attempt %u, %llu ms)",
 		     k->attempts, (unsigned long long)(now - k->t_attempt));
+		k->released = true;
 		open_in_child(k, &rep);
 		return 0;
 	}

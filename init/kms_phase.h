@@ -62,6 +62,8 @@ struct kms_phase {
 	uint64_t due;              /* KP_BACKOFF: the next attempt */
 	uint32_t delay_ms;
 	uint32_t req_id;           /* netd's answer must echo it */
+	bool released;             /* the KMS released a key: nreq is where
+				    * freshness records go (a restarted netd is told) */
 	/* the KMS's freshness record, once the child opened the wrap that
 	 * authenticates it (0: none); logd compares it with the log */
 	uint32_t fresh_len;

@@ -83,6 +83,13 @@ static int netd_start(struct lifecycle *lc, int sock)
 	r = imsg_send(sock, IMSG_STORE_INFO, 0, &lc->store, sizeof lc->store, NULL, 0);
 	if (r < 0)
 		return r;
+	/* a netd restarted after the key request still posts keyd's
+	 * freshness records (its predecessor learnt where with the request) */
+	if (lc->kms.released) {
+		r = imsg_send(sock, IMSG_NETD_KMS_TARGET, 0, &lc->kms.nreq, sizeof lc->kms.nreq, NULL, 0);
+		if (r < 0)
+			return r;
+	}
 	return send_anchors(lc, sock);
 }
 

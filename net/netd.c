@@ -1167,6 +1167,23 @@ static void take_kms_req(void)
 	kms_carrier_start(&nd.kms, msg.hdr.id, &req, msg.fds[0]);
 }
 
+/* IMSG_NETD_KMS_TARGET: where keyd's freshness records go, for a netd
+ * started after init's key request (its predecessor carried it). */
+static void take_kms_target(void)
+{
+	struct netd_kms_req_msg t;
+
+	if (imsg_get(&msg, IMSG_NETD_KMS_TARGET, &t, sizeof t) < 0 || msg.nfds != 0 ||
+	    memchr(t.host, 0, sizeof t.host) == NULL || memchr(t.path, 0, sizeof t.path) == NULL ||
+	    t.path[0] != '/' || t.port == 0) {
+		dlog("malformed IMSG_NETD_KMS_TARGET (%u bytes)", msg.hdr.len);
+		return;
+	}
+	memcpy(&nd.kms_target, &t, sizeof t);
+	nd.kms_known = true;
+	post_freshness();
+}
+
 static const char *peer_name(int fd)
 {
 	return fd == nd.imsg_fd ? "init" : fd == nd.keyd_fd ? "keyd" :
@@ -1204,6 +1221,8 @@ static int handle_imsgs(int fd)
 			take_peer_channel();
 		else if (fd == nd.imsg_fd && type == IMSG_NETD_KMS_REQ)
 			take_kms_req();
+		else if (fd == nd.imsg_fd && type == IMSG_NETD_KMS_TARGET)
+			take_kms_target();
 		else if (fd == nd.keyd_fd && type == IMSG_QUOTE_REPLY)
 			handle_quote_reply();
 		else if (fd == nd.keyd_fd && type == IMSG_RECEIPT_SIGN_REPLY)

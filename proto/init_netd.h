@@ -21,6 +21,8 @@ enum init_netd_imsg_type {
 	IMSG_NETD_ANCHORS,     /* init -> netd: struct netd_anchors_msg, fds: the files it names */
 	IMSG_NETD_KMS_REQ,     /* init -> netd: struct netd_kms_req_msg, fds[0] = the body's memfd */
 	IMSG_NETD_KMS_REPLY,   /* netd -> init: struct netd_kms_reply_msg; id echoed */
+	IMSG_NETD_KMS_TARGET,  /* init -> netd: struct netd_kms_req_msg: where keyd's freshness
+				* records go (a netd started after the KMS released the key) */
 };
 
 /* Network configuration for netd. Addresses in network byte order; an

@@ -227,6 +227,41 @@ int main(void)
 		is_int(lifecycle_on_message(&lc, &sbx, -1, &m), -EBADMSG, "a short sandboxd status: refused");
 	}
 
+	/* netd's start: once the KMS released the key, a (re)started netd is
+	 * told where keyd's freshness records go */
+	for (int released = 0; released <= 1; released++) {
+		struct role_spec nd = { .name = "netd", .id = ROLE_NETD };
+		struct netd_kms_req_msg t;
+		struct imsg got;
+		int sv[2], n = 0, target = 0;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0)
+			return 2;
+		lc.packet_fd = p[0];
+		lc.anchors_fd = lc.extra_anchors_fd = -1;
+		lc.kms.released = released;
+		snprintf(lc.kms.nreq.host, sizeof lc.kms.nreq.host, "kms.example");
+		snprintf(lc.kms.nreq.path, sizeof lc.kms.nreq.path, "/v1/keys");
+		lc.kms.nreq.port = 8080;
+		is_int(lifecycle_start(&lc, &nd, sv[0]), 0, "netd start (released %d): sent", released);
+		while (imsg_recv(sv[1], &got) == 0) {
+			n++;
+			if (got.hdr.type == IMSG_NETD_KMS_TARGET &&
+			    imsg_get(&got, IMSG_NETD_KMS_TARGET, &t, sizeof t) == 0 &&
+			    strcmp(t.host, "kms.example") == 0 && strcmp(t.path, "/v1/keys") == 0 &&
+			    t.port == 8080)
+				target++;
+			for (unsigned f = 0; f < got.nfds; f++)
+				close(got.fds[f]);
+		}
+		is_int(target, released, released ? "  IMSG_NETD_KMS_TARGET with the KMS's host, port and path"
+						   : "  no IMSG_NETD_KMS_TARGET before the KMS released a key");
+		ok(n >= 5, "  and the other start messages (%d)", n);
+		close(sv[0]);
+		close(sv[1]);
+		lc.packet_fd = -1;
+		lc.kms.released = false;
+	}
+
 	/* A flood of valid messages: what init logs about them is bounded. */
 	st.state = NETD_STATE_BOUND;
 	while (read(p[0], buf, sizeof buf) > 0)

@@ -1290,6 +1290,21 @@ static void test_kms(void)
 		ok(send_all(c.fd, kept, sizeof kept - 1), "kms:   the KMS keeps it (200)");
 		client_close(&c);
 		is_int(kms_answer(500, &id, &rep), -ETIMEDOUT, "kms:   init hears nothing of it");
+		/* a netd started after the key request learns where from init */
+		struct netd_kms_req_msg t = { .port = KMS_PORT };
+		snprintf(t.host, sizeof t.host, "%s", PEER_ADDR);
+		snprintf(t.path, sizeof t.path, "/v2/keys");
+		ok(imsg_send(init_sock, IMSG_NETD_KMS_TARGET, 0, &t, sizeof t, NULL, 0) == 0,
+		   "kms: init names the KMS (IMSG_NETD_KMS_TARGET, as to a restarted netd)");
+		fm.size = 6;
+		ok(imsg_send(kv[0], IMSG_KEYD_FRESHNESS, 0, &fm, sizeof fm, NULL, 0) == 0 &&
+		   kms_accept(ls, &c) && strncmp(c.buf, "POST /v2/freshness HTTP/1.1\r\n", 29) == 0,
+		   "kms:   keyd's next record goes to that KMS's /v2/freshness");
+		ok(send_all(c.fd, kept, sizeof kept - 1), "kms:   kept");
+		client_close(&c);
+		t.path[0] = 'x';
+		ok(imsg_send(init_sock, IMSG_NETD_KMS_TARGET, 0, &t, sizeof t, NULL, 0) == 0,
+		   "kms: a target whose path does not start with / (dropped)");
 		close(kv[0]);
 	}
 

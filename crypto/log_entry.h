@@ -101,7 +101,7 @@ struct log_entry {
 			uint64_t queue_ns, run_ns;
 		} invocation;
 		struct log_egress egress;         /* LOG_EGRESS, LOG_EGRESS_REFUSED */
-		struct {
+		struct log_dns_refused {
 			struct log_str function, invocation, qname;
 			uint16_t qtype;
 			struct log_str rule, reason;

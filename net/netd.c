@@ -478,12 +478,51 @@ static void sandboxd_lost(void)
  * records what did not happen (nothing left), a completion follows the
  * allow record that was durable before the first byte, so nothing waits
  * for the append; a log that cannot take it is said on the console. */
+/* A refusal said to the function too: one line in its log stream
+ * (sandboxd's ring), naming what was refused and why (the reason names
+ * the rule or its absence). Best effort, like the record. */
+static void note_refusal(const struct log_entry *e)
+{
+	struct sbx_note_msg m;
+	int n;
+
+	if (nd.sbx_fd < 0)
+		return;
+	memset(&m, 0, sizeof m);
+	if (e->type == LOG_DNS_REFUSED) {
+		const struct log_dns_refused *d = &e->u.dns_refused;
+		snprintf(m.function, sizeof m.function, "%.*s", (int)d->function.len, d->function.p);
+		n = snprintf(m.line, sizeof m.line, "dshield egress: refused the DNS query for %.*s "
+			     "(type %u): %.*s\n", (int)d->qname.len, d->qname.p, d->qtype,
+			     (int)d->reason.len, d->reason.p);
+	} else if (e->type == LOG_EGRESS_REFUSED) {
+		const struct log_egress *g = &e->u.egress;
+		snprintf(m.function, sizeof m.function, "%.*s", (int)g->function.len, g->function.p);
+		n = snprintf(m.line, sizeof m.line, "dshield egress: refused %.*s%s%.*s:%u%.*s: %.*s\n",
+			     (int)g->method.len, g->method.p, g->method.len > 0 ? " " : "",
+			     (int)g->host.len, g->host.p, g->port, (int)g->path.len, g->path.p,
+			     (int)g->reason.len, g->reason.p);
+	} else {
+		return;
+	}
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof m.line) {   /* cut: still one line */
+		n = (int)sizeof m.line;
+		m.line[n - 1] = '\n';
+	}
+	m.len = (uint32_t)n;
+	if (imsg_send(nd.sbx_fd, IMSG_SBX_NOTE, 0, &m, sizeof m, NULL, 0) < 0)
+		return;   /* the record is what counts */
+}
+
 static void log_refusal(struct log_entry *e, const char *fn, const char *what)
 {
 	uint8_t enc[2048];   /* an egress entry: its strings are at most ~1 KiB */
 	struct timespec ts;
 	uint32_t seq;
 
+	note_refusal(e);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	e->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	long n = log_entry_encode(enc, sizeof enc, e);

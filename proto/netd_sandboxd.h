@@ -69,6 +69,7 @@ enum netd_sandboxd_imsg_type {
 	IMSG_SBX_EGRESS,       /* sandboxd -> netd: struct sbx_egress_msg [fds: listeners] (hdr.id 0) */
 	IMSG_SBX_CA,           /* netd -> sandboxd: struct sbx_ca_msg + the PEM inline (hdr.id 0) */
 	IMSG_SBX_INJECT,       /* sandboxd -> netd: struct sbx_inject_msg + items (hdr.id 0) */
+	IMSG_SBX_NOTE,         /* netd -> sandboxd: struct sbx_note_msg (hdr.id 0, no reply) */
 };
 
 enum sbx_op {
@@ -221,6 +222,20 @@ struct sbx_egress_msg {
 struct sbx_ca_msg {
 	uint32_t pem_len;          /* bytes after this struct: one PEM certificate */
 	uint32_t reserved;
+};
+
+/* --- a line for a function's log stream ----------------------------------------- */
+
+/* netd's refusals of a function's egress (its egress_refused and
+ * dns_refused records) are also said to the function, in its log stream,
+ * so its author sees which rule was missing. Best effort: a full channel
+ * drops the line, never the record. */
+#define SBX_NOTE_MAX 512
+
+struct sbx_note_msg {
+	char function[SBX_ID_MAX]; /* NUL terminated */
+	uint32_t len;              /* 1..SBX_NOTE_MAX bytes of line, ending in '\n' */
+	char line[SBX_NOTE_MAX];
 };
 
 /* --- header injection's secrets --------------------------------------------------- */

@@ -2332,6 +2332,24 @@ static void on_ca(struct sandboxd *sd)
 	dlog("%s local CA from netd", had ? "a new" : "the");
 }
 
+/* IMSG_SBX_NOTE: netd's line about the function's refused egress, into
+ * its log stream as if the function had written it. */
+static void on_note(struct sandboxd *sd)
+{
+	struct sbx_note_msg m;
+	int fi;
+
+	if (sd->msg.nfds != 0 || imsg_get(&sd->msg, IMSG_SBX_NOTE, &m, sizeof m) < 0 ||
+	    memchr(m.function, 0, sizeof m.function) == NULL || m.len == 0 ||
+	    m.len > sizeof m.line || m.line[m.len - 1] != '\n') {
+		malformed(sd, SBXD_CHAN_NETD, "a note");
+		return;
+	}
+	fi = fn_find(sd, m.function);
+	if (fi >= 0)
+		ring_append(&sd->fns[fi].log, (const uint8_t *)m.line, m.len);
+}
+
 static void dispatch(struct sandboxd *sd, enum sbxd_chan chan)
 {
 	uint32_t type = sd->msg.hdr.type;
@@ -2344,6 +2362,8 @@ static void dispatch(struct sandboxd *sd, enum sbxd_chan chan)
 		on_done(sd);
 	else if (chan == SBXD_CHAN_NETD && type == IMSG_SBX_CA)
 		on_ca(sd);
+	else if (chan == SBXD_CHAN_NETD && type == IMSG_SBX_NOTE)
+		on_note(sd);
 	else if (chan == SBXD_CHAN_KEYD && type == IMSG_FN_EVENT_REPLY)
 		on_fn_event_reply(sd);
 	else if (chan == SBXD_CHAN_LOGD && type == IMSG_LOG_APPENDED)

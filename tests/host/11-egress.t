@@ -649,6 +649,18 @@ out=$(python3 "$STATE/order.py" "$STATE/log.json" "$STATE/upstream.log" 2>&1); r
 diag "record vs first byte: $out"
 check "each allow record's time precedes its connection's first byte at the upstream" [ "$rc" -eq 0 ]
 refused() { eg "| select(.type == \"egress_refused\" and .decision == \"deny\" and (.reason | test(\"$1\")))" | jq length; }
+# each refusal is also a line in the function's own log stream
+fnlog=$(api GET /v1/functions/egress-fn/logs)
+diag "the function's log stream: $(printf '%s' "$fnlog" | grep -o 'dshield egress: refused[^|]*' | head -c 600)"
+expect_match "the function's log stream says the refusals: address_class by name" "$fnlog" \
+  'dshield egress: refused other\.test:8443: address_class: 198\.18\.1\.1 is benchmarking'
+expect_match "  tls_originate behind CONNECT, naming the rule" "$fnlog" \
+  'dshield egress: refused CONNECT 10\.77\.0\.1:8444: tls_originate: rule orig\.test originates TLS'
+expect_match "  a request's refusal with its method, host and path (path_not_allowed)" "$fnlog" \
+  'dshield egress: refused GET api\.test:8448/v2: path_not_allowed'
+expect_match "  under log_path \"hash\", no path (secret_missing)" "$fnlog" \
+  'dshield egress: refused GET nokey\.test:8448: secret_missing'
+
 check "egress_refused: address_class naming benchmarking (2)" [ "$(refused '^address_class: 198\\.18\\.1\\.1 is benchmarking')" = 2 ]
 check "egress_refused: tls_originate, a literal behind CONNECT (1)" [ "$(refused '^tls_originate:')" = 1 ]
 check "egress_refused: tls_failed, the bytes that were no TLS, by name and behind CONNECT (2)" [ "$(refused '^tls_failed: the function.s TLS')" = 2 ]

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/file.h"
+#include "net/http_tls.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
@@ -223,20 +224,20 @@ static void jw_counts(struct jsonw *w, const char *key, const struct kv *kv, siz
 	jw_counts((w), (key), (const struct kv[]){ __VA_ARGS__ }, \
 		  sizeof((const struct kv[]){ __VA_ARGS__ }) / sizeof(struct kv))
 
-/* The connection pool's counters: how hostile clients were refused,
- * evicted and reset (docs/API.md), and lwIP's memory. */
-static void jw_http(struct jsonw *w, const struct http_lwip *hl)
+/* A connection pool's counters: how hostile clients were refused,
+ * evicted and reset (docs/API.md); for the plain API's ("http") lwIP's
+ * memory, for the API over TLS's ("https") its handshakes. */
+static void jw_http(struct jsonw *w, const char *key, const struct http_lwip *hl)
 {
 	const struct http_lwip_stats *s;
 	struct http_lwip_mem m;
 
-	jw_key(w, "http");
+	jw_key(w, key);
 	if (hl == NULL) {
 		jw_null(w);
 		return;
 	}
 	s = http_lwip_stats(hl);
-	http_lwip_mem(&m);
 	jw_object_begin(w);
 	COUNTS(w, NULL, { "active", s->active }, { "accepted", s->accepted });
 	COUNTS(w, "refused", { "pool_full", s->refused_full },
@@ -247,6 +248,15 @@ static void jw_http(struct jsonw *w, const struct http_lwip *hl)
 	COUNTS(w, "aborted", { "unsent", s->aborted_unsent }, { "error", s->aborted_error });
 	COUNTS(w, NULL, { "syn_dropped", s->syn_dropped }, { "input_deferred", s->input_deferred },
 	       { "coalesced", s->coalesced }, { "reset", s->reset });
+	if (hl->tls != NULL) {
+		const struct http_tls_stats *t = &hl->tls->st;
+		COUNTS(w, "tls", { "handshakes", t->handshakes }, { "failed", t->failed },
+		       { "timed_out", t->timed_out }, { "sign_asked", t->sign_asked },
+		       { "sign_refused", t->sign_refused });
+		jw_object_end(w);
+		return;
+	}
+	http_lwip_mem(&m);
 	COUNTS(w, "memory", { "pbuf_pool_used", m.pbuf_pool_used },
 	       { "pbuf_pool_size", m.pbuf_pool_size }, { "heap_used", m.heap_used },
 	       { "heap_size", m.heap_size }, { "held_input_heap", s->held_heap },
@@ -394,7 +404,8 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 	jw_layers(&w, st);
 	jw_store(&w, st);
 	jw_tls(&w, st);
-	jw_http(&w, st->http);
+	jw_http(&w, "http", st->http);
+	jw_http(&w, "https", st->https);
 	jw_object_end(&w);
 	return jw_finish(&w);
 }

@@ -60,6 +60,7 @@ struct api_state {
 	/* The API server over lwIP, for its counters in /v1/info (NULL: none,
 	 * the kernel-socket reference server). */
 	const struct http_lwip *http;
+	const struct http_lwip *https;       /* the API over TLS (8443); NULL: not listening */
 	/* Sends IMSG_KADDR_REQ for connection id conn_id; 0 or -errno. */
 	int (*request_kaddr)(void *ctx, uint32_t conn_id);
 	/* Sends IMSG_QUOTE_REQ with the nonce for conn_id; 0 or -errno. */

@@ -189,6 +189,7 @@ static void start_tls_listening(void)
 		return;
 	}
 	nd.tls_listening = true;
+	nd.api.https = &nd.https;
 	dlog("API listening on port %u (TLS, key SPKI SHA-256 %02x%02x%02x%02x...)", API_TLS_PORT,
 	     htls.spki_sha256[0], htls.spki_sha256[1], htls.spki_sha256[2], htls.spki_sha256[3]);
 }

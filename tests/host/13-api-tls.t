@@ -123,6 +123,12 @@ check "every held half-done handshake was ended by the server, closed or refused
 diag "held handshakes: $(cat "$STATE"/hold.* | grep -c '^closed$') closed, $(cat "$STATE"/hold.* | grep -c '^refused$') refused at connect"
 out=$(cc "https://dshield-api.invalid:$TLS/healthz")
 expect_match "TLS still served afterwards" "$out" '"status":"ok"'
+info=$(inns curl -s --max-time 5 "http://$ADDR:$PORT/v1/info")
+diag "/v1/info https: $(printf '%s' "$info" | jq -c .https)"
+check "/v1/info counts the TLS pool: handshakes completed, the held ones timed out or evicted" \
+  jq -e '.https.tls.handshakes >= 3 and .https.tls.sign_asked >= .https.tls.handshakes and
+         (.https.tls.timed_out + .https.evicted.busy + .https.evicted.idle + .https.refused.per_address +
+          .https.refused.pool_full) > 0 and .http.memory != null and .https.memory == null' <<<"$info"
 
 # A restarted keyd: the same key, handed to netd on the new channel.
 kpid=$(role_pid keyd)

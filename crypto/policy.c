@@ -592,12 +592,14 @@ static int parse_inject(struct jwalk *c, int obj, struct policy_rule *rule)
 
 static int parse_rule(struct jwalk *c, int obj, struct policy_rule *rule)
 {
-	enum { F_HOST, F_PORTS, F_TLS, F_PURPOSE, F_ADDR, F_METHODS, F_PATHS, F_STRIP, F_INJECT, F_N };
+	enum { F_HOST, F_PORTS, F_TLS, F_PURPOSE, F_ADDR, F_METHODS, F_PATHS, F_STRIP, F_INJECT,
+	       F_WS, F_N };
 	struct jwalk_field f[F_N] = {
 		[F_HOST] = { "host", -1 }, [F_PORTS] = { "ports", -1 }, [F_TLS] = { "tls", -1 },
 		[F_PURPOSE] = { "purpose", -1 }, [F_ADDR] = { "addresses", -1 },
 		[F_METHODS] = { "methods", -1 }, [F_PATHS] = { "path_prefixes", -1 },
 		[F_STRIP] = { "strip_headers", -1 }, [F_INJECT] = { "inject_headers", -1 },
+		[F_WS] = { "websocket", -1 },
 	};
 	size_t saved;
 	int r = 0;
@@ -621,7 +623,7 @@ static int parse_rule(struct jwalk *c, int obj, struct policy_rule *rule)
 	FIELD(F_ADDR, parse_addresses(c, f[F_ADDR].tok, rule));
 	if (rule->tls == POLICY_TLS_PASSTHROUGH) {
 		/* The proxy sees no HTTP inside a passthrough connection. */
-		for (int k = F_METHODS; k <= F_INJECT; k++) {
+		for (int k = F_METHODS; k <= F_WS; k++) {
 			if (f[k].tok < 0)
 				continue;
 			saved = jwalk_key(c, f[k].key);
@@ -640,6 +642,7 @@ static int parse_rule(struct jwalk *c, int obj, struct policy_rule *rule)
 	}
 	FIELD(F_STRIP, parse_strip(c, f[F_STRIP].tok, rule));
 	FIELD(F_INJECT, parse_inject(c, f[F_INJECT].tok, rule));
+	FIELD(F_WS, jwalk_bool(c, f[F_WS].tok, &rule->websocket));
 #undef FIELD
 	return 0;
 }
@@ -1037,6 +1040,11 @@ static void write_rule(struct jsonw *w, const struct policy_rule *r)
 			jw_object_end(w);
 		}
 		jw_object_end(w);
+		/* only when true: the policies written before it keep their bytes */
+		if (r->websocket) {
+			jw_key(w, "websocket");
+			jw_bool(w, true);
+		}
 	}
 	jw_object_end(w);
 }

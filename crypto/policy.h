@@ -146,6 +146,9 @@ struct policy_rule {
 	unsigned nstrip;
 	struct policy_inject inject[POLICY_MAX_INJECT]; /* sorted by header */
 	unsigned ninject;
+	/* a GET that asks for "Upgrade: websocket" may switch the
+	 * connection to a byte relay (docs/EGRESS.md, "WebSocket") */
+	bool websocket;
 };
 
 struct policy {

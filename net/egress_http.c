@@ -207,18 +207,16 @@ static bool ws_key(const char *v, size_t n)
 	return true;
 }
 
-/* The Upgrade header of a head, if any: the one WebSocket handshake,
- * whole (a request's) or its acceptance (a 101), else refused. */
+/* A request's Upgrade header, if any: the one WebSocket handshake,
+ * whole, else refused; a 101's: its acceptance, else refused. */
 static int upgrade(const char *buf, struct eh_head *h, char *err, size_t errlen)
 {
 	int u = only(buf, h, "upgrade");
 
-	if (u == -1 && h->status != 101)
+	if (u == -1 && h->status == 0)
 		return 0;
 	if (u == -2)
 		return errbuf_set(err, errlen, -EINVAL, "two Upgrade headers");
-	if (h->status != 0 && h->status != 101)
-		return 0;                       /* an advertisement (426, 200, ...) */
 	if (u < 0 || !name_eq(buf + h->h[u].value, h->h[u].value_len, "websocket"))
 		return errbuf_set(err, errlen, -EINVAL,
 				  "an Upgrade other than websocket (the only one relayed)");
@@ -311,7 +309,8 @@ static long head_parse(const char *buf, size_t len, bool response, struct eh_hea
 				   request_line(buf, n, h, err, errlen);
 		else if (n == 0) {
 			h->head_len = i + 2;
-			if (framing(buf, h, err, errlen) < 0 || upgrade(buf, h, err, errlen) < 0)
+			if (framing(buf, h, err, errlen) < 0 ||
+			    (!response && upgrade(buf, h, err, errlen) < 0))
 				return -EINVAL;
 			return (long)h->head_len;
 		} else
@@ -341,6 +340,9 @@ long eh_resp_parse(const char *buf, size_t len, unsigned flags, struct eh_head *
 		h->framing = EH_BODY_NONE;
 	if (n > 0 && h->status == 101 && !(flags & EH_RESP_UPGRADE))
 		return errbuf_set(err, errlen, -EINVAL, "101 Switching Protocols (no upgrade was asked)");
+	/* an Upgrade on another status is an advertisement (426, 200): kept */
+	if (n > 0 && h->status == 101 && upgrade(buf, h, err, errlen) < 0)
+		return -EINVAL;
 	return n;
 }
 

@@ -20,7 +20,9 @@ static const char POLICY[] =
 	"\"methods\":[\"GET\",\"POST\"],\"path_prefixes\":[\"/v1\"],\"strip_headers\":[\"cookie\"],"
 	"\"inject_headers\":{\"authorization\":{\"secret\":\"UPSTREAM_KEY\"}}},"
 	"{\"host\":\"other.example.com\",\"ports\":[443],\"purpose\":\"p\","
-	"\"inject_headers\":{\"x-key\":{\"secret\":\"NOT_THERE\"}}}]}";
+	"\"inject_headers\":{\"x-key\":{\"secret\":\"NOT_THERE\"}}},"
+	"{\"host\":\"ws.example.com\",\"ports\":[443],\"purpose\":\"p\",\"websocket\":true,"
+	"\"strip_headers\":[\"cookie\"],\"inject_headers\":{\"authorization\":{\"secret\":\"UPSTREAM_KEY\"}}}]}";
 
 static struct policy pol;
 static struct policy_tokens toks;
@@ -318,7 +320,7 @@ static const char *rewrite(const char *s, const char *host)
 	snprintf(t.host, sizeof t.host, "%s", host);
 	if (parse(s, &h) <= 0)
 		return NULL;
-	long n = egp_request_rewrite(&pol, 0x3, &t, "f", s, &h, &hk, path, sizeof path, out,
+	long n = egp_request_rewrite(&pol, 0x7, &t, "f", s, &h, &hk, path, sizeof path, out,
 				     sizeof out, err, sizeof err);
 	if (n < 0)
 		return NULL;
@@ -363,6 +365,23 @@ static void test_rewrite(void)
 	r = rewrite("GET /x HTTP/1.1\r\nHost: other.example.com\r\n\r\n", "other.example.com");
 	ok(r == NULL && strncmp(err, "secret_missing", 14) == 0 && strstr(err, "NOT_THERE"),
 	   "a secret that is not there: %s", err);
+
+	/* WebSocket handshakes: only under a rule that has "websocket" */
+	static const char ws_hs[] = "GET /v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+				    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+				    "Sec-WebSocket-Version: 13\r\nCookie: c\r\nAuthorization: mine\r\n\r\n";
+	char hs[512];
+	snprintf(hs, sizeof hs, ws_hs, "api.example.com");
+	rw_refused(hs, "websocket_not_allowed");
+	ok(strstr(err, "rule api.example.com") != NULL, "  the reason names the rule: %s", err);
+	snprintf(hs, sizeof hs, ws_hs, "ws.example.com");
+	r = rewrite(hs, "ws.example.com");
+	is_str(r, "GET /v1/ws HTTP/1.1\r\nHost: ws.example.com\r\nUpgrade: websocket\r\n"
+		  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		  "Sec-WebSocket-Version: 13\r\nauthorization: Bearer s3cret\r\n\r\n",
+	       "a handshake under a websocket rule: Upgrade and Connection kept, strip and inject applied");
+	r = rewrite("GET /v1 HTTP/1.1\r\nHost: ws.example.com\r\n\r\n", "ws.example.com");
+	ok(r != NULL, "a websocket rule takes plain requests too");
 
 	/* bounds and the values' bytes */
 	struct eh_head h;
@@ -442,7 +461,7 @@ static void test_secrets(void)
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
-	ok(r == 0 && pol.nrules == 2, "the test policy parses");
+	ok(r == 0 && pol.nrules == 3, "the test policy parses");
 	if (r != 0) {
 		diag("%s", err);
 		return 1;

@@ -369,7 +369,7 @@ long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct
 	const struct policy_rule *pr = &p->rules[k];
 	if (h->upgrade == EH_UP_WEBSOCKET && !pr->websocket)
 		return errbuf_set(err, errlen, -EACCES, "websocket_not_allowed: rule %s does not allow "
-				  "WebSocket upgrades (\"websocket\": true)", pr->host);
+				  "WebSocket upgrades (websocket: true)", pr->host);
 	const char *v[POLICY_MAX_INJECT];
 	size_t vl[POLICY_MAX_INJECT];
 	for (unsigned i = 0; i < pr->ninject; i++)

@@ -200,7 +200,8 @@ struct egp_request {
  * -EINVAL with a line in err (a bare LF or CR, a bad byte, a target
  * that is neither an authority (CONNECT), nor absolute-form http(s)://,
  * nor origin-form "/...", or what eh_head_parse refuses besides: the
- * framing headers, Upgrade, more than EH_HDR_MAX lines). */
+ * framing headers, an Upgrade that is not a whole WebSocket handshake,
+ * more than EH_HDR_MAX lines). */
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
 

@@ -604,13 +604,14 @@ static int parse_inject(struct jwalk *c, int obj, struct policy_rule *rule)
 static int parse_rule(struct jwalk *c, int obj, struct policy_rule *rule)
 {
 	enum { F_HOST, F_PORTS, F_TLS, F_PURPOSE, F_ADDR, F_METHODS, F_PATHS, F_STRIP, F_INJECT,
-	       F_LOGPATH, F_N };
+	       F_LOGPATH, F_WS, F_N };
 	struct jwalk_field f[F_N] = {
 		[F_HOST] = { "host", -1 }, [F_PORTS] = { "ports", -1 }, [F_TLS] = { "tls", -1 },
 		[F_PURPOSE] = { "purpose", -1 }, [F_ADDR] = { "addresses", -1 },
 		[F_METHODS] = { "methods", -1 }, [F_PATHS] = { "path_prefixes", -1 },
 		[F_STRIP] = { "strip_headers", -1 }, [F_INJECT] = { "inject_headers", -1 },
 		[F_LOGPATH] = { "log_path", -1 },
+		[F_WS] = { "websocket", -1 },
 	};
 	size_t saved;
 	int r = 0;
@@ -634,7 +635,7 @@ static int parse_rule(struct jwalk *c, int obj, struct policy_rule *rule)
 	FIELD(F_ADDR, parse_addresses(c, f[F_ADDR].tok, rule));
 	if (rule->tls == POLICY_TLS_PASSTHROUGH) {
 		/* The proxy sees no HTTP inside a passthrough connection. */
-		for (int k = F_METHODS; k <= F_LOGPATH; k++) {
+		for (int k = F_METHODS; k <= F_WS; k++) {
 			if (f[k].tok < 0)
 				continue;
 			saved = jwalk_key(c, f[k].key);
@@ -654,6 +655,7 @@ static int parse_rule(struct jwalk *c, int obj, struct policy_rule *rule)
 	FIELD(F_STRIP, parse_strip(c, f[F_STRIP].tok, rule));
 	FIELD(F_INJECT, parse_inject(c, f[F_INJECT].tok, rule));
 	FIELD(F_LOGPATH, parse_log_path(c, f[F_LOGPATH].tok, &rule->log_path_hash));
+	FIELD(F_WS, jwalk_bool(c, f[F_WS].tok, &rule->websocket));
 #undef FIELD
 	return 0;
 }
@@ -1055,6 +1057,11 @@ static void write_rule(struct jsonw *w, const struct policy_rule *r)
 		if (r->log_path_hash) {
 			jw_key(w, "log_path");
 			jw_string(w, "hash");
+		}
+		/* only when true: the policies written before it keep their bytes */
+		if (r->websocket) {
+			jw_key(w, "websocket");
+			jw_bool(w, true);
 		}
 	}
 	jw_object_end(w);

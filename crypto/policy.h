@@ -149,6 +149,9 @@ struct policy_rule {
 	/* "log_path": "hash": the log's records carry SHA-256 of a request's
 	 * path (path_hash), never the path (it may hold user data) */
 	bool log_path_hash;
+	/* a GET that asks for "Upgrade: websocket" may switch the
+	 * connection to a byte relay (docs/EGRESS.md, "WebSocket") */
+	bool websocket;
 };
 
 struct policy {

@@ -136,8 +136,6 @@ static int framing(const char *buf, struct eh_head *h, char *err, size_t errlen)
 			if (!name_eq(v, x->value_len, "chunked"))
 				return errbuf_set(err, errlen, -EINVAL,
 						  "a Transfer-Encoding other than chunked");
-		} else if (eh_header_is(buf, x, "upgrade") && h->status == 0) {
-			return errbuf_set(err, errlen, -EINVAL, "an Upgrade request (not relayed)");
 		}
 	}
 	if (ncl > 0 && nte > 0)
@@ -147,6 +145,100 @@ static int framing(const char *buf, struct eh_head *h, char *err, size_t errlen)
 	/* a response with neither runs to the connection's end (RFC 9112 6.3) */
 	h->framing = nte > 0 ? EH_BODY_CHUNKED : ncl > 0 ? EH_BODY_LENGTH :
 		     h->status != 0 ? EH_BODY_CLOSE : EH_BODY_NONE;
+	return 0;
+}
+
+/* Is tok (lowercase) one of the comma-separated tokens of v[0..n), in
+ * any case, OWS around each? */
+static bool list_has(const char *v, size_t n, const char *tok)
+{
+	size_t i = 0;
+
+	while (i <= n) {
+		size_t e = i;
+		while (e < n && v[e] != ',')
+			e++;
+		size_t a = i, b = e;
+		while (a < b && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		if (name_eq(v + a, b - a, tok))
+			return true;
+		i = e + 1;
+	}
+	return false;
+}
+
+/* The one header of h named name: its index, -1 when none, -2 when more
+ * than one. */
+static int only(const char *buf, const struct eh_head *h, const char *name)
+{
+	int at = -1;
+
+	for (unsigned k = 0; k < h->nhdr; k++)
+		if (eh_header_is(buf, &h->h[k], name)) {
+			if (at >= 0)
+				return -2;
+			at = (int)k;
+		}
+	return at;
+}
+
+/* Do the Connection headers (one or more) name "upgrade"? */
+static bool connection_upgrade(const char *buf, const struct eh_head *h)
+{
+	for (unsigned k = 0; k < h->nhdr; k++)
+		if (eh_header_is(buf, &h->h[k], "connection") &&
+		    list_has(buf + h->h[k].value, h->h[k].value_len, "upgrade"))
+			return true;
+	return false;
+}
+
+/* A Sec-WebSocket-Key: base64 of 16 bytes, 24 characters, "==" last. */
+static bool ws_key(const char *v, size_t n)
+{
+	if (n != 24 || v[22] != '=' || v[23] != '=')
+		return false;
+	for (size_t i = 0; i < 22; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '+' || v[i] == '/'))
+			return false;
+	return true;
+}
+
+/* A request's Upgrade header, if any: the one WebSocket handshake,
+ * whole, else refused; a 101's: its acceptance, else refused. */
+static int upgrade(const char *buf, struct eh_head *h, char *err, size_t errlen)
+{
+	int u = only(buf, h, "upgrade");
+
+	if (u == -1 && h->status == 0)
+		return 0;
+	if (u == -2)
+		return errbuf_set(err, errlen, -EINVAL, "two Upgrade headers");
+	if (u < 0 || !name_eq(buf + h->h[u].value, h->h[u].value_len, "websocket"))
+		return errbuf_set(err, errlen, -EINVAL,
+				  "an Upgrade other than websocket (the only one relayed)");
+	if (!connection_upgrade(buf, h))
+		return errbuf_set(err, errlen, -EINVAL, "Upgrade without \"upgrade\" in Connection");
+	if (h->http10)
+		return errbuf_set(err, errlen, -EINVAL, "Upgrade in HTTP/1.0");
+	if (h->status == 0) {
+		int key = only(buf, h, "sec-websocket-key");
+		int ver = only(buf, h, "sec-websocket-version");
+		if (h->method_len != 3 || memcmp(h->method, "GET", 3) != 0)
+			return errbuf_set(err, errlen, -EINVAL, "a WebSocket handshake that is not a GET");
+		if (h->framing != EH_BODY_NONE)
+			return errbuf_set(err, errlen, -EINVAL, "a WebSocket handshake with a body");
+		if (key < 0 || !ws_key(buf + h->h[key].value, h->h[key].value_len))
+			return errbuf_set(err, errlen, -EINVAL,
+					  "a WebSocket handshake without one Sec-WebSocket-Key of 16 bytes");
+		if (ver < 0 || !name_eq(buf + h->h[ver].value, h->h[ver].value_len, "13"))
+			return errbuf_set(err, errlen, -EINVAL,
+					  "a WebSocket handshake without one Sec-WebSocket-Version: 13");
+	}
+	h->upgrade = EH_UP_WEBSOCKET;
 	return 0;
 }
 
@@ -217,7 +309,8 @@ static long head_parse(const char *buf, size_t len, bool response, struct eh_hea
 				   request_line(buf, n, h, err, errlen);
 		else if (n == 0) {
 			h->head_len = i + 2;
-			if (framing(buf, h, err, errlen) < 0)
+			if (framing(buf, h, err, errlen) < 0 ||
+			    (!response && upgrade(buf, h, err, errlen) < 0))
 				return -EINVAL;
 			return (long)h->head_len;
 		} else
@@ -236,16 +329,20 @@ long eh_head_parse(const char *buf, size_t len, struct eh_head *h, char *err, si
 	return head_parse(buf, len, false, h, err, errlen);
 }
 
-long eh_resp_parse(const char *buf, size_t len, bool head_req, struct eh_head *h, char *err,
+long eh_resp_parse(const char *buf, size_t len, unsigned flags, struct eh_head *h, char *err,
 		   size_t errlen)
 {
 	long n = head_parse(buf, len, true, h, err, errlen);
 
 	/* no body: an interim answer, 204, 304, any answer to HEAD */
-	if (n > 0 && (h->status < 200 || h->status == 204 || h->status == 304 || head_req))
+	if (n > 0 && (h->status < 200 || h->status == 204 || h->status == 304 ||
+		      (flags & EH_RESP_HEAD)))
 		h->framing = EH_BODY_NONE;
-	if (n > 0 && h->status == 101)
+	if (n > 0 && h->status == 101 && !(flags & EH_RESP_UPGRADE))
 		return errbuf_set(err, errlen, -EINVAL, "101 Switching Protocols (no upgrade was asked)");
+	/* an Upgrade on another status is an advertisement (426, 200): kept */
+	if (n > 0 && h->status == 101 && upgrade(buf, h, err, errlen) < 0)
+		return -EINVAL;
 	return n;
 }
 

@@ -6,7 +6,8 @@
  * EH_HDR_MAX header lines; CRLF only (a bare LF or CR is refused), no
  * obs-fold, no control byte but HT in a value, a token header name;
  * Content-Length (one, decimal) or Transfer-Encoding: chunked (one, and
- * nothing else), never both; no Upgrade. Whatever a server behind the
+ * nothing else), never both; an Upgrade only as a WebSocket handshake
+ * (below, eh_head.upgrade). Whatever a server behind the
  * proxy could read differently from us is refused, never repaired: the
  * proxy checks and rewrites what it parsed, so the upstream must parse
  * the same request.
@@ -45,6 +46,13 @@ enum eh_kind {
 	EH_T_AUTHORITY,     /* CONNECT's "host:port" */
 };
 
+/* A WebSocket handshake (RFC 6455 4.1, 4.2.2): a request's asked, a
+ * response's switched. Any other Upgrade is refused. */
+enum eh_upgrade {
+	EH_UP_NONE,
+	EH_UP_WEBSOCKET,
+};
+
 enum eh_framing {
 	EH_BODY_NONE,
 	EH_BODY_LENGTH,
@@ -72,23 +80,39 @@ struct eh_head {
 	unsigned nhost;
 	enum eh_framing framing;
 	uint64_t length;             /* EH_BODY_LENGTH */
+	enum eh_upgrade upgrade;
 	size_t head_len;             /* up to and including the empty line */
 };
 
 /* Parses the head at buf[0..len). Returns its length (> 0) with *h, 0
  * when more bytes are needed and none so far is wrong (len < cap is the
  * caller's to check: a head is never longer than EH_HEAD_MAX), or
- * -EINVAL with one line in err. */
+ * -EINVAL with one line in err.
+ *
+ * A request with an Upgrade header must be a whole WebSocket handshake
+ * (h->upgrade = EH_UP_WEBSOCKET): GET, HTTP/1.1, one "Upgrade:
+ * websocket", "upgrade" among the Connection tokens, one
+ * Sec-WebSocket-Key of 24 base64 bytes (16 bytes), one
+ * "Sec-WebSocket-Version: 13", and no body. Any other Upgrade (h2c, a
+ * list, a second one) is refused: its bytes after the switch would be
+ * no HTTP netd could check. */
 long eh_head_parse(const char *buf, size_t len, struct eh_head *h, char *err, size_t errlen);
+
+#define EH_RESP_HEAD     1u   /* it answers a HEAD request */
+#define EH_RESP_UPGRADE  2u   /* it answers a WebSocket handshake */
 
 /* The same for a response head (what the upstream answers): a status
  * line "HTTP/1.x DDD reason" (a reason of visible bytes, SP and HT),
- * then header lines as a request's. head_req: it answers a HEAD request.
- * h->status is the status; h->framing: NONE for 1xx, 204, 304 and any
- * answer to HEAD, else CHUNKED, LENGTH, or CLOSE (neither header: the
- * body runs to the connection's end). A 101 is refused (no request asks
- * for an upgrade); an Upgrade header is not. */
-long eh_resp_parse(const char *buf, size_t len, bool head_req, struct eh_head *h, char *err,
+ * then header lines as a request's. flags: EH_RESP_*. h->status is the
+ * status; h->framing: NONE for 1xx, 204, 304 and any answer to HEAD,
+ * else CHUNKED, LENGTH, or CLOSE (neither header: the body runs to the
+ * connection's end). A 101 is refused unless it answers a WebSocket
+ * handshake (EH_RESP_UPGRADE) and is one itself (HTTP/1.1, one
+ * "Upgrade: websocket", "upgrade" among the Connection tokens): then
+ * h->upgrade is EH_UP_WEBSOCKET and what follows the head is the new
+ * protocol's. An Upgrade header on any other status is kept (an
+ * advertisement). */
+long eh_resp_parse(const char *buf, size_t len, unsigned flags, struct eh_head *h, char *err,
 		   size_t errlen);
 
 /* Is header i of h named name (lowercase, NUL terminated), in any case? */

@@ -368,6 +368,9 @@ long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct
 	if (k < 0)
 		return errbuf_set(err, errlen, -EACCES, "%s: %s", egress_reason_code(why), text);
 	const struct policy_rule *pr = &p->rules[k];
+	if (h->upgrade == EH_UP_WEBSOCKET && !pr->websocket)
+		return errbuf_set(err, errlen, -EACCES, "websocket_not_allowed: rule %s does not allow "
+				  "WebSocket upgrades (websocket: true)", pr->host);
 	const char *v[POLICY_MAX_INJECT];
 	size_t vl[POLICY_MAX_INJECT];
 	for (unsigned i = 0; i < pr->ninject; i++)
@@ -625,6 +628,8 @@ static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *ho
 	e.u.egress.bytes_down = c->bytes_down;
 	e.u.egress.connect_ns = c->connect_ns;
 	e.u.egress.total_ns = mono_ns() - c->t0_ns;
+	if (c->ws)
+		e.u.egress.status = 101;       /* it ended as a WebSocket */
 	px->h.record(px->h.ctx, &e);
 	free_conn(px, c, reset);
 }
@@ -1430,6 +1435,8 @@ static void response_record(struct egress_proxy *px, struct egp_conn *c, const c
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.status = c->rsp_status;
 	e.u.egress.bytes_down = c->rsp_bytes;
+	if (c->ws)
+		e.u.egress.bytes_up = c->ws_up;  /* the function's bytes since the 101 */
 	e.u.egress.total_ns = mono_ns() - c->req_t0_ns;
 	px->h.record(px->h.ctx, &e);
 	c->rsp_open = false;
@@ -1461,8 +1468,9 @@ static int response_head(struct egp_conn *c, char *why, size_t cap)
 			break;
 	}
 	tls_in_done(&c->cli, i);
-	long r = eh_resp_parse(c->rsp, c->rsp_hlen, strcmp(c->method, "HEAD") == 0, &h, perr,
-			       sizeof perr);
+	unsigned fl = (strcmp(c->method, "HEAD") == 0 ? EH_RESP_HEAD : 0) |
+		      (c->ws_asked ? EH_RESP_UPGRADE : 0);
+	long r = eh_resp_parse(c->rsp, c->rsp_hlen, fl, &h, perr, sizeof perr);
 	if (r == 0 && c->rsp_hlen < sizeof c->rsp)
 		return 0;
 	if (r <= 0)
@@ -1470,13 +1478,16 @@ static int response_head(struct egp_conn *c, char *why, size_t cap)
 				  r == 0 ? "its head is over 16 KiB" : perr);
 	c->rsp_len = c->rsp_hlen;
 	c->rsp_off = c->rsp_hlen = 0;
-	if (h.status < 200)
+	if (h.status < 200 && h.upgrade != EH_UP_WEBSOCKET)
 		return 1;                       /* interim (100 Continue): a final one follows */
+	/* a 101 to the handshake: what follows is the WebSocket's, to the
+	 * end both ways (its record then, with the bytes each way) */
+	c->ws = h.upgrade == EH_UP_WEBSOCKET;
 	c->nrsp++;
 	c->rsp_status = (uint16_t)h.status;
 	c->rsp_bytes = 0;
 	c->rsp_open = true;
-	c->rsp_close = h.framing == EH_BODY_CLOSE;
+	c->rsp_close = h.framing == EH_BODY_CLOSE || c->ws;
 	eh_body_begin(&c->rbody, &h);
 	return 1;
 }
@@ -1615,6 +1626,7 @@ static int next_head(struct egress_proxy *px, struct egp_conn *c, char *why, siz
 	if (w < 0)
 		return -EACCES;
 	record_path(px, c, path, strlen(path));
+	c->ws_asked = h.upgrade == EH_UP_WEBSOCKET;
 	c->rw_off = 0;
 	c->rw_len = (size_t)w;
 	c->rw_logged = false;
@@ -1713,6 +1725,20 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 	char perr[128];
 
 	while (tls_status(&c->cli) == TLS_OPEN) {
+		if (c->ws) {
+			/* switched: the function's bytes as they come */
+			size_t n;
+			long k;
+			const uint8_t *p = fn_in(c, &n);
+			long w = n == 0 ? 0 : body_pass(c, &c->body, true, true, p, n, &k, perr, sizeof perr);
+			if (w <= 0)
+				return 0;
+			fn_in_done(c, (size_t)w);
+			c->bytes_up += (uint64_t)w;
+			c->ws_up += (uint64_t)w;
+			*moved = true;
+			continue;
+		}
 		if (c->rw_len > 0) {
 			if (c->rw_wait)
 				return 0;               /* its record is not durable yet */

@@ -200,7 +200,8 @@ struct egp_request {
  * -EINVAL with a line in err (a bare LF or CR, a bad byte, a target
  * that is neither an authority (CONNECT), nor absolute-form http(s)://,
  * nor origin-form "/...", or what eh_head_parse refuses besides: the
- * framing headers, Upgrade, more than EH_HDR_MAX lines). */
+ * framing headers, an Upgrade that is not a whole WebSocket handshake,
+ * more than EH_HDR_MAX lines). */
 long egp_request_parse(const char *buf, size_t len, struct egp_request *r, char *err,
 		       size_t errlen);
 
@@ -224,11 +225,13 @@ struct egress_proxy_hooks;
  * that declared `declared`, its head h parsed from buf: its Host
  * (egp_check_host), its target normalised (egress_path_norm) into
  * path[0..cap) (cap >= h->target_len + 1), egress_match with its method
- * and that path, the values of the matched rule's inject_headers
+ * and that path, a WebSocket handshake (h->upgrade) only when the
+ * matched rule has "websocket", the values of the matched rule's inject_headers
  * secrets from hk->secret, and the head for the upstream written into
  * out[0..outcap) (eh_rewrite). Returns that head's length, or -EACCES
  * with "code: text" in err (codes: host_mismatch, bad_request,
- * egress_path_norm's and egress_match's, secret_missing, secret_invalid). */
+ * egress_path_norm's and egress_match's, websocket_not_allowed,
+ * secret_missing, secret_invalid). */
 long egp_request_rewrite(const struct policy *p, uint32_t declared, const struct egp_target *t,
 			 const char *fn, const char *buf, const struct eh_head *h,
 			 const struct egress_proxy_hooks *hk, char *path, size_t cap, char *out,
@@ -316,6 +319,11 @@ struct egp_conn {
 	uint64_t rsp_bytes, req_t0_ns;
 	size_t rsp_hlen;                   /* a head's bytes gathered in rsp */
 	size_t rsp_off, rsp_len;           /* a parsed head in rsp, passed on up to rsp_off */
+	/* originate, WebSocket (docs/EGRESS.md, "WebSocket"): the current
+	 * request is a handshake its rule allows; its 101 came: from there
+	 * on, bytes both ways unparsed (ws_up: the function's since) */
+	bool ws_asked, ws;
+	uint64_t ws_up;
 	bool said_200;                     /* the proxy: 200 Connection established sent */
 	bool fn_seen;                      /* originate: the function's first bytes were read */
 	bool sni_done;                     /* passthrough: the SNI check passed (or had nothing) */

@@ -20,7 +20,9 @@ static const char POLICY[] =
 	"\"methods\":[\"GET\",\"POST\"],\"path_prefixes\":[\"/v1\"],\"strip_headers\":[\"cookie\"],"
 	"\"inject_headers\":{\"authorization\":{\"secret\":\"UPSTREAM_KEY\"}}},"
 	"{\"host\":\"other.example.com\",\"ports\":[443],\"purpose\":\"p\","
-	"\"inject_headers\":{\"x-key\":{\"secret\":\"NOT_THERE\"}}}]}";
+	"\"inject_headers\":{\"x-key\":{\"secret\":\"NOT_THERE\"}}},"
+	"{\"host\":\"ws.example.com\",\"ports\":[443],\"purpose\":\"p\",\"websocket\":true,"
+	"\"strip_headers\":[\"cookie\"],\"inject_headers\":{\"authorization\":{\"secret\":\"UPSTREAM_KEY\"}}}]}";
 
 static struct policy pol;
 static struct policy_tokens toks;
@@ -84,7 +86,7 @@ static void test_heads(void)
 	refused("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
 		"two Transfer-Encoding");
 	refused("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.0");
-	refused("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", "Upgrade");
+	refused("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", "Upgrade without");
 	refused("GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 or HTTP/1.0");
 	refused("get / HTTP/1.1\r\n\r\n", "a method");
 	refused("GET  / HTTP/1.1\r\n\r\n", "a target");
@@ -127,9 +129,9 @@ static long feed(const char *head, const char *s, size_t step, enum eh_bstate *e
 	return (long)i;
 }
 
-/* eh_resp_parse of s (head_req: it answers HEAD): want status and
+/* eh_resp_parse of s (head_req: EH_RESP_* flags): want status and
  * framing (status 0: refused). */
-static void resp_case(const char *s, bool head_req, unsigned status, enum eh_framing fr,
+static void resp_case(const char *s, unsigned head_req, unsigned status, enum eh_framing fr,
 		      const char *what)
 {
 	struct eh_head h;
@@ -183,6 +185,90 @@ static void test_responses(void)
 	resp_case("GET / HTTP/1.1\r\n\r\n", false, 0, EH_BODY_NONE, "a request");
 }
 
+#define WS_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+#define WS_VER "Sec-WebSocket-Version: 13\r\n"
+
+/* A request head: GET / with the given headers. */
+static const char *ws_req(const char *hdrs)
+{
+	static char s[1024];
+	snprintf(s, sizeof s, "GET /ws HTTP/1.1\r\nHost: a.example\r\n%s\r\n", hdrs);
+	return s;
+}
+
+static void test_websocket(void)
+{
+	struct eh_head h;
+	const char *s = ws_req("Upgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n" WS_KEY WS_VER);
+	long n = parse(s, &h);
+
+	ok(n == (long)strlen(s) && h.upgrade == EH_UP_WEBSOCKET && h.framing == EH_BODY_NONE,
+	   "a WebSocket handshake (tokens in any case, Connection a list)");
+	bool more = true;
+	for (size_t k = 0; k < (size_t)n && more; k++)
+		more = eh_head_parse(s, k, &h, err, sizeof err) == 0;
+	ok(more, "  each proper prefix: more bytes needed");
+	n = parse(ws_req("Connection: upgrade\r\nUpgrade: websocket\r\nConnection: close\r\n" WS_KEY
+			 WS_VER), &h);
+	ok(n > 0 && h.upgrade == EH_UP_WEBSOCKET, "\"upgrade\" in one of two Connection lines");
+	n = parse(ws_req("Connection: upgrade\r\n"), &h);
+	ok(n > 0 && h.upgrade == EH_UP_NONE, "Connection: upgrade alone asks for nothing");
+	n = parse(ws_req("X-A: b\r\n"), &h);
+	ok(n > 0 && h.upgrade == EH_UP_NONE, "a plain request: no upgrade");
+
+	refused(ws_req("Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"),
+		"other than websocket");
+	refused(ws_req("Upgrade: websocket, h2c\r\nConnection: upgrade\r\n" WS_KEY WS_VER),
+		"other than websocket");
+	refused(ws_req("Upgrade: websocket\r\nUpgrade: websocket\r\nConnection: upgrade\r\n" WS_KEY
+		       WS_VER), "two Upgrade");
+	refused(ws_req("Upgrade: websocket\r\nConnection: keep-alive\r\n" WS_KEY WS_VER),
+		"without \"upgrade\" in Connection");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgraded\r\n" WS_KEY WS_VER),
+		"without \"upgrade\" in Connection");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgrade\r\n" WS_VER), "Sec-WebSocket-Key");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgrade\r\n" WS_KEY WS_KEY WS_VER),
+		"Sec-WebSocket-Key");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgrade\r\n"
+		       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=\r\n" WS_VER), "Sec-WebSocket-Key");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgrade\r\n"
+		       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub2%jZQ==\r\n" WS_VER), "Sec-WebSocket-Key");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgrade\r\n" WS_KEY), "Version: 13");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgrade\r\n" WS_KEY
+		       "Sec-WebSocket-Version: 8\r\n"), "Version: 13");
+	refused(ws_req("Upgrade: websocket\r\nConnection: upgrade\r\nContent-Length: 0\r\n" WS_KEY
+		       WS_VER), "with a body");
+	refused("POST / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n" WS_KEY WS_VER "\r\n",
+		"not a GET");
+	refused("GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: upgrade\r\n" WS_KEY WS_VER "\r\n",
+		"HTTP/1.0");
+
+	/* the answers */
+	const char *sw = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+	resp_case(sw, EH_RESP_UPGRADE, 101, EH_BODY_NONE, "101 to a handshake");
+	n = eh_resp_parse(sw, strlen(sw), EH_RESP_UPGRADE, &h, err, sizeof err);
+	ok(n > 0 && h.upgrade == EH_UP_WEBSOCKET, "  it switches to WebSocket");
+	resp_case(sw, 0, 0, EH_BODY_NONE, "101 when no upgrade was asked");
+	resp_case("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n",
+		  EH_RESP_UPGRADE, 0, EH_BODY_NONE, "101 to another protocol");
+	resp_case("HTTP/1.1 101 Switching Protocols\r\n\r\n", EH_RESP_UPGRADE, 0, EH_BODY_NONE,
+		  "101 without Upgrade");
+	resp_case("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", EH_RESP_UPGRADE, 0,
+		  EH_BODY_NONE, "101 without Connection: upgrade");
+	resp_case("HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+		  EH_RESP_UPGRADE, 0, EH_BODY_NONE, "101 in HTTP/1.0");
+	resp_case("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", EH_RESP_UPGRADE, 200, EH_BODY_LENGTH,
+		  "200 to a handshake: an ordinary answer");
+	n = eh_resp_parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", 38, EH_RESP_UPGRADE, &h, err,
+			  sizeof err);
+	ok(n == 38 && h.upgrade == EH_UP_NONE, "  that does not switch");
+	resp_case("HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n",
+		  EH_RESP_UPGRADE, 426, EH_BODY_LENGTH, "426 with an Upgrade (an advertisement)");
+	resp_case("HTTP/1.1 100 Continue\r\n\r\n", EH_RESP_UPGRADE, 100, EH_BODY_NONE,
+		  "100 to a handshake: interim");
+}
+
 static void test_bodies(void)
 {
 	const char *ch = "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -234,7 +320,7 @@ static const char *rewrite(const char *s, const char *host)
 	snprintf(t.host, sizeof t.host, "%s", host);
 	if (parse(s, &h) <= 0)
 		return NULL;
-	long n = egp_request_rewrite(&pol, 0x3, &t, "f", s, &h, &hk, path, sizeof path, out,
+	long n = egp_request_rewrite(&pol, 0x7, &t, "f", s, &h, &hk, path, sizeof path, out,
 				     sizeof out, err, sizeof err);
 	if (n < 0)
 		return NULL;
@@ -279,6 +365,23 @@ static void test_rewrite(void)
 	r = rewrite("GET /x HTTP/1.1\r\nHost: other.example.com\r\n\r\n", "other.example.com");
 	ok(r == NULL && strncmp(err, "secret_missing", 14) == 0 && strstr(err, "NOT_THERE"),
 	   "a secret that is not there: %s", err);
+
+	/* WebSocket handshakes: only under a rule that has "websocket" */
+	static const char ws_hs[] = "GET /v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+				    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+				    "Sec-WebSocket-Version: 13\r\nCookie: c\r\nAuthorization: mine\r\n\r\n";
+	char hs[512];
+	snprintf(hs, sizeof hs, ws_hs, "api.example.com");
+	rw_refused(hs, "websocket_not_allowed");
+	ok(strstr(err, "rule api.example.com") != NULL, "  the reason names the rule: %s", err);
+	snprintf(hs, sizeof hs, ws_hs, "ws.example.com");
+	r = rewrite(hs, "ws.example.com");
+	is_str(r, "GET /v1/ws HTTP/1.1\r\nHost: ws.example.com\r\nUpgrade: websocket\r\n"
+		  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		  "Sec-WebSocket-Version: 13\r\nauthorization: Bearer s3cret\r\n\r\n",
+	       "a handshake under a websocket rule: Upgrade and Connection kept, strip and inject applied");
+	r = rewrite("GET /v1 HTTP/1.1\r\nHost: ws.example.com\r\n\r\n", "ws.example.com");
+	ok(r != NULL, "a websocket rule takes plain requests too");
 
 	/* bounds and the values' bytes */
 	struct eh_head h;
@@ -358,7 +461,7 @@ static void test_secrets(void)
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
-	ok(r == 0 && pol.nrules == 2, "the test policy parses");
+	ok(r == 0 && pol.nrules == 3, "the test policy parses");
 	if (r != 0) {
 		diag("%s", err);
 		return 1;
@@ -366,6 +469,7 @@ int main(void)
 	test_heads();
 	test_bodies();
 	test_responses();
+	test_websocket();
 	test_rewrite();
 	test_secrets();
 	return tap_done();

@@ -173,6 +173,23 @@ static void test_canonical(void)
 	ok(policy_write(&pol, canon, sizeof canon) > 0 && strcmp(canon, BASE_CANON) == 0,
 	   "has the same canonical bytes");
 
+	/* websocket: written only when true, after inject_headers */
+	is_int(parse(edit("\"inject_headers\":{\"x-key\"",
+			  "\"websocket\":true,\"inject_headers\":{\"x-key\"")), 0,
+	       "websocket: true parses");
+	ok(pol.rules[0].websocket && !pol.rules[1].websocket, "websocket: rule 0 only");
+	{
+		static const char tail[] = "\"x-key\":{\"secret\":\"KEY_2\"}},\"websocket\":true},";
+		ok(policy_write(&pol, canon, sizeof canon) > 0 && strstr(canon, tail) != NULL,
+		   "websocket: canonical form ends the rule with \"websocket\":true");
+	}
+	round_trip("websocket");
+	is_int(parse(edit("\"inject_headers\":{\"x-key\"",
+			  "\"websocket\":false,\"inject_headers\":{\"x-key\"")), 0,
+	       "websocket: false parses");
+	ok(!pol.rules[0].websocket && policy_write(&pol, canon, sizeof canon) > 0 &&
+	   strcmp(canon, BASE_CANON) == 0, "websocket: false has the bytes of no field (the default)");
+
 	is_int(parse(MINIMAL), 0, "minimal again");
 	is_int(policy_write(&pol, canon, strlen(MINIMAL_CANON) - 1), -ENOSPC, "policy_write: one byte short: -ENOSPC");
 	is_int(policy_write(&pol, canon, strlen(MINIMAL_CANON)), (long)strlen(MINIMAL_CANON),
@@ -301,6 +318,12 @@ static void test_refused(void)
 		"egress[0].log_path: must be \"full\" or \"hash\"");
 	refused("\"purpose\":\"test", "\"log_path\":true,\"purpose\":\"test", -EINVAL,
 		"egress[0].log_path: must be \"full\" or \"hash\"");
+	refused("\"tls\":\"passthrough\"", "\"tls\":\"passthrough\",\"websocket\":true", -EINVAL,
+		"egress[1].websocket: only with tls \"originate\"");
+	refused("\"inject_headers\"", "\"websocket\":1,\"inject_headers\"", -EINVAL,
+		"egress[0].websocket: must be");
+	refused("\"inject_headers\"", "\"websocket\":\"true\",\"inject_headers\"", -EINVAL,
+		"egress[0].websocket: must be");
 	refused("\"purpose\":\"p\"", "\"purpose\":\"\"", -EINVAL, "egress[1].purpose: must not be empty");
 	refused("\"purpose\":\"p\"", "\"purpose\":\"a\\tb\"", -EINVAL, "egress[1].purpose: printable ASCII only");
 	refused("\"purpose\":\"p\"", "\"purpose\":\"caf\\u00e9\"", -EINVAL, "egress[1].purpose: printable ASCII only");
@@ -487,7 +510,7 @@ static size_t maximal(unsigned nrules, unsigned nlast)
 			snprintf(name, sizeof name, "i%063u", k);
 			put(&len, "%s\"%s\":{\"secret\":\"S%063u\"}", k ? "," : "", name, k);
 		}
-		put(&len, "}}");
+		put(&len, "},\"websocket\":true}");
 	}
 	put(&len, "]}");
 	return len;

@@ -70,10 +70,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data;
 	size_t at = 0;
 	bool resp = size > 0 && data[0] == 'H';
+	/* answers: HEAD and upgrade asked or not, from the last byte */
+	unsigned fl = size > 0 ? data[size - 1] & (EH_RESP_HEAD | EH_RESP_UPGRADE) : 0;
 
 	for (int round = 0; round < 8 && at < size; round++) {
 		struct eh_head h, again;
-		long n = resp ? eh_resp_parse(s + at, size - at, false, &h, err, sizeof err) :
+		long n = resp ? eh_resp_parse(s + at, size - at, fl, &h, err, sizeof err) :
 				eh_head_parse(s + at, size - at, &h, err, sizeof err);
 		if (n < 0 && n != -EINVAL)
 			abort();
@@ -87,9 +89,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (unsigned k = 0; k < h.nhdr; k++)
 			if ((size_t)h.h[k].line + h.h[k].line_len > (size_t)n)
 				abort();
-		long n2 = resp ? eh_resp_parse(p, (size_t)n, false, &again, err, sizeof err) :
+		long n2 = resp ? eh_resp_parse(p, (size_t)n, fl, &again, err, sizeof err) :
 				 eh_head_parse(p, (size_t)n, &again, err, sizeof err);
-		if (n2 != n || again.framing != h.framing || again.status != h.status)
+		if (n2 != n || again.framing != h.framing || again.status != h.status ||
+		    again.upgrade != h.upgrade)
+			abort();
+		/* a switch only as a whole WebSocket handshake, a 101 only to one */
+		if (h.upgrade == EH_UP_WEBSOCKET &&
+		    (resp ? h.status != 101 || !(fl & EH_RESP_UPGRADE) :
+		     strcmp(h.method, "GET") != 0 || h.framing != EH_BODY_NONE || h.http10))
+			abort();
+		if (resp && h.status == 101 && h.upgrade != EH_UP_WEBSOCKET)
 			abort();
 		if (resp != (h.status != 0) || (resp && h.status > 999) ||
 		    (!resp && h.framing == EH_BODY_CLOSE) ||
@@ -99,8 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!resp && h.nhdr < EH_HDR_MAX - 1)
 			check_rewrite(p, &h);
 		at += (size_t)n;
-		if (h.framing == EH_BODY_CLOSE)
-			return 0;                  /* the rest is its body */
+		if (h.framing == EH_BODY_CLOSE || (resp && h.upgrade == EH_UP_WEBSOCKET))
+			return 0;                  /* the rest is its body, or the WebSocket's */
 
 		struct eh_body b, b1;
 		eh_body_begin(&b, &h);

@@ -15,6 +15,13 @@
 #   name answering 169.254.169.254;
 # - a long streaming answer (1 GiB) through TLS origination with netd's
 #   VmHWM flat (EGRESS_STREAM_MB to change its size);
+# - WebSocket (docs/EGRESS.md, "WebSocket"): an echo upstream (the
+#   handshake by hand: hashlib, base64) under a rule with "websocket":
+#   frames both ways through netd by name and through the proxy's http://
+#   URLs, strip and inject applied to the handshake; refused
+#   (websocket_not_allowed) under a rule without it, an h2c upgrade
+#   refused; a 200 instead of the 101 keeps the connection HTTP; the
+#   records (request, response 101 and completion with the bytes each way);
 # - more connections at once than the per-function cap and the pool allow:
 #   conn_limit and pool_full, the rest answered, and all answered after.
 # Skips as 11-egress.t does.
@@ -41,9 +48,12 @@ jq ".egress = [
   {\"host\": \"expired.test\", \"ports\": [9445], $A, \"purpose\": \"test: an expired leaf\"},
   {\"host\": \"selfsigned.test\", \"ports\": [9446], $A, \"purpose\": \"test: a self-signed leaf\"},
   {\"host\": \"rebind.test\", \"ports\": [9447], $A, \"purpose\": \"test: an answer that changes\"},
-  {\"host\": \"meta.test\", \"ports\": [9443], $A, \"purpose\": \"test: answers 169.254.169.254\"}]" \
+  {\"host\": \"meta.test\", \"ports\": [9443], $A, \"purpose\": \"test: answers 169.254.169.254\"},
+  {\"host\": \"ws.test\", \"ports\": [9448], $A, \"purpose\": \"test: a WebSocket echo\", \"websocket\": true,
+   \"strip_headers\": [\"cookie\"], \"inject_headers\": {\"authorization\": {\"secret\": \"WS_KEY\"}}}]" \
   "$TOP/examples/policy.json" > "$POLICY" || bail "cannot write the test policy"
 mkca testca "dshield egress test CA" && mkleaf good testca good.test && mkleaf rebind testca rebind.test &&
+  mkleaf ws testca ws.test &&
   mkleaf wrongname testca other.test && mkleaf_expired expired testca expired.test &&
   mkself selfsigned selfsigned.test &&
   "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
@@ -58,7 +68,7 @@ check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add
 # file is in the test's private state directory; local TTL 0:
 # lwIP keeps an answer at most a second)
 HOSTS=$STATE/hosts
-printf '10.77.0.1 good.test wrongname.test expired.test selfsigned.test rebind.test\n169.254.169.254 meta.test\n' > "$HOSTS"
+printf '10.77.0.1 good.test wrongname.test expired.test selfsigned.test rebind.test ws.test\n169.254.169.254 meta.test\n' > "$HOSTS"
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --addn-hosts="$HOSTS" --user=root \
   --no-dhcp-interface=peer --listen-address=198.18.1.1 --bind-interfaces --port=53 --local-ttl=0 \
   --pid-file="$STATE/dns.pid" --log-facility="$STATE/dns.log" --log-queries) &
@@ -68,9 +78,12 @@ DNSMASQ_PID=$!
 #   /ok          200 and what it saw, as JSON
 #   /redirect    302 to https://refused.test:9443/followed
 #   /stream/N    200, N bytes (Content-Length) of a 64 KiB pattern
+#   /ws/...      a WebSocket handshake answered 101, then every frame
+#                echoed until a close (also logged: the handshake's
+#                headers, the frames' payload bytes); /ws/no101: 200
 cat > "$STATE/https.py" <<'EOF'
 import http.server, json, sys, threading
-from tlsupstream import answer_json, serve
+from tlsupstream import answer_json, serve, ws_accept, ws_read, ws_frame
 d, log = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
 BLOCK = bytes(range(256)) * 256
@@ -80,6 +93,8 @@ class H(http.server.BaseHTTPRequestHandler):
         with lock, open(log, "a") as f:
             f.write(json.dumps({"upstream": self.server.name, "path": self.path,
                                 "port": self.client_address[1]}) + "\n")
+        if self.path.startswith("/ws/"):
+            return self.ws()
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", "https://refused.test:9443/followed")
@@ -98,18 +113,42 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         answer_json(self, {"upstream": self.server.name, "path": self.path,
                            "port": self.client_address[1]})
+    def ws(self):
+        seen = {k: self.headers.get(k) for k in ("Upgrade", "Connection", "Sec-WebSocket-Version",
+                                                 "Authorization", "Cookie")}
+        if self.path.startswith("/ws/no101"):
+            return answer_json(self, {"upstream": self.server.name, "path": self.path, "seen": seen})
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", ws_accept(self.headers.get("Sec-WebSocket-Key", "")))
+        self.end_headers()
+        self.wfile.flush()
+        got = 0
+        while True:
+            fr = ws_read(self.rfile)
+            if fr is None:
+                break
+            got += len(fr[1])
+            self.wfile.write(ws_frame(*fr))
+            if fr[0] == 8:
+                break
+        with lock, open(log, "a") as f:
+            f.write(json.dumps({"upstream": self.server.name, "ws": self.path, "seen": seen,
+                                "payload": got}) + "\n")
+        self.close_connection = True
     def log_message(self, *a):
         pass
 class S(http.server.ThreadingHTTPServer):
     request_queue_size = 128          # fn-a's and fn-b's 64 at once
 for port, name in ((9443, "good"), (9444, "wrongname"), (9445, "expired"),
-                   (9446, "selfsigned"), (9447, "rebind")):
+                   (9446, "selfsigned"), (9447, "rebind"), (9448, "ws")):
     serve("10.77.0.1", port, name, d, name, H, S)
 threading.Event().wait()
 EOF
 (exec ip netns exec "$NS" env PYTHONPATH="$TOP/tests/host" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
 HTTPS_PID=$!
-check "setup: the HTTPS upstreams listen on 10.77.0.1:9443-9447" wait_tcp 10.77.0.1 9447
+check "setup: the HTTPS upstreams listen on 10.77.0.1:9443-9448" wait_tcp 10.77.0.1 9448
 # dig NAME: the address dnsmasq answers for NAME (A), from the test's namespace
 dig() {
   ip netns exec "$NS" python3 -c '
@@ -130,8 +169,9 @@ netd0=$(netd_pid)
 AUDITOR_URL=http://$ADDR:$PORT
 
 # --- the function ------------------------------------------------------------------
-cat > "$STATE/fn.py" <<'EOF'
-import hashlib, http.client, socket, ssl, time, urllib.error, urllib.request
+# (tlsupstream.py first: its WebSocket frames, for the function's client)
+{ cat "$TOP/tests/host/tlsupstream.py"; cat <<'EOF'; } > "$STATE/fn.py"
+import hashlib, http.client, re, socket, ssl, time, urllib.error, urllib.request
 def err(e):
     return {"error": e.__class__.__name__, "text": str(e)[:200]}
 def urlopen(url):
@@ -194,8 +234,57 @@ def many(b):                          # n connections open at once, each asked o
     for t in tls:
         t.close()
     return {"ok": ok, "errors": errors}
+def ws_head(f):                       # an answer's head, as bytes
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = f.readline()
+        if not line:
+            break
+        head += line
+    return head
+def ws_answer(f, head):               # its status and its body (Content-Length)
+    m = re.search(rb"(?i)\r\ncontent-length: *([0-9]+)", head)
+    body = f.read(int(m.group(1))) if m else b""
+    return {"status": int(head.split(b" ")[1]) if head else 0, "body": body.decode(errors="replace")}
+def ws_echo(host, port, path, proxy=False, upgrade="websocket"):
+    # a handshake by name (TLS to the fake address) or as an http:// URL to
+    # the proxy, with the function's own Cookie and Authorization; a 101:
+    # a text, a 76,800-byte binary and a close frame, each echoed
+    try:
+        if proxy:
+            s, target = socket.create_connection(("127.0.0.1", 3128), timeout=15), "http://%s:%d%s" % (host, port, path)
+        else:
+            s, target = ssl.create_default_context().wrap_socket(
+                socket.create_connection((host, port), timeout=15), server_hostname=host), path
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: %s\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nCookie: c=mine\r\n"
+                   "Authorization: mine\r\n\r\n" % (target, host, port, upgrade, key)).encode())
+        f = s.makefile("rb")
+        head = ws_head(f)
+        if not head.startswith(b"HTTP/1.1 101 "):
+            r = ws_answer(f, head)
+            if r["status"] == 200:    # no switch: the connection is still HTTP
+                s.sendall(("GET /ok/after-200 HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (host, port)).encode())
+                r["next"] = ws_answer(f, ws_head(f))
+            return r
+        r = {"status": 101, "accept": ws_accept(key).encode() in head, "sent": 0, "got": len(head), "echo": []}
+        for op, data in ((1, b"hello ws"), (2, bytes(range(256)) * 300), (8, struct.pack(">H", 1000))):
+            fr = ws_frame(op, data, mask=True)
+            s.sendall(fr)
+            r["sent"] += len(fr)
+            back = ws_read(f)
+            r["got"] += back[2]
+            r["echo"].append(back[0] == op and back[1] == data)
+        r["end"] = f.read(1) == b""   # the upstream closed after its close frame
+        s.close()
+        return r
+    except Exception as e:
+        return err(e)
 def handler(req):
     b = req["body"]
+    if "ws" in b:
+        return ws_echo(*b["ws"])
     if "many" in b:
         return many(b)
     if "pause" in b:
@@ -205,7 +294,7 @@ def handler(req):
     return urlopen(b["url"])
 EOF
 LIMITS='"limits":{"timeout_ms":60000,"cpu_millicores":2000,"memory_mb":256}'
-NAMES='["good.test","wrongname.test","expired.test","selfsigned.test","rebind.test","meta.test"]'
+NAMES='["good.test","wrongname.test","expired.test","selfsigned.test","rebind.test","meta.test","ws.test"]'
 for f in fn-a fn-b fn-c; do
   expect_match "deploy $f (declares every test rule)" \
     "$(api POST /v1/functions "{\"id\":\"$f\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/fn.py")\",\"egress\":$NAMES,$LIMITS}")" '^201 '
@@ -311,6 +400,45 @@ check "  fn-c's requests reached no upstream" [ "$(oks c)" = 0 ]
 out=$(call '{"many":32,"tag":"c2"}' fn-c)
 expect_match "afterwards fn-c's 32 at once are all answered" "$out" '"ok": ?32, ?"errors": ?\{\}'
 
+# --- 6. WebSocket ------------------------------------------------------------------
+expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \
+  "$(api POST /v1/secrets '{"name":"WS_KEY","value":"Bearer wskey"}')" '^200 '
+# ws NAME ARGS-JSON: the function's ws_echo(ARGS) answer into $STATE/ws-NAME.json
+ws() {
+  local out; out=$(call "{\"ws\":$2}")
+  diag "ws $1: $out"
+  printf '%s' "${out#* }" > "$STATE/ws-$1.json"
+}
+wsj() { jq -r "$2" "$STATE/ws-$1.json" 2>/dev/null; }
+ws echo '["ws.test", 9448, "/ws/echo"]'
+check "ws.test by name: 101, the upstream's Sec-WebSocket-Accept is the key's" \
+  [ "$(wsj echo '"\(.status) \(.accept)"')" = "101 true" ]
+check "  a text, a 76,800-byte binary and a close frame echoed whole, then the upstream's end" \
+  [ "$(wsj echo '"\(.echo) \(.end)"')" = "[true,true,true] true" ]
+check "  the upstream saw the handshake, netd's Authorization, no cookie, every payload byte" \
+  [ "$(jq -c 'select(.ws == "/ws/echo") | [.seen, .payload]' "$STATE/https.log")" = \
+    '[{"Upgrade":"websocket","Connection":"Upgrade","Sec-WebSocket-Version":"13","Authorization":"Bearer wskey","Cookie":null},76810]' ]
+ws proxy '["ws.test", 9448, "/ws/proxy", true]'
+check "ws.test as an http:// URL through 127.0.0.1:3128: 101 and every frame echoed" \
+  [ "$(wsj proxy '"\(.status) \(.accept) \(.echo) \(.end)"')" = "101 true [true,true,true] true" ]
+check "  the upstream got every payload byte" \
+  [ "$(jq -c 'select(.ws == "/ws/proxy") | .payload' "$STATE/https.log")" = 76810 ]
+ws refused '["good.test", 9443, "/ws/refused"]'
+check "good.test (its rule has no websocket): 403 websocket_not_allowed, naming the rule" \
+  [ "$(wsj refused '"\(.status) \(.body | fromjson | .error) \(.body | fromjson | .reason | test("rule good\\.test"))"')" = \
+    "403 websocket_not_allowed true" ]
+ws h2c '["ws.test", 9448, "/ws/h2c", false, "h2c"]'
+check "an h2c upgrade to ws.test: 400 bad_request" \
+  [ "$(wsj h2c '"\(.status) \(.body | fromjson | .error)"')" = "400 bad_request" ]
+check "  neither reached an upstream" bash -c "! grep -qE '/ws/(refused|h2c)' '$STATE/https.log'"
+ws no101 '["ws.test", 9448, "/ws/no101"]'
+check "an upstream that answers the handshake 200: an ordinary answer" \
+  [ "$(wsj no101 '"\(.status) \(.body | fromjson | .seen.Upgrade)"')" = "200 websocket" ]
+check "  and the connection stays HTTP: its next request is answered on it" \
+  [ "$(wsj no101 '"\(.next.status) \(.next.body | fromjson | .path)"')" = "200 /ok/after-200" ]
+check "  (by the same upstream connection)" \
+  [ "$(jq -r 'select(.path == "/ws/no101" or .path == "/ok/after-200") | .port' "$STATE/https.log" | uniq | wc -l)" = 1 ]
+
 # --- the log: each refusal above, as a record -------------------------------------
 check "the verified log (dshield log verify: ok)" log_json "$STATE/log.json"
 # rec FN TYPE JQ-FILTER: how many FN's records of TYPE pass the filter
@@ -344,6 +472,22 @@ check "conn_limit: one for fn-a, one for fn-b" \
 check "pool_full: three for fn-c" [ "$(rec fn-c egress_refused '| select(.reason | startswith("pool_full: "))')" = 3 ]
 check "and no other refusal for fn-b and fn-c" \
   [ "$(rec fn-b egress_refused '')$(rec fn-c egress_refused '')" = 13 ]
+
+for w in echo proxy; do
+  sent=$(wsj $w .sent) got=$(wsj $w .got)
+  check "ws /ws/$w: its handshake's record (GET, before it went)" \
+    [ "$(rec fn-a egress "| select(.host == \"ws.test\" and .method == \"GET\" and .path == \"/ws/$w\" and (.status // 0) == 0 and (.reason | startswith(\"originate\")))")" = 1 ]
+  check "  its answer's record: 101, the function's $sent bytes up and its $got bytes down" \
+    [ "$(rec fn-a egress "| select(.host == \"ws.test\" and .path == \"/ws/$w\" and .reason != null and (.reason | startswith(\"response 1: \")) and .status == 101 and .bytes_up == $sent and .bytes_down == $got)")" = 1 ]
+  check "  the completion record: status 101, $got bytes down, more than $sent up (the handshake too)" \
+    [ "$(rec fn-a egress "| select(.host == \"ws.test\" and .path == \"/ws/$w\" and (.reason | startswith(\"completed: \")) and .status == 101 and .bytes_down == $got and .bytes_up > $sent)")" = 1 ]
+done
+check "egress_refused: websocket_not_allowed for good.test's handshake" \
+  [ "$(rec fn-a egress_refused '| select(.host == "good.test" and .path == "/ws/refused" and (.reason | startswith("websocket_not_allowed: rule good.test")))')" = 1 ]
+check "egress_refused: bad_request for the h2c upgrade" \
+  [ "$(rec fn-a egress_refused '| select(.host == "ws.test" and (.reason | test("^bad_request: .*Upgrade other than websocket")))')" = 1 ]
+check "the 200 to a handshake: its response record, then request 2's" \
+  [ "$(rec fn-a egress '| select(.host == "ws.test" and ((.path == "/ws/no101" and .status == 200) or (.path == "/ok/after-200" and .reason == "request 2")))')" = 2 ]
 
 check "netd was never restarted (pid $netd0)" [ "$(netd_pid)" = "$netd0" ]
 cleanup

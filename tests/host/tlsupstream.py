@@ -1,10 +1,15 @@
 # tests/host/tlsupstream.py: what the host tests' HTTPS upstreams share
 # (11-egress.t's and 14-egress-more.t's, run in the test's namespace with
 # PYTHONPATH naming this directory): a JSON answer and a threaded TLS
-# server on one port.
+# server on one port; WebSocket frames (RFC 6455: the handshake's accept
+# value, a frame read and written) for the echo upstream.
+import base64
+import hashlib
 import http.server
 import json
+import os
 import ssl
+import struct
 import threading
 
 
@@ -31,3 +36,40 @@ def serve(addr, port, name, certdir, cert, handler, cls=http.server.ThreadingHTT
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
+
+
+def ws_accept(key):
+    """Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2)."""
+    guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    return base64.b64encode(hashlib.sha1((key + guid).encode()).digest()).decode()
+
+
+def ws_read(f):
+    """One frame from the file f: (opcode, payload unmasked, bytes read),
+    or None at the end."""
+    h = f.read(2)
+    if len(h) < 2:
+        return None
+    n, k = h[1] & 127, 2
+    if n == 126:
+        n, k = struct.unpack(">H", f.read(2))[0], 4
+    elif n == 127:
+        n, k = struct.unpack(">Q", f.read(8))[0], 10
+    m = f.read(4) if h[1] & 128 else b""
+    d = f.read(n)
+    if m:
+        d = (int.from_bytes(d, "big") ^ int.from_bytes((m * (n // 4 + 1))[:n], "big")).to_bytes(n, "big")
+    return h[0] & 15, d, k + len(m) + n
+
+
+def ws_frame(op, data, *_, mask=False):
+    """A final frame of opcode op with data (a client's: masked)."""
+    n = len(data)
+    b1 = 128 if mask else 0
+    h = bytes([0x80 | op]) + (bytes([b1 | n]) if n < 126 else
+                              bytes([b1 | 126]) + struct.pack(">H", n) if n < 65536 else
+                              bytes([b1 | 127]) + struct.pack(">Q", n))
+    if not mask:
+        return h + data
+    m = os.urandom(4)
+    return h + m + (int.from_bytes(data, "big") ^ int.from_bytes((m * (n // 4 + 1))[:n], "big")).to_bytes(n, "big")

@@ -55,6 +55,14 @@
 
 #define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
 #define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
+/* ... and by a connection its function's cap holds: a window's worth, so
+ * the upstream, paced by the window tcp_recved() reopens at the cap's
+ * rate, never sends what lwIP would refuse (refused data waits for a
+ * 250 ms timer, later segments are dropped and resent). Every slot held
+ * this way must fit in lwIP's pool (net/lwipopts.h). */
+#define EGP_HOLD_CAPPED (TCP_WND / TCP_MSS + 2)
+_Static_assert(EGP_CONN_MAX * EGP_HOLD_CAPPED <= PBUF_POOL_SIZE,
+	       "every connection held by a cap with a window's worth of pbufs fits the pool");
 #define DOWN_IOV  16
 
 /* --- TLS origination's keys ------------------------------------------------------- */
@@ -1242,7 +1250,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	/* a function that does not read holds at most EGP_HOLD_PBUFS of the
 	 * shared pool (and lwIP one refused segment): lwIP offers it again
 	 * from its 250 ms timer or with the upstream's next segment */
-	if (p != NULL && c->down != NULL && pbuf_clen(c->down) >= EGP_HOLD_PBUFS)
+	if (p != NULL && c->down != NULL &&
+	    pbuf_clen(c->down) >= (c->held_down ? EGP_HOLD_CAPPED : EGP_HOLD_PBUFS))
 		return ERR_MEM;
 	if (p == NULL)
 		c->up_eof = true;

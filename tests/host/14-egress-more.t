@@ -269,17 +269,21 @@ expect_match "a name that answers 169.254.169.254, not named by its rule: 403 ad
 check "  it reached no upstream" bash -c "! grep -q '/meta' '$STATE/https.log'"
 
 # --- 4. a long streaming answer, netd's memory flat ----------------------------------
+# pattern_sha N: the SHA-256 of the upstream's /stream/N body
+pattern_sha() {
+  python3 -c 'import hashlib, sys
+b, n, h = bytes(range(256)) * 256, int(sys.argv[1]), hashlib.sha256()
+while n > 0:
+    h.update(b[:min(n, len(b))]); n -= len(b)
+print(h.hexdigest())' "$1"
+}
 hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$(netd_pid)/status"; }
 h0=$(hwm)
 n=$((STREAM_MB * 1048576))
 out=$(API_MAX_TIME=70 call "{\"stream\":\"https://good.test:9443/stream/$n\"}")
 h1=$(hwm)
 diag "stream of $STREAM_MB MiB: $out; netd VmHWM $h0 kB before, $h1 kB after"
-want=$(python3 -c 'import hashlib, sys
-b, n, h = bytes(range(256)) * 256, int(sys.argv[1]), hashlib.sha256()
-while n > 0:
-    h.update(b[:min(n, len(b))]); n -= len(b)
-print(h.hexdigest())' "$n")
+want=$(pattern_sha "$n")
 expect_match "$STREAM_MB MiB streamed through TLS origination, every byte in order" "$out" "\"n\": ?$n, ?\"sha\": ?\"$want\""
 # netd's buffers are a static pool (docs/EGRESS.md, "TLS origination",
 # Memory: 64 slots of 116 KiB, no allocation per connection or per byte),
@@ -301,11 +305,7 @@ expect_match "  its view says the cap" "$(api GET /v1/functions/fn-cap)" '"egres
 cn=$((CAP_MB * 1048576))
 out=$(API_MAX_TIME=70 call "{\"stream\":\"https://good.test:9443/stream/$cn\"}" fn-cap)
 diag "fn-cap, $CAP_MB MiB at 4096 kbit/s: $out"
-cwant=$(python3 -c 'import hashlib, sys
-b, n, h = bytes(range(256)) * 256, int(sys.argv[1]), hashlib.sha256()
-while n > 0:
-    h.update(b[:min(n, len(b))]); n -= len(b)
-print(h.hexdigest())' "$cn")
+cwant=$(pattern_sha "$cn")
 expect_match "  $CAP_MB MiB through the cap, every byte in order" "$out" "\"n\": ?$cn, ?\"sha\": ?\"$cwant\""
 
 # --- 5. more connections than the cap and the pool ----------------------------------

@@ -527,7 +527,7 @@ static void bw_attach(struct egress_proxy *px, struct egp_conn *c, uint32_t kbps
 		if (strcmp(px->bw[i].fn, c->fn) == 0)
 			b = &px->bw[i];
 	if (b == NULL) {
-		/* a slot never used first, else the first one free */
+		/* a slot never used if there is one, else the first free one */
 		for (unsigned i = 0; i < EGP_CONN_MAX; i++)
 			if (px->bw[i].refs == 0 && (b == NULL || px->bw[i].fn[0] == '\0'))
 				b = &px->bw[i];

@@ -15,9 +15,9 @@
 #   name answering 169.254.169.254;
 # - a long streaming answer (1 GiB) through TLS origination with netd's
 #   VmHWM flat (EGRESS_STREAM_MB to change its size);
-# - a function with limits.egress_kbps 4096 (512 kB/s) streaming 2 MiB:
-#   every byte in order, its completion record says the cap held it, and
-#   its bytes stay within the bucket's arithmetic (a burst of 1/8 s, then
+# - a function with limits.egress_kbps 4096 (512 kB/s) streaming 2 MiB,
+#   then POSTing 2 MiB: every byte in order, each completion record says
+#   the cap held it, and its bytes stay within the bucket's arithmetic (a burst of 1/8 s, then
 #   the rate) over the record's own duration (EGRESS_CAP_MB to change the
 #   size; the rate itself is the bench's, not a test's);
 # - more connections at once than the per-function cap and the pool allow:
@@ -74,8 +74,9 @@ DNSMASQ_PID=$!
 #   /ok          200 and what it saw, as JSON
 #   /redirect    302 to https://refused.test:9443/followed
 #   /stream/N    200, N bytes (Content-Length) of a 64 KiB pattern
+#   POST /upload 200, the body's length and SHA-256, as JSON
 cat > "$STATE/https.py" <<'EOF'
-import http.server, json, sys, threading
+import hashlib, http.server, json, sys, threading
 from tlsupstream import answer_json, serve
 d, log = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
@@ -104,6 +105,14 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         answer_json(self, {"upstream": self.server.name, "path": self.path,
                            "port": self.client_address[1]})
+    def do_POST(self):                # /upload: the body's length and SHA-256
+        n, h = int(self.headers["Content-Length"]), hashlib.sha256()
+        while n > 0:
+            b = self.rfile.read(min(n, 1 << 16))
+            if not b:
+                break
+            h.update(b); n -= len(b)
+        answer_json(self, {"n": int(self.headers["Content-Length"]) - n, "sha": h.hexdigest()})
     def log_message(self, *a):
         pass
 class S(http.server.ThreadingHTTPServer):
@@ -160,6 +169,15 @@ def stream(url):                      # the body read in 1 MiB pieces, hashed
         return {"n": n, "sha": h.hexdigest(), "secs": round(time.monotonic() - t0, 2)}
     except Exception as e:
         return dict(err(e), n=n)
+def upload(n):                        # n bytes of the stream's pattern, POSTed
+    body = (bytes(range(256)) * 256 * (n // 65536 + 1))[:n]
+    try:
+        c = http.client.HTTPSConnection("good.test", 9443, timeout=30)
+        c.request("POST", "/upload", body=body)
+        r = c.getresponse()
+        return {"status": r.status, "body": r.read().decode(), "sha": hashlib.sha256(body).hexdigest()}
+    except Exception as e:
+        return err(e)
 def rebind(b):                        # one connection, a pause, then a new one
     c, out = http.client.HTTPSConnection("rebind.test", 9447, timeout=15), []
     for i, p in enumerate(["/ok/first", "/ok/second"]):
@@ -208,6 +226,8 @@ def handler(req):
         return rebind(b)
     if "stream" in b:
         return stream(b["stream"])
+    if "upload" in b:
+        return upload(b["upload"])
     return urlopen(b["url"])
 EOF
 LIMITS='"limits":{"timeout_ms":60000,"cpu_millicores":2000,"memory_mb":256}'
@@ -307,6 +327,11 @@ out=$(API_MAX_TIME=70 call "{\"stream\":\"https://good.test:9443/stream/$cn\"}" 
 diag "fn-cap, $CAP_MB MiB at 4096 kbit/s: $out"
 cwant=$(pattern_sha "$cn")
 expect_match "  $CAP_MB MiB through the cap, every byte in order" "$out" "\"n\": ?$cn, ?\"sha\": ?\"$cwant\""
+out=$(API_MAX_TIME=70 call "{\"upload\":$cn}" fn-cap)
+diag "fn-cap, $CAP_MB MiB up at 4096 kbit/s: ${out:0:300}"
+# up_ok: the upstream's count and hash of the body are the function's
+up_ok() { [ "$(printf '%s' "${out#* }" | jq -r '.body | fromjson | "\(.n) \(.sha)"')" = "$cn $cwant" ]; }
+check "  and $CAP_MB MiB up through it, every byte in order" up_ok
 
 # --- 5. more connections than the cap and the pool ----------------------------------
 # fn-a and fn-b each open 33 connections at once and hold them: 32 each
@@ -371,6 +396,8 @@ check "fn-cap: the completion record says the cap held the stream" \
   [ "$(rec fn-cap egress "| select(.bytes_down >= $cn and (.reason | test(\"^completed: .*; held [1-9][0-9]* times by the function's egress cap \\\\(limits.egress_kbps 4096\\\\)$\")))")" = 1 ]
 check "  its bytes down within the bucket: 64000 + 512000 bytes/s over total_ns" \
   [ "$(rec fn-cap egress "| select((.reason | startswith(\"completed: \")) and .bytes_down >= $cn and .bytes_down <= 64000 + 512000 * .total_ns / 1e9)")" = 1 ]
+check "  the upload: held too, its bytes up within the bucket" \
+  [ "$(rec fn-cap egress "| select((.reason | test(\"^completed: .*; held [1-9][0-9]* times\")) and .bytes_up >= $cn and .bytes_up <= 64000 + 512000 * .total_ns / 1e9)")" = 1 ]
 check "  fn-a's stream, under the default cap (10 Gbit/s), was never held" \
   [ "$(rec fn-a egress '| select(.reason | test("held"))')" = 0 ]
 check "conn_limit: one for fn-a, one for fn-b" \

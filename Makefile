@@ -74,7 +74,10 @@ else
 $(error unknown VARIANT $(VARIANT): release, san, vg or fuzz)
 endif
 
-CFLAGS     := -std=c11 $(OPT) $(WARN) $(DEFS) $(INC) $(REPRO) -MMD -MP
+# BENCH_DEFS: a benchmark's build in its own O= directory (tests/bench/
+# egress-bench: -DDSHIELD_BENCH_LOG_DISCARD); empty for everything shipped.
+BENCH_DEFS ?=
+CFLAGS     := -std=c11 $(OPT) $(WARN) $(DEFS) $(BENCH_DEFS) $(INC) $(REPRO) -MMD -MP
 # Third-party code is compiled with its own warnings, not ours.
 TP_CFLAGS  := -std=gnu11 $(OPT) -w $(REPRO) -D_GNU_SOURCE
 # BearSSL reads unaligned 64-bit words through a union on x86 (its

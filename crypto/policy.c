@@ -64,6 +64,11 @@ const struct policy_limit_def policy_limit_defs[POLICY_NLIMITS] = {
 	/* the function's data directory: a quota, not an allocation; 0 gives
 	 * no /data at all (1048576 MiB: 1 TiB) */
 	{ "data_mb",        offsetof(struct policy_limits, data_mb),         0, 1048576, 16,    256 },
+	/* what netd's egress proxy carries for the function, each way, all
+	 * its connections together (1 kbit/s = 125 bytes/s): 64 kbit/s to
+	 * 10 Gbit/s; the defaults are the top, no cap in practice, until the
+	 * operator sets one */
+	{ "egress_kbps",    offsetof(struct policy_limits, egress_kbps),    64, 10000000, 10000000, 10000000 },
 };
 #define DEFAULT_MAX_FUNCTIONS 8
 

@@ -104,11 +104,13 @@ struct policy_limits {
 	uint32_t tmp_mb;
 	uint32_t output_kb;
 	uint32_t data_mb;          /* its /data on the store (a project quota); 0: none */
+	uint32_t egress_kbps;      /* its proxied connections' bytes, each way, summed
+				    * (kbit/s; net/egress_proxy.c's token buckets) */
 };
 
 /* The limits as a table, in the canonical order: key, absolute bounds,
  * the default of default_limits and of max_limits (docs/POLICY.md). */
-#define POLICY_NLIMITS 7
+#define POLICY_NLIMITS 8
 struct policy_limit_def {
 	const char *key;
 	size_t off;

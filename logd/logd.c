@@ -379,6 +379,17 @@ static void append(struct logd *d, enum logd_chan chan, uint32_t id, const uint8
 	o = &d->owed[d->nowed++];
 	*o = (struct logd_owed){ .chan = (uint8_t)chan, .gen = chan < LOGD_CHAN_COUNT ?
 				 d->gen[chan] : 0, .id = id };
+#ifdef DSHIELD_BENCH_LOG_DISCARD
+	/* tests/bench/egress-bench's "logging off" build only (make
+	 * BENCH_DEFS=-DDSHIELD_BENCH_LOG_DISCARD, never the image's): the
+	 * entry is acknowledged in this round and dropped, nothing is
+	 * written or synced, so a client pays only the message round trip */
+	(void)entry;
+	(void)len;
+	(void)e;
+	o->error = r;
+	return;
+#endif
 	if (r == 0) {
 		r = logstore_append(&d->store, entry, len, &o->index);
 		if (r < 0 && d->store.failed)
@@ -961,6 +972,9 @@ int logd_main(void)
 	}
 	if (cfg.checkpoint_interval_ms == 0)
 		cfg.checkpoint_interval_ms = 1000;
+#ifdef DSHIELD_BENCH_LOG_DISCARD
+	dlog("BENCH BUILD: LOGGING OFF: appends are acknowledged and dropped");
+#endif
 	if (logd_open(&D, &cfg, LOGD_STORE_DIR, err) < 0)
 		dlog("store %s: FAILED: %s; every append is refused", LOGD_STORE_DIR, err);
 	else

@@ -15,6 +15,15 @@
  * upstream's window. At most EGP_HOLD_PBUFS pool buffers are held per
  * connection; past them lwIP keeps the segment as refused data.
  *
+ * A function's cap (limits.egress_kbps): the bytes read from and written
+ * to its sockets go through its two token buckets (struct egp_bw). An
+ * empty bucket holds the connection that way: nothing is read from the
+ * function (its socket buffer fills, it waits) or written to it (lwIP's
+ * pbufs stay on c->down, tcp_recved() is not called, the upstream's
+ * window closes), the socket is not watched that way, and
+ * egress_proxy_tick drives it again once the bucket refilled. Nothing
+ * sleeps.
+ *
  * lwIP rules honoured here (as in http_lwip.c): callbacks are detached
  * before tcp_abort() (which calls the error callback), a callback that
  * aborted returns ERR_ABRT, the DNS callback finds its connection by id
@@ -47,6 +56,14 @@
 
 #define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
 #define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
+/* ... and by a connection its function's cap holds: a window's worth, so
+ * the upstream, paced by the window tcp_recved() reopens at the cap's
+ * rate, never sends what lwIP would refuse (refused data waits for a
+ * 250 ms timer, later segments are dropped and resent). Every slot held
+ * this way must fit in lwIP's pool (net/lwipopts.h). */
+#define EGP_HOLD_CAPPED (TCP_WND / TCP_MSS + 2)
+_Static_assert(EGP_CONN_MAX * EGP_HOLD_CAPPED <= PBUF_POOL_SIZE,
+	       "every connection held by a cap with a window's worth of pbufs fits the pool");
 #define DOWN_IOV  16
 
 /* --- TLS origination's keys ------------------------------------------------------- */
@@ -490,6 +507,102 @@ static void drop_pcb(struct egp_conn *c, bool abort)
 		tcp_abort(pcb);
 }
 
+/* --- the functions' caps ------------------------------------------------------------ */
+
+static uint64_t bw_rate(uint32_t kbps)
+{
+	return (uint64_t)kbps * 125u;   /* bytes a second */
+}
+
+static uint64_t bw_burst(uint32_t kbps)
+{
+	uint64_t b = bw_rate(kbps) / EGP_BW_BURST_DIV;
+
+	return b > EGP_BW_BURST_MIN ? b : EGP_BW_BURST_MIN;
+}
+
+/* c shares its function's cap of kbps (0: none): the function's slot,
+ * else one no open connection uses (there always is one: a slot per
+ * connection, c's own not counted yet), with full buckets. */
+static void bw_attach(struct egress_proxy *px, struct egp_conn *c, uint32_t kbps)
+{
+	struct egp_bw *b = NULL;
+	uint64_t now = mono_ns();
+
+	if (kbps == 0)
+		return;
+	for (unsigned i = 0; i < EGP_CONN_MAX && b == NULL; i++)
+		if (strcmp(px->bw[i].fn, c->fn) == 0)
+			b = &px->bw[i];
+	if (b == NULL) {
+		/* a slot never used if there is one, else the first free one */
+		for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+			if (px->bw[i].refs == 0 && (b == NULL || px->bw[i].fn[0] == '\0'))
+				b = &px->bw[i];
+		snprintf(b->fn, sizeof b->fn, "%s", c->fn);
+		b->kbps = kbps;
+		tbucket_init_rate(&b->up, bw_rate(kbps), bw_burst(kbps), now);
+		tbucket_init_rate(&b->down, bw_rate(kbps), bw_burst(kbps), now);
+	} else if (b->kbps != kbps) {   /* an update changed it */
+		b->kbps = kbps;
+		tbucket_set_rate(&b->up, bw_rate(kbps), bw_burst(kbps), now);
+		tbucket_set_rate(&b->down, bw_rate(kbps), bw_burst(kbps), now);
+	}
+	b->refs++;
+	c->bw = (uint16_t)(b - px->bw + 1);
+}
+
+static struct tbucket *bw_bucket(const struct egp_conn *c, bool down)
+{
+	struct egp_bw *b;
+
+	if (c->bw == 0)
+		return NULL;
+	b = &c->px->bw[c->bw - 1];
+	return down ? &b->down : &b->up;
+}
+
+/* How many of n bytes c may move now (down: to the function, else from
+ * it); none holds c that way until egress_proxy_tick wakes it. */
+static size_t bw_allow(struct egp_conn *c, bool down, size_t n)
+{
+	struct tbucket *t = bw_bucket(c, down);
+	bool *held = down ? &c->held_down : &c->held_up;
+
+	if (t == NULL || n == 0)
+		return n;
+	uint64_t a = tbucket_avail(t, mono_ns());
+	if (a == 0 && !*held) {
+		c->holds++;
+		c->px->st.bw_holds++;
+	}
+	*held = a == 0;
+	return a < n ? (size_t)a : n;
+}
+
+static void bw_spend(struct egp_conn *c, bool down, size_t n)
+{
+	struct tbucket *t = bw_bucket(c, down);
+
+	if (t != NULL)
+		tbucket_spend(t, n);
+}
+
+/* How long until c, held, may move EGP_BW_WAKE bytes (or a burst) one of
+ * the ways it is held; UINT64_MAX when it is not held. */
+static uint64_t bw_wait_ns(const struct egp_conn *c, uint64_t now)
+{
+	uint64_t w = UINT64_MAX;
+
+	if (c->held_up)
+		w = tbucket_wait_ns(bw_bucket(c, false), EGP_BW_WAKE, now);
+	if (c->held_down) {
+		uint64_t d = tbucket_wait_ns(bw_bucket(c, true), EGP_BW_WAKE, now);
+		w = d < w ? d : w;
+	}
+	return w;
+}
+
 /* Frees the slot: the function's socket closed (reset: with a RST). */
 static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
 {
@@ -504,6 +617,8 @@ static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
 	}
 	if (c->down != NULL)
 		pbuf_free(c->down);
+	if (c->bw != 0)
+		px->bw[c->bw - 1].refs--;
 	px->st.active--;
 	/* the buffers need no clearing: their lengths are zeroed */
 	memset(c, 0, offsetof(struct egp_conn, up));
@@ -617,12 +732,16 @@ static void response_record(struct egress_proxy *px, struct egp_conn *c, const c
 static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *how, bool reset)
 {
 	struct log_entry e;
-	char reason[96];
+	char reason[EGP_REASON_MAX];
 
 	drop_pcb(c, reset);
 	if (c->rsp_open)
 		response_record(px, c, how);   /* to the end, or cut */
-	snprintf(reason, sizeof reason, "completed: %s", how);
+	if (c->holds > 0)   /* the transfer's pace was the cap's, not the network's */
+		snprintf(reason, sizeof reason, "completed: %s; held %u times by the function's "
+			 "egress cap (limits.egress_kbps %u)", how, c->holds, px->bw[c->bw - 1].kbps);
+	else
+		snprintf(reason, sizeof reason, "completed: %s", how);
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.bytes_up = c->bytes_up;
 	e.u.egress.bytes_down = c->bytes_down;
@@ -705,6 +824,7 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 	c->declared = f->rules;
 	snprintf(c->fn, sizeof c->fn, "%s", f->id);
 	memcpy(c->inv, inv, sizeof inv);
+	bw_attach(px, c, f->egress_kbps);
 	if (kind == SBX_L_PROXY) {
 		set_watch(px, c, EPOLLIN);
 		return;
@@ -873,6 +993,8 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
  * and lwIP has send room and queue entries for more. */
 static bool can_read(const struct egp_conn *c)
 {
+	if (c->held_up)                /* the function's cap */
+		return false;
 	if (!c->sni_done)              /* gathering the first bytes for the SNI check */
 		return !c->fn_eof && c->up_len < sizeof c->up && c->pcb != NULL;
 	return !c->fn_eof && c->up_len == 0 && c->pcb != NULL && tcp_sndbuf(c->pcb) > 0 &&
@@ -919,9 +1041,13 @@ static int check_sni(struct egp_conn *c, char *why, size_t cap)
 static int sni_step(struct egp_conn *c, char *why, size_t cap)
 {
 	if (c->up_len < sizeof c->up) {
-		ssize_t n = recv(c->fd, c->up + c->up_len, sizeof c->up - c->up_len, MSG_DONTWAIT);
+		size_t want = bw_allow(c, false, sizeof c->up - c->up_len);
+		if (want == 0)
+			return 0;
+		ssize_t n = recv(c->fd, c->up + c->up_len, want, MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -1;
+		bw_spend(c, false, n > 0 ? (size_t)n : 0);
 		if (n == 0 && c->up_len == 0)
 			return c->sni_done = true;   /* closed before a byte: nothing to check */
 		if (n == 0)
@@ -948,7 +1074,7 @@ static uint32_t wanted(const struct egp_conn *c)
 		return 0;
 	if (can_read(c))
 		ev |= EPOLLIN;
-	if (c->down != NULL)
+	if (c->down != NULL && !c->held_down)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -967,15 +1093,30 @@ static int pump_down(struct egp_conn *c)
 	for (int round = 0; c->down != NULL && round < IO_ROUNDS; round++) {
 		struct iovec iov[DOWN_IOV];
 		int n = 0;
+		size_t len = 0;
 		for (struct pbuf *q = c->down; q != NULL && n < DOWN_IOV; q = q->next)
-			if (q->len > 0)
+			if (q->len > 0) {
 				iov[n++] = (struct iovec){ q->payload, q->len };
+				len += q->len;
+			}
+		size_t a = bw_allow(c, true, len);
+		if (n > 0 && a == 0)
+			break;                  /* the function's cap: egress_proxy_tick resumes */
+		while (len > a)                 /* cut to what the cap allows */
+			if (len - iov[n - 1].iov_len >= a) {
+				len -= iov[n - 1].iov_len;
+				n--;
+			} else {
+				iov[n - 1].iov_len -= len - a;
+				len = a;
+			}
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 		ssize_t w = n > 0 ? sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : 0;
 		if (w < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		c->down = pbuf_free_header(c->down, (u16_t)w);
 		c->bytes_down += (uint64_t)w;
+		bw_spend(c, true, (size_t)w);
 		c->last_ms = mono_ms();
 		if (c->pcb != NULL)
 			tcp_recved(c->pcb, (u16_t)w);
@@ -1006,10 +1147,13 @@ static int pump_up(struct egp_conn *c, char *why, size_t cap)
 			if (!can_read(c))
 				break;
 			size_t room = tcp_sndbuf(c->pcb);
-			ssize_t n = recv(c->fd, c->up, room < sizeof c->up ? room : sizeof c->up,
-					 MSG_DONTWAIT);
+			size_t want = bw_allow(c, false, room < sizeof c->up ? room : sizeof c->up);
+			if (want == 0)
+				break;          /* the function's cap: egress_proxy_tick resumes */
+			ssize_t n = recv(c->fd, c->up, want, MSG_DONTWAIT);
 			if (n < 0)
 				return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			bw_spend(c, false, (size_t)n);
 			if (n == 0) {
 				c->fn_eof = true;
 				tcp_shutdown(c->pcb, 0, 1);   /* our FIN; the upstream may still talk */
@@ -1116,7 +1260,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	/* a function that does not read holds at most EGP_HOLD_PBUFS of the
 	 * shared pool (and lwIP one refused segment): lwIP offers it again
 	 * from its 250 ms timer or with the upstream's next segment */
-	if (p != NULL && c->down != NULL && pbuf_clen(c->down) >= EGP_HOLD_PBUFS)
+	if (p != NULL && c->down != NULL &&
+	    pbuf_clen(c->down) >= (c->held_down ? EGP_HOLD_CAPPED : EGP_HOLD_PBUFS))
 		return ERR_MEM;
 	if (p == NULL)
 		c->up_eof = true;
@@ -1256,10 +1401,12 @@ static int fn_side(struct egp_conn *c, bool *moved)
 
 	if (c->plain) {
 		/* plaintext: the function's bytes wait in up for up_plain */
-		if (c->up_len == 0 && !c->fn_eof) {
-			ssize_t r = recv(c->fd, c->up, sizeof c->up, MSG_DONTWAIT);
+		size_t want = c->up_len == 0 && !c->fn_eof ? bw_allow(c, false, sizeof c->up) : 0;
+		if (want > 0) {
+			ssize_t r = recv(c->fd, c->up, want, MSG_DONTWAIT);
 			if (r < 0 && errno != EAGAIN && errno != EINTR)
 				return -1;
+			bw_spend(c, false, r > 0 ? (size_t)r : 0);
 			if (r >= 0) {
 				c->fn_eof = r == 0;
 				c->up_off = 0;
@@ -1269,18 +1416,21 @@ static int fn_side(struct egp_conn *c, bool *moved)
 		}
 		return 0;
 	}
-	while ((p = tls_out(&c->srv, &n)) != NULL && n > 0) {
+	while ((p = tls_out(&c->srv, &n)) != NULL && n > 0 && (n = bw_allow(c, true, n)) > 0) {
 		ssize_t w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			return -1;
 		}
+		bw_spend(c, true, (size_t)w);
 		tls_out_done(&c->srv, (size_t)w);
 		*moved = true;
 	}
-	if (c->up_len == 0 && !c->fn_eof) {
-		ssize_t r = recv(c->fd, c->up, sizeof c->up, MSG_DONTWAIT);
+	size_t want = c->up_len == 0 && !c->fn_eof ? bw_allow(c, false, sizeof c->up) : 0;
+	if (want > 0) {
+		ssize_t r = recv(c->fd, c->up, want, MSG_DONTWAIT);
+		bw_spend(c, false, r > 0 ? (size_t)r : 0);
 		if (r == 0) {
 			c->fn_eof = true;
 			tls_eof(&c->srv);
@@ -1392,9 +1542,12 @@ static long fn_write(struct egp_conn *c, const void *p, size_t n)
 		long w = tls_status(&c->srv) == TLS_OPEN ? tls_write(&c->srv, p, n) : 0;
 		return w < 0 ? 0 : w;      /* a failed engine: its status says so */
 	}
+	if ((n = bw_allow(c, true, n)) == 0)
+		return 0;                  /* the function's cap: egress_proxy_tick resumes */
 	ssize_t k = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (k < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	bw_spend(c, true, (size_t)k);
 	return (long)k;
 }
 
@@ -1556,11 +1709,11 @@ static uint32_t wanted_tls(struct egp_conn *c)
 	uint32_t ev = 0;
 	size_t n = 0;
 
-	if (c->up_len == 0 && !c->fn_eof)
+	if (c->up_len == 0 && !c->fn_eof && !c->held_up)
 		ev |= EPOLLIN;
 	if (c->plain)
 		tls_in(&c->cli, &n);          /* what the socket did not take */
-	if (!fn_out_empty(c) || n > 0 || c->rsp_off < c->rsp_len)
+	if ((!fn_out_empty(c) || n > 0 || c->rsp_off < c->rsp_len) && !c->held_down)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -1893,7 +2046,7 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 	/* the rounds ran out with work left (an answer done, the next
 	 * request waiting in the engine, no event to come for it): the
 	 * socket's writability brings the loop back at once */
-	set_watch(px, c, wanted_tls(c) | (moved ? EPOLLOUT : 0));
+	set_watch(px, c, wanted_tls(c) | (moved && !c->held_down ? EPOLLOUT : 0));
 	return EGP_ALIVE;
 }
 
@@ -2022,6 +2175,13 @@ void egress_proxy_tick(struct egress_proxy *px, uint64_t now)
 			end_conn(px, c, "idle timeout", true);
 		else if (c->st == EGP_RELAY && now - c->t0_ms >= EGP_TOTAL_MS)
 			end_conn(px, c, "total timeout", true);
+		else if ((c->held_up || c->held_down) && bw_wait_ns(c, mono_ns()) == 0) {
+			/* its function's cap has bytes again: the ways it holds
+			 * are tried anew (and held again if another of the
+			 * function's connections took them first) */
+			c->held_up = c->held_down = false;
+			drive(px, c);
+		}
 	}
 }
 
@@ -2035,6 +2195,11 @@ uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
 		uint64_t d = c->st == EGP_FREE ? UINT64_MAX :
 			     c->st == EGP_RELAY ? (idle < total ? idle : total) :
 			     c->t0_ms + EGP_SETUP_MS;
+		if (c->st != EGP_FREE && (c->held_up || c->held_down)) {
+			uint64_t now = mono_ns(), w = bw_wait_ns(c, now);
+			uint64_t at = now / 1000000u + (w + 999999u) / 1000000u;
+			d = at < d ? at : d;
+		}
 		if (d < next)
 			next = d;
 	}

@@ -59,6 +59,7 @@
 #include "net/fakeaddr.h"
 #include "net/egress_http.h"
 #include "net/fn_egress.h"
+#include "lib/tbucket.h"
 #include "tls/anchors.h"
 #include "tls/cert.h"
 #include "tls/cert_cache.h"
@@ -76,6 +77,14 @@
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
 #define EGP_TOTAL_MS     3600000     /* accept to end, however busy (long polls, streams) */
 #define EGP_REASON_MAX   320
+/* A function's bandwidth cap (limits.egress_kbps, 1 kbit/s = 125 bytes/s):
+ * the bytes on its proxied sockets, each way, all its connections
+ * together, through two token buckets. The burst is 1/8 s of the rate,
+ * at least a TLS record; a connection held by an empty bucket is woken
+ * when EGP_BW_WAKE bytes are there again. */
+#define EGP_BW_BURST_DIV 8
+#define EGP_BW_BURST_MIN 16384
+#define EGP_BW_WAKE      4096
 
 /* --- TLS origination's keys ------------------------------------------------------ */
 
@@ -279,6 +288,16 @@ struct pbuf;
 
 struct egress_proxy;
 
+/* One function's cap, shared by its connections (a slot per function
+ * with a connection open; kept, with its tokens, until another function
+ * needs the slot, so closing and reopening does not refill it). */
+struct egp_bw {
+	char fn[SBX_ID_MAX];               /* "": never used */
+	unsigned refs;                     /* its open connections */
+	uint32_t kbps;
+	struct tbucket up, down;           /* bytes from, to the function */
+};
+
 struct egp_conn {
 	struct egress_proxy *px;           /* the pool it belongs to (lwIP's callbacks) */
 	enum egp_state st;
@@ -332,6 +351,11 @@ struct egp_conn {
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */
+	/* the function's cap: its slot in px->bw + 1 (0: none); an empty
+	 * bucket holds the connection that way until egress_proxy_tick */
+	uint16_t bw;
+	bool held_up, held_down;
+	uint32_t holds;                    /* times it was held */
 	uint64_t bytes_up, bytes_down;
 	uint64_t t0_ms, t0_ns, connect_ns, last_ms;
 	/* originate: the closes passed on, the upstream's key */
@@ -351,11 +375,13 @@ struct egp_conn {
 struct egress_proxy_stats {
 	uint64_t accepted, relayed, refused, pool_full, log_refused, active;
 	uint64_t bytes_up, bytes_down;
+	uint64_t bw_holds;                 /* connections held by a function's cap, times */
 };
 
 struct egress_proxy {
 	struct egress_proxy_hooks h;
 	struct egp_conn c[EGP_CONN_MAX];
+	struct egp_bw bw[EGP_CONN_MAX];
 	uint32_t next_id;
 	struct egress_proxy_stats st;
 };
@@ -376,7 +402,8 @@ bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events);
  * request answered 502 log_refused). */
 void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error);
 
-/* Timeouts; the next deadline (ms, mono_ms clock) or UINT64_MAX. */
+/* Timeouts, and connections a function's cap held that may go on; the
+ * next deadline (ms, mono_ms clock) or UINT64_MAX. */
 void egress_proxy_tick(struct egress_proxy *px, uint64_t now_ms);
 uint64_t egress_proxy_next_deadline(const struct egress_proxy *px);
 

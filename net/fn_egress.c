@@ -141,6 +141,7 @@ int fn_egress_take(struct fn_egress *t, const void *p, size_t len, int *fds, uns
 		f->used = true;
 		memcpy(f->id, m.function, sizeof f->id);
 		f->rules = m.egress_rules;
+		f->egress_kbps = m.egress_kbps;
 		return add_listeners(t, f, &m, fds, nfds);
 	case SBX_EGRESS_MORE:
 		if (f == NULL) {
@@ -152,6 +153,7 @@ int fn_egress_take(struct fn_egress *t, const void *p, size_t len, int *fds, uns
 		if (f == NULL)
 			return -ENOENT;
 		f->rules = m.egress_rules;
+		f->egress_kbps = m.egress_kbps;
 		return 0;
 	default: /* SBX_EGRESS_GONE */
 		if (f == NULL)

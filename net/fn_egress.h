@@ -43,6 +43,7 @@ struct fn_egress_fn {
 	bool used;
 	char id[SBX_ID_MAX];
 	uint32_t rules;                     /* bit k: the policy's rule k declared */
+	uint32_t egress_kbps;               /* limits.egress_kbps (0: no cap) */
 	int fd[SBX_LISTENERS_MAX];
 	struct sbx_listener l[SBX_LISTENERS_MAX];
 	unsigned n;

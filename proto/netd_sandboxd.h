@@ -37,7 +37,8 @@
  * (deploy, or sandboxd's start), and to every new netd for every function;
  * the listener a connection arrives on is what names the function. The
  * same message carries the rules the function declared (a bit set of the
- * policy's rules), again on each update, and says when it is gone.
+ * policy's rules) and its egress bandwidth cap (limits.egress_kbps),
+ * again on each update, and says when it is gone.
  *
  * TLS origination (docs/TLS.md, "The local CA"): netd makes a local CA at
  * each start and sends its certificate (PEM) with IMSG_SBX_CA whenever a
@@ -212,6 +213,10 @@ struct sbx_egress_msg {
 	uint8_t reserved[2];
 	uint32_t egress_rules;     /* NEW, RULES: bit k, the policy's rule k is declared */
 	struct sbx_listener l[SBX_EGRESS_FDS];
+	/* NEW, RULES: the function's limits.egress_kbps, the cap on what the
+	 * proxy carries for it each way (0: none; sandboxd always sends one) */
+	uint32_t egress_kbps;
+	uint32_t reserved2;
 };
 
 /* --- the local CA ------------------------------------------------------------- */

@@ -96,7 +96,8 @@ static void test_full_shapes(void)
 		"\"name\":\"Fn \\u00e9\",\"secrets\":[\"A_KEY\",\"B_KEY\"],"
 		"\"egress\":[\"*.example.org\",\"api.example.com\"],"
 		"\"limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,"
-		"\"tmp_mb\":32,\"output_kb\":1024,\"data_mb\":0,\"concurrency\":4},\"description\":\"d\"}";
+		"\"tmp_mb\":32,\"output_kb\":1024,\"data_mb\":0,\"egress_kbps\":2048,\"concurrency\":4},"
+		"\"description\":\"d\"}";
 
 	is_int(parse(FN_SHAPE_SEED, SEED), 0, "seed shape with every documented field (%s)", e.msg);
 	is_int(d.limits.timeout_ms, 30000, "timeout (ms) is limits.timeout_ms");
@@ -106,8 +107,10 @@ static void test_full_shapes(void)
 	is_str(d.name, "Fn \xc3\xa9", "name decoded as UTF-8");
 	is_int(parse(FN_SHAPE_V1, V1), 0, "v1 shape with every field (%s)", e.msg);
 	is_int(d.limits.data_mb, 0, "data_mb 0: no /data");
+	is_int(d.limits.egress_kbps, 2048, "egress_kbps: the function's egress cap");
 	is_int(parse(FN_SHAPE_SEED, SEED), 0, "seed shape again");
 	is_int(d.limits.data_mb, 16, "data_mb not given: the policy's default");
+	is_int(d.limits.egress_kbps, 10000000, "egress_kbps not given: the policy's default");
 	is_int(parse(FN_SHAPE_V1, V1), 0, "v1 again");
 	is_int(d.negress, 2, "two egress names");
 	is_str(d.egress[0], "*.example.org", "egress sorted");
@@ -189,6 +192,10 @@ static const struct bad bads[] = {
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"output_kb\":1025}"), "limit_exceeded", "limits.output_kb: 1025 is above" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"data_mb\":257}"), "limit_exceeded",
 	  "limits.data_mb: 257 is above the policy's max_limits.data_mb (256)" },
+	{ FN_SHAPE_V1, BODY(",\"limits\":{\"egress_kbps\":63}"), "invalid_field",
+	  "limits.egress_kbps: must be an integer 64..10000000" },
+	{ FN_SHAPE_V1, BODY(",\"limits\":{\"egress_kbps\":10000001}"), "invalid_field",
+	  "limits.egress_kbps: must be an integer 64..10000000" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"data_mb\":-1}"), "invalid_field", "limits.data_mb: must be an integer 0..1048576" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"data_mb\":1.5}"), "invalid_field", "limits.data_mb: must be an integer 0..1048576" },
 	{ FN_SHAPE_V1, BODY(",\"limits\":{\"timeout_ms\":99999999}"), "invalid_field", "limits.timeout_ms: must be an integer 10..3600000" },
@@ -350,7 +357,7 @@ static void test_canonical(void)
 		"\"handler\":\"handler\",\"code_sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\","
 		"\"code_bytes\":3,\"secrets\":[\"A\",\"Z\"],\"egress\":[\"*.example.org\",\"api.example.com\"],"
 		"\"limits\":{\"memory_mb\":64,\"pids\":20,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,"
-		"\"output_kb\":256,\"data_mb\":16,\"concurrency\":1}}";
+		"\"output_kb\":256,\"data_mb\":16,\"egress_kbps\":10000000,\"concurrency\":1}}";
 	uint8_t h1[32], h2[32];
 	long n, n2;
 	int fd;
@@ -383,17 +390,22 @@ static void test_canonical(void)
 	is_int(fn_decl_parse(NO_LIMITS, strlen(NO_LIMITS), FN_SHAPE_STORED, &pol, &toks, &d2, &e), -EINVAL,
 	       "a stored declaration without limits");
 	is_str(e.msg, "limits: required", "... names limits");
-	/* A declaration stored before data_mb existed loads with the default. */
-	{
+	/* A declaration stored before data_mb or egress_kbps existed loads
+	 * with the default. */
+	for (int k = 0; k < 2; k++) {
+		static const char *const keys[] = { ",\"data_mb\":", ",\"egress_kbps\":" };
 		char old[sizeof GOLDEN];
-		const char *dm = strstr(GOLDEN, ",\"data_mb\":");
-		ok(dm != NULL, "the canonical form has data_mb");
+		const char *dm = strstr(GOLDEN, keys[k]);
+		ok(dm != NULL, "the canonical form has %s", keys[k] + 1);
 		if (dm != NULL) {
 			size_t pre = (size_t)(dm - GOLDEN), len = strcspn(dm + 1, ",}") + 1;
 			snprintf(old, sizeof old, "%.*s%s", (int)pre, GOLDEN, dm + len);
 			is_int(fn_decl_parse(old, strlen(old), FN_SHAPE_STORED, &pol, &toks, &d2, &e), 0,
-			       "a stored declaration without data_mb (an older build's) loads (%s)", e.msg);
-			is_int(d2.limits.data_mb, pol.default_limits.data_mb, "... with the policy's default");
+			       "a stored declaration without %s (an older build's) loads (%s)", keys[k] + 1,
+			       e.msg);
+			is_int(k ? d2.limits.egress_kbps : d2.limits.data_mb,
+			       k ? pol.default_limits.egress_kbps : pol.default_limits.data_mb,
+			       "... with the policy's default");
 		}
 	}
 	struct policy narrow = pol;

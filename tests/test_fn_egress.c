@@ -174,6 +174,7 @@ static void test_messages(void)
 	ok(udp >= 0 && tcp >= 0 && tcp2 >= 0, "three loopback listeners");
 
 	struct sbx_egress_msg m = msg("fn-a", SBX_EGRESS_NEW, 0x5);
+	m.egress_kbps = 4096;
 	m.nlisteners = 2;
 	m.l[0] = (struct sbx_listener){ .kind = SBX_L_DNS_UDP, .port = pu };
 	m.l[1] = (struct sbx_listener){ .kind = SBX_L_PORT, .port = pt };
@@ -182,6 +183,7 @@ static void test_messages(void)
 	is_int(nwatched, 2, "  both watched");
 	ok(fn_egress_by_fd(&T, tcp) != NULL && fn_egress_by_fd(&T, tcp)->rules == 0x5 &&
 	   strcmp(fn_egress_by_fd(&T, udp)->id, "fn-a") == 0, "  found by descriptor, with its rules");
+	is_int(fn_egress_by_fd(&T, tcp)->egress_kbps, 4096, "  and its egress cap");
 	ok(!fn_egress_io(&T, 12345, EPOLLIN), "a descriptor not in the table: not served");
 
 	m = msg("fn-a", SBX_EGRESS_MORE, 0);
@@ -192,8 +194,10 @@ static void test_messages(void)
 	is_int((int)T.st.listeners, 3, "  three listeners held");
 
 	m = msg("fn-a", SBX_EGRESS_RULES, 0x2);
+	m.egress_kbps = 64;
 	is_int(fn_egress_take(&T, &m, sizeof m, NULL, 0), 0, "RULES: taken");
 	ok(fn_egress_by_fd(&T, tcp)->rules == 0x2, "  the rules changed, the listeners stay");
+	is_int(fn_egress_by_fd(&T, tcp)->egress_kbps, 64, "  and the cap with them");
 
 	/* DNS: fn-a's rules (0x2) allow *.ok.test */
 	int c = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

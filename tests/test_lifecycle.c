@@ -45,6 +45,70 @@ static void test_tbucket(void)
 	ok(!tbucket_take(&b, 99999 + 99), "tbucket: the next token a whole period after the refill");
 }
 
+/* The byte-rate mode (netd's egress caps), on a fake clock: a burst,
+ * then never more than the rate, partial tokens kept across calls. */
+static void test_tbucket_rate(void)
+{
+	struct tbucket b;
+	uint64_t t = 5000000000u, given = 0, seed = 1;
+
+	tbucket_init_rate(&b, 1000, 500, t);
+	is_int(tbucket_avail(&b, t), 500, "rate: a full burst at first");
+	tbucket_spend(&b, 500);
+	is_int(tbucket_avail(&b, t), 0, "rate: spent");
+	is_int(tbucket_wait_ns(&b, 100, t), 100000000, "rate: 100 bytes at 1000/s: 100 ms away");
+	is_int(tbucket_avail(&b, t + 99999999), 99, "rate: 99 of them a nanosecond early");
+	is_int(tbucket_avail(&b, t + 100000000), 100, "rate: 100 on time");
+	is_int(tbucket_wait_ns(&b, 100, t + 100000000), 0, "rate: nothing to wait for then");
+	is_int(tbucket_wait_ns(&b, 9999, t + 100000000), 400000000, "rate: a wait for more than the burst is for the burst");
+	tbucket_spend(&b, 1000);
+	is_int(tbucket_avail(&b, t + 100000000), 0, "rate: spending more than there is empties it");
+
+	/* 1.5 tokens per call for a second: the halves add up */
+	t += 100000000;
+	for (int i = 0; i < 1000; i++) {
+		t += 1500000;
+		given += tbucket_avail(&b, t);
+		tbucket_spend(&b, tbucket_avail(&b, t));
+	}
+	is_int(given, 1500, "rate: 1000 calls 1.5 ms apart give 1500 bytes, no rounding lost or gained");
+
+	/* calls at odd times, everything spent: what it gives over T is the
+	 * rate's T, to the byte (the burst was spent before) */
+	uint64_t t0 = t;
+	given = 0;
+	for (int i = 0; i < 20000; i++) {
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		t += seed >> 44;                /* 0 .. ~1 ms */
+		uint64_t a = tbucket_avail(&b, t);
+		uint64_t n = (seed >> 20 & 1) ? a : a / 3;
+		given += n;
+		tbucket_spend(&b, n);
+		if (given > (t - t0) / 1000000 + 500)
+			break;
+	}
+	ok(given <= (t - t0) / 1000000 + 500, "rate: over %.3f s at odd times, %llu bytes: never more than "
+	   "the rate's plus the burst", (double)(t - t0) / 1e9, (unsigned long long)given);
+	tbucket_avail(&b, t);
+	uint64_t left = b.tokens;
+	ok(given + left >= (t - t0) / 1000000 - 1, "rate: ... and what was not spent is still there "
+	   "(%llu given + %llu left)", (unsigned long long)given, (unsigned long long)left);
+
+	/* a long pause fills it to the burst, not beyond */
+	is_int(tbucket_avail(&b, t + 3600000000000u), 500, "rate: an hour later: the burst");
+	/* a new rate keeps the tokens, cut to the new burst */
+	tbucket_set_rate(&b, 2000, 300, t + 3600000000000u);
+	is_int(tbucket_avail(&b, t + 3600000000000u), 300, "rate: a smaller burst cuts the tokens");
+	tbucket_spend(&b, 300);
+	is_int(tbucket_avail(&b, t + 3600000000000u + 50000000), 100, "rate: the new rate from then on");
+
+	/* 10 Gbit/s (1.25e9 bytes/s) with a 125 ms burst: no overflow */
+	tbucket_init_rate(&b, 1250000000u, 156250000u, 0);
+	tbucket_spend(&b, tbucket_avail(&b, 0));
+	is_int(tbucket_avail(&b, 1000000), 1250000, "rate: 10 Gbit/s: 1 ms gives 1.25 MB");
+	is_int(tbucket_avail(&b, 86400000000000u), 156250000, "rate: and a day the burst");
+}
+
 static void test_table(void)
 {
 	const struct lifecycle_msg *t;
@@ -74,6 +138,7 @@ int main(void)
 	ssize_t r;
 
 	test_tbucket();
+	test_tbucket_rate();
 	test_table();
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
 		return 2;

@@ -287,6 +287,17 @@ static bool egress_op_seen(const char *id, uint8_t op, uint32_t rules)
 	return false;
 }
 
+/* The egress cap of id's last message of op (0: none seen). */
+static uint32_t egress_kbps_of(const char *id, uint8_t op)
+{
+	uint32_t kbps = 0;
+
+	for (unsigned i = 0; i < neg; i++)
+		if (strcmp(eg[i].m.function, id) == 0 && eg[i].m.op == op)
+			kbps = eg[i].m.egress_kbps;
+	return kbps;
+}
+
 /* Sends a request and runs rounds until its reply; the reply stays in
  * `in` (its fds too: the caller closes them). */
 static int call(uint16_t op, const uint8_t *tok_sha, const char *id, const char *name,
@@ -693,6 +704,8 @@ static void test_create_order_and_refusals(void)
 		   strcmp(got, "dns/udp:53 dns/tcp:53 proxy:3128 port:80 port:443 port:8443") == 0,
 		   "  netd is given its egress listeners, made in its netns, and rules 0 and 1 (%s)",
 		   got);
+		is_int(egress_kbps_of("hello", SBX_EGRESS_NEW), 10000000,
+		       "  and its egress cap, the policy's default limits.egress_kbps");
 		egress_forget();
 	}
 	is_str(seen, "klr", "  keyd's event, then logd's entry, then the reply");
@@ -907,9 +920,10 @@ static void test_invoke_python(void)
 	/* timeout: sandboxd kills it at limits.timeout_ms */
 	egress_forget();
 	deploy(SBX_FN_UPDATE, "hello", "python", PY_HELLO, strlen(PY_HELLO),
-	       "\"secrets\":[\"API_KEY\"],\"limits\":{\"timeout_ms\":300}", &r);
+	       "\"secrets\":[\"API_KEY\"],\"limits\":{\"timeout_ms\":300,\"egress_kbps\":2048}", &r);
 	is_int(r.status, 200, "update with timeout_ms 300: 200");
 	ok(egress_op_seen("hello", SBX_EGRESS_RULES, 0), "  netd is told its rules now: none");
+	is_int(egress_kbps_of("hello", SBX_EGRESS_RULES), 2048, "  and its new egress cap");
 	ok(last_ev.op == FN_EVENT_UPDATE, "  recorded as an update");
 	call(SBX_INVOKE, admin_sha, "hello", NULL, NULL, 0, -1, &r);
 	uint64_t w2 = r.worker;

@@ -165,6 +165,43 @@ static void test_lines(void)
 	is_int(sio_row_line(line, 20, &raw, &s), -ENOSPC, "a line that does not fit");
 }
 
+static void test_crypto_driver(void)
+{
+	/* /proc/crypto's shape: blocks of "key : value" lines */
+	static const char t[] =
+		"name         : xts(aes)\n"
+		"driver       : xts(ecb(aes-generic))\n"
+		"module       : kernel\n"
+		"priority     : 100\n"
+		"\n"
+		"name         : aes\n"
+		"driver       : aes-aesni\n"
+		"priority     : 300\n"
+		"\n"
+		"name         : xts(aes)\n"
+		"driver       : xts-aes-aesni\n"
+		"priority     : 401\n"
+		"\n"
+		"name         : xts(aes)\n"
+		"driver       : xts-aes-slow\n"
+		"priority     : 200";
+	char out[64];
+
+	is_int(sio_crypto_driver(t, sizeof t - 1, "xts(aes)", out, sizeof out), 13,
+	       "xts(aes): the highest priority");
+	is_str(out, "xts-aes-aesni", "its driver");
+	is_int(sio_crypto_driver(t, sizeof t - 1, "aes", out, sizeof out), 9, "aes");
+	is_str(out, "aes-aesni", "aes's driver");
+	is_int(sio_crypto_driver(t, sizeof t - 1, "xts", out, sizeof out), -ENOENT,
+	       "a name's prefix is not the name");
+	is_int(sio_crypto_driver(t, 120, "xts(aes)", out, sizeof out), 21,
+	       "the first block alone (text cut by len)");
+	is_str(out, "xts(ecb(aes-generic))", "its driver");
+	is_int(sio_crypto_driver(t, sizeof t - 1, "xts(aes)", out, 13), -ENOSPC,
+	       "a driver name that does not fit");
+	is_int(sio_crypto_driver("", 0, "aes", out, sizeof out), -ENOENT, "empty text");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_store_io.XXXXXX";
@@ -175,5 +212,6 @@ int main(void)
 		rmdir(dir);
 	}
 	test_lines();
+	test_crypto_driver();
 	return tap_done();
 }

@@ -220,6 +220,65 @@ int sio_loop(int fd, off_t base, const struct sio_spec *spec, enum sio_loop whic
 	}
 }
 
+/* --- the kernel's cipher driver ------------------------------------------------- */
+
+/* The value of a "key : value" line, or NULL when the line is not key's. */
+static const char *field(const char *line, size_t n, const char *key, size_t *vlen)
+{
+	size_t kl = strlen(key), i = kl;
+
+	if (n <= kl || memcmp(line, key, kl) != 0 || (line[kl] != ' ' && line[kl] != ':'))
+		return NULL;
+	while (i < n && line[i] == ' ')
+		i++;
+	if (i >= n || line[i] != ':')
+		return NULL;
+	for (i++; i < n && line[i] == ' '; i++)
+		;
+	*vlen = n - i;
+	return line + i;
+}
+
+int sio_crypto_driver(const char *text, size_t len, const char *name, char *out, size_t cap)
+{
+	const char *drv = NULL, *best = NULL;
+	size_t drvlen = 0, bestlen = 0, vl;
+	uint64_t prio = 0, bestprio = 0;
+	int match = 0, any = 0;
+	size_t i = 0;
+
+	/* entries are blocks of lines separated by an empty line; the end
+	 * of the text closes the last one */
+	for (;;) {
+		size_t j = i;
+		while (j < len && text[j] != '\n')
+			j++;
+		const char *line = text + i, *v;
+		size_t n = j - i;
+		if ((v = field(line, n, "name", &vl)) != NULL)
+			match = vl == strlen(name) && memcmp(v, name, vl) == 0;
+		else if ((v = field(line, n, "driver", &vl)) != NULL)
+			drv = v, drvlen = vl;
+		else if ((v = field(line, n, "priority", &vl)) != NULL && parse_u64(v, vl, &prio) != 0)
+			prio = 0;
+		if (n == 0 || j >= len) {
+			if (match && drv != NULL && (!any || prio > bestprio))
+				best = drv, bestlen = drvlen, bestprio = prio, any = 1;
+			match = 0, drv = NULL, prio = 0;
+		}
+		if (j >= len)
+			break;
+		i = j + 1;
+	}
+	if (!any)
+		return -ENOENT;
+	if (bestlen >= cap)
+		return -ENOSPC;
+	memcpy(out, best, bestlen);
+	out[bestlen] = '\0';
+	return (int)bestlen;
+}
+
 /* --- figures --------------------------------------------------------------------- */
 
 static double rate(const struct sio_run *r, enum sio_loop which)

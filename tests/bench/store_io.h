@@ -89,6 +89,12 @@ double sio_median_rate(const struct sio_row *row, enum sio_loop which);
 /* Sum of "bad" over every loop and repetition of row. */
 uint64_t sio_bad(const struct sio_row *row);
 
+/* The driver the kernel picks for algorithm `name` (e.g. "xts(aes)"):
+ * from /proc/crypto's text, the "driver" of the entry with that "name"
+ * and the highest "priority". Returns its length, -ENOENT (no such entry)
+ * or -ENOSPC. Bounded by len: the text need not end with a NUL. */
+int sio_crypto_driver(const char *text, size_t len, const char *name, char *out, size_t cap);
+
 /* The console line of a row:
  *   storeio: row=NAME seq_write_mibs=X seq_read_mibs=X rand_write_iops=X
  *     rand_read_iops=X mib=N reps=N bad=N

@@ -134,7 +134,8 @@ THIRD_PARTY := $(O)/liblwip.a $(O)/libllhttp.a $(O)/libbearssl.a
 
 # Our objects live under $(O)/obj, apart from the programs and from
 # build/image (the image output directory).
-OBJ_Y      := $(lib-y) $(init-y) $(keyd-y) $(net-y) $(tls-y) $(logd-y) $(sandboxd-y) $(crypto-y) $(fs-y) $(image-y) $(cli-y)
+OBJ_Y      := $(lib-y) $(init-y) $(keyd-y) $(net-y) $(tls-y) $(logd-y) $(sandboxd-y) $(crypto-y) $(fs-y) $(image-y) $(cli-y) \
+              $(benchlib-y)
 OBJS       := $(addprefix $(O)/obj/,$(OBJ_Y))
 PROGS      := dshield-init dshield
 TESTS      := $(addprefix $(O)/tests/,$(tests-y))

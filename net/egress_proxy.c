@@ -403,10 +403,16 @@ static uint64_t mono_ns(void)
 
 void egress_proxy_init(struct egress_proxy *px, const struct egress_proxy_hooks *h)
 {
-	memset(px, 0, sizeof *px);
+	/* Each slot's head only, not its buffers (free_conn's rule): the
+	 * pool is EGP_CONN_MAX x 116 KiB, and a page netd never writes costs
+	 * no memory, so netd's size follows the connections open at once. */
 	px->h = *h;
-	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+	px->next_id = 0;
+	memset(&px->st, 0, sizeof px->st);
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		memset(&px->c[i], 0, offsetof(struct egp_conn, up));
 		px->c[i].fd = -1;
+	}
 }
 
 static struct egp_conn *by_id(struct egress_proxy *px, uint32_t id)
@@ -638,11 +644,12 @@ static struct egp_conn *new_conn(struct egress_proxy *px)
 		struct egp_conn *c = &px->c[i];
 		if (c->st != EGP_FREE)
 			continue;
-		/* the low 8 bits are the slot, the rest counts: never 0, never
-		 * the id of a request still in flight for an older connection */
-		if (++px->next_id >= 0xffffffu)
+		/* the low EGP_SLOT_BITS are the slot, the rest counts: never
+		 * 0, never the id of a request still in flight for an older
+		 * connection */
+		if (++px->next_id >= 1u << (32 - EGP_SLOT_BITS))
 			px->next_id = 1;
-		c->id = px->next_id << 8 | i;
+		c->id = px->next_id << EGP_SLOT_BITS | i;
 		c->px = px;
 		c->t0_ms = mono_ms();
 		c->t0_ns = mono_ns();
@@ -744,10 +751,11 @@ static void on_dns(const char *name, const ip_addr_t *ip, void *arg)
 	resolved(px, c, ip4_addr_get_u32(ip_2_ip4(ip)));
 }
 
+static void lookup(struct egress_proxy *px, struct egp_conn *c);
+
 static void start(struct egress_proxy *px, struct egp_conn *c)
 {
 	const struct policy *p = px->h.policy(px->h.ctx);
-	ip_addr_t ip;
 	uint32_t v4;
 
 	snprintf(c->rule_host, sizeof c->rule_host, "%s", p->rules[c->t.rule].host);
@@ -761,10 +769,24 @@ static void start(struct egress_proxy *px, struct egp_conn *c)
 		resolved(px, c, htonl(v4));
 		return;
 	}
+	lookup(px, c);
+}
+
+/* Asks lwIP for c's name. Its lookups in flight (DNS_TABLE_SIZE, and as
+ * many waiting on them) run out when many connections start at once:
+ * ERR_MEM, and the connection asks again from the tick, within its
+ * setup time, rather than being refused. */
+static void lookup(struct egress_proxy *px, struct egp_conn *c)
+{
+	ip_addr_t ip;
+
 	c->st = EGP_RESOLVING;
+	c->dns_retry_ms = 0;
 	err_t err = dns_gethostbyname(c->t.host, &ip, on_dns, c);
 	if (err == ERR_OK) {
 		resolved(px, c, ip4_addr_get_u32(ip_2_ip4(&ip)));
+	} else if (err == ERR_MEM) {
+		c->dns_retry_ms = mono_ms() + EGP_DNS_RETRY_MS;
 	} else if (err != ERR_INPROGRESS) {
 		char why[EGP_REASON_MAX];
 		snprintf(why, sizeof why, "dns_failed: cannot ask for %s (lwIP error %d)", c->t.host,
@@ -1967,6 +1989,8 @@ void egress_proxy_tick(struct egress_proxy *px, uint64_t now)
 			continue;
 		if (c->st != EGP_RELAY && now - c->t0_ms >= EGP_SETUP_MS)
 			refuse(px, c, "timeout: no connection within the setup time");
+		else if (c->st == EGP_RESOLVING && c->dns_retry_ms != 0 && now >= c->dns_retry_ms)
+			lookup(px, c);
 		else if (c->st == EGP_RELAY && now - c->last_ms >= EGP_IDLE_MS)
 			end_conn(px, c, "idle timeout", true);
 		else if (c->st == EGP_RELAY && now - c->t0_ms >= EGP_TOTAL_MS)
@@ -1984,6 +2008,8 @@ uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
 		uint64_t d = c->st == EGP_FREE ? UINT64_MAX :
 			     c->st == EGP_RELAY ? (idle < total ? idle : total) :
 			     c->t0_ms + EGP_SETUP_MS;
+		if (c->st == EGP_RESOLVING && c->dns_retry_ms != 0 && c->dns_retry_ms < d)
+			d = c->dns_retry_ms;
 		if (d < next)
 			next = d;
 	}

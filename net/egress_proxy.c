@@ -412,15 +412,15 @@ void egress_proxy_init(struct egress_proxy *px, const struct egress_proxy_hooks 
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		memset(&px->c[i], 0, offsetof(struct egp_conn, up));
 		px->c[i].fd = -1;
+		px->fd_of[i] = -1;
 	}
 }
 
 static struct egp_conn *by_id(struct egress_proxy *px, uint32_t id)
 {
-	for (unsigned i = 0; id != 0 && i < EGP_CONN_MAX; i++)
-		if (px->c[i].id == id)
-			return &px->c[i];
-	return NULL;
+	uint32_t i = id & ((1u << EGP_SLOT_BITS) - 1);
+
+	return id != 0 && i < EGP_CONN_MAX && px->c[i].id == id ? &px->c[i] : NULL;
 }
 
 /* An egress or egress_refused entry of function fn, without its
@@ -503,6 +503,7 @@ static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
 	if (c->down != NULL)
 		pbuf_free(c->down);
 	px->st.active--;
+	px->fd_of[c - px->c] = -1;
 	/* the buffers need no clearing: their lengths are zeroed */
 	memset(c, 0, offsetof(struct egp_conn, up));
 	c->fd = -1;
@@ -638,12 +639,14 @@ static void start(struct egress_proxy *px, struct egp_conn *c);
 static void begin_tls(struct egress_proxy *px, struct egp_conn *c);
 static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c);
 
-static struct egp_conn *new_conn(struct egress_proxy *px)
+/* A free slot for the function's socket fd. */
+static struct egp_conn *new_conn(struct egress_proxy *px, int fd)
 {
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		struct egp_conn *c = &px->c[i];
-		if (c->st != EGP_FREE)
+		if (px->fd_of[i] >= 0)
 			continue;
+		px->fd_of[i] = fd;
 		/* the low EGP_SLOT_BITS are the slot, the rest counts: never
 		 * 0, never the id of a request still in flight for an older
 		 * connection */
@@ -666,7 +669,7 @@ static unsigned fn_conns(const struct egress_proxy *px, const char *fn)
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
-		n += px->c[i].st != EGP_FREE && strcmp(px->c[i].fn, fn) == 0;
+		n += px->fd_of[i] >= 0 && strcmp(px->c[i].fn, fn) == 0;
 	return n;
 }
 
@@ -676,7 +679,7 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 	static const char full[] = "pool_full: the proxy's connections are all in use";
 	char why[EGP_REASON_MAX];
 	bool capped = fn_conns(px, f->id) >= EGP_FN_CONN_MAX;
-	struct egp_conn *c = capped ? NULL : new_conn(px);
+	struct egp_conn *c = capped ? NULL : new_conn(px, fd);
 	char inv[37] = "";
 
 	px->st.accepted++;
@@ -1970,7 +1973,7 @@ bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events)
 	(void)events;
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		struct egp_conn *c = &px->c[i];
-		if (c->st == EGP_FREE || c->fd != fd)
+		if (px->fd_of[i] != fd || c->st == EGP_FREE)
 			continue;
 		if (c->st == EGP_HEAD)
 			read_head(px, c);
@@ -1985,7 +1988,7 @@ void egress_proxy_tick(struct egress_proxy *px, uint64_t now)
 {
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		struct egp_conn *c = &px->c[i];
-		if (c->st == EGP_FREE)
+		if (px->fd_of[i] < 0 || c->st == EGP_FREE)
 			continue;
 		if (c->st != EGP_RELAY && now - c->t0_ms >= EGP_SETUP_MS)
 			refuse(px, c, "timeout: no connection within the setup time");
@@ -2004,6 +2007,8 @@ uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
 
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		const struct egp_conn *c = &px->c[i];
+		if (px->fd_of[i] < 0)
+			continue;
 		uint64_t idle = c->last_ms + EGP_IDLE_MS, total = c->t0_ms + EGP_TOTAL_MS;
 		uint64_t d = c->st == EGP_FREE ? UINT64_MAX :
 			     c->st == EGP_RELAY ? (idle < total ? idle : total) :

@@ -357,6 +357,10 @@ struct egress_proxy_stats {
 
 struct egress_proxy {
 	struct egress_proxy_hooks h;
+	/* each slot's socket, -1: free. The slots are 116 KiB apart, so the
+	 * lookups (an event's fd, a free slot, the timers) scan this instead
+	 * of touching a page of every slot. */
+	int fd_of[EGP_CONN_MAX];
 	struct egp_conn c[EGP_CONN_MAX];
 	uint32_t next_id;
 	struct egress_proxy_stats st;

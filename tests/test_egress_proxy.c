@@ -771,6 +771,41 @@ static void test_proxy_pool(void)
 		close(fns[i]);
 }
 
+/* lwIP's lookups all in use (DNS_MAX_REQUESTS, 16; test_proxy_tls set a
+ * resolver lwIP cannot reach, so none ends): the next connection waits
+ * and asks again from the tick, rather than being refused dns_failed. */
+static void test_dns_full(void)
+{
+	int fns[24], n = 0, r0 = records;
+	struct egp_conn *w = NULL;
+	static const char req[] = "CONNECT shop.example.com:443 HTTP/1.1\r\n\r\n";
+
+	while (n < 24 && w == NULL) {
+		int p = pair(&fns[n++]);
+		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+		(void)send(fns[n - 1], req, strlen(req), 0);
+		egress_proxy_io(&PX, p, 0);
+		for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+			if (PX.fd_of[i] == p && PX.c[i].st == EGP_RESOLVING && PX.c[i].dns_retry_ms != 0)
+				w = &PX.c[i];
+	}
+	ok(w != NULL && records == r0 && PX.st.active == (uint64_t)n,
+	   "%d lookups of one name at once: the last finds lwIP's table full and waits, none "
+	   "refused", n);
+	if (w != NULL) {
+		uint64_t at = w->dns_retry_ms;
+		ok(egress_proxy_next_deadline(&PX) <= at, "  its retry is the next deadline");
+		egress_proxy_tick(&PX, at);
+		ok(w->st == EGP_RESOLVING && w->dns_retry_ms >= at && records == r0,
+		   "  asked again at it: still full, still waiting");
+	}
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0 && starts(last_reason, "timeout"),
+	   "  past the setup time: all refused (timeout)");
+	for (int i = 0; i < n; i++)
+		close(fns[i]);
+}
+
 /* --- TLS origination ------------------------------------------------------------------ */
 
 static struct egress_tls X;
@@ -1087,5 +1122,6 @@ int main(void)
 	test_proxy_pool();
 	test_tls_keys();
 	test_proxy_tls();
+	test_dns_full();   /* after test_proxy_tls: its resolver */
 	return tap_done();
 }

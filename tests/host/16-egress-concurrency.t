@@ -33,9 +33,12 @@ mkca testca "dshield egress test CA" && mkleaf good testca good.test &&
 
 egress_host_start "$POLICY"
 
+# TTL 0: lwIP keeps the answer at most a second, so the burst asks again
+# while up to 1000 connections want it (16 lookups in flight: the rest
+# ask again, EGP_DNS_RETRY_MS)
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --address=/good.test/10.77.0.1 \
   --user=root --no-dhcp-interface=peer --listen-address=198.18.1.1 --bind-interfaces --port=53 \
-  --local-ttl=300 --pid-file="$STATE/dns.pid") &
+  --local-ttl=0 --pid-file="$STATE/dns.pid") &
 DNSMASQ_PID=$!
 # The upstream (asyncio, TLS, keep-alive), every request logged (its path)
 # before it is answered:
@@ -95,6 +98,8 @@ HTTPS_PID=$!
 check "setup: the upstream listens on 10.77.0.1:9443" wait_tcp 10.77.0.1 9443
 check "sandboxd serves" wait_sandboxd
 netd0=$(netd_pid)
+check "netd's descriptor limit is NETD_NOFILE (6144), set by init" \
+  grep -Eq '^Max open files +6144 +6144 ' "/proc/$netd0/limits"
 AUDITOR_URL=http://$ADDR:$PORT
 
 # --- the functions -------------------------------------------------------------------

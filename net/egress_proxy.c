@@ -405,7 +405,8 @@ void egress_proxy_init(struct egress_proxy *px, const struct egress_proxy_hooks 
 {
 	/* Each slot's head only, not its buffers (free_conn's rule): the
 	 * pool is EGP_CONN_MAX x 116 KiB, and a page netd never writes costs
-	 * no memory, so netd's size follows the connections open at once. */
+	 * no memory, so netd's size follows the most connections ever open
+	 * at once (a touched page stays). */
 	px->h = *h;
 	px->next_id = 0;
 	memset(&px->st, 0, sizeof px->st);

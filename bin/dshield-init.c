@@ -54,6 +54,7 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.name = "netd", .id = ROLE_NETD,
 		.uid = 100, .gid = 100,
 		.new_netns = true,
+		.nofile = NETD_NOFILE,
 		.seccomp = netd_seccomp_rules, .nseccomp = &netd_seccomp_nrules,
 		.peers = 1u << ROLE_KEYD | 1u << ROLE_LOGD | 1u << ROLE_SANDBOXD,
 		.restart_min_ms = 100, .restart_max_ms = 10000,

@@ -32,6 +32,8 @@ struct role_spec {
 					  (bit n: CAP n; privdrop.h); the row
 					  says why it needs each */
 	bool new_netns;                /* empty network namespace */
+	/* RLIMIT_NOFILE (soft and hard) set before the exec; 0: inherited */
+	unsigned nofile;
 	const struct privdrop_bind *binds; /* a private mount view holding */
 	size_t nbinds;                 /* these, plus /state and /store below */
 	bool has_state;                /* a state directory of its own at /state */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -316,6 +317,11 @@ static _Noreturn void role_child(const struct sup_role *r, int sock, int logw)
 	/* init tags every line of this pipe with the role's name */
 	log_set_plain(logw >= 0);
 	log_set_fd(2);   /* privdrop closes every fd above the imsg socket */
+	/* while init's privileges are still ours (raising the hard limit
+	 * needs them); a failure leaves the inherited limit, said here */
+	struct rlimit nofile = { rs->nofile, rs->nofile };
+	if (rs->nofile != 0 && setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+		dlog("%s: cannot set RLIMIT_NOFILE to %u: %s", rs->name, rs->nofile, strerror(errno));
 	int e = privdrop_worker(&spec);
 	dlog("cannot start %s: %s", rs->name, strerror(-e));
 	_exit(127);

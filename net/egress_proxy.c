@@ -51,6 +51,7 @@
 #include "lwip/dns.h"
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
+#include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "net/egress_sni.h"
 
@@ -59,11 +60,14 @@
 /* ... and by a connection its function's cap holds: a window's worth, so
  * the upstream, paced by the window tcp_recved() reopens at the cap's
  * rate, never sends what lwIP would refuse (refused data waits for a
- * 250 ms timer, later segments are dropped and resent). Every slot held
- * this way must fit in lwIP's pool (net/lwipopts.h). */
+ * 250 ms timer, later segments are dropped and resent). The pool
+ * (net/lwipopts.h) cannot give that to all EGP_CONN_MAX connections at
+ * once, so a capped connection gets it only while a quarter of the pool
+ * stays free for everyone else (hold_limit); past that it holds
+ * EGP_HOLD_PBUFS like the others and its upstream retransmits. */
 #define EGP_HOLD_CAPPED (TCP_WND / TCP_MSS + 2)
-_Static_assert(EGP_CONN_MAX * EGP_HOLD_CAPPED <= PBUF_POOL_SIZE,
-	       "every connection held by a cap with a window's worth of pbufs fits the pool");
+#define EGP_POOL_KEEP   (PBUF_POOL_SIZE / 4)
+_Static_assert(EGP_HOLD_CAPPED < EGP_POOL_KEEP, "one capped connection's window fits the pool's spare");
 #define DOWN_IOV  16
 
 /* --- TLS origination's keys ------------------------------------------------------- */
@@ -424,18 +428,25 @@ static uint64_t mono_ns(void)
 
 void egress_proxy_init(struct egress_proxy *px, const struct egress_proxy_hooks *h)
 {
-	memset(px, 0, sizeof *px);
+	/* Each slot's head only, not its buffers (free_conn's rule): the
+	 * pool is EGP_CONN_MAX x 116 KiB, and a page netd never writes costs
+	 * no memory, so netd's size follows the most connections ever open
+	 * at once (a touched page stays). */
 	px->h = *h;
-	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+	px->next_id = 0;
+	memset(&px->st, 0, sizeof px->st);
+	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
+		memset(&px->c[i], 0, offsetof(struct egp_conn, up));
 		px->c[i].fd = -1;
+		px->fd_of[i] = -1;
+	}
 }
 
 static struct egp_conn *by_id(struct egress_proxy *px, uint32_t id)
 {
-	for (unsigned i = 0; id != 0 && i < EGP_CONN_MAX; i++)
-		if (px->c[i].id == id)
-			return &px->c[i];
-	return NULL;
+	uint32_t i = id & ((1u << EGP_SLOT_BITS) - 1);
+
+	return id != 0 && i < EGP_CONN_MAX && px->c[i].id == id ? &px->c[i] : NULL;
 }
 
 /* An egress or egress_refused entry of function fn, without its
@@ -620,6 +631,7 @@ static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
 	if (c->bw != 0)
 		px->bw[c->bw - 1].refs--;
 	px->st.active--;
+	px->fd_of[c - px->c] = -1;
 	/* the buffers need no clearing: their lengths are zeroed */
 	memset(c, 0, offsetof(struct egp_conn, up));
 	c->fd = -1;
@@ -761,17 +773,20 @@ static void start(struct egress_proxy *px, struct egp_conn *c);
 static void begin_tls(struct egress_proxy *px, struct egp_conn *c);
 static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c);
 
-static struct egp_conn *new_conn(struct egress_proxy *px)
+/* A free slot for the function's socket fd. */
+static struct egp_conn *new_conn(struct egress_proxy *px, int fd)
 {
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		struct egp_conn *c = &px->c[i];
-		if (c->st != EGP_FREE)
+		if (px->fd_of[i] >= 0)
 			continue;
-		/* the low 8 bits are the slot, the rest counts: never 0, never
-		 * the id of a request still in flight for an older connection */
-		if (++px->next_id >= 0xffffffu)
+		px->fd_of[i] = fd;
+		/* the low EGP_SLOT_BITS are the slot, the rest counts: never
+		 * 0, never the id of a request still in flight for an older
+		 * connection */
+		if (++px->next_id >= 1u << (32 - EGP_SLOT_BITS))
 			px->next_id = 1;
-		c->id = px->next_id << 8 | i;
+		c->id = px->next_id << EGP_SLOT_BITS | i;
 		c->px = px;
 		c->t0_ms = mono_ms();
 		c->t0_ns = mono_ns();
@@ -788,7 +803,7 @@ static unsigned fn_conns(const struct egress_proxy *px, const char *fn)
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
-		n += px->c[i].st != EGP_FREE && strcmp(px->c[i].fn, fn) == 0;
+		n += px->fd_of[i] >= 0 && strcmp(px->c[i].fn, fn) == 0;
 	return n;
 }
 
@@ -798,7 +813,7 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 	static const char full[] = "pool_full: the proxy's connections are all in use";
 	char why[EGP_REASON_MAX];
 	bool capped = fn_conns(px, f->id) >= EGP_FN_CONN_MAX;
-	struct egp_conn *c = capped ? NULL : new_conn(px);
+	struct egp_conn *c = capped ? NULL : new_conn(px, fd);
 	char inv[37] = "";
 
 	px->st.accepted++;
@@ -874,10 +889,11 @@ static void on_dns(const char *name, const ip_addr_t *ip, void *arg)
 	resolved(px, c, ip4_addr_get_u32(ip_2_ip4(ip)));
 }
 
+static void lookup(struct egress_proxy *px, struct egp_conn *c);
+
 static void start(struct egress_proxy *px, struct egp_conn *c)
 {
 	const struct policy *p = px->h.policy(px->h.ctx);
-	ip_addr_t ip;
 	uint32_t v4;
 
 	snprintf(c->rule_host, sizeof c->rule_host, "%s", p->rules[c->t.rule].host);
@@ -891,10 +907,24 @@ static void start(struct egress_proxy *px, struct egp_conn *c)
 		resolved(px, c, htonl(v4));
 		return;
 	}
+	lookup(px, c);
+}
+
+/* Asks lwIP for c's name. Its lookups in flight (DNS_TABLE_SIZE, and as
+ * many waiting on them) run out when many connections start at once:
+ * ERR_MEM, and the connection asks again from the tick, within its
+ * setup time, rather than being refused. */
+static void lookup(struct egress_proxy *px, struct egp_conn *c)
+{
+	ip_addr_t ip;
+
 	c->st = EGP_RESOLVING;
+	c->dns_retry_ms = 0;
 	err_t err = dns_gethostbyname(c->t.host, &ip, on_dns, c);
 	if (err == ERR_OK) {
 		resolved(px, c, ip4_addr_get_u32(ip_2_ip4(&ip)));
+	} else if (err == ERR_MEM) {
+		c->dns_retry_ms = mono_ms() + EGP_DNS_RETRY_MS;
 	} else if (err != ERR_INPROGRESS) {
 		char why[EGP_REASON_MAX];
 		snprintf(why, sizeof why, "dns_failed: cannot ask for %s (lwIP error %d)", c->t.host,
@@ -1251,6 +1281,15 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	return cb_result(drive(px, c));
 }
 
+/* The pool buffers c may hold from its upstream (above). */
+static unsigned hold_limit(const struct egp_conn *c)
+{
+	if (!c->held_down)
+		return EGP_HOLD_PBUFS;
+	return lwip_stats.memp[MEMP_PBUF_POOL]->used + EGP_POOL_KEEP < PBUF_POOL_SIZE ?
+	       EGP_HOLD_CAPPED : EGP_HOLD_PBUFS;
+}
+
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct egp_conn *c = arg;
@@ -1260,8 +1299,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	/* a function that does not read holds at most EGP_HOLD_PBUFS of the
 	 * shared pool (and lwIP one refused segment): lwIP offers it again
 	 * from its 250 ms timer or with the upstream's next segment */
-	if (p != NULL && c->down != NULL &&
-	    pbuf_clen(c->down) >= (c->held_down ? EGP_HOLD_CAPPED : EGP_HOLD_PBUFS))
+	if (p != NULL && c->down != NULL && pbuf_clen(c->down) >= hold_limit(c))
 		return ERR_MEM;
 	if (p == NULL)
 		c->up_eof = true;
@@ -2152,7 +2190,7 @@ bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events)
 	(void)events;
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		struct egp_conn *c = &px->c[i];
-		if (c->st == EGP_FREE || c->fd != fd)
+		if (px->fd_of[i] != fd || c->st == EGP_FREE)
 			continue;
 		if (c->st == EGP_HEAD)
 			read_head(px, c);
@@ -2167,10 +2205,12 @@ void egress_proxy_tick(struct egress_proxy *px, uint64_t now)
 {
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		struct egp_conn *c = &px->c[i];
-		if (c->st == EGP_FREE)
+		if (px->fd_of[i] < 0 || c->st == EGP_FREE)
 			continue;
 		if (c->st != EGP_RELAY && now - c->t0_ms >= EGP_SETUP_MS)
 			refuse(px, c, "timeout: no connection within the setup time");
+		else if (c->st == EGP_RESOLVING && c->dns_retry_ms != 0 && now >= c->dns_retry_ms)
+			lookup(px, c);
 		else if (c->st == EGP_RELAY && now - c->last_ms >= EGP_IDLE_MS)
 			end_conn(px, c, "idle timeout", true);
 		else if (c->st == EGP_RELAY && now - c->t0_ms >= EGP_TOTAL_MS)
@@ -2191,6 +2231,8 @@ uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
 
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		const struct egp_conn *c = &px->c[i];
+		if (px->fd_of[i] < 0)
+			continue;
 		uint64_t idle = c->last_ms + EGP_IDLE_MS, total = c->t0_ms + EGP_TOTAL_MS;
 		uint64_t d = c->st == EGP_FREE ? UINT64_MAX :
 			     c->st == EGP_RELAY ? (idle < total ? idle : total) :
@@ -2200,6 +2242,8 @@ uint64_t egress_proxy_next_deadline(const struct egress_proxy *px)
 			uint64_t at = now / 1000000u + (w + 999999u) / 1000000u;
 			d = at < d ? at : d;
 		}
+		if (c->st == EGP_RESOLVING && c->dns_retry_ms != 0 && c->dns_retry_ms < d)
+			d = c->dns_retry_ms;
 		if (d < next)
 			next = d;
 	}

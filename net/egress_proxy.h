@@ -65,15 +65,26 @@
 #include "tls/cert_cache.h"
 #include "tls/engine.h"
 
-#define EGP_CONN_MAX     64          /* open proxied connections, all functions */
+/* Open proxied connections, all functions: a function may hold 1000 at
+ * once (issue 11), and a few are left for the others. The pool is
+ * static, but a slot's pages are touched only once it is used, so
+ * netd's memory follows the most connections open at once, up to
+ * EGP_CONN_MAX x sizeof(struct egp_conn) (docs/EGRESS.md, "Capacity"). */
+#define EGP_CONN_MAX     1024
 /* open proxied connections of one function (the policy has no such
- * field): half the pool, so one function cannot starve the others */
-#define EGP_FN_CONN_MAX  32
+ * field): EGP_CONN_MAX less 24, so one function cannot take the whole
+ * pool from the others */
+#define EGP_FN_CONN_MAX  1000
+/* a connection's id: a counter above the slot's index (never 0, never
+ * the id of a request still in flight for an older connection) */
+#define EGP_SLOT_BITS    11
+_Static_assert(EGP_CONN_MAX <= 1u << EGP_SLOT_BITS, "a slot's index fits its bits of an id");
 #define EGP_UP_BUF       8192        /* function -> upstream bytes not yet in lwIP */
 #define EGP_REQ_MAX      EH_HEAD_MAX /* a CONNECT request's head; originate: each request's */
 #define EGP_RW_MAX       (EH_HEAD_MAX + 4096) /* originate: a head as it goes upstream */
 #define EGP_PATH_LOG     256         /* a request's path in its records (longer: cut) */
 #define EGP_SETUP_MS     30000       /* accept to relaying: request, DNS, log, connect */
+#define EGP_DNS_RETRY_MS 20          /* lwIP's lookups all in use: ask again after */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
 #define EGP_TOTAL_MS     3600000     /* accept to end, however busy (long polls, streams) */
 #define EGP_REASON_MAX   320
@@ -310,6 +321,7 @@ struct egp_conn {
 	char inv[37];             /* the invocation in flight at accept, or "" */
 	struct egp_target t;
 	uint32_t ip;                       /* the resolved address, network order */
+	uint64_t dns_retry_ms;             /* resolving: lwIP had no room, ask again then; 0: asked */
 	char rule_host[POLICY_HOST_MAX + 1];
 	struct tcp_pcb *pcb;
 	struct pbuf *down;                 /* upstream bytes the socket has not taken */
@@ -380,6 +392,10 @@ struct egress_proxy_stats {
 
 struct egress_proxy {
 	struct egress_proxy_hooks h;
+	/* each slot's socket, -1: free. The slots are 116 KiB apart, so the
+	 * lookups (an event's fd, a free slot, the timers) scan this instead
+	 * of touching a page of every slot. */
+	int fd_of[EGP_CONN_MAX];
 	struct egp_conn c[EGP_CONN_MAX];
 	struct egp_bw bw[EGP_CONN_MAX];
 	uint32_t next_id;

@@ -50,15 +50,19 @@
  *   pool: 128 connections x (8 held + 8 out-of-order + 9 refused)
  *         = 3200 of 4096 buffers; new connections are refused while
  *         fewer than 256 are free.
- *   pcbs: 128 served + 64 half-open + closing ones (lwIP recycles the
- *         oldest TIME_WAIT/LAST_ACK/CLOSING pcb when out).
- *   segments: 128 x 32 queued + half-open SYN-ACKs + FINs. */
+ *   pcbs: 128 served + 64 half-open + the egress proxy's 1024
+ *         upstreams (net/egress_proxy.h EGP_CONN_MAX) + closing ones
+ *         (lwIP recycles the oldest TIME_WAIT/LAST_ACK/CLOSING pcb when
+ *         out).
+ *   segments: 128 x 32 queued + half-open SYN-ACKs + FINs, and about 4
+ *         a proxied connection (handshakes, a request's records) when
+ *         all 1024 talk at once; past them tcp_write waits for acks. */
 #define MEM_ALIGNMENT               8
 #define MEM_SIZE                    (6 * 1024 * 1024)
 #define MEMP_NUM_PBUF               512
-#define MEMP_NUM_TCP_PCB            512
+#define MEMP_NUM_TCP_PCB            2048
 #define MEMP_NUM_TCP_PCB_LISTEN     8
-#define MEMP_NUM_TCP_SEG            4608
+#define MEMP_NUM_TCP_SEG            8192
 #define MEMP_NUM_UDP_PCB            24
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          64

@@ -62,6 +62,12 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
+/* init raises netd's descriptor limit to NETD_NOFILE before the exec:
+ * every function's listeners and the proxy's connections, and a few
+ * channels and timers besides */
+_Static_assert(NETD_NOFILE >= FN_EGRESS_FN_MAX * SBX_LISTENERS_MAX + EGP_CONN_MAX + 64,
+	       "netd's descriptor limit holds its listeners and connections");
+
 #define RX_BUDGET        256    /* frames per wakeup before the others get a turn */
 #define IMSG_BUDGET      32
 #define MAX_SLEEP_MS     1000
@@ -71,6 +77,12 @@
  * sequence number (hdr.id, never reused) and by kind, never by connection
  * id alone. */
 #define PENDING_MAX     256
+/* Appends to logd not yet answered, at most: logd drops an answer its
+ * channel to netd cannot take (logd/logd.c send_to), and an allow record
+ * whose APPENDED is lost holds its connection until the setup timeout.
+ * Records past these wait in netd's queue (LOGQ_CAP bytes, in order). */
+#define LOG_INFLIGHT_MAX 64
+#define LOGQ_CAP         (1u << 20)
 #define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
 enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG, PENDING_SBX,
 		    PENDING_RECEIPT, PENDING_EGRESS, PENDING_TLS_SIGN };
@@ -104,6 +116,10 @@ struct netd {
 	int fatal;                 /* set by a callback; the loop returns it */
 	uint32_t seq;              /* last request sequence number */
 	struct pending pending[PENDING_MAX];
+	/* records for logd waiting for room (LOG_INFLIGHT_MAX): a ring of
+	 * struct logq_hdr and the encoded entry */
+	uint8_t logq[LOGQ_CAP];
+	size_t logq_head, logq_len;
 	uint64_t stray_replies;    /* answers matching no request */
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
 	struct egress_proxy px;    /* their connections, carried upstream */
@@ -451,9 +467,12 @@ static void keyd_lost(void)
 	peer_lost(PENDING_QUOTE, &nd.keyd_fd);
 }
 
+static void logq_drop(void);
+
 static void logd_lost(void)
 {
 	peer_lost(PENDING_LOG, &nd.logd_fd);
+	logq_drop();
 	/* an allow record logd never acknowledged: its connection is refused */
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &nd.pending[i];
@@ -474,11 +493,117 @@ static void sandboxd_lost(void)
 
 /* --- functions' egress ------------------------------------------------------------ */
 
-/* A refusal's record (egress_refused, dns_refused) or a proxied
- * connection's completion into the signed log, best effort: a refusal
- * records what did not happen (nothing left), a completion follows the
- * allow record that was durable before the first byte, so nothing waits
- * for the append; a log that cannot take it is said on the console. */
+/* --- appends to logd, LOG_INFLIGHT_MAX at a time --------------------------------------- */
+
+#define LOG_ENC_MAX 2048   /* an egress entry: its strings are at most ~1 KiB */
+
+struct logq_hdr {
+	uint32_t conn_id;
+	uint16_t len;
+	uint8_t kind;              /* PENDING_EGRESS (awaited) or PENDING_LOG */
+	uint8_t pad;
+};
+
+static unsigned log_inflight(void)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < PENDING_MAX; i++)
+		n += nd.pending[i].kind == PENDING_EGRESS || nd.pending[i].kind == PENDING_LOG;
+	return n;
+}
+
+/* n bytes at ring offset at (modulo LOGQ_CAP), in or out. */
+static void logq_copy(size_t at, void *p, size_t n, bool in)
+{
+	size_t o = at % LOGQ_CAP, k = n < LOGQ_CAP - o ? n : LOGQ_CAP - o;
+
+	if (in) {
+		memcpy(nd.logq + o, p, k);
+		memcpy(nd.logq, (uint8_t *)p + k, n - k);
+	} else {
+		memcpy(p, nd.logq + o, k);
+		memcpy((uint8_t *)p + k, nd.logq, n - k);
+	}
+}
+
+static int logq_push(enum pending_kind kind, uint32_t conn_id, const uint8_t *enc, size_t n)
+{
+	struct logq_hdr h = { conn_id, (uint16_t)n, (uint8_t)kind, 0 };
+
+	if (n > LOG_ENC_MAX || LOGQ_CAP - nd.logq_len < sizeof h + n)
+		return -ENOBUFS;
+	logq_copy(nd.logq_head + nd.logq_len, &h, sizeof h, true);
+	logq_copy(nd.logq_head + nd.logq_len + sizeof h, (void *)enc, n, true);
+	nd.logq_len += sizeof h + n;
+	return 0;
+}
+
+/* The oldest queued record into h and enc, taken out. */
+static void logq_pop(struct logq_hdr *h, uint8_t enc[LOG_ENC_MAX])
+{
+	logq_copy(nd.logq_head, h, sizeof *h, false);
+	logq_copy(nd.logq_head + sizeof *h, enc, h->len, false);
+	nd.logq_head = (nd.logq_head + sizeof *h + h->len) % LOGQ_CAP;
+	nd.logq_len -= sizeof *h + h->len;
+}
+
+/* Sends queued records while logd has room. A record that cannot be sent
+ * is failed: its connection refused (egress_proxy_appended) or, best
+ * effort, said on the console. */
+static void logq_flush(void)
+{
+	uint8_t enc[LOG_ENC_MAX];
+	struct logq_hdr h;
+
+	while (nd.logq_len > 0 && nd.logd_fd >= 0 && log_inflight() < LOG_INFLIGHT_MAX) {
+		logq_copy(nd.logq_head, &h, sizeof h, false);
+		logq_copy(nd.logq_head + sizeof h, enc, h.len, false);
+		int r = send_request(nd.logd_fd, h.kind, IMSG_LOG_APPEND, h.conn_id, enc, h.len, -1,
+				     NULL);
+		if (r == -EAGAIN || r == -EBUSY)
+			return;   /* the channel or the table is full: the next wake-up */
+		logq_pop(&h, enc);
+		if (r < 0 && h.kind == PENDING_EGRESS)
+			egress_proxy_appended(&nd.px, h.conn_id, r);
+		else if (r < 0)
+			dlog("a record is not in the log (cannot ask logd: %s)", strerror(-r));
+	}
+}
+
+/* logd went: every queued record fails as an unanswered one does. */
+static void logq_drop(void)
+{
+	uint8_t enc[LOG_ENC_MAX];
+	struct logq_hdr h;
+	unsigned lost = 0;
+
+	while (nd.logq_len > 0) {
+		logq_pop(&h, enc);
+		if (h.kind == PENDING_EGRESS)
+			egress_proxy_appended(&nd.px, h.conn_id, -EPIPE);
+		else
+			lost++;
+	}
+	if (lost > 0)
+		dlog("%u records waiting for logd are not in the log (logd went)", lost);
+}
+
+/* An append of enc[0..n) for conn_id (kind: PENDING_EGRESS, its APPENDED
+ * awaited; PENDING_LOG, best effort): sent now, or queued behind the
+ * others. 0, or -errno (no logd, the queue is full). */
+static int log_submit(enum pending_kind kind, uint32_t conn_id, const uint8_t *enc, size_t n)
+{
+	if (nd.logd_fd < 0)
+		return -ENOTCONN;
+	if (nd.logq_len == 0 && log_inflight() < LOG_INFLIGHT_MAX) {
+		int r = send_request(nd.logd_fd, kind, IMSG_LOG_APPEND, conn_id, enc, n, -1, NULL);
+		if (r != -EAGAIN && r != -EBUSY)
+			return r;
+	}
+	return logq_push(kind, conn_id, enc, n);
+}
+
 /* A refusal said to the function too: one line in its log stream
  * (sandboxd's ring), naming what was refused and why (the reason names
  * the rule or its absence). Best effort, like the record. */
@@ -517,18 +642,21 @@ static void note_refusal(const struct log_entry *e)
 		return;   /* the record is what counts */
 }
 
+/* A refusal's record (egress_refused, dns_refused) or a proxied
+ * connection's completion into the signed log, best effort: a refusal
+ * records what did not happen (nothing left), a completion follows the
+ * allow record that was durable before the first byte, so nothing waits
+ * for the append; a log that cannot take it is said on the console. */
 static void log_refusal(struct log_entry *e, const char *fn, const char *what)
 {
-	uint8_t enc[2048];   /* an egress entry: its strings are at most ~1 KiB */
+	uint8_t enc[LOG_ENC_MAX];
 	struct timespec ts;
-	uint32_t seq;
 
 	note_refusal(e);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	e->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	long n = log_entry_encode(enc, sizeof enc, e);
-	if (n < 0 || nd.logd_fd < 0 ||
-	    send_request(nd.logd_fd, PENDING_LOG, IMSG_LOG_APPEND, 0, enc, (size_t)n, -1, &seq) < 0)
+	if (n < 0 || nd.logd_fd < 0 || log_submit(PENDING_LOG, 0, enc, (size_t)n) < 0)
 		dlog("function %s: %s is not in the log (%s)", fn, what,
 		     n < 0 ? "cannot encode it" : nd.logd_fd < 0 ? "logd is not running" :
 		     "cannot ask logd");
@@ -625,13 +753,13 @@ static const struct policy *proxy_policy(void *ctx)
  * APPENDED (or logd's loss) goes back to the proxy (egress_appended). */
 static int proxy_append(void *ctx, uint32_t id, const struct log_entry *e)
 {
-	uint8_t enc[2048];   /* an egress entry: its strings are at most ~1 KiB */
+	uint8_t enc[LOG_ENC_MAX];
 
 	(void)ctx;
 	long n = log_entry_encode(enc, sizeof enc, e);
 	if (n < 0)
 		return (int)n;
-	return send_request(nd.logd_fd, PENDING_EGRESS, IMSG_LOG_APPEND, id, enc, (size_t)n, -1, NULL);
+	return log_submit(PENDING_EGRESS, id, enc, (size_t)n);
 }
 
 /* egress_proxy's record hook: refusals and completions, best effort. */
@@ -1319,6 +1447,7 @@ static int run_loop(void)
 	struct epoll_event evs[8];
 
 	for (;;) {
+		logq_flush();
 		arm_timer();
 		int n = epoll_wait(nd.ep, evs, 8, -1);
 		if (n < 0) {

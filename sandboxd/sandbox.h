@@ -76,7 +76,10 @@ struct sandbox_proc {
 	bool limits_enforced;
 };
 
-#define SANDBOX_LISTEN_BACKLOG 128
+/* a function's listeners' backlog: a burst of connections (netd may hold
+ * 1000 of one function, net/egress_proxy.h) waits in the kernel's queue
+ * while netd accepts, rather than its SYNs being dropped and retried */
+#define SANDBOX_LISTEN_BACKLOG 1024
 
 /* Makes a network namespace holding only lo, up, with 127.0.0.1/8, and
  * returns it as *fd (close-on-exec). The caller's namespace is untouched

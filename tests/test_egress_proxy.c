@@ -28,6 +28,7 @@
 #include <time.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -707,13 +708,34 @@ static void test_relay_timeouts(void)
 	close(fn);
 }
 
+/* Both ends of a socket pair for every slot, and a few more. */
+static bool enough_fds(void)
+{
+	struct rlimit rl;
+	rlim_t need = 2 * EGP_CONN_MAX + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return false;
+	if (rl.rlim_cur < need && rl.rlim_max >= need) {
+		rl.rlim_cur = need;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur >= need;
+}
+
 static void test_proxy_pool(void)
 {
-	int fns[EGP_CONN_MAX], fn, p;
+	static int fns[EGP_CONN_MAX];
+	int fn, p;
 	struct fn_egress_fn other = FN;
-	char buf[16];
+	char buf[16], cap[64];
 
+	if (!ok(enough_fds(), "RLIMIT_NOFILE allows %d descriptors (the pool's socket pairs)",
+		2 * EGP_CONN_MAX + 64))
+		return;
 	snprintf(other.id, sizeof other.id, "fn-other");
+	snprintf(cap, sizeof cap, "conn_limit: the function has %d ", EGP_FN_CONN_MAX);
 	for (unsigned i = 0; i < EGP_FN_CONN_MAX; i++) {
 		p = pair(&fns[i]);
 		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
@@ -723,7 +745,7 @@ static void test_proxy_pool(void)
 	p = pair(&fn);
 	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 	ssize_t n = recv(fn, buf, sizeof buf, 0);
-	ok(n <= 0 && records == r0 + 1 && starts(last_reason, "conn_limit: the function has 32 ") &&
+	ok(n <= 0 && records == r0 + 1 && starts(last_reason, cap) &&
 	   PX.st.active == EGP_FN_CONN_MAX && PX.st.pool_full == 0,
 	   "  one more of it: closed, egress_refused conn_limit");
 	close(fn);
@@ -746,6 +768,41 @@ static void test_proxy_pool(void)
 	ok(PX.st.active == 0 && starts(last_reason, "timeout") &&
 	   egress_proxy_next_deadline(&PX) == UINT64_MAX, "  past the setup time: all refused (timeout)");
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+		close(fns[i]);
+}
+
+/* lwIP's lookups all in use (DNS_MAX_REQUESTS, 16; test_proxy_tls set a
+ * resolver lwIP cannot reach, so none ends): the next connection waits
+ * and asks again from the tick, rather than being refused dns_failed. */
+static void test_dns_full(void)
+{
+	int fns[24], n = 0, r0 = records;
+	struct egp_conn *w = NULL;
+	static const char req[] = "CONNECT shop.example.com:443 HTTP/1.1\r\n\r\n";
+
+	while (n < 24 && w == NULL) {
+		int p = pair(&fns[n++]);
+		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
+		(void)send(fns[n - 1], req, strlen(req), 0);
+		egress_proxy_io(&PX, p, 0);
+		for (unsigned i = 0; i < EGP_CONN_MAX; i++)
+			if (PX.fd_of[i] == p && PX.c[i].st == EGP_RESOLVING && PX.c[i].dns_retry_ms != 0)
+				w = &PX.c[i];
+	}
+	ok(w != NULL && records == r0 && PX.st.active == (uint64_t)n,
+	   "%d lookups of one name at once: the last finds lwIP's table full and waits, none "
+	   "refused", n);
+	if (w != NULL) {
+		uint64_t at = w->dns_retry_ms;
+		ok(egress_proxy_next_deadline(&PX) <= at, "  its retry is the next deadline");
+		egress_proxy_tick(&PX, at);
+		ok(w->st == EGP_RESOLVING && w->dns_retry_ms >= at && records == r0,
+		   "  asked again at it: still full, still waiting");
+	}
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0 && starts(last_reason, "timeout"),
+	   "  past the setup time: all refused (timeout)");
+	for (int i = 0; i < n; i++)
 		close(fns[i]);
 }
 
@@ -1065,5 +1122,6 @@ int main(void)
 	test_proxy_pool();
 	test_tls_keys();
 	test_proxy_tls();
+	test_dns_full();   /* after test_proxy_tls: its resolver */
 	return tap_done();
 }

@@ -87,12 +87,9 @@ mkca testca "dshield egress test CA" && mkca rogueca "a CA nobody trusts" &&
   bail "cannot make the test CAs and their certificates"
 ORIG_SPKI=$(spki orig)
 
-host_start static --allow-sim --policy "$POLICY" --layers "$TOP/build/layers" --dns 198.18.1.1 \
-  --extra-anchors "$TLSDIR/test-anchors"
-trap cleanup EXIT
+egress_host_start "$POLICY"
 
 # --- the test's side: an address for the upstream, a resolver, the upstream -------
-check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add 10.77.0.1/24 dev peer
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-dhcp-interface=peer \
   --listen-address=198.18.1.1 --bind-interfaces --port=53 \
   --address=/upstream.test/10.77.0.1 --address=/sni.test/10.77.0.1 --address=/undeclared.test/10.77.0.1 \

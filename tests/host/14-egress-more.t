@@ -26,9 +26,9 @@
 #   then POSTing 2 MiB: every byte in order, each completion record says
 #   the cap held it, and its bytes stay within the bucket's arithmetic (a burst of 1/8 s, then
 #   the rate) over the record's own duration (EGRESS_CAP_MB to change the
-#   size; the rate itself is the bench's, not a test's);
-# - more connections at once than the per-function cap and the pool allow:
-#   conn_limit and pool_full, the rest answered, and all answered after.
+#   size; the rate itself is the bench's, not a test's).
+# (The per-function cap and the pool, conn_limit and pool_full, are
+# 16-egress-concurrency.t's.)
 # Skips as 11-egress.t does.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
 . "$(dirname "$0")/egress.sh" || { echo "Bail out! cannot load egress.sh"; exit 1; }
@@ -40,13 +40,7 @@ DSHIELD=${DSHIELD:-$TOP/build/dshield}
 STREAM_MB=${EGRESS_STREAM_MB:-1024}
 CAP_MB=${EGRESS_CAP_MB:-2}
 
-POLICY=$(mktemp /tmp/dshield-egress-policy.XXXXXX)
-TLSDIR=$(mktemp -d /tmp/dshield-egress-tls.XXXXXX)
-HTTPS_PID=
-cleanup() {
-  [ -n "$HTTPS_PID" ] && kill "$HTTPS_PID" 2>/dev/null
-  rm -f "$POLICY"; rm -rf "$TLSDIR"; host_stop
-}
+egress_files
 A='"addresses": ["10.77.0.0/24"]'
 jq ".egress = [
   {\"host\": \"good.test\", \"ports\": [9443], $A, \"purpose\": \"test: answers, redirects, streams\"},
@@ -65,11 +59,8 @@ mkca testca "dshield egress test CA" && mkleaf good testca good.test && mkleaf r
   "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
   bail "cannot make the test CA and its certificates"
 
-host_start static --allow-sim --policy "$POLICY" --layers "$TOP/build/layers" --dns 198.18.1.1 \
-  --extra-anchors "$TLSDIR/test-anchors"
-trap cleanup EXIT
+egress_host_start "$POLICY"
 
-check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add 10.77.0.1/24 dev peer
 # the names from a hosts file dnsmasq reads again on SIGHUP (as root: the
 # file is in the test's private state directory; local TTL 0:
 # lwIP keeps an answer at most a second)
@@ -155,7 +146,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 class S(http.server.ThreadingHTTPServer):
-    request_queue_size = 128          # fn-a's and fn-b's 64 at once
+    pass
 for port, name in ((9443, "good"), (9444, "wrongname"), (9445, "expired"),
                    (9446, "selfsigned"), (9447, "rebind"), (9448, "ws")):
     serve("10.77.0.1", port, name, d, name, H, S)
@@ -231,33 +222,6 @@ def rebind(b):                        # one connection, a pause, then a new one
             out.append(err(e))
     out.append(urlopen("https://rebind.test:9447/ok/third"))
     return {"out": out}
-def many(b):                          # n connections open at once, each asked once
-    socks, ok, errors = [], 0, {}
-    ctx = ssl.create_default_context()
-    def failed(stage, e):
-        k = stage + ":" + e.__class__.__name__
-        errors[k] = errors.get(k, 0) + 1
-    for i in range(b["many"]):        # all connected first: netd counts them at accept
-        try:
-            socks.append(socket.create_connection(("good.test", 9443), timeout=15))
-        except Exception as e:
-            failed("connect", e)
-    tls = []
-    for i, s in enumerate(socks):
-        try:
-            t = ctx.wrap_socket(s, server_hostname="good.test")
-            t.sendall(("GET /ok/%s-%d HTTP/1.1\r\nHost: good.test:9443\r\n\r\n" % (b["tag"], i)).encode())
-            r = http.client.HTTPResponse(t)
-            r.begin()
-            r.read()
-            ok += r.status == 200
-            tls.append(t)
-        except Exception as e:
-            failed("tls", e)
-    time.sleep(b.get("hold", 0))      # all of them held open meanwhile
-    for t in tls:
-        t.close()
-    return {"ok": ok, "errors": errors}
 def ws_head(f):                       # an answer's head, as bytes
     head = b""
     while not head.endswith(b"\r\n\r\n"):
@@ -309,8 +273,6 @@ def handler(req):
     b = req["body"]
     if "ws" in b:
         return ws_echo(*b["ws"])
-    if "many" in b:
-        return many(b)
     if "pause" in b:
         return rebind(b)
     if "stream" in b:
@@ -321,7 +283,7 @@ def handler(req):
 EOF
 LIMITS='"limits":{"timeout_ms":60000,"cpu_millicores":2000,"memory_mb":256}'
 NAMES='["good.test","wrongname.test","expired.test","selfsigned.test","rebind.test","meta.test","ws.test"]'
-for f in fn-a fn-b fn-c; do
+for f in fn-a; do
   expect_match "deploy $f (declares every test rule)" \
     "$(api POST /v1/functions "{\"id\":\"$f\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/fn.py")\",\"egress\":$NAMES,$LIMITS}")" '^201 '
 done
@@ -422,34 +384,7 @@ diag "fn-cap, $CAP_MB MiB up at 4096 kbit/s: ${out:0:300}"
 up_ok() { [ "$(printf '%s' "${out#* }" | jq -r '.body | fromjson | "\(.n) \(.sha)"')" = "$cn $cwant" ]; }
 check "  and $CAP_MB MiB up through it, every byte in order" up_ok
 
-# --- 5. more connections than the cap and the pool ----------------------------------
-# fn-a and fn-b each open 33 connections at once and hold them: 32 each
-# (EGP_FN_CONN_MAX) are answered, the 33rd is conn_limit; with the pool's
-# 64 in use, fn-c's 3 are pool_full. Once they are closed, all answered.
-oks() { grep -c "\"path\": \"/ok/$1-" "$STATE/https.log"; }
-( API_MAX_TIME=70 call '{"many":33,"tag":"a","hold":20}' fn-a > "$STATE/many-a.out" ) &
-inv_a=$!
-for _ in $(seq 300); do [ "$(oks a)" -ge 32 ] && break; sleep 0.1; done
-check "fn-a holds 32 answered connections" [ "$(oks a)" = 32 ]
-( API_MAX_TIME=70 call '{"many":33,"tag":"b","hold":10}' fn-b > "$STATE/many-b.out" ) &
-inv_b=$!
-for _ in $(seq 300); do [ "$(oks b)" -ge 32 ] && break; sleep 0.1; done
-check "fn-b holds 32 answered connections" [ "$(oks b)" = 32 ]
-out=$(call '{"many":3,"tag":"c"}' fn-c)
-diag "fn-c with the pool full: $out"
-expect_match "  fn-c's 3 connections meanwhile: none answered" "$out" '^200 \{"ok": ?0, ?"errors": ?\{'
-check "  (3 failed)" [ "$(printf '%s' "${out#* }" | jq '[.errors[]] | add')" = 3 ]
-wait "$inv_a" "$inv_b"
-for f in a b; do
-  out=$(cat "$STATE/many-$f.out")
-  diag "fn-$f: $out"
-  expect_match "fn-$f: 32 answered, its 33rd refused" "$out" '"ok": ?32, ?"errors": ?\{"[a-z]+:[A-Za-z]+": ?1\}'
-done
-check "  fn-c's requests reached no upstream" [ "$(oks c)" = 0 ]
-out=$(call '{"many":32,"tag":"c2"}' fn-c)
-expect_match "afterwards fn-c's 32 at once are all answered" "$out" '"ok": ?32, ?"errors": ?\{\}'
-
-# --- 6. WebSocket ------------------------------------------------------------------
+# --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \
   "$(api POST /v1/secrets '{"name":"WS_KEY","value":"Bearer wskey"}')" '^200 '
 # ws NAME ARGS-JSON: the function's ws_echo(ARGS) answer into $STATE/ws-NAME.json
@@ -490,10 +425,6 @@ check "  (by the same upstream connection)" \
 
 # --- the log: each refusal above, as a record -------------------------------------
 check "the verified log (dshield log verify: ok)" log_json "$STATE/log.json"
-# rec FN TYPE JQ-FILTER: how many FN's records of TYPE pass the filter
-rec() {
-  jq "[.entries[] | select(. != null and .function == \"$1\" and .type == \"$2\") $3] | length" "$STATE/log.json"
-}
 for c in "wrongname.test cert_name" "expired.test cert_expired" "selfsigned.test cert_untrusted"; do
   set -- $c
   check "egress_refused: $2 for $1" \
@@ -528,11 +459,6 @@ check "  the upload: held too, its bytes up within the bucket" \
   [ "$(rec fn-cap egress "| select((.reason | test(\"^completed: .*; held [1-9][0-9]* times\")) and .bytes_up >= $cn and .bytes_up <= 64000 + 512000 * .total_ns / 1e9)")" = 1 ]
 check "  fn-a's stream, under the default cap (10 Gbit/s), was never held" \
   [ "$(rec fn-a egress '| select(.reason | test("held"))')" = 0 ]
-check "conn_limit: one for fn-a, one for fn-b" \
-  [ "$(rec fn-a egress_refused '| select(.reason | startswith("conn_limit: "))')$(rec fn-b egress_refused '| select(.reason | startswith("conn_limit: "))')" = 11 ]
-check "pool_full: three for fn-c" [ "$(rec fn-c egress_refused '| select(.reason | startswith("pool_full: "))')" = 3 ]
-check "and no other refusal for fn-b and fn-c" \
-  [ "$(rec fn-b egress_refused '')$(rec fn-c egress_refused '')" = 13 ]
 
 for w in echo proxy; do
   sent=$(wsj $w .sent) got=$(wsj $w .got)

@@ -15,6 +15,19 @@ egress_prereqs() {
   for c in "$@"; do command -v "$c" >/dev/null || bail "$c is needed"; done
 }
 
+# egress_files: POLICY (a file for the test's policy) and TLSDIR (for its
+# certificates), and cleanup, which stops HTTPS_PID (the test's upstream,
+# once set) and host mode and removes both.
+egress_files() {
+  POLICY=$(mktemp /tmp/dshield-egress-policy.XXXXXX)
+  TLSDIR=$(mktemp -d /tmp/dshield-egress-tls.XXXXXX)
+  HTTPS_PID=
+}
+cleanup() {
+  [ -n "$HTTPS_PID" ] && kill "$HTTPS_PID" 2>/dev/null
+  rm -f "$POLICY"; rm -rf "$TLSDIR"; host_stop
+}
+
 # mkca NAME CN: a P-256 CA, NAME.pem and NAME.key.
 mkca() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$2" \
@@ -104,4 +117,21 @@ log_json() {
   inns curl -s --max-time 20 -o "$STATE/att.json" "$AUDITOR_URL/v1/attestation?nonce=11" || return 1
   inns "$DSHIELD" log verify "$AUDITOR_URL" --attestation "$STATE/att.json" --allow-sim --no-collateral \
     --json > "$1" 2>/dev/null && [ "$(jq .ok "$1")" = true ]
+}
+
+# egress_host_start POLICY: dshield-init in host mode with POLICY, the test
+# anchors ($TLSDIR/test-anchors, made by the caller) and the test's
+# resolver (198.18.1.1); the caller's cleanup on EXIT; 10.77.0.1/24 on the
+# test's side of the veth pair, for the upstreams.
+egress_host_start() {
+  host_start static --allow-sim --policy "$1" --layers "$TOP/build/layers" --dns 198.18.1.1 \
+    --extra-anchors "$TLSDIR/test-anchors"
+  trap cleanup EXIT
+  check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add 10.77.0.1/24 dev peer
+}
+
+# rec FN TYPE JQ-FILTER: how many of FN's records of TYPE in $STATE/log.json
+# (log_json's) pass the filter
+rec() {
+  jq "[.entries[] | select(. != null and .function == \"$1\" and .type == \"$2\") $3] | length" "$STATE/log.json"
 }

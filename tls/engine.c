@@ -394,17 +394,19 @@ static unsigned pin_end_chain(const br_x509_class **ctx)
 	unsigned e = (*inner(ctx))->end_chain(inner(ctx));
 	const br_x509_pkey *pk;
 
-	if (e != BR_ERR_X509_OK && e != BR_ERR_X509_NOT_TRUSTED)
+	if (e != 0 && e != BR_ERR_X509_NOT_TRUSTED)   /* 0: a chain to an anchor */
 		return e;
 	/* br_x509_minimal hands out the key of a chain that is only
 	 * untrusted, so that a caller can pin it */
 	pk = (*inner(ctx))->get_pkey(inner(ctx), NULL);
 	if (pk == NULL || tls_pkey_spki_sha256(pk, c->u.cli.seen) < 0 ||
 	    memcmp(c->u.cli.seen, c->u.cli.pin, sizeof c->u.cli.pin) != 0) {
+		if (pk == NULL)
+			memset(c->u.cli.seen, 0, sizeof c->u.cli.seen);
 		c->u.cli.pin_bad = 1;
 		return BR_ERR_X509_NOT_TRUSTED;
 	}
-	return BR_ERR_X509_OK;
+	return 0;
 }
 
 static const br_x509_pkey *pin_get_pkey(const br_x509_class *const *ctx, unsigned *usages)

@@ -1486,6 +1486,9 @@ static void test_kms_tls(void)
 	   "kms https: a plain HTTP KMS behind an https URL: refused (%s)", rep.reason);
 	for (int i = 0; i < 3; i++)
 		stop_child(&kms_tls_pid[i]);
+	ok(run_in(-1, (const char *const[]){ "sh", "-c", "! grep -qE 'runtime error|AddressSanitizer' \"$0\"/kms*.out",
+					     ktdir, NULL }) == 0,
+	   "kms https: no sanitizer report from the KMSes (when built with one)");
 	RUN("rm", "-rf", ktdir);
 }
 

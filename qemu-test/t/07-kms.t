@@ -281,6 +281,7 @@ unset KMS_TLS
 check "the KMS served HTTPS with the pinned key" grep -q "TLS key $KMS_PIN" "$work/flag/kms.log"
 seen "the wrapped key came over https at the first attempt" \
   'init: store: key provider kms: a wrapped key from the KMS \(attempt 1, [0-9]+ ms\)' 120
+diag "boot 6 over https: $(grep -oE 'a wrapped key from the KMS \(attempt 1, [0-9]+ ms\)' <<<"$console" | head -1)"
 seen "a freshness record posted over https, the KMS's refusal read back (it keeps a newer one)" \
   'netd: kms: freshness record of size [0-9]+: KMS refused \(HTTP 409, freshness_' 120
 seen "the rollback is said, and the store starts anyway" \

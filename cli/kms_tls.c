@@ -200,8 +200,10 @@ static int feed(struct kms_tls *t, int fd, bool readable)
 	return moved;
 }
 
-/* One connection, accept to close, within KMS_TLS_CONN_MS. */
-static void serve_one(struct kms_tls *t, int fd, const struct http_server *srv, uint32_t id)
+/* One connection, accept to close, within KMS_TLS_CONN_MS (or until
+ * *stop). */
+static void serve_one(struct kms_tls *t, int fd, const struct http_server *srv, uint32_t id,
+		      volatile sig_atomic_t *stop)
 {
 	uint64_t until = mono_ms() + KMS_TLS_CONN_MS;
 	bool blocked = false, closing = false;
@@ -215,7 +217,7 @@ static void serve_one(struct kms_tls *t, int fd, const struct http_server *srv, 
 		enum tls_status st = tls_status(&t->conn);
 		bool moved;
 
-		if (now >= until || st == TLS_FAILED || st == TLS_CLOSED)
+		if (now >= until || *stop || st == TLS_FAILED || st == TLS_CLOSED)
 			break;
 		http_conn_tick(&t->http, now);
 		moved = st == TLS_OPEN && plain(t);
@@ -275,7 +277,7 @@ int kms_tls_serve(struct kms_tls *t, int lfd, const struct http_server *srv,
 			return -errno;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		serve_one(t, fd, srv, ++id == 0 ? ++id : id);
+		serve_one(t, fd, srv, ++id == 0 ? ++id : id, stop);
 		close(fd);
 	}
 	return 0;

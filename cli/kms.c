@@ -2,8 +2,10 @@
  *
  * dshield kms --state DIR --measurements FILE [--measurements FILE]...
  *             [--listen ADDR:PORT] [--allow-sim] [--collateral FILE] [--at TIME]
+ *             [--tls-cert FILE --tls-key FILE]
  *
- * An HTTP server (lib/http.c over kernel sockets, lib/http_sock.c) with
+ * An HTTP server (lib/http.c over kernel sockets, lib/http_sock.c; over
+ * TLS with --tls-cert and --tls-key, cli/kms_tls.c) with
  * two routes: POST /v1/keys releases the disk key of (application,
  * instance) wrapped to the requester's ephemeral key once its quote,
  * event log and REPORTDATA pass; POST /v1/freshness keeps the latest
@@ -12,6 +14,7 @@
  * written under a per-instance lock, so replicas sharing it stay right.
  */
 #include "cli/kms.h"
+#include "cli/kms_tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,12 +83,16 @@ static int kms_usage(FILE *f)
 	fprintf(f,
 		"usage: dshield kms --state DIR --measurements FILE [--measurements FILE]...\n"
 		"                   [--listen ADDR:PORT] [--allow-sim] [--collateral FILE] [--at TIME]\n"
+		"                   [--tls-cert FILE --tls-key FILE]\n"
 		"\n"
 		"Serves POST /v1/keys and POST /v1/freshness (docs/KMS.md). DIR holds the\n"
 		"root key, the wrapping key and one record per instance; it is made on\n"
 		"first start. Default --listen 127.0.0.1:8547 (port 0: any free port;\n"
 		"the address is printed). --at: the validation time of quotes and\n"
-		"collateral (RFC 3339 or unix seconds; default now).\n");
+		"collateral (RFC 3339 or unix seconds; default now). --tls-cert and\n"
+		"--tls-key: serve HTTPS (TLS 1.2) with this certificate (PEM or DER, sent\n"
+		"alone) and its ECDSA P-256 key (PEM); the key's pin for a policy's\n"
+		"store.kms.tls_spki_sha256 is printed. Default: plain HTTP.\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -690,7 +697,8 @@ static int listen_on(const char *spec, char *out, size_t cap)
 int cmd_kms(int argc, char **argv)
 {
 	static char coll[KMS_FILE_MAX + 1];
-	const char *state = NULL, *listen_spec = "127.0.0.1:8547";
+	static struct kms_tls tls;
+	const char *state = NULL, *listen_spec = "127.0.0.1:8547", *cert = NULL, *key = NULL;
 	struct http_server srv = { .handler = kms_handle, .ctx = &g_kms };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char bound[96], pub[2 * KW_PUB_LEN + 1];
@@ -700,7 +708,8 @@ int cmd_kms(int argc, char **argv)
 		const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = strcmp(s, "--state") == 0 || strcmp(s, "--measurements") == 0 ||
 			     strcmp(s, "--listen") == 0 || strcmp(s, "--collateral") == 0 ||
-			     strcmp(s, "--at") == 0;
+			     strcmp(s, "--at") == 0 || strcmp(s, "--tls-cert") == 0 ||
+			     strcmp(s, "--tls-key") == 0;
 		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)
 			return kms_usage(stdout);
 		if (strcmp(s, "--allow-sim") == 0) {
@@ -720,6 +729,10 @@ int cmd_kms(int argc, char **argv)
 			state = v;
 		} else if (strcmp(s, "--listen") == 0) {
 			listen_spec = v;
+		} else if (strcmp(s, "--tls-cert") == 0) {
+			cert = v;
+		} else if (strcmp(s, "--tls-key") == 0) {
+			key = v;
 		} else if (strcmp(s, "--measurements") == 0) {
 			if (load_allow(v) < 0)
 				return 2;
@@ -742,6 +755,17 @@ int cmd_kms(int argc, char **argv)
 		fprintf(stderr, "dshield kms: --state and at least one --measurements are required\n");
 		return kms_usage(stderr);
 	}
+	if ((cert == NULL) != (key == NULL)) {
+		fprintf(stderr, "dshield kms: --tls-cert and --tls-key go together\n");
+		return kms_usage(stderr);
+	}
+	if (cert != NULL) {
+		char err[ERRBUF_LEN];
+		if (kms_tls_load(&tls, cert, key, err, sizeof err) < 0) {
+			fprintf(stderr, "dshield kms: TLS: %s\n", err);
+			return 1;
+		}
+	}
 	r = state_open(state);
 	if (r < 0) {
 		fprintf(stderr, "dshield kms: state directory %s: %s\n", state, strerror(-r));
@@ -757,11 +781,16 @@ int cmd_kms(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	hex_encode(pub, g_kms.wrap_pub, KW_PUB_LEN);
+	if (cert != NULL) {
+		char spki[65];
+		hex_encode(spki, tls.spki_sha256, sizeof tls.spki_sha256);
+		printf("dshield kms: https, TLS key %s (tls_spki_sha256)\n", spki);
+	}
 	printf("dshield kms: listening on %s\ndshield kms: key %s\n", bound, pub);
 	fprintf(stderr, "dshield kms: %zu allowlisted measurements file(s)%s\n", g_kms.n_allow,
 		g_kms.allow_sim ? ", SIM QUOTES ALLOWED (--allow-sim: no hardware is proven)" : "");
 	fflush(stdout);
-	r = http_sock_serve(fd, &srv, &g_stop);
+	r = cert != NULL ? kms_tls_serve(&tls, fd, &srv, &g_stop) : http_sock_serve(fd, &srv, &g_stop);
 	close(fd);
 	if (r < 0) {
 		fprintf(stderr, "dshield kms: serving: %s\n", strerror(-r));

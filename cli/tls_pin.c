@@ -51,13 +51,12 @@ static void pem_append(void *ctx, const void *p, size_t n)
 	s->len += n;
 }
 
-/* The first "CERTIFICATE" object of PEM text into der; its length, or
- * a negative errno. */
-static long pem_first_cert(const char *text, size_t n, uint8_t *der, size_t cap)
+long tls_pem_object(const char *text, size_t n, const char *const *names, uint8_t *der,
+		    size_t cap)
 {
 	br_pem_decoder_context pc;
 	struct pem_sink s = { der, cap, 0, false };
-	bool in_cert = false;
+	bool in_obj = false;
 
 	br_pem_decoder_init(&pc);
 	while (n > 0) {
@@ -66,11 +65,13 @@ static long pem_first_cert(const char *text, size_t n, uint8_t *der, size_t cap)
 		n -= k;
 		switch (br_pem_decoder_event(&pc)) {
 		case BR_PEM_BEGIN_OBJ:
-			in_cert = strcmp(br_pem_decoder_name(&pc), "CERTIFICATE") == 0;
-			br_pem_decoder_setdest(&pc, in_cert ? pem_append : NULL, in_cert ? &s : NULL);
+			in_obj = false;
+			for (size_t i = 0; names[i] != NULL; i++)
+				in_obj |= strcmp(br_pem_decoder_name(&pc), names[i]) == 0;
+			br_pem_decoder_setdest(&pc, in_obj ? pem_append : NULL, in_obj ? &s : NULL);
 			break;
 		case BR_PEM_END_OBJ:
-			if (in_cert)
+			if (in_obj)
 				return s.overflow ? -EFBIG : (long)s.len;
 			break;
 		case BR_PEM_ERROR:
@@ -94,7 +95,8 @@ int tls_pin_file(const char *path, uint8_t spki_sha256[32], char *err, size_t er
 				  n == -EFBIG ? "larger than a certificate file" : strerror((int)-n));
 	if (n > 0 && (uint8_t)text[0] == 0x30)
 		return spki_of_der((const uint8_t *)text, (size_t)n, spki_sha256, err, errcap);
-	d = pem_first_cert(text, (size_t)n, der, sizeof der);
+	d = tls_pem_object(text, (size_t)n, (const char *const[]){ "CERTIFICATE", NULL }, der,
+			   sizeof der);
 	if (d < 0)
 		return errbuf_set(err, errcap, (int)d, "%s: %s", path,
 				  d == -ENOENT ? "no PEM CERTIFICATE in it" : "unreadable PEM");

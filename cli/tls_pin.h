@@ -16,6 +16,12 @@
 #define TLS_PIN_CERT_MAX 16384     /* a certificate file, PEM or DER */
 #define TLS_PIN_TIMEOUT_MS 10000   /* connect and handshake together */
 
+/* The first PEM object of text[0..n) whose name is one of names (a NULL
+ * terminated list, e.g. "CERTIFICATE") into out; its length, or -ENOENT
+ * (none), -EBADMSG (not PEM), -EFBIG (over cap). */
+long tls_pem_object(const char *text, size_t n, const char *const *names, uint8_t *out,
+		    size_t cap);
+
 /* The first certificate of FILE (PEM "CERTIFICATE", or DER). 0, or a
  * negative errno with the reason in err. */
 int tls_pin_file(const char *path, uint8_t spki_sha256[32], char *err, size_t errcap);

@@ -701,26 +701,30 @@ static int parse_hex(struct jwalk *c, int i, uint8_t *out, size_t n, const char 
 	return 0;
 }
 
-/* "http://HOST[:PORT][/PATH]": a DNS name (lowercase, as for egress
- * hosts), a port 1..65535 without leading zeros (80 when absent), a path
- * of the egress path characters ("/" when absent). Plain HTTP only: netd
- * has no TLS client for the KMS, and a policy saying https:// would
- * promise one (the exchange needs none: docs/STORE.md "Transport"). */
+/* "http[s]://HOST[:PORT][/PATH]": a DNS name (lowercase, as for egress
+ * hosts; a name, because with https it is what the KMS's certificate is
+ * checked against), a port 1..65535 without leading zeros (80 or 443 when
+ * absent), a path of the egress path characters ("/" when absent). */
 static int parse_kms_url(struct jwalk *c, int i, struct policy_store *st)
 {
-	static const char scheme[] = "http://";
+	static const char http[] = "http://", https[] = "https://";
 	char url[8 + POLICY_HOST_MAX + 6 + POLICY_PATH_MAX + 1];
 	long n = jwalk_str(c, i, url, sizeof url);
+	size_t skip;
 	int r;
 
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n != strlen(url))
 		return jwalk_fail(c, -EINVAL, "must not contain a NUL byte");
-	if (strncmp(url, scheme, sizeof scheme - 1) != 0)
-		return jwalk_fail(c, -EINVAL, "must start with http:// (netd speaks plain HTTP to the "
-				  "KMS; the key wrap protects the exchange)");
-	const char *h = url + sizeof scheme - 1;
+	if (strncmp(url, http, sizeof http - 1) == 0)
+		skip = sizeof http - 1;
+	else if (strncmp(url, https, sizeof https - 1) == 0)
+		skip = sizeof https - 1;
+	else
+		return jwalk_fail(c, -EINVAL, "must start with http:// or https://");
+	st->kms_tls = skip == sizeof https - 1;
+	const char *h = url + skip;
 	size_t hl = strcspn(h, ":/");
 	if (hl == 0 || hl > POLICY_HOST_MAX)
 		return jwalk_fail(c, -EINVAL, "needs a host name of 1..%d bytes", POLICY_HOST_MAX);
@@ -729,7 +733,7 @@ static int parse_kms_url(struct jwalk *c, int i, struct policy_store *st)
 	if ((r = check_dns_name(c, st->kms_host)) != 0)
 		return r;
 	const char *q = h + hl;
-	st->kms_port = 80;
+	st->kms_port = st->kms_tls ? 443 : 80;
 	if (*q == ':') {
 		uint32_t port = 0;
 		size_t k = 1;
@@ -788,11 +792,11 @@ static int parse_app_id(struct jwalk *c, int i, struct policy_store *st)
 static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
 {
 	struct jwalk_field f[] = { { "url", -1 }, { "public_key", -1 }, { "app_id", -1 },
-				   { "on_rollback", -1 } };
+				   { "on_rollback", -1 }, { "tls_spki_sha256", -1 } };
 	size_t saved;
 	int r;
 
-	if ((r = jwalk_fields(c, obj, f, 4)) != 0 || (r = jwalk_need(c, &f[0])) != 0 ||
+	if ((r = jwalk_fields(c, obj, f, 5)) != 0 || (r = jwalk_need(c, &f[0])) != 0 ||
 	    (r = jwalk_need(c, &f[1])) != 0 || (r = jwalk_need(c, &f[2])) != 0)
 		return r;
 	saved = jwalk_key(c, "url");
@@ -813,6 +817,17 @@ static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
 			st->kms_rollback_flag = true;
 		else if (!json_str_eq(c->d, f[3].tok, "refuse"))
 			return jwalk_fail(c, -EINVAL, "must be \"refuse\" or \"flag\"");
+		jwalk_pop(c, saved);
+	}
+	if (f[4].tok >= 0) {
+		saved = jwalk_key(c, "tls_spki_sha256");
+		if (!st->kms_tls)
+			return jwalk_fail(c, -EINVAL, "only with an https:// url");
+		if ((r = parse_hex(c, f[4].tok, st->kms_tls_spki_sha256,
+				   sizeof st->kms_tls_spki_sha256,
+				   "SHA-256 of the KMS certificate's SubjectPublicKeyInfo")) != 0)
+			return r;
+		st->kms_has_tls_pin = true;
 		jwalk_pop(c, saved);
 	}
 	return 0;
@@ -1089,7 +1104,8 @@ static void write_store(struct jsonw *w, const struct policy_store *st)
 		jw_key(w, "kms");
 		jw_object_begin(w);
 		jw_key(w, "url");
-		snprintf(url, sizeof url, "http://%s:%u%s", st->kms_host, st->kms_port, st->kms_path);
+		snprintf(url, sizeof url, "%s://%s:%u%s", st->kms_tls ? "https" : "http", st->kms_host,
+			 st->kms_port, st->kms_path);
 		jw_string(w, url);
 		jw_key(w, "public_key");
 		jw_hex(w, st->kms_public_key, sizeof st->kms_public_key);
@@ -1097,6 +1113,10 @@ static void write_store(struct jsonw *w, const struct policy_store *st)
 		jw_string(w, st->kms_app_id);
 		jw_key(w, "on_rollback");
 		jw_string(w, st->kms_rollback_flag ? "flag" : "refuse");
+		if (st->kms_has_tls_pin) {
+			jw_key(w, "tls_spki_sha256");
+			jw_hex(w, st->kms_tls_spki_sha256, sizeof st->kms_tls_spki_sha256);
+		}
 		jw_object_end(w);
 	}
 	jw_key(w, "cipher");

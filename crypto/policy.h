@@ -79,13 +79,21 @@ struct policy_store {
 	 * image, which the host can read: for development only, and every
 	 * report says "insecure dev key". */
 	uint8_t dev_key[POLICY_STORE_KEY_LEN];
-	/* kms: http://kms_host:kms_port kms_path (plain HTTP: the request
-	 * and answer are bound end to end, docs/STORE.md "Transport"), the
-	 * KMS's P-256 public key, pinned (the key-wrapping answer is checked
-	 * with it), and the application id the KMS derives the key for */
+	/* kms: http[s]://kms_host:kms_port kms_path (the request and answer
+	 * are bound end to end either way; TLS adds the channel's
+	 * confidentiality and the server's authentication, docs/STORE.md
+	 * "Transport"), the KMS's P-256 public key, pinned (the key-wrapping
+	 * answer is checked with it), and the application id the KMS derives
+	 * the key for */
 	char kms_host[POLICY_HOST_MAX + 1];
 	uint16_t kms_port;
 	char kms_path[POLICY_PATH_MAX + 1];
+	bool kms_tls;                   /* https:// */
+	/* kms.tls_spki_sha256 (https only): the KMS's TLS key, pinned by the
+	 * SHA-256 of its certificate's SubjectPublicKeyInfo; without it the
+	 * certificate must chain to the image's trust anchors */
+	bool kms_has_tls_pin;
+	uint8_t kms_tls_spki_sha256[32];
 	uint8_t kms_public_key[POLICY_KMS_KEY_LEN];
 	char kms_app_id[POLICY_KMS_APP_ID_MAX + 1];
 	/* kms.on_rollback: false "refuse" (the default: a store whose log the

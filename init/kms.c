@@ -36,6 +36,10 @@ int kms_exchange_begin(struct kms_exchange *x, const struct policy_store *ps,
 	memcpy(nreq->host, ps->kms_host, sizeof ps->kms_host);
 	memcpy(nreq->path, ps->kms_path, sizeof ps->kms_path);
 	nreq->port = ps->kms_port;
+	nreq->tls = ps->kms_tls;
+	nreq->has_pin = ps->kms_tls && ps->kms_has_tls_pin;
+	if (nreq->has_pin)
+		memcpy(nreq->spki_sha256, ps->kms_tls_spki_sha256, sizeof nreq->spki_sha256);
 	return 0;
 }
 

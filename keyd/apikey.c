@@ -55,19 +55,6 @@ int apikey_load_or_create(struct apikey *k, const char *path, char err[ERRBUF_LE
 
 long apikey_sign(const struct apikey *k, const struct tls_ske *q, uint8_t sig[TLS_SIG_MAX])
 {
-	static const br_hash_class *const hc[] = {
-		[br_sha256_ID] = &br_sha256_vtable, [br_sha384_ID] = &br_sha384_vtable,
-		[br_sha512_ID] = &br_sha512_vtable,
-	};
-	br_ec_private_key sk = { BR_EC_secp256r1, (unsigned char *)(uintptr_t)k->key.priv,
-				 sizeof k->key.priv };
-	uint8_t hv[64];
-	long hl = tls_ske_hash(q, hv);
-	size_t n;
-
-	if (hl < 0)
-		return hl;
-	/* tls_ske_hash accepted q: its hash is one of the three */
-	n = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), hc[q->hash_id], hv, &sk, sig);
-	return n == 0 ? -EIO : (long)n;
+	_Static_assert(TLS_SIG_MAX == TLS_SKE_SIG_MAX, "one signature bound");
+	return tls_ske_sign_p256(k->key.priv, q, sig);
 }

@@ -54,6 +54,7 @@
 #include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "net/egress_sni.h"
+#include "net/tls_lwip.h"
 
 #define IO_ROUNDS 16            /* reads or writes per event before the others get a turn */
 #define EGP_HOLD_PBUFS 8        /* upstream pbufs held per connection (as http_lwip.c) */
@@ -1374,9 +1375,7 @@ static void refuse_tls(struct egress_proxy *px, struct egp_conn *c, struct tls_c
 
 static bool tls_over(struct tls_conn *t)
 {
-	enum tls_status st = tls_status(t);
-
-	return st == TLS_CLOSED || st == TLS_FAILED;
+	return tls_lwip_over(t);
 }
 
 static bool out_empty(struct tls_conn *t)
@@ -1497,45 +1496,10 @@ static int fn_side(struct egp_conn *c, bool *moved)
 	return 0;
 }
 
-/* lwIP <-> the client engine (ciphertext), with lwIP's send room and
- * window as the bounds. */
+/* lwIP <-> the client engine (ciphertext): net/tls_lwip.h. */
 static void up_side(struct egp_conn *c, bool *moved)
 {
-	const uint8_t *p;
-	size_t n;
-
-	while (c->pcb != NULL && (p = tls_out(&c->cli, &n)) != NULL && n > 0 &&
-	       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN - 4) {
-		size_t room = tcp_sndbuf(c->pcb), w = n < room ? n : room;
-		if (w == 0 || tcp_write(c->pcb, p, (u16_t)w, TCP_WRITE_FLAG_COPY) != ERR_OK)
-			break;
-		tls_out_done(&c->cli, w);
-		*moved = true;
-	}
-	while (c->down != NULL) {
-		struct pbuf *q = c->down;
-		while (q != NULL && q->len == 0)
-			q = q->next;
-		if (q == NULL) {                /* only empty pbufs were left */
-			pbuf_free(c->down);
-			c->down = NULL;
-			break;
-		}
-		long k = tls_over(&c->cli) ? (long)q->len : tls_feed(&c->cli, q->payload, q->len);
-		if (k < 0)
-			k = q->len;
-		if (k == 0)
-			break;
-		c->down = pbuf_free_header(c->down, (u16_t)k);
-		if (c->pcb != NULL)
-			tcp_recved(c->pcb, (u16_t)k);
-		*moved = true;
-	}
-	if (c->down == NULL && c->up_eof && !c->cli_eof) {
-		c->cli_eof = true;
-		tls_eof(&c->cli);
-		*moved = true;
-	}
+	*moved |= tls_lwip_pump(&c->cli, c->pcb, &c->down, c->up_eof, &c->cli_eof);
 }
 
 /* The function's side of an originate connection, in plaintext: netd's

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/errbuf.h"
@@ -21,6 +22,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#include "net/tls_lwip.h"
 
 void kms_carrier_init(struct kms_carrier *k,
 		      void (*done)(void *ctx, uint32_t id, const struct netd_kms_reply_msg *rep),
@@ -31,12 +33,24 @@ void kms_carrier_init(struct kms_carrier *k,
 	k->ctx = ctx;
 }
 
-/* Detaches and closes the pcb; returns true when that was an abort (a
- * callback must then return ERR_ABRT). */
+void kms_carrier_set_tls(struct kms_carrier *k, const struct anchors *anchors,
+			 br_hmac_drbg_context *rng)
+{
+	k->anchors = anchors;
+	k->rng = rng;
+}
+
+/* Detaches and closes the pcb (and frees the ciphertext held for it);
+ * returns true when that was an abort (a callback must then return
+ * ERR_ABRT). */
 static bool drop_pcb(struct kms_carrier *k)
 {
 	struct tcp_pcb *pcb = k->pcb;
 
+	if (k->down != NULL) {
+		pbuf_free(k->down);
+		k->down = NULL;
+	}
 	if (pcb == NULL)
 		return false;
 	k->pcb = NULL;
@@ -89,11 +103,15 @@ static void on_timeout(void *arg)
 		[KC_RESOLVING] = "resolving", [KC_CONNECTING] = "connecting",
 		[KC_EXCHANGING] = "waiting for the answer",
 	};
+	const char *step;
 
 	if (k->st == KC_IDLE)
 		return;
+	step = stage[k->st];
+	if (k->st == KC_EXCHANGING && k->req.tls && !k->tls.open)
+		step = "in the TLS handshake";
 	fail(k, -ETIMEDOUT, "timeout: no answer from %s:%u within %u s (%s)", k->req.host,
-	     (unsigned)k->req.port, KMS_CARRIER_TIMEOUT_MS / 1000, stage[k->st]);
+	     (unsigned)k->req.port, KMS_CARRIER_TIMEOUT_MS / 1000, step);
 }
 
 /* The answer is whole: what it says, for init (a key or a refusal), or
@@ -132,6 +150,104 @@ static err_t push(struct kms_carrier *k)
 	return ERR_OK;
 }
 
+/* --- https: the request and answer through the client engine ----------------- */
+
+/* The engine failed: its reason, and a hint when the server spoke plain
+ * HTTP to our ClientHello (an http:// KMS behind an https:// URL). */
+static bool fail_tls(struct kms_carrier *k)
+{
+	char why[160];
+
+	tls_reason(&k->tls, why, sizeof why);
+	if (!k->tls.open && k->first_len == sizeof k->first && memcmp(k->first, "HTTP/", 5) == 0)
+		return fail(k, -EPROTO, "tls_failed: %s:%u answered in plain HTTP, not TLS (%s)",
+			    k->req.host, (unsigned)k->req.port, why);
+	return fail(k, -EPROTO, "tls_failed: %s:%u: %s", k->req.host, (unsigned)k->req.port, why);
+}
+
+/* Plaintext both ways once the handshake is done: the request out, the
+ * answer into the HTTP parser. 1: the carrier ended (*aborted set), else 0;
+ * *moved when anything moved. */
+static int plain_side(struct kms_carrier *k, bool *moved, bool *aborted)
+{
+	char why[ERRBUF_LEN] = "";
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	while (k->out_off < k->out_len) {
+		long w = tls_write(&k->tls, k->out + k->out_off, k->out_len - k->out_off);
+		if (w <= 0)
+			break;            /* the output is full, or the engine failed */
+		k->out_off += (size_t)w;
+		*moved = true;
+	}
+	while ((p = tls_in(&k->tls, &n)) != NULL && n > 0) {
+		r = kms_http_feed(&k->http, (const char *)p, n, why, sizeof why);
+		tls_in_done(&k->tls, n);
+		*moved = true;
+		if (r == 1) {
+			*aborted = answered(k);
+			return 1;
+		}
+		if (r < 0) {
+			*aborted = fail(k, r, "bad_answer: %s", why);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Moves everything that can move; ERR_ABRT when the pcb was aborted. */
+static err_t drive_tls(struct kms_carrier *k)
+{
+	char why[ERRBUF_LEN] = "";
+	bool moved, aborted = false;
+
+	do {
+		moved = tls_lwip_pump(&k->tls, k->pcb, &k->down, k->peer_eof, &k->eof_told);
+		enum tls_status st = tls_status(&k->tls);
+		if (st == TLS_OPEN && plain_side(k, &moved, &aborted))
+			return aborted ? ERR_ABRT : ERR_OK;
+		if (st == TLS_FAILED)
+			return fail_tls(k) ? ERR_ABRT : ERR_OK;
+		if (st == TLS_CLOSED) {    /* close_notify: a body delimited by the close */
+			if (plain_side(k, &moved, &aborted))
+				return aborted ? ERR_ABRT : ERR_OK;
+			if (kms_http_eof(&k->http, why, sizeof why) == 1)
+				return answered(k) ? ERR_ABRT : ERR_OK;
+			return fail(k, -EPIPE, "bad_answer: %s", why) ? ERR_ABRT : ERR_OK;
+		}
+	} while (moved);
+	if (k->pcb != NULL)
+		tcp_output(k->pcb);
+	return ERR_OK;
+}
+
+/* The client engine for k's host, with its trust: the policy's pin, or
+ * netd's anchors. 0, or fail()'s ending (*aborted set). */
+static int start_tls(struct kms_carrier *k, bool *aborted)
+{
+	static const struct anchors none;
+	const struct anchors *an = k->anchors != NULL ? k->anchors : &none;
+	char why[160];
+
+	if (!k->req.has_pin && an->n == 0) {
+		*aborted = fail(k, -EPROTO, "tls_failed: netd has no trust anchors to check %s's "
+				"certificate with (and the policy pins no tls_spki_sha256)", k->req.host);
+		return -1;
+	}
+	if (k->rng == NULL ||
+	    tls_client_init(&k->tls, an, k->req.host, strlen(k->req.host), (int64_t)time(NULL),
+			    k->rng) < 0 ||
+	    (k->req.has_pin && tls_client_pin(&k->tls, k->req.spki_sha256) < 0)) {
+		*aborted = fail(k, -EPROTO, "tls_failed: no TLS client for %s: %s", k->req.host,
+				tls_reason(&k->tls, why, sizeof why));
+		return -1;
+	}
+	return 0;
+}
+
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct kms_carrier *k = arg;
@@ -140,7 +256,27 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	(void)len;
 	if (k == NULL || k->st != KC_EXCHANGING)
 		return ERR_OK;
-	return push(k);
+	return k->req.tls ? drive_tls(k) : push(k);
+}
+
+/* https: ciphertext is held until the engine takes it (tls_lwip_pump
+ * opens the window for what it fed). */
+static err_t recv_tls(struct kms_carrier *k, struct pbuf *p, err_t err)
+{
+	if (p == NULL || err != ERR_OK) {
+		if (p != NULL)
+			pbuf_free(p);
+		k->peer_eof = true;
+		return drive_tls(k);
+	}
+	if (k->first_len < sizeof k->first)
+		k->first_len += pbuf_copy_partial(p, k->first + k->first_len,
+						  (u16_t)(sizeof k->first - k->first_len), 0);
+	if (k->down == NULL)
+		k->down = p;
+	else
+		pbuf_cat(k->down, p);
+	return drive_tls(k);
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -156,6 +292,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		}
 		return ERR_OK;
 	}
+	if (k->req.tls)
+		return recv_tls(k, p, err);
 	if (p == NULL || err != ERR_OK) {
 		if (p != NULL)
 			pbuf_free(p);
@@ -201,6 +339,12 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		return fail(k, -ECONNREFUSED, "connect_failed: lwIP error %d", (int)err) ? ERR_ABRT :
 											 ERR_OK;
 	k->st = KC_EXCHANGING;
+	if (k->req.tls) {
+		bool aborted = false;
+		if (start_tls(k, &aborted) < 0)
+			return aborted ? ERR_ABRT : ERR_OK;
+		return drive_tls(k);
+	}
 	return push(k);
 }
 
@@ -300,6 +444,10 @@ static void reset(struct kms_carrier *k, uint32_t id, const struct netd_kms_req_
 	memcpy(&k->req, req, sizeof k->req);
 	kms_http_init(&k->http);
 	k->out_len = k->out_off = 0;
+	k->peer_eof = k->eof_told = false;
+	k->first_len = 0;
+	k->req.tls = k->req.tls != 0;
+	k->req.has_pin = k->req.tls && k->req.has_pin;
 }
 
 void kms_carrier_start(struct kms_carrier *k, uint32_t id, const struct netd_kms_req_msg *req,

@@ -6,9 +6,13 @@
  * takes. One request at a time, with a deadline; every ending, good or
  * bad, is one call of the done hook with the struct filled in.
  *
- * Plain HTTP (docs/STORE.md "Transport"): netd sees the public quote and
- * ciphertext only; init authenticates what comes back with the pinned KMS
- * key.
+ * HTTP, or HTTPS when the policy's URL says so (docs/STORE.md
+ * "Transport"): TLS 1.2 with the egress proxy's client engine over the
+ * same lwIP connection (net/tls_lwip.h), the certificate checked for the
+ * URL's host against netd's trust anchors, or against the policy's pin of
+ * the KMS's key (kms.tls_spki_sha256). Either way netd sees the public
+ * quote and ciphertext only; init authenticates what comes back with the
+ * pinned KMS key.
  */
 #ifndef DSHIELD_NET_KMS_CARRIER_H
 #define DSHIELD_NET_KMS_CARRIER_H
@@ -20,11 +24,13 @@
 #include "net/kms_client.h"
 #include "proto/init_keyd.h"
 #include "proto/init_netd.h"
+#include "tls/engine.h"
 
 #define KMS_CARRIER_TIMEOUT_MS 15000u   /* resolve, connect, send, answer */
 #define KMS_CARRIER_HEAD_MAX   (NETD_KMS_HOST_MAX + NETD_KMS_PATH_MAX + 256)
 
 struct tcp_pcb;
+struct pbuf;
 
 enum kms_carrier_state { KC_IDLE, KC_RESOLVING, KC_CONNECTING, KC_EXCHANGING };
 
@@ -38,6 +44,14 @@ struct kms_carrier {
 	char out[KMS_CARRIER_HEAD_MAX + KEYD_KMS_BODY_MAX];
 	struct kms_http http;
 	struct netd_kms_reply_msg rep;
+	/* https (req.tls): the client engine and what lwIP delivered for it */
+	struct tls_conn tls;
+	struct pbuf *down;                 /* ciphertext not yet fed */
+	bool peer_eof, eof_told;
+	uint8_t first[5];                  /* the first bytes the server sent */
+	size_t first_len;
+	const struct anchors *anchors;     /* netd's (kms_carrier_set_tls) */
+	br_hmac_drbg_context *rng;
 	/* called once per request, from start or from an lwIP callback */
 	void (*done)(void *ctx, uint32_t id, const struct netd_kms_reply_msg *rep);
 	void *ctx;
@@ -46,6 +60,12 @@ struct kms_carrier {
 void kms_carrier_init(struct kms_carrier *k,
 		      void (*done)(void *ctx, uint32_t id, const struct netd_kms_reply_msg *rep),
 		      void *ctx);
+
+/* For https requests: netd's trust anchors (filled in place when init
+ * sends them) and its DRBG, both outliving k. Without anchors only a
+ * request whose policy pins the KMS's key (has_pin) can succeed. */
+void kms_carrier_set_tls(struct kms_carrier *k, const struct anchors *anchors,
+			 br_hmac_drbg_context *rng);
 
 /* Starts request id: the body is body_fd's bytes (at most
  * KEYD_KMS_BODY_MAX; read now, the descriptor stays the caller's). A

@@ -1574,6 +1574,8 @@ static int setup(void)
 		.record = proxy_record, .tls = nd.tls.ready ? &nd.tls : NULL,
 		.secret = proxy_secret, .invocation = proxy_invocation });
 	kms_carrier_init(&nd.kms, kms_done, NULL);
+	/* the DRBG is seeded unless getrandom failed (then https fails, said) */
+	kms_carrier_set_tls(&nd.kms, &nd.tls.anchors, nd.tls.rng.digest_class != NULL ? &nd.tls.rng : NULL);
 	nd.fresh_error = 1;   /* not a post's outcome: the first is logged */
 	nd.srv.stream_ready = api_stream_ready;
 	nd.srv.body_open = api_fn_body_open;

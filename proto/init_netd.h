@@ -155,7 +155,10 @@ struct netd_kms_req_msg {
 	char host[NETD_KMS_HOST_MAX];   /* NUL terminated */
 	char path[NETD_KMS_PATH_MAX];   /* NUL terminated, starts with '/' */
 	uint16_t port;
-	uint8_t reserved[6];
+	uint8_t tls;                    /* 1: https (the policy's kms_tls) */
+	uint8_t has_pin;                /* 1: spki_sha256 is the pin (tls only) */
+	uint8_t reserved[4];
+	uint8_t spki_sha256[32];        /* the policy's kms.tls_spki_sha256 */
 };
 
 struct netd_kms_reply_msg {

@@ -55,6 +55,8 @@
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
 
+#include "cli/kms.h"
+#include "cli/tls_pin.h"
 #include "crypto/policy.h"
 #include "keyd/apikey.h"
 #include "lib/base64.h"
@@ -1326,6 +1328,185 @@ static void test_kms(void)
 	client_close(&c);
 }
 
+/* --- the key provider kms over https: netd's carrier against `dshield kms
+ * --tls-cert` (cli/kms_tls.c) in the peer namespace --- */
+
+static pid_t kms_tls_pid[3] = { -1, -1, -1 };
+static char ktdir[] = "/tmp/test_netd_veth_kms.XXXXXX";
+
+/* Runs `openssl ARGS...` quietly in ktdir; true when it exited 0. */
+#define OPENSSL(...) (run_in(-1, (const char *const[]){ "sh", "-c", "cd \"$0\" && exec openssl \"$@\"", \
+					       ktdir, __VA_ARGS__, NULL }) == 0)
+
+static bool kt_write(const char *name, const char *text)
+{
+	char path[96];
+	snprintf(path, sizeof path, "%s/%s", ktdir, name);
+	return file_replace(path, text, strlen(text), NULL, 0) == 0;
+}
+
+/* A CA, a leaf for PEER_ADDR (as a DNS name: the carrier checks the URL's
+ * host as a name; the policy only takes names), the same key for another
+ * name, and a second CA that signed neither. */
+static bool kt_pki(void)
+{
+	return OPENSSL("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		       "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kms test CA") &&
+	       OPENSSL("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		       "-keyout", "ca2.key", "-out", "ca2.pem", "-days", "2", "-subj", "/CN=another CA") &&
+	       OPENSSL("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		       "-keyout", "kms.key", "-out", "kms.csr", "-subj", "/CN=kms") &&
+	       kt_write("kms.ext", "subjectAltName=DNS:" PEER_ADDR "\n") &&
+	       kt_write("other.ext", "subjectAltName=DNS:other.test\n") &&
+	       OPENSSL("x509", "-req", "-in", "kms.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+		       "-CAcreateserial", "-days", "2", "-extfile", "kms.ext", "-out", "kms.pem") &&
+	       OPENSSL("x509", "-req", "-in", "kms.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+		       "-CAcreateserial", "-days", "2", "-extfile", "other.ext", "-out", "other.pem") &&
+	       kt_write("m.json", "{\"version\":1,\"mrtd\":\"" "abababababababababababababababababababababababab"
+			"abababababababababababababababababababababababab\",\"rtmr1\":\""
+			"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+			"\",\"rtmr2\":\"abababababababababababababababababababababababab"
+			"abababababababababababababababababababababababab\"}\n");
+}
+
+/* `dshield kms` in the peer namespace on PEER_ADDR:port, with the
+ * certificate cert (NULL: plain HTTP); true once it listens. */
+static bool kt_kms(int i, unsigned port, const char *cert)
+{
+	char listen[32], state[96], m[96], c[96], k[96], out[96];
+
+	snprintf(listen, sizeof listen, PEER_ADDR ":%u", port);
+	snprintf(state, sizeof state, "%s/state%d", ktdir, i);
+	snprintf(m, sizeof m, "%s/m.json", ktdir);
+	snprintf(c, sizeof c, "%s/%s", ktdir, cert != NULL ? cert : "");
+	snprintf(k, sizeof k, "%s/kms.key", ktdir);
+	snprintf(out, sizeof out, "%s/kms%d.out", ktdir, i);
+	kms_tls_pid[i] = fork();
+	if (kms_tls_pid[i] < 0)
+		return false;
+	if (kms_tls_pid[i] == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (setns(ns_peer, CLONE_NEWNET) != 0 || fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		char *argv[] = { "kms", "--state", state, "--measurements", m, "--listen", listen,
+				 "--tls-cert", c, "--tls-key", k, NULL };
+		if (cert == NULL)
+			argv[7] = NULL;
+		_exit(cmd_kms(cert != NULL ? 11 : 7, argv));
+	}
+	for (int t = 0; t < 100; t++) {
+		char buf[1024];
+		long n = file_read(out, buf, sizeof buf - 1);
+		if (n > 0 && (buf[n] = '\0', strstr(buf, "dshield kms: key ") != NULL))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* init's https request to PEER_ADDR:port (pin: NULL for none); netd's
+ * answer in *rep. */
+static int kt_ask(uint32_t id, unsigned port, const uint8_t *pin, struct netd_kms_reply_msg *rep)
+{
+	static const char body[] = "{\"version\":7}";
+	struct netd_kms_req_msg q = { .port = (uint16_t)port, .tls = 1 };
+	int fd = file_memfd_sealed("kms-body", body, sizeof body - 1);
+	uint32_t got = 0;
+
+	if (fd < 0)
+		return fd;
+	snprintf(q.host, sizeof q.host, "%s", PEER_ADDR);
+	snprintf(q.path, sizeof q.path, "/v1/keys");
+	if (pin != NULL) {
+		q.has_pin = 1;
+		memcpy(q.spki_sha256, pin, 32);
+	}
+	int r = imsg_send(init_sock, IMSG_NETD_KMS_REQ, id, &q, sizeof q, &fd, 1);
+	close(fd);
+	if (r < 0)
+		return r;
+	r = kms_answer(20000, &got, rep);
+	return r < 0 ? r : got == id ? 0 : -EPROTO;
+}
+
+/* netd's trust anchors: the one certificate in ktdir/name. */
+static bool kt_anchor(const char *name)
+{
+	static uint8_t file[4096];
+	char path[96], text[8192], err[ERRBUF_LEN];
+	uint8_t der[2048];
+	struct netd_anchors_msg m = { .has_anchors = 1 };
+	long n, d, r;
+
+	snprintf(path, sizeof path, "%s/%s", ktdir, name);
+	n = file_read(path, text, sizeof text - 1);
+	d = n > 0 ? tls_pem_object(text, (size_t)n, (const char *const[]){ "CERTIFICATE", NULL }, der,
+				   sizeof der) : -EIO;
+	r = d > 0 ? anchors_record(file + ANCHORS_HEADER_LEN, sizeof file - ANCHORS_HEADER_LEN, der,
+				   (size_t)d, 0, err, sizeof err) : -EIO;
+	if (r < 0 || anchors_header(file, sizeof file, 1) < 0)
+		return false;
+	int fd = file_memfd_sealed("anchors", file, ANCHORS_HEADER_LEN + (size_t)r);
+	if (fd < 0)
+		return false;
+	r = imsg_send(init_sock, IMSG_NETD_ANCHORS, 0, &m, sizeof m, &fd, 1);
+	close(fd);
+	usleep(100000);    /* netd reads them before the next request */
+	return r == 0;
+}
+
+static void test_kms_tls(void)
+{
+	static struct netd_kms_reply_msg rep;
+	uint8_t pin[32], wrong[32];
+	char err[ERRBUF_LEN] = "";
+
+	if (RUN("openssl", "version") != 0 || !mkdtemp(ktdir)) {
+		diag("no openssl: the KMS over https skipped");
+		return;
+	}
+	ok(kt_pki(), "kms https: a test CA, a KMS certificate for " PEER_ADDR ", one for another name");
+	ok(tls_pin_file(strcat(strcpy((char[128]){ 0 }, ktdir), "/kms.pem"), pin, err, sizeof err) == 0,
+	   "kms https: the KMS key's pin%s", err);
+	memcpy(wrong, pin, sizeof wrong);
+	wrong[0] ^= 1;
+	ok(kt_kms(0, 8548, "kms.pem") && kt_kms(1, 8549, "other.pem") && kt_kms(2, 8550, NULL),
+	   "kms https: dshield kms --tls-cert on 8548, another name's on 8549, plain HTTP on 8550");
+
+	/* the KMS's 400 to a body that is not a key request shows the
+	 * channel works both ways: netd reads the KMS's own refusal */
+	ok(kt_ask(201, 8548, pin, &rep) == 0 && rep.http_status == 400 &&
+	   strstr(rep.reason, "bad_request") != NULL && strstr(rep.reason, "version") != NULL,
+	   "kms https: pinned key: the request and the KMS's answer over TLS (%s)", rep.reason);
+	ok(kt_ask(202, 8548, NULL, &rep) == 0 && rep.http_status == 0 && rep.error == -EPROTO &&
+	   strstr(rep.reason, "netd: tls_failed: ") != NULL && strstr(rep.reason, "no trust anchors") != NULL,
+	   "kms https: no pin and no anchors: refused, said (%s)", rep.reason);
+	ok(kt_anchor("ca.pem") && kt_ask(203, 8548, NULL, &rep) == 0 && rep.http_status == 400,
+	   "kms https: no pin, netd's anchors hold the KMS's CA: answered over TLS (%s)", rep.reason);
+	ok(kt_ask(204, 8548, wrong, &rep) == 0 && rep.http_status == 0 &&
+	   strstr(rep.reason, "netd: tls_failed: " PEER_ADDR ":8548: certificate key of " PEER_ADDR
+		  " is not the pinned one") != NULL,
+	   "kms https: another pin: refused even with the CA trusted (%s)", rep.reason);
+	ok(kt_anchor("ca2.pem") && kt_ask(205, 8548, NULL, &rep) == 0 && rep.http_status == 0 &&
+	   strstr(rep.reason, "does not chain to a trust anchor") != NULL,
+	   "kms https: anchors without the KMS's CA: unknown CA, refused (%s)", rep.reason);
+	ok(kt_ask(206, 8549, pin, &rep) == 0 && rep.http_status == 0 &&
+	   strstr(rep.reason, "not valid for this name") != NULL,
+	   "kms https: a certificate for another name, its key pinned: refused (%s)", rep.reason);
+	ok(kt_ask(207, 8550, pin, &rep) == 0 && rep.http_status == 0 &&
+	   strstr(rep.reason, "answered in plain HTTP, not TLS") != NULL,
+	   "kms https: a plain HTTP KMS behind an https URL: refused (%s)", rep.reason);
+	for (int i = 0; i < 3; i++)
+		stop_child(&kms_tls_pid[i]);
+	ok(run_in(-1, (const char *const[]){ "sh", "-c", "! grep -qE 'runtime error|AddressSanitizer' \"$0\"/kms*.out",
+					     ktdir, NULL }) == 0,
+	   "kms https: no sanitizer report from the KMSes (when built with one)");
+	RUN("rm", "-rf", ktdir);
+}
+
 static void test_basic(void)
 {
 	struct client c;
@@ -1744,6 +1925,7 @@ int main(void)
 		test_sandboxd();
 		test_api_tls();
 		test_kms();
+		test_kms_tls();
 	}
 	test_init_gone();
 	stop_child(&netd_pid);

@@ -646,6 +646,43 @@ static void test_store(void)
 		 "\"public_key\":\"04" GX GY "\",\"app_id\":\"a.b_c-D9\"}}}");
 	is_int(parse(doc), 0, "kms url with a port and a path");
 	ok(pol.store.kms_port == 8443 && strcmp(pol.store.kms_path, "/v1/keys") == 0, "port 8443, path /v1/keys");
+	ok(!pol.store.kms_tls && !pol.store.kms_has_tls_pin, "kms: http:// is plain HTTP, no pin");
+
+	/* https: port 443 by default; trust from the image's anchors, or the pin */
+	snprintf(doc, sizeof doc, "{\"format\":1,\"admin_token_sha256\":\"" H "\",\"store\":"
+		 "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com/v1/keys\","
+		 "\"public_key\":\"04" GX GY "\",\"app_id\":\"shop\"}}}");
+	is_int(parse(doc), 0, "kms https url (%s)", err);
+	ok(pol.store.kms_tls && pol.store.kms_port == 443 && !pol.store.kms_has_tls_pin &&
+	   strcmp(pol.store.kms_host, "kms.example.com") == 0, "kms https: port 443 by default, no pin");
+	round_trip("store kms https");
+	ok(strstr(canon, "\"url\":\"https://kms.example.com:443/v1/keys\"") != NULL &&
+	   strstr(canon, "tls_spki_sha256") == NULL, "kms https: the canonical url keeps https, no pin");
+	snprintf(doc, sizeof doc, "{\"format\":1,\"admin_token_sha256\":\"" H "\",\"store\":"
+		 "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.test.internal:8547/v1/keys\","
+		 "\"public_key\":\"04" GX GY "\",\"app_id\":\"shop\",\"tls_spki_sha256\":\"" H "\"}}}");
+	is_int(parse(doc), 0, "kms https with tls_spki_sha256 (%s)", err);
+	ok(pol.store.kms_tls && pol.store.kms_port == 8547 && pol.store.kms_has_tls_pin &&
+	   pol.store.kms_tls_spki_sha256[0] == (H[0] - '0') * 16 + (H[1] - '0'),
+	   "kms https: the pin parsed");
+	round_trip("store kms https pinned");
+	ok(strstr(canon, "\"tls_spki_sha256\":\"" H "\"") != NULL, "kms https: the canonical form names the pin");
+#define KMS_TLS(url, pin) "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"" url "\",\"public_key\":\"04" GX GY \
+	"\",\"app_id\":\"a\",\"tls_spki_sha256\":" pin "}}"
+	store_refused(KMS_TLS("http://kms.example.com", "\"" H "\""), -EINVAL,
+		      "store.kms.tls_spki_sha256: only with an https:// url");
+	store_refused(KMS_TLS("https://kms.example.com", "\"abcd\""), -EINVAL,
+		      "store.kms.tls_spki_sha256: must be 64 lowercase hex digits");
+	store_refused(KMS_TLS("https://kms.example.com", "7"), -EINVAL, "store.kms.tls_spki_sha256: ");
+	store_refused(KMS_TLS("https://10.0.0.1", "\"" H "\""), -EINVAL,
+		      "store.kms.url: an IP address is not a host name");
+	store_refused(KMS_TLS("https://kms.example.com:0", "\"" H "\""), -EINVAL,
+		      "store.kms.url: the port must be a number 1..65535");
+	store_refused(KMS_TLS("ftp://kms.example.com", "\"" H "\""), -EINVAL,
+		      "store.kms.url: must start with http:// or https://");
+	store_refused(KMS_TLS("HTTPS://kms.example.com", "\"" H "\""), -EINVAL,
+		      "store.kms.url: must start with http:// or https://");
+#undef KMS_TLS
 
 	store_refused("[]", -EINVAL, "store: must be an object");
 	store_refused("{}", -EINVAL, "store.key_provider: required");
@@ -670,8 +707,6 @@ static void test_store(void)
 	store_refused("{\"key_provider\":\"dev\",\"insecure_dev_key\":\"" DEVKEY "\",\"x\":1}",
 		      -EINVAL, "store.x: ");
 	store_refused("{\"key_provider\":\"kms\"}", -EINVAL, "store.kms: required");
-	store_refused("{\"key_provider\":\"kms\",\"kms\":{\"url\":\"https://kms.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":\"a\"}}",
-		      -EINVAL, "store.kms.url: must start with http:// (netd speaks plain HTTP");
 #define KMS_APP(a) "{\"key_provider\":\"kms\",\"kms\":{\"url\":\"http://kms.example.com\",\"public_key\":\"04" GX GY "\",\"app_id\":" a "}}"
 	store_refused(KMS_APP("\"shop\",\"on_rollback\":\"ignore\""), -EINVAL,
 		      "store.kms.on_rollback: must be \"refuse\" or \"flag\"");

@@ -284,6 +284,50 @@ static void test_cert_checks(void)
 	is_int(tls_status(&cli), TLS_OPEN, "validated at the caller's time, not the clock's (%s)", why(&cli));
 }
 
+/* tls_client_pin: the server's key trusted by its hash in place of an
+ * anchor; the name and dates still checked, any other key refused. */
+static void test_pin(void)
+{
+	static uint8_t leaf[CERT_DER_MAX];
+	struct cert_validity v = { now - 3600, now + 86400 };
+	uint8_t pin[32], wrong[32];
+	char text[160];
+	long n;
+
+	server_init(NAME);
+	client_init(&anchors, NAME);
+	pump(&cli, &srv);
+	ok(tls_status(&cli) == TLS_OPEN && tls_peer_spki_sha256(&cli, pin) == 0,
+	   "pin: the leaf key's hash, from a handshake the anchors validated");
+	memcpy(wrong, pin, sizeof wrong);
+	wrong[31] ^= 0x80;
+
+	server_init(NAME);
+	client_init(&wrong_anchors, NAME);
+	is_int(tls_client_pin(&cli, pin), 0, "pin: set before the handshake");
+	pump(&cli, &srv);
+	is_int(tls_status(&cli), TLS_OPEN, "pin: the pinned key is trusted without an anchor (%s)", why(&cli));
+
+	server_init(NAME);
+	client_init(&anchors, NAME);
+	tls_client_pin(&cli, wrong);
+	pump(&cli, &srv);
+	is_int(tls_error(&cli), TLS_E_CERT_PIN, "pin: another key refused, even with its CA an anchor");
+	ok(strstr(tls_reason(&cli, text, sizeof text), "is not the pinned one") != NULL,
+	   "pin: the reason says so (%s)", text);
+
+	n = cert_leaf(&ca, &rng, "wrong.example.com", 17, &v, leaf, sizeof leaf);
+	server_init(NAME);
+	serve_fixed_leaf(leaf, (size_t)n);
+	client_init(&wrong_anchors, NAME);
+	tls_client_pin(&cli, pin);
+	pump(&cli, &srv);
+	is_int(tls_error(&cli), TLS_E_CERT_NAME, "pin: the pinned key for another name: %s", why(&cli));
+
+	server_init(NAME);
+	is_int(tls_client_pin(&srv, pin), -EINVAL, "pin: not for a server engine");
+}
+
 static void test_tls13_alert(void)
 {
 	/* A TLS 1.3-only server answers our TLS 1.2 ClientHello with a fatal
@@ -633,6 +677,7 @@ int main(void)
 	test_handshake();
 	test_sni();
 	test_cert_checks();
+	test_pin();
 	test_tls13_alert();
 	test_openssl();
 	return tap_done();

@@ -328,6 +328,8 @@ int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const cha
 
 	conn_reset(c, TLS_ROLE_CLIENT, now);
 	br_ssl_client_zero(&c->u.cli.ctx);
+	c->u.cli.pin_vt = NULL;
+	c->u.cli.pin_bad = 0;
 	if (set_expect(c, host, len) < 0) {
 		c->err = TLS_E_INTERNAL;
 		return -EINVAL;
@@ -350,6 +352,85 @@ int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const cha
 		c->err = TLS_E_INTERNAL;
 		return -EIO;
 	}
+	return 0;
+}
+
+/* The pin's validator: br_x509_minimal does the work (parsing, name,
+ * dates, the chain); at the chain's end, "reaches no anchor" becomes
+ * "trusted" when the leaf's key is the pin, and every other key fails. */
+static struct tls_conn *conn_of_pin(const br_x509_class **ctx)
+{
+	return (struct tls_conn *)(void *)((char *)ctx - offsetof(struct tls_conn, u.cli.pin_vt));
+}
+
+static const br_x509_class **inner(const br_x509_class **ctx)
+{
+	return &conn_of_pin(ctx)->u.cli.x509.vtable;
+}
+
+static void pin_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	(*inner(ctx))->start_chain(inner(ctx), server_name);
+}
+
+static void pin_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	(*inner(ctx))->start_cert(inner(ctx), length);
+}
+
+static void pin_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	(*inner(ctx))->append(inner(ctx), buf, len);
+}
+
+static void pin_end_cert(const br_x509_class **ctx)
+{
+	(*inner(ctx))->end_cert(inner(ctx));
+}
+
+static unsigned pin_end_chain(const br_x509_class **ctx)
+{
+	struct tls_conn *c = conn_of_pin(ctx);
+	unsigned e = (*inner(ctx))->end_chain(inner(ctx));
+	const br_x509_pkey *pk;
+
+	if (e != 0 && e != BR_ERR_X509_NOT_TRUSTED)   /* 0: a chain to an anchor */
+		return e;
+	/* br_x509_minimal hands out the key of a chain that is only
+	 * untrusted, so that a caller can pin it */
+	pk = (*inner(ctx))->get_pkey(inner(ctx), NULL);
+	if (pk == NULL || tls_pkey_spki_sha256(pk, c->u.cli.seen) < 0 ||
+	    memcmp(c->u.cli.seen, c->u.cli.pin, sizeof c->u.cli.pin) != 0) {
+		if (pk == NULL)
+			memset(c->u.cli.seen, 0, sizeof c->u.cli.seen);
+		c->u.cli.pin_bad = 1;
+		return BR_ERR_X509_NOT_TRUSTED;
+	}
+	return 0;
+}
+
+static const br_x509_pkey *pin_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	struct tls_conn *c = conn_of_pin((const br_x509_class **)(uintptr_t)ctx);
+
+	if (c->u.cli.pin_bad)
+		return NULL;
+	return c->u.cli.x509.vtable->get_pkey(&c->u.cli.x509.vtable, usages);
+}
+
+static const br_x509_class pin_class = {
+	sizeof(const br_x509_class *), pin_start_chain, pin_start_cert, pin_append,
+	pin_end_cert, pin_end_chain, pin_get_pkey,
+};
+
+int tls_client_pin(struct tls_conn *c, const uint8_t pin[32])
+{
+	if (c->role != TLS_ROLE_CLIENT || c->err != TLS_OK || c->open)
+		return -EINVAL;
+	memcpy(c->u.cli.pin, pin, sizeof c->u.cli.pin);
+	c->u.cli.pin_vt = &pin_class;
+	c->u.cli.pin_bad = 0;
+	br_ssl_engine_set_x509(&c->u.cli.ctx.eng, &c->u.cli.pin_vt);
 	return 0;
 }
 
@@ -476,7 +557,8 @@ static enum tls_error map_error(const struct tls_conn *c, int e)
 	case BR_ERR_INVALID_ALGORITHM:
 		return TLS_E_NO_SHARED_CIPHER;
 	case BR_ERR_X509_NOT_TRUSTED:
-		return TLS_E_CERT_UNTRUSTED;
+		return c->role == TLS_ROLE_CLIENT && c->u.cli.pin_bad ? TLS_E_CERT_PIN :
+									TLS_E_CERT_UNTRUSTED;
 	case BR_ERR_X509_EXPIRED:
 		return TLS_E_CERT_EXPIRED;
 	case BR_ERR_X509_BAD_SERVER_NAME:
@@ -574,6 +656,13 @@ const char *tls_reason(struct tls_conn *c, char *buf, size_t cap)
 	case TLS_E_CERT_UNTRUSTED:
 		snprintf(buf, cap, "certificate of %s does not chain to a trust anchor", c->expect);
 		break;
+	case TLS_E_CERT_PIN: {
+		const uint8_t *h = c->u.cli.seen;
+		snprintf(buf, cap, "certificate key of %s is not the pinned one (its SHA-256 "
+			 "%02x%02x%02x%02x%02x%02x%02x%02x...)", c->expect, h[0], h[1], h[2], h[3],
+			 h[4], h[5], h[6], h[7]);
+		break;
+	}
 	case TLS_E_CERT_EXPIRED:
 	case TLS_E_CERT_NAME:
 	case TLS_E_CERT_INVALID:

@@ -77,6 +77,7 @@ enum tls_error {
 	TLS_E_CERT_EXPIRED,     /* client: a certificate is expired or not yet valid */
 	TLS_E_CERT_NAME,        /* client: the certificate is not for the expected host */
 	TLS_E_CERT_INVALID,     /* client: another certificate check (reason says which) */
+	TLS_E_CERT_PIN,         /* client: the key is not the pinned one (tls_client_pin) */
 	TLS_E_PEER_ALERT,       /* the peer sent a fatal alert (reason names it) */
 	TLS_E_PROTOCOL,         /* malformed or unexpected messages, bad MAC, ... */
 	TLS_E_TRUNCATED,        /* the transport ended without close_notify */
@@ -120,6 +121,12 @@ struct tls_conn {
 		struct {
 			br_ssl_client_context ctx;
 			br_x509_minimal_context x509;
+			/* tls_client_pin: a validator around x509 that
+			 * trusts the pinned key in place of an anchor */
+			const br_x509_class *pin_vt;
+			uint8_t pin[32];
+			uint8_t seen[32];         /* the key that did not match */
+			unsigned pin_bad : 1;
 		} cli;
 	} u;
 	const br_ssl_server_policy_class *policy; /* server: our choose/sign */
@@ -155,6 +162,15 @@ int tls_server_init_ident(struct tls_conn *c, const struct tls_ident_cfg *cfg, i
  * rng seeds the engine's own generator. 0, -EINVAL, -EIO. */
 int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const char *host,
 		    size_t len, int64_t now, br_hmac_drbg_context *rng);
+
+/* Before the handshake of a client engine: the server's certificate is
+ * trusted when its key's SHA-256 (SubjectPublicKeyInfo DER, as
+ * tls_peer_spki_sha256) is pin, whether or not its chain reaches one of
+ * the anchors; its name and dates are checked as always. Any other key
+ * fails with TLS_E_CERT_PIN, even one an anchor vouches for. For a
+ * server the caller runs itself (the KMS of docs/STORE.md "Transport"),
+ * whose certificate no public CA issued. 0, -EINVAL (not a fresh client). */
+int tls_client_pin(struct tls_conn *c, const uint8_t pin[32]);
 
 /* Ciphertext that arrived: consumes whole records while there is room
  * (possibly less than n; 0 while the engine waits for the caller to take

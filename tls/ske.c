@@ -74,3 +74,18 @@ long tls_ske_hash(const struct tls_ske *q, uint8_t out[64])
 	h->out(&hc.vtable, out);
 	return (long)(h->desc >> BR_HASHDESC_OUT_OFF & BR_HASHDESC_OUT_MASK);
 }
+
+long tls_ske_sign_p256(const uint8_t priv[32], const struct tls_ske *q,
+		       uint8_t sig[TLS_SKE_SIG_MAX])
+{
+	br_ec_private_key sk = { BR_EC_secp256r1, (unsigned char *)(uintptr_t)priv, 32 };
+	uint8_t hv[64];
+	long hl = tls_ske_hash(q, hv);
+	size_t n;
+
+	if (hl < 0)
+		return hl;
+	/* tls_ske_hash accepted q: hash_of knows its hash */
+	n = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), hash_of(q->hash_id), hv, &sk, sig);
+	return n == 0 ? -EIO : (long)n;
+}

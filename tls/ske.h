@@ -42,4 +42,11 @@ int tls_ske_check(const struct tls_ske *p);
  * returns its length, or -EBADMSG (tls_ske_check refuses p). */
 long tls_ske_hash(const struct tls_ske *p, uint8_t out[64]);
 
+/* Signs p with the P-256 private scalar priv (ECDSA, ASN.1 DER into sig,
+ * TLS_SKE_SIG_MAX bytes of room): what keyd does for the API's key and
+ * `dshield kms` for its TLS key. The signature's length, or -EBADMSG
+ * (tls_ske_check refuses p), -EIO. */
+long tls_ske_sign_p256(const uint8_t priv[32], const struct tls_ske *p,
+		       uint8_t sig[TLS_SKE_SIG_MAX]);
+
 #endif

@@ -23,7 +23,9 @@
 #      held (boots 1 and 2 post records; boot 2 checks the first one)
 #   6  the same old copy under a policy with kms.on_rollback "flag"
 #      (build/qemu-kms/image-flag): it starts, and the console, /v1/info
-#      and this boot's log entry say ROLLBACK DETECTED
+#      and this boot's log entry say ROLLBACK DETECTED; this image's URL
+#      is https:// with the KMS's TLS key pinned (kms.tls_spki_sha256),
+#      and the KMS serves only HTTPS (--tls-cert, build/qemu-kms/tls)
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
 . "$top/qemu-test/fn.sh" || bail "cannot load qemu-test/fn.sh"
 command -v jq >/dev/null || bail "jq is needed"
@@ -43,9 +45,11 @@ KMS_PID=
 kms_stop() { [ -z "$KMS_PID" ] || qt_stop "$KMS_PID"; KMS_PID=; }
 # kms_start MEASUREMENTS LOG: the KMS in the current namespace, on the
 # host side of the tap; waits for its "listening" line
+# With KMS_TLS set it serves HTTPS with the test's certificate (kms_tls).
 kms_start() {
   ip netns exec "$QT_NS" "$dshield" kms --state "$kstate" --measurements "$1" --allow-sim \
-    --listen "$QT_HOST_ADDR:$KMS_PORT" >"$2" 2>&1 &
+    --listen "$QT_HOST_ADDR:$KMS_PORT" ${KMS_TLS:+--tls-cert "$ktls/kms.pem" --tls-key "$ktls/kms.key"} \
+    >"$2" 2>&1 &
   KMS_PID=$!
   qt_wait_line "$2" '^dshield kms: listening on ' 20 "$KMS_PID"
 }
@@ -59,6 +63,23 @@ kms_key() {
   local rc=$?
   kms_stop
   return $rc
+}
+
+# The KMS's TLS certificate for boot 6 (https, its key pinned by the
+# policy's kms.tls_spki_sha256): self-signed P-256 for kms.test.internal,
+# made once and kept with the KMS's state so that the pin, and the image
+# that holds it, stay the same across runs.
+ktls=$kdir/tls
+kms_tls() {
+  if [ ! -s "$ktls/kms.pem" ]; then
+    mkdir -p "$ktls" &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$ktls/kms.key" \
+      -out "$ktls/kms.pem" -days 3650 -subj /CN=kms.test.internal \
+      -addext subjectAltName=DNS:kms.test.internal >/dev/null 2>&1 || return 1
+  fi
+  KMS_PIN=$(openssl x509 -in "$ktls/kms.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+            sha256sum | cut -d' ' -f1)
+  [ ${#KMS_PIN} -eq 64 ]
 }
 
 # kms_image [DIR [JQ]]: the kms image (DIR, default $kimg; its policy
@@ -243,12 +264,26 @@ EOF"
 check "/healthz still answers" sh -c "ip netns exec '$NS' curl -sf --max-time 20 'http://$ADDR:$PORT/healthz' >/dev/null"
 halt
 
-# --- 6: the same rollback under kms.on_rollback "flag" ----------------------------------------
-check "setup: the kms image with on_rollback flag (build/qemu-kms/image-flag)" \
-  kms_image "$kdir/image-flag" '.store.kms.on_rollback = "flag"' ||
+# --- 6: the same rollback under kms.on_rollback "flag", over https ----------------------------
+# This image's policy also says https://, with the KMS's TLS key pinned
+# (docs/STORE.md "Transport"), and the KMS serves only TLS: the key,
+# the freshness record and its refusal all go through netd's TLS client.
+check "setup: the KMS's TLS certificate (build/qemu-kms/tls)" kms_tls || bail "no TLS certificate"
+check "setup: the kms image with on_rollback flag and https (build/qemu-kms/image-flag)" \
+  kms_image "$kdir/image-flag" ".store.kms.on_rollback = \"flag\" |
+    .store.kms.url = \"https://kms.test.internal:$KMS_PORT/v1/keys\" |
+    .store.kms.tls_spki_sha256 = \"$KMS_PIN\"" ||
   { tail -n 20 "$work/build-image.log" >&2; bail "no flag image"; }
 BOOT_IMAGE=$kdir/image-flag
-booted "boot 6 (the old copy, on_rollback flag) reaches the ready line" flag up
+KMS_TLS=1
+booted "boot 6 (the old copy, on_rollback flag, https) reaches the ready line" flag up
+unset KMS_TLS
+check "the KMS served HTTPS with the pinned key" grep -q "TLS key $KMS_PIN" "$work/flag/kms.log"
+seen "the wrapped key came over https at the first attempt" \
+  'init: store: key provider kms: a wrapped key from the KMS \(attempt 1, [0-9]+ ms\)' 120
+diag "boot 6 over https: $(grep -oE 'a wrapped key from the KMS \(attempt 1, [0-9]+ ms\)' <<<"$console" | head -1)"
+seen "a freshness record posted over https, the KMS's refusal read back (it keeps a newer one)" \
+  'netd: kms: freshness record of size [0-9]+: KMS refused \(HTTP 409, freshness_' 120
 seen "the rollback is said, and the store starts anyway" \
   "init: store: ROLLBACK DETECTED \\(rollback: the log has [0-9]+ entries, the KMS's freshness record [0-9]+\\); the policy's kms.on_rollback is \"flag\": starting anyway" 90
 check "sandboxd starts" wait_console 'init: sandboxd: serving' 120

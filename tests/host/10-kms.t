@@ -211,6 +211,44 @@ check "bad usage exits 2" [ "$("$DSHIELD" kms --state "$T/x" >/dev/null 2>&1; ec
 jq '.mrtd = null' "$M" >"$T/nullmrtd.json"
 check "an allowlist file with a null MRTD is refused at start" \
   [ "$("$DSHIELD" kms --state "$T/x" --measurements "$T/nullmrtd.json" >/dev/null 2>&1; echo $?)" = 2 ]
+# --- HTTPS (--tls-cert, --tls-key; docs/KMS.md "TLS") -------------------------------------
+if command -v openssl >/dev/null; then
+  check "a test CA and a P-256 certificate for localhost (openssl)" sh -c "
+    exec >/dev/null 2>&1; cd '$T' &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+      -days 2 -subj '/CN=kms test CA' &&
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.csr \
+      -subj /CN=localhost &&
+    printf 'subjectAltName=DNS:localhost\n' > tls.ext &&
+    openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile tls.ext \
+      -out tls.pem"
+  kms_start S --state "$T/state" --measurements "$M" --allow-sim --tls-cert "$T/tls.pem" --tls-key "$T/tls.key"
+  pin=$(openssl x509 -in "$T/tls.pem" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)
+  check "https: it prints its TLS key's pin, the certificate's SPKI SHA-256" \
+    grep -qx "dshield kms: https, TLS key $pin (tls_spki_sha256)" "$T/S.out"
+  "$CLIENT" request "$T/c1" --allow "$M" --app $APP --instance $INST >"$T/req.json"
+  st=$(curl -s -o "$T/reps.json" -w '%{http_code}' --max-time 20 --cacert "$T/ca.pem" \
+    --resolve "localhost:${ADDR_S#*:}:127.0.0.1" -X POST --data-binary @"$T/req.json" \
+    "https://localhost:${ADDR_S#*:}/v1/keys")
+  check "https: a key request over TLS, the certificate validated by curl: 200 ($st)" [ "$st" = 200 ]
+  check "  the same disk key as over HTTP" \
+    [ "$("$CLIENT" open "$T/c1" "$T/reps.json" "$KEY_A" | sed -n 's/^key //p')" = "$key1" ]
+  check "https: plain HTTP to it gets no HTTP answer" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST --data-binary @"$T/req.json" \
+         "http://$ADDR_S/v1/keys")" = 000 ]
+  check "https: it still serves after that" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 --cacert "$T/ca.pem" \
+         --resolve "localhost:${ADDR_S#*:}:127.0.0.1" -X POST --data-binary @"$T/req.json" \
+         "https://localhost:${ADDR_S#*:}/v1/keys")" = 200 ]
+  kms_stop S
+  check "https: a key that is not the certificate's is refused at start" sh -c \
+    "'$DSHIELD' kms --state '$T/x' --measurements '$M' --tls-cert '$T/tls.pem' --tls-key '$T/ca.key' 2>&1 >/dev/null |
+     grep -q 'the key is not the certificate'"
+  check "https: --tls-cert without --tls-key is bad usage (2)" \
+    [ "$("$DSHIELD" kms --state "$T/x" --measurements "$M" --tls-cert "$T/tls.pem" >/dev/null 2>&1; echo $?)" = 2 ]
+else
+  ok "the KMS over https # SKIP no openssl"
+fi
 kms_stop A; kms_stop A2
 check "no kms logged a sanitizer report (when built with one)" \
   [ -z "$(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error' "$T"/*.err 2>/dev/null)" ]

@@ -44,7 +44,8 @@ static void make(uint8_t out[STORE_HDR_SIZE], struct store_hdr *h)
 
 static struct store_expect expect(void)
 {
-	return (struct store_expect){ STORE_CIPHER, STORE_KEY_BITS, inst, 2u << 20 };
+	return (struct store_expect){ .cipher = STORE_CIPHER, .key_bits = STORE_KEY_BITS,
+				      .instance = inst, .disk_sectors = 2u << 20 };
 }
 
 static void test_kdf(void)
@@ -54,6 +55,8 @@ static void test_kdf(void)
 		"89e3f92c3dc47f2232e3c806f095c4f350fac649486267e6834c170449c35bd6";
 	static const char MAC[] = "1338468719937d0d9f45179faaebbd86bd17f78cd91ed7055369623694449a37";
 	static const char SEAL[] = "955c4b8d9538ecfae51d832d9bb4df5c7ae0d8b0ea22d1ed1558e0c26c764c34";
+	static const char INTEG[] = "6d680ae1666cdf32dbf5fb08091c4196e0311391b2c975158eb115d68e2451bc";
+	static const char JMAC[] = "7fb620ce307e900255b0c7e03b1003989f85b2e10bc9489c265e48303b5f81fd";
 	struct store_hdr h;
 	struct store_keys k, k2;
 	uint8_t want[64];
@@ -66,6 +69,10 @@ static void test_kdf(void)
 	is_mem(k.mac, want, 32, "header MAC subkey: known answer");
 	unhex(want, 32, SEAL);
 	is_mem(k.seal, want, 32, "seal subkey: known answer");
+	unhex(want, 32, INTEG);
+	is_mem(k.integ, want, 32, "dm-integrity internal_hash subkey: known answer");
+	unhex(want, 32, JMAC);
+	is_mem(k.jmac, want, 32, "dm-integrity journal_mac subkey: known answer");
 
 	h.instance[0] ^= 1;
 	store_derive(key, &h, &k2);
@@ -152,6 +159,56 @@ static void cipher_null(struct store_hdr *h) { memset(h->cipher, 0, sizeof h->ci
 static void key_256(struct store_hdr *h) { h->key_bits = 256; }
 static void other_instance(struct store_hdr *h) { h->instance[5] ^= 0x40; }
 static void too_big(struct store_hdr *h) { h->data_sectors += 8; }
+static void hmac_on(struct store_hdr *h)
+{
+	h->integrity = STORE_INTEGRITY_HMAC_SHA256;
+	h->integ_sectors = h->data_sectors - 4096;
+}
+
+/* Integrity mode 1: it round-trips, opens only under a policy that wants
+ * it, and a header saying none is refused under one that does (a host
+ * with the key must not be able to turn authentication off). */
+static void test_integrity(void)
+{
+	uint8_t b[STORE_HDR_SIZE];
+	struct store_hdr h, got;
+	struct store_keys k;
+	struct store_expect e = expect();
+
+	reseal(b, hmac_on);
+	e.integrity = STORE_INTEGRITY_HMAC_SHA256;
+	is_int(store_hdr_open(b, key, &e, &got, &k, err, sizeof err), 0,
+	       "integrity hmac-sha256 under a policy wanting it opens (%s)", err);
+	is_int(got.integrity, STORE_INTEGRITY_HMAC_SHA256, "mode 1 read back");
+	is_int(got.integ_sectors, got.data_sectors - 4096, "its data size read back");
+	is_int(b[108], 1, "mode at offset 108");
+	is_int(b[168] | b[169] << 8 | b[170] << 16, (int)(got.integ_sectors & 0xffffff),
+	       "its data size at offset 168, little-endian");
+	store_keys_wipe(&k);
+	is_int(open_b(b), -EPERM, "mode 1 under a policy wanting none: %s", err);
+	is_str(err, "store header: integrity hmac-sha256, the policy wants none", "its reason");
+
+	make(b, &h);
+	is_int(store_hdr_open(b, key, &e, &got, &k, err, sizeof err), -EPERM,
+	       "a valid header saying none under a policy wanting hmac-sha256: %s", err);
+	is_str(err, "store header: integrity none, the policy wants hmac-sha256",
+	       "its reason names both");
+
+	static const uint64_t bad[] = { 0, 4, 12 };
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		store_hdr_init(&h, 2u << 20, inst, salt, "dev");
+		h.integrity = STORE_INTEGRITY_HMAC_SHA256;
+		h.integ_sectors = bad[i];
+		is_int(store_hdr_encode(&h, k.mac, b), -EINVAL,
+		       "mode 1 with an integrity data size of %llu sectors is refused",
+		       (unsigned long long)bad[i]);
+	}
+	h.integ_sectors = h.data_sectors + 8;
+	is_int(store_hdr_encode(&h, k.mac, b), -EINVAL,
+	       "an integrity data size beyond the data area is refused");
+	is_str(store_integrity_name(STORE_INTEGRITY_NONE), "none", "mode 0's name");
+	is_str(store_integrity_name(2), "?", "mode 2 has none here");
+}
 
 static void test_refusals(void)
 {
@@ -201,8 +258,11 @@ static void test_refusals(void)
 	b[104] = 2;
 	is_int(open_b(b), -EINVAL, "unknown KDF: %s", err);
 	make(b, &h);
-	b[108] = 1;
-	is_int(open_b(b), -EINVAL, "an integrity mode: %s", err);
+	b[108] = 2;
+	is_int(open_b(b), -EINVAL, "integrity mode 2 (aes-gcm, not built): %s", err);
+	make(b, &h);
+	b[168] = 8;
+	is_int(open_b(b), -EINVAL, "an integrity data size with mode none: %s", err);
 	make(b, &h);
 	memset(b + 144, 0, 16);
 	is_int(open_b(b), -EINVAL, "no key provider id: %s", err);
@@ -427,6 +487,7 @@ int main(void)
 	test_kdf();
 	test_round_trip();
 	test_refusals();
+	test_integrity();
 	test_encode_bounds();
 	test_crypt_line();
 	test_datastore();

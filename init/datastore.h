@@ -34,6 +34,8 @@
 #define STORE_DISK_SERIAL   "dshield-data"
 #define STORE_MOUNT_DIR     "/run/store"
 #define STORE_DM_NAME       "store"
+#define STORE_DM_INTEGRITY_NAME "store-integrity"	/* under "store" with integrity */
+#define STORE_WIPE_CHUNK    (256u << 10)	/* bytes per write of the format's wipe */
 #define STORE_MKE2FS        "/sbin/mke2fs"
 #define STORE_INSTANCE_FWCFG "/sys/firmware/qemu_fw_cfg/by_name/opt/dshield/instance/raw"
 #define STORE_MKE2FS_TIMEOUT_MS 600000u
@@ -45,7 +47,8 @@ struct datastore_status {
 	enum policy_key_provider provider;
 	bool has_instance;
 	uint8_t instance[STORE_INSTANCE_LEN];
-	uint64_t data_bytes;
+	uint64_t data_bytes;		/* what ext4 has: the dm-crypt device's size */
+	uint32_t integrity;		/* the header's mode, STORE_INTEGRITY_* */
 	bool prjquota;			/* mounted prjquota: the data directories' quotas */
 	/* pending: the header's generation as it claims (0 for a blank disk;
 	 * its MAC is checked when the key comes), for keyd's freshness records */

@@ -5,6 +5,7 @@
  * is pinned here), every refusal with its own error, every single-bit
  * change refused, and the crypt target line. */
 #include "fs/crypt.h"
+#include "fs/integrity.h"
 #include "fs/store_hdr.h"
 #include "init/datastore.h"
 #include "lib/errbuf.h"
@@ -444,6 +445,62 @@ static void test_datastore(void)
 	st.prjquota = true;
 	datastore_info(&st, &m);
 	is_int(m.data_quota, 1, "mounted prjquota: the message says so");
+	is_int(m.integrity, 0, "integrity none: the message says so");
+	st.integrity = STORE_INTEGRITY_HMAC_SHA256;
+	st.state = STORE_INFO_OPEN;
+	datastore_info(&st, &m);
+	is_int(m.integrity, 1, "integrity hmac-sha256: the message says so");
+	is_str(m.summary, "store: vdb, 1023 MiB aes-xts-plain64 + dm-integrity hmac-sha256, key "
+			  "provider dev (insecure dev key), instance 1111111111111111, ext4 on "
+			  "/run/store (nodev,nosuid,noexec)", "summary: the integrity mode named");
+}
+
+/* dm-integrity's target line and the superblock fields read before a load. */
+static void test_integrity_dev(void)
+{
+	uint8_t hk[32], jk[32], sbb[INTEGRITY_SB_LEN];
+	char line[INTEGRITY_PARAMS_MAX], want[INTEGRITY_PARAMS_MAX], h1[65], h2[65];
+	struct integrity_area a = { makedev(253, 16), 2048, 1000, hk, jk };
+	struct integrity_sb sb;
+
+	memset(hk, 0x3c, sizeof hk);
+	memset(jk, 0xc3, sizeof jk);
+	hex_encode(h1, hk, 32);
+	hex_encode(h2, jk, 32);
+	snprintf(want, sizeof want, "253:16 2048 32 J 4 internal_hash:hmac(sha256):%s "
+		 "journal_mac:hmac(sha256):%s fix_hmac fix_padding", h1, h2);
+	int n = integrity_params(line, sizeof line, &a);
+	ok(n > 0 && strcmp(line, want) == 0,
+	   "integrity line: device, reserved sectors, 32-byte tags, journal, both keys, fix_hmac");
+	memset(line, 'x', sizeof line);
+	is_int(integrity_params(line, 100, &a), -ENOSPC, "a short buffer: -ENOSPC");
+	char zero[100] = { 0 };
+	is_mem(line, zero, 100, "and nothing of the keys is left in it");
+	a.journal_key = NULL;
+	is_int(integrity_params(line, sizeof line, &a), -EINVAL, "no journal key: refused");
+
+	memset(sbb, 0, sizeof sbb);
+	is_int(integrity_sb_parse(sbb, &sb), -ENODATA, "an all-zero superblock: not formatted");
+	memcpy(sbb, "integrt", 8);
+	sbb[8] = 5;
+	sbb[10] = 32;
+	sbb[16] = 0x00;
+	sbb[17] = 0x10;	/* 4096 sectors */
+	sbb[24] = 0x11;	/* journal mac, fixed hmac */
+	is_int(integrity_sb_parse(sbb, &sb), 0, "dm-integrity's superblock parses");
+	ok(sb.version == 5 && sb.tag_size == 32 && sb.provided_sectors == 4096 && sb.flags == 0x11,
+	   "version, tag size, provided sectors, flags at their offsets");
+	is_int(integrity_sb_check(&sb, 4096, err, sizeof err), 0, "what this store wants");
+	is_int(integrity_sb_check(&sb, 4104, err, sizeof err), -EPERM,
+	       "providing less than the header says: %s", err);
+	sb.flags = 0x01;
+	is_int(integrity_sb_check(&sb, 4096, err, sizeof err), -EPERM,
+	       "without fix_hmac (a host clearing the flag): %s", err);
+	sb.flags = 0x11;
+	sb.tag_size = 4;
+	is_int(integrity_sb_check(&sb, 4096, err, sizeof err), -EPERM, "another tag size: %s", err);
+	sbb[0] = 'X';
+	is_int(integrity_sb_parse(sbb, &sb), -EINVAL, "another magic: refused");
 }
 
 /* The superblock bits that decide the prjquota mount option, at the
@@ -488,6 +545,7 @@ int main(void)
 	test_round_trip();
 	test_refusals();
 	test_integrity();
+	test_integrity_dev();
 	test_encode_bounds();
 	test_crypt_line();
 	test_datastore();

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (r != -ENODATA && r != -EILSEQ && r != -EPROTONOSUPPORT && r != -EINVAL) {
 		abort();
 	}
-	struct store_expect e = { STORE_CIPHER, STORE_KEY_BITS, NULL, disk };
+	struct store_expect e = { STORE_CIPHER, STORE_KEY_BITS, NULL, disk,
+				  in[108] & 1 ? STORE_INTEGRITY_HMAC_SHA256 : STORE_INTEGRITY_NONE };
 	r = store_hdr_open(in, key, &e, &h, &k, err, sizeof err);
 	if (r == 0) {
 		if (store_hdr_verify_mac(in, k.mac) != 0 || strcmp(h.cipher, STORE_CIPHER) != 0 ||

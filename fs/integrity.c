@@ -13,15 +13,15 @@ int integrity_params(char *out, size_t cap, const struct integrity_area *a)
 {
 	char hk[2 * INTEGRITY_KEY_LEN + 1], jk[2 * INTEGRITY_KEY_LEN + 1];
 
-	if (!a->hash_key || !a->journal_key || a->sectors == 0)
+	if (!a->hash_key || !a->journal_key || a->sectors == 0 || (a->mode != 'J' && a->mode != 'D'))
 		return dm_params_end(out, cap, -EINVAL);
 	hex_encode(hk, a->hash_key, INTEGRITY_KEY_LEN);
 	hex_encode(jk, a->journal_key, INTEGRITY_KEY_LEN);
 	int n = snprintf(out, cap,
-			 "%u:%u %llu %u J 4 internal_hash:hmac(sha256):%s "
+			 "%u:%u %llu %u %c 4 internal_hash:hmac(sha256):%s "
 			 "journal_mac:hmac(sha256):%s fix_hmac fix_padding",
 			 major(a->disk), minor(a->disk), (unsigned long long)a->offset,
-			 INTEGRITY_TAG_SIZE, hk, jk);
+			 INTEGRITY_TAG_SIZE, a->mode, hk, jk);
 	explicit_bzero(hk, sizeof hk);
 	explicit_bzero(jk, sizeof jk);
 	return dm_params_end(out, cap, n);

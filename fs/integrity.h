@@ -3,13 +3,14 @@
  * (docs/STORE.md, "Integrity").
  *
  * One target over the data disk from the header's data offset to its end:
- *   0 <sectors> integrity <MAJ:MIN> <data_offset> 32 J 4
+ *   0 <sectors> integrity <MAJ:MIN> <data_offset> 32 <J|D> 4
  *     internal_hash:hmac(sha256):<key as hex>
  *     journal_mac:hmac(sha256):<key as hex> fix_hmac fix_padding
  * (kernel Documentation/admin-guide/device-mapper/dm-integrity.rst): the
  * data offset as reserved sectors (dm-integrity never touches the header's
- * MiB), 32-byte tags, journaled writes (a data sector and its tag land
- * together, or neither: a power cut leaves no sector that fails its check),
+ * MiB), 32-byte tags, journaled writes (J: a data sector and its tag land
+ * together, or neither: a power cut leaves no sector that fails its check;
+ * D, direct, only for the format's wipe, which a power cut restarts anyway),
  * an HMAC-SHA256 tag per 512-byte sector computed by the kernel over the
  * sector number and the ciphertext dm-crypt wrote, the journal's sector
  * numbers under a second HMAC, and fix_hmac: a random salt in the
@@ -52,6 +53,7 @@ struct integrity_area {
 	uint64_t sectors;	/* the device's size: what the area provides */
 	const uint8_t *hash_key;	/* internal_hash, INTEGRITY_KEY_LEN bytes */
 	const uint8_t *journal_key;	/* journal_mac, INTEGRITY_KEY_LEN bytes */
+	char mode;		/* 'J' journaled (always in use), 'D' direct (the wipe) */
 };
 
 struct integrity_sb {
@@ -63,7 +65,7 @@ struct integrity_sb {
 };
 
 /* The integrity target's parameter line. Returns its length or a negative
- * errno (-EINVAL: no key or no sectors, -ENOSPC). On failure out is wiped. */
+ * errno (-EINVAL: no key, no sectors or another mode, -ENOSPC). On failure out is wiped. */
 int integrity_params(char *out, size_t cap, const struct integrity_area *a);
 
 /* Parses the superblock's first INTEGRITY_SB_LEN bytes: 0, -ENODATA (all

@@ -166,12 +166,14 @@ static int read_direct(const struct opening *o, uint64_t off, uint8_t *buf, size
 	return 0;
 }
 
-/* dm-integrity over the data area with `sectors` of it provided. */
-static int map_integrity(struct opening *o, uint64_t sectors, char *err, size_t errlen)
+/* dm-integrity over the data area with `sectors` of it provided, in mode
+ * J (journaled) or D (direct: the wipe). */
+static int map_integrity(struct opening *o, uint64_t sectors, char mode, char *err,
+			 size_t errlen)
 {
 	struct integrity_area a = {
 		.disk = o->disk.dev, .offset = o->hdr.data_offset, .sectors = sectors,
-		.hash_key = o->keys.integ, .journal_key = o->keys.jmac,
+		.hash_key = o->keys.integ, .journal_key = o->keys.jmac, .mode = mode,
 	};
 	int r = integrity_open(&o->dm, STORE_DM_INTEGRITY_NAME, &a, &o->idev, err, errlen);
 	if (r == 0)
@@ -231,7 +233,7 @@ static int integrity_wipe(const struct opening *o, char *err, size_t errlen)
  * superblock zeroed first: a format cut short before the header was
  * written leaves one under keys no longer anyone's), says what it
  * provides, and every sector of that is written once. Sets the header's
- * integrity fields; the device stays mapped for dm-crypt. */
+ * integrity fields; map() then loads it journaled under dm-crypt. */
 static int integrity_format(struct opening *o, char *err, size_t errlen)
 {
 	_Alignas(4096) static const uint8_t zero_sb[4096];
@@ -244,7 +246,7 @@ static int integrity_format(struct opening *o, char *err, size_t errlen)
 		return errbuf_set(err, errlen, -EIO, "zeroing dm-integrity's superblock: %s",
 				  strerror(errno));
 	/* the documented first load: one sector, the kernel formats */
-	if ((r = map_integrity(o, 1, err, errlen)) != 0)
+	if ((r = map_integrity(o, 1, 'J', err, errlen)) != 0)
 		return r;
 	o->imapped = false;
 	if ((r = dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, err, errlen)) != 0)
@@ -260,16 +262,22 @@ static int integrity_format(struct opening *o, char *err, size_t errlen)
 				  (unsigned long long)sb.provided_sectors,
 				  (unsigned long long)o->hdr.data_sectors);
 	if ((r = integrity_sb_check(&sb, o->hdr.integ_sectors, err, errlen)) != 0 ||
-	    (r = map_integrity(o, o->hdr.integ_sectors, err, errlen)) != 0)
+	    (r = map_integrity(o, o->hdr.integ_sectors, 'D', err, errlen)) != 0)
 		return r;
+	/* direct writes for the wipe: half the I/O of the journal, and a
+	 * power cut in it leaves a blank header (a new format) anyway */
 	uint64_t t0 = mono_ms();
-	if ((r = integrity_wipe(o, err, errlen)) != 0) {
+	r = integrity_wipe(o, err, errlen);
+	o->imapped = false;
+	if (r != 0) {
 		dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, ignored, sizeof ignored);
-		o->imapped = false;
 		return r;
 	}
+	/* journaled from here on: map() loads it again in mode J */
+	if ((r = dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, err, errlen)) != 0)
+		return r;
 	dlog("store: dm-integrity hmac-sha256: %llu of %llu MiB provided (tags and journal: "
-	     "%llu KiB), every sector written once (%llu ms)",
+	     "%llu KiB), every sector written once, direct (%llu ms)",
 	     (unsigned long long)(o->hdr.integ_sectors / 2048),
 	     (unsigned long long)(o->hdr.data_sectors / 2048),
 	     (unsigned long long)((o->hdr.data_sectors - o->hdr.integ_sectors) / 2),
@@ -290,7 +298,8 @@ static int map(struct opening *o, char *err, size_t errlen)
 	int r;
 
 	if (o->hdr.integrity == STORE_INTEGRITY_HMAC_SHA256) {
-		if (!o->imapped && (r = map_integrity(o, o->hdr.integ_sectors, err, errlen)) != 0)
+		if (!o->imapped &&
+		    (r = map_integrity(o, o->hdr.integ_sectors, 'J', err, errlen)) != 0)
 			return r;
 		a.disk = o->idev;
 		a.offset = 0;

@@ -460,7 +460,7 @@ static void test_integrity_dev(void)
 {
 	uint8_t hk[32], jk[32], sbb[INTEGRITY_SB_LEN];
 	char line[INTEGRITY_PARAMS_MAX], want[INTEGRITY_PARAMS_MAX], h1[65], h2[65];
-	struct integrity_area a = { makedev(253, 16), 2048, 1000, hk, jk };
+	struct integrity_area a = { makedev(253, 16), 2048, 1000, hk, jk, 'J' };
 	struct integrity_sb sb;
 
 	memset(hk, 0x3c, sizeof hk);
@@ -476,6 +476,12 @@ static void test_integrity_dev(void)
 	is_int(integrity_params(line, 100, &a), -ENOSPC, "a short buffer: -ENOSPC");
 	char zero[100] = { 0 };
 	is_mem(line, zero, 100, "and nothing of the keys is left in it");
+	a.mode = 'D';
+	ok(integrity_params(line, sizeof line, &a) > 0 && strstr(line, " 32 D 4 ") != NULL,
+	   "mode D for the wipe");
+	a.mode = 'B';
+	is_int(integrity_params(line, sizeof line, &a), -EINVAL, "mode B (bitmap) refused");
+	a.mode = 'J';
 	a.journal_key = NULL;
 	is_int(integrity_params(line, sizeof line, &a), -EINVAL, "no journal key: refused");
 

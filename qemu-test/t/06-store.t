@@ -345,7 +345,7 @@ if check "boot 9 (integrity hmac-sha256, blank disk, I1) reaches the ready line"
   expect_match "formatting with dm-integrity" "$console" \
     'store: vd[a-z]: blank header: first boot of this instance, formatting 47 MiB with dm-integrity hmac-sha256'
   expect_match "dm-integrity formatted, every sector written once (the time said)" "$console" \
-    'store: dm-integrity hmac-sha256: [0-9]+ of 47 MiB provided \(tags and journal: [0-9]+ KiB\), every sector written once \([0-9]+ ms\)'
+    'store: dm-integrity hmac-sha256: [0-9]+ of 47 MiB provided \(tags and journal: [0-9]+ KiB\), every sector written once, direct \([0-9]+ ms\)'
   expect_match "formatted and mounted, the line names the integrity mode" "$console" \
     'store: formatted vd[a-z], 4[0-9] MiB aes-xts-plain64 \+ dm-integrity hmac-sha256, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
   expect_match "logd runs, its log on the store" "$console" 'init: logd: serving \(0 entries\)'

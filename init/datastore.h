@@ -13,7 +13,9 @@
  *      instance: dm-crypt with fresh subkeys, mke2fs, then the header
  *      written and synced (a crash before that leaves a blank header, and
  *      the next boot formats again); otherwise the header must verify and
- *      pass the policy's checks, then dm-crypt;
+ *      pass the policy's checks, then dm-crypt; with the policy's
+ *      store.integrity "hmac-sha256", dm-crypt sits on a dm-integrity
+ *      device (fs/integrity.h), formatted and written once on a first boot;
  *   5. ext4 on /dev/dm-N mounted nodev,nosuid,noexec on /run/store.
  * Any refusal: a console line "store: REFUSED: reason", the same reason in
  * /v1/info, nothing left mounted or mapped, and the roles whose state is

@@ -24,7 +24,7 @@
 # Then store.integrity "hmac-sha256" (dm-integrity under dm-crypt), on
 # build/qemu-integrity/image (build/image's policy with that change, the
 # native layer only; rebuilt when its inputs changed, about 10 s):
-#   9  a blank 48 MiB disk: formatted with dm-integrity (its superblock,
+#   9  a blank 24 MiB disk: formatted with dm-integrity (its superblock,
 #      every sector written once), the log on it. With STORE_COST=1 the
 #      image has the python layer too, and a function writes and fsyncs
 #      8 MiB to its /data here and in boot 1 (no integrity): both times
@@ -339,15 +339,15 @@ check "setup: the integrity image (build/qemu-integrity/image)" integrity_image 
   { tail -n 20 "$work/build-image.log" >&2; bail "no integrity image"; }
 BOOT_IMAGE=$iimg
 idisk=$work/integrity.img
-check "setup: a blank 48 MiB data disk" truncate -s 48M "$idisk"
+check "setup: a blank 24 MiB data disk" truncate -s 24M "$idisk"
 if check "boot 9 (integrity hmac-sha256, blank disk, I1) reaches the ready line" \
      boot integrity "$idisk" "$I1"; then
   expect_match "formatting with dm-integrity" "$console" \
-    'store: vd[a-z]: blank header: first boot of this instance, formatting 47 MiB with dm-integrity hmac-sha256'
+    'store: vd[a-z]: blank header: first boot of this instance, formatting 23 MiB with dm-integrity hmac-sha256'
   expect_match "dm-integrity formatted, every sector written once (the time said)" "$console" \
-    'store: dm-integrity hmac-sha256: [0-9]+ of 47 MiB provided \(tags and journal: [0-9]+ KiB\), every sector written once, direct \([0-9]+ ms\)'
+    'store: dm-integrity hmac-sha256: [0-9]+ of 23 MiB provided \(tags and journal: [0-9]+ KiB\), every sector written once, direct \([0-9]+ ms\)'
   expect_match "formatted and mounted, the line names the integrity mode" "$console" \
-    'store: formatted vd[a-z], 4[0-9] MiB aes-xts-plain64 \+ dm-integrity hmac-sha256, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
+    'store: formatted vd[a-z], [12][0-9] MiB aes-xts-plain64 \+ dm-integrity hmac-sha256, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
   expect_match "logd runs, its log on the store" "$console" 'init: logd: serving \(0 entries\)'
   check "/v1/info: store.integrity hmac-sha256" \
     [ "$(info_store '.store | "\(.state) \(.integrity)"')" = '"formatted hmac-sha256"' ]
@@ -373,7 +373,7 @@ check "the raw disk has dm-integrity's superblock at the data area (1 MiB)" \
 check "boot 10 (the integrity disk again) reaches the ready line" boot integrity2 "$idisk" "$I1" ||
   qt_console_tail 40
 expect_match "opened (not formatted), integrity named" "$console" \
-  'init: store: vd[a-z], 4[0-9] MiB aes-xts-plain64 \+ dm-integrity hmac-sha256, key provider dev'
+  'init: store: vd[a-z], [12][0-9] MiB aes-xts-plain64 \+ dm-integrity hmac-sha256, key provider dev'
 expect_match "logd reopens the log with boot 9's entries" "$console" 'logd: store /state/log: [1-9][0-9]* entries'
 isize2=$(tree_size)
 check "the log survived the reboot and grew (${isize1:-?} -> ${isize2:-?})" [ "${isize2:-0}" -gt "${isize1:-0}" ]

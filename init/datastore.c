@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -202,31 +203,38 @@ static int integrity_sb(const struct opening *o, struct integrity_sb *sb, char *
  * cache as well. */
 static int integrity_wipe(const struct opening *o, char *err, size_t errlen)
 {
-	_Alignas(4096) static const uint8_t zero[STORE_WIPE_CHUNK];
 	char node[32];
 	uint64_t left = o->hdr.integ_sectors * STORE_SECTOR, at = 0;
+	int r = 0;
 
+	/* anonymous pages: zero and page-aligned, as O_DIRECT wants, and
+	 * neither in the binary nor on the stack */
+	uint8_t *zero = mmap(NULL, STORE_WIPE_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zero == MAP_FAILED)
+		return errbuf_set(err, errlen, -errno, "wipe buffer: %s", strerror(errno));
 	snprintf(node, sizeof node, "/dev/dm-%u", minor(o->idev));
 	int fd = open_node(node, o->idev, O_WRONLY | O_DIRECT, err, errlen);
-	if (fd < 0)
+	if (fd < 0) {
+		munmap(zero, STORE_WIPE_CHUNK);
 		return fd;
-	while (left > 0) {
-		size_t n = left < sizeof zero ? (size_t)left : sizeof zero;
+	}
+	while (left > 0 && r == 0) {
+		size_t n = left < STORE_WIPE_CHUNK ? (size_t)left : STORE_WIPE_CHUNK;
 		ssize_t w = pwrite(fd, zero, n, (off_t)at);
 		if (w <= 0) {
 			int e = w < 0 ? errno : EIO;
-			close(fd);
-			return errbuf_set(err, errlen, -e, "wiping %s at %llu: %s", node,
-					  (unsigned long long)at, strerror(e));
+			r = errbuf_set(err, errlen, -e, "wiping %s at %llu: %s", node,
+				       (unsigned long long)at, strerror(e));
+			break;
 		}
 		left -= (uint64_t)w;
 		at += (uint64_t)w;
 	}
-	int r = fdatasync(fd) == 0 ? 0 : -errno;
+	if (r == 0 && fdatasync(fd) != 0)
+		r = errbuf_set(err, errlen, -errno, "wiping %s: fdatasync: %s", node, strerror(errno));
 	close(fd);
-	if (r != 0)
-		return errbuf_set(err, errlen, r, "wiping %s: fdatasync: %s", node, strerror(-r));
-	return 0;
+	munmap(zero, STORE_WIPE_CHUNK);
+	return r;
 }
 
 /* A first boot with integrity: dm-integrity formats the area (its
@@ -236,7 +244,7 @@ static int integrity_wipe(const struct opening *o, char *err, size_t errlen)
  * integrity fields; map() then loads it journaled under dm-crypt. */
 static int integrity_format(struct opening *o, char *err, size_t errlen)
 {
-	_Alignas(4096) static const uint8_t zero_sb[4096];
+	uint8_t zero_sb[4096] = { 0 };
 	char ignored[ERRBUF_LEN];
 	struct integrity_sb sb;
 	int r;

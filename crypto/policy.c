@@ -46,6 +46,13 @@ const char *policy_key_provider_name(enum policy_key_provider kp)
 	return (unsigned)kp <= POLICY_KP_KMS ? key_provider_names[kp] : "?";
 }
 
+static const char *const integrity_names[] = { "none", "hmac-sha256", "aes-gcm" };
+
+const char *policy_integrity_name(enum policy_integrity m)
+{
+	return (unsigned)m <= POLICY_INTEGRITY_AES_GCM ? integrity_names[m] : "?";
+}
+
 const char *policy_method_name(enum policy_method m)
 {
 	return (unsigned)m < POLICY_M_N ? method_names[m] : "?";
@@ -835,8 +842,9 @@ static int parse_kms(struct jwalk *c, int obj, struct policy_store *st)
 
 /* The store section: which provider (and only its own fields), the
  * cipher (one allowed, written in the canonical form so that the
- * measurement names it) and the integrity mode (none: dm-integrity is not
- * built yet, and a policy asking for it is refused rather than ignored). */
+ * measurement names it) and the integrity mode ("none" or "hmac-sha256";
+ * "aes-gcm" is not built, and a policy asking for it is refused rather
+ * than ignored). */
 static int parse_store(struct jwalk *c, int obj, struct policy_store *st)
 {
 	enum { F_KP, F_DEV, F_KMS, F_CIPHER, F_INTEGRITY, F_N };
@@ -884,10 +892,11 @@ static int parse_store(struct jwalk *c, int obj, struct policy_store *st)
 	}
 	if (f[F_INTEGRITY].tok >= 0) {
 		saved = jwalk_key(c, "integrity");
-		if (json_str_eq(c->d, f[F_INTEGRITY].tok, "aes-gcm") ||
-		    json_str_eq(c->d, f[F_INTEGRITY].tok, "hmac-sha256"))
-			return jwalk_fail(c, -EINVAL, "dm-integrity is not built yet: only \"none\"");
-		if (!json_str_eq(c->d, f[F_INTEGRITY].tok, "none"))
+		if (json_str_eq(c->d, f[F_INTEGRITY].tok, "hmac-sha256"))
+			st->integrity = POLICY_INTEGRITY_HMAC_SHA256;
+		else if (json_str_eq(c->d, f[F_INTEGRITY].tok, "aes-gcm"))
+			return jwalk_fail(c, -EINVAL, "\"aes-gcm\" is not built: \"none\" or \"hmac-sha256\"");
+		else if (!json_str_eq(c->d, f[F_INTEGRITY].tok, "none"))
 			return jwalk_fail(c, -EINVAL, "must be \"none\", \"aes-gcm\" or \"hmac-sha256\"");
 		jwalk_pop(c, saved);
 	}
@@ -1122,7 +1131,7 @@ static void write_store(struct jsonw *w, const struct policy_store *st)
 	jw_key(w, "cipher");
 	jw_string(w, POLICY_STORE_CIPHER);
 	jw_key(w, "integrity");
-	jw_string(w, "none");
+	jw_string(w, policy_integrity_name(st->integrity));
 	jw_object_end(w);
 }
 

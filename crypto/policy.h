@@ -73,6 +73,16 @@ enum policy_tls {
  * stays on tmpfs. */
 enum policy_key_provider { POLICY_KP_NONE, POLICY_KP_DEV, POLICY_KP_KMS };
 
+/* store.integrity: dm-integrity under dm-crypt (docs/STORE.md,
+ * "Integrity"). The values are the store header's integrity mode field;
+ * AES_GCM is named so that a policy asking for it is refused as not built
+ * rather than read as something else. */
+enum policy_integrity {
+	POLICY_INTEGRITY_NONE = 0,
+	POLICY_INTEGRITY_HMAC_SHA256 = 1,
+	POLICY_INTEGRITY_AES_GCM = 2,
+};
+
 struct policy_store {
 	enum policy_key_provider provider;
 	/* dev: the 64-byte disk key itself, in the policy and so in the
@@ -101,6 +111,8 @@ struct policy_store {
 	 * "flag" (it starts, and /v1/info, the console and the boot entry say
 	 * "ROLLBACK DETECTED") */
 	bool kms_rollback_flag;
+	/* store.integrity: NONE (the default) or HMAC_SHA256 */
+	enum policy_integrity integrity;
 };
 
 /* Every limit a function runs under (docs/POLICY.md: bounds). */
@@ -213,6 +225,8 @@ bool policy_secret_name_valid(const char *s, size_t n);
 
 /* Names for logs and the canonical form. */
 const char *policy_key_provider_name(enum policy_key_provider kp); /* "none" "dev" "kms" */
+/* "none" "hmac-sha256" "aes-gcm" (store.integrity's spelling), "?" otherwise */
+const char *policy_integrity_name(enum policy_integrity m);
 const char *policy_runtime_name(enum policy_runtime rt);
 const char *policy_method_name(enum policy_method m);
 

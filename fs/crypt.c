@@ -29,21 +29,13 @@ int crypt_params(char *out, size_t cap, const struct crypt_area *a)
 	char khex[2 * CRYPT_KEY_MAX + 1];
 
 	if (!cipher_ok(a->cipher) || a->key_len == 0 || a->key_len > CRYPT_KEY_MAX ||
-	    a->sectors == 0) {
-		if (cap)
-			explicit_bzero(out, cap);
-		return -EINVAL;
-	}
+	    a->sectors == 0)
+		return dm_params_end(out, cap, -EINVAL);
 	hex_encode(khex, a->key, a->key_len);
 	int n = snprintf(out, cap, "%s %s 0 %u:%u %llu", a->cipher, khex, major(a->disk),
 			 minor(a->disk), (unsigned long long)a->offset);
 	explicit_bzero(khex, sizeof khex);
-	if (n < 0 || (size_t)n >= cap) {
-		if (cap)
-			explicit_bzero(out, cap);
-		return -ENOSPC;
-	}
-	return n;
+	return dm_params_end(out, cap, n);
 }
 
 int crypt_open(struct dm_ctl *c, const char *name, const struct crypt_area *a, dev_t *dev,
@@ -54,8 +46,6 @@ int crypt_open(struct dm_ctl *c, const char *name, const struct crypt_area *a, d
 
 	if ((r = crypt_params(params, sizeof params, a)) < 0)
 		return errbuf_set(err, errlen, r, "crypt: %s: bad cipher, key or size", name);
-	struct dm_target t = { 0, a->sectors, "crypt", params };
-	r = dm_create(c, name, NULL, &t, 1, false, true, dev, err, errlen);
-	explicit_bzero(params, sizeof params);
-	return r;
+	return dm_create_keyed(c, name, "crypt", a->sectors, params, sizeof params, dev, err,
+			       errlen);
 }

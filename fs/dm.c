@@ -136,6 +136,24 @@ long dm_pack_table(struct dm_ctl *c, const char *name, const struct dm_target *t
 	return (long)off;
 }
 
+int dm_params_end(char *out, size_t cap, int n)
+{
+	if (n >= 0 && (size_t)n < cap)
+		return n;
+	if (cap)
+		explicit_bzero(out, cap);
+	return n == -EINVAL ? -EINVAL : -ENOSPC;
+}
+
+int dm_create_keyed(struct dm_ctl *c, const char *name, const char *type, uint64_t sectors,
+		    char *params, size_t cap, dev_t *dev, char *err, size_t errlen)
+{
+	struct dm_target t = { 0, sectors, type, params };
+	int r = dm_create(c, name, NULL, &t, 1, false, true, dev, err, errlen);
+	explicit_bzero(params, cap);
+	return r;
+}
+
 int dm_remove(struct dm_ctl *c, const char *name, char *err, size_t errlen)
 {
 	int r;

@@ -62,6 +62,17 @@ int dm_create(struct dm_ctl *c, const char *name, const char *uuid,
 	      const struct dm_target *t, unsigned n, bool readonly, bool secure,
 	      dev_t *dev, char *err, size_t errlen);
 
+/* A keyed parameter line's end: n, snprintf's result for out (cap
+ * bytes), when it fit; else out wiped and -ENOSPC (or -EINVAL when n is
+ * already that: a refused input). */
+int dm_params_end(char *out, size_t cap, int n);
+
+/* One target of `type` over sectors 0..sectors-1 whose parameter line
+ * holds a key: dm_create with secure set, then params (cap bytes) wiped
+ * whatever the outcome. */
+int dm_create_keyed(struct dm_ctl *c, const char *name, const char *type, uint64_t sectors,
+		    char *params, size_t cap, dev_t *dev, char *err, size_t errlen);
+
 /* Removes device `name` (it must not be open or mounted). */
 int dm_remove(struct dm_ctl *c, const char *name, char *err, size_t errlen);
 

@@ -21,7 +21,8 @@
 #define OFF_SALT       112
 #define OFF_PROVIDER   144
 #define OFF_GENERATION 160
-#define OFF_RESERVED   168
+#define OFF_INTEG_LEN  168
+#define OFF_RESERVED   176
 
 _Static_assert(OFF_RESERVED <= STORE_HDR_MAC_OFF, "fields before the MAC");
 _Static_assert(STORE_HDR_MAC_OFF + 32 == STORE_HDR_SIZE, "the MAC ends the header");
@@ -35,6 +36,8 @@ _Static_assert(OFF_PROVIDER + STORE_PROVIDER_MAX == OFF_GENERATION, "provider fi
 static const char INFO_CRYPT[] = "dshield-store/v1 dm-crypt key";
 static const char INFO_MAC[] = "dshield-store/v1 header mac key";
 static const char INFO_SEAL[] = "dshield-store/v1 seal key";
+static const char INFO_INTEG[] = "dshield-store/v1 dm-integrity key";
+static const char INFO_JMAC[] = "dshield-store/v1 dm-integrity journal mac key";
 
 int store_hdr_init(struct store_hdr *h, uint64_t disk_sectors,
 		   const uint8_t instance[STORE_INSTANCE_LEN], const uint8_t salt[32],
@@ -78,6 +81,10 @@ void store_derive(const uint8_t key[STORE_KEY_LEN], const struct store_hdr *h,
 	br_hkdf_produce(&hc, INFO_MAC, sizeof INFO_MAC - 1, k->mac, sizeof k->mac);
 	hc = prk;
 	br_hkdf_produce(&hc, INFO_SEAL, sizeof INFO_SEAL - 1, k->seal, sizeof k->seal);
+	hc = prk;
+	br_hkdf_produce(&hc, INFO_INTEG, sizeof INFO_INTEG - 1, k->integ, sizeof k->integ);
+	hc = prk;
+	br_hkdf_produce(&hc, INFO_JMAC, sizeof INFO_JMAC - 1, k->jmac, sizeof k->jmac);
 	explicit_bzero(&hc, sizeof hc);
 	explicit_bzero(&prk, sizeof prk);
 }
@@ -147,9 +154,17 @@ static int check_fields(const struct store_hdr *h, char *err, size_t errlen)
 				  (unsigned long long)h->data_sectors);
 	if (h->kdf != STORE_KDF_HKDF_SHA256)
 		return errbuf_set(err, errlen, -EINVAL, "store header: unknown KDF %u", h->kdf);
-	if (h->integrity != 0)
+	if (h->integrity != STORE_INTEGRITY_NONE && h->integrity != STORE_INTEGRITY_HMAC_SHA256)
 		return errbuf_set(err, errlen, -EINVAL, "store header: integrity mode %u not built",
 				  h->integrity);
+	/* none: no dm-integrity, the field is zero; hmac-sha256: what
+	 * dm-integrity provides of the area, whole 4 KiB blocks */
+	if (h->integrity == STORE_INTEGRITY_NONE ? h->integ_sectors != 0 :
+	    h->integ_sectors < MIN_DATA_SECTORS || h->integ_sectors % 8 != 0 ||
+	    h->integ_sectors > h->data_sectors)
+		return errbuf_set(err, errlen, -EINVAL,
+				  "store header: integrity data size %llu sectors for mode %u",
+				  (unsigned long long)h->integ_sectors, h->integrity);
 	return 0;
 }
 
@@ -176,6 +191,7 @@ int store_hdr_encode(const struct store_hdr *h, const uint8_t mac_key[32],
 	memcpy(out + OFF_SALT, h->kdf_salt, sizeof h->kdf_salt);
 	memcpy(out + OFF_PROVIDER, h->provider, pl);
 	put_le64(out + OFF_GENERATION, h->generation);
+	put_le64(out + OFF_INTEG_LEN, h->integ_sectors);
 	/* printable ASCII only, as the parser wants */
 	if (field_str(out + OFF_CIPHER, STORE_CIPHER_MAX) < 0 ||
 	    field_str(out + OFF_PROVIDER, STORE_PROVIDER_MAX) < 0) {
@@ -220,6 +236,7 @@ int store_hdr_parse(const uint8_t in[STORE_HDR_SIZE], struct store_hdr *h, char 
 	memcpy(h->kdf_salt, in + OFF_SALT, sizeof h->kdf_salt);
 	memcpy(h->provider, in + OFF_PROVIDER, STORE_PROVIDER_MAX);
 	h->generation = le64(in + OFF_GENERATION);
+	h->integ_sectors = le64(in + OFF_INTEG_LEN);
 	return check_fields(h, err, errlen);
 }
 
@@ -241,6 +258,11 @@ int store_hdr_check(const struct store_hdr *h, const struct store_expect *e, cha
 		return errbuf_set(err, errlen, -EPERM,
 				  "store header: cipher %s (%u bits), the policy wants %s (%u bits)",
 				  h->cipher, h->key_bits, e->cipher, e->key_bits);
+	/* the cipher swap's twin: a host must not turn authentication off */
+	if (h->integrity != e->integrity)
+		return errbuf_set(err, errlen, -EPERM,
+				  "store header: integrity %s, the policy wants %s",
+				  store_integrity_name(h->integrity), store_integrity_name(e->integrity));
 	if (e->instance && memcmp(h->instance, e->instance, STORE_INSTANCE_LEN) != 0)
 		return errbuf_set(err, errlen, -EXDEV,
 				  "store header: another instance's disk (instance id differs)");
@@ -273,6 +295,15 @@ int store_hdr_open(const uint8_t in[STORE_HDR_SIZE], const uint8_t key[STORE_KEY
 	return r;
 }
 
+const char *store_integrity_name(uint32_t mode)
+{
+	switch (mode) {
+	case STORE_INTEGRITY_NONE: return "none";
+	case STORE_INTEGRITY_HMAC_SHA256: return "hmac-sha256";
+	default: return "?";
+	}
+}
+
 const char *store_hdr_error_name(int code)
 {
 	switch (code) {
@@ -281,7 +312,7 @@ const char *store_hdr_error_name(int code)
 	case -EPROTONOSUPPORT: return "unknown version";
 	case -EINVAL: return "malformed";
 	case -EBADMSG: return "bad MAC";
-	case -EPERM: return "cipher refused";
+	case -EPERM: return "cipher or integrity refused";
 	case -EXDEV: return "other instance";
 	case -ERANGE: return "disk too small";
 	default: return "error";

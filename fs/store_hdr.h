@@ -22,11 +22,14 @@
  *       88    8  data offset in 512-byte sectors (>= 8, a multiple of 8)
  *       96    8  data size in 512-byte sectors (> 0)
  *      104    4  KDF, 1 = HKDF-SHA256 (below)
- *      108    4  integrity mode, 0 = none (the only one built)
+ *      108    4  integrity mode, 0 = none, 1 = hmac-sha256 (dm-integrity
+ *                under dm-crypt, docs/STORE.md "Integrity")
  *      112   32  KDF salt (random, chosen when the disk is formatted)
  *      144   16  key provider id, "dev" or "kms"
  *      160    8  generation (0 when formatted; kept for rollback work)
- *      168  312  reserved, zero
+ *      168    8  integrity data size in sectors: what dm-integrity provides
+ *                of the data area (the dm-crypt size); 0 with mode 0
+ *      176  304  reserved, zero
  *      480   32  HMAC-SHA256 over bytes 0..479 with the MAC subkey
  *
  * Key derivation (HKDF-SHA256, RFC 5869), from the provider's 64-byte key
@@ -35,6 +38,8 @@
  *   crypt = HKDF-Expand(PRK, "dshield-store/v1 dm-crypt key", 64)
  *   mac   = HKDF-Expand(PRK, "dshield-store/v1 header mac key", 32)
  *   seal  = HKDF-Expand(PRK, "dshield-store/v1 seal key", 32)
+ *   integ = HKDF-Expand(PRK, "dshield-store/v1 dm-integrity key", 32)
+ *   jmac  = HKDF-Expand(PRK, "dshield-store/v1 dm-integrity journal mac key", 32)
  * The instance is in the salt, so two instances given the same provider
  * key (the dev provider) still get unrelated disk keys.
  *
@@ -46,9 +51,10 @@
  *                     KDF, integrity mode, sector size, reserved bytes)
  *   -EBADMSG          the MAC does not verify: the wrong key or a header
  *                     changed by someone without the key
- *   -EPERM            a cipher or key size other than the policy's (even
- *                     under a valid MAC: whoever holds a dev key could
- *                     write one that says "cipher_null")
+ *   -EPERM            a cipher, key size or integrity mode other than the
+ *                     policy's (even under a valid MAC: whoever holds a dev
+ *                     key could write one that says "cipher_null", or
+ *                     integrity none)
  *   -EXDEV            another instance's disk
  *   -ERANGE           the disk is smaller than the header says
  * The MAC is checked before the fields it covers are believed; the
@@ -73,6 +79,8 @@
 #define STORE_CIPHER_MAX      32	/* field size, NUL included */
 #define STORE_PROVIDER_MAX    16	/* field size, NUL included */
 #define STORE_KDF_HKDF_SHA256 1
+#define STORE_INTEGRITY_NONE        0	/* the integrity mode field */
+#define STORE_INTEGRITY_HMAC_SHA256 1
 #define STORE_SECTOR          512u
 #define STORE_DATA_OFFSET     2048u	/* sectors: the dm-crypt area starts at 1 MiB */
 #define STORE_MAX_SECTORS     (1ull << 40)	/* 512 TiB: bounds every sum */
@@ -94,6 +102,7 @@ struct store_hdr {
 	uint8_t kdf_salt[32];
 	char provider[STORE_PROVIDER_MAX];
 	uint64_t generation;
+	uint64_t integ_sectors;		/* what dm-integrity provides; 0: none */
 };
 
 /* The subkeys of one disk (see above). */
@@ -101,6 +110,8 @@ struct store_keys {
 	uint8_t crypt[64];
 	uint8_t mac[32];
 	uint8_t seal[32];
+	uint8_t integ[32];		/* dm-integrity's internal_hash hmac(sha256) */
+	uint8_t jmac[32];		/* dm-integrity's journal_mac hmac(sha256) */
 };
 
 /* What this boot expects of the header. */
@@ -109,6 +120,7 @@ struct store_expect {
 	uint32_t key_bits;
 	const uint8_t *instance;	/* STORE_INSTANCE_LEN bytes, or NULL: any */
 	uint64_t disk_sectors;		/* the whole data disk */
+	uint32_t integrity;		/* the policy's mode, STORE_INTEGRITY_* */
 };
 
 /* A fresh header for a disk of disk_sectors: the default data offset, the
@@ -118,7 +130,7 @@ int store_hdr_init(struct store_hdr *h, uint64_t disk_sectors,
 		   const uint8_t instance[STORE_INSTANCE_LEN], const uint8_t salt[32],
 		   const char *provider);
 
-/* The three subkeys from the provider's key and the header's salt and
+/* The subkeys from the provider's key and the header's salt and
  * instance. */
 void store_derive(const uint8_t key[STORE_KEY_LEN], const struct store_hdr *h,
 		  struct store_keys *k);
@@ -148,8 +160,11 @@ int store_hdr_open(const uint8_t in[STORE_HDR_SIZE], const uint8_t key[STORE_KEY
 		   const struct store_expect *e, struct store_hdr *h, struct store_keys *k,
 		   char *err, size_t errlen);
 
+/* "none", "hmac-sha256" (the policy's spelling), "?" for another. */
+const char *store_integrity_name(uint32_t mode);
+
 /* A short name of an error above ("blank", "bad magic", "unknown version",
- * "malformed", "bad MAC", "cipher refused", "other instance", "disk too
+ * "malformed", "bad MAC", "cipher or integrity refused", "other instance", "disk too
  * small"), "error" for any other. */
 const char *store_hdr_error_name(int code);
 

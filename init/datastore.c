@@ -2,6 +2,7 @@
 #include "init/datastore.h"
 #include "fs/crypt.h"
 #include "fs/dm.h"
+#include "fs/integrity.h"
 #include "init/e2fs.h"
 #include "init/layers.h"
 #include "lib/clock.h"
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -126,6 +128,8 @@ struct opening {
 	char node[64];
 	int fd;
 	bool mapped, mounted, prjquota;
+	bool imapped;			/* the dm-integrity device under dm-crypt */
+	dev_t idev;
 };
 
 static void undo(struct opening *o)
@@ -137,9 +141,161 @@ static void undo(struct opening *o)
 	if (o->mapped && dm_remove(&o->dm, STORE_DM_NAME, err, sizeof err) != 0)
 		dlog("store: %s", err);
 	o->mapped = false;
+	if (o->imapped && dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, err, sizeof err) != 0)
+		dlog("store: %s", err);
+	o->imapped = false;
 }
 
-/* dm-crypt over the header's data area with the derived key. */
+/* --- dm-integrity ---------------------------------------------------------------------------- */
+
+/* Reads len bytes at off of the data disk past the page cache: what
+ * dm-integrity wrote below it is on the disk, not in the cache. */
+static int read_direct(const struct opening *o, uint64_t off, uint8_t *buf, size_t len,
+		       char *err, size_t errlen)
+{
+	char node[48];
+	snprintf(node, sizeof node, "/dev/%s", o->disk.name);
+	int fd = open_node(node, o->disk.dev, O_RDONLY | O_DIRECT, err, errlen);
+	if (fd < 0)
+		return fd;
+	ssize_t n = pread(fd, buf, len, (off_t)off);
+	int e = errno;
+	close(fd);
+	if (n != (ssize_t)len)
+		return errbuf_set(err, errlen, -EIO, "reading dm-integrity's superblock: %s",
+				  n < 0 ? strerror(e) : "short read");
+	return 0;
+}
+
+/* dm-integrity over the data area with `sectors` of it provided, in mode
+ * J (journaled) or D (direct: the wipe). */
+static int map_integrity(struct opening *o, uint64_t sectors, char mode, char *err,
+			 size_t errlen)
+{
+	struct integrity_area a = {
+		.disk = o->disk.dev, .offset = o->hdr.data_offset, .sectors = sectors,
+		.hash_key = o->keys.integ, .journal_key = o->keys.jmac, .mode = mode,
+	};
+	int r = integrity_open(&o->dm, STORE_DM_INTEGRITY_NAME, &a, &o->idev, err, errlen);
+	if (r == 0)
+		o->imapped = true;
+	return r;
+}
+
+/* The superblock dm-integrity keeps at the start of the data area. */
+static int integrity_sb(const struct opening *o, struct integrity_sb *sb, char *err,
+			size_t errlen)
+{
+	_Alignas(4096) uint8_t buf[4096];
+	int r = read_direct(o, o->hdr.data_offset * STORE_SECTOR, buf, sizeof buf, err, errlen);
+	if (r != 0)
+		return r;
+	if ((r = integrity_sb_parse(buf, sb)) != 0)
+		return errbuf_set(err, errlen, r, "dm-integrity superblock: %s",
+				  r == -ENODATA ? "all zero (never formatted)" : "bad magic");
+	return 0;
+}
+
+/* Writes zeros over all of the integrity device: a fresh area's tags match
+ * nothing, and a sector read before it was ever written would fail its
+ * check (mke2fs and ext4 may read what they did not write). Direct I/O:
+ * the data goes through dm-integrity's journal once, not through the page
+ * cache as well. */
+static int integrity_wipe(const struct opening *o, char *err, size_t errlen)
+{
+	char node[32];
+	uint64_t left = o->hdr.integ_sectors * STORE_SECTOR, at = 0;
+	int r = 0;
+
+	/* anonymous pages: zero and page-aligned, as O_DIRECT wants, and
+	 * neither in the binary nor on the stack */
+	uint8_t *zero = mmap(NULL, STORE_WIPE_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zero == MAP_FAILED)
+		return errbuf_set(err, errlen, -errno, "wipe buffer: %s", strerror(errno));
+	snprintf(node, sizeof node, "/dev/dm-%u", minor(o->idev));
+	int fd = open_node(node, o->idev, O_WRONLY | O_DIRECT, err, errlen);
+	if (fd < 0) {
+		munmap(zero, STORE_WIPE_CHUNK);
+		return fd;
+	}
+	while (left > 0 && r == 0) {
+		size_t n = left < STORE_WIPE_CHUNK ? (size_t)left : STORE_WIPE_CHUNK;
+		ssize_t w = pwrite(fd, zero, n, (off_t)at);
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			r = errbuf_set(err, errlen, -e, "wiping %s at %llu: %s", node,
+				       (unsigned long long)at, strerror(e));
+			break;
+		}
+		left -= (uint64_t)w;
+		at += (uint64_t)w;
+	}
+	if (r == 0 && fdatasync(fd) != 0)
+		r = errbuf_set(err, errlen, -errno, "wiping %s: fdatasync: %s", node, strerror(errno));
+	close(fd);
+	munmap(zero, STORE_WIPE_CHUNK);
+	return r;
+}
+
+/* A first boot with integrity: dm-integrity formats the area (its
+ * superblock zeroed first: a format cut short before the header was
+ * written leaves one under keys no longer anyone's), says what it
+ * provides, and every sector of that is written once. Sets the header's
+ * integrity fields; map() then loads it journaled under dm-crypt. */
+static int integrity_format(struct opening *o, char *err, size_t errlen)
+{
+	uint8_t zero_sb[4096] = { 0 };
+	char ignored[ERRBUF_LEN];
+	struct integrity_sb sb;
+	int r;
+
+	if (pwrite(o->fd, zero_sb, sizeof zero_sb, (off_t)(o->hdr.data_offset * STORE_SECTOR)) !=
+	    (ssize_t)sizeof zero_sb || fdatasync(o->fd) != 0)
+		return errbuf_set(err, errlen, -EIO, "zeroing dm-integrity's superblock: %s",
+				  strerror(errno));
+	/* the documented first load: one sector, the kernel formats */
+	if ((r = map_integrity(o, 1, 'J', err, errlen)) != 0)
+		return r;
+	o->imapped = false;
+	if ((r = dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, err, errlen)) != 0)
+		return r;
+	if ((r = integrity_sb(o, &sb, err, errlen)) != 0)
+		return r;
+	o->hdr.integrity = STORE_INTEGRITY_HMAC_SHA256;
+	/* whole 4 KiB blocks, as the area without integrity */
+	o->hdr.integ_sectors = sb.provided_sectors & ~(uint64_t)7;
+	if (o->hdr.integ_sectors < 8 || o->hdr.integ_sectors > o->hdr.data_sectors)
+		return errbuf_set(err, errlen, -ERANGE,
+				  "dm-integrity provides %llu sectors of a %llu-sector area",
+				  (unsigned long long)sb.provided_sectors,
+				  (unsigned long long)o->hdr.data_sectors);
+	if ((r = integrity_sb_check(&sb, o->hdr.integ_sectors, err, errlen)) != 0 ||
+	    (r = map_integrity(o, o->hdr.integ_sectors, 'D', err, errlen)) != 0)
+		return r;
+	/* direct writes for the wipe: half the I/O of the journal, and a
+	 * power cut in it leaves a blank header (a new format) anyway */
+	uint64_t t0 = mono_ms();
+	r = integrity_wipe(o, err, errlen);
+	o->imapped = false;
+	if (r != 0) {
+		dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, ignored, sizeof ignored);
+		return r;
+	}
+	/* journaled from here on: map() loads it again in mode J */
+	if ((r = dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, err, errlen)) != 0)
+		return r;
+	dlog("store: dm-integrity hmac-sha256: %llu of %llu MiB provided (tags and journal: "
+	     "%llu KiB), every sector written once, direct (%llu ms)",
+	     (unsigned long long)(o->hdr.integ_sectors / 2048),
+	     (unsigned long long)(o->hdr.data_sectors / 2048),
+	     (unsigned long long)((o->hdr.data_sectors - o->hdr.integ_sectors) / 2),
+	     (unsigned long long)(mono_ms() - t0));
+	return 0;
+}
+
+/* dm-crypt with the derived key over the header's data area, or over the
+ * dm-integrity device when the header says so (mapped here unless a
+ * format already did). */
 static int map(struct opening *o, char *err, size_t errlen)
 {
 	struct crypt_area a = {
@@ -147,7 +303,17 @@ static int map(struct opening *o, char *err, size_t errlen)
 		.cipher = o->hdr.cipher, .key = o->keys.crypt, .key_len = o->hdr.key_bits / 8,
 	};
 	dev_t dev;
-	int r = crypt_open(&o->dm, STORE_DM_NAME, &a, &dev, err, errlen);
+	int r;
+
+	if (o->hdr.integrity == STORE_INTEGRITY_HMAC_SHA256) {
+		if (!o->imapped &&
+		    (r = map_integrity(o, o->hdr.integ_sectors, 'J', err, errlen)) != 0)
+			return r;
+		a.disk = o->idev;
+		a.offset = 0;
+		a.sectors = o->hdr.integ_sectors;
+	}
+	r = crypt_open(&o->dm, STORE_DM_NAME, &a, &dev, err, errlen);
 	if (r != 0)
 		return r;
 	o->mapped = true;
@@ -214,8 +380,12 @@ static int mount_store(struct opening *o, char *err, size_t errlen)
 			return errbuf_set(err, errlen, r, "ext4 on %s does not mount after e2fsck "
 					  "(%s): the file system is damaged", o->node, strerror(-r));
 	} else if (r != 0) {
-		return errbuf_set(err, errlen, r, "ext4 on %s does not mount (%s)", o->node,
-				  strerror(-r));
+		/* under dm-integrity an I/O error is what a sector whose HMAC
+		 * does not verify gives (EILSEQ inside, EIO up here) */
+		return errbuf_set(err, errlen, r, "ext4 on %s does not mount (%s)%s", o->node,
+				  strerror(-r), r == -EIO && o->hdr.integrity != STORE_INTEGRITY_NONE ?
+				  ": dm-integrity: sectors fail their HMAC (changed outside this VM)" :
+				  "");
 	}
 	if (o->prjquota)
 		dlog("store: project quotas on (functions' data directories)");
@@ -240,10 +410,14 @@ static int format(struct opening *o, const struct policy_store *ps,
 		return errbuf_set(err, errlen, r, "a disk of %llu bytes is too small for the store",
 				  (unsigned long long)o->disk.bytes);
 	store_derive(o->key, &o->hdr, &o->keys);
+	dlog("store: %s: blank header: first boot of this instance, formatting %llu MiB%s",
+	     o->disk.name, (unsigned long long)(o->hdr.data_sectors / 2048),
+	     ps->integrity == POLICY_INTEGRITY_HMAC_SHA256 ? " with dm-integrity hmac-sha256" : "");
+	if (ps->integrity == POLICY_INTEGRITY_HMAC_SHA256 &&
+	    (r = integrity_format(o, err, errlen)) != 0)
+		return r;
 	if ((r = store_hdr_encode(&o->hdr, o->keys.mac, o->raw)) != 0)
 		return errbuf_set(err, errlen, r, "cannot encode the header");
-	dlog("store: %s: blank header: first boot of this instance, formatting %llu MiB",
-	     o->disk.name, (unsigned long long)(o->hdr.data_sectors / 2048));
 	if ((r = map(o, err, errlen)) != 0)
 		return r;
 	uint64_t t0 = mono_ms();
@@ -255,15 +429,20 @@ static int format(struct opening *o, const struct policy_store *ps,
 	return 0;
 }
 
-static int open_existing(struct opening *o, const uint8_t *want_inst, const char *cipher,
-			 char *err, size_t errlen)
+static int open_existing(struct opening *o, const uint8_t *want_inst,
+			 const struct policy_store *ps, char *err, size_t errlen)
 {
 	struct store_expect e = {
-		.cipher = cipher, .key_bits = STORE_KEY_BITS, .instance = want_inst,
-		.disk_sectors = o->disk.bytes / STORE_SECTOR,
+		.cipher = POLICY_STORE_CIPHER, .key_bits = STORE_KEY_BITS, .instance = want_inst,
+		.disk_sectors = o->disk.bytes / STORE_SECTOR, .integrity = (uint32_t)ps->integrity,
 	};
+	struct integrity_sb sb;
 	int r = store_hdr_open(o->raw, o->key, &e, &o->hdr, &o->keys, err, errlen);
 	if (r != 0)
+		return r;
+	if (o->hdr.integrity == STORE_INTEGRITY_HMAC_SHA256 &&
+	    ((r = integrity_sb(o, &sb, err, errlen)) != 0 ||
+	     (r = integrity_sb_check(&sb, o->hdr.integ_sectors, err, errlen)) != 0))
 		return r;
 	return map(o, err, errlen);
 }
@@ -347,14 +526,15 @@ static int with_key(struct datastore_status *st, const struct policy_store *ps, 
 
 	if ((r = dm_open(&o.dm, NULL, err, errlen)) != 0 ||
 	    (r = o_blank ? format(&o, ps, o_inst, err, errlen) :
-			   open_existing(&o, o_named ? o_want : NULL, POLICY_STORE_CIPHER, err,
-					 errlen)) != 0 ||
+			   open_existing(&o, o_named ? o_want : NULL, ps, err, errlen)) != 0 ||
 	    (r = mount_store(&o, err, errlen)) != 0)
 		return r;
 	st->state = o_blank ? STORE_INFO_FORMATTED : STORE_INFO_OPEN;
 	st->has_instance = true;
 	memcpy(st->instance, o.hdr.instance, sizeof st->instance);
-	st->data_bytes = o.hdr.data_sectors * STORE_SECTOR;
+	st->integrity = o.hdr.integrity;
+	st->data_bytes = (o.hdr.integrity != STORE_INTEGRITY_NONE ? o.hdr.integ_sectors :
+			  o.hdr.data_sectors) * STORE_SECTOR;
 	st->prjquota = o.prjquota;
 	datastore_secrets_key(o.keys.seal, st->seal_key);
 	st->has_seal_key = true;
@@ -375,6 +555,7 @@ void datastore_open(const struct policy *p, struct datastore_status *st)
 	o_blank = o_named = false;
 	st->state = STORE_INFO_NONE;
 	st->provider = ps->provider;
+	st->integrity = (uint32_t)ps->integrity;	/* the header's once open: the same */
 	r = layers_find_disk(LAYERS_SYS_BLOCK, STORE_DISK_SERIAL, &o.disk, err, sizeof err);
 	if (r == -ENOENT)
 		goto out;	/* no data disk: tmpfs */
@@ -472,10 +653,12 @@ void datastore_summary(const struct datastore_status *st, char *out, size_t cap)
 	case STORE_INFO_OPEN:
 	case STORE_INFO_FORMATTED:
 		hex_encode(inst, st->instance, 8);
-		snprintf(out, cap, "store: %s%s, %llu MiB %s, key provider %s%s, instance %s, "
+		snprintf(out, cap, "store: %s%s, %llu MiB %s%s, key provider %s%s, instance %s, "
 			 "ext4 on %s (nodev,nosuid,noexec)",
 			 st->state == STORE_INFO_FORMATTED ? "formatted " : "", st->disk,
 			 (unsigned long long)(st->data_bytes >> 20), STORE_CIPHER,
+			 st->integrity == STORE_INTEGRITY_HMAC_SHA256 ?
+			 " + dm-integrity hmac-sha256" : "",
 			 policy_key_provider_name(st->provider), insecure, inst, STORE_MOUNT_DIR);
 		if (st->rollback) {
 			size_t n = strnlen(out, cap);
@@ -507,6 +690,7 @@ void datastore_info(const struct datastore_status *st, struct store_info_msg *ou
 	out->data_bytes = st->data_bytes;
 	out->data_quota = st->prjquota;
 	out->rollback = st->rollback;
+	out->integrity = (uint8_t)st->integrity;
 	snprintf(out->rollback_why, sizeof out->rollback_why, "%s", st->rollback ? st->rollback_why : "");
 	datastore_summary(st, out->summary, sizeof out->summary);
 }

@@ -13,7 +13,9 @@
  *      instance: dm-crypt with fresh subkeys, mke2fs, then the header
  *      written and synced (a crash before that leaves a blank header, and
  *      the next boot formats again); otherwise the header must verify and
- *      pass the policy's checks, then dm-crypt;
+ *      pass the policy's checks, then dm-crypt; with the policy's
+ *      store.integrity "hmac-sha256", dm-crypt sits on a dm-integrity
+ *      device (fs/integrity.h), formatted and written once on a first boot;
  *   5. ext4 on /dev/dm-N mounted nodev,nosuid,noexec on /run/store.
  * Any refusal: a console line "store: REFUSED: reason", the same reason in
  * /v1/info, nothing left mounted or mapped, and the roles whose state is
@@ -34,6 +36,8 @@
 #define STORE_DISK_SERIAL   "dshield-data"
 #define STORE_MOUNT_DIR     "/run/store"
 #define STORE_DM_NAME       "store"
+#define STORE_DM_INTEGRITY_NAME "store-integrity"	/* under "store" with integrity */
+#define STORE_WIPE_CHUNK    (256u << 10)	/* bytes per write of the format's wipe */
 #define STORE_MKE2FS        "/sbin/mke2fs"
 #define STORE_INSTANCE_FWCFG "/sys/firmware/qemu_fw_cfg/by_name/opt/dshield/instance/raw"
 #define STORE_MKE2FS_TIMEOUT_MS 600000u
@@ -45,7 +49,8 @@ struct datastore_status {
 	enum policy_key_provider provider;
 	bool has_instance;
 	uint8_t instance[STORE_INSTANCE_LEN];
-	uint64_t data_bytes;
+	uint64_t data_bytes;		/* what ext4 has: the dm-crypt device's size */
+	uint32_t integrity;		/* the header's mode, STORE_INTEGRITY_* */
 	bool prjquota;			/* mounted prjquota: the data directories' quotas */
 	/* pending: the header's generation as it claims (0 for a blank disk;
 	 * its MAC is checked when the key comes), for keyd's freshness records */

@@ -331,6 +331,9 @@ static void jw_store(struct jsonw *w, const struct api_state *st)
 		jw_string_n(w, m->rollback_why, strnlen(m->rollback_why, sizeof m->rollback_why));
 	else
 		jw_null(w);
+	/* dm-integrity under dm-crypt (docs/STORE.md, "Integrity") */
+	jw_key(w, "integrity");
+	jw_string(w, m->integrity == 1 ? "hmac-sha256" : m->integrity == 0 ? "none" : "unknown");
 	jw_key(w, "summary");
 	jw_string_n(w, m->summary, strnlen(m->summary, sizeof m->summary));
 	jw_object_end(w);

@@ -17,7 +17,7 @@ enum init_logd_imsg_type {
 	IMSG_LOGD_STATUS,      /* logd -> init: struct logd_status_msg */
 };
 
-#define LOGD_STORE_TEXT 160          /* = STORE_INFO_TEXT (proto/init_netd.h) */
+#define LOGD_STORE_TEXT 192          /* = STORE_INFO_TEXT (proto/init_netd.h) */
 #define LOGD_FRESH_MAX  1024         /* = crypto/kms_fresh.h KMS_RECORD_MAX */
 struct logd_config_msg {
 	uint32_t checkpoint_interval_ms;  /* sign at least this often while entries arrive */

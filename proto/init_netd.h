@@ -100,7 +100,7 @@ enum store_info_state {
 	STORE_INFO_PENDING,    /* key provider kms: waiting for the key (those roles held) */
 	STORE_INFO_N
 };
-#define STORE_INFO_TEXT 160
+#define STORE_INFO_TEXT 192
 struct store_info_msg {
 	uint8_t state;            /* enum store_info_state */
 	uint8_t provider;         /* enum policy_key_provider: 0 none, 1 dev, 2 kms */
@@ -108,7 +108,8 @@ struct store_info_msg {
 	uint8_t has_instance;     /* instance is the disk's */
 	uint8_t data_quota;       /* 1: mounted prjquota (functions' /data quotas enforced) */
 	uint8_t rollback;         /* 1: open under kms.on_rollback "flag" with a rollback detected */
-	uint8_t reserved[2];
+	uint8_t integrity;        /* the header's integrity mode: 0 none, 1 hmac-sha256 (dm-integrity) */
+	uint8_t reserved[1];
 	uint64_t data_bytes;      /* the encrypted area, when open */
 	uint8_t instance[32];
 	char summary[STORE_INFO_TEXT];  /* the console's one line, e.g. "store: none (tmpfs, lost at poweroff)" */

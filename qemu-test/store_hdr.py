@@ -9,6 +9,8 @@
 #       data_sectors, provider, generation (the MAC recomputed with KEYHEX)
 #   store_hdr.py flip DISK OFFSET                 flip one bit (no new MAC)
 #   store_hdr.py golden                           a fixed header, in hex
+#   store_hdr.py rot DISK                         one byte changed in every
+#       sector of the data area past its first 4 KiB
 #   store_hdr.py unquota DISK KEYHEX              the store as a build before
 #       project quotas formatted it: its ext4 decrypted (aes-xts-plain64 with
 #       the crypt subkey, python3-cryptography), tune2fs -O ^quota, ^project
@@ -18,7 +20,7 @@ import hashlib, hmac, struct, sys
 SIZE, MAC_OFF = 512, 480
 INFO_MAC = b"dshield-store/v1 header mac key"
 INFO_CRYPT = b"dshield-store/v1 dm-crypt key"
-FMT = "<8sII32s32sIIQQII32s16sQ"  # up to the reserved bytes (offset 168)
+FMT = "<8sII32s32sIIQQII32s16sQQ"  # up to the reserved bytes (offset 176)
 
 def hkdf(salt, ikm, info, n):
     prk = hmac.new(salt, ikm, hashlib.sha256).digest()
@@ -31,14 +33,15 @@ def hkdf(salt, ikm, info, n):
 def unpack(b):
     f = struct.unpack_from(FMT, b)
     keys = ["magic", "version", "length", "instance", "cipher", "key_bits", "sector_size",
-            "data_offset", "data_sectors", "kdf", "integrity", "salt", "provider", "generation"]
+            "data_offset", "data_sectors", "kdf", "integrity", "salt", "provider", "generation",
+            "integ_sectors"]
     return dict(zip(keys, f))
 
 def pack(h):
     b = struct.pack(FMT, h["magic"], h["version"], h["length"], h["instance"],
                     h["cipher"].ljust(32, b"\0"), h["key_bits"], h["sector_size"],
                     h["data_offset"], h["data_sectors"], h["kdf"], h["integrity"],
-                    h["salt"], h["provider"].ljust(16, b"\0"), h["generation"])
+                    h["salt"], h["provider"].ljust(16, b"\0"), h["generation"], h["integ_sectors"])
     return b.ljust(MAC_OFF, b"\0")
 
 def seal(h, key):
@@ -78,12 +81,25 @@ def unquota(f, h, key):
         os.unlink(plain)
     return 0
 
+def rot(f, h):
+    # one byte changed in every sector of the data area past its first 4 KiB
+    # (dm-integrity's superblock, kept so that the device still loads)
+    f.seek(0, 2)
+    end = f.tell() // 512
+    for s in range(h["data_offset"] + 8, end):
+        f.seek(s * 512 + 100)
+        b = f.read(1)
+        f.seek(s * 512 + 100)
+        f.write(bytes([b[0] ^ 0x5a]))
+    print("sectors changed", end - h["data_offset"] - 8)
+    return 0
+
 def main(argv):
     if argv[1] == "golden":
         h = dict(magic=b"DSHSTORE", version=1, length=512, instance=b"\x11" * 32,
                  cipher=b"aes-xts-plain64", key_bits=512, sector_size=512, data_offset=2048,
                  data_sectors=1 << 20, kdf=1, integrity=0, salt=b"\xa5" * 32,
-                 provider=b"dev", generation=7)
+                 provider=b"dev", generation=7, integ_sectors=0)
         print(seal(h, bytes(range(64))).hex())
         return 0
     disk = argv[2]
@@ -100,6 +116,8 @@ def main(argv):
             f.seek(off)
             f.write(bytes([b[off] ^ 1]))
             return 0
+        if argv[1] == "rot":
+            return rot(f, h)
         if argv[1] == "unquota":
             return unquota(f, h, bytes.fromhex(argv[3]))
         if argv[1] == "set":

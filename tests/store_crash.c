@@ -171,8 +171,9 @@ static int open_header(const struct manifest *m, const char *disk, int *fd,
 	if (r == 0)
 		r = datastore_key_get(&m->policy.store, h->instance, key, err, sizeof err);
 	if (r == 0) {
+		/* integrity none: this tool reads the dm-crypt area itself */
 		struct store_expect e = { STORE_CIPHER, STORE_KEY_BITS, NULL,
-					  (uint64_t)st.st_size / STORE_SECTOR };
+					  (uint64_t)st.st_size / STORE_SECTOR, STORE_INTEGRITY_NONE };
 		r = store_hdr_open(raw, key, &e, h, k, err, sizeof err);
 		explicit_bzero(key, sizeof key);
 	}

@@ -341,7 +341,7 @@ static void test_info_store(void)
 	doc = info_with_layers();
 	ok(has(doc, "\"store\":{\"state\":\"none\",\"key_provider\":\"none\",\"insecure_dev_key\":false,"
 		    "\"instance\":null,\"data_bytes\":0,\"data_quota\":false,\"rollback\":null,"
-		    "\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
+		    "\"integrity\":\"none\",\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
 	   "store: none (%s)", doc);
 
 	reset();
@@ -375,6 +375,11 @@ static void test_info_store(void)
 		    "\\\"record\\\" 3\","),
 	   "store: open with a flagged rollback, its reason escaped (%s)", doc);
 	m->rollback = 0;
+	m->integrity = 1;
+	doc = info_with_layers();
+	ok(has(doc, "\"rollback\":null,\"integrity\":\"hmac-sha256\",\"summary\":"),
+	   "store: integrity hmac-sha256 named (%s)", doc);
+	m->integrity = 0;
 	m->state = STORE_INFO_PENDING;
 	doc = info_with_layers();
 	ok(has(doc, "\"state\":\"pending\",\"key_provider\":\"kms\","),

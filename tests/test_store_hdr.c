@@ -5,6 +5,7 @@
  * is pinned here), every refusal with its own error, every single-bit
  * change refused, and the crypt target line. */
 #include "fs/crypt.h"
+#include "fs/integrity.h"
 #include "fs/store_hdr.h"
 #include "init/datastore.h"
 #include "lib/errbuf.h"
@@ -44,7 +45,8 @@ static void make(uint8_t out[STORE_HDR_SIZE], struct store_hdr *h)
 
 static struct store_expect expect(void)
 {
-	return (struct store_expect){ STORE_CIPHER, STORE_KEY_BITS, inst, 2u << 20 };
+	return (struct store_expect){ .cipher = STORE_CIPHER, .key_bits = STORE_KEY_BITS,
+				      .instance = inst, .disk_sectors = 2u << 20 };
 }
 
 static void test_kdf(void)
@@ -54,6 +56,8 @@ static void test_kdf(void)
 		"89e3f92c3dc47f2232e3c806f095c4f350fac649486267e6834c170449c35bd6";
 	static const char MAC[] = "1338468719937d0d9f45179faaebbd86bd17f78cd91ed7055369623694449a37";
 	static const char SEAL[] = "955c4b8d9538ecfae51d832d9bb4df5c7ae0d8b0ea22d1ed1558e0c26c764c34";
+	static const char INTEG[] = "6d680ae1666cdf32dbf5fb08091c4196e0311391b2c975158eb115d68e2451bc";
+	static const char JMAC[] = "7fb620ce307e900255b0c7e03b1003989f85b2e10bc9489c265e48303b5f81fd";
 	struct store_hdr h;
 	struct store_keys k, k2;
 	uint8_t want[64];
@@ -66,6 +70,10 @@ static void test_kdf(void)
 	is_mem(k.mac, want, 32, "header MAC subkey: known answer");
 	unhex(want, 32, SEAL);
 	is_mem(k.seal, want, 32, "seal subkey: known answer");
+	unhex(want, 32, INTEG);
+	is_mem(k.integ, want, 32, "dm-integrity internal_hash subkey: known answer");
+	unhex(want, 32, JMAC);
+	is_mem(k.jmac, want, 32, "dm-integrity journal_mac subkey: known answer");
 
 	h.instance[0] ^= 1;
 	store_derive(key, &h, &k2);
@@ -152,6 +160,56 @@ static void cipher_null(struct store_hdr *h) { memset(h->cipher, 0, sizeof h->ci
 static void key_256(struct store_hdr *h) { h->key_bits = 256; }
 static void other_instance(struct store_hdr *h) { h->instance[5] ^= 0x40; }
 static void too_big(struct store_hdr *h) { h->data_sectors += 8; }
+static void hmac_on(struct store_hdr *h)
+{
+	h->integrity = STORE_INTEGRITY_HMAC_SHA256;
+	h->integ_sectors = h->data_sectors - 4096;
+}
+
+/* Integrity mode 1: it round-trips, opens only under a policy that wants
+ * it, and a header saying none is refused under one that does (a host
+ * with the key must not be able to turn authentication off). */
+static void test_integrity(void)
+{
+	uint8_t b[STORE_HDR_SIZE];
+	struct store_hdr h, got;
+	struct store_keys k;
+	struct store_expect e = expect();
+
+	reseal(b, hmac_on);
+	e.integrity = STORE_INTEGRITY_HMAC_SHA256;
+	is_int(store_hdr_open(b, key, &e, &got, &k, err, sizeof err), 0,
+	       "integrity hmac-sha256 under a policy wanting it opens (%s)", err);
+	is_int(got.integrity, STORE_INTEGRITY_HMAC_SHA256, "mode 1 read back");
+	is_int(got.integ_sectors, got.data_sectors - 4096, "its data size read back");
+	is_int(b[108], 1, "mode at offset 108");
+	is_int(b[168] | b[169] << 8 | b[170] << 16, (int)(got.integ_sectors & 0xffffff),
+	       "its data size at offset 168, little-endian");
+	store_keys_wipe(&k);
+	is_int(open_b(b), -EPERM, "mode 1 under a policy wanting none: %s", err);
+	is_str(err, "store header: integrity hmac-sha256, the policy wants none", "its reason");
+
+	make(b, &h);
+	is_int(store_hdr_open(b, key, &e, &got, &k, err, sizeof err), -EPERM,
+	       "a valid header saying none under a policy wanting hmac-sha256: %s", err);
+	is_str(err, "store header: integrity none, the policy wants hmac-sha256",
+	       "its reason names both");
+
+	static const uint64_t bad[] = { 0, 4, 12 };
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		store_hdr_init(&h, 2u << 20, inst, salt, "dev");
+		h.integrity = STORE_INTEGRITY_HMAC_SHA256;
+		h.integ_sectors = bad[i];
+		is_int(store_hdr_encode(&h, k.mac, b), -EINVAL,
+		       "mode 1 with an integrity data size of %llu sectors is refused",
+		       (unsigned long long)bad[i]);
+	}
+	h.integ_sectors = h.data_sectors + 8;
+	is_int(store_hdr_encode(&h, k.mac, b), -EINVAL,
+	       "an integrity data size beyond the data area is refused");
+	is_str(store_integrity_name(STORE_INTEGRITY_NONE), "none", "mode 0's name");
+	is_str(store_integrity_name(2), "?", "mode 2 has none here");
+}
 
 static void test_refusals(void)
 {
@@ -201,8 +259,11 @@ static void test_refusals(void)
 	b[104] = 2;
 	is_int(open_b(b), -EINVAL, "unknown KDF: %s", err);
 	make(b, &h);
-	b[108] = 1;
-	is_int(open_b(b), -EINVAL, "an integrity mode: %s", err);
+	b[108] = 2;
+	is_int(open_b(b), -EINVAL, "integrity mode 2 (aes-gcm, not built): %s", err);
+	make(b, &h);
+	b[168] = 8;
+	is_int(open_b(b), -EINVAL, "an integrity data size with mode none: %s", err);
 	make(b, &h);
 	memset(b + 144, 0, 16);
 	is_int(open_b(b), -EINVAL, "no key provider id: %s", err);
@@ -384,6 +445,68 @@ static void test_datastore(void)
 	st.prjquota = true;
 	datastore_info(&st, &m);
 	is_int(m.data_quota, 1, "mounted prjquota: the message says so");
+	is_int(m.integrity, 0, "integrity none: the message says so");
+	st.integrity = STORE_INTEGRITY_HMAC_SHA256;
+	st.state = STORE_INFO_OPEN;
+	datastore_info(&st, &m);
+	is_int(m.integrity, 1, "integrity hmac-sha256: the message says so");
+	is_str(m.summary, "store: vdb, 1023 MiB aes-xts-plain64 + dm-integrity hmac-sha256, key "
+			  "provider dev (insecure dev key), instance 1111111111111111, ext4 on "
+			  "/run/store (nodev,nosuid,noexec)", "summary: the integrity mode named");
+}
+
+/* dm-integrity's target line and the superblock fields read before a load. */
+static void test_integrity_dev(void)
+{
+	uint8_t hk[32], jk[32], sbb[INTEGRITY_SB_LEN];
+	char line[INTEGRITY_PARAMS_MAX], want[INTEGRITY_PARAMS_MAX], h1[65], h2[65];
+	struct integrity_area a = { makedev(253, 16), 2048, 1000, hk, jk, 'J' };
+	struct integrity_sb sb;
+
+	memset(hk, 0x3c, sizeof hk);
+	memset(jk, 0xc3, sizeof jk);
+	hex_encode(h1, hk, 32);
+	hex_encode(h2, jk, 32);
+	snprintf(want, sizeof want, "253:16 2048 32 J 4 internal_hash:hmac(sha256):%s "
+		 "journal_mac:hmac(sha256):%s fix_hmac fix_padding", h1, h2);
+	int n = integrity_params(line, sizeof line, &a);
+	ok(n > 0 && strcmp(line, want) == 0,
+	   "integrity line: device, reserved sectors, 32-byte tags, journal, both keys, fix_hmac");
+	memset(line, 'x', sizeof line);
+	is_int(integrity_params(line, 100, &a), -ENOSPC, "a short buffer: -ENOSPC");
+	char zero[100] = { 0 };
+	is_mem(line, zero, 100, "and nothing of the keys is left in it");
+	a.mode = 'D';
+	ok(integrity_params(line, sizeof line, &a) > 0 && strstr(line, " 32 D 4 ") != NULL,
+	   "mode D for the wipe");
+	a.mode = 'B';
+	is_int(integrity_params(line, sizeof line, &a), -EINVAL, "mode B (bitmap) refused");
+	a.mode = 'J';
+	a.journal_key = NULL;
+	is_int(integrity_params(line, sizeof line, &a), -EINVAL, "no journal key: refused");
+
+	memset(sbb, 0, sizeof sbb);
+	is_int(integrity_sb_parse(sbb, &sb), -ENODATA, "an all-zero superblock: not formatted");
+	memcpy(sbb, "integrt", 8);
+	sbb[8] = 5;
+	sbb[10] = 32;
+	sbb[16] = 0x00;
+	sbb[17] = 0x10;	/* 4096 sectors */
+	sbb[24] = 0x11;	/* journal mac, fixed hmac */
+	is_int(integrity_sb_parse(sbb, &sb), 0, "dm-integrity's superblock parses");
+	ok(sb.version == 5 && sb.tag_size == 32 && sb.provided_sectors == 4096 && sb.flags == 0x11,
+	   "version, tag size, provided sectors, flags at their offsets");
+	is_int(integrity_sb_check(&sb, 4096, err, sizeof err), 0, "what this store wants");
+	is_int(integrity_sb_check(&sb, 4104, err, sizeof err), -EPERM,
+	       "providing less than the header says: %s", err);
+	sb.flags = 0x01;
+	is_int(integrity_sb_check(&sb, 4096, err, sizeof err), -EPERM,
+	       "without fix_hmac (a host clearing the flag): %s", err);
+	sb.flags = 0x11;
+	sb.tag_size = 4;
+	is_int(integrity_sb_check(&sb, 4096, err, sizeof err), -EPERM, "another tag size: %s", err);
+	sbb[0] = 'X';
+	is_int(integrity_sb_parse(sbb, &sb), -EINVAL, "another magic: refused");
 }
 
 /* The superblock bits that decide the prjquota mount option, at the
@@ -427,6 +550,8 @@ int main(void)
 	test_kdf();
 	test_round_trip();
 	test_refusals();
+	test_integrity();
+	test_integrity_dev();
 	test_encode_bounds();
 	test_crypt_line();
 	test_datastore();

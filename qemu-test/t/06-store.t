@@ -21,6 +21,20 @@
 #      and the console, /v1/info and the function's view say the data
 #      quota is NOT enforced
 #   8  no data disk: "store: none (tmpfs, lost at poweroff)"
+# Then store.integrity "hmac-sha256" (dm-integrity under dm-crypt), on
+# build/qemu-integrity/image (build/image's policy with that change, the
+# native layer only; rebuilt when its inputs changed, about 10 s):
+#   9  a blank 24 MiB disk: formatted with dm-integrity (its superblock,
+#      every sector written once), the log on it. With STORE_COST=1 the
+#      image has the python layer too, and a function writes and fsyncs
+#      8 MiB to its /data here and in boot 1 (no integrity): both times
+#      are printed (the cost, docs/STORE.md)
+#   10 the same disk again: opened, the log kept its entries
+#   11 a copy with one byte flipped in every sector of the integrity area
+#      past dm-integrity's superblock: the store is refused with an I/O
+#      error (dm-integrity's HMAC check), never garbage read as ext4
+#   12 boot 2's disk (integrity none, a valid MAC) under this policy:
+#      refused, the header's mode is not the policy's (no downgrade)
 # Every refusal: the console line, /v1/info's reason, logd and sandboxd not
 # started, the API up, the disk unchanged.
 . "$(dirname "$0")/setup.sh" || { echo "Bail out! cannot load qemu-test/t/setup.sh"; exit 1; }
@@ -80,6 +94,16 @@ def handler(request):
             return {"wrote": n, "errno": None}
         except OSError as e:
             return {"wrote": n, "errno": errno.errorcode.get(e.errno, str(e.errno))}
+    if op == "time":
+        import time
+        chunk = os.urandom(65536)
+        t0 = time.monotonic()
+        with open("/data/time.bin", "wb") as f:
+            for _ in range(int(b["mib"]) * 16):
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        return {"ms": int((time.monotonic() - t0) * 1000)}
     return {"op": op}
 PY
 data_req() { printf '%s' "$1" > "$work/req.json"; fn_call POST "/invoke/$2" "$work/req.json"; }
@@ -91,7 +115,7 @@ boot() {
   local label=$1
   QT_DATA_DISK=$2 QT_INSTANCE=$3
   export QT_DATA_DISK QT_INSTANCE
-  qt_setup "$work/$label" && qt_boot "$image" && qt_wait_ready "${QT_TIMEOUT:-180}" || return 1
+  qt_setup "$work/$label" && qt_boot "${BOOT_IMAGE:-$image}" && qt_wait_ready "${QT_TIMEOUT:-180}" || return 1
   NS=$QT_NS ADDR=$QT_ADDR PORT=8080
   console=$(tr -d '\r' < "$QT_CONSOLE")
 }
@@ -161,6 +185,13 @@ expect "its view shows the usage at the quota" 200 \
   '.data.used_bytes > 786432 and .data.used_bytes <= 1048576'
 data_req '{"op": "fill", "max": 1572864}' data-u
 expect "the other function's quota is its own: 1.5 MiB written" 200 '.errno == null and .wrote == 1572864'
+if [ "${STORE_COST:-0}" = 1 ]; then
+  fn_api POST /v1/functions "$(fn_deploy_body time-t python "$work/data_t.py" '{"limits": {"data_mb": 16}}')"
+  expect "a function with a 16 MiB /data for the cost figure (201)" 201
+  data_req '{"op": "time", "mib": 8}' time-t
+  expect "it writes and fsyncs 8 MiB (no integrity)" 200 '.ms >= 0'
+  ms_plain=$(jq -r .ms <<<"$FN_BODY")
+fi
 qt_teardown
 
 check "the header on the disk: magic, cipher, instance, provider" \
@@ -280,6 +311,85 @@ else
 fi
 qt_teardown
 rm -f "$work/old.img"
+
+# --- 9..12: dm-integrity ---------------------------------------------------------------------
+iimg=$top/build/qemu-integrity/image
+# integrity_image: build/image's policy with store.integrity "hmac-sha256",
+# the native layer (and python with STORE_COST=1); rebuilt when the policy,
+# dshield-init or the modules changed
+integrity_image() {
+  local pol=$iimg.policy.json want rts='["native"]' layers="native=$top/build/layers/native"
+  if [ "${STORE_COST:-0}" = 1 ]; then
+    rts='["native", "python"]' layers="$layers python=$top/build/layers/python:usr/bin/python3.13"
+  fi
+  mkdir -p "$(dirname "$iimg")" &&
+  jq --argjson rts "$rts" '.policy | .store.integrity = "hmac-sha256" | .functions.runtimes = $rts' \
+    "$man" > "$pol.new" || return 1
+  want=$(cat "$pol.new" "$top/build/dshield-init" "$top/image/modules.list" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$iimg/inputs.sha256" 2>/dev/null)" = "$want" ]; then rm -f "$pol.new"; return 0; fi
+  mv -f "$pol.new" "$pol" &&
+  DSHIELD_INIT=$top/build/dshield-init MKCPIO=$top/build/tools/mkcpio \
+    MKPOLICY=$top/build/tools/mkpolicy MKLAYERS=$top/build/tools/mklayers \
+    MKANCHORS=$top/build/tools/mkanchors POLICY=$pol DEPS=$top/build/deps \
+    LAYERS="$layers" \
+    "$top/image/build-image" "$iimg" >"$work/build-image.log" 2>&1 &&
+  echo "$want" > "$iimg/inputs.sha256"
+}
+check "setup: the integrity image (build/qemu-integrity/image)" integrity_image ||
+  { tail -n 20 "$work/build-image.log" >&2; bail "no integrity image"; }
+BOOT_IMAGE=$iimg
+idisk=$work/integrity.img
+check "setup: a blank 24 MiB data disk" truncate -s 24M "$idisk"
+if check "boot 9 (integrity hmac-sha256, blank disk, I1) reaches the ready line" \
+     boot integrity "$idisk" "$I1"; then
+  expect_match "formatting with dm-integrity" "$console" \
+    'store: vd[a-z]: blank header: first boot of this instance, formatting 23 MiB with dm-integrity hmac-sha256'
+  expect_match "dm-integrity formatted, every sector written once (the time said)" "$console" \
+    'store: dm-integrity hmac-sha256: [0-9]+ of 23 MiB provided \(tags and journal: [0-9]+ KiB\), every sector written once, direct \([0-9]+ ms\)'
+  expect_match "formatted and mounted, the line names the integrity mode" "$console" \
+    'store: formatted vd[a-z], [12][0-9] MiB aes-xts-plain64 \+ dm-integrity hmac-sha256, key provider dev \(insecure dev key\), instance 1111111111111111, ext4 on /run/store'
+  expect_match "logd runs, its log on the store" "$console" 'init: logd: serving \(0 entries\)'
+  check "/v1/info: store.integrity hmac-sha256" \
+    [ "$(info_store '.store | "\(.state) \(.integrity)"')" = '"formatted hmac-sha256"' ]
+  isize1=$(tree_size)
+  if [ "${STORE_COST:-0}" = 1 ]; then
+    fn_api_starting 120 POST /v1/functions "$FN_DIR/time-t.json"
+    expect "the 16 MiB /data function deployed (201)" 201
+    data_req '{"op": "time", "mib": 8}' time-t
+    expect "it writes and fsyncs 8 MiB (integrity hmac-sha256)" 200 '.ms >= 0'
+    ms_integ=$(jq -r .ms <<<"$FN_BODY")
+    diag "cost: 8 MiB written and fsynced in a function's /data: ${ms_plain:-?} ms without integrity (boot 1), ${ms_integ:-?} ms with hmac-sha256 (boot 9)"
+  fi
+  grep -hE 'store: (mke2fs done|dm-integrity)' <<<"$console" | sed 's/^/# cost: /'
+else
+  qt_console_tail 40
+fi
+qt_teardown
+check "the header says integrity 1 and the dm-crypt size" \
+  sh -c "python3 '$hdr' show '$idisk' | tr '\n' ' ' | grep -qE 'integrity 1 .*integ_sectors [1-9]'"
+check "the raw disk has dm-integrity's superblock at the data area (1 MiB)" \
+  sh -c "dd if='$idisk' bs=512 skip=2048 count=1 status=none | head -c 7 | grep -q integrt"
+
+check "boot 10 (the integrity disk again) reaches the ready line" boot integrity2 "$idisk" "$I1" ||
+  qt_console_tail 40
+expect_match "opened (not formatted), integrity named" "$console" \
+  'init: store: vd[a-z], [12][0-9] MiB aes-xts-plain64 \+ dm-integrity hmac-sha256, key provider dev'
+expect_match "logd reopens the log with boot 9's entries" "$console" 'logd: store /state/log: [1-9][0-9]* entries'
+isize2=$(tree_size)
+check "the log survived the reboot and grew (${isize1:-?} -> ${isize2:-?})" [ "${isize2:-0}" -gt "${isize1:-0}" ]
+qt_teardown
+
+cp --sparse=always "$idisk" "$work/rot.img"
+check "setup: one byte flipped in every sector of the area past dm-integrity's superblock" \
+  python3 "$hdr" rot "$work/rot.img"
+refused 11-rot "$work/rot.img" "$I1" \
+  "ext4 on /dev/dm-[0-9]+ does not mount \\(I/O error\\): dm-integrity: sectors fail their HMAC \\(changed outside this VM\\)" "changed sectors"
+rm -f "$work/rot.img"
+
+refused 12-downgrade "$disk" "$I1" \
+  "store header: integrity none, the policy wants hmac-sha256" "integrity none under hmac-sha256"
+check "the refused boot left the disk as it was" [ "$(disk_sha "$disk")" = "$good" ]
+unset BOOT_IMAGE
 
 # --- 8: no data disk -------------------------------------------------------------------------
 check "boot 8 (no data disk) reaches the ready line" boot none "" ""

@@ -4,7 +4,10 @@
  * 480 bytes, and store_hdr_open accepts only a header whose MAC is the
  * one the key gives, whose cipher is the policy's and that fits the disk.
  * The same bytes as an ext4 superblock: datastore_ext4_prjquota answers
- * only -EINVAL, 0 or 1. */
+ * only -EINVAL, 0 or 1; as dm-integrity's superblock: parsed only with its
+ * magic, and passing integrity_sb_check only with 32-byte tags, both
+ * MAC flags and the size asked for. */
+#include "fs/integrity.h"
 #include "fs/store_hdr.h"
 #include "init/datastore.h"
 
@@ -40,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (r != -ENODATA && r != -EILSEQ && r != -EPROTONOSUPPORT && r != -EINVAL) {
 		abort();
 	}
-	struct store_expect e = { STORE_CIPHER, STORE_KEY_BITS, NULL, disk };
+	struct store_expect e = { STORE_CIPHER, STORE_KEY_BITS, NULL, disk,
+				  in[108] & 1 ? STORE_INTEGRITY_HMAC_SHA256 : STORE_INTEGRITY_NONE };
 	r = store_hdr_open(in, key, &e, &h, &k, err, sizeof err);
 	if (r == 0) {
 		if (store_hdr_verify_mac(in, k.mac) != 0 || strcmp(h.cipher, STORE_CIPHER) != 0 ||
@@ -53,5 +57,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = datastore_ext4_prjquota(sb);
 	if (r != -EINVAL && r != 0 && r != 1)
 		abort();
+	uint8_t isb[INTEGRITY_SB_LEN] = { 0 };
+	struct integrity_sb s;
+	memcpy(isb, data, size < sizeof isb ? size : sizeof isb);
+	r = integrity_sb_parse(isb, &s);
+	if (r == 0) {
+		if (memcmp(isb, INTEGRITY_SB_MAGIC, sizeof INTEGRITY_SB_MAGIC) != 0)
+			abort();
+		if (integrity_sb_check(&s, disk, err, sizeof err) == 0 &&
+		    (s.tag_size != INTEGRITY_TAG_SIZE || (s.flags & 0x11u) != 0x11u ||
+		     s.provided_sectors < disk))
+			abort();
+	} else if (r != -ENODATA && r != -EINVAL) {
+		abort();
+	}
 	return 0;
 }

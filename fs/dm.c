@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -220,4 +221,19 @@ int dm_create(struct dm_ctl *c, const char *name, const char *uuid,
 	if (r < 0)
 		dm_remove(c, name, ignored, sizeof ignored);
 	return r < 0 ? r : 0;
+}
+
+int dm_open_node(const char *node, dev_t dev, int flags, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(node, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		return errbuf_set(err, errlen, -errno, "open %s: %s", node, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISBLK(st.st_mode) || st.st_rdev != dev) {
+		close(fd);
+		return errbuf_set(err, errlen, -ENODEV, "%s is not block device %u:%u", node,
+				  major(dev), minor(dev));
+	}
+	return fd;
 }

@@ -76,6 +76,11 @@ int dm_create_keyed(struct dm_ctl *c, const char *name, const char *type, uint64
 /* Removes device `name` (it must not be open or mounted). */
 int dm_remove(struct dm_ctl *c, const char *name, char *err, size_t errlen);
 
+/* Opens node with flags (O_CLOEXEC added) only if it is block device dev
+ * (a node the host or a race put there under that name is refused):
+ * the descriptor, or a negative errno with why in err. */
+int dm_open_node(const char *node, dev_t dev, int flags, char *err, size_t errlen);
+
 /* DM_DEV_STATUS of device `name`. */
 int dm_status(struct dm_ctl *c, const char *name, struct dm_info *info,
 	      char *err, size_t errlen);

@@ -5,9 +5,15 @@
 #include "lib/hex.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define SECTOR 512u
+#define SB_AREA 4096u   /* what is zeroed and read of the superblock: one page */
 
 int integrity_params(char *out, size_t cap, const struct integrity_area *a)
 {
@@ -74,4 +80,101 @@ int integrity_open(struct dm_ctl *c, const char *name, const struct integrity_ar
 		return errbuf_set(err, errlen, r, "integrity: %s: no key or size", name);
 	return dm_create_keyed(c, name, "integrity", a->sectors, params, sizeof params, dev, err,
 			       errlen);
+}
+
+/* A page-aligned buffer of zeros, as O_DIRECT wants: anonymous pages,
+ * neither in the binary nor on the stack. NULL on failure (errno). */
+static uint8_t *zero_pages(size_t n, int prot)
+{
+	void *p = mmap(NULL, n, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int integrity_sb_read(const char *disk_node, const struct integrity_area *a,
+		      struct integrity_sb *sb, char *err, size_t errlen)
+{
+	uint8_t *buf = zero_pages(SB_AREA, PROT_READ | PROT_WRITE);
+	int fd, r, e;
+	ssize_t n;
+
+	if (buf == NULL)
+		return errbuf_set(err, errlen, -errno, "superblock buffer: %s", strerror(errno));
+	fd = dm_open_node(disk_node, a->disk, O_RDONLY | O_DIRECT, err, errlen);
+	if (fd < 0) {
+		munmap(buf, SB_AREA);
+		return fd;
+	}
+	n = pread(fd, buf, SB_AREA, (off_t)(a->offset * SECTOR));
+	e = errno;
+	close(fd);
+	if (n != (ssize_t)SB_AREA)
+		r = errbuf_set(err, errlen, -EIO, "reading dm-integrity's superblock: %s",
+			       n < 0 ? strerror(e) : "short read");
+	else if ((r = integrity_sb_parse(buf, sb)) != 0)
+		r = errbuf_set(err, errlen, r, "dm-integrity superblock: %s",
+			       r == -ENODATA ? "all zero (never formatted)" : "bad magic");
+	munmap(buf, SB_AREA);
+	return r;
+}
+
+int integrity_format(struct dm_ctl *c, const char *name, const struct integrity_area *a,
+		     const char *disk_node, struct integrity_sb *sb, char *err, size_t errlen)
+{
+	struct integrity_area one = *a;
+	uint8_t *zero = zero_pages(SB_AREA, PROT_READ);
+	dev_t dev;
+	int fd, r = 0;
+
+	if (zero == NULL)
+		return errbuf_set(err, errlen, -errno, "superblock buffer: %s", strerror(errno));
+	fd = dm_open_node(disk_node, a->disk, O_WRONLY | O_DIRECT, err, errlen);
+	if (fd >= 0) {
+		if (pwrite(fd, zero, SB_AREA, (off_t)(a->offset * SECTOR)) != (ssize_t)SB_AREA ||
+		    fdatasync(fd) != 0)
+			r = errbuf_set(err, errlen, -EIO, "zeroing dm-integrity's superblock: %s",
+				       strerror(errno));
+		close(fd);
+	} else {
+		r = fd;
+	}
+	munmap(zero, SB_AREA);
+	if (r != 0)
+		return r;
+	one.sectors = 1;
+	one.mode = 'J';
+	if ((r = integrity_open(c, name, &one, &dev, err, errlen)) != 0 ||
+	    (r = dm_remove(c, name, err, errlen)) != 0)
+		return r;
+	return integrity_sb_read(disk_node, a, sb, err, errlen);
+}
+
+int integrity_wipe(const char *node, dev_t dev, uint64_t bytes, char *err, size_t errlen)
+{
+	uint8_t *zero = zero_pages(INTEGRITY_WIPE_CHUNK, PROT_READ);
+	uint64_t at = 0;
+	int fd, r = 0;
+
+	if (zero == NULL)
+		return errbuf_set(err, errlen, -errno, "wipe buffer: %s", strerror(errno));
+	fd = dm_open_node(node, dev, O_WRONLY | O_DIRECT, err, errlen);
+	if (fd < 0) {
+		munmap(zero, INTEGRITY_WIPE_CHUNK);
+		return fd;
+	}
+	while (at < bytes) {
+		size_t n = bytes - at < INTEGRITY_WIPE_CHUNK ? (size_t)(bytes - at) : INTEGRITY_WIPE_CHUNK;
+		ssize_t w = pwrite(fd, zero, n, (off_t)at);
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			r = errbuf_set(err, errlen, -e, "wiping %s at %llu: %s", node,
+				       (unsigned long long)at, strerror(e));
+			break;
+		}
+		at += (uint64_t)w;
+	}
+	if (r == 0 && fdatasync(fd) != 0)
+		r = errbuf_set(err, errlen, -errno, "wiping %s: fdatasync: %s", node, strerror(errno));
+	close(fd);
+	munmap(zero, INTEGRITY_WIPE_CHUNK);
+	return r;
 }

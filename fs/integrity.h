@@ -84,4 +84,27 @@ int integrity_sb_check(const struct integrity_sb *sb, uint64_t sectors, char *er
 int integrity_open(struct dm_ctl *c, const char *name, const struct integrity_area *a,
 		   dev_t *dev, char *err, size_t errlen);
 
+/* The superblock at sector a->offset of disk node disk_node (block device
+ * a->disk), read past the page cache (what dm-integrity wrote below it is
+ * on the disk, not in the cache) and parsed: integrity_sb_parse's
+ * returns, or -EIO with why. */
+int integrity_sb_read(const char *disk_node, const struct integrity_area *a,
+		      struct integrity_sb *sb, char *err, size_t errlen);
+
+/* The documented first load on a blank area: the superblock's 4 KiB
+ * zeroed (a format cut short before must not leave one under keys no
+ * longer anyone's), device `name` loaded over one sector in mode J so
+ * that the kernel formats the area, removed, and the superblock read
+ * back into *sb (its provided_sectors: what the area holds). a->sectors
+ * and a->mode are ignored. */
+int integrity_format(struct dm_ctl *c, const char *name, const struct integrity_area *a,
+		     const char *disk_node, struct integrity_sb *sb, char *err, size_t errlen);
+
+/* Writes zeros over the first `bytes` of integrity device node (block
+ * device dev): a fresh area's tags match nothing, and a sector read
+ * before it was ever written fails its check. Direct I/O, in
+ * INTEGRITY_WIPE_CHUNK writes, then fdatasync. */
+#define INTEGRITY_WIPE_CHUNK (256u << 10)
+int integrity_wipe(const char *node, dev_t dev, uint64_t bytes, char *err, size_t errlen);
+
 #endif

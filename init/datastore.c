@@ -83,21 +83,6 @@ static int expected_instance(uint8_t out[STORE_INSTANCE_LEN], char *err, size_t 
 	return 1;
 }
 
-/* The block device node devtmpfs made for dev. */
-static int open_node(const char *node, dev_t dev, int flags, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd = open(node, flags | O_CLOEXEC);
-	if (fd < 0)
-		return errbuf_set(err, errlen, -errno, "open %s: %s", node, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISBLK(st.st_mode) || st.st_rdev != dev) {
-		close(fd);
-		return errbuf_set(err, errlen, -ENODEV, "%s is not block device %u:%u", node,
-				  major(dev), minor(dev));
-	}
-	return fd;
-}
-
 /* --- mke2fs ---------------------------------------------------------------------------- */
 
 /* Runs mke2fs on node; its output on the console. */
@@ -148,25 +133,6 @@ static void undo(struct opening *o)
 
 /* --- dm-integrity ---------------------------------------------------------------------------- */
 
-/* Reads len bytes at off of the data disk past the page cache: what
- * dm-integrity wrote below it is on the disk, not in the cache. */
-static int read_direct(const struct opening *o, uint64_t off, uint8_t *buf, size_t len,
-		       char *err, size_t errlen)
-{
-	char node[48];
-	snprintf(node, sizeof node, "/dev/%s", o->disk.name);
-	int fd = open_node(node, o->disk.dev, O_RDONLY | O_DIRECT, err, errlen);
-	if (fd < 0)
-		return fd;
-	ssize_t n = pread(fd, buf, len, (off_t)off);
-	int e = errno;
-	close(fd);
-	if (n != (ssize_t)len)
-		return errbuf_set(err, errlen, -EIO, "reading dm-integrity's superblock: %s",
-				  n < 0 ? strerror(e) : "short read");
-	return 0;
-}
-
 /* dm-integrity over the data area with `sectors` of it provided, in mode
  * J (journaled) or D (direct: the wipe). */
 static int map_integrity(struct opening *o, uint64_t sectors, char mode, char *err,
@@ -182,59 +148,13 @@ static int map_integrity(struct opening *o, uint64_t sectors, char mode, char *e
 	return r;
 }
 
-/* The superblock dm-integrity keeps at the start of the data area. */
-static int integrity_sb(const struct opening *o, struct integrity_sb *sb, char *err,
-			size_t errlen)
+/* The data area's dm-integrity, as integrity_format and
+ * integrity_sb_read want it (its size and mode are set by the caller). */
+static struct integrity_area integrity_of(const struct opening *o, char node[48])
 {
-	_Alignas(4096) uint8_t buf[4096];
-	int r = read_direct(o, o->hdr.data_offset * STORE_SECTOR, buf, sizeof buf, err, errlen);
-	if (r != 0)
-		return r;
-	if ((r = integrity_sb_parse(buf, sb)) != 0)
-		return errbuf_set(err, errlen, r, "dm-integrity superblock: %s",
-				  r == -ENODATA ? "all zero (never formatted)" : "bad magic");
-	return 0;
-}
-
-/* Writes zeros over all of the integrity device: a fresh area's tags match
- * nothing, and a sector read before it was ever written would fail its
- * check (mke2fs and ext4 may read what they did not write). Direct I/O:
- * the data goes through dm-integrity's journal once, not through the page
- * cache as well. */
-static int integrity_wipe(const struct opening *o, char *err, size_t errlen)
-{
-	char node[32];
-	uint64_t left = o->hdr.integ_sectors * STORE_SECTOR, at = 0;
-	int r = 0;
-
-	/* anonymous pages: zero and page-aligned, as O_DIRECT wants, and
-	 * neither in the binary nor on the stack */
-	uint8_t *zero = mmap(NULL, STORE_WIPE_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (zero == MAP_FAILED)
-		return errbuf_set(err, errlen, -errno, "wipe buffer: %s", strerror(errno));
-	snprintf(node, sizeof node, "/dev/dm-%u", minor(o->idev));
-	int fd = open_node(node, o->idev, O_WRONLY | O_DIRECT, err, errlen);
-	if (fd < 0) {
-		munmap(zero, STORE_WIPE_CHUNK);
-		return fd;
-	}
-	while (left > 0 && r == 0) {
-		size_t n = left < STORE_WIPE_CHUNK ? (size_t)left : STORE_WIPE_CHUNK;
-		ssize_t w = pwrite(fd, zero, n, (off_t)at);
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-			r = errbuf_set(err, errlen, -e, "wiping %s at %llu: %s", node,
-				       (unsigned long long)at, strerror(e));
-			break;
-		}
-		left -= (uint64_t)w;
-		at += (uint64_t)w;
-	}
-	if (r == 0 && fdatasync(fd) != 0)
-		r = errbuf_set(err, errlen, -errno, "wiping %s: fdatasync: %s", node, strerror(errno));
-	close(fd);
-	munmap(zero, STORE_WIPE_CHUNK);
-	return r;
+	snprintf(node, 48, "/dev/%s", o->disk.name);
+	return (struct integrity_area){ .disk = o->disk.dev, .offset = o->hdr.data_offset,
+					.hash_key = o->keys.integ, .journal_key = o->keys.jmac };
 }
 
 /* A first boot with integrity: dm-integrity formats the area (its
@@ -242,24 +162,14 @@ static int integrity_wipe(const struct opening *o, char *err, size_t errlen)
  * written leaves one under keys no longer anyone's), says what it
  * provides, and every sector of that is written once. Sets the header's
  * integrity fields; map() then loads it journaled under dm-crypt. */
-static int integrity_format(struct opening *o, char *err, size_t errlen)
+static int integrity_format_area(struct opening *o, char *err, size_t errlen)
 {
-	uint8_t zero_sb[4096] = { 0 };
-	char ignored[ERRBUF_LEN];
+	char ignored[ERRBUF_LEN], disk[48], node[32];
+	struct integrity_area a = integrity_of(o, disk);
 	struct integrity_sb sb;
 	int r;
 
-	if (pwrite(o->fd, zero_sb, sizeof zero_sb, (off_t)(o->hdr.data_offset * STORE_SECTOR)) !=
-	    (ssize_t)sizeof zero_sb || fdatasync(o->fd) != 0)
-		return errbuf_set(err, errlen, -EIO, "zeroing dm-integrity's superblock: %s",
-				  strerror(errno));
-	/* the documented first load: one sector, the kernel formats */
-	if ((r = map_integrity(o, 1, 'J', err, errlen)) != 0)
-		return r;
-	o->imapped = false;
-	if ((r = dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, err, errlen)) != 0)
-		return r;
-	if ((r = integrity_sb(o, &sb, err, errlen)) != 0)
+	if ((r = integrity_format(&o->dm, STORE_DM_INTEGRITY_NAME, &a, disk, &sb, err, errlen)) != 0)
 		return r;
 	o->hdr.integrity = STORE_INTEGRITY_HMAC_SHA256;
 	/* whole 4 KiB blocks, as the area without integrity */
@@ -275,7 +185,8 @@ static int integrity_format(struct opening *o, char *err, size_t errlen)
 	/* direct writes for the wipe: half the I/O of the journal, and a
 	 * power cut in it leaves a blank header (a new format) anyway */
 	uint64_t t0 = mono_ms();
-	r = integrity_wipe(o, err, errlen);
+	snprintf(node, sizeof node, "/dev/dm-%u", minor(o->idev));
+	r = integrity_wipe(node, o->idev, o->hdr.integ_sectors * STORE_SECTOR, err, errlen);
 	o->imapped = false;
 	if (r != 0) {
 		dm_remove(&o->dm, STORE_DM_INTEGRITY_NAME, ignored, sizeof ignored);
@@ -318,7 +229,7 @@ static int map(struct opening *o, char *err, size_t errlen)
 		return r;
 	o->mapped = true;
 	snprintf(o->node, sizeof o->node, "/dev/dm-%u", minor(dev));
-	int fd = open_node(o->node, dev, O_RDONLY, err, errlen);
+	int fd = dm_open_node(o->node, dev, O_RDONLY, err, errlen);
 	if (fd < 0)
 		return fd;
 	close(fd);
@@ -414,7 +325,7 @@ static int format(struct opening *o, const struct policy_store *ps,
 	     o->disk.name, (unsigned long long)(o->hdr.data_sectors / 2048),
 	     ps->integrity == POLICY_INTEGRITY_HMAC_SHA256 ? " with dm-integrity hmac-sha256" : "");
 	if (ps->integrity == POLICY_INTEGRITY_HMAC_SHA256 &&
-	    (r = integrity_format(o, err, errlen)) != 0)
+	    (r = integrity_format_area(o, err, errlen)) != 0)
 		return r;
 	if ((r = store_hdr_encode(&o->hdr, o->keys.mac, o->raw)) != 0)
 		return errbuf_set(err, errlen, r, "cannot encode the header");
@@ -437,11 +348,13 @@ static int open_existing(struct opening *o, const uint8_t *want_inst,
 		.disk_sectors = o->disk.bytes / STORE_SECTOR, .integrity = (uint32_t)ps->integrity,
 	};
 	struct integrity_sb sb;
+	char disk[48];
 	int r = store_hdr_open(o->raw, o->key, &e, &o->hdr, &o->keys, err, errlen);
 	if (r != 0)
 		return r;
+	struct integrity_area ia = integrity_of(o, disk);
 	if (o->hdr.integrity == STORE_INTEGRITY_HMAC_SHA256 &&
-	    ((r = integrity_sb(o, &sb, err, errlen)) != 0 ||
+	    ((r = integrity_sb_read(disk, &ia, &sb, err, errlen)) != 0 ||
 	     (r = integrity_sb_check(&sb, o->hdr.integ_sectors, err, errlen)) != 0))
 		return r;
 	return map(o, err, errlen);
@@ -452,7 +365,7 @@ static int read_header(struct opening *o, char *err, size_t errlen)
 {
 	char node[48];
 	snprintf(node, sizeof node, "/dev/%s", o->disk.name);
-	if ((o->fd = open_node(node, o->disk.dev, O_RDWR, err, errlen)) < 0)
+	if ((o->fd = dm_open_node(node, o->disk.dev, O_RDWR, err, errlen)) < 0)
 		return o->fd;
 	ssize_t n = pread(o->fd, o->raw, sizeof o->raw, 0);
 	if (n != (ssize_t)sizeof o->raw)

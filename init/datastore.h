@@ -37,7 +37,6 @@
 #define STORE_MOUNT_DIR     "/run/store"
 #define STORE_DM_NAME       "store"
 #define STORE_DM_INTEGRITY_NAME "store-integrity"	/* under "store" with integrity */
-#define STORE_WIPE_CHUNK    (256u << 10)	/* bytes per write of the format's wipe */
 #define STORE_MKE2FS        "/sbin/mke2fs"
 #define STORE_INSTANCE_FWCFG "/sys/firmware/qemu_fw_cfg/by_name/opt/dshield/instance/raw"
 #define STORE_MKE2FS_TIMEOUT_MS 600000u

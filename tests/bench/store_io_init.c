@@ -16,6 +16,11 @@
  *   crypt       dm-crypt with the store's table (fs/crypt.h: the cipher
  *               and key size of the store header, a random key)
  *   crypt-null  dm-crypt with cipher_null: its machinery without AES
+ *   crypt-integrity  the store with store.integrity "hmac-sha256":
+ *               dm-crypt over dm-integrity (fs/integrity.h: formatted,
+ *               every sector wiped once, journaled), against crypt; it
+ *               runs alone, after the others (its tags and journal live
+ *               on the sectors the others write)
  *   ext4-raw    mke2fs (the store's options) on the whole disk, a file
  *   ext4-crypt  the same through the crypt mapping: the store as a
  *               function's /data sees it, against ext4-raw
@@ -24,6 +29,7 @@
  */
 #include "fs/crypt.h"
 #include "fs/dm.h"
+#include "fs/integrity.h"
 #include "fs/store_hdr.h"
 #include "init/boot.h"
 #include "init/datastore.h"
@@ -52,6 +58,8 @@
 #define SIO_DISK_SERIAL "dshield-bench"
 #define SIO_DM_NAME     "bench-crypt"
 #define SIO_DM_NULL_NAME "bench-crypt-null"
+#define SIO_DM_INTEG_NAME "bench-integrity"
+#define SIO_DM_ICRYPT_NAME "bench-crypt-integrity"
 #define SIO_MOUNT_DIR   "/run/bench"
 #define SIO_FILE        SIO_MOUNT_DIR "/io"
 #define SIO_DISK_WAIT_MS 5000
@@ -64,17 +72,18 @@ struct bench {
 	char raw_node[48];
 	char crypt_node[48];
 	char null_node[48];
-	bool mapped, null_mapped;
+	char icrypt_node[48];
+	bool mapped, null_mapped, integ_mapped, icrypt_mapped;
 	_Alignas(4096) unsigned char buf[SIO_SEQ_BLOCK];
 };
 
 /* A block target: makes its node (or names it) and says where the region
- * starts on it. The crypt+integrity row (fs/ gains a dm-integrity table)
- * is one more entry of this kind, with crypt as its base. */
+ * starts on it. */
 struct target {
 	const char *name;
 	int base;		/* index in targets[], -1: none */
 	bool ext4;		/* also an ext4 row on it */
+	bool alone;		/* not interleaved: run after the others */
 	int (*open)(struct bench *b, const char **node, off_t *at, char *err, size_t errlen);
 	void (*close)(struct bench *b);
 };
@@ -156,12 +165,81 @@ static int open_crypt_null(struct bench *b, const char **node, off_t *at, char *
 	return 0;
 }
 
+static void close_crypt_integrity(struct bench *b)
+{
+	char err[ERRBUF_LEN];
+	if (b->icrypt_mapped && dm_remove(&b->dm, SIO_DM_ICRYPT_NAME, err, sizeof err) != 0)
+		dlog("%s", err);
+	if (b->integ_mapped && dm_remove(&b->dm, SIO_DM_INTEG_NAME, err, sizeof err) != 0)
+		dlog("%s", err);
+	b->icrypt_mapped = b->integ_mapped = false;
+}
+
+/* The store's integrity stack over the data area, as init/datastore.c
+ * formats it (random keys): dm-integrity formatted by the kernel, every
+ * sector it provides written once in mode D (timed: the format's cost),
+ * loaded again journaled (J), dm-crypt on top. */
+static int open_crypt_integrity(struct bench *b, const char **node, off_t *at, char *err,
+				size_t errlen)
+{
+	uint8_t hk[INTEGRITY_KEY_LEN], jk[INTEGRITY_KEY_LEN], key[STORE_KEY_BITS / 8];
+	struct integrity_area a = { .disk = b->disk.dev, .offset = STORE_DATA_OFFSET,
+				    .hash_key = hk, .journal_key = jk };
+	struct integrity_sb sb;
+	char inode[32];
+	dev_t idev, dev;
+	int r;
+
+	if ((r = random_fill(hk, sizeof hk)) != 0 || (r = random_fill(jk, sizeof jk)) != 0 ||
+	    (r = random_fill(key, sizeof key)) != 0) {
+		r = errbuf_set(err, errlen, r, "getrandom: %s", strerror(-r));
+		goto out;
+	}
+	if ((r = integrity_format(&b->dm, SIO_DM_INTEG_NAME, &a, b->raw_node, &sb, err,
+				  errlen)) != 0)
+		goto out;
+	a.sectors = sb.provided_sectors & ~(uint64_t)7;
+	a.mode = 'D';
+	if ((r = integrity_open(&b->dm, SIO_DM_INTEG_NAME, &a, &idev, err, errlen)) != 0)
+		goto out;
+	b->integ_mapped = true;
+	uint64_t t0 = mono_ms();
+	snprintf(inode, sizeof inode, "/dev/dm-%u", minor(idev));
+	if ((r = integrity_wipe(inode, idev, a.sectors * STORE_SECTOR, err, errlen)) != 0)
+		goto out;
+	dlog("storeio: integrity provided_mib=%llu wipe_ms=%llu",
+	     (unsigned long long)(a.sectors / 2048), (unsigned long long)(mono_ms() - t0));
+	b->integ_mapped = false;
+	if ((r = dm_remove(&b->dm, SIO_DM_INTEG_NAME, err, errlen)) != 0)
+		goto out;
+	a.mode = 'J';
+	if ((r = integrity_open(&b->dm, SIO_DM_INTEG_NAME, &a, &idev, err, errlen)) != 0)
+		goto out;
+	b->integ_mapped = true;
+	struct crypt_area c = { .disk = idev, .offset = 0, .sectors = a.sectors,
+				.cipher = STORE_CIPHER, .key = key, .key_len = sizeof key };
+	if ((r = crypt_open(&b->dm, SIO_DM_ICRYPT_NAME, &c, &dev, err, errlen)) != 0)
+		goto out;
+	b->icrypt_mapped = true;
+	snprintf(b->icrypt_node, sizeof b->icrypt_node, "/dev/dm-%u", minor(dev));
+	*node = b->icrypt_node;
+	*at = 0;
+out:
+	explicit_bzero(hk, sizeof hk);
+	explicit_bzero(jk, sizeof jk);
+	explicit_bzero(key, sizeof key);
+	if (r != 0)
+		close_crypt_integrity(b);
+	return r;
+}
+
 /* The block targets; an ext4 row's base is the ext4 row of its target's
  * base, which must have one. */
 static const struct target targets[] = {
-	{ "raw", -1, true, open_raw, NULL },
-	{ "crypt", 0, true, open_crypt, close_crypt },
-	{ "crypt-null", 0, false, open_crypt_null, close_crypt_null },
+	{ "raw", -1, true, false, open_raw, NULL },
+	{ "crypt", 0, true, false, open_crypt, close_crypt },
+	{ "crypt-null", 0, false, false, open_crypt_null, close_crypt_null },
+	{ "crypt-integrity", 1, false, true, open_crypt_integrity, close_crypt_integrity },
 };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
@@ -197,7 +275,7 @@ static int block_rows(struct bench *b, char *err, size_t errlen)
 	int r = 0;
 	size_t n = 0;
 
-	for (; n < NTARGETS; n++) {
+	for (; n < NTARGETS && !targets[n].alone; n++) {
 		const char *node;
 		rows[n] = (struct sio_row){ .name = targets[n].name, .base = targets[n].base };
 		if ((r = targets[n].open(b, &node, &at[n], err, errlen)) != 0)
@@ -210,12 +288,31 @@ static int block_rows(struct bench *b, char *err, size_t errlen)
 		}
 	}
 	for (uint32_t rep = 0; r == 0 && rep < b->spec.reps; rep++)
-		for (size_t i = 0; r == 0 && i < NTARGETS; i++)
+		for (size_t i = 0; r == 0 && i < n; i++)
 			r = run_loops(b, fds[i], at[i], &rows[i], rep, err, errlen);
 	while (n-- > 0) {
 		close(fds[n]);
 		if (targets[n].close)
 			targets[n].close(b);
+	}
+	/* the targets that run alone, each in turn */
+	for (size_t t = 0; r == 0 && t < NTARGETS; t++) {
+		const char *node;
+		off_t off;
+		int fd;
+		if (!targets[t].alone)
+			continue;
+		rows[t] = (struct sio_row){ .name = targets[t].name, .base = targets[t].base };
+		if ((r = targets[t].open(b, &node, &off, err, errlen)) != 0)
+			break;
+		if ((fd = open_direct(node, 0, err, errlen)) < 0)
+			r = fd;
+		for (uint32_t rep = 0; r == 0 && rep < b->spec.reps; rep++)
+			r = run_loops(b, fd, off, &rows[t], rep, err, errlen);
+		if (fd >= 0)
+			close(fd);
+		if (targets[t].close)
+			targets[t].close(b);
 	}
 	return r;
 }

@@ -103,15 +103,19 @@ import json, socket, socketserver, sys, threading, time
 lock = threading.Lock()
 class Echo(socketserver.BaseRequestHandler):
     def handle(self):
-        s, first, n = self.request, None, 0
+        s, first, n, early = self.request, None, 0, b""
         while True:
             b = s.recv(65536)
             if not b:
                 break
             if first is None:
                 first = {"t_ns": time.time_ns(), "head": b[:32].decode("latin-1")}
+            if len(early) < 4096:
+                early += b[:4096 - len(early)]
             n += len(b)
             s.sendall(b)
+        if first is not None:   # the SNI test's names, as a ClientHello carries them
+            first["names"] = [m for m in ("upstream.test", "sni.test") if m.encode() in early.lower()]
         s.shutdown(socket.SHUT_WR)
         with lock, open(sys.argv[1], "a") as f:
             rec = dict(first or {"t_ns": 0, "head": ""}, bytes=n, peer=self.client_address[0])
@@ -444,12 +448,14 @@ for how in '' '"proxy":1,'; do
     "$out" '"error": ?"(ConnectionResetError|SSLEOFError|SSLZeroReturnError|SSLError|OSError)"'
 done
 # the upstream logs a connection's first bytes after the function saw
-# its answer: wait for the two (a loaded machine), then count them
-hellos() { jq -r 'select(.head | startswith("\u0016\u0003")) | .head' "$STATE/upstream.log" | wc -l; }
-for _ in $(seq 50); do [ "$(hellos)" -ge 2 ] && break; sleep 0.1; done
-sleep 0.2   # a third, wrongly let through, would have come by now too
-check "  the ClientHellos naming sni.test (in another case) reached the upstream, those naming another host did not ($(hellos))" \
-  [ "$(hellos)" = 2 ]
+# its answer: wait for the two (a loaded machine), then count by the
+# server name each ClientHello carried
+hellos() { jq -r "select((.head | startswith(\"\\u0016\\u0003\")) and (.names | index(\"$1\"))) | .head" "$STATE/upstream.log" | wc -l; }
+for _ in $(seq 50); do [ "$(hellos sni.test)" -ge 2 ] && break; sleep 0.1; done
+sleep 0.2   # one naming upstream.test, wrongly let through, would have come by now too
+diag "the echo upstream's TLS connections: $(jq -c 'select(.head | startswith("\u0016\u0003")) | [.t_ns, .bytes, .names]' "$STATE/upstream.log" | tr '\n' ' ')"
+check "  the ClientHellos naming sni.test (in another case) reached the upstream ($(hellos sni.test)), none naming upstream.test ($(hellos upstream.test))" \
+  [ "$(hellos sni.test)" -ge 2 -a "$(hellos upstream.test)" = 0 ]
 
 # --- TLS origination ----------------------------------------------------------------
 out=$(call '{"urlopen":"https://orig.test:8444/hello?x=1","marker":"x"}')

@@ -356,9 +356,9 @@ h1=$(hwm)
 diag "stream of $STREAM_MB MiB: $out; netd VmHWM $h0 kB before, $h1 kB after"
 want=$(pattern_sha "$n")
 expect_match "$STREAM_MB MiB streamed through TLS origination, every byte in order" "$out" "\"n\": ?$n, ?\"sha\": ?\"$want\""
-# netd's buffers are a static pool (docs/EGRESS.md, "TLS origination",
-# Memory: 64 slots of 116 KiB, no allocation per connection or per byte),
-# so one more connection can touch at most one slot's pages the first time
+# netd's buffers are a static pool (docs/EGRESS.md, "Capacity": 1024
+# slots of 116 KiB, touched as used, no allocation per connection or per
+# byte), so one more connection can touch at most one slot's pages the first time
 # and the stream itself nothing: its peak should not move. 8 MiB is 70
 # slots' worth, so no first use of the pool explains it, and far below
 # what holding even 1/32 of the default stream (32 MiB) would add.

@@ -1725,8 +1725,13 @@ static uint32_t wanted_tls(struct egp_conn *c)
 static void take_head(struct egp_conn *c, bool *moved)
 {
 	size_t n, i = 0;
-	const uint8_t *p = fn_in(c, &n);
+	const uint8_t *p;
 
+	/* a whole head waits for next_head: what follows it is its body
+	 * (accept_step's rounds come back here before next_head runs) */
+	if (c->req_len >= 4 && memcmp(c->req + c->req_len - 4, "\r\n\r\n", 4) == 0)
+		return;
+	p = fn_in(c, &n);
 	while (i < n && c->req_len < sizeof c->req) {
 		c->req[c->req_len++] = (char)p[i++];
 		if (c->req_len >= 4 && memcmp(c->req + c->req_len - 4, "\r\n\r\n", 4) == 0)

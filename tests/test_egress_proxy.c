@@ -999,6 +999,29 @@ static void test_proxy_tls(void)
 	close(fn);
 	close(l);
 
+	/* a head and the start of its body in one record (Python's
+	 * http.client sends a bytes body with its head): the body stays in
+	 * netd's engine for the upstream, none of it taken as head */
+	r0 = records;
+	p = port_pair(&fn, &l);
+	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
+	tls_client_init(&cl, &X.anchors, "api.example.com", 15, now, &rng);
+	st = handshake(&cl, fn, p);
+	send_request(&cl, fn, p, "POST /up HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 13\r\n\r\n"
+		     "body\r\n\r\nbytes");
+	size_t left = 0;
+	if (PX.st.active == 1)
+		tls_in(&PX.c[0].srv, &left);
+	ok(st == TLS_OPEN && PX.st.active == 1 && PX.c[0].st == EGP_RESOLVING && records == r0 &&
+	   left == 13 && PX.c[0].req_len == 0 && PX.c[0].body.st != EH_B_DONE,
+	   "a head and its body in one record: the head taken, its 13 body bytes left for the upstream");
+	if (left != 13)
+		diag("%zu body bytes left in the engine, %zu in req", left, PX.c[0].req_len);
+	egress_proxy_tick(&PX, mono_ms() + EGP_SETUP_MS);
+	ok(PX.st.active == 0, "  (let go)");
+	close(fn);
+	close(l);
+
 	r0 = records;
 	p = port_pair(&fn, &l);
 	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);

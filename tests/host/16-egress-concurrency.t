@@ -155,7 +155,15 @@ async def one(ctx, i, tag, st):
     except Exception as e:
         return ("answer", e.__class__.__name__)
     finally:
+        # closed before the function returns: asyncio finishes a TLS
+        # close (close_notify both ways) in its loop, and a socket whose
+        # close is still pending when asyncio.run() ends stays open in
+        # the warm worker, holding netd's connection to its idle timeout
         w.close()
+        try:
+            await asyncio.wait_for(w.wait_closed(), 15)
+        except Exception:
+            pass
 
 async def extra(ctx):
     """One more connection while the n are open: its error, or what it got."""

@@ -58,6 +58,9 @@ bg_start pipe pipeline "$ADDR" "$PORT" 200 5
 # 200 connects one after another (a loaded machine may take a while; a
 # connect that times out on it is not netd's refusal, which is a RST):
 # more than the pool's 128 must be in, so that netd had to give some up.
+# Each pipelines as soon as it is connected: one that waited for the
+# others would meet netd's 10 s header timeout instead (CI once took 20 s
+# to connect, and netd closed 79 silent clients that way, evicting none).
 piped=$(bg_wait pipe '^pipelined' 120)
 nconn=$(sed -n 's/^pipelined \([0-9]*\) .*/\1/p' <<<"$piped")
 over_pool() { [ -n "$nconn" ] && [ "$nconn" -gt 128 ]; }

@@ -185,12 +185,12 @@ static int only(const char *buf, const struct eh_head *h, const char *name)
 	return at;
 }
 
-/* Do the Connection headers (one or more) name "upgrade"? */
-static bool connection_upgrade(const char *buf, const struct eh_head *h)
+/* Do the Connection headers (one or more) name tok (lowercase)? */
+static bool connection_has(const char *buf, const struct eh_head *h, const char *tok)
 {
 	for (unsigned k = 0; k < h->nhdr; k++)
 		if (eh_header_is(buf, &h->h[k], "connection") &&
-		    list_has(buf + h->h[k].value, h->h[k].value_len, "upgrade"))
+		    list_has(buf + h->h[k].value, h->h[k].value_len, tok))
 			return true;
 	return false;
 }
@@ -220,7 +220,7 @@ static int upgrade(const char *buf, struct eh_head *h, char *err, size_t errlen)
 	if (u < 0 || !name_eq(buf + h->h[u].value, h->h[u].value_len, "websocket"))
 		return errbuf_set(err, errlen, -EINVAL,
 				  "an Upgrade other than websocket (the only one relayed)");
-	if (!connection_upgrade(buf, h))
+	if (!connection_has(buf, h, "upgrade"))
 		return errbuf_set(err, errlen, -EINVAL, "Upgrade without \"upgrade\" in Connection");
 	if (h->http10)
 		return errbuf_set(err, errlen, -EINVAL, "Upgrade in HTTP/1.0");
@@ -309,6 +309,10 @@ static long head_parse(const char *buf, size_t len, bool response, struct eh_hea
 				   request_line(buf, n, h, err, errlen);
 		else if (n == 0) {
 			h->head_len = i + 2;
+			/* RFC 9112 9.3: HTTP/1.1 persists unless "close";
+			 * HTTP/1.0 only with "keep-alive" */
+			h->persist = !connection_has(buf, h, "close") &&
+				     (!h->http10 || connection_has(buf, h, "keep-alive"));
 			if (framing(buf, h, err, errlen) < 0 ||
 			    (!response && upgrade(buf, h, err, errlen) < 0))
 				return -EINVAL;

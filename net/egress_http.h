@@ -74,6 +74,9 @@ struct eh_head {
 	enum eh_kind kind;
 	uint16_t target, target_len;
 	bool http10;
+	bool persist;                /* the connection may carry another message after
+				      * this one (RFC 9112 9.3: no "close" token in
+				      * Connection; HTTP/1.0: "keep-alive" in it) */
 	unsigned nhdr;
 	struct eh_header h[EH_HDR_MAX];
 	int host;                    /* index of the (last) Host line, -1: none */

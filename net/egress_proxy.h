@@ -87,6 +87,17 @@ _Static_assert(EGP_CONN_MAX <= 1u << EGP_SLOT_BITS, "a slot's index fits its bit
 #define EGP_DNS_RETRY_MS 20          /* lwIP's lookups all in use: ask again after */
 #define EGP_IDLE_MS      300000      /* relaying with no byte either way */
 #define EGP_TOTAL_MS     3600000     /* accept to end, however busy (long polls, streams) */
+/* Pooling (docs/EGRESS.md, "Upstream pooling"): an upstream connection
+ * whose function let go of it between requests is kept this long for the
+ * function's next connection to the same rule, host and port; at most
+ * EGP_PARK_PER_KEY of them for each such key, and a full pool takes
+ * them back (the oldest first) before it refuses a connection. Shorter
+ * than servers' own idle timeouts (Node's 5 s, nginx's 75 s), so that
+ * netd lets go first rather than reuse a connection the server is
+ * closing at that moment. */
+#define EGP_PARK_MS      4000
+#define EGP_PARK_PER_KEY 4
+#define EGP_FD_PARKED    (-2)        /* fd_of[] of a parked slot (-1: free) */
 #define EGP_REASON_MAX   320
 /* A function's bandwidth cap (limits.egress_kbps, 1 kbit/s = 125 bytes/s):
  * the bytes on its proxied sockets, each way, all its connections
@@ -292,6 +303,8 @@ enum egp_state {
 	EGP_LOGGING,           /* the allow record sent, logd's answer awaited */
 	EGP_CONNECTING,        /* lwIP's SYN sent */
 	EGP_RELAY,
+	EGP_PARKED,            /* originate: no function side; its upstream connection
+				* waits to serve another of the function's (pooling) */
 };
 
 struct tcp_pcb;
@@ -375,6 +388,11 @@ struct egp_conn {
 	bool srv_closing, cli_closing;     /* tls_close() given */
 	bool has_spki;
 	uint8_t spki[32];
+	/* pooling: whether the last request and its answer let the
+	 * connection carry another (eh_head.persist); reused: the upstream
+	 * connection was parked by an earlier connection of the function */
+	bool req_persist, rsp_persist, reused;
+	uint64_t parked_ms;
 	/* the buffers last: a freed slot clears what comes before them */
 	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP (originate: srv) has not taken */
 	char req[EGP_REQ_MAX];             /* the proxy's request head; originate: each request's */
@@ -388,11 +406,13 @@ struct egress_proxy_stats {
 	uint64_t accepted, relayed, refused, pool_full, log_refused, active;
 	uint64_t bytes_up, bytes_down;
 	uint64_t bw_holds;                 /* connections held by a function's cap, times */
+	uint64_t parked;                   /* upstream connections parked now */
+	uint64_t reused;                   /* connections that took a parked one */
 };
 
 struct egress_proxy {
 	struct egress_proxy_hooks h;
-	/* each slot's socket, -1: free. The slots are 116 KiB apart, so the
+	/* each slot's socket, -1: free, EGP_FD_PARKED: parked. The slots are 116 KiB apart, so the
 	 * lookups (an event's fd, a free slot, the timers) scan this instead
 	 * of touching a page of every slot. */
 	int fd_of[EGP_CONN_MAX];

@@ -458,6 +458,35 @@ static void test_secrets(void)
 	ok(esec_get(&sec, "fn0", "K", &v, &n) == -ENOENT, "cleared");
 }
 
+/* Whether a connection persists after a message (RFC 9112 9.3): what
+ * decides if netd may keep an upstream connection for another of the
+ * function's connections. */
+static void persist_case(bool response, const char *s, bool want, const char *what)
+{
+	struct eh_head h;
+	long n = response ? eh_resp_parse(s, strlen(s), 0, &h, err, sizeof err) :
+			    eh_head_parse(s, strlen(s), &h, err, sizeof err);
+
+	ok(n > 0 && h.persist == want, "%s: %s", what, want ? "persists" : "does not persist");
+}
+
+static void test_persist(void)
+{
+	persist_case(true, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true, "an HTTP/1.1 answer");
+	persist_case(true, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false,
+		     "HTTP/1.1 with Connection: close");
+	persist_case(true, "HTTP/1.1 200 OK\r\nConnection: Keep-Alive, CLOSE\r\nContent-Length: 0\r\n\r\n",
+		     false, "\"close\" among other tokens, any case");
+	persist_case(true, "HTTP/1.1 200 OK\r\nConnection: closed\r\nContent-Length: 0\r\n\r\n", true,
+		     "a token that only starts with close");
+	persist_case(true, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, "an HTTP/1.0 answer");
+	persist_case(true, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", true,
+		     "HTTP/1.0 with Connection: keep-alive");
+	persist_case(false, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false,
+		     "a request with Connection: close");
+	persist_case(false, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", true, "an HTTP/1.1 request");
+}
+
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
@@ -470,6 +499,7 @@ int main(void)
 	test_bodies();
 	test_responses();
 	test_websocket();
+	test_persist();
 	test_rewrite();
 	test_secrets();
 	return tap_done();

@@ -3,6 +3,11 @@
 # 11's "Tests"), each from inside a deployed Python function, each with its
 # log record checked (docs/EGRESS.md, "TLS origination" and "The passthrough
 # proxy"):
+# - upstream pooling: three connections in turn to good.test answered by
+#   one upstream connection, their records (the first's certificate check,
+#   the next two's reuse, each completion's "kept"); two with
+#   Connection: close by two (EGRESS_POOL_BENCH=N: N in turn both ways,
+#   their seconds as a diagnostic);
 # - upstream certificates: a leaf from the test CA for another name, an
 #   expired one and a self-signed one: 502 cert_name, cert_expired,
 #   cert_untrusted, and the upstream never sees the request;
@@ -211,6 +216,24 @@ def upload(n):                        # n bytes of the stream's pattern, POSTed
         return {"status": r.status, "body": r.read().decode(), "sha": hashlib.sha256(body).hexdigest()}
     except Exception as e:
         return err(e)
+def pool(b):                          # connections one after another, one GET each
+    out, t0 = [], time.monotonic()
+    for i in range(b["pool"]):
+        c = http.client.HTTPSConnection("good.test", 9443, timeout=15)
+        try:
+            c.request("GET", "/ok/%s-%d" % (b["tag"], i), headers=b.get("headers", {}))
+            r = c.getresponse()
+            out.append({"status": r.status, "port": json.loads(r.read())["port"]})
+            # a TLS close both ways (close_notify, then netd's): netd has
+            # let go of this connection before the next one starts
+        except Exception as e:
+            out.append(err(e))
+        try:
+            c.sock.unwrap()
+        except Exception:
+            pass              # an upstream that closed without close_notify: netd says so
+        c.close()
+    return {"out": out, "secs": round(time.monotonic() - t0, 3)}
 def rebind(b):                        # one connection, a pause, then a new one
     c, out = http.client.HTTPSConnection("rebind.test", 9447, timeout=15), []
     for i, p in enumerate(["/ok/first", "/ok/second"]):
@@ -277,6 +300,8 @@ def handler(req):
         return ws_echo(*b["ws"])
     if "pause" in b:
         return rebind(b)
+    if "pool" in b:
+        return pool(b)
     if "stream" in b:
         return stream(b["stream"])
     if "upload" in b:
@@ -294,6 +319,31 @@ out=$(call '{"url":"https://good.test:9443/ok/hello"}')
 diag "good: $out"
 expect_match "urlopen(https://good.test:9443/ok/hello): 200 and the upstream's answer" "$out" \
   '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"good\\", \\"path\\": \\"/ok/hello\\"'
+
+# --- 1a. upstream pooling ----------------------------------------------------------
+# three connections one after another: netd keeps the upstream connection
+# the first let go of, and the next two take it (docs/EGRESS.md,
+# "Upstream pooling"); a request with Connection: close lets its
+# connection end with it (the first of them takes the connection the
+# third kept, the second makes its own)
+pooled() { printf '%s' "${out#* }" | jq -r '[.out[] | "\(.status // .error) \(.port)"] | join(",")'; }
+out=$(call '{"pool":3,"tag":"pool"}')
+diag "pool: $out"
+check "three connections in turn to good.test: each answered 200" \
+  [ "$(printf '%s' "${out#* }" | jq '[.out[] | select(.status == 200)] | length')" = 3 ]
+check "  by one upstream connection (the upstream saw one client port)" \
+  [ "$(printf '%s' "${out#* }" | jq '[.out[].port] | unique | length')" = 1 ]
+out=$(call '{"pool":2,"tag":"close","headers":{"Connection":"close"}}')
+diag "pool with Connection: close: $out"
+check "two with Connection: close: each answered 200, by two upstream connections" \
+  [ "$(printf '%s' "${out#* }" | jq '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "2 2 " ]
+
+if [ -n "${EGRESS_POOL_BENCH:-}" ]; then   # N connections in turn: pooled, then each its own
+  out=$(call "{\"pool\":$EGRESS_POOL_BENCH,\"tag\":\"bench\"}")
+  diag "pool bench, pooled: $(printf '%s' "${out#* }" | jq -c '[.secs, ([.out[].port] | unique | length)]')"
+  out=$(call "{\"pool\":$EGRESS_POOL_BENCH,\"tag\":\"bench\",\"headers\":{\"Connection\":\"close\"}}")
+  diag "pool bench, Connection: close: $(printf '%s' "${out#* }" | jq -c '[.secs, ([.out[].port] | unique | length)]')"
+fi
 
 # --- 1. upstream certificates -------------------------------------------------------
 # cert NAME PORT CODE: the function's urlopen of NAME:PORT is answered 502 CODE
@@ -437,6 +487,16 @@ check "  (by the same upstream connection)" \
 
 # --- the log: each refusal above, as a record -------------------------------------
 check "the verified log (dshield log verify: ok)" log_json "$STATE/log.json"
+P='| select(.host == "good.test" and (.path // "" | startswith("/ok/pool-")))'
+check "pooling: the first connection's allow record says the certificate is checked" \
+  [ "$(rec fn-a egress "$P | select(.path == \"/ok/pool-0\" and (.reason | startswith(\"originate: the upstream's certificate is checked\")))")" = 1 ]
+check "  the next two say they reuse an upstream connection, with the same address and key" \
+  [ "$(jq -r "[.entries[] | select(. != null and .function == \"fn-a\" and .type == \"egress\") $P | select(.decision == \"allow\") | \"\\(.reason | startswith(\"originate: reuses an upstream connection\")) \\(.addr) \\(.spki_sha256)\"] | unique | length" "$STATE/log.json")" = 2 ] &&
+  [ "$(rec fn-a egress "$P | select(.decision == \"allow\" and (.reason | startswith(\"originate: reuses an upstream connection kept from an earlier connection of the function\")))")" = 2 ]
+check "  each one's completion record says its upstream connection was kept" \
+  [ "$(rec fn-a egress "$P | select(.reason == \"completed: closed by the function; its upstream connection kept for the function's next one\")")" = 3 ]
+check "  the first with Connection: close took the one the third kept, the second made its own" \
+  [ "$(rec fn-a egress '| select(.path == "/ok/close-0" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/close-1" and .decision == "allow" and (.reason | startswith("originate: the upstream")))')" = 11 ]
 for c in "wrongname.test cert_name" "expired.test cert_expired" "selfsigned.test cert_untrusted"; do
   set -- $c
   check "egress_refused: $2 for $1" \

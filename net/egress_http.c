@@ -148,26 +148,71 @@ static int framing(const char *buf, struct eh_head *h, char *err, size_t errlen)
 	return 0;
 }
 
+/* The next of the comma-separated tokens of v[0..n) from *i, OWS
+ * around it trimmed, into t[0..*tn): false past the last. */
+static bool list_next(const char *v, size_t n, size_t *i, const char **t, size_t *tn)
+{
+	if (*i > n)
+		return false;
+	size_t e = *i;
+	while (e < n && v[e] != ',')
+		e++;
+	size_t a = *i, b = e;
+	while (a < b && (v[a] == ' ' || v[a] == '\t'))
+		a++;
+	while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+		b--;
+	*t = v + a;
+	*tn = b - a;
+	*i = e + 1;
+	return true;
+}
+
 /* Is tok (lowercase) one of the comma-separated tokens of v[0..n), in
- * any case, OWS around each? */
+ * any case? */
 static bool list_has(const char *v, size_t n, const char *tok)
 {
-	size_t i = 0;
+	size_t i = 0, tn;
+	const char *t;
 
-	while (i <= n) {
-		size_t e = i;
-		while (e < n && v[e] != ',')
-			e++;
-		size_t a = i, b = e;
-		while (a < b && (v[a] == ' ' || v[a] == '\t'))
-			a++;
-		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
-			b--;
-		if (name_eq(v + a, b - a, tok))
+	while (list_next(v, n, &i, &t, &tn))
+		if (name_eq(t, tn, tok))
 			return true;
-		i = e + 1;
-	}
 	return false;
+}
+
+/* Is x a Connection line whose tokens are only "close" and
+ * "keep-alive" (empty ones aside)? */
+static bool close_only(const char *buf, const struct eh_header *x)
+{
+	size_t i = 0, tn;
+	const char *t;
+	const char *v = buf + x->value;
+
+	if (!eh_header_is(buf, x, "connection"))
+		return false;
+	while (list_next(v, x->value_len, &i, &t, &tn))
+		if (tn > 0 && !name_eq(t, tn, "close") && !name_eq(t, tn, "keep-alive"))
+			return false;
+	return true;
+}
+
+/* h->close_hop of a request: HTTP/1.1, "close" in Connection, and every
+ * Connection line close_only. */
+static bool close_hop(const char *buf, const struct eh_head *h)
+{
+	bool any = false;
+
+	if (h->http10 || h->status != 0)
+		return false;
+	for (unsigned k = 0; k < h->nhdr; k++) {
+		if (!eh_header_is(buf, &h->h[k], "connection"))
+			continue;
+		if (!close_only(buf, &h->h[k]))
+			return false;
+		any |= list_has(buf + h->h[k].value, h->h[k].value_len, "close");
+	}
+	return any;
 }
 
 /* The one header of h named name: its index, -1 when none, -2 when more
@@ -313,6 +358,7 @@ static long head_parse(const char *buf, size_t len, bool response, struct eh_hea
 			 * HTTP/1.0 only with "keep-alive" */
 			h->persist = !connection_has(buf, h, "close") &&
 				     (!h->http10 || connection_has(buf, h, "keep-alive"));
+			h->close_hop = close_hop(buf, h);
 			if (framing(buf, h, err, errlen) < 0 ||
 			    (!response && upgrade(buf, h, err, errlen) < 0))
 				return -EINVAL;
@@ -495,7 +541,7 @@ long eh_rewrite(const char *buf, const struct eh_head *h, const char *target, si
 	     put(out, cap, &at, target, target_len) &&
 	     put(out, cap, &at, h->http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n", 11);
 	for (unsigned k = 0; ok && k < h->nhdr; k++)
-		if (!dropped(buf, &h->h[k], r))
+		if (!dropped(buf, &h->h[k], r) && !(h->close_hop && close_only(buf, &h->h[k])))
 			ok = put(out, cap, &at, buf + h->h[k].line, h->h[k].line_len);
 	for (unsigned k = 0; ok && k < r->ninject; k++)
 		ok = put(out, cap, &at, r->inject[k].header, strlen(r->inject[k].header)) &&

@@ -21,7 +21,8 @@
  * The rewrite (eh_rewrite) writes the head the upstream gets: the
  * request line with the normalised target, the function's headers minus
  * those the rule strips and those it injects (whatever their case, every
- * occurrence), then the injected headers with netd's values.
+ * occurrence) and a close_hop request's Connection lines, then the
+ * injected headers with netd's values.
  *
  * No I/O, no allocation, no hidden state.
  */
@@ -77,6 +78,13 @@ struct eh_head {
 	bool persist;                /* the connection may carry another message after
 				      * this one (RFC 9112 9.3: no "close" token in
 				      * Connection; HTTP/1.0: "keep-alive" in it) */
+	bool close_hop;              /* a request's: HTTP/1.1 whose Connection lines
+				      * name "close" and nothing but "keep-alive"
+				      * besides. That is about the client's connection
+				      * alone (hop-by-hop, RFC 9110 7.6.1): eh_rewrite
+				      * leaves those lines out, so that the connection
+				      * upstream persists, and the proxy closes the
+				      * client's once the answer is whole */
 	unsigned nhdr;
 	struct eh_header h[EH_HDR_MAX];
 	int host;                    /* index of the (last) Host line, -1: none */
@@ -159,7 +167,8 @@ long eh_body_feed(struct eh_body *b, const uint8_t *p, size_t n, char *err, size
 /* Writes into out[0..cap) the head of h (parsed from buf) for the
  * upstream: "METHOD target HTTP/1.x" with target[0..target_len) (the
  * normalised one), every header line but those named in r's
- * strip_headers or inject_headers (any case), then one line per inject
+ * strip_headers or inject_headers (any case) and, when h->close_hop,
+ * its Connection lines, then one line per inject
  * header with value[k][0..vlen[k]) (k: r->inject[k]), then CRLF.
  * Returns the length, -ENOSPC when out is too small, or -EINVAL when a
  * value holds CR, LF, NUL or another control byte but HT. */

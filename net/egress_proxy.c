@@ -1750,6 +1750,15 @@ static void response_done(struct egress_proxy *px, struct egp_conn *c)
 {
 	response_record(px, c, "completed");
 	c->rsp_wait = false;
+	if (c->fn_close && !c->srv_closing) {
+		/* the function asked its connection to end with this answer
+		 * (its Connection: close, not passed upstream): netd's side of
+		 * it ends after the answer, as the server's would have; the
+		 * upstream's stays, for pooling once the function closes too */
+		c->srv_closing = true;
+		if (!c->plain)
+			tls_close(&c->srv);
+	}
 }
 
 /* The upstream's plaintext, an answer's head: gathered into rsp up to
@@ -1936,7 +1945,8 @@ static int next_head(struct egress_proxy *px, struct egp_conn *c, char *why, siz
 		return -EACCES;
 	record_path(px, c, path, strlen(path));
 	c->ws_asked = h.upgrade == EH_UP_WEBSOCKET;
-	c->req_persist = h.persist;
+	c->req_persist = h.persist || h.close_hop;   /* upstream, it persists */
+	c->fn_close = h.close_hop;
 	c->rw_off = 0;
 	c->rw_len = (size_t)w;
 	c->rw_logged = false;
@@ -2240,11 +2250,15 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 		}
 		if (!c->plain && broken(&c->srv))
 			return end_broken(px, c, &c->srv);
-		if (fn_over(c) && !c->cli_closing && poolable(px, c)) {
+		/* the function's end; after a close netd began for it (its
+		 * Connection: close), once its FIN came: netd's bytes to it
+		 * are all out then */
+		bool fn_done = fn_over(c) && (!c->fn_close || c->fn_eof);
+		if (fn_done && !c->cli_closing && poolable(px, c)) {
 			park(px, c);
 			return EGP_ALIVE;
 		}
-		if (fn_over(c) && !c->cli_closing) {
+		if (fn_done && !c->cli_closing) {
 			c->cli_closing = true;
 			tls_close(&c->cli);
 			moved = true;

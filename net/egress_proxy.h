@@ -392,6 +392,8 @@ struct egp_conn {
 	 * connection carry another (eh_head.persist); reused: the upstream
 	 * connection was parked by an earlier connection of the function */
 	bool req_persist, rsp_persist, reused;
+	bool fn_close;                     /* the request's Connection: close (close_hop): its
+					    * answer whole, netd closes the function's side */
 	uint64_t parked_ms;
 	/* the buffers last: a freed slot clears what comes before them */
 	uint8_t up[EGP_UP_BUF];            /* function bytes lwIP (originate: srv) has not taken */

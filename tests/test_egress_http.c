@@ -487,6 +487,37 @@ static void test_persist(void)
 	persist_case(false, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", true, "an HTTP/1.1 request");
 }
 
+/* A request's Connection: close is about the function's connection
+ * alone: not passed upstream when it names nothing else. */
+static void close_case(const char *extra, bool hop, const char *kept, const char *what)
+{
+	static const struct policy_rule none;
+	char in[512], rw[600];
+	struct eh_head h;
+
+	snprintf(in, sizeof in, "GET /x HTTP/1.1\r\nHost: a\r\n%s\r\n", extra);
+	long n = eh_head_parse(in, strlen(in), &h, err, sizeof err);
+	long w = n > 0 ? eh_rewrite(in, &h, "/x", 2, &none, NULL, NULL, rw, sizeof rw - 1, err, sizeof err) : -1;
+	rw[w > 0 ? w : 0] = '\0';
+	bool has = strstr(rw, kept) != NULL;
+	ok(n > 0 && h.close_hop == hop && w > 0 && (hop ? strstr(rw, "onnection") == NULL : has),
+	   "%s: %s", what, hop ? "not passed upstream" : "passed on");
+}
+
+static void test_close_hop(void)
+{
+	close_case("Connection: close\r\n", true, "", "Connection: close");
+	close_case("connection: Keep-Alive,  CLOSE\r\nConnection: keep-alive\r\n", true, "",
+		   "close and keep-alive over two lines, any case");
+	close_case("Connection: close, x-private\r\n", false, "Connection: close, x-private\r\n",
+		   "close with another token");
+	close_case("Connection: keep-alive\r\n", false, "Connection: keep-alive\r\n", "keep-alive alone");
+	struct eh_head h;
+	static const char h10[] = "GET / HTTP/1.0\r\nHost: a\r\nConnection: close\r\n\r\n";
+	ok(eh_head_parse(h10, strlen(h10), &h, err, sizeof err) > 0 && !h.close_hop && !h.persist,
+	   "HTTP/1.0 with Connection: close: passed on (the upstream closes)");
+}
+
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
@@ -500,6 +531,7 @@ int main(void)
 	test_responses();
 	test_websocket();
 	test_persist();
+	test_close_hop();
 	test_rewrite();
 	test_secrets();
 	return tap_done();

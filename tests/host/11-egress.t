@@ -273,7 +273,8 @@ def https(b):
     s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=15),
                         server_hostname=b.get("sni", host), suppress_ragged_eofs=False)
     c, version = s.getpeercert(), s.version()
-    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (b["path"], b.get("host", host))).encode())
+    close = "" if b.get("keep") else "Connection: close\r\n"
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (b["path"], b.get("host", host), close)).encode())
     got, eof = b"", "close_notify"
     while True:
         try:
@@ -467,7 +468,16 @@ diag "ssl socket: $out"
 expect_match "  the function sees netd's leaf for orig.test, issued by the local CA, over TLS 1.2" \
   "$out" '"version": ?"TLSv1.2", ?"subject": ?"orig.test", ?"issuer": ?"dshield local CA [0-9a-f]{8}"'
 expect_match "  and the upstream's answer through it" "$out" '\\"path\\": \\"/second\\"'
-expect_match "  its end without a close_notify (http.server's) reaches the function as a cut" "$out" '"eof": ?"cut"'
+# the function's Connection: close is its own connection's (hop-by-hop):
+# netd ends it after the whole answer, as a server would, with its
+# close_notify; without it, the HTTP/1.0 upstream's end is the end, and
+# it comes as it came (docs/EGRESS.md, "Upstream pooling")
+expect_match "  it asked Connection: close: netd ends its connection after the answer, with a close_notify" \
+  "$out" '"eof": ?"close_notify"'
+out=$(call '{"tls":"orig.test:8444","path":"/third","marker":"x","keep":true}')
+diag "ssl socket, no Connection: close: $out"
+expect_match "  without it: the upstream's end without a close_notify (http.server's) reaches the function as a cut" \
+  "$out" '"eof": ?"cut".*\\"path\\": \\"/third\\"'
 out=$(call '{"via":"http://127.0.0.1:3128","url":"https://orig.test:8444/via-proxy","marker":"x"}')
 diag "urllib, HTTPS_PROXY: $out"
 expect_match "urllib with HTTPS_PROXY=http://127.0.0.1:3128: CONNECT, netd's TLS, 200 and the upstream's answer" \
@@ -678,10 +688,10 @@ check "egress_refused: tls13_only for orig.test:8446" [ "$(refused '^tls13_only:
 check "egress_refused: sni_mismatch" [ "$(refused '^sni_mismatch: the function.s TLS: SNI upstream.test is not orig.test')" = 1 ]
 check "egress_refused: host_mismatch" [ "$(refused '^host_mismatch: Host upstream.test is not orig.test:8444')" = 1 ]
 n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 and .scheme == "tls" and .addr == "10.77.0.1" and (.reason | startswith("originate: ")) and (.reason | test("test anchors")))' | jq length)
-check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 4, got $n" [ "$n" = 4 ]
+check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 5, got $n" [ "$n" = 5 ]
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
 diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
-check "the completion records (8444 four times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 5, got $n" [ "$n" = 5 ]
+check "the completion records (8444 five times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 6, got $n" [ "$n" = 6 ]
 check "egress_refused: method_not_allowed (3: by name, through CONNECT, plain to the proxy), path_not_allowed, dot_segment, secret_missing (1 each)" \
   [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 3111 ]
 want=$(printf '%s' /x | sha256sum | cut -d' ' -f1)

@@ -116,8 +116,18 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(BLOCK[:k])
                 n -= k
             return
+        if self.path.startswith("/close/"):   # an answer that ends its connection
+            body = json.dumps({"path": self.path, "port": self.client_address[1]}).encode()
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+            return
         answer_json(self, {"upstream": self.server.name, "path": self.path,
-                           "port": self.client_address[1]})
+                           "port": self.client_address[1],
+                           "connection": self.headers.get("Connection")})
     def ws(self):
         seen = {k: self.headers.get(k) for k in ("Upgrade", "Connection", "Sec-WebSocket-Version",
                                                  "Authorization", "Cookie")}
@@ -221,9 +231,11 @@ def pool(b):                          # connections one after another, one GET e
     for i in range(b["pool"]):
         c = http.client.HTTPSConnection("good.test", 9443, timeout=15)
         try:
-            c.request("GET", "/ok/%s-%d" % (b["tag"], i), headers=b.get("headers", {}))
+            c.request("GET", "%s%s-%d" % (b.get("prefix", "/ok/"), b["tag"], i),
+                      headers=b.get("headers", {}))
             r = c.getresponse()
-            out.append({"status": r.status, "port": json.loads(r.read())["port"]})
+            a = json.loads(r.read())
+            out.append({"status": r.status, "port": a["port"], "connection": a.get("connection")})
             # a TLS close both ways (close_notify, then netd's): netd has
             # let go of this connection before the next one starts
         except Exception as e:
@@ -323,26 +335,33 @@ expect_match "urlopen(https://good.test:9443/ok/hello): 200 and the upstream's a
 # --- 1a. upstream pooling ----------------------------------------------------------
 # three connections one after another: netd keeps the upstream connection
 # the first let go of, and the next two take it (docs/EGRESS.md,
-# "Upstream pooling"); a request with Connection: close lets its
-# connection end with it (the first of them takes the connection the
-# third kept, the second makes its own)
-pooled() { printf '%s' "${out#* }" | jq -r '[.out[] | "\(.status // .error) \(.port)"] | join(",")'; }
+# "Upstream pooling"); a request's Connection: close is about the
+# function's connection alone (netd ends that one after the answer, and
+# the upstream never sees the header); an answer's Connection: close
+# ends the upstream connection
+pooled() { printf '%s' "${out#* }" | jq -c "$1"; }
 out=$(call '{"pool":3,"tag":"pool"}')
 diag "pool: $out"
 check "three connections in turn to good.test: each answered 200" \
-  [ "$(printf '%s' "${out#* }" | jq '[.out[] | select(.status == 200)] | length')" = 3 ]
+  [ "$(pooled '[.out[] | select(.status == 200)] | length')" = 3 ]
 check "  by one upstream connection (the upstream saw one client port)" \
-  [ "$(printf '%s' "${out#* }" | jq '[.out[].port] | unique | length')" = 1 ]
+  [ "$(pooled '[.out[].port] | unique | length')" = 1 ]
+port0=$(pooled '.out[0].port')
 out=$(call '{"pool":2,"tag":"close","headers":{"Connection":"close"}}')
-diag "pool with Connection: close: $out"
-check "two with Connection: close: each answered 200, by two upstream connections" \
-  [ "$(printf '%s' "${out#* }" | jq '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "2 2 " ]
+diag "pool with the function's Connection: close: $out"
+check "two with the function's Connection: close: both 200, by that same upstream connection" \
+  [ "$(pooled '[(.out[] | select(.status == 200) | .port)] | unique')" = "[$port0]" ]
+check "  which never saw a Connection header" [ "$(pooled '[.out[].connection] | unique')" = "[null]" ]
+out=$(call '{"pool":2,"tag":"x","prefix":"/close/"}')
+diag "pool, the upstream's Connection: close: $out"
+check "two answered with Connection: close: both 200, the second by an upstream connection of its own" \
+  [ "$(pooled '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "2 2 " ]
 
 if [ -n "${EGRESS_POOL_BENCH:-}" ]; then   # N connections in turn: pooled, then each its own
   out=$(call "{\"pool\":$EGRESS_POOL_BENCH,\"tag\":\"bench\"}")
   diag "pool bench, pooled: $(printf '%s' "${out#* }" | jq -c '[.secs, ([.out[].port] | unique | length)]')"
-  out=$(call "{\"pool\":$EGRESS_POOL_BENCH,\"tag\":\"bench\",\"headers\":{\"Connection\":\"close\"}}")
-  diag "pool bench, Connection: close: $(printf '%s' "${out#* }" | jq -c '[.secs, ([.out[].port] | unique | length)]')"
+  out=$(call "{\"pool\":$EGRESS_POOL_BENCH,\"tag\":\"bench\",\"prefix\":\"/close/\"}")
+  diag "pool bench, the upstream's Connection: close: $(printf '%s' "${out#* }" | jq -c '[.secs, ([.out[].port] | unique | length)]')"
 fi
 
 # --- 1. upstream certificates -------------------------------------------------------
@@ -379,7 +398,7 @@ wait "$inv"
 out=$(cat "$STATE/rebind.out")
 diag "rebind: $out"
 expect_match "  the open connection's second request is answered by the same upstream" "$out" \
-  '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"upstream\\": \\"rebind\\", \\"path\\": \\"/ok/first\\", \\"port\\": ([0-9]+)\}"\}, ?\{"status": ?200, ?"body": ?"\{\\"upstream\\": \\"rebind\\", \\"path\\": \\"/ok/second\\", \\"port\\": \1\}"\}'
+  '"out": ?\[\{"status": ?200, ?"body": ?"\{\\"upstream\\": \\"rebind\\", \\"path\\": \\"/ok/first\\", \\"port\\": ([0-9]+), \\"connection\\": null\}"\}, ?\{"status": ?200, ?"body": ?"\{\\"upstream\\": \\"rebind\\", \\"path\\": \\"/ok/second\\", \\"port\\": \1, \\"connection\\": null\}"\}'
 expect_match "  a new connection: 403 address_class, 127.0.0.1 is loopback (JSON, over netd's TLS)" "$out" \
   '"path\\": \\"/ok/second\\".*\{"status": ?403, ?"body": ?"\{\\"error\\":\\"address_class\\",\\"reason\\":\\"address_class: 127.0.0.1 is loopback'
 check "  the third request reached no upstream" bash -c "! grep -q '/ok/third' '$STATE/https.log'"
@@ -493,10 +512,13 @@ check "pooling: the first connection's allow record says the certificate is chec
 check "  the next two say they reuse an upstream connection, with the same address and key" \
   [ "$(jq -r "[.entries[] | select(. != null and .function == \"fn-a\" and .type == \"egress\") $P | select(.decision == \"allow\") | \"\\(.reason | startswith(\"originate: reuses an upstream connection\")) \\(.addr) \\(.spki_sha256)\"] | unique | length" "$STATE/log.json")" = 2 ] &&
   [ "$(rec fn-a egress "$P | select(.decision == \"allow\" and (.reason | startswith(\"originate: reuses an upstream connection kept from an earlier connection of the function\")))")" = 2 ]
+KEPT="completed: closed by the function; its upstream connection kept for the function's next one"
 check "  each one's completion record says its upstream connection was kept" \
-  [ "$(rec fn-a egress "$P | select(.reason == \"completed: closed by the function; its upstream connection kept for the function's next one\")")" = 3 ]
-check "  the first with Connection: close took the one the third kept, the second made its own" \
-  [ "$(rec fn-a egress '| select(.path == "/ok/close-0" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/close-1" and .decision == "allow" and (.reason | startswith("originate: the upstream")))')" = 11 ]
+  [ "$(rec fn-a egress "$P | select(.reason == \"$KEPT\")")" = 3 ]
+check "  the two with the function's Connection: close: reused, and kept again" \
+  [ "$(rec fn-a egress '| select((.path // "" | startswith("/ok/close-")) and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress "| select((.path // \"\" | startswith(\"/ok/close-\")) and .reason == \"$KEPT\")")" = 22 ]
+check "  the upstream's Connection: close: the first reused, the second its own, neither kept" \
+  [ "$(rec fn-a egress '| select(.path == "/close/x-0" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/close/x-1" and .decision == "allow" and (.reason | startswith("originate: the upstream")))')$(rec fn-a egress "| select((.path // \"\" | startswith(\"/close/\")) and .reason == \"$KEPT\")")" = 110 ]
 for c in "wrongname.test cert_name" "expired.test cert_expired" "selfsigned.test cert_untrusted"; do
   set -- $c
   check "egress_refused: $2 for $1" \

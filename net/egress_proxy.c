@@ -778,6 +778,7 @@ enum egp_result { EGP_ALIVE, EGP_CLOSED, EGP_ABORTED };
 
 static void start(struct egress_proxy *px, struct egp_conn *c);
 static void begin_tls(struct egress_proxy *px, struct egp_conn *c);
+static bool retry_fresh(struct egress_proxy *px, struct egp_conn *c);
 static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c);
 
 /* A free slot for the function's socket fd. */
@@ -1062,7 +1063,12 @@ static void resolved(struct egress_proxy *px, struct egp_conn *c, uint32_t ip_be
 	c->st = EGP_LOGGING;
 	char reason[EGP_REASON_MAX];
 	const struct anchors *an = px->h.tls != NULL ? &px->h.tls->anchors : NULL;
-	if (c->reused)
+	if (c->retried)
+		snprintf(reason, sizeof reason, "originate: a new upstream connection for request 1, the "
+			 "reused one having closed before answering; the upstream's certificate is "
+			 "checked against %zu trust anchors%s", an->n, an->n_extra > 0 ?
+			 ", some of them test anchors (--extra-anchors)" : "");
+	else if (c->reused)
 		snprintf(reason, sizeof reason, "originate: reuses an upstream connection kept from an "
 			 "earlier connection of the function (its certificate checked then against "
 			 "%zu trust anchors%s)", an->n, an->n_extra > 0 ?
@@ -1478,6 +1484,8 @@ static void on_err(void *arg, err_t err)
 		unpark_free(c->px, c, true);
 		return;
 	}
+	if (c->st == EGP_RELAY && retry_fresh(c->px, c))
+		return;
 	if (c->st == EGP_RELAY && err == ERR_CLSD) {
 		/* closed both ways at the TCP level (our FIN acknowledged after
 		 * theirs) while the function has not taken every byte yet: those
@@ -1946,6 +1954,7 @@ static int next_head(struct egress_proxy *px, struct egp_conn *c, char *why, siz
 	record_path(px, c, path, strlen(path));
 	c->ws_asked = h.upgrade == EH_UP_WEBSOCKET;
 	c->req_persist = h.persist || h.close_hop;   /* upstream, it persists */
+	c->req_body = h.framing == EH_BODY_CHUNKED || (h.framing == EH_BODY_LENGTH && h.length > 0);
 	c->fn_close = h.close_hop;
 	c->rw_off = 0;
 	c->rw_len = (size_t)w;
@@ -2083,6 +2092,7 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 			*moved = true;
 			if (c->rw_off < c->rw_len)
 				return 0;
+			c->rw_sent = c->rw_len;
 			c->rw_off = c->rw_len = 0;
 			continue;
 		}
@@ -2117,6 +2127,37 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 			return 0;
 	}
 	return 0;
+}
+
+/* A reused upstream connection that ended before a byte of its first
+ * answer: the server closed it as netd took it from the pool (the race
+ * the short EGP_PARK_MS makes rare). A first request without a body,
+ * whose head is still in rw, goes again on a new connection of its own,
+ * after a new allow record (resolved: the address checked again); a
+ * request with a body does not (its bytes are gone), and ends as the
+ * upstream ended it. true: c is on its way to the new connection. */
+static bool retry_fresh(struct egress_proxy *px, struct egp_conn *c)
+{
+	size_t head = c->rw_len > 0 ? c->rw_len : c->rw_sent;
+
+	if (!c->reused || c->retried || c->nreq != 1 || c->nrsp != 0 || c->rsp_hlen > 0 ||
+	    c->req_body || head == 0)
+		return false;
+	drop_pcb(c, true);
+	if (c->down != NULL)
+		pbuf_free(c->down);
+	c->down = NULL;
+	c->reused = false;
+	c->retried = true;
+	c->has_spki = false;
+	c->up_eof = c->cli_eof = c->cli_closing = false;
+	c->rsp_wait = false;
+	c->bytes_up = 0;
+	c->rw_off = 0;
+	c->rw_len = head;
+	set_watch(px, c, 0);
+	resolved(px, c, c->ip);
+	return true;
 }
 
 /* May c's upstream connection serve another connection of the function,
@@ -2233,6 +2274,9 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 		tls_in(&c->cli, &pending);
 		pending += c->rsp_len - c->rsp_off;   /* a head not passed on yet */
 		if (c->cli.open && tls_over(&c->cli) && pending == 0 && !c->srv_closing) {
+			bool had_pcb = c->pcb != NULL;
+			if (retry_fresh(px, c))
+				return had_pcb ? EGP_ABORTED : EGP_ALIVE;
 			/* the upstream's end, passed on as it came: a close_notify
 			 * as one, a cut (FIN without it) as a cut, so the function
 			 * can tell a truncated answer; a broken one as a reset */

@@ -392,6 +392,9 @@ struct egp_conn {
 	 * connection carry another (eh_head.persist); reused: the upstream
 	 * connection was parked by an earlier connection of the function */
 	bool req_persist, rsp_persist, reused;
+	bool req_body;                     /* the current request has a body */
+	size_t rw_sent;                    /* the length of the last head sent, still in rw */
+	bool retried;                      /* went again on a new upstream connection */
 	bool fn_close;                     /* the request's Connection: close (close_hop): its
 					    * answer whole, netd closes the function's side */
 	uint64_t parked_ms;

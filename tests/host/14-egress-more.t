@@ -7,7 +7,8 @@
 #   one upstream connection, their records (the first's certificate check,
 #   the next two's reuse, each completion's "kept"); two with
 #   Connection: close by two (EGRESS_POOL_BENCH=N: N in turn both ways,
-#   their seconds as a diagnostic);
+#   their seconds as a diagnostic); a kept connection the upstream
+#   closes unanswered: a GET answered by a new one, a POST cut;
 # - upstream certificates: a leaf from the test CA for another name, an
 #   expired one and a self-signed one: 502 cert_name, cert_expired,
 #   cert_untrusted, and the upstream never sees the request;
@@ -94,10 +95,18 @@ lock = threading.Lock()
 BLOCK = bytes(range(256)) * 256
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    def dropped(self):                # after /ok/drop-next: its connection's next request
+        if getattr(self, "drop_next", False):
+            self.close_connection = True   # closed unanswered, as a server ends an idle one
+            return True
+        self.drop_next = self.path.startswith("/ok/drop-next")
+        return False
     def do_GET(self):
         with lock, open(log, "a") as f:
             f.write(json.dumps({"upstream": self.server.name, "path": self.path,
                                 "port": self.client_address[1]}) + "\n")
+        if self.dropped():
+            return
         if self.path.startswith("/ws/"):
             return self.ws()
         if self.path.startswith("/redirect"):
@@ -153,6 +162,8 @@ class H(http.server.BaseHTTPRequestHandler):
                                 "payload": got}) + "\n")
         self.close_connection = True
     def do_POST(self):                # /upload: the body's length and SHA-256
+        if self.dropped():
+            return
         n, h = int(self.headers["Content-Length"]), hashlib.sha256()
         while n > 0:
             b = self.rfile.read(min(n, 1 << 16))
@@ -246,6 +257,23 @@ def pool(b):                          # connections one after another, one GET e
             pass              # an upstream that closed without close_notify: netd says so
         c.close()
     return {"out": out, "secs": round(time.monotonic() - t0, 3)}
+def stale(b):                         # a kept connection the upstream closes as it is reused
+    out = []
+    for path, body in (("/ok/drop-next-" + b["stale"], None), ("/ok/after-" + b["stale"], b.get("body"))):
+        c = http.client.HTTPSConnection("good.test", 9443, timeout=15)
+        try:
+            c.request("POST" if body else "GET", path, body=body)
+            r = c.getresponse()
+            a = json.loads(r.read())
+            out.append({"status": r.status, "port": a.get("port"), "n": a.get("n")})
+        except Exception as e:
+            out.append(err(e))
+        try:
+            c.sock.unwrap()
+        except Exception:
+            pass
+        c.close()
+    return {"out": out}
 def rebind(b):                        # one connection, a pause, then a new one
     c, out = http.client.HTTPSConnection("rebind.test", 9447, timeout=15), []
     for i, p in enumerate(["/ok/first", "/ok/second"]):
@@ -314,6 +342,8 @@ def handler(req):
         return rebind(b)
     if "pool" in b:
         return pool(b)
+    if "stale" in b:
+        return stale(b)
     if "stream" in b:
         return stream(b["stream"])
     if "upload" in b:
@@ -339,7 +369,7 @@ expect_match "urlopen(https://good.test:9443/ok/hello): 200 and the upstream's a
 # function's connection alone (netd ends that one after the answer, and
 # the upstream never sees the header); an answer's Connection: close
 # ends the upstream connection
-pooled() { printf '%s' "${out#* }" | jq -c "$1"; }
+pooled() { printf '%s' "${out#* }" | jq -rc "$1"; }
 out=$(call '{"pool":3,"tag":"pool"}')
 diag "pool: $out"
 check "three connections in turn to good.test: each answered 200" \
@@ -356,6 +386,19 @@ out=$(call '{"pool":2,"tag":"x","prefix":"/close/"}')
 diag "pool, the upstream's Connection: close: $out"
 check "two answered with Connection: close: both 200, the second by an upstream connection of its own" \
   [ "$(pooled '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "2 2 " ]
+
+# the race pooling cannot close: the upstream ends a kept connection as
+# netd reuses it (here: it closes the connection unanswered at its next
+# request). A GET goes again on a new connection; a POST, whose body
+# went, ends as the upstream ended it
+out=$(call '{"stale":"g"}')
+diag "stale GET: $out"
+check "a kept connection the upstream closes unanswered: the GET on it still answered 200, by a new connection" \
+  [ "$(pooled '(.out | map(.status | tostring) | join(",")), (.out[0].port != .out[1].port and .out[1].port != null)' | tr '\n' ' ')" = "200,200 true " ]
+out=$(call '{"stale":"p","body":"some bytes"}')
+diag "stale POST: $out"
+check "  a POST on it: not sent again, the function sees the upstream's end (an error, no answer)" \
+  [ "$(pooled '"\(.out[0].status) \(.out[1].status) \(.out[1].error != null)"')" = "200 null true" ]
 
 if [ -n "${EGRESS_POOL_BENCH:-}" ]; then   # N connections in turn: pooled, then each its own
   out=$(call "{\"pool\":$EGRESS_POOL_BENCH,\"tag\":\"bench\"}")
@@ -513,6 +556,8 @@ check "  the next two say they reuse an upstream connection, with the same addre
   [ "$(jq -r "[.entries[] | select(. != null and .function == \"fn-a\" and .type == \"egress\") $P | select(.decision == \"allow\") | \"\\(.reason | startswith(\"originate: reuses an upstream connection\")) \\(.addr) \\(.spki_sha256)\"] | unique | length" "$STATE/log.json")" = 2 ] &&
   [ "$(rec fn-a egress "$P | select(.decision == \"allow\" and (.reason | startswith(\"originate: reuses an upstream connection kept from an earlier connection of the function\")))")" = 2 ]
 KEPT="completed: closed by the function; its upstream connection kept for the function's next one"
+check "the stale GET: an allow record reusing, then one for a new connection, the reused one having closed" \
+  [ "$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: a new upstream connection for request 1, the reused one having closed before answering")))')" = 11 ]
 check "  each one's completion record says its upstream connection was kept" \
   [ "$(rec fn-a egress "$P | select(.reason == \"$KEPT\")")" = 3 ]
 check "  the two with the function's Connection: close: reused, and kept again" \

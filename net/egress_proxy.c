@@ -897,6 +897,12 @@ static struct egp_conn *adopt(struct egress_proxy *px, struct egp_conn *c, struc
 
 	memcpy(spki, u->spki, sizeof spki);
 	memcpy(u, c, offsetof(struct egp_conn, up));
+	/* the buffers' bytes in use: the function's early bytes, a head
+	 * checked and rewritten already (the explicit proxy's) */
+	memcpy(u->up, c->up + c->up_off, c->up_len);
+	u->up_off = 0;
+	memcpy(u->req, c->req, c->req_len);
+	memcpy(u->rw, c->rw, c->rw_len);
 	u->id = slot_id(px, i);
 	u->pcb = pcb;
 	u->ip = ip;
@@ -912,6 +918,15 @@ static struct egp_conn *adopt(struct egress_proxy *px, struct egp_conn *c, struc
 	return u;
 }
 
+/* c, or the parked slot that took it (adopt) when its key has one. */
+static struct egp_conn *take_parked(struct egress_proxy *px, struct egp_conn *c)
+{
+	unsigned n;
+	struct egp_conn *u = parked_for(px, c, &n);
+
+	return u != NULL ? adopt(px, c, u) : c;
+}
+
 void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, uint8_t kind,
 			 int fd)
 {
@@ -920,7 +935,6 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 	bool capped = fn_conns(px, f->id) >= EGP_FN_CONN_MAX;
 	struct egp_conn *c = capped ? NULL : new_conn(px, fd);
 	char inv[37] = "";
-	unsigned n;
 
 	if (c == NULL && !capped && evict_parked(px))
 		c = new_conn(px, fd);
@@ -973,8 +987,7 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 		start(px, c);
 		return;
 	}
-	struct egp_conn *u = parked_for(px, c, &n);
-	begin_tls(px, u != NULL ? adopt(px, c, u) : c);
+	begin_tls(px, take_parked(px, c));
 }
 
 /* --- resolution, the record, the connection -------------------------------------- */
@@ -2359,7 +2372,7 @@ static void take_absolute(struct egress_proxy *px, struct egp_conn *c, const str
 		refuse(px, c, why);
 		return;
 	}
-	start(px, c);
+	start(px, take_parked(px, c));
 }
 
 /* The explicit proxy: bytes of the request head. */
@@ -2415,7 +2428,9 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 		return;
 	}
 	/* originate: the tunnel ends in netd's own TLS server, so it is open
-	 * now; the upstream comes after the first request, as by name */
+	 * now; the upstream comes after the first request, as by name (a
+	 * parked one if its key has one) */
+	c = take_parked(px, c);
 	if (!say_established(c)) {
 		refuse(px, c, "tls_failed: the function's socket did not take the 200");
 		return;

@@ -8,7 +8,8 @@
 #   the next two's reuse, each completion's "kept"); two with
 #   Connection: close by two (EGRESS_POOL_BENCH=N: N in turn both ways,
 #   their seconds as a diagnostic); a kept connection the upstream
-#   closes unanswered: a GET answered by a new one, a POST cut;
+#   closes unanswered: a GET answered by a new one, a POST cut; three in
+#   turn behind CONNECT, three http:// to the proxy, each by one;
 # - upstream certificates: a leaf from the test CA for another name, an
 #   expired one and a self-signed one: 502 cert_name, cert_expired,
 #   cert_untrusted, and the upstream never sees the request;
@@ -239,11 +240,19 @@ def upload(n):                        # n bytes of the stream's pattern, POSTed
         return err(e)
 def pool(b):                          # connections one after another, one GET each
     out, t0 = [], time.monotonic()
+    via = b.get("via")                # by name, CONNECT, or http:// to the proxy
     for i in range(b["pool"]):
-        c = http.client.HTTPSConnection("good.test", 9443, timeout=15)
+        path = "%s%s-%d" % (b.get("prefix", "/ok/"), b["tag"], i)
+        if via == "http":
+            c = http.client.HTTPConnection("127.0.0.1", 3128, timeout=15)
+            path = "http://good.test:9443" + path
+        else:
+            c = http.client.HTTPSConnection("127.0.0.1" if via else "good.test",
+                                            3128 if via else 9443, timeout=15)
+        if via == "connect":
+            c.set_tunnel("good.test", 9443)
         try:
-            c.request("GET", "%s%s-%d" % (b.get("prefix", "/ok/"), b["tag"], i),
-                      headers=b.get("headers", {}))
+            c.request("GET", path, headers=b.get("headers", {}))
             r = c.getresponse()
             a = json.loads(r.read())
             out.append({"status": r.status, "port": a["port"], "connection": a.get("connection")})
@@ -252,7 +261,9 @@ def pool(b):                          # connections one after another, one GET e
         except Exception as e:
             out.append(err(e))
         try:
-            c.sock.unwrap()
+            s = c.sock.unwrap() if hasattr(c.sock, "unwrap") else c.sock
+            s.shutdown(socket.SHUT_WR)
+            s.recv(1)     # netd's end of it: it let go before the next starts
         except Exception:
             pass              # an upstream that closed without close_notify: netd says so
         c.close()
@@ -386,6 +397,13 @@ out=$(call '{"pool":2,"tag":"x","prefix":"/close/"}')
 diag "pool, the upstream's Connection: close: $out"
 check "two answered with Connection: close: both 200, the second by an upstream connection of its own" \
   [ "$(pooled '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "2 2 " ]
+
+for via in connect http; do
+  out=$(call "{\"pool\":3,\"tag\":\"$via\",\"via\":\"$via\"}")
+  diag "pool through the proxy ($via): $out"
+  check "three in turn through the proxy ($via): each 200, by one upstream connection" \
+    [ "$(pooled '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "3 1 " ]
+done
 
 # the race pooling cannot close: the upstream ends a kept connection as
 # netd reuses it (here: it closes the connection unanswered at its next

@@ -4,10 +4,13 @@
 # log record checked (docs/EGRESS.md, "TLS origination" and "The passthrough
 # proxy"):
 # - upstream pooling: three connections in turn to good.test answered by
-#   one upstream connection, their records (the first's certificate check,
-#   the next two's reuse, each completion's "kept"); two with
-#   Connection: close by two (EGRESS_POOL_BENCH=N: N in turn both ways,
-#   their seconds as a diagnostic); a kept connection the upstream
+#   one upstream connection, their records (one address and key, the
+#   second and third reuse, each completion's "kept"; the first may take
+#   one an earlier invocation left within 4 s, so no check depends on
+#   how long invocations take); three with the function's Connection:
+#   close by one, which never sees the header; two answered with the
+#   upstream's Connection: close by two (EGRESS_POOL_BENCH=N: N in turn
+#   both ways, their seconds as a diagnostic); a kept connection the upstream
 #   closes unanswered: a GET answered by a new one, a POST cut; three in
 #   turn behind CONNECT, three http:// to the proxy, each by one;
 # - upstream certificates: a leaf from the test CA for another name, an
@@ -387,11 +390,10 @@ check "three connections in turn to good.test: each answered 200" \
   [ "$(pooled '[.out[] | select(.status == 200)] | length')" = 3 ]
 check "  by one upstream connection (the upstream saw one client port)" \
   [ "$(pooled '[.out[].port] | unique | length')" = 1 ]
-port0=$(pooled '.out[0].port')
-out=$(call '{"pool":2,"tag":"close","headers":{"Connection":"close"}}')
+out=$(call '{"pool":3,"tag":"close","headers":{"Connection":"close"}}')
 diag "pool with the function's Connection: close: $out"
-check "two with the function's Connection: close: both 200, by that same upstream connection" \
-  [ "$(pooled '[(.out[] | select(.status == 200) | .port)] | unique')" = "[$port0]" ]
+check "three with the function's Connection: close: each 200, by one upstream connection" \
+  [ "$(pooled '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "3 1 " ]
 check "  which never saw a Connection header" [ "$(pooled '[.out[].connection] | unique')" = "[null]" ]
 out=$(call '{"pool":2,"tag":"x","prefix":"/close/"}')
 diag "pool, the upstream's Connection: close: $out"
@@ -568,20 +570,21 @@ check "  (by the same upstream connection)" \
 # --- the log: each refusal above, as a record -------------------------------------
 check "the verified log (dshield log verify: ok)" log_json "$STATE/log.json"
 P='| select(.host == "good.test" and (.path // "" | startswith("/ok/pool-")))'
-check "pooling: the first connection's allow record says the certificate is checked" \
-  [ "$(rec fn-a egress "$P | select(.path == \"/ok/pool-0\" and (.reason | startswith(\"originate: the upstream's certificate is checked\")))")" = 1 ]
-check "  the next two say they reuse an upstream connection, with the same address and key" \
-  [ "$(jq -r "[.entries[] | select(. != null and .function == \"fn-a\" and .type == \"egress\") $P | select(.decision == \"allow\") | \"\\(.reason | startswith(\"originate: reuses an upstream connection\")) \\(.addr) \\(.spki_sha256)\"] | unique | length" "$STATE/log.json")" = 2 ] &&
-  [ "$(rec fn-a egress "$P | select(.decision == \"allow\" and (.reason | startswith(\"originate: reuses an upstream connection kept from an earlier connection of the function\")))")" = 2 ]
+# (the first of each set may take one an earlier invocation left, if it
+# came within 4 s: only the ones after it are certain to reuse)
+check "pooling: the three connections' allow records, all with one address and key" \
+  [ "$(jq -r "[.entries[] | select(. != null and .function == \"fn-a\" and .type == \"egress\") $P | select(.decision == \"allow\" and (.reason | startswith(\"originate: \"))) | \"\\(.addr) \\(.spki_sha256)\"] | (length), (unique | length)" "$STATE/log.json" | tr '\n' ' ')" = "3 1 " ]
+check "  the second and third say they reuse an upstream connection" \
+  [ "$(rec fn-a egress "$P | select((.path == \"/ok/pool-1\" or .path == \"/ok/pool-2\") and .decision == \"allow\" and (.reason | startswith(\"originate: reuses an upstream connection kept from an earlier connection of the function\")))")" = 2 ]
 KEPT="completed: closed by the function; its upstream connection kept for the function's next one"
 check "the stale GET: an allow record reusing, then one for a new connection, the reused one having closed" \
   [ "$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: a new upstream connection for request 1, the reused one having closed before answering")))')" = 11 ]
 check "  each one's completion record says its upstream connection was kept" \
   [ "$(rec fn-a egress "$P | select(.reason == \"$KEPT\")")" = 3 ]
-check "  the two with the function's Connection: close: reused, and kept again" \
-  [ "$(rec fn-a egress '| select((.path // "" | startswith("/ok/close-")) and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress "| select((.path // \"\" | startswith(\"/ok/close-\")) and .reason == \"$KEPT\")")" = 22 ]
-check "  the upstream's Connection: close: the first reused, the second its own, neither kept" \
-  [ "$(rec fn-a egress '| select(.path == "/close/x-0" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/close/x-1" and .decision == "allow" and (.reason | startswith("originate: the upstream")))')$(rec fn-a egress "| select((.path // \"\" | startswith(\"/close/\")) and .reason == \"$KEPT\")")" = 110 ]
+check "  the three with the function's Connection: close: the second and third reused, all kept" \
+  [ "$(rec fn-a egress '| select((.path == "/ok/close-1" or .path == "/ok/close-2") and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress "| select((.path // \"\" | startswith(\"/ok/close-\")) and .reason == \"$KEPT\")")" = 23 ]
+check "  the upstream's Connection: close: the second its own connection, neither kept" \
+  [ "$(rec fn-a egress '| select(.path == "/close/x-1" and .decision == "allow" and (.reason | startswith("originate: the upstream")))')$(rec fn-a egress "| select((.path // \"\" | startswith(\"/close/\")) and .reason == \"$KEPT\")")" = 10 ]
 for c in "wrongname.test cert_name" "expired.test cert_expired" "selfsigned.test cert_untrusted"; do
   set -- $c
   check "egress_refused: $2 for $1" \

@@ -1745,9 +1745,9 @@ static void test_pool_full(void)
 				diag("connection %d was reset", i);
 	for (int i = BUSY; i < BUSY + EXTRA; i++)
 		served += send_all(cs[i].fd, rest, sizeof rest - 1) &&
-			  read_response(&cs[i], &r, 3000) == 0 && r.status == 200;
+			  read_response(&cs[i], &r, 10000) == 0 && r.status == 200;
 	ok(send_all(cs[EXTRA].fd, rest, sizeof rest - 1) &&
-	   read_response(&cs[EXTRA], &r, 3000) == 0 && r.status == 200,
+	   read_response(&cs[EXTRA], &r, 10000) == 0 && r.status == 200,
 	   "the oldest survivor finishes its request and is answered");
 	is_int(served, EXTRA, "the %d newest finish their requests and are answered", EXTRA);
 	for (int i = 0; i < BUSY + EXTRA; i++)
@@ -1765,9 +1765,18 @@ static void test_evict_lingering(void)
 	int done = 0;
 
 	for (int i = 0; i < N; i++) {
-		if (!client_open(&cs[i]) || !send_all(cs[i].fd, req, sizeof req - 1) ||
-		    read_response(&cs[i], &r, 3000) != 0 || r.status != 200)
+		/* generous bounds: a loaded shared machine is slow, not wrong
+		 * (CI failed here once, with no clue; now it says which step) */
+		bool in = client_open(&cs[i]) || client_open(&cs[i]);
+		if (!in || !send_all(cs[i].fd, req, sizeof req - 1)) {
+			diag("connection %d: %s: %s", i, in ? "send" : "connect", strerror(errno));
 			break;
+		}
+		int rr = read_response(&cs[i], &r, 10000);
+		if (rr != 0 || r.status != 200) {
+			diag("connection %d: answer %d, status %d", i, rr, rr == 0 ? r.status : 0);
+			break;
+		}
 		done++;
 	}
 	is_int(done, N, "%d Connection: close requests answered, clients keep their end open", N);

@@ -615,8 +615,9 @@ static uint64_t bw_wait_ns(const struct egp_conn *c, uint64_t now)
 	return w;
 }
 
-/* Frees the slot: the function's socket closed (reset: with a RST). */
-static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
+/* The function's side of c ends: its socket closed (reset: with a RST),
+ * its share of the function's cap given back; no longer active. */
+static void end_fn_side(struct egress_proxy *px, struct egp_conn *c, bool reset)
 {
 	if (c->fd >= 0) {
 		if (c->watching)
@@ -627,11 +628,20 @@ static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
 		}
 		close(c->fd);
 	}
-	if (c->down != NULL)
-		pbuf_free(c->down);
 	if (c->bw != 0)
 		px->bw[c->bw - 1].refs--;
+	c->bw = 0;
+	c->fd = -1;
+	c->watching = 0;
 	px->st.active--;
+}
+
+/* Frees the slot: the function's socket closed (reset: with a RST). */
+static void free_conn(struct egress_proxy *px, struct egp_conn *c, bool reset)
+{
+	end_fn_side(px, c, reset);
+	if (c->down != NULL)
+		pbuf_free(c->down);
 	px->fd_of[c - px->c] = -1;
 	/* the buffers need no clearing: their lengths are zeroed */
 	memset(c, 0, offsetof(struct egp_conn, up));
@@ -740,8 +750,6 @@ static void refuse(struct egress_proxy *px, struct egp_conn *c, const char *reas
 
 static void response_record(struct egress_proxy *px, struct egp_conn *c, const char *how);
 
-/* The end of a relayed connection: its completion record (and the open
- * answer's, for an answer that ran to the end or was cut). */
 /* A connection's last record: what it moved each way, and how it ended. */
 static void completion_record(struct egress_proxy *px, struct egp_conn *c, const char *how)
 {
@@ -763,6 +771,8 @@ static void completion_record(struct egress_proxy *px, struct egp_conn *c, const
 	px->h.record(px->h.ctx, &e);
 }
 
+/* The end of a relayed connection: its completion record (and the open
+ * answer's, for an answer that ran to the end or was cut). */
 static void end_conn(struct egress_proxy *px, struct egp_conn *c, const char *how, bool reset)
 {
 	drop_pcb(c, reset);
@@ -781,7 +791,6 @@ static void begin_tls(struct egress_proxy *px, struct egp_conn *c);
 static bool retry_fresh(struct egress_proxy *px, struct egp_conn *c);
 static enum egp_result drive(struct egress_proxy *px, struct egp_conn *c);
 
-/* A free slot for the function's socket fd. */
 /* A new id for slot i: the low EGP_SLOT_BITS are the slot, the rest
  * counts: never 0, never the id of a request still in flight for an
  * older connection. */
@@ -792,6 +801,7 @@ static uint32_t slot_id(struct egress_proxy *px, unsigned i)
 	return px->next_id << EGP_SLOT_BITS | i;
 }
 
+/* A free slot for the function's socket fd. */
 static struct egp_conn *new_conn(struct egress_proxy *px, int fd)
 {
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
@@ -819,7 +829,6 @@ static unsigned fn_conns(const struct egress_proxy *px, const char *fn)
 		n += px->fd_of[i] >= 0 && strcmp(px->c[i].fn, fn) == 0;
 	return n;
 }
-
 
 /* --- the pool of upstream connections (docs/EGRESS.md, "Upstream pooling") ---------- */
 
@@ -1076,20 +1085,21 @@ static void resolved(struct egress_proxy *px, struct egp_conn *c, uint32_t ip_be
 	c->st = EGP_LOGGING;
 	char reason[EGP_REASON_MAX];
 	const struct anchors *an = px->h.tls != NULL ? &px->h.tls->anchors : NULL;
+	char anchors[96] = "";
+	if (c->t.originate)
+		snprintf(anchors, sizeof anchors, "%zu trust anchors%s", an->n, an->n_extra > 0 ?
+			 ", some of them test anchors (--extra-anchors)" : "");
 	if (c->retried)
 		snprintf(reason, sizeof reason, "originate: a new upstream connection for request 1, the "
 			 "reused one having closed before answering; the upstream's certificate is "
-			 "checked against %zu trust anchors%s", an->n, an->n_extra > 0 ?
-			 ", some of them test anchors (--extra-anchors)" : "");
+			 "checked against %s", anchors);
 	else if (c->reused)
 		snprintf(reason, sizeof reason, "originate: reuses an upstream connection kept from an "
-			 "earlier connection of the function (its certificate checked then against "
-			 "%zu trust anchors%s)", an->n, an->n_extra > 0 ?
-			 ", some of them test anchors (--extra-anchors)" : "");
+			 "earlier connection of the function (its certificate checked then against %s)",
+			 anchors);
 	else if (c->t.originate)
 		snprintf(reason, sizeof reason, "originate: the upstream's certificate is checked "
-			 "against %zu trust anchors%s", an->n, an->n_extra > 0 ?
-			 ", some of them test anchors (--extra-anchors)" : "");
+			 "against %s", anchors);
 	else
 		snprintf(reason, sizeof reason, "passthrough: the destination's identity is not verified");
 	entry_of(c, &e, LOG_EGRESS, reason);
@@ -2216,18 +2226,10 @@ static void park(struct egress_proxy *px, struct egp_conn *c)
 	}
 	completion_record(px, c, "closed by the function; its upstream connection kept for the "
 			  "function's next one");
-	if (c->watching)
-		px->h.watch(px->h.ctx, c->fd, 0);
-	close(c->fd);
-	if (c->bw != 0)
-		px->bw[c->bw - 1].refs--;
-	c->bw = 0;
-	c->fd = -1;
-	c->watching = 0;
+	end_fn_side(px, c, false);
 	c->st = EGP_PARKED;
 	c->parked_ms = mono_ms();
 	px->fd_of[c - px->c] = EGP_FD_PARKED;
-	px->st.active--;
 	px->st.parked++;
 	px->st.relayed++;
 }

@@ -6,8 +6,9 @@
  *   3. with --url, GET /v1/receipts/{invocation}: the checkpoint opens
  *      with the same key, the log's receipt is this one byte for byte,
  *      every entry served proves into that checkpoint and belongs to the
- *      invocation, and each record the receipt names is among them, an
- *      invocation entry saying exactly what the receipt says.
+ *      invocation, and each record the receipt names is among them: the
+ *      last an invocation entry saying exactly what the receipt says, the
+ *      others its egress and refusal records.
  *
  * Every failure is printed ("FAIL: ...") and counted; the exit status is
  * 0 only when every check passed.
@@ -250,6 +251,12 @@ static int load_receipt(void)
 	printf("receipt: signed by %s; function %s, invocation %s, status %u, time_ns %llu\n",
 	       g.key.name, g.r.function, g.r.invocation, g.r.status,
 	       (unsigned long long)g.r.time_ns);
+	printf("receipt: %u record(s), the invocation entry at %llu", g.r.nrecords,
+	       (unsigned long long)g.r.record[g.r.nrecords - 1]);
+	if (g.r.omitted > 0)
+		printf("; %llu more record(s) of the invocation logged before it, not listed",
+		       (unsigned long long)g.r.omitted);
+	printf("\n");
 	return 0;
 }
 
@@ -390,7 +397,11 @@ static void check_entry(const struct json_doc *d, int obj, unsigned k, const str
 	for (unsigned i = 0; i < g.r.nrecords; i++) {
 		if (g.r.record[i] != index)
 			continue;
-		const char *why = entry_matches(&e);
+		/* the last record is the invocation entry; the others are its
+		 * egress and refusal records, logged before it */
+		const char *why = i + 1 == g.r.nrecords ? entry_matches(&e) :
+				  e.type == LOG_INVOCATION ? "an invocation entry before the last record" :
+				  NULL;
 		if (why != NULL) {
 			fail("entry %llu, the receipt's record: %s", (unsigned long long)index, why);
 			return;

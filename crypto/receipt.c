@@ -41,7 +41,10 @@ static bool records_ok(const struct receipt *r)
 	for (unsigned i = 0; i < r->nrecords; i++)
 		if (r->record[i] > INT64_MAX || (i > 0 && r->record[i] <= r->record[i - 1]))
 			return false;
-	return true;
+	/* the omitted records lie between the last listed earlier record and
+	 * the invocation entry (always the last record): the gap holds them */
+	return r->omitted == 0 || (r->nrecords == RECEIPT_RECORDS_MAX && r->omitted <= INT64_MAX &&
+				   r->record[r->nrecords - 1] - r->record[r->nrecords - 2] > r->omitted);
 }
 
 long receipt_format(char *out, size_t cap, const struct receipt *r)
@@ -78,6 +81,11 @@ long receipt_format(char *out, size_t cap, const struct receipt *r)
 	for (unsigned i = 0; i < r->nrecords; i++) {
 		bbuf_str(&b, "record ");
 		bbuf_u64(&b, r->record[i]);
+		bbuf_str(&b, "\n");
+	}
+	if (r->omitted > 0) {
+		bbuf_str(&b, "omitted ");
+		bbuf_u64(&b, r->omitted);
 		bbuf_str(&b, "\n");
 	}
 	n = bbuf_finish(&b);
@@ -159,7 +167,8 @@ int receipt_parse(const char *text, size_t len, struct receipt *r, char *err, si
 	r->status = (uint32_t)x;
 	if (!field(&p, end, "time ", &v, &n) || !decimal(v, n, INT64_MAX, &r->time_ns))
 		return errbuf_set(err, errcap, -EBADMSG, "receipt: bad time line");
-	while (p < end) {
+	while (p < end && !(r->nrecords == RECEIPT_RECORDS_MAX && (size_t)(end - p) > 8 &&
+			     memcmp(p, "omitted ", 8) == 0)) {
 		if (r->nrecords == RECEIPT_RECORDS_MAX)
 			return errbuf_set(err, errcap, -EBADMSG, "receipt: more than %d records",
 					  RECEIPT_RECORDS_MAX);
@@ -172,6 +181,11 @@ int receipt_parse(const char *text, size_t len, struct receipt *r, char *err, si
 	}
 	if (r->nrecords == 0)
 		return errbuf_set(err, errcap, -EBADMSG, "receipt: no record line");
+	if (p < end && (!field(&p, end, "omitted ", &v, &n) || !decimal(v, n, INT64_MAX, &x) ||
+			x == 0 || p != end || (r->omitted = x, !records_ok(r))))
+		return errbuf_set(err, errcap, -EBADMSG,
+				  "receipt: bad omitted line (after %d records: a count that fits "
+				  "between the last two)", RECEIPT_RECORDS_MAX);
 	return 0;
 }
 

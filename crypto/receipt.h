@@ -12,7 +12,13 @@
  *   time <u64>\n                    the invocation entry's time_ns
  *   record <u64>\n                  1..RECEIPT_RECORDS_MAX lines, strictly
  *                                   increasing: the log indices of the
- *                                   invocation's records it covers
+ *                                   invocation's records it covers (its
+ *                                   egress and refusal records logged
+ *                                   before its invocation entry, oldest
+ *                                   first, then that entry, always last)
+ *   omitted <u64>\n                 only when some of those earlier records
+ *                                   are not listed (then the record lines
+ *                                   are RECEIPT_RECORDS_MAX): how many
  *
  * in this order, lowercase hex, nothing else. One receipt has exactly one
  * text (receipt_format(receipt_parse(t)) == t), and the ECDSA signature is
@@ -34,7 +40,7 @@
 #define RECEIPT_ID_MAX       63     /* function and invocation ids, without NUL */
 #define RECEIPT_RECORDS_MAX  16
 /* The longest text: the lines above at their maxima. */
-#define RECEIPT_TEXT_MAX     1280   /* the largest is 1,118 bytes */
+#define RECEIPT_TEXT_MAX     1280   /* the largest is 1,146 bytes */
 /* A signed receipt: the text, a blank line, one signature line of ours. */
 #define RECEIPT_NOTE_MAX     (RECEIPT_TEXT_MAX + 1 + NOTE_SIGLINE_MAX)
 
@@ -47,6 +53,8 @@ struct receipt {
 	uint64_t time_ns;
 	uint64_t record[RECEIPT_RECORDS_MAX];
 	unsigned nrecords;                         /* 1..RECEIPT_RECORDS_MAX */
+	uint64_t omitted;                          /* 0, or (nrecords at its max) how
+						      many earlier records are not listed */
 };
 
 /* True when s[0..n) is an id a receipt carries: 1..63 of [A-Za-z0-9._-]. */

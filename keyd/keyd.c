@@ -591,6 +591,7 @@ static int sign_receipt(struct keyd *k, const struct receipt_sign_req_msg *q,
 	r.time_ns = q->time_ns;
 	r.nrecords = q->nrecords;
 	memcpy(r.record, q->record, q->nrecords * sizeof r.record[0]);
+	r.omitted = q->omitted;
 	n = receipt_sign(rep->note, sizeof rep->note - 1, &r, &k->logkey.pub, &k->logkey.sk);
 	if (n < 0)
 		return n == -ENOSPC ? -EINVAL : (int)n;

@@ -171,7 +171,18 @@ static int learn(struct logd *d, const struct log_entry *e, uint64_t index)
 	}
 	if (fn != NULL && fn_add(&d->by_fn, fn, index) < 0)
 		return -ENOMEM;
-	return inv != NULL ? fn_add(&d->by_inv, inv, index) : 0;
+	if (inv == NULL || inv->len == 0)
+		return 0;
+	if (fn_add(&d->by_inv, inv, index) < 0)
+		return -ENOMEM;
+	if (e->type == LOG_INVOCATION) {
+		struct logd_fn *f = fn_slot(d->by_inv.t, d->by_inv.cap, inv->p, inv->len);
+		if (!f->has_entry) {   /* the first: ids are UUIDs, never reused */
+			f->entry = index;
+			f->has_entry = true;
+		}
+	}
+	return 0;
 }
 
 /* --- open and close ----------------------------------------------------------------- */
@@ -765,6 +776,8 @@ static void on_find_req(struct logd *d, enum logd_chan chan)
 				hi = mid;
 		}
 		m->next = size;
+		m->entry = f && f->id && f->has_entry && f->entry < size && q.by == LOG_FIND_INVOCATION ?
+			   f->entry : LOG_FIND_NO_ENTRY;
 		for (; f && f->id && lo < f->len && f->idx[lo] < size; lo++) {
 			if (m->count == LOG_FIND_MAX) {
 				m->next = f->idx[lo];

@@ -73,6 +73,9 @@ struct logd_fn {
 	char *id;                 /* NUL terminated, malloc'd; NULL: free slot */
 	uint64_t *idx;
 	uint64_t len, cap;
+	/* by invocation: the index of its invocation entry, if one is logged */
+	uint64_t entry;
+	bool has_entry;
 };
 struct logd_index {
 	struct logd_fn *t;

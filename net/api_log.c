@@ -50,6 +50,9 @@ enum { STEP_CHECKPOINT = 0, STEP_FIND, STEP_PROOF, STEP_READ, STEP_SIGN };
 
 static void view_push(struct http_conn *c, struct api_log_op *op);
 static void receipt_ask(struct api_state *st, struct http_conn *c, struct api_log_op *op);
+static void find_next(struct api_state *st, struct http_conn *c, struct api_log_op *op);
+static void hook_find(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+		      uint64_t from);
 
 /* --- operations ----------------------------------------------------------- */
 
@@ -669,15 +672,17 @@ static bool render_record(struct api_log_work *w, uint64_t index, const uint8_t 
 
 	if (log_entry_decode(e, len, &d, err, sizeof err) == 0) {
 		n = log_entry_json(&d, w->scratch, sizeof w->scratch);
-		if (d.type == LOG_INVOCATION && !w->have_inv &&
+		if (d.type == LOG_INVOCATION && !w->have_inv && w->have_entry && index == w->inv_index &&
 		    d.u.invocation.invocation.len == strlen(w->function) &&
 		    memcmp(d.u.invocation.invocation.p, w->function, d.u.invocation.invocation.len) == 0 &&
 		    d.u.invocation.function.len < sizeof w->rq.function) {
 			if (d.version < 2) {
 				w->inv_v1 = true;   /* no code hash: no receipt */
 			} else {
+				/* the facts; the records were listed as they were found */
 				struct receipt_sign_req_msg *q = &w->rq;
-				memset(q, 0, sizeof *q);
+				memset(q->function, 0, sizeof q->function);
+				memset(q->invocation, 0, sizeof q->invocation);
 				memcpy(q->function, d.u.invocation.function.p, d.u.invocation.function.len);
 				memcpy(q->invocation, w->function, strlen(w->function));
 				memcpy(q->code_sha256, d.u.invocation.code, 32);
@@ -685,8 +690,6 @@ static bool render_record(struct api_log_work *w, uint64_t index, const uint8_t 
 				memcpy(q->output_sha256, d.u.invocation.output, 32);
 				q->status = d.u.invocation.status;
 				q->time_ns = d.time_ns;
-				q->nrecords = 1;
-				q->record[0] = index;
 				w->have_inv = true;
 			}
 		}
@@ -1068,6 +1071,71 @@ static void view_checkpoint_reply(struct api_state *st, struct http_conn *c,
 	ask_find(st, c, op, w->start);
 }
 
+/* A page of an invocation's records (indices increasing) into q: of
+ * those below its invocation entry's index, the oldest
+ * RECEIPT_RECORDS_MAX - 1 are listed and the others counted as omitted
+ * (docs/LOG.md, "Receipts"). The hook and GET /v1/receipts/{id} list
+ * them alike, so both sign the same receipt. True when the page reached
+ * the entry: no later page adds to q. */
+static bool receipt_records(struct receipt_sign_req_msg *q, uint64_t entry, const uint64_t *idx,
+			    uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (idx[i] >= entry)
+			return true;
+		if (q->nrecords < RECEIPT_RECORDS_MAX - 1)
+			q->record[q->nrecords++] = idx[i];
+		else
+			q->omitted++;
+	}
+	return false;
+}
+
+/* GET /v1/receipts/{id}, one found index: listed by the receipt (shown
+ * with its entry), or one of the others, of which the newest are shown. */
+static void receipt_found(struct api_log_work *w, uint64_t index)
+{
+	enum { OTHERS = API_LOG_FIND_MAX - RECEIPT_RECORDS_MAX };
+	unsigned listed = w->rq.nrecords;
+
+	if (!receipt_records(&w->rq, w->inv_index, &index, 1) && w->rq.nrecords > listed)
+		return;
+	if (index == w->inv_index)
+		return;
+	if (w->nidx == OTHERS) {
+		memmove(w->idx, w->idx + 1, (OTHERS - 1) * sizeof w->idx[0]);
+		w->nidx--;
+		w->earlier++;
+	}
+	w->idx[w->nidx++] = index;
+}
+
+/* GET /v1/receipts/{id}, every page found: the receipt's records end with
+ * the entry's, and the view shows the entry first (its facts make the
+ * receipt, so a body that fills up still has it), then the receipt's
+ * other records and the others kept, newest first. */
+static void receipt_view_start(struct api_state *st, struct http_conn *c, struct api_log_op *op)
+{
+	struct api_log_work *w = op->work;
+
+	w->rq.record[w->rq.nrecords++] = w->inv_index;
+	for (unsigned i = 0; i + 1 < w->rq.nrecords; i++)
+		w->idx[w->nidx++] = w->rq.record[i];
+	w->idx[w->nidx++] = w->inv_index;
+	/* the entry to the front, the others sorted descending after it: at most 32 */
+	w->idx[w->nidx - 1] = w->idx[0];
+	w->idx[0] = w->inv_index;
+	for (unsigned i = 2; i < w->nidx; i++)
+		for (unsigned j = i; j > 1 && w->idx[j - 1] < w->idx[j]; j--) {
+			uint64_t t = w->idx[j];
+			w->idx[j] = w->idx[j - 1];
+			w->idx[j - 1] = t;
+		}
+	w->find_next = UINT64_MAX;
+	w->pos = 0;
+	find_next(st, c, op);
+}
+
 static void view_found_reply(struct api_state *st, struct http_conn *c, struct api_log_op *op,
 			     uint32_t type, const void *p, size_t len)
 {
@@ -1087,24 +1155,30 @@ static void view_found_reply(struct api_state *st, struct http_conn *c, struct a
 		bad_reply(c, op);
 		return;
 	}
+	if (op->kind == LOGOP_RECEIPT && !w->have_entry) {
+		/* the invocation entry, within the signed size, or nothing to show */
+		if (m.entry == LOG_FIND_NO_ENTRY || m.entry >= w->size) {
+			fail(c, op, 404, "not_found", "no invocation entry with this id in the signed "
+			     "log (a new one is covered by the next checkpoint, within a second)");
+			return;
+		}
+		w->have_entry = true;
+		w->inv_index = m.entry;
+	}
 	if (op->kind != LOGOP_RECEIPT)
 		w->nidx = 0;
 	for (uint32_t i = 0; i < m.count; i++) {
-		if ((i > 0 && m.index[i] <= m.index[i - 1]) || m.index[i] < w->start) {
+		if ((i > 0 && m.index[i] <= m.index[i - 1]) || m.index[i] < w->start ||
+		    (op->kind == LOGOP_RECEIPT && m.entry != w->inv_index)) {
 			bad_reply(c, op);
 			return;
 		}
 		/* entries past the signed size cannot be proven against it */
 		if (m.index[i] >= w->size)
 			continue;
-		if (op->kind == LOGOP_RECEIPT && w->nidx == API_LOG_FIND_MAX) {
-			/* the invocation entry comes last (its egress records are
-			 * appended while it runs): keep the last ones */
-			memmove(w->idx, w->idx + 1, (API_LOG_FIND_MAX - 1) * sizeof w->idx[0]);
-			w->nidx--;
-			w->earlier++;
-		}
-		if (w->nidx < LOG_FIND_MAX)
+		if (op->kind == LOGOP_RECEIPT)
+			receipt_found(w, m.index[i]);
+		else if (w->nidx < LOG_FIND_MAX)
 			w->idx[w->nidx++] = m.index[i];
 	}
 	if (op->kind == LOGOP_RECEIPT) {
@@ -1112,16 +1186,7 @@ static void view_found_reply(struct api_state *st, struct http_conn *c, struct a
 			ask_find(st, c, op, m.next);   /* the next page */
 			return;
 		}
-		/* newest first: the invocation entry before its egress records,
-		 * so a view that fills up still has it */
-		for (unsigned i = 0; i < w->nidx / 2; i++) {
-			uint64_t t = w->idx[i];
-			w->idx[i] = w->idx[w->nidx - 1 - i];
-			w->idx[w->nidx - 1 - i] = t;
-		}
-		w->find_next = UINT64_MAX;
-		w->pos = 0;
-		find_next(st, c, op);
+		receipt_view_start(st, c, op);
 		return;
 	}
 	/* more to find beyond these, within the signed size? */
@@ -1213,7 +1278,7 @@ static int sign_reply(uint32_t type, const void *p, size_t len,
 	if (strcmp(r.function, q->function) != 0 || strcmp(r.invocation, q->invocation) != 0 ||
 	    memcmp(r.code, q->code_sha256, 32) != 0 || memcmp(r.input, q->input_sha256, 32) != 0 ||
 	    memcmp(r.output, q->output_sha256, 32) != 0 || r.status != q->status ||
-	    r.time_ns != q->time_ns || r.nrecords != q->nrecords ||
+	    r.time_ns != q->time_ns || r.nrecords != q->nrecords || r.omitted != q->omitted ||
 	    memcmp(r.record, q->record, q->nrecords * sizeof r.record[0]) != 0)
 		return -EBADMSG;
 	b64[base64_encode(b64, m.note, m.note_len)] = '\0';
@@ -1274,7 +1339,7 @@ static void hook_done(struct api_state *st, struct http_conn *c, struct api_log_
 		      int error, const char *code, const char *message, const char *b64)
 {
 	char *headers = st->log.receipt_hdr;
-	struct api_receipt_out out = { .error = error, .index = op->rq.record[0], .code = code,
+	struct api_receipt_out out = { .error = error, .index = op->inv_index, .code = code,
 				       .message = message };
 	api_receipt_done_fn done = op->done;
 	void *arg = op->done_arg;
@@ -1282,7 +1347,7 @@ static void hook_done(struct api_state *st, struct http_conn *c, struct api_log_
 	if (error == 0) {
 		snprintf(headers, sizeof st->log.receipt_hdr,
 			 "X-DShield-Receipt: %s\r\nX-DShield-Log-Index: %llu\r\n",
-			 b64, (unsigned long long)op->rq.record[0]);
+			 b64, (unsigned long long)op->inv_index);
 		out.receipt = b64;
 		out.headers = headers;
 	}
@@ -1302,6 +1367,22 @@ static void hook_fail(struct api_state *st, struct http_conn *c, struct api_log_
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	hook_done(st, c, op, error, code, msg, NULL);
+}
+
+/* The hook asks logd; on failure done() gets code and "<why><the
+ * reason><after>". */
+static void hook_ask(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+		     uint32_t type, const void *p, size_t len, const char *code, const char *why,
+		     const char *after)
+{
+	int rc = st->request_log ? st->request_log(st->ctx, op->conn_id, type, p, len, &op->seq) :
+		 -ENOTCONN;
+
+	if (rc < 0) {
+		hook_fail(st, c, op, rc, code, "%s%s%s", why, why_unasked(rc), after);
+		return;
+	}
+	op->waiting = true;
 }
 
 void api_receipt_refuse(struct http_conn *c, const struct api_receipt_out *out)
@@ -1355,28 +1436,20 @@ void api_receipt_begin(struct api_state *st, struct http_conn *c, const struct a
 	memcpy(op->rq.output_sha256, in->output_sha256, 32);
 	op->rq.status = in->status;
 	op->rq.time_ns = e.time_ns;
-	op->rq.nrecords = 1;
 	n = log_entry_encode(enc, sizeof enc, &e);
 	if (n < 0) {
 		hook_fail(st, c, op, -EINVAL, "log_refused", "%s", "cannot encode the invocation entry");
 		return;
 	}
-	int rc = st->request_log ? st->request_log(st->ctx, op->conn_id, IMSG_LOG_APPEND, enc,
-						    (size_t)n, &op->seq) : -ENOTCONN;
-	if (rc < 0) {
-		/* fail closed: no result is delivered that the log did not record */
-		hook_fail(st, c, op, rc, "log_refused", "the log refused the invocation entry: %s; "
-			  "no result without it", why_unasked(rc));
-		return;
-	}
-	op->waiting = true;
+	/* fail closed: no result is delivered that the log did not record */
+	hook_ask(st, c, op, IMSG_LOG_APPEND, enc, (size_t)n, "log_refused",
+		 "the log refused the invocation entry: ", "; no result without it");
 }
 
 static void hook_appended(struct api_state *st, struct http_conn *c, struct api_log_op *op,
 			  uint32_t type, const void *p, size_t len)
 {
 	struct log_appended_msg a;
-	int rc;
 
 	if (type != IMSG_LOG_APPENDED || len != sizeof a) {
 		hook_fail(st, c, op, -EBADMSG, "log_refused", "%s",
@@ -1391,7 +1464,62 @@ static void hook_appended(struct api_state *st, struct http_conn *c, struct api_
 			  strerror(en > 4095 ? EIO : en));
 		return;
 	}
-	op->rq.record[0] = a.index;
+	op->inv_index = a.index;
+	op->rq.nrecords = 0;
+	op->rq.omitted = 0;
+	hook_find(st, c, op, 0);
+}
+
+/* The hook's next page of the invocation's records, from from on. */
+static void hook_find(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+		      uint64_t from)
+{
+	struct log_find_req_msg f;
+
+	memset(&f, 0, sizeof f);
+	memcpy(f.function, op->rq.invocation, sizeof f.function);
+	f.from = from;
+	f.by = LOG_FIND_INVOCATION;
+	op->find_from = from;
+	op->step = STEP_FIND;
+	hook_ask(st, c, op, IMSG_LOG_FIND_REQ, &f, sizeof f, "receipt_unavailable",
+		 "the invocation is logged but its records cannot be listed for its receipt: ", "");
+}
+
+/* logd's page of the invocation's records: listed (receipt_records),
+ * then the next page, or keyd signs. */
+static void hook_found(struct api_state *st, struct http_conn *c, struct api_log_op *op,
+		       uint32_t type, const void *p, size_t len)
+{
+	struct log_found_msg *m = &st->log.found;
+	int rc;
+
+	if (type != IMSG_LOG_FOUND || len != sizeof *m) {
+		hook_fail(st, c, op, -EBADMSG, "receipt_unavailable", "%s", "the invocation is logged "
+			  "but the log (logd) sent a malformed list of its records");
+		return;
+	}
+	memcpy(m, p, sizeof *m);
+	if (m->error != 0) {
+		int en = m->error < 0 && m->error > -4096 ? -m->error : EIO;
+		hook_fail(st, c, op, -en, "receipt_unavailable", "the invocation is logged but the "
+			  "log cannot list its records: %s", strerror(en));
+		return;
+	}
+	bool sorted = m->count <= LOG_FIND_MAX && m->entry == op->inv_index;
+	for (uint32_t i = 0; sorted && i < m->count; i++)
+		sorted = m->index[i] >= op->find_from && (i == 0 || m->index[i] > m->index[i - 1]);
+	if (!sorted) {
+		hook_fail(st, c, op, -EBADMSG, "receipt_unavailable", "%s", "the invocation is logged "
+			  "but the log (logd) sent a malformed list of its records");
+		return;
+	}
+	if (!receipt_records(&op->rq, op->inv_index, m->index, m->count) &&
+	    m->count == LOG_FIND_MAX && m->next > op->find_from && m->next <= op->inv_index) {
+		hook_find(st, c, op, m->next);
+		return;
+	}
+	op->rq.record[op->rq.nrecords++] = op->inv_index;
 	if (!ask_keyd(st, op, &op->rq, sizeof op->rq, &rc))
 		hook_fail(st, c, op, rc, "receipt_unavailable",
 			  "the invocation is logged but its receipt cannot be signed: %s",
@@ -1477,7 +1605,10 @@ void api_log_reply(struct api_state *st, struct http_conn *c, uint32_t seq, uint
 		proof_reply(c, op, type, payload, len);
 		break;
 	case LOGOP_RECEIPT_HOOK:
-		hook_appended(st, c, op, type, payload, len);
+		if (op->step == STEP_FIND)
+			hook_found(st, c, op, type, payload, len);
+		else
+			hook_appended(st, c, op, type, payload, len);
 		break;
 	default:
 		view_reply(st, c, op, type, payload, len);
@@ -1491,6 +1622,12 @@ void api_log_lost(struct api_state *st, struct http_conn *c, uint32_t seq)
 
 	if (op == NULL || !op->waiting || op->seq != seq)
 		return;
+	if (op->kind == LOGOP_RECEIPT_HOOK && op->step == STEP_FIND) {
+		hook_fail(st, c, op, -EPIPE, "receipt_unavailable", "%s",
+			  "the invocation is logged but the log (logd) stopped before it listed "
+			  "its records for the receipt; retry");
+		return;
+	}
 	if (op->kind == LOGOP_RECEIPT_HOOK) {
 		hook_fail(st, c, op, -EPIPE, "log_refused", "%s",
 			  "the log (logd) stopped before it recorded the invocation entry; no "

@@ -83,8 +83,10 @@ struct api_log_work {
 	uint64_t boff, btotal;          /* next offset asked, total length */
 	unsigned bidx;                  /* entry in the bundle being assembled */
 	size_t have;                    /* its bytes so far (length prefix included) */
-	/* /v1/receipts/{id}: the invocation entry's facts, once read */
-	bool have_inv, inv_v1;
+	/* /v1/receipts/{id}: the invocation entry's index (logd's find
+	 * answer), its facts once read, and the records its receipt lists */
+	bool have_entry, have_inv, inv_v1;
+	uint64_t inv_index;
 	struct receipt_sign_req_msg rq;
 	uint64_t earlier;               /* records of the invocation not shown */
 	/* (the fields from here on are not cleared for a new view) */
@@ -139,6 +141,8 @@ struct api_log_op {
 	struct api_log_work *work;      /* JSON views */
 	/* the receipt hook */
 	struct receipt_sign_req_msg rq;
+	uint64_t inv_index;             /* the invocation entry's index */
+	uint64_t find_from;             /* the records' page asked for */
 	api_receipt_done_fn done;
 	void *done_arg;
 };
@@ -155,6 +159,7 @@ struct api_log {
 	/* a signed receipt's base64 and headers, handed to a hook's done() */
 	char receipt_b64[API_RECEIPT_B64_MAX];
 	char receipt_hdr[API_RECEIPT_HDR_MAX];
+	struct log_found_msg found;     /* a hook's page of records, checked here */
 };
 
 /* The routes under /v1/log/, /tile/, /checkpoint and /logs/: true when

@@ -123,10 +123,13 @@ struct log_find_req_msg {
 	uint8_t reserved[7];
 };
 
+#define LOG_FIND_NO_ENTRY UINT64_MAX
 struct log_found_msg {
 	int32_t error;
 	uint32_t count;
 	uint64_t next;            /* where to continue (== committed size when done) */
+	uint64_t entry;           /* by invocation: the index of its invocation entry
+				     (committed), else LOG_FIND_NO_ENTRY */
 	uint64_t index[LOG_FIND_MAX];
 };
 

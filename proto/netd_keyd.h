@@ -101,7 +101,9 @@ struct quote_reply_msg {
  * netd sends the facts, keyd writes the receipt text itself (its own
  * origin, the strict format) and signs it with the log key, so netd can
  * make keyd sign nothing but receipts. Ids are NUL terminated, 1..63 of
- * [A-Za-z0-9._-]; records 1..16 log indices, increasing. Not rate-limited:
+ * [A-Za-z0-9._-]; records 1..16 log indices, increasing, the invocation
+ * entry's last; omitted, how many of the invocation's earlier records are
+ * not listed (0 unless records is 16). Not rate-limited:
  * every well-formed request is signed, in order (keyd/keyd.h). */
 #define RECEIPT_REQ_ID_MAX      64
 #define RECEIPT_REQ_RECORDS_MAX 16
@@ -115,6 +117,7 @@ struct receipt_sign_req_msg {
 	uint32_t nrecords;
 	uint64_t time_ns;
 	uint64_t record[RECEIPT_REQ_RECORDS_MAX];
+	uint64_t omitted;
 };
 
 /* The signed receipt note (>= crypto/receipt.h RECEIPT_NOTE_MAX). The

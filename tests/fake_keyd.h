@@ -69,6 +69,7 @@ static bool keyd_answer(void)
 	r.time_ns = keyd_q.time_ns;
 	r.nrecords = keyd_q.nrecords;
 	memcpy(r.record, keyd_q.record, sizeof r.record);
+	r.omitted = keyd_q.omitted;
 	if (keyd_mode == 0 || keyd_mode >= KEYD_WRONG)
 		n = receipt_sign(m.note, sizeof m.note - 1, &r, &keyd_key->k, &keyd_key->sk);
 	else

@@ -47,6 +47,7 @@ static const char *answer_take(void)
 		struct log_appended_msg a = { .error = 0, .index = log_index++ };
 		logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
 		logd_deliver();
+		logd_found_alone(a.index);   /* the receipt's records: the entry alone */
 	}
 	keyd_answer();
 	return take();
@@ -803,8 +804,9 @@ static void test_receipts(void)
 	run_to_answer(in, FN_FRAME_RESULT, "{\"statusCode\":200,\"headers\":{},\"body\":\"out!\"}");
 	ok(http_conn_state(&conn) == HTTP_CONN_PENDING && sbx_last_done.outcome == SBX_DONE_OK,
 	   "a result: the worker is back (DONE OK), the client waits for the receipt");
-	ok(logd_next() == IMSG_LOG_APPEND &&
-	   log_entry_decode(logd_q.payload, logd_q.hdr.len, &e, err, sizeof err) == 0,
+	static uint8_t appended[IMSG_MAX_PAYLOAD];   /* e points into it: logd_q is reused */
+	ok(logd_next() == IMSG_LOG_APPEND && memcpy(appended, logd_q.payload, logd_q.hdr.len) &&
+	   log_entry_decode(appended, logd_q.hdr.len, &e, err, sizeof err) == 0,
 	   "netd appends an entry first");
 	sha256_of("out!", 4, h_out);
 	ok(e.version == 2 && e.type == LOG_INVOCATION && e.u.invocation.function.len == 4 &&
@@ -817,8 +819,9 @@ static void test_receipts(void)
 	struct log_appended_msg a = { .error = 0, .index = 41 };
 	logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
 	logd_deliver();
-	ok(keyd_has_q && keyd_q.record[0] == 41 && keyd_q.nrecords == 1,
-	   "once durable, keyd is asked to sign over index 41");
+	ok(!keyd_has_q && logd_found_alone(41) == IMSG_LOG_FIND_REQ && keyd_has_q &&
+	   keyd_q.record[0] == 41 && keyd_q.nrecords == 1,
+	   "once durable, its records are found; then keyd is asked to sign over index 41");
 	keyd_answer();
 	r = take();
 	facts = receipt_of(r, &rc) && header_of(r, "X-DShield-Invocation-Id", inv_id, sizeof inv_id) &&

@@ -93,6 +93,22 @@ static bool entry_names(uint64_t i, const char *id, uint8_t by)
 	return s.len == strlen(id) && memcmp(s.p, id, s.len) == 0;
 }
 
+/* Whether entry i of L is an invocation entry (the one a find by
+ * invocation names as its entry). */
+static bool entry_is_invocation(uint64_t i)
+{
+	struct log_entry e;
+	char err[64];
+
+	return log_entry_decode(L.bytes + L.off[i], L.off[i + 1] - L.off[i], &e, err, sizeof err) == 0 &&
+	       e.type == LOG_INVOCATION;
+}
+
+/* The invocation entry answer() acknowledged last (not in L: the
+ * generated log does not grow), found by its id as logd would. */
+static char appended_inv[LOG_FIND_ID_MAX];
+static uint64_t appended_index;
+
 /* logd answers the question it read last, from the generated log. */
 static void answer(void)
 {
@@ -154,6 +170,12 @@ static void answer(void)
 		memcpy(&q, p, sizeof q);
 		memset(&m, 0, sizeof m);
 		m.next = L.n;
+		m.entry = LOG_FIND_NO_ENTRY;
+		for (uint64_t i = 0; i < L.n && q.by == LOG_FIND_INVOCATION; i++)
+			if (entry_names(i, q.function, q.by) && entry_is_invocation(i)) {
+				m.entry = i;
+				break;
+			}
 		for (uint64_t i = q.from; i < L.n; i++) {
 			if (!entry_names(i, q.function, q.by))
 				continue;
@@ -163,12 +185,26 @@ static void answer(void)
 			}
 			m.index[m.count++] = i;
 		}
+		if (q.by == LOG_FIND_INVOCATION && m.entry == LOG_FIND_NO_ENTRY &&
+		    strcmp(q.function, appended_inv) == 0 && m.count < LOG_FIND_MAX) {
+			m.entry = appended_index;
+			m.index[m.count++] = appended_index;
+			m.next = appended_index + 1;
+		}
 		logd_answer(IMSG_LOG_FOUND, &m, sizeof m);
 		break;
 	}
 	case IMSG_LOG_APPEND: {
 		/* durable at once, at the next index (the log itself is not grown) */
 		struct log_appended_msg a = { .error = 0, .index = L.n };
+		struct log_entry e;
+		char err[64];
+		if (log_entry_decode(p, logd_q.hdr.len, &e, err, sizeof err) == 0 &&
+		    e.type == LOG_INVOCATION && e.u.invocation.invocation.len < sizeof appended_inv) {
+			memcpy(appended_inv, e.u.invocation.invocation.p, e.u.invocation.invocation.len);
+			appended_inv[e.u.invocation.invocation.len] = '\0';
+			appended_index = L.n;
+		}
 		logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
 		break;
 	}
@@ -637,9 +673,17 @@ static void test_receipts(void)
 	struct log_appended_msg a = { .error = 0, .index = idx };
 	logd_answer(IMSG_LOG_APPENDED, &a, sizeof a);
 	logd_deliver();
-	ok(keyd_has_q && keyd_q.nrecords == 1 && keyd_q.record[0] == idx &&
+	/* durable at 603 behind the invocation's 3 egress records (600..602) */
+	ok(logd_next() == IMSG_LOG_FIND_REQ && keyd_questions == 0,
+	   "hook: then the invocation's records are asked for; keyd not yet");
+	receipt_log(600, 3, inv_entry, inv_len);
+	L = RL;
+	answer();
+	logd_deliver();
+	ok(keyd_has_q && keyd_q.nrecords == 4 && keyd_q.record[0] == 600 && keyd_q.record[2] == 602 &&
+	   keyd_q.record[3] == idx && keyd_q.omitted == 0 &&
 	   !strcmp(keyd_q.invocation, "inv-r1") && keyd_q.time_ns == e.time_ns,
-	   "hook: then keyd is asked to sign over the entry's index and time");
+	   "hook: then keyd is asked to sign over its records, the entry's index last, and its time");
 	keyd_answer();
 	p = take();
 	snprintf(want, sizeof want, "X-DShield-Log-Index: %llu\r\n", (unsigned long long)idx);
@@ -649,13 +693,12 @@ static void test_receipts(void)
 	   err);
 	tg_sha256("result", 6, h);
 	ok(!strcmp(r.function, "hello") && !strcmp(r.invocation, "inv-r1") && r.code[5] == 0xc0 &&
-	   !memcmp(r.output, h, 32) && r.status == 200 && r.nrecords == 1 && r.record[0] == idx &&
-	   r.time_ns == e.time_ns, "hook: it covers the function, the hashes, the index");
+	   !memcmp(r.output, h, 32) && r.status == 200 && r.nrecords == 4 && r.record[0] == 600 &&
+	   r.record[3] == idx && r.omitted == 0 && r.time_ns == e.time_ns,
+	   "hook: it covers the function, the hashes, the records");
 	memcpy(first, hk.receipt, sizeof first);
 
-	/* GET /v1/receipts/inv-r1 from a log holding that entry */
-	receipt_log(600, 3, inv_entry, inv_len);
-	L = RL;
+	/* GET /v1/receipts/inv-r1 from the log holding that entry */
 	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
 	merkle_root(L.n, tg_node, &L, root);
 	reset();
@@ -702,10 +745,24 @@ static void test_receipts(void)
 	note_len = tg_checkpoint(note, sizeof note, &L, L.n, &K);
 	p = get("/v1/receipts/inv-r1");
 	snprintf(want, sizeof want, "\"entries\":[{\"index\":%llu,", (unsigned long long)(L.n - 1));
-	ok(has(p, "HTTP/1.1 200 ") && has(p, want) && has(p, "\"count\":32,") &&
-	   has(p, "\"earlier\":269,") && has(p, first),
-	   "receipts: 301 records over two find pages: the newest 32 (the invocation entry "
-	   "first), 269 earlier, the same receipt");
+	rc = strstr(p, "\"receipt\":\"");
+	static char b64[API_RECEIPT_B64_MAX];
+	snprintf(b64, sizeof b64, "%s", rc != NULL ? rc + 11 : "");
+	if (strchr(b64, '"') != NULL)
+		*strchr(b64, '"') = '\0';
+	bool opened = open_receipt(b64, &r, err);
+	if (!ok(has(p, "HTTP/1.1 200 ") && has(p, want) && has(p, "\"count\":32,") &&
+	   has(p, "\"earlier\":269,") && opened && r.nrecords == RECEIPT_RECORDS_MAX &&
+	   r.record[0] == 303 && r.record[14] == 317 && r.record[15] == 603 && r.omitted == 285,
+	   "receipts: 301 records over two find pages: the invocation entry first, 32 shown, "
+	   "269 not; its receipt lists the oldest 15, the entry, 285 omitted (%s)", err))
+		diag("%.600s", p);
+	snprintf(want, sizeof want, "{\"index\":%u,", 317);
+	const char *w317 = strstr(p, want);
+	snprintf(want, sizeof want, "{\"index\":%u,", 318);
+	ok(w317 != NULL && strstr(p, want) == NULL && has(p, "{\"index\":602,") &&
+	   has(p, "{\"index\":587,") && !has(p, "{\"index\":586,"),
+	   "receipts: shown: the receipt's records and the newest 16 others (587..602)");
 	p = get("/v1/receipts/inv-none");
 	if (!ok(has(p, "HTTP/1.1 404 ") && has(p, "no invocation entry"), "receipts: an unknown id: 404"))
 		diag("%s", p);
@@ -770,11 +827,79 @@ static void test_receipts(void)
 	hook_reset();
 	feed("GET /fake-invoke/inv-7 HTTP/1.1\r\nHost: x\r\n\r\n");
 	logd_appended(0);
+	logd_found_alone(7);
 	ok(keyd_has_q, "hook: keyd asked");
 	api_log_keyd_lost(&st, &conn, keyd_q_seq);
 	p = take();
 	ok(hk.calls == 1 && has(p, "HTTP/1.1 503 ") && has(p, "receipt_unavailable") &&
 	   !has(p, "\r\n\r\nresult"), "hook: keyd gone before it answered: 503");
+	/* the invocation's records: a failed or wrong list is no receipt */
+	static const struct { int mode; const char *what, *says; } finds[] = {
+		{ 1, "logd's find refused", "cannot list its records" },
+		{ 2, "another entry index", "malformed list" },
+		{ 3, "indices out of order", "malformed list" },
+		{ 4, "a short answer", "malformed list" },
+		{ 5, "logd gone before it listed them", "stopped before it listed" },
+	};
+	for (unsigned i = 0; i < 5; i++) {
+		static struct log_found_msg m;
+		hook_reset();
+		feed("GET /fake-invoke/inv-8 HTTP/1.1\r\nHost: x\r\n\r\n");
+		logd_appended(0);
+		bool asked = logd_next() == IMSG_LOG_FIND_REQ;
+		memset(&m, 0, sizeof m);
+		m.count = 2;
+		m.index[0] = 3;
+		m.index[1] = 7;
+		m.entry = 7;
+		m.next = 8;
+		switch (finds[i].mode) {
+		case 1: m.error = -EIO; break;
+		case 2: m.entry = 6; break;
+		case 3: m.index[0] = 9; break;
+		}
+		if (finds[i].mode == 5)
+			api_log_lost(&st, &conn, logd_seq);
+		else
+			logd_answer(IMSG_LOG_FOUND, &m, finds[i].mode == 4 ? sizeof m - 8 : sizeof m);
+		logd_deliver();
+		p = take();
+		ok(asked && hk.calls == 1 && hk.error < 0 && has(p, "HTTP/1.1 503 ") &&
+		   has(p, "receipt_unavailable") && has(p, finds[i].says) && keyd_questions == 0 &&
+		   !has(p, "\r\n\r\nresult"), "hook: %s: 503 receipt_unavailable, keyd never asked",
+		   finds[i].what);
+	}
+	/* more than one page of records before the entry: every page is read */
+	hook_reset();
+	feed("GET /fake-invoke/inv-9 HTTP/1.1\r\nHost: x\r\n\r\n");
+	logd_next();
+	struct log_appended_msg a9 = { .error = 0, .index = 1000 };
+	logd_answer(IMSG_LOG_APPENDED, &a9, sizeof a9);
+	logd_deliver();
+	unsigned pages = 0;
+	for (uint64_t from; logd_next() == IMSG_LOG_FIND_REQ; pages++) {
+		static struct log_found_msg m;
+		struct log_find_req_msg q;
+		memcpy(&q, logd_q.payload, sizeof q);
+		from = q.from;
+		memset(&m, 0, sizeof m);
+		m.entry = 1000;
+		m.next = 1001;
+		for (uint64_t i = from; i <= 1000 && m.count <= LOG_FIND_MAX; i += 2) {
+			if (m.count == LOG_FIND_MAX) {
+				m.next = i;
+				break;
+			}
+			m.index[m.count++] = i;
+		}
+		logd_answer(IMSG_LOG_FOUND, &m, sizeof m);
+		logd_deliver();
+	}
+	ok(pages == 2 && keyd_has_q && keyd_q.nrecords == RECEIPT_RECORDS_MAX &&
+	   keyd_q.record[0] == 0 && keyd_q.record[14] == 28 && keyd_q.record[15] == 1000 &&
+	   keyd_q.omitted == 500 - 15,
+	   "hook: 500 records over 2 pages: the oldest 15 listed, the entry, 485 omitted (%u pages)",
+	   pages);
 	hook_reset();
 	p = run("GET /fake-invoke/a+b HTTP/1.1\r\nHost: x\r\n\r\n", 100000);
 	ok(hk.calls == 1 && has(p, "HTTP/1.1 503 ") && logd_questions == 0,

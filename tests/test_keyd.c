@@ -938,8 +938,9 @@ static void test_receipts(void)
 	static const struct { const char *what; int field; } bad[] = {
 		{ "an id with a space", 0 }, { "an id without NUL", 1 }, { "no record", 2 },
 		{ "17 records", 3 }, { "records going down", 4 }, { "an empty invocation id", 5 },
+		{ "omitted records with one listed", 6 },
 	};
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		receipt_req(&q);
 		switch (bad[i].field) {
 		case 0: strcpy(q.function, "a b"); break;
@@ -947,12 +948,24 @@ static void test_receipts(void)
 		case 2: q.nrecords = 0; break;
 		case 3: q.nrecords = RECEIPT_REQ_RECORDS_MAX + 1; break;
 		case 4: q.nrecords = 2; q.record[1] = 3; break;
+		case 6: q.omitted = 1; break;
 		default: q.invocation[0] = '\0'; break;
 		}
 		int rc = ask_receipt(30 + (uint32_t)i, &q, sizeof q);
 		ok(rc == 0 && RR.error < 0 && RR.note_len == 0, "receipt: %s refused (%d)",
 		   bad[i].what, RR.error);
 	}
+	/* 15 earlier records, the entry, 100 omitted between them */
+	receipt_req(&q);
+	q.nrecords = RECEIPT_REQ_RECORDS_MAX;
+	for (unsigned i = 0; i < RECEIPT_REQ_RECORDS_MAX; i++)
+		q.record[i] = i + 1;
+	q.record[RECEIPT_REQ_RECORDS_MAX - 1] = 200;
+	q.omitted = 100;
+	ok(ask_receipt(38, &q, sizeof q) == 0 && RR.error == 0 &&
+	   receipt_open(RR.note, RR.note_len, &K.logkey.pub, &r, err, sizeof err) == 0 &&
+	   r.nrecords == RECEIPT_REQ_RECORDS_MAX && r.record[15] == 200 && r.omitted == 100,
+	   "receipt: 16 records and 100 omitted, signed as asked");
 	receipt_req(&q);
 	ok(ask_receipt(40, &q, sizeof q - 1) == 0 && RR.error == -EBADMSG,
 	   "receipt: a short request: -EBADMSG");

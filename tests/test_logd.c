@@ -599,17 +599,21 @@ static void test_find_invocation(void)
 	   (unsigned long long)i2);
 	size = logstore_committed(&D.store);
 	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.error == 0 && f.count == 1 &&
-	   f.index[0] == i1 && f.next == size, "by invocation: inv-77 is entry %llu only",
-	   (unsigned long long)i1);
+	   f.index[0] == i1 && f.next == size && f.entry == i1,
+	   "by invocation: inv-77 is entry %llu only, its invocation entry", (unsigned long long)i1);
+	ok(find_by(LOG_FIND_INVOCATION, "inv-78", i2 + 1, &f) && f.entry == i2,
+	   "its invocation entry is named whatever the page");
 	ok(find_by(LOG_FIND_INVOCATION, "inv-78", i2 + 1, &f) && f.error == 0 && f.count == 0,
 	   "by invocation, from past it: none");
 	ok(find_by(LOG_FIND_FUNCTION, "inv-77", 0, &f) && f.error == 0 && f.count == 0,
 	   "an invocation id is not a function id");
 	ok(find_by(LOG_FIND_FUNCTION, "f9", 0, &f) && f.error == 0 && f.count == 2 &&
-	   f.index[0] == i1 && f.index[1] == i2, "by function: f9 has both");
+	   f.index[0] == i1 && f.index[1] == i2 && f.entry == LOG_FIND_NO_ENTRY,
+	   "by function: f9 has both (and no invocation entry is named)");
 	/* every egress entry of the test names invocation "inv" */
-	ok(find_by(LOG_FIND_INVOCATION, "inv", 0, &f) && f.error == 0 && f.count == LOG_FIND_MAX,
-	   "by invocation: the egress records of \"inv\" (a full page)");
+	ok(find_by(LOG_FIND_INVOCATION, "inv", 0, &f) && f.error == 0 && f.count == LOG_FIND_MAX &&
+	   f.entry == LOG_FIND_NO_ENTRY,
+	   "by invocation: the egress records of \"inv\" (a full page), no invocation entry");
 	ok(find_by(2, "inv-77", 0, &f) && f.error == -EBADMSG, "an unknown kind of id: -EBADMSG");
 }
 
@@ -679,8 +683,8 @@ static void test_restart(void)
 	   "same instance, init says logd restarted: no second boot entry");
 	struct log_found_msg f;
 	ok(find("f1", 0, &f) && f.count > 20, "the find index rebuilt at open");
-	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.count == 1,
-	   "the invocation index rebuilt at open");
+	ok(find_by(LOG_FIND_INVOCATION, "inv-77", 0, &f) && f.count == 1 && f.entry == f.index[0],
+	   "the invocation index rebuilt at open, with its invocation entry");
 
 	/* init's line for the encrypted store: the next boot entry names it */
 	snprintf(CFG.store, sizeof CFG.store, "store: none (tmpfs, lost at poweroff)");

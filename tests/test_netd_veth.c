@@ -603,6 +603,15 @@ static int logd_serve(int timeout_ms)
 	} else if (im.hdr.type == IMSG_LOG_APPEND) {
 		struct log_appended_msg a = { .error = 0, .index = 1 };
 		imsg_send(logd_fd, IMSG_LOG_APPENDED, im.hdr.id, &a, sizeof a, NULL, 0);
+	} else if (im.hdr.type == IMSG_LOG_FIND_REQ) {
+		/* a receipt's records: the invocation entry (index 1) alone */
+		static struct log_found_msg f;
+		memset(&f, 0, sizeof f);
+		f.count = 1;
+		f.index[0] = 1;
+		f.entry = 1;
+		f.next = 2;
+		imsg_send(logd_fd, IMSG_LOG_FOUND, im.hdr.id, &f, sizeof f, NULL, 0);
 	}
 	return (int)im.hdr.type;
 }
@@ -916,6 +925,8 @@ static void test_sandboxd(void)
 			   e.u.invocation.function.len == 3 && memcmp(e.u.invocation.function.p, "big", 3) == 0 &&
 			   e.u.invocation.code[0] == 0x11 && e.u.invocation.status == 200,
 			   "logd is asked to append the invocation entry (v2, big, its code hash, 200)");
+			ok(logd_serve(3000) == IMSG_LOG_FIND_REQ,
+			   "then for the invocation's records, for its receipt");
 		}
 		ok(read_response(&c, &r, 3000) == 0 && r.status == 503 &&
 		   strstr(r.body, round == 0 ? "log_refused" : "receipt_unavailable") != NULL &&

@@ -65,12 +65,51 @@ static void test_format_parse(void)
 	r.status = UINT32_MAX;
 	r.time_ns = INT64_MAX;
 	r.nrecords = RECEIPT_RECORDS_MAX;
-	for (unsigned i = 0; i < RECEIPT_RECORDS_MAX; i++)
-		r.record[i] = (uint64_t)INT64_MAX - RECEIPT_RECORDS_MAX + i + 1;
+	for (unsigned i = 0; i + 1 < RECEIPT_RECORDS_MAX; i++)
+		r.record[i] = (uint64_t)INT64_MAX / 2 + i;
+	r.record[RECEIPT_RECORDS_MAX - 1] = INT64_MAX;
+	r.omitted = (uint64_t)INT64_MAX - r.record[RECEIPT_RECORDS_MAX - 2] - 1;
 	n = receipt_format(out, sizeof out, &r);
 	ok(n > 0, "the largest receipt fits RECEIPT_TEXT_MAX (%ld bytes)", n);
 	ok(n > 0 && receipt_parse(out, (size_t)n, &p, err, sizeof err) == 0 &&
-	   memcmp(&p, &r, sizeof p) == 0, "and round trips");
+	   memcmp(&p, &r, sizeof p) == 0, "and round trips, its omitted line too");
+	r.omitted++;
+	is_int(receipt_format(out, sizeof out, &r), -EINVAL,
+	       "more omitted records than fit between the last two refused");
+	r.omitted = 1;
+	r.nrecords = RECEIPT_RECORDS_MAX - 1;
+	is_int(receipt_format(out, sizeof out, &r), -EINVAL,
+	       "omitted records with fewer than %d listed refused", RECEIPT_RECORDS_MAX);
+
+	/* 15 earlier records, the entry, 7 omitted between them */
+	sample(&r);
+	r.nrecords = RECEIPT_RECORDS_MAX;
+	for (unsigned i = 0; i + 1 < RECEIPT_RECORDS_MAX; i++)
+		r.record[i] = 10 + i;
+	r.record[RECEIPT_RECORDS_MAX - 1] = 32;
+	r.omitted = 7;
+	n = receipt_format(out, sizeof out, &r);
+	ok(n > 0 && strstr(out, "record 24\nrecord 32\nomitted 7\n") != NULL &&
+	   (size_t)n == strlen(strstr(out, "record 24\n")) + (size_t)(strstr(out, "record 24\n") - out),
+	   "the omitted line ends the text, after the last record");
+	ok(n > 0 && receipt_parse(out, (size_t)n, &p, err, sizeof err) == 0 && p.omitted == 7 &&
+	   p.nrecords == RECEIPT_RECORDS_MAX, "and parses back");
+	char edit[RECEIPT_TEXT_MAX + 32];
+	static const struct { const char *to, *what; } omits[] = {
+		{ "omitted 0\n", "omitted 0" }, { "omitted 07\n", "a leading zero" },
+		{ "omitted 17\n", "more than the gap holds" }, { "omitted 7", "no final newline" },
+		{ "omitted 7\nomitted 7\n", "twice" }, { "omitted 7\nrecord 40\n", "a record after it" },
+	};
+	for (size_t i = 0; n > 0 && i < sizeof omits / sizeof omits[0]; i++) {
+		size_t at = (size_t)(strstr(out, "omitted ") - out);
+		memcpy(edit, out, at);
+		snprintf(edit + at, sizeof edit - at, "%s", omits[i].to);
+		is_int(receipt_parse(edit, strlen(edit), &p, err, sizeof err), -EBADMSG,
+		       "omitted line refused: %s (%s)", omits[i].what, err);
+	}
+	snprintf(edit, sizeof edit, "%somitted 1\n", SAMPLE);
+	is_int(receipt_parse(edit, strlen(edit), &p, err, sizeof err), -EBADMSG,
+	       "an omitted line after one record refused (%s)", err);
 
 	sample(&r);
 	r.nrecords = 0;

@@ -104,7 +104,7 @@ static void make_log(const uint8_t code[32], const uint8_t in[32], const uint8_t
 		tg_die("checkpoint", "sign");
 }
 
-/* The signed receipt over the invocation entry (output hash `output`). */
+/* The signed receipt over the invocation's records (output hash `output`). */
 static long make_receipt(char *buf, size_t cap, const uint8_t code[32], const uint8_t in[32],
 			 const uint8_t output[32], uint32_t status)
 {
@@ -119,12 +119,14 @@ static long make_receipt(char *buf, size_t cap, const uint8_t code[32], const ui
 	memcpy(r.output, output, 32);
 	r.status = status;
 	r.time_ns = 1700000000000000000ull + NREC - 1;
-	r.nrecords = 1;
-	r.record[0] = BASE + NREC - 1;
+	/* as netd lists them: the egress records, then the invocation entry */
+	r.nrecords = NREC;
+	for (unsigned k = 0; k < NREC; k++)
+		r.record[k] = BASE + k;
 	return receipt_sign(buf, cap, &r, &key.k, &key.sk);
 }
 
-enum answer_fault { A_GOOD, A_BAD_PROOF, A_NO_RECORD, A_OTHER_RECEIPT };
+enum answer_fault { A_GOOD, A_BAD_PROOF, A_NO_RECORD, A_NO_EGRESS, A_OTHER_RECEIPT };
 
 /* www/v1/receipts/inv-1: the answer netd gives, newest first. */
 static void serve_answer(const char *receipt_note, size_t rlen, enum answer_fault fault)
@@ -144,7 +146,7 @@ static void serve_answer(const char *receipt_note, size_t rlen, enum answer_faul
 	jw_key(&w, "entries");
 	jw_array_begin(&w);
 	for (uint64_t i = L.n; i-- > BASE;) {
-		if (fault == A_NO_RECORD && i == L.n - 1)
+		if ((fault == A_NO_RECORD && i == L.n - 1) || (fault == A_NO_EGRESS && i == BASE + 1))
 			continue;
 		int n = merkle_inclusion_proof(i, L.n, tg_node, &L, proof);
 		if (n < 0)
@@ -263,7 +265,7 @@ int main(void)
 	/* --url */
 	port = start_python(www);
 	if (port <= 0) {
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < 8; i++)
 			ok(1, "# skip python3 -m http.server did not start");
 		stop(&py_pid);
 		return tap_done();
@@ -274,7 +276,8 @@ int main(void)
 	ok(rc == 0 && has("log: checkpoint of size 303") &&
 	   has("log: its receipt for inv-1 is RECEIPT, byte for byte") &&
 	   has("log: entry 302 (invocation) is in the log of size 303") &&
-	   has("log: entry 300 (egress) is in the log") && has("result: OK"),
+	   has("log: entry 300 (egress) is in the log") && has("receipt: 3 record(s), the "
+	   "invocation entry at 302\n") && has("result: OK"),
 	   "--url: the receipt's record and the invocation's egress proven: OK");
 	if (rc != 0)
 		diag("%s", out);
@@ -286,6 +289,10 @@ int main(void)
 	rc = run(rpath, "--key", key.vkey, "--url", url, NULL, NULL, NULL);
 	ok(rc == 1 && has("FAIL: the receipt's record 302 is not among the proven entries"),
 	   "--url: the invocation entry missing: fails");
+	serve_answer(rnote, (size_t)rn, A_NO_EGRESS);
+	rc = run(rpath, "--key", key.vkey, "--url", url, NULL, NULL, NULL);
+	ok(rc == 1 && has("FAIL: the receipt's record 301 is not among the proven entries"),
+	   "--url: an egress record the receipt lists missing: fails");
 	serve_answer(rnote, (size_t)rn, A_OTHER_RECEIPT);
 	rc = run(rpath, "--key", key.vkey, "--url", url, NULL, NULL, NULL);
 	ok(rc == 1 && has("FAIL: the log's receipt for inv-1 is not RECEIPT"),

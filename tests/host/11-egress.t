@@ -721,6 +721,30 @@ check "egress_refused: bad_response" [ "$(refused '^bad_response: answer 1: a ba
 check "egress_refused: bad_request" [ "$(refused '^bad_request:')" = 1 ]
 check "the upstream never saw a refused connection's bytes" \
   bash -c "! grep -Eq 'bench-|orig-|undecl-|port-|lit-13|ui-14|nolog-' '$STATE/upstream.log'"
+# --- an invocation's receipt lists its egress records ---------------------------------
+# (after the log checks, whose counts it would change)
+printf '%s' '{"target":"upstream.test:8443","marker":"receipt-1;"}' > "$STATE/rc.in"
+code=$(inns curl -s --max-time 40 -D "$STATE/rc.hdr" -o "$STATE/rc.out" -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer $ROOT_KEY" -H 'Content-Type: application/json' --data-binary @"$STATE/rc.in" \
+  "$AUDITOR_URL/v1/functions/egress-fn/invoke")
+rcpt=$(sed -n 's/^X-DShield-Receipt: //Ip' "$STATE/rc.hdr" | tr -d '\r')
+check "an invocation that connects upstream: 200 with a receipt" [ "$code" = 200 -a -n "$rcpt" ]
+printf '%s' "$rcpt" | base64 -d > "$STATE/rc.note" 2>/dev/null
+nrec=$(grep -c '^record ' "$STATE/rc.note")
+check "  its receipt lists its egress records, then its entry ($nrec records)" [ "$nrec" -ge 2 ]
+printf '%s\n' "$rcpt" > "$STATE/rc.receipt"
+inns curl -s --max-time 20 -o "$STATE/att-rc.json" "$AUDITOR_URL/v1/attestation?nonce=12"
+for _ in $(seq 20); do   # the checkpoint covering it is signed within a second
+  out=$(inns "$DSHIELD" receipt verify "$STATE/rc.receipt" --output "$STATE/rc.out" \
+    --attestation "$STATE/att-rc.json" --allow-sim --no-collateral --url "$AUDITOR_URL" 2>&1); rc=$?
+  [ "$rc" -eq 0 ] && break
+  sleep 0.3
+done
+check "dshield receipt verify --url: each record proven and the invocation's, exit 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || diag "$out"
+expect_match "  the allow record of its connection among them" "$out" \
+  "log: entry $(sed -n 's/^record //p' "$STATE/rc.note" | head -1) \\(egress\\) is in the log"
+
 # Throughput (after the log checks, whose counts it would change),
 # measured and said, never asserted (EGRESS_BENCH_MB=64 to
 # run it): the same transfer through the proxy, and straight from the

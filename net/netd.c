@@ -116,6 +116,8 @@ struct netd {
 	int fatal;                 /* set by a callback; the loop returns it */
 	uint32_t seq;              /* last request sequence number */
 	struct pending pending[PENDING_MAX];
+	unsigned log_inflight;     /* of them, appends to logd (pending_free) */
+	uint64_t timer_at;         /* when tfd fires (mono ms), 0 once it did */
 	/* records for logd waiting for room (LOG_INFLIGHT_MAX): a ring of
 	 * struct logq_hdr and the encoded entry */
 	uint8_t logq[LOGQ_CAP];
@@ -258,6 +260,20 @@ static void on_netif_status(struct netif *n)
 		start_listening();
 }
 
+/* Appends to logd in flight (PENDING_EGRESS and PENDING_LOG), counted as
+ * slots take and leave those kinds: asked for every record, where a scan
+ * of the table showed in profiles. */
+static bool pending_is_log(enum pending_kind kind)
+{
+	return kind == PENDING_EGRESS || kind == PENDING_LOG;
+}
+
+static void pending_free(struct pending *p)
+{
+	nd.log_inflight -= pending_is_log(p->kind);
+	p->kind = PENDING_FREE;
+}
+
 /* A free slot for a new request (reclaiming one whose answer never came
  * when the table is full), with a fresh sequence number; NULL when full. */
 static struct pending *pending_new(enum pending_kind kind, uint32_t conn_id)
@@ -277,6 +293,8 @@ static struct pending *pending_new(enum pending_kind kind, uint32_t conn_id)
 		return NULL;
 	if (++nd.seq == 0)
 		nd.seq = 1;
+	pending_free(p);
+	nd.log_inflight += pending_is_log(kind);
 	*p = (struct pending){ nd.seq, conn_id, kind, now };
 	return p;
 }
@@ -289,7 +307,7 @@ static struct http_conn *answered_conn(enum pending_kind kind, uint32_t seq)
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &nd.pending[i];
 		if (p->kind == kind && p->seq == seq) {
-			p->kind = PENDING_FREE;
+			pending_free(p);
 			return conn_find(p->conn_id);
 		}
 	}
@@ -315,7 +333,7 @@ static int send_request(int fd, enum pending_kind kind, uint32_t type, uint32_t 
 	r = imsg_send(fd, type, p->seq, payload, len, pass_fd >= 0 ? &pass_fd : NULL,
 		      pass_fd >= 0 ? 1 : 0);
 	if (r < 0) {
-		p->kind = PENDING_FREE;
+		pending_free(p);
 		return r;
 	}
 	if (seq != NULL)
@@ -428,7 +446,7 @@ static void peer_lost(enum pending_kind kind, int *fd)
 		struct pending *p = &nd.pending[i];
 		if (p->kind != kind)
 			continue;
-		p->kind = PENDING_FREE;
+		pending_free(p);
 		if (kind == PENDING_TLS_SIGN) {
 			http_lwip_tls_signed(&nd.https, p->conn_id, NULL);
 			continue;
@@ -477,7 +495,7 @@ static void logd_lost(void)
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &nd.pending[i];
 		if (p->kind == PENDING_EGRESS) {
-			p->kind = PENDING_FREE;
+			pending_free(p);
 			egress_proxy_appended(&nd.px, p->conn_id, -EPIPE);
 		}
 	}
@@ -506,11 +524,7 @@ struct logq_hdr {
 
 static unsigned log_inflight(void)
 {
-	unsigned n = 0;
-
-	for (size_t i = 0; i < PENDING_MAX; i++)
-		n += nd.pending[i].kind == PENDING_EGRESS || nd.pending[i].kind == PENDING_LOG;
-	return n;
+	return nd.log_inflight;
 }
 
 /* n bytes at ring offset at (modulo LOGQ_CAP), in or out. */
@@ -797,7 +811,7 @@ static bool egress_appended(void)
 		struct pending *p = &nd.pending[i];
 		if (p->kind != PENDING_EGRESS || p->seq != msg.hdr.id)
 			continue;
-		p->kind = PENDING_FREE;
+		pending_free(p);
 		int err = imsg_get(&msg, IMSG_LOG_APPENDED, &a, sizeof a) < 0 ? -EBADMSG :
 			  a.error > 0 ? -EPROTO : a.error;
 		egress_proxy_appended(&nd.px, p->conn_id, err);
@@ -1047,6 +1061,11 @@ static void arm_timer(void)
 		wait = BUSY_SLEEP_MS;
 	if (wait == 0)
 		wait = 1;  /* an all-zero it_value would disarm the timer */
+	/* armed for the same millisecond already: a syscall saved in each of
+	 * the loop's rounds under load */
+	if (nd.timer_at == now + wait)
+		return;
+	nd.timer_at = now + wait;
 
 	struct itimerspec its = {
 		.it_value = { .tv_sec = (time_t)(wait / 1000),
@@ -1128,7 +1147,7 @@ static void handle_tls_sign_reply(void)
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &nd.pending[i];
 		if (p->kind == PENDING_TLS_SIGN && p->seq == msg.hdr.id) {
-			p->kind = PENDING_FREE;
+			pending_free(p);
 			http_lwip_tls_signed(&nd.https, p->conn_id, &rep);
 			return;
 		}
@@ -1186,7 +1205,7 @@ static void handle_sbx_reply(void)
 	for (size_t i = 0; i < PENDING_MAX && !found; i++) {
 		struct pending *p = &nd.pending[i];
 		if (p->kind == PENDING_SBX && p->seq == msg.hdr.id) {
-			p->kind = PENDING_FREE;
+			pending_free(p);
 			c = p->conn_id ? conn_find(p->conn_id) : NULL;
 			found = true;
 		}
@@ -1490,6 +1509,7 @@ static int run_loop(void)
 				uint64_t expirations;
 				ssize_t rr = read(nd.tfd, &expirations, sizeof expirations);
 				(void)rr;
+				nd.timer_at = 0;   /* fired: the next round arms it */
 				http_lwip_tick(&nd.http, mono_ms());
 				http_lwip_tick(&nd.https, mono_ms());
 				api_fn_tick(&nd.api, mono_ms());

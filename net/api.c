@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/file.h"
+#include "net/egress_proxy.h"
 #include "net/http_tls.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
@@ -264,6 +265,27 @@ static void jw_http(struct jsonw *w, const char *key, const struct http_lwip *hl
 	jw_object_end(w);
 }
 
+/* The egress proxy's counters (docs/EGRESS.md): the functions'
+ * connections, how many were refused, the bytes each way, and the pool
+ * of upstream connections kept for reuse. */
+static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
+{
+	jw_key(w, "egress");
+	if (s == NULL) {
+		jw_null(w);
+		return;
+	}
+	jw_object_begin(w);
+	COUNTS(w, NULL, { "active", s->active }, { "accepted", s->accepted },
+	       { "relayed", s->relayed });
+	COUNTS(w, "refused", { "total", s->refused }, { "pool_full", s->pool_full },
+	       { "log_refused", s->log_refused });
+	COUNTS(w, "bytes", { "up", s->bytes_up }, { "down", s->bytes_down });
+	COUNTS(w, "upstream_pool", { "parked", s->parked }, { "reused", s->reused });
+	COUNTS(w, NULL, { "bandwidth_holds", s->bw_holds });
+	jw_object_end(w);
+}
+
 /* The runtime layers as init left them: null until init said, then one
  * {"name","available","reason"} per layer. Counts and strings are bounded
  * by the message's arrays, whatever it holds. */
@@ -409,6 +431,7 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 	jw_tls(&w, st);
 	jw_http(&w, "http", st->http);
 	jw_http(&w, "https", st->https);
+	jw_egress(&w, st->egress);
 	jw_object_end(&w);
 	return jw_finish(&w);
 }

@@ -40,6 +40,8 @@ struct api_attest_stream {
 	char tail[API_ATTEST_TAIL_MAX];   /* "]" and the rest of the document */
 };
 
+struct egress_proxy_stats;
+
 struct api_state {
 	struct boot_info_msg boot;     /* from init (IMSG_BOOT_INFO) */
 	bool have_boot;
@@ -61,6 +63,8 @@ struct api_state {
 	 * the kernel-socket reference server). */
 	const struct http_lwip *http;
 	const struct http_lwip *https;       /* the API over TLS (8443); NULL: not listening */
+	/* The egress proxy's counters, for /v1/info's "egress" (NULL: none) */
+	const struct egress_proxy_stats *egress;
 	/* Sends IMSG_KADDR_REQ for connection id conn_id; 0 or -errno. */
 	int (*request_kaddr)(void *ctx, uint32_t conn_id);
 	/* Sends IMSG_QUOTE_REQ with the nonce for conn_id; 0 or -errno. */

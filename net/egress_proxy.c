@@ -764,6 +764,8 @@ static void completion_record(struct egress_proxy *px, struct egp_conn *c, const
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.bytes_up = c->bytes_up;
 	e.u.egress.bytes_down = c->bytes_down;
+	px->st.bytes_up += c->bytes_up;   /* /v1/info: what ended connections moved */
+	px->st.bytes_down += c->bytes_down;
 	e.u.egress.connect_ns = c->connect_ns;
 	e.u.egress.total_ns = mono_ns() - c->t0_ns;
 	if (c->ws)

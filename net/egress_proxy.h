@@ -409,7 +409,7 @@ struct egp_conn {
 
 struct egress_proxy_stats {
 	uint64_t accepted, relayed, refused, pool_full, log_refused, active;
-	uint64_t bytes_up, bytes_down;
+	uint64_t bytes_up, bytes_down;     /* of connections that ended (completion records) */
 	uint64_t bw_holds;                 /* connections held by a function's cap, times */
 	uint64_t parked;                   /* upstream connections parked now */
 	uint64_t reused;                   /* connections that took a parked one */

@@ -1603,6 +1603,7 @@ static int setup(void)
 	nd.srv.conn_gone = api_conn_gone;
 	nd.api.ctx = &nd;
 	nd.api.http = &nd.http;
+	nd.api.egress = &nd.px.st;
 
 	send_status(NETD_STATE_STARTED);
 	return start_lwip();

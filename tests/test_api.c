@@ -1,6 +1,7 @@
 /* tests/test_api.c: the API routes in memory, then the same handler served
  * by lib/http_sock.c to concurrent clients over loopback TCP. */
 #include "net/api.h"
+#include "net/egress_proxy.h"
 #include "lib/http_sock.h"
 #include "net/http_tls.h"
 #include "tests/api_conn.h"
@@ -139,7 +140,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[\"10.0.2.15/24\",\"fe80::1/64\"],"
 		 "\"boot_ms\":{\"kernel_to_init\":812,\"modules_loaded\":905,"
 		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215},\"layers\":null,"
-		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null}",
+		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(r), want, "/v1/info: the document, addresses rendered");
 
@@ -157,7 +158,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[],"
 		 "\"boot_ms\":{\"kernel_to_init\":5,\"modules_loaded\":null,"
 		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null},\"layers\":null,"
-		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null}",
+		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(take()), want, "/v1/info: [] and nulls");
 
@@ -178,7 +179,7 @@ static void test_info(void)
 		       "\"per_address\":2,\"memory\":0},\"evicted\":{\"lingering\":0,\"idle\":3,") &&
 	   strstr(doc, "\"aborted\":{\"unsent\":4,\"error\":0},\"syn_dropped\":5,") &&
 	   strstr(doc, "\"pbuf_pool_size\":4096,"), "/v1/info: the server's counters (%s)", doc);
-	ok(strstr(doc, ",\"https\":null}") != NULL, "/v1/info: https null while 8443 does not listen");
+	ok(strstr(doc, ",\"https\":null,") != NULL, "/v1/info: https null while 8443 does not listen");
 	/* the TLS pool: the same counters and its handshakes, no memory (one lwIP) */
 	{
 		static struct http_lwip hls;
@@ -197,9 +198,27 @@ static void test_info(void)
 		doc = body_of(take());
 		ok(strstr(doc, ",\"https\":{\"active\":0,\"accepted\":9,") != NULL &&
 		   strstr(doc, "\"tls\":{\"handshakes\":8,\"failed\":1,\"timed_out\":2,\"sign_asked\":8,"
-			       "\"sign_refused\":3}}}") != NULL,
+			       "\"sign_refused\":3}},\"egress\":null}") != NULL,
 		   "/v1/info: the TLS pool's counters and handshakes under https (%s)", doc);
 		st.https = NULL;
+	}
+	{
+		static struct egress_proxy_stats es = { .accepted = 5, .relayed = 4, .refused = 1,
+							.pool_full = 1, .active = 2, .bytes_up = 300,
+							.bytes_down = 7000, .bw_holds = 3, .parked = 1,
+							.reused = 2 };
+		reset();
+		st.egress = &es;
+		feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+		api_kaddr_reply(&st, &conn, &reply);
+		doc = body_of(take());
+		ok(strstr(doc, ",\"egress\":{\"active\":2,\"accepted\":5,\"relayed\":4,"
+			       "\"refused\":{\"total\":1,\"pool_full\":1,\"log_refused\":0},"
+			       "\"bytes\":{\"up\":300,\"down\":7000},"
+			       "\"upstream_pool\":{\"parked\":1,\"reused\":2},"
+			       "\"bandwidth_holds\":3}}") != NULL,
+		   "/v1/info: the egress proxy's counters (%s)", doc);
+		st.egress = NULL;
 	}
 	st.http = NULL;
 
@@ -298,7 +317,7 @@ static void test_info_layers(void)
 		 "\"layers\":[{\"name\":\"native\",\"available\":true,\"reason\":null},"
 		 "{\"name\":\"python\",\"available\":false,\"reason\":"
 		 "\"entry usr/bin/python3.13: read at byte 4096: I/O error \\\"x\\\"\\n\"},"
-		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null}");
+		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}");
 	ok(has(doc, want), "layers: each with name, available and reason, escaped (%s)", doc);
 
 	/* What init cannot send but netd must survive: a count beyond the
@@ -325,7 +344,7 @@ static void test_info_layers(void)
 	memset(want, 'r', LAYERS_INFO_REASON);
 	want[LAYERS_INFO_REASON] = '"';
 	want[LAYERS_INFO_REASON + 1] = '\0';
-	ok(has(doc, want) && has(doc, "\"http\":null,\"https\":null}"),
+	ok(has(doc, want) && has(doc, "\"http\":null,\"https\":null,\"egress\":null}"),
 	   "layers: reasons stop at their array, and the document is whole");
 }
 
@@ -393,7 +412,7 @@ static void test_info_store(void)
 	memset(m->summary, 's', sizeof m->summary);
 	doc = info_with_layers();
 	ok(has(doc, "\"state\":\"unknown\",\"key_provider\":\"unknown\"") &&
-	   has(doc, "ssss\"},\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null}"), "store: unknown values, a summary without its NUL");
+	   has(doc, "ssss\"},\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}"), "store: unknown values, a summary without its NUL");
 
 	/* TLS origination: test anchors said, a reason when there are none */
 	reset();

@@ -407,6 +407,12 @@ for via in connect http; do
     [ "$(pooled '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "3 1 " ]
 done
 
+# what /v1/info says of it: eight of the connections above took a kept one
+info=$(inns curl -s --max-time 20 "$AUDITOR_URL/v1/info")
+diag "egress in /v1/info: $(printf '%s' "$info" | jq -c .egress)"
+check "/v1/info's egress counters: upstream_pool.reused at least 8, relayed ones accepted" \
+  [ "$(printf '%s' "$info" | jq '.egress.upstream_pool.reused >= 8 and .egress.relayed > 0 and .egress.accepted >= .egress.relayed and .egress.bytes.up > 0 and .egress.bytes.down > 0')" = true ]
+
 # the race pooling cannot close: the upstream ends a kept connection as
 # netd reuses it (here: it closes the connection unanswered at its next
 # request). A GET goes again on a new connection; a POST, whose body

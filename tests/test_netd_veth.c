@@ -424,6 +424,21 @@ static bool send_all(int fd, const void *data, size_t len)
 	return true;
 }
 
+/* Waits up to timeout_ms until the peer acknowledged every byte sent on
+ * fd (SIOCOUTQ 0): lwIP acknowledges what it received, and hands it to
+ * the HTTP core as it receives it, so netd then holds it. */
+static bool wait_acked(int fd, int timeout_ms)
+{
+	for (int waited = 0;; waited += 5) {
+		int unacked = -1;
+		if (ioctl(fd, SIOCOUTQ, &unacked) != 0 || unacked == 0)
+			return unacked == 0;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(5000);
+	}
+}
+
 /* Reads more into c->buf within timeout_ms. >0 bytes, 0 EOF, -ETIMEDOUT, -errno. */
 static int client_fill(struct client *c, int timeout_ms)
 {
@@ -1743,12 +1758,15 @@ static void test_pool_full(void)
 		}
 		opened++;
 		/* the pool is full from here on; each new connection then takes
-		 * an old one's slot, and one whose half request netd has not read
-		 * yet counts as idle, cheaper than the oldest half request: give
-		 * netd time to read each before the next connects (suspected in a
-		 * CI failure of this test; netd's classes, net/http_lwip.c) */
-		if (i >= BUSY - 1)
-			usleep(100000);
+		 * an old one's slot, and one whose half request netd has not
+		 * received yet (a frame dropped on a loaded machine, resent after
+		 * the client's RTO) counts as idle, cheaper than the oldest half
+		 * request (net/http_lwip.c classify): before each connection past
+		 * the pool's size, every half request so far is acknowledged */
+		for (int k = i == BUSY - 1 ? 0 : i; i >= BUSY - 1 && k <= i; k++)
+			if (!wait_acked(cs[k].fd, 5000))
+				fprintf(stderr, "# pool_full: connection %d: half request not "
+					"acknowledged within 5 s\n", k);
 	}
 	is_int(opened, BUSY + EXTRA, "%d connections opened, each with half a request",
 	       BUSY + EXTRA);

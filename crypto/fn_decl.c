@@ -60,9 +60,10 @@ static bool text_valid(const char *s, size_t n)
 }
 
 /* The limits by their index in policy_limit_defs (the struct's order). */
-enum { L_MEMORY = 0, L_TIMEOUT = 3, L_TMP = 4, L_DATA = 6, L_EGRESS = 7 };
+enum { L_MEMORY = 0, L_TIMEOUT = 3, L_TMP = 4, L_DATA = 6, L_EGRESS = 7, L_CONNS = 8 };
 _Static_assert(offsetof(struct policy_limits, timeout_ms) == L_TIMEOUT * sizeof(uint32_t) &&
 	       offsetof(struct policy_limits, egress_kbps) == L_EGRESS * sizeof(uint32_t) &&
+	       offsetof(struct policy_limits, egress_conns) == L_CONNS * sizeof(uint32_t) &&
 	       offsetof(struct policy_limits, tmp_mb) == L_TMP * sizeof(uint32_t) &&
 	       offsetof(struct policy_limits, data_mb) == L_DATA * sizeof(uint32_t) &&
 	       offsetof(struct policy_limits, memory_mb) == L_MEMORY * sizeof(uint32_t),
@@ -234,9 +235,9 @@ static int get_limit(struct jwalk *c, int i, unsigned k, const struct policy *p,
 	return 0;
 }
 
-/* limits (v1, stored): the policy's eight keys and concurrency; every one
+/* limits (v1, stored): the policy's nine keys and concurrency; every one
  * is required in the stored shape, where defaults were written out, but
- * data_mb and egress_kbps: declarations stored before they existed still
+ * data_mb, egress_kbps and egress_conns: declarations stored before they existed still
  * load (with the policy's default, as if deployed now), so an upgrade
  * loses no function. */
 static int get_limits(struct jwalk *c, int obj, const struct policy *p, bool all, struct fn_decl *d,
@@ -252,7 +253,8 @@ static int get_limits(struct jwalk *c, int obj, const struct policy *p, bool all
 	if ((r = jwalk_fields(c, obj, f, POLICY_NLIMITS + 1)) != 0)
 		return r;
 	for (unsigned k = 0; k <= POLICY_NLIMITS; k++) {
-		if (all && k != L_DATA && k != L_EGRESS && (r = jwalk_need(c, &f[k])) != 0)
+		if (all && k != L_DATA && k != L_EGRESS && k != L_CONNS &&
+		    (r = jwalk_need(c, &f[k])) != 0)
 			return r;
 		if (f[k].tok < 0)
 			continue;

@@ -76,6 +76,10 @@ const struct policy_limit_def policy_limit_defs[POLICY_NLIMITS] = {
 	 * 10 Gbit/s; the defaults are the top, no cap in practice, until the
 	 * operator sets one */
 	{ "egress_kbps",    offsetof(struct policy_limits, egress_kbps),    64, 10000000, 10000000, 10000000 },
+	/* how many of netd's proxied connections the function may hold open
+	 * at once; the defaults are the top, netd's share for one function */
+	{ "egress_conns",   offsetof(struct policy_limits, egress_conns),    1, POLICY_EGRESS_CONNS_MAX,
+	  POLICY_EGRESS_CONNS_MAX, POLICY_EGRESS_CONNS_MAX },
 };
 #define DEFAULT_MAX_FUNCTIONS 8
 

@@ -126,11 +126,16 @@ struct policy_limits {
 	uint32_t data_mb;          /* its /data on the store (a project quota); 0: none */
 	uint32_t egress_kbps;      /* its proxied connections' bytes, each way, summed
 				    * (kbit/s; net/egress_proxy.c's token buckets) */
+	uint32_t egress_conns;     /* its proxied connections open at once, at most
+				    * POLICY_EGRESS_CONNS_MAX (netd's share for one) */
 };
+/* The most proxied connections one function may hold: netd's pool is 1024
+ * (net/egress_proxy.h EGP_FN_CONN_MAX is this). */
+#define POLICY_EGRESS_CONNS_MAX 1000
 
 /* The limits as a table, in the canonical order: key, absolute bounds,
  * the default of default_limits and of max_limits (docs/POLICY.md). */
-#define POLICY_NLIMITS 8
+#define POLICY_NLIMITS 9
 struct policy_limit_def {
 	const char *key;
 	size_t off;

@@ -106,6 +106,9 @@ int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen)
 
 /* Reads the file behind fd (from its start: init keeps it open across
  * netd's restarts) into buf and appends its anchors. */
+_Static_assert(EGP_FN_CONN_MAX == POLICY_EGRESS_CONNS_MAX,
+	       "the policy bounds limits.egress_conns by a function's share of the pool");
+
 static long load_fd(struct anchors *a, int fd, uint8_t *buf, size_t cap, int extra,
 		    const char *what, char *err, size_t errlen)
 {
@@ -943,7 +946,9 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 {
 	static const char full[] = "pool_full: the proxy's connections are all in use";
 	char why[EGP_REASON_MAX];
-	bool capped = fn_conns(px, f->id) >= EGP_FN_CONN_MAX;
+	unsigned limit = f->egress_conns != 0 && f->egress_conns < EGP_FN_CONN_MAX ? f->egress_conns :
+			 EGP_FN_CONN_MAX;
+	bool capped = fn_conns(px, f->id) >= limit;
 	struct egp_conn *c = capped ? NULL : new_conn(px, fd);
 	char inv[37] = "";
 
@@ -959,8 +964,8 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		close(fd);
 		if (capped)
-			snprintf(why, sizeof why, "conn_limit: the function has %d connections open "
-				 "already", EGP_FN_CONN_MAX);
+			snprintf(why, sizeof why, "conn_limit: the function has %u connections open "
+				 "already (limits.egress_conns)", limit);
 		px->st.pool_full += !capped;
 		px->st.refused++;
 		entry_base(&e, LOG_EGRESS_REFUSED, f->id, inv, kind, capped ? why : full);

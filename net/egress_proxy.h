@@ -71,9 +71,9 @@
  * netd's memory follows the most connections open at once, up to
  * EGP_CONN_MAX x sizeof(struct egp_conn) (docs/EGRESS.md, "Capacity"). */
 #define EGP_CONN_MAX     1024
-/* open proxied connections of one function (the policy has no such
- * field): EGP_CONN_MAX less 24, so one function cannot take the whole
- * pool from the others */
+/* open proxied connections of one function, at most (its
+ * limits.egress_conns, which the policy bounds by this): EGP_CONN_MAX less
+ * 24, so one function cannot take the whole pool from the others */
 #define EGP_FN_CONN_MAX  1000
 /* a connection's id: a counter above the slot's index (never 0, never
  * the id of a request still in flight for an older connection) */

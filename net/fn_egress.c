@@ -142,6 +142,7 @@ int fn_egress_take(struct fn_egress *t, const void *p, size_t len, int *fds, uns
 		memcpy(f->id, m.function, sizeof f->id);
 		f->rules = m.egress_rules;
 		f->egress_kbps = m.egress_kbps;
+		f->egress_conns = m.egress_conns;
 		return add_listeners(t, f, &m, fds, nfds);
 	case SBX_EGRESS_MORE:
 		if (f == NULL) {
@@ -154,6 +155,7 @@ int fn_egress_take(struct fn_egress *t, const void *p, size_t len, int *fds, uns
 			return -ENOENT;
 		f->rules = m.egress_rules;
 		f->egress_kbps = m.egress_kbps;
+		f->egress_conns = m.egress_conns;
 		return 0;
 	default: /* SBX_EGRESS_GONE */
 		if (f == NULL)

@@ -44,6 +44,7 @@ struct fn_egress_fn {
 	char id[SBX_ID_MAX];
 	uint32_t rules;                     /* bit k: the policy's rule k declared */
 	uint32_t egress_kbps;               /* limits.egress_kbps (0: no cap) */
+	uint32_t egress_conns;              /* limits.egress_conns (0: EGP_FN_CONN_MAX) */
 	int fd[SBX_LISTENERS_MAX];
 	struct sbx_listener l[SBX_LISTENERS_MAX];
 	unsigned n;

@@ -216,7 +216,9 @@ struct sbx_egress_msg {
 	/* NEW, RULES: the function's limits.egress_kbps, the cap on what the
 	 * proxy carries for it each way (0: none; sandboxd always sends one) */
 	uint32_t egress_kbps;
-	uint32_t reserved2;
+	/* NEW, RULES: its limits.egress_conns, the proxied connections it may
+	 * hold open at once (0: netd's EGP_FN_CONN_MAX) */
+	uint32_t egress_conns;
 };
 
 /* --- the local CA ------------------------------------------------------------- */

@@ -166,6 +166,7 @@ static void egress_announce(struct sandboxd *sd, unsigned fi, uint8_t op)
 	snprintf(m.function, sizeof m.function, "%s", f->d.id);
 	m.egress_rules = f->d.egress_rules;
 	m.egress_kbps = f->d.limits.egress_kbps;
+	m.egress_conns = f->d.limits.egress_conns;
 	do {
 		unsigned k = op != SBX_EGRESS_NEW ? 0 :
 			     sd->nwant - i < SBX_EGRESS_FDS ? sd->nwant - i : SBX_EGRESS_FDS;

@@ -96,7 +96,8 @@ static void test_full_shapes(void)
 		"\"name\":\"Fn \\u00e9\",\"secrets\":[\"A_KEY\",\"B_KEY\"],"
 		"\"egress\":[\"*.example.org\",\"api.example.com\"],"
 		"\"limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,"
-		"\"tmp_mb\":32,\"output_kb\":1024,\"data_mb\":0,\"egress_kbps\":2048,\"concurrency\":4},"
+		"\"tmp_mb\":32,\"output_kb\":1024,\"data_mb\":0,\"egress_kbps\":2048,\"egress_conns\":3,"
+		"\"concurrency\":4},"
 		"\"description\":\"d\"}";
 
 	is_int(parse(FN_SHAPE_SEED, SEED), 0, "seed shape with every documented field (%s)", e.msg);
@@ -108,9 +109,11 @@ static void test_full_shapes(void)
 	is_int(parse(FN_SHAPE_V1, V1), 0, "v1 shape with every field (%s)", e.msg);
 	is_int(d.limits.data_mb, 0, "data_mb 0: no /data");
 	is_int(d.limits.egress_kbps, 2048, "egress_kbps: the function's egress cap");
+	is_int(d.limits.egress_conns, 3, "egress_conns: its proxied connections at once");
 	is_int(parse(FN_SHAPE_SEED, SEED), 0, "seed shape again");
 	is_int(d.limits.data_mb, 16, "data_mb not given: the policy's default");
 	is_int(d.limits.egress_kbps, 10000000, "egress_kbps not given: the policy's default");
+	is_int(d.limits.egress_conns, 1000, "egress_conns not given: the policy's default");
 	is_int(parse(FN_SHAPE_V1, V1), 0, "v1 again");
 	is_int(d.negress, 2, "two egress names");
 	is_str(d.egress[0], "*.example.org", "egress sorted");
@@ -357,7 +360,7 @@ static void test_canonical(void)
 		"\"handler\":\"handler\",\"code_sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\","
 		"\"code_bytes\":3,\"secrets\":[\"A\",\"Z\"],\"egress\":[\"*.example.org\",\"api.example.com\"],"
 		"\"limits\":{\"memory_mb\":64,\"pids\":20,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,"
-		"\"output_kb\":256,\"data_mb\":16,\"egress_kbps\":10000000,\"concurrency\":1}}";
+		"\"output_kb\":256,\"data_mb\":16,\"egress_kbps\":10000000,\"egress_conns\":1000,\"concurrency\":1}}";
 	uint8_t h1[32], h2[32];
 	long n, n2;
 	int fd;
@@ -390,10 +393,11 @@ static void test_canonical(void)
 	is_int(fn_decl_parse(NO_LIMITS, strlen(NO_LIMITS), FN_SHAPE_STORED, &pol, &toks, &d2, &e), -EINVAL,
 	       "a stored declaration without limits");
 	is_str(e.msg, "limits: required", "... names limits");
-	/* A declaration stored before data_mb or egress_kbps existed loads
-	 * with the default. */
-	for (int k = 0; k < 2; k++) {
-		static const char *const keys[] = { ",\"data_mb\":", ",\"egress_kbps\":" };
+	/* A declaration stored before data_mb, egress_kbps or egress_conns
+	 * existed loads with the default. */
+	for (int k = 0; k < 3; k++) {
+		static const char *const keys[] = { ",\"data_mb\":", ",\"egress_kbps\":",
+						    ",\"egress_conns\":" };
 		char old[sizeof GOLDEN];
 		const char *dm = strstr(GOLDEN, keys[k]);
 		ok(dm != NULL, "the canonical form has %s", keys[k] + 1);
@@ -403,9 +407,10 @@ static void test_canonical(void)
 			is_int(fn_decl_parse(old, strlen(old), FN_SHAPE_STORED, &pol, &toks, &d2, &e), 0,
 			       "a stored declaration without %s (an older build's) loads (%s)", keys[k] + 1,
 			       e.msg);
-			is_int(k ? d2.limits.egress_kbps : d2.limits.data_mb,
-			       k ? pol.default_limits.egress_kbps : pol.default_limits.data_mb,
-			       "... with the policy's default");
+			is_int(k == 2 ? d2.limits.egress_conns : k ? d2.limits.egress_kbps :
+			       d2.limits.data_mb,
+			       k == 2 ? pol.default_limits.egress_conns : k ? pol.default_limits.egress_kbps :
+			       pol.default_limits.data_mb, "... with the policy's default");
 		}
 	}
 	struct policy narrow = pol;

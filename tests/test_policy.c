@@ -31,8 +31,8 @@ static const char BASE[] =
 static const char BASE_CANON[] =
 	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"attestation\":{\"allow_sim\":false},"
 	"\"functions\":{\"runtimes\":[\"native\",\"python\"],\"max\":4,\"public_invoke\":false,"
-	"\"default_limits\":{\"memory_mb\":64,\"pids\":16,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,\"output_kb\":256,\"data_mb\":16,\"egress_kbps\":10000000},"
-	"\"max_limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,\"tmp_mb\":32,\"output_kb\":1024,\"data_mb\":256,\"egress_kbps\":10000000}},"
+	"\"default_limits\":{\"memory_mb\":64,\"pids\":16,\"cpu_millicores\":500,\"timeout_ms\":5000,\"tmp_mb\":8,\"output_kb\":256,\"data_mb\":16,\"egress_kbps\":10000000,\"egress_conns\":1000},"
+	"\"max_limits\":{\"memory_mb\":256,\"pids\":64,\"cpu_millicores\":1000,\"timeout_ms\":30000,\"tmp_mb\":32,\"output_kb\":1024,\"data_mb\":256,\"egress_kbps\":10000000,\"egress_conns\":1000}},"
 	"\"egress\":[{\"host\":\"api.example.com\",\"ports\":[443,8443],\"tls\":\"originate\",\"purpose\":\"test \\\"api\\\"\","
 	"\"addresses\":[\"10.0.0.0/8\",\"192.168.1.0/24\"],\"methods\":[\"GET\",\"POST\"],"
 	"\"path_prefixes\":[\"/v1/\",\"/v2\"],\"strip_headers\":[\"cookie\",\"x-b\"],"
@@ -44,8 +44,8 @@ static const char MINIMAL[] = "{\"format\":1,\"admin_token_sha256\":\"" H "\"}";
 static const char MINIMAL_CANON[] =
 	"{\"format\":1,\"admin_token_sha256\":\"" H "\",\"attestation\":{\"allow_sim\":false},"
 	"\"functions\":{\"runtimes\":[\"native\"],\"max\":8,\"public_invoke\":false,"
-	"\"default_limits\":{\"memory_mb\":128,\"pids\":32,\"cpu_millicores\":1000,\"timeout_ms\":10000,\"tmp_mb\":16,\"output_kb\":1024,\"data_mb\":16,\"egress_kbps\":10000000},"
-	"\"max_limits\":{\"memory_mb\":512,\"pids\":128,\"cpu_millicores\":2000,\"timeout_ms\":60000,\"tmp_mb\":64,\"output_kb\":8192,\"data_mb\":256,\"egress_kbps\":10000000}},"
+	"\"default_limits\":{\"memory_mb\":128,\"pids\":32,\"cpu_millicores\":1000,\"timeout_ms\":10000,\"tmp_mb\":16,\"output_kb\":1024,\"data_mb\":16,\"egress_kbps\":10000000,\"egress_conns\":1000},"
+	"\"max_limits\":{\"memory_mb\":512,\"pids\":128,\"cpu_millicores\":2000,\"timeout_ms\":60000,\"tmp_mb\":64,\"output_kb\":8192,\"data_mb\":256,\"egress_kbps\":10000000,\"egress_conns\":1000}},"
 	"\"egress\":[]}";
 
 static struct policy_tokens toks;
@@ -275,6 +275,13 @@ static void test_refused(void)
 		"functions.max_limits.egress_kbps: must be an integer 64..10000000");
 	refused("\"output_kb\":1024", "\"output_kb\":1024,\"egress_kbps\":2048", -EINVAL,
 		"functions.default_limits.egress_kbps: 10000000 (default) is above max_limits.egress_kbps (2048)");
+	/* egress_conns: the proxied connections it may hold, 1 .. 1000 (netd's share) */
+	refused("\"output_kb\":256", "\"output_kb\":256,\"egress_conns\":0", -EINVAL,
+		"functions.default_limits.egress_conns: must be an integer 1..1000");
+	refused("\"output_kb\":1024", "\"output_kb\":1024,\"egress_conns\":1001", -EINVAL,
+		"functions.max_limits.egress_conns: must be an integer 1..1000");
+	refused("\"output_kb\":1024", "\"output_kb\":1024,\"egress_conns\":8", -EINVAL,
+		"functions.default_limits.egress_conns: 1000 (default) is above max_limits.egress_conns (8)");
 	refused("\"tmp_mb\":8", "\"tmp_mb\":65", -EINVAL,
 		"functions.default_limits.tmp_mb: 65 is above max_limits.tmp_mb (32)");
 	refused("\"max_limits\":{\"memory_mb\":256", "\"max_limits\":{\"memory_mb\":30", -EINVAL,
@@ -409,6 +416,9 @@ static void test_bounds(void)
 	accepted("\"output_kb\":256", "\"output_kb\":256,\"egress_kbps\":64", "egress_kbps 64");
 	is_int(pol.default_limits.egress_kbps, 64, "...and it is set");
 	is_int(pol.max_limits.egress_kbps, 10000000, "...and the max is 10000000");
+	accepted("\"output_kb\":256", "\"output_kb\":256,\"egress_conns\":2", "egress_conns 2");
+	is_int(pol.default_limits.egress_conns, 2, "...and it is set");
+	is_int(pol.max_limits.egress_conns, 1000, "...and the max is 1000");
 	accepted("\"output_kb\":256", "\"output_kb\":256,\"data_mb\":0", "data_mb 0 (no /data)");
 	is_int(pol.default_limits.data_mb, 0, "...and it is 0");
 	accepted("\"output_kb\":1024", "\"output_kb\":1024,\"data_mb\":1048576", "data_mb 1048576 (1 TiB)");

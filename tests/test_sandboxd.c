@@ -287,15 +287,21 @@ static bool egress_op_seen(const char *id, uint8_t op, uint32_t rules)
 	return false;
 }
 
-/* The egress cap of id's last message of op (0: none seen). */
-static uint32_t egress_kbps_of(const char *id, uint8_t op)
+/* The egress cap (or, conns, the connection limit) of id's last message
+ * of op (0: none seen). */
+static uint32_t egress_limit_of(const char *id, uint8_t op, bool conns)
 {
-	uint32_t kbps = 0;
+	uint32_t v = 0;
 
 	for (unsigned i = 0; i < neg; i++)
 		if (strcmp(eg[i].m.function, id) == 0 && eg[i].m.op == op)
-			kbps = eg[i].m.egress_kbps;
-	return kbps;
+			v = conns ? eg[i].m.egress_conns : eg[i].m.egress_kbps;
+	return v;
+}
+
+static uint32_t egress_kbps_of(const char *id, uint8_t op)
+{
+	return egress_limit_of(id, op, false);
 }
 
 /* Sends a request and runs rounds until its reply; the reply stays in
@@ -706,6 +712,8 @@ static void test_create_order_and_refusals(void)
 		   got);
 		is_int(egress_kbps_of("hello", SBX_EGRESS_NEW), 10000000,
 		       "  and its egress cap, the policy's default limits.egress_kbps");
+		is_int(egress_limit_of("hello", SBX_EGRESS_NEW, true), 1000,
+		       "  and its connection limit, the policy's default limits.egress_conns");
 		egress_forget();
 	}
 	is_str(seen, "klr", "  keyd's event, then logd's entry, then the reply");

@@ -263,8 +263,8 @@ check "fn-a: $N answer records, status 200" \
   [ "$(rec fn-a egress "$A | select(.status == 200 and .reason == \"response 1: completed\")")" = "$N" ]
 check "fn-a: $N completion records" \
   [ "$(rec fn-a egress "$A | select(.reason | startswith(\"completed\"))")" = "$N" ]
-check "fn-a: one refusal, conn_limit: the function has 1000 connections open already" \
-  [ "$(rec fn-a egress_refused '')$(rec fn-a egress_refused '| select(.reason == "conn_limit: the function has 1000 connections open already")')" = 11 ]
+check "fn-a: one refusal, conn_limit: the function has 1000 connections open already (limits.egress_conns)" \
+  [ "$(rec fn-a egress_refused '')$(rec fn-a egress_refused '| select(.reason == "conn_limit: the function has 1000 connections open already (limits.egress_conns)")')" = 11 ]
 check "fn-b: one refusal, pool_full" \
   [ "$(rec fn-b egress_refused '')$(rec fn-b egress_refused '| select(.reason | startswith("pool_full: "))')" = 11 ]
 check "netd was never restarted (pid $netd0)" [ "$(netd_pid)" = "$netd0" ]

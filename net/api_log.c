@@ -1492,21 +1492,19 @@ static void hook_found(struct api_state *st, struct http_conn *c, struct api_log
 		       uint32_t type, const void *p, size_t len)
 {
 	struct log_found_msg *m = &st->log.found;
+	bool sorted = type == IMSG_LOG_FOUND && len == sizeof *m;
 	int rc;
 
-	if (type != IMSG_LOG_FOUND || len != sizeof *m) {
-		hook_fail(st, c, op, -EBADMSG, "receipt_unavailable", "%s", "the invocation is logged "
-			  "but the log (logd) sent a malformed list of its records");
-		return;
+	if (sorted) {
+		memcpy(m, p, sizeof *m);
+		if (m->error != 0) {
+			int en = m->error < 0 && m->error > -4096 ? -m->error : EIO;
+			hook_fail(st, c, op, -en, "receipt_unavailable", "the invocation is logged but "
+				  "the log cannot list its records: %s", strerror(en));
+			return;
+		}
+		sorted = m->count <= LOG_FIND_MAX && m->entry == op->inv_index;
 	}
-	memcpy(m, p, sizeof *m);
-	if (m->error != 0) {
-		int en = m->error < 0 && m->error > -4096 ? -m->error : EIO;
-		hook_fail(st, c, op, -en, "receipt_unavailable", "the invocation is logged but the "
-			  "log cannot list its records: %s", strerror(en));
-		return;
-	}
-	bool sorted = m->count <= LOG_FIND_MAX && m->entry == op->inv_index;
 	for (uint32_t i = 0; sorted && i < m->count; i++)
 		sorted = m->index[i] >= op->find_from && (i == 0 || m->index[i] > m->index[i - 1]);
 	if (!sorted) {

@@ -1065,7 +1065,6 @@ static void arm_timer(void)
 	 * the loop's rounds under load */
 	if (nd.timer_at == now + wait)
 		return;
-	nd.timer_at = now + wait;
 
 	struct itimerspec its = {
 		.it_value = { .tv_sec = (time_t)(wait / 1000),
@@ -1073,6 +1072,8 @@ static void arm_timer(void)
 	};
 	if (timerfd_settime(nd.tfd, 0, &its, NULL) != 0)
 		dlog("timerfd_settime: %s", strerror(errno));
+	else
+		nd.timer_at = now + wait;
 }
 
 static void handle_kaddr_reply(void)

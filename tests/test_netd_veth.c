@@ -1772,7 +1772,9 @@ static void test_pool_full(void)
 		 * the client's RTO) counts as idle, cheaper than the oldest half
 		 * request (net/http_lwip.c classify): before each connection past
 		 * the pool's size, every half request so far is acknowledged */
-		for (int k = i == BUSY - 1 ? 0 : i; i >= BUSY - 1 && k <= i; k++)
+		if (i < BUSY - 1)
+			continue;
+		for (int k = i == BUSY - 1 ? 0 : i; k <= i; k++)
 			if (!wait_acked(cs[k].fd, 5000))
 				fprintf(stderr, "# pool_full: connection %d: half request not "
 					"acknowledged within 5 s\n", k);
@@ -1782,13 +1784,13 @@ static void test_pool_full(void)
 	for (int i = 0; i < EXTRA; i++)
 		reset += wait_closed(&cs[i], 3000) == -ECONNRESET;
 	is_int(reset, EXTRA, "the oldest %d were reset", EXTRA);
-	if (reset != EXTRA || opened != BUSY + EXTRA)
+	if (reset != EXTRA || opened != BUSY + EXTRA) {
 		fprintf(stderr, "# pool_full: the first half request is %llu ms old (header "
 			"timeout %d ms)\n", (unsigned long long)(now_ms() - t0), HEADER_TIMEOUT_MS);
-	if (reset != EXTRA || opened != BUSY + EXTRA)
 		for (int i = 0; i < BUSY + EXTRA; i++)
 			if (cs[i].fd >= 0 && wait_closed(&cs[i], 1) == -ECONNRESET)
 				fprintf(stderr, "# pool_full: connection %d was reset\n", i);
+	}
 	for (int i = BUSY; i < BUSY + EXTRA; i++)
 		served += send_all(cs[i].fd, rest, sizeof rest - 1) &&
 			  read_response(&cs[i], &r, 10000) == 0 && r.status == 200;

@@ -243,6 +243,21 @@ check "egress_refused path_not_allowed: GET /v2/data" \
   [ "$(refused '.host == "api.egress.test" and .method == "GET" and .path == "/v2/data" and (.reason | startswith("path_not_allowed"))')" = 1 ]
 check "nothing reached 9443 (no listener, no record)" \
   [ "$(n 'select((.type == "egress" or .type == "egress_refused") and .port == 9443)')" = 0 ]
+# /v1/info's egress counters, read after the log: what ended
+# connections moved is summed from the same completion records (a
+# connection that ends between the two reads only adds to the counters)
+info=$(inns curl -s --max-time 30 "$QT_URL/v1/info")
+sum() { jq "[.entries[] | select(. != null and .type == \"egress\" and (.reason | startswith(\"completed\"))) | .$1] | add // 0" "$work/log.json"; }
+up=$(sum bytes_up) down=$(sum bytes_down)
+info_has() { jq -e "$@" <<<"$info" >/dev/null; }
+check "/v1/info egress: bytes up and down at least the completion records' sums ($up, $down), which are not 0" \
+  info_has --argjson up "$up" --argjson down "$down" \
+    '.egress.bytes.up >= $up and .egress.bytes.down >= $down and $up > 0 and $down > 0'
+check "  connections accepted at least the allow and refused records, refused at least the refused records" \
+  info_has --argjson allow "$(n 'select(.type == "egress" and .decision == "allow" and (.reason | startswith("originate: ") or startswith("passthrough")))')" \
+    --argjson refused "$(n 'select(.type == "egress_refused" and (.reason | startswith("dns_tcp") | not))')" \
+    '.egress.accepted >= $allow + $refused and .egress.refused.total >= $refused and $refused > 0 and .egress.relayed >= 5'
+diag "/v1/info egress: $(jq -c .egress <<<"$info")"
 diag "one record: $(jq -c '[.entries[] | select(. != null and .type == "egress")][0]' "$work/log.json")"
 diag "egress records: $(jq -c '[.entries[] | select(. != null and (.type == "egress" or .type == "egress_refused" or .type == "dns_refused")) | {type, function, host, qname, port, method, path, scheme, addr, decision, reason: (.reason // "" | .[0:40])}]' "$work/log.json" | head -c 3000)"
 

@@ -94,6 +94,9 @@
 #define SO_REUSE                    1
 
 #define LWIP_CHECKSUM_ON_COPY       1
+/* net/netif_packet.c turns the TCP/UDP checks off for one frame at a time,
+ * the frames whose checksum the kernel vouches for. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 /* Only the memory counters: http_lwip.c keeps a reserve free with them,
  * and /v1/info shows them. netd keeps its own traffic counters. */
 #define LWIP_STATS                  1

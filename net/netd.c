@@ -1446,11 +1446,11 @@ static void log_stats(void)
 	const struct netif_packet_stats *ps = &nd.np.st;
 
 	dlog("rx %llu frames (drops: runt %llu oversize %llu nomem %llu input %llu), "
-	     "csum fixed %llu, split %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
+	     "csum vouched %llu, split %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
 	     "evicted %llu aborted %llu syn dropped %llu reset %llu coalesced %llu",
 	     (unsigned long long)ps->rx_frames, (unsigned long long)ps->rx_runt,
 	     (unsigned long long)ps->rx_oversize, (unsigned long long)ps->rx_nomem,
-	     (unsigned long long)ps->rx_input_err, (unsigned long long)ps->rx_csum_fixed,
+	     (unsigned long long)ps->rx_input_err, (unsigned long long)ps->rx_csum_vouched,
 	     (unsigned long long)ps->rx_split,
 	     (unsigned long long)ps->tx_frames, (unsigned long long)ps->tx_drop,
 	     (unsigned long long)hs->accepted,

@@ -32,7 +32,7 @@ struct netif_packet_stats {
 	uint64_t rx_nomem;         /* no pbuf: frame dropped */
 	uint64_t rx_input_err;     /* lwIP refused the frame */
 	uint64_t rx_outgoing;      /* frames the kernel sent, looped to taps */
-	uint64_t rx_csum_fixed;    /* checksum completed for a CHECKSUM_PARTIAL frame */
+	uint64_t rx_csum_vouched;  /* TCP/UDP checksum left unchecked on the kernel's word */
 	uint64_t tx_frames;
 	uint64_t tx_bytes;
 	uint64_t tx_drop;          /* socket full or send error */
@@ -64,12 +64,16 @@ err_t netif_packet_init(struct netif *netif);
  * error other than "nothing to read". */
 int netif_packet_poll(struct netif *netif, unsigned budget);
 
-/* Completes the IPv4 TCP/UDP checksum of a frame the kernel marked
- * CHECKSUM_PARTIAL (TP_STATUS_CSUMNOTREADY): such frames, looped from a
- * local sender or a virtio host, carry only the pseudo-header sum.
- * Returns 1 when it wrote a checksum, 0 when the frame is not IPv4
- * TCP/UDP (nothing to do), -EINVAL when the headers are malformed. */
-int netif_packet_fix_csum(uint8_t *frame, size_t len);
+/* Whether lwIP may leave the TCP or UDP checksum of a frame unchecked
+ * because the kernel vouches for it: the caller asks only for a frame the
+ * kernel marked CHECKSUM_PARTIAL (TP_STATUS_CSUMNOTREADY: looped from a
+ * local sender or a virtio host, the field holds only the pseudo-header
+ * sum, and lwIP's check would fail it) or verified (TP_STATUS_CSUM_VALID).
+ * 1 for an unfragmented IPv4 TCP or UDP datagram whose headers hold
+ * together; 0 for anything else, which lwIP checks as usual (a fragment
+ * in particular: lwIP checks the datagram it reassembles, whatever its
+ * pieces said). */
+int netif_packet_csum_vouched(const uint8_t *frame, size_t len);
 
 /* Cuts an oversized IPv4 TCP frame into frames of at most mtu (at most
  * NETIF_PACKET_MTU) bytes of IP datagram each, as the sender's TSO (or our receive GRO/LRO) would have

@@ -375,18 +375,21 @@ static void commit(struct logd *d)
 			d->appended++;
 		send_owed(d, o);
 	}
-	d->nowed = 0;
+	d->nowed = d->nowed_awaited = 0;
+	d->lazy_until = 0;
 }
 
-/* Buffers one entry; its reply is owed until the round's sync. */
+/* Buffers one entry; its reply is owed until the round's sync. lazy: its
+ * caller does not wait for it (IMSG_LOG_APPEND_LAZY). */
 static void append(struct logd *d, enum logd_chan chan, uint32_t id, const uint8_t *entry,
-		   size_t len, const struct log_entry *e)
+		   size_t len, const struct log_entry *e, bool lazy)
 {
 	struct logd_owed *o;
 	int r = d->failed;
 
 	if (d->nowed == LOGD_BATCH_MAX)
 		commit(d);   /* a full batch syncs early: replies stay in order */
+	d->nowed_awaited += !lazy;
 	o = &d->owed[d->nowed++];
 	*o = (struct logd_owed){ .chan = (uint8_t)chan, .gen = chan < LOGD_CHAN_COUNT ?
 				 d->gen[chan] : 0, .id = id };
@@ -414,7 +417,7 @@ static void append(struct logd *d, enum logd_chan chan, uint32_t id, const uint8
 	o->error = r;
 }
 
-static void on_append(struct logd *d, enum logd_chan chan)
+static void on_append(struct logd *d, enum logd_chan chan, bool lazy)
 {
 	struct log_entry e;
 	char why[128];
@@ -434,7 +437,7 @@ static void on_append(struct logd *d, enum logd_chan chan)
 		send_to(d, chan, IMSG_LOG_APPENDED, d->msg.hdr.id, &rep, sizeof rep);
 		return;
 	}
-	append(d, chan, d->msg.hdr.id, d->msg.payload, d->msg.hdr.len, &e);
+	append(d, chan, d->msg.hdr.id, d->msg.payload, d->msg.hdr.len, &e, lazy);
 }
 
 /* --- the boot entry ---------------------------------------------------------------- */
@@ -520,7 +523,7 @@ static void on_boot_reply(struct logd *d)
 		dlog("cannot encode the boot entry: %s", strerror((int)-n));
 		return;
 	}
-	append(d, CHAN_NONE, 0, buf, (size_t)n, &e);
+	append(d, CHAN_NONE, 0, buf, (size_t)n, &e, false);
 	dlog("boot %s (%s): its entry is appended", inst, backend[b.backend]);
 }
 
@@ -564,7 +567,6 @@ static void answer_waiters(struct logd *d, int error)
 static void on_checkpoint_req(struct logd *d, enum logd_chan chan)
 {
 	struct log_checkpoint_req_msg req;
-	uint64_t need = committed(d);
 
 	if (d->msg.nfds != 0 ||
 	    imsg_get(&d->msg, IMSG_LOG_CHECKPOINT_REQ, &req, sizeof req) < 0 || req.fresh > 1) {
@@ -572,6 +574,11 @@ static void on_checkpoint_req(struct logd *d, enum logd_chan chan)
 		send_checkpoint(d, chan, d->msg.hdr.id, -EBADMSG);
 		return;
 	}
+	/* fresh: covering every entry appended before the request, the lazy
+	 * ones waiting for their sync included */
+	if (req.fresh)
+		commit(d);
+	uint64_t need = committed(d);
 	if (!req.fresh || (d->note_len > 0 && d->note_size >= need)) {
 		send_checkpoint(d, chan, d->msg.hdr.id, 0);
 		return;
@@ -850,8 +857,8 @@ static void dispatch(struct logd *d, enum logd_chan chan)
 			on_sign_reply(d);
 		else
 			malformed(d, chan, "a message");
-	} else if (type == IMSG_LOG_APPEND) {
-		on_append(d, chan);
+	} else if (type == IMSG_LOG_APPEND || type == IMSG_LOG_APPEND_LAZY) {
+		on_append(d, chan, type == IMSG_LOG_APPEND_LAZY);
 	} else if (type == IMSG_LOG_CHECKPOINT_REQ) {
 		on_checkpoint_req(d, chan);
 	} else if (type == IMSG_LOG_READ_REQ) {
@@ -894,9 +901,28 @@ int logd_readable(struct logd *d, enum logd_chan chan)
 
 void logd_end_round(struct logd *d, uint64_t now_ms)
 {
-	commit(d);
+	/* appends nothing waits for: synced LOG_APPEND_LAZY_MS after the
+	 * first round that saw them, or with the first that something waits
+	 * for (one sync instead of two: a proxied request's record follows
+	 * the last response's within a round trip) */
+	if (d->nowed > 0 && d->nowed_awaited == 0 && d->lazy_until == 0)
+		d->lazy_until = now_ms + LOG_APPEND_LAZY_MS;
+	if (d->nowed_awaited > 0 || now_ms >= d->lazy_until)
+		commit(d);
 	report(d);
 	maybe_sign(d, now_ms);
+}
+
+int logd_wait_ms(const struct logd *d, uint64_t now_ms)
+{
+	if (d->nowed == 0)
+		return -1;
+	return d->lazy_until > now_ms ? (int)(d->lazy_until - now_ms) : 0;
+}
+
+void logd_sync_now(struct logd *d)
+{
+	commit(d);
 }
 
 /* --- the role --------------------------------------------------------------------- */
@@ -936,7 +962,7 @@ static int loop(int ep, int tfd)
 	memcpy(in_set, D.gen, sizeof in_set);
 
 	for (;;) {
-		int n = epoll_wait(ep, evs, 8, -1);
+		int n = epoll_wait(ep, evs, 8, logd_wait_ms(&D, mono_ms()));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -955,6 +981,7 @@ static int loop(int ep, int tfd)
 				continue;
 			if (tag == LOGD_CHAN_INIT) {
 				dlog("init closed the channel, exiting");
+				logd_sync_now(&D);   /* the lazy appends too */
 				logd_end_round(&D, mono_ms());
 				return 0;
 			}

@@ -14,8 +14,11 @@
  *   logd_readable(fd)       reads what one channel holds (a budget);
  *                           appends are only buffered
  *   logd_end_round(now)     group commit: ONE logstore_sync for every
- *                           append of the round, then every reply; then
- *                           asks keyd to sign when a checkpoint is due
+ *                           append buffered, then every reply; then asks
+ *                           keyd to sign when a checkpoint is due. Lazy
+ *                           appends alone (IMSG_LOG_APPEND_LAZY) wait up
+ *                           to LOG_APPEND_LAZY_MS for company (the loop
+ *                           sleeps logd_wait_ms)
  *
  * The append contract (proto/logd.h): IMSG_LOG_APPENDED with error 0 goes
  * out only after the sync covering the entry returned 0. A failed store
@@ -107,6 +110,10 @@ struct logd {
 	/* this round's appends and the replies they owe */
 	struct logd_owed owed[LOGD_BATCH_MAX];
 	unsigned nowed;
+	/* ... of which some caller waits for (IMSG_LOG_APPEND); while none
+	 * does, the sync waits until lazy_until (IMSG_LOG_APPEND_LAZY) */
+	unsigned nowed_awaited;
+	uint64_t lazy_until;
 	/* checkpoints: the latest signed note, the one request in flight, and
 	 * the fresh requests that wait for a note covering need */
 	char note[LOG_SIGNED_CHECKPOINT_MAX];
@@ -168,8 +175,16 @@ int logd_readable(struct logd *d, enum logd_chan chan);
 
 /* Ends a loop round: syncs the buffered appends (once), sends their
  * replies, reports a state change to init, and asks keyd to sign the
- * committed head when a checkpoint is due at now_ms. */
+ * committed head when a checkpoint is due at now_ms. Appends all lazy
+ * wait until LOG_APPEND_LAZY_MS after the first round that saw them. */
 void logd_end_round(struct logd *d, uint64_t now_ms);
+
+/* How long the loop may sleep before logd_end_round must run again: -1
+ * (until a message), or the ms left before lazy appends' sync is due. */
+int logd_wait_ms(const struct logd *d, uint64_t now_ms);
+
+/* Syncs every buffered append now, lazy ones included (logd's exit). */
+void logd_sync_now(struct logd *d);
 
 /* The role's entry point (after its seccomp set is installed). */
 int logd_main(void);

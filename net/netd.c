@@ -541,6 +541,13 @@ static void logq_copy(size_t at, void *p, size_t n, bool in)
 	}
 }
 
+/* What nothing waits for (PENDING_LOG) logd may sync a little later,
+ * with the next append something waits for (proto/logd.h). */
+static uint32_t append_type(enum pending_kind kind)
+{
+	return kind == PENDING_LOG ? IMSG_LOG_APPEND_LAZY : IMSG_LOG_APPEND;
+}
+
 static int logq_push(enum pending_kind kind, uint32_t conn_id, const uint8_t *enc, size_t n)
 {
 	struct logq_hdr h = { conn_id, (uint16_t)n, (uint8_t)kind, 0 };
@@ -573,8 +580,8 @@ static void logq_flush(void)
 	while (nd.logq_len > 0 && nd.logd_fd >= 0 && log_inflight() < LOG_INFLIGHT_MAX) {
 		logq_copy(nd.logq_head, &h, sizeof h, false);
 		logq_copy(nd.logq_head + sizeof h, enc, h.len, false);
-		int r = send_request(nd.logd_fd, h.kind, IMSG_LOG_APPEND, h.conn_id, enc, h.len, -1,
-				     NULL);
+		int r = send_request(nd.logd_fd, h.kind, append_type(h.kind), h.conn_id, enc, h.len,
+				     -1, NULL);
 		if (r == -EAGAIN || r == -EBUSY)
 			return;   /* the channel or the table is full: the next wake-up */
 		logq_pop(&h, enc);
@@ -611,7 +618,7 @@ static int log_submit(enum pending_kind kind, uint32_t conn_id, const uint8_t *e
 	if (nd.logd_fd < 0)
 		return -ENOTCONN;
 	if (nd.logq_len == 0 && log_inflight() < LOG_INFLIGHT_MAX) {
-		int r = send_request(nd.logd_fd, kind, IMSG_LOG_APPEND, conn_id, enc, n, -1, NULL);
+		int r = send_request(nd.logd_fd, kind, append_type(kind), conn_id, enc, n, -1, NULL);
 		if (r != -EAGAIN && r != -EBUSY)
 			return r;
 	}

@@ -38,7 +38,15 @@ enum logd_imsg_type {
 	IMSG_LOG_PROOF,          /* logd ->: struct log_proof_msg */
 	IMSG_LOG_FIND_REQ,       /* -> logd: struct log_find_req_msg */
 	IMSG_LOG_FOUND,          /* logd ->: struct log_found_msg */
+	/* -> logd: as IMSG_LOG_APPEND, for an entry nothing waits for (a
+	 * refusal, a response, a completion): logd may hold its sync up to
+	 * LOG_APPEND_LAZY_MS for the company of an append something waits
+	 * for. Its place in the log is taken at once; its IMSG_LOG_APPENDED
+	 * still comes only once it is durable. */
+	IMSG_LOG_APPEND_LAZY,
 };
+
+#define LOG_APPEND_LAZY_MS 2
 
 /* IMSG_LOG_APPEND's payload is one entry, at most this long (an imsg
  * payload); longer entries are refused by the caller's encoder. */

@@ -292,6 +292,50 @@ static void test_group_commit(void)
 	is_int(get(netd_end), -EAGAIN, "and nothing more");
 }
 
+static int append_lazy(uint32_t id)
+{
+	uint8_t e[LOG_APPEND_MAX];
+	long n = make_egress(e, sizeof e, "f1", 10, id);
+
+	return n < 0 ? (int)n : imsg_send(netd_end, IMSG_LOG_APPEND_LAZY, id, e, (size_t)n, NULL, 0);
+}
+
+/* IMSG_LOG_APPEND_LAZY: indexed at once, synced LOG_APPEND_LAZY_MS after
+ * the first round that saw it or with the next append something waits
+ * for, and acknowledged only once durable either way. */
+static void test_lazy(void)
+{
+	uint64_t first = logstore_committed(&D.store), syncs = D.syncs, idx;
+	uint32_t id;
+
+	is_int(append_lazy(200), 0, "a lazy append sent");
+	round_at(now);
+	is_int(get(netd_end), -EAGAIN, "alone: no reply in its round");
+	ok(D.syncs == syncs && logstore_committed(&D.store) == first, "no sync, nothing committed");
+	is_int(logd_wait_ms(&D, now), LOG_APPEND_LAZY_MS, "the loop sleeps at most until it is due");
+	round_at(now + LOG_APPEND_LAZY_MS - 1);
+	is_int(get(netd_end), -EAGAIN, "still held 1 ms before it is due");
+	round_at(now + LOG_APPEND_LAZY_MS);
+	ok(appended(&id, &idx) == 0 && id == 200 && idx == first, "due: synced and acknowledged");
+	ok(D.syncs == syncs + 1 && logd_wait_ms(&D, now) == -1, "one sync; nothing left to wait for");
+	is_int(append_lazy(199), 0, "a lazy append");
+	round_at(now);
+	logd_sync_now(&D);
+	ok(appended(&id, NULL) == 0 && id == 199, "logd_sync_now (its exit) syncs it at once");
+	first++;
+	syncs++;
+
+	/* a lazy one, then one something waits for: one sync for both */
+	is_int(append_lazy(201), 0, "a lazy append");
+	round_at(now);
+	is_int(append_fn(202, "f1", 10), 0, "then an awaited one, a round later");
+	round_at(now);
+	ok(appended(&id, &idx) == 0 && id == 201 && idx == first + 1 &&
+	   appended(&id, &idx) == 0 && id == 202 && idx == first + 2,
+	   "both acknowledged, in order, in the awaited one's round");
+	is_int((int)(D.syncs - syncs), 2, "with one sync between them");
+}
+
 static void test_malformed(void)
 {
 	uint8_t e[512];
@@ -394,6 +438,16 @@ static void test_checkpoints(void)
 	round_at(now + 5003);
 	ok(checkpoint_reply(&cm) == 0 && cm.error == 0 && M.hdr.id == 33,
 	   "a fresh request the note covers already: at once");
+	/* a fresh request covers the lazy appends before it (test_lazy) */
+	append_lazy(39);
+	ask_checkpoint(40, 1);
+	round_at(now + 5003);
+	is_int(appended(NULL, NULL), 0, "a lazy append, then a fresh request: synced in that round");
+	ok(keyd_sign(0, &req) && req.size == logstore_committed(&D.store),
+	   "logd asks for a head that covers it");
+	round_at(now + 5003);
+	ok(checkpoint_reply(&cm) == 0 && cm.error == 0 && cm.size == req.size && M.hdr.id == 40,
+	   "and answers the request with that note");
 
 	append_fn(34, "f2", 5);
 	round_at(now + 5003);
@@ -467,7 +521,7 @@ static void test_reads(void)
 	int chunks, err;
 
 	/* enough large entries that bundle 0 is full and many chunks long */
-	while (logstore_committed(&D.store) < 300) {
+	while (logstore_committed(&D.store) < 340) {
 		for (int i = 0; i < 40; i++)
 			append_fn(60, "big", 3000);
 		round_now();
@@ -890,6 +944,7 @@ int main(void)
 	test_boot();
 	test_append_order();
 	test_group_commit();
+	test_lazy();
 	test_malformed();
 	test_checkpoints();
 	test_reads();

@@ -597,7 +597,7 @@ static uint8_t bundle_byte(uint64_t i)
 #define BUNDLE_TOTAL ((uint64_t)256 * (2 + BIG_ENTRY))   /* 512,000 */
 
 /* Answers one question of netd's, if one arrives within timeout_ms:
- * READ_REQ with the fake bundle, APPEND with success. Returns the type
+ * READ_REQ with the fake bundle, APPEND (and APPEND_LAZY) with success. Returns the type
  * answered, 0 for none, -1 on a channel error. */
 static int logd_serve(int timeout_ms)
 {
@@ -620,7 +620,7 @@ static int logd_serve(int timeout_ms)
 		for (uint32_t i = 0; i < m->len; i++)
 			out[sizeof *m + i] = bundle_byte(q.offset + i);
 		imsg_send(logd_fd, IMSG_LOG_READ, im.hdr.id, out, sizeof *m + m->len, NULL, 0);
-	} else if (im.hdr.type == IMSG_LOG_APPEND) {
+	} else if (im.hdr.type == IMSG_LOG_APPEND || im.hdr.type == IMSG_LOG_APPEND_LAZY) {
 		struct log_appended_msg a = { .error = 0, .index = 1 };
 		imsg_send(logd_fd, IMSG_LOG_APPENDED, im.hdr.id, &a, sizeof a, NULL, 0);
 	} else if (im.hdr.type == IMSG_LOG_FIND_REQ) {

@@ -84,6 +84,14 @@
 #define TCP_WND                     (32 * TCP_MSS)
 #define TCP_SND_BUF                 (32 * TCP_MSS)
 #define TCP_SND_QUEUELEN            (4 * TCP_SND_BUF / TCP_MSS)
+/* Loss recovery (docs/NETWORK.md, "Loss recovery"): SACK tells the
+ * sender which segments arrived behind a lost one, so it resends the
+ * missing ones at once. Without it, a loss in a full window left holes
+ * (the out-of-order queue keeps 8 segments, below) that the sender found
+ * one retransmission timeout at a time, its timer backing off: a 128 MiB
+ * download through the egress proxy took 2.5-7.6 s instead of 0.65 s in
+ * 7 of 180 runs, and in none of 149 with SACK. */
+#define LWIP_TCP_SACK_OUT           1
 #define TCP_QUEUE_OOSEQ             1
 #define TCP_OOSEQ_MAX_PBUFS         8
 #define TCP_OOSEQ_MAX_BYTES         (8 * TCP_MSS)

@@ -104,6 +104,9 @@ lock = threading.Lock()
 class Echo(socketserver.BaseRequestHandler):
     def handle(self):
         s, first, n, early = self.request, None, 0, b""
+        # tcpi_options (TCP_INFO's sixth byte): bit 2 is SACK, negotiated
+        # only if lwIP's SYN offered it
+        sack = bool(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[5] & 2)
         while True:
             b = s.recv(65536)
             if not b:
@@ -118,7 +121,7 @@ class Echo(socketserver.BaseRequestHandler):
             first["names"] = [m for m in ("upstream.test", "sni.test") if m.encode() in early.lower()]
         s.shutdown(socket.SHUT_WR)
         with lock, open(sys.argv[1], "a") as f:
-            rec = dict(first or {"t_ns": 0, "head": ""}, bytes=n, peer=self.client_address[0])
+            rec = dict(first or {"t_ns": 0, "head": ""}, bytes=n, peer=self.client_address[0], sack=sack)
             f.write(json.dumps(rec) + "\n")
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
@@ -457,6 +460,13 @@ sleep 0.2   # one naming upstream.test, wrongly let through, would have come by 
 diag "the echo upstream's TLS connections: $(jq -c 'select(.head | startswith("\u0016\u0003")) | [.t_ns, .bytes, .names]' "$STATE/upstream.log" | tr '\n' ' ')"
 check "  the ClientHellos naming sni.test (in another case) reached the upstream ($(hellos sni.test)), none naming upstream.test ($(hellos upstream.test))" \
   [ "$(hellos sni.test)" -ge 2 -a "$(hellos upstream.test)" = 0 ]
+# lwIP's loss recovery (docs/NETWORK.md): its SYN offers SACK, so it can
+# tell an upstream which segments arrived behind a lost one, and the
+# upstream resends the missing ones at once rather than one per
+# retransmission timeout
+sacks=$(jq -r "select(.peer == \"$ADDR\") | .sack" "$STATE/upstream.log" | sort | uniq -c | tr '\n' ' ')
+check "  every connection from netd negotiated SACK (the upstream's TCP_INFO: $sacks)" \
+  bash -c "jq -e -s '[.[] | select(.peer == \"$ADDR\")] | length > 0 and all(.sack)' '$STATE/upstream.log' >/dev/null"
 
 # --- TLS origination ----------------------------------------------------------------
 out=$(call '{"urlopen":"https://orig.test:8444/hello?x=1","marker":"x"}')

@@ -10,6 +10,10 @@
 #   {"op": "resolve", "name": N}                socket.getaddrinfo(N)
 #   {"op": "dnsraw", "name": N}                 an A query to 127.0.0.1:53
 #   {"op": "connect", "target": "H:P"}          CONNECT through 127.0.0.1:3128
+#   {"op": "hold", "n": N, "host": H, "port": P, "path": X}
+#                                               N HTTPS connections open at
+#                                               once, a GET on each: each
+#                                               one's status or exception
 import errno
 import http.client
 import os
@@ -47,6 +51,23 @@ def inject(b):
     return out
 
 
+def hold(b):
+    conns, out = [], []
+    for i in range(b["n"]):
+        c = http.client.HTTPSConnection(b["host"], b["port"], timeout=30)
+        try:
+            c.request("GET", "%s-%d" % (b["path"], i))
+            r = c.getresponse()
+            r.read()
+            out.append(r.status)
+        except Exception as e:
+            out.append(e.__class__.__name__)
+        conns.append(c)       # open until all were tried
+    for c in conns:
+        c.close()
+    return {"out": out}
+
+
 def resolve(b):
     return {"addrs": sorted({a[4][0] for a in socket.getaddrinfo(b["name"], 443, socket.AF_INET)})}
 
@@ -77,7 +98,7 @@ def connect(b):
 
 
 OPS = {"urlopen": urlopen, "httpclient": httpclient, "inject": inject,
-       "resolve": resolve, "dnsraw": dnsraw, "connect": connect}
+       "resolve": resolve, "dnsraw": dnsraw, "connect": connect, "hold": hold}
 
 
 def handler(request):

@@ -20,6 +20,8 @@
 #   - strip and inject: the upstream gets netd's Authorization from the
 #     operator's secret, never the function's own, and no Cookie; the
 #     function never sees the secret;
+#   - a function's limits.egress_conns (2): the third connection open at
+#     once is refused (conn_limit), a later one goes;
 #   - /v1/info and the console say the anchors include test anchors;
 #   - `dshield log verify` of the VM's log passes, and its egress,
 #     egress_refused and dns_refused records match what happened (host,
@@ -181,9 +183,26 @@ invoke egress-py '{"op": "inject", "host": "api.egress.test", "port": 8444, "pat
 expect "  a path the rule does not allow (/v2/data): 403 path_not_allowed" 200 \
   '.status == 403 and (.body | fromjson | .error == "path_not_allowed")'
 
+# --- a function's connection limit --------------------------------------------------
+# limits.egress_conns 2: a third connection open at once is reset as netd
+# takes it (an egress_refused record says why); once the function closed
+# them, a new one goes again
+body=$(fn_deploy_body egress-conns python "$eg/fn_egress.py" \
+  '{"egress": ["web.egress.test"], "limits": {"egress_conns": 2}}') || bail "no body"
+fn_api POST /v1/functions "$body"
+expect "deploy egress-conns (python; declares web; limits.egress_conns 2)" 201 '.id == "egress-conns"'
+invoke egress-conns '{"op": "hold", "n": 3, "host": "web.egress.test", "port": 8443, "path": "/conns"}'
+expect "  three connections open at once: two answered 200, the third refused" 200 \
+  '[.out[0], .out[1], (.out[2] | type)] == [200, 200, "string"]'
+invoke egress-conns '{"op": "hold", "n": 1, "host": "web.egress.test", "port": 8443, "path": "/conns-again"}'
+expect "  after they closed, a new one is answered again" 200 '.out == [200]'
+
 # --- what the upstreams saw ---------------------------------------------------------
 check "the upstreams never saw a refused request or connection" \
   bash -c "! grep -Eq 'refused|wrong-port|no-listener|literal|native-refused|native-wrongport|native-unknown|/v2/data|\"web-9443\"' '$work/upstreams.log'"
+check "web saw egress-conns' GETs on the two connections it allowed and on the later one, not the third's" \
+  [ "$(jq -r 'select(.upstream == "web" and (.path | startswith("/conns"))) | .path' "$work/upstreams.log" | sort | tr '\n' ' ')" = \
+    "/conns-0 /conns-1 /conns-again-0 " ]
 check "the echo saw the native function's bytes, from the guest ($QT_ADDR)" \
   bash -c "jq -se 'any(.[]; .upstream == \"echo\" and .data == \"native-echo-1\" and .peer == \"$QT_ADDR\")' '$work/upstreams.log' >/dev/null"
 
@@ -202,14 +221,14 @@ web_allow='select(.type == "egress" and .decision == "allow" and .host == "web.e
 check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 2, node 2" \
   [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")" = 22 ]
 check "  their completion records carry the upstream's SPKI SHA-256 and bytes both ways" \
-  [ "$(n 'select(.type == "egress" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 4 ]
+  [ "$(n 'select(.type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 4 ]
 check "egress allow record for the native echo (passthrough: tcp, $UP, not verified), and its completion (13 bytes each way)" \
   [ "$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and .port == 7000 and .scheme == "tcp" and .addr == "'$UP'" and .decision == "allow" and (.reason | startswith("passthrough")))')$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and (.reason | startswith("completed")) and .bytes_up == 13 and .bytes_down == 13)')" = 11 ]
 # Each request's record: a connection's first request is in its allow
 # record (method, path), a later one in a "request N" record; every answer
 # in a "response N" record with its status (docs/EGRESS.md "HTTP requests").
 check "an answer record (GET, the path, status 200) for each request that went to web.egress.test" \
-  [ "$(jq -c '[.entries[] | select(. != null and .type == "egress" and .host == "web.egress.test" and (.reason | startswith("response ")) and .status == 200) | [.function, .method, .path]] | sort' "$work/log.json")" = \
+  [ "$(jq -c '[.entries[] | select(. != null and .type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("response ")) and .status == 200) | [.function, .method, .path]] | sort' "$work/log.json")" = \
     '[["egress-node","GET","/node-fetch"],["egress-node","GET","/node-https"],["egress-py","GET","/py-httpclient"],["egress-py","GET","/py-urllib?x=1"]]' ]
 # netd names the invocation in flight when the connection came (one at a
 # time here: the test invokes in turn; docs/EGRESS.md "Which invocation").
@@ -241,6 +260,8 @@ check "egress_refused ip_literal: 198.18.0.1:7000, dotted and decimal" \
   [ "$(refused '.function == "egress-py" and .port == 7000 and (.reason | startswith("ip_literal: the address 198.18.0.1 "))')" = 2 ]
 check "egress_refused path_not_allowed: GET /v2/data" \
   [ "$(refused '.host == "api.egress.test" and .method == "GET" and .path == "/v2/data" and (.reason | startswith("path_not_allowed"))')" = 1 ]
+check "egress-conns: its three allowed connections' records, and one egress_refused conn_limit for the third at once" \
+  [ "$(n 'select(.type == "egress" and .function == "egress-conns" and .decision == "allow" and (.reason | startswith("originate: ")))')$(refused '.function == "egress-conns" and .reason == "conn_limit: the function has 2 connections open already (limits.egress_conns)"')" = 31 ]
 check "nothing reached 9443 (no listener, no record)" \
   [ "$(n 'select((.type == "egress" or .type == "egress_refused") and .port == 9443)')" = 0 ]
 # /v1/info's egress counters, read after the log: what ended

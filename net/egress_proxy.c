@@ -2159,19 +2159,34 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 	return 0;
 }
 
+/* RFC 9110 9.2.2's idempotent methods: a request with one may be sent
+ * again, since the server applying it twice has the effect of once. */
+static bool idempotent(const char *method)
+{
+	static const char *const m[] = { "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" };
+
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+		if (strcmp(method, m[i]) == 0)
+			return true;
+	return false;
+}
+
 /* A reused upstream connection that ended before a byte of its first
  * answer: the server closed it as netd took it from the pool (the race
- * the short EGP_PARK_MS makes rare). A first request without a body,
- * whose head is still in rw, goes again on a new connection of its own,
- * after a new allow record (resolved: the address checked again); a
- * request with a body does not (its bytes are gone), and ends as the
- * upstream ended it. true: c is on its way to the new connection. */
+ * the short EGP_PARK_MS makes rare). A first request without a body and
+ * with an idempotent method, whose head is still in rw, goes again on a
+ * new connection of its own, after a new allow record (resolved: the
+ * address checked again). A request with a body does not (its bytes are
+ * gone), nor one with another method, even without a body (RFC 9112
+ * 9.3.1: a proxy must not retry non-idempotent requests, as the server
+ * may have applied it before it closed): those end as the upstream ended
+ * them. true: c is on its way to the new connection. */
 static bool retry_fresh(struct egress_proxy *px, struct egp_conn *c)
 {
 	size_t head = c->rw_len > 0 ? c->rw_len : c->rw_sent;
 
 	if (!c->reused || c->retried || c->nreq != 1 || c->nrsp != 0 || c->rsp_hlen > 0 ||
-	    c->req_body || head == 0)
+	    c->req_body || head == 0 || !idempotent(c->method))
 		return false;
 	drop_pcb(c, true);
 	if (c->down != NULL)

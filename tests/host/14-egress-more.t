@@ -165,6 +165,11 @@ class H(http.server.BaseHTTPRequestHandler):
             f.write(json.dumps({"upstream": self.server.name, "ws": self.path, "seen": seen,
                                 "payload": got}) + "\n")
         self.close_connection = True
+    def do_DELETE(self):              # the race's idempotent method without a body
+        if self.dropped():
+            return
+        answer_json(self, {"upstream": self.server.name, "path": self.path,
+                           "port": self.client_address[1]})
     def do_POST(self):                # /upload: the body's length and SHA-256
         if self.dropped():
             return
@@ -276,7 +281,8 @@ def stale(b):                         # a kept connection the upstream closes as
     for path, body in (("/ok/drop-next-" + b["stale"], None), ("/ok/after-" + b["stale"], b.get("body"))):
         c = http.client.HTTPSConnection("good.test", 9443, timeout=15)
         try:
-            c.request("POST" if body else "GET", path, body=body)
+            m = "GET" if path.startswith("/ok/drop-next-") else b.get("method", "POST" if body else "GET")
+            c.request(m, path, body=body)
             r = c.getresponse()
             a = json.loads(r.read())
             out.append({"status": r.status, "port": a.get("port"), "n": a.get("n")})
@@ -442,6 +448,16 @@ out=$(call '{"stale":"p","body":"some bytes"}')
 diag "stale POST: $out"
 check "  a POST on it: not sent again, the function sees the upstream's end (an error, no answer)" \
   [ "$(pooled '"\(.out[0].status) \(.out[1].status) \(.out[1].error != null)"')" = "200 null true" ]
+# without a body too: POST is not idempotent, the server may have applied
+# it before it closed (RFC 9112 9.3.1); DELETE is, so it goes again
+out=$(call '{"stale":"e","method":"POST"}')
+diag "stale POST without a body: $out"
+check "  a POST without a body on it: not sent again either (not idempotent)" \
+  [ "$(pooled '"\(.out[0].status) \(.out[1].status) \(.out[1].error != null)"')" = "200 null true" ]
+out=$(call '{"stale":"d","method":"DELETE"}')
+diag "stale DELETE: $out"
+check "  a DELETE without a body on it: answered 200 by a new connection (idempotent)" \
+  [ "$(pooled '(.out | map(.status | tostring) | join(",")), (.out[0].port != .out[1].port and .out[1].port != null)' | tr '\n' ' ')" = "200,200 true " ]
 
 if [ -n "${EGRESS_POOL_BENCH:-}" ]; then   # N connections in turn: pooled, then each its own
   out=$(call "{\"pool\":$EGRESS_POOL_BENCH,\"tag\":\"bench\"}")
@@ -617,6 +633,8 @@ check "  the second and third say they reuse an upstream connection" \
 KEPT="completed: closed by the function; its upstream connection kept for the function's next one"
 check "the stale GET: an allow record reusing, then one for a new connection, the reused one having closed" \
   [ "$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: a new upstream connection for request 1, the reused one having closed before answering")))')" = 11 ]
+check "  the stale DELETE: the same two; the stale POST without a body: only the one reusing" \
+  [ "$(rec fn-a egress '| select(.path == "/ok/after-d" and .method == "DELETE" and (.reason | startswith("originate: ")))')$(rec fn-a egress '| select(.path == "/ok/after-e" and .method == "POST" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/after-e" and (.reason | startswith("originate: ")))')" = 211 ]
 check "  each one's completion record says its upstream connection was kept" \
   [ "$(rec fn-a egress "$P | select(.reason == \"$KEPT\")")" = 3 ]
 check "  the three with the function's Connection: close: the second and third reused, all kept" \

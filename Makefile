@@ -109,7 +109,10 @@ $(O)/tp/bearssl/%.o: $(DEPS)/bearssl/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) $(BEARSSL_DEFS) -I$(DEPS)/bearssl/inc -I$(DEPS)/bearssl/src -c $< -o $@
-$(O)/tp/lwip/%.o: $(DEPS)/lwip/%.c net/lwipopts.h net/arch/cc.h
+# lwIP's configuration, hooks included: lwIP's own objects and ours
+# (below) are built again when it changes.
+LWIP_CONF  := net/lwipopts.h net/lwip_hooks.h net/arch/cc.h
+$(O)/tp/lwip/%.o: $(DEPS)/lwip/%.c $(LWIP_CONF)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TP_CFLAGS) -Inet -I$(DEPS)/lwip/src/include \
@@ -147,7 +150,6 @@ ESCAPES    := $(addprefix $(O)/escape/,$(escape-y))
 
 # lwIP's configuration reaches our objects through lwIP's headers, which
 # are -isystem, so -MMD does not record it; it changes struct layouts.
-LWIP_CONF  := net/lwipopts.h net/lwip_hooks.h net/arch/cc.h
 $(O)/obj/%.o: %.c $(LWIP_CONF) | $(DEPS)/deps.mk
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

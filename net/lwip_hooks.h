@@ -4,6 +4,10 @@
  * ticks): predictable, so an off-path attacker could inject into or spoof
  * connections. netd replaces them with RFC 6528's: a 4 µs clock plus a
  * keyed hash of the connection's addresses and ports.
+ *
+ * A SYN that reuses the 4-tuple of a connection in TIME_WAIT opens a new
+ * connection (RFC 1122 4.2.2.13), where lwIP alone would hold the client
+ * off for 2 MSL.
  */
 #ifndef DSHIELD_LWIP_HOOKS_H
 #define DSHIELD_LWIP_HOOKS_H
@@ -15,5 +19,12 @@ u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) \
 	dshield_lwip_tcp_isn((lip), (lport), (rip), (rport))
+
+/* A new SYN for a 4-tuple lwIP holds in TIME_WAIT ends that TIME_WAIT, so
+ * the listener takes it (net/lwip_port.c says why). */
+struct pbuf;
+struct netif;
+int dshield_lwip_ip4_input(struct pbuf *p, struct netif *inp);
+#define LWIP_HOOK_IP4_INPUT(p, inp) dshield_lwip_ip4_input((p), (inp))
 
 #endif

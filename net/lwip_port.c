@@ -15,7 +15,14 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lwip/arch.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/ip_addr.h"
+#include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ip.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/tcp.h"
 #include "lwip/sys.h"
 #include "lwip_hooks.h"
 
@@ -102,6 +109,59 @@ u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 	uint64_t m = mono_us() / 4u;
 	uint32_t f = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 	return (u32_t)(m + f);
+}
+
+/* RFC 1122 4.2.2.13 (and RFC 6191): a SYN for a connection lwIP holds in
+ * TIME_WAIT, with a sequence number past the old connection's, opens a
+ * new connection. lwIP answers such a SYN with an ACK of the old one, the
+ * client resets that and resends its SYN, and so on until the TIME_WAIT
+ * ends (2 MSL, 2 minutes): a client whose port came round again (Linux
+ * picks a port of a connection it closed passively at once; a NAT may)
+ * could not reach netd's API for that long. Seen in test_netd_veth: a
+ * connect from a port used before in the run timed out. So the hook
+ * drops that TIME_WAIT pcb and lets the SYN go on to the listener, as
+ * Linux does. Called by ip4_input before it checked anything: every
+ * bound here is ours. The checksum is checked unless the kernel vouched
+ * for it (netif_packet.c), so that only the peer's own SYN can end it. */
+int dshield_lwip_ip4_input(struct pbuf *p, struct netif *inp)
+{
+	const uint8_t *b = p->payload;
+	size_t len = p->len;
+
+	if (len < IP_HLEN + TCP_HLEN || (b[0] & 0x0f) < 5 || b[9] != IP_PROTO_TCP)
+		return 0;
+	size_t ihl = (size_t)(b[0] & 0x0f) * 4;
+	size_t tot = (size_t)b[2] << 8 | b[3];
+	if ((b[6] & 0x3f) != 0 || b[7] != 0 || tot > len || tot < ihl + TCP_HLEN)
+		return 0;                               /* a fragment, or not whole here */
+	const uint8_t *t = b + ihl;
+	uint8_t flags = t[13];
+	if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN)
+		return 0;
+	u16_t sport = (u16_t)(t[0] << 8 | t[1]), dport = (u16_t)(t[2] << 8 | t[3]);
+	u32_t seq = (u32_t)t[4] << 24 | (u32_t)t[5] << 16 | (u32_t)t[6] << 8 | t[7];
+	ip4_addr_t src, dst;
+	memcpy(&src.addr, b + 12, 4);
+	memcpy(&dst.addr, b + 16, 4);
+	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next) {
+		if (pcb->local_port != dport || pcb->remote_port != sport ||
+		    !ip4_addr_eq(ip_2_ip4(&pcb->remote_ip), &src) ||
+		    !ip4_addr_eq(ip_2_ip4(&pcb->local_ip), &dst))
+			continue;
+		if (!TCP_SEQ_GT(seq, pcb->rcv_nxt))
+			return 0;                       /* an old duplicate: lwIP's answer */
+		IF__NETIF_CHECKSUM_ENABLED(inp, NETIF_CHECKSUM_CHECK_TCP) {
+			struct pbuf seg = *p;           /* the TCP segment, for the sum */
+			seg.next = NULL;
+			seg.payload = (uint8_t *)p->payload + ihl;
+			seg.len = seg.tot_len = (u16_t)(tot - ihl);
+			if (ip_chksum_pseudo(&seg, IP_PROTO_TCP, seg.tot_len, &src, &dst) != 0)
+				return 0;
+		}
+		tcp_abort(pcb);                         /* TIME_WAIT: removed, no reset */
+		return 0;
+	}
+	return 0;
 }
 
 void dshield_lwip_diag(const char *fmt, ...)

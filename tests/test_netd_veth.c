@@ -388,6 +388,34 @@ static int peer_socket(void)
 	return s;
 }
 
+/* The local ports of the run's connections to netd's API, so that a
+ * connect that fails can say whether its port was used before (lwIP may
+ * still hold that connection in TIME_WAIT). */
+static uint16_t used_port[4096];
+static unsigned used_ports;
+
+/* A connect to netd's API that failed: what the kernel knows of it (a
+ * SYN never answered, or answered by something else), said once. */
+static void connect_failed(int fd, int err)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	struct sockaddr_in me;
+	socklen_t ml = sizeof me;
+	unsigned before = 0;
+
+	memset(&ti, 0, sizeof ti);
+	getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0)
+		me.sin_port = 0;
+	for (unsigned i = 0; i < used_ports && i < 4096; i++)
+		before += used_port[i] == ntohs(me.sin_port);
+	diag("connect to netd's API from port %u failed: %s; TCP state %u, %u SYNs resent, "
+	     "%u ms since the last packet in; the port was used %u times before in this run (of %u)",
+	     ntohs(me.sin_port), strerror(err), ti.tcpi_state, ti.tcpi_total_retrans,
+	     ti.tcpi_last_data_recv, before, used_ports);
+}
+
 static bool client_open(struct client *c)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(HTTP_PORT) };
@@ -400,10 +428,17 @@ static bool client_open(struct client *c)
 	sin.sin_addr.s_addr = server_addr;
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		int e = errno;
+		connect_failed(c->fd, e);
 		close(c->fd);
 		c->fd = -1;
+		errno = e;
 		return false;
 	}
+	struct sockaddr_in me;
+	socklen_t ml = sizeof me;
+	if (getsockname(c->fd, (struct sockaddr *)&me, &ml) == 0)
+		used_port[used_ports++ % 4096] = ntohs(me.sin_port);
 	return true;
 }
 
@@ -1846,6 +1881,58 @@ static void test_evict_lingering(void)
 		client_close(&cs[i]);
 }
 
+/* A client's port comes round again while netd still holds its old
+ * connection in TIME_WAIT (netd closed first: Connection: close): the new
+ * SYN, past the old connection's sequence numbers, must open a new
+ * connection at once (RFC 1122 4.2.2.13), not wait out lwIP's 2 MSL. */
+static void test_timewait_reuse(void)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+	struct client c;
+	struct response r;
+	struct sockaddr_in me;
+	socklen_t ml = sizeof me;
+	char got[512];
+
+	bool first = client_open(&c) && getsockname(c.fd, (struct sockaddr *)&me, &ml) == 0 &&
+		     send_all(c.fd, req, sizeof req - 1) && read_response(&c, &r, 10000) == 0 &&
+		     r.status == 200;
+	/* netd's FIN: its end is closed first, so lwIP keeps the TIME_WAIT */
+	struct pollfd pfd = { .fd = c.fd, .events = POLLIN };
+	while (first && poll(&pfd, 1, 10000) == 1 && recv(c.fd, got, sizeof got, 0) > 0)
+		;
+	client_close(&c);
+	ok(first, "a Connection: close request from port %u answered, netd closed first", ntohs(me.sin_port));
+
+	/* the same port again, once our side of the old one is gone */
+	struct sockaddr_in dut = { .sin_family = AF_INET, .sin_port = htons(HTTP_PORT),
+				   .sin_addr.s_addr = server_addr };
+	struct timeval tv = { .tv_sec = 5 };
+	int one = 1, fd = -1, bound = -1;
+	for (int i = 0; i < 100 && bound != 0; i++) {
+		if (fd >= 0)
+			close(fd);
+		fd = peer_socket();
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		bound = bind(fd, (struct sockaddr *)&me, sizeof me);
+		if (bound != 0)
+			usleep(20 * 1000);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	int rc = bound == 0 ? connect(fd, (struct sockaddr *)&dut, sizeof dut) : -1;
+	int e = errno;
+	if (rc != 0)
+		connect_failed(fd, e);
+	ok(bound == 0 && rc == 0, "  a new connection from the same port is accepted (%s)",
+	   rc == 0 ? "connected" : strerror(e));
+	c.fd = rc == 0 ? fd : -1;
+	c.len = 0;
+	if (rc != 0)
+		close(fd);
+	ok(rc == 0 && get(&c, "/healthz", &r) == 0 && r.status == 200, "  and served");
+	client_close(&c);
+}
+
 /* A PENDING request whose answer never comes gets 504 at the idle timeout. */
 static void test_pending_timeout(void)
 {
@@ -2002,6 +2089,7 @@ int main(void)
 		test_timeouts();
 		test_pool_full();
 		test_evict_lingering();
+		test_timewait_reuse();
 		test_pending_timeout();
 		test_logd();
 		test_sandboxd();

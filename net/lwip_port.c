@@ -25,6 +25,7 @@
 #include "lwip/tcp.h"
 #include "lwip/sys.h"
 #include "lwip_hooks.h"
+#include "net/ip4_whole.h"
 
 u32_t sys_now(void)
 {
@@ -126,20 +127,16 @@ u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 int dshield_lwip_ip4_input(struct pbuf *p, struct netif *inp)
 {
 	const uint8_t *b = p->payload;
-	size_t len = p->len;
+	size_t ihl;
+	size_t tot = ip4_whole(b, p->len, IP_PROTO_TCP, TCP_HLEN, &ihl);
 
-	if (len < IP_HLEN + TCP_HLEN || (b[0] & 0x0f) < 5 || b[9] != IP_PROTO_TCP)
-		return 0;
-	size_t ihl = (size_t)(b[0] & 0x0f) * 4;
-	size_t tot = (size_t)b[2] << 8 | b[3];
-	if ((b[6] & 0x3f) != 0 || b[7] != 0 || tot > len || tot < ihl + TCP_HLEN)
-		return 0;                               /* a fragment, or not whole here */
+	if (tot == 0)
+		return 0;                               /* not TCP, a fragment, or not whole here */
 	const uint8_t *t = b + ihl;
-	uint8_t flags = t[13];
-	if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN)
+	if ((t[13] & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN)
 		return 0;
-	u16_t sport = (u16_t)(t[0] << 8 | t[1]), dport = (u16_t)(t[2] << 8 | t[3]);
-	u32_t seq = (u32_t)t[4] << 24 | (u32_t)t[5] << 16 | (u32_t)t[6] << 8 | t[7];
+	u16_t sport = be16(t), dport = be16(t + 2);
+	u32_t seq = be32(t + 4);
 	ip4_addr_t src, dst;
 	memcpy(&src.addr, b + 12, 4);
 	memcpy(&dst.addr, b + 16, 4);

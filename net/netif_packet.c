@@ -27,6 +27,7 @@
 #include "lwip/etharp.h"
 #include "lwip/pbuf.h"
 #include "lwip/snmp.h"
+#include "net/ip4_whole.h"
 
 
 /* Logs a drop the first time and then at most every 10 s, with the count,
@@ -130,17 +131,9 @@ int netif_packet_csum_vouched(const uint8_t *frame, size_t len)
 	if (len < NETIF_PACKET_HDR + 20 || frame[12] != 0x08 || frame[13] != 0x00)
 		return 0;                       /* not IPv4 */
 	const uint8_t *ip = frame + NETIF_PACKET_HDR;
-	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
-	size_t tot = (size_t)ip[2] << 8 | ip[3];
-	if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || tot > len - NETIF_PACKET_HDR)
-		return 0;
-	if (((ip[6] << 8 | ip[7]) & 0x3fff) != 0)
-		return 0;                       /* a fragment (MF or an offset) */
-	if (ip[9] == 6)
-		return tot - ihl >= 20;
-	if (ip[9] == 17)
-		return tot - ihl >= 8;
-	return 0;
+	size_t ihl;
+	return ip4_whole(ip, len - NETIF_PACKET_HDR, 6, 20, &ihl) != 0 ||
+	       ip4_whole(ip, len - NETIF_PACKET_HDR, 17, 8, &ihl) != 0;
 }
 
 /* Folds sum and writes its complement, big-endian, at at. */
@@ -186,10 +179,9 @@ int netif_packet_split(const uint8_t *frame, size_t len, size_t mtu,
 	if (len < NETIF_PACKET_HDR + 40 || frame[12] != 0x08 || frame[13] != 0x00)
 		return -EINVAL;
 	const uint8_t *ip = frame + NETIF_PACKET_HDR;
-	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
-	size_t tot = (size_t)ip[2] << 8 | ip[3];
-	if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || tot > len - NETIF_PACKET_HDR ||
-	    tot < ihl + 20 || ((ip[6] << 8 | ip[7]) & 0x3fff) != 0)
+	size_t ihl;
+	size_t tot = ip4_whole(ip, len - NETIF_PACKET_HDR, 6, 20, &ihl);
+	if (tot == 0)
 		return -EINVAL;
 	const uint8_t *tcp = ip + ihl;
 	size_t thl = (size_t)(tcp[12] >> 4) * 4;

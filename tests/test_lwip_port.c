@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/bytes.h"
 #include "tests/tap.h"
 
 #include "lwip/inet_chksum.h"
@@ -40,10 +41,11 @@ static size_t segment(uint8_t b[40], u32_t seq, uint8_t flags)
 					198, 18, 1, 1, 198, 18, 1, 2 };
 	memcpy(b, ip, 20);
 	memset(b + 20, 0, 20);
-	b[20] = 40000 >> 8, b[21] = 40000 & 0xff, b[22] = 8080 >> 8, b[23] = 8080 & 0xff;
-	b[24] = (uint8_t)(seq >> 24), b[25] = (uint8_t)(seq >> 16), b[26] = (uint8_t)(seq >> 8),
-	b[27] = (uint8_t)seq;
-	b[32] = 5 << 4, b[33] = flags, b[34] = 0xfa, b[35] = 0xf0;
+	put_be16(b + 20, 40000);
+	put_be16(b + 22, 8080);
+	put_be32(b + 24, seq);
+	b[32] = 5 << 4, b[33] = flags;
+	put_be16(b + 34, 64240);          /* window */
 	u16_t c = inet_chksum(b, 20);
 	memcpy(b + 10, &c, 2);
 	ip4_addr_t src, dst;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/bytes.h"
 #include "net/lwip_hooks.h"
 
 #include "lwip/init.h"
@@ -22,11 +23,6 @@
 #include "lwip/tcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static u32_t be32(const uint8_t *b)
-{
-	return (u32_t)b[0] << 24 | (u32_t)b[1] << 16 | (u32_t)b[2] << 8 | b[3];
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* with checksums unchecked, a whole unfragmented SYN of the pcb's
 	 * 4-tuple past its rcv_nxt must end it */
 	size_t tot = (size_t)data[2] << 8 | data[3];
-	bool must = !(knob & 1) && (data[0] & 0x0f) == 5 && data[9] == 6 &&
+	bool must = !(knob & 1) && data[0] == 0x45 && data[9] == 6 &&
 		    (data[6] & 0x3f) == 0 && data[7] == 0 && tot >= 40 && tot <= size - 1 &&
 		    (data[33] & 0x17) == 0x02 && TCP_SEQ_GT(seq, rcv_nxt);
 	if (must && tcp_tw_pcbs != NULL)

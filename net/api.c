@@ -20,6 +20,7 @@
 #include "lib/file.h"
 #include "net/egress_proxy.h"
 #include "net/http_tls.h"
+#include "net/netif_packet.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
@@ -286,6 +287,26 @@ static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
 	jw_object_end(w);
 }
 
+/* The packet driver's counters (net/netif_packet.h): eth0 as lwIP sees
+ * it, the kernel's receive offloads' super-frames (handed to lwIP whole
+ * or cut to wire size, docs/NETWORK.md) and every frame dropped. */
+static void jw_link(struct jsonw *w, const struct netif_packet_stats *s)
+{
+	jw_key(w, "link");
+	if (s == NULL) {
+		jw_null(w);
+		return;
+	}
+	jw_object_begin(w);
+	COUNTS(w, NULL, { "rx_frames", s->rx_frames }, { "rx_bytes", s->rx_bytes },
+	       { "tx_frames", s->tx_frames }, { "tx_bytes", s->tx_bytes },
+	       { "checksum_vouched", s->rx_csum_vouched });
+	COUNTS(w, "super_frames", { "whole", s->rx_whole }, { "cut", s->rx_split });
+	COUNTS(w, "dropped", { "runt", s->rx_runt }, { "oversize", s->rx_oversize },
+	       { "no_pbuf", s->rx_nomem }, { "input", s->rx_input_err }, { "tx", s->tx_drop });
+	jw_object_end(w);
+}
+
 /* The runtime layers as init left them: null until init said, then one
  * {"name","available","reason"} per layer. Counts and strings are bounded
  * by the message's arrays, whatever it holds. */
@@ -432,6 +453,7 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 	jw_http(&w, "http", st->http);
 	jw_http(&w, "https", st->https);
 	jw_egress(&w, st->egress);
+	jw_link(&w, st->link);
 	jw_object_end(&w);
 	return jw_finish(&w);
 }

@@ -8,6 +8,9 @@
  * A SYN that reuses the 4-tuple of a connection in TIME_WAIT opens a new
  * connection (RFC 1122 4.2.2.13), where lwIP alone would hold the client
  * off for 2 MSL.
+ *
+ * Beside the hooks, the one question the packet driver asks of lwIP's TCP
+ * state (net/lwip_port.c reaches into it, so the driver does not).
  */
 #ifndef DSHIELD_LWIP_HOOKS_H
 #define DSHIELD_LWIP_HOOKS_H
@@ -26,5 +29,15 @@ struct pbuf;
 struct netif;
 int dshield_lwip_ip4_input(struct pbuf *p, struct netif *inp);
 #define LWIP_HOOK_IP4_INPUT(p, inp) dshield_lwip_ip4_input((p), (inp))
+
+/* 1 when the IPv4 datagram at ip (len bytes readable) is a whole,
+ * unfragmented TCP segment with ACK and without SYN or RST whose sequence
+ * number is exactly what an established lwIP connection (one that still
+ * takes data) expects next, with nothing queued out of order or refused
+ * by its application; 0 otherwise. The packet driver hands such a
+ * segment to lwIP whole however long it is (net/netif_packet.c, "Super-
+ * frames"); lwIP takes it in order, so its out-of-order limits, which
+ * count buffers, never see it. */
+int dshield_lwip_tcp_next(const uint8_t *ip, size_t len);
 
 #endif

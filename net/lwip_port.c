@@ -161,6 +161,37 @@ int dshield_lwip_ip4_input(struct pbuf *p, struct netif *inp)
 	return 0;
 }
 
+/* Whether a super-frame may go to lwIP whole (lwip_hooks.h). lwIP moves
+ * the connection a segment finds to the front of its list, so for a
+ * download's next segment the walk ends at the first pcb. The states
+ * are those in which lwIP still takes data (ESTABLISHED, FIN_WAIT_1,
+ * FIN_WAIT_2): a segment for any other goes the usual way. */
+int dshield_lwip_tcp_next(const uint8_t *ip, size_t len)
+{
+	size_t ihl;
+	size_t tot = ip4_whole(ip, len, IP_PROTO_TCP, TCP_HLEN, &ihl);
+
+	if (tot == 0)
+		return 0;
+	const uint8_t *t = ip + ihl;
+	if ((t[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_ACK)
+		return 0;
+	u16_t sport = be16(t), dport = be16(t + 2);
+	ip4_addr_t src, dst;
+	memcpy(&src.addr, ip + 12, 4);
+	memcpy(&dst.addr, ip + 16, 4);
+	for (const struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+		if (pcb->local_port != dport || pcb->remote_port != sport ||
+		    !ip4_addr_eq(ip_2_ip4(&pcb->remote_ip), &src) ||
+		    !ip4_addr_eq(ip_2_ip4(&pcb->local_ip), &dst))
+			continue;
+		return pcb->state >= ESTABLISHED && pcb->state <= FIN_WAIT_2 &&
+		       be32(t + 4) == pcb->rcv_nxt && pcb->ooseq == NULL &&
+		       pcb->refused_data == NULL;
+	}
+	return 0;
+}
+
 void dshield_lwip_diag(const char *fmt, ...)
 {
 	char msg[256];

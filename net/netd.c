@@ -1453,12 +1453,12 @@ static void log_stats(void)
 	const struct netif_packet_stats *ps = &nd.np.st;
 
 	dlog("rx %llu frames (drops: runt %llu oversize %llu nomem %llu input %llu), "
-	     "csum vouched %llu, split %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
+	     "csum vouched %llu, split %llu, whole %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
 	     "evicted %llu aborted %llu syn dropped %llu reset %llu coalesced %llu",
 	     (unsigned long long)ps->rx_frames, (unsigned long long)ps->rx_runt,
 	     (unsigned long long)ps->rx_oversize, (unsigned long long)ps->rx_nomem,
 	     (unsigned long long)ps->rx_input_err, (unsigned long long)ps->rx_csum_vouched,
-	     (unsigned long long)ps->rx_split,
+	     (unsigned long long)ps->rx_split, (unsigned long long)ps->rx_whole,
 	     (unsigned long long)ps->tx_frames, (unsigned long long)ps->tx_drop,
 	     (unsigned long long)hs->accepted,
 	     (unsigned long long)(hs->refused_full + hs->refused_per_addr + hs->refused_memory),
@@ -1612,6 +1612,7 @@ static int setup(void)
 	nd.api.ctx = &nd;
 	nd.api.http = &nd.http;
 	nd.api.egress = &nd.px.st;
+	nd.api.link = &nd.np.st;
 
 	send_status(NETD_STATE_STARTED);
 	return start_lwip();

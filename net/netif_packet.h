@@ -29,6 +29,7 @@ struct netif_packet_stats {
 	uint64_t rx_runt;          /* shorter than an Ethernet header */
 	uint64_t rx_oversize;      /* longer than MTU + header and not TCP: dropped */
 	uint64_t rx_split;         /* oversized TCP frames cut into wire-sized ones */
+	uint64_t rx_whole;         /* oversized TCP frames handed to lwIP whole */
 	uint64_t rx_nomem;         /* no pbuf: frame dropped */
 	uint64_t rx_input_err;     /* lwIP refused the frame */
 	uint64_t rx_outgoing;      /* frames the kernel sent, looped to taps */

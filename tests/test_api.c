@@ -4,6 +4,7 @@
 #include "net/egress_proxy.h"
 #include "lib/http_sock.h"
 #include "net/http_tls.h"
+#include "net/netif_packet.h"
 #include "tests/api_conn.h"
 #include "tests/tap.h"
 
@@ -107,6 +108,17 @@ static void set_boot(void)
 	st.dhcp = true;
 }
 
+/* /v1/info's document, init answering with no kernel addresses. */
+static const char *info_doc(void)
+{
+	struct kaddr_reply_msg reply;
+
+	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
+	memset(&reply, 0, sizeof reply);
+	api_kaddr_reply(&st, &conn, &reply);
+	return body_of(take());
+}
+
 static void test_info(void)
 {
 	struct kaddr_reply_msg reply;
@@ -140,7 +152,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[\"10.0.2.15/24\",\"fe80::1/64\"],"
 		 "\"boot_ms\":{\"kernel_to_init\":812,\"modules_loaded\":905,"
 		 "\"netd_up\":930,\"dhcp_bound\":1210,\"ready\":1215},\"layers\":null,"
-		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}",
+		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null,\"link\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(r), want, "/v1/info: the document, addresses rendered");
 
@@ -158,7 +170,7 @@ static void test_info(void)
 		 "\"kernel_eth0_addresses\":[],"
 		 "\"boot_ms\":{\"kernel_to_init\":5,\"modules_loaded\":null,"
 		 "\"netd_up\":null,\"dhcp_bound\":null,\"ready\":null},\"layers\":null,"
-		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}",
+		 "\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null,\"link\":null}",
 		 DSHIELD_VERSION);
 	is_str(body_of(take()), want, "/v1/info: [] and nulls");
 
@@ -172,9 +184,7 @@ static void test_info(void)
 	hl.st.syn_dropped = 5;
 	reset();
 	st.http = &hl;
-	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
-	api_kaddr_reply(&st, &conn, &reply);
-	const char *doc = body_of(take());
+	const char *doc = info_doc();
 	ok(strstr(doc, "\"http\":{\"active\":0,\"accepted\":7,\"refused\":{\"pool_full\":0,"
 		       "\"per_address\":2,\"memory\":0},\"evicted\":{\"lingering\":0,\"idle\":3,") &&
 	   strstr(doc, "\"aborted\":{\"unsent\":4,\"error\":0},\"syn_dropped\":5,") &&
@@ -193,12 +203,10 @@ static void test_info(void)
 		t.st.sign_refused = 3;
 		reset();
 		st.https = &hls;
-		feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
-		api_kaddr_reply(&st, &conn, &reply);
-		doc = body_of(take());
+		doc = info_doc();
 		ok(strstr(doc, ",\"https\":{\"active\":0,\"accepted\":9,") != NULL &&
 		   strstr(doc, "\"tls\":{\"handshakes\":8,\"failed\":1,\"timed_out\":2,\"sign_asked\":8,"
-			       "\"sign_refused\":3}},\"egress\":null}") != NULL,
+			       "\"sign_refused\":3}},\"egress\":null,\"link\":null}") != NULL,
 		   "/v1/info: the TLS pool's counters and handshakes under https (%s)", doc);
 		st.https = NULL;
 	}
@@ -209,16 +217,29 @@ static void test_info(void)
 							.reused = 2 };
 		reset();
 		st.egress = &es;
-		feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
-		api_kaddr_reply(&st, &conn, &reply);
-		doc = body_of(take());
+		doc = info_doc();
 		ok(strstr(doc, ",\"egress\":{\"active\":2,\"accepted\":5,\"relayed\":4,"
 			       "\"refused\":{\"total\":1,\"pool_full\":1,\"log_refused\":0},"
 			       "\"bytes\":{\"up\":300,\"down\":7000},"
 			       "\"upstream_pool\":{\"parked\":1,\"reused\":2},"
-			       "\"bandwidth_holds\":3}}") != NULL,
+			       "\"bandwidth_holds\":3},\"link\":null}") != NULL,
 		   "/v1/info: the egress proxy's counters (%s)", doc);
 		st.egress = NULL;
+		struct netif_packet_stats ls = { .rx_frames = 10, .rx_bytes = 9000, .rx_runt = 1,
+						 .rx_oversize = 2, .rx_split = 3, .rx_whole = 4,
+						 .rx_nomem = 5, .rx_input_err = 6,
+						 .rx_csum_vouched = 7, .tx_frames = 8,
+						 .tx_bytes = 800, .tx_drop = 9 };
+		reset();
+		st.link = &ls;
+		doc = info_doc();
+		ok(strstr(doc, ",\"link\":{\"rx_frames\":10,\"rx_bytes\":9000,\"tx_frames\":8,"
+			       "\"tx_bytes\":800,\"checksum_vouched\":7,"
+			       "\"super_frames\":{\"whole\":4,\"cut\":3},"
+			       "\"dropped\":{\"runt\":1,\"oversize\":2,\"no_pbuf\":5,\"input\":6,"
+			       "\"tx\":9}}}") != NULL,
+		   "/v1/info: the packet driver's counters (%s)", doc);
+		st.link = NULL;
 	}
 	st.http = NULL;
 
@@ -278,17 +299,6 @@ static void test_info(void)
 	is_int(http_conn_state(&conn), HTTP_CONN_READING, "stray reply: ignored");
 }
 
-/* The runtime layers init reported (IMSG_LAYERS_INFO) in /v1/info. */
-static const char *info_with_layers(void)
-{
-	struct kaddr_reply_msg reply;
-
-	feed("GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n");
-	memset(&reply, 0, sizeof reply);
-	api_kaddr_reply(&st, &conn, &reply);
-	return body_of(take());
-}
-
 static void test_info_layers(void)
 {
 	struct layers_info_msg *m = &st.layers;
@@ -297,7 +307,7 @@ static void test_info_layers(void)
 
 	reset();
 	st.have_layers = true;
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"layers\":[],\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\""), "layers: none (host mode): [] (%s)", doc);
 
 	reset();
@@ -312,12 +322,12 @@ static void test_info_layers(void)
 	snprintf(m->l[2].name, sizeof m->l[2].name, "node");
 	m->l[2].available = 1;
 	snprintf(m->l[2].reason, sizeof m->l[2].reason, "stale");  /* not shown: available */
-	doc = info_with_layers();
+	doc = info_doc();
 	snprintf(want, sizeof want,
 		 "\"layers\":[{\"name\":\"native\",\"available\":true,\"reason\":null},"
 		 "{\"name\":\"python\",\"available\":false,\"reason\":"
 		 "\"entry usr/bin/python3.13: read at byte 4096: I/O error \\\"x\\\"\\n\"},"
-		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}");
+		 "{\"name\":\"node\",\"available\":true,\"reason\":null}],\"store\":null,\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null,\"link\":null}");
 	ok(has(doc, want), "layers: each with name, available and reason, escaped (%s)", doc);
 
 	/* What init cannot send but netd must survive: a count beyond the
@@ -330,7 +340,7 @@ static void test_info_layers(void)
 		memset(m->l[i].name, 'a' + i, sizeof m->l[i].name);
 		memset(m->l[i].reason, 'r', sizeof m->l[i].reason);
 	}
-	doc = info_with_layers();
+	doc = info_doc();
 	{
 		int n = 0;
 		for (const char *p = doc; (p = strstr(p, "\"available\":false")); p++)
@@ -344,7 +354,7 @@ static void test_info_layers(void)
 	memset(want, 'r', LAYERS_INFO_REASON);
 	want[LAYERS_INFO_REASON] = '"';
 	want[LAYERS_INFO_REASON + 1] = '\0';
-	ok(has(doc, want) && has(doc, "\"http\":null,\"https\":null,\"egress\":null}"),
+	ok(has(doc, want) && has(doc, "\"http\":null,\"https\":null,\"egress\":null,\"link\":null}"),
 	   "layers: reasons stop at their array, and the document is whole");
 }
 
@@ -357,7 +367,7 @@ static void test_info_store(void)
 	reset();
 	st.have_store = true;
 	snprintf(m->summary, sizeof m->summary, "store: none (tmpfs, lost at poweroff)");
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"store\":{\"state\":\"none\",\"key_provider\":\"none\",\"insecure_dev_key\":false,"
 		    "\"instance\":null,\"data_bytes\":0,\"data_quota\":false,\"rollback\":null,"
 		    "\"integrity\":\"none\",\"summary\":\"store: none (tmpfs, lost at poweroff)\"}"),
@@ -369,7 +379,7 @@ static void test_info_store(void)
 	m->provider = 1;
 	m->insecure = 1;
 	snprintf(m->summary, sizeof m->summary, "store: REFUSED (insecure dev key): \"x\"");
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"state\":\"refused\",\"key_provider\":\"dev\",\"insecure_dev_key\":true,") &&
 	   has(doc, "\"summary\":\"store: REFUSED (insecure dev key): \\\"x\\\"\"}"),
 	   "store: refused, dev, insecure, the summary escaped (%s)", doc);
@@ -382,25 +392,25 @@ static void test_info_store(void)
 	memset(m->instance, 0xab, sizeof m->instance);
 	m->data_bytes = 1u << 30;
 	m->data_quota = 1;
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"state\":\"open\",\"key_provider\":\"kms\",\"insecure_dev_key\":false,"
 		    "\"instance\":\"abababababababababababababababababababababababababababababababab\","
 		    "\"data_bytes\":1073741824,\"data_quota\":true,"),
 	   "store: open, kms, the instance in hex, project quotas (%s)", doc);
 	m->rollback = 1;
 	snprintf(m->rollback_why, sizeof m->rollback_why, "rollback: the log has 2 entries, the KMS's \"record\" 3");
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"data_quota\":true,\"rollback\":\"rollback: the log has 2 entries, the KMS's "
 		    "\\\"record\\\" 3\","),
 	   "store: open with a flagged rollback, its reason escaped (%s)", doc);
 	m->rollback = 0;
 	m->integrity = 1;
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"rollback\":null,\"integrity\":\"hmac-sha256\",\"summary\":"),
 	   "store: integrity hmac-sha256 named (%s)", doc);
 	m->integrity = 0;
 	m->state = STORE_INFO_PENDING;
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"state\":\"pending\",\"key_provider\":\"kms\","),
 	   "store: pending, waiting for the KMS (%s)", doc);
 
@@ -410,21 +420,21 @@ static void test_info_store(void)
 	m->state = 200;
 	m->provider = 9;
 	memset(m->summary, 's', sizeof m->summary);
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"state\":\"unknown\",\"key_provider\":\"unknown\"") &&
-	   has(doc, "ssss\"},\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null}"), "store: unknown values, a summary without its NUL");
+	   has(doc, "ssss\"},\"tls_origination\":{\"local_ca\":false,\"anchors\":0,\"test_anchors\":0,\"reason\":null},\"http\":null,\"https\":null,\"egress\":null,\"link\":null}"), "store: unknown values, a summary without its NUL");
 
 	/* TLS origination: test anchors said, a reason when there are none */
 	reset();
 	st.tls.local_ca = true;
 	st.tls.anchors = 149;
 	st.tls.test_anchors = 1;
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"tls_origination\":{\"local_ca\":true,\"anchors\":149,\"test_anchors\":1,"
 		    "\"reason\":null}"), "tls_origination: the anchors and the test anchors (%s)", doc);
 	reset();
 	snprintf(st.tls.why, sizeof st.tls.why, "no trust anchors (host mode without --anchors)");
-	doc = info_with_layers();
+	doc = info_doc();
 	ok(has(doc, "\"anchors\":0,\"test_anchors\":0,\"reason\":\"no trust anchors (host mode "
 		    "without --anchors)\"}"), "tls_origination: why there are none (%s)", doc);
 }

@@ -1,6 +1,8 @@
 /* tests/test_lwip_port.c: netd's lwIP platform functions: clock, random
- * numbers, the RFC 6528 TCP ISN hook (also that lwIP really uses it), and
- * the IPv4 input hook that ends a TIME_WAIT for a new SYN. */
+ * numbers, the RFC 6528 TCP ISN hook (also that lwIP really uses it), the
+ * IPv4 input hook that ends a TIME_WAIT for a new SYN, and the question
+ * the packet driver asks before it hands lwIP a super-frame whole (and
+ * that lwIP does take a segment longer than its MSS in one piece). */
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +13,7 @@
 
 #include "lwip/inet_chksum.h"
 #include "lwip/init.h"
+#include "lwip/ip4.h"
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -113,6 +116,196 @@ static void test_timewait_reopen(void)
 	}
 }
 
+/* A pcb for 198.18.1.2:8080 <- 198.18.1.1:40000 (segment()'s 4-tuple)
+ * in lwIP's active list, expecting sequence number 1000 next. */
+static struct tcp_pcb *active_pcb(enum tcp_state st)
+{
+	struct tcp_pcb *pcb = tcp_new();
+
+	if (pcb == NULL)
+		return NULL;
+	ip_addr_set_ip4_u32_val(pcb->local_ip, PP_HTONL(0xc6120102));
+	ip_addr_set_ip4_u32_val(pcb->remote_ip, PP_HTONL(0xc6120101));
+	pcb->local_port = 8080;
+	pcb->remote_port = 40000;
+	pcb->rcv_nxt = 1000;
+	pcb->snd_nxt = pcb->lastack = pcb->snd_lbb = 5000;
+	pcb->snd_wnd = 65535;
+	pcb->state = st;
+	TCP_REG_ACTIVE(pcb);
+	return pcb;
+}
+
+/* dshield_lwip_tcp_next: yes only for the next data of a connection that
+ * takes data and holds nothing out of order or refused. */
+static void test_tcp_next(void)
+{
+	uint8_t b[40];
+	struct {
+		const char *what;
+		enum tcp_state st;
+		u32_t seq;
+		uint8_t flags;
+		int tweak;      /* 1: ooseq, 2: refused data, 3: other port, 4: fragment, 5: other address */
+		int want;
+	} c[] = {
+		{ "the next data (ACK) of an established connection: whole", ESTABLISHED, 1000, 0x10, 0, 1 },
+		{ "  and with PSH and FIN", ESTABLISHED, 1000, 0x19, 0, 1 },
+		{ "  and in FIN_WAIT_1", FIN_WAIT_1, 1000, 0x18, 0, 1 },
+		{ "  and in FIN_WAIT_2", FIN_WAIT_2, 1000, 0x18, 0, 1 },
+		{ "a segment past rcv_nxt (a hole before it): cut", ESTABLISHED, 2460, 0x10, 0, 0 },
+		{ "a segment before rcv_nxt (a retransmission): cut", ESTABLISHED, 999, 0x10, 0, 0 },
+		{ "with segments queued out of order: cut", ESTABLISHED, 1000, 0x10, 1, 0 },
+		{ "with data the application refused: cut", ESTABLISHED, 1000, 0x10, 2, 0 },
+		{ "without ACK: cut", ESTABLISHED, 1000, 0x08, 0, 0 },
+		{ "with SYN: cut", ESTABLISHED, 1000, 0x12, 0, 0 },
+		{ "with RST: cut", ESTABLISHED, 1000, 0x14, 0, 0 },
+		{ "in CLOSE_WAIT (no more data after the peer's FIN): cut", CLOSE_WAIT, 1000, 0x10, 0, 0 },
+		{ "in SYN_RCVD: cut", SYN_RCVD, 1000, 0x10, 0, 0 },
+		{ "for another port: cut", ESTABLISHED, 1000, 0x10, 3, 0 },
+		{ "from another address: cut", ESTABLISHED, 1000, 0x10, 5, 0 },
+		{ "a fragment: cut", ESTABLISHED, 1000, 0x10, 4, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct tcp_pcb *pcb = active_pcb(c[i].st);
+		if (pcb == NULL) {
+			ok(0, "tcp_new");
+			return;
+		}
+		size_t n = segment(b, c[i].seq, c[i].flags);
+		if (c[i].tweak == 1)
+			pcb->ooseq = (struct tcp_seg *)b;      /* only compared with NULL */
+		if (c[i].tweak == 2)
+			pcb->refused_data = (struct pbuf *)b;
+		if (c[i].tweak == 3)
+			put_be16(b + 20, 40001);
+		if (c[i].tweak == 4)
+			b[6] |= 0x20;
+		if (c[i].tweak == 5)
+			b[15] = 9;
+		is_int(dshield_lwip_tcp_next(b, n), c[i].want, "%s", c[i].what);
+		is_int(dshield_lwip_tcp_next(b, 39), 0, "  (and not when the datagram is not all there)");
+		pcb->ooseq = NULL;
+		pcb->refused_data = NULL;
+		pcb->state = CLOSED;    /* removed without a reset */
+		TCP_RMV_ACTIVE(pcb);
+		tcp_free(pcb);
+	}
+	is_int(dshield_lwip_tcp_next(b, sizeof b), 0, "no connection at all: cut");
+}
+
+/* --- lwIP takes a segment longer than its MSS whole ---------------------------------- */
+
+static struct pbuf *recvd;
+static unsigned nrecv;
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	(void)err;
+	if (p == NULL)
+		return ERR_OK;
+	nrecv++;
+	tcp_recved(pcb, p->tot_len);
+	if (recvd == NULL)
+		recvd = p;
+	else
+		pbuf_cat(recvd, p);
+	return ERR_OK;
+}
+
+static err_t drop_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *to)
+{
+	(void)nif;
+	(void)p;
+	(void)to;
+	return ERR_OK;
+}
+
+static err_t nif_init(struct netif *nif)
+{
+	nif->output = drop_output;
+	nif->mtu = 1500;
+	return ERR_OK;
+}
+
+/* An IPv4 datagram from segment()'s peer with len bytes of payload
+ * (byte i is i % 251) at sequence number seq, ACK|PSH, checksums right:
+ * flat in dg (as the packet driver reads a super-frame), and copied into
+ * a chain of pool buffers (as it hands one to lwIP). */
+static uint8_t dg[40 + 20000];
+
+static struct pbuf *super_segment(u32_t seq, size_t len)
+{
+	segment(dg, seq, 0x18);
+	put_be16(dg + 2, (u16_t)(40 + len));
+	put_be32(dg + 28, 5000);                  /* acknowledges what was sent */
+	memset(dg + 10, 0, 2);
+	u16_t sum = inet_chksum(dg, 20);
+	memcpy(dg + 10, &sum, 2);
+	for (size_t i = 0; i < len; i++)
+		dg[40 + i] = (uint8_t)(i % 251);
+	memset(dg + 36, 0, 2);
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)(20 + len), PBUF_RAM);
+	ip4_addr_t src, dst;
+	memcpy(&src.addr, dg + 12, 4);
+	memcpy(&dst.addr, dg + 16, 4);
+	pbuf_take(p, dg + 20, (u16_t)(20 + len));
+	sum = ip_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, &src, &dst);
+	pbuf_free(p);
+	memcpy(dg + 36, &sum, 2);
+	p = pbuf_alloc(PBUF_RAW, (u16_t)(40 + len), PBUF_POOL);
+	if (p != NULL)
+		pbuf_take(p, dg, (u16_t)(40 + len));
+	return p;
+}
+
+static void test_super_segment(void)
+{
+	struct netif nif;
+	ip4_addr_t addr, mask, gw;
+
+	IP4_ADDR(&addr, 198, 18, 1, 2);
+	IP4_ADDR(&mask, 255, 255, 255, 0);
+	ip4_addr_set_zero(&gw);
+	if (netif_add(&nif, &addr, &mask, &gw, NULL, nif_init, ip4_input) == NULL) {
+		ok(0, "netif_add");
+		return;
+	}
+	netif_set_up(&nif);
+	netif_set_link_up(&nif);
+
+	/* in order: one delivery of all 20000 bytes */
+	struct tcp_pcb *pcb = active_pcb(ESTABLISHED);
+	tcp_recv(pcb, on_recv);
+	struct pbuf *p = super_segment(1000, 20000);
+	ok(p != NULL && p->next != NULL, "a 20040-byte datagram in a chain of pool buffers");
+	ok(dshield_lwip_tcp_next(dg, sizeof dg), "the driver would hand it over whole");
+	ip4_input(p, &nif);
+	is_int(nrecv, 1, "lwIP delivers it in one piece");
+	int same = recvd != NULL && recvd->tot_len == 20000;
+	for (u16_t i = 0; same && i < 20000; i++)
+		same = pbuf_get_at(recvd, i) == i % 251;
+	ok(same, "all 20000 bytes, in order");
+	is_int(pcb->rcv_nxt, 21000, "rcv_nxt moved past them");
+	if (recvd != NULL)
+		pbuf_free(recvd);
+	recvd = NULL;
+	nrecv = 0;
+
+	/* out of order, the same length: lwIP's out-of-order limits count
+	 * pool buffers (8), so it would drop it whole, and the sender could
+	 * not learn from SACK what came: why the driver cuts such a frame */
+	p = super_segment(21000 + 1460, 20000);
+	ok(p != NULL && !dshield_lwip_tcp_next(dg, sizeof dg), "one past a hole: the driver cuts it");
+	ip4_input(p, &nif);
+	ok(nrecv == 0 && pcb->ooseq == NULL && pcb->rcv_nxt == 21000,
+	   "(whole, lwIP would keep none of it out of order)");
+	tcp_abort(pcb);
+	netif_remove(&nif);
+}
+
 int main(void)
 {
 	lwip_init();
@@ -162,5 +355,7 @@ int main(void)
 		tcp_abort(pcb);
 	}
 	test_timewait_reopen();
+	test_tcp_next();
+	test_super_segment();
 	return tap_done();
 }

@@ -1952,8 +1952,36 @@ static void test_pending_timeout(void)
 	client_close(&c);
 }
 
+/* /v1/info's link.super_frames.NAME ("whole" or "cut"), or -1. */
+static long super_frames(const char *name)
+{
+	static const char req[] = "GET /v1/info HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct client c;
+	struct response r;
+	uint32_t id = 0;
+	char key[32];
+	long v = -1;
+
+	if (!client_open(&c))
+		return -1;
+	r.status = 0;
+	if (send_all(c.fd, req, sizeof req - 1) && expect_kaddr_req(&id) == 0 &&
+	    send_kaddr_reply(id) == 0 && read_response(&c, &r, 3000) == 0 && r.status == 200) {
+		const char *sf = strstr(r.body, "\"super_frames\":");
+		snprintf(key, sizeof key, "\"%s\":", name);
+		const char *k = sf != NULL ? strstr(sf, key) : NULL;
+		if (k != NULL)
+			v = strtol(k + strlen(key), NULL, 10);
+	}
+	client_close(&c);
+	return v;
+}
+
 /* With the peer's TSO/GSO back on, its kernel sends 64 KiB TCP super-
- * frames over the veth; netd cuts them to wire size instead of dropping. */
+ * frames over the veth; netd hands those that are the next data of
+ * their connection to lwIP whole (a 60000-byte body written at once on
+ * a fresh connection comes in order), and would cut the others to wire
+ * size (tests/test_netif_packet.c, tests/test_lwip_port.c). */
 static void test_super_frames(void)
 {
 	static char big[60000 + 256];
@@ -1969,6 +1997,8 @@ static void test_super_frames(void)
 		diag("cannot turn TSO/GSO back on: super-frame test skipped");
 		return;
 	}
+	long whole0 = super_frames("whole");
+	ok(whole0 >= 0, "/v1/info counts super-frames (%ld taken whole so far)", whole0);
 	ok(client_open(&c), "connect with the peer's TSO on");
 	int h = snprintf(big, sizeof big, "POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 60000\r\n\r\n");
 	memset(big + h, 'z', 60000);
@@ -1977,6 +2007,9 @@ static void test_super_frames(void)
 	int rc = read_response(&c, &r, 5000);
 	ok(rc == 0 && r.status == 404, "the whole body arrived (404 after it: %d)", r.status);
 	client_close(&c);
+	long whole1 = super_frames("whole");
+	ok(whole1 > whole0, "super-frames went to lwIP whole (%ld, cut: %ld)", whole1 - whole0,
+	   super_frames("cut"));
 }
 
 static void test_init_gone(void)

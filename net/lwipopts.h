@@ -67,9 +67,11 @@
 #define MEMP_NUM_SYS_TIMEOUT        16
 #define MEMP_NUM_ARP_QUEUE          64
 /* Received frames land in pool buffers, one frame per buffer (1514 bytes
- * fit). net/http_lwip.c holds at most 8 per connection before it copies
- * to the heap; lwIP's out-of-order queues are capped per connection below
- * so a peer sending scattered segments cannot drain the pool. */
+ * fit; a super-frame taken whole is a chain, made only while half the
+ * pool is free: net/netif_packet.c). net/http_lwip.c holds at most 8 per
+ * connection before it copies to the heap; lwIP's out-of-order queues
+ * are capped per connection below so a peer sending scattered segments
+ * cannot drain the pool. */
 #define PBUF_POOL_SIZE              4096
 #define PBUF_POOL_BUFSIZE           1536
 /* The listener's SYN hook (net/http_lwip.c: at most 64 half-open

@@ -30,6 +30,7 @@
 #include "lwip/etharp.h"
 #include "lwip/pbuf.h"
 #include "lwip/snmp.h"
+#include "lwip/stats.h"
 #include "net/ip4_whole.h"
 #include "lwip_hooks.h"
 
@@ -329,13 +330,26 @@ static void rx_copy_input(void *arg, const uint8_t *frame, size_t len)
 	}
 }
 
+/* A whole super-frame is a chain of up to 43 pool buffers that a
+ * connection's consumer takes at once (net/egress_proxy.c and
+ * net/http_lwip.c hold 8 of them per connection before they refuse or
+ * copy, a first chain whatever its length). Chains are made only while
+ * at most half the pool is in use, so their buffers stay within that
+ * half; past it frames are cut, and every consumer's limits, and the
+ * reserves they keep, see wire-sized pieces as before. */
+#define WHOLE_POOL_MAX (PBUF_POOL_SIZE / 2)
+
 /* Hands the super-frame in np->big (len bytes) to lwIP whole, in a chain
- * of pool buffers; false if the pool has too few (the caller cuts it). */
+ * of pool buffers; false when the pool is too full for one (the caller
+ * cuts it). */
 static bool rx_whole(struct netif *netif, size_t len)
 {
 	struct netif_packet *np = netif->state;
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	size_t need = (len + PBUF_POOL_BUFSIZE - 1) / PBUF_POOL_BUFSIZE;
 
+	if (lwip_stats.memp[MEMP_PBUF_POOL]->used + need > WHOLE_POOL_MAX)
+		return false;
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
 	if (p == NULL)
 		return false;
 	pbuf_take(p, np->big, (u16_t)len);

@@ -45,15 +45,29 @@ static int emit(struct seccomp_prog *p, struct sock_filter insn)
 	return 0;
 }
 
-/* An allow rule (err == 0): allow; allow when arg == value, else go on;
- * or deny when arg has a forbidden bit, else allow. */
+/* An allow rule (err == 0): allow; allow when arg == value (and arg2 ==
+ * value2), else go on; or deny when arg has a forbidden bit, else allow. */
 static int emit_allow(struct seccomp_prog *out, const struct seccomp_rule *ru)
 {
 	int r = 0;
 
+	if (ru->also_eq && (!ru->only_eq || ru->arg == SECCOMP_NO_ARG))
+		return -EINVAL;
 	if (ru->arg == SECCOMP_NO_ARG) {
 		r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));
 		r |= emit(out, RET(SECCOMP_RET_ALLOW));
+	} else if (ru->only_eq && ru->also_eq) {
+		/* Both arguments must match; either mismatch reloads nr
+		 * and goes on, as below. */
+		if (ru->arg < 0 || ru->arg > 5 || ru->arg2 < 0 || ru->arg2 > 5)
+			return -EINVAL;
+		r |= emit(out, JEQ((uint32_t)ru->nr, 0, 6));
+		r |= emit(out, LD_ABS(ARG_LO(ru->arg)));
+		r |= emit(out, JEQ(ru->value, 0, 3));
+		r |= emit(out, LD_ABS(ARG_LO(ru->arg2)));
+		r |= emit(out, JEQ(ru->value2, 0, 1));
+		r |= emit(out, RET(SECCOMP_RET_ALLOW));
+		r |= emit(out, LD_ABS(offsetof(struct seccomp_data, nr)));
 	} else if (ru->only_eq) {
 		/* No match reloads nr and goes on: later rules may
 		 * allow other values; none does: denied at the end. */
@@ -83,7 +97,7 @@ static int emit_refusal(struct seccomp_prog *out, const struct seccomp_rule *ru)
 	uint32_t action = SECCOMP_RET_ERRNO | ((uint32_t)ru->err & SECCOMP_RET_DATA);
 	int r = 0;
 
-	if (ru->err < 0 || ru->err > 4095)   /* MAX_ERRNO */
+	if (ru->err < 0 || ru->err > 4095 || ru->also_eq)   /* MAX_ERRNO; one argument */
 		return -EINVAL;
 	if (ru->arg == SECCOMP_NO_ARG) {
 		r |= emit(out, JEQ((uint32_t)ru->nr, 0, 1));

@@ -8,7 +8,9 @@
  *   2. nr >= SECCOMP_X32_BIT (x32 ABI)     -> kill the process
  *   3. nr == rule.nr                       -> allow (or deny on forbidden bits;
  *                                             or, for an equality rule, allow
- *                                             when arg == value, else go on)
+ *                                             when arg == value (and, with
+ *                                             also_eq, arg2 == value2), else
+ *                                             go on)
  *                                             or, for a refusal rule (err set),
  *                                             fail with that errno (always, or
  *                                             when arg == value, or when arg
@@ -46,6 +48,11 @@ struct seccomp_rule {
 	 * when arg == value; otherwise when arg has a bit of forbid. A
 	 * refusal that does not match goes on to the next rule. */
 	int err;
+	/* With only_eq on an allow rule: a second argument, arg2, must equal
+	 * value2 as well (setsockopt's level and option name together). */
+	int also_eq;
+	int arg2;
+	uint32_t value2;
 };
 
 /* Enough for an allow-list the size of a language runtime's (about 200
@@ -74,13 +81,15 @@ int seccomp_install(const struct seccomp_prog *p);
 /* Helpers for the rule tables of each role (net/netd_seccomp.c,
  * keyd/keyd_seccomp.c). */
 #include <sys/syscall.h>
-#define SECCOMP_ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0, 0 }
-#define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b), 0, 0, 0 }
-#define SECCOMP_ALLOW_IF_EQ(name, a, v)  { SYS_##name, (a), 0, 1, (v), 0 }
+#define SECCOMP_ALLOW(name)              { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0, 0, 0, 0, 0 }
+#define SECCOMP_ALLOW_UNLESS(name, a, b) { SYS_##name, (a), (b), 0, 0, 0, 0, 0, 0 }
+#define SECCOMP_ALLOW_IF_EQ(name, a, v)  { SYS_##name, (a), 0, 1, (v), 0, 0, 0, 0 }
+/* Allowed only when args[a] == v and args[b] == w. */
+#define SECCOMP_ALLOW_IF_EQ2(name, a, v, b, w) { SYS_##name, (a), 0, 1, (v), 0, 1, (b), (w) }
 /* Refusals with a chosen errno (sandboxd/fn_seccomp.c). */
-#define SECCOMP_REFUSE(name, e)                { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0, (e) }
-#define SECCOMP_REFUSE_IF_EQ(name, a, v, e)    { SYS_##name, (a), 0, 1, (v), (e) }
-#define SECCOMP_REFUSE_IF_ANY(name, a, m, e)   { SYS_##name, (a), (m), 0, 0, (e) }
+#define SECCOMP_REFUSE(name, e)                { SYS_##name, SECCOMP_NO_ARG, 0, 0, 0, (e), 0, 0, 0 }
+#define SECCOMP_REFUSE_IF_EQ(name, a, v, e)    { SYS_##name, (a), 0, 1, (v), (e), 0, 0, 0 }
+#define SECCOMP_REFUSE_IF_ANY(name, a, m, e)   { SYS_##name, (a), (m), 0, 0, (e), 0, 0, 0 }
 
 /* What every role needs whatever it does: musl's malloc (never executable
  * memory), sleeping and time, signal handling (restart_syscall: an

@@ -635,6 +635,7 @@ static void end_fn_side(struct egress_proxy *px, struct egp_conn *c, bool reset)
 		px->bw[c->bw - 1].refs--;
 	c->bw = 0;
 	c->fd = -1;
+	c->corked = false;   /* close pushed what waited */
 	c->watching = 0;
 	px->st.active--;
 }
@@ -1614,6 +1615,39 @@ static void begin_tls(struct egress_proxy *px, struct egp_conn *c)
 	set_watch(px, c, EPOLLIN);
 }
 
+/* Whether more of the upstream's bytes wait to become records for the
+ * function in this drive: its ciphertext held from lwIP, or plaintext
+ * the client engine decrypted and down_plain has not passed yet. */
+static bool more_down(struct egp_conn *c)
+{
+	size_t n = 0;
+
+	if (c->st != EGP_RELAY || !c->cli.open)
+		return false;
+	if (c->down != NULL)
+		return true;
+	tls_in(&c->cli, &n);
+	return n > 0;
+}
+
+/* Records to the function go with MSG_MORE while more_down says more
+ * follow, so the kernel queues them and wakes the function's reader once
+ * for up to 64 KiB, not once a record (in a bulk download the wake-ups
+ * behind netd's sends were a third of its time: docs/EGRESS.md, "Bulk").
+ * A send without MSG_MORE pushes what waited; when the last send of a
+ * drive had it (more_down guessed wrong: a cap, a record cut short),
+ * setting TCP_NODELAY again pushes it out (the kernel pushes pending
+ * frames whenever it is set), so nothing waits past the drive. */
+static void uncork(struct egp_conn *c)
+{
+	int one = 1;
+
+	if (!c->corked || c->fd < 0)
+		return;
+	c->corked = false;
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 /* The function's socket <-> the server engine (ciphertext). -1: the
  * socket failed; 1: the function's first bytes are no TLS but look like
  * plain HTTP (an uppercase letter where a TLS record has 0x16). */
@@ -1640,12 +1674,14 @@ static int fn_side(struct egp_conn *c, bool *moved)
 		return 0;
 	}
 	while ((p = tls_out(&c->srv, &n)) != NULL && n > 0 && (n = bw_allow(c, true, n)) > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int more = more_down(c) ? MSG_MORE : 0;
+		ssize_t w = send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL | more);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			return -1;
 		}
+		c->corked = more != 0;
 		bw_spend(c, true, (size_t)w);
 		tls_out_done(&c->srv, (size_t)w);
 		*moved = true;
@@ -2262,7 +2298,7 @@ static void park(struct egress_proxy *px, struct egp_conn *c)
  * TLS upstream; a broken engine resets both.
  * The connection is over once the function's socket ended and netd's
  * side of it was closed, or its close went upstream. */
-static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
+static enum egp_result drive_tls_rounds(struct egress_proxy *px, struct egp_conn *c)
 {
 	if (c->st == EGP_TLS_ACCEPT)
 		return accept_step(px, c);
@@ -2363,6 +2399,17 @@ static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
 	 * socket's writability brings the loop back at once */
 	set_watch(px, c, wanted_tls(c) | (moved && !c->held_down ? EPOLLOUT : 0));
 	return EGP_ALIVE;
+}
+
+/* drive_tls_rounds, then whatever its sends left corked goes out (a
+ * connection it ended was closed, which sends it). */
+static enum egp_result drive_tls(struct egress_proxy *px, struct egp_conn *c)
+{
+	enum egp_result r = drive_tls_rounds(px, c);
+
+	if (r == EGP_ALIVE)
+		uncork(c);
+	return r;
 }
 
 /* The explicit proxy's http:// request r, its head h bytes of req (tl:

@@ -376,6 +376,8 @@ struct egp_conn {
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */
+	bool corked;                       /* the last send to the function's socket had
+					    * MSG_MORE: uncork before drive returns */
 	/* the function's cap: its slot in px->bw + 1 (0: none); an empty
 	 * bucket holds the connection that way until egress_proxy_tick */
 	uint16_t bw;

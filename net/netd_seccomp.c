@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #define ALLOW(name)              SECCOMP_ALLOW(name)
 #define ALLOW_UNLESS(name, a, b) SECCOMP_ALLOW_UNLESS(name, a, b)
 #define ALLOW_IF_EQ(name, a, v)  SECCOMP_ALLOW_IF_EQ(name, a, v)
+#define ALLOW_IF_EQ2(name, a, v, b, w) SECCOMP_ALLOW_IF_EQ2(name, a, v, b, w)
 
 /* What netd needs after its setup: an epoll loop over timerfd, the packet
  * socket and the imsg socket, musl's malloc, and getrandom for the DRBG.
@@ -59,12 +61,15 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	/* the listeners sandboxd made in functions' namespaces: connections
 	 * accepted, their destination read back (net/fn_egress.c), refused
 	 * ones reset with SO_LINGER 0, relayed ones half-closed when the
-	 * upstream's FIN comes (net/egress_proxy.c). No IPPROTO_TCP option:
-	 * TCP_NODELAY comes set from the listener (sandboxd/sandbox.c), and
-	 * a filter on the level alone would also let netd attach a ULP */
+	 * upstream's FIN comes (net/egress_proxy.c). Of the IPPROTO_TCP
+	 * options only TCP_NODELAY, level and name both checked (the level
+	 * alone would also let netd attach a ULP): it comes set from the
+	 * listener (sandboxd/sandbox.c), and setting it again pushes out
+	 * what sends with MSG_MORE left corked (egress_proxy.c, uncork) */
 	ALLOW(accept4),
 	ALLOW(getsockname),
 	ALLOW_IF_EQ(setsockopt, 1, SOL_SOCKET),
+	ALLOW_IF_EQ2(setsockopt, 1, IPPROTO_TCP, 2, TCP_NODELAY),
 	ALLOW(shutdown),
 	/* request bodies and code in memfds, sealed before they are passed;
 	 * sandboxd's memfds must be sealed before netd maps them */

@@ -1118,6 +1118,45 @@ static void test_proxy_tls(void)
 	PX.h.tls = NULL;
 }
 
+/* What the proxy's uncork relies on (net/egress_proxy.c): on a TCP
+ * socket with TCP_NODELAY, bytes sent with MSG_MORE wait in the kernel
+ * (until its probe timer, 200 ms, or a send without the flag), and
+ * setting TCP_NODELAY again pushes them out at once. */
+static void test_uncork_kernel(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof a;
+	int one = 1;
+	char buf[64];
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s = -1;
+
+	if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) != 0 ||
+	    connect(c, (struct sockaddr *)&a, sizeof a) != 0 || (s = accept(l, NULL, NULL)) < 0) {
+		ok(0, "a loopback TCP pair: %s", strerror(errno));
+		goto out;
+	}
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	ok(send(s, "corked", 6, MSG_MORE) == 6, "6 bytes sent with MSG_MORE");
+	ssize_t n = recv(c, buf, sizeof buf, MSG_DONTWAIT);
+	if (n > 0)
+		diag("they arrived at once (the kernel's 200 ms probe timer fired in between?)");
+	else
+		ok(n < 0 && errno == EAGAIN, "they wait in the sender's kernel");
+	ok(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0, "TCP_NODELAY set again");
+	if (n <= 0)
+		n = recv(c, buf, sizeof buf, MSG_DONTWAIT);
+	ok(n == 6 && memcmp(buf, "corked", 6) == 0, "which pushed them out at once (%zd)", n);
+out:
+	if (s >= 0)
+		close(s);
+	if (c >= 0)
+		close(c);
+	if (l >= 0)
+		close(l);
+}
+
 int main(void)
 {
 	int r = policy_parse(POLICY, strlen(POLICY), &toks, &pol, err, sizeof err);
@@ -1146,5 +1185,6 @@ int main(void)
 	test_tls_keys();
 	test_proxy_tls();
 	test_dns_full();   /* after test_proxy_tls: its resolver */
+	test_uncork_kernel();
 	return tap_done();
 }

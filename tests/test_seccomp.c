@@ -30,6 +30,8 @@
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,10 +121,28 @@ static void child_send_paths(void)
 
 static void child_filtered(void)
 {
+	int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);   /* before the filter */
 	int r = seccomp_enter_role(netd_seccomp_rules, netd_seccomp_nrules);
 	child_report(r == 0, -r, "install netd filter");
 	if (r != 0)
 		return;
+
+	/* of the TCP options only TCP_NODELAY (the proxy's uncork): level
+	 * and name are both checked, so no ULP, no TCP_CORK, and the same
+	 * number at another level is not it */
+	int one = 1;
+	child_report(tcp >= 0, tcp < 0 ? errno : 0, "a TCP socket made before the filter");
+	expect_ok(setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one),
+		  "setsockopt(IPPROTO_TCP, TCP_NODELAY) allowed");
+	expect_eperm(setsockopt(tcp, IPPROTO_TCP, TCP_ULP, "tls", 3),
+		     "setsockopt(IPPROTO_TCP, TCP_ULP) denied");
+	expect_eperm(setsockopt(tcp, IPPROTO_TCP, TCP_CORK, &one, sizeof one),
+		     "setsockopt(IPPROTO_TCP, TCP_CORK) denied");
+	expect_eperm(setsockopt(tcp, IPPROTO_IP, TCP_NODELAY, &one, sizeof one),
+		     "setsockopt(IPPROTO_IP, the number of TCP_NODELAY) denied");
+	expect_ok(setsockopt(tcp, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one),
+		  "setsockopt(SOL_SOCKET, ...) still allowed");
+	close(tcp);
 
 	int p[2] = { -1, -1 };
 	struct timespec ts;
@@ -278,6 +298,9 @@ static const struct seccomp_rule refusal_rules[] = {
 	SECCOMP_REFUSE_IF_EQ(unshare, 0, CLONE_FILES, EBUSY),
 	SECCOMP_ALLOW(unshare),
 	SECCOMP_REFUSE(io_uring_setup, ENOSYS),
+	/* two arguments: a mismatch of either goes on to the refusal */
+	SECCOMP_ALLOW_IF_EQ2(fcntl, 1, F_SETFD, 2, FD_CLOEXEC),
+	SECCOMP_REFUSE(fcntl, EDOM),
 	SECCOMP_ALLOW(write),
 	SECCOMP_ALLOW(close),
 	SECCOMP_RULES_COMMON,
@@ -306,6 +329,9 @@ static void child_refusals(void)
 	expect_ok(syscall(SYS_unshare, CLONE_FS), "unshare(CLONE_FS): falls through both refusals to the allow");
 	s = syscall(SYS_io_uring_setup, 1, NULL);
 	expect_errno(s, ENOSYS, "io_uring_setup: ENOSYS");
+	expect_ok(syscall(SYS_fcntl, 1, F_SETFD, FD_CLOEXEC), "fcntl(F_SETFD, FD_CLOEXEC): both arguments match");
+	expect_errno(syscall(SYS_fcntl, 1, F_SETFD, 0), EDOM, "fcntl(F_SETFD, 0): the second differs, on to the refusal");
+	expect_errno(syscall(SYS_fcntl, 1, F_GETFD, FD_CLOEXEC), EDOM, "fcntl(F_GETFD, 1): the first differs, on to the refusal");
 	expect_eperm(syscall(SYS_getppid), "getppid: not listed, EPERM");
 }
 
@@ -458,6 +484,17 @@ static void test_builder(void)
 	is_int(seccomp_build(&bad1, 1, &prog), -EINVAL, "argument index 6: -EINVAL");
 	struct seccomp_rule bad2 = { .nr = SYS_mmap, .arg = 2 };
 	is_int(seccomp_build(&bad2, 1, &prog), -EINVAL, "argument check with no bits: -EINVAL");
+	struct seccomp_rule bad8 = { .nr = SYS_fcntl, .arg = 1, .only_eq = 1, .value = 2, .err = EPERM,
+				     .also_eq = 1, .arg2 = 2, .value2 = 1 };
+	is_int(seccomp_build(&bad8, 1, &prog), -EINVAL, "refusal on two arguments: -EINVAL");
+	struct seccomp_rule bad9 = { .nr = SYS_fcntl, .arg = 1, .forbid = 2, .also_eq = 1, .arg2 = 2 };
+	is_int(seccomp_build(&bad9, 1, &prog), -EINVAL, "second argument without an equality: -EINVAL");
+	struct seccomp_rule bad10 = SECCOMP_ALLOW_IF_EQ2(fcntl, 1, 2, 6, 1);
+	is_int(seccomp_build(&bad10, 1, &prog), -EINVAL, "second argument index 6: -EINVAL");
+	struct seccomp_rule bad11 = { .nr = SYS_fcntl, .arg = SECCOMP_NO_ARG, .also_eq = 1, .arg2 = 2 };
+	is_int(seccomp_build(&bad11, 1, &prog), -EINVAL, "second argument on a rule without a first: -EINVAL");
+	struct seccomp_rule two = SECCOMP_ALLOW_IF_EQ2(fcntl, 1, 2, 2, 1);
+	is_int(seccomp_build(&two, 1, &prog), 7 + 7, "a two-argument rule: 7 instructions");
 	struct seccomp_rule bad3 = { .nr = SECCOMP_X32_BIT | 1, .arg = SECCOMP_NO_ARG };
 	is_int(seccomp_build(&bad3, 1, &prog), -EINVAL, "x32 number in a rule: -EINVAL");
 }
@@ -483,7 +520,7 @@ int main(void)
 	}
 	run_checked(child_send_paths, 20, "send-paths");
 
-	run_checked(child_refusals, 11, "refusal");
+	run_checked(child_refusals, 14, "refusal");
 
 	run_checked(child_fn, 18, "fn");
 	st = run_child(child_fn_x32, &nrec);

@@ -34,6 +34,8 @@
 #   records (request, response 101 and completion with the bytes each way);
 # - three 2 MiB POSTs whose head and first body bytes share a TLS record:
 #   the upstream counts and hashes every byte;
+# - a record passed on while 3 bytes of the next wait in netd (an
+#   upstream that sends the rest only once the function read the first);
 # - a function with limits.egress_kbps 4096 (512 kB/s) streaming 2 MiB,
 #   then POSTing 2 MiB: every byte in order, each completion record says
 #   the cap held it, and its bytes stay within the bucket's arithmetic (a burst of 1/8 s, then
@@ -62,10 +64,11 @@ jq ".egress = [
   {\"host\": \"rebind.test\", \"ports\": [9447], $A, \"purpose\": \"test: an answer that changes\"},
   {\"host\": \"meta.test\", \"ports\": [9443], $A, \"purpose\": \"test: answers 169.254.169.254\"},
   {\"host\": \"ws.test\", \"ports\": [9448], $A, \"purpose\": \"test: a WebSocket echo\", \"websocket\": true,
-   \"strip_headers\": [\"cookie\"], \"inject_headers\": {\"authorization\": {\"secret\": \"WS_KEY\"}}}]" \
+   \"strip_headers\": [\"cookie\"], \"inject_headers\": {\"authorization\": {\"secret\": \"WS_KEY\"}}},
+  {\"host\": \"split.test\", \"ports\": [9449], $A, \"purpose\": \"test: a TLS record held back in part\"}]" \
   "$TOP/examples/policy.json" > "$POLICY" || bail "cannot write the test policy"
 mkca testca "dshield egress test CA" && mkleaf good testca good.test && mkleaf rebind testca rebind.test &&
-  mkleaf ws testca ws.test &&
+  mkleaf ws testca ws.test && mkleaf split testca split.test &&
   mkleaf wrongname testca other.test && mkleaf_expired expired testca expired.test &&
   mkself selfsigned selfsigned.test &&
   "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
@@ -77,7 +80,7 @@ egress_host_start "$POLICY"
 # file is in the test's private state directory; local TTL 0:
 # lwIP keeps an answer at most a second)
 HOSTS=$STATE/hosts
-printf '10.77.0.1 good.test wrongname.test expired.test selfsigned.test rebind.test ws.test\n169.254.169.254 meta.test\n' > "$HOSTS"
+printf '10.77.0.1 good.test wrongname.test expired.test selfsigned.test rebind.test ws.test split.test\n169.254.169.254 meta.test\n' > "$HOSTS"
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --addn-hosts="$HOSTS" --user=root \
   --no-dhcp-interface=peer --listen-address=198.18.1.1 --bind-interfaces --port=53 --local-ttl=0 \
   --pid-file="$STATE/dns.pid" --log-facility="$STATE/dns.log" --log-queries) &
@@ -92,7 +95,7 @@ DNSMASQ_PID=$!
 #                echoed until a close (also logged: the handshake's
 #                headers, the frames' payload bytes); /ws/no101: 200
 cat > "$STATE/https.py" <<'EOF'
-import hashlib, http.server, json, sys, threading
+import hashlib, http.server, json, socket, ssl, sys, threading
 from tlsupstream import answer_json, serve, ws_accept, ws_read, ws_frame
 d, log = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
@@ -187,11 +190,76 @@ class S(http.server.ThreadingHTTPServer):
 for port, name in ((9443, "good"), (9444, "wrongname"), (9445, "expired"),
                    (9446, "selfsigned"), (9447, "rebind"), (9448, "ws")):
     serve("10.77.0.1", port, name, d, name, H, S)
+# split.test:9449, TLS by hand (a memory BIO) so that a record can go in
+# part: /split answers its head and "part-1" in one record, and of the
+# next ("part-2") only the first 3 bytes, until an /ack came on another
+# connection (20 s at most; the log says whether it came), then the rest;
+# /ack answers "ok". So the function sees part-1 in time only if netd
+# passed it on while part of the next record waited (docs/EGRESS.md,
+# "Bulk").
+acked = threading.Event()
+def split_conn(conn, ctx):
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_side=True)
+    def more():
+        b = conn.recv(65536)
+        if not b:
+            raise EOFError
+        inc.write(b)
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            conn.sendall(out.read())
+            more()
+    conn.sendall(out.read())
+    req = b""
+    while b"\r\n\r\n" not in req:
+        try:
+            req += tls.read(65536)
+        except ssl.SSLWantReadError:
+            more()
+    path = req.split(b" ")[1].decode()
+    if path.startswith("/ack"):
+        acked.set()
+        tls.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        conn.sendall(out.read())
+        return
+    acked.clear()
+    tls.write(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\npart-1")
+    first = out.read()
+    tls.write(b"part-2")
+    second = out.read()
+    conn.sendall(first + second[:3])
+    got = acked.wait(20)
+    with lock, open(log, "a") as f:
+        f.write(json.dumps({"upstream": "split", "split": path, "acked": got}) + "\n")
+    conn.sendall(second[3:])
+    try:
+        more()                        # until the client closes
+    except Exception:
+        pass
+def split_serve():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d + "/split.pem", d + "/split.key")
+    ls = socket.create_server(("10.77.0.1", 9449))
+    while True:
+        c, _ = ls.accept()
+        def run(c=c):
+            try:
+                split_conn(c, ctx)
+            except Exception:
+                pass
+            c.close()
+        threading.Thread(target=run, daemon=True).start()
+threading.Thread(target=split_serve, daemon=True).start()
 threading.Event().wait()
 EOF
 (exec ip netns exec "$NS" env PYTHONPATH="$TOP/tests/host" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
 HTTPS_PID=$!
-check "setup: the HTTPS upstreams listen on 10.77.0.1:9443-9448" wait_tcp 10.77.0.1 9448
+upstreams_up() { wait_tcp 10.77.0.1 9448 && wait_tcp 10.77.0.1 9449; }
+check "setup: the HTTPS upstreams listen on 10.77.0.1:9443-9449" upstreams_up
 # dig NAME: the address dnsmasq answers for NAME (A), from the test's namespace
 dig() {
   ip netns exec "$NS" python3 -c '
@@ -369,8 +437,23 @@ def hold(b):                          # n connections open at once, a GET on eac
     for c in cs:
         c.close()
     return {"out": out}
+def split(b):                         # a body of which netd holds part of a record
+    c = http.client.HTTPSConnection("split.test", 9449, timeout=30)
+    try:
+        c.request("GET", "/split")
+        r = c.getresponse()
+        first = r.read(6)             # "part-1": then the upstream is told
+        a = urlopen("https://split.test:9449/ack")
+        return {"status": r.status, "first": first.decode(), "rest": r.read().decode(),
+                "ack": a.get("status")}
+    except Exception as e:
+        return err(e)
+    finally:
+        c.close()
 def handler(req):
     b = req["body"]
+    if "split" in b:
+        return split(b)
     if "hold" in b:
         return hold(b)
     if "ws" in b:
@@ -388,7 +471,7 @@ def handler(req):
     return urlopen(b["url"])
 EOF
 LIMITS='"limits":{"timeout_ms":60000,"cpu_millicores":2000,"memory_mb":256}'
-NAMES='["good.test","wrongname.test","expired.test","selfsigned.test","rebind.test","meta.test","ws.test"]'
+NAMES='["good.test","wrongname.test","expired.test","selfsigned.test","rebind.test","meta.test","ws.test","split.test"]'
 for f in fn-a; do
   expect_match "deploy $f (declares every test rule)" \
     "$(api POST /v1/functions "{\"id\":\"$f\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/fn.py")\",\"egress\":$NAMES,$LIMITS}")" '^201 '
@@ -581,6 +664,20 @@ check "  two connections at once answered 200, the third refused" \
 out=$(call '{"hold":1}' fn-conns)
 check "  after they closed, a new one is answered again" \
   [ "$(printf '%s' "${out#* }" | jq -c .out)" = '[200]' ]
+
+# --- 4d. a record held back in part --------------------------------------------------
+# netd sends the function's records with MSG_MORE while more of the
+# upstream's bytes wait, and pushes what waits before it turns to other
+# work (docs/EGRESS.md, "Bulk"); here what waits is 3 bytes of a record
+# that stays incomplete until the function has read the record before
+# it. A netd that held a record back for the next one would show here as
+# the /ack never coming (the upstream gives up after 20 s and says so)
+out=$(call '{"split":1}')
+diag "split: $out"
+check "a body whose next record waits in part: the function read part-1, then part-2" \
+  [ "$(printf '%s' "${out#* }" | jq -c '[.status, .first, .rest, .ack]')" = '[200,"part-1","part-2",200]' ]
+check "  and part-1 reached it while the rest of part-2 waited (the upstream saw the /ack first)" \
+  [ "$(jq -c 'select(.upstream == "split") | .acked' "$STATE/https.log")" = true ]
 
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \

@@ -81,7 +81,9 @@ static int disable_ipv6(const char *name)
 
 #define FEAT_MAX 256  /* feature bits we can name; kernels have ~70 */
 
-static const char *const unwanted[] = { "rx-gro", "rx-gro-hw", "rx-lro", "rx-checksum" };
+/* The host's offloads; the kernel's own GRO (rx-gro) stays on (netif.h
+ * says why). */
+static const char *const unwanted[] = { "rx-gro-hw", "rx-lro", "rx-checksum" };
 #define NUNWANTED (sizeof unwanted / sizeof unwanted[0])
 
 static int ethtool(int s, const char *name, void *data)

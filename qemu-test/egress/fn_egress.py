@@ -14,11 +14,17 @@
 #                                               N HTTPS connections open at
 #                                               once, a GET on each: each
 #                                               one's status or exception
+#   {"op": "download", "url": U}                urllib.request.urlopen(U),
+#                                               its body read in 1 MiB
+#                                               pieces: length, SHA-256,
+#                                               seconds (a diagnostic)
 import errno
+import hashlib
 import http.client
 import os
 import socket
 import struct
+import time
 import urllib.error
 import urllib.request
 
@@ -97,8 +103,21 @@ def connect(b):
     return {"reply": got.decode("latin-1")}
 
 
+def download(b):
+    h, n, t0 = hashlib.sha256(), 0, time.monotonic()
+    with urllib.request.urlopen(b["url"], timeout=120) as r:
+        while True:
+            piece = r.read(1 << 20)
+            if not piece:
+                break
+            h.update(piece)
+            n += len(piece)
+    return {"status": r.status, "n": n, "sha": h.hexdigest(), "secs": round(time.monotonic() - t0, 2)}
+
+
 OPS = {"urlopen": urlopen, "httpclient": httpclient, "inject": inject,
-       "resolve": resolve, "dnsraw": dnsraw, "connect": connect, "hold": hold}
+       "resolve": resolve, "dnsraw": dnsraw, "connect": connect, "hold": hold,
+       "download": download}
 
 
 def handler(request):

@@ -2,7 +2,8 @@
 # in the test's namespace on ADDR (an RFC 1918 address the guest reaches
 # through its gateway):
 #   ADDR:8443, :9443  HTTPS as web.egress.test: answers a GET with JSON
-#                     {"upstream", "path", "host"}
+#                     {"upstream", "path", "host"}; GET /bulk/N: N bytes
+#                     of a 64 KiB pattern (bytes 0..255 over and over)
 #   ADDR:8444         HTTPS as api.egress.test: answers with what it got
 #                     (without the Authorization value)
 #   ADDR:7000         TCP echo: every byte back, its end after the client's
@@ -19,6 +20,7 @@ import threading
 
 addr, d = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
+BLOCK = bytes(range(256)) * 256
 
 
 def record(rec):
@@ -33,6 +35,16 @@ class Web(http.server.BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         record({"upstream": self.server.name, "port": port, "method": self.command,
                 "path": self.path, "headers": self.headers.items()})
+        if self.path.startswith("/bulk/"):
+            n = int(self.path[len("/bulk/"):])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            while n > 0:
+                k = min(n, len(BLOCK))
+                self.wfile.write(BLOCK[:k])
+                n -= k
+            return
         if self.server.name == "api":
             out = {"upstream": "api", "path": self.path,
                    "authorization": "Authorization" in self.headers,

@@ -22,6 +22,9 @@
 #     function never sees the secret;
 #   - a function's limits.egress_conns (2): the third connection open at
 #     once is refused (conn_limit), a later one goes;
+#   - a 16 MiB download through TLS origination arrives whole (its
+#     SHA-256), and netd took super-frames the guest's GRO made whole
+#     (/v1/info link);
 #   - /v1/info and the console say the anchors include test anchors;
 #   - `dshield log verify` of the VM's log passes, and its egress,
 #     egress_refused and dns_refused records match what happened (host,
@@ -279,6 +282,18 @@ check "  connections accepted at least the allow and refused records, refused at
     --argjson refused "$(n 'select(.type == "egress_refused" and (.reason | startswith("dns_tcp") | not))')" \
     '.egress.accepted >= $allow + $refused and .egress.refused.total >= $refused and $refused > 0 and .egress.relayed >= 5'
 diag "/v1/info egress: $(jq -c .egress <<<"$info")"
+
+# --- a download through TLS origination (after the log's checks: its
+# records are not counted there) ---------------------------------------------------
+BULK=$((16 << 20))
+want_sha=$(python3 -c 'import hashlib, sys; n = int(sys.argv[1]); print(hashlib.sha256((bytes(range(256)) * 256 * (n // 65536 + 1))[:n]).hexdigest())' "$BULK")
+invoke egress-conns "{\"op\": \"download\", \"url\": \"https://web.egress.test:8443/bulk/$BULK\"}"
+expect "a $((BULK >> 20)) MiB download from web.egress.test: every byte, in order" 200 \
+  ".status == 200 and .n == $BULK and .sha == \"$want_sha\""
+link=$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq -c .link)
+diag "/v1/info link after it: $link"
+check "  the guest kernel's GRO merged its segments, and netd took such super-frames whole" \
+  jq -e '.super_frames.whole > 0' <<<"$link"
 diag "one record: $(jq -c '[.entries[] | select(. != null and .type == "egress")][0]' "$work/log.json")"
 diag "egress records: $(jq -c '[.entries[] | select(. != null and (.type == "egress" or .type == "egress_refused" or .type == "dns_refused")) | {type, function, host, qname, port, method, path, scheme, addr, decision, reason: (.reason // "" | .[0:40])}]' "$work/log.json" | head -c 3000)"
 

@@ -9,7 +9,8 @@
 #   ADDR:7000         TCP echo: every byte back, its end after the client's
 # Each request or connection is one JSON line in DIR/upstreams.log.
 #
-#   python3 upstreams.py ADDR DIR     (DIR holds web.pem/.key, api.pem/.key)
+#   PYTHONPATH=tests/host python3 upstreams.py ADDR DIR
+#                                     (DIR holds web.pem/.key, api.pem/.key)
 import http.server
 import json
 import socket
@@ -18,9 +19,10 @@ import ssl
 import sys
 import threading
 
+from tlsupstream import answer_pattern   # tests/host (PYTHONPATH)
+
 addr, d = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
-BLOCK = bytes(range(256)) * 256
 
 
 def record(rec):
@@ -36,15 +38,7 @@ class Web(http.server.BaseHTTPRequestHandler):
         record({"upstream": self.server.name, "port": port, "method": self.command,
                 "path": self.path, "headers": self.headers.items()})
         if self.path.startswith("/bulk/"):
-            n = int(self.path[len("/bulk/"):])
-            self.send_response(200)
-            self.send_header("Content-Length", str(n))
-            self.end_headers()
-            while n > 0:
-                k = min(n, len(BLOCK))
-                self.wfile.write(BLOCK[:k])
-                n -= k
-            return
+            return answer_pattern(self, int(self.path[len("/bulk/"):]))
         if self.server.name == "api":
             out = {"upstream": "api", "path": self.path,
                    "authorization": "Authorization" in self.headers,

@@ -71,7 +71,8 @@ qt_start_ready_image() {
   check "setup: QEMU starts on $egimage" qt_boot "$egimage" || bail "QEMU did not start"
 }
 qt_start_ready_image
-(exec ip netns exec "$QT_NS" python3 "$eg/upstreams.py" "$UP" "$work") 2> "$work/upstreams.err" &
+(exec ip netns exec "$QT_NS" env PYTHONPATH="$top/tests/host" python3 "$eg/upstreams.py" "$UP" "$work") \
+  2> "$work/upstreams.err" &
 UPS_PID=$!
 NS=$QT_NS
 up=

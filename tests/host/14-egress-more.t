@@ -96,10 +96,9 @@ DNSMASQ_PID=$!
 #                headers, the frames' payload bytes); /ws/no101: 200
 cat > "$STATE/https.py" <<'EOF'
 import hashlib, http.server, json, socket, ssl, sys, threading
-from tlsupstream import answer_json, serve, ws_accept, ws_read, ws_frame
+from tlsupstream import answer_json, answer_pattern, serve, ws_accept, ws_read, ws_frame
 d, log = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
-BLOCK = bytes(range(256)) * 256
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def dropped(self):                # after /ok/drop-next: its connection's next request
@@ -123,15 +122,7 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         if self.path.startswith("/stream/"):
-            n = int(self.path[len("/stream/"):])
-            self.send_response(200)
-            self.send_header("Content-Length", str(n))
-            self.end_headers()
-            while n > 0:
-                k = min(n, len(BLOCK))
-                self.wfile.write(BLOCK[:k])
-                n -= k
-            return
+            return answer_pattern(self, int(self.path[len("/stream/"):]))
         if self.path.startswith("/close/"):   # an answer that ends its connection
             body = json.dumps({"path": self.path, "port": self.client_address[1]}).encode()
             self.send_response(200)

@@ -1,7 +1,7 @@
 # tests/host/tlsupstream.py: what the host tests' HTTPS upstreams share
 # (11-egress.t's and 14-egress-more.t's, run in the test's namespace with
-# PYTHONPATH naming this directory): a JSON answer and a threaded TLS
-# server on one port; WebSocket frames (RFC 6455: the handshake's accept
+# PYTHONPATH naming this directory; qemu-test/egress/upstreams.py too): a
+# JSON answer, a streamed one, and a threaded TLS server on one port; WebSocket frames (RFC 6455: the handshake's accept
 # value, a frame read and written) for the echo upstream.
 import base64
 import hashlib
@@ -21,6 +21,20 @@ def answer_json(h, obj, status=200):
     h.send_header("Content-Length", str(len(body)))
     h.end_headers()
     h.wfile.write(body)
+
+
+PATTERN = bytes(range(256)) * 256   # a streamed answer's bytes, over and over
+
+
+def answer_pattern(h, n):
+    """Answer the request h handles with n bytes of PATTERN (a Content-Length)."""
+    h.send_response(200)
+    h.send_header("Content-Length", str(n))
+    h.end_headers()
+    while n > 0:
+        k = min(n, len(PATTERN))
+        h.wfile.write(PATTERN[:k])
+        n -= k
 
 
 def serve(addr, port, name, certdir, cert, handler, cls=http.server.ThreadingHTTPServer, tls13=False):

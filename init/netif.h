@@ -7,13 +7,13 @@
  *   - IFF_NOARP (the kernel neither asks nor answers ARP),
  *   - the host's receive offloads switched off where the driver allows
  *     (rx-gro-hw, rx-lro: frames the host merged; rx-checksum: frames
- *     whose checksum the host vouched for or left to us). The kernel's
- *     own GRO (rx-gro) stays on: it merges only segments whose checksums
- *     the guest verified, and netd takes such a super-frame whole
- *     (docs/NETWORK.md, "Super-frames"). A feature the driver cannot
- *     change is logged as a warning, not an error: netd copes with such
- *     frames through PACKET_AUXDATA (TP_STATUS_CSUMNOTREADY, tp_len >
- *     MTU),
+ *     whose checksum the host vouched for or left to us; virtio-net
+ *     keeps it on). The kernel's own GRO (rx-gro) stays on: it merges
+ *     only segments whose checksums were verified, and netd takes such a
+ *     super-frame whole (docs/NETWORK.md, "Super-frames"). A feature the
+ *     driver cannot change is logged as a warning, not an error: netd
+ *     copes with such frames through PACKET_AUXDATA
+ *     (TP_STATUS_CSUMNOTREADY, tp_len > MTU),
  *   - and no IPv4 or IPv6 address. If it holds one, netif_prepare refuses
  *     (-EADDRINUSE, the address logged) rather than deleting it: nothing in
  *     a dshield image configures kernel addresses, so one means the image

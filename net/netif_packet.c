@@ -366,7 +366,7 @@ static bool rx_whole(struct netif *netif, size_t len)
 }
 
 /* A frame longer than the MTU. Only the kernel makes these: GRO merging
- * a flow's segments (only those whose checksums it verified), or a local
+ * a flow's segments (only those whose checksums were verified), or a local
  * sender's TSO (their checksums left to be computed). A TCP super-frame
  * that is the next data its connection expects goes to lwIP whole: one
  * pass through lwIP, one acknowledgement, one wake-up of the proxy for

@@ -112,6 +112,24 @@ u32_t dshield_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 	return (u32_t)(m + f);
 }
 
+/* The pcb in list whose 4-tuple is that of the TCP segment in the IPv4
+ * datagram at ip (its header ihl bytes, ip4_whole checked), or NULL. */
+static struct tcp_pcb *pcb_of(struct tcp_pcb *list, const uint8_t *ip, size_t ihl)
+{
+	const uint8_t *t = ip + ihl;
+	u16_t sport = be16(t), dport = be16(t + 2);
+	ip4_addr_t src, dst;
+
+	memcpy(&src.addr, ip + 12, 4);
+	memcpy(&dst.addr, ip + 16, 4);
+	for (struct tcp_pcb *pcb = list; pcb != NULL; pcb = pcb->next)
+		if (pcb->local_port == dport && pcb->remote_port == sport &&
+		    ip4_addr_eq(ip_2_ip4(&pcb->remote_ip), &src) &&
+		    ip4_addr_eq(ip_2_ip4(&pcb->local_ip), &dst))
+			return pcb;
+	return NULL;
+}
+
 /* RFC 1122 4.2.2.13 (and RFC 6191): a SYN for a connection lwIP holds in
  * TIME_WAIT, with a sequence number past the old connection's, opens a
  * new connection. lwIP answers such a SYN with an ACK of the old one, the
@@ -135,29 +153,21 @@ int dshield_lwip_ip4_input(struct pbuf *p, struct netif *inp)
 	const uint8_t *t = b + ihl;
 	if ((t[13] & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN)
 		return 0;
-	u16_t sport = be16(t), dport = be16(t + 2);
-	u32_t seq = be32(t + 4);
-	ip4_addr_t src, dst;
-	memcpy(&src.addr, b + 12, 4);
-	memcpy(&dst.addr, b + 16, 4);
-	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next) {
-		if (pcb->local_port != dport || pcb->remote_port != sport ||
-		    !ip4_addr_eq(ip_2_ip4(&pcb->remote_ip), &src) ||
-		    !ip4_addr_eq(ip_2_ip4(&pcb->local_ip), &dst))
-			continue;
-		if (!TCP_SEQ_GT(seq, pcb->rcv_nxt))
-			return 0;                       /* an old duplicate: lwIP's answer */
-		IF__NETIF_CHECKSUM_ENABLED(inp, NETIF_CHECKSUM_CHECK_TCP) {
-			struct pbuf seg = *p;           /* the TCP segment, for the sum */
-			seg.next = NULL;
-			seg.payload = (uint8_t *)p->payload + ihl;
-			seg.len = seg.tot_len = (u16_t)(tot - ihl);
-			if (ip_chksum_pseudo(&seg, IP_PROTO_TCP, seg.tot_len, &src, &dst) != 0)
-				return 0;
-		}
-		tcp_abort(pcb);                         /* TIME_WAIT: removed, no reset */
-		return 0;
+	struct tcp_pcb *pcb = pcb_of(tcp_tw_pcbs, b, ihl);
+	if (pcb == NULL || !TCP_SEQ_GT(be32(t + 4), pcb->rcv_nxt))
+		return 0;                               /* none, or an old duplicate: lwIP's answer */
+	IF__NETIF_CHECKSUM_ENABLED(inp, NETIF_CHECKSUM_CHECK_TCP) {
+		struct pbuf seg = *p;                   /* the TCP segment, for the sum */
+		ip4_addr_t src, dst;
+		memcpy(&src.addr, b + 12, 4);
+		memcpy(&dst.addr, b + 16, 4);
+		seg.next = NULL;
+		seg.payload = (uint8_t *)p->payload + ihl;
+		seg.len = seg.tot_len = (u16_t)(tot - ihl);
+		if (ip_chksum_pseudo(&seg, IP_PROTO_TCP, seg.tot_len, &src, &dst) != 0)
+			return 0;
 	}
+	tcp_abort(pcb);                                 /* TIME_WAIT: removed, no reset */
 	return 0;
 }
 
@@ -169,27 +179,15 @@ int dshield_lwip_ip4_input(struct pbuf *p, struct netif *inp)
 int dshield_lwip_tcp_next(const uint8_t *ip, size_t len)
 {
 	size_t ihl;
-	size_t tot = ip4_whole(ip, len, IP_PROTO_TCP, TCP_HLEN, &ihl);
 
-	if (tot == 0)
+	if (ip4_whole(ip, len, IP_PROTO_TCP, TCP_HLEN, &ihl) == 0)
 		return 0;
 	const uint8_t *t = ip + ihl;
 	if ((t[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_ACK)
 		return 0;
-	u16_t sport = be16(t), dport = be16(t + 2);
-	ip4_addr_t src, dst;
-	memcpy(&src.addr, ip + 12, 4);
-	memcpy(&dst.addr, ip + 16, 4);
-	for (const struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
-		if (pcb->local_port != dport || pcb->remote_port != sport ||
-		    !ip4_addr_eq(ip_2_ip4(&pcb->remote_ip), &src) ||
-		    !ip4_addr_eq(ip_2_ip4(&pcb->local_ip), &dst))
-			continue;
-		return pcb->state >= ESTABLISHED && pcb->state <= FIN_WAIT_2 &&
-		       be32(t + 4) == pcb->rcv_nxt && pcb->ooseq == NULL &&
-		       pcb->refused_data == NULL;
-	}
-	return 0;
+	const struct tcp_pcb *pcb = pcb_of(tcp_active_pcbs, ip, ihl);
+	return pcb != NULL && pcb->state >= ESTABLISHED && pcb->state <= FIN_WAIT_2 &&
+	       be32(t + 4) == pcb->rcv_nxt && pcb->ooseq == NULL && pcb->refused_data == NULL;
 }
 
 void dshield_lwip_diag(const char *fmt, ...)

@@ -75,12 +75,13 @@ static int fail(struct logstore *s, int code, const char *what)
 	return code;
 }
 
-/* Reads exactly n bytes at off: 0, -errno, or -EIO when the file ends
- * first (it shrank under us). */
-static int pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
+/* Reads (out: writes) exactly n bytes at off, continuing after short
+ * transfers and EINTR: 0, -errno, or -EIO when a read finds the end of
+ * the file (it shrank under us) or a write makes no progress. */
+static int pio_all(int fd, uint8_t *p, size_t n, uint64_t off, bool out)
 {
 	while (n) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
+		ssize_t r = out ? pwrite(fd, p, n, (off_t)off) : pread(fd, p, n, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -112,7 +113,7 @@ static int scan_get(struct scan *w, uint64_t off, size_t n, const uint8_t **p)
 		uint64_t want = w->fsize - off;
 		if (want > SCAN_WINDOW)
 			want = SCAN_WINDOW;
-		int r = pread_all(w->fd, w->buf, (size_t)want, off);
+		int r = pio_all(w->fd, w->buf, (size_t)want, off, false);
 		if (r < 0)
 			return r;
 		w->off = off;
@@ -122,62 +123,108 @@ static int scan_get(struct scan *w, uint64_t off, size_t n, const uint8_t **p)
 	return 1;
 }
 
-/* 1 when every byte from off to the end of the file is zero. */
-static int scan_zero_tail(struct scan *w, uint64_t off)
+/* 1 when every byte of [from, to) is zero, 0 when one is not. */
+static int scan_zero(struct scan *w, uint64_t from, uint64_t to)
 {
-	while (off < w->fsize) {
-		uint64_t n = w->fsize - off;
+	while (from < to) {
+		uint64_t n = to - from;
 		const uint8_t *p;
 		if (n > SCAN_WINDOW)
 			n = SCAN_WINDOW;
-		int r = scan_get(w, off, (size_t)n, &p);
+		int r = scan_get(w, from, (size_t)n, &p);
 		if (r <= 0)
 			return r < 0 ? r : -EIO;
 		for (size_t i = 0; i < n; i++)
 			if (p[i])
 				return 0;
-		off += n;
+		from += n;
 	}
 	return 1;
 }
 
-/* Reads every record into the tree. Sets *torn_at to where a torn tail
- * begins (fsize when there is none). */
-static int scan_records(struct logstore *s, struct scan *w, uint64_t *torn_at, char err[ERRBUF_LEN])
+/* 1 when the record's bytes in some sector, [off, end) cut at sector
+ * boundaries, are all zero: a part that a torn write never put there. */
+static int scan_zero_sector_part(struct scan *w, uint64_t off, uint64_t end)
+{
+	while (off < end) {
+		uint64_t next = (off / LOGSTORE_SECTOR + 1) * LOGSTORE_SECTOR;
+		if (next > end)
+			next = end;
+		int r = scan_zero(w, off, next);
+		if (r != 0)
+			return r;
+		off = next;
+	}
+	return 0;
+}
+
+enum tail { TAIL_ZERO, TAIL_TORN, TAIL_CORRUPT };
+
+/* What the first record that does not read back whole means: it starts at
+ * off and claims rec bytes (cut, when they run past the end of the file).
+ *   - Zeros from off on are the zeros ahead.
+ *   - A short write (the disk full, a size limit) left a prefix of the
+ *     record, then nothing: its last byte and every byte after are zero.
+ *   - A crash in the middle of a sync leaves sectors of its window
+ *     unwritten, in any order (the blocks were the file's already): a torn
+ *     record is cut short or has an all-zero part, and its window began at
+ *     or before off, so nothing was ever written LOGSTORE_WINDOW bytes
+ *     past off.
+ * Anything else is damage to what was acknowledged. */
+static int judge_tail(struct scan *w, uint64_t off, uint64_t rec, bool cut)
+{
+	int r = scan_zero(w, off, w->fsize);
+
+	if (r != 0)
+		return r < 0 ? r : TAIL_ZERO;
+	if (!cut && (r = scan_zero(w, off + rec - 1, w->fsize)) != 0)
+		return r < 0 ? r : TAIL_TORN;
+	if (!cut && (r = scan_zero_sector_part(w, off, off + rec)) <= 0)
+		return r < 0 ? r : TAIL_CORRUPT;
+	if (w->fsize - off > LOGSTORE_WINDOW &&
+	    (r = scan_zero(w, off + LOGSTORE_WINDOW, w->fsize)) <= 0)
+		return r < 0 ? r : TAIL_CORRUPT;
+	return TAIL_TORN;
+}
+
+/* Reads every record into the tree and judges what follows the last:
+ * *end is where the records end, *tail what lies after them. */
+static int scan_records(struct logstore *s, struct scan *w, uint64_t *end, enum tail *tail,
+			char err[ERRBUF_LEN])
 {
 	uint64_t off = LOGSTORE_MAGIC_LEN;
 	uint8_t leaf[MERKLE_HASH_LEN];
 	const uint8_t *p;
-	int r;
+	int r = 0;
 
+	*tail = TAIL_ZERO;
 	while (off < w->fsize) {
-		if ((r = scan_get(w, off, 4, &p)) < 0)
-			return errbuf_set(err, ERRBUF_LEN, r, "reading the data file at %llu: %s",
-					  (unsigned long long)off, strerror(-r));
-		if (r == 0)
-			break;  /* a header cut short */
-		uint32_t len = be32(p);
-		if (len > TLOG_ENTRY_MAX)
+		uint32_t len = 0;
+		bool cut = off + 4 > w->fsize;
+		if (!cut && (r = scan_get(w, off, 4, &p)) < 0)
+			break;
+		if (!cut && (len = be32(p)) > TLOG_ENTRY_MAX)
 			return errbuf_set(err, ERRBUF_LEN, -EBADMSG,
 					  "data: record %llu at offset %llu: length %u over %u",
 					  (unsigned long long)s->size, (unsigned long long)off, len,
 					  TLOG_ENTRY_MAX);
 		size_t rec = LOGSTORE_REC_OVERHEAD + len;
-		if ((r = scan_get(w, off, rec, &p)) < 0)
-			return errbuf_set(err, ERRBUF_LEN, r, "reading the data file at %llu: %s",
-					  (unsigned long long)off, strerror(-r));
-		if (r == 0)
-			break;  /* a record cut short */
-		merkle_leaf_hash(leaf, p + 4, len);
-		if (memcmp(leaf, p + 4 + len, LOGSTORE_CHECK_LEN) != 0) {
-			if ((r = scan_zero_tail(w, off)) < 0)
-				return errbuf_set(err, ERRBUF_LEN, r, "reading the data file: %s",
-						  strerror(-r));
-			if (r == 1)
-				break;  /* zeros: the size landed, the data did not */
-			return errbuf_set(err, ERRBUF_LEN, -EBADMSG,
-					  "data: record %llu at offset %llu: check value mismatch",
-					  (unsigned long long)s->size, (unsigned long long)off);
+		cut = cut || off + rec > w->fsize;
+		if (!cut && (r = scan_get(w, off, rec, &p)) < 0)
+			break;
+		if (!cut)
+			merkle_leaf_hash(leaf, p + 4, len);
+		if (cut || memcmp(leaf, p + 4 + len, LOGSTORE_CHECK_LEN) != 0) {
+			if ((r = judge_tail(w, off, rec, cut)) < 0)
+				break;
+			if (r == TAIL_CORRUPT)
+				return errbuf_set(err, ERRBUF_LEN, -EBADMSG,
+						  "data: record %llu at offset %llu: %s",
+						  (unsigned long long)s->size, (unsigned long long)off,
+						  cut ? "cut short, with data written after it"
+						      : "check value mismatch");
+			*tail = (enum tail)r;
+			break;
 		}
 		if (s->size >= LOGSTORE_MAX_ENTRIES)
 			return errbuf_set(err, ERRBUF_LEN, -EOVERFLOW, "data: more than %llu entries",
@@ -188,7 +235,10 @@ static int scan_records(struct logstore *s, struct scan *w, uint64_t *torn_at, c
 		push_leaf(s, leaf, off, off + rec);
 		off += rec;
 	}
-	*torn_at = off;
+	if (r < 0)
+		return errbuf_set(err, ERRBUF_LEN, r, "reading the data file at %llu: %s",
+				  (unsigned long long)off, strerror(-r));
+	*end = off;
 	return 0;
 }
 
@@ -246,7 +296,8 @@ static int recover(struct logstore *s, char err[ERRBUF_LEN])
 {
 	struct stat st;
 	struct scan w = { .fd = s->fd };
-	uint64_t torn_at = 0;
+	uint64_t end = 0;
+	enum tail tail;
 	int r;
 
 	if (fstat(s->fd, &st) < 0)
@@ -258,20 +309,23 @@ static int recover(struct logstore *s, char err[ERRBUF_LEN])
 	w.fsize = st.st_size < LOGSTORE_MAGIC_LEN ? LOGSTORE_MAGIC_LEN : (uint64_t)st.st_size;
 	if (!(w.buf = malloc(SCAN_WINDOW)))
 		return errbuf_set(err, ERRBUF_LEN, -ENOMEM, "out of memory");
-	r = scan_records(s, &w, &torn_at, err);
+	r = scan_records(s, &w, &end, &tail, err);
 	free(w.buf);
 	if (r < 0)
 		return r;
-	if (torn_at < w.fsize) {
-		if (ftruncate(s->fd, (off_t)torn_at) < 0 || fdatasync(s->fd) < 0)
+	s->file_len = w.fsize;
+	if (tail == TAIL_TORN) {
+		/* The zeros ahead go with it; the next sync writes them again. */
+		if (ftruncate(s->fd, (off_t)end) < 0 || fdatasync(s->fd) < 0)
 			return errbuf_set(err, ERRBUF_LEN, -errno, "truncating a torn tail: %s",
 					  strerror(errno));
-		s->torn_bytes = w.fsize - torn_at;
+		s->torn_bytes = w.fsize - end;
+		s->file_len = end;
 		errbuf_set(err, ERRBUF_LEN, 0, "data: dropped a torn tail of %llu bytes at offset %llu (entry %llu)",
-			   (unsigned long long)s->torn_bytes, (unsigned long long)torn_at,
+			   (unsigned long long)s->torn_bytes, (unsigned long long)end,
 			   (unsigned long long)s->size);
 	}
-	s->data_len = torn_at;
+	s->data_len = end;
 	s->committed = s->size;
 	return 0;
 }
@@ -282,6 +336,7 @@ int logstore_open(struct logstore *s, const char *dir, char err[ERRBUF_LEN])
 
 	memset(s, 0, sizeof *s);
 	s->dirfd = s->fd = -1;
+	s->prealloc = LOGSTORE_PREALLOC;
 	err[0] = '\0';
 	if ((r = open_files(s, dir, err)) < 0 || (r = recover(s, err)) < 0) {
 		logstore_close(s);
@@ -334,27 +389,70 @@ int logstore_append(struct logstore *s, const void *entry, size_t len, uint64_t 
 	return 0;
 }
 
+/* Keeps zeros ahead of the records, which end at end: when they reach
+ * past the file, it grows to between one and two s->prealloc past them,
+ * with zeros written (a hole or an unwritten extent would need its
+ * own allocation at the next sync). The sync that follows makes them
+ * durable with the records. The disk may refuse (ENOSPC, EFBIG): then the
+ * store stops trying, and what it wrote is zeros, which recovery takes
+ * for what they are. */
+static void keep_zeros_ahead(struct logstore *s, uint64_t end)
+{
+	enum { CHUNK = 64 * 1024 };
+
+	if (end <= s->file_len)
+		return;
+	if (s->prealloc_refused || s->prealloc == 0) {
+		s->file_len = end;
+		return;
+	}
+	uint64_t want = (end / s->prealloc + 2) * s->prealloc;
+	uint8_t *zeros = calloc(1, CHUNK);
+	if (!zeros)
+		return;  /* next time */
+	for (uint64_t off = end; off < want; off += CHUNK) {
+		size_t n = want - off < CHUNK ? (size_t)(want - off) : CHUNK;
+		if (pio_all(s->fd, zeros, n, off, true) < 0) {
+			s->prealloc_refused = 1;
+			want = end;
+			break;
+		}
+	}
+	free(zeros);
+	s->file_len = want;
+}
+
+/* The end of the window of pending records that starts at record first:
+ * whole records, at most LOGSTORE_WINDOW bytes, at least one record. */
+static uint64_t window_end(const struct logstore *s, uint64_t *first)
+{
+	uint64_t start = s->off[*first], i = *first + 1;
+
+	while (i < s->size && s->off[i + 1] - start <= LOGSTORE_WINDOW)
+		i++;
+	*first = i;
+	return s->off[i];
+}
+
 int logstore_sync(struct logstore *s)
 {
-	size_t done = 0;
+	uint64_t next = s->committed;
+	int r;
 
 	if (s->failed)
 		return s->failed;
 	if (s->pend_len == 0)
 		return 0;
-	while (done < s->pend_len) {
-		ssize_t r = pwrite(s->fd, s->pend + done, s->pend_len - done,
-				   (off_t)(s->data_len + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return fail(s, -errno, "writing the data file");
-		if (r == 0)
-			return fail(s, -EIO, "writing the data file");
-		done += (size_t)r;
+	while (next < s->size) {
+		uint64_t from = s->off[next], to = window_end(s, &next);
+		if ((r = pio_all(s->fd, s->pend + (from - s->data_len), (size_t)(to - from), from, true)) < 0)
+			return fail(s, r, "writing the data file");
+		if (next == s->size)
+			keep_zeros_ahead(s, to);
+		if (fdatasync(s->fd) < 0)
+			return fail(s, -errno, "fdatasync of the data file");
+		s->syncs++;
 	}
-	if (fdatasync(s->fd) < 0)
-		return fail(s, -errno, "fdatasync of the data file");
 	s->data_len += s->pend_len;
 	s->pend_len = 0;
 	s->committed = s->size;
@@ -445,7 +543,7 @@ long logstore_bundle(struct logstore *s, uint64_t index, unsigned width, uint8_t
 			return -ENOSPC;
 		out[len] = (uint8_t)(n >> 8);
 		out[len + 1] = (uint8_t)n;
-		if ((r = pread_all(s->fd, out + len + 2, n, s->off[i] + 4)) < 0)
+		if ((r = pio_all(s->fd, out + len + 2, n, s->off[i] + 4, false)) < 0)
 			return r;
 		merkle_leaf_hash(leaf, out + len + 2, n);
 		if (memcmp(leaf, s->level[0].hash[i], MERKLE_HASH_LEN) != 0)

@@ -13,9 +13,12 @@
  *
  * The contract (group commit):
  *   - logstore_append() only buffers and assigns the next index;
- *   - logstore_sync() writes every buffered record (one write, one
- *     fdatasync) and only when it returns 0 are those indices committed
- *     (logstore_committed()); a caller acknowledges an entry only then;
+ *   - logstore_sync() writes every buffered record and only when it
+ *     returns 0 are those indices committed (logstore_committed()); a
+ *     caller acknowledges an entry only then. It writes in windows of at
+ *     most LOGSTORE_WINDOW bytes, whole records, each followed by one
+ *     fdatasync (a batch of egress records, a few hundred bytes each, is
+ *     one window), so at most one window is ever in flight;
  *   - any I/O error fails the store closed: every later append and sync
  *     returns the first error, and logstore_why() says what failed, until
  *     the store is closed and reopened (which re-reads what is on disk:
@@ -23,11 +26,25 @@
  *   - an entry never acknowledged may or may not be present after a crash
  *     or a reopen; an acknowledged one always is.
  *
- * Recovery at open: a torn tail (a last record cut short, or a tail of
- * zero bytes from a write whose size reached the disk but whose data did
- * not) is truncated away and reported; any other bad record (a length over
- * 65535, a check value that does not match, anywhere before the tail) is
- * corruption, and open fails naming the record's index and offset.
+ * Zeros ahead of the tail: the data file is kept LOGSTORE_PREALLOC to
+ * twice that longer than its records, written as zeros, so that a sync
+ * overwrites blocks the file already has and fdatasync needs no change
+ * of size or allocation, that is no journal commit (docs/LOG.md,
+ * "Zeros ahead"). Where the disk refuses them (full, or a size limit),
+ * the store stops keeping them until it is reopened, and appends go on.
+ *
+ * Recovery at open: the records are read up to the first that does not
+ * read back whole (cut short by the end of the file, or a check value
+ * that does not match). From there:
+ *   - every byte to the end zero: the zeros ahead (or a size that
+ *     reached the disk before its data); nothing to do, nothing said;
+ *   - a torn write: the record is cut short, or part of it (its bytes in
+ *     one 512-byte sector) is all zero, and nothing was ever written
+ *     LOGSTORE_WINDOW bytes past it: the tail is truncated away and
+ *     reported (torn_bytes, and a line in err);
+ *   - anything else (a length over 65535, garbage in a record, written
+ *     bytes beyond the last window's reach) is corruption: open fails
+ *     naming the record's index and offset.
  *
  * Serving reads only committed entries: tiles and bundles whose hashes or
  * entries lie beyond logstore_committed() are -ENOENT.
@@ -51,6 +68,13 @@
 #define LOGSTORE_MAGIC_LEN   8
 #define LOGSTORE_CHECK_LEN   8
 #define LOGSTORE_REC_OVERHEAD (4 + LOGSTORE_CHECK_LEN)
+/* The most bytes one fdatasync covers; larger than any record. */
+#define LOGSTORE_WINDOW      ((uint64_t)1 << 20)
+/* The zeros kept ahead of the tail: between one and two of these
+ * (struct logstore's prealloc). */
+#define LOGSTORE_PREALLOC    ((uint64_t)1 << 20)
+/* The unit a torn write leaves whole or not at all (a disk sector). */
+#define LOGSTORE_SECTOR      512u
 
 struct logstore_level {
 	uint8_t (*hash)[MERKLE_HASH_LEN];
@@ -62,6 +86,11 @@ struct logstore {
 	uint64_t size;          /* entries appended, committed or buffered */
 	uint64_t committed;     /* entries durable on disk */
 	uint64_t data_len;      /* bytes of the data file that are durable */
+	uint64_t file_len;      /* how far the file holds records, then zeros */
+	uint64_t prealloc;      /* zeros kept ahead: LOGSTORE_PREALLOC after
+				 * open; a fuzz target makes it small */
+	int prealloc_refused;   /* the disk refused the zeros ahead: stop */
+	uint64_t syncs;         /* fdatasyncs done (tests, benchmarks) */
 	uint64_t *off;          /* off[i]: record i's offset; off[size] = end */
 	uint64_t off_cap;
 	/* level[L].hash[k]: MTH of leaves [k*256^L, (k+1)*256^L) */
@@ -85,8 +114,9 @@ void logstore_close(struct logstore *s);
  * -EMSGSIZE, -EOVERFLOW at LOGSTORE_MAX_ENTRIES, -ENOMEM, or the error
  * that failed the store. */
 int logstore_append(struct logstore *s, const void *entry, size_t len, uint64_t *index);
-/* Makes everything appended durable: one write of the batch, one
- * fdatasync. 0, or a negative errno after which the store is failed. */
+/* Makes everything appended durable: a write and an fdatasync per window
+ * of at most LOGSTORE_WINDOW bytes. 0, or a negative errno after which
+ * the store is failed. */
 int logstore_sync(struct logstore *s);
 uint64_t logstore_committed(const struct logstore *s);
 /* Why the store failed ("" when it has not). */

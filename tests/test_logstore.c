@@ -1,7 +1,8 @@
 /* tests/test_logstore.c: logd/store against crypto/merkle and
  * crypto/tlog_tiles computed independently from the same entries; reopen,
- * torn tails at every byte of the last record, corruption in the middle,
- * and a real write failure (RLIMIT_FSIZE: EFBIG from the kernel). */
+ * torn tails at every byte of the last record, a crash's unwritten sectors
+ * in any order, corruption in the middle, the zeros ahead, and real write
+ * failures (RLIMIT_FSIZE: EFBIG from the kernel). */
 #include "logd/store.h"
 #include "tap.h"
 
@@ -244,30 +245,61 @@ static int open_copy(const uint8_t *d, size_t n, uint64_t *committed, int *root_
 	return r;
 }
 
-static void test_crash(void)
+/* A store in base/name with n entries, synced once at first (when not 0)
+ * and once at n: its record offsets into off[0..n], its data file into
+ * *d (freed by the caller), the last sync's fdatasyncs into *syncs.
+ * Returns the file's length, or -1 after a failed check saying why. */
+static long make_store(const char *name, uint64_t first, uint64_t n, uint64_t *off, uint8_t **d,
+		       uint64_t *syncs)
 {
 	struct logstore s;
 	char err[ERRBUF_LEN], dir[128], file[160];
-	uint64_t off[21], committed, torn;
+
+	path(dir, sizeof dir, name, NULL);
+	path(file, sizeof file, name, "data");
+	if (logstore_open(&s, dir, err) != 0 || (first && append_upto(&s, first) != 0)) {
+		ok(0, "%s: setup: %s", name, err);
+		return -1;
+	}
+	uint64_t before = s.syncs;
+	if (append_upto(&s, n) != 0) {
+		ok(0, "%s: setup: %s", name, logstore_why(&s));
+		logstore_close(&s);
+		return -1;
+	}
+	*syncs = s.syncs - before;
+	memcpy(off, s.off, (n + 1) * sizeof *off);
+	logstore_close(&s);
+	long len = read_all(file, d);
+	if (len <= 0)
+		ok(0, "%s: read %s", name, file);
+	return len;
+}
+
+static void test_crash(void)
+{
+	char err[ERRBUF_LEN];
+	uint64_t off[21], committed, torn, syncs;
 	uint8_t *d = NULL;
 	int root_ok, bad = 0;
 
-	path(dir, sizeof dir, "crash", NULL);
-	path(file, sizeof file, "crash", "data");
-	if (logstore_open(&s, dir, err) != 0 || append_upto(&s, 20) != 0) {
-		ok(0, "crash: setup: %s", err);
+	long n = make_store("crash", 0, 20, off, &d, &syncs);
+	if (n < 0)
 		return;
-	}
-	memcpy(off, s.off, sizeof off);
-	logstore_close(&s);
-	long n = read_all(file, &d);
-	if (!ok(n > 0 && d && (uint64_t)n == off[20], "crash: data file of %ld bytes", n))
+	if (!ok(n > 0 && d && (uint64_t)n % LOGSTORE_PREALLOC == 0 &&
+		(uint64_t)n - off[20] >= LOGSTORE_PREALLOC,
+		"crash: data file of %ld bytes: %llu of records, then zeros ahead", n,
+		(unsigned long long)off[20]))
 		return;
 
 	for (uint64_t cut = off[19]; cut < off[20]; cut++) {
+		/* A cut into the length's high bytes, which are zero, leaves zeros. */
+		uint64_t left = cut - off[19];
+		for (uint64_t i = off[19]; i < cut && !d[i]; i++)
+			left--;
 		int r = open_copy(d, (size_t)cut, &committed, &root_ok, &torn, err);
-		if (r != 0 || committed != 19 || !root_ok || torn != cut - off[19] ||
-		    (cut > off[19] && !strstr(err, "torn tail"))) {
+		if (r != 0 || committed != 19 || !root_ok || torn != (left ? cut - off[19] : 0) ||
+		    (left && !strstr(err, "torn tail"))) {
 			bad++;
 			diag("cut at %llu: r %d committed %llu torn %llu: %s", (unsigned long long)cut, r,
 			     (unsigned long long)committed, (unsigned long long)torn, err);
@@ -285,12 +317,14 @@ static void test_crash(void)
 	int r = open_copy(d, 3, &committed, &root_ok, &torn, err);
 	ok(r == 0 && committed == 0 && root_ok, "crash: a magic cut short is a new store");
 
-	/* Zeros after the last record: the size reached the disk, the data not. */
-	uint8_t *z = calloc(1, (size_t)n + 300);
-	memcpy(z, d, (size_t)n);
-	r = open_copy(z, (size_t)n + 300, &committed, &root_ok, &torn, err);
-	ok(r == 0 && committed == 20 && torn == 300 && root_ok, "crash: a zero tail is dropped: %s", err);
-	free(z);
+	/* Zeros after the last record are the zeros ahead (or a size that
+	 * reached the disk before its data): kept, and nothing to say. */
+	r = open_copy(d, (size_t)n, &committed, &root_ok, &torn, err);
+	ok(r == 0 && committed == 20 && torn == 0 && root_ok && !err[0],
+	   "crash: the zeros ahead are kept, nothing said: %s", err);
+	r = open_copy(d, (size_t)off[20] + 300, &committed, &root_ok, &torn, err);
+	ok(r == 0 && committed == 20 && torn == 0 && root_ok && !err[0],
+	   "crash: 300 zeros after the records are no torn tail: %s", err);
 
 	/* Damage before the tail is corruption, named by record and offset. */
 	struct { int rec; uint64_t at; const char *what; } flips[] = {
@@ -354,6 +388,135 @@ static void test_io_error(void)
 	logstore_close(&s);
 }
 
+/* The record that holds byte at: off[k] <= at < off[k + 1]. */
+static unsigned record_at(const uint64_t *off, unsigned n, uint64_t at)
+{
+	unsigned k = 0;
+	while (k + 1 < n && off[k + 1] <= at)
+		k++;
+	return k;
+}
+
+/* A crash in the middle of a sync that overwrites the zeros ahead: the
+ * window's sectors land in any order, so a written one may follow one
+ * that never landed. */
+static void test_torn_window(void)
+{
+	char err[ERRBUF_LEN], want[96];
+	uint64_t off[81], committed, torn, syncs;
+	uint8_t *d = NULL;
+	int root_ok;
+
+	long n = make_store("window", 20, 80, off, &d, &syncs);
+	if (n < 0 || !ok((uint64_t)n > off[80] + LOGSTORE_WINDOW, "window: %ld bytes, 80 entries in two syncs", n))
+		return;
+
+	/* One sector of the second sync's window never landed; the ones after it did. */
+	uint64_t sec = (off[40] / LOGSTORE_SECTOR + 1) * LOGSTORE_SECTOR;
+	unsigned k = record_at(off, 81, sec);
+	uint8_t *z = malloc((size_t)n);
+	memcpy(z, d, (size_t)n);
+	memset(z + sec, 0, LOGSTORE_SECTOR);
+	int r = open_copy(z, (size_t)n, &committed, &root_ok, &torn, err);
+	ok(r == 0 && committed == k && root_ok && torn == (uint64_t)n - off[k] && strstr(err, "torn tail"),
+	   "window: a sector at %llu never written, later ones written: torn at record %u: %s",
+	   (unsigned long long)sec, k, err);
+
+	/* The same, and a byte written past the reach of any window from it:
+	 * that was written by a later sync, so the record was acknowledged. */
+	z[off[k] + LOGSTORE_WINDOW + 10] = 1;
+	r = open_copy(z, (size_t)n, &committed, &root_ok, &torn, err);
+	snprintf(want, sizeof want, "record %u at offset %llu", k, (unsigned long long)off[k]);
+	ok(r == -EBADMSG && strstr(err, want), "window: data written past the window's reach: corrupt: %s", err);
+
+	/* A short write (the disk full, a size limit): a record's prefix, then
+	 * nothing. */
+	memcpy(z, d, (size_t)n);
+	memset(z + off[50] + 37, 0, (size_t)n - off[50] - 37);
+	r = open_copy(z, (size_t)n, &committed, &root_ok, &torn, err);
+	ok(r == 0 && committed == 50 && root_ok && torn == (uint64_t)n - off[50] && strstr(err, "torn tail"),
+	   "window: a write cut 37 bytes into record 50: torn there: %s", err);
+
+	/* Garbage (not zeros) in the last record, zeros ahead after it. */
+	memcpy(z, d, (size_t)n);
+	for (uint64_t i = off[79] + 4; i < off[80]; i++)
+		z[i] = (uint8_t)(i * 37 + 1) | 1;
+	r = open_copy(z, (size_t)n, &committed, &root_ok, &torn, err);
+	snprintf(want, sizeof want, "record 79 at offset %llu", (unsigned long long)off[79]);
+	ok(r == -EBADMSG && strstr(err, want), "window: garbage in the last record is corruption: %s", err);
+	free(z);
+	free(d);
+}
+
+/* A sector of zeros deep in a log longer than a window: the writes after
+ * it show it was acknowledged; and one sync larger than a window. */
+static void test_deep_damage(void)
+{
+	static uint64_t off[7001];
+	struct logstore s;
+	char err[ERRBUF_LEN], dir[128], want[96];
+	uint64_t committed, torn, syncs;
+	uint8_t *d = NULL;
+	int root_ok;
+
+	long n = make_store("deep", 0, 7000, off, &d, &syncs);
+	if (n < 0)
+		return;
+	ok(off[7000] > LOGSTORE_WINDOW + 4096 && syncs == 2,
+	   "deep: one sync of %llu bytes, more than a window: %llu fdatasyncs",
+	   (unsigned long long)off[7000], (unsigned long long)syncs);
+	path(dir, sizeof dir, "deep", NULL);
+	is_int(logstore_open(&s, dir, err), 0, "deep: reopen: %s", err);
+	is_str(err, "", "deep: a clean reopen reports nothing");
+	check_tree(&s, "deep");
+	logstore_close(&s);
+	uint64_t sec = (off[100] / LOGSTORE_SECTOR + 1) * LOGSTORE_SECTOR;
+	unsigned k = record_at(off, 7001, sec);
+	memset(d + sec, 0, LOGSTORE_SECTOR);
+	int r = open_copy(d, (size_t)n, &committed, &root_ok, &torn, err);
+	snprintf(want, sizeof want, "record %u at offset %llu", k, (unsigned long long)off[k]);
+	ok(r == -EBADMSG && strstr(err, want), "deep: a zeroed sector %llu bytes before the end is corruption: %s",
+	   (unsigned long long)(off[7000] - sec), err);
+	free(d);
+}
+
+/* The disk refuses the zeros ahead (here a size limit just past the
+ * records): the sync still succeeds, the store stops keeping zeros, and
+ * appends go on. */
+static void test_zeros_refused(void)
+{
+	struct logstore s;
+	struct rlimit old, lim;
+	char err[ERRBUF_LEN], dir[128];
+
+	path(dir, sizeof dir, "refused", NULL);
+	if (logstore_open(&s, dir, err) != 0) {
+		ok(0, "refused: setup: %s", err);
+		return;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 20000;
+	ok(setrlimit(RLIMIT_FSIZE, &lim) == 0, "refused: RLIMIT_FSIZE at 20000 bytes");
+	is_int(append_upto(&s, 20), 0, "refused: 20 entries synced");
+	ok(s.prealloc_refused && s.file_len == s.data_len, "refused: the zeros ahead were refused (file %llu, records %llu)",
+	   (unsigned long long)s.file_len, (unsigned long long)s.data_len);
+	is_int(append_upto(&s, 40), 0, "refused: 20 more synced");
+	setrlimit(RLIMIT_FSIZE, &old);
+	is_int(append_upto(&s, 200), 0, "refused: past the old limit");
+	ok(s.file_len == s.data_len, "refused: no zeros kept until a reopen");
+	logstore_close(&s);
+	is_int(logstore_open(&s, dir, err), 0, "refused: reopen");
+	ok(!err[0] && s.torn_bytes == 0 && logstore_committed(&s) == 200,
+	   "refused: 200 entries, nothing torn: %s", err);
+	check_tree(&s, "refused");
+	is_int(append_upto(&s, 210), 0, "refused: after the reopen");
+	ok(!s.prealloc_refused && s.file_len >= s.data_len + LOGSTORE_PREALLOC,
+	   "refused: the reopened store keeps zeros ahead again");
+	logstore_close(&s);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -370,6 +533,9 @@ int main(void)
 	test_big();
 	test_crash();
 	test_io_error();
+	test_torn_window();
+	test_deep_damage();
+	test_zeros_refused();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
 	if (system(cmd) != 0)

@@ -110,10 +110,13 @@ static struct http_lwip_conn *conn_of(struct http_conn *c)
 						 offsetof(struct http_lwip_conn, http));
 }
 
-/* Bytes of this connection lwIP holds (unsent or unacknowledged). */
+/* Bytes of this connection lwIP holds (unsent or unacknowledged). From
+ * snd_buf itself: tcp_sndbuf() caps it at 65535 (with window scaling),
+ * so with a TCP_SND_BUF above that an idle connection looked as if it
+ * still held bytes, and the API never finished an answer. */
 static size_t queued(const struct tcp_pcb *pcb)
 {
-	return (size_t)(TCP_SND_BUF - tcp_sndbuf(pcb));
+	return (size_t)(TCP_SND_BUF - pcb->snd_buf);
 }
 
 static bool all_acked(const struct tcp_pcb *pcb)

@@ -2,6 +2,7 @@
 // (node on the host, in the bench's namespace), keep-alive:
 //   GET /            "ok\n"
 //   GET /bulk?mib=N  N MiB of 'x', streamed with backpressure
+//   PUT /upload      reads the body to its end, answers its length ("N\n")
 //
 //   node egress_upstream.mjs ADDR PORT CERT.pem KEY.pem
 import https from "node:https";
@@ -12,6 +13,16 @@ const chunk = Buffer.alloc(1 << 16, "x");
 
 const srv = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
   const u = new URL(req.url, "https://x");
+  if (u.pathname === "/upload") {
+    let n = 0;
+    req.on("data", (b) => { n += b.length; });
+    req.on("end", () => {
+      const body = `${n}\n`;
+      res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": body.length });
+      res.end(body);
+    });
+    return;
+  }
   if (u.pathname !== "/bulk") {
     res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": 3 });
     res.end("ok\n");

@@ -267,8 +267,9 @@ static void jw_http(struct jsonw *w, const char *key, const struct http_lwip *hl
 }
 
 /* The egress proxy's counters (docs/EGRESS.md): the functions'
- * connections, how many were refused, the bytes each way, and the pool
- * of upstream connections kept for reuse. */
+ * connections, how many were refused, the bytes each way, the pool
+ * of upstream connections kept for reuse, and the functions' resumed TLS
+ * sessions. */
 static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
 {
 	jw_key(w, "egress");
@@ -283,7 +284,7 @@ static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
 	       { "log_refused", s->log_refused });
 	COUNTS(w, "bytes", { "up", s->bytes_up }, { "down", s->bytes_down });
 	COUNTS(w, "upstream_pool", { "parked", s->parked }, { "reused", s->reused });
-	COUNTS(w, NULL, { "bandwidth_holds", s->bw_holds });
+	COUNTS(w, NULL, { "bandwidth_holds", s->bw_holds }, { "tls_resumed", s->tls_resumed });
 	jw_object_end(w);
 }
 

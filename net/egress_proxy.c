@@ -97,7 +97,9 @@ int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen)
 	if (n < 0)
 		return errbuf_set(err, errlen, (int)n, "local CA: no room for its PEM");
 	x->ca_pem_len = (size_t)n;
-	x->srv = (struct tls_server_cfg){ .ca = &x->ca, .cache = &x->cache, .rng = &x->rng };
+	tls_sessions_init(&x->sessions);
+	x->srv = (struct tls_server_cfg){ .ca = &x->ca, .cache = &x->cache, .rng = &x->rng,
+					  .sessions = &x->sessions };
 	anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
 	snprintf(x->anchors_why, sizeof x->anchors_why, "no trust anchors yet (init sends them)");
 	x->ready = true;
@@ -1648,6 +1650,21 @@ static void uncork(struct egp_conn *c)
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* A resumed handshake ends with the client's Finished, which netd does
+ * not answer, and the client's request right behind it: a client with
+ * Nagle's algorithm on (Python's plain sockets) holds the request until
+ * that Finished is acknowledged, and the kernel, having seen netd answer
+ * at once before, delays the ACK by up to 40 ms. TCP_QUICKACK sends the
+ * pending ACK now (measured: 23 resumed connections a second with Nagle
+ * on, against 1,013 with it off, before this). A full handshake ends
+ * with netd's Finished instead, which carries the ACK. */
+static void ack_now(struct egp_conn *c)
+{
+	int one = 1;
+
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 /* The function's socket <-> the server engine (ciphertext). -1: the
  * socket failed; 1: the function's first bytes are no TLS but look like
  * plain HTTP (an uppercase letter where a TLS record has 0x16). */
@@ -2060,6 +2077,13 @@ static enum egp_result accept_step(struct egress_proxy *px, struct egp_conn *c)
 	if (st == TLS_FAILED || st == TLS_CLOSED) {
 		refuse_tls(px, c, &c->srv);
 		return EGP_CLOSED;
+	}
+	if (st == TLS_OPEN && !c->srv_counted) {
+		c->srv_counted = true;
+		if (tls_resumed(&c->srv)) {
+			px->st.tls_resumed++;
+			ack_now(c);
+		}
 	}
 	if (st == TLS_OPEN) {
 		int r = c->rw_len > 0 ? 1 : next_head(px, c, why, sizeof why);

@@ -64,6 +64,7 @@
 #include "tls/cert.h"
 #include "tls/cert_cache.h"
 #include "tls/engine.h"
+#include "tls/sessions.h"
 
 /* Open proxied connections, all functions: a function may hold 1000 at
  * once (issue 11), and a few are left for the others. The pool is
@@ -120,7 +121,7 @@ _Static_assert(EGP_CONN_MAX <= 1u << EGP_SLOT_BITS, "a slot's index fits its bit
 
 /* What origination needs for the life of netd (docs/TLS.md, "The local
  * CA"): the DRBG, the per-boot local CA and its PEM for the sandboxes'
- * trust stores, the leaf cache. Large (the cache): the caller's static. */
+ * trust stores, the leaf cache, the sessions functions may resume. Large (the cache): the caller's static. */
 struct egress_tls {
 	br_hmac_drbg_context rng;
 	struct cert_ca ca;
@@ -133,6 +134,7 @@ struct egress_tls {
 	char anchors_why[EGP_REASON_MAX]; /* anchors.n == 0: why */
 	br_x509_trust_anchor ta[ANCHORS_MAX];
 	struct cert_cache cache;
+	struct tls_sessions sessions;     /* the functions' resumable sessions */
 	uint8_t abuf[ANCHORS_FILE_MAX + 1];
 	uint8_t xbuf[EGP_EXTRA_ANCHORS_MAX + 1];
 };
@@ -394,6 +396,7 @@ struct egp_conn {
 	 * connection carry another (eh_head.persist); reused: the upstream
 	 * connection was parked by an earlier connection of the function */
 	bool req_persist, rsp_persist, reused;
+	bool srv_counted;                  /* the function's handshake's end seen (tls_resumed) */
 	bool req_body;                     /* the current request has a body */
 	size_t rw_sent;                    /* the length of the last head sent, still in rw */
 	bool retried;                      /* went again on a new upstream connection */
@@ -415,6 +418,7 @@ struct egress_proxy_stats {
 	uint64_t bw_holds;                 /* connections held by a function's cap, times */
 	uint64_t parked;                   /* upstream connections parked now */
 	uint64_t reused;                   /* connections that took a parked one */
+	uint64_t tls_resumed;              /* functions' TLS that resumed a session */
 };
 
 struct egress_proxy {

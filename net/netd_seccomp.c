@@ -62,14 +62,17 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	 * accepted, their destination read back (net/fn_egress.c), refused
 	 * ones reset with SO_LINGER 0, relayed ones half-closed when the
 	 * upstream's FIN comes (net/egress_proxy.c). Of the IPPROTO_TCP
-	 * options only TCP_NODELAY, level and name both checked (the level
-	 * alone would also let netd attach a ULP): it comes set from the
-	 * listener (sandboxd/sandbox.c), and setting it again pushes out
-	 * what sends with MSG_MORE left corked (egress_proxy.c, uncork) */
+	 * options only TCP_NODELAY and TCP_QUICKACK, level and name both
+	 * checked (the level alone would also let netd attach a ULP):
+	 * TCP_NODELAY comes set from the listener (sandboxd/sandbox.c), and
+	 * setting it again pushes out what sends with MSG_MORE left corked
+	 * (egress_proxy.c, uncork); TCP_QUICKACK acknowledges at once a
+	 * resumed handshake's last flight (egress_proxy.c, ack_now) */
 	ALLOW(accept4),
 	ALLOW(getsockname),
 	ALLOW_IF_EQ(setsockopt, 1, SOL_SOCKET),
 	ALLOW_IF_EQ2(setsockopt, 1, IPPROTO_TCP, 2, TCP_NODELAY),
+	ALLOW_IF_EQ2(setsockopt, 1, IPPROTO_TCP, 2, TCP_QUICKACK),
 	ALLOW(shutdown),
 	/* request bodies and code in memfds, sealed before they are passed;
 	 * sandboxd's memfds must be sealed before netd maps them */

@@ -127,13 +127,15 @@ static void child_filtered(void)
 	if (r != 0)
 		return;
 
-	/* of the TCP options only TCP_NODELAY (the proxy's uncork): level
-	 * and name are both checked, so no ULP, no TCP_CORK, and the same
-	 * number at another level is not it */
+	/* of the TCP options only TCP_NODELAY (the proxy's uncork) and
+	 * TCP_QUICKACK (its ack_now): level and name are both checked, so no
+	 * ULP, no TCP_CORK, and the same number at another level is not it */
 	int one = 1;
 	child_report(tcp >= 0, tcp < 0 ? errno : 0, "a TCP socket made before the filter");
 	expect_ok(setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one),
 		  "setsockopt(IPPROTO_TCP, TCP_NODELAY) allowed");
+	expect_ok(setsockopt(tcp, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one),
+		  "setsockopt(IPPROTO_TCP, TCP_QUICKACK) allowed");
 	expect_eperm(setsockopt(tcp, IPPROTO_TCP, TCP_ULP, "tls", 3),
 		     "setsockopt(IPPROTO_TCP, TCP_ULP) denied");
 	expect_eperm(setsockopt(tcp, IPPROTO_TCP, TCP_CORK, &one, sizeof one),

@@ -10,7 +10,9 @@
  * key's. Over loopback with the host's openssl (test-only; TAP skips
  * without it): our client against `openssl s_server` (handshake, data),
  * against `openssl s_server -tls1_3` (the TLS 1.3-only reason), and
- * `openssl s_client` against our server engine (verify ok).
+ * `openssl s_client` against our server engine (verify ok). Session
+ * resumption (tls/sessions.h): a session resumes for the name it was made
+ * for, under that SNI, within its lifetime, and nowhere else.
  */
 #include "lib/errbuf.h"
 #include "tap.h"
@@ -18,6 +20,7 @@
 #include "tls/cert.h"
 #include "tls/cert_cache.h"
 #include "tls/engine.h"
+#include "tls/sessions.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -655,6 +658,103 @@ static void test_openssl(void)
 		diag("could not remove %s", dir);
 }
 
+/* A client that offers session sp (BearSSL's own call: tls_client_init
+ * starts fresh) to a server expecting expect, with SNI sni, at time t;
+ * pumps the handshake. */
+static void offer(const br_ssl_session_parameters *sp, const char *expect, const char *sni, int64_t t)
+{
+	tls_server_init(&srv, &cfg, expect, strlen(expect), t);
+	tls_client_init(&cli, &anchors, sni, strlen(sni), t, &rng);
+	br_ssl_engine_set_session_parameters(&cli.u.cli.ctx.eng, sp);
+	br_ssl_client_reset(&cli.u.cli.ctx, sni, 1);
+	pump(&cli, &srv);
+}
+
+/* Bytes fuzz_tls_engine found (tests/fuzz/corpus/fuzz_tls_engine/
+ * close-before-handshake): after them and our answer BearSSL's client is
+ * closed with no error code, before the handshake ended. That is a
+ * failure with a reason, not a clean close. */
+static void test_close_in_handshake(void)
+{
+	static const uint8_t bytes[] = { 0x15, 0x03, 0x32, 0x14, 0x01, 0x01, 0x01, 0x01, 0x01,
+						0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00 };
+	size_t n;
+
+	ok(client_init(&anchors, NAME) == 0, "close in handshake: a client");
+	while (tls_out(&cli, &n) && n)
+		tls_out_done(&cli, n);          /* its ClientHello, dropped */
+	tls_feed(&cli, bytes, sizeof bytes);
+	while (tls_out(&cli, &n) && n)
+		tls_out_done(&cli, n);
+	ok(tls_status(&cli) == TLS_FAILED && strstr(why(&cli), "before the handshake ended"),
+	   "close in handshake: closed before the handshake ended: failed (%s)", why(&cli));
+}
+
+static void test_resumption(void)
+{
+	static struct tls_sessions sessions;
+	br_ssl_session_parameters sp, again;
+	uint8_t back[64];
+	const char *other = "other.example.com";
+
+	tls_sessions_init(&sessions);
+	cfg.sessions = &sessions;
+	ok(server_init(NAME) == 0 && client_init(&anchors, NAME) == 0, "resume: engines made");
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_OPEN && !tls_resumed(&srv) && sessions.saved == 1,
+	   "resume: a full handshake saves its session (%s)", why(&srv));
+	br_ssl_engine_get_session_parameters(&cli.u.cli.ctx.eng, &sp);
+
+	offer(&sp, NAME, NAME, now + 10);
+	ok(tls_status(&srv) == TLS_OPEN && tls_status(&cli) == TLS_OPEN && tls_resumed(&srv) &&
+	   sessions.resumed == 1, "resume: the same name resumes it (%s)", why(&srv));
+	br_ssl_engine_get_session_parameters(&cli.u.cli.ctx.eng, &again);
+	ok(memcmp(again.session_id, sp.session_id, 32) == 0, "resume: the client kept its session ID");
+	is_int(tls_write(&cli, "ping", 4), 4, "resume: the client writes");
+	pump(&cli, &srv);
+	ok(drain_in(&srv, back, sizeof back) == 4 && memcmp(back, "ping", 4) == 0,
+	   "resume: the server reads it");
+	is_str(tls_sni(&srv), NAME, "resume: the SNI is the connection's name");
+
+	/* The session's name, another SNI: BearSSL resumes before it reads
+	 * the SNI, and the engine refuses once the handshake ends. */
+	offer(&sp, NAME, other, now + 10);
+	is_int(tls_write(&cli, "data", 4), 4, "resume: under another SNI, the client writes");
+	pump(&cli, &srv);
+	size_t leaked = 0;
+	(void)tls_in(&srv, &leaked);
+	ok(tls_status(&srv) == TLS_FAILED && srv.err == TLS_E_SNI_MISMATCH && leaked == 0 &&
+	   tls_write(&srv, "x", 1) < 0,
+	   "resume: under another SNI: refused, nothing read or written (%s)", why(&srv));
+	tls_server_init(&srv, &cfg, NAME, strlen(NAME), now + 10);
+	tls_client_init(&cli, &anchors, NAME, strlen(NAME), now + 10, &rng);
+	br_ssl_engine_set_session_parameters(&cli.u.cli.ctx.eng, &sp);
+	br_ssl_client_reset(&cli.u.cli.ctx, NULL, 1);
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_FAILED && srv.err == TLS_E_SNI_MISSING,
+	   "resume: without SNI: refused (%s)", why(&srv));
+	is_int(sessions.resumed, 1, "resume: neither counted as resumed");
+
+	offer(&sp, other, other, now + 10);
+	ok(tls_status(&srv) == TLS_OPEN && !tls_resumed(&srv),
+	   "resume: another connection's name makes a full handshake (%s)", why(&srv));
+
+	offer(&sp, other, NAME, now + 10);
+	ok(tls_status(&srv) == TLS_FAILED && srv.err == TLS_E_SNI_MISMATCH && !tls_resumed(&srv),
+	   "resume: the session's own name as SNI, on another name's connection: refused (%s)", why(&srv));
+
+	offer(&sp, NAME, NAME, now + TLS_SESSION_LIFETIME_S + 1);
+	ok(tls_status(&srv) == TLS_OPEN && !tls_resumed(&srv),
+	   "resume: past its lifetime, a full handshake (%s)", why(&srv));
+	offer(&sp, NAME, NAME, now + 20);
+	ok(tls_status(&srv) == TLS_OPEN && !tls_resumed(&srv), "resume: and it is gone after that");
+
+	cfg.sessions = NULL;
+	br_ssl_engine_get_session_parameters(&cli.u.cli.ctx.eng, &sp);
+	offer(&sp, NAME, NAME, now + 30);
+	ok(tls_status(&srv) == TLS_OPEN && !tls_resumed(&srv), "resume: a server without a table: full");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -679,6 +779,8 @@ int main(void)
 	test_cert_checks();
 	test_pin();
 	test_tls13_alert();
+	test_close_in_handshake();
+	test_resumption();
 	test_openssl();
 	return tap_done();
 }

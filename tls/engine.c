@@ -1,6 +1,7 @@
 /* tls/engine.c: see engine.h; the choices (suites, buffers, errors) are
  * explained in docs/TLS.md, "Engines". */
 #include "tls/engine.h"
+#include "tls/sessions.h"
 
 #include "crypto/x509_chain.h"
 #include "tls/der_w.h"
@@ -94,6 +95,7 @@ static void conn_reset(struct tls_conn *c, enum tls_role role, int64_t now)
 	c->open = 0;
 	c->closing = 0;
 	c->eof = 0;
+	c->chose = 0;
 	c->cfg = NULL;
 	c->ident = NULL;
 }
@@ -155,6 +157,7 @@ static int srv_choose(const br_ssl_server_policy_class **pctx, const br_ssl_serv
 		c->err = TLS_E_SNI_MISMATCH;
 		return 0;
 	}
+	c->chose = 1;
 	st = br_ssl_server_get_client_suites(cc, &nst);
 	hash = pick_hash(cc);
 	if (nst == 0 || hash == 0) {
@@ -214,6 +217,17 @@ static const br_ssl_server_policy_class srv_policy = {
 	sizeof(struct tls_conn), srv_choose, srv_keyx, srv_sign,
 };
 
+int tls_sni_is(const struct tls_conn *c, const char *sni)
+{
+	return sni[0] != 0 && sni_equal(sni, c->expect, c->expect_len);
+}
+
+int tls_resumed(const struct tls_conn *c)
+{
+	return c->role == TLS_ROLE_SERVER && c->cfg != NULL && c->cfg->sessions != NULL &&
+	       c->open && !c->chose;
+}
+
 int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const char *name,
 		    size_t len, int64_t now)
 {
@@ -228,6 +242,8 @@ int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const 
 	engine_setup(c, server_suites, sizeof server_suites / sizeof server_suites[0], cfg->rng);
 	c->policy = &srv_policy;
 	br_ssl_server_set_policy(&c->u.srv.ctx, &c->policy);
+	if (cfg->sessions != NULL)
+		br_ssl_server_set_cache(&c->u.srv.ctx, &cfg->sessions->vtable);
 	if (!br_ssl_server_reset(&c->u.srv.ctx)) {
 		c->err = TLS_E_INTERNAL;
 		return -EIO;
@@ -436,16 +452,38 @@ int tls_client_pin(struct tls_conn *c, const uint8_t pin[32])
 
 /* --- state ---------------------------------------------------------------------- */
 
+/* A resumed handshake skipped the policy's SNI check (srv_choose): the
+ * same check now, before any application data is read (tls_in). */
+static void check_resumed_sni(struct tls_conn *c)
+{
+	const char *sni = br_ssl_engine_get_server_name(eng(c));
+
+	if (tls_sni_is(c, sni)) {
+		c->cfg->sessions->resumed++;
+		return;
+	}
+	/* failed from here: tls_feed, tls_write and tls_in refuse */
+	c->err = sni[0] ? TLS_E_SNI_MISMATCH : TLS_E_SNI_MISSING;
+}
+
 /* Notes the handshake's end (application data possible once) and whether
  * BearSSL has failed; true when the connection is failed. */
 static int update(struct tls_conn *c)
 {
 	unsigned st = br_ssl_engine_current_state(eng(c));
 
-	if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+	if ((st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) && !c->open) {
 		c->open = 1;
+		if (tls_resumed(c))
+			check_resumed_sni(c);
+	}
 	if ((st & BR_SSL_CLOSED) && !c->br_err)
 		c->br_err = br_ssl_engine_last_error(eng(c));
+	/* closed without an error before the handshake ended (found by
+	 * fuzz_tls_engine: a peer's close_notify in the middle of it): the
+	 * handshake failed, it was no clean close */
+	if ((st & BR_SSL_CLOSED) && !c->open && !c->br_err && c->err == TLS_OK)
+		c->err = TLS_E_PROTOCOL;
 	return c->err != TLS_OK || c->br_err != 0;
 }
 
@@ -510,6 +548,12 @@ long tls_write(struct tls_conn *c, const void *p, size_t n)
 
 const uint8_t *tls_in(struct tls_conn *c, size_t *n)
 {
+	/* a resumed handshake's SNI is checked when it ends: none of its
+	 * data is read past a refusal */
+	if (update(c) && (c->err == TLS_E_SNI_MISMATCH || c->err == TLS_E_SNI_MISSING)) {
+		*n = 0;
+		return NULL;
+	}
 	const uint8_t *b = br_ssl_engine_recvapp_buf(eng(c), n);
 
 	if (!b)
@@ -676,6 +720,8 @@ const char *tls_reason(struct tls_conn *c, char *buf, size_t cap)
 	case TLS_E_PROTOCOL:
 		if (b >= BR_ERR_SEND_FATAL_ALERT)
 			snprintf(buf, cap, "TLS protocol error: we sent alert %s", alert_name(b - BR_ERR_SEND_FATAL_ALERT));
+		else if (b == 0)
+			snprintf(buf, cap, "%s closed the connection before the handshake ended", peer);
 		else
 			snprintf(buf, cap, "TLS protocol error with the %s (BearSSL %d)", peer, b);
 		break;

@@ -84,11 +84,13 @@ enum tls_error {
 	TLS_E_INTERNAL,         /* bad parameters, no randomness */
 };
 
+struct tls_sessions;
 struct tls_server_cfg {
 	const struct cert_ca *ca;
 	struct cert_cache *cache;
 	br_hmac_drbg_context *rng;      /* leaf serials; seeds the engine */
 	struct cert_validity leaf_validity;   /* for a leaf minted now */
+	struct tls_sessions *sessions;  /* resumption (tls/sessions.h); NULL: none */
 };
 
 /* A server with one fixed identity whose key is elsewhere (the API over
@@ -137,6 +139,7 @@ struct tls_conn {
 	unsigned open : 1;          /* the handshake has completed */
 	unsigned closing : 1;       /* tls_close() was called */
 	unsigned eof : 1;           /* tls_eof() was called */
+	unsigned chose : 1;         /* server: a full handshake (its policy chose) */
 	const struct tls_server_cfg *cfg;
 	const struct tls_ident_cfg *ident;   /* server with a fixed identity */
 	char expect[CERT_NAME_MAX + 1];   /* the name SNI / the certificate must carry */
@@ -152,6 +155,14 @@ struct tls_conn {
  * (TLS_E_INTERNAL). */
 int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const char *name,
 		    size_t len, int64_t now);
+
+/* Is sni (NUL-terminated, as BearSSL has it) the connection's expected
+ * name? Without case; an empty SNI is not. */
+int tls_sni_is(const struct tls_conn *c, const char *sni);
+
+/* Did this server connection's handshake resume a session (no
+ * certificate, no signature: tls/sessions.h)? False until it is open. */
+int tls_resumed(const struct tls_conn *c);
 
 /* A server engine presenting cfg's certificate, its handshake signed by
  * cfg->sign (above). 0, -EINVAL (no certificate or one too long), -EIO. */

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	if (r < 0 || anchors_parse(&a, afile, ANCHORS_HEADER_LEN + (size_t)r, 0, NULL, 0) != 1)
 		return 1;
 	cert_cache_init(&cache);
-	cfg = (struct tls_server_cfg){ &ca, &cache, &rng, { now - 3600, now + 86400 } };
+	cfg = (struct tls_server_cfg){ &ca, &cache, &rng, { now - 3600, now + 86400 }, NULL };
 	sk.x = ca.key.priv;
 	memset(hash, 0x5a, sizeof hash);
 

@@ -16,6 +16,7 @@
 #include "tls/cert.h"
 #include "tls/cert_cache.h"
 #include "tls/engine.h"
+#include "tls/sessions.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct cert_ca ca;
 static struct cert_cache cache;
 static struct tls_server_cfg cfg;
+static struct tls_sessions sessions;   /* a ClientHello's session ID is looked up */
 static br_hmac_drbg_context rng;
 static struct anchors anchors;
 static br_x509_trust_anchor ta[1];
@@ -48,7 +50,8 @@ static void setup(void)
 	if (cert_ca_init(&ca, &rng, "fuzz", 4, NOW, NOW + 86400) != 0)
 		abort();
 	cert_cache_init(&cache);
-	cfg = (struct tls_server_cfg){ &ca, &cache, &rng, { NOW - 3600, NOW + 86400 } };
+	tls_sessions_init(&sessions);
+	cfg = (struct tls_server_cfg){ &ca, &cache, &rng, { NOW - 3600, NOW + 86400 }, &sessions };
 	r = anchors_record(afile + ANCHORS_HEADER_LEN, sizeof afile - ANCHORS_HEADER_LEN, ca.der, ca.der_len,
 			   0, NULL, 0);
 	anchors_header(afile, sizeof afile, 1);

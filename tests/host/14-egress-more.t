@@ -441,8 +441,35 @@ def split(b):                         # a body of which netd holds part of a rec
         return err(e)
     finally:
         c.close()
+def get_once(ctx, host, path, session=None, sni=None):   # one TLS connection, one GET
+    try:
+        s = ctx.wrap_socket(socket.create_connection((host, 9443), timeout=15),
+                            server_hostname=sni or host, session=session)
+    except Exception as e:
+        return dict(err(e), reused=False), None
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s:9443\r\nConnection: close\r\n\r\n" % (path, host)).encode())
+        data = s.makefile("rb").read()     # to the end: Connection: close
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+        return {"status": status, "reused": s.session_reused}, s.session
+    except Exception as e:
+        return dict(err(e), reused=s.session_reused), None
+    finally:
+        s.close()
+def resume(b):                        # sessions resumed with netd, and one offered under another SNI
+    ctx = ssl.create_default_context()
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2    # netd speaks 1.2: session IDs
+    out, sess = [], None
+    for i in range(3):
+        r, sess2 = get_once(ctx, "good.test", "/ok/resume-%d" % i, sess)
+        out.append(r)
+        sess = sess2 or sess
+    other, _ = get_once(ctx, "good.test", "/ok/resume-other-sni", sess, sni="ws.test")
+    return {"out": out, "other": other}
 def handler(req):
     b = req["body"]
+    if "resume" in b:
+        return resume(b)
     if "split" in b:
         return split(b)
     if "hold" in b:
@@ -496,6 +523,24 @@ out=$(call '{"pool":2,"tag":"x","prefix":"/close/"}')
 diag "pool, the upstream's Connection: close: $out"
 check "two answered with Connection: close: both 200, the second by an upstream connection of its own" \
   [ "$(pooled '([.out[] | select(.status == 200)] | length), ([.out[].port] | unique | length)' | tr '\n' ' ')" = "2 2 " ]
+
+# --- 1b. TLS session resumption with netd ------------------------------------------
+# (docs/TLS.md, "Session resumption"): the second and third connections
+# resume the first one's session; the same session offered on a
+# connection to good.test's address under the SNI ws.test is refused
+# when the handshake ends, before its request is read
+out=$(call '{"resume":1}')
+diag "resume: $out"
+check "three TLS 1.2 connections to good.test, each 200: the first a full handshake, the next two resumed" \
+  [ "$(pooled '[.out[] | "\(.status) \(.reused)"] | join(",")')" = "200 false,200 true,200 true" ]
+check "  the session offered under the SNI ws.test: no answer" \
+  [ "$(pooled '.other.status // 0')" = 0 ]
+check "  and that request reached no upstream" bash -c "! grep -q 'resume-other-sni' '$STATE/https.log'"
+fnlog=$(api GET /v1/functions/fn-a/logs)
+expect_match "  the function's log stream names the refusal (SNI ws.test is not good.test)" "$fnlog" \
+  'dshield egress: refused[^|]*SNI ws.test is not good.test'
+check "  /v1/info counts the resumed ones (egress.tls_resumed 2)" \
+  [ "$(api GET /v1/info "" | sed 's/^[0-9]* //' | jq .egress.tls_resumed)" = 2 ]
 
 for via in connect http; do
   out=$(call "{\"pool\":3,\"tag\":\"$via\",\"via\":\"$via\"}")

@@ -226,8 +226,18 @@ static int open_interface(const struct boot_cmdline *cl, struct netif_info *ni)
 		return r;
 	}
 	r = netif_open_packet(ni);
-	if (r < 0)
+	if (r < 0) {
 		dlog("cannot open a packet socket on %s: %s", cl->netif, strerror(-r));
+		return r;
+	}
+	/* may fail (a kernel without PACKET_VNET_HDR): netd then sends frame
+	 * by frame on the first socket, slower, nothing else lost */
+	lc.packet_tx_fd = netif_open_packet_tx(ni);
+	if (lc.packet_tx_fd < 0) {
+		dlog("no vnet packet socket on %s (%s): netd sends one frame at a time",
+		     cl->netif, strerror(-lc.packet_tx_fd));
+		lc.packet_tx_fd = -1;
+	}
 	return r;
 }
 

@@ -71,7 +71,9 @@ static int netd_start(struct lifecycle *lc, int sock)
 	lc->announced = false;
 	lc->boot.t_netd_up_ms = 0;   /* known once netd reports STARTED */
 	kms_phase_netd(&lc->kms, false);
-	r = imsg_send(sock, IMSG_NETD_CONFIG, 0, &lc->net, sizeof lc->net, &lc->packet_fd, 1);
+	int pfds[2] = { lc->packet_fd, lc->packet_tx_fd };
+	r = imsg_send(sock, IMSG_NETD_CONFIG, 0, &lc->net, sizeof lc->net, pfds,
+		      lc->packet_tx_fd >= 0 ? 2 : 1);
 	if (r < 0)
 		return r;
 	r = send_boot_info(lc, sock);

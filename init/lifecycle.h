@@ -31,6 +31,7 @@ struct lifecycle {
 	struct layers_info_msg layers; /* sent with every (re)start, after boot */
 	struct store_info_msg store;   /* sent with every (re)start, after layers */
 	int packet_fd;                 /* AF_PACKET socket; init keeps it */
+	int packet_tx_fd;              /* the one netd sends through; -1: none */
 	/* the trust anchors files for netd (IMSG_NETD_ANCHORS), -1: none;
 	 * init keeps them open (netd seeks to 0 before reading) */
 	int anchors_fd, extra_anchors_fd;

@@ -280,9 +280,19 @@ int netif_prepare(const char *ifname, struct netif_info *out)
 	return r;
 }
 
-int netif_open_packet(const struct netif_info *ni)
+/* A socket option set on a packet socket before its bind; alt: a name
+ * tried when name is refused (the FORCE variants need privileges). */
+struct packet_opt {
+	int level, name, alt, value;
+	const char *what;
+};
+
+/* An AF_PACKET socket, non-blocking and close-on-exec, with opts set and
+ * bound to ni's interface for protocol (network order; 0: it receives
+ * nothing). Returns the fd or a negative errno. */
+static int open_packet_socket(const struct netif_info *ni, uint16_t protocol,
+			      const struct packet_opt *opts, size_t nopts, const char *role)
 {
-	int one = 1, rcvbuf = NETIF_RCVBUF;
 	/* Protocol 0: the socket receives nothing until bind() names both the
 	 * protocol and the interface, so no frame of another interface can
 	 * slip in between socket() and bind(). */
@@ -292,20 +302,17 @@ int netif_open_packet(const struct netif_info *ni)
 		dlog("netif: AF_PACKET socket: %s", strerror(e));
 		return -e;
 	}
-	const char *what = "PACKET_IGNORE_OUTGOING";
-	if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) != 0)
-		goto fail;
-	what = "PACKET_AUXDATA";
-	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) != 0)
-		goto fail;
-	/* SO_RCVBUFFORCE passes net.core.rmem_max (init is privileged). */
-	what = "SO_RCVBUF";
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0)
-		goto fail;
+	const char *what = "bind";
+	for (size_t i = 0; i < nopts; i++) {
+		const struct packet_opt *o = &opts[i];
+		what = o->what;
+		if (setsockopt(fd, o->level, o->name, &o->value, sizeof o->value) != 0 &&
+		    (o->alt == 0 || setsockopt(fd, o->level, o->alt, &o->value, sizeof o->value) != 0))
+			goto fail;
+	}
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_ALL),
+		.sll_protocol = protocol,
 		.sll_ifindex = ni->ifindex,
 	};
 	what = "bind";
@@ -314,7 +321,32 @@ int netif_open_packet(const struct netif_info *ni)
 	return fd;
 fail:;
 	int e = errno;
-	dlog("netif: %s: AF_PACKET %s: %s", ni->name, what, strerror(e));
+	dlog("netif: %s: AF_PACKET (%s) %s: %s", ni->name, role, what, strerror(e));
 	close(fd);
 	return -e;
+}
+
+int netif_open_packet(const struct netif_info *ni)
+{
+	static const struct packet_opt opts[] = {
+		{ SOL_PACKET, PACKET_IGNORE_OUTGOING, 0, 1, "PACKET_IGNORE_OUTGOING" },
+		{ SOL_PACKET, PACKET_AUXDATA, 0, 1, "PACKET_AUXDATA" },
+		/* SO_RCVBUFFORCE passes net.core.rmem_max (init is privileged) */
+		{ SOL_SOCKET, SO_RCVBUFFORCE, SO_RCVBUF, NETIF_RCVBUF, "SO_RCVBUF" },
+	};
+
+	return open_packet_socket(ni, htons(ETH_P_ALL), opts, sizeof opts / sizeof opts[0],
+				  "receiving");
+}
+
+int netif_open_packet_tx(const struct netif_info *ni)
+{
+	static const struct packet_opt opts[] = {
+		{ SOL_PACKET, PACKET_VNET_HDR, 0, 1, "PACKET_VNET_HDR" },
+		/* a GSO frame is up to 64 KiB: room for a window of them while
+		 * a virtio device still holds the last ones */
+		{ SOL_SOCKET, SO_SNDBUFFORCE, SO_SNDBUF, NETIF_SNDBUF, "SO_SNDBUF" },
+	};
+
+	return open_packet_socket(ni, 0, opts, sizeof opts / sizeof opts[0], "sending");
 }

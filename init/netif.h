@@ -47,6 +47,16 @@ int netif_prepare(const char *ifname, struct netif_info *out);
  * NETIF_RCVBUF receive buffer. Returns the fd or a negative errno. */
 int netif_open_packet(const struct netif_info *ni);
 
+/* Opens the socket netd sends through: AF_PACKET, SOCK_RAW, protocol 0
+ * (it receives nothing), bound to ni->ifindex, non-blocking,
+ * close-on-exec, PACKET_VNET_HDR on (each frame starts with a struct
+ * virtio_net_hdr: netd merges lwIP's TCP segments into GSO frames and
+ * leaves their checksums to the kernel, net/netif_gso.h), and a
+ * NETIF_SNDBUF send buffer. Returns the fd or a negative errno; without
+ * it netd sends each frame on the first socket. */
+int netif_open_packet_tx(const struct netif_info *ni);
+
 #define NETIF_RCVBUF (4 << 20)
+#define NETIF_SNDBUF (4 << 20)
 
 #endif

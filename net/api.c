@@ -301,7 +301,7 @@ static void jw_link(struct jsonw *w, const struct netif_packet_stats *s)
 	jw_object_begin(w);
 	COUNTS(w, NULL, { "rx_frames", s->rx_frames }, { "rx_bytes", s->rx_bytes },
 	       { "tx_frames", s->tx_frames }, { "tx_bytes", s->tx_bytes },
-	       { "checksum_vouched", s->rx_csum_vouched });
+	       { "tx_gso_frames", s->tx_gso }, { "checksum_vouched", s->rx_csum_vouched });
 	COUNTS(w, "super_frames", { "whole", s->rx_whole }, { "cut", s->rx_split });
 	COUNTS(w, "dropped", { "runt", s->rx_runt }, { "oversize", s->rx_oversize },
 	       { "no_pbuf", s->rx_nomem }, { "input", s->rx_input_err }, { "tx", s->tx_drop });

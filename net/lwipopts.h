@@ -103,7 +103,10 @@
 #define LWIP_TCP_KEEPALIVE          1
 #define SO_REUSE                    1
 
-#define LWIP_CHECKSUM_ON_COPY       1
+/* Off: netd's TCP frames leave with their checksum for the kernel to
+ * finish (net/netif_gso.h), so summing the data as tcp_write copies it
+ * would be for nothing; without the vnet socket lwIP sums at output. */
+#define LWIP_CHECKSUM_ON_COPY       0
 /* net/netif_packet.c turns the TCP/UDP checks off for one frame at a time,
  * the frames whose checksum the kernel vouches for. */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1

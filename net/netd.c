@@ -99,6 +99,7 @@ struct netd {
 	int logd_fd;               /* -1 while logd is not there */
 	int sbx_fd;                /* -1 while sandboxd is not there */
 	int pkt_fd;
+	int pkt_tx_fd;             /* the vnet socket for sending; -1: none (net/netif_packet.h) */
 	int ep;
 	int tfd;
 	struct netd_config_msg cfg;
@@ -887,14 +888,15 @@ static int take_config(void)
 		dlog("config: malformed IMSG_NETD_CONFIG (%u bytes)", msg.hdr.len);
 		return r;
 	}
-	if (msg.nfds != 1) {
-		dlog("config: expected the packet socket, got %u descriptors", msg.nfds);
+	if (msg.nfds != 1 && msg.nfds != 2) {
+		dlog("config: expected the packet sockets, got %u descriptors", msg.nfds);
 		return -EBADMSG;
 	}
 	r = check_config(&nd.cfg);
 	if (r < 0)
 		return r;
 	nd.pkt_fd = imsg_take_fd(&msg, 0);
+	nd.pkt_tx_fd = msg.nfds == 2 ? imsg_take_fd(&msg, 1) : -1;
 	memcpy(nd.hostname, nd.cfg.hostname, sizeof nd.cfg.hostname);
 	nd.hostname[sizeof nd.hostname - 1] = '\0';
 	nd.have_cfg = true;
@@ -1008,7 +1010,7 @@ static int start_lwip(void)
 	ip4_addr_set_u32(&addr, nd.cfg.ipv4_addr);
 	ip4_addr_set_u32(&mask, nd.cfg.ipv4_netmask);
 	ip4_addr_set_u32(&gw, nd.cfg.ipv4_gw);
-	netif_packet_setup(&nd.np, nd.pkt_fd, nd.cfg.mac);
+	netif_packet_setup(&nd.np, nd.pkt_fd, nd.pkt_tx_fd, nd.cfg.mac);
 	if (netif_add(&nd.netif, &addr, &mask, &gw, &nd.np, netif_packet_init,
 		      ethernet_input) == NULL) {
 		dlog("netif_add failed");
@@ -1453,14 +1455,14 @@ static void log_stats(void)
 	const struct netif_packet_stats *ps = &nd.np.st;
 
 	dlog("rx %llu frames (drops: runt %llu oversize %llu nomem %llu input %llu), "
-	     "csum vouched %llu, split %llu, whole %llu, tx %llu frames (drops %llu); http accepted %llu refused %llu "
+	     "csum vouched %llu, split %llu, whole %llu, tx %llu frames (gso %llu, drops %llu); http accepted %llu refused %llu "
 	     "evicted %llu aborted %llu syn dropped %llu reset %llu coalesced %llu",
 	     (unsigned long long)ps->rx_frames, (unsigned long long)ps->rx_runt,
 	     (unsigned long long)ps->rx_oversize, (unsigned long long)ps->rx_nomem,
 	     (unsigned long long)ps->rx_input_err, (unsigned long long)ps->rx_csum_vouched,
 	     (unsigned long long)ps->rx_split, (unsigned long long)ps->rx_whole,
-	     (unsigned long long)ps->tx_frames, (unsigned long long)ps->tx_drop,
-	     (unsigned long long)hs->accepted,
+	     (unsigned long long)ps->tx_frames, (unsigned long long)ps->tx_gso,
+	     (unsigned long long)ps->tx_drop, (unsigned long long)hs->accepted,
 	     (unsigned long long)(hs->refused_full + hs->refused_per_addr + hs->refused_memory),
 	     (unsigned long long)(hs->evicted_lingering + hs->evicted_idle + hs->evicted_stalled +
 				  hs->evicted_busy),
@@ -1475,6 +1477,7 @@ static int run_loop(void)
 
 	for (;;) {
 		logq_flush();
+		netif_packet_flush(&nd.netif);   /* lwIP's merged segments wait for nothing */
 		arm_timer();
 		int n = epoll_wait(nd.ep, evs, 8, -1);
 		if (n < 0) {
@@ -1544,7 +1547,7 @@ static int setup(void)
 		return r;
 	/* before any peer channel (and any client byte): the packet socket
 	 * can never take a descriptor-passing sendmsg with an address */
-	r = netd_seccomp_pin_packet(nd.pkt_fd);
+	r = netd_seccomp_pin_packet(nd.pkt_fd, nd.pkt_tx_fd);
 	if (r < 0) {
 		dlog("cannot pin the packet socket's sendmsg: %s", strerror(-r));
 		return r;
@@ -1626,7 +1629,7 @@ int netd_main(void)
 	 * reading it is EPIPE for netd's write, never a signal */
 	signal(SIGPIPE, SIG_IGN);
 	nd.imsg_fd = ROLE_INIT_FD;
-	nd.pkt_fd = nd.ep = nd.tfd = nd.keyd_fd = nd.logd_fd = nd.sbx_fd = -1;
+	nd.pkt_fd = nd.pkt_tx_fd = nd.ep = nd.tfd = nd.keyd_fd = nd.logd_fd = nd.sbx_fd = -1;
 
 	r = setup();
 	if (r == 0)

@@ -27,8 +27,9 @@ int netd_main(void);
 extern const struct seccomp_rule netd_seccomp_rules[];
 extern const size_t netd_seccomp_nrules;
 
-/* Stacks a filter refusing sendmsg on the packet socket (its number is
- * known only once init sent it). 0 or -errno. */
-int netd_seccomp_pin_packet(int pkt_fd);
+/* Stacks a filter refusing sendmsg on the packet sockets, the receiving
+ * one and the one for sending (-1: none), whose numbers are known only
+ * once init sent them. 0 or -errno. */
+int netd_seccomp_pin_packet(int pkt_fd, int tx_fd);
 
 #endif

@@ -95,20 +95,23 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 
 const size_t netd_seccomp_nrules = sizeof netd_seccomp_rules / sizeof netd_seccomp_rules[0];
 
-/* The second filter: sendmsg on the packet socket is refused (EPERM), so
- * that no destination address can aim it at another interface; every
- * other call goes on to the first filter. Stacked filters both run and
- * the stricter verdict wins, so this only narrows. */
-int netd_seccomp_pin_packet(int pkt_fd)
+/* The second filter: sendmsg on the packet sockets (receiving, and the
+ * vnet one for sending, -1 if none) is refused (EPERM), so that no
+ * destination address can aim them at another interface; every other call
+ * goes on to the first filter. Stacked filters both run and the stricter
+ * verdict wins, so this only narrows. */
+int netd_seccomp_pin_packet(int pkt_fd, int tx_fd)
 {
+	uint32_t tx = (uint32_t)(tx_fd >= 0 ? tx_fd : pkt_fd);
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendmsg, 0, 3),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendmsg, 0, 4),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)pkt_fd, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)pkt_fd, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, tx, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};

@@ -11,9 +11,12 @@
  * np->big; a TCP one goes to lwIP whole or cut to wire size
  * (rx_oversized says when which).
  *
- * Transmit path: one sendto() per frame without an address (chains are
- * flattened); the socket is never blocking (MSG_DONTWAIT): a full queue drops
- * the frame and TCP retransmits, as it would on a real wire.
+ * Transmit path: with init's second socket (PACKET_VNET_HDR), frames go
+ * through net/netif_gso.h, a window of one connection's segments as one
+ * GSO frame; without it, one sendto() per frame on the receiving socket.
+ * Either way without an address (chains are flattened) and never blocking
+ * (MSG_DONTWAIT): a full queue drops the frame and TCP retransmits, as it
+ * would on a real wire.
  */
 #include "net/netif_packet.h"
 
@@ -31,6 +34,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/snmp.h"
 #include "lwip/stats.h"
+#include "net/inet_csum.h"
 #include "net/ip4_whole.h"
 #include "lwip_hooks.h"
 
@@ -56,16 +60,60 @@ static void drop_log(const char *what, uint64_t count, size_t len)
 		     (unsigned long long)count);
 }
 
-void netif_packet_setup(struct netif_packet *np, int fd, const uint8_t mac[6])
+void netif_packet_setup(struct netif_packet *np, int fd, int tx_fd, const uint8_t mac[6])
 {
 	int on = 1;
 
 	memset(np, 0, sizeof *np);
 	np->fd = fd;
+	np->tx_fd = tx_fd;
+	netif_gso_init(&np->gso);
 	memcpy(np->mac, mac, 6);
 	/* May be refused by the seccomp filter; init can set it instead, and
 	 * the receive path uses the control message whenever it is there. */
 	np->auxdata = setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) == 0;
+}
+
+/* One sendto() without an address: the kernel sends on the interface the
+ * socket is bound to. netd's seccomp filter allows sendto() only without
+ * one (and sendmsg() not on a packet socket), because the kernel would
+ * honour any other interface index given here. A full socket buffer or
+ * another error drops the frame, as a congested wire would; TCP
+ * recovers. frames: the lwIP frames it carries. */
+static void tx_send(struct netif_packet *np, int fd, const void *buf, size_t len, unsigned frames)
+{
+	ssize_t n;
+
+	do
+		n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		np->st.tx_drop += frames;
+		if (drop_log_due(np->st.tx_drop))
+			dlog("packet send: %s (%llu frames dropped so far)", strerror(errno),
+			     (unsigned long long)np->st.tx_drop);
+		return;
+	}
+	np->st.tx_frames += frames;
+	np->st.tx_bytes += (uint64_t)n - (fd == np->tx_fd ? NETIF_GSO_VNET : 0);
+	np->st.tx_gso += frames > 1;
+}
+
+/* The staged frame (net/netif_gso.h) goes out on the vnet socket. */
+static void tx_staged(struct netif_packet *np)
+{
+	const uint8_t *out;
+	unsigned segs;
+	size_t n = netif_gso_finish(&np->gso, &out, &segs);
+
+	if (n > 0)
+		tx_send(np, np->tx_fd, out, n, segs);
+}
+
+void netif_packet_flush(struct netif *netif)
+{
+	if (netif->state != NULL)
+		tx_staged(netif->state);
 }
 
 static err_t netif_packet_linkoutput(struct netif *netif, struct pbuf *p)
@@ -84,23 +132,19 @@ static err_t netif_packet_linkoutput(struct netif *netif, struct pbuf *p)
 		len = pbuf_copy_partial(p, frame, p->tot_len, 0);
 		buf = frame;
 	}
-	/* No destination address: the kernel sends on the interface the
-	 * socket is bound to. netd's seccomp filter allows sendto() only
-	 * without one (and sendmsg() only on the imsg socket), because the
-	 * kernel would honour any other interface index given here. */
-	ssize_t n;
-	do
-		n = sendto(np->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		/* Dropped like on a congested wire; TCP recovers. */
-		if (drop_log_due(++np->st.tx_drop))
-			dlog("packet send: %s (%llu frames dropped so far)", strerror(errno),
-			     (unsigned long long)np->st.tx_drop);
+	if (np->tx_fd < 0) {
+		tx_send(np, np->fd, buf, len, 1);
 		return ERR_OK;
 	}
-	np->st.tx_frames++;
-	np->st.tx_bytes += (uint64_t)n;
+	if (!netif_gso_add(&np->gso, buf, len)) {
+		tx_staged(np);
+		if (!netif_gso_add(&np->gso, buf, len)) {
+			np->st.tx_drop++;
+			return ERR_BUF;
+		}
+	}
+	if (netif_gso_ready(&np->gso))
+		tx_staged(np);
 	return ERR_OK;
 }
 
@@ -117,19 +161,17 @@ err_t netif_packet_init(struct netif *netif)
 		       NETIF_FLAG_LINK_UP;
 	netif->output = etharp_output;
 	netif->linkoutput = netif_packet_linkoutput;
+	/* On the vnet socket every TCP frame leaves with its checksum for the
+	 * device or the kernel to finish (net/netif_gso.h): lwIP's would be
+	 * computed for nothing. */
+	np->csum_base = NETIF_CHECKSUM_ENABLE_ALL;
+	if (np->tx_fd >= 0)
+		np->csum_base &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+	NETIF_SET_CHECKSUM_CTRL(netif, np->csum_base);
 	return ERR_OK;
 }
 
 /* --- checksums ---------------------------------------------------------------- */
-
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len >= 2; p += 2, len -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
 
 int netif_packet_csum_vouched(const uint8_t *frame, size_t len)
 {
@@ -141,15 +183,6 @@ int netif_packet_csum_vouched(const uint8_t *frame, size_t len)
 	       ip4_whole(ip, len - NETIF_PACKET_HDR, 17, 8, &ihl) != 0;
 }
 
-/* Folds sum and writes its complement, big-endian, at at. */
-static void csum_put(uint8_t *at, uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	at[0] = (uint8_t)(~sum >> 8);
-	at[1] = (uint8_t)~sum;
-}
-
 /* Writes the TCP checksum of the segment after IPv4 header ip (ihl bytes,
  * tot the datagram's length, both checked by the caller). */
 static void tcp_csum_write(uint8_t *ip, size_t ihl, size_t tot)
@@ -158,19 +191,10 @@ static void tcp_csum_write(uint8_t *ip, size_t ihl, size_t tot)
 	size_t l4len = tot - ihl;
 
 	tcp[16] = tcp[17] = 0;
-	uint32_t sum = sum16(0, ip + 12, 8);    /* source and destination */
-	sum += 6;                               /* TCP */
-	sum += (uint32_t)l4len;
-	csum_put(tcp + 16, sum16(sum, tcp, l4len));
+	csum_put(tcp + 16, csum_add(csum_pseudo4(ip, 6, l4len), tcp, l4len));
 }
 
 /* --- cutting super-frames ------------------------------------------------------ */
-
-static void ip_hdr_csum(uint8_t *ip, size_t ihl)
-{
-	ip[10] = ip[11] = 0;
-	csum_put(ip + 10, sum16(0, ip, ihl));
-}
 
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
@@ -216,7 +240,7 @@ int netif_packet_split(const uint8_t *frame, size_t len, size_t mtu,
 		sip[3] = (uint8_t)stot;
 		sip[4] = (uint8_t)(id >> 8);
 		sip[5] = (uint8_t)id;
-		ip_hdr_csum(sip, ihl);
+		csum_ip4_header(sip, ihl);
 		stcp[4] = (uint8_t)(seq >> 24);
 		stcp[5] = (uint8_t)(seq >> 16);
 		stcp[6] = (uint8_t)(seq >> 8);
@@ -301,12 +325,14 @@ static int rx_one(struct netif_packet *np, void *buf, size_t cap, void *more,
  * netd did until 2026-12. */
 static err_t input(struct netif *netif, struct pbuf *p, bool vouched)
 {
+	struct netif_packet *np = netif->state;
+
 	if (!vouched)
 		return netif->input(p, netif);
-	NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL &
-				~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP));
+	NETIF_SET_CHECKSUM_CTRL(netif, np->csum_base &
+				(u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP));
 	err_t r = netif->input(p, netif);
-	NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL);
+	NETIF_SET_CHECKSUM_CTRL(netif, np->csum_base);
 	return r;
 }
 

@@ -16,6 +16,7 @@
 
 #include "lwip/err.h"
 #include "lwip/netif.h"
+#include "net/netif_gso.h"
 
 #define NETIF_PACKET_MTU       1500
 #define NETIF_PACKET_HDR       14                       /* dst, src, ethertype */
@@ -34,27 +35,38 @@ struct netif_packet_stats {
 	uint64_t rx_input_err;     /* lwIP refused the frame */
 	uint64_t rx_outgoing;      /* frames the kernel sent, looped to taps */
 	uint64_t rx_csum_vouched;  /* TCP/UDP checksum left unchecked on the kernel's word */
-	uint64_t tx_frames;
-	uint64_t tx_bytes;
-	uint64_t tx_drop;          /* socket full or send error */
+	uint64_t tx_frames;        /* lwIP's frames sent (a GSO frame: its segments) */
+	uint64_t tx_bytes;         /* bytes sent (a GSO frame's headers once) */
+	uint64_t tx_gso;           /* GSO frames sent (each several of lwIP's) */
+	uint64_t tx_drop;          /* lwIP's frames dropped: socket full or send error */
 };
 
 /* Per-interface driver state; lives as long as the netif (netif->state). */
 struct netif_packet {
 	int fd;                    /* AF_PACKET, SOCK_RAW, bound to the interface */
+	int tx_fd;                 /* the same, PACKET_VNET_HDR, for sending; -1: none */
 	uint8_t mac[6];
+	u16_t csum_base;           /* lwIP's checksum flags for the netif */
 	int auxdata;               /* we turned PACKET_AUXDATA on */
 	int aux_checked;           /* first frame seen: auxdata presence logged */
 	struct netif_packet_stats st;
 	/* Oversized frames are read (and reassembled) here; so are frames
 	 * dropped for lack of pbufs. */
 	uint8_t big[NETIF_PACKET_BIG_FRAME];
+	struct netif_gso gso;      /* the frame being merged for tx_fd */
 };
 
 /* Prepares np for netif_add(). Turns on PACKET_AUXDATA if it can (so frames
  * whose checksum the kernel left unfinished can be completed); without it,
- * such frames fail lwIP's checksum check and TCP retransmits. */
-void netif_packet_setup(struct netif_packet *np, int fd, const uint8_t mac[6]);
+ * such frames fail lwIP's checksum check and TCP retransmits. tx_fd: a
+ * packet socket on the same interface with PACKET_VNET_HDR, receiving
+ * nothing (init/netif.h), through which frames go, TCP segments merged
+ * (net/netif_gso.h); -1: frames go one by one on fd, checksums by lwIP. */
+void netif_packet_setup(struct netif_packet *np, int fd, int tx_fd, const uint8_t mac[6]);
+
+/* Sends the frame merging holds, if any. The caller's loop calls it
+ * before it waits: a staged frame waits for no event. */
+void netif_packet_flush(struct netif *netif);
 
 /* netif_add() init function; netif->state must point to a struct
  * netif_packet prepared by netif_packet_setup(). */

@@ -229,12 +229,12 @@ static void test_info(void)
 						 .rx_oversize = 2, .rx_split = 3, .rx_whole = 4,
 						 .rx_nomem = 5, .rx_input_err = 6,
 						 .rx_csum_vouched = 7, .tx_frames = 8,
-						 .tx_bytes = 800, .tx_drop = 9 };
+						 .tx_bytes = 800, .tx_gso = 11, .tx_drop = 9 };
 		reset();
 		st.link = &ls;
 		doc = info_doc();
 		ok(strstr(doc, ",\"link\":{\"rx_frames\":10,\"rx_bytes\":9000,\"tx_frames\":8,"
-			       "\"tx_bytes\":800,\"checksum_vouched\":7,"
+			       "\"tx_bytes\":800,\"tx_gso_frames\":11,\"checksum_vouched\":7,"
 			       "\"super_frames\":{\"whole\":4,\"cut\":3},"
 			       "\"dropped\":{\"runt\":1,\"oversize\":2,\"no_pbuf\":5,\"input\":6,"
 			       "\"tx\":9}}}") != NULL,

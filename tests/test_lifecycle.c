@@ -302,6 +302,7 @@ int main(void)
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0)
 			return 2;
 		lc.packet_fd = p[0];
+		lc.packet_tx_fd = -1;
 		lc.anchors_fd = lc.extra_anchors_fd = -1;
 		lc.kms.released = released;
 		snprintf(lc.kms.nreq.host, sizeof lc.kms.nreq.host, "kms.example");

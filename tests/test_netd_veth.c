@@ -56,6 +56,7 @@
 #include <linux/sockios.h>
 
 #include "cli/kms.h"
+#include "init/netif.h"
 #include "cli/tls_pin.h"
 #include "crypto/policy.h"
 #include "keyd/apikey.h"
@@ -311,7 +312,7 @@ static int start_netd(void)
 /* dshield.dns= for the next scenario (0: none). */
 static uint32_t dns_override;
 
-static int send_config(int sock, int pkt, const uint8_t mac[6], bool dhcp)
+static int send_config(int sock, int pkt, int pkt_tx, const uint8_t mac[6], bool dhcp)
 {
 	struct netd_config_msg c;
 	struct boot_info_msg b;
@@ -334,7 +335,8 @@ static int send_config(int sock, int pkt, const uint8_t mac[6], bool dhcp)
 	memset(&b, 0, sizeof b);
 	b.host_mode = 1;
 	b.t_init_start_ms = 1;
-	if (imsg_send(sock, IMSG_NETD_CONFIG, 0, &c, sizeof c, &pkt, 1) < 0)
+	int fds[2] = { pkt, pkt_tx };
+	if (imsg_send(sock, IMSG_NETD_CONFIG, 0, &c, sizeof c, fds, 2) < 0)
 		return -1;
 	return imsg_send(sock, IMSG_BOOT_INFO, 0, &b, sizeof b, NULL, 0) < 0 ? -1 : 0;
 }
@@ -691,14 +693,106 @@ static int attest_exchange(struct client *c, struct response *r, bool *appended)
 	return -ETIMEDOUT;
 }
 
+static long link_count(const char *section, const char *name);
+
+/* Reads the fake bundle's answer on c (its request sent), serving logd as
+ * netd asks (*asked counts the questions), and checks its head and every
+ * byte; what names it in the test's lines. */
+static void read_bundle(struct client *c, unsigned *asked, const char *what)
+{
+	static uint8_t body[BUNDLE_TOTAL];
+	size_t got = 0, hlen = 0;
+	bool same = true;
+	uint64_t end = now_ms() + 20000;
+
+	while (now_ms() < end) {
+		struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = logd_fd, .events = POLLIN } };
+		if (poll(p, 2, 1000) <= 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			if (logd_serve(0) == IMSG_LOG_READ_REQ)
+				(*asked)++;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			c->len = 0;
+			int n = client_fill(c, 0);
+			if (n <= 0)
+				break;
+			size_t off = 0;
+			if (hlen == 0) {
+				char *h = memmem(c->buf, c->len, "\r\n\r\n", 4);
+				if (h == NULL)
+					break;   /* the head comes in one piece here */
+				hlen = (size_t)(h - c->buf) + 4;
+				off = hlen;
+				char head[1024], cl[64];
+				snprintf(head, sizeof head, "%.*s", (int)hlen, c->buf);
+				snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
+					 (unsigned long long)BUNDLE_TOTAL);
+				ok(strncmp(head, "HTTP/1.1 200 ", 13) == 0 && strstr(head, cl) != NULL &&
+				   strstr(head, "immutable") != NULL, "%s: 200, its whole length, immutable",
+				   what);
+			}
+			for (size_t i = off; i < c->len && got < BUNDLE_TOTAL; i++)
+				body[got++] = (uint8_t)c->buf[i];
+			if (got == BUNDLE_TOTAL)
+				break;
+		}
+	}
+	is_int(got, BUNDLE_TOTAL, "%s: every byte arrived", what);
+	for (size_t i = 0; same && i < got; i++)
+		same = body[i] == bundle_byte(i);
+	ok(same, "%s: the bytes logd sent, in order", what);
+}
+
+/* The bundle again, to a client reading at once with a large receive
+ * buffer, so lwIP sends windows of full segments: netd merges them into
+ * GSO frames (net/netif_gso.h). First as veth passes them (whole, the
+ * checksum left partial: the peer's TCP trusts it), then with vn0's TSO
+ * and transmit checksum off and vp0's receive checksum off: the kernel
+ * cuts each GSO frame and computes every checksum from the pseudo-header
+ * sum netd wrote, and the peer's TCP verifies them, so a wrong sum loses
+ * every segment. */
+static void test_gso_bundle(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(HTTP_PORT),
+				   .sin_addr.s_addr = server_addr };
+	int rcv = 1 << 20;
+
+	for (int soft = 0; soft < 2; soft++) {
+		struct client c;
+		unsigned asked = 0;
+		const char *what = soft ? "bundle, GSO cut by the kernel" : "bundle, GSO whole";
+		if (soft) {
+			int r1 = ethtool_set("vn0", ETHTOOL_STSO, 0);
+			int r2 = ethtool_set("vn0", ETHTOOL_STXCSUM, 0);
+			int r3 = enter_peer() == 0 ? ethtool_set("vp0", ETHTOOL_SRXCSUM, 0) : -1;
+			enter_self();
+			ok(r1 == 0 && r2 == 0 && r3 == 0, "vn0: TSO and tx checksum off, vp0: rx checksum off");
+		}
+		long gso0 = link_count("\"link\":", "tx_gso_frames");
+		c.len = 0;
+		c.fd = peer_socket();
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+		ok(connect(c.fd, (struct sockaddr *)&sin, sizeof sin) == 0, "%s: connect", what);
+		send_all(c.fd, "GET /tile/entries/000 HTTP/1.1\r\nHost: a\r\n\r\n", 43);
+		read_bundle(&c, &asked, what);
+		client_close(&c);
+		long gso1 = link_count("\"link\":", "tx_gso_frames");
+		ok(gso0 >= 0 && gso1 > gso0, "%s: netd sent GSO frames (%ld)", what, gso1 - gso0);
+	}
+	ethtool_set("vn0", ETHTOOL_STXCSUM, 1);
+	ethtool_set("vn0", ETHTOOL_STSO, 1);
+	if (enter_peer() == 0)
+		ethtool_set("vp0", ETHTOOL_SRXCSUM, 1);
+	enter_self();
+}
+
 static void test_logd(void)
 {
 	struct client c;
 	struct response r;
-	static uint8_t body[BUNDLE_TOTAL];
-	size_t got = 0, hlen = 0;
 	unsigned asked = 0, asked_paused = 0;
-	bool same = true;
 
 	/* no logd yet: the log's routes and attestation are 503 */
 	ok(client_open(&c) && get(&c, "/v1/log/checkpoint", &r) == 0 && r.status == 503 &&
@@ -763,48 +857,12 @@ static void test_logd(void)
 	   (unsigned long long)((BUNDLE_TOTAL + LOG_READ_CHUNK - 1) / LOG_READ_CHUNK));
 	asked = asked_paused;
 	/* now read, serving logd as netd asks */
-	uint64_t end = now_ms() + 20000;
-	while (now_ms() < end) {
-		struct pollfd p[2] = { { .fd = c.fd, .events = POLLIN }, { .fd = logd_fd, .events = POLLIN } };
-		if (poll(p, 2, 1000) <= 0)
-			continue;
-		if (p[1].revents & POLLIN) {
-			if (logd_serve(0) == IMSG_LOG_READ_REQ)
-				asked++;
-		}
-		if (p[0].revents & (POLLIN | POLLHUP)) {
-			c.len = 0;
-			int n = client_fill(&c, 0);
-			if (n <= 0)
-				break;
-			size_t off = 0;
-			if (hlen == 0) {
-				char *h = memmem(c.buf, c.len, "\r\n\r\n", 4);
-				if (h == NULL)
-					break;   /* the head comes in one piece here */
-				hlen = (size_t)(h - c.buf) + 4;
-				off = hlen;
-				char head[1024], cl[64];
-				snprintf(head, sizeof head, "%.*s", (int)hlen, c.buf);
-				snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
-					 (unsigned long long)BUNDLE_TOTAL);
-				ok(strncmp(head, "HTTP/1.1 200 ", 13) == 0 && strstr(head, cl) != NULL &&
-				   strstr(head, "immutable") != NULL, "bundle: 200, its whole length, immutable");
-			}
-			for (size_t i = off; i < c.len && got < BUNDLE_TOTAL; i++)
-				body[got++] = (uint8_t)c.buf[i];
-			if (got == BUNDLE_TOTAL)
-				break;
-		}
-	}
-	is_int(got, BUNDLE_TOTAL, "bundle: every byte arrived");
-	for (size_t i = 0; same && i < got; i++)
-		same = body[i] == bundle_byte(i);
-	ok(same, "bundle: the bytes logd sent, in order");
+	read_bundle(&c, &asked, "bundle");
 	is_int(asked, (BUNDLE_TOTAL + LOG_READ_CHUNK - 1) / LOG_READ_CHUNK,
 	       "bundle: one question per chunk");
 	c.len = 0;
 	ok(get(&c, "/healthz", &r) == 0 && r.status == 200, "keep-alive after the stream");
+	test_gso_bundle();
 
 	/* logd dies in the middle of a stream: netd closes the connection */
 	send_all(c.fd, "GET /tile/entries/000 HTTP/1.1\r\nHost: a\r\n\r\n", 43);
@@ -1953,7 +2011,10 @@ static void test_pending_timeout(void)
 }
 
 /* /v1/info's link.super_frames.NAME ("whole" or "cut"), or -1. */
-static long super_frames(const char *name)
+/* A counter of /v1/info's link object: name within the object that
+ * section (a key with its colon, "\"link\":" or deeper) begins; -1 when
+ * not there. */
+static long link_count(const char *section, const char *name)
 {
 	static const char req[] = "GET /v1/info HTTP/1.1\r\nHost: a\r\n\r\n";
 	struct client c;
@@ -1967,7 +2028,7 @@ static long super_frames(const char *name)
 	r.status = 0;
 	if (send_all(c.fd, req, sizeof req - 1) && expect_kaddr_req(&id) == 0 &&
 	    send_kaddr_reply(id) == 0 && read_response(&c, &r, 3000) == 0 && r.status == 200) {
-		const char *sf = strstr(r.body, "\"super_frames\":");
+		const char *sf = strstr(r.body, section);
 		snprintf(key, sizeof key, "\"%s\":", name);
 		const char *k = sf != NULL ? strstr(sf, key) : NULL;
 		if (k != NULL)
@@ -1975,6 +2036,11 @@ static long super_frames(const char *name)
 	}
 	client_close(&c);
 	return v;
+}
+
+static long super_frames(const char *name)
+{
+	return link_count("\"super_frames\":", name);
 }
 
 /* With the peer's TSO/GSO back on, its kernel sends 64 KiB TCP super-
@@ -2036,14 +2102,19 @@ static bool start_scenario(bool dhcp, struct netd_status_msg *bound)
 	uint8_t mac[6];
 	struct netd_status_msg st;
 	int pkt = open_packet(mac);
+	struct netif_info ni = { .name = "vn0", .ifindex = (int)if_nametoindex("vn0") };
+	int pkt_tx = netif_open_packet_tx(&ni);
 
 	if (!ok(pkt >= 0, "AF_PACKET socket on vn0 (%s)", dhcp ? "dhcp" : "static"))
+		return false;
+	if (!ok(pkt_tx >= 0, "the sending (vnet) AF_PACKET socket on vn0, as init opens it"))
 		return false;
 	init_sock = start_netd();
 	if (!ok(init_sock >= 0, "netd forked"))
 		return false;
-	ok(send_config(init_sock, pkt, mac, dhcp) == 0, "config and boot info sent");
+	ok(send_config(init_sock, pkt, pkt_tx, mac, dhcp) == 0, "config and boot info sent");
 	close(pkt);
+	close(pkt_tx);
 	is_int(wait_status(NETD_STATE_STARTED, &st, 3000), 0, "STARTED");
 	is_int(wait_status(NETD_STATE_BOUND, bound, dhcp ? 15000 : 3000), 0, "BOUND");
 	is_int(wait_status(NETD_STATE_READY, &st, 3000), 0, "READY");

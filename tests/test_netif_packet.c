@@ -262,7 +262,7 @@ static void test_driver(void)
 		ok(0, "socketpair: %s", strerror(errno));
 		return;
 	}
-	netif_packet_setup(&np, sv[0], mac);
+	netif_packet_setup(&np, sv[0], -1, mac);
 	ok(!np.auxdata, "PACKET_AUXDATA is refused on a non-packet socket");
 	ok(netif_add(&nif, NULL, NULL, NULL, &np, netif_packet_init, capture_input) != NULL,
 	   "netif_add with the packet driver");

@@ -71,11 +71,12 @@ static int install_built(int len, const struct seccomp_prog *prog, const char *w
  * kernel takes sll_ifindex from the call, bound or not): the filter lets
  * netd send only without an address, sendmsg (descriptors to sandboxd)
  * nowhere near the packet socket once netd_seccomp_pin_packet() stacked
- * its filter, and never duplicate a descriptor. A datagram socketpair
- * stands in for the packet socket. */
+ * its filter, and never duplicate a descriptor. Datagram socketpairs
+ * stand in for the packet sockets (receiving, and the vnet one for
+ * sending). */
 static void child_send_paths(void)
 {
-	int sv[2], im[2];
+	int sv[2], im[2], tx[2];
 	char b = 'x';
 	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -85,7 +86,7 @@ static void child_send_paths(void)
 	if (child_report_fd == ROLE_INIT_FD)
 		child_report_fd = fcntl(child_report_fd, F_DUPFD_CLOEXEC, 10);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, im) != 0 || dup2(im[0], ROLE_INIT_FD) != ROLE_INIT_FD ||
-	    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) {
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, tx) != 0) {
 		child_report(0, errno, "socketpairs");
 		return;
 	}
@@ -97,9 +98,14 @@ static void child_send_paths(void)
 	expect_eperm(sendto(sv[0], &b, 1, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to),
 		     "sendto with an address denied");
 	expect_ok(write(sv[0], &b, 1), "write allowed");
-	r = netd_seccomp_pin_packet(sv[0]);
-	child_report(r == 0, -r, "the packet socket pinned (a second filter stacked)");
+	r = netd_seccomp_pin_packet(sv[0], tx[0]);
+	child_report(r == 0, -r, "the packet sockets pinned (a second filter stacked)");
 	expect_eperm(sendmsg(sv[0], &mh, MSG_DONTWAIT), "sendmsg on the packet socket denied");
+	expect_eperm(sendmsg(tx[0], &mh, MSG_DONTWAIT), "sendmsg on the sending packet socket denied");
+	expect_ok(sendto(tx[0], &b, 1, MSG_DONTWAIT, NULL, 0),
+		  "sendto without an address on the sending packet socket allowed");
+	expect_eperm(sendto(tx[0], &b, 1, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to),
+		     "sendto with an address on the sending packet socket denied");
 	expect_ok(sendmsg(ROLE_INIT_FD, &mh, MSG_DONTWAIT), "sendmsg on an imsg socket allowed");
 	int mfd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	child_report(mfd >= 0, errno, "memfd_create allowed");
@@ -522,7 +528,7 @@ int main(void)
 		snprintf(cmd, sizeof cmd, "rm -rf %s", logd_dir);
 		ok(system(cmd) == 0, "logd: its directory removed");
 	}
-	run_checked(child_send_paths, 20, "send-paths");
+	run_checked(child_send_paths, 23, "send-paths");
 
 	run_checked(child_refusals, 14, "refusal");
 

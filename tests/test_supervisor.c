@@ -331,6 +331,7 @@ static void integration(void)
 	cfg.ops = (struct lifecycle_ops){ lifecycle_start, lifecycle_on_message, &lc, lifecycle_tick,
 					  lifecycle_fd_ready };
 	lc.packet_fd = ctl[1];
+	lc.packet_tx_fd = -1;
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.ifindex = 1;   /* lo */
 	snprintf(lc.net.ifname, sizeof lc.net.ifname, "lo");
@@ -538,6 +539,7 @@ static void held(bool release, bool watch)
 			exit(2);
 	}
 	lc.packet_fd = -1;
+	lc.packet_tx_fd = -1;
 	lc.anchors_fd = lc.extra_anchors_fd = -1;
 	lc.boot.host_mode = 1;
 	loglen = logpos = 0;

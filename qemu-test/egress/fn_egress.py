@@ -18,6 +18,11 @@
 #                                               its body read in 1 MiB
 #                                               pieces: length, SHA-256,
 #                                               seconds (a diagnostic)
+#   {"op": "upload", "url": U, "n": N}          a POST of N bytes of the
+#                                               64 KiB pattern (bytes
+#                                               0..255 over and over) to U:
+#                                               its status, what U answered
+#                                               and seconds
 import errno
 import hashlib
 import http.client
@@ -115,9 +120,18 @@ def download(b):
     return {"status": r.status, "n": n, "sha": h.hexdigest(), "secs": round(time.monotonic() - t0, 2)}
 
 
+def upload(b):
+    n, t0 = b["n"], time.monotonic()
+    body = (bytes(range(256)) * 256 * (n // 65536 + 1))[:n]
+    req = urllib.request.Request(b["url"], data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return {"status": r.status, "answer": r.read().decode(),
+                "secs": round(time.monotonic() - t0, 2)}
+
+
 OPS = {"urlopen": urlopen, "httpclient": httpclient, "inject": inject,
        "resolve": resolve, "dnsraw": dnsraw, "connect": connect, "hold": hold,
-       "download": download}
+       "download": download, "upload": upload}
 
 
 def handler(request):

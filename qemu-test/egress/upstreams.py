@@ -3,7 +3,8 @@
 # through its gateway):
 #   ADDR:8443, :9443  HTTPS as web.egress.test: answers a GET with JSON
 #                     {"upstream", "path", "host"}; GET /bulk/N: N bytes
-#                     of a 64 KiB pattern (bytes 0..255 over and over)
+#                     of a 64 KiB pattern (bytes 0..255 over and over);
+#                     POST /sink: JSON {"n", "sha"} of the body it read
 #   ADDR:8444         HTTPS as api.egress.test: answers with what it got
 #                     (without the Authorization value)
 #   ADDR:7000         TCP echo: every byte back, its end after the client's
@@ -11,6 +12,7 @@
 #
 #   PYTHONPATH=tests/host python3 upstreams.py ADDR DIR
 #                                     (DIR holds web.pem/.key, api.pem/.key)
+import hashlib
 import http.server
 import json
 import socket
@@ -46,6 +48,24 @@ class Web(http.server.BaseHTTPRequestHandler):
         else:
             out = {"upstream": self.server.name, "path": self.path, "host": self.headers.get("Host")}
         body = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        n, left, h = 0, int(self.headers.get("Content-Length", "0")), hashlib.sha256()
+        while left > 0:
+            piece = self.rfile.read(min(left, 1 << 20))
+            if not piece:
+                break
+            h.update(piece)
+            n += len(piece)
+            left -= len(piece)
+        record({"upstream": self.server.name, "port": self.server.server_address[1],
+                "method": self.command, "path": self.path, "bytes": n})
+        body = json.dumps({"n": n, "sha": h.hexdigest()}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

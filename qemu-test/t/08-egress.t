@@ -24,7 +24,8 @@
 #     once is refused (conn_limit), a later one goes;
 #   - a 16 MiB download through TLS origination arrives whole (its
 #     SHA-256), and netd took super-frames the guest's GRO made whole
-#     (/v1/info link);
+#     (/v1/info link); a 16 MiB upload the same way arrives whole, netd's
+#     segments sent merged into GSO frames;
 #   - /v1/info and the console say the anchors include test anchors;
 #   - `dshield log verify` of the VM's log passes, and its egress,
 #     egress_refused and dns_refused records match what happened (host,
@@ -295,6 +296,17 @@ link=$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq -c .link)
 diag "/v1/info link after it: $link"
 check "  the guest kernel's GRO merged its segments, and netd took such super-frames whole" \
   jq -e '.super_frames.whole > 0' <<<"$link"
+# an upload the same way: netd sends lwIP's segments to the upstream
+# merged into GSO frames (docs/NETWORK.md, "Transmit"), which virtio-net
+# passes to the host whole or the guest kernel cuts
+gso0=$(jq -r '.tx_gso_frames' <<<"$link")
+invoke egress-conns "{\"op\": \"upload\", \"url\": \"https://web.egress.test:8443/sink\", \"n\": $BULK}"
+expect "a $((BULK >> 20)) MiB upload to web.egress.test: every byte, in order" 200 \
+  ".status == 200 and (.answer | fromjson | .n == $BULK and .sha == \"$want_sha\")"
+link=$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq -c .link)
+diag "/v1/info link after it: $link"
+check "  netd sent its segments merged into GSO frames" \
+  jq -e --argjson g0 "$gso0" '.tx_gso_frames > $g0 and .dropped.tx == 0' <<<"$link"
 diag "one record: $(jq -c '[.entries[] | select(. != null and .type == "egress")][0]' "$work/log.json")"
 diag "egress records: $(jq -c '[.entries[] | select(. != null and (.type == "egress" or .type == "egress_refused" or .type == "dns_refused")) | {type, function, host, qname, port, method, path, scheme, addr, decision, reason: (.reason // "" | .[0:40])}]' "$work/log.json" | head -c 3000)"
 

@@ -13,23 +13,9 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/init.h"
 #include "lwip/pbuf.h"
+#include "tests/csum_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static u16_t l4_verify(const uint8_t *ip, size_t ihl, size_t l4len)
-{
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)l4len, PBUF_RAM);
-	ip4_addr_t src, dst;
-
-	if (p == NULL)
-		abort();
-	pbuf_take(p, ip + ihl, (u16_t)l4len);
-	memcpy(&src, ip + 12, 4);
-	memcpy(&dst, ip + 16, 4);
-	u16_t r = inet_chksum_pseudo(p, ip[9], (u16_t)l4len, &src, &dst);
-	pbuf_free(p);
-	return r;
-}
 
 struct split_check {
 	const uint8_t *orig;

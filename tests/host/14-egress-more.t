@@ -542,6 +542,17 @@ expect_match "  the function's log stream names the refusal (SNI ws.test is not 
 check "  /v1/info counts the resumed ones (egress.tls_resumed 2)" \
   [ "$(api GET /v1/info "" | sed 's/^[0-9]* //' | jq .egress.tls_resumed)" = 2 ]
 
+# 20 connections open at once, then closed: at most EGP_PARK_PER_KEY (16)
+# of their upstream connections are kept for the key (parked ones live
+# 4 s, so this bounds the count and does not ask for it exactly)
+out=$(call '{"hold":20}')
+parked=$(inns curl -s --max-time 20 "$AUDITOR_URL/v1/info" | jq '.egress.upstream_pool.parked')
+diag "hold 20, then closed: $out; parked right after: $parked"
+check "20 at once to good.test: each 200" \
+  [ "$(pooled '[.out[] | select(. == 200)] | length')" = 20 ]
+check "  of their upstream connections at most 16 kept for the next ones ($parked)" \
+  [ "$parked" -le 16 ]
+
 for via in connect http; do
   out=$(call "{\"pool\":3,\"tag\":\"$via\",\"via\":\"$via\"}")
   diag "pool through the proxy ($via): $out"

@@ -74,13 +74,24 @@ void netif_packet_setup(struct netif_packet *np, int fd, int tx_fd, const uint8_
 	np->auxdata = setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) == 0;
 }
 
+/* Errors by which the kernel says it will not take what the vnet socket
+ * carries (a device path that refuses GSO frames or partial checksums),
+ * as against a full buffer or a link down, which drop a frame as a wire
+ * would. */
+static bool tx_refusal(int e)
+{
+	return e != EAGAIN && e != EWOULDBLOCK && e != ENOBUFS && e != ENETDOWN && e != ENXIO;
+}
+
 /* One sendto() without an address: the kernel sends on the interface the
  * socket is bound to. netd's seccomp filter allows sendto() only without
  * one (and sendmsg() not on a packet socket), because the kernel would
  * honour any other interface index given here. A full socket buffer or
  * another error drops the frame, as a congested wire would; TCP
- * recovers. frames: the lwIP frames it carries. */
-static void tx_send(struct netif_packet *np, int fd, const void *buf, size_t len, unsigned frames)
+ * recovers. frames: the lwIP frames it carries. 0 or -errno; a refusal
+ * of the vnet socket's (tx_refusal) is not counted: the caller sends the
+ * frame another way. */
+static int tx_send(struct netif_packet *np, int fd, const void *buf, size_t len, unsigned frames)
 {
 	ssize_t n;
 
@@ -88,15 +99,49 @@ static void tx_send(struct netif_packet *np, int fd, const void *buf, size_t len
 		n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
+		int e = errno;
+		if (fd == np->tx_fd && tx_refusal(e))
+			return -e;
 		np->st.tx_drop += frames;
 		if (drop_log_due(np->st.tx_drop))
-			dlog("packet send: %s (%llu frames dropped so far)", strerror(errno),
+			dlog("packet send: %s (%llu frames dropped so far)", strerror(e),
 			     (unsigned long long)np->st.tx_drop);
-		return;
+		return -e;
 	}
 	np->st.tx_frames += frames;
 	np->st.tx_bytes += (uint64_t)n - (fd == np->tx_fd ? NETIF_GSO_VNET : 0);
 	np->st.tx_gso += frames > 1;
+	return 0;
+}
+
+static void tx_piece(void *arg, const uint8_t *frame, size_t len)
+{
+	struct netif_packet *np = arg;
+
+	tx_send(np, np->fd, frame, len, 1);
+}
+
+/* A frame lwIP made for the vnet socket (its TCP checksum not computed,
+ * or several segments merged) on the first socket: cut to wire size, its
+ * checksums computed; a frame that is not TCP as it is. */
+static void tx_cut(struct netif_packet *np, const uint8_t *frame, size_t len)
+{
+	if (netif_packet_split(frame, len, NETIF_PACKET_MTU, tx_piece, np) < 0)
+		(void)tx_send(np, np->fd, frame, len, 1);
+}
+
+/* The vnet socket refused frame (its bytes after the vnet header): from
+ * now on netd sends as without that socket, frame by frame on the first
+ * one with lwIP's TCP checksums on, and frame goes that way too
+ * (tx_cut). Slower, nothing lost; logged once. */
+static void tx_fall_back(struct netif_packet *np, const uint8_t *frame, size_t len, int e)
+{
+	dlog("the vnet packet socket refused a frame of %zu bytes (%s): sending frame by frame "
+	     "from now on", len, strerror(-e));
+	np->tx_fd = -1;
+	np->csum_base = NETIF_CHECKSUM_ENABLE_ALL;
+	NETIF_SET_CHECKSUM_CTRL(np->netif, np->csum_base);
+	tx_cut(np, frame, len);
 }
 
 /* The staged frame (net/netif_gso.h) goes out on the vnet socket. */
@@ -105,9 +150,10 @@ static void tx_staged(struct netif_packet *np)
 	const uint8_t *out;
 	unsigned segs;
 	size_t n = netif_gso_finish(&np->gso, &out, &segs);
+	int r = n > 0 ? tx_send(np, np->tx_fd, out, n, segs) : 0;
 
-	if (n > 0)
-		tx_send(np, np->tx_fd, out, n, segs);
+	if (r < 0 && tx_refusal(-r))
+		tx_fall_back(np, out + NETIF_GSO_VNET, n - NETIF_GSO_VNET, r);
 }
 
 void netif_packet_flush(struct netif *netif)
@@ -133,11 +179,16 @@ static err_t netif_packet_linkoutput(struct netif *netif, struct pbuf *p)
 		buf = frame;
 	}
 	if (np->tx_fd < 0) {
-		tx_send(np, np->fd, buf, len, 1);
+		(void)tx_send(np, np->fd, buf, len, 1);
 		return ERR_OK;
 	}
 	if (!netif_gso_add(&np->gso, buf, len)) {
 		tx_staged(np);
+		if (np->tx_fd < 0) {
+			/* it fell back: lwIP made this one for the vnet socket */
+			tx_cut(np, buf, len);
+			return ERR_OK;
+		}
 		if (!netif_gso_add(&np->gso, buf, len)) {
 			np->st.tx_drop++;
 			return ERR_BUF;
@@ -164,6 +215,7 @@ err_t netif_packet_init(struct netif *netif)
 	/* On the vnet socket every TCP frame leaves with its checksum for the
 	 * device or the kernel to finish (net/netif_gso.h): lwIP's would be
 	 * computed for nothing. */
+	np->netif = netif;
 	np->csum_base = NETIF_CHECKSUM_ENABLE_ALL;
 	if (np->tx_fd >= 0)
 		np->csum_base &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;

@@ -44,7 +44,9 @@ struct netif_packet_stats {
 /* Per-interface driver state; lives as long as the netif (netif->state). */
 struct netif_packet {
 	int fd;                    /* AF_PACKET, SOCK_RAW, bound to the interface */
-	int tx_fd;                 /* the same, PACKET_VNET_HDR, for sending; -1: none */
+	int tx_fd;                 /* the same, PACKET_VNET_HDR, for sending; -1: none
+				    * (or it refused a frame: tx_fall_back) */
+	struct netif *netif;       /* the netif this drives (netif_packet_init) */
 	uint8_t mac[6];
 	u16_t csum_base;           /* lwIP's checksum flags for the netif */
 	int auxdata;               /* we turned PACKET_AUXDATA on */

@@ -6,6 +6,7 @@
  * oracle for the checksums netif_packet_split writes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include "lib/bytes.h"
 #include "net/netif_packet.h"
+#include "tests/csum_check.h"
 #include "tests/tap.h"
 
 #include "lwip/inet_chksum.h"
@@ -44,22 +46,12 @@ static size_t make_ipv4(uint8_t *f, uint8_t proto, const uint8_t *l4, size_t l4l
 	return 14 + tot;
 }
 
-/* lwIP's verdict on the L4 checksum of frame f: 0 when it is right. */
+/* lwIP's verdict on the L4 checksum of frame f (an IPv4 header of 20
+ * bytes): 0 when it is right. */
 static u16_t lwip_verify(const uint8_t *f, size_t len)
 {
-	const uint8_t *ip = f + 14;
-	size_t l4len = ((size_t)ip[2] << 8 | ip[3]) - 20;
-	ip4_addr_t src, dst;
 	(void)len;
-	memcpy(&src, ip + 12, 4);
-	memcpy(&dst, ip + 16, 4);
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)l4len, PBUF_RAM);
-	if (p == NULL)
-		return 0xdead;
-	pbuf_take(p, ip + 20, (u16_t)l4len);
-	u16_t r = inet_chksum_pseudo(p, ip[9], (u16_t)l4len, &src, &dst);
-	pbuf_free(p);
-	return r;
+	return l4_verify(f + 14, 20, (((size_t)f[16] << 8) | f[17]) - 20);
 }
 
 static void test_vouched(void)
@@ -384,11 +376,96 @@ static void test_driver(void)
 	close(sv[0]);
 }
 
+/* Sends frame f through nif's linkoutput (a pbuf copy of it). */
+static err_t link_out(struct netif *nif, const uint8_t *f, size_t len)
+{
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+	pbuf_take(p, f, (u16_t)len);
+	err_t r = nif->linkoutput(nif, p);
+	pbuf_free(p);
+	return r;
+}
+
+/* With a sending (vnet) socket: a refusal other than a full buffer or a
+ * link down makes the driver send as without it, the refused frame cut
+ * to wire size with its checksums; a full buffer only drops the frame. */
+static void test_tx_fallback(void)
+{
+	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x66 };
+	static struct netif_packet np;
+	static uint8_t a[1600], b[1600], buf[2000];
+	struct netif nif;
+	int sv[2], tx[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, tx) != 0) {
+		ok(0, "socketpairs: %s", strerror(errno));
+		return;
+	}
+	close(tx[1]);                       /* its sends: ECONNREFUSED, a refusal */
+	netif_packet_setup(&np, sv[0], tx[0], mac);
+	ok(netif_add(&nif, NULL, NULL, NULL, &np, netif_packet_init, capture_input) != NULL,
+	   "netif_add with a sending socket");
+	is_int(nif.chksum_flags, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP,
+	       "  lwIP computes no TCP checksums for it");
+	/* two segments of one connection, 1000 bytes each, the second with PSH */
+	size_t la = make_super(a, 1000, 0x10), lb = make_super(b, 1000, 0x18);
+	b[14 + 20 + 6] = 0xfd;              /* its seq: 0xfffffa00 + 1000 */
+	b[14 + 20 + 7] = 0xe8;
+	is_int(link_out(&nif, a, la), ERR_OK, "first segment staged");
+	is_int(link_out(&nif, b, lb), ERR_OK, "second joins, the frame goes: refused");
+	is_int(np.tx_fd, -1, "  the driver stops using the sending socket");
+	is_int(nif.chksum_flags, NETIF_CHECKSUM_ENABLE_ALL, "  lwIP computes TCP checksums again");
+	size_t data = 0;
+	int pieces = 0, good = 1;
+	ssize_t n;
+	while ((n = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+		pieces++;
+		good &= n <= 1514 && lwip_verify(buf, (size_t)n) == 0;
+		data += (size_t)n - 14 - 20 - 32;
+	}
+	ok(pieces == 2 && good && data == 2000,
+	   "  the refused frame went on the first socket cut to wire size, checksums right "
+	   "(%d pieces, %zu bytes of data)", pieces, data);
+	is_int(np.st.tx_drop, 0, "  nothing dropped");
+	is_int(link_out(&nif, a, la), ERR_OK, "a frame after it");
+	n = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
+	ok(n == (ssize_t)la && memcmp(buf, a, la) == 0, "  goes as lwIP made it on the first socket");
+	netif_remove(&nif);
+	close(sv[0]);
+	close(sv[1]);
+	close(tx[0]);
+
+	/* a full buffer: dropped, counted, the sending socket kept */
+	static struct netif_packet np2;
+	struct netif nif2;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0 || socketpair(AF_UNIX, SOCK_DGRAM, 0, tx) != 0) {
+		ok(0, "socketpairs: %s", strerror(errno));
+		return;
+	}
+	fcntl(tx[0], F_SETFL, O_NONBLOCK);
+	while (send(tx[0], buf, 1000, MSG_DONTWAIT) > 0)
+		;
+	netif_packet_setup(&np2, sv[0], tx[0], mac);
+	netif_add(&nif2, NULL, NULL, NULL, &np2, netif_packet_init, capture_input);
+	uint8_t ack[66];
+	memcpy(ack, a, sizeof ack);
+	ack[16] = 0;
+	ack[17] = 52;                       /* IPv4 20 + TCP 32: no data */
+	is_int(link_out(&nif2, ack, sizeof ack), ERR_OK, "a pure ACK to a full sending socket");
+	ok(np2.st.tx_drop == 1 && np2.tx_fd == tx[0], "  dropped and counted, the socket kept");
+	netif_remove(&nif2);
+	close(sv[0]);
+	close(sv[1]);
+	close(tx[0]);
+	close(tx[1]);
+}
+
 int main(void)
 {
 	lwip_init();
 	test_vouched();
 	test_split();
 	test_driver();
+	test_tx_fallback();
 	return tap_done();
 }

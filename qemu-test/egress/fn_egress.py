@@ -18,6 +18,14 @@
 #                                               its body read in 1 MiB
 #                                               pieces: length, SHA-256,
 #                                               seconds (a diagnostic)
+#   {"op": "resume", "host": H, "port": P, "path": X, "sni": S}
+#                                               three TLS 1.2 connections to
+#                                               H, each resuming the first
+#                                               one's session, then that
+#                                               session offered to H's
+#                                               address under the SNI S:
+#                                               each one's status and
+#                                               whether it resumed
 #   {"op": "upload", "url": U, "n": N}          a POST of N bytes of the
 #                                               64 KiB pattern (bytes
 #                                               0..255 over and over) to U:
@@ -28,6 +36,7 @@ import hashlib
 import http.client
 import os
 import socket
+import ssl
 import struct
 import time
 import urllib.error
@@ -120,6 +129,39 @@ def download(b):
     return {"status": r.status, "n": n, "sha": h.hexdigest(), "secs": round(time.monotonic() - t0, 2)}
 
 
+def get_once(ctx, host, port, path, session=None, sni=None):
+    """One TLS connection to host:port (SNI sni or host), one GET of path:
+    its status (0: no answer) and whether the session resumed; and the
+    connection's session."""
+    try:
+        s = ctx.wrap_socket(socket.create_connection((host, port), timeout=15),
+                            server_hostname=sni or host, session=session)
+    except Exception as e:
+        return dict(why(e), status=0, reused=False), None
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
+                   % (path, host, port)).encode())
+        data = s.makefile("rb").read()     # to the end: Connection: close
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+        return {"status": status, "reused": s.session_reused}, s.session
+    except Exception as e:
+        return dict(why(e), status=0, reused=s.session_reused), None
+    finally:
+        s.close()
+
+
+def resume(b):
+    ctx = ssl.create_default_context()
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2    # netd speaks 1.2: session IDs
+    out, sess = [], None
+    for i in range(3):
+        r, got = get_once(ctx, b["host"], b["port"], "%s-%d" % (b["path"], i), sess)
+        out.append(r)
+        sess = got or sess
+    other, _ = get_once(ctx, b["host"], b["port"], b["path"] + "-other-sni", sess, sni=b["sni"])
+    return {"out": out, "other": other}
+
+
 def upload(b):
     n, t0 = b["n"], time.monotonic()
     body = (bytes(range(256)) * 256 * (n // 65536 + 1))[:n]
@@ -131,7 +173,7 @@ def upload(b):
 
 OPS = {"urlopen": urlopen, "httpclient": httpclient, "inject": inject,
        "resolve": resolve, "dnsraw": dnsraw, "connect": connect, "hold": hold,
-       "download": download, "upload": upload}
+       "download": download, "upload": upload, "resume": resume}
 
 
 def handler(request):

@@ -26,6 +26,8 @@
 #     SHA-256), and netd took super-frames the guest's GRO made whole
 #     (/v1/info link); a 16 MiB upload the same way arrives whole, netd's
 #     segments sent merged into GSO frames;
+#   - TLS sessions resume with netd, and a session offered under another
+#     name's SNI is refused before its request goes anywhere;
 #   - /v1/info and the console say the anchors include test anchors;
 #   - `dshield log verify` of the VM's log passes, and its egress,
 #     egress_refused and dns_refused records match what happened (host,
@@ -307,6 +309,19 @@ link=$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq -c .link)
 diag "/v1/info link after it: $link"
 check "  netd sent its segments merged into GSO frames" \
   jq -e --argjson g0 "$gso0" '.tx_gso_frames > $g0 and .dropped.tx == 0' <<<"$link"
+# TLS session resumption with netd (docs/TLS.md, "Session resumption"):
+# the second and third connections resume the first one's session; the
+# same session offered on a connection to web.egress.test's address under
+# the SNI api.egress.test is refused when the handshake ends, before its
+# request is read
+resumed0=$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq '.egress.tls_resumed')
+invoke egress-conns '{"op": "resume", "host": "web.egress.test", "port": 8443, "path": "/resume", "sni": "api.egress.test"}'
+expect "three TLS 1.2 connections to web.egress.test, each 200: the first a full handshake, the next two resumed" 200 \
+  '[.out[] | "\(.status) \(.reused)"] == ["200 false", "200 true", "200 true"]'
+expect "  the session offered under the SNI api.egress.test: no answer" 200 '.other.status == 0'
+check "  and that request reached no upstream" bash -c "! grep -q 'resume-other-sni' '$work/upstreams.log'"
+check "  /v1/info counts the two resumed" \
+  [ "$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq --argjson r0 "$resumed0" '.egress.tls_resumed - $r0')" = 2 ]
 diag "one record: $(jq -c '[.entries[] | select(. != null and .type == "egress")][0]' "$work/log.json")"
 diag "egress records: $(jq -c '[.entries[] | select(. != null and (.type == "egress" or .type == "egress_refused" or .type == "dns_refused")) | {type, function, host, qname, port, method, path, scheme, addr, decision, reason: (.reason // "" | .[0:40])}]' "$work/log.json" | head -c 3000)"
 

@@ -28,4 +28,20 @@ static inline size_t ip4_whole(const uint8_t *ip, size_t len, uint8_t proto, siz
 	return tot;
 }
 
+/* The IPv4 TCP segment of Ethernet frame f (len bytes readable): the
+ * datagram's length when it is whole (ip4_whole) and its TCP header, at
+ * least 20 bytes, lies within it; the two header lengths to *ihl and
+ * *thl. 0 for anything else. The packet driver's super-frame cutting and
+ * GSO merging read TCP headers through it. */
+static inline size_t eth_tcp4(const uint8_t *f, size_t len, size_t *ihl, size_t *thl)
+{
+	if (len < 14 + 40 || f[12] != 0x08 || f[13] != 0x00)
+		return 0;
+	size_t tot = ip4_whole(f + 14, len - 14, 6, 20, ihl);
+	if (tot == 0)
+		return 0;
+	*thl = (size_t)(f[14 + *ihl + 12] >> 4) * 4;
+	return *thl >= 20 && *ihl + *thl <= tot ? tot : 0;
+}
+
 #endif

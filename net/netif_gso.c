@@ -6,13 +6,11 @@
 #include <linux/virtio_net.h>
 
 #include "lib/bytes.h"
+#include "lwip/prot/tcp.h"
 #include "net/inet_csum.h"
 #include "net/ip4_whole.h"
 
 #define ETH_LEN 14
-#define TCP_FIN 0x01
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
 
 /* Where an IPv4 TCP frame's parts are. */
 struct tcp_view {
@@ -24,27 +22,20 @@ struct tcp_view {
 	uint8_t flags;
 };
 
-/* Whether f[0..len) is an unfragmented IPv4 TCP frame whose headers hold
- * together: true with v. */
+/* Whether f[0..len) is an IPv4 TCP frame whose headers hold together
+ * (eth_tcp4): true with v. */
 static bool tcp_frame(const uint8_t *f, size_t len, struct tcp_view *v)
 {
-	size_t ihl;
+	size_t ihl, thl, tot = eth_tcp4(f, len, &ihl, &thl);
 
-	if (len < ETH_LEN + 40 || f[12] != 0x08 || f[13] != 0x00)
-		return false;
-	size_t tot = ip4_whole(f + ETH_LEN, len - ETH_LEN, 6, 20, &ihl);
 	if (tot == 0)
-		return false;
-	const uint8_t *tcp = f + ETH_LEN + ihl;
-	size_t thl = (size_t)(tcp[12] >> 4) * 4;
-	if (thl < 20 || ihl + thl > tot)
 		return false;
 	v->l4 = ETH_LEN + ihl;
 	v->payload = v->l4 + thl;
 	v->data = tot - ihl - thl;
 	v->end = ETH_LEN + tot;
-	v->seq = be32(tcp + 4);
-	v->flags = tcp[13];
+	v->seq = be32(f + v->l4 + 4);
+	v->flags = f[v->l4 + 13];
 	return true;
 }
 
@@ -103,10 +94,9 @@ bool netif_gso_add(struct netif_gso *g, const uint8_t *frame, size_t len)
 	memcpy(s, frame, n);
 	g->len = n;
 	g->segs = 1;
-	g->l3 = 0;
+	g->tcp = tcp;
 	g->open = false;
 	if (tcp) {
-		g->l3 = ETH_LEN;
 		g->l4 = v.l4;
 		g->payload = v.payload;
 		g->next_seq = v.seq + (uint32_t)v.data;
@@ -128,9 +118,9 @@ size_t netif_gso_finish(struct netif_gso *g, const uint8_t **out, unsigned *segs
 	if (g->len == 0)
 		return 0;
 	memset(h, 0, NETIF_GSO_VNET);
-	if (g->l3 != 0) {
-		uint8_t *ip = f + g->l3;
-		size_t tot = g->len - g->l3, ihl = g->l4 - g->l3;
+	if (g->tcp) {
+		uint8_t *ip = f + ETH_LEN;
+		size_t tot = g->len - ETH_LEN, ihl = g->l4 - ETH_LEN;
 		put_be16(ip + 2, (uint16_t)tot);
 		csum_ip4_header(ip, ihl);
 		/* the device (or the kernel) sums from csum_start over the

@@ -41,7 +41,7 @@
 
 struct netif_gso {
 	size_t len;          /* frame bytes staged after the vnet header; 0: none */
-	size_t l3;           /* the staged frame's IPv4 header offset; 0: not TCP */
+	bool tcp;            /* the staged frame is IPv4 TCP (its IPv4 header at 14) */
 	size_t l4;           /* its TCP header offset */
 	size_t payload;      /* its TCP header's end: where the data starts */
 	uint32_t next_seq;   /* the sequence number a joining segment must have */

@@ -32,6 +32,7 @@
 #include "lib/log.h"
 #include "lwip/etharp.h"
 #include "lwip/pbuf.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/snmp.h"
 #include "lwip/stats.h"
 #include "net/inet_csum.h"
@@ -248,26 +249,16 @@ static void tcp_csum_write(uint8_t *ip, size_t ihl, size_t tot)
 
 /* --- cutting super-frames ------------------------------------------------------ */
 
-#define TCP_FIN 0x01
-#define TCP_PSH 0x08
-#define TCP_CWR 0x80
 
 int netif_packet_split(const uint8_t *frame, size_t len, size_t mtu,
 		       netif_packet_emit_fn emit, void *arg)
 {
 	uint8_t seg[NETIF_PACKET_MAX_FRAME];
 
-	if (len < NETIF_PACKET_HDR + 40 || frame[12] != 0x08 || frame[13] != 0x00)
+	size_t ihl, thl, tot = eth_tcp4(frame, len, &ihl, &thl);
+	if (tot == 0 || mtu > NETIF_PACKET_MTU || ihl + thl >= mtu)
 		return -EINVAL;
-	const uint8_t *ip = frame + NETIF_PACKET_HDR;
-	size_t ihl;
-	size_t tot = ip4_whole(ip, len - NETIF_PACKET_HDR, 6, 20, &ihl);
-	if (tot == 0)
-		return -EINVAL;
-	const uint8_t *tcp = ip + ihl;
-	size_t thl = (size_t)(tcp[12] >> 4) * 4;
-	if (thl < 20 || ihl + thl > tot || mtu > NETIF_PACKET_MTU || ihl + thl >= mtu)
-		return -EINVAL;
+	const uint8_t *ip = frame + NETIF_PACKET_HDR, *tcp = ip + ihl;
 
 	size_t hdrs = NETIF_PACKET_HDR + ihl + thl;
 	size_t payload = tot - ihl - thl, mss = mtu - ihl - thl;

@@ -268,8 +268,8 @@ static void jw_http(struct jsonw *w, const char *key, const struct http_lwip *hl
 
 /* The egress proxy's counters (docs/EGRESS.md): the functions'
  * connections, how many were refused, the bytes each way, the pool
- * of upstream connections kept for reuse, and the functions' resumed TLS
- * sessions. */
+ * of upstream connections kept for reuse, the functions' resumed TLS
+ * sessions, and netd's TLS handshakes with the upstreams (full, resumed). */
 static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
 {
 	jw_key(w, "egress");
@@ -285,6 +285,7 @@ static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
 	COUNTS(w, "bytes", { "up", s->bytes_up }, { "down", s->bytes_down });
 	COUNTS(w, "upstream_pool", { "parked", s->parked }, { "reused", s->reused });
 	COUNTS(w, NULL, { "bandwidth_holds", s->bw_holds }, { "tls_resumed", s->tls_resumed });
+	COUNTS(w, "upstream_tls", { "full", s->up_tls_full }, { "resumed", s->up_tls_resumed });
 	jw_object_end(w);
 }
 

@@ -98,6 +98,7 @@ int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen)
 		return errbuf_set(err, errlen, (int)n, "local CA: no room for its PEM");
 	x->ca_pem_len = (size_t)n;
 	tls_sessions_init(&x->sessions);
+	memset(&x->up, 0, sizeof x->up);
 	x->srv = (struct tls_server_cfg){ .ca = &x->ca, .cache = &x->cache, .rng = &x->rng,
 					  .sessions = &x->sessions };
 	anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
@@ -133,6 +134,8 @@ long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *
 {
 	long r = 0;
 
+	/* sessions whose chains the anchors being replaced checked */
+	tls_client_sessions_clear(&x->up);
 	anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
 	if (fd >= 0)
 		r = load_fd(&x->anchors, fd, x->abuf, ANCHORS_FILE_MAX, 0, "the trust anchors",
@@ -1119,6 +1122,71 @@ static void resolved(struct egress_proxy *px, struct egp_conn *c, uint32_t ip_be
 	}
 }
 
+/* The key of c's sessions with its upstream: its function, host and port. */
+static void up_session_key(const struct egp_conn *c, uint8_t key[32])
+{
+	tls_client_session_key(c->fn, c->t.host, c->t.port, key);
+}
+
+/* The client engine of c's new upstream connection, offering the
+ * session of c's function with its host and port if there is one
+ * (docs/TLS.md, "Resumption toward upstreams"): its certificate's key,
+ * checked when the session was made, is c's from the offer, as a
+ * resumed handshake brings none. */
+static int up_tls_start(struct egress_proxy *px, struct egp_conn *c)
+{
+	struct egress_tls *x = px->h.tls;
+	int64_t now = (int64_t)(real_ns() / 1000000000u);
+	const struct tls_client_session *s;
+	uint8_t key[32];
+
+	up_session_key(c, key);
+	s = tls_client_session_find(&x->up, key, now);
+	c->up_offered = s != NULL;
+	if (s != NULL)
+		memcpy(c->spki, s->spki, sizeof c->spki);
+	return tls_client_init_resume(&c->cli, &x->anchors, c->t.host, strlen(c->t.host), now,
+				      &x->rng, s != NULL ? &s->p : NULL);
+}
+
+/* c's upstream handshake ended (TLS_OPEN): the key for its records,
+ * counted, and the session kept when the handshake was a full one. 0, or
+ * -1 when the key cannot be read. */
+static int up_tls_open(struct egress_proxy *px, struct egp_conn *c)
+{
+	struct egress_tls *x = px->h.tls;
+	br_ssl_session_parameters sp;
+	uint8_t key[32];
+
+	c->has_spki = true;
+	if (tls_resumed(&c->cli)) {
+		px->st.up_tls_resumed++;   /* the key: the session's, from the offer */
+		return 0;
+	}
+	px->st.up_tls_full++;
+	if (tls_peer_spki_sha256(&c->cli, c->spki) < 0)
+		return -1;
+	if (tls_session(&c->cli, &sp) == 0) {
+		up_session_key(c, key);
+		tls_client_session_save(&x->up, key, &sp, c->spki,
+					(int64_t)(real_ns() / 1000000000u));
+	}
+	memset(&sp, 0, sizeof sp);
+	return 0;
+}
+
+/* c's upstream handshake failed: a session it offered is not offered
+ * again (the server may have refused it: BR_ERR_RESUME_MISMATCH). */
+static void up_tls_failed(struct egress_proxy *px, struct egp_conn *c)
+{
+	uint8_t key[32];
+
+	if (!c->up_offered)
+		return;
+	up_session_key(c, key);
+	tls_client_session_forget(&px->h.tls->up, key);
+}
+
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err);
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
@@ -1435,9 +1503,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	c->last_ms = mono_ms();
 	if (c->t.originate)
 		tcp_nagle_disable(c->pcb);   /* TLS records: whole, and wanted at once */
-	if (c->t.originate &&
-	    tls_client_init(&c->cli, &px->h.tls->anchors, c->t.host, strlen(c->t.host),
-			    (int64_t)(real_ns() / 1000000000u), &px->h.tls->rng) < 0) {
+	if (c->t.originate && up_tls_start(px, c) < 0) {
 		refuse(px, c, "tls_failed: netd's TLS client cannot start");
 		return ERR_ABRT;
 	}
@@ -2340,14 +2406,14 @@ static enum egp_result drive_tls_rounds(struct egress_proxy *px, struct egp_conn
 		up_side(c, &moved);
 		/* (tls_status() sets cli.open: the key is read once, by its own flag) */
 		if (!c->has_spki && tls_status(&c->cli) == TLS_OPEN) {
-			c->has_spki = true;
-			if (tls_peer_spki_sha256(&c->cli, c->spki) < 0)
+			if (up_tls_open(px, c) < 0)
 				return end_relay(px, c, "the upstream's key cannot be read", true);
 			moved = true;
 		}
 		if (!c->cli.open && tls_over(&c->cli)) {
 			/* the upstream's handshake failed: nothing was relayed */
 			bool had_pcb = c->pcb != NULL;
+			up_tls_failed(px, c);
 			refuse_tls(px, c, &c->cli);
 			return had_pcb ? EGP_ABORTED : EGP_CLOSED;
 		}

@@ -64,6 +64,7 @@
 #include "tls/cert.h"
 #include "tls/cert_cache.h"
 #include "tls/engine.h"
+#include "tls/client_sessions.h"
 #include "tls/sessions.h"
 
 /* Open proxied connections, all functions: a function may hold 1000 at
@@ -135,6 +136,7 @@ struct egress_tls {
 	br_x509_trust_anchor ta[ANCHORS_MAX];
 	struct cert_cache cache;
 	struct tls_sessions sessions;     /* the functions' resumable sessions */
+	struct tls_client_sessions up;    /* netd's, with the upstreams (cleared with the anchors) */
 	uint8_t abuf[ANCHORS_FILE_MAX + 1];
 	uint8_t xbuf[EGP_EXTRA_ANCHORS_MAX + 1];
 };
@@ -391,7 +393,8 @@ struct egp_conn {
 	bool cli_eof;                      /* tls_eof() given to the client engine */
 	bool srv_closing, cli_closing;     /* tls_close() given */
 	bool has_spki;
-	uint8_t spki[32];
+	uint8_t spki[32];                  /* set at the offer when a session is offered */
+	bool up_offered;                   /* a session was offered upstream (its key in spki) */
 	/* pooling: whether the last request and its answer let the
 	 * connection carry another (eh_head.persist); reused: the upstream
 	 * connection was parked by an earlier connection of the function */
@@ -419,6 +422,7 @@ struct egress_proxy_stats {
 	uint64_t parked;                   /* upstream connections parked now */
 	uint64_t reused;                   /* connections that took a parked one */
 	uint64_t tls_resumed;              /* functions' TLS that resumed a session */
+	uint64_t up_tls_full, up_tls_resumed;   /* netd's upstream handshakes */
 };
 
 struct egress_proxy {

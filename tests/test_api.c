@@ -214,7 +214,8 @@ static void test_info(void)
 		static struct egress_proxy_stats es = { .accepted = 5, .relayed = 4, .refused = 1,
 							.pool_full = 1, .active = 2, .bytes_up = 300,
 							.bytes_down = 7000, .bw_holds = 3, .parked = 1,
-							.reused = 2, .tls_resumed = 8 };
+							.reused = 2, .tls_resumed = 8,
+							.up_tls_full = 5, .up_tls_resumed = 9 };
 		reset();
 		st.egress = &es;
 		doc = info_doc();
@@ -222,7 +223,8 @@ static void test_info(void)
 			       "\"refused\":{\"total\":1,\"pool_full\":1,\"log_refused\":0},"
 			       "\"bytes\":{\"up\":300,\"down\":7000},"
 			       "\"upstream_pool\":{\"parked\":1,\"reused\":2},"
-			       "\"bandwidth_holds\":3,\"tls_resumed\":8},\"link\":null}") != NULL,
+			       "\"bandwidth_holds\":3,\"tls_resumed\":8,"
+			       "\"upstream_tls\":{\"full\":5,\"resumed\":9}},\"link\":null}") != NULL,
 		   "/v1/info: the egress proxy's counters (%s)", doc);
 		st.egress = NULL;
 		struct netif_packet_stats ls = { .rx_frames = 10, .rx_bytes = 9000, .rx_runt = 1,

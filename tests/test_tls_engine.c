@@ -12,7 +12,12 @@
  * against `openssl s_server -tls1_3` (the TLS 1.3-only reason), and
  * `openssl s_client` against our server engine (verify ok). Session
  * resumption (tls/sessions.h): a session resumes for the name it was made
- * for, under that SNI, within its lifetime, and nowhere else.
+ * for, under that SNI, within its lifetime, and nowhere else. The client's
+ * side of it (tls_client_init_resume, docs/TLS.md "Resumption toward
+ * upstreams"): the session a full handshake gave resumes, no certificate
+ * comes and data flows; a server that does not know it makes a full
+ * handshake whose chain is checked; a server that resumes it with another
+ * suite or version is refused.
  */
 #include "lib/errbuf.h"
 #include "tap.h"
@@ -658,15 +663,12 @@ static void test_openssl(void)
 		diag("could not remove %s", dir);
 }
 
-/* A client that offers session sp (BearSSL's own call: tls_client_init
- * starts fresh) to a server expecting expect, with SNI sni, at time t;
- * pumps the handshake. */
+/* A client that offers session sp to a server expecting expect, with
+ * SNI sni, at time t; pumps the handshake. */
 static void offer(const br_ssl_session_parameters *sp, const char *expect, const char *sni, int64_t t)
 {
 	tls_server_init(&srv, &cfg, expect, strlen(expect), t);
-	tls_client_init(&cli, &anchors, sni, strlen(sni), t, &rng);
-	br_ssl_engine_set_session_parameters(&cli.u.cli.ctx.eng, sp);
-	br_ssl_client_reset(&cli.u.cli.ctx, sni, 1);
+	tls_client_init_resume(&cli, &anchors, sni, strlen(sni), t, &rng, sp);
 	pump(&cli, &srv);
 }
 
@@ -755,6 +757,78 @@ static void test_resumption(void)
 	ok(tls_status(&srv) == TLS_OPEN && !tls_resumed(&srv), "resume: a server without a table: full");
 }
 
+/* The client's side: tls_client_init_resume, tls_session, tls_resumed. */
+static void test_client_resumption(void)
+{
+	static struct tls_sessions sessions, empty;
+	br_ssl_session_parameters sp, bad;
+	uint8_t key[32], back[64];
+
+	tls_sessions_init(&sessions);
+	tls_sessions_init(&empty);
+	cfg.sessions = &sessions;
+	ok(client_init(&anchors, NAME) == 0, "client resume: a client");
+	is_int(tls_session(&cli, &sp), -EAGAIN, "client resume: no session before the handshake");
+	server_init(NAME);
+	pump(&cli, &srv);
+	ok(tls_status(&cli) == TLS_OPEN && !tls_resumed(&cli), "client resume: a full handshake (%s)",
+	   why(&cli));
+	is_int(tls_session(&cli, &sp), 0, "client resume: it gives its session");
+	ok(sp.session_id_len == 32 && sp.version == BR_TLS12 && sp.cipher_suite == tls_suite(&cli),
+	   "client resume: a 32-byte ID, TLS 1.2, the suite negotiated");
+	is_int(tls_session(&srv, &bad), -EINVAL, "client resume: a server has no client session");
+
+	offer(&sp, NAME, NAME, now + 10);
+	ok(tls_status(&cli) == TLS_OPEN && tls_resumed(&cli) && tls_resumed(&srv),
+	   "client resume: the server resumes it, the client says so (%s)", why(&cli));
+	is_int(tls_peer_spki_sha256(&cli, key), -ENOENT,
+	       "client resume: no certificate came, so no key to read");
+	is_int(tls_write(&cli, "ping", 4), 4, "client resume: the client writes");
+	pump(&cli, &srv);
+	ok(drain_in(&srv, back, sizeof back) == 4 && memcmp(back, "ping", 4) == 0,
+	   "client resume: the server reads it");
+	is_int(tls_write(&srv, "pong", 4), 4, "client resume: the server answers");
+	pump(&cli, &srv);
+	ok(drain_in(&cli, back, sizeof back) == 4 && memcmp(back, "pong", 4) == 0,
+	   "client resume: the client reads it");
+
+	/* a server that does not know the session: a full handshake, the
+	 * chain checked as always (here against anchors it does not reach) */
+	cfg.sessions = &empty;
+	offer(&sp, NAME, NAME, now + 10);
+	ok(tls_status(&cli) == TLS_OPEN && !tls_resumed(&cli) && tls_peer_spki_sha256(&cli, key) == 0,
+	   "client resume: a server without it makes a full handshake, its key read (%s)", why(&cli));
+	tls_server_init(&srv, &cfg, NAME, strlen(NAME), now + 10);
+	tls_client_init_resume(&cli, &wrong_anchors, NAME, strlen(NAME), now + 10, &rng, &sp);
+	pump(&cli, &srv);
+	ok(tls_status(&cli) == TLS_FAILED && tls_error(&cli) == TLS_E_CERT_UNTRUSTED,
+	   "client resume: ... whose chain is checked (%s)", why(&cli));
+
+	/* the server resumes with what it kept; a client that kept another
+	 * suite or version refuses (BearSSL's BR_ERR_RESUME_MISMATCH) */
+	cfg.sessions = &sessions;
+	bad = sp;
+	bad.cipher_suite = sp.cipher_suite == BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 ?
+			   BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 :
+			   BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+	offer(&bad, NAME, NAME, now + 10);
+	ok(tls_status(&cli) == TLS_FAILED && !tls_resumed(&cli) && cli.br_err == BR_ERR_RESUME_MISMATCH,
+	   "client resume: resumed with another suite: refused (%s)", why(&cli));
+	bad = sp;
+	bad.version = BR_TLS11;
+	offer(&bad, NAME, NAME, now + 10);
+	ok(tls_status(&cli) == TLS_FAILED && !tls_resumed(&cli),
+	   "client resume: resumed with another version: refused (%s)", why(&cli));
+
+	/* an empty ID offers nothing */
+	bad = sp;
+	bad.session_id_len = 0;
+	offer(&bad, NAME, NAME, now + 10);
+	ok(tls_status(&cli) == TLS_OPEN && !tls_resumed(&cli) && !tls_resumed(&srv),
+	   "client resume: an empty session ID: a full handshake (%s)", why(&cli));
+	cfg.sessions = NULL;
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -781,6 +855,7 @@ int main(void)
 	test_tls13_alert();
 	test_close_in_handshake();
 	test_resumption();
+	test_client_resumption();
 	test_openssl();
 	return tap_done();
 }

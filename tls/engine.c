@@ -224,8 +224,17 @@ int tls_sni_is(const struct tls_conn *c, const char *sni)
 
 int tls_resumed(const struct tls_conn *c)
 {
+	if (!c->open)
+		return 0;
+	if (c->role == TLS_ROLE_CLIENT) {
+		/* BearSSL's own test (ssl_hs_client.t0, read-ServerHello):
+		 * the ServerHello echoed the non-empty ID the client sent */
+		const br_ssl_session_parameters *s = &c->u.cli.ctx.eng.session;
+		return c->u.cli.offered_len > 0 && s->session_id_len == c->u.cli.offered_len &&
+		       memcmp(s->session_id, c->u.cli.offered_id, c->u.cli.offered_len) == 0;
+	}
 	return c->role == TLS_ROLE_SERVER && c->cfg != NULL && c->cfg->sessions != NULL &&
-	       c->open && !c->chose;
+	       !c->chose;
 }
 
 int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const char *name,
@@ -339,13 +348,23 @@ int tls_server_init_ident(struct tls_conn *c, const struct tls_ident_cfg *cfg, i
 int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const char *host,
 		    size_t len, int64_t now, br_hmac_drbg_context *rng)
 {
+	return tls_client_init_resume(c, anchors, host, len, now, rng, NULL);
+}
+
+int tls_client_init_resume(struct tls_conn *c, const struct anchors *anchors, const char *host,
+			   size_t len, int64_t now, br_hmac_drbg_context *rng,
+			   const br_ssl_session_parameters *s)
+{
 	br_x509_minimal_context *x = &c->u.cli.x509;
 	uint32_t days, secs;
+	int resume = s != NULL && s->session_id_len > 0 &&
+		     s->session_id_len <= sizeof c->u.cli.offered_id;
 
 	conn_reset(c, TLS_ROLE_CLIENT, now);
 	br_ssl_client_zero(&c->u.cli.ctx);
 	c->u.cli.pin_vt = NULL;
 	c->u.cli.pin_bad = 0;
+	c->u.cli.offered_len = 0;
 	if (set_expect(c, host, len) < 0) {
 		c->err = TLS_E_INTERNAL;
 		return -EINVAL;
@@ -363,8 +382,13 @@ int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const cha
 	x509_time_from_unix(now, &days, &secs);
 	br_x509_minimal_set_time(x, days, secs);
 	br_ssl_engine_set_x509(&c->u.cli.ctx.eng, &x->vtable);
+	if (resume) {
+		br_ssl_engine_set_session_parameters(&c->u.cli.ctx.eng, s);
+		memcpy(c->u.cli.offered_id, s->session_id, s->session_id_len);
+		c->u.cli.offered_len = s->session_id_len;
+	}
 	/* the name goes out as SNI and is what br_x509_minimal checks */
-	if (!br_ssl_client_reset(&c->u.cli.ctx, c->expect, 0)) {
+	if (!br_ssl_client_reset(&c->u.cli.ctx, c->expect, resume)) {
 		c->err = TLS_E_INTERNAL;
 		return -EIO;
 	}
@@ -474,7 +498,7 @@ static int update(struct tls_conn *c)
 
 	if ((st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) && !c->open) {
 		c->open = 1;
-		if (tls_resumed(c))
+		if (c->role == TLS_ROLE_SERVER && tls_resumed(c))
 			check_resumed_sni(c);
 	}
 	if ((st & BR_SSL_CLOSED) && !c->br_err)
@@ -722,6 +746,9 @@ const char *tls_reason(struct tls_conn *c, char *buf, size_t cap)
 			snprintf(buf, cap, "TLS protocol error: we sent alert %s", alert_name(b - BR_ERR_SEND_FATAL_ALERT));
 		else if (b == 0)
 			snprintf(buf, cap, "%s closed the connection before the handshake ended", peer);
+		else if (b == BR_ERR_RESUME_MISMATCH)
+			snprintf(buf, cap, "%s resumed our session with another TLS version or cipher "
+				 "suite (BearSSL %d)", peer, b);
 		else
 			snprintf(buf, cap, "TLS protocol error with the %s (BearSSL %d)", peer, b);
 		break;
@@ -825,6 +852,16 @@ int tls_pkey_spki_sha256(const br_x509_pkey *pk, uint8_t out[32])
 	return 0;
 }
 
+int tls_session(struct tls_conn *c, br_ssl_session_parameters *out)
+{
+	if (c->role != TLS_ROLE_CLIENT)
+		return -EINVAL;
+	if (!c->open || tls_status(c) == TLS_FAILED)
+		return -EAGAIN;
+	br_ssl_engine_get_session_parameters(&c->u.cli.ctx.eng, out);
+	return out->session_id_len > 0 ? 0 : -ENOENT;
+}
+
 int tls_peer_spki_sha256(struct tls_conn *c, uint8_t out[32])
 {
 	const br_x509_pkey *pk;
@@ -833,6 +870,8 @@ int tls_peer_spki_sha256(struct tls_conn *c, uint8_t out[32])
 		return -EINVAL;
 	if (!c->open || tls_status(c) == TLS_FAILED)
 		return -EAGAIN;
+	if (tls_resumed(c))
+		return -ENOENT;
 	pk = c->u.cli.x509.vtable->get_pkey(&c->u.cli.x509.vtable, NULL);
 	if (!pk)
 		return -EAGAIN;

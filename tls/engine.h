@@ -24,7 +24,7 @@
  *           certificate's key hash for the log record.
  *
  * Memory: the struct is the connection's whole TLS state (sizeof(struct
- * tls_conn), 28,104 bytes on x86-64: the 16.3 KiB input buffer a peer's
+ * tls_conn), 28,216 bytes on x86-64: the 16.3 KiB input buffer a peer's
  * full-size record needs, a 4.1 KiB output buffer, one role's BearSSL
  * contexts: the server's and its leaf, or the client's and its X.509
  * validator). Nothing is
@@ -129,6 +129,9 @@ struct tls_conn {
 			uint8_t pin[32];
 			uint8_t seen[32];         /* the key that did not match */
 			unsigned pin_bad : 1;
+			/* tls_client_init_resume: the session ID offered */
+			uint8_t offered_id[32];
+			uint8_t offered_len;
 		} cli;
 	} u;
 	const br_ssl_server_policy_class *policy; /* server: our choose/sign */
@@ -160,8 +163,11 @@ int tls_server_init(struct tls_conn *c, const struct tls_server_cfg *cfg, const 
  * name? Without case; an empty SNI is not. */
 int tls_sni_is(const struct tls_conn *c, const char *sni);
 
-/* Did this server connection's handshake resume a session (no
- * certificate, no signature: tls/sessions.h)? False until it is open. */
+/* Did this connection's handshake resume a session? A server: one of
+ * tls/sessions.h (no certificate, no signature). A client: the session
+ * tls_client_init_resume offered, which the server accepted (no
+ * certificate, so no chain checked and no key for tls_peer_spki_sha256:
+ * they were the session's full handshake's). False until it is open. */
 int tls_resumed(const struct tls_conn *c);
 
 /* A server engine presenting cfg's certificate, its handshake signed by
@@ -173,6 +179,22 @@ int tls_server_init_ident(struct tls_conn *c, const struct tls_ident_cfg *cfg, i
  * rng seeds the engine's own generator. 0, -EINVAL, -EIO. */
 int tls_client_init(struct tls_conn *c, const struct anchors *anchors, const char *host,
 		    size_t len, int64_t now, br_hmac_drbg_context *rng);
+
+/* tls_client_init, offering to resume session s (one tls_session gave
+ * after a full handshake with the same host: the caller keys its
+ * sessions so; NULL or an empty ID: none offered). A server that does
+ * not take it makes a full handshake, the chain checked as always; one
+ * that takes it must agree on s's version and suite, or the handshake
+ * fails (BearSSL's BR_ERR_RESUME_MISMATCH): the caller forgets s. */
+int tls_client_init_resume(struct tls_conn *c, const struct anchors *anchors, const char *host,
+			   size_t len, int64_t now, br_hmac_drbg_context *rng,
+			   const br_ssl_session_parameters *s);
+
+/* Client, once TLS_OPEN: the session for a later tls_client_init_resume
+ * to the same host (its master secret: keep it where the engines are).
+ * 0, -EAGAIN (not open, or failed), -ENOENT (the server gave no session
+ * ID: it does not resume), -EINVAL (a server). */
+int tls_session(struct tls_conn *c, br_ssl_session_parameters *out);
 
 /* Before the handshake of a client engine: the server's certificate is
  * trusted when its key's SHA-256 (SubjectPublicKeyInfo DER, as
@@ -224,7 +246,8 @@ const char *tls_sni(struct tls_conn *c);
 /* Client, once TLS_OPEN: SHA-256 of the upstream certificate's
  * SubjectPublicKeyInfo (DER) — the key pin form (RFC 7469's pin-sha256,
  * `openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256sum`).
- * 0, -EAGAIN (no handshake yet), -EINVAL (server role), -ENOSPC. */
+ * 0, -EAGAIN (no handshake yet), -ENOENT (a resumed handshake: no
+ * certificate came), -EINVAL (server role), -ENOSPC. */
 int tls_peer_spki_sha256(struct tls_conn *c, uint8_t out[32]);
 
 /* SHA-256 of the DER SubjectPublicKeyInfo of a key BearSSL decoded (RSA,

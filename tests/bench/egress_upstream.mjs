@@ -1,6 +1,7 @@
 // tests/bench/egress_upstream.mjs: the HTTPS upstream of tests/bench/egress-bench
 // (node on the host, in the bench's namespace), keep-alive:
 //   GET /            "ok\n"
+//   GET /close       "ok\n" with Connection: close: the connection ends
 //   GET /bulk?mib=N  N MiB of 'x', streamed with backpressure
 //   PUT /upload      reads the body to its end, answers its length ("N\n")
 //
@@ -23,6 +24,11 @@ const srv = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSy
     });
     return;
   }
+  if (u.pathname === "/close") {
+    res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": 3, "Connection": "close" });
+    res.end("ok\n");
+    return;
+  }
   if (u.pathname !== "/bulk") {
     res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": 3 });
     res.end("ok\n");
@@ -42,5 +48,17 @@ const srv = https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSy
   };
   more();
 });
+// TLS 1.2 session IDs: node resumes one only from a cache the server
+// keeps itself (these two events; a site's servers would share one), as
+// netd offers IDs, not tickets (docs/TLS.md, "Resumption toward
+// upstreams"). The oldest goes past 10,000.
+const sessions = new Map();
+srv.on("newSession", (id, data, done) => {
+  sessions.set(id.toString("hex"), data);
+  if (sessions.size > 10000)
+    sessions.delete(sessions.keys().next().value);
+  done();
+});
+srv.on("resumeSession", (id, done) => done(null, sessions.get(id.toString("hex")) || null));
 srv.keepAliveTimeout = 60000;
 srv.listen(Number(port), addr, () => console.log("listening"));

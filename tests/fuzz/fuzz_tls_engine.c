@@ -9,7 +9,9 @@
  *
  * Input: byte 0 picks the role (bit 0) and the chunk size (bits 1..7,
  * 1..128 bytes); the rest is the peer's byte stream. For the client role
- * the ClientHello is drained first. The seeds are a ClientHello and a
+ * the ClientHello is drained first; with bit 1 set it offers a session to
+ * resume (tls_client_init_resume: a ServerHello may echo its ID, with
+ * the session's suite and version or others). The seeds are a ClientHello and a
  * server's first flight made by these engines. */
 #include "lib/errbuf.h"
 #include "tls/anchors.h"
@@ -37,6 +39,7 @@ static struct anchors anchors;
 static br_x509_trust_anchor ta[1];
 static uint8_t afile[ANCHORS_HEADER_LEN + ANCHORS_RECORD_MAX];
 static struct tls_conn c;
+static br_ssl_session_parameters offered;   /* the client role's, bit 1 */
 static int ready;
 
 static void setup(void)
@@ -58,6 +61,11 @@ static void setup(void)
 	anchors_init(&anchors, ta, 1);
 	if (r < 0 || anchors_parse(&anchors, afile, ANCHORS_HEADER_LEN + (size_t)r, 0, NULL, 0) != 1)
 		abort();
+	memset(offered.session_id, 0x11, sizeof offered.session_id);
+	offered.session_id_len = 32;
+	offered.version = BR_TLS12;
+	offered.cipher_suite = BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+	memset(offered.master_secret, 0x22, sizeof offered.master_secret);
 	ready = 1;
 }
 
@@ -84,7 +92,7 @@ static void check(void)
 		abort();
 	if (strlen(tls_sni(&c)) > 255)
 		abort();
-	if (tls_write(&c, "x", 1) > 0)
+	if (tls_write(&c, "x", 1) > 0 || tls_resumed(&c))
 		abort();
 }
 
@@ -100,7 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	server = !(data[0] & 1);
 	chunk = (size_t)(data[0] >> 1) + 1;
 	if (server ? tls_server_init(&c, &cfg, NAME, strlen(NAME), NOW)
-		   : tls_client_init(&c, &anchors, NAME, strlen(NAME), NOW, &rng))
+		   : tls_client_init_resume(&c, &anchors, NAME, strlen(NAME), NOW, &rng,
+					    (data[0] & 2) ? &offered : NULL))
 		abort();
 	drain();
 	while (off < size) {

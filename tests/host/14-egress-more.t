@@ -65,10 +65,11 @@ jq ".egress = [
   {\"host\": \"meta.test\", \"ports\": [9443], $A, \"purpose\": \"test: answers 169.254.169.254\"},
   {\"host\": \"ws.test\", \"ports\": [9448], $A, \"purpose\": \"test: a WebSocket echo\", \"websocket\": true,
    \"strip_headers\": [\"cookie\"], \"inject_headers\": {\"authorization\": {\"secret\": \"WS_KEY\"}}},
-  {\"host\": \"split.test\", \"ports\": [9449], $A, \"purpose\": \"test: a TLS record held back in part\"}]" \
+  {\"host\": \"split.test\", \"ports\": [9449], $A, \"purpose\": \"test: a TLS record held back in part\"},
+  {\"host\": \"resume.test\", \"ports\": [9450], $A, \"purpose\": \"test: openssl s_server, sessions resumed\"}]" \
   "$TOP/examples/policy.json" > "$POLICY" || bail "cannot write the test policy"
 mkca testca "dshield egress test CA" && mkleaf good testca good.test && mkleaf rebind testca rebind.test &&
-  mkleaf ws testca ws.test && mkleaf split testca split.test &&
+  mkleaf ws testca ws.test && mkleaf split testca split.test && mkleaf resume testca resume.test &&
   mkleaf wrongname testca other.test && mkleaf_expired expired testca expired.test &&
   mkself selfsigned selfsigned.test &&
   "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
@@ -80,7 +81,7 @@ egress_host_start "$POLICY"
 # file is in the test's private state directory; local TTL 0:
 # lwIP keeps an answer at most a second)
 HOSTS=$STATE/hosts
-printf '10.77.0.1 good.test wrongname.test expired.test selfsigned.test rebind.test ws.test split.test\n169.254.169.254 meta.test\n' > "$HOSTS"
+printf '10.77.0.1 good.test wrongname.test expired.test selfsigned.test rebind.test ws.test split.test resume.test\n169.254.169.254 meta.test\n' > "$HOSTS"
 (exec ip netns exec "$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --addn-hosts="$HOSTS" --user=root \
   --no-dhcp-interface=peer --listen-address=198.18.1.1 --bind-interfaces --port=53 --local-ttl=0 \
   --pid-file="$STATE/dns.pid" --log-facility="$STATE/dns.log" --log-queries) &
@@ -95,7 +96,7 @@ DNSMASQ_PID=$!
 #                echoed until a close (also logged: the handshake's
 #                headers, the frames' payload bytes); /ws/no101: 200
 cat > "$STATE/https.py" <<'EOF'
-import hashlib, http.server, json, socket, ssl, sys, threading
+import ctypes, hashlib, http.server, json, signal, socket, ssl, subprocess, sys, threading
 from tlsupstream import answer_json, answer_pattern, serve, ws_accept, ws_read, ws_frame
 d, log = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
@@ -192,10 +193,13 @@ acked = threading.Event()
 def split_conn(conn, ctx):
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(inc, out, server_side=True)
+    hello = []
     def more():
         b = conn.recv(65536)
         if not b:
             raise EOFError
+        if not hello:
+            hello.append(b)
         inc.write(b)
     while True:
         try:
@@ -205,6 +209,12 @@ def split_conn(conn, ctx):
             conn.sendall(out.read())
             more()
     conn.sendall(out.read())
+    # the session ID the ClientHello offered: its length byte follows the
+    # record header (5), the handshake header (4), the version (2) and the
+    # random (32)
+    with lock, open(log, "a") as f:
+        f.write(json.dumps({"upstream": "split-hello", "offered_id_len": hello[0][43],
+                            "resumed": tls.session_reused}) + "\n")
     req = b""
     while b"\r\n\r\n" not in req:
         try:
@@ -245,12 +255,19 @@ def split_serve():
             c.close()
         threading.Thread(target=run, daemon=True).start()
 threading.Thread(target=split_serve, daemon=True).start()
+# resume.test:9450: openssl s_server -www (its status page says whether
+# the handshake resumed a session), ended with this process (its parent
+# death signal: PR_SET_PDEATHSIG)
+subprocess.Popen(["openssl", "s_server", "-www", "-quiet", "-accept", "10.77.0.1:9450",
+                  "-cert", d + "/resume.pem", "-key", d + "/resume.key"],
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                 preexec_fn=lambda: ctypes.CDLL(None).prctl(1, signal.SIGTERM))
 threading.Event().wait()
 EOF
 (exec ip netns exec "$NS" env PYTHONPATH="$TOP/tests/host" python3 "$STATE/https.py" "$TLSDIR" "$STATE/https.log") &
 HTTPS_PID=$!
-upstreams_up() { wait_tcp 10.77.0.1 9448 && wait_tcp 10.77.0.1 9449; }
-check "setup: the HTTPS upstreams listen on 10.77.0.1:9443-9449" upstreams_up
+upstreams_up() { wait_tcp 10.77.0.1 9448 && wait_tcp 10.77.0.1 9449 && wait_tcp 10.77.0.1 9450; }
+check "setup: the HTTPS upstreams listen on 10.77.0.1:9443-9450" upstreams_up
 # dig NAME: the address dnsmasq answers for NAME (A), from the test's namespace
 dig() {
   ip netns exec "$NS" python3 -c '
@@ -472,6 +489,13 @@ def handler(req):
         return resume(b)
     if "split" in b:
         return split(b)
+    if "resume_up" in b:                # s_server -www's word on each handshake
+        out = []
+        for i in range(b["resume_up"]):
+            r = urlopen("https://resume.test:9450/resume-up-%d" % i)
+            m = re.search(r"\n(New|Reused), TLSv", r.get("body", ""))
+            out.append(m.group(1) if m else r)
+        return {"out": out}
     if "hold" in b:
         return hold(b)
     if "ws" in b:
@@ -489,7 +513,7 @@ def handler(req):
     return urlopen(b["url"])
 EOF
 LIMITS='"limits":{"timeout_ms":60000,"cpu_millicores":2000,"memory_mb":256}'
-NAMES='["good.test","wrongname.test","expired.test","selfsigned.test","rebind.test","meta.test","ws.test","split.test"]'
+NAMES='["good.test","wrongname.test","expired.test","selfsigned.test","rebind.test","meta.test","ws.test","split.test","resume.test"]'
 for f in fn-a; do
   expect_match "deploy $f (declares every test rule)" \
     "$(api POST /v1/functions "{\"id\":\"$f\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/fn.py")\",\"egress\":$NAMES,$LIMITS}")" '^201 '
@@ -541,6 +565,23 @@ expect_match "  the function's log stream names the refusal (SNI ws.test is not 
   'dshield egress: refused[^|]*SNI ws.test is not good.test'
 check "  /v1/info counts the resumed ones (egress.tls_resumed 2)" \
   [ "$(api GET /v1/info "" | sed 's/^[0-9]* //' | jq .egress.tls_resumed)" = 2 ]
+
+# --- 1c. TLS session resumption toward upstreams ---------------------------------
+# (docs/TLS.md, "Resumption toward upstreams"): resume.test is `openssl
+# s_server -www`, which ends each connection after its answer (so netd
+# keeps none for the next) and says in that answer whether the handshake
+# resumed a session ("New, TLSv1.2, ..." or "Reused, ..."). Three
+# connections in turn: the first a full handshake, the next two resume
+# the session netd kept from it; every record carries the key that full
+# handshake checked.
+out=$(call '{"resume_up":3}')
+diag "resumption toward the upstream: $out"
+check "three connections in turn to resume.test: the upstream made a new session, then resumed it twice" \
+  [ "$(pooled '.out | join(",")')" = "New,Reused,Reused" ]
+info=$(api GET /v1/info "" | sed 's/^[0-9]* //')
+diag "upstream_tls: $(printf '%s' "$info" | jq -c .egress.upstream_tls)"
+check "  /v1/info counts them (egress.upstream_tls: full >= 1, resumed >= 2)" \
+  [ "$(printf '%s' "$info" | jq '.egress.upstream_tls | .full >= 1 and .resumed >= 2')" = true ]
 
 # 20 connections open at once, then closed: at most EGP_PARK_PER_KEY (16)
 # of their upstream connections are kept for the key (parked ones live
@@ -725,6 +766,10 @@ check "a body whose next record waits in part: the function read part-1, then pa
   [ "$(printf '%s' "${out#* }" | jq -c '[.status, .first, .rest, .ack]')" = '[200,"part-1","part-2",200]' ]
 check "  and part-1 reached it while the rest of part-2 waited (the upstream saw the /ack first)" \
   [ "$(jq -c 'select(.upstream == "split") | .acked' "$STATE/https.log")" = true ]
+# split.test shares good.test's address; netd has a session with
+# good.test, none yet with split.test
+check "  netd offered split.test no session on the first connection, the first's on the second, resumed" \
+  [ "$(jq -r 'select(.upstream == "split-hello") | "\(.offered_id_len) \(.resumed)"' "$STATE/https.log" | tr '\n' ',')" = "0 false,32 true," ]
 
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \
@@ -770,11 +815,13 @@ check "the verified log (dshield log verify: ok)" log_json "$STATE/log.json"
 P='| select(.host == "good.test" and (.path // "" | startswith("/ok/pool-")))'
 # (the first of each set may take one an earlier invocation left, if it
 # came within 4 s: only the ones after it are certain to reuse)
-check "pooling: the three connections' allow records, all with one address and key" \
-  [ "$(jq -r "[.entries[] | select(. != null and .function == \"fn-a\" and .type == \"egress\") $P | select(.decision == \"allow\" and (.reason | startswith(\"originate: \"))) | \"\\(.addr) \\(.spki_sha256)\"] | (length), (unique | length)" "$STATE/log.json" | tr '\n' ' ')" = "3 1 " ]
+check "pooling: the three connections' completion records, each with the address and good.test's key" \
+  [ "$(jq -r "[.entries[] | select(. != null and .function == \"fn-a\" and .type == \"egress\") $P | select(.decision == \"allow\" and (.reason | startswith(\"completed: \"))) | \"\\(.addr) \\(.spki)\"] | (length), (unique | .[])" "$STATE/log.json" | tr '\n' ' ')" = "3 10.77.0.1 $(spki good) " ]
 check "  the second and third say they reuse an upstream connection" \
   [ "$(rec fn-a egress "$P | select((.path == \"/ok/pool-1\" or .path == \"/ok/pool-2\") and .decision == \"allow\" and (.reason | startswith(\"originate: reuses an upstream connection kept from an earlier connection of the function\")))")" = 2 ]
 KEPT="completed: closed by the function; its upstream connection kept for the function's next one"
+check "resumption toward resume.test: each of the three answers' records carries the key of the full handshake" \
+  [ "$(jq -r '[.entries[] | select(. != null and .function == "fn-a" and .host == "resume.test" and (.reason | startswith("response 1: "))) | .spki] | (length), (unique | .[])' "$STATE/log.json" | tr '\n' ' ')" = "3 $(spki resume) " ]
 check "the stale GET: an allow record reusing, then one for a new connection, the reused one having closed" \
   [ "$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: a new upstream connection for request 1, the reused one having closed before answering")))')" = 11 ]
 check "  the stale DELETE: the same two; the stale POST without a body: only the one reusing" \

@@ -31,10 +31,15 @@
 #                                               0..255 over and over) to U:
 #                                               its status, what U answered
 #                                               and seconds
+#   {"op": "handshakes", "url": U, "n": N}      N GETs of U in turn, each a
+#                                               new connection: what the
+#                                               upstream (s_server -www)
+#                                               said of each handshake
 import errno
 import hashlib
 import http.client
 import os
+import re
 import socket
 import ssl
 import struct
@@ -171,7 +176,18 @@ def upload(b):
                 "secs": round(time.monotonic() - t0, 2)}
 
 
-OPS = {"urlopen": urlopen, "httpclient": httpclient, "inject": inject,
+def handshakes(b):
+    # n GETs of url in turn, each a new connection: what the upstream
+    # (openssl s_server -www) said of each handshake, "New" or "Reused"
+    out = []
+    for _ in range(b["n"]):
+        with urllib.request.urlopen(b["url"], timeout=30) as r:
+            m = re.search(r"\n(New|Reused), TLSv", r.read().decode(errors="replace"))
+            out.append(m.group(1) if m else "status %d, no word on the handshake" % r.status)
+    return {"out": out}
+
+
+OPS = {"urlopen": urlopen, "handshakes": handshakes, "httpclient": httpclient, "inject": inject,
        "resolve": resolve, "dnsraw": dnsraw, "connect": connect, "hold": hold,
        "download": download, "upload": upload, "resume": resume}
 

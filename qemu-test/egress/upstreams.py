@@ -8,16 +8,23 @@
 #   ADDR:8444         HTTPS as api.egress.test: answers with what it got
 #                     (without the Authorization value)
 #   ADDR:7000         TCP echo: every byte back, its end after the client's
+#   ADDR:8445         `openssl s_server -www` as web.egress.test: ends each
+#                     connection after its answer, a status page that says
+#                     whether the handshake resumed a session ("New, ..."
+#                     or "Reused, ..."); ended with this process
 # Each request or connection is one JSON line in DIR/upstreams.log.
 #
 #   PYTHONPATH=tests/host python3 upstreams.py ADDR DIR
 #                                     (DIR holds web.pem/.key, api.pem/.key)
+import ctypes
 import hashlib
 import http.server
 import json
+import signal
 import socket
 import socketserver
 import ssl
+import subprocess
 import sys
 import threading
 
@@ -109,4 +116,8 @@ https(8443, "web", "web")
 https(9443, "web-9443", "web")
 https(8444, "api", "api")
 threading.Thread(target=EchoServer((addr, 7000), Echo).serve_forever, daemon=True).start()
+subprocess.Popen(["openssl", "s_server", "-www", "-quiet", "-accept", addr + ":8445",
+                  "-cert", d + "/web.pem", "-key", d + "/web.key"],
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                 preexec_fn=lambda: ctypes.CDLL(None).prctl(1, signal.SIGTERM))  # PR_SET_PDEATHSIG
 threading.Event().wait()

@@ -27,7 +27,9 @@
 #     (/v1/info link); a 16 MiB upload the same way arrives whole, netd's
 #     segments sent merged into GSO frames;
 #   - TLS sessions resume with netd, and a session offered under another
-#     name's SNI is refused before its request goes anywhere;
+#     name's SNI is refused before its request goes anywhere; netd resumes
+#     its own sessions with an upstream (`openssl s_server -www` on 8445,
+#     which says so), each record with the key the full handshake checked;
 #   - /v1/info and the console say the anchors include test anchors;
 #   - `dshield log verify` of the VM's log passes, and its egress,
 #     egress_refused and dns_refused records match what happened (host,
@@ -79,8 +81,11 @@ qt_start_ready_image
 UPS_PID=$!
 NS=$QT_NS
 up=
-for _ in $(seq 50); do inns bash -c "exec 3<>/dev/tcp/$UP/7000" 2>/dev/null && up=1 && break; sleep 0.1; done
-check "setup: the upstreams listen on $UP (8443, 8444, 9443, 7000)" [ -n "$up" ]
+for _ in $(seq 50); do
+  inns bash -c "exec 3<>/dev/tcp/$UP/7000 && exec 4<>/dev/tcp/$UP/8445" 2>/dev/null && up=1 && break
+  sleep 0.1
+done
+check "setup: the upstreams listen on $UP (8443, 8444, 8445, 9443, 7000)" [ -n "$up" ]
 if qt_wait_ready "${QT_TIMEOUT:-180}"; then
   ok "guest boots to the ready line ($QT_ACCEL, $QT_BOOT_MS ms)"
 else
@@ -213,6 +218,17 @@ check "web saw egress-conns' GETs on the two connections it allowed and on the l
 check "the echo saw the native function's bytes, from the guest ($QT_ADDR)" \
   bash -c "jq -se 'any(.[]; .upstream == \"echo\" and .data == \"native-echo-1\" and .peer == \"$QT_ADDR\")' '$work/upstreams.log' >/dev/null"
 
+# netd's own sessions with an upstream (docs/TLS.md, "Resumption toward
+# upstreams"): s_server ends each connection after its answer, so each GET
+# is a new upstream connection; the first a full handshake, the next two
+# resume its session
+up0=$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq -c '.egress.upstream_tls')
+invoke egress-conns '{"op": "handshakes", "url": "https://web.egress.test:8445/handshakes", "n": 3}'
+expect "three connections in turn to s_server (web.egress.test:8445): New, then Reused twice" 200 \
+  '.out == ["New", "Reused", "Reused"]'
+check "  /v1/info counts netd's upstream handshakes: 1 full, 2 resumed" \
+  [ "$(inns curl -s --max-time 30 "$QT_URL/v1/info" | jq --argjson u0 "$up0" '"\(.egress.upstream_tls.full - $u0.full) \(.egress.upstream_tls.resumed - $u0.resumed)"')" = '"1 2"' ]
+
 # --- the log -------------------------------------------------------------------------
 att=$work/att.json
 check "GET /v1/attestation" \
@@ -224,6 +240,8 @@ check "dshield log verify of the VM's log: exit 0, ok" [ "$rc" -eq 0 -a "$(jq .o
 [ "$rc" -eq 0 ] || diag "$(head -c 600 "$work/verify.err")"
 # n FILTER: how many log entries pass FILTER
 n() { jq "[.entries[] | select(. != null) | $1] | length" "$work/log.json"; }
+check "the three answers of s_server (web.egress.test:8445): each record with web's key, resumed or not" \
+  [ "$(jq -r '[.entries[] | select(. != null and .type == "egress" and .function == "egress-conns" and .port == 8445 and (.reason | startswith("response "))) | .spki] | (length), (unique | .[])' "$work/log.json" | tr '\n' ' ')" = "3 $WEB_SPKI " ]
 web_allow='select(.type == "egress" and .decision == "allow" and .host == "web.egress.test" and .port == 8443 and .scheme == "tls" and .addr == "'$UP'" and .rule == "web.egress.test" and (.reason | startswith("originate: ") and test("test anchors")))'
 check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 2, node 2" \
   [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")" = 22 ]
@@ -268,7 +286,7 @@ check "egress_refused ip_literal: 198.18.0.1:7000, dotted and decimal" \
 check "egress_refused path_not_allowed: GET /v2/data" \
   [ "$(refused '.host == "api.egress.test" and .method == "GET" and .path == "/v2/data" and (.reason | startswith("path_not_allowed"))')" = 1 ]
 check "egress-conns: its three allowed connections' records, and one egress_refused conn_limit for the third at once" \
-  [ "$(n 'select(.type == "egress" and .function == "egress-conns" and .decision == "allow" and (.reason | startswith("originate: ")))')$(refused '.function == "egress-conns" and .reason == "conn_limit: the function has 2 connections open already (limits.egress_conns)"')" = 31 ]
+  [ "$(n 'select(.type == "egress" and .function == "egress-conns" and .port == 8443 and .decision == "allow" and (.reason | startswith("originate: ")))')$(refused '.function == "egress-conns" and .reason == "conn_limit: the function has 2 connections open already (limits.egress_conns)"')" = 31 ]
 check "nothing reached 9443 (no listener, no record)" \
   [ "$(n 'select((.type == "egress" or .type == "egress_refused") and .port == 9443)')" = 0 ]
 # /v1/info's egress counters, read after the log: what ended

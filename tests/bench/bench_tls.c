@@ -3,17 +3,22 @@
  * (leaf from the cache: one mint, then hits) with our client engine (the
  * local CA as anchor) — the pair, i.e. both ends of one intercepted
  * connection's TLS — against N plain ECDSA P-256 signatures with the same
- * implementation, in alternating rounds, and their ratio; then bulk
+ * implementation, and N resumed handshakes of the same pair (the client
+ * offering the session of a first full handshake, tls_client_init_resume;
+ * the server's table, tls/sessions.h), in alternating rounds, and their
+ * ratios; then bulk
  * application data through one open pair (server to client, 4 KiB
  * records: AES-128-GCM both ends, encrypt + decrypt). Prints one JSON
  * object:
  *   {"handshakes":N,"handshake_pair_per_s":…,"sign_per_s":…,
- *    "ratio_handshake_over_sign":…,"bulk_mib_per_s":…,"conn_bytes":…}
+ *    "ratio_handshake_over_sign":…,"resumed_pair_per_s":…,
+ *    "ratio_resumed_over_full":…,"bulk_mib_per_s":…,"conn_bytes":…}
  * Usage: bench_tls [N] */
 #include "tls/anchors.h"
 #include "tls/cert.h"
 #include "tls/cert_cache.h"
 #include "tls/engine.h"
+#include "tls/sessions.h"
 
 #include "samples.h"
 
@@ -29,6 +34,7 @@
 static struct cert_ca ca;
 static struct cert_cache cache;
 static struct tls_conn srv, cli;
+static struct tls_sessions sessions;
 
 static void pump(struct tls_conn *a, struct tls_conn *b)
 {
@@ -58,7 +64,8 @@ int main(int argc, char **argv)
 	int64_t now = time(NULL);
 	br_ec_private_key sk = { .curve = BR_EC_secp256r1, .xlen = 32 };
 	uint8_t hash[32], sig[80];
-	uint64_t t0, t_hs = 0, t_sign = 0, t_bulk;
+	uint64_t t0, t_hs = 0, t_sign = 0, t_res = 0, t_bulk;
+	br_ssl_session_parameters sp;
 	size_t moved = 0;
 	long r;
 
@@ -75,8 +82,20 @@ int main(int argc, char **argv)
 	sk.x = ca.key.priv;
 	memset(hash, 0x5a, sizeof hash);
 
+	/* the session the resumed rounds offer: a full handshake's, kept by a
+	 * server configuration with a table (the full rounds use none) */
+	tls_sessions_init(&sessions);
+	struct tls_server_cfg rcfg = cfg;
+	rcfg.sessions = &sessions;
+	if (tls_server_init(&srv, &rcfg, NAME, strlen(NAME), now) ||
+	    tls_client_init(&cli, &a, NAME, strlen(NAME), now, &rng))
+		return 1;
+	pump(&cli, &srv);
+	if (tls_session(&cli, &sp) != 0)
+		return 1;
+
 	/* alternating rounds, so that the shared machine's load falls on both */
-	for (int k = 0, i = 0, j = 0; k < ROUNDS; k++) {
+	for (int k = 0, i = 0, j = 0, m = 0; k < ROUNDS; k++) {
 		int end = (int)((long long)n * (k + 1) / ROUNDS);
 		t0 = now_ns();
 		for (; i < end; i++) {
@@ -98,6 +117,18 @@ int main(int argc, char **argv)
 				return 1;
 		}
 		t_sign += now_ns() - t0;
+		t0 = now_ns();
+		for (; m < end; m++) {
+			if (tls_server_init(&srv, &rcfg, NAME, strlen(NAME), now) ||
+			    tls_client_init_resume(&cli, &a, NAME, strlen(NAME), now, &rng, &sp))
+				return 1;
+			pump(&cli, &srv);
+			if (!tls_resumed(&cli) || !tls_resumed(&srv)) {
+				fprintf(stderr, "bench_tls: resumed handshake %d did not resume\n", m);
+				return 1;
+			}
+		}
+		t_res += now_ns() - t0;
 	}
 
 	/* bulk: the last pair is open */
@@ -117,9 +148,11 @@ int main(int argc, char **argv)
 	t_bulk = now_ns() - t0;
 
 	printf("{\"handshakes\":%d,\"handshake_pair_per_s\":%.0f,\"sign_per_s\":%.0f,"
-	       "\"ratio_handshake_over_sign\":%.3f,\"handshake_pair_us\":%.0f,\"bulk_mib_per_s\":%.0f,"
+	       "\"ratio_handshake_over_sign\":%.3f,\"handshake_pair_us\":%.0f,"
+	       "\"resumed_pair_per_s\":%.0f,\"ratio_resumed_over_full\":%.2f,\"bulk_mib_per_s\":%.0f,"
 	       "\"conn_bytes\":%zu}\n",
 	       n, n / (t_hs / 1e9), n / (t_sign / 1e9), (double)t_sign / (double)t_hs, t_hs / 1e3 / n,
+	       n / (t_res / 1e9), (double)t_hs / (double)t_res,
 	       moved / (double)(1u << 20) / (t_bulk / 1e9), sizeof(struct tls_conn));
 	return 0;
 }

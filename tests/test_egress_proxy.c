@@ -845,9 +845,18 @@ static void test_tls_keys(void)
 	int good = memfd_with(file, (size_t)(h + r)), extra = memfd_with(file, (size_t)(h + r));
 	is_int((int)egress_tls_anchors(&X, good, -1, "", e, sizeof e), 1, "  loaded: 1 anchor");
 	ok(X.anchors.n_extra == 0 && X.anchors_why[0] == '\0', "  no test anchor, no reason");
+	/* a session with an upstream, checked against the anchors loaded */
+	br_ssl_session_parameters sp = { .session_id_len = 32, .version = BR_TLS12 };
+	uint8_t skey[32], spki[32] = { 1 };
+	int64_t now = (int64_t)time(NULL);
+	tls_client_session_key("fn", "api.example.com", 443, skey);
+	tls_client_session_save(&X.up, skey, &sp, spki, now);
+	ok(tls_client_session_find(&X.up, skey, now) != NULL, "a session with an upstream kept");
 	is_int((int)egress_tls_anchors(&X, good, extra, "", e, sizeof e), 2,
 	       "again (read from the start), with test anchors: 2");
 	ok(X.anchors.n_extra == 1, "  one of them a test anchor");
+	ok(tls_client_session_find(&X.up, skey, now) == NULL,
+	   "  the upstream sessions the old anchors checked are gone");
 	close(bad);
 	close(good);
 	close(extra);

@@ -1610,6 +1610,7 @@ static const char *tls_code(enum tls_error e)
 	case TLS_E_SNI_MISSING: return "sni_missing";
 	case TLS_E_SNI_MISMATCH: return "sni_mismatch";
 	case TLS_E_TLS13_ONLY: return "tls13_only";
+	case TLS_E_ALPN: return "alpn_mismatch";
 	case TLS_E_CERT_UNTRUSTED: return "cert_untrusted";
 	case TLS_E_CERT_EXPIRED: return "cert_expired";
 	case TLS_E_CERT_NAME: return "cert_name";

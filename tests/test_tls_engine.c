@@ -17,7 +17,9 @@
  * upstreams"): the session a full handshake gave resumes, no certificate
  * comes and data flows; a server that does not know it makes a full
  * handshake whose chain is checked; a server that resumes it with another
- * suite or version is refused.
+ * suite or version is refused. ALPN: http/1.1 selected when offered, a
+ * client without ALPN served, one offering h2 alone refused
+ * (no_application_protocol), an upstream refusing http/1.1 named.
  */
 #include "lib/errbuf.h"
 #include "tap.h"
@@ -757,6 +759,67 @@ static void test_resumption(void)
 	ok(tls_status(&srv) == TLS_OPEN && !tls_resumed(&srv), "resume: a server without a table: full");
 }
 
+/* Our client, its ALPN list replaced by names[0..n) (NULL: none) and its
+ * ClientHello made again with it. */
+static void client_alpn(const char **names, size_t n)
+{
+	client_init(&anchors, NAME);
+	br_ssl_engine_set_protocol_names(&cli.u.cli.ctx.eng, names, n);
+	br_ssl_client_reset(&cli.u.cli.ctx, NAME, 0);
+}
+
+static const char *selected(struct tls_conn *c)
+{
+	const char *p = br_ssl_engine_get_selected_protocol(
+		c->role == TLS_ROLE_SERVER ? &c->u.srv.ctx.eng : &c->u.cli.ctx.eng);
+	return p != NULL ? p : "(none)";
+}
+
+/* ALPN: http/1.1 selected, offered, and refused where it cannot be. */
+static void test_alpn(void)
+{
+	static const char *both[] = { "h2", "http/1.1" }, *h2[] = { "h2" };
+
+	server_init(NAME);
+	client_init(&anchors, NAME);
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "http/1.1") == 0 &&
+	   strcmp(selected(&cli), "http/1.1") == 0,
+	   "alpn: our client offers http/1.1, our server selects it (%s, %s)", selected(&srv),
+	   selected(&cli));
+
+	server_init(NAME);
+	client_alpn(both, 2);
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "http/1.1") == 0,
+	   "alpn: a client offering h2 and http/1.1 gets http/1.1 (%s)", selected(&srv));
+
+	server_init(NAME);
+	client_alpn(NULL, 0);
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "(none)") == 0,
+	   "alpn: a client without ALPN is served, nothing selected (%s)", why(&srv));
+
+	server_init(NAME);
+	client_alpn(h2, 1);
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_FAILED && tls_error(&srv) == TLS_E_ALPN &&
+	   strstr(why(&srv), "without http/1.1") != NULL,
+	   "alpn: a client offering h2 alone is refused (%s)", why(&srv));
+	ok(tls_status(&cli) == TLS_FAILED && tls_error(&cli) == TLS_E_ALPN &&
+	   strstr(why(&cli), "no_application_protocol") != NULL,
+	   "alpn: ... with no_application_protocol, which a client of ours names (%s)", why(&cli));
+
+	/* an upstream that speaks h2 alone and says so */
+	server_init(NAME);
+	br_ssl_engine_set_protocol_names(&srv.u.srv.ctx.eng, h2, 1);
+	client_init(&anchors, NAME);
+	pump(&cli, &srv);
+	ok(tls_status(&cli) == TLS_FAILED && tls_error(&cli) == TLS_E_ALPN &&
+	   strstr(why(&cli), NAME " refused http/1.1") != NULL,
+	   "alpn: an upstream refusing http/1.1: the client's reason says so (%s)", why(&cli));
+}
+
 /* The client's side: tls_client_init_resume, tls_session, tls_resumed. */
 static void test_client_resumption(void)
 {
@@ -856,6 +919,7 @@ int main(void)
 	test_close_in_handshake();
 	test_resumption();
 	test_client_resumption();
+	test_alpn();
 	test_openssl();
 	return tap_done();
 }

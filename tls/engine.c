@@ -47,7 +47,11 @@ static br_ssl_engine_context *eng(struct tls_conn *c)
 	return c->role == TLS_ROLE_SERVER ? &c->u.srv.ctx.eng : &c->u.cli.ctx.eng;
 }
 
-/* What both roles share: version, suites, primitives, buffers, entropy. */
+/* BearSSL keeps the pointer; its type is not const-qualified. */
+static const char *alpn_names[] = { "http/1.1" };
+
+/* What both roles share: version, suites, primitives, buffers, entropy,
+ * ALPN. */
 static void engine_setup(struct tls_conn *c, const uint16_t *suites, size_t n,
 			 br_hmac_drbg_context *rng)
 {
@@ -67,6 +71,14 @@ static void engine_setup(struct tls_conn *c, const uint16_t *suites, size_t n,
 	/* A renegotiation through the proxy would be a second handshake
 	 * nobody checks: refused. */
 	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION);
+	/* HTTP/1.1 is all either side speaks: said in ALPN (RFC 7301), so a
+	 * server multiplexing protocols by ALPN picks it, and a client that
+	 * offers only others (h2, gRPC) is refused with
+	 * no_application_protocol at the handshake, not with a 400 to an
+	 * HTTP/2 preface. A client without ALPN is served as before. */
+	br_ssl_engine_set_protocol_names(e, alpn_names, 1);
+	if (c->role == TLS_ROLE_SERVER)
+		br_ssl_engine_add_flags(e, BR_OPT_FAIL_ON_ALPN_MISMATCH);
 	/* The engine also seeds itself from the OS; the caller's DRBG (seeded
 	 * from getrandom) makes it independent of that succeeding. */
 	br_hmac_drbg_generate(rng, seed, sizeof seed);
@@ -615,8 +627,12 @@ static enum tls_error map_error(const struct tls_conn *c, int e)
 		 * (RFC 8446 §4.2.1; a 1.3 client does so after our ServerHello). */
 		if (e - BR_ERR_RECV_FATAL_ALERT == BR_ALERT_PROTOCOL_VERSION && !c->open)
 			return TLS_E_TLS13_ONLY;
+		if (e - BR_ERR_RECV_FATAL_ALERT == BR_ALERT_NO_APPLICATION_PROTOCOL && !c->open)
+			return TLS_E_ALPN;
 		return TLS_E_PEER_ALERT;
 	}
+	if (e == BR_ERR_SEND_FATAL_ALERT + BR_ALERT_NO_APPLICATION_PROTOCOL)
+		return TLS_E_ALPN;
 	switch (e) {
 	case BR_ERR_UNSUPPORTED_VERSION:
 	case BR_ERR_BAD_VERSION:
@@ -684,6 +700,7 @@ static const char *alert_name(int a)
 	case BR_ALERT_INSUFFICIENT_SECURITY: return "insufficient_security";
 	case BR_ALERT_INTERNAL_ERROR: return "internal_error";
 	case 112: return "unrecognized_name";   /* RFC 6066 */
+	case BR_ALERT_NO_APPLICATION_PROTOCOL: return "no_application_protocol";
 	default: return "alert";
 	}
 }
@@ -720,6 +737,14 @@ const char *tls_reason(struct tls_conn *c, char *buf, size_t cap)
 		break;
 	case TLS_E_NO_SHARED_CIPHER:
 		snprintf(buf, cap, "no cipher suite or signature hash in common with the %s", peer);
+		break;
+	case TLS_E_ALPN:
+		if (c->role == TLS_ROLE_CLIENT)
+			snprintf(buf, cap, "%s refused http/1.1 (ALPN: no_application_protocol); the "
+				 "proxy speaks HTTP/1.1", c->expect);
+		else
+			snprintf(buf, cap, "client offers application protocols without http/1.1 "
+				 "(ALPN, e.g. h2 alone); the proxy speaks HTTP/1.1");
 		break;
 	case TLS_E_CERT_UNTRUSTED:
 		snprintf(buf, cap, "certificate of %s does not chain to a trust anchor", c->expect);

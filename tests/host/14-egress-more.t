@@ -214,7 +214,8 @@ def split_conn(conn, ctx):
     # random (32)
     with lock, open(log, "a") as f:
         f.write(json.dumps({"upstream": "split-hello", "offered_id_len": hello[0][43],
-                            "resumed": tls.session_reused}) + "\n")
+                            "resumed": tls.session_reused,
+                            "alpn": tls.selected_alpn_protocol()}) + "\n")
     req = b""
     while b"\r\n\r\n" not in req:
         try:
@@ -244,6 +245,7 @@ def split_conn(conn, ctx):
 def split_serve():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(d + "/split.pem", d + "/split.key")
+    ctx.set_alpn_protocols(["h2", "http/1.1"])     # picks by the client's ALPN
     ls = socket.create_server(("10.77.0.1", 9449))
     while True:
         c, _ = ls.accept()
@@ -473,6 +475,19 @@ def get_once(ctx, host, path, session=None, sni=None):   # one TLS connection, o
         return dict(err(e), reused=s.session_reused), None
     finally:
         s.close()
+def alpn(b):                          # one GET, the client's ALPN list b["alpn"]
+    ctx = ssl.create_default_context()
+    ctx.set_alpn_protocols(b["alpn"])
+    try:
+        s = ctx.wrap_socket(socket.create_connection(("good.test", 9443), timeout=15),
+                            server_hostname="good.test")
+    except Exception as e:
+        return err(e)
+    with s:
+        s.sendall(b"GET /ok/alpn HTTP/1.1\r\nHost: good.test:9443\r\nConnection: close\r\n\r\n")
+        data = s.makefile("rb").read()
+        return {"selected": s.selected_alpn_protocol(),
+                "status": int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0}
 def resume(b):                        # sessions resumed with netd, and one offered under another SNI
     ctx = ssl.create_default_context()
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2    # netd speaks 1.2: session IDs
@@ -489,6 +504,8 @@ def handler(req):
         return resume(b)
     if "split" in b:
         return split(b)
+    if "alpn" in b:
+        return alpn(b)
     if "resume_up" in b:                # s_server -www's word on each handshake
         out = []
         for i in range(b["resume_up"]):
@@ -565,6 +582,22 @@ expect_match "  the function's log stream names the refusal (SNI ws.test is not 
   'dshield egress: refused[^|]*SNI ws.test is not good.test'
 check "  /v1/info counts the resumed ones (egress.tls_resumed 2)" \
   [ "$(api GET /v1/info "" | sed 's/^[0-9]* //' | jq .egress.tls_resumed)" = 2 ]
+
+# --- 1d. ALPN ----------------------------------------------------------------------
+# (docs/TLS.md, "ALPN"): a client offering h2 and http/1.1 gets http/1.1;
+# one offering h2 alone is refused at the handshake
+# (no_application_protocol), its record and log line say why
+out=$(call '{"alpn":["h2","http/1.1"]}')
+diag "alpn h2, http/1.1: $out"
+check "ALPN h2 and http/1.1: netd selects http/1.1, the GET answered 200" \
+  [ "$(pooled '"\(.selected) \(.status)"')" = "http/1.1 200" ]
+out=$(call '{"alpn":["h2"]}')
+diag "alpn h2: $out"
+expect_match "ALPN h2 alone: refused at the handshake (no_application_protocol)" "$out" \
+  'NO_APPLICATION_PROTOCOL|no application protocol'
+fnlog=$(api GET /v1/functions/fn-a/logs)
+expect_match "  the function's log stream says why (alpn_mismatch)" "$fnlog" \
+  'dshield egress: refused[^|]*alpn_mismatch: the function.s TLS: client offers application protocols without http/1.1'
 
 # --- 1c. TLS session resumption toward upstreams ---------------------------------
 # (docs/TLS.md, "Resumption toward upstreams"): resume.test is `openssl
@@ -768,6 +801,8 @@ check "  and part-1 reached it while the rest of part-2 waited (the upstream saw
   [ "$(jq -c 'select(.upstream == "split") | .acked' "$STATE/https.log")" = true ]
 # split.test shares good.test's address; netd has a session with
 # good.test, none yet with split.test
+check "  netd offered split.test http/1.1 in ALPN, which it picked from h2 and http/1.1" \
+  [ "$(jq -r 'select(.upstream == "split-hello") | .alpn' "$STATE/https.log" | sort -u)" = http/1.1 ]
 check "  netd offered split.test no session on the first connection, the first's on the second, resumed" \
   [ "$(jq -r 'select(.upstream == "split-hello") | "\(.offered_id_len) \(.resumed)"' "$STATE/https.log" | tr '\n' ',')" = "0 false,32 true," ]
 
@@ -848,6 +883,8 @@ check "rebind.test: one connection's allow record, to 10.77.0.1" \
   [ "$(rec fn-a egress '| select(.host == "rebind.test" and (.reason | startswith("originate")))' )" = 1 ]
 check "  its second request's record, after the change, still says 10.77.0.1" \
   [ "$(rec fn-a egress '| select(.host == "rebind.test" and .path == "/ok/second" and .reason == "request 2" and .addr == "10.77.0.1")')" = 1 ]
+check "egress_refused: alpn_mismatch for good.test (the client offering h2 alone)" \
+  [ "$(rec fn-a egress_refused '| select(.host == "good.test" and (.reason | startswith("alpn_mismatch: the function'"'"'s TLS: ")))')" = 1 ]
 check "  and an egress_refused: address_class, 127.0.0.1 is loopback" \
   [ "$(rec fn-a egress_refused '| select(.host == "rebind.test" and (.reason | startswith("address_class: 127.0.0.1 is loopback")))')" = 1 ]
 check "meta.test: egress_refused address_class, link-local (cloud metadata)" \

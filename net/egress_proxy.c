@@ -980,6 +980,7 @@ void egress_proxy_accept(struct egress_proxy *px, const struct fn_egress_fn *f, 
 	}
 	c->st = EGP_HEAD;
 	c->fd = fd;
+	c->fn_ready = true;
 	c->kind = kind;
 	c->declared = f->rules;
 	snprintf(c->fn, sizeof c->fn, "%s", f->id);
@@ -1252,6 +1253,26 @@ void egress_proxy_appended(struct egress_proxy *px, uint32_t id, int error)
 
 /* --- relaying ---------------------------------------------------------------------- */
 
+/* recv from the function's socket, unless a read found it empty since
+ * epoll last said it is readable (fn_ready): a drive runs after every
+ * event of its connection (logd's answer, the upstream's bytes, lwIP's
+ * ACKs) and a few rounds each, and reading in each found nothing six or
+ * seven times a request (docs/EGRESS.md, "Benchmarks"). Epoll is
+ * level-triggered and every state that reads asks for EPOLLIN, so bytes
+ * that come later wake the loop. A short read drained the socket (a FIN
+ * or an error behind it keeps it readable for epoll). */
+static ssize_t fn_recv(struct egp_conn *c, void *buf, size_t want)
+{
+	if (!c->fn_ready) {
+		errno = EAGAIN;
+		return -1;
+	}
+	ssize_t n = recv(c->fd, buf, want, MSG_DONTWAIT);
+	if ((n < 0 && errno == EAGAIN) || (n > 0 && (size_t)n < want))
+		c->fn_ready = false;
+	return n;
+}
+
 /* May c read the function's socket now: nothing of it waits in c->up,
  * and lwIP has send room and queue entries for more. */
 static bool can_read(const struct egp_conn *c)
@@ -1307,7 +1328,7 @@ static int sni_step(struct egp_conn *c, char *why, size_t cap)
 		size_t want = bw_allow(c, false, sizeof c->up - c->up_len);
 		if (want == 0)
 			return 0;
-		ssize_t n = recv(c->fd, c->up + c->up_len, want, MSG_DONTWAIT);
+		ssize_t n = fn_recv(c, c->up + c->up_len, want);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -1;
 		bw_spend(c, false, n > 0 ? (size_t)n : 0);
@@ -1413,7 +1434,7 @@ static int pump_up(struct egp_conn *c, char *why, size_t cap)
 			size_t want = bw_allow(c, false, room < sizeof c->up ? room : sizeof c->up);
 			if (want == 0)
 				break;          /* the function's cap: egress_proxy_tick resumes */
-			ssize_t n = recv(c->fd, c->up, want, MSG_DONTWAIT);
+			ssize_t n = fn_recv(c, c->up, want);
 			if (n < 0)
 				return errno == EAGAIN || errno == EINTR ? 0 : -1;
 			bw_spend(c, false, (size_t)n);
@@ -1744,7 +1765,7 @@ static int fn_side(struct egp_conn *c, bool *moved)
 		/* plaintext: the function's bytes wait in up for up_plain */
 		size_t want = c->up_len == 0 && !c->fn_eof ? bw_allow(c, false, sizeof c->up) : 0;
 		if (want > 0) {
-			ssize_t r = recv(c->fd, c->up, want, MSG_DONTWAIT);
+			ssize_t r = fn_recv(c, c->up, want);
 			if (r < 0 && errno != EAGAIN && errno != EINTR)
 				return -1;
 			bw_spend(c, false, r > 0 ? (size_t)r : 0);
@@ -1772,7 +1793,7 @@ static int fn_side(struct egp_conn *c, bool *moved)
 	}
 	size_t want = c->up_len == 0 && !c->fn_eof ? bw_allow(c, false, sizeof c->up) : 0;
 	if (want > 0) {
-		ssize_t r = recv(c->fd, c->up, want, MSG_DONTWAIT);
+		ssize_t r = fn_recv(c, c->up, want);
 		bw_spend(c, false, r > 0 ? (size_t)r : 0);
 		if (r == 0) {
 			c->fn_eof = true;
@@ -2604,11 +2625,12 @@ static void read_head(struct egress_proxy *px, struct egp_conn *c)
 
 bool egress_proxy_io(struct egress_proxy *px, int fd, uint32_t events)
 {
-	(void)events;
 	for (unsigned i = 0; i < EGP_CONN_MAX; i++) {
 		struct egp_conn *c = &px->c[i];
 		if (px->fd_of[i] != fd || c->st == EGP_FREE)
 			continue;
+		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			c->fn_ready = true;
 		if (c->st == EGP_HEAD)
 			read_head(px, c);
 		else

@@ -378,6 +378,10 @@ struct egp_conn {
 	bool plain;                        /* originate, the proxy's http:// requests: no TLS
 					    * on the function's side (fn_in, down_plain) */
 	bool fn_eof;                       /* the function shut its side: FIN sent upstream */
+	/* the function's socket may have bytes: epoll said so since a read
+	 * found it empty (fn_recv), so drives the socket did not wake skip
+	 * the read that would say EAGAIN */
+	bool fn_ready;
 	bool up_eof;                       /* the upstream's FIN */
 	bool fn_shut;                      /* ... passed on to the function */
 	bool corked;                       /* the last send to the function's socket had

@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -475,7 +476,7 @@ static ssize_t connect_req(const char *req, char *reply, size_t cap, uint32_t *i
 		return -1;
 	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 	(void)send(fn, req, strlen(req), 0);
-	egress_proxy_io(&PX, p, 0);
+	egress_proxy_io(&PX, p, EPOLLIN);   /* as epoll says it */
 	if (id != NULL)
 		*id = appends > before ? last_id : 0;
 	ssize_t n = drain(fn, reply, cap);
@@ -557,7 +558,7 @@ static void test_proxy_log(void)
 	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 	static const char req[] = "CONNECT 10.20.3.4:5432 HTTP/1.1\r\n\r\n";
 	(void)send(fn, req, sizeof req - 1, 0);
-	egress_proxy_io(&PX, p, 0);
+	egress_proxy_io(&PX, p, EPOLLIN);   /* as epoll says it */
 	egress_proxy_appended(&PX, last_id, 0);
 	ssize_t n = drain(fn, reply, sizeof reply);
 	ok(n > 0 && starts(reply, "HTTP/1.1 502 ") && records == r0 + 1 &&
@@ -607,7 +608,7 @@ static int proxy_send(const char *req, int *fn)
 		return -1;
 	egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 	(void)send(*fn, req, strlen(req), 0);
-	egress_proxy_io(&PX, p, 0);
+	egress_proxy_io(&PX, p, EPOLLIN);   /* as epoll says it */
 	return p;
 }
 
@@ -784,7 +785,7 @@ static void test_dns_full(void)
 		int p = pair(&fns[n++]);
 		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 		(void)send(fns[n - 1], req, strlen(req), 0);
-		egress_proxy_io(&PX, p, 0);
+		egress_proxy_io(&PX, p, EPOLLIN);   /* as epoll says it */
 		for (unsigned i = 0; i < EGP_CONN_MAX; i++)
 			if (PX.fd_of[i] == p && PX.c[i].st == EGP_RESOLVING && PX.c[i].dns_retry_ms != 0)
 				w = &PX.c[i];
@@ -900,7 +901,7 @@ static enum tls_status handshake(struct tls_conn *cl, int fn, int p)
 				tls_out_done(cl, (size_t)w);
 		}
 		if (PX.st.active > 0)
-			egress_proxy_io(&PX, p, 0);
+			egress_proxy_io(&PX, p, EPOLLIN);   /* as epoll says it */
 		/* netd's socket has Nagle on: its second small record of a
 		 * flight waits for our ACK, so wait a little for bytes */
 		struct pollfd pf = { .fd = fn, .events = POLLIN };
@@ -935,7 +936,7 @@ static void send_request(struct tls_conn *cl, int fn, int p, const char *req)
 	for (int i = 0; i < 4 && PX.st.active > 0; i++) {
 		struct pollfd pf = { .fd = p, .events = POLLIN };
 		poll(&pf, 1, 50);
-		egress_proxy_io(&PX, p, 0);
+		egress_proxy_io(&PX, p, EPOLLIN);   /* as epoll says it */
 	}
 }
 
@@ -1091,7 +1092,7 @@ static void test_proxy_tls(void)
 	(void)send(fn, plain, sizeof plain - 1, 0);
 	struct pollfd pf = { .fd = p, .events = POLLIN };
 	poll(&pf, 1, 1000);
-	egress_proxy_io(&PX, p, 0);
+	egress_proxy_io(&PX, p, EPOLLIN);   /* as epoll says it */
 	pf.fd = fn;
 	poll(&pf, 1, 1000);
 	n = recv(fn, reply, sizeof reply - 1, 0);

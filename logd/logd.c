@@ -345,16 +345,37 @@ static uint64_t committed(const struct logd *d)
 
 /* --- appends ----------------------------------------------------------------------- */
 
+/* The answers gathered for chan: a lone one as IMSG_LOG_APPENDED, more
+ * as one IMSG_LOG_APPENDED_MANY (proto/logd.h). */
+static void flush_answers(struct logd *d, enum logd_chan chan)
+{
+	const struct log_appended_one *a = d->answers[chan];
+	unsigned n = d->nanswers[chan];
+
+	d->nanswers[chan] = 0;
+	if (n == 1) {
+		struct log_appended_msg rep = { .error = a[0].error, .index = a[0].index };
+		send_to(d, chan, IMSG_LOG_APPENDED, a[0].id, &rep, sizeof rep);
+	} else if (n > 1) {
+		send_to(d, chan, IMSG_LOG_APPENDED_MANY, 0, a, n * sizeof *a);
+	}
+}
+
+/* o's answer, gathered with its channel's others of the round (a
+ * channel that closed or was replaced meanwhile gets none). */
 static void send_owed(struct logd *d, const struct logd_owed *o)
 {
-	struct log_appended_msg rep = { .error = o->error, .index = o->error ? 0 : o->index };
-
-	if (o->chan < LOGD_CHAN_COUNT && o->gen == d->gen[o->chan])
-		send_to(d, o->chan, IMSG_LOG_APPENDED, o->id, &rep, sizeof rep);
+	if (o->chan >= LOGD_CHAN_COUNT || o->gen != d->gen[o->chan])
+		return;
+	d->answers[o->chan][d->nanswers[o->chan]++] = (struct log_appended_one){
+		.id = o->id, .error = o->error, .index = o->error ? 0 : o->index };
+	if (d->nanswers[o->chan] == LOG_APPENDED_MANY_MAX)
+		flush_answers(d, (enum logd_chan)o->chan);
 }
 
 /* The group commit: one sync for everything this round appended, then
- * the replies, in the order the requests came. */
+ * the replies, in the order the requests came, one message per channel
+ * (flush_answers). */
 static void commit(struct logd *d)
 {
 	int r = 0;
@@ -375,6 +396,8 @@ static void commit(struct logd *d)
 			d->appended++;
 		send_owed(d, o);
 	}
+	for (unsigned c = 0; c < LOGD_CHAN_COUNT; c++)
+		flush_answers(d, (enum logd_chan)c);
 	d->nowed = d->nowed_awaited = 0;
 	d->lazy_until = 0;
 }

@@ -109,6 +109,10 @@ struct logd {
 	uint32_t boot_req;
 	/* this round's appends and the replies they owe */
 	struct logd_owed owed[LOGD_BATCH_MAX];
+	/* the round's answers, gathered by channel as the sync ends (one
+	 * IMSG_LOG_APPENDED_MANY each: logd.c, flush_answers) */
+	struct log_appended_one answers[LOGD_CHAN_COUNT][LOG_APPENDED_MANY_MAX];
+	unsigned nanswers[LOGD_CHAN_COUNT];
 	unsigned nowed;
 	/* ... of which some caller waits for (IMSG_LOG_APPEND); while none
 	 * does, the sync waits until lazy_until (IMSG_LOG_APPEND_LAZY) */

@@ -808,24 +808,54 @@ static void egress_conn(void *ctx, const struct fn_egress_fn *f, uint8_t kind, i
 	egress_proxy_accept(&nd.px, f, kind, fd);
 }
 
-/* logd's answer to an allow record, if msg is one: true when taken. */
-static bool egress_appended(void)
+/* logd's answer a to append seq: the proxy's awaited record (its
+ * allow or request record), or an append of the API's or a record nothing
+ * waits for (PENDING_LOG). */
+static void log_appended(uint32_t seq, const struct log_appended_msg *a)
+{
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &nd.pending[i];
+		if (p->kind != PENDING_EGRESS || p->seq != seq)
+			continue;
+		pending_free(p);
+		egress_proxy_appended(&nd.px, p->conn_id, a->error > 0 ? -EPROTO : a->error);
+		return;
+	}
+	struct http_conn *c = answered_conn(PENDING_LOG, seq);
+	if (c == NULL)
+		return;
+	api_log_reply(&nd.api, c, seq, IMSG_LOG_APPENDED, a, sizeof *a);
+	http_lwip_kick(c);
+}
+
+/* IMSG_LOG_APPENDED: one answer (a malformed one answers its append
+ * with -EBADMSG). */
+static void take_appended(void)
 {
 	struct log_appended_msg a;
 
-	if (msg.hdr.type != IMSG_LOG_APPENDED)
-		return false;
-	for (size_t i = 0; i < PENDING_MAX; i++) {
-		struct pending *p = &nd.pending[i];
-		if (p->kind != PENDING_EGRESS || p->seq != msg.hdr.id)
-			continue;
-		pending_free(p);
-		int err = imsg_get(&msg, IMSG_LOG_APPENDED, &a, sizeof a) < 0 ? -EBADMSG :
-			  a.error > 0 ? -EPROTO : a.error;
-		egress_proxy_appended(&nd.px, p->conn_id, err);
-		return true;
+	if (msg.nfds != 0 || imsg_get(&msg, IMSG_LOG_APPENDED, &a, sizeof a) < 0)
+		a = (struct log_appended_msg){ .error = -EBADMSG };
+	log_appended(msg.hdr.id, &a);
+}
+
+/* IMSG_LOG_APPENDED_MANY: a round's answers, each taken as a lone one
+ * (proto/logd.h). A malformed message names no append it answers:
+ * refused, its appends stay unanswered as if logd had not said. */
+static void take_appended_many(void)
+{
+	struct log_appended_one one;
+	size_t n = msg.hdr.len / sizeof one;
+
+	if (msg.nfds != 0 || msg.hdr.len % sizeof one != 0 || n < 2 || n > LOG_APPENDED_MANY_MAX) {
+		dlog("refused logd's answers: %u bytes are not 2 to %d answers", msg.hdr.len,
+		     LOG_APPENDED_MANY_MAX);
+		return;
 	}
-	return false;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(&one, msg.payload + i * sizeof one, sizeof one);
+		log_appended(one.id, &(struct log_appended_msg){ .error = one.error, .index = one.index });
+	}
 }
 
 /* IMSG_SBX_INJECT: the values a function's rules inject. */
@@ -1165,11 +1195,11 @@ static void handle_tls_sign_reply(void)
 	nd.stray_replies++;
 }
 
-/* The types logd answers with (proto/logd.h): APPENDED, CHECKPOINT, READ,
- * PROOF, FOUND. */
+/* The types logd answers the API's questions with (proto/logd.h; its
+ * appends' answers: take_appended): CHECKPOINT, READ, PROOF, FOUND. */
 static bool log_answer_type(uint32_t type)
 {
-	return type == IMSG_LOG_APPENDED || type == IMSG_LOG_CHECKPOINT || type == IMSG_LOG_READ ||
+	return type == IMSG_LOG_CHECKPOINT || type == IMSG_LOG_READ ||
 	       type == IMSG_LOG_PROOF || type == IMSG_LOG_FOUND;
 }
 
@@ -1430,8 +1460,10 @@ static int handle_imsgs(int fd)
 			take_tls_cert();
 		else if (fd == nd.keyd_fd && type == IMSG_KEYD_FRESHNESS)
 			take_freshness();
-		else if (fd == nd.logd_fd && egress_appended())
-			;   /* an allow record of the egress proxy */
+		else if (fd == nd.logd_fd && type == IMSG_LOG_APPENDED)
+			take_appended();
+		else if (fd == nd.logd_fd && type == IMSG_LOG_APPENDED_MANY)
+			take_appended_many();
 		else if (fd == nd.logd_fd && log_answer_type(type))
 			handle_answer(PENDING_LOG, api_log_reply);
 		else if (fd == nd.sbx_fd && type == IMSG_SBX_REPLY)

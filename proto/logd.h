@@ -44,6 +44,14 @@ enum logd_imsg_type {
 	 * for. Its place in the log is taken at once; its IMSG_LOG_APPENDED
 	 * still comes only once it is durable. */
 	IMSG_LOG_APPEND_LAZY,
+	/* logd ->: the answers to two or more appends of one channel that
+	 * one sync made durable (or one failure refused), in the order the
+	 * appends came: an array of struct log_appended_one, hdr.id 0. One
+	 * message and one wake-up for the caller instead of one per append
+	 * (docs/LOG.md, "Answers"). An answer that is alone in its round
+	 * still comes as IMSG_LOG_APPENDED, so a caller with one append in
+	 * flight at a time (sandboxd) never gets this. */
+	IMSG_LOG_APPENDED_MANY,
 };
 
 #define LOG_APPEND_LAZY_MS 2
@@ -58,6 +66,17 @@ struct log_appended_msg {
 	uint32_t reserved;
 	uint64_t index;           /* the entry's index when error == 0 */
 };
+
+/* One answer of an IMSG_LOG_APPENDED_MANY: the append's hdr.id, then as
+ * struct log_appended_msg. */
+struct log_appended_one {
+	uint32_t id;
+	int32_t error;
+	uint64_t index;
+};
+
+/* At most this many answers in one IMSG_LOG_APPENDED_MANY (4 KiB). */
+#define LOG_APPENDED_MANY_MAX 256
 
 struct log_checkpoint_req_msg {
 	uint8_t fresh;            /* 1: sign a checkpoint covering every committed entry first */

@@ -136,18 +136,43 @@ static int append_fn(uint32_t id, const char *fn, size_t pathlen)
 	return imsg_send(netd_end, IMSG_LOG_APPEND, id, e, (size_t)n, NULL, 0);
 }
 
-/* Reads one IMSG_LOG_APPENDED: its error, or INT32_MIN when there is none. */
+/* The answers of the last IMSG_LOG_APPENDED_MANY not taken yet, and the
+ * answer messages read (a round's answers are one message). */
+static struct log_appended_one many[LOG_APPENDED_MANY_MAX];
+static unsigned many_n, many_i, answer_msgs;
+
+/* Reads the next answer on netd's end, from a lone IMSG_LOG_APPENDED or
+ * an IMSG_LOG_APPENDED_MANY: its error, or INT32_MIN when there is none
+ * (or the message is malformed). */
 static int32_t appended(uint32_t *id, uint64_t *index)
 {
 	struct log_appended_msg a;
 
-	if (get(netd_end) < 0 || imsg_get(&M, IMSG_LOG_APPENDED, &a, sizeof a) < 0)
-		return INT32_MIN;
+	if (many_i == many_n) {
+		many_i = many_n = 0;
+		if (get(netd_end) < 0)
+			return INT32_MIN;
+		answer_msgs++;
+		if (M.hdr.type == IMSG_LOG_APPENDED_MANY) {
+			size_t n = M.hdr.len / sizeof many[0];
+			if (M.hdr.id != 0 || M.hdr.len % sizeof many[0] != 0 || n < 2 ||
+			    n > LOG_APPENDED_MANY_MAX)
+				return INT32_MIN;
+			memcpy(many, M.payload, M.hdr.len);
+			many_n = (unsigned)n;
+		} else if (imsg_get(&M, IMSG_LOG_APPENDED, &a, sizeof a) < 0) {
+			return INT32_MIN;
+		} else {
+			many[0] = (struct log_appended_one){ M.hdr.id, a.error, a.index };
+			many_n = 1;
+		}
+	}
+	const struct log_appended_one *o = &many[many_i++];
 	if (id)
-		*id = M.hdr.id;
+		*id = o->id;
 	if (index)
-		*index = a.index;
-	return a.error;
+		*index = o->index;
+	return o->error;
 }
 
 /* --- the fake keyd ------------------------------------------------------------------------ */
@@ -285,11 +310,59 @@ static void test_group_commit(void)
 			in_order = false;
 	round_now();
 	is_int((int)(D.syncs - syncs), 1, "50 appends in one round: one sync");
+	unsigned msgs = answer_msgs;
 	for (uint32_t i = 0; i < 50; i++)
 		if (appended(&id, &idx) != 0 || id != 100 + i || idx != first + i)
 			in_order = false;
 	ok(in_order, "50 replies, in order, consecutive indices");
+	is_int((int)(answer_msgs - msgs), 1, "in one IMSG_LOG_APPENDED_MANY");
 	is_int(get(netd_end), -EAGAIN, "and nothing more");
+}
+
+/* A round's answers go one message per channel: a lone one as
+ * IMSG_LOG_APPENDED, more as IMSG_LOG_APPENDED_MANY of at most
+ * LOG_APPENDED_MANY_MAX (a full batch syncs early and answers then). */
+static void test_answers(void)
+{
+	uint64_t first = logstore_committed(&D.store), idx;
+	uint32_t id;
+	uint8_t e[LOG_APPEND_MAX];
+	long n = make_egress(e, sizeof e, "f3", 10, 1);
+	int sbx = channel(LOGD_CHAN_SANDBOXD);
+	bool in_order = true;
+
+	ok(n > 0 && append_fn(300, "f8", 5) == 0 &&
+	   imsg_send(sbx, IMSG_LOG_APPEND, 77, e, (size_t)n, NULL, 0) == 0 &&
+	   append_fn(301, "f8", 5) == 0, "two appends on netd's channel, one on sandboxd's between");
+	round_now();
+	unsigned msgs = answer_msgs;
+	ok(appended(&id, &idx) == 0 && id == 300 && idx == first &&
+	   appended(&id, &idx) == 0 && id == 301 && idx == first + 1,
+	   "netd's two answers (its channel is read first), with their indices");
+	is_int((int)(answer_msgs - msgs), 1, "in one message");
+	struct log_appended_msg a;
+	ok(get(sbx) == 0 && M.hdr.id == 77 && imsg_get(&M, IMSG_LOG_APPENDED, &a, sizeof a) == 0 &&
+	   a.error == 0 && a.index == first + 2, "sandboxd's lone answer: IMSG_LOG_APPENDED, its index");
+	is_int(get(sbx), -EAGAIN, "nothing else for sandboxd");
+	first += 3;
+
+	/* LOGD_BATCH_MAX + 10 in one round, read in two parts (the socket's
+	 * buffer): the full batch answers at once, the rest at the round's end */
+	for (uint32_t i = 0; i < 150; i++)
+		in_order &= append_fn(1000 + i, "f8", 5) == 0;
+	logd_readable(&D, LOGD_CHAN_NETD);
+	for (uint32_t i = 150; i < LOGD_BATCH_MAX + 10; i++)
+		in_order &= append_fn(1000 + i, "f8", 5) == 0;
+	logd_readable(&D, LOGD_CHAN_NETD);
+	logd_end_round(&D, now);
+	msgs = answer_msgs;
+	for (uint32_t i = 0; i < LOGD_BATCH_MAX + 10; i++)
+		in_order &= appended(&id, &idx) == 0 && id == 1000 + i && idx == first + i;
+	ok(in_order, "%d answers in order", LOGD_BATCH_MAX + 10);
+	is_int((int)(answer_msgs - msgs), 2, "in two messages (%d, then 10)", LOG_APPENDED_MANY_MAX);
+	is_int(get(netd_end), -EAGAIN, "and nothing more");
+	logd_set_peer(&D, LOGD_CHAN_SANDBOXD, -1);
+	close(sbx);
 }
 
 static int append_lazy(uint32_t id)
@@ -951,6 +1024,7 @@ int main(void)
 	test_proofs();
 	test_find();
 	test_find_invocation();
+	test_answers();
 	test_dropped_replies();
 	test_restart();
 	test_freshness();

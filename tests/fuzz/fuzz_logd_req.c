@@ -76,6 +76,17 @@ static void drain(void)
 				abort();
 			if (a.error == 0 && a.index >= committed)
 				abort();   /* acknowledged but not durable */
+		} else if (M.hdr.type == IMSG_LOG_APPENDED_MANY) {
+			struct log_appended_one a;
+			size_t n = M.hdr.len / sizeof a;
+			if (M.hdr.id != 0 || M.hdr.len % sizeof a != 0 || n < 2 ||
+			    n > LOG_APPENDED_MANY_MAX)
+				abort();   /* proto/logd.h's form */
+			for (size_t i = 0; i < n; i++) {
+				memcpy(&a, M.payload + i * sizeof a, sizeof a);
+				if (a.error == 0 && a.index >= committed)
+					abort();
+			}
 		} else if (M.hdr.type == IMSG_LOG_READ) {
 			struct log_read_msg r;
 			if (M.hdr.len < sizeof r)

@@ -2,6 +2,7 @@
 # It goes out the ordinary way (no proxy settings, the sandbox's default
 # trust store) and says what happened; the request body picks what to do:
 #   {"op": "urlopen", "url": U}                 urllib.request.urlopen(U)
+#   {"op": "requests", "url": U}                requests.get(U) (the layer's)
 #   {"op": "httpclient", "host": H, "port": P, "path": X}
 #                                               http.client.HTTPSConnection
 #   {"op": "inject", "host": H, "port": P, "path": X}
@@ -59,6 +60,12 @@ def why(e):
 def urlopen(b):
     with urllib.request.urlopen(b["url"], timeout=30) as r:
         return {"status": r.status, "body": r.read().decode()}
+
+
+def requests_get(b):
+    import requests
+    r = requests.get(b["url"], timeout=30)
+    return {"status": r.status_code, "body": r.text}
 
 
 def httpclient(b, headers=None):
@@ -187,7 +194,7 @@ def handshakes(b):
     return {"out": out}
 
 
-OPS = {"urlopen": urlopen, "handshakes": handshakes, "httpclient": httpclient, "inject": inject,
+OPS = {"urlopen": urlopen, "requests": requests_get, "handshakes": handshakes, "httpclient": httpclient, "inject": inject,
        "resolve": resolve, "dnsraw": dnsraw, "connect": connect, "hold": hold,
        "download": download, "upload": upload, "resume": resume}
 

@@ -129,6 +129,9 @@ expect "python urllib.request.urlopen(https://web.egress.test:8443/...): 200, th
   '.status == 200 and (.body | fromjson | .upstream == "web" and .path == "/py-urllib?x=1" and .host == "web.egress.test:8443")'
 INV_URLLIB=$INV
 RCPT_URLLIB=$(sed -n 's/^x-dshield-receipt: //Ip' "$FN_DIR/headers" | tr -d '\r')
+invoke egress-py '{"op": "requests", "url": "https://web.egress.test:8443/py-requests"}'
+expect "python requests.get(https://web.egress.test:8443/...), the layer's requests: 200, the upstream's body" 200 \
+  '.status == 200 and (.body | fromjson | .path == "/py-requests")'
 invoke egress-py '{"op": "httpclient", "host": "web.egress.test", "port": 8443, "path": "/py-httpclient"}'
 expect "python http.client.HTTPSConnection: 200, the upstream's body" 200 \
   '.status == 200 and (.body | fromjson | .path == "/py-httpclient")'
@@ -243,10 +246,10 @@ n() { jq "[.entries[] | select(. != null) | $1] | length" "$work/log.json"; }
 check "the three answers of s_server (web.egress.test:8445): each record with web's key, resumed or not" \
   [ "$(jq -r '[.entries[] | select(. != null and .type == "egress" and .function == "egress-conns" and .port == 8445 and (.reason | startswith("response "))) | .spki] | (length), (unique | .[])' "$work/log.json" | tr '\n' ' ')" = "3 $WEB_SPKI " ]
 web_allow='select(.type == "egress" and .decision == "allow" and .host == "web.egress.test" and .port == 8443 and .scheme == "tls" and .addr == "'$UP'" and .rule == "web.egress.test" and (.reason | startswith("originate: ") and test("test anchors")))'
-check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 2, node 2" \
-  [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")" = 22 ]
+check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 3, node 2" \
+  [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")" = 32 ]
 check "  their completion records carry the upstream's SPKI SHA-256 and bytes both ways" \
-  [ "$(n 'select(.type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 4 ]
+  [ "$(n 'select(.type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 5 ]
 check "egress allow record for the native echo (passthrough: tcp, $UP, not verified), and its completion (13 bytes each way)" \
   [ "$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and .port == 7000 and .scheme == "tcp" and .addr == "'$UP'" and .decision == "allow" and (.reason | startswith("passthrough")))')$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and (.reason | startswith("completed")) and .bytes_up == 13 and .bytes_down == 13)')" = 11 ]
 # Each request's record: a connection's first request is in its allow
@@ -254,7 +257,7 @@ check "egress allow record for the native echo (passthrough: tcp, $UP, not verif
 # in a "response N" record with its status (docs/EGRESS.md "HTTP requests").
 check "an answer record (GET, the path, status 200) for each request that went to web.egress.test" \
   [ "$(jq -c '[.entries[] | select(. != null and .type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("response ")) and .status == 200) | [.function, .method, .path]] | sort' "$work/log.json")" = \
-    '[["egress-node","GET","/node-fetch"],["egress-node","GET","/node-https"],["egress-py","GET","/py-httpclient"],["egress-py","GET","/py-urllib?x=1"]]' ]
+    '[["egress-node","GET","/node-fetch"],["egress-node","GET","/node-https"],["egress-py","GET","/py-httpclient"],["egress-py","GET","/py-requests"],["egress-py","GET","/py-urllib?x=1"]]' ]
 # netd names the invocation in flight when the connection came (one at a
 # time here: the test invokes in turn; docs/EGRESS.md "Which invocation").
 check "the urllib request's records name its invocation (X-DShield-Invocation-Id ${INV_URLLIB:-missing})" \

@@ -231,6 +231,18 @@ print(urllib.request.urlopen(url, timeout=20).read().decode())
 EOF
 out=$(sandbox python /usr/bin/python3 /code/tls_check.py)
 expect_match "python: https to localhost (/etc/hosts) verifies against the CA bundle at /etc/ssl/certs/ca-certificates.crt" "$out" '^ok$'
+# requests (Debian's, in the layer): its certifi names the same bundle
+sed -i 's/^threading.Thread(target=srv.handle_request, daemon=True)/threading.Thread(target=lambda: [srv.handle_request() for _ in range(2)], daemon=True)/' "$code/tls_check.py"
+cat >> "$code/tls_check.py" <<'EOF'
+import certifi, requests
+r = requests.get(url, timeout=20)
+print(r.status_code, r.text, certifi.where(), requests.__version__)
+EOF
+out=$(sandbox python /usr/bin/python3 /code/tls_check.py)
+expect_match "python: requests imports and verifies the same way (certifi names /etc/ssl/certs/ca-certificates.crt)" \
+  "$out" '^200 ok /etc/ssl/certs/ca-certificates.crt 2\.[0-9]+\.[0-9]+$'
+out=$(sandbox python /usr/bin/python3 -v -c 'import requests' 2>&1 | grep -c 'matches /usr/lib/python3/dist-packages/requests/__init__.py')
+check "python: requests from the layer's .pyc too" [ "$out" = 1 ]
 
 out=$(sandbox python /usr/bin/python3 -c '
 import subprocess

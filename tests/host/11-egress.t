@@ -255,6 +255,14 @@ def https(b):
     if b.get("urlopen"):              # the ordinary way: no proxy settings, no code change
         with urllib.request.urlopen(b["urlopen"], timeout=15) as r:
             return {"status": r.status, "body": r.read().decode()}
+    if b.get("requests"):             # the library most code uses, as it comes
+        import requests
+        with requests.Session() as s:
+            r1 = s.get(b["requests"] + "/v1/x", headers={"Authorization": "fn-own-value"},
+                       timeout=15)
+            r2 = s.post(b["requests"] + "/v1/y", json={"k": "v"}, timeout=15)
+        return {"status": [r1.status_code, r2.status_code], "first": r1.json(),
+                "second": r2.json()}
     if b.get("plainname"):            # http:// by name, no proxy: an originate port takes TLS
         import http.client
         c = http.client.HTTPConnection(b["plainname"], 8444, timeout=15)
@@ -339,7 +347,7 @@ def handler(req):
         return sni(b)
     if b.get("inject"):
         return inject(b)
-    if b.get("urlopen") or b.get("tls") or b.get("bench") or b.get("via") or b.get("plainname"):
+    if b.get("urlopen") or b.get("requests") or b.get("tls") or b.get("bench") or b.get("via") or b.get("plainname"):
         try:
             return https(b)
         except Exception as e:
@@ -540,6 +548,15 @@ check "  the POST's body came whole" bash -c "[ \$(jq -r 'select(.method == \"PO
 printf '%s' "$out" > "$STATE/inject.out"
 check "the key is nowhere in the function's output (its environment included)" \
   bash -c "! grep -q '$KEY' '$STATE/inject.out' && grep -q '\"env\"' '$STATE/inject.out'"
+out=$(call '{"requests":"https://api.test:8448","marker":"x"}')
+diag "requests: $out"
+expect_match "requests.Session, no proxy settings: GET /v1/x, then POST /v1/y (JSON): 200, 200" "$out" \
+  '"status": ?\[200, ?200\], ?"first": ?\{"method": ?"GET", ?"path": ?"/v1/x".*"second": ?\{"method": ?"POST", ?"path": ?"/v1/y"'
+check "  on one upstream connection, each with netd's Authorization, not the function's" \
+  bash -c "tail -n 2 '$STATE/api.log' | jq -s -e '(map(.port) | unique | length == 1) and
+    all(.[]; [.headers[] | select(.[0] | ascii_downcase == \"authorization\") | .[1]] == [\"Bearer $KEY\"])' >/dev/null"
+check "  the POST's JSON body came whole" \
+  bash -c "[ \"\$(tail -n 1 '$STATE/api.log' | jq -r .body)\" = '{\"k\": \"v\"}' ]"
 out=$(call '{"inject":"api.test","reqs":[["DELETE","/v1/x",null]],"marker":"x"}')
 expect_match "DELETE /v1/x: 403 method_not_allowed (JSON)" "$out" '"status": ?403, ?"body": ?"\{\\"error\\":\\"method_not_allowed\\"'
 out=$(call '{"inject":"api.test","reqs":[["GET","/v2",null]],"marker":"x"}')
@@ -710,14 +727,14 @@ check "nokey.test's rule says log_path \"hash\": its refused GET's record has SH
 n=$(eg '| select(.host == "nokey.test" and .path != "")' | jq length)
 check "  and none of its records holds a path" [ "$n" = 0 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and ((.reason | startswith("request ")) or (.reason | startswith("originate: "))) and (.method == "GET" or .method == "POST") and (.path | startswith("/v1/")))' | jq length)
-check "a durable record for each GET and POST that went to api.test (method, path; a connection's first is its allow record): 13, got $n" [ "$n" = 13 ]
+check "a durable record for each GET and POST that went to api.test (method, path; a connection's first is its allow record; requests' two among them): 15, got $n" [ "$n" = 15 ]
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response "))) | [.method, .path, .status, (.reason | sub("^response [0-9]+: "; ""))]' | jq -c 'map(select(.[1] | test("^/v1/(chunked|head|204|304|after|close)$")))')
 diag "the framings' answer records: $n"
 check "  an answer record for each, with its status (the close-delimited one ended by the close)" \
   [ "$n" = '[["GET","/v1/chunked",200,"completed"],["HEAD","/v1/head",200,"completed"],["GET","/v1/204",204,"completed"],["GET","/v1/304",304,"completed"],["GET","/v1/after",200,"completed"],["GET","/v1/close",200,"ended by the upstream'"'"'s close without close_notify (it may be cut)"]]' ]
 # (/v1/before's may be lost: logd was stopped and killed as it was made)
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response ")) and .status == 200 and .path != "/v1/before")' | jq length)
-check "  and one for every answer api.test gave with 200 (10: 5 GET and POST before, /v1/ok, 4 of these), got $n" [ "$n" = 10 ]
+check "  and one for every answer api.test gave with 200 (12: 5 GET and POST before, requests' 2, /v1/ok, 4 of these), got $n" [ "$n" = 12 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
 check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]

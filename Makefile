@@ -206,6 +206,16 @@ $(O)/examples/%: examples/functions/%.c | $(DEPS)/deps.mk
 	$(Q)$(ESCAPE_CC) -std=c11 -O2 -fPIE $(WARN) $(REPRO) \
 	  -Wl,-z,relro,-z,now -Wl,-z,noexecstack -s -o $@ $<
 
+# A native function written in Go (tests/egress-go): static, Go's own
+# resolver and TLS (CGO_ENABLED=0), built with the host's Go (golang-go,
+# tools/host-deps) from the standard library alone: nothing is fetched.
+GO_ESCAPES := $(O)/escape/fn_egress_go
+$(O)/escape/fn_egress_go: tests/egress-go/main.go
+	@mkdir -p $(@D) $(O)/go-cache
+	$(call msg,GO,$@)
+	$(Q)CGO_ENABLED=0 GOPROXY=off GOFLAGS=-trimpath GOCACHE=$(CURDIR)/$(O)/go-cache \
+	  go build -ldflags=-s -o $@ $<
+
 # Objects are never intermediate: keep them for incremental builds.
 .SECONDARY:
 
@@ -213,10 +223,11 @@ $(O)/examples/%: examples/functions/%.c | $(DEPS)/deps.mk
 ifeq ($(VARIANT),fuzz)
 all: $(FUZZERS)
 else
-all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TESTPROGS) $(TOOLS) $(BENCHES) $(ESCAPES) $(EXAMPLES)
+all: $(addprefix $(O)/,$(PROGS)) $(TESTS) $(TESTPROGS) $(TOOLS) $(BENCHES) $(ESCAPES) $(GO_ESCAPES) \
+     $(EXAMPLES)
 endif
 programs: $(addprefix $(O)/,$(PROGS))
-tests: $(TESTS) $(TESTPROGS) $(ESCAPES)
+tests: $(TESTS) $(TESTPROGS) $(ESCAPES) $(GO_ESCAPES)
 tools: $(TOOLS)
 deps: $(DEPS)/deps.mk
 host-deps:

@@ -114,6 +114,10 @@ body=$(fn_deploy_body egress-native native "$top/build/escape/fn_egress" \
   '{"egress": ["web.egress.test", "echo.egress.test"]}') || bail "no body"
 fn_api POST /v1/functions "$body"
 expect "deploy egress-native (build/escape/fn_egress; declares web, echo)" 201 '.id == "egress-native"'
+body=$(fn_deploy_body egress-go native "$top/build/escape/fn_egress_go" \
+  '{"egress": ["web.egress.test"]}') || bail "no body"
+fn_api POST /v1/functions "$body"
+expect "deploy egress-go (build/escape/fn_egress_go, a static Go binary; declares web)" 201 '.id == "egress-go"'
 
 # invoke ID JSON: the function's answer in FN_STATUS, FN_BODY
 invoke() {
@@ -143,6 +147,9 @@ expect "node fetch(): 200, the upstream's body" 200 \
   '.fetch.status == 200 and (.fetch.body | fromjson | .path == "/node-fetch")'
 expect "node https.get(): 200, netd's leaf from the local CA, the upstream's body" 200 \
   '.https.status == 200 and (.https.issuer | test("^dshield local CA [0-9a-f]{8}$")) and (.https.body | fromjson | .path == "/node-https")'
+invoke egress-go '{"url": "https://web.egress.test:8443/go-get"}'
+expect "Go net/http (static, its own resolver and TLS): 200 over TLS 1.2, http/1.1 by ALPN, netd's leaf, the upstream's body" 200 \
+  '.status == [200] and .tls == "TLS 1.2" and .alpn == "http/1.1" and (.issuer | test("^dshield local CA [0-9a-f]{8}$")) and (.body | fromjson | .path == "/go-get")'
 invoke egress-native '{"host": "echo.egress.test", "port": "7000", "msg": "native-echo-1"}'
 expect "native (static musl): getaddrinfo + TCP to the passthrough port: the echo" 200 \
   '.reply == "native-echo-1" and .sent == 13 and (.addr | startswith("127."))'
@@ -246,10 +253,10 @@ n() { jq "[.entries[] | select(. != null) | $1] | length" "$work/log.json"; }
 check "the three answers of s_server (web.egress.test:8445): each record with web's key, resumed or not" \
   [ "$(jq -r '[.entries[] | select(. != null and .type == "egress" and .function == "egress-conns" and .port == 8445 and (.reason | startswith("response "))) | .spki] | (length), (unique | .[])' "$work/log.json" | tr '\n' ' ')" = "3 $WEB_SPKI " ]
 web_allow='select(.type == "egress" and .decision == "allow" and .host == "web.egress.test" and .port == 8443 and .scheme == "tls" and .addr == "'$UP'" and .rule == "web.egress.test" and (.reason | startswith("originate: ") and test("test anchors")))'
-check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 3, node 2" \
-  [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")" = 32 ]
+check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 3, node 2, go 1" \
+  [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")$(n "$web_allow | select(.function == \"egress-go\")")" = 321 ]
 check "  their completion records carry the upstream's SPKI SHA-256 and bytes both ways" \
-  [ "$(n 'select(.type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 5 ]
+  [ "$(n 'select(.type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 6 ]
 check "egress allow record for the native echo (passthrough: tcp, $UP, not verified), and its completion (13 bytes each way)" \
   [ "$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and .port == 7000 and .scheme == "tcp" and .addr == "'$UP'" and .decision == "allow" and (.reason | startswith("passthrough")))')$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and (.reason | startswith("completed")) and .bytes_up == 13 and .bytes_down == 13)')" = 11 ]
 # Each request's record: a connection's first request is in its allow
@@ -257,7 +264,7 @@ check "egress allow record for the native echo (passthrough: tcp, $UP, not verif
 # in a "response N" record with its status (docs/EGRESS.md "HTTP requests").
 check "an answer record (GET, the path, status 200) for each request that went to web.egress.test" \
   [ "$(jq -c '[.entries[] | select(. != null and .type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("response ")) and .status == 200) | [.function, .method, .path]] | sort' "$work/log.json")" = \
-    '[["egress-node","GET","/node-fetch"],["egress-node","GET","/node-https"],["egress-py","GET","/py-httpclient"],["egress-py","GET","/py-requests"],["egress-py","GET","/py-urllib?x=1"]]' ]
+    '[["egress-go","GET","/go-get"],["egress-node","GET","/node-fetch"],["egress-node","GET","/node-https"],["egress-py","GET","/py-httpclient"],["egress-py","GET","/py-requests"],["egress-py","GET","/py-urllib?x=1"]]' ]
 # netd names the invocation in flight when the connection came (one at a
 # time here: the test invokes in turn; docs/EGRESS.md "Which invocation").
 check "the urllib request's records name its invocation (X-DShield-Invocation-Id ${INV_URLLIB:-missing})" \

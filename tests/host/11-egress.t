@@ -605,6 +605,31 @@ expect_match "Node https.get: 200, netd's leaf from the local CA, the upstream's
 expect_match "Node https.get through CONNECT 127.0.0.1:3128: 200 and the upstream's answer" \
   "$out" '"tunnel":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-tunnel\\"'
 
+# A native function written in Go, static (tests/egress-go: Go's own
+# resolver reads /etc/resolv.conf, its TLS the default trust store path;
+# it offers TLS 1.3 and 1.2 and ALPN h2 and http/1.1)
+printf '{"id":"egress-go","runtime":"native","code":"%s","egress":["orig.test","api.test"]}' \
+  "$(b64 "$TOP/build/escape/fn_egress_go")" > "$STATE/go-deploy.json"
+expect_match "deploy egress-go (a static Go binary, $(stat -c %s "$TOP/build/escape/fn_egress_go") bytes; declares orig.test, api.test)" \
+  "$(API_MAX_TIME=120 api POST /v1/functions "@$STATE/go-deploy.json")" '^201 '
+out=$(api POST /v1/functions/egress-go/invoke '{"url":"https://orig.test:8444/go-get?x=3"}')
+diag "go: $out"
+expect_match "Go net/http Get(https://orig.test:8444/...), no proxy settings: 200 and the upstream's answer" \
+  "$out" '"status":\[200\],"proto":"HTTP/1.0","tls":"TLS 1.2","alpn":"http/1.1","issuer":"dshield local CA [0-9a-f]{8}","body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/go-get\?x=3\\", \\"host\\": \\"orig.test:8444\\"\}'
+out=$(api POST /v1/functions/egress-go/invoke '{"url":"https://api.test:8448/v1/go","n":3}')
+diag "go, keep-alive: $out"
+expect_match "  three GETs on one client to api.test (HTTP/1.1, keep-alive): 200, 200, 200" \
+  "$out" '"status":\[200,200,200\],"proto":"HTTP/1.1","tls":"TLS 1.2","alpn":"http/1.1"'
+check "  on one upstream connection, each with netd's Authorization" \
+  bash -c "grep '/v1/go' '$STATE/api.log' | jq -s -e 'length == 3 and (map(.port) | unique | length == 1) and
+    all(.[]; [.headers[] | select(.[0] | ascii_downcase == \"authorization\") | .[1]] == [\"Bearer $KEY\"])' >/dev/null"
+out=$(api POST /v1/functions/egress-go/invoke '{"resolve":"orig.test"}')
+expect_match "  Go's resolver: orig.test is one fake address in 127.64.0.0/10 (its AAAA query answered empty)" \
+  "$out" '"addrs":\["127\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.[0-9]+\.[0-9]+"\]'
+out=$(api POST /v1/functions/egress-go/invoke '{"url":"https://other.test:8444/"}')
+expect_match "  a name it did not declare: the lookup fails (netd's REFUSED, which Go calls \"server misbehaving\")" \
+  "$out" '"error":"Get \\"https://other.test:8444/\\": dial tcp: lookup other.test on 127.0.0.1:53: server misbehaving"'
+
 expect_match "a rule the function did not declare: its name does not even resolve" \
   "$(call '{"target":"undeclared.test:8443","marker":"undecl-10;"}')" '"error": ?"'
 proxied undeclared.test:8443 undecl-11 "  through CONNECT: 403 not_declared" '403 Forbidden.*not_declared'

@@ -43,7 +43,7 @@
 # Skips as 09-functions.t does (no sandboxd, no layers); dnsmasq is needed.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
 . "$(dirname "$0")/egress.sh" || { echo "Bail out! cannot load egress.sh"; exit 1; }
-egress_prereqs jq curl dnsmasq python3
+egress_prereqs jq curl dnsmasq python3 nsenter unshare ss
 DSHIELD=${DSHIELD:-$TOP/build/dshield}
 [ -x "$DSHIELD" ] || bail "no $DSHIELD: run make first"
 
@@ -481,6 +481,16 @@ out=$(call '{"urlopen":"https://orig.test:8444/hello?x=1","marker":"x"}')
 diag "urlopen: $out"
 expect_match "urlopen(https://orig.test:8444/...), no proxy settings: 200 and the upstream's answer" \
   "$out" '"status": ?200, ?"body": ?"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/hello\?x=1\\", \\"host\\": \\"orig.test:8444\\"\}"'
+# curl, from the function's namespace with its resolver and trust store
+# (glibc's getaddrinfo asks netd's DNS, OpenSSL checks netd's leaf against
+# the local CA): no proxy settings, no -k
+fnns=$(fn_netns 8444)
+check "the function's network namespace found (a listener on 8444 in it)" [ -n "$fnns" ]
+out=$(in_sandbox_net "$fnns" "$STATE/ca.pem" curl -sS --max-time 20 -w '\n%{http_code} %{remote_ip} %{ssl_verify_result}' \
+  https://orig.test:8444/curl 2>&1)
+diag "curl: $out"
+expect_match "curl https://orig.test:8444/ from the function's namespace: 200 from the fake address, the leaf verified, the upstream's answer" \
+  "$(printf '%s' "$out" | tr '\n' ' ')" '^\{"upstream": "orig", "path": "/curl", "host": "orig.test:8444"\} 200 127\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.[0-9]+\.[0-9]+ 0$'
 out=$(call '{"tls":"orig.test:8444","path":"/second","marker":"x"}')
 diag "ssl socket: $out"
 expect_match "  the function sees netd's leaf for orig.test, issued by the local CA, over TLS 1.2" \
@@ -740,10 +750,10 @@ check "egress_refused: tls13_only for orig.test:8446" [ "$(refused '^tls13_only:
 check "egress_refused: sni_mismatch" [ "$(refused '^sni_mismatch: the function.s TLS: SNI upstream.test is not orig.test')" = 1 ]
 check "egress_refused: host_mismatch" [ "$(refused '^host_mismatch: Host upstream.test is not orig.test:8444')" = 1 ]
 n=$(eg '| select(.type == "egress" and .host == "orig.test" and .port == 8444 and .scheme == "tls" and .addr == "10.77.0.1" and (.reason | startswith("originate: ")) and (.reason | test("test anchors")))' | jq length)
-check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors): 5, got $n" [ "$n" = 5 ]
+check "originate allow records for orig.test:8444 (scheme tls, the anchors said to include test anchors; curl's among them, naming no invocation): 6, got $n" [ "$n" = 6 ]
 n=$(eg "| select(.type == \"egress\" and .host == \"orig.test\" and (.reason | startswith(\"completed\")) and .spki == \"$ORIG_SPKI\" and .bytes_up > 0 and .bytes_down > 0)" | jq length)
 diag "orig.test's completion records: $(eg '| select(.type == "egress" and .host == "orig.test" and (.reason | startswith("completed")))' | jq -c .)"
-check "the completion records (8444 five times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 6, got $n" [ "$n" = 6 ]
+check "the completion records (8444 six times, 8447) carry the upstream certificate's SPKI SHA-256 ($ORIG_SPKI): 7, got $n" [ "$n" = 7 ]
 check "egress_refused: method_not_allowed (3: by name, through CONNECT, plain to the proxy), path_not_allowed, dot_segment, secret_missing (1 each)" \
   [ "$(refused '^method_not_allowed:')$(refused '^path_not_allowed:')$(refused '^dot_segment:')$(refused '^secret_missing: secret NO_SUCH_SECRET')" = 3111 ]
 want=$(printf '%s' /x | sha256sum | cut -d' ' -f1)

@@ -103,6 +103,34 @@ api() {
 }
 b64() { base64 -w0 "$@"; }
 
+# fn_netns PORT: /proc/PID/ns/net of one of dshield's processes (a
+# function's worker) whose network namespace has a listener on PORT
+# (netd's, for a port the function's rules name); empty when none.
+fn_netns() {
+  local p
+  for p in $(ps -e -o pid=,ppid= | awk -v root="$INIT_PID" '{ kid[$2] = kid[$2] " " $1 }
+      END { q[1] = root; n = 1; for (i = 1; i <= n; i++) { m = split(kid[q[i]], k, " ");
+            for (j = 1; j <= m; j++) { q[++n] = k[j]; print k[j] } } }'); do
+    [ -e "/proc/$p/ns/net" ] || continue
+    nsenter --net="/proc/$p/ns/net" ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN || continue
+    printf '/proc/%s/ns/net' "$p"
+    return 0
+  done
+}
+
+# in_sandbox_net NSFILE CA CMD...: CMD in that network namespace, in a
+# private mount namespace where /etc/resolv.conf says 127.0.0.1 (netd's
+# DNS) and the CA bundle is CA (the sandbox's), no proxy variables: a
+# host program as a function would run it.
+in_sandbox_net() {
+  local ns=$1 ca=$2; shift 2
+  printf 'nameserver 127.0.0.1\n' > "$STATE/resolv.sandbox"
+  env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+    nsenter --net="$ns" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf &&
+      mount --bind "$1" /etc/ssl/certs/ca-certificates.crt && shift && exec "$@"' \
+    "$STATE/resolv.sandbox" "$ca" "$@"
+}
+
 # wait_sandboxd: sandboxd's pid once it serves (10 s).
 wait_sandboxd() {
   local _

@@ -93,3 +93,18 @@ host_start() {
 netd_pid() { role_pid netd; }
 # role_pid NAME: the pid of the running role NAME (a child of our dshield-init).
 role_pid() { pgrep -P "$INIT_PID" -f "dshield-init $1\$" | head -n 1; }
+
+# fn_netns PORT: /proc/PID/ns/net of one of dshield's processes (a
+# function's worker) whose network namespace has a listener on PORT
+# (netd's, for a port the function's rules name); empty when none.
+fn_netns() {
+  local p
+  for p in $(ps -e -o pid=,ppid= | awk -v root="$INIT_PID" '{ kid[$2] = kid[$2] " " $1 }
+      END { q[1] = root; n = 1; for (i = 1; i <= n; i++) { m = split(kid[q[i]], k, " ");
+            for (j = 1; j <= m; j++) { q[++n] = k[j]; print k[j] } } }'); do
+    [ -e "/proc/$p/ns/net" ] || continue
+    nsenter --net="/proc/$p/ns/net" ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN || continue
+    printf '/proc/%s/ns/net' "$p"
+    return 0
+  done
+}

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include <bearssl_hash.h>
+#include "lib/bbuf.h"
 #include "lib/clock.h"
 #include "lib/errbuf.h"
 #include "lib/file.h"
@@ -764,12 +765,18 @@ static void completion_record(struct egress_proxy *px, struct egp_conn *c, const
 {
 	struct log_entry e;
 	char reason[EGP_REASON_MAX];
+	struct bbuf b;
 
+	/* whole parts only: one that does not fit is left out with the rest */
+	bbuf_init(&b, reason, sizeof reason);
+	bbuf_printf(&b, "completed: %s", how);
 	if (c->holds > 0)   /* the transfer's pace was the cap's, not the network's */
-		snprintf(reason, sizeof reason, "completed: %s; held %u times by the function's "
-			 "egress cap (limits.egress_kbps %u)", how, c->holds, px->bw[c->bw - 1].kbps);
-	else
-		snprintf(reason, sizeof reason, "completed: %s", how);
+		bbuf_printf(&b, "; held %u times by the function's egress cap (limits.egress_kbps %u)",
+			    c->holds, px->bw[c->bw - 1].kbps);
+	if (c->up_resumed)  /* no certificate came: the key is the session's */
+		bbuf_printf(&b, "; the upstream's TLS resumed a session whose full handshake "
+			    "checked its key %u s before", c->up_resumed_age);
+	(void)bbuf_finish(&b);
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.bytes_up = c->bytes_up;
 	e.u.egress.bytes_down = c->bytes_down;
@@ -913,6 +920,8 @@ static struct egp_conn *adopt(struct egress_proxy *px, struct egp_conn *c, struc
 	struct tcp_pcb *pcb = u->pcb;
 	uint32_t ip = u->ip;
 	uint8_t spki[32];
+	bool resumed = u->up_resumed;
+	uint32_t resumed_age = u->up_resumed_age;
 	unsigned i = (unsigned)(u - px->c);
 
 	memcpy(spki, u->spki, sizeof spki);
@@ -928,6 +937,8 @@ static struct egp_conn *adopt(struct egress_proxy *px, struct egp_conn *c, struc
 	u->ip = ip;
 	u->has_spki = true;
 	memcpy(u->spki, spki, sizeof spki);
+	u->up_resumed = resumed;
+	u->up_resumed_age = resumed_age;
 	u->reused = true;
 	px->fd_of[i] = c->fd;
 	px->fd_of[c - px->c] = -1;
@@ -1144,8 +1155,10 @@ static int up_tls_start(struct egress_proxy *px, struct egp_conn *c)
 	up_session_key(c, key);
 	s = tls_client_session_find(&x->up, key, now);
 	c->up_offered = s != NULL;
-	if (s != NULL)
+	if (s != NULL) {
 		memcpy(c->spki, s->spki, sizeof c->spki);
+		c->up_offer_made = s->made;
+	}
 	return tls_client_init_resume(&c->cli, &x->anchors, c->t.host, strlen(c->t.host), now,
 				      &x->rng, s != NULL ? &s->p : NULL);
 }
@@ -1161,7 +1174,10 @@ static int up_tls_open(struct egress_proxy *px, struct egp_conn *c)
 
 	c->has_spki = true;
 	if (tls_resumed(&c->cli)) {
+		int64_t age = (int64_t)(real_ns() / 1000000000u) - c->up_offer_made;
 		px->st.up_tls_resumed++;   /* the key: the session's, from the offer */
+		c->up_resumed = true;
+		c->up_resumed_age = age > 0 ? (uint32_t)age : 0;
 		return 0;
 	}
 	px->st.up_tls_full++;

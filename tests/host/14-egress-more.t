@@ -857,6 +857,9 @@ check "  the second and third say they reuse an upstream connection" \
 KEPT="completed: closed by the function; its upstream connection kept for the function's next one"
 check "resumption toward resume.test: each of the three answers' records carries the key of the full handshake" \
   [ "$(jq -r '[.entries[] | select(. != null and .function == "fn-a" and .host == "resume.test" and (.reason | startswith("response 1: "))) | .spki] | (length), (unique | .[])' "$STATE/log.json" | tr '\n' ' ')" = "3 $(spki resume) " ]
+resumed_says=$(jq -r '[.entries[] | select(. != null and .function == "fn-a" and .host == "resume.test" and (.reason | startswith("completed: "))) | .reason | test("; the upstream.s TLS resumed a session whose full handshake checked its key [0-9]+ s before$")] | map(tostring) | join(" ")' "$STATE/log.json")
+check "  their completion records: the first a full handshake, the next two say they resumed a session, and how old its key check is ($resumed_says)" \
+  [ "$resumed_says" = "false true true" ]
 check "the stale GET: an allow record reusing, then one for a new connection, the reused one having closed" \
   [ "$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: reuses")))')$(rec fn-a egress '| select(.path == "/ok/after-g" and .decision == "allow" and (.reason | startswith("originate: a new upstream connection for request 1, the reused one having closed before answering")))')" = 11 ]
 check "  the stale DELETE: the same two; the stale POST without a body: only the one reusing" \

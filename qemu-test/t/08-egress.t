@@ -252,6 +252,8 @@ check "dshield log verify of the VM's log: exit 0, ok" [ "$rc" -eq 0 -a "$(jq .o
 n() { jq "[.entries[] | select(. != null) | $1] | length" "$work/log.json"; }
 check "the three answers of s_server (web.egress.test:8445): each record with web's key, resumed or not" \
   [ "$(jq -r '[.entries[] | select(. != null and .type == "egress" and .function == "egress-conns" and .port == 8445 and (.reason | startswith("response "))) | .spki] | (length), (unique | .[])' "$work/log.json" | tr '\n' ' ')" = "3 $WEB_SPKI " ]
+check "  their completion records: a full handshake, then two that say they resumed a session" \
+  [ "$(jq -r '[.entries[] | select(. != null and .type == "egress" and .function == "egress-conns" and .port == 8445 and (.reason | startswith("completed: "))) | .reason | test("; the upstream.s TLS resumed a session whose full handshake checked its key [0-9]+ s before$")] | map(tostring) | join(" ")' "$work/log.json")" = "false true true" ]
 web_allow='select(.type == "egress" and .decision == "allow" and .host == "web.egress.test" and .port == 8443 and .scheme == "tls" and .addr == "'$UP'" and .rule == "web.egress.test" and (.reason | startswith("originate: ") and test("test anchors")))'
 check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test anchors): python 3, node 2, go 1" \
   [ "$(n "$web_allow | select(.function == \"egress-py\")")$(n "$web_allow | select(.function == \"egress-node\")")$(n "$web_allow | select(.function == \"egress-go\")")" = 321 ]

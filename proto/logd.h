@@ -49,8 +49,9 @@ enum logd_imsg_type {
 	 * appends came: an array of struct log_appended_one, hdr.id 0. One
 	 * message and one wake-up for the caller instead of one per append
 	 * (docs/LOG.md, "Answers"). An answer that is alone in its round
-	 * still comes as IMSG_LOG_APPENDED, so a caller with one append in
-	 * flight at a time (sandboxd) never gets this. */
+	 * still comes as IMSG_LOG_APPENDED; a caller with one append in
+	 * flight at a time (sandboxd) gets this only when a late answer to
+	 * one it gave up on shares the round, and takes both forms. */
 	IMSG_LOG_APPENDED_MANY,
 };
 

@@ -1783,20 +1783,50 @@ static void on_fn_event_reply(struct sandboxd *sd)
 	ask_logd(sd);
 }
 
+/* logd's answer to append id: the pending change's, committed or
+ * refused by it; any other (a change that timed out before it came) is
+ * counted and dropped. */
+static void log_appended(struct sandboxd *sd, uint32_t id, int32_t error)
+{
+	if (!sd->pend.active || !sd->pend.at_logd || id != sd->pend.logd_req) {
+		malformed(sd, SBXD_CHAN_LOGD, "an append reply");
+		return;
+	}
+	if (error != 0) {
+		pend_refuse(sd, "logd", error);
+		return;
+	}
+	pend_commit(sd);
+}
+
 static void on_log_appended(struct sandboxd *sd)
 {
 	struct log_appended_msg rep;
 
-	if (sd->msg.nfds != 0 || imsg_get(&sd->msg, IMSG_LOG_APPENDED, &rep, sizeof rep) < 0 ||
-	    !sd->pend.active || !sd->pend.at_logd || sd->msg.hdr.id != sd->pend.logd_req) {
+	if (sd->msg.nfds != 0 || imsg_get(&sd->msg, IMSG_LOG_APPENDED, &rep, sizeof rep) < 0) {
 		malformed(sd, SBXD_CHAN_LOGD, "an append reply");
 		return;
 	}
-	if (rep.error != 0) {
-		pend_refuse(sd, "logd", rep.error);
+	log_appended(sd, sd->msg.hdr.id, rep.error);
+}
+
+/* One change is at logd at a time, so a round's answers come alone; two
+ * come together only when a change timed out at logd and the next one's
+ * answer joined its late one (proto/logd.h). */
+static void on_log_appended_many(struct sandboxd *sd)
+{
+	struct log_appended_one a;
+	size_t n = sd->msg.hdr.len / sizeof a;
+
+	if (sd->msg.nfds != 0 || sd->msg.hdr.len % sizeof a != 0 || n < 2 ||
+	    n > LOG_APPENDED_MANY_MAX) {
+		malformed(sd, SBXD_CHAN_LOGD, "append replies");
 		return;
 	}
-	pend_commit(sd);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(&a, sd->msg.payload + i * sizeof a, sizeof a);
+		log_appended(sd, a.id, a.error);
+	}
 }
 
 /* --- secrets and tokens ------------------------------------------------------------------- */
@@ -2370,6 +2400,8 @@ static void dispatch(struct sandboxd *sd, enum sbxd_chan chan)
 		on_fn_event_reply(sd);
 	else if (chan == SBXD_CHAN_LOGD && type == IMSG_LOG_APPENDED)
 		on_log_appended(sd);
+	else if (chan == SBXD_CHAN_LOGD && type == IMSG_LOG_APPENDED_MANY)
+		on_log_appended_many(sd);
 	else
 		malformed(sd, chan, "a message of an unexpected type");
 }

@@ -67,6 +67,9 @@ static char base[] = "/tmp/sandboxd.XXXXXX";
 static char p_layers[128], p_store[128], p_work[128], p_policy[128], self_dir[512];
 static int netd = -1, keyd = -1, logd = -1;
 static int keyd_answer, logd_answer;   /* 0: accept; < 0: refuse with it */
+/* logd answers as IMSG_LOG_APPENDED_MANY: a stale id's answer, then the
+ * append's (proto/logd.h: a change that timed out at logd, then the next) */
+static bool logd_many;
 static char seen[64];                  /* 'k' keyd asked, 'l' logd asked, 'r' netd got a reply */
 static struct fn_event_msg last_ev;
 static uint8_t last_entry[512];
@@ -131,7 +134,13 @@ static void pump_peers(void)
 			last_entry_len = in.hdr.len;
 		}
 		note('l');
-		imsg_send(logd, IMSG_LOG_APPENDED, in.hdr.id, &rep, sizeof rep, NULL, 0);
+		if (logd_many) {
+			struct log_appended_one two[2] = { { in.hdr.id - 1000, 0, 6 },
+							   { in.hdr.id, logd_answer, 7 } };
+			imsg_send(logd, IMSG_LOG_APPENDED_MANY, 0, two, sizeof two, NULL, 0);
+		} else {
+			imsg_send(logd, IMSG_LOG_APPENDED, in.hdr.id, &rep, sizeof rep, NULL, 0);
+		}
 		imsg_close_fds(&in);
 	}
 }
@@ -1382,6 +1391,26 @@ static int code_files_resize(bool grow)
 
 /* Code changed in the store (the data disk is not authenticated): the
  * function is not served, since its bytes are not the measured ones. */
+/* logd's answers in one IMSG_LOG_APPENDED_MANY: the change's is taken,
+ * a stale one counted as malformed and dropped. */
+static void test_logd_many(void)
+{
+	struct sbx_reply_msg r;
+	uint64_t bad = SD.malformed;
+
+	logd_many = true;
+	deploy(SBX_FN_CREATE, "many", "python", PY_HELLO, strlen(PY_HELLO), NULL, &r);
+	is_int(r.status, 201, "logd's answers as one message, a stale one first: deploy 201 (%s)", r.message);
+	is_int((int)(SD.malformed - bad), 1, "  the stale answer counted and dropped");
+	logd_answer = -EIO;
+	call(SBX_FN_DELETE, admin_sha, "many", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 503, "  the change's own refusal in it: delete 503");
+	logd_answer = 0;
+	call(SBX_FN_DELETE, admin_sha, "many", NULL, NULL, 0, -1, &r);
+	is_int(r.status, 200, "  then delete 200");
+	logd_many = false;
+}
+
 static void test_reload_changed_code(void)
 {
 	struct sbx_reply_msg r;
@@ -1556,6 +1585,7 @@ int main(void)
 	test_data();
 	test_reload_public();
 	test_reload_changed_code();
+	test_logd_many();
 	close_core();
 	test_bad_layer();
 	{

@@ -773,9 +773,11 @@ static void completion_record(struct egress_proxy *px, struct egp_conn *c, const
 	if (c->holds > 0)   /* the transfer's pace was the cap's, not the network's */
 		bbuf_printf(&b, "; held %u times by the function's egress cap (limits.egress_kbps %u)",
 			    c->holds, px->bw[c->bw - 1].kbps);
-	if (c->up_resumed)  /* no certificate came: the key is the session's */
+	if (c->up_resumed_made != 0) {  /* no certificate came: the key is the session's */
+		int64_t age = (int64_t)(real_ns() / 1000000000u) - c->up_resumed_made;
 		bbuf_printf(&b, "; the upstream's TLS resumed a session whose full handshake "
-			    "checked its key %u s before", c->up_resumed_age);
+			    "checked its key %lld s before", (long long)(age > 0 ? age : 0));
+	}
 	(void)bbuf_finish(&b);
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.bytes_up = c->bytes_up;
@@ -920,8 +922,7 @@ static struct egp_conn *adopt(struct egress_proxy *px, struct egp_conn *c, struc
 	struct tcp_pcb *pcb = u->pcb;
 	uint32_t ip = u->ip;
 	uint8_t spki[32];
-	bool resumed = u->up_resumed;
-	uint32_t resumed_age = u->up_resumed_age;
+	int64_t resumed_made = u->up_resumed_made;
 	unsigned i = (unsigned)(u - px->c);
 
 	memcpy(spki, u->spki, sizeof spki);
@@ -937,8 +938,7 @@ static struct egp_conn *adopt(struct egress_proxy *px, struct egp_conn *c, struc
 	u->ip = ip;
 	u->has_spki = true;
 	memcpy(u->spki, spki, sizeof spki);
-	u->up_resumed = resumed;
-	u->up_resumed_age = resumed_age;
+	u->up_resumed_made = resumed_made;
 	u->reused = true;
 	px->fd_of[i] = c->fd;
 	px->fd_of[c - px->c] = -1;
@@ -1174,10 +1174,8 @@ static int up_tls_open(struct egress_proxy *px, struct egp_conn *c)
 
 	c->has_spki = true;
 	if (tls_resumed(&c->cli)) {
-		int64_t age = (int64_t)(real_ns() / 1000000000u) - c->up_offer_made;
 		px->st.up_tls_resumed++;   /* the key: the session's, from the offer */
-		c->up_resumed = true;
-		c->up_resumed_age = age > 0 ? (uint32_t)age : 0;
+		c->up_resumed_made = c->up_offer_made;
 		return 0;
 	}
 	px->st.up_tls_full++;

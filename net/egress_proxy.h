@@ -400,12 +400,11 @@ struct egp_conn {
 	uint8_t spki[32];                  /* set at the offer when a session is offered */
 	bool up_offered;                   /* a session was offered upstream (its key in spki) */
 	int64_t up_offer_made;             /* ... made then (seconds, the session's clock) */
-	/* the upstream's TLS resumed the offered session, whose full
-	 * handshake checked the key up_resumed_age seconds before: said in
-	 * the completion record (a property of the upstream connection: it
-	 * stays with it in the pool) */
-	bool up_resumed;
-	uint32_t up_resumed_age;
+	/* the upstream's TLS resumed the offered session: when that
+	 * session's full handshake checked the key (seconds; 0: a full
+	 * handshake), said in the completion record (a property of the
+	 * upstream connection: it stays with it in the pool) */
+	int64_t up_resumed_made;
 	/* pooling: whether the last request and its answer let the
 	 * connection carry another (eh_head.persist); reused: the upstream
 	 * connection was parked by an earlier connection of the function */

@@ -845,9 +845,9 @@ static void take_appended(void)
 static void take_appended_many(void)
 {
 	struct log_appended_one one;
-	size_t n = msg.hdr.len / sizeof one;
+	size_t n = log_appended_many_count(msg.hdr.len);
 
-	if (msg.nfds != 0 || msg.hdr.len % sizeof one != 0 || n < 2 || n > LOG_APPENDED_MANY_MAX) {
+	if (msg.nfds != 0 || n == 0) {
 		dlog("refused logd's answers: %u bytes are not 2 to %d answers", msg.hdr.len,
 		     LOG_APPENDED_MANY_MAX);
 		return;

@@ -23,6 +23,7 @@
 #ifndef DSHIELD_PROTO_LOGD_H
 #define DSHIELD_PROTO_LOGD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto/role.h"
@@ -78,6 +79,16 @@ struct log_appended_one {
 
 /* At most this many answers in one IMSG_LOG_APPENDED_MANY (4 KiB). */
 #define LOG_APPENDED_MANY_MAX 256
+
+/* The answers an IMSG_LOG_APPENDED_MANY of len payload bytes holds, or 0
+ * when it is not 2 to LOG_APPENDED_MANY_MAX whole ones (malformed). */
+static inline size_t log_appended_many_count(size_t len)
+{
+	size_t n = len / sizeof(struct log_appended_one);
+
+	return len % sizeof(struct log_appended_one) == 0 && n >= 2 && n <= LOG_APPENDED_MANY_MAX ?
+	       n : 0;
+}
 
 struct log_checkpoint_req_msg {
 	uint8_t fresh;            /* 1: sign a checkpoint covering every committed entry first */

@@ -1816,10 +1816,9 @@ static void on_log_appended(struct sandboxd *sd)
 static void on_log_appended_many(struct sandboxd *sd)
 {
 	struct log_appended_one a;
-	size_t n = sd->msg.hdr.len / sizeof a;
+	size_t n = log_appended_many_count(sd->msg.hdr.len);
 
-	if (sd->msg.nfds != 0 || sd->msg.hdr.len % sizeof a != 0 || n < 2 ||
-	    n > LOG_APPENDED_MANY_MAX) {
+	if (sd->msg.nfds != 0 || n == 0) {
 		malformed(sd, SBXD_CHAN_LOGD, "append replies");
 		return;
 	}

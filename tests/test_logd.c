@@ -154,9 +154,8 @@ static int32_t appended(uint32_t *id, uint64_t *index)
 			return INT32_MIN;
 		answer_msgs++;
 		if (M.hdr.type == IMSG_LOG_APPENDED_MANY) {
-			size_t n = M.hdr.len / sizeof many[0];
-			if (M.hdr.id != 0 || M.hdr.len % sizeof many[0] != 0 || n < 2 ||
-			    n > LOG_APPENDED_MANY_MAX)
+			size_t n = log_appended_many_count(M.hdr.len);
+			if (M.hdr.id != 0 || n == 0)
 				return INT32_MIN;
 			memcpy(many, M.payload, M.hdr.len);
 			many_n = (unsigned)n;

@@ -78,9 +78,8 @@ static void drain(void)
 				abort();   /* acknowledged but not durable */
 		} else if (M.hdr.type == IMSG_LOG_APPENDED_MANY) {
 			struct log_appended_one a;
-			size_t n = M.hdr.len / sizeof a;
-			if (M.hdr.id != 0 || M.hdr.len % sizeof a != 0 || n < 2 ||
-			    n > LOG_APPENDED_MANY_MAX)
+			size_t n = log_appended_many_count(M.hdr.len);
+			if (M.hdr.id != 0 || n == 0)
 				abort();   /* proto/logd.h's form */
 			for (size_t i = 0; i < n; i++) {
 				memcpy(&a, M.payload + i * sizeof a, sizeof a);

@@ -1925,9 +1925,18 @@ static long body_pass(struct egp_conn *c, struct eh_body *b, bool to_end, bool u
 static void response_record(struct egress_proxy *px, struct egp_conn *c, const char *how)
 {
 	struct log_entry e;
-	char reason[96];
+	char reason[128];
+	struct bbuf b;
 
-	snprintf(reason, sizeof reason, "response %u: %s", c->nrsp, how);
+	/* bbuf, not snprintf: this runs for every answer (docs/EGRESS.md,
+	 * "Keep-alive"), and musl's printf machinery was a few per cent of
+	 * netd's time there */
+	bbuf_init(&b, reason, sizeof reason);
+	bbuf_str(&b, "response ");
+	bbuf_u64(&b, c->nrsp);
+	bbuf_str(&b, ": ");
+	bbuf_put(&b, how, strnlen(how, sizeof reason - 32));   /* a long one cut, as before */
+	(void)bbuf_finish(&b);  /* "response " and 10 digits and ": " fit in the 32 left */
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.status = c->rsp_status;
 	e.u.egress.bytes_down = c->rsp_bytes;
@@ -2104,7 +2113,9 @@ static void record_path(struct egress_proxy *px, struct egp_conn *c, const char 
 	c->has_path_hash = c->t.rule >= 0 && (unsigned)c->t.rule < pol->nrules &&
 			   pol->rules[c->t.rule].log_path_hash;
 	if (!c->has_path_hash) {
-		snprintf(c->path, sizeof c->path, "%.*s", (int)(n < EGP_PATH_LOG ? n : EGP_PATH_LOG), p);
+		size_t k = n < EGP_PATH_LOG ? n : EGP_PATH_LOG;
+		memcpy(c->path, p, k);
+		c->path[k] = '\0';
 		return;
 	}
 	c->path[0] = '\0';
@@ -2130,7 +2141,8 @@ static int next_head(struct egress_proxy *px, struct egp_conn *c, char *why, siz
 	if (n <= 0)
 		return errbuf_set(why, cap, -EACCES, "bad_request: request %u: %s", c->nreq,
 				  n == 0 ? "its head is over 16 KiB" : perr);
-	snprintf(c->method, sizeof c->method, "%s", h.method);
+	_Static_assert(sizeof c->method > EH_METHOD_MAX, "a parsed method fits whole");
+	memcpy(c->method, h.method, strlen(h.method) + 1);
 	record_path(px, c, c->req + h.target, h.target_len);
 	long w = egp_request_rewrite(px->h.policy(px->h.ctx), c->declared, &c->t, c->fn, c->req, &h,
 				     &px->h, path, sizeof path, c->rw, sizeof c->rw, why, cap);
@@ -2228,9 +2240,13 @@ static enum egp_result end_broken(struct egress_proxy *px, struct egp_conn *c, s
 static int request_record(struct egress_proxy *px, struct egp_conn *c)
 {
 	struct log_entry e;
-	char reason[64];
+	char reason[32];
+	struct bbuf b;
 
-	snprintf(reason, sizeof reason, "request %u", c->nreq);
+	bbuf_init(&b, reason, sizeof reason);   /* every request: no printf (response_record) */
+	bbuf_str(&b, "request ");
+	bbuf_u64(&b, c->nreq);
+	(void)bbuf_finish(&b);                  /* 8 + at most 10 digits: fits */
 	entry_of(c, &e, LOG_EGRESS, reason);
 	if (px->h.append(px->h.ctx, c->id, &e) < 0)
 		return -1;

@@ -668,8 +668,9 @@ static void note_refusal(const struct log_entry *e)
  * connection's completion into the signed log, best effort: a refusal
  * records what did not happen (nothing left), a completion follows the
  * allow record that was durable before the first byte, so nothing waits
- * for the append; a log that cannot take it is said on the console. */
-static void log_refusal(struct log_entry *e, const char *fn, const char *what)
+ * for the append. NULL, or why the log does not have it (the caller says
+ * that on the console). */
+static const char *log_best_effort(struct log_entry *e)
 {
 	uint8_t enc[LOG_ENC_MAX];
 	struct timespec ts;
@@ -678,10 +679,22 @@ static void log_refusal(struct log_entry *e, const char *fn, const char *what)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	e->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	long n = log_entry_encode(enc, sizeof enc, e);
-	if (n < 0 || nd.logd_fd < 0 || log_submit(PENDING_LOG, 0, enc, (size_t)n) < 0)
-		dlog("function %s: %s is not in the log (%s)", fn, what,
-		     n < 0 ? "cannot encode it" : nd.logd_fd < 0 ? "logd is not running" :
-		     "cannot ask logd");
+	if (n < 0)
+		return "cannot encode it";
+	if (nd.logd_fd < 0)
+		return "logd is not running";
+	if (log_submit(PENDING_LOG, 0, enc, (size_t)n) < 0)
+		return "cannot ask logd";
+	return NULL;
+}
+
+/* log_best_effort, its failure said on the console as what of function fn. */
+static void log_refusal(struct log_entry *e, const char *fn, const char *what)
+{
+	const char *err = log_best_effort(e);
+
+	if (err != NULL)
+		dlog("function %s: %s is not in the log (%s)", fn, what, err);
 }
 
 /* fn_egress's name_allowed hook: some port of some rule lets the function
@@ -787,18 +800,18 @@ static int proxy_append(void *ctx, uint32_t id, const struct log_entry *e)
 /* egress_proxy's record hook: refusals and completions, best effort. */
 static void proxy_record(void *ctx, const struct log_entry *e)
 {
-	const struct log_str *r = &e->u.egress.reason;
+	const struct log_str *r = &e->u.egress.reason, *fn = &e->u.egress.function;
 	struct log_entry copy = *e;
-	char fn[SBX_ID_MAX], what[64];
-	const char *colon = memchr(r->p, ':', r->len);
+	const char *err = log_best_effort(&copy);
 
 	(void)ctx;
-	snprintf(fn, sizeof fn, "%.*s", (int)e->u.egress.function.len, e->u.egress.function.p);
+	if (err == NULL)
+		return;   /* the usual case, a record per answer: nothing formatted */
+	const char *colon = memchr(r->p, ':', r->len);
 	/* the reason's code says which, on the console */
-	snprintf(what, sizeof what, "%s (%.*s)",
-		 e->type == LOG_EGRESS ? "a connection's completion" : "a refused connection",
-		 (int)(colon != NULL ? (size_t)(colon - r->p) : r->len), r->p);
-	log_refusal(&copy, fn, what);
+	dlog("function %.*s: %s (%.*s) is not in the log (%s)", (int)fn->len, fn->p,
+	     e->type == LOG_EGRESS ? "a connection's completion" : "a refused connection",
+	     (int)(colon != NULL ? (size_t)(colon - r->p) : r->len), r->p, err);
 }
 
 /* fn_egress's conn hook: a connection on a proxy or port listener. */

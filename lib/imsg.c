@@ -110,6 +110,45 @@ int imsg_send(int sock, uint32_t type, uint32_t id, const void *payload,
 	}
 }
 
+int imsg_send_many(int sock, const struct imsg_out *out, unsigned n)
+{
+	struct imsg_hdr hdr[IMSG_SEND_MANY_MAX];
+	struct iovec iov[IMSG_SEND_MANY_MAX][3];
+	struct mmsghdr mm[IMSG_SEND_MANY_MAX];
+
+	if (n == 0 || n > IMSG_SEND_MANY_MAX || out == NULL)
+		return -EINVAL;
+	memset(mm, 0, n * sizeof mm[0]);
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = out[i].n[0] + out[i].n[1];
+		if (len > IMSG_MAX_PAYLOAD)
+			return -EMSGSIZE;
+		if ((out[i].n[0] > 0 && out[i].p[0] == NULL) || (out[i].n[1] > 0 && out[i].p[1] == NULL))
+			return -EINVAL;
+		hdr[i] = (struct imsg_hdr){ .type = out[i].type, .len = (uint32_t)len, .id = out[i].id };
+		unsigned k = 0;
+		iov[i][k++] = (struct iovec){ &hdr[i], sizeof hdr[i] };
+		for (unsigned j = 0; j < 2; j++)
+			if (out[i].n[j] > 0)
+				iov[i][k++] = (struct iovec){ (void *)out[i].p[j], out[i].n[j] };
+		mm[i].msg_hdr.msg_iov = iov[i];
+		mm[i].msg_hdr.msg_iovlen = k;
+	}
+	for (;;) {
+		int r = sendmmsg(sock, mm, n, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return send_errno(errno);
+		/* SEQPACKET sends a datagram whole or not at all */
+		unsigned whole = 0;
+		while (whole < (unsigned)r &&
+		       mm[whole].msg_len == sizeof hdr[whole] + hdr[whole].len)
+			whole++;
+		return whole > 0 ? (int)whole : -EMSGSIZE;
+	}
+}
+
 static void close_cmsg_fds(struct msghdr *mh)
 {
 	struct cmsghdr *c;

@@ -42,6 +42,23 @@ struct imsg {
 int imsg_send(int sock, uint32_t type, uint32_t id, const void *payload,
 	      size_t len, const int *fds, unsigned nfds);
 
+/* One message for imsg_send_many: no descriptors, its payload in up to
+ * two pieces (a ring buffer's wrap), p[1] NULL when one. */
+struct imsg_out {
+	uint32_t type, id;
+	const void *p[2];
+	size_t n[2];
+};
+#define IMSG_SEND_MANY_MAX 32
+
+/* Sends out[0..n) (1 <= n <= IMSG_SEND_MANY_MAX) in one sendmmsg, each
+ * its own datagram exactly as imsg_send would send it: one system call,
+ * and one wake-up of the reader at most, for a batch. Returns how many
+ * went, 1..n (the rest did not fit the socket: send them later), or, when
+ * the first could not, imsg_send's errors (-EAGAIN, -EPIPE, -EMSGSIZE for
+ * one over IMSG_MAX_PAYLOAD, -EINVAL). */
+int imsg_send_many(int sock, const struct imsg_out *out, unsigned n);
+
 /* Sends iov[0..iovcnt) as one datagram with nfds descriptors (at most
  * IMSG_RAW_MAX_FDS) in one SCM_RIGHTS control message, MSG_NOSIGNAL, and
  * checks nothing else: imsg_send's transport, and how the tests and the

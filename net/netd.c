@@ -561,47 +561,73 @@ static int logq_push(enum pending_kind kind, uint32_t conn_id, const uint8_t *en
 	return 0;
 }
 
-/* The oldest queued record into h and enc, taken out. */
-static void logq_pop(struct logq_hdr *h, uint8_t enc[LOG_ENC_MAX])
+/* The oldest queued record (its header h) dropped from the ring. */
+static void logq_skip(const struct logq_hdr *h)
 {
-	logq_copy(nd.logq_head, h, sizeof *h, false);
-	logq_copy(nd.logq_head + sizeof *h, enc, h->len, false);
 	nd.logq_head = (nd.logq_head + sizeof *h + h->len) % LOGQ_CAP;
 	nd.logq_len -= sizeof *h + h->len;
 }
 
-/* Sends queued records while logd has room. A record that cannot be sent
- * is failed: its connection refused (egress_proxy_appended) or, best
- * effort, said on the console. */
+/* Sends queued records while logd has room, up to IMSG_SEND_MANY_MAX in
+ * one sendmmsg straight from the ring: a loop turn's records (run_loop
+ * calls this before it sleeps) cost one system call and wake logd once,
+ * and logd takes them in one round, one sync. Sent one by one, the first
+ * record's send let logd preempt netd for each burst (docs/EGRESS.md,
+ * "Keep-alive"). A record that cannot be sent is failed: its connection
+ * refused (egress_proxy_appended) or, best effort, said on the console. */
 static void logq_flush(void)
 {
-	uint8_t enc[LOG_ENC_MAX];
-	struct logq_hdr h;
+	struct imsg_out out[IMSG_SEND_MANY_MAX];
+	struct pending *pend[IMSG_SEND_MANY_MAX];
+	struct logq_hdr h[IMSG_SEND_MANY_MAX];
 
-	while (nd.logq_len > 0 && nd.logd_fd >= 0 && log_inflight() < LOG_INFLIGHT_MAX) {
-		logq_copy(nd.logq_head, &h, sizeof h, false);
-		logq_copy(nd.logq_head + sizeof h, enc, h.len, false);
-		int r = send_request(nd.logd_fd, h.kind, append_type(h.kind), h.conn_id, enc, h.len,
-				     -1, NULL);
-		if (r == -EAGAIN || r == -EBUSY)
-			return;   /* the channel or the table is full: the next wake-up */
-		logq_pop(&h, enc);
-		if (r < 0 && h.kind == PENDING_EGRESS)
-			egress_proxy_appended(&nd.px, h.conn_id, r);
-		else if (r < 0)
-			dlog("a record is not in the log (cannot ask logd: %s)", strerror(-r));
+	while (nd.logq_len > 0 && nd.logd_fd >= 0) {
+		size_t at = nd.logq_head, left = nd.logq_len;
+		unsigned n = 0;
+
+		while (n < IMSG_SEND_MANY_MAX && left > 0 && log_inflight() < LOG_INFLIGHT_MAX) {
+			logq_copy(at, &h[n], sizeof h[n], false);
+			pend[n] = pending_new(h[n].kind, h[n].conn_id);
+			if (pend[n] == NULL)
+				break;   /* the table is full: an answer makes room */
+			size_t o = (at + sizeof h[n]) % LOGQ_CAP, k = LOGQ_CAP - o;
+			if (k > h[n].len)
+				k = h[n].len;
+			out[n] = (struct imsg_out){ append_type(h[n].kind), pend[n]->seq,
+						    { nd.logq + o, nd.logq }, { k, h[n].len - k } };
+			at = (at + sizeof h[n] + h[n].len) % LOGQ_CAP;
+			left -= sizeof h[n] + h[n].len;
+			n++;
+		}
+		if (n == 0)
+			return;
+		int r = imsg_send_many(nd.logd_fd, out, n);
+		unsigned sent = r > 0 ? (unsigned)r : 0;
+		for (unsigned i = sent; i < n; i++)
+			pending_free(pend[i]);
+		for (unsigned i = 0; i < sent; i++)
+			logq_skip(&h[i]);
+		if (r == -EAGAIN)
+			return;   /* the channel is full: the next wake-up */
+		if (r < 0) {
+			logq_skip(&h[0]);
+			if (h[0].kind == PENDING_EGRESS)
+				egress_proxy_appended(&nd.px, h[0].conn_id, r);
+			else
+				dlog("a record is not in the log (cannot ask logd: %s)", strerror(-r));
+		}
 	}
 }
 
 /* logd went: every queued record fails as an unanswered one does. */
 static void logq_drop(void)
 {
-	uint8_t enc[LOG_ENC_MAX];
 	struct logq_hdr h;
 	unsigned lost = 0;
 
 	while (nd.logq_len > 0) {
-		logq_pop(&h, enc);
+		logq_copy(nd.logq_head, &h, sizeof h, false);
+		logq_skip(&h);
 		if (h.kind == PENDING_EGRESS)
 			egress_proxy_appended(&nd.px, h.conn_id, -EPIPE);
 		else
@@ -612,17 +638,13 @@ static void logq_drop(void)
 }
 
 /* An append of enc[0..n) for conn_id (kind: PENDING_EGRESS, its APPENDED
- * awaited; PENDING_LOG, best effort): sent now, or queued behind the
- * others. 0, or -errno (no logd, the queue is full). */
+ * awaited; PENDING_LOG, best effort): queued, and sent with the others of
+ * this loop turn before netd sleeps (logq_flush). 0, or -errno (no logd,
+ * the queue is full). */
 static int log_submit(enum pending_kind kind, uint32_t conn_id, const uint8_t *enc, size_t n)
 {
 	if (nd.logd_fd < 0)
 		return -ENOTCONN;
-	if (nd.logq_len == 0 && log_inflight() < LOG_INFLIGHT_MAX) {
-		int r = send_request(nd.logd_fd, kind, append_type(kind), conn_id, enc, n, -1, NULL);
-		if (r != -EAGAIN && r != -EBUSY)
-			return r;
-	}
 	return logq_push(kind, conn_id, enc, n);
 }
 

@@ -36,6 +36,10 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 	 * message without descriptors with send() (lib/imsg.c), and netd
 	 * passes none. */
 	ALLOW_UNLESS(sendto, 5, 0xffffffffu),
+	/* records to logd, a loop turn's in one call (lib/imsg.h
+	 * imsg_send_many); like sendmsg, never on the packet sockets
+	 * (netd_seccomp_pin_packet) */
+	ALLOW(sendmmsg),
 	ALLOW(read),
 	ALLOW(write),
 	ALLOW(clock_gettime),
@@ -95,10 +99,10 @@ const struct seccomp_rule netd_seccomp_rules[] = {
 
 const size_t netd_seccomp_nrules = sizeof netd_seccomp_rules / sizeof netd_seccomp_rules[0];
 
-/* The second filter: sendmsg on the packet sockets (receiving, and the
- * vnet one for sending, -1 if none) is refused (EPERM), so that no
- * destination address can aim them at another interface; every other call
- * goes on to the first filter. Stacked filters both run and the stricter
+/* The second filter: sendmsg and sendmmsg on the packet sockets
+ * (receiving, and the vnet one for sending, -1 if none) are refused
+ * (EPERM), so that no destination address can aim them at another
+ * interface; every other call goes on to the first filter. Stacked filters both run and the stricter
  * verdict wins, so this only narrows. */
 int netd_seccomp_pin_packet(int pkt_fd, int tx_fd)
 {
@@ -108,7 +112,8 @@ int netd_seccomp_pin_packet(int pkt_fd, int tx_fd)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendmsg, 0, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendmsg, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendmmsg, 0, 4),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)pkt_fd, 1, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, tx, 0, 1),

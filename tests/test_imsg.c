@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -301,6 +302,57 @@ static void test_drain(void)
 	close(p[1]);
 }
 
+/* imsg_send_many: each message its own datagram, as imsg_send makes it
+ * (a payload in two pieces arrives joined); refused whole before any
+ * goes when one is malformed; on a full socket the count that fit, then
+ * -EAGAIN; -EPIPE when the peer is gone. */
+static void test_send_many(void)
+{
+	static uint8_t chunk[IMSG_MAX_PAYLOAD];
+	int sv[2];
+	pair(sv);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) != 0 || fcntl(sv[1], F_SETFL, O_NONBLOCK) != 0)
+		exit(2);
+
+	struct imsg_out out[IMSG_SEND_MANY_MAX];
+	for (unsigned i = 0; i < 3; i++)
+		out[i] = (struct imsg_out){ 100 + i, 7 + i, { "abc", "defg" }, { i, i == 2 ? 4 : 0 } };
+	is_int(imsg_send_many(sv[0], out, 3), 3, "three messages in one call");
+	for (unsigned i = 0; i < 3; i++) {
+		int r = imsg_recv(sv[1], &msg);
+		is_int(r, 0, "message %u received", i);
+		ok(msg.hdr.type == 100 + i && msg.hdr.id == 7 + i, "message %u: its type and id", i);
+		size_t want = i == 2 ? 6 : i;
+		ok(msg.hdr.len == want && memcmp(msg.payload, i == 2 ? "abdefg" : "abc", want) == 0,
+		   "message %u: its payload, the two pieces joined", i);
+	}
+	is_int(imsg_recv(sv[1], &msg), -EAGAIN, "nothing more: each message one datagram");
+
+	is_int(imsg_send_many(sv[0], out, 0), -EINVAL, "no message: -EINVAL");
+	is_int(imsg_send_many(sv[0], out, IMSG_SEND_MANY_MAX + 1), -EINVAL, "too many: -EINVAL");
+	out[1] = (struct imsg_out){ 1, 0, { chunk, "x" }, { sizeof chunk, 1 } };
+	is_int(imsg_send_many(sv[0], out, 2), -EMSGSIZE, "one over IMSG_MAX_PAYLOAD: -EMSGSIZE");
+	out[1] = (struct imsg_out){ 1, 0, { NULL, NULL }, { 1, 0 } };
+	is_int(imsg_send_many(sv[0], out, 2), -EINVAL, "a piece without its bytes: -EINVAL");
+	is_int(imsg_recv(sv[1], &msg), -EAGAIN, "a refused batch sent nothing");
+
+	for (unsigned i = 0; i < IMSG_SEND_MANY_MAX; i++)
+		out[i] = (struct imsg_out){ 5, i, { chunk, NULL }, { sizeof chunk, 0 } };
+	int r, total = 0, partial = 0;
+	while (total < 10000 && (r = imsg_send_many(sv[0], out, IMSG_SEND_MANY_MAX)) > 0) {
+		partial += r < IMSG_SEND_MANY_MAX;
+		total += r;
+	}
+	is_int(r, -EAGAIN, "a full socket: -EAGAIN (after %d messages)", total);
+	int drained = 0;
+	while (imsg_recv(sv[1], &msg) == 0)
+		drained++;
+	is_int(drained, total, "every message counted as sent arrived (%d batches cut short)", partial);
+	close(sv[1]);
+	is_int(imsg_send_many(sv[0], out, 1), -EPIPE, "peer gone: -EPIPE");
+	close(sv[0]);
+}
+
 int main(void)
 {
 	test_round_trip();
@@ -309,5 +361,6 @@ int main(void)
 	test_nonblocking_and_close();
 	test_get();
 	test_drain();
+	test_send_many();
 	return tap_done();
 }

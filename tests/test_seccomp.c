@@ -116,7 +116,13 @@ static void child_send_paths(void)
 	expect_eperm(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mfd, 0) == MAP_FAILED ? -1 : 0,
 		     "mmap of a memfd with PROT_EXEC denied");
 	expect_ok(imsg_send(ROLE_INIT_FD, 1, 0, "x", 1, NULL, 0), "imsg_send without fds works (send)");
-	expect_eperm(syscall(SYS_sendmmsg, sv[0], NULL, 0, 0), "sendmmsg denied");
+	struct mmsghdr mm = { .msg_hdr = mh };
+	expect_eperm(sendmmsg(sv[0], &mm, 1, MSG_DONTWAIT), "sendmmsg on the packet socket denied");
+	expect_eperm(sendmmsg(tx[0], &mm, 1, MSG_DONTWAIT), "sendmmsg on the sending packet socket denied");
+	expect_ok(sendmmsg(ROLE_INIT_FD, &mm, 1, MSG_DONTWAIT), "sendmmsg on an imsg socket allowed");
+	struct imsg_out two[2] = { { 1, 7, { "ab", NULL }, { 2, 0 } }, { 2, 8, { "c", "de" }, { 1, 2 } } };
+	r = imsg_send_many(ROLE_INIT_FD, two, 2);
+	child_report(r == 2, r < 0 ? -r : 0, "imsg_send_many (sendmmsg) works");
 	expect_eperm(fcntl(sv[0], F_DUPFD, 0), "fcntl F_DUPFD denied");
 	expect_eperm(fcntl(sv[0], F_DUPFD_CLOEXEC, 0), "fcntl F_DUPFD_CLOEXEC denied");
 	expect_eperm(syscall(SYS_dup2, sv[0], ROLE_INIT_FD), "dup2 onto the imsg socket denied");
@@ -528,7 +534,7 @@ int main(void)
 		snprintf(cmd, sizeof cmd, "rm -rf %s", logd_dir);
 		ok(system(cmd) == 0, "logd: its directory removed");
 	}
-	run_checked(child_send_paths, 23, "send-paths");
+	run_checked(child_send_paths, 26, "send-paths");
 
 	run_checked(child_refusals, 14, "refusal");
 

@@ -286,6 +286,7 @@ static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
 	COUNTS(w, "upstream_pool", { "parked", s->parked }, { "reused", s->reused });
 	COUNTS(w, NULL, { "bandwidth_holds", s->bw_holds }, { "tls_resumed", s->tls_resumed });
 	COUNTS(w, "upstream_tls", { "full", s->up_tls_full }, { "resumed", s->up_tls_resumed });
+	COUNTS(w, NULL, { "dns_busy", s->dns_busy });
 	jw_object_end(w);
 }
 

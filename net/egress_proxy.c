@@ -1086,6 +1086,7 @@ static void lookup(struct egress_proxy *px, struct egp_conn *c)
 	if (err == ERR_OK) {
 		resolved(px, c, ip4_addr_get_u32(ip_2_ip4(&ip)));
 	} else if (err == ERR_MEM) {
+		px->st.dns_busy++;
 		c->dns_retry_ms = mono_ms() + EGP_DNS_RETRY_MS;
 	} else if (err != ERR_INPROGRESS) {
 		char why[EGP_REASON_MAX];

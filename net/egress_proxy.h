@@ -433,6 +433,7 @@ struct egress_proxy_stats {
 	uint64_t reused;                   /* connections that took a parked one */
 	uint64_t tls_resumed;              /* functions' TLS that resumed a session */
 	uint64_t up_tls_full, up_tls_resumed;   /* netd's upstream handshakes */
+	uint64_t dns_busy;                 /* lookups lwIP had no room for, asked again */
 };
 
 struct egress_proxy {

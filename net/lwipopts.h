@@ -37,6 +37,15 @@
 /* the egress proxy resolves a name per connection (net/egress_proxy.c):
  * 16 lookups in flight, each on its own random source port (one UDP pcb) */
 #define DNS_TABLE_SIZE              16
+#define DNS_MAX_SOURCE_PORTS        DNS_TABLE_SIZE
+/* Connections waiting for names: those asking for a name already being
+ * asked for join its query (lwIP's LWIP_DNS_SECURE_NO_MULTIPLE_OUTSTANDING).
+ * With 16 (lwIP's default, the table's size), 64 connections opening
+ * at once to one host (a name answered with TTL 0 is asked again for each)
+ * left 48 retrying every EGP_DNS_RETRY_MS in slot order, some for 0.5 s
+ * (docs/EGRESS.md, "New connections' tails"). 255, the most lwIP takes (a
+ * u8_t index), costs 4 KiB. */
+#define DNS_MAX_REQUESTS            255
 #define LWIP_DHCP_GET_NTP_SRV       0
 #define LWIP_DHCP_MAX_DNS_SERVERS   DNS_MAX_SERVERS
 

@@ -215,7 +215,8 @@ static void test_info(void)
 							.pool_full = 1, .active = 2, .bytes_up = 300,
 							.bytes_down = 7000, .bw_holds = 3, .parked = 1,
 							.reused = 2, .tls_resumed = 8,
-							.up_tls_full = 5, .up_tls_resumed = 9 };
+							.up_tls_full = 5, .up_tls_resumed = 9,
+							.dns_busy = 4 };
 		reset();
 		st.egress = &es;
 		doc = info_doc();
@@ -224,7 +225,8 @@ static void test_info(void)
 			       "\"bytes\":{\"up\":300,\"down\":7000},"
 			       "\"upstream_pool\":{\"parked\":1,\"reused\":2},"
 			       "\"bandwidth_holds\":3,\"tls_resumed\":8,"
-			       "\"upstream_tls\":{\"full\":5,\"resumed\":9}},\"link\":null}") != NULL,
+			       "\"upstream_tls\":{\"full\":5,\"resumed\":9},\"dns_busy\":4},"
+			       "\"link\":null}") != NULL,
 		   "/v1/info: the egress proxy's counters (%s)", doc);
 		st.egress = NULL;
 		struct netif_packet_stats ls = { .rx_frames = 10, .rx_bytes = 9000, .rx_runt = 1,

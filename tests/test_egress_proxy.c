@@ -772,16 +772,19 @@ static void test_proxy_pool(void)
 		close(fns[i]);
 }
 
-/* lwIP's lookups all in use (DNS_MAX_REQUESTS, 16; test_proxy_tls set a
- * resolver lwIP cannot reach, so none ends): the next connection waits
- * and asks again from the tick, rather than being refused dns_failed. */
+/* lwIP's waiting lookups all in use (DNS_MAX_REQUESTS, 255: lookups of a
+ * name being asked join its query; test_proxy_tls set a resolver lwIP
+ * cannot reach, so none ends): the next connection waits and asks again
+ * from the tick, rather than being refused dns_failed, and is counted. */
 static void test_dns_full(void)
 {
-	int fns[24], n = 0, r0 = records;
+	enum { TRIES = DNS_MAX_REQUESTS + 8 };
+	int fns[TRIES], n = 0, r0 = records;
+	uint64_t busy0 = PX.st.dns_busy;
 	struct egp_conn *w = NULL;
 	static const char req[] = "CONNECT shop.example.com:443 HTTP/1.1\r\n\r\n";
 
-	while (n < 24 && w == NULL) {
+	while (n < TRIES && w == NULL) {
 		int p = pair(&fns[n++]);
 		egress_proxy_accept(&PX, &FN, SBX_L_PROXY, p);
 		(void)send(fns[n - 1], req, strlen(req), 0);
@@ -790,9 +793,11 @@ static void test_dns_full(void)
 			if (PX.fd_of[i] == p && PX.c[i].st == EGP_RESOLVING && PX.c[i].dns_retry_ms != 0)
 				w = &PX.c[i];
 	}
-	ok(w != NULL && records == r0 && PX.st.active == (uint64_t)n,
-	   "%d lookups of one name at once: the last finds lwIP's table full and waits, none "
-	   "refused", n);
+	ok(w != NULL && records == r0 && PX.st.active == (uint64_t)n &&
+	   n > DNS_MAX_REQUESTS / 2 && n <= DNS_MAX_REQUESTS + 1,
+	   "%d lookups of one name at once (lookups the earlier tests left count too): the "
+	   "last finds lwIP's table full and waits, none refused", n);
+	ok(PX.st.dns_busy == busy0 + 1, "  counted (egress.dns_busy)");
 	if (w != NULL) {
 		uint64_t at = w->dns_retry_ms;
 		ok(egress_proxy_next_deadline(&PX) <= at, "  its retry is the next deadline");

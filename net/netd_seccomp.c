@@ -102,8 +102,8 @@ const size_t netd_seccomp_nrules = sizeof netd_seccomp_rules / sizeof netd_secco
 /* The second filter: sendmsg and sendmmsg on the packet sockets
  * (receiving, and the vnet one for sending, -1 if none) are refused
  * (EPERM), so that no destination address can aim them at another
- * interface; every other call goes on to the first filter. Stacked filters both run and the stricter
- * verdict wins, so this only narrows. */
+ * interface; every other call goes on to the first filter. Stacked
+ * filters both run and the stricter verdict wins, so this only narrows. */
 int netd_seccomp_pin_packet(int pkt_fd, int tx_fd)
 {
 	uint32_t tx = (uint32_t)(tx_fd >= 0 ? tx_fd : pkt_fd);

@@ -70,8 +70,8 @@ static int install_built(int len, const struct seccomp_prog *prog, const char *w
 /* The packet socket sends wherever a destination address points (the
  * kernel takes sll_ifindex from the call, bound or not): the filter lets
  * netd send only without an address, sendmsg (descriptors to sandboxd)
- * nowhere near the packet socket once netd_seccomp_pin_packet() stacked
- * its filter, and never duplicate a descriptor. Datagram socketpairs
+ * and sendmmsg (records to logd) nowhere near the packet sockets once
+ * netd_seccomp_pin_packet() stacked its filter, and never duplicate a descriptor. Datagram socketpairs
  * stand in for the packet sockets (receiving, and the vnet one for
  * sending). */
 static void child_send_paths(void)

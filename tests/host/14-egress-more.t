@@ -32,6 +32,10 @@
 #   (websocket_not_allowed) under a rule without it, an h2c upgrade
 #   refused; a 200 instead of the 101 keeps the connection HTTP; the
 #   records (request, response 101 and completion with the bytes each way);
+# - Expect: 100-continue (curl from the function's namespace, 3 MiB): the
+#   upstream's 100 Continue passed on, then the body, then 200; an
+#   upstream that answers 413 before the body: 413 at once; the records
+#   (request, answer; none for the interim answer);
 # - three 2 MiB POSTs whose head and first body bytes share a TLS record:
 #   the upstream counts and hashes every byte;
 # - a record passed on while 3 bytes of the next wait in netd (an
@@ -46,7 +50,7 @@
 # Skips as 11-egress.t does.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
 . "$(dirname "$0")/egress.sh" || { echo "Bail out! cannot load egress.sh"; exit 1; }
-egress_prereqs jq curl dnsmasq python3 openssl
+egress_prereqs jq curl dnsmasq python3 openssl nsenter unshare
 DSHIELD=${DSHIELD:-$TOP/build/dshield}
 [ -x "$DSHIELD" ] || bail "no $DSHIELD: run make first"
 # the streamed answer's size: 1 GiB (the issue's figure; about 17 s here)
@@ -165,6 +169,18 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         answer_json(self, {"upstream": self.server.name, "path": self.path,
                            "port": self.client_address[1]})
+    def handle_expect_100(self):      # /upload/refuse: refused before its body, as a server
+        if self.path.startswith("/upload/refuse"):   # over a size limit does
+            with lock, open(log, "a") as f:
+                f.write(json.dumps({"upstream": self.server.name, "refused": self.path,
+                                    "expect": self.headers.get("Expect")}) + "\n")
+            self.send_response(413)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            return False
+        return super().handle_expect_100()
     def do_POST(self):                # /upload: the body's length and SHA-256
         if self.dropped():
             return
@@ -174,6 +190,11 @@ class H(http.server.BaseHTTPRequestHandler):
             if not b:
                 break
             h.update(b); n -= len(b)
+        if self.path.startswith("/upload/"):
+            with lock, open(log, "a") as f:
+                f.write(json.dumps({"upstream": self.server.name, "upload": self.path,
+                                    "expect": self.headers.get("Expect"),
+                                    "n": int(self.headers["Content-Length"]) - n}) + "\n")
         answer_json(self, {"n": int(self.headers["Content-Length"]) - n, "sha": h.hexdigest()})
     def log_message(self, *a):
         pass
@@ -500,6 +521,8 @@ def resume(b):                        # sessions resumed with netd, and one offe
     return {"out": out, "other": other}
 def handler(req):
     b = req["body"]
+    if "ca" in b:                       # the sandbox's trust store (the local CA)
+        return {"pem": open("/etc/ssl/certs/ca-certificates.crt").read()}
     if "resume" in b:
         return resume(b)
     if "split" in b:
@@ -806,6 +829,46 @@ check "  netd offered split.test http/1.1 in ALPN, which it picked from h2 and h
 check "  netd offered split.test no session on the first connection, the first's on the second, resumed" \
   [ "$(jq -r 'select(.upstream == "split-hello") | "\(.offered_id_len) \(.resumed)"' "$STATE/https.log" | tr '\n' ',')" = "0 false,32 true," ]
 
+# --- 4e. Expect: 100-continue ---------------------------------------------------------
+# curl asks before sending a large body (Expect: 100-continue) and waits
+# for the interim answer (here up to 20 s, then it sends anyway): netd
+# passes the upstream's 100 Continue on, then the body up, then the final
+# answer; an upstream that answers 413 before the body ends the request
+# without it. From the function's namespace with its resolver and trust
+# store, no proxy settings, as 11-egress.t's curl.
+fnns=$(fn_netns 9443)
+check "the function's network namespace found (a listener on 9443 in it)" [ -n "$fnns" ]
+out=$(call '{"ca":1}')
+printf '%s' "${out#* }" | jq -r .pem > "$STATE/ca.pem" 2>/dev/null
+head -c 3145728 /dev/urandom > "$STATE/expect.bin"
+xsha=$(sha256sum < "$STATE/expect.bin" | cut -d' ' -f1)
+# fn_curl NAME ARGS...: curl in the function's namespace, its body in
+# $STATE/curl-NAME.out, its -v dialogue in $STATE/curl-NAME.err; prints
+# the status
+fn_curl() {
+  local name=$1; shift
+  in_sandbox_net "$fnns" "$STATE/ca.pem" curl -sS -v --max-time 60 --expect100-timeout 20 \
+    -o "$STATE/curl-$name.out" -w '%{http_code}' "$@" 2>"$STATE/curl-$name.err"
+}
+# heads NAME: the status lines curl read, in order, joined by commas
+heads() { tr -d '\r' < "$STATE/curl-$1.err" | sed -n 's/^< \(HTTP\/1\.1 [0-9]*\).*/\1/p' | paste -sd, -; }
+code=$(fn_curl expect -H 'Expect: 100-continue' --data-binary @"$STATE/expect.bin" https://good.test:9443/upload/expect)
+diag "Expect: 100-continue: $code, heads $(heads expect), $(head -c 200 "$STATE/curl-expect.out")"
+check "a 3 MiB POST with Expect: 100-continue: curl read 100 Continue, then 200" \
+  [ "$code $(heads expect)" = "200 HTTP/1.1 100,HTTP/1.1 200" ]
+check "  the upstream got every byte (its length and SHA-256 in the answer)" \
+  [ "$(jq -r '"\(.n) \(.sha)"' "$STATE/curl-expect.out" 2>/dev/null)" = "3145728 $xsha" ]
+check "  and the function's Expect header with the request" \
+  [ "$(jq -c 'select(.upload == "/upload/expect") | [.expect, .n]' "$STATE/https.log")" = '["100-continue",3145728]' ]
+code=$(fn_curl refuse -H 'Expect: 100-continue' --data-binary @"$STATE/expect.bin" https://good.test:9443/upload/refuse)
+diag "refused before the body: $code, heads $(heads refuse)"
+check "a POST the upstream refuses before its body: 413 at once, no 100" \
+  [ "$code $(heads refuse)" = "413 HTTP/1.1 413" ]
+check "  the upstream saw its head once, and no body was read as a request" \
+  [ "$(grep -c '"refused": "/upload/refuse"' "$STATE/https.log") $(grep -c '"upload": "/upload/refuse"' "$STATE/https.log")" = "1 0" ]
+code=$(fn_curl after https://good.test:9443/ok/after-expect)
+check "  the next request is answered 200" [ "$code" = 200 ]
+
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \
   "$(api POST /v1/secrets '{"name":"WS_KEY","value":"Bearer wskey"}')" '^200 '
@@ -877,6 +940,21 @@ for c in "wrongname.test cert_name" "expired.test cert_expired" "selfsigned.test
 done
 check "  each after its allow record (address and rule checked)" \
   [ "$(rec fn-a egress '| select((.host | test("^(wrongname|expired|selfsigned)\\.test$")) and .addr == "10.77.0.1" and .decision == "allow" and (.reason | startswith("originate")))')" = 3 ]
+# xrec PATH: PATH's records: its request's (a connection's first: the
+# allow record, "originate: ..."), its answer's with 200 or 413, its
+# connection's completion, and any with the interim 100
+xrec() {
+  printf '%s %s %s %s' "$(rec fn-a egress "| select(.path == \"$1\" and .status == 0 and (.reason | startswith(\"originate\")))")" \
+    "$(rec fn-a egress "| select(.path == \"$1\" and (.status == 200 or .status == 413))")" \
+    "$(rec fn-a egress "| select(.path == \"$1\" and .status == 0 and (.reason | startswith(\"completed\")))")" \
+    "$(rec fn-a egress "| select(.path == \"$1\" and .status == 100)")"
+}
+check "Expect: 100-continue: the POST's record, its answer's (200), its completion, none for the 100" \
+  [ "$(xrec /upload/expect)" = "1 1 1 0" ]
+check "  its completion counts the body's bytes up" \
+  [ "$(rec fn-a egress '| select(.path == "/upload/expect" and .status == 0 and .bytes_up > 3145728 and (.reason | startswith("completed")))')" = 1 ]
+check "  the one refused before its body: its request, its answer (413), its completion" \
+  [ "$(xrec /upload/refuse)" = "1 1 1 0" ]
 check "a response record for good.test's 302" \
   [ "$(rec fn-a egress '| select(.host == "good.test" and .path == "/redirect" and .status == 302)')" -ge 1 ]
 check "dns_refused for refused.test (qtype A)" [ "$(rec fn-a dns_refused '| select(.qname == "refused.test")')" -ge 1 ]

@@ -778,7 +778,8 @@ static const char *selected(struct tls_conn *c)
 /* ALPN: http/1.1 selected, offered, and refused where it cannot be. */
 static void test_alpn(void)
 {
-	static const char *both[] = { "h2", "http/1.1" }, *h2[] = { "h2" };
+	static const char *both[] = { "h2", "http/1.1" }, *h2[] = { "h2" }, *h10[] = { "http/1.0" };
+	static const char *all[] = { "http/1.0", "h2", "http/1.1" };
 
 	server_init(NAME);
 	client_init(&anchors, NAME);
@@ -795,6 +796,19 @@ static void test_alpn(void)
 	   "alpn: a client offering h2 and http/1.1 gets http/1.1 (%s)", selected(&srv));
 
 	server_init(NAME);
+	client_alpn(h10, 1);
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "http/1.0") == 0,
+	   "alpn: a client offering http/1.0 alone (curl --http1.0) gets it (%s)", selected(&srv));
+
+	server_init(NAME);
+	client_alpn(all, 3);
+	pump(&cli, &srv);
+	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "http/1.1") == 0,
+	   "alpn: one offering http/1.0, h2 and http/1.1 gets http/1.1, the server's first (%s)",
+	   selected(&srv));
+
+	server_init(NAME);
 	client_alpn(NULL, 0);
 	pump(&cli, &srv);
 	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "(none)") == 0,
@@ -804,7 +818,7 @@ static void test_alpn(void)
 	client_alpn(h2, 1);
 	pump(&cli, &srv);
 	ok(tls_status(&srv) == TLS_FAILED && tls_error(&srv) == TLS_E_ALPN &&
-	   strstr(why(&srv), "without http/1.1") != NULL,
+	   strstr(why(&srv), "without http/1.1 or http/1.0") != NULL,
 	   "alpn: a client offering h2 alone is refused (%s)", why(&srv));
 	ok(tls_status(&cli) == TLS_FAILED && tls_error(&cli) == TLS_E_ALPN &&
 	   strstr(why(&cli), "no_application_protocol") != NULL,

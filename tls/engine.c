@@ -47,8 +47,14 @@ static br_ssl_engine_context *eng(struct tls_conn *c)
 	return c->role == TLS_ROLE_SERVER ? &c->u.srv.ctx.eng : &c->u.cli.ctx.eng;
 }
 
-/* BearSSL keeps the pointer; its type is not const-qualified. */
-static const char *alpn_names[] = { "http/1.1" };
+/* BearSSL keeps the pointers; their type is not const-qualified. A server
+ * picks the first of its names the client offers, so http/1.1 wins where
+ * both are offered; http/1.0 alone is what `curl --http1.0` offers, and
+ * the proxy's parser takes HTTP/1.0 requests. The client offers
+ * http/1.1 alone: the requests it carries are HTTP/1.1's (or 1.0's, which
+ * an HTTP/1.1 server takes). */
+static const char *alpn_server[] = { "http/1.1", "http/1.0" };
+static const char *alpn_client[] = { "http/1.1" };
 
 /* What both roles share: version, suites, primitives, buffers, entropy,
  * ALPN. */
@@ -71,14 +77,17 @@ static void engine_setup(struct tls_conn *c, const uint16_t *suites, size_t n,
 	/* A renegotiation through the proxy would be a second handshake
 	 * nobody checks: refused. */
 	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION);
-	/* HTTP/1.1 is all either side speaks: said in ALPN (RFC 7301), so a
+	/* HTTP/1.x is all either side speaks: said in ALPN (RFC 7301), so a
 	 * server multiplexing protocols by ALPN picks it, and a client that
 	 * offers only others (h2, gRPC) is refused with
 	 * no_application_protocol at the handshake, not with a 400 to an
 	 * HTTP/2 preface. A client without ALPN is served as before. */
-	br_ssl_engine_set_protocol_names(e, alpn_names, 1);
-	if (c->role == TLS_ROLE_SERVER)
+	if (c->role == TLS_ROLE_SERVER) {
+		br_ssl_engine_set_protocol_names(e, alpn_server, 2);
 		br_ssl_engine_add_flags(e, BR_OPT_FAIL_ON_ALPN_MISMATCH);
+	} else {
+		br_ssl_engine_set_protocol_names(e, alpn_client, 1);
+	}
 	/* The engine also seeds itself from the OS; the caller's DRBG (seeded
 	 * from getrandom) makes it independent of that succeeding. */
 	br_hmac_drbg_generate(rng, seed, sizeof seed);
@@ -744,7 +753,7 @@ const char *tls_reason(struct tls_conn *c, char *buf, size_t cap)
 				 "proxy speaks HTTP/1.1", c->expect);
 		else
 			snprintf(buf, cap, "client offers application protocols without http/1.1 "
-				 "(ALPN, e.g. h2 alone); the proxy speaks HTTP/1.1");
+				 "or http/1.0 (ALPN, e.g. h2 alone); the proxy speaks HTTP/1.x");
 		break;
 	case TLS_E_CERT_UNTRUSTED:
 		snprintf(buf, cap, "certificate of %s does not chain to a trust anchor", c->expect);

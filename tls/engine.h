@@ -9,9 +9,10 @@
  *   plaintext that arrived     tls_in() / tls_in_done()
  *   where it stands            tls_status(), tls_error(), tls_reason()
  *
- * Two roles, BearSSL underneath, TLS 1.2 only, HTTP/1.1 (ALPN "http/1.1":
- * a server selects it, and refuses a client whose ALPN list lacks it with
- * no_application_protocol; a client offers it alone):
+ * Two roles, BearSSL underneath, TLS 1.2 only, HTTP/1.x (ALPN: a server
+ * selects "http/1.1", or "http/1.0" offered without it, and refuses a
+ * client whose list has neither with no_application_protocol; a client
+ * offers "http/1.1" alone):
  *
  *   server  terminates a function's TLS. The SNI must be present and equal
  *           the name the proxy expects (the name behind the fake address);
@@ -75,7 +76,7 @@ enum tls_error {
 	TLS_E_TLS13_ONLY,       /* the peer answered our TLS 1.2 with protocol_version */
 	TLS_E_VERSION,          /* the peer offered a version other than TLS 1.2 */
 	TLS_E_NO_SHARED_CIPHER, /* no suite, curve or signature hash in common */
-	TLS_E_ALPN,             /* ALPN named no http/1.1: the client offered other
+	TLS_E_ALPN,             /* ALPN named no HTTP/1.x: the client offered other
 				 * protocols only, or the server refused ours */
 	TLS_E_CERT_UNTRUSTED,   /* client: the chain reaches none of the anchors */
 	TLS_E_CERT_EXPIRED,     /* client: a certificate is expired or not yet valid */

@@ -47,6 +47,9 @@ cc() { inns curl -s --max-time 5 --cacert "$cert" --resolve "dshield-api.invalid
 out=$(cc -i "https://dshield-api.invalid:$TLS/healthz")
 expect_match "curl --cacert (the certificate as anchor): GET /healthz is 200" "$out" '^HTTP/1\.1 200'
 expect_match "  same body as on 8080" "$out" '\{"status":"ok"\}'
+out=$(cc -i --http1.0 "https://dshield-api.invalid:$TLS/healthz")
+expect_match "curl --http1.0 (ALPN http/1.0 alone): GET /healthz is 200, the connection closed" \
+  "$(printf '%s' "$out" | tr -d '\r' | tr '\n' ' ')" '^HTTP/1\.1 200 .*Connection: close .*\{"status":"ok"\}'
 out=$(inns curl -s --max-time 5 -k --pinnedpubkey "sha256//$pin" "$U/v1/info")
 expect_match "curl --pinnedpubkey: /v1/info over TLS" "$out" '"version":"[0-9]+\.[0-9]+\.[0-9]+"'
 inns curl -s --max-time 5 -k --pinnedpubkey "sha256//$(printf '%032d' 0 | base64)" "$U/healthz" >/dev/null

@@ -32,10 +32,11 @@
 #   (websocket_not_allowed) under a rule without it, an h2c upgrade
 #   refused; a 200 instead of the 101 keeps the connection HTTP; the
 #   records (request, response 101 and completion with the bytes each way);
-# - Expect: 100-continue (curl from the function's namespace, 3 MiB): the
-#   upstream's 100 Continue passed on, then the body, then 200; an
-#   upstream that answers 413 before the body: 413 at once; the records
-#   (request, answer; none for the interim answer);
+# - curl from the function's namespace: Expect: 100-continue with 3 MiB
+#   (the upstream's 100 Continue passed on, then the body, then 200); the
+#   same body chunked, passed on as chunks; an upstream that answers 413
+#   before the body: 413 at once; the records (request, answer; none for
+#   the interim answer); curl --http1.0 (ALPN http/1.0 alone) answered;
 # - three 2 MiB POSTs whose head and first body bytes share a TLS record:
 #   the upstream counts and hashes every byte;
 # - a record passed on while 3 bytes of the next wait in netd (an
@@ -181,21 +182,37 @@ class H(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return False
         return super().handle_expect_100()
+    def chunked(self, h):             # a chunked body: its length (hashed into h)
+        n = 0
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b""):
+                    pass                  # the trailer section, if any
+                return n
+            b = self.rfile.read(size)
+            h.update(b); n += len(b)
+            self.rfile.readline()
     def do_POST(self):                # /upload: the body's length and SHA-256
         if self.dropped():
             return
-        n, h = int(self.headers["Content-Length"]), hashlib.sha256()
-        while n > 0:
-            b = self.rfile.read(min(n, 1 << 16))
-            if not b:
-                break
-            h.update(b); n -= len(b)
+        h = hashlib.sha256()
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            got = self.chunked(h)
+        else:
+            n = want = int(self.headers["Content-Length"])
+            while n > 0:
+                b = self.rfile.read(min(n, 1 << 16))
+                if not b:
+                    break
+                h.update(b); n -= len(b)
+            got = want - n
         if self.path.startswith("/upload/"):
             with lock, open(log, "a") as f:
                 f.write(json.dumps({"upstream": self.server.name, "upload": self.path,
                                     "expect": self.headers.get("Expect"),
-                                    "n": int(self.headers["Content-Length"]) - n}) + "\n")
-        answer_json(self, {"n": int(self.headers["Content-Length"]) - n, "sha": h.hexdigest()})
+                                    "te": self.headers.get("Transfer-Encoding"), "n": got}) + "\n")
+        answer_json(self, {"n": got, "sha": h.hexdigest()})
     def log_message(self, *a):
         pass
 class S(http.server.ThreadingHTTPServer):
@@ -860,6 +877,12 @@ check "  the upstream got every byte (its length and SHA-256 in the answer)" \
   [ "$(jq -r '"\(.n) \(.sha)"' "$STATE/curl-expect.out" 2>/dev/null)" = "3145728 $xsha" ]
 check "  and the function's Expect header with the request" \
   [ "$(jq -c 'select(.upload == "/upload/expect") | [.expect, .n]' "$STATE/https.log")" = '["100-continue",3145728]' ]
+code=$(fn_curl chunked -H 'Transfer-Encoding: chunked' --data-binary @"$STATE/expect.bin" https://good.test:9443/upload/chunked)
+diag "chunked: $code, heads $(heads chunked), $(head -c 200 "$STATE/curl-chunked.out")"
+check "the same body chunked (Transfer-Encoding: chunked): 200, the upstream got every byte" \
+  [ "$code $(jq -r '"\(.n) \(.sha)"' "$STATE/curl-chunked.out" 2>/dev/null)" = "200 3145728 $xsha" ]
+check "  as chunks (netd passes a body on in its framing)" \
+  [ "$(jq -c 'select(.upload == "/upload/chunked") | [.te, .n]' "$STATE/https.log")" = '["chunked",3145728]' ]
 code=$(fn_curl refuse -H 'Expect: 100-continue' --data-binary @"$STATE/expect.bin" https://good.test:9443/upload/refuse)
 diag "refused before the body: $code, heads $(heads refuse)"
 check "a POST the upstream refuses before its body: 413 at once, no 100" \
@@ -868,6 +891,12 @@ check "  the upstream saw its head once, and no body was read as a request" \
   [ "$(grep -c '"refused": "/upload/refuse"' "$STATE/https.log") $(grep -c '"upload": "/upload/refuse"' "$STATE/https.log")" = "1 0" ]
 code=$(fn_curl after https://good.test:9443/ok/after-expect)
 check "  the next request is answered 200" [ "$code" = 200 ]
+# curl --http1.0 offers ALPN http/1.0 alone (netd once refused it,
+# alpn_mismatch, as it refuses h2 alone: docs/TLS.md, "ALPN")
+code=$(fn_curl h10 --http1.0 https://good.test:9443/ok/http10)
+diag "curl --http1.0: $code, $(grep -a 'ALPN' "$STATE/curl-h10.err" | tr -d '\r' | paste -sd' ' -)"
+check "curl --http1.0 (ALPN http/1.0 alone): 200, the upstream's answer" \
+  [ "$code $(jq -r .path "$STATE/curl-h10.out" 2>/dev/null)" = "200 /ok/http10" ]
 
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \

@@ -789,30 +789,25 @@ static void test_alpn(void)
 	   "alpn: our client offers http/1.1, our server selects it (%s, %s)", selected(&srv),
 	   selected(&cli));
 
-	server_init(NAME);
-	client_alpn(both, 2);
-	pump(&cli, &srv);
-	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "http/1.1") == 0,
-	   "alpn: a client offering h2 and http/1.1 gets http/1.1 (%s)", selected(&srv));
-
-	server_init(NAME);
-	client_alpn(h10, 1);
-	pump(&cli, &srv);
-	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "http/1.0") == 0,
-	   "alpn: a client offering http/1.0 alone (curl --http1.0) gets it (%s)", selected(&srv));
-
-	server_init(NAME);
-	client_alpn(all, 3);
-	pump(&cli, &srv);
-	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "http/1.1") == 0,
-	   "alpn: one offering http/1.0, h2 and http/1.1 gets http/1.1, the server's first (%s)",
-	   selected(&srv));
-
-	server_init(NAME);
-	client_alpn(NULL, 0);
-	pump(&cli, &srv);
-	ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), "(none)") == 0,
-	   "alpn: a client without ALPN is served, nothing selected (%s)", why(&srv));
+	/* what a client offering names[0..n) gets: the server's first of
+	 * http/1.1 and http/1.0 that the client has (none: no ALPN) */
+	static const struct {
+		const char **names;
+		size_t n;
+		const char *want, *what;
+	} served[] = {
+		{ both, 2, "http/1.1", "h2 and http/1.1 gets http/1.1" },
+		{ h10, 1, "http/1.0", "http/1.0 alone (curl --http1.0) gets it" },
+		{ all, 3, "http/1.1", "http/1.0, h2 and http/1.1 gets http/1.1, the server's first" },
+		{ NULL, 0, "(none)", "nothing (no ALPN) is served, nothing selected" },
+	};
+	for (size_t i = 0; i < sizeof served / sizeof served[0]; i++) {
+		server_init(NAME);
+		client_alpn(served[i].names, served[i].n);
+		pump(&cli, &srv);
+		ok(tls_status(&srv) == TLS_OPEN && strcmp(selected(&srv), served[i].want) == 0,
+		   "alpn: a client offering %s (%s)", served[i].what, selected(&srv));
+	}
 
 	server_init(NAME);
 	client_alpn(h2, 1);

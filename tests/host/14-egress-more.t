@@ -37,6 +37,9 @@
 #   same body chunked, passed on as chunks; an upstream that answers 413
 #   before the body: 413 at once; the records (request, answer; none for
 #   the interim answer); curl --http1.0 (ALPN http/1.0 alone) answered;
+# - Node's fetch and https.request, Python's requests: 3 MiB uploads as
+#   a stream (chunked), a Buffer, pieces written, a generator; downloads
+#   read as streams; a Session's requests on one connection;
 # - three 2 MiB POSTs whose head and first body bytes share a TLS record:
 #   the upstream counts and hashes every byte;
 # - a record passed on while 3 bytes of the next wait in netd (an
@@ -897,6 +900,103 @@ code=$(fn_curl h10 --http1.0 https://good.test:9443/ok/http10)
 diag "curl --http1.0: $code, $(grep -a 'ALPN' "$STATE/curl-h10.err" | tr -d '\r' | paste -sd' ' -)"
 check "curl --http1.0 (ALPN http/1.0 alone): 200, the upstream's answer" \
   [ "$code $(jq -r .path "$STATE/curl-h10.out" 2>/dev/null)" = "200 /ok/http10" ]
+
+# --- 4f. real clients' uploads and streams -----------------------------------------------
+# What functions written for the seed service do, with the runtimes' own
+# clients and no proxy settings: Node's fetch with a ReadableStream body
+# (chunked), with a Buffer (Content-Length), https.request written in
+# pieces (chunked), a download read as a stream; Python's requests with
+# a generator body (chunked), a streamed download, a Session's three
+# requests on one connection. 3 MiB up each (the upstream's length and
+# SHA-256 against the function's), 5,000,000 bytes down.
+cat > "$STATE/clients.mjs" <<'EOF'
+import https from "node:https";
+import crypto from "node:crypto";
+function pattern(n) { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = i & 255; return b; }
+export async function handler(req) {
+  const n = 3 * 1048576, body = pattern(n), out = { sha: crypto.createHash("sha256").update(body).digest("hex") };
+  try {
+    const stream = new ReadableStream({ start(c) { for (let o = 0; o < n; o += 65536) c.enqueue(body.subarray(o, o + 65536)); c.close(); } });
+    const r = await fetch("https://good.test:9443/upload/node-stream", { method: "POST", body: stream, duplex: "half" });
+    out.stream = { status: r.status, body: await r.text() };
+  } catch (e) { out.stream = { error: String((e && e.cause) || e) }; }
+  try {
+    const r = await fetch("https://good.test:9443/upload/node-buf", { method: "POST", body });
+    out.buf = { status: r.status, body: await r.text() };
+  } catch (e) { out.buf = { error: String((e && e.cause) || e) }; }
+  out.chunked = await new Promise((resolve) => {
+    const r = https.request("https://good.test:9443/upload/node-chunked", { method: "POST" }, (res) => {
+      let b = ""; res.on("data", (d) => { b += d; }); res.on("end", () => resolve({ status: res.statusCode, body: b }));
+    });
+    r.on("error", (e) => resolve({ error: String(e) }));
+    for (let o = 0; o < n; o += 100000) r.write(body.subarray(o, o + 100000));
+    r.end();
+  });
+  try {
+    const r = await fetch("https://good.test:9443/stream/5000000");
+    let got = 0; const h = crypto.createHash("sha256");
+    for await (const c of r.body) { got += c.length; h.update(c); }
+    out.down = { status: r.status, n: got };
+  } catch (e) { out.down = { error: String((e && e.cause) || e) }; }
+  return out;
+}
+EOF
+cat > "$STATE/clients.py" <<'EOF'
+import hashlib, requests
+def handler(req):
+    n = 3 * 1048576
+    body = (bytes(range(256)) * 256 * (n // 65536 + 1))[:n]
+    out = {"sha": hashlib.sha256(body).hexdigest()}
+    def gen():
+        for o in range(0, n, 65536):
+            yield body[o:o + 65536]
+    try:
+        r = requests.post("https://good.test:9443/upload/py-gen", data=gen(), timeout=30)
+        out["gen"] = {"status": r.status_code, "body": r.text}
+    except Exception as e:
+        out["gen"] = {"error": repr(e)[:300]}
+    try:
+        with requests.get("https://good.test:9443/stream/5000000", stream=True, timeout=30) as r:
+            got = sum(len(c) for c in r.iter_content(65536))
+        out["down"] = {"status": r.status_code, "n": got}
+    except Exception as e:
+        out["down"] = {"error": repr(e)[:300]}
+    s = requests.Session()
+    try:
+        out["session"] = [s.get("https://good.test:9443/ok/s%d" % i, timeout=10).json()["port"] for i in range(3)]
+    except Exception as e:
+        out["session"] = {"error": repr(e)[:300]}
+    return out
+EOF
+for f in node:mjs python:py; do
+  expect_match "deploy fn-${f%%:*} (good.test)" \
+    "$(api POST /v1/functions "{\"id\":\"fn-${f%%:*}\",\"runtime\":\"${f%%:*}\",\"code\":\"$(b64 "$STATE/clients.${f#*:}")\",\"egress\":[\"good.test\"],$LIMITS}")" '^201 '
+done
+out=$(API_MAX_TIME=70 call '{}' fn-node)
+diag "node's clients: ${out:0:600}"
+printf '%s' "${out#* }" > "$STATE/clients-node.json"
+# up_json FILE KEY: "status n sha-matches" of FILE's upload KEY
+up_json() {
+  jq -r --arg k "$2" '.sha as $s | .[$k] | "\(.status) \(.body | fromjson | "\(.n) \(.sha == $s)")"' "$1" 2>/dev/null
+}
+for k in stream buf chunked; do
+  check "Node: the 3 MiB upload ($k) answered 200, the upstream got every byte" \
+    [ "$(up_json "$STATE/clients-node.json" $k)" = "200 3145728 true" ]
+done
+check "  the ReadableStream's and https.request's went chunked, the Buffer's with its length" \
+  [ "$(jq -r 'select(.upload | startswith("/upload/node-")) | "\(.upload)=\(.te)"' "$STATE/https.log" | sort | paste -sd' ' -)" = \
+    "/upload/node-buf=null /upload/node-chunked=chunked /upload/node-stream=chunked" ]
+check "  fetch's body read as a stream: 200, 5000000 bytes" \
+  [ "$(jq -r '"\(.down.status) \(.down.n)"' "$STATE/clients-node.json")" = "200 5000000" ]
+out=$(API_MAX_TIME=70 call '{}' fn-python)
+diag "python's clients: ${out:0:600}"
+printf '%s' "${out#* }" > "$STATE/clients-python.json"
+check "Python requests: a generator's 3 MiB (chunked) answered 200, the upstream got every byte" \
+  [ "$(up_json "$STATE/clients-python.json" gen) $(jq -r 'select(.upload == "/upload/py-gen") | .te' "$STATE/https.log")" = "200 3145728 true chunked" ]
+check "  stream=True, iter_content: 200, 5000000 bytes" \
+  [ "$(jq -r '"\(.down.status) \(.down.n)"' "$STATE/clients-python.json")" = "200 5000000" ]
+check "  a Session's three GETs, one upstream connection" \
+  [ "$(jq -c '.session | [length, (unique | length)]' "$STATE/clients-python.json")" = "[3,1]" ]
 
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \

@@ -912,32 +912,43 @@ check "curl --http1.0 (ALPN http/1.0 alone): 200, the upstream's answer" \
 cat > "$STATE/clients.mjs" <<'EOF'
 import https from "node:https";
 import crypto from "node:crypto";
-function pattern(n) { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = i & 255; return b; }
+const sha = (b) => crypto.createHash("sha256").update(b).digest("hex");
+const error = (e) => ({ error: String((e && e.cause) || e) });
+async function post(path, init) {
+  try {
+    const r = await fetch("https://good.test:9443" + path, { method: "POST", ...init });
+    return { status: r.status, body: await r.text() };
+  } catch (e) { return error(e); }
+}
 export async function handler(req) {
-  const n = 3 * 1048576, body = pattern(n), out = { sha: crypto.createHash("sha256").update(body).digest("hex") };
-  try {
-    const stream = new ReadableStream({ start(c) { for (let o = 0; o < n; o += 65536) c.enqueue(body.subarray(o, o + 65536)); c.close(); } });
-    const r = await fetch("https://good.test:9443/upload/node-stream", { method: "POST", body: stream, duplex: "half" });
-    out.stream = { status: r.status, body: await r.text() };
-  } catch (e) { out.stream = { error: String((e && e.cause) || e) }; }
-  try {
-    const r = await fetch("https://good.test:9443/upload/node-buf", { method: "POST", body });
-    out.buf = { status: r.status, body: await r.text() };
-  } catch (e) { out.buf = { error: String((e && e.cause) || e) }; }
+  const n = 3 * 1048576, piece = 65536, body = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) body[i] = i & 255;
+  const out = { sha: sha(body) };
+  const stream = new ReadableStream({
+    start(c) {
+      for (let o = 0; o < n; o += piece) c.enqueue(body.subarray(o, o + piece));
+      c.close();
+    },
+  });
+  out.stream = await post("/upload/node-stream", { body: stream, duplex: "half" });
+  out.buf = await post("/upload/node-buf", { body });
   out.chunked = await new Promise((resolve) => {
     const r = https.request("https://good.test:9443/upload/node-chunked", { method: "POST" }, (res) => {
-      let b = ""; res.on("data", (d) => { b += d; }); res.on("end", () => resolve({ status: res.statusCode, body: b }));
+      let b = "";
+      res.on("data", (d) => { b += d; });
+      res.on("end", () => resolve({ status: res.statusCode, body: b }));
     });
-    r.on("error", (e) => resolve({ error: String(e) }));
+    r.on("error", (e) => resolve(error(e)));
     for (let o = 0; o < n; o += 100000) r.write(body.subarray(o, o + 100000));
     r.end();
   });
   try {
     const r = await fetch("https://good.test:9443/stream/5000000");
-    let got = 0; const h = crypto.createHash("sha256");
+    const h = crypto.createHash("sha256");
+    let got = 0;
     for await (const c of r.body) { got += c.length; h.update(c); }
-    out.down = { status: r.status, n: got };
-  } catch (e) { out.down = { error: String((e && e.cause) || e) }; }
+    out.down = { status: r.status, n: got, sha: h.digest("hex") };
+  } catch (e) { out.down = error(e); }
   return out;
 }
 EOF
@@ -956,9 +967,11 @@ def handler(req):
     except Exception as e:
         out["gen"] = {"error": repr(e)[:300]}
     try:
+        h, got = hashlib.sha256(), 0
         with requests.get("https://good.test:9443/stream/5000000", stream=True, timeout=30) as r:
-            got = sum(len(c) for c in r.iter_content(65536))
-        out["down"] = {"status": r.status_code, "n": got}
+            for c in r.iter_content(65536):
+                h.update(c); got += len(c)
+        out["down"] = {"status": r.status_code, "n": got, "sha": h.hexdigest()}
     except Exception as e:
         out["down"] = {"error": repr(e)[:300]}
     s = requests.Session()
@@ -986,15 +999,16 @@ done
 check "  the ReadableStream's and https.request's went chunked, the Buffer's with its length" \
   [ "$(jq -r 'select(.upload | startswith("/upload/node-")) | "\(.upload)=\(.te)"' "$STATE/https.log" | sort | paste -sd' ' -)" = \
     "/upload/node-buf=null /upload/node-chunked=chunked /upload/node-stream=chunked" ]
-check "  fetch's body read as a stream: 200, 5000000 bytes" \
-  [ "$(jq -r '"\(.down.status) \(.down.n)"' "$STATE/clients-node.json")" = "200 5000000" ]
+dsha=$(pattern_sha 5000000)
+check "  fetch's body read as a stream: 200, 5000000 bytes in order" \
+  [ "$(jq -r '"\(.down.status) \(.down.n) \(.down.sha)"' "$STATE/clients-node.json")" = "200 5000000 $dsha" ]
 out=$(API_MAX_TIME=70 call '{}' fn-python)
 diag "python's clients: ${out:0:600}"
 printf '%s' "${out#* }" > "$STATE/clients-python.json"
 check "Python requests: a generator's 3 MiB (chunked) answered 200, the upstream got every byte" \
   [ "$(up_json "$STATE/clients-python.json" gen) $(jq -r 'select(.upload == "/upload/py-gen") | .te' "$STATE/https.log")" = "200 3145728 true chunked" ]
-check "  stream=True, iter_content: 200, 5000000 bytes" \
-  [ "$(jq -r '"\(.down.status) \(.down.n)"' "$STATE/clients-python.json")" = "200 5000000" ]
+check "  stream=True, iter_content: 200, 5000000 bytes in order" \
+  [ "$(jq -r '"\(.down.status) \(.down.n) \(.down.sha)"' "$STATE/clients-python.json")" = "200 5000000 $dsha" ]
 check "  a Session's three GETs, one upstream connection" \
   [ "$(jq -c '.session | [length, (unique | length)]' "$STATE/clients-python.json")" = "[3,1]" ]
 

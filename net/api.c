@@ -21,6 +21,7 @@
 #include "net/egress_proxy.h"
 #include "net/http_tls.h"
 #include "net/netif_packet.h"
+#include "net/refusal_budget.h"
 #include "lib/hex.h"
 #include "lib/jsonw.h"
 
@@ -270,7 +271,8 @@ static void jw_http(struct jsonw *w, const char *key, const struct http_lwip *hl
  * connections, how many were refused, the bytes each way, the pool
  * of upstream connections kept for reuse, the functions' resumed TLS
  * sessions, and netd's TLS handshakes with the upstreams (full, resumed). */
-static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
+static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s,
+		      const struct refusal_budget_stats *rb)
 {
 	jw_key(w, "egress");
 	if (s == NULL) {
@@ -287,6 +289,10 @@ static void jw_egress(struct jsonw *w, const struct egress_proxy_stats *s)
 	COUNTS(w, NULL, { "bandwidth_holds", s->bw_holds }, { "tls_resumed", s->tls_resumed });
 	COUNTS(w, "upstream_tls", { "full", s->up_tls_full }, { "resumed", s->up_tls_resumed });
 	COUNTS(w, NULL, { "dns_busy", s->dns_busy });
+	if (rb != NULL)
+		COUNTS(w, "refusal_records", { "recorded", rb->recorded },
+		       { "unrecorded", rb->unrecorded }, { "summaries", rb->summaries },
+		       { "untracked", rb->untracked });
 	jw_object_end(w);
 }
 
@@ -455,7 +461,7 @@ static long info_json(const struct api_state *st, const struct kaddr_reply_msg *
 	jw_tls(&w, st);
 	jw_http(&w, "http", st->http);
 	jw_http(&w, "https", st->https);
-	jw_egress(&w, st->egress);
+	jw_egress(&w, st->egress, st->refusals);
 	jw_link(&w, st->link);
 	jw_object_end(&w);
 	return jw_finish(&w);

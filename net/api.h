@@ -41,6 +41,7 @@ struct api_attest_stream {
 };
 
 struct egress_proxy_stats;
+struct refusal_budget_stats;
 struct netif_packet_stats;
 
 struct api_state {
@@ -66,6 +67,7 @@ struct api_state {
 	const struct http_lwip *https;       /* the API over TLS (8443); NULL: not listening */
 	/* The egress proxy's counters, for /v1/info's "egress" (NULL: none) */
 	const struct egress_proxy_stats *egress;
+	const struct refusal_budget_stats *refusals;   /* net/refusal_budget.h */
 	/* The packet driver's counters, for /v1/info's "link" (NULL: none) */
 	const struct netif_packet_stats *link;
 	/* Sends IMSG_KADDR_REQ for connection id conn_id; 0 or -errno. */

@@ -36,6 +36,7 @@
 #include "lib/errbuf.h"
 #include "lib/imsg.h"
 #include "lib/log.h"
+#include "lib/tbucket.h"
 #include "proto/init_netd.h"
 #include "proto/logd.h"
 #include "proto/netd_keyd.h"
@@ -48,6 +49,7 @@
 #include "net/egress_secrets.h"
 #include "net/fn_egress.h"
 #include "net/kms_carrier.h"
+#include "net/refusal_budget.h"
 #include "lib/http.h"
 #include "net/http_lwip.h"
 #include "net/http_tls.h"
@@ -83,6 +85,15 @@ _Static_assert(NETD_NOFILE >= FN_EGRESS_FN_MAX * SBX_LISTENERS_MAX + EGP_CONN_MA
  * Records past these wait in netd's queue (LOGQ_CAP bytes, in order). */
 #define LOG_INFLIGHT_MAX 64
 #define LOGQ_CAP         (1u << 20)
+/* What a record nothing waits for (PENDING_LOG) must leave free of the
+ * queue: the rest is for records a request waits for, so that however
+ * many refusals and completions queue up, an allowed request's record
+ * finds room (docs/EGRESS.md, "Refusals over a function's budget"). */
+#define LOGQ_RESERVE     (LOGQ_CAP / 4)
+/* Console lines for best-effort records not in the log: a burst, then
+ * one a second; the ones not said are counted into the next. */
+#define UNLOGGED_SAY_BURST     8
+#define UNLOGGED_SAY_PERIOD_MS 1000
 #define PENDING_STALE_MS 120000   /* reclaimed when the table is full */
 enum pending_kind { PENDING_FREE = 0, PENDING_KADDR, PENDING_QUOTE, PENDING_LOG, PENDING_SBX,
 		    PENDING_RECEIPT, PENDING_EGRESS, PENDING_TLS_SIGN };
@@ -123,6 +134,9 @@ struct netd {
 	 * struct logq_hdr and the encoded entry */
 	uint8_t logq[LOGQ_CAP];
 	size_t logq_head, logq_len;
+	struct refusal_budget refusals;   /* each function's refusal records */
+	struct tbucket unlogged_say;      /* console lines of records not in the log */
+	uint64_t unlogged_unsaid;         /* of those, not said since the last one */
 	uint64_t stray_replies;    /* answers matching no request */
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
 	struct egress_proxy px;    /* their connections, carried upstream */
@@ -552,8 +566,9 @@ static uint32_t append_type(enum pending_kind kind)
 static int logq_push(enum pending_kind kind, uint32_t conn_id, const uint8_t *enc, size_t n)
 {
 	struct logq_hdr h = { conn_id, (uint16_t)n, (uint8_t)kind, 0 };
+	size_t keep = kind == PENDING_LOG ? LOGQ_RESERVE : 0;
 
-	if (n > LOG_ENC_MAX || LOGQ_CAP - nd.logq_len < sizeof h + n)
+	if (n > LOG_ENC_MAX || LOGQ_CAP - nd.logq_len < sizeof h + n + keep)
 		return -ENOBUFS;
 	logq_copy(nd.logq_head + nd.logq_len, &h, sizeof h, true);
 	logq_copy(nd.logq_head + nd.logq_len + sizeof h, (void *)enc, n, true);
@@ -665,6 +680,12 @@ static void note_refusal(const struct log_entry *e)
 		n = snprintf(m.line, sizeof m.line, "dshield egress: refused the DNS query for %.*s "
 			     "(type %u): %.*s\n", (int)d->qname.len, d->qname.p, d->qtype,
 			     (int)d->reason.len, d->reason.p);
+	} else if (e->type == LOG_EGRESS_REFUSED && e->u.egress.host.len == 0) {
+		/* a summary of refusals over the budget: its reason says it */
+		const struct log_egress *g = &e->u.egress;
+		snprintf(m.function, sizeof m.function, "%.*s", (int)g->function.len, g->function.p);
+		n = snprintf(m.line, sizeof m.line, "dshield egress: %.*s\n", (int)g->reason.len,
+			     g->reason.p);
 	} else if (e->type == LOG_EGRESS_REFUSED) {
 		const struct log_egress *g = &e->u.egress;
 		snprintf(m.function, sizeof m.function, "%.*s", (int)g->function.len, g->function.p);
@@ -710,13 +731,62 @@ static const char *log_best_effort(struct log_entry *e)
 	return NULL;
 }
 
-/* log_best_effort, its failure said on the console as what of function fn. */
+/* A best-effort record of function fn not in the log (what it was,
+ * why): said on the console, UNLOGGED_SAY_BURST lines and then one a
+ * second, each saying how many went unsaid before it, so that a flood
+ * of them does not become a flood of lines. */
+static void say_unlogged(const char *fn, size_t fnlen, const char *what, const char *err)
+{
+	if (!tbucket_take(&nd.unlogged_say, mono_ms())) {
+		nd.unlogged_unsaid++;
+		return;
+	}
+	if (nd.unlogged_unsaid > 0)
+		dlog("function %.*s: %s is not in the log (%s; %llu more such not said)", (int)fnlen,
+		     fn, what, err, (unsigned long long)nd.unlogged_unsaid);
+	else
+		dlog("function %.*s: %s is not in the log (%s)", (int)fnlen, fn, what, err);
+	nd.unlogged_unsaid = 0;
+}
+
+/* A refusal of function fn: its record (and its line in the function's
+ * log) if the function's budget has room (net/refusal_budget.h), else
+ * counted for the function's next summary. */
 static void log_refusal(struct log_entry *e, const char *fn, const char *what)
 {
+	if (!refusal_budget_take(&nd.refusals, fn, mono_ms()))
+		return;
 	const char *err = log_best_effort(e);
 
 	if (err != NULL)
-		dlog("function %s: %s is not in the log (%s)", fn, what, err);
+		say_unlogged(fn, strlen(fn), what, err);
+}
+
+/* The summaries due (refusal_budget_due): for each, one egress_refused
+ * record of the function with no host, whose reason says how many of its
+ * refusals went over its budget, and when. */
+static void refusal_summaries(uint64_t now_ms)
+{
+	struct refusal_summary sm;
+	char reason[320];
+	struct log_entry e;
+
+	while (refusal_budget_due(&nd.refusals, now_ms, &sm)) {
+		snprintf(reason, sizeof reason,
+			 "unrecorded: %llu refusals of this function (DNS queries and connections) "
+			 "in the %llu ms before this record were over its budget of %u at once and "
+			 "one every %u ms; each was refused, and is counted here instead of recorded "
+			 "one by one", (unsigned long long)sm.count,
+			 (unsigned long long)(now_ms - sm.since_ms), REFUSAL_BURST, REFUSAL_PERIOD_MS);
+		memset(&e, 0, sizeof e);
+		e.type = LOG_EGRESS_REFUSED;
+		e.u.egress.function = (struct log_str){ sm.id, strlen(sm.id) };
+		e.u.egress.decision = LOG_DENY;
+		e.u.egress.reason = (struct log_str){ reason, strlen(reason) };
+		const char *err = log_best_effort(&e);
+		if (err != NULL)
+			say_unlogged(sm.id, strlen(sm.id), "a summary of refusals", err);
+	}
 }
 
 /* fn_egress's name_allowed hook: some port of some rule lets the function
@@ -824,16 +894,23 @@ static void proxy_record(void *ctx, const struct log_entry *e)
 {
 	const struct log_str *r = &e->u.egress.reason, *fn = &e->u.egress.function;
 	struct log_entry copy = *e;
-	const char *err = log_best_effort(&copy);
+	char id[SBX_ID_MAX], what[96];
 
 	(void)ctx;
+	if (e->type == LOG_EGRESS_REFUSED) {
+		snprintf(id, sizeof id, "%.*s", (int)fn->len, fn->p);
+		if (!refusal_budget_take(&nd.refusals, id, mono_ms()))
+			return;
+	}
+	const char *err = log_best_effort(&copy);
 	if (err == NULL)
 		return;   /* the usual case, a record per answer: nothing formatted */
 	const char *colon = memchr(r->p, ':', r->len);
 	/* the reason's code says which, on the console */
-	dlog("function %.*s: %s (%.*s) is not in the log (%s)", (int)fn->len, fn->p,
-	     e->type == LOG_EGRESS ? "a connection's completion" : "a refused connection",
-	     (int)(colon != NULL ? (size_t)(colon - r->p) : r->len), r->p, err);
+	snprintf(what, sizeof what, "%s (%.*s)",
+		 e->type == LOG_EGRESS ? "a connection's completion" : "a refused connection",
+		 (int)(colon != NULL ? (size_t)(colon - r->p) : r->len), r->p);
+	say_unlogged(fn->p, fn->len, what, err);
 }
 
 /* fn_egress's conn hook: a connection on a proxy or port listener. */
@@ -1119,7 +1196,10 @@ static void arm_timer(void)
 	uint64_t tls_next = http_lwip_next_deadline(&nd.https);
 	uint64_t fn_next = api_fn_next_deadline(&nd.api);
 	uint64_t px_next = egress_proxy_next_deadline(&nd.px);
+	uint64_t rb_next = refusal_budget_next_deadline(&nd.refusals);
 
+	if (rb_next < px_next)
+		px_next = rb_next;
 	if (tls_next < next)
 		next = tls_next;
 	if (fn_next < next)
@@ -1592,6 +1672,7 @@ static int run_loop(void)
 				http_lwip_tick(&nd.https, mono_ms());
 				api_fn_tick(&nd.api, mono_ms());
 				egress_proxy_tick(&nd.px, mono_ms());
+				refusal_summaries(mono_ms());
 			} else if (fn_egress_io(&nd.egress, fd, evs[i].events)) {
 				/* a function's DNS query or connection */
 			} else if (egress_proxy_io(&nd.px, fd, evs[i].events)) {
@@ -1682,6 +1763,9 @@ static int setup(void)
 	nd.api.ctx = &nd;
 	nd.api.http = &nd.http;
 	nd.api.egress = &nd.px.st;
+	refusal_budget_init(&nd.refusals);
+	tbucket_init(&nd.unlogged_say, UNLOGGED_SAY_BURST, UNLOGGED_SAY_PERIOD_MS, mono_ms());
+	nd.api.refusals = &nd.refusals.st;
 	nd.api.link = &nd.np.st;
 
 	send_status(NETD_STATE_STARTED);

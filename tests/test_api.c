@@ -2,6 +2,7 @@
  * by lib/http_sock.c to concurrent clients over loopback TCP. */
 #include "net/api.h"
 #include "net/egress_proxy.h"
+#include "net/refusal_budget.h"
 #include "lib/http_sock.h"
 #include "net/http_tls.h"
 #include "net/netif_packet.h"
@@ -228,6 +229,16 @@ static void test_info(void)
 			       "\"upstream_tls\":{\"full\":5,\"resumed\":9},\"dns_busy\":4},"
 			       "\"link\":null}") != NULL,
 		   "/v1/info: the egress proxy's counters (%s)", doc);
+		static struct refusal_budget_stats rs = { .recorded = 70, .unrecorded = 9000,
+							  .summaries = 3, .untracked = 1 };
+		reset();
+		st.egress = &es;
+		st.refusals = &rs;
+		doc = info_doc();
+		ok(strstr(doc, "\"dns_busy\":4,\"refusal_records\":{\"recorded\":70,"
+			       "\"unrecorded\":9000,\"summaries\":3,\"untracked\":1}},") != NULL,
+		   "/v1/info: the refusal records' counters in egress (%s)", doc);
+		st.refusals = NULL;
 		st.egress = NULL;
 		struct netif_packet_stats ls = { .rx_frames = 10, .rx_bytes = 9000, .rx_runt = 1,
 						 .rx_oversize = 2, .rx_split = 3, .rx_whole = 4,

@@ -40,6 +40,9 @@
 # - Node's fetch and https.request, Python's requests: 3 MiB uploads as
 #   a stream (chunked), a Buffer, pieces written, a generator; downloads
 #   read as streams; a Session's requests on one connection;
+# - a flood of refused DNS queries (4 s): every refusal in the log once,
+#   by itself within the function's budget or in a summary's count;
+#   another function's requests meanwhile answered, none log_refused;
 # - three 2 MiB POSTs whose head and first body bytes share a TLS record:
 #   the upstream counts and hashes every byte;
 # - a record passed on while 3 bytes of the next wait in netd (an
@@ -997,7 +1000,7 @@ for k in stream buf chunked; do
     [ "$(up_json "$STATE/clients-node.json" $k)" = "200 3145728 true" ]
 done
 check "  the ReadableStream's and https.request's went chunked, the Buffer's with its length" \
-  [ "$(jq -r 'select(.upload | startswith("/upload/node-")) | "\(.upload)=\(.te)"' "$STATE/https.log" | sort | paste -sd' ' -)" = \
+  [ "$(jq -r 'select(.upload // "" | startswith("/upload/node-")) | "\(.upload)=\(.te)"' "$STATE/https.log" | sort | paste -sd' ' -)" = \
     "/upload/node-buf=null /upload/node-chunked=chunked /upload/node-stream=chunked" ]
 dsha=$(pattern_sha 5000000)
 check "  fetch's body read as a stream: 200, 5000000 bytes in order" \
@@ -1011,6 +1014,64 @@ check "  stream=True, iter_content: 200, 5000000 bytes in order" \
   [ "$(jq -r '"\(.down.status) \(.down.n) \(.down.sha)"' "$STATE/clients-python.json")" = "200 5000000 $dsha" ]
 check "  a Session's three GETs, one upstream connection" \
   [ "$(jq -c '.session | [length, (unique | length)]' "$STATE/clients-python.json")" = "[3,1]" ]
+
+# --- 4g. a flood of refusals -----------------------------------------------------------
+# fn-flood asks netd's DNS for names no rule allows, 32 at a time, as fast
+# as the answers come, for 4 s (each answer REFUSED, each a refusal):
+# netd records a function's first 64 and then about 32 a second
+# (net/refusal_budget.h), and counts the rest into summary records, one a
+# second at most; every refusal is in one or the other, exactly. While it
+# floods, fn-a's requests to good.test go as ever: their records, which
+# must be durable first, always find room in netd's queue to logd (a
+# flood of records nothing waits for once filled it, and fn-a's requests
+# were refused log_refused).
+cat > "$STATE/flood.py" <<'EOF'
+import socket, struct, time
+def query(i):
+    name = b"".join(bytes([len(p)]) + p for p in (b"x%d" % i, b"flood", b"test")) + b"\0"
+    return struct.pack(">HHHHHH", i & 0xffff, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+def handler(req):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    sent = refused = lost = 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < req["body"]["secs"]:
+        for _ in range(32):
+            s.sendto(query(sent), ("127.0.0.1", 53))
+            sent += 1
+        for _ in range(32):           # every answer read: the function counts each refusal
+            try:
+                a = s.recv(512)
+            except socket.timeout:
+                lost += 1
+                continue
+            refused += (a[3] & 15) == 5
+    return {"sent": sent, "refused": refused, "lost": lost, "secs": time.monotonic() - t0}
+EOF
+expect_match "deploy fn-flood" \
+  "$(api POST /v1/functions "{\"id\":\"fn-flood\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/flood.py")\",\"egress\":[\"good.test\"],$LIMITS}")" '^201 '
+info() { api GET /v1/info | sed 's/^[0-9]* //'; }
+lr0=$(info | jq '.egress.refused.log_refused')
+(API_MAX_TIME=70 call '{"secs":4}' fn-flood > "$STATE/flood.out") &
+fpid=$!
+sleep 1
+out=$(call '{"pool":20,"tag":"flood"}')
+wait "$fpid"
+flood=$(sed 's/^[0-9]* //' "$STATE/flood.out")
+diag "flood: $(cat "$STATE/flood.out"); fn-a meanwhile: ${out:0:200}"
+diag "refusal records: $(info | jq -c '.egress.refusal_records')"
+check "fn-flood's queries were all answered REFUSED (over 10,000 of them)" \
+  [ "$(jq -r '"\(.lost) \(.sent == .refused) \(.refused > 10000)"' <<<"$flood")" = "0 true true" ]
+check "  meanwhile fn-a's 20 requests to good.test: each 200" \
+  [ "$(pooled '[.out[] | select(.status == 200)] | length')" = 20 ]
+check "  none refused log_refused" [ "$(info | jq '.egress.refused.log_refused')" = "$lr0" ]
+check "  /v1/info counts the unrecorded ones" [ "$(info | jq '.egress.refusal_records.unrecorded > 0')" = true ]
+fl_refused=$(jq .refused <<<"$flood")
+# what netd may record of it: the burst and one every 31 ms of the flood
+fl_bound=$(jq '64 + (.secs * 1000 / 31 | floor) + 2' <<<"$flood")
+sleep 1.5   # the last summary: due a second after its first refusal
+out=$(api GET /v1/functions/fn-flood/logs)
+check "  fn-flood's log stream says a summary" grep -q 'dshield egress: unrecorded: [0-9]* refusals of this function' <<<"$out"
 
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \
@@ -1098,6 +1159,14 @@ check "  its completion counts the body's bytes up" \
   [ "$(rec fn-a egress '| select(.path == "/upload/expect" and .status == 0 and .bytes_up > 3145728 and (.reason | startswith("completed")))')" = 1 ]
 check "  the one refused before its body: its request, its answer (413), its completion" \
   [ "$(xrec /upload/refuse)" = "1 1 1 0" ]
+n=$(jq '[.entries[] | select(. != null and .function == "fn-flood" and .type == "dns_refused" and (.qname | endswith(".flood.test")))] | length' "$STATE/log.json")
+sums=$(jq -r '[.entries[] | select(. != null and .function == "fn-flood" and .type == "egress_refused" and .host == "" and (.reason | startswith("unrecorded: "))) | .reason | capture("^unrecorded: (?<n>[0-9]+) ").n | tonumber] | "\(length) \(add // 0)"' "$STATE/log.json")
+diag "fn-flood: $fl_refused refusals; $n dns_refused records (at most $fl_bound), summaries (how many, their sum): $sums"
+check "fn-flood: every refusal in the log once, its own record or a summary's count ($fl_refused)" \
+  [ $((n + ${sums#* })) = "$fl_refused" ]
+within_budget() { [ "$n" -ge 64 ] && [ "$n" -le "$fl_bound" ]; }
+check "  its own records within the budget (the burst and one every 31 ms of the flood: $n <= $fl_bound)" \
+  within_budget
 check "a response record for good.test's 302" \
   [ "$(rec fn-a egress '| select(.host == "good.test" and .path == "/redirect" and .status == 302)')" -ge 1 ]
 check "dns_refused for refused.test (qtype A)" [ "$(rec fn-a dns_refused '| select(.qname == "refused.test")')" -ge 1 ]

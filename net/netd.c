@@ -784,8 +784,12 @@ static void refusal_summaries(uint64_t now_ms)
 		e.u.egress.decision = LOG_DENY;
 		e.u.egress.reason = (struct log_str){ reason, strlen(reason) };
 		const char *err = log_best_effort(&e);
-		if (err != NULL)
+		if (err != NULL) {
+			/* said in the next one, a second from now: nothing is dropped */
+			refusal_budget_putback(&nd.refusals, &sm, now_ms);
 			say_unlogged(sm.id, strlen(sm.id), "a summary of refusals", err);
+			return;
+		}
 	}
 }
 

@@ -99,6 +99,21 @@ bool refusal_budget_due(struct refusal_budget *t, uint64_t now_ms, struct refusa
 	return false;
 }
 
+void refusal_budget_putback(struct refusal_budget *t, const struct refusal_summary *s,
+			    uint64_t now_ms)
+{
+	struct refusal_fn *f = entry(t, s->id, now_ms);
+
+	t->st.summaries--;
+	if (f == NULL) {
+		t->st.untracked += s->count;   /* no room: said by the counter alone */
+		return;
+	}
+	if (f->unrecorded == 0 || s->since_ms < f->since_ms)
+		f->since_ms = s->since_ms;
+	f->unrecorded += s->count;
+}
+
 uint64_t refusal_budget_next_deadline(const struct refusal_budget *t)
 {
 	uint64_t next = UINT64_MAX;

@@ -79,6 +79,12 @@ bool refusal_budget_take(struct refusal_budget *t, const char *id, uint64_t now_
  * from the table; false when none is due. Called until false. */
 bool refusal_budget_due(struct refusal_budget *t, uint64_t now_ms, struct refusal_summary *s);
 
+/* A summary refusal_budget_due gave that could not be recorded: its
+ * count back in its function's entry (made again if it went), to be
+ * said in the next one; nothing is dropped. */
+void refusal_budget_putback(struct refusal_budget *t, const struct refusal_summary *s,
+			    uint64_t now_ms);
+
 /* When the next summary is due (monotonic ms), or UINT64_MAX. */
 uint64_t refusal_budget_next_deadline(const struct refusal_budget *t);
 

@@ -1921,8 +1921,10 @@ static long body_pass(struct egp_conn *c, struct eh_body *b, bool to_end, bool u
 }
 
 /* An answer's record (best effort, like the completion's): "response N:
- * how", its status, its bytes to the function, the time since its
- * request went. */
+ * how", its status, its bytes to the function, its request's bytes
+ * upstream (head and body, as far as they went by then: an answer may
+ * come before the body, a 413 to Expect: 100-continue), the time since
+ * its request went. */
 static void response_record(struct egress_proxy *px, struct egp_conn *c, const char *how)
 {
 	struct log_entry e;
@@ -1941,6 +1943,7 @@ static void response_record(struct egress_proxy *px, struct egp_conn *c, const c
 	entry_of(c, &e, LOG_EGRESS, reason);
 	e.u.egress.status = c->rsp_status;
 	e.u.egress.bytes_down = c->rsp_bytes;
+	e.u.egress.bytes_up = c->bytes_up >= c->req_up0 ? c->bytes_up - c->req_up0 : 0;
 	if (c->ws)
 		e.u.egress.bytes_up = c->ws_up;  /* the function's bytes since the 101 */
 	e.u.egress.total_ns = mono_ns() - c->req_t0_ns;
@@ -2295,6 +2298,7 @@ static int up_plain(struct egress_proxy *px, struct egp_conn *c, bool *moved, ch
 			if (c->rw_off == 0) {
 				c->rsp_wait = true;     /* its answer is what comes next */
 				c->req_t0_ns = mono_ns();
+				c->req_up0 = c->bytes_up;
 			}
 			c->rw_off += (size_t)w;
 			c->bytes_up += (uint64_t)w;

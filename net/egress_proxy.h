@@ -365,6 +365,7 @@ struct egp_conn {
 	unsigned nrsp;                     /* final answers read */
 	uint16_t rsp_status;
 	uint64_t rsp_bytes, req_t0_ns;
+	uint64_t req_up0;                  /* bytes_up as the current request's head began */
 	size_t rsp_hlen;                   /* a head's bytes gathered in rsp */
 	size_t rsp_off, rsp_len;           /* a parsed head in rsp, passed on up to rsp_off */
 	/* originate, WebSocket (docs/EGRESS.md, "WebSocket"): the current

@@ -1155,10 +1155,14 @@ xrec() {
 }
 check "Expect: 100-continue: the POST's record, its answer's (200), its completion, none for the 100" \
   [ "$(xrec /upload/expect)" = "1 1 1 0" ]
+check "  its answer's record counts its request's bytes up, the body's 3 MiB and the head" \
+  [ "$(rec fn-a egress '| select(.path == "/upload/expect" and .status == 200 and .bytes_up > 3145728 and .bytes_up < 3146752)')" = 1 ]
 check "  its completion counts the body's bytes up" \
   [ "$(rec fn-a egress '| select(.path == "/upload/expect" and .status == 0 and .bytes_up > 3145728 and (.reason | startswith("completed")))')" = 1 ]
 check "  the one refused before its body: its request, its answer (413), its completion" \
   [ "$(xrec /upload/refuse)" = "1 1 1 0" ]
+check "  its answer's record: only the head went up" \
+  [ "$(rec fn-a egress '| select(.path == "/upload/refuse" and .status == 413 and .bytes_up > 0 and .bytes_up < 1024)')" = 1 ]
 n=$(jq '[.entries[] | select(. != null and .function == "fn-flood" and .type == "dns_refused" and (.qname | endswith(".flood.test")))] | length' "$STATE/log.json")
 sums=$(jq -r '[.entries[] | select(. != null and .function == "fn-flood" and .type == "egress_refused" and .host == "" and (.reason | startswith("unrecorded: "))) | .reason | capture("^unrecorded: (?<n>[0-9]+) ").n | tonumber] | "\(length) \(add // 0)"' "$STATE/log.json")
 diag "fn-flood: $fl_refused refusals; $n dns_refused records (at most $fl_bound), summaries (how many, their sum): $sums"

@@ -1017,7 +1017,9 @@ check "  a Session's three GETs, one upstream connection" \
 
 # --- 4g. a flood of refusals -----------------------------------------------------------
 # fn-flood asks netd's DNS for names no rule allows, 32 at a time, as fast
-# as the answers come, for 4 s (each answer REFUSED, each a refusal):
+# as the answers come, for 4 s (each answer REFUSED, each a refusal),
+# then opens 200 connections to a fake address it was never given (each
+# reset, each a refusal too):
 # netd records a function's first 64 and then about 32 a second
 # (net/refusal_budget.h), and counts the rest into summary records, one a
 # second at most; every refusal is in one or the other, exactly. While it
@@ -1046,13 +1048,21 @@ def handler(req):
                 lost += 1
                 continue
             refused += (a[3] & 15) == 5
-    return {"sent": sent, "refused": refused, "lost": lost, "secs": time.monotonic() - t0}
+    conns = 0                         # then connections to a fake address DNS never gave
+    for _ in range(req["body"]["conns"]):
+        try:                          # the reset may come before connect returns
+            with socket.create_connection(("127.127.255.254", 9443), timeout=5) as c:
+                conns += c.recv(1) == b""
+        except ConnectionResetError:
+            conns += 1
+    return {"sent": sent, "refused": refused, "lost": lost, "conns": conns,
+            "secs": time.monotonic() - t0}
 EOF
 expect_match "deploy fn-flood" \
   "$(api POST /v1/functions "{\"id\":\"fn-flood\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/flood.py")\",\"egress\":[\"good.test\"],$LIMITS}")" '^201 '
 info() { api GET /v1/info | sed 's/^[0-9]* //'; }
 lr0=$(info | jq '.egress.refused.log_refused')
-(API_MAX_TIME=70 call '{"secs":4}' fn-flood > "$STATE/flood.out") &
+(API_MAX_TIME=70 call '{"secs":4,"conns":200}' fn-flood > "$STATE/flood.out") &
 fpid=$!
 sleep 1
 out=$(call '{"pool":20,"tag":"flood"}')
@@ -1060,13 +1070,13 @@ wait "$fpid"
 flood=$(sed 's/^[0-9]* //' "$STATE/flood.out")
 diag "flood: $(cat "$STATE/flood.out"); fn-a meanwhile: ${out:0:200}"
 diag "refusal records: $(info | jq -c '.egress.refusal_records')"
-check "fn-flood's queries were all answered REFUSED (over 10,000 of them)" \
-  [ "$(jq -r '"\(.lost) \(.sent == .refused) \(.refused > 10000)"' <<<"$flood")" = "0 true true" ]
+check "fn-flood's queries were all answered REFUSED (over 10,000 of them), its 200 connections reset" \
+  [ "$(jq -r '"\(.lost) \(.sent == .refused) \(.refused > 10000) \(.conns)"' <<<"$flood")" = "0 true true 200" ]
 check "  meanwhile fn-a's 20 requests to good.test: each 200" \
   [ "$(pooled '[.out[] | select(.status == 200)] | length')" = 20 ]
 check "  none refused log_refused" [ "$(info | jq '.egress.refused.log_refused')" = "$lr0" ]
 check "  /v1/info counts the unrecorded ones" [ "$(info | jq '.egress.refusal_records.unrecorded > 0')" = true ]
-fl_refused=$(jq .refused <<<"$flood")
+fl_refused=$(jq '.refused + .conns' <<<"$flood")
 # what netd may record of it: the burst and one every 31 ms of the flood
 fl_bound=$(jq '64 + (.secs * 1000 / 31 | floor) + 2' <<<"$flood")
 sleep 1.5   # the last summary: due a second after its first refusal
@@ -1163,9 +1173,9 @@ check "  the one refused before its body: its request, its answer (413), its com
   [ "$(xrec /upload/refuse)" = "1 1 1 0" ]
 check "  its answer's record: only the head went up" \
   [ "$(rec fn-a egress '| select(.path == "/upload/refuse" and .status == 413 and .bytes_up > 0 and .bytes_up < 1024)')" = 1 ]
-n=$(jq '[.entries[] | select(. != null and .function == "fn-flood" and .type == "dns_refused" and (.qname | endswith(".flood.test")))] | length' "$STATE/log.json")
+n=$(jq '[.entries[] | select(. != null and .function == "fn-flood" and ((.type == "dns_refused" and (.qname | endswith(".flood.test"))) or (.type == "egress_refused" and (.reason | startswith("unknown_address")))))] | length' "$STATE/log.json")
 sums=$(jq -r '[.entries[] | select(. != null and .function == "fn-flood" and .type == "egress_refused" and .host == "" and (.reason | startswith("unrecorded: "))) | .reason | capture("^unrecorded: (?<n>[0-9]+) ").n | tonumber] | "\(length) \(add // 0)"' "$STATE/log.json")
-diag "fn-flood: $fl_refused refusals; $n dns_refused records (at most $fl_bound), summaries (how many, their sum): $sums"
+diag "fn-flood: $fl_refused refusals; $n dns_refused and egress_refused records (at most $fl_bound), summaries (how many, their sum): $sums"
 check "fn-flood: every refusal in the log once, its own record or a summary's count ($fl_refused)" \
   [ $((n + ${sums#* })) = "$fl_refused" ]
 within_budget() { [ "$n" -ge 64 ] && [ "$n" -le "$fl_bound" ]; }

@@ -9,6 +9,35 @@
 void refusal_budget_init(struct refusal_budget *t)
 {
 	memset(t, 0, sizeof *t);
+	t->next_ms = UINT64_MAX;
+}
+
+/* The earliest summary time of the pending entries, UINT64_MAX when none. */
+static uint64_t next_due(const struct refusal_budget *t)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < REFUSAL_TABLE; i++)
+		if (t->f[i].unrecorded > 0 && t->f[i].due_ms < next)
+			next = t->f[i].due_ms;
+	return next;
+}
+
+/* f's summary is due at due_ms. */
+static void set_due(struct refusal_budget *t, struct refusal_fn *f, uint64_t due_ms)
+{
+	f->due_ms = due_ms;
+	if (due_ms < t->next_ms)
+		t->next_ms = due_ms;
+}
+
+/* f has unrecorded refusals from since_ms on (it had none): one more
+ * entry pending, its summary due a second after. */
+static void now_pending(struct refusal_budget *t, struct refusal_fn *f, uint64_t since_ms)
+{
+	f->since_ms = since_ms;
+	t->pending++;
+	set_due(t, f, since_ms + REFUSAL_SUMMARY_MS);
 }
 
 /* An entry nothing distinguishes from a new one: free, or its summary
@@ -77,25 +106,29 @@ bool refusal_budget_take(struct refusal_budget *t, const char *id, uint64_t now_
 		return true;
 	}
 	if (f->unrecorded++ == 0)
-		f->since_ms = now_ms;
+		now_pending(t, f, now_ms);
 	t->st.unrecorded++;
 	return false;
 }
 
 bool refusal_budget_due(struct refusal_budget *t, uint64_t now_ms, struct refusal_summary *s)
 {
+	if (t->pending == 0 || now_ms < t->next_ms)
+		return false;
 	for (unsigned i = 0; i < REFUSAL_TABLE; i++) {
 		struct refusal_fn *f = &t->f[i];
-		if (f->unrecorded == 0 || now_ms - f->since_ms < REFUSAL_SUMMARY_MS)
+		if (f->unrecorded == 0 || now_ms < f->due_ms)
 			continue;
 		memcpy(s->id, f->id, sizeof s->id);
 		s->count = f->unrecorded;
 		s->since_ms = f->since_ms;
 		s->until_ms = f->last_ms;
 		f->unrecorded = 0;
+		t->pending--;
 		t->st.summaries++;
 		return true;
 	}
+	t->next_ms = next_due(t);   /* none due: the earliest of those still waiting */
 	return false;
 }
 
@@ -109,17 +142,16 @@ void refusal_budget_putback(struct refusal_budget *t, const struct refusal_summa
 		t->st.untracked += s->count;   /* no room: said by the counter alone */
 		return;
 	}
-	if (f->unrecorded == 0 || s->since_ms < f->since_ms)
+	if (f->unrecorded == 0)
+		now_pending(t, f, s->since_ms);
+	else if (s->since_ms < f->since_ms)
 		f->since_ms = s->since_ms;
 	f->unrecorded += s->count;
+	f->due_ms = now_ms + REFUSAL_SUMMARY_MS;   /* not at once: a second from now */
+	t->next_ms = next_due(t);
 }
 
 uint64_t refusal_budget_next_deadline(const struct refusal_budget *t)
 {
-	uint64_t next = UINT64_MAX;
-
-	for (unsigned i = 0; i < REFUSAL_TABLE; i++)
-		if (t->f[i].unrecorded > 0 && t->f[i].since_ms + REFUSAL_SUMMARY_MS < next)
-			next = t->f[i].since_ms + REFUSAL_SUMMARY_MS;
-	return next;
+	return t->pending > 0 ? t->next_ms : UINT64_MAX;
 }

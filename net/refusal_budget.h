@@ -44,6 +44,7 @@ struct refusal_fn {
 	struct tbucket b;
 	uint64_t unrecorded;       /* over the budget, not yet in a summary */
 	uint64_t since_ms;         /* when the first of those came */
+	uint64_t due_ms;           /* their summary's time: a second after, or after a put back */
 	uint64_t last_ms;          /* the function's last refusal, recorded or not */
 };
 
@@ -57,6 +58,9 @@ struct refusal_budget_stats {
 struct refusal_budget {
 	struct refusal_fn f[REFUSAL_TABLE];
 	unsigned last;             /* the entry found last: a flood repeats one function */
+	unsigned pending;          /* entries with unrecorded refusals */
+	uint64_t next_ms;          /* no summary is due before this (netd asks every loop
+				    * turn: the table is scanned only once it passed) */
 	struct refusal_budget_stats st;
 };
 
@@ -81,7 +85,9 @@ bool refusal_budget_due(struct refusal_budget *t, uint64_t now_ms, struct refusa
 
 /* A summary refusal_budget_due gave that could not be recorded: its
  * count back in its function's entry (made again if it went), to be
- * said in the next one; nothing is dropped. */
+ * said in the next one, REFUSAL_SUMMARY_MS from now_ms (not at once: a
+ * log that cannot take it now is not asked every loop turn); nothing
+ * is dropped. */
 void refusal_budget_putback(struct refusal_budget *t, const struct refusal_summary *s,
 			    uint64_t now_ms);
 

@@ -139,11 +139,13 @@ static void test_putback(void)
 	takes("fn-p", REFUSAL_BURST + 5, 0);
 	ok(refusal_budget_due(&t, REFUSAL_SUMMARY_MS, &s) && s.count == 5, "a summary of 5");
 	refusal_budget_putback(&t, &s, REFUSAL_SUMMARY_MS);
-	is_int(refusal_budget_next_deadline(&t), REFUSAL_SUMMARY_MS, "put back: due again");
+	is_int(refusal_budget_next_deadline(&t), 2 * REFUSAL_SUMMARY_MS,
+	       "put back: due again a second later, not at once");
+	ok(!refusal_budget_due(&t, 2 * REFUSAL_SUMMARY_MS - 1, &s), "  not before");
 	/* a second's refill (32 tokens) and 8 over */
 	is_int(takes("fn-p", REFUSAL_SUMMARY_MS / REFUSAL_PERIOD_MS + 8, REFUSAL_SUMMARY_MS),
 	       REFUSAL_SUMMARY_MS / REFUSAL_PERIOD_MS, "a second later its refill is recorded");
-	is_int(summaries(REFUSAL_SUMMARY_MS + 1, &n), 13, "the next says the 5 and the 8 since");
+	is_int(summaries(2 * REFUSAL_SUMMARY_MS, &n), 13, "the next says the 5 and the 8 since");
 	is_int(n, 1, "  in one summary");
 	is_int(t.st.summaries, 1, "  counted once");
 }

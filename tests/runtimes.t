@@ -225,12 +225,14 @@ same "node: garbage written to fd 3: refused at its header" "$(line 2)" "BAD EMS
 cp -r "$FN/node" "$T/code" && chmod -R a-w "$T/code"
 fingerprint() { (cd "$T/code" && ls -A && sha256sum -- *); }
 before=$(fingerprint)
+mkdir "$T/tmp"   # the workers' TMPDIR here: where an ES module's copy goes
 for f in exports.js:exports module_exports.js:module.exports esm.js:esm tla.js:esm-tla default.mjs:default plain.cjs:cjs; do
-  drive "node-${f%%:*}" expect invoke "$(req x)" invoke "$(req x)" -- "${NODE[@]}" --code "$T/code/${f%%:*}"
+  TMPDIR=$T/tmp drive "node-${f%%:*}" expect invoke "$(req x)" invoke "$(req x)" -- "${NODE[@]}" --code "$T/code/${f%%:*}"
   same "node: ${f%%:*} loads as ${f##*:} and answers twice" \
     "$(line 1 | cut -d' ' -f2) $(jq -r .style "$OUT/1.body") $(jq -r '.style' "$OUT/2.body")" \
     "HELLO ${f##*:} ${f##*:}"
 done
+same "node: the ES modules' private copies are gone once loaded" "$(ls -A "$T/tmp")" ""
 same "node: CommonJS state persists" "$(jq .count "$T/node-exports.js/2.body")" 2
 same "node: a handler returning a promise (module.exports, async): awaited" \
   "$(jq -c . "$T/node-module_exports.js/2.body")" '{"style":"module.exports","count":2,"eol":true}'

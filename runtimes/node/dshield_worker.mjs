@@ -146,6 +146,10 @@ async function loadModule(file) {
     } catch (esmErr) {
       if (!(esmErr instanceof SyntaxError)) throw esmErr;
       throw new SyntaxError(`as CommonJS: ${cjsErr.message}; as an ES module: ${esmErr.message}`);
+    } finally {
+      // loaded (or not): the copy is not read again, and each worker
+      // made one in the function's /tmp (on the host, in the test's)
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 }

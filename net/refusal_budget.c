@@ -122,7 +122,6 @@ bool refusal_budget_due(struct refusal_budget *t, uint64_t now_ms, struct refusa
 		memcpy(s->id, f->id, sizeof s->id);
 		s->count = f->unrecorded;
 		s->since_ms = f->since_ms;
-		s->until_ms = f->last_ms;
 		f->unrecorded = 0;
 		t->pending--;
 		t->st.summaries++;

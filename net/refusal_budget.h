@@ -68,7 +68,7 @@ struct refusal_budget {
 struct refusal_summary {
 	char id[SBX_ID_MAX];
 	uint64_t count;
-	uint64_t since_ms, until_ms;   /* the first and the last of them */
+	uint64_t since_ms;             /* the first of them */
 };
 
 void refusal_budget_init(struct refusal_budget *t);

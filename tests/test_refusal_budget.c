@@ -50,11 +50,9 @@ static void test_burst_and_refill(void)
 	is_int(takes("fn-a", 1, 1000 + REFUSAL_PERIOD_MS), 0, "and only one");
 	struct refusal_summary s;
 	bool due = refusal_budget_due(&t, 2000, &s);
-	ok(due && strcmp(s.id, "fn-a") == 0 && s.count == 11 &&
-	   s.since_ms == 1000 && s.until_ms == 1000 + REFUSAL_PERIOD_MS,
-	   "at 2000 the summary: fn-a, 11, from 1000 to %u (%s %llu %llu %llu)",
-	   1000 + REFUSAL_PERIOD_MS, s.id, (unsigned long long)s.count,
-	   (unsigned long long)s.since_ms, (unsigned long long)s.until_ms);
+	ok(due && strcmp(s.id, "fn-a") == 0 && s.count == 11 && s.since_ms == 1000,
+	   "at 2000 the summary: fn-a, 11, since 1000 (%s %llu %llu)", s.id,
+	   (unsigned long long)s.count, (unsigned long long)s.since_ms);
 	ok(!refusal_budget_due(&t, 2000, &s), "once");
 	is_int(refusal_budget_next_deadline(&t), UINT64_MAX, "nothing else is due");
 	is_int(t.st.recorded, REFUSAL_BURST + 1, "stats: recorded");

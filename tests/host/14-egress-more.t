@@ -582,6 +582,7 @@ for f in fn-a; do
     "$(api POST /v1/functions "{\"id\":\"$f\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/fn.py")\",\"egress\":$NAMES,$LIMITS}")" '^201 '
 done
 call() { api POST "/v1/functions/${2:-fn-a}/invoke" "$1"; }
+info() { api GET /v1/info "" | sed 's/^[0-9]* //'; }   # /v1/info's JSON
 out=$(call '{"url":"https://good.test:9443/ok/hello"}')
 diag "good: $out"
 expect_match "urlopen(https://good.test:9443/ok/hello): 200 and the upstream's answer" "$out" \
@@ -627,7 +628,7 @@ fnlog=$(api GET /v1/functions/fn-a/logs)
 expect_match "  the function's log stream names the refusal (SNI ws.test is not good.test)" "$fnlog" \
   'dshield egress: refused[^|]*SNI ws.test is not good.test'
 check "  /v1/info counts the resumed ones (egress.tls_resumed 2)" \
-  [ "$(api GET /v1/info "" | sed 's/^[0-9]* //' | jq .egress.tls_resumed)" = 2 ]
+  [ "$(info | jq .egress.tls_resumed)" = 2 ]
 
 # --- 1d. ALPN ----------------------------------------------------------------------
 # (docs/TLS.md, "ALPN"): a client offering h2 and http/1.1 gets http/1.1;
@@ -657,10 +658,10 @@ out=$(call '{"resume_up":3}')
 diag "resumption toward the upstream: $out"
 check "three connections in turn to resume.test: the upstream made a new session, then resumed it twice" \
   [ "$(pooled '.out | join(",")')" = "New,Reused,Reused" ]
-info=$(api GET /v1/info "" | sed 's/^[0-9]* //')
-diag "upstream_tls: $(printf '%s' "$info" | jq -c .egress.upstream_tls)"
+up_tls=$(info)
+diag "upstream_tls: $(printf '%s' "$up_tls" | jq -c .egress.upstream_tls)"
 check "  /v1/info counts them (egress.upstream_tls: full >= 1, resumed >= 2)" \
-  [ "$(printf '%s' "$info" | jq '.egress.upstream_tls | .full >= 1 and .resumed >= 2')" = true ]
+  [ "$(printf '%s' "$up_tls" | jq '.egress.upstream_tls | .full >= 1 and .resumed >= 2')" = true ]
 
 # 20 connections open at once, then closed: at most EGP_PARK_PER_KEY (16)
 # of their upstream connections are kept for the key (parked ones live
@@ -681,10 +682,10 @@ for via in connect http; do
 done
 
 # what /v1/info says of it: eight of the connections above took a kept one
-info=$(inns curl -s --max-time 20 "$AUDITOR_URL/v1/info")
-diag "egress in /v1/info: $(printf '%s' "$info" | jq -c .egress)"
+eg_info=$(inns curl -s --max-time 20 "$AUDITOR_URL/v1/info")
+diag "egress in /v1/info: $(printf '%s' "$eg_info" | jq -c .egress)"
 check "/v1/info's egress counters: upstream_pool.reused at least 8, relayed ones accepted" \
-  [ "$(printf '%s' "$info" | jq '.egress.upstream_pool.reused >= 8 and .egress.relayed > 0 and .egress.accepted >= .egress.relayed and .egress.bytes.up > 0 and .egress.bytes.down > 0')" = true ]
+  [ "$(printf '%s' "$eg_info" | jq '.egress.upstream_pool.reused >= 8 and .egress.relayed > 0 and .egress.accepted >= .egress.relayed and .egress.bytes.up > 0 and .egress.bytes.down > 0')" = true ]
 
 # the race pooling cannot close: the upstream ends a kept connection as
 # netd reuses it (here: it closes the connection unanswered at its next
@@ -1060,7 +1061,6 @@ def handler(req):
 EOF
 expect_match "deploy fn-flood" \
   "$(api POST /v1/functions "{\"id\":\"fn-flood\",\"runtime\":\"python\",\"code\":\"$(b64 "$STATE/flood.py")\",\"egress\":[\"good.test\"],$LIMITS}")" '^201 '
-info() { api GET /v1/info | sed 's/^[0-9]* //'; }
 lr0=$(info | jq '.egress.refused.log_refused')
 (API_MAX_TIME=70 call '{"secs":4,"conns":200}' fn-flood > "$STATE/flood.out") &
 fpid=$!

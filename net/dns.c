@@ -341,6 +341,15 @@ bool dns_tcp_partial(const struct dns_tcp *t)
 	return !t->err && !t->ready && t->hdr_len > 0;
 }
 
+size_t dns_tcp_want(const struct dns_tcp *t)
+{
+	if (t->err)
+		return 0;
+	if (t->ready || t->hdr_len < 2)
+		return t->ready ? 2 : 2u - t->hdr_len;
+	return (size_t)(t->len - t->got);
+}
+
 long dns_tcp_frame(uint8_t *buf, size_t cap, size_t msg_len)
 {
 	if (msg_len > UINT16_MAX || cap < 2 || cap - 2 < msg_len)

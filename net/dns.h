@@ -206,6 +206,12 @@ int dns_tcp_feed(struct dns_tcp *t, const uint8_t *data, size_t len, size_t *use
 /* A message has begun and is not complete (EOF now cuts it short). */
 bool dns_tcp_partial(const struct dns_tcp *t);
 
+/* How many bytes complete the length prefix or the message now being
+ * read (1 or 2 for the prefix, 1 to DNS_MSG_MAX for the message; 0 after
+ * an error): a server that reads exactly that many never holds bytes of
+ * the next query while its answer to this one waits to be sent. */
+size_t dns_tcp_want(const struct dns_tcp *t);
+
 /* Frames a reply for TCP in place: the reply's msg_len bytes are at
  * buf + 2 (build it there), and the length goes into buf[0..2). Returns
  * msg_len + 2, or -EMSGSIZE when msg_len + 2 exceeds cap or 65535. */

@@ -21,6 +21,16 @@ void fn_egress_init(struct fn_egress *t, const struct fn_egress_hooks *h)
 	for (unsigned i = 0; i < FN_EGRESS_FN_MAX; i++)
 		for (unsigned k = 0; k < SBX_LISTENERS_MAX; k++)
 			t->fn[i].fd[k] = -1;
+	for (unsigned i = 0; i < FN_DNS_TCP_MAX; i++)
+		t->dns[i].fd = -1;
+}
+
+static void dns_conn_close(struct fn_egress *t, struct fn_dns_conn *c)
+{
+	t->h.watch(t->h.ctx, c->fd, 0);
+	close(c->fd);
+	c->fd = -1;
+	t->dns_open--;
 }
 
 static void close_fds(int *fds, unsigned n)
@@ -32,6 +42,9 @@ static void close_fds(int *fds, unsigned n)
 
 static void fn_forget(struct fn_egress *t, struct fn_egress_fn *f)
 {
+	for (unsigned i = 0; i < FN_DNS_TCP_MAX && t->dns_open > 0; i++)
+		if (t->dns[i].fd >= 0 && &t->fn[t->dns[i].fn] == f)
+			dns_conn_close(t, &t->dns[i]);
 	for (unsigned k = 0; k < f->n; k++) {
 		if (f->fd[k] < 0)
 			continue;
@@ -259,28 +272,168 @@ static void dns_udp(struct fn_egress *t, struct fn_egress_fn *f, int fd)
 	}
 }
 
-/* A TCP listener: each waiting connection is accepted and reset, the
- * refused hook told where it was going: DNS over TCP (clients fall back
- * to it only after a truncated answer, and ours are never truncated), and
- * the proxy's and the ports' when there is no conn hook. */
+/* Resets connection c (SO_LINGER 0), accepted on f's listener li, and
+ * tells the refused hook where it was going. */
+static void tcp_reset(struct fn_egress *t, const struct fn_egress_fn *f, unsigned li, int c)
+{
+	struct sockaddr_in to;
+	socklen_t tl = sizeof to;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (getsockname(c, (struct sockaddr *)&to, &tl) != 0 || to.sin_family != AF_INET)
+		memset(&to, 0, sizeof to);
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(c);
+	t->st.tcp_refused++;
+	if (t->h.refused != NULL)
+		t->h.refused(t->h.ctx, f, f->l[li].kind, ntohl(to.sin_addr.s_addr), ntohs(to.sin_port));
+}
+
+/* A proxy or port listener with no conn hook: each waiting connection is
+ * accepted and reset. */
 static void tcp_refuse(struct fn_egress *t, const struct fn_egress_fn *f, unsigned li, int fd)
 {
 	for (int i = 0; i < 32; i++) {
-		struct sockaddr_in to;
-		socklen_t tl = sizeof to;
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (c < 0)
 			return;
-		if (getsockname(c, (struct sockaddr *)&to, &tl) != 0 || to.sin_family != AF_INET)
-			memset(&to, 0, sizeof to);
-		setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-		close(c);
-		t->st.tcp_refused++;
-		if (t->h.refused != NULL)
-			t->h.refused(t->h.ctx, f, f->l[li].kind, ntohl(to.sin_addr.s_addr),
-				     ntohs(to.sin_port));
+		tcp_reset(t, f, li, c);
 	}
+}
+
+/* A free slot of the DNS-over-TCP pool for function fi, or NULL (the
+ * pool full, or the function holding its share). */
+static struct fn_dns_conn *dns_conn_slot(struct fn_egress *t, unsigned fi)
+{
+	struct fn_dns_conn *free_slot = NULL;
+	unsigned mine = 0;
+
+	for (unsigned i = 0; i < FN_DNS_TCP_MAX; i++) {
+		if (t->dns[i].fd < 0)
+			free_slot = free_slot != NULL ? free_slot : &t->dns[i];
+		else if (t->dns[i].fn == fi)
+			mine++;
+	}
+	return mine < FN_DNS_TCP_PER_FN ? free_slot : NULL;
+}
+
+/* The DNS-over-TCP listener: each waiting connection gets a slot of the
+ * pool, or is reset when there is none. */
+static void dns_tcp_accept(struct fn_egress *t, unsigned fi, unsigned li, int fd, uint64_t now_ms)
+{
+	for (int i = 0; i < 32; i++) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			return;
+		struct fn_dns_conn *d = dns_conn_slot(t, fi);
+		if (d == NULL || t->h.watch(t->h.ctx, c, EPOLLIN) < 0) {
+			t->st.dns_tcp_busy++;
+			tcp_reset(t, &t->fn[fi], li, c);
+			continue;
+		}
+		d->fd = c;
+		d->fn = (uint16_t)fi;
+		d->out_off = d->out_len = 0;
+		d->deadline_ms = now_ms + FN_DNS_TCP_IDLE_MS;
+		dns_tcp_init(&d->rd);
+		t->dns_open++;
+		t->st.dns_tcp_accepted++;
+	}
+}
+
+/* Sends what is left of d's answer: 1 when all of it went, 0 when the
+ * rest waits for room (the connection then asks for EPOLLOUT, not
+ * EPOLLIN), -1 when the connection failed. */
+static int dns_conn_flush(struct fn_egress *t, struct fn_dns_conn *d)
+{
+	while (d->out_off < d->out_len) {
+		ssize_t n = send(d->fd, d->out + d->out_off, d->out_len - d->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return t->h.watch(t->h.ctx, d->fd, EPOLLOUT) < 0 ? -1 : 0;
+		if (n <= 0)
+			return -1;
+		d->out_off = (uint16_t)(d->out_off + n);
+	}
+	d->out_off = d->out_len = 0;
+	return 1;
+}
+
+/* d's events: the answer waiting is sent first, then queries are read,
+ * exactly the bytes each needs, and answered one by one. */
+static void dns_conn_io(struct fn_egress *t, struct fn_dns_conn *d, uint64_t now_ms)
+{
+	struct fn_egress_fn *f = &t->fn[d->fn];
+	uint8_t in[DNS_MSG_MAX];
+
+	if (d->out_len > 0) {
+		int r = dns_conn_flush(t, d);
+		if (r <= 0 || t->h.watch(t->h.ctx, d->fd, EPOLLIN) < 0) {
+			if (r != 0)
+				dns_conn_close(t, d);
+			return;
+		}
+	}
+	for (unsigned answered = 0; answered < FN_DNS_TCP_BUDGET;) {
+		const uint8_t *msg;
+		size_t used, mlen, want = dns_tcp_want(&d->rd);
+		ssize_t n = recv(d->fd, in, want, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {                   /* the client closed (or failed) */
+			dns_conn_close(t, d);
+			return;
+		}
+		int rc = dns_tcp_feed(&d->rd, in, (size_t)n, &used, &msg, &mlen);
+		if (rc < 0) {
+			t->st.dns_tcp_bad++;
+			dns_conn_close(t, d);
+			return;
+		}
+		if (rc == 0)
+			continue;
+		answered++;
+		t->st.dns_queries++;
+		d->deadline_ms = now_ms + FN_DNS_TCP_IDLE_MS;
+		long len = dns_one(t, f, msg, mlen, d->out + 2, sizeof d->out - 2);
+		if (len == 0)
+			continue;               /* nothing to answer (a response, a runt) */
+		d->out_len = (uint16_t)dns_tcp_frame(d->out, sizeof d->out, (size_t)len);
+		d->out_off = 0;
+		int r = dns_conn_flush(t, d);
+		if (r < 0)
+			dns_conn_close(t, d);
+		if (r <= 0)
+			return;
+	}
+}
+
+static struct fn_dns_conn *dns_conn_by_fd(struct fn_egress *t, int fd)
+{
+	for (unsigned i = 0; i < FN_DNS_TCP_MAX && t->dns_open > 0; i++)
+		if (t->dns[i].fd == fd)
+			return &t->dns[i];
+	return NULL;
+}
+
+void fn_egress_tick(struct fn_egress *t, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < FN_DNS_TCP_MAX && t->dns_open > 0; i++) {
+		if (t->dns[i].fd >= 0 && t->dns[i].deadline_ms <= now_ms) {
+			t->st.dns_tcp_idle++;
+			dns_conn_close(t, &t->dns[i]);
+		}
+	}
+}
+
+uint64_t fn_egress_next_deadline(const struct fn_egress *t)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < FN_DNS_TCP_MAX && t->dns_open > 0; i++)
+		if (t->dns[i].fd >= 0 && t->dns[i].deadline_ms < next)
+			next = t->dns[i].deadline_ms;
+	return next;
 }
 
 /* A proxy or port listener: each waiting connection goes to the conn
@@ -296,17 +449,24 @@ static void tcp_hand(struct fn_egress *t, const struct fn_egress_fn *f, unsigned
 	}
 }
 
-bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events)
+bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events, uint64_t now_ms)
 {
 	unsigned fi, li;
+	struct fn_dns_conn *d;
 
-	(void)events;
-	if (!find_fd(t, fd, &fi, &li))
-		return false;
+	(void)events;   /* level-triggered: each handler reads until EAGAIN or its budget */
+	if (!find_fd(t, fd, &fi, &li)) {
+		if ((d = dns_conn_by_fd(t, fd)) == NULL)
+			return false;
+		dns_conn_io(t, d, now_ms);
+		return true;
+	}
 	struct fn_egress_fn *f = &t->fn[fi];
 	if (f->l[li].kind == SBX_L_DNS_UDP)
 		dns_udp(t, f, fd);
-	else if (f->l[li].kind != SBX_L_DNS_TCP && t->h.conn != NULL)
+	else if (f->l[li].kind == SBX_L_DNS_TCP)
+		dns_tcp_accept(t, fi, li, fd, now_ms);
+	else if (t->h.conn != NULL)
 		tcp_hand(t, f, li, fd);
 	else
 		tcp_refuse(t, f, li, fd);

@@ -17,14 +17,23 @@
  *   TCP: the proxy and the ports  accepted and handed to the caller's
  *                                 conn hook (netd's egress proxy,
  *                                 net/egress_proxy.h), which owns them
- *   TCP: DNS over TCP             refused: accepted and reset at once,
- *                                 counted, reported (refused hook): our
- *                                 UDP answers are never truncated, so no
- *                                 client needs TCP
+ *   TCP: DNS over TCP             the same answers, each behind its
+ *                                 two-byte length (RFC 7766): connections
+ *                                 from a fixed pool (FN_DNS_TCP_MAX, of
+ *                                 them FN_DNS_TCP_PER_FN a function; one
+ *                                 more is reset and reported through the
+ *                                 refused hook), closed after
+ *                                 FN_DNS_TCP_IDLE_MS without a whole query
+ *                                 or at a framing error. A query is read
+ *                                 only once the answer before it is sent:
+ *                                 a client that does not read its answers
+ *                                 stops being read (its kernel buffers
+ *                                 fill), until the idle time closes it.
  *
  * Caller-owned state: the table is a fixed array, every descriptor it
  * holds is registered with the caller's watch hook; a function's name
- * table is the one allocation, once, at its first DNS query.
+ * table is the one allocation, once, at its first DNS query. Time comes
+ * from the caller (now_ms, a monotonic clock in milliseconds).
  */
 #ifndef DSHIELD_NET_FN_EGRESS_H
 #define DSHIELD_NET_FN_EGRESS_H
@@ -38,6 +47,10 @@
 #include "proto/netd_sandboxd.h"
 
 #define FN_EGRESS_FN_MAX 256     /* functions (sandboxd's SBXD_FN_MAX) */
+#define FN_DNS_TCP_MAX     64    /* DNS-over-TCP connections open, all functions */
+#define FN_DNS_TCP_PER_FN  4     /* of them, one function's */
+#define FN_DNS_TCP_IDLE_MS 10000 /* since the accept or the last whole query */
+#define FN_DNS_TCP_BUDGET  16    /* queries answered on one connection a wake-up */
 
 struct fn_egress_fn {
 	bool used;
@@ -53,23 +66,39 @@ struct fn_egress_fn {
 
 struct fn_egress_stats {
 	uint64_t functions_known, listeners;
-	uint64_t tcp_refused;               /* connections reset (DNS over TCP) */
+	uint64_t tcp_refused;               /* connections reset (refused hook) */
 	uint64_t tcp_handed;                /* connections given to the conn hook */
-	uint64_t dns_queries, dns_answered, dns_refused;
+	uint64_t dns_queries, dns_answered, dns_refused;   /* UDP and TCP */
+	uint64_t dns_tcp_accepted;          /* DNS-over-TCP connections served */
+	uint64_t dns_tcp_busy;              /* reset: the pool or the function's share full */
+	uint64_t dns_tcp_idle;              /* closed after FN_DNS_TCP_IDLE_MS */
+	uint64_t dns_tcp_bad;               /* closed: a length of 0 or over DNS_MSG_MAX */
 	uint64_t malformed;                 /* egress messages refused */
+};
+
+/* One DNS-over-TCP connection (private to fn_egress.c). */
+struct fn_dns_conn {
+	int fd;                             /* -1: the slot is free */
+	uint16_t fn;                        /* its function, an index into fn[] */
+	uint16_t out_off, out_len;          /* an answer not yet sent whole */
+	uint64_t deadline_ms;
+	struct dns_tcp rd;
+	uint8_t out[2 + DNS_REPLY_MAX];
 };
 
 struct fn_egress;
 
-/* The caller's hooks. watch: add (events != 0) or remove (0) fd in the
- * caller's loop. name_allowed: may function f reach the canonical name
- * (a rule it declared names it); NULL: no name is. dns_refused: a query
- * of f answered REFUSED (q parsed; res DNS_RES_REFUSED: not allowed,
- * DNS_RES_FULL: f's table is full). refused: a TCP connection of f, on a
- * listener of that kind, to the address and port it dialled (host
- * order), was reset. conn: a connection accepted on a port or proxy
- * listener of f (kind SBX_L_PORT or SBX_L_PROXY), the hook owns fd; NULL:
- * those are reset as DNS over TCP is. */
+/* The caller's hooks. watch: add or change (events != 0) or remove (0)
+ * fd in the caller's loop. name_allowed: may function f reach the
+ * canonical name (a rule it declared names it); NULL: no name is.
+ * dns_refused: a query of f answered REFUSED (q parsed; res
+ * DNS_RES_REFUSED: not allowed, DNS_RES_FULL: f's table is full).
+ * refused: a TCP connection of f, on a listener of that kind, to the
+ * address and port it dialled (host order), was reset: DNS over TCP with
+ * the pool or f's share of it full, or a port or proxy connection with no
+ * conn hook. conn: a connection accepted on a port or proxy listener of
+ * f (kind SBX_L_PORT or SBX_L_PROXY), the hook owns fd; NULL: those are
+ * reset. */
 struct fn_egress_hooks {
 	void *ctx;
 	int (*watch)(void *ctx, int fd, uint32_t events);
@@ -85,6 +114,8 @@ struct fn_egress_hooks {
 struct fn_egress {
 	struct fn_egress_hooks h;
 	struct fn_egress_fn fn[FN_EGRESS_FN_MAX];
+	struct fn_dns_conn dns[FN_DNS_TCP_MAX];
+	unsigned dns_open;                  /* slots of dns[] in use */
 	struct fn_egress_stats st;
 };
 
@@ -96,15 +127,22 @@ void fn_egress_init(struct fn_egress *t, const struct fn_egress_hooks *h);
  * -ENOENT for MORE/RULES of a function it does not know. */
 int fn_egress_take(struct fn_egress *t, const void *m, size_t len, int *fds, unsigned nfds);
 
-/* Serves fd if it is one of the table's: true (events handled), false
- * when fd is not a listener. */
-bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events);
+/* Serves fd if it is one of the table's (a listener or a DNS-over-TCP
+ * connection): true (events handled), false when it is not. */
+bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events, uint64_t now_ms);
+
+/* Closes the DNS-over-TCP connections idle since their deadline. */
+void fn_egress_tick(struct fn_egress *t, uint64_t now_ms);
+
+/* The earliest deadline of an open DNS-over-TCP connection, or
+ * UINT64_MAX (none open: no scan). */
+uint64_t fn_egress_next_deadline(const struct fn_egress *t);
 
 /* The function whose listener fd is, or NULL. */
 const struct fn_egress_fn *fn_egress_by_fd(const struct fn_egress *t, int fd);
 
-/* sandboxd went: every listener is closed (a new sandboxd sends them
- * again). */
+/* sandboxd went: every listener and DNS-over-TCP connection is closed
+ * (a new sandboxd sends the listeners again). */
 void fn_egress_clear(struct fn_egress *t);
 
 #endif

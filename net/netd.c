@@ -846,16 +846,22 @@ static void egress_dns_refused(void *ctx, const struct fn_egress_fn *f, const st
 	log_refusal(&e, f->id, "a refused DNS query");
 }
 
-/* fn_egress's refused hook: a DNS-over-TCP connection was reset: its
- * egress_refused record. */
+/* fn_egress's refused hook: a DNS-over-TCP connection was reset, the
+ * pool or the function's share of it full: its egress_refused record.
+ * (Connections on port and proxy listeners go to the conn hook.) */
 static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
 			   uint16_t port)
 {
-	static const char reason[] = "dns_tcp: DNS over TCP is not served (answers are never truncated)";
+	char reason[160];
 	struct log_entry e;
 	char host[16], inv[37];
 
 	(void)ctx;
+	(void)kind;   /* SBX_L_DNS_TCP: netd has a conn hook for the others */
+	snprintf(reason, sizeof reason,
+		 "dns_tcp_busy: no room for another DNS-over-TCP connection (%u a function, %u in "
+		 "all, each closed after %u ms without a query)",
+		 FN_DNS_TCP_PER_FN, FN_DNS_TCP_MAX, FN_DNS_TCP_IDLE_MS);
 	memset(&e, 0, sizeof e);
 	e.type = LOG_EGRESS_REFUSED;
 	(void)api_fn_in_flight(&nd.api, f->id, inv);
@@ -866,10 +872,8 @@ static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind
 	e.u.egress.scheme = (struct log_str){ "tcp", 3 };
 	e.u.egress.host = (struct log_str){ host, strlen(host) };
 	e.u.egress.port = port;
-	e.u.egress.method = kind == SBX_L_PROXY ? (struct log_str){ "PROXY", 5 } :
-						  (struct log_str){ "", 0 };
 	e.u.egress.decision = LOG_DENY;
-	e.u.egress.reason = (struct log_str){ reason, sizeof reason - 1 };
+	e.u.egress.reason = (struct log_str){ reason, strlen(reason) };
 	log_refusal(&e, f->id, "a refused connection");
 }
 
@@ -1201,9 +1205,12 @@ static void arm_timer(void)
 	uint64_t fn_next = api_fn_next_deadline(&nd.api);
 	uint64_t px_next = egress_proxy_next_deadline(&nd.px);
 	uint64_t rb_next = refusal_budget_next_deadline(&nd.refusals);
+	uint64_t dns_next = fn_egress_next_deadline(&nd.egress);
 
 	if (rb_next < px_next)
 		px_next = rb_next;
+	if (dns_next < px_next)
+		px_next = dns_next;
 	if (tls_next < next)
 		next = tls_next;
 	if (fn_next < next)
@@ -1676,8 +1683,9 @@ static int run_loop(void)
 				http_lwip_tick(&nd.https, mono_ms());
 				api_fn_tick(&nd.api, mono_ms());
 				egress_proxy_tick(&nd.px, mono_ms());
+				fn_egress_tick(&nd.egress, mono_ms());
 				refusal_summaries(mono_ms());
-			} else if (fn_egress_io(&nd.egress, fd, evs[i].events)) {
+			} else if (fn_egress_io(&nd.egress, fd, evs[i].events, mono_ms())) {
 				/* a function's DNS query or connection */
 			} else if (egress_proxy_io(&nd.px, fd, evs[i].events)) {
 				/* a proxied connection's bytes */

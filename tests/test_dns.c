@@ -617,10 +617,39 @@ static void test_tcp(void)
 	size_t used, mlen;
 	dns_tcp_init(&t);
 	ok(!dns_tcp_partial(&t), "a fresh reader is not partial");
+	is_int((int)dns_tcp_want(&t), 2, "  it wants the two length bytes");
 	is_int(dns_tcp_feed(&t, s.b, 1, &used, &m, &mlen), 0, "one length byte");
 	ok(dns_tcp_partial(&t), "is partial");
+	is_int((int)dns_tcp_want(&t), 1, "  it wants the other");
 	is_int(dns_tcp_feed(&t, s.b + 1, 5, &used, &m, &mlen), 0, "part of the message");
 	ok(dns_tcp_partial(&t), "still partial");
+	size_t len0 = (size_t)s.b[0] << 8 | s.b[1];
+	is_int((int)dns_tcp_want(&t), (int)len0 - 4, "  it wants the rest of the message, no more");
+	{
+		/* a server reading exactly what it wants: the stream, message by
+		 * message, never a byte of the next one read early */
+		struct dns_tcp w;
+		size_t at = 0, whole = 0;
+		bool over = false;
+		dns_tcp_init(&w);
+		while (at < s.n) {
+			size_t want = dns_tcp_want(&w);
+			if (want == 0 || want > s.n - at) {
+				over = true;
+				break;
+			}
+			int rc = dns_tcp_feed(&w, s.b + at, want, &used, &m, &mlen);
+			at += used;
+			if (rc == 1)
+				whole++;
+			if (rc < 0 || used != want || (rc == 1 && dns_tcp_partial(&w))) {
+				over = true;
+				break;
+			}
+		}
+		ok(!over && whole == NMSG && at == s.n, "reading what it wants: every message, whole");
+		is_int((int)dns_tcp_want(&w), 2, "  then the next prefix");
+	}
 
 	/* lengths 0 and 513: sticky errors */
 	static const uint8_t zero[] = { 0, 0, 1, 2 }, big[] = { 0x02, 0x01, 1, 2 };
@@ -630,6 +659,7 @@ static void test_tcp(void)
 	is_int(dns_tcp_feed(&t, s.b, s.n, &used, &m, &mlen), -EMSGSIZE, "the error is sticky");
 	is_int(used, 0, "and takes nothing");
 	ok(!dns_tcp_partial(&t), "a failed stream is not partial");
+	is_int((int)dns_tcp_want(&t), 0, "  and wants nothing");
 	dns_tcp_init(&t);
 	is_int(dns_tcp_feed(&t, big, 1, &used, &m, &mlen), 0, "first byte of 513");
 	is_int(dns_tcp_feed(&t, big + 1, 3, &used, &m, &mlen), -EMSGSIZE, "length 513, split");

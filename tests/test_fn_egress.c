@@ -7,8 +7,13 @@
  *   - DNS on the UDP listener: an allowed name gets a stable fake address
  *     from the function's table, another name REFUSED and reported, an
  *     oversized datagram FORMERR;
- *   - a TCP connection is reset, and the refused hook names where it was
- *     going and on which listener kind;
+ *   - a port connection goes to the conn hook, or is reset (the refused
+ *     hook names where it was going and on which listener kind) when
+ *     there is none;
+ *   - DNS over TCP: queries split anywhere and pipelined, answered as
+ *     over UDP (the same fake address), each framed; the idle deadline;
+ *     a function's share of the pool; a bad length; a client that does
+ *     not read its answers stops being read and loses none;
  *   - clear closes everything. */
 #include "net/fn_egress.h"
 #include "tests/tap.h"
@@ -23,8 +28,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define NOW 1000000ULL   /* the tests' clock, in ms */
+
 static struct fn_egress T;
-static int watched[64], nwatched, unwatched;
+static int watched[1024], nwatched, unwatched;
+static int last_watch_fd = -1;
+static uint32_t last_watch_events;
 static char last_fn[SBX_ID_MAX];
 static uint8_t last_kind;
 static uint32_t last_addr;
@@ -34,11 +43,13 @@ static int refused_calls, dns_calls;
 static int watch(void *ctx, int fd, uint32_t events)
 {
 	(void)ctx;
+	last_watch_fd = fd;
+	last_watch_events = events;
 	if (events == 0) {
 		unwatched++;
 		return 0;
 	}
-	if (nwatched < 64)
+	if (nwatched < 1024)
 		watched[nwatched++] = fd;
 	return 0;
 }
@@ -99,7 +110,7 @@ static int ask(int c, int udp, uint16_t port, const char *name, uint16_t qtype, 
 	*addr = 0;
 	sendto(c, b, n, 0, (struct sockaddr *)&to, sizeof to);
 	struct pollfd p = { .fd = udp, .events = POLLIN };
-	if (poll(&p, 1, 2000) != 1 || !fn_egress_io(&T, udp, EPOLLIN))
+	if (poll(&p, 1, 2000) != 1 || !fn_egress_io(&T, udp, EPOLLIN, NOW))
 		return -1;
 	p = (struct pollfd){ .fd = c, .events = POLLIN };
 	ssize_t r = poll(&p, 1, 2000) == 1 ? recv(c, b, sizeof b, 0) : -1;
@@ -160,7 +171,7 @@ static bool serve(int l, int fd_ready)
 	struct pollfd p = { .fd = fd_ready, .events = POLLIN };
 	if (poll(&p, 1, 2000) != 1)
 		return false;
-	return fn_egress_io(&T, l, EPOLLIN);
+	return fn_egress_io(&T, l, EPOLLIN, NOW);
 }
 
 static void test_messages(void)
@@ -184,7 +195,7 @@ static void test_messages(void)
 	ok(fn_egress_by_fd(&T, tcp) != NULL && fn_egress_by_fd(&T, tcp)->rules == 0x5 &&
 	   strcmp(fn_egress_by_fd(&T, udp)->id, "fn-a") == 0, "  found by descriptor, with its rules");
 	is_int(fn_egress_by_fd(&T, tcp)->egress_kbps, 4096, "  and its egress cap");
-	ok(!fn_egress_io(&T, 12345, EPOLLIN), "a descriptor not in the table: not served");
+	ok(!fn_egress_io(&T, 12345, EPOLLIN, NOW), "a descriptor not in the table: not served");
 
 	m = msg("fn-a", SBX_EGRESS_MORE, 0);
 	m.nlisteners = 1;
@@ -381,7 +392,222 @@ static void test_conn_hook(void)
 	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	a.sin_port = htons(pd);
 	ok(connect(c, (struct sockaddr *)&a, sizeof a) == 0 && serve(ld, ld) && handed_calls == 1 &&
-	   refused_calls == r0 + 1 && last_kind == SBX_L_DNS_TCP, "DNS over TCP: still refused");
+	   refused_calls == r0 && T.dns_open == 1, "DNS over TCP: served by the table, not handed");
+	close(c);
+	fn_egress_clear(&T);
+	is_int((int)T.dns_open, 0, "clear closes the DNS-over-TCP connection");
+	/* no conn hook: a port connection is reset, and said */
+	h.conn = NULL;
+	lp = bound(SOCK_STREAM, &pp);
+	fds[0] = lp;
+	m.nlisteners = 1;
+	m.l[0].port = pp;
+	fn_egress_init(&T, &h);
+	ok(fn_egress_take(&T, &m, sizeof m, fds, 1) == 0, "a port listener, no conn hook");
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_port = htons(pp);
+	ok(connect(c, (struct sockaddr *)&a, sizeof a) == 0 && serve(lp, lp) &&
+	   refused_calls == r0 + 1 && last_kind == SBX_L_PORT && last_port == pp &&
+	   last_addr == INADDR_LOOPBACK, "  its connection reset, the refused hook told where to");
+	close(c);
+	fn_egress_clear(&T);
+}
+
+/* --- DNS over TCP ------------------------------------------------------------- */
+
+/* A client connected to 127.0.0.1:port, non-blocking once connected. */
+static int dial(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a) != 0)
+		return -1;
+	return c;
+}
+
+/* A query framed for TCP (its two-byte length first) into b: its length. */
+static size_t tcp_query(uint8_t *b, uint16_t id, const char *name, uint16_t qtype)
+{
+	size_t n = query(b + 2, id, name, qtype);
+
+	b[0] = (uint8_t)(n >> 8), b[1] = (uint8_t)n;
+	return n + 2;
+}
+
+/* Reads one framed reply from c (blocking up to 2 s): the reply's length
+ * into r (cap bytes), or -1. */
+static long tcp_reply(int c, uint8_t *r, size_t cap)
+{
+	uint8_t hdr[2];
+	size_t got = 0, len = 0;
+
+	while (got < 2 + len) {
+		struct pollfd p = { .fd = c, .events = POLLIN };
+		if (poll(&p, 1, 2000) != 1)
+			return -1;
+		uint8_t *to = got < 2 ? hdr + got : r + (got - 2);
+		size_t want = got < 2 ? 2 - got : 2 + len - got;
+		ssize_t n = recv(c, to, want, 0);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+		if (got == 2) {
+			len = (size_t)hdr[0] << 8 | hdr[1];
+			if (len > cap || len < 12)
+				return -1;
+		}
+	}
+	return (long)len;
+}
+
+/* The A record's address of reply r (n bytes), 0 for none. */
+static uint32_t reply_addr(const uint8_t *r, long n)
+{
+	if (n < 16 || r[7] != 1)
+		return 0;
+	return (uint32_t)r[n - 4] << 24 | (uint32_t)r[n - 3] << 16 | (uint32_t)r[n - 2] << 8 |
+	       r[n - 1];
+}
+
+/* Lets the table serve the DNS connection d once its socket has bytes. */
+static bool serve_conn(int d)
+{
+	struct pollfd p = { .fd = d, .events = POLLIN };
+
+	return poll(&p, 1, 2000) == 1 && fn_egress_io(&T, d, EPOLLIN, NOW);
+}
+
+static void test_dns_tcp(void)
+{
+	struct fn_egress_hooks h = { .watch = watch, .name_allowed = name_allowed,
+				     .dns_refused = dns_refused, .refused = refused };
+	uint16_t pu, pt;
+	int udp = bound(SOCK_DGRAM, &pu), ld = bound(SOCK_STREAM, &pt);
+	int fds[2] = { udp, ld };
+	struct sbx_egress_msg m = msg("dnsfn", SBX_EGRESS_NEW, 0x2);
+	static uint8_t b[32768];
+	uint8_t r[600];
+	uint32_t udp_addr;
+
+	fn_egress_init(&T, &h);
+	m.nlisteners = 2;
+	m.l[0] = (struct sbx_listener){ .kind = SBX_L_DNS_UDP, .port = pu };
+	m.l[1] = (struct sbx_listener){ .kind = SBX_L_DNS_TCP, .port = pt };
+	ok(fn_egress_take(&T, &m, sizeof m, fds, 2) == 0, "DNS over UDP and TCP listeners");
+	int cu = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	is_int(ask(cu, udp, pu, "api.ok.test", 1, &udp_addr), 0, "  the name's address over UDP");
+	close(cu);
+
+	int c = dial(pt);
+	int w0 = nwatched;
+	ok(c >= 0 && serve(ld, ld) && T.dns_open == 1 && nwatched == w0 + 1 &&
+	   T.st.dns_tcp_accepted == 1, "a connection: accepted into the pool, watched");
+	int d = nwatched > w0 ? watched[nwatched - 1] : -1;
+	is_int((int)(fn_egress_next_deadline(&T) - NOW), FN_DNS_TCP_IDLE_MS, "  its idle deadline");
+
+	/* three queries in one stream, cut after one byte and inside the second */
+	size_t n = tcp_query(b, 1, "api.ok.test", 1);
+	size_t n2 = tcp_query(b + n, 2, "evil.test", 1);
+	size_t n3 = tcp_query(b + n + n2, 3, "api.ok.test", 28);
+	size_t all = n + n2 + n3, cut = n + 5;
+	refused_name[0] = '\0';
+	ok(send(c, b, 1, 0) == 1 && serve_conn(d) && T.dns_open == 1, "one byte: nothing yet");
+	ok(send(c, b + 1, cut - 1, 0) == (ssize_t)(cut - 1) && serve_conn(d),
+	   "the first query and part of the second");
+	long rl = tcp_reply(c, r, sizeof r);
+	ok(rl > 0 && r[0] == 0 && r[1] == 1 && (r[3] & 15) == 0 && reply_addr(r, rl) == udp_addr &&
+	   udp_addr != 0, "  answered: the same fake address as over UDP");
+	ok(send(c, b + cut, all - cut, 0) == (ssize_t)(all - cut) && serve_conn(d), "the rest");
+	rl = tcp_reply(c, r, sizeof r);
+	ok(rl > 0 && r[1] == 2 && (r[3] & 15) == 5 && strcmp(refused_name, "evil.test") == 0 &&
+	   refused_res == DNS_RES_REFUSED, "  evil.test: REFUSED, and the hook told");
+	rl = tcp_reply(c, r, sizeof r);
+	ok(rl > 0 && r[1] == 3 && (r[3] & 15) == 0 && r[7] == 0, "  AAAA: NOERROR, no record");
+
+	/* idle: closed at its deadline, not before */
+	uint64_t dl = fn_egress_next_deadline(&T);
+	fn_egress_tick(&T, dl - 1);
+	is_int((int)T.dns_open, 1, "a tick before the deadline leaves it open");
+	fn_egress_tick(&T, dl);
+	ok(T.dns_open == 0 && T.st.dns_tcp_idle == 1 && !is_open(d), "at the deadline: closed");
+	ok(tcp_reply(c, r, sizeof r) < 0, "  the client sees the end");
+	is_int((int)(fn_egress_next_deadline(&T) == UINT64_MAX), 1, "  no deadline left");
+	close(c);
+
+	/* a function's share */
+	int cs[FN_DNS_TCP_PER_FN + 1];
+	for (unsigned i = 0; i <= FN_DNS_TCP_PER_FN; i++)
+		cs[i] = dial(pt);
+	int rc0 = refused_calls;
+	struct pollfd pl = { .fd = ld, .events = POLLIN };
+	ok(poll(&pl, 1, 2000) == 1 && fn_egress_io(&T, ld, EPOLLIN, NOW), "five connections at once");
+	ok(T.dns_open == FN_DNS_TCP_PER_FN && T.st.dns_tcp_busy == 1 && refused_calls == rc0 + 1 &&
+	   last_kind == SBX_L_DNS_TCP, "  four served, the fifth reset and said");
+	int resets = 0;
+	for (unsigned i = 0; i <= FN_DNS_TCP_PER_FN; i++) {
+		struct pollfd p = { .fd = cs[i], .events = POLLIN };
+		if (poll(&p, 1, 0) == 1 && recv(cs[i], r, 1, MSG_DONTWAIT) < 0 && errno == ECONNRESET)
+			resets++;
+		close(cs[i]);
+	}
+	is_int(resets, 1, "  one client reset");
+	fn_egress_clear(&T);
+	is_int((int)T.dns_open, 0, "clear closes them");
+
+	/* a length of 0: closed */
+	fds[0] = bound(SOCK_STREAM, &pt);
+	m.nlisteners = 1;
+	m.l[0] = (struct sbx_listener){ .kind = SBX_L_DNS_TCP, .port = pt };
+	ok(fn_egress_take(&T, &m, sizeof m, fds, 1) == 0, "again, a DNS-over-TCP listener");
+	ld = fds[0];
+	c = dial(pt);
+	ok(c >= 0 && serve(ld, ld) && T.dns_open == 1, "a connection");
+	d = watched[nwatched - 1];
+	static const uint8_t zero[2] = { 0, 0 };
+	ok(send(c, zero, 2, 0) == 2 && serve_conn(d) && T.dns_open == 0 && T.st.dns_tcp_bad == 1,
+	   "a length of 0: the connection closed");
+	close(c);
+
+	/* a client that sends 1000 queries and reads nothing for a while */
+	enum { NQ = 1000 };
+	c = dial(pt);
+	ok(c >= 0 && serve(ld, ld) && T.dns_open == 1, "a connection that will not read");
+	d = watched[nwatched - 1];
+	int small = 4096;
+	setsockopt(d, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	size_t q = 0;
+	for (unsigned i = 0; i < NQ; i++)
+		q += tcp_query(b + q, (uint16_t)(i + 1), "api.ok.test", 1);
+	ok(q < sizeof b && send(c, b, q, 0) == (ssize_t)q, "  its 1000 queries sent");
+	bool stopped = false;
+	for (int i = 0; i < 100 && !stopped; i++) {
+		(void)fn_egress_io(&T, d, EPOLLIN, NOW);
+		stopped = last_watch_fd == d && last_watch_events == EPOLLOUT;
+	}
+	ok(stopped && T.dns_open == 1, "  the answers wait: the table asks for room, not bytes");
+	unsigned got = 0, in_order = 0;
+	while (got < NQ) {
+		/* the client reads what came; the table runs when its socket is
+		 * ready for what it asked (room, or bytes) */
+		short want = last_watch_events == EPOLLOUT ? POLLOUT : POLLIN;
+		struct pollfd p[2] = { { .fd = c, .events = POLLIN }, { .fd = d, .events = want } };
+		if (poll(p, 2, 2000) < 1)
+			break;
+		if (p[0].revents & POLLIN) {
+			rl = tcp_reply(c, r, sizeof r);
+			if (rl < 0)
+				break;
+			got++;
+			in_order += ((unsigned)r[0] << 8 | r[1]) == got && reply_addr(r, rl) == udp_addr;
+		}
+		if (p[1].revents)
+			(void)fn_egress_io(&T, d, (uint32_t)p[1].revents, NOW);
+	}
+	ok(got == NQ && in_order == NQ, "  once it reads: all 1000 answers, in order");
+	ok(T.dns_open == 1 && last_watch_events == EPOLLIN, "  and the table reads again");
 	close(c);
 	fn_egress_clear(&T);
 }
@@ -392,5 +618,6 @@ int main(void)
 	test_malformed();
 	test_full_and_clear();
 	test_conn_hook();
+	test_dns_tcp();
 	return tap_done();
 }

@@ -9,7 +9,8 @@
 #                                               the same, sending its own
 #                                               Authorization and Cookie
 #   {"op": "resolve", "name": N}                socket.getaddrinfo(N)
-#   {"op": "dnsraw", "name": N}                 an A query to 127.0.0.1:53
+#   {"op": "dnsraw", "name": N[, "tcp": true]}  an A query to 127.0.0.1:53
+#                                               (over TCP: behind its length)
 #   {"op": "connect", "target": "H:P"}          CONNECT through 127.0.0.1:3128
 #   {"op": "hold", "n": N, "host": H, "port": P, "path": X}
 #                                               N HTTPS connections open at
@@ -109,10 +110,16 @@ def dnsraw(b):
     for label in b["name"].split("."):
         q += bytes([len(label)]) + label.encode()
     q += b"\0" + struct.pack(">HH", 1, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(10)
-    s.sendto(q, ("127.0.0.1", 53))
-    d = s.recv(512)
+    if b.get("tcp"):
+        s = socket.create_connection(("127.0.0.1", 53), timeout=10)
+        s.sendall(struct.pack(">H", len(q)) + q)
+        f = s.makefile("rb")
+        d = f.read(struct.unpack(">H", f.read(2))[0])
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(10)
+        s.sendto(q, ("127.0.0.1", 53))
+        d = s.recv(512)
     return {"id": struct.unpack(">H", d[:2])[0], "rcode": d[3] & 15,
             "ancount": struct.unpack(">H", d[6:8])[0]}
 

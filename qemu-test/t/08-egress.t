@@ -10,7 +10,7 @@
 #     a static musl function (tests/escape/fn_egress.c: getaddrinfo, TCP)
 #     reach their upstreams by name with no proxy settings: the upstream's
 #     answer through netd's leaf (TLS originate), the echo through a
-#     passthrough rule;
+#     passthrough rule; the sandbox's DNS answers over TCP as over UDP;
 #   - refused: a name no rule allows (REFUSED by the sandbox's DNS, 403
 #     no_rule through CONNECT, unresolvable for the native function), a
 #     fake-range address the DNS never gave (reset, unknown_address), an
@@ -150,6 +150,8 @@ expect "node https.get(): 200, netd's leaf from the local CA, the upstream's bod
 invoke egress-go '{"url": "https://web.egress.test:8443/go-get"}'
 expect "Go net/http (static, its own resolver and TLS): 200 over TLS 1.2, http/1.1 by ALPN, netd's leaf, the upstream's body" 200 \
   '.status == [200] and .tls == "TLS 1.2" and .alpn == "http/1.1" and (.issuer | test("^dshield local CA [0-9a-f]{8}$")) and (.body | fromjson | .path == "/go-get")'
+invoke egress-py '{"op": "dnsraw", "name": "web.egress.test", "tcp": true}'
+expect "  and over TCP (RFC 7766): NOERROR, one address" 200 '.id == 16962 and .rcode == 0 and .ancount == 1'
 invoke egress-native '{"host": "echo.egress.test", "port": "7000", "msg": "native-echo-1"}'
 expect "native (static musl): getaddrinfo + TCP to the passthrough port: the echo" 200 \
   '.reply == "native-echo-1" and .sent == 13 and (.addr | startswith("127."))'
@@ -157,6 +159,8 @@ expect "native (static musl): getaddrinfo + TCP to the passthrough port: the ech
 # --- refused ------------------------------------------------------------------------
 invoke egress-py '{"op": "dnsraw", "name": "other.egress.test"}'
 expect "a name no rule allows: the sandbox's DNS answers REFUSED (rcode 5)" 200 '.id == 16962 and .rcode == 5 and .ancount == 0'
+invoke egress-py '{"op": "dnsraw", "name": "other.egress.test", "tcp": true}'
+expect "  over TCP too" 200 '.id == 16962 and .rcode == 5 and .ancount == 0'
 invoke egress-py '{"op": "urlopen", "url": "https://other.egress.test:8443/refused"}'
 expect "  urlopen of it fails to resolve (gaierror)" 200 '.error == "gaierror"'
 invoke egress-py '{"op": "connect", "target": "other.egress.test:8443"}'
@@ -283,8 +287,8 @@ expect_match "  each proven in the VM's log" "$out" 'log: entry [0-9]+ \(egress\
 check "a request record for api.egress.test: GET /v1/data (the allow record or a request N), and its answer's" \
   [ "$(n 'select(.type == "egress" and .function == "egress-py" and .host == "api.egress.test" and .method == "GET" and .path == "/v1/data" and (.reason | startswith("request ") or startswith("originate: ")))')" = 1 \
     -a "$(n 'select(.type == "egress" and .function == "egress-py" and .host == "api.egress.test" and .path == "/v1/data" and (.reason | startswith("response ")) and .status != null)')" = 1 ]
-check "dns_refused for other.egress.test (egress-py's raw query and urlopen, the native getaddrinfo)" \
-  [ "$(n 'select(.type == "dns_refused" and .function == "egress-py" and .qname == "other.egress.test" and .qtype == 1)')" -ge 2 -a \
+check "dns_refused for other.egress.test (egress-py's raw queries, UDP and TCP, and urlopen, the native getaddrinfo)" \
+  [ "$(n 'select(.type == "dns_refused" and .function == "egress-py" and .qname == "other.egress.test" and .qtype == 1)')" -ge 3 -a \
     "$(n 'select(.type == "dns_refused" and .function == "egress-native" and .qname == "other.egress.test")')" -ge 1 ]
 refused() { n "select(.type == \"egress_refused\" and .decision == \"deny\" and $1)"; }
 check "egress_refused no_rule: CONNECT other.egress.test:8443" \

@@ -43,6 +43,8 @@
 # - a flood of refused DNS queries (4 s): every refusal in the log once,
 #   by itself within the function's budget or in a summary's count;
 #   another function's requests meanwhile answered, none log_refused;
+# - DNS over TCP: queries pipelined and split, answered as over UDP (a
+#   refused name recorded), and glibc's resolver with options use-vc;
 # - three 2 MiB POSTs whose head and first body bytes share a TLS record:
 #   the upstream counts and hashes every byte;
 # - a record passed on while 3 bytes of the next wait in netd (an
@@ -1083,6 +1085,47 @@ sleep 1.5   # the last summary: due a second after its first refusal
 out=$(api GET /v1/functions/fn-flood/logs)
 check "  fn-flood's log stream says a summary" grep -q 'dshield egress: unrecorded: [0-9]* refusals of this function' <<<"$out"
 
+# --- 4h. DNS over TCP --------------------------------------------------------------
+# From fn-a's namespace: a name over UDP, then over TCP (RFC 7766: each
+# message behind its two-byte length) three queries in one write, cut
+# inside the second, on one connection: the same fake address, REFUSED
+# for a name no rule allows, an empty NOERROR for AAAA; then glibc's
+# resolver told to use TCP (options use-vc), as a client would.
+cat > "$STATE/dnstcp.py" <<'PYEOF'
+import json, socket, struct, sys, time
+def q(i, name, t):
+    return struct.pack(">HHHHHH", i, 0x100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", t, 1)
+def addr(r):
+    return ".".join(map(str, r[-4:])) if r[7] else ""
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)
+u.sendto(q(7, "good.test", 1), ("127.0.0.1", 53))
+udp = addr(u.recv(600))
+c = socket.create_connection(("127.0.0.1", 53), timeout=5)
+msgs = b"".join(struct.pack(">H", len(m)) + m for m in (q(1, "good.test", 1), q(2, "refused-tcp.test", 1), q(3, "good.test", 28)))
+c.sendall(msgs[:40]); time.sleep(0.2); c.sendall(msgs[40:])
+f = c.makefile("rb")
+out = []
+for _ in range(3):
+    n = struct.unpack(">H", f.read(2))[0]
+    r = f.read(n)
+    out.append({"id": struct.unpack(">H", r[:2])[0], "rcode": r[3] & 15, "answers": r[7], "addr": addr(r)})
+print(json.dumps({"udp": udp, "tcp": out}))
+PYEOF
+dnstcp=$(in_sandbox_net "$fnns" "$STATE/ca.pem" python3 "$STATE/dnstcp.py" 2>&1)
+diag "DNS over TCP: $dnstcp"
+check "three queries in one TCP stream: good.test's fake address (the one UDP gave, in 127.64/10)" \
+  jq -e '.tcp[0].id == 1 and .tcp[0].rcode == 0 and .tcp[0].addr == .udp and (.udp | startswith("127."))' <<<"$dnstcp"
+check "  refused-tcp.test REFUSED, good.test's AAAA NOERROR with no record, in order" \
+  jq -e '.tcp[1].id == 2 and .tcp[1].rcode == 5 and .tcp[2].id == 3 and .tcp[2].rcode == 0 and .tcp[2].answers == 0' <<<"$dnstcp"
+printf 'nameserver 127.0.0.1\noptions use-vc\n' > "$STATE/resolv.vc"
+# vc CMD...: CMD in fn-a's namespace with that resolv.conf
+vc() { nsenter --net="$fnns" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$STATE/resolv.vc" "$@"; }
+udp=$(jq -r .udp <<<"$dnstcp")
+vc_getent=$(vc getent hosts good.test 2>&1 | awk 'NR == 1 { print $1 }')
+vc_python=$(vc python3 -c 'import socket; print(socket.gethostbyname("good.test"))' 2>&1)
+check "glibc over TCP (options use-vc): getent hosts and Python give good.test the same address ($vc_getent, $vc_python)" \
+  [ "$vc_getent $vc_python" = "$udp $udp" ]
+
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \
   "$(api POST /v1/secrets '{"name":"WS_KEY","value":"Bearer wskey"}')" '^200 '
@@ -1184,6 +1227,8 @@ check "  its own records within the budget (the burst and one every 31 ms of the
 check "a response record for good.test's 302" \
   [ "$(rec fn-a egress '| select(.host == "good.test" and .path == "/redirect" and .status == 302)')" -ge 1 ]
 check "dns_refused for refused.test (qtype A)" [ "$(rec fn-a dns_refused '| select(.qname == "refused.test")')" -ge 1 ]
+check "dns_refused for refused-tcp.test, asked over TCP" \
+  [ "$(rec fn-a dns_refused '| select(.qname == "refused-tcp.test" and .qtype == 1)')" = 1 ]
 check "no record names refused.test otherwise" \
   [ "$(jq '[.entries[] | select(. != null and .type != "dns_refused" and .host == "refused.test")] | length' "$STATE/log.json")" = 0 ]
 check "rebind.test: one connection's allow record, to 10.77.0.1" \

@@ -301,6 +301,15 @@ static void test_absolute(void)
 	abs_refused("http://api.example.com:80/", "port_not_allowed: ");
 	abs_refused("http:///x", "empty: ");
 	abs_refused("http://evil.example/", "no_rule: ");
+	abs_refused("http://api%2eexample.com/", "percent_encoded: ");
+	abs_refused("http://api.example.com%2f@evil.example/", "userinfo: ");
+	abs_refused("http://127.1/", "ip_literal: ");
+	abs_refused("http://0x7f.0.0.1/", "ip_literal: ");
+	abs_refused("http://0177.0.0.1/", "ip_literal: ");
+	abs_refused("http://2130706433/", "ip_literal: ");
+	abs_refused("http://[::1]/", "ip_literal: ");
+	abs_refused("http://[::ffff:127.0.0.1]/", "ip_literal: ");
+	abs_refused("http://[fe80::1%25eth0]/", "zone_id: ");
 
 	abs_host_case("GET http://api.example.com/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n", NULL,
 		      "URL and Host name it");
@@ -706,6 +715,25 @@ static void test_relay_timeouts(void)
 	ok(PX.st.active == 0 && records == r0 + 1 && last_type == LOG_EGRESS &&
 	   strcmp(last_reason, "completed: total timeout") == 0, "  at it: ended, its completion "
 	   "record says total timeout");
+	close(fn);
+
+	/* idle: no byte either way since last_ms */
+	if ((c = relay_slot(&fn)) == NULL)
+		return;
+	r0 = records;
+	t0 = c->t0_ms;
+	c->last_ms = t0 + 5000;                   /* its last byte 5 s in */
+	ok(egress_proxy_next_deadline(&PX) == t0 + 5000 + EGP_IDLE_MS,
+	   "idle: the deadline is its last byte's time and EGP_IDLE_MS");
+	egress_proxy_tick(&PX, t0 + 5000 + EGP_IDLE_MS - 1);
+	ok(PX.st.active == 1 && records == r0, "  before it: still relaying");
+	egress_proxy_tick(&PX, t0 + 5000 + EGP_IDLE_MS);
+	char b[16];
+	ssize_t n = recv(fn, b, sizeof b, MSG_DONTWAIT);
+	ok(PX.st.active == 0 && records == r0 + 1 && last_type == LOG_EGRESS &&
+	   strcmp(last_reason, "completed: idle timeout") == 0 &&
+	   (n == 0 || (n < 0 && errno == ECONNRESET)),
+	   "  at it: ended (the function's socket closed), its completion record says idle timeout");
 	close(fn);
 }
 

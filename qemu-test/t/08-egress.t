@@ -264,7 +264,7 @@ check "egress allow records for web.egress.test:8443 (tls, $UP, rule, test ancho
 check "  their completion records carry the upstream's SPKI SHA-256 and bytes both ways" \
   [ "$(n 'select(.type == "egress" and .function != "egress-conns" and .host == "web.egress.test" and (.reason | startswith("completed")) and .spki == "'$WEB_SPKI'" and .bytes_up > 0 and .bytes_down > 0)')" = 6 ]
 check "egress allow record for the native echo (passthrough: tcp, $UP, not verified), and its completion (13 bytes each way)" \
-  [ "$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and .port == 7000 and .scheme == "tcp" and .addr == "'$UP'" and .decision == "allow" and (.reason | startswith("passthrough")))')$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and (.reason | startswith("completed")) and .bytes_up == 13 and .bytes_down == 13)')" = 11 ]
+  [ "$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and .port == 7000 and .scheme == "tcp" and .addr == "'$UP'" and .decision == "allow" and .reason == "passthrough: the destination'"'"'s identity is not verified")')$(n 'select(.type == "egress" and .function == "egress-native" and .host == "echo.egress.test" and (.reason | startswith("completed")) and .bytes_up == 13 and .bytes_down == 13)')" = 11 ]
 # Each request's record: a connection's first request is in its allow
 # record (method, path), a later one in a "request N" record; every answer
 # in a "response N" record with its status (docs/EGRESS.md "HTTP requests").

@@ -8,8 +8,12 @@
 # first byte, with its completion record; every refusal resets (or
 # answers 403/501/502) and is in the log with its own reason: an address
 # class the rule does not name, a rule the function did not declare, a
-# port the rule does not list, an IP literal no rule names, an originate
-# rule by IP literal behind CONNECT, absolute-form HTTP; and with logd
+# port the rule does not list, an IP literal no rule names (in seven
+# spellings, and in an http:// URL), userinfo and percent-encoded names
+# (CONNECT and http:// URLs), an originate rule by IP literal behind
+# CONNECT, absolute-form HTTP; the refusals' lines in the function's log
+# stream (by reason, and a refused DNS query); each completion record's
+# durations; and with logd
 # stopped and killed while a connection waits for its record, the
 # connection is refused and no byte of it reaches the upstream.
 #
@@ -646,10 +650,21 @@ proxied undeclared.test:8443 undecl-11 "  through CONNECT: 403 not_declared" '40
 proxied upstream.test:9999 port-12 "CONNECT to a port the rule does not list: 403 port_not_allowed" '403 Forbidden.*port_not_allowed'
 proxied 198.18.1.1:8443 lit-13 "CONNECT to an IP literal no rule names: 403 ip_literal" '403 Forbidden.*ip_literal'
 proxied user@upstream.test:8443 ui-14 "CONNECT with userinfo: 403 userinfo" '403 Forbidden.*userinfo'
-out=$(call '{"raw":"GET http://upstream.test:8443/ HTTP/1.1\r\nHost: upstream.test\r\n\r\n","marker":"x"}')
-expect_match "http:// through the proxy to a passthrough rule: 403 tls_passthrough" "$out" '403 Forbidden.*tls_passthrough: rule upstream.test is passthrough'
-out=$(call '{"raw":"GET https://orig.test:8444/ HTTP/1.1\r\nHost: orig.test:8444\r\n\r\n","marker":"x"}')
-expect_match "an https:// URL to the proxy (not CONNECT): 501 absolute_form" "$out" '501 Not Implemented.*absolute_form'
+# IP literals in the other spellings a resolver would take for 127.0.0.1
+# (and IPv6's): each refused for what it is, never resolved
+for lit in 127.1 0x7f.0.0.1 0177.0.0.1 2130706433 '[::1]' '[::ffff:127.0.0.1]'; do
+  proxied "$lit:8443" lit-13 "  CONNECT $lit:8443: 403 ip_literal" '403 Forbidden.*ip_literal'
+done
+proxied upstream%2etest:8443 pct-16 "CONNECT with a percent-encoded name: 403 percent_encoded" '403 Forbidden.*percent_encoded'
+# via_proxy NAME TARGET HOST PATTERN: GET TARGET (Host: HOST) sent to 127.0.0.1:3128
+via_proxy() { expect_match "$1" "$(call "{\"raw\":\"GET $2 HTTP/1.1\\r\\nHost: $3\\r\\n\\r\\n\",\"marker\":\"x\"}")" "$4"; }
+via_proxy "an http:// URL with userinfo through the proxy: 403 userinfo" http://u@orig.test:8444/ orig.test:8444 '403 Forbidden.*userinfo'
+via_proxy "  with a percent-encoded name: 403 percent_encoded" http://orig%2etest:8444/ orig.test:8444 '403 Forbidden.*percent_encoded'
+via_proxy "  naming 127.1: 403 ip_literal" http://127.1:8444/ 127.1:8444 '403 Forbidden.*ip_literal'
+via_proxy "http:// through the proxy to a passthrough rule: 403 tls_passthrough" http://upstream.test:8443/ upstream.test \
+  '403 Forbidden.*tls_passthrough: rule upstream.test is passthrough'
+via_proxy "an https:// URL to the proxy (not CONNECT): 501 absolute_form" https://orig.test:8444/ orig.test:8444 \
+  '501 Not Implemented.*absolute_form'
 out=$(call '{"raw":"GET / HTTP/1.1\n\n","marker":"x"}')
 expect_match "a bare LF: 400 bad_request" "$out" '400 Bad Request.*bad_request'
 
@@ -703,10 +718,14 @@ out=$(inns "$DSHIELD" log verify "$AUDITOR_URL" --attestation "$STATE/att.json" 
 check "dshield log verify: exit 0, ok" [ "$rc" -eq 0 -a "$(printf '%s' "$out" | jq .ok 2>/dev/null)" = true ]
 printf '%s' "$out" > "$STATE/log.json"
 eg() { jq "[.entries[] | select(. != null and .function == \"egress-fn\" and (.type == \"egress\" or .type == \"egress_refused\")) $1]" "$STATE/log.json"; }
-n_allow=$(eg '| select(.type == "egress" and .host == "upstream.test" and .port == 8443 and .decision == "allow" and .addr == "10.77.0.1" and .rule == "upstream.test" and .scheme == "tcp" and (.reason | startswith("passthrough")))' | jq length)
-check "allow records for upstream.test (host, port, addr, rule, scheme): 5, got $n_allow" [ "$n_allow" = 5 ]
+n_allow=$(eg '| select(.type == "egress" and .host == "upstream.test" and .port == 8443 and .decision == "allow" and .addr == "10.77.0.1" and .rule == "upstream.test" and .scheme == "tcp" and .reason == "passthrough: the destination'"'"'s identity is not verified")' | jq length)
+check "allow records for upstream.test (host, port, addr, rule, scheme; the reason: identity not verified): 5, got $n_allow" [ "$n_allow" = 5 ]
 n_done=$(eg '| select(.type == "egress" and (.reason | startswith("completed")) and .bytes_up == 1048576 and .bytes_down == 1048576)' | jq length)
 check "a completion record with the bulk connection's byte counts" [ "$n_done" = 1 ]
+# (connect_ns is 0 where a pooled upstream connection was reused: no connect)
+durs=$(eg '| select(.type == "egress" and (.reason | startswith("completed")))' | jq -c '[length, ([.[] | select(.connect_ns < .total_ns)] | length), ([.[] | select(.scheme == "tcp" and .connect_ns > 0)] | length), ([.[] | select(.scheme == "tcp")] | length)]')
+check "every completion record's durations: the upstream's connect within the whole, and it took time for each passthrough one ($durs)" \
+  jq -e '.[0] > 5 and .[0] == .[1] and .[3] > 3 and .[2] == .[3]' <<<"$durs"
 check "  the CONNECT ones say method CONNECT" \
   [ "$(eg '| select(.type == "egress" and (.host == "upstream.test" or .host == "10.77.0.1") and .method == "CONNECT" and (.reason | startswith("passthrough")))' | jq length)" = 3 ]
 # every allow record was written before the upstream's first byte of its connection
@@ -740,6 +759,14 @@ expect_match "  a request's refusal with its method, host and path (path_not_all
   'dshield egress: refused GET api\.test:8448/v2: path_not_allowed'
 expect_match "  under log_path \"hash\", no path (secret_missing)" "$fnlog" \
   'dshield egress: refused GET nokey\.test:8448: secret_missing'
+expect_match "  a rule it did not declare, naming it (not_declared)" "$fnlog" \
+  'dshield egress: refused CONNECT undeclared\.test:8443: not_declared: rule undeclared\.test'
+expect_match "  a port its rule does not list (port_not_allowed)" "$fnlog" \
+  'dshield egress: refused CONNECT upstream\.test:9999: port_not_allowed: '
+expect_match "  an IP literal (ip_literal)" "$fnlog" \
+  'dshield egress: refused CONNECT 198\.18\.1\.1:8443: ip_literal: '
+expect_match "  a DNS query for a name of a rule it did not declare" "$fnlog" \
+  'dshield egress: refused the DNS query for undeclared\.test \(type 1\): no rule the function declared allows this name'
 
 check "egress_refused: address_class naming benchmarking (2)" [ "$(refused '^address_class: 198\\.18\\.1\\.1 is benchmarking')" = 2 ]
 check "egress_refused: tls_originate, a literal behind CONNECT (1)" [ "$(refused '^tls_originate:')" = 1 ]
@@ -772,8 +799,9 @@ n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | starts
 check "  and one for every answer api.test gave with 200 (12: 5 GET and POST before, requests' 2, /v1/ok, 4 of these), got $n" [ "$n" = 12 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
 check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
-check "egress_refused: ip_literal" [ "$(refused '^ip_literal:')" = 1 ]
-check "egress_refused: userinfo" [ "$(refused '^userinfo:')" = 1 ]
+check "egress_refused: ip_literal (CONNECT 198.18.1.1, six spellings, an http:// URL): 8" [ "$(refused '^ip_literal:')" = 8 ]
+check "egress_refused: userinfo (CONNECT, an http:// URL): 2" [ "$(refused '^userinfo:')" = 2 ]
+check "egress_refused: percent_encoded (CONNECT, an http:// URL): 2" [ "$(refused '^percent_encoded:')" = 2 ]
 check "egress_refused: absolute_form" [ "$(refused '^absolute_form:')" = 1 ]
 check "egress_refused: tls_passthrough" [ "$(refused '^tls_passthrough:')" = 1 ]
 check "egress_refused: plain_http" [ "$(refused '^plain_http:')" = 1 ]

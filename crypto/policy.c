@@ -22,6 +22,7 @@
 
 #include "crypto/egress.h"
 #include "crypto/receipt.h"
+#include "lib/base64.h"
 #include "lib/errbuf.h"
 #include "lib/hex.h"
 #include "lib/json_walk.h"
@@ -926,13 +927,78 @@ static int parse_admin_token(struct jwalk *c, int i, struct policy *p)
 	return 0;
 }
 
+static int cmp_anchor(const void *a, const void *b)
+{
+	const struct policy_anchor *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->der, y->der, n);
+
+	return r != 0 ? r : (int)x->len - (int)y->len;
+}
+
+/* One certificate of extra_anchors: BearSSL must read it, with a key it
+ * checks signatures with (RSA, or EC on P-256, P-384, P-521), and it must
+ * say it is a CA (basicConstraints): netd validates upstream chains with
+ * it, as it does with the image's roots. */
+static int check_anchor(struct jwalk *c, const struct policy_anchor *a)
+{
+	br_x509_decoder_context dc;
+	const br_x509_pkey *pk;
+
+	br_x509_decoder_init(&dc, NULL, NULL);
+	br_x509_decoder_push(&dc, a->der, a->len);
+	if ((pk = br_x509_decoder_get_pkey(&dc)) == NULL)
+		return jwalk_fail(c, -EINVAL, "not an X.509 certificate BearSSL reads (its error %d)",
+				  br_x509_decoder_last_error(&dc));
+	if (pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve != BR_EC_secp256r1 &&
+	    pk->key.ec.curve != BR_EC_secp384r1 && pk->key.ec.curve != BR_EC_secp521r1)
+		return jwalk_fail(c, -EINVAL, "its key's curve (%d) is none of P-256, P-384, P-521",
+				  pk->key.ec.curve);
+	if (!br_x509_decoder_isCA(&dc))
+		return jwalk_fail(c, -EINVAL, "not a CA certificate (basicConstraints)");
+	return 0;
+}
+
+/* extra_anchors: base64 (RFC 4648, one line) of each certificate's DER. */
+static int parse_anchors(struct jwalk *c, int arr, struct policy *p)
+{
+	char b64[BASE64_ENCODED_LEN(POLICY_ANCHOR_DER_MAX) + 1];
+	struct jwalk_items it;
+	int r;
+
+	if ((r = jwalk_items_open(c, arr, POLICY_MAX_ANCHORS, "extra_anchors", NULL, &it)) != 0)
+		return r;
+	while (jwalk_items_next(c, &it)) {
+		struct policy_anchor *a = &p->anchors[p->nanchors];
+		long n = jwalk_str(c, it.j, b64, sizeof b64);
+		if (n < 0)
+			return (int)n;
+		long d = base64_decode(a->der, sizeof a->der, b64, (size_t)n);
+		if (d < 0)
+			return jwalk_fail(c, -EINVAL, d == -ENOSPC ?
+					  "a certificate of over %d bytes" :
+					  "must be base64 (RFC 4648, padded, one line) of a DER certificate",
+					  POLICY_ANCHOR_DER_MAX);
+		a->len = (uint16_t)d;
+		if ((r = check_anchor(c, a)) != 0)
+			return r;
+		for (unsigned k = 0; k < p->nanchors; k++)
+			if (cmp_anchor(&p->anchors[k], a) == 0)
+				return jwalk_fail(c, -EINVAL, "is listed twice");
+		p->nanchors++;
+	}
+	qsort(p->anchors, p->nanchors, sizeof p->anchors[0], cmp_anchor);
+	return 0;
+}
+
 static int parse_root(struct jwalk *c, int obj, struct policy *p)
 {
-	enum { F_FORMAT, F_ADMIN, F_ATTEST, F_FUNCTIONS, F_EGRESS, F_STORE, F_N };
+	enum { F_FORMAT, F_ADMIN, F_ATTEST, F_FUNCTIONS, F_EGRESS, F_ANCHORS, F_STORE, F_N };
 	struct jwalk_field f[F_N] = {
 		[F_FORMAT] = { "format", -1 }, [F_ADMIN] = { "admin_token_sha256", -1 },
 		[F_ATTEST] = { "attestation", -1 }, [F_FUNCTIONS] = { "functions", -1 },
-		[F_EGRESS] = { "egress", -1 }, [F_STORE] = { "store", -1 },
+		[F_EGRESS] = { "egress", -1 }, [F_ANCHORS] = { "extra_anchors", -1 },
+		[F_STORE] = { "store", -1 },
 	};
 	size_t saved;
 	int r;
@@ -968,6 +1034,12 @@ static int parse_root(struct jwalk *c, int obj, struct policy *p)
 	if (f[F_EGRESS].tok >= 0) {
 		saved = jwalk_key(c, "egress");
 		if ((r = parse_egress(c, f[F_EGRESS].tok, p)) != 0)
+			return r;
+		jwalk_pop(c, saved);
+	}
+	if (f[F_ANCHORS].tok >= 0) {
+		saved = jwalk_key(c, "extra_anchors");
+		if ((r = parse_anchors(c, f[F_ANCHORS].tok, p)) != 0)
 			return r;
 		jwalk_pop(c, saved);
 	}
@@ -1174,6 +1246,16 @@ long policy_write(const struct policy *p, char *out, size_t cap)
 	for (unsigned k = 0; k < p->nrules; k++)
 		write_rule(&w, &p->rules[k]);
 	jw_array_end(&w);
+	if (p->nanchors > 0) {   /* absent when none, as store: older policies keep their bytes */
+		char b64[BASE64_ENCODED_LEN(POLICY_ANCHOR_DER_MAX) + 1];
+		jw_key(&w, "extra_anchors");
+		jw_array_begin(&w);
+		for (unsigned k = 0; k < p->nanchors; k++) {
+			base64_encode(b64, p->anchors[k].der, p->anchors[k].len);
+			jw_string(&w, b64);
+		}
+		jw_array_end(&w);
+	}
 	if (p->store.provider != POLICY_KP_NONE)
 		write_store(&w, &p->store);
 	jw_object_end(&w);

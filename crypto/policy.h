@@ -53,6 +53,8 @@
 #define POLICY_KMS_KEY_LEN     65    /* store.kms.public_key: P-256, 04 || X || Y */
 #define POLICY_KMS_APP_ID_MAX  63    /* store.kms.app_id: [A-Za-z0-9._-], not '.' first */
 #define POLICY_STORE_CIPHER    "aes-xts-plain64" /* the only store.cipher */
+#define POLICY_MAX_ANCHORS     4     /* extra_anchors */
+#define POLICY_ANCHOR_DER_MAX  2048  /* one of them, DER */
 
 /* functions.runtimes: a set, bit (1 << enum policy_runtime). */
 enum policy_runtime { POLICY_RT_NATIVE, POLICY_RT_NODE, POLICY_RT_PYTHON, POLICY_RT_N };
@@ -181,6 +183,12 @@ struct policy_rule {
 	bool websocket;
 };
 
+/* One of extra_anchors: a CA certificate, DER. */
+struct policy_anchor {
+	uint16_t len;
+	uint8_t der[POLICY_ANCHOR_DER_MAX];
+};
+
 struct policy {
 	uint8_t admin_token_sha256[32];
 	bool allow_sim;                   /* attestation.allow_sim */
@@ -195,6 +203,11 @@ struct policy {
 	struct policy_rule rules[POLICY_MAX_RULES]; /* egress, in the given order */
 	unsigned nrules;
 	struct policy_store store;        /* the encrypted store; NONE when absent */
+	/* extra_anchors: CA certificates netd trusts for upstreams besides
+	 * the image's (Debian's ca-certificates), sorted by their bytes; every
+	 * originate allow record and /v1/info say that some exist */
+	struct policy_anchor anchors[POLICY_MAX_ANCHORS];
+	unsigned nanchors;
 };
 
 /* Caller-owned scratch for policy_parse: the input's JSON tokens. */

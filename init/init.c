@@ -57,7 +57,6 @@ static struct lifecycle lc;
 static void open_anchors(const char *path, const char *no_path)
 {
 	lc.anchors_fd = -1;
-	lc.extra_anchors_fd = -1;
 	if (path == NULL) {
 		snprintf(lc.anchors_why, sizeof lc.anchors_why, "no trust anchors (%s)", no_path);
 		return;
@@ -70,22 +69,6 @@ static void open_anchors(const char *path, const char *no_path)
 	}
 }
 
-/* Test anchors (tests only; netd marks them in /v1/info and in every
- * record they vouch for): host mode's --extra-anchors FILE, which must
- * open, or in the VM the file an image built with TEST_ANCHORS holds
- * (image/build-image; measured with the initrd), usually absent. */
-static void open_test_anchors(const char *path, bool required)
-{
-	lc.extra_anchors_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (lc.extra_anchors_fd < 0) {
-		if (required)
-			fatal("test anchors %s: %s", path, strerror(errno));
-		if (errno != ENOENT)
-			dlog("test anchors %s: %s: not used", path, strerror(errno));
-		return;
-	}
-	dlog("WARNING: test anchors from %s: upstreams they vouch for are trusted", path);
-}
 /* Each runtime layer's availability and the reason when it is not: the
  * source of /v1/info's "layers" (sent to netd as IMSG_LAYERS_INFO). */
 static struct layers_status layer_status;
@@ -178,6 +161,10 @@ static void sandboxd_config(const struct policy *p, const char *path, bool limit
 	br_sha256_out(&c, lc.sbx.policy_sha256);
 	lc.sbx.has_policy = 1;
 	free(buf);
+	if (p->nanchors > 0)
+		dlog("WARNING: the policy's extra_anchors: %u CA certificates trusted as test anchors "
+		     "for upstreams, besides the image's (marked in /v1/info and in every record "
+		     "they vouch for)", p->nanchors);
 }
 
 /* The delegated cgroup subtree of the functions: cpu, memory and pids
@@ -414,7 +401,6 @@ _Noreturn void init_pid1(const struct role_spec *roles, size_t nroles)
 
 	sup.pid1 = true;
 	open_anchors(ANCHORS_FILE, NULL);
-	open_test_anchors(ANCHORS_TEST_FILE, false);
 	lc.packet_fd = pkt;
 	lc.ifindex = ni.ifindex;
 	net_config(&cl, &ni, &lc.net);
@@ -459,8 +445,6 @@ static const char usage_text[] =
 	"                           cgroups in (default: none; limits not enforced)\n"
 	"  --anchors FILE           TLS origination's trust anchors (build/tools/mkanchors\n"
 	"                           format; default: none, originate rules refused)\n"
-	"  --extra-anchors FILE     tests only: more anchors (the same format), marked\n"
-	"                           as test anchors in /v1/info and the log\n"
 	"  --allow-sim              allow the simulated attestation backend (sim)\n"
 	"                           when there is no TDX device (as the manifest's\n"
 	"                           attestation.allow_sim does)\n"
@@ -472,7 +456,7 @@ static const char usage_text[] =
 enum {
 	OPT_HOST = 256, OPT_STATE, OPT_NETIF, OPT_IP, OPT_GW, OPT_DNS, OPT_PORT,
 	OPT_HDR_TO, OPT_IDLE_TO, OPT_MANIFEST, OPT_ALLOW_SIM, OPT_NO_SECCOMP, OPT_VERSION, OPT_HELP,
-	OPT_QUOTE_DELAY, OPT_POLICY, OPT_LAYERS, OPT_CGROUP, OPT_ANCHORS, OPT_EXTRA_ANCHORS,
+	OPT_QUOTE_DELAY, OPT_POLICY, OPT_LAYERS, OPT_CGROUP, OPT_ANCHORS,
 };
 
 static const struct option host_opts[] = {
@@ -493,7 +477,6 @@ static const struct option host_opts[] = {
 	{ "layers", required_argument, NULL, OPT_LAYERS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "anchors", required_argument, NULL, OPT_ANCHORS },
-	{ "extra-anchors", required_argument, NULL, OPT_EXTRA_ANCHORS },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -550,7 +533,7 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	static struct boot_cmdline cl;
 	struct netif_info ni;
 	const char *state = NULL, *manifest_path = NULL, *policy_path = NULL;
-	const char *layers = NULL, *cgroup = NULL, *anchors = NULL, *extra_anchors = NULL;
+	const char *layers = NULL, *cgroup = NULL, *anchors = NULL;
 	static char policy_file[4096];
 	bool host = false, no_seccomp = false, have_netif = false, allow_sim = false;
 	int opt, pkt;
@@ -567,7 +550,6 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 		case OPT_LAYERS: layers = optarg; break;
 		case OPT_CGROUP: cgroup = optarg; break;
 		case OPT_ANCHORS: anchors = optarg; break;
-		case OPT_EXTRA_ANCHORS: extra_anchors = optarg; break;
 		case OPT_NO_SECCOMP: no_seccomp = true; break;
 		case OPT_ALLOW_SIM: allow_sim = true; break;
 		case OPT_QUOTE_DELAY: {
@@ -651,8 +633,6 @@ int init_host(int argc, char **argv, const struct role_spec *roles, size_t nrole
 	sup.pid1 = false;
 	sup.no_seccomp = no_seccomp;
 	open_anchors(anchors, "host mode without --anchors");
-	if (extra_anchors != NULL)
-		open_test_anchors(extra_anchors, true);
 	lc.packet_fd = pkt;
 	lc.ifindex = ni.ifindex;
 	net_config(&cl, &ni, &lc.net);

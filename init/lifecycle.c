@@ -57,10 +57,6 @@ static int send_anchors(struct lifecycle *lc, int sock)
 	} else {
 		snprintf(m.why, sizeof m.why, "%s", lc->anchors_why);
 	}
-	if (lc->extra_anchors_fd >= 0) {
-		m.has_extra = 1;
-		fds[n++] = lc->extra_anchors_fd;
-	}
 	return imsg_send(sock, IMSG_NETD_ANCHORS, 0, &m, sizeof m, n > 0 ? fds : NULL, n);
 }
 

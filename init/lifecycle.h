@@ -32,9 +32,9 @@ struct lifecycle {
 	struct store_info_msg store;   /* sent with every (re)start, after layers */
 	int packet_fd;                 /* AF_PACKET socket; init keeps it */
 	int packet_tx_fd;              /* the one netd sends through; -1: none */
-	/* the trust anchors files for netd (IMSG_NETD_ANCHORS), -1: none;
-	 * init keeps them open (netd seeks to 0 before reading) */
-	int anchors_fd, extra_anchors_fd;
+	/* the trust anchors file for netd (IMSG_NETD_ANCHORS), -1: none;
+	 * init keeps it open (netd seeks to 0 before reading) */
+	int anchors_fd;
 	char anchors_why[160];         /* anchors_fd -1: why */
 	int ifindex;                   /* for kaddr_query() */
 	bool announced;                /* "ready" printed for this netd */

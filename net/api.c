@@ -392,7 +392,7 @@ static void jw_store(struct jsonw *w, const struct api_state *st)
 }
 
 /* TLS origination's state (docs/EGRESS.md, "TLS origination"): test
- * anchors (host mode's --extra-anchors) are said, never hidden. */
+ * anchors (the policy's extra_anchors) are said, never hidden. */
 static void jw_tls(struct jsonw *w, const struct api_state *st)
 {
 	jw_key(w, "tls_origination");

@@ -1075,9 +1075,10 @@ static void policy_reply(struct api_state *st, const struct sbx_reply_msg *rep,
 		text = map;
 		len = (size_t)rep->body_len;
 	}
-	if (policy_parse(text, len, &st->fn.ptoks, &st->fn.policy, err, sizeof err) == 0)
+	if (policy_parse(text, len, &st->fn.ptoks, &st->fn.policy, err, sizeof err) == 0) {
 		st->fn.have_policy = true;
-	else
+		st->fn.policy_gen++;
+	} else
 		dlog("sandboxd's policy does not parse: %s", err);
 	if (map != NULL)
 		munmap(map, len);

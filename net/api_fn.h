@@ -141,6 +141,7 @@ struct api_fn_inv {
 struct api_fn {
 	struct policy policy;    /* sandboxd's, from SBX_POLICY */
 	bool have_policy;
+	uint32_t policy_gen;     /* policies taken so far (netd's egress follows it) */
 	uint32_t policy_seq;     /* the SBX_POLICY request waiting, or 0 */
 	unsigned uploads;        /* streamed bodies open */
 	struct api_fn_op ops[API_FN_OPS];

@@ -108,44 +108,55 @@ int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reads the file behind fd (from its start: init keeps it open across
- * netd's restarts) into buf and appends its anchors. */
 _Static_assert(EGP_FN_CONN_MAX == POLICY_EGRESS_CONNS_MAX,
 	       "the policy bounds limits.egress_conns by a function's share of the pool");
 
-static long load_fd(struct anchors *a, int fd, uint8_t *buf, size_t cap, int extra,
-		    const char *what, char *err, size_t errlen)
+/* Reads the file behind fd (from its start: init keeps it open across
+ * netd's restarts) into buf: its length, or -errno with what in err. */
+static long read_fd(int fd, uint8_t *buf, size_t cap, const char *what, char *err, size_t errlen)
 {
-	char why[ERRBUF_LEN];
-
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		return errbuf_set(err, errlen, -errno, "%s: cannot seek: %s", what, strerror(errno));
 	long n = file_read_fd(fd, buf, cap);
 	if (n < 0)
 		return errbuf_set(err, errlen, (int)n, "%s: cannot read: %s", what, strerror((int)-n));
-	long k = anchors_parse(a, buf, (size_t)n, extra, why, sizeof why);
+	return n;
+}
+
+/* Appends the anchors of buf[0..len): their number, or -errno. */
+static long parse_into(struct anchors *a, const uint8_t *buf, size_t len, int extra,
+		       const char *what, char *err, size_t errlen)
+{
+	char why[ERRBUF_LEN];
+	long k = anchors_parse(a, buf, len, extra, why, sizeof why);
+
 	if (k < 0)
 		return errbuf_set(err, errlen, (int)k, "%s: %s", what,
 				  k == -ENOSPC ? "more anchors than netd has room for" : why);
 	return k;
 }
 
-long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *why, char *err,
-			size_t errlen)
+/* Makes x->anchors again from what is held: the image's file (host
+ * mode's --anchors) and the policy's extra_anchors. Any error leaves
+ * none: every originate connection is refused, with the reason. */
+static long anchors_rebuild(struct egress_tls *x, char *err, size_t errlen)
 {
-	long r = 0;
+	long r = x->files_rc;
 
 	/* sessions whose chains the anchors being replaced checked */
 	tls_client_sessions_clear(&x->up);
 	anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
-	if (fd >= 0)
-		r = load_fd(&x->anchors, fd, x->abuf, ANCHORS_FILE_MAX, 0, "the trust anchors",
-			    err, errlen);
-	if (r >= 0 && extra_fd >= 0)
-		r = load_fd(&x->anchors, extra_fd, x->xbuf, EGP_EXTRA_ANCHORS_MAX, 1,
-			    "the test anchors (--extra-anchors)", err, errlen);
+	if (r < 0)
+		r = errbuf_set(err, errlen, (int)r, "%s", x->files_why);
+	else if (x->policy_rc < 0)
+		r = errbuf_set(err, errlen, x->policy_rc, "%s", x->policy_why);
+	if (r >= 0 && x->have_a)
+		r = parse_into(&x->anchors, x->abuf, x->alen, 0, "the trust anchors", err, errlen);
+	if (r >= 0 && x->plen > 0)
+		r = parse_into(&x->anchors, x->pbuf, x->plen, 1, "the policy's extra_anchors", err,
+			       errlen);
 	if (r >= 0 && x->anchors.n == 0)
-		r = errbuf_set(err, errlen, -ENOENT, "%s", why != NULL && why[0] != '\0' ? why :
+		r = errbuf_set(err, errlen, -ENOENT, "%s", x->files_why[0] != '\0' ? x->files_why :
 			       "no trust anchors");
 	if (r < 0) {
 		anchors_init(&x->anchors, x->ta, ANCHORS_MAX);
@@ -154,6 +165,52 @@ long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *
 	}
 	x->anchors_why[0] = '\0';
 	return (long)x->anchors.n;
+}
+
+long egress_tls_anchors(struct egress_tls *x, int fd, const char *why, char *err, size_t errlen)
+{
+	long n = 0;
+
+	x->have_a = false;
+	x->files_rc = 0;
+	/* why there is no file, said when there are no anchors at all */
+	snprintf(x->files_why, sizeof x->files_why, "%s", why != NULL ? why : "");
+	if (fd >= 0 && (n = read_fd(fd, x->abuf, ANCHORS_FILE_MAX, "the trust anchors", err,
+				    errlen)) >= 0) {
+		x->alen = (size_t)n;
+		x->have_a = true;
+	}
+	if (n < 0) {
+		x->files_rc = (int)n;
+		snprintf(x->files_why, sizeof x->files_why, "%s", err);
+	}
+	return anchors_rebuild(x, err, errlen);
+}
+
+long egress_tls_policy_anchors(struct egress_tls *x, const struct policy *p, char *err,
+			       size_t errlen)
+{
+	size_t off = ANCHORS_HEADER_LEN;
+	unsigned n = p != NULL ? p->nanchors : 0;
+
+	x->plen = 0;
+	x->policy_rc = 0;
+	for (unsigned k = 0; k < n; k++) {
+		char why[ERRBUF_LEN];
+		long r = anchors_record(x->pbuf + off, sizeof x->pbuf - off, p->anchors[k].der,
+					p->anchors[k].len, ANCHOR_FLAG_CA, why, sizeof why);
+		if (r < 0) {
+			/* fail closed: none trusted until a policy whose anchors all read */
+			x->policy_rc = (int)r;
+			snprintf(x->policy_why, sizeof x->policy_why,
+				 "the policy's extra_anchors[%u]: %s", k, why);
+			return anchors_rebuild(x, err, errlen);
+		}
+		off += (size_t)r;
+	}
+	if (n > 0 && anchors_header(x->pbuf, sizeof x->pbuf, n) == ANCHORS_HEADER_LEN)
+		x->plen = off;
+	return anchors_rebuild(x, err, errlen);
 }
 
 /* --- the decision step ---------------------------------------------------------- */
@@ -1114,7 +1171,7 @@ static void resolved(struct egress_proxy *px, struct egp_conn *c, uint32_t ip_be
 	char anchors[96] = "";
 	if (c->t.originate)
 		snprintf(anchors, sizeof anchors, "%zu trust anchors%s", an->n, an->n_extra > 0 ?
-			 ", some of them test anchors (--extra-anchors)" : "");
+			 ", some of them test anchors (the policy's extra_anchors)" : "");
 	if (c->retried)
 		snprintf(reason, sizeof reason, "originate: a new upstream connection for request 1, the "
 			 "reused one having closed before answering; the upstream's certificate is "

@@ -117,8 +117,6 @@ _Static_assert(EGP_CONN_MAX <= 1u << EGP_SLOT_BITS, "a slot's index fits its bit
  * past the CA); the cache mints a new one when one expires. */
 #define EGP_CA_DAYS      365
 #define EGP_LEAF_DAYS    7
-/* host mode's --extra-anchors file (tests only): a few anchors */
-#define EGP_EXTRA_ANCHORS_MAX (64 * 1024)
 
 /* What origination needs for the life of netd (docs/TLS.md, "The local
  * CA"): the DRBG, the per-boot local CA and its PEM for the sandboxes'
@@ -137,8 +135,16 @@ struct egress_tls {
 	struct cert_cache cache;
 	struct tls_sessions sessions;     /* the functions' resumable sessions */
 	struct tls_client_sessions up;    /* netd's, with the upstreams (cleared with the anchors) */
+	/* what the anchors are made of, kept so that either source can
+	 * change alone: the file init sent (its bytes) and the policy's
+	 * extra_anchors as anchor records. A source that failed (rc < 0, why
+	 * says why) leaves no anchor trusted. */
+	bool have_a;
+	size_t alen, plen;
+	int files_rc, policy_rc;
+	char files_why[EGP_REASON_MAX], policy_why[EGP_REASON_MAX];
 	uint8_t abuf[ANCHORS_FILE_MAX + 1];
-	uint8_t xbuf[EGP_EXTRA_ANCHORS_MAX + 1];
+	uint8_t pbuf[ANCHORS_HEADER_LEN + POLICY_MAX_ANCHORS * ANCHORS_RECORD_MAX];
 };
 
 /* Seeds the DRBG from getrandom, makes the CA ("dshield local CA <8 hex
@@ -146,13 +152,20 @@ struct egress_tls {
  * PEM, empties the cache. 0, or -errno with the step in err. */
 int egress_tls_init(struct egress_tls *x, int64_t now, char *err, size_t errlen);
 
-/* The anchors, from the files init opened (IMSG_NETD_ANCHORS): fd (-1:
- * none, why says why) and extra_fd (-1: none; host mode's test anchors,
- * counted in anchors.n_extra). Replaces what was loaded before. Returns
- * the anchors' number, or -errno with the reason in err and in
- * x->anchors_why (then none is loaded: originate is refused). */
-long egress_tls_anchors(struct egress_tls *x, int fd, int extra_fd, const char *why, char *err,
-			size_t errlen);
+/* The anchors, from the file init opened (IMSG_NETD_ANCHORS): fd (-1:
+ * none, why says why); the policy's extra_anchors held join them.
+ * Replaces the file's anchors loaded before. Returns the anchors' number,
+ * or -errno with the reason in err and in x->anchors_why (then none is
+ * trusted: originate is refused). */
+long egress_tls_anchors(struct egress_tls *x, int fd, const char *why, char *err, size_t errlen);
+
+/* The policy's extra_anchors (p->anchors, none when p is NULL), counted
+ * in anchors.n_extra as test anchors: they join the file's (and replace
+ * the policy's before). Returns the anchors' number, or -errno as
+ * egress_tls_anchors (a certificate the policy parser took and
+ * anchors_record() refuses: -EBADMSG, and none is trusted). */
+long egress_tls_policy_anchors(struct egress_tls *x, const struct policy *p, char *err,
+			       size_t errlen);
 
 /* --- the decision step (pure) ------------------------------------------------- */
 

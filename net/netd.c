@@ -139,6 +139,7 @@ struct netd {
 	uint64_t unlogged_unsaid;         /* of those, not said since the last one */
 	uint64_t stray_replies;    /* answers matching no request */
 	struct fn_egress egress;   /* the listeners in functions' namespaces */
+	uint32_t anchors_policy_gen;  /* the policy whose extra_anchors the TLS anchors hold */
 	struct egress_proxy px;    /* their connections, carried upstream */
 	struct egress_tls tls;     /* the local CA, leaves, anchors of TLS origination */
 	struct kms_carrier kms;    /* init's KMS key request (docs/STORE.md) */
@@ -1085,15 +1086,31 @@ static void take_store_info(void)
 	nd.api.have_store = true;
 }
 
-/* IMSG_NETD_ANCHORS: the trust anchors files, as descriptors. */
+/* The anchors now trusted (n of them, or the error err), said on the
+ * console and in /v1/info. */
+static void anchors_said(long n, const char *err)
+{
+	nd.api.tls.anchors = (uint32_t)nd.tls.anchors.n;
+	nd.api.tls.test_anchors = (uint32_t)nd.tls.anchors.n_extra;
+	snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%.159s", n < 0 ? nd.tls.anchors_why : "");
+	if (n < 0)
+		dlog("%s: TLS origination refuses every connection", err);
+	else if (nd.tls.anchors.n_extra > 0)
+		dlog("trust anchors: %zu, of which %zu TEST ANCHORS (the policy's extra_anchors): "
+		     "upstreams they vouch for are trusted", nd.tls.anchors.n, nd.tls.anchors.n_extra);
+	else
+		dlog("trust anchors: %zu", nd.tls.anchors.n);
+}
+
+/* IMSG_NETD_ANCHORS: the trust anchors file, as a descriptor. */
 static void take_anchors(void)
 {
 	struct netd_anchors_msg m;
 	char err[EGP_REASON_MAX];
-	int fd = -1, xfd = -1;
+	int fd = -1;
 
 	if (imsg_get(&msg, IMSG_NETD_ANCHORS, &m, sizeof m) < 0 || m.has_anchors > 1 ||
-	    m.has_extra > 1 || msg.nfds != (unsigned)(m.has_anchors + m.has_extra)) {
+	    msg.nfds != m.has_anchors) {
 		dlog("malformed IMSG_NETD_ANCHORS (%u bytes, %u fds)", msg.hdr.len, msg.nfds);
 		return;
 	}
@@ -1102,23 +1119,23 @@ static void take_anchors(void)
 	m.why[sizeof m.why - 1] = '\0';
 	if (m.has_anchors)
 		fd = imsg_take_fd(&msg, 0);
-	if (m.has_extra)
-		xfd = imsg_take_fd(&msg, m.has_anchors);
-	long n = egress_tls_anchors(&nd.tls, fd, xfd, m.why, err, sizeof err);
-	nd.api.tls.anchors = (uint32_t)nd.tls.anchors.n;
-	nd.api.tls.test_anchors = (uint32_t)nd.tls.anchors.n_extra;
-	snprintf(nd.api.tls.why, sizeof nd.api.tls.why, "%.159s", n < 0 ? nd.tls.anchors_why : "");
-	if (n < 0)
-		dlog("%s: TLS origination refuses every connection", err);
-	else if (nd.tls.anchors.n_extra > 0)
-		dlog("trust anchors: %zu, of which %zu TEST ANCHORS (--extra-anchors): upstreams "
-		     "they vouch for are trusted", nd.tls.anchors.n, nd.tls.anchors.n_extra);
-	else
-		dlog("trust anchors: %zu", nd.tls.anchors.n);
+	anchors_said(egress_tls_anchors(&nd.tls, fd, m.why, err, sizeof err), err);
 	if (fd >= 0)
 		close(fd);
-	if (xfd >= 0)
-		close(xfd);
+}
+
+/* After the sandboxd channel's messages: a new policy's extra_anchors
+ * join the trust anchors (a policy with none takes the last one's away). */
+static void policy_anchors(void)
+{
+	char err[EGP_REASON_MAX];
+
+	if (!nd.tls.ready || nd.api.fn.policy_gen == nd.anchors_policy_gen)
+		return;
+	nd.anchors_policy_gen = nd.api.fn.policy_gen;
+	if (nd.api.fn.policy.nanchors == 0 && nd.tls.plen == 0)
+		return;   /* nothing to add or take away */
+	anchors_said(egress_tls_policy_anchors(&nd.tls, &nd.api.fn.policy, err, sizeof err), err);
 }
 
 /* Blocks until init sent both the configuration and the boot info. */
@@ -1674,6 +1691,7 @@ static int run_loop(void)
 					dlog("sandboxd closed the channel: functions wait for the next one");
 					sandboxd_lost();
 				}
+				policy_anchors();
 			} else if (fd == nd.tfd) {
 				uint64_t expirations;
 				ssize_t rr = read(nd.tfd, &expirations, sizeof expirations);

@@ -116,18 +116,16 @@ struct store_info_msg {
 	char rollback_why[STORE_INFO_TEXT]; /* rollback: what logd found, NUL-terminated */
 };
 
-/* The trust anchors files for TLS origination (tls/anchors.h format),
+/* The trust anchors file for TLS origination (tls/anchors.h format),
  * sent after IMSG_STORE_INFO at every netd start: netd, chrooted into an
- * empty directory and unable to open(), reads them from the descriptors.
- * fds[0] is the anchors file when has_anchors (the image's
- * /etc/dshield/tls-anchors; in host mode --anchors), then the extra
- * anchors when has_extra (host mode's --extra-anchors: tests only, and
- * marked wherever the configuration is reported). No anchors: every
- * originate connection is refused. */
+ * empty directory and unable to open(), reads it from the descriptor,
+ * fds[0] when has_anchors (the image's /etc/dshield/tls-anchors; in host
+ * mode --anchors). The policy's extra_anchors join them in netd (it has
+ * the policy from sandboxd). No anchors at all: every originate
+ * connection is refused. */
 struct netd_anchors_msg {
 	uint8_t has_anchors;
-	uint8_t has_extra;
-	uint8_t reserved[6];
+	uint8_t reserved[7];
 	char why[160];            /* has_anchors 0: why (the open's error), or "" */
 };
 

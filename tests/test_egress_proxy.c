@@ -864,20 +864,20 @@ static void test_tls_keys(void)
 	ok(X.ca_pem_len == (size_t)CERT_PEM_LEN(X.ca.der_len) && X.ca_pem[X.ca_pem_len] == '\0' &&
 	   starts(X.ca_pem, "-----BEGIN CERTIFICATE-----\n"), "  its PEM, for the sandboxes");
 	ok(X.anchors.n == 0 && X.anchors_why[0] != '\0', "  no anchors yet, and a reason");
-	is_int((int)egress_tls_anchors(&X, -1, -1, "no trust anchors (host mode without --anchors)", e,
+	is_int((int)egress_tls_anchors(&X, -1, "no trust anchors (host mode without --anchors)", e,
 				       sizeof e), -ENOENT, "no anchors file: -ENOENT");
 	ok(strcmp(X.anchors_why, "no trust anchors (host mode without --anchors)") == 0,
 	   "  init's reason kept for the refusals");
 	int bad = memfd_with("DSTA\x01\x00\x00\x01xx", 10);
-	ok(egress_tls_anchors(&X, bad, -1, "", e, sizeof e) == -EBADMSG && X.anchors.n == 0 &&
+	ok(egress_tls_anchors(&X, bad, "", e, sizeof e) == -EBADMSG && X.anchors.n == 0 &&
 	   starts(X.anchors_why, "the trust anchors: "), "a malformed file: -EBADMSG, none loaded");
 	/* a file of one anchor: the local CA itself */
 	long h = anchors_header(file, sizeof file, 1);
 	long r = anchors_record(file + h, sizeof file - (size_t)h, X.ca.der, X.ca.der_len,
 				ANCHOR_FLAG_CA, e, sizeof e);
 	ok(h > 0 && r > 0, "an anchors file holding the local CA");
-	int good = memfd_with(file, (size_t)(h + r)), extra = memfd_with(file, (size_t)(h + r));
-	is_int((int)egress_tls_anchors(&X, good, -1, "", e, sizeof e), 1, "  loaded: 1 anchor");
+	int good = memfd_with(file, (size_t)(h + r));
+	is_int((int)egress_tls_anchors(&X, good, "", e, sizeof e), 1, "  loaded: 1 anchor");
 	ok(X.anchors.n_extra == 0 && X.anchors_why[0] == '\0', "  no test anchor, no reason");
 	/* a session with an upstream, checked against the anchors loaded */
 	br_ssl_session_parameters sp = { .session_id_len = 32, .version = BR_TLS12 };
@@ -886,14 +886,34 @@ static void test_tls_keys(void)
 	tls_client_session_key("fn", "api.example.com", 443, skey);
 	tls_client_session_save(&X.up, skey, &sp, spki, now);
 	ok(tls_client_session_find(&X.up, skey, now) != NULL, "a session with an upstream kept");
-	is_int((int)egress_tls_anchors(&X, good, extra, "", e, sizeof e), 2,
-	       "again (read from the start), with test anchors: 2");
+	/* the policy's extra_anchors: another CA, as the policy parser keeps it */
+	static struct policy pa;
+	static struct cert_ca other;
+	ok(cert_ca_init(&other, &X.rng, "x", 1, now, now + 86400) == 0, "another CA");
+	pa.nanchors = 1;
+	pa.anchors[0].len = (uint16_t)other.der_len;
+	memcpy(pa.anchors[0].der, other.der, other.der_len);
+	is_int((int)egress_tls_policy_anchors(&X, &pa, e, sizeof e), 2,
+	       "the policy's extra_anchors join the file's: 2");
 	ok(X.anchors.n_extra == 1, "  one of them a test anchor");
 	ok(tls_client_session_find(&X.up, skey, now) == NULL,
 	   "  the upstream sessions the old anchors checked are gone");
+	is_int((int)egress_tls_anchors(&X, good, "", e, sizeof e), 2,
+	       "the file again (read from the start): the policy's stay, 2");
+	is_int((int)egress_tls_anchors(&X, -1, "no file (a test)", e, sizeof e), 1,
+	       "no file: the policy's alone, 1");
+	ok(X.anchors.n_extra == 1 && X.anchors_why[0] == '\0', "  a test anchor, no reason");
+	pa.anchors[0].der[0] ^= 0xff;   /* a certificate that no longer reads */
+	ok(egress_tls_policy_anchors(&X, &pa, e, sizeof e) < 0 && X.anchors.n == 0 &&
+	   starts(X.anchors_why, "the policy's extra_anchors[0]: "),
+	   "a policy anchor BearSSL cannot read: none trusted (fail closed), the reason");
+	is_int((int)egress_tls_anchors(&X, good, "", e, sizeof e), -EBADMSG,
+	   "  and the file arriving again does not hide it");
+	is_int((int)egress_tls_policy_anchors(&X, NULL, e, sizeof e), 1,
+	       "a policy without extra_anchors: the file's alone, 1");
+	ok(X.anchors.n_extra == 0, "  no test anchor");
 	close(bad);
 	close(good);
-	close(extra);
 }
 
 /* A connection of the function to api.example.com's fake address, port
@@ -985,7 +1005,7 @@ static void test_proxy_tls(void)
 	PX.h.tls = &X;
 	cert_drbg_seed(&rng);
 
-	egress_tls_anchors(&X, -1, -1, "no trust anchors (a test)", e, sizeof e);
+	egress_tls_anchors(&X, -1, "no trust anchors (a test)", e, sizeof e);
 	int r0 = records;
 	p = port_pair(&fn, &l);
 	egress_proxy_accept(&PX, &FN, SBX_L_PORT, p);
@@ -1000,7 +1020,7 @@ static void test_proxy_tls(void)
 	long n = anchors_record(file + h, sizeof file - (size_t)h, X.ca.der, X.ca.der_len,
 				ANCHOR_FLAG_CA, e, sizeof e);
 	int fd = memfd_with(file, (size_t)(h + n));
-	egress_tls_anchors(&X, fd, -1, "", e, sizeof e);
+	egress_tls_anchors(&X, fd, "", e, sizeof e);
 	close(fd);
 
 	r0 = records;

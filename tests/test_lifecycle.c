@@ -303,7 +303,7 @@ int main(void)
 			return 2;
 		lc.packet_fd = p[0];
 		lc.packet_tx_fd = -1;
-		lc.anchors_fd = lc.extra_anchors_fd = -1;
+		lc.anchors_fd = -1;
 		lc.kms.released = released;
 		snprintf(lc.kms.nreq.host, sizeof lc.kms.nreq.host, "kms.example");
 		snprintf(lc.kms.nreq.path, sizeof lc.kms.nreq.path, "/v1/keys");

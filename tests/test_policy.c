@@ -3,10 +3,12 @@
  * spelling for equal policies), a table of bad policies each with the JSON
  * path its error must name, the bounds of every field, and the size limits. */
 #include "crypto/policy.h"
+#include "lib/base64.h"
 #include "lib/errbuf.h"
 #include "lib/file.h"
 #include "lib/hex.h"
 #include "tests/tap.h"
+#include "tls/cert.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -546,6 +548,13 @@ static void test_limits(void)
 	long n = policy_write(&pol, canon, sizeof canon);
 	ok(n > 0 && (size_t)n <= POLICY_CANON_MAX, "its canonical form fits POLICY_CANON_MAX (%ld <= %u)",
 	   n, POLICY_CANON_MAX);
+	/* with the most extra_anchors, each the largest (test_anchors has
+	 * real ones, far smaller): the key, and each a quoted base64 string */
+	size_t anchors = strlen(",\"extra_anchors\":[]") +
+			 POLICY_MAX_ANCHORS * (BASE64_ENCODED_LEN(POLICY_ANCHOR_DER_MAX) + 3);
+	ok(n > 0 && (size_t)n + anchors <= POLICY_CANON_MAX,
+	   "  and with %d extra_anchors of %d bytes each (%zu <= %u)", POLICY_MAX_ANCHORS,
+	   POLICY_ANCHOR_DER_MAX, (size_t)n + anchors, POLICY_CANON_MAX);
 	round_trip("maximal");
 	is_int(pol.nrules, POLICY_MAX_RULES, "POLICY_MAX_RULES rules");
 
@@ -770,6 +779,98 @@ static void test_store(void)
 		      -EINVAL, "store.kms.public_key: must be 130 lowercase hex digits");
 }
 
+/* extra_anchors: CA certificates made here (tls/cert.h), as base64 DER. */
+static void test_anchors(void)
+{
+	static struct cert_ca ca[POLICY_MAX_ANCHORS + 1];
+	static char b64[POLICY_MAX_ANCHORS + 1][BASE64_ENCODED_LEN(CERT_DER_MAX) + 1];
+	static char leaf64[BASE64_ENCODED_LEN(CERT_DER_MAX) + 1], list[16384];
+	uint8_t leaf[CERT_DER_MAX];
+	br_hmac_drbg_context rng;
+	int64_t now = 1780000000;
+	size_t off = 0;
+
+	if (cert_drbg_seed(&rng) != 0) {
+		ok(0, "a DRBG for the test's CAs");
+		return;
+	}
+	for (unsigned k = 0; k <= POLICY_MAX_ANCHORS; k++) {
+		char tag[2] = { (char)('a' + k), 0 };
+		if (cert_ca_init(&ca[k], &rng, tag, 1, now, now + 86400) != 0) {
+			ok(0, "CA %s made", tag);
+			return;
+		}
+		base64_encode(b64[k], ca[k].der, ca[k].der_len);
+	}
+	struct cert_validity v = { now, now + 3600 };
+	long ln = cert_leaf(&ca[0], &rng, "up.example", 10, &v, leaf, sizeof leaf);
+	ok(ln > 0, "a leaf of CA a");
+	base64_encode(leaf64, leaf, ln > 0 ? (size_t)ln : 0);
+
+	/* two, given in reverse order of their bytes: sorted */
+	int later = memcmp(ca[0].der, ca[1].der, ca[0].der_len < ca[1].der_len ?
+			   ca[0].der_len : ca[1].der_len) > 0;
+	snprintf(list, sizeof list, ",\"extra_anchors\":[\"%s\",\"%s\"]}", b64[!later], b64[later]);
+	snprintf(doc, sizeof doc, "%.*s%s", (int)(sizeof BASE - 2), BASE, list);
+	is_int(parse(doc), 0, "extra_anchors: two CA certificates parse");
+	if (err[0])
+		diag("%s", err);
+	ok(pol.nanchors == 2 && pol.anchors[0].len == ca[later].der_len &&
+	   memcmp(pol.anchors[0].der, ca[later].der, ca[later].der_len) == 0 &&
+	   pol.anchors[1].len == ca[!later].der_len, "  kept as DER, sorted by their bytes");
+	long n = policy_write(&pol, canon, sizeof canon);
+	char want[2 * sizeof b64[0] + 64];
+	snprintf(want, sizeof want, "],\"extra_anchors\":[\"%s\",\"%s\"]}", b64[later], b64[!later]);
+	ok(n > 0 && strlen(canon) > strlen(want) &&
+	   strcmp(canon + strlen(canon) - strlen(want), want) == 0,
+	   "  the canonical form lists them after egress, sorted");
+	round_trip("extra_anchors");
+
+	/* none: the bytes of a policy without the key */
+	snprintf(doc, sizeof doc, "%.*s,\"extra_anchors\":[]}", (int)(sizeof BASE - 2), BASE);
+	ok(parse(doc) == 0 && pol.nanchors == 0 && policy_write(&pol, canon, sizeof canon) > 0 &&
+	   strcmp(canon, BASE_CANON) == 0, "extra_anchors []: the same bytes as without it");
+
+	/* refused */
+	static const struct { const char *item, *want; } bad[] = {
+		{ "\"bm90IGEgY2VydGlmaWNhdGU=\"", "extra_anchors[0]: not an X.509 certificate BearSSL reads" },
+		{ "\"!!!!\"", "extra_anchors[0]: must be base64 (RFC 4648, padded, one line)" },
+		{ "\"TWFu\\nTWFu\"", "extra_anchors[0]: must be base64" },
+		{ "\"\"", "extra_anchors[0]: " },
+		{ "42", "extra_anchors[0]: " },
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		snprintf(doc, sizeof doc, "%.*s,\"extra_anchors\":[%s]}", (int)(sizeof BASE - 2), BASE,
+			 bad[k].item);
+		int r = parse(doc);
+		ok(r == -EINVAL && strncmp(err, bad[k].want, strlen(bad[k].want)) == 0, "refused: %s",
+		   bad[k].want);
+		if (r != -EINVAL || strncmp(err, bad[k].want, strlen(bad[k].want)) != 0)
+			diag("got %d \"%s\"", r, err);
+	}
+	snprintf(doc, sizeof doc, "%.*s,\"extra_anchors\":[\"%s\"]}", (int)(sizeof BASE - 2), BASE,
+		 leaf64);
+	ok(parse(doc) == -EINVAL && strstr(err, "extra_anchors[0]: not a CA certificate") == err,
+	   "refused: a leaf (not a CA)");
+	snprintf(doc, sizeof doc, "%.*s,\"extra_anchors\":[\"%s\",\"%s\"]}", (int)(sizeof BASE - 2),
+		 BASE, b64[2], b64[2]);
+	ok(parse(doc) == -EINVAL && strstr(err, "extra_anchors[1]: is listed twice") == err,
+	   "refused: one listed twice");
+	for (unsigned count = POLICY_MAX_ANCHORS; count <= POLICY_MAX_ANCHORS + 1; count++) {
+		off = (size_t)snprintf(doc, sizeof doc, "%.*s,\"extra_anchors\":[",
+				       (int)(sizeof BASE - 2), BASE);
+		for (unsigned k = 0; k < count; k++)
+			off += (size_t)snprintf(doc + off, sizeof doc - off, "%s\"%s\"", k ? "," : "",
+						b64[k]);
+		snprintf(doc + off, sizeof doc - off, "]}");
+		int r = parse(doc);
+		if (count == POLICY_MAX_ANCHORS)
+			ok(r == 0 && pol.nanchors == count, "%u of them parse", count);
+		else
+			ok(r == -E2BIG, "refused: %u of them (at most %d)", count, POLICY_MAX_ANCHORS);
+	}
+}
+
 int main(void)
 {
 	test_example();
@@ -778,5 +879,6 @@ int main(void)
 	test_bounds();
 	test_limits();
 	test_store();
+	test_anchors();
 	return tap_done();
 }

@@ -332,7 +332,7 @@ static void integration(void)
 					  lifecycle_fd_ready };
 	lc.packet_fd = ctl[1];
 	lc.packet_tx_fd = -1;
-	lc.anchors_fd = lc.extra_anchors_fd = -1;
+	lc.anchors_fd = -1;
 	lc.ifindex = 1;   /* lo */
 	snprintf(lc.net.ifname, sizeof lc.net.ifname, "lo");
 	lc.net.ipv4_addr = htonl(0xc6120002);      /* 198.18.0.2 */
@@ -540,7 +540,7 @@ static void held(bool release, bool watch)
 	}
 	lc.packet_fd = -1;
 	lc.packet_tx_fd = -1;
-	lc.anchors_fd = lc.extra_anchors_fd = -1;
+	lc.anchors_fd = -1;
 	lc.boot.host_mode = 1;
 	loglen = logpos = 0;
 	fflush(stdout);

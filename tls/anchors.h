@@ -43,9 +43,6 @@
 /* Where the image puts the file, and the buffer netd reads it into (the
  * trixie file is 63,596 bytes for 148 roots). */
 #define ANCHORS_FILE "/etc/dshield/tls-anchors"
-/* An image built for tests with TEST_ANCHORS (image/build-image) also has
- * this one: netd counts its anchors as test anchors. */
-#define ANCHORS_TEST_FILE "/etc/dshield/tls-anchors-test"
 #define ANCHORS_FILE_MAX (256 * 1024)
 
 #define ANCHOR_FLAG_CA 0x01
@@ -54,8 +51,9 @@
 #define ANCHOR_KEY_EC  2
 
 /* The caller's array of anchors: ta[0..n) are in use. Anchors added with
- * extra set (the policy's test anchors) are counted in n_extra, so that
- * whoever reports the configuration can say that some exist. */
+ * extra set (the policy's extra_anchors: test anchors) are counted in
+ * n_extra, so that whoever reports the configuration can say that some
+ * exist. */
 struct anchors {
 	br_x509_trust_anchor *ta;
 	size_t n, cap;

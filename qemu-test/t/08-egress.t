@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: egress (docs/EGRESS.md) in a QEMU boot, one boot for every
 # check. The image is build/image's programs and layers with a test policy
-# and a test CA as test anchors (qemu-test/egress/build-image, cached in
+# whose extra_anchors hold a test CA (qemu-test/egress/build-image, cached in
 # build/qemu-egress/). Upstreams run in the test's namespace on 10.77.0.1
 # (qemu-test/egress/upstreams.py), which the guest reaches through its
 # gateway 198.18.0.1 (the policy's `addresses` take RFC 1918 ranges only);
@@ -99,7 +99,7 @@ expect_match "/v1/info: local CA, the anchors, one of them a test anchor" "$info
   '"tls_origination":\{"local_ca":true,"anchors":[0-9]+,"test_anchors":1,"reason":null\}'
 console=$(tr -d '\r' < "$QT_CONSOLE")
 expect_match "  and the console: init and netd say so" "$console" \
-  'WARNING: test anchors from /etc/dshield/tls-anchors-test.*'
+  "WARNING: the policy's extra_anchors: 1 CA certificates trusted as test anchors"
 expect_match "  netd: trust anchors, of which 1 TEST ANCHORS" "$console" 'netd: trust anchors: [0-9]+, of which 1 TEST ANCHORS'
 
 # --- the functions ------------------------------------------------------------------

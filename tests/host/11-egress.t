@@ -20,7 +20,7 @@
 # TLS origination (docs/EGRESS.md, "TLS origination"): the function's
 # sandbox trusts only netd's local CA; urllib and a plain ssl socket reach
 # an HTTPS upstream whose certificate is from a test CA (given to init as
-# --extra-anchors) with no proxy settings, see netd's leaf, get the
+# the policy's extra_anchors) with no proxy settings, see netd's leaf, get the
 # upstream's answer (a Node function's fetch and https.get too; urllib with
 # HTTPS_PROXY, http.client's set_tunnel and Node's https.get over a CONNECT
 # socket through 127.0.0.1:3128, checked and rewritten as by name), and the
@@ -82,12 +82,11 @@ jq '.egress = [
    "purpose": "test: a secret that does not exist; paths logged by hash"}]' "$TOP/examples/policy.json" > "$POLICY" ||
   bail "cannot write the test policy"
 
-# --- TLS origination's upstreams: a test CA (an extra anchor, host mode's
-# --extra-anchors) and another CA that is no anchor ---------------------------------
+# --- TLS origination's upstreams: a test CA (the policy's extra_anchors,
+# egress_host_start) and another CA that is no anchor ----------------------------------
 TLSDIR=$(mktemp -d /tmp/dshield-egress-tls.XXXXXX)
 mkca testca "dshield egress test CA" && mkca rogueca "a CA nobody trusts" &&
-  mkleaf orig testca orig.test && mkleaf rogue rogueca rogue.test && mkleaf api testca api.test &&
-  "$TOP/build/tools/mkanchors" -o "$TLSDIR/test-anchors" "$TLSDIR/testca.pem" >/dev/null ||
+  mkleaf orig testca orig.test && mkleaf rogue rogueca rogue.test && mkleaf api testca api.test ||
   bail "cannot make the test CAs and their certificates"
 ORIG_SPKI=$(spki orig)
 
@@ -403,7 +402,7 @@ expect_match "deploy egress-fn (declares upstream.test, sni.test, other.test, or
   "$(api POST /v1/functions "$(printf '{"id":"egress-fn","runtime":"python","code":"%s","egress":["upstream.test","sni.test","other.test","orig.test","rogue.test","api.test","nokey.test"]}' "$(b64 "$STATE/egress.py")")")" '^201 '
 call() { api POST /v1/functions/egress-fn/invoke "$1"; }
 
-expect_match "/v1/info says the anchors are test anchors (--extra-anchors)" \
+expect_match "/v1/info says the anchors are test anchors (the policy's extra_anchors)" \
   "$(inns curl -s --max-time 20 "$AUDITOR_URL/v1/info")" \
   '"tls_origination":\{"local_ca":true,"anchors":1,"test_anchors":1,"reason":null\}'
 check "  and netd's console" grep -q 'netd: trust anchors: 1, of which 1 TEST ANCHORS' "$LOG"

@@ -132,13 +132,18 @@ log_json() {
     --json > "$1" 2>/dev/null && [ "$(jq .ok "$1")" = true ]
 }
 
-# egress_host_start POLICY: dshield-init in host mode with POLICY, the test
-# anchors ($TLSDIR/test-anchors, made by the caller) and the test's
-# resolver (198.18.1.1); the caller's cleanup on EXIT; 10.77.0.1/24 on the
-# test's side of the veth pair, for the upstreams.
+# egress_host_start POLICY: dshield-init in host mode with POLICY, to which
+# the test CA ($TLSDIR/testca.pem, made by the caller) is added as the
+# policy's extra_anchors (the test anchors netd trusts beside none: host
+# mode has no --anchors here), and the test's resolver (198.18.1.1); the
+# caller's cleanup on EXIT; 10.77.0.1/24 on the test's side of the veth
+# pair, for the upstreams.
 egress_host_start() {
-  host_start static --allow-sim --policy "$1" --layers "$TOP/build/layers" --dns 198.18.1.1 \
-    --extra-anchors "$TLSDIR/test-anchors"
+  local der
+  der=$(openssl x509 -in "$TLSDIR/testca.pem" -outform DER | base64 -w0) && [ -n "$der" ] &&
+    jq --arg a "$der" '.extra_anchors = [$a]' "$1" > "$1.anchored" ||
+    bail "cannot add the test CA to $1 as its extra_anchors"
+  host_start static --allow-sim --policy "$1.anchored" --layers "$TOP/build/layers" --dns 198.18.1.1
   trap cleanup EXIT
   check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add 10.77.0.1/24 dev peer
 }

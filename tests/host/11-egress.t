@@ -617,6 +617,16 @@ expect_match "Node https.get: 200, netd's leaf from the local CA, the upstream's
   "$out" '"https":\{"status":200,"issuer":"dshield local CA [0-9a-f]{8}","body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-https\\"'
 expect_match "Node https.get through CONNECT 127.0.0.1:3128: 200 and the upstream's answer" \
   "$out" '"tunnel":\{"status":200,"body":"\{\\"upstream\\": \\"orig\\", \\"path\\": \\"/node-tunnel\\"'
+# what Node meets where the function has no rule
+out=$(api POST /v1/functions/egress-node/invoke '{"url":"https://other.test:8444","tunnel":true}')
+diag "node, refused: $out"
+expect_match "Node fetch and https.get of a name the function did not declare: the name does not resolve" \
+  "$out" '"fetch":\{"error":"Error: getaddrinfo (ENOTFOUND|EAI_AGAIN) other.test"\},"https":\{"error":"Error: getaddrinfo (ENOTFOUND|EAI_AGAIN) other.test"\}'
+expect_match "  through CONNECT: 403" "$out" '"tunnel":\{"connect":403\}'
+out=$(api POST /v1/functions/egress-node/invoke '{"url":"https://orig.test:9999"}')
+diag "node, a port no rule lists: $out"
+expect_match "Node fetch and https.get of its name on a port no rule lists: refused (no listener)" \
+  "$out" '"fetch":\{"error":"Error: connect ECONNREFUSED 127\.[0-9.]+:9999"\},"https":\{"error":"Error: connect ECONNREFUSED 127\.[0-9.]+:9999"\}'
 
 # A native function written in Go, static (tests/egress-go: Go's own
 # resolver reads /etc/resolv.conf, its TLS the default trust store path;

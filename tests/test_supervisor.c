@@ -579,6 +579,9 @@ static void held(bool release, bool watch)
 	if (!release && !watch)
 		ok(strstr(logbuf, "netd started") == NULL, "held: the held row never started");
 	close(lp[0]);
+	char probe[80];   /* what the keyd stand-in wrote in its state directory */
+	snprintf(probe, sizeof probe, "%s/probe", state);
+	unlink(probe);
 	rmdir(root[0]);
 	rmdir(root[1]);
 	rmdir(state);

@@ -141,9 +141,10 @@ log_json() {
 egress_host_start() {
   local der
   der=$(openssl x509 -in "$TLSDIR/testca.pem" -outform DER | base64 -w0) && [ -n "$der" ] &&
-    jq --arg a "$der" '.extra_anchors = [$a]' "$1" > "$1.anchored" ||
+    jq --arg a "$der" '.extra_anchors = [$a]' "$1" > "$TLSDIR/policy-anchored.json" ||
     bail "cannot add the test CA to $1 as its extra_anchors"
-  host_start static --allow-sim --policy "$1.anchored" --layers "$TOP/build/layers" --dns 198.18.1.1
+  host_start static --allow-sim --policy "$TLSDIR/policy-anchored.json" --layers "$TOP/build/layers" \
+    --dns 198.18.1.1
   trap cleanup EXIT
   check "setup: 10.77.0.1/24 on the test's side of the veth pair" inns ip addr add 10.77.0.1/24 dev peer
 }

@@ -351,7 +351,8 @@ static void test_full_and_clear(void)
 }
 
 /* With a conn hook, port and proxy connections are handed over (the
- * hook owns them); DNS over TCP is still reset. */
+ * hook owns them); DNS over TCP stays the table's; with none, a port
+ * connection is reset. */
 static int handed_fd = -1, handed_calls;
 static uint8_t handed_kind;
 

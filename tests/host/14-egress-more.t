@@ -45,6 +45,9 @@
 #   another function's requests meanwhile answered, none log_refused;
 # - DNS over TCP: queries pipelined and split, answered as over UDP (a
 #   refused name recorded), and glibc's resolver with options use-vc;
+# - server-sent events: a text/event-stream answer whose every event
+#   crosses netd while the stream is open (the upstream sends the next
+#   only once the function said, on another request, it had this one);
 # - three 2 MiB POSTs whose head and first body bytes share a TLS record:
 #   the upstream counts and hashes every byte;
 # - a record passed on while 3 bytes of the next wait in netd (an
@@ -112,6 +115,7 @@ import ctypes, hashlib, http.server, json, signal, socket, ssl, subprocess, sys,
 from tlsupstream import answer_json, answer_pattern, serve, ws_accept, ws_read, ws_frame
 d, log = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
+sse_acks = [threading.Event() for _ in range(16)]   # /sse-ack/K: the function had event K
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def dropped(self):                # after /ok/drop-next: its connection's next request
@@ -136,6 +140,10 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         if self.path.startswith("/stream/"):
             return answer_pattern(self, int(self.path[len("/stream/"):]))
+        if self.path.startswith("/sse/"):
+            return self.sse(int(self.path[len("/sse/"):]))
+        if self.path.startswith("/sse-ack/"):
+            sse_acks[int(self.path[len("/sse-ack/"):])].set()
         if self.path.startswith("/close/"):   # an answer that ends its connection
             body = json.dumps({"path": self.path, "port": self.client_address[1]}).encode()
             self.send_response(200)
@@ -148,6 +156,24 @@ class H(http.server.BaseHTTPRequestHandler):
         answer_json(self, {"upstream": self.server.name, "path": self.path,
                            "port": self.client_address[1],
                            "connection": self.headers.get("Connection")})
+    def sse(self, n):                 # server-sent events, chunked: event K+1 only once
+        for e in sse_acks:            # the function said (/sse-ack/K) it had event K
+            e.clear()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        waited = []
+        for k in range(n):
+            if k > 0:
+                waited.append(sse_acks[k - 1].wait(20))
+            ev = ('id: %d\nevent: tick\ndata: {"k": %d}\n\n' % (k, k)).encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        with lock, open(log, "a") as f:
+            f.write(json.dumps({"upstream": self.server.name, "sse": n, "waited": waited}) + "\n")
     def ws(self):
         seen = {k: self.headers.get(k) for k in ("Upgrade", "Connection", "Sec-WebSocket-Version",
                                                  "Authorization", "Cookie")}
@@ -492,6 +518,30 @@ def hold(b):                          # n connections open at once, a GET on eac
     for c in cs:
         c.close()
     return {"out": out}
+def sse(n):                           # server-sent events read as they come, each acknowledged
+    c = http.client.HTTPSConnection("good.test", 9443, timeout=30)
+    try:
+        c.request("GET", "/sse/%d" % n, headers={"Accept": "text/event-stream"})
+        r = c.getresponse()
+        events, acks, ev = [], [], {}
+        while True:
+            line = r.readline()
+            if not line:
+                break
+            line = line.decode().rstrip("\n")
+            if line:
+                k, _, v = line.partition(": ")
+                ev[k] = v
+                continue
+            events.append(ev)         # a blank line ends an event: say so upstream
+            acks.append(urlopen("https://good.test:9443/sse-ack/%s" % ev.get("id")).get("status"))
+            ev = {}
+        return {"status": r.status, "type": r.getheader("Content-Type"), "events": events,
+                "acks": acks}
+    except Exception as e:
+        return err(e)
+    finally:
+        c.close()
 def split(b):                         # a body of which netd holds part of a record
     c = http.client.HTTPSConnection("split.test", 9449, timeout=30)
     try:
@@ -551,6 +601,8 @@ def handler(req):
         return resume(b)
     if "split" in b:
         return split(b)
+    if "sse" in b:
+        return sse(b["sse"])
     if "alpn" in b:
         return alpn(b)
     if "resume_up" in b:                # s_server -www's word on each handshake
@@ -1124,6 +1176,19 @@ vc_getent=$(vc getent hosts good.test 2>&1 | awk 'NR == 1 { print $1 }')
 vc_python=$(vc python3 -c 'import socket; print(socket.gethostbyname("good.test"))' 2>&1)
 check "glibc over TCP (options use-vc): getent hosts and Python give good.test the same address ($vc_getent, $vc_python)" \
   [ "$vc_getent $vc_python" = "$udp $udp" ]
+
+# --- 4i. server-sent events ----------------------------------------------------------
+# A text/event-stream answer, chunked, that stays open: the upstream sends
+# event K+1 only once the function, having read event K from the stream,
+# said so on another request (/sse-ack/K). So every event crosses netd
+# while the answer is still open, as a long-lived stream's must.
+out=$(call '{"sse":5}')
+diag "sse: $out"
+check "server-sent events: 200, text/event-stream, the 5 events in order, each read while the stream was open" \
+  [ "$(printf '%s' "${out#* }" | jq -c '[.status, .type, [.events[] | .id + .event + .data], .acks]')" = \
+    '[200,"text/event-stream",["0tick{\"k\": 0}","1tick{\"k\": 1}","2tick{\"k\": 2}","3tick{\"k\": 3}","4tick{\"k\": 4}"],[200,200,200,200,200]]' ]
+check "  the upstream had each acknowledgement before the next event" \
+  [ "$(jq -c 'select(.sse == 5) | .waited' "$STATE/https.log")" = '[true,true,true,true]' ]
 
 # --- 5. WebSocket ------------------------------------------------------------------
 expect_match "the operator stores WS_KEY (ws.test's rule injects it)" \

@@ -93,15 +93,6 @@ else
 fi
 ADDR=$QT_ADDR PORT=8080
 
-# --- the anchors: the image's and the test CA, marked -------------------------------
-info=$(inns curl -s --max-time 30 "$QT_URL/v1/info")
-expect_match "/v1/info: local CA, the anchors, one of them a test anchor" "$info" \
-  '"tls_origination":\{"local_ca":true,"anchors":[0-9]+,"test_anchors":1,"reason":null\}'
-console=$(tr -d '\r' < "$QT_CONSOLE")
-expect_match "  and the console: init and netd say so" "$console" \
-  "WARNING: the policy's extra_anchors: 1 CA certificates trusted as test anchors"
-expect_match "  netd: trust anchors, of which 1 TEST ANCHORS" "$console" 'netd: trust anchors: [0-9]+, of which 1 TEST ANCHORS'
-
 # --- the functions ------------------------------------------------------------------
 body=$(fn_deploy_body egress-py python "$eg/fn_egress.py" \
   '{"egress": ["web.egress.test", "api.egress.test", "echo.egress.test"]}') || bail "no body"
@@ -118,6 +109,17 @@ body=$(fn_deploy_body egress-go native "$top/build/escape/fn_egress_go" \
   '{"egress": ["web.egress.test"]}') || bail "no body"
 fn_api POST /v1/functions "$body"
 expect "deploy egress-go (build/escape/fn_egress_go, a static Go binary; declares web)" 201 '.id == "egress-go"'
+
+# --- the anchors: the image's and the test CA, marked -------------------------------
+# (netd has the policy's extra_anchors once it has the policy from sandboxd,
+# which a deployment needs: so after the deployments)
+info=$(inns curl -s --max-time 30 "$QT_URL/v1/info")
+expect_match "/v1/info: local CA, the anchors, one of them a test anchor" "$info" \
+  '"tls_origination":\{"local_ca":true,"anchors":[0-9]+,"test_anchors":1,"reason":null\}'
+console=$(tr -d '\r' < "$QT_CONSOLE")
+expect_match "  and the console: init and netd say so" "$console" \
+  "WARNING: the policy's extra_anchors: 1 CA certificates trusted as test anchors"
+expect_match "  netd: trust anchors, of which 1 TEST ANCHORS" "$console" 'netd: trust anchors: [0-9]+, of which 1 TEST ANCHORS'
 
 # invoke ID JSON: the function's answer in FN_STATUS, FN_BODY
 invoke() {

@@ -5,7 +5,7 @@
 #   make layer-trees    build/layers/{native,python,node}/: runtime layer file trees
 #   make run            build everything and boot the image in QEMU
 #   make check          every test: unit, sanitizers, host mode, QEMU
-#   make fuzz           each libFuzzer target for FUZZ_SECONDS
+#   make fuzz           each libFuzzer target for FUZZ_SECONDS, FUZZ_JOBS at once
 #   make bench          benchmarks, JSON summary
 #   make repro-check    two image builds in different places must match
 #
@@ -18,6 +18,7 @@ O          ?= build
 VARIANT    ?= release
 DEPS       ?= build/deps
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS  ?= 2
 # Real TDX quotes and event logs (read-only extra fuzz seeds, when present).
 TESTDATA   ?= ../shared/testdata/tdx
 SOURCE_DATE_EPOCH ?= 0
@@ -259,16 +260,11 @@ san-unit:
 	$(MAKE) VARIANT=san O=build/san tests
 	ASAN_OPTIONS=detect_leaks=1 prove --exec '' $(addprefix build/san/tests/,$(tests-y))
 
+# each target by tools/fuzz-run, FUZZ_JOBS at once; any that fails (a
+# crash, or a fuzzer that could not start) fails the step
 fuzz:
 	$(MAKE) VARIANT=fuzz O=build/fuzz all
-	@set -e; for f in $(fuzz-y); do \
-	  mkdir -p build/fuzz/corpus/$$f; \
-	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-	  extra=; case $$f in fuzz_quote|fuzz_ccel|fuzz_collateral|fuzz_eventlog_json) \
-	    [ -d $(TESTDATA) ] && extra=$(TESTDATA);; esac; \
-	  build/fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f $$extra 2>&1 | tail -n 4; \
-	done
+	@printf '%s\n' $(fuzz-y) | TESTDATA=$(TESTDATA) xargs -P $(FUZZ_JOBS) -n 1 tools/fuzz-run $(FUZZ_SECONDS)
 
 # --- runtime layer trees (image/mklayer-tree, runtimes/*/recipe) ---------------
 # build/layers/<name>/ is a layer's file tree, <name>.manifest describes it

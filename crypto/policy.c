@@ -936,24 +936,20 @@ static int cmp_anchor(const void *a, const void *b)
 	return r != 0 ? r : (int)x->len - (int)y->len;
 }
 
-/* One certificate of extra_anchors: BearSSL must read it, with a key it
- * checks signatures with (RSA, or EC on P-256, P-384, P-521), and it must
+/* One certificate of extra_anchors: BearSSL must read it, and it must
  * say it is a CA (basicConstraints): netd validates upstream chains with
- * it, as it does with the image's roots. */
+ * it, as it does with the image's roots. (Whether its key and Name fit
+ * an anchor record is tls/anchors.h's anchors_record(), which mkpolicy
+ * and netd run on it.) */
 static int check_anchor(struct jwalk *c, const struct policy_anchor *a)
 {
 	br_x509_decoder_context dc;
-	const br_x509_pkey *pk;
 
 	br_x509_decoder_init(&dc, NULL, NULL);
 	br_x509_decoder_push(&dc, a->der, a->len);
-	if ((pk = br_x509_decoder_get_pkey(&dc)) == NULL)
+	if (br_x509_decoder_get_pkey(&dc) == NULL)
 		return jwalk_fail(c, -EINVAL, "not an X.509 certificate BearSSL reads (its error %d)",
 				  br_x509_decoder_last_error(&dc));
-	if (pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve != BR_EC_secp256r1 &&
-	    pk->key.ec.curve != BR_EC_secp384r1 && pk->key.ec.curve != BR_EC_secp521r1)
-		return jwalk_fail(c, -EINVAL, "its key's curve (%d) is none of P-256, P-384, P-521",
-				  pk->key.ec.curve);
 	if (!br_x509_decoder_isCA(&dc))
 		return jwalk_fail(c, -EINVAL, "not a CA certificate (basicConstraints)");
 	return 0;

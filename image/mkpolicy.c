@@ -14,6 +14,7 @@
 #include "lib/errbuf.h"
 #include "lib/file.h"
 #include "lib/hex.h"
+#include "tls/anchors.h"
 
 #include <bearssl.h>
 #include <errno.h>
@@ -80,6 +81,15 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "mkpolicy: %s: %s\n", path, err);
 		return 1;
+	}
+	/* each of extra_anchors as netd will take it: an anchor record */
+	for (unsigned k = 0; k < pol.nanchors; k++) {
+		static uint8_t rec[ANCHORS_RECORD_MAX];
+		if (anchors_record(rec, sizeof rec, pol.anchors[k].der, pol.anchors[k].len,
+				   ANCHOR_FLAG_CA, err, sizeof err) < 0) {
+			fprintf(stderr, "mkpolicy: %s: extra_anchors (sorted) [%u]: %s\n", path, k, err);
+			return 1;
+		}
 	}
 	n = policy_write(&pol, canon, sizeof canon);
 	if (n < 0) {

@@ -43,21 +43,18 @@ static int send_boot_info(struct lifecycle *lc, int sock)
 
 /* --- netd ------------------------------------------------------------------------ */
 
-/* The trust anchors files, as descriptors: netd cannot open files. */
+/* The trust anchors file, as a descriptor: netd cannot open files. */
 static int send_anchors(struct lifecycle *lc, int sock)
 {
 	struct netd_anchors_msg m;
-	int fds[2];
-	unsigned n = 0;
 
 	memset(&m, 0, sizeof m);
-	if (lc->anchors_fd >= 0) {
+	if (lc->anchors_fd >= 0)
 		m.has_anchors = 1;
-		fds[n++] = lc->anchors_fd;
-	} else {
+	else
 		snprintf(m.why, sizeof m.why, "%s", lc->anchors_why);
-	}
-	return imsg_send(sock, IMSG_NETD_ANCHORS, 0, &m, sizeof m, n > 0 ? fds : NULL, n);
+	return imsg_send(sock, IMSG_NETD_ANCHORS, 0, &m, sizeof m,
+			 m.has_anchors ? &lc->anchors_fd : NULL, m.has_anchors);
 }
 
 static int netd_start(struct lifecycle *lc, int sock)

@@ -49,6 +49,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/netd_sandboxd.h"
+
 /* per function (netd holds one table per function that asked): 1024
  * names is far more than a function's rules name in practice, and keeps
  * a table near 45 KiB, so 256 functions cost netd about 11 MiB */
@@ -59,8 +61,8 @@
 #define FAKEADDR_SLOTS     (2 * FAKEADDR_MAX_NAMES)
 #define FAKEADDR_KEY_LEN   16
 
-#define FAKEADDR_NET       0x7f400000u  /* 127.64.0.0 */
-#define FAKEADDR_MASK      0xffc00000u  /* /10 */
+#define FAKEADDR_NET       SBX_FAKE_NET   /* 127.64.0.0 */
+#define FAKEADDR_MASK      SBX_FAKE_MASK  /* /10 */
 
 /* Fields are private to net/fakeaddr.c; about 45 KiB. */
 struct fakeaddr_table {

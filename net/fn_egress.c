@@ -3,6 +3,7 @@
 #include "net/fn_egress.h"
 
 #include "lib/random.h"
+#include "net/tcp_refusal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,7 +88,8 @@ static bool msg_ok(const struct sbx_egress_msg *m, unsigned nfds)
 	if (m->op < SBX_EGRESS_NEW || m->op > SBX_EGRESS_GONE)
 		return false;
 	for (unsigned k = 0; k < nfds; k++)
-		if (m->l[k].kind < SBX_L_DNS_UDP || m->l[k].kind > SBX_L_PORT || m->l[k].port == 0)
+		if (m->l[k].kind < SBX_L_DNS_UDP || m->l[k].kind > SBX_L_RESETS ||
+		    (m->l[k].port == 0) != (m->l[k].kind == SBX_L_RESETS))
 			return false;
 	return true;
 }
@@ -449,6 +451,42 @@ static void tcp_hand(struct fn_egress *t, const struct fn_egress_fn *f, unsigned
 	}
 }
 
+/* f has a port listener on port: a connection there is netd's to serve. */
+static bool has_port_listener(const struct fn_egress_fn *f, uint16_t port)
+{
+	for (unsigned k = 0; k < f->n; k++)
+		if (f->l[k].kind == SBX_L_PORT && f->l[k].port == port)
+			return true;
+	return false;
+}
+
+/* The resets socket: each reset the kernel sent for a connection to a
+ * fake address on a port with no listener is told to the refused hook
+ * (a budget per wake-up). Anything else its filter let through is
+ * counted and dropped. A port netd listens on is left to the listener
+ * (its connections are netd's; a reset there is not the kernel's
+ * refusal). */
+static void resets_read(struct fn_egress *t, const struct fn_egress_fn *f, unsigned li, int fd)
+{
+	uint8_t p[SBX_RESETS_SNAP];
+	struct tcp_refusal r;
+
+	for (int i = 0; i < 32; i++) {
+		ssize_t n = recv(fd, p, sizeof p, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0)
+			return;
+		if (tcp_refusal_parse(p, (size_t)n < sizeof p ? (size_t)n : sizeof p, &r) < 0) {
+			t->st.resets_other++;
+			continue;
+		}
+		if (has_port_listener(f, r.port))
+			continue;
+		t->st.port_refused++;
+		if (t->h.refused != NULL)
+			t->h.refused(t->h.ctx, f, f->l[li].kind, r.addr, r.port);
+	}
+}
+
 bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events, uint64_t now_ms)
 {
 	unsigned fi, li;
@@ -466,6 +504,8 @@ bool fn_egress_io(struct fn_egress *t, int fd, uint32_t events, uint64_t now_ms)
 		dns_udp(t, f, fd);
 	else if (f->l[li].kind == SBX_L_DNS_TCP)
 		dns_tcp_accept(t, fi, li, fd, now_ms);
+	else if (f->l[li].kind == SBX_L_RESETS)
+		resets_read(t, f, li, fd);
 	else if (t->h.conn != NULL)
 		tcp_hand(t, f, li, fd);
 	else

@@ -29,6 +29,12 @@
  *                                 a client that does not read its answers
  *                                 stops being read (its kernel buffers
  *                                 fill), until the idle time closes it.
+ *   lo: the kernel's resets       a connection to a fake address on a port
+ *                                 with no listener is refused by the
+ *                                 function's own kernel; its reset, read
+ *                                 off the SBX_L_RESETS socket
+ *                                 (net/tcp_refusal.h), goes to the refused
+ *                                 hook with the address and port dialled
  *
  * Caller-owned state: the table is a fixed array, every descriptor it
  * holds is registered with the caller's watch hook; a function's name
@@ -73,6 +79,8 @@ struct fn_egress_stats {
 	uint64_t dns_tcp_busy;              /* reset: the pool or the function's share full */
 	uint64_t dns_tcp_idle;              /* closed after FN_DNS_TCP_IDLE_MS */
 	uint64_t dns_tcp_bad;               /* closed: a length of 0 or over DNS_MSG_MAX */
+	uint64_t port_refused;              /* the kernel's resets: a port with no listener */
+	uint64_t resets_other;              /* packets on the resets socket that were not one */
 	uint64_t malformed;                 /* egress messages refused */
 };
 
@@ -95,8 +103,9 @@ struct fn_egress;
  * DNS_RES_REFUSED: not allowed, DNS_RES_FULL: f's table is full).
  * refused: a TCP connection of f, on a listener of that kind, to the
  * address and port it dialled (host order), was reset: DNS over TCP with
- * the pool or f's share of it full, or a port or proxy connection with no
- * conn hook. conn: a connection accepted on a port or proxy listener of
+ * the pool or f's share of it full, a port or proxy connection with no
+ * conn hook, or (kind SBX_L_RESETS) one to a fake address on a port with
+ * no listener, which f's kernel refused. conn: a connection accepted on a port or proxy listener of
  * f (kind SBX_L_PORT or SBX_L_PROXY), the hook owns fd; NULL: those are
  * reset. */
 struct fn_egress_hooks {

@@ -847,28 +847,59 @@ static void egress_dns_refused(void *ctx, const struct fn_egress_fn *f, const st
 	log_refusal(&e, f->id, "a refused DNS query");
 }
 
-/* fn_egress's refused hook: a DNS-over-TCP connection was reset, the
- * pool or the function's share of it full: its egress_refused record.
- * (Connections on port and proxy listeners go to the conn hook.) */
+/* The reason of a connection to a fake address on a port with no
+ * listener, which the function's kernel refused (fn_egress's
+ * SBX_L_RESETS): the proxy's own decision for that name and port, so it
+ * reads as a refusal on a listened port would (not_declared,
+ * port_not_allowed, unknown_address), then who refused it; a port a rule
+ * allows but nothing listens on (53, 3128, or past SBX_EGRESS_PORTS_MAX)
+ * says so. host gets the name, or the address when it stands for none. */
+static void kernel_refusal(const struct fn_egress_fn *f, uint32_t addr, uint16_t port,
+			   char *host, size_t hostlen, char *reason, size_t len)
+{
+	static const char kernel[] = "; the function's kernel refused the connection (nothing "
+				     "listens on that port in its namespace)";
+	char why[EGP_REASON_MAX - sizeof kernel];
+	struct egp_target t;
+
+	int r = egp_decide_fake(nd.api.fn.have_policy ? &nd.api.fn.policy : NULL, f->rules,
+				f->fakes, addr, port, &t, why, sizeof why);
+	if (t.host[0] != '\0')
+		snprintf(host, hostlen, "%s", t.host);
+	if (r >= 0)
+		snprintf(why, sizeof why, "no_listener: rule %s allows port %u, but ports 53 and "
+			 "3128 are DNS's and the proxy's, and at most %u others are listened on; "
+			 "use the proxy at 127.0.0.1:3128", nd.api.fn.policy.rules[t.rule].host, port,
+			 SBX_EGRESS_PORTS_MAX);
+	snprintf(reason, len, "%s%s", why, kernel);
+}
+
+/* fn_egress's refused hook: its egress_refused record. A DNS-over-TCP
+ * connection was reset, the pool or the function's share of it full; or
+ * (SBX_L_RESETS) the function's kernel refused a connection to a fake
+ * address on a port with no listener. (Connections on port and proxy
+ * listeners go to the conn hook.) */
 static void egress_refused(void *ctx, const struct fn_egress_fn *f, uint8_t kind, uint32_t addr,
 			   uint16_t port)
 {
-	char reason[160];
+	char reason[EGP_REASON_MAX];
 	struct log_entry e;
-	char host[16], inv[37];
+	char host[EGRESS_NAME_MAX + 1], inv[37];
 
 	(void)ctx;
-	(void)kind;   /* SBX_L_DNS_TCP: netd has a conn hook for the others */
-	snprintf(reason, sizeof reason,
-		 "dns_tcp_busy: no room for another DNS-over-TCP connection (%u a function, %u in "
-		 "all, each closed after %u ms without a query)",
-		 FN_DNS_TCP_PER_FN, FN_DNS_TCP_MAX, FN_DNS_TCP_IDLE_MS);
+	snprintf(host, sizeof host, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
+		 addr & 255);
+	if (kind == SBX_L_RESETS)
+		kernel_refusal(f, addr, port, host, sizeof host, reason, sizeof reason);
+	else
+		snprintf(reason, sizeof reason,
+			 "dns_tcp_busy: no room for another DNS-over-TCP connection (%u a function, "
+			 "%u in all, each closed after %u ms without a query)",
+			 FN_DNS_TCP_PER_FN, FN_DNS_TCP_MAX, FN_DNS_TCP_IDLE_MS);
 	memset(&e, 0, sizeof e);
 	e.type = LOG_EGRESS_REFUSED;
 	(void)api_fn_in_flight(&nd.api, f->id, inv);
 	e.u.egress.invocation = (struct log_str){ inv, strlen(inv) };
-	snprintf(host, sizeof host, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
-		 addr & 255);
 	e.u.egress.function = (struct log_str){ f->id, strlen(f->id) };
 	e.u.egress.scheme = (struct log_str){ "tcp", 3 };
 	e.u.egress.host = (struct log_str){ host, strlen(host) };

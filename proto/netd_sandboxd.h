@@ -184,13 +184,29 @@ enum sbx_listener_kind {
 	SBX_L_DNS_TCP,             /* 127.0.0.1:53, TCP (listening) */
 	SBX_L_PROXY,               /* 127.0.0.1:3128, TCP: the explicit HTTP proxy */
 	SBX_L_PORT,                /* 0.0.0.0:port, TCP: connections to fake addresses */
+	/* lo, an AF_PACKET socket (port 0): the resets the kernel sends for
+	 * connections to a fake address on a port nothing listens on, so that
+	 * netd records them too (docs/EGRESS.md, "Ports no rule names"). Its
+	 * filter keeps only packets that came in on lo (PACKET_HOST), IPv4,
+	 * TCP, unfragmented, from SBX_FAKE_NET, with RST|ACK of FIN, SYN, RST
+	 * and ACK, and sequence number 0: the kernel's answer to a SYN; at
+	 * most SBX_RESETS_SNAP bytes of each. */
+	SBX_L_RESETS,
 };
 
-/* Listeners of one function: DNS (2), the proxy, and one per distinct port
- * of the policy's rules (at most SBX_EGRESS_PORTS_MAX of them; the policy
- * parser refuses more). */
-#define SBX_LISTENERS_MAX     16
-#define SBX_EGRESS_PORTS_MAX  (SBX_LISTENERS_MAX - 3)
+/* The fake addresses a function's DNS hands out: 127.64.0.0/10 (host
+ * order; net/fakeaddr.h). */
+#define SBX_FAKE_NET          0x7f400000u
+#define SBX_FAKE_MASK         0xffc00000u
+/* Bytes of a reset the SBX_L_RESETS filter keeps: the longest IPv4 and
+ * TCP headers (60 each). */
+#define SBX_RESETS_SNAP       120
+
+/* Listeners of one function: DNS (2), the proxy, the resets, and one per
+ * distinct port of the policy's rules (at most SBX_EGRESS_PORTS_MAX of
+ * them; sandboxd listens on no more, and says so). */
+#define SBX_LISTENERS_MAX     17
+#define SBX_EGRESS_PORTS_MAX  (SBX_LISTENERS_MAX - 4)
 #define SBX_EGRESS_FDS        4    /* listeners per message (IMSG_MAX_FDS) */
 
 enum sbx_egress_op {
@@ -203,7 +219,7 @@ enum sbx_egress_op {
 struct sbx_listener {
 	uint8_t kind;              /* enum sbx_listener_kind */
 	uint8_t reserved;
-	uint16_t port;             /* the port it is bound to */
+	uint16_t port;             /* the port it is bound to (SBX_L_RESETS: 0) */
 };
 
 struct sbx_egress_msg {

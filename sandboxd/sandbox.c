@@ -16,11 +16,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netpacket/packet.h>
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,10 +122,75 @@ static ssize_t read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
+/* The resets socket (SBX_L_RESETS): an AF_PACKET socket on lo whose
+ * filter keeps what proto/netd_sandboxd.h says, the kernel's answer to a
+ * SYN on a port nothing listens on, and drops the rest in the kernel, so
+ * netd never sees the function's own traffic. netd reads it again strictly
+ * (net/tcp_refusal.h). Offsets are from the IPv4 header (SOCK_DGRAM); a
+ * load past a packet's end drops it. */
+static int resets_make(char *msg, size_t cap)
+{
+	enum { DROP = 16 };
+#define J(op, k, t, f) BPF_JUMP(BPF_JMP | (op) | BPF_K, (k), (t), (f))
+	struct sock_filter prog[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+		/* 1 */ J(BPF_JEQ, PACKET_HOST, 0, DROP - 2),        /* came in, not went out */
+		/* 2 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+		/* 3 */ J(BPF_JEQ, IPPROTO_TCP, 0, DROP - 4),
+		/* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+		/* 5 */ J(BPF_JSET, 0x3fff, DROP - 6, 0),             /* MF or an offset */
+		/* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
+		/* 7 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, SBX_FAKE_MASK),
+		/* 8 */ J(BPF_JEQ, SBX_FAKE_NET, 0, DROP - 9),       /* from a fake address */
+		/* 9 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),         /* x: the IPv4 header's length */
+		/* 10 */ BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),
+		/* 11 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x17),     /* FIN, SYN, RST, ACK */
+		/* 12 */ J(BPF_JEQ, 0x14, 0, DROP - 13),            /* RST|ACK */
+		/* 13 */ BPF_STMT(BPF_LD | BPF_W | BPF_IND, 4),
+		/* 14 */ J(BPF_JEQ, 0, 0, DROP - 15),               /* sequence 0 */
+		/* 15 */ BPF_STMT(BPF_RET | BPF_K, SBX_RESETS_SNAP),
+		/* 16 */ BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+#undef J
+	_Static_assert(sizeof prog / sizeof prog[0] == DROP + 1, "DROP is the last instruction");
+	struct sock_fprog fp = { .len = sizeof prog / sizeof prog[0], .filter = prog };
+	struct ifreq ifr;
+	int one = 1, r;
+	const char *what = "socket";
+	/* protocol 0: nothing is queued before the filter is on and bind()
+	 * names the protocol and lo */
+	int s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		goto fail;
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, "lo", 3);
+	what = "lo's index";
+	if (ioctl(s, SIOCGIFINDEX, &ifr) != 0)
+		goto fail;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+				   .sll_ifindex = ifr.ifr_ifindex };
+	what = "filter";
+	if (setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp) != 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof one) != 0)
+		goto fail;
+	what = "bind";
+	if (bind(s, (struct sockaddr *)&sll, sizeof sll) != 0)
+		goto fail;
+	return s;
+fail:
+	r = errbuf_set(msg, cap, -errno, "egress resets socket on lo: %s: %s", what, strerror(errno));
+	if (s >= 0)
+		close(s);
+	return r;
+}
+
 /* One listener of want, made in the calling process's network namespace
  * (the helper child's, after unshare). The fd or a negative errno. */
 static int listener_make(const struct sbx_listener *l, char *msg, size_t cap)
 {
+	if (l->kind == SBX_L_RESETS)
+		return resets_make(msg, cap);
 	bool udp = l->kind == SBX_L_DNS_UDP;
 	struct sockaddr_in a = {
 		.sin_family = AF_INET,

@@ -867,8 +867,9 @@ static void on_worker_timer(struct sandboxd *sd, struct sbxd_worker *w)
 /* --- the policy and the store ------------------------------------------------------------ */
 
 /* The listeners every function's netns gets (proto/netd_sandboxd.h):
- * DNS over UDP and TCP, the explicit proxy, then each distinct port of
- * the policy's rules in ascending order. A rule's port 53 or 3128 on
+ * DNS over UDP and TCP, the explicit proxy, the kernel's resets (so that
+ * a connection to a port nothing listens on is recorded too), then each
+ * distinct port of the policy's rules in ascending order. A rule's port 53 or 3128 on
  * 0.0.0.0 would collide with the loopback listeners of those ports: such
  * a port is not listened on (the rule still serves CONNECT through the
  * proxy) and the start says so; so are ports past SBX_EGRESS_PORTS_MAX. */
@@ -880,6 +881,7 @@ static void egress_want(struct sandboxd *sd)
 	sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_DNS_UDP, .port = 53 };
 	sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_DNS_TCP, .port = 53 };
 	sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_PROXY, .port = 3128 };
+	sd->want[n++] = (struct sbx_listener){ .kind = SBX_L_RESETS, .port = 0 };
 	for (unsigned r = 0; r < sd->policy.nrules; r++)
 		for (unsigned k = 0; k < sd->policy.rules[r].nports; k++)
 			seen[sd->policy.rules[r].ports[k]] = true;

@@ -17,7 +17,8 @@
  * perf_event_open, io_uring, keyctl/add_key/request_key, userfaultfd,
  * open_by_handle_at, the new mount API (fsopen, fsmount, move_mount,
  * open_tree), reboot, swapon/off, acct, quotactl (the path form), clock and time setting,
- * iopl/ioperm, syslog, socket families other than unix, inet and inet6.
+ * iopl/ioperm, syslog, socket families other than unix, inet, inet6 and
+ * packet (the worker's filter refuses packet too).
  */
 #include "sandboxd/fn_seccomp.h"
 #include "sandboxd/sandboxd.h"
@@ -39,6 +40,9 @@ const struct seccomp_rule sandboxd_seccomp_rules[] = {
 	ALLOW_IF_EQ(socket, 0, AF_UNIX),
 	ALLOW_IF_EQ(socket, 0, AF_INET),
 	ALLOW_IF_EQ(socket, 0, AF_INET6),
+	/* packet: the resets socket on a function's lo (SBX_L_RESETS), made
+	 * in the function's new namespace, which has no other device */
+	ALLOW_IF_EQ(socket, 0, AF_PACKET),
 	ALLOW_IF_EQ(socketpair, 0, AF_UNIX),
 	/* personality: the values the worker's filter allows */
 	ALLOW_IF_EQ(personality, 0, 0x0u),

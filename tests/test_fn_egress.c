@@ -14,8 +14,11 @@
  *     over UDP (the same fake address), each framed; the idle deadline;
  *     a function's share of the pool; a bad length; a client that does
  *     not read its answers stops being read and loses none;
+ *   - the kernel's resets: told to the refused hook unless netd listens
+ *     on the port, anything else dropped, a budget a wake-up;
  *   - clear closes everything. */
 #include "net/fn_egress.h"
+#include "tests/reset_pkt.h"
 #include "tests/tap.h"
 
 #include <arpa/inet.h>
@@ -319,7 +322,11 @@ static void test_malformed(void)
 	m.nlisteners = 1;
 	m.l[0] = (struct sbx_listener){ .kind = SBX_L_PORT, .port = 0 };
 	refused_msg("port 0", &m, full, true);
-	is_int((int)(T.st.malformed - before), 8, "each counted");
+	m = msg("f", SBX_EGRESS_NEW, 0);
+	m.nlisteners = 1;
+	m.l[0] = (struct sbx_listener){ .kind = SBX_L_RESETS, .port = 443 };
+	refused_msg("a resets socket with a port", &m, full, true);
+	is_int((int)(T.st.malformed - before), 9, "each counted");
 }
 
 static void test_full_and_clear(void)
@@ -414,9 +421,58 @@ static void test_conn_hook(void)
 	fn_egress_clear(&T);
 }
 
+/* --- the kernel's resets ---------------------------------------------------------- */
+
+/* The resets socket (a datagram socketpair stands in for sandboxd's
+ * packet socket; the real one is tests/test_sandboxd.c's): each reset
+ * read is told to the refused hook with the address and port dialled,
+ * unless netd listens on that port; anything else is counted and
+ * dropped; a budget per wake-up. */
+static void test_resets(void)
+{
+	struct fn_egress_hooks h = { .watch = watch, .refused = refused };
+	uint16_t pp;
+	int sv[2], lp = bound(SOCK_STREAM, &pp);
+	uint8_t b[SBX_RESETS_SNAP];
+	size_t n;
+
+	fn_egress_init(&T, &h);
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return;
+	int fds[2] = { sv[0], lp };
+	struct sbx_egress_msg m = msg("resets", SBX_EGRESS_NEW, 1);
+	m.nlisteners = 2;
+	m.l[0] = (struct sbx_listener){ .kind = SBX_L_RESETS, .port = 0 };
+	m.l[1] = (struct sbx_listener){ .kind = SBX_L_PORT, .port = pp };
+	ok(fn_egress_take(&T, &m, sizeof m, fds, 2) == 0, "a resets socket and a port listener");
+	int r0 = refused_calls;
+	n = reset_pkt(b, 0x7f400005u, 9, 40000, 20, 20);
+	ok(send(sv[1], b, n, 0) == (ssize_t)n && fn_egress_io(&T, sv[0], EPOLLIN, NOW) &&
+	   refused_calls == r0 + 1 && last_kind == SBX_L_RESETS && last_addr == 0x7f400005u &&
+	   last_port == 9 && strcmp(last_fn, "resets") == 0 && T.st.port_refused == 1,
+	   "a reset from 127.64.0.5:9: the refused hook told (the function, the kind, where to)");
+	n = reset_pkt(b, 0x7f400005u, pp, 40001, 20, 20);
+	ok(send(sv[1], b, n, 0) == (ssize_t)n && fn_egress_io(&T, sv[0], EPOLLIN, NOW) &&
+	   refused_calls == r0 + 1 && T.st.port_refused == 1,
+	   "  one from a port netd listens on: left to the listener");
+	b[9] = 17;
+	ok(send(sv[1], b, n, 0) == (ssize_t)n && fn_egress_io(&T, sv[0], EPOLLIN, NOW) &&
+	   refused_calls == r0 + 1 && T.st.resets_other == 1, "  a UDP packet: counted, dropped");
+	for (int i = 0; i < 40; i++) {
+		n = reset_pkt(b, 0x7f400006u, (uint16_t)(1000 + i), 40002, 20, 20);
+		send(sv[1], b, n, 0);
+	}
+	ok(fn_egress_io(&T, sv[0], EPOLLIN, NOW) && refused_calls == r0 + 33,
+	   "  40 at once: 32 a wake-up");
+	ok(fn_egress_io(&T, sv[0], EPOLLIN, NOW) && refused_calls == r0 + 41 && last_port == 1039,
+	   "  the rest at the next");
+	close(sv[1]);
+	fn_egress_clear(&T);
+	ok(!is_open(sv[0]) && !is_open(lp), "clear closes the resets socket");
+}
+
 /* --- DNS over TCP ------------------------------------------------------------- */
 
-/* A client connected to 127.0.0.1:port, non-blocking once connected. */
 /* A TCP connection to port on loopback; rcvbuf > 0 sets its receive buffer
  * before connect, so the window it offers is small from the start (set
  * later, the window already offered still lets the peer send that much). */
@@ -640,6 +696,7 @@ int main(void)
 	test_malformed();
 	test_full_and_clear();
 	test_conn_hook();
+	test_resets();
 	test_dns_tcp();
 	return tap_done();
 }

@@ -20,6 +20,7 @@
 #include "lib/base64.h"
 #include "lib/file.h"
 #include "lib/frame.h"
+#include "net/tcp_refusal.h"
 #include "proto/fn_frame.h"
 #include "proto/logd.h"
 #include "proto/sandboxd_keyd.h"
@@ -37,6 +38,10 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netpacket/packet.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -237,6 +242,18 @@ static bool listener_is(int fd, const struct sbx_listener *l)
 	int type = 0, acc = 0;
 	socklen_t tl = sizeof type, ol = sizeof acc;
 
+	if (l->kind == SBX_L_RESETS) {
+		/* a packet socket on lo for IPv4, with a filter no one can change */
+		struct sockaddr_ll ll;
+		socklen_t ll_len = sizeof ll;
+		struct sock_fprog none = { 0 };
+		return getsockname(fd, (struct sockaddr *)&ll, &ll_len) == 0 &&
+		       ll.sll_family == AF_PACKET && ll.sll_protocol == htons(ETH_P_IP) &&
+		       ll.sll_ifindex == 1 && l->port == 0 &&
+		       getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM &&
+		       setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &none, sizeof none) != 0 &&
+		       errno == EPERM && other_netns(fd);
+	}
 	if (getsockname(fd, (struct sockaddr *)&a, &al) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) != 0)
@@ -276,15 +293,116 @@ static bool egress_new_ok(const char *id, uint32_t rules, char *got, size_t cap)
 		if (e->nfds != e->m.nlisteners)
 			ok = false;
 		for (unsigned k = 0; k < e->nfds && n + 16 < cap; k++) {
-			static const char *kn[] = { "?", "dns/udp", "dns/tcp", "proxy", "port" };
+			static const char *kn[] = { "?", "dns/udp", "dns/tcp", "proxy", "port",
+						    "resets" };
 			const struct sbx_listener *l = &e->m.l[k];
 			n += (size_t)snprintf(got + n, cap - n, "%s%s:%u", n ? " " : "",
-					      kn[l->kind <= SBX_L_PORT ? l->kind : 0], l->port);
+					      kn[l->kind <= SBX_L_RESETS ? l->kind : 0], l->port);
 			if (!listener_is(e->fds[k], l))
 				ok = false;
 		}
 	}
 	return ok;
+}
+
+/* The descriptor of function id's listener of kind in the egress messages
+ * seen, or -1. */
+static int egress_fd_of(const char *id, uint8_t kind)
+{
+	for (unsigned i = 0; i < neg; i++)
+		for (unsigned k = 0; strcmp(eg[i].m.function, id) == 0 && k < eg[i].nfds; k++)
+			if (eg[i].m.l[k].kind == kind)
+				return eg[i].fds[k];
+	return -1;
+}
+
+/* TCP to addr:port (host order) from the calling process: 0 or errno. */
+static int tcp_dial(uint32_t addr, uint16_t port, int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(addr) };
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int e = c < 0 || connect(c, (struct sockaddr *)&a, sizeof a) != 0 ? errno : 0;
+
+	if (fd != NULL && e == 0)
+		*fd = c;
+	else if (c >= 0)
+		close(c);
+	return e;
+}
+
+/* In the function's namespace (entered through the resets socket's), what
+ * a function may do: dial a fake address on a port nothing listens on
+ * (the kernel's reset: the one the socket must keep), 127.0.0.1 on such a
+ * port (not a fake address), a fake address on a port netd listens on
+ * (accepted into the listener's queue: no reset), and its own server on
+ * a fake address, which it then aborts (a reset, but of a connection).
+ * The child's exit status: 0 when each went as the kernel does it. */
+static int resets_traffic(int ns)
+{
+	int srv = -1, c = -1, one = 1;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(9000) };
+
+	if (setns(ns, CLONE_NEWNET) != 0)
+		return 10;
+	if (tcp_dial(0x7f400001u, 9, NULL) != ECONNREFUSED)
+		return 11;
+	if (tcp_dial(0x7f000001u, 9, NULL) != ECONNREFUSED)
+		return 12;
+	if (tcp_dial(0x7f400003u, 443, &c) != 0)
+		return 13;
+	close(c);
+	srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (srv < 0 || setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(srv, (struct sockaddr *)&any, sizeof any) != 0 || listen(srv, 4) != 0)
+		return 14;
+	if (tcp_dial(0x7f400002u, 9000, &c) != 0)
+		return 15;
+	int a = accept(srv, NULL, NULL);
+	if (a < 0 || setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0)
+		return 16;
+	close(a);                  /* RST|ACK, its sequence the connection's */
+	char b;
+	if (recv(c, &b, 1, 0) >= 0 || errno != ECONNRESET)
+		return 17;
+	return 0;
+}
+
+/* The resets socket against the real kernel: of all that traffic, it
+ * keeps exactly the one reset of the refused connection to a fake
+ * address, which net/tcp_refusal.h reads as such. */
+static void resets_kernel_check(const char *id)
+{
+	int rs = egress_fd_of(id, SBX_L_RESETS);
+	int ns = rs >= 0 ? ioctl(rs, SIOCGSKNS) : -1;
+	if (!ok(ns >= 0, "the resets socket's namespace"))
+		return;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(resets_traffic(ns));
+	int st = -1;
+	waitpid(pid, &st, 0);
+	close(ns);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "  in it: a refused dial of a fake address and of 127.0.0.1, an accepted one, a reset "
+	   "connection (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	uint8_t p[256];
+	struct tcp_refusal r = { 0 };
+	unsigned kept = 0, read_ok = 0;
+	struct pollfd pf = { .fd = rs, .events = POLLIN };
+	/* the packets are queued before the child's calls return; the poll
+	 * only bounds a kernel that would be slower */
+	while (poll(&pf, 1, kept == 0 ? 2000 : 200) == 1) {
+		ssize_t n = recv(rs, p, sizeof p, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0)
+			break;
+		kept++;
+		read_ok += n <= SBX_RESETS_SNAP && tcp_refusal_parse(p, (size_t)n, &r) == 0;
+	}
+	ok(kept == 1 && read_ok == 1 && r.addr == 0x7f400001u && r.port == 9 && r.from != 0,
+	   "  the socket kept one packet, the reset from 127.64.0.1:9 (%u kept, %u read)", kept,
+	   read_ok);
 }
 
 static bool egress_op_seen(const char *id, uint8_t op, uint32_t rules)
@@ -716,9 +834,10 @@ static void test_create_order_and_refusals(void)
 		char got[256];
 		/* the policy's ports 80, 443, 8443; its port 53 has no 0.0.0.0 listener */
 		ok(egress_new_ok("hello", 0x3, got, sizeof got) &&
-		   strcmp(got, "dns/udp:53 dns/tcp:53 proxy:3128 port:80 port:443 port:8443") == 0,
+		   strcmp(got, "dns/udp:53 dns/tcp:53 proxy:3128 resets:0 port:80 port:443 port:8443") == 0,
 		   "  netd is given its egress listeners, made in its netns, and rules 0 and 1 (%s)",
 		   got);
+		resets_kernel_check("hello");
 		is_int(egress_kbps_of("hello", SBX_EGRESS_NEW), 10000000,
 		       "  and its egress cap, the policy's default limits.egress_kbps");
 		is_int(egress_limit_of("hello", SBX_EGRESS_NEW, true), 1000,

@@ -15,7 +15,8 @@
 #     no_rule through CONNECT, unresolvable for the native function), a
 #     fake-range address the DNS never gave (reset, unknown_address), an
 #     allowed host on another rule's port (reset, port_not_allowed) and on
-#     a port no rule names (connection refused), IP literals (403
+#     a port no rule names (connection refused, and recorded from the
+#     kernel's reset), IP literals (403
 #     ip_literal through CONNECT, no route by address);
 #   - strip and inject: the upstream gets netd's Authorization from the
 #     operator's secret, never the function's own, and no Cookie; the
@@ -305,8 +306,10 @@ check "egress_refused path_not_allowed: GET /v2/data" \
   [ "$(refused '.host == "api.egress.test" and .method == "GET" and .path == "/v2/data" and (.reason | startswith("path_not_allowed"))')" = 1 ]
 check "egress-conns: its three allowed connections' records, and one egress_refused conn_limit for the third at once" \
   [ "$(n 'select(.type == "egress" and .function == "egress-conns" and .port == 8443 and .decision == "allow" and (.reason | startswith("originate: ")))')$(refused '.function == "egress-conns" and .reason == "conn_limit: the function has 2 connections open already (limits.egress_conns)"')" = 31 ]
-check "nothing reached 9443 (no listener, no record)" \
-  [ "$(n 'select((.type == "egress" or .type == "egress_refused") and .port == 9443)')" = 0 ]
+check "nothing was let through to 9443 (no listener: no allow record)" \
+  [ "$(n 'select(.type == "egress" and .port == 9443)')" = 0 ]
+check "  and the kernel's refusal of web.egress.test:9443 is recorded from its reset: egress_refused port_not_allowed" \
+  [ "$(refused '.function == "egress-py" and .host == "web.egress.test" and .port == 9443 and .scheme == "tcp" and (.reason | startswith("port_not_allowed")) and (.reason | endswith("; the function'"'"'s kernel refused the connection (nothing listens on that port in its namespace)"))')" = 1 ]
 # /v1/info's egress counters, read after the log: what ended
 # connections moved is summed from the same completion records (a
 # connection that ends between the two reads only adds to the counters)
@@ -317,9 +320,9 @@ info_has() { jq -e "$@" <<<"$info" >/dev/null; }
 check "/v1/info egress: bytes up and down at least the completion records' sums ($up, $down), which are not 0" \
   info_has --argjson up "$up" --argjson down "$down" \
     '.egress.bytes.up >= $up and .egress.bytes.down >= $down and $up > 0 and $down > 0'
-check "  connections accepted at least the allow and refused records, refused at least the refused records" \
+check "  connections accepted at least the allow and refused records, refused at least the refused records (the proxy's: not DNS over TCP's, not the kernel's)" \
   info_has --argjson allow "$(n 'select(.type == "egress" and .decision == "allow" and (.reason | startswith("originate: ") or startswith("passthrough")))')" \
-    --argjson refused "$(n 'select(.type == "egress_refused" and (.reason | startswith("dns_tcp") | not))')" \
+    --argjson refused "$(n 'select(.type == "egress_refused" and (.reason | startswith("dns_tcp") | not) and (.reason | test("the function.s kernel refused") | not))')" \
     '.egress.accepted >= $allow + $refused and .egress.refused.total >= $refused and $refused > 0 and .egress.relayed >= 5'
 diag "/v1/info egress: $(jq -c .egress <<<"$info")"
 

@@ -31,7 +31,7 @@ check "sandboxd runs" [ -n "$sbx" ]
 for _ in $(seq 200); do grep -q 'init: sandboxd: serving' "$LOG" && break; sleep 0.1; done
 
 # CAP_KILL 5, SETGID 6, SETUID 7, SETPCAP 8, NET_ADMIN 12, SYS_CHROOT 18, SYS_ADMIN 21
-caps=00000000002415e1
+caps=00000000002435e1
 check "sandboxd: uid 0" [ "$(status_field "$sbx" Uid)" = "0 0 0 0" ]
 check "sandboxd: gid 0, no groups" [ "$(status_field "$sbx" Gid)" = "0 0 0 0" -a -z "$(status_field "$sbx" Groups)" ]
 for f in CapPrm CapEff CapBnd; do

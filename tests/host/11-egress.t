@@ -365,6 +365,21 @@ def handler(req):
                     "NODE_EXTRA_CA_CERTS": os.environ.get("NODE_EXTRA_CA_CERTS"),
                     "default_cas": [dict(x[0] for x in c["subject"])["commonName"]
                                     for c in ssl.create_default_context().get_ca_certs()]}
+        if b.get("own"):                 # its own server on 0.0.0.0, dialled at a fake address
+            import struct
+            srv = socket.socket()
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind(("0.0.0.0", b["own"]))
+            srv.listen(1)
+            c = socket.create_connection((b["target"], b["own"]), timeout=5)
+            a, _ = srv.accept()
+            a.sendall(b"own")
+            got = c.recv(3)
+            a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            a.close()                    # a reset, but of a connection: no refusal
+            c.close()
+            srv.close()
+            return {"own": got.decode()}
         if b.get("raw"):                 # one raw request line to the proxy
             s = socket.create_connection(("127.0.0.1", 3128), timeout=15)
             s.sendall(b["raw"].encode())
@@ -657,6 +672,14 @@ expect_match "a rule the function did not declare: its name does not even resolv
   "$(call '{"target":"undeclared.test:8443","marker":"undecl-10;"}')" '"error": ?"'
 proxied undeclared.test:8443 undecl-11 "  through CONNECT: 403 not_declared" '403 Forbidden.*not_declared'
 proxied upstream.test:9999 port-12 "CONNECT to a port the rule does not list: 403 port_not_allowed" '403 Forbidden.*port_not_allowed'
+# a port no rule names has no listener: the function's own kernel refuses
+# it, and netd records that from the kernel's reset (SBX_L_RESETS)
+expect_match "by name, a port no rule names (9): refused (ECONNREFUSED)" \
+  "$(call '{"target":"upstream.test:9","marker":"port9-12b;"}')" '"error": ?"ECONNREFUSED"'
+expect_match "  an address in 127.64/10 its DNS never gave, port 9: refused" \
+  "$(call '{"target":"127.64.3.3:9","marker":"port9-12c;"}')" '"error": ?"ECONNREFUSED"'
+expect_match "  its own server on 0.0.0.0:9000, dialled at upstream.test's fake address: reached (and no refusal is recorded below)" \
+  "$(call '{"target":"upstream.test","own":9000,"marker":"x"}')" '"own": ?"own"'
 proxied 198.18.1.1:8443 lit-13 "CONNECT to an IP literal no rule names: 403 ip_literal" '403 Forbidden.*ip_literal'
 proxied user@upstream.test:8443 ui-14 "CONNECT with userinfo: 403 userinfo" '403 Forbidden.*userinfo'
 # IP literals in the other spellings a resolver would take for 127.0.0.1
@@ -772,6 +795,8 @@ expect_match "  a rule it did not declare, naming it (not_declared)" "$fnlog" \
   'dshield egress: refused CONNECT undeclared\.test:8443: not_declared: rule undeclared\.test'
 expect_match "  a port its rule does not list (port_not_allowed)" "$fnlog" \
   'dshield egress: refused CONNECT upstream\.test:9999: port_not_allowed: '
+expect_match "  a port no rule names, refused by its kernel (port_not_allowed)" "$fnlog" \
+  'dshield egress: refused upstream\.test:9: port_not_allowed: '
 expect_match "  an IP literal (ip_literal)" "$fnlog" \
   'dshield egress: refused CONNECT 198\.18\.1\.1:8443: ip_literal: '
 expect_match "  a DNS query for a name of a rule it did not declare" "$fnlog" \
@@ -807,7 +832,17 @@ check "  an answer record for each, with its status (the close-delimited one end
 n=$(eg '| select(.type == "egress" and .host == "api.test" and (.reason | startswith("response ")) and .status == 200 and .path != "/v1/before")' | jq length)
 check "  and one for every answer api.test gave with 200 (12: 5 GET and POST before, requests' 2, /v1/ok, 4 of these), got $n" [ "$n" = 12 ]
 check "egress_refused: not_declared" [ "$(refused '^not_declared:')" = 1 ]
-check "egress_refused: port_not_allowed" [ "$(refused '^port_not_allowed:')" = 1 ]
+check "egress_refused: port_not_allowed (CONNECT to 9999, by name to 9)" [ "$(refused '^port_not_allowed:')" = 2 ]
+# kernel_refused HOST PORT REASON: records of the function's kernel refusing HOST:PORT (no
+# listener), read off its resets, whose reason starts with REASON and says who refused it
+KERNEL="; the function's kernel refused the connection (nothing listens on that port in its namespace)"
+kernel_refused() { eg "| select(.type == \"egress_refused\" and .host == \"$1\" and .port == $2 and .scheme == \"tcp\" and (.reason | startswith(\"$3\")) and (.reason | endswith(\"$KERNEL\")))" | jq length; }
+check "  the kernel's refusal of upstream.test:9 is recorded by name, and says who refused it" \
+  [ "$(kernel_refused upstream.test 9 'port_not_allowed: ')" = 1 ]
+check "  127.64.3.3:9, an address its DNS never gave: unknown_address" \
+  [ "$(kernel_refused 127.64.3.3 9 'unknown_address: 127.64.3.3 is no address the function')" = 1 ]
+check "  nothing for its own server's port 9000 (a connection it reached, then reset)" \
+  [ "$(eg '| select(.port == 9000)' | jq length)" = 0 ]
 check "egress_refused: ip_literal (CONNECT 198.18.1.1, six spellings, an http:// URL): 8" [ "$(refused '^ip_literal:')" = 8 ]
 check "egress_refused: userinfo (CONNECT, an http:// URL): 2" [ "$(refused '^userinfo:')" = 2 ]
 check "egress_refused: percent_encoded (CONNECT, an http:// URL): 2" [ "$(refused '^percent_encoded:')" = 2 ]

@@ -90,6 +90,7 @@ static const struct role_spec roles[ROLE_COUNT] = {
 		.name = "sandboxd", .id = ROLE_SANDBOXD,
 		.uid = 0, .gid = 0, .caps_keep = SANDBOXD_CAPS,   /* sandboxd.h says why each */
 		.new_netns = true,
+		.nofile = SANDBOXD_NOFILE,
 		.binds = sandboxd_binds, .nbinds = sizeof sandboxd_binds / sizeof sandboxd_binds[0],
 		/* /state holds the code it execs: tmpfs (the store is noexec);
 		 * /store, what it keeps: the store; held when the store is refused */

@@ -17,7 +17,7 @@
 #include "lib/seccomp.h"
 
 /* netd's RLIMIT_NOFILE, set by init before the exec (init/role.h
- * nofile): 256 functions' 16 listeners, 1024 proxied connections, the
+ * nofile): 256 functions' 17 listeners, 1024 proxied connections, the
  * channels (net/netd.c checks the sum). */
 #define NETD_NOFILE 6144
 

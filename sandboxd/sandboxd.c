@@ -42,6 +42,10 @@ enum { TAG_CHAN = 1, TAG_PID, TAG_SOCK, TAG_LOG, TAG_TIMER };
 #define WORKER_PY   "/usr/lib/dshield/dshield_worker.py"
 #define WORKER_JS   "/usr/lib/dshield/dshield_worker.mjs"
 
+
+_Static_assert(SANDBOXD_NOFILE >= SBXD_FN_MAX * (SBX_LISTENERS_MAX + 2) + SBXD_WORKERS_MAX * 7 +
+		       (SBX_LISTENERS_MAX + 3) + 256,
+	       "SANDBOXD_NOFILE holds every function's and worker's descriptors");
 static const char *const chan_name[SBXD_CHAN_COUNT] = { "init", "netd", "keyd", "logd" };
 
 static void malformed(struct sandboxd *sd, enum sbxd_chan chan, const char *what)

@@ -67,6 +67,13 @@
 		       SANDBOXD_CAP(CAP_SYS_CHROOT) | SANDBOXD_CAP(CAP_KILL) | SANDBOXD_CAP(CAP_CHOWN))
 
 #define SBXD_FN_MAX       256        /* functions held (the policy's functions.max, capped) */
+/* sandboxd's RLIMIT_NOFILE, set by init before the exec (init/role.h
+ * nofile): each function's namespace, cgroup and egress listeners, each
+ * worker's seven, a change in flight, the channels and the files it
+ * opens (sandboxd.c checks the sum). The kernel's default of 1024 would
+ * have held the listeners of about 50 functions. Workers get their own
+ * limit (sandbox.h nofile). */
+#define SANDBOXD_NOFILE   8192
 #define SBXD_WORKERS_MAX  128        /* live workers, all functions together */
 #define SBXD_LOG_RING     (64u << 10) /* each function's log stream: the newest bytes */
 #define SBXD_HELLO_MS     30000u     /* a worker's time to load and say HELLO (and an

@@ -30,7 +30,8 @@ check "sandboxd runs" [ -n "$sbx" ]
 # it serves once its runtimes are probed (each interpreter run once)
 for _ in $(seq 200); do grep -q 'init: sandboxd: serving' "$LOG" && break; sleep 0.1; done
 
-# CAP_KILL 5, SETGID 6, SETUID 7, SETPCAP 8, NET_ADMIN 12, SYS_CHROOT 18, SYS_ADMIN 21
+# CHOWN 0, KILL 5, SETGID 6, SETUID 7, SETPCAP 8, NET_BIND_SERVICE 10, NET_ADMIN 12,
+# NET_RAW 13, SYS_CHROOT 18, SYS_ADMIN 21
 caps=00000000002435e1
 check "sandboxd: uid 0" [ "$(status_field "$sbx" Uid)" = "0 0 0 0" ]
 check "sandboxd: gid 0, no groups" [ "$(status_field "$sbx" Gid)" = "0 0 0 0" -a -z "$(status_field "$sbx" Groups)" ]
@@ -42,6 +43,8 @@ for f in CapInh CapAmb; do
   check "sandboxd: $f is empty" [ "$(status_field "$sbx" $f)" = 0000000000000000 ]
 done
 check "sandboxd: no_new_privs" [ "$(status_field "$sbx" NoNewPrivs)" = 1 ]
+check "sandboxd: its descriptor limit is SANDBOXD_NOFILE (8192: every function's listeners)" \
+  grep -Eq '^Max open files +8192 +8192 ' "/proc/$sbx/limits"
 check "sandboxd: seccomp filter" [ "$(status_field "$sbx" Seccomp)" = 2 ]
 check "sandboxd: its own network namespace" [ "$(readlink /proc/$sbx/ns/net)" != "$(readlink /proc/$INIT_PID/ns/net)" ]
 check "sandboxd: its own mount namespace" [ "$(readlink /proc/$sbx/ns/mnt)" != "$(readlink /proc/$INIT_PID/ns/mnt)" ]

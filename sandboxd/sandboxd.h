@@ -70,9 +70,9 @@
 /* sandboxd's RLIMIT_NOFILE, set by init before the exec (init/role.h
  * nofile): each function's namespace, cgroup and egress listeners, each
  * worker's seven, a change in flight, the channels and the files it
- * opens (sandboxd.c checks the sum). The kernel's default of 1024 would
- * have held the listeners of about 50 functions. Workers get their own
- * limit (sandbox.h nofile). */
+ * opens (sandboxd.c checks the sum). The kernel's default of 1024 held
+ * about 50 functions under a policy naming 13 ports (19 descriptors
+ * each). Workers get their own limit (sandbox.h nofile). */
 #define SANDBOXD_NOFILE   8192
 #define SBXD_WORKERS_MAX  128        /* live workers, all functions together */
 #define SBXD_LOG_RING     (64u << 10) /* each function's log stream: the newest bytes */

@@ -2,7 +2,7 @@
 #include "net/tcp_refusal.h"
 
 #include "lib/bytes.h"
-#include "proto/netd_sandboxd.h"
+#include "net/fakeaddr.h"
 
 #include <errno.h>
 
@@ -25,18 +25,16 @@ int tcp_refusal_parse(const uint8_t *pkt, size_t len, struct tcp_refusal *r)
 	if (pkt[9] != IPPROTO_TCP_NUM || (be16(pkt + 6) & 0x3fff) != 0)
 		return -EINVAL;
 	uint32_t src = be32(pkt + 12);
-	if ((src & SBX_FAKE_MASK) != SBX_FAKE_NET)
+	if (!fakeaddr_in_range(src))
 		return -EINVAL;
 	const uint8_t *t = pkt + ihl;
 	unsigned doff = (unsigned)(t[12] >> 4) * 4;
 	uint8_t flags = t[13] & (TCP_FIN | TCP_SYN | TCP_RST | TCP_ACK);
 	if (doff < 20 || flags != (TCP_RST | TCP_ACK) || be32(t + 4) != 0)
 		return -EINVAL;
-	uint16_t sport = be16(t), dport = be16(t + 2);
-	if (sport == 0 || dport == 0)
+	if (be16(t) == 0 || be16(t + 2) == 0)
 		return -EINVAL;
 	r->addr = src;
-	r->port = sport;
-	r->from = dport;
+	r->port = be16(t);
 	return 0;
 }

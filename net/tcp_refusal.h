@@ -24,7 +24,6 @@
 struct tcp_refusal {
 	uint32_t addr;     /* the fake address dialled (host order) */
 	uint16_t port;     /* the port dialled */
-	uint16_t from;     /* the function's own port */
 };
 
 /* 0 and *r when pkt (len bytes) is a reset answering a SYN, sent from an

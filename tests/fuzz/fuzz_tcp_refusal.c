@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t src = be32(p + 12);
 		if (ihl < 20 || size < ihl + 14 || p[0] >> 4 != 4 || p[9] != 6 ||
 		    (src & SBX_FAKE_MASK) != SBX_FAKE_NET || r.addr != src ||
-		    r.port != be16(t) || r.from != be16(t + 2) ||
-		    r.port == 0 || r.from == 0 || (t[13] & 0x17) != 0x14 ||
+		    r.port != be16(t) ||
+		    r.port == 0 || be16(t + 2) == 0 || (t[13] & 0x17) != 0x14 ||
 		    be32(t + 4) != 0)
 			abort();
 	}
